@@ -1,0 +1,22 @@
+//! Pure verification of evidence-ledger formats.
+//!
+//! In scope: RFC 9162 Merkle tree hashing and proof verification, C2SP signed
+//! notes, tlog-checkpoint bodies, tlog-cosignature v1, the ledger entry model
+//! with its canonical JSON (RFC 8785), attestation checks, and the evidence
+//! bundle checks a court runs offline.
+//!
+//! Out of scope: storage, networking, async runtimes. This crate is the
+//! specification in code; it must build with no I/O dependencies.
+#![forbid(unsafe_code)]
+
+pub mod checkpoint;
+pub mod cosignature;
+pub mod entry;
+pub mod error;
+pub mod hash;
+pub mod jcs;
+pub mod note;
+pub mod proof;
+
+pub use error::VerifyError;
+pub use hash::{Hash, LeafIndex, TreeSize};

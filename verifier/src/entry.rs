@@ -1,12 +1,58 @@
 //! The entry model: events, actors, attestations, and leaf bytes.
-//! STUB: signatures fixed; bodies to be written.
+//!
+//! Owns the pinned event schema (DESIGN.md "Submitting events"), the bytes an
+//! attestation signs, the attestation signature rule, and the leaf encoding
+//! `{"event", "ledger_time", "tenant"}` in RFC 8785 canonical JSON.
 
 use std::collections::HashMap;
 
-use ed25519_dalek::VerifyingKey;
-use serde_json::Value;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde_json::{Map, Value};
 
+use crate::jcs::{self, Limits};
 use crate::{Hash, VerifyError};
+
+/// Longest `event_id`, `document_id`, actor id or issuer name, in characters.
+pub const MAX_ID_LEN: usize = 128;
+/// Longest actor display name, in Unicode scalar values.
+pub const MAX_DISPLAY_CHARS: usize = 64;
+/// Most attestations one event may carry.
+pub const MAX_ATTESTATIONS: usize = 16;
+/// Largest claim, measured as its canonical JSON.
+pub const MAX_CLAIM_BYTES: usize = 4 * 1024;
+/// Deepest claim nesting (the claim object itself is level 1). Bounds the
+/// depth of every leaf, so [`parse_leaf`] accepts every leaf we write.
+pub const MAX_CLAIM_DEPTH: usize = 8;
+/// Largest decoded timestamp token.
+pub const MAX_TIMESTAMP_TOKEN: usize = 16 * 1024;
+
+/// Limits for parsing leaf bytes: generous enough for every valid event
+/// (16 claims of 4 KiB, a 16 KiB token), and leaf depth is
+/// leaf/event/attestations/attestation plus the claim.
+pub const LEAF_LIMITS: Limits = Limits {
+    max_bytes: 1 << 20,
+    max_depth: 4 + MAX_CLAIM_DEPTH,
+    max_string: 64 * 1024,
+};
+
+const EVENT_FIELDS: &[&str] = &[
+    "event_id",
+    "document_id",
+    "kind",
+    "document_hash",
+    "actor",
+    "attestations",
+    "timestamp_token",
+];
+const ACTOR_FIELDS: &[&str] = &["id", "display", "commitment"];
+const ATTESTATION_FIELDS: &[&str] = &["issuer", "claim", "signature"];
+const LEAF_FIELDS: &[&str] = &["event", "ledger_time", "tenant"];
+
+/// Length of standard padded base64 for 64 bytes.
+const SIGNATURE_B64_LEN: usize = 88;
+/// Length of standard padded base64 for [`MAX_TIMESTAMP_TOKEN`] bytes.
+const TIMESTAMP_B64_MAX: usize = MAX_TIMESTAMP_TOKEN.div_ceil(3) * 4;
 
 /// What happened to a document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,14 +80,55 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [EventKind; 10] = [
+        EventKind::Registered,
+        EventKind::IdentityVerified,
+        EventKind::IntentVerified,
+        EventKind::Signed,
+        EventKind::Approved,
+        EventKind::Rejected,
+        EventKind::Revoked,
+        EventKind::Completed,
+        EventKind::Archived,
+        EventKind::ReportIssued,
+    ];
+
     /// The wire name (`identity_verified`, ...).
     pub fn as_str(&self) -> &'static str {
-        unimplemented!()
+        match self {
+            EventKind::Registered => "registered",
+            EventKind::IdentityVerified => "identity_verified",
+            EventKind::IntentVerified => "intent_verified",
+            EventKind::Signed => "signed",
+            EventKind::Approved => "approved",
+            EventKind::Rejected => "rejected",
+            EventKind::Revoked => "revoked",
+            EventKind::Completed => "completed",
+            EventKind::Archived => "archived",
+            EventKind::ReportIssued => "report_issued",
+        }
     }
+
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<EventKind> {
-        let _ = s;
-        unimplemented!()
+        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether only the service itself may write this kind.
+    pub fn is_service_kind(&self) -> bool {
+        *self == EventKind::ReportIssued
+    }
+
+    /// Whether an event of this kind may carry no attestation.
+    pub fn may_omit_attestations(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Registered
+                | EventKind::Completed
+                | EventKind::Archived
+                | EventKind::ReportIssued
+        )
     }
 }
 
@@ -92,32 +179,425 @@ impl Event {
     /// Validates a submitted event object against the pinned schema.
     /// `allow_service_kinds` admits `report_issued` (service-written events).
     pub fn from_value(value: Value, allow_service_kinds: bool) -> Result<Event, VerifyError> {
-        let _ = (value, allow_service_kinds);
-        unimplemented!()
+        let map = value
+            .as_object()
+            .ok_or_else(|| VerifyError::invalid("event", "must be a JSON object"))?;
+        check_fields(map, EVENT_FIELDS, "")?;
+        let kind = parse_kind(required(map, "kind", "kind")?, allow_service_kinds)?;
+        let event = Event {
+            event_id: id_string(required(map, "event_id", "event_id")?, "event_id")?,
+            document_id: id_string(required(map, "document_id", "document_id")?, "document_id")?,
+            kind,
+            document_hash: hex64(
+                required(map, "document_hash", "document_hash")?,
+                "document_hash",
+            )?
+            .1,
+            actor: parse_actor(required(map, "actor", "actor")?)?,
+            attestations: parse_attestations(required(map, "attestations", "attestations")?, kind)?,
+            timestamp_token: parse_timestamp_token(map.get("timestamp_token"))?,
+            raw: Value::Null,
+        };
+        Ok(Event {
+            raw: value,
+            ..event
+        })
     }
 
     /// The bytes attestation `i` signs: canonical JSON of
     /// {"claim", "document_hash", "event_id", "issuer", "kind"}.
+    ///
+    /// # Panics
+    /// If `i >= self.attestations.len()`.
     pub fn attestation_message(&self, i: usize) -> Vec<u8> {
-        let _ = i;
-        unimplemented!()
+        let a = &self.attestations[i];
+        let mut out = Vec::with_capacity(160);
+        // Member names are ASCII and already in canonical order.
+        out.extend_from_slice(b"{\"claim\":");
+        jcs::write_canonical(&a.claim, &mut out);
+        out.extend_from_slice(b",\"document_hash\":");
+        jcs::write_string(&self.document_hash.to_hex(), &mut out);
+        out.extend_from_slice(b",\"event_id\":");
+        jcs::write_string(&self.event_id, &mut out);
+        out.extend_from_slice(b",\"issuer\":");
+        jcs::write_string(&a.issuer, &mut out);
+        out.extend_from_slice(b",\"kind\":");
+        jcs::write_string(self.kind.as_str(), &mut out);
+        out.push(b'}');
+        out
     }
 
     /// SHA-256 of the canonical JSON of `raw`: identifies the content for idempotency.
     pub fn content_hash(&self) -> Hash {
-        unimplemented!()
+        Hash::digest(&jcs::to_canonical(&self.raw))
     }
+}
+
+/// Parses and validates one submitted event from JSON bytes (a client
+/// submission: `report_issued` is refused).
+pub fn event_from_json(bytes: &[u8], limits: &Limits) -> Result<Event, VerifyError> {
+    Event::from_value(jcs::parse(bytes, limits)?, false)
+}
+
+/// Refuses members not in `allowed`; `prefix` makes the field path.
+fn check_fields(
+    map: &Map<String, Value>,
+    allowed: &[&str],
+    prefix: &str,
+) -> Result<(), VerifyError> {
+    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(VerifyError::invalid(
+            format!("{prefix}{k}"),
+            "unknown field",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The member `key`, which must be present; `path` names it in errors.
+fn required<'a>(
+    map: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Result<&'a Value, VerifyError> {
+    map.get(key)
+        .ok_or_else(|| VerifyError::invalid(path, "required"))
+}
+
+/// A JSON string, or an error naming `path`.
+fn string<'a>(v: &'a Value, path: &str) -> Result<&'a str, VerifyError> {
+    v.as_str()
+        .ok_or_else(|| VerifyError::invalid(path, "must be a string"))
+}
+
+/// 1-128 chars of `[A-Za-z0-9._:-]`.
+fn id_string(v: &Value, path: &str) -> Result<String, VerifyError> {
+    let s = string(v, path)?;
+    let charset_ok = s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    if s.is_empty() || s.len() > MAX_ID_LEN || !charset_ok {
+        return Err(VerifyError::invalid(
+            path,
+            "must be 1-128 characters of [A-Za-z0-9._:-]",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// 64 lowercase hex digits; returns the string and the hash.
+fn hex64(v: &Value, path: &str) -> Result<(String, Hash), VerifyError> {
+    let s = string(v, path)?;
+    let hash = Hash::from_hex(s)
+        .map_err(|_| VerifyError::invalid(path, "must be 64 lowercase hex digits"))?;
+    Ok((s.to_owned(), hash))
+}
+
+/// A registered kind; `report_issued` only if `allow_service_kinds`.
+fn parse_kind(v: &Value, allow_service_kinds: bool) -> Result<EventKind, VerifyError> {
+    let kind = EventKind::parse(string(v, "kind")?)
+        .ok_or_else(|| VerifyError::invalid("kind", "unknown kind"))?;
+    if kind.is_service_kind() && !allow_service_kinds {
+        return Err(VerifyError::invalid(
+            "kind",
+            "report_issued is written by the service only",
+        ));
+    }
+    Ok(kind)
+}
+
+/// The actor: exactly {id, display, commitment}.
+fn parse_actor(v: &Value) -> Result<Actor, VerifyError> {
+    let map = v
+        .as_object()
+        .ok_or_else(|| VerifyError::invalid("actor", "must be a JSON object"))?;
+    check_fields(map, ACTOR_FIELDS, "actor.")?;
+    Ok(Actor {
+        id: id_string(required(map, "id", "actor.id")?, "actor.id")?,
+        display: display_name(required(map, "display", "actor.display")?)?,
+        commitment: hex64(
+            required(map, "commitment", "actor.commitment")?,
+            "actor.commitment",
+        )?
+        .0,
+    })
+}
+
+/// A masked display name: 1-64 characters, no control characters and no
+/// bidirectional overrides (which could make a name read as another).
+fn display_name(v: &Value) -> Result<String, VerifyError> {
+    const PATH: &str = "actor.display";
+    let s = string(v, PATH)?;
+    let count = s.chars().count();
+    if count == 0 || count > MAX_DISPLAY_CHARS {
+        return Err(VerifyError::invalid(PATH, "must be 1-64 characters"));
+    }
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if s.chars().any(|c| c.is_control() || bidi(c)) {
+        return Err(VerifyError::invalid(
+            PATH,
+            "must not contain control characters",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// The attestations array; may be empty only for some kinds.
+fn parse_attestations(v: &Value, kind: EventKind) -> Result<Vec<Attestation>, VerifyError> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| VerifyError::invalid("attestations", "must be an array"))?;
+    if items.len() > MAX_ATTESTATIONS {
+        return Err(VerifyError::invalid(
+            "attestations",
+            "more than 16 attestations",
+        ));
+    }
+    if items.is_empty() && !kind.may_omit_attestations() {
+        return Err(VerifyError::invalid(
+            "attestations",
+            format!("{} needs at least one attestation", kind.as_str()),
+        ));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| parse_attestation(item, &format!("attestations[{i}]")))
+        .collect()
+}
+
+/// One attestation: exactly {issuer, claim, signature}.
+fn parse_attestation(v: &Value, path: &str) -> Result<Attestation, VerifyError> {
+    let map = v
+        .as_object()
+        .ok_or_else(|| VerifyError::invalid(path, "must be a JSON object"))?;
+    check_fields(map, ATTESTATION_FIELDS, &format!("{path}."))?;
+    let field = |name: &str| format!("{path}.{name}");
+    Ok(Attestation {
+        issuer: id_string(required(map, "issuer", &field("issuer"))?, &field("issuer"))?,
+        claim: parse_claim(required(map, "claim", &field("claim"))?, &field("claim"))?,
+        signature: parse_signature(
+            required(map, "signature", &field("signature"))?,
+            &field("signature"),
+        )?,
+    })
+}
+
+/// A claim: a JSON object of bounded depth and canonical size.
+fn parse_claim(v: &Value, path: &str) -> Result<Value, VerifyError> {
+    if !v.is_object() {
+        return Err(VerifyError::invalid(path, "must be a JSON object"));
+    }
+    // Depth first: it bounds the recursion of the canonical writer below.
+    if deeper_than(v, MAX_CLAIM_DEPTH) {
+        return Err(VerifyError::invalid(
+            path,
+            format!("nested deeper than {MAX_CLAIM_DEPTH} levels"),
+        ));
+    }
+    if jcs::to_canonical(v).len() > MAX_CLAIM_BYTES {
+        return Err(VerifyError::invalid(
+            path,
+            "larger than 4 KiB as canonical JSON",
+        ));
+    }
+    Ok(v.clone())
+}
+
+/// Whether `v` nests arrays/objects more than `max` levels; recursion
+/// stops at `max`, whatever the value's real depth.
+fn deeper_than(v: &Value, max: usize) -> bool {
+    match v {
+        Value::Array(items) => max == 0 || items.iter().any(|c| deeper_than(c, max - 1)),
+        Value::Object(map) => max == 0 || map.values().any(|c| deeper_than(c, max - 1)),
+        _ => false,
+    }
+}
+
+/// Standard padded base64 of exactly 64 bytes.
+fn parse_signature(v: &Value, path: &str) -> Result<[u8; 64], VerifyError> {
+    let s = string(v, path)?;
+    let bad = || VerifyError::invalid(path, "must be standard base64 of 64 bytes");
+    if s.len() != SIGNATURE_B64_LEN {
+        return Err(bad());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|_| bad())?;
+    <[u8; 64]>::try_from(bytes.as_slice()).map_err(|_| bad())
+}
+
+/// Optional standard base64, 1 byte to 16 KiB decoded; `null` is refused
+/// (absent means absent).
+fn parse_timestamp_token(v: Option<&Value>) -> Result<Option<Vec<u8>>, VerifyError> {
+    const PATH: &str = "timestamp_token";
+    let Some(v) = v else { return Ok(None) };
+    if v.is_null() {
+        return Err(VerifyError::invalid(
+            PATH,
+            "null is not allowed; omit the field",
+        ));
+    }
+    let s = string(v, PATH)?;
+    if s.is_empty() || s.len() > TIMESTAMP_B64_MAX {
+        return Err(VerifyError::invalid(PATH, "must be 1 byte to 16 KiB"));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|_| VerifyError::invalid(PATH, "must be standard base64"))?;
+    if bytes.len() > MAX_TIMESTAMP_TOKEN {
+        return Err(VerifyError::invalid(PATH, "must be 1 byte to 16 KiB"));
+    }
+    Ok(Some(bytes))
 }
 
 /// Trusted issuer keys by name.
 pub type IssuerKeys = HashMap<String, VerifyingKey>;
 
+/// Verifies one attestation signature: the single-signature rule, used by the
+/// batch fallback and by offline verifiers.
+///
+/// Rule: `VerifyingKey::verify_strict` (RFC 8032 §5.1.7 without the cofactor,
+/// canonical `s` and `R` encodings, small-order `R` and keys refused). Any
+/// signature it accepts is accepted by every common Ed25519 verifier (Go,
+/// libsodium, dalek, ZIP-215), which matters because courts re-check
+/// evidence with tools of their own choosing.
+pub fn verify_attestation(
+    key: &VerifyingKey,
+    message: &[u8],
+    signature: &[u8; 64],
+) -> Result<(), VerifyError> {
+    key.verify_strict(message, &Signature::from_bytes(signature))
+        .map_err(|e| VerifyError::BadSignature(e.to_string()))
+}
+
 /// Verifies every attestation of every event (batch verification, falling
 /// back to one-by-one to name the culprit). The error carries the position
 /// of the first bad event.
-pub fn verify_attestations(events: &[Event], keys: &IssuerKeys) -> Result<(), (usize, VerifyError)> {
-    let _ = (events, keys);
-    unimplemented!()
+///
+/// Accepting an event here implies [`verify_attestation`] accepts each of its
+/// signatures: `verify_batch` alone is laxer than `verify_strict` (it
+/// decompresses `R`, so it takes non-canonical encodings and small-order
+/// `R`/keys), so those cases are refused by [`batch_precheck`] before
+/// batching. What remains is a signature whose `R` or key has a small-order
+/// component yet is not small-order itself; only the key's holder can make
+/// one, and the batch would take it with probability at most 1/2. Closing
+/// that needs a torsion check from curve25519-dalek.
+pub fn verify_attestations(
+    events: &[Event],
+    keys: &IssuerKeys,
+) -> Result<(), (usize, VerifyError)> {
+    let mut batch = Batch::default();
+    for (pos, event) in events.iter().enumerate() {
+        let before = batch.len();
+        if let Err(e) = batch.add_event(pos, event, keys) {
+            // Events before `pos` may hold an earlier bad signature.
+            batch.truncate(before);
+            batch.verify(events)?;
+            return Err((pos, e));
+        }
+    }
+    batch.verify(events)
+}
+
+/// Signatures gathered for one `verify_batch` call, with their origin.
+#[derive(Default)]
+struct Batch {
+    messages: Vec<Vec<u8>>,
+    signatures: Vec<Signature>,
+    keys: Vec<VerifyingKey>,
+    /// (event position, attestation index) of each signature.
+    origin: Vec<(usize, usize)>,
+}
+
+impl Batch {
+    /// Number of signatures gathered.
+    fn len(&self) -> usize {
+        self.origin.len()
+    }
+
+    /// Drops signatures after the first `n`.
+    fn truncate(&mut self, n: usize) {
+        self.messages.truncate(n);
+        self.signatures.truncate(n);
+        self.keys.truncate(n);
+        self.origin.truncate(n);
+    }
+
+    /// Adds the attestations of `event`; fails on an unknown issuer or a
+    /// signature the batch equation would judge differently from the rule.
+    fn add_event(
+        &mut self,
+        pos: usize,
+        event: &Event,
+        keys: &IssuerKeys,
+    ) -> Result<(), VerifyError> {
+        for (j, a) in event.attestations.iter().enumerate() {
+            let key = keys.get(&a.issuer).ok_or_else(|| {
+                VerifyError::UnknownKey(format!("attestations[{j}] issuer {}", a.issuer))
+            })?;
+            batch_precheck(key, &a.signature).map_err(|e| {
+                VerifyError::BadSignature(format!("attestations[{j}] by {}: {e}", a.issuer))
+            })?;
+            self.messages.push(event.attestation_message(j));
+            self.signatures.push(Signature::from_bytes(&a.signature));
+            self.keys.push(*key);
+            self.origin.push((pos, j));
+        }
+        Ok(())
+    }
+
+    /// One batch check; on failure, single checks find the first culprit.
+    fn verify(&self, events: &[Event]) -> Result<(), (usize, VerifyError)> {
+        if self.origin.is_empty() {
+            return Ok(());
+        }
+        let messages: Vec<&[u8]> = self.messages.iter().map(Vec::as_slice).collect();
+        if ed25519_dalek::verify_batch(&messages, &self.signatures, &self.keys).is_ok() {
+            return Ok(());
+        }
+        for (i, &(pos, j)) in self.origin.iter().enumerate() {
+            if let Err(e) =
+                verify_attestation(&self.keys[i], messages[i], &self.signatures[i].to_bytes())
+            {
+                let issuer = &events[pos].attestations[j].issuer;
+                return Err((
+                    pos,
+                    VerifyError::BadSignature(format!("attestations[{j}] by {issuer}: {e}")),
+                ));
+            }
+        }
+        // Every signature passes the rule; the batch failure was a
+        // torsion artefact, and the rule is what counts.
+        Ok(())
+    }
+}
+
+/// Refuses, cheaply, what `verify_batch` would accept but `verify_strict`
+/// would not: weak (small-order) keys, and an `R` that is not a canonical
+/// encoding of a point outside the small-order subgroup.
+fn batch_precheck(key: &VerifyingKey, signature: &[u8; 64]) -> Result<(), &'static str> {
+    if key.is_weak() {
+        return Err("issuer key has small order");
+    }
+    let mut r = [0u8; 32];
+    r.copy_from_slice(&signature[..32]);
+    if !is_canonical_y(&r) {
+        return Err("non-canonical R");
+    }
+    // VerifyingKey::from_bytes is the public way to decompress a point.
+    let point = VerifyingKey::from_bytes(&r).map_err(|_| "R is not a curve point")?;
+    if point.is_weak() {
+        return Err("R has small order");
+    }
+    Ok(())
+}
+
+/// Whether the y coordinate (sign bit masked) of an encoded point is below
+/// p = 2^255 - 19; encodings of y >= p are non-canonical (RFC 8032 §5.1.3).
+fn is_canonical_y(enc: &[u8; 32]) -> bool {
+    let top_all_ones = enc[31] & 0x7f == 0x7f && enc[1..31].iter().all(|&b| b == 0xff);
+    !(top_all_ones && enc[0] >= 0xed)
 }
 
 /// A decoded leaf: the event, its tenant and its ledger time.
@@ -133,12 +613,173 @@ pub struct LeafEntry {
 
 /// The leaf bytes: canonical JSON of {"event": raw, "ledger_time", "tenant"}.
 pub fn leaf_bytes(event: &Event, tenant: &str, ledger_time: &str) -> Vec<u8> {
-    let _ = (event, tenant, ledger_time);
-    unimplemented!()
+    let mut out = Vec::with_capacity(1024);
+    // Member names are ASCII and already in canonical order.
+    out.extend_from_slice(b"{\"event\":");
+    jcs::write_canonical(&event.raw, &mut out);
+    out.extend_from_slice(b",\"ledger_time\":");
+    jcs::write_string(ledger_time, &mut out);
+    out.extend_from_slice(b",\"tenant\":");
+    jcs::write_string(tenant, &mut out);
+    out.push(b'}');
+    out
 }
 
 /// Parses and validates leaf bytes (strict JSON; must be canonical).
 pub fn parse_leaf(bytes: &[u8]) -> Result<LeafEntry, VerifyError> {
-    let _ = bytes;
-    unimplemented!()
+    let value = jcs::parse(bytes, &LEAF_LIMITS)?;
+    if jcs::to_canonical(&value) != bytes {
+        return Err(VerifyError::malformed(
+            "leaf",
+            "not in RFC 8785 canonical form",
+        ));
+    }
+    let Value::Object(mut map) = value else {
+        return Err(VerifyError::invalid("leaf", "must be a JSON object"));
+    };
+    check_fields(&map, LEAF_FIELDS, "")?;
+    let tenant = tenant_name(required(&map, "tenant", "tenant")?)?;
+    let ledger_time =
+        string(required(&map, "ledger_time", "ledger_time")?, "ledger_time")?.to_owned();
+    parse_ledger_time(&ledger_time)?;
+    let raw = map
+        .remove("event")
+        .ok_or_else(|| VerifyError::invalid("event", "required"))?;
+    let event = Event::from_value(raw, true).map_err(|e| under("event", e))?;
+    Ok(LeafEntry {
+        event,
+        tenant,
+        ledger_time,
+    })
+}
+
+/// A tenant name: 1-128 characters, no control characters.
+fn tenant_name(v: &Value) -> Result<String, VerifyError> {
+    let s = string(v, "tenant")?;
+    if s.is_empty() || s.chars().count() > MAX_ID_LEN || s.chars().any(char::is_control) {
+        return Err(VerifyError::invalid(
+            "tenant",
+            "must be 1-128 characters, no control characters",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// Prefixes the field path of an `Invalid` error with `parent.`.
+fn under(parent: &str, e: VerifyError) -> VerifyError {
+    match e {
+        VerifyError::Invalid { field, reason } if field == parent => {
+            VerifyError::Invalid { field, reason }
+        }
+        VerifyError::Invalid { field, reason } => VerifyError::Invalid {
+            field: format!("{parent}.{field}"),
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// Unix microseconds of 0000-01-01T00:00:00.000000Z.
+pub const MIN_LEDGER_MICROS: i64 = -62_167_219_200_000_000;
+/// Unix microseconds of 9999-12-31T23:59:59.999999Z.
+pub const MAX_LEDGER_MICROS: i64 = 253_402_300_799_999_999;
+
+/// Formats Unix microseconds as a ledger time: RFC 3339 UTC with exactly
+/// six fractional digits and `Z` (`2026-01-02T03:04:05.000006Z`). Values
+/// outside years 0000-9999, which RFC 3339 cannot write, are clamped.
+pub fn format_ledger_time(unix_micros: i64) -> String {
+    let micros = unix_micros.clamp(MIN_LEDGER_MICROS, MAX_LEDGER_MICROS);
+    let secs = micros.div_euclid(1_000_000);
+    let frac = micros.rem_euclid(1_000_000);
+    // In range after the clamp; the fallback is unreachable.
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        frac
+    )
+}
+
+/// Parses a ledger time (`YYYY-MM-DDTHH:MM:SS.ffffffZ`, exactly) into Unix
+/// microseconds. Other RFC 3339 spellings (offsets, other precisions, leap
+/// seconds) are refused so that each instant has one spelling.
+pub fn parse_ledger_time(s: &str) -> Result<i64, VerifyError> {
+    let bad = || VerifyError::invalid("ledger_time", "must be YYYY-MM-DDTHH:MM:SS.ffffffZ (UTC)");
+    let b = s.as_bytes();
+    let layout_ok = b.len() == 27
+        && [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (26, b'Z'),
+        ]
+        .iter()
+        .all(|&(i, c)| b[i] == c);
+    if !layout_ok {
+        return Err(bad());
+    }
+    let num = |from: usize, to: usize| -> Result<u32, VerifyError> {
+        let digits = &b[from..to];
+        if !digits.iter().all(u8::is_ascii_digit) {
+            return Err(bad());
+        }
+        Ok(digits
+            .iter()
+            .fold(0, |acc, &d| acc * 10 + u32::from(d - b'0')))
+    };
+    let month = time::Month::try_from(num(5, 7)? as u8).map_err(|_| bad())?;
+    let date = time::Date::from_calendar_date(num(0, 4)? as i32, month, num(8, 10)? as u8)
+        .map_err(|_| bad())?;
+    let clock = time::Time::from_hms_micro(
+        num(11, 13)? as u8,
+        num(14, 16)? as u8,
+        num(17, 19)? as u8,
+        num(20, 26)?,
+    )
+    .map_err(|_| bad())?;
+    let secs = time::PrimitiveDateTime::new(date, clock)
+        .assume_utc()
+        .unix_timestamp();
+    Ok(secs * 1_000_000 + i64::from(num(20, 26)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in EventKind::ALL {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(EventKind::parse("Signed"), None);
+    }
+
+    #[test]
+    fn canonical_y_boundary() {
+        let mut enc = [0xffu8; 32];
+        enc[31] = 0x7f;
+        enc[0] = 0xec; // p - 1
+        assert!(is_canonical_y(&enc));
+        enc[0] = 0xed; // p
+        assert!(!is_canonical_y(&enc));
+        enc[31] = 0xff; // sign bit does not matter
+        assert!(!is_canonical_y(&enc));
+    }
+
+    #[test]
+    fn depth_check_is_bounded() {
+        let v = serde_json::json!({"a": {"b": [1]}});
+        assert!(!deeper_than(&v, 3));
+        assert!(deeper_than(&v, 2));
+    }
 }

@@ -1,0 +1,143 @@
+//! The witness's HTTP server (warp): `POST /add-checkpoint`
+//! (c2sp.org/tlog-witness), `GET /checkpoint/<origin>` or
+//! `GET /checkpoint?origin=<origin>` (latest cosigned checkpoint), and
+//! `GET /healthz`. Shaped like tokio-rs/mini-redis: `run(listener, ...)`
+//! with a shutdown future, so tests can bind 127.0.0.1:0.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use warp::http::{header, StatusCode};
+use warp::hyper::body::Bytes;
+use warp::reply::{Reply, Response};
+use warp::{Filter, Rejection};
+
+use crate::protocol::{self, CONTENT_TYPE_TLOG_SIZE, MAX_REQUEST_BODY};
+use crate::state::{unix_now, Witness};
+use crate::BridgeError;
+
+/// Serves `witness` on `listener` until `shutdown` completes; in-flight
+/// requests finish first.
+pub async fn run(
+    listener: TcpListener,
+    witness: Arc<Witness>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    warp::serve(routes(witness))
+        .incoming(listener)
+        .graceful(shutdown)
+        .run()
+        .await;
+}
+
+/// All routes, with refusals turned into plain-text 4xx answers.
+pub fn routes(
+    witness: Arc<Witness>,
+) -> impl Filter<Extract = (Response,), Error = Infallible> + Clone + Send + Sync + 'static {
+    let with_witness = warp::any().map(move || witness.clone());
+    // Path before method, so an unknown path is a 404, not a 405.
+    let add = warp::path!("add-checkpoint")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(MAX_REQUEST_BODY as u64))
+        .and(warp::body::bytes())
+        .and(with_witness.clone())
+        .then(add_checkpoint);
+    let by_path = warp::path("checkpoint")
+        .and(warp::get())
+        .and(warp::path::tail())
+        .and(with_witness.clone())
+        .map(|tail: warp::path::Tail, w: Arc<Witness>| latest(&w, tail.as_str()));
+    let by_query = warp::path!("checkpoint")
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(with_witness)
+        .map(|q: HashMap<String, String>, w: Arc<Witness>| {
+            latest(&w, q.get("origin").map_or("", String::as_str))
+        });
+    let health = warp::path!("healthz")
+        .and(warp::get())
+        .map(|| text(StatusCode::OK, "ok\n".into()));
+    add.or(by_query)
+        .unify()
+        .or(by_path)
+        .unify()
+        .or(health)
+        .unify()
+        .recover(rejection)
+        .unify()
+}
+
+async fn add_checkpoint(body: Bytes, witness: Arc<Witness>) -> Response {
+    // Parsing, verification and the fsync of the new state block: keep
+    // them off the async workers.
+    let result = tokio::task::spawn_blocking(move || {
+        let request = protocol::parse_add_checkpoint(&body)?;
+        witness.add_checkpoint(&request, unix_now())
+    })
+    .await;
+    match result {
+        Ok(Ok(cosignature)) => text(
+            StatusCode::OK,
+            protocol::format_signature_line(&cosignature),
+        ),
+        Ok(Err(err)) => error_reply(&err),
+        Err(join) => {
+            tracing::error!(error = %join, "add-checkpoint task failed");
+            text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into())
+        }
+    }
+}
+
+fn latest(witness: &Witness, origin: &str) -> Response {
+    match witness.latest_checkpoint(origin) {
+        Ok(note) => text(StatusCode::OK, note),
+        Err(err) => error_reply(&err),
+    }
+}
+
+/// The answer for an error: 409 conflicts carry the size as
+/// `text/x.tlog.size`; the rest carry the reason in words.
+fn error_reply(err: &BridgeError) -> Response {
+    let status =
+        StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let BridgeError::Conflict { witness_size } = err {
+        let mut reply = text(status, protocol::format_size_body(*witness_size));
+        reply.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static(CONTENT_TYPE_TLOG_SIZE),
+        );
+        return reply;
+    }
+    if status.is_server_error() {
+        tracing::error!(error = %err, "witness error");
+        return text(status, "internal error\n".into());
+    }
+    text(status, format!("{err}\n"))
+}
+
+async fn rejection(rejection: Rejection) -> Result<Response, Infallible> {
+    let status = if rejection.is_not_found() {
+        StatusCode::NOT_FOUND
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
+        StatusCode::LENGTH_REQUIRED
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        StatusCode::METHOD_NOT_ALLOWED
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let reason = status.canonical_reason().unwrap_or("error");
+    Ok(text(status, format!("{reason}\n")))
+}
+
+fn text(status: StatusCode, body: String) -> Response {
+    warp::reply::with_status(
+        warp::reply::with_header(body, header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+        status,
+    )
+    .into_response()
+}

@@ -1,0 +1,238 @@
+//! The witness's data directory: its key, one state file per log, and fork
+//! evidence. Every write is atomic and durable (temp file, fsync, rename,
+//! fsync of the directory), so a crash leaves the old or the new file.
+//!
+//! ```text
+//! DIR/witness.json          {"name": ...}
+//! DIR/witness.key           base64 Ed25519 seed, mode 0600
+//! DIR/logs/<id>.json        one LogRecord per trusted log
+//! DIR/forks/<id>-<t>-<h>.json  evidence of a refused fork attempt
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+use verifier::Hash;
+
+use crate::BridgeError;
+
+const CONFIG_FILE: &str = "witness.json";
+const KEY_FILE: &str = "witness.key";
+/// Subdirectory of per-log state files.
+pub const LOGS_DIR: &str = "logs";
+/// Subdirectory of fork evidence.
+pub const FORKS_DIR: &str = "forks";
+
+/// What the witness knows of one log: its key and the latest checkpoint it
+/// cosigned. Persisted as `logs/<id>.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    /// The log's origin (= its key name).
+    pub origin: String,
+    /// The log's verifier key.
+    pub vkey: String,
+    /// Size of the latest cosigned checkpoint (0: none yet).
+    pub size: u64,
+    /// Its root, base64 (None while size is 0).
+    pub root: Option<String>,
+    /// The latest cosigned checkpoint note: the log's signature and ours.
+    pub checkpoint: Option<String>,
+    /// Set once the log equivocated; the witness never cosigns for it again.
+    pub frozen: Option<FrozenLog>,
+}
+
+/// Why a log is refused for good.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrozenLog {
+    /// What was detected.
+    pub reason: String,
+    /// The evidence file, relative to the data directory.
+    pub evidence: String,
+    /// When (unix seconds).
+    pub since: u64,
+}
+
+impl LogRecord {
+    /// A log just added: nothing cosigned yet.
+    pub fn new(origin: &str, vkey: &str) -> LogRecord {
+        LogRecord {
+            origin: origin.into(),
+            vkey: vkey.into(),
+            size: 0,
+            root: None,
+            checkpoint: None,
+            frozen: None,
+        }
+    }
+
+    /// The recorded root, if any.
+    pub fn root_hash(&self) -> Result<Option<Hash>, BridgeError> {
+        self.root
+            .as_deref()
+            .map(Hash::from_base64)
+            .transpose()
+            .map_err(|e| BridgeError::Storage(format!("log {}: bad root: {e}", self.origin)))
+    }
+}
+
+/// The evidence of a refused fork attempt: both checkpoints and the proof.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkEvidence {
+    /// The log's origin.
+    pub origin: String,
+    /// "equivocation" (proven) or "unverified_proof" (proof failed, cause unknown).
+    pub kind: String,
+    /// In words.
+    pub reason: String,
+    /// When the witness saw it (unix seconds).
+    pub detected_at: u64,
+    /// The checkpoint the witness had cosigned, with signatures.
+    pub cosigned_checkpoint: Option<String>,
+    /// The checkpoint offered, as received.
+    pub offered_checkpoint: String,
+    /// The `old` size of the request.
+    pub old_size: u64,
+    /// The consistency proof of the request, base64 lines.
+    pub proof: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WitnessConfig {
+    name: String,
+}
+
+/// The file name of a log's state: a digest, since origins hold `/`.
+pub fn log_id(origin: &str) -> String {
+    Hash::digest(origin.as_bytes()).to_hex()[..32].to_string()
+}
+
+/// Creates the data directory with a fresh key; fails if one exists.
+pub fn init(dir: &Path, name: &str, key: &SigningKey) -> Result<(), BridgeError> {
+    for sub in [LOGS_DIR, FORKS_DIR] {
+        fs::create_dir_all(dir.join(sub))
+            .map_err(|e| BridgeError::storage(dir.join(sub).display(), e))?;
+    }
+    let seed = base64::engine::general_purpose::STANDARD.encode(key.to_bytes());
+    let path = dir.join(KEY_FILE);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                BridgeError::Config(format!("{} is already initialized", dir.display()))
+            }
+            _ => BridgeError::storage(path.display(), e),
+        })?;
+    file.write_all(format!("{seed}\n").as_bytes())
+        .map_err(|e| BridgeError::storage(path.display(), e))?;
+    file.sync_all()
+        .map_err(|e| BridgeError::storage(path.display(), e))?;
+    let config = serde_json::to_vec_pretty(&WitnessConfig { name: name.into() })
+        .map_err(|e| BridgeError::Storage(e.to_string()))?;
+    write_atomic(dir, CONFIG_FILE, &config)
+}
+
+/// Loads the witness's key name and signing key.
+pub fn load_identity(dir: &Path) -> Result<(String, SigningKey), BridgeError> {
+    let config: WitnessConfig = read_json(&dir.join(CONFIG_FILE))?;
+    let path = dir.join(KEY_FILE);
+    let text = fs::read_to_string(&path).map_err(|e| BridgeError::storage(path.display(), e))?;
+    let seed = base64::engine::general_purpose::STANDARD
+        .decode(text.trim_end())
+        .map_err(|e| BridgeError::Config(format!("{}: {e}", path.display())))?;
+    let seed: [u8; 32] = seed
+        .try_into()
+        .map_err(|_| BridgeError::Config(format!("{}: not a 32-byte seed", path.display())))?;
+    Ok((config.name, SigningKey::from_bytes(&seed)))
+}
+
+/// Loads every log record.
+pub fn load_logs(dir: &Path) -> Result<Vec<LogRecord>, BridgeError> {
+    let logs = dir.join(LOGS_DIR);
+    let entries = fs::read_dir(&logs).map_err(|e| BridgeError::storage(logs.display(), e))?;
+    let mut records = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| BridgeError::storage(logs.display(), e))?
+            .path();
+        if path.extension().is_some_and(|ext| ext == "json") {
+            records.push(read_json(&path)?);
+        }
+    }
+    records.sort_by(|a: &LogRecord, b| a.origin.cmp(&b.origin));
+    Ok(records)
+}
+
+/// Persists a log record atomically.
+pub fn save_log(dir: &Path, record: &LogRecord) -> Result<(), BridgeError> {
+    let bytes =
+        serde_json::to_vec_pretty(record).map_err(|e| BridgeError::Storage(e.to_string()))?;
+    write_atomic(
+        &dir.join(LOGS_DIR),
+        &format!("{}.json", log_id(&record.origin)),
+        &bytes,
+    )
+}
+
+/// True if a record for `origin` exists.
+pub fn log_exists(dir: &Path, origin: &str) -> bool {
+    dir.join(LOGS_DIR)
+        .join(format!("{}.json", log_id(origin)))
+        .exists()
+}
+
+/// Writes fork evidence durably; returns its path relative to `dir`.
+pub fn save_evidence(dir: &Path, evidence: &ForkEvidence) -> Result<String, BridgeError> {
+    let bytes =
+        serde_json::to_vec_pretty(evidence).map_err(|e| BridgeError::Storage(e.to_string()))?;
+    let digest = Hash::digest(&bytes).to_hex();
+    let name = format!(
+        "{}-{}-{}.json",
+        log_id(&evidence.origin),
+        evidence.detected_at,
+        &digest[..16]
+    );
+    let forks = dir.join(FORKS_DIR);
+    fs::create_dir_all(&forks).map_err(|e| BridgeError::storage(forks.display(), e))?;
+    write_atomic(&forks, &name, &bytes)?;
+    Ok(format!("{FORKS_DIR}/{name}"))
+}
+
+/// Number of evidence files recorded for `origin`.
+pub fn evidence_count(dir: &Path, origin: &str) -> usize {
+    let prefix = format!("{}-", log_id(origin));
+    fs::read_dir(dir.join(FORKS_DIR))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, BridgeError> {
+    let bytes = fs::read(path).map_err(|e| BridgeError::storage(path.display(), e))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| BridgeError::Storage(format!("{}: {e}", path.display())))
+}
+
+/// Temp file, fsync, rename over `name`, fsync of the directory.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), BridgeError> {
+    let target: PathBuf = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let io = |e| BridgeError::storage(target.display(), e);
+    let mut file = File::create(&tmp).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    drop(file);
+    fs::rename(&tmp, &target).map_err(io)?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io)
+}

@@ -1,1 +1,25 @@
-//! scope to come
+//! The evidence ledger's storage and sequencing.
+//!
+//! In scope: the RocksDB store (one narrow module, [`store`]), the
+//! group-commit sequencer (the log's one writer), the Merkle tree state kept
+//! as RFC 9162 stored hashes (so any proof reads O(log n) hashes and memory
+//! stays flat as the log grows), checkpoint signing with the log key, the
+//! idempotency and document indexes, and the trusted-issuer and token
+//! registries.
+//!
+//! Out of scope: HTTP, authentication policy, anchoring schedules, and every
+//! check a court runs (those live in the `verifier` crate, which this crate
+//! uses to validate what it writes).
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod keys;
+mod ledger;
+pub mod registry;
+mod sequencer;
+pub mod store;
+mod tree;
+
+pub use error::LedgerError;
+pub use ledger::{Ledger, LedgerOptions, LedgerStatus, Receipt};
+pub use registry::{IssuerRecord, Role, TokenRecord};

@@ -9,6 +9,8 @@
 //! specification in code; it must build with no I/O dependencies.
 #![forbid(unsafe_code)]
 
+pub mod attest;
+pub mod bundle;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod entry;
@@ -17,6 +19,8 @@ pub mod hash;
 pub mod jcs;
 pub mod note;
 pub mod proof;
+pub mod report;
+pub mod tsa;
 
 pub use error::VerifyError;
 pub use hash::{Hash, LeafIndex, TreeSize};

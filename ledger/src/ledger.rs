@@ -1,0 +1,467 @@
+//! The ledger facade: open a data directory, append, read, prove.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use base64::Engine as _;
+use ed25519_dalek::VerifyingKey;
+use verifier::entry::{verify_attestations, Event, IssuerKeys};
+use verifier::{Hash, VerifyError};
+
+use crate::error::{LedgerError, Result};
+use crate::keys::{create_key_file, load_key_file, LOG_KEY_FILE};
+use crate::registry::{IssuerRecord, TokenRecord};
+use crate::sequencer::{load_head, Head, Request, Sequencer};
+use crate::store::{RecordFamily, Store};
+use crate::tree::{self, StoreReader};
+
+/// Sub-directory of the data directory holding RocksDB.
+const DB_DIR: &str = "db";
+
+/// Tuning of an opened ledger.
+#[derive(Clone, Debug)]
+pub struct LedgerOptions {
+    /// Most events the sequencer puts in one group commit.
+    pub max_group_events: usize,
+    /// fsync each group commit. Only tests of non-durable paths turn it off.
+    pub sync: bool,
+    /// Requests that may wait for the sequencer before appenders block.
+    pub queue_depth: usize,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        LedgerOptions { max_group_events: 8192, sync: true, queue_depth: 4096 }
+    }
+}
+
+/// What the log answers an appender for one event, once it is durable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// The client's event id.
+    pub event_id: String,
+    /// Index of the leaf.
+    pub index: u64,
+    /// RFC 9162 leaf hash.
+    pub leaf_hash: Hash,
+    /// Ledger time of the leaf.
+    pub ledger_time: Arc<str>,
+    /// Size of the tree the proof and checkpoint are for.
+    pub tree_size: u64,
+    /// Inclusion proof of the leaf in that tree.
+    pub inclusion: Vec<Hash>,
+    /// The signed checkpoint note of that tree.
+    pub checkpoint: Arc<str>,
+    /// True when the event id was recorded before with the same content.
+    pub replayed: bool,
+}
+
+/// A snapshot of the log's head.
+#[derive(Clone, Debug)]
+pub struct LedgerStatus {
+    /// The log's origin (its key name).
+    pub origin: String,
+    /// The log's C2SP verifier key.
+    pub vkey: String,
+    /// Entries in the log.
+    pub tree_size: u64,
+    /// Root of those entries.
+    pub root: Hash,
+    /// The latest signed checkpoint note.
+    pub checkpoint: Arc<str>,
+    /// Ledger time of the newest entry, µs since the epoch (0 when empty).
+    pub last_time_micros: i64,
+}
+
+/// An open ledger. Cheap to clone; all clones share one sequencer.
+#[derive(Clone)]
+pub struct Ledger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    store: Arc<Store>,
+    origin: String,
+    vkey: String,
+    head: Arc<RwLock<Arc<Head>>>,
+    issuers: RwLock<Arc<IssuerKeys>>,
+    sender: RwLock<Option<SyncSender<Request>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Ledger {
+    /// Creates the log key and an empty store in `dir`; returns the vkey.
+    pub fn init(dir: &Path, origin: &str) -> Result<String> {
+        std::fs::create_dir_all(dir)?;
+        let key_path = dir.join(LOG_KEY_FILE);
+        if key_path.exists() {
+            return Err(LedgerError::AlreadyExists(format!("{}", key_path.display())));
+        }
+        let signer = create_key_file(&key_path, origin)?;
+        drop(Store::open(&dir.join(DB_DIR))?);
+        Ok(signer.vkey())
+    }
+
+    /// Opens an initialised data directory and starts the sequencer.
+    pub fn open(dir: &Path, opts: LedgerOptions) -> Result<Ledger> {
+        let signer = load_key_file(&dir.join(LOG_KEY_FILE))?;
+        let store = Arc::new(Store::open(&dir.join(DB_DIR))?);
+        let head = Arc::new(RwLock::new(Arc::new(load_head(&store, &signer)?)));
+        let issuers = RwLock::new(Arc::new(load_issuer_keys(&store)?));
+        let (origin, vkey) = (signer.name().to_string(), signer.vkey());
+        let (tx, rx) = mpsc::sync_channel(opts.queue_depth);
+        let seq = Sequencer {
+            store: store.clone(),
+            signer,
+            head: head.clone(),
+            sync: opts.sync,
+            max_group_events: opts.max_group_events,
+        };
+        let thread = std::thread::Builder::new()
+            .name("sequencer".into())
+            .spawn(move || seq.run(rx))?;
+        Ok(Ledger {
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                store,
+                origin,
+                vkey,
+                head,
+                issuers,
+                sender: RwLock::new(Some(tx)),
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The log's origin.
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+
+    /// The log's C2SP verifier key.
+    pub fn vkey(&self) -> &str {
+        &self.inner.vkey
+    }
+
+    fn head(&self) -> Arc<Head> {
+        match self.inner.head.read() {
+            Ok(h) => h.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// The committed head.
+    pub fn status(&self) -> LedgerStatus {
+        let h = self.head();
+        LedgerStatus {
+            origin: self.inner.origin.clone(),
+            vkey: self.inner.vkey.clone(),
+            tree_size: h.size,
+            root: h.root,
+            checkpoint: h.note.clone(),
+            last_time_micros: h.last_time_micros,
+        }
+    }
+
+    /// Appends a batch for `tenant`: checks ids and attestations, then waits
+    /// until the sequencer has made it durable. All or nothing.
+    pub fn append(&self, tenant: &str, events: Vec<Event>) -> Result<Vec<Receipt>> {
+        check_batch(tenant, &events)?;
+        let keys = self.issuer_keys();
+        verify_attestations(&events, &keys)
+            .map_err(|(position, source)| LedgerError::Rejected { position, source })?;
+        self.sequence(tenant, events)
+    }
+
+    fn sequence(&self, tenant: &str, events: Vec<Event>) -> Result<Vec<Receipt>> {
+        let (reply, rx) = mpsc::sync_channel(1);
+        let req = Request { tenant: tenant.to_string(), events, reply };
+        {
+            let guard = match self.inner.sender.read() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            let tx = guard.as_ref().ok_or_else(|| LedgerError::Unavailable("closed".into()))?;
+            tx.send(req).map_err(|_| LedgerError::Unavailable("sequencer stopped".into()))?;
+        }
+        rx.recv().map_err(|_| LedgerError::Unavailable("sequencer stopped".into()))?
+    }
+
+    /// Stops taking appends, lets queued batches commit, and joins the
+    /// sequencer. Idempotent.
+    pub fn close(&self) {
+        match self.inner.sender.write() {
+            Ok(mut s) => drop(s.take()),
+            Err(p) => drop(p.into_inner().take()),
+        }
+        let handle = match self.inner.thread.lock() {
+            Ok(mut t) => t.take(),
+            Err(p) => p.into_inner().take(),
+        };
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+
+    /// The leaf bytes at `index`, if committed.
+    pub fn leaf(&self, index: u64) -> Result<Vec<u8>> {
+        if index >= self.head().size {
+            return Err(LedgerError::NotFound(format!("entry {index}")));
+        }
+        self.inner
+            .store
+            .leaf(index)?
+            .ok_or_else(|| LedgerError::Corrupt(format!("leaf {index} missing")))
+    }
+
+    /// RFC 9162 inclusion proof of `index` in the committed tree of `tree_size`.
+    pub fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>> {
+        self.check_size(tree_size)?;
+        tree::inclusion_proof(index, tree_size, &StoreReader(&self.inner.store))
+    }
+
+    /// RFC 9162 consistency proof between committed sizes `old` and `new`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
+        self.check_size(new)?;
+        tree::consistency_proof(old, new, &StoreReader(&self.inner.store))
+    }
+
+    /// The root of the committed tree of `size` leaves.
+    pub fn root_at(&self, size: u64) -> Result<Hash> {
+        self.check_size(size)?;
+        tree::root(size, &StoreReader(&self.inner.store))
+    }
+
+    fn check_size(&self, size: u64) -> Result<()> {
+        let committed = self.head().size;
+        if size > committed {
+            return Err(LedgerError::InvalidRequest(format!(
+                "tree size {size} > current size {committed}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Indices of one tenant's document entries, ascending.
+    pub fn document_entries(&self, tenant: &str, document_id: &str) -> Result<Vec<u64>> {
+        let size = self.head().size;
+        let mut v = self.inner.store.document_entries(tenant, document_id)?;
+        v.retain(|i| *i < size);
+        Ok(v)
+    }
+
+    /// Indices of the entries carrying `document_hash`, any tenant, ascending.
+    pub fn entries_by_document_hash(&self, document_hash: &Hash) -> Result<Vec<u64>> {
+        let size = self.head().size;
+        let mut v = self.inner.store.document_hash_entries(&document_hash.0)?;
+        v.retain(|i| *i < size);
+        Ok(v)
+    }
+
+    /// The current trusted (unrevoked) issuer keys.
+    pub fn issuer_keys(&self) -> Arc<IssuerKeys> {
+        match self.inner.issuers.read() {
+            Ok(k) => k.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Registers a trusted issuer. A name is never reused for another key.
+    pub fn add_issuer(&self, name: &str, public_key: &[u8]) -> Result<IssuerRecord> {
+        check_id("issuer name", name)?;
+        let key = <[u8; 32]>::try_from(public_key)
+            .ok()
+            .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+            .ok_or_else(|| LedgerError::InvalidRequest("public key: not an Ed25519 key".into()))?;
+        if let Some(existing) = self.issuer(name)? {
+            if existing.public_key == b64(key.as_bytes()) && existing.revoked_at.is_none() {
+                return Ok(existing);
+            }
+            return Err(LedgerError::AlreadyExists(format!("issuer {name}")));
+        }
+        let rec = IssuerRecord {
+            name: name.to_string(),
+            public_key: b64(key.as_bytes()),
+            added_at: now_rfc3339(),
+            revoked_at: None,
+        };
+        self.put_json(RecordFamily::Issuers, name.as_bytes(), &rec)?;
+        self.reload_issuers()?;
+        Ok(rec)
+    }
+
+    /// Revokes an issuer: later attestations by it are refused.
+    pub fn revoke_issuer(&self, name: &str) -> Result<IssuerRecord> {
+        let mut rec = self.issuer(name)?.ok_or_else(|| LedgerError::NotFound(name.into()))?;
+        if rec.revoked_at.is_none() {
+            rec.revoked_at = Some(now_rfc3339());
+            self.put_json(RecordFamily::Issuers, name.as_bytes(), &rec)?;
+            self.reload_issuers()?;
+        }
+        Ok(rec)
+    }
+
+    /// One issuer record, revoked or not.
+    pub fn issuer(&self, name: &str) -> Result<Option<IssuerRecord>> {
+        self.get_json(RecordFamily::Issuers, name.as_bytes())
+    }
+
+    /// Every issuer record, revoked ones included (bundles need old keys).
+    pub fn issuers(&self) -> Result<Vec<IssuerRecord>> {
+        self.scan_json(RecordFamily::Issuers, b"")
+    }
+
+    fn reload_issuers(&self) -> Result<()> {
+        let keys = Arc::new(load_issuer_keys(&self.inner.store)?);
+        match self.inner.issuers.write() {
+            Ok(mut k) => *k = keys,
+            Err(p) => *p.into_inner() = keys,
+        }
+        Ok(())
+    }
+
+    /// Stores a token record under the SHA-256 of the token.
+    pub fn put_token(&self, token_hash: &Hash, rec: &TokenRecord) -> Result<()> {
+        self.put_json(RecordFamily::Tokens, &token_hash.0, rec)
+    }
+
+    /// The token record stored under `token_hash`.
+    pub fn token(&self, token_hash: &Hash) -> Result<Option<TokenRecord>> {
+        self.get_json(RecordFamily::Tokens, &token_hash.0)
+    }
+
+    /// Every token record with the hash it is stored under.
+    pub fn tokens(&self) -> Result<Vec<(Hash, TokenRecord)>> {
+        let raw = self.inner.store.scan_records(RecordFamily::Tokens, b"")?;
+        raw.into_iter()
+            .map(|(k, v)| {
+                let h = Hash::from_slice(&k).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+                Ok((h, parse_json(&v)?))
+            })
+            .collect()
+    }
+
+    /// Writes an auxiliary record (other crates' durable state), synced.
+    pub fn aux_put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.inner.store.put_record(RecordFamily::Aux, key, value)
+    }
+
+    /// Reads an auxiliary record.
+    pub fn aux_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.inner.store.get_record(RecordFamily::Aux, key)
+    }
+
+    /// Auxiliary records whose key starts with `prefix`, in key order.
+    pub fn aux_scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.inner.store.scan_records(RecordFamily::Aux, prefix)
+    }
+
+    fn put_json<T: serde::Serialize>(&self, f: RecordFamily, key: &[u8], v: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(v).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        self.inner.store.put_record(f, key, &bytes)
+    }
+
+    fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        f: RecordFamily,
+        key: &[u8],
+    ) -> Result<Option<T>> {
+        self.inner.store.get_record(f, key)?.map(|v| parse_json(&v)).transpose()
+    }
+
+    fn scan_json<T: serde::de::DeserializeOwned>(
+        &self,
+        f: RecordFamily,
+        prefix: &[u8],
+    ) -> Result<Vec<T>> {
+        let raw = self.inner.store.scan_records(f, prefix)?;
+        raw.iter().map(|(_, v)| parse_json(v)).collect()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.sender.write() {
+            s.take();
+        }
+        if let Ok(mut t) = self.thread.lock() {
+            if let Some(h) = t.take() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(v: &[u8]) -> Result<T> {
+    serde_json::from_slice(v).map_err(|e| LedgerError::Corrupt(format!("record: {e}")))
+}
+
+fn load_issuer_keys(store: &Store) -> Result<IssuerKeys> {
+    let mut keys = IssuerKeys::new();
+    for (_, v) in store.scan_records(RecordFamily::Issuers, b"")? {
+        let rec: IssuerRecord = parse_json(&v)?;
+        if rec.revoked_at.is_some() {
+            continue;
+        }
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&rec.public_key)
+            .map_err(|e| LedgerError::Corrupt(format!("issuer {}: {e}", rec.name)))?;
+        let key = <[u8; 32]>::try_from(raw.as_slice())
+            .ok()
+            .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+            .ok_or_else(|| LedgerError::Corrupt(format!("issuer {}: bad key", rec.name)))?;
+        keys.insert(rec.name, key);
+    }
+    Ok(keys)
+}
+
+/// Checks what the sequencer relies on: a valid tenant, a non-empty batch
+/// and no event id twice in one batch.
+fn check_batch(tenant: &str, events: &[Event]) -> Result<()> {
+    check_id("tenant", tenant)?;
+    if events.is_empty() {
+        return Err(LedgerError::InvalidRequest("empty batch".into()));
+    }
+    let mut seen = HashSet::with_capacity(events.len());
+    for (position, e) in events.iter().enumerate() {
+        if !seen.insert(e.event_id.as_str()) {
+            return Err(LedgerError::Rejected {
+                position,
+                source: VerifyError::invalid("event_id", "repeated within the batch"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Ids (tenants, issuer names): 1-128 chars of `[A-Za-z0-9._:-]`.
+pub(crate) fn check_id(what: &str, s: &str) -> Result<()> {
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(LedgerError::InvalidRequest(format!("{what}: 1-128 chars of [A-Za-z0-9._:-]")))
+    }
+}
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,340 @@
+//! The sequencer: the log's one writer. It takes validated, verified
+//! batches from many appenders, groups whatever is waiting into one synced
+//! RocksDB `WriteBatch` (leaves, stored hashes, indexes, tree state and the
+//! signed checkpoint), and answers each appender only once that is durable.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, RwLock};
+
+use verifier::checkpoint::{Checkpoint, SignedCheckpoint};
+use verifier::entry::{self, Event};
+use verifier::hash::leaf_hash;
+use verifier::note::NoteSigner;
+use verifier::Hash;
+
+use crate::error::{LedgerError, Result};
+use crate::ledger::Receipt;
+use crate::store::{IdemRecord, Store, TreeState};
+use crate::tree::{self, Overlay};
+
+/// One appender's batch, waiting for its receipts.
+pub(crate) struct Request {
+    pub tenant: String,
+    pub events: Vec<Event>,
+    pub reply: SyncSender<Result<Vec<Receipt>>>,
+}
+
+/// The committed head of the log, shared with readers.
+#[derive(Clone, Debug)]
+pub(crate) struct Head {
+    pub size: u64,
+    pub root: Hash,
+    pub note: Arc<str>,
+    pub last_time_micros: i64,
+}
+
+/// Why a group failed: `NonFatal` fails one request and the group goes on;
+/// `Fatal` means storage failed, every request of the group fails and the
+/// head is reloaded from disk before the next group.
+enum SequenceError {
+    NonFatal(LedgerError),
+    Fatal(LedgerError),
+}
+
+/// A receipt before the proof: what staging decided for one event.
+struct Staged {
+    event_id: String,
+    index: u64,
+    leaf_hash: Hash,
+    ledger_time: Arc<str>,
+    replayed: bool,
+}
+
+/// Per-group state: the batch being built and the tree overlay.
+struct Group<'a> {
+    batch: crate::store::Batch<'a>,
+    overlay: Overlay<'a>,
+    size: u64,
+    time: Arc<str>,
+    time_micros: i64,
+    pending: HashMap<(String, String), (u64, [u8; 32], Hash)>,
+}
+
+pub(crate) struct Sequencer {
+    pub store: Arc<Store>,
+    pub signer: NoteSigner,
+    pub head: Arc<RwLock<Arc<Head>>>,
+    pub sync: bool,
+    pub max_group_events: usize,
+}
+
+impl Sequencer {
+    /// Runs until every sender is dropped; then drains and returns.
+    pub(crate) fn run(self, rx: Receiver<Request>) {
+        while let Ok(first) = rx.recv() {
+            let mut n = first.events.len();
+            let mut group = vec![first];
+            while n < self.max_group_events {
+                match rx.try_recv() {
+                    Ok(r) => {
+                        n += r.events.len();
+                        group.push(r);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit_group(group);
+        }
+    }
+
+    fn current_head(&self) -> Arc<Head> {
+        match self.head.read() {
+            Ok(h) => h.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn commit_group(&self, requests: Vec<Request>) {
+        let head = self.current_head();
+        let time_micros = now_micros().max(head.last_time_micros);
+        let mut g = Group {
+            batch: self.store.batch(),
+            overlay: Overlay::new(&self.store),
+            size: head.size,
+            time: entry::format_ledger_time(time_micros).into(),
+            time_micros,
+            pending: HashMap::new(),
+        };
+        let mut staged: Vec<(Request, Vec<Staged>)> = Vec::with_capacity(requests.len());
+        let mut fatal = None;
+        for req in requests {
+            if fatal.is_some() {
+                fail(req, LedgerError::Unavailable("storage failure in this group".into()));
+                continue;
+            }
+            match self.stage(&req, &mut g) {
+                Ok(s) => staged.push((req, s)),
+                Err(SequenceError::NonFatal(e)) => fail(req, e),
+                Err(SequenceError::Fatal(e)) => fatal = Some(e),
+            }
+        }
+        let result = match fatal {
+            Some(e) => Err(e),
+            None => self.commit(&head, &mut g),
+        };
+        match result {
+            Ok(new_head) => self.answer(staged, &new_head, &g.overlay),
+            Err(e) => {
+                tracing::error!("group commit failed, nothing acknowledged: {e}");
+                for (req, _) in staged {
+                    fail(req, LedgerError::Unavailable(format!("commit failed: {e}")));
+                }
+                self.reload_head();
+            }
+        }
+    }
+
+    /// Decides every event of one request: replay, conflict, or new leaf.
+    /// All-or-nothing: on a conflict nothing of the request is staged.
+    fn stage(&self, req: &Request, g: &mut Group<'_>) -> Result<Vec<Staged>, SequenceError> {
+        let keys: Vec<(&str, &str)> =
+            req.events.iter().map(|e| (req.tenant.as_str(), e.event_id.as_str())).collect();
+        let existing = self.store.idempotency(&keys).map_err(SequenceError::Fatal)?;
+        let mut plan = Vec::with_capacity(req.events.len());
+        for (pos, (event, prior)) in req.events.iter().zip(existing).enumerate() {
+            let content = event.content_hash().0;
+            let conflict = || {
+                SequenceError::NonFatal(LedgerError::Conflict {
+                    position: pos,
+                    event_id: event.event_id.clone(),
+                })
+            };
+            let key = (req.tenant.clone(), event.event_id.clone());
+            if let Some(&(index, c, leaf)) = g.pending.get(&key) {
+                if c != content {
+                    return Err(conflict());
+                }
+                plan.push(Ok(Staged {
+                    event_id: event.event_id.clone(),
+                    index,
+                    leaf_hash: leaf,
+                    ledger_time: g.time.clone(),
+                    replayed: true,
+                }));
+            } else if let Some(rec) = prior {
+                if rec.content != content {
+                    return Err(conflict());
+                }
+                plan.push(Ok(self.replay(&event.event_id, rec).map_err(SequenceError::Fatal)?));
+            } else {
+                plan.push(Err(content));
+            }
+        }
+        let mut out = Vec::with_capacity(plan.len());
+        for (event, p) in req.events.iter().zip(plan) {
+            match p {
+                Ok(s) => out.push(s),
+                Err(content) => out.push(self.stage_new(&req.tenant, event, content, g)?),
+            }
+        }
+        Ok(out)
+    }
+
+    fn stage_new(
+        &self,
+        tenant: &str,
+        event: &Event,
+        content: [u8; 32],
+        g: &mut Group<'_>,
+    ) -> Result<Staged, SequenceError> {
+        let index = g.size;
+        let leaf = entry::leaf_bytes(event, tenant, &g.time);
+        let lh = leaf_hash(&leaf);
+        let hashes = g.overlay.append_leaf(index, &lh).map_err(SequenceError::Fatal)?;
+        g.batch.put_leaf(index, &leaf);
+        for (i, h) in &hashes {
+            g.batch.put_hash(*i, &h.0);
+        }
+        let record = IdemRecord { index, content };
+        g.batch.put_entry_indexes(
+            tenant,
+            &event.event_id,
+            &event.document_id,
+            &event.document_hash.0,
+            record,
+        );
+        g.pending.insert((tenant.to_string(), event.event_id.clone()), (index, content, lh));
+        g.size += 1;
+        Ok(Staged {
+            event_id: event.event_id.clone(),
+            index,
+            leaf_hash: lh,
+            ledger_time: g.time.clone(),
+            replayed: false,
+        })
+    }
+
+    fn replay(&self, event_id: &str, rec: IdemRecord) -> Result<Staged> {
+        let leaf = self
+            .store
+            .leaf(rec.index)?
+            .ok_or_else(|| LedgerError::Corrupt(format!("leaf {} missing", rec.index)))?;
+        let parsed = entry::parse_leaf(&leaf)
+            .map_err(|e| LedgerError::Corrupt(format!("leaf {}: {e}", rec.index)))?;
+        Ok(Staged {
+            event_id: event_id.to_string(),
+            index: rec.index,
+            leaf_hash: leaf_hash(&leaf),
+            ledger_time: parsed.ledger_time.into(),
+            replayed: true,
+        })
+    }
+
+    /// Signs the new checkpoint into the batch and writes it, synced.
+    fn commit<'s>(&'s self, head: &Head, g: &mut Group<'s>) -> Result<Arc<Head>> {
+        if g.size == head.size {
+            return Ok(Arc::new(head.clone()));
+        }
+        let root = tree::root(g.size, &g.overlay)?;
+        let cp = Checkpoint {
+            origin: self.signer.name().to_string(),
+            size: g.size,
+            root,
+            extensions: Vec::new(),
+        };
+        let note = SignedCheckpoint::sign(cp, &self.signer).to_bytes();
+        let state = TreeState { size: g.size, root: root.0, last_time_micros: g.time_micros };
+        g.batch.put_tree(&state, &note);
+        let batch = std::mem::replace(&mut g.batch, self.store.batch());
+        self.store.write(batch, self.sync)?;
+        let note = String::from_utf8(note)
+            .map_err(|_| LedgerError::Corrupt("checkpoint note is not UTF-8".into()))?;
+        let new_head = Arc::new(Head {
+            size: g.size,
+            root,
+            note: note.into(),
+            last_time_micros: g.time_micros,
+        });
+        match self.head.write() {
+            Ok(mut h) => *h = new_head.clone(),
+            Err(p) => *p.into_inner() = new_head.clone(),
+        }
+        Ok(new_head)
+    }
+
+    /// Proves each staged event against the new head and answers.
+    fn answer(&self, staged: Vec<(Request, Vec<Staged>)>, head: &Head, overlay: &Overlay<'_>) {
+        for (req, items) in staged {
+            let receipts: Result<Vec<Receipt>> = items
+                .into_iter()
+                .map(|s| {
+                    let inclusion = tree::inclusion_proof(s.index, head.size, overlay)?;
+                    Ok(Receipt {
+                        event_id: s.event_id,
+                        index: s.index,
+                        leaf_hash: s.leaf_hash,
+                        ledger_time: s.ledger_time,
+                        tree_size: head.size,
+                        inclusion,
+                        checkpoint: head.note.clone(),
+                        replayed: s.replayed,
+                    })
+                })
+                .collect();
+            // An appender that gave up waiting is not an error of the log.
+            let _ = req.reply.send(receipts);
+        }
+    }
+
+    fn reload_head(&self) {
+        match load_head(&self.store, &self.signer) {
+            Ok(h) => match self.head.write() {
+                Ok(mut w) => *w = Arc::new(h),
+                Err(p) => *p.into_inner() = Arc::new(h),
+            },
+            Err(e) => tracing::error!("reloading the head after a failed commit: {e}"),
+        }
+    }
+}
+
+fn fail(req: Request, e: LedgerError) {
+    let _ = req.reply.send(Err(e));
+}
+
+/// Reads the committed head from the store, checking that the stored hashes
+/// reproduce the root of the last signed checkpoint.
+pub(crate) fn load_head(store: &Store, signer: &NoteSigner) -> Result<Head> {
+    let state = store.tree_state()?;
+    let Some(state) = state else {
+        let cp = Checkpoint {
+            origin: signer.name().to_string(),
+            size: 0,
+            root: Hash::empty_root(),
+            extensions: Vec::new(),
+        };
+        let note = SignedCheckpoint::sign(cp, signer).to_bytes();
+        let note = String::from_utf8(note)
+            .map_err(|_| LedgerError::Corrupt("checkpoint note is not UTF-8".into()))?;
+        return Ok(Head { size: 0, root: Hash::empty_root(), note: note.into(), last_time_micros: 0 });
+    };
+    let root = tree::root(state.size, &tree::StoreReader(store))?;
+    if root.0 != state.root {
+        return Err(LedgerError::Corrupt(format!(
+            "stored hashes give root {root} at size {}, tree state says {}",
+            state.size,
+            Hash(state.root)
+        )));
+    }
+    let note = store.checkpoint()?.ok_or_else(|| LedgerError::Corrupt("no checkpoint".into()))?;
+    let note =
+        String::from_utf8(note).map_err(|_| LedgerError::Corrupt("checkpoint not UTF-8".into()))?;
+    Ok(Head { size: state.size, root, note: note.into(), last_time_micros: state.last_time_micros })
+}
+
+fn now_micros() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    d.as_micros() as i64
+}

@@ -1,0 +1,345 @@
+//! The one module that talks to RocksDB. Everything else sees typed
+//! operations; column families, key layouts and options stay here.
+//!
+//! Layout (all integers big-endian, so keys sort numerically):
+//! - `leaves`:   index(8) -> leaf bytes (canonical JSON)
+//! - `hashes`:   stored-hash index(8) -> 32 bytes (RFC 9162 stored hashes, in
+//!   the sumdb/tlog layout of `tlog_tiles::stored_hash_index`)
+//! - `idem`:     tenant 0x00 event_id -> index(8) || content hash(32)
+//! - `docs`:     tenant 0x00 document_id 0x00 index(8) -> ()
+//! - `dochash`:  document hash(32) index(8) -> ()
+//! - `meta`:     "tree" -> size(8) || root(32) || last ledger time µs(8);
+//!   "checkpoint" -> the latest signed checkpoint note
+//! - `issuers`, `tokens`: registry records (JSON, operator-readable)
+//! - `aux`:      namespaced records of other crates (anchoring state)
+
+use std::path::Path;
+
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
+    IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
+
+use crate::error::{LedgerError, Result};
+
+const CF_LEAVES: &str = "leaves";
+const CF_HASHES: &str = "hashes";
+const CF_IDEM: &str = "idem";
+const CF_DOCS: &str = "docs";
+const CF_DOCHASH: &str = "dochash";
+const CF_META: &str = "meta";
+const CF_ISSUERS: &str = "issuers";
+const CF_TOKENS: &str = "tokens";
+const CF_AUX: &str = "aux";
+const ALL_CFS: [&str; 9] =
+    [CF_LEAVES, CF_HASHES, CF_IDEM, CF_DOCS, CF_DOCHASH, CF_META, CF_ISSUERS, CF_TOKENS, CF_AUX];
+
+const META_TREE: &[u8] = b"tree";
+const META_CHECKPOINT: &[u8] = b"checkpoint";
+const SEP: u8 = 0x00;
+
+/// The durable tree state written with every group commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TreeState {
+    /// Number of leaves.
+    pub size: u64,
+    /// RFC 9162 root of those leaves.
+    pub root: [u8; 32],
+    /// Ledger time of the last leaf, µs since the Unix epoch.
+    pub last_time_micros: i64,
+}
+
+/// An idempotency record: where an event id was written, and what it held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdemRecord {
+    /// Index of the leaf.
+    pub index: u64,
+    /// SHA-256 of the canonical submitted event.
+    pub content: [u8; 32],
+}
+
+/// The RocksDB store of one log.
+pub struct Store {
+    db: DB,
+}
+
+/// A set of writes applied atomically by [`Store::write`].
+pub struct Batch<'a> {
+    store: &'a Store,
+    wb: WriteBatch,
+}
+
+fn cf_options(name: &str, cache: &Cache) -> Options {
+    let mut opts = Options::default();
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    match name {
+        CF_IDEM | CF_TOKENS | CF_ISSUERS => {
+            // Idempotency lookups are mostly misses: a bloom filter answers
+            // them without touching data blocks, in the memtable too.
+            table.set_bloom_filter(10.0, false);
+            opts.set_memtable_prefix_bloom_ratio(0.1);
+            opts.set_memtable_whole_key_filtering(true);
+        }
+        CF_HASHES => table.set_bloom_filter(10.0, false),
+        _ => {}
+    }
+    let compression =
+        if name == CF_HASHES { DBCompressionType::None } else { DBCompressionType::Lz4 };
+    opts.set_compression_type(compression);
+    opts.set_block_based_table_factory(&table);
+    opts
+}
+
+impl Store {
+    /// Opens (creating if missing) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        let cache = Cache::new_lru_cache(256 << 20);
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.increase_parallelism(2);
+        opts.set_max_background_jobs(2);
+        opts.set_bytes_per_sync(1 << 20);
+        let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
+        let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
+        Ok(Store { db })
+    }
+
+    fn cf(&self, name: &str) -> &ColumnFamily {
+        // All families are created at open; a missing one is a programming error.
+        #[allow(clippy::expect_used)]
+        self.db.cf_handle(name).expect("column family created at open")
+    }
+
+    /// Starts a batch of writes.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch { store: self, wb: WriteBatch::default() }
+    }
+
+    /// Applies a batch atomically; with `sync`, returns only after fsync.
+    pub fn write(&self, batch: Batch<'_>, sync: bool) -> Result<()> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(sync);
+        self.db.write_opt(batch.wb, &wo)?;
+        Ok(())
+    }
+
+    /// Reads stored hashes by stored-hash index; a missing one is corruption.
+    pub fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<[u8; 32]>> {
+        let cf = self.cf(CF_HASHES);
+        let keys: Vec<[u8; 8]> = indexes.iter().map(|i| i.to_be_bytes()).collect();
+        let values = self.db.batched_multi_get_cf(cf, keys.iter(), true);
+        values
+            .into_iter()
+            .zip(indexes)
+            .map(|(v, i)| match v? {
+                Some(bytes) => <[u8; 32]>::try_from(&bytes[..])
+                    .map_err(|_| LedgerError::Corrupt(format!("stored hash {i} has bad length"))),
+                None => Err(LedgerError::Corrupt(format!("stored hash {i} missing"))),
+            })
+            .collect()
+    }
+
+    /// The leaf bytes at `index`.
+    pub fn leaf(&self, index: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(CF_LEAVES), index.to_be_bytes())?)
+    }
+
+    /// Looks up idempotency records for many (tenant, event id) pairs at once.
+    pub fn idempotency(&self, keys: &[(&str, &str)]) -> Result<Vec<Option<IdemRecord>>> {
+        let cf = self.cf(CF_IDEM);
+        let raw: Vec<Vec<u8>> = keys.iter().map(|(t, e)| idem_key(t, e)).collect();
+        let values = self.db.batched_multi_get_cf(cf, raw.iter(), false);
+        values
+            .into_iter()
+            .map(|v| match v? {
+                None => Ok(None),
+                Some(b) if b.len() == 40 => {
+                    let mut content = [0u8; 32];
+                    content.copy_from_slice(&b[8..]);
+                    Ok(Some(IdemRecord { index: be_u64(&b[..8]), content }))
+                }
+                Some(_) => Err(LedgerError::Corrupt("idempotency record has bad length".into())),
+            })
+            .collect()
+    }
+
+    /// The durable tree state, if the log has one.
+    pub fn tree_state(&self) -> Result<Option<TreeState>> {
+        let Some(b) = self.db.get_cf(self.cf(CF_META), META_TREE)? else { return Ok(None) };
+        if b.len() != 48 {
+            return Err(LedgerError::Corrupt("tree state has bad length".into()));
+        }
+        let mut root = [0u8; 32];
+        root.copy_from_slice(&b[8..40]);
+        Ok(Some(TreeState {
+            size: be_u64(&b[..8]),
+            root,
+            last_time_micros: be_u64(&b[40..]) as i64,
+        }))
+    }
+
+    /// The latest signed checkpoint note.
+    pub fn checkpoint(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(CF_META), META_CHECKPOINT)?)
+    }
+
+    /// Indices of the entries of one tenant's document, ascending.
+    pub fn document_entries(&self, tenant: &str, document_id: &str) -> Result<Vec<u64>> {
+        let mut prefix = Vec::with_capacity(tenant.len() + document_id.len() + 2);
+        prefix.extend_from_slice(tenant.as_bytes());
+        prefix.push(SEP);
+        prefix.extend_from_slice(document_id.as_bytes());
+        prefix.push(SEP);
+        self.index_suffixes(CF_DOCS, &prefix)
+    }
+
+    /// Indices of the entries that carry `document_hash`, ascending.
+    pub fn document_hash_entries(&self, document_hash: &[u8; 32]) -> Result<Vec<u64>> {
+        self.index_suffixes(CF_DOCHASH, document_hash)
+    }
+
+    fn index_suffixes(&self, cf: &str, prefix: &[u8]) -> Result<Vec<u64>> {
+        let iter =
+            self.db.iterator_cf(self.cf(cf), IteratorMode::From(prefix, Direction::Forward));
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, _) = item?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            if key.len() != prefix.len() + 8 {
+                continue; // a longer id that shares this prefix
+            }
+            out.push(be_u64(&key[prefix.len()..]));
+        }
+        Ok(out)
+    }
+
+    /// A registry or auxiliary record.
+    pub fn get_record(&self, family: RecordFamily, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(family.cf()), key)?)
+    }
+
+    /// Writes one registry or auxiliary record, synced.
+    pub fn put_record(&self, family: RecordFamily, key: &[u8], value: &[u8]) -> Result<()> {
+        let mut b = self.batch();
+        b.wb.put_cf(self.cf(family.cf()), key, value);
+        self.write(b, true)
+    }
+
+    /// All records of a family whose key starts with `prefix`, in key order.
+    pub fn scan_records(
+        &self,
+        family: RecordFamily,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let cf = self.cf(family.cf());
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(cf, IteratorMode::From(prefix, Direction::Forward)) {
+            let (k, v) = item?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+/// Families of small records kept beside the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordFamily {
+    /// Trusted issuers by name.
+    Issuers,
+    /// Bearer tokens by SHA-256 of the token.
+    Tokens,
+    /// Records of other crates, namespaced by key prefix.
+    Aux,
+}
+
+impl RecordFamily {
+    fn cf(self) -> &'static str {
+        match self {
+            RecordFamily::Issuers => CF_ISSUERS,
+            RecordFamily::Tokens => CF_TOKENS,
+            RecordFamily::Aux => CF_AUX,
+        }
+    }
+}
+
+impl Batch<'_> {
+    /// Stages a leaf.
+    pub fn put_leaf(&mut self, index: u64, leaf: &[u8]) {
+        self.wb.put_cf(self.store.cf(CF_LEAVES), index.to_be_bytes(), leaf);
+    }
+
+    /// Stages a stored hash.
+    pub fn put_hash(&mut self, stored_index: u64, hash: &[u8; 32]) {
+        self.wb.put_cf(self.store.cf(CF_HASHES), stored_index.to_be_bytes(), hash);
+    }
+
+    /// Stages an idempotency record and the document indexes of one entry.
+    pub fn put_entry_indexes(
+        &mut self,
+        tenant: &str,
+        event_id: &str,
+        document_id: &str,
+        document_hash: &[u8; 32],
+        record: IdemRecord,
+    ) {
+        let mut v = [0u8; 40];
+        v[..8].copy_from_slice(&record.index.to_be_bytes());
+        v[8..].copy_from_slice(&record.content);
+        self.wb.put_cf(self.store.cf(CF_IDEM), idem_key(tenant, event_id), v);
+
+        let mut doc = Vec::with_capacity(tenant.len() + document_id.len() + 10);
+        doc.extend_from_slice(tenant.as_bytes());
+        doc.push(SEP);
+        doc.extend_from_slice(document_id.as_bytes());
+        doc.push(SEP);
+        doc.extend_from_slice(&record.index.to_be_bytes());
+        self.wb.put_cf(self.store.cf(CF_DOCS), doc, []);
+
+        let mut dh = [0u8; 40];
+        dh[..32].copy_from_slice(document_hash);
+        dh[32..].copy_from_slice(&record.index.to_be_bytes());
+        self.wb.put_cf(self.store.cf(CF_DOCHASH), dh, []);
+    }
+
+    /// Stages the new tree state and its signed checkpoint.
+    pub fn put_tree(&mut self, state: &TreeState, checkpoint_note: &[u8]) {
+        let mut v = [0u8; 48];
+        v[..8].copy_from_slice(&state.size.to_be_bytes());
+        v[8..40].copy_from_slice(&state.root);
+        v[40..].copy_from_slice(&(state.last_time_micros as u64).to_be_bytes());
+        let meta = self.store.cf(CF_META);
+        self.wb.put_cf(meta, META_TREE, v);
+        self.wb.put_cf(meta, META_CHECKPOINT, checkpoint_note);
+    }
+
+    /// Number of staged writes.
+    pub fn len(&self) -> usize {
+        self.wb.len()
+    }
+
+    /// True when nothing is staged.
+    pub fn is_empty(&self) -> bool {
+        self.wb.is_empty()
+    }
+}
+
+fn idem_key(tenant: &str, event_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(tenant.len() + event_id.len() + 1);
+    k.extend_from_slice(tenant.as_bytes());
+    k.push(SEP);
+    k.extend_from_slice(event_id.as_bytes());
+    k
+}
+
+fn be_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    u64::from_be_bytes(a)
+}

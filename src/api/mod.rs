@@ -1,0 +1,209 @@
+//! The HTTP API. One hand-written router over warp's raw request parts, so
+//! that every failure — unknown path, wrong method, oversized body, bad
+//! token — answers the same JSON error shape with the right status.
+
+mod admin;
+mod events;
+mod public;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Buf;
+use futures_util::{Stream, StreamExt};
+use ledger::Ledger;
+use warp::http::{HeaderMap, Method, StatusCode};
+use warp::reply::{Reply, Response};
+use warp::Filter;
+
+use crate::auth::{self, Caller};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+/// Largest request body accepted, checked while reading, before decoding.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+/// Most events in one `POST /v1/events`.
+pub const MAX_BATCH_EVENTS: usize = 1000;
+
+/// What every handler shares.
+pub struct AppState {
+    /// The ledger.
+    pub ledger: Ledger,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Witnesses listed on `/v1/log`: (name, vkey).
+    pub witnesses: Vec<(String, String)>,
+    /// False once shutdown began; `/readyz` then answers 503.
+    pub ready: std::sync::atomic::AtomicBool,
+}
+
+/// The service's routes as one warp filter.
+pub fn routes(
+    state: Arc<AppState>,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    warp::method()
+        .and(warp::path::full())
+        .and(query)
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .then(move |method, path: warp::path::FullPath, query, headers, body| {
+            let state = state.clone();
+            async move {
+                let req = Req { method, path: path.as_str().to_string(), query, headers };
+                handle(state, req, body).await
+            }
+        })
+}
+
+/// The parts of a request the handlers look at.
+pub struct Req {
+    /// HTTP method.
+    pub method: Method,
+    /// Path, without the query.
+    pub path: String,
+    /// Raw query string (may be empty).
+    pub query: String,
+    /// Headers.
+    pub headers: HeaderMap,
+}
+
+async fn handle<S, B>(state: Arc<AppState>, req: Req, body: S) -> Response
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
+    B: Buf,
+{
+    let started = Instant::now();
+    let (route, result) = dispatch(&state, &req, body).await;
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    let status = response.status().as_u16().to_string();
+    state.metrics.http.with_label_values(&[route, &status]).inc();
+    state.metrics.http_latency.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
+    response
+}
+
+type Answer = Result<Response, ApiError>;
+
+async fn dispatch<S, B>(state: &Arc<AppState>, req: &Req, body: S) -> (&'static str, Answer)
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
+    B: Buf,
+{
+    let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
+    let get = req.method == Method::GET;
+    let post = req.method == Method::POST;
+    match segments.as_slice() {
+        ["v1", "checkpoint"] if get => ("checkpoint", public::checkpoint(state)),
+        ["v1", "log"] if get => ("log", public::log_info(state)),
+        ["v1", "entries", index] if get => ("entries", public::entry(state, index)),
+        ["v1", "proof", "inclusion"] if get => ("inclusion", public::inclusion(state, &req.query)),
+        ["v1", "proof", "consistency"] if get => {
+            ("consistency", public::consistency(state, &req.query))
+        }
+        ["v1", "events"] if post => ("events", events::post(state, req, body).await),
+        ["v1", "documents", doc, "bundle"] if get => {
+            ("bundle", with_caller(state, req, |c| public::bundle(state, c, doc)))
+        }
+        ["v1", "issuers"] if get => ("issuers", with_caller(state, req, |c| admin::list_issuers(state, c))),
+        ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
+        ["v1", "issuers", name, "revoke"] if post => {
+            ("issuers", with_caller(state, req, |c| admin::revoke_issuer(state, c, name)))
+        }
+        ["metrics"] if get => ("metrics", public::metrics(state)),
+        ["healthz"] if get => ("healthz", Ok(text(StatusCode::OK, "ok\n"))),
+        ["readyz"] if get => ("readyz", public::readyz(state)),
+        _ => ("unknown", Err(no_route(req))),
+    }
+}
+
+fn no_route(req: &Req) -> ApiError {
+    ApiError::not_found(format!("no route for {} {}", req.method, req.path))
+}
+
+/// Authenticates, then runs `f` with the caller.
+pub(crate) fn with_caller(
+    state: &AppState,
+    req: &Req,
+    f: impl FnOnce(&Caller) -> Answer,
+) -> Answer {
+    let caller = caller(state, req)?;
+    f(&caller)
+}
+
+pub(crate) fn caller(state: &AppState, req: &Req) -> Result<Caller, ApiError> {
+    let header = req.headers.get("authorization").and_then(|v| v.to_str().ok());
+    auth::authenticate(&state.ledger, header)
+}
+
+/// Reads a body, refusing it as soon as it passes `cap` bytes.
+pub(crate) async fn read_body<S, B>(mut body: S, cap: usize) -> Result<Vec<u8>, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
+    B: Buf,
+{
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.map_err(|e| ApiError::bad_request("bad_body", e.to_string()))?;
+        if out.len() + chunk.remaining() > cap {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("request body over {cap} bytes"),
+            ));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            out.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(out)
+}
+
+/// A plain-text answer.
+pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Response {
+    let r = warp::reply::with_status(body.into(), status);
+    warp::reply::with_header(r, "content-type", "text/plain; charset=utf-8").into_response()
+}
+
+/// A JSON answer with status 200.
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> Response {
+    warp::reply::json(v).into_response()
+}
+
+/// Parses `key=value&...` into the named u64 parameters, strictly.
+pub(crate) fn query_u64(query: &str, names: &[&str]) -> Result<Vec<u64>, ApiError> {
+    let mut out = vec![None; names.len()];
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let Some(i) = names.iter().position(|n| *n == k) else {
+            return Err(ApiError::bad_request("bad_query", format!("unknown parameter {k:?}")));
+        };
+        if out[i].is_some() {
+            return Err(ApiError::bad_request("bad_query", format!("{k} given twice")));
+        }
+        out[i] = Some(parse_u64(k, v)?);
+    }
+    names
+        .iter()
+        .zip(out)
+        .map(|(n, v)| v.ok_or_else(|| ApiError::bad_request("bad_query", format!("{n} is required"))))
+        .collect()
+}
+
+/// A decimal u64 with no sign, no leading zeros, at most 20 digits.
+pub(crate) fn parse_u64(name: &str, v: &str) -> Result<u64, ApiError> {
+    let ok = !v.is_empty()
+        && v.len() <= 20
+        && v.bytes().all(|b| b.is_ascii_digit())
+        && (v == "0" || !v.starts_with('0'));
+    let bad = || ApiError::bad_request("bad_query", format!("{name} must be a decimal integer"));
+    if !ok {
+        return Err(bad());
+    }
+    v.parse().map_err(|_| bad())
+}

@@ -1,0 +1,250 @@
+//! The operator CLI (pinned in DESIGN.md): init, token, issuer, serve; plus
+//! status, demo and load.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use clap::{Parser, Subcommand};
+use ledger::{Ledger, LedgerOptions, Role};
+
+use crate::api::AppState;
+use crate::metrics::Metrics;
+
+/// Evidence ledger: an append-only, Merkle-chained evidence log.
+#[derive(Parser)]
+#[command(name = "evidence-ledger", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the log key and the store.
+    Init {
+        #[arg(long)]
+        data: PathBuf,
+        /// The log's origin, also its key name (e.g. ledger.example.com/evidence).
+        #[arg(long)]
+        origin: String,
+    },
+    /// Manage bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Manage trusted attestation issuers.
+    Issuer {
+        #[command(subcommand)]
+        command: IssuerCommand,
+    },
+    /// Serve the HTTP API.
+    Serve {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Print the log's origin, vkey, size and root.
+    Status {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Run the whole flow on an embedded store: serve, push contract flows, show proofs.
+    Demo(crate::demo::DemoArgs),
+    /// Drive the HTTP API with signed events from many clients; print events/s and latencies.
+    Load(crate::load::LoadArgs),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token; prints the token alone.
+    Issue {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        tenant: String,
+        /// submitter | legal | notary | admin
+        #[arg(long)]
+        role: String,
+    },
+    /// List tokens (ids, tenants, roles; never the tokens).
+    List {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum IssuerCommand {
+    /// Trust an issuer's Ed25519 key.
+    Add {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// Base64 of the 32-byte Ed25519 public key.
+        #[arg(long = "public-key")]
+        public_key: String,
+    },
+    /// List issuers, revoked ones included.
+    List {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Stop trusting an issuer for new events.
+    Revoke {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A CLI failure, printed as `error: ...`.
+pub type CliResult = Result<(), String>;
+
+fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Init { data, origin } => {
+            let vkey = Ledger::init(&data, &origin).map_err(|e| e.to_string())?;
+            println!("initialised {}\nlog vkey: {vkey}", data.display());
+            Ok(())
+        }
+        Command::Token { command } => token(command),
+        Command::Issuer { command } => issuer(command),
+        Command::Serve { data, listen } => serve(&data, listen),
+        Command::Status { data } => {
+            let l = open(&data)?;
+            let s = l.status();
+            println!("origin: {}\nvkey: {}\ntree size: {}\nroot: {}", s.origin, s.vkey, s.tree_size, s.root);
+            print!("checkpoint:\n{}", s.checkpoint);
+            Ok(())
+        }
+        Command::Demo(args) => crate::demo::run(args),
+        Command::Load(args) => crate::load::run(args),
+    }
+}
+
+/// Opens a data directory for an offline command, with a clear word when a
+/// running server holds it.
+pub fn open(data: &Path) -> Result<Ledger, String> {
+    Ledger::open(data, LedgerOptions::default()).map_err(|e| {
+        let s = e.to_string();
+        if s.contains("lock") {
+            format!("{s}\nthe store is in use by a running server: stop it, or use the admin API")
+        } else {
+            s
+        }
+    })
+}
+
+fn token(cmd: TokenCommand) -> CliResult {
+    match cmd {
+        TokenCommand::Issue { data, tenant, role } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| format!("unknown role {role:?}: submitter|legal|notary|admin"))?;
+            let l = open(&data)?;
+            let (token, _) = crate::auth::issue(&l, &tenant, role).map_err(|e| e.to_string())?;
+            println!("{token}");
+        }
+        TokenCommand::List { data } => {
+            for (_, r) in open(&data)?.tokens().map_err(|e| e.to_string())? {
+                let revoked = r.revoked_at.as_deref().map(|t| format!(" revoked {t}")).unwrap_or_default();
+                println!("{} tenant={} role={} created {}{revoked}", r.id, r.tenant, r.role.as_str(), r.created_at);
+            }
+        }
+        TokenCommand::Revoke { data, id } => {
+            let r = crate::auth::revoke(&open(&data)?, &id).map_err(|e| e.to_string())?;
+            println!("revoked {}", r.id);
+        }
+    }
+    Ok(())
+}
+
+fn issuer(cmd: IssuerCommand) -> CliResult {
+    match cmd {
+        IssuerCommand::Add { data, name, public_key } => {
+            let key = base64::engine::general_purpose::STANDARD
+                .decode(public_key.trim())
+                .map_err(|_| "public key: not base64".to_string())?;
+            let r = open(&data)?.add_issuer(&name, &key).map_err(|e| e.to_string())?;
+            println!("trusted issuer {} key {}", r.name, r.public_key);
+        }
+        IssuerCommand::List { data } => {
+            for r in open(&data)?.issuers().map_err(|e| e.to_string())? {
+                let revoked = r.revoked_at.as_deref().map(|t| format!(" revoked {t}")).unwrap_or_default();
+                println!("{} {} added {}{revoked}", r.name, r.public_key, r.added_at);
+            }
+        }
+        IssuerCommand::Revoke { data, name } => {
+            let r = open(&data)?.revoke_issuer(&name).map_err(|e| e.to_string())?;
+            println!("revoked issuer {}", r.name);
+        }
+    }
+    Ok(())
+}
+
+/// Builds the shared state of a server over an open ledger.
+pub fn app_state(ledger: Ledger) -> Result<Arc<AppState>, String> {
+    Ok(Arc::new(AppState {
+        ledger,
+        metrics: Metrics::new().map_err(|e| e.to_string())?,
+        witnesses: Vec::new(),
+        ready: AtomicBool::new(true),
+    }))
+}
+
+/// A tokio runtime for the server.
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
+}
+
+fn serve(data: &Path, listen: SocketAddr) -> CliResult {
+    let ledger = open(data)?;
+    let state = app_state(ledger.clone())?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("listening on {addr}");
+        let _ = std::io::stdout().flush();
+        tracing::info!(origin = ledger.origin(), size = ledger.status().tree_size, "serving on {addr}");
+        crate::server::run(listener, state, crate::server::shutdown_signal()).await;
+        Ok::<(), String>(())
+    })?;
+    // In-flight requests are done; let queued batches commit, then stop.
+    ledger.close();
+    tracing::info!("stopped cleanly at tree size {}", ledger.status().tree_size);
+    Ok(())
+}

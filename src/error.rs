@@ -1,0 +1,84 @@
+//! API errors: every failure becomes `{"error": {"code", "message"}}` with
+//! the status a client can act on. Bad input is never a 5xx.
+
+use ledger::LedgerError;
+use serde_json::json;
+use verifier::VerifyError;
+use warp::http::StatusCode;
+use warp::reply::{Reply, Response};
+
+/// An error answered to a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Human-readable explanation.
+    pub message: String,
+}
+
+impl ApiError {
+    /// Builds an error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+    /// 400.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    /// 500, for faults of ours; the details go to the log, not the client.
+    pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {
+        tracing::error!("{context}: {e}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see server log")
+    }
+
+    /// Maps a verifier error about the event at `position` of a batch.
+    pub fn from_verify(position: Option<usize>, e: &VerifyError) -> Self {
+        let at = position.map(|p| format!("events[{p}]: ")).unwrap_or_default();
+        match e {
+            VerifyError::BadSignature(_) | VerifyError::UnknownKey(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "attestation_failed", format!("{at}{e}"))
+            }
+            VerifyError::InvalidProof { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "check_failed", format!("{at}{e}"))
+            }
+            VerifyError::TooLarge { .. } => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("{at}{e}"))
+            }
+            VerifyError::Malformed { .. } => Self::bad_request("malformed", format!("{at}{e}")),
+            _ => Self::bad_request("invalid_event", format!("{at}{e}")),
+        }
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::Rejected { position, source } => Self::from_verify(Some(position), &source),
+            LedgerError::Conflict { position, event_id } => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("events[{position}]: event_id {event_id:?} was recorded with different content"),
+            ),
+            LedgerError::InvalidRequest(m) => Self::bad_request("invalid_request", m),
+            LedgerError::AlreadyExists(m) => Self::new(StatusCode::CONFLICT, "already_exists", m),
+            LedgerError::NotFound(m) => Self::not_found(m),
+            LedgerError::Unavailable(m) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
+            }
+            other => Self::internal("ledger", other),
+        }
+    }
+}
+
+impl Reply for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        warp::reply::with_status(warp::reply::json(&body), self.status).into_response()
+    }
+}

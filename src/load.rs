@@ -1,0 +1,290 @@
+//! `evidence-ledger load`: drives the HTTP API with realistic signed events
+//! from many clients and prints events/s and latency percentiles.
+//!
+//! Without `--url` it runs a server of its own as a child process on a
+//! fresh data directory (init, tokens, issuer, serve on 127.0.0.1:0), so one
+//! command measures the whole path. Request bodies are built and signed
+//! before the clock starts: the numbers are the server's, not the signer's.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use verifier::Hash;
+
+use crate::cli::{runtime, CliResult};
+use crate::flows::{signed_event, Issuer};
+
+/// Options of the load tool.
+#[derive(clap::Args, Clone)]
+pub struct LoadArgs {
+    /// Base URL of a running server; omit to start one.
+    #[arg(long)]
+    url: Option<String>,
+    /// Submitter token (with --url).
+    #[arg(long)]
+    token: Option<String>,
+    /// Admin token to register the load issuer (with --url).
+    #[arg(long)]
+    admin_token: Option<String>,
+    /// Concurrent clients (closed loop).
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// Events per request.
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Total events (closed loop).
+    #[arg(long, default_value_t = 200_000)]
+    events: usize,
+    /// Open loop: offer this many requests/s instead, for --seconds.
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Duration of an open-loop run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+}
+
+/// Runs the load.
+pub fn run(args: LoadArgs) -> CliResult {
+    let mut own = None;
+    let (url, token, admin) = match &args.url {
+        Some(u) => (u.clone(), args.token.clone().ok_or("--token is required with --url")?, args.admin_token.clone()),
+        None => {
+            let s = OwnServer::start()?;
+            let t = (s.url.clone(), s.submitter.clone(), Some(s.admin.clone()));
+            own = Some(s);
+            t
+        }
+    };
+    let issuer = Issuer::random(&format!("load-{}", std::process::id()));
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let client = reqwest::Client::builder().pool_max_idle_per_host(1024).build().map_err(|e| e.to_string())?;
+        if let Some(admin) = &admin {
+            register(&client, &url, admin, &issuer).await?;
+        }
+        match args.rate {
+            Some(rate) => open_loop(&client, &url, &token, &issuer, rate, args.seconds).await,
+            None => closed_loop(&client, &url, &token, &issuer, &args).await,
+        }
+    });
+    if let Some(s) = own {
+        s.stop();
+    }
+    result
+}
+
+async fn register(client: &reqwest::Client, url: &str, admin: &str, issuer: &Issuer) -> CliResult {
+    let resp = client
+        .post(format!("{url}/v1/issuers"))
+        .bearer_auth(admin)
+        .json(&json!({"name": issuer.name, "public_key": issuer.public_key_b64()}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("registering the load issuer: {}", resp.status()));
+    }
+    Ok(())
+}
+
+/// Builds `count` request bodies of `batch` signed events each.
+fn bodies(issuer: &Issuer, count: usize, batch: usize, tag: &str) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|r| {
+            let events: Vec<Value> = (0..batch)
+                .map(|i| {
+                    let doc = format!("load-doc-{}", (r * batch + i) % 50_000);
+                    let h = Hash::digest(doc.as_bytes()).to_hex();
+                    signed_event(issuer, &format!("{tag}-{r}-{i}"), &doc, &h)
+                })
+                .collect();
+            let body = if batch == 1 { events[0].clone() } else { json!({"events": events}) };
+            serde_json::to_vec(&body).unwrap_or_default()
+        })
+        .collect()
+}
+
+async fn send(client: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> Result<(), String> {
+    let resp = client
+        .post(format!("{url}/v1/events"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let _ = resp.bytes().await.map_err(|e| e.to_string())?;
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("status {status}"))
+    }
+}
+
+async fn closed_loop(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    issuer: &Issuer,
+    args: &LoadArgs,
+) -> CliResult {
+    let count = args.events.div_ceil(args.batch);
+    eprintln!("signing {} events...", count * args.batch);
+    let bodies = Arc::new(bodies(issuer, count, args.batch, &format!("c{}", std::process::id())));
+    let next = Arc::new(AtomicUsize::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(count)));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.clients)
+        .map(|_| {
+            let (client, url, token) = (client.clone(), url.to_string(), token.to_string());
+            let (bodies, next, lat, errors) = (bodies.clone(), next.clone(), latencies.clone(), errors.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = bodies.get(i) else { break };
+                    let t = Instant::now();
+                    if let Err(e) = send(&client, &url, &token, body.clone()).await {
+                        if errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                            eprintln!("first error: {e}");
+                        }
+                    }
+                    if let Ok(mut l) = lat.lock() {
+                        l.push(t.elapsed());
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = started.elapsed();
+    let total = count * args.batch;
+    println!(
+        "closed loop: {total} events, {} clients, {} events/request: {:.2} s, {:.0} events/s durable, {} failed requests",
+        args.clients,
+        args.batch,
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64(),
+        errors.load(Ordering::Relaxed)
+    );
+    print_percentiles("request latency", &mut latencies.lock().map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+async fn open_loop(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    issuer: &Issuer,
+    rate: u64,
+    seconds: u64,
+) -> CliResult {
+    let count = (rate * seconds) as usize;
+    eprintln!("signing {count} single-event requests...");
+    let bodies = bodies(issuer, count, 1, &format!("o{}", std::process::id()));
+    let latencies = Arc::new(Mutex::new(Vec::with_capacity(count)));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let interval = Duration::from_nanos(1_000_000_000 / rate.max(1));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(count);
+    for (i, body) in bodies.into_iter().enumerate() {
+        // Latency counts from the scheduled send time, so a stalled server
+        // is not hidden by the generator waiting for it.
+        let scheduled = started + interval * i as u32;
+        tokio::time::sleep_until(scheduled.into()).await;
+        let (client, url, token) = (client.clone(), url.to_string(), token.to_string());
+        let (lat, errors) = (latencies.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            if send(&client, &url, &token, body).await.is_err() {
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Ok(mut l) = lat.lock() {
+                l.push(scheduled.elapsed());
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "open loop: {count} single-event requests offered at {rate}/s over {seconds} s: achieved {:.0} requests/s, {} failed",
+        count as f64 / elapsed.as_secs_f64(),
+        errors.load(Ordering::Relaxed)
+    );
+    print_percentiles("receipt latency", &mut latencies.lock().map_err(|e| e.to_string())?);
+    Ok(())
+}
+
+fn print_percentiles(what: &str, v: &mut [Duration]) {
+    if v.is_empty() {
+        return;
+    }
+    v.sort_unstable();
+    let p = |q: f64| v[((v.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+    println!(
+        "{what}: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        p(0.5),
+        p(0.9),
+        p(0.99),
+        p(1.0)
+    );
+}
+
+/// A server child process on a fresh data directory.
+struct OwnServer {
+    child: Child,
+    url: String,
+    submitter: String,
+    admin: String,
+    dir: std::path::PathBuf,
+}
+
+impl OwnServer {
+    fn start() -> Result<OwnServer, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let dir = std::env::temp_dir().join(format!("evidence-ledger-load-{}", std::process::id()));
+        let d = dir.to_string_lossy().to_string();
+        let cli = |args: &[&str]| -> Result<String, String> {
+            let out = Command::new(&exe).args(args).output().map_err(|e| e.to_string())?;
+            if !out.status.success() {
+                return Err(String::from_utf8_lossy(&out.stderr).to_string());
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        };
+        cli(&["init", "--data", &d, "--origin", "load.evidence-ledger.local/log"])?;
+        let submitter = cli(&["token", "issue", "--data", &d, "--tenant", "load", "--role", "submitter"])?;
+        let admin = cli(&["token", "issue", "--data", &d, "--tenant", "load", "--role", "admin"])?;
+        let mut child = Command::new(&exe)
+            .args(["serve", "--data", &d, "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let url = read_listen_line(&mut child)?;
+        Ok(OwnServer { child, url, submitter, admin, dir })
+    }
+
+    fn stop(mut self) {
+        // SIGTERM for a clean shutdown.
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Reads `listening on <addr>` from a child's stdout.
+pub fn read_listen_line(child: &mut Child) -> Result<String, String> {
+    use std::io::BufRead;
+    let out = child.stdout.take().ok_or("no stdout")?;
+    let mut line = String::new();
+    std::io::BufReader::new(out).read_line(&mut line).map_err(|e| e.to_string())?;
+    let addr = line.trim().strip_prefix("listening on ").ok_or_else(|| format!("unexpected: {line}"))?;
+    Ok(format!("http://{addr}"))
+}

@@ -1,0 +1,81 @@
+//! Prometheus metrics of the service.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// The service's metrics, registered in their own registry.
+pub struct Metrics {
+    registry: Registry,
+    /// Events by outcome: accepted, replayed, rejected, conflict, error.
+    pub events: IntCounterVec,
+    /// Events per accepted `POST /v1/events` request.
+    pub batch_size: Histogram,
+    /// Seconds from a batch's arrival at the ledger to its durable receipts.
+    pub commit_latency: Histogram,
+    /// HTTP requests by route and status.
+    pub http: IntCounterVec,
+    /// HTTP request duration by route.
+    pub http_latency: HistogramVec,
+    /// Current tree size.
+    pub tree_size: IntGauge,
+    /// Seconds since the newest entry's ledger time (the latest checkpoint's age).
+    pub checkpoint_age: IntGauge,
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let events = IntCounterVec::new(
+            Opts::new("evidence_events_total", "Events by outcome"),
+            &["outcome"],
+        )?;
+        let batch_size = Histogram::with_opts(
+            HistogramOpts::new("evidence_batch_size", "Events per submitted batch")
+                .buckets(vec![1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0]),
+        )?;
+        let commit_latency = Histogram::with_opts(
+            HistogramOpts::new("evidence_commit_latency_seconds", "Append to durable receipt")
+                .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14)?),
+        )?;
+        let http = IntCounterVec::new(
+            Opts::new("evidence_http_requests_total", "HTTP requests"),
+            &["route", "status"],
+        )?;
+        let http_latency = HistogramVec::new(
+            HistogramOpts::new("evidence_http_request_seconds", "HTTP request duration")
+                .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14)?),
+            &["route"],
+        )?;
+        let tree_size = IntGauge::new("evidence_tree_size", "Entries in the log")?;
+        let checkpoint_age =
+            IntGauge::new("evidence_checkpoint_age_seconds", "Age of the newest checkpoint")?;
+        registry.register(Box::new(events.clone()))?;
+        registry.register(Box::new(batch_size.clone()))?;
+        registry.register(Box::new(commit_latency.clone()))?;
+        registry.register(Box::new(http.clone()))?;
+        registry.register(Box::new(http_latency.clone()))?;
+        registry.register(Box::new(tree_size.clone()))?;
+        registry.register(Box::new(checkpoint_age.clone()))?;
+        Ok(Metrics {
+            registry,
+            events,
+            batch_size,
+            commit_latency,
+            http,
+            http_latency,
+            tree_size,
+            checkpoint_age,
+        })
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metrics.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}

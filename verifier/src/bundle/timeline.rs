@@ -1,0 +1,189 @@
+//! The `timeline` check: whether the events of one contract, in log order,
+//! tell a coherent story.
+//!
+//! Rules (docs/bundle-format.md, "timeline"), over the readable entries in
+//! index order:
+//!
+//! - T1: `ledger_time` never decreases with the index.
+//! - T2: a `registered` event, if present, is the first entry, and there is
+//!   only one.
+//! - T3: before each `signed` event, the same actor id has an
+//!   `identity_verified` and an `intent_verified` event.
+//! - T4: each `signed` event carries an attestation by the issuer
+//!   `signer:<actor id>` (the signer's own key).
+//! - T5: each `completed` event comes after at least one `signed` event, and
+//!   no `signed` event comes after a `completed` one.
+//! - T6: after the first `revoked` or `rejected` event, only `report_issued`
+//!   and `archived` events follow.
+//! - T7: after the first `archived` event, only `report_issued` events follow.
+//!
+//! An unreadable entry fails the check: the order cannot be judged without it.
+
+use std::collections::HashSet;
+
+use crate::entry::{parse_ledger_time, EventKind, LeafEntry};
+use crate::report::{check_id, plain, Check};
+
+const TITLE: &str = "The events happened in a coherent order";
+
+/// Runs T1-T7 over `entries` (index, leaf) in index order; `unreadable` is the
+/// number of entries that could not be decoded.
+pub(super) fn check(entries: &[(u64, &LeafEntry)], unreadable: usize) -> Check {
+    let mut problems = Vec::new();
+    if unreadable > 0 {
+        problems.push(format!(
+            "{unreadable} entries cannot be read, so the order cannot be fully judged"
+        ));
+    }
+    times_never_decrease(entries, &mut problems);
+    registration_first(entries, &mut problems);
+    signatures_prepared(entries, &mut problems);
+    completion_after_signatures(entries, &mut problems);
+    nothing_after_end(entries, &mut problems);
+    let passed = problems.is_empty();
+    let detail = if passed {
+        format!(
+            "The {} events are in a coherent order: the log's clock never goes back; \
+             each signer's identity and intent were checked before they signed with their own key; \
+             completion follows every signature; nothing happened after a revocation, rejection or archiving \
+             but reports and archiving.",
+            entries.len()
+        )
+    } else {
+        format!(
+            "The order of events is not coherent: {}.",
+            super::list(&problems)
+        )
+    };
+    Check::new(check_id::TIMELINE, None, passed, TITLE, detail)
+}
+
+/// T1.
+fn times_never_decrease(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>) {
+    let mut prev: Option<(u64, i64)> = None;
+    for (i, l) in entries {
+        let Ok(t) = parse_ledger_time(&l.ledger_time) else {
+            problems.push(format!("entry {i} has an unreadable time"));
+            continue;
+        };
+        if let Some((j, p)) = prev {
+            if t < p {
+                problems.push(format!(
+                    "entry {i} is recorded at {}, before entry {j}",
+                    plain(&l.ledger_time)
+                ));
+            }
+        }
+        prev = Some((*i, t));
+    }
+}
+
+/// T2.
+fn registration_first(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>) {
+    for (pos, (i, l)) in entries.iter().enumerate() {
+        if l.event.kind == EventKind::Registered && pos != 0 {
+            problems.push(format!(
+                "entry {i} registers the contract after other events"
+            ));
+        }
+    }
+}
+
+/// T3 and T4.
+fn signatures_prepared(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>) {
+    let mut identity: HashSet<&str> = HashSet::new();
+    let mut intent: HashSet<&str> = HashSet::new();
+    for (i, l) in entries {
+        let actor = l.event.actor.id.as_str();
+        match l.event.kind {
+            EventKind::IdentityVerified => {
+                identity.insert(actor);
+            }
+            EventKind::IntentVerified => {
+                intent.insert(actor);
+            }
+            EventKind::Signed => {
+                let who = plain(actor);
+                if !identity.contains(actor) {
+                    problems.push(format!(
+                        "{who} signed (entry {i}) before their identity was checked"
+                    ));
+                }
+                if !intent.contains(actor) {
+                    problems.push(format!(
+                        "{who} signed (entry {i}) before their intent was proven"
+                    ));
+                }
+                let own = format!("signer:{actor}");
+                if !l.event.attestations.iter().any(|a| a.issuer == own) {
+                    problems.push(format!(
+                        "the signature of {who} (entry {i}) is not made with their own key {own}"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// T5.
+fn completion_after_signatures(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>) {
+    let mut signed = false;
+    let mut completed: Option<u64> = None;
+    for (i, l) in entries {
+        match l.event.kind {
+            EventKind::Signed => {
+                if let Some(c) = completed {
+                    problems.push(format!(
+                        "entry {i} is a signature after completion (entry {c})"
+                    ));
+                }
+                signed = true;
+            }
+            EventKind::Completed => {
+                if !signed {
+                    problems.push(format!(
+                        "entry {i} completes the contract before anyone signed"
+                    ));
+                }
+                completed.get_or_insert(*i);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// T6 and T7.
+fn nothing_after_end(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>) {
+    let mut ended: Option<(u64, EventKind)> = None;
+    let mut archived: Option<u64> = None;
+    for (i, l) in entries {
+        let kind = l.event.kind;
+        if let Some((e, k)) = ended {
+            if !matches!(kind, EventKind::ReportIssued | EventKind::Archived) {
+                problems.push(format!(
+                    "entry {i} ({}) comes after the contract was {} (entry {e})",
+                    kind.as_str(),
+                    k.as_str()
+                ));
+            }
+        }
+        if let Some(a) = archived {
+            if kind != EventKind::ReportIssued {
+                problems.push(format!(
+                    "entry {i} ({}) comes after the contract was archived (entry {a})",
+                    kind.as_str()
+                ));
+            }
+        }
+        match kind {
+            EventKind::Revoked | EventKind::Rejected => {
+                ended.get_or_insert((*i, kind));
+            }
+            EventKind::Archived => {
+                archived.get_or_insert(*i);
+            }
+            _ => {}
+        }
+    }
+}

@@ -27,12 +27,18 @@ pub fn token_hash(token: &str) -> Hash {
 }
 
 /// Issues a new token and stores its hash; returns the token, shown once.
-pub fn issue(ledger: &Ledger, tenant: &str, role: Role) -> Result<(String, TokenRecord), LedgerError> {
+pub fn issue(
+    ledger: &Ledger,
+    tenant: &str,
+    role: Role,
+) -> Result<(String, TokenRecord), LedgerError> {
     check_tenant(tenant)?;
     let mut secret = [0u8; 32];
     OsRng.fill_bytes(&mut secret);
-    let token =
-        format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
+    let token = format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    );
     let hash = token_hash(&token);
     let rec = TokenRecord {
         id: hash.to_hex()[..12].to_string(),
@@ -74,7 +80,10 @@ pub fn authenticate(ledger: &Ledger, header: Option<&str>) -> Result<Caller, Api
         .map_err(|e| ApiError::internal("token lookup", e))?
         .filter(|r| r.revoked_at.is_none())
         .ok_or_else(|| unauthorized("unknown or revoked token"))?;
-    Ok(Caller { tenant: rec.tenant, role: rec.role })
+    Ok(Caller {
+        tenant: rec.tenant,
+        role: rec.role,
+    })
 }
 
 /// 403 unless the caller has one of `roles`.
@@ -86,7 +95,11 @@ pub fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
     Err(ApiError::new(
         StatusCode::FORBIDDEN,
         "forbidden",
-        format!("role {} may not do this (needs {})", caller.role.as_str(), wanted.join(" or ")),
+        format!(
+            "role {} may not do this (needs {})",
+            caller.role.as_str(),
+            wanted.join(" or ")
+        ),
     ))
 }
 
@@ -94,11 +107,15 @@ pub fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
 pub fn check_tenant(tenant: &str) -> Result<(), LedgerError> {
     let ok = !tenant.is_empty()
         && tenant.len() <= 128
-        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(LedgerError::InvalidRequest("tenant: 1-128 chars of [A-Za-z0-9._:-]".into()))
+        Err(LedgerError::InvalidRequest(
+            "tenant: 1-128 chars of [A-Za-z0-9._:-]".into(),
+        ))
     }
 }
 

@@ -147,7 +147,10 @@ fn run(cli: Cli) -> CliResult {
         Command::Status { data } => {
             let l = open(&data)?;
             let s = l.status();
-            println!("origin: {}\nvkey: {}\ntree size: {}\nroot: {}", s.origin, s.vkey, s.tree_size, s.root);
+            println!(
+                "origin: {}\nvkey: {}\ntree size: {}\nroot: {}",
+                s.origin, s.vkey, s.tree_size, s.root
+            );
             print!("checkpoint:\n{}", s.checkpoint);
             Ok(())
         }
@@ -180,8 +183,18 @@ fn token(cmd: TokenCommand) -> CliResult {
         }
         TokenCommand::List { data } => {
             for (_, r) in open(&data)?.tokens().map_err(|e| e.to_string())? {
-                let revoked = r.revoked_at.as_deref().map(|t| format!(" revoked {t}")).unwrap_or_default();
-                println!("{} tenant={} role={} created {}{revoked}", r.id, r.tenant, r.role.as_str(), r.created_at);
+                let revoked = r
+                    .revoked_at
+                    .as_deref()
+                    .map(|t| format!(" revoked {t}"))
+                    .unwrap_or_default();
+                println!(
+                    "{} tenant={} role={} created {}{revoked}",
+                    r.id,
+                    r.tenant,
+                    r.role.as_str(),
+                    r.created_at
+                );
             }
         }
         TokenCommand::Revoke { data, id } => {
@@ -194,21 +207,33 @@ fn token(cmd: TokenCommand) -> CliResult {
 
 fn issuer(cmd: IssuerCommand) -> CliResult {
     match cmd {
-        IssuerCommand::Add { data, name, public_key } => {
+        IssuerCommand::Add {
+            data,
+            name,
+            public_key,
+        } => {
             let key = base64::engine::general_purpose::STANDARD
                 .decode(public_key.trim())
                 .map_err(|_| "public key: not base64".to_string())?;
-            let r = open(&data)?.add_issuer(&name, &key).map_err(|e| e.to_string())?;
+            let r = open(&data)?
+                .add_issuer(&name, &key)
+                .map_err(|e| e.to_string())?;
             println!("trusted issuer {} key {}", r.name, r.public_key);
         }
         IssuerCommand::List { data } => {
             for r in open(&data)?.issuers().map_err(|e| e.to_string())? {
-                let revoked = r.revoked_at.as_deref().map(|t| format!(" revoked {t}")).unwrap_or_default();
+                let revoked = r
+                    .revoked_at
+                    .as_deref()
+                    .map(|t| format!(" revoked {t}"))
+                    .unwrap_or_default();
                 println!("{} {} added {}{revoked}", r.name, r.public_key, r.added_at);
             }
         }
         IssuerCommand::Revoke { data, name } => {
-            let r = open(&data)?.revoke_issuer(&name).map_err(|e| e.to_string())?;
+            let r = open(&data)?
+                .revoke_issuer(&name)
+                .map_err(|e| e.to_string())?;
             println!("revoked issuer {}", r.name);
         }
     }
@@ -227,7 +252,10 @@ pub fn app_state(ledger: Ledger) -> Result<Arc<AppState>, String> {
 
 /// A tokio runtime for the server.
 pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn serve(data: &Path, listen: SocketAddr) -> CliResult {
@@ -235,11 +263,17 @@ fn serve(data: &Path, listen: SocketAddr) -> CliResult {
     let state = app_state(ledger.clone())?;
     let rt = runtime()?;
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on {addr}");
         let _ = std::io::stdout().flush();
-        tracing::info!(origin = ledger.origin(), size = ledger.status().tree_size, "serving on {addr}");
+        tracing::info!(
+            origin = ledger.origin(),
+            size = ledger.status().tree_size,
+            "serving on {addr}"
+        );
         crate::server::run(listener, state, crate::server::shutdown_signal()).await;
         Ok::<(), String>(())
     })?;

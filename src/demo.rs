@@ -45,25 +45,41 @@ pub fn run(args: DemoArgs) -> CliResult {
         Ledger::init(&dir, "demo.evidence-ledger.local/log").map_err(|e| e.to_string())?;
     }
     let ledger = Ledger::open(&dir, LedgerOptions::default()).map_err(|e| e.to_string())?;
-    let services = Services { idp: Issuer::random("idp-gov"), intent: Issuer::random("intent-svc") };
-    let names = [("u-1001", "王*"), ("u-1002", "李*"), ("u-1003", "张*"), ("u-1004", "陈*")];
+    let services = Services {
+        idp: Issuer::random("idp-gov"),
+        intent: Issuer::random("intent-svc"),
+    };
+    let names = [
+        ("u-1001", "王*"),
+        ("u-1002", "李*"),
+        ("u-1003", "张*"),
+        ("u-1004", "陈*"),
+    ];
     let signers: Vec<Signer> = (0..args.contracts * 2)
         .map(|i| {
             let (id, display) = names[i % names.len()];
             Signer::random(&format!("{id}-{i}"), display)
         })
         .collect();
-    for iss in [&services.idp, &services.intent].into_iter().chain(signers.iter().map(|s| &s.issuer)) {
-        ledger.add_issuer(&iss.name, iss.key.verifying_key().as_bytes()).map_err(|e| e.to_string())?;
+    for iss in [&services.idp, &services.intent]
+        .into_iter()
+        .chain(signers.iter().map(|s| &s.issuer))
+    {
+        ledger
+            .add_issuer(&iss.name, iss.key.verifying_key().as_bytes())
+            .map_err(|e| e.to_string())?;
     }
-    let (submit, _) = crate::auth::issue(&ledger, TENANT, Role::Submitter).map_err(|e| e.to_string())?;
+    let (submit, _) =
+        crate::auth::issue(&ledger, TENANT, Role::Submitter).map_err(|e| e.to_string())?;
     let (legal, _) = crate::auth::issue(&ledger, TENANT, Role::Legal).map_err(|e| e.to_string())?;
     let state = app_state(ledger.clone())?;
     let rt = runtime()?;
     rt.block_on(async {
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,
-            Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?,
+            Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| e.to_string())?,
         };
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -122,8 +138,14 @@ async fn push(
         println!(
             "contract {doc_id}: {} events durable, indices {}..={}, every inclusion proof verified",
             receipts.len(),
-            receipts.first().and_then(|r| r["index"].as_u64()).unwrap_or(0),
-            receipts.last().and_then(|r| r["index"].as_u64()).unwrap_or(0),
+            receipts
+                .first()
+                .and_then(|r| r["index"].as_u64())
+                .unwrap_or(0),
+            receipts
+                .last()
+                .and_then(|r| r["index"].as_u64())
+                .unwrap_or(0),
         );
         docs.push(doc_id);
     }
@@ -132,7 +154,8 @@ async fn push(
 
 fn check_receipt(r: &Value, log: &NoteVerifier, ledger: &Ledger) -> Result<(), String> {
     let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-    let cp = SignedCheckpoint::verify(s("checkpoint").as_bytes(), log).map_err(|e| e.to_string())?;
+    let cp =
+        SignedCheckpoint::verify(s("checkpoint").as_bytes(), log).map_err(|e| e.to_string())?;
     let index = r["index"].as_u64().ok_or("receipt without index")?;
     let lh = Hash::from_base64(&s("leaf_hash")).map_err(|e| e.to_string())?;
     let leaf = ledger.leaf(index).map_err(|e| e.to_string())?;
@@ -141,13 +164,21 @@ fn check_receipt(r: &Value, log: &NoteVerifier, ledger: &Ledger) -> Result<(), S
     }
     let proof: Vec<Hash> = r["inclusion"]
         .as_array()
-        .map(|a| a.iter().filter_map(|h| h.as_str().and_then(|h| Hash::from_base64(h).ok())).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|h| h.as_str().and_then(|h| Hash::from_base64(h).ok()))
+                .collect()
+        })
         .unwrap_or_default();
-    verify_inclusion(&lh, index, cp.checkpoint.size, &proof, &cp.checkpoint.root).map_err(|e| e.to_string())
+    verify_inclusion(&lh, index, cp.checkpoint.size, &proof, &cp.checkpoint.root)
+        .map_err(|e| e.to_string())
 }
 
 fn print_guide(base: &str, dir: &std::path::Path, submit: &str, legal: &str, docs: &[String]) {
-    let doc = docs.first().map(String::as_str).unwrap_or("contract-2026-0001");
+    let doc = docs
+        .first()
+        .map(String::as_str)
+        .unwrap_or("contract-2026-0001");
     println!(
         "\nThe evidence ledger is serving at {base} (data in {dir}).\n\
          Look at:\n\

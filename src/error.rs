@@ -21,7 +21,11 @@ pub struct ApiError {
 impl ApiError {
     /// Builds an error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     /// 400.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -34,22 +38,34 @@ impl ApiError {
     /// 500, for faults of ours; the details go to the log, not the client.
     pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {
         tracing::error!("{context}: {e}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see server log")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; see server log",
+        )
     }
 
     /// Maps a verifier error about the event at `position` of a batch.
     pub fn from_verify(position: Option<usize>, e: &VerifyError) -> Self {
-        let at = position.map(|p| format!("events[{p}]: ")).unwrap_or_default();
+        let at = position
+            .map(|p| format!("events[{p}]: "))
+            .unwrap_or_default();
         match e {
-            VerifyError::BadSignature(_) | VerifyError::UnknownKey(_) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "attestation_failed", format!("{at}{e}"))
-            }
-            VerifyError::InvalidProof { .. } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "check_failed", format!("{at}{e}"))
-            }
-            VerifyError::TooLarge { .. } => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("{at}{e}"))
-            }
+            VerifyError::BadSignature(_) | VerifyError::UnknownKey(_) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "attestation_failed",
+                format!("{at}{e}"),
+            ),
+            VerifyError::InvalidProof { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "check_failed",
+                format!("{at}{e}"),
+            ),
+            VerifyError::TooLarge { .. } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("{at}{e}"),
+            ),
             VerifyError::Malformed { .. } => Self::bad_request("malformed", format!("{at}{e}")),
             _ => Self::bad_request("invalid_event", format!("{at}{e}")),
         }
@@ -59,11 +75,15 @@ impl ApiError {
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
         match e {
-            LedgerError::Rejected { position, source } => Self::from_verify(Some(position), &source),
+            LedgerError::Rejected { position, source } => {
+                Self::from_verify(Some(position), &source)
+            }
             LedgerError::Conflict { position, event_id } => Self::new(
                 StatusCode::CONFLICT,
                 "conflict",
-                format!("events[{position}]: event_id {event_id:?} was recorded with different content"),
+                format!(
+                    "events[{position}]: event_id {event_id:?} was recorded with different content"
+                ),
             ),
             LedgerError::InvalidRequest(m) => Self::bad_request("invalid_request", m),
             LedgerError::AlreadyExists(m) => Self::new(StatusCode::CONFLICT, "already_exists", m),

@@ -20,7 +20,10 @@ impl Issuer {
     pub fn random(name: &str) -> Issuer {
         let mut seed = [0u8; 32];
         OsRng.fill_bytes(&mut seed);
-        Issuer { name: name.to_string(), key: SigningKey::from_bytes(&seed) }
+        Issuer {
+            name: name.to_string(),
+            key: SigningKey::from_bytes(&seed),
+        }
     }
 
     /// Base64 of the public key, as `issuer add` and `POST /v1/issuers` take it.
@@ -44,11 +47,16 @@ pub struct Signer {
 impl Signer {
     /// A random signer.
     pub fn random(id: &str, display: &str) -> Signer {
-        Signer { id: id.into(), display: display.into(), issuer: Issuer::random(&format!("signer:{id}")) }
+        Signer {
+            id: id.into(),
+            display: display.into(),
+            issuer: Issuer::random(&format!("signer:{id}")),
+        }
     }
 
     fn actor(&self) -> Value {
-        let commitment = Hash::digest(format!("salt|{}|name|id-number", self.id).as_bytes()).to_hex();
+        let commitment =
+            Hash::digest(format!("salt|{}|name|id-number", self.id).as_bytes()).to_hex();
         json!({"id": self.id, "display": self.display, "commitment": commitment})
     }
 }
@@ -89,29 +97,85 @@ fn event(
 
 /// The whole life of one contract: registered; per signer identity check,
 /// intent proof and signature; completed.
-pub fn contract_flow(services: &Services, signers: &[&Signer], document_id: &str, document: &[u8]) -> Vec<Value> {
+pub fn contract_flow(
+    services: &Services,
+    signers: &[&Signer],
+    document_id: &str,
+    document: &[u8],
+) -> Vec<Value> {
     let h = Hash::digest(document).to_hex();
     let platform = json!({"id": "platform", "display": "平台", "commitment": Hash::digest(b"platform").to_hex()});
-    let mut out = vec![event(&format!("{document_id}:registered"), document_id, "registered", &h, platform.clone(), &[])];
-    let methods = [("phone_3_factor", "sms_code"), ("bank_card_4_factor", "face_liveness")];
+    let mut out = vec![event(
+        &format!("{document_id}:registered"),
+        document_id,
+        "registered",
+        &h,
+        platform.clone(),
+        &[],
+    )];
+    let methods = [
+        ("phone_3_factor", "sms_code"),
+        ("bank_card_4_factor", "face_liveness"),
+    ];
     for (i, s) in signers.iter().enumerate() {
         let (id_method, intent_method) = methods[i % methods.len()];
         let id_claim = json!({"method": id_method, "result": "pass"});
         let intent_claim = json!({"method": intent_method, "result": "pass"});
         let sign_claim = json!({"action": "sign", "algorithm": "Ed25519"});
         let eid = |k: &str| format!("{document_id}:{}:{k}", s.id);
-        out.push(event(&eid("identity"), document_id, "identity_verified", &h, s.actor(), &[(&services.idp, id_claim)]));
-        out.push(event(&eid("intent"), document_id, "intent_verified", &h, s.actor(), &[(&services.intent, intent_claim)]));
-        out.push(event(&eid("signed"), document_id, "signed", &h, s.actor(), &[(&s.issuer, sign_claim)]));
+        out.push(event(
+            &eid("identity"),
+            document_id,
+            "identity_verified",
+            &h,
+            s.actor(),
+            &[(&services.idp, id_claim)],
+        ));
+        out.push(event(
+            &eid("intent"),
+            document_id,
+            "intent_verified",
+            &h,
+            s.actor(),
+            &[(&services.intent, intent_claim)],
+        ));
+        out.push(event(
+            &eid("signed"),
+            document_id,
+            "signed",
+            &h,
+            s.actor(),
+            &[(&s.issuer, sign_claim)],
+        ));
     }
-    out.push(event(&format!("{document_id}:completed"), document_id, "completed", &h, platform, &[]));
+    out.push(event(
+        &format!("{document_id}:completed"),
+        document_id,
+        "completed",
+        &h,
+        platform,
+        &[],
+    ));
     out
 }
 
 /// One signed event of kind `signed` with a single attestation by `issuer`
 /// (the load tool's unit of work).
-pub fn signed_event(issuer: &Issuer, event_id: &str, document_id: &str, document_hash_hex: &str) -> Value {
-    let actor = json!({"id": "u-load", "display": "李*", "commitment": Hash::digest(b"load").to_hex()});
+pub fn signed_event(
+    issuer: &Issuer,
+    event_id: &str,
+    document_id: &str,
+    document_hash_hex: &str,
+) -> Value {
+    let actor =
+        json!({"id": "u-load", "display": "李*", "commitment": Hash::digest(b"load").to_hex()});
     let claim = json!({"method": "face_liveness", "result": "pass"});
-    event(event_id, document_id, "intent_verified", document_hash_hex, actor, &[(issuer, claim)])
+    event(
+        event_id,
+        document_id,
+        "intent_verified",
+        document_hash_hex,
+        actor,
+        &[(issuer, claim)],
+    )
 }

@@ -37,8 +37,11 @@ impl Metrics {
                 .buckets(vec![1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0]),
         )?;
         let commit_latency = Histogram::with_opts(
-            HistogramOpts::new("evidence_commit_latency_seconds", "Append to durable receipt")
-                .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14)?),
+            HistogramOpts::new(
+                "evidence_commit_latency_seconds",
+                "Append to durable receipt",
+            )
+            .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14)?),
         )?;
         let http = IntCounterVec::new(
             Opts::new("evidence_http_requests_total", "HTTP requests"),
@@ -50,8 +53,10 @@ impl Metrics {
             &["route"],
         )?;
         let tree_size = IntGauge::new("evidence_tree_size", "Entries in the log")?;
-        let checkpoint_age =
-            IntGauge::new("evidence_checkpoint_age_seconds", "Age of the newest checkpoint")?;
+        let checkpoint_age = IntGauge::new(
+            "evidence_checkpoint_age_seconds",
+            "Age of the newest checkpoint",
+        )?;
         registry.register(Box::new(events.clone()))?;
         registry.register(Box::new(batch_size.clone()))?;
         registry.register(Box::new(commit_latency.clone()))?;

@@ -19,7 +19,11 @@ fn b64d(s: &str) -> Vec<u8> {
 }
 
 fn hashes(v: &Value) -> Vec<Hash> {
-    v.as_array().unwrap().iter().map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+        .collect()
 }
 
 fn log_key(s: &Server) -> NoteVerifier {
@@ -28,7 +32,12 @@ fn log_key(s: &Server) -> NoteVerifier {
 
 fn flow(s: &Server, doc: &str) -> Vec<Value> {
     let signers: Vec<_> = s.signers.iter().collect();
-    contract_flow(&s.services, &signers, doc, format!("document {doc}").as_bytes())
+    contract_flow(
+        &s.services,
+        &signers,
+        doc,
+        format!("document {doc}").as_bytes(),
+    )
 }
 
 /// Checks a receipt against the log key and the leaf the server serves.
@@ -43,7 +52,14 @@ fn check_receipt(s: &Server, log: &NoteVerifier, r: &Value) {
     assert_eq!(entry["entry"]["event"]["event_id"], r["event_id"]);
     assert_eq!(entry["entry"]["ledger_time"], r["ledger_time"]);
     assert_eq!(entry["entry"]["tenant"], TENANT);
-    verify_inclusion(&lh, index, cp.checkpoint.size, &hashes(&r["inclusion"]), &cp.checkpoint.root).unwrap();
+    verify_inclusion(
+        &lh,
+        index,
+        cp.checkpoint.size,
+        &hashes(&r["inclusion"]),
+        &cp.checkpoint.root,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -54,7 +70,10 @@ fn events_get_durable_receipts_whose_proofs_verify() {
     let events = flow(&s, "contract-1");
     let (status, body) = s.submit(&events[0]);
     assert_eq!(status, 200, "{body}");
-    let first_cp = body["receipts"][0]["checkpoint"].as_str().unwrap().to_string();
+    let first_cp = body["receipts"][0]["checkpoint"]
+        .as_str()
+        .unwrap()
+        .to_string();
     check_receipt(&s, &log, &body["receipts"][0]);
     let (status, body) = s.submit(&json!({"events": events[1..].to_vec()}));
     assert_eq!(status, 200, "{body}");
@@ -65,27 +84,61 @@ fn events_get_durable_receipts_whose_proofs_verify() {
         check_receipt(&s, &log, r);
     }
     for i in 0..5 {
-        assert_eq!(s.submit(&json!({"events": flow(&s, &format!("c-{i}"))})).0, 200);
+        assert_eq!(
+            s.submit(&json!({"events": flow(&s, &format!("c-{i}"))})).0,
+            200
+        );
     }
 
     // Every entry's inclusion proof against the latest checkpoint, from the API.
     let note = s.get("/v1/checkpoint", None).1;
-    let latest = SignedCheckpoint::verify(note.as_bytes(), &log).unwrap().checkpoint;
+    let latest = SignedCheckpoint::verify(note.as_bytes(), &log)
+        .unwrap()
+        .checkpoint;
     for index in 0..latest.size {
-        let leaf = b64d(s.get_json(&format!("/v1/entries/{index}"))["leaf"].as_str().unwrap());
-        let p = s.get_json(&format!("/v1/proof/inclusion?index={index}&tree_size={}", latest.size));
+        let leaf = b64d(
+            s.get_json(&format!("/v1/entries/{index}"))["leaf"]
+                .as_str()
+                .unwrap(),
+        );
+        let p = s.get_json(&format!(
+            "/v1/proof/inclusion?index={index}&tree_size={}",
+            latest.size
+        ));
         assert_eq!(p["index"], index);
-        verify_inclusion(&leaf_hash(&leaf), index, latest.size, &hashes(&p["hashes"]), &latest.root).unwrap();
+        verify_inclusion(
+            &leaf_hash(&leaf),
+            index,
+            latest.size,
+            &hashes(&p["hashes"]),
+            &latest.root,
+        )
+        .unwrap();
     }
     // And the first checkpoint is consistent with the latest.
-    let old = SignedCheckpoint::verify(first_cp.as_bytes(), &log).unwrap().checkpoint;
-    let p = s.get_json(&format!("/v1/proof/consistency?old={}&new={}", old.size, latest.size));
-    verify_consistency(old.size, latest.size, &old.root, &latest.root, &hashes(&p["hashes"])).unwrap();
+    let old = SignedCheckpoint::verify(first_cp.as_bytes(), &log)
+        .unwrap()
+        .checkpoint;
+    let p = s.get_json(&format!(
+        "/v1/proof/consistency?old={}&new={}",
+        old.size, latest.size
+    ));
+    verify_consistency(
+        old.size,
+        latest.size,
+        &old.root,
+        &latest.root,
+        &hashes(&p["hashes"]),
+    )
+    .unwrap();
 
     // Restart keeps everything, and the same proofs are served.
     s.restart();
     assert_eq!(s.tree_size(), latest.size);
-    let p2 = s.get_json(&format!("/v1/proof/consistency?old={}&new={}", old.size, latest.size));
+    let p2 = s.get_json(&format!(
+        "/v1/proof/consistency?old={}&new={}",
+        old.size, latest.size
+    ));
     assert_eq!(p, p2);
     let (status, _) = s.submit(&json!({"events": flow(&s, "after-restart")}));
     assert_eq!(status, 200);
@@ -98,7 +151,12 @@ fn resubmission_is_idempotent_and_changed_content_conflicts() {
     let (_, a) = s.submit(&json!({"events": events}));
     let (status, b) = s.submit(&json!({"events": events}));
     assert_eq!(status, 200);
-    for (x, y) in a["receipts"].as_array().unwrap().iter().zip(b["receipts"].as_array().unwrap()) {
+    for (x, y) in a["receipts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(b["receipts"].as_array().unwrap())
+    {
         for k in ["event_id", "index", "leaf_hash", "ledger_time"] {
             assert_eq!(x[k], y[k]);
         }
@@ -128,12 +186,19 @@ fn bad_input_is_rejected_with_a_4xx_and_changes_nothing() {
     };
     let stranger = Issuer::random("idp-gov");
     let h = Hash::digest(b"x").to_hex();
-    let forged = serde_json::to_vec(&signed_event(&stranger, "forged-1", "contract-bad", &h)).unwrap();
+    let forged =
+        serde_json::to_vec(&signed_event(&stranger, "forged-1", "contract-bad", &h)).unwrap();
     let mut unknown = signed_event(&Issuer::random("nobody"), "unknown-1", "contract-bad", &h);
     unknown["kind"] = json!("intent_verified");
     let unknown = serde_json::to_vec(&unknown).unwrap();
     let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
-    let many: Vec<Value> = (0..1001).map(|i| { let mut e = good(); e["event_id"] = json!(format!("m-{i}")); e }).collect();
+    let many: Vec<Value> = (0..1001)
+        .map(|i| {
+            let mut e = good();
+            e["event_id"] = json!(format!("m-{i}"));
+            e
+        })
+        .collect();
     let dup = json!({"events": [good(), good()]});
     let mut bad_third = vec![good(), good(), good()];
     for (i, e) in bad_third.iter_mut().enumerate() {
@@ -146,61 +211,220 @@ fn bad_input_is_rejected_with_a_4xx_and_changes_nothing() {
         ("empty body", vec![], 400),
         ("array body", b"[]".to_vec(), 400),
         ("string body", b"\"event\"".to_vec(), 400),
-        ("trailing garbage", [serde_json::to_vec(&good()).unwrap(), b" x".to_vec()].concat(), 400),
-        ("invalid UTF-8", b"{\"event_id\": \"\xff\xfe\"}".to_vec(), 400),
-        ("missing event_id", with(&|e| { e.as_object_mut().unwrap().remove("event_id"); }), 400),
-        ("missing document_id", with(&|e| { e.as_object_mut().unwrap().remove("document_id"); }), 400),
-        ("missing kind", with(&|e| { e.as_object_mut().unwrap().remove("kind"); }), 400),
-        ("missing document_hash", with(&|e| { e.as_object_mut().unwrap().remove("document_hash"); }), 400),
-        ("missing actor", with(&|e| { e.as_object_mut().unwrap().remove("actor"); }), 400),
-        ("missing attestations", with(&|e| { e.as_object_mut().unwrap().remove("attestations"); }), 400),
+        (
+            "trailing garbage",
+            [serde_json::to_vec(&good()).unwrap(), b" x".to_vec()].concat(),
+            400,
+        ),
+        (
+            "invalid UTF-8",
+            b"{\"event_id\": \"\xff\xfe\"}".to_vec(),
+            400,
+        ),
+        (
+            "missing event_id",
+            with(&|e| {
+                e.as_object_mut().unwrap().remove("event_id");
+            }),
+            400,
+        ),
+        (
+            "missing document_id",
+            with(&|e| {
+                e.as_object_mut().unwrap().remove("document_id");
+            }),
+            400,
+        ),
+        (
+            "missing kind",
+            with(&|e| {
+                e.as_object_mut().unwrap().remove("kind");
+            }),
+            400,
+        ),
+        (
+            "missing document_hash",
+            with(&|e| {
+                e.as_object_mut().unwrap().remove("document_hash");
+            }),
+            400,
+        ),
+        (
+            "missing actor",
+            with(&|e| {
+                e.as_object_mut().unwrap().remove("actor");
+            }),
+            400,
+        ),
+        (
+            "missing attestations",
+            with(&|e| {
+                e.as_object_mut().unwrap().remove("attestations");
+            }),
+            400,
+        ),
         ("unknown field", with(&|e| e["extra"] = json!(1)), 400),
-        ("event_id a number", with(&|e| e["event_id"] = json!(42)), 400),
+        (
+            "event_id a number",
+            with(&|e| e["event_id"] = json!(42)),
+            400,
+        ),
         ("event_id empty", with(&|e| e["event_id"] = json!("")), 400),
-        ("event_id too long", with(&|e| e["event_id"] = json!("e".repeat(129))), 400),
-        ("document_id with a slash", with(&|e| e["document_id"] = json!("a/b")), 400),
+        (
+            "event_id too long",
+            with(&|e| e["event_id"] = json!("e".repeat(129))),
+            400,
+        ),
+        (
+            "document_id with a slash",
+            with(&|e| e["document_id"] = json!("a/b")),
+            400,
+        ),
         ("unknown kind", with(&|e| e["kind"] = json!("deleted")), 400),
-        ("service-only kind", with(&|e| e["kind"] = json!("report_issued")), 400),
-        ("uppercase document_hash", with(&|e| e["document_hash"] = json!(h.to_uppercase())), 400),
-        ("short document_hash", with(&|e| e["document_hash"] = json!(&h[..63])), 400),
-        ("actor without commitment", with(&|e| { e["actor"].as_object_mut().unwrap().remove("commitment"); }), 400),
-        ("commitment not hex", with(&|e| e["actor"]["commitment"] = json!("z".repeat(64))), 400),
-        ("actor with unknown field", with(&|e| e["actor"]["name"] = json!("王小明")), 400),
-        ("attestations not an array", with(&|e| e["attestations"] = json!({})), 400),
-        ("no attestation on intent_verified", with(&|e| e["attestations"] = json!([])), 400),
-        ("signature not base64", with(&|e| e["attestations"][0]["signature"] = json!("!!!")), 400),
-        ("signature of 63 bytes", with(&|e| e["attestations"][0]["signature"] = json!(base64::engine::general_purpose::STANDARD.encode([1u8; 63]))), 400),
-        ("claim altered after signing", with(&|e| e["attestations"][0]["claim"]["result"] = json!("fail")), 422),
+        (
+            "service-only kind",
+            with(&|e| e["kind"] = json!("report_issued")),
+            400,
+        ),
+        (
+            "uppercase document_hash",
+            with(&|e| e["document_hash"] = json!(h.to_uppercase())),
+            400,
+        ),
+        (
+            "short document_hash",
+            with(&|e| e["document_hash"] = json!(&h[..63])),
+            400,
+        ),
+        (
+            "actor without commitment",
+            with(&|e| {
+                e["actor"].as_object_mut().unwrap().remove("commitment");
+            }),
+            400,
+        ),
+        (
+            "commitment not hex",
+            with(&|e| e["actor"]["commitment"] = json!("z".repeat(64))),
+            400,
+        ),
+        (
+            "actor with unknown field",
+            with(&|e| e["actor"]["name"] = json!("王小明")),
+            400,
+        ),
+        (
+            "attestations not an array",
+            with(&|e| e["attestations"] = json!({})),
+            400,
+        ),
+        (
+            "no attestation on intent_verified",
+            with(&|e| e["attestations"] = json!([])),
+            400,
+        ),
+        (
+            "signature not base64",
+            with(&|e| e["attestations"][0]["signature"] = json!("!!!")),
+            400,
+        ),
+        (
+            "signature of 63 bytes",
+            with(&|e| {
+                e["attestations"][0]["signature"] =
+                    json!(base64::engine::general_purpose::STANDARD.encode([1u8; 63]))
+            }),
+            400,
+        ),
+        (
+            "claim altered after signing",
+            with(&|e| e["attestations"][0]["claim"]["result"] = json!("fail")),
+            422,
+        ),
         ("signed by an untrusted key", forged, 422),
         ("unknown issuer", unknown, 422),
-        ("float in claim", with(&|e| e["attestations"][0]["claim"]["score"] = json!(0.5)), 400),
-        ("integer beyond 2^53", br#"{"event_id": 9007199254740993}"#.to_vec(), 400),
-        ("duplicate keys", br#"{"event_id": "a", "event_id": "b"}"#.to_vec(), 400),
+        (
+            "float in claim",
+            with(&|e| e["attestations"][0]["claim"]["score"] = json!(0.5)),
+            400,
+        ),
+        (
+            "integer beyond 2^53",
+            br#"{"event_id": 9007199254740993}"#.to_vec(),
+            400,
+        ),
+        (
+            "duplicate keys",
+            br#"{"event_id": "a", "event_id": "b"}"#.to_vec(),
+            400,
+        ),
         ("lone surrogate", br#"{"event_id": "\ud800"}"#.to_vec(), 400),
         ("deep nesting", deep.into_bytes(), 400),
-        ("timestamp_token null", with(&|e| e["timestamp_token"] = Value::Null), 400),
-        ("timestamp_token not base64", with(&|e| e["timestamp_token"] = json!("%%%")), 400),
+        (
+            "timestamp_token null",
+            with(&|e| e["timestamp_token"] = Value::Null),
+            400,
+        ),
+        (
+            "timestamp_token not base64",
+            with(&|e| e["timestamp_token"] = json!("%%%")),
+            400,
+        ),
         ("empty batch", br#"{"events": []}"#.to_vec(), 400),
-        ("batch with extra key", serde_json::to_vec(&json!({"events": [good()], "x": 1})).unwrap(), 400),
+        (
+            "batch with extra key",
+            serde_json::to_vec(&json!({"events": [good()], "x": 1})).unwrap(),
+            400,
+        ),
         ("events not an array", br#"{"events": {}}"#.to_vec(), 400),
-        ("1001 events", serde_json::to_vec(&json!({"events": many})).unwrap(), 413),
-        ("repeated event_id in a batch", serde_json::to_vec(&dup).unwrap(), 400),
-        ("bad third event", serde_json::to_vec(&json!({"events": bad_third})).unwrap(), 400),
+        (
+            "1001 events",
+            serde_json::to_vec(&json!({"events": many})).unwrap(),
+            413,
+        ),
+        (
+            "repeated event_id in a batch",
+            serde_json::to_vec(&dup).unwrap(),
+            400,
+        ),
+        (
+            "bad third event",
+            serde_json::to_vec(&json!({"events": bad_third})).unwrap(),
+            400,
+        ),
         ("body over 4 MiB", vec![b' '; (4 << 20) + 1], 413),
     ];
     assert!(cases.len() >= 30);
     for (name, body, want) in cases {
         let (status, answer) = s.post("/v1/events", Some(&s.tokens.submitter), body);
         assert_eq!(status, want, "{name}: {answer}");
-        let code = answer["error"]["code"].as_str().unwrap_or_else(|| panic!("{name}: no error code in {answer}"));
-        assert!(!code.is_empty() && answer["error"]["message"].is_string(), "{name}");
+        let code = answer["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no error code in {answer}"));
+        assert!(
+            !code.is_empty() && answer["error"]["message"].is_string(),
+            "{name}"
+        );
         if name == "bad third event" {
-            assert!(answer["error"]["message"].as_str().unwrap().contains("events[2]"), "{answer}");
+            assert!(
+                answer["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("events[2]"),
+                "{answer}"
+            );
         }
         assert_eq!(s.tree_size(), size, "{name} wrote something");
     }
     // Bad query parameters too.
-    for path in ["/v1/entries/x", "/v1/entries/-1", "/v1/proof/inclusion?index=0", "/v1/proof/inclusion?index=01&tree_size=1", "/v1/proof/consistency?old=2&new=1", "/v1/proof/inclusion?index=5&tree_size=99999"] {
+    for path in [
+        "/v1/entries/x",
+        "/v1/entries/-1",
+        "/v1/proof/inclusion?index=0",
+        "/v1/proof/inclusion?index=01&tree_size=1",
+        "/v1/proof/consistency?old=2&new=1",
+        "/v1/proof/inclusion?index=5&tree_size=99999",
+    ] {
         let (status, body) = s.get(path, None);
         assert!((400..500).contains(&status), "{path}: {status} {body}");
     }
@@ -214,7 +438,10 @@ fn rand_suffix() -> String {
 #[test]
 fn auth_matrix() {
     let s = Server::start();
-    assert_eq!(s.submit(&json!({"events": flow(&s, "contract-auth")})).0, 200);
+    assert_eq!(
+        s.submit(&json!({"events": flow(&s, "contract-auth")})).0,
+        200
+    );
     let t = &s.tokens;
     let wrong = "elt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let creds: Vec<(&str, Option<&str>)> = vec![
@@ -226,7 +453,16 @@ fn auth_matrix() {
         ("wrong", Some(wrong)),
         ("garbage", Some("not-a-token")),
     ];
-    let public = ["/v1/checkpoint", "/v1/log", "/v1/entries/0", "/v1/proof/inclusion?index=0&tree_size=1", "/v1/proof/consistency?old=1&new=2", "/metrics", "/healthz", "/readyz"];
+    let public = [
+        "/v1/checkpoint",
+        "/v1/log",
+        "/v1/entries/0",
+        "/v1/proof/inclusion?index=0&tree_size=1",
+        "/v1/proof/consistency?old=1&new=2",
+        "/metrics",
+        "/healthz",
+        "/readyz",
+    ];
     let mut n = 0;
     for (who, tok) in &creds {
         for path in public {
@@ -242,7 +478,12 @@ fn auth_matrix() {
         let (status, body) = s.get("/v1/issuers", *tok);
         assert_eq!(status, expect(&["admin"]), "{who} list issuers: {body}");
         let iss = Issuer::random(&format!("iss-{who}"));
-        let (status, body) = s.post("/v1/issuers", *tok, serde_json::to_vec(&json!({"name": iss.name, "public_key": iss.public_key_b64()})).unwrap());
+        let (status, body) = s.post(
+            "/v1/issuers",
+            *tok,
+            serde_json::to_vec(&json!({"name": iss.name, "public_key": iss.public_key_b64()}))
+                .unwrap(),
+        );
         assert_eq!(status, expect(&["admin"]), "{who} add issuer: {body}");
         n += 1;
         let ev = flow(&s, &format!("contract-auth-{n}"));
@@ -253,7 +494,11 @@ fn auth_matrix() {
         }
     }
     // Another tenant's document does not exist for you.
-    assert_eq!(s.get("/v1/documents/contract-auth/bundle", Some(&t.other_legal)).0, 404);
+    assert_eq!(
+        s.get("/v1/documents/contract-auth/bundle", Some(&t.other_legal))
+            .0,
+        404
+    );
     assert_eq!(s.get("/v1/documents/nope/bundle", Some(&t.legal)).0, 404);
     // Unknown paths and methods are JSON 404s, never 5xx.
     let (status, body) = s.get("/v1/nothing", None);
@@ -267,13 +512,21 @@ fn auth_matrix() {
 fn admin_registers_and_revokes_issuers_online() {
     let s = Server::start();
     let iss = Issuer::random("signer:u-77");
-    let (status, _) = s.post("/v1/issuers", Some(&s.tokens.admin), serde_json::to_vec(&json!({"name": iss.name, "public_key": iss.public_key_b64()})).unwrap());
+    let (status, _) = s.post(
+        "/v1/issuers",
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"name": iss.name, "public_key": iss.public_key_b64()})).unwrap(),
+    );
     assert_eq!(status, 200);
     let h = Hash::digest(b"doc").to_hex();
     assert_eq!(s.submit(&signed_event(&iss, "e-1", "doc", &h)).0, 200);
     let (status, _) = s.post("/v1/issuers/signer:u-77/revoke", Some(&s.tokens.admin), "");
     assert_eq!(status, 200);
     assert_eq!(s.submit(&signed_event(&iss, "e-2", "doc", &h)).0, 422);
-    let (status, body) = s.post("/v1/issuers", Some(&s.tokens.admin), r#"{"name": "x", "public_key": "AAAA"}"#);
+    let (status, body) = s.post(
+        "/v1/issuers",
+        Some(&s.tokens.admin),
+        r#"{"name": "x", "public_key": "AAAA"}"#,
+    );
     assert_eq!(status, 400, "{body}");
 }

@@ -16,25 +16,54 @@ use verifier::Hash;
 
 /// Clients submit batches until the server goes away; returns every
 /// acknowledged (event_id -> (index, leaf_hash)).
-fn load_until_gone(s: &Server, clients: usize, tag: &str) -> Vec<std::thread::JoinHandle<HashMap<String, (u64, String)>>> {
+fn load_until_gone(
+    s: &Server,
+    clients: usize,
+    tag: &str,
+) -> Vec<std::thread::JoinHandle<HashMap<String, (u64, String)>>> {
     (0..clients)
         .map(|c| {
             let (url, token) = (s.url.clone(), s.tokens.submitter.clone());
-            let issuer = evidence_ledger::flows::Issuer { name: s.signers[0].issuer.name.clone(), key: s.signers[0].issuer.key.clone() };
+            let issuer = evidence_ledger::flows::Issuer {
+                name: s.signers[0].issuer.name.clone(),
+                key: s.signers[0].issuer.key.clone(),
+            };
             let tag = tag.to_string();
             std::thread::spawn(move || {
-                let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .unwrap();
                 let mut acked = HashMap::new();
                 for b in 0.. {
                     let h = Hash::digest(b"doc").to_hex();
-                    let events: Vec<Value> = (0..20).map(|i| signed_event(&issuer, &format!("{tag}-{c}-{b}-{i}"), "doc-kill", &h)).collect();
-                    let Ok(resp) = client.post(format!("{url}/v1/events")).bearer_auth(&token).json(&json!({"events": events})).send() else { break };
+                    let events: Vec<Value> = (0..20)
+                        .map(|i| {
+                            signed_event(&issuer, &format!("{tag}-{c}-{b}-{i}"), "doc-kill", &h)
+                        })
+                        .collect();
+                    let Ok(resp) = client
+                        .post(format!("{url}/v1/events"))
+                        .bearer_auth(&token)
+                        .json(&json!({"events": events}))
+                        .send()
+                    else {
+                        break;
+                    };
                     if resp.status() != 200 {
                         break;
                     }
-                    let Ok(body) = resp.json::<Value>() else { break };
+                    let Ok(body) = resp.json::<Value>() else {
+                        break;
+                    };
                     for r in body["receipts"].as_array().unwrap() {
-                        acked.insert(r["event_id"].as_str().unwrap().to_string(), (r["index"].as_u64().unwrap(), r["leaf_hash"].as_str().unwrap().to_string()));
+                        acked.insert(
+                            r["event_id"].as_str().unwrap().to_string(),
+                            (
+                                r["index"].as_u64().unwrap(),
+                                r["leaf_hash"].as_str().unwrap().to_string(),
+                            ),
+                        );
                     }
                 }
                 acked
@@ -46,9 +75,14 @@ fn load_until_gone(s: &Server, clients: usize, tag: &str) -> Vec<std::thread::Jo
 fn assert_all_present(s: &Server, acked: &HashMap<String, (u64, String)>) {
     let size = s.tree_size();
     for (id, (index, lh)) in acked {
-        assert!(*index < size, "acknowledged {id} at {index} lost (size {size})");
+        assert!(
+            *index < size,
+            "acknowledged {id} at {index} lost (size {size})"
+        );
         let entry = s.get_json(&format!("/v1/entries/{index}"));
-        let leaf = base64::engine::general_purpose::STANDARD.decode(entry["leaf"].as_str().unwrap()).unwrap();
+        let leaf = base64::engine::general_purpose::STANDARD
+            .decode(entry["leaf"].as_str().unwrap())
+            .unwrap();
         assert_eq!(&leaf_hash(&leaf).to_base64(), lh, "{id} altered");
     }
 }
@@ -76,7 +110,10 @@ fn sigterm_finishes_in_flight_batches_and_exits_cleanly() {
     let clients = load_until_gone(&s, 8, "term");
     std::thread::sleep(Duration::from_millis(500));
     assert!(s.terminate(), "non-zero exit on SIGTERM");
-    let acked: HashMap<_, _> = clients.into_iter().flat_map(|c| c.join().unwrap()).collect();
+    let acked: HashMap<_, _> = clients
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
     s.spawn();
     assert_all_present(&s, &acked);
     assert!(!acked.is_empty());

@@ -67,14 +67,18 @@ fn encode_skey(name: &str, key: &SigningKey) -> String {
 
 fn decode_skey(text: &str) -> Result<(String, SigningKey)> {
     let bad = |why: &str| LedgerError::Corrupt(format!("log key: {why}"));
-    let rest = text.strip_prefix("PRIVATE+KEY+").ok_or_else(|| bad("no PRIVATE+KEY+ prefix"))?;
+    let rest = text
+        .strip_prefix("PRIVATE+KEY+")
+        .ok_or_else(|| bad("no PRIVATE+KEY+ prefix"))?;
     // Key names never contain '+'; base64 may, so split from the left.
     let mut parts = rest.splitn(3, '+');
     let (name, id_hex, b64) = match (parts.next(), parts.next(), parts.next()) {
         (Some(n), Some(i), Some(b)) => (n, i, b),
         _ => return Err(bad("expected name+id+key")),
     };
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| bad("base64"))?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| bad("base64"))?;
     if raw.len() != 33 || raw[0] != ALG_ED25519 {
         return Err(bad("not an Ed25519 key"));
     }

@@ -110,7 +110,10 @@ impl Sequencer {
         let mut fatal = None;
         for req in requests {
             if fatal.is_some() {
-                fail(req, LedgerError::Unavailable("storage failure in this group".into()));
+                fail(
+                    req,
+                    LedgerError::Unavailable("storage failure in this group".into()),
+                );
                 continue;
             }
             match self.stage(&req, &mut g) {
@@ -138,9 +141,15 @@ impl Sequencer {
     /// Decides every event of one request: replay, conflict, or new leaf.
     /// All-or-nothing: on a conflict nothing of the request is staged.
     fn stage(&self, req: &Request, g: &mut Group<'_>) -> Result<Vec<Staged>, SequenceError> {
-        let keys: Vec<(&str, &str)> =
-            req.events.iter().map(|e| (req.tenant.as_str(), e.event_id.as_str())).collect();
-        let existing = self.store.idempotency(&keys).map_err(SequenceError::Fatal)?;
+        let keys: Vec<(&str, &str)> = req
+            .events
+            .iter()
+            .map(|e| (req.tenant.as_str(), e.event_id.as_str()))
+            .collect();
+        let existing = self
+            .store
+            .idempotency(&keys)
+            .map_err(SequenceError::Fatal)?;
         let mut plan = Vec::with_capacity(req.events.len());
         for (pos, (event, prior)) in req.events.iter().zip(existing).enumerate() {
             let content = event.content_hash().0;
@@ -166,7 +175,9 @@ impl Sequencer {
                 if rec.content != content {
                     return Err(conflict());
                 }
-                plan.push(Ok(self.replay(&event.event_id, rec).map_err(SequenceError::Fatal)?));
+                plan.push(Ok(self
+                    .replay(&event.event_id, rec)
+                    .map_err(SequenceError::Fatal)?));
             } else {
                 plan.push(Err(content));
             }
@@ -191,7 +202,10 @@ impl Sequencer {
         let index = g.size;
         let leaf = entry::leaf_bytes(event, tenant, &g.time);
         let lh = leaf_hash(&leaf);
-        let hashes = g.overlay.append_leaf(index, &lh).map_err(SequenceError::Fatal)?;
+        let hashes = g
+            .overlay
+            .append_leaf(index, &lh)
+            .map_err(SequenceError::Fatal)?;
         g.batch.put_leaf(index, &leaf);
         for (i, h) in &hashes {
             g.batch.put_hash(*i, &h.0);
@@ -204,7 +218,10 @@ impl Sequencer {
             &event.document_hash.0,
             record,
         );
-        g.pending.insert((tenant.to_string(), event.event_id.clone()), (index, content, lh));
+        g.pending.insert(
+            (tenant.to_string(), event.event_id.clone()),
+            (index, content, lh),
+        );
         g.size += 1;
         Ok(Staged {
             event_id: event.event_id.clone(),
@@ -244,7 +261,11 @@ impl Sequencer {
             extensions: Vec::new(),
         };
         let note = SignedCheckpoint::sign(cp, &self.signer).to_bytes();
-        let state = TreeState { size: g.size, root: root.0, last_time_micros: g.time_micros };
+        let state = TreeState {
+            size: g.size,
+            root: root.0,
+            last_time_micros: g.time_micros,
+        };
         g.batch.put_tree(&state, &note);
         let batch = std::mem::replace(&mut g.batch, self.store.batch());
         self.store.write(batch, self.sync)?;
@@ -316,7 +337,12 @@ pub(crate) fn load_head(store: &Store, signer: &NoteSigner) -> Result<Head> {
         let note = SignedCheckpoint::sign(cp, signer).to_bytes();
         let note = String::from_utf8(note)
             .map_err(|_| LedgerError::Corrupt("checkpoint note is not UTF-8".into()))?;
-        return Ok(Head { size: 0, root: Hash::empty_root(), note: note.into(), last_time_micros: 0 });
+        return Ok(Head {
+            size: 0,
+            root: Hash::empty_root(),
+            note: note.into(),
+            last_time_micros: 0,
+        });
     };
     let root = tree::root(state.size, &tree::StoreReader(store))?;
     if root.0 != state.root {
@@ -326,10 +352,17 @@ pub(crate) fn load_head(store: &Store, signer: &NoteSigner) -> Result<Head> {
             Hash(state.root)
         )));
     }
-    let note = store.checkpoint()?.ok_or_else(|| LedgerError::Corrupt("no checkpoint".into()))?;
+    let note = store
+        .checkpoint()?
+        .ok_or_else(|| LedgerError::Corrupt("no checkpoint".into()))?;
     let note =
         String::from_utf8(note).map_err(|_| LedgerError::Corrupt("checkpoint not UTF-8".into()))?;
-    Ok(Head { size: state.size, root, note: note.into(), last_time_micros: state.last_time_micros })
+    Ok(Head {
+        size: state.size,
+        root,
+        note: note.into(),
+        last_time_micros: state.last_time_micros,
+    })
 }
 
 fn now_micros() -> i64 {

@@ -31,8 +31,9 @@ const CF_META: &str = "meta";
 const CF_ISSUERS: &str = "issuers";
 const CF_TOKENS: &str = "tokens";
 const CF_AUX: &str = "aux";
-const ALL_CFS: [&str; 9] =
-    [CF_LEAVES, CF_HASHES, CF_IDEM, CF_DOCS, CF_DOCHASH, CF_META, CF_ISSUERS, CF_TOKENS, CF_AUX];
+const ALL_CFS: [&str; 9] = [
+    CF_LEAVES, CF_HASHES, CF_IDEM, CF_DOCS, CF_DOCHASH, CF_META, CF_ISSUERS, CF_TOKENS, CF_AUX,
+];
 
 const META_TREE: &[u8] = b"tree";
 const META_CHECKPOINT: &[u8] = b"checkpoint";
@@ -84,8 +85,11 @@ fn cf_options(name: &str, cache: &Cache) -> Options {
         CF_HASHES => table.set_bloom_filter(10.0, false),
         _ => {}
     }
-    let compression =
-        if name == CF_HASHES { DBCompressionType::None } else { DBCompressionType::Lz4 };
+    let compression = if name == CF_HASHES {
+        DBCompressionType::None
+    } else {
+        DBCompressionType::Lz4
+    };
     opts.set_compression_type(compression);
     opts.set_block_based_table_factory(&table);
     opts
@@ -101,7 +105,9 @@ impl Store {
         opts.increase_parallelism(2);
         opts.set_max_background_jobs(2);
         opts.set_bytes_per_sync(1 << 20);
-        let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
+        let cfs = ALL_CFS
+            .iter()
+            .map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
         Ok(Store { db })
     }
@@ -109,12 +115,17 @@ impl Store {
     fn cf(&self, name: &str) -> &ColumnFamily {
         // All families are created at open; a missing one is a programming error.
         #[allow(clippy::expect_used)]
-        self.db.cf_handle(name).expect("column family created at open")
+        self.db
+            .cf_handle(name)
+            .expect("column family created at open")
     }
 
     /// Starts a batch of writes.
     pub fn batch(&self) -> Batch<'_> {
-        Batch { store: self, wb: WriteBatch::default() }
+        Batch {
+            store: self,
+            wb: WriteBatch::default(),
+        }
     }
 
     /// Applies a batch atomically; with `sync`, returns only after fsync.
@@ -158,16 +169,23 @@ impl Store {
                 Some(b) if b.len() == 40 => {
                     let mut content = [0u8; 32];
                     content.copy_from_slice(&b[8..]);
-                    Ok(Some(IdemRecord { index: be_u64(&b[..8]), content }))
+                    Ok(Some(IdemRecord {
+                        index: be_u64(&b[..8]),
+                        content,
+                    }))
                 }
-                Some(_) => Err(LedgerError::Corrupt("idempotency record has bad length".into())),
+                Some(_) => Err(LedgerError::Corrupt(
+                    "idempotency record has bad length".into(),
+                )),
             })
             .collect()
     }
 
     /// The durable tree state, if the log has one.
     pub fn tree_state(&self) -> Result<Option<TreeState>> {
-        let Some(b) = self.db.get_cf(self.cf(CF_META), META_TREE)? else { return Ok(None) };
+        let Some(b) = self.db.get_cf(self.cf(CF_META), META_TREE)? else {
+            return Ok(None);
+        };
         if b.len() != 48 {
             return Err(LedgerError::Corrupt("tree state has bad length".into()));
         }
@@ -201,8 +219,9 @@ impl Store {
     }
 
     fn index_suffixes(&self, cf: &str, prefix: &[u8]) -> Result<Vec<u64>> {
-        let iter =
-            self.db.iterator_cf(self.cf(cf), IteratorMode::From(prefix, Direction::Forward));
+        let iter = self
+            .db
+            .iterator_cf(self.cf(cf), IteratorMode::From(prefix, Direction::Forward));
         let mut out = Vec::new();
         for item in iter {
             let (key, _) = item?;
@@ -237,7 +256,10 @@ impl Store {
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let cf = self.cf(family.cf());
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(cf, IteratorMode::From(prefix, Direction::Forward)) {
+        for item in self
+            .db
+            .iterator_cf(cf, IteratorMode::From(prefix, Direction::Forward))
+        {
             let (k, v) = item?;
             if !k.starts_with(prefix) {
                 break;
@@ -272,12 +294,14 @@ impl RecordFamily {
 impl Batch<'_> {
     /// Stages a leaf.
     pub fn put_leaf(&mut self, index: u64, leaf: &[u8]) {
-        self.wb.put_cf(self.store.cf(CF_LEAVES), index.to_be_bytes(), leaf);
+        self.wb
+            .put_cf(self.store.cf(CF_LEAVES), index.to_be_bytes(), leaf);
     }
 
     /// Stages a stored hash.
     pub fn put_hash(&mut self, stored_index: u64, hash: &[u8; 32]) {
-        self.wb.put_cf(self.store.cf(CF_HASHES), stored_index.to_be_bytes(), hash);
+        self.wb
+            .put_cf(self.store.cf(CF_HASHES), stored_index.to_be_bytes(), hash);
     }
 
     /// Stages an idempotency record and the document indexes of one entry.
@@ -292,7 +316,8 @@ impl Batch<'_> {
         let mut v = [0u8; 40];
         v[..8].copy_from_slice(&record.index.to_be_bytes());
         v[8..].copy_from_slice(&record.content);
-        self.wb.put_cf(self.store.cf(CF_IDEM), idem_key(tenant, event_id), v);
+        self.wb
+            .put_cf(self.store.cf(CF_IDEM), idem_key(tenant, event_id), v);
 
         let mut doc = Vec::with_capacity(tenant.len() + document_id.len() + 10);
         doc.extend_from_slice(tenant.as_bytes());

@@ -32,7 +32,11 @@ where
     let caller = caller(state, req)?;
     require(&caller, &[Role::Admin])?;
     let bytes = read_body(body, 64 * 1024).await?;
-    let limits = Limits { max_bytes: 64 * 1024, max_depth: 4, max_string: 1024 };
+    let limits = Limits {
+        max_bytes: 64 * 1024,
+        max_depth: 4,
+        max_string: 1024,
+    };
     let value = jcs::parse(&bytes, &limits).map_err(|e| ApiError::from_verify(None, &e))?;
     let new: NewIssuer = serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request("invalid_issuer", e.to_string()))?;

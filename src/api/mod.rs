@@ -47,13 +47,20 @@ pub fn routes(
         .and(query)
         .and(warp::header::headers_cloned())
         .and(warp::body::stream())
-        .then(move |method, path: warp::path::FullPath, query, headers, body| {
-            let state = state.clone();
-            async move {
-                let req = Req { method, path: path.as_str().to_string(), query, headers };
-                handle(state, req, body).await
-            }
-        })
+        .then(
+            move |method, path: warp::path::FullPath, query, headers, body| {
+                let state = state.clone();
+                async move {
+                    let req = Req {
+                        method,
+                        path: path.as_str().to_string(),
+                        query,
+                        headers,
+                    };
+                    handle(state, req, body).await
+                }
+            },
+        )
 }
 
 /// The parts of a request the handlers look at.
@@ -80,8 +87,16 @@ where
         Err(e) => e.into_response(),
     };
     let status = response.status().as_u16().to_string();
-    state.metrics.http.with_label_values(&[route, &status]).inc();
-    state.metrics.http_latency.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .http
+        .with_label_values(&[route, &status])
+        .inc();
+    state
+        .metrics
+        .http_latency
+        .with_label_values(&[route])
+        .observe(started.elapsed().as_secs_f64());
     response
 }
 
@@ -104,14 +119,19 @@ where
             ("consistency", public::consistency(state, &req.query))
         }
         ["v1", "events"] if post => ("events", events::post(state, req, body).await),
-        ["v1", "documents", doc, "bundle"] if get => {
-            ("bundle", with_caller(state, req, |c| public::bundle(state, c, doc)))
-        }
-        ["v1", "issuers"] if get => ("issuers", with_caller(state, req, |c| admin::list_issuers(state, c))),
+        ["v1", "documents", doc, "bundle"] if get => (
+            "bundle",
+            with_caller(state, req, |c| public::bundle(state, c, doc)),
+        ),
+        ["v1", "issuers"] if get => (
+            "issuers",
+            with_caller(state, req, |c| admin::list_issuers(state, c)),
+        ),
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
-        ["v1", "issuers", name, "revoke"] if post => {
-            ("issuers", with_caller(state, req, |c| admin::revoke_issuer(state, c, name)))
-        }
+        ["v1", "issuers", name, "revoke"] if post => (
+            "issuers",
+            with_caller(state, req, |c| admin::revoke_issuer(state, c, name)),
+        ),
         ["metrics"] if get => ("metrics", public::metrics(state)),
         ["healthz"] if get => ("healthz", Ok(text(StatusCode::OK, "ok\n"))),
         ["readyz"] if get => ("readyz", public::readyz(state)),
@@ -134,7 +154,10 @@ pub(crate) fn with_caller(
 }
 
 pub(crate) fn caller(state: &AppState, req: &Req) -> Result<Caller, ApiError> {
-    let header = req.headers.get("authorization").and_then(|v| v.to_str().ok());
+    let header = req
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
     auth::authenticate(&state.ledger, header)
 }
 
@@ -181,17 +204,25 @@ pub(crate) fn query_u64(query: &str, names: &[&str]) -> Result<Vec<u64>, ApiErro
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let Some(i) = names.iter().position(|n| *n == k) else {
-            return Err(ApiError::bad_request("bad_query", format!("unknown parameter {k:?}")));
+            return Err(ApiError::bad_request(
+                "bad_query",
+                format!("unknown parameter {k:?}"),
+            ));
         };
         if out[i].is_some() {
-            return Err(ApiError::bad_request("bad_query", format!("{k} given twice")));
+            return Err(ApiError::bad_request(
+                "bad_query",
+                format!("{k} given twice"),
+            ));
         }
         out[i] = Some(parse_u64(k, v)?);
     }
     names
         .iter()
         .zip(out)
-        .map(|(n, v)| v.ok_or_else(|| ApiError::bad_request("bad_query", format!("{n} is required"))))
+        .map(|(n, v)| {
+            v.ok_or_else(|| ApiError::bad_request("bad_query", format!("{n} is required")))
+        })
         .collect()
 }
 

@@ -20,13 +20,19 @@ fn b64(b: &[u8]) -> String {
 
 /// `GET /v1/checkpoint`: the latest signed checkpoint note.
 pub(crate) fn checkpoint(state: &AppState) -> Answer {
-    Ok(text(StatusCode::OK, state.ledger.status().checkpoint.to_string()))
+    Ok(text(
+        StatusCode::OK,
+        state.ledger.status().checkpoint.to_string(),
+    ))
 }
 
 /// `GET /v1/log`: origin, vkey and witnesses.
 pub(crate) fn log_info(state: &AppState) -> Answer {
-    let witnesses: Vec<Value> =
-        state.witnesses.iter().map(|(n, v)| json!({"name": n, "vkey": v})).collect();
+    let witnesses: Vec<Value> = state
+        .witnesses
+        .iter()
+        .map(|(n, v)| json!({"name": n, "vkey": v}))
+        .collect();
     Ok(json(&json!({
         "origin": state.ledger.origin(),
         "vkey": state.ledger.vkey(),
@@ -40,7 +46,9 @@ pub(crate) fn entry(state: &AppState, index: &str) -> Answer {
     let leaf = state.ledger.leaf(index)?;
     let entry: Value =
         serde_json::from_slice(&leaf).map_err(|e| ApiError::internal("stored leaf", e))?;
-    Ok(json(&json!({"index": index, "leaf": b64(&leaf), "entry": entry})))
+    Ok(json(
+        &json!({"index": index, "leaf": b64(&leaf), "entry": entry}),
+    ))
 }
 
 /// `GET /v1/proof/inclusion?index=I&tree_size=N`.
@@ -49,7 +57,9 @@ pub(crate) fn inclusion(state: &AppState, query: &str) -> Answer {
     let (index, tree_size) = (v[0], v[1]);
     let hashes = state.ledger.inclusion_proof(index, tree_size)?;
     let hashes: Vec<String> = hashes.iter().map(|h| h.to_base64()).collect();
-    Ok(json(&json!({"index": index, "tree_size": tree_size, "hashes": hashes})))
+    Ok(json(
+        &json!({"index": index, "tree_size": tree_size, "hashes": hashes}),
+    ))
 }
 
 /// `GET /v1/proof/consistency?old=M&new=N`.
@@ -67,7 +77,10 @@ pub(crate) fn metrics(state: &AppState) -> Answer {
     state.metrics.tree_size.set(status.tree_size as i64);
     if status.last_time_micros > 0 {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        state.metrics.checkpoint_age.set(now - status.last_time_micros / 1_000_000);
+        state
+            .metrics
+            .checkpoint_age
+            .set(now - status.last_time_micros / 1_000_000);
     }
     let r = text(StatusCode::OK, state.metrics.render());
     Ok(r)
@@ -114,8 +127,11 @@ pub(crate) fn bundle(state: &Arc<AppState>, caller: &Caller, document_id: &str) 
         .into_iter()
         .map(|r| json!({"name": r.name, "public_key": r.public_key}))
         .collect();
-    let witnesses: Vec<Value> =
-        state.witnesses.iter().map(|(n, v)| json!({"name": n, "vkey": v})).collect();
+    let witnesses: Vec<Value> = state
+        .witnesses
+        .iter()
+        .map(|(n, v)| json!({"name": n, "vkey": v}))
+        .collect();
     Ok(json(&json!({
         "format": "evidence-bundle/v1",
         "origin": status.origin,

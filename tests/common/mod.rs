@@ -15,7 +15,11 @@ pub const OTHER: &str = "globex";
 
 pub fn cli(args: &[&str]) -> String {
     let out = Command::new(BIN).args(args).output().expect("run cli");
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -41,9 +45,17 @@ impl Server {
     pub fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap().to_string();
-        cli(&["init", "--data", &d, "--origin", "test.evidence-ledger.local/log"]);
+        cli(&[
+            "init",
+            "--data",
+            &d,
+            "--origin",
+            "test.evidence-ledger.local/log",
+        ]);
         let tok = |tenant: &str, role: &str| {
-            cli(&["token", "issue", "--data", &d, "--tenant", tenant, "--role", role])
+            cli(&[
+                "token", "issue", "--data", &d, "--tenant", tenant, "--role", role,
+            ])
         };
         let tokens = Tokens {
             submitter: tok(TENANT, "submitter"),
@@ -53,13 +65,37 @@ impl Server {
             other_submitter: tok(OTHER, "submitter"),
             other_legal: tok(OTHER, "legal"),
         };
-        let services = Services { idp: Issuer::random("idp-gov"), intent: Issuer::random("intent-svc") };
+        let services = Services {
+            idp: Issuer::random("idp-gov"),
+            intent: Issuer::random("intent-svc"),
+        };
         let signers = vec![Signer::random("u-1", "王*"), Signer::random("u-2", "李*")];
-        let issuers = [&services.idp, &services.intent, &signers[0].issuer, &signers[1].issuer];
+        let issuers = [
+            &services.idp,
+            &services.intent,
+            &signers[0].issuer,
+            &signers[1].issuer,
+        ];
         for iss in issuers {
-            cli(&["issuer", "add", "--data", &d, "--name", &iss.name, "--public-key", &iss.public_key_b64()]);
+            cli(&[
+                "issuer",
+                "add",
+                "--data",
+                &d,
+                "--name",
+                &iss.name,
+                "--public-key",
+                &iss.public_key_b64(),
+            ]);
         }
-        let mut s = Server { child: None, url: String::new(), dir, tokens, services, signers };
+        let mut s = Server {
+            child: None,
+            url: String::new(),
+            dir,
+            tokens,
+            services,
+            signers,
+        };
         s.spawn();
         s
     }
@@ -70,14 +106,26 @@ impl Server {
 
     pub fn spawn(&mut self) {
         let mut child = Command::new(BIN)
-            .args(["serve", "--data", self.dir.path().to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--data",
+                self.dir.path().to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+            ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.trim().strip_prefix("listening on ").expect("listen line").to_string();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("listen line")
+            .to_string();
         self.url = format!("http://{addr}");
         self.child = Some(child);
     }
@@ -101,7 +149,10 @@ impl Server {
     }
 
     pub fn client(&self) -> reqwest::blocking::Client {
-        reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(60)).build().unwrap()
+        reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .unwrap()
     }
 
     pub fn get(&self, path: &str, token: Option<&str>) -> (u16, String) {
@@ -119,7 +170,12 @@ impl Server {
         serde_json::from_str(&body).unwrap()
     }
 
-    pub fn post(&self, path: &str, token: Option<&str>, body: impl Into<reqwest::blocking::Body>) -> (u16, Value) {
+    pub fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: impl Into<reqwest::blocking::Body>,
+    ) -> (u16, Value) {
         let mut req = self.client().post(format!("{}{path}", self.url)).body(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -127,11 +183,18 @@ impl Server {
         let resp = req.send().unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub fn submit(&self, body: &Value) -> (u16, Value) {
-        self.post("/v1/events", Some(&self.tokens.submitter), serde_json::to_vec(body).unwrap())
+        self.post(
+            "/v1/events",
+            Some(&self.tokens.submitter),
+            serde_json::to_vec(body).unwrap(),
+        )
     }
 
     pub fn tree_size(&self) -> u64 {
@@ -152,7 +215,10 @@ impl Drop for Server {
 
 /// Sends a signal with the `kill` command (the tests forbid unsafe code).
 pub fn unsafe_free_kill(pid: u32, signal: &str) {
-    let ok = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
+    let ok = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(ok.success());
 }
 

@@ -1,1 +1,25 @@
-//! scope to come
+//! Anchoring: independent partners (notary offices, courts) countersign the
+//! log's checkpoints after checking that each extends the last they saw.
+//!
+//! In scope: the anchoring configuration (partners, schedule, quorum), kept
+//! in the ledger's store; per-partner progress with retries, backoff and
+//! jitter; the cosignature store and the latest anchored checkpoint; the
+//! background [`Anchorer`] that runs rounds on schedule or on demand.
+//!
+//! Out of scope: the wire (the `notary-bridge` crate speaks c2sp.org
+//! tlog-witness), checking cosignatures as a court does (`verifier`), and
+//! serving them over HTTP (the service). Anchoring never sits on the ingest
+//! path: a round reads the latest checkpoint and consistency proofs from
+//! the ledger, and an unavailable partner only delays its own progress.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod error;
+mod round;
+mod runner;
+pub mod store;
+
+pub use config::{AnchorConfig, PartnerConfig, Policy, Quorum};
+pub use error::AnchorError;
+pub use runner::{AnchorStatus, Anchorer, PartnerStatus};
+pub use store::AnchoredCheckpoint;

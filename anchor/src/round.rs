@@ -1,0 +1,139 @@
+//! One anchoring round: send the ledger's latest checkpoint to every
+//! partner that is due, in parallel; store what comes back; mark the
+//! checkpoint anchored once the quorum is met.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ledger::Ledger;
+use notary_bridge::{BridgeError, WitnessClient};
+use rand::Rng;
+
+use crate::config::{AnchorConfig, PartnerConfig};
+use crate::error::Result;
+use crate::store::{self, PartnerState};
+
+/// Longest wait between attempts at a failing partner.
+const MAX_BACKOFF_SECS: u64 = 300;
+
+/// What a round did.
+#[derive(Debug, Default)]
+pub(crate) struct RoundOutcome {
+    pub size: u64,
+    pub cosigned: Vec<String>,
+    pub failed: Vec<(String, String)>,
+    pub anchored: bool,
+}
+
+pub(crate) fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// When a partner with `failures` consecutive failures may be tried again:
+/// exponential backoff with jitter, so partners recovering together are
+/// not all hit at once.
+pub(crate) fn retry_after(failures: u32) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    let base = 1u64 << failures.min(9);
+    let secs = base.min(MAX_BACKOFF_SECS) as f64 * rand::thread_rng().gen_range(0.5..1.5);
+    Duration::from_secs_f64(secs)
+}
+
+/// Whether a partner behind `size` should be asked now.
+pub(crate) fn partner_due(state: &PartnerState, size: u64, ignore_backoff: bool) -> bool {
+    state.last_size < size && (ignore_backoff || now_unix() >= state.retry_at_unix)
+}
+
+fn failure_kind(e: &BridgeError) -> &'static str {
+    match e {
+        BridgeError::Transport(_) | BridgeError::Unavailable { .. } => "unreachable",
+        BridgeError::Conflict { .. } => "conflict",
+        BridgeError::UnknownLog(_) => "unknown_log",
+        BridgeError::BadLogSignature(_) => "refused_signature",
+        BridgeError::BadProof(_) => "bad_proof",
+        BridgeError::Equivocation { .. } | BridgeError::Frozen { .. } => "frozen",
+        BridgeError::Refused { .. } => "refused",
+        BridgeError::BadResponse(_) => "bad_response",
+        _ => "local",
+    }
+}
+
+/// Runs one round for the partners `due` says may be asked.
+pub(crate) fn run_round(
+    ledger: &Ledger,
+    config: &AnchorConfig,
+    clients: &[(PartnerConfig, WitnessClient)],
+    due: impl Fn(&PartnerState, u64) -> bool,
+) -> Result<RoundOutcome> {
+    let status = ledger.status();
+    let size = status.tree_size;
+    let mut out = RoundOutcome {
+        size,
+        ..RoundOutcome::default()
+    };
+    if size == 0 {
+        return Ok(out);
+    }
+    let cp = store::parse_checkpoint(&status.checkpoint)?;
+    store::record_checkpoint(ledger, size, status.checkpoint.as_bytes())?;
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = clients
+            .iter()
+            .filter_map(|(p, client)| {
+                let state = store::partner_state(ledger, &p.name).unwrap_or_default();
+                if !due(&state, size) {
+                    return None;
+                }
+                let cp = &cp;
+                Some(s.spawn(move || {
+                    let fetch = |old: u64| {
+                        ledger
+                            .consistency_proof(old, size)
+                            .map_err(|e| e.to_string())
+                    };
+                    let old = state.last_size;
+                    (p, state, client.anchor_to(cp, old, fetch))
+                }))
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    for (p, mut state, result) in results {
+        state.last_attempt_unix = now_unix();
+        match result {
+            Ok(sig) => {
+                store::record_cosignature(ledger, size, &sig)?;
+                state.last_size = size;
+                state.last_cosigned_unix = now_unix();
+                state.last_error = None;
+                state.consecutive_failures = 0;
+                state.retry_at_unix = 0;
+                state.successes += 1;
+                out.cosigned.push(p.name.clone());
+            }
+            Err(e) => {
+                tracing::warn!(witness = %p.name, size, "anchoring failed: {e}");
+                *state
+                    .failures
+                    .entry(failure_kind(&e).to_string())
+                    .or_default() += 1;
+                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                state.retry_at_unix =
+                    now_unix() + retry_after(state.consecutive_failures).as_secs();
+                state.last_error = Some(e.to_string());
+                out.failed.push((p.name.clone(), e.to_string()));
+            }
+        }
+        store::save_partner_state(ledger, &p.name, &state)?;
+    }
+    let held = store::cosignatures(ledger, size)?;
+    if config.quorum_met(held.iter().map(|s| s.name.as_str())) {
+        store::mark_anchored(ledger, size)?;
+        out.anchored = true;
+    }
+    Ok(out)
+}

@@ -1,0 +1,177 @@
+//! Durable anchoring state in the ledger's store: the checkpoints sent to
+//! partners, their cosignatures, each partner's progress, and the latest
+//! anchored checkpoint.
+//!
+//! Keys (in the ledger's auxiliary family; sizes big-endian):
+//! `anchor/cp/<size>` -> the log-signed checkpoint note;
+//! `anchor/cosig/<size>/<name>` -> a cosignature line;
+//! `anchor/partner/<name>` -> [`PartnerState`] JSON;
+//! `anchor/latest` -> size of the latest anchored checkpoint.
+
+use std::collections::BTreeMap;
+
+use ledger::Ledger;
+use serde::{Deserialize, Serialize};
+use verifier::checkpoint::SignedCheckpoint;
+use verifier::cosignature::verify_cosignature;
+use verifier::note::{Note, NoteSignature, NoteVerifier};
+
+use crate::config::AnchorConfig;
+use crate::error::{AnchorError, Result};
+
+const LATEST: &[u8] = b"anchor/latest";
+
+fn cp_key(size: u64) -> Vec<u8> {
+    [b"anchor/cp/".as_slice(), &size.to_be_bytes()].concat()
+}
+
+fn cosig_prefix(size: u64) -> Vec<u8> {
+    [b"anchor/cosig/".as_slice(), &size.to_be_bytes(), b"/"].concat()
+}
+
+fn partner_key(name: &str) -> Vec<u8> {
+    [b"anchor/partner/".as_slice(), name.as_bytes()].concat()
+}
+
+/// One partner's progress, persisted after every attempt.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerState {
+    /// Size of the latest checkpoint it cosigned (0: none).
+    pub last_size: u64,
+    /// Unix time of its latest cosignature.
+    pub last_cosigned_unix: u64,
+    /// Unix time of the latest attempt.
+    pub last_attempt_unix: u64,
+    /// The latest error, cleared on success.
+    pub last_error: Option<String>,
+    /// Failures since the last success (drives the backoff).
+    pub consecutive_failures: u32,
+    /// Unix time before which a failing partner is not asked again
+    /// (unless a round is requested on demand).
+    #[serde(default)]
+    pub retry_at_unix: u64,
+    /// Cosignatures obtained, in all.
+    pub successes: u64,
+    /// Failures by kind (unreachable, refused, bad_proof, ...), in all.
+    pub failures: BTreeMap<String, u64>,
+}
+
+/// A checkpoint whose cosignatures meet the quorum.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnchoredCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// The signed note: the log's signature, then every cosignature held.
+    pub note: String,
+    /// Who cosigned, and when (unix seconds).
+    pub cosigners: Vec<(String, u64)>,
+}
+
+/// Records the checkpoint sent to partners for `size`.
+pub fn record_checkpoint(ledger: &Ledger, size: u64, note: &[u8]) -> Result<()> {
+    Ok(ledger.aux_put(&cp_key(size), note)?)
+}
+
+/// Records a partner's cosignature of the checkpoint of `size`.
+pub fn record_cosignature(ledger: &Ledger, size: u64, sig: &NoteSignature) -> Result<()> {
+    let key = [cosig_prefix(size), sig.name.as_bytes().to_vec()].concat();
+    Ok(ledger.aux_put(&key, sig.to_line().as_bytes())?)
+}
+
+/// The cosignatures held for the checkpoint of `size`.
+pub fn cosignatures(ledger: &Ledger, size: u64) -> Result<Vec<NoteSignature>> {
+    ledger
+        .aux_scan(&cosig_prefix(size))?
+        .into_iter()
+        .map(|(_, v)| {
+            let line = String::from_utf8(v).map_err(|e| AnchorError::Corrupt(e.to_string()))?;
+            NoteSignature::parse_line(line.trim_end_matches('\n'))
+                .map_err(|e| AnchorError::Corrupt(e.to_string()))
+        })
+        .collect()
+}
+
+/// The checkpoint of `size` with every cosignature held for it, and who
+/// cosigned when (each cosignature verified against the configured vkeys).
+pub fn cosigned_checkpoint(
+    ledger: &Ledger,
+    config: &AnchorConfig,
+    size: u64,
+) -> Result<Option<AnchoredCheckpoint>> {
+    let Some(bytes) = ledger.aux_get(&cp_key(size))? else {
+        return Ok(None);
+    };
+    let mut note = Note::parse(&bytes).map_err(|e| AnchorError::Corrupt(e.to_string()))?;
+    let mut cosigners = Vec::new();
+    for sig in cosignatures(ledger, size)? {
+        let Some(p) = config.partners.iter().find(|p| p.name == sig.name) else {
+            continue;
+        };
+        let Ok(v) = NoteVerifier::from_vkey(&p.vkey) else {
+            continue;
+        };
+        if let Ok(t) = verify_cosignature(&v, &note.text, &sig) {
+            cosigners.push((sig.name.clone(), t));
+            note.signatures.push(sig);
+        }
+    }
+    let note =
+        String::from_utf8(note.to_bytes()).map_err(|e| AnchorError::Corrupt(e.to_string()))?;
+    Ok(Some(AnchoredCheckpoint {
+        size,
+        note,
+        cosigners,
+    }))
+}
+
+/// Marks `size` anchored if it is newer than the latest anchored size.
+pub fn mark_anchored(ledger: &Ledger, size: u64) -> Result<()> {
+    if latest_anchored_size(ledger)?.is_some_and(|s| s >= size) {
+        return Ok(());
+    }
+    Ok(ledger.aux_put(LATEST, &size.to_be_bytes())?)
+}
+
+/// Size of the latest anchored checkpoint.
+pub fn latest_anchored_size(ledger: &Ledger) -> Result<Option<u64>> {
+    match ledger.aux_get(LATEST)? {
+        None => Ok(None),
+        Some(b) => {
+            let arr: [u8; 8] = b
+                .as_slice()
+                .try_into()
+                .map_err(|_| AnchorError::Corrupt("anchor/latest".into()))?;
+            Ok(Some(u64::from_be_bytes(arr)))
+        }
+    }
+}
+
+/// The latest anchored checkpoint with its cosignatures.
+pub fn latest_anchored(
+    ledger: &Ledger,
+    config: &AnchorConfig,
+) -> Result<Option<AnchoredCheckpoint>> {
+    match latest_anchored_size(ledger)? {
+        None => Ok(None),
+        Some(size) => cosigned_checkpoint(ledger, config, size),
+    }
+}
+
+/// A partner's stored progress.
+pub fn partner_state(ledger: &Ledger, name: &str) -> Result<PartnerState> {
+    match ledger.aux_get(&partner_key(name))? {
+        None => Ok(PartnerState::default()),
+        Some(b) => serde_json::from_slice(&b).map_err(|e| AnchorError::Corrupt(e.to_string())),
+    }
+}
+
+/// Persists a partner's progress.
+pub fn save_partner_state(ledger: &Ledger, name: &str, state: &PartnerState) -> Result<()> {
+    let bytes = serde_json::to_vec(state).map_err(|e| AnchorError::Corrupt(e.to_string()))?;
+    Ok(ledger.aux_put(&partner_key(name), &bytes)?)
+}
+
+/// Parses the ledger's latest checkpoint note.
+pub(crate) fn parse_checkpoint(note: &str) -> Result<SignedCheckpoint> {
+    SignedCheckpoint::parse(note.as_bytes()).map_err(|e| AnchorError::Corrupt(e.to_string()))
+}

@@ -15,3 +15,17 @@ need_pkg() {
 
 # RocksDB's bindgen needs libclang.
 need_pkg libclang-dev
+
+# The public verifier page's browser test (tests/browser.rs): Debian's
+# chromium, a CJK font so the Chinese page renders, and playwright-core
+# (pinned in tests/browser/package-lock.json; npm ci only when node_modules
+# is missing or the lock file changed).
+need_pkg chromium
+need_pkg fonts-wqy-microhei
+command -v node >/dev/null 2>&1 || need_pkg nodejs
+command -v npm >/dev/null 2>&1 || need_pkg npm
+if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.evidence-ledger-lock 2>/dev/null; then
+    echo "installing playwright-core (npm ci --prefix tests/browser)..." >&2
+    npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
+    cp tests/browser/package-lock.json tests/browser/node_modules/.evidence-ledger-lock
+fi

@@ -4,7 +4,9 @@
 
 mod admin;
 mod events;
+mod lookup;
 mod public;
+mod web;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -132,6 +134,9 @@ where
             "issuers",
             with_caller(state, req, |c| admin::revoke_issuer(state, c, name)),
         ),
+        ["v1", "lookup"] if get => ("lookup", lookup::lookup(state, &req.query)),
+        ["verify"] if get => ("verify", web::page()),
+        ["verify", name] if get => ("verify", web::asset(name)),
         ["metrics"] if get => ("metrics", public::metrics(state)),
         ["healthz"] if get => ("healthz", Ok(text(StatusCode::OK, "ok\n"))),
         ["readyz"] if get => ("readyz", public::readyz(state)),

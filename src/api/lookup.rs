@@ -1,0 +1,147 @@
+//! `GET /v1/lookup?document_hash=<64 hex>`: the public view of the entries
+//! about one document, found by its SHA-256, for someone who holds the file
+//! and nothing else (the verifier page's file-only mode).
+//!
+//! Public, like `/v1/entries`: it returns only leaves (already public, and
+//! holding masked names and commitments, never personal data), their
+//! inclusion proofs against the latest checkpoint, and the public keys needed
+//! to check them. The answer has the shape of an evidence bundle's proof
+//! material, so a verifier can check it the same way.
+
+use std::collections::BTreeSet;
+
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::{json, Value};
+use verifier::Hash;
+
+use super::{json, Answer, AppState};
+use crate::error::ApiError;
+
+/// Most entries one lookup returns; the answer says when there were more.
+pub const MAX_LOOKUP_ENTRIES: usize = 1000;
+
+/// One entry of the answer.
+#[derive(Serialize)]
+struct LookupEntry {
+    index: u64,
+    leaf: String,
+    inclusion: Vec<String>,
+}
+
+/// `GET /v1/lookup?document_hash=H`.
+pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
+    let hash = parse_query(query)?;
+    // The checkpoint first: every entry returned is proven against it.
+    let status = state.ledger.status();
+    let mut indices = state.ledger.entries_by_document_hash(&hash)?;
+    indices.retain(|i| *i < status.tree_size);
+    if indices.is_empty() {
+        return Err(ApiError::not_found(
+            "no entry in the log is about a document with this SHA-256",
+        ));
+    }
+    let total = indices.len();
+    indices.truncate(MAX_LOOKUP_ENTRIES);
+    let mut entries = Vec::with_capacity(indices.len());
+    let mut issuer_names = BTreeSet::new();
+    for i in indices {
+        let leaf = state.ledger.leaf(i)?;
+        issuer_names.extend(attestation_issuers(&leaf));
+        let proof = state.ledger.inclusion_proof(i, status.tree_size)?;
+        entries.push(LookupEntry {
+            index: i,
+            leaf: b64(&leaf),
+            inclusion: proof.iter().map(|h| h.to_base64()).collect(),
+        });
+    }
+    let mut issuers = Vec::new();
+    for name in issuer_names {
+        if let Some(r) = state.ledger.issuer(&name)? {
+            issuers.push(json!({"name": r.name, "public_key": r.public_key}));
+        }
+    }
+    let witnesses: Vec<Value> = state
+        .witnesses
+        .iter()
+        .map(|(n, v)| json!({"name": n, "vkey": v}))
+        .collect();
+    Ok(json(&json!({
+        "format": "evidence-lookup/v1",
+        "document_hash": hash.to_hex(),
+        "origin": status.origin,
+        "log_vkey": status.vkey,
+        "checkpoint": status.checkpoint.to_string(),
+        "tree_size": status.tree_size,
+        "entries": entries,
+        "total_entries": total,
+        "truncated": total > MAX_LOOKUP_ENTRIES,
+        "max_entries": MAX_LOOKUP_ENTRIES,
+        "issuers": issuers,
+        "witnesses": witnesses,
+    })))
+}
+
+/// Exactly one parameter, `document_hash`, as 64 lowercase hex digits.
+fn parse_query(query: &str) -> Result<Hash, ApiError> {
+    let bad = |m: &str| ApiError::bad_request("bad_query", m.to_string());
+    let mut found = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("document_hash", v)) if found.is_none() => found = Some(v),
+            Some(("document_hash", _)) => return Err(bad("document_hash given twice")),
+            _ => return Err(bad("the only parameter is document_hash")),
+        }
+    }
+    let v = found.ok_or_else(|| bad("document_hash is required"))?;
+    Hash::from_hex(v).map_err(|_| bad("document_hash must be 64 lowercase hex digits"))
+}
+
+/// Issuer names of a stored leaf's attestations (stored leaves are valid).
+fn attestation_issuers(leaf: &[u8]) -> Vec<String> {
+    let Ok(v) = serde_json::from_slice::<Value>(leaf) else {
+        return Vec::new();
+    };
+    v.pointer("/event/attestations")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.get("issuer").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn b64(b: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_is_strict() {
+        let h = "ab".repeat(32);
+        assert!(parse_query(&format!("document_hash={h}")).is_ok());
+        for q in [
+            String::new(),
+            "document_hash=".into(),
+            h.to_uppercase(),
+            format!("document_hash={}", h.to_uppercase()),
+            format!("document_hash={h}&document_hash={h}"),
+            format!("document_hash={h}&x=1"),
+            format!("document_hash={}", &h[..62]),
+        ] {
+            assert_eq!(parse_query(&q).unwrap_err().status.as_u16(), 400, "{q}");
+        }
+    }
+
+    #[test]
+    fn issuers_of_a_leaf() {
+        let leaf = br#"{"event":{"attestations":[{"issuer":"idp-gov"},{"issuer":"signer:u-1"}]}}"#;
+        assert_eq!(attestation_issuers(leaf), vec!["idp-gov", "signer:u-1"]);
+        assert!(attestation_issuers(b"not json").is_empty());
+    }
+}

@@ -1,0 +1,261 @@
+//! The public verifier page in a real browser: starts the real server,
+//! writes a contract flow, fetches its evidence bundle, and runs
+//! tests/browser/verify.test.mjs (Debian's headless Chromium driven by
+//! playwright-core) over a valid bundle, a tampered one, a different file
+//! and a file-only lookup. Then compares the checks the JavaScript verifier
+//! showed with the Rust verifier's report of the same inputs: two
+//! independent implementations of docs/bundle-format.md must agree.
+//!
+//! Needs `node`, `/usr/bin/chromium` and `tests/browser/node_modules`;
+//! `./scripts/test` installs them (scripts/env.sh).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine as _;
+use common::*;
+use ed25519_dalek::SigningKey;
+use evidence_ledger::flows::contract_flow;
+use serde_json::{json, Value};
+use verifier::bundle::{verify_bundle_bytes, VerifyOptions};
+use verifier::cosignature::CosignatureSigner;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const DOCUMENT_ID: &str = "contract-browser-1";
+const WITNESS: &str = "notary.test/w1";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Fails (never skips) when the browser toolchain is missing.
+fn require_toolchain() {
+    let node = Command::new("node").arg("--version").output();
+    let mut missing = Vec::new();
+    if !node.is_ok_and(|o| o.status.success()) {
+        missing.push("node".to_string());
+    }
+    if !Path::new(CHROMIUM).exists() {
+        missing.push(CHROMIUM.to_string());
+    }
+    let pw = repo().join("tests/browser/node_modules/playwright-core/package.json");
+    if !pw.exists() {
+        missing.push("tests/browser/node_modules (playwright-core)".to_string());
+    }
+    assert!(
+        missing.is_empty(),
+        "the browser test needs {}: run ./scripts/test, which installs chromium and \
+         playwright-core (scripts/env.sh), or `apt-get install chromium && npm ci --prefix tests/browser`",
+        missing.join(", ")
+    );
+}
+
+/// The bundle's checkpoint countersigned by a test witness, as a partner's
+/// witness would: exercises the page's cosignature/v1 check.
+fn add_cosignature(bundle: &mut Value) {
+    let witness = CosignatureSigner::new(WITNESS, SigningKey::from_bytes(&[7; 32])).unwrap();
+    let note = bundle["checkpoint"].as_str().unwrap().to_string();
+    let body = format!("{}\n", note.split("\n\n").next().unwrap());
+    let line = witness.cosign(&body, 1_767_225_700).to_line();
+    bundle["checkpoint"] = json!(format!("{note}{line}"));
+    bundle["witnesses"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": WITNESS, "vkey": witness.vkey()}));
+}
+
+/// The bundle with the identity method of its first identity check changed
+/// (still canonical JSON): its inclusion proof and attestation must fail.
+fn tamper(bundle: &Value) -> Value {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut t = bundle.clone();
+    let entry = t["entries"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|e| {
+            let leaf = b64.decode(e["leaf"].as_str().unwrap()).unwrap();
+            String::from_utf8(leaf).unwrap().contains("phone_3_factor")
+        })
+        .expect("an identity check by phone");
+    let leaf = String::from_utf8(b64.decode(entry["leaf"].as_str().unwrap()).unwrap()).unwrap();
+    entry["leaf"] = json!(b64.encode(leaf.replace("phone_3_factor", "face")));
+    t
+}
+
+/// (id, subject, passed) of each check, without the page's online check.
+fn triples(checks: &[(String, Option<String>, bool)]) -> Vec<(String, Option<String>, bool)> {
+    checks
+        .iter()
+        .filter(|c| c.0 != "log_consistency")
+        .cloned()
+        .collect()
+}
+
+fn rust_checks(bundle: &[u8], document: &[u8]) -> Vec<(String, Option<String>, bool)> {
+    let report = verify_bundle_bytes(bundle, &VerifyOptions::default().with_document(document));
+    report
+        .checks
+        .iter()
+        .map(|c| (c.id.to_string(), c.subject.clone(), c.passed))
+        .collect()
+}
+
+fn page_checks(results: &Value, state: &str) -> Vec<(String, Option<String>, bool)> {
+    results[state]
+        .as_array()
+        .unwrap_or_else(|| panic!("no results for {state}"))
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["subject"].as_str().map(str::to_string),
+                c["passed"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn verifier_page_in_headless_chromium() {
+    require_toolchain();
+    let s = Server::start();
+    let signers: Vec<_> = s.signers.iter().collect();
+    let document = "电子合同 第42号：甲方王*与乙方李*签署的买卖合同。\n".repeat(50);
+    let events = contract_flow(&s.services, &signers, DOCUMENT_ID, document.as_bytes());
+    let (status, body) = s.submit(&json!({ "events": events }));
+    assert_eq!(status, 200, "{body}");
+
+    let (status, text) = s.get(
+        &format!("/v1/documents/{DOCUMENT_ID}/bundle"),
+        Some(&s.tokens.legal),
+    );
+    assert_eq!(status, 200, "{text}");
+    let mut bundle: Value = serde_json::from_str(&text).unwrap();
+    add_cosignature(&mut bundle);
+    // The log grows after the bundle was made: the page must prove, with a
+    // consistency proof, that today's log extends the bundle's checkpoint.
+    let later = contract_flow(&s.services, &signers, "contract-later", b"another contract");
+    assert_eq!(s.submit(&json!({ "events": later })).0, 200);
+
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let bundle_bytes = serde_json::to_vec_pretty(&bundle).unwrap();
+    let tampered_bytes = serde_json::to_vec_pretty(&tamper(&bundle)).unwrap();
+    let other = b"a different file, never signed\n".to_vec();
+    let file = write("合同-42.txt", document.as_bytes());
+    let other_file = write("other.txt", &other);
+    let bundle_path = write("bundle.json", &bundle_bytes);
+    let tampered_path = write("bundle-tampered.json", &tampered_bytes);
+    let results_path = dir.path().join("results.json");
+    let screenshots = repo().join("tests/browser/screenshots");
+
+    let out = Command::new("node")
+        .current_dir(repo().join("tests/browser"))
+        .args(["--test", "verifier.test.mjs", "verify.test.mjs"])
+        .env("EL_URL", &s.url)
+        .env("EL_FILE", &file)
+        .env("EL_OTHER_FILE", &other_file)
+        .env("EL_BUNDLE", &bundle_path)
+        .env("EL_TAMPERED", &tampered_path)
+        .env("EL_SCREENSHOTS", &screenshots)
+        .env("EL_RESULTS", &results_path)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("screenshots in {}", screenshots.display());
+
+    let results: Value =
+        serde_json::from_slice(&std::fs::read(&results_path).expect("results written")).unwrap();
+    for (state, bytes, doc) in [
+        ("verified", &bundle_bytes, document.as_bytes()),
+        ("tampered", &tampered_bytes, document.as_bytes()),
+        ("other_file", &bundle_bytes, other.as_slice()),
+    ] {
+        assert_eq!(
+            triples(&page_checks(&results, state)),
+            rust_checks(bytes, doc),
+            "the page and the Rust verifier disagree on {state}"
+        );
+    }
+    let tampered = rust_checks(&tampered_bytes, document.as_bytes());
+    let failed: Vec<_> = tampered.iter().filter(|c| !c.2).map(|c| &c.0).collect();
+    assert_eq!(failed, ["inclusion", "attestations"], "{tampered:?}");
+}
+
+/// `GET /v1/lookup` and the page's files, without a browser.
+#[test]
+fn lookup_and_page_files() {
+    let s = Server::start();
+    let signers: Vec<_> = s.signers.iter().collect();
+    let document = b"contract text for lookup";
+    let events = contract_flow(&s.services, &signers, "contract-lookup", document);
+    assert_eq!(s.submit(&json!({ "events": events.clone() })).0, 200);
+
+    let hash = verifier::Hash::digest(document).to_hex();
+    let answer = s.get_json(&format!("/v1/lookup?document_hash={hash}"));
+    assert_eq!(answer["format"], "evidence-lookup/v1");
+    assert_eq!(answer["total_entries"], events.len());
+    assert_eq!(answer["truncated"], false);
+    // The answer is bundle material: as a bundle, it passes every check.
+    let bundle = json!({
+        "format": "evidence-bundle/v1", "origin": answer["origin"], "log_vkey": answer["log_vkey"],
+        "tenant": TENANT, "document_id": "contract-lookup", "checkpoint": answer["checkpoint"],
+        "entries": answer["entries"], "issuers": answer["issuers"], "witnesses": answer["witnesses"],
+    });
+    let report = verify_bundle_bytes(
+        &serde_json::to_vec(&bundle).unwrap(),
+        &VerifyOptions::default().with_document(document),
+    );
+    assert!(report.passed, "{}", report.to_text());
+
+    let unknown = verifier::Hash::digest(b"never logged").to_hex();
+    assert_eq!(
+        s.get(&format!("/v1/lookup?document_hash={unknown}"), None)
+            .0,
+        404
+    );
+    for bad in [
+        String::new(),
+        "document_hash=xyz".into(),
+        format!("document_hash={}", hash.to_uppercase()),
+        format!("document_hash={hash}&document_hash={hash}"),
+        format!("document_hash={hash}&tenant=acme"),
+    ] {
+        let (status, body) = s.get(&format!("/v1/lookup?{bad}"), None);
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body.contains("bad_query"), "{body}");
+    }
+
+    for (path, kind) in [
+        ("/verify", "text/html"),
+        ("/verify/", "text/html"),
+        ("/verify/verify.js", "text/javascript"),
+        ("/verify/verifier.js", "text/javascript"),
+        ("/verify/i18n.js", "text/javascript"),
+        ("/verify/verify.css", "text/css"),
+    ] {
+        let resp = s.client().get(format!("{}{path}", s.url)).send().unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        let h = resp.headers();
+        assert!(
+            h["content-type"].to_str().unwrap().starts_with(kind),
+            "{path}"
+        );
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'") && csp.contains("connect-src 'self'"));
+    }
+    assert_eq!(s.get("/verify/nope.js", None).0, 404);
+}

@@ -29,3 +29,13 @@ if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.evidence
     npm ci --prefix tests/browser --no-audit --no-fund >/dev/null
     cp tests/browser/package-lock.json tests/browser/node_modules/.evidence-ledger-lock
 fi
+
+# Evidence report PDFs embed a TrueType CJK font (src/report/pdf.rs), and
+# the end-to-end tests read them back with pdftotext.
+need_pkg fonts-wqy-microhei
+need_pkg poppler-utils
+
+# The RFC 3161 tests (tests/timestamps.rs) run a real TSA with `openssl ts`
+# and make a token from the future with faketime.
+need_pkg openssl
+need_pkg faketime

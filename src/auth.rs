@@ -19,6 +19,9 @@ pub struct Caller {
     pub tenant: String,
     /// The role it grants.
     pub role: Role,
+    /// The token's public id (never the token): who acted, in events the
+    /// service writes on the caller's behalf.
+    pub token_id: String,
 }
 
 /// The stored form of a token.
@@ -83,6 +86,7 @@ pub fn authenticate(ledger: &Ledger, header: Option<&str>) -> Result<Caller, Api
     Ok(Caller {
         tenant: rec.tenant,
         role: rec.role,
+        token_id: rec.id,
     })
 }
 

@@ -15,4 +15,5 @@ pub mod error;
 pub mod flows;
 pub mod load;
 pub mod metrics;
+pub mod report;
 pub mod server;

@@ -63,6 +63,16 @@ impl Policy {
     }
 }
 
+/// A time-stamp authority that timestamps anchored checkpoints (RFC 3161
+/// over HTTP). Its root must be among the ledger's trusted TSAs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TsaPartner {
+    /// Name of the trusted TSA (`evidence-ledger tsa add --name`).
+    pub name: String,
+    /// URL that takes `application/timestamp-query` POSTs.
+    pub url: String,
+}
+
 /// Partners and policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnchorConfig {
@@ -70,6 +80,9 @@ pub struct AnchorConfig {
     pub partners: Vec<PartnerConfig>,
     /// The schedule and quorum.
     pub policy: Policy,
+    /// The TSA that timestamps checkpoints, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tsa: Option<TsaPartner>,
 }
 
 impl AnchorConfig {
@@ -115,6 +128,20 @@ impl AnchorConfig {
             url,
         });
         Ok(&self.partners[self.partners.len() - 1])
+    }
+
+    /// Sets the TSA that timestamps checkpoints.
+    pub fn set_tsa(&mut self, name: &str, url: &str) -> Result<()> {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(AnchorError::InvalidConfig(format!("TSA url {url:?}: http(s) only")));
+        }
+        self.tsa = Some(TsaPartner { name: name.to_string(), url: url.to_string() });
+        Ok(())
+    }
+
+    /// Whether there is anything to anchor with.
+    pub fn is_active(&self) -> bool {
+        !self.partners.is_empty() || self.tsa.is_some()
     }
 
     /// Removes a partner (its past cosignatures stay in the store).

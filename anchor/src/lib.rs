@@ -17,9 +17,10 @@ pub mod config;
 pub mod error;
 mod round;
 mod runner;
+mod timestamp;
 pub mod store;
 
-pub use config::{AnchorConfig, PartnerConfig, Policy, Quorum};
+pub use config::{AnchorConfig, PartnerConfig, Policy, Quorum, TsaPartner};
 pub use error::AnchorError;
 pub use runner::{AnchorStatus, Anchorer, PartnerStatus};
 pub use store::AnchoredCheckpoint;

@@ -11,6 +11,8 @@ use rand::Rng;
 use crate::config::{AnchorConfig, PartnerConfig};
 use crate::error::Result;
 use crate::store::{self, PartnerState};
+use crate::timestamp::TsaClient;
+use verifier::checkpoint::SignedCheckpoint;
 
 /// Longest wait between attempts at a failing partner.
 const MAX_BACKOFF_SECS: u64 = 300;
@@ -22,6 +24,7 @@ pub(crate) struct RoundOutcome {
     pub cosigned: Vec<String>,
     pub failed: Vec<(String, String)>,
     pub anchored: bool,
+    pub timestamped: bool,
 }
 
 pub(crate) fn now_unix() -> u64 {
@@ -67,6 +70,7 @@ pub(crate) fn run_round(
     ledger: &Ledger,
     config: &AnchorConfig,
     clients: &[(PartnerConfig, WitnessClient)],
+    tsa: Option<&TsaClient>,
     due: impl Fn(&PartnerState, u64) -> bool,
 ) -> Result<RoundOutcome> {
     let status = ledger.status();
@@ -103,32 +107,22 @@ pub(crate) fn run_round(
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
     for (p, mut state, result) in results {
-        state.last_attempt_unix = now_unix();
         match result {
             Ok(sig) => {
                 store::record_cosignature(ledger, size, &sig)?;
-                state.last_size = size;
-                state.last_cosigned_unix = now_unix();
-                state.last_error = None;
-                state.consecutive_failures = 0;
-                state.retry_at_unix = 0;
-                state.successes += 1;
+                succeeded(&mut state, size);
                 out.cosigned.push(p.name.clone());
             }
             Err(e) => {
                 tracing::warn!(witness = %p.name, size, "anchoring failed: {e}");
-                *state
-                    .failures
-                    .entry(failure_kind(&e).to_string())
-                    .or_default() += 1;
-                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
-                state.retry_at_unix =
-                    now_unix() + retry_after(state.consecutive_failures).as_secs();
-                state.last_error = Some(e.to_string());
+                failed(&mut state, failure_kind(&e), e.to_string());
                 out.failed.push((p.name.clone(), e.to_string()));
             }
         }
         store::save_partner_state(ledger, &p.name, &state)?;
+    }
+    if let Some(t) = tsa {
+        out.timestamped = timestamp_round(ledger, t, &cp, size, &due)?;
     }
     let held = store::cosignatures(ledger, size)?;
     if config.quorum_met(held.iter().map(|s| s.name.as_str())) {
@@ -136,4 +130,58 @@ pub(crate) fn run_round(
         out.anchored = true;
     }
     Ok(out)
+}
+
+fn succeeded(state: &mut PartnerState, size: u64) {
+    state.last_attempt_unix = now_unix();
+    state.last_size = size;
+    state.last_cosigned_unix = now_unix();
+    state.last_error = None;
+    state.consecutive_failures = 0;
+    state.retry_at_unix = 0;
+    state.successes += 1;
+}
+
+fn failed(state: &mut PartnerState, kind: &str, error: String) {
+    state.last_attempt_unix = now_unix();
+    *state.failures.entry(kind.to_string()).or_default() += 1;
+    state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+    state.retry_at_unix = now_unix() + retry_after(state.consecutive_failures).as_secs();
+    state.last_error = Some(error);
+}
+
+/// Timestamps the round's checkpoint with the TSA, when it is due; its
+/// progress is kept like a witness's, under `tsa:<name>`.
+fn timestamp_round(
+    ledger: &Ledger,
+    tsa: &TsaClient,
+    cp: &SignedCheckpoint,
+    size: u64,
+    due: &impl Fn(&PartnerState, u64) -> bool,
+) -> Result<bool> {
+    let key = tsa_state_name(&tsa.partner.name);
+    let mut state = store::partner_state(ledger, &key)?;
+    if !due(&state, size) {
+        return Ok(false);
+    }
+    let ok = match tsa.timestamp(ledger, cp) {
+        Ok(token) => {
+            store::record_timestamp(ledger, size, &tsa.partner.name, &token)?;
+            succeeded(&mut state, size);
+            true
+        }
+        Err(e) => {
+            tracing::warn!(tsa = %tsa.partner.name, size, "timestamping failed: {e}");
+            let kind = if e.contains("unreachable") { "unreachable" } else { "refused" };
+            failed(&mut state, kind, e);
+            false
+        }
+    };
+    store::save_partner_state(ledger, &key, &state)?;
+    Ok(ok)
+}
+
+/// The name a TSA's progress is stored and reported under.
+pub(crate) fn tsa_state_name(name: &str) -> String {
+    format!("tsa:{name}")
 }

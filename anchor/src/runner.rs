@@ -11,26 +11,27 @@ use notary_bridge::WitnessClient;
 
 use crate::config::{AnchorConfig, PartnerConfig};
 use crate::error::{AnchorError, Result};
-use crate::round::{now_unix, partner_due, run_round};
-use crate::store::{self, AnchoredCheckpoint, PartnerState};
+use crate::round::{now_unix, partner_due, run_round, tsa_state_name};
+use crate::store::{self, AnchoredCheckpoint, CheckpointTimestamp, PartnerState};
+use crate::timestamp::TsaClient;
 
-/// How long one witness call may take.
-const WITNESS_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one witness or TSA call may take.
+const PARTNER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the thread wakes to look at the schedule.
 const TICK: Duration = Duration::from_millis(250);
 
 /// One partner's progress, as metrics and operators see it.
 #[derive(Clone, Debug)]
 pub struct PartnerStatus {
-    /// Witness name.
+    /// Witness name, or `tsa:<name>` for the TSA.
     pub name: String,
     /// Its URL.
     pub url: String,
     /// Stored progress.
     pub state: PartnerState,
-    /// Entries the log has that this partner has not cosigned.
+    /// Entries the log has that this partner has not cosigned (or timestamped).
     pub lag_entries: u64,
-    /// Seconds since its latest cosignature (since ever: u64::MAX... reported as now).
+    /// Seconds since its latest success while it is behind (0 when current).
     pub lag_seconds: u64,
 }
 
@@ -39,7 +40,9 @@ pub struct PartnerStatus {
 pub struct AnchorStatus {
     /// Size of the latest anchored checkpoint.
     pub latest_anchored: Option<u64>,
-    /// Every partner.
+    /// Size of the newest checkpoint timestamped by the TSA.
+    pub latest_timestamped: Option<u64>,
+    /// Every partner; the TSA, if any, as `tsa:<name>`.
     pub partners: Vec<PartnerStatus>,
 }
 
@@ -56,6 +59,12 @@ struct Wake {
     stop: bool,
 }
 
+/// What the thread talks to.
+struct Clients {
+    witnesses: Vec<(PartnerConfig, WitnessClient)>,
+    tsa: Option<TsaClient>,
+}
+
 /// The running anchorer. Dropping it stops the thread.
 pub struct Anchorer {
     shared: Arc<Shared>,
@@ -67,32 +76,15 @@ impl Anchorer {
     pub fn start(ledger: Ledger) -> Result<Anchorer> {
         let config = AnchorConfig::load(&ledger)?;
         config.validate()?;
-        let clients = config
-            .partners
-            .iter()
-            .map(|p| {
-                WitnessClient::with_timeout(&p.url, &p.vkey, WITNESS_TIMEOUT)
-                    .map(|c| (p.clone(), c))
-                    .map_err(|e| AnchorError::InvalidConfig(format!("witness {}: {e}", p.name)))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let shared = Arc::new(Shared {
-            ledger,
-            config,
-            wake: Mutex::default(),
-            cond: Condvar::new(),
-        });
+        let clients = clients(&config)?;
+        let shared =
+            Arc::new(Shared { ledger, config, wake: Mutex::default(), cond: Condvar::new() });
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("anchorer".into())
             .spawn(move || run(&s, &clients))
-            .map_err(|e| {
-                AnchorError::InvalidConfig(format!("cannot start anchoring thread: {e}"))
-            })?;
-        Ok(Anchorer {
-            shared,
-            thread: Mutex::new(Some(thread)),
-        })
+            .map_err(|e| AnchorError::InvalidConfig(format!("cannot start anchoring: {e}")))?;
+        Ok(Anchorer { shared, thread: Mutex::new(Some(thread)) })
     }
 
     /// The configuration in force.
@@ -100,7 +92,7 @@ impl Anchorer {
         &self.shared.config
     }
 
-    /// Asks for a round now.
+    /// Asks for a round now (failing partners are asked too, backoff or not).
     pub fn trigger(&self) {
         self.set(|w| w.triggered = true);
     }
@@ -126,32 +118,45 @@ impl Anchorer {
         store::latest_anchored(&self.shared.ledger, &self.shared.config)
     }
 
+    /// The TSA token over the checkpoint of `size`, if any.
+    pub fn timestamp(&self, size: u64) -> Result<Option<CheckpointTimestamp>> {
+        store::checkpoint_timestamp(&self.shared.ledger, size)
+    }
+
+    /// The newest checkpoint timestamped by the TSA.
+    pub fn latest_timestamp(&self) -> Result<Option<CheckpointTimestamp>> {
+        match store::latest_timestamped_size(&self.shared.ledger)? {
+            None => Ok(None),
+            Some(size) => store::checkpoint_timestamp(&self.shared.ledger, size),
+        }
+    }
+
     /// Progress of every partner.
     pub fn status(&self) -> Result<AnchorStatus> {
         let size = self.shared.ledger.status().tree_size;
         let now = now_unix();
-        let partners = self
-            .shared
-            .config
+        let config = &self.shared.config;
+        let named = config
             .partners
             .iter()
-            .map(|p| {
-                let state = store::partner_state(&self.shared.ledger, &p.name)?;
+            .map(|p| (p.name.clone(), p.url.clone()))
+            .chain(config.tsa.iter().map(|t| (tsa_state_name(&t.name), t.url.clone())));
+        let partners = named
+            .map(|(name, url)| {
+                let state = store::partner_state(&self.shared.ledger, &name)?;
+                let behind = state.last_size < size;
                 Ok(PartnerStatus {
-                    name: p.name.clone(),
-                    url: p.url.clone(),
+                    name,
+                    url,
                     lag_entries: size.saturating_sub(state.last_size),
-                    lag_seconds: if state.last_size >= size {
-                        0
-                    } else {
-                        now.saturating_sub(state.last_cosigned_unix)
-                    },
+                    lag_seconds: if behind { now.saturating_sub(state.last_cosigned_unix) } else { 0 },
                     state,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(AnchorStatus {
             latest_anchored: store::latest_anchored_size(&self.shared.ledger)?,
+            latest_timestamped: store::latest_timestamped_size(&self.shared.ledger)?,
             partners,
         })
     }
@@ -163,22 +168,37 @@ impl Drop for Anchorer {
     }
 }
 
+fn clients(config: &AnchorConfig) -> Result<Clients> {
+    let witnesses = config
+        .partners
+        .iter()
+        .map(|p| {
+            WitnessClient::with_timeout(&p.url, &p.vkey, PARTNER_TIMEOUT)
+                .map(|c| (p.clone(), c))
+                .map_err(|e| AnchorError::InvalidConfig(format!("witness {}: {e}", p.name)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let tsa = match &config.tsa {
+        None => None,
+        Some(t) => Some(
+            TsaClient::new(t.clone(), PARTNER_TIMEOUT)
+                .map_err(|e| AnchorError::InvalidConfig(format!("TSA {}: {e}", t.name)))?,
+        ),
+    };
+    Ok(Clients { witnesses, tsa })
+}
+
 /// The thread: wake every tick or on trigger; run a round when due.
-fn run(shared: &Shared, clients: &[(PartnerConfig, WitnessClient)]) {
-    if clients.is_empty() {
+fn run(shared: &Shared, clients: &Clients) {
+    if clients.witnesses.is_empty() && clients.tsa.is_none() {
         return;
     }
     let policy = shared.config.policy.clone();
     let mut last_round: Option<(Instant, u64)> = None;
-    loop {
-        let triggered = match wait(shared) {
-            None => return,
-            Some(t) => t,
-        };
+    while let Some(triggered) = wait(shared) {
         let size = shared.ledger.status().tree_size;
-        let (since, last_size) = last_round
-            .map(|(t, s)| (t.elapsed(), s))
-            .unwrap_or((Duration::MAX, 0));
+        let (since, last_size) =
+            last_round.map(|(t, s)| (t.elapsed(), s)).unwrap_or((Duration::MAX, 0));
         let grown = size > last_size;
         let due = triggered
             || (grown && since >= policy.interval())
@@ -188,9 +208,17 @@ fn run(shared: &Shared, clients: &[(PartnerConfig, WitnessClient)]) {
             continue;
         }
         let due_now = |st: &PartnerState, size| partner_due(st, size, triggered);
-        match run_round(&shared.ledger, &shared.config, clients, due_now) {
+        let tsa = clients.tsa.as_ref();
+        match run_round(&shared.ledger, &shared.config, &clients.witnesses, tsa, due_now) {
             Ok(o) => {
-                tracing::debug!(size = o.size, cosigned = ?o.cosigned, failed = o.failed.len(), anchored = o.anchored, "anchoring round");
+                tracing::debug!(
+                    size = o.size,
+                    cosigned = ?o.cosigned,
+                    failed = o.failed.len(),
+                    anchored = o.anchored,
+                    timestamped = o.timestamped,
+                    "anchoring round"
+                );
                 last_round = Some((Instant::now(), o.size));
             }
             Err(e) => {
@@ -203,9 +231,14 @@ fn run(shared: &Shared, clients: &[(PartnerConfig, WitnessClient)]) {
 }
 
 /// A partner behind the last round whose backoff has run out.
-fn retry_due(shared: &Shared, clients: &[(PartnerConfig, WitnessClient)], size: u64) -> bool {
-    clients.iter().any(|(p, _)| {
-        store::partner_state(&shared.ledger, &p.name)
+fn retry_due(shared: &Shared, clients: &Clients, size: u64) -> bool {
+    let names = clients
+        .witnesses
+        .iter()
+        .map(|(p, _)| p.name.clone())
+        .chain(clients.tsa.iter().map(|t| tsa_state_name(&t.partner.name)));
+    names.into_iter().any(|name| {
+        store::partner_state(&shared.ledger, &name)
             .is_ok_and(|st| st.consecutive_failures > 0 && partner_due(&st, size, false))
     })
 }
@@ -213,10 +246,8 @@ fn retry_due(shared: &Shared, clients: &[(PartnerConfig, WitnessClient)], size: 
 /// Waits one tick or for a trigger; `None` when asked to stop.
 fn wait(shared: &Shared) -> Option<bool> {
     let guard = shared.wake.lock().ok()?;
-    let (mut w, _) = shared
-        .cond
-        .wait_timeout_while(guard, TICK, |w| !w.triggered && !w.stop)
-        .ok()?;
+    let (mut w, _) =
+        shared.cond.wait_timeout_while(guard, TICK, |w| !w.triggered && !w.stop).ok()?;
     if w.stop {
         return None;
     }

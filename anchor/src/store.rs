@@ -20,6 +20,11 @@ use crate::config::AnchorConfig;
 use crate::error::{AnchorError, Result};
 
 const LATEST: &[u8] = b"anchor/latest";
+const TSA_LATEST: &[u8] = b"anchor/tsa_latest";
+
+fn tsa_key(size: u64) -> Vec<u8> {
+    [b"anchor/tsa/".as_slice(), &size.to_be_bytes()].concat()
+}
 
 fn cp_key(size: u64) -> Vec<u8> {
     [b"anchor/cp/".as_slice(), &size.to_be_bytes()].concat()
@@ -174,4 +179,51 @@ pub fn save_partner_state(ledger: &Ledger, name: &str, state: &PartnerState) -> 
 /// Parses the ledger's latest checkpoint note.
 pub(crate) fn parse_checkpoint(note: &str) -> Result<SignedCheckpoint> {
     SignedCheckpoint::parse(note.as_bytes()).map_err(|e| AnchorError::Corrupt(e.to_string()))
+}
+
+/// A TSA's token over the body of the checkpoint of `size`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointTimestamp {
+    /// Tree size of the checkpoint.
+    pub size: u64,
+    /// The log-signed checkpoint note whose body was timestamped.
+    pub checkpoint: String,
+    /// Name of the TSA.
+    pub tsa: String,
+    /// DER RFC 3161 TimeStampToken over SHA-256 of the checkpoint body.
+    pub token: Vec<u8>,
+}
+
+/// Records a TSA token over the checkpoint of `size`.
+pub fn record_timestamp(ledger: &Ledger, size: u64, tsa: &str, token: &[u8]) -> Result<()> {
+    let value = [&(tsa.len() as u16).to_be_bytes()[..], tsa.as_bytes(), token].concat();
+    ledger.aux_put(&tsa_key(size), &value)?;
+    if latest_timestamped_size(ledger)?.is_none_or(|s| s < size) {
+        ledger.aux_put(TSA_LATEST, &size.to_be_bytes())?;
+    }
+    Ok(())
+}
+
+/// The TSA token over the checkpoint of `size`, if one was obtained.
+pub fn checkpoint_timestamp(ledger: &Ledger, size: u64) -> Result<Option<CheckpointTimestamp>> {
+    let Some(v) = ledger.aux_get(&tsa_key(size))? else { return Ok(None) };
+    let bad = || AnchorError::Corrupt("checkpoint timestamp".into());
+    let n = u16::from_be_bytes(v.get(..2).ok_or_else(bad)?.try_into().map_err(|_| bad())?) as usize;
+    let tsa = String::from_utf8(v.get(2..2 + n).ok_or_else(bad)?.to_vec()).map_err(|_| bad())?;
+    let token = v.get(2 + n..).ok_or_else(bad)?.to_vec();
+    let checkpoint = ledger.aux_get(&cp_key(size))?.ok_or_else(bad)?;
+    let checkpoint = String::from_utf8(checkpoint).map_err(|_| bad())?;
+    Ok(Some(CheckpointTimestamp { size, checkpoint, tsa, token }))
+}
+
+/// Size of the newest checkpoint with a TSA token.
+pub fn latest_timestamped_size(ledger: &Ledger) -> Result<Option<u64>> {
+    match ledger.aux_get(TSA_LATEST)? {
+        None => Ok(None),
+        Some(b) => {
+            let arr: [u8; 8] =
+                b.as_slice().try_into().map_err(|_| AnchorError::Corrupt("tsa_latest".into()))?;
+            Ok(Some(u64::from_be_bytes(arr)))
+        }
+    }
 }

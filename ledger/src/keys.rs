@@ -41,6 +41,12 @@ pub fn create_key_file(path: &Path, origin: &str) -> Result<NoteSigner> {
 
 /// Loads the key at `path`, refusing a file others can read.
 pub fn load_key_file(path: &Path) -> Result<NoteSigner> {
+    let (name, key) = read_key_file(path)?;
+    NoteSigner::new(&name, key).map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))
+}
+
+/// The key name and raw Ed25519 key at `path`, refusing a file others can read.
+pub(crate) fn read_key_file(path: &Path) -> Result<(String, SigningKey)> {
     let mode = fs::metadata(path)?.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(LedgerError::Corrupt(format!(
@@ -50,8 +56,7 @@ pub fn load_key_file(path: &Path) -> Result<NoteSigner> {
         )));
     }
     let text = fs::read_to_string(path)?;
-    let (name, key) = decode_skey(text.trim())?;
-    NoteSigner::new(&name, key).map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))
+    decode_skey(text.trim())
 }
 
 fn encode_skey(name: &str, key: &SigningKey) -> String {

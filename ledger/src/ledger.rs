@@ -7,16 +7,22 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use base64::Engine as _;
-use ed25519_dalek::VerifyingKey;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use verifier::entry::{verify_attestations, Event, IssuerKeys};
+use verifier::tsa::{verify_timestamp_token, TrustedTsa};
+use verifier::note::NoteSigner;
 use verifier::{Hash, VerifyError};
 
 use crate::error::{LedgerError, Result};
-use crate::keys::{create_key_file, load_key_file, LOG_KEY_FILE};
-use crate::registry::{IssuerRecord, TokenRecord};
+use crate::keys::{create_key_file, read_key_file, LOG_KEY_FILE};
+use crate::registry::{IssuerRecord, TokenRecord, TsaRecord};
 use crate::sequencer::{load_head, Head, Request, Sequencer};
 use crate::store::{RecordFamily, Store};
 use crate::tree::{self, StoreReader};
+
+/// How far in the future a token's genTime may be (clock skew between the
+/// TSA and us).
+pub const MAX_TIMESTAMP_SKEW_SECS: i64 = 300;
 
 /// Sub-directory of the data directory holding RocksDB.
 const DB_DIR: &str = "db";
@@ -91,8 +97,10 @@ struct Inner {
     store: Arc<Store>,
     origin: String,
     vkey: String,
+    log_key: SigningKey,
     head: Arc<RwLock<Arc<Head>>>,
     issuers: RwLock<Arc<IssuerKeys>>,
+    tsas: RwLock<Arc<Vec<TrustedTsa>>>,
     sender: RwLock<Option<SyncSender<Request>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -115,10 +123,13 @@ impl Ledger {
 
     /// Opens an initialised data directory and starts the sequencer.
     pub fn open(dir: &Path, opts: LedgerOptions) -> Result<Ledger> {
-        let signer = load_key_file(&dir.join(LOG_KEY_FILE))?;
+        let (name, log_key) = read_key_file(&dir.join(LOG_KEY_FILE))?;
+        let signer = NoteSigner::new(&name, log_key.clone())
+            .map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
         let store = Arc::new(Store::open(&dir.join(DB_DIR))?);
         let head = Arc::new(RwLock::new(Arc::new(load_head(&store, &signer)?)));
         let issuers = RwLock::new(Arc::new(load_issuer_keys(&store)?));
+        let tsas = RwLock::new(Arc::new(load_tsas(&store)?));
         let (origin, vkey) = (signer.name().to_string(), signer.vkey());
         let (tx, rx) = mpsc::sync_channel(opts.queue_depth);
         let seq = Sequencer {
@@ -137,8 +148,10 @@ impl Ledger {
                 store,
                 origin,
                 vkey,
+                log_key,
                 head,
                 issuers,
+                tsas,
                 sender: RwLock::new(Some(tx)),
                 thread: Mutex::new(Some(thread)),
             }),
@@ -158,6 +171,14 @@ impl Ledger {
     /// The log's C2SP verifier key.
     pub fn vkey(&self) -> &str {
         &self.inner.vkey
+    }
+
+    /// Signs `msg` with the log's Ed25519 key, for statements the log makes
+    /// as an issuer (the attestation of a `report_issued` event). Such
+    /// messages are canonical JSON objects, so they never read as the
+    /// checkpoint bodies the same key signs.
+    pub fn sign_with_log_key(&self, msg: &[u8]) -> Signature {
+        self.inner.log_key.sign(msg)
     }
 
     fn head(&self) -> Arc<Head> {
@@ -187,7 +208,25 @@ impl Ledger {
         let keys = self.issuer_keys();
         verify_attestations(&events, &keys)
             .map_err(|(position, source)| LedgerError::Rejected { position, source })?;
+        self.verify_timestamps(&events)?;
         self.sequence(tenant, events)
+    }
+
+    /// Checks every `timestamp_token` (RFC 3161) against the event's
+    /// document hash and the trusted TSA roots.
+    fn verify_timestamps(&self, events: &[Event]) -> Result<()> {
+        if events.iter().all(|e| e.timestamp_token.is_none()) {
+            return Ok(());
+        }
+        let tsas = self.trusted_tsas();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        for (position, e) in events.iter().enumerate() {
+            if let Some(token) = &e.timestamp_token {
+                verify_timestamp_token(token, &e.document_hash, &tsas, now, MAX_TIMESTAMP_SKEW_SECS)
+                    .map_err(|source| LedgerError::Rejected { position, source })?;
+            }
+        }
+        Ok(())
     }
 
     fn sequence(&self, tenant: &str, events: Vec<Event>) -> Result<Vec<Receipt>> {
@@ -347,6 +386,45 @@ impl Ledger {
         Ok(())
     }
 
+    /// Trusts a time-stamp authority's root certificate (PEM). A name is
+    /// never reused for another certificate.
+    pub fn add_tsa(&self, name: &str, root_pem: &str) -> Result<TsaRecord> {
+        check_id("TSA name", name)?;
+        TrustedTsa::from_pem(name, root_pem)
+            .map_err(|e| LedgerError::InvalidRequest(format!("root certificate: {e}")))?;
+        if let Some(existing) = self.get_json::<TsaRecord>(RecordFamily::Tsas, name.as_bytes())? {
+            if existing.root_pem.trim() == root_pem.trim() {
+                return Ok(existing);
+            }
+            return Err(LedgerError::AlreadyExists(format!("TSA {name}")));
+        }
+        let rec = TsaRecord {
+            name: name.to_string(),
+            root_pem: root_pem.to_string(),
+            added_at: now_rfc3339(),
+        };
+        self.put_json(RecordFamily::Tsas, name.as_bytes(), &rec)?;
+        let tsas = Arc::new(load_tsas(&self.inner.store)?);
+        match self.inner.tsas.write() {
+            Ok(mut t) => *t = tsas,
+            Err(p) => *p.into_inner() = tsas,
+        }
+        Ok(rec)
+    }
+
+    /// Every trusted TSA record.
+    pub fn tsa_records(&self) -> Result<Vec<TsaRecord>> {
+        self.scan_json(RecordFamily::Tsas, b"")
+    }
+
+    /// The trusted TSA roots, parsed.
+    pub fn trusted_tsas(&self) -> Arc<Vec<TrustedTsa>> {
+        match self.inner.tsas.read() {
+            Ok(t) => t.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
     /// Stores a token record under the SHA-256 of the token.
     pub fn put_token(&self, token_hash: &Hash, rec: &TokenRecord) -> Result<()> {
         self.put_json(RecordFamily::Tokens, &token_hash.0, rec)
@@ -425,6 +503,18 @@ impl Drop for Inner {
 
 fn parse_json<T: serde::de::DeserializeOwned>(v: &[u8]) -> Result<T> {
     serde_json::from_slice(v).map_err(|e| LedgerError::Corrupt(format!("record: {e}")))
+}
+
+fn load_tsas(store: &Store) -> Result<Vec<TrustedTsa>> {
+    store
+        .scan_records(RecordFamily::Tsas, b"")?
+        .iter()
+        .map(|(_, v)| {
+            let rec: TsaRecord = parse_json(v)?;
+            TrustedTsa::from_pem(rec.name.clone(), &rec.root_pem)
+                .map_err(|e| LedgerError::Corrupt(format!("TSA {}: {e}", rec.name)))
+        })
+        .collect()
 }
 
 fn load_issuer_keys(store: &Store) -> Result<IssuerKeys> {

@@ -21,5 +21,5 @@ pub mod store;
 mod tree;
 
 pub use error::LedgerError;
-pub use ledger::{Ledger, LedgerOptions, LedgerStatus, Receipt};
-pub use registry::{IssuerRecord, Role, TokenRecord};
+pub use ledger::{Ledger, LedgerOptions, LedgerStatus, Receipt, MAX_TIMESTAMP_SKEW_SECS};
+pub use registry::{IssuerRecord, Role, TokenRecord, TsaRecord};

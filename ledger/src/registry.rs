@@ -69,3 +69,15 @@ pub struct TokenRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<String>,
 }
+
+/// A trusted RFC 3161 time-stamp authority: tokens on events must chain to
+/// its root certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TsaRecord {
+    /// The operator's name for it (reported with every token it vouches for).
+    pub name: String,
+    /// Its root certificate, PEM.
+    pub root_pem: String,
+    /// When it was added (RFC 3339).
+    pub added_at: String,
+}

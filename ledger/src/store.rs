@@ -10,7 +10,7 @@
 //! - `dochash`:  document hash(32) index(8) -> ()
 //! - `meta`:     "tree" -> size(8) || root(32) || last ledger time µs(8);
 //!   "checkpoint" -> the latest signed checkpoint note
-//! - `issuers`, `tokens`: registry records (JSON, operator-readable)
+//! - `issuers`, `tokens`, `tsas`: registry records (JSON, operator-readable)
 //! - `aux`:      namespaced records of other crates (anchoring state)
 
 use std::path::Path;
@@ -31,8 +31,10 @@ const CF_META: &str = "meta";
 const CF_ISSUERS: &str = "issuers";
 const CF_TOKENS: &str = "tokens";
 const CF_AUX: &str = "aux";
-const ALL_CFS: [&str; 9] = [
+const CF_TSAS: &str = "tsas";
+const ALL_CFS: [&str; 10] = [
     CF_LEAVES, CF_HASHES, CF_IDEM, CF_DOCS, CF_DOCHASH, CF_META, CF_ISSUERS, CF_TOKENS, CF_AUX,
+    CF_TSAS,
 ];
 
 const META_TREE: &[u8] = b"tree";
@@ -75,7 +77,7 @@ fn cf_options(name: &str, cache: &Cache) -> Options {
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(cache);
     match name {
-        CF_IDEM | CF_TOKENS | CF_ISSUERS => {
+        CF_IDEM | CF_TOKENS | CF_ISSUERS | CF_TSAS => {
             // Idempotency lookups are mostly misses: a bloom filter answers
             // them without touching data blocks, in the memtable too.
             table.set_bloom_filter(10.0, false);
@@ -279,6 +281,8 @@ pub enum RecordFamily {
     Tokens,
     /// Records of other crates, namespaced by key prefix.
     Aux,
+    /// Trusted time-stamp authorities by name.
+    Tsas,
 }
 
 impl RecordFamily {
@@ -287,6 +291,7 @@ impl RecordFamily {
             RecordFamily::Issuers => CF_ISSUERS,
             RecordFamily::Tokens => CF_TOKENS,
             RecordFamily::Aux => CF_AUX,
+            RecordFamily::Tsas => CF_TSAS,
         }
     }
 }

@@ -3,9 +3,12 @@
 //! token — answers the same JSON error shape with the right status.
 
 mod admin;
+mod bundle;
 mod events;
 mod lookup;
 mod public;
+mod report;
+mod verify;
 mod web;
 
 use std::sync::Arc;
@@ -121,10 +124,9 @@ where
             ("consistency", public::consistency(state, &req.query))
         }
         ["v1", "events"] if post => ("events", events::post(state, req, body).await),
-        ["v1", "documents", doc, "bundle"] if get => (
-            "bundle",
-            with_caller(state, req, |c| public::bundle(state, c, doc)),
-        ),
+        ["v1", "documents", doc, "bundle"] if get => ("bundle", bundle::get(state, req, doc).await),
+        ["v1", "documents", doc, "report"] if get => ("report", report::get(state, req, doc).await),
+        ["v1", "verify"] if post => ("verify", verify::post(state, body).await),
         ["v1", "issuers"] if get => (
             "issuers",
             with_caller(state, req, |c| admin::list_issuers(state, c)),

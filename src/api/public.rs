@@ -1,17 +1,12 @@
-//! Public read endpoints: checkpoint, log info, entries, proofs, metrics,
-//! and the evidence bundle (authenticated, but read-only).
+//! Public read endpoints: checkpoint, log info, entries, proofs, metrics.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 
 use base64::Engine as _;
-use ledger::Role;
-use serde::Serialize;
 use serde_json::{json, Value};
 use warp::http::StatusCode;
 
 use super::{json, parse_u64, query_u64, text, Answer, AppState};
-use crate::auth::{require, Caller};
 use crate::error::ApiError;
 
 fn b64(b: &[u8]) -> String {
@@ -93,55 +88,4 @@ pub(crate) fn readyz(state: &AppState) -> Answer {
     } else {
         Ok(text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"))
     }
-}
-
-/// One entry of a bundle.
-#[derive(Serialize)]
-struct BundleEntry {
-    index: u64,
-    leaf: String,
-    inclusion: Vec<String>,
-}
-
-/// `GET /v1/documents/{id}/bundle` (legal, notary of the owning tenant).
-pub(crate) fn bundle(state: &Arc<AppState>, caller: &Caller, document_id: &str) -> Answer {
-    require(caller, &[Role::Legal, Role::Notary])?;
-    let indices = state.ledger.document_entries(&caller.tenant, document_id)?;
-    if indices.is_empty() {
-        return Err(ApiError::not_found(format!("document {document_id:?}")));
-    }
-    let status = state.ledger.status();
-    let mut entries = Vec::with_capacity(indices.len());
-    for i in indices {
-        let leaf = state.ledger.leaf(i)?;
-        let proof = state.ledger.inclusion_proof(i, status.tree_size)?;
-        entries.push(BundleEntry {
-            index: i,
-            leaf: b64(&leaf),
-            inclusion: proof.iter().map(|h| h.to_base64()).collect(),
-        });
-    }
-    let issuers: Vec<Value> = state
-        .ledger
-        .issuers()?
-        .into_iter()
-        .map(|r| json!({"name": r.name, "public_key": r.public_key}))
-        .collect();
-    let witnesses: Vec<Value> = state
-        .witnesses
-        .iter()
-        .map(|(n, v)| json!({"name": n, "vkey": v}))
-        .collect();
-    Ok(json(&json!({
-        "format": "evidence-bundle/v1",
-        "origin": status.origin,
-        "log_vkey": status.vkey,
-        "tenant": caller.tenant,
-        "document_id": document_id,
-        "checkpoint": status.checkpoint.to_string(),
-        "tree_size": status.tree_size,
-        "entries": entries,
-        "issuers": issuers,
-        "witnesses": witnesses,
-    })))
 }

@@ -43,6 +43,13 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Server {
+        let mut s = Server::prepare();
+        s.spawn();
+        s
+    }
+
+    /// Initialised, with tokens and issuers, but not serving yet.
+    pub fn prepare() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap().to_string();
         cli(&[
@@ -88,16 +95,14 @@ impl Server {
                 &iss.public_key_b64(),
             ]);
         }
-        let mut s = Server {
+        Server {
             child: None,
             url: String::new(),
             dir,
             tokens,
             services,
             signers,
-        };
-        s.spawn();
-        s
+        }
     }
 
     pub fn data(&self) -> &Path {
@@ -195,6 +200,13 @@ impl Server {
             Some(&self.tokens.submitter),
             serde_json::to_vec(body).unwrap(),
         )
+    }
+
+    /// Size of the newest log-signed checkpoint (anchored or not).
+    pub fn tree_size_latest(&self) -> u64 {
+        let (status, note) = self.get("/v1/checkpoint/latest", None);
+        assert_eq!(status, 200);
+        note.lines().nth(1).unwrap().parse().unwrap()
     }
 
     pub fn tree_size(&self) -> u64 {

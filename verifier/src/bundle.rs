@@ -45,7 +45,7 @@ use std::collections::HashMap;
 use base64::Engine as _;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
 
 use crate::checkpoint::SignedCheckpoint;
 use crate::cosignature::{verify_cosigned_note, ALG_COSIGNATURE_V1};
@@ -108,9 +108,34 @@ pub struct Bundle {
     pub issuers: Vec<BundleIssuer>,
     /// The log's witnesses.
     pub witnesses: Vec<BundleWitness>,
-    /// Reserved for an RFC 3161 token over the checkpoint; not checked yet.
+    /// An RFC 3161 token over SHA-256 of the checkpoint body, if the log
+    /// had the checkpoint timestamped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checkpoint_timestamp: Option<Value>,
+    pub checkpoint_timestamp: Option<BundleTimestamp>,
+    /// Root certificates of the time-stamp authorities whose tokens the
+    /// bundle carries (on events, and over the checkpoint).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timestamp_authorities: Vec<BundleTsa>,
+}
+
+/// A TSA's token over the checkpoint body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleTimestamp {
+    /// Name of the TSA, one of [`Bundle::timestamp_authorities`].
+    pub tsa: String,
+    /// Standard base64 of the DER TimeStampToken.
+    pub token: String,
+}
+
+/// A time-stamp authority's root certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleTsa {
+    /// The ledger operator's name for the TSA.
+    pub name: String,
+    /// The root certificate, PEM.
+    pub root_pem: String,
 }
 
 /// One entry of a bundle.
@@ -209,6 +234,9 @@ pub struct VerifyOptions {
     pub log_key: Option<String>,
     /// Witness vkeys (type 0x04) that must have cosigned the checkpoint.
     pub witnesses: Vec<String>,
+    /// "Now" for the RFC 3161 checks (a token's genTime may not be later);
+    /// the system clock when unset.
+    pub now_unix: Option<i64>,
 }
 
 impl VerifyOptions {
@@ -268,6 +296,9 @@ pub fn verify_bundle(bundle: &Bundle, options: &VerifyOptions) -> Report {
     report
         .checks
         .push(timeline::check(&readable(&d), unreadable));
+    let (checks, facts) = crate::bundle_time::checks(bundle, options);
+    report.checks.extend(checks);
+    report.timestamps = facts;
     report.document_hash = readable(&d)
         .first()
         .map(|(_, l)| l.event.document_hash.to_hex());

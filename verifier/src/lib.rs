@@ -11,6 +11,7 @@
 
 pub mod attest;
 pub mod bundle;
+mod bundle_time;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod entry;

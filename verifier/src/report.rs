@@ -30,6 +30,23 @@ pub mod check_id {
     pub const ATTESTATIONS: &str = "attestations";
     /// The events form a coherent sequence.
     pub const TIMELINE: &str = "timeline";
+    /// One event's RFC 3161 token verifies (subject: index).
+    pub const EVENT_TIMESTAMP: &str = "event_timestamp";
+    /// The RFC 3161 token over the checkpoint verifies.
+    pub const CHECKPOINT_TIMESTAMP: &str = "checkpoint_timestamp";
+}
+
+/// A trusted time vouched for by a time-stamp authority.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TimestampFact {
+    /// What was timestamped: "entry <index>" or "checkpoint".
+    pub subject: String,
+    /// The TSA (the ledger operator's name for its root).
+    pub tsa: String,
+    /// genTime, RFC 3339 UTC.
+    pub gen_time: String,
+    /// The token's serial number, hex.
+    pub serial: String,
 }
 
 /// Identifier of the report format in its JSON form.
@@ -174,6 +191,8 @@ pub struct Report {
     pub timeline: Vec<TimelineEntry>,
     /// Witnesses, listed or required, with their cosignature times.
     pub witnesses: Vec<WitnessFact>,
+    /// Trusted times from RFC 3161 tokens (events and checkpoint).
+    pub timestamps: Vec<TimestampFact>,
 }
 
 impl Report {
@@ -191,6 +210,7 @@ impl Report {
             parties: Vec::new(),
             timeline: Vec::new(),
             witnesses: Vec::new(),
+            timestamps: Vec::new(),
         }
     }
 
@@ -222,6 +242,15 @@ impl Report {
         out.push_str(&self.verdict_text());
         out.push_str(&self.timeline_text());
         out.push_str(&self.witness_text());
+        for t in &self.timestamps {
+            out.push_str(&format!(
+                "Trusted time: {} existed no later than {}, per {} (serial {})\n",
+                plain(&t.subject),
+                t.gen_time,
+                plain(&t.tsa),
+                t.serial
+            ));
+        }
         out
     }
 

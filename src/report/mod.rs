@@ -1,0 +1,471 @@
+//! The evidence report for legal teams and courts: the verifier's findings
+//! over a contract's bundle, laid out for a lawyer with Chinese and English
+//! labels, rendered as HTML ([`html`]) or PDF ([`pdf`]).
+//!
+//! [`compose`] decides what the report says, once, as a list of [`Block`]s;
+//! the renderers only lay them out, so the HTML and the PDF say the same.
+//! Every string that came from the ledger is passed through
+//! [`verifier::report::plain`] by the verifier or here, and escaped by the
+//! HTML renderer.
+
+pub mod html;
+pub mod pdf;
+
+use serde_json::Value;
+use verifier::report::{method_words, plain, Report, TimelineEntry};
+
+/// One unit of the report's layout.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Block {
+    /// The document title.
+    Title(String),
+    /// A section heading.
+    Heading(String),
+    /// A paragraph.
+    Para(String),
+    /// The verdict, shown prominently.
+    Verdict {
+        /// Whether every check passed.
+        passed: bool,
+        /// The verdict in words.
+        text: String,
+    },
+    /// Label / value rows.
+    Fields(Vec<(String, String)>),
+    /// A table; `widths` are relative column widths. Cells may hold `\n`.
+    Table {
+        /// Column headings.
+        head: Vec<String>,
+        /// Relative column widths, one per column.
+        widths: Vec<f32>,
+        /// The rows.
+        rows: Vec<Vec<String>>,
+    },
+    /// A command or other text to copy exactly, in a box.
+    Code(String),
+}
+
+/// A composed report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    /// Title, also the PDF's and the HTML page's title.
+    pub title: String,
+    /// A short line for the PDF page footers.
+    pub footer: String,
+    /// The content.
+    pub blocks: Vec<Block>,
+}
+
+/// What the report is about, besides the verifier's findings.
+pub struct Issue<'a> {
+    /// The verifier's report over the bundle.
+    pub report: &'a Report,
+    /// The log's verifier key (the report pins it).
+    pub log_vkey: &'a str,
+    /// The event id of the `report_issued` entry this report will have.
+    pub report_id: &'a str,
+    /// When it is issued, RFC 3339 UTC.
+    pub issued_at: &'a str,
+    /// Token id of the legal caller who requested it.
+    pub requested_by: &'a str,
+    /// Name under which the log attests reports, as an issuer.
+    pub log_issuer: &'a str,
+}
+
+/// The report's title.
+pub const TITLE: &str = "电子合同存证报告 Evidence Report";
+
+/// Composes the report.
+pub fn compose(issue: &Issue<'_>) -> Document {
+    let r = issue.report;
+    let mut blocks = vec![
+        Block::Title(TITLE.to_owned()),
+        Block::Para(
+            "本报告依据证据账本中的记录，重建本合同的证据链：每条记录均以默克尔包含证明对应到日志签名的检查点，并逐项独立校验。 \
+             This report rebuilds the evidence chain of this contract from the entries of the evidence ledger: each entry is proven by a Merkle inclusion proof against a checkpoint signed by the log, and every fact is checked independently."
+                .to_owned(),
+        ),
+        verdict(r),
+        Block::Fields(summary(issue)),
+        Block::Heading("当事人 Parties".to_owned()),
+        parties(r),
+        Block::Heading("时间线 Timeline".to_owned()),
+        timeline(r),
+        Block::Heading("签署人的身份核验与意愿核验 Signers: identity and intent".to_owned()),
+    ];
+    blocks.extend(signers(r));
+    blocks.push(Block::Heading(
+        "锚定伙伴（见证方） Anchoring partners (witnesses)".to_owned(),
+    ));
+    blocks.push(witnesses(r));
+    blocks.push(Block::Heading("校验明细 Checks".to_owned()));
+    blocks.push(checks(r));
+    blocks.push(Block::Heading(
+        "如何独立验证 How to verify independently".to_owned(),
+    ));
+    blocks.extend(how_to_verify(issue));
+    blocks.push(Block::Heading("关于本报告 About this report".to_owned()));
+    blocks.push(Block::Para(format!(
+        "本报告文件的 SHA-256 由日志密钥签名（签发方 {issuer}），并作为 report_issued 事件（事件编号 {id}）写入日志，本报告本身亦成为证据；此后获取的本合同证据包均包含该记录。 \
+         The SHA-256 of this file is signed with the log key (issuer {issuer}) and written to the log as a report_issued event (event id {id}), so the report is itself evidence; every bundle of this contract fetched from now on contains that entry. \
+         The response that delivered this file carried the hash, the entry index and the signature in its X-Report-SHA256, X-Report-Entry-Index and X-Report-Signature headers.",
+        issuer = issue.log_issuer,
+        id = issue.report_id,
+    )));
+    Document {
+        title: TITLE.to_owned(),
+        footer: format!(
+            "{} · {} · {}",
+            plain(&r.document_id),
+            issue.report_id,
+            issue.issued_at
+        ),
+        blocks,
+    }
+}
+
+fn verdict(r: &Report) -> Block {
+    let total = r.checks.len();
+    let failed = r.checks.iter().filter(|c| !c.passed).count();
+    let text = if r.passed {
+        format!("验证结果：通过。全部 {total} 项检查均通过。 Result: VERIFIED. All {total} checks passed.")
+    } else {
+        format!(
+            "验证结果：未通过。{total} 项检查中有 {failed} 项未通过，见“校验明细”。 Result: NOT VERIFIED. {failed} of {total} checks failed; see Checks."
+        )
+    };
+    Block::Verdict {
+        passed: r.passed,
+        text,
+    }
+}
+
+fn summary(issue: &Issue<'_>) -> Vec<(String, String)> {
+    let r = issue.report;
+    let checkpoint = r.checkpoint.as_ref().map_or_else(
+        || "无法读取 unreadable".to_owned(),
+        |c| {
+            format!(
+                "日志共 {n} 条记录时的检查点 the checkpoint of the log at {n} entries; 根哈希 root {root}",
+                n = c.tree_size,
+                root = c.root
+            )
+        },
+    );
+    vec![
+        ("报告编号 Report ID".into(), issue.report_id.to_owned()),
+        ("出具时间 Issued at".into(), with_beijing(issue.issued_at)),
+        (
+            "申请人 Requested by".into(),
+            format!("法务令牌 legal token {}", issue.requested_by),
+        ),
+        ("合同编号 Contract ID".into(), plain(&r.document_id)),
+        ("租户 Tenant".into(), plain(&r.tenant)),
+        (
+            "合同文件 SHA-256 Document SHA-256".into(),
+            r.document_hash
+                .clone()
+                .unwrap_or_else(|| "无法读取 unreadable".into()),
+        ),
+        ("日志 Log".into(), plain(&r.origin)),
+        ("日志公钥 Log key".into(), issue.log_vkey.to_owned()),
+        ("检查点 Checkpoint".into(), checkpoint),
+    ]
+}
+
+fn parties(r: &Report) -> Block {
+    let rows = r
+        .parties
+        .iter()
+        .map(|p| {
+            vec![
+                plain(&p.display),
+                plain(&p.id),
+                if p.signed { "是 yes" } else { "否 no" }.to_owned(),
+                p.commitment.clone(),
+            ]
+        })
+        .collect();
+    Block::Table {
+        head: vec![
+            "姓名（脱敏） Name (masked)".into(),
+            "标识 ID".into(),
+            "已签署 Signed".into(),
+            "身份信息承诺值 Commitment to personal data".into(),
+        ],
+        widths: vec![1.3, 1.3, 0.9, 3.5],
+        rows,
+    }
+}
+
+fn timeline(r: &Report) -> Block {
+    let rows = r
+        .timeline
+        .iter()
+        .map(|t| {
+            let attest: Vec<String> = t
+                .attestations
+                .iter()
+                .map(|a| {
+                    let mark = if a.valid {
+                        "有效 valid"
+                    } else {
+                        "无效 INVALID"
+                    };
+                    format!("{} [{mark}]", a.description)
+                })
+                .collect();
+            vec![
+                t.index.to_string(),
+                with_beijing(&t.ledger_time),
+                format!("{} {}", kind_zh(&t.kind), t.kind),
+                format!("{} ({})", plain(&t.actor_display), plain(&t.actor_id)),
+                if attest.is_empty() {
+                    "无需 none needed".into()
+                } else {
+                    attest.join("\n")
+                },
+            ]
+        })
+        .collect();
+    Block::Table {
+        head: vec![
+            "序号 #".into(),
+            "记录时间 Time".into(),
+            "事件 Event".into(),
+            "当事人 Party".into(),
+            "证明 Attestations".into(),
+        ],
+        widths: vec![0.5, 1.9, 1.5, 1.2, 3.0],
+        rows,
+    }
+}
+
+/// Per signer: how identity and intent were established, by whom, when.
+fn signers(r: &Report) -> Vec<Block> {
+    let rows: Vec<Vec<String>> = r
+        .parties
+        .iter()
+        .filter(|p| p.signed)
+        .map(|p| {
+            let of = |kind: &str| {
+                let found: Vec<String> = r
+                    .timeline
+                    .iter()
+                    .filter(|t| t.actor_id == p.id && t.kind == kind)
+                    .map(step)
+                    .collect();
+                if found.is_empty() {
+                    "无记录 none recorded".to_owned()
+                } else {
+                    found.join("\n")
+                }
+            };
+            vec![
+                format!("{} ({})", plain(&p.display), plain(&p.id)),
+                of("identity_verified"),
+                of("intent_verified"),
+                of("signed"),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return vec![Block::Para(
+            "本合同尚无签署记录。 No party has signed this contract yet.".to_owned(),
+        )];
+    }
+    vec![Block::Table {
+        head: vec![
+            "签署人 Signer".into(),
+            "身份核验 Identity check".into(),
+            "意愿核验 Intent proof".into(),
+            "签署 Signature".into(),
+        ],
+        widths: vec![1.0, 2.0, 2.0, 2.0],
+        rows,
+    }]
+}
+
+/// One identity, intent or signature step: method, result, who attested it, when.
+fn step(t: &TimelineEntry) -> String {
+    let mut lines = Vec::new();
+    for a in &t.attestations {
+        let field = |k: &str| a.claim.get(k).and_then(Value::as_str).map(plain);
+        if let Some(m) = field("method") {
+            let zh = method_zh(&m).map(|z| format!("{z} ")).unwrap_or_default();
+            lines.push(format!("方式 method: {zh}{}", method_words(&m)));
+        }
+        if let Some(alg) = field("algorithm") {
+            lines.push(format!("算法 algorithm: {alg}"));
+        }
+        if let Some(res) = field("result") {
+            lines.push(format!("结果 result: {res}"));
+        }
+        let valid = if a.valid { "" } else { " [无效 INVALID]" };
+        lines.push(format!("证明方 attested by: {}{valid}", plain(&a.issuer)));
+    }
+    lines.push(format!("时间 time: {} (#{})", t.ledger_time, t.index));
+    lines.join("\n")
+}
+
+fn witnesses(r: &Report) -> Block {
+    if r.witnesses.is_empty() {
+        return Block::Para(
+            "本证据包的检查点尚无锚定伙伴。 The checkpoint of this bundle names no anchoring partner yet."
+                .to_owned(),
+        );
+    }
+    let rows = r
+        .witnesses
+        .iter()
+        .map(|w| {
+            vec![
+                plain(&w.name),
+                w.cosigned_at.as_deref().map_or_else(
+                    || "未副署此检查点 has not countersigned this checkpoint".to_owned(),
+                    with_beijing,
+                ),
+                plain(&w.vkey),
+            ]
+        })
+        .collect();
+    Block::Table {
+        head: vec![
+            "锚定伙伴 Partner".into(),
+            "副署时间 Countersigned at".into(),
+            "公钥 Key".into(),
+        ],
+        widths: vec![1.5, 1.6, 3.0],
+        rows,
+    }
+}
+
+fn checks(r: &Report) -> Block {
+    let rows = r
+        .checks
+        .iter()
+        .map(|c| {
+            vec![
+                if c.passed {
+                    "通过 PASS"
+                } else {
+                    "未通过 FAIL"
+                }
+                .to_owned(),
+                format!("{} [{}]", c.title, c.id),
+                c.detail.clone(),
+            ]
+        })
+        .collect();
+    Block::Table {
+        head: vec![
+            "结果 Result".into(),
+            "检查 Check".into(),
+            "说明 Detail".into(),
+        ],
+        widths: vec![0.9, 2.0, 4.0],
+        rows,
+    }
+}
+
+fn how_to_verify(issue: &Issue<'_>) -> Vec<Block> {
+    let r = issue.report;
+    let mut cmd = format!(
+        "verifier verify bundle.json --document CONTRACT-FILE \\\n  --log-key '{}'",
+        issue.log_vkey
+    );
+    for w in r.witnesses.iter().filter(|w| w.cosigned_at.is_some()) {
+        cmd.push_str(&format!(" \\\n  --witness '{}'", plain(&w.vkey)));
+    }
+    vec![
+        Block::Para(format!(
+            "1. 获取证据包：本合同的法务或公证角色可下载证据包，保存为 bundle.json。 Get the evidence bundle (roles legal and notary) and save it as bundle.json: GET /v1/documents/{}/bundle",
+            plain(&r.document_id)
+        )),
+        Block::Para(
+            "2. 离线验证：使用开源验证程序，无需联网，只信任公钥。请自行从可信渠道核对日志公钥。 Verify offline with the open-source verifier, which needs no network and trusts only public keys; confirm the log key through a channel you trust:"
+                .to_owned(),
+        ),
+        Block::Code(cmd),
+        Block::Para(
+            "3. 或将证据包提交至公开验证页面 /verify，或 POST /v1/verify。 Or use the public verifier page /verify, or POST the bundle to /v1/verify."
+                .to_owned(),
+        ),
+    ]
+}
+
+/// An RFC 3339 UTC time, followed by the same instant in Beijing time.
+pub fn with_beijing(utc: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let Ok(t) = time::OffsetDateTime::parse(utc, &Rfc3339) else {
+        return plain(utc);
+    };
+    let Ok(offset) = time::UtcOffset::from_hms(8, 0, 0) else {
+        return plain(utc);
+    };
+    let b = t.to_offset(offset);
+    format!(
+        "{}\n北京时间 {:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        plain(utc),
+        b.year(),
+        u8::from(b.month()),
+        b.day(),
+        b.hour(),
+        b.minute(),
+        b.second()
+    )
+}
+
+/// An event kind in Chinese.
+pub fn kind_zh(kind: &str) -> &'static str {
+    match kind {
+        "registered" => "合同登记",
+        "identity_verified" => "身份核验",
+        "intent_verified" => "意愿核验",
+        "signed" => "签署",
+        "approved" => "审批通过",
+        "rejected" => "拒绝",
+        "revoked" => "撤销",
+        "completed" => "签署完成",
+        "archived" => "归档",
+        "report_issued" => "出具存证报告",
+        _ => "事件",
+    }
+}
+
+/// A verification method in Chinese, when it is a known one.
+fn method_zh(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "phone_3_factor" => "手机号三要素",
+        "bank_card_4_factor" => "银行卡四要素",
+        "face" | "face_recognition" => "人脸识别",
+        "enterprise_4_factor" => "企业四要素",
+        "sms_code" => "短信验证码",
+        "face_liveness" => "人脸活体检测",
+        "signing_password" => "签署密码",
+        "dynamic_token" => "动态令牌",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beijing_time_is_utc_plus_eight() {
+        assert_eq!(
+            with_beijing("2026-01-01T16:30:00.000001Z"),
+            "2026-01-01T16:30:00.000001Z\n北京时间 2026-01-02 00:30:00"
+        );
+        assert_eq!(with_beijing("not a time"), "not a time");
+    }
+
+    #[test]
+    fn kinds_and_methods_in_chinese() {
+        assert_eq!(kind_zh("signed"), "签署");
+        assert_eq!(kind_zh("report_issued"), "出具存证报告");
+        assert_eq!(method_zh("sms_code"), Some("短信验证码"));
+        assert_eq!(method_zh("other"), None);
+    }
+}

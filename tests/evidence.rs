@@ -1,0 +1,377 @@
+//! End-to-end: evidence bundles, `POST /v1/verify`, and evidence reports
+//! (HTML and PDF, read back with pdftotext) whose issuance is in the log.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+
+use base64::Engine as _;
+use common::*;
+use ed25519_dalek::Signature;
+use evidence_ledger::flows::{contract_flow, Issuer};
+use serde_json::{json, Value};
+use verifier::attest::attestation_message;
+use verifier::bundle::{verify_bundle, Bundle, VerifyOptions};
+use verifier::note::NoteVerifier;
+use verifier::Hash;
+
+const DOC: &str = "contract-88";
+
+fn document(doc: &str) -> Vec<u8> {
+    format!("采购合同 purchase agreement {doc}").into_bytes()
+}
+
+/// A server with one complete contract flow (two signers) logged.
+fn server_with_contract() -> Server {
+    let s = Server::start();
+    let signers: Vec<_> = s.signers.iter().collect();
+    let events = contract_flow(&s.services, &signers, DOC, &document(DOC));
+    let (status, body) = s.submit(&json!({"events": events}));
+    assert_eq!(status, 200, "{body}");
+    s
+}
+
+fn vkey(s: &Server) -> String {
+    s.get_json("/v1/log")["vkey"].as_str().unwrap().to_string()
+}
+
+fn fetch_bundle(s: &Server, token: &str) -> (String, Bundle) {
+    let (status, body) = s.get(&format!("/v1/documents/{DOC}/bundle"), Some(token));
+    assert_eq!(status, 200, "{body}");
+    let bundle = Bundle::parse(body.as_bytes()).expect("bundle parses");
+    (body, bundle)
+}
+
+fn assert_all_passed(report: &verifier::report::Report) {
+    let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).collect();
+    assert!(report.passed && failed.is_empty(), "failed: {failed:#?}");
+}
+
+struct Fetched {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Vec<u8>,
+}
+
+fn fetch(s: &Server, path: &str, token: Option<&str>, accept: Option<&str>) -> Fetched {
+    let mut req = s.client().get(format!("{}{path}", s.url));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(a) = accept {
+        req = req.header("accept", a);
+    }
+    let resp = req.send().unwrap();
+    Fetched {
+        status: resp.status().as_u16(),
+        headers: resp.headers().clone(),
+        body: resp.bytes().unwrap().to_vec(),
+    }
+}
+
+fn header<'a>(f: &'a Fetched, name: &str) -> &'a str {
+    f.headers
+        .get(name)
+        .unwrap_or_else(|| panic!("header {name}"))
+        .to_str()
+        .unwrap()
+}
+
+#[test]
+fn bundle_for_legal_and_notary_verifies_with_the_document() {
+    let s = server_with_contract();
+    // An issuer no entry cites stays out of the bundle.
+    let unused = Issuer::random("unused-idp");
+    let (status, body) = s.post(
+        "/v1/issuers",
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"name": unused.name, "public_key": unused.public_key_b64()}))
+            .unwrap(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let options = VerifyOptions {
+        log_key: Some(vkey(&s)),
+        ..VerifyOptions::default()
+    }
+    .with_document(&document(DOC));
+    for token in [&s.tokens.legal, &s.tokens.notary] {
+        let (raw, bundle) = fetch_bundle(&s, token);
+        let report = verify_bundle(&bundle, &options);
+        assert_all_passed(&report);
+        assert!(report.checks.iter().any(|c| c.id == "document_hash"));
+        assert_eq!(report.timeline.len(), 8);
+        let raw: Value = serde_json::from_str(&raw).unwrap();
+        assert!(raw.get("tree_size").is_none(), "no top-level tree_size");
+        let mut names: Vec<&str> = bundle.issuers.iter().map(|i| i.name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["idp-gov", "intent-svc", "signer:u-1", "signer:u-2"],
+            "only the issuers the entries cite"
+        );
+    }
+    // Another document's bytes do not match.
+    let wrong = VerifyOptions::default().with_document(b"another file");
+    let report = verify_bundle(&fetch_bundle(&s, &s.tokens.legal).1, &wrong);
+    assert!(!report.passed);
+
+    let path = format!("/v1/documents/{DOC}/bundle");
+    assert_eq!(s.get(&path, None).0, 401);
+    assert_eq!(s.get(&path, Some(&s.tokens.submitter)).0, 403);
+    assert_eq!(s.get(&path, Some(&s.tokens.admin)).0, 403);
+    assert_eq!(s.get(&path, Some(&s.tokens.other_legal)).0, 404);
+    assert_eq!(
+        s.get("/v1/documents/nope/bundle", Some(&s.tokens.legal)).0,
+        404
+    );
+}
+
+#[test]
+fn verify_endpoint_checks_good_and_tampered_bundles() {
+    let s = server_with_contract();
+    let (raw, good) = fetch_bundle(&s, &s.tokens.notary);
+    let good_json: Value = serde_json::from_str(&raw).unwrap();
+    let mut tampered = good.clone();
+    // Another leaf in the place of entry 3: its proof no longer leads to the root.
+    tampered.entries[3].leaf = good.entries[2].leaf.clone();
+    let tampered_json = serde_json::to_value(&tampered).unwrap();
+    let post = |body: &Value| s.post("/v1/verify", None, serde_json::to_vec(body).unwrap());
+
+    let (status, report) = post(&good_json);
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["format"], "evidence-report/v1");
+    assert_eq!(report["passed"], true, "{report:#}");
+    assert_eq!(report["parties"][1]["display"], "王*");
+
+    let doc_hash = Hash::digest(&document(DOC)).to_hex();
+    let (status, report) = post(&json!({
+        "bundle": good_json, "document_sha256": doc_hash, "log_key": vkey(&s), "witnesses": []
+    }));
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["passed"], true, "{report:#}");
+    let ids: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"document_hash"));
+
+    let (status, report) = post(&json!({"bundle": good_json, "document_sha256": "00".repeat(32)}));
+    assert_eq!(status, 200);
+    assert_eq!(report["passed"], false);
+
+    let (status, report) = post(&tampered_json);
+    assert_eq!(status, 200);
+    assert_eq!(report["passed"], false);
+    let failed: Vec<&Value> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .collect();
+    assert!(failed.iter().any(|c| c["id"] == "inclusion"), "{failed:#?}");
+
+    let (status, out) = post(&json!({"bundles": [
+        good_json, tampered_json, {"bundle": good_json, "log_key": vkey(&s)}, {"format": "nonsense"}
+    ]}));
+    assert_eq!(status, 200, "{out}");
+    let verdicts: Vec<&Value> = out["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["passed"])
+        .collect();
+    assert_eq!(
+        verdicts,
+        [&json!(true), &json!(false), &json!(true), &json!(false)]
+    );
+    assert_eq!(out["reports"][3]["checks"][0]["id"], "bundle_format");
+
+    // Bad input: 4xx with the JSON error shape, never a 5xx.
+    let witness = "notary.example/w1+00000000+BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let hundred_and_one = vec![good_json.clone(); 101];
+    let cases: Vec<(Vec<u8>, u16)> = vec![
+        (b"not json".to_vec(), 400),
+        (b"[]".to_vec(), 400),
+        (b"{\"a\":1,\"a\":2}".to_vec(), 400),
+        (serde_json::to_vec(&json!({"bundles": []})).unwrap(), 400),
+        (serde_json::to_vec(&json!({"bundles": {}})).unwrap(), 400),
+        (serde_json::to_vec(&json!({"bundles": [1]})).unwrap(), 400),
+        (
+            serde_json::to_vec(&json!({"bundles": [], "x": 1})).unwrap(),
+            400,
+        ),
+        (
+            serde_json::to_vec(&json!({"bundles": hundred_and_one})).unwrap(),
+            413,
+        ),
+        (
+            serde_json::to_vec(&json!({"bundle": good_json, "log_key": "garbage"})).unwrap(),
+            400,
+        ),
+        (
+            serde_json::to_vec(&json!({"bundle": good_json, "log_key": witness})).unwrap(),
+            400,
+        ),
+        (
+            serde_json::to_vec(&json!({"bundle": good_json, "witnesses": [vkey(&s)]})).unwrap(),
+            400,
+        ),
+        (
+            serde_json::to_vec(&json!({"bundle": good_json, "document_sha256": "AB"})).unwrap(),
+            400,
+        ),
+        (
+            serde_json::to_vec(&json!({"bundle": good_json, "extra": 1})).unwrap(),
+            400,
+        ),
+        (vec![b' '; 17 << 20], 413),
+    ];
+    for (i, (body, want)) in cases.into_iter().enumerate() {
+        let (status, err) = s.post("/v1/verify", None, body);
+        assert_eq!(status, want, "case {i}: {err}");
+        assert!(err["error"]["code"].is_string(), "case {i}: {err}");
+    }
+}
+
+#[test]
+fn report_html_and_pdf_are_signed_and_logged() {
+    let s = server_with_contract();
+    let path = format!("/v1/documents/{DOC}/report");
+    let log = NoteVerifier::from_vkey(&vkey(&s)).unwrap();
+
+    // HTML, the default.
+    let html = fetch(&s, &path, Some(&s.tokens.legal), None);
+    assert_eq!(html.status, 200, "{}", String::from_utf8_lossy(&html.body));
+    assert!(header(&html, "content-type").starts_with("text/html"));
+    let text = String::from_utf8(html.body.clone()).unwrap();
+    for needle in [
+        "王*",
+        "李*",
+        "u-1",
+        "时间线 Timeline",
+        "identity_verified",
+        "intent_verified",
+        "手机号三要素 phone 3-factor",
+        "短信验证码 SMS code",
+        "Result: VERIFIED",
+        &Hash::digest(&document(DOC)).to_hex(),
+        "verifier verify bundle.json",
+    ] {
+        assert!(text.contains(needle), "HTML lacks {needle:?}");
+    }
+    check_logged(&s, &log, &html, "html");
+
+    // PDF, by query and by Accept.
+    let pdf = fetch(
+        &s,
+        &format!("{path}?format=pdf"),
+        Some(&s.tokens.legal),
+        None,
+    );
+    assert_eq!(pdf.status, 200, "{}", String::from_utf8_lossy(&pdf.body));
+    assert_eq!(header(&pdf, "content-type"), "application/pdf");
+    assert!(pdf.body.starts_with(b"%PDF-"));
+    check_logged(&s, &log, &pdf, "pdf");
+    let by_accept = fetch(&s, &path, Some(&s.tokens.legal), Some("application/pdf"));
+    assert_eq!(header(&by_accept, "content-type"), "application/pdf");
+
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("evidence-report-sample.pdf");
+    std::fs::write(&file, &pdf.body).unwrap();
+    let out = Command::new("pdftotext")
+        .args(["-layout", file.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (Debian poppler-utils) is installed by scripts/env.sh");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "电子合同存证报告",
+        "时间线 Timeline",
+        "王*",
+        "李*",
+        "identity_verified",
+        "intent_verified",
+        "signed",
+        "completed",
+        "签署",
+        "北京时间",
+        DOC,
+    ] {
+        assert!(text.contains(needle), "PDF text lacks {needle:?}:\n{text}");
+    }
+
+    // The bundle now carries the report entries, and still verifies whole.
+    let (_, bundle) = fetch_bundle(&s, &s.tokens.legal);
+    let options = VerifyOptions {
+        log_key: Some(vkey(&s)),
+        ..VerifyOptions::default()
+    }
+    .with_document(&document(DOC));
+    let report = verify_bundle(&bundle, &options);
+    assert_all_passed(&report);
+    assert_eq!(
+        report
+            .timeline
+            .iter()
+            .filter(|t| t.kind == "report_issued")
+            .count(),
+        3
+    );
+    assert!(bundle.issuers.iter().any(|i| i.name == "evidence-ledger"));
+
+    // Who may ask.
+    assert_eq!(s.get(&path, None).0, 401);
+    assert_eq!(s.get(&path, Some(&s.tokens.notary)).0, 403);
+    assert_eq!(s.get(&path, Some(&s.tokens.submitter)).0, 403);
+    assert_eq!(s.get(&path, Some(&s.tokens.other_legal)).0, 404);
+    assert_eq!(
+        s.get("/v1/documents/nope/report", Some(&s.tokens.legal)).0,
+        404
+    );
+    assert_eq!(
+        s.get(&format!("{path}?format=docx"), Some(&s.tokens.legal))
+            .0,
+        400
+    );
+}
+
+/// The headers name the body's hash, a `report_issued` entry holding it,
+/// and the log key's signature over that entry's attestation.
+fn check_logged(s: &Server, log: &NoteVerifier, f: &Fetched, format: &str) {
+    let sha = header(f, "x-report-sha256");
+    assert_eq!(
+        sha,
+        Hash::digest(&f.body).to_hex(),
+        "hash header matches the body"
+    );
+    let index = header(f, "x-report-entry-index");
+    let entry = s.get_json(&format!("/v1/entries/{index}"));
+    let ev = &entry["entry"]["event"];
+    assert_eq!(ev["kind"], "report_issued");
+    assert_eq!(ev["document_id"], DOC);
+    assert_eq!(ev["event_id"], header(f, "x-report-event-id"));
+    assert_eq!(entry["entry"]["tenant"], TENANT);
+    let att = &ev["attestations"][0];
+    assert_eq!(att["issuer"], "evidence-ledger");
+    assert_eq!(
+        att["claim"],
+        json!({"format": format, "report_sha256": sha})
+    );
+    assert_eq!(att["signature"], header(f, "x-report-signature"));
+    let msg = attestation_message(
+        &att["claim"],
+        ev["document_hash"].as_str().unwrap(),
+        ev["event_id"].as_str().unwrap(),
+        "evidence-ledger",
+        "report_issued",
+    );
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(header(f, "x-report-signature"))
+        .unwrap();
+    let sig = Signature::from_slice(&sig).unwrap();
+    log.key
+        .verify_strict(&msg, &sig)
+        .expect("signed by the log key");
+}

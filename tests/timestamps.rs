@@ -1,0 +1,244 @@
+//! RFC 3161 trusted timestamps end to end, with a real TSA: `openssl ts
+//! -reply` (test CA and a TSA certificate with the timeStamping EKU, from
+//! verifier/tests/data/tsa) behind a small HTTP wrapper on loopback.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::*;
+use evidence_ledger::flows::signed_event;
+use serde_json::Value;
+use verifier::bundle::{verify_bundle, Bundle, VerifyOptions};
+use verifier::tsa::{verify_timestamp_token, TrustedTsa};
+use verifier::Hash;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("verifier/tests/data/tsa")
+}
+
+/// A working copy of the TSA fixtures (openssl writes its serial file there).
+fn tsa_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["tsa.cnf", "tsa-rsa.pem", "tsa-rsa.key", "root-ca.pem"] {
+        std::fs::copy(fixtures().join(f), dir.path().join(f)).unwrap();
+    }
+    dir
+}
+
+/// `openssl ts -reply` on a query file; `faketime` shifts the TSA's clock.
+fn reply(dir: &Path, query: &Path, out: &Path, token_only: bool, faketime: Option<&str>) -> bool {
+    let mut args: Vec<String> = Vec::new();
+    if let Some(f) = faketime {
+        args.extend(["-f".into(), f.into(), "openssl".into()]);
+    }
+    args.extend(
+        ["ts", "-reply", "-config", "tsa.cnf", "-section", "tsa_rsa", "-queryfile"].map(String::from),
+    );
+    args.push(query.to_str().unwrap().into());
+    args.extend(["-out".into(), out.to_str().unwrap().into()]);
+    if token_only {
+        args.push("-token_out".into());
+    }
+    let program = if faketime.is_some() { "faketime" } else { "openssl" };
+    let status = Command::new(program).args(&args).current_dir(dir).output().expect(program);
+    status.status.success()
+}
+
+/// A token over `digest_hex` (SHA-256) from the test TSA.
+fn token_over(dir: &Path, digest_hex: &str, faketime: Option<&str>) -> Vec<u8> {
+    let q = dir.join(format!("q-{digest_hex}.tsq"));
+    let ok = Command::new("openssl")
+        .args(["ts", "-query", "-digest", digest_hex, "-sha256", "-cert", "-out"])
+        .arg(&q)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "openssl ts -query");
+    let t = dir.join(format!("t-{digest_hex}.der"));
+    assert!(reply(dir, &q, &t, true, faketime), "openssl ts -reply (faketime {faketime:?})");
+    std::fs::read(t).unwrap()
+}
+
+/// The TSA over HTTP: POST application/timestamp-query -> timestamp-reply.
+struct HttpTsa {
+    url: String,
+    up: Arc<AtomicBool>,
+}
+
+fn serve_tsa(dir: PathBuf) -> HttpTsa {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let up = Arc::new(AtomicBool::new(true));
+    let flag = up.clone();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = reader.read_exact(&mut body);
+            if !flag.load(Ordering::SeqCst) {
+                let _ = stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                continue;
+            }
+            let (q, r) = (dir.join(format!("h{n}.tsq")), dir.join(format!("h{n}.tsr")));
+            std::fs::write(&q, &body).unwrap();
+            let answer = if reply(&dir, &q, &r, false, None) { std::fs::read(&r).unwrap() } else { Vec::new() };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/timestamp-reply\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                answer.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&answer);
+        }
+    });
+    HttpTsa { url, up }
+}
+
+fn event_with_token(s: &Server, id: &str, doc_hash: &str, token: Option<&[u8]>) -> Value {
+    let mut e = signed_event(&s.signers[0].issuer, id, "contract-ts", doc_hash);
+    if let Some(t) = token {
+        e["timestamp_token"] = Value::String(B64.encode(t));
+    }
+    e
+}
+
+#[test]
+fn event_tokens_are_verified_on_ingest_and_in_the_bundle() {
+    let tsa = tsa_dir();
+    let mut s = Server::prepare();
+    let d = s.data().to_str().unwrap().to_string();
+    cli(&["tsa", "add", "--data", &d, "--name", "test-tsa", "--root-cert", fixtures().join("root-ca.pem").to_str().unwrap()]);
+    s.spawn();
+
+    let doc = b"purchase contract no. 7";
+    let h = Hash::digest(doc).to_hex();
+    let good = token_over(tsa.path(), &h, None);
+    let (status, body) = s.submit(&event_with_token(&s, "ts-ok", &h, Some(&good)));
+    assert_eq!(status, 200, "{body}");
+
+    let size = s.tree_size();
+    let fixture_hash = Hash::digest(&std::fs::read(fixtures().join("document.txt")).unwrap()).to_hex();
+    let mut corrupted = good.clone();
+    let n = corrupted.len();
+    corrupted[n - 10] ^= 0x01; // inside the signature at the end of SignerInfo
+    let other = token_over(tsa.path(), &Hash::digest(b"another document").to_hex(), None);
+    let future = token_over(tsa.path(), &h, Some("+400d"));
+    let cases: Vec<(&str, String, Vec<u8>)> = vec![
+        ("token over another hash", h.clone(), other),
+        ("token from an untrusted TSA", fixture_hash.clone(), std::fs::read(fixtures().join("token-untrusted.der")).unwrap()),
+        ("certificate without the timeStamping EKU", fixture_hash.clone(), std::fs::read(fixtures().join("token-noeku.der")).unwrap()),
+        ("corrupted signature", h.clone(), corrupted),
+        ("genTime in the future", h.clone(), future),
+        ("garbage bytes", h.clone(), b"definitely not DER".to_vec()),
+    ];
+    for (i, (name, hash, token)) in cases.into_iter().enumerate() {
+        let (status, body) = s.submit(&event_with_token(&s, &format!("ts-bad-{i}"), &hash, Some(&token)));
+        assert_eq!(status, 422, "{name}: {body}");
+        assert_eq!(body["error"]["code"], "timestamp_failed", "{name}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("timestamp_token"), "{name}: {body}");
+        assert_eq!(s.tree_size(), size, "{name} wrote something");
+    }
+
+    // The bundle carries the TSA root; the verifier re-checks the token.
+    let (status, text) = s.get("/v1/documents/contract-ts/bundle", Some(&s.tokens.legal));
+    assert_eq!(status, 200, "{text}");
+    let bundle = Bundle::parse(text.as_bytes()).unwrap();
+    assert_eq!(bundle.timestamp_authorities.len(), 1);
+    let report = verify_bundle(&bundle, &VerifyOptions::default().with_document(doc));
+    let ts: Vec<_> = report.checks.iter().filter(|c| c.id == "event_timestamp").collect();
+    assert_eq!(ts.len(), 1);
+    assert!(ts[0].passed, "{:?}", ts[0]);
+    assert_eq!(report.timestamps.len(), 1);
+    assert_eq!(report.timestamps[0].tsa, "test-tsa");
+    assert!(report.all_passed(), "{}", report.to_text());
+    let _ = s.terminate();
+}
+
+fn wait_for<T>(what: &str, f: impl Fn() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn anchored_checkpoints_get_tsa_tokens_and_ingest_survives_the_tsa_being_down() {
+    let tsa = tsa_dir();
+    let http = serve_tsa(tsa.path().to_path_buf());
+    let mut s = Server::prepare();
+    let d = s.data().to_str().unwrap().to_string();
+    let root = fixtures().join("root-ca.pem");
+    cli(&["tsa", "add", "--data", &d, "--name", "test-tsa", "--root-cert", root.to_str().unwrap(), "--anchor-url", &http.url]);
+    cli(&["anchor", "policy", "--data", &d, "--interval", "1"]);
+    s.spawn();
+    let roots = vec![TrustedTsa::from_pem("test-tsa", &std::fs::read_to_string(&root).unwrap()).unwrap()];
+    let h = Hash::digest(b"doc").to_hex();
+    let stamped = |size: u64| {
+        let (status, body) = s.get("/v1/checkpoint/timestamp", None);
+        if status != 200 {
+            return None;
+        }
+        let v: Value = serde_json::from_str(&body).unwrap();
+        (v["tree_size"] == size).then_some(v)
+    };
+
+    assert_eq!(s.submit(&event_with_token(&s, "a-1", &h, None)).0, 200);
+    let size = s.tree_size();
+    let v = wait_for("a checkpoint timestamp", || stamped(size));
+    let cp = verifier::checkpoint::SignedCheckpoint::parse(v["checkpoint"].as_str().unwrap().as_bytes()).unwrap();
+    let token = B64.decode(v["token"].as_str().unwrap()).unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let info = verify_timestamp_token(&token, &Hash::digest(cp.note.text.as_bytes()), &roots, now, 300).unwrap();
+    assert_eq!(info.tsa, "test-tsa");
+    assert_eq!(v["gen_time"], info.gen_time.as_str());
+
+    // The TSA goes down: ingest goes on, lag shows, and it catches up after.
+    http.up.store(false, Ordering::SeqCst);
+    for i in 0..3 {
+        assert_eq!(s.submit(&event_with_token(&s, &format!("b-{i}"), &h, None)).0, 200);
+    }
+    let size2 = s.tree_size();
+    wait_for("a failed TSA attempt", || {
+        let m = s.get("/metrics", None).1;
+        m.contains("evidence_anchor_failures{kind=\"refused\",witness=\"tsa:test-tsa\"}").then_some(())
+    });
+    assert!(stamped(size2).is_none());
+    http.up.store(true, Ordering::SeqCst);
+    assert_eq!(s.post("/v1/anchor", Some(&s.tokens.admin), "").0, 200);
+    wait_for("the TSA catching up", || stamped(size2));
+
+    // The bundle of an idle log carries the checkpoint's token, and it verifies.
+    let (status, text) = s.get("/v1/documents/contract-ts/bundle", Some(&s.tokens.legal));
+    assert_eq!(status, 200, "{text}");
+    let bundle = Bundle::parse(text.as_bytes()).unwrap();
+    assert!(bundle.checkpoint_timestamp.is_some(), "{text}");
+    let report = verify_bundle(&bundle, &VerifyOptions::default());
+    let c = report.checks.iter().find(|c| c.id == "checkpoint_timestamp").unwrap();
+    assert!(c.passed, "{c:?}");
+    assert!(report.all_passed(), "{}", report.to_text());
+}

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use anchor::AnchorConfig;
 use base64::Engine as _;
 use clap::{Parser, Subcommand};
 use ledger::{Ledger, LedgerOptions, Role};
@@ -50,6 +51,21 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
+    /// Manage trusted RFC 3161 time-stamp authorities.
+    Tsa {
+        #[command(subcommand)]
+        command: TsaCommand,
+    },
+    /// Manage the witnesses (notary offices, courts) that cosign checkpoints.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
+    },
+    /// Anchoring schedule, quorum and progress.
+    Anchor {
+        #[command(subcommand)]
+        command: AnchorCommand,
+    },
     /// Print the log's origin, vkey, size and root.
     Status {
         #[arg(long)]
@@ -84,6 +100,80 @@ enum TokenCommand {
         data: PathBuf,
         #[arg(long)]
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TsaCommand {
+    /// Trust a TSA's root certificate: event tokens must chain to it.
+    Add {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// PEM file of the root (or the TSA's own) certificate.
+        #[arg(long = "root-cert")]
+        root_cert: PathBuf,
+        /// Also timestamp anchored checkpoints with this TSA (its RFC 3161 HTTP URL).
+        #[arg(long = "anchor-url")]
+        anchor_url: Option<String>,
+    },
+    /// List trusted TSAs.
+    List {
+        #[arg(long)]
+        data: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum WitnessCommand {
+    /// Add a witness by its cosignature/v1 vkey and its tlog-witness URL.
+    Add {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        vkey: String,
+        /// Base URL; the ledger POSTs to <url>/add-checkpoint.
+        #[arg(long)]
+        url: String,
+    },
+    /// List witnesses and the quorum.
+    List {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Remove a witness (its past cosignatures are kept).
+    Remove {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AnchorCommand {
+    /// Set when to anchor and which cosignatures make a checkpoint anchored.
+    Policy {
+        #[arg(long)]
+        data: PathBuf,
+        /// Anchor at least every SECS seconds while the log grows.
+        #[arg(long)]
+        interval: Option<u64>,
+        /// Also anchor after N new entries (0: off).
+        #[arg(long)]
+        every: Option<u64>,
+        /// A witness that must cosign (repeat for several); replaces the list.
+        #[arg(long)]
+        require: Vec<String>,
+        /// Least number of witnesses that must cosign (0: all).
+        #[arg(long)]
+        threshold: Option<usize>,
+    },
+    /// Print the anchoring configuration and each witness's progress.
+    Status {
+        #[arg(long)]
+        data: PathBuf,
     },
 }
 
@@ -144,6 +234,9 @@ fn run(cli: Cli) -> CliResult {
         Command::Token { command } => token(command),
         Command::Issuer { command } => issuer(command),
         Command::Serve { data, listen } => serve(&data, listen),
+        Command::Witness { command } => witness(command),
+        Command::Tsa { command } => tsa(command),
+        Command::Anchor { command } => anchor_cmd(command),
         Command::Status { data } => {
             let l = open(&data)?;
             let s = l.status();
@@ -240,14 +333,164 @@ fn issuer(cmd: IssuerCommand) -> CliResult {
     Ok(())
 }
 
-/// Builds the shared state of a server over an open ledger.
+/// Builds the shared state of a server over an open ledger, starting the
+/// anchoring thread when witnesses are configured.
 pub fn app_state(ledger: Ledger) -> Result<Arc<AppState>, String> {
+    let config = AnchorConfig::load(&ledger).map_err(|e| e.to_string())?;
+    let witnesses = config
+        .partners
+        .iter()
+        .map(|p| (p.name.clone(), p.vkey.clone()))
+        .collect();
+    let anchor = if !config.is_active() {
+        None
+    } else {
+        Some(anchor::Anchorer::start(ledger.clone()).map_err(|e| e.to_string())?)
+    };
     Ok(Arc::new(AppState {
         ledger,
         metrics: Metrics::new().map_err(|e| e.to_string())?,
-        witnesses: Vec::new(),
+        witnesses,
+        anchor,
         ready: AtomicBool::new(true),
     }))
+}
+
+fn tsa(cmd: TsaCommand) -> CliResult {
+    match cmd {
+        TsaCommand::Add {
+            data,
+            name,
+            root_cert,
+            anchor_url,
+        } => {
+            let pem = std::fs::read_to_string(&root_cert)
+                .map_err(|e| format!("{}: {e}", root_cert.display()))?;
+            let l = open(&data)?;
+            let r = l.add_tsa(&name, &pem).map_err(|e| e.to_string())?;
+            println!("trusted TSA {} (added {})", r.name, r.added_at);
+            if let Some(url) = anchor_url {
+                let mut c = AnchorConfig::load(&l).map_err(|e| e.to_string())?;
+                c.set_tsa(&name, &url).map_err(|e| e.to_string())?;
+                c.save(&l).map_err(|e| e.to_string())?;
+                println!("anchored checkpoints will be timestamped by {name} at {url}");
+            }
+        }
+        TsaCommand::List { data } => {
+            let l = open(&data)?;
+            let anchoring = AnchorConfig::load(&l).map_err(|e| e.to_string())?.tsa;
+            for r in l.tsa_records().map_err(|e| e.to_string())? {
+                let a = match &anchoring {
+                    Some(t) if t.name == r.name => {
+                        format!(" (timestamps checkpoints via {})", t.url)
+                    }
+                    _ => String::new(),
+                };
+                println!("{} added {}{a}", r.name, r.added_at);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn witness(cmd: WitnessCommand) -> CliResult {
+    let e = |e: anchor::AnchorError| e.to_string();
+    match cmd {
+        WitnessCommand::Add { data, vkey, url } => {
+            let l = open(&data)?;
+            let mut c = AnchorConfig::load(&l).map_err(e)?;
+            let name = c.add_partner(&vkey, &url).map_err(e)?.name.clone();
+            c.save(&l).map_err(e)?;
+            println!("added witness {name} at {url}");
+        }
+        WitnessCommand::List { data } => {
+            let c = AnchorConfig::load(&open(&data)?).map_err(e)?;
+            for p in &c.partners {
+                println!("{} {} {}", p.name, p.url, p.vkey);
+            }
+            print_policy(&c);
+        }
+        WitnessCommand::Remove { data, name } => {
+            let l = open(&data)?;
+            let mut c = AnchorConfig::load(&l).map_err(e)?;
+            c.remove_partner(&name).map_err(e)?;
+            c.save(&l).map_err(e)?;
+            println!("removed witness {name}");
+        }
+    }
+    Ok(())
+}
+
+fn anchor_cmd(cmd: AnchorCommand) -> CliResult {
+    let e = |e: anchor::AnchorError| e.to_string();
+    match cmd {
+        AnchorCommand::Policy {
+            data,
+            interval,
+            every,
+            require,
+            threshold,
+        } => {
+            let l = open(&data)?;
+            let mut c = AnchorConfig::load(&l).map_err(e)?;
+            if let Some(i) = interval {
+                c.policy.interval_secs = i.max(1);
+            }
+            if let Some(n) = every {
+                c.policy.every_entries = n;
+            }
+            if !require.is_empty() {
+                c.policy.quorum.required = require;
+            }
+            if let Some(t) = threshold {
+                c.policy.quorum.threshold = t;
+            }
+            c.save(&l).map_err(e)?;
+            print_policy(&c);
+        }
+        AnchorCommand::Status { data } => {
+            let l = open(&data)?;
+            let c = AnchorConfig::load(&l).map_err(e)?;
+            print_policy(&c);
+            let latest = anchor::store::latest_anchored_size(&l).map_err(e)?;
+            println!(
+                "latest anchored tree size: {}",
+                latest.map_or("none".into(), |s| s.to_string())
+            );
+            for p in &c.partners {
+                let st = anchor::store::partner_state(&l, &p.name).map_err(e)?;
+                println!(
+                    "{}: cosigned up to {}, {} cosignatures, failures {:?}, last error {}",
+                    p.name,
+                    st.last_size,
+                    st.successes,
+                    st.failures,
+                    st.last_error.as_deref().unwrap_or("none")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_policy(c: &AnchorConfig) {
+    let q = &c.policy.quorum;
+    println!(
+        "anchor every {} s{}; anchored when {}{} of {} witnesses cosign",
+        c.policy.interval_secs,
+        if c.policy.every_entries > 0 {
+            format!(" or {} entries", c.policy.every_entries)
+        } else {
+            String::new()
+        },
+        if q.required.is_empty() {
+            String::new()
+        } else {
+            format!("{} and ", q.required.join(", "))
+        },
+        c.threshold(),
+        c.partners.len()
+    );
 }
 
 /// A tokio runtime for the server.
@@ -274,9 +517,12 @@ fn serve(data: &Path, listen: SocketAddr) -> CliResult {
             size = ledger.status().tree_size,
             "serving on {addr}"
         );
-        crate::server::run(listener, state, crate::server::shutdown_signal()).await;
+        crate::server::run(listener, state.clone(), crate::server::shutdown_signal()).await;
         Ok::<(), String>(())
     })?;
+    if let Some(a) = &state.anchor {
+        a.stop();
+    }
     // In-flight requests are done; let queued batches commit, then stop.
     ledger.close();
     tracing::info!("stopped cleanly at tree size {}", ledger.status().tree_size);

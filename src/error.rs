@@ -66,6 +66,11 @@ impl ApiError {
                 "too_large",
                 format!("{at}{e}"),
             ),
+            VerifyError::Invalid { field, .. } if field == "timestamp_token" => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "timestamp_failed",
+                format!("{at}{e}"),
+            ),
             VerifyError::Malformed { .. } => Self::bad_request("malformed", format!("{at}{e}")),
             _ => Self::bad_request("invalid_event", format!("{at}{e}")),
         }

@@ -1,8 +1,8 @@
 //! Prometheus metrics of the service.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The service's metrics, registered in their own registry.
@@ -22,6 +22,16 @@ pub struct Metrics {
     pub tree_size: IntGauge,
     /// Seconds since the newest entry's ledger time (the latest checkpoint's age).
     pub checkpoint_age: IntGauge,
+    /// Per witness: entries not yet cosigned by it.
+    pub anchor_lag_entries: IntGaugeVec,
+    /// Per witness: seconds since its latest cosignature while behind.
+    pub anchor_lag_seconds: IntGaugeVec,
+    /// Per witness: cosignatures obtained in all.
+    pub anchor_successes: IntGaugeVec,
+    /// Per witness and failure kind: failed attempts in all.
+    pub anchor_failures: IntGaugeVec,
+    /// Size of the latest anchored checkpoint.
+    pub anchored_size: IntGauge,
 }
 
 impl Metrics {
@@ -57,6 +67,39 @@ impl Metrics {
             "evidence_checkpoint_age_seconds",
             "Age of the newest checkpoint",
         )?;
+        let w = &["witness"];
+        let anchor_lag_entries = IntGaugeVec::new(
+            Opts::new(
+                "evidence_anchor_lag_entries",
+                "Entries not yet cosigned by the witness",
+            ),
+            w,
+        )?;
+        let anchor_lag_seconds = IntGaugeVec::new(
+            Opts::new(
+                "evidence_anchor_lag_seconds",
+                "Seconds since the witness last cosigned",
+            ),
+            w,
+        )?;
+        let anchor_successes = IntGaugeVec::new(
+            Opts::new(
+                "evidence_anchor_cosignatures",
+                "Cosignatures obtained from the witness",
+            ),
+            w,
+        )?;
+        let anchor_failures = IntGaugeVec::new(
+            Opts::new(
+                "evidence_anchor_failures",
+                "Failed anchoring attempts by kind",
+            ),
+            &["witness", "kind"],
+        )?;
+        let anchored_size = IntGauge::new(
+            "evidence_anchored_tree_size",
+            "Size of the latest anchored checkpoint",
+        )?;
         registry.register(Box::new(events.clone()))?;
         registry.register(Box::new(batch_size.clone()))?;
         registry.register(Box::new(commit_latency.clone()))?;
@@ -64,6 +107,11 @@ impl Metrics {
         registry.register(Box::new(http_latency.clone()))?;
         registry.register(Box::new(tree_size.clone()))?;
         registry.register(Box::new(checkpoint_age.clone()))?;
+        registry.register(Box::new(anchor_lag_entries.clone()))?;
+        registry.register(Box::new(anchor_lag_seconds.clone()))?;
+        registry.register(Box::new(anchor_successes.clone()))?;
+        registry.register(Box::new(anchor_failures.clone()))?;
+        registry.register(Box::new(anchored_size.clone()))?;
         Ok(Metrics {
             registry,
             events,
@@ -73,7 +121,35 @@ impl Metrics {
             http_latency,
             tree_size,
             checkpoint_age,
+            anchor_lag_entries,
+            anchor_lag_seconds,
+            anchor_successes,
+            anchor_failures,
+            anchored_size,
         })
+    }
+
+    /// Sets the anchoring gauges from a status snapshot.
+    pub fn set_anchor(&self, st: &anchor::AnchorStatus) {
+        self.anchored_size
+            .set(st.latest_anchored.unwrap_or(0) as i64);
+        for p in &st.partners {
+            let n = [p.name.as_str()];
+            self.anchor_lag_entries
+                .with_label_values(&n)
+                .set(p.lag_entries as i64);
+            self.anchor_lag_seconds
+                .with_label_values(&n)
+                .set(p.lag_seconds as i64);
+            self.anchor_successes
+                .with_label_values(&n)
+                .set(p.state.successes as i64);
+            for (kind, count) in &p.state.failures {
+                self.anchor_failures
+                    .with_label_values(&[p.name.as_str(), kind])
+                    .set(*count as i64);
+            }
+        }
     }
 
     /// The text exposition format.

@@ -133,9 +133,14 @@ impl AnchorConfig {
     /// Sets the TSA that timestamps checkpoints.
     pub fn set_tsa(&mut self, name: &str, url: &str) -> Result<()> {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(AnchorError::InvalidConfig(format!("TSA url {url:?}: http(s) only")));
+            return Err(AnchorError::InvalidConfig(format!(
+                "TSA url {url:?}: http(s) only"
+            )));
         }
-        self.tsa = Some(TsaPartner { name: name.to_string(), url: url.to_string() });
+        self.tsa = Some(TsaPartner {
+            name: name.to_string(),
+            url: url.to_string(),
+        });
         Ok(())
     }
 
@@ -224,6 +229,7 @@ mod tests {
         AnchorConfig {
             partners,
             policy: Policy::default(),
+            tsa: None,
         }
     }
 

@@ -17,8 +17,8 @@ pub mod config;
 pub mod error;
 mod round;
 mod runner;
-mod timestamp;
 pub mod store;
+mod timestamp;
 
 pub use config::{AnchorConfig, PartnerConfig, Policy, Quorum, TsaPartner};
 pub use error::AnchorError;

@@ -172,7 +172,11 @@ fn timestamp_round(
         }
         Err(e) => {
             tracing::warn!(tsa = %tsa.partner.name, size, "timestamping failed: {e}");
-            let kind = if e.contains("unreachable") { "unreachable" } else { "refused" };
+            let kind = if e.contains("unreachable") {
+                "unreachable"
+            } else {
+                "refused"
+            };
             failed(&mut state, kind, e);
             false
         }

@@ -206,14 +206,21 @@ pub fn record_timestamp(ledger: &Ledger, size: u64, tsa: &str, token: &[u8]) -> 
 
 /// The TSA token over the checkpoint of `size`, if one was obtained.
 pub fn checkpoint_timestamp(ledger: &Ledger, size: u64) -> Result<Option<CheckpointTimestamp>> {
-    let Some(v) = ledger.aux_get(&tsa_key(size))? else { return Ok(None) };
+    let Some(v) = ledger.aux_get(&tsa_key(size))? else {
+        return Ok(None);
+    };
     let bad = || AnchorError::Corrupt("checkpoint timestamp".into());
     let n = u16::from_be_bytes(v.get(..2).ok_or_else(bad)?.try_into().map_err(|_| bad())?) as usize;
     let tsa = String::from_utf8(v.get(2..2 + n).ok_or_else(bad)?.to_vec()).map_err(|_| bad())?;
     let token = v.get(2 + n..).ok_or_else(bad)?.to_vec();
     let checkpoint = ledger.aux_get(&cp_key(size))?.ok_or_else(bad)?;
     let checkpoint = String::from_utf8(checkpoint).map_err(|_| bad())?;
-    Ok(Some(CheckpointTimestamp { size, checkpoint, tsa, token }))
+    Ok(Some(CheckpointTimestamp {
+        size,
+        checkpoint,
+        tsa,
+        token,
+    }))
 }
 
 /// Size of the newest checkpoint with a TSA token.
@@ -221,8 +228,10 @@ pub fn latest_timestamped_size(ledger: &Ledger) -> Result<Option<u64>> {
     match ledger.aux_get(TSA_LATEST)? {
         None => Ok(None),
         Some(b) => {
-            let arr: [u8; 8] =
-                b.as_slice().try_into().map_err(|_| AnchorError::Corrupt("tsa_latest".into()))?;
+            let arr: [u8; 8] = b
+                .as_slice()
+                .try_into()
+                .map_err(|_| AnchorError::Corrupt("tsa_latest".into()))?;
             Ok(Some(u64::from_be_bytes(arr)))
         }
     }

@@ -34,7 +34,11 @@ impl TsaClient {
 
     /// Asks for a token over the checkpoint body and verifies it: the
     /// imprint, the nonce, the signature and the chain to the trusted root.
-    pub(crate) fn timestamp(&self, ledger: &Ledger, cp: &SignedCheckpoint) -> Result<Vec<u8>, String> {
+    pub(crate) fn timestamp(
+        &self,
+        ledger: &Ledger,
+        cp: &SignedCheckpoint,
+    ) -> Result<Vec<u8>, String> {
         let imprint = Hash::digest(cp.note.text.as_bytes());
         let nonce: u64 = rand::thread_rng().gen_range(1..i64::MAX as u64);
         let resp = self
@@ -52,15 +56,25 @@ impl TsaClient {
         }
         let body = resp.bytes().map_err(|e| e.to_string())?;
         let token = parse_timestamp_response(&body).map_err(|e| e.to_string())?;
-        let roots: Vec<_> =
-            ledger.trusted_tsas().iter().filter(|t| t.name == self.partner.name).cloned().collect();
+        let roots: Vec<_> = ledger
+            .trusted_tsas()
+            .iter()
+            .filter(|t| t.name == self.partner.name)
+            .cloned()
+            .collect();
         if roots.is_empty() {
-            return Err(format!("TSA {} is not among the trusted TSAs", self.partner.name));
+            return Err(format!(
+                "TSA {} is not among the trusted TSAs",
+                self.partner.name
+            ));
         }
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let info = verify_timestamp_token(&token, &imprint, &roots, now, SKEW_SECS)
             .map_err(|e| e.to_string())?;
-        let echoed = info.nonce.as_deref().and_then(|h| u64::from_str_radix(h.trim_start_matches('0'), 16).ok());
+        let echoed = info
+            .nonce
+            .as_deref()
+            .and_then(|h| u64::from_str_radix(h.trim_start_matches('0'), 16).ok());
         if echoed != Some(nonce) {
             return Err("TSA token does not echo our nonce".into());
         }

@@ -9,8 +9,8 @@ use std::thread::JoinHandle;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use verifier::entry::{verify_attestations, Event, IssuerKeys};
-use verifier::tsa::{verify_timestamp_token, TrustedTsa};
 use verifier::note::NoteSigner;
+use verifier::tsa::{verify_timestamp_token, TrustedTsa};
 use verifier::{Hash, VerifyError};
 
 use crate::error::{LedgerError, Result};
@@ -222,8 +222,14 @@ impl Ledger {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         for (position, e) in events.iter().enumerate() {
             if let Some(token) = &e.timestamp_token {
-                verify_timestamp_token(token, &e.document_hash, &tsas, now, MAX_TIMESTAMP_SKEW_SECS)
-                    .map_err(|source| LedgerError::Rejected { position, source })?;
+                verify_timestamp_token(
+                    token,
+                    &e.document_hash,
+                    &tsas,
+                    now,
+                    MAX_TIMESTAMP_SKEW_SECS,
+                )
+                .map_err(|source| LedgerError::Rejected { position, source })?;
             }
         }
         Ok(())

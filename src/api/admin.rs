@@ -71,3 +71,48 @@ fn issuer_json(r: &IssuerRecord) -> serde_json::Value {
         "revoked_at": r.revoked_at,
     })
 }
+
+/// `POST /v1/anchor` (admin): run an anchoring round now.
+pub(crate) fn trigger_anchor(state: &AppState, caller: &Caller) -> Answer {
+    require(caller, &[Role::Admin])?;
+    let a = state.anchor.as_ref().ok_or_else(no_anchoring)?;
+    a.trigger();
+    Ok(json(&json!({"triggered": true})))
+}
+
+/// `GET /v1/anchor` (admin): per-witness progress.
+pub(crate) fn anchor_status(state: &AppState, caller: &Caller) -> Answer {
+    require(caller, &[Role::Admin])?;
+    let a = state.anchor.as_ref().ok_or_else(no_anchoring)?;
+    let st = a
+        .status()
+        .map_err(|e| ApiError::internal("anchor status", e))?;
+    let partners: Vec<_> = st
+        .partners
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "url": p.url,
+                "last_size": p.state.last_size,
+                "last_cosigned_unix": p.state.last_cosigned_unix,
+                "last_error": p.state.last_error,
+                "lag_entries": p.lag_entries,
+                "lag_seconds": p.lag_seconds,
+                "successes": p.state.successes,
+                "failures": p.state.failures,
+            })
+        })
+        .collect();
+    Ok(json(
+        &json!({"latest_anchored": st.latest_anchored, "witnesses": partners}),
+    ))
+}
+
+fn no_anchoring() -> ApiError {
+    ApiError::new(
+        warp::http::StatusCode::CONFLICT,
+        "no_anchoring",
+        "no witnesses are configured (evidence-ledger witness add)",
+    )
+}

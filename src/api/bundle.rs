@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use ledger::Role;
-use verifier::bundle::{Bundle, BundleEntry, BundleIssuer, BundleWitness, FORMAT_V1};
+use verifier::bundle::{
+    Bundle, BundleEntry, BundleIssuer, BundleTimestamp, BundleTsa, BundleWitness, FORMAT_V1,
+};
 use verifier::entry::parse_leaf;
 use warp::http::StatusCode;
 use warp::reply::Reply;
@@ -16,11 +18,51 @@ use super::{caller, Answer, AppState, Req};
 use crate::auth::require;
 use crate::error::ApiError;
 
-/// The checkpoint bundles are proven against: its signed note and tree
-/// size. Today the latest; with anchoring, the newest cosigned one.
-pub(crate) fn bundle_checkpoint(state: &AppState) -> (String, u64) {
+/// The checkpoint a bundle whose newest entry is `last_index` is proven
+/// against: the latest anchored one (with its cosignatures) when it covers
+/// that entry, else the latest log-signed one (not yet countersigned).
+pub(crate) fn bundle_checkpoint(
+    state: &AppState,
+    last_index: u64,
+) -> Result<(String, u64), ApiError> {
+    if let Some(a) = super::public::anchored(state)?.filter(|a| a.size > last_index) {
+        return Ok((a.note, a.size));
+    }
     let s = state.ledger.status();
-    (s.checkpoint.to_string(), s.tree_size)
+    Ok((s.checkpoint.to_string(), s.tree_size))
+}
+
+/// The TSA token over the checkpoint of `size`, if the log has one, and the
+/// TSA roots the bundle needs to check it and the events' tokens.
+fn timestamps(
+    state: &AppState,
+    size: u64,
+    event_tsas: bool,
+) -> Result<(Option<BundleTimestamp>, Vec<BundleTsa>), ApiError> {
+    let token = match &state.anchor {
+        None => None,
+        Some(a) => a
+            .timestamp(size)
+            .map_err(|e| ApiError::internal("checkpoint timestamp", e))?,
+    };
+    let roots = if token.is_some() || event_tsas {
+        state
+            .ledger
+            .tsa_records()?
+            .into_iter()
+            .map(|r| BundleTsa {
+                name: r.name,
+                root_pem: r.root_pem,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let token = token.map(|t| BundleTimestamp {
+        tsa: t.tsa,
+        token: base64::engine::general_purpose::STANDARD.encode(&t.token),
+    });
+    Ok((token, roots))
 }
 
 /// `GET /v1/documents/{id}/bundle` (roles legal and notary of the tenant
@@ -41,26 +83,18 @@ pub(crate) async fn get(state: &Arc<AppState>, req: &Req, document_id: &str) -> 
 /// issuers those entries cite (revoked ones too: old evidence stays
 /// checkable). 404 when the tenant has no such contract.
 pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result<Bundle, ApiError> {
-    let (checkpoint, size) = bundle_checkpoint(state);
-    let mut indices = state.ledger.document_entries(tenant, document_id)?;
-    let known = !indices.is_empty();
-    indices.retain(|i| *i < size);
-    if indices.is_empty() {
-        return Err(if known {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "not_yet_covered",
-                format!("no entry of document {document_id:?} is covered by a checkpoint yet"),
-            )
-        } else {
-            ApiError::not_found(format!("document {document_id:?}"))
-        });
-    }
+    let indices = state.ledger.document_entries(tenant, document_id)?;
+    let Some(&last) = indices.last() else {
+        return Err(ApiError::not_found(format!("document {document_id:?}")));
+    };
+    let (checkpoint, size) = bundle_checkpoint(state, last)?;
+    let mut event_tsas = false;
     let mut entries = Vec::with_capacity(indices.len());
     let mut cited = BTreeSet::new();
     for index in indices {
         let leaf = state.ledger.leaf(index)?;
         let parsed = parse_leaf(&leaf).map_err(|e| ApiError::internal("stored leaf", e))?;
+        event_tsas |= parsed.event.timestamp_token.is_some();
         cited.extend(parsed.event.attestations.into_iter().map(|a| a.issuer));
         let proof = state.ledger.inclusion_proof(index, size)?;
         entries.push(BundleEntry {
@@ -80,6 +114,7 @@ pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result
         }
     }
     let status = state.ledger.status();
+    let (checkpoint_timestamp, timestamp_authorities) = timestamps(state, size, event_tsas)?;
     Ok(Bundle {
         format: FORMAT_V1.to_owned(),
         origin: status.origin,
@@ -98,6 +133,7 @@ pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result
                 vkey: vkey.clone(),
             })
             .collect(),
-        checkpoint_timestamp: None,
+        checkpoint_timestamp,
+        timestamp_authorities,
     })
 }

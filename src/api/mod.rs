@@ -38,6 +38,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Witnesses listed on `/v1/log`: (name, vkey).
     pub witnesses: Vec<(String, String)>,
+    /// The anchoring thread, when witnesses are configured.
+    pub anchor: Option<anchor::Anchorer>,
     /// False once shutdown began; `/readyz` then answers 503.
     pub ready: std::sync::atomic::AtomicBool,
 }
@@ -117,6 +119,16 @@ where
     let post = req.method == Method::POST;
     match segments.as_slice() {
         ["v1", "checkpoint"] if get => ("checkpoint", public::checkpoint(state)),
+        ["v1", "checkpoint", "latest"] if get => ("checkpoint", public::latest_checkpoint(state)),
+        ["v1", "checkpoint", "timestamp"] if get => ("checkpoint", public::checkpoint_timestamp(state)),
+        ["v1", "anchor"] if post => (
+            "anchor",
+            with_caller(state, req, |c| admin::trigger_anchor(state, c)),
+        ),
+        ["v1", "anchor"] if get => (
+            "anchor",
+            with_caller(state, req, |c| admin::anchor_status(state, c)),
+        ),
         ["v1", "log"] if get => ("log", public::log_info(state)),
         ["v1", "entries", index] if get => ("entries", public::entry(state, index)),
         ["v1", "proof", "inclusion"] if get => ("inclusion", public::inclusion(state, &req.query)),

@@ -13,12 +13,75 @@ fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
-/// `GET /v1/checkpoint`: the latest signed checkpoint note.
+/// `GET /v1/checkpoint`: the latest anchored checkpoint with every
+/// cosignature held; without anchoring configured (or before the first
+/// anchored checkpoint), the latest log-signed checkpoint.
 pub(crate) fn checkpoint(state: &AppState) -> Answer {
-    Ok(text(
-        StatusCode::OK,
-        state.ledger.status().checkpoint.to_string(),
-    ))
+    if let Some(a) = anchored(state)? {
+        return Ok(text(StatusCode::OK, a.note));
+    }
+    latest_checkpoint(state)
+}
+
+/// `GET /v1/checkpoint/latest`: the newest log-signed checkpoint, with the
+/// cosignatures held for it if it was anchored.
+pub(crate) fn latest_checkpoint(state: &AppState) -> Answer {
+    let status = state.ledger.status();
+    if let Some(a) = anchored(state)?.filter(|a| a.size == status.tree_size) {
+        return Ok(text(StatusCode::OK, a.note));
+    }
+    Ok(text(StatusCode::OK, status.checkpoint.to_string()))
+}
+
+/// `GET /v1/checkpoint/timestamp`: the newest checkpoint a TSA timestamped,
+/// with the RFC 3161 token over SHA-256 of its body.
+pub(crate) fn checkpoint_timestamp(state: &AppState) -> Answer {
+    let none = || {
+        ApiError::not_found(
+            "no checkpoint has been timestamped (evidence-ledger tsa add --anchor-url)",
+        )
+    };
+    let a = state.anchor.as_ref().ok_or_else(none)?;
+    let t = a
+        .latest_timestamp()
+        .map_err(|e| ApiError::internal("checkpoint timestamp", e))?
+        .ok_or_else(none)?;
+    let roots = state.ledger.tsa_records()?;
+    let root = roots
+        .iter()
+        .find(|r| r.name == t.tsa)
+        .map(|r| r.root_pem.clone());
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let cp = verifier::checkpoint::SignedCheckpoint::parse(t.checkpoint.as_bytes())
+        .map_err(|e| ApiError::internal("stored checkpoint", e))?;
+    let trusted = state.ledger.trusted_tsas();
+    let info = verifier::tsa::verify_timestamp_token(
+        &t.token,
+        &verifier::Hash::digest(cp.note.text.as_bytes()),
+        &trusted,
+        now,
+        ledger::MAX_TIMESTAMP_SKEW_SECS,
+    )
+    .map_err(|e| ApiError::internal("stored checkpoint timestamp", e))?;
+    Ok(json(&json!({
+        "tree_size": t.size,
+        "checkpoint": t.checkpoint,
+        "tsa": t.tsa,
+        "token": b64(&t.token),
+        "gen_time": info.gen_time,
+        "serial": info.serial,
+        "tsa_root_pem": root,
+    })))
+}
+
+/// The latest anchored checkpoint, if anchoring runs and one exists.
+pub(crate) fn anchored(state: &AppState) -> Result<Option<anchor::AnchoredCheckpoint>, ApiError> {
+    match &state.anchor {
+        None => Ok(None),
+        Some(a) => a
+            .latest_anchored()
+            .map_err(|e| ApiError::internal("anchored checkpoint", e)),
+    }
 }
 
 /// `GET /v1/log`: origin, vkey and witnesses.
@@ -41,9 +104,19 @@ pub(crate) fn entry(state: &AppState, index: &str) -> Answer {
     let leaf = state.ledger.leaf(index)?;
     let entry: Value =
         serde_json::from_slice(&leaf).map_err(|e| ApiError::internal("stored leaf", e))?;
-    Ok(json(
-        &json!({"index": index, "leaf": b64(&leaf), "entry": entry}),
-    ))
+    let mut out = json!({"index": index, "leaf": b64(&leaf), "entry": entry});
+    // Which anchored checkpoint covers the entry (prove it with
+    // /v1/proof/inclusion?index=I&tree_size=<its size>).
+    if let Some(a) = anchored(state)?.filter(|a| a.size > index) {
+        let cosigners: Vec<Value> = a
+            .cosigners
+            .iter()
+            .map(|(n, t)| json!({"name": n, "timestamp": t}))
+            .collect();
+        out["anchored"] =
+            json!({"tree_size": a.size, "checkpoint": a.note, "cosigners": cosigners});
+    }
+    Ok(json(&out))
 }
 
 /// `GET /v1/proof/inclusion?index=I&tree_size=N`.
@@ -70,6 +143,12 @@ pub(crate) fn consistency(state: &AppState, query: &str) -> Answer {
 pub(crate) fn metrics(state: &AppState) -> Answer {
     let status = state.ledger.status();
     state.metrics.tree_size.set(status.tree_size as i64);
+    if let Some(a) = &state.anchor {
+        match a.status() {
+            Ok(st) => state.metrics.set_anchor(&st),
+            Err(e) => tracing::warn!("anchor status: {e}"),
+        }
+    }
     if status.last_time_micros > 0 {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         state

@@ -46,7 +46,6 @@ use base64::Engine as _;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
-
 use crate::checkpoint::SignedCheckpoint;
 use crate::cosignature::{verify_cosigned_note, ALG_COSIGNATURE_V1};
 use crate::entry::{parse_leaf, verify_attestation, IssuerKeys, LeafEntry, LEAF_LIMITS};

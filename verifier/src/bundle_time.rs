@@ -26,27 +26,55 @@ pub(crate) fn checks(bundle: &Bundle, options: &VerifyOptions) -> (Vec<Check>, V
             Err(e) => checks.push(fail(
                 check_id::CHECKPOINT_TIMESTAMP,
                 None,
-                format!("The root certificate of TSA {} is unreadable: {}.", plain(&t.name), plain(&e.to_string())),
+                format!(
+                    "The root certificate of TSA {} is unreadable: {}.",
+                    plain(&t.name),
+                    plain(&e.to_string())
+                ),
             )),
         }
     }
     let mut facts = Vec::new();
     for e in &bundle.entries {
-        let Some((hash, token)) = entry_token(&e.leaf) else { continue };
+        let Some((hash, token)) = entry_token(&e.leaf) else {
+            continue;
+        };
         let subject = format!("entry {}", e.index);
         let result = verify_timestamp_token(&token, &hash, &roots, now, SKEW_SECS);
-        checks.push(outcome(check_id::EVENT_TIMESTAMP, Some(e.index.to_string()), &subject, &result));
+        checks.push(outcome(
+            check_id::EVENT_TIMESTAMP,
+            Some(e.index.to_string()),
+            &subject,
+            &result,
+        ));
         facts.extend(result.ok().map(|i| fact(subject, i)));
     }
     if let Some(t) = &bundle.checkpoint_timestamp {
         let result = checkpoint_token(bundle, &t.token)
             .and_then(|(body, token)| {
-                verify_timestamp_token(&token, &Hash::digest(body.as_bytes()), &roots, now, SKEW_SECS)
-                    .map_err(|e| e.to_string())
+                verify_timestamp_token(
+                    &token,
+                    &Hash::digest(body.as_bytes()),
+                    &roots,
+                    now,
+                    SKEW_SECS,
+                )
+                .map_err(|e| e.to_string())
             })
-            .and_then(|i| if i.tsa == t.tsa { Ok(i) } else { Err(format!("the token chains to {}, not {}", i.tsa, t.tsa)) });
+            .and_then(|i| {
+                if i.tsa == t.tsa {
+                    Ok(i)
+                } else {
+                    Err(format!("the token chains to {}, not {}", i.tsa, t.tsa))
+                }
+            });
         let result = result.map_err(|e| crate::VerifyError::invalid("checkpoint_timestamp", e));
-        checks.push(outcome(check_id::CHECKPOINT_TIMESTAMP, None, "checkpoint", &result));
+        checks.push(outcome(
+            check_id::CHECKPOINT_TIMESTAMP,
+            None,
+            "checkpoint",
+            &result,
+        ));
         facts.extend(result.ok().map(|i| fact("checkpoint".into(), i)));
     }
     (checks, facts)
@@ -62,7 +90,9 @@ fn entry_token(leaf_b64: &str) -> Option<(Hash, Vec<u8>)> {
 
 fn checkpoint_token(bundle: &Bundle, token_b64: &str) -> Result<(String, Vec<u8>), String> {
     let cp = SignedCheckpoint::parse(bundle.checkpoint.as_bytes()).map_err(|e| e.to_string())?;
-    let token = B64.decode(token_b64).map_err(|e| format!("token is not base64: {e}"))?;
+    let token = B64
+        .decode(token_b64)
+        .map_err(|e| format!("token is not base64: {e}"))?;
     Ok((cp.note.text, token))
 }
 
@@ -90,11 +120,22 @@ fn outcome(
 }
 
 fn fail(id: &'static str, subject: Option<String>, detail: String) -> Check {
-    Check::new(id, subject, false, "A trusted timestamp does not verify", detail)
+    Check::new(
+        id,
+        subject,
+        false,
+        "A trusted timestamp does not verify",
+        detail,
+    )
 }
 
 fn fact(subject: String, i: TimestampInfo) -> TimestampFact {
-    TimestampFact { subject, tsa: i.tsa, gen_time: i.gen_time, serial: i.serial }
+    TimestampFact {
+        subject,
+        tsa: i.tsa,
+        gen_time: i.gen_time,
+        serial: i.serial,
+    }
 }
 
 fn system_now() -> i64 {

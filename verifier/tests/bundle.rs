@@ -83,6 +83,7 @@ impl World {
             document_hash: None,
             log_key: Some(self.log.vkey()),
             witnesses: self.witnesses.iter().map(CosignatureSigner::vkey).collect(),
+            now_unix: None,
         }
         .with_document(DOCUMENT)
     }
@@ -196,6 +197,7 @@ impl World {
                 })
                 .collect(),
             checkpoint_timestamp: None,
+            timestamp_authorities: Vec::new(),
         }
     }
 
@@ -670,8 +672,13 @@ fn parse_is_strict() {
     let good: Value =
         serde_json::from_slice(&world.bundle(&world.contract_flow()).to_json()).expect("JSON");
     let mut with_ts = good.clone();
-    with_ts["checkpoint_timestamp"] = json!({"token": "AAAA"});
+    with_ts["checkpoint_timestamp"] = json!({"tsa": "some-tsa", "token": "AAAA"});
     assert!(Bundle::parse(with_ts.to_string().as_bytes()).is_ok());
+    // A token that does not verify (no TSA root, not DER) fails its own check.
+    let report = verify_bundle_bytes(with_ts.to_string().as_bytes(), &VerifyOptions::default());
+    assert_eq!(failed(&report), [check_id::CHECKPOINT_TIMESTAMP]);
+    with_ts["checkpoint_timestamp"] = json!({"token": "AAAA"});
+    assert!(Bundle::parse(with_ts.to_string().as_bytes()).is_err());
     let mut with_size = good.clone();
     with_size["tree_size"] = json!(25);
     let report = verify_bundle_bytes(with_size.to_string().as_bytes(), &VerifyOptions::default());

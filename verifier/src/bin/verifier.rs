@@ -62,6 +62,7 @@ fn run() -> Result<bool, Fatal> {
         document_hash: None,
         log_key: args.log_key,
         witnesses: args.witnesses,
+        now_unix: None,
     };
     if let Some(path) = &args.document {
         options.document_hash = Some(hash_file(path)?);

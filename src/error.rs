@@ -66,11 +66,6 @@ impl ApiError {
                 "too_large",
                 format!("{at}{e}"),
             ),
-            VerifyError::Invalid { field, .. } if field == "timestamp_token" => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "timestamp_failed",
-                format!("{at}{e}"),
-            ),
             VerifyError::Malformed { .. } => Self::bad_request("malformed", format!("{at}{e}")),
             _ => Self::bad_request("invalid_event", format!("{at}{e}")),
         }
@@ -80,6 +75,16 @@ impl ApiError {
 impl From<LedgerError> for ApiError {
     fn from(e: LedgerError) -> Self {
         match e {
+            // The ledger checks tokens against the trusted TSAs; a token that
+            // is well-formed but fails a check is evidence that does not hold.
+            LedgerError::Rejected {
+                position,
+                source: VerifyError::Invalid { field, reason },
+            } if field == "timestamp_token" => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "timestamp_failed",
+                format!("events[{position}]: invalid timestamp_token: {reason}"),
+            ),
             LedgerError::Rejected { position, source } => {
                 Self::from_verify(Some(position), &source)
             }

@@ -24,6 +24,11 @@ use crate::tree::{self, StoreReader};
 /// TSA and us).
 pub const MAX_TIMESTAMP_SKEW_SECS: i64 = 300;
 
+/// The issuer name under which the log's own key attests what the log
+/// states as an issuer (the `report_issued` events). Reserved: no other key
+/// may take it, and it cannot be revoked.
+pub const LOG_ISSUER: &str = "evidence-ledger";
+
 /// Sub-directory of the data directory holding RocksDB.
 const DB_DIR: &str = "db";
 
@@ -142,7 +147,7 @@ impl Ledger {
         let thread = std::thread::Builder::new()
             .name("sequencer".into())
             .spawn(move || seq.run(rx))?;
-        Ok(Ledger {
+        let ledger = Ledger {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
                 store,
@@ -155,7 +160,11 @@ impl Ledger {
                 sender: RwLock::new(Some(tx)),
                 thread: Mutex::new(Some(thread)),
             }),
-        })
+        };
+        // The log attests its own statements (report issuance) as an issuer.
+        let own = ledger.inner.log_key.verifying_key();
+        ledger.add_issuer(LOG_ISSUER, own.as_bytes())?;
+        Ok(ledger)
     }
 
     /// The data directory.
@@ -339,6 +348,11 @@ impl Ledger {
     /// Registers a trusted issuer. A name is never reused for another key.
     pub fn add_issuer(&self, name: &str, public_key: &[u8]) -> Result<IssuerRecord> {
         check_id("issuer name", name)?;
+        if name == LOG_ISSUER && public_key != self.inner.log_key.verifying_key().as_bytes() {
+            return Err(LedgerError::AlreadyExists(format!(
+                "issuer {LOG_ISSUER} is reserved for the log's own key"
+            )));
+        }
         let key = <[u8; 32]>::try_from(public_key)
             .ok()
             .and_then(|b| VerifyingKey::from_bytes(&b).ok())
@@ -362,6 +376,11 @@ impl Ledger {
 
     /// Revokes an issuer: later attestations by it are refused.
     pub fn revoke_issuer(&self, name: &str) -> Result<IssuerRecord> {
+        if name == LOG_ISSUER {
+            return Err(LedgerError::InvalidRequest(format!(
+                "issuer {LOG_ISSUER} is the log's own key and cannot be revoked"
+            )));
+        }
         let mut rec = self
             .issuer(name)?
             .ok_or_else(|| LedgerError::NotFound(name.into()))?;

@@ -21,5 +21,7 @@ pub mod store;
 mod tree;
 
 pub use error::LedgerError;
-pub use ledger::{Ledger, LedgerOptions, LedgerStatus, Receipt, MAX_TIMESTAMP_SKEW_SECS};
+pub use ledger::{
+    Ledger, LedgerOptions, LedgerStatus, Receipt, LOG_ISSUER, MAX_TIMESTAMP_SKEW_SECS,
+};
 pub use registry::{IssuerRecord, Role, TokenRecord, TsaRecord};

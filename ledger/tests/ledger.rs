@@ -180,7 +180,11 @@ fn revoked_issuers_attest_no_more() {
         l.add_issuer(ISSUER, key.as_bytes()),
         Err(LedgerError::AlreadyExists(_))
     ));
-    assert_eq!(l.issuers().unwrap().len(), 1);
+    let names: Vec<String> = l.issuers().unwrap().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, [ledger::LOG_ISSUER, ISSUER]);
+    assert!(l.revoke_issuer(ledger::LOG_ISSUER).is_err());
+    let other = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]).verifying_key();
+    assert!(l.add_issuer(ledger::LOG_ISSUER, other.as_bytes()).is_err());
 }
 
 #[test]

@@ -29,7 +29,7 @@ use crate::error::ApiError;
 use crate::report::{self, html, pdf, Issue};
 
 /// The issuer name under which the log attests the reports it issues.
-pub const LOG_ISSUER: &str = "evidence-ledger";
+pub const LOG_ISSUER: &str = ledger::LOG_ISSUER;
 /// The display name of the legal caller in `report_issued` events.
 const LEGAL_DISPLAY: &str = "法务 legal";
 

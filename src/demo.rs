@@ -4,10 +4,13 @@
 //! crate, and prints what to look at.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use anchor::AnchorConfig;
 use ledger::{Ledger, LedgerOptions, Role};
 use serde_json::{json, Value};
+use verifier::bundle::{verify_bundle_bytes, VerifyOptions};
 use verifier::checkpoint::SignedCheckpoint;
 use verifier::hash::leaf_hash;
 use verifier::note::NoteVerifier;
@@ -45,9 +48,10 @@ pub fn run(args: DemoArgs) -> CliResult {
         Ledger::init(&dir, "demo.evidence-ledger.local/log").map_err(|e| e.to_string())?;
     }
     let ledger = Ledger::open(&dir, LedgerOptions::default()).map_err(|e| e.to_string())?;
+    let mut keys = DemoKeys::load(&dir)?;
     let services = Services {
-        idp: Issuer::random("idp-gov"),
-        intent: Issuer::random("intent-svc"),
+        idp: keys.issuer("idp-gov")?,
+        intent: keys.issuer("intent-svc")?,
     };
     let names = [
         ("u-1001", "王*"),
@@ -58,9 +62,15 @@ pub fn run(args: DemoArgs) -> CliResult {
     let signers: Vec<Signer> = (0..args.contracts * 2)
         .map(|i| {
             let (id, display) = names[i % names.len()];
-            Signer::random(&format!("{id}-{i}"), display)
+            let id = format!("{id}-{i}");
+            Ok(Signer::with_issuer(
+                &id,
+                display,
+                keys.issuer(&format!("signer:{id}"))?,
+            ))
         })
-        .collect();
+        .collect::<Result<_, String>>()?;
+    keys.save()?;
     for iss in [&services.idp, &services.intent]
         .into_iter()
         .chain(signers.iter().map(|s| &s.issuer))
@@ -72,9 +82,10 @@ pub fn run(args: DemoArgs) -> CliResult {
     let (submit, _) =
         crate::auth::issue(&ledger, TENANT, Role::Submitter).map_err(|e| e.to_string())?;
     let (legal, _) = crate::auth::issue(&ledger, TENANT, Role::Legal).map_err(|e| e.to_string())?;
-    let state = app_state(ledger.clone())?;
     let rt = runtime()?;
     rt.block_on(async {
+        let (witness_stop, witnesses) = start_witnesses(&dir, &ledger).await?;
+        let state = app_state(ledger.clone())?;
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,
             Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -87,7 +98,12 @@ pub fn run(args: DemoArgs) -> CliResult {
             let _ = stopped.await;
         }));
         let base = format!("http://{addr}");
-        let pushed = push(&base, &submit, &services, &signers, &ledger).await;
+        let mut pushed = push(&base, &submit, &services, &signers, &ledger).await;
+        if let Ok(docs) = &pushed {
+            pushed = evidence(&base, &legal, &dir, docs, &witnesses)
+                .await
+                .map(|_| docs.clone());
+        }
         match &pushed {
             Ok(docs) => print_guide(&base, &dir, &submit, &legal, docs),
             Err(e) => eprintln!("demo failed: {e}"),
@@ -97,6 +113,7 @@ pub fn run(args: DemoArgs) -> CliResult {
         }
         let _ = stop.send(());
         let _ = server.await;
+        let _ = witness_stop.send(true);
         pushed.map(|_| ())
     })?;
     ledger.close();
@@ -116,7 +133,7 @@ async fn push(
     let mut docs = Vec::new();
     for (i, pair) in signers.chunks(2).enumerate() {
         let doc_id = format!("contract-2026-{:04}", i + 1);
-        let document = format!("采购合同 No.{i}: the parties agree ...").into_bytes();
+        let document = contract_text(i);
         let parties: Vec<&Signer> = pair.iter().collect();
         let events = contract_flow(services, &parties, &doc_id, &document);
         let resp = client
@@ -174,24 +191,196 @@ fn check_receipt(r: &Value, log: &NoteVerifier, ledger: &Ledger) -> Result<(), S
         .map_err(|e| e.to_string())
 }
 
-fn print_guide(base: &str, dir: &std::path::Path, submit: &str, legal: &str, docs: &[String]) {
+/// The demo's issuer keys, kept in the data directory so that running the
+/// demo again on it signs the same events the same way (and is replayed).
+struct DemoKeys {
+    path: PathBuf,
+    seeds: std::collections::BTreeMap<String, String>,
+}
+
+impl DemoKeys {
+    fn load(dir: &Path) -> Result<DemoKeys, String> {
+        let path = dir.join("demo-issuers.json");
+        let seeds = match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| format!("{}: {e}", path.display()))?,
+            Err(_) => Default::default(),
+        };
+        Ok(DemoKeys { path, seeds })
+    }
+
+    fn issuer(&mut self, name: &str) -> Result<Issuer, String> {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        if let Some(seed) = self.seeds.get(name) {
+            let raw = b64.decode(seed).map_err(|e| e.to_string())?;
+            let seed: [u8; 32] = raw.try_into().map_err(|_| "demo seed: not 32 bytes")?;
+            return Ok(Issuer::from_seed(name, seed));
+        }
+        let issuer = Issuer::random(name);
+        self.seeds
+            .insert(name.to_string(), b64.encode(issuer.key.to_bytes()));
+        Ok(issuer)
+    }
+
+    fn save(&self) -> Result<(), String> {
+        let json = serde_json::to_vec_pretty(&self.seeds).map_err(|e| e.to_string())?;
+        std::fs::write(&self.path, json).map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+}
+
+/// Two witnesses — a notary office and a court — served in-process on
+/// loopback, trusting this log; anchoring configured with both required.
+async fn start_witnesses(
+    dir: &Path,
+    ledger: &Ledger,
+) -> Result<(tokio::sync::watch::Sender<bool>, Vec<(String, String)>), String> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut config = AnchorConfig::default();
+    config.policy.interval_secs = 2;
+    let mut out = Vec::new();
+    for name in ["notary-office.demo", "court.demo"] {
+        let wdir = dir.join(format!("witness-{name}"));
+        if !wdir.exists() {
+            let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
+            notary_bridge::store::init(&wdir, name, &key).map_err(|e| e.to_string())?;
+            notary_bridge::state::add_log(&wdir, ledger.vkey()).map_err(|e| e.to_string())?;
+        }
+        let witness = Arc::new(notary_bridge::Witness::open(&wdir).map_err(|e| e.to_string())?);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
+        let url = format!(
+            "http://{}",
+            listener.local_addr().map_err(|e| e.to_string())?
+        );
+        config
+            .add_partner(&witness.vkey(), &url)
+            .map_err(|e| e.to_string())?;
+        out.push((name.to_string(), witness.vkey()));
+        let mut rx = stopped.clone();
+        tokio::spawn(notary_bridge::server::run(listener, witness, async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }));
+    }
+    config.save(ledger).map_err(|e| e.to_string())?;
+    Ok((stop, out))
+}
+
+/// Waits for the flows to be anchored, then fetches one contract's bundle,
+/// saves it with the contract file, and checks it as a court would.
+async fn evidence(
+    base: &str,
+    legal: &str,
+    dir: &Path,
+    docs: &[String],
+    witnesses: &[(String, String)],
+) -> Result<(), String> {
+    let client = reqwest::Client::new();
+    let Some(doc) = docs.first() else {
+        return Ok(());
+    };
+    let size = ledger_size(&client, base, "/v1/checkpoint/latest").await?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let note = loop {
+        let note = client
+            .get(format!("{base}/v1/checkpoint"))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let note = note.text().await.map_err(|e| e.to_string())?;
+        let cosigned = witnesses
+            .iter()
+            .all(|(n, _)| note.contains(&format!("— {n} ")));
+        if cosigned && note.lines().nth(1) == Some(size.to_string().as_str()) {
+            break note;
+        }
+        if std::time::Instant::now() > deadline {
+            return Err("the witnesses did not cosign within 20 s".into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    println!("\nAnchored: the notary office and the court cosigned the checkpoint:\n{note}");
+    let bundle = client
+        .get(format!("{base}/v1/documents/{doc}/bundle"))
+        .bearer_auth(legal)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .bytes()
+        .await
+        .map_err(|e| e.to_string())?;
+    let bundle_path = dir.join(format!("{doc}.bundle.json"));
+    let doc_path = dir.join(format!("{doc}.txt"));
+    std::fs::write(&bundle_path, &bundle).map_err(|e| e.to_string())?;
+    std::fs::write(&doc_path, contract_text(0)).map_err(|e| e.to_string())?;
+    let options = VerifyOptions {
+        witnesses: witnesses.iter().map(|(_, v)| v.clone()).collect(),
+        ..VerifyOptions::default()
+    }
+    .with_document(&contract_text(0));
+    let report = verify_bundle_bytes(&bundle, &options);
+    println!(
+        "Evidence bundle of {doc}: {} checks, {}.\n  saved to {}\n  contract file {}",
+        report.checks.len(),
+        if report.all_passed() {
+            "all passed"
+        } else {
+            "SOME FAILED"
+        },
+        bundle_path.display(),
+        doc_path.display()
+    );
+    if !report.all_passed() {
+        return Err(report.to_text());
+    }
+    Ok(())
+}
+
+async fn ledger_size(client: &reqwest::Client, base: &str, path: &str) -> Result<u64, String> {
+    let note = client
+        .get(format!("{base}{path}"))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let note = note.text().await.map_err(|e| e.to_string())?;
+    note.lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .ok_or_else(|| "bad checkpoint".to_string())
+}
+
+/// The demo's contract documents.
+fn contract_text(i: usize) -> Vec<u8> {
+    format!("采购合同 No.{i}: the parties agree ...").into_bytes()
+}
+
+fn print_guide(base: &str, dir: &Path, submit: &str, legal: &str, docs: &[String]) {
     let doc = docs
         .first()
         .map(String::as_str)
         .unwrap_or("contract-2026-0001");
+    let bundle = dir.join(format!("{doc}.bundle.json"));
+    let file = dir.join(format!("{doc}.txt"));
     println!(
         "\nThe evidence ledger is serving at {base} (data in {dir}).\n\
          Look at:\n\
-         \x20 curl {base}/v1/checkpoint                      # the signed checkpoint (C2SP signed note)\n\
-         \x20 curl {base}/v1/log                             # origin and log verifier key\n\
+         \x20 curl {base}/v1/checkpoint                      # anchored checkpoint: log signature + 2 cosignatures\n\
+         \x20 curl {base}/v1/log                             # origin, log verifier key, witnesses\n\
          \x20 curl {base}/v1/entries/0                       # a leaf: canonical JSON of one event\n\
          \x20 curl '{base}/v1/proof/inclusion?index=0&tree_size=8'\n\
          \x20 curl '{base}/v1/proof/consistency?old=4&new=8'\n\
          \x20 curl -H 'Authorization: Bearer {legal}' {base}/v1/documents/{doc}/bundle\n\
+         \x20 curl -H 'Authorization: Bearer {legal}' {base}/v1/documents/{doc}/report -o report.html\n\
+         \x20 curl -H 'Authorization: Bearer {legal}' '{base}/v1/documents/{doc}/report?format=pdf' -o report.pdf\n\
          \x20 curl {base}/metrics\n\
+         Check the evidence offline, as a court would:\n\
+         \x20 $CARGO_TARGET_DIR/release/verifier verify {bundle} --document {file}\n\
+         or open {base}/verify in a browser and drop both files there.\n\
          Submit more with the submitter token:\n\
          \x20 curl -H 'Authorization: Bearer {submit}' -d @event.json {base}/v1/events\n\
          Press Ctrl-C to stop.",
-        dir = dir.display()
+        dir = dir.display(),
+        bundle = bundle.display(),
+        file = file.display(),
     );
 }

@@ -20,6 +20,11 @@ impl Issuer {
     pub fn random(name: &str) -> Issuer {
         let mut seed = [0u8; 32];
         OsRng.fill_bytes(&mut seed);
+        Issuer::from_seed(name, seed)
+    }
+
+    /// An issuer with a known key.
+    pub fn from_seed(name: &str, seed: [u8; 32]) -> Issuer {
         Issuer {
             name: name.to_string(),
             key: SigningKey::from_bytes(&seed),
@@ -47,10 +52,15 @@ pub struct Signer {
 impl Signer {
     /// A random signer.
     pub fn random(id: &str, display: &str) -> Signer {
+        Signer::with_issuer(id, display, Issuer::random(&format!("signer:{id}")))
+    }
+
+    /// A signer whose key is `issuer` (named `signer:<id>`).
+    pub fn with_issuer(id: &str, display: &str, issuer: Issuer) -> Signer {
         Signer {
             id: id.into(),
             display: display.into(),
-            issuer: Issuer::random(&format!("signer:{id}")),
+            issuer,
         }
     }
 

@@ -357,6 +357,14 @@ impl Ledger {
             .ok()
             .and_then(|b| VerifyingKey::from_bytes(&b).ok())
             .ok_or_else(|| LedgerError::InvalidRequest("public key: not an Ed25519 key".into()))?;
+        // Batch verification on ingest is cofactored, the offline verifiers'
+        // strict check is not: they agree only for keys without a small-order
+        // component, so no other key may become an issuer.
+        if key.is_weak() || !key.to_edwards().is_torsion_free() {
+            return Err(LedgerError::InvalidRequest(
+                "public key: has a small-order component; not usable for evidence".into(),
+            ));
+        }
         if let Some(existing) = self.issuer(name)? {
             if existing.public_key == b64(key.as_bytes()) && existing.revoked_at.is_none() {
                 return Ok(existing);

@@ -236,3 +236,16 @@ fn restart_resumes_from_disk() {
     ));
     assert!(matches!(l.leaf(size + 1), Err(LedgerError::NotFound(_))));
 }
+
+#[test]
+fn issuer_keys_with_a_small_order_component_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = new_ledger(dir.path());
+    let good = issuer_key().verifying_key().to_edwards();
+    let torsion = curve25519_dalek::constants::EIGHT_TORSION[1];
+    let mixed = (good + torsion).compress().to_bytes();
+    assert!(matches!(l.add_issuer("mixed", &mixed), Err(LedgerError::InvalidRequest(_))));
+    let small = torsion.compress().to_bytes();
+    assert!(matches!(l.add_issuer("small", &small), Err(LedgerError::InvalidRequest(_))));
+    assert!(l.issuer("mixed").unwrap().is_none());
+}

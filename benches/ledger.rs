@@ -1,0 +1,624 @@
+//! Library-level benchmark of the ingest path and the read path, in one run
+//! on one machine (issue 2):
+//!
+//! 1. a log of `BENCH_ENTRIES` (1M) entries is built (fsync off, to save
+//!    time; it is not what is measured): process RSS at `BENCH_MEM_AT`
+//!    (100k) and at the full size;
+//! 2. inclusion and consistency proofs per second at that size, on 1 and 2
+//!    threads;
+//! 3. durable appends/s: `BENCH_APPENDERS` (64) threads each appending
+//!    batches of `BENCH_BATCH` (32) pre-signed events (one Ed25519
+//!    attestation each) to a fresh log with fsync on, `BENCH_EVENTS`
+//!    (256k) events in all;
+//! 4. this machine's ceilings for the same work: the same number of synced
+//!    RocksDB `WriteBatch`es holding the same keys and bytes the ledger
+//!    wrote, on a raw `rocksdb::DB`; Ed25519 `verify_batch` of the same
+//!    signatures in the same batch size on 2 threads;
+//! 5. criterion micro-benchmarks of the per-event steps (skip them with
+//!    `BENCH_MICRO=0`).
+//!
+//! Run: `cargo bench --bench ledger`. Scale down with the env vars above.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use criterion::{black_box, Criterion};
+use ed25519_dalek::{Signature, VerifyingKey};
+use evidence_ledger::flows::{signed_event, Issuer};
+use ledger::{Ledger, LedgerOptions};
+use rand::{Rng, SeedableRng};
+use rocksdb::{ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions, DB};
+use verifier::entry::{self, verify_attestations, Event, IssuerKeys};
+use verifier::hash::leaf_hash;
+use verifier::Hash;
+
+const TENANT: &str = "bench";
+const ORIGIN: &str = "bench.evidence-ledger.local/log";
+
+struct Config {
+    entries: u64,
+    mem_at: u64,
+    events: usize,
+    appenders: usize,
+    batch: usize,
+    proof_secs: f64,
+    micro: bool,
+}
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+impl Config {
+    fn from_env() -> Config {
+        let entries = env_num("BENCH_ENTRIES", 1_000_000).max(2);
+        Config {
+            entries,
+            mem_at: env_num("BENCH_MEM_AT", 100_000).min(entries),
+            events: env_num("BENCH_EVENTS", 256_000) as usize,
+            appenders: env_num("BENCH_APPENDERS", 64).max(1) as usize,
+            batch: env_num("BENCH_BATCH", 32).max(1) as usize,
+            proof_secs: env_num("BENCH_PROOF_MS", 3_000) as f64 / 1000.0,
+            micro: env_num("BENCH_MICRO", 1) != 0,
+        }
+    }
+}
+
+fn main() {
+    let cfg = Config::from_env();
+    let issuer = Arc::new(Issuer::random("bench-idp"));
+    print_machine();
+
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let big = open_ledger(&tmp.path().join("big"), &issuer, unsynced());
+    let rss_empty = rss();
+    build(&big, &issuer, cfg.mem_at);
+    let rss_mem_at = rss();
+    build(&big, &issuer, cfg.entries);
+    let rss_full = rss();
+    println!("\n== memory (VmRSS of this process; RocksDB block cache bounded at 256 MiB)");
+    println!("  opened, empty log      {:>8.1} MiB", mib(rss_empty));
+    println!(
+        "  at {:>9} entries   {:>8.1} MiB",
+        cfg.mem_at,
+        mib(rss_mem_at)
+    );
+    println!(
+        "  at {:>9} entries   {:>8.1} MiB",
+        cfg.entries,
+        mib(rss_full)
+    );
+    println!(
+        "  peak (VmHWM)           {:>8.1} MiB",
+        mib(status_kib("VmHWM:"))
+    );
+
+    let proofs = proofs_per_second(&big, cfg.entries, cfg.proof_secs);
+    if cfg.micro {
+        micro_proofs(&big, cfg.entries);
+    }
+    big.close();
+    drop(big);
+
+    let tp = throughput(&cfg, &issuer, &tmp.path().join("append"));
+    let rocks = rocksdb_ceiling(&tp, &tmp.path().join("raw"));
+    let ed = ed25519_ceiling(&tp.signatures, cfg.batch);
+    print_summary(&cfg, &tp, rocks, ed, &proofs);
+    if cfg.micro {
+        micro_ingest(&issuer);
+    }
+}
+
+// ---------------------------------------------------------------- setup
+
+fn unsynced() -> LedgerOptions {
+    LedgerOptions {
+        sync: false,
+        ..LedgerOptions::default()
+    }
+}
+
+fn open_ledger(dir: &Path, issuer: &Issuer, opts: LedgerOptions) -> Ledger {
+    Ledger::init(dir, ORIGIN).expect("init");
+    let l = Ledger::open(dir, opts).expect("open");
+    l.add_issuer(&issuer.name, issuer.key.verifying_key().as_bytes())
+        .expect("add issuer");
+    l
+}
+
+/// Signed, parsed events `tag-first .. tag-(first+n)`, signed on 2 threads.
+fn make_events(issuer: &Issuer, tag: &str, first: u64, n: usize) -> Vec<Event> {
+    let half = n / 2;
+    let one = |from: u64, count: usize| -> Vec<Event> {
+        (from..from + count as u64)
+            .map(|i| {
+                let doc = format!("doc-{}", i % 50_000);
+                let h = Hash::digest(doc.as_bytes()).to_hex();
+                let v = signed_event(issuer, &format!("{tag}-{i:09}"), &doc, &h);
+                Event::from_value(v, false).expect("valid event")
+            })
+            .collect()
+    };
+    std::thread::scope(|s| {
+        let a = s.spawn(|| one(first, half));
+        let mut b = one(first + half as u64, n - half);
+        let mut out = a.join().expect("signer thread");
+        out.append(&mut b);
+        out
+    })
+}
+
+/// Appends (2 threads, 1,000-event batches) until the log holds `target` entries.
+fn build(l: &Ledger, issuer: &Arc<Issuer>, target: u64) {
+    const CHUNK: u64 = 1_000;
+    let start = l.status().tree_size;
+    if start >= target {
+        return;
+    }
+    let t = Instant::now();
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(start));
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            let (l, issuer, next) = (l.clone(), issuer.clone(), next.clone());
+            s.spawn(move || loop {
+                let from = next.fetch_add(CHUNK, std::sync::atomic::Ordering::Relaxed);
+                if from >= target {
+                    break;
+                }
+                let n = CHUNK.min(target - from) as usize;
+                let events = (from..from + n as u64)
+                    .map(|i| {
+                        let doc = format!("doc-{}", i % 50_000);
+                        let h = Hash::digest(doc.as_bytes()).to_hex();
+                        let v = signed_event(&issuer, &format!("b-{i:09}"), &doc, &h);
+                        Event::from_value(v, false).expect("valid event")
+                    })
+                    .collect();
+                l.append(TENANT, events).expect("append");
+            });
+        }
+    });
+    eprintln!(
+        "built log to {} entries in {:.1} s (fsync off; signing included)",
+        l.status().tree_size,
+        t.elapsed().as_secs_f64()
+    );
+}
+
+// ---------------------------------------------------------------- proofs
+
+struct ProofRates {
+    size: u64,
+    inclusion: [f64; 2],
+    consistency: [f64; 2],
+}
+
+fn proofs_per_second(l: &Ledger, size: u64, secs: f64) -> ProofRates {
+    let run = |threads: usize, consistency: bool| -> f64 {
+        let count = std::sync::atomic::AtomicU64::new(0);
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for k in 0..threads {
+                let (l, count) = (l.clone(), &count);
+                s.spawn(move || {
+                    let mut rng = rand::rngs::StdRng::seed_from_u64(k as u64);
+                    let mut n = 0u64;
+                    let end = Instant::now() + Duration::from_secs_f64(secs);
+                    while Instant::now() < end {
+                        for _ in 0..64 {
+                            let p = if consistency {
+                                l.consistency_proof(rng.gen_range(1..size), size)
+                            } else {
+                                l.inclusion_proof(rng.gen_range(0..size), size)
+                            };
+                            black_box(p.expect("proof"));
+                        }
+                        n += 64;
+                    }
+                    count.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                });
+            }
+        });
+        count.into_inner() as f64 / t.elapsed().as_secs_f64()
+    };
+    // One untimed pass warms the block cache the way a serving log is warm.
+    run(2, false);
+    ProofRates {
+        size,
+        inclusion: [run(1, false), run(2, false)],
+        consistency: [run(1, true), run(2, true)],
+    }
+}
+
+// ---------------------------------------------------------------- appends
+
+struct Throughput {
+    /// Cores other processes used meanwhile.
+    others: f64,
+    events: usize,
+    elapsed: Duration,
+    /// Sorted distinct tree sizes the receipts named: one per group commit.
+    group_ends: Vec<u64>,
+    latencies: Vec<Duration>,
+    /// The durable log, for the ceiling to copy its writes from.
+    ledger: Ledger,
+    signatures: Vec<(Vec<u8>, Signature, VerifyingKey)>,
+}
+
+fn throughput(cfg: &Config, issuer: &Arc<Issuer>, dir: &Path) -> Throughput {
+    eprintln!("signing {} events...", cfg.events);
+    let events = make_events(issuer, "t", 0, cfg.events);
+    let key = issuer.key.verifying_key();
+    let signatures = events
+        .iter()
+        .map(|e| {
+            let sig = Signature::from_bytes(&e.attestations[0].signature);
+            (e.attestation_message(0), sig, key)
+        })
+        .collect();
+    let mut per_thread: Vec<Vec<Vec<Event>>> = vec![Vec::new(); cfg.appenders];
+    let mut it = events.into_iter().peekable();
+    let mut k = 0;
+    while it.peek().is_some() {
+        per_thread[k % cfg.appenders].push(it.by_ref().take(cfg.batch).collect());
+        k += 1;
+    }
+    let l = open_ledger(dir, issuer, LedgerOptions::default());
+    let barrier = Arc::new(Barrier::new(cfg.appenders + 1));
+    let handles: Vec<_> = per_thread
+        .into_iter()
+        .map(|batches| {
+            let (l, barrier) = (l.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let mut sizes = Vec::new();
+                let mut lat = Vec::with_capacity(batches.len());
+                barrier.wait();
+                for b in batches {
+                    let t = Instant::now();
+                    let receipts = l.append(TENANT, b).expect("append");
+                    lat.push(t.elapsed());
+                    sizes.extend(receipts.iter().map(|r| r.tree_size));
+                }
+                (sizes, lat)
+            })
+        })
+        .collect();
+    barrier.wait();
+    let c = cpu();
+    let t = Instant::now();
+    let mut ends = BTreeSet::new();
+    let mut latencies = Vec::new();
+    for h in handles {
+        let (sizes, lat) = h.join().expect("appender");
+        ends.extend(sizes);
+        latencies.extend(lat);
+    }
+    let elapsed = t.elapsed();
+    let others = others_cores(c);
+    latencies.sort_unstable();
+    Throughput {
+        others,
+        events: cfg.events,
+        elapsed,
+        group_ends: ends.into_iter().collect(),
+        latencies,
+        ledger: l,
+        signatures,
+    }
+}
+
+// ---------------------------------------------------------------- ceilings
+
+struct RocksCeiling {
+    others: f64,
+    batches: usize,
+    keys: usize,
+    bytes: usize,
+    elapsed: Duration,
+}
+
+/// The stored-hash index of leaf `n` (sumdb/tlog layout): 2n - popcount(n).
+fn stored_hash_index(n: u64) -> u64 {
+    2 * n - u64::from(n.count_ones())
+}
+
+/// Replays, on a raw `rocksdb::DB`, the group commits the ledger made: one
+/// synced `WriteBatch` per group with the same keys and values (leaves read
+/// back from the log, stored hashes, the three index records, tree state and
+/// checkpoint). Batches are built before the clock starts.
+fn rocksdb_ceiling(tp: &Throughput, dir: &Path) -> RocksCeiling {
+    let cfs = ["leaves", "hashes", "idem", "docs", "dochash", "meta"];
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.create_missing_column_families(true);
+    opts.increase_parallelism(2);
+    opts.set_max_background_jobs(2);
+    opts.set_bytes_per_sync(1 << 20);
+    let descs = cfs.iter().map(|n| {
+        let mut o = Options::default();
+        o.set_compression_type(if *n == "hashes" {
+            DBCompressionType::None
+        } else {
+            DBCompressionType::Lz4
+        });
+        ColumnFamilyDescriptor::new(*n, o)
+    });
+    let db = DB::open_cf_descriptors(&opts, dir, descs).expect("open raw rocksdb");
+    let cf = |n: &str| db.cf_handle(n).expect("cf");
+    let note = tp.ledger.status().checkpoint.to_string();
+    let (mut keys, mut bytes) = (0usize, 0usize);
+    let mut batches = Vec::with_capacity(tp.group_ends.len());
+    let mut from = 0u64;
+    for &end in &tp.group_ends {
+        let mut wb = WriteBatch::default();
+        for i in from..end {
+            let leaf = tp.ledger.leaf(i).expect("leaf");
+            let parsed = entry::parse_leaf(&leaf).expect("leaf parses");
+            let ev = &parsed.event;
+            wb.put_cf(cf("leaves"), i.to_be_bytes(), &leaf);
+            let first = stored_hash_index(i);
+            for h in 0..=u64::from(i.trailing_ones()) {
+                let hash = Hash::digest(&(first + h).to_le_bytes()).0;
+                wb.put_cf(cf("hashes"), (first + h).to_be_bytes(), hash);
+            }
+            let idem = [TENANT.as_bytes(), b"\0", ev.event_id.as_bytes()].concat();
+            wb.put_cf(cf("idem"), idem, [7u8; 40]);
+            let doc = [
+                TENANT.as_bytes(),
+                b"\0",
+                ev.document_id.as_bytes(),
+                b"\0",
+                &i.to_be_bytes(),
+            ]
+            .concat();
+            wb.put_cf(cf("docs"), doc, []);
+            let dh = [&ev.document_hash.0[..], &i.to_be_bytes()].concat();
+            wb.put_cf(cf("dochash"), dh, []);
+        }
+        wb.put_cf(cf("meta"), b"tree", [9u8; 48]);
+        wb.put_cf(cf("meta"), b"checkpoint", note.as_bytes());
+        keys += wb.len();
+        bytes += wb.size_in_bytes();
+        batches.push(wb);
+        from = end;
+    }
+    let mut wo = WriteOptions::default();
+    wo.set_sync(true);
+    let n = batches.len();
+    let c = cpu();
+    let t = Instant::now();
+    for wb in batches {
+        db.write_opt(wb, &wo).expect("write");
+    }
+    RocksCeiling {
+        others: others_cores(c),
+        batches: n,
+        keys,
+        bytes,
+        elapsed: t.elapsed(),
+    }
+}
+
+/// `verify_batch` of the same signatures, in batches of `batch`, on 2 threads.
+fn ed25519_ceiling(sigs: &[(Vec<u8>, Signature, VerifyingKey)], batch: usize) -> (f64, f64) {
+    let verify = |part: &[(Vec<u8>, Signature, VerifyingKey)]| {
+        for chunk in part.chunks(batch) {
+            let m: Vec<&[u8]> = chunk.iter().map(|c| c.0.as_slice()).collect();
+            let s: Vec<Signature> = chunk.iter().map(|c| c.1).collect();
+            let k: Vec<VerifyingKey> = chunk.iter().map(|c| c.2).collect();
+            ed25519_dalek::verify_batch(&m, &s, &k).expect("valid batch");
+        }
+    };
+    let (a, b) = sigs.split_at(sigs.len() / 2);
+    let c = cpu();
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| verify(a));
+        verify(b);
+    });
+    (
+        sigs.len() as f64 / t.elapsed().as_secs_f64(),
+        others_cores(c),
+    )
+}
+
+// ---------------------------------------------------------------- report
+
+fn print_summary(
+    cfg: &Config,
+    tp: &Throughput,
+    rocks: RocksCeiling,
+    (ed, ed_others): (f64, f64),
+    proofs: &ProofRates,
+) {
+    let rate = tp.events as f64 / tp.elapsed.as_secs_f64();
+    let groups = tp.group_ends.len();
+    let rocks_rate = tp.events as f64 / rocks.elapsed.as_secs_f64();
+    let pct = |q: f64| {
+        let i = ((tp.latencies.len() - 1) as f64 * q) as usize;
+        tp.latencies[i].as_secs_f64() * 1000.0
+    };
+    println!(
+        "\n== durable appends: {} appenders x batches of {} pre-signed events (1 Ed25519 attestation each), fsync per group",
+        cfg.appenders, cfg.batch
+    );
+    println!(
+        "  {} events in {:.2} s: {:.0} events/s; {} group commits, {:.0} events/group; append latency p50 {:.1} ms, p99 {:.1} ms",
+        tp.events,
+        tp.elapsed.as_secs_f64(),
+        rate,
+        groups,
+        tp.events as f64 / groups as f64,
+        pct(0.5),
+        pct(0.99)
+    );
+    println!(
+        "  other processes took {:.2} of the 2 cores meanwhile (ceilings: RocksDB {:.2}, Ed25519 {:.2})",
+        tp.others, rocks.others, ed_others
+    );
+    println!(
+        "\n== ceilings on this machine, same run\n  RocksDB: {} synced WriteBatches, {} keys, {:.1} MiB ({:.1} keys/event): {:.2} s = {:.0} events/s; ledger at {:.0}% of it",
+        rocks.batches,
+        rocks.keys,
+        mib(rocks.bytes as u64 / 1024),
+        rocks.keys as f64 / tp.events as f64,
+        rocks.elapsed.as_secs_f64(),
+        rocks_rate,
+        100.0 * rate / rocks_rate
+    );
+    println!(
+        "  Ed25519 verify_batch, batches of {}, 2 threads: {:.0} signatures/s; ledger at {:.0}% of it",
+        cfg.batch,
+        ed,
+        100.0 * rate / ed
+    );
+    let both = 1.0 / (1.0 / ed + 1.0 / rocks_rate);
+    println!(
+        "  both on the same 2 cores, one after the other (1/(1/verify + 1/write)): {both:.0} events/s; ledger at {:.0}% of it",
+        100.0 * rate / both
+    );
+    println!(
+        "  target 40000 events/s: {}",
+        if rate >= 40_000.0 { "met" } else { "MISSED" }
+    );
+    println!(
+        "\n== proofs served at {} entries (warm block cache)",
+        proofs.size
+    );
+    println!(
+        "  inclusion:   {:>8.0}/s on 1 thread, {:>8.0}/s on 2 threads",
+        proofs.inclusion[0], proofs.inclusion[1]
+    );
+    println!(
+        "  consistency: {:>8.0}/s on 1 thread, {:>8.0}/s on 2 threads",
+        proofs.consistency[0], proofs.consistency[1]
+    );
+}
+
+fn print_machine() {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("machine: {cores} cores, {cpu}; RocksDB 11.8.1 (librocksdb-sys 0.19.0)");
+}
+
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// CPU time (clock ticks) used by the whole machine and by this process.
+#[derive(Clone, Copy)]
+struct Cpu {
+    machine: u64,
+    me: u64,
+    at: Instant,
+}
+
+fn cpu() -> Cpu {
+    let machine = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let f: Vec<u64> = s
+                .lines()
+                .next()?
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal: busy = all but idle, iowait
+            Some(f.iter().take(8).sum::<u64>() - f.get(3)? - f.get(4)?)
+        })
+        .unwrap_or(0);
+    let me = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit(')').next()?.split_whitespace().collect::<Vec<_>>();
+            Some(rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    Cpu {
+        machine,
+        me,
+        at: Instant::now(),
+    }
+}
+
+/// Cores' worth of CPU that other processes (and steal) took since `since`:
+/// this machine is shared, and every number here should be read with it.
+fn others_cores(since: Cpu) -> f64 {
+    let now = cpu();
+    let ticks = (now.machine - since.machine).saturating_sub(now.me - since.me);
+    ticks as f64 / 100.0 / now.at.duration_since(since.at).as_secs_f64()
+}
+
+fn rss() -> u64 {
+    status_kib("VmRSS:")
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+// ---------------------------------------------------------------- micro
+
+fn criterion() -> Criterion {
+    Criterion::default()
+        .configure_from_args()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+}
+
+fn micro_proofs(l: &Ledger, size: u64) {
+    let mut c = criterion();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    c.bench_function("inclusion proof at full size", |b| {
+        b.iter(|| l.inclusion_proof(rng.gen_range(0..size), size))
+    });
+    c.bench_function("consistency proof at full size", |b| {
+        b.iter(|| l.consistency_proof(rng.gen_range(1..size), size))
+    });
+}
+
+fn micro_ingest(issuer: &Issuer) {
+    let mut c = criterion();
+    let events = make_events(issuer, "m", 0, 32);
+    let mut keys = IssuerKeys::new();
+    keys.insert(issuer.name.clone(), issuer.key.verifying_key());
+    let raw = serde_json::to_vec(&events[0].raw).expect("json");
+    c.bench_function("parse + validate one event", |b| {
+        b.iter(|| {
+            let v = verifier::jcs::parse(&raw, &verifier::jcs::Limits::default()).expect("json");
+            Event::from_value(v, false).expect("event")
+        })
+    });
+    c.bench_function("verify_attestations, batch of 32", |b| {
+        b.iter(|| verify_attestations(&events, &keys).expect("valid"))
+    });
+    let time = entry::format_ledger_time(1_767_225_600_000_000);
+    c.bench_function("leaf bytes + leaf hash", |b| {
+        b.iter(|| leaf_hash(&entry::leaf_bytes(&events[0], TENANT, &time)))
+    });
+    c.bench_function("content hash", |b| b.iter(|| events[0].content_hash()));
+    c.final_summary();
+}

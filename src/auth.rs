@@ -47,7 +47,7 @@ pub fn issue(
         id: hash.to_hex()[..12].to_string(),
         tenant: tenant.to_string(),
         role,
-        created_at: now_rfc3339(),
+        created_at: ledger::now_rfc3339(),
         revoked_at: None,
     };
     ledger.put_token(&hash, &rec)?;
@@ -62,7 +62,7 @@ pub fn revoke(ledger: &Ledger, id: &str) -> Result<TokenRecord, LedgerError> {
         .find(|(_, r)| r.id == id)
         .ok_or_else(|| LedgerError::NotFound(format!("token {id}")))?;
     if rec.revoked_at.is_none() {
-        rec.revoked_at = Some(now_rfc3339());
+        rec.revoked_at = Some(ledger::now_rfc3339());
         ledger.put_token(&hash, &rec)?;
     }
     Ok(rec)
@@ -109,22 +109,5 @@ pub fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
 
 /// Tenants are ids: 1-128 chars of `[A-Za-z0-9._:-]`.
 pub fn check_tenant(tenant: &str) -> Result<(), LedgerError> {
-    let ok = !tenant.is_empty()
-        && tenant.len() <= 128
-        && tenant
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(LedgerError::InvalidRequest(
-            "tenant: 1-128 chars of [A-Za-z0-9._:-]".into(),
-        ))
-    }
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    ledger::check_id("tenant", tenant)
 }

@@ -139,16 +139,17 @@ pub fn mark_anchored(ledger: &Ledger, size: u64) -> Result<()> {
 
 /// Size of the latest anchored checkpoint.
 pub fn latest_anchored_size(ledger: &Ledger) -> Result<Option<u64>> {
-    match ledger.aux_get(LATEST)? {
-        None => Ok(None),
-        Some(b) => {
-            let arr: [u8; 8] = b
-                .as_slice()
-                .try_into()
-                .map_err(|_| AnchorError::Corrupt("anchor/latest".into()))?;
-            Ok(Some(u64::from_be_bytes(arr)))
-        }
-    }
+    read_size(ledger, LATEST)
+}
+
+fn read_size(ledger: &Ledger, key: &[u8]) -> Result<Option<u64>> {
+    let Some(b) = ledger.aux_get(key)? else {
+        return Ok(None);
+    };
+    let arr: [u8; 8] = b.as_slice().try_into().map_err(|_| {
+        AnchorError::Corrupt(format!("{} is not a size", String::from_utf8_lossy(key)))
+    })?;
+    Ok(Some(u64::from_be_bytes(arr)))
 }
 
 /// The latest anchored checkpoint with its cosignatures.
@@ -225,14 +226,5 @@ pub fn checkpoint_timestamp(ledger: &Ledger, size: u64) -> Result<Option<Checkpo
 
 /// Size of the newest checkpoint with a TSA token.
 pub fn latest_timestamped_size(ledger: &Ledger) -> Result<Option<u64>> {
-    match ledger.aux_get(TSA_LATEST)? {
-        None => Ok(None),
-        Some(b) => {
-            let arr: [u8; 8] = b
-                .as_slice()
-                .try_into()
-                .map_err(|_| AnchorError::Corrupt("tsa_latest".into()))?;
-            Ok(Some(u64::from_be_bytes(arr)))
-        }
-    }
+    read_size(ledger, TSA_LATEST)
 }

@@ -589,7 +589,7 @@ fn check_batch(tenant: &str, events: &[Event]) -> Result<()> {
 }
 
 /// Ids (tenants, issuer names): 1-128 chars of `[A-Za-z0-9._:-]`.
-pub(crate) fn check_id(what: &str, s: &str) -> Result<()> {
+pub fn check_id(what: &str, s: &str) -> Result<()> {
     let ok = !s.is_empty()
         && s.len() <= 128
         && s.bytes()
@@ -607,7 +607,8 @@ fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
-fn now_rfc3339() -> String {
+/// The current time, RFC 3339 UTC (for registry records).
+pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()

@@ -22,6 +22,7 @@ mod tree;
 
 pub use error::LedgerError;
 pub use ledger::{
-    Ledger, LedgerOptions, LedgerStatus, Receipt, LOG_ISSUER, MAX_TIMESTAMP_SKEW_SECS,
+    check_id, now_rfc3339, Ledger, LedgerOptions, LedgerStatus, Receipt, LOG_ISSUER,
+    MAX_TIMESTAMP_SKEW_SECS,
 };
 pub use registry::{IssuerRecord, Role, TokenRecord, TsaRecord};

@@ -61,11 +61,7 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
             issuers.push(json!({"name": r.name, "public_key": r.public_key}));
         }
     }
-    let witnesses: Vec<Value> = state
-        .witnesses
-        .iter()
-        .map(|(n, v)| json!({"name": n, "vkey": v}))
-        .collect();
+    let witnesses = state.witnesses_json();
     Ok(json(&json!({
         "format": "evidence-lookup/v1",
         "document_hash": hash.to_hex(),

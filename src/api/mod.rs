@@ -44,6 +44,16 @@ pub struct AppState {
     pub ready: std::sync::atomic::AtomicBool,
 }
 
+impl AppState {
+    /// The witnesses as `/v1/log` and lookups list them: `[{name, vkey}]`.
+    pub fn witnesses_json(&self) -> Vec<serde_json::Value> {
+        self.witnesses
+            .iter()
+            .map(|(n, v)| serde_json::json!({"name": n, "vkey": v}))
+            .collect()
+    }
+}
+
 /// The service's routes as one warp filter.
 pub fn routes(
     state: Arc<AppState>,
@@ -120,7 +130,9 @@ where
     match segments.as_slice() {
         ["v1", "checkpoint"] if get => ("checkpoint", public::checkpoint(state)),
         ["v1", "checkpoint", "latest"] if get => ("checkpoint", public::latest_checkpoint(state)),
-        ["v1", "checkpoint", "timestamp"] if get => ("checkpoint", public::checkpoint_timestamp(state)),
+        ["v1", "checkpoint", "timestamp"] if get => {
+            ("checkpoint", public::checkpoint_timestamp(state))
+        }
         ["v1", "anchor"] if post => (
             "anchor",
             with_caller(state, req, |c| admin::trigger_anchor(state, c)),

@@ -86,11 +86,7 @@ pub(crate) fn anchored(state: &AppState) -> Result<Option<anchor::AnchoredCheckp
 
 /// `GET /v1/log`: origin, vkey and witnesses.
 pub(crate) fn log_info(state: &AppState) -> Answer {
-    let witnesses: Vec<Value> = state
-        .witnesses
-        .iter()
-        .map(|(n, v)| json!({"name": n, "vkey": v}))
-        .collect();
+    let witnesses = state.witnesses_json();
     Ok(json(&json!({
         "origin": state.ledger.origin(),
         "vkey": state.ledger.vkey(),

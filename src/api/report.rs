@@ -242,14 +242,6 @@ fn random_hex() -> String {
 }
 
 fn now_rfc3339() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    verifier::report::unix_to_rfc3339(u64::try_from(now).unwrap_or(0))
 }

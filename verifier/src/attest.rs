@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use ed25519_dalek::{Signer as _, SigningKey};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::jcs;
 
@@ -17,16 +17,20 @@ pub fn attestation_message(
     issuer: &str,
     kind: &str,
 ) -> Vec<u8> {
-    let mut m = Map::new();
-    m.insert("claim".into(), claim.clone());
-    m.insert(
-        "document_hash".into(),
-        Value::String(document_hash_hex.into()),
-    );
-    m.insert("event_id".into(), Value::String(event_id.into()));
-    m.insert("issuer".into(), Value::String(issuer.into()));
-    m.insert("kind".into(), Value::String(kind.into()));
-    jcs::to_canonical(&Value::Object(m))
+    // Member names are ASCII and written in canonical (sorted) order.
+    let mut out = Vec::with_capacity(160);
+    out.extend_from_slice(b"{\"claim\":");
+    jcs::write_canonical(claim, &mut out);
+    out.extend_from_slice(b",\"document_hash\":");
+    jcs::write_string(document_hash_hex, &mut out);
+    out.extend_from_slice(b",\"event_id\":");
+    jcs::write_string(event_id, &mut out);
+    out.extend_from_slice(b",\"issuer\":");
+    jcs::write_string(issuer, &mut out);
+    out.extend_from_slice(b",\"kind\":");
+    jcs::write_string(kind, &mut out);
+    out.push(b'}');
+    out
 }
 
 /// Signs an attestation message; returns the base64 signature as the event carries it.
@@ -40,4 +44,22 @@ pub fn sign_attestation(
 ) -> String {
     let msg = attestation_message(claim, document_hash_hex, event_id, issuer, kind);
     base64::engine::general_purpose::STANDARD.encode(key.sign(&msg).to_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn message_is_the_canonical_json_of_the_five_members() {
+        let claim = json!({"result": "pass", "method": "sms_code"});
+        let msg = attestation_message(&claim, "ab", "ev-1", "idp", "signed");
+        let expected = json!({"claim": claim, "document_hash": "ab", "event_id": "ev-1", "issuer": "idp", "kind": "signed"});
+        assert_eq!(msg, jcs::to_canonical(&expected));
+        assert_eq!(
+            String::from_utf8(msg).expect("utf-8"),
+            r#"{"claim":{"method":"sms_code","result":"pass"},"document_hash":"ab","event_id":"ev-1","issuer":"idp","kind":"signed"}"#
+        );
+    }
 }

@@ -211,20 +211,13 @@ impl Event {
     /// If `i >= self.attestations.len()`.
     pub fn attestation_message(&self, i: usize) -> Vec<u8> {
         let a = &self.attestations[i];
-        let mut out = Vec::with_capacity(160);
-        // Member names are ASCII and already in canonical order.
-        out.extend_from_slice(b"{\"claim\":");
-        jcs::write_canonical(&a.claim, &mut out);
-        out.extend_from_slice(b",\"document_hash\":");
-        jcs::write_string(&self.document_hash.to_hex(), &mut out);
-        out.extend_from_slice(b",\"event_id\":");
-        jcs::write_string(&self.event_id, &mut out);
-        out.extend_from_slice(b",\"issuer\":");
-        jcs::write_string(&a.issuer, &mut out);
-        out.extend_from_slice(b",\"kind\":");
-        jcs::write_string(self.kind.as_str(), &mut out);
-        out.push(b'}');
-        out
+        crate::attest::attestation_message(
+            &a.claim,
+            &self.document_hash.to_hex(),
+            &self.event_id,
+            &a.issuer,
+            self.kind.as_str(),
+        )
     }
 
     /// SHA-256 of the canonical JSON of `raw`: identifies the content for idempotency.

@@ -238,7 +238,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Tsa { command } => tsa(command),
         Command::Anchor { command } => anchor_cmd(command),
         Command::Status { data } => {
-            let l = open(&data)?;
+            let l = look(&data)?;
             let s = l.status();
             println!(
                 "origin: {}\nvkey: {}\ntree size: {}\nroot: {}",
@@ -250,6 +250,11 @@ fn run(cli: Cli) -> CliResult {
         Command::Demo(args) => crate::demo::run(args),
         Command::Load(args) => crate::load::run(args),
     }
+}
+
+/// Opens a data directory to look only; works beside a running server.
+pub fn look(data: &Path) -> Result<Ledger, String> {
+    Ledger::open_read_only(data).map_err(|e| e.to_string())
 }
 
 /// Opens a data directory for an offline command, with a clear word when a
@@ -275,7 +280,7 @@ fn token(cmd: TokenCommand) -> CliResult {
             println!("{token}");
         }
         TokenCommand::List { data } => {
-            for (_, r) in open(&data)?.tokens().map_err(|e| e.to_string())? {
+            for (_, r) in look(&data)?.tokens().map_err(|e| e.to_string())? {
                 let revoked = r
                     .revoked_at
                     .as_deref()
@@ -314,7 +319,7 @@ fn issuer(cmd: IssuerCommand) -> CliResult {
             println!("trusted issuer {} key {}", r.name, r.public_key);
         }
         IssuerCommand::List { data } => {
-            for r in open(&data)?.issuers().map_err(|e| e.to_string())? {
+            for r in look(&data)?.issuers().map_err(|e| e.to_string())? {
                 let revoked = r
                     .revoked_at
                     .as_deref()
@@ -377,7 +382,7 @@ fn tsa(cmd: TsaCommand) -> CliResult {
             }
         }
         TsaCommand::List { data } => {
-            let l = open(&data)?;
+            let l = look(&data)?;
             let anchoring = AnchorConfig::load(&l).map_err(|e| e.to_string())?.tsa;
             for r in l.tsa_records().map_err(|e| e.to_string())? {
                 let a = match &anchoring {
@@ -404,7 +409,7 @@ fn witness(cmd: WitnessCommand) -> CliResult {
             println!("added witness {name} at {url}");
         }
         WitnessCommand::List { data } => {
-            let c = AnchorConfig::load(&open(&data)?).map_err(e)?;
+            let c = AnchorConfig::load(&look(&data)?).map_err(e)?;
             for p in &c.partners {
                 println!("{} {} {}", p.name, p.url, p.vkey);
             }
@@ -449,7 +454,7 @@ fn anchor_cmd(cmd: AnchorCommand) -> CliResult {
             print_policy(&c);
         }
         AnchorCommand::Status { data } => {
-            let l = open(&data)?;
+            let l = look(&data)?;
             let c = AnchorConfig::load(&l).map_err(e)?;
             print_policy(&c);
             let latest = anchor::store::latest_anchored_size(&l).map_err(e)?;

@@ -520,6 +520,10 @@ fn admin_registers_and_revokes_issuers_online() {
     assert_eq!(status, 200);
     let h = Hash::digest(b"doc").to_hex();
     assert_eq!(s.submit(&signed_event(&iss, "e-1", "doc", &h)).0, 200);
+    // Operators can look while the server runs (read-only open).
+    let d = s.data().to_str().unwrap().to_string();
+    assert!(cli(&["issuer", "list", "--data", &d]).contains("signer:u-77"));
+    assert!(cli(&["status", "--data", &d]).contains("tree size: 1"));
     let (status, _) = s.post("/v1/issuers/signer:u-77/revoke", Some(&s.tokens.admin), "");
     assert_eq!(status, 200);
     assert_eq!(s.submit(&signed_event(&iss, "e-2", "doc", &h)).0, 422);

@@ -128,26 +128,47 @@ impl Ledger {
 
     /// Opens an initialised data directory and starts the sequencer.
     pub fn open(dir: &Path, opts: LedgerOptions) -> Result<Ledger> {
+        let store = Store::open(&dir.join(DB_DIR))?;
+        let ledger = Ledger::assemble(dir, store, Some(opts))?;
+        // The log attests its own statements (report issuance) as an issuer.
+        let own = ledger.inner.log_key.verifying_key();
+        ledger.add_issuer(LOG_ISSUER, own.as_bytes())?;
+        Ok(ledger)
+    }
+
+    /// Opens a data directory to look only, even while a server holds it:
+    /// the state as of now, no sequencer; every write fails.
+    pub fn open_read_only(dir: &Path) -> Result<Ledger> {
+        Ledger::assemble(dir, Store::open_read_only(&dir.join(DB_DIR))?, None)
+    }
+
+    fn assemble(dir: &Path, store: Store, opts: Option<LedgerOptions>) -> Result<Ledger> {
         let (name, log_key) = read_key_file(&dir.join(LOG_KEY_FILE))?;
         let signer = NoteSigner::new(&name, log_key.clone())
             .map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
-        let store = Arc::new(Store::open(&dir.join(DB_DIR))?);
+        let store = Arc::new(store);
         let head = Arc::new(RwLock::new(Arc::new(load_head(&store, &signer)?)));
         let issuers = RwLock::new(Arc::new(load_issuer_keys(&store)?));
         let tsas = RwLock::new(Arc::new(load_tsas(&store)?));
         let (origin, vkey) = (signer.name().to_string(), signer.vkey());
-        let (tx, rx) = mpsc::sync_channel(opts.queue_depth);
-        let seq = Sequencer {
-            store: store.clone(),
-            signer,
-            head: head.clone(),
-            sync: opts.sync,
-            max_group_events: opts.max_group_events,
+        let (sender, thread) = match opts {
+            None => (None, None),
+            Some(opts) => {
+                let (tx, rx) = mpsc::sync_channel(opts.queue_depth);
+                let seq = Sequencer {
+                    store: store.clone(),
+                    signer,
+                    head: head.clone(),
+                    sync: opts.sync,
+                    max_group_events: opts.max_group_events,
+                };
+                let thread = std::thread::Builder::new()
+                    .name("sequencer".into())
+                    .spawn(move || seq.run(rx))?;
+                (Some(tx), Some(thread))
+            }
         };
-        let thread = std::thread::Builder::new()
-            .name("sequencer".into())
-            .spawn(move || seq.run(rx))?;
-        let ledger = Ledger {
+        Ok(Ledger {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
                 store,
@@ -157,14 +178,10 @@ impl Ledger {
                 head,
                 issuers,
                 tsas,
-                sender: RwLock::new(Some(tx)),
-                thread: Mutex::new(Some(thread)),
+                sender: RwLock::new(sender),
+                thread: Mutex::new(thread),
             }),
-        };
-        // The log attests its own statements (report issuance) as an issuer.
-        let own = ledger.inner.log_key.verifying_key();
-        ledger.add_issuer(LOG_ISSUER, own.as_bytes())?;
-        Ok(ledger)
+        })
     }
 
     /// The data directory.

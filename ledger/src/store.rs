@@ -114,6 +114,17 @@ impl Store {
         Ok(Store { db })
     }
 
+    /// Opens the store read-only, beside a running writer (operator
+    /// commands that only look: status, lists). Sees the state as of now.
+    pub fn open_read_only(dir: &Path) -> Result<Store> {
+        let cache = Cache::new_lru_cache(16 << 20);
+        let cfs = ALL_CFS
+            .iter()
+            .map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
+        let db = DB::open_cf_descriptors_read_only(&Options::default(), dir, cfs, false)?;
+        Ok(Store { db })
+    }
+
     fn cf(&self, name: &str) -> &ColumnFamily {
         // All families are created at open; a missing one is a programming error.
         #[allow(clippy::expect_used)]

@@ -253,7 +253,7 @@ impl Sequencer {
         if g.size == head.size {
             return Ok(Arc::new(head.clone()));
         }
-        let root = tree::root(g.size, &g.overlay)?;
+        let root = tree::Prover::new(&g.overlay, g.size).root()?;
         let cp = Checkpoint {
             origin: self.signer.name().to_string(),
             size: g.size,
@@ -286,11 +286,13 @@ impl Sequencer {
 
     /// Proves each staged event against the new head and answers.
     fn answer(&self, staged: Vec<(Request, Vec<Staged>)>, head: &Head, overlay: &Overlay<'_>) {
+        // One prover for the group: the right edge of the tree is hashed once.
+        let prover = tree::Prover::new(overlay, head.size);
         for (req, items) in staged {
             let receipts: Result<Vec<Receipt>> = items
                 .into_iter()
                 .map(|s| {
-                    let inclusion = tree::inclusion_proof(s.index, head.size, overlay)?;
+                    let inclusion = prover.inclusion(s.index)?;
                     Ok(Receipt {
                         event_id: s.event_id,
                         index: s.index,

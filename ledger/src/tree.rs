@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tlog_tiles::tlog::{self, HashReader};
+use verifier::hash::node_hash;
 use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
@@ -98,6 +99,91 @@ pub(crate) fn tree_err(e: tlog::Error) -> LedgerError {
     LedgerError::Corrupt(format!("merkle tree: {e}"))
 }
 
+/// Proofs for one tree size, with the hashes of incomplete subtrees (the
+/// right edge of the tree) computed once and kept: the receipts of one group
+/// commit share all of them, and each proof then costs only reads of stored
+/// hashes. `tlog::prove_record` recomputes the right edge for every proof,
+/// which made answering a group as costly as staging it.
+pub(crate) struct Prover<'r, R: HashReader> {
+    reader: &'r R,
+    size: u64,
+    /// Hash of the subtree `[lo, size)`, by `lo`.
+    edge: RefCell<HashMap<u64, Hash>>,
+}
+
+impl<'r, R: HashReader> Prover<'r, R> {
+    pub(crate) fn new(reader: &'r R, size: u64) -> Self {
+        Prover {
+            reader,
+            size,
+            edge: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// RFC 9162 §2.1.1 MTH of the whole tree.
+    pub(crate) fn root(&self) -> Result<Hash> {
+        if self.size == 0 {
+            return Ok(Hash::empty_root());
+        }
+        self.subtree(0, self.size)
+    }
+
+    /// RFC 9162 §2.1.3.1 PATH(index, D[0:size]), deepest hash first.
+    pub(crate) fn inclusion(&self, index: u64) -> Result<Vec<Hash>> {
+        if index >= self.size {
+            return Err(LedgerError::InvalidRequest(format!(
+                "index {index} >= tree size {}",
+                self.size
+            )));
+        }
+        let mut out = Vec::with_capacity(64 - self.size.leading_zeros() as usize);
+        let (mut lo, mut hi) = (0, self.size);
+        let mut siblings = Vec::with_capacity(out.capacity());
+        while hi - lo > 1 {
+            let k = split(hi - lo);
+            if index < lo + k {
+                siblings.push((lo + k, hi));
+                hi = lo + k;
+            } else {
+                siblings.push((lo, lo + k));
+                lo += k;
+            }
+        }
+        for (a, b) in siblings.into_iter().rev() {
+            out.push(self.subtree(a, b)?);
+        }
+        Ok(out)
+    }
+
+    /// MTH(D[lo:hi]) where `[lo, hi)` is a subtree of the RFC 9162
+    /// decomposition: either complete and aligned (a stored hash), or ending
+    /// at `size` (the right edge, memoised).
+    fn subtree(&self, lo: u64, hi: u64) -> Result<Hash> {
+        let n = hi - lo;
+        if n.is_power_of_two() && lo & (n - 1) == 0 {
+            let level = n.trailing_zeros() as u8;
+            let i = tlog::stored_hash_index(level, lo >> level);
+            let h = self.reader.read_hashes(&[i]).map_err(tree_err)?;
+            return h
+                .first()
+                .map(|h| Hash(h.0))
+                .ok_or_else(|| LedgerError::Corrupt(format!("stored hash {i} missing")));
+        }
+        if let Some(h) = self.edge.borrow().get(&lo) {
+            return Ok(*h);
+        }
+        let k = split(n);
+        let h = node_hash(&self.subtree(lo, lo + k)?, &self.subtree(lo + k, hi)?);
+        self.edge.borrow_mut().insert(lo, h);
+        Ok(h)
+    }
+}
+
+/// The largest power of two below `n` (n >= 2): RFC 9162's split point.
+fn split(n: u64) -> u64 {
+    1 << (63 - (n - 1).leading_zeros())
+}
+
 /// RFC 9162 root of the first `size` leaves.
 pub(crate) fn root<R: HashReader>(size: u64, r: &R) -> Result<Hash> {
     tlog::tree_hash(size, r)
@@ -128,4 +214,57 @@ pub(crate) fn consistency_proof<R: HashReader>(old: u64, new: u64, r: &R) -> Res
     }
     let p = tlog::prove_tree(new, old, r).map_err(tree_err)?;
     Ok(p.into_iter().map(|h| Hash(h.0)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stored hashes in memory, in the sumdb/tlog layout.
+    struct Mem(Vec<tlog::Hash>);
+
+    impl HashReader for Mem {
+        fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tlog::Hash>, tlog::Error> {
+            indexes
+                .iter()
+                .map(|i| self.0.get(*i as usize).copied())
+                .collect::<Option<Vec<_>>>()
+                .ok_or(tlog::Error::IndexesNotInTree)
+        }
+    }
+
+    fn mem(n: u64) -> Mem {
+        let mut m = Mem(Vec::new());
+        for i in 0..n {
+            let leaf = tlog::record_hash(&i.to_be_bytes());
+            let hs = tlog::stored_hashes_for_record_hash(i, leaf, &m).expect("hashes");
+            m.0.extend(hs);
+        }
+        m
+    }
+
+    #[test]
+    fn prover_matches_tlog() {
+        let m = mem(70);
+        for size in 1..=70 {
+            let p = Prover::new(&m, size);
+            let root = tlog::tree_hash(size, &m).expect("root");
+            assert_eq!(p.root().expect("root").0, root.0, "size {size}");
+            for index in 0..size {
+                let want: Vec<[u8; 32]> = tlog::prove_record(size, index, &m)
+                    .expect("proof")
+                    .into_iter()
+                    .map(|h| h.0)
+                    .collect();
+                let got: Vec<[u8; 32]> = p
+                    .inclusion(index)
+                    .expect("proof")
+                    .into_iter()
+                    .map(|h| h.0)
+                    .collect();
+                assert_eq!(got, want, "index {index} size {size}");
+            }
+        }
+        assert!(Prover::new(&m, 5).inclusion(5).is_err());
+    }
 }

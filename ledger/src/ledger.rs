@@ -16,7 +16,7 @@ use verifier::{Hash, VerifyError};
 use crate::error::{LedgerError, Result};
 use crate::keys::{create_key_file, read_key_file, LOG_KEY_FILE};
 use crate::registry::{IssuerRecord, TokenRecord, TsaRecord};
-use crate::sequencer::{load_head, Head, Request, Sequencer};
+use crate::sequencer::{load_head, Head, Prepared, Request, Sequencer};
 use crate::store::{RecordFamily, Store};
 use crate::tree::{self, StoreReader};
 
@@ -107,6 +107,7 @@ struct Inner {
     issuers: RwLock<Arc<IssuerKeys>>,
     tsas: RwLock<Arc<Vec<TrustedTsa>>>,
     sender: RwLock<Option<SyncSender<Request>>>,
+    checkers: Permits,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -179,6 +180,11 @@ impl Ledger {
                 issuers,
                 tsas,
                 sender: RwLock::new(sender),
+                checkers: Permits::new(
+                    std::thread::available_parallelism()
+                        .map(|n| n.get())
+                        .unwrap_or(2),
+                ),
                 thread: Mutex::new(thread),
             }),
         })
@@ -231,11 +237,17 @@ impl Ledger {
     /// until the sequencer has made it durable. All or nothing.
     pub fn append(&self, tenant: &str, events: Vec<Event>) -> Result<Vec<Receipt>> {
         check_batch(tenant, &events)?;
-        let keys = self.issuer_keys();
-        verify_attestations(&events, &keys)
-            .map_err(|(position, source)| LedgerError::Rejected { position, source })?;
-        self.verify_timestamps(&events)?;
-        self.sequence(tenant, events)
+        let prepared = {
+            // As many checkers at once as cores: more only starve the
+            // sequencer thread, which the OS shares with them per thread.
+            let _permit = self.inner.checkers.acquire();
+            let keys = self.issuer_keys();
+            verify_attestations(&events, &keys)
+                .map_err(|(position, source)| LedgerError::Rejected { position, source })?;
+            self.verify_timestamps(&events)?;
+            events.into_iter().map(Prepared::new).collect()
+        };
+        self.sequence(tenant, prepared)
     }
 
     /// Checks every `timestamp_token` (RFC 3161) against the event's
@@ -261,7 +273,7 @@ impl Ledger {
         Ok(())
     }
 
-    fn sequence(&self, tenant: &str, events: Vec<Event>) -> Result<Vec<Receipt>> {
+    fn sequence(&self, tenant: &str, events: Vec<Prepared>) -> Result<Vec<Receipt>> {
         let (reply, rx) = mpsc::sync_channel(1);
         let req = Request {
             tenant: tenant.to_string(),
@@ -548,6 +560,40 @@ impl Drop for Inner {
                 let _ = h.join();
             }
         }
+    }
+}
+
+/// A counting semaphore for CPU-bound checks on appenders' threads.
+struct Permits {
+    free: Mutex<usize>,
+    cond: std::sync::Condvar,
+}
+
+/// Gives its permit back when dropped.
+struct Permit<'a>(&'a Permits);
+
+impl Permits {
+    fn new(n: usize) -> Permits {
+        Permits {
+            free: Mutex::new(n.max(1)),
+            cond: std::sync::Condvar::new(),
+        }
+    }
+
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.cond.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.cond.notify_one();
     }
 }
 

@@ -18,10 +18,30 @@ use crate::ledger::Receipt;
 use crate::store::{IdemRecord, Store, TreeState};
 use crate::tree::{self, Overlay};
 
+/// An event made ready on the appender's thread: its canonical JSON
+/// (written once, for the leaf and for the idempotency content hash).
+pub(crate) struct Prepared {
+    pub event: Event,
+    pub canonical: Vec<u8>,
+    pub content: [u8; 32],
+}
+
+impl Prepared {
+    pub(crate) fn new(event: Event) -> Prepared {
+        let canonical = verifier::jcs::to_canonical(&event.raw);
+        let content = Hash::digest(&canonical).0;
+        Prepared {
+            event,
+            canonical,
+            content,
+        }
+    }
+}
+
 /// One appender's batch, waiting for its receipts.
 pub(crate) struct Request {
     pub tenant: String,
-    pub events: Vec<Event>,
+    pub events: Vec<Prepared>,
     pub reply: SyncSender<Result<Vec<Receipt>>>,
 }
 
@@ -58,7 +78,8 @@ struct Group<'a> {
     size: u64,
     time: Arc<str>,
     time_micros: i64,
-    pending: HashMap<(String, String), (u64, [u8; 32], Hash)>,
+    /// New entries of this group by tenant and event id: (index, content, leaf hash).
+    pending: HashMap<String, HashMap<String, (u64, [u8; 32], Hash)>>,
 }
 
 pub(crate) struct Sequencer {
@@ -144,23 +165,26 @@ impl Sequencer {
         let keys: Vec<(&str, &str)> = req
             .events
             .iter()
-            .map(|e| (req.tenant.as_str(), e.event_id.as_str()))
+            .map(|p| (req.tenant.as_str(), p.event.event_id.as_str()))
             .collect();
         let existing = self
             .store
             .idempotency(&keys)
             .map_err(SequenceError::Fatal)?;
         let mut plan = Vec::with_capacity(req.events.len());
-        for (pos, (event, prior)) in req.events.iter().zip(existing).enumerate() {
-            let content = event.content_hash().0;
+        for (pos, (prepared, prior)) in req.events.iter().zip(existing).enumerate() {
+            let (event, content) = (&prepared.event, prepared.content);
             let conflict = || {
                 SequenceError::NonFatal(LedgerError::Conflict {
                     position: pos,
                     event_id: event.event_id.clone(),
                 })
             };
-            let key = (req.tenant.clone(), event.event_id.clone());
-            if let Some(&(index, c, leaf)) = g.pending.get(&key) {
+            let pending = g
+                .pending
+                .get(&req.tenant)
+                .and_then(|m| m.get(&event.event_id));
+            if let Some(&(index, c, leaf)) = pending {
                 if c != content {
                     return Err(conflict());
                 }
@@ -186,7 +210,7 @@ impl Sequencer {
         for (event, p) in req.events.iter().zip(plan) {
             match p {
                 Ok(s) => out.push(s),
-                Err(content) => out.push(self.stage_new(&req.tenant, event, content, g)?),
+                Err(_) => out.push(self.stage_new(&req.tenant, event, g)?),
             }
         }
         Ok(out)
@@ -195,12 +219,12 @@ impl Sequencer {
     fn stage_new(
         &self,
         tenant: &str,
-        event: &Event,
-        content: [u8; 32],
+        prepared: &Prepared,
         g: &mut Group<'_>,
     ) -> Result<Staged, SequenceError> {
+        let (event, content) = (&prepared.event, prepared.content);
         let index = g.size;
-        let leaf = entry::leaf_bytes(event, tenant, &g.time);
+        let leaf = entry::leaf_bytes_from_canonical(&prepared.canonical, tenant, &g.time);
         let lh = leaf_hash(&leaf);
         let hashes = g
             .overlay
@@ -218,10 +242,10 @@ impl Sequencer {
             &event.document_hash.0,
             record,
         );
-        g.pending.insert(
-            (tenant.to_string(), event.event_id.clone()),
-            (index, content, lh),
-        );
+        g.pending
+            .entry(tenant.to_string())
+            .or_default()
+            .insert(event.event_id.clone(), (index, content, lh));
         g.size += 1;
         Ok(Staged {
             event_id: event.event_id.clone(),

@@ -606,10 +606,16 @@ pub struct LeafEntry {
 
 /// The leaf bytes: canonical JSON of {"event": raw, "ledger_time", "tenant"}.
 pub fn leaf_bytes(event: &Event, tenant: &str, ledger_time: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1024);
+    leaf_bytes_from_canonical(&jcs::to_canonical(&event.raw), tenant, ledger_time)
+}
+
+/// [`leaf_bytes`] from the event's canonical JSON, already written (the
+/// ledger writes it once, off its sequencer, for the content hash too).
+pub fn leaf_bytes_from_canonical(event_json: &[u8], tenant: &str, ledger_time: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(event_json.len() + tenant.len() + 64);
     // Member names are ASCII and already in canonical order.
     out.extend_from_slice(b"{\"event\":");
-    jcs::write_canonical(&event.raw, &mut out);
+    out.extend_from_slice(event_json);
     out.extend_from_slice(b",\"ledger_time\":");
     jcs::write_string(ledger_time, &mut out);
     out.extend_from_slice(b",\"tenant\":");

@@ -48,10 +48,7 @@ struct Config {
 }
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.replace('_', "").parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.replace('_', "").parse().ok()).unwrap_or(default)
 }
 
 impl Config {
@@ -83,20 +80,9 @@ fn main() {
     let rss_full = rss();
     println!("\n== memory (VmRSS of this process; RocksDB block cache bounded at 256 MiB)");
     println!("  opened, empty log      {:>8.1} MiB", mib(rss_empty));
-    println!(
-        "  at {:>9} entries   {:>8.1} MiB",
-        cfg.mem_at,
-        mib(rss_mem_at)
-    );
-    println!(
-        "  at {:>9} entries   {:>8.1} MiB",
-        cfg.entries,
-        mib(rss_full)
-    );
-    println!(
-        "  peak (VmHWM)           {:>8.1} MiB",
-        mib(status_kib("VmHWM:"))
-    );
+    println!("  at {:>9} entries   {:>8.1} MiB", cfg.mem_at, mib(rss_mem_at));
+    println!("  at {:>9} entries   {:>8.1} MiB", cfg.entries, mib(rss_full));
+    println!("  peak (VmHWM)           {:>8.1} MiB", mib(status_kib("VmHWM:")));
 
     let proofs = proofs_per_second(&big, cfg.entries, cfg.proof_secs);
     if cfg.micro {
@@ -117,17 +103,13 @@ fn main() {
 // ---------------------------------------------------------------- setup
 
 fn unsynced() -> LedgerOptions {
-    LedgerOptions {
-        sync: false,
-        ..LedgerOptions::default()
-    }
+    LedgerOptions { sync: false, ..LedgerOptions::default() }
 }
 
 fn open_ledger(dir: &Path, issuer: &Issuer, opts: LedgerOptions) -> Ledger {
     Ledger::init(dir, ORIGIN).expect("init");
     let l = Ledger::open(dir, opts).expect("open");
-    l.add_issuer(&issuer.name, issuer.key.verifying_key().as_bytes())
-        .expect("add issuer");
+    l.add_issuer(&issuer.name, issuer.key.verifying_key().as_bytes()).expect("add issuer");
     l
 }
 
@@ -368,14 +350,9 @@ fn rocksdb_ceiling(tp: &Throughput, dir: &Path) -> RocksCeiling {
             }
             let idem = [TENANT.as_bytes(), b"\0", ev.event_id.as_bytes()].concat();
             wb.put_cf(cf("idem"), idem, [7u8; 40]);
-            let doc = [
-                TENANT.as_bytes(),
-                b"\0",
-                ev.document_id.as_bytes(),
-                b"\0",
-                &i.to_be_bytes(),
-            ]
-            .concat();
+            let doc =
+                [TENANT.as_bytes(), b"\0", ev.document_id.as_bytes(), b"\0", &i.to_be_bytes()]
+                    .concat();
             wb.put_cf(cf("docs"), doc, []);
             let dh = [&ev.document_hash.0[..], &i.to_be_bytes()].concat();
             wb.put_cf(cf("dochash"), dh, []);
@@ -395,13 +372,7 @@ fn rocksdb_ceiling(tp: &Throughput, dir: &Path) -> RocksCeiling {
     for wb in batches {
         db.write_opt(wb, &wo).expect("write");
     }
-    RocksCeiling {
-        others: others_cores(c),
-        batches: n,
-        keys,
-        bytes,
-        elapsed: t.elapsed(),
-    }
+    RocksCeiling { others: others_cores(c), batches: n, keys, bytes, elapsed: t.elapsed() }
 }
 
 /// `verify_batch` of the same signatures, in batches of `batch`, on 2 threads.
@@ -421,10 +392,7 @@ fn ed25519_ceiling(sigs: &[(Vec<u8>, Signature, VerifyingKey)], batch: usize) ->
         s.spawn(|| verify(a));
         verify(b);
     });
-    (
-        sigs.len() as f64 / t.elapsed().as_secs_f64(),
-        others_cores(c),
-    )
+    (sigs.len() as f64 / t.elapsed().as_secs_f64(), others_cores(c))
 }
 
 // ---------------------------------------------------------------- report
@@ -482,14 +450,8 @@ fn print_summary(
         "  both on the same 2 cores, one after the other (1/(1/verify + 1/write)): {both:.0} events/s; ledger at {:.0}% of it",
         100.0 * rate / both
     );
-    println!(
-        "  target 40000 events/s: {}",
-        if rate >= 40_000.0 { "met" } else { "MISSED" }
-    );
-    println!(
-        "\n== proofs served at {} entries (warm block cache)",
-        proofs.size
-    );
+    println!("  target 40000 events/s: {}", if rate >= 40_000.0 { "met" } else { "MISSED" });
+    println!("\n== proofs served at {} entries (warm block cache)", proofs.size);
     println!(
         "  inclusion:   {:>8.0}/s on 1 thread, {:>8.0}/s on 2 threads",
         proofs.inclusion[0], proofs.inclusion[1]
@@ -556,11 +518,7 @@ fn cpu() -> Cpu {
             Some(rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?)
         })
         .unwrap_or(0);
-    Cpu {
-        machine,
-        me,
-        at: Instant::now(),
-    }
+    Cpu { machine, me, at: Instant::now() }
 }
 
 /// Cores' worth of CPU that other processes (and steal) took since `since`:

@@ -83,11 +83,7 @@ pub fn authenticate(ledger: &Ledger, header: Option<&str>) -> Result<Caller, Api
         .map_err(|e| ApiError::internal("token lookup", e))?
         .filter(|r| r.revoked_at.is_none())
         .ok_or_else(|| unauthorized("unknown or revoked token"))?;
-    Ok(Caller {
-        tenant: rec.tenant,
-        role: rec.role,
-        token_id: rec.id,
-    })
+    Ok(Caller { tenant: rec.tenant, role: rec.role, token_id: rec.id })
 }
 
 /// 403 unless the caller has one of `roles`.
@@ -99,11 +95,7 @@ pub fn require(caller: &Caller, roles: &[Role]) -> Result<(), ApiError> {
     Err(ApiError::new(
         StatusCode::FORBIDDEN,
         "forbidden",
-        format!(
-            "role {} may not do this (needs {})",
-            caller.role.as_str(),
-            wanted.join(" or ")
-        ),
+        format!("role {} may not do this (needs {})", caller.role.as_str(), wanted.join(" or ")),
     ))
 }
 

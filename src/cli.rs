@@ -281,11 +281,8 @@ fn token(cmd: TokenCommand) -> CliResult {
         }
         TokenCommand::List { data } => {
             for (_, r) in look(&data)?.tokens().map_err(|e| e.to_string())? {
-                let revoked = r
-                    .revoked_at
-                    .as_deref()
-                    .map(|t| format!(" revoked {t}"))
-                    .unwrap_or_default();
+                let revoked =
+                    r.revoked_at.as_deref().map(|t| format!(" revoked {t}")).unwrap_or_default();
                 println!(
                     "{} tenant={} role={} created {}{revoked}",
                     r.id,
@@ -305,33 +302,22 @@ fn token(cmd: TokenCommand) -> CliResult {
 
 fn issuer(cmd: IssuerCommand) -> CliResult {
     match cmd {
-        IssuerCommand::Add {
-            data,
-            name,
-            public_key,
-        } => {
+        IssuerCommand::Add { data, name, public_key } => {
             let key = base64::engine::general_purpose::STANDARD
                 .decode(public_key.trim())
                 .map_err(|_| "public key: not base64".to_string())?;
-            let r = open(&data)?
-                .add_issuer(&name, &key)
-                .map_err(|e| e.to_string())?;
+            let r = open(&data)?.add_issuer(&name, &key).map_err(|e| e.to_string())?;
             println!("trusted issuer {} key {}", r.name, r.public_key);
         }
         IssuerCommand::List { data } => {
             for r in look(&data)?.issuers().map_err(|e| e.to_string())? {
-                let revoked = r
-                    .revoked_at
-                    .as_deref()
-                    .map(|t| format!(" revoked {t}"))
-                    .unwrap_or_default();
+                let revoked =
+                    r.revoked_at.as_deref().map(|t| format!(" revoked {t}")).unwrap_or_default();
                 println!("{} {} added {}{revoked}", r.name, r.public_key, r.added_at);
             }
         }
         IssuerCommand::Revoke { data, name } => {
-            let r = open(&data)?
-                .revoke_issuer(&name)
-                .map_err(|e| e.to_string())?;
+            let r = open(&data)?.revoke_issuer(&name).map_err(|e| e.to_string())?;
             println!("revoked issuer {}", r.name);
         }
     }
@@ -342,11 +328,7 @@ fn issuer(cmd: IssuerCommand) -> CliResult {
 /// anchoring thread when witnesses are configured.
 pub fn app_state(ledger: Ledger) -> Result<Arc<AppState>, String> {
     let config = AnchorConfig::load(&ledger).map_err(|e| e.to_string())?;
-    let witnesses = config
-        .partners
-        .iter()
-        .map(|p| (p.name.clone(), p.vkey.clone()))
-        .collect();
+    let witnesses = config.partners.iter().map(|p| (p.name.clone(), p.vkey.clone())).collect();
     let anchor = if !config.is_active() {
         None
     } else {
@@ -363,12 +345,7 @@ pub fn app_state(ledger: Ledger) -> Result<Arc<AppState>, String> {
 
 fn tsa(cmd: TsaCommand) -> CliResult {
     match cmd {
-        TsaCommand::Add {
-            data,
-            name,
-            root_cert,
-            anchor_url,
-        } => {
+        TsaCommand::Add { data, name, root_cert, anchor_url } => {
             let pem = std::fs::read_to_string(&root_cert)
                 .map_err(|e| format!("{}: {e}", root_cert.display()))?;
             let l = open(&data)?;
@@ -429,13 +406,7 @@ fn witness(cmd: WitnessCommand) -> CliResult {
 fn anchor_cmd(cmd: AnchorCommand) -> CliResult {
     let e = |e: anchor::AnchorError| e.to_string();
     match cmd {
-        AnchorCommand::Policy {
-            data,
-            interval,
-            every,
-            require,
-            threshold,
-        } => {
+        AnchorCommand::Policy { data, interval, every, require, threshold } => {
             let l = open(&data)?;
             let mut c = AnchorConfig::load(&l).map_err(e)?;
             if let Some(i) = interval {
@@ -500,10 +471,7 @@ fn print_policy(c: &AnchorConfig) {
 
 /// A tokio runtime for the server.
 pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
 }
 
 fn serve(data: &Path, listen: SocketAddr) -> CliResult {
@@ -511,9 +479,7 @@ fn serve(data: &Path, listen: SocketAddr) -> CliResult {
     let state = app_state(ledger.clone())?;
     let rt = runtime()?;
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("listening on {addr}");
         let _ = std::io::stdout().flush();

@@ -49,31 +49,18 @@ pub fn run(args: DemoArgs) -> CliResult {
     }
     let ledger = Ledger::open(&dir, LedgerOptions::default()).map_err(|e| e.to_string())?;
     let mut keys = DemoKeys::load(&dir)?;
-    let services = Services {
-        idp: keys.issuer("idp-gov")?,
-        intent: keys.issuer("intent-svc")?,
-    };
-    let names = [
-        ("u-1001", "王*"),
-        ("u-1002", "李*"),
-        ("u-1003", "张*"),
-        ("u-1004", "陈*"),
-    ];
+    let services = Services { idp: keys.issuer("idp-gov")?, intent: keys.issuer("intent-svc")? };
+    let names = [("u-1001", "王*"), ("u-1002", "李*"), ("u-1003", "张*"), ("u-1004", "陈*")];
     let signers: Vec<Signer> = (0..args.contracts * 2)
         .map(|i| {
             let (id, display) = names[i % names.len()];
             let id = format!("{id}-{i}");
-            Ok(Signer::with_issuer(
-                &id,
-                display,
-                keys.issuer(&format!("signer:{id}"))?,
-            ))
+            Ok(Signer::with_issuer(&id, display, keys.issuer(&format!("signer:{id}"))?))
         })
         .collect::<Result<_, String>>()?;
     keys.save()?;
-    for iss in [&services.idp, &services.intent]
-        .into_iter()
-        .chain(signers.iter().map(|s| &s.issuer))
+    for iss in
+        [&services.idp, &services.intent].into_iter().chain(signers.iter().map(|s| &s.issuer))
     {
         ledger
             .add_issuer(&iss.name, iss.key.verifying_key().as_bytes())
@@ -88,9 +75,9 @@ pub fn run(args: DemoArgs) -> CliResult {
         let state = app_state(ledger.clone())?;
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,
-            Err(_) => tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .map_err(|e| e.to_string())?,
+            Err(_) => {
+                tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?
+            }
         };
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -100,9 +87,7 @@ pub fn run(args: DemoArgs) -> CliResult {
         let base = format!("http://{addr}");
         let mut pushed = push(&base, &submit, &services, &signers, &ledger).await;
         if let Ok(docs) = &pushed {
-            pushed = evidence(&base, &legal, &dir, docs, &witnesses)
-                .await
-                .map(|_| docs.clone());
+            pushed = evidence(&base, &legal, &dir, docs, &witnesses).await.map(|_| docs.clone());
         }
         match &pushed {
             Ok(docs) => print_guide(&base, &dir, &submit, &legal, docs),
@@ -155,14 +140,8 @@ async fn push(
         println!(
             "contract {doc_id}: {} events durable, indices {}..={}, every inclusion proof verified",
             receipts.len(),
-            receipts
-                .first()
-                .and_then(|r| r["index"].as_u64())
-                .unwrap_or(0),
-            receipts
-                .last()
-                .and_then(|r| r["index"].as_u64())
-                .unwrap_or(0),
+            receipts.first().and_then(|r| r["index"].as_u64()).unwrap_or(0),
+            receipts.last().and_then(|r| r["index"].as_u64()).unwrap_or(0),
         );
         docs.push(doc_id);
     }
@@ -182,9 +161,7 @@ fn check_receipt(r: &Value, log: &NoteVerifier, ledger: &Ledger) -> Result<(), S
     let proof: Vec<Hash> = r["inclusion"]
         .as_array()
         .map(|a| {
-            a.iter()
-                .filter_map(|h| h.as_str().and_then(|h| Hash::from_base64(h).ok()))
-                .collect()
+            a.iter().filter_map(|h| h.as_str().and_then(|h| Hash::from_base64(h).ok())).collect()
         })
         .unwrap_or_default();
     verify_inclusion(&lh, index, cp.checkpoint.size, &proof, &cp.checkpoint.root)
@@ -217,8 +194,7 @@ impl DemoKeys {
             return Ok(Issuer::from_seed(name, seed));
         }
         let issuer = Issuer::random(name);
-        self.seeds
-            .insert(name.to_string(), b64.encode(issuer.key.to_bytes()));
+        self.seeds.insert(name.to_string(), b64.encode(issuer.key.to_bytes()));
         Ok(issuer)
     }
 
@@ -246,16 +222,10 @@ async fn start_witnesses(
             notary_bridge::state::add_log(&wdir, ledger.vkey()).map_err(|e| e.to_string())?;
         }
         let witness = Arc::new(notary_bridge::Witness::open(&wdir).map_err(|e| e.to_string())?);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| e.to_string())?;
-        let url = format!(
-            "http://{}",
-            listener.local_addr().map_err(|e| e.to_string())?
-        );
-        config
-            .add_partner(&witness.vkey(), &url)
-            .map_err(|e| e.to_string())?;
+        let listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+        let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+        config.add_partner(&witness.vkey(), &url).map_err(|e| e.to_string())?;
         out.push((name.to_string(), witness.vkey()));
         let mut rx = stopped.clone();
         tokio::spawn(notary_bridge::server::run(listener, witness, async move {
@@ -282,15 +252,10 @@ async fn evidence(
     let size = ledger_size(&client, base, "/v1/checkpoint/latest").await?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let note = loop {
-        let note = client
-            .get(format!("{base}/v1/checkpoint"))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+        let note =
+            client.get(format!("{base}/v1/checkpoint")).send().await.map_err(|e| e.to_string())?;
         let note = note.text().await.map_err(|e| e.to_string())?;
-        let cosigned = witnesses
-            .iter()
-            .all(|(n, _)| note.contains(&format!("— {n} ")));
+        let cosigned = witnesses.iter().all(|(n, _)| note.contains(&format!("— {n} ")));
         if cosigned && note.lines().nth(1) == Some(size.to_string().as_str()) {
             break note;
         }
@@ -322,11 +287,7 @@ async fn evidence(
     println!(
         "Evidence bundle of {doc}: {} checks, {}.\n  saved to {}\n  contract file {}",
         report.checks.len(),
-        if report.all_passed() {
-            "all passed"
-        } else {
-            "SOME FAILED"
-        },
+        if report.all_passed() { "all passed" } else { "SOME FAILED" },
         bundle_path.display(),
         doc_path.display()
     );
@@ -337,16 +298,9 @@ async fn evidence(
 }
 
 async fn ledger_size(client: &reqwest::Client, base: &str, path: &str) -> Result<u64, String> {
-    let note = client
-        .get(format!("{base}{path}"))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    let note = client.get(format!("{base}{path}")).send().await.map_err(|e| e.to_string())?;
     let note = note.text().await.map_err(|e| e.to_string())?;
-    note.lines()
-        .nth(1)
-        .and_then(|l| l.parse().ok())
-        .ok_or_else(|| "bad checkpoint".to_string())
+    note.lines().nth(1).and_then(|l| l.parse().ok()).ok_or_else(|| "bad checkpoint".to_string())
 }
 
 /// The demo's contract documents.
@@ -355,10 +309,7 @@ fn contract_text(i: usize) -> Vec<u8> {
 }
 
 fn print_guide(base: &str, dir: &Path, submit: &str, legal: &str, docs: &[String]) {
-    let doc = docs
-        .first()
-        .map(String::as_str)
-        .unwrap_or("contract-2026-0001");
+    let doc = docs.first().map(String::as_str).unwrap_or("contract-2026-0001");
     let bundle = dir.join(format!("{doc}.bundle.json"));
     let file = dir.join(format!("{doc}.txt"));
     println!(

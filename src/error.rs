@@ -21,11 +21,7 @@ pub struct ApiError {
 impl ApiError {
     /// Builds an error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
     /// 400.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -38,34 +34,24 @@ impl ApiError {
     /// 500, for faults of ours; the details go to the log, not the client.
     pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {
         tracing::error!("{context}: {e}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; see server log",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see server log")
     }
 
     /// Maps a verifier error about the event at `position` of a batch.
     pub fn from_verify(position: Option<usize>, e: &VerifyError) -> Self {
-        let at = position
-            .map(|p| format!("events[{p}]: "))
-            .unwrap_or_default();
+        let at = position.map(|p| format!("events[{p}]: ")).unwrap_or_default();
         match e {
             VerifyError::BadSignature(_) | VerifyError::UnknownKey(_) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "attestation_failed",
                 format!("{at}{e}"),
             ),
-            VerifyError::InvalidProof { .. } => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "check_failed",
-                format!("{at}{e}"),
-            ),
-            VerifyError::TooLarge { .. } => Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("{at}{e}"),
-            ),
+            VerifyError::InvalidProof { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "check_failed", format!("{at}{e}"))
+            }
+            VerifyError::TooLarge { .. } => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("{at}{e}"))
+            }
             VerifyError::Malformed { .. } => Self::bad_request("malformed", format!("{at}{e}")),
             _ => Self::bad_request("invalid_event", format!("{at}{e}")),
         }
@@ -77,14 +63,15 @@ impl From<LedgerError> for ApiError {
         match e {
             // The ledger checks tokens against the trusted TSAs; a token that
             // is well-formed but fails a check is evidence that does not hold.
-            LedgerError::Rejected {
-                position,
-                source: VerifyError::Invalid { field, reason },
-            } if field == "timestamp_token" => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "timestamp_failed",
-                format!("events[{position}]: invalid timestamp_token: {reason}"),
-            ),
+            LedgerError::Rejected { position, source: VerifyError::Invalid { field, reason } }
+                if field == "timestamp_token" =>
+            {
+                Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "timestamp_failed",
+                    format!("events[{position}]: invalid timestamp_token: {reason}"),
+                )
+            }
             LedgerError::Rejected { position, source } => {
                 Self::from_verify(Some(position), &source)
             }

@@ -25,10 +25,7 @@ impl Issuer {
 
     /// An issuer with a known key.
     pub fn from_seed(name: &str, seed: [u8; 32]) -> Issuer {
-        Issuer {
-            name: name.to_string(),
-            key: SigningKey::from_bytes(&seed),
-        }
+        Issuer { name: name.to_string(), key: SigningKey::from_bytes(&seed) }
     }
 
     /// Base64 of the public key, as `issuer add` and `POST /v1/issuers` take it.
@@ -57,11 +54,7 @@ impl Signer {
 
     /// A signer whose key is `issuer` (named `signer:<id>`).
     pub fn with_issuer(id: &str, display: &str, issuer: Issuer) -> Signer {
-        Signer {
-            id: id.into(),
-            display: display.into(),
-            issuer,
-        }
+        Signer { id: id.into(), display: display.into(), issuer }
     }
 
     fn actor(&self) -> Value {
@@ -123,10 +116,7 @@ pub fn contract_flow(
         platform.clone(),
         &[],
     )];
-    let methods = [
-        ("phone_3_factor", "sms_code"),
-        ("bank_card_4_factor", "face_liveness"),
-    ];
+    let methods = [("phone_3_factor", "sms_code"), ("bank_card_4_factor", "face_liveness")];
     for (i, s) in signers.iter().enumerate() {
         let (id_method, intent_method) = methods[i % methods.len()];
         let id_claim = json!({"method": id_method, "result": "pass"});
@@ -180,12 +170,5 @@ pub fn signed_event(
     let actor =
         json!({"id": "u-load", "display": "李*", "commitment": Hash::digest(b"load").to_hex()});
     let claim = json!({"method": "face_liveness", "result": "pass"});
-    event(
-        event_id,
-        document_id,
-        "intent_verified",
-        document_hash_hex,
-        actor,
-        &[(issuer, claim)],
-    )
+    event(event_id, document_id, "intent_verified", document_hash_hex, actor, &[(issuer, claim)])
 }

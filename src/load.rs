@@ -108,11 +108,7 @@ fn bodies(issuer: &Issuer, count: usize, batch: usize, tag: &str) -> Vec<Vec<u8>
                     signed_event(issuer, &format!("{tag}-{r}-{i}"), &doc, &h)
                 })
                 .collect();
-            let body = if batch == 1 {
-                events[0].clone()
-            } else {
-                json!({"events": events})
-            };
+            let body = if batch == 1 { events[0].clone() } else { json!({"events": events}) };
             serde_json::to_vec(&body).unwrap_or_default()
         })
         .collect()
@@ -150,12 +146,7 @@ async fn closed_loop(
 ) -> CliResult {
     let count = args.events.div_ceil(args.batch);
     eprintln!("signing {} events...", count * args.batch);
-    let bodies = Arc::new(bodies(
-        issuer,
-        count,
-        args.batch,
-        &format!("c{}", std::process::id()),
-    ));
+    let bodies = Arc::new(bodies(issuer, count, args.batch, &format!("c{}", std::process::id())));
     let next = Arc::new(AtomicUsize::new(0));
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(count)));
     let errors = Arc::new(AtomicUsize::new(0));
@@ -163,12 +154,8 @@ async fn closed_loop(
     let tasks: Vec<_> = (0..args.clients)
         .map(|_| {
             let (client, url, token) = (client.clone(), url.to_string(), token.to_string());
-            let (bodies, next, lat, errors) = (
-                bodies.clone(),
-                next.clone(),
-                latencies.clone(),
-                errors.clone(),
-            );
+            let (bodies, next, lat, errors) =
+                (bodies.clone(), next.clone(), latencies.clone(), errors.clone());
             tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -199,10 +186,7 @@ async fn closed_loop(
         total as f64 / elapsed.as_secs_f64(),
         errors.load(Ordering::Relaxed)
     );
-    print_percentiles(
-        "request latency",
-        &mut latencies.lock().map_err(|e| e.to_string())?,
-    );
+    print_percentiles("request latency", &mut latencies.lock().map_err(|e| e.to_string())?);
     Ok(())
 }
 
@@ -247,10 +231,7 @@ async fn open_loop(
         count as f64 / elapsed.as_secs_f64(),
         errors.load(Ordering::Relaxed)
     );
-    print_percentiles(
-        "receipt latency",
-        &mut latencies.lock().map_err(|e| e.to_string())?,
-    );
+    print_percentiles("receipt latency", &mut latencies.lock().map_err(|e| e.to_string())?);
     Ok(())
 }
 
@@ -284,35 +265,16 @@ impl OwnServer {
         let dir = std::env::temp_dir().join(format!("evidence-ledger-load-{}", std::process::id()));
         let d = dir.to_string_lossy().to_string();
         let cli = |args: &[&str]| -> Result<String, String> {
-            let out = Command::new(&exe)
-                .args(args)
-                .output()
-                .map_err(|e| e.to_string())?;
+            let out = Command::new(&exe).args(args).output().map_err(|e| e.to_string())?;
             if !out.status.success() {
                 return Err(String::from_utf8_lossy(&out.stderr).to_string());
             }
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
         };
-        cli(&[
-            "init",
-            "--data",
-            &d,
-            "--origin",
-            "load.evidence-ledger.local/log",
-        ])?;
-        let submitter = cli(&[
-            "token",
-            "issue",
-            "--data",
-            &d,
-            "--tenant",
-            "load",
-            "--role",
-            "submitter",
-        ])?;
-        let admin = cli(&[
-            "token", "issue", "--data", &d, "--tenant", "load", "--role", "admin",
-        ])?;
+        cli(&["init", "--data", &d, "--origin", "load.evidence-ledger.local/log"])?;
+        let submitter =
+            cli(&["token", "issue", "--data", &d, "--tenant", "load", "--role", "submitter"])?;
+        let admin = cli(&["token", "issue", "--data", &d, "--tenant", "load", "--role", "admin"])?;
         let mut child = Command::new(&exe)
             .args(["serve", "--data", &d, "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")
@@ -320,20 +282,12 @@ impl OwnServer {
             .spawn()
             .map_err(|e| e.to_string())?;
         let url = read_listen_line(&mut child)?;
-        Ok(OwnServer {
-            child,
-            url,
-            submitter,
-            admin,
-            dir,
-        })
+        Ok(OwnServer { child, url, submitter, admin, dir })
     }
 
     fn stop(mut self) {
         // SIGTERM for a clean shutdown.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
@@ -344,12 +298,8 @@ pub fn read_listen_line(child: &mut Child) -> Result<String, String> {
     use std::io::BufRead;
     let out = child.stdout.take().ok_or("no stdout")?;
     let mut line = String::new();
-    std::io::BufReader::new(out)
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .ok_or_else(|| format!("unexpected: {line}"))?;
+    std::io::BufReader::new(out).read_line(&mut line).map_err(|e| e.to_string())?;
+    let addr =
+        line.trim().strip_prefix("listening on ").ok_or_else(|| format!("unexpected: {line}"))?;
     Ok(format!("http://{addr}"))
 }

@@ -47,11 +47,8 @@ impl Metrics {
                 .buckets(vec![1.0, 2.0, 5.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0]),
         )?;
         let commit_latency = Histogram::with_opts(
-            HistogramOpts::new(
-                "evidence_commit_latency_seconds",
-                "Append to durable receipt",
-            )
-            .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14)?),
+            HistogramOpts::new("evidence_commit_latency_seconds", "Append to durable receipt")
+                .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14)?),
         )?;
         let http = IntCounterVec::new(
             Opts::new("evidence_http_requests_total", "HTTP requests"),
@@ -63,43 +60,27 @@ impl Metrics {
             &["route"],
         )?;
         let tree_size = IntGauge::new("evidence_tree_size", "Entries in the log")?;
-        let checkpoint_age = IntGauge::new(
-            "evidence_checkpoint_age_seconds",
-            "Age of the newest checkpoint",
-        )?;
+        let checkpoint_age =
+            IntGauge::new("evidence_checkpoint_age_seconds", "Age of the newest checkpoint")?;
         let w = &["witness"];
         let anchor_lag_entries = IntGaugeVec::new(
-            Opts::new(
-                "evidence_anchor_lag_entries",
-                "Entries not yet cosigned by the witness",
-            ),
+            Opts::new("evidence_anchor_lag_entries", "Entries not yet cosigned by the witness"),
             w,
         )?;
         let anchor_lag_seconds = IntGaugeVec::new(
-            Opts::new(
-                "evidence_anchor_lag_seconds",
-                "Seconds since the witness last cosigned",
-            ),
+            Opts::new("evidence_anchor_lag_seconds", "Seconds since the witness last cosigned"),
             w,
         )?;
         let anchor_successes = IntGaugeVec::new(
-            Opts::new(
-                "evidence_anchor_cosignatures",
-                "Cosignatures obtained from the witness",
-            ),
+            Opts::new("evidence_anchor_cosignatures", "Cosignatures obtained from the witness"),
             w,
         )?;
         let anchor_failures = IntGaugeVec::new(
-            Opts::new(
-                "evidence_anchor_failures",
-                "Failed anchoring attempts by kind",
-            ),
+            Opts::new("evidence_anchor_failures", "Failed anchoring attempts by kind"),
             &["witness", "kind"],
         )?;
-        let anchored_size = IntGauge::new(
-            "evidence_anchored_tree_size",
-            "Size of the latest anchored checkpoint",
-        )?;
+        let anchored_size =
+            IntGauge::new("evidence_anchored_tree_size", "Size of the latest anchored checkpoint")?;
         registry.register(Box::new(events.clone()))?;
         registry.register(Box::new(batch_size.clone()))?;
         registry.register(Box::new(commit_latency.clone()))?;
@@ -131,23 +112,14 @@ impl Metrics {
 
     /// Sets the anchoring gauges from a status snapshot.
     pub fn set_anchor(&self, st: &anchor::AnchorStatus) {
-        self.anchored_size
-            .set(st.latest_anchored.unwrap_or(0) as i64);
+        self.anchored_size.set(st.latest_anchored.unwrap_or(0) as i64);
         for p in &st.partners {
             let n = [p.name.as_str()];
-            self.anchor_lag_entries
-                .with_label_values(&n)
-                .set(p.lag_entries as i64);
-            self.anchor_lag_seconds
-                .with_label_values(&n)
-                .set(p.lag_seconds as i64);
-            self.anchor_successes
-                .with_label_values(&n)
-                .set(p.state.successes as i64);
+            self.anchor_lag_entries.with_label_values(&n).set(p.lag_entries as i64);
+            self.anchor_lag_seconds.with_label_values(&n).set(p.lag_seconds as i64);
+            self.anchor_successes.with_label_values(&n).set(p.state.successes as i64);
             for (kind, count) in &p.state.failures {
-                self.anchor_failures
-                    .with_label_values(&[p.name.as_str(), kind])
-                    .set(*count as i64);
+                self.anchor_failures.with_label_values(&[p.name.as_str(), kind]).set(*count as i64);
             }
         }
     }

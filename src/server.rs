@@ -45,10 +45,8 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Fut
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let conn = http1::Builder::new().serve_connection(
-            TokioIo::new(stream),
-            TowerToHyperService::new(service.clone()),
-        );
+        let conn = http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service.clone()));
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;
@@ -66,10 +64,9 @@ pub async fn run(listener: TcpListener, state: Arc<AppState>, shutdown: impl Fut
 /// Completes on SIGTERM or SIGINT.
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
+    let (Ok(mut term), Ok(mut int)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
         tracing::error!("cannot install signal handlers");
         return std::future::pending().await;
     };

@@ -22,12 +22,7 @@ use verifier::note::NoteVerifier;
 /// The witness binary, built beside ours by `cargo test --workspace`.
 fn witness_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("notary-witness");
+    let bin = exe.parent().unwrap().parent().unwrap().join("notary-witness");
     assert!(
         bin.exists(),
         "{} missing: run ./scripts/test (cargo test --workspace builds it)",
@@ -38,11 +33,7 @@ fn witness_bin() -> PathBuf {
 
 fn witness_cli(args: &[&str]) -> String {
     let out = Command::new(witness_bin()).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -61,13 +52,8 @@ impl Witness {
         let d = d.to_str().unwrap();
         let vkey = witness_cli(&["init", "--data", d, "--name", name]);
         witness_cli(&["log", "add", "--data", d, "--vkey", log_vkey]);
-        let mut w = Witness {
-            name: name.into(),
-            vkey,
-            dir,
-            addr: "127.0.0.1:0".into(),
-            child: None,
-        };
+        let mut w =
+            Witness { name: name.into(), vkey, dir, addr: "127.0.0.1:0".into(), child: None };
         w.serve();
         w
     }
@@ -84,14 +70,8 @@ impl Witness {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        self.addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("listen line")
-            .to_string();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        self.addr = line.trim().strip_prefix("listening on ").expect("listen line").to_string();
         self.child = Some(child);
     }
 
@@ -115,10 +95,7 @@ impl Drop for Witness {
 
 fn log_vkey(s: &Server) -> String {
     let out = cli(&["status", "--data", s.data().to_str().unwrap()]);
-    out.lines()
-        .find_map(|l| l.strip_prefix("vkey: "))
-        .unwrap()
-        .to_string()
+    out.lines().find_map(|l| l.strip_prefix("vkey: ")).unwrap().to_string()
 }
 
 /// Polls `/v1/checkpoint` until `pred` holds for its parsed note.
@@ -144,10 +121,7 @@ fn wait_checkpoint(
 
 fn cosigned_by(cp: &SignedCheckpoint, w: &Witness) -> bool {
     let v = NoteVerifier::from_vkey(&w.vkey).unwrap();
-    cp.note
-        .signatures
-        .iter()
-        .any(|sig| verify_cosignature(&v, &cp.note.text, sig).is_ok())
+    cp.note.signatures.iter().any(|sig| verify_cosignature(&v, &cp.note.text, sig).is_ok())
 }
 
 fn submit_flow(s: &Server, doc: &str) {
@@ -163,16 +137,7 @@ fn setup(names: &[&str], policy: &[&str]) -> (Server, Vec<Witness>, String) {
     let data = s.data().to_str().unwrap().to_string();
     let witnesses: Vec<Witness> = names.iter().map(|n| Witness::start(n, &vkey)).collect();
     for w in &witnesses {
-        cli(&[
-            "witness",
-            "add",
-            "--data",
-            &data,
-            "--vkey",
-            &w.vkey,
-            "--url",
-            &w.url(),
-        ]);
+        cli(&["witness", "add", "--data", &data, "--vkey", &w.vkey, "--url", &w.url()]);
     }
     let mut args = vec!["anchor", "policy", "--data", &data, "--interval", "1"];
     args.extend_from_slice(policy);
@@ -183,18 +148,12 @@ fn setup(names: &[&str], policy: &[&str]) -> (Server, Vec<Witness>, String) {
 
 #[test]
 fn witnesses_cosign_and_a_witness_down_neither_blocks_ingest_nor_stays_behind() {
-    let (s, mut w, vkey) = setup(
-        &["notary-office", "court", "notary-2"],
-        &["--require", "court", "--threshold", "2"],
-    );
+    let (s, mut w, vkey) =
+        setup(&["notary-office", "court", "notary-2"], &["--require", "court", "--threshold", "2"]);
     let log = NoteVerifier::from_vkey(&vkey).unwrap();
     let info = s.get_json("/v1/log");
-    let listed: Vec<&str> = info["witnesses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["name"].as_str().unwrap())
-        .collect();
+    let listed: Vec<&str> =
+        info["witnesses"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
     assert_eq!(listed, ["notary-office", "court", "notary-2"]);
     assert_eq!(info["witnesses"][1]["vkey"], w[1].vkey.as_str());
 
@@ -207,12 +166,7 @@ fn witnesses_cosign_and_a_witness_down_neither_blocks_ingest_nor_stays_behind() 
     SignedCheckpoint::verify(&cp.to_bytes(), &log).unwrap();
     for x in &w {
         let v = NoteVerifier::from_vkey(&x.vkey).unwrap();
-        let sig = cp
-            .note
-            .signatures
-            .iter()
-            .find(|sig| sig.name == x.name)
-            .unwrap();
+        let sig = cp.note.signatures.iter().find(|sig| sig.name == x.name).unwrap();
         let t = verify_cosignature(&v, &cp.note.text, sig).unwrap();
         assert!(t > 1_700_000_000, "cosignature time {t}");
     }
@@ -226,15 +180,10 @@ fn witnesses_cosign_and_a_witness_down_neither_blocks_ingest_nor_stays_behind() 
     }
     let size2 = s.tree_size_latest();
     assert!(size2 > size);
-    let cp2 = wait_checkpoint(&s, "anchoring without notary-2", |cp| {
-        cp.checkpoint.size == size2
-    });
+    let cp2 = wait_checkpoint(&s, "anchoring without notary-2", |cp| cp.checkpoint.size == size2);
     assert!(cosigned_by(&cp2, &w[0]) && cosigned_by(&cp2, &w[1]) && !cosigned_by(&cp2, &w[2]));
     let metrics = s.get("/metrics", None).1;
-    assert!(
-        metrics.contains("evidence_anchor_lag_entries{witness=\"notary-2\"}"),
-        "{metrics}"
-    );
+    assert!(metrics.contains("evidence_anchor_lag_entries{witness=\"notary-2\"}"), "{metrics}");
     assert!(
         metrics.contains("evidence_anchor_failures{kind=\"unreachable\",witness=\"notary-2\"}"),
         "{metrics}"
@@ -251,14 +200,7 @@ fn witnesses_cosign_and_a_witness_down_neither_blocks_ingest_nor_stays_behind() 
     assert_eq!(status, 200);
     let st: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(st["latest_anchored"], size2);
-    assert!(
-        st["witnesses"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|x| x["lag_entries"] == 0),
-        "{st}"
-    );
+    assert!(st["witnesses"].as_array().unwrap().iter().all(|x| x["lag_entries"] == 0), "{st}");
 }
 
 #[test]
@@ -276,8 +218,7 @@ fn a_forked_log_is_refused_and_stays_refused_after_a_witness_restart() {
     std::fs::copy(s.data().join("log.key"), fork_dir.path().join("log.key")).unwrap();
     let fork = Ledger::open(fork_dir.path(), LedgerOptions::default()).unwrap();
     let idp = &s.services.idp;
-    fork.add_issuer(&idp.name, idp.key.verifying_key().as_bytes())
-        .unwrap();
+    fork.add_issuer(&idp.name, idp.key.verifying_key().as_bytes()).unwrap();
     let h = verifier::Hash::digest(b"other").to_hex();
     let events = (0..size)
         .map(|i| {
@@ -293,9 +234,8 @@ fn a_forked_log_is_refused_and_stays_refused_after_a_witness_restart() {
     let fetch = |old: u64| fork.consistency_proof(old, size).map_err(|e| e.to_string());
     let refused = client.anchor_to(&forked, size, fetch);
     assert!(refused.is_err(), "the witness cosigned a fork");
-    let forks = std::fs::read_dir(std::path::Path::new(&w[0].data()).join("forks"))
-        .unwrap()
-        .count();
+    let forks =
+        std::fs::read_dir(std::path::Path::new(&w[0].data()).join("forks")).unwrap().count();
     assert!(forks > 0, "fork evidence not recorded");
 
     // Still refused after the witness restarts.
@@ -308,12 +248,8 @@ fn a_forked_log_is_refused_and_stays_refused_after_a_witness_restart() {
     // Garbage to the witness: a 4xx, and its served checkpoint is unchanged.
     let http = reqwest::blocking::Client::new();
     let origin = forked.checkpoint.origin.clone();
-    let before = http
-        .get(format!("{}/checkpoint/{origin}", w[0].url()))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let before =
+        http.get(format!("{}/checkpoint/{origin}", w[0].url())).send().unwrap().text().unwrap();
     for body in ["", "garbage", "old 1\n\nnot a note", "old x\n\n"] {
         let status = http
             .post(format!("{}/add-checkpoint", w[0].url()))
@@ -324,11 +260,7 @@ fn a_forked_log_is_refused_and_stays_refused_after_a_witness_restart() {
             .as_u16();
         assert!((400..500).contains(&status), "{body:?} -> {status}");
     }
-    let after = http
-        .get(format!("{}/checkpoint/{origin}", w[0].url()))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let after =
+        http.get(format!("{}/checkpoint/{origin}", w[0].url())).send().unwrap().text().unwrap();
     assert_eq!(before, after);
 }

@@ -19,11 +19,7 @@ fn b64d(s: &str) -> Vec<u8> {
 }
 
 fn hashes(v: &Value) -> Vec<Hash> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-        .collect()
+    v.as_array().unwrap().iter().map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap()).collect()
 }
 
 fn log_key(s: &Server) -> NoteVerifier {
@@ -32,12 +28,7 @@ fn log_key(s: &Server) -> NoteVerifier {
 
 fn flow(s: &Server, doc: &str) -> Vec<Value> {
     let signers: Vec<_> = s.signers.iter().collect();
-    contract_flow(
-        &s.services,
-        &signers,
-        doc,
-        format!("document {doc}").as_bytes(),
-    )
+    contract_flow(&s.services, &signers, doc, format!("document {doc}").as_bytes())
 }
 
 /// Checks a receipt against the log key and the leaf the server serves.
@@ -52,14 +43,8 @@ fn check_receipt(s: &Server, log: &NoteVerifier, r: &Value) {
     assert_eq!(entry["entry"]["event"]["event_id"], r["event_id"]);
     assert_eq!(entry["entry"]["ledger_time"], r["ledger_time"]);
     assert_eq!(entry["entry"]["tenant"], TENANT);
-    verify_inclusion(
-        &lh,
-        index,
-        cp.checkpoint.size,
-        &hashes(&r["inclusion"]),
-        &cp.checkpoint.root,
-    )
-    .unwrap();
+    verify_inclusion(&lh, index, cp.checkpoint.size, &hashes(&r["inclusion"]), &cp.checkpoint.root)
+        .unwrap();
 }
 
 #[test]
@@ -70,10 +55,7 @@ fn events_get_durable_receipts_whose_proofs_verify() {
     let events = flow(&s, "contract-1");
     let (status, body) = s.submit(&events[0]);
     assert_eq!(status, 200, "{body}");
-    let first_cp = body["receipts"][0]["checkpoint"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let first_cp = body["receipts"][0]["checkpoint"].as_str().unwrap().to_string();
     check_receipt(&s, &log, &body["receipts"][0]);
     let (status, body) = s.submit(&json!({"events": events[1..].to_vec()}));
     assert_eq!(status, 200, "{body}");
@@ -84,27 +66,15 @@ fn events_get_durable_receipts_whose_proofs_verify() {
         check_receipt(&s, &log, r);
     }
     for i in 0..5 {
-        assert_eq!(
-            s.submit(&json!({"events": flow(&s, &format!("c-{i}"))})).0,
-            200
-        );
+        assert_eq!(s.submit(&json!({"events": flow(&s, &format!("c-{i}"))})).0, 200);
     }
 
     // Every entry's inclusion proof against the latest checkpoint, from the API.
     let note = s.get("/v1/checkpoint", None).1;
-    let latest = SignedCheckpoint::verify(note.as_bytes(), &log)
-        .unwrap()
-        .checkpoint;
+    let latest = SignedCheckpoint::verify(note.as_bytes(), &log).unwrap().checkpoint;
     for index in 0..latest.size {
-        let leaf = b64d(
-            s.get_json(&format!("/v1/entries/{index}"))["leaf"]
-                .as_str()
-                .unwrap(),
-        );
-        let p = s.get_json(&format!(
-            "/v1/proof/inclusion?index={index}&tree_size={}",
-            latest.size
-        ));
+        let leaf = b64d(s.get_json(&format!("/v1/entries/{index}"))["leaf"].as_str().unwrap());
+        let p = s.get_json(&format!("/v1/proof/inclusion?index={index}&tree_size={}", latest.size));
         assert_eq!(p["index"], index);
         verify_inclusion(
             &leaf_hash(&leaf),
@@ -116,29 +86,15 @@ fn events_get_durable_receipts_whose_proofs_verify() {
         .unwrap();
     }
     // And the first checkpoint is consistent with the latest.
-    let old = SignedCheckpoint::verify(first_cp.as_bytes(), &log)
-        .unwrap()
-        .checkpoint;
-    let p = s.get_json(&format!(
-        "/v1/proof/consistency?old={}&new={}",
-        old.size, latest.size
-    ));
-    verify_consistency(
-        old.size,
-        latest.size,
-        &old.root,
-        &latest.root,
-        &hashes(&p["hashes"]),
-    )
-    .unwrap();
+    let old = SignedCheckpoint::verify(first_cp.as_bytes(), &log).unwrap().checkpoint;
+    let p = s.get_json(&format!("/v1/proof/consistency?old={}&new={}", old.size, latest.size));
+    verify_consistency(old.size, latest.size, &old.root, &latest.root, &hashes(&p["hashes"]))
+        .unwrap();
 
     // Restart keeps everything, and the same proofs are served.
     s.restart();
     assert_eq!(s.tree_size(), latest.size);
-    let p2 = s.get_json(&format!(
-        "/v1/proof/consistency?old={}&new={}",
-        old.size, latest.size
-    ));
+    let p2 = s.get_json(&format!("/v1/proof/consistency?old={}&new={}", old.size, latest.size));
     assert_eq!(p, p2);
     let (status, _) = s.submit(&json!({"events": flow(&s, "after-restart")}));
     assert_eq!(status, 200);
@@ -151,12 +107,7 @@ fn resubmission_is_idempotent_and_changed_content_conflicts() {
     let (_, a) = s.submit(&json!({"events": events}));
     let (status, b) = s.submit(&json!({"events": events}));
     assert_eq!(status, 200);
-    for (x, y) in a["receipts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(b["receipts"].as_array().unwrap())
-    {
+    for (x, y) in a["receipts"].as_array().unwrap().iter().zip(b["receipts"].as_array().unwrap()) {
         for k in ["event_id", "index", "leaf_hash", "ledger_time"] {
             assert_eq!(x[k], y[k]);
         }
@@ -211,16 +162,8 @@ fn bad_input_is_rejected_with_a_4xx_and_changes_nothing() {
         ("empty body", vec![], 400),
         ("array body", b"[]".to_vec(), 400),
         ("string body", b"\"event\"".to_vec(), 400),
-        (
-            "trailing garbage",
-            [serde_json::to_vec(&good()).unwrap(), b" x".to_vec()].concat(),
-            400,
-        ),
-        (
-            "invalid UTF-8",
-            b"{\"event_id\": \"\xff\xfe\"}".to_vec(),
-            400,
-        ),
+        ("trailing garbage", [serde_json::to_vec(&good()).unwrap(), b" x".to_vec()].concat(), 400),
+        ("invalid UTF-8", b"{\"event_id\": \"\xff\xfe\"}".to_vec(), 400),
         (
             "missing event_id",
             with(&|e| {
@@ -264,38 +207,14 @@ fn bad_input_is_rejected_with_a_4xx_and_changes_nothing() {
             400,
         ),
         ("unknown field", with(&|e| e["extra"] = json!(1)), 400),
-        (
-            "event_id a number",
-            with(&|e| e["event_id"] = json!(42)),
-            400,
-        ),
+        ("event_id a number", with(&|e| e["event_id"] = json!(42)), 400),
         ("event_id empty", with(&|e| e["event_id"] = json!("")), 400),
-        (
-            "event_id too long",
-            with(&|e| e["event_id"] = json!("e".repeat(129))),
-            400,
-        ),
-        (
-            "document_id with a slash",
-            with(&|e| e["document_id"] = json!("a/b")),
-            400,
-        ),
+        ("event_id too long", with(&|e| e["event_id"] = json!("e".repeat(129))), 400),
+        ("document_id with a slash", with(&|e| e["document_id"] = json!("a/b")), 400),
         ("unknown kind", with(&|e| e["kind"] = json!("deleted")), 400),
-        (
-            "service-only kind",
-            with(&|e| e["kind"] = json!("report_issued")),
-            400,
-        ),
-        (
-            "uppercase document_hash",
-            with(&|e| e["document_hash"] = json!(h.to_uppercase())),
-            400,
-        ),
-        (
-            "short document_hash",
-            with(&|e| e["document_hash"] = json!(&h[..63])),
-            400,
-        ),
+        ("service-only kind", with(&|e| e["kind"] = json!("report_issued")), 400),
+        ("uppercase document_hash", with(&|e| e["document_hash"] = json!(h.to_uppercase())), 400),
+        ("short document_hash", with(&|e| e["document_hash"] = json!(&h[..63])), 400),
         (
             "actor without commitment",
             with(&|e| {
@@ -303,31 +222,11 @@ fn bad_input_is_rejected_with_a_4xx_and_changes_nothing() {
             }),
             400,
         ),
-        (
-            "commitment not hex",
-            with(&|e| e["actor"]["commitment"] = json!("z".repeat(64))),
-            400,
-        ),
-        (
-            "actor with unknown field",
-            with(&|e| e["actor"]["name"] = json!("王小明")),
-            400,
-        ),
-        (
-            "attestations not an array",
-            with(&|e| e["attestations"] = json!({})),
-            400,
-        ),
-        (
-            "no attestation on intent_verified",
-            with(&|e| e["attestations"] = json!([])),
-            400,
-        ),
-        (
-            "signature not base64",
-            with(&|e| e["attestations"][0]["signature"] = json!("!!!")),
-            400,
-        ),
+        ("commitment not hex", with(&|e| e["actor"]["commitment"] = json!("z".repeat(64))), 400),
+        ("actor with unknown field", with(&|e| e["actor"]["name"] = json!("王小明")), 400),
+        ("attestations not an array", with(&|e| e["attestations"] = json!({})), 400),
+        ("no attestation on intent_verified", with(&|e| e["attestations"] = json!([])), 400),
+        ("signature not base64", with(&|e| e["attestations"][0]["signature"] = json!("!!!")), 400),
         (
             "signature of 63 bytes",
             with(&|e| {
@@ -343,33 +242,13 @@ fn bad_input_is_rejected_with_a_4xx_and_changes_nothing() {
         ),
         ("signed by an untrusted key", forged, 422),
         ("unknown issuer", unknown, 422),
-        (
-            "float in claim",
-            with(&|e| e["attestations"][0]["claim"]["score"] = json!(0.5)),
-            400,
-        ),
-        (
-            "integer beyond 2^53",
-            br#"{"event_id": 9007199254740993}"#.to_vec(),
-            400,
-        ),
-        (
-            "duplicate keys",
-            br#"{"event_id": "a", "event_id": "b"}"#.to_vec(),
-            400,
-        ),
+        ("float in claim", with(&|e| e["attestations"][0]["claim"]["score"] = json!(0.5)), 400),
+        ("integer beyond 2^53", br#"{"event_id": 9007199254740993}"#.to_vec(), 400),
+        ("duplicate keys", br#"{"event_id": "a", "event_id": "b"}"#.to_vec(), 400),
         ("lone surrogate", br#"{"event_id": "\ud800"}"#.to_vec(), 400),
         ("deep nesting", deep.into_bytes(), 400),
-        (
-            "timestamp_token null",
-            with(&|e| e["timestamp_token"] = Value::Null),
-            400,
-        ),
-        (
-            "timestamp_token not base64",
-            with(&|e| e["timestamp_token"] = json!("%%%")),
-            400,
-        ),
+        ("timestamp_token null", with(&|e| e["timestamp_token"] = Value::Null), 400),
+        ("timestamp_token not base64", with(&|e| e["timestamp_token"] = json!("%%%")), 400),
         ("empty batch", br#"{"events": []}"#.to_vec(), 400),
         (
             "batch with extra key",
@@ -377,21 +256,9 @@ fn bad_input_is_rejected_with_a_4xx_and_changes_nothing() {
             400,
         ),
         ("events not an array", br#"{"events": {}}"#.to_vec(), 400),
-        (
-            "1001 events",
-            serde_json::to_vec(&json!({"events": many})).unwrap(),
-            413,
-        ),
-        (
-            "repeated event_id in a batch",
-            serde_json::to_vec(&dup).unwrap(),
-            400,
-        ),
-        (
-            "bad third event",
-            serde_json::to_vec(&json!({"events": bad_third})).unwrap(),
-            400,
-        ),
+        ("1001 events", serde_json::to_vec(&json!({"events": many})).unwrap(), 413),
+        ("repeated event_id in a batch", serde_json::to_vec(&dup).unwrap(), 400),
+        ("bad third event", serde_json::to_vec(&json!({"events": bad_third})).unwrap(), 400),
         ("body over 4 MiB", vec![b' '; (4 << 20) + 1], 413),
     ];
     assert!(cases.len() >= 30);
@@ -401,18 +268,9 @@ fn bad_input_is_rejected_with_a_4xx_and_changes_nothing() {
         let code = answer["error"]["code"]
             .as_str()
             .unwrap_or_else(|| panic!("{name}: no error code in {answer}"));
-        assert!(
-            !code.is_empty() && answer["error"]["message"].is_string(),
-            "{name}"
-        );
+        assert!(!code.is_empty() && answer["error"]["message"].is_string(), "{name}");
         if name == "bad third event" {
-            assert!(
-                answer["error"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("events[2]"),
-                "{answer}"
-            );
+            assert!(answer["error"]["message"].as_str().unwrap().contains("events[2]"), "{answer}");
         }
         assert_eq!(s.tree_size(), size, "{name} wrote something");
     }
@@ -438,10 +296,7 @@ fn rand_suffix() -> String {
 #[test]
 fn auth_matrix() {
     let s = Server::start();
-    assert_eq!(
-        s.submit(&json!({"events": flow(&s, "contract-auth")})).0,
-        200
-    );
+    assert_eq!(s.submit(&json!({"events": flow(&s, "contract-auth")})).0, 200);
     let t = &s.tokens;
     let wrong = "elt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     let creds: Vec<(&str, Option<&str>)> = vec![
@@ -494,11 +349,7 @@ fn auth_matrix() {
         }
     }
     // Another tenant's document does not exist for you.
-    assert_eq!(
-        s.get("/v1/documents/contract-auth/bundle", Some(&t.other_legal))
-            .0,
-        404
-    );
+    assert_eq!(s.get("/v1/documents/contract-auth/bundle", Some(&t.other_legal)).0, 404);
     assert_eq!(s.get("/v1/documents/nope/bundle", Some(&t.legal)).0, 404);
     // Unknown paths and methods are JSON 404s, never 5xx.
     let (status, body) = s.get("/v1/nothing", None);
@@ -527,10 +378,7 @@ fn admin_registers_and_revokes_issuers_online() {
     let (status, _) = s.post("/v1/issuers/signer:u-77/revoke", Some(&s.tokens.admin), "");
     assert_eq!(status, 200);
     assert_eq!(s.submit(&signed_event(&iss, "e-2", "doc", &h)).0, 422);
-    let (status, body) = s.post(
-        "/v1/issuers",
-        Some(&s.tokens.admin),
-        r#"{"name": "x", "public_key": "AAAA"}"#,
-    );
+    let (status, body) =
+        s.post("/v1/issuers", Some(&s.tokens.admin), r#"{"name": "x", "public_key": "AAAA"}"#);
     assert_eq!(status, 400, "{body}");
 }

@@ -88,20 +88,12 @@ fn tamper(bundle: &Value) -> Value {
 
 /// (id, subject, passed) of each check, without the page's online check.
 fn triples(checks: &[(String, Option<String>, bool)]) -> Vec<(String, Option<String>, bool)> {
-    checks
-        .iter()
-        .filter(|c| c.0 != "log_consistency")
-        .cloned()
-        .collect()
+    checks.iter().filter(|c| c.0 != "log_consistency").cloned().collect()
 }
 
 fn rust_checks(bundle: &[u8], document: &[u8]) -> Vec<(String, Option<String>, bool)> {
     let report = verify_bundle_bytes(bundle, &VerifyOptions::default().with_document(document));
-    report
-        .checks
-        .iter()
-        .map(|c| (c.id.to_string(), c.subject.clone(), c.passed))
-        .collect()
+    report.checks.iter().map(|c| (c.id.to_string(), c.subject.clone(), c.passed)).collect()
 }
 
 fn page_checks(results: &Value, state: &str) -> Vec<(String, Option<String>, bool)> {
@@ -129,10 +121,8 @@ fn verifier_page_in_headless_chromium() {
     let (status, body) = s.submit(&json!({ "events": events }));
     assert_eq!(status, 200, "{body}");
 
-    let (status, text) = s.get(
-        &format!("/v1/documents/{DOCUMENT_ID}/bundle"),
-        Some(&s.tokens.legal),
-    );
+    let (status, text) =
+        s.get(&format!("/v1/documents/{DOCUMENT_ID}/bundle"), Some(&s.tokens.legal));
     assert_eq!(status, 200, "{text}");
     let mut bundle: Value = serde_json::from_str(&text).unwrap();
     add_cosignature(&mut bundle);
@@ -222,11 +212,7 @@ fn lookup_and_page_files() {
     assert!(report.passed, "{}", report.to_text());
 
     let unknown = verifier::Hash::digest(b"never logged").to_hex();
-    assert_eq!(
-        s.get(&format!("/v1/lookup?document_hash={unknown}"), None)
-            .0,
-        404
-    );
+    assert_eq!(s.get(&format!("/v1/lookup?document_hash={unknown}"), None).0, 404);
     for bad in [
         String::new(),
         "document_hash=xyz".into(),
@@ -250,10 +236,7 @@ fn lookup_and_page_files() {
         let resp = s.client().get(format!("{}{path}", s.url)).send().unwrap();
         assert_eq!(resp.status().as_u16(), 200, "{path}");
         let h = resp.headers();
-        assert!(
-            h["content-type"].to_str().unwrap().starts_with(kind),
-            "{path}"
-        );
+        assert!(h["content-type"].to_str().unwrap().starts_with(kind), "{path}");
         let csp = h["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("default-src 'self'") && csp.contains("connect-src 'self'"));
     }

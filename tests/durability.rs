@@ -75,10 +75,7 @@ fn load_until_gone(
 fn assert_all_present(s: &Server, acked: &HashMap<String, (u64, String)>) {
     let size = s.tree_size();
     for (id, (index, lh)) in acked {
-        assert!(
-            *index < size,
-            "acknowledged {id} at {index} lost (size {size})"
-        );
+        assert!(*index < size, "acknowledged {id} at {index} lost (size {size})");
         let entry = s.get_json(&format!("/v1/entries/{index}"));
         let leaf = base64::engine::general_purpose::STANDARD
             .decode(entry["leaf"].as_str().unwrap())
@@ -110,10 +107,7 @@ fn sigterm_finishes_in_flight_batches_and_exits_cleanly() {
     let clients = load_until_gone(&s, 8, "term");
     std::thread::sleep(Duration::from_millis(500));
     assert!(s.terminate(), "non-zero exit on SIGTERM");
-    let acked: HashMap<_, _> = clients
-        .into_iter()
-        .flat_map(|c| c.join().unwrap())
-        .collect();
+    let acked: HashMap<_, _> = clients.into_iter().flat_map(|c| c.join().unwrap()).collect();
     s.spawn();
     assert_all_present(&s, &acked);
     assert!(!acked.is_empty());

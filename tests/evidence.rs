@@ -71,11 +71,7 @@ fn fetch(s: &Server, path: &str, token: Option<&str>, accept: Option<&str>) -> F
 }
 
 fn header<'a>(f: &'a Fetched, name: &str) -> &'a str {
-    f.headers
-        .get(name)
-        .unwrap_or_else(|| panic!("header {name}"))
-        .to_str()
-        .unwrap()
+    f.headers.get(name).unwrap_or_else(|| panic!("header {name}")).to_str().unwrap()
 }
 
 #[test]
@@ -90,11 +86,8 @@ fn bundle_for_legal_and_notary_verifies_with_the_document() {
             .unwrap(),
     );
     assert_eq!(status, 200, "{body}");
-    let options = VerifyOptions {
-        log_key: Some(vkey(&s)),
-        ..VerifyOptions::default()
-    }
-    .with_document(&document(DOC));
+    let options = VerifyOptions { log_key: Some(vkey(&s)), ..VerifyOptions::default() }
+        .with_document(&document(DOC));
     for token in [&s.tokens.legal, &s.tokens.notary] {
         let (raw, bundle) = fetch_bundle(&s, token);
         let report = verify_bundle(&bundle, &options);
@@ -121,10 +114,7 @@ fn bundle_for_legal_and_notary_verifies_with_the_document() {
     assert_eq!(s.get(&path, Some(&s.tokens.submitter)).0, 403);
     assert_eq!(s.get(&path, Some(&s.tokens.admin)).0, 403);
     assert_eq!(s.get(&path, Some(&s.tokens.other_legal)).0, 404);
-    assert_eq!(
-        s.get("/v1/documents/nope/bundle", Some(&s.tokens.legal)).0,
-        404
-    );
+    assert_eq!(s.get("/v1/documents/nope/bundle", Some(&s.tokens.legal)).0, 404);
 }
 
 #[test]
@@ -150,12 +140,8 @@ fn verify_endpoint_checks_good_and_tampered_bundles() {
     }));
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["passed"], true, "{report:#}");
-    let ids: Vec<&str> = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> =
+        report["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert!(ids.contains(&"document_hash"));
 
     let (status, report) = post(&json!({"bundle": good_json, "document_sha256": "00".repeat(32)}));
@@ -165,28 +151,17 @@ fn verify_endpoint_checks_good_and_tampered_bundles() {
     let (status, report) = post(&tampered_json);
     assert_eq!(status, 200);
     assert_eq!(report["passed"], false);
-    let failed: Vec<&Value> = report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["passed"] == false)
-        .collect();
+    let failed: Vec<&Value> =
+        report["checks"].as_array().unwrap().iter().filter(|c| c["passed"] == false).collect();
     assert!(failed.iter().any(|c| c["id"] == "inclusion"), "{failed:#?}");
 
     let (status, out) = post(&json!({"bundles": [
         good_json, tampered_json, {"bundle": good_json, "log_key": vkey(&s)}, {"format": "nonsense"}
     ]}));
     assert_eq!(status, 200, "{out}");
-    let verdicts: Vec<&Value> = out["reports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| &r["passed"])
-        .collect();
-    assert_eq!(
-        verdicts,
-        [&json!(true), &json!(false), &json!(true), &json!(false)]
-    );
+    let verdicts: Vec<&Value> =
+        out["reports"].as_array().unwrap().iter().map(|r| &r["passed"]).collect();
+    assert_eq!(verdicts, [&json!(true), &json!(false), &json!(true), &json!(false)]);
     assert_eq!(out["reports"][3]["checks"][0]["id"], "bundle_format");
 
     // Bad input: 4xx with the JSON error shape, never a 5xx.
@@ -199,34 +174,13 @@ fn verify_endpoint_checks_good_and_tampered_bundles() {
         (serde_json::to_vec(&json!({"bundles": []})).unwrap(), 400),
         (serde_json::to_vec(&json!({"bundles": {}})).unwrap(), 400),
         (serde_json::to_vec(&json!({"bundles": [1]})).unwrap(), 400),
-        (
-            serde_json::to_vec(&json!({"bundles": [], "x": 1})).unwrap(),
-            400,
-        ),
-        (
-            serde_json::to_vec(&json!({"bundles": hundred_and_one})).unwrap(),
-            413,
-        ),
-        (
-            serde_json::to_vec(&json!({"bundle": good_json, "log_key": "garbage"})).unwrap(),
-            400,
-        ),
-        (
-            serde_json::to_vec(&json!({"bundle": good_json, "log_key": witness})).unwrap(),
-            400,
-        ),
-        (
-            serde_json::to_vec(&json!({"bundle": good_json, "witnesses": [vkey(&s)]})).unwrap(),
-            400,
-        ),
-        (
-            serde_json::to_vec(&json!({"bundle": good_json, "document_sha256": "AB"})).unwrap(),
-            400,
-        ),
-        (
-            serde_json::to_vec(&json!({"bundle": good_json, "extra": 1})).unwrap(),
-            400,
-        ),
+        (serde_json::to_vec(&json!({"bundles": [], "x": 1})).unwrap(), 400),
+        (serde_json::to_vec(&json!({"bundles": hundred_and_one})).unwrap(), 413),
+        (serde_json::to_vec(&json!({"bundle": good_json, "log_key": "garbage"})).unwrap(), 400),
+        (serde_json::to_vec(&json!({"bundle": good_json, "log_key": witness})).unwrap(), 400),
+        (serde_json::to_vec(&json!({"bundle": good_json, "witnesses": [vkey(&s)]})).unwrap(), 400),
+        (serde_json::to_vec(&json!({"bundle": good_json, "document_sha256": "AB"})).unwrap(), 400),
+        (serde_json::to_vec(&json!({"bundle": good_json, "extra": 1})).unwrap(), 400),
         (vec![b' '; 17 << 20], 413),
     ];
     for (i, (body, want)) in cases.into_iter().enumerate() {
@@ -265,12 +219,7 @@ fn report_html_and_pdf_are_signed_and_logged() {
     check_logged(&s, &log, &html, "html");
 
     // PDF, by query and by Accept.
-    let pdf = fetch(
-        &s,
-        &format!("{path}?format=pdf"),
-        Some(&s.tokens.legal),
-        None,
-    );
+    let pdf = fetch(&s, &format!("{path}?format=pdf"), Some(&s.tokens.legal), None);
     assert_eq!(pdf.status, 200, "{}", String::from_utf8_lossy(&pdf.body));
     assert_eq!(header(&pdf, "content-type"), "application/pdf");
     assert!(pdf.body.starts_with(b"%PDF-"));
@@ -304,21 +253,11 @@ fn report_html_and_pdf_are_signed_and_logged() {
 
     // The bundle now carries the report entries, and still verifies whole.
     let (_, bundle) = fetch_bundle(&s, &s.tokens.legal);
-    let options = VerifyOptions {
-        log_key: Some(vkey(&s)),
-        ..VerifyOptions::default()
-    }
-    .with_document(&document(DOC));
+    let options = VerifyOptions { log_key: Some(vkey(&s)), ..VerifyOptions::default() }
+        .with_document(&document(DOC));
     let report = verify_bundle(&bundle, &options);
     assert_all_passed(&report);
-    assert_eq!(
-        report
-            .timeline
-            .iter()
-            .filter(|t| t.kind == "report_issued")
-            .count(),
-        3
-    );
+    assert_eq!(report.timeline.iter().filter(|t| t.kind == "report_issued").count(), 3);
     assert!(bundle.issuers.iter().any(|i| i.name == "evidence-ledger"));
 
     // Who may ask.
@@ -326,26 +265,15 @@ fn report_html_and_pdf_are_signed_and_logged() {
     assert_eq!(s.get(&path, Some(&s.tokens.notary)).0, 403);
     assert_eq!(s.get(&path, Some(&s.tokens.submitter)).0, 403);
     assert_eq!(s.get(&path, Some(&s.tokens.other_legal)).0, 404);
-    assert_eq!(
-        s.get("/v1/documents/nope/report", Some(&s.tokens.legal)).0,
-        404
-    );
-    assert_eq!(
-        s.get(&format!("{path}?format=docx"), Some(&s.tokens.legal))
-            .0,
-        400
-    );
+    assert_eq!(s.get("/v1/documents/nope/report", Some(&s.tokens.legal)).0, 404);
+    assert_eq!(s.get(&format!("{path}?format=docx"), Some(&s.tokens.legal)).0, 400);
 }
 
 /// The headers name the body's hash, a `report_issued` entry holding it,
 /// and the log key's signature over that entry's attestation.
 fn check_logged(s: &Server, log: &NoteVerifier, f: &Fetched, format: &str) {
     let sha = header(f, "x-report-sha256");
-    assert_eq!(
-        sha,
-        Hash::digest(&f.body).to_hex(),
-        "hash header matches the body"
-    );
+    assert_eq!(sha, Hash::digest(&f.body).to_hex(), "hash header matches the body");
     let index = header(f, "x-report-entry-index");
     let entry = s.get_json(&format!("/v1/entries/{index}"));
     let ev = &entry["entry"]["event"];
@@ -355,10 +283,7 @@ fn check_logged(s: &Server, log: &NoteVerifier, f: &Fetched, format: &str) {
     assert_eq!(entry["entry"]["tenant"], TENANT);
     let att = &ev["attestations"][0];
     assert_eq!(att["issuer"], "evidence-ledger");
-    assert_eq!(
-        att["claim"],
-        json!({"format": format, "report_sha256": sha})
-    );
+    assert_eq!(att["claim"], json!({"format": format, "report_sha256": sha}));
     assert_eq!(att["signature"], header(f, "x-report-signature"));
     let msg = attestation_message(
         &att["claim"],
@@ -367,11 +292,8 @@ fn check_logged(s: &Server, log: &NoteVerifier, f: &Fetched, format: &str) {
         "evidence-ledger",
         "report_issued",
     );
-    let sig = base64::engine::general_purpose::STANDARD
-        .decode(header(f, "x-report-signature"))
-        .unwrap();
+    let sig =
+        base64::engine::general_purpose::STANDARD.decode(header(f, "x-report-signature")).unwrap();
     let sig = Signature::from_slice(&sig).unwrap();
-    log.key
-        .verify_strict(&msg, &sig)
-        .expect("signed by the log key");
+    log.key.verify_strict(&msg, &sig).expect("signed by the log key");
 }

@@ -43,32 +43,16 @@ fn reply(dir: &Path, query: &Path, out: &Path, token_only: bool, faketime: Optio
         args.extend(["-f".into(), f.into(), "openssl".into()]);
     }
     args.extend(
-        [
-            "ts",
-            "-reply",
-            "-config",
-            "tsa.cnf",
-            "-section",
-            "tsa_rsa",
-            "-queryfile",
-        ]
-        .map(String::from),
+        ["ts", "-reply", "-config", "tsa.cnf", "-section", "tsa_rsa", "-queryfile"]
+            .map(String::from),
     );
     args.push(query.to_str().unwrap().into());
     args.extend(["-out".into(), out.to_str().unwrap().into()]);
     if token_only {
         args.push("-token_out".into());
     }
-    let program = if faketime.is_some() {
-        "faketime"
-    } else {
-        "openssl"
-    };
-    let status = Command::new(program)
-        .args(&args)
-        .current_dir(dir)
-        .output()
-        .expect(program);
+    let program = if faketime.is_some() { "faketime" } else { "openssl" };
+    let status = Command::new(program).args(&args).current_dir(dir).output().expect(program);
     status.status.success()
 }
 
@@ -76,19 +60,14 @@ fn reply(dir: &Path, query: &Path, out: &Path, token_only: bool, faketime: Optio
 fn token_over(dir: &Path, digest_hex: &str, faketime: Option<&str>) -> Vec<u8> {
     let q = dir.join(format!("q-{digest_hex}.tsq"));
     let ok = Command::new("openssl")
-        .args([
-            "ts", "-query", "-digest", digest_hex, "-sha256", "-cert", "-out",
-        ])
+        .args(["ts", "-query", "-digest", digest_hex, "-sha256", "-cert", "-out"])
         .arg(&q)
         .status()
         .unwrap()
         .success();
     assert!(ok, "openssl ts -query");
     let t = dir.join(format!("t-{digest_hex}.der"));
-    assert!(
-        reply(dir, &q, &t, true, faketime),
-        "openssl ts -reply (faketime {faketime:?})"
-    );
+    assert!(reply(dir, &q, &t, true, faketime), "openssl ts -reply (faketime {faketime:?})");
     std::fs::read(t).unwrap()
 }
 
@@ -178,11 +157,7 @@ fn event_tokens_are_verified_on_ingest_and_in_the_bundle() {
     let mut corrupted = good.clone();
     let n = corrupted.len();
     corrupted[n - 10] ^= 0x01; // inside the signature at the end of SignerInfo
-    let other = token_over(
-        tsa.path(),
-        &Hash::digest(b"another document").to_hex(),
-        None,
-    );
+    let other = token_over(tsa.path(), &Hash::digest(b"another document").to_hex(), None);
     let future = token_over(tsa.path(), &h, Some("+400d"));
     let cases: Vec<(&str, String, Vec<u8>)> = vec![
         ("token over another hash", h.clone(), other),
@@ -201,19 +176,12 @@ fn event_tokens_are_verified_on_ingest_and_in_the_bundle() {
         ("garbage bytes", h.clone(), b"definitely not DER".to_vec()),
     ];
     for (i, (name, hash, token)) in cases.into_iter().enumerate() {
-        let (status, body) = s.submit(&event_with_token(
-            &s,
-            &format!("ts-bad-{i}"),
-            &hash,
-            Some(&token),
-        ));
+        let (status, body) =
+            s.submit(&event_with_token(&s, &format!("ts-bad-{i}"), &hash, Some(&token)));
         assert_eq!(status, 422, "{name}: {body}");
         assert_eq!(body["error"]["code"], "timestamp_failed", "{name}: {body}");
         assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("timestamp_token"),
+            body["error"]["message"].as_str().unwrap().contains("timestamp_token"),
             "{name}: {body}"
         );
         assert_eq!(s.tree_size(), size, "{name} wrote something");
@@ -225,11 +193,7 @@ fn event_tokens_are_verified_on_ingest_and_in_the_bundle() {
     let bundle = Bundle::parse(text.as_bytes()).unwrap();
     assert_eq!(bundle.timestamp_authorities.len(), 1);
     let report = verify_bundle(&bundle, &VerifyOptions::default().with_document(doc));
-    let ts: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| c.id == "event_timestamp")
-        .collect();
+    let ts: Vec<_> = report.checks.iter().filter(|c| c.id == "event_timestamp").collect();
     assert_eq!(ts.len(), 1);
     assert!(ts[0].passed, "{:?}", ts[0]);
     assert_eq!(report.timestamps.len(), 1);
@@ -290,25 +254,16 @@ fn anchored_checkpoints_get_tsa_tokens_and_ingest_survives_the_tsa_being_down() 
             .unwrap();
     let token = B64.decode(v["token"].as_str().unwrap()).unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let info = verify_timestamp_token(
-        &token,
-        &Hash::digest(cp.note.text.as_bytes()),
-        &roots,
-        now,
-        300,
-    )
-    .unwrap();
+    let info =
+        verify_timestamp_token(&token, &Hash::digest(cp.note.text.as_bytes()), &roots, now, 300)
+            .unwrap();
     assert_eq!(info.tsa, "test-tsa");
     assert_eq!(v["gen_time"], info.gen_time.as_str());
 
     // The TSA goes down: ingest goes on, lag shows, and it catches up after.
     http.up.store(false, Ordering::SeqCst);
     for i in 0..3 {
-        assert_eq!(
-            s.submit(&event_with_token(&s, &format!("b-{i}"), &h, None))
-                .0,
-            200
-        );
+        assert_eq!(s.submit(&event_with_token(&s, &format!("b-{i}"), &h, None)).0, 200);
     }
     let size2 = s.tree_size();
     wait_for("a failed TSA attempt", || {
@@ -327,11 +282,7 @@ fn anchored_checkpoints_get_tsa_tokens_and_ingest_survives_the_tsa_being_down() 
     let bundle = Bundle::parse(text.as_bytes()).unwrap();
     assert!(bundle.checkpoint_timestamp.is_some(), "{text}");
     let report = verify_bundle(&bundle, &VerifyOptions::default());
-    let c = report
-        .checks
-        .iter()
-        .find(|c| c.id == "checkpoint_timestamp")
-        .unwrap();
+    let c = report.checks.iter().find(|c| c.id == "checkpoint_timestamp").unwrap();
     assert!(c.passed, "{c:?}");
     assert!(report.all_passed(), "{}", report.to_text());
 }

@@ -48,11 +48,7 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy {
-            interval_secs: 10,
-            every_entries: 0,
-            quorum: Quorum::default(),
-        }
+        Policy { interval_secs: 10, every_entries: 0, quorum: Quorum::default() }
     }
 }
 
@@ -111,36 +107,22 @@ impl AnchorConfig {
             ));
         }
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(AnchorError::InvalidConfig(format!(
-                "witness url {url:?}: http(s) only"
-            )));
+            return Err(AnchorError::InvalidConfig(format!("witness url {url:?}: http(s) only")));
         }
         if self.partners.iter().any(|p| p.name == v.name) {
-            return Err(AnchorError::InvalidConfig(format!(
-                "witness {} already added",
-                v.name
-            )));
+            return Err(AnchorError::InvalidConfig(format!("witness {} already added", v.name)));
         }
         let url = url.trim_end_matches('/').to_string();
-        self.partners.push(PartnerConfig {
-            name: v.name,
-            vkey: vkey.to_string(),
-            url,
-        });
+        self.partners.push(PartnerConfig { name: v.name, vkey: vkey.to_string(), url });
         Ok(&self.partners[self.partners.len() - 1])
     }
 
     /// Sets the TSA that timestamps checkpoints.
     pub fn set_tsa(&mut self, name: &str, url: &str) -> Result<()> {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(AnchorError::InvalidConfig(format!(
-                "TSA url {url:?}: http(s) only"
-            )));
+            return Err(AnchorError::InvalidConfig(format!("TSA url {url:?}: http(s) only")));
         }
-        self.tsa = Some(TsaPartner {
-            name: name.to_string(),
-            url: url.to_string(),
-        });
+        self.tsa = Some(TsaPartner { name: name.to_string(), url: url.to_string() });
         Ok(())
     }
 
@@ -220,17 +202,9 @@ mod tests {
     fn cfg(names: &[&str]) -> AnchorConfig {
         let partners = names
             .iter()
-            .map(|n| PartnerConfig {
-                name: n.to_string(),
-                vkey: String::new(),
-                url: String::new(),
-            })
+            .map(|n| PartnerConfig { name: n.to_string(), vkey: String::new(), url: String::new() })
             .collect();
-        AnchorConfig {
-            partners,
-            policy: Policy::default(),
-            tsa: None,
-        }
+        AnchorConfig { partners, policy: Policy::default(), tsa: None }
     }
 
     #[test]
@@ -244,20 +218,14 @@ mod tests {
     #[test]
     fn quorum_required_and_threshold() {
         let mut c = cfg(&["notary", "court", "notary-2"]);
-        c.policy.quorum = Quorum {
-            required: vec!["court".into()],
-            threshold: 2,
-        };
+        c.policy.quorum = Quorum { required: vec!["court".into()], threshold: 2 };
         c.validate().expect("valid");
         assert!(!c.quorum_met(["notary", "notary-2"]));
         assert!(c.quorum_met(["notary", "court"]));
         assert!(!c.quorum_met(["court", "stranger"]));
         c.policy.quorum.threshold = 4;
         assert!(c.validate().is_err());
-        c.policy.quorum = Quorum {
-            required: vec!["nobody".into()],
-            threshold: 1,
-        };
+        c.policy.quorum = Quorum { required: vec!["nobody".into()], threshold: 1 };
         assert!(c.validate().is_err());
     }
 }

@@ -28,10 +28,7 @@ pub(crate) struct RoundOutcome {
 }
 
 pub(crate) fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// When a partner with `failures` consecutive failures may be tried again:
@@ -75,10 +72,7 @@ pub(crate) fn run_round(
 ) -> Result<RoundOutcome> {
     let status = ledger.status();
     let size = status.tree_size;
-    let mut out = RoundOutcome {
-        size,
-        ..RoundOutcome::default()
-    };
+    let mut out = RoundOutcome { size, ..RoundOutcome::default() };
     if size == 0 {
         return Ok(out);
     }
@@ -94,11 +88,8 @@ pub(crate) fn run_round(
                 }
                 let cp = &cp;
                 Some(s.spawn(move || {
-                    let fetch = |old: u64| {
-                        ledger
-                            .consistency_proof(old, size)
-                            .map_err(|e| e.to_string())
-                    };
+                    let fetch =
+                        |old: u64| ledger.consistency_proof(old, size).map_err(|e| e.to_string());
                     let old = state.last_size;
                     (p, state, client.anchor_to(cp, old, fetch))
                 }))
@@ -172,11 +163,7 @@ fn timestamp_round(
         }
         Err(e) => {
             tracing::warn!(tsa = %tsa.partner.name, size, "timestamping failed: {e}");
-            let kind = if e.contains("unreachable") {
-                "unreachable"
-            } else {
-                "refused"
-            };
+            let kind = if e.contains("unreachable") { "unreachable" } else { "refused" };
             failed(&mut state, kind, e);
             false
         }

@@ -77,21 +77,14 @@ impl Anchorer {
         let config = AnchorConfig::load(&ledger)?;
         config.validate()?;
         let clients = clients(&config)?;
-        let shared = Arc::new(Shared {
-            ledger,
-            config,
-            wake: Mutex::default(),
-            cond: Condvar::new(),
-        });
+        let shared =
+            Arc::new(Shared { ledger, config, wake: Mutex::default(), cond: Condvar::new() });
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("anchorer".into())
             .spawn(move || run(&s, &clients))
             .map_err(|e| AnchorError::InvalidConfig(format!("cannot start anchoring: {e}")))?;
-        Ok(Anchorer {
-            shared,
-            thread: Mutex::new(Some(thread)),
-        })
+        Ok(Anchorer { shared, thread: Mutex::new(Some(thread)) })
     }
 
     /// The configuration in force.
@@ -147,12 +140,7 @@ impl Anchorer {
             .partners
             .iter()
             .map(|p| (p.name.clone(), p.url.clone()))
-            .chain(
-                config
-                    .tsa
-                    .iter()
-                    .map(|t| (tsa_state_name(&t.name), t.url.clone())),
-            );
+            .chain(config.tsa.iter().map(|t| (tsa_state_name(&t.name), t.url.clone())));
         let partners = named
             .map(|(name, url)| {
                 let state = store::partner_state(&self.shared.ledger, &name)?;
@@ -213,9 +201,8 @@ fn run(shared: &Shared, clients: &Clients) {
     let mut last_round: Option<(Instant, u64)> = None;
     while let Some(triggered) = wait(shared) {
         let size = shared.ledger.status().tree_size;
-        let (since, last_size) = last_round
-            .map(|(t, s)| (t.elapsed(), s))
-            .unwrap_or((Duration::MAX, 0));
+        let (since, last_size) =
+            last_round.map(|(t, s)| (t.elapsed(), s)).unwrap_or((Duration::MAX, 0));
         let grown = size > last_size;
         let due = triggered
             || (grown && since >= policy.interval())
@@ -226,13 +213,7 @@ fn run(shared: &Shared, clients: &Clients) {
         }
         let due_now = |st: &PartnerState, size| partner_due(st, size, triggered);
         let tsa = clients.tsa.as_ref();
-        match run_round(
-            &shared.ledger,
-            &shared.config,
-            &clients.witnesses,
-            tsa,
-            due_now,
-        ) {
+        match run_round(&shared.ledger, &shared.config, &clients.witnesses, tsa, due_now) {
             Ok(o) => {
                 tracing::debug!(
                     size = o.size,
@@ -269,10 +250,8 @@ fn retry_due(shared: &Shared, clients: &Clients, size: u64) -> bool {
 /// Waits one tick or for a trigger; `None` when asked to stop.
 fn wait(shared: &Shared) -> Option<bool> {
     let guard = shared.wake.lock().ok()?;
-    let (mut w, _) = shared
-        .cond
-        .wait_timeout_while(guard, TICK, |w| !w.triggered && !w.stop)
-        .ok()?;
+    let (mut w, _) =
+        shared.cond.wait_timeout_while(guard, TICK, |w| !w.triggered && !w.stop).ok()?;
     if w.stop {
         return None;
     }

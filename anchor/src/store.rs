@@ -122,11 +122,7 @@ pub fn cosigned_checkpoint(
     }
     let note =
         String::from_utf8(note.to_bytes()).map_err(|e| AnchorError::Corrupt(e.to_string()))?;
-    Ok(Some(AnchoredCheckpoint {
-        size,
-        note,
-        cosigners,
-    }))
+    Ok(Some(AnchoredCheckpoint { size, note, cosigners }))
 }
 
 /// Marks `size` anchored if it is newer than the latest anchored size.
@@ -216,12 +212,7 @@ pub fn checkpoint_timestamp(ledger: &Ledger, size: u64) -> Result<Option<Checkpo
     let token = v.get(2 + n..).ok_or_else(bad)?.to_vec();
     let checkpoint = ledger.aux_get(&cp_key(size))?.ok_or_else(bad)?;
     let checkpoint = String::from_utf8(checkpoint).map_err(|_| bad())?;
-    Ok(Some(CheckpointTimestamp {
-        size,
-        checkpoint,
-        tsa,
-        token,
-    }))
+    Ok(Some(CheckpointTimestamp { size, checkpoint, tsa, token }))
 }
 
 /// Size of the newest checkpoint with a TSA token.

@@ -56,17 +56,10 @@ impl TsaClient {
         }
         let body = resp.bytes().map_err(|e| e.to_string())?;
         let token = parse_timestamp_response(&body).map_err(|e| e.to_string())?;
-        let roots: Vec<_> = ledger
-            .trusted_tsas()
-            .iter()
-            .filter(|t| t.name == self.partner.name)
-            .cloned()
-            .collect();
+        let roots: Vec<_> =
+            ledger.trusted_tsas().iter().filter(|t| t.name == self.partner.name).cloned().collect();
         if roots.is_empty() {
-            return Err(format!(
-                "TSA {} is not among the trusted TSAs",
-                self.partner.name
-            ));
+            return Err(format!("TSA {} is not among the trusted TSAs", self.partner.name));
         }
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let info = verify_timestamp_token(&token, &imprint, &roots, now, SKEW_SECS)

@@ -22,17 +22,15 @@ pub fn create_key_file(path: &Path, origin: &str) -> Result<NoteSigner> {
     let key = SigningKey::generate(&mut rand_core::OsRng);
     let signer = NoteSigner::new(origin, key.clone())
         .map_err(|e| LedgerError::InvalidRequest(format!("origin: {e}")))?;
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                LedgerError::AlreadyExists(format!("{}", path.display()))
-            }
-            _ => LedgerError::Io(e),
-        })?;
+    let mut file =
+        fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(
+            |e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    LedgerError::AlreadyExists(format!("{}", path.display()))
+                }
+                _ => LedgerError::Io(e),
+            },
+        )?;
     file.write_all(encode_skey(origin, &key).as_bytes())?;
     file.write_all(b"\n")?;
     file.sync_all()?;
@@ -72,18 +70,14 @@ fn encode_skey(name: &str, key: &SigningKey) -> String {
 
 fn decode_skey(text: &str) -> Result<(String, SigningKey)> {
     let bad = |why: &str| LedgerError::Corrupt(format!("log key: {why}"));
-    let rest = text
-        .strip_prefix("PRIVATE+KEY+")
-        .ok_or_else(|| bad("no PRIVATE+KEY+ prefix"))?;
+    let rest = text.strip_prefix("PRIVATE+KEY+").ok_or_else(|| bad("no PRIVATE+KEY+ prefix"))?;
     // Key names never contain '+'; base64 may, so split from the left.
     let mut parts = rest.splitn(3, '+');
     let (name, id_hex, b64) = match (parts.next(), parts.next(), parts.next()) {
         (Some(n), Some(i), Some(b)) => (n, i, b),
         _ => return Err(bad("expected name+id+key")),
     };
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|_| bad("base64"))?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| bad("base64"))?;
     if raw.len() != 33 || raw[0] != ALG_ED25519 {
         return Err(bad("not an Ed25519 key"));
     }

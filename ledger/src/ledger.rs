@@ -45,11 +45,7 @@ pub struct LedgerOptions {
 
 impl Default for LedgerOptions {
     fn default() -> Self {
-        LedgerOptions {
-            max_group_events: 8192,
-            sync: true,
-            queue_depth: 4096,
-        }
+        LedgerOptions { max_group_events: 8192, sync: true, queue_depth: 4096 }
     }
 }
 
@@ -117,10 +113,7 @@ impl Ledger {
         std::fs::create_dir_all(dir)?;
         let key_path = dir.join(LOG_KEY_FILE);
         if key_path.exists() {
-            return Err(LedgerError::AlreadyExists(format!(
-                "{}",
-                key_path.display()
-            )));
+            return Err(LedgerError::AlreadyExists(format!("{}", key_path.display())));
         }
         let signer = create_key_file(&key_path, origin)?;
         drop(Store::open(&dir.join(DB_DIR))?);
@@ -181,9 +174,7 @@ impl Ledger {
                 tsas,
                 sender: RwLock::new(sender),
                 checkers: Permits::new(
-                    std::thread::available_parallelism()
-                        .map(|n| n.get())
-                        .unwrap_or(2),
+                    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
                 ),
                 thread: Mutex::new(thread),
             }),
@@ -275,24 +266,16 @@ impl Ledger {
 
     fn sequence(&self, tenant: &str, events: Vec<Prepared>) -> Result<Vec<Receipt>> {
         let (reply, rx) = mpsc::sync_channel(1);
-        let req = Request {
-            tenant: tenant.to_string(),
-            events,
-            reply,
-        };
+        let req = Request { tenant: tenant.to_string(), events, reply };
         {
             let guard = match self.inner.sender.read() {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
-            let tx = guard
-                .as_ref()
-                .ok_or_else(|| LedgerError::Unavailable("closed".into()))?;
-            tx.send(req)
-                .map_err(|_| LedgerError::Unavailable("sequencer stopped".into()))?;
+            let tx = guard.as_ref().ok_or_else(|| LedgerError::Unavailable("closed".into()))?;
+            tx.send(req).map_err(|_| LedgerError::Unavailable("sequencer stopped".into()))?;
         }
-        rx.recv()
-            .map_err(|_| LedgerError::Unavailable("sequencer stopped".into()))?
+        rx.recv().map_err(|_| LedgerError::Unavailable("sequencer stopped".into()))?
     }
 
     /// Stops taking appends, lets queued batches commit, and joins the
@@ -418,9 +401,7 @@ impl Ledger {
                 "issuer {LOG_ISSUER} is the log's own key and cannot be revoked"
             )));
         }
-        let mut rec = self
-            .issuer(name)?
-            .ok_or_else(|| LedgerError::NotFound(name.into()))?;
+        let mut rec = self.issuer(name)?.ok_or_else(|| LedgerError::NotFound(name.into()))?;
         if rec.revoked_at.is_none() {
             rec.revoked_at = Some(now_rfc3339());
             self.put_json(RecordFamily::Issuers, name.as_bytes(), &rec)?;
@@ -533,11 +514,7 @@ impl Ledger {
         f: RecordFamily,
         key: &[u8],
     ) -> Result<Option<T>> {
-        self.inner
-            .store
-            .get_record(f, key)?
-            .map(|v| parse_json(&v))
-            .transpose()
+        self.inner.store.get_record(f, key)?.map(|v| parse_json(&v)).transpose()
     }
 
     fn scan_json<T: serde::de::DeserializeOwned>(
@@ -574,10 +551,7 @@ struct Permit<'a>(&'a Permits);
 
 impl Permits {
     fn new(n: usize) -> Permits {
-        Permits {
-            free: Mutex::new(n.max(1)),
-            cond: std::sync::Condvar::new(),
-        }
+        Permits { free: Mutex::new(n.max(1)), cond: std::sync::Condvar::new() }
     }
 
     fn acquire(&self) -> Permit<'_> {
@@ -655,14 +629,11 @@ fn check_batch(tenant: &str, events: &[Event]) -> Result<()> {
 pub fn check_id(what: &str, s: &str) -> Result<()> {
     let ok = !s.is_empty()
         && s.len() <= 128
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(LedgerError::InvalidRequest(format!(
-            "{what}: 1-128 chars of [A-Za-z0-9._:-]"
-        )))
+        Err(LedgerError::InvalidRequest(format!("{what}: 1-128 chars of [A-Za-z0-9._:-]")))
     }
 }
 

@@ -30,11 +30,7 @@ impl Prepared {
     pub(crate) fn new(event: Event) -> Prepared {
         let canonical = verifier::jcs::to_canonical(&event.raw);
         let content = Hash::digest(&canonical).0;
-        Prepared {
-            event,
-            canonical,
-            content,
-        }
+        Prepared { event, canonical, content }
     }
 }
 
@@ -131,10 +127,7 @@ impl Sequencer {
         let mut fatal = None;
         for req in requests {
             if fatal.is_some() {
-                fail(
-                    req,
-                    LedgerError::Unavailable("storage failure in this group".into()),
-                );
+                fail(req, LedgerError::Unavailable("storage failure in this group".into()));
                 continue;
             }
             match self.stage(&req, &mut g) {
@@ -162,15 +155,9 @@ impl Sequencer {
     /// Decides every event of one request: replay, conflict, or new leaf.
     /// All-or-nothing: on a conflict nothing of the request is staged.
     fn stage(&self, req: &Request, g: &mut Group<'_>) -> Result<Vec<Staged>, SequenceError> {
-        let keys: Vec<(&str, &str)> = req
-            .events
-            .iter()
-            .map(|p| (req.tenant.as_str(), p.event.event_id.as_str()))
-            .collect();
-        let existing = self
-            .store
-            .idempotency(&keys)
-            .map_err(SequenceError::Fatal)?;
+        let keys: Vec<(&str, &str)> =
+            req.events.iter().map(|p| (req.tenant.as_str(), p.event.event_id.as_str())).collect();
+        let existing = self.store.idempotency(&keys).map_err(SequenceError::Fatal)?;
         let mut plan = Vec::with_capacity(req.events.len());
         for (pos, (prepared, prior)) in req.events.iter().zip(existing).enumerate() {
             let (event, content) = (&prepared.event, prepared.content);
@@ -180,10 +167,7 @@ impl Sequencer {
                     event_id: event.event_id.clone(),
                 })
             };
-            let pending = g
-                .pending
-                .get(&req.tenant)
-                .and_then(|m| m.get(&event.event_id));
+            let pending = g.pending.get(&req.tenant).and_then(|m| m.get(&event.event_id));
             if let Some(&(index, c, leaf)) = pending {
                 if c != content {
                     return Err(conflict());
@@ -199,9 +183,7 @@ impl Sequencer {
                 if rec.content != content {
                     return Err(conflict());
                 }
-                plan.push(Ok(self
-                    .replay(&event.event_id, rec)
-                    .map_err(SequenceError::Fatal)?));
+                plan.push(Ok(self.replay(&event.event_id, rec).map_err(SequenceError::Fatal)?));
             } else {
                 plan.push(Err(content));
             }
@@ -226,10 +208,7 @@ impl Sequencer {
         let index = g.size;
         let leaf = entry::leaf_bytes_from_canonical(&prepared.canonical, tenant, &g.time);
         let lh = leaf_hash(&leaf);
-        let hashes = g
-            .overlay
-            .append_leaf(index, &lh)
-            .map_err(SequenceError::Fatal)?;
+        let hashes = g.overlay.append_leaf(index, &lh).map_err(SequenceError::Fatal)?;
         g.batch.put_leaf(index, &leaf);
         for (i, h) in &hashes {
             g.batch.put_hash(*i, &h.0);
@@ -285,11 +264,7 @@ impl Sequencer {
             extensions: Vec::new(),
         };
         let note = SignedCheckpoint::sign(cp, &self.signer).to_bytes();
-        let state = TreeState {
-            size: g.size,
-            root: root.0,
-            last_time_micros: g.time_micros,
-        };
+        let state = TreeState { size: g.size, root: root.0, last_time_micros: g.time_micros };
         g.batch.put_tree(&state, &note);
         let batch = std::mem::replace(&mut g.batch, self.store.batch());
         self.store.write(batch, self.sync)?;
@@ -378,22 +353,13 @@ pub(crate) fn load_head(store: &Store, signer: &NoteSigner) -> Result<Head> {
             Hash(state.root)
         )));
     }
-    let note = store
-        .checkpoint()?
-        .ok_or_else(|| LedgerError::Corrupt("no checkpoint".into()))?;
+    let note = store.checkpoint()?.ok_or_else(|| LedgerError::Corrupt("no checkpoint".into()))?;
     let note =
         String::from_utf8(note).map_err(|_| LedgerError::Corrupt("checkpoint not UTF-8".into()))?;
-    Ok(Head {
-        size: state.size,
-        root,
-        note: note.into(),
-        last_time_micros: state.last_time_micros,
-    })
+    Ok(Head { size: state.size, root, note: note.into(), last_time_micros: state.last_time_micros })
 }
 
 fn now_micros() -> i64 {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     d.as_micros() as i64
 }

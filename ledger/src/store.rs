@@ -87,11 +87,8 @@ fn cf_options(name: &str, cache: &Cache) -> Options {
         CF_HASHES => table.set_bloom_filter(10.0, false),
         _ => {}
     }
-    let compression = if name == CF_HASHES {
-        DBCompressionType::None
-    } else {
-        DBCompressionType::Lz4
-    };
+    let compression =
+        if name == CF_HASHES { DBCompressionType::None } else { DBCompressionType::Lz4 };
     opts.set_compression_type(compression);
     opts.set_block_based_table_factory(&table);
     opts
@@ -107,9 +104,7 @@ impl Store {
         opts.increase_parallelism(2);
         opts.set_max_background_jobs(2);
         opts.set_bytes_per_sync(1 << 20);
-        let cfs = ALL_CFS
-            .iter()
-            .map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
+        let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
         Ok(Store { db })
     }
@@ -118,9 +113,7 @@ impl Store {
     /// commands that only look: status, lists). Sees the state as of now.
     pub fn open_read_only(dir: &Path) -> Result<Store> {
         let cache = Cache::new_lru_cache(16 << 20);
-        let cfs = ALL_CFS
-            .iter()
-            .map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
+        let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
         let db = DB::open_cf_descriptors_read_only(&Options::default(), dir, cfs, false)?;
         Ok(Store { db })
     }
@@ -128,17 +121,12 @@ impl Store {
     fn cf(&self, name: &str) -> &ColumnFamily {
         // All families are created at open; a missing one is a programming error.
         #[allow(clippy::expect_used)]
-        self.db
-            .cf_handle(name)
-            .expect("column family created at open")
+        self.db.cf_handle(name).expect("column family created at open")
     }
 
     /// Starts a batch of writes.
     pub fn batch(&self) -> Batch<'_> {
-        Batch {
-            store: self,
-            wb: WriteBatch::default(),
-        }
+        Batch { store: self, wb: WriteBatch::default() }
     }
 
     /// Applies a batch atomically; with `sync`, returns only after fsync.
@@ -182,14 +170,9 @@ impl Store {
                 Some(b) if b.len() == 40 => {
                     let mut content = [0u8; 32];
                     content.copy_from_slice(&b[8..]);
-                    Ok(Some(IdemRecord {
-                        index: be_u64(&b[..8]),
-                        content,
-                    }))
+                    Ok(Some(IdemRecord { index: be_u64(&b[..8]), content }))
                 }
-                Some(_) => Err(LedgerError::Corrupt(
-                    "idempotency record has bad length".into(),
-                )),
+                Some(_) => Err(LedgerError::Corrupt("idempotency record has bad length".into())),
             })
             .collect()
     }
@@ -232,9 +215,7 @@ impl Store {
     }
 
     fn index_suffixes(&self, cf: &str, prefix: &[u8]) -> Result<Vec<u64>> {
-        let iter = self
-            .db
-            .iterator_cf(self.cf(cf), IteratorMode::From(prefix, Direction::Forward));
+        let iter = self.db.iterator_cf(self.cf(cf), IteratorMode::From(prefix, Direction::Forward));
         let mut out = Vec::new();
         for item in iter {
             let (key, _) = item?;
@@ -269,10 +250,7 @@ impl Store {
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let cf = self.cf(family.cf());
         let mut out = Vec::new();
-        for item in self
-            .db
-            .iterator_cf(cf, IteratorMode::From(prefix, Direction::Forward))
-        {
+        for item in self.db.iterator_cf(cf, IteratorMode::From(prefix, Direction::Forward)) {
             let (k, v) = item?;
             if !k.starts_with(prefix) {
                 break;
@@ -310,14 +288,12 @@ impl RecordFamily {
 impl Batch<'_> {
     /// Stages a leaf.
     pub fn put_leaf(&mut self, index: u64, leaf: &[u8]) {
-        self.wb
-            .put_cf(self.store.cf(CF_LEAVES), index.to_be_bytes(), leaf);
+        self.wb.put_cf(self.store.cf(CF_LEAVES), index.to_be_bytes(), leaf);
     }
 
     /// Stages a stored hash.
     pub fn put_hash(&mut self, stored_index: u64, hash: &[u8; 32]) {
-        self.wb
-            .put_cf(self.store.cf(CF_HASHES), stored_index.to_be_bytes(), hash);
+        self.wb.put_cf(self.store.cf(CF_HASHES), stored_index.to_be_bytes(), hash);
     }
 
     /// Stages an idempotency record and the document indexes of one entry.
@@ -332,8 +308,7 @@ impl Batch<'_> {
         let mut v = [0u8; 40];
         v[..8].copy_from_slice(&record.index.to_be_bytes());
         v[8..].copy_from_slice(&record.content);
-        self.wb
-            .put_cf(self.store.cf(CF_IDEM), idem_key(tenant, event_id), v);
+        self.wb.put_cf(self.store.cf(CF_IDEM), idem_key(tenant, event_id), v);
 
         let mut doc = Vec::with_capacity(tenant.len() + document_id.len() + 10);
         doc.extend_from_slice(tenant.as_bytes());

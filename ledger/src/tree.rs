@@ -17,13 +17,10 @@ pub(crate) struct StoreReader<'a>(pub &'a Store);
 impl HashReader for StoreReader<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tlog::Hash>, tlog::Error> {
         // tlog_tiles' error type has no variant for I/O; the cause is logged.
-        self.0
-            .read_hashes(indexes)
-            .map(|v| v.into_iter().map(tlog::Hash).collect())
-            .map_err(|e| {
-                tracing::error!("reading stored hashes: {e}");
-                tlog::Error::IndexesNotInTree
-            })
+        self.0.read_hashes(indexes).map(|v| v.into_iter().map(tlog::Hash).collect()).map_err(|e| {
+            tracing::error!("reading stored hashes: {e}");
+            tlog::Error::IndexesNotInTree
+        })
     }
 }
 
@@ -37,11 +34,7 @@ pub(crate) struct Overlay<'a> {
 
 impl<'a> Overlay<'a> {
     pub(crate) fn new(store: &'a Store) -> Self {
-        Overlay {
-            store,
-            pending: HashMap::new(),
-            cache: RefCell::new(HashMap::new()),
-        }
+        Overlay { store, pending: HashMap::new(), cache: RefCell::new(HashMap::new()) }
     }
 
     /// Computes and stages the stored hashes of leaf `index`, returning
@@ -50,11 +43,8 @@ impl<'a> Overlay<'a> {
         let hashes = tlog::stored_hashes_for_record_hash(index, tlog::Hash(leaf.0), &*self)
             .map_err(tree_err)?;
         let first = tlog::stored_hash_index(0, index);
-        let out: Vec<(u64, Hash)> = hashes
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (first + i as u64, Hash(h.0)))
-            .collect();
+        let out: Vec<(u64, Hash)> =
+            hashes.iter().enumerate().map(|(i, h)| (first + i as u64, Hash(h.0))).collect();
         for (i, h) in &out {
             self.pending.insert(*i, tlog::Hash(h.0));
         }
@@ -89,9 +79,7 @@ impl HashReader for Overlay<'_> {
                 *slot = read.next();
             }
         }
-        out.into_iter()
-            .map(|h| h.ok_or(tlog::Error::IndexesNotInTree))
-            .collect()
+        out.into_iter().map(|h| h.ok_or(tlog::Error::IndexesNotInTree)).collect()
     }
 }
 
@@ -113,11 +101,7 @@ pub(crate) struct Prover<'r, R: HashReader> {
 
 impl<'r, R: HashReader> Prover<'r, R> {
     pub(crate) fn new(reader: &'r R, size: u64) -> Self {
-        Prover {
-            reader,
-            size,
-            edge: RefCell::new(HashMap::new()),
-        }
+        Prover { reader, size, edge: RefCell::new(HashMap::new()) }
     }
 
     /// RFC 9162 §2.1.1 MTH of the whole tree.
@@ -186,17 +170,13 @@ fn split(n: u64) -> u64 {
 
 /// RFC 9162 root of the first `size` leaves.
 pub(crate) fn root<R: HashReader>(size: u64, r: &R) -> Result<Hash> {
-    tlog::tree_hash(size, r)
-        .map(|h| Hash(h.0))
-        .map_err(tree_err)
+    tlog::tree_hash(size, r).map(|h| Hash(h.0)).map_err(tree_err)
 }
 
 /// RFC 9162 §2.1.3.1 inclusion proof of `index` in the tree of `size` leaves.
 pub(crate) fn inclusion_proof<R: HashReader>(index: u64, size: u64, r: &R) -> Result<Vec<Hash>> {
     if index >= size {
-        return Err(LedgerError::InvalidRequest(format!(
-            "index {index} >= tree size {size}"
-        )));
+        return Err(LedgerError::InvalidRequest(format!("index {index} >= tree size {size}")));
     }
     let p = tlog::prove_record(size, index, r).map_err(tree_err)?;
     Ok(p.into_iter().map(|h| Hash(h.0)).collect())
@@ -205,9 +185,7 @@ pub(crate) fn inclusion_proof<R: HashReader>(index: u64, size: u64, r: &R) -> Re
 /// RFC 9162 §2.1.4.1 consistency proof between sizes `old` <= `new`.
 pub(crate) fn consistency_proof<R: HashReader>(old: u64, new: u64, r: &R) -> Result<Vec<Hash>> {
     if old > new {
-        return Err(LedgerError::InvalidRequest(format!(
-            "old size {old} > new size {new}"
-        )));
+        return Err(LedgerError::InvalidRequest(format!("old size {old} > new size {new}")));
     }
     if old == 0 || old == new {
         return Ok(Vec::new());
@@ -256,12 +234,8 @@ mod tests {
                     .into_iter()
                     .map(|h| h.0)
                     .collect();
-                let got: Vec<[u8; 32]> = p
-                    .inclusion(index)
-                    .expect("proof")
-                    .into_iter()
-                    .map(|h| h.0)
-                    .collect();
+                let got: Vec<[u8; 32]> =
+                    p.inclusion(index).expect("proof").into_iter().map(|h| h.0).collect();
                 assert_eq!(got, want, "index {index} size {size}");
             }
         }

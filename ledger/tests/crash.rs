@@ -67,10 +67,7 @@ fn sigkill_loses_no_acknowledged_event() {
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut rng = rand::thread_rng();
     for run in 0..KILLS {
-        assert!(
-            Instant::now() < deadline,
-            "crash loop over its time bound at run {run}"
-        );
+        assert!(Instant::now() < deadline, "crash loop over its time bound at run {run}");
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
             .env(CHILD_DIR, dir.path())
@@ -89,9 +86,7 @@ fn sigkill_loses_no_acknowledged_event() {
             }
         });
         // Wait for the first ack, then kill at a random moment after it.
-        let first = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("child acknowledged nothing");
+        let first = rx.recv_timeout(Duration::from_secs(30)).expect("child acknowledged nothing");
         std::thread::sleep(Duration::from_millis(rng.gen_range(0..300)));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -105,11 +100,7 @@ fn sigkill_loses_no_acknowledged_event() {
         }
         last_checkpoint = Some(check_store(dir.path(), &log, &acked, last_checkpoint));
     }
-    assert!(
-        acked.len() > KILLS,
-        "too few acknowledged events: {}",
-        acked.len()
-    );
+    assert!(acked.len() > KILLS, "too few acknowledged events: {}", acked.len());
 }
 
 /// Reopens the store and checks it against everything acknowledged so far.
@@ -122,20 +113,12 @@ fn check_store(
     let l = Ledger::open(dir, LedgerOptions::default()).unwrap();
     let status = l.status();
     let cp = SignedCheckpoint::verify(status.checkpoint.as_bytes(), log).unwrap();
-    let leaves: Vec<Hash> = (0..status.tree_size)
-        .map(|i| leaf_hash(&l.leaf(i).unwrap()))
-        .collect();
+    let leaves: Vec<Hash> = (0..status.tree_size).map(|i| leaf_hash(&l.leaf(i).unwrap())).collect();
     let root = root_from_leaf_hashes(&leaves);
     assert_eq!(cp.checkpoint.size, status.tree_size);
-    assert_eq!(
-        cp.checkpoint.root, root,
-        "recomputed root differs from the signed checkpoint"
-    );
+    assert_eq!(cp.checkpoint.root, root, "recomputed root differs from the signed checkpoint");
     for (id, (index, h)) in acked {
-        assert!(
-            *index < status.tree_size,
-            "acknowledged {id} at {index} lost"
-        );
+        assert!(*index < status.tree_size, "acknowledged {id} at {index} lost");
         assert_eq!(&leaves[*index as usize], h, "acknowledged {id} altered");
     }
     if let Some((old_size, old_root)) = previous {
@@ -143,12 +126,7 @@ fn check_store(
         verify_consistency(old_size, status.tree_size, &old_root, &root, &proof).unwrap();
     }
     // Appends go on after the crash.
-    let r = l
-        .append(
-            "tenant",
-            vec![event(&format!("after-{}", status.tree_size), "d")],
-        )
-        .unwrap();
+    let r = l.append("tenant", vec![event(&format!("after-{}", status.tree_size), "d")]).unwrap();
     assert_eq!(r[0].index, status.tree_size);
     l.close();
     (status.tree_size + 1, l.status().root)

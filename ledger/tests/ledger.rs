@@ -21,9 +21,7 @@ fn receipts_prove_inclusion_under_a_signed_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let l = new_ledger(dir.path());
     let log = NoteVerifier::from_vkey(l.vkey()).unwrap();
-    let batch: Vec<Event> = (0..10)
-        .map(|i| event(&format!("ev-{i}"), "contract-1"))
-        .collect();
+    let batch: Vec<Event> = (0..10).map(|i| event(&format!("ev-{i}"), "contract-1")).collect();
     let receipts = l.append("tenant-a", batch).unwrap();
     assert_eq!(receipts.len(), 10);
     for (i, r) in receipts.iter().enumerate() {
@@ -32,20 +30,11 @@ fn receipts_prove_inclusion_under_a_signed_checkpoint() {
         let cp = SignedCheckpoint::verify(r.checkpoint.as_bytes(), &log).unwrap();
         assert_eq!(cp.checkpoint.size, r.tree_size);
         assert_eq!(leaf_hash(&l.leaf(r.index).unwrap()), r.leaf_hash);
-        verify_inclusion(
-            &r.leaf_hash,
-            r.index,
-            r.tree_size,
-            &r.inclusion,
-            &cp.checkpoint.root,
-        )
-        .unwrap();
+        verify_inclusion(&r.leaf_hash, r.index, r.tree_size, &r.inclusion, &cp.checkpoint.root)
+            .unwrap();
     }
     let status = l.status();
-    assert_eq!(
-        status.root,
-        root_from_leaf_hashes(&all_leaf_hashes(&l, status.tree_size))
-    );
+    assert_eq!(status.root, root_from_leaf_hashes(&all_leaf_hashes(&l, status.tree_size)));
 }
 
 #[test]
@@ -67,10 +56,7 @@ fn concurrent_appenders_share_group_commits_and_every_proof_verifies() {
             })
         })
         .collect();
-    let receipts: Vec<_> = handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect();
+    let receipts: Vec<_> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
     assert_eq!(receipts.len(), 16 * 5 * 7);
     let size = l.status().tree_size;
     assert_eq!(size, receipts.len() as u64);
@@ -97,9 +83,7 @@ fn resubmission_replays_and_changed_content_conflicts_without_writing() {
     let dir = tempfile::tempdir().unwrap();
     let l = new_ledger(dir.path());
     let first = l.append("tenant-a", vec![event("ev-1", "c-1")]).unwrap();
-    let again = l
-        .append("tenant-a", vec![event("ev-1", "c-1"), event("ev-2", "c-1")])
-        .unwrap();
+    let again = l.append("tenant-a", vec![event("ev-1", "c-1"), event("ev-2", "c-1")]).unwrap();
     assert!(again[0].replayed);
     assert_eq!(again[0].index, first[0].index);
     assert_eq!(again[0].leaf_hash, first[0].leaf_hash);
@@ -109,13 +93,8 @@ fn resubmission_replays_and_changed_content_conflicts_without_writing() {
 
     // Same id, other content, in a batch with a fresh event: nothing written.
     let changed = event("ev-1", "c-other");
-    let err = l
-        .append("tenant-a", vec![event("ev-3", "c-1"), changed])
-        .unwrap_err();
-    assert!(
-        matches!(err, LedgerError::Conflict { position: 1, .. }),
-        "{err}"
-    );
+    let err = l.append("tenant-a", vec![event("ev-3", "c-1"), changed]).unwrap_err();
+    assert!(matches!(err, LedgerError::Conflict { position: 1, .. }), "{err}");
     assert_eq!(l.status().tree_size, size);
 
     // Another tenant may use the same event id.
@@ -129,34 +108,18 @@ fn bad_attestations_and_bad_batches_are_rejected_whole() {
     let l = new_ledger(dir.path());
     let wrong_key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
     let forged = Event::from_value(event_json("ev-f", "c-1", "signed", &wrong_key), false).unwrap();
-    let err = l
-        .append("t", vec![event("ev-0", "c-1"), forged])
-        .unwrap_err();
-    assert!(
-        matches!(err, LedgerError::Rejected { position: 1, .. }),
-        "{err}"
-    );
+    let err = l.append("t", vec![event("ev-0", "c-1"), forged]).unwrap_err();
+    assert!(matches!(err, LedgerError::Rejected { position: 1, .. }), "{err}");
 
     let mut unknown = event_json("ev-u", "c-1", "signed", &issuer_key());
     unknown["attestations"][0]["issuer"] = "nobody".into();
     let unknown = Event::from_value(unknown, false).unwrap();
     let err = l.append("t", vec![unknown]).unwrap_err();
-    assert!(
-        matches!(err, LedgerError::Rejected { position: 0, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, LedgerError::Rejected { position: 0, .. }), "{err}");
 
-    let err = l
-        .append("t", vec![event("ev-d", "c"), event("ev-d", "c")])
-        .unwrap_err();
-    assert!(
-        matches!(err, LedgerError::Rejected { position: 1, .. }),
-        "{err}"
-    );
-    assert!(matches!(
-        l.append("t", vec![]),
-        Err(LedgerError::InvalidRequest(_))
-    ));
+    let err = l.append("t", vec![event("ev-d", "c"), event("ev-d", "c")]).unwrap_err();
+    assert!(matches!(err, LedgerError::Rejected { position: 1, .. }), "{err}");
+    assert!(matches!(l.append("t", vec![]), Err(LedgerError::InvalidRequest(_))));
     assert!(matches!(
         l.append("bad tenant", vec![event("x", "c")]),
         Err(LedgerError::InvalidRequest(_))
@@ -170,16 +133,10 @@ fn revoked_issuers_attest_no_more() {
     let l = new_ledger(dir.path());
     l.append("t", vec![event("ev-1", "c")]).unwrap();
     l.revoke_issuer(ISSUER).unwrap();
-    assert!(matches!(
-        l.append("t", vec![event("ev-2", "c")]),
-        Err(LedgerError::Rejected { .. })
-    ));
+    assert!(matches!(l.append("t", vec![event("ev-2", "c")]), Err(LedgerError::Rejected { .. })));
     // Re-adding a revoked name with any key is refused: names are not reused.
     let key = issuer_key().verifying_key();
-    assert!(matches!(
-        l.add_issuer(ISSUER, key.as_bytes()),
-        Err(LedgerError::AlreadyExists(_))
-    ));
+    assert!(matches!(l.add_issuer(ISSUER, key.as_bytes()), Err(LedgerError::AlreadyExists(_))));
     let names: Vec<String> = l.issuers().unwrap().into_iter().map(|r| r.name).collect();
     assert_eq!(names, [ledger::LOG_ISSUER, ISSUER]);
     assert!(l.revoke_issuer(ledger::LOG_ISSUER).is_err());
@@ -191,11 +148,7 @@ fn revoked_issuers_attest_no_more() {
 fn document_indexes_find_entries_per_tenant_and_by_hash() {
     let dir = tempfile::tempdir().unwrap();
     let l = new_ledger(dir.path());
-    l.append(
-        "t1",
-        vec![event("a", "doc"), event("b", "doc-2"), event("c", "doc")],
-    )
-    .unwrap();
+    l.append("t1", vec![event("a", "doc"), event("b", "doc-2"), event("c", "doc")]).unwrap();
     l.append("t2", vec![event("a", "doc")]).unwrap();
     assert_eq!(l.document_entries("t1", "doc").unwrap(), vec![0, 2]);
     assert_eq!(l.document_entries("t1", "do").unwrap(), Vec::<u64>::new());
@@ -210,11 +163,7 @@ fn restart_resumes_from_disk() {
     let (root, size) = {
         let l = new_ledger(dir.path());
         for b in 0..5 {
-            l.append(
-                "t",
-                (0..11).map(|i| event(&format!("{b}-{i}"), "c")).collect(),
-            )
-            .unwrap();
+            l.append("t", (0..11).map(|i| event(&format!("{b}-{i}"), "c")).collect()).unwrap();
         }
         l.close();
         let s = l.status();
@@ -223,17 +172,12 @@ fn restart_resumes_from_disk() {
     let l = Ledger::open(dir.path(), LedgerOptions::default()).unwrap();
     assert_eq!(l.status().tree_size, size);
     assert_eq!(l.status().root, root);
-    let r = l
-        .append("t", vec![event("after", "c"), event("0-0", "c")])
-        .unwrap();
+    let r = l.append("t", vec![event("after", "c"), event("0-0", "c")]).unwrap();
     assert_eq!(r[0].index, size);
     assert!(r[1].replayed && r[1].index == 0);
     let proof = l.consistency_proof(size, size + 1).unwrap();
     verify_consistency(size, size + 1, &root, &l.status().root, &proof).unwrap();
-    assert!(matches!(
-        l.inclusion_proof(0, size + 2),
-        Err(LedgerError::InvalidRequest(_))
-    ));
+    assert!(matches!(l.inclusion_proof(0, size + 2), Err(LedgerError::InvalidRequest(_))));
     assert!(matches!(l.leaf(size + 1), Err(LedgerError::NotFound(_))));
 }
 

@@ -50,11 +50,7 @@ impl WitnessClient {
             .build()
             .map_err(|e| BridgeError::Config(e.to_string()))?;
         let add_checkpoint_url = format!("{}/add-checkpoint", base_url.trim_end_matches('/'));
-        Ok(WitnessClient {
-            add_checkpoint_url,
-            http,
-            witness,
-        })
+        Ok(WitnessClient { add_checkpoint_url, http, witness })
     }
 
     /// The witness's key name.
@@ -184,11 +180,7 @@ fn read_capped(response: Response, limit: usize) -> Result<Vec<u8>, BridgeError>
         .read_to_end(&mut body)
         .map_err(|e| BridgeError::Transport(e.to_string()))?;
     if body.len() > limit {
-        return Err(BridgeError::TooLarge {
-            what: "witness response",
-            size: body.len(),
-            limit,
-        });
+        return Err(BridgeError::TooLarge { what: "witness response", size: body.len(), limit });
     }
     Ok(body)
 }

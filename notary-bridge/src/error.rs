@@ -113,10 +113,7 @@ pub enum BridgeError {
 impl BridgeError {
     /// Shorthand for [`BridgeError::Malformed`].
     pub fn malformed(what: &'static str, reason: impl Into<String>) -> Self {
-        BridgeError::Malformed {
-            what,
-            reason: reason.into(),
-        }
+        BridgeError::Malformed { what, reason: reason.into() }
     }
 
     /// Wraps an I/O error with the path or step it concerns.
@@ -133,13 +130,8 @@ impl BridgeError {
             BridgeError::BadLogSignature(_) | BridgeError::Frozen { .. } => 403,
             BridgeError::Conflict { .. } => 409,
             BridgeError::BadProof(_) => 422,
-            BridgeError::Equivocation {
-                proof_failed: true, ..
-            } => 422,
-            BridgeError::Equivocation {
-                proof_failed: false,
-                ..
-            } => 409,
+            BridgeError::Equivocation { proof_failed: true, .. } => 422,
+            BridgeError::Equivocation { proof_failed: false, .. } => 409,
             BridgeError::Refused { status, .. } => *status,
             BridgeError::Transport(_)
             | BridgeError::Unavailable { .. }

@@ -105,17 +105,8 @@ mod tests {
             let cosigned = root_from_leaf_hashes(&honest[..old]);
             let proof = consistency_proof(&forked, old);
             let new_root = root_from_leaf_hashes(&forked);
-            assert!(
-                proves_fork(old as u64, 13, &cosigned, &new_root, &proof),
-                "old {old}"
-            );
-            assert!(!proves_fork(
-                old as u64,
-                13,
-                &cosigned,
-                &Hash([0; 32]),
-                &proof
-            ));
+            assert!(proves_fork(old as u64, 13, &cosigned, &new_root, &proof), "old {old}");
+            assert!(!proves_fork(old as u64, 13, &cosigned, &Hash([0; 32]), &proof));
         }
     }
 

@@ -52,18 +52,12 @@ pub fn parse_add_checkpoint(body: &[u8]) -> Result<AddCheckpointRequest, BridgeE
     let header = std::str::from_utf8(&body[..split])
         .map_err(|_| BridgeError::malformed("request header", "not UTF-8"))?;
     let mut lines = header.split_terminator('\n');
-    let old_line = lines
-        .next()
-        .ok_or_else(|| BridgeError::malformed("old line", "missing"))?;
+    let old_line = lines.next().ok_or_else(|| BridgeError::malformed("old line", "missing"))?;
     let old_size = parse_old_line(old_line)?;
     let proof = parse_proof_lines(lines)?;
     let checkpoint = Note::parse(&body[split + 1..])
         .map_err(|e| BridgeError::malformed("checkpoint note", e.to_string()))?;
-    Ok(AddCheckpointRequest {
-        old_size,
-        proof,
-        checkpoint,
-    })
+    Ok(AddCheckpointRequest { old_size, proof, checkpoint })
 }
 
 /// Index of the newline of the first empty line (the byte after the
@@ -87,10 +81,7 @@ fn parse_proof_lines<'a>(lines: impl Iterator<Item = &'a str>) -> Result<Vec<Has
     let mut proof = Vec::new();
     for line in lines {
         if proof.len() == MAX_PROOF_LINES {
-            return Err(BridgeError::malformed(
-                "consistency proof",
-                "more than 63 lines",
-            ));
+            return Err(BridgeError::malformed("consistency proof", "more than 63 lines"));
         }
         let hash = Hash::from_base64(line)
             .map_err(|e| BridgeError::malformed("consistency proof", e.to_string()))?;
@@ -118,10 +109,7 @@ pub fn format_add_checkpoint(
     checkpoint: &Note,
 ) -> Result<Vec<u8>, BridgeError> {
     if proof.len() > MAX_PROOF_LINES {
-        return Err(BridgeError::malformed(
-            "consistency proof",
-            "more than 63 lines",
-        ));
+        return Err(BridgeError::malformed("consistency proof", "more than 63 lines"));
     }
     let mut body = format!("old {old_size}\n").into_bytes();
     for hash in proof {
@@ -157,10 +145,7 @@ pub fn parse_cosignature_lines(
         });
     }
     if !body.starts_with(SIGNATURE_LINE_PREFIX.as_bytes()) || !body.ends_with(b"\n") {
-        return Err(BridgeError::malformed(
-            "cosignature lines",
-            "not signature lines",
-        ));
+        return Err(BridgeError::malformed("cosignature lines", "not signature lines"));
     }
     let mut bytes = checkpoint.text.as_bytes().to_vec();
     bytes.push(b'\n');
@@ -210,18 +195,7 @@ mod tests {
     fn decimal_is_canonical() {
         assert_eq!(parse_decimal("0"), Some(0));
         assert_eq!(parse_decimal("18446744073709551615"), Some(u64::MAX));
-        for bad in [
-            "",
-            "00",
-            "01",
-            "+1",
-            "-1",
-            " 1",
-            "1 ",
-            "1_0",
-            "18446744073709551616",
-            "١",
-        ] {
+        for bad in ["", "00", "01", "+1", "-1", " 1", "1 ", "1_0", "18446744073709551616", "١"] {
             assert_eq!(parse_decimal(bad), None, "{bad:?}");
         }
     }
@@ -253,14 +227,9 @@ mod tests {
     #[test]
     fn garbage_bodies_are_rejected() {
         let too_big = vec![b'a'; MAX_REQUEST_BODY + 1];
-        for body in [
-            &b""[..],
-            b"\n\n",
-            b"old 0\n\n",
-            b"old 0\n\ngarbage",
-            b"\xff\xfe\n\n",
-            &too_big,
-        ] {
+        for body in
+            [&b""[..], b"\n\n", b"old 0\n\n", b"old 0\n\ngarbage", b"\xff\xfe\n\n", &too_big]
+        {
             let err = parse_add_checkpoint(body).expect_err("garbage");
             assert!((400..500).contains(&err.http_status()), "{err}");
         }
@@ -284,11 +253,8 @@ mod tests {
 
     #[test]
     fn signature_line_shape() {
-        let sig = NoteSignature {
-            name: "w.example/1".into(),
-            key_id: [0; 4],
-            signature: vec![0; 72],
-        };
+        let sig =
+            NoteSignature { name: "w.example/1".into(), key_id: [0; 4], signature: vec![0; 72] };
         let line = format_signature_line(&sig);
         assert!(line.starts_with("\u{2014} w.example/1 "));
         assert!(line.ends_with('\n'));

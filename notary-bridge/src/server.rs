@@ -26,11 +26,7 @@ pub async fn run(
     witness: Arc<Witness>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    warp::serve(routes(witness))
-        .incoming(listener)
-        .graceful(shutdown)
-        .run()
-        .await;
+    warp::serve(routes(witness)).incoming(listener).graceful(shutdown).run().await;
 }
 
 /// All routes, with refusals turned into plain-text 4xx answers.
@@ -57,17 +53,9 @@ pub fn routes(
         .map(|q: HashMap<String, String>, w: Arc<Witness>| {
             latest(&w, q.get("origin").map_or("", String::as_str))
         });
-    let health = warp::path!("healthz")
-        .and(warp::get())
-        .map(|| text(StatusCode::OK, "ok\n".into()));
-    add.or(by_query)
-        .unify()
-        .or(by_path)
-        .unify()
-        .or(health)
-        .unify()
-        .recover(rejection)
-        .unify()
+    let health =
+        warp::path!("healthz").and(warp::get()).map(|| text(StatusCode::OK, "ok\n".into()));
+    add.or(by_query).unify().or(by_path).unify().or(health).unify().recover(rejection).unify()
 }
 
 async fn add_checkpoint(body: Bytes, witness: Arc<Witness>) -> Response {
@@ -79,10 +67,7 @@ async fn add_checkpoint(body: Bytes, witness: Arc<Witness>) -> Response {
     })
     .await;
     match result {
-        Ok(Ok(cosignature)) => text(
-            StatusCode::OK,
-            protocol::format_signature_line(&cosignature),
-        ),
+        Ok(Ok(cosignature)) => text(StatusCode::OK, protocol::format_signature_line(&cosignature)),
         Ok(Err(err)) => error_reply(&err),
         Err(join) => {
             tracing::error!(error = %join, "add-checkpoint task failed");
@@ -105,10 +90,9 @@ fn error_reply(err: &BridgeError) -> Response {
         StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let BridgeError::Conflict { witness_size } = err {
         let mut reply = text(status, protocol::format_size_body(*witness_size));
-        reply.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static(CONTENT_TYPE_TLOG_SIZE),
-        );
+        reply
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(CONTENT_TYPE_TLOG_SIZE));
         return reply;
     }
     if status.is_server_error() {

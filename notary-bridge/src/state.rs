@@ -55,10 +55,7 @@ pub fn add_log(dir: &Path, vkey: &str) -> Result<String, BridgeError> {
         ));
     }
     if store::log_exists(dir, &verifier.name) {
-        return Err(BridgeError::Config(format!(
-            "log {} is already configured",
-            verifier.name
-        )));
+        return Err(BridgeError::Config(format!("log {} is already configured", verifier.name)));
     }
     store::save_log(dir, &LogRecord::new(&verifier.name, vkey))?;
     Ok(verifier.name)
@@ -80,19 +77,9 @@ impl Witness {
                     record.origin, verifier.name
                 )));
             }
-            logs.insert(
-                record.origin.clone(),
-                LogSlot {
-                    verifier,
-                    record: Mutex::new(record),
-                },
-            );
+            logs.insert(record.origin.clone(), LogSlot { verifier, record: Mutex::new(record) });
         }
-        Ok(Witness {
-            dir: dir.to_path_buf(),
-            signer,
-            logs,
-        })
+        Ok(Witness { dir: dir.to_path_buf(), signer, logs })
     }
 
     /// The witness's key name.
@@ -118,10 +105,7 @@ impl Witness {
     /// The latest cosigned checkpoint of `origin`, with the log's
     /// signature and this witness's cosignature.
     pub fn latest_checkpoint(&self, origin: &str) -> Result<String, BridgeError> {
-        let slot = self
-            .logs
-            .get(origin)
-            .ok_or_else(|| BridgeError::UnknownLog(origin.into()))?;
+        let slot = self.logs.get(origin).ok_or_else(|| BridgeError::UnknownLog(origin.into()))?;
         let record = lock(slot)?;
         record
             .checkpoint
@@ -159,9 +143,7 @@ impl Witness {
             });
         }
         if req.old_size != record.size {
-            return Err(BridgeError::Conflict {
-                witness_size: record.size,
-            });
+            return Err(BridgeError::Conflict { witness_size: record.size });
         }
         match judge(&record, &checkpoint, req)? {
             Verdict::Consistent => self.advance(&mut record, slot, &checkpoint, req, now),
@@ -169,10 +151,9 @@ impl Witness {
                 self.record_suspect(&record, req, now, &reason);
                 Err(BridgeError::BadProof(reason))
             }
-            Verdict::Fork {
-                reason,
-                proof_failed,
-            } => Err(self.freeze(&mut record, req, now, reason, proof_failed)),
+            Verdict::Fork { reason, proof_failed } => {
+                Err(self.freeze(&mut record, req, now, reason, proof_failed))
+            }
         }
     }
 
@@ -191,10 +172,7 @@ impl Witness {
             .cloned()
             .collect();
         signatures.push(cosignature.clone());
-        let note = Note {
-            text: req.checkpoint.text.clone(),
-            signatures,
-        };
+        let note = Note { text: req.checkpoint.text.clone(), signatures };
         let note =
             String::from_utf8(note.to_bytes()).map_err(|e| BridgeError::Storage(e.to_string()))?;
         let next = LogRecord {
@@ -225,25 +203,13 @@ impl Witness {
             Ok(path) => path,
             Err(e) => return e,
         };
-        let frozen = FrozenLog {
-            reason: reason.clone(),
-            evidence: evidence.clone(),
-            since: now,
-        };
-        let next = LogRecord {
-            frozen: Some(frozen),
-            ..record.clone()
-        };
+        let frozen = FrozenLog { reason: reason.clone(), evidence: evidence.clone(), since: now };
+        let next = LogRecord { frozen: Some(frozen), ..record.clone() };
         if let Err(e) = store::save_log(&self.dir, &next) {
             return e;
         }
         *record = next;
-        BridgeError::Equivocation {
-            origin: record.origin.clone(),
-            proof_failed,
-            reason,
-            evidence,
-        }
+        BridgeError::Equivocation { origin: record.origin.clone(), proof_failed, reason, evidence }
     }
 
     /// Keeps a failed proof as possible evidence, within a cap; best effort.
@@ -258,10 +224,9 @@ impl Witness {
         if store::evidence_count(&self.dir, &record.origin) >= MAX_SUSPECT_RECORDS {
             return;
         }
-        if let Err(e) = store::save_evidence(
-            &self.dir,
-            &evidence(record, req, now, "unverified_proof", reason),
-        ) {
+        if let Err(e) =
+            store::save_evidence(&self.dir, &evidence(record, req, now, "unverified_proof", reason))
+        {
             tracing::warn!(origin = %record.origin, error = %e, "could not record failed proof");
         }
     }
@@ -301,35 +266,21 @@ fn judge(
             }
         });
     }
-    Ok(
-        match verify_consistency(
-            old,
-            checkpoint.size,
-            &cosigned,
-            &checkpoint.root,
-            &req.proof,
-        ) {
-            Ok(()) => Verdict::Consistent,
-            Err(_)
-                if fork::proves_fork(
-                    old,
-                    checkpoint.size,
-                    &cosigned,
-                    &checkpoint.root,
-                    &req.proof,
-                ) =>
-            {
-                Verdict::Fork {
-                    reason: format!(
-                        "tree size {} extends a history other than the cosigned size {old}",
-                        checkpoint.size
-                    ),
-                    proof_failed: true,
-                }
+    Ok(match verify_consistency(old, checkpoint.size, &cosigned, &checkpoint.root, &req.proof) {
+        Ok(()) => Verdict::Consistent,
+        Err(_)
+            if fork::proves_fork(old, checkpoint.size, &cosigned, &checkpoint.root, &req.proof) =>
+        {
+            Verdict::Fork {
+                reason: format!(
+                    "tree size {} extends a history other than the cosigned size {old}",
+                    checkpoint.size
+                ),
+                proof_failed: true,
             }
-            Err(e) => Verdict::BadProof(e.to_string()),
-        },
-    )
+        }
+        Err(e) => Verdict::BadProof(e.to_string()),
+    })
 }
 
 fn evidence(

@@ -119,21 +119,18 @@ pub fn init(dir: &Path, name: &str, key: &SigningKey) -> Result<(), BridgeError>
     }
     let seed = base64::engine::general_purpose::STANDARD.encode(key.to_bytes());
     let path = dir.join(KEY_FILE);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                BridgeError::Config(format!("{} is already initialized", dir.display()))
-            }
-            _ => BridgeError::storage(path.display(), e),
-        })?;
+    let mut file =
+        OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(
+            |e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    BridgeError::Config(format!("{} is already initialized", dir.display()))
+                }
+                _ => BridgeError::storage(path.display(), e),
+            },
+        )?;
     file.write_all(format!("{seed}\n").as_bytes())
         .map_err(|e| BridgeError::storage(path.display(), e))?;
-    file.sync_all()
-        .map_err(|e| BridgeError::storage(path.display(), e))?;
+    file.sync_all().map_err(|e| BridgeError::storage(path.display(), e))?;
     let config = serde_json::to_vec_pretty(&WitnessConfig { name: name.into() })
         .map_err(|e| BridgeError::Storage(e.to_string()))?;
     write_atomic(dir, CONFIG_FILE, &config)
@@ -159,9 +156,7 @@ pub fn load_logs(dir: &Path) -> Result<Vec<LogRecord>, BridgeError> {
     let entries = fs::read_dir(&logs).map_err(|e| BridgeError::storage(logs.display(), e))?;
     let mut records = Vec::new();
     for entry in entries {
-        let path = entry
-            .map_err(|e| BridgeError::storage(logs.display(), e))?
-            .path();
+        let path = entry.map_err(|e| BridgeError::storage(logs.display(), e))?.path();
         if path.extension().is_some_and(|ext| ext == "json") {
             records.push(read_json(&path)?);
         }
@@ -174,18 +169,12 @@ pub fn load_logs(dir: &Path) -> Result<Vec<LogRecord>, BridgeError> {
 pub fn save_log(dir: &Path, record: &LogRecord) -> Result<(), BridgeError> {
     let bytes =
         serde_json::to_vec_pretty(record).map_err(|e| BridgeError::Storage(e.to_string()))?;
-    write_atomic(
-        &dir.join(LOGS_DIR),
-        &format!("{}.json", log_id(&record.origin)),
-        &bytes,
-    )
+    write_atomic(&dir.join(LOGS_DIR), &format!("{}.json", log_id(&record.origin)), &bytes)
 }
 
 /// True if a record for `origin` exists.
 pub fn log_exists(dir: &Path, origin: &str) -> bool {
-    dir.join(LOGS_DIR)
-        .join(format!("{}.json", log_id(origin)))
-        .exists()
+    dir.join(LOGS_DIR).join(format!("{}.json", log_id(origin))).exists()
 }
 
 /// Writes fork evidence durably; returns its path relative to `dir`.
@@ -193,12 +182,8 @@ pub fn save_evidence(dir: &Path, evidence: &ForkEvidence) -> Result<String, Brid
     let bytes =
         serde_json::to_vec_pretty(evidence).map_err(|e| BridgeError::Storage(e.to_string()))?;
     let digest = Hash::digest(&bytes).to_hex();
-    let name = format!(
-        "{}-{}-{}.json",
-        log_id(&evidence.origin),
-        evidence.detected_at,
-        &digest[..16]
-    );
+    let name =
+        format!("{}-{}-{}.json", log_id(&evidence.origin), evidence.detected_at, &digest[..16]);
     let forks = dir.join(FORKS_DIR);
     fs::create_dir_all(&forks).map_err(|e| BridgeError::storage(forks.display(), e))?;
     write_atomic(&forks, &name, &bytes)?;

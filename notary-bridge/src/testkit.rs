@@ -20,11 +20,7 @@ pub fn consistency_proof(leaves: &[Hash], m: usize) -> Vec<Hash> {
 fn subproof(m: usize, leaves: &[Hash], complete: bool) -> Vec<Hash> {
     let n = leaves.len();
     if m == n {
-        return if complete {
-            Vec::new()
-        } else {
-            vec![root_from_leaf_hashes(leaves)]
-        };
+        return if complete { Vec::new() } else { vec![root_from_leaf_hashes(leaves)] };
     }
     let k = largest_power_of_two_below(n as u64) as usize;
     if m <= k {
@@ -47,10 +43,7 @@ pub struct MemoryLog {
 impl MemoryLog {
     /// A new empty log; `origin` is also the key name.
     pub fn new(origin: &str, key: SigningKey) -> Result<MemoryLog, VerifyError> {
-        Ok(MemoryLog {
-            signer: NoteSigner::new(origin, key)?,
-            leaves: Vec::new(),
-        })
+        Ok(MemoryLog { signer: NoteSigner::new(origin, key)?, leaves: Vec::new() })
     }
 
     /// The log's verifier key.

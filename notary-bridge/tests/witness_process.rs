@@ -32,17 +32,12 @@ impl WitnessProcess {
             .expect("spawn notary-witness");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read address");
+        BufReader::new(stdout).read_line(&mut line).expect("read address");
         let addr = line
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected: {line:?}"));
-        WitnessProcess {
-            url: format!("http://{addr}"),
-            child,
-        }
+        WitnessProcess { url: format!("http://{addr}"), child }
     }
 
     fn post(&self, body: Vec<u8>) -> (u16, String, String) {
@@ -80,37 +75,16 @@ fn path_str(p: &Path) -> &str {
 }
 
 fn cli(args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("run notary-witness");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(BIN).args(args).output().expect("run notary-witness");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
 /// A data dir with a witness trusting `log`; returns the witness vkey.
 fn setup(data: &Path, log: &MemoryLog) -> String {
-    let vkey = cli(&[
-        "init",
-        "--data",
-        path_str(data),
-        "--name",
-        "notary.example/w1",
-    ])
-    .trim()
-    .to_string();
-    cli(&[
-        "log",
-        "add",
-        "--data",
-        path_str(data),
-        "--vkey",
-        &log.vkey(),
-    ]);
+    let vkey =
+        cli(&["init", "--data", path_str(data), "--name", "notary.example/w1"]).trim().to_string();
+    cli(&["log", "add", "--data", path_str(data), "--vkey", &log.vkey()]);
     vkey
 }
 
@@ -140,19 +114,13 @@ fn cosigns_and_answers_each_refusal_as_the_spec_says() {
     assert!(verify_cosignature(&wv, &cp.note.text, &sig).is_ok());
     let (status, latest) = witness.latest();
     assert_eq!(status, 200);
-    assert!(
-        latest.starts_with(&cp.note.text) && latest.contains("notary.example/w1"),
-        "{latest}"
-    );
+    assert!(latest.starts_with(&cp.note.text) && latest.contains("notary.example/w1"), "{latest}");
 
     for i in 5..8 {
         log.append(&[0, i]);
     }
     let (status, ctype, body) = witness.post(request(&log, 3));
-    assert_eq!(
-        (status, ctype.as_str(), body.as_str()),
-        (409, "text/x.tlog.size", "5\n")
-    );
+    assert_eq!((status, ctype.as_str(), body.as_str()), (409, "text/x.tlog.size", "5\n"));
     let stale = client.add_checkpoint(3, &log.consistency_proof(3), &log.checkpoint().note);
     assert_eq!(stale, Err(BridgeError::Conflict { witness_size: 5 }));
 
@@ -168,14 +136,7 @@ fn cosigns_and_answers_each_refusal_as_the_spec_says() {
 
     let before = witness.latest();
     let too_big = vec![b'a'; notary_bridge::protocol::MAX_REQUEST_BODY + 1];
-    for garbage in [
-        &b""[..],
-        b"hello",
-        b"old 5\n\n",
-        b"old 05\n\nx\n",
-        b"\xff\xff\n\n",
-        &too_big,
-    ] {
+    for garbage in [&b""[..], b"hello", b"old 5\n\n", b"old 05\n\nx\n", b"\xff\xff\n\n", &too_big] {
         let status = witness.post(garbage.to_vec()).0;
         assert!(
             (400..500).contains(&status),
@@ -187,9 +148,7 @@ fn cosigns_and_answers_each_refusal_as_the_spec_says() {
 
     // anchor_to starts from a stale size, re-syncs on 409, and succeeds.
     let cp = log.checkpoint();
-    let sig = client
-        .anchor_to(&cp, 2, |old| Ok(log.consistency_proof(old)))
-        .expect("anchor");
+    let sig = client.anchor_to(&cp, 2, |old| Ok(log.consistency_proof(old))).expect("anchor");
     assert!(verify_cosignature(&wv, &cp.note.text, &sig).is_ok());
     assert!(witness.latest().1.contains(&cp.checkpoint.root.to_base64()));
 }
@@ -201,18 +160,14 @@ fn fork_is_refused_recorded_and_still_refused_after_restart() {
     let vkey = setup(dir.path(), &honest);
     let mut witness = WitnessProcess::start(dir.path());
     let client = WitnessClient::new(&witness.url, &vkey).expect("client");
-    client
-        .add_checkpoint(0, &[], &honest.checkpoint().note)
-        .expect("cosign");
+    client.add_checkpoint(0, &[], &honest.checkpoint().note).expect("cosign");
     let cosigned = witness.latest();
 
     // Same log key, other entries: its proof cannot reach what was cosigned.
     let forked = log_with(1, 9, 8);
     let (status, _, body) = witness.post(request(&forked, 5));
     assert_eq!(status, 422, "{body}");
-    let evidence = std::fs::read_dir(dir.path().join("forks"))
-        .expect("forks dir")
-        .count();
+    let evidence = std::fs::read_dir(dir.path().join("forks")).expect("forks dir").count();
     assert_eq!(evidence, 1);
     let file = std::fs::read_dir(dir.path().join("forks"))
         .expect("forks")
@@ -228,11 +183,7 @@ fn fork_is_refused_recorded_and_still_refused_after_restart() {
     assert_eq!(witness.latest(), cosigned);
     let status_out = cli(&["status", "--data", path_str(dir.path())]);
     assert!(status_out.contains("FROZEN"), "{status_out}");
-    for body in [
-        request(&forked, 5),
-        request(&log_with(1, 9, 5), 5),
-        request(&forked, 0),
-    ] {
+    for body in [request(&forked, 5), request(&log_with(1, 9, 5), 5), request(&forked, 0)] {
         let (status, _, text) = witness.post(body);
         assert!(status == 403 || status == 409, "{status}: {text}");
     }

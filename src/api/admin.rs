@@ -32,11 +32,7 @@ where
     let caller = caller(state, req)?;
     require(&caller, &[Role::Admin])?;
     let bytes = read_body(body, 64 * 1024).await?;
-    let limits = Limits {
-        max_bytes: 64 * 1024,
-        max_depth: 4,
-        max_string: 1024,
-    };
+    let limits = Limits { max_bytes: 64 * 1024, max_depth: 4, max_string: 1024 };
     let value = jcs::parse(&bytes, &limits).map_err(|e| ApiError::from_verify(None, &e))?;
     let new: NewIssuer = serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request("invalid_issuer", e.to_string()))?;
@@ -84,9 +80,7 @@ pub(crate) fn trigger_anchor(state: &AppState, caller: &Caller) -> Answer {
 pub(crate) fn anchor_status(state: &AppState, caller: &Caller) -> Answer {
     require(caller, &[Role::Admin])?;
     let a = state.anchor.as_ref().ok_or_else(no_anchoring)?;
-    let st = a
-        .status()
-        .map_err(|e| ApiError::internal("anchor status", e))?;
+    let st = a.status().map_err(|e| ApiError::internal("anchor status", e))?;
     let partners: Vec<_> = st
         .partners
         .iter()
@@ -104,9 +98,7 @@ pub(crate) fn anchor_status(state: &AppState, caller: &Caller) -> Answer {
             })
         })
         .collect();
-    Ok(json(
-        &json!({"latest_anchored": st.latest_anchored, "witnesses": partners}),
-    ))
+    Ok(json(&json!({"latest_anchored": st.latest_anchored, "witnesses": partners})))
 }
 
 fn no_anchoring() -> ApiError {

@@ -41,19 +41,14 @@ fn timestamps(
 ) -> Result<(Option<BundleTimestamp>, Vec<BundleTsa>), ApiError> {
     let token = match &state.anchor {
         None => None,
-        Some(a) => a
-            .timestamp(size)
-            .map_err(|e| ApiError::internal("checkpoint timestamp", e))?,
+        Some(a) => a.timestamp(size).map_err(|e| ApiError::internal("checkpoint timestamp", e))?,
     };
     let roots = if token.is_some() || event_tsas {
         state
             .ledger
             .tsa_records()?
             .into_iter()
-            .map(|r| BundleTsa {
-                name: r.name,
-                root_pem: r.root_pem,
-            })
+            .map(|r| BundleTsa { name: r.name, root_pem: r.root_pem })
             .collect()
     } else {
         Vec::new()
@@ -107,10 +102,7 @@ pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result
     for name in cited {
         // An entry cites only issuers the ledger knew when it took it.
         if let Some(rec) = state.ledger.issuer(&name)? {
-            issuers.push(BundleIssuer {
-                name: rec.name,
-                public_key: rec.public_key,
-            });
+            issuers.push(BundleIssuer { name: rec.name, public_key: rec.public_key });
         }
     }
     let status = state.ledger.status();
@@ -128,10 +120,7 @@ pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result
         witnesses: state
             .witnesses
             .iter()
-            .map(|(name, vkey)| BundleWitness {
-                name: name.clone(),
-                vkey: vkey.clone(),
-            })
+            .map(|(name, vkey)| BundleWitness { name: name.clone(), vkey: vkey.clone() })
             .collect(),
         checkpoint_timestamp,
         timestamp_authorities,

@@ -18,11 +18,7 @@ use crate::auth::require;
 use crate::error::ApiError;
 
 /// Limits on the JSON of a submission: events nest 4 deep, claims a little more.
-const LIMITS: Limits = Limits {
-    max_bytes: MAX_BODY_BYTES,
-    max_depth: 12,
-    max_string: 64 * 1024,
-};
+const LIMITS: Limits = Limits { max_bytes: MAX_BODY_BYTES, max_depth: 12, max_string: 64 * 1024 };
 
 #[derive(Serialize)]
 struct ReceiptOut<'a> {
@@ -53,9 +49,7 @@ where
     let receipts = tokio::task::spawn_blocking(move || submit(&st, &caller.tenant, &bytes))
         .await
         .map_err(|e| ApiError::internal("submit task", e))??;
-    let out = ReceiptsOut {
-        receipts: receipts.iter().map(receipt_out).collect(),
-    };
+    let out = ReceiptsOut { receipts: receipts.iter().map(receipt_out).collect() };
     Ok(json(&out))
 }
 
@@ -69,22 +63,11 @@ fn submit(state: &AppState, tenant: &str, bytes: &[u8]) -> Result<Vec<Receipt>, 
     let started = Instant::now();
     match state.ledger.append(tenant, events) {
         Ok(receipts) => {
-            state
-                .metrics
-                .commit_latency
-                .observe(started.elapsed().as_secs_f64());
+            state.metrics.commit_latency.observe(started.elapsed().as_secs_f64());
             state.metrics.batch_size.observe(n as f64);
             let replayed = receipts.iter().filter(|r| r.replayed).count() as u64;
-            state
-                .metrics
-                .events
-                .with_label_values(&["replayed"])
-                .inc_by(replayed);
-            state
-                .metrics
-                .events
-                .with_label_values(&["accepted"])
-                .inc_by(n as u64 - replayed);
+            state.metrics.events.with_label_values(&["replayed"]).inc_by(replayed);
+            state.metrics.events.with_label_values(&["accepted"]).inc_by(n as u64 - replayed);
             Ok(receipts)
         }
         Err(e) => {
@@ -93,11 +76,7 @@ fn submit(state: &AppState, tenant: &str, bytes: &[u8]) -> Result<Vec<Receipt>, 
                 LedgerError::Conflict { .. } => "conflict",
                 _ => "error",
             };
-            state
-                .metrics
-                .events
-                .with_label_values(&[outcome])
-                .inc_by(n as u64);
+            state.metrics.events.with_label_values(&[outcome]).inc_by(n as u64);
             Err(e.into())
         }
     }
@@ -107,10 +86,7 @@ fn submit(state: &AppState, tenant: &str, bytes: &[u8]) -> Result<Vec<Receipt>, 
 pub(crate) fn parse_batch(bytes: &[u8]) -> Result<Vec<Event>, ApiError> {
     let value = jcs::parse(bytes, &LIMITS).map_err(|e| ApiError::from_verify(None, &e))?;
     let Value::Object(mut map) = value else {
-        return Err(ApiError::bad_request(
-            "invalid_event",
-            "body must be a JSON object",
-        ));
+        return Err(ApiError::bad_request("invalid_event", "body must be a JSON object"));
     };
     if !map.contains_key("events") {
         let event = Event::from_value(Value::Object(map), false)
@@ -124,10 +100,7 @@ pub(crate) fn parse_batch(bytes: &[u8]) -> Result<Vec<Event>, ApiError> {
         ));
     }
     let Some(Value::Array(items)) = map.remove("events") else {
-        return Err(ApiError::bad_request(
-            "invalid_event",
-            "\"events\" must be an array",
-        ));
+        return Err(ApiError::bad_request("invalid_event", "\"events\" must be an array"));
     };
     if items.is_empty() {
         return Err(ApiError::bad_request("empty_batch", "\"events\" is empty"));
@@ -136,10 +109,7 @@ pub(crate) fn parse_batch(bytes: &[u8]) -> Result<Vec<Event>, ApiError> {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_many_events",
-            format!(
-                "{} events; at most {MAX_BATCH_EVENTS} per request",
-                items.len()
-            ),
+            format!("{} events; at most {MAX_BATCH_EVENTS} per request", items.len()),
         ));
     }
     items

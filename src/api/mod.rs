@@ -47,10 +47,7 @@ pub struct AppState {
 impl AppState {
     /// The witnesses as `/v1/log` and lookups list them: `[{name, vkey}]`.
     pub fn witnesses_json(&self) -> Vec<serde_json::Value> {
-        self.witnesses
-            .iter()
-            .map(|(n, v)| serde_json::json!({"name": n, "vkey": v}))
-            .collect()
+        self.witnesses.iter().map(|(n, v)| serde_json::json!({"name": n, "vkey": v})).collect()
     }
 }
 
@@ -64,20 +61,13 @@ pub fn routes(
         .and(query)
         .and(warp::header::headers_cloned())
         .and(warp::body::stream())
-        .then(
-            move |method, path: warp::path::FullPath, query, headers, body| {
-                let state = state.clone();
-                async move {
-                    let req = Req {
-                        method,
-                        path: path.as_str().to_string(),
-                        query,
-                        headers,
-                    };
-                    handle(state, req, body).await
-                }
-            },
-        )
+        .then(move |method, path: warp::path::FullPath, query, headers, body| {
+            let state = state.clone();
+            async move {
+                let req = Req { method, path: path.as_str().to_string(), query, headers };
+                handle(state, req, body).await
+            }
+        })
 }
 
 /// The parts of a request the handlers look at.
@@ -104,16 +94,8 @@ where
         Err(e) => e.into_response(),
     };
     let status = response.status().as_u16().to_string();
-    state
-        .metrics
-        .http
-        .with_label_values(&[route, &status])
-        .inc();
-    state
-        .metrics
-        .http_latency
-        .with_label_values(&[route])
-        .observe(started.elapsed().as_secs_f64());
+    state.metrics.http.with_label_values(&[route, &status]).inc();
+    state.metrics.http_latency.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
     response
 }
 
@@ -133,14 +115,12 @@ where
         ["v1", "checkpoint", "timestamp"] if get => {
             ("checkpoint", public::checkpoint_timestamp(state))
         }
-        ["v1", "anchor"] if post => (
-            "anchor",
-            with_caller(state, req, |c| admin::trigger_anchor(state, c)),
-        ),
-        ["v1", "anchor"] if get => (
-            "anchor",
-            with_caller(state, req, |c| admin::anchor_status(state, c)),
-        ),
+        ["v1", "anchor"] if post => {
+            ("anchor", with_caller(state, req, |c| admin::trigger_anchor(state, c)))
+        }
+        ["v1", "anchor"] if get => {
+            ("anchor", with_caller(state, req, |c| admin::anchor_status(state, c)))
+        }
         ["v1", "log"] if get => ("log", public::log_info(state)),
         ["v1", "entries", index] if get => ("entries", public::entry(state, index)),
         ["v1", "proof", "inclusion"] if get => ("inclusion", public::inclusion(state, &req.query)),
@@ -151,15 +131,13 @@ where
         ["v1", "documents", doc, "bundle"] if get => ("bundle", bundle::get(state, req, doc).await),
         ["v1", "documents", doc, "report"] if get => ("report", report::get(state, req, doc).await),
         ["v1", "verify"] if post => ("verify", verify::post(state, body).await),
-        ["v1", "issuers"] if get => (
-            "issuers",
-            with_caller(state, req, |c| admin::list_issuers(state, c)),
-        ),
+        ["v1", "issuers"] if get => {
+            ("issuers", with_caller(state, req, |c| admin::list_issuers(state, c)))
+        }
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
-        ["v1", "issuers", name, "revoke"] if post => (
-            "issuers",
-            with_caller(state, req, |c| admin::revoke_issuer(state, c, name)),
-        ),
+        ["v1", "issuers", name, "revoke"] if post => {
+            ("issuers", with_caller(state, req, |c| admin::revoke_issuer(state, c, name)))
+        }
         ["v1", "lookup"] if get => ("lookup", lookup::lookup(state, &req.query)),
         ["verify"] if get => ("verify", web::page()),
         ["verify", name] if get => ("verify", web::asset(name)),
@@ -185,10 +163,7 @@ pub(crate) fn with_caller(
 }
 
 pub(crate) fn caller(state: &AppState, req: &Req) -> Result<Caller, ApiError> {
-    let header = req
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
+    let header = req.headers.get("authorization").and_then(|v| v.to_str().ok());
     auth::authenticate(&state.ledger, header)
 }
 
@@ -235,16 +210,10 @@ pub(crate) fn query_u64(query: &str, names: &[&str]) -> Result<Vec<u64>, ApiErro
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let Some(i) = names.iter().position(|n| *n == k) else {
-            return Err(ApiError::bad_request(
-                "bad_query",
-                format!("unknown parameter {k:?}"),
-            ));
+            return Err(ApiError::bad_request("bad_query", format!("unknown parameter {k:?}")));
         };
         if out[i].is_some() {
-            return Err(ApiError::bad_request(
-                "bad_query",
-                format!("{k} given twice"),
-            ));
+            return Err(ApiError::bad_request("bad_query", format!("{k} given twice")));
         }
         out[i] = Some(parse_u64(k, v)?);
     }

@@ -47,10 +47,7 @@ pub(crate) fn checkpoint_timestamp(state: &AppState) -> Answer {
         .map_err(|e| ApiError::internal("checkpoint timestamp", e))?
         .ok_or_else(none)?;
     let roots = state.ledger.tsa_records()?;
-    let root = roots
-        .iter()
-        .find(|r| r.name == t.tsa)
-        .map(|r| r.root_pem.clone());
+    let root = roots.iter().find(|r| r.name == t.tsa).map(|r| r.root_pem.clone());
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let cp = verifier::checkpoint::SignedCheckpoint::parse(t.checkpoint.as_bytes())
         .map_err(|e| ApiError::internal("stored checkpoint", e))?;
@@ -78,9 +75,7 @@ pub(crate) fn checkpoint_timestamp(state: &AppState) -> Answer {
 pub(crate) fn anchored(state: &AppState) -> Result<Option<anchor::AnchoredCheckpoint>, ApiError> {
     match &state.anchor {
         None => Ok(None),
-        Some(a) => a
-            .latest_anchored()
-            .map_err(|e| ApiError::internal("anchored checkpoint", e)),
+        Some(a) => a.latest_anchored().map_err(|e| ApiError::internal("anchored checkpoint", e)),
     }
 }
 
@@ -104,11 +99,8 @@ pub(crate) fn entry(state: &AppState, index: &str) -> Answer {
     // Which anchored checkpoint covers the entry (prove it with
     // /v1/proof/inclusion?index=I&tree_size=<its size>).
     if let Some(a) = anchored(state)?.filter(|a| a.size > index) {
-        let cosigners: Vec<Value> = a
-            .cosigners
-            .iter()
-            .map(|(n, t)| json!({"name": n, "timestamp": t}))
-            .collect();
+        let cosigners: Vec<Value> =
+            a.cosigners.iter().map(|(n, t)| json!({"name": n, "timestamp": t})).collect();
         out["anchored"] =
             json!({"tree_size": a.size, "checkpoint": a.note, "cosigners": cosigners});
     }
@@ -121,9 +113,7 @@ pub(crate) fn inclusion(state: &AppState, query: &str) -> Answer {
     let (index, tree_size) = (v[0], v[1]);
     let hashes = state.ledger.inclusion_proof(index, tree_size)?;
     let hashes: Vec<String> = hashes.iter().map(|h| h.to_base64()).collect();
-    Ok(json(
-        &json!({"index": index, "tree_size": tree_size, "hashes": hashes}),
-    ))
+    Ok(json(&json!({"index": index, "tree_size": tree_size, "hashes": hashes})))
 }
 
 /// `GET /v1/proof/consistency?old=M&new=N`.
@@ -147,10 +137,7 @@ pub(crate) fn metrics(state: &AppState) -> Answer {
     }
     if status.last_time_micros > 0 {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        state
-            .metrics
-            .checkpoint_age
-            .set(now - status.last_time_micros / 1_000_000);
+        state.metrics.checkpoint_age.set(now - status.last_time_micros / 1_000_000);
     }
     let r = text(StatusCode::OK, state.metrics.render());
     Ok(r)

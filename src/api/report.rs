@@ -94,11 +94,7 @@ fn format(req: &Req) -> Result<Format, ApiError> {
         .get("accept")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/pdf"));
-    Ok(chosen.unwrap_or(if accept_pdf {
-        Format::Pdf
-    } else {
-        Format::Html
-    }))
+    Ok(chosen.unwrap_or(if accept_pdf { Format::Pdf } else { Format::Html }))
 }
 
 /// Builds the bundle, verifies it, renders the report, and logs its issue.
@@ -110,10 +106,8 @@ fn issue(
     format: Format,
 ) -> Result<Issued, ApiError> {
     let b = bundle::build(state, &caller.tenant, document_id)?;
-    let options = VerifyOptions {
-        log_key: Some(state.ledger.vkey().to_owned()),
-        ..VerifyOptions::default()
-    };
+    let options =
+        VerifyOptions { log_key: Some(state.ledger.vkey().to_owned()), ..VerifyOptions::default() };
     let verified = verify_bundle(&b, &options);
     let document_hash = verified
         .document_hash
@@ -135,13 +129,8 @@ fn issue(
     };
     let sha256 = Hash::digest(&body);
     let claim = json!({"format": format.as_str(), "report_sha256": sha256.to_hex()});
-    let message = attestation_message(
-        &claim,
-        &document_hash,
-        &event_id,
-        LOG_ISSUER,
-        "report_issued",
-    );
+    let message =
+        attestation_message(&claim, &document_hash, &event_id, LOG_ISSUER, "report_issued");
     let signature = base64::engine::general_purpose::STANDARD
         .encode(state.ledger.sign_with_log_key(&message).to_bytes());
     let event = json!({
@@ -164,14 +153,7 @@ fn issue(
         .first()
         .map(|r| r.index)
         .ok_or_else(|| ApiError::internal("report", "no receipt"))?;
-    Ok(Issued {
-        body,
-        format,
-        sha256,
-        index,
-        event_id,
-        signature,
-    })
+    Ok(Issued { body, format, sha256, index, event_id, signature })
 }
 
 fn render_pdf(doc: &report::Document) -> Result<Vec<u8>, ApiError> {
@@ -189,9 +171,8 @@ fn render_pdf(doc: &report::Document) -> Result<Vec<u8>, ApiError> {
 
 /// Registers the log key as the issuer [`LOG_ISSUER`] unless it is already.
 fn ensure_log_issuer(ledger: &Ledger) -> Result<(), ApiError> {
-    let key = NoteVerifier::from_vkey(ledger.vkey())
-        .map_err(|e| ApiError::internal("log vkey", e))?
-        .key;
+    let key =
+        NoteVerifier::from_vkey(ledger.vkey()).map_err(|e| ApiError::internal("log vkey", e))?.key;
     match ledger.add_issuer(LOG_ISSUER, key.as_bytes()) {
         Ok(_) => Ok(()),
         Err(LedgerError::AlreadyExists(_)) => Err(ApiError::internal(
@@ -208,19 +189,13 @@ fn respond(issued: Issued) -> Response {
         Format::Pdf => ("application/pdf", "pdf"),
     };
     let mut r = warp::reply::with_status(issued.body, StatusCode::OK).into_response();
-    let disposition = format!(
-        "inline; filename=\"evidence-report-{}.{ext}\"",
-        issued.event_id
-    );
+    let disposition = format!("inline; filename=\"evidence-report-{}.{ext}\"", issued.event_id);
     let headers = [
         ("content-type", content_type.to_owned()),
         ("content-disposition", disposition),
         ("cache-control", "no-store".to_owned()),
         ("x-content-type-options", "nosniff".to_owned()),
-        (
-            "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'".to_owned(),
-        ),
+        ("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'".to_owned()),
         ("x-report-sha256", issued.sha256.to_hex()),
         ("x-report-entry-index", issued.index.to_string()),
         ("x-report-event-id", issued.event_id),

@@ -38,11 +38,8 @@ static VERIFY_SLOTS: Semaphore = Semaphore::const_new(2);
 
 /// A bundle nests 3 deep (its `checkpoint_timestamp` up to 16); an item and
 /// a batch add 2. The longest string is a leaf in base64 (1 MiB leaf).
-const LIMITS: Limits = Limits {
-    max_bytes: MAX_VERIFY_BODY_BYTES,
-    max_depth: 18,
-    max_string: 1_398_104,
-};
+const LIMITS: Limits =
+    Limits { max_bytes: MAX_VERIFY_BODY_BYTES, max_depth: 18, max_string: 1_398_104 };
 
 /// One bundle to verify, with what the caller trusts.
 struct Item {
@@ -57,10 +54,7 @@ where
     B: Buf,
 {
     let bytes = read_body(body, MAX_VERIFY_BODY_BYTES).await?;
-    let _slot = VERIFY_SLOTS
-        .acquire()
-        .await
-        .map_err(|e| ApiError::internal("verify slots", e))?;
+    let _slot = VERIFY_SLOTS.acquire().await.map_err(|e| ApiError::internal("verify slots", e))?;
     let out = tokio::task::spawn_blocking(move || run(&bytes))
         .await
         .map_err(|e| ApiError::internal("verify task", e))??;
@@ -85,11 +79,7 @@ fn run(bytes: &[u8]) -> Result<Value, ApiError> {
     };
     if list.is_empty() || list.len() > MAX_VERIFY_BUNDLES {
         return Err(ApiError::new(
-            if list.is_empty() {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::PAYLOAD_TOO_LARGE
-            },
+            if list.is_empty() { StatusCode::BAD_REQUEST } else { StatusCode::PAYLOAD_TOO_LARGE },
             "bad_batch",
             format!("\"bundles\" must hold 1 to {MAX_VERIFY_BUNDLES} items"),
         ));
@@ -103,10 +93,7 @@ fn run(bytes: &[u8]) -> Result<Value, ApiError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let reports: Vec<Value> = items.iter().map(|i| report_json(&verify(i))).collect();
-    Ok(Value::Object(Map::from_iter([(
-        "reports".to_owned(),
-        Value::Array(reports),
-    )])))
+    Ok(Value::Object(Map::from_iter([("reports".to_owned(), Value::Array(reports))])))
 }
 
 fn verify(item: &Item) -> Report {
@@ -132,24 +119,18 @@ fn item(mut map: Map<String, Value>, at: &str) -> Result<Item, ApiError> {
     let mut options = VerifyOptions::default();
     if let Some(v) = map.remove("document_sha256") {
         let hash = v.as_str().and_then(|s| Hash::from_hex(s).ok());
-        options.document_hash = Some(hash.ok_or_else(|| {
-            bad(format!(
-                "{at}document_sha256 must be 64 lowercase hex digits"
-            ))
-        })?);
+        options.document_hash =
+            Some(hash.ok_or_else(|| {
+                bad(format!("{at}document_sha256 must be 64 lowercase hex digits"))
+            })?);
     }
     if let Some(v) = map.remove("log_key") {
         options.log_key = Some(vkey(&v, ALG_ED25519, &format!("{at}log_key"))?);
     }
     if let Some(v) = map.remove("witnesses") {
-        let list = v
-            .as_array()
-            .filter(|l| l.len() <= MAX_REQUIRED_WITNESSES)
-            .ok_or_else(|| {
-                bad(format!(
-                    "{at}witnesses must be an array of at most {MAX_REQUIRED_WITNESSES} vkeys"
-                ))
-            })?;
+        let list = v.as_array().filter(|l| l.len() <= MAX_REQUIRED_WITNESSES).ok_or_else(|| {
+            bad(format!("{at}witnesses must be an array of at most {MAX_REQUIRED_WITNESSES} vkeys"))
+        })?;
         options.witnesses = list
             .iter()
             .enumerate()
@@ -157,18 +138,13 @@ fn item(mut map: Map<String, Value>, at: &str) -> Result<Item, ApiError> {
             .collect::<Result<_, _>>()?;
     }
     let bundle = map.remove("bundle").unwrap_or(Value::Null);
-    Ok(Item {
-        bundle: to_bytes(bundle),
-        options,
-    })
+    Ok(Item { bundle: to_bytes(bundle), options })
 }
 
 /// A C2SP verifier key of type `alg`, as the command's `--log-key` and
 /// `--witness` options take it.
 fn vkey(v: &Value, alg: u8, path: &str) -> Result<String, ApiError> {
-    let s = v
-        .as_str()
-        .ok_or_else(|| bad(format!("{path} must be a string")))?;
+    let s = v.as_str().ok_or_else(|| bad(format!("{path} must be a string")))?;
     match NoteVerifier::from_vkey(s) {
         Ok(k) if k.alg == alg => Ok(s.to_owned()),
         Ok(_) => Err(bad(format!("{path}: a verifier key of the wrong type"))),

@@ -37,11 +37,7 @@ fn block_html(out: &mut String, block: &Block) {
         Block::Fields(rows) => {
             out.push_str("<table class=\"fields\">\n");
             for (k, v) in rows {
-                out.push_str(&format!(
-                    "<tr><th>{}</th><td>{}</td></tr>\n",
-                    esc(k),
-                    esc(v)
-                ));
+                out.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>\n", esc(k), esc(v)));
             }
             out.push_str("</table>\n");
         }

@@ -94,15 +94,11 @@ pub fn compose(issue: &Issue<'_>) -> Document {
         Block::Heading("签署人的身份核验与意愿核验 Signers: identity and intent".to_owned()),
     ];
     blocks.extend(signers(r));
-    blocks.push(Block::Heading(
-        "锚定伙伴（见证方） Anchoring partners (witnesses)".to_owned(),
-    ));
+    blocks.push(Block::Heading("锚定伙伴（见证方） Anchoring partners (witnesses)".to_owned()));
     blocks.push(witnesses(r));
     blocks.push(Block::Heading("校验明细 Checks".to_owned()));
     blocks.push(checks(r));
-    blocks.push(Block::Heading(
-        "如何独立验证 How to verify independently".to_owned(),
-    ));
+    blocks.push(Block::Heading("如何独立验证 How to verify independently".to_owned()));
     blocks.extend(how_to_verify(issue));
     blocks.push(Block::Heading("关于本报告 About this report".to_owned()));
     blocks.push(Block::Para(format!(
@@ -114,12 +110,7 @@ pub fn compose(issue: &Issue<'_>) -> Document {
     )));
     Document {
         title: TITLE.to_owned(),
-        footer: format!(
-            "{} · {} · {}",
-            plain(&r.document_id),
-            issue.report_id,
-            issue.issued_at
-        ),
+        footer: format!("{} · {} · {}", plain(&r.document_id), issue.report_id, issue.issued_at),
         blocks,
     }
 }
@@ -134,10 +125,7 @@ fn verdict(r: &Report) -> Block {
             "验证结果：未通过。{total} 项检查中有 {failed} 项未通过，见“校验明细”。 Result: NOT VERIFIED. {failed} of {total} checks failed; see Checks."
         )
     };
-    Block::Verdict {
-        passed: r.passed,
-        text,
-    }
+    Block::Verdict { passed: r.passed, text }
 }
 
 fn summary(issue: &Issue<'_>) -> Vec<(String, String)> {
@@ -155,17 +143,12 @@ fn summary(issue: &Issue<'_>) -> Vec<(String, String)> {
     vec![
         ("报告编号 Report ID".into(), issue.report_id.to_owned()),
         ("出具时间 Issued at".into(), with_beijing(issue.issued_at)),
-        (
-            "申请人 Requested by".into(),
-            format!("法务令牌 legal token {}", issue.requested_by),
-        ),
+        ("申请人 Requested by".into(), format!("法务令牌 legal token {}", issue.requested_by)),
         ("合同编号 Contract ID".into(), plain(&r.document_id)),
         ("租户 Tenant".into(), plain(&r.tenant)),
         (
             "合同文件 SHA-256 Document SHA-256".into(),
-            r.document_hash
-                .clone()
-                .unwrap_or_else(|| "无法读取 unreadable".into()),
+            r.document_hash.clone().unwrap_or_else(|| "无法读取 unreadable".into()),
         ),
         ("日志 Log".into(), plain(&r.origin)),
         ("日志公钥 Log key".into(), issue.log_vkey.to_owned()),
@@ -207,11 +190,7 @@ fn timeline(r: &Report) -> Block {
                 .attestations
                 .iter()
                 .map(|a| {
-                    let mark = if a.valid {
-                        "有效 valid"
-                    } else {
-                        "无效 INVALID"
-                    };
+                    let mark = if a.valid { "有效 valid" } else { "无效 INVALID" };
                     format!("{} [{mark}]", a.description)
                 })
                 .collect();
@@ -220,11 +199,7 @@ fn timeline(r: &Report) -> Block {
                 with_beijing(&t.ledger_time),
                 format!("{} {}", kind_zh(&t.kind), t.kind),
                 format!("{} ({})", plain(&t.actor_display), plain(&t.actor_id)),
-                if attest.is_empty() {
-                    "无需 none needed".into()
-                } else {
-                    attest.join("\n")
-                },
+                if attest.is_empty() { "无需 none needed".into() } else { attest.join("\n") },
             ]
         })
         .collect();
@@ -346,23 +321,14 @@ fn checks(r: &Report) -> Block {
         .iter()
         .map(|c| {
             vec![
-                if c.passed {
-                    "通过 PASS"
-                } else {
-                    "未通过 FAIL"
-                }
-                .to_owned(),
+                if c.passed { "通过 PASS" } else { "未通过 FAIL" }.to_owned(),
                 format!("{} [{}]", c.title, c.id),
                 c.detail.clone(),
             ]
         })
         .collect();
     Block::Table {
-        head: vec![
-            "结果 Result".into(),
-            "检查 Check".into(),
-            "说明 Detail".into(),
-        ],
+        head: vec!["结果 Result".into(), "检查 Check".into(), "说明 Detail".into()],
         widths: vec![0.9, 2.0, 4.0],
         rows,
     }

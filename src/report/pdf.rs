@@ -58,10 +58,7 @@ impl Font {
 
     /// Loads the font at `path`.
     pub fn from_path(path: &str) -> Result<Font, PdfError> {
-        let err = |reason: String| PdfError::Font {
-            path: path.to_owned(),
-            reason,
-        };
+        let err = |reason: String| PdfError::Font { path: path.to_owned(), reason };
         let data = std::fs::read(path).map_err(|e| err(e.to_string()))?;
         let face = Face::parse(&data, 0).map_err(|e| err(e.to_string()))?;
         if face.tables().glyf.is_none() {
@@ -70,17 +67,12 @@ impl Font {
         if face.glyph_index('签').is_none() {
             return Err(err("no Chinese glyphs".into()));
         }
-        Ok(Font {
-            path: path.to_owned(),
-            data,
-        })
+        Ok(Font { path: path.to_owned(), data })
     }
 
     fn face(&self) -> Result<Face<'_>, PdfError> {
-        Face::parse(&self.data, 0).map_err(|e| PdfError::Font {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })
+        Face::parse(&self.data, 0)
+            .map_err(|e| PdfError::Font { path: self.path.clone(), reason: e.to_string() })
     }
 }
 
@@ -132,27 +124,9 @@ impl Ink {
 /// What is drawn on a page.
 #[derive(Clone, Debug, PartialEq)]
 enum Op {
-    Text {
-        x: f32,
-        y: f32,
-        size: f32,
-        bold: bool,
-        ink: Ink,
-        text: String,
-    },
-    Rule {
-        x: f32,
-        y: f32,
-        width: f32,
-        weight: f32,
-    },
-    Fill {
-        x: f32,
-        y: f32,
-        w: f32,
-        h: f32,
-        gray: f32,
-    },
+    Text { x: f32, y: f32, size: f32, bold: bool, ink: Ink, text: String },
+    Rule { x: f32, y: f32, width: f32, weight: f32 },
+    Fill { x: f32, y: f32, w: f32, h: f32, gray: f32 },
 }
 
 /// Glyph advances of the font, for measuring text.
@@ -163,10 +137,7 @@ struct Metrics<'f> {
 
 impl<'f> Metrics<'f> {
     fn new(face: &'f Face<'f>) -> Metrics<'f> {
-        Metrics {
-            face,
-            upem: f32::from(face.units_per_em()),
-        }
+        Metrics { face, upem: f32::from(face.units_per_em()) }
     }
 
     fn advance(&self, c: char, size: f32) -> f32 {
@@ -189,9 +160,7 @@ impl<'f> Metrics<'f> {
             for c in para.chars() {
                 let w = self.advance(c, size);
                 if width + w > max && !line.is_empty() {
-                    let cut = brk
-                        .filter(|&b| b > 0 && b < line.len())
-                        .unwrap_or(line.len());
+                    let cut = brk.filter(|&b| b > 0 && b < line.len()).unwrap_or(line.len());
                     let rest = line.split_off(cut);
                     lines.push(line.trim_end().to_owned());
                     line = rest.trim_start().to_owned();
@@ -222,11 +191,7 @@ struct Layout<'m> {
 
 impl<'m> Layout<'m> {
     fn new(m: &'m Metrics<'m>) -> Layout<'m> {
-        Layout {
-            m,
-            pages: vec![Vec::new()],
-            y: TOP,
-        }
+        Layout { m, pages: vec![Vec::new()], y: TOP }
     }
 
     fn ops(&mut self) -> &mut Vec<Op> {
@@ -251,14 +216,7 @@ impl<'m> Layout<'m> {
 
     fn text(&mut self, x: f32, size: f32, bold: bool, ink: Ink, text: String) {
         let y = self.y - size;
-        self.ops().push(Op::Text {
-            x,
-            y,
-            size,
-            bold,
-            ink,
-            text,
-        });
+        self.ops().push(Op::Text { x, y, size, bold, ink, text });
     }
 
     /// Lines of one paragraph at `x`, moving down, breaking pages as needed.
@@ -297,10 +255,8 @@ impl<'m> Layout<'m> {
                 self.y -= 6.0;
             }
             Block::Fields(rows) => {
-                let rows: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|(k, v)| vec![k.clone(), v.clone()])
-                    .collect();
+                let rows: Vec<Vec<String>> =
+                    rows.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect();
                 self.table(None, &[1.6, 4.4], &rows);
             }
             Block::Table { head, widths, rows } => self.table(Some(head), widths, rows),
@@ -310,12 +266,7 @@ impl<'m> Layout<'m> {
 
     fn rule(&mut self, weight: f32) {
         let y = self.y;
-        self.ops().push(Op::Rule {
-            x: MARGIN,
-            y,
-            width: WIDTH,
-            weight,
-        });
+        self.ops().push(Op::Rule { x: MARGIN, y, width: WIDTH, weight });
     }
 
     fn code(&mut self, text: &str) {
@@ -324,13 +275,7 @@ impl<'m> Layout<'m> {
         for line in lines {
             self.need(lead);
             let y = self.y;
-            self.ops().push(Op::Fill {
-                x: MARGIN,
-                y: y - lead,
-                w: WIDTH,
-                h: lead,
-                gray: 0.94,
-            });
+            self.ops().push(Op::Fill { x: MARGIN, y: y - lead, w: WIDTH, h: lead, gray: 0.94 });
             self.y -= SMALL * 0.25;
             self.text(MARGIN + 8.0, SMALL, false, Ink::Black, line);
             self.y = y - lead;
@@ -365,20 +310,11 @@ impl<'m> Layout<'m> {
     }
 
     fn wrap_cells(&self, cols: &[f32], cells: &[String], size: f32) -> Vec<Vec<String>> {
-        cells
-            .iter()
-            .zip(cols)
-            .map(|(c, w)| self.m.wrap(c, size, w - 2.0 * PAD))
-            .collect()
+        cells.iter().zip(cols).map(|(c, w)| self.m.wrap(c, size, w - 2.0 * PAD)).collect()
     }
 
     fn row_height(&self, cols: &[f32], cells: &[String], size: f32) -> f32 {
-        let n = self
-            .wrap_cells(cols, cells, size)
-            .iter()
-            .map(Vec::len)
-            .max()
-            .unwrap_or(0);
+        let n = self.wrap_cells(cols, cells, size).iter().map(Vec::len).max().unwrap_or(0);
         n as f32 * size * 1.45 + 2.0 * PAD
     }
 
@@ -446,9 +382,7 @@ impl Glyphs {
     }
 
     fn encode(&self, text: &str) -> Vec<u8> {
-        text.chars()
-            .flat_map(|c| self.cid.get(&c).copied().unwrap_or(0).to_be_bytes())
-            .collect()
+        text.chars().flat_map(|c| self.cid.get(&c).copied().unwrap_or(0).to_be_bytes()).collect()
     }
 }
 
@@ -459,11 +393,9 @@ fn write(
     pages: &[Vec<Op>],
 ) -> Result<Vec<u8>, PdfError> {
     let glyphs = Glyphs::collect(face, pages);
-    let subset =
-        subsetter::subset(&font.data, 0, &glyphs.remapper).map_err(|e| PdfError::Font {
-            path: font.path.clone(),
-            reason: format!("subsetting: {e:?}"),
-        })?;
+    let subset = subsetter::subset(&font.data, 0, &glyphs.remapper).map_err(|e| {
+        PdfError::Font { path: font.path.clone(), reason: format!("subsetting: {e:?}") }
+    })?;
     let mut next = 1;
     let mut alloc = || {
         let r = Ref::new(next);
@@ -476,12 +408,8 @@ fn write(
 
     let mut pdf = Pdf::new();
     pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree)
-        .kids(page_refs.iter().map(|(p, _)| *p))
-        .count(page_refs.len() as i32);
-    pdf.document_info(info)
-        .title(TextStr(&doc.title))
-        .producer(TextStr("evidence-ledger"));
+    pdf.pages(tree).kids(page_refs.iter().map(|(p, _)| *p)).count(page_refs.len() as i32);
+    pdf.document_info(info).title(TextStr(&doc.title)).producer(TextStr("evidence-ledger"));
     let font_name = Name(b"F1");
     for ((page_ref, content_ref), ops) in page_refs.iter().zip(pages) {
         let mut page = pdf.page(*page_ref);
@@ -493,13 +421,7 @@ fn write(
         let content = page_content(ops, &glyphs, font_name);
         pdf.stream(*content_ref, &content);
     }
-    write_font(
-        &mut pdf,
-        face,
-        &glyphs,
-        &subset,
-        [type0, cid_font, descriptor, file, cmap],
-    );
+    write_font(&mut pdf, face, &glyphs, &subset, [type0, cid_font, descriptor, file, cmap]);
     Ok(pdf.finish())
 }
 
@@ -508,14 +430,7 @@ fn page_content(ops: &[Op], glyphs: &Glyphs, font: Name<'_>) -> Vec<u8> {
     c.set_line_cap(LineCapStyle::ButtCap);
     for op in ops {
         match op {
-            Op::Text {
-                x,
-                y,
-                size,
-                bold,
-                ink,
-                text,
-            } => {
+            Op::Text { x, y, size, bold, ink, text } => {
                 let (r, g, b) = ink.rgb();
                 c.set_fill_rgb(r, g, b);
                 c.set_stroke_rgb(r, g, b);
@@ -532,12 +447,7 @@ fn page_content(ops: &[Op], glyphs: &Glyphs, font: Name<'_>) -> Vec<u8> {
                 c.show(Str(&glyphs.encode(text)));
                 c.end_text();
             }
-            Op::Rule {
-                x,
-                y,
-                width,
-                weight,
-            } => {
+            Op::Rule { x, y, width, weight } => {
                 c.set_stroke_gray(0.55);
                 c.set_line_width(*weight);
                 c.move_to(*x, *y);
@@ -561,11 +471,8 @@ fn write_font(pdf: &mut Pdf, face: &Face<'_>, glyphs: &Glyphs, subset: &[u8], re
     let scale = 1000.0 / f32::from(face.units_per_em());
     let base = base_font_name(face, glyphs);
     let base = Name(base.as_bytes());
-    let system_info = SystemInfo {
-        registry: Str(b"Adobe"),
-        ordering: Str(b"Identity"),
-        supplement: 0,
-    };
+    let system_info =
+        SystemInfo { registry: Str(b"Adobe"), ordering: Str(b"Identity"), supplement: 0 };
     pdf.type0_font(type0)
         .base_font(base)
         .encoding_predefined(Name(b"Identity-H"))
@@ -590,20 +497,14 @@ fn write_font(pdf: &mut Pdf, face: &Face<'_>, glyphs: &Glyphs, subset: &[u8], re
     pdf.font_descriptor(descriptor)
         .name(base)
         .flags(FontFlags::SYMBOLIC)
-        .bbox(Rect::new(
-            s(bbox.x_min),
-            s(bbox.y_min),
-            s(bbox.x_max),
-            s(bbox.y_max),
-        ))
+        .bbox(Rect::new(s(bbox.x_min), s(bbox.y_min), s(bbox.x_max), s(bbox.y_max)))
         .italic_angle(0.0)
         .ascent(s(face.ascender()))
         .descent(s(face.descender()))
         .cap_height(s(face.capital_height().unwrap_or(face.ascender())))
         .stem_v(80.0)
         .font_file2(file);
-    pdf.stream(file, subset)
-        .pair(Name(b"Length1"), subset.len() as i32);
+    pdf.stream(file, subset).pair(Name(b"Length1"), subset.len() as i32);
     let mut unicode = UnicodeCmap::new(Name(b"Custom"), system_info);
     for (c, cid) in &glyphs.cid {
         if *cid != 0 {
@@ -622,17 +523,10 @@ fn base_font_name(face: &Face<'_>, glyphs: &Glyphs) -> String {
         .find(|n| n.name_id == ttf_parser::name_id::POST_SCRIPT_NAME)
         .and_then(|n| {
             // Mac Roman names are ASCII here; ttf-parser decodes only Unicode ones.
-            n.to_string().or_else(|| {
-                n.name
-                    .is_ascii()
-                    .then(|| String::from_utf8_lossy(n.name).into_owned())
-            })
+            n.to_string()
+                .or_else(|| n.name.is_ascii().then(|| String::from_utf8_lossy(n.name).into_owned()))
         })
-        .map(|s| {
-            s.chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-                .collect::<String>()
-        })
+        .map(|s| s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "CJKFont".to_owned());
     let mut h: u32 = 2_166_136_261;
@@ -641,9 +535,7 @@ fn base_font_name(face: &Face<'_>, glyphs: &Glyphs) -> String {
             h = (h ^ u32::from(b)).wrapping_mul(16_777_619);
         }
     }
-    let tag: String = (0..6)
-        .map(|i| char::from(b'A' + ((h >> (i * 5)) % 26) as u8))
-        .collect();
+    let tag: String = (0..6).map(|i| char::from(b'A' + ((h >> (i * 5)) % 26) as u8)).collect();
     format!("{tag}+{ps}")
 }
 
@@ -662,11 +554,7 @@ mod tests {
         let Some(font) = font() else { return };
         let face = font.face().expect("face");
         let m = Metrics::new(&face);
-        let lines = m.wrap(
-            "alpha beta gamma delta",
-            10.0,
-            m.width("gamma delta", 10.0) + 1.0,
-        );
+        let lines = m.wrap("alpha beta gamma delta", 10.0, m.width("gamma delta", 10.0) + 1.0);
         assert_eq!(lines, vec!["alpha beta", "gamma delta"]);
         let lines = m.wrap("签署签署签署", 10.0, m.width("签署签", 10.0) + 0.5);
         assert_eq!(lines, vec!["签署签", "署签署"]);
@@ -695,13 +583,8 @@ mod tests {
 
     #[test]
     fn missing_font_is_a_clear_error() {
-        let e = Font::from_path("/nonexistent/font.ttc")
-            .err()
-            .expect("error");
+        let e = Font::from_path("/nonexistent/font.ttc").err().expect("error");
         let msg = e.to_string();
-        assert!(
-            msg.contains("/nonexistent/font.ttc") && msg.contains(FONT_ENV),
-            "{msg}"
-        );
+        assert!(msg.contains("/nonexistent/font.ttc") && msg.contains(FONT_ENV), "{msg}");
     }
 }

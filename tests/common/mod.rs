@@ -15,11 +15,7 @@ pub const OTHER: &str = "globex";
 
 pub fn cli(args: &[&str]) -> String {
     let out = Command::new(BIN).args(args).output().expect("run cli");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -52,17 +48,9 @@ impl Server {
     pub fn prepare() -> Server {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap().to_string();
-        cli(&[
-            "init",
-            "--data",
-            &d,
-            "--origin",
-            "test.evidence-ledger.local/log",
-        ]);
+        cli(&["init", "--data", &d, "--origin", "test.evidence-ledger.local/log"]);
         let tok = |tenant: &str, role: &str| {
-            cli(&[
-                "token", "issue", "--data", &d, "--tenant", tenant, "--role", role,
-            ])
+            cli(&["token", "issue", "--data", &d, "--tenant", tenant, "--role", role])
         };
         let tokens = Tokens {
             submitter: tok(TENANT, "submitter"),
@@ -72,17 +60,10 @@ impl Server {
             other_submitter: tok(OTHER, "submitter"),
             other_legal: tok(OTHER, "legal"),
         };
-        let services = Services {
-            idp: Issuer::random("idp-gov"),
-            intent: Issuer::random("intent-svc"),
-        };
+        let services =
+            Services { idp: Issuer::random("idp-gov"), intent: Issuer::random("intent-svc") };
         let signers = vec![Signer::random("u-1", "王*"), Signer::random("u-2", "李*")];
-        let issuers = [
-            &services.idp,
-            &services.intent,
-            &signers[0].issuer,
-            &signers[1].issuer,
-        ];
+        let issuers = [&services.idp, &services.intent, &signers[0].issuer, &signers[1].issuer];
         for iss in issuers {
             cli(&[
                 "issuer",
@@ -95,14 +76,7 @@ impl Server {
                 &iss.public_key_b64(),
             ]);
         }
-        Server {
-            child: None,
-            url: String::new(),
-            dir,
-            tokens,
-            services,
-            signers,
-        }
+        Server { child: None, url: String::new(), dir, tokens, services, signers }
     }
 
     pub fn data(&self) -> &Path {
@@ -111,26 +85,14 @@ impl Server {
 
     pub fn spawn(&mut self) {
         let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--data",
-                self.dir.path().to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ])
+            .args(["serve", "--data", self.dir.path().to_str().unwrap(), "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("listen line")
-            .to_string();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("listening on ").expect("listen line").to_string();
         self.url = format!("http://{addr}");
         self.child = Some(child);
     }
@@ -188,18 +150,11 @@ impl Server {
         let resp = req.send().unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     pub fn submit(&self, body: &Value) -> (u16, Value) {
-        self.post(
-            "/v1/events",
-            Some(&self.tokens.submitter),
-            serde_json::to_vec(body).unwrap(),
-        )
+        self.post("/v1/events", Some(&self.tokens.submitter), serde_json::to_vec(body).unwrap())
     }
 
     /// Size of the newest log-signed checkpoint (anchored or not).
@@ -227,10 +182,7 @@ impl Drop for Server {
 
 /// Sends a signal with the `kill` command (the tests forbid unsafe code).
 pub fn unsafe_free_kill(pid: u32, signal: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()
-        .unwrap();
+    let ok = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
     assert!(ok.success());
 }
 

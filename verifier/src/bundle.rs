@@ -73,11 +73,8 @@ pub const MAX_WITNESSES: usize = 100;
 /// JSON limits for a bundle: depth 3 is bundle/entries/entry/inclusion; the
 /// rest is room for `checkpoint_timestamp`. The longest string is a leaf in
 /// base64.
-const BUNDLE_LIMITS: Limits = Limits {
-    max_bytes: MAX_BUNDLE_BYTES,
-    max_depth: 16,
-    max_string: MAX_LEAF_B64,
-};
+const BUNDLE_LIMITS: Limits =
+    Limits { max_bytes: MAX_BUNDLE_BYTES, max_depth: 16, max_string: MAX_LEAF_B64 };
 /// Length of standard padded base64 of the largest leaf.
 const MAX_LEAF_B64: usize = LEAF_LIMITS.max_bytes.div_ceil(3) * 4;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -199,10 +196,7 @@ impl Bundle {
     fn check_shape(&self) -> Result<(), VerifyError> {
         let bad = |reason: String| Err(VerifyError::malformed("bundle", reason));
         if self.format != FORMAT_V1 {
-            return bad(format!(
-                "format is {:?}, expected {FORMAT_V1:?}",
-                self.format
-            ));
+            return bad(format!("format is {:?}, expected {FORMAT_V1:?}", self.format));
         }
         if self.entries.is_empty() || self.entries.len() > MAX_ENTRIES {
             return bad(format!("must hold 1 to {MAX_ENTRIES} entries"));
@@ -210,15 +204,8 @@ impl Bundle {
         if self.issuers.len() > MAX_ISSUERS || self.witnesses.len() > MAX_WITNESSES {
             return bad("too many issuers or witnesses".into());
         }
-        if let Some(e) = self
-            .entries
-            .iter()
-            .find(|e| e.inclusion.len() > MAX_PROOF_HASHES)
-        {
-            return bad(format!(
-                "entry {}: proof longer than {MAX_PROOF_HASHES}",
-                e.index
-            ));
+        if let Some(e) = self.entries.iter().find(|e| e.inclusion.len() > MAX_PROOF_HASHES) {
+            return bad(format!("entry {}: proof longer than {MAX_PROOF_HASHES}", e.index));
         }
         Ok(())
     }
@@ -258,10 +245,7 @@ pub fn verify_bundle_bytes(bytes: &[u8], options: &VerifyOptions) -> Report {
                 None,
                 false,
                 FORMAT_TITLE,
-                format!(
-                    "The file is not a readable evidence bundle: {}.",
-                    plain(&e.to_string())
-                ),
+                format!("The file is not a readable evidence bundle: {}.", plain(&e.to_string())),
             ));
             report.finish()
         }
@@ -292,15 +276,11 @@ pub fn verify_bundle(bundle: &Bundle, options: &VerifyOptions) -> Report {
         timeline.extend(entry);
     }
     let unreadable = d.entries.iter().filter(|e| e.leaf.is_err()).count();
-    report
-        .checks
-        .push(timeline::check(&readable(&d), unreadable));
+    report.checks.push(timeline::check(&readable(&d), unreadable));
     let (checks, facts) = crate::bundle_time::checks(bundle, options);
     report.checks.extend(checks);
     report.timestamps = facts;
-    report.document_hash = readable(&d)
-        .first()
-        .map(|(_, l)| l.event.document_hash.to_hex());
+    report.document_hash = readable(&d).first().map(|(_, l)| l.event.document_hash.to_hex());
     report.checkpoint = d.checkpoint.as_ref().ok().map(|c| CheckpointFact {
         origin: c.checkpoint.origin.clone(),
         tree_size: c.checkpoint.size,
@@ -345,14 +325,7 @@ fn decode(bundle: &Bundle) -> Decoded {
     let issuers = decode_issuers(&bundle.issuers, &mut problems);
     let witnesses = decode_witnesses(&bundle.witnesses, &mut problems);
     let entries = decode_entries(&bundle.entries, &mut problems);
-    Decoded {
-        problems,
-        log_key,
-        checkpoint,
-        issuers,
-        witnesses,
-        entries,
-    }
+    Decoded { problems, log_key, checkpoint, issuers, witnesses, entries }
 }
 
 fn decode_log_key(bundle: &Bundle) -> Result<NoteVerifier, String> {
@@ -417,14 +390,10 @@ fn decode_witnesses(witnesses: &[BundleWitness], problems: &mut Vec<String>) -> 
         match NoteVerifier::from_vkey(&w.vkey) {
             Err(e) => problems.push(format!("the key of witness {name:?} is not valid ({e})")),
             Ok(k) if k.alg != ALG_COSIGNATURE_V1 => {
-                problems.push(format!(
-                    "the key of witness {name:?} is not a cosignature key"
-                ));
+                problems.push(format!("the key of witness {name:?} is not a cosignature key"));
             }
             Ok(k) if k.name != w.name => {
-                problems.push(format!(
-                    "witness {name:?} is listed with a key of another name"
-                ));
+                problems.push(format!("witness {name:?} is listed with a key of another name"));
             }
             Ok(_) if out.iter().any(|o| o.name == w.name) => {
                 problems.push(format!("witness {name:?} is listed twice"));
@@ -448,10 +417,7 @@ fn decode_entries(entries: &[BundleEntry], problems: &mut Vec<String>) -> Vec<De
             problems.push(format!("entry {}: {reason}", e.index));
         }
         if d.proof.is_none() {
-            problems.push(format!(
-                "entry {}: its proof holds a malformed hash",
-                e.index
-            ));
+            problems.push(format!("entry {}: its proof holds a malformed hash", e.index));
         }
         out.push(d);
     }
@@ -459,34 +425,18 @@ fn decode_entries(entries: &[BundleEntry], problems: &mut Vec<String>) -> Vec<De
 }
 
 fn decode_entry(e: &BundleEntry) -> DecodedEntry {
-    let bytes = if e.leaf.len() > MAX_LEAF_B64 {
-        None
-    } else {
-        B64.decode(&e.leaf).ok()
-    };
+    let bytes = if e.leaf.len() > MAX_LEAF_B64 { None } else { B64.decode(&e.leaf).ok() };
     let leaf = match &bytes {
         None => Err("the leaf is not standard base64 (or too large)".to_owned()),
         Some(b) => parse_leaf(b).map_err(|e| format!("the leaf is not a valid ledger entry ({e})")),
     };
-    let proof = e
-        .inclusion
-        .iter()
-        .map(|h| Hash::from_base64(h).ok())
-        .collect();
-    DecodedEntry {
-        index: e.index,
-        leaf_hash: bytes.as_deref().map(leaf_hash),
-        leaf,
-        proof,
-    }
+    let proof = e.inclusion.iter().map(|h| Hash::from_base64(h).ok()).collect();
+    DecodedEntry { index: e.index, leaf_hash: bytes.as_deref().map(leaf_hash), leaf, proof }
 }
 
 /// The entries whose leaf decoded, with their index.
 fn readable(d: &Decoded) -> Vec<(u64, &LeafEntry)> {
-    d.entries
-        .iter()
-        .filter_map(|e| e.leaf.as_ref().ok().map(|l| (e.index, l)))
-        .collect()
+    d.entries.iter().filter_map(|e| e.leaf.as_ref().ok().map(|l| (e.index, l))).collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -498,12 +448,7 @@ const MAX_LISTED: usize = 10;
 
 /// Joins problems into a sentence list, at most [`MAX_LISTED`] of them.
 fn list(problems: &[String]) -> String {
-    let mut s = problems
-        .iter()
-        .take(MAX_LISTED)
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join("; ");
+    let mut s = problems.iter().take(MAX_LISTED).map(String::as_str).collect::<Vec<_>>().join("; ");
     if problems.len() > MAX_LISTED {
         s.push_str(&format!("; and {} more", problems.len() - MAX_LISTED));
     }
@@ -522,10 +467,7 @@ fn format_check(bundle: &Bundle, d: &Decoded) -> Check {
             ),
         )
     } else {
-        (
-            false,
-            format!("The bundle is damaged: {}.", list(&d.problems)),
-        )
+        (false, format!("The bundle is damaged: {}.", list(&d.problems)))
     };
     Check::new(check_id::BUNDLE_FORMAT, None, passed, FORMAT_TITLE, detail)
 }
@@ -557,16 +499,11 @@ fn same_document_check(bundle: &Bundle, d: &Decoded) -> Check {
         }
         let who = (ev.actor.display.as_str(), ev.actor.commitment.as_str());
         if *actors.entry(&ev.actor.id).or_insert(who) != who {
-            problems.push(format!(
-                "entry {i} gives party {} another name or commitment",
-                ev.actor.id
-            ));
+            problems
+                .push(format!("entry {i} gives party {} another name or commitment", ev.actor.id));
         }
         if let Some(j) = event_ids.insert(&ev.event_id, *i) {
-            problems.push(format!(
-                "entries {j} and {i} repeat event id {}",
-                ev.event_id
-            ));
+            problems.push(format!("entries {j} and {i} repeat event id {}", ev.event_id));
         }
     }
     let title = "All entries concern this one contract";
@@ -579,18 +516,9 @@ fn same_document_check(bundle: &Bundle, d: &Decoded) -> Check {
             first_hash.map(|h| h.to_hex()).unwrap_or_default()
         )
     } else {
-        format!(
-            "The entries do not all concern this contract: {}.",
-            list(&problems)
-        )
+        format!("The entries do not all concern this contract: {}.", list(&problems))
     };
-    Check::new(
-        check_id::SAME_DOCUMENT,
-        None,
-        problems.is_empty(),
-        title,
-        detail,
-    )
+    Check::new(check_id::SAME_DOCUMENT, None, problems.is_empty(), title, detail)
 }
 
 fn document_hash_check(supplied: &Hash, d: &Decoded) -> Check {
@@ -643,10 +571,7 @@ fn verify_log_signature(
     d: &Decoded,
     options: &VerifyOptions,
 ) -> Result<String, String> {
-    let key = d
-        .log_key
-        .as_ref()
-        .map_err(|e| format!("It cannot be checked: {e}."))?;
+    let key = d.log_key.as_ref().map_err(|e| format!("It cannot be checked: {e}."))?;
     let pinned = match &options.log_key {
         None => false,
         Some(p) => {
@@ -663,10 +588,7 @@ fn verify_log_signature(
             true
         }
     };
-    let cp = d
-        .checkpoint
-        .as_ref()
-        .map_err(|e| format!("It cannot be checked: {e}."))?;
+    let cp = d.checkpoint.as_ref().map_err(|e| format!("It cannot be checked: {e}."))?;
     // C2SP tlog-checkpoint: the log signs under its origin.
     if bundle.origin != key.name || cp.checkpoint.origin != key.name {
         return Err(format!(
@@ -724,15 +646,8 @@ fn witness_keys(d: &Decoded, options: &VerifyOptions) -> Vec<WitnessKey> {
             w.required = true;
             continue;
         }
-        let label = parsed
-            .as_ref()
-            .map_or_else(|_| plain(vkey), |k| k.name.clone());
-        keys.push(WitnessKey {
-            key: parsed,
-            label,
-            listed: false,
-            required: true,
-        });
+        let label = parsed.as_ref().map_or_else(|_| plain(vkey), |k| k.name.clone());
+        keys.push(WitnessKey { key: parsed, label, listed: false, required: true });
     }
     keys
 }
@@ -748,24 +663,13 @@ fn cosignature_checks(d: &Decoded, options: &VerifyOptions) -> (Vec<Check>, Vec<
                 vkey: key.to_vkey(),
                 listed: w.listed,
                 required: w.required,
-                cosigned_at: outcome
-                    .as_ref()
-                    .ok()
-                    .copied()
-                    .flatten()
-                    .map(unix_to_rfc3339),
+                cosigned_at: outcome.as_ref().ok().copied().flatten().map(unix_to_rfc3339),
                 cosigned_unix: outcome.as_ref().ok().copied().flatten(),
             });
         }
         let title = format!("Witness {} countersigned the checkpoint", plain(&w.label));
         let check = |passed, detail| {
-            Check::new(
-                check_id::COSIGNATURE,
-                Some(w.label.clone()),
-                passed,
-                title.clone(),
-                detail,
-            )
+            Check::new(check_id::COSIGNATURE, Some(w.label.clone()), passed, title.clone(), detail)
         };
         match outcome {
             Ok(Some(ts)) => checks.push(check(
@@ -792,10 +696,8 @@ fn cosignature_checks(d: &Decoded, options: &VerifyOptions) -> (Vec<Check>, Vec<
 /// `Err`: the failure in words.
 fn cosignature_outcome(w: &WitnessKey, d: &Decoded) -> Result<Option<u64>, String> {
     let label = plain(&w.label);
-    let key = w
-        .key
-        .as_ref()
-        .map_err(|e| format!("The witness key you required cannot be used: {e}."))?;
+    let key =
+        w.key.as_ref().map_err(|e| format!("The witness key you required cannot be used: {e}."))?;
     let cp = d
         .checkpoint
         .as_ref()
@@ -821,9 +723,7 @@ fn inclusion_check(e: &DecodedEntry, d: &Decoded) -> Check {
             Err("Its content cannot be read, so it cannot be located in the log.".to_owned())
         }
         (_, None, _) => Err("Its proof contains a malformed hash.".to_owned()),
-        (_, _, Err(c)) => Err(format!(
-            "There is no readable checkpoint to check it against: {c}."
-        )),
+        (_, _, Err(c)) => Err(format!("There is no readable checkpoint to check it against: {c}.")),
         (Some(h), Some(p), Ok(cp)) => {
             let c = &cp.checkpoint;
             if e.index >= c.size {
@@ -845,13 +745,7 @@ fn inclusion_check(e: &DecodedEntry, d: &Decoded) -> Check {
     };
     let passed = outcome.is_ok();
     let detail = outcome.unwrap_or_else(|e| e);
-    Check::new(
-        check_id::INCLUSION,
-        Some(e.index.to_string()),
-        passed,
-        title,
-        detail,
-    )
+    Check::new(check_id::INCLUSION, Some(e.index.to_string()), passed, title, detail)
 }
 
 /// The attestations check of one entry, and its timeline entry.
@@ -862,10 +756,7 @@ fn attestation_check(e: &DecodedEntry, issuers: &IssuerKeys) -> (Check, Option<T
         Ok(l) => l,
         Err(_) => {
             let detail = "Its content cannot be read, so its attestations cannot be checked.";
-            return (
-                Check::new(check_id::ATTESTATIONS, subject, false, title, detail),
-                None,
-            );
+            return (Check::new(check_id::ATTESTATIONS, subject, false, title, detail), None);
         }
     };
     let facts = attestation_facts(leaf, issuers);
@@ -882,18 +773,12 @@ fn attestation_check(e: &DecodedEntry, issuers: &IssuerKeys) -> (Check, Option<T
         )
     } else if passed {
         let all: Vec<String> = facts.iter().map(|(f, _)| f.description.clone()).collect();
-        format!(
-            "Every attestation is signed by the key of the issuer it names: {}.",
-            list(&all)
-        )
+        format!("Every attestation is signed by the key of the issuer it names: {}.", list(&all))
     } else {
         format!("Not every attestation holds: {}.", list(&bad))
     };
     let entry = timeline_entry(e.index, leaf, facts.into_iter().map(|(f, _)| f).collect());
-    (
-        Check::new(check_id::ATTESTATIONS, subject, passed, title, detail),
-        Some(entry),
-    )
+    (Check::new(check_id::ATTESTATIONS, subject, passed, title, detail), Some(entry))
 }
 
 /// Each attestation of `leaf`, described and checked, with the reason it failed.

@@ -69,12 +69,7 @@ pub(crate) fn checks(bundle: &Bundle, options: &VerifyOptions) -> (Vec<Check>, V
                 }
             });
         let result = result.map_err(|e| crate::VerifyError::invalid("checkpoint_timestamp", e));
-        checks.push(outcome(
-            check_id::CHECKPOINT_TIMESTAMP,
-            None,
-            "checkpoint",
-            &result,
-        ));
+        checks.push(outcome(check_id::CHECKPOINT_TIMESTAMP, None, "checkpoint", &result));
         facts.extend(result.ok().map(|i| fact("checkpoint".into(), i)));
     }
     (checks, facts)
@@ -90,9 +85,7 @@ fn entry_token(leaf_b64: &str) -> Option<(Hash, Vec<u8>)> {
 
 fn checkpoint_token(bundle: &Bundle, token_b64: &str) -> Result<(String, Vec<u8>), String> {
     let cp = SignedCheckpoint::parse(bundle.checkpoint.as_bytes()).map_err(|e| e.to_string())?;
-    let token = B64
-        .decode(token_b64)
-        .map_err(|e| format!("token is not base64: {e}"))?;
+    let token = B64.decode(token_b64).map_err(|e| format!("token is not base64: {e}"))?;
     Ok((cp.note.text, token))
 }
 
@@ -120,22 +113,11 @@ fn outcome(
 }
 
 fn fail(id: &'static str, subject: Option<String>, detail: String) -> Check {
-    Check::new(
-        id,
-        subject,
-        false,
-        "A trusted timestamp does not verify",
-        detail,
-    )
+    Check::new(id, subject, false, "A trusted timestamp does not verify", detail)
 }
 
 fn fact(subject: String, i: TimestampInfo) -> TimestampFact {
-    TimestampFact {
-        subject,
-        tsa: i.tsa,
-        gen_time: i.gen_time,
-        serial: i.serial,
-    }
+    TimestampFact { subject, tsa: i.tsa, gen_time: i.gen_time, serial: i.serial }
 }
 
 fn system_now() -> i64 {

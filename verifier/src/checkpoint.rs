@@ -28,12 +28,7 @@ fn bad(reason: impl Into<String>) -> VerifyError {
 impl Checkpoint {
     /// The note text of this checkpoint (C2SP tlog-checkpoint §Note text).
     pub fn body(&self) -> String {
-        let mut s = format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            self.root.to_base64()
-        );
+        let mut s = format!("{}\n{}\n{}\n", self.origin, self.size, self.root.to_base64());
         for ext in &self.extensions {
             s.push_str(ext);
             s.push('\n');
@@ -56,14 +51,9 @@ impl Checkpoint {
         if text.chars().any(|c| c < ' ' && c != '\n') {
             return Err(bad("control character"));
         }
-        let lines = text
-            .strip_suffix('\n')
-            .ok_or_else(|| bad("does not end in a newline"))?;
+        let lines = text.strip_suffix('\n').ok_or_else(|| bad("does not end in a newline"))?;
         let mut lines = lines.split('\n');
-        let origin = lines
-            .next()
-            .filter(|o| !o.is_empty())
-            .ok_or_else(|| bad("empty origin"))?;
+        let origin = lines.next().filter(|o| !o.is_empty()).ok_or_else(|| bad("empty origin"))?;
         let size = parse_size(lines.next().ok_or_else(|| bad("missing tree size"))?)?;
         let root_line = lines.next().ok_or_else(|| bad("missing root hash"))?;
         let root = Hash::from_base64(root_line).map_err(|e| bad(format!("root hash: {e}")))?;
@@ -71,12 +61,7 @@ impl Checkpoint {
         if extensions.iter().any(String::is_empty) {
             return Err(bad("empty extension line"));
         }
-        Ok(Checkpoint {
-            origin: origin.to_owned(),
-            size,
-            root,
-            extensions,
-        })
+        Ok(Checkpoint { origin: origin.to_owned(), size, root, extensions })
     }
 }
 
@@ -109,10 +94,7 @@ impl SignedCheckpoint {
     pub fn sign(checkpoint: Checkpoint, signer: &NoteSigner) -> SignedCheckpoint {
         let text = checkpoint.body();
         let signatures = vec![signer.sign(&text)];
-        SignedCheckpoint {
-            checkpoint,
-            note: Note { text, signatures },
-        }
+        SignedCheckpoint { checkpoint, note: Note { text, signatures } }
     }
 
     /// Like [`SignedCheckpoint::sign`], but first checks that the body
@@ -122,10 +104,7 @@ impl SignedCheckpoint {
         signer: &NoteSigner,
     ) -> Result<SignedCheckpoint, VerifyError> {
         if checkpoint.origin != signer.name() {
-            return Err(VerifyError::invalid(
-                "origin",
-                "log key name differs from origin",
-            ));
+            return Err(VerifyError::invalid("origin", "log key name differs from origin"));
         }
         if Checkpoint::parse_body(&checkpoint.body())? != checkpoint {
             return Err(bad("fields do not round-trip through the body"));
@@ -168,12 +147,7 @@ mod tests {
     use ed25519_dalek::SigningKey;
 
     fn checkpoint(origin: &str, size: u64) -> Checkpoint {
-        Checkpoint {
-            origin: origin.to_owned(),
-            size,
-            root: leaf_hash(b"r"),
-            extensions: vec![],
-        }
+        Checkpoint { origin: origin.to_owned(), size, root: leaf_hash(b"r"), extensions: vec![] }
     }
 
     fn signer(name: &str) -> NoteSigner {
@@ -188,10 +162,7 @@ mod tests {
         assert_eq!(Checkpoint::parse_body(&c.body()), Ok(c.clone()));
         c.size = u64::MAX;
         assert_eq!(Checkpoint::parse_body(&c.body()), Ok(c));
-        let empty = Checkpoint {
-            root: Hash::empty_root(),
-            ..checkpoint("o", 0)
-        };
+        let empty = Checkpoint { root: Hash::empty_root(), ..checkpoint("o", 0) };
         assert_eq!(Checkpoint::parse_body(&empty.body()), Ok(empty));
     }
 
@@ -226,10 +197,7 @@ mod tests {
             SignedCheckpoint::try_sign(checkpoint("example.com/log", 9), &log).expect("sign");
         let bytes = signed.to_bytes();
         assert_eq!(SignedCheckpoint::parse(&bytes), Ok(signed.clone()));
-        assert_eq!(
-            SignedCheckpoint::verify(&bytes, &log.verifier()),
-            Ok(signed)
-        );
+        assert_eq!(SignedCheckpoint::verify(&bytes, &log.verifier()), Ok(signed));
     }
 
     #[test]
@@ -245,9 +213,8 @@ mod tests {
     fn verify_rejects_tampered_body() {
         let log = signer("o");
         let signed = SignedCheckpoint::sign(checkpoint("o", 9), &log);
-        let bytes = String::from_utf8(signed.to_bytes())
-            .expect("utf8")
-            .replacen("\n9\n", "\n8\n", 1);
+        let bytes =
+            String::from_utf8(signed.to_bytes()).expect("utf8").replacen("\n9\n", "\n8\n", 1);
         let err = SignedCheckpoint::verify(bytes.as_bytes(), &log.verifier());
         assert!(matches!(err, Err(VerifyError::BadSignature(_))));
     }

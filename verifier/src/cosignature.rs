@@ -40,10 +40,7 @@ impl CosignatureSigner {
                 format!("{name:?} is not a valid key name"),
             ));
         }
-        Ok(CosignatureSigner {
-            name: name.to_owned(),
-            key,
-        })
+        Ok(CosignatureSigner { name: name.to_owned(), key })
     }
     /// The key name.
     pub fn name(&self) -> &str {
@@ -52,19 +49,11 @@ impl CosignatureSigner {
     /// The key ID, SHA-256(name || 0x0A || 0x04 || pubkey)[:4] (C2SP
     /// tlog-cosignature §Format).
     pub fn key_id(&self) -> [u8; 4] {
-        key_id(
-            &self.name,
-            ALG_COSIGNATURE_V1,
-            self.key.verifying_key().as_bytes(),
-        )
+        key_id(&self.name, ALG_COSIGNATURE_V1, self.key.verifying_key().as_bytes())
     }
     /// The vkey `<name>+<hex id>+<base64(0x04 || pubkey)>`.
     pub fn vkey(&self) -> String {
-        format_vkey(
-            &self.name,
-            ALG_COSIGNATURE_V1,
-            self.key.verifying_key().as_bytes(),
-        )
+        format_vkey(&self.name, ALG_COSIGNATURE_V1, self.key.verifying_key().as_bytes())
     }
     /// The matching verifier.
     pub fn verifier(&self) -> NoteVerifier {
@@ -79,17 +68,11 @@ impl CosignatureSigner {
     /// bytes are the 8-byte big-endian timestamp then the Ed25519 signature.
     /// Verifiers reject timestamps above [`MAX_TIMESTAMP`].
     pub fn cosign(&self, checkpoint_body: &str, timestamp: u64) -> NoteSignature {
-        let sig = self
-            .key
-            .sign(&cosignature_message(checkpoint_body, timestamp));
+        let sig = self.key.sign(&cosignature_message(checkpoint_body, timestamp));
         let mut signature = Vec::with_capacity(COSIGNATURE_V1_LEN);
         signature.extend_from_slice(&timestamp.to_be_bytes());
         signature.extend_from_slice(&sig.to_bytes());
-        NoteSignature {
-            name: self.name.clone(),
-            key_id: self.key_id(),
-            signature,
-        }
+        NoteSignature { name: self.name.clone(), key_id: self.key_id(), signature }
     }
 }
 
@@ -108,10 +91,7 @@ pub fn verify_cosignature(
         )));
     }
     if !witness.matches(sig) {
-        return Err(VerifyError::UnknownKey(format!(
-            "signature line is not by {}",
-            witness.name
-        )));
+        return Err(VerifyError::UnknownKey(format!("signature line is not by {}", witness.name)));
     }
     let (timestamp, ed25519) = split_timestamped_signature(&witness.name, &sig.signature)?;
     witness.verify_ed25519(&cosignature_message(checkpoint_body, timestamp), ed25519)?;
@@ -146,9 +126,7 @@ fn split_timestamped_signature<'a>(
         .map(u64::from_be_bytes)
         .map_err(|_| VerifyError::BadSignature(format!("{name}: cosignature timestamp")))?;
     if ts > MAX_TIMESTAMP {
-        return Err(VerifyError::BadSignature(format!(
-            "{name}: timestamp {ts} exceeds 2^63-1"
-        )));
+        return Err(VerifyError::BadSignature(format!("{name}: timestamp {ts} exceeds 2^63-1")));
     }
     Ok((ts, ed25519))
 }
@@ -178,10 +156,7 @@ mod tests {
         let sig = w.cosign(BODY, 1_700_000_000);
         assert_eq!(sig.signature.len(), COSIGNATURE_V1_LEN);
         assert_eq!(verify_cosignature(&v, BODY, &sig), Ok(1_700_000_000));
-        let note = Note {
-            text: BODY.to_owned(),
-            signatures: vec![sig],
-        };
+        let note = Note { text: BODY.to_owned(), signatures: vec![sig] };
         let parsed = Note::parse(&note.to_bytes()).expect("parse");
         assert_eq!(verify_cosigned_note(&v, &parsed), Ok(1_700_000_000));
     }
@@ -194,21 +169,12 @@ mod tests {
         assert!(verify_cosignature(&v, &BODY.replace('5', "6"), &sig).is_err());
         let mut later = sig.clone();
         later.signature[7] = 11;
-        assert!(matches!(
-            verify_cosignature(&v, BODY, &later),
-            Err(VerifyError::BadSignature(_))
-        ));
+        assert!(matches!(verify_cosignature(&v, BODY, &later), Err(VerifyError::BadSignature(_))));
         assert!(verify_cosignature(&witness(2).verifier(), BODY, &sig).is_err());
-        let note_key = NoteVerifier {
-            alg: crate::note::ALG_ED25519,
-            ..v.clone()
-        };
+        let note_key = NoteVerifier { alg: crate::note::ALG_ED25519, ..v.clone() };
         assert!(verify_cosignature(&note_key, BODY, &sig).is_err());
         // A cosignature key must not verify plain notes.
-        let note = Note {
-            text: BODY.to_owned(),
-            signatures: vec![sig],
-        };
+        let note = Note { text: BODY.to_owned(), signatures: vec![sig] };
         assert!(v.verify_note(&note).is_err());
     }
 

@@ -30,11 +30,8 @@ pub const MAX_TIMESTAMP_TOKEN: usize = 16 * 1024;
 /// Limits for parsing leaf bytes: generous enough for every valid event
 /// (16 claims of 4 KiB, a 16 KiB token), and leaf depth is
 /// leaf/event/attestations/attestation plus the claim.
-pub const LEAF_LIMITS: Limits = Limits {
-    max_bytes: 1 << 20,
-    max_depth: 4 + MAX_CLAIM_DEPTH,
-    max_string: 64 * 1024,
-};
+pub const LEAF_LIMITS: Limits =
+    Limits { max_bytes: 1 << 20, max_depth: 4 + MAX_CLAIM_DEPTH, max_string: 64 * 1024 };
 
 const EVENT_FIELDS: &[&str] = &[
     "event_id",
@@ -198,10 +195,7 @@ impl Event {
             timestamp_token: parse_timestamp_token(map.get("timestamp_token"))?,
             raw: Value::Null,
         };
-        Ok(Event {
-            raw: value,
-            ..event
-        })
+        Ok(Event { raw: value, ..event })
     }
 
     /// The bytes attestation `i` signs: canonical JSON of
@@ -239,10 +233,7 @@ fn check_fields(
     prefix: &str,
 ) -> Result<(), VerifyError> {
     match map.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(VerifyError::invalid(
-            format!("{prefix}{k}"),
-            "unknown field",
-        )),
+        Some(k) => Err(VerifyError::invalid(format!("{prefix}{k}"), "unknown field")),
         None => Ok(()),
     }
 }
@@ -253,27 +244,21 @@ fn required<'a>(
     key: &str,
     path: &str,
 ) -> Result<&'a Value, VerifyError> {
-    map.get(key)
-        .ok_or_else(|| VerifyError::invalid(path, "required"))
+    map.get(key).ok_or_else(|| VerifyError::invalid(path, "required"))
 }
 
 /// A JSON string, or an error naming `path`.
 fn string<'a>(v: &'a Value, path: &str) -> Result<&'a str, VerifyError> {
-    v.as_str()
-        .ok_or_else(|| VerifyError::invalid(path, "must be a string"))
+    v.as_str().ok_or_else(|| VerifyError::invalid(path, "must be a string"))
 }
 
 /// 1-128 chars of `[A-Za-z0-9._:-]`.
 fn id_string(v: &Value, path: &str) -> Result<String, VerifyError> {
     let s = string(v, path)?;
-    let charset_ok = s
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    let charset_ok =
+        s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
     if s.is_empty() || s.len() > MAX_ID_LEN || !charset_ok {
-        return Err(VerifyError::invalid(
-            path,
-            "must be 1-128 characters of [A-Za-z0-9._:-]",
-        ));
+        return Err(VerifyError::invalid(path, "must be 1-128 characters of [A-Za-z0-9._:-]"));
     }
     Ok(s.to_owned())
 }
@@ -291,28 +276,20 @@ fn parse_kind(v: &Value, allow_service_kinds: bool) -> Result<EventKind, VerifyE
     let kind = EventKind::parse(string(v, "kind")?)
         .ok_or_else(|| VerifyError::invalid("kind", "unknown kind"))?;
     if kind.is_service_kind() && !allow_service_kinds {
-        return Err(VerifyError::invalid(
-            "kind",
-            "report_issued is written by the service only",
-        ));
+        return Err(VerifyError::invalid("kind", "report_issued is written by the service only"));
     }
     Ok(kind)
 }
 
 /// The actor: exactly {id, display, commitment}.
 fn parse_actor(v: &Value) -> Result<Actor, VerifyError> {
-    let map = v
-        .as_object()
-        .ok_or_else(|| VerifyError::invalid("actor", "must be a JSON object"))?;
+    let map =
+        v.as_object().ok_or_else(|| VerifyError::invalid("actor", "must be a JSON object"))?;
     check_fields(map, ACTOR_FIELDS, "actor.")?;
     Ok(Actor {
         id: id_string(required(map, "id", "actor.id")?, "actor.id")?,
         display: display_name(required(map, "display", "actor.display")?)?,
-        commitment: hex64(
-            required(map, "commitment", "actor.commitment")?,
-            "actor.commitment",
-        )?
-        .0,
+        commitment: hex64(required(map, "commitment", "actor.commitment")?, "actor.commitment")?.0,
     })
 }
 
@@ -327,24 +304,17 @@ fn display_name(v: &Value) -> Result<String, VerifyError> {
     }
     let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     if s.chars().any(|c| c.is_control() || bidi(c)) {
-        return Err(VerifyError::invalid(
-            PATH,
-            "must not contain control characters",
-        ));
+        return Err(VerifyError::invalid(PATH, "must not contain control characters"));
     }
     Ok(s.to_owned())
 }
 
 /// The attestations array; may be empty only for some kinds.
 fn parse_attestations(v: &Value, kind: EventKind) -> Result<Vec<Attestation>, VerifyError> {
-    let items = v
-        .as_array()
-        .ok_or_else(|| VerifyError::invalid("attestations", "must be an array"))?;
+    let items =
+        v.as_array().ok_or_else(|| VerifyError::invalid("attestations", "must be an array"))?;
     if items.len() > MAX_ATTESTATIONS {
-        return Err(VerifyError::invalid(
-            "attestations",
-            "more than 16 attestations",
-        ));
+        return Err(VerifyError::invalid("attestations", "more than 16 attestations"));
     }
     if items.is_empty() && !kind.may_omit_attestations() {
         return Err(VerifyError::invalid(
@@ -361,9 +331,7 @@ fn parse_attestations(v: &Value, kind: EventKind) -> Result<Vec<Attestation>, Ve
 
 /// One attestation: exactly {issuer, claim, signature}.
 fn parse_attestation(v: &Value, path: &str) -> Result<Attestation, VerifyError> {
-    let map = v
-        .as_object()
-        .ok_or_else(|| VerifyError::invalid(path, "must be a JSON object"))?;
+    let map = v.as_object().ok_or_else(|| VerifyError::invalid(path, "must be a JSON object"))?;
     check_fields(map, ATTESTATION_FIELDS, &format!("{path}."))?;
     let field = |name: &str| format!("{path}.{name}");
     Ok(Attestation {
@@ -389,10 +357,7 @@ fn parse_claim(v: &Value, path: &str) -> Result<Value, VerifyError> {
         ));
     }
     if jcs::to_canonical(v).len() > MAX_CLAIM_BYTES {
-        return Err(VerifyError::invalid(
-            path,
-            "larger than 4 KiB as canonical JSON",
-        ));
+        return Err(VerifyError::invalid(path, "larger than 4 KiB as canonical JSON"));
     }
     Ok(v.clone())
 }
@@ -414,9 +379,7 @@ fn parse_signature(v: &Value, path: &str) -> Result<[u8; 64], VerifyError> {
     if s.len() != SIGNATURE_B64_LEN {
         return Err(bad());
     }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .map_err(|_| bad())?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(s).map_err(|_| bad())?;
     <[u8; 64]>::try_from(bytes.as_slice()).map_err(|_| bad())
 }
 
@@ -426,10 +389,7 @@ fn parse_timestamp_token(v: Option<&Value>) -> Result<Option<Vec<u8>>, VerifyErr
     const PATH: &str = "timestamp_token";
     let Some(v) = v else { return Ok(None) };
     if v.is_null() {
-        return Err(VerifyError::invalid(
-            PATH,
-            "null is not allowed; omit the field",
-        ));
+        return Err(VerifyError::invalid(PATH, "null is not allowed; omit the field"));
     }
     let s = string(v, PATH)?;
     if s.is_empty() || s.len() > TIMESTAMP_B64_MAX {
@@ -628,10 +588,7 @@ pub fn leaf_bytes_from_canonical(event_json: &[u8], tenant: &str, ledger_time: &
 pub fn parse_leaf(bytes: &[u8]) -> Result<LeafEntry, VerifyError> {
     let value = jcs::parse(bytes, &LEAF_LIMITS)?;
     if jcs::to_canonical(&value) != bytes {
-        return Err(VerifyError::malformed(
-            "leaf",
-            "not in RFC 8785 canonical form",
-        ));
+        return Err(VerifyError::malformed("leaf", "not in RFC 8785 canonical form"));
     }
     let Value::Object(mut map) = value else {
         return Err(VerifyError::invalid("leaf", "must be a JSON object"));
@@ -641,15 +598,9 @@ pub fn parse_leaf(bytes: &[u8]) -> Result<LeafEntry, VerifyError> {
     let ledger_time =
         string(required(&map, "ledger_time", "ledger_time")?, "ledger_time")?.to_owned();
     parse_ledger_time(&ledger_time)?;
-    let raw = map
-        .remove("event")
-        .ok_or_else(|| VerifyError::invalid("event", "required"))?;
+    let raw = map.remove("event").ok_or_else(|| VerifyError::invalid("event", "required"))?;
     let event = Event::from_value(raw, true).map_err(|e| under("event", e))?;
-    Ok(LeafEntry {
-        event,
-        tenant,
-        ledger_time,
-    })
+    Ok(LeafEntry { event, tenant, ledger_time })
 }
 
 /// A tenant name: 1-128 characters, no control characters.
@@ -670,10 +621,9 @@ fn under(parent: &str, e: VerifyError) -> VerifyError {
         VerifyError::Invalid { field, reason } if field == parent => {
             VerifyError::Invalid { field, reason }
         }
-        VerifyError::Invalid { field, reason } => VerifyError::Invalid {
-            field: format!("{parent}.{field}"),
-            reason,
-        },
+        VerifyError::Invalid { field, reason } => {
+            VerifyError::Invalid { field: format!("{parent}.{field}"), reason }
+        }
         other => other,
     }
 }
@@ -712,17 +662,9 @@ pub fn parse_ledger_time(s: &str) -> Result<i64, VerifyError> {
     let bad = || VerifyError::invalid("ledger_time", "must be YYYY-MM-DDTHH:MM:SS.ffffffZ (UTC)");
     let b = s.as_bytes();
     let layout_ok = b.len() == 27
-        && [
-            (4, b'-'),
-            (7, b'-'),
-            (10, b'T'),
-            (13, b':'),
-            (16, b':'),
-            (19, b'.'),
-            (26, b'Z'),
-        ]
-        .iter()
-        .all(|&(i, c)| b[i] == c);
+        && [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (26, b'Z')]
+            .iter()
+            .all(|&(i, c)| b[i] == c);
     if !layout_ok {
         return Err(bad());
     }
@@ -731,9 +673,7 @@ pub fn parse_ledger_time(s: &str) -> Result<i64, VerifyError> {
         if !digits.iter().all(u8::is_ascii_digit) {
             return Err(bad());
         }
-        Ok(digits
-            .iter()
-            .fold(0, |acc, &d| acc * 10 + u32::from(d - b'0')))
+        Ok(digits.iter().fold(0, |acc, &d| acc * 10 + u32::from(d - b'0')))
     };
     let month = time::Month::try_from(num(5, 7)? as u8).map_err(|_| bad())?;
     let date = time::Date::from_calendar_date(num(0, 4)? as i32, month, num(8, 10)? as u8)
@@ -745,9 +685,7 @@ pub fn parse_ledger_time(s: &str) -> Result<i64, VerifyError> {
         num(20, 26)?,
     )
     .map_err(|_| bad())?;
-    let secs = time::PrimitiveDateTime::new(date, clock)
-        .assume_utc()
-        .unix_timestamp();
+    let secs = time::PrimitiveDateTime::new(date, clock).assume_utc().unix_timestamp();
     Ok(secs * 1_000_000 + i64::from(num(20, 26)?))
 }
 

@@ -55,17 +55,11 @@ pub enum VerifyError {
 impl VerifyError {
     /// Shorthand for [`VerifyError::Malformed`].
     pub fn malformed(what: &'static str, reason: impl Into<String>) -> Self {
-        VerifyError::Malformed {
-            what,
-            reason: reason.into(),
-        }
+        VerifyError::Malformed { what, reason: reason.into() }
     }
 
     /// Shorthand for [`VerifyError::Invalid`].
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        VerifyError::Invalid {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        VerifyError::Invalid { field: field.into(), reason: reason.into() }
     }
 }

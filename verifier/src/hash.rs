@@ -59,15 +59,8 @@ impl Hash {
 
     /// Parses exactly 64 lowercase hex digits (the document-hash form).
     pub fn from_hex(s: &str) -> Result<Hash, VerifyError> {
-        if s.len() != 64
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(VerifyError::malformed(
-                "hash",
-                "expected 64 lowercase hex digits",
-            ));
+        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(VerifyError::malformed("hash", "expected 64 lowercase hex digits"));
         }
         let bytes = hex::decode(s).map_err(|e| VerifyError::malformed("hash", e.to_string()))?;
         Hash::from_slice(&bytes)
@@ -119,10 +112,7 @@ pub fn root_from_leaf_hashes(leaves: &[Hash]) -> Hash {
         1 => leaves[0],
         n => {
             let k = largest_power_of_two_below(n as u64) as usize;
-            node_hash(
-                &root_from_leaf_hashes(&leaves[..k]),
-                &root_from_leaf_hashes(&leaves[k..]),
-            )
+            node_hash(&root_from_leaf_hashes(&leaves[..k]), &root_from_leaf_hashes(&leaves[k..]))
         }
     }
 }

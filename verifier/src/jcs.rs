@@ -31,11 +31,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_bytes: 4 << 20,
-            max_depth: 16,
-            max_string: 64 * 1024,
-        }
+        Limits { max_bytes: 4 << 20, max_depth: 16, max_string: 64 * 1024 }
     }
 }
 
@@ -61,12 +57,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Value, VerifyError> {
     // One validation pass up front lets the parser slice `&str` safely at
     // ASCII delimiters without re-checking UTF-8 per string.
     let text = std::str::from_utf8(bytes).map_err(|e| syntax(e.valid_up_to(), "invalid UTF-8"))?;
-    let mut p = Parser {
-        text,
-        pos: 0,
-        depth: 0,
-        limits: *limits,
-    };
+    let mut p = Parser { text, pos: 0, depth: 0, limits: *limits };
     p.limits.max_depth = p.limits.max_depth.min(HARD_MAX_DEPTH);
     p.skip_ws();
     let value = p.value()?;
@@ -316,9 +307,7 @@ impl Parser<'_> {
             .get(at..at + 4)
             .ok_or_else(|| syntax(at, "truncated \\u escape"))?;
         digits.iter().try_fold(0u32, |acc, &d| {
-            let v = (d as char)
-                .to_digit(16)
-                .ok_or_else(|| syntax(at, "invalid \\u escape"))?;
+            let v = (d as char).to_digit(16).ok_or_else(|| syntax(at, "invalid \\u escape"))?;
             Ok(acc << 4 | v)
         })
     }
@@ -347,10 +336,7 @@ impl Parser<'_> {
             return Err(syntax(start, "leading zero"));
         }
         if let Some(b'.' | b'e' | b'E') = bytes.get(i) {
-            return Err(syntax(
-                start,
-                "only integers are allowed (no fraction or exponent)",
-            ));
+            return Err(syntax(start, "only integers are allowed (no fraction or exponent)"));
         }
         if magnitude > MAX_SAFE_INTEGER {
             return Err(syntax(start, "integer out of range"));
@@ -403,10 +389,7 @@ pub fn to_canonical(value: &Value) -> Vec<u8> {
 /// picks the no-allocation path in the common case.
 fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
     out.push(b'{');
-    let sorted = map
-        .keys()
-        .zip(map.keys().skip(1))
-        .all(|(a, b)| cmp_utf16(a, b) == Ordering::Less);
+    let sorted = map.keys().zip(map.keys().skip(1)).all(|(a, b)| cmp_utf16(a, b) == Ordering::Less);
     if sorted {
         write_members(map.iter(), out);
     } else {
@@ -479,14 +462,9 @@ pub fn write_string(s: &str, out: &mut Vec<u8>) {
             0x0A => b"\\n",
             0x0C => b"\\f",
             0x0D => b"\\r",
-            0x00..=0x1F => &[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 15)],
-            ],
+            0x00..=0x1F => {
+                &[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]
+            }
             _ => continue,
         };
         out.extend_from_slice(&bytes[run..i]);
@@ -629,14 +607,10 @@ mod tests {
 
     fn reason(s: &[u8]) -> String {
         match parse(s, &Limits::default()) {
-            Err(VerifyError::Malformed {
-                what: "json",
-                reason,
-            }) => reason,
-            other => panic!(
-                "{:?}: expected malformed json, got {other:?}",
-                String::from_utf8_lossy(s)
-            ),
+            Err(VerifyError::Malformed { what: "json", reason }) => reason,
+            other => {
+                panic!("{:?}: expected malformed json, got {other:?}", String::from_utf8_lossy(s))
+            }
         }
     }
 
@@ -646,18 +620,9 @@ mod tests {
             ok(" {\"a\" : [1, -2, true, false, null, \"x\"]}\n"),
             serde_json::json!({"a": [1, -2, true, false, null, "x"]})
         );
-        assert_eq!(
-            ok("9007199254740991"),
-            serde_json::json!(9007199254740991u64)
-        );
-        assert_eq!(
-            ok("-9007199254740991"),
-            serde_json::json!(-9007199254740991i64)
-        );
-        assert_eq!(
-            ok(r#""\ud83d\ude00 \u00e9 \/ \b""#),
-            Value::String("😀 é / \u{8}".into())
-        );
+        assert_eq!(ok("9007199254740991"), serde_json::json!(9007199254740991u64));
+        assert_eq!(ok("-9007199254740991"), serde_json::json!(-9007199254740991i64));
+        assert_eq!(ok(r#""\ud83d\ude00 \u00e9 \/ \b""#), Value::String("😀 é / \u{8}".into()));
         assert_eq!(ok("0"), serde_json::json!(0));
     }
 
@@ -706,18 +671,10 @@ mod tests {
 
     #[test]
     fn caps_size_depth_and_strings() {
-        let limits = Limits {
-            max_bytes: 10,
-            max_depth: 2,
-            max_string: 3,
-        };
+        let limits = Limits { max_bytes: 10, max_depth: 2, max_string: 3 };
         assert_eq!(
             parse(b"[1,2,3,4,5,6]", &limits),
-            Err(VerifyError::TooLarge {
-                what: "json",
-                size: 13,
-                limit: 10
-            })
+            Err(VerifyError::TooLarge { what: "json", size: 13, limit: 10 })
         );
         assert!(parse(b"[[1]]", &limits).is_ok());
         assert!(reason_with(b"[[[1]]]", &limits).contains("nesting too deep"));
@@ -725,11 +682,7 @@ mod tests {
         assert!(reason_with(b"\"abcd\"", &limits).contains("string longer"));
         assert!(reason_with(b"\"ab\\n\\n\"", &limits).contains("string longer"));
         let deep = "[".repeat(100_000);
-        let unbounded = Limits {
-            max_bytes: 1 << 20,
-            max_depth: usize::MAX,
-            max_string: 10,
-        };
+        let unbounded = Limits { max_bytes: 1 << 20, max_depth: usize::MAX, max_string: 10 };
         assert!(reason_with(deep.as_bytes(), &unbounded).contains("nesting too deep"));
     }
 
@@ -744,10 +697,7 @@ mod tests {
     fn escapes_strings_like_jcs() {
         let mut out = Vec::new();
         write_string("\u{8}\t\n\u{c}\r\"\\\u{1}\u{1f}\u{7f}/é😀", &mut out);
-        assert_eq!(
-            out,
-            "\"\\b\\t\\n\\f\\r\\\"\\\\\\u0001\\u001f\u{7f}/é😀\"".as_bytes()
-        );
+        assert_eq!(out, "\"\\b\\t\\n\\f\\r\\\"\\\\\\u0001\\u001f\u{7f}/é😀\"".as_bytes());
     }
 
     #[test]

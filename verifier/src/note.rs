@@ -65,9 +65,7 @@ impl NoteSignature {
     /// §Signatures: `— <name> <base64(key id || signature)>`.
     pub fn parse_line(line: &str) -> Result<NoteSignature, VerifyError> {
         let bad = |reason: &str| VerifyError::malformed("note signature", reason);
-        let rest = line
-            .strip_prefix(SIG_LINE_PREFIX)
-            .ok_or_else(|| bad("missing em dash"))?;
+        let rest = line.strip_prefix(SIG_LINE_PREFIX).ok_or_else(|| bad("missing em dash"))?;
         let (name, b64) = rest.split_once(' ').ok_or_else(|| bad("missing space"))?;
         if !is_valid_key_name(name) {
             return Err(bad("invalid key name"));
@@ -79,11 +77,7 @@ impl NoteSignature {
         }
         let (id, sig) = raw.split_at(4);
         let key_id = <[u8; 4]>::try_from(id).map_err(|_| bad("key id"))?;
-        Ok(NoteSignature {
-            name: name.to_owned(),
-            key_id,
-            signature: sig.to_vec(),
-        })
+        Ok(NoteSignature { name: name.to_owned(), key_id, signature: sig.to_vec() })
     }
 
     /// The signature line, with its final newline.
@@ -104,15 +98,9 @@ impl Note {
         }
         check_note_chars(text)?;
         if !text.ends_with('\n') {
-            return Err(VerifyError::malformed(
-                "note",
-                "text does not end in a newline",
-            ));
+            return Err(VerifyError::malformed("note", "text does not end in a newline"));
         }
-        Ok(Note {
-            text: text.to_owned(),
-            signatures: Vec::new(),
-        })
+        Ok(Note { text: text.to_owned(), signatures: Vec::new() })
     }
 
     /// Parses a note, capping its size first (C2SP signed-note §Format): the
@@ -133,10 +121,7 @@ impl Note {
             .strip_suffix('\n')
             .ok_or_else(|| VerifyError::malformed("note", "no signature lines or final newline"))?;
         let signatures = parse_signature_lines(sigs)?;
-        Ok(Note {
-            text: format!("{text}\n"),
-            signatures,
-        })
+        Ok(Note { text: format!("{text}\n"), signatures })
     }
 
     /// Serializes the note: text, a blank line, then signature lines.
@@ -152,11 +137,7 @@ impl Note {
 }
 
 fn too_large(size: usize) -> VerifyError {
-    VerifyError::TooLarge {
-        what: "note",
-        size,
-        limit: MAX_NOTE_SIZE,
-    }
+    VerifyError::TooLarge { what: "note", size, limit: MAX_NOTE_SIZE }
 }
 
 /// Parses newline-separated signature lines (at least one, at most
@@ -206,10 +187,7 @@ impl NoteSigner {
                 format!("{name:?} is not a valid key name"),
             ));
         }
-        Ok(NoteSigner {
-            name: name.to_owned(),
-            key,
-        })
+        Ok(NoteSigner { name: name.to_owned(), key })
     }
     /// The key name.
     pub fn name(&self) -> &str {
@@ -271,9 +249,7 @@ impl NoteVerifier {
             });
         }
         let (name, rest) = vkey.split_once('+').ok_or_else(|| bad("missing '+'"))?;
-        let (id_hex, b64) = rest
-            .split_once('+')
-            .ok_or_else(|| bad("missing second '+'"))?;
+        let (id_hex, b64) = rest.split_once('+').ok_or_else(|| bad("missing second '+'"))?;
         if !is_valid_key_name(name) {
             return Err(bad("invalid key name"));
         }
@@ -284,12 +260,7 @@ impl NoteVerifier {
         if key_id != self::key_id(name, alg, key.as_bytes()) {
             return Err(bad("key id does not match key"));
         }
-        Ok(NoteVerifier {
-            name: name.to_owned(),
-            key_id,
-            alg,
-            key,
-        })
+        Ok(NoteVerifier { name: name.to_owned(), key_id, alg, key })
     }
 
     /// Formats the vkey string.
@@ -341,11 +312,7 @@ impl NoteVerifier {
 
 /// Exactly 8 lowercase hex digits, the form vkeys use.
 fn parse_key_id_hex(s: &str) -> Option<[u8; 4]> {
-    if s.len() != 8
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return None;
     }
     let bytes = hex::decode(s).ok()?;
@@ -357,9 +324,7 @@ fn parse_key_material(material: &[u8]) -> Result<(u8, VerifyingKey), VerifyError
     let bad = |reason: &str| VerifyError::malformed("vkey", reason);
     let (&alg, key) = material.split_first().ok_or_else(|| bad("empty key"))?;
     if alg != ALG_ED25519 && alg != ALG_COSIGNATURE_V1 {
-        return Err(VerifyError::UnknownKey(format!(
-            "unsupported key type {alg:#04x}"
-        )));
+        return Err(VerifyError::UnknownKey(format!("unsupported key type {alg:#04x}")));
     }
     let key = <[u8; 32]>::try_from(key).map_err(|_| bad("Ed25519 key is not 32 bytes"))?;
     let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("not an Ed25519 public key"))?;
@@ -413,15 +378,9 @@ mod tests {
         note.signatures.push(signer("a", 3).sign("t\n"));
         assert_eq!(a.verifier().verify_note(&note), Ok(()));
         note.signatures[1].signature[0] ^= 1;
-        assert!(matches!(
-            a.verifier().verify_note(&note),
-            Err(VerifyError::BadSignature(_))
-        ));
+        assert!(matches!(a.verifier().verify_note(&note), Err(VerifyError::BadSignature(_))));
         let only_b = signed("t\n", &[&b]);
-        assert!(matches!(
-            a.verifier().verify_note(&only_b),
-            Err(VerifyError::UnknownKey(_))
-        ));
+        assert!(matches!(a.verifier().verify_note(&only_b), Err(VerifyError::UnknownKey(_))));
     }
 
     #[test]
@@ -445,10 +404,7 @@ mod tests {
         }
         assert!(Note::parse(&[0xff, b'\n', b'\n']).is_err());
         let big = vec![b'a'; MAX_NOTE_SIZE + 1];
-        assert!(matches!(
-            Note::parse(&big),
-            Err(VerifyError::TooLarge { .. })
-        ));
+        assert!(matches!(Note::parse(&big), Err(VerifyError::TooLarge { .. })));
     }
 
     #[test]

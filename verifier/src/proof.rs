@@ -16,18 +16,12 @@ const INCLUSION: &str = "inclusion";
 const CONSISTENCY: &str = "consistency";
 
 fn fail(kind: &'static str, reason: impl Into<String>) -> VerifyError {
-    VerifyError::InvalidProof {
-        kind,
-        reason: reason.into(),
-    }
+    VerifyError::InvalidProof { kind, reason: reason.into() }
 }
 
 fn check_len(kind: &'static str, proof: &[Hash]) -> Result<(), VerifyError> {
     if proof.len() > MAX_PROOF_HASHES {
-        return Err(fail(
-            kind,
-            format!("{} hashes > {MAX_PROOF_HASHES}", proof.len()),
-        ));
+        return Err(fail(kind, format!("{} hashes > {MAX_PROOF_HASHES}", proof.len())));
     }
     Ok(())
 }
@@ -53,10 +47,7 @@ pub fn verify_inclusion(
     check_len(INCLUSION, proof)?;
     // Step 1; also covers tree_size == 0, which no leaf is in.
     if index >= tree_size {
-        return Err(fail(
-            INCLUSION,
-            format!("index {index} >= tree size {tree_size}"),
-        ));
+        return Err(fail(INCLUSION, format!("index {index} >= tree size {tree_size}")));
     }
     let computed = root_from_inclusion_path(leaf, index, tree_size - 1, proof)?;
     if computed != *root {
@@ -108,10 +99,7 @@ pub fn verify_consistency(
 ) -> Result<(), VerifyError> {
     check_len(CONSISTENCY, proof)?;
     if old_size > new_size {
-        return Err(fail(
-            CONSISTENCY,
-            format!("old size {old_size} > new size {new_size}"),
-        ));
+        return Err(fail(CONSISTENCY, format!("old size {old_size} > new size {new_size}")));
     }
     if old_size == new_size || old_size == 0 {
         return verify_trivial_consistency(old_size, new_size, old_root, new_root, proof);
@@ -122,11 +110,7 @@ pub fn verify_consistency(
     };
     // Step 2: a power-of-two old tree is itself a node of the new tree, so its
     // root is the (implicit) first element of the path.
-    let (seed, path) = if old_size.is_power_of_two() {
-        (old_root, proof)
-    } else {
-        (first, rest)
-    };
+    let (seed, path) = if old_size.is_power_of_two() { (old_root, proof) } else { (first, rest) };
     let (fr, sr) = roots_from_consistency_path(old_size - 1, new_size - 1, seed, path)?;
     if fr != *old_root {
         return Err(fail(CONSISTENCY, "computed old root does not match"));
@@ -250,21 +234,9 @@ mod tests {
         let h = leaf_hash(b"x");
         let long = vec![h; MAX_PROOF_HASHES + 1];
         let err = verify_inclusion(&h, 0, u64::MAX, &long, &h);
-        assert!(matches!(
-            err,
-            Err(VerifyError::InvalidProof {
-                kind: "inclusion",
-                ..
-            })
-        ));
+        assert!(matches!(err, Err(VerifyError::InvalidProof { kind: "inclusion", .. })));
         let err = verify_consistency(1, u64::MAX, &h, &h, &long);
-        assert!(matches!(
-            err,
-            Err(VerifyError::InvalidProof {
-                kind: "consistency",
-                ..
-            })
-        ));
+        assert!(matches!(err, Err(VerifyError::InvalidProof { kind: "consistency", .. })));
     }
 
     #[test]

@@ -78,13 +78,7 @@ impl Check {
         title: impl Into<String>,
         detail: impl Into<String>,
     ) -> Check {
-        Check {
-            id,
-            subject,
-            passed,
-            title: title.into(),
-            detail: detail.into(),
-        }
+        Check { id, subject, passed, title: title.into(), detail: detail.into() }
     }
 }
 
@@ -277,23 +271,13 @@ impl Report {
             out.push_str(&format!("Document SHA-256: {h}\n"));
         }
         if let Some(cp) = &self.checkpoint {
-            out.push_str(&format!(
-                "Checkpoint: {} entries, root {}\n",
-                cp.tree_size, cp.root
-            ));
+            out.push_str(&format!("Checkpoint: {} entries, root {}\n", cp.tree_size, cp.root));
         }
         out.push_str("\nTimeline\n");
         for t in &self.timeline {
-            out.push_str(&format!(
-                "  #{:<8} {}  {}\n",
-                t.index, t.ledger_time, t.summary
-            ));
+            out.push_str(&format!("  #{:<8} {}  {}\n", t.index, t.ledger_time, t.summary));
             for a in &t.attestations {
-                let mark = if a.valid {
-                    ""
-                } else {
-                    " [signature NOT valid]"
-                };
+                let mark = if a.valid { "" } else { " [signature NOT valid]" };
                 out.push_str(&format!("{:13}- {}{mark}\n", "", a.description));
             }
         }
@@ -384,9 +368,7 @@ pub fn kind_words(kind: EventKind) -> &'static str {
 pub fn method_words(method: &str) -> String {
     let mut words: Vec<String> = Vec::new();
     for part in method.split('_').filter(|p| !p.is_empty()) {
-        let prev_is_number = words
-            .last()
-            .is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()));
+        let prev_is_number = words.last().is_some_and(|w| w.bytes().all(|b| b.is_ascii_digit()));
         match part {
             "factor" if prev_is_number => {
                 if let Some(last) = words.last_mut() {
@@ -413,15 +395,12 @@ pub fn describe_attestation(
     claim: &Value,
 ) -> String {
     let field = |k: &str| claim.get(k).and_then(Value::as_str);
-    let result = field("result")
-        .map(|r| format!(" (result: {})", plain(r)))
-        .unwrap_or_default();
+    let result = field("result").map(|r| format!(" (result: {})", plain(r))).unwrap_or_default();
     let issuer_p = plain(issuer);
     match (kind, field("method")) {
-        (EventKind::IdentityVerified, Some(m)) => format!(
-            "identity checked by {issuer_p} using {}{result}",
-            method_words(m)
-        ),
+        (EventKind::IdentityVerified, Some(m)) => {
+            format!("identity checked by {issuer_p} using {}{result}", method_words(m))
+        }
         (EventKind::IntentVerified, Some(m)) => {
             format!("intent proven to {issuer_p} by {}{result}", method_words(m))
         }
@@ -434,9 +413,7 @@ pub fn describe_attestation(
 }
 
 fn describe_signature(actor_id: &str, issuer: &str, algorithm: Option<&str>) -> String {
-    let alg = algorithm
-        .map(|a| format!(" ({})", plain(a)))
-        .unwrap_or_default();
+    let alg = algorithm.map(|a| format!(" ({})", plain(a))).unwrap_or_default();
     if issuer.strip_prefix("signer:") == Some(actor_id) {
         format!("signed by the signer's own key {issuer}{alg}")
     } else if issuer.starts_with("signer:") {

@@ -63,10 +63,7 @@ pub struct TrustedTsa {
 impl TrustedTsa {
     /// A trusted TSA from a PEM root certificate (see [`parse_root_pem`]).
     pub fn from_pem(name: impl Into<String>, pem: &str) -> Result<TrustedTsa, VerifyError> {
-        Ok(TrustedTsa {
-            name: name.into(),
-            root_der: parse_root_pem(pem)?,
-        })
+        Ok(TrustedTsa { name: name.into(), root_der: parse_root_pem(pem)? })
     }
 }
 
@@ -234,10 +231,7 @@ fn token_certificates(signed: &SignedData) -> Result<Vec<Certificate>, VerifyErr
 fn only_signer(signed: &SignedData) -> Result<&SignerInfo, VerifyError> {
     match signed.signer_infos.0.as_slice() {
         [one] => Ok(one),
-        other => Err(fail(format!(
-            "{} signatures, a TimeStampToken has exactly one",
-            other.len()
-        ))),
+        other => Err(fail(format!("{} signatures, a TimeStampToken has exactly one", other.len()))),
     }
 }
 
@@ -248,16 +242,12 @@ fn check_signed_attributes(
     tst_der: &[u8],
     signer: &Certificate,
 ) -> Result<(), VerifyError> {
-    let attrs = info
-        .signed_attrs
-        .as_ref()
-        .ok_or_else(|| fail("the signature has no signed attributes"))?;
+    let attrs =
+        info.signed_attrs.as_ref().ok_or_else(|| fail("the signature has no signed attributes"))?;
     let content_type =
         single_value(attrs, ID_CONTENT_TYPE).and_then(|v| v.decode_as::<ObjectIdentifier>().ok());
     if content_type != Some(ID_CT_TST_INFO) {
-        return Err(fail(
-            "the signed content-type attribute is not id-ct-TSTInfo",
-        ));
+        return Err(fail("the signed content-type attribute is not id-ct-TSTInfo"));
     }
     let expected = signer_digest(info)?.digest(tst_der);
     let message_digest =
@@ -278,22 +268,17 @@ fn check_ess_binding(attrs: &SignedAttributes, signer: &Certificate) -> Result<(
         .to_der()
         .map_err(|e| fail(format!("the signer certificate does not encode ({e})")))?;
     let bound = if let Some(v2) = single_value(attrs, ID_AA_SIGNING_CERTIFICATE_V2) {
-        let first = v2
-            .decode_as::<SigningCertificateV2>()
-            .ok()
-            .and_then(|s| s.certs.into_iter().next());
+        let first =
+            v2.decode_as::<SigningCertificateV2>().ok().and_then(|s| s.certs.into_iter().next());
         first.is_some_and(|id| {
-            let alg = id
-                .hash_algorithm
-                .map_or(Some(DigestAlg::Sha256), |a| DigestAlg::from_oid(&a.oid));
+            let alg =
+                id.hash_algorithm.map_or(Some(DigestAlg::Sha256), |a| DigestAlg::from_oid(&a.oid));
             alg.is_some_and(|alg| id.cert_hash.as_bytes() == alg.digest(&signer_der))
         })
     } else if let Some(v1) = single_value(attrs, ID_AA_SIGNING_CERTIFICATE) {
         use sha1::Digest as _;
-        let first = v1
-            .decode_as::<SigningCertificate>()
-            .ok()
-            .and_then(|s| s.certs.into_iter().next());
+        let first =
+            v1.decode_as::<SigningCertificate>().ok().and_then(|s| s.certs.into_iter().next());
         first
             .is_some_and(|id| id.cert_hash.as_bytes() == sha1::Sha1::digest(&signer_der).as_slice())
     } else {
@@ -322,10 +307,7 @@ fn single_value(attrs: &SignedAttributes, oid: ObjectIdentifier) -> Option<&Attr
 /// The SignerInfo digest algorithm, if one we accept.
 fn signer_digest(info: &SignerInfo) -> Result<DigestAlg, VerifyError> {
     DigestAlg::from_oid(&info.digest_alg.oid).ok_or_else(|| {
-        fail(format!(
-            "digest algorithm {} is not SHA-256, SHA-384 or SHA-512",
-            info.digest_alg.oid
-        ))
+        fail(format!("digest algorithm {} is not SHA-256, SHA-384 or SHA-512", info.digest_alg.oid))
     })
 }
 
@@ -334,10 +316,7 @@ fn check_signature(info: &SignerInfo, signer: &Certificate) -> Result<(), Verify
     let digest = signer_digest(info)?;
     let scheme =
         signature_scheme(&info.signature_algorithm.oid, Some(digest)).ok_or_else(|| {
-            fail(format!(
-                "signature algorithm {} is not supported",
-                info.signature_algorithm.oid
-            ))
+            fail(format!("signature algorithm {} is not supported", info.signature_algorithm.oid))
         })?;
     let signed_attrs = info
         .signed_attrs
@@ -347,9 +326,7 @@ fn check_signature(info: &SignerInfo, signer: &Certificate) -> Result<(), Verify
         .ok_or_else(|| fail("the signed attributes do not encode"))?;
     let spki = &signer.tbs_certificate.subject_public_key_info;
     if !verify_signature(spki, scheme, &signed_attrs, info.signature.as_bytes()) {
-        return Err(fail(
-            "signature does not verify with the signer certificate's key",
-        ));
+        return Err(fail("signature does not verify with the signer certificate's key"));
     }
     Ok(())
 }

@@ -33,9 +33,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn unb64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .expect("test data is base64")
+    base64::engine::general_purpose::STANDARD.decode(s).expect("test data is base64")
 }
 
 fn key(seed: u8) -> SigningKey {
@@ -68,12 +66,7 @@ impl World {
     }
 
     fn issuer(&self, name: &str) -> &SigningKey {
-        &self
-            .issuers
-            .iter()
-            .find(|(n, _)| n == name)
-            .expect("known issuer")
-            .1
+        &self.issuers.iter().find(|(n, _)| n == name).expect("known issuer").1
     }
 
     /// The options of a court that pins the log and both witnesses and
@@ -117,10 +110,9 @@ impl World {
     /// registered; per signer identity, intent, signed; completed.
     fn contract_flow(&self) -> Vec<Value> {
         let mut out = vec![self.event("e-reg", "registered", "platform", &[])];
-        for (signer, id_method, intent_method) in [
-            ("u-1", "phone_3_factor", "sms_code"),
-            ("u-2", "bank_card_4_factor", "face_liveness"),
-        ] {
+        for (signer, id_method, intent_method) in
+            [("u-1", "phone_3_factor", "sms_code"), ("u-2", "bank_card_4_factor", "face_liveness")]
+        {
             let own = format!("signer:{signer}");
             out.push(self.event(
                 &format!("e-{signer}-id"),
@@ -132,10 +124,7 @@ impl World {
                 &format!("e-{signer}-intent"),
                 "intent_verified",
                 signer,
-                &[(
-                    "intent-svc",
-                    json!({"method": intent_method, "result": "pass"}),
-                )],
+                &[("intent-svc", json!({"method": intent_method, "result": "pass"}))],
             ));
             out.push(self.event(
                 &format!("e-{signer}-sign"),
@@ -191,10 +180,7 @@ impl World {
             witnesses: self
                 .witnesses
                 .iter()
-                .map(|w| BundleWitness {
-                    name: w.name().into(),
-                    vkey: w.vkey(),
-                })
+                .map(|w| BundleWitness { name: w.name().into(), vkey: w.vkey() })
                 .collect(),
             checkpoint_timestamp: None,
             timestamp_authorities: Vec::new(),
@@ -229,10 +215,7 @@ fn path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
     let (mut p, sibling) = if m < k {
         (path(m, &leaves[..k]), root_from_leaf_hashes(&leaves[k..]))
     } else {
-        (
-            path(m - k, &leaves[k..]),
-            root_from_leaf_hashes(&leaves[..k]),
-        )
+        (path(m - k, &leaves[k..]), root_from_leaf_hashes(&leaves[..k]))
     };
     p.push(sibling);
     p
@@ -282,23 +265,10 @@ fn valid_bundle_passes_every_check_and_rebuilds_the_chain() {
     assert!(report.passed);
     // 1 format + same document + file + log + 2 witnesses + 8 inclusion + 8 attestations + timeline.
     assert_eq!(report.checks.len(), 1 + 1 + 1 + 1 + 2 + 8 + 8 + 1);
-    assert_eq!(
-        report.document_hash.as_deref(),
-        Some(Hash::digest(DOCUMENT).to_hex().as_str())
-    );
-    let parties: Vec<(&str, &str, bool)> = report
-        .parties
-        .iter()
-        .map(|p| (p.id.as_str(), p.display.as_str(), p.signed))
-        .collect();
-    assert_eq!(
-        parties,
-        [
-            ("platform", "平台", false),
-            ("u-1", "王*", true),
-            ("u-2", "李*", true)
-        ]
-    );
+    assert_eq!(report.document_hash.as_deref(), Some(Hash::digest(DOCUMENT).to_hex().as_str()));
+    let parties: Vec<(&str, &str, bool)> =
+        report.parties.iter().map(|p| (p.id.as_str(), p.display.as_str(), p.signed)).collect();
+    assert_eq!(parties, [("platform", "平台", false), ("u-1", "王*", true), ("u-2", "李*", true)]);
     let described: Vec<&str> = report
         .timeline
         .iter()
@@ -315,10 +285,7 @@ fn valid_bundle_passes_every_check_and_rebuilds_the_chain() {
             "signed by the signer's own key signer:u-2 (Ed25519)",
         ]
     );
-    assert_eq!(
-        report.timeline[0].ledger_time,
-        "2026-01-01T00:00:00.000000Z"
-    );
+    assert_eq!(report.timeline[0].ledger_time, "2026-01-01T00:00:00.000000Z");
     let witnesses: Vec<(&str, Option<&str>, bool)> = report
         .witnesses
         .iter()
@@ -341,10 +308,7 @@ fn valid_bundle_round_trips_through_json_and_passes_without_options() {
     assert_eq!(parsed, bundle);
     let report = verify_bundle_bytes(&bundle.to_json(), &VerifyOptions::default());
     assert!(report.all_passed(), "{}", report.to_text());
-    assert!(!report
-        .checks
-        .iter()
-        .any(|c| c.id == check_id::DOCUMENT_HASH));
+    assert!(!report.checks.iter().any(|c| c.id == check_id::DOCUMENT_HASH));
     let json = serde_json::to_value(&report).expect("serializes");
     assert_eq!(json["passed"], true);
     assert_eq!(json["format"], "evidence-report/v1");
@@ -384,19 +348,12 @@ fn tampered_leaf_byte_fails_inclusion() {
     let forged = leaf.replace("\"result\":\"pass\"", "\"result\":\"fail\"");
     assert_ne!(forged, leaf);
     bundle.entries[1].leaf = b64(forged.as_bytes());
-    assert_fails_only(
-        &verify(&world, &bundle),
-        &[check_id::ATTESTATIONS, check_id::INCLUSION],
-    );
+    assert_fails_only(&verify(&world, &bundle), &[check_id::ATTESTATIONS, check_id::INCLUSION]);
     // A raw flipped byte: also no longer a valid leaf.
     let mut bundle = world.bundle(&world.contract_flow());
     flip_b64(&mut bundle.entries[3].leaf, 40);
     let report = verify(&world, &bundle);
-    assert!(
-        failed(&report).contains(&check_id::INCLUSION),
-        "{}",
-        report.to_text()
-    );
+    assert!(failed(&report).contains(&check_id::INCLUSION), "{}", report.to_text());
 }
 
 #[test]
@@ -425,11 +382,7 @@ fn tampered_checkpoint_body_fails_the_log_signature() {
     );
     let report = verify(&world, &bundle);
     let ids = failed(&report);
-    assert!(
-        ids.contains(&check_id::LOG_SIGNATURE),
-        "{}",
-        report.to_text()
-    );
+    assert!(ids.contains(&check_id::LOG_SIGNATURE), "{}", report.to_text());
     assert!(ids.contains(&check_id::COSIGNATURE));
     assert!(ids.contains(&check_id::INCLUSION));
 }
@@ -485,9 +438,7 @@ fn unknown_issuer_fails_attestations() {
     bundle.issuers.retain(|i| i.name != "intent-svc");
     let report = verify(&world, &bundle);
     assert_fails_only(&report, &[check_id::ATTESTATIONS]);
-    assert!(report
-        .failures()
-        .all(|c| c.detail.contains("holds no key for issuer intent-svc")));
+    assert!(report.failures().all(|c| c.detail.contains("holds no key for issuer intent-svc")));
 }
 
 #[test]
@@ -500,10 +451,7 @@ fn another_document_fails_the_file_check() {
     };
     let report = verify_bundle(&bundle, &options);
     assert_fails_only(&report, &[check_id::DOCUMENT_HASH]);
-    assert!(report
-        .checks
-        .iter()
-        .any(|c| c.detail.contains("do NOT match")));
+    assert!(report.checks.iter().any(|c| c.detail.contains("do NOT match")));
 }
 
 #[test]
@@ -525,10 +473,7 @@ fn entries_reordered_in_the_bundle_fail_the_format() {
     let mut bundle = world.bundle(&world.contract_flow());
     bundle.entries.swap(3, 4);
     // The times now run backwards too.
-    assert_fails_only(
-        &verify(&world, &bundle),
-        &[check_id::BUNDLE_FORMAT, check_id::TIMELINE],
-    );
+    assert_fails_only(&verify(&world, &bundle), &[check_id::BUNDLE_FORMAT, check_id::TIMELINE]);
 }
 
 #[test]
@@ -545,10 +490,7 @@ fn timeline_rules_each_fire() {
     let flow = world.contract_flow();
     let cases: Vec<(Vec<Value>, &str)> = vec![
         // T2: registration not first.
-        (
-            vec![flow[1].clone(), flow[0].clone()],
-            "registers the contract after",
-        ),
+        (vec![flow[1].clone(), flow[0].clone()], "registers the contract after"),
         // T3: identity missing.
         (
             vec![flow[0].clone(), flow[2].clone(), flow[3].clone()],
@@ -559,24 +501,13 @@ fn timeline_rules_each_fire() {
             vec![
                 flow[1].clone(),
                 flow[2].clone(),
-                world.event(
-                    "x",
-                    "signed",
-                    "u-1",
-                    &[("signer:u-2", json!({"action": "sign"}))],
-                ),
+                world.event("x", "signed", "u-1", &[("signer:u-2", json!({"action": "sign"}))]),
             ],
             "not made with their own key signer:u-1",
         ),
         // T5: completed before any signature, then a signature after it.
-        (
-            vec![flow[0].clone(), flow[7].clone()],
-            "completes the contract before anyone signed",
-        ),
-        (
-            [&flow[..4], &[flow[7].clone()], &flow[4..7]].concat(),
-            "is a signature after completion",
-        ),
+        (vec![flow[0].clone(), flow[7].clone()], "completes the contract before anyone signed"),
+        ([&flow[..4], &[flow[7].clone()], &flow[4..7]].concat(), "is a signature after completion"),
         // T6: a signature after revocation.
         (
             vec![
@@ -607,12 +538,7 @@ fn timeline_rules_each_fire() {
     ];
     for (events, phrase) in cases {
         let report = verify(&world, &world.bundle(&events));
-        assert_eq!(
-            failed(&report),
-            [check_id::TIMELINE],
-            "{phrase}: {}",
-            report.to_text()
-        );
+        assert_eq!(failed(&report), [check_id::TIMELINE], "{phrase}: {}", report.to_text());
         let detail = &report.failures().next().expect("failed").detail;
         assert!(detail.contains(phrase), "{phrase}: {detail}");
     }
@@ -623,17 +549,11 @@ fn pinned_log_key_must_match() {
     let world = World::new();
     let bundle = world.bundle(&world.contract_flow());
     let other = NoteSigner::new(ORIGIN, key(77)).expect("valid name");
-    let options = VerifyOptions {
-        log_key: Some(other.vkey()),
-        ..world.strict_options()
-    };
+    let options = VerifyOptions { log_key: Some(other.vkey()), ..world.strict_options() };
     let report = verify_bundle(&bundle, &options);
     assert_fails_only(&report, &[check_id::LOG_SIGNATURE]);
     // A whole bundle re-signed by an impostor log passes its own key only.
-    let impostor = World {
-        log: other,
-        ..World::new()
-    };
+    let impostor = World { log: other, ..World::new() };
     let forged = impostor.bundle(&impostor.contract_flow());
     assert!(verify_bundle(&forged, &VerifyOptions::default()).all_passed());
     assert_fails_only(&verify(&world, &forged), &[check_id::LOG_SIGNATURE]);
@@ -704,10 +624,7 @@ fn parse_is_strict() {
     let duplicated = text.replacen("{", "{\"tenant\":\"x\",", 1);
     assert!(Bundle::parse(duplicated.as_bytes()).is_err());
     let huge = vec![b' '; verifier::bundle::MAX_BUNDLE_BYTES + 1];
-    assert!(matches!(
-        Bundle::parse(&huge),
-        Err(verifier::VerifyError::TooLarge { .. })
-    ));
+    assert!(matches!(Bundle::parse(&huge), Err(verifier::VerifyError::TooLarge { .. })));
     let report = verify_bundle_bytes(b"not json", &VerifyOptions::default());
     assert_eq!(failed(&report), [check_id::BUNDLE_FORMAT]);
 }
@@ -852,29 +769,15 @@ fn binary_exit_codes_and_output() {
     let w1 = world.witnesses[0].vkey();
     let w2 = world.witnesses[1].vkey();
     let strict = |bundle: &str| -> Vec<String> {
-        [
-            "verify",
-            bundle,
-            "--document",
-            doc,
-            "--log-key",
-            &log,
-            "--witness",
-            &w1,
-            "--witness",
-            &w2,
-        ]
-        .map(str::to_owned)
-        .to_vec()
+        ["verify", bundle, "--document", doc, "--log-key", &log, "--witness", &w1, "--witness", &w2]
+            .map(str::to_owned)
+            .to_vec()
     };
 
     let args = strict(good);
     let (code, out, err) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 0, "{out}{err}");
-    assert!(
-        out.contains("✔ PASS  The checkpoint is signed by the log [log_signature]"),
-        "{out}"
-    );
+    assert!(out.contains("✔ PASS  The checkpoint is signed by the log [log_signature]"), "{out}");
     assert!(out.contains("identity checked by idp-gov using phone 3-factor (result: pass)"));
     assert!(out.contains("notary.example/w1 (required): countersigned at 2026-01-01T00:01:40Z"));
     assert!(!out.contains("FAIL"));
@@ -882,10 +785,7 @@ fn binary_exit_codes_and_output() {
     let args = strict(bad);
     let (code, out, _) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains("✘ FAIL  Entry 2 is in the log [inclusion]"),
-        "{out}"
-    );
+    assert!(out.contains("✘ FAIL  Entry 2 is in the log [inclusion]"), "{out}");
 
     let (code, out, _) = run(&["verify", bad, "--json"]);
     assert_eq!(code, 1);
@@ -899,12 +799,7 @@ fn binary_exit_codes_and_output() {
 
     let other_doc = dir.path().join("other.pdf");
     std::fs::write(&other_doc, b"another file").expect("write");
-    let (code, out, _) = run(&[
-        "verify",
-        good,
-        "--document",
-        other_doc.to_str().expect("path"),
-    ]);
+    let (code, out, _) = run(&["verify", good, "--document", other_doc.to_str().expect("path")]);
     assert_eq!(code, 1);
     assert!(out.contains("✘ FAIL  The file you supplied is the signed document [document_hash]"));
 
@@ -918,12 +813,7 @@ fn binary_exit_codes_and_output() {
         vec!["verify", good, "--log-key"],
         vec!["verify", good, "--log-key", "not-a-key"],
         vec!["verify", good, "--witness", &log], // a log key is not a witness key
-        vec![
-            "verify",
-            good,
-            "--document",
-            missing.to_str().expect("path"),
-        ],
+        vec!["verify", good, "--document", missing.to_str().expect("path")],
     ] {
         let (code, _, err) = run(&args);
         assert_eq!(code, 2, "{args:?}: {err}");

@@ -48,10 +48,7 @@ fn signed(mut raw: Value, signer: &SigningKey) -> Event {
 }
 
 fn keys(entries: &[(&str, &SigningKey)]) -> IssuerKeys {
-    entries
-        .iter()
-        .map(|(name, k)| (name.to_string(), k.verifying_key()))
-        .collect()
+    entries.iter().map(|(name, k)| (name.to_string(), k.verifying_key())).collect()
 }
 
 #[test]
@@ -62,16 +59,10 @@ fn accepts_the_pinned_example_and_keeps_raw() {
     assert_eq!(event.kind, EventKind::Signed);
     assert_eq!(event.document_hash, Hash::from_hex(DOC_HASH).expect("hex"));
     assert_eq!(event.actor.display, "王*");
-    assert_eq!(
-        event.attestations[0].claim,
-        json!({"method": "phone_3_factor", "result": "pass"})
-    );
+    assert_eq!(event.attestations[0].claim, json!({"method": "phone_3_factor", "result": "pass"}));
     assert_eq!(event.timestamp_token, None);
     assert_eq!(event.raw, sample());
-    assert_eq!(
-        event.content_hash(),
-        Hash::digest(&jcs::to_canonical(&sample()))
-    );
+    assert_eq!(event.content_hash(), Hash::digest(&jcs::to_canonical(&sample())));
 }
 
 #[test]
@@ -80,10 +71,7 @@ fn attestation_message_is_canonical_json() {
     let want = format!(
         r#"{{"claim":{{"method":"phone_3_factor","result":"pass"}},"document_hash":"{DOC_HASH}","event_id":"ev-2026-000001","issuer":"idp-gov","kind":"signed"}}"#
     );
-    assert_eq!(
-        String::from_utf8(event.attestation_message(0)).expect("utf-8"),
-        want
-    );
+    assert_eq!(String::from_utf8(event.attestation_message(0)).expect("utf-8"), want);
 }
 
 /// Applies `edit` to a fresh sample and returns the error.
@@ -103,55 +91,22 @@ fn each_rule_rejects_with_its_field() {
         ("surprise", Box::new(|v| v["surprise"] = json!(1))),
         ("event_id", Box::new(|v| v["event_id"] = json!(""))),
         ("event_id", Box::new(|v| v["event_id"] = json!("a b"))),
-        (
-            "event_id",
-            Box::new(|v| v["event_id"] = json!("x".repeat(129))),
-        ),
+        ("event_id", Box::new(|v| v["event_id"] = json!("x".repeat(129)))),
         ("event_id", Box::new(|v| v["event_id"] = json!(7))),
-        (
-            "event_id",
-            Box::new(|v| drop(v.as_object_mut().map(|m| m.remove("event_id")))),
-        ),
-        (
-            "document_id",
-            Box::new(|v| v["document_id"] = json!("合同")),
-        ),
+        ("event_id", Box::new(|v| drop(v.as_object_mut().map(|m| m.remove("event_id"))))),
+        ("document_id", Box::new(|v| v["document_id"] = json!("合同"))),
         ("kind", Box::new(|v| v["kind"] = json!("Signed"))),
         ("kind", Box::new(|v| v["kind"] = json!("report_issued"))),
-        (
-            "document_hash",
-            Box::new(|v| v["document_hash"] = json!(DOC_HASH.to_uppercase())),
-        ),
-        (
-            "document_hash",
-            Box::new(|v| v["document_hash"] = json!(&DOC_HASH[..62])),
-        ),
+        ("document_hash", Box::new(|v| v["document_hash"] = json!(DOC_HASH.to_uppercase()))),
+        ("document_hash", Box::new(|v| v["document_hash"] = json!(&DOC_HASH[..62]))),
         ("actor", Box::new(|v| v["actor"] = json!("u-9"))),
-        (
-            "actor.extra",
-            Box::new(|v| v["actor"]["extra"] = json!(true)),
-        ),
+        ("actor.extra", Box::new(|v| v["actor"]["extra"] = json!(true))),
         ("actor.id", Box::new(|v| v["actor"]["id"] = json!("u/9"))),
-        (
-            "actor.display",
-            Box::new(|v| v["actor"]["display"] = json!("")),
-        ),
-        (
-            "actor.display",
-            Box::new(|v| v["actor"]["display"] = json!("王".repeat(65))),
-        ),
-        (
-            "actor.display",
-            Box::new(|v| v["actor"]["display"] = json!("王\n*")),
-        ),
-        (
-            "actor.display",
-            Box::new(|v| v["actor"]["display"] = json!("\u{202e}王*")),
-        ),
-        (
-            "actor.commitment",
-            Box::new(|v| v["actor"]["commitment"] = json!("00")),
-        ),
+        ("actor.display", Box::new(|v| v["actor"]["display"] = json!(""))),
+        ("actor.display", Box::new(|v| v["actor"]["display"] = json!("王".repeat(65)))),
+        ("actor.display", Box::new(|v| v["actor"]["display"] = json!("王\n*"))),
+        ("actor.display", Box::new(|v| v["actor"]["display"] = json!("\u{202e}王*"))),
+        ("actor.commitment", Box::new(|v| v["actor"]["commitment"] = json!("00"))),
         (
             "actor.commitment",
             Box::new(|v| drop(v["actor"].as_object_mut().map(|m| m.remove("commitment")))),
@@ -162,22 +117,10 @@ fn each_rule_rejects_with_its_field() {
             "attestations",
             Box::new(|v| v["attestations"] = Value::Array(vec![v["attestations"][0].clone(); 17])),
         ),
-        (
-            "attestations[0]",
-            Box::new(|v| v["attestations"][0] = json!("x")),
-        ),
-        (
-            "attestations[0].note",
-            Box::new(|v| v["attestations"][0]["note"] = json!("x")),
-        ),
-        (
-            "attestations[0].issuer",
-            Box::new(|v| v["attestations"][0]["issuer"] = json!("idp gov")),
-        ),
-        (
-            "attestations[0].claim",
-            Box::new(|v| v["attestations"][0]["claim"] = json!("pass")),
-        ),
+        ("attestations[0]", Box::new(|v| v["attestations"][0] = json!("x"))),
+        ("attestations[0].note", Box::new(|v| v["attestations"][0]["note"] = json!("x"))),
+        ("attestations[0].issuer", Box::new(|v| v["attestations"][0]["issuer"] = json!("idp gov"))),
+        ("attestations[0].claim", Box::new(|v| v["attestations"][0]["claim"] = json!("pass"))),
         (
             "attestations[0].claim",
             Box::new(|v| v["attestations"][0]["claim"] = json!({"x": "y".repeat(4096)})),
@@ -207,18 +150,9 @@ fn each_rule_rejects_with_its_field() {
                     json!(base64::engine::general_purpose::URL_SAFE.encode([0xffu8; 64]))
             }),
         ),
-        (
-            "timestamp_token",
-            Box::new(|v| v["timestamp_token"] = Value::Null),
-        ),
-        (
-            "timestamp_token",
-            Box::new(|v| v["timestamp_token"] = json!("")),
-        ),
-        (
-            "timestamp_token",
-            Box::new(|v| v["timestamp_token"] = json!("not base64!")),
-        ),
+        ("timestamp_token", Box::new(|v| v["timestamp_token"] = Value::Null)),
+        ("timestamp_token", Box::new(|v| v["timestamp_token"] = json!(""))),
+        ("timestamp_token", Box::new(|v| v["timestamp_token"] = json!("not base64!"))),
         (
             "timestamp_token",
             Box::new(|v| v["timestamp_token"] = json!(b64(&vec![0x30u8; 16 * 1024 + 1]))),
@@ -237,10 +171,7 @@ fn optional_and_service_rules() {
     let mut v = sample();
     v["timestamp_token"] = json!(b64(&vec![0x30u8; 16 * 1024]));
     assert_eq!(
-        Event::from_value(v, false)
-            .expect("valid")
-            .timestamp_token
-            .map(|t| t.len()),
+        Event::from_value(v, false).expect("valid").timestamp_token.map(|t| t.len()),
         Some(16 * 1024)
     );
     for kind in ["registered", "completed", "archived"] {
@@ -253,14 +184,8 @@ fn optional_and_service_rules() {
     v["kind"] = json!("report_issued");
     v["attestations"] = json!([]);
     assert!(Event::from_value(v.clone(), false).is_err());
-    assert_eq!(
-        Event::from_value(v, true).expect("service kind").kind,
-        EventKind::ReportIssued
-    );
-    assert!(matches!(
-        Event::from_value(json!([1]), false),
-        Err(VerifyError::Invalid { .. })
-    ));
+    assert_eq!(Event::from_value(v, true).expect("service kind").kind, EventKind::ReportIssued);
+    assert!(matches!(Event::from_value(json!([1]), false), Err(VerifyError::Invalid { .. })));
 }
 
 #[test]
@@ -270,14 +195,8 @@ fn strict_json_errors_surface() {
         event_from_json(dup, &Limits::default()),
         Err(VerifyError::Malformed { what: "json", .. })
     ));
-    let small = Limits {
-        max_bytes: 10,
-        ..Limits::default()
-    };
-    assert!(matches!(
-        event_from_json(&[b' '; 11], &small),
-        Err(VerifyError::TooLarge { .. })
-    ));
+    let small = Limits { max_bytes: 10, ..Limits::default() };
+    assert!(matches!(event_from_json(&[b' '; 11], &small), Err(VerifyError::TooLarge { .. })));
 }
 
 #[test]
@@ -285,10 +204,7 @@ fn signed_attestations_verify() {
     let idp = key(1);
     let event = signed(sample(), &idp);
     let registry = keys(&[("idp-gov", &idp)]);
-    assert_eq!(
-        verify_attestations(std::slice::from_ref(&event), &registry),
-        Ok(())
-    );
+    assert_eq!(verify_attestations(std::slice::from_ref(&event), &registry), Ok(()));
     let sig = event.attestations[0].signature;
     assert!(verify_attestation(&idp.verifying_key(), &event.attestation_message(0), &sig).is_ok());
 }
@@ -355,14 +271,8 @@ fn small_order_r_is_refused_like_verify_strict() {
 #[test]
 fn batch_of_1000_mixed_events() {
     let (idp, intent, signer) = (key(1), key(2), key(3));
-    let registry = keys(&[
-        ("idp-gov", &idp),
-        ("intent-svc", &intent),
-        ("user-u-9", &signer),
-    ]);
-    let events: Vec<Event> = (0..1000)
-        .map(|i| mixed_event(i, &idp, &intent, &signer))
-        .collect();
+    let registry = keys(&[("idp-gov", &idp), ("intent-svc", &intent), ("user-u-9", &signer)]);
+    let events: Vec<Event> = (0..1000).map(|i| mixed_event(i, &idp, &intent, &signer)).collect();
     assert_eq!(verify_attestations(&events, &registry), Ok(()));
 
     let mut tampered = events.clone();
@@ -421,25 +331,16 @@ fn parse_leaf_rejections() {
     let time = "2026-01-02T03:04:05.000006Z";
     let good = json!({"event": event.raw, "ledger_time": time, "tenant": "t"});
     let spaced = serde_json::to_vec_pretty(&good).expect("serialize");
-    assert!(matches!(
-        parse_leaf(&spaced),
-        Err(VerifyError::Malformed { what: "leaf", .. })
-    ));
+    assert!(matches!(parse_leaf(&spaced), Err(VerifyError::Malformed { what: "leaf", .. })));
 
     let cases: Vec<(Value, &str)> = vec![
         (json!({"event": event.raw, "ledger_time": time}), "tenant"),
-        (
-            json!({"event": event.raw, "ledger_time": time, "tenant": "t", "index": 1}),
-            "index",
-        ),
+        (json!({"event": event.raw, "ledger_time": time, "tenant": "t", "index": 1}), "index"),
         (
             json!({"event": event.raw, "ledger_time": "2026-01-02T03:04:05Z", "tenant": "t"}),
             "ledger_time",
         ),
-        (
-            json!({"event": event.raw, "ledger_time": time, "tenant": ""}),
-            "tenant",
-        ),
+        (json!({"event": event.raw, "ledger_time": time, "tenant": ""}), "tenant"),
         (
             json!({"event": {"kind": "signed"}, "ledger_time": time, "tenant": "t"}),
             "event.event_id",
@@ -456,10 +357,7 @@ fn parse_leaf_rejections() {
     report["kind"] = json!("report_issued");
     report["attestations"] = json!([]);
     let leaf = jcs::to_canonical(&json!({"event": report, "ledger_time": time, "tenant": "t"}));
-    assert_eq!(
-        parse_leaf(&leaf).expect("service kind").event.kind,
-        EventKind::ReportIssued
-    );
+    assert_eq!(parse_leaf(&leaf).expect("service kind").event.kind, EventKind::ReportIssued);
 }
 
 #[test]

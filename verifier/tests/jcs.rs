@@ -127,10 +127,7 @@ fn arb_value() -> impl Strategy<Value = Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::vec(
-                (
-                    "[a-z\u{e000}-\u{e010}\u{1f600}-\u{1f610}]{0,3}|\\PC{0,4}",
-                    inner
-                ),
+                ("[a-z\u{e000}-\u{e010}\u{1f600}-\u{1f610}]{0,3}|\\PC{0,4}", inner),
                 0..6
             )
             .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),

@@ -69,10 +69,7 @@ const LEAF_HASHES: [&str; 8] = [
 ];
 
 fn tree_leaf_hashes() -> Vec<Hash> {
-    LEAF_INPUTS
-        .iter()
-        .map(|l| leaf_hash(&hex::decode(l).expect("hex")))
-        .collect()
+    LEAF_INPUTS.iter().map(|l| leaf_hash(&hex::decode(l).expect("hex"))).collect()
 }
 
 fn root(size: usize) -> Hash {
@@ -86,11 +83,7 @@ fn rfc6962_leaf_hashes_and_roots() {
         assert_eq!(*got, h(want));
     }
     for size in 0..=8 {
-        assert_eq!(
-            root_from_leaf_hashes(&leaves[..size]),
-            root(size),
-            "size {size}"
-        );
+        assert_eq!(root_from_leaf_hashes(&leaves[..size]), root(size), "size {size}");
     }
 }
 
@@ -120,13 +113,7 @@ fn inclusion_vectors() -> Vec<(u64, u64, Vec<Hash>)> {
                 h("d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"),
             ],
         ),
-        (
-            2,
-            3,
-            vec![h(
-                "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
-            )],
-        ),
+        (2, 3, vec![h("fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125")]),
         (
             1,
             5,
@@ -197,11 +184,7 @@ fn inclusion_vectors_verify_and_corruptions_fail() {
     let leaves = tree_leaf_hashes();
     for (index, size, proof) in inclusion_vectors() {
         let (leaf, r) = (leaves[index as usize], root(size as usize));
-        assert_eq!(
-            verify_inclusion(&leaf, index, size, &proof, &r),
-            Ok(()),
-            "{index}/{size}"
-        );
+        assert_eq!(verify_inclusion(&leaf, index, size, &proof, &r), Ok(()), "{index}/{size}");
         // corruptInclusionProof's probes.
         let mut probes: Vec<(Hash, u64, u64, Vec<Hash>, Hash)> = vec![
             (leaf, index.wrapping_sub(1), size, proof.clone(), r),
@@ -226,10 +209,7 @@ fn inclusion_vectors_verify_and_corruptions_fail() {
             probes.push((leaf, index, size, inserted, r));
         }
         for (n, (l, i, s, p, rt)) in probes.iter().enumerate() {
-            assert!(
-                verify_inclusion(l, *i, *s, p, rt).is_err(),
-                "vector {index}/{size} probe {n}"
-            );
+            assert!(verify_inclusion(l, *i, *s, p, rt).is_err(), "vector {index}/{size} probe {n}");
         }
     }
 }
@@ -238,11 +218,7 @@ fn inclusion_vectors_verify_and_corruptions_fail() {
 fn consistency_vectors_verify_and_corruptions_fail() {
     for (m, n, proof) in consistency_vectors() {
         let (r1, r2) = (root(m as usize), root(n as usize));
-        assert_eq!(
-            verify_consistency(m, n, &r1, &r2, &proof),
-            Ok(()),
-            "{m}/{n}"
-        );
+        assert_eq!(verify_consistency(m, n, &r1, &r2, &proof), Ok(()), "{m}/{n}");
         if proof.is_empty() {
             continue;
         }
@@ -268,10 +244,7 @@ fn consistency_vectors_verify_and_corruptions_fail() {
             probes.push((m, n, r1, r2, flip(&proof, i, 16)));
         }
         for (k, (a, b, ra, rb, p)) in probes.iter().enumerate() {
-            assert!(
-                verify_consistency(*a, *b, ra, rb, p).is_err(),
-                "vector {m}/{n} probe {k}"
-            );
+            assert!(verify_consistency(*a, *b, ra, rb, p).is_err(), "vector {m}/{n} probe {k}");
         }
     }
 }
@@ -306,9 +279,7 @@ const PETER_SIG: &str = "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pA
 const ENOCH_SIG: &str = "— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
 
 fn peter_signer() -> NoteSigner {
-    let material = BASE64
-        .decode(PETER_SKEY.splitn(5, '+').nth(4).expect("skey"))
-        .expect("base64");
+    let material = BASE64.decode(PETER_SKEY.splitn(5, '+').nth(4).expect("skey")).expect("base64");
     assert_eq!(material[0], ALG_ED25519);
     let seed: [u8; 32] = material[1..].try_into().expect("32-byte seed");
     NoteSigner::new("PeterNeumann", SigningKey::from_bytes(&seed)).expect("name")
@@ -347,10 +318,7 @@ fn go_note_two_signatures_and_tampering() {
     let note = Note::parse(tampered.as_bytes()).expect("parse");
     assert!(peter.verify_note(&note).is_err());
     // Right key, wrong name: the signature is not by this key.
-    let renamed = format!(
-        "{PETER_TEXT}\n{}",
-        PETER_SIG.replace("PeterNeumann", "CarmenSandiego")
-    );
+    let renamed = format!("{PETER_TEXT}\n{}", PETER_SIG.replace("PeterNeumann", "CarmenSandiego"));
     let note = Note::parse(renamed.as_bytes()).expect("parse");
     assert!(peter.verify_note(&note).is_err());
 }
@@ -394,12 +362,9 @@ fn c2sp_checkpoint_example_parses() {
     assert_eq!(signed.checkpoint.body(), SOFA_BODY);
     assert_eq!(signed.to_bytes(), msg.as_bytes());
     // An unrelated key with the origin's name does not verify it.
-    let other = NoteSigner::new(
-        "example.com/behind-the-sofa",
-        SigningKey::from_bytes(&[9; 32]),
-    )
-    .expect("name")
-    .verifier();
+    let other = NoteSigner::new("example.com/behind-the-sofa", SigningKey::from_bytes(&[9; 32]))
+        .expect("name")
+        .verifier();
     assert!(SignedCheckpoint::verify(msg.as_bytes(), &other).is_err());
 }
 

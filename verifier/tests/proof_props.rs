@@ -74,11 +74,8 @@ fn ref_sides(m: u64, n: u64) -> Vec<bool> {
         return vec![];
     }
     let k = ref_k(n as usize) as u64;
-    let (mut s, left) = if m < k {
-        (ref_sides(m, k), false)
-    } else {
-        (ref_sides(m - k, n - k), true)
-    };
+    let (mut s, left) =
+        if m < k { (ref_sides(m, k), false) } else { (ref_sides(m - k, n - k), true) };
     s.push(left);
     s
 }
@@ -109,11 +106,7 @@ fn ref_proof_len(m: u64, n: u64, b: bool) -> usize {
         return usize::from(!b);
     }
     let k = ref_k(n as usize) as u64;
-    1 + if m <= k {
-        ref_proof_len(m, k, b)
-    } else {
-        ref_proof_len(m - k, n - k, false)
-    }
+    1 + if m <= k { ref_proof_len(m, k, b) } else { ref_proof_len(m - k, n - k, false) }
 }
 
 // ---------------------------------------------------------------------------
@@ -125,12 +118,7 @@ impl tlog::HashReader for MemHashes {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tlog::Hash>, tlog::Error> {
         indexes
             .iter()
-            .map(|&i| {
-                self.0
-                    .get(i as usize)
-                    .copied()
-                    .ok_or(tlog::Error::IndexesNotInTree)
-            })
+            .map(|&i| self.0.get(i as usize).copied().ok_or(tlog::Error::IndexesNotInTree))
             .collect()
     }
 }
@@ -174,9 +162,7 @@ fn rs_merkle_root(leaves: &[Hash]) -> Hash {
 
 /// Distinct leaves: the seed and the index, hashed as leaf data.
 fn tree(seed: u64, n: usize) -> Vec<Hash> {
-    (0..n as u64)
-        .map(|i| ref_leaf(&[seed.to_be_bytes(), i.to_be_bytes()].concat()))
-        .collect()
+    (0..n as u64).map(|i| ref_leaf(&[seed.to_be_bytes(), i.to_be_bytes()].concat())).collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -212,20 +198,8 @@ proptest! {
 /// Probes of wrong (index, size) pairs around (i, n), as in transparency-dev's
 /// corruptInclusionProof plus off-by-one sizes.
 fn index_size_probes(i: u64, n: u64) -> Vec<(u64, u64)> {
-    let mut v = vec![
-        (i.wrapping_sub(1), n),
-        (i + 1, n),
-        (i ^ 2, n),
-        (i, n * 2),
-        (i, n / 2),
-    ];
-    v.extend([
-        (i, n + 1),
-        (i, n.wrapping_sub(1)),
-        (i + 1, n + 1),
-        (0, n),
-        (n - 1, n),
-    ]);
+    let mut v = vec![(i.wrapping_sub(1), n), (i + 1, n), (i ^ 2, n), (i, n * 2), (i, n / 2)];
+    v.extend([(i, n + 1), (i, n.wrapping_sub(1)), (i + 1, n + 1), (0, n), (n - 1, n)]);
     v.retain(|&p| p != (i, n));
     v
 }
@@ -346,13 +320,7 @@ proptest! {
 fn sizes_are_bound_by_the_checkpoint_not_the_proof() {
     let d = tree(1, 5);
     let root5 = ref_mth(&d);
-    assert_eq!(
-        verify_inclusion(&d[0], 0, 6, &ref_path(0, &d), &root5),
-        Ok(())
-    );
+    assert_eq!(verify_inclusion(&d[0], 0, 6, &ref_path(0, &d), &root5), Ok(()));
     let (r2, r3) = (ref_mth(&d[..2]), ref_mth(&d[..3]));
-    assert_eq!(
-        verify_consistency(2, 4, &r2, &r3, &ref_proof(2, &d[..3])),
-        Ok(())
-    );
+    assert_eq!(verify_consistency(2, 4, &r2, &r3, &ref_proof(2, &d[..3])), Ok(()));
 }

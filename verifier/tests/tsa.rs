@@ -52,10 +52,7 @@ fn assert_rejected(result: Result<TimestampInfo, VerifyError>, needle: &str) {
         Err(e @ VerifyError::Invalid { .. }) => {
             let message = e.to_string();
             assert!(message.contains(needle), "{message:?} lacks {needle:?}");
-            assert!(
-                message.starts_with("invalid timestamp_token: "),
-                "{message}"
-            );
+            assert!(message.starts_with("invalid timestamp_token: "), "{message}");
         }
         other => panic!("expected a rejection naming {needle:?}, got {other:?}"),
     }
@@ -69,10 +66,7 @@ fn valid_rsa_token_is_accepted() {
     assert_eq!(info.gen_time_unix, GEN_TIME_UNIX);
     assert_eq!(info.serial, "1001");
     assert_eq!(info.policy, "1.2.3.4.1");
-    assert_eq!(
-        info.signer_subject,
-        "CN=Test TSA RSA,O=Evidence Ledger Test,C=CN"
-    );
+    assert_eq!(info.signer_subject, "CN=Test TSA RSA,O=Evidence Ledger Test,C=CN");
     assert!(info.nonce.is_some());
 }
 
@@ -83,10 +77,7 @@ fn valid_ecdsa_token_chains_through_an_intermediate() {
     let info = verify(TOKEN_EC).expect("valid EC token");
     assert_eq!(info.tsa, ROOT_NAME);
     assert_eq!(info.serial, "1003");
-    assert_eq!(
-        info.signer_subject,
-        "CN=Test TSA EC,O=Evidence Ledger Test,C=CN"
-    );
+    assert_eq!(info.signer_subject, "CN=Test TSA EC,O=Evidence Ledger Test,C=CN");
 }
 
 #[test]
@@ -98,10 +89,7 @@ fn fractional_gen_time_is_kept() {
 
 #[test]
 fn token_over_another_hash_is_rejected() {
-    assert_rejected(
-        verify(TOKEN_OTHER_HASH),
-        "message imprint does not match the document hash",
-    );
+    assert_rejected(verify(TOKEN_OTHER_HASH), "message imprint does not match the document hash");
     // And the right token against the wrong document.
     let other = Hash::digest(b"another document");
     assert_rejected(
@@ -159,24 +147,13 @@ fn future_gen_time_is_rejected() {
         &format!("genTime {GEN_TIME} is in the future"),
     );
     // Within the skew is fine.
-    verify_timestamp_token(
-        TOKEN_RSA,
-        &document_hash(),
-        &trusted(),
-        GEN_TIME_UNIX - SKEW,
-        SKEW,
-    )
-    .expect("within skew");
+    verify_timestamp_token(TOKEN_RSA, &document_hash(), &trusted(), GEN_TIME_UNIX - SKEW, SKEW)
+        .expect("within skew");
 }
 
 #[test]
 fn garbage_is_rejected() {
-    for garbage in [
-        &b""[..],
-        b"not a token",
-        &[0x30, 0x82, 0xff, 0xff],
-        &[0u8; 64],
-    ] {
+    for garbage in [&b""[..], b"not a token", &[0x30, 0x82, 0xff, 0xff], &[0u8; 64]] {
         assert_rejected(verify(garbage), "not a DER TimeStampToken");
     }
     // A certificate is DER but not a token.
@@ -225,22 +202,15 @@ fn openssl_answers_our_request() {
     }
     std::fs::write(dir.join("serial"), "2000\n").expect("serial");
     let nonce = 0xdead_beef_0123_4567;
-    std::fs::write(
-        dir.join("req.der"),
-        timestamp_request_der(&document_hash(), nonce),
-    )
-    .expect("request");
+    std::fs::write(dir.join("req.der"), timestamp_request_der(&document_hash(), nonce))
+        .expect("request");
     let out = Command::new("openssl")
         .current_dir(&dir)
         .args(["ts", "-reply", "-config", "tsa.cnf", "-section", "tsa_rsa"])
         .args(["-queryfile", "req.der", "-out", "resp.der"])
         .output()
         .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let response = std::fs::read(dir.join("resp.der")).expect("response");
     let token = parse_timestamp_response(&response).expect("granted");
     let now = i64::try_from(
@@ -262,11 +232,7 @@ fn openssl_answers_our_request() {
         .arg(fixture("root-ca.pem"))
         .output()
         .expect("openssl runs");
-    assert!(
-        verified.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verified.stderr)
-    );
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -310,9 +276,7 @@ fn signer_signature(token: &[u8]) -> Vec<u8> {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/tsa")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tsa").join(name)
 }
 
 fn scratch_dir(tag: &str) -> PathBuf {

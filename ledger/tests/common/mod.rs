@@ -18,8 +18,7 @@ pub fn issuer_key() -> SigningKey {
 pub fn new_ledger(dir: &std::path::Path) -> Ledger {
     Ledger::init(dir, "test.example/log").unwrap();
     let l = Ledger::open(dir, LedgerOptions::default()).unwrap();
-    l.add_issuer(ISSUER, issuer_key().verifying_key().as_bytes())
-        .unwrap();
+    l.add_issuer(ISSUER, issuer_key().verifying_key().as_bytes()).unwrap();
     l
 }
 
@@ -38,9 +37,5 @@ pub fn event_json(event_id: &str, document_id: &str, kind: &str, key: &SigningKe
 }
 
 pub fn event(event_id: &str, document_id: &str) -> Event {
-    Event::from_value(
-        event_json(event_id, document_id, "signed", &issuer_key()),
-        false,
-    )
-    .unwrap()
+    Event::from_value(event_json(event_id, document_id, "signed", &issuer_key()), false).unwrap()
 }

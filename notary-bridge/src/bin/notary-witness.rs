@@ -18,10 +18,7 @@ use notary_bridge::{server, state, store, BridgeError, Witness};
 use verifier::cosignature::CosignatureSigner;
 
 #[derive(Parser)]
-#[command(
-    name = "notary-witness",
-    about = "C2SP tlog-witness for the evidence ledger"
-)]
+#[command(name = "notary-witness", about = "C2SP tlog-witness for the evidence ledger")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,9 +71,9 @@ fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Init { data, name } => init(&data, &name),
-        Command::Log {
-            command: LogCommand::Add { data, vkey },
-        } => state::add_log(&data, &vkey).map(|origin| println!("added log {origin}")),
+        Command::Log { command: LogCommand::Add { data, vkey } } => {
+            state::add_log(&data, &vkey).map(|origin| println!("added log {origin}"))
+        }
         Command::Serve { data, listen } => serve(&data, &listen),
         Command::Status { data } => status(&data),
     };
@@ -120,9 +117,7 @@ fn serve(data: &Path, listen: &str) -> Result<(), BridgeError> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| BridgeError::Config(format!("{listen}: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| BridgeError::Config(e.to_string()))?;
+        let addr = listener.local_addr().map_err(|e| BridgeError::Config(e.to_string()))?;
         println!("listening on {addr}");
         let _ = std::io::stdout().flush();
         tracing::info!(%addr, witness = witness.name(), "serving");

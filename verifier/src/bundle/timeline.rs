@@ -50,10 +50,7 @@ pub(super) fn check(entries: &[(u64, &LeafEntry)], unreadable: usize) -> Check {
             entries.len()
         )
     } else {
-        format!(
-            "The order of events is not coherent: {}.",
-            super::list(&problems)
-        )
+        format!("The order of events is not coherent: {}.", super::list(&problems))
     };
     Check::new(check_id::TIMELINE, None, passed, TITLE, detail)
 }
@@ -82,9 +79,7 @@ fn times_never_decrease(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String
 fn registration_first(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>) {
     for (pos, (i, l)) in entries.iter().enumerate() {
         if l.event.kind == EventKind::Registered && pos != 0 {
-            problems.push(format!(
-                "entry {i} registers the contract after other events"
-            ));
+            problems.push(format!("entry {i} registers the contract after other events"));
         }
     }
 }
@@ -110,9 +105,8 @@ fn signatures_prepared(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>
                     ));
                 }
                 if !intent.contains(actor) {
-                    problems.push(format!(
-                        "{who} signed (entry {i}) before their intent was proven"
-                    ));
+                    problems
+                        .push(format!("{who} signed (entry {i}) before their intent was proven"));
                 }
                 let own = format!("signer:{actor}");
                 if !l.event.attestations.iter().any(|a| a.issuer == own) {
@@ -134,17 +128,13 @@ fn completion_after_signatures(entries: &[(u64, &LeafEntry)], problems: &mut Vec
         match l.event.kind {
             EventKind::Signed => {
                 if let Some(c) = completed {
-                    problems.push(format!(
-                        "entry {i} is a signature after completion (entry {c})"
-                    ));
+                    problems.push(format!("entry {i} is a signature after completion (entry {c})"));
                 }
                 signed = true;
             }
             EventKind::Completed => {
                 if !signed {
-                    problems.push(format!(
-                        "entry {i} completes the contract before anyone signed"
-                    ));
+                    problems.push(format!("entry {i} completes the contract before anyone signed"));
                 }
                 completed.get_or_insert(*i);
             }

@@ -136,9 +136,7 @@ fn parse_gen_time(raw: &[u8]) -> Option<GenTime> {
         time::Date::from_calendar_date(i32::from(num(0..4)?), month, num(6..8)? as u8).ok()?;
     let clock =
         time::Time::from_hms(num(8..10)? as u8, num(10..12)? as u8, num(12..14)? as u8).ok()?;
-    let unix = time::PrimitiveDateTime::new(date, clock)
-        .assume_utc()
-        .unix_timestamp();
+    let unix = time::PrimitiveDateTime::new(date, clock).assume_utc().unix_timestamp();
     let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
     let rfc3339 = format!(
         "{}-{}-{}T{}:{}:{}{fraction}Z",
@@ -149,11 +147,7 @@ fn parse_gen_time(raw: &[u8]) -> Option<GenTime> {
         &whole[10..12],
         &whole[12..14]
     );
-    Some(GenTime {
-        raw: raw.to_vec(),
-        unix,
-        rfc3339,
-    })
+    Some(GenTime { raw: raw.to_vec(), unix, rfc3339 })
 }
 
 #[cfg(test)]

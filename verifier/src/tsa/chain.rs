@@ -70,9 +70,7 @@ pub(crate) fn check_tsa_profile(signer: &Certificate) -> Result<(), VerifyError>
     }
     let ku = extension::<KeyUsage>(signer, ID_CE_KEY_USAGE);
     if ku.is_some_and(|(_, ku)| !ku.digital_signature() && !ku.non_repudiation()) {
-        return Err(fail(
-            "the signer certificate's key usage does not allow signing",
-        ));
+        return Err(fail("the signer certificate's key usage does not allow signing"));
     }
     Ok(())
 }
@@ -131,12 +129,7 @@ fn issued(issuer: &Certificate, child: &Certificate) -> bool {
     let (Ok(tbs), Some(sig)) = (child.tbs_certificate.to_der(), child.signature.as_bytes()) else {
         return false;
     };
-    verify_signature(
-        &issuer.tbs_certificate.subject_public_key_info,
-        scheme,
-        &tbs,
-        sig,
-    )
+    verify_signature(&issuer.tbs_certificate.subject_public_key_info, scheme, &tbs, sig)
 }
 
 /// Validity covers `at`, and every critical extension is one we process.
@@ -146,9 +139,7 @@ fn check_usable(cert: &Certificate, at: i64) -> Result<(), VerifyError> {
     let secs = |t: x509_cert::time::Time| i64::try_from(t.to_unix_duration().as_secs());
     let (Ok(not_before), Ok(not_after)) = (secs(validity.not_before), secs(validity.not_after))
     else {
-        return Err(fail(format!(
-            "certificate \"{subject}\" has an unusable validity"
-        )));
+        return Err(fail(format!("certificate \"{subject}\" has an unusable validity")));
     };
     if at < not_before || at > not_after {
         return Err(fail(format!(
@@ -156,14 +147,9 @@ fn check_usable(cert: &Certificate, at: i64) -> Result<(), VerifyError> {
             validity.not_before, validity.not_after
         )));
     }
-    let extensions = cert
-        .tbs_certificate
-        .extensions
-        .as_deref()
-        .unwrap_or_default();
-    if let Some(e) = extensions
-        .iter()
-        .find(|e| e.critical && !UNDERSTOOD_CRITICAL.contains(&e.extn_id))
+    let extensions = cert.tbs_certificate.extensions.as_deref().unwrap_or_default();
+    if let Some(e) =
+        extensions.iter().find(|e| e.critical && !UNDERSTOOD_CRITICAL.contains(&e.extn_id))
     {
         return Err(fail(format!(
             "certificate \"{subject}\" has an unsupported critical extension {}",
@@ -192,13 +178,7 @@ fn check_ca(cert: &Certificate) -> Result<(), VerifyError> {
 /// The decoded extension `oid` of `cert` with its critical flag; `None` if
 /// absent or undecodable (both fail the checks that look for it).
 fn extension<'a, T: Decode<'a>>(cert: &'a Certificate, oid: ObjectIdentifier) -> Option<(bool, T)> {
-    let ext: &Extension = cert
-        .tbs_certificate
-        .extensions
-        .as_ref()?
-        .iter()
-        .find(|e| e.extn_id == oid)?;
-    T::from_der(ext.extn_value.as_bytes())
-        .ok()
-        .map(|v| (ext.critical, v))
+    let ext: &Extension =
+        cert.tbs_certificate.extensions.as_ref()?.iter().find(|e| e.extn_id == oid)?;
+    T::from_der(ext.extn_value.as_bytes()).ok().map(|v| (ext.critical, v))
 }

@@ -121,11 +121,8 @@ fn verify_rsa(
 }
 
 fn verify_ecdsa(spki: &SubjectPublicKeyInfoOwned, prehash: &[u8], signature: &[u8]) -> bool {
-    let curve = spki
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    let curve =
+        spki.algorithm.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
     let point = spki.subject_public_key.raw_bytes();
     match curve {
         Some(SECP_256_R_1) => {

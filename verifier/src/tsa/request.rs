@@ -24,10 +24,7 @@ pub fn timestamp_request_der(sha256: &Hash, nonce: u64) -> Vec<u8> {
     let request = TimeStampReq {
         version: TspVersion::V1,
         message_imprint: MessageImprint {
-            hash_algorithm: AlgorithmIdentifier {
-                oid: ID_SHA_256,
-                parameters: Some(Any::null()),
-            },
+            hash_algorithm: AlgorithmIdentifier { oid: ID_SHA_256, parameters: Some(Any::null()) },
             hashed_message: OctetString::new(sha256.0.to_vec())
                 .expect("32 bytes fit an OCTET STRING"),
         },
@@ -36,9 +33,7 @@ pub fn timestamp_request_der(sha256: &Hash, nonce: u64) -> Vec<u8> {
         cert_req: true,
         extensions: None,
     };
-    request
-        .to_der()
-        .expect("a TimeStampReq of fixed shape encodes")
+    request.to_der().expect("a TimeStampReq of fixed shape encodes")
 }
 
 /// Reads a TimeStampResp (RFC 3161 §2.4.2) and returns the token's exact
@@ -57,36 +52,20 @@ pub fn parse_timestamp_response(der: &[u8]) -> Result<Vec<u8>, VerifyError> {
         |e: der::Error| VerifyError::malformed(WHAT, format!("not a DER TimeStampResp ({e})"));
     let response = TimeStampResp::from_der(der).map_err(malformed)?;
     let status = &response.status;
-    if !matches!(
-        status.status,
-        PkiStatus::Accepted | PkiStatus::GrantedWithMods
-    ) {
+    if !matches!(status.status, PkiStatus::Accepted | PkiStatus::GrantedWithMods) {
         let text = status
             .status_string
             .as_ref()
-            .map(|s| {
-                s.iter()
-                    .map(|t| t.as_str().to_owned())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
+            .map(|s| s.iter().map(|t| t.as_str().to_owned()).collect::<Vec<_>>().join("; "))
             .unwrap_or_default();
-        let bits = status
-            .fail_info
-            .map(|f| format!(" {f:?}"))
-            .unwrap_or_default();
+        let bits = status.fail_info.map(|f| format!(" {f:?}")).unwrap_or_default();
         return Err(VerifyError::invalid(
             WHAT,
-            format!("the TSA refused: {:?}{bits} {text}", status.status)
-                .trim_end()
-                .to_owned(),
+            format!("the TSA refused: {:?}{bits} {text}", status.status).trim_end().to_owned(),
         ));
     }
     if response.time_stamp_token.is_none() {
-        return Err(VerifyError::invalid(
-            WHAT,
-            "granted but no token in the response",
-        ));
+        return Err(VerifyError::invalid(WHAT, "granted but no token in the response"));
     }
     raw_token(der).map_err(malformed)
 }
@@ -125,10 +104,7 @@ mod tests {
         assert_eq!(positive_int_bytes(0x7f), [0x7f]);
         assert_eq!(positive_int_bytes(0x80), [0, 0x80]);
         assert_eq!(positive_int_bytes(0x0100), [1, 0]);
-        assert_eq!(
-            positive_int_bytes(u64::MAX),
-            [0, 255, 255, 255, 255, 255, 255, 255, 255]
-        );
+        assert_eq!(positive_int_bytes(u64::MAX), [0, 255, 255, 255, 255, 255, 255, 255, 255]);
     }
 
     #[test]
@@ -139,10 +115,7 @@ mod tests {
         assert!(req.cert_req);
         assert_eq!(req.message_imprint.hashed_message.as_bytes(), hash.0);
         let nonce = req.nonce.expect("nonce");
-        assert_eq!(
-            nonce.as_bytes(),
-            [0, 255, 255, 255, 255, 255, 255, 255, 255]
-        );
+        assert_eq!(nonce.as_bytes(), [0, 255, 255, 255, 255, 255, 255, 255, 255]);
     }
 
     #[test]

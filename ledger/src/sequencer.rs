@@ -67,6 +67,9 @@ struct Staged {
     replayed: bool,
 }
 
+/// A new entry of the group in flight: index, content hash, leaf hash.
+type PendingEntry = (u64, [u8; 32], Hash);
+
 /// Per-group state: the batch being built and the tree overlay.
 struct Group<'a> {
     batch: crate::store::Batch<'a>,
@@ -75,7 +78,7 @@ struct Group<'a> {
     time: Arc<str>,
     time_micros: i64,
     /// New entries of this group by tenant and event id: (index, content, leaf hash).
-    pending: HashMap<String, HashMap<String, (u64, [u8; 32], Hash)>>,
+    pending: HashMap<String, HashMap<String, PendingEntry>>,
 }
 
 pub(crate) struct Sequencer {

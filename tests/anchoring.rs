@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -69,9 +68,8 @@ impl Witness {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        self.addr = line.trim().strip_prefix("listening on ").expect("listen line").to_string();
+        let url = evidence_ledger::load::read_listen_line(&mut child).unwrap();
+        self.addr = url.trim_start_matches("http://").to_string();
         self.child = Some(child);
     }
 

@@ -2,7 +2,6 @@
 //! an operator does it (init, token issue, issuer add, serve).
 #![allow(dead_code, missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -90,10 +89,7 @@ impl Server {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.trim().strip_prefix("listening on ").expect("listen line").to_string();
-        self.url = format!("http://{addr}");
+        self.url = evidence_ledger::load::read_listen_line(&mut child).unwrap();
         self.child = Some(child);
     }
 

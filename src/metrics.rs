@@ -32,6 +32,14 @@ pub struct Metrics {
     pub anchor_failures: IntGaugeVec,
     /// Size of the latest anchored checkpoint.
     pub anchored_size: IntGauge,
+    /// Group commits (one synced WriteBatch each) since start.
+    pub groups: IntGauge,
+    /// Events written by those group commits since start.
+    pub group_events: IntGauge,
+    /// Seconds spent in synced writes since start.
+    pub group_write_seconds: prometheus::Gauge,
+    /// Group commits that failed on storage since start.
+    pub failed_groups: IntGauge,
 }
 
 impl Metrics {
@@ -93,6 +101,19 @@ impl Metrics {
         registry.register(Box::new(anchor_successes.clone()))?;
         registry.register(Box::new(anchor_failures.clone()))?;
         registry.register(Box::new(anchored_size.clone()))?;
+        let groups = IntGauge::new("evidence_group_commits", "Group commits since start")?;
+        let group_events =
+            IntGauge::new("evidence_group_commit_events", "Events written by group commits")?;
+        let group_write_seconds = prometheus::Gauge::new(
+            "evidence_group_commit_write_seconds",
+            "Seconds in synced RocksDB writes since start",
+        )?;
+        let failed_groups =
+            IntGauge::new("evidence_group_commit_failures", "Group commits failed on storage")?;
+        registry.register(Box::new(groups.clone()))?;
+        registry.register(Box::new(group_events.clone()))?;
+        registry.register(Box::new(group_write_seconds.clone()))?;
+        registry.register(Box::new(failed_groups.clone()))?;
         Ok(Metrics {
             registry,
             events,
@@ -107,7 +128,20 @@ impl Metrics {
             anchor_successes,
             anchor_failures,
             anchored_size,
+            groups,
+            group_events,
+            group_write_seconds,
+            failed_groups,
         })
+    }
+
+    /// Sets the group-commit gauges from the ledger's counters.
+    pub fn set_groups(&self, st: &ledger::GroupStats) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.groups.set(st.groups.load(Relaxed) as i64);
+        self.group_events.set(st.events.load(Relaxed) as i64);
+        self.group_write_seconds.set(st.write_micros.load(Relaxed) as f64 / 1e6);
+        self.failed_groups.set(st.failed_groups.load(Relaxed) as i64);
     }
 
     /// Sets the anchoring gauges from a status snapshot.

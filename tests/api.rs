@@ -91,6 +91,18 @@ fn events_get_durable_receipts_whose_proofs_verify() {
     verify_consistency(old.size, latest.size, &old.root, &latest.root, &hashes(&p["hashes"]))
         .unwrap();
 
+    // Metrics count what happened.
+    let metrics = s.get("/metrics", None).1;
+    let value = |name: &str| -> f64 {
+        let line =
+            metrics.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value("evidence_group_commits ") >= 2.0);
+    assert_eq!(value("evidence_group_commit_events "), latest.size as f64);
+    assert_eq!(value("evidence_tree_size "), latest.size as f64);
+    assert_eq!(value("evidence_events_total{outcome=\"accepted\"}"), latest.size as f64);
+
     // Restart keeps everything, and the same proofs are served.
     s.restart();
     assert_eq!(s.tree_size(), latest.size);

@@ -16,7 +16,7 @@ use verifier::{Hash, VerifyError};
 use crate::error::{LedgerError, Result};
 use crate::keys::{create_key_file, read_key_file, LOG_KEY_FILE};
 use crate::registry::{IssuerRecord, TokenRecord, TsaRecord};
-use crate::sequencer::{load_head, Head, Prepared, Request, Sequencer};
+use crate::sequencer::{load_head, GroupStats, Head, Prepared, Request, Sequencer};
 use crate::store::{RecordFamily, Store};
 use crate::tree::{self, StoreReader};
 
@@ -104,6 +104,7 @@ struct Inner {
     tsas: RwLock<Arc<Vec<TrustedTsa>>>,
     sender: RwLock<Option<SyncSender<Request>>>,
     checkers: Permits,
+    stats: Arc<GroupStats>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -145,11 +146,13 @@ impl Ledger {
         let issuers = RwLock::new(Arc::new(load_issuer_keys(&store)?));
         let tsas = RwLock::new(Arc::new(load_tsas(&store)?));
         let (origin, vkey) = (signer.name().to_string(), signer.vkey());
+        let stats = Arc::new(GroupStats::default());
         let (sender, thread) = match opts {
             None => (None, None),
             Some(opts) => {
                 let (tx, rx) = mpsc::sync_channel(opts.queue_depth);
                 let seq = Sequencer {
+                    stats: stats.clone(),
                     store: store.clone(),
                     signer,
                     head: head.clone(),
@@ -173,6 +176,7 @@ impl Ledger {
                 issuers,
                 tsas,
                 sender: RwLock::new(sender),
+                stats,
                 checkers: Permits::new(
                     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
                 ),
@@ -209,6 +213,11 @@ impl Ledger {
             Ok(h) => h.clone(),
             Err(p) => p.into_inner().clone(),
         }
+    }
+
+    /// Counters of the group commits since open.
+    pub fn group_stats(&self) -> &GroupStats {
+        &self.inner.stats
     }
 
     /// The committed head.

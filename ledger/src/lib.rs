@@ -17,6 +17,7 @@ pub mod keys;
 mod ledger;
 pub mod registry;
 mod sequencer;
+pub use sequencer::GroupStats;
 pub mod store;
 mod tree;
 

@@ -129,6 +129,7 @@ pub(crate) fn consistency(state: &AppState, query: &str) -> Answer {
 pub(crate) fn metrics(state: &AppState) -> Answer {
     let status = state.ledger.status();
     state.metrics.tree_size.set(status.tree_size as i64);
+    state.metrics.set_groups(state.ledger.group_stats());
     if let Some(a) = &state.anchor {
         match a.status() {
             Ok(st) => state.metrics.set_anchor(&st),

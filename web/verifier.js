@@ -620,7 +620,9 @@ export function parseLeaf(bytes) {
   const text = decodeUtf8(bytes);
   const value = parseStrictJson(text, { maxDepth: 12, maxString: 64 * 1024 });
   if (canonicalJson(value) !== text) fail('r.leaf', { what: 'canonical' });
-  fields(value, ['event', 'ledger_time', 'tenant'], ['event', 'ledger_time', 'tenant'], '');
+  // Later ledger versions may add members (DESIGN.md); the leaf hash covers
+  // them, so they are allowed and ignored.
+  fields(value, Object.keys(value), ['event', 'ledger_time', 'tenant'], '');
   const tenant = value.tenant;
   if (typeof tenant !== 'string' || tenant.length === 0 || [...tenant].length > 128 || /[\u0000-\u001f\u007f-\u009f]/.test(tenant)) {
     invalid('tenant', 'tenant');

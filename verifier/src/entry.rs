@@ -44,7 +44,6 @@ const EVENT_FIELDS: &[&str] = &[
 ];
 const ACTOR_FIELDS: &[&str] = &["id", "display", "commitment"];
 const ATTESTATION_FIELDS: &[&str] = &["issuer", "claim", "signature"];
-const LEAF_FIELDS: &[&str] = &["event", "ledger_time", "tenant"];
 
 /// Length of standard padded base64 for 64 bytes.
 const SIGNATURE_B64_LEN: usize = 88;
@@ -593,7 +592,8 @@ pub fn parse_leaf(bytes: &[u8]) -> Result<LeafEntry, VerifyError> {
     let Value::Object(mut map) = value else {
         return Err(VerifyError::invalid("leaf", "must be a JSON object"));
     };
-    check_fields(&map, LEAF_FIELDS, "")?;
+    // Members other than these three may be added by later versions of the
+    // ledger (DESIGN.md); they are covered by the leaf hash and ignored here.
     let tenant = tenant_name(required(&map, "tenant", "tenant")?)?;
     let ledger_time =
         string(required(&map, "ledger_time", "ledger_time")?, "ledger_time")?.to_owned();

@@ -215,6 +215,18 @@ impl Ledger {
         }
     }
 
+    /// Whether appends can be taken: the sequencer runs and was not closed.
+    pub fn is_accepting(&self) -> bool {
+        let open = self.inner.sender.read().map(|s| s.is_some()).unwrap_or(false);
+        let running = self
+            .inner
+            .thread
+            .lock()
+            .map(|t| t.as_ref().is_some_and(|h| !h.is_finished()))
+            .unwrap_or(false);
+        open && running
+    }
+
     /// Counters of the group commits since open.
     pub fn group_stats(&self) -> &GroupStats {
         &self.inner.stats

@@ -165,7 +165,9 @@ fn restart_resumes_from_disk() {
         for b in 0..5 {
             l.append("t", (0..11).map(|i| event(&format!("{b}-{i}"), "c")).collect()).unwrap();
         }
+        assert!(l.is_accepting());
         l.close();
+        assert!(!l.is_accepting());
         let s = l.status();
         (s.root, s.tree_size)
     };

@@ -146,9 +146,11 @@ pub(crate) fn metrics(state: &AppState) -> Answer {
 
 /// `GET /readyz`: 200 while serving, 503 once shutdown began.
 pub(crate) fn readyz(state: &AppState) -> Answer {
-    if state.ready.load(Ordering::Relaxed) {
-        Ok(text(StatusCode::OK, "ready\n"))
-    } else {
-        Ok(text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"))
+    if !state.ready.load(Ordering::Relaxed) {
+        return Ok(text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"));
     }
+    if !state.ledger.is_accepting() {
+        return Ok(text(StatusCode::SERVICE_UNAVAILABLE, "sequencer stopped; see the log\n"));
+    }
+    Ok(text(StatusCode::OK, "ready\n"))
 }

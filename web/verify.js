@@ -185,7 +185,7 @@ function paint() {
   for (const report of v.groups) {
     const g = el('section', { class: 'group' });
     if (v.lookup) g.append(el('h2', {}, t('group_title', plain(report.document_id), plain(report.tenant))));
-    const parts = [verdict(report), failures(report), summary(report), timeline(report), signers(report), witnesses(report), allChecks(report)];
+    const parts = [verdict(report), failures(report), timestamps(report), summary(report), timeline(report), signers(report), witnesses(report), allChecks(report)];
     g.append(...parts.filter(Boolean));
     out.append(g);
   }
@@ -254,6 +254,11 @@ function witnesses(r) {
       w.cosigned_at ? t('cosigned_at', w.cosigned_at) : t('not_cosigned'))))
     : el('p', {}, t('no_witnesses'));
   return el('div', { class: 'card', id: 'witnesses' }, el('h3', {}, t('witnesses')), body);
+}
+
+function timestamps(r) {
+  if (!r.unchecked_timestamps) return null;
+  return el('div', { class: 'notice', id: 'timestamps-unchecked' }, t('timestamps_unchecked', r.unchecked_timestamps));
 }
 
 function allChecks(r) {

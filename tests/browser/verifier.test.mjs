@@ -139,3 +139,20 @@ test('vkeys parse whatever their base64 holds (such as "+")', async () => {
   }
   assert.ok(plus > 0, 'some keys had "+" in their base64');
 });
+
+test('bundles with RFC 3161 timestamps parse, and malformed ones do not', () => {
+  const base = {
+    format: 'evidence-bundle/v1', origin: 'o', log_vkey: 'k', tenant: 't', document_id: 'd', checkpoint: 'c',
+    entries: [{ index: 0, leaf: 'AA==', inclusion: [] }], issuers: [], witnesses: [],
+  };
+  const bytes = (o) => utf8.encode(JSON.stringify(o));
+  const stamped = {
+    ...base,
+    checkpoint_timestamp: { tsa: 'national-tsa', token: 'AAAA' },
+    timestamp_authorities: [{ name: 'national-tsa', root_pem: '-----BEGIN CERTIFICATE-----' }],
+  };
+  assert.equal(v.parseBundle(bytes(stamped)).timestamp_authorities.length, 1);
+  assert.throws(() => v.parseBundle(bytes({ ...base, checkpoint_timestamp: { token: 'AAAA' } })));
+  assert.throws(() => v.parseBundle(bytes({ ...base, timestamp_authorities: [{ name: 'x' }] })));
+  assert.throws(() => v.parseBundle(bytes({ ...base, timestamps: [] })));
+});

@@ -199,6 +199,11 @@ fn event_tokens_are_verified_on_ingest_and_in_the_bundle() {
     assert_eq!(report.timestamps.len(), 1);
     assert_eq!(report.timestamps[0].tsa, "test-tsa");
     assert!(report.all_passed(), "{}", report.to_text());
+    // The legal team's report shows the trusted time and who vouched for it.
+    let (status, html) = s.get("/v1/documents/contract-ts/report", Some(&s.tokens.legal));
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Trusted timestamps") && html.contains("test-tsa"), "{html}");
+    assert!(html.contains(&report.timestamps[0].serial), "{html}");
     let _ = s.terminate();
 }
 

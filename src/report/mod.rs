@@ -96,6 +96,10 @@ pub fn compose(issue: &Issue<'_>) -> Document {
     blocks.extend(signers(r));
     blocks.push(Block::Heading("锚定伙伴（见证方） Anchoring partners (witnesses)".to_owned()));
     blocks.push(witnesses(r));
+    if !r.timestamps.is_empty() {
+        blocks.push(Block::Heading("可信时间戳 Trusted timestamps (RFC 3161)".to_owned()));
+        blocks.push(timestamps(r));
+    }
     blocks.push(Block::Heading("校验明细 Checks".to_owned()));
     blocks.push(checks(r));
     blocks.push(Block::Heading("如何独立验证 How to verify independently".to_owned()));
@@ -281,6 +285,31 @@ fn step(t: &TimelineEntry) -> String {
     }
     lines.push(format!("时间 time: {} (#{})", t.ledger_time, t.index));
     lines.join("\n")
+}
+
+/// The trusted times vouched for by time-stamp authorities (verified ones only).
+fn timestamps(r: &Report) -> Block {
+    let rows = r
+        .timestamps
+        .iter()
+        .map(|t| {
+            let what = match t.subject.strip_prefix("entry ") {
+                Some(i) => format!("第 {i} 条记录 entry {i}"),
+                None => "日志检查点 the log's checkpoint".to_owned(),
+            };
+            vec![what, plain(&t.tsa), with_beijing(&t.gen_time), plain(&t.serial)]
+        })
+        .collect();
+    Block::Table {
+        head: vec![
+            "对象 What (existed no later than)".into(),
+            "时间戳机构 TSA".into(),
+            "时间 genTime".into(),
+            "序列号 Serial".into(),
+        ],
+        widths: vec![1.6, 1.2, 1.6, 1.6],
+        rows,
+    }
 }
 
 fn witnesses(r: &Report) -> Block {

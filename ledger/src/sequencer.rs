@@ -151,7 +151,10 @@ impl Sequencer {
             match self.stage(&req, &mut g) {
                 Ok(s) => staged.push((req, s)),
                 Err(SequenceError::NonFatal(e)) => fail(req, e),
-                Err(SequenceError::Fatal(e)) => fatal = Some(e),
+                Err(SequenceError::Fatal(e)) => {
+                    fail(req, LedgerError::Unavailable(format!("storage failure: {e}")));
+                    fatal = Some(e);
+                }
             }
         }
         let result = match fatal {

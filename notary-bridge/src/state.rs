@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use verifier::checkpoint::Checkpoint;
 use verifier::cosignature::CosignatureSigner;
@@ -29,7 +29,9 @@ const MAX_SUSPECT_RECORDS: usize = 64;
 pub struct Witness {
     dir: PathBuf,
     signer: CosignatureSigner,
-    logs: HashMap<String, LogSlot>,
+    /// Logs by origin; a log added with `log add` while serving is picked
+    /// up on its first request.
+    logs: RwLock<HashMap<String, Arc<LogSlot>>>,
 }
 
 struct LogSlot {
@@ -69,17 +71,24 @@ impl Witness {
             .map_err(|e| BridgeError::Config(format!("name: {e}")))?;
         let mut logs = HashMap::new();
         for record in store::load_logs(dir)? {
-            let verifier = NoteVerifier::from_vkey(&record.vkey)
-                .map_err(|e| BridgeError::Config(format!("log {}: {e}", record.origin)))?;
-            if verifier.name != record.origin {
-                return Err(BridgeError::Config(format!(
-                    "log {}: vkey names {}",
-                    record.origin, verifier.name
-                )));
-            }
-            logs.insert(record.origin.clone(), LogSlot { verifier, record: Mutex::new(record) });
+            logs.insert(record.origin.clone(), Arc::new(slot_of(record)?));
         }
-        Ok(Witness { dir: dir.to_path_buf(), signer, logs })
+        Ok(Witness { dir: dir.to_path_buf(), signer, logs: RwLock::new(logs) })
+    }
+
+    /// The slot of `origin`, loading it from disk if it was added since.
+    fn slot(&self, origin: &str) -> Result<Arc<LogSlot>, BridgeError> {
+        let known = self.logs.read().map_err(|_| poisoned())?.get(origin).cloned();
+        if let Some(slot) = known {
+            return Ok(slot);
+        }
+        let record = store::load_logs(&self.dir)?
+            .into_iter()
+            .find(|r| r.origin == origin)
+            .ok_or_else(|| BridgeError::UnknownLog(origin.into()))?;
+        let mut logs = self.logs.write().map_err(|_| poisoned())?;
+        let slot = logs.entry(origin.to_string()).or_insert(Arc::new(slot_of(record)?));
+        Ok(slot.clone())
     }
 
     /// The witness's key name.
@@ -95,7 +104,7 @@ impl Witness {
     /// A snapshot of every log's record, sorted by origin.
     pub fn records(&self) -> Result<Vec<LogRecord>, BridgeError> {
         let mut out = Vec::new();
-        for slot in self.logs.values() {
+        for slot in self.logs.read().map_err(|_| poisoned())?.values() {
             out.push(lock(slot)?.clone());
         }
         out.sort_by(|a, b| a.origin.cmp(&b.origin));
@@ -105,8 +114,8 @@ impl Witness {
     /// The latest cosigned checkpoint of `origin`, with the log's
     /// signature and this witness's cosignature.
     pub fn latest_checkpoint(&self, origin: &str) -> Result<String, BridgeError> {
-        let slot = self.logs.get(origin).ok_or_else(|| BridgeError::UnknownLog(origin.into()))?;
-        let record = lock(slot)?;
+        let slot = self.slot(origin)?;
+        let record = lock(&slot)?;
         record
             .checkpoint
             .clone()
@@ -122,10 +131,7 @@ impl Witness {
     ) -> Result<NoteSignature, BridgeError> {
         let checkpoint = Checkpoint::parse_body(&req.checkpoint.text)
             .map_err(|e| BridgeError::malformed("checkpoint", e.to_string()))?;
-        let slot = self
-            .logs
-            .get(&checkpoint.origin)
-            .ok_or_else(|| BridgeError::UnknownLog(checkpoint.origin.clone()))?;
+        let slot = self.slot(&checkpoint.origin)?;
         slot.verifier
             .verify_note(&req.checkpoint)
             .map_err(|e| BridgeError::BadLogSignature(e.to_string()))?;
@@ -135,7 +141,7 @@ impl Witness {
                 "old size is larger than the checkpoint's",
             ));
         }
-        let mut record = lock(slot)?;
+        let mut record = lock(&slot)?;
         if let Some(frozen) = &record.frozen {
             return Err(BridgeError::Frozen {
                 origin: record.origin.clone(),
@@ -146,7 +152,7 @@ impl Witness {
             return Err(BridgeError::Conflict { witness_size: record.size });
         }
         match judge(&record, &checkpoint, req)? {
-            Verdict::Consistent => self.advance(&mut record, slot, &checkpoint, req, now),
+            Verdict::Consistent => self.advance(&mut record, &slot, &checkpoint, req, now),
             Verdict::BadProof(reason) => {
                 self.record_suspect(&record, req, now, &reason);
                 Err(BridgeError::BadProof(reason))
@@ -300,6 +306,23 @@ fn evidence(
         old_size: req.old_size,
         proof: req.proof.iter().map(Hash::to_base64).collect(),
     }
+}
+
+/// A log's slot from its stored record, checking its vkey names it.
+fn slot_of(record: LogRecord) -> Result<LogSlot, BridgeError> {
+    let verifier = NoteVerifier::from_vkey(&record.vkey)
+        .map_err(|e| BridgeError::Config(format!("log {}: {e}", record.origin)))?;
+    if verifier.name != record.origin {
+        return Err(BridgeError::Config(format!(
+            "log {}: vkey names {}",
+            record.origin, verifier.name
+        )));
+    }
+    Ok(LogSlot { verifier, record: Mutex::new(record) })
+}
+
+fn poisoned() -> BridgeError {
+    BridgeError::Storage("log table lock poisoned; restart the witness".into())
 }
 
 fn lock(slot: &LogSlot) -> Result<MutexGuard<'_, LogRecord>, BridgeError> {

@@ -150,3 +150,21 @@ fn key_file_is_private_and_init_refuses_to_overwrite() {
     assert!(store::init(f.dir.path(), "x.example/w", &SigningKey::from_bytes(&[8; 32])).is_err());
     assert!(add_log(f.dir.path(), &f.log.vkey()).is_err());
 }
+
+#[test]
+fn a_log_added_while_serving_is_picked_up_on_its_first_request() {
+    let f = fixture();
+    let w = Witness::open(f.dir.path()).expect("open");
+    let other = MemoryLog::new("court.example/log", SigningKey::from_bytes(&[9; 32])).expect("log");
+    let mut other = other;
+    other.append(b"x");
+    let req = AddCheckpointRequest {
+        old_size: 0,
+        proof: Vec::new(),
+        checkpoint: other.checkpoint().note,
+    };
+    assert!(matches!(w.add_checkpoint(&req, 1_700_000_000), Err(BridgeError::UnknownLog(_))));
+    add_log(f.dir.path(), &other.vkey()).expect("add log");
+    w.add_checkpoint(&req, 1_700_000_000).expect("cosigned without a restart");
+    assert_eq!(w.records().expect("records").len(), 2);
+}

@@ -14,6 +14,7 @@
 pub mod client;
 pub mod error;
 pub mod fork;
+pub mod http;
 pub mod protocol;
 pub mod server;
 pub mod state;

@@ -26,8 +26,14 @@ pub async fn run(
     witness: Arc<Witness>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    warp::serve(routes(witness)).incoming(listener).graceful(shutdown).run().await;
+    let service = warp::service(routes(witness));
+    crate::http::serve(listener, service, MAX_CONNECTIONS, SHUTDOWN_GRACE, shutdown).await;
 }
+
+/// Most connections served at once; further clients wait in the backlog.
+pub const MAX_CONNECTIONS: usize = 256;
+/// How long shutdown waits for requests in flight.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// All routes, with refusals turned into plain-text 4xx answers.
 pub fn routes(

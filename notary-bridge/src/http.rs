@@ -9,11 +9,14 @@ use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+
+/// How long a connection may take to send a request's headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Boxed error of a service or body.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -59,7 +62,10 @@ pub async fn serve<S, B>(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        // A client that trickles its headers must not hold a permit forever.
         let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service.clone()));
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

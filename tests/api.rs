@@ -394,3 +394,28 @@ fn admin_registers_and_revokes_issuers_online() {
         s.post("/v1/issuers", Some(&s.tokens.admin), r#"{"name": "x", "public_key": "AAAA"}"#);
     assert_eq!(status, 400, "{body}");
 }
+
+/// A claim may nest 8 levels deep, alone or in a batch; 9 is refused.
+#[test]
+fn claims_nest_as_deep_in_a_batch_as_alone() {
+    let s = Server::start();
+    let iss = &s.signers[0].issuer;
+    let h = Hash::digest(b"deep").to_hex();
+    let deep = |id: &str, levels: usize| {
+        let mut claim = json!("pass");
+        for _ in 0..levels - 1 {
+            claim = json!({ "v": claim });
+        }
+        let claim = json!({ "result": claim });
+        let mut e = signed_event(iss, id, "doc-deep", &h);
+        let kind = e["kind"].as_str().unwrap().to_string();
+        e["attestations"][0]["claim"] = claim.clone();
+        e["attestations"][0]["signature"] =
+            json!(verifier::attest::sign_attestation(&iss.key, &claim, &h, id, &iss.name, &kind));
+        e
+    };
+    assert_eq!(s.submit(&deep("alone-8", 8)).0, 200);
+    assert_eq!(s.submit(&json!({"events": [deep("batch-8", 8)]})).0, 200);
+    assert_eq!(s.submit(&deep("alone-9", 9)).0, 400);
+    assert_eq!(s.submit(&json!({"events": [deep("batch-9", 9)]})).0, 400);
+}

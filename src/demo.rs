@@ -308,6 +308,14 @@ fn contract_text(i: usize) -> Vec<u8> {
     format!("采购合同 No.{i}: the parties agree ...").into_bytes()
 }
 
+/// The `verifier` binary, built beside this one.
+fn verifier_path() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("verifier")))
+        .unwrap_or_else(|| PathBuf::from("verifier"))
+}
+
 fn print_guide(base: &str, dir: &Path, submit: &str, legal: &str, docs: &[String]) {
     let doc = docs.first().map(String::as_str).unwrap_or("contract-2026-0001");
     let bundle = dir.join(format!("{doc}.bundle.json"));
@@ -325,7 +333,7 @@ fn print_guide(base: &str, dir: &Path, submit: &str, legal: &str, docs: &[String
          \x20 curl -H 'Authorization: Bearer {legal}' '{base}/v1/documents/{doc}/report?format=pdf' -o report.pdf\n\
          \x20 curl {base}/metrics\n\
          Check the evidence offline, as a court would:\n\
-         \x20 $CARGO_TARGET_DIR/release/verifier verify {bundle} --document {file}\n\
+         \x20 {verifier} verify {bundle} --document {file}\n\
          or open {base}/verify in a browser and drop both files there.\n\
          Submit more with the submitter token:\n\
          \x20 curl -H 'Authorization: Bearer {submit}' -d @event.json {base}/v1/events\n\
@@ -333,5 +341,6 @@ fn print_guide(base: &str, dir: &Path, submit: &str, legal: &str, docs: &[String
         dir = dir.display(),
         bundle = bundle.display(),
         file = file.display(),
+        verifier = verifier_path().display(),
     );
 }

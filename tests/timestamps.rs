@@ -273,7 +273,7 @@ fn anchored_checkpoints_get_tsa_tokens_and_ingest_survives_the_tsa_being_down() 
     let size2 = s.tree_size();
     wait_for("a failed TSA attempt", || {
         let m = s.get("/metrics", None).1;
-        m.contains("evidence_anchor_failures{kind=\"refused\",witness=\"tsa:test-tsa\"}")
+        m.contains("evidence_anchor_failures{kind=\"unreachable\",witness=\"tsa:test-tsa\"}")
             .then_some(())
     });
     assert!(stamped(size2).is_none());

@@ -162,9 +162,8 @@ fn timestamp_round(
             true
         }
         Err(e) => {
-            tracing::warn!(tsa = %tsa.partner.name, size, "timestamping failed: {e}");
-            let kind = if e.contains("unreachable") { "unreachable" } else { "refused" };
-            failed(&mut state, kind, e);
+            tracing::warn!(tsa = %tsa.partner.name, size, "timestamping failed: {}", e.message);
+            failed(&mut state, e.kind, e.message);
             false
         }
     };

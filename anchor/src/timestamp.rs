@@ -2,6 +2,7 @@
 //! checkpoint body's SHA-256 goes out as a TimeStampReq, the token that
 //! comes back is verified against the trusted root before it is stored.
 
+use std::io::Read;
 use std::time::Duration;
 
 use ledger::Ledger;
@@ -38,7 +39,7 @@ impl TsaClient {
         &self,
         ledger: &Ledger,
         cp: &SignedCheckpoint,
-    ) -> Result<Vec<u8>, String> {
+    ) -> Result<Vec<u8>, TsaError> {
         let imprint = Hash::digest(cp.note.text.as_bytes());
         let nonce: u64 = rand::thread_rng().gen_range(1..i64::MAX as u64);
         let resp = self
@@ -47,30 +48,60 @@ impl TsaClient {
             .header("content-type", "application/timestamp-query")
             .body(timestamp_request_der(&imprint, nonce))
             .send()
-            .map_err(|e| format!("TSA unreachable: {e}"))?;
-        if !resp.status().is_success() {
-            return Err(format!("TSA answered {}", resp.status()));
+            .map_err(|e| TsaError::unreachable(format!("TSA unreachable: {e}")))?;
+        let status = resp.status();
+        if status.is_server_error() {
+            return Err(TsaError::unreachable(format!("TSA unavailable: {status}")));
         }
-        if resp.content_length().is_some_and(|n| n > MAX_RESPONSE) {
-            return Err("TSA answer too large".into());
+        if !status.is_success() {
+            return Err(TsaError::refused(format!("TSA answered {status}")));
         }
-        let body = resp.bytes().map_err(|e| e.to_string())?;
-        let token = parse_timestamp_response(&body).map_err(|e| e.to_string())?;
+        // Read at most one byte past the cap, whatever Content-Length says.
+        let mut body = Vec::new();
+        resp.take(MAX_RESPONSE + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| TsaError::unreachable(format!("reading the TSA's answer: {e}")))?;
+        if body.len() as u64 > MAX_RESPONSE {
+            return Err(TsaError::refused("TSA answer too large".into()));
+        }
+        let token =
+            parse_timestamp_response(&body).map_err(|e| TsaError::refused(e.to_string()))?;
         let roots: Vec<_> =
             ledger.trusted_tsas().iter().filter(|t| t.name == self.partner.name).cloned().collect();
         if roots.is_empty() {
-            return Err(format!("TSA {} is not among the trusted TSAs", self.partner.name));
+            let why = format!("TSA {} is not among the trusted TSAs", self.partner.name);
+            return Err(TsaError::refused(why));
         }
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let info = verify_timestamp_token(&token, &imprint, &roots, now, SKEW_SECS)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| TsaError::refused(e.to_string()))?;
         let echoed = info
             .nonce
             .as_deref()
             .and_then(|h| u64::from_str_radix(h.trim_start_matches('0'), 16).ok());
         if echoed != Some(nonce) {
-            return Err("TSA token does not echo our nonce".into());
+            return Err(TsaError::refused("TSA token does not echo our nonce".into()));
         }
         Ok(token)
+    }
+}
+
+/// Why timestamping failed, sorted like the witnesses' failures: a TSA
+/// that cannot be reached (retry) or one whose answer is refused.
+#[derive(Debug)]
+pub(crate) struct TsaError {
+    /// `unreachable` or `refused` (the metrics' failure kinds).
+    pub kind: &'static str,
+    /// The reason, in words.
+    pub message: String,
+}
+
+impl TsaError {
+    fn unreachable(message: String) -> TsaError {
+        TsaError { kind: "unreachable", message }
+    }
+
+    fn refused(message: String) -> TsaError {
+        TsaError { kind: "refused", message }
     }
 }

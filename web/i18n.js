@@ -478,3 +478,6 @@ export function render(msg, lang) {
   for (const [k, v] of Object.entries(msg.a)) a[k] = arg(v, lang);
   return f(a);
 }
+
+/** Whether `lang` has words for the message key `k`. */
+export const hasMessage = (k, lang) => typeof messages[lang][k] === 'function';

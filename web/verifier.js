@@ -1352,7 +1352,7 @@ function parties(entries) {
  * The verdict of docs/trust-policy.md §3 over `checks`: the first rule that
  * applies gives `status`; `reasons` names everything missing.
  */
-export function verdictOf(checks) {
+export function verdictOf(checks, source = 'policy') {
   const reasons = [];
   const failed = checks.filter((c) => c.status === 'fail' && c.id !== 'witness_quorum');
   for (const c of failed) reasons.push(m('v.r.failed', { title: c.title, id: c.id }));
@@ -1372,14 +1372,14 @@ export function verdictOf(checks) {
   else if (quorumFailed) status = 'quorum_not_met';
   else if (stamps.length) status = 'untrusted_timestamps';
   else if (other.length || !checks.every((c) => c.status === 'pass')) status = 'failed';
-  const summary = m(`v.${status}`, { n: checks.length, failed: failed.length, quorum: quorumFailed ? quorum.detail : null });
+  const summary = m(`v.${status}`, { n: checks.length, failed: failed.length, source });
   return { status, summary, reasons };
 }
 
 /** Sets a report's verdict and `passed` from its checks (again, after the
  * page adds its online check). */
 export function finishReport(report) {
-  report.verdict = verdictOf(report.checks);
+  report.verdict = verdictOf(report.checks, report.trust?.source);
   report.passed = report.verdict.status === 'verified';
   return report;
 }

@@ -1,8 +1,10 @@
 //! The public verifier page in a real browser: starts the real server,
 //! writes a contract flow, fetches its evidence bundle, and runs
 //! tests/browser/verify.test.mjs (Debian's headless Chromium driven by
-//! playwright-core) over a valid bundle, a tampered one, a different file
-//! and a file-only lookup. Then compares the checks the JavaScript verifier
+//! playwright-core) over a valid bundle, a tampered one, a different file,
+//! a file-only lookup, a bundle forged with its own log key, an invented
+//! witness line, escape sequences in a leaf, and a trust policy loaded on
+//! the page. Then compares the checks the JavaScript verifier
 //! showed with the Rust verifier's report of the same inputs: two
 //! independent implementations of docs/bundle-format.md must agree.
 //!
@@ -22,6 +24,7 @@ use evidence_ledger::flows::contract_flow;
 use serde_json::{json, Value};
 use verifier::bundle::{verify_bundle_bytes, VerifyOptions};
 use verifier::cosignature::CosignatureSigner;
+use verifier::note::NoteSigner;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const DOCUMENT_ID: &str = "contract-browser-1";
@@ -70,6 +73,11 @@ fn add_cosignature(bundle: &mut Value) {
 /// The bundle with the identity method of its first identity check changed
 /// (still canonical JSON): its inclusion proof and attestation must fail.
 fn tamper(bundle: &Value) -> Value {
+    replace_in_leaf(bundle, "phone_3_factor", "face")
+}
+
+/// The bundle with `from` replaced by `to` in the leaf that holds it.
+fn replace_in_leaf(bundle: &Value, from: &str, to: &str) -> Value {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut t = bundle.clone();
     let entry = t["entries"]
@@ -78,12 +86,57 @@ fn tamper(bundle: &Value) -> Value {
         .iter_mut()
         .find(|e| {
             let leaf = b64.decode(e["leaf"].as_str().unwrap()).unwrap();
-            String::from_utf8(leaf).unwrap().contains("phone_3_factor")
+            String::from_utf8(leaf).unwrap().contains(from)
         })
-        .expect("an identity check by phone");
+        .expect("a leaf holding the text");
     let leaf = String::from_utf8(b64.decode(entry["leaf"].as_str().unwrap()).unwrap()).unwrap();
-    entry["leaf"] = json!(b64.encode(leaf.replace("phone_3_factor", "face")));
+    entry["leaf"] = json!(b64.encode(leaf.replace(from, to)));
     t
+}
+
+/// The checkpoint body (the note text before its blank line).
+fn body_of(bundle: &Value) -> String {
+    format!("{}\n", bundle["checkpoint"].as_str().unwrap().split("\n\n").next().unwrap())
+}
+
+/// The bundle forged end to end with a log key of its own, under the real
+/// origin: every proof still holds, only the key is not the log's.
+fn forge(bundle: &Value) -> Value {
+    let origin = bundle["origin"].as_str().unwrap();
+    let forger = NoteSigner::new(origin, SigningKey::from_bytes(&[66; 32])).unwrap();
+    let body = body_of(bundle);
+    let mut f = bundle.clone();
+    f["checkpoint"] = json!(format!("{body}\n{}", forger.sign(&body).to_line()));
+    f["log_vkey"] = json!(forger.vkey());
+    f["witnesses"] = json!([]);
+    f
+}
+
+/// The bundle with a cosignature line named like the real witness, made
+/// with another key and dated 2020-01-01.
+fn invent_witness(bundle: &Value) -> Value {
+    let impostor = CosignatureSigner::new(WITNESS, SigningKey::from_bytes(&[9; 32])).unwrap();
+    let line = impostor.cosign(&body_of(bundle), 1_577_836_800).to_line();
+    let mut f = bundle.clone();
+    f["checkpoint"] = json!(format!("{}{line}", bundle["checkpoint"].as_str().unwrap()));
+    f
+}
+
+/// The bundle with ANSI escape sequences written into a leaf's claim (still
+/// canonical JSON: JCS writes control characters as \u00XX).
+fn with_escapes(bundle: &Value) -> Value {
+    let ansi = "\\u001b[2K\\u001b[1A\\u001b[32m✔ PASS All checks passed\\u001b[0m";
+    replace_in_leaf(bundle, "phone_3_factor", ansi)
+}
+
+/// A trust policy with the log's real key and the test witness, quorum 1.
+fn policy_text(bundle: &Value) -> String {
+    let witness = CosignatureSigner::new(WITNESS, SigningKey::from_bytes(&[7; 32])).unwrap();
+    format!(
+        "# The browser test's trust policy.\nlog {}\nwitness {}\nquorum 1\n",
+        bundle["log_vkey"].as_str().unwrap(),
+        witness.vkey()
+    )
 }
 
 /// (id, subject, passed) of each check, without the page's online check.
@@ -139,11 +192,19 @@ fn verifier_page_in_headless_chromium() {
     };
     let bundle_bytes = serde_json::to_vec_pretty(&bundle).unwrap();
     let tampered_bytes = serde_json::to_vec_pretty(&tamper(&bundle)).unwrap();
+    let forged_bytes = serde_json::to_vec_pretty(&forge(&bundle)).unwrap();
+    let invented_bytes = serde_json::to_vec_pretty(&invent_witness(&bundle)).unwrap();
+    let ansi_bytes = serde_json::to_vec_pretty(&with_escapes(&bundle)).unwrap();
+    let policy = policy_text(&bundle);
     let other = b"a different file, never signed\n".to_vec();
     let file = write("合同-42.txt", document.as_bytes());
     let other_file = write("other.txt", &other);
     let bundle_path = write("bundle.json", &bundle_bytes);
     let tampered_path = write("bundle-tampered.json", &tampered_bytes);
+    let forged_path = write("bundle-forged.json", &forged_bytes);
+    let invented_path = write("bundle-invented-witness.json", &invented_bytes);
+    let ansi_path = write("bundle-escapes.json", &ansi_bytes);
+    let policy_path = write("court.policy", policy.as_bytes());
     let results_path = dir.path().join("results.json");
     let screenshots = repo().join("tests/browser/screenshots");
 
@@ -155,6 +216,10 @@ fn verifier_page_in_headless_chromium() {
         .env("EL_OTHER_FILE", &other_file)
         .env("EL_BUNDLE", &bundle_path)
         .env("EL_TAMPERED", &tampered_path)
+        .env("EL_FORGED", &forged_path)
+        .env("EL_INVENTED", &invented_path)
+        .env("EL_ANSI", &ansi_path)
+        .env("EL_POLICY", &policy_path)
         .env("EL_SCREENSHOTS", &screenshots)
         .env("EL_RESULTS", &results_path)
         .output()

@@ -872,7 +872,16 @@ export async function policyFromLogInfo(info) {
   const q = [info?.quorum, info?.anchoring?.quorum, info?.anchoring?.threshold, info?.threshold, info?.witness_threshold]
     .find((x) => Number.isSafeInteger(x) && x >= 0);
   const distinct = witnessGroups(await Promise.all(witnesses.map((w) => policyVkey(String(w), ALG_COSIGNATURE_V1)))).length;
-  const text = policyTextFromKeys({ log: String(info?.vkey ?? ''), witnesses: witnesses.map(String), quorum: q === undefined ? '' : String(Math.min(q, distinct)) });
+  let text = policyTextFromKeys({ log: String(info?.vkey ?? ''), witnesses: witnesses.map(String), quorum: q === undefined ? '' : String(Math.min(q, distinct)) });
+  // The roots the ledger trusts (GET /v1/log `timestamp_authorities`): shown
+  // as the anchors in force, though this page checks no RFC 3161 token.
+  const names = new Set();
+  for (const t of Array.isArray(info?.timestamp_authorities) ? info.timestamp_authorities : []) {
+    const name = typeof t?.name === 'string' ? t.name : '';
+    if (name === '' || WS_RUN_RE.test(name) || names.has(name) || names.size >= MAX_TSA_ROOTS || typeof t.root_pem !== 'string' || !isPemCertificateShape(t.root_pem)) continue;
+    names.add(name);
+    text += `tsa ${name}\n${t.root_pem.trim()}\n`;
+  }
   const p = await parsePolicy(text);
   p.source = 'server';
   return p;
@@ -970,9 +979,11 @@ async function decode(b) {
   const issuers = new Map();
   for (const i of b.issuers) {
     const raw = b64decode(i.public_key);
-    const ok = raw && isCurvePoint(raw);
+    // Small-order keys are refused (strict verification refuses every
+    // signature under them), as verifier/src/bundle/decode.rs.
+    const cryptoKey = raw && raw.length === 32 ? await importEd25519(raw) : null;
     if (issuers.has(i.name)) problems.push(m('p.issuer_twice', { name: plain(i.name) }));
-    else if (ok) issuers.set(i.name, { raw, b64: i.public_key, cryptoKey: await importEd25519(raw) });
+    else if (cryptoKey) issuers.set(i.name, { raw, b64: i.public_key, cryptoKey });
     else problems.push(m('p.issuer_key', { name: plain(i.name) }));
   }
   const witnesses = [];
@@ -1109,18 +1120,19 @@ async function cosignatureLine(key, cp, s) {
 
 /**
  * One `cosignature` check per distinct policy witness key that has a line
- * (or a line impersonating it), then `witness_quorum`. Lines by keys not in
- * the policy are claims: listed, never checked, never counted.
+ * (every line by the key's names must verify; the first one's time must
+ * not precede the newest entry nor run ahead of the clock), then one
+ * failing `cosignature` check per line that uses a policy witness's name
+ * with a key ID of no policy key of that name (an impersonation), then
+ * `witness_quorum`. Lines by keys not in the policy are claims: listed,
+ * never checked, never counted. As verifier/src/bundle/signatures.rs.
  */
 async function cosignatureChecks(d, policy, now) {
   const checks = [];
   const facts = [];
   const cp = d.checkpoint.ok;
   const newest = newestLedgerTime(d);
-  const sigs = cp ? cp.note.sigs : [];
-  const trusted = (s) => policy.witnesses.some((w) => matches(w, s));
-  // A line named like a policy witness, by no policy key of that name.
-  const impostors = sigs.filter((s) => !trusted(s) && policy.witnesses.some((w) => w.name === s.name));
+  let have = 0;
   for (const g of policy.groups) {
     const first = g.entries[0];
     const who = plain(first.name);
@@ -1137,36 +1149,45 @@ async function cosignatureChecks(d, policy, now) {
       emit('fail', m('c.cosig.undecodable', { who, why: d.checkpoint.err }));
       continue;
     }
-    const mine = impostors.filter((s) => policy.groups.find((x) => x.entries.some((e) => e.name === s.name)) === g);
-    if (mine.length) {
-      const s = mine[0];
-      emit('fail', m('c.cosig.impostor', { who: plain(s.name), id: s.keyIdHex, keys: g.entries.filter((e) => e.name === s.name).map((e) => plainFull(e.vkey)) }));
-      continue;
-    }
-    const lines = sigs.map((s) => [s, g.entries.find((e) => matches(e, s))]).filter(([, e]) => e);
-    if (!lines.length) continue;
     let bad = null;
     let ok = null;
-    for (const [s, e] of lines) {
-      const key = plainFull(e.vkey);
+    for (const s of cp.note.sigs) {
+      const e = g.entries.find((x) => matches(x, s));
+      if (!e) continue;
       const r = await cosignatureLine(e, cp, s);
-      if (r.err) bad = m('c.cosig.invalid', { who, why: r.err, key });
-      else if (newest && r.time < newest[0]) bad = m('c.cosig.before_entries', { who, at: unixToRfc3339(r.time), newest: newest[1], key });
-      else if (r.time > BigInt(now) + COSIG_SKEW_SECS) bad = m('c.cosig.future', { who, at: unixToRfc3339(r.time), key });
-      if (bad) break;
-      ok ??= [r.time, key];
+      if (r.err) {
+        bad = m('c.cosig.invalid', { who: plain(e.name), why: r.err, key: plainFull(e.vkey) });
+        break;
+      }
+      ok ??= [r.time, e];
     }
-    if (bad) emit('fail', bad);
-    else {
-      emit('pass', m('c.cosig.ok', { who, at: unixToRfc3339(ok[0]), key: ok[1], source: policy.source }));
-      fact.cosigned_at = unixToRfc3339(ok[0]);
-      fact.cosigned_unix = Number(ok[0]);
+    if (!bad && !ok) continue;
+    if (!bad) {
+      const [t, e] = ok;
+      const at = unixToRfc3339(t);
+      const key = plainFull(e.vkey);
+      if (newest && t < newest[0]) bad = m('c.cosig.before_entries', { who: plain(e.name), at, newest: newest[1], key });
+      else if (t > BigInt(now) + COSIG_SKEW_SECS) bad = m('c.cosig.future', { who: plain(e.name), at, key });
     }
+    if (bad) {
+      emit('fail', bad);
+      continue;
+    }
+    emit('pass', m('c.cosig.ok', { who: plain(ok[1].name), at: unixToRfc3339(ok[0]), key: plainFull(ok[1].vkey), source: policy.source }));
+    fact.cosigned_at = unixToRfc3339(ok[0]);
+    fact.cosigned_unix = Number(ok[0]);
+    have++;
   }
-  const have = checks.filter((c) => c.status === 'pass').length;
+  for (const s of cp ? cp.note.sigs : []) {
+    const named = policy.witnesses.filter((w) => w.name === s.name);
+    if (named.length === 0 || named.some((w) => matches(w, s))) continue;
+    const who = plain(s.name);
+    checks.push(check('cosignature', s.name, 'fail', m('c.cosig.title', { who }),
+      m('c.cosig.impostor', { who, id: s.keyIdHex, keys: named.map((w) => plainFull(w.vkey)) })));
+  }
   const need = policy.quorum;
   const distinct = policy.groups.length;
-  const quorumDetail = distinct === 0
+  const quorumDetail = need === 0
     ? m('c.quorum.no_witnesses')
     : have >= need
       ? m('c.quorum.ok', { have, need, distinct })
@@ -1187,7 +1208,8 @@ function witnessClaims(b, d, policy) {
   }
   const logKey = d.logKey.ok;
   for (const s of d.checkpoint.ok ? d.checkpoint.ok.note.sigs : []) {
-    if (inPolicy(s.name, s.keyIdHex) || (logKey && matches(logKey, s))) continue;
+    // Lines in a policy witness's name are checked (impersonations fail).
+    if (policy.witnesses.some((w) => w.name === s.name) || (logKey && matches(logKey, s))) continue;
     if (claims.some((c) => c.name === s.name && c.key_id === s.keyIdHex)) continue;
     claims.push({ name: s.name, vkey: null, key_id: s.keyIdHex, trusted: false, line: true });
   }
@@ -1268,16 +1290,12 @@ async function attestationCheck(e, d, policy) {
 /**
  * RFC 3161 tokens are not checked here (CMS and X.509 in the browser are
  * not worth their attack surface: docs/trust-policy.md §4): each token gets
- * an `unanchored` check saying so. Root certificates the bundle carries
- * that are not even PEM certificates fail, as in the Rust verifier.
+ * an `unanchored` check saying so, and never a time. A checkpoint token
+ * that cannot even be taken apart (no readable checkpoint, not base64)
+ * fails, as in the Rust verifier (verifier/src/bundle/timestamps.rs).
  */
 function timestampChecks(b, d) {
   const checks = [];
-  for (const t of b.timestamp_authorities ?? []) {
-    if (!isPemCertificateShape(t.root_pem)) {
-      checks.push(check('checkpoint_timestamp', null, 'fail', m('c.ts.fail_title'), m('c.ts.bad_root', { name: plain(t.name) })));
-    }
-  }
   for (const e of d.entries) {
     if (!e.leaf.ok || !('timestamp_token' in e.leaf.ok.event)) continue;
     const hash = e.leaf.ok.event.document_hash;
@@ -1285,7 +1303,10 @@ function timestampChecks(b, d) {
   }
   if ('checkpoint_timestamp' in b) {
     const tsa = plain(b.checkpoint_timestamp.tsa);
-    checks.push(check('checkpoint_timestamp', null, 'unanchored', m('c.ts.cp_title'), m('c.ts.cp_unchecked', { tsa })));
+    const token = b64decode(b.checkpoint_timestamp.token);
+    if (d.checkpoint.err) checks.push(check('checkpoint_timestamp', null, 'fail', m('c.ts.fail_title'), m('c.ts.cp_no_checkpoint', { why: d.checkpoint.err })));
+    else if (!token) checks.push(check('checkpoint_timestamp', null, 'fail', m('c.ts.fail_title'), m('c.ts.cp_not_base64', { tsa })));
+    else checks.push(check('checkpoint_timestamp', null, 'unanchored', m('c.ts.cp_title'), m('c.ts.cp_unchecked', { tsa })));
   }
   return checks;
 }

@@ -306,13 +306,20 @@ test('check order and statuses: log key anchored, unanchored, or not the trusted
 test('cosignatures: policy keys only, by key not name, times bounded, impostors fail', async () => {
   const k = await keys();
   const policy = `log ${k.log.vkey}\nwitness ${k.w1.vkey}\n`;
-  // A real line plus an invented one named like the witness: the witness's check fails.
+  // A real line plus an invented one named like the witness: the real one
+  // counts, the invented one is a failing check of its own (as Rust).
   const invented = await genuine(k, { cosigners: [{ w: k.w1, t: f.LEDGER_UNIX + 100 }, { w: k.impostor, t: 1577836800 }] });
   const r = await verify(invented, policy);
-  assert.deepEqual(statuses(r).filter((s) => /cosig|quorum/.test(s)), ['cosignature:notary.example/w1=fail', 'witness_quorum=fail']);
-  assert.match(render(r.checks.find((c) => c.id === 'cosignature').detail, 'en'), /impersonates/);
+  assert.deepEqual(statuses(r).filter((s) => /cosig|quorum/.test(s)),
+    ['cosignature:notary.example/w1=pass', 'cosignature:notary.example/w1=fail', 'witness_quorum=pass']);
+  const fake = r.checks.find((c) => c.id === 'cosignature' && c.status === 'fail');
+  assert.match(render(fake.detail, 'en'), new RegExp(`key ID ${v.hex(k.impostor.id)} .*impersonates`));
   assert.equal(r.verdict.status, 'failed');
-  assert.ok(!r.witnesses.some((w) => w.cosigned_at), 'no countersignature time from a failed check');
+  assert.deepEqual(r.witnesses.map((w) => w.cosigned_at), ['2026-01-01T00:01:40Z'], 'only the real line is timed');
+  assert.ok(!r.claims.witnesses.some((w) => w.key_id === v.hex(k.impostor.id)), 'an impersonation is a failed check, not a claim');
+  // Only the invented line: no check of the real witness, the impostor fails, the quorum fails.
+  const only = await verify(await genuine(k, { cosigners: [{ w: k.impostor, t: 1577836800 }] }), policy);
+  assert.deepEqual(statuses(only).filter((s) => /cosig|quorum/.test(s)), ['cosignature:notary.example/w1=fail', 'witness_quorum=fail']);
   // Lines by keys outside the policy are claims: never checked, never counted.
   const stranger = await f.witnessSigner('stranger.example/w', 11);
   const extra = await verify(await genuine(k, { cosigners: [{ w: stranger, t: 1 }] }), `log ${k.log.vkey}\n`);
@@ -377,9 +384,13 @@ test('RFC 3161 tokens are unanchored on the page, never passed or timed', async 
   assert.deepEqual(statuses(r).slice(-2), ['event_timestamp:0=unanchored', 'checkpoint_timestamp=unanchored']);
   assert.equal(r.verdict.status, 'untrusted_timestamps');
   for (const c of r.checks.slice(-2)) assert.match(render(c.detail, 'en'), /does not check RFC 3161 tokens.*offline verifier/);
-  // A root that is not even a PEM certificate fails, as in the Rust verifier.
-  const bad = await verify({ ...b, timestamp_authorities: [{ name: 'x', root_pem: 'nope' }] }, policy);
-  assert.deepEqual(statuses(bad).slice(-3), ['checkpoint_timestamp=fail', 'event_timestamp:0=unanchored', 'checkpoint_timestamp=unanchored']);
+  // A bundle's root that is not a certificate is ignored (never an anchor);
+  // a checkpoint token that is not base64 fails, as in the Rust verifier.
+  const roots = await verify({ ...b, timestamp_authorities: [{ name: 'x', root_pem: 'nope' }] }, policy);
+  assert.equal(roots.verdict.status, 'untrusted_timestamps');
+  assert.deepEqual(roots.claims.tsas, ['x']);
+  const bad = await verify({ ...b, checkpoint_timestamp: { tsa: 't', token: 'not base64!' } }, policy);
+  assert.deepEqual(statuses(bad).slice(-2), ['event_timestamp:0=unanchored', 'checkpoint_timestamp=fail']);
   assert.equal(bad.verdict.status, 'failed');
 });
 
@@ -513,4 +524,29 @@ test('terminalSafe: controls and bidi overrides become U+FFFD, in every string s
   assert.ok(texts.length > 20);
   for (const t of texts) assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(t), JSON.stringify(t));
   assert.ok(texts.some((t) => t.includes('\ufffd[2K')), 'the escapes are shown, neutralised');
+});
+
+test('anchors from a ledger\'s GET /v1/log: its log key, witnesses, quorum if published, TSA roots', async () => {
+  const k = await keys();
+  const pem = `-----BEGIN CERTIFICATE-----\n${v.b64encode(new Uint8Array([0x30, 1, 0]))}\n-----END CERTIFICATE-----\n`;
+  const info = {
+    origin: 'log.example/x', vkey: k.log.vkey,
+    witnesses: [{ name: k.w1.name, vkey: k.w1.vkey }, { name: k.w2.name, vkey: k.w2.vkey }],
+    timestamp_authorities: [{ name: 'national-tsa', root_pem: pem, sha256: '00' }, { name: 'broken', root_pem: 'x' }],
+  };
+  const all = await v.policyFromLogInfo(info);
+  assert.equal(all.source, 'server');
+  assert.deepEqual(all.logs.map((x) => x.vkey), [k.log.vkey]);
+  assert.equal(all.quorum, 2, 'no published quorum: every listed witness');
+  assert.deepEqual(all.tsas.map((x) => x.name), ['national-tsa']);
+  assert.equal((await v.policyFromLogInfo({ ...info, quorum: 1 })).quorum, 1);
+  assert.equal((await v.policyFromLogInfo({ ...info, anchoring: { quorum: 1 } })).quorum, 1);
+  assert.equal((await v.policyFromLogInfo({ ...info, anchoring: { threshold: 0 } })).quorum, 0);
+  assert.equal((await v.policyFromLogInfo({ ...info, witnesses: [] })).quorum, 0);
+  const r = await v.verifyBundle(f.bytesOf(await genuine(k)), { policy: all, now: NOW });
+  assert.equal(r.verdict.status, 'quorum_not_met');
+  assert.equal(r.trust.source, 'server');
+  // Keys typed in make the same policy as a file.
+  const typed = await v.parsePolicy(v.policyTextFromKeys({ log: ` ${k.log.vkey} `, witnesses: [k.w1.vkey, '', k.w2.vkey], quorum: '1' }));
+  assert.deepEqual([typed.logs.length, typed.witnesses.length, typed.quorum], [1, 2, 1]);
 });

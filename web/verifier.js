@@ -393,7 +393,8 @@ async function keyId(name, alg, key) {
 
 /** Parses a vkey `<name>+<8 hex key id>+<base64(type || key)>` (types 0x01, 0x04). */
 export async function parseVkey(vkey) {
-  if (typeof vkey !== 'string' || vkey.length > MAX_VKEY_SIZE) fail('r.vkey', { what: 'size' });
+  // MAX_VKEY_SIZE is in UTF-8 bytes, as the Rust verifier counts it.
+  if (typeof vkey !== 'string' || utf8Length(vkey) > MAX_VKEY_SIZE) fail('r.vkey', { what: 'size' });
   // The base64 part may itself hold '+': split at the first two only.
   const a = vkey.indexOf('+');
   const b = a < 0 ? -1 : vkey.indexOf('+', a + 1);

@@ -444,6 +444,11 @@ test('Rust and JS agree: -0, UTF-8 string limits, key names, null members, caps,
   assert.equal((await v.parseVkey(feff.vkey)).name, 'w\ufeff.example/x');
   const nel = await f.vkeyOf('w\u0085.example/x', 4, await f.keyFromSeed(3));
   await assert.rejects(v.parseVkey(nel.vkey), (e) => e.msg.a.what === 'name');
+  // The vkey size cap (1024) counts UTF-8 bytes.
+  const long = await f.witnessSigner('証'.repeat(330), 3);
+  assert.ok(long.vkey.length < 1024 && new TextEncoder().encode(long.vkey).length > 1024);
+  await assert.rejects(v.parseVkey(long.vkey), (e) => e.msg.a.what === 'size');
+  assert.ok(await v.parseVkey((await f.witnessSigner('証'.repeat(300), 3)).vkey));
   // Small-order keys decode (as ed25519-dalek's from_bytes) but never verify.
   const identity = new Uint8Array(32);
   identity[0] = 1;

@@ -30,6 +30,7 @@ const env = (k) => {
 const URL_BASE = env('EL_URL');
 const SHOTS = env('EL_SCREENSHOTS');
 const results = {};
+const verdicts = {};
 let browser;
 
 before(async () => {
@@ -43,7 +44,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (process.env.EL_RESULTS) writeFileSync(process.env.EL_RESULTS, JSON.stringify(results, null, 1));
+  if (process.env.EL_RESULTS) writeFileSync(process.env.EL_RESULTS, JSON.stringify({ ...results, verdicts }, null, 1));
 });
 
 /** A fresh page on /verify that records console errors (CSP violations
@@ -118,6 +119,7 @@ test('a valid bundle and its file show "verified" (Chinese, then English)', asyn
   assert.equal(await page.getAttribute('#trust-used', 'data-source'), 'server');
   const checks = await shownChecks(page);
   results.verified = checks;
+  verdicts.verified = await page.getAttribute('.verdict', 'data-verdict');
   assert.ok(checks.every((c) => c.passed), JSON.stringify(checks.filter((c) => !c.passed)));
   // The log signature names the full key it was checked against.
   assert.ok(checks.find((c) => c.id === 'log_signature').text.includes(logInfo.vkey));
@@ -150,6 +152,7 @@ test('a tampered bundle shows which check failed', async () => {
   assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'failed');
   const checks = await shownChecks(page);
   results.tampered = checks;
+  verdicts.tampered = await page.getAttribute('.verdict', 'data-verdict');
   const failed = checks.filter((c) => !c.passed).map((c) => `${c.id}:${c.subject}`);
   assert.ok(failed.some((f) => f.startsWith('inclusion:')), failed.join(','));
   const failures = await page.textContent('.failures');
@@ -169,6 +172,7 @@ test('a different file shows a hash mismatch', async () => {
   assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'failed');
   const checks = await shownChecks(page);
   results.other_file = checks;
+  verdicts.other_file = await page.getAttribute('.verdict', 'data-verdict');
   assert.deepEqual(checks.filter((c) => !c.passed).map((c) => c.id), ['document_hash']);
   assert.match(await page.textContent('.failures'), /二者不一致/);
   await page.screenshot({ path: join(SHOTS, '5-other-file-zh.png'), fullPage: true });
@@ -184,6 +188,7 @@ test('the file alone is looked up by its hash and verified', async () => {
   assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'verified');
   const checks = await shownChecks(page);
   results.lookup = checks;
+  verdicts.lookup = await page.getAttribute('.verdict', 'data-verdict');
   assert.ok(checks.some((c) => c.id === 'document_hash' && c.passed));
   assert.match(await page.textContent('#lookup-summary'), /份合同/);
   await page.screenshot({ path: join(SHOTS, '6-lookup-zh.png'), fullPage: true });
@@ -212,6 +217,7 @@ test('a genuine bundle verifies against a loaded policy with the real keys; it i
   assert.equal(await page.getAttribute('#trust-used', 'data-source'), 'policy');
   const checks = await shownChecks(page);
   results.policy = checks;
+  verdicts.policy = await page.getAttribute('.verdict', 'data-verdict');
   assert.ok(checks.every((c) => c.status === 'pass'), JSON.stringify(checks.filter((c) => c.status !== 'pass')));
   const cos = checks.find((c) => c.id === 'cosignature');
   assert.equal(cos?.subject, 'notary.test/w1');
@@ -264,6 +270,7 @@ test('a bundle forged end to end with its own keys is not verified, and says why
   assert.match(await page.textContent('.verdict h2'), /核验未通过/);
   const checks = await shownChecks(page);
   results.forged = checks;
+  verdicts.forged = await page.getAttribute('.verdict', 'data-verdict');
   assert.equal(checks.find((c) => c.id === 'log_signature').status, 'fail');
   assert.match(await page.textContent('#verdict-reasons'), /检查点由日志签名 \[log_signature\]/);
   assert.match(await page.textContent('.failures'), /并非来自您信任的日志/);
@@ -284,6 +291,7 @@ test('an invented witness line named like the real witness is not verified, and 
   assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'failed');
   const checks = await shownChecks(page);
   results.invented = checks;
+  verdicts.invented = await page.getAttribute('.verdict', 'data-verdict');
   // The real witness's line counts; the invented one fails on its own.
   assert.deepEqual(checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}:${c.subject}`), ['cosignature:notary.test/w1']);
   assert.match(await page.textContent('.failures'), /impersonates the witness/);
@@ -302,6 +310,7 @@ test('escape sequences in a leaf are not verified, and reach the page only neutr
   assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'failed');
   const checks = await shownChecks(page);
   results.ansi = checks;
+  verdicts.ansi = await page.getAttribute('.verdict', 'data-verdict');
   const failed = checks.filter((c) => c.status === 'fail').map((c) => c.id);
   assert.ok(failed.includes('inclusion'), failed.join(','));
   assert.match(await page.textContent('#verdict-reasons'), /check failed: Entry \d+ is in the log \[inclusion\]/);

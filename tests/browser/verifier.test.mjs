@@ -555,3 +555,36 @@ test('anchors from a ledger\'s GET /v1/log: its log key, witnesses, quorum if pu
   const typed = await v.parsePolicy(v.policyTextFromKeys({ log: ` ${k.log.vkey} `, witnesses: [k.w1.vkey, '', k.w2.vkey], quorum: '1' }));
   assert.deepEqual([typed.logs.length, typed.witnesses.length, typed.quorum], [1, 2, 1]);
 });
+
+test('escape sequences through every string field of a bundle reach no rendered text', async () => {
+  const esc = '\u001b[2K\u001b[1A\u009b2J\u202e';
+  const log = await f.logSigner(`log${esc}.example/x`, 1);
+  const w = await f.witnessSigner(`w${esc}.example/w`, 7);
+  const impostor = await f.witnessSigner(`w${esc}.example/w`, 9);
+  const stranger = await f.witnessSigner(`s${esc}.example/w`, 11);
+  const b = await f.makeBundle({
+    log, leaves: [f.registeredLeaf(), f.registeredLeaf({ extra: { event_id: 'ev-2', document_id: 'other' } })],
+    cosigners: [{ w, t: 1 }, { w: impostor, t: 2 }, { w: stranger, t: 3 }], witnesses: [w, stranger],
+    tenant: `acme${esc}`, documentId: `contract${esc}`,
+  });
+  b.issuers = [{ name: `idp${esc}`, public_key: 'AAAA' }, { name: `idp${esc}`, public_key: 'AAAA' }];
+  b.witnesses.push({ name: `x${esc}`, vkey: `x${esc}+00000000+AAAA` });
+  b.checkpoint_timestamp = { tsa: `tsa${esc}`, token: 'AAAA' };
+  b.timestamp_authorities = [{ name: `root${esc}`, root_pem: esc }];
+  const texts = [];
+  const walk = (x) => {
+    if (x && typeof x === 'object' && 'k' in x && 'a' in x) texts.push(render(x, 'en'), render(x, 'zh'));
+    else if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') Object.values(x).forEach(walk);
+  };
+  for (const policy of ['', `log ${log.vkey}\nwitness ${w.vkey}\n`]) {
+    const r = await verify(b, policy, { documentHash: 'c'.repeat(64) });
+    assert.equal(r.verdict.status, 'failed');
+    walk([r.checks, r.verdict]);
+  }
+  // An unreadable bundle quotes nothing raw either.
+  walk((await v.verifyBundle(new TextEncoder().encode(`{"format":"${esc}"}`))).checks);
+  assert.ok(texts.length > 40);
+  for (const t of texts) assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(t), JSON.stringify(t));
+  assert.ok(texts.some((t) => t.includes('x\ufffd[2K')), 'the witness name is shown, neutralised');
+});

@@ -18,6 +18,8 @@ use common::*;
 use evidence_ledger::flows::signed_event;
 use serde_json::Value;
 use verifier::bundle::{verify_bundle, Bundle, VerifyOptions};
+use verifier::policy::TrustPolicy;
+use verifier::report::VerdictStatus;
 use verifier::tsa::{verify_timestamp_token, TrustedTsa};
 use verifier::Hash;
 
@@ -120,6 +122,13 @@ fn serve_tsa(dir: PathBuf) -> HttpTsa {
     HttpTsa { url, up }
 }
 
+/// The policy `verifier policy fetch` would write from this server's
+/// `/v1/log` (its log key, witnesses and TSA roots).
+fn log_policy(s: &Server) -> VerifyOptions {
+    let policy = TrustPolicy::from_log_json(&s.get_json("/v1/log")).unwrap();
+    VerifyOptions::with_policy(policy, "the server's /v1/log")
+}
+
 fn event_with_token(s: &Server, id: &str, doc_hash: &str, token: Option<&[u8]>) -> Value {
     let mut e = signed_event(&s.signers[0].issuer, id, "contract-ts", doc_hash);
     if let Some(t) = token {
@@ -192,18 +201,26 @@ fn event_tokens_are_verified_on_ingest_and_in_the_bundle() {
     assert_eq!(status, 200, "{text}");
     let bundle = Bundle::parse(text.as_bytes()).unwrap();
     assert_eq!(bundle.timestamp_authorities.len(), 1);
-    let report = verify_bundle(&bundle, &VerifyOptions::default().with_document(doc));
+    let report = verify_bundle(&bundle, &log_policy(&s).with_document(doc));
     let ts: Vec<_> = report.checks.iter().filter(|c| c.id == "event_timestamp").collect();
     assert_eq!(ts.len(), 1);
     assert!(ts[0].passed, "{:?}", ts[0]);
     assert_eq!(report.timestamps.len(), 1);
     assert_eq!(report.timestamps[0].tsa, "test-tsa");
-    assert!(report.all_passed(), "{}", report.to_text());
+    assert!(report.timestamps[0].subject.starts_with("the document of entry"), "{report:?}");
+    assert!(report.passed, "{}", report.to_text());
+    let serial = report.timestamps[0].serial.clone();
+    // Without the TSA root in the policy, the token's time is only a claim.
+    let mut no_root = log_policy(&s);
+    no_root.policy.tsas.clear();
+    let claimed = verify_bundle(&bundle, &no_root);
+    assert_eq!(claimed.verdict.status, VerdictStatus::UntrustedTimestamps, "{}", claimed.to_text());
+    assert!(claimed.timestamps.is_empty());
     // The legal team's report shows the trusted time and who vouched for it.
     let (status, html) = s.get("/v1/documents/contract-ts/report", Some(&s.tokens.legal));
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Trusted timestamps") && html.contains("test-tsa"), "{html}");
-    assert!(html.contains(&report.timestamps[0].serial), "{html}");
+    assert!(html.contains(&serial), "{html}");
     let _ = s.terminate();
 }
 
@@ -286,8 +303,8 @@ fn anchored_checkpoints_get_tsa_tokens_and_ingest_survives_the_tsa_being_down() 
     assert_eq!(status, 200, "{text}");
     let bundle = Bundle::parse(text.as_bytes()).unwrap();
     assert!(bundle.checkpoint_timestamp.is_some(), "{text}");
-    let report = verify_bundle(&bundle, &VerifyOptions::default());
+    let report = verify_bundle(&bundle, &log_policy(&s));
     let c = report.checks.iter().find(|c| c.id == "checkpoint_timestamp").unwrap();
     assert!(c.passed, "{c:?}");
-    assert!(report.all_passed(), "{}", report.to_text());
+    assert!(report.passed, "{}", report.to_text());
 }

@@ -30,8 +30,12 @@ pub mod check_id {
     pub const ATTESTATIONS: &str = "attestations";
     /// The events form a coherent sequence.
     pub const TIMELINE: &str = "timeline";
-    /// One event's RFC 3161 token verifies (subject: index).
+    /// One event's RFC 3161 token over its document hash verifies (subject:
+    /// index): the document existed by its genTime.
     pub const EVENT_TIMESTAMP: &str = "event_timestamp";
+    /// One event's RFC 3161 token over its own canonical JSON verifies
+    /// (subject: index): the event existed by its genTime.
+    pub const EVENT_CONTENT_TIMESTAMP: &str = "event_content_timestamp";
     /// The RFC 3161 token over the checkpoint verifies.
     pub const CHECKPOINT_TIMESTAMP: &str = "checkpoint_timestamp";
     /// Enough distinct trusted witness keys cosigned the checkpoint.

@@ -56,7 +56,8 @@ pub fn judge(checks: &[Check], trust: &TrustFact) -> Verdict {
 }
 
 fn is_timestamp(id: &str) -> bool {
-    id == check_id::EVENT_TIMESTAMP || id == check_id::CHECKPOINT_TIMESTAMP
+    [check_id::EVENT_TIMESTAMP, check_id::EVENT_CONTENT_TIMESTAMP, check_id::CHECKPOINT_TIMESTAMP]
+        .contains(&id)
 }
 
 fn summary(status: VerdictStatus, checks: &[Check], trust: &TrustFact, failed: usize) -> String {

@@ -1,5 +1,8 @@
 //! The RFC 3161 checks of a bundle: every event's `timestamp_token` (over
-//! its document hash) and the token over the checkpoint body.
+//! its document hash: the document existed by then), its
+//! `event_timestamp_token` (over the event's own canonical JSON: the event
+//! existed by then), and the token over the checkpoint body (the log state
+//! existed by then).
 //!
 //! A token is checked against the TSA roots of your policy; only then is its
 //! time a trusted time. A token that chains only to a root the bundle
@@ -85,15 +88,27 @@ fn tokens(bundle: &Bundle, out: &mut Stamped) -> Vec<Token> {
         let Some(entry) = B64.decode(&e.leaf).ok().and_then(|l| parse_leaf(&l).ok()) else {
             continue;
         };
-        let Some(der) = entry.event.timestamp_token else { continue };
-        let h = entry.event.document_hash;
-        list.push(Token {
-            id: check_id::EVENT_TIMESTAMP,
-            subject: Some(e.index.to_string()),
-            what: format!("the document of entry {} (SHA-256 {})", e.index, h.to_hex()),
-            imprint: h,
-            der,
-        });
+        let ev = &entry.event;
+        if let Some(der) = &ev.timestamp_token {
+            let h = ev.document_hash;
+            list.push(Token {
+                id: check_id::EVENT_TIMESTAMP,
+                subject: Some(e.index.to_string()),
+                what: format!("the document of entry {} (SHA-256 {})", e.index, h.to_hex()),
+                imprint: h,
+                der: der.clone(),
+            });
+        }
+        if let Some(der) = &ev.event_timestamp_token {
+            let h = ev.content_imprint();
+            list.push(Token {
+                id: check_id::EVENT_CONTENT_TIMESTAMP,
+                subject: Some(e.index.to_string()),
+                what: format!("the event of entry {} (content SHA-256 {})", e.index, h.to_hex()),
+                imprint: h,
+                der: der.clone(),
+            });
+        }
     }
     if let Some(t) = &bundle.checkpoint_timestamp {
         let cp = SignedCheckpoint::parse(bundle.checkpoint.as_bytes());

@@ -14,6 +14,7 @@ use verifier::bundle::{verify_bundle_bytes, VerifyOptions};
 use verifier::checkpoint::SignedCheckpoint;
 use verifier::hash::leaf_hash;
 use verifier::note::NoteVerifier;
+use verifier::policy::TrustPolicy;
 use verifier::proof::verify_inclusion;
 use verifier::Hash;
 
@@ -38,6 +39,8 @@ pub struct DemoArgs {
 }
 
 const TENANT: &str = "acme-contracts";
+/// The court's trust policy, written beside the bundle.
+const POLICY_FILE: &str = "court.policy";
 
 /// Runs the demo.
 pub fn run(args: DemoArgs) -> CliResult {
@@ -87,7 +90,8 @@ pub fn run(args: DemoArgs) -> CliResult {
         let base = format!("http://{addr}");
         let mut pushed = push(&base, &submit, &services, &signers, &ledger).await;
         if let Ok(docs) = &pushed {
-            pushed = evidence(&base, &legal, &dir, docs, &witnesses).await.map(|_| docs.clone());
+            let trust = Trust { log_vkey: ledger.vkey(), witnesses: &witnesses };
+            pushed = evidence(&base, &legal, &dir, docs, &trust).await.map(|_| docs.clone());
         }
         match &pushed {
             Ok(docs) => print_guide(&base, &dir, &submit, &legal, docs),
@@ -236,15 +240,38 @@ async fn start_witnesses(
     Ok((stop, out))
 }
 
+/// The keys a court would trust for the demo's log: the log's and the two
+/// witnesses' (name, vkey).
+struct Trust<'a> {
+    log_vkey: &'a str,
+    witnesses: &'a [(String, String)],
+}
+
+impl Trust<'_> {
+    /// The court's trust policy file (docs/trust-policy.md): both witnesses
+    /// required.
+    fn policy(&self) -> Result<TrustPolicy, String> {
+        let mut p = TrustPolicy::default();
+        p.add_log(self.log_vkey)?;
+        for (_, v) in self.witnesses {
+            p.add_witness(v)?;
+        }
+        p.quorum = Some(self.witnesses.len());
+        Ok(p)
+    }
+}
+
 /// Waits for the flows to be anchored, then fetches one contract's bundle,
-/// saves it with the contract file, and checks it as a court would.
+/// saves it with the contract file and a court's trust policy, and checks it
+/// as a court would: against the policy, never against the bundle's keys.
 async fn evidence(
     base: &str,
     legal: &str,
     dir: &Path,
     docs: &[String],
-    witnesses: &[(String, String)],
+    trust: &Trust<'_>,
 ) -> Result<(), String> {
+    let witnesses = trust.witnesses;
     let client = reqwest::Client::new();
     let Some(doc) = docs.first() else {
         return Ok(());
@@ -278,20 +305,28 @@ async fn evidence(
     let doc_path = dir.join(format!("{doc}.txt"));
     std::fs::write(&bundle_path, &bundle).map_err(|e| e.to_string())?;
     std::fs::write(&doc_path, contract_text(0)).map_err(|e| e.to_string())?;
-    let options = VerifyOptions {
-        witnesses: witnesses.iter().map(|(_, v)| v.clone()).collect(),
-        ..VerifyOptions::default()
-    }
-    .with_document(&contract_text(0));
+    let policy = trust.policy()?;
+    let policy_path = dir.join(POLICY_FILE);
+    let text = format!(
+        "# The demo court's trust policy: the keys it checks evidence against.\n\
+         # A real court writes this once, from keys the log operator and each\n\
+         # witness operator publish, never from a bundle.\n{}",
+        policy.to_text()
+    );
+    std::fs::write(&policy_path, text).map_err(|e| e.to_string())?;
+    let options =
+        VerifyOptions::with_policy(policy, format!("the policy file {}", policy_path.display()))
+            .with_document(&contract_text(0));
     let report = verify_bundle_bytes(&bundle, &options);
     println!(
-        "Evidence bundle of {doc}: {} checks, {}.\n  saved to {}\n  contract file {}",
+        "Evidence bundle of {doc}: {} checks. {}\n  saved to {}\n  contract file {}\n  trust policy {}",
         report.checks.len(),
-        if report.all_passed() { "all passed" } else { "SOME FAILED" },
+        report.verdict.summary,
         bundle_path.display(),
-        doc_path.display()
+        doc_path.display(),
+        policy_path.display()
     );
-    if !report.all_passed() {
+    if !report.passed {
         return Err(report.to_text());
     }
     Ok(())
@@ -320,6 +355,7 @@ fn print_guide(base: &str, dir: &Path, submit: &str, legal: &str, docs: &[String
     let doc = docs.first().map(String::as_str).unwrap_or("contract-2026-0001");
     let bundle = dir.join(format!("{doc}.bundle.json"));
     let file = dir.join(format!("{doc}.txt"));
+    let policy = dir.join(POLICY_FILE);
     println!(
         "\nThe evidence ledger is serving at {base} (data in {dir}).\n\
          Look at:\n\
@@ -332,8 +368,9 @@ fn print_guide(base: &str, dir: &Path, submit: &str, legal: &str, docs: &[String
          \x20 curl -H 'Authorization: Bearer {legal}' {base}/v1/documents/{doc}/report -o report.html\n\
          \x20 curl -H 'Authorization: Bearer {legal}' '{base}/v1/documents/{doc}/report?format=pdf' -o report.pdf\n\
          \x20 curl {base}/metrics\n\
-         Check the evidence offline, as a court would:\n\
-         \x20 {verifier} verify {bundle} --document {file}\n\
+         Check the evidence offline, as a court would, against the keys in its trust policy:\n\
+         \x20 {verifier} verify {bundle} --document {file} --policy {policy}\n\
+         (Without --policy the verdict is NOT VERIFIED: keys that come with a bundle prove nothing.)\n\
          or open {base}/verify in a browser and drop both files there.\n\
          Submit more with the submitter token:\n\
          \x20 curl -H 'Authorization: Bearer {submit}' -d @event.json {base}/v1/events\n\
@@ -341,6 +378,7 @@ fn print_guide(base: &str, dir: &Path, submit: &str, legal: &str, docs: &[String
         dir = dir.display(),
         bundle = bundle.display(),
         file = file.display(),
+        policy = policy.display(),
         verifier = verifier_path().display(),
     );
 }

@@ -64,12 +64,12 @@ impl From<LedgerError> for ApiError {
             // The ledger checks tokens against the trusted TSAs; a token that
             // is well-formed but fails a check is evidence that does not hold.
             LedgerError::Rejected { position, source: VerifyError::Invalid { field, reason } }
-                if field == "timestamp_token" =>
+                if field == "timestamp_token" || field == "event_timestamp_token" =>
             {
                 Self::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "timestamp_failed",
-                    format!("events[{position}]: invalid timestamp_token: {reason}"),
+                    format!("events[{position}]: invalid {field}: {reason}"),
                 )
             }
             LedgerError::Rejected { position, source } => {

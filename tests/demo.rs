@@ -26,15 +26,21 @@ fn demo_runs_the_whole_flow_and_reruns_idempotently() {
         let out = demo(dir.path());
         assert!(out.contains("contract contract-2026-0002: 8 events durable"), "{out}");
         assert!(out.contains("the notary office and the court cosigned"), "{out}");
-        assert!(out.contains("checks, all passed"), "{out}");
-        assert!(out.contains("verifier verify"), "{out}");
+        assert!(out.contains("VERIFIED against the policy file"), "{out}");
+        assert!(out.contains("verifier verify") && out.contains("--policy"), "{out}");
     }
     let bundle = std::fs::read(dir.path().join("contract-2026-0001.bundle.json")).unwrap();
     let file = std::fs::read(dir.path().join("contract-2026-0001.txt")).unwrap();
-    let report = verifier::bundle::verify_bundle_bytes(
-        &bundle,
-        &verifier::bundle::VerifyOptions::default().with_document(&file),
-    );
-    assert!(report.all_passed(), "{}", report.to_text());
+    let policy = std::fs::read_to_string(dir.path().join("court.policy")).unwrap();
+    let policy = verifier::policy::TrustPolicy::parse(&policy).unwrap();
+    assert_eq!((policy.logs.len(), policy.witnesses.len(), policy.required_witnesses()), (1, 2, 2));
+    let options = verifier::bundle::VerifyOptions::with_policy(policy, "court.policy");
+    let report = verifier::bundle::verify_bundle_bytes(&bundle, &options.with_document(&file));
+    assert!(report.passed, "{}", report.to_text());
     assert_eq!(report.witnesses.iter().filter(|w| w.cosigned_at.is_some()).count(), 2);
+    // The newcomer's first verification is a real one: without the policy,
+    // the same bundle is NOT verified.
+    let bare = verifier::bundle::VerifyOptions::default();
+    let report = verifier::bundle::verify_bundle_bytes(&bundle, &bare);
+    assert!(!report.passed);
 }

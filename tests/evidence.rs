@@ -36,6 +36,27 @@ fn vkey(s: &Server) -> String {
     s.get_json("/v1/log")["vkey"].as_str().unwrap().to_string()
 }
 
+/// A court that trusts the log's key (this test log has no witnesses).
+fn court_options(s: &Server) -> VerifyOptions {
+    let mut policy = verifier::policy::TrustPolicy::default();
+    policy.add_log(&vkey(s)).unwrap();
+    VerifyOptions::with_policy(policy, "the test court's policy")
+}
+
+/// The bundle re-signed end to end by a forger's log key of the same name.
+fn forge(good: &Bundle) -> Value {
+    let forger = verifier::note::NoteSigner::new(
+        &good.origin,
+        ed25519_dalek::SigningKey::from_bytes(&[99; 32]),
+    )
+    .unwrap();
+    let body = format!("{}\n", good.checkpoint.split_once("\n\n").unwrap().0);
+    let mut forged = good.clone();
+    forged.log_vkey = forger.vkey();
+    forged.checkpoint = format!("{body}\n{}", forger.sign(&body).to_line());
+    serde_json::to_value(&forged).unwrap()
+}
+
 fn fetch_bundle(s: &Server, token: &str) -> (String, Bundle) {
     let (status, body) = s.get(&format!("/v1/documents/{DOC}/bundle"), Some(token));
     assert_eq!(status, 200, "{body}");
@@ -86,8 +107,7 @@ fn bundle_for_legal_and_notary_verifies_with_the_document() {
             .unwrap(),
     );
     assert_eq!(status, 200, "{body}");
-    let options = VerifyOptions { log_key: Some(vkey(&s)), ..VerifyOptions::default() }
-        .with_document(&document(DOC));
+    let options = court_options(&s).with_document(&document(DOC));
     for token in [&s.tokens.legal, &s.tokens.notary] {
         let (raw, bundle) = fetch_bundle(&s, token);
         let report = verify_bundle(&bundle, &options);
@@ -132,7 +152,26 @@ fn verify_endpoint_checks_good_and_tampered_bundles() {
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["format"], "evidence-report/v1");
     assert_eq!(report["passed"], true, "{report:#}");
+    assert_eq!(report["verdict"]["status"], "verified");
+    // By default against the service's own anchors, and the answer says so.
+    assert!(report["trust"]["source"].as_str().unwrap().contains("this service"), "{report:#}");
+    assert_eq!(report["trust"]["log_keys"], json!([vkey(&s)]));
     assert_eq!(report["parties"][1]["display"], "王*");
+
+    // Forged with the forger's own log key: refused against the service's
+    // key, and never verified against nothing.
+    let forged = forge(&good);
+    let (_, report) = post(&forged);
+    assert_eq!(report["verdict"]["status"], "failed", "{report:#}");
+    let log_check =
+        report["checks"].as_array().unwrap().iter().find(|c| c["id"] == "log_signature");
+    assert_eq!(log_check.unwrap()["status"], "fail");
+    let (_, report) = post(&json!({"bundle": forged, "policy": ""}));
+    assert_eq!(report["verdict"]["status"], "no_trusted_log_key", "{report:#}");
+    assert_eq!(report["trust"]["source"], "the policy given in the request");
+    let policy = format!("log {}\n", vkey(&s));
+    let (_, report) = post(&json!({"bundle": good_json, "policy": policy}));
+    assert_eq!(report["verdict"]["status"], "verified", "{report:#}");
 
     let doc_hash = Hash::digest(&document(DOC)).to_hex();
     let (status, report) = post(&json!({
@@ -181,6 +220,9 @@ fn verify_endpoint_checks_good_and_tampered_bundles() {
         (serde_json::to_vec(&json!({"bundle": good_json, "witnesses": [vkey(&s)]})).unwrap(), 400),
         (serde_json::to_vec(&json!({"bundle": good_json, "document_sha256": "AB"})).unwrap(), 400),
         (serde_json::to_vec(&json!({"bundle": good_json, "extra": 1})).unwrap(), 400),
+        (serde_json::to_vec(&json!({"bundle": good_json, "policy": "bogus line"})).unwrap(), 400),
+        (serde_json::to_vec(&json!({"bundle": good_json, "policy": 7})).unwrap(), 400),
+        (serde_json::to_vec(&json!({"bundle": good_json, "witness_threshold": 1})).unwrap(), 400),
         (vec![b' '; 17 << 20], 413),
     ];
     for (i, (body, want)) in cases.into_iter().enumerate() {
@@ -253,8 +295,7 @@ fn report_html_and_pdf_are_signed_and_logged() {
 
     // The bundle now carries the report entries, and still verifies whole.
     let (_, bundle) = fetch_bundle(&s, &s.tokens.legal);
-    let options = VerifyOptions { log_key: Some(vkey(&s)), ..VerifyOptions::default() }
-        .with_document(&document(DOC));
+    let options = court_options(&s).with_document(&document(DOC));
     let report = verify_bundle(&bundle, &options);
     assert_all_passed(&report);
     assert_eq!(report.timeline.iter().filter(|t| t.kind == "report_issued").count(), 3);

@@ -16,8 +16,10 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use common::*;
 use evidence_ledger::flows::signed_event;
-use serde_json::Value;
+use serde_json::{json, Value};
 use verifier::bundle::{verify_bundle, Bundle, VerifyOptions};
+use verifier::policy::TrustPolicy;
+use verifier::report::VerdictStatus;
 use verifier::tsa::{verify_timestamp_token, TrustedTsa};
 use verifier::Hash;
 
@@ -120,6 +122,100 @@ fn serve_tsa(dir: PathBuf) -> HttpTsa {
     HttpTsa { url, up }
 }
 
+/// A self-made root "National Time Service Center" and a TSA under it, in
+/// `dir` (section `tsa_fake` of its tsa.cnf): what a forger makes in a
+/// minute. Returns the root's PEM.
+fn self_made_tsa(dir: &Path) -> String {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    std::fs::write(dir.join("fake-ext.cnf"), "extendedKeyUsage=critical,timeStamping\n").unwrap();
+    for key in ["fake-root.key", "fake-tsa.key"] {
+        run(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key]);
+    }
+    run(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "fake-root.key",
+        "-out",
+        "fake-root.pem",
+        "-days",
+        "3650",
+        "-subj",
+        "/C=CN/O=National Time Service Center/CN=National Time Service Center Root",
+    ]);
+    run(&[
+        "req",
+        "-new",
+        "-key",
+        "fake-tsa.key",
+        "-out",
+        "fake-tsa.csr",
+        "-subj",
+        "/C=CN/O=National Time Service Center/CN=NTSC TSA",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "fake-tsa.csr",
+        "-CA",
+        "fake-root.pem",
+        "-CAkey",
+        "fake-root.key",
+        "-CAcreateserial",
+        "-out",
+        "fake-tsa.pem",
+        "-days",
+        "365",
+        "-extfile",
+        "fake-ext.cnf",
+    ]);
+    let mut cnf = std::fs::read_to_string(dir.join("tsa.cnf")).unwrap();
+    cnf.push_str(
+        "[tsa_fake]\nserial = fake-serial\ncrypto_device = builtin\nsigner_cert = fake-tsa.pem\n\
+         signer_key = fake-tsa.key\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\n\
+         digests = sha256\naccuracy = secs:1\ness_cert_id_alg = sha256\n",
+    );
+    std::fs::write(dir.join("tsa.cnf"), cnf).unwrap();
+    std::fs::read_to_string(dir.join("fake-root.pem")).unwrap()
+}
+
+/// A token over `digest_hex` from the self-made TSA of [`self_made_tsa`].
+fn self_made_token(dir: &Path, digest_hex: &str) -> Vec<u8> {
+    let q = dir.join("fake.tsq");
+    let t = dir.join("fake.der");
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["ts", "-query", "-digest", digest_hex, "-sha256", "-cert", "-out", q.to_str().unwrap()]);
+    run(&[
+        "ts",
+        "-reply",
+        "-config",
+        "tsa.cnf",
+        "-section",
+        "tsa_fake",
+        "-queryfile",
+        q.to_str().unwrap(),
+        "-out",
+        t.to_str().unwrap(),
+        "-token_out",
+    ]);
+    std::fs::read(t).unwrap()
+}
+
+/// The policy `verifier policy fetch` would write from this server's
+/// `/v1/log` (its log key, witnesses and TSA roots).
+fn log_policy(s: &Server) -> VerifyOptions {
+    let policy = TrustPolicy::from_log_json(&s.get_json("/v1/log")).unwrap();
+    VerifyOptions::with_policy(policy, "the server's /v1/log")
+}
+
 fn event_with_token(s: &Server, id: &str, doc_hash: &str, token: Option<&[u8]>) -> Value {
     let mut e = signed_event(&s.signers[0].issuer, id, "contract-ts", doc_hash);
     if let Some(t) = token {
@@ -150,6 +246,20 @@ fn event_tokens_are_verified_on_ingest_and_in_the_bundle() {
     let good = token_over(tsa.path(), &h, None);
     let (status, body) = s.submit(&event_with_token(&s, "ts-ok", &h, Some(&good)));
     assert_eq!(status, 200, "{body}");
+    // A token over the event itself (its canonical JSON without the
+    // member): the event, not only the document, existed by genTime.
+    let mut ev = event_with_token(&s, "ts-event", &h, None);
+    let imprint = Hash::digest(&verifier::jcs::to_canonical(&ev)).to_hex();
+    ev["event_timestamp_token"] = json!(B64.encode(token_over(tsa.path(), &imprint, None)));
+    let (status, body) = s.submit(&ev);
+    assert_eq!(status, 200, "{body}");
+    // The document's token in its place does not cover the event: 422.
+    let mut wrong = event_with_token(&s, "ts-event-bad", &h, None);
+    wrong["event_timestamp_token"] = json!(B64.encode(&good));
+    let (status, body) = s.submit(&wrong);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "timestamp_failed");
+    assert!(body["error"]["message"].as_str().unwrap().contains("event_timestamp_token"));
 
     let size = s.tree_size();
     let fixture_hash =
@@ -192,18 +302,30 @@ fn event_tokens_are_verified_on_ingest_and_in_the_bundle() {
     assert_eq!(status, 200, "{text}");
     let bundle = Bundle::parse(text.as_bytes()).unwrap();
     assert_eq!(bundle.timestamp_authorities.len(), 1);
-    let report = verify_bundle(&bundle, &VerifyOptions::default().with_document(doc));
+    let report = verify_bundle(&bundle, &log_policy(&s).with_document(doc));
     let ts: Vec<_> = report.checks.iter().filter(|c| c.id == "event_timestamp").collect();
     assert_eq!(ts.len(), 1);
     assert!(ts[0].passed, "{:?}", ts[0]);
-    assert_eq!(report.timestamps.len(), 1);
-    assert_eq!(report.timestamps[0].tsa, "test-tsa");
-    assert!(report.all_passed(), "{}", report.to_text());
+    let own: Vec<_> = report.checks.iter().filter(|c| c.id == "event_content_timestamp").collect();
+    assert_eq!(own.len(), 1);
+    assert!(own[0].passed, "{:?}", own[0]);
+    assert_eq!(report.timestamps.len(), 2);
+    assert!(report.timestamps.iter().all(|t| t.tsa == "test-tsa"));
+    assert!(report.timestamps[0].subject.starts_with("the document of entry"), "{report:?}");
+    assert!(report.timestamps[1].subject.starts_with("the event of entry"), "{report:?}");
+    assert!(report.passed, "{}", report.to_text());
+    let serial = report.timestamps[0].serial.clone();
+    // Without the TSA root in the policy, the token's time is only a claim.
+    let mut no_root = log_policy(&s);
+    no_root.policy.tsas.clear();
+    let claimed = verify_bundle(&bundle, &no_root);
+    assert_eq!(claimed.verdict.status, VerdictStatus::UntrustedTimestamps, "{}", claimed.to_text());
+    assert!(claimed.timestamps.is_empty());
     // The legal team's report shows the trusted time and who vouched for it.
     let (status, html) = s.get("/v1/documents/contract-ts/report", Some(&s.tokens.legal));
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Trusted timestamps") && html.contains("test-tsa"), "{html}");
-    assert!(html.contains(&report.timestamps[0].serial), "{html}");
+    assert!(html.contains(&serial), "{html}");
     let _ = s.terminate();
 }
 
@@ -286,8 +408,35 @@ fn anchored_checkpoints_get_tsa_tokens_and_ingest_survives_the_tsa_being_down() 
     assert_eq!(status, 200, "{text}");
     let bundle = Bundle::parse(text.as_bytes()).unwrap();
     assert!(bundle.checkpoint_timestamp.is_some(), "{text}");
-    let report = verify_bundle(&bundle, &VerifyOptions::default());
+    let report = verify_bundle(&bundle, &log_policy(&s));
     let c = report.checks.iter().find(|c| c.id == "checkpoint_timestamp").unwrap();
     assert!(c.passed, "{c:?}");
-    assert!(report.all_passed(), "{}", report.to_text());
+    assert!(report.passed, "{}", report.to_text());
+
+    // The same genuine bundle with the checkpoint token swapped for one from
+    // a self-made "National Time Service Center" root that the bundle
+    // carries: its date is a claim, and the verdict is not "verified".
+    let fake_root = self_made_tsa(tsa.path());
+    let body = format!("{}\n", bundle.checkpoint.split_once("\n\n").unwrap().0);
+    let token = self_made_token(tsa.path(), &Hash::digest(body.as_bytes()).to_hex());
+    let mut backdated = bundle.clone();
+    backdated.checkpoint_timestamp = Some(verifier::bundle::BundleTimestamp {
+        tsa: "National Time Service Center".into(),
+        token: B64.encode(token),
+    });
+    backdated.timestamp_authorities = vec![verifier::bundle::BundleTsa {
+        name: "National Time Service Center".into(),
+        root_pem: fake_root,
+    }];
+    let report = verify_bundle(&backdated, &log_policy(&s));
+    assert_eq!(report.verdict.status, VerdictStatus::UntrustedTimestamps, "{}", report.to_text());
+    let c = report.checks.iter().find(|c| c.id == "checkpoint_timestamp").unwrap();
+    assert_eq!(c.status, verifier::report::CheckStatus::Unanchored, "{c:?}");
+    assert!(report.timestamps.is_empty(), "no trusted time from a self-made root");
+    assert!(report.claims.iter().any(|c| c.contains("National Time Service Center")));
+    assert!(!report.to_text().contains("Trusted time:"), "{}", report.to_text());
+    // POST /v1/verify (the service's own anchors) refuses it too.
+    let (status, answer) = s.post("/v1/verify", None, serde_json::to_vec(&backdated).unwrap());
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["verdict"]["status"], "untrusted_timestamps", "{answer:#}");
 }

@@ -263,23 +263,32 @@ impl Ledger {
     }
 
     /// Checks every `timestamp_token` (RFC 3161) against the event's
-    /// document hash and the trusted TSA roots.
+    /// document hash, and every `event_timestamp_token` against the event's
+    /// content imprint, both under the trusted TSA roots.
     fn verify_timestamps(&self, events: &[Event]) -> Result<()> {
-        if events.iter().all(|e| e.timestamp_token.is_none()) {
+        if events.iter().all(|e| e.timestamp_token.is_none() && e.event_timestamp_token.is_none()) {
             return Ok(());
         }
         let tsas = self.trusted_tsas();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let check = |token: &[u8], imprint: &Hash| {
+            verify_timestamp_token(token, imprint, &tsas, now, MAX_TIMESTAMP_SKEW_SECS)
+        };
         for (position, e) in events.iter().enumerate() {
             if let Some(token) = &e.timestamp_token {
-                verify_timestamp_token(
-                    token,
-                    &e.document_hash,
-                    &tsas,
-                    now,
-                    MAX_TIMESTAMP_SKEW_SECS,
-                )
-                .map_err(|source| LedgerError::Rejected { position, source })?;
+                check(token, &e.document_hash)
+                    .map_err(|source| LedgerError::Rejected { position, source })?;
+            }
+            if let Some(token) = &e.event_timestamp_token {
+                check(token, &e.content_imprint()).map_err(|source| LedgerError::Rejected {
+                    position,
+                    source: match source {
+                        VerifyError::Invalid { reason, .. } => {
+                            VerifyError::invalid("event_timestamp_token", reason)
+                        }
+                        other => other,
+                    },
+                })?;
             }
         }
         Ok(())

@@ -89,7 +89,8 @@ pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result
     for index in indices {
         let leaf = state.ledger.leaf(index)?;
         let parsed = parse_leaf(&leaf).map_err(|e| ApiError::internal("stored leaf", e))?;
-        event_tsas |= parsed.event.timestamp_token.is_some();
+        event_tsas |=
+            parsed.event.timestamp_token.is_some() || parsed.event.event_timestamp_token.is_some();
         cited.extend(parsed.event.attestations.into_iter().map(|a| a.issuer));
         let proof = state.ledger.inclusion_proof(index, size)?;
         entries.push(BundleEntry {

@@ -38,6 +38,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Witnesses listed on `/v1/log`: (name, vkey).
     pub witnesses: Vec<(String, String)>,
+    /// The service's own trust anchors (log key, witnesses and quorum, TSA
+    /// roots): what `POST /v1/verify` and reports check against by default.
+    pub trust: verifier::policy::TrustPolicy,
     /// The anchoring thread, when witnesses are configured.
     pub anchor: Option<anchor::Anchorer>,
     /// False once shutdown began; `/readyz` then answers 503.

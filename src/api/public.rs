@@ -79,13 +79,21 @@ pub(crate) fn anchored(state: &AppState) -> Result<Option<anchor::AnchoredCheckp
     }
 }
 
-/// `GET /v1/log`: origin, vkey and witnesses.
+/// `GET /v1/log`: origin, vkey, witnesses, and the TSA roots the log trusts
+/// (what `verifier policy fetch` writes into a starting trust policy).
 pub(crate) fn log_info(state: &AppState) -> Answer {
     let witnesses = state.witnesses_json();
+    let tsas: Vec<Value> = state
+        .trust
+        .tsas
+        .iter()
+        .map(|t| json!({"name": t.name, "root_pem": t.pem, "sha256": t.fingerprint()}))
+        .collect();
     Ok(json(&json!({
         "origin": state.ledger.origin(),
         "vkey": state.ledger.vkey(),
         "witnesses": witnesses,
+        "timestamp_authorities": tsas,
     })))
 }
 

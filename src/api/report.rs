@@ -23,6 +23,7 @@ use verifier::Hash;
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 
+use super::verify::SERVICE_TRUST;
 use super::{bundle, caller, Answer, AppState, Req};
 use crate::auth::{require, Caller};
 use crate::error::ApiError;
@@ -106,8 +107,7 @@ fn issue(
     format: Format,
 ) -> Result<Issued, ApiError> {
     let b = bundle::build(state, &caller.tenant, document_id)?;
-    let options =
-        VerifyOptions { log_key: Some(state.ledger.vkey().to_owned()), ..VerifyOptions::default() };
+    let options = VerifyOptions::with_policy(state.trust.clone(), SERVICE_TRUST);
     let verified = verify_bundle(&b, &options);
     let document_hash = verified
         .document_hash

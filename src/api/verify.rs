@@ -1,13 +1,20 @@
 //! `POST /v1/verify` (public): the offline verifier's checks, run by the
 //! service for those without the command (docs/api.md, "Verify bundles").
 //!
-//! The body is one bundle; or `{"bundle": B, "document_sha256"?, "log_key"?,
-//! "witnesses"?}`; or `{"bundles": [item, ...]}` with 1 to
-//! [`MAX_VERIFY_BUNDLES`] items of either form. The answer is the verifier's
-//! report, or `{"reports": [...]}` in order. A well-formed request is a 200
-//! whatever the verdict: a bundle that is not a valid bundle yields a report
-//! whose `bundle_format` check failed, as the command does. Malformed
-//! envelopes and options are 400s.
+//! The body is one bundle; or `{"bundle": B, "document_sha256"?, "policy"?,
+//! "log_key"?, "witnesses"?, "witness_threshold"?}`; or `{"bundles": [item,
+//! ...]}` with 1 to [`MAX_VERIFY_BUNDLES`] items of either form. The answer
+//! is the verifier's report, or `{"reports": [...]}` in order.
+//!
+//! Trust: by default a bundle is checked against this service's own anchors
+//! (its log key, configured witnesses and quorum, TSA roots), and the
+//! report's `trust.source` says so. An item that carries `policy` (the text
+//! of a trust policy file) or `log_key`/`witnesses`/`witness_threshold` is
+//! checked against those alone (docs/trust-policy.md).
+//!
+//! A well-formed request is a 200 whatever the verdict: a bundle that is not
+//! a valid bundle yields a report whose `bundle_format` check failed, as the
+//! command does. Malformed envelopes and options are 400s.
 
 use std::sync::Arc;
 
@@ -16,9 +23,8 @@ use futures_util::Stream;
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use verifier::bundle::{verify_bundle_bytes, VerifyOptions};
-use verifier::cosignature::ALG_COSIGNATURE_V1;
 use verifier::jcs::{self, Limits};
-use verifier::note::{NoteVerifier, ALG_ED25519};
+use verifier::policy::TrustPolicy;
 use verifier::report::Report;
 use verifier::Hash;
 use warp::http::StatusCode;
@@ -32,6 +38,10 @@ pub const MAX_VERIFY_BODY_BYTES: usize = 16 << 20;
 pub const MAX_VERIFY_BUNDLES: usize = 100;
 /// Most required witnesses in one item.
 const MAX_REQUIRED_WITNESSES: usize = 100;
+/// How reports checked against the service's own anchors name them.
+pub(crate) const SERVICE_TRUST: &str = "this service's own configuration (its log key, witnesses \
+     and quorum, and TSA roots): only as trustworthy as this server; supply your own policy to \
+     check independently";
 /// Verification is CPU work open to anyone: at most this many requests
 /// verify at once (one per core), so it cannot starve ingest.
 static VERIFY_SLOTS: Semaphore = Semaphore::const_new(2);
@@ -48,27 +58,28 @@ struct Item {
 }
 
 /// Handles `POST /v1/verify`.
-pub(crate) async fn post<S, B>(_state: &Arc<AppState>, body: S) -> Answer
+pub(crate) async fn post<S, B>(state: &Arc<AppState>, body: S) -> Answer
 where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
     let bytes = read_body(body, MAX_VERIFY_BODY_BYTES).await?;
     let _slot = VERIFY_SLOTS.acquire().await.map_err(|e| ApiError::internal("verify slots", e))?;
-    let out = tokio::task::spawn_blocking(move || run(&bytes))
+    let trust = state.trust.clone();
+    let out = tokio::task::spawn_blocking(move || run(&bytes, &trust))
         .await
         .map_err(|e| ApiError::internal("verify task", e))??;
     Ok(json(&out))
 }
 
 /// Parses the request and verifies each bundle.
-fn run(bytes: &[u8]) -> Result<Value, ApiError> {
+fn run(bytes: &[u8], trust: &TrustPolicy) -> Result<Value, ApiError> {
     let value = jcs::parse(bytes, &LIMITS).map_err(|e| ApiError::from_verify(None, &e))?;
     let Value::Object(mut map) = value else {
         return Err(bad("the body must be a JSON object"));
     };
     if !map.contains_key("bundles") {
-        let item = item(map, "")?;
+        let item = item(map, "", trust)?;
         return Ok(report_json(&verify(&item)));
     }
     if map.len() != 1 {
@@ -88,7 +99,7 @@ fn run(bytes: &[u8]) -> Result<Value, ApiError> {
         .into_iter()
         .enumerate()
         .map(|(i, v)| match v {
-            Value::Object(m) => item(m, &format!("bundles[{i}]: ")),
+            Value::Object(m) => item(m, &format!("bundles[{i}]: "), trust),
             _ => Err(bad(format!("bundles[{i}]: must be a JSON object"))),
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -105,18 +116,22 @@ fn report_json(report: &Report) -> Value {
 }
 
 /// A bare bundle (it has `format`), or `{"bundle", options...}`.
-fn item(mut map: Map<String, Value>, at: &str) -> Result<Item, ApiError> {
+fn item(mut map: Map<String, Value>, at: &str, trust: &TrustPolicy) -> Result<Item, ApiError> {
+    let service = || VerifyOptions::with_policy(trust.clone(), SERVICE_TRUST);
     if !map.contains_key("bundle") {
-        return Ok(Item {
-            bundle: to_bytes(Value::Object(map)),
-            options: VerifyOptions::default(),
-        });
+        return Ok(Item { bundle: to_bytes(Value::Object(map)), options: service() });
     }
-    const FIELDS: &[&str] = &["bundle", "document_sha256", "log_key", "witnesses"];
+    const FIELDS: &[&str] =
+        &["bundle", "document_sha256", "policy", "log_key", "witnesses", "witness_threshold"];
     if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(bad(format!("{at}unknown field {k:?}")));
     }
-    let mut options = VerifyOptions::default();
+    let own = ["policy", "log_key", "witnesses", "witness_threshold"];
+    let mut options = if own.iter().any(|k| map.contains_key(*k)) {
+        VerifyOptions::with_policy(caller_policy(&mut map, at)?, "the policy given in the request")
+    } else {
+        service()
+    };
     if let Some(v) = map.remove("document_sha256") {
         let hash = v.as_str().and_then(|s| Hash::from_hex(s).ok());
         options.document_hash =
@@ -124,32 +139,40 @@ fn item(mut map: Map<String, Value>, at: &str) -> Result<Item, ApiError> {
                 bad(format!("{at}document_sha256 must be 64 lowercase hex digits"))
             })?);
     }
+    let bundle = map.remove("bundle").unwrap_or(Value::Null);
+    Ok(Item { bundle: to_bytes(bundle), options })
+}
+
+/// The caller's own anchors: a policy file's text, plus the shortcut options
+/// of the `verifier` command.
+fn caller_policy(map: &mut Map<String, Value>, at: &str) -> Result<TrustPolicy, ApiError> {
+    let mut policy = match map.remove("policy") {
+        None => TrustPolicy::default(),
+        Some(Value::String(text)) => {
+            TrustPolicy::parse(&text).map_err(|e| bad(format!("{at}policy: {e}")))?
+        }
+        Some(_) => return Err(bad(format!("{at}policy must be the text of a policy file"))),
+    };
     if let Some(v) = map.remove("log_key") {
-        options.log_key = Some(vkey(&v, ALG_ED25519, &format!("{at}log_key"))?);
+        let s = v.as_str().ok_or_else(|| bad(format!("{at}log_key must be a string")))?;
+        policy.add_log(s).map_err(|e| bad(format!("{at}log_key: {e}")))?;
     }
     if let Some(v) = map.remove("witnesses") {
         let list = v.as_array().filter(|l| l.len() <= MAX_REQUIRED_WITNESSES).ok_or_else(|| {
             bad(format!("{at}witnesses must be an array of at most {MAX_REQUIRED_WITNESSES} vkeys"))
         })?;
-        options.witnesses = list
-            .iter()
-            .enumerate()
-            .map(|(i, w)| vkey(w, ALG_COSIGNATURE_V1, &format!("{at}witnesses[{i}]")))
-            .collect::<Result<_, _>>()?;
+        for (i, w) in list.iter().enumerate() {
+            let s =
+                w.as_str().ok_or_else(|| bad(format!("{at}witnesses[{i}] must be a string")))?;
+            policy.add_witness(s).map_err(|e| bad(format!("{at}witnesses[{i}]: {e}")))?;
+        }
     }
-    let bundle = map.remove("bundle").unwrap_or(Value::Null);
-    Ok(Item { bundle: to_bytes(bundle), options })
-}
-
-/// A C2SP verifier key of type `alg`, as the command's `--log-key` and
-/// `--witness` options take it.
-fn vkey(v: &Value, alg: u8, path: &str) -> Result<String, ApiError> {
-    let s = v.as_str().ok_or_else(|| bad(format!("{path} must be a string")))?;
-    match NoteVerifier::from_vkey(s) {
-        Ok(k) if k.alg == alg => Ok(s.to_owned()),
-        Ok(_) => Err(bad(format!("{path}: a verifier key of the wrong type"))),
-        Err(e) => Err(bad(format!("{path}: not a verifier key ({e})"))),
+    if let Some(v) = map.remove("witness_threshold") {
+        let k = v.as_u64().ok_or_else(|| bad(format!("{at}witness_threshold must be a number")))?;
+        policy.quorum = Some(usize::try_from(k).unwrap_or(usize::MAX));
     }
+    policy.check_quorum().map_err(|e| bad(format!("{at}{e}")))?;
+    Ok(policy)
 }
 
 /// The bundle's JSON again, for the verifier's own strict parser.

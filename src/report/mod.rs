@@ -12,7 +12,7 @@ pub mod html;
 pub mod pdf;
 
 use serde_json::Value;
-use verifier::report::{method_words, plain, Report, TimelineEntry};
+use verifier::report::{method_words, plain, CheckStatus, Report, TimelineEntry, VerdictStatus};
 
 /// One unit of the report's layout.
 #[derive(Clone, Debug, PartialEq)]
@@ -122,13 +122,24 @@ pub fn compose(issue: &Issue<'_>) -> Document {
 fn verdict(r: &Report) -> Block {
     let total = r.checks.len();
     let failed = r.checks.iter().filter(|c| !c.passed).count();
-    let text = if r.passed {
-        format!("验证结果：通过。全部 {total} 项检查均通过。 Result: VERIFIED. All {total} checks passed.")
-    } else {
-        format!(
-            "验证结果：未通过。{total} 项检查中有 {failed} 项未通过，见“校验明细”。 Result: NOT VERIFIED. {failed} of {total} checks failed; see Checks."
-        )
+    let zh = match r.verdict.status {
+        VerdictStatus::Verified => format!("验证结果：通过。全部 {total} 项检查均通过。"),
+        VerdictStatus::Failed => {
+            format!("验证结果：未通过。{total} 项检查中有 {failed} 项未通过，见“校验明细”。")
+        }
+        VerdictStatus::NoTrustedLogKey => "验证结果：未通过。未提供可信的日志公钥。".to_owned(),
+        VerdictStatus::QuorumNotMet => {
+            "验证结果：未通过。日志签名有效，但可信见证方副署数量不足。".to_owned()
+        }
+        VerdictStatus::UntrustedTimestamps => {
+            "验证结果：未通过。可信时间戳未链接到受信任的时间戳机构根证书。".to_owned()
+        }
     };
+    let mut text = format!("{zh} Result: {}", r.verdict.summary);
+    for reason in &r.verdict.reasons {
+        text.push_str(&format!(" — {reason}"));
+    }
+    text.push_str(&format!(" (核验依据 Checked against: {})", r.trust.source));
     Block::Verdict { passed: r.passed, text }
 }
 
@@ -323,14 +334,12 @@ fn witnesses(r: &Report) -> Block {
         .witnesses
         .iter()
         .map(|w| {
-            vec![
-                plain(&w.name),
-                w.cosigned_at.as_deref().map_or_else(
-                    || "未副署此检查点 has not countersigned this checkpoint".to_owned(),
-                    with_beijing,
-                ),
-                plain(&w.vkey),
-            ]
+            let when = match (&w.cosigned_at, w.trusted) {
+                (Some(t), _) => with_beijing(t),
+                (None, true) => "未副署此检查点 has not countersigned this checkpoint".to_owned(),
+                (None, false) => "证据包自述，未按信任策略核验 claimed by the bundle, not checked against the trust policy".to_owned(),
+            };
+            vec![plain(&w.name), when, plain(&w.vkey)]
         })
         .collect();
     Block::Table {
@@ -350,7 +359,12 @@ fn checks(r: &Report) -> Block {
         .iter()
         .map(|c| {
             vec![
-                if c.passed { "通过 PASS" } else { "未通过 FAIL" }.to_owned(),
+                match c.status {
+                    CheckStatus::Pass => "通过 PASS",
+                    CheckStatus::Fail => "未通过 FAIL",
+                    CheckStatus::Unanchored => "未锚定 UNANCHORED",
+                }
+                .to_owned(),
                 format!("{} [{}]", c.title, c.id),
                 c.detail.clone(),
             ]

@@ -41,6 +41,7 @@ const EVENT_FIELDS: &[&str] = &[
     "actor",
     "attestations",
     "timestamp_token",
+    "event_timestamp_token",
 ];
 const ACTOR_FIELDS: &[&str] = &["id", "display", "commitment"];
 const ATTESTATION_FIELDS: &[&str] = &["issuer", "claim", "signature"];
@@ -165,8 +166,12 @@ pub struct Event {
     pub actor: Actor,
     /// Signed claims.
     pub attestations: Vec<Attestation>,
-    /// Optional DER RFC 3161 token.
+    /// Optional DER RFC 3161 token over `document_hash`: the document
+    /// existed by its genTime.
     pub timestamp_token: Option<Vec<u8>>,
+    /// Optional DER RFC 3161 token over [`Event::content_imprint`]: this
+    /// event, as submitted, existed by its genTime.
+    pub event_timestamp_token: Option<Vec<u8>>,
     /// The submitted JSON object, kept to write it unchanged into the leaf.
     pub raw: Value,
 }
@@ -191,7 +196,11 @@ impl Event {
             .1,
             actor: parse_actor(required(map, "actor", "actor")?)?,
             attestations: parse_attestations(required(map, "attestations", "attestations")?, kind)?,
-            timestamp_token: parse_timestamp_token(map.get("timestamp_token"))?,
+            timestamp_token: parse_timestamp_token(map.get("timestamp_token"), "timestamp_token")?,
+            event_timestamp_token: parse_timestamp_token(
+                map.get("event_timestamp_token"),
+                "event_timestamp_token",
+            )?,
             raw: Value::Null,
         };
         Ok(Event { raw: value, ..event })
@@ -211,6 +220,17 @@ impl Event {
             &a.issuer,
             self.kind.as_str(),
         )
+    }
+
+    /// What an `event_timestamp_token` covers: SHA-256 of the RFC 8785
+    /// canonical JSON of the submitted event without its
+    /// `event_timestamp_token` member (docs/timestamps.md).
+    pub fn content_imprint(&self) -> Hash {
+        let mut v = self.raw.clone();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("event_timestamp_token");
+        }
+        Hash::digest(&jcs::to_canonical(&v))
     }
 
     /// SHA-256 of the canonical JSON of `raw`: identifies the content for idempotency.
@@ -384,21 +404,23 @@ fn parse_signature(v: &Value, path: &str) -> Result<[u8; 64], VerifyError> {
 
 /// Optional standard base64, 1 byte to 16 KiB decoded; `null` is refused
 /// (absent means absent).
-fn parse_timestamp_token(v: Option<&Value>) -> Result<Option<Vec<u8>>, VerifyError> {
-    const PATH: &str = "timestamp_token";
+fn parse_timestamp_token(
+    v: Option<&Value>,
+    path: &'static str,
+) -> Result<Option<Vec<u8>>, VerifyError> {
     let Some(v) = v else { return Ok(None) };
     if v.is_null() {
-        return Err(VerifyError::invalid(PATH, "null is not allowed; omit the field"));
+        return Err(VerifyError::invalid(path, "null is not allowed; omit the field"));
     }
-    let s = string(v, PATH)?;
+    let s = string(v, path)?;
     if s.is_empty() || s.len() > TIMESTAMP_B64_MAX {
-        return Err(VerifyError::invalid(PATH, "must be 1 byte to 16 KiB"));
+        return Err(VerifyError::invalid(path, "must be 1 byte to 16 KiB"));
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(s)
-        .map_err(|_| VerifyError::invalid(PATH, "must be standard base64"))?;
+        .map_err(|_| VerifyError::invalid(path, "must be standard base64"))?;
     if bytes.len() > MAX_TIMESTAMP_TOKEN {
-        return Err(VerifyError::invalid(PATH, "must be 1 byte to 16 KiB"));
+        return Err(VerifyError::invalid(path, "must be 1 byte to 16 KiB"));
     }
     Ok(Some(bytes))
 }

@@ -3,7 +3,8 @@
 //! In scope: RFC 9162 Merkle tree hashing and proof verification, C2SP signed
 //! notes, tlog-checkpoint bodies, tlog-cosignature v1, the ledger entry model
 //! with its canonical JSON (RFC 8785), attestation checks, and the evidence
-//! bundle checks a court runs offline.
+//! bundle checks a court runs offline against a trust policy of the keys it
+//! chose, and the verdict rules.
 //!
 //! Out of scope: storage, networking, async runtimes. This crate is the
 //! specification in code; it must build with no I/O dependencies.
@@ -11,7 +12,6 @@
 
 pub mod attest;
 pub mod bundle;
-mod bundle_time;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod entry;
@@ -19,9 +19,11 @@ pub mod error;
 pub mod hash;
 pub mod jcs;
 pub mod note;
+pub mod policy;
 pub mod proof;
 pub mod report;
 pub mod tsa;
+pub mod verdict;
 
 pub use error::VerifyError;
 pub use hash::{Hash, LeafIndex, TreeSize};

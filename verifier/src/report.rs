@@ -30,10 +30,29 @@ pub mod check_id {
     pub const ATTESTATIONS: &str = "attestations";
     /// The events form a coherent sequence.
     pub const TIMELINE: &str = "timeline";
-    /// One event's RFC 3161 token verifies (subject: index).
+    /// One event's RFC 3161 token over its document hash verifies (subject:
+    /// index): the document existed by its genTime.
     pub const EVENT_TIMESTAMP: &str = "event_timestamp";
+    /// One event's RFC 3161 token over its own canonical JSON verifies
+    /// (subject: index): the event existed by its genTime.
+    pub const EVENT_CONTENT_TIMESTAMP: &str = "event_content_timestamp";
     /// The RFC 3161 token over the checkpoint verifies.
     pub const CHECKPOINT_TIMESTAMP: &str = "checkpoint_timestamp";
+    /// Enough distinct trusted witness keys cosigned the checkpoint.
+    pub const WITNESS_QUORUM: &str = "witness_quorum";
+}
+
+/// The outcome of one check (docs/trust-policy.md §2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// It held, against a key the person verifying chose where one is needed.
+    Pass,
+    /// It did not hold.
+    Fail,
+    /// The signature verifies, but only under a key that came from the
+    /// bundle itself: it proves nothing about who signed.
+    Unanchored,
 }
 
 /// A trusted time vouched for by a time-stamp authority.
@@ -61,7 +80,9 @@ pub struct Check {
     /// (decimal) or the witness key name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// Whether it held.
+    /// Pass, fail, or unanchored.
+    pub status: CheckStatus,
+    /// Whether it held: `status` is [`CheckStatus::Pass`].
     pub passed: bool,
     /// What was checked, as a short sentence.
     pub title: String,
@@ -78,7 +99,19 @@ impl Check {
         title: impl Into<String>,
         detail: impl Into<String>,
     ) -> Check {
-        Check { id, subject, passed, title: title.into(), detail: detail.into() }
+        let status = if passed { CheckStatus::Pass } else { CheckStatus::Fail };
+        Check { id, subject, status, passed, title: title.into(), detail: detail.into() }
+    }
+
+    /// A check whose signature holds only under a key from the bundle.
+    pub fn unanchored(
+        id: &'static str,
+        subject: Option<String>,
+        title: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Check {
+        let status = CheckStatus::Unanchored;
+        Check { id, subject, status, passed: false, title: title.into(), detail: detail.into() }
     }
 }
 
@@ -140,19 +173,23 @@ pub struct TimelineEntry {
     pub attestations: Vec<AttestationFact>,
 }
 
-/// A witness known to the verifier (listed in the bundle or required).
+/// A witness known to the verifier: in the policy, or claimed by the bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WitnessFact {
     /// Key name.
     pub name: String,
-    /// C2SP verifier key.
+    /// C2SP verifier key (in full: name, key ID and key).
     pub vkey: String,
+    /// Key ID, 8 lowercase hex digits.
+    pub key_id: String,
     /// Listed by the bundle.
     pub listed: bool,
-    /// Required by the person verifying.
+    /// In the policy of the person verifying (a key they chose).
     pub required: bool,
+    /// The same as `required`: only such witnesses are checked and counted.
+    pub trusted: bool,
     /// Cosignature time, RFC 3339 UTC, if the checkpoint carries a valid
-    /// cosignature by this witness.
+    /// cosignature by this witness and the witness is trusted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cosigned_at: Option<String>,
     /// The same time as Unix seconds.
@@ -160,15 +197,88 @@ pub struct WitnessFact {
     pub cosigned_unix: Option<u64>,
 }
 
+/// A TSA root the person verifying trusts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TsaRootFact {
+    /// The policy's name for it.
+    pub name: String,
+    /// SHA-256 of the DER certificate, lowercase hex.
+    pub sha256: String,
+}
+
+/// What the verdict rests on: the anchors the person verifying supplied.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TrustFact {
+    /// Where the anchors came from ("policy file court.policy", "command-line
+    /// options", "this service's configuration", ...).
+    pub source: String,
+    /// Trusted log keys (vkeys).
+    pub log_keys: Vec<String>,
+    /// Trusted witness keys (vkeys).
+    pub witnesses: Vec<String>,
+    /// Distinct witness keys that must have cosigned.
+    pub quorum: usize,
+    /// Trusted TSA roots.
+    pub tsa_roots: Vec<TsaRootFact>,
+    /// Pinned issuers, `name base64-key`.
+    pub issuers: Vec<String>,
+}
+
+/// The verdict categories (docs/trust-policy.md §3), first rule that applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictStatus {
+    /// Every check passed against keys the person verifying chose.
+    Verified,
+    /// A check failed: the evidence does not hold as presented.
+    Failed,
+    /// No log key was supplied: the checkpoint's signature proves nothing.
+    NoTrustedLogKey,
+    /// Fewer distinct trusted witnesses cosigned than the policy requires.
+    QuorumNotMet,
+    /// RFC 3161 tokens whose roots are not in the policy.
+    UntrustedTimestamps,
+}
+
+impl VerdictStatus {
+    /// The `verifier` command's exit status for this verdict.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            VerdictStatus::Verified => 0,
+            VerdictStatus::Failed => 1,
+            VerdictStatus::NoTrustedLogKey => 3,
+            VerdictStatus::QuorumNotMet => 4,
+            VerdictStatus::UntrustedTimestamps => 5,
+        }
+    }
+}
+
+/// The verdict: its category, one sentence, and everything missing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The category.
+    pub status: VerdictStatus,
+    /// One sentence for people.
+    pub summary: String,
+    /// Every reason it is not "verified" (empty when it is).
+    pub reasons: Vec<String>,
+}
+
 /// Everything a verification found.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
     /// Always [`REPORT_FORMAT`].
     pub format: &'static str,
-    /// Whether every check passed (same as [`Report::all_passed`]).
+    /// Whether the verdict is "verified".
     pub passed: bool,
+    /// The verdict and why.
+    pub verdict: Verdict,
+    /// The anchors the verdict rests on.
+    pub trust: TrustFact,
     /// Each check, in the order run.
     pub checks: Vec<Check>,
+    /// What the bundle claims that was not checked against the policy.
+    pub claims: Vec<String>,
     /// Log origin named by the bundle.
     pub origin: String,
     /// Tenant named by the bundle.
@@ -183,9 +293,9 @@ pub struct Report {
     pub parties: Vec<Party>,
     /// Readable entries in log order.
     pub timeline: Vec<TimelineEntry>,
-    /// Witnesses, listed or required, with their cosignature times.
+    /// Witnesses, trusted or claimed, with their cosignature times.
     pub witnesses: Vec<WitnessFact>,
-    /// Trusted times from RFC 3161 tokens (events and checkpoint).
+    /// Trusted times from RFC 3161 tokens that chain to a trusted root.
     pub timestamps: Vec<TimestampFact>,
 }
 
@@ -195,7 +305,14 @@ impl Report {
         Report {
             format: REPORT_FORMAT,
             passed: false,
+            verdict: Verdict {
+                status: VerdictStatus::Failed,
+                summary: String::new(),
+                reasons: Vec::new(),
+            },
+            trust: TrustFact::default(),
             checks: Vec::new(),
+            claims: Vec::new(),
             origin: origin.to_owned(),
             tenant: tenant.to_owned(),
             document_id: document_id.to_owned(),
@@ -208,30 +325,41 @@ impl Report {
         }
     }
 
-    /// Whether there is at least one check and every check passed.
+    /// Whether the verdict is "verified" (every check passed, anchored).
     pub fn all_passed(&self) -> bool {
         !self.checks.is_empty() && self.checks.iter().all(|c| c.passed)
     }
 
-    /// The checks that failed.
+    /// The checks that did not pass (failed or unanchored).
     pub fn failures(&self) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(|c| !c.passed)
     }
 
-    /// Sets [`Report::passed`] from the checks; call after the last check.
+    /// Sets the verdict and [`Report::passed`] from the checks; call after
+    /// the last check.
     pub fn finish(mut self) -> Report {
-        self.passed = self.all_passed();
+        self.verdict = crate::verdict::judge(&self.checks, &self.trust);
+        self.passed = self.verdict.status == VerdictStatus::Verified;
         self
     }
 
-    /// The report as text: the check list, then the rebuilt timeline and the
-    /// witnesses. Every string from the bundle is already plain (see [`plain`]).
+    /// The report as text for a terminal: the anchors, the check list, the
+    /// verdict, the rebuilt timeline, the witnesses and trusted times. Every
+    /// string that can come from a bundle passes through [`terminal_safe`]
+    /// here, in this one place.
     pub fn to_text(&self) -> String {
-        let mut out = String::new();
+        let mut out = self.trust_text();
         for c in &self.checks {
-            let mark = if c.passed { "✔ PASS" } else { "✘ FAIL" };
-            out.push_str(&format!("{mark}  {} [{}]\n", c.title, c.id));
-            out.push_str(&format!("        {}\n", c.detail));
+            let mark = match c.status {
+                CheckStatus::Pass => "✔ PASS",
+                CheckStatus::Fail => "✘ FAIL",
+                CheckStatus::Unanchored => "? UNANCHORED",
+            };
+            out.push_str(&format!("{mark}  {} [{}]\n", terminal_safe(&c.title), c.id));
+            out.push_str(&format!("        {}\n", terminal_safe(&c.detail)));
+        }
+        for claim in &self.claims {
+            out.push_str(&format!("· CLAIM  {}\n", terminal_safe(claim)));
         }
         out.push_str(&self.verdict_text());
         out.push_str(&self.timeline_text());
@@ -239,46 +367,78 @@ impl Report {
         for t in &self.timestamps {
             out.push_str(&format!(
                 "Trusted time: {} existed no later than {}, per {} (serial {})\n",
-                plain(&t.subject),
-                t.gen_time,
-                plain(&t.tsa),
-                t.serial
+                terminal_safe(&t.subject),
+                terminal_safe(&t.gen_time),
+                terminal_safe(&t.tsa),
+                terminal_safe(&t.serial)
             ));
         }
         out
     }
 
-    fn verdict_text(&self) -> String {
-        let failed = self.failures().count();
-        if self.all_passed() {
-            format!("\nAll {} checks passed.\n", self.checks.len())
-        } else {
-            format!(
-                "\n{failed} of {} checks FAILED: this evidence does not hold as presented.\n",
-                self.checks.len()
-            )
+    fn trust_text(&self) -> String {
+        let t = &self.trust;
+        let mut out = format!("Checked against: {}\n", terminal_safe(&t.source));
+        if t.log_keys.is_empty() {
+            out.push_str("  log key: none supplied\n");
         }
+        for k in &t.log_keys {
+            out.push_str(&format!("  log key: {}\n", terminal_safe(k)));
+        }
+        for k in &t.witnesses {
+            out.push_str(&format!("  witness: {}\n", terminal_safe(k)));
+        }
+        out.push_str(&format!("  witness quorum: {} distinct keys\n", t.quorum));
+        for r in &t.tsa_roots {
+            out.push_str(&format!(
+                "  TSA root: {} (SHA-256 {})\n",
+                terminal_safe(&r.name),
+                r.sha256
+            ));
+        }
+        for i in &t.issuers {
+            out.push_str(&format!("  issuer: {}\n", terminal_safe(i)));
+        }
+        out.push('\n');
+        out
+    }
+
+    fn verdict_text(&self) -> String {
+        let mut out = format!("\n{}\n", terminal_safe(&self.verdict.summary));
+        for r in &self.verdict.reasons {
+            out.push_str(&format!("  - {}\n", terminal_safe(r)));
+        }
+        out
     }
 
     fn timeline_text(&self) -> String {
         let mut out = format!(
             "\nContract {} of tenant {} (log {})\n",
-            plain(&self.document_id),
-            plain(&self.tenant),
-            plain(&self.origin)
+            terminal_safe(&self.document_id),
+            terminal_safe(&self.tenant),
+            terminal_safe(&self.origin)
         );
         if let Some(h) = &self.document_hash {
-            out.push_str(&format!("Document SHA-256: {h}\n"));
+            out.push_str(&format!("Document SHA-256: {}\n", terminal_safe(h)));
         }
         if let Some(cp) = &self.checkpoint {
-            out.push_str(&format!("Checkpoint: {} entries, root {}\n", cp.tree_size, cp.root));
+            out.push_str(&format!(
+                "Checkpoint: {} entries, root {}\n",
+                cp.tree_size,
+                terminal_safe(&cp.root)
+            ));
         }
         out.push_str("\nTimeline\n");
         for t in &self.timeline {
-            out.push_str(&format!("  #{:<8} {}  {}\n", t.index, t.ledger_time, t.summary));
+            out.push_str(&format!(
+                "  #{:<8} {}  {}\n",
+                t.index,
+                terminal_safe(&t.ledger_time),
+                terminal_safe(&t.summary)
+            ));
             for a in &t.attestations {
                 let mark = if a.valid { "" } else { " [signature NOT valid]" };
-                out.push_str(&format!("{:13}- {}{mark}\n", "", a.description));
+                out.push_str(&format!("{:13}- {}{mark}\n", "", terminal_safe(&a.description)));
             }
         }
         out
@@ -287,18 +447,55 @@ impl Report {
     fn witness_text(&self) -> String {
         let mut out = String::from("\nWitnesses\n");
         if self.witnesses.is_empty() {
-            out.push_str("  none listed or required\n");
+            out.push_str("  none trusted or listed\n");
         }
         for w in &self.witnesses {
-            let when = match &w.cosigned_at {
-                Some(t) => format!("countersigned at {t}"),
-                None => "did not countersign this checkpoint".to_owned(),
+            let when = match (&w.cosigned_at, w.trusted) {
+                (Some(t), _) => format!("countersigned at {t}"),
+                (None, true) => "did not countersign this checkpoint".to_owned(),
+                (None, false) => {
+                    "claimed by the bundle, not checked against your policy".to_owned()
+                }
             };
-            let req = if w.required { " (required)" } else { "" };
-            out.push_str(&format!("  {}{req}: {when}\n", plain(&w.name)));
+            let tag = if w.trusted { " (trusted)" } else { "" };
+            out.push_str(&format!(
+                "  {}{tag}: {}\n      {}\n",
+                terminal_safe(&w.name),
+                terminal_safe(&when),
+                terminal_safe(&w.vkey)
+            ));
         }
         out
     }
+}
+
+/// Makes any string safe to print on a terminal, whole: C0 and C1 control
+/// characters (ESC, CSI, ...), DEL, and bidirectional overrides and
+/// isolates (which could make text read as other text) become U+FFFD.
+/// Unlike [`plain`], it does not shorten.
+pub fn terminal_safe(s: &str) -> String {
+    s.chars().map(|c| if is_unsafe_char(c) { '\u{fffd}' } else { c }).collect()
+}
+
+/// Whether `c` can change how a terminal or a page shows other text.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Escapes, in JSON text, every character that [`terminal_safe`] would
+/// replace but that JSON leaves raw (C1 controls, DEL, bidi overrides), as
+/// `\uXXXX`: the JSON value is unchanged, and printing it is safe.
+pub fn json_terminal_safe(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_unsafe_char(c) && c != '\n' {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Longest string from a bundle quoted in a report, in characters.
@@ -308,14 +505,10 @@ pub const MAX_QUOTED_CHARS: usize = 200;
 /// bidirectional overrides (which could make text read as other text) become
 /// U+FFFD, and long strings are cut to [`MAX_QUOTED_CHARS`] with "…".
 pub fn plain(s: &str) -> String {
-    let unsafe_char = |c: char| {
-        c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
     let mut out: String = s
         .chars()
         .take(MAX_QUOTED_CHARS)
-        .map(|c| if unsafe_char(c) { '\u{fffd}' } else { c })
+        .map(|c| if is_unsafe_char(c) { '\u{fffd}' } else { c })
         .collect();
     if s.chars().nth(MAX_QUOTED_CHARS).is_some() {
         out.push('…');

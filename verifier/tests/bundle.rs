@@ -5,253 +5,17 @@
 //! `verifier` binary.
 
 use base64::Engine as _;
-use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use verifier::attest::sign_attestation;
-use verifier::bundle::{
-    verify_bundle, verify_bundle_bytes, Bundle, BundleEntry, BundleIssuer, BundleWitness,
-    VerifyOptions, FORMAT_V1,
-};
-use verifier::checkpoint::{Checkpoint, SignedCheckpoint};
-use verifier::cosignature::CosignatureSigner;
-use verifier::entry::{format_ledger_time, leaf_bytes, Event};
-use verifier::hash::{largest_power_of_two_below, leaf_hash, root_from_leaf_hashes};
+use verifier::bundle::{verify_bundle, verify_bundle_bytes, Bundle, VerifyOptions};
+use verifier::checkpoint::SignedCheckpoint;
 use verifier::note::NoteSigner;
-use verifier::report::{check_id, Report};
+use verifier::report::{check_id, CheckStatus, Report, VerdictStatus};
 use verifier::Hash;
 
-const ORIGIN: &str = "ledger.example/log";
-const TENANT: &str = "acme";
-const DOC_ID: &str = "contract-42";
-const DOCUMENT: &[u8] = b"%PDF-1.7 the contract text";
-/// 2026-01-01T00:00:00Z in microseconds.
-const T0: i64 = 1_767_225_600_000_000;
+mod common;
 
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn unb64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(s).expect("test data is base64")
-}
-
-fn key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(&[seed; 32])
-}
-
-/// Everyone who signs something in a bundle.
-struct World {
-    log: NoteSigner,
-    witnesses: Vec<CosignatureSigner>,
-    /// (issuer name, key): identity provider, intent service, two signers.
-    issuers: Vec<(String, SigningKey)>,
-}
-
-impl World {
-    fn new() -> World {
-        World {
-            log: NoteSigner::new(ORIGIN, key(1)).expect("valid name"),
-            witnesses: vec![
-                CosignatureSigner::new("notary.example/w1", key(2)).expect("valid name"),
-                CosignatureSigner::new("court.example/w2", key(3)).expect("valid name"),
-            ],
-            issuers: vec![
-                ("idp-gov".into(), key(10)),
-                ("intent-svc".into(), key(11)),
-                ("signer:u-1".into(), key(12)),
-                ("signer:u-2".into(), key(13)),
-            ],
-        }
-    }
-
-    fn issuer(&self, name: &str) -> &SigningKey {
-        &self.issuers.iter().find(|(n, _)| n == name).expect("known issuer").1
-    }
-
-    /// The options of a court that pins the log and both witnesses and
-    /// holds the document.
-    fn strict_options(&self) -> VerifyOptions {
-        VerifyOptions {
-            document_hash: None,
-            log_key: Some(self.log.vkey()),
-            witnesses: self.witnesses.iter().map(CosignatureSigner::vkey).collect(),
-            now_unix: None,
-        }
-        .with_document(DOCUMENT)
-    }
-
-    /// An event as submitted, its attestations signed by `issuers`.
-    fn event(&self, id: &str, kind: &str, actor: &str, attest: &[(&str, Value)]) -> Value {
-        let h = Hash::digest(DOCUMENT).to_hex();
-        let attestations: Vec<Value> = attest
-            .iter()
-            .map(|(iss, claim)| {
-                let sig = sign_attestation(self.issuer(iss), claim, &h, id, iss, kind);
-                json!({"issuer": iss, "claim": claim, "signature": sig})
-            })
-            .collect();
-        let display = match actor {
-            "u-1" => "王*",
-            "u-2" => "李*",
-            _ => "平台",
-        };
-        json!({
-            "event_id": id,
-            "document_id": DOC_ID,
-            "kind": kind,
-            "document_hash": h,
-            "actor": {"id": actor, "display": display,
-                      "commitment": Hash::digest(actor.as_bytes()).to_hex()},
-            "attestations": attestations,
-        })
-    }
-
-    /// registered; per signer identity, intent, signed; completed.
-    fn contract_flow(&self) -> Vec<Value> {
-        let mut out = vec![self.event("e-reg", "registered", "platform", &[])];
-        for (signer, id_method, intent_method) in
-            [("u-1", "phone_3_factor", "sms_code"), ("u-2", "bank_card_4_factor", "face_liveness")]
-        {
-            let own = format!("signer:{signer}");
-            out.push(self.event(
-                &format!("e-{signer}-id"),
-                "identity_verified",
-                signer,
-                &[("idp-gov", json!({"method": id_method, "result": "pass"}))],
-            ));
-            out.push(self.event(
-                &format!("e-{signer}-intent"),
-                "intent_verified",
-                signer,
-                &[("intent-svc", json!({"method": intent_method, "result": "pass"}))],
-            ));
-            out.push(self.event(
-                &format!("e-{signer}-sign"),
-                "signed",
-                signer,
-                &[(&own, json!({"action": "sign", "algorithm": "Ed25519"}))],
-            ));
-        }
-        out.push(self.event("e-done", "completed", "platform", &[]));
-        out
-    }
-
-    /// A bundle over `events`, logged one second apart, with two leaves of
-    /// other contracts before each event so proofs have some depth.
-    fn bundle(&self, events: &[Value]) -> Bundle {
-        let mut leaves: Vec<Vec<u8>> = Vec::new();
-        let mut ours = Vec::new();
-        for (i, ev) in events.iter().enumerate() {
-            leaves.push(format!("other leaf {i}a").into_bytes());
-            leaves.push(format!("other leaf {i}b").into_bytes());
-            let event = Event::from_value(ev.clone(), true).expect("valid event");
-            let time = format_ledger_time(T0 + i as i64 * 1_000_000);
-            ours.push(leaves.len());
-            leaves.push(leaf_bytes(&event, TENANT, &time));
-        }
-        leaves.push(b"a later leaf".to_vec());
-        let hashes: Vec<Hash> = leaves.iter().map(|l| leaf_hash(l)).collect();
-        let entries = ours
-            .iter()
-            .map(|&m| BundleEntry {
-                index: m as u64,
-                leaf: b64(&leaves[m]),
-                inclusion: path(m, &hashes).iter().map(Hash::to_base64).collect(),
-            })
-            .collect();
-        Bundle {
-            format: FORMAT_V1.into(),
-            origin: ORIGIN.into(),
-            log_vkey: self.log.vkey(),
-            tenant: TENANT.into(),
-            document_id: DOC_ID.into(),
-            checkpoint: self.checkpoint(&hashes),
-            tree_size: None,
-            entries,
-            issuers: self
-                .issuers
-                .iter()
-                .map(|(n, k)| BundleIssuer {
-                    name: n.clone(),
-                    public_key: b64(k.verifying_key().as_bytes()),
-                })
-                .collect(),
-            witnesses: self
-                .witnesses
-                .iter()
-                .map(|w| BundleWitness { name: w.name().into(), vkey: w.vkey() })
-                .collect(),
-            checkpoint_timestamp: None,
-            timestamp_authorities: Vec::new(),
-        }
-    }
-
-    /// The signed, cosigned checkpoint over `hashes`.
-    fn checkpoint(&self, hashes: &[Hash]) -> String {
-        let cp = Checkpoint {
-            origin: ORIGIN.into(),
-            size: hashes.len() as u64,
-            root: root_from_leaf_hashes(hashes),
-            extensions: vec![],
-        };
-        let mut signed = SignedCheckpoint::try_sign(cp, &self.log).expect("sign");
-        let body = signed.note.text.clone();
-        for (i, w) in self.witnesses.iter().enumerate() {
-            let ts = 1_767_225_700 + i as u64 * 60;
-            signed.note.signatures.push(w.cosign(&body, ts));
-        }
-        String::from_utf8(signed.to_bytes()).expect("UTF-8 note")
-    }
-}
-
-/// RFC 9162 §2.1.3.1 PATH(m, D[n]): the inclusion proof of leaf `m`.
-fn path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
-    let n = leaves.len();
-    if n <= 1 {
-        return Vec::new();
-    }
-    let k = largest_power_of_two_below(n as u64) as usize;
-    let (mut p, sibling) = if m < k {
-        (path(m, &leaves[..k]), root_from_leaf_hashes(&leaves[k..]))
-    } else {
-        (path(m - k, &leaves[k..]), root_from_leaf_hashes(&leaves[..k]))
-    };
-    p.push(sibling);
-    p
-}
-
-/// The ids of the failed checks, sorted and deduplicated.
-fn failed(report: &Report) -> Vec<&'static str> {
-    let mut ids: Vec<&'static str> = report.failures().map(|c| c.id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
-}
-
-fn verify(world: &World, bundle: &Bundle) -> Report {
-    verify_bundle(bundle, &world.strict_options())
-}
-
-/// Flips one bit of the base64-encoded bytes in `s`.
-fn flip_b64(s: &mut String, byte: usize) {
-    let mut bytes = unb64(s);
-    let i = byte % bytes.len();
-    bytes[i] ^= 0x01;
-    *s = b64(&bytes);
-}
-
-/// The checkpoint note's signature lines, with `f` applied to the decoded
-/// signature bytes of line `line`.
-fn tamper_signature_line(note: &str, line: usize, f: impl Fn(&mut Vec<u8>)) -> String {
-    let (text, sigs) = note.split_once("\n\n").expect("note has signatures");
-    let mut lines: Vec<String> = sigs.lines().map(str::to_owned).collect();
-    let (prefix, sig_b64) = lines[line].rsplit_once(' ').expect("signature line");
-    let mut raw = unb64(sig_b64);
-    f(&mut raw);
-    lines[line] = format!("{prefix} {}", b64(&raw));
-    format!("{text}\n\n{}\n", lines.join("\n"))
-}
+use common::*;
 
 // ---------------------------------------------------------------------------
 // A valid bundle.
@@ -263,8 +27,10 @@ fn valid_bundle_passes_every_check_and_rebuilds_the_chain() {
     let report = verify(&world, &bundle);
     assert!(report.all_passed(), "{}", report.to_text());
     assert!(report.passed);
-    // 1 format + same document + file + log + 2 witnesses + 8 inclusion + 8 attestations + timeline.
-    assert_eq!(report.checks.len(), 1 + 1 + 1 + 1 + 2 + 8 + 8 + 1);
+    assert_eq!(report.verdict.status, VerdictStatus::Verified);
+    // format + same document + file + log + 2 witnesses + quorum + 8 inclusion
+    // + 8 attestations + timeline.
+    assert_eq!(report.checks.len(), 1 + 1 + 1 + 1 + 2 + 1 + 8 + 8 + 1);
     assert_eq!(report.document_hash.as_deref(), Some(Hash::digest(DOCUMENT).to_hex().as_str()));
     let parties: Vec<(&str, &str, bool)> =
         report.parties.iter().map(|p| (p.id.as_str(), p.display.as_str(), p.signed)).collect();
@@ -301,18 +67,30 @@ fn valid_bundle_passes_every_check_and_rebuilds_the_chain() {
 }
 
 #[test]
-fn valid_bundle_round_trips_through_json_and_passes_without_options() {
+fn valid_bundle_round_trips_through_json_but_is_not_verified_without_a_policy() {
     let world = World::new();
     let bundle = world.bundle(&world.contract_flow());
     let parsed = Bundle::parse(&bundle.to_json()).expect("parses");
     assert_eq!(parsed, bundle);
     let report = verify_bundle_bytes(&bundle.to_json(), &VerifyOptions::default());
-    assert!(report.all_passed(), "{}", report.to_text());
+    // Everything holds, but only under the bundle's own keys.
+    assert_eq!(report.verdict.status, VerdictStatus::NoTrustedLogKey, "{}", report.to_text());
+    assert!(!report.passed);
+    let log = report.checks.iter().find(|c| c.id == check_id::LOG_SIGNATURE).expect("log check");
+    assert_eq!(log.status, CheckStatus::Unanchored);
+    assert!(log.detail.contains(&world.log.vkey()), "names the key: {}", log.detail);
+    assert_eq!(report.failures().map(|c| c.id).collect::<Vec<_>>(), [check_id::LOG_SIGNATURE]);
+    // The bundle's witnesses are claims: no check, no "countersigned at".
+    assert!(!report.checks.iter().any(|c| c.id == check_id::COSIGNATURE));
+    assert!(report.witnesses.iter().all(|w| !w.trusted && w.cosigned_at.is_none()));
+    assert_eq!(report.claims.len(), 2, "{:?}", report.claims);
     assert!(!report.checks.iter().any(|c| c.id == check_id::DOCUMENT_HASH));
     let json = serde_json::to_value(&report).expect("serializes");
-    assert_eq!(json["passed"], true);
+    assert_eq!(json["passed"], false);
+    assert_eq!(json["verdict"]["status"], "no_trusted_log_key");
     assert_eq!(json["format"], "evidence-report/v1");
     assert_eq!(json["checks"][0]["id"], "bundle_format");
+    assert_eq!(json["checks"][0]["status"], "pass");
 }
 
 #[test]
@@ -402,21 +180,28 @@ fn tampered_cosignature_fails_that_witness() {
     // Line 2 is the second witness; byte 3 is inside its timestamp.
     bundle.checkpoint = tamper_signature_line(&bundle.checkpoint, 2, |sig| sig[3] ^= 0x01);
     let report = verify(&world, &bundle);
-    assert_fails_only(&report, &[check_id::COSIGNATURE]);
+    assert_fails_only(&report, &[check_id::COSIGNATURE, check_id::WITNESS_QUORUM]);
     let who: Vec<_> = report.failures().map(|c| c.subject.clone()).collect();
-    assert_eq!(who, [Some("court.example/w2".to_owned())]);
+    assert_eq!(who, [Some("court.example/w2".to_owned()), None]);
+    assert_eq!(report.verdict.status, VerdictStatus::Failed);
 }
 
 #[test]
-fn missing_required_cosignature_fails_but_missing_listed_one_does_not() {
+fn missing_cosignature_fails_the_quorum_only_when_the_quorum_needs_it() {
     let world = World::new();
     let mut bundle = world.bundle(&world.contract_flow());
     let (text, sigs) = bundle.checkpoint.split_once("\n\n").expect("note");
     let kept: Vec<&str> = sigs.lines().take(2).collect();
     bundle.checkpoint = format!("{text}\n\n{}\n", kept.join("\n"));
-    assert_fails_only(&verify(&world, &bundle), &[check_id::COSIGNATURE]);
-    let report = verify_bundle(&bundle, &VerifyOptions::default());
-    assert!(report.all_passed(), "{}", report.to_text());
+    // Quorum "all": the missing one fails the quorum, and nothing else.
+    let report = verify(&world, &bundle);
+    assert_fails_only(&report, &[check_id::WITNESS_QUORUM]);
+    assert_eq!(report.verdict.status, VerdictStatus::QuorumNotMet);
+    // Quorum 1 of 2: met by the witness that did cosign.
+    let mut policy = world.policy();
+    policy.quorum = Some(1);
+    let report = verify_bundle(&bundle, &VerifyOptions::with_policy(policy, "1 of 2"));
+    assert!(report.passed, "{}", report.to_text());
     assert_eq!(report.witnesses[1].cosigned_at, None);
 }
 
@@ -549,13 +334,16 @@ fn pinned_log_key_must_match() {
     let world = World::new();
     let bundle = world.bundle(&world.contract_flow());
     let other = NoteSigner::new(ORIGIN, key(77)).expect("valid name");
-    let options = VerifyOptions { log_key: Some(other.vkey()), ..world.strict_options() };
-    let report = verify_bundle(&bundle, &options);
+    let mut policy = world.policy();
+    policy.logs = vec![other.verifier()];
+    let report = verify_bundle(&bundle, &VerifyOptions::with_policy(policy, "wrong log"));
     assert_fails_only(&report, &[check_id::LOG_SIGNATURE]);
-    // A whole bundle re-signed by an impostor log passes its own key only.
+    // A whole bundle re-signed by an impostor log is consistent with its own
+    // keys only, and never verified.
     let impostor = World { log: other, ..World::new() };
     let forged = impostor.bundle(&impostor.contract_flow());
-    assert!(verify_bundle(&forged, &VerifyOptions::default()).all_passed());
+    let alone = verify_bundle(&forged, &VerifyOptions::default());
+    assert_eq!(alone.verdict.status, VerdictStatus::NoTrustedLogKey);
     assert_fails_only(&verify(&world, &forged), &[check_id::LOG_SIGNATURE]);
 }
 
@@ -595,16 +383,30 @@ fn parse_is_strict() {
     with_ts["checkpoint_timestamp"] = json!({"tsa": "some-tsa", "token": "AAAA"});
     assert!(Bundle::parse(with_ts.to_string().as_bytes()).is_ok());
     // A token that does not verify (no TSA root, not DER) fails its own check.
-    let report = verify_bundle_bytes(with_ts.to_string().as_bytes(), &VerifyOptions::default());
+    let report = verify_bundle_bytes(with_ts.to_string().as_bytes(), &world.strict_options());
     assert_eq!(failed(&report), [check_id::CHECKPOINT_TIMESTAMP]);
     with_ts["checkpoint_timestamp"] = json!({"token": "AAAA"});
     assert!(Bundle::parse(with_ts.to_string().as_bytes()).is_err());
     let mut with_size = good.clone();
     with_size["tree_size"] = json!(25);
-    let report = verify_bundle_bytes(with_size.to_string().as_bytes(), &VerifyOptions::default());
-    assert!(report.all_passed(), "{}", report.to_text());
+    let report = verify_bundle_bytes(with_size.to_string().as_bytes(), &world.strict_options());
+    assert!(report.passed, "{}", report.to_text());
+    // Optional members are absent or have a value: null is refused (as the
+    // JavaScript verifier refuses it).
+    for k in ["tree_size", "checkpoint_timestamp", "timestamp_authorities"] {
+        let mut v = good.clone();
+        v[k] = Value::Null;
+        let err = Bundle::parse(v.to_string().as_bytes()).expect_err(k).to_string();
+        assert!(err.contains("null"), "{k}: {err}");
+    }
+    // At most 16 TSA roots, each at most 16 KiB.
+    let mut many = good.clone();
+    many["timestamp_authorities"] = json!(vec![json!({"name": "t", "root_pem": "x"}); 17]);
+    assert!(Bundle::parse(many.to_string().as_bytes()).is_err());
+    many["timestamp_authorities"] = json!([{"name": "t", "root_pem": "x".repeat(16 * 1024 + 1)}]);
+    assert!(Bundle::parse(many.to_string().as_bytes()).is_err());
     with_size["tree_size"] = json!(24);
-    let report = verify_bundle_bytes(with_size.to_string().as_bytes(), &VerifyOptions::default());
+    let report = verify_bundle_bytes(with_size.to_string().as_bytes(), &world.strict_options());
     assert_eq!(failed(&report), [check_id::BUNDLE_FORMAT]);
 
     let mut unknown = good.clone();
@@ -778,9 +580,44 @@ fn binary_exit_codes_and_output() {
     let (code, out, err) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("✔ PASS  The checkpoint is signed by the log [log_signature]"), "{out}");
+    assert!(out.contains(&format!("  log key: {log}")), "names the anchors: {out}");
     assert!(out.contains("identity checked by idp-gov using phone 3-factor (result: pass)"));
-    assert!(out.contains("notary.example/w1 (required): countersigned at 2026-01-01T00:01:40Z"));
+    assert!(out.contains("notary.example/w1 (trusted): countersigned at 2026-01-01T00:01:40Z"));
+    assert!(out.contains("\nVERIFIED against your command-line options"), "{out}");
     assert!(!out.contains("FAIL"));
+
+    // The same keys as a policy file; then no key at all: exit 3.
+    let policy = dir.path().join("court.policy");
+    std::fs::write(&policy, world.policy().to_text()).expect("write");
+    let policy = policy.to_str().expect("utf-8 path");
+    let (code, out, _) = run(&["verify", good, "--policy", policy]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(&["verify", good]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("NOT VERIFIED: no trusted log key supplied"), "{out}");
+    assert!(out.contains("? UNANCHORED  The checkpoint is signed by the log"), "{out}");
+    assert!(!out.contains("countersigned at"), "claims are not facts: {out}");
+    // Log key only, quorum 2 of witnesses none given: no witness needed.
+    let (code, _, _) = run(&["verify", good, "--log-key", &log]);
+    assert_eq!(code, 0);
+    // Witnesses trusted, but the checkpoint lacks one of them: exit 4.
+    let mut thin = bundle.clone();
+    let (text, sigs) = thin.checkpoint.split_once("\n\n").expect("note");
+    let kept: Vec<&str> = sigs.lines().take(2).collect();
+    thin.checkpoint = format!("{text}\n\n{}\n", kept.join("\n"));
+    let thin_path = dir.path().join("thin.json");
+    std::fs::write(&thin_path, thin.to_json()).expect("write");
+    let (code, out, _) = run(&["verify", thin_path.to_str().expect("path"), "--policy", policy]);
+    assert_eq!(code, 4, "{out}");
+    let (code, _, _) = run(&[
+        "verify",
+        thin_path.to_str().expect("path"),
+        "--policy",
+        policy,
+        "--witness-threshold",
+        "1",
+    ]);
+    assert_eq!(code, 0);
 
     let args = strict(bad);
     let (code, out, _) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -814,11 +651,19 @@ fn binary_exit_codes_and_output() {
         vec!["verify", good, "--log-key", "not-a-key"],
         vec!["verify", good, "--witness", &log], // a log key is not a witness key
         vec!["verify", good, "--document", missing.to_str().expect("path")],
+        vec!["verify", good, "--policy", missing.to_str().expect("path")],
+        vec!["verify", good, "--policy", good], // not a policy
+        vec!["verify", good, "--witness", &w1, "--witness-threshold", "2"],
+        vec!["verify", good, "--tsa-root", "x"],
+        vec!["policy", "show", good],
     ] {
         let (code, _, err) = run(&args);
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains("usage: verifier verify"), "{err}");
     }
+    let (code, out, _) = run(&["policy", "show", policy]);
+    assert_eq!(code, 0);
+    assert!(out.contains(&format!("log {log}\n")), "{out}");
     let (code, out, _) = run(&["--help"]);
     assert_eq!(code, 0);
     assert!(out.contains("usage:"));

@@ -1,98 +1,120 @@
-//! `verifier verify BUNDLE [--document FILE] [--log-key VKEY] [--witness VKEY ...] [--json]`
+//! `verifier verify BUNDLE --policy FILE ...` checks an evidence bundle
+//! offline (no network) against the keys the person verifying chose, and
+//! prints each check, the verdict and the rebuilt evidence chain.
+//! `verifier policy fetch URL` writes a starting policy from a ledger's
+//! `/v1/log`; `verifier policy show FILE` reads one back.
 //!
-//! Checks an evidence bundle offline (no network) and prints each check and
-//! the rebuilt evidence chain. Exit status: 0 when every check passes, 1 when
-//! one fails, 2 on a usage or file error.
+//! Exit status of `verify`: the verdict's (docs/trust-policy.md §3): 0
+//! verified, 1 a check failed, 3 no trusted log key, 4 witness quorum not
+//! met, 5 timestamps not anchored; 2 on a usage or file error.
 
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
 use sha2::{Digest as _, Sha256};
 use verifier::bundle::{verify_bundle_bytes, VerifyOptions, MAX_BUNDLE_BYTES};
-use verifier::cosignature::ALG_COSIGNATURE_V1;
-use verifier::note::{NoteVerifier, ALG_ED25519};
+use verifier::policy::{TrustPolicy, MAX_POLICY_BYTES, MAX_ROOT_PEM_BYTES};
+use verifier::report::{json_terminal_safe, terminal_safe};
 use verifier::Hash;
 
 const USAGE: &str = "\
-usage: verifier verify BUNDLE [--document FILE] [--log-key VKEY] [--witness VKEY ...] [--json]
+usage: verifier verify BUNDLE [--policy FILE] [--document FILE] [--json]
+                       [--log-key VKEY ...] [--witness VKEY ...] [--witness-threshold K]
+                       [--tsa-root NAME=FILE.pem ...] [--issuer NAME=BASE64 ...]
+       verifier policy fetch URL [--out FILE]
+       verifier policy show FILE
 
-Checks an evidence bundle offline and reports each check.
-  BUNDLE            the evidence bundle (JSON) to check
-  --document FILE   the document you hold; its SHA-256 must match the evidence
-  --log-key VKEY    the log's verifier key as you know it (pins the log)
-  --witness VKEY    a witness key (cosignature/v1) that must have countersigned;
-                    repeat for several witnesses
-  --json            print the report as JSON
+verify: checks an evidence bundle offline against the keys YOU trust.
+  BUNDLE               the evidence bundle (JSON) to check
+  --policy FILE        your trust policy (docs/trust-policy.md): log keys,
+                       witness keys and quorum, TSA roots, pinned issuers
+  --document FILE      the document you hold; its SHA-256 must match the evidence
+  --log-key VKEY       a log key you trust (adds to the policy; repeatable)
+  --witness VKEY       a witness key you trust (cosignature/v1; repeatable)
+  --witness-threshold K  how many distinct trusted witnesses must have
+                       countersigned (default: all of them)
+  --tsa-root NAME=FILE a TSA root certificate (PEM) you trust (repeatable)
+  --issuer NAME=KEY    pin an attestation issuer's Ed25519 key (repeatable)
+  --json               print the report as JSON
+  Keys inside the bundle are claims, never trusted: without a log key the
+  verdict is NOT VERIFIED.
 
-Exit status: 0 every check passed, 1 a check failed, 2 usage or file error.";
+policy fetch: writes a starting policy from URL/v1/log (the ledger's own word:
+  compare its keys with ones published elsewhere before relying on it).
+policy show: reads a policy file and prints what it trusts.
 
-/// Parsed command line.
-struct Args {
-    bundle: String,
-    document: Option<String>,
-    log_key: Option<String>,
-    witnesses: Vec<String>,
-    json: bool,
-}
+Exit status of verify: 0 verified, 1 a check failed, 3 no trusted log key,
+4 witness quorum not met, 5 timestamps from untrusted TSAs, 2 usage or file error.";
 
 /// A usage or file error: message for stderr, exit status 2.
 struct Fatal(String);
 
+impl From<String> for Fatal {
+    fn from(s: String) -> Fatal {
+        Fatal(s)
+    }
+}
+
 fn main() -> ExitCode {
-    match run() {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if raw.iter().any(|a| a == "-h" || a == "--help") {
+        let _ = writeln!(std::io::stdout(), "{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let outcome = match raw.first().map(String::as_str) {
+        Some("verify") => verify(&raw[1..]),
+        Some("policy") => policy(&raw[1..]).map(|()| 0),
+        Some(other) => Err(Fatal(format!("unknown command {:?}", terminal_safe(other)))),
+        None => Err(Fatal("missing command".into())),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
         Err(Fatal(msg)) => {
-            let _ = writeln!(std::io::stderr(), "verifier: {msg}\n\n{USAGE}");
+            let _ = writeln!(std::io::stderr(), "verifier: {}\n\n{USAGE}", terminal_safe(&msg));
             ExitCode::from(2)
         }
     }
 }
 
-/// Runs the command; `Ok(passed)` once a report is printed.
-fn run() -> Result<bool, Fatal> {
-    let raw: Vec<String> = std::env::args().skip(1).collect();
-    if raw.iter().any(|a| a == "-h" || a == "--help") {
-        let _ = writeln!(std::io::stdout(), "{USAGE}");
-        std::process::exit(0);
-    }
-    let args = parse_args(&raw)?;
-    let bundle = read_capped(&args.bundle)?;
-    let mut options = VerifyOptions {
-        document_hash: None,
-        log_key: args.log_key,
-        witnesses: args.witnesses,
-        now_unix: None,
-    };
+/// Parsed `verify` command line.
+#[derive(Default)]
+struct VerifyArgs {
+    bundle: Option<String>,
+    document: Option<String>,
+    policy_file: Option<String>,
+    log_keys: Vec<String>,
+    witnesses: Vec<String>,
+    threshold: Option<usize>,
+    tsa_roots: Vec<String>,
+    issuers: Vec<String>,
+    json: bool,
+}
+
+/// Runs `verify`; `Ok(exit status)` once a report is printed.
+fn verify(raw: &[String]) -> Result<u8, Fatal> {
+    let args = parse_verify_args(raw)?;
+    let bundle_path = args.bundle.clone().ok_or_else(|| Fatal("missing BUNDLE".into()))?;
+    let (policy, source) = build_policy(&args)?;
+    let bundle = read_capped(&bundle_path, MAX_BUNDLE_BYTES)?;
+    let mut options = VerifyOptions::with_policy(policy, source);
     if let Some(path) = &args.document {
         options.document_hash = Some(hash_file(path)?);
     }
     let report = verify_bundle_bytes(&bundle, &options);
     let out = if args.json {
-        serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))? + "\n"
+        let json = serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))?;
+        json_terminal_safe(&json) + "\n"
     } else {
         report.to_text()
     };
     // A closed stdout (e.g. `| head`) must not turn a verdict into a panic.
     let _ = std::io::stdout().write_all(out.as_bytes());
-    Ok(report.all_passed())
+    Ok(report.verdict.status.exit_code())
 }
 
-fn parse_args(raw: &[String]) -> Result<Args, Fatal> {
+fn parse_verify_args(raw: &[String]) -> Result<VerifyArgs, Fatal> {
+    let mut args = VerifyArgs::default();
     let mut it = raw.iter();
-    match it.next().map(String::as_str) {
-        Some("verify") => {}
-        Some(other) => return Err(Fatal(format!("unknown command {other:?}"))),
-        None => return Err(Fatal("missing command".into())),
-    }
-    let mut bundle = None;
-    let mut args = Args {
-        bundle: String::new(),
-        document: None,
-        log_key: None,
-        witnesses: Vec::new(),
-        json: false,
-    };
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
@@ -107,43 +129,194 @@ fn parse_args(raw: &[String]) -> Result<Args, Fatal> {
         match flag {
             "--json" if inline.is_none() => args.json = true,
             "--document" if args.document.is_none() => args.document = Some(value()?),
-            "--log-key" if args.log_key.is_none() => {
-                args.log_key = Some(key_arg(value()?, ALG_ED25519)?)
+            "--policy" if args.policy_file.is_none() => args.policy_file = Some(value()?),
+            "--log-key" => args.log_keys.push(value()?),
+            "--witness" => args.witnesses.push(value()?),
+            "--witness-threshold" if args.threshold.is_none() => {
+                let v = value()?;
+                let k = v.parse().map_err(|_| Fatal(format!("--witness-threshold {v:?}")))?;
+                args.threshold = Some(k);
             }
-            "--witness" => args.witnesses.push(key_arg(value()?, ALG_COSIGNATURE_V1)?),
+            "--tsa-root" => args.tsa_roots.push(value()?),
+            "--issuer" => args.issuers.push(value()?),
             f if f.starts_with('-') && f.len() > 1 => {
                 return Err(Fatal(format!("unknown or repeated option {f}")))
             }
-            _ if bundle.is_none() => bundle = Some(arg.clone()),
+            _ if args.bundle.is_none() => args.bundle = Some(arg.clone()),
             _ => return Err(Fatal(format!("unexpected argument {arg:?}"))),
         }
     }
-    args.bundle = bundle.ok_or_else(|| Fatal("missing BUNDLE".into()))?;
     Ok(args)
 }
 
-/// Checks a vkey given on the command line is valid and of type `alg`.
-fn key_arg(vkey: String, alg: u8) -> Result<String, Fatal> {
-    let key = NoteVerifier::from_vkey(&vkey).map_err(|e| Fatal(format!("key {vkey:?}: {e}")))?;
-    if key.alg != alg {
-        let want = if alg == ALG_ED25519 {
-            "an Ed25519 log key (type 0x01)"
-        } else {
-            "a cosignature/v1 witness key (type 0x04)"
-        };
-        return Err(Fatal(format!("key {vkey:?} is not {want}")));
+/// The policy file, plus the keys given as options; and where it came from.
+fn build_policy(args: &VerifyArgs) -> Result<(TrustPolicy, String), Fatal> {
+    let mut policy = match &args.policy_file {
+        Some(path) => {
+            let text = read_text(path, MAX_POLICY_BYTES)?;
+            TrustPolicy::parse(&text).map_err(|e| Fatal(format!("{path}: {e}")))?
+        }
+        None => TrustPolicy::default(),
+    };
+    for k in &args.log_keys {
+        policy.add_log(k).map_err(|e| Fatal(format!("--log-key: {e}")))?;
     }
-    Ok(vkey)
+    for k in &args.witnesses {
+        policy.add_witness(k).map_err(|e| Fatal(format!("--witness: {e}")))?;
+    }
+    for spec in &args.tsa_roots {
+        let (name, file) = spec
+            .split_once('=')
+            .ok_or_else(|| Fatal(format!("--tsa-root {spec:?}: expected NAME=FILE.pem")))?;
+        let pem = read_text(file, MAX_ROOT_PEM_BYTES)?;
+        policy.add_tsa(name, &pem).map_err(|e| Fatal(format!("--tsa-root: {e}")))?;
+    }
+    for spec in &args.issuers {
+        let (name, key) = spec
+            .split_once('=')
+            .ok_or_else(|| Fatal(format!("--issuer {spec:?}: expected NAME=BASE64")))?;
+        policy.add_issuer(name, key).map_err(|e| Fatal(format!("--issuer: {e}")))?;
+    }
+    if args.threshold.is_some() {
+        policy.quorum = args.threshold;
+    }
+    policy.check_quorum().map_err(|e| Fatal(e.to_string()))?;
+    let options = !(args.log_keys.is_empty()
+        && args.witnesses.is_empty()
+        && args.tsa_roots.is_empty()
+        && args.issuers.is_empty()
+        && args.threshold.is_none());
+    let source = match (&args.policy_file, options) {
+        (Some(p), false) => format!("your policy file {p}"),
+        (Some(p), true) => format!("your policy file {p} and command-line options"),
+        (None, true) => "your command-line options".to_owned(),
+        (None, false) => "nothing: no policy file or key was given".to_owned(),
+    };
+    Ok((policy, source))
 }
 
-/// Reads a file, refusing more than [`MAX_BUNDLE_BYTES`] before it is all in memory.
-fn read_capped(path: &str) -> Result<Vec<u8>, Fatal> {
+/// Runs `policy fetch` or `policy show`.
+fn policy(raw: &[String]) -> Result<(), Fatal> {
+    match raw {
+        [cmd, file] if cmd == "show" => {
+            let policy = TrustPolicy::parse(&read_text(file, MAX_POLICY_BYTES)?)
+                .map_err(|e| Fatal(format!("{file}: {e}")))?;
+            for line in policy.to_text().lines() {
+                let _ = writeln!(std::io::stdout(), "{}", terminal_safe(line));
+            }
+            Ok(())
+        }
+        [cmd, url, rest @ ..] if cmd == "fetch" => {
+            let out = match rest {
+                [] => None,
+                [flag, file] if flag == "--out" => Some(file.as_str()),
+                _ => return Err(Fatal("policy fetch URL [--out FILE]".into())),
+            };
+            fetch::run(url, out)
+        }
+        _ => Err(Fatal("policy fetch URL [--out FILE] | policy show FILE".into())),
+    }
+}
+
+#[cfg(feature = "fetch")]
+mod fetch {
+    //! `policy fetch`: the one place this binary touches the network.
+
+    use std::io::Write as _;
+    use std::time::Duration;
+
+    use serde_json::Value;
+    use verifier::policy::TrustPolicy;
+    use verifier::report::terminal_safe;
+
+    use super::Fatal;
+
+    /// Largest `/v1/log` answer read.
+    const MAX_ANSWER: u64 = 1 << 20;
+
+    pub(super) fn run(url: &str, out: Option<&str>) -> Result<(), Fatal> {
+        let base = url.trim_end_matches('/').trim_end_matches("/v1/log");
+        let endpoint = format!("{base}/v1/log");
+        let answer = get(&endpoint)?;
+        let policy =
+            TrustPolicy::from_log_json(&answer).map_err(|e| Fatal(format!("{endpoint}: {e}")))?;
+        let text = format!(
+            "# Trust policy written by `verifier policy fetch` from {endpoint}\n\
+             # at {}.\n\
+             #\n\
+             # WARNING: these keys are the ledger's own word about itself. A policy taken\n\
+             # from the ledger proves nothing until you have compared each key below with\n\
+             # one published elsewhere: the log key with the operator's own publication,\n\
+             # each witness key with the one its operator (the notary office, the court)\n\
+             # publishes. Then keep this file, and use it for every verification.\n\n{}",
+            now_rfc3339(),
+            policy.to_text()
+        );
+        match out {
+            Some(path) => std::fs::write(path, &text).map_err(|e| Fatal(format!("{path}: {e}")))?,
+            None => {
+                for line in text.lines() {
+                    let _ = writeln!(std::io::stdout(), "{}", terminal_safe(line));
+                }
+            }
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "verifier: this policy came from the ledger itself; compare its keys with ones \
+             published by the log operator and each witness operator before relying on it."
+        );
+        Ok(())
+    }
+
+    fn get(url: &str) -> Result<Value, Fatal> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Fatal(e.to_string()))?;
+        let resp = client.get(url).send().map_err(|e| Fatal(format!("{url}: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(Fatal(format!("{url}: HTTP {}", resp.status())));
+        }
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(resp, MAX_ANSWER), &mut body)
+            .map_err(|e| Fatal(format!("{url}: {e}")))?;
+        serde_json::from_slice(&body).map_err(|e| Fatal(format!("{url}: not JSON ({e})")))
+    }
+
+    fn now_rfc3339() -> String {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        verifier::report::unix_to_rfc3339(secs)
+    }
+}
+
+#[cfg(not(feature = "fetch"))]
+mod fetch {
+    use super::Fatal;
+
+    pub(super) fn run(_url: &str, _out: Option<&str>) -> Result<(), Fatal> {
+        Err(Fatal("this build has no network access (feature \"fetch\" is off)".into()))
+    }
+}
+
+/// Reads at most `cap + 1` bytes of a file: one more than allowed, so that
+/// the parser sees (and reports) a file too large without reading it all.
+fn read_capped(path: &str, cap: usize) -> Result<Vec<u8>, Fatal> {
     let file = std::fs::File::open(path).map_err(|e| Fatal(format!("{path}: {e}")))?;
     let mut bytes = Vec::new();
-    file.take(MAX_BUNDLE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Fatal(format!("{path}: {e}")))?;
+    file.take(cap as u64 + 1).read_to_end(&mut bytes).map_err(|e| Fatal(format!("{path}: {e}")))?;
     Ok(bytes)
+}
+
+/// A UTF-8 text file of at most `cap` bytes.
+fn read_text(path: &str, cap: usize) -> Result<String, Fatal> {
+    let bytes = read_capped(path, cap)?;
+    if bytes.len() > cap {
+        return Err(Fatal(format!("{path}: larger than {cap} bytes")));
+    }
+    String::from_utf8(bytes).map_err(|_| Fatal(format!("{path}: not UTF-8")))
 }
 
 /// SHA-256 of a file, streamed.

@@ -1,0 +1,135 @@
+//! The `attestations` check (one per entry): each issuer's signature
+//! against the key your policy pins for it, else the key the bundle lists
+//! (docs/trust-policy.md §2); and the timeline entries and parties rebuilt
+//! from the readable entries.
+
+use base64::Engine as _;
+
+use super::decode::DecodedEntry;
+use super::list;
+use crate::entry::{verify_attestation, EventKind, IssuerKeys, LeafEntry};
+use crate::policy::TrustPolicy;
+use crate::report::{
+    check_id, describe_attestation, kind_words, plain, AttestationFact, Check, Party, TimelineEntry,
+};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// The attestations check of one entry, and its timeline entry.
+pub(super) fn check(
+    e: &DecodedEntry,
+    issuers: &IssuerKeys,
+    policy: &TrustPolicy,
+) -> (Check, Option<TimelineEntry>) {
+    let title = format!("The attestations of entry {} are genuine", e.index);
+    let subject = Some(e.index.to_string());
+    let leaf = match &e.leaf {
+        Ok(l) => l,
+        Err(_) => {
+            let detail = "Its content cannot be read, so its attestations cannot be checked.";
+            return (Check::new(check_id::ATTESTATIONS, subject, false, title, detail), None);
+        }
+    };
+    let facts = attestation_facts(leaf, issuers, policy);
+    let bad: Vec<String> = facts
+        .iter()
+        .filter(|(f, _)| !f.valid)
+        .map(|(f, why)| format!("\"{}\": {why}", f.description))
+        .collect();
+    let passed = bad.is_empty();
+    let detail = if facts.is_empty() {
+        format!(
+            "None are needed for this event ({}) and it carries none.",
+            leaf.event.kind.as_str()
+        )
+    } else if passed {
+        let all: Vec<String> =
+            facts.iter().map(|(f, how)| format!("{} ({how})", f.description)).collect();
+        format!("Every attestation is signed by the key of the issuer it names: {}.", list(&all))
+    } else {
+        format!("Not every attestation holds: {}.", list(&bad))
+    };
+    let entry = timeline_entry(e.index, leaf, facts.into_iter().map(|(f, _)| f).collect());
+    (Check::new(check_id::ATTESTATIONS, subject, passed, title, detail), Some(entry))
+}
+
+/// Each attestation of `leaf`, described and checked, with the reason it
+/// failed or, when it holds, which key it was checked against.
+fn attestation_facts(
+    leaf: &LeafEntry,
+    issuers: &IssuerKeys,
+    policy: &TrustPolicy,
+) -> Vec<(AttestationFact, String)> {
+    let ev = &leaf.event;
+    ev.attestations
+        .iter()
+        .enumerate()
+        .map(|(j, a)| {
+            let issuer = plain(&a.issuer);
+            let (key, source) = match (policy.issuer(&a.issuer), issuers.get(&a.issuer)) {
+                (Some(k), _) => (Some(k), "the key your policy pins"),
+                (None, Some(k)) => {
+                    (Some(k), "the key the bundle lists, as the log's registry had it")
+                }
+                (None, None) => (None, ""),
+            };
+            let (valid, how) = match key {
+                None => (false, format!("the bundle holds no key for issuer {issuer}")),
+                Some(k) => match verify_attestation(k, &ev.attestation_message(j), &a.signature) {
+                    Ok(()) => (true, format!("{source}, {}", B64.encode(k.as_bytes()))),
+                    Err(_) => {
+                        (false, format!("the signature does not verify with {source} for {issuer}"))
+                    }
+                },
+            };
+            let fact = AttestationFact {
+                issuer: a.issuer.clone(),
+                claim: a.claim.clone(),
+                description: describe_attestation(ev.kind, &ev.actor.id, &a.issuer, &a.claim),
+                valid,
+            };
+            (fact, how)
+        })
+        .collect()
+}
+
+fn timeline_entry(
+    index: u64,
+    leaf: &LeafEntry,
+    attestations: Vec<AttestationFact>,
+) -> TimelineEntry {
+    let ev = &leaf.event;
+    TimelineEntry {
+        index,
+        ledger_time: leaf.ledger_time.clone(),
+        kind: ev.kind.as_str().to_owned(),
+        summary: format!(
+            "{} ({}): {}",
+            plain(&ev.actor.display),
+            plain(&ev.actor.id),
+            kind_words(ev.kind)
+        ),
+        event_id: ev.event_id.clone(),
+        actor_id: ev.actor.id.clone(),
+        actor_display: ev.actor.display.clone(),
+        attestations,
+    }
+}
+
+pub(super) fn parties(entries: &[(u64, &LeafEntry)]) -> Vec<Party> {
+    let mut out: Vec<Party> = Vec::new();
+    for (_, l) in entries {
+        let a = &l.event.actor;
+        let signed = l.event.kind == EventKind::Signed;
+        match out.iter_mut().find(|p| p.id == a.id) {
+            Some(p) => p.signed |= signed,
+            None => out.push(Party {
+                id: a.id.clone(),
+                display: a.display.clone(),
+                commitment: a.commitment.clone(),
+                signed,
+            }),
+        }
+    }
+    out
+}

@@ -1,0 +1,146 @@
+//! The checks of a bundle against itself and the file you hold:
+//! `bundle_format`, `same_document`, `document_hash`, `inclusion`.
+
+use std::collections::HashMap;
+
+use super::decode::{Decoded, DecodedEntry};
+use super::{list, Bundle, FORMAT_V1};
+use crate::proof::verify_inclusion;
+use crate::report::{check_id, plain, Check};
+use crate::Hash;
+
+/// Title of the `bundle_format` check.
+pub(super) const FORMAT_TITLE: &str = "The evidence bundle is complete and well-formed";
+
+pub(super) fn format_check(bundle: &Bundle, d: &Decoded) -> Check {
+    let (passed, detail) = if d.problems.is_empty() {
+        (
+            true,
+            format!(
+                "The bundle is a well-formed {FORMAT_V1} file: {} entries, {} issuer keys, {} witness keys.",
+                bundle.entries.len(),
+                bundle.issuers.len(),
+                bundle.witnesses.len()
+            ),
+        )
+    } else {
+        (false, format!("The bundle is damaged: {}.", list(&d.problems)))
+    };
+    Check::new(check_id::BUNDLE_FORMAT, None, passed, FORMAT_TITLE, detail)
+}
+
+pub(super) fn same_document_check(bundle: &Bundle, d: &Decoded) -> Check {
+    let mut problems: Vec<String> = d
+        .entries
+        .iter()
+        .filter(|e| e.leaf.is_err())
+        .map(|e| format!("entry {} cannot be read", e.index))
+        .collect();
+    let entries = d.readable();
+    let first_hash = entries.first().map(|(_, l)| l.event.document_hash);
+    let mut actors: HashMap<&str, (&str, &str)> = HashMap::new();
+    let mut event_ids: HashMap<&str, u64> = HashMap::new();
+    for (i, l) in &entries {
+        let ev = &l.event;
+        if l.tenant != bundle.tenant {
+            problems.push(format!("entry {i} belongs to another tenant"));
+        }
+        if ev.document_id != bundle.document_id {
+            problems.push(format!("entry {i} is about contract {:?}", ev.document_id));
+        }
+        if Some(ev.document_hash) != first_hash {
+            problems.push(format!(
+                "entry {i} is about another document ({})",
+                ev.document_hash.to_hex()
+            ));
+        }
+        let who = (ev.actor.display.as_str(), ev.actor.commitment.as_str());
+        if *actors.entry(&ev.actor.id).or_insert(who) != who {
+            problems
+                .push(format!("entry {i} gives party {} another name or commitment", ev.actor.id));
+        }
+        if let Some(j) = event_ids.insert(&ev.event_id, *i) {
+            problems.push(format!("entries {j} and {i} repeat event id {}", ev.event_id));
+        }
+    }
+    let title = "All entries concern this one contract";
+    let detail = if problems.is_empty() {
+        format!(
+            "All {} entries concern contract {} of tenant {}, one document (SHA-256 {}), and each party appears under one name.",
+            entries.len(),
+            plain(&bundle.document_id),
+            plain(&bundle.tenant),
+            first_hash.map(|h| h.to_hex()).unwrap_or_default()
+        )
+    } else {
+        format!("The entries do not all concern this contract: {}.", list(&problems))
+    };
+    Check::new(check_id::SAME_DOCUMENT, None, problems.is_empty(), title, detail)
+}
+
+pub(super) fn document_hash_check(supplied: &Hash, d: &Decoded) -> Check {
+    let entries = d.readable();
+    let mismatched: Vec<String> = entries
+        .iter()
+        .filter(|(_, l)| l.event.document_hash != *supplied)
+        .map(|(i, _)| i.to_string())
+        .collect();
+    let evidence = entries
+        .first()
+        .map(|(_, l)| l.event.document_hash.to_hex())
+        .unwrap_or_else(|| "unknown (no entry can be read)".into());
+    let passed = !entries.is_empty() && mismatched.is_empty() && entries.len() == d.entries.len();
+    let verdict = if passed {
+        "they match.".to_owned()
+    } else if mismatched.is_empty() {
+        "some entries cannot be read, so the match cannot be confirmed.".to_owned()
+    } else {
+        format!(
+            "they do NOT match (entries {}): the evidence is about another file.",
+            list(&mismatched)
+        )
+    };
+    let detail = format!(
+        "The file you supplied has SHA-256 {}; the evidence is about {evidence}: {verdict}",
+        supplied.to_hex()
+    );
+    Check::new(
+        check_id::DOCUMENT_HASH,
+        None,
+        passed,
+        "The file you supplied is the signed document",
+        detail,
+    )
+}
+
+pub(super) fn inclusion_check(e: &DecodedEntry, d: &Decoded) -> Check {
+    let title = format!("Entry {} is in the log", e.index);
+    let outcome = match (&e.leaf_hash, &e.proof, &d.checkpoint) {
+        (None, _, _) => {
+            Err("Its content cannot be read, so it cannot be located in the log.".to_owned())
+        }
+        (_, None, _) => Err("Its proof contains a malformed hash.".to_owned()),
+        (_, _, Err(c)) => Err(format!("There is no readable checkpoint to check it against: {c}.")),
+        (Some(h), Some(p), Ok(cp)) => {
+            let c = &cp.checkpoint;
+            if e.index >= c.size {
+                Err(format!(
+                    "The checkpoint covers only {} entries, so it cannot contain entry {}.",
+                    c.size, e.index
+                ))
+            } else {
+                verify_inclusion(h, e.index, c.size, p, &c.root)
+                    .map(|()| format!(
+                        "The entry's hash, combined with the {} hashes of its proof, gives the root hash of the checkpoint of {} entries: the log holds this exact entry at position {}.",
+                        p.len(), c.size, e.index
+                    ))
+                    .map_err(|err| format!(
+                        "The entry and its proof do not lead to the checkpoint's root hash ({err}): the entry or its proof was altered."
+                    ))
+            }
+        }
+    };
+    let passed = outcome.is_ok();
+    let detail = outcome.unwrap_or_else(|e| e);
+    Check::new(check_id::INCLUSION, Some(e.index.to_string()), passed, title, detail)
+}

@@ -1,0 +1,387 @@
+//! Trust policies: the keys the person verifying chose (docs/trust-policy.md).
+//!
+//! A policy names the log keys, the witness keys with a quorum of distinct
+//! keys, the trusted RFC 3161 roots and optionally pinned issuer keys. It is
+//! the only source of trust anchors for a verdict: keys that arrive inside a
+//! bundle are claims, never anchors. This module owns the text format (a
+//! small line-oriented file modelled on Sigsum's trust policies) and the
+//! rules on its contents (quorum counted by key, not by name).
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use ed25519_dalek::VerifyingKey;
+use sha2::{Digest as _, Sha256};
+
+use crate::cosignature::ALG_COSIGNATURE_V1;
+use crate::note::{NoteVerifier, ALG_ED25519};
+use crate::tsa::TrustedTsa;
+use crate::VerifyError;
+
+/// Largest policy file accepted.
+pub const MAX_POLICY_BYTES: usize = 1 << 20;
+/// Most log keys in a policy.
+pub const MAX_LOG_KEYS: usize = 16;
+/// Most witness keys in a policy.
+pub const MAX_WITNESS_KEYS: usize = 100;
+/// Most pinned issuers in a policy.
+pub const MAX_PINNED_ISSUERS: usize = 10_000;
+/// Most TSA roots in a policy (and in a bundle).
+pub const MAX_TSA_ROOTS: usize = 16;
+/// Largest PEM root certificate (in a policy and in a bundle).
+pub const MAX_ROOT_PEM_BYTES: usize = 16 * 1024;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+const PEM_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+const PEM_END: &str = "-----END CERTIFICATE-----";
+
+/// A trusted RFC 3161 root, as the policy names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyTsa {
+    /// The policy's name for the TSA.
+    pub name: String,
+    /// The root certificate, PEM as written.
+    pub pem: String,
+    /// The root decoded for chain checks.
+    pub root: TrustedTsa,
+}
+
+impl PolicyTsa {
+    /// Lowercase hex SHA-256 of the DER certificate, to compare out of band.
+    pub fn fingerprint(&self) -> String {
+        hex::encode(Sha256::digest(&self.root.root_der))
+    }
+}
+
+/// What the person verifying trusts. The default trusts nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustPolicy {
+    /// Log keys (type 0x01); any of them may have signed the checkpoint.
+    pub logs: Vec<NoteVerifier>,
+    /// Witness keys (type 0x04), as listed (a key may appear under two names).
+    pub witnesses: Vec<NoteVerifier>,
+    /// Distinct witness keys that must have cosigned; `None` means all.
+    pub quorum: Option<usize>,
+    /// Pinned issuer keys by name.
+    pub issuers: Vec<(String, VerifyingKey)>,
+    /// Trusted TSA roots.
+    pub tsas: Vec<PolicyTsa>,
+}
+
+impl TrustPolicy {
+    /// Parses a policy file (docs/trust-policy.md §1); errors name the line.
+    pub fn parse(text: &str) -> Result<TrustPolicy, VerifyError> {
+        if text.len() > MAX_POLICY_BYTES {
+            return Err(VerifyError::TooLarge {
+                what: "policy",
+                size: text.len(),
+                limit: MAX_POLICY_BYTES,
+            });
+        }
+        let mut policy = TrustPolicy::default();
+        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
+        while let Some((n, raw)) = lines.next() {
+            let line = strip_comment(raw).trim();
+            if line.is_empty() {
+                continue;
+            }
+            let at = |e: String| VerifyError::invalid(format!("policy line {n}"), e);
+            let (word, args) = line.split_once(' ').unwrap_or((line, ""));
+            let args: Vec<&str> = args.split_whitespace().collect();
+            match (word, args.as_slice()) {
+                ("log", [vkey]) => policy.add_log(vkey).map_err(at)?,
+                ("witness", [vkey]) => policy.add_witness(vkey).map_err(at)?,
+                ("quorum", [k]) if policy.quorum.is_none() => {
+                    let k = k.parse().map_err(|_| at(format!("quorum {k:?} is not a number")))?;
+                    policy.quorum = Some(k);
+                }
+                ("issuer", [name, key]) => policy.add_issuer(name, key).map_err(at)?,
+                ("tsa", [name]) => {
+                    let pem = pem_block(&mut lines).map_err(at)?;
+                    policy.add_tsa(name, &pem).map_err(at)?;
+                }
+                ("log" | "witness" | "quorum" | "issuer" | "tsa", _) => {
+                    return Err(at(format!("wrong arguments or repeated line for {word:?}")));
+                }
+                _ => return Err(at(format!("unknown keyword {word:?}"))),
+            }
+        }
+        policy.check_quorum()?;
+        Ok(policy)
+    }
+
+    /// Adds a log key (a C2SP vkey of type 0x01).
+    pub fn add_log(&mut self, vkey: &str) -> Result<(), String> {
+        let key = parse_vkey(vkey, ALG_ED25519, "an Ed25519 log key (type 0x01)")?;
+        if self.logs.contains(&key) {
+            return Err(format!("log key {vkey} is listed twice"));
+        }
+        if self.logs.len() == MAX_LOG_KEYS {
+            return Err(format!("more than {MAX_LOG_KEYS} log keys"));
+        }
+        self.logs.push(key);
+        Ok(())
+    }
+
+    /// Adds a witness key (a C2SP vkey of type 0x04).
+    pub fn add_witness(&mut self, vkey: &str) -> Result<(), String> {
+        let key = parse_vkey(vkey, ALG_COSIGNATURE_V1, "a cosignature/v1 witness key (type 0x04)")?;
+        if self.witnesses.contains(&key) {
+            return Err(format!("witness key {vkey} is listed twice"));
+        }
+        if self.witnesses.len() == MAX_WITNESS_KEYS {
+            return Err(format!("more than {MAX_WITNESS_KEYS} witness keys"));
+        }
+        self.witnesses.push(key);
+        Ok(())
+    }
+
+    /// Pins an issuer's Ed25519 key (standard base64 of 32 bytes).
+    pub fn add_issuer(&mut self, name: &str, key_b64: &str) -> Result<(), String> {
+        if self.issuers.iter().any(|(n, _)| n == name) {
+            return Err(format!("issuer {name:?} is listed twice"));
+        }
+        if self.issuers.len() == MAX_PINNED_ISSUERS {
+            return Err(format!("more than {MAX_PINNED_ISSUERS} issuers"));
+        }
+        let key = B64
+            .decode(key_b64)
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+            .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+            .filter(|k| !k.is_weak())
+            .ok_or_else(|| format!("the key of issuer {name:?} is not a base64 Ed25519 key"))?;
+        self.issuers.push((name.to_owned(), key));
+        Ok(())
+    }
+
+    /// Adds a trusted TSA root (one PEM certificate).
+    pub fn add_tsa(&mut self, name: &str, pem: &str) -> Result<(), String> {
+        if self.tsas.iter().any(|t| t.name == name) {
+            return Err(format!("TSA {name:?} is listed twice"));
+        }
+        if self.tsas.len() == MAX_TSA_ROOTS {
+            return Err(format!("more than {MAX_TSA_ROOTS} TSA roots"));
+        }
+        if pem.len() > MAX_ROOT_PEM_BYTES {
+            return Err(format!("the root of TSA {name:?} is over {MAX_ROOT_PEM_BYTES} bytes"));
+        }
+        let root = TrustedTsa::from_pem(name, pem)
+            .map_err(|e| format!("the root of TSA {name:?} is not a certificate: {e}"))?;
+        self.tsas.push(PolicyTsa { name: name.to_owned(), pem: pem.to_owned(), root });
+        Ok(())
+    }
+
+    /// Checks the quorum against the distinct witness keys.
+    pub fn check_quorum(&self) -> Result<(), VerifyError> {
+        let distinct = self.distinct_witness_keys().len();
+        match self.quorum {
+            Some(k) if k > distinct => Err(VerifyError::invalid(
+                "policy quorum",
+                format!("{k} witnesses required, but the policy lists {distinct} distinct keys"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The witness keys grouped by public key: two names with one key are one
+    /// witness. Each group lists the policy's entries for that key, in order.
+    pub fn distinct_witness_keys(&self) -> Vec<Vec<&NoteVerifier>> {
+        let mut groups: Vec<Vec<&NoteVerifier>> = Vec::new();
+        for w in &self.witnesses {
+            match groups.iter_mut().find(|g| g[0].key == w.key) {
+                Some(g) => g.push(w),
+                None => groups.push(vec![w]),
+            }
+        }
+        groups
+    }
+
+    /// The number of distinct witness keys that must have cosigned.
+    pub fn required_witnesses(&self) -> usize {
+        self.quorum.unwrap_or_else(|| self.distinct_witness_keys().len())
+    }
+
+    /// The pinned key of `issuer`, if any.
+    pub fn issuer(&self, name: &str) -> Option<&VerifyingKey> {
+        self.issuers.iter().find(|(n, _)| n == name).map(|(_, k)| k)
+    }
+
+    /// The TSA roots for chain checks.
+    pub fn tsa_roots(&self) -> Vec<TrustedTsa> {
+        self.tsas.iter().map(|t| t.root.clone()).collect()
+    }
+
+    /// Whether the policy trusts nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.logs.is_empty()
+            && self.witnesses.is_empty()
+            && self.issuers.is_empty()
+            && self.tsas.is_empty()
+    }
+
+    /// A starting policy from a ledger's `GET /v1/log` answer: `vkey`,
+    /// `witnesses[].vkey`, the anchoring quorum if published (`quorum`, or
+    /// `anchoring.quorum`/`threshold`), `timestamp_authorities[]`. It is the
+    /// ledger's word about itself: compare its keys with ones published
+    /// elsewhere before relying on it (docs/trust-policy.md §1).
+    pub fn from_log_json(answer: &serde_json::Value) -> Result<TrustPolicy, String> {
+        let mut p = TrustPolicy::default();
+        p.add_log(answer["vkey"].as_str().ok_or("no \"vkey\"")?)?;
+        for w in answer["witnesses"].as_array().into_iter().flatten() {
+            let vkey = w["vkey"].as_str().ok_or("a witness without \"vkey\"")?;
+            // One key listed twice under one name is one witness.
+            if !p.witnesses.iter().any(|k| k.to_vkey() == vkey) {
+                p.add_witness(vkey)?;
+            }
+        }
+        let quorum = ["quorum", "threshold"]
+            .iter()
+            .find_map(|k| answer[k].as_u64().or_else(|| answer["anchoring"][k].as_u64()));
+        p.quorum = quorum.map(|q| usize::try_from(q).unwrap_or(usize::MAX));
+        for t in answer["timestamp_authorities"].as_array().into_iter().flatten() {
+            let name = t["name"].as_str().ok_or("a TSA without \"name\"")?;
+            p.add_tsa(name, t["root_pem"].as_str().ok_or("a TSA without \"root_pem\"")?)?;
+        }
+        p.check_quorum().map_err(|e| e.to_string())?;
+        Ok(p)
+    }
+
+    /// The policy as a file that [`TrustPolicy::parse`] reads back.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for k in &self.logs {
+            let _ = writeln!(out, "log {}", k.to_vkey());
+        }
+        for k in &self.witnesses {
+            let _ = writeln!(out, "witness {}", k.to_vkey());
+        }
+        if let Some(k) = self.quorum {
+            let _ = writeln!(out, "quorum {k}");
+        }
+        for (name, key) in &self.issuers {
+            let _ = writeln!(out, "issuer {name} {}", B64.encode(key.as_bytes()));
+        }
+        for t in &self.tsas {
+            let _ = writeln!(out, "tsa {}\n{}", t.name, t.pem.trim_end());
+        }
+        out
+    }
+}
+
+/// Removes a `#` comment: a whole-line one, or one after a space.
+fn strip_comment(line: &str) -> &str {
+    if line.trim_start().starts_with('#') {
+        return "";
+    }
+    match line.find(" #") {
+        Some(i) => &line[..i],
+        None => line,
+    }
+}
+
+/// Reads the PEM block that follows a `tsa` line.
+fn pem_block<'a>(lines: &mut impl Iterator<Item = (usize, &'a str)>) -> Result<String, String> {
+    let mut pem = String::new();
+    for (_, l) in lines.by_ref() {
+        let l = l.trim();
+        if pem.is_empty() && l != PEM_BEGIN {
+            return Err(format!("a tsa line must be followed by {PEM_BEGIN}"));
+        }
+        pem.push_str(l);
+        pem.push('\n');
+        if pem.len() > MAX_ROOT_PEM_BYTES {
+            return Err(format!("the certificate is over {MAX_ROOT_PEM_BYTES} bytes"));
+        }
+        if l == PEM_END {
+            return Ok(pem);
+        }
+    }
+    Err(format!("the certificate has no {PEM_END} line"))
+}
+
+/// A vkey of type `alg`, as a policy line or a command-line option gives it.
+pub fn parse_vkey(vkey: &str, alg: u8, want: &str) -> Result<NoteVerifier, String> {
+    let key = NoteVerifier::from_vkey(vkey).map_err(|e| format!("{vkey:?} is not a vkey ({e})"))?;
+    if key.alg != alg {
+        return Err(format!("{vkey:?} is not {want}"));
+    }
+    if key.key.is_weak() {
+        return Err(format!("{vkey:?} is a small-order key"));
+    }
+    Ok(key)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::cosignature::CosignatureSigner;
+    use crate::note::NoteSigner;
+    use ed25519_dalek::SigningKey;
+
+    fn log(seed: u8) -> String {
+        NoteSigner::new("log.example/x", SigningKey::from_bytes(&[seed; 32])).unwrap().vkey()
+    }
+
+    fn witness(name: &str, seed: u8) -> String {
+        CosignatureSigner::new(name, SigningKey::from_bytes(&[seed; 32])).unwrap().vkey()
+    }
+
+    #[test]
+    fn parses_and_round_trips() {
+        let text = format!(
+            "# court policy\n\nlog {} # current key\nlog {}\nwitness {}\nwitness {}\nquorum 1\nissuer idp-gov {}\n",
+            log(1),
+            log(2),
+            witness("a.example/w", 3),
+            witness("b.example/w", 4),
+            B64.encode(SigningKey::from_bytes(&[5; 32]).verifying_key().as_bytes()),
+        );
+        let p = TrustPolicy::parse(&text).unwrap();
+        assert_eq!(
+            (p.logs.len(), p.witnesses.len(), p.quorum, p.issuers.len()),
+            (2, 2, Some(1), 1)
+        );
+        assert_eq!(TrustPolicy::parse(&p.to_text()).unwrap(), p);
+        assert_eq!(p.required_witnesses(), 1);
+    }
+
+    #[test]
+    fn one_key_under_two_names_is_one_witness() {
+        let text = format!(
+            "witness {}\nwitness {}\n",
+            witness("a.example/w", 3),
+            witness("alias.example/w", 3)
+        );
+        let p = TrustPolicy::parse(&text).unwrap();
+        assert_eq!(p.distinct_witness_keys().len(), 1);
+        assert_eq!(p.required_witnesses(), 1);
+        let err = TrustPolicy::parse(&format!("{text}quorum 2\n")).unwrap_err();
+        assert!(err.to_string().contains("1 distinct keys"), "{err}");
+    }
+
+    #[test]
+    fn refusals_name_the_line() {
+        let w = witness("a.example/w", 3);
+        for (text, needle) in [
+            (format!("log {w}\n"), "line 1"),
+            (format!("witness {}\n", log(1)), "cosignature/v1"),
+            (format!("\nwitness {w}\nwitness {w}\n"), "line 3"),
+            ("frobnicate x\n".to_owned(), "unknown keyword"),
+            ("quorum two\n".to_owned(), "not a number"),
+            ("quorum 1\n".to_owned(), "0 distinct keys"),
+            ("quorum 0\nquorum 0\n".to_owned(), "repeated"),
+            ("log\n".to_owned(), "wrong arguments"),
+            ("issuer x AAAA\n".to_owned(), "not a base64 Ed25519 key"),
+            ("tsa t\nnot pem\n".to_owned(), "BEGIN CERTIFICATE"),
+            (format!("tsa t\n{PEM_BEGIN}\nAAAA\n"), "no -----END"),
+            (format!("tsa t\n{PEM_BEGIN}\nAAAA\n{PEM_END}\n"), "not a certificate"),
+        ] {
+            let err = TrustPolicy::parse(&text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text:?}: {err}");
+        }
+        let big = "#".repeat(MAX_POLICY_BYTES + 1);
+        assert!(matches!(TrustPolicy::parse(&big), Err(VerifyError::TooLarge { .. })));
+    }
+}

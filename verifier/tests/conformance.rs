@@ -1,0 +1,385 @@
+//! The conformance corpus (verifier/testdata/conformance, README there):
+//! inputs with the verdict and check ids every verifier must reach. This
+//! test runs the Rust verifier over every case; tests/js_conformance.rs runs
+//! the page's JavaScript verifier over the same files, so the two cannot
+//! drift.
+//!
+//! The cases are made by `generate` below, with their expected outcomes
+//! written by hand (never computed by the verifier under test). Regenerate
+//! after changing a case: `EL_REGENERATE_CORPUS=1 cargo test --release -p
+//! evidence-verifier --test conformance`.
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::{json, Value};
+use verifier::bundle::{verify_bundle_bytes, BundleWitness, VerifyOptions};
+use verifier::cosignature::CosignatureSigner;
+use verifier::note::NoteSigner;
+use verifier::policy::TrustPolicy;
+use verifier::report::CheckStatus;
+use verifier::Hash;
+
+/// "Now" of every case: 2026-11-28T17:17:40Z, an hour after the genTime of
+/// the RFC 3161 fixtures (tests/data/tsa).
+const NOW: i64 = 1_795_886_260;
+
+fn corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/conformance")
+}
+
+/// One case, as written to its file.
+struct Case {
+    name: &'static str,
+    description: &'static str,
+    bundle: Value,
+    policy: String,
+    document: Option<Vec<u8>>,
+    expect: Value,
+    expect_js: Option<Value>,
+}
+
+fn expect(verdict: &str, fail: &[&str], unanchored: &[&str]) -> Value {
+    json!({"verdict": verdict, "fail": fail, "unanchored": unanchored})
+}
+
+fn tsa_file(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tsa").join(name);
+    std::fs::read_to_string(p).expect("TSA fixture")
+}
+
+fn tsa_der(name: &str) -> Vec<u8> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tsa").join(name);
+    std::fs::read(p).expect("TSA fixture")
+}
+
+fn to_value(b: &verifier::bundle::Bundle) -> Value {
+    serde_json::from_slice(&b.to_json()).expect("bundle JSON")
+}
+
+/// A world of forger's keys that names itself like the real one.
+fn forger() -> World {
+    World {
+        log: NoteSigner::new(ORIGIN, key(101)).expect("name"),
+        witnesses: vec![
+            CosignatureSigner::new("notary.example/w1", key(102)).expect("name"),
+            CosignatureSigner::new("court.example/w2", key(103)).expect("name"),
+        ],
+        issuers: vec![
+            ("idp-gov".into(), key(110)),
+            ("intent-svc".into(), key(111)),
+            ("signer:u-1".into(), key(112)),
+            ("signer:u-2".into(), key(113)),
+        ],
+        ..World::new()
+    }
+}
+
+/// The cases, each with its expected outcome.
+fn generate() -> Vec<Case> {
+    let world = World::new();
+    let court = world.policy().to_text();
+    let genuine = world.bundle(&world.contract_flow());
+    let mut cases = vec![
+        Case {
+            name: "genuine-with-policy",
+            description: "A genuine bundle, checked against a policy with the real log key and both witnesses (quorum: all).",
+            bundle: to_value(&genuine),
+            policy: court.clone(),
+            document: Some(DOCUMENT.to_vec()),
+            expect: expect("verified", &[], &[]),
+            expect_js: None,
+        },
+        Case {
+            name: "genuine-without-policy",
+            description: "The same genuine bundle with no policy: every check holds, but only under the bundle's own keys.",
+            bundle: to_value(&genuine),
+            policy: String::new(),
+            document: None,
+            expect: expect("no_trusted_log_key", &[], &["log_signature"]),
+            expect_js: None,
+        },
+        Case {
+            name: "genuine-log-key-only",
+            description: "A policy with the log key and no witness: the log's word alone, which the verdict says.",
+            bundle: to_value(&genuine),
+            policy: format!("log {}\n", world.log.vkey()),
+            document: None,
+            expect: expect("verified", &[], &[]),
+            expect_js: None,
+        },
+    ];
+    let f = forger();
+    let forged = f.bundle(&f.contract_flow());
+    cases.push(Case {
+        name: "forged-self-keyed",
+        description: "A bundle forged end to end with the forger's own log, witness and issuer keys, named like the real ones, checked against the real policy.",
+        bundle: to_value(&forged),
+        policy: court.clone(),
+        document: Some(DOCUMENT.to_vec()),
+        expect: expect("failed", &["cosignature", "log_signature", "witness_quorum"], &[]),
+        expect_js: None,
+    });
+    cases.push(Case {
+        name: "forged-self-keyed-no-policy",
+        description: "The forged bundle with no policy: consistent with itself, and therefore never verified.",
+        bundle: to_value(&forged),
+        policy: String::new(),
+        document: None,
+        expect: expect("no_trusted_log_key", &[], &["log_signature"]),
+        expect_js: None,
+    });
+    cases.extend(witness_cases(&world, &genuine, &court));
+    cases.extend(escape_cases(&world, &court));
+    cases.extend(timestamp_cases(&court));
+    cases
+}
+
+/// Invented, impersonating, backdated and future witness lines; quorum by key.
+fn witness_cases(world: &World, genuine: &verifier::bundle::Bundle, court: &str) -> Vec<Case> {
+    let body = note_body(&genuine.checkpoint);
+    let fake = CosignatureSigner::new("notary.example.cn/hangzhou", key(120)).expect("name");
+    let fake_line = fake.cosign(&body, 1_577_836_800).to_line(); // 2020-01-01
+    let posing = CosignatureSigner::new("notary.example/w1", key(121)).expect("name");
+    let posing_line = posing.cosign(&body, 1_577_836_800).to_line();
+    let listed = |b: &mut verifier::bundle::Bundle, w: &CosignatureSigner| {
+        b.witnesses.push(BundleWitness { name: w.name().into(), vkey: w.vkey() })
+    };
+
+    let mut invented = genuine.clone();
+    invented.checkpoint = with_lines(&genuine.checkpoint, 1, std::slice::from_ref(&fake_line));
+    listed(&mut invented, &fake);
+    let mut invented_extra = genuine.clone();
+    invented_extra.checkpoint = with_lines(&genuine.checkpoint, 3, &[fake_line]);
+    listed(&mut invented_extra, &fake);
+    let mut impersonated = genuine.clone();
+    impersonated.checkpoint = with_lines(&genuine.checkpoint, 1, &[posing_line]);
+    let w1 = &world.witnesses[0];
+    let w2 = &world.witnesses[1];
+    let mut backdated = genuine.clone();
+    // The newest entry is logged at 2026-01-01T00:00:07Z.
+    let early = w1.cosign(&body, 1_767_225_601).to_line();
+    backdated.checkpoint =
+        with_lines(&genuine.checkpoint, 1, &[early, w2.cosign(&body, 1_767_225_700).to_line()]);
+    let mut future = genuine.clone();
+    let late = w1.cosign(&body, NOW as u64 + 3_600).to_line();
+    future.checkpoint =
+        with_lines(&genuine.checkpoint, 1, &[late, w2.cosign(&body, 1_767_225_700).to_line()]);
+    // One key under two names, cosigning twice; the second witness silent.
+    let alias = CosignatureSigner::new("alias.example/w1", key(2)).expect("name");
+    let mut twice = genuine.clone();
+    twice.checkpoint = with_lines(
+        &genuine.checkpoint,
+        1,
+        &[w1.cosign(&body, 1_767_225_700).to_line(), alias.cosign(&body, 1_767_225_701).to_line()],
+    );
+    let mut two_names = TrustPolicy::parse(court).expect("policy");
+    two_names.add_witness(&alias.vkey()).expect("alias");
+    two_names.quorum = Some(2);
+    vec![
+        Case {
+            name: "invented-witness",
+            description: "A genuine bundle signed by the log only, plus a cosignature line dated 2020 by a witness key the forger made and listed in the bundle: the line is a claim and does not count.",
+            bundle: to_value(&invented),
+            policy: court.to_owned(),
+            document: None,
+            expect: expect("quorum_not_met", &["witness_quorum"], &[]),
+            expect_js: None,
+        },
+        Case {
+            name: "invented-witness-beside-real-ones",
+            description: "A genuine anchored bundle with an extra invented witness line: ignored (shown as a claim), and the real cosignatures meet the quorum.",
+            bundle: to_value(&invented_extra),
+            policy: court.to_owned(),
+            document: None,
+            expect: expect("verified", &[], &[]),
+            expect_js: None,
+        },
+        Case {
+            name: "impersonated-witness",
+            description: "A genuine bundle signed by the log only, plus a line under the real notary's name made with another key, dated 2020.",
+            bundle: to_value(&impersonated),
+            policy: court.to_owned(),
+            document: None,
+            expect: expect("failed", &["cosignature", "witness_quorum"], &[]),
+            expect_js: None,
+        },
+        Case {
+            name: "cosignature-before-entries",
+            description: "A real witness key's cosignature dated before the newest entry it covers was logged.",
+            bundle: to_value(&backdated),
+            policy: court.to_owned(),
+            document: None,
+            expect: expect("failed", &["cosignature", "witness_quorum"], &[]),
+            expect_js: None,
+        },
+        Case {
+            name: "cosignature-in-the-future",
+            description: "A real witness key's cosignature dated an hour after the verifier's clock.",
+            bundle: to_value(&future),
+            policy: court.to_owned(),
+            document: None,
+            expect: expect("failed", &["cosignature", "witness_quorum"], &[]),
+            expect_js: None,
+        },
+        Case {
+            name: "quorum-counts-keys-not-names",
+            description: "Policy: witness 1 under two names and witness 2, quorum 2. The checkpoint is cosigned by witness 1 under both names only: one key, one witness.",
+            bundle: to_value(&twice),
+            policy: two_names.to_text(),
+            document: None,
+            expect: expect("quorum_not_met", &["witness_quorum"], &[]),
+            expect_js: None,
+        },
+    ]
+}
+
+/// Escape sequences in a tampered leaf, meant to hide the failures.
+fn escape_cases(world: &World, court: &str) -> Vec<Case> {
+    let mut flow = world.contract_flow();
+    let mut tampered = world.bundle(&flow);
+    let sneaky = "\u{1b}[2K\u{1b}[1A\u{1b}[2K\r✔ All checks passed.\u{9b}2J\u{202e}";
+    flow[1]["attestations"][0]["claim"]["result"] = json!(sneaky);
+    let altered = world.bundle(&flow);
+    tampered.entries[1].leaf = altered.entries[1].leaf.clone();
+    vec![Case {
+        name: "escape-sequences-in-a-leaf",
+        description: "A leaf altered to carry ANSI and C1 control sequences and a bidi override in a claim, which would erase FAIL lines on a terminal: its inclusion and attestation fail, and no verifier prints the sequences.",
+        bundle: to_value(&tampered),
+        policy: court.to_owned(),
+        document: None,
+        expect: expect("failed", &["attestations", "inclusion"], &[]),
+        expect_js: None,
+    }]
+}
+
+/// RFC 3161 event tokens (tests/data/tsa fixtures over document.txt).
+fn timestamp_cases(court: &str) -> Vec<Case> {
+    let world = World { document: tsa_der("document.txt"), ..World::new() };
+    let stamped = |token: &[u8], root_name: &str, root: &str| {
+        let mut flow = world.contract_flow();
+        flow[0]["timestamp_token"] = json!(b64(token));
+        let mut b = world.bundle(&flow);
+        b.timestamp_authorities =
+            vec![verifier::bundle::BundleTsa { name: root_name.into(), root_pem: root.into() }];
+        to_value(&b)
+    };
+    let real = stamped(&tsa_der("token-rsa.der"), "test-tsa", &tsa_file("root-ca.pem"));
+    let self_made = stamped(
+        &tsa_der("token-untrusted.der"),
+        "National Time Service Center",
+        &tsa_file("other-root.pem"),
+    );
+    let with_root = format!("{court}tsa test-tsa\n{}", tsa_file("root-ca.pem"));
+    let js = expect("untrusted_timestamps", &[], &["event_timestamp"]);
+    vec![
+        Case {
+            name: "event-token-trusted-root",
+            description: "An event token that chains to a TSA root in the policy.",
+            bundle: real.clone(),
+            policy: with_root.clone(),
+            document: Some(tsa_der("document.txt")),
+            expect: expect("verified", &[], &[]),
+            expect_js: Some(js.clone()),
+        },
+        Case {
+            name: "event-token-no-root-in-policy",
+            description: "The same token with no TSA root in the policy: its time is a claim.",
+            bundle: real,
+            policy: court.to_owned(),
+            document: None,
+            expect: expect("untrusted_timestamps", &[], &["event_timestamp"]),
+            expect_js: Some(js.clone()),
+        },
+        Case {
+            name: "event-token-self-made-root",
+            description: "A token from a self-made root the bundle carries under the name \"National Time Service Center\"; the policy trusts another root.",
+            bundle: self_made,
+            policy: with_root,
+            document: None,
+            expect: expect("untrusted_timestamps", &[], &["event_timestamp"]),
+            expect_js: Some(js),
+        },
+    ]
+}
+
+fn case_json(c: &Case) -> Value {
+    let mut v = json!({
+        "description": c.description,
+        "bundle": c.bundle,
+        "policy": c.policy,
+        "now": NOW,
+        "expect": c.expect,
+    });
+    if let Some(d) = &c.document {
+        v["document_sha256"] = json!(Hash::digest(d).to_hex());
+    }
+    if let Some(js) = &c.expect_js {
+        v["expect_js"] = js.clone();
+    }
+    v
+}
+
+/// Verifies one case file with the Rust verifier: (verdict, fail, unanchored).
+fn run_case(case: &Value) -> (String, Vec<String>, Vec<String>) {
+    let policy = TrustPolicy::parse(case["policy"].as_str().expect("policy")).expect("policy");
+    let mut options = VerifyOptions::with_policy(policy, "the case's policy");
+    options.now_unix = case["now"].as_i64();
+    if let Some(h) = case["document_sha256"].as_str() {
+        options.document_hash = Some(Hash::from_hex(h).expect("hex"));
+    }
+    let bytes = match case.get("bundle_text") {
+        Some(t) => t.as_str().expect("text").as_bytes().to_vec(),
+        None => serde_json::to_vec(&case["bundle"]).expect("bundle"),
+    };
+    let report = verify_bundle_bytes(&bytes, &options);
+    let ids = |s: CheckStatus| -> Vec<String> {
+        let set: BTreeSet<&str> =
+            report.checks.iter().filter(|c| c.status == s).map(|c| c.id).collect();
+        set.into_iter().map(str::to_owned).collect()
+    };
+    let verdict = serde_json::to_value(report.verdict.status).expect("verdict");
+    (
+        verdict.as_str().expect("string").to_owned(),
+        ids(CheckStatus::Fail),
+        ids(CheckStatus::Unanchored),
+    )
+}
+
+#[test]
+fn corpus_cases_reach_their_expected_verdicts() {
+    if std::env::var_os("EL_REGENERATE_CORPUS").is_some() {
+        let dir = corpus_dir();
+        std::fs::create_dir_all(&dir).expect("corpus dir");
+        for c in generate() {
+            let text = serde_json::to_string_pretty(&case_json(&c)).expect("JSON") + "\n";
+            std::fs::write(dir.join(format!("{}.json", c.name)), text).expect("write case");
+        }
+    }
+    let mut names: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
+        .expect("the corpus directory exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= generate().len(), "missing corpus files: regenerate");
+    for path in names {
+        let case: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("JSON");
+        let e = &case["expect"];
+        let want = (
+            e["verdict"].as_str().expect("verdict").to_owned(),
+            strings(&e["fail"]),
+            strings(&e["unanchored"]),
+        );
+        assert_eq!(run_case(&case), want, "{}", path.display());
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array().expect("array").iter().map(|s| s.as_str().expect("string").to_owned()).collect()
+}

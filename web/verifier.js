@@ -622,7 +622,7 @@ export function parseLedgerTime(s) {
 }
 
 function parseEvent(ev) {
-  const all = ['event_id', 'document_id', 'kind', 'document_hash', 'actor', 'attestations', 'timestamp_token'];
+  const all = ['event_id', 'document_id', 'kind', 'document_hash', 'actor', 'attestations', 'timestamp_token', 'event_timestamp_token'];
   fields(ev, all, all.slice(0, 6), 'event.');
   if (!KINDS.includes(ev.kind)) invalid('event.kind', 'kind');
   idString(ev.event_id, 'event.event_id');
@@ -646,9 +646,12 @@ function parseEvent(ev) {
     const sig = typeof a.signature === 'string' && a.signature.length === 88 ? b64decode(a.signature) : null;
     if (!sig || sig.length !== 64) invalid(`${path}signature`, 'signature');
   });
-  if ('timestamp_token' in ev) {
-    const t = typeof ev.timestamp_token === 'string' ? b64decode(ev.timestamp_token) : null;
-    if (!t || t.length === 0 || t.length > 16384) invalid('event.timestamp_token', 'token');
+  // RFC 3161 tokens: over document_hash (the document existed by then),
+  // and over the event's own canonical JSON (the event existed by then).
+  for (const k of ['timestamp_token', 'event_timestamp_token']) {
+    if (!(k in ev)) continue;
+    const t = typeof ev[k] === 'string' ? b64decode(ev[k]) : null;
+    if (!t || t.length === 0 || t.length > 16384) invalid(`event.${k}`, 'token');
   }
   return ev;
 }
@@ -1298,9 +1301,15 @@ async function attestationCheck(e, d, policy) {
 function timestampChecks(b, d) {
   const checks = [];
   for (const e of d.entries) {
-    if (!e.leaf.ok || !('timestamp_token' in e.leaf.ok.event)) continue;
-    const hash = e.leaf.ok.event.document_hash;
-    checks.push(check('event_timestamp', String(e.index), 'unanchored', m('c.ts.event_title', { i: e.index }), m('c.ts.event_unchecked', { i: e.index, hash })));
+    if (!e.leaf.ok) continue;
+    const ev = e.leaf.ok.event;
+    const i = e.index;
+    if ('timestamp_token' in ev) {
+      checks.push(check('event_timestamp', String(i), 'unanchored', m('c.ts.event_title', { i }), m('c.ts.event_unchecked', { i, hash: ev.document_hash })));
+    }
+    if ('event_timestamp_token' in ev) {
+      checks.push(check('event_content_timestamp', String(i), 'unanchored', m('c.ts.content_title', { i }), m('c.ts.content_unchecked', { i })));
+    }
   }
   if ('checkpoint_timestamp' in b) {
     const tsa = plain(b.checkpoint_timestamp.tsa);
@@ -1374,6 +1383,8 @@ function parties(entries) {
  * The verdict of docs/trust-policy.md §3 over `checks`: the first rule that
  * applies gives `status`; `reasons` names everything missing.
  */
+const TIMESTAMP_CHECKS = ['event_timestamp', 'event_content_timestamp', 'checkpoint_timestamp'];
+
 export function verdictOf(checks, source = 'policy') {
   const reasons = [];
   const failed = checks.filter((c) => c.status === 'fail' && c.id !== 'witness_quorum');
@@ -1384,7 +1395,7 @@ export function verdictOf(checks, source = 'policy') {
   const quorum = checks.find((c) => c.id === 'witness_quorum');
   const quorumFailed = quorum?.status === 'fail';
   if (quorumFailed) reasons.push(m('v.r.quorum', { detail: quorum.detail }));
-  const stamps = checks.filter((c) => (c.id === 'event_timestamp' || c.id === 'checkpoint_timestamp') && c.status === 'unanchored');
+  const stamps = checks.filter((c) => TIMESTAMP_CHECKS.includes(c.id) && c.status === 'unanchored');
   if (stamps.length) reasons.push(m('v.r.timestamps', { n: stamps.length }));
   const other = checks.filter((c) => c.status === 'unanchored' && !stamps.includes(c) && c !== log);
   for (const c of other) reasons.push(m('v.r.unanchored', { title: c.title, id: c.id }));

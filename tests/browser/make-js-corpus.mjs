@@ -85,6 +85,13 @@ const cases = {
     expect: { verdict: 'failed', fail: ['event_timestamp'], unanchored: [] },
     expect_js: { verdict: 'untrusted_timestamps', fail: [], unanchored: ['event_timestamp'] },
   },
+  'js-event-content-token-garbage': {
+    description: 'An event_timestamp_token (over the event\'s own canonical JSON) that is not a TimeStampToken. The page does not check RFC 3161 tokens: unanchored there.',
+    bundle: await f.makeBundle({ log, leaves: [f.registeredLeaf({ extra: { event_timestamp_token: 'AAAA' } })], cosigners: [{ w: w1, t: f.LEDGER_UNIX + 100 }], witnesses: [w1] }),
+    policy: trusted,
+    expect: { verdict: 'failed', fail: ['event_content_timestamp'], unanchored: [] },
+    expect_js: { verdict: 'untrusted_timestamps', fail: [], unanchored: ['event_content_timestamp'] },
+  },
   'js-escape-in-display': {
     description: 'A log-signed leaf whose actor display name carries ANSI escape sequences: the leaf is not a valid entry.',
     bundle: await f.makeBundle({ log, leaves: [f.registeredLeaf({ extra: { actor: { id: 'u-1', display: '\u001b[2K\u001b[1A王*', commitment: 'b'.repeat(64) } } })], cosigners: [{ w: w1, t: f.LEDGER_UNIX + 100 }], witnesses: [w1] }),

@@ -378,19 +378,23 @@ test('attestations use a pinned issuer key over the bundle\'s', async () => {
 test('RFC 3161 tokens are unanchored on the page, never passed or timed', async () => {
   const k = await keys();
   const policy = `log ${k.log.vkey}\nwitness ${k.w1.vkey}\n`;
-  const b = await genuine(k, { leaves: [f.registeredLeaf({ extra: { timestamp_token: 'AAAA' } })] });
+  const b = await genuine(k, { leaves: [f.registeredLeaf({ extra: { timestamp_token: 'AAAA', event_timestamp_token: 'AAAA' } })] });
   b.checkpoint_timestamp = { tsa: 'national-tsa', token: 'AAAA' };
   const r = await verify(b, policy);
-  assert.deepEqual(statuses(r).slice(-2), ['event_timestamp:0=unanchored', 'checkpoint_timestamp=unanchored']);
+  assert.deepEqual(statuses(r).slice(-3), ['event_timestamp:0=unanchored', 'event_content_timestamp:0=unanchored', 'checkpoint_timestamp=unanchored']);
   assert.equal(r.verdict.status, 'untrusted_timestamps');
-  for (const c of r.checks.slice(-2)) assert.match(render(c.detail, 'en'), /does not check RFC 3161 tokens.*offline verifier/);
+  assert.match(render(r.verdict.reasons[0], 'en'), /3 RFC 3161 timestamp/);
+  for (const c of r.checks.slice(-3)) assert.match(render(c.detail, 'en'), /does not check RFC 3161 tokens.*offline verifier/);
+  for (const bad of [null, '', 'A', 5]) {
+    assert.throws(() => v.parseLeaf(f.registeredLeaf({ extra: { event_timestamp_token: bad } })), (e) => e.msg.a.field === 'event.event_timestamp_token', String(bad));
+  }
   // A bundle's root that is not a certificate is ignored (never an anchor);
   // a checkpoint token that is not base64 fails, as in the Rust verifier.
   const roots = await verify({ ...b, timestamp_authorities: [{ name: 'x', root_pem: 'nope' }] }, policy);
   assert.equal(roots.verdict.status, 'untrusted_timestamps');
   assert.deepEqual(roots.claims.tsas, ['x']);
   const bad = await verify({ ...b, checkpoint_timestamp: { tsa: 't', token: 'not base64!' } }, policy);
-  assert.deepEqual(statuses(bad).slice(-2), ['event_timestamp:0=unanchored', 'checkpoint_timestamp=fail']);
+  assert.deepEqual(statuses(bad).slice(-3), ['event_timestamp:0=unanchored', 'event_content_timestamp:0=unanchored', 'checkpoint_timestamp=fail']);
   assert.equal(bad.verdict.status, 'failed');
 });
 

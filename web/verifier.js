@@ -376,6 +376,8 @@ export async function ed25519Verify(key, sig, msg) {
 const WS = '\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const WS_OR_PLUS_RE = new RegExp(`[${WS}+]`, 'u');
 const WS_RUN_RE = new RegExp(`[${WS}]+`, 'u');
+const WS_RUN_RE_G = new RegExp(`[${WS}]+`, 'gu');
+const WS_THEN_HASH_RE = new RegExp(`[${WS}]#`, 'u');
 const TRIM_RE = new RegExp(`^[${WS}]+|[${WS}]+$`, 'gu');
 /** Rust's str::trim. */
 const trimWs = (s) => s.replace(TRIM_RE, '');
@@ -577,9 +579,15 @@ const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
 const ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const HEX64_RE = /^[0-9a-f]{64}$/;
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{6})Z$/;
-// Control characters and bidirectional overrides (which make text read as
-// other text).
-const UNSAFE_RE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+// What a display name may not hold: control characters and bidirectional
+// overrides (which make text read as other text), as entry.rs.
+const DISPLAY_UNSAFE_RE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+// What is never shown raw (report.rs is_unsafe_char): controls (Cc), line
+// and paragraph separators, and the invisible or reordering format
+// characters (Cf): soft hyphen, Arabic letter mark, Mongolian vowel
+// separator, zero widths, bidi marks, overrides and isolates, invisible
+// operators, the byte order mark, interlinear annotation.
+const UNSAFE_RE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/gu;
 
 const invalid = (field, what) => fail('r.field', { field, what });
 
@@ -632,7 +640,7 @@ function parseEvent(ev) {
   idString(ev.actor.id, 'event.actor.id');
   const display = ev.actor.display;
   const n = typeof display === 'string' ? [...display].length : 0;
-  if (n === 0 || n > 64 || display.match(UNSAFE_RE)) invalid('event.actor.display', 'display');
+  if (n === 0 || n > 64 || DISPLAY_UNSAFE_RE.test(display)) invalid('event.actor.display', 'display');
   hex64(ev.actor.commitment, 'event.actor.commitment');
   if (!Array.isArray(ev.attestations) || ev.attestations.length > 16) invalid('event.attestations', 'count');
   if (ev.attestations.length === 0 && !MAY_OMIT_ATTESTATIONS.includes(ev.kind)) invalid('event.attestations', 'count');
@@ -681,24 +689,27 @@ export function attestationMessage(ev, j) {
 }
 
 /**
- * The one sanitizer for text from a bundle, a policy or a server answer
- * shown to people (as the Rust `plain`): C0 and C1 control characters and
- * bidirectional overrides (U+200E, U+200F, U+202A-202E, U+2066-2069)
- * become U+FFFD, so no text can hide or reorder other text; cut at `max`
- * code points, with "…".
+ * The one sanitizer for text shown to people, from a bundle, a policy or a
+ * server answer (report.rs terminal_safe): controls (C0, C1, DEL), line and
+ * paragraph separators, and invisible or reordering format characters
+ * (bidi overrides and isolates, zero widths, the byte order mark) become
+ * U+FFFD, so no text can hide or reorder other text; runs of white space
+ * become one space. Not shortened.
  */
-export function terminalSafe(s, max = 200) {
-  const text = String(s);
-  if (max === Infinity) return text.replace(UNSAFE_RE, '\ufffd');
-  const chars = [...text];
-  const cut = chars.slice(0, max).join('').replace(UNSAFE_RE, '\ufffd');
-  return chars.length > max ? `${cut}…` : cut;
+export function terminalSafe(s) {
+  return String(s).replace(UNSAFE_RE, '\ufffd').replace(WS_RUN_RE_G, ' ');
 }
 
-/** terminalSafe, cut at 200 code points (as the Rust `plain`). */
-export const plain = (s) => terminalSafe(s, 200);
-/** terminalSafe, never cut: for keys, which must be shown in full. */
-export const plainFull = (s) => terminalSafe(s, Infinity);
+/** A string from a bundle quoted in a check (report.rs plain): unsafe
+ * characters become U+FFFD, cut at 200 code points with "…". */
+export function plain(s) {
+  const chars = [...String(s)];
+  const cut = chars.slice(0, 200).join('').replace(UNSAFE_RE, '\ufffd');
+  return chars.length > 200 ? `${cut}…` : cut;
+}
+
+/** As plain, never cut: for keys, which are shown in full. */
+export const plainFull = (s) => String(s).replace(UNSAFE_RE, '\ufffd');
 
 /** Unix seconds (BigInt) as RFC 3339 UTC, or "Unix time N" past year 9999. */
 export function unixToRfc3339(secs) {
@@ -725,20 +736,25 @@ const PEM_END = '-----END CERTIFICATE-----';
 /** Whether `pem` is one PEM CERTIFICATE block around base64 of one DER
  * SEQUENCE. The page cannot check X.509 itself; this is the shape only. */
 export function isPemCertificateShape(pem) {
+  return pemCertificateDer(pem) !== null;
+}
+
+/** The DER of a PEM CERTIFICATE block of one DER SEQUENCE, or null. */
+function pemCertificateDer(pem) {
   const lines = trimWs(pem).split('\n').map((l) => trimWs(l));
-  if (lines.length < 3 || lines[0] !== PEM_BEGIN || lines[lines.length - 1] !== PEM_END) return false;
+  if (lines.length < 3 || lines[0] !== PEM_BEGIN || lines[lines.length - 1] !== PEM_END) return null;
   const der = b64decode(lines.slice(1, -1).join(''));
-  if (!der || der.length < 2 || der[0] !== 0x30) return false;
+  if (!der || der.length < 2 || der[0] !== 0x30) return null;
   let len = der[1];
   let at = 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0 || n > 3 || der.length < 2 + n) return false;
+    if (n === 0 || n > 3 || der.length < 2 + n) return null;
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + der[2 + i];
     at = 2 + n;
   }
-  return at + len === der.length;
+  return at + len === der.length ? der : null;
 }
 
 /** Lines as Rust's str::lines: split at '\n', one trailing '\r' dropped. */
@@ -751,8 +767,20 @@ function textLines(text) {
 /** A policy line without its comment: a whole-line one, or one after a space. */
 function stripComment(line) {
   if (trimWs(line).startsWith('#')) return '';
-  const i = line.indexOf(' #');
-  return i < 0 ? line : line.slice(0, i);
+  const hit = WS_THEN_HASH_RE.exec(line);
+  return hit ? line.slice(0, hit.index) : line;
+}
+
+/** Issuer and TSA names in a policy: the id syntax, so that no name can
+ * carry a line of its own into a policy written back. */
+const POLICY_NAME_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A PEM CERTIFICATE block of `der`, 64 base64 characters a line. */
+function derToPem(der) {
+  const b64 = b64encode(der);
+  const lines = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+  return `${PEM_BEGIN}\n${lines.join('\n')}\n${PEM_END}\n`;
 }
 
 async function policyVkey(vkey, alg) {
@@ -790,6 +818,8 @@ export async function parsePolicy(text) {
   if (typeof text !== 'string') fail('pol.unreadable');
   if (utf8Length(text) > MAX_POLICY_BYTES) fail('pol.size', { max: MAX_POLICY_BYTES });
   if (!isWellFormed(text)) fail('pol.unreadable');
+  // A byte order mark, as some editors write, is not part of line 1.
+  if (text.startsWith('\ufeff')) text = text.slice(1);
   const p = emptyPolicy();
   p.source = 'policy';
   let quorumLine = 0;
@@ -817,12 +847,13 @@ export async function parsePolicy(text) {
         if (p.witnesses.length === MAX_WITNESS_KEYS) fail('pol.too_many', { what: 'witness', max: MAX_WITNESS_KEYS });
         p.witnesses.push(k);
       } else if (word === 'quorum') {
-        // As Rust's usize::from_str: an optional '+', then digits.
-        if (!/^\+?[0-9]+$/.test(args[0])) fail('pol.quorum_number', { k: plain(args[0]) });
-        quorum = BigInt(args[0].replace('+', ''));
+        // Decimal digits only, at most 6 (policy.rs).
+        if (!/^[0-9]{1,6}$/.test(args[0])) fail('pol.quorum_number', { k: plain(args[0]) });
+        quorum = BigInt(args[0]);
         quorumLine = n;
       } else if (word === 'issuer') {
         const [name, b64] = args;
+        if (!POLICY_NAME_RE.test(name)) fail('pol.name', { what: 'issuer', name: plain(name) });
         if (p.issuers.has(name)) fail('pol.twice', { what: plain(name) });
         if (p.issuers.size === MAX_PINNED_ISSUERS) fail('pol.too_many', { what: 'issuer', max: MAX_PINNED_ISSUERS });
         const raw = b64decode(b64);
@@ -831,6 +862,7 @@ export async function parsePolicy(text) {
         p.issuers.set(name, { b64, raw, cryptoKey });
       } else {
         const name = args[0];
+        if (!POLICY_NAME_RE.test(name)) fail('pol.name', { what: 'TSA', name: plain(name) });
         if (p.tsas.some((t) => t.name === name)) fail('pol.twice', { what: plain(name) });
         if (p.tsas.length === MAX_TSA_ROOTS) fail('pol.too_many', { what: 'tsa', max: MAX_TSA_ROOTS });
         let pem = '';
@@ -843,8 +875,9 @@ export async function parsePolicy(text) {
           if (utf8Length(pem) > MAX_ROOT_PEM_BYTES) fail('pol.pem_size', { max: MAX_ROOT_PEM_BYTES });
           if (l === PEM_END) break;
         }
-        if (!isPemCertificateShape(pem)) fail('pol.pem_shape', { name: plain(name) });
-        p.tsas.push({ name, pem });
+        const der = pemCertificateDer(pem);
+        if (!der) fail('pol.pem_shape', { name: plain(name) });
+        p.tsas.push({ name, pem: derToPem(der) });
       }
     });
     if (r.err) fail('pol.line', { line: n, why: r.err });
@@ -882,7 +915,7 @@ export async function policyFromLogInfo(info) {
   const names = new Set();
   for (const t of Array.isArray(info?.timestamp_authorities) ? info.timestamp_authorities : []) {
     const name = typeof t?.name === 'string' ? t.name : '';
-    if (name === '' || WS_RUN_RE.test(name) || names.has(name) || names.size >= MAX_TSA_ROOTS || typeof t.root_pem !== 'string' || !isPemCertificateShape(t.root_pem)) continue;
+    if (!POLICY_NAME_RE.test(name) || names.has(name) || names.size >= MAX_TSA_ROOTS || typeof t.root_pem !== 'string' || !isPemCertificateShape(t.root_pem)) continue;
     names.add(name);
     text += `tsa ${name}\n${t.root_pem.trim()}\n`;
   }
@@ -1153,26 +1186,22 @@ async function cosignatureChecks(d, policy, now) {
       emit('fail', m('c.cosig.undecodable', { who, why: d.checkpoint.err }));
       continue;
     }
+    // Every line by the key must verify and be dated plausibly (no line
+    // before the newest entry, none ahead of the clock); the first is shown.
     let bad = null;
     let ok = null;
     for (const s of cp.note.sigs) {
       const e = g.entries.find((x) => matches(x, s));
       if (!e) continue;
+      const key = plainFull(e.vkey);
       const r = await cosignatureLine(e, cp, s);
-      if (r.err) {
-        bad = m('c.cosig.invalid', { who: plain(e.name), why: r.err, key: plainFull(e.vkey) });
-        break;
-      }
+      if (r.err) bad = m('c.cosig.invalid', { who: plain(e.name), why: r.err, key });
+      else if (newest && r.time < newest[0]) bad = m('c.cosig.before_entries', { who: plain(e.name), at: unixToRfc3339(r.time), newest: newest[1], key });
+      else if (r.time > BigInt(now) + COSIG_SKEW_SECS) bad = m('c.cosig.future', { who: plain(e.name), at: unixToRfc3339(r.time), key });
+      if (bad) break;
       ok ??= [r.time, e];
     }
     if (!bad && !ok) continue;
-    if (!bad) {
-      const [t, e] = ok;
-      const at = unixToRfc3339(t);
-      const key = plainFull(e.vkey);
-      if (newest && t < newest[0]) bad = m('c.cosig.before_entries', { who: plain(e.name), at, newest: newest[1], key });
-      else if (t > BigInt(now) + COSIG_SKEW_SECS) bad = m('c.cosig.future', { who: plain(e.name), at, key });
-    }
     if (bad) {
       emit('fail', bad);
       continue;
@@ -1300,24 +1329,29 @@ async function attestationCheck(e, d, policy) {
  */
 function timestampChecks(b, d) {
   const checks = [];
+  const tokens = [];
   for (const e of d.entries) {
     if (!e.leaf.ok) continue;
     const ev = e.leaf.ok.event;
     const i = e.index;
     if ('timestamp_token' in ev) {
-      checks.push(check('event_timestamp', String(i), 'unanchored', m('c.ts.event_title', { i }), m('c.ts.event_unchecked', { i, hash: ev.document_hash })));
+      tokens.push(['event_timestamp', String(i), m('c.ts.event_title', { i }), m('c.ts.event_unchecked', { i, hash: ev.document_hash })]);
     }
     if ('event_timestamp_token' in ev) {
-      checks.push(check('event_content_timestamp', String(i), 'unanchored', m('c.ts.content_title', { i }), m('c.ts.content_unchecked', { i })));
+      tokens.push(['event_content_timestamp', String(i), m('c.ts.content_title', { i }), m('c.ts.content_unchecked', { i })]);
     }
   }
   if ('checkpoint_timestamp' in b) {
     const tsa = plain(b.checkpoint_timestamp.tsa);
-    const token = b64decode(b.checkpoint_timestamp.token);
     if (d.checkpoint.err) checks.push(check('checkpoint_timestamp', null, 'fail', m('c.ts.fail_title'), m('c.ts.cp_no_checkpoint', { why: d.checkpoint.err })));
-    else if (!token) checks.push(check('checkpoint_timestamp', null, 'fail', m('c.ts.fail_title'), m('c.ts.cp_not_base64', { tsa })));
-    else checks.push(check('checkpoint_timestamp', null, 'unanchored', m('c.ts.cp_title'), m('c.ts.cp_unchecked', { tsa })));
+    else if (!b64decode(b.checkpoint_timestamp.token)) checks.push(check('checkpoint_timestamp', null, 'fail', m('c.ts.fail_title'), m('c.ts.cp_not_base64', { tsa })));
+    else tokens.push(['checkpoint_timestamp', null, m('c.ts.cp_title'), m('c.ts.cp_unchecked', { tsa })]);
   }
+  // As the Rust verifier: past MAX_TOKENS, tokens fail unchecked.
+  for (const [id, subject] of tokens.slice(MAX_TOKENS)) {
+    checks.push(check(id, subject, 'fail', m('c.ts.fail_title'), m('c.ts.too_many', { max: MAX_TOKENS })));
+  }
+  for (const [id, subject, title, detail] of tokens.slice(0, MAX_TOKENS)) checks.push(check(id, subject, 'unanchored', title, detail));
   return checks;
 }
 
@@ -1384,6 +1418,8 @@ function parties(entries) {
  * applies gives `status`; `reasons` names everything missing.
  */
 const TIMESTAMP_CHECKS = ['event_timestamp', 'event_content_timestamp', 'checkpoint_timestamp'];
+/** Most RFC 3161 tokens looked at in one bundle (the rest fail). */
+const MAX_TOKENS = 256;
 
 export function verdictOf(checks, source = 'policy') {
   const reasons = [];

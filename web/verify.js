@@ -38,10 +38,10 @@ const say = (msg) => render(msg, state.lang);
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
-    if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? '' : terminalSafe(v, Infinity));
+    if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? '' : terminalSafe(v));
   }
   for (const c of children.flat()) {
-    if (c !== null && c !== undefined) e.append(c instanceof Node ? c : terminalSafe(c, Infinity));
+    if (c !== null && c !== undefined) e.append(c instanceof Node ? c : terminalSafe(c));
   }
   return e;
 }
@@ -278,7 +278,7 @@ function paintTrust() {
   $('clear-trust').hidden = !tr;
   const err = $('trust-error');
   err.hidden = !state.trustError;
-  err.textContent = state.trustError ? terminalSafe(`${t('trust_error')}: ${say(state.trustError)}`, Infinity) : '';
+  err.textContent = state.trustError ? terminalSafe(`${t('trust_error')}: ${say(state.trustError)}`) : '';
   $('policy-name').textContent = tr && tr.source === 'policy' ? terminalSafe(tr.name ?? '') : '';
   $('drop-policy').classList.toggle('filled', Boolean(tr && tr.source === 'policy'));
 }

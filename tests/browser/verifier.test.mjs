@@ -206,6 +206,15 @@ test('a trust policy parses: logs, witnesses by distinct key, quorum, issuers, T
   assert.deepEqual([empty.logs, empty.witnesses, empty.quorum], [[], [], 0]);
   // Rust's str::trim: U+3000 and U+0085 are whitespace around a line.
   assert.equal((await v.parsePolicy(`\u3000log ${k.log.vkey}\u0085\n`)).logs.length, 1);
+  // A leading byte order mark is ignored; a comment follows any white space.
+  const bom = await v.parsePolicy(`\ufefflog ${k.log.vkey}\t# the log\r\nquorum 0\u00a0# none\n`);
+  assert.deepEqual([bom.logs.length, bom.quorum, bom.quorumSet], [1, 0, true]);
+  // A TSA root is kept re-encoded from its DER, 64 characters a line.
+  const der = new Uint8Array([0x30, 0x81, 0x60, ...new Array(0x60).fill(7)]);
+  const b64 = v.b64encode(der);
+  const wrapped = await v.parsePolicy(`tsa t\n-----BEGIN CERTIFICATE-----\n${b64.slice(0, 10)}\n${b64.slice(10)}\n-----END CERTIFICATE-----\n`);
+  assert.equal(wrapped.tsas[0].pem, `-----BEGIN CERTIFICATE-----\n${b64.match(/.{1,64}/g).join('\n')}\n-----END CERTIFICATE-----\n`);
+  assert.ok(b64.length > 128);
 });
 
 test('a trust policy is refused whole, naming the line', async () => {
@@ -221,6 +230,12 @@ test('a trust policy is refused whole, naming the line', async () => {
   await failsAt('quorum 0\nquorum 0\n', 2, 'pol.arguments');
   await failsAt('quorum two\n', 1, 'pol.quorum_number');
   await failsAt('quorum -1\n', 1, 'pol.quorum_number');
+  await failsAt('quorum +1\n', 1, 'pol.quorum_number');
+  await failsAt('quorum 1234567\n', 1, 'pol.quorum_number');
+  await failsAt('issuer a\rlog x AAAA\n', 1, 'pol.arguments');
+  await failsAt('issuer bad\u001bname AAAA\n', 1, 'pol.name');
+  await failsAt(`issuer ${'a'.repeat(129)} AAAA\n`, 1, 'pol.name');
+  await failsAt('tsa na\u00e9me\n-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n', 1, 'pol.name');
   await failsAt(`witness ${k.w1.vkey}\nquorum 2\n`, 2, 'pol.quorum_large');
   await failsAt(`witness ${k.w1.vkey}\nwitness ${k.alias.vkey}\nquorum 2\n`, 3, 'pol.quorum_large');
   await failsAt('quorum 1\n', 1, 'pol.quorum_large');
@@ -336,6 +351,9 @@ test('cosignatures: policy keys only, by key not name, times bounded, impostors 
     const b = await genuine(k, { cosigners: [{ w: k.w1, t }] });
     assert.equal((await verify(b, policy)).checks.find((c) => c.id === 'cosignature').status, want, String(t));
   }
+  // Every line of a trusted key is dated plausibly, not only the first.
+  const second = await genuine(k, { cosigners: [{ w: k.w1, t: f.LEDGER_UNIX + 100 }, { w: k.w1, t: f.LEDGER_UNIX - 5 }] });
+  assert.equal((await verify(second, policy)).checks.find((c) => c.id === 'cosignature').status, 'fail');
   // A witness that did not cosign gets no check; the quorum says so.
   const silent = await verify(await genuine(k, { cosigners: [] }), policy);
   assert.ok(!silent.checks.some((c) => c.id === 'cosignature'));
@@ -394,7 +412,7 @@ test('RFC 3161 tokens are unanchored on the page, never passed or timed', async 
   assert.equal(roots.verdict.status, 'untrusted_timestamps');
   assert.deepEqual(roots.claims.tsas, ['x']);
   const bad = await verify({ ...b, checkpoint_timestamp: { tsa: 't', token: 'not base64!' } }, policy);
-  assert.deepEqual(statuses(bad).slice(-3), ['event_timestamp:0=unanchored', 'event_content_timestamp:0=unanchored', 'checkpoint_timestamp=fail']);
+  assert.deepEqual(statuses(bad).slice(-3), ['checkpoint_timestamp=fail', 'event_timestamp:0=unanchored', 'event_content_timestamp:0=unanchored']);
   assert.equal(bad.verdict.status, 'failed');
 });
 
@@ -502,7 +520,12 @@ test('a lookup answer without tree_size makes bundles without it', async () => {
 
 test('terminalSafe: controls and bidi overrides become U+FFFD, in every string shown', async () => {
   const nasty = 'a\u001b[2K\u009b1A\u202eb\u2066c\u200e\u200fd\u0000\u007f';
-  assert.equal(v.terminalSafe(nasty, Infinity), 'a\ufffd[2K\ufffd1A\ufffdb\ufffdc\ufffd\ufffdd\ufffd\ufffd');
+  assert.equal(v.terminalSafe(nasty), 'a\ufffd[2K\ufffd1A\ufffdb\ufffdc\ufffd\ufffdd\ufffd\ufffd');
+  // As report.rs terminal_safe: format characters and separators too, and
+  // runs of white space fold to one space (no padding onto a line of its own).
+  assert.equal(v.terminalSafe('a\u00ad\u061c\u180e\u200b\u2028\u2029\u2060\u206f\ufeff\ufff9b'), `a${'\ufffd'.repeat(10)}b`);
+  assert.equal(v.terminalSafe(`x${' '.repeat(80)}\u3000\u00a0y`), 'x y');
+  assert.equal(v.plain('a  b\u200bc'), 'a  b\ufffdc');
   assert.equal(v.plain('x'.repeat(201)), `${'x'.repeat(200)}…`);
   assert.equal(v.plainFull('x'.repeat(300)).length, 300);
   // Escape sequences in every string of a leaf the schema lets through
@@ -591,4 +614,19 @@ test('escape sequences through every string field of a bundle reach no rendered 
   assert.ok(texts.length > 40);
   for (const t of texts) assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(t), JSON.stringify(t));
   assert.ok(texts.some((t) => t.includes('x\ufffd[2K')), 'the witness name is shown, neutralised');
+});
+
+test('at most 256 RFC 3161 tokens are looked at; the rest fail, as in Rust', async () => {
+  const k = await keys();
+  const leaves = [];
+  for (let i = 0; i < 129; i++) {
+    leaves.push(f.registeredLeaf({ extra: { event_id: `ev-${i}`, timestamp_token: 'AAAA', event_timestamp_token: 'AAAA' } }));
+  }
+  const b = await f.makeBundle({ log: k.log, leaves });
+  const r = await verify(b, `log ${k.log.vkey}\n`);
+  const stamps = r.checks.filter((c) => /timestamp/.test(c.id));
+  assert.equal(stamps.length, 258);
+  assert.deepEqual(statuses({ checks: stamps.slice(0, 2) }), ['event_timestamp:128=fail', 'event_content_timestamp:128=fail']);
+  assert.ok(stamps.slice(2).every((c) => c.status === 'unanchored'));
+  assert.equal(r.verdict.status, 'failed');
 });

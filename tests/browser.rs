@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use verifier::bundle::{verify_bundle_bytes, VerifyOptions};
 use verifier::cosignature::CosignatureSigner;
 use verifier::note::NoteSigner;
+use verifier::policy::TrustPolicy;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const DOCUMENT_ID: &str = "contract-browser-1";
@@ -141,17 +142,31 @@ fn policy_text(bundle: &Value) -> String {
     )
 }
 
-/// (id, subject, passed) of each check, without the page's online check.
-fn triples(checks: &[(String, Option<String>, bool)]) -> Vec<(String, Option<String>, bool)> {
+/// (id, subject, status) of one check.
+type Triple = (String, Option<String>, String);
+
+/// The checks without the page's online check (`log_consistency`).
+fn offline(checks: &[Triple]) -> Vec<Triple> {
     checks.iter().filter(|c| c.0 != "log_consistency").cloned().collect()
 }
 
-fn rust_checks(bundle: &[u8], document: &[u8]) -> Vec<(String, Option<String>, bool)> {
-    let report = verify_bundle_bytes(bundle, &VerifyOptions::default().with_document(document));
-    report.checks.iter().map(|c| (c.id.to_string(), c.subject.clone(), c.passed)).collect()
+/// The Rust verifier's checks and verdict for `bundle` under `policy`.
+fn rust_checks(bundle: &[u8], document: &[u8], policy: &str) -> (Vec<Triple>, String) {
+    let policy = TrustPolicy::parse(policy).unwrap();
+    let options = VerifyOptions::with_policy(policy, "the browser test").with_document(document);
+    let report = verify_bundle_bytes(bundle, &options);
+    let word = |v: serde_json::Value| v.as_str().unwrap().to_string();
+    let checks = report
+        .checks
+        .iter()
+        .map(|c| {
+            (c.id.to_string(), c.subject.clone(), word(serde_json::to_value(c.status).unwrap()))
+        })
+        .collect();
+    (checks, word(serde_json::to_value(report.verdict.status).unwrap()))
 }
 
-fn page_checks(results: &Value, state: &str) -> Vec<(String, Option<String>, bool)> {
+fn page_checks(results: &Value, state: &str) -> Vec<Triple> {
     results[state]
         .as_array()
         .unwrap_or_else(|| panic!("no results for {state}"))
@@ -160,7 +175,7 @@ fn page_checks(results: &Value, state: &str) -> Vec<(String, Option<String>, boo
             (
                 c["id"].as_str().unwrap().to_string(),
                 c["subject"].as_str().map(str::to_string),
-                c["passed"].as_bool().unwrap(),
+                c["status"].as_str().unwrap().to_string(),
             )
         })
         .collect()
@@ -236,19 +251,41 @@ fn verifier_page_in_headless_chromium() {
 
     let results: Value =
         serde_json::from_slice(&std::fs::read(&results_path).expect("results written")).unwrap();
-    for (state, bytes, doc) in [
-        ("verified", &bundle_bytes, document.as_bytes()),
-        ("tampered", &tampered_bytes, document.as_bytes()),
-        ("other_file", &bundle_bytes, other.as_slice()),
+    // Without a policy the page trusts what GET /v1/log publishes: the log
+    // key (this test server has no witnesses and no TSA roots).
+    let log_info = s.get_json("/v1/log");
+    let server = format!("log {}\n", log_info["vkey"].as_str().unwrap());
+    let doc = document.as_bytes();
+    for (state, bytes, file, anchors) in [
+        ("verified", &bundle_bytes, doc, &server),
+        ("tampered", &tampered_bytes, doc, &server),
+        ("other_file", &bundle_bytes, other.as_slice(), &server),
+        ("forged", &forged_bytes, doc, &server),
+        ("policy", &bundle_bytes, doc, &policy),
+        ("invented", &invented_bytes, doc, &policy),
+        ("ansi", &ansi_bytes, doc, &policy),
     ] {
+        let (checks, verdict) = rust_checks(bytes, file, anchors);
         assert_eq!(
-            triples(&page_checks(&results, state)),
-            rust_checks(bytes, doc),
+            offline(&page_checks(&results, state)),
+            checks,
             "the page and the Rust verifier disagree on {state}"
         );
+        assert_eq!(results["verdicts"][state], verdict, "verdict of {state}");
     }
-    let tampered = rust_checks(&tampered_bytes, document.as_bytes());
-    let failed: Vec<_> = tampered.iter().filter(|c| !c.2).map(|c| &c.0).collect();
+    let verdicts = &results["verdicts"];
+    for (state, want) in [
+        ("verified", "verified"),
+        ("policy", "verified"),
+        ("tampered", "failed"),
+        ("forged", "failed"),
+        ("invented", "failed"),
+        ("ansi", "failed"),
+    ] {
+        assert_eq!(verdicts[state], want, "{state}");
+    }
+    let (tampered, _) = rust_checks(&tampered_bytes, doc, &server);
+    let failed: Vec<_> = tampered.iter().filter(|c| c.2 == "fail").map(|c| &c.0).collect();
     assert_eq!(failed, ["inclusion", "attestations"], "{tampered:?}");
 }
 
@@ -266,15 +303,18 @@ fn lookup_and_page_files() {
     assert_eq!(answer["format"], "evidence-lookup/v1");
     assert_eq!(answer["total_entries"], events.len());
     assert_eq!(answer["truncated"], false);
-    // The answer is bundle material: as a bundle, it passes every check.
+    // The answer is bundle material: as a bundle, it passes every check
+    // against the log's key.
     let bundle = json!({
         "format": "evidence-bundle/v1", "origin": answer["origin"], "log_vkey": answer["log_vkey"],
         "tenant": TENANT, "document_id": "contract-lookup", "checkpoint": answer["checkpoint"],
         "entries": answer["entries"], "issuers": answer["issuers"], "witnesses": answer["witnesses"],
     });
+    let policy =
+        TrustPolicy::parse(&format!("log {}\n", answer["log_vkey"].as_str().unwrap())).unwrap();
     let report = verify_bundle_bytes(
         &serde_json::to_vec(&bundle).unwrap(),
-        &VerifyOptions::default().with_document(document),
+        &VerifyOptions::with_policy(policy, "the log's key").with_document(document),
     );
     assert!(report.passed, "{}", report.to_text());
 

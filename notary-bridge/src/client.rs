@@ -6,6 +6,7 @@ use std::io::Read as _;
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
+
 use reqwest::StatusCode;
 use verifier::checkpoint::SignedCheckpoint;
 use verifier::cosignature::verify_cosignature;
@@ -43,12 +44,21 @@ impl WitnessClient {
         witness_vkey: &str,
         timeout: Duration,
     ) -> Result<WitnessClient, BridgeError> {
+        Self::with_options(base_url, witness_vkey, timeout, None)
+    }
+
+    /// As [`WitnessClient::new`], with a per-request timeout and, for a
+    /// witness behind a private CA, the CA certificates (PEM) to trust
+    /// besides the webpki roots. Redirects are never followed.
+    pub fn with_options(
+        base_url: &str,
+        witness_vkey: &str,
+        timeout: Duration,
+        ca_pem: Option<&str>,
+    ) -> Result<WitnessClient, BridgeError> {
         let witness = NoteVerifier::from_vkey(witness_vkey)
             .map_err(|e| BridgeError::Config(format!("witness vkey: {e}")))?;
-        let http = Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| BridgeError::Config(e.to_string()))?;
+        let http = crate::tls::partner_client(timeout, ca_pem)?;
         let add_checkpoint_url = format!("{}/add-checkpoint", base_url.trim_end_matches('/'));
         Ok(WitnessClient { add_checkpoint_url, http, witness })
     }

@@ -69,8 +69,8 @@ pub enum BridgeError {
     Equivocation {
         /// The log's origin.
         origin: String,
-        /// True when it showed as a consistency proof that fails (HTTP
-        /// 422), false when as a second root for the same size (HTTP 409).
+        /// True when it showed as a consistency proof that fails, false
+        /// when as a second root for the same size (HTTP 422 both).
         proof_failed: bool,
         /// Why the two checkpoints are inconsistent.
         reason: String,
@@ -130,8 +130,9 @@ impl BridgeError {
             BridgeError::BadLogSignature(_) | BridgeError::Frozen { .. } => 403,
             BridgeError::Conflict { .. } => 409,
             BridgeError::BadProof(_) => 422,
-            BridgeError::Equivocation { proof_failed: true, .. } => 422,
-            BridgeError::Equivocation { proof_failed: false, .. } => 409,
+            // c2sp.org/tlog-witness (C2SP #280): an inconsistent request,
+            // a failed proof or another root for the same size, is a 422.
+            BridgeError::Equivocation { .. } => 422,
             BridgeError::Refused { status, .. } => *status,
             BridgeError::Transport(_)
             | BridgeError::Unavailable { .. }

@@ -92,7 +92,9 @@ impl WitnessClient {
 
     /// Gets `checkpoint` cosigned, starting from `old_size` (the size this
     /// witness last cosigned, as far as the caller knows; 0 if unknown).
-    /// On 409 it re-syncs to the size the witness reports and asks
+    /// A 409 naming a size below `old_size` is [`BridgeError::Rollback`]:
+    /// the witness forgot what it cosigned, which is never re-synced away.
+    /// On another 409 it re-syncs to the size the witness reports and asks
     /// `fetch_proof(old)` for a consistency proof from `old` to the
     /// checkpoint's size, up to [`MAX_ANCHOR_ATTEMPTS`] calls in all.
     pub fn anchor_to<F>(
@@ -114,6 +116,9 @@ impl WitnessClient {
                 fetch_proof(old).map_err(BridgeError::ProofSource)?
             };
             match self.add_checkpoint(old, &proof, &checkpoint.note) {
+                Err(BridgeError::Conflict { witness_size }) if witness_size < old_size => {
+                    return Err(BridgeError::Rollback { witness_size, cosigned: old_size });
+                }
                 // Re-sync only forward-compatible sizes; a witness ahead of
                 // this checkpoint, or one that repeats our size, needs a human
                 // or a newer checkpoint, not a retry.
@@ -125,6 +130,29 @@ impl WitnessClient {
                     old = witness_size;
                 }
                 other => return other,
+            }
+        }
+        Err(last)
+    }
+
+    /// The witness's latest cosigned checkpoint of `origin` (its monitoring
+    /// side): `GET <url>/<hex SHA-256(origin)>/checkpoint`, falling back to
+    /// `GET <url>/checkpoint/<origin>` on a 404. Read with a 64 KiB cap.
+    pub fn latest_checkpoint(&self, origin: &str) -> Result<String, BridgeError> {
+        let base = self.add_checkpoint_url.trim_end_matches("/add-checkpoint");
+        let hex = Hash::digest(origin.as_bytes()).to_hex();
+        let mut last = BridgeError::UnknownLog(origin.into());
+        for url in [format!("{base}/{hex}/checkpoint"), format!("{base}/checkpoint/{origin}")] {
+            let response =
+                self.http.get(&url).send().map_err(|e| BridgeError::Transport(e.to_string()))?;
+            match response.status() {
+                StatusCode::OK => {
+                    let body = read_capped(response, verifier::note::MAX_NOTE_SIZE)?;
+                    return String::from_utf8(body)
+                        .map_err(|_| BridgeError::BadResponse("checkpoint is not UTF-8".into()));
+                }
+                StatusCode::NOT_FOUND => last = refusal(StatusCode::NOT_FOUND, response),
+                status => return Err(refusal(status, response)),
             }
         }
         Err(last)

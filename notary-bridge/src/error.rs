@@ -77,6 +77,15 @@ pub enum BridgeError {
         /// Path of the evidence file on the witness.
         evidence: String,
     },
+    /// 409 naming a size below one this witness cosigned for the client
+    /// before: it lost or rolled back its state (a client-side finding).
+    #[error("witness rolled back: it reports tree size {witness_size}, but cosigned size {cosigned} before")]
+    Rollback {
+        /// The size the witness now reports.
+        witness_size: u64,
+        /// The size it cosigned for us before.
+        cosigned: u64,
+    },
     /// The witness refuses this log for good: it equivocated before.
     #[error("log {origin} is frozen: {reason}")]
     Frozen {
@@ -135,6 +144,7 @@ impl BridgeError {
             BridgeError::Equivocation { .. } => 422,
             BridgeError::Refused { status, .. } => *status,
             BridgeError::Transport(_)
+            | BridgeError::Rollback { .. }
             | BridgeError::Unavailable { .. }
             | BridgeError::BadResponse(_)
             | BridgeError::ProofSource(_)

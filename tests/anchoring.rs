@@ -451,4 +451,8 @@ fn a_witness_that_reports_a_fork_raises_an_alarm_within_one_round() {
     assert!(ours.checkpoint.size > size + 1);
     let status = cli(&["anchor", "status", "--data", s.data().to_str().unwrap()]);
     assert!(status.contains("ALARM inconsistent"), "{status}");
+    let (code, body) = s.get("/v1/anchor", Some(&s.tokens.admin));
+    assert_eq!(code, 200);
+    let st: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(st["witnesses"][0]["alarm"]["kind"], "inconsistent", "{st}");
 }

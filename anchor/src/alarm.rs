@@ -29,6 +29,9 @@ pub(crate) fn classify(err: &BridgeError, size: u64) -> Option<&'static str> {
         BridgeError::BadLogSignature(m) if m.contains(" is frozen") => Some("frozen"),
         BridgeError::Rollback { .. } => Some("rollback"),
         BridgeError::Conflict { witness_size } if *witness_size > size => Some("witness_ahead"),
+        // A witness of the text before C2SP #280 answers a same-size fork
+        // with a 409 that carries no size.
+        BridgeError::Refused { status: 409, .. } => Some("inconsistent"),
         _ => None,
     }
 }
@@ -127,6 +130,35 @@ fn save(ledger: &Ledger, witness: &str, kind: &str, now: u64, ev: &Evidence) -> 
         Err(e) => {
             tracing::error!(witness, "cannot write alarm evidence: {e}");
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forks_and_rollbacks_are_alarms_and_network_trouble_is_not() {
+        let size = 10;
+        let alarm = |e: BridgeError| classify(&e, size);
+        assert_eq!(alarm(BridgeError::BadProof("no".into())), Some("inconsistent"));
+        assert_eq!(
+            alarm(BridgeError::Refused { status: 409, message: String::new() }),
+            Some("inconsistent")
+        );
+        let frozen = BridgeError::BadLogSignature("log o is frozen: two roots".into());
+        assert_eq!(alarm(frozen), Some("frozen"));
+        assert_eq!(alarm(BridgeError::Rollback { witness_size: 3, cosigned: 7 }), Some("rollback"));
+        assert_eq!(alarm(BridgeError::Conflict { witness_size: 11 }), Some("witness_ahead"));
+        for calm in [
+            BridgeError::Conflict { witness_size: 9 },
+            BridgeError::Transport("refused".into()),
+            BridgeError::Unavailable { status: 503, message: String::new() },
+            BridgeError::BadLogSignature("no signature by ...".into()),
+            BridgeError::UnknownLog("o".into()),
+        ] {
+            assert_eq!(classify(&calm, size), None, "{calm}");
         }
     }
 }

@@ -456,3 +456,47 @@ fn a_witness_that_reports_a_fork_raises_an_alarm_within_one_round() {
     let st: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(st["witnesses"][0]["alarm"]["kind"], "inconsistent", "{st}");
 }
+
+#[test]
+fn a_tsa_behind_a_private_ca_is_reached_with_its_ca_bundle() {
+    // No RFC 3161 server here speaks TLS, so an HTTPS endpoint that is
+    // not a TSA stands in (the witness with a certificate from a private
+    // CA): without the CA the failure is the TLS handshake ("unreachable");
+    // with `tsa add --ca-cert` the connection is made and the answer (not a
+    // timestamp) is refused. That is the CA bundle reaching the TSA client.
+    let pki = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_test_pki(pki.path());
+    let endpoint =
+        Witness::start_tls("tls.example/w", &log_vkey(&Server::prepare()), Some((cert, key)));
+    let tsa_url = format!("{}/tsr", endpoint.url());
+    let failure_kind = |with_ca: bool| {
+        let mut s = Server::prepare();
+        let data = s.data().to_str().unwrap().to_string();
+        let mut args = vec!["tsa", "add", "--data", &data, "--name", "tsa-1", "--root-cert", &ca];
+        args.extend_from_slice(&["--anchor-url", &tsa_url]);
+        if with_ca {
+            args.extend_from_slice(&["--ca-cert", &ca]);
+        }
+        cli(&args);
+        cli(&["anchor", "policy", "--data", &data, "--interval", "1"]);
+        s.spawn();
+        submit_flow(&s, "contract-tsa");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, body) = s.get("/v1/anchor", Some(&s.tokens.admin));
+            let st: Value = serde_json::from_str(&body).unwrap();
+            let tsa = &st["witnesses"][0];
+            assert_eq!(tsa["name"], "tsa:tsa-1", "{st}");
+            if let Some(kinds) = tsa["failures"].as_object().filter(|k| !k.is_empty()) {
+                return (kinds.keys().cloned().collect::<Vec<_>>(), tsa["last_error"].clone());
+            }
+            assert!(Instant::now() < deadline, "no TSA attempt: {st}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let (kinds, error) = failure_kind(false);
+    assert_eq!(kinds, ["unreachable"], "{error}");
+    let (kinds, error) = failure_kind(true);
+    assert_eq!(kinds, ["refused"], "{error}");
+    assert!(error.as_str().unwrap().contains("404"), "{error}");
+}

@@ -6,6 +6,11 @@
 //! that its new tree extends a different history) is frozen: the evidence
 //! is written under `forks/`, the freeze is persisted, and the witness
 //! refuses that log from then on, across restarts.
+//!
+//! One process at a time: [`Witness::open`] takes the data directory's
+//! exclusive lock, and every decision is made against the log's state as
+//! re-read from disk under the log's mutex (compare-and-swap), so neither a
+//! second process nor a stale memory can roll a log back.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -276,8 +281,10 @@ impl Witness {
             ));
         }
         let cosignature = self.signer.cosign(&req.checkpoint.text, timestamp);
+        // Keep the log's signatures by trusted keys; drop anyone else's.
+        let trusted = trusted_verifiers(record);
         let mut signatures: Vec<NoteSignature> = (req.checkpoint.signatures.iter())
-            .filter(|s| trusted_verifiers(record).iter().any(|v| v.matches(s)))
+            .filter(|s| trusted.iter().any(|v| v.matches(s)))
             .cloned()
             .collect();
         signatures.push(cosignature.clone());

@@ -19,9 +19,10 @@ function fail(why) {
 
 // signed-note "Verifier keys": <name>+<hex key id>+<base64(type || key)>.
 function parseVkey(vkey, wantType) {
-  const parts = vkey.trim().split("+");
-  if (parts.length !== 3) fail(`vkey ${vkey}: not name+id+key`);
-  const [name, idHex, b64] = parts;
+  // Names hold no "+", the ID is 8 hex digits; base64 may hold "+".
+  const m = /^([^+\s]+)\+([0-9a-fA-F]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(vkey.trim());
+  if (!m) fail(`vkey ${vkey}: not name+id+key`);
+  const [, name, idHex, b64] = m;
   const raw = Buffer.from(b64, "base64");
   if (raw.length !== 33 || raw[0] !== wantType) fail(`vkey ${name}: want type ${wantType}, 32-byte key`);
   const pub = raw.subarray(1);

@@ -377,7 +377,7 @@ fn a_slow_witness_does_not_hold_the_round_for_the_others() {
     // The slow witness's request runs for its 10 s timeout; the checkpoint
     // was anchored long before that (first round after <= 1 s interval).
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(6), "anchoring waited for the slow witness: {took:?}");
+    assert!(took < Duration::from_secs(8), "anchoring waited for the slow witness: {took:?}");
 }
 
 #[test]

@@ -431,3 +431,29 @@ fn an_outside_c2sp_client_verifies_our_cosignature() {
     .vkey();
     assert!(!verify(&served, &other).status.success(), "another key passed");
 }
+
+#[test]
+fn log_keys_rotate_from_the_cli_only_while_the_witness_is_stopped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = path_str(dir.path());
+    cli(&["init", "--data", d, "--name", "notary.example/w1"]);
+    // A key named otherwise than the origin, then a second key for it.
+    let first = MemoryLog::new("keys.example/2026", SigningKey::from_bytes(&[1; 32])).expect("k");
+    let out = cli(&["log", "add", "--data", d, "--vkey", &first.vkey(), "--origin", ORIGIN]);
+    assert!(out.contains(&format!("added log {ORIGIN}")), "{out}");
+    let second = MemoryLog::new("keys.example/2027", SigningKey::from_bytes(&[2; 32])).expect("k");
+    let witness = WitnessProcess::start(dir.path());
+    let busy = Command::new(BIN)
+        .args(["log", "add-key", "--data", d, "--origin", ORIGIN, "--vkey", &second.vkey()])
+        .output()
+        .expect("run");
+    assert!(!busy.status.success());
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("is in use by process"));
+    drop(witness);
+    cli(&["log", "add-key", "--data", d, "--origin", ORIGIN, "--vkey", &second.vkey()]);
+    let state = std::fs::read_to_string(
+        dir.path().join("logs").join(format!("{}.json", notary_bridge::store::log_id(ORIGIN))),
+    )
+    .expect("state");
+    assert!(state.contains(&first.vkey()) && state.contains(&second.vkey()), "{state}");
+}

@@ -905,8 +905,12 @@ export function policyTextFromKeys({ log = '', witnesses = [], quorum = '' } = {
  * witnesses, and its anchoring quorum if it publishes one (else all of
  * them). Proves nothing until compared with keys published elsewhere. */
 export async function policyFromLogInfo(info) {
-  const witnesses = Array.isArray(info?.witnesses) ? info.witnesses.map((w) => (typeof w === 'string' ? w : w?.vkey)) : [];
-  const q = [info?.quorum, info?.anchoring?.quorum, info?.anchoring?.threshold, info?.threshold, info?.witness_threshold]
+  // One key listed twice under one name is one witness (as policy.rs).
+  const listed = Array.isArray(info?.witnesses) ? info.witnesses.map((w) => (typeof w === 'string' ? w : w?.vkey)) : [];
+  const witnesses = [...new Set(listed)];
+  // The anchoring quorum: `quorum.threshold` (GET /v1/log), or a number
+  // under `quorum`, `anchoring.quorum|threshold`, `threshold`.
+  const q = [info?.quorum?.threshold, info?.quorum, info?.anchoring?.quorum, info?.anchoring?.threshold, info?.threshold, info?.witness_threshold]
     .find((x) => Number.isSafeInteger(x) && x >= 0);
   const distinct = witnessGroups(await Promise.all(witnesses.map((w) => policyVkey(String(w), ALG_COSIGNATURE_V1)))).length;
   let text = policyTextFromKeys({ log: String(info?.vkey ?? ''), witnesses: witnesses.map(String), quorum: q === undefined ? '' : String(Math.min(q, distinct)) });

@@ -572,6 +572,10 @@ test('anchors from a ledger\'s GET /v1/log: its log key, witnesses, quorum if pu
   assert.equal(all.quorum, 2, 'no published quorum: every listed witness');
   assert.deepEqual(all.tsas.map((x) => x.name), ['national-tsa']);
   assert.equal((await v.policyFromLogInfo({ ...info, quorum: 1 })).quorum, 1);
+  // As GET /v1/log publishes it (issue 15), and with a witness listed twice.
+  const published = { ...info, witnesses: [...info.witnesses, info.witnesses[0]], quorum: { required: [k.w1.name], threshold: 1, witnesses: 2, counted_by: 'distinct witness keys' } };
+  assert.deepEqual([(await v.policyFromLogInfo(published)).quorum, (await v.policyFromLogInfo(published)).witnesses.length], [1, 2]);
+  assert.equal((await v.policyFromLogInfo({ ...info, quorum: null })).quorum, 2);
   assert.equal((await v.policyFromLogInfo({ ...info, anchoring: { quorum: 1 } })).quorum, 1);
   assert.equal((await v.policyFromLogInfo({ ...info, anchoring: { threshold: 0 } })).quorum, 0);
   assert.equal((await v.policyFromLogInfo({ ...info, witnesses: [] })).quorum, 0);

@@ -9,6 +9,7 @@
 // check RFC 3161 tokens (docs/trust-policy.md §4).
 import { writeFileSync, mkdirSync } from 'node:fs';
 import * as f from './fixtures.mjs';
+import { b64encode } from '../../web/verifier.js';
 
 const OUT = new URL('../../verifier/testdata/conformance/', import.meta.url);
 const NOW = f.LEDGER_UNIX + 1000;
@@ -109,6 +110,49 @@ const cases = {
     expect: { verdict: 'failed', fail: ['bundle_format'], unanchored: [] },
   },
 };
+
+// Where the two verifiers once differed (issue 11): small-order keys, key
+// names with U+0085 (white space to Rust) or U+FEFF (not), lengths counted
+// in Unicode scalar values.
+const identity = new Uint8Array(32);
+identity[0] = 1;
+const weakLog = { name: ORIGIN, key: { raw: identity, sign: log.key.sign }, ...(await f.vkeyOf(ORIGIN, 1, { raw: identity })) };
+const nel = { name: 'w\u0085.example/w', ...(await f.vkeyOf('w\u0085.example/w', 4, await f.keyFromSeed(12))) };
+const bom = await f.witnessSigner('w\ufeff.example/w', 13);
+const withIssuer = async (key) => ({ ...(await genuine()), issuers: [{ name: 'idp-gov', public_key: key }] });
+const display = (n) => f.registeredLeaf({ extra: { actor: { id: 'u-1', display: '\u{1F600}'.repeat(n), commitment: 'b'.repeat(64) } } });
+Object.assign(cases, {
+  'js-small-order-log-key': {
+    description: 'A log_vkey whose key is the identity point (small order): it decodes, but no signature under it verifies; checked without a policy.',
+    bundle: await f.makeBundle({ log: weakLog, leaves: [leaf] }), policy: '',
+    expect: { verdict: 'failed', fail: ['log_signature'], unanchored: [] },
+  },
+  'js-small-order-issuer-key': {
+    description: 'An issuer key that is the identity point (small order) is refused by bundle_format.',
+    bundle: await withIssuer(b64encode(identity)), policy: trusted,
+    expect: { verdict: 'failed', fail: ['bundle_format'], unanchored: [] },
+  },
+  'js-key-name-u0085': {
+    description: 'A witness listed under a key name holding U+0085 (NEL, white space to Rust\'s char::is_whitespace): not a valid vkey.',
+    bundle: { ...(await genuine()), witnesses: [{ name: nel.name, vkey: nel.vkey }] }, policy: trusted,
+    expect: { verdict: 'failed', fail: ['bundle_format'], unanchored: [] },
+  },
+  'js-key-name-ufeff': {
+    description: 'A witness listed under a key name holding U+FEFF (not white space): a valid vkey, and only a claim.',
+    bundle: { ...(await genuine()), witnesses: [{ name: w1.name, vkey: w1.vkey }, { name: bom.name, vkey: bom.vkey }] }, policy: trusted,
+    expect: { verdict: 'verified', fail: [], unanchored: [] },
+  },
+  'js-display-64-scalars': {
+    description: 'An actor display name of 64 Unicode scalar values outside the BMP (128 UTF-16 units): valid.',
+    bundle: await f.makeBundle({ log, leaves: [display(64)], cosigners: [{ w: w1, t: f.LEDGER_UNIX + 100 }], witnesses: [w1] }), policy: trusted,
+    expect: { verdict: 'verified', fail: [], unanchored: [] },
+  },
+  'js-display-65-scalars': {
+    description: 'An actor display name of 65 Unicode scalar values: the leaf is not a valid entry.',
+    bundle: await f.makeBundle({ log, leaves: [display(65)], cosigners: [{ w: w1, t: f.LEDGER_UNIX + 100 }], witnesses: [w1] }), policy: trusted,
+    expect: { verdict: 'failed', fail: ['attestations', 'bundle_format', 'same_document', 'timeline'], unanchored: [] },
+  },
+});
 
 mkdirSync(OUT, { recursive: true });
 for (const [name, c] of Object.entries(cases)) {

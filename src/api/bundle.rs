@@ -8,7 +8,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 use ledger::Role;
 use verifier::bundle::{
-    Bundle, BundleEntry, BundleIssuer, BundleTimestamp, BundleTsa, BundleWitness, FORMAT_V1,
+    Bundle, BundleAnchoring, BundleEntry, BundleIssuer, BundleTimestamp, BundleTsa, BundleWitness,
+    FORMAT_V1,
 };
 use verifier::entry::parse_leaf;
 use warp::http::StatusCode;
@@ -108,6 +109,7 @@ pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result
     }
     let status = state.ledger.status();
     let (checkpoint_timestamp, timestamp_authorities) = timestamps(state, size, event_tsas)?;
+    let anchoring = anchoring(state, &checkpoint);
     Ok(Bundle {
         format: FORMAT_V1.to_owned(),
         origin: status.origin,
@@ -125,5 +127,24 @@ pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result
             .collect(),
         checkpoint_timestamp,
         timestamp_authorities,
+        anchoring,
+    })
+}
+
+/// The ledger's statement of its anchoring policy for `checkpoint` (issue
+/// 15: a bundle says which policy it satisfies), when witnesses are
+/// configured.
+fn anchoring(state: &AppState, checkpoint: &str) -> Option<BundleAnchoring> {
+    let config = state.anchor.as_ref()?.config();
+    if config.partners.is_empty() {
+        return None;
+    }
+    let note = verifier::note::Note::parse(checkpoint.as_bytes()).ok()?;
+    let check = anchor::check_policy(config, &note);
+    Some(BundleAnchoring {
+        threshold: check.threshold as u64,
+        required: config.policy.quorum.required.clone(),
+        cosigned_by: check.cosigners.into_iter().map(|(name, _)| name).collect(),
+        satisfied: check.satisfied,
     })
 }

@@ -941,14 +941,28 @@ export function parseBundle(bytes) {
  * members, types, list caps; `null` is no optional member's value). */
 export function checkBundleShape(v) {
   const str = (x, f) => (typeof x === 'string' ? x : fail('r.bundle', { what: 'type', field: f }));
-  const top = ['format', 'origin', 'log_vkey', 'tenant', 'document_id', 'checkpoint', 'tree_size', 'entries', 'issuers', 'witnesses', 'checkpoint_timestamp', 'timestamp_authorities'];
+  const top = ['format', 'origin', 'log_vkey', 'tenant', 'document_id', 'checkpoint', 'tree_size', 'entries', 'issuers', 'witnesses', 'checkpoint_timestamp', 'timestamp_authorities', 'anchoring'];
   const members = (obj, allowed, required, where) => {
     if (!isObject(obj)) fail('r.bundle', { what: 'type', field: where });
     for (const k of Object.keys(obj)) if (!allowed.includes(k)) fail('r.bundle', { what: 'unknown', field: `${where}${k}` });
     for (const k of required) if (!(k in obj)) fail('r.bundle', { what: 'missing', field: `${where}${k}` });
   };
-  const optional = ['tree_size', 'checkpoint_timestamp', 'timestamp_authorities'];
+  const optional = ['tree_size', 'checkpoint_timestamp', 'timestamp_authorities', 'anchoring'];
   members(v, top, top.filter((k) => !optional.includes(k)), '');
+  if ('anchoring' in v) {
+    // The ledger's own statement of its anchoring policy: a claim, shown,
+    // never counted (cosignatures count against the checker's policy).
+    const a = v.anchoring;
+    const all = ['threshold', 'required', 'cosigned_by', 'satisfied'];
+    members(a, all, all, 'anchoring.');
+    if (!Number.isSafeInteger(a.threshold) || a.threshold < 0) fail('r.bundle', { what: 'type', field: 'anchoring.threshold' });
+    for (const k of ['required', 'cosigned_by']) {
+      if (!Array.isArray(a[k])) fail('r.bundle', { what: 'type', field: `anchoring.${k}` });
+      if (a[k].length > MAX_WITNESSES) fail('r.bundle', { what: 'count', field: `anchoring.${k}` });
+      a[k].forEach((x, i) => str(x, `anchoring.${k}[${i}]`));
+    }
+    if (typeof a.satisfied !== 'boolean') fail('r.bundle', { what: 'type', field: 'anchoring.satisfied' });
+  }
   if ('checkpoint_timestamp' in v) {
     members(v.checkpoint_timestamp, ['tsa', 'token'], ['tsa', 'token'], 'checkpoint_timestamp.');
     str(v.checkpoint_timestamp.tsa, 'checkpoint_timestamp.tsa');
@@ -1468,7 +1482,7 @@ export async function verifyBundle(input, options = {}) {
   const now = options.now ?? Math.floor(Date.now() / 1000);
   const report = {
     passed: false, verdict: null, checks: [], origin: '', tenant: '', document_id: '', document_hash: null, checkpoint: null,
-    parties: [], timeline: [], witnesses: [], claims: { log_key: null, witnesses: [], tsas: [] }, trust: trustFacts(policy),
+    parties: [], timeline: [], witnesses: [], claims: { log_key: null, witnesses: [], tsas: [], anchoring: null }, trust: trustFacts(policy),
   };
   let b;
   try {
@@ -1505,6 +1519,7 @@ export async function verifyBundle(input, options = {}) {
     log_key: logKeyTrusted ? null : b.log_vkey,
     witnesses: witnessClaims(b, d, policy),
     tsas: (b.timestamp_authorities ?? []).map((t) => t.name),
+    anchoring: b.anchoring ?? null,
   };
   report.parties = parties(entries);
   return finishReport(report);

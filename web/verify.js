@@ -367,6 +367,11 @@ function trustUsed(r) {
   if (tr.issuers.length) rows.push(el('p', {}, t('trust_issuers', tr.issuers.map((i) => i.name).join(', '))));
   if (r.claims.log_key) rows.push(el('p', { class: 'claim', id: 'claimed-log-key' }, t('claimed_log_key'), ' ', el('span', { class: 'mono' }, r.claims.log_key)));
   if (r.claims.tsas.length) rows.push(el('p', { class: 'claim' }, t('claimed_tsas', r.claims.tsas.join(', '))));
+  const a = r.claims.anchoring;
+  if (a) {
+    const names = (l) => (l.length ? l.map(plain).join(', ') : '—');
+    rows.push(el('p', { class: 'claim', id: 'claimed-anchoring' }, t('claimed_anchoring', a.satisfied, a.threshold, names(a.required), names(a.cosigned_by))));
+  }
   return el('div', { class: 'card trust-used', id: 'trust-used', 'data-source': tr.source }, el('h3', {}, t('trust_used')), ...rows);
 }
 

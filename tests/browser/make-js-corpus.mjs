@@ -152,6 +152,22 @@ Object.assign(cases, {
     bundle: await f.makeBundle({ log, leaves: [display(65)], cosigners: [{ w: w1, t: f.LEDGER_UNIX + 100 }], witnesses: [w1] }), policy: trusted,
     expect: { verdict: 'failed', fail: ['attestations', 'bundle_format', 'same_document', 'timeline'], unanchored: [] },
   },
+  'js-anchoring-claim-not-counted': {
+    description: 'A bundle whose \'anchoring\' member says the ledger\'s quorum was met, although the trusted witness did not cosign: the claim is shown, never counted.',
+    bundle: { ...(await f.makeBundle({ log, leaves: [leaf] })), anchoring: { threshold: 1, required: [w1.name], cosigned_by: [w1.name], satisfied: true } },
+    policy: trusted,
+    expect: { verdict: 'quorum_not_met', fail: ['witness_quorum'], unanchored: [] },
+  },
+  'js-anchoring-null': {
+    description: 'anchoring null: an optional member is absent or has its type.',
+    bundle: { ...(await genuine()), anchoring: null }, policy: trusted,
+    expect: { verdict: 'failed', fail: ['bundle_format'], unanchored: [] },
+  },
+  'js-anchoring-unknown-member': {
+    description: 'An anchoring member with an unknown field is refused, as everywhere in a bundle.',
+    bundle: { ...(await genuine()), anchoring: { threshold: 1, required: [], cosigned_by: [], satisfied: true, note: 'x' } }, policy: trusted,
+    expect: { verdict: 'failed', fail: ['bundle_format'], unanchored: [] },
+  },
 });
 
 mkdirSync(OUT, { recursive: true });

@@ -634,3 +634,16 @@ test('at most 256 RFC 3161 tokens are looked at; the rest fail, as in Rust', asy
   assert.ok(stamps.slice(2).every((c) => c.status === 'unanchored'));
   assert.equal(r.verdict.status, 'failed');
 });
+
+test('a bundle\'s anchoring member is the ledger\'s claim: shown, never counted', async () => {
+  const k = await keys();
+  const anchoring = { threshold: 1, required: [k.w1.name], cosigned_by: [k.w1.name], satisfied: true };
+  const b = { ...(await genuine(k, { cosigners: [] })), anchoring };
+  const r = await verify(b, `log ${k.log.vkey}\nwitness ${k.w1.vkey}\n`);
+  assert.equal(r.verdict.status, 'quorum_not_met');
+  assert.deepEqual({ ...r.claims.anchoring }, anchoring);
+  for (const bad of [null, { ...anchoring, satisfied: 'yes' }, { ...anchoring, threshold: -1 }, { ...anchoring, required: [1] },
+    { ...anchoring, cosigned_by: new Array(101).fill('w') }, { threshold: 1 }]) {
+    assert.throws(() => v.parseBundle(f.bytesOf({ ...b, anchoring: bad })), v.Fail, JSON.stringify(bad)?.slice(0, 60));
+  }
+});

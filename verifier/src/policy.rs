@@ -229,8 +229,8 @@ impl TrustPolicy {
     }
 
     /// A starting policy from a ledger's `GET /v1/log` answer: `vkey`,
-    /// `witnesses[].vkey`, the anchoring quorum if published (`quorum`, or
-    /// `anchoring.quorum`/`threshold`), `timestamp_authorities[]`. It is the
+    /// `witnesses[].vkey`, the anchoring quorum if published
+    /// (`quorum.threshold`), `timestamp_authorities[]`. It is the
     /// ledger's word about itself: compare its keys with ones published
     /// elsewhere before relying on it (docs/trust-policy.md §1).
     pub fn from_log_json(answer: &serde_json::Value) -> Result<TrustPolicy, String> {
@@ -243,9 +243,10 @@ impl TrustPolicy {
                 p.add_witness(vkey)?;
             }
         }
-        let quorum = ["quorum", "threshold"]
-            .iter()
-            .find_map(|k| answer[k].as_u64().or_else(|| answer["anchoring"][k].as_u64()));
+        // `quorum` is the ledger's anchoring policy: an object whose
+        // `threshold` counts distinct witness keys (or a bare number); null
+        // when the ledger anchors to no witness.
+        let quorum = answer["quorum"].as_u64().or_else(|| answer["quorum"]["threshold"].as_u64());
         p.quorum = quorum.map(|q| usize::try_from(q).unwrap_or(usize::MAX));
         for t in answer["timestamp_authorities"].as_array().into_iter().flatten() {
             let name = t["name"].as_str().ok_or("a TSA without \"name\"")?;

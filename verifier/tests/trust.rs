@@ -235,7 +235,7 @@ fn policy_fetch_writes_a_clean_policy_and_refuses_smuggled_lines() {
     let answer = json!({
         "origin": ORIGIN, "vkey": world.log.vkey(),
         "witnesses": world.witnesses.iter().map(|w| json!({"name": w.name(), "vkey": w.vkey()})).collect::<Vec<_>>(),
-        "quorum": 1,
+        "quorum": {"required": [], "threshold": 1, "witnesses": 2, "counted_by": "distinct witness keys"},
     });
     let (code, _, err) =
         verifier(&["policy", "fetch", &serve_once(answer.to_string()), "--out", out]);

@@ -4,6 +4,8 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "../notary-bridge/tests/support/test_pki.rs"]
+mod test_pki;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -14,6 +16,7 @@ use evidence_ledger::flows::contract_flow;
 use ledger::{Ledger, LedgerOptions};
 use notary_bridge::WitnessClient;
 use serde_json::{json, Value};
+use test_pki::make_test_pki;
 use verifier::checkpoint::SignedCheckpoint;
 use verifier::cosignature::verify_cosignature;
 use verifier::note::NoteVerifier;
@@ -273,38 +276,6 @@ fn a_forked_log_is_refused_and_stays_refused_after_a_witness_restart() {
     let after =
         http.get(format!("{}/checkpoint/{origin}", w[0].url())).send().unwrap().text().unwrap();
     assert_eq!(before, after);
-}
-
-/// Makes a CA and a certificate for 127.0.0.1 signed by it, with the
-/// openssl CLI; returns the paths of (ca.pem, cert.pem, key.pem).
-fn make_test_pki(dir: &std::path::Path) -> (String, String, String) {
-    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
-    let ext = p("ext.cnf");
-    let ext_text = "subjectAltName=IP:127.0.0.1,DNS:localhost\n\
-                    basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n";
-    std::fs::write(&ext, ext_text).unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl").args(args).output().unwrap();
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    let (ca, ca_key) = (p("ca.pem"), p("ca.key"));
-    let mut args = vec!["req", "-x509"];
-    args.extend_from_slice(&ec);
-    args.extend_from_slice(&["-keyout", &ca_key, "-out", &ca, "-days", "2"]);
-    args.extend_from_slice(&["-subj", "/CN=Test Court CA"]);
-    args.extend_from_slice(&["-addext", "basicConstraints=critical,CA:TRUE"]);
-    args.extend_from_slice(&["-addext", "keyUsage=critical,keyCertSign"]);
-    run(&args);
-    let (csr, cert, key) = (p("w.csr"), p("w.pem"), p("w.key"));
-    let mut args = vec!["req"];
-    args.extend_from_slice(&ec);
-    args.extend_from_slice(&["-keyout", &key, "-out", &csr, "-subj", "/CN=witness.test"]);
-    run(&args);
-    let mut args = vec!["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key];
-    args.extend_from_slice(&["-CAcreateserial", "-out", &cert, "-days", "2", "-extfile", &ext]);
-    run(&args);
-    (ca, cert, key)
 }
 
 fn anchored_header(s: &Server) -> String {

@@ -1,6 +1,9 @@
 //! End-to-end: the real `notary-witness` binary on 127.0.0.1:0, driven
 //! over HTTP by raw requests and by `WitnessClient`, with an in-memory log.
 
+#[path = "support/test_pki.rs"]
+mod test_pki;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -9,6 +12,7 @@ use ed25519_dalek::SigningKey;
 use notary_bridge::protocol::format_add_checkpoint;
 use notary_bridge::testkit::MemoryLog;
 use notary_bridge::{BridgeError, WitnessClient};
+use test_pki::make_test_pki;
 use verifier::cosignature::verify_cosignature;
 use verifier::note::NoteVerifier;
 use verifier::Hash;
@@ -297,39 +301,6 @@ fn a_slow_request_body_is_cut_off() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
     assert!(waited < std::time::Duration::from_secs(15), "cut off after {waited:?}");
     assert_eq!(witness.latest().0, 404, "nothing cosigned");
-}
-
-/// Makes a CA and a certificate for 127.0.0.1 signed by it, with the
-/// openssl CLI; returns the paths of (ca.pem, cert.pem, key.pem).
-fn make_test_pki(dir: &Path) -> (String, String, String) {
-    let p = |f: &str| dir.join(f).to_str().expect("utf-8").to_string();
-    let ext = p("ext.cnf");
-    let ext_text = "subjectAltName=IP:127.0.0.1,DNS:localhost\n\
-                    basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n";
-    std::fs::write(&ext, ext_text).expect("ext");
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl").args(args).output().expect("openssl");
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    let (ca, ca_key) = (p("ca.pem"), p("ca.key"));
-    let mut args = vec!["req", "-x509"];
-    args.extend_from_slice(&ec);
-    args.extend_from_slice(&["-keyout", &ca_key, "-out", &ca, "-days", "2"]);
-    args.extend_from_slice(&["-subj", "/CN=Test Court CA"]);
-    args.extend_from_slice(&["-addext", "basicConstraints=critical,CA:TRUE"]);
-    args.extend_from_slice(&["-addext", "keyUsage=critical,keyCertSign"]);
-    run(&args);
-    let (csr, cert, key) = (p("w.csr"), p("w.pem"), p("w.key"));
-    let mut args = vec!["req"];
-    args.extend_from_slice(&ec);
-    args.extend_from_slice(&["-keyout", &key, "-out", &csr, "-subj", "/CN=witness.test"]);
-    run(&args);
-    run(&["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial"]
-        .into_iter()
-        .chain(["-out", &cert, "-days", "2", "-extfile", &ext])
-        .collect::<Vec<_>>());
-    (ca, cert, key)
 }
 
 #[test]

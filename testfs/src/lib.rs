@@ -112,6 +112,10 @@ struct State {
     next_ino: u64,
     powered: bool,
     fault: Option<Fault>,
+    /// A cut armed to happen at a given change: changes left, and the loss.
+    armed: Option<(u64, Loss)>,
+    /// The report of the last cut that happened, armed or not.
+    last_cut: Option<CutReport>,
 }
 
 impl State {
@@ -126,6 +130,8 @@ impl State {
             next_ino: ROOT + 1,
             powered: true,
             fault: None,
+            armed: None,
+            last_cut: None,
         }
     }
 
@@ -137,9 +143,19 @@ impl State {
         }
     }
 
-    /// Power and injected faults, for operations that change the disk.
-    fn check_writable(&self) -> Result<(), Errno> {
+    /// Power, an armed cut and injected faults, for operations that change
+    /// the disk.
+    fn check_writable(&mut self) -> Result<(), Errno> {
         self.check_power()?;
+        match self.armed {
+            Some((0, loss)) => {
+                self.armed = None;
+                self.cut(loss);
+                return Err(Errno::EIO);
+            }
+            Some((left, loss)) => self.armed = Some((left - 1, loss)),
+            None => {}
+        }
         match self.fault {
             None => Ok(()),
             Some(Fault::NoSpace) => Err(Errno::ENOSPC),
@@ -349,6 +365,7 @@ impl State {
         self.collect_unreachable();
         report.nodes_lost = (before - self.nodes.len()) as u64;
         self.powered = false;
+        self.last_cut = Some(report);
         report
     }
 
@@ -789,6 +806,20 @@ impl LazyFs {
         self.state().cut(loss)
     }
 
+    /// Arms a power cut just before the `after`-th change from now (a
+    /// write, truncate, create, mkdir, unlink, rename, fallocate, fsync or
+    /// fsyncdir; 0 is the next one), which fails with EIO like everything
+    /// after it. Cuts at a chosen operation reach moments a timer rarely
+    /// does: between a write and its fsync, a rename and its directory sync.
+    pub fn arm_cut(&self, after: u64, loss: Loss) {
+        self.state().armed = Some((after, loss));
+    }
+
+    /// The report of the latest cut, once one happened (armed or not).
+    pub fn last_cut(&self) -> Option<CutReport> {
+        self.state().last_cut
+    }
+
     /// Powers on: unmounts (dropping the kernel's caches of the old
     /// contents) and mounts the surviving state again. No process may
     /// still have files open on it.
@@ -796,7 +827,11 @@ impl LazyFs {
         if let Some(s) = self.session.take() {
             s.umount_and_join()?;
         }
-        self.state().powered = true;
+        let mut st = self.state();
+        st.powered = true;
+        st.armed = None;
+        st.last_cut = None;
+        drop(st);
         self.session = Some(self.spawn()?);
         Ok(())
     }
@@ -825,6 +860,78 @@ impl Drop for LazyFs {
             let _ = s.umount_and_join();
         }
     }
+}
+
+/// When a test cuts the power under a child process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// This long after the child printed its first line starting with the
+    /// `ready` prefix given to [`run_until_cut`].
+    After(Duration, Loss),
+    /// Just before the n-th change to the file system from the child's
+    /// start (see [`LazyFs::arm_cut`]); its start-up included.
+    AtChange(u64, Loss),
+}
+
+/// Runs `child` (its stdout is piped here) on `fs` until the power cut
+/// `cut` describes, SIGKILLs it, and powers on again. Returns every line
+/// the child printed, and what the cut lost. A line printed after the cut
+/// is still kept: it can only report what was durable before it.
+pub fn run_until_cut(
+    fs: &mut LazyFs,
+    mut child: std::process::Command,
+    ready: &str,
+    cut: Cut,
+) -> io::Result<(Vec<String>, CutReport)> {
+    use std::io::BufRead as _;
+    if let Cut::AtChange(n, loss) = cut {
+        fs.arm_cut(n, loss);
+    }
+    let mut proc = child.stdout(std::process::Stdio::piped()).spawn()?;
+    let stdout = proc.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let report = match cut {
+        Cut::After(delay, loss) => {
+            while !lines.iter().any(|l: &String| l.starts_with(ready)) {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(line) => lines.push(line),
+                    Err(_) => break, // cut anyway; the caller checks what it got
+                }
+            }
+            std::thread::sleep(delay);
+            fs.cut_power(loss)
+        }
+        Cut::AtChange(..) => loop {
+            if let Some(report) = fs.last_cut() {
+                break report;
+            }
+            let exited = proc.try_wait()?.is_some();
+            if exited || std::time::Instant::now() > deadline {
+                let loss = match cut {
+                    Cut::AtChange(_, loss) | Cut::After(_, loss) => loss,
+                };
+                break fs.cut_power(loss);
+            }
+            lines.extend(rx.try_iter());
+            std::thread::sleep(Duration::from_millis(2));
+        },
+    };
+    let _ = proc.kill(); // SIGKILL: the machine is off (Ok if it exited)
+    proc.wait()?;
+    let _ = reader.join();
+    lines.extend(rx.try_iter());
+    fs.power_on()?;
+    Ok((lines, report))
 }
 
 #[cfg(test)]
@@ -892,6 +999,21 @@ mod tests {
         for chunk in f.data.chunks(PAGE) {
             assert!(chunk.iter().all(|b| *b == 1) || chunk.iter().all(|b| *b == 0));
         }
+    }
+
+    #[test]
+    fn armed_cut_happens_at_the_chosen_change() {
+        let mut st = State::new();
+        let dir = INodeNo(ROOT);
+        let a = INodeNo(st.insert(dir, name("a"), Body::File(FileData::new()), 0o644).expect("c"));
+        st.fsync(dir).expect("fsyncdir");
+        st.armed = Some((2, Loss::Unsynced));
+        st.write(a, 0, b"one").expect("change 0");
+        st.fsync(a).expect("change 1");
+        assert_eq!(st.write(a, 3, b"two"), Err(Errno::EIO)); // change 2: the cut
+        assert!(st.last_cut.is_some() && !st.powered);
+        let Body::File(f) = &st.node(a).expect("a").body else { panic!("not a file") };
+        assert_eq!(f.data, b"one");
     }
 
     #[test]

@@ -71,6 +71,13 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Check the store: re-read every leaf, recompute every stored hash and
+    /// the root, match every signed checkpoint, check the indexes (read-only;
+    /// works beside a running server). Exits non-zero on any inconsistency.
+    Audit {
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Run the whole flow on an embedded store: serve, push contract flows, show proofs.
     Demo(crate::demo::DemoArgs),
     /// Drive the HTTP API with signed events from many clients; print events/s and latencies.
@@ -247,6 +254,7 @@ fn run(cli: Cli) -> CliResult {
             print!("checkpoint:\n{}", s.checkpoint);
             Ok(())
         }
+        Command::Audit { data } => crate::maint::audit(&data),
         Command::Demo(args) => crate::demo::run(args),
         Command::Load(args) => crate::load::run(args),
     }

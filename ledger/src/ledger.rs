@@ -14,6 +14,7 @@ use verifier::tsa::{verify_timestamp_token, TrustedTsa};
 use verifier::{Hash, VerifyError};
 
 use crate::error::{LedgerError, Result};
+use crate::fsutil::{create_dir_all_durable, sync_dir};
 use crate::keys::{create_key_file, read_key_file, LOG_KEY_FILE};
 use crate::registry::{IssuerRecord, TokenRecord, TsaRecord};
 use crate::sequencer::{load_head, GroupStats, Head, Prepared, Request, Sequencer};
@@ -30,7 +31,7 @@ pub const MAX_TIMESTAMP_SKEW_SECS: i64 = 300;
 pub const LOG_ISSUER: &str = "evidence-ledger";
 
 /// Sub-directory of the data directory holding RocksDB.
-const DB_DIR: &str = "db";
+pub(crate) const DB_DIR: &str = "db";
 
 /// Tuning of an opened ledger.
 #[derive(Clone, Debug)]
@@ -111,13 +112,18 @@ struct Inner {
 impl Ledger {
     /// Creates the log key and an empty store in `dir`; returns the vkey.
     pub fn init(dir: &Path, origin: &str) -> Result<String> {
-        std::fs::create_dir_all(dir)?;
+        // Every name made here is fsync'd through its directory before
+        // init returns: a key file or store that a power cut takes back
+        // would leave a log whose checkpoints no key can sign again.
+        create_dir_all_durable(dir)?;
         let key_path = dir.join(LOG_KEY_FILE);
         if key_path.exists() {
             return Err(LedgerError::AlreadyExists(format!("{}", key_path.display())));
         }
         let signer = create_key_file(&key_path, origin)?;
+        sync_dir(dir)?;
         drop(Store::open(&dir.join(DB_DIR))?);
+        sync_dir(dir)?;
         Ok(signer.vkey())
     }
 

@@ -12,7 +12,9 @@
 //! uses to validate what it writes).
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod error;
+pub mod fsutil;
 pub mod keys;
 mod ledger;
 pub mod registry;

@@ -261,6 +261,70 @@ impl Store {
     }
 }
 
+/// A key and value as RocksDB returns them.
+pub type RawRecord = (Box<[u8]>, Box<[u8]>);
+
+/// The families the audit walks whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFamily {
+    /// index -> leaf bytes.
+    Leaves,
+    /// stored-hash index -> hash.
+    Hashes,
+    /// tenant 0x00 event_id -> index || content hash.
+    Idem,
+    /// tenant 0x00 document_id 0x00 index -> ().
+    Docs,
+    /// document hash || index -> ().
+    DocHash,
+}
+
+impl LogFamily {
+    fn cf(self) -> &'static str {
+        match self {
+            LogFamily::Leaves => CF_LEAVES,
+            LogFamily::Hashes => CF_HASHES,
+            LogFamily::Idem => CF_IDEM,
+            LogFamily::Docs => CF_DOCS,
+            LogFamily::DocHash => CF_DOCHASH,
+        }
+    }
+}
+
+impl Store {
+    /// Every record of a log family in key order (big-endian indexes sort
+    /// numerically), for the audit. Reads as of the call.
+    pub fn scan_family(&self, family: LogFamily) -> impl Iterator<Item = Result<RawRecord>> + '_ {
+        self.db
+            .iterator_cf(self.cf(family.cf()), IteratorMode::Start)
+            .map(|r| r.map_err(LedgerError::from))
+    }
+
+    /// Stored hashes by stored-hash index; `None` where one is missing.
+    pub fn read_hashes_opt(&self, indexes: &[u64]) -> Result<Vec<Option<Vec<u8>>>> {
+        let keys: Vec<[u8; 8]> = indexes.iter().map(|i| i.to_be_bytes()).collect();
+        let cf = self.cf(CF_HASHES);
+        let values = self.db.batched_multi_get_cf(cf, keys.iter(), true);
+        values.into_iter().map(|v| Ok(v?.map(|b| b.to_vec()))).collect()
+    }
+
+    /// Whether the document indexes of the entry at `index` are there:
+    /// (`docs` key, `dochash` key).
+    pub fn entry_indexes_present(
+        &self,
+        tenant: &str,
+        document_id: &str,
+        document_hash: &[u8; 32],
+        index: u64,
+    ) -> Result<(bool, bool)> {
+        let doc = doc_key(tenant, document_id, index);
+        let dh = dochash_key(document_hash, index);
+        let docs = self.db.get_pinned_cf(self.cf(CF_DOCS), doc)?.is_some();
+        let dochash = self.db.get_pinned_cf(self.cf(CF_DOCHASH), dh)?.is_some();
+        Ok((docs, dochash))
+    }
+}
+
 /// Families of small records kept beside the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordFamily {
@@ -310,17 +374,9 @@ impl Batch<'_> {
         v[8..].copy_from_slice(&record.content);
         self.wb.put_cf(self.store.cf(CF_IDEM), idem_key(tenant, event_id), v);
 
-        let mut doc = Vec::with_capacity(tenant.len() + document_id.len() + 10);
-        doc.extend_from_slice(tenant.as_bytes());
-        doc.push(SEP);
-        doc.extend_from_slice(document_id.as_bytes());
-        doc.push(SEP);
-        doc.extend_from_slice(&record.index.to_be_bytes());
+        let doc = doc_key(tenant, document_id, record.index);
         self.wb.put_cf(self.store.cf(CF_DOCS), doc, []);
-
-        let mut dh = [0u8; 40];
-        dh[..32].copy_from_slice(document_hash);
-        dh[32..].copy_from_slice(&record.index.to_be_bytes());
+        let dh = dochash_key(document_hash, record.index);
         self.wb.put_cf(self.store.cf(CF_DOCHASH), dh, []);
     }
 
@@ -354,7 +410,25 @@ fn idem_key(tenant: &str, event_id: &str) -> Vec<u8> {
     k
 }
 
-fn be_u64(b: &[u8]) -> u64 {
+fn doc_key(tenant: &str, document_id: &str, index: u64) -> Vec<u8> {
+    let mut doc = Vec::with_capacity(tenant.len() + document_id.len() + 10);
+    doc.extend_from_slice(tenant.as_bytes());
+    doc.push(SEP);
+    doc.extend_from_slice(document_id.as_bytes());
+    doc.push(SEP);
+    doc.extend_from_slice(&index.to_be_bytes());
+    doc
+}
+
+fn dochash_key(document_hash: &[u8; 32], index: u64) -> [u8; 40] {
+    let mut dh = [0u8; 40];
+    dh[..32].copy_from_slice(document_hash);
+    dh[32..].copy_from_slice(&index.to_be_bytes());
+    dh
+}
+
+/// Big-endian u64 of the first 8 bytes (callers check the length).
+pub(crate) fn be_u64(b: &[u8]) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[..8]);
     u64::from_be_bytes(a)

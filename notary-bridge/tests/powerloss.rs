@@ -24,7 +24,7 @@ use testfs::{run_until_cut, Cut, LazyFs, Loss};
 
 const CHILD_DIR: &str = "WITNESS_POWERLOSS_CHILD_DIR";
 const ORIGIN: &str = "ledger.example/log";
-const DEFAULT_ROUNDS: usize = 4;
+const DEFAULT_ROUNDS: usize = 8;
 
 /// The log every process agrees on: leaf i is "leaf i".
 fn log_of(size: u64) -> MemoryLog {
@@ -98,7 +98,7 @@ fn run_and_cut(fs: &mut LazyFs, dir: &Path, cut: Cut) -> u64 {
 /// Round `n`'s cut: by time or at a chosen change, all unsynced state lost
 /// or a random part of it kept.
 fn cut_for(n: usize, rng: &mut impl Rng) -> Cut {
-    let loss = if n % 2 == 0 { Loss::Unsynced } else { Loss::Random(rng.gen()) };
+    let loss = if n.is_multiple_of(2) { Loss::Unsynced } else { Loss::Random(rng.gen()) };
     if n % 4 < 2 {
         Cut::After(Duration::from_millis(rng.gen_range(0..200)), loss)
     } else {

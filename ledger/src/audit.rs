@@ -414,7 +414,12 @@ fn check_counts(store: &Store, report: &mut AuditReport, leaves: u64) -> Result<
 /// A key for a message: its printable head as text (0x00 separators as
 /// `/`), the rest (big-endian indexes, hashes) in hex.
 fn printable(key: &[u8]) -> String {
-    let text = key.iter().take_while(|b| (0x20..0x7f).contains(*b) || **b == 0).count();
+    let printable = |b: u8| (0x20..0x7f).contains(&b);
+    let text = (0..key.len())
+        .take_while(|&i| {
+            printable(key[i]) || (key[i] == 0 && key.get(i + 1).is_some_and(|b| printable(*b)))
+        })
+        .count();
     let head = String::from_utf8_lossy(&key[..text]).replace('\0', "/");
     if text == key.len() {
         head

@@ -253,30 +253,57 @@ impl Ledger {
 
     /// Appends a batch for `tenant`: checks ids and attestations, then waits
     /// until the sequencer has made it durable. All or nothing.
+    ///
+    /// Idempotency comes before the attestation and timestamp checks: an
+    /// event id already logged is answered by the sequencer with its
+    /// original receipt (same content) or a conflict (other content), even
+    /// if its issuer was revoked or its TSA dropped since; only events not
+    /// logged yet are checked.
     pub fn append(&self, tenant: &str, events: Vec<Event>) -> Result<Vec<Receipt>> {
         check_batch(tenant, &events)?;
+        let ids: Vec<(&str, &str)> = events.iter().map(|e| (tenant, e.event_id.as_str())).collect();
+        let logged: Vec<bool> =
+            self.inner.store.idempotency(&ids)?.iter().map(Option::is_some).collect();
         let prepared = {
             // As many checkers at once as cores: more only starve the
             // sequencer thread, which the OS shares with them per thread.
             let _permit = self.inner.checkers.acquire();
-            let keys = self.issuer_keys();
-            verify_attestations(&events, &keys)
-                .map_err(|(position, source)| LedgerError::Rejected { position, source })?;
-            self.verify_timestamps(&events)?;
+            self.check_new_events(&events, &logged)?;
             events.into_iter().map(Prepared::new).collect()
         };
         self.sequence(tenant, prepared)
     }
 
+    /// Attestations and timestamp tokens of the events not `logged` yet;
+    /// an error names the event's position in the whole batch.
+    fn check_new_events(&self, events: &[Event], logged: &[bool]) -> Result<()> {
+        let keys = self.issuer_keys();
+        let rejected = |position, source| LedgerError::Rejected { position, source };
+        if !logged.contains(&true) {
+            verify_attestations(events, &keys).map_err(|(p, e)| rejected(p, e))?;
+            return self.verify_timestamps(events.iter().enumerate());
+        }
+        // Replays in the batch: check the others only (a rare path; clones).
+        let (positions, fresh): (Vec<usize>, Vec<Event>) = (events.iter().enumerate())
+            .filter(|(i, _)| !logged[*i])
+            .map(|(i, e)| (i, e.clone()))
+            .unzip();
+        verify_attestations(&fresh, &keys).map_err(|(p, e)| rejected(positions[p], e))?;
+        self.verify_timestamps(positions.iter().copied().zip(&fresh))
+    }
+
     /// Checks every `timestamp_token` (RFC 3161) against the event's
     /// document hash and the trusted TSA roots.
-    fn verify_timestamps(&self, events: &[Event]) -> Result<()> {
-        if events.iter().all(|e| e.timestamp_token.is_none()) {
+    fn verify_timestamps<'e>(
+        &self,
+        events: impl Iterator<Item = (usize, &'e Event)> + Clone,
+    ) -> Result<()> {
+        if events.clone().all(|(_, e)| e.timestamp_token.is_none()) {
             return Ok(());
         }
         let tsas = self.trusted_tsas();
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        for (position, e) in events.iter().enumerate() {
+        for (position, e) in events {
             if let Some(token) = &e.timestamp_token {
                 verify_timestamp_token(
                     token,

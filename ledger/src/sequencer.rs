@@ -211,7 +211,11 @@ impl Sequencer {
                 if rec.content != content {
                     return Err(conflict());
                 }
-                plan.push(Ok(self.replay(&event.event_id, rec).map_err(SequenceError::Fatal)?));
+                // Reading an old leaf failed: that fails this request
+                // only; the group's own writes are not touched by it.
+                plan.push(Ok(self
+                    .replay(&event.event_id, rec)
+                    .map_err(SequenceError::NonFatal)?));
             } else {
                 plan.push(Err(content));
             }

@@ -40,6 +40,8 @@ pub struct Metrics {
     pub group_write_seconds: prometheus::Gauge,
     /// Group commits that failed on storage since start.
     pub failed_groups: IntGauge,
+    /// 1 while synced writes succeed, 0 from a storage failure until one does.
+    pub storage_ok: IntGauge,
 }
 
 impl Metrics {
@@ -114,6 +116,12 @@ impl Metrics {
         registry.register(Box::new(group_events.clone()))?;
         registry.register(Box::new(group_write_seconds.clone()))?;
         registry.register(Box::new(failed_groups.clone()))?;
+        let storage_ok = IntGauge::new(
+            "evidence_storage_ok",
+            "1 while synced writes succeed; 0 from a storage failure until one does",
+        )?;
+        registry.register(Box::new(storage_ok.clone()))?;
+        storage_ok.set(1);
         Ok(Metrics {
             registry,
             events,
@@ -132,6 +140,7 @@ impl Metrics {
             group_events,
             group_write_seconds,
             failed_groups,
+            storage_ok,
         })
     }
 
@@ -142,6 +151,7 @@ impl Metrics {
         self.group_events.set(st.events.load(Relaxed) as i64);
         self.group_write_seconds.set(st.write_micros.load(Relaxed) as f64 / 1e6);
         self.failed_groups.set(st.failed_groups.load(Relaxed) as i64);
+        self.storage_ok.set(i64::from(!st.storage_failing.load(Relaxed)));
     }
 
     /// Sets the anchoring gauges from a status snapshot.

@@ -233,6 +233,14 @@ impl Ledger {
         open && running
     }
 
+    /// False from a failed synced write until one succeeds again: the
+    /// disk is full or failing, appends are refused (nothing acknowledged
+    /// is lost). A full disk recovers in place once space is freed; after
+    /// an I/O error RocksDB stays read-only until the process restarts.
+    pub fn storage_ok(&self) -> bool {
+        !self.inner.stats.storage_failing.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Counters of the group commits since open.
     pub fn group_stats(&self) -> &GroupStats {
         &self.inner.stats

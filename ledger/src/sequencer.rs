@@ -4,8 +4,8 @@
 //! signed checkpoint), and answers each appender only once that is durable.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, RwLock};
 
 use verifier::checkpoint::{Checkpoint, SignedCheckpoint};
@@ -34,6 +34,9 @@ impl Prepared {
         Prepared { event, canonical, content }
     }
 }
+
+/// How often the sequencer retries a synced write while storage fails.
+const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One appender's batch, waiting for its receipts.
 pub(crate) struct Request {
@@ -93,6 +96,9 @@ pub struct GroupStats {
     pub write_micros: AtomicU64,
     /// Groups that failed on storage (nothing acknowledged).
     pub failed_groups: AtomicU64,
+    /// True from a failed group commit until a synced write succeeds again
+    /// (a later group, or the sequencer's probe every second while idle).
+    pub storage_failing: AtomicBool,
 }
 
 pub(crate) struct Sequencer {
@@ -107,7 +113,22 @@ pub(crate) struct Sequencer {
 impl Sequencer {
     /// Runs until every sender is dropped; then drains and returns.
     pub(crate) fn run(self, rx: Receiver<Request>) {
-        while let Ok(first) = rx.recv() {
+        loop {
+            let first = if self.stats.storage_failing.load(Ordering::Relaxed) {
+                match rx.recv_timeout(PROBE_INTERVAL) {
+                    Ok(r) => r,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.probe();
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(r) => r,
+                    Err(_) => return,
+                }
+            };
             let mut n = first.events.len();
             let mut group = vec![first];
             while n < self.max_group_events {
@@ -120,6 +141,28 @@ impl Sequencer {
                 }
             }
             self.commit_group(group);
+        }
+    }
+
+    /// While storage fails and no append comes: is a synced write
+    /// possible again (disk space back, RocksDB resumed)?
+    fn probe(&self) {
+        match self.store.probe() {
+            Ok(()) => self.storage_result(Ok(())),
+            Err(e) => tracing::debug!("storage still failing: {e}"),
+        }
+    }
+
+    /// Records the outcome of a synced write; logs the transitions.
+    fn storage_result(&self, r: Result<(), &LedgerError>) {
+        let was = self.stats.storage_failing.swap(r.is_err(), Ordering::Relaxed);
+        match r {
+            Err(e) if !was => tracing::error!(
+                "storage failing ({e}); appends answer 503 and /readyz 503 until a synced write \
+                 succeeds again; everything acknowledged before is on disk"
+            ),
+            Ok(()) if was => tracing::warn!("storage recovered; accepting appends again"),
+            _ => {}
         }
     }
 
@@ -161,6 +204,12 @@ impl Sequencer {
             Some(e) => Err(e),
             None => self.commit(&head, &mut g),
         };
+        match &result {
+            Err(e) => self.storage_result(Err(e)),
+            // A group of replays only wrote nothing: it proves nothing.
+            Ok(h) if h.size > head.size => self.storage_result(Ok(())),
+            Ok(_) => {}
+        }
         match result {
             Ok(new_head) => {
                 if new_head.size > head.size {

@@ -9,7 +9,8 @@
 //! - `docs`:     tenant 0x00 document_id 0x00 index(8) -> ()
 //! - `dochash`:  document hash(32) index(8) -> ()
 //! - `meta`:     "tree" -> size(8) || root(32) || last ledger time µs(8);
-//!   "checkpoint" -> the latest signed checkpoint note
+//!   "checkpoint" -> the latest signed checkpoint note;
+//!   "probe" -> time of the last write probing storage after a failure
 //! - `issuers`, `tokens`, `tsas`: registry records (JSON, operator-readable)
 //! - `aux`:      namespaced records of other crates (anchoring state)
 
@@ -39,6 +40,7 @@ const ALL_CFS: [&str; 10] = [
 
 const META_TREE: &[u8] = b"tree";
 const META_CHECKPOINT: &[u8] = b"checkpoint";
+const META_PROBE: &[u8] = b"probe";
 const SEP: u8 = 0x00;
 
 /// The durable tree state written with every group commit.
@@ -135,6 +137,16 @@ impl Store {
         wo.set_sync(sync);
         self.db.write_opt(batch.wb, &wo)?;
         Ok(())
+    }
+
+    /// A small synced write (`meta/probe`, the time): can storage take
+    /// writes again after a failure?
+    pub fn probe(&self) -> Result<()> {
+        let mut b = self.batch();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        let micros = now.map(|d| d.as_micros() as u64).unwrap_or(0);
+        b.wb.put_cf(self.cf(CF_META), META_PROBE, micros.to_be_bytes());
+        self.write(b, true)
     }
 
     /// Reads stored hashes by stored-hash index; a missing one is corruption.

@@ -76,6 +76,16 @@ fn main() {
     let rss_empty = rss();
     build(&big, &issuer, cfg.mem_at);
     let rss_mem_at = rss();
+    // BENCH_RSS_EVERY=N: RSS after every N entries, to see it stay flat.
+    let every = env_num("BENCH_RSS_EVERY", 0);
+    let mut at = every;
+    while every > 0 && at < cfg.entries {
+        build(&big, &issuer, at);
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        let t = t.map(|d| d.as_secs()).unwrap_or(0);
+        println!("  rss at {at:>9} entries {:>8.1} MiB (unix {t})", mib(rss()));
+        at += every;
+    }
     build(&big, &issuer, cfg.entries);
     let rss_full = rss();
     println!("\n== memory (VmRSS of this process; RocksDB block cache bounded at 256 MiB)");
@@ -84,6 +94,9 @@ fn main() {
     println!("  at {:>9} entries   {:>8.1} MiB", cfg.entries, mib(rss_full));
     println!("  peak (VmHWM)           {:>8.1} MiB", mib(status_kib("VmHWM:")));
 
+    if env_num("BENCH_MEMORY_ONLY", 0) != 0 {
+        return;
+    }
     let proofs = proofs_per_second(&big, cfg.entries, cfg.proof_secs);
     if cfg.micro {
         micro_proofs(&big, cfg.entries);

@@ -17,8 +17,9 @@
 use std::path::Path;
 
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
-    IteratorMode, Options, WriteBatch, WriteOptions, DB,
+    BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor,
+    DBCompressionType, Direction, IteratorMode, Options, WriteBatch, WriteBufferManager,
+    WriteOptions, DB,
 };
 
 use crate::error::{LedgerError, Result};
@@ -74,10 +75,34 @@ pub struct Batch<'a> {
     wb: WriteBatch,
 }
 
+/// The memory budget of one open store (docs/performance.md, "Memory"):
+/// one LRU block cache holds the data, index and filter blocks of every
+/// family, and the memtables are charged against the same cache, so the
+/// store's memory is about this much whatever the log's size. (Index and
+/// filter blocks outside the cache grew ~80 MB per day of ingest.)
+pub const BLOCK_CACHE_BYTES: usize = 256 << 20;
+/// Memtables of all families together (charged to the block cache); past
+/// it the largest is flushed.
+pub const MEMTABLE_BYTES: usize = 128 << 20;
+/// Open table files; each keeps a small reader (its index and filter
+/// blocks live in the cache).
+pub const MAX_OPEN_FILES: i32 = 1024;
+
 fn cf_options(name: &str, cache: &Cache) -> Options {
     let mut opts = Options::default();
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(cache);
+    // Index and filter blocks in the cache (bounded), partitioned so that
+    // only the partitions in use are loaded; the small top levels and L0's
+    // blocks pinned, so the hot path does not re-read them.
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_cache_index_and_filter_blocks_with_high_priority(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
+    table.set_partition_filters(true);
+    table.set_pin_top_level_index_and_filter(true);
+    table.set_metadata_block_size(4096);
+    table.set_optimize_filters_for_memory(true);
     match name {
         CF_IDEM | CF_TOKENS | CF_ISSUERS | CF_TSAS => {
             // Idempotency lookups are mostly misses: a bloom filter answers
@@ -99,13 +124,19 @@ fn cf_options(name: &str, cache: &Cache) -> Options {
 impl Store {
     /// Opens (creating if missing) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
-        let cache = Cache::new_lru_cache(256 << 20);
+        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.increase_parallelism(2);
         opts.set_max_background_jobs(2);
         opts.set_bytes_per_sync(1 << 20);
+        opts.set_max_open_files(MAX_OPEN_FILES);
+        opts.set_write_buffer_manager(&WriteBufferManager::new_write_buffer_manager_with_cache(
+            MEMTABLE_BYTES,
+            false,
+            cache.clone(),
+        ));
         let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
         Ok(Store { db })

@@ -1,5 +1,5 @@
-//! Operator maintenance commands: the store audit (and, with it, what an
-//! operator runs to trust a store it did not watch being written).
+//! Operator maintenance commands: the store audit, backup and restore
+//! (docs/durability.md).
 
 use std::path::Path;
 
@@ -26,4 +26,34 @@ pub fn audit(data: &Path) -> CliResult {
     }
     let first = r.findings.first().map(|f| f.to_string()).unwrap_or_default();
     Err(format!("audit found {} inconsistencies; the first: {first}", r.findings_total))
+}
+
+/// `evidence-ledger backup --data DIR --to DIR2`.
+pub fn backup(data: &Path, to: &Path) -> CliResult {
+    let r = ledger::backup::backup(data, to, &[anchor::store::CHECKPOINT_PREFIX])
+        .map_err(|e| e.to_string())?;
+    println!(
+        "backed up {} records to {}: tree size {}, root {}; audit clean",
+        r.records,
+        to.display(),
+        r.tree_size,
+        r.root
+    );
+    Ok(())
+}
+
+/// `evidence-ledger restore --from DIR2 --data DIR`.
+pub fn restore(from: &Path, data: &Path) -> CliResult {
+    let r = ledger::backup::restore(from, data, &[anchor::store::CHECKPOINT_PREFIX])
+        .map_err(|e| e.to_string())?;
+    println!(
+        "restored {} records into {}: tree size {}, root {}; audit clean\n\
+         if checkpoints newer than this were handed out, `serve` refuses this store \
+         until started with --allow-rollback",
+        r.records,
+        data.display(),
+        r.tree_size,
+        r.root
+    );
+    Ok(())
 }

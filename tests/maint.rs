@@ -81,3 +81,41 @@ fn audit_cli_is_clean_beside_a_server_and_names_rewritten_values() {
     );
     assert!(text.contains("error: audit found"), "{text}");
 }
+
+#[test]
+fn backup_while_serving_then_restore_is_refused_until_allow_rollback() {
+    let mut s = Server::start();
+    submit_events(&s, "a", 20);
+    let bk = tempfile::tempdir().unwrap();
+    let to = bk.path().join("b1");
+    let out = cli(&["backup", "--data", s.data().to_str().unwrap(), "--to", to.to_str().unwrap()]);
+    assert!(out.contains("tree size 20") && out.contains("audit clean"), "{out}");
+    submit_events(&s, "b", 5);
+    let live = s.get_json("/v1/log");
+    assert!(s.terminate());
+    let (ok, text) = audit(&to);
+    assert!(ok, "{text}");
+
+    std::fs::rename(s.data().join("db"), bk.path().join("damaged")).unwrap();
+    let d = s.data().to_str().unwrap().to_string();
+    let out = cli(&["restore", "--from", to.to_str().unwrap(), "--data", &d]);
+    assert!(out.contains("tree size 20"), "{out}");
+    let refused = Command::new(BIN)
+        .args(["serve", "--data", &d, "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "served a rolled-back store");
+    assert!(err.contains("rollback refused") && err.contains("--allow-rollback"), "{err}");
+
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data", &d, "--listen", "127.0.0.1:0", "--allow-rollback"])
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    s.url = evidence_ledger::load::read_listen_line(&mut child).unwrap();
+    s.child = Some(child);
+    assert_eq!(s.tree_size_latest(), 20);
+    assert_eq!(s.get_json("/v1/log")["vkey"], live["vkey"]);
+}

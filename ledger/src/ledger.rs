@@ -15,6 +15,7 @@ use verifier::{Hash, VerifyError};
 
 use crate::error::{LedgerError, Result};
 use crate::fsutil::{create_dir_all_durable, sync_dir};
+use crate::highwater::{HighWater, Mark, HIGH_WATER_FILE};
 use crate::keys::{create_key_file, read_key_file, LOG_KEY_FILE};
 use crate::registry::{IssuerRecord, TokenRecord, TsaRecord};
 use crate::sequencer::{load_head, GroupStats, Head, Prepared, Request, Sequencer};
@@ -42,11 +43,21 @@ pub struct LedgerOptions {
     pub sync: bool,
     /// Requests that may wait for the sequencer before appenders block.
     pub queue_depth: usize,
+    /// Serve a store older than (or forked from) the newest checkpoint this
+    /// data directory handed out (`DATA/handed-out`), e.g. after restoring
+    /// a backup on purpose. Clients and witnesses holding newer receipts
+    /// will see a fork; the mark is reset to the store's head.
+    pub allow_rollback: bool,
 }
 
 impl Default for LedgerOptions {
     fn default() -> Self {
-        LedgerOptions { max_group_events: 8192, sync: true, queue_depth: 4096 }
+        LedgerOptions {
+            max_group_events: 8192,
+            sync: true,
+            queue_depth: 4096,
+            allow_rollback: false,
+        }
     }
 }
 
@@ -156,6 +167,7 @@ impl Ledger {
         let (sender, thread) = match opts {
             None => (None, None),
             Some(opts) => {
+                let high_water = check_high_water(dir, &store, &head_of(&head), &opts)?;
                 let (tx, rx) = mpsc::sync_channel(opts.queue_depth);
                 let seq = Sequencer {
                     stats: stats.clone(),
@@ -164,6 +176,7 @@ impl Ledger {
                     head: head.clone(),
                     sync: opts.sync,
                     max_group_events: opts.max_group_events,
+                    high_water: std::cell::RefCell::new(high_water),
                 };
                 let thread = std::thread::Builder::new()
                     .name("sequencer".into())
@@ -600,6 +613,56 @@ impl Drop for Inner {
             }
         }
     }
+}
+
+fn head_of(head: &RwLock<Arc<Head>>) -> Arc<Head> {
+    match head.read() {
+        Ok(h) => h.clone(),
+        Err(p) => p.into_inner().clone(),
+    }
+}
+
+/// Refuses a store behind, or beside, the newest checkpoint this data
+/// directory handed out, unless `allow_rollback`; returns the open mark,
+/// brought up to the head.
+fn check_high_water(
+    dir: &Path,
+    store: &Store,
+    head: &Head,
+    opts: &LedgerOptions,
+) -> Result<HighWater> {
+    let (mut hw, mark) = HighWater::open(dir, opts.sync)?;
+    if let Some(mark) = mark {
+        let problem = if mark.size > head.size {
+            Some(format!(
+                "the store holds {} entries, but a checkpoint of size {} was handed out",
+                head.size, mark.size
+            ))
+        } else if tree::root(mark.size, &StoreReader(store))? != mark.root {
+            Some(format!(
+                "the store's first {} entries are not those of the checkpoint handed out",
+                mark.size
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            if !opts.allow_rollback {
+                return Err(LedgerError::Rollback(format!(
+                    "{problem} ({}/{HIGH_WATER_FILE}): this store was restored from an older \
+                     backup or lost writes; serving it would fork the log for every client and \
+                     witness holding newer receipts. Serve it only on purpose, with \
+                     --allow-rollback",
+                    dir.display()
+                )));
+            }
+            tracing::warn!("{problem}; serving anyway (allow_rollback)");
+        } else if mark.size == head.size {
+            return Ok(hw);
+        }
+    }
+    hw.record(Mark { size: head.size, root: head.root })?;
+    Ok(hw)
 }
 
 /// A counting semaphore for CPU-bound checks on appenders' threads.

@@ -13,8 +13,10 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod backup;
 pub mod error;
 pub mod fsutil;
+pub mod highwater;
 pub mod keys;
 mod ledger;
 pub mod registry;

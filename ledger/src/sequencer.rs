@@ -15,6 +15,7 @@ use verifier::note::NoteSigner;
 use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
+use crate::highwater::{HighWater, Mark};
 use crate::ledger::Receipt;
 use crate::store::{IdemRecord, Store, TreeState};
 use crate::tree::{self, Overlay};
@@ -108,6 +109,8 @@ pub(crate) struct Sequencer {
     pub head: Arc<RwLock<Arc<Head>>>,
     pub sync: bool,
     pub max_group_events: usize,
+    /// The newest checkpoint handed out, recorded before answering.
+    pub high_water: std::cell::RefCell<HighWater>,
 }
 
 impl Sequencer {
@@ -350,6 +353,7 @@ impl Sequencer {
         let batch = std::mem::replace(&mut g.batch, self.store.batch());
         let started = std::time::Instant::now();
         self.store.write(batch, self.sync)?;
+        self.high_water.borrow_mut().record(Mark { size: g.size, root })?;
         let micros = started.elapsed().as_micros() as u64;
         self.stats.write_micros.fetch_add(micros, Ordering::Relaxed);
         let note = String::from_utf8(note)

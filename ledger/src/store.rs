@@ -151,6 +151,42 @@ impl Store {
         Ok(Store { db })
     }
 
+    /// Opens read-only for a backup, beside a running writer: the state as
+    /// of now, with every table file opened at once and held, so that the
+    /// writer's compactions cannot delete a file before it is copied.
+    pub fn open_for_backup(dir: &Path) -> Result<Store> {
+        let cache = Cache::new_lru_cache(16 << 20);
+        let mut opts = Options::default();
+        opts.set_max_open_files(-1);
+        let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
+        let db = DB::open_cf_descriptors_read_only(&opts, dir, cfs, false)?;
+        Ok(Store { db })
+    }
+
+    /// Copies every record of every family into `target` (a new, empty
+    /// store), then flushes `target` to table files and syncs it. Returns
+    /// the number of records.
+    pub fn copy_into(&self, target: &Store) -> Result<u64> {
+        const CHUNK: usize = 10_000;
+        let mut records = 0u64;
+        for name in ALL_CFS {
+            let to = target.cf(name);
+            let mut wb = WriteBatch::default();
+            for item in self.db.iterator_cf(self.cf(name), IteratorMode::Start) {
+                let (k, v) = item?;
+                wb.put_cf(to, k, v);
+                records += 1;
+                if wb.len() >= CHUNK {
+                    target.db.write(std::mem::take(&mut wb))?;
+                }
+            }
+            target.db.write(wb)?;
+            target.db.flush_cf(to)?;
+        }
+        target.db.flush_wal(true)?;
+        Ok(records)
+    }
+
     fn cf(&self, name: &str) -> &ColumnFamily {
         // All families are created at open; a missing one is a programming error.
         #[allow(clippy::expect_used)]

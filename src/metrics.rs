@@ -42,6 +42,10 @@ pub struct Metrics {
     pub failed_groups: IntGauge,
     /// 1 while synced writes succeed, 0 from a storage failure until one does.
     pub storage_ok: IntGauge,
+    /// Findings of the latest store audit (`POST /v1/audit`).
+    pub audit_findings: IntGauge,
+    /// Unix time of the latest store audit (0: none since start).
+    pub audit_last_unix: IntGauge,
 }
 
 impl Metrics {
@@ -122,6 +126,12 @@ impl Metrics {
         )?;
         registry.register(Box::new(storage_ok.clone()))?;
         storage_ok.set(1);
+        let audit_findings =
+            IntGauge::new("evidence_audit_findings", "Findings of the latest store audit")?;
+        let audit_last_unix =
+            IntGauge::new("evidence_audit_last_unix", "Unix time of the latest store audit")?;
+        registry.register(Box::new(audit_findings.clone()))?;
+        registry.register(Box::new(audit_last_unix.clone()))?;
         Ok(Metrics {
             registry,
             events,
@@ -141,6 +151,8 @@ impl Metrics {
             group_write_seconds,
             failed_groups,
             storage_ok,
+            audit_findings,
+            audit_last_unix,
         })
     }
 

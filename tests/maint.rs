@@ -39,6 +39,13 @@ fn audit_cli_is_clean_beside_a_server_and_names_rewritten_values() {
     assert!(ok, "{text}");
     assert!(text.contains("tree size 30") && text.contains("audit: clean"), "{text}");
     submit_events(&s, "b", 10);
+    // Online, as an admin: the same audit, and its outcome in the metrics.
+    let (status, body) = s.post("/v1/audit", Some(&s.tokens.admin), "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["clean"].as_bool(), body["tree_size"].as_u64()), (Some(true), Some(40)));
+    assert_eq!(s.post("/v1/audit", Some(&s.tokens.submitter), "").0, 403);
+    let (_, metrics) = s.get("/metrics", None);
+    assert!(metrics.contains("evidence_audit_findings 0"), "{metrics}");
     assert!(s.terminate());
 
     // A checkpoint kept by the anchoring crate, signed by the log key but

@@ -83,7 +83,16 @@ fn main() {
         build(&big, &issuer, at);
         let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         let t = t.map(|d| d.as_secs()).unwrap_or(0);
-        println!("  rss at {at:>9} entries {:>8.1} MiB (unix {t})", mib(rss()));
+        let m = big.memory().unwrap_or_default();
+        println!(
+            "  rss at {at:>9} entries {:>8.1} MiB; block cache {:.1} MiB (pinned {:.1}), \
+             memtables {:.1} MiB, table readers {:.1} MiB (unix {t})",
+            mib(rss()),
+            m.cache as f64 / 1048576.0,
+            m.cache_pinned as f64 / 1048576.0,
+            m.memtables as f64 / 1048576.0,
+            m.table_readers as f64 / 1048576.0,
+        );
         at += every;
     }
     build(&big, &issuer, cfg.entries);

@@ -254,6 +254,11 @@ impl Ledger {
         !self.inner.stats.storage_failing.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Where the store's memory is (block cache, memtables, table readers).
+    pub fn memory(&self) -> Result<crate::store::MemoryReport> {
+        self.inner.store.memory()
+    }
+
     /// Counters of the group commits since open.
     pub fn group_stats(&self) -> &GroupStats {
         &self.inner.stats

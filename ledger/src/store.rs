@@ -67,6 +67,21 @@ pub struct IdemRecord {
 /// The RocksDB store of one log.
 pub struct Store {
     db: DB,
+    cache: Cache,
+}
+
+/// Where the store's memory is, in bytes (for the memory budget's checks).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemoryReport {
+    /// In the block cache: data, index and filter blocks, and the
+    /// memtables charged to it.
+    pub cache: u64,
+    /// Of which pinned (L0 and top-level index and filter blocks, blocks in use).
+    pub cache_pinned: u64,
+    /// Memtables of all families.
+    pub memtables: u64,
+    /// Table readers outside the cache.
+    pub table_readers: u64,
 }
 
 /// A set of writes applied atomically by [`Store::write`].
@@ -139,7 +154,7 @@ impl Store {
         ));
         let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
-        Ok(Store { db })
+        Ok(Store { db, cache })
     }
 
     /// Opens the store read-only, beside a running writer (operator
@@ -148,7 +163,7 @@ impl Store {
         let cache = Cache::new_lru_cache(16 << 20);
         let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
         let db = DB::open_cf_descriptors_read_only(&Options::default(), dir, cfs, false)?;
-        Ok(Store { db })
+        Ok(Store { db, cache })
     }
 
     /// Opens read-only for a backup, beside a running writer: the state as
@@ -160,7 +175,7 @@ impl Store {
         opts.set_max_open_files(-1);
         let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
         let db = DB::open_cf_descriptors_read_only(&opts, dir, cfs, false)?;
-        Ok(Store { db })
+        Ok(Store { db, cache })
     }
 
     /// Copies every record of every family into `target` (a new, empty
@@ -185,6 +200,22 @@ impl Store {
         }
         target.db.flush_wal(true)?;
         Ok(records)
+    }
+
+    /// Where the store's memory is now.
+    pub fn memory(&self) -> Result<MemoryReport> {
+        let mut r = MemoryReport {
+            cache: self.cache.get_usage() as u64,
+            cache_pinned: self.cache.get_pinned_usage() as u64,
+            ..MemoryReport::default()
+        };
+        for name in ALL_CFS {
+            let cf = self.cf(name);
+            let prop = |p: &str| self.db.property_int_value_cf(cf, p);
+            r.memtables += prop("rocksdb.cur-size-all-mem-tables")?.unwrap_or(0);
+            r.table_readers += prop("rocksdb.estimate-table-readers-mem")?.unwrap_or(0);
+        }
+        Ok(r)
     }
 
     fn cf(&self, name: &str) -> &ColumnFamily {

@@ -451,3 +451,62 @@ fn now_micros() -> i64 {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     d.as_micros() as i64
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use ed25519_dalek::SigningKey;
+    use serde_json::json;
+
+    use super::*;
+    use crate::highwater::HighWater;
+
+    fn event(id: &str) -> Prepared {
+        let v = json!({
+            "event_id": id, "document_id": "doc", "kind": "registered",
+            "document_hash": "ab".repeat(32),
+            "actor": {"id": "u-1", "display": "王*", "commitment": "cd".repeat(32)},
+            "attestations": [],
+        });
+        Prepared::new(Event::from_value(v, false).expect("event"))
+    }
+
+    fn request(id: &str) -> (Request, mpsc::Receiver<Result<Vec<Receipt>>>) {
+        let (reply, rx) = mpsc::sync_channel(1);
+        (Request { tenant: "t".into(), events: vec![event(id)], reply }, rx)
+    }
+
+    #[test]
+    fn a_failing_replay_fails_its_request_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("db")).expect("store"));
+        let signer = NoteSigner::new("test/log", SigningKey::from_bytes(&[1; 32])).expect("key");
+        // An idempotency record whose leaf cannot be read.
+        let ghost = event("ghost");
+        let mut b = store.batch();
+        let rec = IdemRecord { index: 7, content: ghost.content };
+        b.put_entry_indexes("t", "ghost", "doc", &[0xab; 32], rec);
+        store.write(b, true).expect("write");
+        let head = Arc::new(RwLock::new(Arc::new(load_head(&store, &signer).expect("head"))));
+        let seq = Sequencer {
+            stats: Arc::new(GroupStats::default()),
+            store: store.clone(),
+            signer,
+            head,
+            sync: false,
+            max_group_events: 100,
+            high_water: std::cell::RefCell::new(
+                HighWater::open(dir.path(), false).expect("mark").0,
+            ),
+        };
+        let (replay, replay_rx) = request("ghost");
+        let (fresh, fresh_rx) = request("fresh");
+        seq.commit_group(vec![replay, fresh]);
+        let failed = replay_rx.recv().expect("answered");
+        assert!(matches!(failed, Err(LedgerError::Corrupt(_))), "{failed:?}");
+        let ok = fresh_rx.recv().expect("answered").expect("the group went on");
+        assert_eq!((ok[0].index, ok[0].tree_size), (0, 1));
+        assert_eq!(seq.stats.failed_groups.load(Ordering::Relaxed), 0);
+    }
+}

@@ -103,6 +103,10 @@ fn main() {
     println!("  at {:>9} entries   {:>8.1} MiB", cfg.entries, mib(rss_full));
     println!("  peak (VmHWM)           {:>8.1} MiB", mib(status_kib("VmHWM:")));
 
+    if env_num("BENCH_AUDIT", 0) != 0 {
+        audit_and_backup(&big, &tmp.path().join("big"), &tmp.path().join("backup"));
+        return;
+    }
     if env_num("BENCH_MEMORY_ONLY", 0) != 0 {
         return;
     }
@@ -120,6 +124,30 @@ fn main() {
     if cfg.micro {
         micro_ingest(&issuer);
     }
+}
+
+/// BENCH_AUDIT=1: how long a full store audit and a backup take at this size.
+fn audit_and_backup(big: &Ledger, dir: &Path, to: &Path) {
+    let size = big.status().tree_size;
+    big.close();
+    let t = Instant::now();
+    let r = ledger::audit::audit_dir(dir, &[]).expect("audit");
+    let secs = t.elapsed().as_secs_f64();
+    assert!(r.is_clean(), "{:?}", r.findings);
+    println!(
+        "\n== audit of {size} entries: {secs:.1} s ({:.0} leaves/s), {} stored hashes, {} index records",
+        size as f64 / secs,
+        r.stored_hashes,
+        r.index_records
+    );
+    let t = Instant::now();
+    let c = ledger::backup::backup(dir, to, &[]).expect("backup");
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "== backup of {size} entries: {secs:.1} s ({} records; its audit included), peak RSS {:.1} MiB",
+        c.records,
+        mib(status_kib("VmHWM:"))
+    );
 }
 
 // ---------------------------------------------------------------- setup

@@ -76,6 +76,25 @@ fn main() {
     let rss_empty = rss();
     build(&big, &issuer, cfg.mem_at);
     let rss_mem_at = rss();
+    // BENCH_RSS_EVERY=N: RSS after every N entries, to see it stay flat.
+    let every = env_num("BENCH_RSS_EVERY", 0);
+    let mut at = every;
+    while every > 0 && at < cfg.entries {
+        build(&big, &issuer, at);
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        let t = t.map(|d| d.as_secs()).unwrap_or(0);
+        let m = big.memory().unwrap_or_default();
+        println!(
+            "  rss at {at:>9} entries {:>8.1} MiB; block cache {:.1} MiB (pinned {:.1}), \
+             memtables {:.1} MiB, table readers {:.1} MiB (unix {t})",
+            mib(rss()),
+            m.cache as f64 / 1048576.0,
+            m.cache_pinned as f64 / 1048576.0,
+            m.memtables as f64 / 1048576.0,
+            m.table_readers as f64 / 1048576.0,
+        );
+        at += every;
+    }
     build(&big, &issuer, cfg.entries);
     let rss_full = rss();
     println!("\n== memory (VmRSS of this process; RocksDB block cache bounded at 256 MiB)");
@@ -84,6 +103,13 @@ fn main() {
     println!("  at {:>9} entries   {:>8.1} MiB", cfg.entries, mib(rss_full));
     println!("  peak (VmHWM)           {:>8.1} MiB", mib(status_kib("VmHWM:")));
 
+    if env_num("BENCH_AUDIT", 0) != 0 {
+        audit_and_backup(&big, &tmp.path().join("big"), &tmp.path().join("backup"));
+        return;
+    }
+    if env_num("BENCH_MEMORY_ONLY", 0) != 0 {
+        return;
+    }
     let proofs = proofs_per_second(&big, cfg.entries, cfg.proof_secs);
     if cfg.micro {
         micro_proofs(&big, cfg.entries);
@@ -98,6 +124,30 @@ fn main() {
     if cfg.micro {
         micro_ingest(&issuer);
     }
+}
+
+/// BENCH_AUDIT=1: how long a full store audit and a backup take at this size.
+fn audit_and_backup(big: &Ledger, dir: &Path, to: &Path) {
+    let size = big.status().tree_size;
+    big.close();
+    let t = Instant::now();
+    let r = ledger::audit::audit_dir(dir, &[]).expect("audit");
+    let secs = t.elapsed().as_secs_f64();
+    assert!(r.is_clean(), "{:?}", r.findings);
+    println!(
+        "\n== audit of {size} entries: {secs:.1} s ({:.0} leaves/s), {} stored hashes, {} index records",
+        size as f64 / secs,
+        r.stored_hashes,
+        r.index_records
+    );
+    let t = Instant::now();
+    let c = ledger::backup::backup(dir, to, &[]).expect("backup");
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "== backup of {size} entries: {secs:.1} s ({} records; its audit included), peak RSS {:.1} MiB",
+        c.records,
+        mib(status_kib("VmHWM:"))
+    );
 }
 
 // ---------------------------------------------------------------- setup

@@ -39,3 +39,7 @@ need_pkg poppler-utils
 # and make a token from the future with faketime.
 need_pkg openssl
 need_pkg faketime
+
+# The power-loss tests (testfs/, ledger/tests/powerloss.rs) mount a FUSE file
+# system through the fusermount3 binary.
+need_pkg fuse3

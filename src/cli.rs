@@ -51,6 +51,10 @@ enum Command {
         data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Serve a store older than the newest checkpoint this directory
+        /// handed out (after restoring a backup on purpose; see docs/durability.md).
+        #[arg(long)]
+        allow_rollback: bool,
     },
     /// Manage trusted RFC 3161 time-stamp authorities.
     Tsa {
@@ -69,6 +73,30 @@ enum Command {
     },
     /// Print the log's origin, vkey, size and root.
     Status {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Check the store: re-read every leaf, recompute every stored hash and
+    /// the root, match every signed checkpoint, check the indexes (read-only;
+    /// works beside a running server). Exits non-zero on any inconsistency.
+    Audit {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Copy the store and log key into a new directory (also while the
+    /// server runs), and audit the copy.
+    Backup {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup in place of a lost store (move a damaged one away
+    /// first); the server then refuses it if it is older than what was
+    /// handed out, unless `serve --allow-rollback`.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
         #[arg(long)]
         data: PathBuf,
     },
@@ -248,7 +276,7 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Token { command } => token(command),
         Command::Issuer { command } => issuer(command),
-        Command::Serve { data, listen } => serve(&data, listen),
+        Command::Serve { data, listen, allow_rollback } => serve(&data, listen, allow_rollback),
         Command::Witness { command } => witness(command),
         Command::Tsa { command } => tsa(command),
         Command::Anchor { command } => anchor_cmd(command),
@@ -262,6 +290,9 @@ fn run(cli: Cli) -> CliResult {
             print!("checkpoint:\n{}", s.checkpoint);
             Ok(())
         }
+        Command::Audit { data } => crate::maint::audit(&data),
+        Command::Backup { data, to } => crate::maint::backup(&data, &to),
+        Command::Restore { from, data } => crate::maint::restore(&from, &data),
         Command::Demo(args) => crate::demo::run(args),
         Command::Load(args) => crate::load::run(args),
     }
@@ -536,8 +567,9 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
 }
 
-fn serve(data: &Path, listen: SocketAddr) -> CliResult {
-    let ledger = open(data)?;
+fn serve(data: &Path, listen: SocketAddr, allow_rollback: bool) -> CliResult {
+    let opts = LedgerOptions { allow_rollback, ..LedgerOptions::default() };
+    let ledger = Ledger::open(data, opts).map_err(|e| e.to_string())?;
     let state = app_state(ledger.clone())?;
     let rt = runtime()?;
     rt.block_on(async {

@@ -96,6 +96,11 @@ impl From<LedgerError> for ApiError {
 impl Reply for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
-        warp::reply::with_status(warp::reply::json(&body), self.status).into_response()
+        let mut r = warp::reply::with_status(warp::reply::json(&body), self.status).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Storage failing or shutting down: worth retrying, not at once.
+            r.headers_mut().insert("retry-after", warp::http::HeaderValue::from_static("1"));
+        }
+        r
     }
 }

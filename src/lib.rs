@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod flows;
 pub mod load;
+pub mod maint;
 pub mod metrics;
 pub mod report;
 pub mod server;

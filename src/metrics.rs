@@ -43,6 +43,12 @@ pub struct Metrics {
     pub group_write_seconds: prometheus::Gauge,
     /// Group commits that failed on storage since start.
     pub failed_groups: IntGauge,
+    /// 1 while synced writes succeed, 0 from a storage failure until one does.
+    pub storage_ok: IntGauge,
+    /// Findings of the latest store audit (`POST /v1/audit`).
+    pub audit_findings: IntGauge,
+    /// Unix time of the latest store audit (0: none since start).
+    pub audit_last_unix: IntGauge,
 }
 
 impl Metrics {
@@ -122,6 +128,18 @@ impl Metrics {
         registry.register(Box::new(group_events.clone()))?;
         registry.register(Box::new(group_write_seconds.clone()))?;
         registry.register(Box::new(failed_groups.clone()))?;
+        let storage_ok = IntGauge::new(
+            "evidence_storage_ok",
+            "1 while synced writes succeed; 0 from a storage failure until one does",
+        )?;
+        registry.register(Box::new(storage_ok.clone()))?;
+        storage_ok.set(1);
+        let audit_findings =
+            IntGauge::new("evidence_audit_findings", "Findings of the latest store audit")?;
+        let audit_last_unix =
+            IntGauge::new("evidence_audit_last_unix", "Unix time of the latest store audit")?;
+        registry.register(Box::new(audit_findings.clone()))?;
+        registry.register(Box::new(audit_last_unix.clone()))?;
         Ok(Metrics {
             registry,
             events,
@@ -141,6 +159,9 @@ impl Metrics {
             group_events,
             group_write_seconds,
             failed_groups,
+            storage_ok,
+            audit_findings,
+            audit_last_unix,
         })
     }
 
@@ -151,6 +172,7 @@ impl Metrics {
         self.group_events.set(st.events.load(Relaxed) as i64);
         self.group_write_seconds.set(st.write_micros.load(Relaxed) as f64 / 1e6);
         self.failed_groups.set(st.failed_groups.load(Relaxed) as i64);
+        self.storage_ok.set(i64::from(!st.storage_failing.load(Relaxed)));
     }
 
     /// Sets the anchoring gauges from a status snapshot.

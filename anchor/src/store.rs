@@ -26,8 +26,12 @@ fn tsa_key(size: u64) -> Vec<u8> {
     [b"anchor/tsa/".as_slice(), &size.to_be_bytes()].concat()
 }
 
+/// Prefix of the checkpoints sent to partners (`anchor/cp/<size>`), which
+/// the store audit verifies and matches against the leaves.
+pub const CHECKPOINT_PREFIX: &[u8] = b"anchor/cp/";
+
 fn cp_key(size: u64) -> Vec<u8> {
-    [b"anchor/cp/".as_slice(), &size.to_be_bytes()].concat()
+    [CHECKPOINT_PREFIX, &size.to_be_bytes()].concat()
 }
 
 fn cosig_prefix(size: u64) -> Vec<u8> {

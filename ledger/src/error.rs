@@ -44,6 +44,10 @@ pub enum LedgerError {
     /// Filesystem error (key files, directories).
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// The store is older than (or forked from) a checkpoint this data
+    /// directory already handed out; opening it needs `allow_rollback`.
+    #[error("rollback refused: {0}")]
+    Rollback(String),
     /// Stored data fails an integrity check; the store needs an operator.
     #[error("corrupt store: {0}")]
     Corrupt(String),

@@ -14,6 +14,8 @@ use verifier::tsa::{verify_timestamp_token, TrustedTsa};
 use verifier::{Hash, VerifyError};
 
 use crate::error::{LedgerError, Result};
+use crate::fsutil::{create_dir_all_durable, sync_dir};
+use crate::highwater::{HighWater, Mark, HIGH_WATER_FILE};
 use crate::keys::{create_key_file, read_key_file, LOG_KEY_FILE};
 use crate::registry::{IssuerRecord, TokenRecord, TsaRecord};
 use crate::sequencer::{load_head, GroupStats, Head, Prepared, Request, Sequencer};
@@ -30,7 +32,7 @@ pub const MAX_TIMESTAMP_SKEW_SECS: i64 = 300;
 pub const LOG_ISSUER: &str = "evidence-ledger";
 
 /// Sub-directory of the data directory holding RocksDB.
-const DB_DIR: &str = "db";
+pub(crate) const DB_DIR: &str = "db";
 
 /// Tuning of an opened ledger.
 #[derive(Clone, Debug)]
@@ -41,11 +43,21 @@ pub struct LedgerOptions {
     pub sync: bool,
     /// Requests that may wait for the sequencer before appenders block.
     pub queue_depth: usize,
+    /// Serve a store older than (or forked from) the newest checkpoint this
+    /// data directory handed out (`DATA/handed-out`), e.g. after restoring
+    /// a backup on purpose. Clients and witnesses holding newer receipts
+    /// will see a fork; the mark is reset to the store's head.
+    pub allow_rollback: bool,
 }
 
 impl Default for LedgerOptions {
     fn default() -> Self {
-        LedgerOptions { max_group_events: 8192, sync: true, queue_depth: 4096 }
+        LedgerOptions {
+            max_group_events: 8192,
+            sync: true,
+            queue_depth: 4096,
+            allow_rollback: false,
+        }
     }
 }
 
@@ -111,13 +123,18 @@ struct Inner {
 impl Ledger {
     /// Creates the log key and an empty store in `dir`; returns the vkey.
     pub fn init(dir: &Path, origin: &str) -> Result<String> {
-        std::fs::create_dir_all(dir)?;
+        // Every name made here is fsync'd through its directory before
+        // init returns: a key file or store that a power cut takes back
+        // would leave a log whose checkpoints no key can sign again.
+        create_dir_all_durable(dir)?;
         let key_path = dir.join(LOG_KEY_FILE);
         if key_path.exists() {
             return Err(LedgerError::AlreadyExists(format!("{}", key_path.display())));
         }
         let signer = create_key_file(&key_path, origin)?;
+        sync_dir(dir)?;
         drop(Store::open(&dir.join(DB_DIR))?);
+        sync_dir(dir)?;
         Ok(signer.vkey())
     }
 
@@ -150,6 +167,7 @@ impl Ledger {
         let (sender, thread) = match opts {
             None => (None, None),
             Some(opts) => {
+                let high_water = check_high_water(dir, &store, &head_of(&head), &opts)?;
                 let (tx, rx) = mpsc::sync_channel(opts.queue_depth);
                 let seq = Sequencer {
                     stats: stats.clone(),
@@ -158,6 +176,7 @@ impl Ledger {
                     head: head.clone(),
                     sync: opts.sync,
                     max_group_events: opts.max_group_events,
+                    high_water: std::cell::RefCell::new(high_water),
                 };
                 let thread = std::thread::Builder::new()
                     .name("sequencer".into())
@@ -227,6 +246,19 @@ impl Ledger {
         open && running
     }
 
+    /// False from a failed synced write until one succeeds again: the
+    /// disk is full or failing, appends are refused (nothing acknowledged
+    /// is lost). A full disk recovers in place once space is freed; after
+    /// an I/O error RocksDB stays read-only until the process restarts.
+    pub fn storage_ok(&self) -> bool {
+        !self.inner.stats.storage_failing.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Where the store's memory is (block cache, memtables, table readers).
+    pub fn memory(&self) -> Result<crate::store::MemoryReport> {
+        self.inner.store.memory()
+    }
+
     /// Counters of the group commits since open.
     pub fn group_stats(&self) -> &GroupStats {
         &self.inner.stats
@@ -247,26 +279,56 @@ impl Ledger {
 
     /// Appends a batch for `tenant`: checks ids and attestations, then waits
     /// until the sequencer has made it durable. All or nothing.
+    ///
+    /// Idempotency comes before the attestation and timestamp checks: an
+    /// event id already logged is answered by the sequencer with its
+    /// original receipt (same content) or a conflict (other content), even
+    /// if its issuer was revoked or its TSA dropped since; only events not
+    /// logged yet are checked.
     pub fn append(&self, tenant: &str, events: Vec<Event>) -> Result<Vec<Receipt>> {
         check_batch(tenant, &events)?;
+        let ids: Vec<(&str, &str)> = events.iter().map(|e| (tenant, e.event_id.as_str())).collect();
+        let logged: Vec<bool> =
+            self.inner.store.idempotency(&ids)?.iter().map(Option::is_some).collect();
         let prepared = {
             // As many checkers at once as cores: more only starve the
             // sequencer thread, which the OS shares with them per thread.
             let _permit = self.inner.checkers.acquire();
-            let keys = self.issuer_keys();
-            verify_attestations(&events, &keys)
-                .map_err(|(position, source)| LedgerError::Rejected { position, source })?;
-            self.verify_timestamps(&events)?;
+            self.check_new_events(&events, &logged)?;
             events.into_iter().map(Prepared::new).collect()
         };
         self.sequence(tenant, prepared)
     }
 
+    /// Attestations and timestamp tokens of the events not `logged` yet;
+    /// an error names the event's position in the whole batch.
+    fn check_new_events(&self, events: &[Event], logged: &[bool]) -> Result<()> {
+        let keys = self.issuer_keys();
+        let rejected = |position, source| LedgerError::Rejected { position, source };
+        if !logged.contains(&true) {
+            verify_attestations(events, &keys).map_err(|(p, e)| rejected(p, e))?;
+            return self.verify_timestamps(events.iter().enumerate());
+        }
+        // Replays in the batch: check the others only (a rare path; clones).
+        let (positions, fresh): (Vec<usize>, Vec<Event>) = (events.iter().enumerate())
+            .filter(|(i, _)| !logged[*i])
+            .map(|(i, e)| (i, e.clone()))
+            .unzip();
+        verify_attestations(&fresh, &keys).map_err(|(p, e)| rejected(positions[p], e))?;
+        self.verify_timestamps(positions.iter().copied().zip(&fresh))
+    }
+
     /// Checks every `timestamp_token` (RFC 3161) against the event's
     /// document hash, and every `event_timestamp_token` against the event's
     /// content imprint, both under the trusted TSA roots.
-    fn verify_timestamps(&self, events: &[Event]) -> Result<()> {
-        if events.iter().all(|e| e.timestamp_token.is_none() && e.event_timestamp_token.is_none()) {
+    fn verify_timestamps<'e>(
+        &self,
+        events: impl Iterator<Item = (usize, &'e Event)> + Clone,
+    ) -> Result<()> {
+        if events
+            .clone()
+            .all(|(_, e)| e.timestamp_token.is_none() && e.event_timestamp_token.is_none())
+        {
             return Ok(());
         }
         let tsas = self.trusted_tsas();
@@ -274,7 +336,7 @@ impl Ledger {
         let check = |token: &[u8], imprint: &Hash| {
             verify_timestamp_token(token, imprint, &tsas, now, MAX_TIMESTAMP_SKEW_SECS)
         };
-        for (position, e) in events.iter().enumerate() {
+        for (position, e) in events {
             if let Some(token) = &e.timestamp_token {
                 check(token, &e.document_hash)
                     .map_err(|source| LedgerError::Rejected { position, source })?;
@@ -568,6 +630,56 @@ impl Drop for Inner {
             }
         }
     }
+}
+
+fn head_of(head: &RwLock<Arc<Head>>) -> Arc<Head> {
+    match head.read() {
+        Ok(h) => h.clone(),
+        Err(p) => p.into_inner().clone(),
+    }
+}
+
+/// Refuses a store behind, or beside, the newest checkpoint this data
+/// directory handed out, unless `allow_rollback`; returns the open mark,
+/// brought up to the head.
+fn check_high_water(
+    dir: &Path,
+    store: &Store,
+    head: &Head,
+    opts: &LedgerOptions,
+) -> Result<HighWater> {
+    let (mut hw, mark) = HighWater::open(dir, opts.sync)?;
+    if let Some(mark) = mark {
+        let problem = if mark.size > head.size {
+            Some(format!(
+                "the store holds {} entries, but a checkpoint of size {} was handed out",
+                head.size, mark.size
+            ))
+        } else if tree::root(mark.size, &StoreReader(store))? != mark.root {
+            Some(format!(
+                "the store's first {} entries are not those of the checkpoint handed out",
+                mark.size
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            if !opts.allow_rollback {
+                return Err(LedgerError::Rollback(format!(
+                    "{problem} ({}/{HIGH_WATER_FILE}): this store was restored from an older \
+                     backup or lost writes; serving it would fork the log for every client and \
+                     witness holding newer receipts. Serve it only on purpose, with \
+                     --allow-rollback",
+                    dir.display()
+                )));
+            }
+            tracing::warn!("{problem}; serving anyway (allow_rollback)");
+        } else if mark.size == head.size {
+            return Ok(hw);
+        }
+    }
+    hw.record(Mark { size: head.size, root: head.root })?;
+    Ok(hw)
 }
 
 /// A counting semaphore for CPU-bound checks on appenders' threads.

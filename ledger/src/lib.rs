@@ -4,15 +4,21 @@
 //! group-commit sequencer (the log's one writer), the Merkle tree state kept
 //! as RFC 9162 stored hashes (so any proof reads O(log n) hashes and memory
 //! stays flat as the log grows), checkpoint signing with the log key, the
-//! idempotency and document indexes, and the trusted-issuer and token
-//! registries.
+//! idempotency and document indexes, the trusted-issuer and token
+//! registries, and what keeps the store trustworthy over years: the store
+//! audit, backup and restore, and the high-water mark of checkpoints
+//! handed out (docs/durability.md).
 //!
 //! Out of scope: HTTP, authentication policy, anchoring schedules, and every
 //! check a court runs (those live in the `verifier` crate, which this crate
 //! uses to validate what it writes).
 #![forbid(unsafe_code)]
 
+pub mod audit;
+pub mod backup;
 pub mod error;
+pub mod fsutil;
+pub mod highwater;
 pub mod keys;
 mod ledger;
 pub mod registry;

@@ -4,8 +4,8 @@
 //! signed checkpoint), and answers each appender only once that is durable.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, RwLock};
 
 use verifier::checkpoint::{Checkpoint, SignedCheckpoint};
@@ -15,6 +15,7 @@ use verifier::note::NoteSigner;
 use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
+use crate::highwater::{HighWater, Mark};
 use crate::ledger::Receipt;
 use crate::store::{IdemRecord, Store, TreeState};
 use crate::tree::{self, Overlay};
@@ -34,6 +35,9 @@ impl Prepared {
         Prepared { event, canonical, content }
     }
 }
+
+/// How often the sequencer retries a synced write while storage fails.
+const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One appender's batch, waiting for its receipts.
 pub(crate) struct Request {
@@ -93,6 +97,9 @@ pub struct GroupStats {
     pub write_micros: AtomicU64,
     /// Groups that failed on storage (nothing acknowledged).
     pub failed_groups: AtomicU64,
+    /// True from a failed group commit until a synced write succeeds again
+    /// (a later group, or the sequencer's probe every second while idle).
+    pub storage_failing: AtomicBool,
 }
 
 pub(crate) struct Sequencer {
@@ -102,12 +109,29 @@ pub(crate) struct Sequencer {
     pub head: Arc<RwLock<Arc<Head>>>,
     pub sync: bool,
     pub max_group_events: usize,
+    /// The newest checkpoint handed out, recorded before answering.
+    pub high_water: std::cell::RefCell<HighWater>,
 }
 
 impl Sequencer {
     /// Runs until every sender is dropped; then drains and returns.
     pub(crate) fn run(self, rx: Receiver<Request>) {
-        while let Ok(first) = rx.recv() {
+        loop {
+            let first = if self.stats.storage_failing.load(Ordering::Relaxed) {
+                match rx.recv_timeout(PROBE_INTERVAL) {
+                    Ok(r) => r,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.probe();
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(r) => r,
+                    Err(_) => return,
+                }
+            };
             let mut n = first.events.len();
             let mut group = vec![first];
             while n < self.max_group_events {
@@ -120,6 +144,28 @@ impl Sequencer {
                 }
             }
             self.commit_group(group);
+        }
+    }
+
+    /// While storage fails and no append comes: is a synced write
+    /// possible again (disk space back, RocksDB resumed)?
+    fn probe(&self) {
+        match self.store.probe() {
+            Ok(()) => self.storage_result(Ok(())),
+            Err(e) => tracing::debug!("storage still failing: {e}"),
+        }
+    }
+
+    /// Records the outcome of a synced write; logs the transitions.
+    fn storage_result(&self, r: Result<(), &LedgerError>) {
+        let was = self.stats.storage_failing.swap(r.is_err(), Ordering::Relaxed);
+        match r {
+            Err(e) if !was => tracing::error!(
+                "storage failing ({e}); appends answer 503 and /readyz 503 until a synced write \
+                 succeeds again; everything acknowledged before is on disk"
+            ),
+            Ok(()) if was => tracing::warn!("storage recovered; accepting appends again"),
+            _ => {}
         }
     }
 
@@ -161,6 +207,12 @@ impl Sequencer {
             Some(e) => Err(e),
             None => self.commit(&head, &mut g),
         };
+        match &result {
+            Err(e) => self.storage_result(Err(e)),
+            // A group of replays only wrote nothing: it proves nothing.
+            Ok(h) if h.size > head.size => self.storage_result(Ok(())),
+            Ok(_) => {}
+        }
         match result {
             Ok(new_head) => {
                 if new_head.size > head.size {
@@ -211,7 +263,11 @@ impl Sequencer {
                 if rec.content != content {
                     return Err(conflict());
                 }
-                plan.push(Ok(self.replay(&event.event_id, rec).map_err(SequenceError::Fatal)?));
+                // Reading an old leaf failed: that fails this request
+                // only; the group's own writes are not touched by it.
+                plan.push(Ok(self
+                    .replay(&event.event_id, rec)
+                    .map_err(SequenceError::NonFatal)?));
             } else {
                 plan.push(Err(content));
             }
@@ -297,6 +353,7 @@ impl Sequencer {
         let batch = std::mem::replace(&mut g.batch, self.store.batch());
         let started = std::time::Instant::now();
         self.store.write(batch, self.sync)?;
+        self.high_water.borrow_mut().record(Mark { size: g.size, root })?;
         let micros = started.elapsed().as_micros() as u64;
         self.stats.write_micros.fetch_add(micros, Ordering::Relaxed);
         let note = String::from_utf8(note)
@@ -393,4 +450,63 @@ pub(crate) fn load_head(store: &Store, signer: &NoteSigner) -> Result<Head> {
 fn now_micros() -> i64 {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     d.as_micros() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use ed25519_dalek::SigningKey;
+    use serde_json::json;
+
+    use super::*;
+    use crate::highwater::HighWater;
+
+    fn event(id: &str) -> Prepared {
+        let v = json!({
+            "event_id": id, "document_id": "doc", "kind": "registered",
+            "document_hash": "ab".repeat(32),
+            "actor": {"id": "u-1", "display": "王*", "commitment": "cd".repeat(32)},
+            "attestations": [],
+        });
+        Prepared::new(Event::from_value(v, false).expect("event"))
+    }
+
+    fn request(id: &str) -> (Request, mpsc::Receiver<Result<Vec<Receipt>>>) {
+        let (reply, rx) = mpsc::sync_channel(1);
+        (Request { tenant: "t".into(), events: vec![event(id)], reply }, rx)
+    }
+
+    #[test]
+    fn a_failing_replay_fails_its_request_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("db")).expect("store"));
+        let signer = NoteSigner::new("test/log", SigningKey::from_bytes(&[1; 32])).expect("key");
+        // An idempotency record whose leaf cannot be read.
+        let ghost = event("ghost");
+        let mut b = store.batch();
+        let rec = IdemRecord { index: 7, content: ghost.content };
+        b.put_entry_indexes("t", "ghost", "doc", &[0xab; 32], rec);
+        store.write(b, true).expect("write");
+        let head = Arc::new(RwLock::new(Arc::new(load_head(&store, &signer).expect("head"))));
+        let seq = Sequencer {
+            stats: Arc::new(GroupStats::default()),
+            store: store.clone(),
+            signer,
+            head,
+            sync: false,
+            max_group_events: 100,
+            high_water: std::cell::RefCell::new(
+                HighWater::open(dir.path(), false).expect("mark").0,
+            ),
+        };
+        let (replay, replay_rx) = request("ghost");
+        let (fresh, fresh_rx) = request("fresh");
+        seq.commit_group(vec![replay, fresh]);
+        let failed = replay_rx.recv().expect("answered");
+        assert!(matches!(failed, Err(LedgerError::Corrupt(_))), "{failed:?}");
+        let ok = fresh_rx.recv().expect("answered").expect("the group went on");
+        assert_eq!((ok[0].index, ok[0].tree_size), (0, 1));
+        assert_eq!(seq.stats.failed_groups.load(Ordering::Relaxed), 0);
+    }
 }

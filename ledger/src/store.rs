@@ -9,15 +9,17 @@
 //! - `docs`:     tenant 0x00 document_id 0x00 index(8) -> ()
 //! - `dochash`:  document hash(32) index(8) -> ()
 //! - `meta`:     "tree" -> size(8) || root(32) || last ledger time µs(8);
-//!   "checkpoint" -> the latest signed checkpoint note
+//!   "checkpoint" -> the latest signed checkpoint note;
+//!   "probe" -> time of the last write probing storage after a failure
 //! - `issuers`, `tokens`, `tsas`: registry records (JSON, operator-readable)
 //! - `aux`:      namespaced records of other crates (anchoring state)
 
 use std::path::Path;
 
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
-    IteratorMode, Options, WriteBatch, WriteOptions, DB,
+    BlockBasedIndexType, BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor,
+    DBCompressionType, Direction, IteratorMode, Options, WriteBatch, WriteBufferManager,
+    WriteOptions, DB,
 };
 
 use crate::error::{LedgerError, Result};
@@ -39,6 +41,7 @@ const ALL_CFS: [&str; 10] = [
 
 const META_TREE: &[u8] = b"tree";
 const META_CHECKPOINT: &[u8] = b"checkpoint";
+const META_PROBE: &[u8] = b"probe";
 const SEP: u8 = 0x00;
 
 /// The durable tree state written with every group commit.
@@ -64,6 +67,21 @@ pub struct IdemRecord {
 /// The RocksDB store of one log.
 pub struct Store {
     db: DB,
+    cache: Cache,
+}
+
+/// Where the store's memory is, in bytes (for the memory budget's checks).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemoryReport {
+    /// In the block cache: data, index and filter blocks, and the
+    /// memtables charged to it.
+    pub cache: u64,
+    /// Of which pinned (L0 and top-level index and filter blocks, blocks in use).
+    pub cache_pinned: u64,
+    /// Memtables of all families.
+    pub memtables: u64,
+    /// Table readers outside the cache.
+    pub table_readers: u64,
 }
 
 /// A set of writes applied atomically by [`Store::write`].
@@ -72,10 +90,36 @@ pub struct Batch<'a> {
     wb: WriteBatch,
 }
 
+/// The memory budget of one open store (docs/performance.md, "Memory"):
+/// one LRU block cache holds the data, index and filter blocks of every
+/// family, and the memtables are charged against the same cache, so the
+/// store's memory is about this much whatever the log's size. (Index and
+/// filter blocks outside the cache grew ~80 MB per day of ingest.)
+pub const BLOCK_CACHE_BYTES: usize = 256 << 20;
+/// Memtables of all families together (charged to the block cache); past
+/// it the largest is flushed.
+pub const MEMTABLE_BYTES: usize = 128 << 20;
+/// Open table files; each keeps a small reader (its index and filter
+/// blocks live in the cache).
+pub const MAX_OPEN_FILES: i32 = 1024;
+
 fn cf_options(name: &str, cache: &Cache) -> Options {
     let mut opts = Options::default();
     let mut table = BlockBasedOptions::default();
     table.set_block_cache(cache);
+    // Index and filter blocks in the cache (bounded), partitioned so that
+    // only the partitions in use are loaded, at high priority so data
+    // blocks go first. Nothing is pinned: pinned blocks sit outside the
+    // capacity, and pinning every file's top-level index grew with the
+    // log (~9 MiB per million entries, measured).
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_cache_index_and_filter_blocks_with_high_priority(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(false);
+    table.set_index_type(BlockBasedIndexType::TwoLevelIndexSearch);
+    table.set_partition_filters(true);
+    table.set_pin_top_level_index_and_filter(false);
+    table.set_metadata_block_size(4096);
+    table.set_optimize_filters_for_memory(true);
     match name {
         CF_IDEM | CF_TOKENS | CF_ISSUERS | CF_TSAS => {
             // Idempotency lookups are mostly misses: a bloom filter answers
@@ -97,16 +141,22 @@ fn cf_options(name: &str, cache: &Cache) -> Options {
 impl Store {
     /// Opens (creating if missing) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
-        let cache = Cache::new_lru_cache(256 << 20);
+        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.increase_parallelism(2);
         opts.set_max_background_jobs(2);
         opts.set_bytes_per_sync(1 << 20);
+        opts.set_max_open_files(MAX_OPEN_FILES);
+        opts.set_write_buffer_manager(&WriteBufferManager::new_write_buffer_manager_with_cache(
+            MEMTABLE_BYTES,
+            false,
+            cache.clone(),
+        ));
         let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
-        Ok(Store { db })
+        Ok(Store { db, cache })
     }
 
     /// Opens the store read-only, beside a running writer (operator
@@ -115,7 +165,59 @@ impl Store {
         let cache = Cache::new_lru_cache(16 << 20);
         let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
         let db = DB::open_cf_descriptors_read_only(&Options::default(), dir, cfs, false)?;
-        Ok(Store { db })
+        Ok(Store { db, cache })
+    }
+
+    /// Opens read-only for a backup, beside a running writer: the state as
+    /// of now, with every table file opened at once and held, so that the
+    /// writer's compactions cannot delete a file before it is copied.
+    pub fn open_for_backup(dir: &Path) -> Result<Store> {
+        let cache = Cache::new_lru_cache(16 << 20);
+        let mut opts = Options::default();
+        opts.set_max_open_files(-1);
+        let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
+        let db = DB::open_cf_descriptors_read_only(&opts, dir, cfs, false)?;
+        Ok(Store { db, cache })
+    }
+
+    /// Copies every record of every family into `target` (a new, empty
+    /// store), then flushes `target` to table files and syncs it. Returns
+    /// the number of records.
+    pub fn copy_into(&self, target: &Store) -> Result<u64> {
+        const CHUNK: usize = 10_000;
+        let mut records = 0u64;
+        for name in ALL_CFS {
+            let to = target.cf(name);
+            let mut wb = WriteBatch::default();
+            for item in self.db.iterator_cf(self.cf(name), IteratorMode::Start) {
+                let (k, v) = item?;
+                wb.put_cf(to, k, v);
+                records += 1;
+                if wb.len() >= CHUNK {
+                    target.db.write(std::mem::take(&mut wb))?;
+                }
+            }
+            target.db.write(wb)?;
+            target.db.flush_cf(to)?;
+        }
+        target.db.flush_wal(true)?;
+        Ok(records)
+    }
+
+    /// Where the store's memory is now.
+    pub fn memory(&self) -> Result<MemoryReport> {
+        let mut r = MemoryReport {
+            cache: self.cache.get_usage() as u64,
+            cache_pinned: self.cache.get_pinned_usage() as u64,
+            ..MemoryReport::default()
+        };
+        for name in ALL_CFS {
+            let cf = self.cf(name);
+            let prop = |p: &str| self.db.property_int_value_cf(cf, p);
+            r.memtables += prop("rocksdb.cur-size-all-mem-tables")?.unwrap_or(0);
+            r.table_readers += prop("rocksdb.estimate-table-readers-mem")?.unwrap_or(0);
+        }
+        Ok(r)
     }
 
     fn cf(&self, name: &str) -> &ColumnFamily {
@@ -135,6 +237,16 @@ impl Store {
         wo.set_sync(sync);
         self.db.write_opt(batch.wb, &wo)?;
         Ok(())
+    }
+
+    /// A small synced write (`meta/probe`, the time): can storage take
+    /// writes again after a failure?
+    pub fn probe(&self) -> Result<()> {
+        let mut b = self.batch();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        let micros = now.map(|d| d.as_micros() as u64).unwrap_or(0);
+        b.wb.put_cf(self.cf(CF_META), META_PROBE, micros.to_be_bytes());
+        self.write(b, true)
     }
 
     /// Reads stored hashes by stored-hash index; a missing one is corruption.
@@ -261,6 +373,70 @@ impl Store {
     }
 }
 
+/// A key and value as RocksDB returns them.
+pub type RawRecord = (Box<[u8]>, Box<[u8]>);
+
+/// The families the audit walks whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFamily {
+    /// index -> leaf bytes.
+    Leaves,
+    /// stored-hash index -> hash.
+    Hashes,
+    /// tenant 0x00 event_id -> index || content hash.
+    Idem,
+    /// tenant 0x00 document_id 0x00 index -> ().
+    Docs,
+    /// document hash || index -> ().
+    DocHash,
+}
+
+impl LogFamily {
+    fn cf(self) -> &'static str {
+        match self {
+            LogFamily::Leaves => CF_LEAVES,
+            LogFamily::Hashes => CF_HASHES,
+            LogFamily::Idem => CF_IDEM,
+            LogFamily::Docs => CF_DOCS,
+            LogFamily::DocHash => CF_DOCHASH,
+        }
+    }
+}
+
+impl Store {
+    /// Every record of a log family in key order (big-endian indexes sort
+    /// numerically), for the audit. Reads as of the call.
+    pub fn scan_family(&self, family: LogFamily) -> impl Iterator<Item = Result<RawRecord>> + '_ {
+        self.db
+            .iterator_cf(self.cf(family.cf()), IteratorMode::Start)
+            .map(|r| r.map_err(LedgerError::from))
+    }
+
+    /// Stored hashes by stored-hash index; `None` where one is missing.
+    pub fn read_hashes_opt(&self, indexes: &[u64]) -> Result<Vec<Option<Vec<u8>>>> {
+        let keys: Vec<[u8; 8]> = indexes.iter().map(|i| i.to_be_bytes()).collect();
+        let cf = self.cf(CF_HASHES);
+        let values = self.db.batched_multi_get_cf(cf, keys.iter(), true);
+        values.into_iter().map(|v| Ok(v?.map(|b| b.to_vec()))).collect()
+    }
+
+    /// Whether the document indexes of the entry at `index` are there:
+    /// (`docs` key, `dochash` key).
+    pub fn entry_indexes_present(
+        &self,
+        tenant: &str,
+        document_id: &str,
+        document_hash: &[u8; 32],
+        index: u64,
+    ) -> Result<(bool, bool)> {
+        let doc = doc_key(tenant, document_id, index);
+        let dh = dochash_key(document_hash, index);
+        let docs = self.db.get_pinned_cf(self.cf(CF_DOCS), doc)?.is_some();
+        let dochash = self.db.get_pinned_cf(self.cf(CF_DOCHASH), dh)?.is_some();
+        Ok((docs, dochash))
+    }
+}
+
 /// Families of small records kept beside the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordFamily {
@@ -310,17 +486,9 @@ impl Batch<'_> {
         v[8..].copy_from_slice(&record.content);
         self.wb.put_cf(self.store.cf(CF_IDEM), idem_key(tenant, event_id), v);
 
-        let mut doc = Vec::with_capacity(tenant.len() + document_id.len() + 10);
-        doc.extend_from_slice(tenant.as_bytes());
-        doc.push(SEP);
-        doc.extend_from_slice(document_id.as_bytes());
-        doc.push(SEP);
-        doc.extend_from_slice(&record.index.to_be_bytes());
+        let doc = doc_key(tenant, document_id, record.index);
         self.wb.put_cf(self.store.cf(CF_DOCS), doc, []);
-
-        let mut dh = [0u8; 40];
-        dh[..32].copy_from_slice(document_hash);
-        dh[32..].copy_from_slice(&record.index.to_be_bytes());
+        let dh = dochash_key(document_hash, record.index);
         self.wb.put_cf(self.store.cf(CF_DOCHASH), dh, []);
     }
 
@@ -354,7 +522,25 @@ fn idem_key(tenant: &str, event_id: &str) -> Vec<u8> {
     k
 }
 
-fn be_u64(b: &[u8]) -> u64 {
+fn doc_key(tenant: &str, document_id: &str, index: u64) -> Vec<u8> {
+    let mut doc = Vec::with_capacity(tenant.len() + document_id.len() + 10);
+    doc.extend_from_slice(tenant.as_bytes());
+    doc.push(SEP);
+    doc.extend_from_slice(document_id.as_bytes());
+    doc.push(SEP);
+    doc.extend_from_slice(&index.to_be_bytes());
+    doc
+}
+
+fn dochash_key(document_hash: &[u8; 32], index: u64) -> [u8; 40] {
+    let mut dh = [0u8; 40];
+    dh[..32].copy_from_slice(document_hash);
+    dh[32..].copy_from_slice(&index.to_be_bytes());
+    dh
+}
+
+/// Big-endian u64 of the first 8 bytes (callers check the length).
+pub(crate) fn be_u64(b: &[u8]) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[..8]);
     u64::from_be_bytes(a)

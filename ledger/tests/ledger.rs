@@ -145,6 +145,34 @@ fn revoked_issuers_attest_no_more() {
 }
 
 #[test]
+fn logged_events_replay_after_their_issuer_was_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = new_ledger(dir.path());
+    let first = l.append("t", vec![event("ev-1", "c"), event("ev-2", "c")]).unwrap();
+    l.revoke_issuer(ISSUER).unwrap();
+    // Alone, and in a batch: the original receipts, nothing written.
+    let again = l.append("t", vec![event("ev-2", "c")]).unwrap();
+    assert!(again[0].replayed);
+    assert_eq!((again[0].index, again[0].leaf_hash), (first[1].index, first[1].leaf_hash));
+    assert_eq!(again[0].ledger_time, first[1].ledger_time);
+    let both = l.append("t", vec![event("ev-1", "c"), event("ev-2", "c")]).unwrap();
+    assert!(both.iter().all(|r| r.replayed));
+    assert_eq!(l.status().tree_size, 2);
+    // A new event by the revoked issuer beside a replay: refused, and the
+    // error names its position in the whole batch.
+    match l.append("t", vec![event("ev-1", "c"), event("ev-3", "c")]) {
+        Err(LedgerError::Rejected { position: 1, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    // A replay with other content is still a conflict.
+    let mut changed = event_json("ev-1", "c", "signed", &issuer_key());
+    changed["actor"]["display"] = "李*".into();
+    let changed = Event::from_value(changed, false).unwrap();
+    assert!(matches!(l.append("t", vec![changed]), Err(LedgerError::Conflict { position: 0, .. })));
+    assert_eq!(l.status().tree_size, 2);
+}
+
+#[test]
 fn document_indexes_find_entries_per_tenant_and_by_hash() {
     let dir = tempfile::tempdir().unwrap();
     let l = new_ledger(dir.path());

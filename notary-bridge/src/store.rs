@@ -132,8 +132,11 @@ pub fn log_id(origin: &str) -> String {
 
 /// Creates the data directory with a fresh key; fails if one exists.
 pub fn init(dir: &Path, name: &str, key: &SigningKey) -> Result<(), BridgeError> {
+    // Every directory made here, the data directory's own name included,
+    // is durable before init returns (their parents are fsync'd): a witness
+    // whose directory a power cut takes back forgets all it cosigned.
     for sub in [LOGS_DIR, FORKS_DIR] {
-        fs::create_dir_all(dir.join(sub))
+        create_dir_all_durable(&dir.join(sub))
             .map_err(|e| BridgeError::storage(dir.join(sub).display(), e))?;
     }
     let seed = base64::engine::general_purpose::STANDARD.encode(key.to_bytes());
@@ -273,7 +276,7 @@ pub fn save_evidence(dir: &Path, evidence: &ForkEvidence) -> Result<String, Brid
     let name =
         format!("{}-{}-{}.json", log_id(&evidence.origin), evidence.detected_at, &digest[..16]);
     let forks = dir.join(FORKS_DIR);
-    fs::create_dir_all(&forks).map_err(|e| BridgeError::storage(forks.display(), e))?;
+    create_dir_all_durable(&forks).map_err(|e| BridgeError::storage(forks.display(), e))?;
     write_atomic(&forks, &name, &bytes)?;
     Ok(format!("{FORKS_DIR}/{name}"))
 }
@@ -308,4 +311,17 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), BridgeEr
     drop(file);
     fs::rename(&tmp, &target).map_err(io)?;
     File::open(dir).and_then(|d| d.sync_all()).map_err(io)
+}
+
+/// `create_dir_all`, then fsyncs the parent of every directory it created
+/// (fsync(2) makes a name durable only through its directory).
+fn create_dir_all_durable(dir: &Path) -> std::io::Result<()> {
+    let missing: Vec<&Path> = dir.ancestors().take_while(|p| !p.exists()).collect();
+    fs::create_dir_all(dir)?;
+    for created in missing {
+        if let Some(parent) = created.parent().filter(|p| !p.as_os_str().is_empty()) {
+            File::open(parent)?.sync_all()?;
+        }
+    }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! token — answers the same JSON error shape with the right status.
 
 mod admin;
+mod audit;
 mod bundle;
 mod events;
 mod lookup;
@@ -142,6 +143,10 @@ where
             ("issuers", with_caller(state, req, |c| admin::revoke_issuer(state, c, name)))
         }
         ["v1", "lookup"] if get => ("lookup", lookup::lookup(state, &req.query)),
+        ["v1", "audit"] if post => match caller(state, req) {
+            Ok(c) => ("audit", audit::post(state, c).await),
+            Err(e) => ("audit", Err(e)),
+        },
         ["verify"] if get => ("verify", web::page()),
         ["verify", name] if get => ("verify", web::asset(name)),
         ["metrics"] if get => ("metrics", public::metrics(state)),

@@ -181,5 +181,8 @@ pub(crate) fn readyz(state: &AppState) -> Answer {
     if !state.ledger.is_accepting() {
         return Ok(text(StatusCode::SERVICE_UNAVAILABLE, "sequencer stopped; see the log\n"));
     }
+    if !state.ledger.storage_ok() {
+        return Ok(text(StatusCode::SERVICE_UNAVAILABLE, "storage failing; see the log\n"));
+    }
     Ok(text(StatusCode::OK, "ready\n"))
 }

@@ -1,0 +1,429 @@
+//! The store audit: re-reads every leaf, recomputes every stored hash and
+//! the root from the leaf bytes alone, matches them against the stored
+//! hashes, the tree state and every signed checkpoint the store holds (the
+//! head's, and those kept by other crates, e.g. the anchored ones), and
+//! checks the idempotency and document indexes against the leaves, both
+//! ways. RocksDB's block checksums catch a flipped bit on disk; this
+//! catches a value that was rewritten through RocksDB, or written wrong.
+//!
+//! Memory stays O(log n): the tree is recomputed as a right edge of
+//! complete subtrees, the way the stored hashes were written.
+
+use std::fmt;
+use std::path::Path;
+
+use tlog_tiles::tlog;
+use verifier::checkpoint::SignedCheckpoint;
+use verifier::entry::parse_leaf;
+use verifier::hash::{leaf_hash, node_hash};
+use verifier::note::{NoteSigner, NoteVerifier};
+use verifier::Hash;
+
+use crate::error::{LedgerError, Result};
+use crate::keys::{read_key_file, LOG_KEY_FILE};
+use crate::ledger::DB_DIR;
+use crate::store::{be_u64, LogFamily, RecordFamily, Store};
+
+/// Findings kept in full; the rest are only counted.
+const MAX_FINDINGS: usize = 100;
+
+/// One inconsistency, naming the record it is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// What kind: `leaf`, `stored_hash`, `checkpoint`, `tree_state`, `index`.
+    pub kind: &'static str,
+    /// In words, with the key or index.
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+/// What an audit checked and found.
+#[derive(Clone, Debug, Default)]
+pub struct AuditReport {
+    /// Tree size of the stored tree state.
+    pub tree_size: u64,
+    /// Root recomputed from the leaf bytes.
+    pub root: Hash,
+    /// Leaves read and hashed.
+    pub leaves: u64,
+    /// Stored hashes compared.
+    pub stored_hashes: u64,
+    /// Signed checkpoints whose root was matched (the head's included).
+    pub checkpoints: u64,
+    /// Index records checked (idempotency, documents, document hashes).
+    pub index_records: u64,
+    /// The first findings, in the order met (leaves in index order first).
+    pub findings: Vec<Finding>,
+    /// All findings, counted.
+    pub findings_total: u64,
+}
+
+impl AuditReport {
+    /// True when nothing was found.
+    pub fn is_clean(&self) -> bool {
+        self.findings_total == 0
+    }
+
+    fn find(&mut self, kind: &'static str, message: String) {
+        self.findings_total += 1;
+        if self.findings.len() < MAX_FINDINGS {
+            self.findings.push(Finding { kind, message });
+        }
+    }
+}
+
+/// A signed checkpoint to match: where it came from, size, root.
+struct Expected {
+    label: String,
+    size: u64,
+    root: Hash,
+}
+
+/// Audits the store of the data directory `dir`, opened read-only (so it
+/// also runs beside a serving ledger, on the state as of its start).
+/// `aux_checkpoints` are prefixes of auxiliary records that hold signed
+/// checkpoint notes (e.g. the anchoring crate's sent checkpoints); each is
+/// verified with the log key and its root matched.
+pub fn audit_dir(dir: &Path, aux_checkpoints: &[&[u8]]) -> Result<AuditReport> {
+    let (name, key) = read_key_file(&dir.join(LOG_KEY_FILE))?;
+    let signer =
+        NoteSigner::new(&name, key).map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
+    let log = NoteVerifier::from_vkey(&signer.vkey())
+        .map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
+    let store = Store::open_read_only(&dir.join(DB_DIR))?;
+    audit_store(&store, &log, aux_checkpoints)
+}
+
+/// [`audit_dir`] on an open store, with the log's verifier.
+pub fn audit_store(
+    store: &Store,
+    log: &NoteVerifier,
+    aux_checkpoints: &[&[u8]],
+) -> Result<AuditReport> {
+    let mut report = AuditReport::default();
+    let state = store.tree_state()?;
+    report.tree_size = state.map_or(0, |s| s.size);
+    let mut expected = signed_checkpoints(store, log, aux_checkpoints, &mut report)?;
+    expected.sort_by_key(|e| e.size);
+    let mut walk = Walk { edge: Vec::new(), next: 0, last_time: String::new() };
+    let mut pending = expected.iter().peekable();
+    while pending.peek().is_some_and(|e| e.size == 0) {
+        if let Some(e) = pending.next() {
+            match_root(&mut report, e, &Hash::empty_root());
+        }
+    }
+    for item in store.scan_family(LogFamily::Leaves) {
+        let (key, leaf) = item?;
+        if !walk.leaf(store, &mut report, &key, &leaf)? {
+            break;
+        }
+        report.leaves += 1;
+        while pending.peek().is_some_and(|e| e.size == walk.next) {
+            if let Some(e) = pending.next() {
+                match_root(&mut report, e, &walk.root());
+            }
+        }
+    }
+    for e in pending {
+        report.find(
+            "checkpoint",
+            format!("{} is for tree size {}, but the leaves end at {}", e.label, e.size, walk.next),
+        );
+    }
+    report.root = walk.root();
+    check_tree_state(&mut report, state.map(|s| (s.size, Hash(s.root))), walk.next);
+    check_counts(store, &mut report, walk.next)?;
+    Ok(report)
+}
+
+/// The head's checkpoint and those under `prefixes`, each verified.
+fn signed_checkpoints(
+    store: &Store,
+    log: &NoteVerifier,
+    prefixes: &[&[u8]],
+    report: &mut AuditReport,
+) -> Result<Vec<Expected>> {
+    let mut notes = Vec::new();
+    if let Some(note) = store.checkpoint()? {
+        notes.push(("the head's checkpoint (meta/checkpoint)".to_string(), note));
+    } else if report.tree_size > 0 {
+        report.find("checkpoint", "meta/checkpoint is missing".into());
+    }
+    for prefix in prefixes {
+        for (key, note) in store.scan_records(RecordFamily::Aux, prefix)? {
+            notes.push((format!("checkpoint at aux key {}", printable(&key)), note));
+        }
+    }
+    let mut out = Vec::new();
+    for (label, note) in notes {
+        match SignedCheckpoint::verify(&note, log) {
+            Ok(cp) => {
+                out.push(Expected { label, size: cp.checkpoint.size, root: cp.checkpoint.root })
+            }
+            Err(e) => report.find("checkpoint", format!("{label}: not signed by the log key: {e}")),
+        }
+    }
+    report.checkpoints = out.len() as u64;
+    Ok(out)
+}
+
+fn match_root(report: &mut AuditReport, e: &Expected, root: &Hash) {
+    if *root != e.root {
+        report.find(
+            "checkpoint",
+            format!(
+                "{} says the root of {} leaves is {}; the leaves hash to {root}",
+                e.label, e.size, e.root
+            ),
+        );
+    }
+}
+
+fn check_tree_state(report: &mut AuditReport, state: Option<(u64, Hash)>, leaves: u64) {
+    let Some((size, root)) = state else {
+        if leaves > 0 {
+            report.find("tree_state", format!("meta/tree is missing, with {leaves} leaves"));
+        }
+        return;
+    };
+    if size != leaves {
+        report.find("tree_state", format!("meta/tree says {size} leaves, the store has {leaves}"));
+    } else if root != report.root {
+        report.find(
+            "tree_state",
+            format!("meta/tree says root {root}; the leaves hash to {}", report.root),
+        );
+    }
+}
+
+/// The recomputation: the right edge of complete subtrees, each with a
+/// taint bit (a mismatch below it was already reported, so its ancestors'
+/// mismatches are consequences, not news).
+struct Walk {
+    edge: Vec<(Hash, bool)>,
+    next: u64,
+    last_time: String,
+}
+
+impl Walk {
+    /// Checks one leaf record; false stops the walk (a gap: nothing after
+    /// it can be placed in the tree).
+    fn leaf(
+        &mut self,
+        store: &Store,
+        report: &mut AuditReport,
+        key: &[u8],
+        leaf: &[u8],
+    ) -> Result<bool> {
+        if key.len() != 8 {
+            report.find("leaf", format!("leaves key {} is not an index", printable(key)));
+            return Ok(true);
+        }
+        let index = be_u64(key);
+        if index != self.next {
+            report.find(
+                "leaf",
+                format!("leaf {} is missing (the next leaf record is {index})", self.next),
+            );
+            return Ok(false);
+        }
+        self.push(store, report, index, leaf_hash(leaf))?;
+        self.check_entry(store, report, index, leaf)?;
+        self.next += 1;
+        Ok(true)
+    }
+
+    /// The leaf parses as a canonical leaf, its time does not go back, and
+    /// its indexes point at it.
+    fn check_entry(
+        &mut self,
+        store: &Store,
+        report: &mut AuditReport,
+        index: u64,
+        leaf: &[u8],
+    ) -> Result<()> {
+        let entry = match parse_leaf(leaf) {
+            Ok(e) => e,
+            Err(e) => {
+                report.find("leaf", format!("leaf {index} is not a canonical leaf: {e}"));
+                return Ok(());
+            }
+        };
+        if entry.ledger_time < self.last_time {
+            report.find(
+                "leaf",
+                format!(
+                    "leaf {index}: ledger time {} is before the previous leaf's {}",
+                    entry.ledger_time, self.last_time
+                ),
+            );
+        }
+        self.last_time = entry.ledger_time.clone();
+        let (tenant, ev) = (entry.tenant.as_str(), &entry.event);
+        let content = Hash::digest(&verifier::jcs::to_canonical(&ev.raw)).0;
+        let at = format!("leaf {index} ({tenant}/{})", ev.event_id);
+        match store.idempotency(&[(tenant, ev.event_id.as_str())])?.pop().flatten() {
+            None => report.find("index", format!("{at}: no idempotency record")),
+            Some(r) if r.index != index => report
+                .find("index", format!("{at}: idempotency record points at index {}", r.index)),
+            Some(r) if r.content != content => report.find(
+                "index",
+                format!("{at}: idempotency record's content hash is not the leaf's event"),
+            ),
+            Some(_) => {}
+        }
+        let (doc, dochash) =
+            store.entry_indexes_present(tenant, &ev.document_id, &ev.document_hash.0, index)?;
+        if !doc {
+            report.find("index", format!("{at}: no docs record for {}", ev.document_id));
+        }
+        if !dochash {
+            report.find("index", format!("{at}: no dochash record for {}", ev.document_hash));
+        }
+        report.index_records += 3;
+        Ok(())
+    }
+
+    /// Adds leaf `index` to the edge, comparing every stored hash it
+    /// completes (RFC 9162 subtree hashes in the tlog stored-hash layout).
+    fn push(
+        &mut self,
+        store: &Store,
+        report: &mut AuditReport,
+        index: u64,
+        leaf: Hash,
+    ) -> Result<()> {
+        let mut level = 0u8;
+        let mut node = index;
+        let mut hash = leaf;
+        let mut tainted = self.compare(store, report, level, node, &hash, false)?;
+        while node & 1 == 1 {
+            let Some((left, left_tainted)) = self.edge.pop() else {
+                return Err(LedgerError::Corrupt("audit: right edge underflow".into()));
+            };
+            hash = node_hash(&left, &hash);
+            level += 1;
+            node >>= 1;
+            tainted = self.compare(store, report, level, node, &hash, tainted || left_tainted)?;
+        }
+        self.edge.push((hash, tainted));
+        Ok(())
+    }
+
+    /// Compares one recomputed subtree hash with the stored one; returns
+    /// the taint of the subtree.
+    fn compare(
+        &self,
+        store: &Store,
+        report: &mut AuditReport,
+        level: u8,
+        node: u64,
+        recomputed: &Hash,
+        tainted: bool,
+    ) -> Result<bool> {
+        let i = tlog::stored_hash_index(level, node);
+        report.stored_hashes += 1;
+        let stored = store.read_hashes_opt(&[i])?.pop().flatten();
+        let what = if level == 0 {
+            format!("stored hash {i} (the leaf hash of leaf {node})")
+        } else {
+            let (lo, hi) = (node << level, ((node + 1) << level) - 1);
+            format!("stored hash {i} (level {level}, node {node}: leaves {lo}..={hi})")
+        };
+        let ok = match &stored {
+            None => {
+                report.find("stored_hash", format!("{what} is missing"));
+                false
+            }
+            Some(b) if b.as_slice() == recomputed.0 => true,
+            Some(b) => {
+                if !tainted {
+                    let shown =
+                        Hash::from_slice(b).map_or_else(|_| hex::encode(b), |h| h.to_string());
+                    let from = if level == 0 { "the leaf's bytes" } else { "its children" };
+                    report.find(
+                        "stored_hash",
+                        format!("{what} is {shown}; recomputed from {from}: {recomputed}"),
+                    );
+                }
+                false
+            }
+        };
+        Ok(tainted || !ok)
+    }
+
+    /// RFC 9162 root of the leaves walked so far.
+    fn root(&self) -> Hash {
+        let mut it = self.edge.iter().rev();
+        let Some((last, _)) = it.next() else {
+            return Hash::empty_root();
+        };
+        it.fold(*last, |acc, (left, _)| node_hash(left, &acc))
+    }
+}
+
+/// Every index record points below the tree size, and each family holds
+/// exactly one record per leaf (with the per-leaf checks: a bijection), and
+/// the hashes family exactly the stored hashes of the tree.
+fn check_counts(store: &Store, report: &mut AuditReport, leaves: u64) -> Result<()> {
+    let families = [
+        (LogFamily::Idem, "idem"),
+        (LogFamily::Docs, "docs"),
+        (LogFamily::DocHash, "dochash"),
+        (LogFamily::Hashes, "hashes"),
+    ];
+    for (family, name) in families {
+        let mut count = 0u64;
+        for item in store.scan_family(family) {
+            let (key, value) = item?;
+            count += 1;
+            let index = match family {
+                LogFamily::Idem if value.len() == 40 => Some(be_u64(&value)),
+                LogFamily::Idem => {
+                    report.find("index", format!("idem {}: bad value length", printable(&key)));
+                    None
+                }
+                LogFamily::Hashes => None,
+                _ if key.len() >= 8 => Some(be_u64(&key[key.len() - 8..])),
+                _ => None,
+            };
+            if index.is_some_and(|i| i >= leaves) {
+                report.find(
+                    "index",
+                    format!("{name} {} points beyond the {leaves} leaves", printable(&key)),
+                );
+            }
+        }
+        let want =
+            if family == LogFamily::Hashes { tlog::stored_hash_count(leaves) } else { leaves };
+        if count != want {
+            report.find(
+                "index",
+                format!("{name} holds {count} records; {leaves} leaves need {want}"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A key for a message: its printable head as text (0x00 separators as
+/// `/`), the rest (big-endian indexes, hashes) in hex.
+fn printable(key: &[u8]) -> String {
+    let printable = |b: u8| (0x20..0x7f).contains(&b);
+    let text = (0..key.len())
+        .take_while(|&i| {
+            printable(key[i]) || (key[i] == 0 && key.get(i + 1).is_some_and(|b| printable(*b)))
+        })
+        .count();
+    let head = String::from_utf8_lossy(&key[..text]).replace('\0', "/");
+    if text == key.len() {
+        head
+    } else {
+        format!("{head}0x{}", hex::encode(&key[text..]))
+    }
+}

@@ -78,27 +78,46 @@ enum Command {
     Load(crate::load::LoadArgs),
 }
 
+/// Where a token command acts: on a stopped server's data directory, or
+/// through a running server's admin API (`--server URL`, with a platform
+/// or tenant-admin token in the environment variable
+/// `EVIDENCE_LEDGER_TOKEN`).
+#[derive(clap::Args)]
+struct TokenTarget {
+    /// Data directory of a stopped server.
+    #[arg(long, required_unless_present = "server")]
+    data: Option<PathBuf>,
+    /// Base URL of the running server (e.g. http://127.0.0.1:8080).
+    #[arg(long, conflicts_with = "data")]
+    server: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum TokenCommand {
     /// Issue a token; prints the token alone.
     Issue {
+        #[command(flatten)]
+        target: TokenTarget,
+        /// The tenant (omit for a platform token).
         #[arg(long)]
-        data: PathBuf,
-        #[arg(long)]
-        tenant: String,
-        /// submitter | legal | notary | admin
+        tenant: Option<String>,
+        /// submitter | legal | notary | admin | platform
         #[arg(long)]
         role: String,
+        /// Lifetime in seconds. Offline: none means never expires; through
+        /// the server: 90 days unless given.
+        #[arg(long = "expires-in")]
+        expires_in: Option<u64>,
     },
     /// List tokens (ids, tenants, roles; never the tokens).
     List {
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        target: TokenTarget,
     },
     /// Revoke a token by id.
     Revoke {
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        target: TokenTarget,
         #[arg(long)]
         id: String,
     },
@@ -189,6 +208,9 @@ enum IssuerCommand {
         /// Base64 of the 32-byte Ed25519 public key.
         #[arg(long = "public-key")]
         public_key: String,
+        /// A tenant's signer key (name `signer:<id>`) instead of a platform-wide issuer.
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// List issuers, revoked ones included.
     List {
@@ -201,6 +223,9 @@ enum IssuerCommand {
         data: PathBuf,
         #[arg(long)]
         name: String,
+        /// The tenant whose signer key it is (omit for a platform-wide issuer).
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -264,7 +289,10 @@ pub fn open(data: &Path) -> Result<Ledger, String> {
     Ledger::open(data, LedgerOptions::default()).map_err(|e| {
         let s = e.to_string();
         if s.contains("lock") {
-            format!("{s}\nthe store is in use by a running server: stop it, or use the admin API")
+            format!(
+                "{s}\nthe store is in use by a running server: stop it, or use the admin API \
+                 (token commands: --server URL with EVIDENCE_LEDGER_TOKEN set)"
+            )
         } else {
             s
         }
@@ -272,53 +300,97 @@ pub fn open(data: &Path) -> Result<Ledger, String> {
 }
 
 fn token(cmd: TokenCommand) -> CliResult {
+    let target = match &cmd {
+        TokenCommand::Issue { target, .. }
+        | TokenCommand::List { target }
+        | TokenCommand::Revoke { target, .. } => target,
+    };
+    if let Some(url) = target.server.clone() {
+        return crate::remote::token(&url, cmd_remote(cmd));
+    }
+    let data = target.data.clone().ok_or("--data or --server is required")?;
     match cmd {
-        TokenCommand::Issue { data, tenant, role } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| format!("unknown role {role:?}: submitter|legal|notary|admin"))?;
+        TokenCommand::Issue { tenant, role, expires_in, .. } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                format!("unknown role {role:?}: submitter|legal|notary|admin|platform")
+            })?;
+            let tenant = match (role, tenant) {
+                (Role::Platform, None) => ledger::PLATFORM_TENANT.to_string(),
+                (_, Some(t)) => t,
+                (_, None) => return Err("--tenant is required for this role".into()),
+            };
             let l = open(&data)?;
-            let (token, _) = crate::auth::issue(&l, &tenant, role).map_err(|e| e.to_string())?;
+            let (token, _) =
+                crate::auth::issue(&l, &tenant, role, expires_in, ledger::OPERATOR_ACTOR)
+                    .map_err(|e| e.to_string())?;
             println!("{token}");
         }
-        TokenCommand::List { data } => {
+        TokenCommand::List { .. } => {
             for (_, r) in look(&data)?.tokens().map_err(|e| e.to_string())? {
-                let revoked =
-                    r.revoked_at.as_deref().map(|t| format!(" revoked {t}")).unwrap_or_default();
-                println!(
-                    "{} tenant={} role={} created {}{revoked}",
-                    r.id,
-                    r.tenant,
-                    r.role.as_str(),
-                    r.created_at
-                );
+                println!("{}", token_line(&r));
             }
         }
-        TokenCommand::Revoke { data, id } => {
-            let r = crate::auth::revoke(&open(&data)?, &id).map_err(|e| e.to_string())?;
+        TokenCommand::Revoke { id, .. } => {
+            let r = crate::auth::revoke(&open(&data)?, &id, ledger::OPERATOR_ACTOR)
+                .map_err(|e| e.to_string())?;
             println!("revoked {}", r.id);
         }
     }
     Ok(())
 }
 
+/// A token command for the running server.
+fn cmd_remote(cmd: TokenCommand) -> crate::remote::TokenOp {
+    use crate::remote::TokenOp;
+    match cmd {
+        TokenCommand::Issue { tenant, role, expires_in, .. } => {
+            TokenOp::Issue { tenant, role, expires_in }
+        }
+        TokenCommand::List { .. } => TokenOp::List,
+        TokenCommand::Revoke { id, .. } => TokenOp::Revoke { id },
+    }
+}
+
+/// One line of `token list`.
+pub fn token_line(r: &ledger::TokenRecord) -> String {
+    let revoked = r.revoked_at.as_deref().map(|t| format!(" revoked {t}")).unwrap_or_default();
+    let expires = r
+        .expires_unix
+        .map(|e| format!(" expires {}", verifier::report::unix_to_rfc3339(e.max(0) as u64)))
+        .unwrap_or_default();
+    format!(
+        "{} tenant={} role={} created {}{expires}{revoked}",
+        r.id,
+        r.tenant,
+        r.role.as_str(),
+        r.created_at
+    )
+}
+
 fn issuer(cmd: IssuerCommand) -> CliResult {
     match cmd {
-        IssuerCommand::Add { data, name, public_key } => {
+        IssuerCommand::Add { data, name, public_key, tenant } => {
             let key = base64::engine::general_purpose::STANDARD
                 .decode(public_key.trim())
                 .map_err(|_| "public key: not base64".to_string())?;
-            let r = open(&data)?.add_issuer(&name, &key).map_err(|e| e.to_string())?;
-            println!("trusted issuer {} key {}", r.name, r.public_key);
+            let r = open(&data)?
+                .add_issuer_scoped(tenant.as_deref(), &name, &key, ledger::OPERATOR_ACTOR)
+                .map_err(|e| e.to_string())?;
+            let scope = r.tenant.as_deref().map(|t| format!(" for tenant {t}")).unwrap_or_default();
+            println!("trusted issuer {}{scope} key {}", r.name, r.public_key);
         }
         IssuerCommand::List { data } => {
             for r in look(&data)?.issuers().map_err(|e| e.to_string())? {
                 let revoked =
                     r.revoked_at.as_deref().map(|t| format!(" revoked {t}")).unwrap_or_default();
-                println!("{} {} added {}{revoked}", r.name, r.public_key, r.added_at);
+                let scope = r.tenant.as_deref().map(|t| format!(" tenant={t}")).unwrap_or_default();
+                println!("{}{scope} {} added {}{revoked}", r.name, r.public_key, r.added_at);
             }
         }
-        IssuerCommand::Revoke { data, name } => {
-            let r = open(&data)?.revoke_issuer(&name).map_err(|e| e.to_string())?;
+        IssuerCommand::Revoke { data, name, tenant } => {
+            let r = open(&data)?
+                .revoke_issuer_scoped(tenant.as_deref(), &name, ledger::OPERATOR_ACTOR)
+                .map_err(|e| e.to_string())?;
             println!("revoked issuer {}", r.name);
         }
     }

@@ -15,5 +15,6 @@ pub mod error;
 pub mod flows;
 pub mod load;
 pub mod metrics;
+pub mod remote;
 pub mod report;
 pub mod server;

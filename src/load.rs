@@ -26,7 +26,7 @@ pub struct LoadArgs {
     /// Submitter token (with --url).
     #[arg(long)]
     token: Option<String>,
-    /// Admin token to register the load issuer (with --url).
+    /// Platform token to register the load issuer, platform-wide (with --url).
     #[arg(long)]
     admin_token: Option<String>,
     /// Concurrent clients (closed loop).
@@ -274,7 +274,8 @@ impl OwnServer {
         cli(&["init", "--data", &d, "--origin", "load.evidence-ledger.local/log"])?;
         let submitter =
             cli(&["token", "issue", "--data", &d, "--tenant", "load", "--role", "submitter"])?;
-        let admin = cli(&["token", "issue", "--data", &d, "--tenant", "load", "--role", "admin"])?;
+        // The load issuer is platform-wide: only the platform role registers those.
+        let admin = cli(&["token", "issue", "--data", &d, "--role", "platform"])?;
         let mut child = Command::new(&exe)
             .args(["serve", "--data", &d, "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")

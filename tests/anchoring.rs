@@ -189,12 +189,12 @@ fn witnesses_cosign_and_a_witness_down_neither_blocks_ingest_nor_stays_behind() 
 
     // Back up on its address: it catches up from its own last size.
     w[2].serve();
-    let (status, _) = s.post("/v1/anchor", Some(&s.tokens.admin), "");
+    let (status, _) = s.post("/v1/anchor", Some(&s.tokens.platform), "");
     assert_eq!(status, 200);
     wait_checkpoint(&s, "notary-2 catching up", |cp| {
         cp.checkpoint.size == size2 && cosigned_by(cp, &w[2])
     });
-    let (status, body) = s.get("/v1/anchor", Some(&s.tokens.admin));
+    let (status, body) = s.get("/v1/anchor", Some(&s.tokens.platform));
     assert_eq!(status, 200);
     let st: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(st["latest_anchored"], size2);

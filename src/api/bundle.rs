@@ -102,7 +102,8 @@ pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result
     let mut issuers = Vec::with_capacity(cited.len());
     for name in cited {
         // An entry cites only issuers the ledger knew when it took it.
-        if let Some(rec) = state.ledger.issuer(&name)? {
+        // Resolved as ingest resolved it: the tenant's own, else platform-wide.
+        if let Some(rec) = state.ledger.resolve_issuer(tenant, &name)? {
             issuers.push(BundleIssuer { name: rec.name, public_key: rec.public_key });
         }
     }

@@ -55,12 +55,16 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
             inclusion: proof.iter().map(|h| h.to_base64()).collect(),
         });
     }
-    let mut issuers = Vec::new();
-    for name in issuer_names {
-        if let Some(r) = state.ledger.issuer(&name)? {
-            issuers.push(json!({"name": r.name, "public_key": r.public_key}));
+    // Each name as its entry's tenant resolved it on ingest. Two tenants'
+    // signers of one name about the same file list two keys for the name.
+    let mut keys = BTreeSet::new();
+    for (tenant, name) in issuer_names {
+        if let Some(r) = state.ledger.resolve_issuer(&tenant, &name)? {
+            keys.insert((r.name, r.public_key));
         }
     }
+    let issuers: Vec<_> =
+        keys.into_iter().map(|(name, key)| json!({"name": name, "public_key": key})).collect();
     let witnesses = state.witnesses_json();
     Ok(json(&json!({
         "format": "evidence-lookup/v1",
@@ -93,16 +97,18 @@ fn parse_query(query: &str) -> Result<Hash, ApiError> {
     Hash::from_hex(v).map_err(|_| bad("document_hash must be 64 lowercase hex digits"))
 }
 
-/// Issuer names of a stored leaf's attestations (stored leaves are valid).
-fn attestation_issuers(leaf: &[u8]) -> Vec<String> {
+/// (tenant, issuer name) of a stored leaf's attestations (stored leaves are valid).
+fn attestation_issuers(leaf: &[u8]) -> Vec<(String, String)> {
     let Ok(v) = serde_json::from_slice::<Value>(leaf) else {
         return Vec::new();
     };
+    let tenant = v.get("tenant").and_then(Value::as_str).unwrap_or_default().to_owned();
     v.pointer("/event/attestations")
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
-                .filter_map(|x| x.get("issuer").and_then(Value::as_str).map(str::to_owned))
+                .filter_map(|x| x.get("issuer").and_then(Value::as_str))
+                .map(|n| (tenant.clone(), n.to_owned()))
                 .collect()
         })
         .unwrap_or_default()
@@ -136,8 +142,9 @@ mod tests {
 
     #[test]
     fn issuers_of_a_leaf() {
-        let leaf = br#"{"event":{"attestations":[{"issuer":"idp-gov"},{"issuer":"signer:u-1"}]}}"#;
-        assert_eq!(attestation_issuers(leaf), vec!["idp-gov", "signer:u-1"]);
+        let leaf = br#"{"event":{"attestations":[{"issuer":"idp-gov"},{"issuer":"signer:u-1"}]},"tenant":"t"}"#;
+        let t = |n: &str| ("t".to_string(), n.to_string());
+        assert_eq!(attestation_issuers(leaf), vec![t("idp-gov"), t("signer:u-1")]);
         assert!(attestation_issuers(b"not json").is_empty());
     }
 }

@@ -8,6 +8,7 @@ mod events;
 mod lookup;
 mod public;
 mod report;
+mod tokens;
 mod verify;
 mod web;
 
@@ -139,8 +140,13 @@ where
         }
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
         ["v1", "issuers", name, "revoke"] if post => {
-            ("issuers", with_caller(state, req, |c| admin::revoke_issuer(state, c, name)))
+            ("issuers", admin::revoke_issuer(state, req, name).await)
         }
+        ["v1", "tokens"] if post => ("tokens", tokens::issue(state, req, body).await),
+        ["v1", "tokens"] if get => {
+            ("tokens", with_caller(state, req, |c| tokens::list(state, c, &req.query)))
+        }
+        ["v1", "tokens", id, "revoke"] if post => ("tokens", tokens::revoke(state, req, id).await),
         ["v1", "lookup"] if get => ("lookup", lookup::lookup(state, &req.query)),
         ["verify"] if get => ("verify", web::page()),
         ["verify", name] if get => ("verify", web::asset(name)),

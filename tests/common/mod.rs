@@ -23,6 +23,8 @@ pub struct Tokens {
     pub legal: String,
     pub notary: String,
     pub admin: String,
+    /// The platform administrator (no tenant).
+    pub platform: String,
     pub other_submitter: String,
     pub other_legal: String,
 }
@@ -56,6 +58,7 @@ impl Server {
             legal: tok(TENANT, "legal"),
             notary: tok(TENANT, "notary"),
             admin: tok(TENANT, "admin"),
+            platform: cli(&["token", "issue", "--data", &d, "--role", "platform"]),
             other_submitter: tok(OTHER, "submitter"),
             other_legal: tok(OTHER, "legal"),
         };

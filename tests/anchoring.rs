@@ -218,7 +218,8 @@ fn a_forked_log_is_refused_and_stays_refused_after_a_witness_restart() {
     let idp = &s.services.idp;
     fork.add_issuer(&idp.name, idp.key.verifying_key().as_bytes()).unwrap();
     let h = verifier::Hash::digest(b"other").to_hex();
-    let events = (0..size)
+    // The issuer's registration is the fork's first entry (registry_changed).
+    let events = (fork.status().tree_size..size)
         .map(|i| {
             let v = evidence_ledger::flows::signed_event(idp, &format!("fork-{i}"), "forged", &h);
             verifier::entry::Event::from_value(v, false).unwrap()

@@ -134,6 +134,12 @@ where
         ["v1", "events"] if post => ("events", events::post(state, req, body).await),
         ["v1", "documents", doc, "bundle"] if get => ("bundle", bundle::get(state, req, doc).await),
         ["v1", "documents", doc, "report"] if get => ("report", report::get(state, req, doc).await),
+        ["v1", "documents", doc, "reports"] if post => {
+            ("report", report::post(state, req, doc).await)
+        }
+        ["v1", "documents", doc, "reports", id] if get => {
+            ("report", report::read(state, req, doc, id).await)
+        }
         ["v1", "verify"] if post => ("verify", verify::post(state, body).await),
         ["v1", "issuers"] if get => {
             ("issuers", with_caller(state, req, |c| admin::list_issuers(state, c)))

@@ -118,3 +118,37 @@ fn legacy_report_get_still_works() {
     assert_eq!(status, 200);
     assert_eq!(again, body);
 }
+
+/// Reports do not grow a contract's bundle without bound: it carries the
+/// newest report entries and says how many older ones it left out.
+#[test]
+fn bundles_carry_only_the_newest_report_entries() {
+    let s = server_with_contract();
+    let path = format!("/v1/documents/{DOC}/reports");
+    for i in 0..12 {
+        let key = format!("k-{i}");
+        assert_eq!(call(&s, "POST", &path, &s.tokens.legal, Some(&key)).0, 200);
+    }
+    let (status, h, raw) =
+        call(&s, "GET", &format!("/v1/documents/{DOC}/bundle"), &s.tokens.legal, None);
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "x-omitted-report-entries"), "2");
+    let bundle = verifier::bundle::Bundle::parse(&raw).unwrap();
+    let kinds: Vec<String> = bundle
+        .entries
+        .iter()
+        .map(|e| {
+            let leaf = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &e.leaf)
+                .unwrap();
+            verifier::entry::parse_leaf(&leaf).unwrap().event.kind.as_str().to_string()
+        })
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "report_issued").count(), 10);
+    assert_eq!(kinds.len(), 8 + 10, "every contract event is kept");
+    let vkey = s.get_json("/v1/log")["vkey"].as_str().unwrap().to_string();
+    let mut policy = verifier::policy::TrustPolicy::default();
+    policy.add_log(&vkey).unwrap();
+    let options = verifier::bundle::VerifyOptions::with_policy(policy, "test court");
+    let report = verifier::bundle::verify_bundle(&bundle, &options);
+    assert!(report.passed, "{:?}", report.checks);
+}

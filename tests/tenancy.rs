@@ -270,3 +270,28 @@ fn registry_changes_are_logged_and_attested_by_the_log() {
 fn b64d(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
+
+/// Every answer, errors included, carries nosniff and frame-ancestors;
+/// HSTS only behind a TLS proxy; the data directory is the service's alone.
+#[test]
+fn answers_carry_security_headers_and_the_data_dir_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Server::start();
+    for path in ["/v1/log", "/v1/nothing", "/v1/documents/x/bundle", "/verify"] {
+        let resp = s.client().get(format!("{}{path}", s.url)).send().unwrap();
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(h.get("strict-transport-security").is_none(), "{path}: plain HTTP");
+    }
+    let resp = s
+        .client()
+        .get(format!("{}/v1/log", s.url))
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .unwrap();
+    assert!(resp.headers().contains_key("strict-transport-security"));
+    let mode = std::fs::metadata(s.data()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+}

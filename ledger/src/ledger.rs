@@ -129,6 +129,10 @@ impl Ledger {
     /// Creates the log key and an empty store in `dir`; returns the vkey.
     pub fn init(dir: &Path, origin: &str) -> Result<String> {
         std::fs::create_dir_all(dir)?;
+        // The store holds tokens' hashes and the registry; the key file is
+        // 0600 already. Only the service's user enters the directory.
+        let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+        std::fs::set_permissions(dir, private)?;
         let key_path = dir.join(LOG_KEY_FILE);
         if key_path.exists() {
             return Err(LedgerError::AlreadyExists(format!("{}", key_path.display())));

@@ -18,6 +18,11 @@ use tokio::sync::Semaphore;
 /// How long a connection may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The client's address, put into every request's extensions by [`serve`]
+/// (read it with `warp::ext::optional::<PeerAddr>()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerAddr(pub std::net::SocketAddr);
+
 /// Boxed error of a service or body.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -49,9 +54,9 @@ pub async fn serve<S, B>(
             p = limit.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
-                Ok((s, _)) => s,
+                Ok(pair) => pair,
                 Err(e) => {
                     // Out of file descriptors and the like: back off, don't spin.
                     tracing::warn!("accept: {e}");
@@ -66,7 +71,10 @@ pub async fn serve<S, B>(
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service.clone()));
+            .serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(WithPeer { inner: service.clone(), peer: PeerAddr(peer) }),
+            );
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;
@@ -77,5 +85,33 @@ pub async fn serve<S, B>(
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(grace) => tracing::warn!("shutdown grace period over"),
+    }
+}
+
+/// A service that tags each request with the connection's peer address.
+#[derive(Clone)]
+struct WithPeer<S> {
+    inner: S,
+    peer: PeerAddr,
+}
+
+impl<S, B> tower_service::Service<hyper::Request<Incoming>> for WithPeer<S>
+where
+    S: tower_service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: hyper::Request<Incoming>) -> Self::Future {
+        req.extensions_mut().insert(self.peer);
+        self.inner.call(req)
     }
 }

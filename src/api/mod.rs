@@ -18,6 +18,7 @@ use std::time::Instant;
 use bytes::Buf;
 use futures_util::{Stream, StreamExt};
 use ledger::Ledger;
+use notary_bridge::http::PeerAddr;
 use warp::http::{HeaderMap, Method, StatusCode};
 use warp::reply::{Reply, Response};
 use warp::Filter;
@@ -64,14 +65,23 @@ pub fn routes(
         .and(warp::path::full())
         .and(query)
         .and(warp::header::headers_cloned())
+        .and(warp::ext::optional::<PeerAddr>())
         .and(warp::body::stream())
-        .then(move |method, path: warp::path::FullPath, query, headers, body| {
-            let state = state.clone();
-            async move {
-                let req = Req { method, path: path.as_str().to_string(), query, headers };
-                handle(state, req, body).await
-            }
-        })
+        .then(
+            move |method,
+                  path: warp::path::FullPath,
+                  query,
+                  headers,
+                  peer: Option<PeerAddr>,
+                  body| {
+                let state = state.clone();
+                async move {
+                    let peer = peer.map(|p| p.0.ip());
+                    let req = Req { method, path: path.as_str().to_string(), query, headers, peer };
+                    handle(state, req, body).await
+                }
+            },
+        )
 }
 
 /// The parts of a request the handlers look at.
@@ -84,6 +94,8 @@ pub struct Req {
     pub query: String,
     /// Headers.
     pub headers: HeaderMap,
+    /// The client's address, when the accept loop knows it.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 async fn handle<S, B>(state: Arc<AppState>, req: Req, body: S) -> Response
@@ -168,7 +180,7 @@ where
         ["v1", "documents", doc, "reports", id] if get => {
             ("report", report::read(state, req, doc, id).await)
         }
-        ["v1", "verify"] if post => ("verify", verify::post(state, body).await),
+        ["v1", "verify"] if post => ("verify", verify::post(state, req, body).await),
         ["v1", "issuers"] if get => {
             ("issuers", with_caller(state, req, |c| admin::list_issuers(state, c)))
         }
@@ -210,8 +222,28 @@ pub(crate) fn caller(state: &AppState, req: &Req) -> Result<Caller, ApiError> {
     auth::authenticate(&state.ledger, header)
 }
 
-/// Reads a body, refusing it as soon as it passes `cap` bytes.
-pub(crate) async fn read_body<S, B>(mut body: S, cap: usize) -> Result<Vec<u8>, ApiError>
+/// How long a client may take to send a request body, whole: a client
+/// trickling its body holds a connection and, for `POST /v1/verify`, a
+/// verification slot, so it gets this long and then a 408.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads a body within [`BODY_READ_TIMEOUT`], refusing it as soon as it
+/// passes `cap` bytes.
+pub(crate) async fn read_body<S, B>(body: S, cap: usize) -> Result<Vec<u8>, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
+    B: Buf,
+{
+    tokio::time::timeout(BODY_READ_TIMEOUT, read_body_capped(body, cap)).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("request body not received within {} s", BODY_READ_TIMEOUT.as_secs()),
+        )
+    })?
+}
+
+async fn read_body_capped<S, B>(mut body: S, cap: usize) -> Result<Vec<u8>, ApiError>
 where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,

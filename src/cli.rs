@@ -51,6 +51,8 @@ enum Command {
         data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        #[command(flatten)]
+        limits: ServeLimits,
     },
     /// Manage trusted RFC 3161 time-stamp authorities.
     Tsa {
@@ -90,6 +92,44 @@ struct TokenTarget {
     /// Base URL of the running server (e.g. http://127.0.0.1:8080).
     #[arg(long, conflicts_with = "data")]
     server: Option<String>,
+}
+
+/// Per-tenant quotas and admission control of `serve` (0 turns a limit off).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ServeLimits {
+    /// Every tenant's average events/s (bursts of 2 s of it); 0: no limit.
+    #[arg(long = "tenant-events-per-sec", default_value_t = 0.0)]
+    tenant_events_per_sec: f64,
+    /// Every tenant's request bytes per UTC day; 0: no limit.
+    #[arg(long = "tenant-bytes-per-day", default_value_t = 0)]
+    tenant_bytes_per_day: u64,
+    /// One tenant's own quota, TENANT=EVENTS_PER_SEC:BYTES_PER_DAY (repeatable).
+    #[arg(long = "tenant-quota")]
+    tenant_quota: Vec<String>,
+    /// Most submitted events in the service at once; past it, 503 + Retry-After.
+    #[arg(long = "max-in-flight-events", default_value_t = crate::api::admission::DEFAULT_MAX_IN_FLIGHT_EVENTS)]
+    max_in_flight_events: usize,
+}
+
+impl ServeLimits {
+    /// The admission settings these flags describe.
+    pub fn config(&self) -> Result<crate::api::admission::AdmissionConfig, String> {
+        use crate::api::admission::{parse_override, AdmissionConfig, Quota};
+        if !self.tenant_events_per_sec.is_finite() || self.tenant_events_per_sec < 0.0 {
+            return Err("--tenant-events-per-sec: a number >= 0".into());
+        }
+        let overrides =
+            self.tenant_quota.iter().map(|s| parse_override(s)).collect::<Result<_, _>>()?;
+        Ok(AdmissionConfig {
+            default_quota: Quota {
+                events_per_sec: self.tenant_events_per_sec,
+                bytes_per_day: self.tenant_bytes_per_day,
+            },
+            overrides,
+            max_in_flight_events: self.max_in_flight_events.max(1),
+            ..AdmissionConfig::default()
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -259,7 +299,7 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Token { command } => token(command),
         Command::Issuer { command } => issuer(command),
-        Command::Serve { data, listen } => serve(&data, listen),
+        Command::Serve { data, listen, limits } => serve(&data, listen, &limits),
         Command::Witness { command } => witness(command),
         Command::Tsa { command } => tsa(command),
         Command::Anchor { command } => anchor_cmd(command),
@@ -400,6 +440,14 @@ fn issuer(cmd: IssuerCommand) -> CliResult {
 /// Builds the shared state of a server over an open ledger, starting the
 /// anchoring thread when witnesses are configured.
 pub fn app_state(ledger: Ledger) -> Result<Arc<AppState>, String> {
+    app_state_with(ledger, crate::api::admission::AdmissionConfig::default())
+}
+
+/// [`app_state`] with admission settings.
+pub fn app_state_with(
+    ledger: Ledger,
+    admission: crate::api::admission::AdmissionConfig,
+) -> Result<Arc<AppState>, String> {
     let config = AnchorConfig::load(&ledger).map_err(|e| e.to_string())?;
     let witnesses = config.partners.iter().map(|p| (p.name.clone(), p.vkey.clone())).collect();
     let trust = service_policy(&ledger, &config)?;
@@ -415,6 +463,7 @@ pub fn app_state(ledger: Ledger) -> Result<Arc<AppState>, String> {
         trust,
         anchor,
         ready: AtomicBool::new(true),
+        admission: crate::api::admission::Admission::new(admission),
     }))
 }
 
@@ -570,9 +619,10 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
 }
 
-fn serve(data: &Path, listen: SocketAddr) -> CliResult {
+fn serve(data: &Path, listen: SocketAddr, limits: &ServeLimits) -> CliResult {
+    let admission = limits.config()?;
     let ledger = open(data)?;
-    let state = app_state(ledger.clone())?;
+    let state = app_state_with(ledger.clone(), admission)?;
     let rt = runtime()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| e.to_string())?;

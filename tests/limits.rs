@@ -49,3 +49,44 @@ fn a_client_trickling_a_verify_body_holds_only_its_own_share() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// One tenant over its quota gets 429 + Retry-After while another
+/// tenant's events go through.
+#[test]
+fn a_tenant_over_quota_gets_429_while_another_goes_through() {
+    let mut s = Server::prepare();
+    s.spawn_with(&["--tenant-quota", &format!("{TENANT}=5:0")]);
+    let h = verifier::Hash::digest(b"doc-q").to_hex();
+    let batch = |prefix: &str, n: usize| {
+        let events: Vec<_> = (0..n)
+            .map(|i| {
+                evidence_ledger::flows::signed_event(
+                    &s.services.idp,
+                    &format!("{prefix}-{i}"),
+                    "doc-q",
+                    &h,
+                )
+            })
+            .collect();
+        serde_json::json!({ "events": events })
+    };
+    // A burst of two seconds' worth passes; the next request is over.
+    assert_eq!(s.submit(&batch("a", 10)).0, 200);
+    let resp = s
+        .client()
+        .post(format!("{}/v1/events", s.url))
+        .bearer_auth(&s.tokens.submitter)
+        .body(serde_json::to_vec(&batch("b", 5)).unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    let wait: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    let other = batch("g", 50);
+    let (status, body) =
+        s.post("/v1/events", Some(&s.tokens.other_submitter), serde_json::to_vec(&other).unwrap());
+    assert_eq!(status, 200, "{body}");
+    // Retry-After is honest: after it, the tenant is served again.
+    std::thread::sleep(Duration::from_secs(wait));
+    assert_eq!(s.submit(&batch("b", 5)).0, 200);
+}

@@ -3,6 +3,7 @@
 //! token — answers the same JSON error shape with the right status.
 
 mod admin;
+pub mod admission;
 mod bundle;
 mod events;
 mod lookup;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub anchor: Option<anchor::Anchorer>,
     /// False once shutdown began; `/readyz` then answers 503.
     pub ready: std::sync::atomic::AtomicBool,
+    /// Per-tenant quotas and the bound on events in flight.
+    pub admission: admission::Admission,
 }
 
 impl AppState {

@@ -86,8 +86,14 @@ impl Server {
     }
 
     pub fn spawn(&mut self) {
+        self.spawn_with(&[]);
+    }
+
+    /// Serves with extra `serve` flags.
+    pub fn spawn_with(&mut self, extra: &[&str]) {
         let mut child = Command::new(BIN)
             .args(["serve", "--data", self.dir.path().to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()

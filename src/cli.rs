@@ -109,6 +109,9 @@ pub struct ServeLimits {
     /// Most submitted events in the service at once; past it, 503 + Retry-After.
     #[arg(long = "max-in-flight-events", default_value_t = crate::api::admission::DEFAULT_MAX_IN_FLIGHT_EVENTS)]
     max_in_flight_events: usize,
+    /// Most submission requests in the service at once; past it, 503 + Retry-After.
+    #[arg(long = "max-in-flight-requests", default_value_t = crate::api::admission::DEFAULT_MAX_IN_FLIGHT_REQUESTS)]
+    max_in_flight_requests: usize,
 }
 
 impl ServeLimits {
@@ -127,6 +130,7 @@ impl ServeLimits {
             },
             overrides,
             max_in_flight_events: self.max_in_flight_events.max(1),
+            max_in_flight_requests: self.max_in_flight_requests.max(1),
             ..AdmissionConfig::default()
         })
     }

@@ -90,3 +90,31 @@ fn a_tenant_over_quota_gets_429_while_another_goes_through() {
     std::thread::sleep(Duration::from_secs(wait));
     assert_eq!(s.submit(&batch("b", 5)).0, 200);
 }
+
+/// `/v1/lookup` answers pages of 100 entries with a cursor; the first
+/// page keeps the shape the verifier page reads.
+#[test]
+fn lookup_is_paged() {
+    let s = Server::start();
+    let h = verifier::Hash::digest(b"doc-p").to_hex();
+    let events: Vec<_> = (0..150)
+        .map(|i| {
+            evidence_ledger::flows::signed_event(&s.services.idp, &format!("p-{i}"), "doc-p", &h)
+        })
+        .collect();
+    assert_eq!(s.submit(&serde_json::json!({ "events": events })).0, 200);
+    let first = s.get_json(&format!("/v1/lookup?document_hash={h}"));
+    assert_eq!(first["entries"].as_array().unwrap().len(), 100);
+    assert_eq!(first["total_entries"], 150);
+    assert_eq!(first["truncated"], true);
+    assert_eq!(first["max_entries"], 100);
+    let cursor = first["next_cursor"].as_u64().unwrap();
+    assert_eq!(first["entries"][99]["index"], cursor);
+    let second = s.get_json(&format!("/v1/lookup?document_hash={h}&cursor={cursor}"));
+    let entries = second["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 50);
+    assert!(entries.iter().all(|e| e["index"].as_u64().unwrap() > cursor));
+    assert_eq!(second["truncated"], false);
+    assert!(second["next_cursor"].is_null());
+    assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}&cursor=x"), None).0, 400);
+}

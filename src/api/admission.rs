@@ -43,6 +43,9 @@ pub struct AdmissionConfig {
     pub burst_secs: f64,
     /// Most submitted events in the service at once.
     pub max_in_flight_events: usize,
+    /// Most submission requests in the service at once (reading their
+    /// body, parsing, checking, waiting for their group commit).
+    pub max_in_flight_requests: usize,
 }
 
 impl Default for AdmissionConfig {
@@ -52,6 +55,7 @@ impl Default for AdmissionConfig {
             overrides: HashMap::new(),
             burst_secs: 2.0,
             max_in_flight_events: DEFAULT_MAX_IN_FLIGHT_EVENTS,
+            max_in_flight_requests: DEFAULT_MAX_IN_FLIGHT_REQUESTS,
         }
     }
 }
@@ -59,6 +63,11 @@ impl Default for AdmissionConfig {
 /// Default admission bound: about half a second of the sequencer's
 /// measured throughput on these machines.
 pub const DEFAULT_MAX_IN_FLIGHT_EVENTS: usize = 20_000;
+
+/// Default bound on submission requests in flight: each holds a blocking
+/// thread while it is checked and waits for its fsync; more than this only
+/// queue on the two cores and time out together.
+pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 256;
 
 /// A tenant's bucket and day counter.
 struct Usage {
@@ -73,6 +82,7 @@ pub struct Admission {
     config: AdmissionConfig,
     usage: Mutex<HashMap<String, Usage>>,
     in_flight: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
 }
 
 /// Events admitted; released when dropped.
@@ -95,7 +105,25 @@ impl Admission {
             config,
             usage: Mutex::new(HashMap::new()),
             in_flight: Arc::new(AtomicUsize::new(0)),
+            requests: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Admits one submission request before its body is read, or 503 +
+    /// `Retry-After` when [`AdmissionConfig::max_in_flight_requests`] are in.
+    pub fn admit_request(&self) -> Result<Admitted, ApiError> {
+        let max = self.config.max_in_flight_requests;
+        let before = self.requests.fetch_add(1, Ordering::AcqRel);
+        let admitted = Admitted { n: 1, in_flight: self.requests.clone() };
+        if before >= max {
+            drop(admitted);
+            return Err(ApiError::overloaded(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{max} submissions in flight; retry"),
+                1,
+            ));
+        }
+        Ok(admitted)
     }
 
     /// Events in the service now.

@@ -46,6 +46,7 @@ where
 {
     let caller = caller(state, req)?;
     require(&caller, &[Role::Submitter])?;
+    let _request = state.admission.admit_request()?;
     let bytes = read_body(body, MAX_BODY_BYTES).await?;
     let st = state.clone();
     let receipts = tokio::task::spawn_blocking(move || {

@@ -160,7 +160,7 @@ where
         ["v1", "checkpoint"] if get => ("checkpoint", public::checkpoint(state)),
         ["v1", "checkpoint", "latest"] if get => ("checkpoint", public::latest_checkpoint(state)),
         ["v1", "checkpoint", "timestamp"] if get => {
-            ("checkpoint", public::checkpoint_timestamp(state))
+            ("checkpoint", blocking(state, public::checkpoint_timestamp).await)
         }
         ["v1", "anchor"] if post => {
             ("anchor", with_caller(state, req, |c| admin::trigger_anchor(state, c)))
@@ -196,7 +196,10 @@ where
             ("tokens", with_caller(state, req, |c| tokens::list(state, c, &req.query)))
         }
         ["v1", "tokens", id, "revoke"] if post => ("tokens", tokens::revoke(state, req, id).await),
-        ["v1", "lookup"] if get => ("lookup", lookup::lookup(state, &req.query)),
+        ["v1", "lookup"] if get => {
+            let query = req.query.clone();
+            ("lookup", blocking(state, move |st| lookup::lookup(st, &query)).await)
+        }
         ["verify"] if get => ("verify", web::page()),
         ["verify", name] if get => ("verify", web::asset(name)),
         ["metrics"] if get => ("metrics", public::metrics(state)),
@@ -204,6 +207,18 @@ where
         ["readyz"] if get => ("readyz", public::readyz(state)),
         _ => ("unknown", Err(no_route(req))),
     }
+}
+
+/// Runs a handler whose work blocks (RocksDB reads, proofs, signature
+/// checks) on the blocking pool, so the two async workers stay free.
+async fn blocking(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&AppState) -> Answer + Send + 'static,
+) -> Answer {
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || f(&st))
+        .await
+        .map_err(|e| ApiError::internal("blocking task", e))?
 }
 
 fn no_route(req: &Req) -> ApiError {

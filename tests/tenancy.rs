@@ -295,3 +295,46 @@ fn answers_carry_security_headers_and_the_data_dir_is_private() {
     let mode = std::fs::metadata(s.data()).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700);
 }
+
+/// Bundle reads, token changes and failed authentications are in the
+/// tenant's access log, which its admin reads and another tenant's cannot.
+#[test]
+fn the_access_log_records_privileged_actions_per_tenant() {
+    let s = Server::start();
+    let h = Hash::digest(b"doc-al").to_hex();
+    assert_eq!(s.submit(&signed_event(&s.services.idp, "al-1", "doc-al", &h)).0, 200);
+    assert_eq!(s.get("/v1/documents/doc-al/bundle", Some(&s.tokens.legal)).0, 200);
+    let (status, t) = issue_token(&s, &s.tokens.admin, &json!({"role": "notary"}));
+    assert_eq!(status, 200);
+    let id = t["id"].as_str().unwrap();
+    assert_eq!(s.post(&format!("/v1/tokens/{id}/revoke"), Some(&s.tokens.admin), "").0, 200);
+    let revoked = t["token"].as_str().unwrap();
+    assert_eq!(s.get("/v1/documents/doc-al/bundle", Some(revoked)).0, 401);
+    assert_eq!(s.get("/v1/documents/doc-al/bundle", Some("elt_nobody")).0, 401);
+
+    let (status, log) = s.get("/v1/access-log", Some(&s.tokens.admin));
+    assert_eq!(status, 200, "{log}");
+    let log: Value = serde_json::from_str(&log).unwrap();
+    let actions: Vec<(&str, u64)> = log["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["status"].as_u64().unwrap()))
+        .collect();
+    // Newest first: the revoked token's failed read, the revocation, the
+    // issue, the legal team's bundle read.
+    assert_eq!(
+        actions,
+        [("auth_failed", 401), ("token_change", 200), ("token_change", 200), ("bundle_read", 200)]
+    );
+    let first = &log["records"][0];
+    assert_eq!(first["token_id"], id);
+    assert_eq!(first["client"], "127.0.0.1");
+    // The unknown token's failure is the platform's to read.
+    let (_, plat) = s.get("/v1/access-log", Some(&s.tokens.platform));
+    assert!(plat.contains("auth_failed"), "{plat}");
+    let path = format!("/v1/access-log?tenant={OTHER}");
+    assert_eq!(s.get(&path, Some(&s.tokens.admin)).0, 403);
+    assert_eq!(s.get("/v1/access-log", Some(&s.tokens.legal)).0, 403);
+    assert_eq!(s.get(&path, Some(&s.tokens.platform)).0, 200);
+}

@@ -732,6 +732,27 @@ impl Ledger {
         self.inner.store.get_record(RecordFamily::Aux, key)
     }
 
+    /// Writes auxiliary records without waiting for fsync (access logs).
+    pub fn aux_put_unsynced(&self, records: &[(Vec<u8>, Vec<u8>)]) -> Result<()> {
+        self.inner.store.put_records_unsynced(RecordFamily::Aux, records)
+    }
+
+    /// Deletes the auxiliary records with keys in `[from, to)`.
+    pub fn aux_delete_range(&self, from: &[u8], to: &[u8]) -> Result<()> {
+        self.inner.store.delete_record_range(RecordFamily::Aux, from, to)
+    }
+
+    /// Up to `limit` auxiliary records under `prefix`, keys below `before`,
+    /// greatest key first.
+    pub fn aux_scan_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.inner.store.scan_records_rev(RecordFamily::Aux, prefix, before, limit)
+    }
+
     /// Auxiliary records whose key starts with `prefix`, in key order.
     pub fn aux_scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.inner.store.scan_records(RecordFamily::Aux, prefix)

@@ -2,6 +2,7 @@
 //! that every failure — unknown path, wrong method, oversized body, bad
 //! token — answers the same JSON error shape with the right status.
 
+mod access;
 mod admin;
 pub mod admission;
 mod bundle;
@@ -113,6 +114,7 @@ where
         Err(e) => e.into_response(),
     };
     security_headers(&req, response.headers_mut());
+    access::record(&state, &req, route, response.status().as_u16());
     let status = response.status().as_u16().to_string();
     state.metrics.http.with_label_values(&[route, &status]).inc();
     state.metrics.http_latency.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
@@ -191,6 +193,7 @@ where
         ["v1", "issuers", name, "revoke"] if post => {
             ("issuers", admin::revoke_issuer(state, req, name).await)
         }
+        ["v1", "access-log"] if get => ("access_log", access::list(state, req).await),
         ["v1", "tokens"] if post => ("tokens", tokens::issue(state, req, body).await),
         ["v1", "tokens"] if get => {
             ("tokens", with_caller(state, req, |c| tokens::list(state, c, &req.query)))

@@ -81,7 +81,7 @@ fn write(ledger: &Ledger, tenant: &str, value: &Value) -> Result<(), ledger::Led
     key.extend_from_slice(&seq.to_be_bytes());
     let bytes = serde_json::to_vec(value).unwrap_or_default();
     ledger.aux_put_unsynced(&[(key, bytes)])?;
-    if seq % PRUNE_EVERY == 0 {
+    if seq.is_multiple_of(PRUNE_EVERY) {
         prune(ledger, tenant)?;
     }
     Ok(())

@@ -181,6 +181,9 @@ enum TsaCommand {
         /// Also timestamp anchored checkpoints with this TSA (its RFC 3161 HTTP URL).
         #[arg(long = "anchor-url")]
         anchor_url: Option<String>,
+        /// PEM CA certificate(s) to trust for an https --anchor-url (private CA).
+        #[arg(long = "ca-cert", requires = "anchor_url")]
+        ca_cert: Option<PathBuf>,
     },
     /// List trusted TSAs.
     List {
@@ -200,6 +203,17 @@ enum WitnessCommand {
         /// Base URL; the ledger POSTs to <url>/add-checkpoint.
         #[arg(long)]
         url: String,
+        /// PEM CA certificate(s) to trust for an https URL (a private CA).
+        #[arg(long = "ca-cert")]
+        ca_cert: Option<PathBuf>,
+    },
+    /// Ask a witness again after it reported a fork or rollback (read the
+    /// evidence under DATA/anchor-alarms/ first).
+    ClearAlarm {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        name: String,
     },
     /// List witnesses and the quorum.
     List {
@@ -494,7 +508,8 @@ fn service_policy(ledger: &Ledger, config: &AnchorConfig) -> Result<TrustPolicy,
 
 fn tsa(cmd: TsaCommand) -> CliResult {
     match cmd {
-        TsaCommand::Add { data, name, root_cert, anchor_url } => {
+        TsaCommand::Add { data, name, root_cert, anchor_url, ca_cert } => {
+            let ca_pem = read_ca(ca_cert.as_deref())?;
             let pem = std::fs::read_to_string(&root_cert)
                 .map_err(|e| format!("{}: {e}", root_cert.display()))?;
             let l = open(&data)?;
@@ -502,7 +517,7 @@ fn tsa(cmd: TsaCommand) -> CliResult {
             println!("trusted TSA {} (added {})", r.name, r.added_at);
             if let Some(url) = anchor_url {
                 let mut c = AnchorConfig::load(&l).map_err(|e| e.to_string())?;
-                c.set_tsa(&name, &url).map_err(|e| e.to_string())?;
+                c.set_tsa_with_ca(&name, &url, ca_pem).map_err(|e| e.to_string())?;
                 c.save(&l).map_err(|e| e.to_string())?;
                 println!("anchored checkpoints will be timestamped by {name} at {url}");
             }
@@ -527,10 +542,11 @@ fn tsa(cmd: TsaCommand) -> CliResult {
 fn witness(cmd: WitnessCommand) -> CliResult {
     let e = |e: anchor::AnchorError| e.to_string();
     match cmd {
-        WitnessCommand::Add { data, vkey, url } => {
+        WitnessCommand::Add { data, vkey, url, ca_cert } => {
+            let ca_pem = read_ca(ca_cert.as_deref())?;
             let l = open(&data)?;
             let mut c = AnchorConfig::load(&l).map_err(e)?;
-            let name = c.add_partner(&vkey, &url).map_err(e)?.name.clone();
+            let name = c.add_partner_with_ca(&vkey, &url, ca_pem).map_err(e)?.name.clone();
             c.save(&l).map_err(e)?;
             println!("added witness {name} at {url}");
         }
@@ -541,6 +557,14 @@ fn witness(cmd: WitnessCommand) -> CliResult {
             }
             print_policy(&c);
         }
+        WitnessCommand::ClearAlarm { data, name } => {
+            match anchor::store::clear_alarm(&open(&data)?, &name).map_err(e)? {
+                Some(a) => {
+                    println!("cleared {} alarm of {name} (evidence: {:?})", a.kind, a.evidence)
+                }
+                None => println!("{name} had no alarm"),
+            }
+        }
         WitnessCommand::Remove { data, name } => {
             let l = open(&data)?;
             let mut c = AnchorConfig::load(&l).map_err(e)?;
@@ -550,6 +574,12 @@ fn witness(cmd: WitnessCommand) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// Reads a PEM CA bundle given with `--ca-cert`.
+fn read_ca(path: Option<&Path>) -> Result<Option<String>, String> {
+    path.map(|p| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display())))
+        .transpose()
 }
 
 fn anchor_cmd(cmd: AnchorCommand) -> CliResult {
@@ -592,6 +622,14 @@ fn anchor_cmd(cmd: AnchorCommand) -> CliResult {
                     st.failures,
                     st.last_error.as_deref().unwrap_or("none")
                 );
+                if let Some(a) = &st.alarm {
+                    println!(
+                        "  ALARM {}: {} (evidence {}); not asked until `witness clear-alarm`",
+                        a.kind,
+                        a.message,
+                        a.evidence.as_deref().unwrap_or("not written")
+                    );
+                }
             }
         }
     }

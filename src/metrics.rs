@@ -30,6 +30,9 @@ pub struct Metrics {
     pub anchor_successes: IntGaugeVec,
     /// Per witness and failure kind: failed attempts in all.
     pub anchor_failures: IntGaugeVec,
+    /// Per witness and kind: 1 while the witness reports a fork or a
+    /// rollback (anchoring alarm; evidence under `DATA/anchor-alarms/`).
+    pub anchor_alarm: IntGaugeVec,
     /// Size of the latest anchored checkpoint.
     pub anchored_size: IntGauge,
     /// Group commits (one synced WriteBatch each) since start.
@@ -87,6 +90,11 @@ impl Metrics {
             Opts::new("evidence_anchor_failures", "Failed anchoring attempts by kind"),
             &["witness", "kind"],
         )?;
+        let anchor_alarm = IntGaugeVec::new(
+            Opts::new("evidence_anchor_alarm", "1 while a witness reports a fork or rollback"),
+            &["witness", "kind"],
+        )?;
+        registry.register(Box::new(anchor_alarm.clone()))?;
         let anchored_size =
             IntGauge::new("evidence_anchored_tree_size", "Size of the latest anchored checkpoint")?;
         registry.register(Box::new(events.clone()))?;
@@ -127,6 +135,7 @@ impl Metrics {
             anchor_lag_seconds,
             anchor_successes,
             anchor_failures,
+            anchor_alarm,
             anchored_size,
             groups,
             group_events,
@@ -154,6 +163,10 @@ impl Metrics {
             self.anchor_successes.with_label_values(&n).set(p.state.successes as i64);
             for (kind, count) in &p.state.failures {
                 self.anchor_failures.with_label_values(&[p.name.as_str(), kind]).set(*count as i64);
+            }
+            for kind in ["inconsistent", "frozen", "rollback", "witness_ahead"] {
+                let on = p.state.alarm.as_ref().is_some_and(|a| a.kind == kind);
+                self.anchor_alarm.with_label_values(&[p.name.as_str(), kind]).set(on as i64);
             }
         }
     }

@@ -1,8 +1,10 @@
 //! The public verifier page in a real browser: starts the real server,
 //! writes a contract flow, fetches its evidence bundle, and runs
 //! tests/browser/verify.test.mjs (Debian's headless Chromium driven by
-//! playwright-core) over a valid bundle, a tampered one, a different file
-//! and a file-only lookup. Then compares the checks the JavaScript verifier
+//! playwright-core) over a valid bundle, a tampered one, a different file,
+//! a file-only lookup, a bundle forged with its own log key, an invented
+//! witness line, escape sequences in a leaf, and a trust policy loaded on
+//! the page. Then compares the checks the JavaScript verifier
 //! showed with the Rust verifier's report of the same inputs: two
 //! independent implementations of docs/bundle-format.md must agree.
 //!
@@ -22,6 +24,8 @@ use evidence_ledger::flows::contract_flow;
 use serde_json::{json, Value};
 use verifier::bundle::{verify_bundle_bytes, VerifyOptions};
 use verifier::cosignature::CosignatureSigner;
+use verifier::note::NoteSigner;
+use verifier::policy::TrustPolicy;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const DOCUMENT_ID: &str = "contract-browser-1";
@@ -59,7 +63,9 @@ fn add_cosignature(bundle: &mut Value) {
     let witness = CosignatureSigner::new(WITNESS, SigningKey::from_bytes(&[7; 32])).unwrap();
     let note = bundle["checkpoint"].as_str().unwrap().to_string();
     let body = format!("{}\n", note.split("\n\n").next().unwrap());
-    let line = witness.cosign(&body, 1_767_225_700).to_line();
+    // Dated now: a cosignature cannot predate the entries it covers.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let line = witness.cosign(&body, now).to_line();
     bundle["checkpoint"] = json!(format!("{note}{line}"));
     bundle["witnesses"]
         .as_array_mut()
@@ -70,6 +76,11 @@ fn add_cosignature(bundle: &mut Value) {
 /// The bundle with the identity method of its first identity check changed
 /// (still canonical JSON): its inclusion proof and attestation must fail.
 fn tamper(bundle: &Value) -> Value {
+    replace_in_leaf(bundle, "phone_3_factor", "face")
+}
+
+/// The bundle with `from` replaced by `to` in the leaf that holds it.
+fn replace_in_leaf(bundle: &Value, from: &str, to: &str) -> Value {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut t = bundle.clone();
     let entry = t["entries"]
@@ -78,25 +89,84 @@ fn tamper(bundle: &Value) -> Value {
         .iter_mut()
         .find(|e| {
             let leaf = b64.decode(e["leaf"].as_str().unwrap()).unwrap();
-            String::from_utf8(leaf).unwrap().contains("phone_3_factor")
+            String::from_utf8(leaf).unwrap().contains(from)
         })
-        .expect("an identity check by phone");
+        .expect("a leaf holding the text");
     let leaf = String::from_utf8(b64.decode(entry["leaf"].as_str().unwrap()).unwrap()).unwrap();
-    entry["leaf"] = json!(b64.encode(leaf.replace("phone_3_factor", "face")));
+    entry["leaf"] = json!(b64.encode(leaf.replace(from, to)));
     t
 }
 
-/// (id, subject, passed) of each check, without the page's online check.
-fn triples(checks: &[(String, Option<String>, bool)]) -> Vec<(String, Option<String>, bool)> {
+/// The checkpoint body (the note text before its blank line).
+fn body_of(bundle: &Value) -> String {
+    format!("{}\n", bundle["checkpoint"].as_str().unwrap().split("\n\n").next().unwrap())
+}
+
+/// The bundle forged end to end with a log key of its own, under the real
+/// origin: every proof still holds, only the key is not the log's.
+fn forge(bundle: &Value) -> Value {
+    let origin = bundle["origin"].as_str().unwrap();
+    let forger = NoteSigner::new(origin, SigningKey::from_bytes(&[66; 32])).unwrap();
+    let body = body_of(bundle);
+    let mut f = bundle.clone();
+    f["checkpoint"] = json!(format!("{body}\n{}", forger.sign(&body).to_line()));
+    f["log_vkey"] = json!(forger.vkey());
+    f["witnesses"] = json!([]);
+    f
+}
+
+/// The bundle with a cosignature line named like the real witness, made
+/// with another key and dated 2020-01-01.
+fn invent_witness(bundle: &Value) -> Value {
+    let impostor = CosignatureSigner::new(WITNESS, SigningKey::from_bytes(&[9; 32])).unwrap();
+    let line = impostor.cosign(&body_of(bundle), 1_577_836_800).to_line();
+    let mut f = bundle.clone();
+    f["checkpoint"] = json!(format!("{}{line}", bundle["checkpoint"].as_str().unwrap()));
+    f
+}
+
+/// The bundle with ANSI escape sequences written into a leaf's claim (still
+/// canonical JSON: JCS writes control characters as \u00XX).
+fn with_escapes(bundle: &Value) -> Value {
+    let ansi = "\\u001b[2K\\u001b[1A\\u001b[32m✔ PASS All checks passed\\u001b[0m";
+    replace_in_leaf(bundle, "phone_3_factor", ansi)
+}
+
+/// A trust policy with the log's real key and the test witness, quorum 1.
+fn policy_text(bundle: &Value) -> String {
+    let witness = CosignatureSigner::new(WITNESS, SigningKey::from_bytes(&[7; 32])).unwrap();
+    format!(
+        "# The browser test's trust policy.\nlog {}\nwitness {}\nquorum 1\n",
+        bundle["log_vkey"].as_str().unwrap(),
+        witness.vkey()
+    )
+}
+
+/// (id, subject, status) of one check.
+type Triple = (String, Option<String>, String);
+
+/// The checks without the page's online check (`log_consistency`).
+fn offline(checks: &[Triple]) -> Vec<Triple> {
     checks.iter().filter(|c| c.0 != "log_consistency").cloned().collect()
 }
 
-fn rust_checks(bundle: &[u8], document: &[u8]) -> Vec<(String, Option<String>, bool)> {
-    let report = verify_bundle_bytes(bundle, &VerifyOptions::default().with_document(document));
-    report.checks.iter().map(|c| (c.id.to_string(), c.subject.clone(), c.passed)).collect()
+/// The Rust verifier's checks and verdict for `bundle` under `policy`.
+fn rust_checks(bundle: &[u8], document: &[u8], policy: &str) -> (Vec<Triple>, String) {
+    let policy = TrustPolicy::parse(policy).unwrap();
+    let options = VerifyOptions::with_policy(policy, "the browser test").with_document(document);
+    let report = verify_bundle_bytes(bundle, &options);
+    let word = |v: serde_json::Value| v.as_str().unwrap().to_string();
+    let checks = report
+        .checks
+        .iter()
+        .map(|c| {
+            (c.id.to_string(), c.subject.clone(), word(serde_json::to_value(c.status).unwrap()))
+        })
+        .collect();
+    (checks, word(serde_json::to_value(report.verdict.status).unwrap()))
 }
 
-fn page_checks(results: &Value, state: &str) -> Vec<(String, Option<String>, bool)> {
+fn page_checks(results: &Value, state: &str) -> Vec<Triple> {
     results[state]
         .as_array()
         .unwrap_or_else(|| panic!("no results for {state}"))
@@ -105,7 +175,7 @@ fn page_checks(results: &Value, state: &str) -> Vec<(String, Option<String>, boo
             (
                 c["id"].as_str().unwrap().to_string(),
                 c["subject"].as_str().map(str::to_string),
-                c["passed"].as_bool().unwrap(),
+                c["status"].as_str().unwrap().to_string(),
             )
         })
         .collect()
@@ -139,11 +209,19 @@ fn verifier_page_in_headless_chromium() {
     };
     let bundle_bytes = serde_json::to_vec_pretty(&bundle).unwrap();
     let tampered_bytes = serde_json::to_vec_pretty(&tamper(&bundle)).unwrap();
+    let forged_bytes = serde_json::to_vec_pretty(&forge(&bundle)).unwrap();
+    let invented_bytes = serde_json::to_vec_pretty(&invent_witness(&bundle)).unwrap();
+    let ansi_bytes = serde_json::to_vec_pretty(&with_escapes(&bundle)).unwrap();
+    let policy = policy_text(&bundle);
     let other = b"a different file, never signed\n".to_vec();
     let file = write("合同-42.txt", document.as_bytes());
     let other_file = write("other.txt", &other);
     let bundle_path = write("bundle.json", &bundle_bytes);
     let tampered_path = write("bundle-tampered.json", &tampered_bytes);
+    let forged_path = write("bundle-forged.json", &forged_bytes);
+    let invented_path = write("bundle-invented-witness.json", &invented_bytes);
+    let ansi_path = write("bundle-escapes.json", &ansi_bytes);
+    let policy_path = write("court.policy", policy.as_bytes());
     let results_path = dir.path().join("results.json");
     let screenshots = repo().join("tests/browser/screenshots");
 
@@ -155,6 +233,10 @@ fn verifier_page_in_headless_chromium() {
         .env("EL_OTHER_FILE", &other_file)
         .env("EL_BUNDLE", &bundle_path)
         .env("EL_TAMPERED", &tampered_path)
+        .env("EL_FORGED", &forged_path)
+        .env("EL_INVENTED", &invented_path)
+        .env("EL_ANSI", &ansi_path)
+        .env("EL_POLICY", &policy_path)
         .env("EL_SCREENSHOTS", &screenshots)
         .env("EL_RESULTS", &results_path)
         .output()
@@ -169,19 +251,41 @@ fn verifier_page_in_headless_chromium() {
 
     let results: Value =
         serde_json::from_slice(&std::fs::read(&results_path).expect("results written")).unwrap();
-    for (state, bytes, doc) in [
-        ("verified", &bundle_bytes, document.as_bytes()),
-        ("tampered", &tampered_bytes, document.as_bytes()),
-        ("other_file", &bundle_bytes, other.as_slice()),
+    // Without a policy the page trusts what GET /v1/log publishes: the log
+    // key (this test server has no witnesses and no TSA roots).
+    let log_info = s.get_json("/v1/log");
+    let server = format!("log {}\n", log_info["vkey"].as_str().unwrap());
+    let doc = document.as_bytes();
+    for (state, bytes, file, anchors) in [
+        ("verified", &bundle_bytes, doc, &server),
+        ("tampered", &tampered_bytes, doc, &server),
+        ("other_file", &bundle_bytes, other.as_slice(), &server),
+        ("forged", &forged_bytes, doc, &server),
+        ("policy", &bundle_bytes, doc, &policy),
+        ("invented", &invented_bytes, doc, &policy),
+        ("ansi", &ansi_bytes, doc, &policy),
     ] {
+        let (checks, verdict) = rust_checks(bytes, file, anchors);
         assert_eq!(
-            triples(&page_checks(&results, state)),
-            rust_checks(bytes, doc),
+            offline(&page_checks(&results, state)),
+            checks,
             "the page and the Rust verifier disagree on {state}"
         );
+        assert_eq!(results["verdicts"][state], verdict, "verdict of {state}");
     }
-    let tampered = rust_checks(&tampered_bytes, document.as_bytes());
-    let failed: Vec<_> = tampered.iter().filter(|c| !c.2).map(|c| &c.0).collect();
+    let verdicts = &results["verdicts"];
+    for (state, want) in [
+        ("verified", "verified"),
+        ("policy", "verified"),
+        ("tampered", "failed"),
+        ("forged", "failed"),
+        ("invented", "failed"),
+        ("ansi", "failed"),
+    ] {
+        assert_eq!(verdicts[state], want, "{state}");
+    }
+    let (tampered, _) = rust_checks(&tampered_bytes, doc, &server);
+    let failed: Vec<_> = tampered.iter().filter(|c| c.2 == "fail").map(|c| &c.0).collect();
     assert_eq!(failed, ["inclusion", "attestations"], "{tampered:?}");
 }
 
@@ -199,15 +303,18 @@ fn lookup_and_page_files() {
     assert_eq!(answer["format"], "evidence-lookup/v1");
     assert_eq!(answer["total_entries"], events.len());
     assert_eq!(answer["truncated"], false);
-    // The answer is bundle material: as a bundle, it passes every check.
+    // The answer is bundle material: as a bundle, it passes every check
+    // against the log's key.
     let bundle = json!({
         "format": "evidence-bundle/v1", "origin": answer["origin"], "log_vkey": answer["log_vkey"],
         "tenant": TENANT, "document_id": "contract-lookup", "checkpoint": answer["checkpoint"],
         "entries": answer["entries"], "issuers": answer["issuers"], "witnesses": answer["witnesses"],
     });
+    let policy =
+        TrustPolicy::parse(&format!("log {}\n", answer["log_vkey"].as_str().unwrap())).unwrap();
     let report = verify_bundle_bytes(
         &serde_json::to_vec(&bundle).unwrap(),
-        &VerifyOptions::default().with_document(document),
+        &VerifyOptions::with_policy(policy, "the log's key").with_document(document),
     );
     assert!(report.passed, "{}", report.to_text());
 

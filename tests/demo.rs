@@ -38,6 +38,12 @@ fn demo_runs_the_whole_flow_and_reruns_idempotently() {
     let report = verifier::bundle::verify_bundle_bytes(&bundle, &options.with_document(&file));
     assert!(report.passed, "{}", report.to_text());
     assert_eq!(report.witnesses.iter().filter(|w| w.cosigned_at.is_some()).count(), 2);
+    // The bundle says which anchoring policy its checkpoint meets: a claim
+    // the report shows as the ledger's own statement.
+    let raw: serde_json::Value = serde_json::from_slice(&bundle).unwrap();
+    assert_eq!(raw["anchoring"]["satisfied"], true, "{}", raw["anchoring"]);
+    assert_eq!(raw["anchoring"]["cosigned_by"].as_array().unwrap().len(), 2);
+    assert!(report.claims.iter().any(|c| c.starts_with("The ledger says this checkpoint meets")));
     // The newcomer's first verification is a real one: without the policy,
     // the same bundle is NOT verified.
     let bare = verifier::bundle::VerifyOptions::default();

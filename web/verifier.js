@@ -192,6 +192,8 @@ export function parseStrictJson(text, { maxDepth = 16, maxString = Infinity } = 
     const match = /^-?(0|[1-9][0-9]*)([.eE])?/.exec(text.slice(i, i + 40));
     if (!match) bad('syntax');
     if (match[2]) bad('float');
+    // JCS would write -0 back as 0, so it cannot survive a round trip.
+    if (match[0] === '-0') bad('minus_zero');
     const n = Number(match[0]);
     if (!Number.isSafeInteger(n)) bad('range');
     i += match[0].length;
@@ -227,13 +229,29 @@ export function parseStrictJson(text, { maxDepth = 16, maxString = Infinity } = 
     out += text.slice(run, i);
     i++;
     if (!isWellFormed(out)) bad('surrogate');
-    if (out.length > maxString) bad('long_string');
+    // The limit is in UTF-8 bytes after unescaping, as the Rust parser counts.
+    if (out.length > maxString / 3 && utf8Length(out) > maxString) bad('long_string');
     return out;
   };
   const v = value(0);
   ws();
   if (i !== text.length) bad('trailing');
   return v;
+}
+
+/** The UTF-8 length of well-formed text, without encoding it. */
+export function utf8Length(s) {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 function isWellFormed(s) {
@@ -326,6 +344,10 @@ export function isStrictPoint(bytes) {
   return !(pt[0] === 0n && mod(pt[1] - pt[2]) === 0n);
 }
 
+/** Whether 32 bytes decode to a curve point (ed25519-dalek's
+ * VerifyingKey::from_bytes: small-order points decode, then never verify). */
+export const isCurvePoint = (bytes) => bytes.length === 32 && decompress(bytes) !== null;
+
 /** An Ed25519 public key for WebCrypto; null if not a strict key. */
 export async function importEd25519(raw) {
   if (!isStrictPoint(raw)) return null;
@@ -338,7 +360,7 @@ export async function importEd25519(raw) {
 
 /** Strict Ed25519 verification; WebCrypto refuses non-canonical S. */
 export async function ed25519Verify(key, sig, msg) {
-  if (sig.length !== 64 || !isStrictPoint(sig.subarray(0, 32))) return false;
+  if (!key || sig.length !== 64 || !isStrictPoint(sig.subarray(0, 32))) return false;
   try {
     return await subtle.verify({ name: 'Ed25519' }, key, sig, msg);
   } catch {
@@ -349,7 +371,22 @@ export async function ed25519Verify(key, sig, msg) {
 // ---------------------------------------------------------------------------
 // C2SP signed notes, verifier keys, checkpoints, cosignatures.
 
-const validKeyName = (n) => n.length > 0 && !/[\s+]/u.test(n);
+// Rust's char::is_whitespace (Unicode White_Space). Not JavaScript's \s,
+// which also holds U+FEFF and lacks U+0085.
+const WS = '\\u0009-\\u000d\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const WS_OR_PLUS_RE = new RegExp(`[${WS}+]`, 'u');
+const WS_RUN_RE = new RegExp(`[${WS}]+`, 'u');
+const WS_RUN_RE_G = new RegExp(`[${WS}]+`, 'gu');
+const WS_THEN_HASH_RE = new RegExp(`[${WS}]#`, 'u');
+const TRIM_RE = new RegExp(`^[${WS}]+|[${WS}]+$`, 'gu');
+/** Rust's str::trim. */
+const trimWs = (s) => s.replace(TRIM_RE, '');
+/** Rust's str::split_whitespace. */
+const splitWs = (s) => s.split(WS_RUN_RE).filter((x) => x !== '');
+
+/** C2SP signed-note key names: non-empty, no whitespace (as Rust's
+ * char::is_whitespace) and no '+'. */
+export const validKeyName = (n) => n.length > 0 && !WS_OR_PLUS_RE.test(n);
 
 /** C2SP signed-note key ID: SHA-256(name || 0x0A || type || key)[:4]. */
 async function keyId(name, alg, key) {
@@ -358,7 +395,8 @@ async function keyId(name, alg, key) {
 
 /** Parses a vkey `<name>+<8 hex key id>+<base64(type || key)>` (types 0x01, 0x04). */
 export async function parseVkey(vkey) {
-  if (typeof vkey !== 'string' || vkey.length > MAX_VKEY_SIZE) fail('r.vkey', { what: 'size' });
+  // MAX_VKEY_SIZE is in UTF-8 bytes, as the Rust verifier counts it.
+  if (typeof vkey !== 'string' || utf8Length(vkey) > MAX_VKEY_SIZE) fail('r.vkey', { what: 'size' });
   // The base64 part may itself hold '+': split at the first two only.
   const a = vkey.indexOf('+');
   const b = a < 0 ? -1 : vkey.indexOf('+', a + 1);
@@ -371,10 +409,11 @@ export async function parseVkey(vkey) {
   const alg = material[0];
   if (alg !== ALG_ED25519 && alg !== ALG_COSIGNATURE_V1) fail('r.vkey', { what: 'type' });
   const key = material.subarray(1);
-  const cryptoKey = await importEd25519(key);
-  if (!cryptoKey) fail('r.vkey', { what: 'point' });
+  // As ed25519-dalek's VerifyingKey::from_bytes: a curve point decodes; a
+  // small-order one (cryptoKey null) then fails every verification.
+  if (!isCurvePoint(key)) fail('r.vkey', { what: 'point' });
   if (hex(await keyId(name, alg, key)) !== idHex) fail('r.vkey', { what: 'id_mismatch' });
-  return { name, keyIdHex: idHex, alg, key, cryptoKey, vkey };
+  return { name, keyIdHex: idHex, alg, key, cryptoKey: await importEd25519(key), vkey };
 }
 
 const sameKey = (a, b) => a.name === b.name && a.keyIdHex === b.keyIdHex && a.alg === b.alg && eqBytes(a.key, b.key);
@@ -438,6 +477,8 @@ export async function verifyNoteSignature(key, cp) {
 }
 
 const MAX_TIMESTAMP = 2n ** 63n - 1n;
+/** Cosignature times may run this far ahead of the verifier's clock. */
+const COSIG_SKEW_SECS = 300n;
 
 /** C2SP tlog-cosignature v1: every line of the witness verifies; returns
  * the first line's time, null if there is no line; throws Fail if bad. */
@@ -538,9 +579,15 @@ const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
 const ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const HEX64_RE = /^[0-9a-f]{64}$/;
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{6})Z$/;
-// Control characters and bidirectional overrides (which make text read as
-// other text).
-const UNSAFE_RE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+// What a display name may not hold: control characters and bidirectional
+// overrides (which make text read as other text), as entry.rs.
+const DISPLAY_UNSAFE_RE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+// What is never shown raw (report.rs is_unsafe_char): controls (Cc), line
+// and paragraph separators, and the invisible or reordering format
+// characters (Cf): soft hyphen, Arabic letter mark, Mongolian vowel
+// separator, zero widths, bidi marks, overrides and isolates, invisible
+// operators, the byte order mark, interlinear annotation.
+const UNSAFE_RE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/gu;
 
 const invalid = (field, what) => fail('r.field', { field, what });
 
@@ -583,7 +630,7 @@ export function parseLedgerTime(s) {
 }
 
 function parseEvent(ev) {
-  const all = ['event_id', 'document_id', 'kind', 'document_hash', 'actor', 'attestations', 'timestamp_token'];
+  const all = ['event_id', 'document_id', 'kind', 'document_hash', 'actor', 'attestations', 'timestamp_token', 'event_timestamp_token'];
   fields(ev, all, all.slice(0, 6), 'event.');
   if (!KINDS.includes(ev.kind)) invalid('event.kind', 'kind');
   idString(ev.event_id, 'event.event_id');
@@ -593,7 +640,7 @@ function parseEvent(ev) {
   idString(ev.actor.id, 'event.actor.id');
   const display = ev.actor.display;
   const n = typeof display === 'string' ? [...display].length : 0;
-  if (n === 0 || n > 64 || display.match(UNSAFE_RE)) invalid('event.actor.display', 'display');
+  if (n === 0 || n > 64 || DISPLAY_UNSAFE_RE.test(display)) invalid('event.actor.display', 'display');
   hex64(ev.actor.commitment, 'event.actor.commitment');
   if (!Array.isArray(ev.attestations) || ev.attestations.length > 16) invalid('event.attestations', 'count');
   if (ev.attestations.length === 0 && !MAY_OMIT_ATTESTATIONS.includes(ev.kind)) invalid('event.attestations', 'count');
@@ -607,9 +654,12 @@ function parseEvent(ev) {
     const sig = typeof a.signature === 'string' && a.signature.length === 88 ? b64decode(a.signature) : null;
     if (!sig || sig.length !== 64) invalid(`${path}signature`, 'signature');
   });
-  if ('timestamp_token' in ev) {
-    const t = typeof ev.timestamp_token === 'string' ? b64decode(ev.timestamp_token) : null;
-    if (!t || t.length === 0 || t.length > 16384) invalid('event.timestamp_token', 'token');
+  // RFC 3161 tokens: over document_hash (the document existed by then),
+  // and over the event's own canonical JSON (the event existed by then).
+  for (const k of ['timestamp_token', 'event_timestamp_token']) {
+    if (!(k in ev)) continue;
+    const t = typeof ev[k] === 'string' ? b64decode(ev[k]) : null;
+    if (!t || t.length === 0 || t.length > 16384) invalid(`event.${k}`, 'token');
   }
   return ev;
 }
@@ -638,12 +688,28 @@ export function attestationMessage(ev, j) {
   return utf8.encode(canonicalJson(obj));
 }
 
-/** A string from a bundle made safe to show (as the Rust `plain`). */
+/**
+ * The one sanitizer for text shown to people, from a bundle, a policy or a
+ * server answer (report.rs terminal_safe): controls (C0, C1, DEL), line and
+ * paragraph separators, and invisible or reordering format characters
+ * (bidi overrides and isolates, zero widths, the byte order mark) become
+ * U+FFFD, so no text can hide or reorder other text; runs of white space
+ * become one space. Not shortened.
+ */
+export function terminalSafe(s) {
+  return String(s).replace(UNSAFE_RE, '\ufffd').replace(WS_RUN_RE_G, ' ');
+}
+
+/** A string from a bundle quoted in a check (report.rs plain): unsafe
+ * characters become U+FFFD, cut at 200 code points with "…". */
 export function plain(s) {
   const chars = [...String(s)];
   const cut = chars.slice(0, 200).join('').replace(UNSAFE_RE, '\ufffd');
   return chars.length > 200 ? `${cut}…` : cut;
 }
+
+/** As plain, never cut: for keys, which are shown in full. */
+export const plainFull = (s) => String(s).replace(UNSAFE_RE, '\ufffd');
 
 /** Unix seconds (BigInt) as RFC 3339 UTC, or "Unix time N" past year 9999. */
 export function unixToRfc3339(secs) {
@@ -652,32 +718,264 @@ export function unixToRfc3339(secs) {
 }
 
 // ---------------------------------------------------------------------------
+// Trust policies (docs/trust-policy.md §1): the keys the person verifying
+// chose. Keys inside a bundle are claims, never anchors.
+
+/** Largest policy file, in UTF-8 bytes. */
+export const MAX_POLICY_BYTES = 1 << 20;
+const MAX_LOG_KEYS = 16;
+const MAX_WITNESS_KEYS = 100;
+const MAX_PINNED_ISSUERS = 10000;
+/** Most TSA roots in a policy, and in a bundle. */
+export const MAX_TSA_ROOTS = 16;
+/** Largest PEM root certificate, in a policy and in a bundle. */
+export const MAX_ROOT_PEM_BYTES = 16 * 1024;
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+const PEM_END = '-----END CERTIFICATE-----';
+
+/** Whether `pem` is one PEM CERTIFICATE block around base64 of one DER
+ * SEQUENCE. The page cannot check X.509 itself; this is the shape only. */
+export function isPemCertificateShape(pem) {
+  return pemCertificateDer(pem) !== null;
+}
+
+/** The DER of a PEM CERTIFICATE block of one DER SEQUENCE, or null. */
+function pemCertificateDer(pem) {
+  const lines = trimWs(pem).split('\n').map((l) => trimWs(l));
+  if (lines.length < 3 || lines[0] !== PEM_BEGIN || lines[lines.length - 1] !== PEM_END) return null;
+  const der = b64decode(lines.slice(1, -1).join(''));
+  if (!der || der.length < 2 || der[0] !== 0x30) return null;
+  let len = der[1];
+  let at = 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 3 || der.length < 2 + n) return null;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + der[2 + i];
+    at = 2 + n;
+  }
+  return at + len === der.length ? der : null;
+}
+
+/** Lines as Rust's str::lines: split at '\n', one trailing '\r' dropped. */
+function textLines(text) {
+  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+/** A policy line without its comment: a whole-line one, or one after a space. */
+function stripComment(line) {
+  if (trimWs(line).startsWith('#')) return '';
+  const hit = WS_THEN_HASH_RE.exec(line);
+  return hit ? line.slice(0, hit.index) : line;
+}
+
+/** Issuer and TSA names in a policy: the id syntax, so that no name can
+ * carry a line of its own into a policy written back. */
+const POLICY_NAME_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A PEM CERTIFICATE block of `der`, 64 base64 characters a line. */
+function derToPem(der) {
+  const b64 = b64encode(der);
+  const lines = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+  return `${PEM_BEGIN}\n${lines.join('\n')}\n${PEM_END}\n`;
+}
+
+async function policyVkey(vkey, alg) {
+  const k = await attempt(() => parseVkey(vkey));
+  if (k.err) fail('pol.vkey', { vkey: plain(vkey), why: k.err });
+  if (k.ok.alg !== alg) fail(alg === ALG_ED25519 ? 'pol.not_log' : 'pol.not_witness', { vkey: plain(vkey) });
+  if (!k.ok.cryptoKey) fail('pol.weak', { vkey: plain(vkey) });
+  return k.ok;
+}
+
+/** One witness per distinct 32-byte key: two names with one key count once. */
+function witnessGroups(witnesses) {
+  const groups = [];
+  for (const w of witnesses) {
+    const g = groups.find((x) => eqBytes(x.key, w.key));
+    if (g) g.entries.push(w);
+    else groups.push({ key: w.key, entries: [w] });
+  }
+  return groups;
+}
+
+/** An empty policy: trusts nothing. */
+export function emptyPolicy() {
+  return { logs: [], witnesses: [], groups: [], quorum: 0, quorumSet: false, issuers: new Map(), tsas: [], source: 'none' };
+}
+
+/**
+ * Parses a trust policy file (docs/trust-policy.md §1). Returns {logs,
+ * witnesses (vkey objects), groups (witnesses by distinct key), quorum (the
+ * number required: as written, else every distinct key), quorumSet, issuers
+ * (Map name → {b64, raw, cryptoKey}), tsas [{name, pem}]}. Throws Fail
+ * naming the line: a verifier never runs on a policy it could not read whole.
+ */
+export async function parsePolicy(text) {
+  if (typeof text !== 'string') fail('pol.unreadable');
+  if (utf8Length(text) > MAX_POLICY_BYTES) fail('pol.size', { max: MAX_POLICY_BYTES });
+  if (!isWellFormed(text)) fail('pol.unreadable');
+  // A byte order mark, as some editors write, is not part of line 1.
+  if (text.startsWith('\ufeff')) text = text.slice(1);
+  const p = emptyPolicy();
+  p.source = 'policy';
+  let quorumLine = 0;
+  let quorum = null;
+  const lines = textLines(text);
+  for (let i = 0; i < lines.length; i++) {
+    const n = i + 1;
+    const line = trimWs(stripComment(lines[i]));
+    if (line === '') continue;
+    const sp = line.indexOf(' ');
+    const word = sp < 0 ? line : line.slice(0, sp);
+    const args = sp < 0 ? [] : splitWs(line.slice(sp + 1));
+    const r = await attempt(async () => {
+      const one = ['log', 'witness', 'quorum', 'tsa'].includes(word) ? 1 : word === 'issuer' ? 2 : -1;
+      if (one < 0) fail('pol.keyword', { word: plain(word) });
+      if (args.length !== one || (word === 'quorum' && quorum !== null)) fail('pol.arguments', { word });
+      if (word === 'log') {
+        const k = await policyVkey(args[0], ALG_ED25519);
+        if (p.logs.some((x) => sameKey(x, k))) fail('pol.twice', { what: plain(args[0]) });
+        if (p.logs.length === MAX_LOG_KEYS) fail('pol.too_many', { what: 'log', max: MAX_LOG_KEYS });
+        p.logs.push(k);
+      } else if (word === 'witness') {
+        const k = await policyVkey(args[0], ALG_COSIGNATURE_V1);
+        if (p.witnesses.some((x) => sameKey(x, k))) fail('pol.twice', { what: plain(args[0]) });
+        if (p.witnesses.length === MAX_WITNESS_KEYS) fail('pol.too_many', { what: 'witness', max: MAX_WITNESS_KEYS });
+        p.witnesses.push(k);
+      } else if (word === 'quorum') {
+        // Decimal digits only, at most 6 (policy.rs).
+        if (!/^[0-9]{1,6}$/.test(args[0])) fail('pol.quorum_number', { k: plain(args[0]) });
+        quorum = BigInt(args[0]);
+        quorumLine = n;
+      } else if (word === 'issuer') {
+        const [name, b64] = args;
+        if (!POLICY_NAME_RE.test(name)) fail('pol.name', { what: 'issuer', name: plain(name) });
+        if (p.issuers.has(name)) fail('pol.twice', { what: plain(name) });
+        if (p.issuers.size === MAX_PINNED_ISSUERS) fail('pol.too_many', { what: 'issuer', max: MAX_PINNED_ISSUERS });
+        const raw = b64decode(b64);
+        const cryptoKey = raw && raw.length === 32 ? await importEd25519(raw) : null;
+        if (!cryptoKey) fail('pol.issuer_key', { name: plain(name) });
+        p.issuers.set(name, { b64, raw, cryptoKey });
+      } else {
+        const name = args[0];
+        if (!POLICY_NAME_RE.test(name)) fail('pol.name', { what: 'TSA', name: plain(name) });
+        if (p.tsas.some((t) => t.name === name)) fail('pol.twice', { what: plain(name) });
+        if (p.tsas.length === MAX_TSA_ROOTS) fail('pol.too_many', { what: 'tsa', max: MAX_TSA_ROOTS });
+        let pem = '';
+        for (;;) {
+          i++;
+          if (i >= lines.length) fail('pol.pem_end');
+          const l = trimWs(lines[i]);
+          if (pem === '' && l !== PEM_BEGIN) fail('pol.pem_begin');
+          pem += `${l}\n`;
+          if (utf8Length(pem) > MAX_ROOT_PEM_BYTES) fail('pol.pem_size', { max: MAX_ROOT_PEM_BYTES });
+          if (l === PEM_END) break;
+        }
+        const der = pemCertificateDer(pem);
+        if (!der) fail('pol.pem_shape', { name: plain(name) });
+        p.tsas.push({ name, pem: derToPem(der) });
+      }
+    });
+    if (r.err) fail('pol.line', { line: n, why: r.err });
+  }
+  p.groups = witnessGroups(p.witnesses);
+  if (quorum !== null && quorum > BigInt(p.groups.length)) {
+    fail('pol.line', { line: quorumLine, why: m('pol.quorum_large', { k: String(quorum), distinct: p.groups.length }) });
+  }
+  p.quorumSet = quorum !== null;
+  p.quorum = quorum === null ? p.groups.length : Number(quorum);
+  return p;
+}
+
+/** Trust policy text from keys typed in (a log vkey, witness vkeys, a
+ * quorum), parsed by the same rules as a file. */
+export function policyTextFromKeys({ log = '', witnesses = [], quorum = '' } = {}) {
+  const lines = [];
+  for (const l of splitWs(log)) lines.push(`log ${l}`);
+  for (const w of witnesses.flatMap(splitWs)) lines.push(`witness ${w}`);
+  if (String(quorum).trim() !== '') lines.push(`quorum ${String(quorum).trim()}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** A starting policy from a ledger's GET /v1/log answer: its log key, its
+ * witnesses, and its anchoring quorum if it publishes one (else all of
+ * them). Proves nothing until compared with keys published elsewhere. */
+export async function policyFromLogInfo(info) {
+  // One key listed twice under one name is one witness (as policy.rs).
+  const listed = Array.isArray(info?.witnesses) ? info.witnesses.map((w) => (typeof w === 'string' ? w : w?.vkey)) : [];
+  const witnesses = [...new Set(listed)];
+  // The anchoring quorum: `quorum.threshold` (GET /v1/log), or a number
+  // under `quorum`, `anchoring.quorum|threshold`, `threshold`.
+  const q = [info?.quorum?.threshold, info?.quorum, info?.anchoring?.quorum, info?.anchoring?.threshold, info?.threshold, info?.witness_threshold]
+    .find((x) => Number.isSafeInteger(x) && x >= 0);
+  const distinct = witnessGroups(await Promise.all(witnesses.map((w) => policyVkey(String(w), ALG_COSIGNATURE_V1)))).length;
+  let text = policyTextFromKeys({ log: String(info?.vkey ?? ''), witnesses: witnesses.map(String), quorum: q === undefined ? '' : String(Math.min(q, distinct)) });
+  // The roots the ledger trusts (GET /v1/log `timestamp_authorities`): shown
+  // as the anchors in force, though this page checks no RFC 3161 token.
+  const names = new Set();
+  for (const t of Array.isArray(info?.timestamp_authorities) ? info.timestamp_authorities : []) {
+    const name = typeof t?.name === 'string' ? t.name : '';
+    if (!POLICY_NAME_RE.test(name) || names.has(name) || names.size >= MAX_TSA_ROOTS || typeof t.root_pem !== 'string' || !isPemCertificateShape(t.root_pem)) continue;
+    names.add(name);
+    text += `tsa ${name}\n${t.root_pem.trim()}\n`;
+  }
+  const p = await parsePolicy(text);
+  p.source = 'server';
+  return p;
+}
+
+// ---------------------------------------------------------------------------
 // The bundle.
 
 /** Parses bundle bytes: size cap, strict JSON, exact members, list caps. */
 export function parseBundle(bytes) {
   if (bytes.length > MAX_BUNDLE_BYTES) fail('r.bundle', { what: 'size' });
-  const v = parseStrictJson(decodeUtf8(bytes), { maxDepth: 16, maxString: Math.ceil(MAX_LEAF_B64) });
+  return checkBundleShape(parseStrictJson(decodeUtf8(bytes), { maxDepth: 16, maxString: MAX_LEAF_B64 }));
+}
+
+/** The shape rules of docs/bundle-format.md §1 over a parsed bundle (exact
+ * members, types, list caps; `null` is no optional member's value). */
+export function checkBundleShape(v) {
   const str = (x, f) => (typeof x === 'string' ? x : fail('r.bundle', { what: 'type', field: f }));
-  const top = ['format', 'origin', 'log_vkey', 'tenant', 'document_id', 'checkpoint', 'tree_size', 'entries', 'issuers', 'witnesses', 'checkpoint_timestamp', 'timestamp_authorities'];
+  const top = ['format', 'origin', 'log_vkey', 'tenant', 'document_id', 'checkpoint', 'tree_size', 'entries', 'issuers', 'witnesses', 'checkpoint_timestamp', 'timestamp_authorities', 'anchoring'];
   const members = (obj, allowed, required, where) => {
     if (!isObject(obj)) fail('r.bundle', { what: 'type', field: where });
     for (const k of Object.keys(obj)) if (!allowed.includes(k)) fail('r.bundle', { what: 'unknown', field: `${where}${k}` });
     for (const k of required) if (!(k in obj)) fail('r.bundle', { what: 'missing', field: `${where}${k}` });
   };
-  const optional = ['tree_size', 'checkpoint_timestamp', 'timestamp_authorities'];
+  const optional = ['tree_size', 'checkpoint_timestamp', 'timestamp_authorities', 'anchoring'];
   members(v, top, top.filter((k) => !optional.includes(k)), '');
+  if ('anchoring' in v) {
+    // The ledger's own statement of its anchoring policy: a claim, shown,
+    // never counted (cosignatures count against the checker's policy).
+    const a = v.anchoring;
+    const all = ['threshold', 'required', 'cosigned_by', 'satisfied'];
+    members(a, all, all, 'anchoring.');
+    if (!Number.isSafeInteger(a.threshold) || a.threshold < 0) fail('r.bundle', { what: 'type', field: 'anchoring.threshold' });
+    for (const k of ['required', 'cosigned_by']) {
+      if (!Array.isArray(a[k])) fail('r.bundle', { what: 'type', field: `anchoring.${k}` });
+      if (a[k].length > MAX_WITNESSES) fail('r.bundle', { what: 'count', field: `anchoring.${k}` });
+      a[k].forEach((x, i) => str(x, `anchoring.${k}[${i}]`));
+    }
+    if (typeof a.satisfied !== 'boolean') fail('r.bundle', { what: 'type', field: 'anchoring.satisfied' });
+  }
   if ('checkpoint_timestamp' in v) {
     members(v.checkpoint_timestamp, ['tsa', 'token'], ['tsa', 'token'], 'checkpoint_timestamp.');
     str(v.checkpoint_timestamp.tsa, 'checkpoint_timestamp.tsa');
     str(v.checkpoint_timestamp.token, 'checkpoint_timestamp.token');
   }
   if ('timestamp_authorities' in v) {
-    if (!Array.isArray(v.timestamp_authorities) || v.timestamp_authorities.length > MAX_WITNESSES) fail('r.bundle', { what: 'type', field: 'timestamp_authorities' });
+    if (!Array.isArray(v.timestamp_authorities)) fail('r.bundle', { what: 'type', field: 'timestamp_authorities' });
+    if (v.timestamp_authorities.length > MAX_TSA_ROOTS) fail('r.bundle', { what: 'count', field: 'timestamp_authorities' });
     v.timestamp_authorities.forEach((x, i) => {
       members(x, ['name', 'root_pem'], ['name', 'root_pem'], `timestamp_authorities[${i}].`);
       str(x.name, `timestamp_authorities[${i}].name`);
       str(x.root_pem, `timestamp_authorities[${i}].root_pem`);
+      if (utf8Length(x.root_pem) > MAX_ROOT_PEM_BYTES) fail('r.bundle', { what: 'size_of', field: `timestamp_authorities[${i}].root_pem` });
     });
   }
   for (const k of ['format', 'origin', 'log_vkey', 'tenant', 'document_id', 'checkpoint']) str(v[k], k);
@@ -736,9 +1034,11 @@ async function decode(b) {
   const issuers = new Map();
   for (const i of b.issuers) {
     const raw = b64decode(i.public_key);
-    const key = raw && raw.length === 32 ? await importEd25519(raw) : null;
+    // Small-order keys are refused (strict verification refuses every
+    // signature under them), as verifier/src/bundle/decode.rs.
+    const cryptoKey = raw && raw.length === 32 ? await importEd25519(raw) : null;
     if (issuers.has(i.name)) problems.push(m('p.issuer_twice', { name: plain(i.name) }));
-    else if (key) issuers.set(i.name, key);
+    else if (cryptoKey) issuers.set(i.name, { raw, b64: i.public_key, cryptoKey });
     else problems.push(m('p.issuer_key', { name: plain(i.name) }));
   }
   const witnesses = [];
@@ -773,7 +1073,11 @@ async function decodeEntry(e) {
 }
 
 const readable = (d) => d.entries.filter((e) => e.leaf.ok).map((e) => [e.index, e.leaf.ok]);
-const check = (id, subject, passed, title, detail) => ({ id, subject, passed, title, detail });
+/** A check: status 'pass', 'fail' or 'unanchored' (a boolean is pass or fail). */
+function check(id, subject, status, title, detail) {
+  const st = status === true ? 'pass' : status === false ? 'fail' : status;
+  return { id, subject, status: st, passed: st === 'pass', title, detail };
+}
 
 function formatCheck(b, d) {
   const detail = d.problems.length === 0
@@ -814,62 +1118,153 @@ function documentHashCheck(supplied, d) {
   return check('document_hash', null, passed, m('c.hash.title'), m('c.hash.detail', { file: supplied, evidence, verdict }));
 }
 
-async function logSignatureCheck(b, d, pinned) {
+/** The trust anchors in force, as the report shows them. */
+function trustFacts(policy) {
+  return {
+    source: policy.source,
+    logs: policy.logs.map((k) => k.vkey),
+    witnesses: policy.witnesses.map((k) => ({ name: k.name, vkey: k.vkey, key_id: k.keyIdHex })),
+    distinct_witnesses: policy.groups.length,
+    quorum: policy.quorum,
+    tsas: policy.tsas.map((t) => t.name),
+    issuers: [...policy.issuers].map(([name, k]) => ({ name, public_key: k.b64 })),
+  };
+}
+
+async function logSignatureCheck(b, d, policy) {
   const title = m('c.log.title');
-  const out = (passed, detail) => check('log_signature', null, passed, title, detail);
-  if (d.logKey.err) return out(false, m('c.log.undecodable', { why: d.logKey.err }));
+  const out = (status, detail) => check('log_signature', null, status, title, detail);
+  if (d.logKey.err) return out('fail', m('c.log.undecodable', { why: d.logKey.err }));
   const key = d.logKey.ok;
-  if (pinned) {
-    const p = await attempt(() => parseVkey(pinned));
-    if (p.err) return out(false, m('c.log.pinned_invalid', { why: p.err }));
-    if (!sameKey(p.ok, key)) return out(false, m('c.log.pinned_differs', { pinned: plain(pinned), key: plain(key.vkey) }));
+  const anchored = policy.logs.length > 0;
+  if (anchored && !policy.logs.some((p) => sameKey(p, key))) {
+    return out('fail', m('c.log.not_trusted', { key: plainFull(key.vkey), trusted: policy.logs.map((p) => plainFull(p.vkey)), source: policy.source }));
   }
-  if (d.checkpoint.err) return out(false, m('c.log.undecodable', { why: d.checkpoint.err }));
+  if (d.checkpoint.err) return out('fail', m('c.log.undecodable', { why: d.checkpoint.err }));
   const cp = d.checkpoint.ok;
-  if (b.origin !== key.name || cp.origin !== key.name) return out(false, m('c.log.origin', { cp: plain(cp.origin), key: plain(key.name) }));
+  if (b.origin !== key.name || cp.origin !== key.name) return out('fail', m('c.log.origin', { cp: plain(cp.origin), key: plain(key.name) }));
   const bad = await verifyNoteSignature(key, cp);
-  if (bad) return out(false, m('c.log.invalid', { why: bad, key: plain(key.vkey) }));
-  return out(true, m('c.log.ok', { size: String(cp.size), root: b64encode(cp.root), log: plain(key.name), pinned: Boolean(pinned) }));
+  if (bad) return out('fail', m('c.log.invalid', { why: bad, key: plainFull(key.vkey) }));
+  const facts = { size: String(cp.size), root: b64encode(cp.root), log: plain(key.name), key: plainFull(key.vkey), source: policy.source };
+  return anchored ? out('pass', m('c.log.ok', facts)) : out('unanchored', m('c.log.unanchored', facts));
 }
 
-async function witnessKeys(d, required) {
-  const keys = d.witnesses.map((k) => ({ key: { ok: k }, label: k.name, listed: true, required: false }));
-  for (const vkey of required) {
-    const parsed = await attempt(async () => {
-      const k = await parseVkey(vkey);
-      if (k.alg !== ALG_COSIGNATURE_V1) fail('r.vkey', { what: 'not_witness' });
-      return k;
-    });
-    const same = parsed.ok && keys.find((w) => w.key.ok && sameKey(w.key.ok, parsed.ok));
-    if (same) same.required = true;
-    else keys.push({ key: parsed, label: parsed.ok ? parsed.ok.name : plain(vkey), listed: false, required: true });
+/** Floor division of BigInts (ledger times may precede 1970). */
+const floorDiv = (a, b) => (a >= 0n ? a / b : -((-a + b - 1n) / b));
+
+/** The newest ledger_time of the readable entries: [Unix seconds, text]. */
+function newestLedgerTime(d) {
+  let best = null;
+  for (const [, l] of readable(d)) {
+    const t = parseLedgerTime(l.ledger_time);
+    if (best === null || t > best[0]) best = [t, l.ledger_time];
   }
-  return keys;
+  return best && [floorDiv(best[0], 1000000n), best[1]];
 }
 
-async function cosignatureChecks(d, required) {
+/** C2SP tlog-cosignature v1 of one line under `key`: its time, or a reason. */
+async function cosignatureLine(key, cp, s) {
+  if (s.sig.length !== 72) return { err: m('r.cosig', { what: 'length' }) };
+  let t = 0n;
+  for (const byte of s.sig.subarray(0, 8)) t = (t << 8n) | BigInt(byte);
+  if (t > MAX_TIMESTAMP) return { err: m('r.cosig', { what: 'time' }) };
+  const msg = utf8.encode(`cosignature/v1\ntime ${t}\n${cp.body}`);
+  if (!(await ed25519Verify(key.cryptoKey, s.sig.subarray(8), msg))) return { err: m('r.cosig', { what: 'invalid' }) };
+  return { time: t };
+}
+
+/**
+ * One `cosignature` check per distinct policy witness key that has a line
+ * (every line by the key's names must verify; the first one's time must
+ * not precede the newest entry nor run ahead of the clock), then one
+ * failing `cosignature` check per line that uses a policy witness's name
+ * with a key ID of no policy key of that name (an impersonation), then
+ * `witness_quorum`. Lines by keys not in the policy are claims: listed,
+ * never checked, never counted. As verifier/src/bundle/signatures.rs.
+ */
+async function cosignatureChecks(d, policy, now) {
   const checks = [];
   const facts = [];
-  for (const w of await witnessKeys(d, required)) {
-    const outcome = await attempt(async () => {
-      if (w.key.err) fail('c.cosig.required_invalid', { why: w.key.err });
-      if (d.checkpoint.err) fail('c.cosig.undecodable', { who: plain(w.label), why: d.checkpoint.err });
-      const t = await attempt(() => verifyCosignatures(w.key.ok, d.checkpoint.ok));
-      if (t.err) fail('c.cosig.invalid', { who: plain(w.label), why: t.err });
-      if (t.ok === null && w.required) fail('c.cosig.missing', { who: plain(w.label) });
-      return t.ok;
-    });
-    if (w.key.ok) {
-      const t = outcome.ok ?? null;
-      facts.push({ name: w.key.ok.name, vkey: w.key.ok.vkey, listed: w.listed, required: w.required, cosigned_at: t === null ? null : unixToRfc3339(t) });
+  const cp = d.checkpoint.ok;
+  const newest = newestLedgerTime(d);
+  let have = 0;
+  for (const g of policy.groups) {
+    const first = g.entries[0];
+    const who = plain(first.name);
+    const fact = {
+      name: first.name, names: g.entries.map((e) => e.name), vkey: first.vkey, vkeys: g.entries.map((e) => e.vkey),
+      key_id: first.keyIdHex, trusted: true, status: null, cosigned_at: null, cosigned_unix: null,
+    };
+    facts.push(fact);
+    const emit = (status, detail) => {
+      fact.status = status;
+      checks.push(check('cosignature', first.name, status, m('c.cosig.title', { who }), detail));
+    };
+    if (d.checkpoint.err) {
+      emit('fail', m('c.cosig.undecodable', { who, why: d.checkpoint.err }));
+      continue;
     }
-    const title = m('c.cosig.title', { who: plain(w.label) });
-    if (outcome.err) checks.push(check('cosignature', w.label, false, title, outcome.err));
-    else if (outcome.ok !== null) {
-      checks.push(check('cosignature', w.label, true, title, m('c.cosig.ok', { who: plain(w.label), at: unixToRfc3339(outcome.ok), required: w.required })));
+    // Every line by the key must verify and be dated plausibly (no line
+    // before the newest entry, none ahead of the clock); the first is shown.
+    let bad = null;
+    let ok = null;
+    for (const s of cp.note.sigs) {
+      const e = g.entries.find((x) => matches(x, s));
+      if (!e) continue;
+      const key = plainFull(e.vkey);
+      const r = await cosignatureLine(e, cp, s);
+      if (r.err) bad = m('c.cosig.invalid', { who: plain(e.name), why: r.err, key });
+      else if (newest && r.time < newest[0]) bad = m('c.cosig.before_entries', { who: plain(e.name), at: unixToRfc3339(r.time), newest: newest[1], key });
+      else if (r.time > BigInt(now) + COSIG_SKEW_SECS) bad = m('c.cosig.future', { who: plain(e.name), at: unixToRfc3339(r.time), key });
+      if (bad) break;
+      ok ??= [r.time, e];
     }
+    if (!bad && !ok) continue;
+    if (bad) {
+      emit('fail', bad);
+      continue;
+    }
+    emit('pass', m('c.cosig.ok', { who: plain(ok[1].name), at: unixToRfc3339(ok[0]), key: plainFull(ok[1].vkey), source: policy.source }));
+    fact.cosigned_at = unixToRfc3339(ok[0]);
+    fact.cosigned_unix = Number(ok[0]);
+    have++;
   }
-  return { checks, facts };
+  for (const s of cp ? cp.note.sigs : []) {
+    const named = policy.witnesses.filter((w) => w.name === s.name);
+    if (named.length === 0 || named.some((w) => matches(w, s))) continue;
+    const who = plain(s.name);
+    checks.push(check('cosignature', s.name, 'fail', m('c.cosig.title', { who }),
+      m('c.cosig.impostor', { who, id: s.keyIdHex, keys: named.map((w) => plainFull(w.vkey)) })));
+  }
+  const need = policy.quorum;
+  const distinct = policy.groups.length;
+  const quorumDetail = need === 0
+    ? m('c.quorum.no_witnesses')
+    : have >= need
+      ? m('c.quorum.ok', { have, need, distinct })
+      : m('c.quorum.bad', { have, need, distinct });
+  checks.push(check('witness_quorum', null, have >= need, m('c.quorum.title'), quorumDetail));
+  return { checks, facts, have, need };
+}
+
+/** Witnesses the bundle names (its list, and lines of its checkpoint) that
+ * the policy does not: claims, shown as such, never with a time. */
+function witnessClaims(b, d, policy) {
+  const claims = [];
+  const inPolicy = (name, id) => policy.witnesses.some((w) => w.name === name && w.keyIdHex === id);
+  for (const w of d.witnesses) {
+    if (inPolicy(w.name, w.keyIdHex)) continue;
+    const signed = Boolean(d.checkpoint.ok && d.checkpoint.ok.note.sigs.some((s) => matches(w, s)));
+    claims.push({ name: w.name, vkey: w.vkey, key_id: w.keyIdHex, trusted: false, line: signed });
+  }
+  const logKey = d.logKey.ok;
+  for (const s of d.checkpoint.ok ? d.checkpoint.ok.note.sigs : []) {
+    // Lines in a policy witness's name are checked (impersonations fail).
+    if (policy.witnesses.some((w) => w.name === s.name) || (logKey && matches(logKey, s))) continue;
+    if (claims.some((c) => c.name === s.name && c.key_id === s.keyIdHex)) continue;
+    claims.push({ name: s.name, vkey: null, key_id: s.keyIdHex, trusted: false, line: true });
+  }
+  return claims;
 }
 
 async function inclusionCheck(e, d) {
@@ -891,8 +1286,8 @@ export function describeAttestation(ev, a) {
   const method = typeof a.claim.method === 'string' ? a.claim.method : null;
   const result = typeof a.claim.result === 'string' ? plain(a.claim.result) : null;
   const issuer = plain(a.issuer);
-  if (ev.kind === 'identity_verified' && method) return m('a.identity', { issuer, method, result });
-  if (ev.kind === 'intent_verified' && method) return m('a.intent', { issuer, method, result });
+  if (ev.kind === 'identity_verified' && method) return m('a.identity', { issuer, method: plain(method), result });
+  if (ev.kind === 'intent_verified' && method) return m('a.intent', { issuer, method: plain(method), result });
   if (ev.kind === 'signed') {
     const alg = typeof a.claim.algorithm === 'string' ? plain(a.claim.algorithm) : null;
     if (a.issuer === `signer:${ev.actor.id}`) return m('a.signed_own', { issuer, alg });
@@ -902,7 +1297,16 @@ export function describeAttestation(ev, a) {
   return m('a.vouches', { issuer, claim: plain(canonicalJson(a.claim)) });
 }
 
-async function attestationCheck(e, issuers) {
+/** The key an attestation is checked with: the policy's pin for its
+ * issuer, else the bundle's key (vouched for by the log's signature). */
+function issuerKey(name, d, policy) {
+  const pinned = policy.issuers.get(name);
+  if (pinned) return { ...pinned, source: 'policy' };
+  const k = d.issuers.get(name);
+  return k ? { ...k, source: 'bundle' } : null;
+}
+
+async function attestationCheck(e, d, policy) {
   const title = m('c.att.title', { i: e.index });
   const subject = String(e.index);
   if (e.leaf.err) return { check: check('attestations', subject, false, title, m('c.att.unreadable')), entry: null };
@@ -910,24 +1314,63 @@ async function attestationCheck(e, issuers) {
   const facts = [];
   for (let j = 0; j < ev.attestations.length; j++) {
     const a = ev.attestations[j];
-    const key = issuers.get(a.issuer);
+    const key = issuerKey(a.issuer, d, policy);
     let why = null;
     if (!key) why = m('c.att.no_key', { issuer: plain(a.issuer) });
-    else if (!(await ed25519Verify(key, b64decode(a.signature), attestationMessage(ev, j)))) {
-      why = m('c.att.bad_sig', { issuer: plain(a.issuer) });
+    else if (!(await ed25519Verify(key.cryptoKey, b64decode(a.signature), attestationMessage(ev, j)))) {
+      why = m('c.att.bad_sig', { issuer: plain(a.issuer), key: key.b64, source: key.source });
     }
-    facts.push({ issuer: a.issuer, claim: a.claim, description: describeAttestation(ev, a), valid: why === null, why });
+    facts.push({
+      issuer: a.issuer, claim: a.claim, description: describeAttestation(ev, a), valid: why === null, why,
+      key: key ? key.b64 : null, key_source: key ? key.source : null,
+    });
   }
   const bad = facts.filter((f) => !f.valid).map((f) => m('c.att.item', { what: f.description, why: f.why }));
+  const keys = facts.filter((f) => f.valid).map((f) => m('c.att.key', { issuer: plain(f.issuer), key: f.key, source: f.key_source }));
   const detail = facts.length === 0
     ? m('c.att.none', { kind: ev.kind })
-    : bad.length === 0 ? m('c.att.ok', { all: facts.map((f) => f.description) }) : m('c.att.bad', { bad });
+    : bad.length === 0 ? m('c.att.ok', { all: facts.map((f) => f.description), keys }) : m('c.att.bad', { bad });
   const l = e.leaf.ok;
   const entry = {
     index: e.index, ledger_time: l.ledger_time, kind: ev.kind, event_id: ev.event_id,
     actor_id: ev.actor.id, actor_display: ev.actor.display, attestations: facts,
   };
   return { check: check('attestations', subject, bad.length === 0, title, detail), entry };
+}
+
+/**
+ * RFC 3161 tokens are not checked here (CMS and X.509 in the browser are
+ * not worth their attack surface: docs/trust-policy.md §4): each token gets
+ * an `unanchored` check saying so, and never a time. A checkpoint token
+ * that cannot even be taken apart (no readable checkpoint, not base64)
+ * fails, as in the Rust verifier (verifier/src/bundle/timestamps.rs).
+ */
+function timestampChecks(b, d) {
+  const checks = [];
+  const tokens = [];
+  for (const e of d.entries) {
+    if (!e.leaf.ok) continue;
+    const ev = e.leaf.ok.event;
+    const i = e.index;
+    if ('timestamp_token' in ev) {
+      tokens.push(['event_timestamp', String(i), m('c.ts.event_title', { i }), m('c.ts.event_unchecked', { i, hash: ev.document_hash })]);
+    }
+    if ('event_timestamp_token' in ev) {
+      tokens.push(['event_content_timestamp', String(i), m('c.ts.content_title', { i }), m('c.ts.content_unchecked', { i })]);
+    }
+  }
+  if ('checkpoint_timestamp' in b) {
+    const tsa = plain(b.checkpoint_timestamp.tsa);
+    if (d.checkpoint.err) checks.push(check('checkpoint_timestamp', null, 'fail', m('c.ts.fail_title'), m('c.ts.cp_no_checkpoint', { why: d.checkpoint.err })));
+    else if (!b64decode(b.checkpoint_timestamp.token)) checks.push(check('checkpoint_timestamp', null, 'fail', m('c.ts.fail_title'), m('c.ts.cp_not_base64', { tsa })));
+    else tokens.push(['checkpoint_timestamp', null, m('c.ts.cp_title'), m('c.ts.cp_unchecked', { tsa })]);
+  }
+  // As the Rust verifier: past MAX_TOKENS, tokens fail unchecked.
+  for (const [id, subject] of tokens.slice(MAX_TOKENS)) {
+    checks.push(check(id, subject, 'fail', m('c.ts.fail_title'), m('c.ts.too_many', { max: MAX_TOKENS })));
+  }
+  for (const [id, subject, title, detail] of tokens.slice(0, MAX_TOKENS)) checks.push(check(id, subject, 'unanchored', title, detail));
+  return checks;
 }
 
 /** T1-T7 of docs/bundle-format.md §3.8. */
@@ -989,48 +1432,97 @@ function parties(entries) {
 }
 
 /**
- * Verifies a bundle (bytes, or an already-parsed object) and rebuilds its
- * evidence chain. options: documentHash (hex of the file's SHA-256),
- * logKey (pinned vkey), witnesses (required vkeys). Never throws.
+ * The verdict of docs/trust-policy.md §3 over `checks`: the first rule that
+ * applies gives `status`; `reasons` names everything missing.
+ */
+const TIMESTAMP_CHECKS = ['event_timestamp', 'event_content_timestamp', 'checkpoint_timestamp'];
+/** Most RFC 3161 tokens looked at in one bundle (the rest fail). */
+const MAX_TOKENS = 256;
+
+export function verdictOf(checks, source = 'policy') {
+  const reasons = [];
+  const failed = checks.filter((c) => c.status === 'fail' && c.id !== 'witness_quorum');
+  for (const c of failed) reasons.push(m('v.r.failed', { title: c.title, id: c.id }));
+  const log = checks.find((c) => c.id === 'log_signature');
+  const logUnanchored = log?.status === 'unanchored';
+  if (logUnanchored) reasons.push(m('v.r.no_log_key'));
+  const quorum = checks.find((c) => c.id === 'witness_quorum');
+  const quorumFailed = quorum?.status === 'fail';
+  if (quorumFailed) reasons.push(m('v.r.quorum', { detail: quorum.detail }));
+  const stamps = checks.filter((c) => TIMESTAMP_CHECKS.includes(c.id) && c.status === 'unanchored');
+  if (stamps.length) reasons.push(m('v.r.timestamps', { n: stamps.length }));
+  const other = checks.filter((c) => c.status === 'unanchored' && !stamps.includes(c) && c !== log);
+  for (const c of other) reasons.push(m('v.r.unanchored', { title: c.title, id: c.id }));
+  let status = 'verified';
+  if (checks.length === 0 || failed.length) status = 'failed';
+  else if (logUnanchored) status = 'no_trusted_log_key';
+  else if (quorumFailed) status = 'quorum_not_met';
+  else if (stamps.length) status = 'untrusted_timestamps';
+  else if (other.length || !checks.every((c) => c.status === 'pass')) status = 'failed';
+  const summary = m(`v.${status}`, { n: checks.length, failed: failed.length, source });
+  return { status, summary, reasons };
+}
+
+/** Sets a report's verdict and `passed` from its checks (again, after the
+ * page adds its online check). */
+export function finishReport(report) {
+  report.verdict = verdictOf(report.checks, report.trust?.source);
+  report.passed = report.verdict.status === 'verified';
+  return report;
+}
+
+/**
+ * Verifies a bundle (bytes, or an already-parsed object) against a trust
+ * policy and rebuilds its evidence chain. options: documentHash (hex of the
+ * file's SHA-256), policy (from parsePolicy; none trusts nothing), now
+ * (Unix seconds, for cosignature times). Never throws.
  */
 export async function verifyBundle(input, options = {}) {
-  const report = { passed: false, checks: [], origin: '', tenant: '', document_id: '', document_hash: null, checkpoint: null, parties: [], timeline: [], witnesses: [] };
+  const policy = options.policy ?? emptyPolicy();
+  const now = options.now ?? Math.floor(Date.now() / 1000);
+  const report = {
+    passed: false, verdict: null, checks: [], origin: '', tenant: '', document_id: '', document_hash: null, checkpoint: null,
+    parties: [], timeline: [], witnesses: [], claims: { log_key: null, witnesses: [], tsas: [], anchoring: null }, trust: trustFacts(policy),
+  };
   let b;
   try {
-    b = input instanceof Uint8Array ? parseBundle(input) : input;
+    b = input instanceof Uint8Array ? parseBundle(input) : checkBundleShape(input);
   } catch (e) {
     report.checks.push(check('bundle_format', null, false, m('c.format.title'), m('c.format.unreadable', { why: errMsg(e) })));
-    return report;
+    return finishReport(report);
   }
   Object.assign(report, { origin: b.origin, tenant: b.tenant, document_id: b.document_id });
   const d = await decode(b);
   report.checks.push(formatCheck(b, d), sameDocumentCheck(b, d));
   if (options.documentHash) report.checks.push(documentHashCheck(options.documentHash, d));
-  report.checks.push(await logSignatureCheck(b, d, options.logKey));
-  const cos = await cosignatureChecks(d, options.witnesses ?? []);
+  report.checks.push(await logSignatureCheck(b, d, policy));
+  const cos = await cosignatureChecks(d, policy, now);
   report.checks.push(...cos.checks);
   report.witnesses = cos.facts;
   for (const e of d.entries) report.checks.push(await inclusionCheck(e, d));
   for (const e of d.entries) {
-    const { check: c, entry } = await attestationCheck(e, d.issuers);
+    const { check: c, entry } = await attestationCheck(e, d, policy);
     report.checks.push(c);
     if (entry) report.timeline.push(entry);
   }
   const entries = readable(d);
   report.checks.push(timelineCheck(entries, d.entries.length - entries.length));
+  report.checks.push(...timestampChecks(b, d));
   report.document_hash = entries.length ? entries[0][1].event.document_hash : null;
   if (d.checkpoint.ok) {
     const cp = d.checkpoint.ok;
     report.checkpoint = { origin: cp.origin, tree_size: String(cp.size), root: b64encode(cp.root) };
   }
   report.logKey = d.logKey.ok ?? null;
-  // RFC 3161 tokens (CMS, X.509) are checked by the offline verifier, not
-  // here; the page says so instead of passing or failing them.
-  report.unchecked_timestamps =
-    entries.filter(([, leaf]) => 'timestamp_token' in leaf.event).length + ('checkpoint_timestamp' in b ? 1 : 0);
+  const logKeyTrusted = d.logKey.ok && policy.logs.some((k) => sameKey(k, d.logKey.ok));
+  report.claims = {
+    log_key: logKeyTrusted ? null : b.log_vkey,
+    witnesses: witnessClaims(b, d, policy),
+    tsas: (b.timestamp_authorities ?? []).map((t) => t.name),
+    anchoring: b.anchoring ?? null,
+  };
   report.parties = parties(entries);
-  report.passed = report.checks.length > 0 && report.checks.every((c) => c.passed);
-  return report;
+  return finishReport(report);
 }
 
 /**
@@ -1082,5 +1574,9 @@ export function lookupToBundles(answer) {
     format: FORMAT_V1, origin: answer.origin, log_vkey: answer.log_vkey, tenant: g.tenant,
     document_id: g.document_id, checkpoint: answer.checkpoint, tree_size: answer.tree_size,
     entries: g.entries, issuers: answer.issuers, witnesses: answer.witnesses,
-  }));
+  })).map((b) => {
+    // An answer without tree_size makes a bundle without it (not `undefined`).
+    if (b.tree_size === undefined) delete b.tree_size;
+    return b;
+  });
 }

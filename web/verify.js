@@ -1,18 +1,28 @@
 // The verifier page: reads the files the clerk drops, hashes the contract
-// locally, runs verifier.js, asks this service only for the latest
-// checkpoint, a consistency proof and (file alone) a lookup by hash, and
-// shows the outcome. Every string from a bundle goes into the page as text,
-// never as HTML.
+// locally, runs verifier.js against the trust anchors the clerk chose (a
+// policy file, or keys typed in; remembered in this browser), or else the
+// ones the serving ledger publishes at GET /v1/log, and says which. It asks
+// this service only for /v1/log, the latest checkpoint, a consistency proof
+// and (file alone) a lookup by hash. Every string goes into the page as
+// text through one sanitizer (terminalSafe), never as HTML.
 
-import { verifyBundle, verifyStillInLog, lookupToBundles, sha256, hex, m, plain } from './verifier.js';
+import {
+  verifyBundle, verifyStillInLog, lookupToBundles, sha256, hex, m, plain, terminalSafe,
+  parsePolicy, policyTextFromKeys, policyFromLogInfo, emptyPolicy, finishReport,
+} from './verifier.js';
 import { render, ui, kindWords } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
+/** Where the clerk's trust anchors are kept in this browser. */
+const STORE = 'evidence-ledger/trust-policy/v1';
 
 const state = {
   lang: new URLSearchParams(location.search).get('lang') === 'en' ? 'en' : 'zh',
   file: null,
   bundle: null,
+  // The clerk's own anchors: {source: 'policy'|'entered', name, text, policy} or null.
+  trust: null,
+  trustError: null,
   view: null, // {kind: 'bundles', fileHash, groups, lookup} | {kind: 'notice'|'error', text()}
 };
 
@@ -22,14 +32,16 @@ const t = (key, ...args) => {
 };
 const say = (msg) => render(msg, state.lang);
 
-/** Builds an element: el('p', {class: 'x'}, 'text', child, ...). */
+/** Builds an element: el('p', {class: 'x'}, 'text', child, ...). Every
+ * string passes terminalSafe: controls and bidi overrides never reach the
+ * page, whatever a bundle, a policy or a server answer holds. */
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
-    if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? '' : String(v));
+    if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? '' : terminalSafe(v));
   }
   for (const c of children.flat()) {
-    if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
+    if (c !== null && c !== undefined) e.append(c instanceof Node ? c : terminalSafe(c));
   }
   return e;
 }
@@ -39,14 +51,14 @@ function el(tag, attrs = {}, ...children) {
 
 function setFile(which, file) {
   state[which] = file ?? null;
-  $(`${which}-name`).textContent = file ? file.name : '';
+  $(`${which}-name`).textContent = file ? terminalSafe(file.name) : '';
   $(`drop-${which}`).classList.toggle('filled', Boolean(file));
 }
 
-function wireDrop(which) {
+function wireDrop(which, onFile = (f) => setFile(which, f)) {
   const zone = $(`drop-${which}`);
   const input = $(`${which}-input`);
-  input.addEventListener('change', () => setFile(which, input.files[0]));
+  input.addEventListener('change', () => onFile(input.files[0]));
   zone.addEventListener('dragover', (e) => {
     e.preventDefault();
     zone.classList.add('over');
@@ -55,8 +67,87 @@ function wireDrop(which) {
   zone.addEventListener('drop', (e) => {
     e.preventDefault();
     zone.classList.remove('over');
-    if (e.dataTransfer.files.length) setFile(which, e.dataTransfer.files[0]);
+    if (e.dataTransfer.files.length) onFile(e.dataTransfer.files[0]);
   });
+}
+
+// ---------------------------------------------------------------------------
+// Trust anchors: the clerk's policy (file or keys typed in), kept in
+// localStorage; without one, the serving ledger's GET /v1/log.
+
+/** Parses and adopts anchors; on error keeps the previous ones and says why. */
+async function adoptTrust(source, name, text, { save = true } = {}) {
+  try {
+    const policy = await parsePolicy(text);
+    policy.source = source;
+    state.trust = { source, name, text, policy };
+    state.trustError = null;
+    if (save) localStorage.setItem(STORE, JSON.stringify({ source, name, text }));
+  } catch (e) {
+    state.trustError = e.msg ? e.msg : m('r.internal', { why: plain(e.message) });
+  }
+  paintTrust();
+}
+
+async function loadPolicyFile(file) {
+  if (!file) return;
+  if (file.size > 1 << 20) {
+    state.trustError = m('pol.size', { max: 1 << 20 });
+    paintTrust();
+    return;
+  }
+  let text;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await file.arrayBuffer());
+  } catch {
+    state.trustError = m('pol.unreadable');
+    paintTrust();
+    return;
+  }
+  await adoptTrust('policy', file.name, text);
+  $('policy-input').value = '';
+}
+
+async function useTypedKeys() {
+  const text = policyTextFromKeys({
+    log: $('log-key').value,
+    witnesses: $('witness-keys').value.split('\n'),
+    quorum: $('quorum').value,
+  });
+  await adoptTrust('entered', null, text);
+}
+
+function clearTrust() {
+  localStorage.removeItem(STORE);
+  state.trust = null;
+  state.trustError = null;
+  for (const id of ['log-key', 'witness-keys', 'quorum']) $(id).value = '';
+  paintTrust();
+}
+
+async function restoreTrust() {
+  let saved = null;
+  try {
+    saved = JSON.parse(localStorage.getItem(STORE) ?? 'null');
+  } catch {
+    saved = null;
+  }
+  if (saved && typeof saved.text === 'string' && ['policy', 'entered'].includes(saved.source)) {
+    await adoptTrust(saved.source, typeof saved.name === 'string' ? saved.name : null, saved.text, { save: false });
+  }
+}
+
+/** The anchors for this run: the clerk's, else the serving ledger's. */
+async function anchorsForRun() {
+  if (state.trust) return state.trust.policy;
+  try {
+    const info = await fetchOk('/v1/log', 'json');
+    return await policyFromLogInfo(info);
+  } catch {
+    // No anchors at all: the log signature stays unanchored and the
+    // verdict says so.
+    return emptyPolicy();
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -89,21 +180,22 @@ async function stillInLog(report) {
     }
     return await verifyStillInLog(report.logKey, report.checkpoint, note, proof);
   } catch (e) {
-    return { id: 'log_consistency', subject: null, passed: false, title: m('c.live.title'), detail: m('c.live.fetch_failed', { why: plain(e.message) }) };
+    const c = { id: 'log_consistency', subject: null, status: 'fail', passed: false, title: m('c.live.title') };
+    return { ...c, detail: m('c.live.fetch_failed', { why: plain(e.message) }) };
   }
 }
 
 async function verifyOne(bundle, options) {
   const report = await verifyBundle(bundle, options);
   if (report.checkpoint) {
-    report.checks.push(await stillInLog(report));
-    report.passed = report.checks.every((c) => c.passed);
+    const c = await stillInLog(report);
+    report.checks.push({ ...c, status: c.passed ? 'pass' : 'fail' });
+    finishReport(report);
   }
   return report;
 }
 
 async function run() {
-  const logKey = $('log-key').value.trim() || null;
   if (!state.file && !state.bundle) {
     show({ kind: 'notice', text: () => t('need_input') });
     return;
@@ -116,12 +208,14 @@ async function run() {
       fileHash = hex(await sha256(new Uint8Array(await state.file.arrayBuffer())));
     }
     $('status').textContent = t('working');
+    const policy = await anchorsForRun();
+    const options = { documentHash: fileHash, policy };
     if (state.bundle) {
       const bytes = new Uint8Array(await state.bundle.arrayBuffer());
-      const report = await verifyOne(bytes, { documentHash: fileHash, logKey });
+      const report = await verifyOne(bytes, options);
       show({ kind: 'bundles', fileHash, groups: [report], lookup: null });
     } else {
-      await lookup(fileHash, logKey);
+      await lookup(fileHash, options);
     }
   } catch (e) {
     show({ kind: 'error', text: () => `${t('bundle_error')}: ${plain(e.message)}` });
@@ -130,7 +224,7 @@ async function run() {
   }
 }
 
-async function lookup(fileHash, logKey) {
+async function lookup(fileHash, options) {
   const r = await fetch(`/v1/lookup?document_hash=${fileHash}`, { cache: 'no-store', credentials: 'omit' });
   if (r.status === 404) {
     show({ kind: 'notice', fileHash, state: 'lookup-none', text: () => t('lookup_none') });
@@ -143,7 +237,7 @@ async function lookup(fileHash, logKey) {
   }
   const answer = await r.json();
   const groups = [];
-  for (const b of lookupToBundles(answer)) groups.push(await verifyOne(b, { documentHash: fileHash, logKey }));
+  for (const b of lookupToBundles(answer)) groups.push(await verifyOne(b, options));
   show({ kind: 'bundles', fileHash, groups, lookup: answer });
 }
 
@@ -161,11 +255,41 @@ function show(view) {
   paint();
 }
 
+const keyList = (keys) => el('ul', {}, keys.map((k) => el('li', { class: 'mono' }, k)));
+
+/** The trust section: which anchors the next verification uses. */
+function paintTrust() {
+  const box = $('trust-current');
+  box.replaceChildren();
+  const tr = state.trust;
+  box.dataset.source = tr ? tr.source : 'server';
+  if (!tr) {
+    box.append(el('p', { class: 'claim' }, t('trust_none')));
+  } else {
+    const p = tr.policy;
+    const from = tr.source === 'policy' ? t('trust_from_file', tr.name ?? '') : t('trust_from_keys');
+    box.append(el('p', {}, el('strong', {}, from)));
+    if (p.logs.length) box.append(el('p', {}, t('trust_logs')), keyList(p.logs.map((k) => k.vkey)));
+    else box.append(el('p', { class: 'claim' }, t('trust_no_log')));
+    if (p.witnesses.length) box.append(el('p', {}, t('trust_witnesses', p.quorum, p.groups.length)), keyList(p.witnesses.map((k) => k.vkey)));
+    if (p.tsas.length) box.append(el('p', {}, t('trust_tsas', p.tsas.map((x) => x.name).join(', '))));
+    if (p.issuers.size) box.append(el('p', {}, t('trust_issuers', [...p.issuers.keys()].join(', '))));
+  }
+  $('clear-trust').hidden = !tr;
+  const err = $('trust-error');
+  err.hidden = !state.trustError;
+  err.textContent = state.trustError ? terminalSafe(`${t('trust_error')}: ${say(state.trustError)}`) : '';
+  $('policy-name').textContent = tr && tr.source === 'policy' ? terminalSafe(tr.name ?? '') : '';
+  $('drop-policy').classList.toggle('filled', Boolean(tr && tr.source === 'policy'));
+}
+
 function paint() {
   document.documentElement.lang = state.lang === 'zh' ? 'zh-CN' : 'en';
   document.title = `${t('title')} · ${state.lang === 'zh' ? 'Evidence verification' : '电子合同证据核验'}`;
   for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);
   $('log-key').placeholder = t('log_key_placeholder');
+  $('witness-keys').placeholder = t('witness_keys_placeholder');
+  paintTrust();
   const out = $('results');
   out.replaceChildren();
   const v = state.view;
@@ -185,33 +309,70 @@ function paint() {
   for (const report of v.groups) {
     const g = el('section', { class: 'group' });
     if (v.lookup) g.append(el('h2', {}, t('group_title', plain(report.document_id), plain(report.tenant))));
-    const parts = [verdict(report), failures(report), timestamps(report), summary(report), timeline(report), signers(report), witnesses(report), allChecks(report)];
+    const parts = [verdict(report), failures(report), trustUsed(report), summary(report), timeline(report), signers(report), witnesses(report), allChecks(report)];
     g.append(...parts.filter(Boolean));
     out.append(g);
   }
   out.dataset.state = v.lookup ? 'lookup-done' : 'done';
 }
 
+/** The verdict, prominent: what it is, every reason, what it rests on. */
 function verdict(r) {
-  const failed = r.checks.filter((c) => !c.passed).length;
-  const ok = r.passed;
-  return el('div', { class: `verdict ${ok ? 'ok' : 'bad'}`, 'data-verdict': ok ? 'verified' : 'failed' },
-    el('h2', {}, ok ? `✔ ${t('verdict_ok')}` : `✘ ${t('verdict_bad')}`),
-    el('p', {}, ok ? t('verdict_ok_detail', r.checks.length) : t('verdict_bad_detail', failed, r.checks.length)));
+  const s = r.verdict.status;
+  const ok = s === 'verified';
+  const cls = ok ? 'ok' : s === 'failed' ? 'bad' : 'warn';
+  const box = el('div', { class: `verdict ${cls}`, 'data-verdict': s, id: 'verdict' },
+    el('h2', {}, `${ok ? '✔' : '✘'} ${say(r.verdict.summary)}`),
+    el('p', {}, ok ? t('verdict_ok_detail', r.checks.length) : t(`verdict_${s}_detail`)));
+  if (r.verdict.reasons.length) box.append(el('ul', { class: 'reasons', id: 'verdict-reasons' }, r.verdict.reasons.map((x) => el('li', {}, say(x)))));
+  const tr = r.trust;
+  if (tr.source === 'server') {
+    const witnessKeys = tr.witnesses.map((w) => w.vkey);
+    box.append(el('div', { class: 'anchors', id: 'server-anchors' },
+      el('p', {}, t('server_anchors')),
+      el('p', {}, t('compare_log')), keyList(tr.logs.length ? tr.logs : ['—']),
+      el('p', {}, witnessKeys.length ? t('compare_witnesses') : t('server_no_witnesses')), witnessKeys.length ? keyList(witnessKeys) : null,
+      el('p', {}, t('load_own'))));
+  } else if (tr.source === 'none') {
+    box.append(el('div', { class: 'anchors', id: 'server-anchors' }, el('p', {}, t('no_anchors'))));
+  }
+  return box;
 }
 
 function checkItem(c) {
-  return el('li', { class: c.passed ? 'pass' : 'fail', 'data-check-id': c.id, 'data-subject': c.subject, 'data-passed': String(c.passed) },
-    el('span', { class: 'mark' }, c.passed ? `✔ ${t('passed')}` : `✘ ${t('failed')}`),
+  const marks = { pass: `✔ ${t('passed')}`, fail: `✘ ${t('failed')}`, unanchored: `? ${t('unanchored')}` };
+  return el('li', { class: c.status, 'data-check-id': c.id, 'data-subject': c.subject, 'data-passed': String(c.passed), 'data-status': c.status },
+    el('span', { class: 'mark' }, marks[c.status] ?? c.status),
     el('span', { class: 'check-title' }, say(c.title)),
     el('span', { class: 'check-id' }, `[${c.id}]`),
     el('div', { class: 'check-detail' }, say(c.detail)));
 }
 
 function failures(r) {
-  const bad = r.checks.filter((c) => !c.passed);
+  const bad = r.checks.filter((c) => c.status !== 'pass');
   if (!bad.length) return null;
   return el('div', { class: 'card failures' }, el('h3', {}, t('failures')), el('ul', { class: 'checks' }, bad.map(checkItem)));
+}
+
+/** What this verdict was checked against, and where that came from. */
+function trustUsed(r) {
+  const tr = r.trust;
+  const rows = [
+    el('p', {}, t('checked_against', say({ k: `src.${tr.source}`, a: {} }))),
+    el('p', {}, t('trust_logs')), tr.logs.length ? keyList(tr.logs) : el('p', { class: 'claim' }, t('trust_no_log')),
+    el('p', {}, tr.witnesses.length ? t('trust_witnesses', tr.quorum, tr.distinct_witnesses) : t('no_trusted_witnesses')),
+    tr.witnesses.length ? keyList(tr.witnesses.map((w) => w.vkey)) : null,
+  ];
+  if (tr.tsas.length) rows.push(el('p', {}, t('trust_tsas', tr.tsas.join(', '))));
+  if (tr.issuers.length) rows.push(el('p', {}, t('trust_issuers', tr.issuers.map((i) => i.name).join(', '))));
+  if (r.claims.log_key) rows.push(el('p', { class: 'claim', id: 'claimed-log-key' }, t('claimed_log_key'), ' ', el('span', { class: 'mono' }, r.claims.log_key)));
+  if (r.claims.tsas.length) rows.push(el('p', { class: 'claim' }, t('claimed_tsas', r.claims.tsas.join(', '))));
+  const a = r.claims.anchoring;
+  if (a) {
+    const names = (l) => (l.length ? l.map(plain).join(', ') : '—');
+    rows.push(el('p', { class: 'claim', id: 'claimed-anchoring' }, t('claimed_anchoring', a.satisfied, a.threshold, names(a.required), names(a.cosigned_by))));
+  }
+  return el('div', { class: 'card trust-used', id: 'trust-used', 'data-source': tr.source }, el('h3', {}, t('trust_used')), ...rows);
 }
 
 function summary(r) {
@@ -248,17 +409,18 @@ function signers(r) {
   return el('div', { class: 'card' }, el('h3', {}, t('signers')), el('table', {}, el('thead', {}, head), el('tbody', {}, rows)));
 }
 
+/** Trusted witnesses (with a time only when their check passed), then the
+ * bundle's claims, which are never checked and never timed. */
 function witnesses(r) {
-  const body = r.witnesses.length
-    ? el('ul', {}, r.witnesses.map((w) => el('li', {}, el('strong', {}, plain(w.name)), w.required ? t('required') : '', ': ',
-      w.cosigned_at ? t('cosigned_at', w.cosigned_at) : t('not_cosigned'))))
-    : el('p', {}, t('no_witnesses'));
-  return el('div', { class: 'card', id: 'witnesses' }, el('h3', {}, t('witnesses')), body);
-}
-
-function timestamps(r) {
-  if (!r.unchecked_timestamps) return null;
-  return el('div', { class: 'notice', id: 'timestamps-unchecked' }, t('timestamps_unchecked', r.unchecked_timestamps));
+  const state = (w) => (w.status === 'pass' ? t('cosigned_at', w.cosigned_at) : w.status === 'fail' ? t('cosig_failed') : t('not_cosigned'));
+  const trusted = r.witnesses.map((w) => el('li', { 'data-trusted': 'true' }, el('strong', {}, plain(w.name)), w.names.length > 1 ? ` (= ${w.names.slice(1).map(plain).join(', ')})` : '', ': ',
+    state(w), el('div', { class: 'mono' }, w.vkey)));
+  const claims = r.claims.witnesses.map((w) => el('li', { class: 'claim', 'data-trusted': 'false' }, el('strong', {}, plain(w.name)),
+    ` (${t('key_id')} ${w.key_id}): ${t('claimed_witness')}`, w.vkey ? el('div', { class: 'mono' }, plain(w.vkey)) : null));
+  const body = [];
+  body.push(trusted.length ? el('ul', { id: 'trusted-witnesses' }, trusted) : el('p', {}, t('no_trusted_witnesses')));
+  if (claims.length) body.push(el('h4', {}, t('claims_title')), el('ul', { id: 'claimed-witnesses' }, claims));
+  return el('div', { class: 'card', id: 'witnesses' }, el('h3', {}, t('witnesses')), ...body);
 }
 
 function allChecks(r) {
@@ -267,12 +429,15 @@ function allChecks(r) {
 
 // ---------------------------------------------------------------------------
 
-function init() {
+async function init() {
   wireDrop('file');
   wireDrop('bundle');
+  wireDrop('policy', loadPolicyFile);
   // A file dropped outside the zones must not make the browser open it.
   for (const ev of ['dragover', 'drop']) window.addEventListener(ev, (e) => e.preventDefault());
   $('verify').addEventListener('click', run);
+  $('use-keys').addEventListener('click', useTypedKeys);
+  $('clear-trust').addEventListener('click', clearTrust);
   $('reset').addEventListener('click', () => {
     setFile('file', null);
     setFile('bundle', null);
@@ -285,6 +450,7 @@ function init() {
     state.lang = state.lang === 'zh' ? 'en' : 'zh';
     paint();
   });
+  await restoreTrust();
   paint();
   document.body.dataset.ready = 'true';
 }

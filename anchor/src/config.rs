@@ -2,6 +2,7 @@
 //! which cosignatures make a checkpoint anchored. Stored in the ledger's
 //! store, so the operator CLI and the service see the same configuration.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use ledger::Ledger;
@@ -22,10 +23,15 @@ pub struct PartnerConfig {
     pub vkey: String,
     /// Base URL of its tlog-witness endpoint (`<url>/add-checkpoint`).
     pub url: String,
+    /// PEM CA certificates to trust for its HTTPS URL besides the webpki
+    /// roots (a court's or notary office's private CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
 }
 
 /// Which cosignatures make a checkpoint anchored: every `required` partner
-/// and at least `threshold` partners in all. "The notary and the court" is
+/// and at least `threshold` partners in all, counted by distinct keys (one
+/// key registered under two names counts once). "The notary and the court" is
 /// `required = [notary, court]`; "2 of 3" is `threshold = 2`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quorum {
@@ -67,6 +73,9 @@ pub struct TsaPartner {
     pub name: String,
     /// URL that takes `application/timestamp-query` POSTs.
     pub url: String,
+    /// PEM CA certificates to trust for its HTTPS URL besides the webpki roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
 }
 
 /// Partners and policy.
@@ -99,6 +108,18 @@ impl AnchorConfig {
 
     /// Adds a partner from its vkey (the name is the vkey's key name).
     pub fn add_partner(&mut self, vkey: &str, url: &str) -> Result<&PartnerConfig> {
+        self.add_partner_with_ca(vkey, url, None)
+    }
+
+    /// As [`AnchorConfig::add_partner`], trusting the CA certificates in
+    /// `ca_pem` for its HTTPS URL. Refuses a key already registered, under
+    /// any name: one key must not count twice towards the quorum.
+    pub fn add_partner_with_ca(
+        &mut self,
+        vkey: &str,
+        url: &str,
+        ca_pem: Option<String>,
+    ) -> Result<&PartnerConfig> {
         let v = NoteVerifier::from_vkey(vkey)
             .map_err(|e| AnchorError::InvalidConfig(format!("witness vkey: {e}")))?;
         if v.alg != ALG_COSIGNATURE_V1 {
@@ -112,17 +133,31 @@ impl AnchorConfig {
         if self.partners.iter().any(|p| p.name == v.name) {
             return Err(AnchorError::InvalidConfig(format!("witness {} already added", v.name)));
         }
+        if let Some(p) = self.partners.iter().find(|p| partner_key(p) == Some(v.key.to_bytes())) {
+            return Err(AnchorError::InvalidConfig(format!(
+                "this key is already registered as witness {}; one key counts once",
+                p.name
+            )));
+        }
+        check_ca(ca_pem.as_deref())?;
         let url = url.trim_end_matches('/').to_string();
-        self.partners.push(PartnerConfig { name: v.name, vkey: vkey.to_string(), url });
+        self.partners.push(PartnerConfig { name: v.name, vkey: vkey.to_string(), url, ca_pem });
         Ok(&self.partners[self.partners.len() - 1])
     }
 
     /// Sets the TSA that timestamps checkpoints.
     pub fn set_tsa(&mut self, name: &str, url: &str) -> Result<()> {
+        self.set_tsa_with_ca(name, url, None)
+    }
+
+    /// As [`AnchorConfig::set_tsa`], trusting the CA certificates in
+    /// `ca_pem` for its HTTPS URL.
+    pub fn set_tsa_with_ca(&mut self, name: &str, url: &str, ca_pem: Option<String>) -> Result<()> {
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(AnchorError::InvalidConfig(format!("TSA url {url:?}: http(s) only")));
         }
-        self.tsa = Some(TsaPartner { name: name.to_string(), url: url.to_string() });
+        check_ca(ca_pem.as_deref())?;
+        self.tsa = Some(TsaPartner { name: name.to_string(), url: url.to_string(), ca_pem });
         Ok(())
     }
 
@@ -175,23 +210,97 @@ impl AnchorConfig {
         Ok(())
     }
 
-    /// Whether the cosigners named meet the quorum.
+    /// Whether the cosigners named meet the quorum. Names are mapped to
+    /// their configured keys and each key counts once; unknown names count
+    /// for nothing. The names must be of cosignatures already verified.
     pub fn quorum_met<'a>(&self, cosigners: impl IntoIterator<Item = &'a str> + Clone) -> bool {
         if self.partners.is_empty() {
             return false;
         }
-        let count = cosigners
-            .clone()
+        let signed: Vec<&PartnerConfig> = cosigners
             .into_iter()
-            .filter(|c| self.partners.iter().any(|p| p.name == *c))
-            .count();
-        let required_ok = self
-            .policy
-            .quorum
-            .required
+            .filter_map(|c| self.partners.iter().find(|p| p.name == c))
+            .collect();
+        let keys: HashSet<[u8; 32]> = signed.iter().filter_map(|p| partner_key(p)).collect();
+        let required_ok =
+            self.policy.quorum.required.iter().all(|r| signed.iter().any(|p| &p.name == r));
+        required_ok && keys.len() >= self.threshold()
+    }
+
+    /// The quorum in words and numbers, as `GET /v1/log` publishes it.
+    pub fn quorum_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "required": self.policy.quorum.required,
+            "threshold": self.threshold(),
+            "witnesses": self.partners.len(),
+            "counted_by": "distinct witness keys",
+        })
+    }
+}
+
+/// The Ed25519 public key of a partner's vkey.
+fn partner_key(p: &PartnerConfig) -> Option<[u8; 32]> {
+    NoteVerifier::from_vkey(&p.vkey).ok().map(|v| v.key.to_bytes())
+}
+
+fn check_ca(ca_pem: Option<&str>) -> Result<()> {
+    match ca_pem {
+        None => Ok(()),
+        Some(pem) => notary_bridge::tls::ca_certificates(pem)
+            .map(|_| ())
+            .map_err(|e| AnchorError::InvalidConfig(e.to_string())),
+    }
+}
+
+/// Which cosignatures on a checkpoint count, and whether they meet the
+/// configured policy ([`check_policy`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyCheck {
+    /// True when every required witness and at least `threshold` distinct
+    /// witness keys cosigned.
+    pub satisfied: bool,
+    /// The configured witnesses whose cosignature verified, with its time.
+    pub cosigners: Vec<(String, u64)>,
+    /// How many distinct keys those are.
+    pub distinct_keys: usize,
+    /// The threshold in force (distinct keys).
+    pub threshold: usize,
+    /// Required witnesses without a valid cosignature.
+    pub missing_required: Vec<String>,
+}
+
+/// Checks a signed checkpoint note's cosignatures against the configured
+/// witnesses and quorum: each cosignature is verified (c2sp.org/
+/// tlog-cosignature) with the configured vkey of the name it carries;
+/// lines by unknown keys are ignored; keys are counted once. The log's
+/// own signature is not checked here.
+pub fn check_policy(config: &AnchorConfig, note: &verifier::note::Note) -> PolicyCheck {
+    let mut cosigners = Vec::new();
+    for p in &config.partners {
+        let Ok(v) = NoteVerifier::from_vkey(&p.vkey) else { continue };
+        let time = note
+            .signatures
             .iter()
-            .all(|r| cosigners.clone().into_iter().any(|c| c == r));
-        required_ok && count >= self.threshold()
+            .filter(|s| v.matches(s))
+            .find_map(|s| verifier::cosignature::verify_cosignature(&v, &note.text, s).ok());
+        if let Some(t) = time {
+            cosigners.push((p.name.clone(), t));
+        }
+    }
+    let names = cosigners.iter().map(|(n, _)| n.as_str());
+    let signed: Vec<&PartnerConfig> =
+        names.clone().filter_map(|n| config.partners.iter().find(|p| p.name == n)).collect();
+    let distinct_keys = signed.iter().filter_map(|p| partner_key(p)).collect::<HashSet<_>>().len();
+    let missing_required = (config.policy.quorum.required.iter())
+        .filter(|r| !cosigners.iter().any(|(n, _)| n == *r))
+        .cloned()
+        .collect();
+    PolicyCheck {
+        satisfied: config.quorum_met(names),
+        cosigners,
+        distinct_keys,
+        threshold: config.threshold(),
+        missing_required,
     }
 }
 
@@ -202,9 +311,60 @@ mod tests {
     fn cfg(names: &[&str]) -> AnchorConfig {
         let partners = names
             .iter()
-            .map(|n| PartnerConfig { name: n.to_string(), vkey: String::new(), url: String::new() })
+            .enumerate()
+            .map(|(i, n)| PartnerConfig {
+                name: n.to_string(),
+                vkey: vkey(n, i as u8 + 1),
+                url: String::new(),
+                ca_pem: None,
+            })
             .collect();
         AnchorConfig { partners, policy: Policy::default(), tsa: None }
+    }
+
+    fn vkey(name: &str, seed: u8) -> String {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        verifier::cosignature::CosignatureSigner::new(name, key).expect("signer").vkey()
+    }
+
+    #[test]
+    fn quorum_counts_keys_not_names() {
+        // One key under two names must not meet "2 of 3" alone.
+        let mut c = cfg(&["notary", "court", "notary-2"]);
+        c.partners[2].vkey = vkey("notary-2", 1);
+        c.policy.quorum = Quorum { required: vec![], threshold: 2 };
+        assert!(!c.quorum_met(["notary", "notary-2"]));
+        assert!(c.quorum_met(["notary", "court"]));
+        // And it cannot be registered twice through add_partner either.
+        let mut fresh = AnchorConfig::default();
+        fresh.add_partner(&vkey("notary", 1), "http://a.example").expect("first");
+        let err = fresh.add_partner(&vkey("other-name", 1), "http://b.example").expect_err("dup");
+        assert!(err.to_string().contains("already registered as witness notary"), "{err}");
+    }
+
+    #[test]
+    fn check_policy_verifies_each_cosignature() {
+        use verifier::cosignature::CosignatureSigner;
+        use verifier::note::Note;
+        let mut c = cfg(&["notary", "court"]);
+        c.policy.quorum = Quorum { required: vec!["court".into()], threshold: 2 };
+        let text =
+            "ledger.example/log\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n".to_string();
+        let sign = |name: &str, seed: u8| {
+            let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+            CosignatureSigner::new(name, key).expect("signer").cosign(&text, 1_700_000_000)
+        };
+        let mut note = Note { text: text.clone(), signatures: vec![sign("notary", 1)] };
+        let got = check_policy(&c, &note);
+        assert!(!got.satisfied);
+        assert_eq!(got.missing_required, ["court"]);
+        // A line under the court's name but by another key counts for nothing.
+        note.signatures.push(sign("court", 9));
+        assert!(!check_policy(&c, &note).satisfied);
+        note.signatures.push(sign("court", 2));
+        let got = check_policy(&c, &note);
+        assert!(got.satisfied, "{got:?}");
+        assert_eq!((got.distinct_keys, got.threshold), (2, 2));
     }
 
     #[test]

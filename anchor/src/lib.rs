@@ -13,6 +13,7 @@
 //! the ledger, and an unavailable partner only delays its own progress.
 #![forbid(unsafe_code)]
 
+mod alarm;
 pub mod config;
 pub mod error;
 mod round;
@@ -20,7 +21,9 @@ mod runner;
 pub mod store;
 mod timestamp;
 
-pub use config::{AnchorConfig, PartnerConfig, Policy, Quorum, TsaPartner};
+pub use config::{
+    check_policy, AnchorConfig, PartnerConfig, Policy, PolicyCheck, Quorum, TsaPartner,
+};
 pub use error::AnchorError;
 pub use runner::{AnchorStatus, Anchorer, PartnerStatus};
-pub use store::AnchoredCheckpoint;
+pub use store::{Alarm, AnchoredCheckpoint};

@@ -43,9 +43,12 @@ pub(crate) fn retry_after(failures: u32) -> Duration {
     Duration::from_secs_f64(secs)
 }
 
-/// Whether a partner behind `size` should be asked now.
+/// Whether a partner behind `size` should be asked now. A partner with an
+/// alarm is never asked until an operator clears it.
 pub(crate) fn partner_due(state: &PartnerState, size: u64, ignore_backoff: bool) -> bool {
-    state.last_size < size && (ignore_backoff || now_unix() >= state.retry_at_unix)
+    state.alarm.is_none()
+        && state.last_size < size
+        && (ignore_backoff || now_unix() >= state.retry_at_unix)
 }
 
 fn failure_kind(e: &BridgeError) -> &'static str {
@@ -56,13 +59,17 @@ fn failure_kind(e: &BridgeError) -> &'static str {
         BridgeError::BadLogSignature(_) => "refused_signature",
         BridgeError::BadProof(_) => "bad_proof",
         BridgeError::Equivocation { .. } | BridgeError::Frozen { .. } => "frozen",
+        BridgeError::Rollback { .. } => "rollback",
         BridgeError::Refused { .. } => "refused",
         BridgeError::BadResponse(_) => "bad_response",
         _ => "local",
     }
 }
 
-/// Runs one round for the partners `due` says may be asked.
+/// Runs one round for the partners `due` says may be asked, all at once.
+/// Answers are stored as they arrive, and the checkpoint is marked
+/// anchored as soon as they meet the quorum: a slow witness (bounded by
+/// its request timeout) delays only itself, not the anchoring of others.
 pub(crate) fn run_round(
     ledger: &Ledger,
     config: &AnchorConfig,
@@ -78,49 +85,67 @@ pub(crate) fn run_round(
     }
     let cp = store::parse_checkpoint(&status.checkpoint)?;
     store::record_checkpoint(ledger, size, status.checkpoint.as_bytes())?;
-    let results: Vec<_> = std::thread::scope(|s| {
-        let handles: Vec<_> = clients
-            .iter()
-            .filter_map(|(p, client)| {
-                let state = store::partner_state(ledger, &p.name).unwrap_or_default();
-                if !due(&state, size) {
-                    return None;
-                }
-                let cp = &cp;
-                Some(s.spawn(move || {
-                    let fetch =
-                        |old: u64| ledger.consistency_proof(old, size).map_err(|e| e.to_string());
-                    let old = state.last_size;
-                    (p, state, client.anchor_to(cp, old, fetch))
-                }))
-            })
-            .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
-    for (p, mut state, result) in results {
-        match result {
-            Ok(sig) => {
-                store::record_cosignature(ledger, size, &sig)?;
-                succeeded(&mut state, size);
-                out.cosigned.push(p.name.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| -> Result<()> {
+        for (p, client) in clients {
+            let state = store::partner_state(ledger, &p.name).unwrap_or_default();
+            if !due(&state, size) {
+                continue;
             }
-            Err(e) => {
-                tracing::warn!(witness = %p.name, size, "anchoring failed: {e}");
-                failed(&mut state, failure_kind(&e), e.to_string());
-                out.failed.push((p.name.clone(), e.to_string()));
+            let (cp, tx) = (&cp, tx.clone());
+            s.spawn(move || {
+                let fetch =
+                    |old: u64| ledger.consistency_proof(old, size).map_err(|e| e.to_string());
+                let result = client.anchor_to(cp, state.last_size, fetch);
+                let _ = tx.send((p, client, state, result));
+            });
+        }
+        drop(tx);
+        for (p, client, mut state, result) in rx {
+            match result {
+                Ok(sig) => {
+                    store::record_cosignature(ledger, size, &sig)?;
+                    succeeded(&mut state, size);
+                    out.cosigned.push(p.name.clone());
+                }
+                Err(e) => {
+                    failed(&mut state, failure_kind(&e), e.to_string());
+                    match crate::alarm::classify(&e, size) {
+                        Some(kind) => {
+                            let now = now_unix();
+                            state.alarm =
+                                Some(crate::alarm::raise(ledger, p, client, &cp, kind, &e, now));
+                        }
+                        None => tracing::warn!(witness = %p.name, size, "anchoring failed: {e}"),
+                    }
+                    out.failed.push((p.name.clone(), e.to_string()));
+                }
+            }
+            store::save_partner_state(ledger, &p.name, &state)?;
+            if !out.anchored && quorum_held(ledger, config, size)? {
+                store::mark_anchored(ledger, size)?;
+                out.anchored = true;
             }
         }
-        store::save_partner_state(ledger, &p.name, &state)?;
-    }
+        Ok(())
+    })?;
     if let Some(t) = tsa {
         out.timestamped = timestamp_round(ledger, t, &cp, size, &due)?;
     }
-    let held = store::cosignatures(ledger, size)?;
-    if config.quorum_met(held.iter().map(|s| s.name.as_str())) {
+    if !out.anchored && quorum_held(ledger, config, size)? {
         store::mark_anchored(ledger, size)?;
         out.anchored = true;
     }
     Ok(out)
+}
+
+/// Whether the cosignatures stored for `size` meet the quorum (each
+/// verified against the configured keys, each key counted once).
+fn quorum_held(ledger: &Ledger, config: &AnchorConfig, size: u64) -> Result<bool> {
+    let Some(held) = store::cosigned_checkpoint(ledger, config, size)? else {
+        return Ok(false);
+    };
+    Ok(config.quorum_met(held.cosigners.iter().map(|(n, _)| n.as_str())))
 }
 
 fn succeeded(state: &mut PartnerState, size: u64) {

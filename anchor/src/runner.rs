@@ -177,7 +177,7 @@ fn clients(config: &AnchorConfig) -> Result<Clients> {
         .partners
         .iter()
         .map(|p| {
-            WitnessClient::with_timeout(&p.url, &p.vkey, PARTNER_TIMEOUT)
+            WitnessClient::with_options(&p.url, &p.vkey, PARTNER_TIMEOUT, p.ca_pem.as_deref())
                 .map(|c| (p.clone(), c))
                 .map_err(|e| AnchorError::InvalidConfig(format!("witness {}: {e}", p.name)))
         })

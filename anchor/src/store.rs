@@ -59,6 +59,27 @@ pub struct PartnerState {
     pub successes: u64,
     /// Failures by kind (unreachable, refused, bad_proof, ...), in all.
     pub failures: BTreeMap<String, u64>,
+    /// Set when the witness reported a fork or a rollback: it is not asked
+    /// again until an operator clears it (`evidence-ledger witness
+    /// clear-alarm`), having read the evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm: Option<Alarm>,
+}
+
+/// A witness's report that the log's history and its own disagree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alarm {
+    /// `inconsistent` (422: our proof does not extend what it holds),
+    /// `frozen` (it froze our log after seeing a fork), `rollback` (it
+    /// reports a size below one it cosigned for us), `witness_ahead` (it
+    /// holds a larger tree of our log than we have).
+    pub kind: String,
+    /// When (unix seconds).
+    pub detected_unix: u64,
+    /// The witness's words.
+    pub message: String,
+    /// The evidence file, relative to the ledger's data directory.
+    pub evidence: Option<String>,
 }
 
 /// A checkpoint whose cosignatures meet the quorum.
@@ -171,6 +192,18 @@ pub fn partner_state(ledger: &Ledger, name: &str) -> Result<PartnerState> {
 pub fn save_partner_state(ledger: &Ledger, name: &str, state: &PartnerState) -> Result<()> {
     let bytes = serde_json::to_vec(state).map_err(|e| AnchorError::Corrupt(e.to_string()))?;
     Ok(ledger.aux_put(&partner_key(name), &bytes)?)
+}
+
+/// Clears a witness's alarm so that it is asked again; returns the alarm.
+pub fn clear_alarm(ledger: &Ledger, name: &str) -> Result<Option<Alarm>> {
+    let mut state = partner_state(ledger, name)?;
+    let alarm = state.alarm.take();
+    if alarm.is_some() {
+        state.consecutive_failures = 0;
+        state.retry_at_unix = 0;
+        save_partner_state(ledger, name, &state)?;
+    }
+    Ok(alarm)
 }
 
 /// Parses the ledger's latest checkpoint note.

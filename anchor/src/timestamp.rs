@@ -26,9 +26,7 @@ pub(crate) struct TsaClient {
 
 impl TsaClient {
     pub(crate) fn new(partner: TsaPartner, timeout: Duration) -> Result<TsaClient, String> {
-        let http = reqwest::blocking::Client::builder()
-            .timeout(timeout)
-            .build()
+        let http = notary_bridge::tls::partner_client(timeout, partner.ca_pem.as_deref())
             .map_err(|e| e.to_string())?;
         Ok(TsaClient { partner, http })
     }

@@ -6,6 +6,7 @@ use std::io::Read as _;
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
+
 use reqwest::StatusCode;
 use verifier::checkpoint::SignedCheckpoint;
 use verifier::cosignature::verify_cosignature;
@@ -43,12 +44,21 @@ impl WitnessClient {
         witness_vkey: &str,
         timeout: Duration,
     ) -> Result<WitnessClient, BridgeError> {
+        Self::with_options(base_url, witness_vkey, timeout, None)
+    }
+
+    /// As [`WitnessClient::new`], with a per-request timeout and, for a
+    /// witness behind a private CA, the CA certificates (PEM) to trust
+    /// besides the webpki roots. Redirects are never followed.
+    pub fn with_options(
+        base_url: &str,
+        witness_vkey: &str,
+        timeout: Duration,
+        ca_pem: Option<&str>,
+    ) -> Result<WitnessClient, BridgeError> {
         let witness = NoteVerifier::from_vkey(witness_vkey)
             .map_err(|e| BridgeError::Config(format!("witness vkey: {e}")))?;
-        let http = Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| BridgeError::Config(e.to_string()))?;
+        let http = crate::tls::partner_client(timeout, ca_pem)?;
         let add_checkpoint_url = format!("{}/add-checkpoint", base_url.trim_end_matches('/'));
         Ok(WitnessClient { add_checkpoint_url, http, witness })
     }
@@ -82,7 +92,9 @@ impl WitnessClient {
 
     /// Gets `checkpoint` cosigned, starting from `old_size` (the size this
     /// witness last cosigned, as far as the caller knows; 0 if unknown).
-    /// On 409 it re-syncs to the size the witness reports and asks
+    /// A 409 naming a size below `old_size` is [`BridgeError::Rollback`]:
+    /// the witness forgot what it cosigned, which is never re-synced away.
+    /// On another 409 it re-syncs to the size the witness reports and asks
     /// `fetch_proof(old)` for a consistency proof from `old` to the
     /// checkpoint's size, up to [`MAX_ANCHOR_ATTEMPTS`] calls in all.
     pub fn anchor_to<F>(
@@ -104,6 +116,9 @@ impl WitnessClient {
                 fetch_proof(old).map_err(BridgeError::ProofSource)?
             };
             match self.add_checkpoint(old, &proof, &checkpoint.note) {
+                Err(BridgeError::Conflict { witness_size }) if witness_size < old_size => {
+                    return Err(BridgeError::Rollback { witness_size, cosigned: old_size });
+                }
                 // Re-sync only forward-compatible sizes; a witness ahead of
                 // this checkpoint, or one that repeats our size, needs a human
                 // or a newer checkpoint, not a retry.
@@ -115,6 +130,29 @@ impl WitnessClient {
                     old = witness_size;
                 }
                 other => return other,
+            }
+        }
+        Err(last)
+    }
+
+    /// The witness's latest cosigned checkpoint of `origin` (its monitoring
+    /// side): `GET <url>/<hex SHA-256(origin)>/checkpoint`, falling back to
+    /// `GET <url>/checkpoint/<origin>` on a 404. Read with a 64 KiB cap.
+    pub fn latest_checkpoint(&self, origin: &str) -> Result<String, BridgeError> {
+        let base = self.add_checkpoint_url.trim_end_matches("/add-checkpoint");
+        let hex = Hash::digest(origin.as_bytes()).to_hex();
+        let mut last = BridgeError::UnknownLog(origin.into());
+        for url in [format!("{base}/{hex}/checkpoint"), format!("{base}/checkpoint/{origin}")] {
+            let response =
+                self.http.get(&url).send().map_err(|e| BridgeError::Transport(e.to_string()))?;
+            match response.status() {
+                StatusCode::OK => {
+                    let body = read_capped(response, verifier::note::MAX_NOTE_SIZE)?;
+                    return String::from_utf8(body)
+                        .map_err(|_| BridgeError::BadResponse("checkpoint is not UTF-8".into()));
+                }
+                StatusCode::NOT_FOUND => last = refusal(StatusCode::NOT_FOUND, response),
+                status => return Err(refusal(status, response)),
             }
         }
         Err(last)

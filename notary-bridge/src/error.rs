@@ -69,13 +69,22 @@ pub enum BridgeError {
     Equivocation {
         /// The log's origin.
         origin: String,
-        /// True when it showed as a consistency proof that fails (HTTP
-        /// 422), false when as a second root for the same size (HTTP 409).
+        /// True when it showed as a consistency proof that fails, false
+        /// when as a second root for the same size (HTTP 422 both).
         proof_failed: bool,
         /// Why the two checkpoints are inconsistent.
         reason: String,
         /// Path of the evidence file on the witness.
         evidence: String,
+    },
+    /// 409 naming a size below one this witness cosigned for the client
+    /// before: it lost or rolled back its state (a client-side finding).
+    #[error("witness rolled back: it reports tree size {witness_size}, but cosigned size {cosigned} before")]
+    Rollback {
+        /// The size the witness now reports.
+        witness_size: u64,
+        /// The size it cosigned for us before.
+        cosigned: u64,
     },
     /// The witness refuses this log for good: it equivocated before.
     #[error("log {origin} is frozen: {reason}")]
@@ -130,10 +139,12 @@ impl BridgeError {
             BridgeError::BadLogSignature(_) | BridgeError::Frozen { .. } => 403,
             BridgeError::Conflict { .. } => 409,
             BridgeError::BadProof(_) => 422,
-            BridgeError::Equivocation { proof_failed: true, .. } => 422,
-            BridgeError::Equivocation { proof_failed: false, .. } => 409,
+            // c2sp.org/tlog-witness (C2SP #280): an inconsistent request,
+            // a failed proof or another root for the same size, is a 422.
+            BridgeError::Equivocation { .. } => 422,
             BridgeError::Refused { status, .. } => *status,
             BridgeError::Transport(_)
+            | BridgeError::Rollback { .. }
             | BridgeError::Unavailable { .. }
             | BridgeError::BadResponse(_)
             | BridgeError::ProofSource(_)

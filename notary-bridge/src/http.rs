@@ -1,7 +1,7 @@
 //! The HTTP accept loop the witness and the ledger service share: a limit
 //! on connections served at once (further clients wait in the listen
-//! backlog), and graceful shutdown (stop accepting, let requests in flight
-//! finish, within a grace period).
+//! backlog), graceful shutdown (stop accepting, let requests in flight
+//! finish, within a grace period), and optionally TLS (rustls).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 /// How long a connection may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,6 +50,29 @@ pub async fn serve<S, B>(
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    serve_with_tls(listener, service, max_connections, grace, shutdown, None).await;
+}
+
+/// As [`serve`]; with `tls`, every connection first completes a TLS
+/// handshake (within [`HEADER_READ_TIMEOUT`]) and HTTP runs inside it.
+pub async fn serve_with_tls<S, B>(
+    listener: TcpListener,
+    service: S,
+    max_connections: usize,
+    grace: Duration,
+    shutdown: impl Future<Output = ()>,
+    tls: Option<TlsAcceptor>,
+) where
+    S: tower_service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
     let limit = Arc::new(Semaphore::new(max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -70,25 +94,45 @@ pub async fn serve<S, B>(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        // A client that trickles its headers must not hold a permit forever.
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(
-                TokioIo::new(WriteDeadline::new(stream, WRITE_STALL_TIMEOUT)),
-                TowerToHyperService::new(WithPeer { inner: service.clone(), peer: PeerAddr(peer) }),
-            );
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-            drop(permit);
-        });
+        let service =
+            TowerToHyperService::new(WithPeer { inner: service.clone(), peer: PeerAddr(peer) });
+        match &tls {
+            None => {
+                // A client that trickles its headers must not hold a permit forever.
+                let io = TokioIo::new(WriteDeadline::new(stream, WRITE_STALL_TIMEOUT));
+                let conn = http1_builder().serve_connection(io, service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                    drop(permit);
+                });
+            }
+            Some(acceptor) => {
+                let (acceptor, watcher) = (acceptor.clone(), graceful.watcher());
+                tokio::spawn(async move {
+                    let handshake =
+                        tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream));
+                    if let Ok(Ok(stream)) = handshake.await {
+                        let io = TokioIo::new(WriteDeadline::new(stream, WRITE_STALL_TIMEOUT));
+                        let conn = http1_builder().serve_connection(io, service);
+                        let _ = watcher.watch(conn).await;
+                    }
+                    drop(permit);
+                });
+            }
+        }
     }
     drop(listener);
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(grace) => tracing::warn!("shutdown grace period over"),
     }
+}
+
+fn http1_builder() -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
 }
 
 /// A service that tags each request with the connection's peer address.

@@ -20,6 +20,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod testkit;
+pub mod tls;
 
 pub use client::WitnessClient;
 pub use error::BridgeError;

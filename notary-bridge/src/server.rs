@@ -1,7 +1,8 @@
 //! The witness's HTTP server (warp): `POST /add-checkpoint`
-//! (c2sp.org/tlog-witness), `GET /checkpoint/<origin>` or
-//! `GET /checkpoint?origin=<origin>` (latest cosigned checkpoint), and
-//! `GET /healthz`. Shaped like tokio-rs/mini-redis: `run(listener, ...)`
+//! (c2sp.org/tlog-witness), the latest cosigned checkpoint at
+//! `GET /<lowercase hex SHA-256 of the origin>/checkpoint`, and (older
+//! aliases) `GET /checkpoint/<origin>` and `GET /checkpoint?origin=<origin>`,
+//! and `GET /healthz`. Plain HTTP, or TLS with [`run_tls`]. Shaped like tokio-rs/mini-redis: `run(listener, ...)`
 //! with a shutdown future, so tests can bind 127.0.0.1:0.
 
 use std::collections::HashMap;
@@ -9,7 +10,9 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
+use futures_util::{Stream, StreamExt as _};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use warp::http::{header, StatusCode};
 use warp::hyper::body::Bytes;
 use warp::reply::{Reply, Response};
@@ -26,9 +29,24 @@ pub async fn run(
     witness: Arc<Witness>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let service = warp::service(routes(witness));
-    crate::http::serve(listener, service, MAX_CONNECTIONS, SHUTDOWN_GRACE, shutdown).await;
+    run_tls(listener, witness, None, shutdown).await;
 }
+
+/// As [`run`], terminating TLS with `tls` when given.
+pub async fn run_tls(
+    listener: TcpListener,
+    witness: Arc<Witness>,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let service = warp::service(routes(witness));
+    crate::http::serve_with_tls(listener, service, MAX_CONNECTIONS, SHUTDOWN_GRACE, shutdown, tls)
+        .await;
+}
+
+/// How long a client may take to send a whole request body once its
+/// headers are in: a slow sender cannot hold a connection permit longer.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Most connections served at once; further clients wait in the backlog.
 pub const MAX_CONNECTIONS: usize = 256;
@@ -43,10 +61,22 @@ pub fn routes(
     // Path before method, so an unknown path is a 404, not a 405.
     let add = warp::path!("add-checkpoint")
         .and(warp::post())
-        .and(warp::body::content_length_limit(MAX_REQUEST_BODY as u64))
-        .and(warp::body::bytes())
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::body::stream())
         .and(with_witness.clone())
-        .then(add_checkpoint);
+        .then(|length: Option<u64>, body, witness| async move {
+            match read_body(length, body).await {
+                Ok(body) => add_checkpoint(body, witness).await,
+                Err(refusal) => refusal,
+            }
+        });
+    let by_hash = warp::path!(String / "checkpoint")
+        .and(warp::get())
+        .and(with_witness.clone())
+        .map(|hex: String, w: Arc<Witness>| match w.origin_by_hash(&hex) {
+            Ok(origin) => latest(&w, &origin),
+            Err(err) => error_reply(&err),
+        });
     let by_path = warp::path("checkpoint")
         .and(warp::get())
         .and(warp::path::tail())
@@ -61,7 +91,51 @@ pub fn routes(
         });
     let health =
         warp::path!("healthz").and(warp::get()).map(|| text(StatusCode::OK, "ok\n".into()));
-    add.or(by_query).unify().or(by_path).unify().or(health).unify().recover(rejection).unify()
+    add.or(by_hash)
+        .unify()
+        .or(by_query)
+        .unify()
+        .or(by_path)
+        .unify()
+        .or(health)
+        .unify()
+        .recover(rejection)
+        .unify()
+}
+
+/// Reads a request body of at most [`MAX_REQUEST_BODY`] bytes, with or
+/// without `Content-Length` (chunked), within [`BODY_READ_TIMEOUT`].
+async fn read_body<S, B>(length: Option<u64>, body: S) -> Result<Bytes, Response>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: bytes::Buf,
+{
+    let too_large = || text(StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n".into());
+    if length.is_some_and(|n| n > MAX_REQUEST_BODY as u64) {
+        return Err(too_large());
+    }
+    let read = async {
+        let mut body = body;
+        let mut out = Vec::with_capacity(length.unwrap_or(0) as usize);
+        while let Some(chunk) = body.next().await {
+            let mut chunk =
+                chunk.map_err(|_| text(StatusCode::BAD_REQUEST, "bad body\n".into()))?;
+            if out.len() + chunk.remaining() > MAX_REQUEST_BODY {
+                return Err(too_large());
+            }
+            while chunk.has_remaining() {
+                let part = chunk.chunk();
+                out.extend_from_slice(part);
+                let n = part.len();
+                chunk.advance(n);
+            }
+        }
+        Ok(Bytes::from(out))
+    };
+    match tokio::time::timeout(BODY_READ_TIMEOUT, read).await {
+        Ok(result) => result,
+        Err(_) => Err(text(StatusCode::REQUEST_TIMEOUT, "request body too slow\n".into())),
+    }
 }
 
 async fn add_checkpoint(body: Bytes, witness: Arc<Witness>) -> Response {

@@ -6,6 +6,11 @@
 //! that its new tree extends a different history) is frozen: the evidence
 //! is written under `forks/`, the freeze is persisted, and the witness
 //! refuses that log from then on, across restarts.
+//!
+//! One process at a time: [`Witness::open`] takes the data directory's
+//! exclusive lock, and every decision is made against the log's state as
+//! re-read from disk under the log's mutex (compare-and-swap), so neither a
+//! second process nor a stale memory can roll a log back.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -32,23 +37,73 @@ pub struct Witness {
     /// Logs by origin; a log added with `log add` while serving is picked
     /// up on its first request.
     logs: RwLock<HashMap<String, Arc<LogSlot>>>,
+    /// The data directory's exclusive lock, held as long as this lives.
+    _lock: store::DirLock,
 }
 
 struct LogSlot {
-    verifier: NoteVerifier,
-    /// Held across check and persist, so two requests cannot both advance.
+    /// Held across re-read, check and persist, so two requests cannot
+    /// both advance (c2sp.org/tlog-witness: check and persist atomically).
     record: Mutex<LogRecord>,
 }
 
 enum Verdict {
     Consistent,
+    /// The checkpoint already cosigned, byte for byte: nothing changes.
+    Replay,
     BadProof(String),
-    Fork { reason: String, proof_failed: bool },
+    Fork {
+        reason: String,
+        proof_failed: bool,
+    },
 }
 
 /// Adds a trusted log by its vkey (an Ed25519 note key); its key name is
-/// the origin. Returns the origin. Takes effect at the next `serve`.
+/// the origin. Returns the origin. Picked up by a running `serve` on the
+/// log's first request.
 pub fn add_log(dir: &Path, vkey: &str) -> Result<String, BridgeError> {
+    add_log_as(dir, vkey, None)
+}
+
+/// As [`add_log`], for a log whose origin is `origin` when given: a key
+/// name may differ from the checkpoint origin (c2sp.org/tlog-checkpoint
+/// only recommends that they match).
+pub fn add_log_as(dir: &Path, vkey: &str, origin: Option<&str>) -> Result<String, BridgeError> {
+    let verifier = log_verifier(vkey)?;
+    let origin = origin.unwrap_or(&verifier.name);
+    if origin.is_empty() || origin.contains('\n') {
+        return Err(BridgeError::Config(format!("origin {origin:?}: must be one non-empty line")));
+    }
+    if store::log_exists(dir, origin) {
+        return Err(BridgeError::Config(format!(
+            "log {origin} is already configured (to trust one more key for it, use `log add-key`)"
+        )));
+    }
+    store::save_log(dir, &LogRecord::new(origin, vkey))?;
+    Ok(origin.to_string())
+}
+
+/// Trusts one more key for a configured log (key rotation): checkpoints
+/// signed by any trusted key are accepted. Needs the data directory's
+/// lock, so the witness must be stopped; a running one would not see it.
+pub fn add_log_key(dir: &Path, origin: &str, vkey: &str) -> Result<(), BridgeError> {
+    log_verifier(vkey)?;
+    let _lock = store::lock_dir(dir)?;
+    let mut record = store::load_log(dir, origin)?
+        .ok_or_else(|| BridgeError::Config(format!("log {origin} is not configured")))?;
+    let new = NoteVerifier::from_vkey(vkey).map_err(|e| BridgeError::Config(e.to_string()))?;
+    for known in record.vkeys() {
+        let known =
+            NoteVerifier::from_vkey(known).map_err(|e| BridgeError::Config(e.to_string()))?;
+        if known.key == new.key {
+            return Err(BridgeError::Config(format!("log {origin} already trusts this key")));
+        }
+    }
+    record.more_vkeys.push(vkey.to_string());
+    store::save_log(dir, &record)
+}
+
+fn log_verifier(vkey: &str) -> Result<NoteVerifier, BridgeError> {
     let verifier =
         NoteVerifier::from_vkey(vkey).map_err(|e| BridgeError::Config(format!("vkey: {e}")))?;
     if verifier.alg != ALG_ED25519 {
@@ -56,24 +111,24 @@ pub fn add_log(dir: &Path, vkey: &str) -> Result<String, BridgeError> {
             "vkey: a log key must be an Ed25519 note key (type 0x01)".into(),
         ));
     }
-    if store::log_exists(dir, &verifier.name) {
-        return Err(BridgeError::Config(format!("log {} is already configured", verifier.name)));
-    }
-    store::save_log(dir, &LogRecord::new(&verifier.name, vkey))?;
-    Ok(verifier.name)
+    Ok(verifier)
 }
 
 impl Witness {
-    /// Opens a data directory made by [`store::init`].
+    /// Opens a data directory made by [`store::init`] to cosign from it,
+    /// taking its exclusive lock: a second `open` of the same directory,
+    /// in this process or another, fails until this one is dropped.
     pub fn open(dir: &Path) -> Result<Witness, BridgeError> {
+        let lock = store::lock_dir(dir)?;
         let (name, key) = store::load_identity(dir)?;
         let signer = CosignatureSigner::new(&name, key)
             .map_err(|e| BridgeError::Config(format!("name: {e}")))?;
         let mut logs = HashMap::new();
         for record in store::load_logs(dir)? {
-            logs.insert(record.origin.clone(), Arc::new(slot_of(record)?));
+            check_record(&record)?;
+            logs.insert(record.origin.clone(), Arc::new(LogSlot { record: Mutex::new(record) }));
         }
-        Ok(Witness { dir: dir.to_path_buf(), signer, logs: RwLock::new(logs) })
+        Ok(Witness { dir: dir.to_path_buf(), signer, logs: RwLock::new(logs), _lock: lock })
     }
 
     /// The slot of `origin`, loading it from disk if it was added since.
@@ -82,12 +137,13 @@ impl Witness {
         if let Some(slot) = known {
             return Ok(slot);
         }
-        let record = store::load_logs(&self.dir)?
-            .into_iter()
-            .find(|r| r.origin == origin)
+        let record = store::load_log(&self.dir, origin)?
             .ok_or_else(|| BridgeError::UnknownLog(origin.into()))?;
+        check_record(&record)?;
         let mut logs = self.logs.write().map_err(|_| poisoned())?;
-        let slot = logs.entry(origin.to_string()).or_insert(Arc::new(slot_of(record)?));
+        let slot = logs
+            .entry(origin.to_string())
+            .or_insert_with(|| Arc::new(LogSlot { record: Mutex::new(record) }));
         Ok(slot.clone())
     }
 
@@ -122,8 +178,20 @@ impl Witness {
             .ok_or_else(|| BridgeError::UnknownLog(format!("{origin}: nothing cosigned yet")))
     }
 
-    /// c2sp.org/tlog-witness add-checkpoint: checks the request, persists
-    /// the new state and returns the cosignature (timestamp `now`).
+    /// The origin of a configured log whose SHA-256, in lowercase hex, is
+    /// `hex` (the `/<hex>/checkpoint` path).
+    pub fn origin_by_hash(&self, hex: &str) -> Result<String, BridgeError> {
+        store::load_logs(&self.dir)?
+            .into_iter()
+            .map(|r| r.origin)
+            .find(|o| Hash::digest(o.as_bytes()).to_hex() == hex)
+            .ok_or_else(|| BridgeError::UnknownLog(format!("no log whose origin hashes to {hex}")))
+    }
+
+    /// c2sp.org/tlog-witness add-checkpoint: checks the request against
+    /// the state on disk, persists the new state and returns the
+    /// cosignature (timestamp `now`, or the last one issued if the clock
+    /// went back).
     pub fn add_checkpoint(
         &self,
         req: &AddCheckpointRequest,
@@ -132,16 +200,15 @@ impl Witness {
         let checkpoint = Checkpoint::parse_body(&req.checkpoint.text)
             .map_err(|e| BridgeError::malformed("checkpoint", e.to_string()))?;
         let slot = self.slot(&checkpoint.origin)?;
-        slot.verifier
-            .verify_note(&req.checkpoint)
-            .map_err(|e| BridgeError::BadLogSignature(e.to_string()))?;
+        let mut record = lock(&slot)?;
+        self.reload(&mut record)?;
+        verify_log_signature(&record, &req.checkpoint)?;
         if req.old_size > checkpoint.size {
             return Err(BridgeError::malformed(
                 "old line",
                 "old size is larger than the checkpoint's",
             ));
         }
-        let mut record = lock(&slot)?;
         if let Some(frozen) = &record.frozen {
             return Err(BridgeError::Frozen {
                 origin: record.origin.clone(),
@@ -152,7 +219,11 @@ impl Witness {
             return Err(BridgeError::Conflict { witness_size: record.size });
         }
         match judge(&record, &checkpoint, req)? {
-            Verdict::Consistent => self.advance(&mut record, &slot, &checkpoint, req, now),
+            Verdict::Replay => match self.cosignature_held(&record, req) {
+                Some(sig) => Ok(sig),
+                None => self.advance(&mut record, &checkpoint, req, now),
+            },
+            Verdict::Consistent => self.advance(&mut record, &checkpoint, req, now),
             Verdict::BadProof(reason) => {
                 self.record_suspect(&record, req, now, &reason);
                 Err(BridgeError::BadProof(reason))
@@ -163,18 +234,57 @@ impl Witness {
         }
     }
 
+    /// Compare-and-swap against the disk: the record on disk is the truth.
+    /// With the directory lock held nothing else should write it; if
+    /// something did, memory is replaced, never the other way round.
+    fn reload(&self, record: &mut LogRecord) -> Result<(), BridgeError> {
+        let disk = store::load_log(&self.dir, &record.origin)?.ok_or_else(|| {
+            BridgeError::Storage(format!("log {}: state file vanished", record.origin))
+        })?;
+        if disk != *record {
+            tracing::warn!(origin = %record.origin, "log state on disk differs from memory; using the disk's");
+            check_record(&disk)?;
+            *record = disk;
+        }
+        Ok(())
+    }
+
+    /// For a replayed checkpoint: the cosignature already issued for it,
+    /// so that nothing is written (no fsync) and no new time is signed.
+    fn cosignature_held(
+        &self,
+        record: &LogRecord,
+        req: &AddCheckpointRequest,
+    ) -> Option<NoteSignature> {
+        let held = Note::parse(record.checkpoint.as_deref()?.as_bytes()).ok()?;
+        if held.text != req.checkpoint.text {
+            return None;
+        }
+        let me = self.signer.verifier();
+        held.signatures.into_iter().find(|s| me.matches(s))
+    }
+
     /// Cosigns, persists the new record, then updates memory.
     fn advance(
         &self,
         record: &mut LogRecord,
-        slot: &LogSlot,
         checkpoint: &Checkpoint,
         req: &AddCheckpointRequest,
         now: u64,
     ) -> Result<NoteSignature, BridgeError> {
-        let cosignature = self.signer.cosign(&req.checkpoint.text, now);
+        // c2sp.org/tlog-cosignature §Format: the time the cosignature was
+        // made. Never 0 (a broken clock), never before one already issued.
+        let timestamp = now.max(record.last_timestamp);
+        if timestamp == 0 {
+            return Err(BridgeError::Config(
+                "the system clock reads the Unix epoch; refusing to cosign with time 0".into(),
+            ));
+        }
+        let cosignature = self.signer.cosign(&req.checkpoint.text, timestamp);
+        // Keep the log's signatures by trusted keys; drop anyone else's.
+        let trusted = trusted_verifiers(record);
         let mut signatures: Vec<NoteSignature> = (req.checkpoint.signatures.iter())
-            .filter(|s| s.name == slot.verifier.name && s.key_id == slot.verifier.key_id)
+            .filter(|s| trusted.iter().any(|v| v.matches(s)))
             .cloned()
             .collect();
         signatures.push(cosignature.clone());
@@ -185,6 +295,7 @@ impl Witness {
             size: checkpoint.size,
             root: Some(checkpoint.root.to_base64()),
             checkpoint: Some(note),
+            last_timestamp: timestamp,
             ..record.clone()
         };
         store::save_log(&self.dir, &next)?;
@@ -245,26 +356,28 @@ fn judge(
     req: &AddCheckpointRequest,
 ) -> Result<Verdict, BridgeError> {
     let old = req.old_size;
+    // c2sp.org/tlog-witness add-checkpoint (as of C2SP #280): a size-0
+    // checkpoint must have the empty tree's root, and a proof from size 0
+    // (or between equal sizes) must be empty; otherwise 422.
+    if checkpoint.size == 0 && checkpoint.root != Hash::empty_root() {
+        return Ok(Verdict::BadProof("a size-0 checkpoint must have the empty tree's root".into()));
+    }
     if (old == 0 || old == checkpoint.size) && !req.proof.is_empty() {
-        return Err(BridgeError::malformed(
-            "consistency proof",
-            "must be empty when old is 0 or the size",
-        ));
+        return Ok(Verdict::BadProof(format!(
+            "the consistency proof from size {old} to {} must be empty",
+            checkpoint.size
+        )));
     }
-    if old == 0 {
-        let empty_ok = checkpoint.size > 0 || checkpoint.root == Hash::empty_root();
-        return Ok(if empty_ok {
-            Verdict::Consistent
-        } else {
-            Verdict::BadProof("wrong root for the empty tree".into())
-        });
+    let cosigned = record.root_hash()?;
+    if old == 0 && (checkpoint.size > 0 || cosigned.is_none()) {
+        return Ok(Verdict::Consistent);
     }
-    let cosigned = record
-        .root_hash()?
+    let cosigned = cosigned
         .ok_or_else(|| BridgeError::Storage(format!("log {}: size without root", record.origin)))?;
     if old == checkpoint.size {
+        // Same size, another root: 422 since C2SP #280 (was 409).
         return Ok(if checkpoint.root == cosigned {
-            Verdict::Consistent
+            Verdict::Replay
         } else {
             Verdict::Fork {
                 reason: format!("two different roots for tree size {old}"),
@@ -308,17 +421,32 @@ fn evidence(
     }
 }
 
-/// A log's slot from its stored record, checking its vkey names it.
-fn slot_of(record: LogRecord) -> Result<LogSlot, BridgeError> {
-    let verifier = NoteVerifier::from_vkey(&record.vkey)
-        .map_err(|e| BridgeError::Config(format!("log {}: {e}", record.origin)))?;
-    if verifier.name != record.origin {
-        return Err(BridgeError::Config(format!(
-            "log {}: vkey names {}",
-            record.origin, verifier.name
-        )));
+/// Checks every key of a stored record parses as an Ed25519 note key.
+fn check_record(record: &LogRecord) -> Result<(), BridgeError> {
+    for vkey in record.vkeys() {
+        log_verifier(vkey)
+            .map_err(|e| BridgeError::Config(format!("log {}: {e}", record.origin)))?;
     }
-    Ok(LogSlot { verifier, record: Mutex::new(record) })
+    Ok(())
+}
+
+/// The log keys a record trusts (those that parse; [`check_record`] ran
+/// when the record was loaded).
+fn trusted_verifiers(record: &LogRecord) -> Vec<NoteVerifier> {
+    record.vkeys().filter_map(|v| log_verifier(v).ok()).collect()
+}
+
+/// c2sp.org/tlog-witness add-checkpoint: some signature by a key trusted
+/// for the origin verifies (signatures by unknown keys are ignored), else 403.
+fn verify_log_signature(record: &LogRecord, note: &Note) -> Result<(), BridgeError> {
+    let mut why = Vec::new();
+    for verifier in trusted_verifiers(record) {
+        match verifier.verify_note(note) {
+            Ok(()) => return Ok(()),
+            Err(e) => why.push(e.to_string()),
+        }
+    }
+    Err(BridgeError::BadLogSignature(why.join("; ")))
 }
 
 fn poisoned() -> BridgeError {

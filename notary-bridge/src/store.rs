@@ -7,6 +7,7 @@
 //! DIR/witness.key           base64 Ed25519 seed, mode 0600
 //! DIR/logs/<id>.json        one LogRecord per trusted log
 //! DIR/forks/<id>-<t>-<h>.json  evidence of a refused fork attempt
+//! DIR/lock                  flock(2)'d by the one process that cosigns
 //! ```
 
 use std::fs::{self, File, OpenOptions};
@@ -23,6 +24,8 @@ use crate::BridgeError;
 
 const CONFIG_FILE: &str = "witness.json";
 const KEY_FILE: &str = "witness.key";
+/// The lock file: held (flock, exclusive) by the process that cosigns.
+pub const LOCK_FILE: &str = "lock";
 /// Subdirectory of per-log state files.
 pub const LOGS_DIR: &str = "logs";
 /// Subdirectory of fork evidence.
@@ -44,6 +47,15 @@ pub struct LogRecord {
     pub checkpoint: Option<String>,
     /// Set once the log equivocated; the witness never cosigns for it again.
     pub frozen: Option<FrozenLog>,
+    /// More trusted log keys (rotation): a checkpoint signed by any of
+    /// `vkey` and these is accepted (c2sp.org/tlog-witness: "the public
+    /// key(s) it trusts for the checkpoint origin").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_vkeys: Vec<String>,
+    /// The latest cosignature timestamp issued for this log: the next one
+    /// is never smaller, even if the clock steps back.
+    #[serde(default)]
+    pub last_timestamp: u64,
 }
 
 /// Why a log is refused for good.
@@ -67,7 +79,14 @@ impl LogRecord {
             root: None,
             checkpoint: None,
             frozen: None,
+            more_vkeys: Vec::new(),
+            last_timestamp: 0,
         }
+    }
+
+    /// Every trusted log key, the first one first.
+    pub fn vkeys(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.vkey.as_str()).chain(self.more_vkeys.iter().map(String::as_str))
     }
 
     /// The recorded root, if any.
@@ -165,6 +184,75 @@ pub fn load_logs(dir: &Path) -> Result<Vec<LogRecord>, BridgeError> {
     Ok(records)
 }
 
+/// Loads the record of `origin` from disk, if it exists.
+pub fn load_log(dir: &Path, origin: &str) -> Result<Option<LogRecord>, BridgeError> {
+    let path = log_path(dir, origin);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let record: LogRecord = read_json(&path)?;
+    if record.origin != origin {
+        return Err(BridgeError::Storage(format!(
+            "{}: holds log {}, not {origin}",
+            path.display(),
+            record.origin
+        )));
+    }
+    Ok(Some(record))
+}
+
+fn log_path(dir: &Path, origin: &str) -> PathBuf {
+    dir.join(LOGS_DIR).join(format!("{}.json", log_id(origin)))
+}
+
+/// The exclusive lock on a data directory, held while the value lives.
+/// Two processes that both cosign from one state could each advance it
+/// from the same old size and so cosign a fork; the lock refuses the second.
+#[derive(Debug)]
+pub struct DirLock {
+    _file: File,
+}
+
+/// Takes the exclusive lock on `dir` (flock(2) on `DIR/lock`, released by
+/// the kernel when the process exits, even on SIGKILL); fails at once,
+/// with a message naming the holder's pid, if another process holds it.
+pub fn lock_dir(dir: &Path) -> Result<DirLock, BridgeError> {
+    use rustix::fs::{flock, FlockOperation};
+    use std::io::{Read as _, Seek as _};
+    let path = dir.join(LOCK_FILE);
+    if !dir.join(CONFIG_FILE).exists() {
+        return Err(BridgeError::Config(format!(
+            "{} is not a witness data directory (run notary-witness init)",
+            dir.display()
+        )));
+    }
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| BridgeError::storage(path.display(), e))?;
+    if let Err(e) = flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        let holder = holder.trim();
+        let holder =
+            if holder.is_empty() { "another process".into() } else { format!("process {holder}") };
+        return Err(BridgeError::Config(format!(
+            "{} is in use by {holder} ({}: {e}); only one witness process may cosign from one data directory",
+            dir.display(),
+            path.display()
+        )));
+    }
+    let io = |e| BridgeError::storage(path.display(), e);
+    file.set_len(0).map_err(io)?;
+    file.rewind().map_err(io)?;
+    file.write_all(format!("{}\n", std::process::id()).as_bytes()).map_err(io)?;
+    Ok(DirLock { _file: file })
+}
+
 /// Persists a log record atomically.
 pub fn save_log(dir: &Path, record: &LogRecord) -> Result<(), BridgeError> {
     let bytes =
@@ -174,7 +262,7 @@ pub fn save_log(dir: &Path, record: &LogRecord) -> Result<(), BridgeError> {
 
 /// True if a record for `origin` exists.
 pub fn log_exists(dir: &Path, origin: &str) -> bool {
-    dir.join(LOGS_DIR).join(format!("{}.json", log_id(origin))).exists()
+    log_path(dir, origin).exists()
 }
 
 /// Writes fork evidence durably; returns its path relative to `dir`.

@@ -167,6 +167,7 @@ pub(crate) fn anchor_status(state: &AppState, caller: &Caller) -> Answer {
                 "lag_seconds": p.lag_seconds,
                 "successes": p.state.successes,
                 "failures": p.state.failures,
+                "alarm": p.state.alarm,
             })
         })
         .collect();

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 use ledger::Role;
 use verifier::bundle::{
-    Bundle, BundleEntry, BundleIssuer, BundleTimestamp, BundleTsa, BundleWitness, FORMAT_V1,
+    Bundle, BundleAnchoring, BundleEntry, BundleIssuer, BundleTimestamp, BundleTsa, BundleWitness,
+    FORMAT_V1,
 };
 use verifier::entry::{parse_leaf, EventKind};
 use warp::http::StatusCode;
@@ -146,6 +147,7 @@ pub(crate) fn build_counted(
     }
     let status = state.ledger.status();
     let (checkpoint_timestamp, timestamp_authorities) = timestamps(state, size, event_tsas)?;
+    let anchoring = anchoring(state, &checkpoint);
     let bundle = Bundle {
         format: FORMAT_V1.to_owned(),
         origin: status.origin,
@@ -163,6 +165,25 @@ pub(crate) fn build_counted(
             .collect(),
         checkpoint_timestamp,
         timestamp_authorities,
+        anchoring,
     };
     Ok((bundle, omitted))
+}
+
+/// The ledger's statement of its anchoring policy for `checkpoint` (issue
+/// 15: a bundle says which policy it satisfies), when witnesses are
+/// configured.
+fn anchoring(state: &AppState, checkpoint: &str) -> Option<BundleAnchoring> {
+    let config = state.anchor.as_ref()?.config();
+    if config.partners.is_empty() {
+        return None;
+    }
+    let note = verifier::note::Note::parse(checkpoint.as_bytes()).ok()?;
+    let check = anchor::check_policy(config, &note);
+    Some(BundleAnchoring {
+        threshold: check.threshold as u64,
+        required: config.policy.quorum.required.clone(),
+        cosigned_by: check.cosigners.into_iter().map(|(name, _)| name).collect(),
+        satisfied: check.satisfied,
+    })
 }

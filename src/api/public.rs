@@ -13,12 +13,18 @@ fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
+/// Response header that says whether the checkpoint served meets the
+/// anchoring quorum published at `GET /v1/log` (`true`) or is only signed
+/// by the log (`false`): a client never takes one for the other.
+pub(crate) const ANCHORED_HEADER: &str = "x-checkpoint-anchored";
+
 /// `GET /v1/checkpoint`: the latest anchored checkpoint with every
 /// cosignature held; without anchoring configured (or before the first
-/// anchored checkpoint), the latest log-signed checkpoint.
+/// anchored checkpoint), the latest log-signed checkpoint, marked
+/// `X-Checkpoint-Anchored: false`.
 pub(crate) fn checkpoint(state: &AppState) -> Answer {
     if let Some(a) = anchored(state)? {
-        return Ok(text(StatusCode::OK, a.note));
+        return Ok(marked(text(StatusCode::OK, a.note), true));
     }
     latest_checkpoint(state)
 }
@@ -28,9 +34,15 @@ pub(crate) fn checkpoint(state: &AppState) -> Answer {
 pub(crate) fn latest_checkpoint(state: &AppState) -> Answer {
     let status = state.ledger.status();
     if let Some(a) = anchored(state)?.filter(|a| a.size == status.tree_size) {
-        return Ok(text(StatusCode::OK, a.note));
+        return Ok(marked(text(StatusCode::OK, a.note), true));
     }
-    Ok(text(StatusCode::OK, status.checkpoint.to_string()))
+    Ok(marked(text(StatusCode::OK, status.checkpoint.to_string()), false))
+}
+
+fn marked(mut r: warp::reply::Response, anchored: bool) -> warp::reply::Response {
+    let v = if anchored { "true" } else { "false" };
+    r.headers_mut().insert(ANCHORED_HEADER, warp::http::HeaderValue::from_static(v));
+    r
 }
 
 /// `GET /v1/checkpoint/timestamp`: the newest checkpoint a TSA timestamped,
@@ -106,10 +118,17 @@ pub(crate) fn anchored(state: &AppState) -> Result<Option<anchor::AnchoredCheckp
     }
 }
 
-/// `GET /v1/log`: origin, vkey, witnesses, and the TSA roots the log trusts
-/// (what `verifier policy fetch` writes into a starting trust policy).
+/// `GET /v1/log`: origin, vkey and witnesses; the anchoring policy:
+/// `quorum` (null when no witness is configured: nothing is anchored) and
+/// `anchored_tree_size` (null until a checkpoint meets the quorum); and the
+/// TSA roots the log trusts (what `verifier policy fetch` writes into a
+/// starting trust policy).
 pub(crate) fn log_info(state: &AppState) -> Answer {
     let witnesses = state.witnesses_json();
+    let quorum = match &state.anchor {
+        Some(a) if !a.config().partners.is_empty() => a.config().quorum_json(),
+        _ => Value::Null,
+    };
     let tsas: Vec<Value> = state
         .trust
         .tsas
@@ -120,6 +139,8 @@ pub(crate) fn log_info(state: &AppState) -> Answer {
         "origin": state.ledger.origin(),
         "vkey": state.ledger.vkey(),
         "witnesses": witnesses,
+        "quorum": quorum,
+        "anchored_tree_size": anchored(state)?.map(|a| a.size),
         "timestamp_authorities": tsas,
     })))
 }

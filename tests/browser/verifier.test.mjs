@@ -156,3 +156,494 @@ test('bundles with RFC 3161 timestamps parse, and malformed ones do not', () => 
   assert.throws(() => v.parseBundle(bytes({ ...base, timestamp_authorities: [{ name: 'x' }] })));
   assert.throws(() => v.parseBundle(bytes({ ...base, timestamps: [] })));
 });
+
+// ---------------------------------------------------------------------------
+// Trust policies, verdicts, and where the JavaScript verifier must agree
+// with the Rust one (issue 11).
+import * as f from './fixtures.mjs';
+import { render, hasMessage } from '../../web/i18n.js';
+
+const NOW = f.LEDGER_UNIX + 1000;
+const keys = async () => ({
+  log: await f.logSigner('log.example/x', 1),
+  log2: await f.logSigner('log.example/x', 2),
+  w1: await f.witnessSigner('notary.example/w1', 7),
+  w2: await f.witnessSigner('court.example/w2', 8),
+  alias: await f.witnessSigner('alias.example/w1', 7),
+  impostor: await f.witnessSigner('notary.example/w1', 9),
+});
+const failsAt = async (text, line, k) => {
+  await assert.rejects(v.parsePolicy(text), (e) => {
+    assert.ok(e instanceof v.Fail, String(e));
+    assert.equal(e.msg.k, 'pol.line', JSON.stringify(e.msg));
+    assert.equal(e.msg.a.line, line, JSON.stringify(e.msg));
+    if (k) assert.equal(e.msg.a.why.k, k, JSON.stringify(e.msg));
+    return true;
+  }, text);
+};
+
+test('a trust policy parses: logs, witnesses by distinct key, quorum, issuers, TSA roots', async () => {
+  const k = await keys();
+  const issuer = await f.keyFromSeed(5);
+  const pem = `-----BEGIN CERTIFICATE-----\n${v.b64encode(new Uint8Array([0x30, 3, 1, 2, 3]))}\n-----END CERTIFICATE-----`;
+  const text = `# court policy\r\n\n  log ${k.log.vkey}   # current key\nlog ${k.log2.vkey}\nwitness ${k.w1.vkey}\nwitness ${k.alias.vkey}\n`
+    + `witness ${k.w2.vkey}\nquorum 1\nissuer idp-gov ${issuer.b64}\ntsa national-tsa\n${pem}\n`;
+  const p = await v.parsePolicy(text);
+  assert.deepEqual(p.logs.map((x) => x.vkey), [k.log.vkey, k.log2.vkey]);
+  assert.equal(p.witnesses.length, 3);
+  assert.equal(p.groups.length, 2, 'one key under two names is one witness');
+  assert.deepEqual(p.groups[0].entries.map((e) => e.name), ['notary.example/w1', 'alias.example/w1']);
+  assert.equal(p.quorum, 1);
+  assert.equal(p.quorumSet, true);
+  assert.deepEqual([...p.issuers.keys()], ['idp-gov']);
+  assert.deepEqual(p.issuers.get('idp-gov').raw, issuer.raw);
+  assert.deepEqual(p.tsas, [{ name: 'national-tsa', pem: `${pem}\n` }]);
+  // Quorum by default: every distinct key.
+  const all = await v.parsePolicy(`witness ${k.w1.vkey}\nwitness ${k.alias.vkey}\nwitness ${k.w2.vkey}\n`);
+  assert.equal(all.quorum, 2);
+  assert.equal(all.quorumSet, false);
+  const empty = await v.parsePolicy('# nothing\n\n');
+  assert.deepEqual([empty.logs, empty.witnesses, empty.quorum], [[], [], 0]);
+  // Rust's str::trim: U+3000 and U+0085 are whitespace around a line.
+  assert.equal((await v.parsePolicy(`\u3000log ${k.log.vkey}\u0085\n`)).logs.length, 1);
+  // A leading byte order mark is ignored; a comment follows any white space.
+  const bom = await v.parsePolicy(`\ufefflog ${k.log.vkey}\t# the log\r\nquorum 0\u00a0# none\n`);
+  assert.deepEqual([bom.logs.length, bom.quorum, bom.quorumSet], [1, 0, true]);
+  // A TSA root is kept re-encoded from its DER, 64 characters a line.
+  const der = new Uint8Array([0x30, 0x81, 0x60, ...new Array(0x60).fill(7)]);
+  const b64 = v.b64encode(der);
+  const wrapped = await v.parsePolicy(`tsa t\n-----BEGIN CERTIFICATE-----\n${b64.slice(0, 10)}\n${b64.slice(10)}\n-----END CERTIFICATE-----\n`);
+  assert.equal(wrapped.tsas[0].pem, `-----BEGIN CERTIFICATE-----\n${b64.match(/.{1,64}/g).join('\n')}\n-----END CERTIFICATE-----\n`);
+  assert.ok(b64.length > 128);
+});
+
+test('a trust policy is refused whole, naming the line', async () => {
+  const k = await keys();
+  await failsAt(`log ${k.w1.vkey}\n`, 1, 'pol.not_log');
+  await failsAt(`\nwitness ${k.log.vkey}\n`, 2, 'pol.not_witness');
+  await failsAt(`witness ${k.w1.vkey}\nwitness ${k.w1.vkey}\n`, 2, 'pol.twice');
+  await failsAt(`log ${k.log.vkey}\n# x\nlog ${k.log.vkey}\n`, 3, 'pol.twice');
+  await failsAt('frobnicate x\n', 1, 'pol.keyword');
+  await failsAt('log\tx\n', 1, 'pol.keyword');
+  await failsAt('log\n', 1, 'pol.arguments');
+  await failsAt(`log ${k.log.vkey} ${k.log2.vkey}\n`, 1, 'pol.arguments');
+  await failsAt('quorum 0\nquorum 0\n', 2, 'pol.arguments');
+  await failsAt('quorum two\n', 1, 'pol.quorum_number');
+  await failsAt('quorum -1\n', 1, 'pol.quorum_number');
+  await failsAt('quorum +1\n', 1, 'pol.quorum_number');
+  await failsAt('quorum 1234567\n', 1, 'pol.quorum_number');
+  await failsAt('issuer a\rlog x AAAA\n', 1, 'pol.arguments');
+  await failsAt('issuer bad\u001bname AAAA\n', 1, 'pol.name');
+  await failsAt(`issuer ${'a'.repeat(129)} AAAA\n`, 1, 'pol.name');
+  await failsAt('tsa na\u00e9me\n-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n', 1, 'pol.name');
+  await failsAt(`witness ${k.w1.vkey}\nquorum 2\n`, 2, 'pol.quorum_large');
+  await failsAt(`witness ${k.w1.vkey}\nwitness ${k.alias.vkey}\nquorum 2\n`, 3, 'pol.quorum_large');
+  await failsAt('quorum 1\n', 1, 'pol.quorum_large');
+  await failsAt(`log ${k.log.vkey.replace(/\+[0-9a-f]{8}\+/, '+00000000+')}\n`, 1, 'pol.vkey');
+  await failsAt('issuer x AAAA\n', 1, 'pol.issuer_key');
+  const key = v.b64encode((await f.keyFromSeed(5)).raw);
+  await failsAt(`issuer x ${key}\nissuer x ${key}\n`, 2, 'pol.twice');
+  await failsAt('issuer x\n', 1, 'pol.arguments');
+  // A small-order key (the identity point) is never a trust anchor.
+  const identity = new Uint8Array(32);
+  identity[0] = 1;
+  await failsAt(`issuer x ${v.b64encode(identity)}\n`, 1, 'pol.issuer_key');
+  const weak = await f.vkeyOf('log.example/x', 1, { raw: identity });
+  await failsAt(`log ${weak.vkey}\n`, 1, 'pol.weak');
+  await failsAt('tsa t\nnot pem\n', 1, 'pol.pem_begin');
+  await failsAt('tsa t\n-----BEGIN CERTIFICATE-----\nMAA=\n', 1, 'pol.pem_end');
+  await failsAt('tsa t\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', 1, 'pol.pem_shape');
+  await failsAt('tsa t\n-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\ntsa t\n-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n', 5, 'pol.twice');
+  await failsAt(`tsa t\n-----BEGIN CERTIFICATE-----\n${'A'.repeat(16400)}\n-----END CERTIFICATE-----\n`, 1, 'pol.pem_size');
+  let many = '';
+  for (let i = 0; i < 17; i++) many += `log ${(await f.logSigner('log.example/x', 20 + i)).vkey}\n`;
+  await failsAt(many, 17, 'pol.too_many');
+  await assert.rejects(v.parsePolicy('#'.repeat(v.MAX_POLICY_BYTES + 1)), (e) => e.msg.k === 'pol.size');
+});
+
+/** A genuine one-entry bundle: log seed 1, witness w1 cosigned at +100 s. */
+async function genuine(k, opts = {}) {
+  return f.makeBundle({ log: k.log, leaves: [f.registeredLeaf()], cosigners: [{ w: k.w1, t: f.LEDGER_UNIX + 100 }], witnesses: [k.w1], ...opts });
+}
+const verify = async (bundle, policyText, extra = {}) => v.verifyBundle(
+  bundle instanceof Uint8Array ? bundle : f.bytesOf(bundle),
+  { policy: await v.parsePolicy(policyText), now: NOW, ...extra },
+);
+const statuses = (r) => r.checks.map((c) => `${c.id}${c.subject ? `:${c.subject}` : ''}=${c.status}`);
+
+test('check order and statuses: log key anchored, unanchored, or not the trusted one', async () => {
+  const k = await keys();
+  const trusted = await verify(await genuine(k), `log ${k.log.vkey}\nwitness ${k.w1.vkey}\n`, { documentHash: f.DOC_HASH });
+  assert.deepEqual(statuses(trusted), [
+    'bundle_format=pass', 'same_document=pass', 'document_hash=pass', 'log_signature=pass',
+    'cosignature:notary.example/w1=pass', 'witness_quorum=pass', 'inclusion:0=pass', 'attestations:0=pass', 'timeline=pass',
+  ]);
+  assert.equal(trusted.verdict.status, 'verified');
+  assert.equal(trusted.passed, true);
+  // Every signature check names the full vkey it was checked against.
+  const log = trusted.checks.find((c) => c.id === 'log_signature');
+  assert.ok(render(log.detail, 'en').includes(k.log.vkey), render(log.detail, 'en'));
+  assert.ok(render(log.detail, 'zh').includes(k.log.vkey));
+  const cos = trusted.checks.find((c) => c.id === 'cosignature');
+  assert.ok(render(cos.detail, 'en').includes(k.w1.vkey));
+  assert.deepEqual(trusted.witnesses.map((w) => [w.name, w.vkey, w.key_id, w.trusted, w.cosigned_at]),
+    [['notary.example/w1', k.w1.vkey, v.hex(k.w1.id), true, '2026-01-01T00:01:40Z']]);
+  assert.deepEqual(trusted.trust.logs, [k.log.vkey]);
+  assert.equal(trusted.trust.quorum, 1);
+
+  const none = await verify(await genuine(k), '');
+  assert.equal(none.checks.find((c) => c.id === 'log_signature').status, 'unanchored');
+  assert.equal(none.verdict.status, 'no_trusted_log_key');
+  assert.equal(none.passed, false);
+  assert.ok(!none.checks.some((c) => c.id === 'cosignature'), 'bundle witnesses are never checked');
+  assert.equal(none.checks.find((c) => c.id === 'witness_quorum').status, 'pass');
+  assert.deepEqual(none.claims.witnesses.map((w) => [w.name, w.trusted, w.line]), [['notary.example/w1', false, true]]);
+  assert.ok(!('cosigned_at' in none.claims.witnesses[0]), 'a claim never shows a countersignature time');
+  assert.equal(none.claims.log_key, k.log.vkey);
+  assert.ok(render(none.checks.find((c) => c.id === 'log_signature').detail, 'en').includes(k.log.vkey));
+
+  const other = await verify(await genuine(k), `log ${k.log2.vkey}\n`);
+  assert.equal(other.checks.find((c) => c.id === 'log_signature').status, 'fail');
+  assert.equal(other.verdict.status, 'failed');
+  const detail = render(other.checks.find((c) => c.id === 'log_signature').detail, 'en');
+  assert.ok(detail.includes(k.log.vkey) && detail.includes(k.log2.vkey), detail);
+
+  // A bad signature under the bundle's own key fails, anchored or not.
+  const b = await genuine(k);
+  b.checkpoint = b.checkpoint.replace(/\n— log\.example\/x (\S)/, (all, c) => all.slice(0, -1) + (c === 'A' ? 'B' : 'A'));
+  for (const p of ['', `log ${k.log.vkey}\n`]) {
+    const r = await verify(b, p);
+    assert.equal(r.checks.find((c) => c.id === 'log_signature').status, 'fail', p);
+    assert.equal(r.verdict.status, 'failed');
+  }
+});
+
+test('cosignatures: policy keys only, by key not name, times bounded, impostors fail', async () => {
+  const k = await keys();
+  const policy = `log ${k.log.vkey}\nwitness ${k.w1.vkey}\n`;
+  // A real line plus an invented one named like the witness: the real one
+  // counts, the invented one is a failing check of its own (as Rust).
+  const invented = await genuine(k, { cosigners: [{ w: k.w1, t: f.LEDGER_UNIX + 100 }, { w: k.impostor, t: 1577836800 }] });
+  const r = await verify(invented, policy);
+  assert.deepEqual(statuses(r).filter((s) => /cosig|quorum/.test(s)),
+    ['cosignature:notary.example/w1=pass', 'cosignature:notary.example/w1=fail', 'witness_quorum=pass']);
+  const fake = r.checks.find((c) => c.id === 'cosignature' && c.status === 'fail');
+  assert.match(render(fake.detail, 'en'), new RegExp(`key ID ${v.hex(k.impostor.id)} .*impersonates`));
+  assert.equal(r.verdict.status, 'failed');
+  assert.deepEqual(r.witnesses.map((w) => w.cosigned_at), ['2026-01-01T00:01:40Z'], 'only the real line is timed');
+  assert.ok(!r.claims.witnesses.some((w) => w.key_id === v.hex(k.impostor.id)), 'an impersonation is a failed check, not a claim');
+  // Only the invented line: no check of the real witness, the impostor fails, the quorum fails.
+  const only = await verify(await genuine(k, { cosigners: [{ w: k.impostor, t: 1577836800 }] }), policy);
+  assert.deepEqual(statuses(only).filter((s) => /cosig|quorum/.test(s)), ['cosignature:notary.example/w1=fail', 'witness_quorum=fail']);
+  // Lines by keys outside the policy are claims: never checked, never counted.
+  const stranger = await f.witnessSigner('stranger.example/w', 11);
+  const extra = await verify(await genuine(k, { cosigners: [{ w: stranger, t: 1 }] }), `log ${k.log.vkey}\n`);
+  assert.equal(extra.verdict.status, 'verified');
+  assert.deepEqual(extra.claims.witnesses.map((w) => [w.name, w.key_id, w.trusted]), [['notary.example/w1', v.hex(k.w1.id), false], ['stranger.example/w', v.hex(stranger.id), false]]);
+  // Two names, one key: one witness, whichever name signed.
+  const byAlias = await genuine(k, { cosigners: [{ w: k.alias, t: f.LEDGER_UNIX + 100 }], witnesses: [k.alias] });
+  const two = await verify(byAlias, `log ${k.log.vkey}\nwitness ${k.w1.vkey}\nwitness ${k.alias.vkey}\nwitness ${k.w2.vkey}\nquorum 2\n`);
+  assert.equal(two.verdict.status, 'quorum_not_met');
+  assert.match(render(two.verdict.reasons[0], 'en'), /Only 1 trusted witness\(es\) countersigned the checkpoint, but 2 are required/);
+  assert.equal((await verify(byAlias, `log ${k.log.vkey}\nwitness ${k.w1.vkey}\nwitness ${k.alias.vkey}\n`)).verdict.status, 'verified');
+  // Times: not before the newest ledger_time (whole seconds), not > now + 300 s.
+  for (const [t, want] of [[f.LEDGER_UNIX - 1, 'fail'], [f.LEDGER_UNIX, 'pass'], [NOW + 300, 'pass'], [NOW + 301, 'fail']]) {
+    const b = await genuine(k, { cosigners: [{ w: k.w1, t }] });
+    assert.equal((await verify(b, policy)).checks.find((c) => c.id === 'cosignature').status, want, String(t));
+  }
+  // Every line of a trusted key is dated plausibly, not only the first.
+  const second = await genuine(k, { cosigners: [{ w: k.w1, t: f.LEDGER_UNIX + 100 }, { w: k.w1, t: f.LEDGER_UNIX - 5 }] });
+  assert.equal((await verify(second, policy)).checks.find((c) => c.id === 'cosignature').status, 'fail');
+  // A witness that did not cosign gets no check; the quorum says so.
+  const silent = await verify(await genuine(k, { cosigners: [] }), policy);
+  assert.ok(!silent.checks.some((c) => c.id === 'cosignature'));
+  assert.equal(silent.verdict.status, 'quorum_not_met');
+  assert.equal(silent.witnesses[0].cosigned_at, null);
+  // An invalid line by a trusted key fails.
+  const b = await genuine(k);
+  b.checkpoint = b.checkpoint.replace(/(— notary\.example\/w1 )(\S{20})(\S)/, (all, a, mid, c) => a + mid + (c === 'A' ? 'B' : 'A'));
+  assert.equal((await verify(b, policy)).checks.find((c) => c.id === 'cosignature').status, 'fail');
+});
+
+test('attestations use a pinned issuer key over the bundle\'s', async () => {
+  const k = await keys();
+  const issuer = await f.keyFromSeed(5);
+  const other = await f.keyFromSeed(6);
+  const event = {
+    event_id: 'ev-2', document_id: 'contract-1', kind: 'identity_verified', document_hash: f.DOC_HASH,
+    actor: { id: 'u-1', display: '王*', commitment: 'b'.repeat(64) },
+    attestations: [{ issuer: 'idp-gov', claim: { method: 'face', result: 'pass' }, signature: '' }],
+  };
+  const msg = v.attestationMessage({ ...event, attestations: [{ issuer: 'idp-gov', claim: { method: 'face', result: 'pass' } }] }, 0);
+  event.attestations[0].signature = v.b64encode(await issuer.sign(msg));
+  const leaves = [f.registeredLeaf(), new TextEncoder().encode(v.canonicalJson({ event, ledger_time: f.LEDGER_TIME, tenant: 'acme' }))];
+  const b = await f.makeBundle({ log: k.log, leaves });
+  b.issuers = [{ name: 'idp-gov', public_key: issuer.b64 }];
+  const base = `log ${k.log.vkey}\n`;
+  const plainRun = await verify(b, base);
+  assert.equal(plainRun.verdict.status, 'verified');
+  assert.equal(plainRun.timeline[1].attestations[0].key_source, 'bundle');
+  const pinned = await verify(b, `${base}issuer idp-gov ${issuer.b64}\n`);
+  assert.equal(pinned.timeline[1].attestations[0].key_source, 'policy');
+  assert.equal(pinned.verdict.status, 'verified');
+  const wrongPin = await verify(b, `${base}issuer idp-gov ${other.b64}\n`);
+  assert.equal(wrongPin.checks.find((c) => c.id === 'attestations' && c.subject === '1').status, 'fail');
+  assert.match(render(wrongPin.checks.find((c) => c.status === 'fail').detail, 'en'), new RegExp(`${other.b64.replace(/[+/]/g, '\\$&')}.*pinned by your trust policy`));
+  // Pinned, the bundle need not carry the key at all.
+  assert.equal((await verify({ ...b, issuers: [] }, `${base}issuer idp-gov ${issuer.b64}\n`)).verdict.status, 'verified');
+});
+
+test('RFC 3161 tokens are unanchored on the page, never passed or timed', async () => {
+  const k = await keys();
+  const policy = `log ${k.log.vkey}\nwitness ${k.w1.vkey}\n`;
+  const b = await genuine(k, { leaves: [f.registeredLeaf({ extra: { timestamp_token: 'AAAA', event_timestamp_token: 'AAAA' } })] });
+  b.checkpoint_timestamp = { tsa: 'national-tsa', token: 'AAAA' };
+  const r = await verify(b, policy);
+  assert.deepEqual(statuses(r).slice(-3), ['event_timestamp:0=unanchored', 'event_content_timestamp:0=unanchored', 'checkpoint_timestamp=unanchored']);
+  assert.equal(r.verdict.status, 'untrusted_timestamps');
+  assert.match(render(r.verdict.reasons[0], 'en'), /3 RFC 3161 timestamp/);
+  for (const c of r.checks.slice(-3)) assert.match(render(c.detail, 'en'), /does not check RFC 3161 tokens.*offline verifier/);
+  for (const bad of [null, '', 'A', 5]) {
+    assert.throws(() => v.parseLeaf(f.registeredLeaf({ extra: { event_timestamp_token: bad } })), (e) => e.msg.a.field === 'event.event_timestamp_token', String(bad));
+  }
+  // A bundle's root that is not a certificate is ignored (never an anchor);
+  // a checkpoint token that is not base64 fails, as in the Rust verifier.
+  const roots = await verify({ ...b, timestamp_authorities: [{ name: 'x', root_pem: 'nope' }] }, policy);
+  assert.equal(roots.verdict.status, 'untrusted_timestamps');
+  assert.deepEqual(roots.claims.tsas, ['x']);
+  const bad = await verify({ ...b, checkpoint_timestamp: { tsa: 't', token: 'not base64!' } }, policy);
+  assert.deepEqual(statuses(bad).slice(-3), ['checkpoint_timestamp=fail', 'event_timestamp:0=unanchored', 'event_content_timestamp:0=unanchored']);
+  assert.equal(bad.verdict.status, 'failed');
+});
+
+test('verdicts: first rule that applies, reasons name everything missing', () => {
+  const c = (id, status) => ({ id, status, passed: status === 'pass', title: { k: 'c.time.title', a: {} } });
+  const base = () => [c('bundle_format', 'pass'), c('log_signature', 'pass'), c('witness_quorum', 'pass')];
+  assert.equal(v.verdictOf(base()).status, 'verified');
+  assert.equal(v.verdictOf([]).status, 'failed');
+  const all = [c('bundle_format', 'fail'), c('log_signature', 'unanchored'), { ...c('witness_quorum', 'fail'), detail: { k: 'c.quorum.bad', a: { have: 0, need: 1, distinct: 1 } } }, c('checkpoint_timestamp', 'unanchored')];
+  const verdict = v.verdictOf(all);
+  assert.equal(verdict.status, 'failed');
+  assert.deepEqual(verdict.reasons.map((r) => r.k), ['v.r.failed', 'v.r.no_log_key', 'v.r.quorum', 'v.r.timestamps']);
+  assert.equal(v.verdictOf(all.slice(1)).status, 'no_trusted_log_key');
+  assert.equal(v.verdictOf(all.slice(2)).status, 'quorum_not_met');
+  assert.equal(v.verdictOf([...base(), c('event_timestamp', 'unanchored')]).status, 'untrusted_timestamps');
+  for (const s of ['verified', 'failed', 'no_trusted_log_key', 'quorum_not_met', 'untrusted_timestamps']) {
+    assert.ok(hasMessage(`v.${s}`, 'zh') && hasMessage(`v.${s}`, 'en'), s);
+  }
+});
+
+test('every message the verifier makes has Chinese and English words', async () => {
+  const { readFileSync } = await import('node:fs');
+  const src = readFileSync(new URL('../../web/verifier.js', import.meta.url), 'utf8');
+  const used = new Set([...src.matchAll(/\b(?:m|fail)\('([a-z]+\.[a-z_.]+)'/g)].map((x) => x[1]));
+  for (const k of ['v.verified', 'v.failed', 'v.no_trusted_log_key', 'v.quorum_not_met', 'v.untrusted_timestamps']) used.add(k);
+  assert.ok(used.size > 60, `${used.size} keys found`);
+  for (const k of used) {
+    if (k.startsWith('r.field')) continue;
+    assert.ok(hasMessage(k, 'zh'), `zh ${k}`);
+    assert.ok(hasMessage(k, 'en'), `en ${k}`);
+  }
+});
+
+test('Rust and JS agree: -0, UTF-8 string limits, key names, null members, caps, scalar counts', async () => {
+  // -0 anywhere, as Rust's parser.
+  for (const bad of ['-0', '[-0]', '{"a":-0}']) assert.throws(() => v.parseStrictJson(bad), (e) => e.msg.a.what === 'minus_zero', bad);
+  assert.equal(v.parseStrictJson('-1'), -1);
+  // max_string counts UTF-8 bytes after unescaping.
+  assert.equal(v.parseStrictJson('"\u00e9\u00e9"', { maxString: 4 }), '\u00e9\u00e9');
+  assert.throws(() => v.parseStrictJson('"\u00e9\u00e9\u00e9"', { maxString: 5 }), v.Fail);
+  assert.throws(() => v.parseStrictJson('"\\u00e9\\u00e9\\u00e9"', { maxString: 5 }), v.Fail);
+  assert.throws(() => v.parseStrictJson('"\ud83d\ude00\ud83d\ude00"', { maxString: 7 }), v.Fail);
+  assert.equal(v.parseStrictJson('"\ud83d\ude00\ud83d\ude00"', { maxString: 8 }).length, 4);
+  assert.equal(v.parseStrictJson('"\\u0041\\u0042"', { maxString: 2 }), 'AB');
+  // Key names: Rust's char::is_whitespace and '+'; U+FEFF is not whitespace.
+  for (const c of ['\u0009', '\u000b', '\u000d', ' ', '\u0085', '\u00a0', '\u1680', '\u2000', '\u200a', '\u2028', '\u2029', '\u202f', '\u205f', '\u3000', '+']) {
+    assert.equal(v.validKeyName(`a${c}b`), false, `U+${c.codePointAt(0).toString(16)}`);
+  }
+  for (const c of ['\ufeff', '\u200b', '\u180e', '\u001b', '\u00ad']) assert.equal(v.validKeyName(`a${c}b`), true, `U+${c.codePointAt(0).toString(16)}`);
+  const feff = await f.witnessSigner('w\ufeff.example/x', 3);
+  assert.equal((await v.parseVkey(feff.vkey)).name, 'w\ufeff.example/x');
+  const nel = await f.vkeyOf('w\u0085.example/x', 4, await f.keyFromSeed(3));
+  await assert.rejects(v.parseVkey(nel.vkey), (e) => e.msg.a.what === 'name');
+  // The vkey size cap (1024) counts UTF-8 bytes.
+  const long = await f.witnessSigner('証'.repeat(330), 3);
+  assert.ok(long.vkey.length < 1024 && new TextEncoder().encode(long.vkey).length > 1024);
+  await assert.rejects(v.parseVkey(long.vkey), (e) => e.msg.a.what === 'size');
+  assert.ok(await v.parseVkey((await f.witnessSigner('証'.repeat(300), 3)).vkey));
+  // Small-order keys decode (as ed25519-dalek's from_bytes) but never verify.
+  const identity = new Uint8Array(32);
+  identity[0] = 1;
+  const weak = await f.vkeyOf('log.example/x', 1, { raw: identity });
+  const parsed = await v.parseVkey(weak.vkey);
+  assert.equal(parsed.cryptoKey, null);
+  const offCurve = new Uint8Array(32);
+  offCurve[0] = 2;
+  assert.equal(v.isCurvePoint(offCurve), false);
+  await assert.rejects(v.parseVkey((await f.vkeyOf('log.example/x', 1, { raw: offCurve })).vkey), (e) => e.msg.a.what === 'point');
+  // null is no optional member's value; TSA roots capped.
+  const k = await keys();
+  const b = await genuine(k);
+  for (const [member, value] of [['tree_size', null], ['checkpoint_timestamp', null], ['timestamp_authorities', null]]) {
+    assert.throws(() => v.parseBundle(f.bytesOf({ ...b, [member]: value })), v.Fail, member);
+  }
+  const leafWithNullToken = f.registeredLeaf({ extra: { timestamp_token: null } });
+  assert.throws(() => v.parseLeaf(leafWithNullToken), (e) => e.msg.a.field === 'event.timestamp_token');
+  const root = { name: 't', root_pem: 'x' };
+  assert.equal(v.parseBundle(f.bytesOf({ ...b, timestamp_authorities: new Array(16).fill(root) })).timestamp_authorities.length, 16);
+  assert.throws(() => v.parseBundle(f.bytesOf({ ...b, timestamp_authorities: new Array(17).fill(root) })), (e) => e.msg.a.what === 'count');
+  assert.ok(v.parseBundle(f.bytesOf({ ...b, timestamp_authorities: [{ name: 't', root_pem: 'é'.repeat(8192) }] })));
+  assert.throws(() => v.parseBundle(f.bytesOf({ ...b, timestamp_authorities: [{ name: 't', root_pem: 'é'.repeat(8193) }] })), (e) => e.msg.a.what === 'size_of');
+  // Tenant (<= 128) and display (1-64) count Unicode scalar values.
+  const leafOf = (extra, tenant = 'acme') => f.registeredLeaf({ tenant, extra });
+  const actor = (display) => ({ actor: { id: 'u-1', display, commitment: 'b'.repeat(64) } });
+  assert.ok(v.parseLeaf(leafOf(actor('\ud83d\ude00'.repeat(64)))));
+  assert.throws(() => v.parseLeaf(leafOf(actor('\ud83d\ude00'.repeat(65)))), v.Fail);
+  assert.ok(v.parseLeaf(leafOf({}, '\ud83d\ude00'.repeat(128))));
+  assert.throws(() => v.parseLeaf(leafOf({}, '\ud83d\ude00'.repeat(129))), v.Fail);
+});
+
+test('a lookup answer without tree_size makes bundles without it', async () => {
+  const k = await keys();
+  const b = await genuine(k);
+  const answer = { origin: b.origin, log_vkey: b.log_vkey, checkpoint: b.checkpoint, entries: b.entries, issuers: [], witnesses: [] };
+  const bundles = v.lookupToBundles(answer);
+  assert.equal(bundles.length, 1);
+  assert.ok(!('tree_size' in bundles[0]));
+  const r = await v.verifyBundle(bundles[0], { policy: await v.parsePolicy(`log ${k.log.vkey}\n`), now: NOW });
+  assert.equal(r.verdict.status, 'verified', JSON.stringify(statuses(r)));
+  assert.equal(v.lookupToBundles({ ...answer, tree_size: 1 })[0].tree_size, 1);
+  // An object is held to the same shape rules as bytes.
+  const shaped = await v.verifyBundle({ ...bundles[0], tree_size: null }, { now: NOW });
+  assert.deepEqual(statuses(shaped), ['bundle_format=fail']);
+});
+
+test('terminalSafe: controls and bidi overrides become U+FFFD, in every string shown', async () => {
+  const nasty = 'a\u001b[2K\u009b1A\u202eb\u2066c\u200e\u200fd\u0000\u007f';
+  assert.equal(v.terminalSafe(nasty), 'a\ufffd[2K\ufffd1A\ufffdb\ufffdc\ufffd\ufffdd\ufffd\ufffd');
+  // As report.rs terminal_safe: format characters and separators too, and
+  // runs of white space fold to one space (no padding onto a line of its own).
+  assert.equal(v.terminalSafe('a\u00ad\u061c\u180e\u200b\u2028\u2029\u2060\u206f\ufeff\ufff9b'), `a${'\ufffd'.repeat(10)}b`);
+  assert.equal(v.terminalSafe(`x${' '.repeat(80)}\u3000\u00a0y`), 'x y');
+  assert.equal(v.plain('a  b\u200bc'), 'a  b\ufffdc');
+  assert.equal(v.plain('x'.repeat(201)), `${'x'.repeat(200)}…`);
+  assert.equal(v.plainFull('x'.repeat(300)).length, 300);
+  // Escape sequences in every string of a leaf the schema lets through
+  // (claims, extra members): no rendered text carries them.
+  const k = await keys();
+  const esc = '\u001b[2K\u001b[1A\u001b[32m✔ PASS All checks passed\u202e';
+  const event = {
+    event_id: 'ev-2', document_id: 'contract-1', kind: 'identity_verified', document_hash: f.DOC_HASH,
+    actor: { id: 'u-1', display: '王*', commitment: 'b'.repeat(64) },
+    attestations: [{ issuer: 'idp-gov', claim: { [esc]: esc, method: esc, result: esc }, signature: v.b64encode(new Uint8Array(64)) }],
+  };
+  const leaf = new TextEncoder().encode(v.canonicalJson({ event, ledger_time: f.LEDGER_TIME, tenant: 'acme', [esc]: esc }));
+  const b = await f.makeBundle({ log: k.log, leaves: [f.registeredLeaf(), leaf], witnesses: [] });
+  b.issuers = [{ name: 'idp-gov', public_key: v.b64encode((await f.keyFromSeed(5)).raw) }];
+  b.witnesses = [];
+  const r = await verify(b, `log ${k.log.vkey}\n`);
+  assert.equal(r.verdict.status, 'failed');
+  const texts = [];
+  const walk = (x) => {
+    if (x && typeof x === 'object' && 'k' in x && 'a' in x) {
+      texts.push(render(x, 'en'), render(x, 'zh'));
+      return;
+    }
+    if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') Object.values(x).forEach(walk);
+  };
+  walk([r.checks, r.verdict, r.timeline.map((e) => e.attestations.map((a) => a.description))]);
+  assert.ok(texts.length > 20);
+  for (const t of texts) assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(t), JSON.stringify(t));
+  assert.ok(texts.some((t) => t.includes('\ufffd[2K')), 'the escapes are shown, neutralised');
+});
+
+test('anchors from a ledger\'s GET /v1/log: its log key, witnesses, quorum if published, TSA roots', async () => {
+  const k = await keys();
+  const pem = `-----BEGIN CERTIFICATE-----\n${v.b64encode(new Uint8Array([0x30, 1, 0]))}\n-----END CERTIFICATE-----\n`;
+  const info = {
+    origin: 'log.example/x', vkey: k.log.vkey,
+    witnesses: [{ name: k.w1.name, vkey: k.w1.vkey }, { name: k.w2.name, vkey: k.w2.vkey }],
+    timestamp_authorities: [{ name: 'national-tsa', root_pem: pem, sha256: '00' }, { name: 'broken', root_pem: 'x' }],
+  };
+  const all = await v.policyFromLogInfo(info);
+  assert.equal(all.source, 'server');
+  assert.deepEqual(all.logs.map((x) => x.vkey), [k.log.vkey]);
+  assert.equal(all.quorum, 2, 'no published quorum: every listed witness');
+  assert.deepEqual(all.tsas.map((x) => x.name), ['national-tsa']);
+  assert.equal((await v.policyFromLogInfo({ ...info, quorum: 1 })).quorum, 1);
+  // As GET /v1/log publishes it (issue 15), and with a witness listed twice.
+  const published = { ...info, witnesses: [...info.witnesses, info.witnesses[0]], quorum: { required: [k.w1.name], threshold: 1, witnesses: 2, counted_by: 'distinct witness keys' } };
+  assert.deepEqual([(await v.policyFromLogInfo(published)).quorum, (await v.policyFromLogInfo(published)).witnesses.length], [1, 2]);
+  assert.equal((await v.policyFromLogInfo({ ...info, quorum: null })).quorum, 2);
+  assert.equal((await v.policyFromLogInfo({ ...info, anchoring: { quorum: 1 } })).quorum, 1);
+  assert.equal((await v.policyFromLogInfo({ ...info, anchoring: { threshold: 0 } })).quorum, 0);
+  assert.equal((await v.policyFromLogInfo({ ...info, witnesses: [] })).quorum, 0);
+  const r = await v.verifyBundle(f.bytesOf(await genuine(k)), { policy: all, now: NOW });
+  assert.equal(r.verdict.status, 'quorum_not_met');
+  assert.equal(r.trust.source, 'server');
+  // Keys typed in make the same policy as a file.
+  const typed = await v.parsePolicy(v.policyTextFromKeys({ log: ` ${k.log.vkey} `, witnesses: [k.w1.vkey, '', k.w2.vkey], quorum: '1' }));
+  assert.deepEqual([typed.logs.length, typed.witnesses.length, typed.quorum], [1, 2, 1]);
+});
+
+test('escape sequences through every string field of a bundle reach no rendered text', async () => {
+  const esc = '\u001b[2K\u001b[1A\u009b2J\u202e';
+  const log = await f.logSigner(`log${esc}.example/x`, 1);
+  const w = await f.witnessSigner(`w${esc}.example/w`, 7);
+  const impostor = await f.witnessSigner(`w${esc}.example/w`, 9);
+  const stranger = await f.witnessSigner(`s${esc}.example/w`, 11);
+  const b = await f.makeBundle({
+    log, leaves: [f.registeredLeaf(), f.registeredLeaf({ extra: { event_id: 'ev-2', document_id: 'other' } })],
+    cosigners: [{ w, t: 1 }, { w: impostor, t: 2 }, { w: stranger, t: 3 }], witnesses: [w, stranger],
+    tenant: `acme${esc}`, documentId: `contract${esc}`,
+  });
+  b.issuers = [{ name: `idp${esc}`, public_key: 'AAAA' }, { name: `idp${esc}`, public_key: 'AAAA' }];
+  b.witnesses.push({ name: `x${esc}`, vkey: `x${esc}+00000000+AAAA` });
+  b.checkpoint_timestamp = { tsa: `tsa${esc}`, token: 'AAAA' };
+  b.timestamp_authorities = [{ name: `root${esc}`, root_pem: esc }];
+  const texts = [];
+  const walk = (x) => {
+    if (x && typeof x === 'object' && 'k' in x && 'a' in x) texts.push(render(x, 'en'), render(x, 'zh'));
+    else if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') Object.values(x).forEach(walk);
+  };
+  for (const policy of ['', `log ${log.vkey}\nwitness ${w.vkey}\n`]) {
+    const r = await verify(b, policy, { documentHash: 'c'.repeat(64) });
+    assert.equal(r.verdict.status, 'failed');
+    walk([r.checks, r.verdict]);
+  }
+  // An unreadable bundle quotes nothing raw either.
+  walk((await v.verifyBundle(new TextEncoder().encode(`{"format":"${esc}"}`))).checks);
+  assert.ok(texts.length > 40);
+  for (const t of texts) assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(t), JSON.stringify(t));
+  assert.ok(texts.some((t) => t.includes('x\ufffd[2K')), 'the witness name is shown, neutralised');
+});
+
+test('at most 256 RFC 3161 tokens are looked at; the rest fail, as in Rust', async () => {
+  const k = await keys();
+  const leaves = [];
+  for (let i = 0; i < 129; i++) {
+    leaves.push(f.registeredLeaf({ extra: { event_id: `ev-${i}`, timestamp_token: 'AAAA', event_timestamp_token: 'AAAA' } }));
+  }
+  const b = await f.makeBundle({ log: k.log, leaves });
+  const r = await verify(b, `log ${k.log.vkey}\n`);
+  const stamps = r.checks.filter((c) => /timestamp/.test(c.id));
+  assert.equal(stamps.length, 258);
+  assert.deepEqual(statuses({ checks: stamps.slice(0, 2) }), ['event_timestamp:128=fail', 'event_content_timestamp:128=fail']);
+  assert.ok(stamps.slice(2).every((c) => c.status === 'unanchored'));
+  assert.equal(r.verdict.status, 'failed');
+});
+
+test('a bundle\'s anchoring member is the ledger\'s claim: shown, never counted', async () => {
+  const k = await keys();
+  const anchoring = { threshold: 1, required: [k.w1.name], cosigned_by: [k.w1.name], satisfied: true };
+  const b = { ...(await genuine(k, { cosigners: [] })), anchoring };
+  const r = await verify(b, `log ${k.log.vkey}\nwitness ${k.w1.vkey}\n`);
+  assert.equal(r.verdict.status, 'quorum_not_met');
+  assert.deepEqual({ ...r.claims.anchoring }, anchoring);
+  for (const bad of [null, { ...anchoring, satisfied: 'yes' }, { ...anchoring, threshold: -1 }, { ...anchoring, required: [1] },
+    { ...anchoring, cosigned_by: new Array(101).fill('w') }, { threshold: 1 }]) {
+    assert.throws(() => v.parseBundle(f.bytesOf({ ...b, anchoring: bad })), v.Fail, JSON.stringify(bad)?.slice(0, 60));
+  }
+});

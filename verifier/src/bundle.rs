@@ -60,7 +60,8 @@ const BUNDLE_LIMITS: Limits =
 /// Length of standard padded base64 of the largest leaf.
 const MAX_LEAF_B64: usize = LEAF_LIMITS.max_bytes.div_ceil(3) * 4;
 /// Optional members that must be absent rather than `null`.
-const OPTIONAL_MEMBERS: [&str; 3] = ["tree_size", "checkpoint_timestamp", "timestamp_authorities"];
+const OPTIONAL_MEMBERS: [&str; 4] =
+    ["tree_size", "checkpoint_timestamp", "timestamp_authorities", "anchoring"];
 
 /// An evidence bundle, v1, as read from JSON (fields not yet decoded).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -95,6 +96,25 @@ pub struct Bundle {
     /// bundle carries (on events, and over the checkpoint).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timestamp_authorities: Vec<BundleTsa>,
+    /// The ledger's own statement of its anchoring policy and whether the
+    /// checkpoint meets it: a claim, shown as such; verifiers count
+    /// cosignatures against their own policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchoring: Option<BundleAnchoring>,
+}
+
+/// What the ledger says of its anchoring policy for the bundle's checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleAnchoring {
+    /// Distinct witness keys the ledger requires.
+    pub threshold: u64,
+    /// Witnesses (names) the ledger requires in any case.
+    pub required: Vec<String>,
+    /// Witnesses (names) whose cosignature the ledger verified.
+    pub cosigned_by: Vec<String>,
+    /// Whether the checkpoint meets the ledger's policy.
+    pub satisfied: bool,
 }
 
 /// A TSA's token over the checkpoint body.
@@ -197,6 +217,11 @@ impl Bundle {
                 "at most {MAX_TSA_ROOTS} timestamp authorities of at most {MAX_ROOT_PEM_BYTES} bytes each"
             ));
         }
+        if let Some(a) = &self.anchoring {
+            if a.required.len() > MAX_WITNESSES || a.cosigned_by.len() > MAX_WITNESSES {
+                return bad(format!("anchoring names more than {MAX_WITNESSES} witnesses"));
+            }
+        }
         if let Some(e) = self.entries.iter().find(|e| e.inclusion.len() > MAX_PROOF_HASHES) {
             return bad(format!("entry {}: proof longer than {MAX_PROOF_HASHES}", e.index));
         }
@@ -290,6 +315,7 @@ pub fn verify_bundle(bundle: &Bundle, options: &VerifyOptions) -> Report {
     report.checks.extend(witnessed.checks);
     report.witnesses = witnessed.facts;
     report.claims = witnessed.claims;
+    report.claims.extend(bundle.anchoring.as_ref().map(anchoring_claim));
     for e in &d.entries {
         report.checks.push(content::inclusion_check(e, &d));
     }
@@ -312,6 +338,25 @@ pub fn verify_bundle(bundle: &Bundle, options: &VerifyOptions) -> Report {
     });
     report.parties = attestations::parties(&readable);
     report.finish()
+}
+
+/// The ledger's statement about its anchoring policy, in words.
+fn anchoring_claim(a: &BundleAnchoring) -> String {
+    let names = |l: &[String]| {
+        if l.is_empty() {
+            "none".to_owned()
+        } else {
+            l.iter().map(|n| plain(n)).collect::<Vec<_>>().join(", ")
+        }
+    };
+    format!(
+        "The ledger says this checkpoint {} its anchoring policy ({} distinct witness keys{}); cosigned by: {}. \
+         This is the ledger's own statement: the cosignatures were counted above against your policy instead.",
+        if a.satisfied { "meets" } else { "does NOT meet" },
+        a.threshold,
+        if a.required.is_empty() { String::new() } else { format!(", including {}", names(&a.required)) },
+        names(&a.cosigned_by)
+    )
 }
 
 /// The newest `ledger_time` of the readable entries, in whole Unix seconds.

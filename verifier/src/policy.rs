@@ -79,6 +79,8 @@ impl TrustPolicy {
             });
         }
         let mut policy = TrustPolicy::default();
+        // A byte order mark, as some editors write, is not part of line 1.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
         while let Some((n, raw)) = lines.next() {
             let line = strip_comment(raw).trim();
@@ -92,8 +94,11 @@ impl TrustPolicy {
                 ("log", [vkey]) => policy.add_log(vkey).map_err(at)?,
                 ("witness", [vkey]) => policy.add_witness(vkey).map_err(at)?,
                 ("quorum", [k]) if policy.quorum.is_none() => {
-                    let k = k.parse().map_err(|_| at(format!("quorum {k:?} is not a number")))?;
-                    policy.quorum = Some(k);
+                    let digits =
+                        !k.is_empty() && k.len() <= 6 && k.bytes().all(|b| b.is_ascii_digit());
+                    let n = k.parse().ok().filter(|_| digits);
+                    policy.quorum =
+                        Some(n.ok_or_else(|| at(format!("quorum {k:?} is not a number")))?);
                 }
                 ("issuer", [name, key]) => policy.add_issuer(name, key).map_err(at)?,
                 ("tsa", [name]) => {
@@ -138,6 +143,7 @@ impl TrustPolicy {
 
     /// Pins an issuer's Ed25519 key (standard base64 of 32 bytes).
     pub fn add_issuer(&mut self, name: &str, key_b64: &str) -> Result<(), String> {
+        check_name("issuer", name)?;
         if self.issuers.iter().any(|(n, _)| n == name) {
             return Err(format!("issuer {name:?} is listed twice"));
         }
@@ -157,6 +163,7 @@ impl TrustPolicy {
 
     /// Adds a trusted TSA root (one PEM certificate).
     pub fn add_tsa(&mut self, name: &str, pem: &str) -> Result<(), String> {
+        check_name("TSA", name)?;
         if self.tsas.iter().any(|t| t.name == name) {
             return Err(format!("TSA {name:?} is listed twice"));
         }
@@ -168,7 +175,8 @@ impl TrustPolicy {
         }
         let root = TrustedTsa::from_pem(name, pem)
             .map_err(|e| format!("the root of TSA {name:?} is not a certificate: {e}"))?;
-        self.tsas.push(PolicyTsa { name: name.to_owned(), pem: pem.to_owned(), root });
+        let pem = der_to_pem(&root.root_der);
+        self.tsas.push(PolicyTsa { name: name.to_owned(), pem, root });
         Ok(())
     }
 
@@ -221,8 +229,8 @@ impl TrustPolicy {
     }
 
     /// A starting policy from a ledger's `GET /v1/log` answer: `vkey`,
-    /// `witnesses[].vkey`, the anchoring quorum if published (`quorum`, or
-    /// `anchoring.quorum`/`threshold`), `timestamp_authorities[]`. It is the
+    /// `witnesses[].vkey`, the anchoring quorum if published
+    /// (`quorum.threshold`), `timestamp_authorities[]`. It is the
     /// ledger's word about itself: compare its keys with ones published
     /// elsewhere before relying on it (docs/trust-policy.md §1).
     pub fn from_log_json(answer: &serde_json::Value) -> Result<TrustPolicy, String> {
@@ -235,9 +243,10 @@ impl TrustPolicy {
                 p.add_witness(vkey)?;
             }
         }
-        let quorum = ["quorum", "threshold"]
-            .iter()
-            .find_map(|k| answer[k].as_u64().or_else(|| answer["anchoring"][k].as_u64()));
+        // `quorum` is the ledger's anchoring policy: an object whose
+        // `threshold` counts distinct witness keys (or a bare number); null
+        // when the ledger anchors to no witness.
+        let quorum = answer["quorum"].as_u64().or_else(|| answer["quorum"]["threshold"].as_u64());
         p.quorum = quorum.map(|q| usize::try_from(q).unwrap_or(usize::MAX));
         for t in answer["timestamp_authorities"].as_array().into_iter().flatten() {
             let name = t["name"].as_str().ok_or("a TSA without \"name\"")?;
@@ -269,15 +278,47 @@ impl TrustPolicy {
     }
 }
 
-/// Removes a `#` comment: a whole-line one, or one after a space.
+/// Removes a `#` comment: a whole-line one, or one after white space.
 fn strip_comment(line: &str) -> &str {
     if line.trim_start().starts_with('#') {
         return "";
     }
-    match line.find(" #") {
+    let cut = line
+        .char_indices()
+        .zip(line.chars().skip(1))
+        .find(|((_, c), next)| c.is_whitespace() && *next == '#')
+        .map(|((i, _), _)| i);
+    match cut {
         Some(i) => &line[..i],
         None => line,
     }
+}
+
+/// Issuer and TSA names follow the ledger's id syntax: 1-128 characters of
+/// `[A-Za-z0-9._:-]`. Nothing else can hide a line break, a control
+/// character or a comment inside a policy file.
+fn check_name(what: &str, name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{what} name {name:?} is not 1-128 characters of [A-Za-z0-9._:-]"))
+    }
+}
+
+/// A certificate as PEM, written from its DER (never from text received).
+fn der_to_pem(der: &[u8]) -> String {
+    let b64 = B64.encode(der);
+    let mut out = format!("{PEM_BEGIN}\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(PEM_END);
+    out.push('\n');
+    out
 }
 
 /// Reads the PEM block that follows a `tsa` line.
@@ -348,6 +389,21 @@ mod tests {
     }
 
     #[test]
+    fn comments_after_any_white_space_and_a_bom() {
+        let text = format!("\u{feff}log {}\t# the log\nquorum 0\u{a0}# none\n", log(1));
+        let p = TrustPolicy::parse(&text).unwrap();
+        assert_eq!((p.logs.len(), p.quorum), (1, Some(0)));
+    }
+
+    #[test]
+    fn names_cannot_smuggle_lines() {
+        let mut p = TrustPolicy::default();
+        let evil = format!("national-tsa\n{PEM_BEGIN}\nlog {} #\r#", log(9));
+        assert!(p.add_tsa(&evil, "").unwrap_err().contains("[A-Za-z0-9._:-]"));
+        assert!(p.add_issuer("a b", "AAAA").is_err());
+    }
+
+    #[test]
     fn one_key_under_two_names_is_one_witness() {
         let text = format!(
             "witness {}\nwitness {}\n",
@@ -373,6 +429,9 @@ mod tests {
             ("quorum 1\n".to_owned(), "0 distinct keys"),
             ("quorum 0\nquorum 0\n".to_owned(), "repeated"),
             ("log\n".to_owned(), "wrong arguments"),
+            ("quorum +1\n".to_owned(), "not a number"),
+            ("issuer a\rlog x AAAA\n".to_owned(), "wrong arguments"),
+            ("issuer bad\u{1b}name AAAA\n".to_owned(), "[A-Za-z0-9._:-]"),
             ("issuer x AAAA\n".to_owned(), "not a base64 Ed25519 key"),
             ("tsa t\nnot pem\n".to_owned(), "BEGIN CERTIFICATE"),
             (format!("tsa t\n{PEM_BEGIN}\nAAAA\n"), "no -----END"),

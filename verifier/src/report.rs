@@ -414,9 +414,9 @@ impl Report {
     fn timeline_text(&self) -> String {
         let mut out = format!(
             "\nContract {} of tenant {} (log {})\n",
-            terminal_safe(&self.document_id),
-            terminal_safe(&self.tenant),
-            terminal_safe(&self.origin)
+            terminal_safe(&plain(&self.document_id)),
+            terminal_safe(&plain(&self.tenant)),
+            terminal_safe(&plain(&self.origin))
         );
         if let Some(h) = &self.document_hash {
             out.push_str(&format!("Document SHA-256: {}\n", terminal_safe(h)));
@@ -470,17 +470,43 @@ impl Report {
 }
 
 /// Makes any string safe to print on a terminal, whole: C0 and C1 control
-/// characters (ESC, CSI, ...), DEL, and bidirectional overrides and
-/// isolates (which could make text read as other text) become U+FFFD.
-/// Unlike [`plain`], it does not shorten.
+/// characters (ESC, CSI, ...), DEL, line and paragraph separators, and
+/// invisible format characters (bidirectional overrides and isolates, zero
+/// widths, the byte order mark), which could make text read as other text,
+/// become U+FFFD; runs of white space become one space, so that padding
+/// cannot push text onto a line of its own. Unlike [`plain`], it does not
+/// shorten.
 pub fn terminal_safe(s: &str) -> String {
-    s.chars().map(|c| if is_unsafe_char(c) { '\u{fffd}' } else { c }).collect()
+    let mut out = String::with_capacity(s.len());
+    let mut prev_space = false;
+    for c in s.chars() {
+        let c = if is_unsafe_char(c) { '\u{fffd}' } else { c };
+        let space = c.is_whitespace();
+        if !(space && prev_space) {
+            out.push(if space { ' ' } else { c });
+        }
+        prev_space = space;
+    }
+    out
 }
 
-/// Whether `c` can change how a terminal or a page shows other text.
+/// Whether `c` can change how a terminal or a page shows other text:
+/// controls (Cc), line and paragraph separators (Zl, Zp), and the format
+/// characters (Cf) that are invisible or reorder text.
 pub fn is_unsafe_char(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{061c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+        )
 }
 
 /// Escapes, in JSON text, every character that [`terminal_safe`] would

@@ -49,8 +49,15 @@ pub fn judge(checks: &[Check], trust: &TrustFact) -> Verdict {
         VerdictStatus::QuorumNotMet
     } else if untrusted_times > 0 {
         VerdictStatus::UntrustedTimestamps
-    } else {
+    } else if checks.iter().all(|c| c.passed) {
         VerdictStatus::Verified
+    } else {
+        // Defensive: a check that neither passed nor is covered by a rule
+        // above (a future unanchored check) never yields "verified".
+        reasons.extend(
+            checks.iter().filter(|c| !c.passed).map(|c| format!("not anchored: {}", c.title)),
+        );
+        VerdictStatus::Failed
     };
     Verdict { status, summary: summary(status, checks, trust, failed.len()), reasons }
 }
@@ -122,6 +129,8 @@ mod tests {
         let v = all(&[c("log_signature", Pass), c("checkpoint_timestamp", Unanchored)]);
         assert_eq!(v.status, VerdictStatus::UntrustedTimestamps);
         assert_eq!(all(&[]).status, VerdictStatus::Failed);
+        let v = all(&[c("log_signature", Pass), c("attestations", Unanchored)]);
+        assert_eq!(v.status, VerdictStatus::Failed, "an unknown unanchored check is no pass");
         assert_eq!(VerdictStatus::QuorumNotMet.exit_code(), 4);
     }
 }

@@ -165,6 +165,12 @@ fn witness_cases(world: &World, genuine: &verifier::bundle::Bundle, court: &str)
     let early = w1.cosign(&body, 1_767_225_601).to_line();
     backdated.checkpoint =
         with_lines(&genuine.checkpoint, 1, &[early, w2.cosign(&body, 1_767_225_700).to_line()]);
+    let mut second_early = genuine.clone();
+    second_early.checkpoint = with_lines(
+        &genuine.checkpoint,
+        3,
+        &[w1.cosign(&body, 1_767_225_800).to_line(), w1.cosign(&body, 86_400).to_line()],
+    );
     let mut future = genuine.clone();
     let late = w1.cosign(&body, NOW as u64 + 3_600).to_line();
     future.checkpoint =
@@ -212,6 +218,15 @@ fn witness_cases(world: &World, genuine: &verifier::bundle::Bundle, court: &str)
             name: "cosignature-before-entries",
             description: "A real witness key's cosignature dated before the newest entry it covers was logged.",
             bundle: to_value(&backdated),
+            policy: court.to_owned(),
+            document: None,
+            expect: expect("failed", &["cosignature", "witness_quorum"], &[]),
+            expect_js: None,
+        },
+        Case {
+            name: "second-cosignature-line-backdated",
+            description: "A trusted witness's valid first lines, then a second valid line by the same key dated 1970-01-02: every line's time is checked, not only the first.",
+            bundle: to_value(&second_early),
             policy: court.to_owned(),
             document: None,
             expect: expect("failed", &["cosignature", "witness_quorum"], &[]),

@@ -194,3 +194,80 @@ fn the_binary_prints_no_escape_sequence() {
         }
     }
 }
+
+/// Serves `body` as the answer to one HTTP request on 127.0.0.1; returns the
+/// base URL.
+fn serve_once(body: String) -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        if let Ok((mut conn, _)) = listener.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes());
+            let _ = conn.write_all(body.as_bytes());
+        }
+    });
+    url
+}
+
+fn verifier(args: &[&str]) -> (i32, String, String) {
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_verifier")).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn policy_fetch_writes_a_clean_policy_and_refuses_smuggled_lines() {
+    let world = World::new();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("court.policy");
+    let out = out.to_str().unwrap();
+    let answer = json!({
+        "origin": ORIGIN, "vkey": world.log.vkey(),
+        "witnesses": world.witnesses.iter().map(|w| json!({"name": w.name(), "vkey": w.vkey()})).collect::<Vec<_>>(),
+        "quorum": {"required": [], "threshold": 1, "witnesses": 2, "counted_by": "distinct witness keys"},
+    });
+    let (code, _, err) =
+        verifier(&["policy", "fetch", &serve_once(answer.to_string()), "--out", out]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("compare its keys"), "{err}");
+    let text = std::fs::read_to_string(out).unwrap();
+    assert!(text.contains("WARNING"), "{text}");
+    let policy = verifier::policy::TrustPolicy::parse(&text).unwrap();
+    assert_eq!((policy.logs.len(), policy.witnesses.len(), policy.quorum), (1, 2, Some(1)));
+
+    // A hostile answer: the genuine keys, plus a TSA name that smuggles a
+    // log key and "quorum 0" into the file behind a carriage return.
+    let evil_log = verifier::note::NoteSigner::new(ORIGIN, key(66)).unwrap().vkey();
+    let mut hostile = answer.clone();
+    hostile.as_object_mut().unwrap().remove("quorum");
+    hostile["timestamp_authorities"] = json!([{
+        "name": format!("national-tsa\nlog {evil_log} #\r# comment\nquorum 0 #\r#"),
+        "root_pem": "x",
+    }]);
+    let bad_out = dir.path().join("bad.policy");
+    let (code, _, err) = verifier(&[
+        "policy",
+        "fetch",
+        &serve_once(hostile.to_string()),
+        "--out",
+        bad_out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("[A-Za-z0-9._:-]"), "{err}");
+    assert!(!bad_out.exists(), "nothing written");
+    // Plain http:// is for this machine only.
+    let (code, _, err) = verifier(&["policy", "fetch", "http://ledger.example.com"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("https://"), "{err}");
+}

@@ -2,8 +2,10 @@
 //!
 //! ```text
 //! notary-witness init    --data DIR --name NAME       # new key; prints the vkey
-//! notary-witness log add --data DIR --vkey VKEY       # trust a log (origin = key name)
-//! notary-witness serve   --data DIR --listen ADDR     # prints "listening on <addr>"
+//! notary-witness log add --data DIR --vkey VKEY [--origin ORIGIN]  # trust a log
+//! notary-witness log add-key --data DIR --origin ORIGIN --vkey VKEY # one more key (rotation)
+//! notary-witness serve   --data DIR --listen ADDR [--tls-cert PEM --tls-key PEM]
+//!                                                     # prints "listening on <addr>"
 //! notary-witness status  --data DIR
 //! ```
 
@@ -14,7 +16,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use ed25519_dalek::SigningKey;
-use notary_bridge::{server, state, store, BridgeError, Witness};
+use notary_bridge::{server, state, store, tls, BridgeError, Witness};
 use verifier::cosignature::CosignatureSigner;
 
 #[derive(Parser)]
@@ -45,6 +47,12 @@ enum Command {
         data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:7380")]
         listen: String,
+        /// Serve HTTPS with this PEM certificate chain (leaf first).
+        #[arg(long = "tls-cert", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long = "tls-key", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Print the witness's vkey and each log's state.
     Status {
@@ -55,10 +63,22 @@ enum Command {
 
 #[derive(Subcommand)]
 enum LogCommand {
-    /// Trust a log by its vkey; its key name is its origin.
+    /// Trust a log by its vkey; its origin is --origin, or the key name.
     Add {
         #[arg(long)]
         data: PathBuf,
+        #[arg(long)]
+        vkey: String,
+        /// The checkpoints' origin line, when it differs from the key name.
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Trust one more key for a log (key rotation). The witness must be stopped.
+    AddKey {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        origin: String,
         #[arg(long)]
         vkey: String,
     },
@@ -71,10 +91,17 @@ fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Init { data, name } => init(&data, &name),
-        Command::Log { command: LogCommand::Add { data, vkey } } => {
-            state::add_log(&data, &vkey).map(|origin| println!("added log {origin}"))
+        Command::Log { command: LogCommand::Add { data, vkey, origin } } => {
+            state::add_log_as(&data, &vkey, origin.as_deref())
+                .map(|origin| println!("added log {origin}"))
         }
-        Command::Serve { data, listen } => serve(&data, &listen),
+        Command::Log { command: LogCommand::AddKey { data, origin, vkey } } => {
+            state::add_log_key(&data, &origin, &vkey)
+                .map(|()| println!("log {origin} now also trusts {vkey}"))
+        }
+        Command::Serve { data, listen, tls_cert, tls_key } => {
+            serve(&data, &listen, tls_cert.as_deref().zip(tls_key.as_deref()))
+        }
         Command::Status { data } => status(&data),
     };
     match result {
@@ -96,10 +123,13 @@ fn init(data: &Path, name: &str) -> Result<(), BridgeError> {
     Ok(())
 }
 
+/// Reads the state without the lock, so it works beside a running witness.
 fn status(data: &Path) -> Result<(), BridgeError> {
-    let witness = Witness::open(data)?;
-    println!("witness {}\nvkey {}", witness.name(), witness.vkey());
-    for log in witness.records()? {
+    let (name, key) = store::load_identity(data)?;
+    let signer = CosignatureSigner::new(&name, key)
+        .map_err(|e| BridgeError::Config(format!("name: {e}")))?;
+    println!("witness {name}\nvkey {}", signer.vkey());
+    for log in store::load_logs(data)? {
         let frozen = log
             .frozen
             .map(|f| format!(" FROZEN: {} ({})", f.reason, f.evidence))
@@ -109,8 +139,13 @@ fn status(data: &Path) -> Result<(), BridgeError> {
     Ok(())
 }
 
-fn serve(data: &Path, listen: &str) -> Result<(), BridgeError> {
+fn serve(data: &Path, listen: &str, tls: Option<(&Path, &Path)>) -> Result<(), BridgeError> {
     let witness = Arc::new(Witness::open(data)?);
+    let tls = match tls {
+        None => None,
+        Some((cert, key)) => Some(tokio_rustls::TlsAcceptor::from(tls::server_config(cert, key)?)),
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| BridgeError::Config(format!("runtime: {e}")))?;
     runtime.block_on(async {
@@ -120,8 +155,8 @@ fn serve(data: &Path, listen: &str) -> Result<(), BridgeError> {
         let addr = listener.local_addr().map_err(|e| BridgeError::Config(e.to_string()))?;
         println!("listening on {addr}");
         let _ = std::io::stdout().flush();
-        tracing::info!(%addr, witness = witness.name(), "serving");
-        server::run(listener, witness, shutdown_signal()).await;
+        tracing::info!(%addr, witness = witness.name(), scheme, "serving");
+        server::run_tls(listener, witness, tls, shutdown_signal()).await;
         Ok(())
     })
 }

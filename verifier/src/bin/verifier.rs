@@ -235,6 +235,11 @@ mod fetch {
     const MAX_ANSWER: u64 = 1 << 20;
 
     pub(super) fn run(url: &str, out: Option<&str>) -> Result<(), Fatal> {
+        if !secure_enough(url) {
+            return Err(Fatal(format!(
+                "{url}: fetch a policy over https:// (plain http:// only from this machine)"
+            )));
+        }
         let base = url.trim_end_matches('/').trim_end_matches("/v1/log");
         let endpoint = format!("{base}/v1/log");
         let answer = get(&endpoint)?;
@@ -252,6 +257,11 @@ mod fetch {
             now_rfc3339(),
             policy.to_text()
         );
+        // What is written must read back as exactly what was fetched: no
+        // line of the answer can smuggle a key or a quorum into the file.
+        if TrustPolicy::parse(&text).as_ref() != Ok(&policy) {
+            return Err(Fatal(format!("{endpoint}: the answer does not make a clean policy")));
+        }
         match out {
             Some(path) => std::fs::write(path, &text).map_err(|e| Fatal(format!("{path}: {e}")))?,
             None => {
@@ -282,6 +292,16 @@ mod fetch {
         std::io::Read::read_to_end(&mut std::io::Read::take(resp, MAX_ANSWER), &mut body)
             .map_err(|e| Fatal(format!("{url}: {e}")))?;
         serde_json::from_slice(&body).map_err(|e| Fatal(format!("{url}: not JSON ({e})")))
+    }
+
+    /// https://, or http:// to this machine (tests, a local ledger).
+    fn secure_enough(url: &str) -> bool {
+        let Some(rest) = url.strip_prefix("http://") else {
+            return url.starts_with("https://");
+        };
+        let host = rest.split('/').next().unwrap_or_default();
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        matches!(host, "127.0.0.1" | "localhost" | "[::1]")
     }
 
     fn now_rfc3339() -> String {

@@ -162,8 +162,9 @@ pub(super) fn witness_checks(
     out
 }
 
-/// `Ok(Some((time, key)))`: every line by the group's keys verifies and the
-/// first is dated plausibly; `Ok(None)`: no line; `Err`: why not.
+/// `Ok(Some((time, key)))`: every line by the group's keys verifies and is
+/// dated plausibly (the time of the first is reported); `Ok(None)`: no line;
+/// `Err`: why not.
 fn cosignature_of<'a>(
     group: &[&'a NoteVerifier],
     cp: &SignedCheckpoint,
@@ -181,13 +182,19 @@ fn cosignature_of<'a>(
                 plain(&e.to_string())
             )
         })?;
+        check_time(key, ts, newest, now)?;
         first.get_or_insert((ts, key));
     }
-    let Some((ts, key)) = first else { return Ok(None) };
+    Ok(first)
+}
+
+/// A countersignature is dated neither before the newest entry it covers
+/// (in whole seconds) nor more than [`COSIGNATURE_SKEW_SECS`] after `now`.
+fn check_time(key: &NoteVerifier, ts: u64, newest: Option<i64>, now: i64) -> Result<(), String> {
     let signed = i64::try_from(ts).unwrap_or(i64::MAX);
     if let Some(n) = newest.filter(|&n| signed < n) {
         return Err(format!(
-            "Witness {} dated its countersignature {}, before the newest entry it covers was logged ({}): a countersignature cannot predate what it signs.",
+            "Witness {} dated a countersignature {}, before the newest entry it covers was logged ({}): a countersignature cannot predate what it signs.",
             plain(&key.name),
             unix_to_rfc3339(ts),
             unix_to_rfc3339(u64::try_from(n).unwrap_or(0))
@@ -195,12 +202,12 @@ fn cosignature_of<'a>(
     }
     if signed > now.saturating_add(COSIGNATURE_SKEW_SECS) {
         return Err(format!(
-            "Witness {} dated its countersignature {}, in the future of this clock.",
+            "Witness {} dated a countersignature {}, in the future of this clock.",
             plain(&key.name),
             unix_to_rfc3339(ts)
         ));
     }
-    Ok(Some((ts, key)))
+    Ok(())
 }
 
 /// Lines that use a trusted witness's name with a key ID that no trusted key

@@ -21,6 +21,11 @@ use crate::{Hash, VerifyError};
 
 /// Allowed clock skew for genTime against "now".
 const SKEW_SECS: i64 = 300;
+/// Most RFC 3161 tokens checked in one bundle: each may cost dozens of
+/// signature checks (chain building over the token's and the roots'
+/// certificates, twice), so a hostile bundle must not buy unbounded work.
+/// Tokens past the limit fail their check.
+pub const MAX_TOKENS: usize = 256;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// What the timestamp checks found.
@@ -50,7 +55,15 @@ pub(super) fn checks(bundle: &Bundle, policy: &TrustPolicy, now: i64) -> Stamped
         .filter_map(|t| TrustedTsa::from_pem(t.name.clone(), &t.root_pem).ok())
         .collect();
     let trusted = policy.tsa_roots();
-    for token in tokens(bundle, &mut out) {
+    let mut all = tokens(bundle, &mut out);
+    for t in all.drain(MAX_TOKENS.min(all.len())..) {
+        out.checks.push(fail_text(
+            t.id,
+            t.subject,
+            format!("{}: not checked, the bundle carries more than {MAX_TOKENS} tokens", t.what),
+        ));
+    }
+    for token in all {
         let checked = verify_timestamp_token(&token.der, &token.imprint, &trusted, now, SKEW_SECS);
         match checked {
             Ok(info) => {

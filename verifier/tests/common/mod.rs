@@ -191,6 +191,7 @@ impl World {
                 .collect(),
             checkpoint_timestamp: None,
             timestamp_authorities: Vec::new(),
+            anchoring: None,
         }
     }
 

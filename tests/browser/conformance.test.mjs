@@ -1,0 +1,41 @@
+// The conformance corpus (verifier/testdata/conformance/*.json) through
+// the page's verifier (web/verifier.js): each case's verdict and the sorted
+// ids of its failing and unanchored checks must be what the case expects
+// (`expect_js` where the page differs by design: it does not check RFC 3161
+// tokens). The Rust tests run the same files, so the verifiers cannot drift.
+//
+// Run by tests/js_conformance.rs (./scripts/test), or directly:
+//   node --test tests/browser/conformance.test.mjs
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as v from '../../web/verifier.js';
+import { render } from '../../web/i18n.js';
+
+const DIR = new URL('../../verifier/testdata/conformance/', import.meta.url);
+const files = readdirSync(DIR).filter((n) => n.endsWith('.json')).sort();
+const utf8 = new TextEncoder();
+
+const ids = (checks, status) => [...new Set(checks.filter((c) => c.status === status).map((c) => c.id))].sort();
+
+test('the corpus holds cases', () => {
+  assert.ok(files.length > 0, `no *.json case in ${DIR.pathname}`);
+});
+
+for (const name of files) {
+  test(name, async () => {
+    const c = JSON.parse(readFileSync(new URL(name, DIR), 'utf8'));
+    assert.ok(c.expect && typeof c.expect.verdict === 'string', `${name}: no expect.verdict`);
+    assert.ok('bundle' in c || typeof c.bundle_text === 'string', `${name}: neither bundle nor bundle_text`);
+    const bytes = utf8.encode(typeof c.bundle_text === 'string' ? c.bundle_text : JSON.stringify(c.bundle));
+    const policy = await v.parsePolicy(c.policy ?? '');
+    const report = await v.verifyBundle(bytes, { policy, documentHash: c.document_sha256, now: c.now });
+    const expect = c.expect_js ?? c.expect;
+    const got = { verdict: report.verdict.status, fail: ids(report.checks, 'fail'), unanchored: ids(report.checks, 'unanchored') };
+    const want = { verdict: expect.verdict, fail: [...(expect.fail ?? [])].sort(), unanchored: [...(expect.unanchored ?? [])].sort() };
+    const why = report.checks.filter((x) => x.status !== 'pass').map((x) => `${x.id}(${x.subject ?? ''}) ${x.status}: ${render(x.detail, 'en')}`);
+    assert.deepEqual(got, want, `${name}: ${c.description}\n${why.join('\n')}`);
+    assert.equal(report.passed, report.verdict.status === 'verified');
+    for (const x of report.checks) assert.equal(x.passed, x.status === 'pass');
+  });
+}

@@ -1,8 +1,9 @@
-//! Bearer tokens: random 256-bit secrets bound to one tenant and one role,
-//! stored only as their SHA-256.
+//! Bearer tokens: random 256-bit secrets bound to one tenant and one role
+//! (or, for the platform administrator, to no tenant), stored only as their
+//! SHA-256, with an optional expiry.
 
 use base64::Engine as _;
-use ledger::{Ledger, LedgerError, Role, TokenRecord};
+use ledger::{Ledger, LedgerError, Role, TokenRecord, PLATFORM_TENANT};
 use rand_core::{OsRng, RngCore};
 use verifier::Hash;
 use warp::http::StatusCode;
@@ -15,7 +16,8 @@ pub const TOKEN_PREFIX: &str = "elt_";
 /// Who is calling, once the token checked out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
-    /// The tenant the token is bound to.
+    /// The tenant the token is bound to ([`PLATFORM_TENANT`] for the
+    /// platform administrator, which owns no tenant's data).
     pub tenant: String,
     /// The role it grants.
     pub role: Role,
@@ -29,13 +31,39 @@ pub fn token_hash(token: &str) -> Hash {
     Hash::digest(token.as_bytes())
 }
 
+/// Longest lifetime of a token, seconds (5 years).
+pub const MAX_TOKEN_LIFETIME_SECS: u64 = 5 * 365 * 86_400;
+/// Lifetime of a token issued over the API without `expires_in` (90 days).
+pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 90 * 86_400;
+
 /// Issues a new token and stores its hash; returns the token, shown once.
+/// A `platform` token is bound to [`PLATFORM_TENANT`]; no other role may
+/// be. `expires_in`: seconds from now (at most
+/// [`MAX_TOKEN_LIFETIME_SECS`]), `None` for a token that never expires.
+/// The issue is written to the log first (`registry_changed`, actor `by`).
 pub fn issue(
     ledger: &Ledger,
     tenant: &str,
     role: Role,
+    expires_in: Option<u64>,
+    by: &str,
 ) -> Result<(String, TokenRecord), LedgerError> {
     check_tenant(tenant)?;
+    if (role == Role::Platform) != (tenant == PLATFORM_TENANT) {
+        return Err(LedgerError::InvalidRequest(format!(
+            "a platform token is bound to no tenant, and tenant {PLATFORM_TENANT} is reserved for it"
+        )));
+    }
+    let now = now_unix();
+    let expires_unix = match expires_in {
+        None => None,
+        Some(s) if (1..=MAX_TOKEN_LIFETIME_SECS).contains(&s) => Some(now + s as i64),
+        Some(_) => {
+            return Err(LedgerError::InvalidRequest(format!(
+                "expires_in: 1 to {MAX_TOKEN_LIFETIME_SECS} seconds"
+            )))
+        }
+    };
     let mut secret = [0u8; 32];
     OsRng.fill_bytes(&mut secret);
     let token = format!(
@@ -48,27 +76,57 @@ pub fn issue(
         tenant: tenant.to_string(),
         role,
         created_at: ledger::now_rfc3339(),
+        expires_unix,
         revoked_at: None,
     };
+    log_change(ledger, &rec, "token_issued", by)?;
     ledger.put_token(&hash, &rec)?;
     Ok((token, rec))
 }
 
-/// Revokes the token whose id is `id`.
-pub fn revoke(ledger: &Ledger, id: &str) -> Result<TokenRecord, LedgerError> {
-    let (hash, mut rec) = ledger
+/// The token record whose public id is `id`, with its stored hash.
+pub fn find(ledger: &Ledger, id: &str) -> Result<(Hash, TokenRecord), LedgerError> {
+    ledger
         .tokens()?
         .into_iter()
         .find(|(_, r)| r.id == id)
-        .ok_or_else(|| LedgerError::NotFound(format!("token {id}")))?;
+        .ok_or_else(|| LedgerError::NotFound(format!("token {id}")))
+}
+
+/// Revokes the token whose id is `id`, at once: the next request with it
+/// is refused. Written to the log first (actor `by`). Idempotent.
+pub fn revoke(ledger: &Ledger, id: &str, by: &str) -> Result<TokenRecord, LedgerError> {
+    let (hash, mut rec) = find(ledger, id)?;
     if rec.revoked_at.is_none() {
+        log_change(ledger, &rec, "token_revoked", by)?;
         rec.revoked_at = Some(ledger::now_rfc3339());
         ledger.put_token(&hash, &rec)?;
     }
     Ok(rec)
 }
 
-/// Checks an `Authorization` header: 401 when absent, malformed, unknown or revoked.
+/// Writes a token's issue or revocation to the log, under its tenant:
+/// its public id, role and expiry, never the token or its hash.
+fn log_change(
+    ledger: &Ledger,
+    rec: &TokenRecord,
+    action: &str,
+    by: &str,
+) -> Result<u64, LedgerError> {
+    let claim = serde_json::json!({
+        "action": action,
+        "id": rec.id,
+        "role": rec.role.as_str(),
+        "tenant": rec.tenant,
+        "expires_unix": rec.expires_unix,
+    });
+    let subject = Hash::digest(format!("evidence-ledger token {}", rec.id).as_bytes());
+    ledger.log_registry_change(&rec.tenant, &format!("token:{}", rec.id), &subject, claim, by)
+}
+
+/// Checks an `Authorization` header: 401 when absent, malformed, unknown,
+/// revoked or expired. Reads the token's record on every request, so a
+/// revocation or an expiry takes effect at once.
 pub fn authenticate(ledger: &Ledger, header: Option<&str>) -> Result<Caller, ApiError> {
     let unauthorized =
         |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m.to_string());
@@ -81,9 +139,14 @@ pub fn authenticate(ledger: &Ledger, header: Option<&str>) -> Result<Caller, Api
     let rec = ledger
         .token(&token_hash(token))
         .map_err(|e| ApiError::internal("token lookup", e))?
-        .filter(|r| r.revoked_at.is_none())
-        .ok_or_else(|| unauthorized("unknown or revoked token"))?;
+        .filter(|r| r.is_live(now_unix()))
+        .ok_or_else(|| unauthorized("unknown, revoked or expired token"))?;
     Ok(Caller { tenant: rec.tenant, role: rec.role, token_id: rec.id })
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// 403 unless the caller has one of `roles`.

@@ -55,6 +55,8 @@ enum Command {
         /// handed out (after restoring a backup on purpose; see docs/durability.md).
         #[arg(long)]
         allow_rollback: bool,
+        #[command(flatten)]
+        limits: ServeLimits,
     },
     /// Manage trusted RFC 3161 time-stamp authorities.
     Tsa {
@@ -106,27 +108,88 @@ enum Command {
     Load(crate::load::LoadArgs),
 }
 
+/// Where a token command acts: on a stopped server's data directory, or
+/// through a running server's admin API (`--server URL`, with a platform
+/// or tenant-admin token in the environment variable
+/// `EVIDENCE_LEDGER_TOKEN`).
+#[derive(clap::Args)]
+struct TokenTarget {
+    /// Data directory of a stopped server.
+    #[arg(long, required_unless_present = "server")]
+    data: Option<PathBuf>,
+    /// Base URL of the running server (e.g. http://127.0.0.1:8080).
+    #[arg(long, conflicts_with = "data")]
+    server: Option<String>,
+}
+
+/// Per-tenant quotas and admission control of `serve` (0 turns a limit off).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ServeLimits {
+    /// Every tenant's average events/s (bursts of 2 s of it); 0: no limit.
+    #[arg(long = "tenant-events-per-sec", default_value_t = 0.0)]
+    tenant_events_per_sec: f64,
+    /// Every tenant's request bytes per UTC day; 0: no limit.
+    #[arg(long = "tenant-bytes-per-day", default_value_t = 0)]
+    tenant_bytes_per_day: u64,
+    /// One tenant's own quota, TENANT=EVENTS_PER_SEC:BYTES_PER_DAY (repeatable).
+    #[arg(long = "tenant-quota")]
+    tenant_quota: Vec<String>,
+    /// Most submitted events in the service at once; past it, 503 + Retry-After.
+    #[arg(long = "max-in-flight-events", default_value_t = crate::api::admission::DEFAULT_MAX_IN_FLIGHT_EVENTS)]
+    max_in_flight_events: usize,
+    /// Most submission requests in the service at once; past it, 503 + Retry-After.
+    #[arg(long = "max-in-flight-requests", default_value_t = crate::api::admission::DEFAULT_MAX_IN_FLIGHT_REQUESTS)]
+    max_in_flight_requests: usize,
+}
+
+impl ServeLimits {
+    /// The admission settings these flags describe.
+    pub fn config(&self) -> Result<crate::api::admission::AdmissionConfig, String> {
+        use crate::api::admission::{parse_override, AdmissionConfig, Quota};
+        if !self.tenant_events_per_sec.is_finite() || self.tenant_events_per_sec < 0.0 {
+            return Err("--tenant-events-per-sec: a number >= 0".into());
+        }
+        let overrides =
+            self.tenant_quota.iter().map(|s| parse_override(s)).collect::<Result<_, _>>()?;
+        Ok(AdmissionConfig {
+            default_quota: Quota {
+                events_per_sec: self.tenant_events_per_sec,
+                bytes_per_day: self.tenant_bytes_per_day,
+            },
+            overrides,
+            max_in_flight_events: self.max_in_flight_events.max(1),
+            max_in_flight_requests: self.max_in_flight_requests.max(1),
+            ..AdmissionConfig::default()
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum TokenCommand {
     /// Issue a token; prints the token alone.
     Issue {
+        #[command(flatten)]
+        target: TokenTarget,
+        /// The tenant (omit for a platform token).
         #[arg(long)]
-        data: PathBuf,
-        #[arg(long)]
-        tenant: String,
-        /// submitter | legal | notary | admin
+        tenant: Option<String>,
+        /// submitter | legal | notary | admin | platform
         #[arg(long)]
         role: String,
+        /// Lifetime in seconds. Offline: none means never expires; through
+        /// the server: 90 days unless given.
+        #[arg(long = "expires-in")]
+        expires_in: Option<u64>,
     },
     /// List tokens (ids, tenants, roles; never the tokens).
     List {
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        target: TokenTarget,
     },
     /// Revoke a token by id.
     Revoke {
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        target: TokenTarget,
         #[arg(long)]
         id: String,
     },
@@ -231,6 +294,9 @@ enum IssuerCommand {
         /// Base64 of the 32-byte Ed25519 public key.
         #[arg(long = "public-key")]
         public_key: String,
+        /// A tenant's signer key (name `signer:<id>`) instead of a platform-wide issuer.
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// List issuers, revoked ones included.
     List {
@@ -243,6 +309,9 @@ enum IssuerCommand {
         data: PathBuf,
         #[arg(long)]
         name: String,
+        /// The tenant whose signer key it is (omit for a platform-wide issuer).
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -276,7 +345,9 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Token { command } => token(command),
         Command::Issuer { command } => issuer(command),
-        Command::Serve { data, listen, allow_rollback } => serve(&data, listen, allow_rollback),
+        Command::Serve { data, listen, allow_rollback, limits } => {
+            serve(&data, listen, allow_rollback, &limits)
+        }
         Command::Witness { command } => witness(command),
         Command::Tsa { command } => tsa(command),
         Command::Anchor { command } => anchor_cmd(command),
@@ -309,7 +380,10 @@ pub fn open(data: &Path) -> Result<Ledger, String> {
     Ledger::open(data, LedgerOptions::default()).map_err(|e| {
         let s = e.to_string();
         if s.contains("lock") {
-            format!("{s}\nthe store is in use by a running server: stop it, or use the admin API")
+            format!(
+                "{s}\nthe store is in use by a running server: stop it, or use the admin API \
+                 (token commands: --server URL with EVIDENCE_LEDGER_TOKEN set)"
+            )
         } else {
             s
         }
@@ -317,53 +391,97 @@ pub fn open(data: &Path) -> Result<Ledger, String> {
 }
 
 fn token(cmd: TokenCommand) -> CliResult {
+    let target = match &cmd {
+        TokenCommand::Issue { target, .. }
+        | TokenCommand::List { target }
+        | TokenCommand::Revoke { target, .. } => target,
+    };
+    if let Some(url) = target.server.clone() {
+        return crate::remote::token(&url, cmd_remote(cmd));
+    }
+    let data = target.data.clone().ok_or("--data or --server is required")?;
     match cmd {
-        TokenCommand::Issue { data, tenant, role } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| format!("unknown role {role:?}: submitter|legal|notary|admin"))?;
+        TokenCommand::Issue { tenant, role, expires_in, .. } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                format!("unknown role {role:?}: submitter|legal|notary|admin|platform")
+            })?;
+            let tenant = match (role, tenant) {
+                (Role::Platform, None) => ledger::PLATFORM_TENANT.to_string(),
+                (_, Some(t)) => t,
+                (_, None) => return Err("--tenant is required for this role".into()),
+            };
             let l = open(&data)?;
-            let (token, _) = crate::auth::issue(&l, &tenant, role).map_err(|e| e.to_string())?;
+            let (token, _) =
+                crate::auth::issue(&l, &tenant, role, expires_in, ledger::OPERATOR_ACTOR)
+                    .map_err(|e| e.to_string())?;
             println!("{token}");
         }
-        TokenCommand::List { data } => {
+        TokenCommand::List { .. } => {
             for (_, r) in look(&data)?.tokens().map_err(|e| e.to_string())? {
-                let revoked =
-                    r.revoked_at.as_deref().map(|t| format!(" revoked {t}")).unwrap_or_default();
-                println!(
-                    "{} tenant={} role={} created {}{revoked}",
-                    r.id,
-                    r.tenant,
-                    r.role.as_str(),
-                    r.created_at
-                );
+                println!("{}", token_line(&r));
             }
         }
-        TokenCommand::Revoke { data, id } => {
-            let r = crate::auth::revoke(&open(&data)?, &id).map_err(|e| e.to_string())?;
+        TokenCommand::Revoke { id, .. } => {
+            let r = crate::auth::revoke(&open(&data)?, &id, ledger::OPERATOR_ACTOR)
+                .map_err(|e| e.to_string())?;
             println!("revoked {}", r.id);
         }
     }
     Ok(())
 }
 
+/// A token command for the running server.
+fn cmd_remote(cmd: TokenCommand) -> crate::remote::TokenOp {
+    use crate::remote::TokenOp;
+    match cmd {
+        TokenCommand::Issue { tenant, role, expires_in, .. } => {
+            TokenOp::Issue { tenant, role, expires_in }
+        }
+        TokenCommand::List { .. } => TokenOp::List,
+        TokenCommand::Revoke { id, .. } => TokenOp::Revoke { id },
+    }
+}
+
+/// One line of `token list`.
+pub fn token_line(r: &ledger::TokenRecord) -> String {
+    let revoked = r.revoked_at.as_deref().map(|t| format!(" revoked {t}")).unwrap_or_default();
+    let expires = r
+        .expires_unix
+        .map(|e| format!(" expires {}", verifier::report::unix_to_rfc3339(e.max(0) as u64)))
+        .unwrap_or_default();
+    format!(
+        "{} tenant={} role={} created {}{expires}{revoked}",
+        r.id,
+        r.tenant,
+        r.role.as_str(),
+        r.created_at
+    )
+}
+
 fn issuer(cmd: IssuerCommand) -> CliResult {
     match cmd {
-        IssuerCommand::Add { data, name, public_key } => {
+        IssuerCommand::Add { data, name, public_key, tenant } => {
             let key = base64::engine::general_purpose::STANDARD
                 .decode(public_key.trim())
                 .map_err(|_| "public key: not base64".to_string())?;
-            let r = open(&data)?.add_issuer(&name, &key).map_err(|e| e.to_string())?;
-            println!("trusted issuer {} key {}", r.name, r.public_key);
+            let r = open(&data)?
+                .add_issuer_scoped(tenant.as_deref(), &name, &key, ledger::OPERATOR_ACTOR)
+                .map_err(|e| e.to_string())?;
+            let scope = r.tenant.as_deref().map(|t| format!(" for tenant {t}")).unwrap_or_default();
+            println!("trusted issuer {}{scope} key {}", r.name, r.public_key);
         }
         IssuerCommand::List { data } => {
             for r in look(&data)?.issuers().map_err(|e| e.to_string())? {
                 let revoked =
                     r.revoked_at.as_deref().map(|t| format!(" revoked {t}")).unwrap_or_default();
-                println!("{} {} added {}{revoked}", r.name, r.public_key, r.added_at);
+                let scope = r.tenant.as_deref().map(|t| format!(" tenant={t}")).unwrap_or_default();
+                println!("{}{scope} {} added {}{revoked}", r.name, r.public_key, r.added_at);
             }
         }
-        IssuerCommand::Revoke { data, name } => {
-            let r = open(&data)?.revoke_issuer(&name).map_err(|e| e.to_string())?;
+        IssuerCommand::Revoke { data, name, tenant } => {
+            let r = open(&data)?
+                .revoke_issuer_scoped(tenant.as_deref(), &name, ledger::OPERATOR_ACTOR)
+                .map_err(|e| e.to_string())?;
             println!("revoked issuer {}", r.name);
         }
     }
@@ -373,6 +491,14 @@ fn issuer(cmd: IssuerCommand) -> CliResult {
 /// Builds the shared state of a server over an open ledger, starting the
 /// anchoring thread when witnesses are configured.
 pub fn app_state(ledger: Ledger) -> Result<Arc<AppState>, String> {
+    app_state_with(ledger, crate::api::admission::AdmissionConfig::default())
+}
+
+/// [`app_state`] with admission settings.
+pub fn app_state_with(
+    ledger: Ledger,
+    admission: crate::api::admission::AdmissionConfig,
+) -> Result<Arc<AppState>, String> {
     let config = AnchorConfig::load(&ledger).map_err(|e| e.to_string())?;
     let witnesses = config.partners.iter().map(|p| (p.name.clone(), p.vkey.clone())).collect();
     let trust = service_policy(&ledger, &config)?;
@@ -388,6 +514,7 @@ pub fn app_state(ledger: Ledger) -> Result<Arc<AppState>, String> {
         trust,
         anchor,
         ready: AtomicBool::new(true),
+        admission: crate::api::admission::Admission::new(admission),
     }))
 }
 
@@ -567,10 +694,11 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
 }
 
-fn serve(data: &Path, listen: SocketAddr, allow_rollback: bool) -> CliResult {
+fn serve(data: &Path, listen: SocketAddr, allow_rollback: bool, limits: &ServeLimits) -> CliResult {
+    let admission = limits.config()?;
     let opts = LedgerOptions { allow_rollback, ..LedgerOptions::default() };
     let ledger = Ledger::open(data, opts).map_err(|e| e.to_string())?;
-    let state = app_state(ledger.clone())?;
+    let state = app_state_with(ledger.clone(), admission)?;
     let rt = runtime()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| e.to_string())?;

@@ -69,9 +69,12 @@ pub fn run(args: DemoArgs) -> CliResult {
             .add_issuer(&iss.name, iss.key.verifying_key().as_bytes())
             .map_err(|e| e.to_string())?;
     }
-    let (submit, _) =
-        crate::auth::issue(&ledger, TENANT, Role::Submitter).map_err(|e| e.to_string())?;
-    let (legal, _) = crate::auth::issue(&ledger, TENANT, Role::Legal).map_err(|e| e.to_string())?;
+    let issue = |role| {
+        crate::auth::issue(&ledger, TENANT, role, None, ledger::OPERATOR_ACTOR)
+            .map(|(token, _)| token)
+            .map_err(|e| e.to_string())
+    };
+    let (submit, legal) = (issue(Role::Submitter)?, issue(Role::Legal)?);
     let rt = runtime()?;
     rt.block_on(async {
         let (witness_stop, witnesses) = start_witnesses(&dir, &ledger).await?;

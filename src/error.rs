@@ -16,12 +16,20 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human-readable explanation.
     pub message: String,
+    /// Seconds after which a retry may succeed (`Retry-After`), for 429
+    /// and 503 answers to load.
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
     /// Builds an error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after: None }
+    }
+    /// 503 (`busy`) or 429 (`rate_limited`) with `Retry-After`.
+    pub fn overloaded(status: StatusCode, message: impl Into<String>, retry_after: u32) -> Self {
+        let code = if status == StatusCode::TOO_MANY_REQUESTS { "rate_limited" } else { "busy" };
+        ApiError { retry_after: Some(retry_after), ..Self::new(status, code, message) }
     }
     /// 400.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -97,7 +105,9 @@ impl Reply for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
         let mut r = warp::reply::with_status(warp::reply::json(&body), self.status).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(s) = self.retry_after {
+            r.headers_mut().insert("retry-after", warp::http::HeaderValue::from(s));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             // Storage failing or shutting down: worth retrying, not at once.
             r.headers_mut().insert("retry-after", warp::http::HeaderValue::from_static("1"));
         }

@@ -16,5 +16,6 @@ pub mod flows;
 pub mod load;
 pub mod maint;
 pub mod metrics;
+pub mod remote;
 pub mod report;
 pub mod server;

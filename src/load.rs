@@ -26,7 +26,7 @@ pub struct LoadArgs {
     /// Submitter token (with --url).
     #[arg(long)]
     token: Option<String>,
-    /// Admin token to register the load issuer (with --url).
+    /// Platform token to register the load issuer, platform-wide (with --url).
     #[arg(long)]
     admin_token: Option<String>,
     /// Concurrent clients (closed loop).
@@ -41,9 +41,14 @@ pub struct LoadArgs {
     /// Open loop: offer this many requests/s instead, for --seconds.
     #[arg(long)]
     rate: Option<u64>,
-    /// Duration of an open-loop run.
+    /// Duration of an open-loop run (each step of a sweep).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Open-loop sweep: offer FROM, FROM+STEP, ... TO requests/s in turn
+    /// (e.g. 1000:10000:1000) and print the curve: achieved, shed
+    /// (429/503), failed, receipt latency of the served.
+    #[arg(long, conflicts_with = "rate")]
+    sweep: Option<String>,
 }
 
 /// Runs the load.
@@ -71,6 +76,9 @@ pub fn run(args: LoadArgs) -> CliResult {
             .map_err(|e| e.to_string())?;
         if let Some(admin) = &admin {
             register(&client, &url, admin, &issuer).await?;
+        }
+        if let Some(spec) = &args.sweep {
+            return sweep(&client, &url, &token, &issuer, spec, args.seconds).await;
         }
         match args.rate {
             Some(rate) => open_loop(&client, &url, &token, &issuer, rate, args.seconds).await,
@@ -112,6 +120,137 @@ fn bodies(issuer: &Issuer, count: usize, batch: usize, tag: &str) -> Vec<Vec<u8>
             serde_json::to_vec(&body).unwrap_or_default()
         })
         .collect()
+}
+
+/// Outcome of one request of an open loop.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// 200: receipts.
+    Served,
+    /// 429 or 503: refused at once by quota or admission control.
+    Shed,
+    /// Anything else (transport errors, 5xx, timeouts).
+    Failed,
+}
+
+async fn send_outcome(client: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> Outcome {
+    let resp = client
+        .post(format!("{url}/v1/events"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await;
+    let Ok(resp) = resp else { return Outcome::Failed };
+    let status = resp.status().as_u16();
+    if resp.bytes().await.is_err() {
+        return Outcome::Failed;
+    }
+    match status {
+        200 => Outcome::Served,
+        429 | 503 => Outcome::Shed,
+        _ => Outcome::Failed,
+    }
+}
+
+/// One open-loop step's numbers.
+struct Step {
+    offered: u64,
+    achieved: f64,
+    shed: usize,
+    failed: usize,
+    served_latency: Vec<Duration>,
+}
+
+/// Offers `rate` single-event requests/s for `seconds`.
+async fn open_step(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    bodies: Vec<Vec<u8>>,
+    rate: u64,
+) -> Step {
+    let count = bodies.len();
+    let results = Arc::new(Mutex::new(Vec::with_capacity(count)));
+    let interval = Duration::from_nanos(1_000_000_000 / rate.max(1));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(count);
+    for (i, body) in bodies.into_iter().enumerate() {
+        let scheduled = started + interval * i as u32;
+        tokio::time::sleep_until(scheduled.into()).await;
+        let (client, url, token, results) =
+            (client.clone(), url.to_string(), token.to_string(), results.clone());
+        tasks.push(tokio::spawn(async move {
+            let outcome = send_outcome(&client, &url, &token, body).await;
+            if let Ok(mut r) = results.lock() {
+                r.push((outcome, scheduled.elapsed()));
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let results = results.lock().map(|r| r.clone()).unwrap_or_default();
+    let count_of = |o: Outcome| results.iter().filter(|(x, _)| *x == o).count();
+    Step {
+        offered: rate,
+        achieved: count_of(Outcome::Served) as f64 / elapsed,
+        shed: count_of(Outcome::Shed),
+        failed: count_of(Outcome::Failed),
+        served_latency: results
+            .iter()
+            .filter(|(o, _)| *o == Outcome::Served)
+            .map(|(_, d)| *d)
+            .collect(),
+    }
+}
+
+/// `--sweep FROM:TO:STEP`: one open-loop step per rate, then the curve.
+async fn sweep(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    issuer: &Issuer,
+    spec: &str,
+    seconds: u64,
+) -> CliResult {
+    let parts: Vec<u64> = spec.split(':').map(|p| p.parse().unwrap_or(0)).collect();
+    let [from, to, step] = parts[..] else {
+        return Err(format!("--sweep {spec:?}: expected FROM:TO:STEP"));
+    };
+    if from == 0 || step == 0 || to < from {
+        return Err(format!("--sweep {spec:?}: expected 0 < FROM <= TO and STEP > 0"));
+    }
+    println!("offered/s  achieved/s  shed(429/503)  failed  p50 ms  p99 ms  max ms");
+    let mut rate = from;
+    while rate <= to {
+        let tag = format!("s{}-{rate}", std::process::id());
+        let bodies = bodies(issuer, (rate * seconds) as usize, 1, &tag);
+        let mut st = open_step(client, url, token, bodies, rate).await;
+        st.served_latency.sort_unstable();
+        let p = |q: f64| {
+            let v = &st.served_latency;
+            if v.is_empty() {
+                return f64::NAN;
+            }
+            v[((v.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0
+        };
+        println!(
+            "{:>9}  {:>10.0}  {:>13}  {:>6}  {:>6.1}  {:>6.1}  {:>6.1}",
+            st.offered,
+            st.achieved,
+            st.shed,
+            st.failed,
+            p(0.5),
+            p(0.99),
+            p(1.0)
+        );
+        // Let the server drain between steps.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        rate += step;
+    }
+    Ok(())
 }
 
 async fn send(
@@ -274,7 +413,8 @@ impl OwnServer {
         cli(&["init", "--data", &d, "--origin", "load.evidence-ledger.local/log"])?;
         let submitter =
             cli(&["token", "issue", "--data", &d, "--tenant", "load", "--role", "submitter"])?;
-        let admin = cli(&["token", "issue", "--data", &d, "--tenant", "load", "--role", "admin"])?;
+        // The load issuer is platform-wide: only the platform role registers those.
+        let admin = cli(&["token", "issue", "--data", &d, "--role", "platform"])?;
         let mut child = Command::new(&exe)
             .args(["serve", "--data", &d, "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")

@@ -204,12 +204,12 @@ fn witnesses_cosign_and_a_witness_down_neither_blocks_ingest_nor_stays_behind() 
 
     // Back up on its address: it catches up from its own last size.
     w[2].serve();
-    let (status, _) = s.post("/v1/anchor", Some(&s.tokens.admin), "");
+    let (status, _) = s.post("/v1/anchor", Some(&s.tokens.platform), "");
     assert_eq!(status, 200);
     wait_checkpoint(&s, "notary-2 catching up", |cp| {
         cp.checkpoint.size == size2 && cosigned_by(cp, &w[2])
     });
-    let (status, body) = s.get("/v1/anchor", Some(&s.tokens.admin));
+    let (status, body) = s.get("/v1/anchor", Some(&s.tokens.platform));
     assert_eq!(status, 200);
     let st: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(st["latest_anchored"], size2);
@@ -233,7 +233,8 @@ fn a_forked_log_is_refused_and_stays_refused_after_a_witness_restart() {
     let idp = &s.services.idp;
     fork.add_issuer(&idp.name, idp.key.verifying_key().as_bytes()).unwrap();
     let h = verifier::Hash::digest(b"other").to_hex();
-    let events = (0..size)
+    // The issuer's registration is the fork's first entry (registry_changed).
+    let events = (fork.status().tree_size..size)
         .map(|i| {
             let v = evidence_ledger::flows::signed_event(idp, &format!("fork-{i}"), "forged", &h);
             verifier::entry::Event::from_value(v, false).unwrap()
@@ -401,7 +402,7 @@ fn a_witness_that_reports_a_fork_raises_an_alarm_within_one_round() {
     let failures = "evidence_anchor_failures{kind=\"bad_proof\",witness=\"court\"} 1";
     assert!(metrics.contains(failures), "{metrics}");
     std::thread::sleep(Duration::from_secs(3));
-    let (status, _) = s.post("/v1/anchor", Some(&s.tokens.admin), "");
+    let (status, _) = s.post("/v1/anchor", Some(&s.tokens.platform), "");
     assert_eq!(status, 200);
     std::thread::sleep(Duration::from_secs(1));
     assert!(s.get("/metrics", None).1.contains(failures), "the alarmed witness was asked again");
@@ -422,7 +423,7 @@ fn a_witness_that_reports_a_fork_raises_an_alarm_within_one_round() {
     assert!(ours.checkpoint.size > size + 1);
     let status = cli(&["anchor", "status", "--data", s.data().to_str().unwrap()]);
     assert!(status.contains("ALARM inconsistent"), "{status}");
-    let (code, body) = s.get("/v1/anchor", Some(&s.tokens.admin));
+    let (code, body) = s.get("/v1/anchor", Some(&s.tokens.platform));
     assert_eq!(code, 200);
     let st: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(st["witnesses"][0]["alarm"]["kind"], "inconsistent", "{st}");
@@ -454,7 +455,7 @@ fn a_tsa_behind_a_private_ca_is_reached_with_its_ca_bundle() {
         submit_flow(&s, "contract-tsa");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let (_, body) = s.get("/v1/anchor", Some(&s.tokens.admin));
+            let (_, body) = s.get("/v1/anchor", Some(&s.tokens.platform));
             let st: Value = serde_json::from_str(&body).unwrap();
             let tsa = &st["witnesses"][0];
             assert_eq!(tsa["name"], "tsa:tsa-1", "{st}");

@@ -102,7 +102,7 @@ fn bundle_for_legal_and_notary_verifies_with_the_document() {
     let unused = Issuer::random("unused-idp");
     let (status, body) = s.post(
         "/v1/issuers",
-        Some(&s.tokens.admin),
+        Some(&s.tokens.platform),
         serde_json::to_vec(&json!({"name": unused.name, "public_key": unused.public_key_b64()}))
             .unwrap(),
     );

@@ -400,7 +400,7 @@ fn anchored_checkpoints_get_tsa_tokens_and_ingest_survives_the_tsa_being_down() 
     });
     assert!(stamped(size2).is_none());
     http.up.store(true, Ordering::SeqCst);
-    assert_eq!(s.post("/v1/anchor", Some(&s.tokens.admin), "").0, 200);
+    assert_eq!(s.post("/v1/anchor", Some(&s.tokens.platform), "").0, 200);
     wait_for("the TSA catching up", || stamped(size2));
 
     // The bundle of an idle log carries the checkpoint's token, and it verifies.

@@ -32,12 +32,14 @@ const zhKinds = {
   registered: '合同登记', identity_verified: '实名认证', intent_verified: '签署意愿认证',
   signed: '签署', approved: '审批通过', rejected: '拒签', revoked: '撤销',
   completed: '合同完成', archived: '合同归档', report_issued: '出具证据报告',
+  registry_changed: '可信签发方或令牌变更',
 };
 const enKinds = {
   registered: 'contract registered', identity_verified: 'identity verified',
   intent_verified: 'signing intent proven', signed: 'signed', approved: 'approved',
   rejected: 'rejected', revoked: 'revoked', completed: 'contract completed',
   archived: 'contract archived', report_issued: 'evidence report issued',
+  registry_changed: 'trusted issuer or token changed',
 };
 
 /** An event kind in words. */

@@ -572,7 +572,7 @@ export async function verifyConsistency(size1, size2, path, root1, root2) {
 
 export const KINDS = [
   'registered', 'identity_verified', 'intent_verified', 'signed', 'approved',
-  'rejected', 'revoked', 'completed', 'archived', 'report_issued',
+  'rejected', 'revoked', 'completed', 'archived', 'report_issued', 'registry_changed',
 ];
 const MAY_OMIT_ATTESTATIONS = ['registered', 'completed', 'archived', 'report_issued'];
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -1,6 +1,6 @@
 //! The ledger facade: open a data directory, append, read, prove.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
@@ -8,7 +8,9 @@ use std::thread::JoinHandle;
 
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
-use verifier::entry::{verify_attestations, Event, IssuerKeys};
+use rand_core::{OsRng, RngCore};
+use verifier::attest::attestation_message;
+use verifier::entry::{verify_attestations, Event, EventKind, IssuerKeys};
 use verifier::note::NoteSigner;
 use verifier::tsa::{verify_timestamp_token, TrustedTsa};
 use verifier::{Hash, VerifyError};
@@ -17,7 +19,9 @@ use crate::error::{LedgerError, Result};
 use crate::fsutil::{create_dir_all_durable, sync_dir};
 use crate::highwater::{HighWater, Mark, HIGH_WATER_FILE};
 use crate::keys::{create_key_file, read_key_file, LOG_KEY_FILE};
-use crate::registry::{IssuerRecord, TokenRecord, TsaRecord};
+use crate::registry::{
+    IssuerRecord, TokenRecord, TsaRecord, PLATFORM_TENANT, TENANT_ISSUER_PREFIX,
+};
 use crate::sequencer::{load_head, GroupStats, Head, Prepared, Request, Sequencer};
 use crate::store::{RecordFamily, Store};
 use crate::tree::{self, StoreReader};
@@ -30,6 +34,17 @@ pub const MAX_TIMESTAMP_SKEW_SECS: i64 = 300;
 /// states as an issuer (the `report_issued` events). Reserved: no other key
 /// may take it, and it cannot be revoked.
 pub const LOG_ISSUER: &str = "evidence-ledger";
+
+/// The actor id of registry changes made by the operator's CLI on a
+/// stopped server.
+pub const OPERATOR_ACTOR: &str = "operator";
+
+/// Longest name of a newly registered issuer, so that `issuer:<name>` is a
+/// document id.
+pub const MAX_NEW_ISSUER_NAME: usize = 120;
+
+/// Separator of composite registry keys.
+const SEP: u8 = 0x00;
 
 /// Sub-directory of the data directory holding RocksDB.
 pub(crate) const DB_DIR: &str = "db";
@@ -112,7 +127,9 @@ struct Inner {
     vkey: String,
     log_key: SigningKey,
     head: Arc<RwLock<Arc<Head>>>,
-    issuers: RwLock<Arc<IssuerKeys>>,
+    issuers: RwLock<Arc<IssuerIndex>>,
+    /// Serialises registry writes: check-then-put is put-if-absent.
+    registry_lock: Mutex<()>,
     tsas: RwLock<Arc<Vec<TrustedTsa>>>,
     sender: RwLock<Option<SyncSender<Request>>>,
     checkers: Permits,
@@ -127,6 +144,10 @@ impl Ledger {
         // init returns: a key file or store that a power cut takes back
         // would leave a log whose checkpoints no key can sign again.
         create_dir_all_durable(dir)?;
+        // The store holds tokens' hashes and the registry; the key file is
+        // 0600 already. Only the service's user enters the directory.
+        let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+        std::fs::set_permissions(dir, private)?;
         let key_path = dir.join(LOG_KEY_FILE);
         if key_path.exists() {
             return Err(LedgerError::AlreadyExists(format!("{}", key_path.display())));
@@ -144,7 +165,7 @@ impl Ledger {
         let ledger = Ledger::assemble(dir, store, Some(opts))?;
         // The log attests its own statements (report issuance) as an issuer.
         let own = ledger.inner.log_key.verifying_key();
-        ledger.add_issuer(LOG_ISSUER, own.as_bytes())?;
+        ledger.add_issuer_scoped(None, LOG_ISSUER, own.as_bytes(), OPERATOR_ACTOR)?;
         Ok(ledger)
     }
 
@@ -193,6 +214,7 @@ impl Ledger {
                 log_key,
                 head,
                 issuers,
+                registry_lock: Mutex::new(()),
                 tsas,
                 sender: RwLock::new(sender),
                 stats,
@@ -294,7 +316,7 @@ impl Ledger {
             // As many checkers at once as cores: more only starve the
             // sequencer thread, which the OS shares with them per thread.
             let _permit = self.inner.checkers.acquire();
-            self.check_new_events(&events, &logged)?;
+            self.check_new_events(tenant, &events, &logged)?;
             events.into_iter().map(Prepared::new).collect()
         };
         self.sequence(tenant, prepared)
@@ -302,8 +324,8 @@ impl Ledger {
 
     /// Attestations and timestamp tokens of the events not `logged` yet;
     /// an error names the event's position in the whole batch.
-    fn check_new_events(&self, events: &[Event], logged: &[bool]) -> Result<()> {
-        let keys = self.issuer_keys();
+    fn check_new_events(&self, tenant: &str, events: &[Event], logged: &[bool]) -> Result<()> {
+        let keys = self.issuer_keys_for(tenant, events);
         let rejected = |position, source| LedgerError::Rejected { position, source };
         if !logged.contains(&true) {
             verify_attestations(events, &keys).map_err(|(p, e)| rejected(p, e))?;
@@ -441,75 +463,256 @@ impl Ledger {
         Ok(v)
     }
 
-    /// The current trusted (unrevoked) issuer keys.
-    pub fn issuer_keys(&self) -> Arc<IssuerKeys> {
-        match self.inner.issuers.read() {
+    /// The keys of the issuers `events` cite, each resolved for `tenant`:
+    /// the tenant's own issuer of that name, else the platform-wide one.
+    /// Unrevoked only; a name neither scope holds is left out (and the
+    /// attestation check then refuses it as unknown).
+    pub fn issuer_keys_for(&self, tenant: &str, events: &[Event]) -> IssuerKeys {
+        let index = match self.inner.issuers.read() {
             Ok(k) => k.clone(),
             Err(p) => p.into_inner().clone(),
+        };
+        let mut keys = IssuerKeys::new();
+        for a in events.iter().flat_map(|e| e.attestations.iter()) {
+            if keys.contains_key(&a.issuer) {
+                continue;
+            }
+            if let Some(k) = index.resolve(tenant, &a.issuer) {
+                keys.insert(a.issuer.clone(), *k);
+            }
         }
+        keys
     }
 
-    /// Registers a trusted issuer. A name is never reused for another key.
+    /// Registers a platform-wide issuer as the operator (CLI).
     pub fn add_issuer(&self, name: &str, public_key: &[u8]) -> Result<IssuerRecord> {
+        self.add_issuer_scoped(None, name, public_key, OPERATOR_ACTOR)
+    }
+
+    /// Registers a trusted issuer, platform-wide (`tenant` None) or for one
+    /// tenant, and writes the change to the log as a `registry_changed`
+    /// entry (actor `by`) before the key is trusted. Put-if-absent: a name is
+    /// never reused for another key, in its scope, and never held by both
+    /// scopes for one tenant. Adding the same key again is a no-op.
+    pub fn add_issuer_scoped(
+        &self,
+        tenant: Option<&str>,
+        name: &str,
+        public_key: &[u8],
+        by: &str,
+    ) -> Result<IssuerRecord> {
         check_id("issuer name", name)?;
-        if name == LOG_ISSUER && public_key != self.inner.log_key.verifying_key().as_bytes() {
-            return Err(LedgerError::AlreadyExists(format!(
-                "issuer {LOG_ISSUER} is reserved for the log's own key"
-            )));
+        let key = evidence_key(public_key)?;
+        let _guard = self.inner.registry_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if name == LOG_ISSUER {
+            return self.add_log_issuer(tenant, &key);
         }
-        let key = <[u8; 32]>::try_from(public_key)
-            .ok()
-            .and_then(|b| VerifyingKey::from_bytes(&b).ok())
-            .ok_or_else(|| LedgerError::InvalidRequest("public key: not an Ed25519 key".into()))?;
-        // Batch verification on ingest is cofactored, the offline verifiers'
-        // strict check is not: they agree only for keys without a small-order
-        // component, so no other key may become an issuer.
-        if key.is_weak() || !key.to_edwards().is_torsion_free() {
-            return Err(LedgerError::InvalidRequest(
-                "public key: has a small-order component; not usable for evidence".into(),
-            ));
-        }
-        if let Some(existing) = self.issuer(name)? {
+        if let Some(existing) = self.issuer_in(tenant, name)? {
             if existing.public_key == b64(key.as_bytes()) && existing.revoked_at.is_none() {
                 return Ok(existing);
             }
             return Err(LedgerError::AlreadyExists(format!("issuer {name}")));
         }
+        self.check_new_issuer(tenant, name)?;
+        let scope_tenant = tenant.unwrap_or(PLATFORM_TENANT);
+        let claim = serde_json::json!({
+            "action": "issuer_added",
+            "name": name,
+            "public_key": b64(key.as_bytes()),
+            "scope": if tenant.is_some() { "tenant" } else { "platform" },
+        });
+        let hash = Hash::digest(key.as_bytes());
+        let index =
+            self.log_registry_change(scope_tenant, &issuer_document(name), &hash, claim, by)?;
         let rec = IssuerRecord {
             name: name.to_string(),
+            tenant: tenant.map(str::to_string),
             public_key: b64(key.as_bytes()),
             added_at: now_rfc3339(),
             revoked_at: None,
+            added_entry: Some(index),
+            revoked_entry: None,
         };
-        self.put_json(RecordFamily::Issuers, name.as_bytes(), &rec)?;
+        self.put_json(RecordFamily::Issuers, &issuer_key(tenant, name), &rec)?;
         self.reload_issuers()?;
         Ok(rec)
     }
 
-    /// Revokes an issuer: later attestations by it are refused.
+    /// The log's own key as the platform issuer [`LOG_ISSUER`]; it is the
+    /// log's published vkey, so its registration is not itself logged.
+    fn add_log_issuer(&self, tenant: Option<&str>, key: &VerifyingKey) -> Result<IssuerRecord> {
+        if tenant.is_some() || key != &self.inner.log_key.verifying_key() {
+            return Err(LedgerError::AlreadyExists(format!(
+                "issuer {LOG_ISSUER} is reserved for the log's own key"
+            )));
+        }
+        if let Some(existing) = self.issuer_in(None, LOG_ISSUER)? {
+            return Ok(existing);
+        }
+        let rec = IssuerRecord {
+            name: LOG_ISSUER.to_string(),
+            tenant: None,
+            public_key: b64(key.as_bytes()),
+            added_at: now_rfc3339(),
+            revoked_at: None,
+            added_entry: None,
+            revoked_entry: None,
+        };
+        self.put_json(RecordFamily::Issuers, LOG_ISSUER.as_bytes(), &rec)?;
+        self.reload_issuers()?;
+        Ok(rec)
+    }
+
+    /// The scope rules for a name not yet held in its scope.
+    fn check_new_issuer(&self, tenant: Option<&str>, name: &str) -> Result<()> {
+        if name.len() > MAX_NEW_ISSUER_NAME {
+            return Err(LedgerError::InvalidRequest(format!(
+                "issuer name: at most {MAX_NEW_ISSUER_NAME} characters"
+            )));
+        }
+        match tenant {
+            Some(t) => {
+                check_id("tenant", t)?;
+                if t == PLATFORM_TENANT {
+                    return Err(LedgerError::InvalidRequest(format!(
+                        "tenant {PLATFORM_TENANT} is reserved; omit the tenant for a platform-wide issuer"
+                    )));
+                }
+                if !name.starts_with(TENANT_ISSUER_PREFIX) {
+                    return Err(LedgerError::InvalidRequest(format!(
+                        "a tenant's issuer is one of its signers' keys, named {TENANT_ISSUER_PREFIX}<actor id>"
+                    )));
+                }
+                if self.issuer_in(None, name)?.is_some() {
+                    return Err(LedgerError::AlreadyExists(format!(
+                        "issuer {name} is platform-wide"
+                    )));
+                }
+            }
+            None => {
+                let mut prefix = name.as_bytes().to_vec();
+                prefix.push(SEP);
+                if !self.inner.store.scan_records(RecordFamily::Issuers, &prefix)?.is_empty() {
+                    return Err(LedgerError::AlreadyExists(format!(
+                        "issuer {name} is held by a tenant"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Revokes a platform-wide issuer as the operator (CLI).
     pub fn revoke_issuer(&self, name: &str) -> Result<IssuerRecord> {
+        self.revoke_issuer_scoped(None, name, OPERATOR_ACTOR)
+    }
+
+    /// Revokes an issuer of one scope: later attestations by it are refused;
+    /// entries written before stay valid evidence. The revocation is written
+    /// to the log first (actor `by`).
+    pub fn revoke_issuer_scoped(
+        &self,
+        tenant: Option<&str>,
+        name: &str,
+        by: &str,
+    ) -> Result<IssuerRecord> {
         if name == LOG_ISSUER {
             return Err(LedgerError::InvalidRequest(format!(
                 "issuer {LOG_ISSUER} is the log's own key and cannot be revoked"
             )));
         }
-        let mut rec = self.issuer(name)?.ok_or_else(|| LedgerError::NotFound(name.into()))?;
-        if rec.revoked_at.is_none() {
-            rec.revoked_at = Some(now_rfc3339());
-            self.put_json(RecordFamily::Issuers, name.as_bytes(), &rec)?;
-            self.reload_issuers()?;
+        let _guard = self.inner.registry_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rec =
+            self.issuer_in(tenant, name)?.ok_or_else(|| LedgerError::NotFound(name.into()))?;
+        if rec.revoked_at.is_some() {
+            return Ok(rec);
         }
+        let claim = serde_json::json!({
+            "action": "issuer_revoked",
+            "name": name,
+            "public_key": rec.public_key,
+            "scope": if tenant.is_some() { "tenant" } else { "platform" },
+        });
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(&rec.public_key)
+            .map_err(|e| LedgerError::Corrupt(format!("issuer {name}: {e}")))?;
+        let scope_tenant = tenant.unwrap_or(PLATFORM_TENANT);
+        let index = self.log_registry_change(
+            scope_tenant,
+            &issuer_document(name),
+            &Hash::digest(&key),
+            claim,
+            by,
+        )?;
+        rec.revoked_at = Some(now_rfc3339());
+        rec.revoked_entry = Some(index);
+        self.put_json(RecordFamily::Issuers, &issuer_key(tenant, name), &rec)?;
+        self.reload_issuers()?;
         Ok(rec)
     }
 
-    /// One issuer record, revoked or not.
+    /// The platform-wide issuer record of `name`, revoked or not.
     pub fn issuer(&self, name: &str) -> Result<Option<IssuerRecord>> {
-        self.get_json(RecordFamily::Issuers, name.as_bytes())
+        self.issuer_in(None, name)
     }
 
-    /// Every issuer record, revoked ones included (bundles need old keys).
+    /// The issuer record of `name` in exactly one scope, revoked or not.
+    pub fn issuer_in(&self, tenant: Option<&str>, name: &str) -> Result<Option<IssuerRecord>> {
+        self.get_json(RecordFamily::Issuers, &issuer_key(tenant, name))
+    }
+
+    /// The record `name` means in `tenant`'s events: the tenant's own, else
+    /// the platform-wide one; revoked ones too (bundles need old keys).
+    pub fn resolve_issuer(&self, tenant: &str, name: &str) -> Result<Option<IssuerRecord>> {
+        match self.issuer_in(Some(tenant), name)? {
+            Some(r) => Ok(Some(r)),
+            None => self.issuer_in(None, name),
+        }
+    }
+
+    /// Every issuer record of every scope, revoked ones included.
     pub fn issuers(&self) -> Result<Vec<IssuerRecord>> {
         self.scan_json(RecordFamily::Issuers, b"")
+    }
+
+    /// Writes a registry change (issuer or token added or revoked) to the
+    /// log as a `registry_changed` entry of `tenant`, attested by the log key
+    /// as the issuer [`LOG_ISSUER`]; returns its index once durable.
+    /// `document_id` names the thing changed (`issuer:<name>`,
+    /// `token:<id>`), `document_hash` is the SHA-256 of its public part (the
+    /// issuer's key; `SHA-256("evidence-ledger token " || id)` for tokens),
+    /// `by` the acting token's id or `operator`.
+    pub fn log_registry_change(
+        &self,
+        tenant: &str,
+        document_id: &str,
+        document_hash: &Hash,
+        claim: serde_json::Value,
+        by: &str,
+    ) -> Result<u64> {
+        let mut rnd = [0u8; 12];
+        OsRng.fill_bytes(&mut rnd);
+        let event_id = format!("registry-{}", hex::encode(rnd));
+        let kind = EventKind::RegistryChanged.as_str();
+        let hash_hex = document_hash.to_hex();
+        let message = attestation_message(&claim, &hash_hex, &event_id, LOG_ISSUER, kind);
+        let signature = b64(&self.inner.log_key.sign(&message).to_bytes());
+        let commitment = Hash::digest(format!("evidence-ledger actor {by}").as_bytes()).to_hex();
+        let event = serde_json::json!({
+            "event_id": event_id,
+            "document_id": document_id,
+            "kind": kind,
+            "document_hash": hash_hex,
+            "actor": {"id": by, "display": "registry", "commitment": commitment},
+            "attestations": [{"issuer": LOG_ISSUER, "claim": claim, "signature": signature}],
+        });
+        let event = Event::from_value(event, true)
+            .map_err(|source| LedgerError::Rejected { position: 0, source })?;
+        let receipts = self.append(tenant, vec![event])?;
+        receipts
+            .first()
+            .map(|r| r.index)
+            .ok_or_else(|| LedgerError::Corrupt("no receipt for a registry change".into()))
     }
 
     fn reload_issuers(&self) -> Result<()> {
@@ -589,6 +792,27 @@ impl Ledger {
     /// Reads an auxiliary record.
     pub fn aux_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.inner.store.get_record(RecordFamily::Aux, key)
+    }
+
+    /// Writes auxiliary records without waiting for fsync (access logs).
+    pub fn aux_put_unsynced(&self, records: &[(Vec<u8>, Vec<u8>)]) -> Result<()> {
+        self.inner.store.put_records_unsynced(RecordFamily::Aux, records)
+    }
+
+    /// Deletes the auxiliary records with keys in `[from, to)`.
+    pub fn aux_delete_range(&self, from: &[u8], to: &[u8]) -> Result<()> {
+        self.inner.store.delete_record_range(RecordFamily::Aux, from, to)
+    }
+
+    /// Up to `limit` auxiliary records under `prefix`, keys below `before`,
+    /// greatest key first.
+    pub fn aux_scan_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.inner.store.scan_records_rev(RecordFamily::Aux, prefix, before, limit)
     }
 
     /// Auxiliary records whose key starts with `prefix`, in key order.
@@ -729,8 +953,62 @@ fn load_tsas(store: &Store) -> Result<Vec<TrustedTsa>> {
         .collect()
 }
 
-fn load_issuer_keys(store: &Store) -> Result<IssuerKeys> {
-    let mut keys = IssuerKeys::new();
+/// The unrevoked issuer keys of both scopes, in memory.
+#[derive(Default)]
+struct IssuerIndex {
+    platform: IssuerKeys,
+    tenants: HashMap<String, IssuerKeys>,
+}
+
+impl IssuerIndex {
+    /// The tenant's own key of `name`, else the platform-wide one.
+    fn resolve(&self, tenant: &str, name: &str) -> Option<&VerifyingKey> {
+        self.tenants.get(tenant).and_then(|m| m.get(name)).or_else(|| self.platform.get(name))
+    }
+}
+
+/// The registry key of an issuer: its name for a platform-wide one,
+/// `name 0x00 tenant` for a tenant's (so every scope of a name is one
+/// prefix scan away).
+fn issuer_key(tenant: Option<&str>, name: &str) -> Vec<u8> {
+    let mut k = name.as_bytes().to_vec();
+    if let Some(t) = tenant {
+        k.push(SEP);
+        k.extend_from_slice(t.as_bytes());
+    }
+    k
+}
+
+/// The document id of an issuer's `registry_changed` entries.
+fn issuer_document(name: &str) -> String {
+    let id = format!("issuer:{name}");
+    if id.len() <= 128 {
+        id
+    } else {
+        // Names longer than new ones may be (registered before logging).
+        format!("issuer-sha256:{}", &Hash::digest(name.as_bytes()).to_hex()[..40])
+    }
+}
+
+/// An Ed25519 key usable for evidence.
+fn evidence_key(public_key: &[u8]) -> Result<VerifyingKey> {
+    let key = <[u8; 32]>::try_from(public_key)
+        .ok()
+        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+        .ok_or_else(|| LedgerError::InvalidRequest("public key: not an Ed25519 key".into()))?;
+    // Batch verification on ingest is cofactored, the offline verifiers'
+    // strict check is not: they agree only for keys without a small-order
+    // component, so no other key may become an issuer.
+    if key.is_weak() || !key.to_edwards().is_torsion_free() {
+        return Err(LedgerError::InvalidRequest(
+            "public key: has a small-order component; not usable for evidence".into(),
+        ));
+    }
+    Ok(key)
+}
+
+fn load_issuer_keys(store: &Store) -> Result<IssuerIndex> {
+    let mut keys = IssuerIndex::default();
     for (_, v) in store.scan_records(RecordFamily::Issuers, b"")? {
         let rec: IssuerRecord = parse_json(&v)?;
         if rec.revoked_at.is_some() {
@@ -743,7 +1021,10 @@ fn load_issuer_keys(store: &Store) -> Result<IssuerKeys> {
             .ok()
             .and_then(|b| VerifyingKey::from_bytes(&b).ok())
             .ok_or_else(|| LedgerError::Corrupt(format!("issuer {}: bad key", rec.name)))?;
-        keys.insert(rec.name, key);
+        match rec.tenant {
+            None => keys.platform.insert(rec.name, key),
+            Some(t) => keys.tenants.entry(t).or_default().insert(rec.name, key),
+        };
     }
     Ok(keys)
 }

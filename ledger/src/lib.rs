@@ -30,6 +30,8 @@ mod tree;
 pub use error::LedgerError;
 pub use ledger::{
     check_id, now_rfc3339, Ledger, LedgerOptions, LedgerStatus, Receipt, LOG_ISSUER,
-    MAX_TIMESTAMP_SKEW_SECS,
+    MAX_NEW_ISSUER_NAME, MAX_TIMESTAMP_SKEW_SECS, OPERATOR_ACTOR,
 };
-pub use registry::{IssuerRecord, Role, TokenRecord, TsaRecord};
+pub use registry::{
+    IssuerRecord, Role, TokenRecord, TsaRecord, PLATFORM_TENANT, TENANT_ISSUER_PREFIX,
+};

@@ -354,6 +354,55 @@ impl Store {
         self.write(b, true)
     }
 
+    /// Writes records without waiting for fsync (the WAL still orders
+    /// them): for logs whose last moments may be lost in a crash, so that
+    /// writing them cannot be made to cost an fsync per request.
+    pub fn put_records_unsynced(
+        &self,
+        family: RecordFamily,
+        records: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<()> {
+        let mut b = self.batch();
+        for (k, v) in records {
+            b.wb.put_cf(self.cf(family.cf()), k, v);
+        }
+        self.write(b, false)
+    }
+
+    /// Deletes the records of a family whose keys lie in `[from, to)`.
+    pub fn delete_record_range(&self, family: RecordFamily, from: &[u8], to: &[u8]) -> Result<()> {
+        let mut b = self.batch();
+        b.wb.delete_range_cf(self.cf(family.cf()), from, to);
+        self.write(b, false)
+    }
+
+    /// Up to `limit` records whose key starts with `prefix` and sorts
+    /// before `before` (all when `None`), newest (greatest key) first.
+    pub fn scan_records_rev(
+        &self,
+        family: RecordFamily,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut upper = prefix.to_vec();
+        upper.extend_from_slice(&[0xFF; 16]);
+        let start = before.map(<[u8]>::to_vec).unwrap_or(upper);
+        let cf = self.cf(family.cf());
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(cf, IteratorMode::From(&start, Direction::Reverse)) {
+            let (k, v) = item?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            if before.is_some_and(|b| &k[..] >= b) {
+                continue;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
     /// All records of a family whose key starts with `prefix`, in key order.
     pub fn scan_records(
         &self,

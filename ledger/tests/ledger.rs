@@ -12,6 +12,10 @@ use verifier::hash::{leaf_hash, root_from_leaf_hashes};
 use verifier::note::NoteVerifier;
 use verifier::proof::{verify_consistency, verify_inclusion};
 
+/// Entries before a test's own: `new_ledger` registers the test issuer,
+/// and every issuer registration is itself an entry (`registry_changed`).
+const BASE: u64 = 1;
+
 fn all_leaf_hashes(l: &Ledger, size: u64) -> Vec<verifier::Hash> {
     (0..size).map(|i| leaf_hash(&l.leaf(i).unwrap())).collect()
 }
@@ -25,7 +29,7 @@ fn receipts_prove_inclusion_under_a_signed_checkpoint() {
     let receipts = l.append("tenant-a", batch).unwrap();
     assert_eq!(receipts.len(), 10);
     for (i, r) in receipts.iter().enumerate() {
-        assert_eq!(r.index, i as u64);
+        assert_eq!(r.index, BASE + i as u64);
         assert!(!r.replayed);
         let cp = SignedCheckpoint::verify(r.checkpoint.as_bytes(), &log).unwrap();
         assert_eq!(cp.checkpoint.size, r.tree_size);
@@ -59,10 +63,10 @@ fn concurrent_appenders_share_group_commits_and_every_proof_verifies() {
     let receipts: Vec<_> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
     assert_eq!(receipts.len(), 16 * 5 * 7);
     let size = l.status().tree_size;
-    assert_eq!(size, receipts.len() as u64);
+    assert_eq!(size, BASE + receipts.len() as u64);
     let mut indices: Vec<u64> = receipts.iter().map(|r| r.index).collect();
     indices.sort_unstable();
-    assert_eq!(indices, (0..size).collect::<Vec<_>>());
+    assert_eq!(indices, (BASE..size).collect::<Vec<_>>());
     let leaves = all_leaf_hashes(&l, size);
     for r in &receipts {
         let root = root_from_leaf_hashes(&leaves[..r.tree_size as usize]);
@@ -88,7 +92,7 @@ fn resubmission_replays_and_changed_content_conflicts_without_writing() {
     assert_eq!(again[0].index, first[0].index);
     assert_eq!(again[0].leaf_hash, first[0].leaf_hash);
     assert_eq!(again[0].ledger_time, first[0].ledger_time);
-    assert_eq!(again[1].index, 1);
+    assert_eq!(again[1].index, BASE + 1);
     let size = l.status().tree_size;
 
     // Same id, other content, in a batch with a fresh event: nothing written.
@@ -124,7 +128,7 @@ fn bad_attestations_and_bad_batches_are_rejected_whole() {
         l.append("bad tenant", vec![event("x", "c")]),
         Err(LedgerError::InvalidRequest(_))
     ));
-    assert_eq!(l.status().tree_size, 0);
+    assert_eq!(l.status().tree_size, BASE);
 }
 
 #[test]
@@ -178,11 +182,11 @@ fn document_indexes_find_entries_per_tenant_and_by_hash() {
     let l = new_ledger(dir.path());
     l.append("t1", vec![event("a", "doc"), event("b", "doc-2"), event("c", "doc")]).unwrap();
     l.append("t2", vec![event("a", "doc")]).unwrap();
-    assert_eq!(l.document_entries("t1", "doc").unwrap(), vec![0, 2]);
+    assert_eq!(l.document_entries("t1", "doc").unwrap(), vec![BASE, BASE + 2]);
     assert_eq!(l.document_entries("t1", "do").unwrap(), Vec::<u64>::new());
-    assert_eq!(l.document_entries("t2", "doc").unwrap(), vec![3]);
+    assert_eq!(l.document_entries("t2", "doc").unwrap(), vec![BASE + 3]);
     let h = verifier::Hash::digest(b"doc");
-    assert_eq!(l.entries_by_document_hash(&h).unwrap(), vec![0, 2, 3]);
+    assert_eq!(l.entries_by_document_hash(&h).unwrap(), vec![BASE, BASE + 2, BASE + 3]);
 }
 
 #[test]
@@ -204,7 +208,7 @@ fn restart_resumes_from_disk() {
     assert_eq!(l.status().root, root);
     let r = l.append("t", vec![event("after", "c"), event("0-0", "c")]).unwrap();
     assert_eq!(r[0].index, size);
-    assert!(r[1].replayed && r[1].index == 0);
+    assert!(r[1].replayed && r[1].index == BASE);
     let proof = l.consistency_proof(size, size + 1).unwrap();
     verify_consistency(size, size + 1, &root, &l.status().root, &proof).unwrap();
     assert!(matches!(l.inclusion_proof(0, size + 2), Err(LedgerError::InvalidRequest(_))));

@@ -1,15 +1,20 @@
-//! Admin endpoints: the platform registers signers' and services' keys as
-//! trusted issuers while the service runs.
+//! Admin endpoints: trusted issuers and anchoring, while the service runs.
+//!
+//! Authority: the platform administrator (role `platform`, no tenant)
+//! manages platform-wide issuers and any tenant's, and anchoring; a
+//! tenant's `admin` manages only its own tenant's issuers, which are its
+//! signers' keys (`signer:<actor id>`).
 
 use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Buf;
 use futures_util::Stream;
-use ledger::{IssuerRecord, Role};
+use ledger::{IssuerRecord, Role, TENANT_ISSUER_PREFIX};
 use serde::Deserialize;
 use serde_json::json;
 use verifier::jcs::{self, Limits};
+use warp::http::StatusCode;
 
 use super::{caller, json, read_body, Answer, AppState, Req};
 use crate::auth::{require, Caller};
@@ -21,64 +26,131 @@ use crate::error::ApiError;
 struct NewIssuer {
     name: String,
     public_key: String,
+    /// The tenant whose signer this is; absent: platform-wide (platform
+    /// role) or the caller's own tenant (admin role).
+    #[serde(default)]
+    tenant: Option<String>,
 }
 
-/// `POST /v1/issuers` (admin): `{"name", "public_key": base64 32 bytes}`.
+/// The scope an issuer request acts on: `None` is platform-wide.
+/// Platform: the named tenant, or platform-wide. Admin: its own tenant
+/// only (403 for another's). Any other role: 403.
+fn scope(caller: &Caller, tenant: Option<String>) -> Result<Option<String>, ApiError> {
+    require(caller, &[Role::Admin, Role::Platform])?;
+    match (caller.role, tenant) {
+        (Role::Platform, t) => Ok(t),
+        (_, Some(t)) if t != caller.tenant => Err(forbidden("another tenant's issuers")),
+        _ => Ok(Some(caller.tenant.clone())),
+    }
+}
+
+pub(crate) fn forbidden(what: &str) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("this token may not manage {what}"))
+}
+
+/// `POST /v1/issuers` (platform, or a tenant's admin for its own signers):
+/// `{"name", "public_key": base64 32 bytes, "tenant"?}`.
 pub(crate) async fn add_issuer<S, B>(state: &Arc<AppState>, req: &Req, body: S) -> Answer
 where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
     let caller = caller(state, req)?;
-    require(&caller, &[Role::Admin])?;
+    require(&caller, &[Role::Admin, Role::Platform])?;
     let bytes = read_body(body, 64 * 1024).await?;
     let limits = Limits { max_bytes: 64 * 1024, max_depth: 4, max_string: 1024 };
     let value = jcs::parse(&bytes, &limits).map_err(|e| ApiError::from_verify(None, &e))?;
     let new: NewIssuer = serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request("invalid_issuer", e.to_string()))?;
+    let tenant = scope(&caller, new.tenant)?;
+    if caller.role != Role::Platform && !new.name.starts_with(TENANT_ISSUER_PREFIX) {
+        return Err(forbidden("platform-wide issuers (a tenant registers signer:<id> keys)"));
+    }
     let key = base64::engine::general_purpose::STANDARD
         .decode(&new.public_key)
         .map_err(|_| ApiError::bad_request("invalid_issuer", "public_key: not base64"))?;
     let st = state.clone();
-    let rec = tokio::task::spawn_blocking(move || st.ledger.add_issuer(&new.name, &key))
-        .await
-        .map_err(|e| ApiError::internal("add issuer", e))??;
+    let rec = tokio::task::spawn_blocking(move || {
+        st.ledger.add_issuer_scoped(tenant.as_deref(), &new.name, &key, &caller.token_id)
+    })
+    .await
+    .map_err(|e| ApiError::internal("add issuer", e))??;
     Ok(json(&issuer_json(&rec)))
 }
 
-/// `GET /v1/issuers` (admin).
+/// `GET /v1/issuers` (platform: every scope; admin: the platform-wide
+/// issuers and its own tenant's).
 pub(crate) fn list_issuers(state: &AppState, caller: &Caller) -> Answer {
-    require(caller, &[Role::Admin])?;
-    let list: Vec<_> = state.ledger.issuers()?.iter().map(issuer_json).collect();
+    require(caller, &[Role::Admin, Role::Platform])?;
+    let list: Vec<_> = state
+        .ledger
+        .issuers()?
+        .iter()
+        .filter(|r| {
+            caller.role == Role::Platform
+                || r.tenant.is_none()
+                || r.tenant.as_deref() == Some(caller.tenant.as_str())
+        })
+        .map(issuer_json)
+        .collect();
     Ok(json(&json!({"issuers": list})))
 }
 
-/// `POST /v1/issuers/{name}/revoke` (admin).
-pub(crate) fn revoke_issuer(state: &AppState, caller: &Caller, name: &str) -> Answer {
-    require(caller, &[Role::Admin])?;
-    Ok(json(&issuer_json(&state.ledger.revoke_issuer(name)?)))
+/// `POST /v1/issuers/{name}/revoke[?tenant=T]` (platform: the tenant's
+/// issuer, or the platform-wide one without `tenant`; admin: its own
+/// tenant's only — a platform-wide name is a 403).
+pub(crate) async fn revoke_issuer(state: &Arc<AppState>, req: &Req, name: &str) -> Answer {
+    let caller = caller(state, req)?;
+    let tenant = match req.query.as_str() {
+        "" => None,
+        q => Some(
+            q.strip_prefix("tenant=")
+                .filter(|t| ledger::check_id("tenant", t).is_ok())
+                .ok_or_else(|| ApiError::bad_request("bad_query", "the only parameter is tenant"))?
+                .to_string(),
+        ),
+    };
+    let tenant = scope(&caller, tenant)?;
+    let (st, name) = (state.clone(), name.to_string());
+    let rec = tokio::task::spawn_blocking(move || {
+        if let Some(t) = tenant.as_deref() {
+            if caller.role != Role::Platform
+                && st.ledger.issuer_in(Some(t), &name)?.is_none()
+                && st.ledger.issuer(&name)?.is_some()
+            {
+                return Err(forbidden("platform-wide issuers"));
+            }
+        }
+        Ok(st.ledger.revoke_issuer_scoped(tenant.as_deref(), &name, &caller.token_id)?)
+    })
+    .await
+    .map_err(|e| ApiError::internal("revoke issuer", e))??;
+    Ok(json(&issuer_json(&rec)))
 }
 
 fn issuer_json(r: &IssuerRecord) -> serde_json::Value {
     json!({
         "name": r.name,
+        "tenant": r.tenant,
         "public_key": r.public_key,
         "added_at": r.added_at,
+        "added_entry": r.added_entry,
         "revoked_at": r.revoked_at,
+        "revoked_entry": r.revoked_entry,
     })
 }
 
-/// `POST /v1/anchor` (admin): run an anchoring round now.
+/// `POST /v1/anchor` (platform): run an anchoring round now.
 pub(crate) fn trigger_anchor(state: &AppState, caller: &Caller) -> Answer {
-    require(caller, &[Role::Admin])?;
+    require(caller, &[Role::Platform])?;
     let a = state.anchor.as_ref().ok_or_else(no_anchoring)?;
     a.trigger();
     Ok(json(&json!({"triggered": true})))
 }
 
-/// `GET /v1/anchor` (admin): per-witness progress.
+/// `GET /v1/anchor` (platform): per-witness progress.
 pub(crate) fn anchor_status(state: &AppState, caller: &Caller) -> Answer {
-    require(caller, &[Role::Admin])?;
+    require(caller, &[Role::Platform])?;
     let a = state.anchor.as_ref().ok_or_else(no_anchoring)?;
     let st = a.status().map_err(|e| ApiError::internal("anchor status", e))?;
     let partners: Vec<_> = st

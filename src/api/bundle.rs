@@ -11,7 +11,7 @@ use verifier::bundle::{
     Bundle, BundleAnchoring, BundleEntry, BundleIssuer, BundleTimestamp, BundleTsa, BundleWitness,
     FORMAT_V1,
 };
-use verifier::entry::parse_leaf;
+use verifier::entry::{parse_leaf, EventKind};
 use warp::http::StatusCode;
 use warp::reply::Reply;
 
@@ -61,28 +61,65 @@ fn timestamps(
     Ok((token, roots))
 }
 
+/// Most `report_issued` entries a bundle carries: the newest ones. Older
+/// report entries stay in the log (each readable at `/v1/entries/{index}`)
+/// but out of the bundle, so issuing reports cannot push a contract's
+/// evidence past the verifiers' size limits. The bundle's answer says how
+/// many it left out (`X-Omitted-Report-Entries`).
+pub const MAX_REPORT_ENTRIES_IN_BUNDLE: usize = 10;
+
 /// `GET /v1/documents/{id}/bundle` (roles legal and notary of the tenant
 /// that owns the contract; another tenant's contract is a 404).
 pub(crate) async fn get(state: &Arc<AppState>, req: &Req, document_id: &str) -> Answer {
     let caller = caller(state, req)?;
     require(&caller, &[Role::Legal, Role::Notary])?;
     let (st, doc) = (state.clone(), document_id.to_owned());
-    let bundle = tokio::task::spawn_blocking(move || build(&st, &caller.tenant, &doc))
-        .await
-        .map_err(|e| ApiError::internal("bundle task", e))??;
+    let (bundle, omitted) =
+        tokio::task::spawn_blocking(move || build_counted(&st, &caller.tenant, &doc))
+            .await
+            .map_err(|e| ApiError::internal("bundle task", e))??;
     let r = warp::reply::with_status(bundle.to_json(), StatusCode::OK);
+    let r = warp::reply::with_header(r, "x-omitted-report-entries", omitted.to_string());
     Ok(warp::reply::with_header(r, "content-type", "application/json").into_response())
 }
 
-/// The bundle of `tenant`'s contract `document_id`: its entries covered by
-/// [`bundle_checkpoint`], each with an inclusion proof, and the keys of the
-/// issuers those entries cite (revoked ones too: old evidence stays
-/// checkable). 404 when the tenant has no such contract.
+/// The bundle of `tenant`'s contract `document_id`: see [`build_counted`].
 pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result<Bundle, ApiError> {
+    build_counted(state, tenant, document_id).map(|(b, _)| b)
+}
+
+/// The entries a bundle carries: every contract event, and the newest
+/// [`MAX_REPORT_ENTRIES_IN_BUNDLE`] `report_issued` entries; and how many
+/// report entries were left out.
+fn chosen_entries(state: &AppState, indices: Vec<u64>) -> Result<(Vec<u64>, usize), ApiError> {
+    let mut reports = Vec::new();
+    for &index in &indices {
+        let leaf = state.ledger.leaf(index)?;
+        let parsed = parse_leaf(&leaf).map_err(|e| ApiError::internal("stored leaf", e))?;
+        if parsed.event.kind == EventKind::ReportIssued {
+            reports.push(index);
+        }
+    }
+    let omitted = reports.len().saturating_sub(MAX_REPORT_ENTRIES_IN_BUNDLE);
+    let dropped: BTreeSet<u64> = reports[..omitted].iter().copied().collect();
+    Ok((indices.into_iter().filter(|i| !dropped.contains(i)).collect(), omitted))
+}
+
+/// The bundle of `tenant`'s contract `document_id`: its entries (see
+/// [`chosen_entries`]) covered by [`bundle_checkpoint`], each with an
+/// inclusion proof, and the keys of the issuers those entries cite (revoked
+/// ones too: old evidence stays checkable), with the number of report
+/// entries left out. 404 when the tenant has no such contract.
+pub(crate) fn build_counted(
+    state: &AppState,
+    tenant: &str,
+    document_id: &str,
+) -> Result<(Bundle, usize), ApiError> {
     let indices = state.ledger.document_entries(tenant, document_id)?;
     let Some(&last) = indices.last() else {
         return Err(ApiError::not_found(format!("document {document_id:?}")));
     };
+    let (indices, omitted) = chosen_entries(state, indices)?;
     let (checkpoint, size) = bundle_checkpoint(state, last)?;
     let mut event_tsas = false;
     let mut entries = Vec::with_capacity(indices.len());
@@ -103,14 +140,15 @@ pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result
     let mut issuers = Vec::with_capacity(cited.len());
     for name in cited {
         // An entry cites only issuers the ledger knew when it took it.
-        if let Some(rec) = state.ledger.issuer(&name)? {
+        // Resolved as ingest resolved it: the tenant's own, else platform-wide.
+        if let Some(rec) = state.ledger.resolve_issuer(tenant, &name)? {
             issuers.push(BundleIssuer { name: rec.name, public_key: rec.public_key });
         }
     }
     let status = state.ledger.status();
     let (checkpoint_timestamp, timestamp_authorities) = timestamps(state, size, event_tsas)?;
     let anchoring = anchoring(state, &checkpoint);
-    Ok(Bundle {
+    let bundle = Bundle {
         format: FORMAT_V1.to_owned(),
         origin: status.origin,
         log_vkey: status.vkey,
@@ -128,7 +166,8 @@ pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result
         checkpoint_timestamp,
         timestamp_authorities,
         anchoring,
-    })
+    };
+    Ok((bundle, omitted))
 }
 
 /// The ledger's statement of its anchoring policy for `checkpoint` (issue

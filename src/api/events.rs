@@ -46,21 +46,26 @@ where
 {
     let caller = caller(state, req)?;
     require(&caller, &[Role::Submitter])?;
+    let _request = state.admission.admit_request()?;
     let bytes = read_body(body, MAX_BODY_BYTES).await?;
     let st = state.clone();
-    let receipts = tokio::task::spawn_blocking(move || submit(&st, &caller.tenant, &bytes))
-        .await
-        .map_err(|e| ApiError::internal("submit task", e))??;
+    let receipts = tokio::task::spawn_blocking(move || {
+        let events = parse_batch(&bytes).inspect_err(|_| {
+            st.metrics.events.with_label_values(&["rejected"]).inc();
+        })?;
+        // Quota and room, before any signature is checked.
+        let _admitted = st.admission.admit(&caller.tenant, events.len(), bytes.len())?;
+        submit(&st, &caller.tenant, events)
+    })
+    .await
+    .map_err(|e| ApiError::internal("submit task", e))??;
     let out = ReceiptsOut { receipts: receipts.iter().map(receipt_out).collect() };
     Ok(json(&out))
 }
 
-/// Parses, appends and records metrics; runs on a blocking thread because
+/// Appends and records metrics; runs on a blocking thread because
 /// attestation checks are CPU work and the append waits for an fsync.
-fn submit(state: &AppState, tenant: &str, bytes: &[u8]) -> Result<Vec<Receipt>, ApiError> {
-    let events = parse_batch(bytes).inspect_err(|_| {
-        state.metrics.events.with_label_values(&["rejected"]).inc();
-    })?;
+fn submit(state: &AppState, tenant: &str, events: Vec<Event>) -> Result<Vec<Receipt>, ApiError> {
     let n = events.len();
     let started = Instant::now();
     match state.ledger.append(tenant, events) {

@@ -15,11 +15,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use verifier::Hash;
 
-use super::{json, Answer, AppState};
+use super::{json, parse_u64, Answer, AppState};
 use crate::error::ApiError;
 
-/// Most entries one lookup returns; the answer says when there were more.
-pub const MAX_LOOKUP_ENTRIES: usize = 1000;
+/// Entries per page of a lookup; `next_cursor` fetches the next page.
+pub const MAX_LOOKUP_ENTRIES: usize = 100;
 
 /// One entry of the answer.
 #[derive(Serialize)]
@@ -29,9 +29,10 @@ struct LookupEntry {
     inclusion: Vec<String>,
 }
 
-/// `GET /v1/lookup?document_hash=H`.
+/// `GET /v1/lookup?document_hash=H[&cursor=C]`: one page of at most
+/// [`MAX_LOOKUP_ENTRIES`] entries, those with an index above the cursor.
 pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
-    let hash = parse_query(query)?;
+    let (hash, cursor) = parse_query(query)?;
     // The checkpoint first: every entry returned is proven against it.
     let status = state.ledger.status();
     let mut indices = state.ledger.entries_by_document_hash(&hash)?;
@@ -42,7 +43,12 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
         ));
     }
     let total = indices.len();
+    if let Some(c) = cursor {
+        indices.retain(|i| *i > c);
+    }
+    let more = indices.len() > MAX_LOOKUP_ENTRIES;
     indices.truncate(MAX_LOOKUP_ENTRIES);
+    let next_cursor = if more { indices.last().copied() } else { None };
     let mut entries = Vec::with_capacity(indices.len());
     let mut issuer_names = BTreeSet::new();
     for i in indices {
@@ -55,12 +61,16 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
             inclusion: proof.iter().map(|h| h.to_base64()).collect(),
         });
     }
-    let mut issuers = Vec::new();
-    for name in issuer_names {
-        if let Some(r) = state.ledger.issuer(&name)? {
-            issuers.push(json!({"name": r.name, "public_key": r.public_key}));
+    // Each name as its entry's tenant resolved it on ingest. Two tenants'
+    // signers of one name about the same file list two keys for the name.
+    let mut keys = BTreeSet::new();
+    for (tenant, name) in issuer_names {
+        if let Some(r) = state.ledger.resolve_issuer(&tenant, &name)? {
+            keys.insert((r.name, r.public_key));
         }
     }
+    let issuers: Vec<_> =
+        keys.into_iter().map(|(name, key)| json!({"name": name, "public_key": key})).collect();
     let witnesses = state.witnesses_json();
     Ok(json(&json!({
         "format": "evidence-lookup/v1",
@@ -71,38 +81,45 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
         "tree_size": status.tree_size,
         "entries": entries,
         "total_entries": total,
-        "truncated": total > MAX_LOOKUP_ENTRIES,
+        "truncated": more,
         "max_entries": MAX_LOOKUP_ENTRIES,
+        "next_cursor": next_cursor,
         "issuers": issuers,
         "witnesses": witnesses,
     })))
 }
 
-/// Exactly one parameter, `document_hash`, as 64 lowercase hex digits.
-fn parse_query(query: &str) -> Result<Hash, ApiError> {
+/// `document_hash` (64 lowercase hex digits) and an optional `cursor` (the
+/// `next_cursor` of the previous page), each at most once, nothing else.
+fn parse_query(query: &str) -> Result<(Hash, Option<u64>), ApiError> {
     let bad = |m: &str| ApiError::bad_request("bad_query", m.to_string());
-    let mut found = None;
+    let (mut found, mut cursor) = (None, None);
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
             Some(("document_hash", v)) if found.is_none() => found = Some(v),
-            Some(("document_hash", _)) => return Err(bad("document_hash given twice")),
-            _ => return Err(bad("the only parameter is document_hash")),
+            Some(("cursor", v)) if cursor.is_none() => cursor = Some(parse_u64("cursor", v)?),
+            Some(("document_hash" | "cursor", _)) => return Err(bad("parameter given twice")),
+            _ => return Err(bad("the parameters are document_hash and cursor")),
         }
     }
     let v = found.ok_or_else(|| bad("document_hash is required"))?;
-    Hash::from_hex(v).map_err(|_| bad("document_hash must be 64 lowercase hex digits"))
+    let hash =
+        Hash::from_hex(v).map_err(|_| bad("document_hash must be 64 lowercase hex digits"))?;
+    Ok((hash, cursor))
 }
 
-/// Issuer names of a stored leaf's attestations (stored leaves are valid).
-fn attestation_issuers(leaf: &[u8]) -> Vec<String> {
+/// (tenant, issuer name) of a stored leaf's attestations (stored leaves are valid).
+fn attestation_issuers(leaf: &[u8]) -> Vec<(String, String)> {
     let Ok(v) = serde_json::from_slice::<Value>(leaf) else {
         return Vec::new();
     };
+    let tenant = v.get("tenant").and_then(Value::as_str).unwrap_or_default().to_owned();
     v.pointer("/event/attestations")
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
-                .filter_map(|x| x.get("issuer").and_then(Value::as_str).map(str::to_owned))
+                .filter_map(|x| x.get("issuer").and_then(Value::as_str))
+                .map(|n| (tenant.clone(), n.to_owned()))
                 .collect()
         })
         .unwrap_or_default()
@@ -121,6 +138,7 @@ mod tests {
     fn query_is_strict() {
         let h = "ab".repeat(32);
         assert!(parse_query(&format!("document_hash={h}")).is_ok());
+        assert_eq!(parse_query(&format!("document_hash={h}&cursor=7")).unwrap().1, Some(7));
         for q in [
             String::new(),
             "document_hash=".into(),
@@ -128,6 +146,8 @@ mod tests {
             format!("document_hash={}", h.to_uppercase()),
             format!("document_hash={h}&document_hash={h}"),
             format!("document_hash={h}&x=1"),
+            format!("document_hash={h}&cursor=01"),
+            format!("document_hash={h}&cursor=1&cursor=2"),
             format!("document_hash={}", &h[..62]),
         ] {
             assert_eq!(parse_query(&q).unwrap_err().status.as_u16(), 400, "{q}");
@@ -136,8 +156,9 @@ mod tests {
 
     #[test]
     fn issuers_of_a_leaf() {
-        let leaf = br#"{"event":{"attestations":[{"issuer":"idp-gov"},{"issuer":"signer:u-1"}]}}"#;
-        assert_eq!(attestation_issuers(leaf), vec!["idp-gov", "signer:u-1"]);
+        let leaf = br#"{"event":{"attestations":[{"issuer":"idp-gov"},{"issuer":"signer:u-1"}]},"tenant":"t"}"#;
+        let t = |n: &str| ("t".to_string(), n.to_string());
+        assert_eq!(attestation_issuers(leaf), vec![t("idp-gov"), t("signer:u-1")]);
         assert!(attestation_issuers(b"not json").is_empty());
     }
 }

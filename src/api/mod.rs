@@ -2,13 +2,16 @@
 //! that every failure — unknown path, wrong method, oversized body, bad
 //! token — answers the same JSON error shape with the right status.
 
+mod access;
 mod admin;
+pub mod admission;
 mod audit;
 mod bundle;
 mod events;
 mod lookup;
 mod public;
 mod report;
+mod tokens;
 mod verify;
 mod web;
 
@@ -18,6 +21,7 @@ use std::time::Instant;
 use bytes::Buf;
 use futures_util::{Stream, StreamExt};
 use ledger::Ledger;
+use notary_bridge::http::PeerAddr;
 use warp::http::{HeaderMap, Method, StatusCode};
 use warp::reply::{Reply, Response};
 use warp::Filter;
@@ -46,6 +50,8 @@ pub struct AppState {
     pub anchor: Option<anchor::Anchorer>,
     /// False once shutdown began; `/readyz` then answers 503.
     pub ready: std::sync::atomic::AtomicBool,
+    /// Per-tenant quotas and the bound on events in flight.
+    pub admission: admission::Admission,
 }
 
 impl AppState {
@@ -64,14 +70,23 @@ pub fn routes(
         .and(warp::path::full())
         .and(query)
         .and(warp::header::headers_cloned())
+        .and(warp::ext::optional::<PeerAddr>())
         .and(warp::body::stream())
-        .then(move |method, path: warp::path::FullPath, query, headers, body| {
-            let state = state.clone();
-            async move {
-                let req = Req { method, path: path.as_str().to_string(), query, headers };
-                handle(state, req, body).await
-            }
-        })
+        .then(
+            move |method,
+                  path: warp::path::FullPath,
+                  query,
+                  headers,
+                  peer: Option<PeerAddr>,
+                  body| {
+                let state = state.clone();
+                async move {
+                    let peer = peer.map(|p| p.0.ip());
+                    let req = Req { method, path: path.as_str().to_string(), query, headers, peer };
+                    handle(state, req, body).await
+                }
+            },
+        )
 }
 
 /// The parts of a request the handlers look at.
@@ -84,6 +99,8 @@ pub struct Req {
     pub query: String,
     /// Headers.
     pub headers: HeaderMap,
+    /// The client's address, when the accept loop knows it.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 async fn handle<S, B>(state: Arc<AppState>, req: Req, body: S) -> Response
@@ -93,10 +110,12 @@ where
 {
     let started = Instant::now();
     let (route, result) = dispatch(&state, &req, body).await;
-    let response = match result {
+    let mut response = match result {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
+    security_headers(&req, response.headers_mut());
+    access::record(&state, &req, route, response.status().as_u16());
     let status = response.status().as_u16().to_string();
     state.metrics.http.with_label_values(&[route, &status]).inc();
     state.metrics.http_latency.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
@@ -104,6 +123,33 @@ where
 }
 
 type Answer = Result<Response, ApiError>;
+
+/// What every answer carries, unless its handler set a stricter value: no
+/// MIME sniffing, no framing, no referrer; HSTS when the request came
+/// through a TLS-terminating proxy (`X-Forwarded-Proto: https`), since
+/// the service itself speaks plain HTTP behind it.
+fn security_headers(req: &Req, h: &mut HeaderMap) {
+    use warp::http::HeaderValue;
+    let defaults = [
+        ("x-content-type-options", "nosniff"),
+        ("content-security-policy", "default-src 'none'; frame-ancestors 'none'"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+    ];
+    for (name, value) in defaults {
+        if !h.contains_key(name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    let tls = req
+        .headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    if tls {
+        h.insert("strict-transport-security", HeaderValue::from_static("max-age=31536000"));
+    }
+}
 
 async fn dispatch<S, B>(state: &Arc<AppState>, req: &Req, body: S) -> (&'static str, Answer)
 where
@@ -117,7 +163,7 @@ where
         ["v1", "checkpoint"] if get => ("checkpoint", public::checkpoint(state)),
         ["v1", "checkpoint", "latest"] if get => ("checkpoint", public::latest_checkpoint(state)),
         ["v1", "checkpoint", "timestamp"] if get => {
-            ("checkpoint", public::checkpoint_timestamp(state))
+            ("checkpoint", blocking(state, public::checkpoint_timestamp).await)
         }
         ["v1", "anchor"] if post => {
             ("anchor", with_caller(state, req, |c| admin::trigger_anchor(state, c)))
@@ -134,15 +180,30 @@ where
         ["v1", "events"] if post => ("events", events::post(state, req, body).await),
         ["v1", "documents", doc, "bundle"] if get => ("bundle", bundle::get(state, req, doc).await),
         ["v1", "documents", doc, "report"] if get => ("report", report::get(state, req, doc).await),
-        ["v1", "verify"] if post => ("verify", verify::post(state, body).await),
+        ["v1", "documents", doc, "reports"] if post => {
+            ("report", report::post(state, req, doc).await)
+        }
+        ["v1", "documents", doc, "reports", id] if get => {
+            ("report", report::read(state, req, doc, id).await)
+        }
+        ["v1", "verify"] if post => ("verify", verify::post(state, req, body).await),
         ["v1", "issuers"] if get => {
             ("issuers", with_caller(state, req, |c| admin::list_issuers(state, c)))
         }
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
         ["v1", "issuers", name, "revoke"] if post => {
-            ("issuers", with_caller(state, req, |c| admin::revoke_issuer(state, c, name)))
+            ("issuers", admin::revoke_issuer(state, req, name).await)
         }
-        ["v1", "lookup"] if get => ("lookup", lookup::lookup(state, &req.query)),
+        ["v1", "access-log"] if get => ("access_log", access::list(state, req).await),
+        ["v1", "tokens"] if post => ("tokens", tokens::issue(state, req, body).await),
+        ["v1", "tokens"] if get => {
+            ("tokens", with_caller(state, req, |c| tokens::list(state, c, &req.query)))
+        }
+        ["v1", "tokens", id, "revoke"] if post => ("tokens", tokens::revoke(state, req, id).await),
+        ["v1", "lookup"] if get => {
+            let query = req.query.clone();
+            ("lookup", blocking(state, move |st| lookup::lookup(st, &query)).await)
+        }
         ["v1", "audit"] if post => match caller(state, req) {
             Ok(c) => ("audit", audit::post(state, c).await),
             Err(e) => ("audit", Err(e)),
@@ -154,6 +215,18 @@ where
         ["readyz"] if get => ("readyz", public::readyz(state)),
         _ => ("unknown", Err(no_route(req))),
     }
+}
+
+/// Runs a handler whose work blocks (RocksDB reads, proofs, signature
+/// checks) on the blocking pool, so the two async workers stay free.
+async fn blocking(
+    state: &Arc<AppState>,
+    f: impl FnOnce(&AppState) -> Answer + Send + 'static,
+) -> Answer {
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || f(&st))
+        .await
+        .map_err(|e| ApiError::internal("blocking task", e))?
 }
 
 fn no_route(req: &Req) -> ApiError {
@@ -175,8 +248,28 @@ pub(crate) fn caller(state: &AppState, req: &Req) -> Result<Caller, ApiError> {
     auth::authenticate(&state.ledger, header)
 }
 
-/// Reads a body, refusing it as soon as it passes `cap` bytes.
-pub(crate) async fn read_body<S, B>(mut body: S, cap: usize) -> Result<Vec<u8>, ApiError>
+/// How long a client may take to send a request body, whole: a client
+/// trickling its body holds a connection and, for `POST /v1/verify`, a
+/// verification slot, so it gets this long and then a 408.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads a body within [`BODY_READ_TIMEOUT`], refusing it as soon as it
+/// passes `cap` bytes.
+pub(crate) async fn read_body<S, B>(body: S, cap: usize) -> Result<Vec<u8>, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
+    B: Buf,
+{
+    tokio::time::timeout(BODY_READ_TIMEOUT, read_body_capped(body, cap)).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("request body not received within {} s", BODY_READ_TIMEOUT.as_secs()),
+        )
+    })?
+}
+
+async fn read_body_capped<S, B>(mut body: S, cap: usize) -> Result<Vec<u8>, ApiError>
 where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,

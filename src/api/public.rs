@@ -60,6 +60,41 @@ pub(crate) fn checkpoint_timestamp(state: &AppState) -> Answer {
         .ok_or_else(none)?;
     let roots = state.ledger.tsa_records()?;
     let root = roots.iter().find(|r| r.name == t.tsa).map(|r| r.root_pem.clone());
+    let key = verifier::Hash::digest(&[t.checkpoint.as_bytes(), &t.token[..]].concat());
+    let (gen_time, serial) = {
+        let cached = TIMESTAMP_CHECKED.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match cached.filter(|(k, _, _)| *k == key) {
+            Some((_, g, s)) => (g, s),
+            None => {
+                let (g, s) = check_checkpoint_timestamp(state, &t)?;
+                *TIMESTAMP_CHECKED.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((key, g.clone(), s.clone()));
+                (g, s)
+            }
+        }
+    };
+    Ok(json(&json!({
+        "tree_size": t.size,
+        "checkpoint": t.checkpoint,
+        "tsa": t.tsa,
+        "token": b64(&t.token),
+        "gen_time": gen_time,
+        "serial": serial,
+        "tsa_root_pem": root,
+    })))
+}
+
+/// The last checkpoint timestamp checked, by SHA-256 of (checkpoint ||
+/// token), with its genTime and serial: a stored token does not change, so
+/// it is verified once, not on every public request. (The TSA roots it was
+/// checked under only grow; names are never reused.)
+type CheckedTimestamp = (verifier::Hash, serde_json::Value, serde_json::Value);
+static TIMESTAMP_CHECKED: std::sync::Mutex<Option<CheckedTimestamp>> = std::sync::Mutex::new(None);
+
+fn check_checkpoint_timestamp(
+    state: &AppState,
+    t: &anchor::store::CheckpointTimestamp,
+) -> Result<(serde_json::Value, serde_json::Value), ApiError> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let cp = verifier::checkpoint::SignedCheckpoint::parse(t.checkpoint.as_bytes())
         .map_err(|e| ApiError::internal("stored checkpoint", e))?;
@@ -72,15 +107,7 @@ pub(crate) fn checkpoint_timestamp(state: &AppState) -> Answer {
         ledger::MAX_TIMESTAMP_SKEW_SECS,
     )
     .map_err(|e| ApiError::internal("stored checkpoint timestamp", e))?;
-    Ok(json(&json!({
-        "tree_size": t.size,
-        "checkpoint": t.checkpoint,
-        "tsa": t.tsa,
-        "token": b64(&t.token),
-        "gen_time": info.gen_time,
-        "serial": info.serial,
-        "tsa_root_pem": root,
-    })))
+    Ok((json!(info.gen_time), json!(info.serial)))
 }
 
 /// The latest anchored checkpoint, if anchoring runs and one exists.

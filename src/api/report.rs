@@ -1,6 +1,19 @@
-//! `GET /v1/documents/{id}/report` (role legal): the evidence report of one
-//! contract, HTML or PDF, signed by the log key and itself written to the
-//! ledger as a `report_issued` event, so the report is evidence too.
+//! Evidence reports (role legal): the report of one contract, HTML or PDF,
+//! signed by the log key and itself written to the ledger as a
+//! `report_issued` event, so the report is evidence too.
+//!
+//! - `POST /v1/documents/{id}/reports` with an `Idempotency-Key` header
+//!   issues one: the same key (per tenant and contract) answers the same
+//!   report again and appends nothing.
+//! - `GET /v1/documents/{id}/reports/{report_id}` reads an issued report
+//!   back, without side effects.
+//! - `GET /v1/documents/{id}/report` (legacy, pinned) issues a new report on
+//!   every call, as before.
+//!
+//! Issuing is crash-safe exactly once per key: the rendered report and its
+//! event are stored before the event is appended, and a retry re-appends the
+//! stored event, which the ledger's event-id idempotency answers with the
+//! original receipt.
 //!
 //! The signature is the attestation of that event: Ed25519 by the log key,
 //! registered as the issuer [`LOG_ISSUER`], over the canonical JSON of
@@ -21,7 +34,7 @@ use verifier::entry::Event;
 use verifier::note::NoteVerifier;
 use verifier::Hash;
 use warp::http::StatusCode;
-use warp::reply::{Reply, Response};
+use warp::reply::Reply;
 
 use super::verify::SERVICE_TRUST;
 use super::{bundle, caller, Answer, AppState, Req};
@@ -50,26 +63,100 @@ impl Format {
     }
 }
 
-/// A rendered, logged report.
+/// A rendered report, stored (aux records) so that it can be read back and
+/// an interrupted issue finished.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Issued {
-    body: Vec<u8>,
-    format: Format,
-    sha256: Hash,
-    index: u64,
+    /// The report id, also the `report_issued` event's id.
     event_id: String,
+    document_id: String,
+    format: String,
+    sha256: String,
     signature: String,
+    /// The `report_issued` event, as appended.
+    event: serde_json::Value,
+    /// Index of the entry; `None` until the append returned.
+    index: Option<u64>,
+    /// Standard base64 of the report file.
+    body: String,
 }
 
-/// Handles `GET /v1/documents/{id}/report[?format=html|pdf]`.
+/// Idempotency keys and report ids: 1-128 chars of `[A-Za-z0-9._:-]`.
+const REPORT_IDEM_PREFIX: &[u8] = b"report-idem\0";
+const REPORT_PREFIX: &[u8] = b"report\0";
+
+/// Reports are issued one at a time: a key's check-then-issue is atomic,
+/// and rendering (CPU-heavy) cannot crowd out the ingest path.
+static ISSUING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `GET /v1/documents/{id}/report[?format=html|pdf]` (legacy): a new report
+/// on every call.
 pub(crate) async fn get(state: &Arc<AppState>, req: &Req, document_id: &str) -> Answer {
     let caller = caller(state, req)?;
     require(&caller, &[Role::Legal])?;
     let format = format(req)?;
+    let key = format!("legacy-{}", random_hex());
+    run(state, caller, document_id, format, key).await
+}
+
+/// `POST /v1/documents/{id}/reports[?format=html|pdf]` with `Idempotency-Key`.
+pub(crate) async fn post(state: &Arc<AppState>, req: &Req, document_id: &str) -> Answer {
+    let caller = caller(state, req)?;
+    require(&caller, &[Role::Legal])?;
+    let format = format(req)?;
+    let key = req
+        .headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| ledger::check_id("Idempotency-Key", k).is_ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "idempotency_key",
+                "Idempotency-Key header required: 1-128 chars of [A-Za-z0-9._:-]",
+            )
+        })?
+        .to_string();
+    run(state, caller, document_id, format, key).await
+}
+
+async fn run(
+    state: &Arc<AppState>,
+    caller: Caller,
+    document_id: &str,
+    format: Format,
+    key: String,
+) -> Answer {
     let (st, doc) = (state.clone(), document_id.to_owned());
-    let issued = tokio::task::spawn_blocking(move || issue(&st, &caller, &doc, format))
+    let issued = tokio::task::spawn_blocking(move || {
+        let _one = ISSUING.lock().unwrap_or_else(|p| p.into_inner());
+        issue_once(&st, &caller, &doc, format, &key)
+    })
+    .await
+    .map_err(|e| ApiError::internal("report task", e))??;
+    respond(&issued)
+}
+
+/// `GET /v1/documents/{id}/reports/{report_id}`: an issued report, as issued.
+pub(crate) async fn read(
+    state: &Arc<AppState>,
+    req: &Req,
+    document_id: &str,
+    report_id: &str,
+) -> Answer {
+    let caller = caller(state, req)?;
+    require(&caller, &[Role::Legal])?;
+    let not_found = || ApiError::not_found(format!("report {report_id:?}"));
+    if ledger::check_id("report id", report_id).is_err() {
+        return Err(not_found());
+    }
+    let (st, id) = (state.clone(), report_id.to_owned());
+    let tenant = caller.tenant.clone();
+    let stored = tokio::task::spawn_blocking(move || load(&st.ledger, &tenant, &id))
         .await
-        .map_err(|e| ApiError::internal("report task", e))??;
-    Ok(respond(issued))
+        .map_err(|e| ApiError::internal("report task", e))??
+        .filter(|r| r.document_id == document_id && r.index.is_some())
+        .ok_or_else(not_found)?;
+    respond(&stored)
 }
 
 /// `?format=pdf|html`, else `Accept: application/pdf`, else HTML.
@@ -98,9 +185,79 @@ fn format(req: &Req) -> Result<Format, ApiError> {
     Ok(chosen.unwrap_or(if accept_pdf { Format::Pdf } else { Format::Html }))
 }
 
-/// Builds the bundle, verifies it, renders the report, and logs its issue.
-/// Nothing is written unless the report rendered.
-fn issue(
+fn idem_key(tenant: &str, document_id: &str, key: &str) -> Vec<u8> {
+    [REPORT_IDEM_PREFIX, tenant.as_bytes(), b"\0", document_id.as_bytes(), b"\0", key.as_bytes()]
+        .concat()
+}
+
+fn report_key(tenant: &str, report_id: &str) -> Vec<u8> {
+    [REPORT_PREFIX, tenant.as_bytes(), b"\0", report_id.as_bytes()].concat()
+}
+
+fn load(ledger: &Ledger, tenant: &str, report_id: &str) -> Result<Option<Issued>, ApiError> {
+    match ledger.aux_get(&report_key(tenant, report_id))? {
+        None => Ok(None),
+        Some(v) => {
+            serde_json::from_slice(&v).map(Some).map_err(|e| ApiError::internal("stored report", e))
+        }
+    }
+}
+
+fn store(ledger: &Ledger, tenant: &str, issued: &Issued) -> Result<(), ApiError> {
+    let v = serde_json::to_vec(issued).map_err(|e| ApiError::internal("report", e))?;
+    Ok(ledger.aux_put(&report_key(tenant, &issued.event_id), &v)?)
+}
+
+/// The report of `key`: the one issued before under it (finishing its
+/// append if that was interrupted), else a new one.
+fn issue_once(
+    state: &AppState,
+    caller: &Caller,
+    document_id: &str,
+    format: Format,
+    key: &str,
+) -> Result<Issued, ApiError> {
+    let ledger = &state.ledger;
+    let idem = idem_key(&caller.tenant, document_id, key);
+    let mut issued = match ledger.aux_get(&idem)? {
+        Some(id) => {
+            let id = String::from_utf8_lossy(&id).into_owned();
+            load(ledger, &caller.tenant, &id)?
+                .ok_or_else(|| ApiError::internal("report", "idempotency record without report"))?
+        }
+        None => {
+            let issued = render(state, caller, document_id, format)?;
+            store(ledger, &caller.tenant, &issued)?;
+            ledger.aux_put(&idem, issued.event_id.as_bytes())?;
+            issued
+        }
+    };
+    if issued.format != format.as_str() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_conflict",
+            "this Idempotency-Key was used for a report in another format",
+        ));
+    }
+    if issued.index.is_none() {
+        let event = Event::from_value(issued.event.clone(), true)
+            .map_err(|e| ApiError::internal("report event", e))?;
+        ensure_log_issuer(ledger)?;
+        let receipts = ledger.append(&caller.tenant, vec![event])?;
+        issued.index = Some(
+            receipts
+                .first()
+                .map(|r| r.index)
+                .ok_or_else(|| ApiError::internal("report", "no receipt"))?,
+        );
+        store(ledger, &caller.tenant, &issued)?;
+    }
+    Ok(issued)
+}
+
+/// Builds the bundle, verifies it, renders the report and signs its
+/// `report_issued` event. Writes nothing.
+fn render(
     state: &AppState,
     caller: &Caller,
     document_id: &str,
@@ -145,15 +302,16 @@ fn issue(
         },
         "attestations": [{"issuer": LOG_ISSUER, "claim": claim, "signature": signature}],
     });
-    let event =
-        Event::from_value(event, true).map_err(|e| ApiError::internal("report event", e))?;
-    ensure_log_issuer(&state.ledger)?;
-    let receipts = state.ledger.append(&caller.tenant, vec![event])?;
-    let index = receipts
-        .first()
-        .map(|r| r.index)
-        .ok_or_else(|| ApiError::internal("report", "no receipt"))?;
-    Ok(Issued { body, format, sha256, index, event_id, signature })
+    Ok(Issued {
+        event_id,
+        document_id: document_id.to_owned(),
+        format: format.as_str().to_owned(),
+        sha256: sha256.to_hex(),
+        signature,
+        event,
+        index: None,
+        body: base64::engine::general_purpose::STANDARD.encode(&body),
+    })
 }
 
 fn render_pdf(doc: &report::Document) -> Result<Vec<u8>, ApiError> {
@@ -183,31 +341,36 @@ fn ensure_log_issuer(ledger: &Ledger) -> Result<(), ApiError> {
     }
 }
 
-fn respond(issued: Issued) -> Response {
-    let (content_type, ext) = match issued.format {
-        Format::Html => ("text/html; charset=utf-8", "html"),
-        Format::Pdf => ("application/pdf", "pdf"),
+fn respond(issued: &Issued) -> Answer {
+    let (content_type, ext) = match issued.format.as_str() {
+        "pdf" => ("application/pdf", "pdf"),
+        _ => ("text/html; charset=utf-8", "html"),
     };
-    let mut r = warp::reply::with_status(issued.body, StatusCode::OK).into_response();
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(&issued.body)
+        .map_err(|e| ApiError::internal("stored report", e))?;
+    let mut r = warp::reply::with_status(body, StatusCode::OK).into_response();
     let disposition = format!("inline; filename=\"evidence-report-{}.{ext}\"", issued.event_id);
+    let location = format!("/v1/documents/{}/reports/{}", issued.document_id, issued.event_id);
     let headers = [
         ("content-type", content_type.to_owned()),
         ("content-disposition", disposition),
         ("cache-control", "no-store".to_owned()),
         ("x-content-type-options", "nosniff".to_owned()),
         ("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'".to_owned()),
-        ("x-report-sha256", issued.sha256.to_hex()),
-        ("x-report-entry-index", issued.index.to_string()),
-        ("x-report-event-id", issued.event_id),
+        ("x-report-sha256", issued.sha256.clone()),
+        ("x-report-entry-index", issued.index.map(|i| i.to_string()).unwrap_or_default()),
+        ("x-report-event-id", issued.event_id.clone()),
         ("x-report-issuer", LOG_ISSUER.to_owned()),
-        ("x-report-signature", issued.signature),
+        ("x-report-signature", issued.signature.clone()),
+        ("location", location),
     ];
     for (name, value) in headers {
         if let Ok(v) = warp::http::HeaderValue::from_str(&value) {
             r.headers_mut().insert(name, v);
         }
     }
-    r
+    Ok(r)
 }
 
 fn random_hex() -> String {

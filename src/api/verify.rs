@@ -16,7 +16,10 @@
 //! a valid bundle yields a report whose `bundle_format` check failed, as the
 //! command does. Malformed envelopes and options are 400s.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Buf;
 use futures_util::Stream;
@@ -29,7 +32,7 @@ use verifier::report::Report;
 use verifier::Hash;
 use warp::http::StatusCode;
 
-use super::{json, read_body, Answer, AppState};
+use super::{json, read_body, Answer, AppState, Req};
 use crate::error::ApiError;
 
 /// Largest `POST /v1/verify` body.
@@ -57,14 +60,67 @@ struct Item {
     options: VerifyOptions,
 }
 
-/// Handles `POST /v1/verify`.
-pub(crate) async fn post<S, B>(state: &Arc<AppState>, body: S) -> Answer
+/// How long a request waits for a verification slot before a 503.
+const SLOT_WAIT: Duration = Duration::from_secs(2);
+/// Verifications one client address may have in flight (reading its body
+/// or verifying) at once.
+pub const MAX_VERIFY_PER_CLIENT: usize = 1;
+
+/// Verifications in flight per client address.
+static PER_CLIENT: Mutex<BTreeMap<IpAddr, usize>> = Mutex::new(BTreeMap::new());
+
+/// One client's claim on verification; released when dropped.
+struct ClientClaim(Option<IpAddr>);
+
+impl ClientClaim {
+    /// Claims a place for `peer`, or 429 when it has its share in flight.
+    fn take(peer: Option<IpAddr>) -> Result<ClientClaim, ApiError> {
+        let Some(ip) = peer else { return Ok(ClientClaim(None)) };
+        let mut map = PER_CLIENT.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= MAX_VERIFY_PER_CLIENT {
+            return Err(ApiError::overloaded(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("at most {MAX_VERIFY_PER_CLIENT} verification per client at once"),
+                1,
+            ));
+        }
+        *n += 1;
+        Ok(ClientClaim(Some(ip)))
+    }
+}
+
+impl Drop for ClientClaim {
+    fn drop(&mut self) {
+        let Some(ip) = self.0 else { return };
+        let mut map = PER_CLIENT.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&ip);
+            }
+        }
+    }
+}
+
+/// Handles `POST /v1/verify`: the client's share and a slot first, then
+/// the body (within the body deadline), then the checks off the runtime.
+/// A request that finds every slot taken for [`SLOT_WAIT`] gets a 503
+/// with `Retry-After` before any of its body is read.
+pub(crate) async fn post<S, B>(state: &Arc<AppState>, req: &Req, body: S) -> Answer
 where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
+    let _claim = ClientClaim::take(req.peer)?;
+    let busy = || {
+        ApiError::overloaded(StatusCode::SERVICE_UNAVAILABLE, "every verification slot is busy", 1)
+    };
+    let _slot = tokio::time::timeout(SLOT_WAIT, VERIFY_SLOTS.acquire())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|e| ApiError::internal("verify slots", e))?;
     let bytes = read_body(body, MAX_VERIFY_BODY_BYTES).await?;
-    let _slot = VERIFY_SLOTS.acquire().await.map_err(|e| ApiError::internal("verify slots", e))?;
     let trust = state.trust.clone();
     let out = tokio::task::spawn_blocking(move || run(&bytes, &trust))
         .await

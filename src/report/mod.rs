@@ -438,6 +438,7 @@ pub fn kind_zh(kind: &str) -> &'static str {
         "completed" => "签署完成",
         "archived" => "归档",
         "report_issued" => "出具存证报告",
+        "registry_changed" => "签发方或令牌变更",
         _ => "事件",
     }
 }

@@ -23,6 +23,8 @@ pub struct Tokens {
     pub legal: String,
     pub notary: String,
     pub admin: String,
+    /// The platform administrator (no tenant).
+    pub platform: String,
     pub other_submitter: String,
     pub other_legal: String,
 }
@@ -56,6 +58,7 @@ impl Server {
             legal: tok(TENANT, "legal"),
             notary: tok(TENANT, "notary"),
             admin: tok(TENANT, "admin"),
+            platform: cli(&["token", "issue", "--data", &d, "--role", "platform"]),
             other_submitter: tok(OTHER, "submitter"),
             other_legal: tok(OTHER, "legal"),
         };
@@ -83,8 +86,14 @@ impl Server {
     }
 
     pub fn spawn(&mut self) {
+        self.spawn_with(&[]);
+    }
+
+    /// Serves with extra `serve` flags.
+    pub fn spawn_with(&mut self, extra: &[&str]) {
         let mut child = Command::new(BIN)
             .args(["serve", "--data", self.dir.path().to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()

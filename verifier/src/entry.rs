@@ -74,11 +74,14 @@ pub enum EventKind {
     Archived,
     /// An evidence report was issued (written by the service only).
     ReportIssued,
+    /// A trusted issuer or a bearer token was added or revoked (written by
+    /// the service only, attested by the log key): the registry's history.
+    RegistryChanged,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::Registered,
         EventKind::IdentityVerified,
         EventKind::IntentVerified,
@@ -89,6 +92,7 @@ impl EventKind {
         EventKind::Completed,
         EventKind::Archived,
         EventKind::ReportIssued,
+        EventKind::RegistryChanged,
     ];
 
     /// The wire name (`identity_verified`, ...).
@@ -104,6 +108,7 @@ impl EventKind {
             EventKind::Completed => "completed",
             EventKind::Archived => "archived",
             EventKind::ReportIssued => "report_issued",
+            EventKind::RegistryChanged => "registry_changed",
         }
     }
 
@@ -114,7 +119,7 @@ impl EventKind {
 
     /// Whether only the service itself may write this kind.
     pub fn is_service_kind(&self) -> bool {
-        *self == EventKind::ReportIssued
+        matches!(self, EventKind::ReportIssued | EventKind::RegistryChanged)
     }
 
     /// Whether an event of this kind may carry no attestation.
@@ -295,7 +300,10 @@ fn parse_kind(v: &Value, allow_service_kinds: bool) -> Result<EventKind, VerifyE
     let kind = EventKind::parse(string(v, "kind")?)
         .ok_or_else(|| VerifyError::invalid("kind", "unknown kind"))?;
     if kind.is_service_kind() && !allow_service_kinds {
-        return Err(VerifyError::invalid("kind", "report_issued is written by the service only"));
+        return Err(VerifyError::invalid(
+            "kind",
+            "report_issued and registry_changed are written by the service only",
+        ));
     }
     Ok(kind)
 }

@@ -579,6 +579,7 @@ pub fn kind_words(kind: EventKind) -> &'static str {
         EventKind::Completed => "contract completed",
         EventKind::Archived => "contract archived",
         EventKind::ReportIssued => "evidence report issued",
+        EventKind::RegistryChanged => "trusted issuer or token changed",
     }
 }
 

@@ -1,0 +1,294 @@
+//! Admission control in front of the sequencer, and per-tenant quotas.
+//!
+//! - Quotas: each tenant may submit at most `events_per_sec` events per
+//!   second on average (a token bucket holding `burst_secs` seconds of
+//!   them) and `bytes_per_day` request bytes per UTC day. Over either: 429
+//!   with `Retry-After`, before any checking work is spent. One tenant's
+//!   flood thus cannot take the others' share of the one sequencer and disk.
+//! - Admission: at most `max_in_flight_events` submitted events may be in
+//!   the service at once (parsed, being checked, queued for or inside a
+//!   group commit). Past that, new submissions get a 503 with `Retry-After`
+//!   at once instead of waiting in an unbounded pile whose every request
+//!   times out (the collapse the load tool showed under overload).
+//!
+//! Counters are in memory, per server process: a restart refills every
+//! bucket and resets the day's bytes.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use warp::http::StatusCode;
+
+use crate::error::ApiError;
+
+/// One tenant's limits; 0 turns a limit off.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Quota {
+    /// Average events per second.
+    pub events_per_sec: f64,
+    /// Request bytes per UTC day.
+    pub bytes_per_day: u64,
+}
+
+/// The service's admission settings.
+#[derive(Clone, Debug)]
+pub struct AdmissionConfig {
+    /// Every tenant's quota unless overridden.
+    pub default_quota: Quota,
+    /// Per-tenant quotas.
+    pub overrides: HashMap<String, Quota>,
+    /// Seconds of `events_per_sec` a tenant may spend at once.
+    pub burst_secs: f64,
+    /// Most submitted events in the service at once.
+    pub max_in_flight_events: usize,
+    /// Most submission requests in the service at once (reading their
+    /// body, parsing, checking, waiting for their group commit).
+    pub max_in_flight_requests: usize,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        AdmissionConfig {
+            default_quota: Quota { events_per_sec: 0.0, bytes_per_day: 0 },
+            overrides: HashMap::new(),
+            burst_secs: 2.0,
+            max_in_flight_events: DEFAULT_MAX_IN_FLIGHT_EVENTS,
+            max_in_flight_requests: DEFAULT_MAX_IN_FLIGHT_REQUESTS,
+        }
+    }
+}
+
+/// Default admission bound: about half a second of the sequencer's
+/// measured throughput on these machines.
+pub const DEFAULT_MAX_IN_FLIGHT_EVENTS: usize = 20_000;
+
+/// Default bound on submission requests in flight: each holds a blocking
+/// thread while it is checked and waits for its fsync; more than this only
+/// queue on the two cores and time out together.
+pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 256;
+
+/// A tenant's bucket and day counter.
+struct Usage {
+    tokens: f64,
+    refilled: Instant,
+    day: i64,
+    bytes: u64,
+}
+
+/// Quota state and the in-flight count.
+pub struct Admission {
+    config: AdmissionConfig,
+    usage: Mutex<HashMap<String, Usage>>,
+    in_flight: Arc<AtomicUsize>,
+    requests: Arc<AtomicUsize>,
+}
+
+/// Events admitted; released when dropped.
+#[derive(Debug)]
+pub struct Admitted {
+    n: usize,
+    in_flight: Arc<AtomicUsize>,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.in_flight.fetch_sub(self.n, Ordering::AcqRel);
+    }
+}
+
+impl Admission {
+    /// Admission with `config`.
+    pub fn new(config: AdmissionConfig) -> Admission {
+        Admission {
+            config,
+            usage: Mutex::new(HashMap::new()),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            requests: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Admits one submission request before its body is read, or 503 +
+    /// `Retry-After` when [`AdmissionConfig::max_in_flight_requests`] are in.
+    pub fn admit_request(&self) -> Result<Admitted, ApiError> {
+        let max = self.config.max_in_flight_requests;
+        let before = self.requests.fetch_add(1, Ordering::AcqRel);
+        let admitted = Admitted { n: 1, in_flight: self.requests.clone() };
+        if before >= max {
+            drop(admitted);
+            return Err(ApiError::overloaded(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{max} submissions in flight; retry"),
+                1,
+            ));
+        }
+        Ok(admitted)
+    }
+
+    /// Events in the service now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Admits `events` events of `bytes` request bytes from `tenant`, or
+    /// refuses them: 429 over the tenant's quota, 503 when the service is full.
+    pub fn admit(&self, tenant: &str, events: usize, bytes: usize) -> Result<Admitted, ApiError> {
+        self.charge(tenant, events, bytes, Instant::now(), unix_day())?;
+        let max = self.config.max_in_flight_events;
+        let before = self.in_flight.fetch_add(events, Ordering::AcqRel);
+        let admitted = Admitted { n: events, in_flight: self.in_flight.clone() };
+        if before + events > max && before > 0 {
+            drop(admitted);
+            return Err(ApiError::overloaded(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the service holds {before} events in flight (at most {max}); retry"),
+                1,
+            ));
+        }
+        Ok(admitted)
+    }
+
+    fn quota(&self, tenant: &str) -> Quota {
+        self.config.overrides.get(tenant).copied().unwrap_or(self.config.default_quota)
+    }
+
+    /// Takes `events` from the tenant's bucket and `bytes` from its day.
+    fn charge(
+        &self,
+        tenant: &str,
+        events: usize,
+        bytes: usize,
+        now: Instant,
+        day: i64,
+    ) -> Result<(), ApiError> {
+        let q = self.quota(tenant);
+        if q.events_per_sec <= 0.0 && q.bytes_per_day == 0 {
+            return Ok(());
+        }
+        let burst = (q.events_per_sec * self.config.burst_secs).max(1.0);
+        let mut map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let u = map.entry(tenant.to_string()).or_insert(Usage {
+            tokens: burst,
+            refilled: now,
+            day,
+            bytes: 0,
+        });
+        if u.day != day {
+            u.day = day;
+            u.bytes = 0;
+        }
+        if q.bytes_per_day > 0 && u.bytes + bytes as u64 > q.bytes_per_day {
+            let secs_left = 86_400 - unix_secs().rem_euclid(86_400);
+            return Err(over_quota(
+                format!("tenant's {} bytes for today are spent", q.bytes_per_day),
+                secs_left as u32,
+            ));
+        }
+        if q.events_per_sec > 0.0 {
+            let elapsed = now.saturating_duration_since(u.refilled).as_secs_f64();
+            u.tokens = (u.tokens + elapsed * q.events_per_sec).min(burst);
+            u.refilled = now;
+            let need = events as f64;
+            if need > u.tokens {
+                let wait = ((need - u.tokens) / q.events_per_sec).ceil().max(1.0);
+                return Err(over_quota(
+                    format!("tenant over its {} events/s", q.events_per_sec),
+                    wait.min(3600.0) as u32,
+                ));
+            }
+            u.tokens -= need;
+        }
+        u.bytes += bytes as u64;
+        Ok(())
+    }
+}
+
+fn over_quota(message: String, retry_after: u32) -> ApiError {
+    ApiError::overloaded(StatusCode::TOO_MANY_REQUESTS, message, retry_after)
+}
+
+fn unix_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn unix_day() -> i64 {
+    unix_secs().div_euclid(86_400)
+}
+
+/// Parses `TENANT=EVENTS_PER_SEC:BYTES_PER_DAY` (a `serve --tenant-quota`).
+pub fn parse_override(s: &str) -> Result<(String, Quota), String> {
+    let bad = || format!("{s:?}: expected TENANT=EVENTS_PER_SEC:BYTES_PER_DAY");
+    let (tenant, rest) = s.split_once('=').ok_or_else(bad)?;
+    let (eps, bytes) = rest.split_once(':').ok_or_else(bad)?;
+    let events_per_sec: f64 = eps.parse().map_err(|_| bad())?;
+    if !events_per_sec.is_finite() || events_per_sec < 0.0 {
+        return Err(bad());
+    }
+    let bytes_per_day = bytes.parse().map_err(|_| bad())?;
+    Ok((tenant.to_string(), Quota { events_per_sec, bytes_per_day }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn admission(eps: f64, bytes: u64, max: usize) -> Admission {
+        Admission::new(AdmissionConfig {
+            default_quota: Quota { events_per_sec: eps, bytes_per_day: bytes },
+            burst_secs: 1.0,
+            max_in_flight_events: max,
+            ..AdmissionConfig::default()
+        })
+    }
+
+    #[test]
+    fn events_per_second_refill_and_tenants_are_apart() {
+        let a = admission(10.0, 0, 1000);
+        let t0 = Instant::now();
+        a.charge("a", 10, 0, t0, 0).unwrap();
+        let e = a.charge("a", 1, 0, t0, 0).unwrap_err();
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(e.retry_after, Some(1));
+        a.charge("b", 10, 0, t0, 0).unwrap();
+        a.charge("a", 5, 0, t0 + Duration::from_millis(500), 0).unwrap();
+        assert!(a.charge("a", 1, 0, t0 + Duration::from_millis(500), 0).is_err());
+        // A request larger than the burst can never pass: it says so by its wait.
+        assert_eq!(a.charge("c", 25, 0, t0, 0).unwrap_err().retry_after, Some(2));
+    }
+
+    #[test]
+    fn bytes_per_day_reset_with_the_day() {
+        let a = admission(0.0, 100, 1000);
+        let t0 = Instant::now();
+        a.charge("a", 1, 60, t0, 7).unwrap();
+        assert!(a.charge("a", 1, 60, t0, 7).is_err());
+        a.charge("a", 1, 60, t0, 8).unwrap();
+    }
+
+    #[test]
+    fn in_flight_events_are_bounded_and_released() {
+        let a = admission(0.0, 0, 100);
+        let first = a.admit("a", 80, 0).unwrap();
+        let e = a.admit("b", 30, 0).unwrap_err();
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(a.in_flight(), 80);
+        drop(first);
+        assert_eq!(a.in_flight(), 0);
+        // One batch larger than the bound still goes through an idle service.
+        let big = a.admit("a", 150, 0).unwrap();
+        assert_eq!(a.in_flight(), 150);
+        drop(big);
+    }
+
+    #[test]
+    fn overrides_parse() {
+        let (t, q) = parse_override("acme=100:1000000").unwrap();
+        assert_eq!((t.as_str(), q.events_per_sec, q.bytes_per_day), ("acme", 100.0, 1_000_000));
+        assert!(parse_override("acme=x:1").is_err());
+        assert!(parse_override("acme").is_err());
+    }
+}

@@ -1,0 +1,340 @@
+//! End-to-end: who may manage what (platform administrator vs a tenant's
+//! admin), tenant-scoped signer keys, tokens issued, listed and revoked
+//! while the server runs, and the registry's history in the log.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::Command;
+
+use base64::Engine as _;
+use common::*;
+use ed25519_dalek::Signature;
+use evidence_ledger::flows::{signed_event, Issuer};
+use serde_json::{json, Value};
+use verifier::attest::attestation_message;
+use verifier::bundle::{verify_bundle, Bundle, VerifyOptions};
+use verifier::note::NoteVerifier;
+use verifier::Hash;
+
+fn body(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap()
+}
+
+fn add_issuer(s: &Server, token: &str, iss: &Issuer, tenant: Option<&str>) -> (u16, Value) {
+    let mut b = json!({"name": iss.name, "public_key": iss.public_key_b64()});
+    if let Some(t) = tenant {
+        b["tenant"] = json!(t);
+    }
+    s.post("/v1/issuers", Some(token), body(&b))
+}
+
+fn issue_token(s: &Server, by: &str, req: &Value) -> (u16, Value) {
+    s.post("/v1/tokens", Some(by), body(req))
+}
+
+fn submit_as(s: &Server, token: &str, ev: &Value) -> (u16, Value) {
+    s.post("/v1/events", Some(token), body(ev))
+}
+
+fn court(s: &Server) -> VerifyOptions {
+    let vkey = s.get_json("/v1/log")["vkey"].as_str().unwrap().to_string();
+    let mut policy = verifier::policy::TrustPolicy::default();
+    policy.add_log(&vkey).unwrap();
+    VerifyOptions::with_policy(policy, "the test court's policy")
+}
+
+/// A tenant's admin gets 403 on platform-wide issuers, on another tenant's
+/// issuers and tokens, on platform tokens and on anchoring.
+#[test]
+fn tenant_admin_is_confined_to_its_own_tenant() {
+    let s = Server::start();
+    let admin = &s.tokens.admin;
+    let evil = Issuer::random("idp-gov-2");
+    assert_eq!(add_issuer(&s, admin, &evil, None).0, 403, "platform-wide name");
+    let signer = Issuer::random("signer:u-50");
+    assert_eq!(add_issuer(&s, admin, &signer, Some(OTHER)).0, 403, "another tenant");
+    assert_eq!(s.post("/v1/issuers/idp-gov/revoke", Some(admin), "").0, 403);
+    assert_eq!(s.post("/v1/issuers/signer:u-1/revoke", Some(admin), "").0, 403);
+    let (status, _) =
+        s.post(&format!("/v1/issuers/signer:u-50/revoke?tenant={OTHER}"), Some(admin), "");
+    assert_eq!(status, 403);
+    // The platform-wide issuer is untouched: a flow citing it still goes in.
+    let h = Hash::digest(b"doc-a").to_hex();
+    assert_eq!(s.submit(&signed_event(&s.services.idp, "e-1", "doc-a", &h)).0, 200);
+
+    // Tokens: another tenant's, and platform tokens, are out of reach.
+    let (status, other) = issue_token(
+        &s,
+        &s.tokens.platform,
+        &json!({"tenant": OTHER, "role": "submitter", "expires_in": 3600}),
+    );
+    assert_eq!(status, 200, "{other}");
+    let other_id = other["id"].as_str().unwrap();
+    assert_eq!(s.post(&format!("/v1/tokens/{other_id}/revoke"), Some(admin), "").0, 403);
+    let req = json!({"tenant": OTHER, "role": "submitter"});
+    assert_eq!(issue_token(&s, admin, &req).0, 403);
+    assert_eq!(issue_token(&s, admin, &json!({"role": "platform"})).0, 403);
+    assert_eq!(s.get(&format!("/v1/tokens?tenant={OTHER}"), Some(admin)).0, 403);
+    let (status, list) = s.get("/v1/tokens", Some(admin));
+    assert_eq!(status, 200);
+    let list: Value = serde_json::from_str(&list).unwrap();
+    let tenants: Vec<&str> =
+        list["tokens"].as_array().unwrap().iter().map(|t| t["tenant"].as_str().unwrap()).collect();
+    assert!(!tenants.is_empty() && tenants.iter().all(|t| *t == TENANT), "{tenants:?}");
+    // Its own tenant's tokens it manages.
+    let (status, own) = issue_token(&s, admin, &json!({"role": "legal", "expires_in": 60}));
+    assert_eq!(status, 200, "{own}");
+    assert_eq!(own["tenant"], TENANT);
+    let own_id = own["id"].as_str().unwrap();
+    assert_eq!(s.post(&format!("/v1/tokens/{own_id}/revoke"), Some(admin), "").0, 200);
+    // Anchoring is the platform's.
+    assert_eq!(s.post("/v1/anchor", Some(admin), "").0, 403);
+    assert_eq!(s.get("/v1/anchor", Some(admin)).0, 403);
+    // The platform is not a tenant: it reads no tenant's evidence.
+    assert_eq!(s.get("/v1/documents/doc-a/bundle", Some(&s.tokens.platform)).0, 403);
+}
+
+/// Two tenants each register `signer:u-9` with their own key; each key
+/// attests only its own tenant's events, and each tenant's bundle carries
+/// its own key and verifies.
+#[test]
+fn signer_names_do_not_collide_across_tenants() {
+    let s = Server::start();
+    let (status, other_admin) =
+        issue_token(&s, &s.tokens.platform, &json!({"tenant": OTHER, "role": "admin"}));
+    assert_eq!(status, 200, "{other_admin}");
+    let other_admin = other_admin["token"].as_str().unwrap().to_string();
+    let a = Issuer::random("signer:u-9");
+    let b = Issuer::random("signer:u-9");
+    let (status, rec) = add_issuer(&s, &s.tokens.admin, &a, None);
+    assert_eq!(status, 200, "{rec}");
+    assert_eq!(rec["tenant"], TENANT);
+    let (status, rec) = add_issuer(&s, &other_admin, &b, None);
+    assert_eq!(status, 200, "{rec}");
+    assert_eq!(rec["tenant"], OTHER);
+    // The same name again with another key, in the same scope: refused.
+    assert_eq!(add_issuer(&s, &s.tokens.admin, &b, None).0, 409);
+    // A platform-wide name cannot be taken by a tenant, nor a tenant's by the platform.
+    assert_eq!(add_issuer(&s, &s.tokens.admin, &Issuer::random("signer:u-1"), None).0, 409);
+    assert_eq!(add_issuer(&s, &s.tokens.platform, &Issuer::random("signer:u-9"), None).0, 409);
+
+    let h = Hash::digest(b"shared").to_hex();
+    let acme = &s.tokens.submitter;
+    let globex = &s.tokens.other_submitter;
+    assert_eq!(submit_as(&s, acme, &signed_event(&b, "x-1", "doc-9", &h)).0, 422);
+    assert_eq!(submit_as(&s, globex, &signed_event(&a, "x-1", "doc-9", &h)).0, 422);
+    assert_eq!(submit_as(&s, acme, &signed_event(&a, "x-1", "doc-9", &h)).0, 200);
+    assert_eq!(submit_as(&s, globex, &signed_event(&b, "x-1", "doc-9", &h)).0, 200);
+
+    for (legal, key) in [(&s.tokens.legal, &a), (&s.tokens.other_legal, &b)] {
+        let (status, raw) = s.get("/v1/documents/doc-9/bundle", Some(legal));
+        assert_eq!(status, 200, "{raw}");
+        let bundle = Bundle::parse(raw.as_bytes()).unwrap();
+        let issuers: Vec<_> =
+            bundle.issuers.iter().map(|i| (i.name.as_str(), i.public_key.clone())).collect();
+        assert_eq!(issuers, [("signer:u-9", key.public_key_b64())]);
+        let report = verify_bundle(&bundle, &court(&s));
+        assert!(report.passed, "{:?}", report.checks);
+    }
+    // Revoking its own signer: that tenant's later events are refused, the other's not.
+    assert_eq!(s.post("/v1/issuers/signer:u-9/revoke", Some(&s.tokens.admin), "").0, 200);
+    assert_eq!(submit_as(&s, acme, &signed_event(&a, "x-2", "doc-9", &h)).0, 422);
+    assert_eq!(submit_as(&s, globex, &signed_event(&b, "x-2", "doc-9", &h)).0, 200);
+}
+
+/// Tokens issued over the API work at once; revoked or expired ones are
+/// refused on the next request, with the server running.
+#[test]
+fn tokens_are_issued_and_revoked_online_and_expire() {
+    let s = Server::start();
+    let platform = &s.tokens.platform;
+    let h = Hash::digest(b"doc-t").to_hex();
+    let (status, t) = issue_token(
+        &s,
+        platform,
+        &json!({"tenant": TENANT, "role": "submitter", "expires_in": 600}),
+    );
+    assert_eq!(status, 200, "{t}");
+    let token = t["token"].as_str().unwrap().to_string();
+    assert!(t["expires_at"].is_string());
+    assert_eq!(submit_as(&s, &token, &signed_event(&s.services.idp, "t-1", "doc-t", &h)).0, 200);
+    let id = t["id"].as_str().unwrap();
+    let (status, _) = s.post(&format!("/v1/tokens/{id}/revoke"), Some(platform), "");
+    assert_eq!(status, 200);
+    let (status, _) = submit_as(&s, &token, &signed_event(&s.services.idp, "t-2", "doc-t", &h));
+    assert_eq!(status, 401, "revoked: refused on the next request");
+    assert_eq!(s.post("/v1/tokens/000000000000/revoke", Some(platform), "").0, 404);
+
+    let (status, t) =
+        issue_token(&s, platform, &json!({"tenant": TENANT, "role": "submitter", "expires_in": 1}));
+    assert_eq!(status, 200, "{t}");
+    let short = t["token"].as_str().unwrap().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let (status, _) = submit_as(&s, &short, &signed_event(&s.services.idp, "t-3", "doc-t", &h));
+    assert_eq!(status, 401, "expired");
+    for bad in
+        [json!({"tenant": TENANT, "role": "submitter", "expires_in": 0}), json!({"role": "nobody"})]
+    {
+        assert_eq!(issue_token(&s, platform, &bad).0, 400, "{bad}");
+    }
+}
+
+/// `token issue|list|revoke --server` work while the server holds the store.
+#[test]
+fn token_cli_talks_to_the_running_server() {
+    let s = Server::start();
+    let cli_env = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("EVIDENCE_LEDGER_TOKEN", &s.tokens.platform)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let d = s.data().to_str().unwrap().to_string();
+    // Offline use is refused while the server runs, with a pointer to --server.
+    let out = Command::new(BIN)
+        .args(["token", "issue", "--data", &d, "--tenant", TENANT, "--role", "legal"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--server"));
+
+    let args = ["token", "issue", "--server", &s.url, "--tenant", TENANT, "--role", "legal"];
+    let token = cli_env(&[&args[..], &["--expires-in", "300"]].concat());
+    assert!(token.starts_with("elt_"));
+    assert_eq!(s.get("/v1/documents/none/bundle", Some(&token)).0, 404, "works at once");
+    let list = cli_env(&["token", "list", "--server", &s.url]);
+    let line = list.lines().find(|l| l.contains("role=legal") && l.contains("expires")).unwrap();
+    let id = line.split_whitespace().next().unwrap();
+    assert!(cli_env(&["token", "revoke", "--server", &s.url, "--id", id]).contains(id));
+    assert_eq!(s.get("/v1/documents/none/bundle", Some(&token)).0, 401, "revoked at once");
+}
+
+/// Every issuer and token change is a `registry_changed` entry in the log,
+/// attested by the log key: an issuer key's history is provable.
+#[test]
+fn registry_changes_are_logged_and_attested_by_the_log() {
+    let s = Server::start();
+    let log = NoteVerifier::from_vkey(s.get_json("/v1/log")["vkey"].as_str().unwrap()).unwrap();
+    let iss = Issuer::random("signer:u-70");
+    let (status, added) = add_issuer(&s, &s.tokens.admin, &iss, None);
+    assert_eq!(status, 200, "{added}");
+    let (status, revoked) = s.post("/v1/issuers/signer:u-70/revoke", Some(&s.tokens.admin), "");
+    assert_eq!(status, 200, "{revoked}");
+    let key_hash = Hash::digest(&b64d(&iss.public_key_b64())).to_hex();
+    for (rec, action) in [(&added, "issuer_added"), (&revoked, "issuer_revoked")] {
+        let field = if action == "issuer_added" { "added_entry" } else { "revoked_entry" };
+        let index = rec[field].as_u64().unwrap();
+        let entry = s.get_json(&format!("/v1/entries/{index}"));
+        let leaf = &entry["entry"];
+        assert_eq!(leaf["tenant"], TENANT);
+        let ev = &leaf["event"];
+        assert_eq!(ev["kind"], "registry_changed");
+        assert_eq!(ev["document_id"], "issuer:signer:u-70");
+        assert_eq!(ev["document_hash"], key_hash, "findable by the key's SHA-256");
+        let a = &ev["attestations"][0];
+        assert_eq!(a["issuer"], ledger::LOG_ISSUER);
+        assert_eq!(a["claim"]["action"], action);
+        assert_eq!(a["claim"]["public_key"], iss.public_key_b64());
+        let msg = attestation_message(
+            &a["claim"],
+            ev["document_hash"].as_str().unwrap(),
+            ev["event_id"].as_str().unwrap(),
+            ledger::LOG_ISSUER,
+            "registry_changed",
+        );
+        let sig: [u8; 64] = b64d(a["signature"].as_str().unwrap()).try_into().unwrap();
+        log.key.verify_strict(&msg, &Signature::from_bytes(&sig)).unwrap();
+    }
+    // The key's whole history, by its hash, on the public lookup.
+    let found = s.get_json(&format!("/v1/lookup?document_hash={key_hash}"));
+    assert_eq!(found["entries"].as_array().unwrap().len(), 2);
+    // A token's issue is logged under its tenant, without the token.
+    let (status, t) =
+        issue_token(&s, &s.tokens.platform, &json!({"tenant": OTHER, "role": "notary"}));
+    assert_eq!(status, 200);
+    let size = s.tree_size_latest();
+    let last = s.get_json(&format!("/v1/entries/{}", size - 1));
+    assert_eq!(last["entry"]["tenant"], OTHER);
+    assert_eq!(
+        last["entry"]["event"]["document_id"],
+        format!("token:{}", t["id"].as_str().unwrap())
+    );
+    let leaf = serde_json::to_string(&last["entry"]).unwrap();
+    assert!(!leaf.contains(t["token"].as_str().unwrap()));
+}
+
+fn b64d(s: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+/// Every answer, errors included, carries nosniff and frame-ancestors;
+/// HSTS only behind a TLS proxy; the data directory is the service's alone.
+#[test]
+fn answers_carry_security_headers_and_the_data_dir_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Server::start();
+    for path in ["/v1/log", "/v1/nothing", "/v1/documents/x/bundle", "/verify"] {
+        let resp = s.client().get(format!("{}{path}", s.url)).send().unwrap();
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(h.get("strict-transport-security").is_none(), "{path}: plain HTTP");
+    }
+    let resp = s
+        .client()
+        .get(format!("{}/v1/log", s.url))
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .unwrap();
+    assert!(resp.headers().contains_key("strict-transport-security"));
+    let mode = std::fs::metadata(s.data()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+}
+
+/// Bundle reads, token changes and failed authentications are in the
+/// tenant's access log, which its admin reads and another tenant's cannot.
+#[test]
+fn the_access_log_records_privileged_actions_per_tenant() {
+    let s = Server::start();
+    let h = Hash::digest(b"doc-al").to_hex();
+    assert_eq!(s.submit(&signed_event(&s.services.idp, "al-1", "doc-al", &h)).0, 200);
+    assert_eq!(s.get("/v1/documents/doc-al/bundle", Some(&s.tokens.legal)).0, 200);
+    let (status, t) = issue_token(&s, &s.tokens.admin, &json!({"role": "notary"}));
+    assert_eq!(status, 200);
+    let id = t["id"].as_str().unwrap();
+    assert_eq!(s.post(&format!("/v1/tokens/{id}/revoke"), Some(&s.tokens.admin), "").0, 200);
+    let revoked = t["token"].as_str().unwrap();
+    assert_eq!(s.get("/v1/documents/doc-al/bundle", Some(revoked)).0, 401);
+    assert_eq!(s.get("/v1/documents/doc-al/bundle", Some("elt_nobody")).0, 401);
+
+    let (status, log) = s.get("/v1/access-log", Some(&s.tokens.admin));
+    assert_eq!(status, 200, "{log}");
+    let log: Value = serde_json::from_str(&log).unwrap();
+    let actions: Vec<(&str, u64)> = log["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["status"].as_u64().unwrap()))
+        .collect();
+    // Newest first: the revoked token's failed read, the revocation, the
+    // issue, the legal team's bundle read.
+    assert_eq!(
+        actions,
+        [("auth_failed", 401), ("token_change", 200), ("token_change", 200), ("bundle_read", 200)]
+    );
+    let first = &log["records"][0];
+    assert_eq!(first["token_id"], id);
+    assert_eq!(first["client"], "127.0.0.1");
+    // The unknown token's failure is the platform's to read.
+    let (_, plat) = s.get("/v1/access-log", Some(&s.tokens.platform));
+    assert!(plat.contains("auth_failed"), "{plat}");
+    let path = format!("/v1/access-log?tenant={OTHER}");
+    assert_eq!(s.get(&path, Some(&s.tokens.admin)).0, 403);
+    assert_eq!(s.get("/v1/access-log", Some(&s.tokens.legal)).0, 403);
+    assert_eq!(s.get(&path, Some(&s.tokens.platform)).0, 200);
+}

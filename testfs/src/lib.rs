@@ -826,9 +826,15 @@ impl LazyFs {
     pub fn power_on(&mut self) -> io::Result<()> {
         if let Some(s) = self.session.take() {
             match s.umount_and_join() {
-                // The old session's loop ends with the connection it
-                // served; the unmount itself went through.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {}
+                // The old session's loop ended with its connection
+                // aborted; make sure no stale mount stays underneath.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => {
+                    let _ = std::process::Command::new("fusermount3")
+                        .args(["-u", "-z"])
+                        .arg(&self.mountpoint)
+                        .stderr(std::process::Stdio::null())
+                        .status();
+                }
                 other => other?,
             }
         }

@@ -49,11 +49,25 @@ pub struct LoadArgs {
     /// (429/503), failed, receipt latency of the served.
     #[arg(long, conflicts_with = "rate")]
     sweep: Option<String>,
+    /// Abuse beside an open loop (--rate): this many clients each posting
+    /// 16 MiB bodies to the public `POST /v1/verify` back to back.
+    #[arg(long, default_value_t = 0)]
+    verify_flood: usize,
+    /// Abuse beside an open loop (--rate): this many connections trickling
+    /// a `POST /v1/events` body at one byte per second.
+    #[arg(long, default_value_t = 0)]
+    slow_bodies: usize,
+    /// Submitter token of another tenant for the slow bodies (with --url;
+    /// without it they use a token that does not exist). Without --url the
+    /// tool's own server issues one for tenant `abuser`.
+    #[arg(long)]
+    abuse_token: Option<String>,
 }
 
 /// Runs the load.
 pub fn run(args: LoadArgs) -> CliResult {
     let mut own = None;
+    let mut abuse_token = args.abuse_token.clone();
     let (url, token, admin) = match &args.url {
         Some(u) => (
             u.clone(),
@@ -63,6 +77,7 @@ pub fn run(args: LoadArgs) -> CliResult {
         None => {
             let s = OwnServer::start()?;
             let t = (s.url.clone(), s.submitter.clone(), Some(s.admin.clone()));
+            abuse_token = Some(s.abuser.clone());
             own = Some(s);
             t
         }
@@ -81,7 +96,14 @@ pub fn run(args: LoadArgs) -> CliResult {
             return sweep(&client, &url, &token, &issuer, spec, args.seconds).await;
         }
         match args.rate {
-            Some(rate) => open_loop(&client, &url, &token, &issuer, rate, args.seconds).await,
+            Some(rate) => {
+                let bogus = format!("elt_{}", "A".repeat(43));
+                let abuser = abuse_token.as_deref().unwrap_or(&bogus);
+                let abuse = Abuse::start(&url, abuser, args.verify_flood, args.slow_bodies);
+                let r = open_loop(&client, &url, &token, &issuer, rate, args.seconds).await;
+                abuse.stop().await;
+                r
+            }
             None => closed_loop(&client, &url, &token, &issuer, &args).await,
         }
     });
@@ -329,6 +351,93 @@ async fn closed_loop(
     Ok(())
 }
 
+/// Abusive clients running beside a measured open loop.
+struct Abuse {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<(usize, usize)>>,
+    verify_clients: usize,
+    slow: usize,
+}
+
+impl Abuse {
+    fn start(url: &str, token: &str, verify_clients: usize, slow: usize) -> Abuse {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        // 16 MiB minus a little: the largest body the endpoint takes.
+        let big = Arc::new({
+            let mut b = b"{\"bundle\": \"".to_vec();
+            b.resize((16 << 20) - 16, b'A');
+            b.extend_from_slice(b"\"}");
+            b
+        });
+        for _ in 0..verify_clients {
+            let (stop, url, big) = (stop.clone(), url.to_string(), big.clone());
+            tasks.push(tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let (mut served, mut refused) = (0, 0);
+                while !stop.load(Ordering::Relaxed) {
+                    let r = client
+                        .post(format!("{url}/v1/verify"))
+                        .body(big.as_ref().clone())
+                        .send()
+                        .await;
+                    match r.map(|r| r.status().as_u16()) {
+                        Ok(200) => served += 1,
+                        _ => {
+                            refused += 1;
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+                (served, refused)
+            }));
+        }
+        let addr = url.trim_start_matches("http://").to_string();
+        for _ in 0..slow {
+            let (stop, addr, token) = (stop.clone(), addr.clone(), token.to_string());
+            tasks.push(tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let Ok(mut c) = tokio::net::TcpStream::connect(&addr).await else { return (0, 1) };
+                let head = format!(
+                    "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+                     Content-Length: 1000000\r\n\r\n"
+                );
+                if c.write_all(head.as_bytes()).await.is_err() {
+                    return (0, 1);
+                }
+                while !stop.load(Ordering::Relaxed) {
+                    if c.write_all(b" ").await.is_err() {
+                        return (0, 1);
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                (0, 0)
+            }));
+        }
+        if verify_clients + slow > 0 {
+            eprintln!("abuse: {verify_clients} verify flooders, {slow} slow-body connections");
+        }
+        Abuse { stop, tasks, verify_clients, slow }
+    }
+
+    async fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let (mut served, mut refused) = (0, 0);
+        for t in self.tasks {
+            if let Ok((s, r)) = t.await {
+                served += s;
+                refused += r;
+            }
+        }
+        if self.verify_clients + self.slow > 0 {
+            println!(
+                "abuse: 16 MiB verifications served {served}, refused or failed {refused}; slow bodies {}",
+                self.slow
+            );
+        }
+    }
+}
+
 async fn open_loop(
     client: &reqwest::Client,
     url: &str,
@@ -340,37 +449,14 @@ async fn open_loop(
     let count = (rate * seconds) as usize;
     eprintln!("signing {count} single-event requests...");
     let bodies = bodies(issuer, count, 1, &format!("o{}", std::process::id()));
-    let latencies = Arc::new(Mutex::new(Vec::with_capacity(count)));
-    let errors = Arc::new(AtomicUsize::new(0));
-    let interval = Duration::from_nanos(1_000_000_000 / rate.max(1));
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(count);
-    for (i, body) in bodies.into_iter().enumerate() {
-        // Latency counts from the scheduled send time, so a stalled server
-        // is not hidden by the generator waiting for it.
-        let scheduled = started + interval * i as u32;
-        tokio::time::sleep_until(scheduled.into()).await;
-        let (client, url, token) = (client.clone(), url.to_string(), token.to_string());
-        let (lat, errors) = (latencies.clone(), errors.clone());
-        tasks.push(tokio::spawn(async move {
-            if send(&client, &url, &token, body).await.is_err() {
-                errors.fetch_add(1, Ordering::Relaxed);
-            }
-            if let Ok(mut l) = lat.lock() {
-                l.push(scheduled.elapsed());
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    let elapsed = started.elapsed();
+    // Latency counts from the scheduled send time (open_step), so a
+    // stalled server is not hidden by the generator waiting for it.
+    let mut st = open_step(client, url, token, bodies, rate).await;
     println!(
-        "open loop: {count} single-event requests offered at {rate}/s over {seconds} s: achieved {:.0} requests/s, {} failed",
-        count as f64 / elapsed.as_secs_f64(),
-        errors.load(Ordering::Relaxed)
+        "open loop: {count} single-event requests offered at {rate}/s over {seconds} s: served {:.0} requests/s, {} shed (429/503 with Retry-After), {} failed",
+        st.achieved, st.shed, st.failed
     );
-    print_percentiles("receipt latency", &mut latencies.lock().map_err(|e| e.to_string())?);
+    print_percentiles("receipt latency (served)", &mut st.served_latency);
     Ok(())
 }
 
@@ -395,6 +481,7 @@ struct OwnServer {
     url: String,
     submitter: String,
     admin: String,
+    abuser: String,
     dir: std::path::PathBuf,
 }
 
@@ -415,6 +502,8 @@ impl OwnServer {
             cli(&["token", "issue", "--data", &d, "--tenant", "load", "--role", "submitter"])?;
         // The load issuer is platform-wide: only the platform role registers those.
         let admin = cli(&["token", "issue", "--data", &d, "--role", "platform"])?;
+        let abuser =
+            cli(&["token", "issue", "--data", &d, "--tenant", "abuser", "--role", "submitter"])?;
         let mut child = Command::new(&exe)
             .args(["serve", "--data", &d, "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")
@@ -422,7 +511,7 @@ impl OwnServer {
             .spawn()
             .map_err(|e| e.to_string())?;
         let url = read_listen_line(&mut child)?;
-        Ok(OwnServer { child, url, submitter, admin, dir })
+        Ok(OwnServer { child, url, submitter, admin, abuser, dir })
     }
 
     fn stop(mut self) {

@@ -83,6 +83,28 @@ pub struct Admission {
     usage: Mutex<HashMap<String, Usage>>,
     in_flight: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
+    tenant_requests: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One submission request admitted (globally and in its tenant's share);
+/// released when dropped.
+#[derive(Debug)]
+pub struct AdmittedRequest {
+    _global: Admitted,
+    tenant: String,
+    per_tenant: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for AdmittedRequest {
+    fn drop(&mut self) {
+        let mut map = self.per_tenant.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.tenant) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.tenant);
+            }
+        }
+    }
 }
 
 /// Events admitted; released when dropped.
@@ -106,12 +128,47 @@ impl Admission {
             usage: Mutex::new(HashMap::new()),
             in_flight: Arc::new(AtomicUsize::new(0)),
             requests: Arc::new(AtomicUsize::new(0)),
+            tenant_requests: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    /// Admits one submission request before its body is read, or 503 +
-    /// `Retry-After` when [`AdmissionConfig::max_in_flight_requests`] are in.
-    pub fn admit_request(&self) -> Result<Admitted, ApiError> {
+    /// A tenant's share of the submission requests in flight: half, so
+    /// that one tenant's slow or stuck clients cannot take every place.
+    pub fn max_tenant_requests(&self) -> usize {
+        (self.config.max_in_flight_requests / 2).max(1)
+    }
+
+    /// Admits one submission request of `tenant` before its body is read:
+    /// 429 + `Retry-After` when the tenant has its share
+    /// ([`Admission::max_tenant_requests`]) in flight, 503 + `Retry-After`
+    /// when [`AdmissionConfig::max_in_flight_requests`] are in.
+    pub fn admit_request(&self, tenant: &str) -> Result<AdmittedRequest, ApiError> {
+        let share = self.max_tenant_requests();
+        {
+            let mut map = self.tenant_requests.lock().unwrap_or_else(|p| p.into_inner());
+            let n = map.entry(tenant.to_string()).or_insert(0);
+            if *n >= share {
+                return Err(ApiError::overloaded(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("the tenant has {share} submissions in flight; retry"),
+                    1,
+                ));
+            }
+            *n += 1;
+        }
+        let per_tenant = self.tenant_requests.clone();
+        let claim = |global| AdmittedRequest {
+            _global: global,
+            tenant: tenant.to_string(),
+            per_tenant: per_tenant.clone(),
+        };
+        self.admit_global().map(claim).inspect_err(|_| {
+            // Not admitted: give the tenant's place back.
+            drop(claim(Admitted { n: 0, in_flight: self.requests.clone() }));
+        })
+    }
+
+    fn admit_global(&self) -> Result<Admitted, ApiError> {
         let max = self.config.max_in_flight_requests;
         let before = self.requests.fetch_add(1, Ordering::AcqRel);
         let admitted = Admitted { n: 1, in_flight: self.requests.clone() };
@@ -282,6 +339,26 @@ mod tests {
         let big = a.admit("a", 150, 0).unwrap();
         assert_eq!(a.in_flight(), 150);
         drop(big);
+    }
+
+    #[test]
+    fn one_tenant_holds_at_most_its_share_of_requests() {
+        let a = admission(0.0, 0, 1000);
+        let a = Admission::new(AdmissionConfig { max_in_flight_requests: 8, ..a.config });
+        let held: Vec<_> = (0..4).map(|_| a.admit_request("a").unwrap()).collect();
+        let e = a.admit_request("a").unwrap_err();
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        let others: Vec<_> = (0..3).map(|_| a.admit_request("b").unwrap()).collect();
+        drop(held);
+        let again = a.admit_request("a").unwrap();
+        // The global bound still holds across tenants.
+        let more: Vec<_> =
+            ["c", "c", "d", "f"].iter().map(|t| a.admit_request(t).unwrap()).collect();
+        assert_eq!(a.admit_request("e").unwrap_err().status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(a.tenant_requests.lock().unwrap().get("e").is_none(), "refused: share given back");
+        drop((others, again, more));
+        assert_eq!(a.requests.load(Ordering::Acquire), 0);
+        assert!(a.tenant_requests.lock().unwrap().is_empty());
     }
 
     #[test]

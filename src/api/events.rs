@@ -46,7 +46,7 @@ where
 {
     let caller = caller(state, req)?;
     require(&caller, &[Role::Submitter])?;
-    let _request = state.admission.admit_request()?;
+    let _request = state.admission.admit_request(&caller.tenant)?;
     let bytes = read_body(body, MAX_BODY_BYTES).await?;
     let st = state.clone();
     let receipts = tokio::task::spawn_blocking(move || {

@@ -178,6 +178,22 @@ impl<T> WriteDeadline<T> {
         WriteDeadline { io, limit, stalled: None }
     }
 
+    /// The outcome of one write or flush: progress disarms the deadline; a
+    /// pending one arms it (see [`WriteDeadline::pending`]).
+    fn progress<R>(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        outcome: std::task::Poll<std::io::Result<R>>,
+    ) -> std::task::Poll<std::io::Result<R>> {
+        match outcome {
+            std::task::Poll::Pending => self.pending(cx),
+            done => {
+                self.stalled = None;
+                done
+            }
+        }
+    }
+
     /// After a pending write: arms the deadline, or fails once it passed.
     fn pending<R>(
         &mut self,
@@ -211,26 +227,16 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for WriteDeadline<T
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
-        match std::pin::Pin::new(&mut self.io).poll_write(cx, buf) {
-            std::task::Poll::Pending => self.pending(cx),
-            done => {
-                self.stalled = None;
-                done
-            }
-        }
+        let outcome = std::pin::Pin::new(&mut self.io).poll_write(cx, buf);
+        self.progress(cx, outcome)
     }
 
     fn poll_flush(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        match std::pin::Pin::new(&mut self.io).poll_flush(cx) {
-            std::task::Poll::Pending => self.pending(cx),
-            done => {
-                self.stalled = None;
-                done
-            }
-        }
+        let outcome = std::pin::Pin::new(&mut self.io).poll_flush(cx);
+        self.progress(cx, outcome)
     }
 
     fn poll_shutdown(

@@ -156,13 +156,7 @@ enum Outcome {
 }
 
 async fn send_outcome(client: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> Outcome {
-    let resp = client
-        .post(format!("{url}/v1/events"))
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await;
+    let resp = post_events(client, url, token, body).send().await;
     let Ok(resp) = resp else { return Outcome::Failed };
     let status = resp.status().as_u16();
     if resp.bytes().await.is_err() {
@@ -275,20 +269,27 @@ async fn sweep(
     Ok(())
 }
 
+/// `POST /v1/events` with a submitter token and a JSON body.
+fn post_events(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{url}/v1/events"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+}
+
 async fn send(
     client: &reqwest::Client,
     url: &str,
     token: &str,
     body: Vec<u8>,
 ) -> Result<(), String> {
-    let resp = client
-        .post(format!("{url}/v1/events"))
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+    let resp = post_events(client, url, token, body).send().await.map_err(|e| e.to_string())?;
     let status = resp.status();
     let _ = resp.bytes().await.map_err(|e| e.to_string())?;
     if status.is_success() {

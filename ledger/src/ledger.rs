@@ -328,7 +328,7 @@ impl Ledger {
         let keys = self.issuer_keys_for(tenant, events);
         let rejected = |position, source| LedgerError::Rejected { position, source };
         if !logged.contains(&true) {
-            verify_attestations(events, &keys).map_err(|(p, e)| rejected(p, e))?;
+            verify_attestations(tenant, events, &keys).map_err(|(p, e)| rejected(p, e))?;
             return self.verify_timestamps(events.iter().enumerate());
         }
         // Replays in the batch: check the others only (a rare path; clones).
@@ -336,7 +336,7 @@ impl Ledger {
             .filter(|(i, _)| !logged[*i])
             .map(|(i, e)| (i, e.clone()))
             .unzip();
-        verify_attestations(&fresh, &keys).map_err(|(p, e)| rejected(positions[p], e))?;
+        verify_attestations(tenant, &fresh, &keys).map_err(|(p, e)| rejected(positions[p], e))?;
         self.verify_timestamps(positions.iter().copied().zip(&fresh))
     }
 

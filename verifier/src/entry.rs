@@ -42,9 +42,11 @@ const EVENT_FIELDS: &[&str] = &[
     "attestations",
     "timestamp_token",
     "event_timestamp_token",
+    "identity",
 ];
 const ACTOR_FIELDS: &[&str] = &["id", "display", "commitment"];
-const ATTESTATION_FIELDS: &[&str] = &["issuer", "claim", "signature"];
+const ATTESTATION_FIELDS: &[&str] = &["issuer", "claim", "signature", "v"];
+const IDENTITY_FIELDS: &[&str] = &["name", "id_type", "id_number", "phone"];
 
 /// Length of standard padded base64 for 64 bytes.
 const SIGNATURE_B64_LEN: usize = 88;
@@ -77,11 +79,15 @@ pub enum EventKind {
     /// A trusted issuer or a bearer token was added or revoked (written by
     /// the service only, attested by the log key): the registry's history.
     RegistryChanged,
+    /// A document's private records (or a data subject's identity
+    /// openings) were destroyed on request (written by the service only,
+    /// attested by the log key). Evidence v2.
+    Erased,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::Registered,
         EventKind::IdentityVerified,
         EventKind::IntentVerified,
@@ -93,6 +99,7 @@ impl EventKind {
         EventKind::Archived,
         EventKind::ReportIssued,
         EventKind::RegistryChanged,
+        EventKind::Erased,
     ];
 
     /// The wire name (`identity_verified`, ...).
@@ -109,6 +116,7 @@ impl EventKind {
             EventKind::Archived => "archived",
             EventKind::ReportIssued => "report_issued",
             EventKind::RegistryChanged => "registry_changed",
+            EventKind::Erased => "erased",
         }
     }
 
@@ -119,7 +127,7 @@ impl EventKind {
 
     /// Whether only the service itself may write this kind.
     pub fn is_service_kind(&self) -> bool {
-        matches!(self, EventKind::ReportIssued | EventKind::RegistryChanged)
+        matches!(self, EventKind::ReportIssued | EventKind::RegistryChanged | EventKind::Erased)
     }
 
     /// Whether an event of this kind may carry no attestation.
@@ -145,6 +153,22 @@ pub struct Actor {
     pub commitment: String,
 }
 
+/// The real identity of an actor, where the platform has it (evidence v2).
+/// Never written in clear: the ledger moves it into a salted identity
+/// opening (`evidence-identity/v2`) that only authorized roles see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Full legal name.
+    pub name: String,
+    /// Kind of document the number belongs to (`resident_id`, `passport`,
+    /// `uscc`, ...): 1-32 chars of `[A-Za-z0-9._:-]`.
+    pub id_type: String,
+    /// The ID number: 1-64 chars of `[A-Za-z0-9-]`.
+    pub id_number: String,
+    /// Phone number, optional: 1-32 chars of `[0-9+ -]`.
+    pub phone: Option<String>,
+}
+
 /// A signed claim by an issuer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Attestation {
@@ -154,6 +178,10 @@ pub struct Attestation {
     pub claim: Value,
     /// Ed25519 signature (64 bytes).
     pub signature: [u8; 64],
+    /// Message version: 1 (no `v` member; signs claim, document hash,
+    /// event id, issuer, kind) or 2 (`"v": 2`; also binds tenant, document
+    /// id and actor id under a context string).
+    pub version: u8,
 }
 
 /// One submitted signing event, validated.
@@ -177,6 +205,9 @@ pub struct Event {
     /// Optional DER RFC 3161 token over [`Event::content_imprint`]: this
     /// event, as submitted, existed by its genTime.
     pub event_timestamp_token: Option<Vec<u8>>,
+    /// The actor's real identity, if submitted (evidence v2: moved into
+    /// the private identity opening, never into a record or leaf).
+    pub identity: Option<Identity>,
     /// The submitted JSON object, kept to write it unchanged into the leaf.
     pub raw: Value,
 }
@@ -206,18 +237,35 @@ impl Event {
                 map.get("event_timestamp_token"),
                 "event_timestamp_token",
             )?,
+            identity: map.get("identity").map(parse_identity).transpose()?,
             raw: Value::Null,
         };
         Ok(Event { raw: value, ..event })
     }
 
-    /// The bytes attestation `i` signs: canonical JSON of
-    /// {"claim", "document_hash", "event_id", "issuer", "kind"}.
+    /// The bytes attestation `i` signs, for an event of `tenant`.
+    ///
+    /// v1: canonical JSON of {"claim", "document_hash", "event_id",
+    /// "issuer", "kind"}. v2: canonical JSON of {"actor_id", "claim",
+    /// "context", "document_hash", "document_id", "event_id", "issuer",
+    /// "kind", "tenant"} ([`crate::attest::attestation_message_v2`]).
     ///
     /// # Panics
     /// If `i >= self.attestations.len()`.
-    pub fn attestation_message(&self, i: usize) -> Vec<u8> {
+    pub fn attestation_message(&self, i: usize, tenant: &str) -> Vec<u8> {
         let a = &self.attestations[i];
+        if a.version == 2 {
+            return crate::attest::attestation_message_v2(&crate::attest::AttestationV2 {
+                tenant,
+                document_id: &self.document_id,
+                document_hash_hex: &self.document_hash.to_hex(),
+                event_id: &self.event_id,
+                kind: self.kind.as_str(),
+                actor_id: &self.actor.id,
+                issuer: &a.issuer,
+                claim: &a.claim,
+            });
+        }
         crate::attest::attestation_message(
             &a.claim,
             &self.document_hash.to_hex(),
@@ -229,13 +277,26 @@ impl Event {
 
     /// What an `event_timestamp_token` covers: SHA-256 of the RFC 8785
     /// canonical JSON of the submitted event without its
-    /// `event_timestamp_token` member (docs/timestamps.md).
+    /// `event_timestamp_token` and `identity` members (docs/timestamps.md;
+    /// the identity never leaves the private opening, so the token must
+    /// not depend on it).
     pub fn content_imprint(&self) -> Hash {
         let mut v = self.raw.clone();
         if let Some(m) = v.as_object_mut() {
             m.remove("event_timestamp_token");
+            m.remove("identity");
         }
         Hash::digest(&jcs::to_canonical(&v))
+    }
+
+    /// The submitted event without its `identity` member: what a v2
+    /// record holds.
+    pub fn raw_without_identity(&self) -> Value {
+        let mut v = self.raw.clone();
+        if let Some(m) = v.as_object_mut() {
+            m.remove("identity");
+        }
+        v
     }
 
     /// SHA-256 of the canonical JSON of `raw`: identifies the content for idempotency.
@@ -368,6 +429,46 @@ fn parse_attestation(v: &Value, path: &str) -> Result<Attestation, VerifyError> 
             required(map, "signature", &field("signature"))?,
             &field("signature"),
         )?,
+        version: match map.get("v") {
+            None => 1,
+            Some(v) if v.as_u64() == Some(2) && v.is_u64() => 2,
+            Some(_) => {
+                return Err(VerifyError::invalid(
+                    field("v"),
+                    "must be 2 (omit it for a v1 attestation)",
+                ))
+            }
+        },
+    })
+}
+
+/// The optional `identity` member: {name, id_type, id_number, phone?}.
+fn parse_identity(v: &Value) -> Result<Identity, VerifyError> {
+    let map =
+        v.as_object().ok_or_else(|| VerifyError::invalid("identity", "must be a JSON object"))?;
+    check_fields(map, IDENTITY_FIELDS, "identity.")?;
+    let text = |key: &str, max: usize, ok: &dyn Fn(char) -> bool, what: &str| {
+        let path = format!("identity.{key}");
+        let s = string(required(map, key, &path)?, &path)?;
+        let n = s.chars().count();
+        if n == 0 || n > max || !s.chars().all(ok) {
+            return Err(VerifyError::invalid(path, format!("must be 1-{max} {what}")));
+        }
+        Ok(s.to_owned())
+    };
+    let bidi = |c: char| matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}');
+    let name_ok = |c: char| !c.is_control() && !bidi(c);
+    let id_ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
+    let number_ok = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    let phone_ok = |c: char| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-');
+    Ok(Identity {
+        name: text("name", MAX_DISPLAY_CHARS, &name_ok, "characters, no control characters")?,
+        id_type: text("id_type", 32, &id_ok, "characters of [A-Za-z0-9._:-]")?,
+        id_number: text("id_number", 64, &number_ok, "characters of [A-Za-z0-9-]")?,
+        phone: match map.get("phone") {
+            None => None,
+            Some(_) => Some(text("phone", 32, &phone_ok, "characters of [0-9+ -]")?),
+        },
     })
 }
 
@@ -466,13 +567,14 @@ pub fn verify_attestation(
 /// one, and the batch would take it with probability at most 1/2. Closing
 /// that needs a torsion check from curve25519-dalek.
 pub fn verify_attestations(
+    tenant: &str,
     events: &[Event],
     keys: &IssuerKeys,
 ) -> Result<(), (usize, VerifyError)> {
     let mut batch = Batch::default();
     for (pos, event) in events.iter().enumerate() {
         let before = batch.len();
-        if let Err(e) = batch.add_event(pos, event, keys) {
+        if let Err(e) = batch.add_event(pos, event, tenant, keys) {
             // Events before `pos` may hold an earlier bad signature.
             batch.truncate(before);
             batch.verify(events)?;
@@ -512,6 +614,7 @@ impl Batch {
         &mut self,
         pos: usize,
         event: &Event,
+        tenant: &str,
         keys: &IssuerKeys,
     ) -> Result<(), VerifyError> {
         for (j, a) in event.attestations.iter().enumerate() {
@@ -521,7 +624,7 @@ impl Batch {
             batch_precheck(key, &a.signature).map_err(|e| {
                 VerifyError::BadSignature(format!("attestations[{j}] by {}: {e}", a.issuer))
             })?;
-            self.messages.push(event.attestation_message(j));
+            self.messages.push(event.attestation_message(j, tenant));
             self.signatures.push(Signature::from_bytes(&a.signature));
             self.keys.push(*key);
             self.origin.push((pos, j));

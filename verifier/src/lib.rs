@@ -23,6 +23,7 @@ pub mod policy;
 pub mod proof;
 pub mod report;
 pub mod tsa;
+pub mod v2;
 pub mod verdict;
 
 pub use error::VerifyError;

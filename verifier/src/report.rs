@@ -580,6 +580,7 @@ pub fn kind_words(kind: EventKind) -> &'static str {
         EventKind::Archived => "contract archived",
         EventKind::ReportIssued => "evidence report issued",
         EventKind::RegistryChanged => "trusted issuer or token changed",
+        EventKind::Erased => "private records erased on request",
     }
 }
 

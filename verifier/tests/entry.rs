@@ -41,7 +41,7 @@ fn sample() -> Value {
 fn signed(mut raw: Value, signer: &SigningKey) -> Event {
     let unsigned = Event::from_value(raw.clone(), true).expect("valid event");
     for i in 0..unsigned.attestations.len() {
-        let sig = signer.sign(&unsigned.attestation_message(i));
+        let sig = signer.sign(&unsigned.attestation_message(i, "t"));
         raw["attestations"][i]["signature"] = Value::String(b64(&sig.to_bytes()));
     }
     Event::from_value(raw, true).expect("valid event")
@@ -71,7 +71,7 @@ fn attestation_message_is_canonical_json() {
     let want = format!(
         r#"{{"claim":{{"method":"phone_3_factor","result":"pass"}},"document_hash":"{DOC_HASH}","event_id":"ev-2026-000001","issuer":"idp-gov","kind":"signed"}}"#
     );
-    assert_eq!(String::from_utf8(event.attestation_message(0)).expect("utf-8"), want);
+    assert_eq!(String::from_utf8(event.attestation_message(0, "t")).expect("utf-8"), want);
 }
 
 /// Applies `edit` to a fresh sample and returns the error.
@@ -204,9 +204,9 @@ fn signed_attestations_verify() {
     let idp = key(1);
     let event = signed(sample(), &idp);
     let registry = keys(&[("idp-gov", &idp)]);
-    assert_eq!(verify_attestations(std::slice::from_ref(&event), &registry), Ok(()));
+    assert_eq!(verify_attestations("t", std::slice::from_ref(&event), &registry), Ok(()));
     let sig = event.attestations[0].signature;
-    assert!(verify_attestation(&idp.verifying_key(), &event.attestation_message(0), &sig).is_ok());
+    assert!(verify_attestation(&idp.verifying_key(), &event.attestation_message(0, "t"), &sig).is_ok());
 }
 
 #[test]
@@ -216,7 +216,7 @@ fn bad_signature_names_the_event_and_attestation() {
     let good = signed(sample(), &idp);
     let mut bad = good.clone();
     bad.event_id = "ev-2".into(); // message changes, signature does not
-    let err = verify_attestations(&[good.clone(), good, bad], &registry).expect_err("bad");
+    let err = verify_attestations("t", &[good.clone(), good, bad], &registry).expect_err("bad");
     assert_eq!(err.0, 2);
     match err.1 {
         VerifyError::BadSignature(m) => {
@@ -235,7 +235,7 @@ fn unknown_issuer_is_reported_after_earlier_bad_signatures() {
     stranger["attestations"][0]["issuer"] = json!("idp-unknown");
     let stranger = signed(stranger, &idp);
     let err =
-        verify_attestations(&[good.clone(), stranger.clone()], &registry).expect_err("unknown");
+        verify_attestations("t", &[good.clone(), stranger.clone()], &registry).expect_err("unknown");
     assert_eq!(err.0, 1);
     assert!(
         matches!(err.1, VerifyError::UnknownKey(ref m) if m.contains("idp-unknown")),
@@ -245,7 +245,7 @@ fn unknown_issuer_is_reported_after_earlier_bad_signatures() {
 
     let mut bad = good.clone();
     bad.kind = EventKind::Approved;
-    let err = verify_attestations(&[good, bad, stranger], &registry).expect_err("bad first");
+    let err = verify_attestations("t", &[good, bad, stranger], &registry).expect_err("bad first");
     assert_eq!(err.0, 1);
     assert!(matches!(err.1, VerifyError::BadSignature(_)));
 }
@@ -261,7 +261,7 @@ fn small_order_r_is_refused_like_verify_strict() {
     v["attestations"][0]["signature"] = json!(b64(&sig));
     let event = Event::from_value(v, false).expect("well-formed");
     let err =
-        verify_attestations(&[event], &keys(&[("idp-gov", &idp)])).expect_err("small order R");
+        verify_attestations("t", &[event], &keys(&[("idp-gov", &idp)])).expect_err("small order R");
     assert!(
         matches!(err, (0, VerifyError::BadSignature(ref m)) if m.contains("small order")),
         "{err:?}"
@@ -273,13 +273,13 @@ fn batch_of_1000_mixed_events() {
     let (idp, intent, signer) = (key(1), key(2), key(3));
     let registry = keys(&[("idp-gov", &idp), ("intent-svc", &intent), ("user-u-9", &signer)]);
     let events: Vec<Event> = (0..1000).map(|i| mixed_event(i, &idp, &intent, &signer)).collect();
-    assert_eq!(verify_attestations(&events, &registry), Ok(()));
+    assert_eq!(verify_attestations("t", &events, &registry), Ok(()));
 
     let mut tampered = events.clone();
     let mut claim = tampered[737].attestations[0].claim.clone();
     claim["result"] = json!("fail");
     tampered[737].attestations[0].claim = claim;
-    let err = verify_attestations(&tampered, &registry).expect_err("tampered");
+    let err = verify_attestations("t", &tampered, &registry).expect_err("tampered");
     assert_eq!(err.0, 737);
 }
 
@@ -302,7 +302,7 @@ fn mixed_event(i: usize, idp: &SigningKey, intent: &SigningKey, signer: &Signing
     let unsigned = Event::from_value(v.clone(), false).expect("valid");
     for (j, (_, k)) in atts.iter().enumerate() {
         v["attestations"][j]["signature"] =
-            json!(b64(&k.sign(&unsigned.attestation_message(j)).to_bytes()));
+            json!(b64(&k.sign(&unsigned.attestation_message(j, "t")).to_bytes()));
     }
     Event::from_value(v, false).expect("valid")
 }

@@ -93,6 +93,7 @@ impl From<LedgerError> for ApiError {
             LedgerError::InvalidRequest(m) => Self::bad_request("invalid_request", m),
             LedgerError::AlreadyExists(m) => Self::new(StatusCode::CONFLICT, "already_exists", m),
             LedgerError::NotFound(m) => Self::not_found(m),
+            LedgerError::Gone(m) => Self::new(StatusCode::GONE, "erased", m),
             LedgerError::Unavailable(m) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
             }

@@ -35,6 +35,9 @@ pub enum LedgerError {
     /// Something requested is not there.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The document was erased (evidence v2): it takes no new events.
+    #[error("gone: {0}")]
+    Gone(String),
     /// The sequencer stopped (shutdown or a fatal storage error); retry later.
     #[error("ledger unavailable: {0}")]
     Unavailable(String),

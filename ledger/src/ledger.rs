@@ -9,7 +9,6 @@ use std::thread::JoinHandle;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use rand_core::{OsRng, RngCore};
-use verifier::attest::attestation_message;
 use verifier::entry::{verify_attestations, Event, EventKind, IssuerKeys};
 use verifier::note::NoteSigner;
 use verifier::tsa::{verify_timestamp_token, TrustedTsa};
@@ -22,9 +21,17 @@ use crate::keys::{create_key_file, read_key_file, LOG_KEY_FILE};
 use crate::registry::{
     IssuerRecord, TokenRecord, TsaRecord, PLATFORM_TENANT, TENANT_ISSUER_PREFIX,
 };
-use crate::sequencer::{load_head, GroupStats, Head, Prepared, Request, Sequencer};
-use crate::store::{RecordFamily, Store};
+use crate::sequencer::{
+    idem_lookup, load_head, Erasure, GroupStats, Head, Prepared, PreparedPrivate, Request,
+    Sequencer,
+};
+use crate::store::{RecordFamily, Store, TAG_IDENTITY, TAG_RECORD};
 use crate::tree::{self, StoreReader};
+use crate::vault::{
+    master_key_path, open_private, seal_private, sealed_key_id, FileMasterKey, KeyId, KeyStore,
+    Vault,
+};
+use verifier::v2;
 
 /// How far in the future a token's genTime may be (clock skew between the
 /// TSA and us).
@@ -58,6 +65,11 @@ pub struct LedgerOptions {
     pub sync: bool,
     /// Requests that may wait for the sequencer before appenders block.
     pub queue_depth: usize,
+    /// Tenants whose submitters may still send v1 attestations (which do
+    /// not bind tenant, contract or actor): a migration aid. Every other
+    /// tenant's v1 attestations are refused on ingest, so a copied v1
+    /// attestation cannot be replayed into it.
+    pub accept_v1_attestations: HashSet<String>,
     /// Serve a store older than (or forked from) the newest checkpoint this
     /// data directory handed out (`DATA/handed-out`), e.g. after restoring
     /// a backup on purpose. Clients and witnesses holding newer receipts
@@ -71,6 +83,7 @@ impl Default for LedgerOptions {
             max_group_events: 8192,
             sync: true,
             queue_depth: 4096,
+            accept_v1_attestations: HashSet::new(),
             allow_rollback: false,
         }
     }
@@ -135,6 +148,22 @@ struct Inner {
     checkers: Permits,
     stats: Arc<GroupStats>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Document keys and keyed hashes (evidence v2); `None` when a
+    /// read-only open found no index key yet.
+    vault: Option<Arc<Vault>>,
+    /// Whether the log holds v1 entries (written before evidence v2).
+    has_v1: bool,
+    /// Tenants allowed to submit v1 attestations.
+    accept_v1: HashSet<String>,
+}
+
+impl KeyStore for Store {
+    fn wrapped_key(&self, id: &KeyId) -> Result<Option<Vec<u8>>> {
+        Store::wrapped_key(self, id)
+    }
+    fn put_wrapped_key(&self, id: &KeyId, wrapped: &[u8]) -> Result<()> {
+        Store::put_wrapped_key(self, id, wrapped)
+    }
 }
 
 impl Ledger {
@@ -154,6 +183,7 @@ impl Ledger {
         }
         let signer = create_key_file(&key_path, origin)?;
         sync_dir(dir)?;
+        FileMasterKey::open_or_create(&master_key_path(dir))?;
         drop(Store::open(&dir.join(DB_DIR))?);
         sync_dir(dir)?;
         Ok(signer.vkey())
@@ -185,6 +215,21 @@ impl Ledger {
         let tsas = RwLock::new(Arc::new(load_tsas(&store)?));
         let (origin, vkey) = (signer.name().to_string(), signer.vkey());
         let stats = Arc::new(GroupStats::default());
+        let writable = opts.is_some();
+        let erased = store.erasures()?.into_iter().map(|(id, _)| id).collect();
+        let vault = if writable {
+            let master = FileMasterKey::open_or_create(&master_key_path(dir))?;
+            Some(Arc::new(Vault::open(Box::new(master), store.as_ref(), erased)?))
+        } else {
+            match FileMasterKey::open_or_create(&master_key_path(dir)) {
+                Ok(master) => {
+                    Vault::open(Box::new(master), store.as_ref(), erased).ok().map(Arc::new)
+                }
+                Err(_) => None,
+            }
+        };
+        let accept_v1 = opts.as_ref().map(|o| o.accept_v1_attestations.clone()).unwrap_or_default();
+        let has_v1 = if writable { store.v2_since()? > 0 } else { head_of(&head).size > 0 };
         let (sender, thread) = match opts {
             None => (None, None),
             Some(opts) => {
@@ -198,6 +243,8 @@ impl Ledger {
                     sync: opts.sync,
                     max_group_events: opts.max_group_events,
                     high_water: std::cell::RefCell::new(high_water),
+                    vault: vault.clone().ok_or_else(|| LedgerError::Corrupt("no vault".into()))?,
+                    has_v1,
                 };
                 let thread = std::thread::Builder::new()
                     .name("sequencer".into())
@@ -222,6 +269,9 @@ impl Ledger {
                     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
                 ),
                 thread: Mutex::new(thread),
+                vault,
+                has_v1,
+                accept_v1,
             }),
         })
     }
@@ -309,17 +359,354 @@ impl Ledger {
     /// logged yet are checked.
     pub fn append(&self, tenant: &str, events: Vec<Event>) -> Result<Vec<Receipt>> {
         check_batch(tenant, &events)?;
-        let ids: Vec<(&str, &str)> = events.iter().map(|e| (tenant, e.event_id.as_str())).collect();
-        let logged: Vec<bool> =
-            self.inner.store.idempotency(&ids)?.iter().map(Option::is_some).collect();
+        let vault = self.vault()?;
+        let ids: Vec<(&str, KeyId)> = events
+            .iter()
+            .map(|e| (e.event_id.as_str(), vault.event_id(tenant, &e.event_id)))
+            .collect();
+        let logged: Vec<bool> = idem_lookup(&self.inner.store, self.inner.has_v1, tenant, &ids)?
+            .iter()
+            .map(Option::is_some)
+            .collect();
         let prepared = {
             // As many checkers at once as cores: more only starve the
             // sequencer thread, which the OS shares with them per thread.
             let _permit = self.inner.checkers.acquire();
             self.check_new_events(tenant, &events, &logged)?;
-            events.into_iter().map(Prepared::new).collect()
+            let idem: Vec<KeyId> = ids.iter().map(|i| i.1).collect();
+            events
+                .into_iter()
+                .zip(idem)
+                .enumerate()
+                .map(|(pos, (event, idem_id))| {
+                    let canonical = verifier::jcs::to_canonical(&event.raw);
+                    let content = Hash::digest(&canonical).0;
+                    let private = if logged[pos] {
+                        None
+                    } else {
+                        let sealed = self.seal(tenant, &event, &canonical, None);
+                        Some(sealed.map_err(|e| at_position(pos, e))?)
+                    };
+                    Ok(Prepared { event, content, idem_id, private })
+                })
+                .collect::<Result<Vec<_>>>()?
         };
         self.sequence(tenant, prepared)
+    }
+
+    fn vault(&self) -> Result<&Arc<Vault>> {
+        self.inner
+            .vault
+            .as_ref()
+            .ok_or_else(|| LedgerError::Unavailable("the key vault is not open (read-only)".into()))
+    }
+
+    /// Builds and seals an event's v2 record (and identity opening) under
+    /// its document key, or under `erasure`'s own key for an erasure entry.
+    fn seal(
+        &self,
+        tenant: &str,
+        event: &Event,
+        canonical: &[u8],
+        erasure: Option<(KeyId, Erasure)>,
+    ) -> Result<PreparedPrivate> {
+        let vault = self.vault()?;
+        let store = self.inner.store.as_ref();
+        let doc_id = vault.document_id(tenant, &event.document_id);
+        let (seal_id, erasure) = match erasure {
+            Some((id, e)) => (id, Some(e)),
+            None => (doc_id, None),
+        };
+        let key = vault.key_for_writing(&seal_id, store)?;
+        let mut salt = [0u8; v2::SALT_BYTES];
+        OsRng.fill_bytes(&mut salt);
+        let (identity_plain, identity_commitment) = match &event.identity {
+            None => (None, None),
+            Some(id) => {
+                let mut isalt = [0u8; v2::SALT_BYTES];
+                OsRng.fill_bytes(&mut isalt);
+                let opening = v2::identity_value(id, &isalt);
+                let c = v2::identity_commitment(&opening);
+                (Some(verifier::jcs::to_canonical(&opening)), Some(c))
+            }
+        };
+        let record = if event.identity.is_some() {
+            let without = verifier::jcs::to_canonical(&event.raw_without_identity());
+            v2::record_canonical(&without, tenant, &salt, identity_commitment.as_ref())
+        } else {
+            v2::record_canonical(canonical, tenant, &salt, None)
+        };
+        let commitment = v2::record_commitment_of_canonical(&record);
+        let record = seal_private(&key, &seal_id, &private_aad(TAG_RECORD, &commitment), &record)?;
+        let identity = identity_plain
+            .map(|p| seal_private(&key, &seal_id, &private_aad(TAG_IDENTITY, &commitment), &p))
+            .transpose()?;
+        Ok(PreparedPrivate {
+            doc_id,
+            hash_id: vault.document_hash_id(&event.document_hash.0),
+            subject_id: vault.subject_id(tenant, &event.actor.id),
+            commitment,
+            record,
+            identity,
+            erasure,
+        })
+    }
+
+    /// The private opening of the entry at `index` (evidence v2): its
+    /// record and identity opening, checked against the leaf's commitment.
+    pub fn opening(&self, index: u64) -> Result<Opening> {
+        let leaf = self.leaf(index)?;
+        let parsed = v2::parse_any_leaf(&leaf)
+            .map_err(|e| LedgerError::Corrupt(format!("leaf {index}: {e}")))?;
+        let v2::Leaf::V2(leaf) = parsed else { return Ok(Opening::V1) };
+        let Some(record) = self.open_private(index, TAG_RECORD, &leaf.commitment)? else {
+            return Ok(Opening::Erased);
+        };
+        if v2::record_commitment(&record) != leaf.commitment {
+            return Err(LedgerError::Corrupt(format!(
+                "entry {index}: record does not open the leaf"
+            )));
+        }
+        let identity = self.open_private(index, TAG_IDENTITY, &leaf.commitment)?;
+        Ok(Opening::Record { record, identity })
+    }
+
+    fn open_private(
+        &self,
+        index: u64,
+        tag: u8,
+        commitment: &Hash,
+    ) -> Result<Option<serde_json::Value>> {
+        let Some(sealed) = self.inner.store.private(index, tag)? else { return Ok(None) };
+        let vault = self.vault()?;
+        let key_id = sealed_key_id(&sealed)?;
+        let Some(key) = vault.key_for_reading(&key_id, self.inner.store.as_ref())? else {
+            return Ok(None);
+        };
+        let plain = open_private(&key, &private_aad(tag, commitment), &sealed)
+            .map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
+        let value = verifier::jcs::parse(&plain, &verifier::entry::LEAF_LIMITS)
+            .map_err(|e| LedgerError::Corrupt(format!("entry {index}: sealed value: {e}")))?;
+        Ok(Some(value))
+    }
+
+    /// The erasure of one tenant's document, if it was erased: JSON
+    /// {scope, at, by, reason, entry}.
+    pub fn document_erasure(
+        &self,
+        tenant: &str,
+        document_id: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let id = self.vault()?.document_id(tenant, document_id);
+        self.inner.store.erasure(&id)?.map(|b| parse_json(&b)).transpose()
+    }
+
+    /// A keyed hash of (tenant, document id): what private per-document
+    /// settings are keyed by, so no key spells a contract id.
+    pub fn document_key_id(&self, tenant: &str, document_id: &str) -> Result<KeyId> {
+        Ok(self.vault()?.document_id(tenant, document_id))
+    }
+
+    /// Erases one tenant's document (crypto-shredding): in one synced
+    /// batch, destroys its key and every record and identity opening of
+    /// it, and appends an `erased` entry (its record names the document
+    /// and the reason, no personal data). Leaves, proofs and checkpoints
+    /// stay. Call [`Ledger::purge`] afterwards to rewrite the files that
+    /// still hold the deleted values.
+    pub fn erase_document(
+        &self,
+        tenant: &str,
+        document_id: &str,
+        reason: &str,
+        by: &str,
+    ) -> Result<Receipt> {
+        check_reason(reason)?;
+        let _serial = lock(&self.inner.registry_lock);
+        let vault = self.vault()?.clone();
+        let doc_id = vault.document_id(tenant, document_id);
+        if let Some(rec) = self.inner.store.erasure(&doc_id)? {
+            let rec: serde_json::Value = parse_json(&rec)?;
+            return Err(LedgerError::AlreadyExists(format!(
+                "document {document_id} was erased by entry {}",
+                rec["entry"]
+            )));
+        }
+        let size = self.head().size;
+        let entries: Vec<u64> = self
+            .inner
+            .store
+            .doc_index(&doc_id)?
+            .into_iter()
+            .map(|e| e.0)
+            .filter(|i| *i < size)
+            .collect();
+        let Some(&last) = entries.last() else {
+            if !self.inner.store.document_entries(tenant, document_id)?.is_empty() {
+                return Err(LedgerError::InvalidRequest(
+                    "this document's entries are v1 leaves, public in clear; they cannot be erased"
+                        .into(),
+                ));
+            }
+            return Err(LedgerError::NotFound(format!("document {document_id}")));
+        };
+        let document_hash = match self.opening(last)? {
+            Opening::Record { record, .. } => {
+                record["event"]["document_hash"].as_str().map(str::to_owned)
+            }
+            _ => None,
+        }
+        .unwrap_or_else(|| "00".repeat(32));
+        let claim = serde_json::json!({"erasure": {"scope": "document", "reason": reason}});
+        let event =
+            self.log_event(tenant, EventKind::Erased, document_id, &document_hash, claim, by)?;
+        let canonical = verifier::jcs::to_canonical(&event.raw);
+        let erasure = (
+            vault.erasure_key_id(tenant, document_id),
+            Erasure::Document { by: by.to_owned(), reason: reason.to_owned() },
+        );
+        vault.mark_erased(&doc_id);
+        let result = self
+            .seal(tenant, &event, &canonical, Some(erasure))
+            .and_then(|private| self.sequence_one(tenant, event, &canonical, private));
+        if result.is_err() {
+            vault.unmark_erased(&doc_id);
+        }
+        result
+    }
+
+    /// Erases the identity openings of one data subject (actor id) across
+    /// a tenant's documents (PIPL art. 47); records stay, their identity
+    /// commitment no longer opens. Appends an `erased` entry.
+    pub fn erase_subject(
+        &self,
+        tenant: &str,
+        actor_id: &str,
+        reason: &str,
+        by: &str,
+    ) -> Result<Receipt> {
+        check_reason(reason)?;
+        check_id("actor id", actor_id)?;
+        let _serial = lock(&self.inner.registry_lock);
+        let vault = self.vault()?.clone();
+        let subject = vault.subject_id(tenant, actor_id);
+        if self.inner.store.subject_index(&subject)?.is_empty() {
+            return Err(LedgerError::NotFound(format!(
+                "no entry of actor {actor_id} holds personal data"
+            )));
+        }
+        let document_id = subject_document(actor_id);
+        let hash = Hash::digest(format!("evidence-ledger subject {actor_id}").as_bytes()).to_hex();
+        let claim = serde_json::json!({"erasure": {"scope": "subject", "actor_id": actor_id, "reason": reason}});
+        let event = self.log_event(tenant, EventKind::Erased, &document_id, &hash, claim, by)?;
+        let canonical = verifier::jcs::to_canonical(&event.raw);
+        let erasure = (
+            vault.erasure_key_id(tenant, &document_id),
+            Erasure::Subject { subject, by: by.to_owned(), reason: reason.to_owned() },
+        );
+        let private = self.seal(tenant, &event, &canonical, Some(erasure))?;
+        self.sequence_one(tenant, event, &canonical, private)
+    }
+
+    /// Rewrites what still holds erased values on disk: flushes every
+    /// memtable (the WAL files behind them are then deleted) and compacts
+    /// the families erasures delete from. Slow; after erasures only.
+    pub fn purge(&self) -> Result<()> {
+        self.inner.store.purge()
+    }
+
+    fn sequence_one(
+        &self,
+        tenant: &str,
+        event: Event,
+        canonical: &[u8],
+        private: PreparedPrivate,
+    ) -> Result<Receipt> {
+        let vault = self.vault()?;
+        let idem_id = vault.event_id(tenant, &event.event_id);
+        let content = Hash::digest(canonical).0;
+        let prepared = Prepared { event, content, idem_id, private: Some(private) };
+        self.sequence(tenant, vec![prepared])?
+            .into_iter()
+            .next()
+            .ok_or_else(|| LedgerError::Corrupt("no receipt".into()))
+    }
+
+    /// A service-written event attested (v2) by the log key, with a
+    /// random event id `<kind>-<24 hex>`.
+    fn log_event(
+        &self,
+        tenant: &str,
+        kind: EventKind,
+        document_id: &str,
+        document_hash_hex: &str,
+        claim: serde_json::Value,
+        by: &str,
+    ) -> Result<Event> {
+        let mut rnd = [0u8; 12];
+        OsRng.fill_bytes(&mut rnd);
+        let prefix = match kind {
+            EventKind::RegistryChanged => "registry",
+            EventKind::Erased => "erased",
+            EventKind::ReportIssued => "report",
+            _ => "event",
+        };
+        let event_id = format!("{prefix}-{}", hex::encode(rnd));
+        let display = match kind {
+            EventKind::RegistryChanged => "registry",
+            EventKind::Erased => "admin",
+            _ => "evidence-ledger",
+        };
+        let value = self.signed_log_event(
+            tenant,
+            kind,
+            &event_id,
+            document_id,
+            document_hash_hex,
+            claim,
+            by,
+            display,
+        );
+        Event::from_value(value, true)
+            .map_err(|source| LedgerError::Rejected { position: 0, source })
+    }
+
+    /// The JSON of an event attested (v2) by the log key as the issuer
+    /// [`LOG_ISSUER`]: for service-written entries (registry changes,
+    /// erasures, report issuance). `by` is the acting token's id or
+    /// `operator`; the actor's commitment is SHA-256 of
+    /// "evidence-ledger actor " || by.
+    #[allow(clippy::too_many_arguments)]
+    pub fn signed_log_event(
+        &self,
+        tenant: &str,
+        kind: EventKind,
+        event_id: &str,
+        document_id: &str,
+        document_hash_hex: &str,
+        claim: serde_json::Value,
+        by: &str,
+        display: &str,
+    ) -> serde_json::Value {
+        let message = verifier::attest::attestation_message_v2(&verifier::attest::AttestationV2 {
+            tenant,
+            document_id,
+            document_hash_hex,
+            event_id,
+            kind: kind.as_str(),
+            actor_id: by,
+            issuer: LOG_ISSUER,
+            claim: &claim,
+        });
+        let signature = b64(&self.inner.log_key.sign(&message).to_bytes());
+        let commitment = Hash::digest(format!("evidence-ledger actor {by}").as_bytes()).to_hex();
+        serde_json::json!({
+            "event_id": event_id,
+            "document_id": document_id,
+            "kind": kind.as_str(),
+            "document_hash": document_hash_hex,
+            "actor": {"id": by, "display": display, "commitment": commitment},
+            "attestations": [{"issuer": LOG_ISSUER, "v": 2, "claim": claim, "signature": signature}],
+        })
     }
 
     /// Attestations and timestamp tokens of the events not `logged` yet;
@@ -327,6 +714,20 @@ impl Ledger {
     fn check_new_events(&self, tenant: &str, events: &[Event], logged: &[bool]) -> Result<()> {
         let keys = self.issuer_keys_for(tenant, events);
         let rejected = |position, source| LedgerError::Rejected { position, source };
+        if !self.inner.accept_v1.contains(tenant) {
+            for (pos, e) in events.iter().enumerate().filter(|(i, _)| !logged[*i]) {
+                if let Some(j) = e.attestations.iter().position(|a| a.version != 2) {
+                    return Err(rejected(
+                        pos,
+                        VerifyError::invalid(
+                            format!("attestations[{j}].v"),
+                            "v1 attestations are refused (they bind neither tenant, contract \
+                             nor actor): sign the v2 message and add \"v\": 2 (docs/formats.md)",
+                        ),
+                    ));
+                }
+            }
+        }
         if !logged.contains(&true) {
             verify_attestations(tenant, events, &keys).map_err(|(p, e)| rejected(p, e))?;
             return self.verify_timestamps(events.iter().enumerate());
@@ -451,6 +852,12 @@ impl Ledger {
     pub fn document_entries(&self, tenant: &str, document_id: &str) -> Result<Vec<u64>> {
         let size = self.head().size;
         let mut v = self.inner.store.document_entries(tenant, document_id)?;
+        if let Some(vault) = &self.inner.vault {
+            let id = vault.document_id(tenant, document_id);
+            v.extend(self.inner.store.doc_index(&id)?.into_iter().map(|e| e.0));
+            v.sort_unstable();
+            v.dedup();
+        }
         v.retain(|i| *i < size);
         Ok(v)
     }
@@ -459,6 +866,12 @@ impl Ledger {
     pub fn entries_by_document_hash(&self, document_hash: &Hash) -> Result<Vec<u64>> {
         let size = self.head().size;
         let mut v = self.inner.store.document_hash_entries(&document_hash.0)?;
+        if let Some(vault) = &self.inner.vault {
+            let id = vault.document_hash_id(&document_hash.0);
+            v.extend(self.inner.store.hash_index(&id)?);
+            v.sort_unstable();
+            v.dedup();
+        }
         v.retain(|i| *i < size);
         Ok(v)
     }
@@ -690,24 +1103,14 @@ impl Ledger {
         claim: serde_json::Value,
         by: &str,
     ) -> Result<u64> {
-        let mut rnd = [0u8; 12];
-        OsRng.fill_bytes(&mut rnd);
-        let event_id = format!("registry-{}", hex::encode(rnd));
-        let kind = EventKind::RegistryChanged.as_str();
-        let hash_hex = document_hash.to_hex();
-        let message = attestation_message(&claim, &hash_hex, &event_id, LOG_ISSUER, kind);
-        let signature = b64(&self.inner.log_key.sign(&message).to_bytes());
-        let commitment = Hash::digest(format!("evidence-ledger actor {by}").as_bytes()).to_hex();
-        let event = serde_json::json!({
-            "event_id": event_id,
-            "document_id": document_id,
-            "kind": kind,
-            "document_hash": hash_hex,
-            "actor": {"id": by, "display": "registry", "commitment": commitment},
-            "attestations": [{"issuer": LOG_ISSUER, "claim": claim, "signature": signature}],
-        });
-        let event = Event::from_value(event, true)
-            .map_err(|source| LedgerError::Rejected { position: 0, source })?;
+        let event = self.log_event(
+            tenant,
+            EventKind::RegistryChanged,
+            document_id,
+            &document_hash.to_hex(),
+            claim,
+            by,
+        )?;
         let receipts = self.append(tenant, vec![event])?;
         receipts
             .first()
@@ -853,6 +1256,66 @@ impl Drop for Inner {
                 let _ = h.join();
             }
         }
+    }
+}
+
+/// The private opening of an entry.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Opening {
+    /// A v1 leaf: the event is in the leaf, in clear.
+    V1,
+    /// A v2 record (and the identity opening, when it exists).
+    Record {
+        /// The record object; it opens the leaf's commitment.
+        record: serde_json::Value,
+        /// The identity opening, unless there was none or it was erased.
+        identity: Option<serde_json::Value>,
+    },
+    /// The record was erased (its document key and ciphertexts destroyed).
+    Erased,
+}
+
+/// Longest erasure reason, in characters.
+pub const MAX_REASON_CHARS: usize = 500;
+
+fn check_reason(reason: &str) -> Result<()> {
+    let n = reason.chars().count();
+    if n == 0 || n > MAX_REASON_CHARS || reason.chars().any(char::is_control) {
+        return Err(LedgerError::InvalidRequest(format!(
+            "reason: 1-{MAX_REASON_CHARS} characters, no control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// The document id of a subject erasure entry.
+fn subject_document(actor_id: &str) -> String {
+    let id = format!("subject:{actor_id}");
+    if id.len() <= 128 {
+        id
+    } else {
+        format!("subject-sha256:{}", &Hash::digest(actor_id.as_bytes()).to_hex()[..40])
+    }
+}
+
+/// Names the event's position in a sealing error.
+fn at_position(pos: usize, e: LedgerError) -> LedgerError {
+    match e {
+        LedgerError::Gone(m) => LedgerError::Gone(format!("event {pos}: {m}")),
+        other => other,
+    }
+}
+
+/// The AAD of a sealed private value: its kind and the leaf commitment, so
+/// a ciphertext moved to another entry does not decrypt.
+fn private_aad(tag: u8, commitment: &Hash) -> Vec<u8> {
+    [b"evidence-ledger/private/v2\0".as_slice(), &[tag], &commitment.0].concat()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
     }
 }
 

@@ -17,23 +17,39 @@ use verifier::Hash;
 use crate::error::{LedgerError, Result};
 use crate::highwater::{HighWater, Mark};
 use crate::ledger::Receipt;
-use crate::store::{IdemRecord, Store, TreeState};
+use crate::store::{IdemRecord, PrivateEntry, Store, TreeState};
 use crate::tree::{self, Overlay};
+use crate::vault::Vault;
 
-/// An event made ready on the appender's thread: its canonical JSON
-/// (written once, for the leaf and for the idempotency content hash).
+/// An event made ready on the appender's thread: its content hash (for
+/// idempotency), its keyed idempotency id, and, unless it is a replay, its
+/// sealed v2 record (evidence v2: the sequencer writes only the
+/// commitment in the leaf).
 pub(crate) struct Prepared {
     pub event: Event,
-    pub canonical: Vec<u8>,
     pub content: [u8; 32],
+    pub idem_id: [u8; 32],
+    pub private: Option<PreparedPrivate>,
 }
 
-impl Prepared {
-    pub(crate) fn new(event: Event) -> Prepared {
-        let canonical = verifier::jcs::to_canonical(&event.raw);
-        let content = Hash::digest(&canonical).0;
-        Prepared { event, canonical, content }
-    }
+/// The private part of a new v2 entry, sealed off the sequencer.
+pub(crate) struct PreparedPrivate {
+    pub doc_id: [u8; 32],
+    pub hash_id: [u8; 32],
+    pub subject_id: [u8; 32],
+    pub commitment: Hash,
+    pub record: Vec<u8>,
+    pub identity: Option<Vec<u8>>,
+    pub erasure: Option<Erasure>,
+}
+
+/// What an `erased` entry destroys, in the same synced batch as the entry.
+pub(crate) enum Erasure {
+    /// Every record and identity opening of the document `doc_id` (the
+    /// entry's own), and the document key.
+    Document { by: String, reason: String },
+    /// The identity openings of one data subject.
+    Subject { subject: [u8; 32], by: String, reason: String },
 }
 
 /// How often the sequencer retries a synced write while storage fails.
@@ -84,6 +100,10 @@ struct Group<'a> {
     time_micros: i64,
     /// New entries of this group by tenant and event id: (index, content, leaf hash).
     pending: HashMap<String, HashMap<String, PendingEntry>>,
+    /// New v2 entries of this group by document id: (index, hash id, subject id).
+    doc_pending: HashMap<[u8; 32], Vec<(u64, [u8; 32], [u8; 32])>>,
+    /// New v2 entries of this group by subject id.
+    subject_pending: HashMap<[u8; 32], Vec<u64>>,
 }
 
 /// Counters of the group commits, for metrics.
@@ -111,6 +131,32 @@ pub(crate) struct Sequencer {
     pub max_group_events: usize,
     /// The newest checkpoint handed out, recorded before answering.
     pub high_water: std::cell::RefCell<HighWater>,
+    /// Keys and keyed hashes (evidence v2).
+    pub vault: Arc<Vault>,
+    /// Whether the log holds v1 entries, whose idempotency keys are
+    /// (tenant, event id) in clear.
+    pub has_v1: bool,
+}
+
+/// Idempotency records of a request's events: by keyed id, and for a log
+/// with v1 entries, by the v1 key where the keyed id has none.
+pub(crate) fn idem_lookup(
+    store: &Store,
+    has_v1: bool,
+    tenant: &str,
+    events: &[(&str, [u8; 32])],
+) -> Result<Vec<Option<IdemRecord>>> {
+    let ids: Vec<[u8; 32]> = events.iter().map(|e| e.1).collect();
+    let mut found = store.idempotency_v2(&ids)?;
+    if has_v1 && found.iter().any(Option::is_none) {
+        let keys: Vec<(&str, &str)> = events.iter().map(|e| (tenant, e.0)).collect();
+        for (f, old) in found.iter_mut().zip(store.idempotency(&keys)?) {
+            if f.is_none() {
+                *f = old;
+            }
+        }
+    }
+    Ok(found)
 }
 
 impl Sequencer {
@@ -186,6 +232,8 @@ impl Sequencer {
             time: entry::format_ledger_time(time_micros).into(),
             time_micros,
             pending: HashMap::new(),
+            doc_pending: HashMap::new(),
+            subject_pending: HashMap::new(),
         };
         let mut staged: Vec<(Request, Vec<Staged>)> = Vec::with_capacity(requests.len());
         let mut fatal = None;
@@ -235,9 +283,10 @@ impl Sequencer {
     /// Decides every event of one request: replay, conflict, or new leaf.
     /// All-or-nothing: on a conflict nothing of the request is staged.
     fn stage(&self, req: &Request, g: &mut Group<'_>) -> Result<Vec<Staged>, SequenceError> {
-        let keys: Vec<(&str, &str)> =
-            req.events.iter().map(|p| (req.tenant.as_str(), p.event.event_id.as_str())).collect();
-        let existing = self.store.idempotency(&keys).map_err(SequenceError::Fatal)?;
+        let keys: Vec<(&str, [u8; 32])> =
+            req.events.iter().map(|p| (p.event.event_id.as_str(), p.idem_id)).collect();
+        let existing = idem_lookup(&self.store, self.has_v1, &req.tenant, &keys)
+            .map_err(SequenceError::Fatal)?;
         let mut plan = Vec::with_capacity(req.events.len());
         for (pos, (prepared, prior)) in req.events.iter().zip(existing).enumerate() {
             let (event, content) = (&prepared.event, prepared.content);
@@ -273,10 +322,10 @@ impl Sequencer {
             }
         }
         let mut out = Vec::with_capacity(plan.len());
-        for (event, p) in req.events.iter().zip(plan) {
+        for (pos, (event, p)) in req.events.iter().zip(plan).enumerate() {
             match p {
                 Ok(s) => out.push(s),
-                Err(_) => out.push(self.stage_new(&req.tenant, event, g)?),
+                Err(_) => out.push(self.stage_new(&req.tenant, event, g, pos)?),
             }
         }
         Ok(out)
@@ -287,24 +336,63 @@ impl Sequencer {
         tenant: &str,
         prepared: &Prepared,
         g: &mut Group<'_>,
+        position: usize,
     ) -> Result<Staged, SequenceError> {
         let (event, content) = (&prepared.event, prepared.content);
         let index = g.size;
-        let leaf = entry::leaf_bytes_from_canonical(&prepared.canonical, tenant, &g.time);
+        let Some(p) = &prepared.private else {
+            // Prepared as a replay, yet not logged: only a concurrent
+            // erasure of the idempotency record could do that.
+            return Err(SequenceError::NonFatal(LedgerError::Unavailable(format!(
+                "event {position}: its idempotency record changed; retry"
+            ))));
+        };
+        if p.erasure.is_none() && self.vault.is_erased(&p.doc_id) {
+            return Err(SequenceError::NonFatal(LedgerError::Gone(format!(
+                "event {position}: document {} was erased; it takes no new events",
+                event.document_id
+            ))));
+        }
+        let leaf = verifier::v2::leaf_v2_bytes(&p.commitment, &g.time);
         let lh = leaf_hash(&leaf);
         let hashes = g.overlay.append_leaf(index, &lh).map_err(SequenceError::Fatal)?;
         g.batch.put_leaf(index, &leaf);
         for (i, h) in &hashes {
             g.batch.put_hash(*i, &h.0);
         }
-        let record = IdemRecord { index, content };
-        g.batch.put_entry_indexes(
-            tenant,
-            &event.event_id,
-            &event.document_id,
-            &event.document_hash.0,
-            record,
-        );
+        match &p.erasure {
+            None => {}
+            Some(Erasure::Document { by, reason }) => {
+                let mut entries = self.store.doc_index(&p.doc_id).map_err(SequenceError::Fatal)?;
+                entries.extend(g.doc_pending.get(&p.doc_id).into_iter().flatten().copied());
+                for (i, h, s) in entries {
+                    g.batch.erase_entry(i, &h, &s);
+                }
+                let rec = erasure_record("document", &g.time, by, reason, index);
+                g.batch.put_erasure(&p.doc_id, &rec, true);
+            }
+            Some(Erasure::Subject { subject, by, reason }) => {
+                let mut entries =
+                    self.store.subject_index(subject).map_err(SequenceError::Fatal)?;
+                entries.extend(g.subject_pending.get(subject).into_iter().flatten().copied());
+                for i in entries {
+                    g.batch.erase_identity(i, subject);
+                }
+                let rec = erasure_record("subject", &g.time, by, reason, index);
+                g.batch.put_erasure(subject, &rec, false);
+            }
+        }
+        let private = PrivateEntry {
+            idem_id: &prepared.idem_id,
+            doc_id: &p.doc_id,
+            hash_id: &p.hash_id,
+            subject_id: &p.subject_id,
+            record: &p.record,
+            identity: p.identity.as_deref(),
+        };
+        g.batch.put_private_entry(index, &private, &content);
+        g.doc_pending.entry(p.doc_id).or_default().push((index, p.hash_id, p.subject_id));
+        g.subject_pending.entry(p.subject_id).or_default().push(index);
         g.pending
             .entry(tenant.to_string())
             .or_default()
@@ -324,13 +412,13 @@ impl Sequencer {
             .store
             .leaf(rec.index)?
             .ok_or_else(|| LedgerError::Corrupt(format!("leaf {} missing", rec.index)))?;
-        let parsed = entry::parse_leaf(&leaf)
+        let parsed = verifier::v2::parse_any_leaf(&leaf)
             .map_err(|e| LedgerError::Corrupt(format!("leaf {}: {e}", rec.index)))?;
         Ok(Staged {
             event_id: event_id.to_string(),
             index: rec.index,
             leaf_hash: leaf_hash(&leaf),
-            ledger_time: parsed.ledger_time.into(),
+            ledger_time: parsed.ledger_time().into(),
             replayed: true,
         })
     }
@@ -408,6 +496,15 @@ impl Sequencer {
     }
 }
 
+/// The erasure record kept under the erased key id: JSON {scope, at, by,
+/// reason, entry}. No personal data: `by` is a token id or "operator".
+fn erasure_record(scope: &str, at: &str, by: &str, reason: &str, entry: u64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "scope": scope, "at": at, "by": by, "reason": reason, "entry": entry,
+    }))
+    .unwrap_or_default()
+}
+
 fn fail(req: Request, e: LedgerError) {
     let _ = req.reply.send(Err(e));
 }
@@ -469,7 +566,20 @@ mod tests {
             "actor": {"id": "u-1", "display": "王*", "commitment": "cd".repeat(32)},
             "attestations": [],
         });
-        Prepared::new(Event::from_value(v, false).expect("event"))
+        let event = Event::from_value(v, false).expect("event");
+        let content = Hash::digest(&verifier::jcs::to_canonical(&event.raw)).0;
+        let private = PreparedPrivate {
+            doc_id: [1; 32],
+            hash_id: [2; 32],
+            subject_id: [3; 32],
+            commitment: Hash::digest(id.as_bytes()),
+            record: vec![0; 64],
+            identity: None,
+            erasure: None,
+        };
+        let mut idem_id = [0u8; 32];
+        idem_id[..id.len()].copy_from_slice(id.as_bytes());
+        Prepared { event, content, idem_id, private: Some(private) }
     }
 
     fn request(id: &str) -> (Request, mpsc::Receiver<Result<Vec<Receipt>>>) {
@@ -485,9 +595,22 @@ mod tests {
         // An idempotency record whose leaf cannot be read.
         let ghost = event("ghost");
         let mut b = store.batch();
-        let rec = IdemRecord { index: 7, content: ghost.content };
-        b.put_entry_indexes("t", "ghost", "doc", &[0xab; 32], rec);
+        let p = ghost.private.as_ref().expect("private");
+        let private = PrivateEntry {
+            idem_id: &ghost.idem_id,
+            doc_id: &p.doc_id,
+            hash_id: &p.hash_id,
+            subject_id: &p.subject_id,
+            record: &p.record,
+            identity: None,
+        };
+        b.put_private_entry(7, &private, &ghost.content);
         store.write(b, true).expect("write");
+        let master = crate::vault::FileMasterKey::open_or_create(&dir.path().join("master.key"))
+            .expect("master");
+        let vault = Arc::new(
+            Vault::open(Box::new(master), store.as_ref(), Default::default()).expect("vault"),
+        );
         let head = Arc::new(RwLock::new(Arc::new(load_head(&store, &signer).expect("head"))));
         let seq = Sequencer {
             stats: Arc::new(GroupStats::default()),
@@ -499,6 +622,8 @@ mod tests {
             high_water: std::cell::RefCell::new(
                 HighWater::open(dir.path(), false).expect("mark").0,
             ),
+            vault,
+            has_v1: false,
         };
         let (replay, replay_rx) = request("ghost");
         let (fresh, fresh_rx) = request("fresh");

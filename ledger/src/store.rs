@@ -13,6 +13,17 @@
 //!   "probe" -> time of the last write probing storage after a failure
 //! - `issuers`, `tokens`, `tsas`: registry records (JSON, operator-readable)
 //! - `aux`:      namespaced records of other crates (anchoring state)
+//!
+//! Evidence v2 (docs/evidence-v2.md; every id below is a keyed hash, see
+//! [`crate::vault`], so no key spells a tenant's contract or event ids):
+//! - `records`:  index(8) 'r' -> sealed record; index(8) 'i' -> sealed
+//!   identity opening (key id(32) || AES-256-GCM, see `vault::seal_private`)
+//! - `dockeys`:  key id(32) -> document key wrapped under the master key
+//! - `erased`:   key id(32) -> JSON erasure record {at, by, reason, entry}
+//! - `docidx`:   document id(32) index(8) -> hash id(32) || subject id(32)
+//! - `hashidx`:  document-hash id(32) index(8) -> ()
+//! - `subjidx`:  subject id(32) index(8) -> ()
+//! - `idem`:     0x02 event id(32) -> index(8) || content hash(32)
 
 use std::path::Path;
 
@@ -34,10 +45,27 @@ const CF_ISSUERS: &str = "issuers";
 const CF_TOKENS: &str = "tokens";
 const CF_AUX: &str = "aux";
 const CF_TSAS: &str = "tsas";
-const ALL_CFS: [&str; 10] = [
+const CF_RECORDS: &str = "records";
+const CF_DOCKEYS: &str = "dockeys";
+const CF_ERASED: &str = "erased";
+const CF_DOCIDX: &str = "docidx";
+const CF_HASHIDX: &str = "hashidx";
+const CF_SUBJIDX: &str = "subjidx";
+const ALL_CFS: [&str; 16] = [
     CF_LEAVES, CF_HASHES, CF_IDEM, CF_DOCS, CF_DOCHASH, CF_META, CF_ISSUERS, CF_TOKENS, CF_AUX,
-    CF_TSAS,
+    CF_TSAS, CF_RECORDS, CF_DOCKEYS, CF_ERASED, CF_DOCIDX, CF_HASHIDX, CF_SUBJIDX,
 ];
+/// Families an erasure deletes from, compacted by [`Store::purge`].
+const ERASURE_CFS: [&str; 6] = [CF_RECORDS, CF_DOCKEYS, CF_HASHIDX, CF_SUBJIDX, CF_AUX, CF_DOCIDX];
+/// First byte of a v2 idempotency key (v1 keys start with a tenant's
+/// first character, never 0x02).
+const IDEM_V2: u8 = 0x02;
+/// Tag of a sealed record under its index in `records`.
+pub const TAG_RECORD: u8 = b'r';
+/// Tag of a sealed identity opening under its index in `records`.
+pub const TAG_IDENTITY: u8 = b'i';
+/// Meta key: the tree size at which this log began writing v2 leaves.
+const META_V2_SINCE: &[u8] = b"v2-since";
 
 const META_TREE: &[u8] = b"tree";
 const META_CHECKPOINT: &[u8] = b"checkpoint";
@@ -121,7 +149,7 @@ fn cf_options(name: &str, cache: &Cache) -> Options {
     table.set_metadata_block_size(4096);
     table.set_optimize_filters_for_memory(true);
     match name {
-        CF_IDEM | CF_TOKENS | CF_ISSUERS | CF_TSAS => {
+        CF_IDEM | CF_TOKENS | CF_ISSUERS | CF_TSAS | CF_DOCKEYS | CF_ERASED => {
             // Idempotency lookups are mostly misses: a bloom filter answers
             // them without touching data blocks, in the memtable too.
             table.set_bloom_filter(10.0, false);
@@ -422,6 +450,137 @@ impl Store {
     }
 }
 
+/// One v2 entry's private part, staged by the sequencer.
+pub struct PrivateEntry<'a> {
+    /// Keyed hash of (tenant, event id).
+    pub idem_id: &'a [u8; 32],
+    /// Keyed hash of (tenant, document id).
+    pub doc_id: &'a [u8; 32],
+    /// Keyed hash of the document hash.
+    pub hash_id: &'a [u8; 32],
+    /// Keyed hash of (tenant, actor id).
+    pub subject_id: &'a [u8; 32],
+    /// The sealed record.
+    pub record: &'a [u8],
+    /// The sealed identity opening, if the event had an identity.
+    pub identity: Option<&'a [u8]>,
+}
+
+impl Store {
+    /// The tree size from which this log writes v2 leaves, recorded the
+    /// first time it is asked (an existing v1 log starts v2 at its size).
+    pub fn v2_since(&self) -> Result<u64> {
+        let meta = self.cf(CF_META);
+        if let Some(b) = self.db.get_cf(meta, META_V2_SINCE)? {
+            if b.len() == 8 {
+                return Ok(be_u64(&b));
+            }
+            return Err(LedgerError::Corrupt("v2-since has bad length".into()));
+        }
+        let size = self.tree_state()?.map(|s| s.size).unwrap_or(0);
+        let mut b = self.batch();
+        b.wb.put_cf(meta, META_V2_SINCE, size.to_be_bytes());
+        self.write(b, true)?;
+        Ok(size)
+    }
+
+    /// Idempotency records by v2 id.
+    pub fn idempotency_v2(&self, ids: &[[u8; 32]]) -> Result<Vec<Option<IdemRecord>>> {
+        let cf = self.cf(CF_IDEM);
+        let raw: Vec<[u8; 33]> = ids.iter().map(idem_v2_key).collect();
+        let values = self.db.batched_multi_get_cf(cf, raw.iter(), false);
+        values.into_iter().map(|v| decode_idem(v?.as_deref())).collect()
+    }
+
+    /// A sealed private value (`tag`: [`TAG_RECORD`] or [`TAG_IDENTITY`]).
+    pub fn private(&self, index: u64, tag: u8) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(CF_RECORDS), private_key(index, tag))?)
+    }
+
+    /// The wrapped key of `id`.
+    pub fn wrapped_key(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(CF_DOCKEYS), id)?)
+    }
+
+    /// Stores a wrapped key without an fsync of its own: it is durable
+    /// with the next synced write, which comes before any receipt that
+    /// depends on it.
+    pub fn put_wrapped_key(&self, id: &[u8; 32], wrapped: &[u8]) -> Result<()> {
+        let mut b = self.batch();
+        b.wb.put_cf(self.cf(CF_DOCKEYS), id, wrapped);
+        self.write(b, false)
+    }
+
+    /// Every erased key id with its erasure record.
+    pub fn erasures(&self) -> Result<Vec<([u8; 32], Vec<u8>)>> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_ERASED), IteratorMode::Start) {
+            let (k, v) = item?;
+            let id = <[u8; 32]>::try_from(&k[..])
+                .map_err(|_| LedgerError::Corrupt("erased key has bad length".into()))?;
+            out.push((id, v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// The erasure record of `id`, if it was erased.
+    pub fn erasure(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get_cf(self.cf(CF_ERASED), id)?)
+    }
+
+    /// The entries of a document (v2 index): (index, hash id, subject id).
+    pub fn doc_index(&self, doc_id: &[u8; 32]) -> Result<Vec<(u64, [u8; 32], [u8; 32])>> {
+        let mut out = Vec::new();
+        let cf = self.cf(CF_DOCIDX);
+        for item in self.db.iterator_cf(cf, IteratorMode::From(doc_id, Direction::Forward)) {
+            let (k, v) = item?;
+            if !k.starts_with(doc_id) {
+                break;
+            }
+            if k.len() != 40 || v.len() != 64 {
+                return Err(LedgerError::Corrupt("docidx record has bad length".into()));
+            }
+            let mut h = [0u8; 32];
+            let mut s = [0u8; 32];
+            h.copy_from_slice(&v[..32]);
+            s.copy_from_slice(&v[32..]);
+            out.push((be_u64(&k[32..]), h, s));
+        }
+        Ok(out)
+    }
+
+    /// Indexes under a 32-byte id in `hashidx`.
+    pub fn hash_index(&self, hash_id: &[u8; 32]) -> Result<Vec<u64>> {
+        self.index_suffixes(CF_HASHIDX, hash_id)
+    }
+
+    /// Indexes under a 32-byte id in `subjidx`.
+    pub fn subject_index(&self, subject_id: &[u8; 32]) -> Result<Vec<u64>> {
+        self.index_suffixes(CF_SUBJIDX, subject_id)
+    }
+
+    /// After an erasure: flushes every family's memtable (so the WAL files
+    /// that held the erased values become obsolete and are deleted: RocksDB
+    /// keeps no WAL archive here), then compacts the families an erasure
+    /// touches down to the bottommost level, so no table file keeps a
+    /// deleted value beside its tombstone. Slow (it rewrites those
+    /// families); erasures are rare.
+    pub fn purge(&self) -> Result<()> {
+        let all: Vec<&ColumnFamily> = ALL_CFS.iter().map(|n| self.cf(n)).collect();
+        let mut fo = rocksdb::FlushOptions::default();
+        fo.set_wait(true);
+        self.db.flush_cfs_opt(&all, &fo)?;
+        let mut co = rocksdb::CompactOptions::default();
+        co.set_exclusive_manual_compaction(true);
+        co.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+        for name in ERASURE_CFS {
+            self.db.compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &co);
+        }
+        self.db.flush_wal(true)?;
+        Ok(())
+    }
+}
+
 /// A key and value as RocksDB returns them.
 pub type RawRecord = (Box<[u8]>, Box<[u8]>);
 
@@ -541,6 +700,49 @@ impl Batch<'_> {
         self.wb.put_cf(self.store.cf(CF_DOCHASH), dh, []);
     }
 
+    /// Stages the private part and v2 indexes of one entry.
+    pub fn put_private_entry(&mut self, index: u64, p: &PrivateEntry<'_>, content: &[u8; 32]) {
+        let st = self.store;
+        let mut v = [0u8; 40];
+        v[..8].copy_from_slice(&index.to_be_bytes());
+        v[8..].copy_from_slice(content);
+        self.wb.put_cf(st.cf(CF_IDEM), idem_v2_key(p.idem_id), v);
+        self.wb.put_cf(st.cf(CF_RECORDS), private_key(index, TAG_RECORD), p.record);
+        if let Some(i) = p.identity {
+            self.wb.put_cf(st.cf(CF_RECORDS), private_key(index, TAG_IDENTITY), i);
+        }
+        let ids = [p.hash_id.as_slice(), p.subject_id.as_slice()].concat();
+        self.wb.put_cf(st.cf(CF_DOCIDX), id_index_key(p.doc_id, index), ids);
+        self.wb.put_cf(st.cf(CF_HASHIDX), id_index_key(p.hash_id, index), []);
+        self.wb.put_cf(st.cf(CF_SUBJIDX), id_index_key(p.subject_id, index), []);
+    }
+
+    /// Stages the erasure of one entry's private part: its record and
+    /// identity opening, and its document-hash and subject index keys.
+    pub fn erase_entry(&mut self, index: u64, hash_id: &[u8; 32], subject_id: &[u8; 32]) {
+        let st = self.store;
+        self.wb.delete_cf(st.cf(CF_RECORDS), private_key(index, TAG_RECORD));
+        self.wb.delete_cf(st.cf(CF_RECORDS), private_key(index, TAG_IDENTITY));
+        self.wb.delete_cf(st.cf(CF_HASHIDX), id_index_key(hash_id, index));
+        self.wb.delete_cf(st.cf(CF_SUBJIDX), id_index_key(subject_id, index));
+    }
+
+    /// Stages the erasure of one entry's identity opening.
+    pub fn erase_identity(&mut self, index: u64, subject_id: &[u8; 32]) {
+        let st = self.store;
+        self.wb.delete_cf(st.cf(CF_RECORDS), private_key(index, TAG_IDENTITY));
+        self.wb.delete_cf(st.cf(CF_SUBJIDX), id_index_key(subject_id, index));
+    }
+
+    /// Stages the destruction of a wrapped key and its erasure record.
+    pub fn put_erasure(&mut self, key_id: &[u8; 32], record: &[u8], destroy_key: bool) {
+        let st = self.store;
+        if destroy_key {
+            self.wb.delete_cf(st.cf(CF_DOCKEYS), key_id);
+        }
+        self.wb.put_cf(st.cf(CF_ERASED), key_id, record);
+    }
+
     /// Stages the new tree state and its signed checkpoint.
     pub fn put_tree(&mut self, state: &TreeState, checkpoint_note: &[u8]) {
         let mut v = [0u8; 48];
@@ -568,6 +770,39 @@ fn idem_key(tenant: &str, event_id: &str) -> Vec<u8> {
     k.extend_from_slice(tenant.as_bytes());
     k.push(SEP);
     k.extend_from_slice(event_id.as_bytes());
+    k
+}
+
+fn idem_v2_key(id: &[u8; 32]) -> [u8; 33] {
+    let mut k = [0u8; 33];
+    k[0] = IDEM_V2;
+    k[1..].copy_from_slice(id);
+    k
+}
+
+fn decode_idem(v: Option<&[u8]>) -> Result<Option<IdemRecord>> {
+    match v {
+        None => Ok(None),
+        Some(b) if b.len() == 40 => {
+            let mut content = [0u8; 32];
+            content.copy_from_slice(&b[8..]);
+            Ok(Some(IdemRecord { index: be_u64(&b[..8]), content }))
+        }
+        Some(_) => Err(LedgerError::Corrupt("idempotency record has bad length".into())),
+    }
+}
+
+fn private_key(index: u64, tag: u8) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[..8].copy_from_slice(&index.to_be_bytes());
+    k[8] = tag;
+    k
+}
+
+fn id_index_key(id: &[u8; 32], index: u64) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..32].copy_from_slice(id);
+    k[32..].copy_from_slice(&index.to_be_bytes());
     k
 }
 

@@ -28,7 +28,6 @@ use base64::Engine as _;
 use ledger::{Ledger, LedgerError, Role};
 use rand_core::{OsRng, RngCore};
 use serde_json::json;
-use verifier::attest::attestation_message;
 use verifier::bundle::{verify_bundle, VerifyOptions};
 use verifier::entry::Event;
 use verifier::note::NoteVerifier;
@@ -286,22 +285,17 @@ fn render(
     };
     let sha256 = Hash::digest(&body);
     let claim = json!({"format": format.as_str(), "report_sha256": sha256.to_hex()});
-    let message =
-        attestation_message(&claim, &document_hash, &event_id, LOG_ISSUER, "report_issued");
-    let signature = base64::engine::general_purpose::STANDARD
-        .encode(state.ledger.sign_with_log_key(&message).to_bytes());
-    let event = json!({
-        "event_id": event_id,
-        "document_id": document_id,
-        "kind": "report_issued",
-        "document_hash": document_hash,
-        "actor": {
-            "id": caller.token_id,
-            "display": LEGAL_DISPLAY,
-            "commitment": Hash::digest(format!("evidence-ledger token {}", caller.token_id).as_bytes()).to_hex(),
-        },
-        "attestations": [{"issuer": LOG_ISSUER, "claim": claim, "signature": signature}],
-    });
+    let event = state.ledger.signed_log_event(
+        &caller.tenant,
+        verifier::entry::EventKind::ReportIssued,
+        &event_id,
+        document_id,
+        &document_hash,
+        claim,
+        &caller.token_id,
+        LEGAL_DISPLAY,
+    );
+    let signature = event["attestations"][0]["signature"].as_str().unwrap_or_default().to_owned();
     Ok(Issued {
         event_id,
         document_id: document_id.to_owned(),

@@ -163,6 +163,33 @@ pub fn record_value(
     Value::Object(m)
 }
 
+/// The canonical JSON of [`record_value`], written around the event's
+/// canonical JSON (already written once for the content hash): the same
+/// bytes as `jcs::to_canonical(&record_value(..))`.
+pub fn record_canonical(
+    event_canonical: &[u8],
+    tenant: &str,
+    salt: &[u8; SALT_BYTES],
+    identity_commitment: Option<&Hash>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(event_canonical.len() + tenant.len() + 192);
+    // Member names are ASCII and written in canonical (sorted) order.
+    out.extend_from_slice(b"{\"event\":");
+    out.extend_from_slice(event_canonical);
+    out.extend_from_slice(b",\"format\":");
+    jcs::write_string(RECORD_FORMAT_V2, &mut out);
+    if let Some(c) = identity_commitment {
+        out.extend_from_slice(b",\"identity_commitment\":");
+        jcs::write_string(&c.to_base64(), &mut out);
+    }
+    out.extend_from_slice(b",\"salt\":");
+    jcs::write_string(&B64.encode(salt), &mut out);
+    out.extend_from_slice(b",\"tenant\":");
+    jcs::write_string(tenant, &mut out);
+    out.push(b'}');
+    out
+}
+
 /// An identity opening.
 pub fn identity_value(identity: &Identity, salt: &[u8; SALT_BYTES]) -> Value {
     let mut v = json!({
@@ -191,7 +218,8 @@ pub struct Record {
 
 /// Validates a record object (members, format, salt, tenant, event).
 pub fn parse_record(v: &Value) -> Result<Record, VerifyError> {
-    let map = v.as_object().ok_or_else(|| VerifyError::invalid("record", "must be a JSON object"))?;
+    let map =
+        v.as_object().ok_or_else(|| VerifyError::invalid("record", "must be a JSON object"))?;
     check_fields(map, RECORD_FIELDS, "record.")?;
     if string(map, "format")? != RECORD_FORMAT_V2 {
         return Err(VerifyError::invalid("record.format", "must be evidence-record/v2"));
@@ -273,7 +301,11 @@ pub fn open_identity(record: &Record, identity: &Value) -> Result<Identity, Veri
     Ok(parsed)
 }
 
-fn check_fields(map: &Map<String, Value>, allowed: &[&str], prefix: &str) -> Result<(), VerifyError> {
+fn check_fields(
+    map: &Map<String, Value>,
+    allowed: &[&str],
+    prefix: &str,
+) -> Result<(), VerifyError> {
     match map.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(k) => Err(VerifyError::invalid(format!("{prefix}{k}"), "unknown field")),
         None => Ok(()),
@@ -292,7 +324,8 @@ fn hash_b64(map: &Map<String, Value>, key: &str) -> Result<Hash, VerifyError> {
     if s.len() != 44 {
         return Err(VerifyError::invalid(key, "must be standard base64 of 32 bytes"));
     }
-    Hash::from_base64(s).map_err(|_| VerifyError::invalid(key, "must be standard base64 of 32 bytes"))
+    Hash::from_base64(s)
+        .map_err(|_| VerifyError::invalid(key, "must be standard base64 of 32 bytes"))
 }
 
 fn salt(map: &Map<String, Value>, path: &str) -> Result<(), VerifyError> {
@@ -355,6 +388,16 @@ mod tests {
         assert_eq!(open_identity(&rec, &opening).expect("opens"), id);
         let wrong = identity_value(&Identity { id_number: "1".into(), ..id }, &[1; 32]);
         assert!(open_identity(&rec, &wrong).is_err());
+    }
+
+    #[test]
+    fn spliced_record_is_the_canonical_record() {
+        let ic = Hash([3; 32]);
+        for id in [None, Some(&ic)] {
+            let v = record_value(&event(), "租户-1", &[5; 32], id);
+            let spliced = record_canonical(&jcs::to_canonical(&event()), "租户-1", &[5; 32], id);
+            assert_eq!(jcs::to_canonical(&v), spliced);
+        }
     }
 
     #[test]

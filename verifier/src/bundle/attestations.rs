@@ -75,7 +75,11 @@ fn attestation_facts(
             };
             let (valid, how) = match key {
                 None => (false, format!("the bundle holds no key for issuer {issuer}")),
-                Some(k) => match verify_attestation(k, &ev.attestation_message(j, &leaf.tenant), &a.signature) {
+                Some(k) => match verify_attestation(
+                    k,
+                    &ev.attestation_message(j, &leaf.tenant),
+                    &a.signature,
+                ) {
                     Ok(()) => (true, format!("{source}, {}", B64.encode(k.as_bytes()))),
                     Err(_) => {
                         (false, format!("the signature does not verify with {source} for {issuer}"))

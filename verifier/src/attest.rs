@@ -92,7 +92,8 @@ pub fn attestation_message_v2(a: &AttestationV2<'_>) -> Vec<u8> {
 /// Signs an attestation v2 message; returns the base64 signature. The
 /// attestation object then carries `"v": 2` beside it.
 pub fn sign_attestation_v2(key: &SigningKey, a: &AttestationV2<'_>) -> String {
-    base64::engine::general_purpose::STANDARD.encode(key.sign(&attestation_message_v2(a)).to_bytes())
+    base64::engine::general_purpose::STANDARD
+        .encode(key.sign(&attestation_message_v2(a)).to_bytes())
 }
 
 /// Signs an attestation message; returns the base64 signature as the event carries it.

@@ -206,7 +206,9 @@ fn signed_attestations_verify() {
     let registry = keys(&[("idp-gov", &idp)]);
     assert_eq!(verify_attestations("t", std::slice::from_ref(&event), &registry), Ok(()));
     let sig = event.attestations[0].signature;
-    assert!(verify_attestation(&idp.verifying_key(), &event.attestation_message(0, "t"), &sig).is_ok());
+    assert!(
+        verify_attestation(&idp.verifying_key(), &event.attestation_message(0, "t"), &sig).is_ok()
+    );
 }
 
 #[test]
@@ -234,8 +236,8 @@ fn unknown_issuer_is_reported_after_earlier_bad_signatures() {
     let mut stranger = sample();
     stranger["attestations"][0]["issuer"] = json!("idp-unknown");
     let stranger = signed(stranger, &idp);
-    let err =
-        verify_attestations("t", &[good.clone(), stranger.clone()], &registry).expect_err("unknown");
+    let err = verify_attestations("t", &[good.clone(), stranger.clone()], &registry)
+        .expect_err("unknown");
     assert_eq!(err.0, 1);
     assert!(
         matches!(err.1, VerifyError::UnknownKey(ref m) if m.contains("idp-unknown")),

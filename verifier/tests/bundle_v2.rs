@@ -212,3 +212,137 @@ fn strings_from_records_are_terminal_safe() {
     assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "{text}");
     let _: Value = serde_json::to_value(&report).expect("JSON");
 }
+
+// ---------------------------------------------------------------------------
+// Test vectors (docs/formats.md §12): fixed keys and salts, exact outputs.
+
+mod vectors {
+    use ed25519_dalek::SigningKey;
+    use serde_json::{json, Value};
+    use verifier::attest::{attestation_message_v2, sign_attestation_v2, AttestationV2};
+    use verifier::entry::Identity;
+    use verifier::hash::leaf_hash;
+    use verifier::v2::{
+        identity_commitment, identity_value, leaf_v2_bytes, open_identity, open_leaf,
+        parse_any_leaf, record_commitment, record_value, Leaf,
+    };
+    use verifier::{jcs, Hash};
+
+    pub const TENANT: &str = "acme";
+    pub const DOCUMENT_HASH: &str =
+        "dd502c0bd832237252f314be9ba47dc611d9221bca3c8a5164855125123c9b06";
+    pub const ACTOR_COMMITMENT: &str =
+        "f9f43b0fc79f9ee4942bd1c409e9d2470bc64f3bb1faabaf4ea4bcb15c3bb69f";
+    pub const LEDGER_TIME: &str = "2026-03-01T09:00:00.001250Z";
+
+    pub fn claim() -> Value {
+        json!({"method": "phone_3_factor", "result": "pass"})
+    }
+
+    pub fn attestation() -> AttestationV2<'static> {
+        // A leaked 'static claim keeps the struct simple in a test.
+        let claim: &'static Value = Box::leak(Box::new(claim()));
+        AttestationV2 {
+            tenant: TENANT,
+            document_id: "contract-42",
+            document_hash_hex: DOCUMENT_HASH,
+            event_id: "ev-2026-000002",
+            kind: "identity_verified",
+            actor_id: "u-9",
+            issuer: "idp-gov",
+            claim,
+        }
+    }
+
+    pub fn identity() -> Identity {
+        Identity {
+            name: "王小明".into(),
+            id_type: "resident_id".into(),
+            id_number: "11010119900307777X".into(),
+            phone: Some("+86 138 0000 0000".into()),
+        }
+    }
+
+    /// The event as the record holds it (no `identity`).
+    pub fn event(signature: &str) -> Value {
+        json!({
+            "event_id": "ev-2026-000002",
+            "document_id": "contract-42",
+            "kind": "identity_verified",
+            "document_hash": DOCUMENT_HASH,
+            "actor": {"id": "u-9", "display": "王*", "commitment": ACTOR_COMMITMENT},
+            "attestations": [{"issuer": "idp-gov", "v": 2, "claim": claim(), "signature": signature}]
+        })
+    }
+
+    pub struct Outputs {
+        pub message: String,
+        pub signature: String,
+        pub identity: String,
+        pub identity_commitment: String,
+        pub record: String,
+        pub commitment: String,
+        pub leaf: String,
+        pub leaf_hash: String,
+    }
+
+    pub fn compute() -> Outputs {
+        let idp = SigningKey::from_bytes(&[2; 32]);
+        let a = attestation();
+        let message = String::from_utf8(attestation_message_v2(&a)).expect("UTF-8");
+        let signature = sign_attestation_v2(&idp, &a);
+        let opening = identity_value(&identity(), &[0x22; 32]);
+        let ic = identity_commitment(&opening);
+        let record = record_value(&event(&signature), TENANT, &[0x11; 32], Some(&ic));
+        let c = record_commitment(&record);
+        let leaf = leaf_v2_bytes(&c, LEDGER_TIME);
+        // The vectors open as the verifier opens them.
+        let Leaf::V2(l) = parse_any_leaf(&leaf).expect("leaf") else { panic!("v2") };
+        let (entry, rec) = open_leaf(&l, &record).expect("opens");
+        assert_eq!(open_identity(&rec, &opening).expect("identity"), identity());
+        let tenant = entry.tenant.clone();
+        assert_eq!(entry.event.attestation_message(0, &tenant), message.as_bytes());
+        Outputs {
+            message,
+            signature,
+            identity: String::from_utf8(jcs::to_canonical(&opening)).expect("UTF-8"),
+            identity_commitment: ic.to_base64(),
+            record: String::from_utf8(jcs::to_canonical(&record)).expect("UTF-8"),
+            commitment: c.to_base64(),
+            leaf: String::from_utf8(leaf.clone()).expect("UTF-8"),
+            leaf_hash: Hash::to_hex(&leaf_hash(&leaf)),
+        }
+    }
+}
+
+/// The vectors of docs/formats.md §12 (re-checked there with Python's
+/// hashlib and `cryptography`): idp-gov's seed `02`×32 (§10.1), record
+/// salt `11`×32, identity salt `22`×32.
+#[test]
+fn v2_test_vectors() {
+    let o = vectors::compute();
+    assert_eq!(
+        o.message,
+        r#"{"actor_id":"u-9","claim":{"method":"phone_3_factor","result":"pass"},"context":"evidence-ledger/attestation/v2","document_hash":"dd502c0bd832237252f314be9ba47dc611d9221bca3c8a5164855125123c9b06","document_id":"contract-42","event_id":"ev-2026-000002","issuer":"idp-gov","kind":"identity_verified","tenant":"acme"}"#
+    );
+    assert_eq!(o.message.len(), 314);
+    assert_eq!(
+        o.signature,
+        "yP3DQ+EjYfG2CK6gGgf94WBh97pF6lfrC76jDObdwNNw2pOo8HOf5AotpfFQg9sOPKiG0oQhmdG+rGsAo85xAQ=="
+    );
+    assert_eq!(
+        o.identity,
+        r#"{"format":"evidence-identity/v2","id_number":"11010119900307777X","id_type":"resident_id","name":"王小明","phone":"+86 138 0000 0000","salt":"IiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiI="}"#
+    );
+    assert_eq!(o.identity_commitment, "bDUkluEElhIKBZ9PzpW9R33v9Th34WtY7A9xJf6k1JA=");
+    assert_eq!(
+        o.record,
+        r#"{"event":{"actor":{"commitment":"f9f43b0fc79f9ee4942bd1c409e9d2470bc64f3bb1faabaf4ea4bcb15c3bb69f","display":"王*","id":"u-9"},"attestations":[{"claim":{"method":"phone_3_factor","result":"pass"},"issuer":"idp-gov","signature":"yP3DQ+EjYfG2CK6gGgf94WBh97pF6lfrC76jDObdwNNw2pOo8HOf5AotpfFQg9sOPKiG0oQhmdG+rGsAo85xAQ==","v":2}],"document_hash":"dd502c0bd832237252f314be9ba47dc611d9221bca3c8a5164855125123c9b06","document_id":"contract-42","event_id":"ev-2026-000002","kind":"identity_verified"},"format":"evidence-record/v2","identity_commitment":"bDUkluEElhIKBZ9PzpW9R33v9Th34WtY7A9xJf6k1JA=","salt":"ERERERERERERERERERERERERERERERERERERERERERE=","tenant":"acme"}"#
+    );
+    assert_eq!(o.commitment, "l5rcTzgPmF852/egMvuRPCMTe6wkjDfk3RV1hFdZaSM=");
+    assert_eq!(
+        o.leaf,
+        r#"{"commitment":"l5rcTzgPmF852/egMvuRPCMTe6wkjDfk3RV1hFdZaSM=","commitment_alg":"sha256-jcs-salted/v2","format":"evidence-leaf/v2","ledger_time":"2026-03-01T09:00:00.001250Z"}"#
+    );
+    assert_eq!(o.leaf_hash, "803e8dbb45288d35d53e9d2572063d21b9dbed8c4d679273e39286dd94dc8025");
+}

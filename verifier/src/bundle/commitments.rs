@@ -15,6 +15,8 @@
 //! - a v1 leaf is in clear: nothing to open, and none of the three members
 //!   may stand beside it (that is a `bundle_format` problem).
 
+use std::collections::HashMap;
+
 use super::decode::{leaf_bytes, undecoded, DecodedEntry};
 use super::{list, Bundle, BundleEntry, BundleErased};
 use crate::entry::EventKind;
@@ -137,9 +139,15 @@ pub(super) fn decode_entry_v2(e: &BundleEntry, problems: &mut Vec<String>) -> De
 
 /// Checks every erased marker against the erasure entry it names.
 pub(super) fn check_markers(bundle: &Bundle, entries: &mut [DecodedEntry]) {
+    // Positions by index (the first, should an index repeat): a bundle of
+    // 100,000 markers must not cost 10^10 comparisons.
+    let mut position: HashMap<u64, usize> = HashMap::with_capacity(entries.len());
+    for (p, e) in entries.iter().enumerate() {
+        position.entry(e.index).or_insert(p);
+    }
     for i in 0..entries.len() {
         let Some(marker) = entries[i].erased.clone() else { continue };
-        let target = entries.iter().find(|t| t.index == marker.entry);
+        let target = position.get(&marker.entry).map(|&p| &entries[p]);
         let result = marker_problems(bundle, entries[i].index, &marker, target);
         if let Some(o) = entries[i].opening.as_mut() {
             match result {

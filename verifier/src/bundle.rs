@@ -1,5 +1,5 @@
-//! Evidence bundle v1: the self-contained file a court verifies offline, and
-//! the checks run over it (docs/bundle-format.md is the normative text;
+//! Evidence bundles v1 and v2: the self-contained file a court verifies
+//! offline, and the checks run over it (docs/bundle-format.md is the normative text;
 //! docs/trust-policy.md says what each check rests on).
 //!
 //! A bundle holds the log's origin and verifier key, one checkpoint (signed
@@ -11,6 +11,9 @@
 //! passed against keys they chose. Each rule lives in one submodule:
 //!
 //! - [`decode`]: every field decoded once (`bundle_format` problems);
+//! - [`commitments`]: `commitments` (bundle v2: each record opens its
+//!   leaf, each identity opening its record, each erased marker names the
+//!   erasure entry that says so);
 //! - [`content`]: `bundle_format`, `same_document`, `document_hash`,
 //!   `inclusion` (the bundle against itself and your file);
 //! - [`signatures`]: `log_signature`, `cosignature`, `witness_quorum`
@@ -25,6 +28,7 @@
 //! performs I/O, whatever the input.
 
 mod attestations;
+mod commitments;
 mod content;
 mod decode;
 mod signatures;
@@ -34,7 +38,7 @@ mod timestamps;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::entry::{parse_ledger_time, LEAF_LIMITS};
+use crate::entry::{parse_ledger_time, LEAF_LIMITS, MAX_CLAIM_DEPTH};
 use crate::jcs::{self, Limits};
 use crate::policy::{TrustPolicy, MAX_ROOT_PEM_BYTES, MAX_TSA_ROOTS};
 use crate::proof::MAX_PROOF_HASHES;
@@ -43,6 +47,10 @@ use crate::{Hash, VerifyError};
 
 /// The `format` value of a v1 bundle.
 pub const FORMAT_V1: &str = "evidence-bundle/v1";
+/// The `format` value of a v2 bundle: v1, plus per entry the `record`
+/// that opens a v2 leaf, its `identity` opening, or an `erased` marker
+/// (docs/bundle-format.md §7).
+pub const FORMAT_V2: &str = "evidence-bundle/v2";
 /// Largest bundle accepted, checked before parsing.
 pub const MAX_BUNDLE_BYTES: usize = 64 << 20;
 /// Most entries in one bundle.
@@ -52,22 +60,27 @@ pub const MAX_ISSUERS: usize = 1 << 20;
 /// Most witness keys in one bundle.
 pub const MAX_WITNESSES: usize = 100;
 
-/// JSON limits for a bundle: depth 3 is bundle/entries/entry/inclusion; the
-/// rest is room for `checkpoint_timestamp`. The longest string is a leaf in
-/// base64.
+/// JSON limits for a bundle: depth 3 is bundle/entries/entry/inclusion; a
+/// v2 record nests bundle/entries/entry/record/event/attestations/attestation
+/// (7) plus a claim of up to [`MAX_CLAIM_DEPTH`] levels, 15 in all. The
+/// longest string is a leaf in base64.
 const BUNDLE_LIMITS: Limits =
     Limits { max_bytes: MAX_BUNDLE_BYTES, max_depth: 16, max_string: MAX_LEAF_B64 };
+// A record of the deepest valid event must fit in a bundle.
+const _: () = assert!(7 + MAX_CLAIM_DEPTH <= BUNDLE_LIMITS.max_depth);
 /// Length of standard padded base64 of the largest leaf.
 const MAX_LEAF_B64: usize = LEAF_LIMITS.max_bytes.div_ceil(3) * 4;
 /// Optional members that must be absent rather than `null`.
 const OPTIONAL_MEMBERS: [&str; 4] =
     ["tree_size", "checkpoint_timestamp", "timestamp_authorities", "anchoring"];
+/// Optional members of a v2 entry, likewise.
+const ENTRY_V2_MEMBERS: [&str; 3] = ["record", "identity", "erased"];
 
-/// An evidence bundle, v1, as read from JSON (fields not yet decoded).
+/// An evidence bundle, v1 or v2, as read from JSON (fields not yet decoded).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
-    /// Always [`FORMAT_V1`].
+    /// [`FORMAT_V1`] or [`FORMAT_V2`].
     pub format: String,
     /// The log's origin (its checkpoint key name).
     pub origin: String,
@@ -147,6 +160,40 @@ pub struct BundleEntry {
     pub leaf: String,
     /// RFC 9162 inclusion proof against the checkpoint, base64 hashes.
     pub inclusion: Vec<String>,
+    /// Bundle v2, v2 leaf: the record (`evidence-record/v2`) that opens
+    /// the leaf's commitment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<Value>,
+    /// Bundle v2, beside `record`: the identity opening
+    /// (`evidence-identity/v2`) of the record's `identity_commitment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Value>,
+    /// Bundle v2, v2 leaf whose record was destroyed: what the erasure
+    /// entry says, instead of `record`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased: Option<BundleErased>,
+}
+
+impl BundleEntry {
+    /// A v1-shaped entry: index, leaf and proof, no v2 member.
+    pub fn new(index: u64, leaf: String, inclusion: Vec<String>) -> BundleEntry {
+        BundleEntry { index, leaf, inclusion, record: None, identity: None, erased: None }
+    }
+}
+
+/// The marker of an entry whose record was erased: it repeats the erasure
+/// entry's ledger time, actor id and reason, and names its index.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleErased {
+    /// The erasure entry's `ledger_time`.
+    pub at: String,
+    /// The erasure entry's `actor.id`.
+    pub by: String,
+    /// The reason in the erasure entry's claim.
+    pub reason: String,
+    /// The erasure entry's index (an entry of this bundle).
+    pub entry: u64,
 }
 
 /// A trusted issuer key.
@@ -171,7 +218,10 @@ pub struct BundleWitness {
 
 impl Bundle {
     /// Parses a bundle: size cap, strict JSON (no duplicate keys, floats or
-    /// lone surrogates), no unknown fields, `format` = [`FORMAT_V1`], 1 to
+    /// lone surrogates), no unknown fields, `format` = [`FORMAT_V1`] (no
+    /// entry with `record`, `identity` or `erased`) or [`FORMAT_V2`] (no
+    /// entry with both `record` and `erased`, nor `identity` without
+    /// `record`), 1 to
     /// [`MAX_ENTRIES`] entries, list caps, proofs of at most
     /// [`MAX_PROOF_HASHES`] hashes. Field contents are decoded by
     /// [`verify_bundle`], which reports what fails.
@@ -187,6 +237,15 @@ impl Bundle {
         if let Some(k) = OPTIONAL_MEMBERS.iter().find(|k| value.get(**k) == Some(&Value::Null)) {
             return Err(VerifyError::malformed("bundle", format!("{k} is null; omit it instead")));
         }
+        let entries = value.get("entries").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        for e in entries {
+            if let Some(k) = ENTRY_V2_MEMBERS.iter().find(|k| e.get(**k) == Some(&Value::Null)) {
+                return Err(VerifyError::malformed(
+                    "bundle",
+                    format!("an entry's {k} is null; omit it instead"),
+                ));
+            }
+        }
         let bundle = Bundle::deserialize(value)
             .map_err(|e| VerifyError::malformed("bundle", e.to_string()))?;
         bundle.check_shape()?;
@@ -199,10 +258,33 @@ impl Bundle {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
 
+    /// Whether the bundle is a v2 bundle.
+    pub fn is_v2(&self) -> bool {
+        self.format == FORMAT_V2
+    }
+
     fn check_shape(&self) -> Result<(), VerifyError> {
         let bad = |reason: String| Err(VerifyError::malformed("bundle", reason));
-        if self.format != FORMAT_V1 {
-            return bad(format!("format is {:?}, expected {FORMAT_V1:?}", self.format));
+        if self.format != FORMAT_V1 && self.format != FORMAT_V2 {
+            return bad(format!(
+                "format is {:?}, expected {FORMAT_V1:?} or {FORMAT_V2:?}",
+                plain(&self.format)
+            ));
+        }
+        for e in &self.entries {
+            let v2_member = e.record.is_some() || e.identity.is_some() || e.erased.is_some();
+            if !self.is_v2() && v2_member {
+                return bad(format!(
+                    "entry {}: record, identity and erased are members of {FORMAT_V2} entries, not of {FORMAT_V1}",
+                    e.index
+                ));
+            }
+            if e.record.is_some() && e.erased.is_some() {
+                return bad(format!("entry {}: both a record and an erased marker", e.index));
+            }
+            if e.identity.is_some() && e.record.is_none() {
+                return bad(format!("entry {}: an identity opening without its record", e.index));
+            }
         }
         if self.entries.is_empty() || self.entries.len() > MAX_ENTRIES {
             return bad(format!("must hold 1 to {MAX_ENTRIES} entries"));
@@ -305,6 +387,9 @@ pub fn verify_bundle(bundle: &Bundle, options: &VerifyOptions) -> Report {
     let mut report = Report::new(&bundle.origin, &bundle.tenant, &bundle.document_id);
     report.trust = trust_fact(options);
     report.checks.push(content::format_check(bundle, &d));
+    if bundle.is_v2() {
+        report.checks.extend(d.entries.iter().map(commitments::check));
+    }
     report.checks.push(content::same_document_check(bundle, &d));
     if let Some(h) = &options.document_hash {
         report.checks.push(content::document_hash_check(h, &d));
@@ -320,13 +405,19 @@ pub fn verify_bundle(bundle: &Bundle, options: &VerifyOptions) -> Report {
         report.checks.push(content::inclusion_check(e, &d));
     }
     for e in &d.entries {
+        if let Some(marker) = &e.erased {
+            // Its record is gone: no attestation to check; the timeline
+            // says what the erasure entry says.
+            report.timeline.push(attestations::erased_entry(e, marker));
+            continue;
+        }
         let (check, entry) = attestations::check(e, &d.issuers, policy);
         report.checks.push(check);
         report.timeline.extend(entry);
     }
     let readable = d.readable();
-    report.checks.push(timeline::check(&readable, d.entries.len() - readable.len()));
-    let stamped = timestamps::checks(bundle, policy, now);
+    report.checks.push(timeline::check(&readable, d.unreadable(), &d.times()));
+    let stamped = timestamps::checks(bundle, &readable, policy, now);
     report.checks.extend(stamped.checks);
     report.timestamps = stamped.facts;
     report.claims.extend(stamped.claims);
@@ -359,11 +450,12 @@ fn anchoring_claim(a: &BundleAnchoring) -> String {
     )
 }
 
-/// The newest `ledger_time` of the readable entries, in whole Unix seconds.
+/// The newest `ledger_time` of the readable and erased entries, in whole
+/// Unix seconds.
 fn newest_ledger_secs(d: &decode::Decoded) -> Option<i64> {
-    d.readable()
+    d.times()
         .iter()
-        .filter_map(|(_, l)| parse_ledger_time(&l.ledger_time).ok())
+        .filter_map(|(_, t)| parse_ledger_time(t).ok())
         .max()
         .map(|micros| micros.div_euclid(1_000_000))
 }

@@ -15,6 +15,10 @@ use crate::entry::EventKind;
 pub mod check_id {
     /// The bundle parses and every field decodes.
     pub const BUNDLE_FORMAT: &str = "bundle_format";
+    /// Bundle v2, one per entry (subject: index): its record opens its v2
+    /// leaf, its identity opening opens the record, or its erased marker
+    /// names the erasure entry of this contract and repeats it.
+    pub const COMMITMENTS: &str = "commitments";
     /// All entries concern the bundle's tenant and contract, one document
     /// hash, one identity per party, each event once.
     pub const SAME_DOCUMENT: &str = "same_document";
@@ -150,6 +154,59 @@ pub struct AttestationFact {
     pub description: String,
     /// Whether its signature verified under the bundle's key for the issuer.
     pub valid: bool,
+    /// The attestation's message version: 1 or 2.
+    pub version: u8,
+    /// What the signature binds, in words ([`V1_BINDING`] or [`V2_BINDING`]).
+    pub binding: String,
+}
+
+/// How a report labels a v1 attestation.
+pub const V1_BINDING: &str = "v1: does not bind tenant, contract or actor";
+/// How a report labels a v2 attestation.
+pub const V2_BINDING: &str = "v2: binds tenant, contract, document, event, kind, actor and issuer";
+
+/// The words for an attestation of message version `version`.
+pub fn binding_words(version: u8) -> &'static str {
+    if version == 2 {
+        V2_BINDING
+    } else {
+        V1_BINDING
+    }
+}
+
+/// The real identity of a party, from an identity opening that opened
+/// its record (bundle v2, full bundles only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IdentityFact {
+    /// Full legal name.
+    pub name: String,
+    /// Kind of ID (`resident_id`, `passport`, `uscc`, ...).
+    pub id_type: String,
+    /// The ID number.
+    pub id_number: String,
+    /// Phone number, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// What the report says of an entry whose record identity opening is
+/// missing though its record commits to one.
+pub const IDENTITY_NOT_INCLUDED: &str = "identity opening not included (not disclosed or erased)";
+
+/// An entry whose record was erased (bundle v2): what its marker says,
+/// checked against the erasure entry it names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ErasedFact {
+    /// The erasure entry's ledger time.
+    pub at: String,
+    /// The erasure entry's actor id.
+    pub by: String,
+    /// The reason the erasure entry gives.
+    pub reason: String,
+    /// The erasure entry's index.
+    pub entry: u64,
+    /// "erased on AT, by BY, reason REASON".
+    pub summary: String,
 }
 
 /// One event of the rebuilt evidence chain.
@@ -171,6 +228,19 @@ pub struct TimelineEntry {
     pub actor_display: String,
     /// The attestations, described.
     pub attestations: Vec<AttestationFact>,
+    /// Bundle v2: the real identity of the actor, when the entry's identity
+    /// opening opened its record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityFact>,
+    /// Bundle v2: [`IDENTITY_NOT_INCLUDED`] when the record commits to an
+    /// identity and the bundle holds no opening of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_note: Option<String>,
+    /// Bundle v2: the entry's record was erased. `kind`, `event_id`,
+    /// `actor_id` and `actor_display` are then empty, and `summary` says
+    /// "record erased on AT, by BY, reason REASON".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erased: Option<ErasedFact>,
 }
 
 /// A witness known to the verifier: in the policy, or claimed by the bundle.
@@ -436,9 +506,28 @@ impl Report {
                 terminal_safe(&t.ledger_time),
                 terminal_safe(&t.summary)
             ));
+            if let Some(id) = &t.identity {
+                let phone = id.phone.as_deref().map(|p| format!(", phone {p}")).unwrap_or_default();
+                out.push_str(&format!(
+                    "{:13}identity: {}, {} {}{}\n",
+                    "",
+                    terminal_safe(&id.name),
+                    terminal_safe(&id.id_type),
+                    terminal_safe(&id.id_number),
+                    terminal_safe(&phone)
+                ));
+            }
+            if let Some(note) = &t.identity_note {
+                out.push_str(&format!("{:13}{}\n", "", terminal_safe(note)));
+            }
             for a in &t.attestations {
                 let mark = if a.valid { "" } else { " [signature NOT valid]" };
-                out.push_str(&format!("{:13}- {}{mark}\n", "", terminal_safe(&a.description)));
+                out.push_str(&format!(
+                    "{:13}- {} [{}]{mark}\n",
+                    "",
+                    terminal_safe(&a.description),
+                    terminal_safe(&a.binding)
+                ));
             }
         }
         out

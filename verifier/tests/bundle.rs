@@ -414,12 +414,30 @@ fn parse_is_strict() {
     let mut unknown_nested = good.clone();
     unknown_nested["entries"][0]["note"] = json!("x");
     let mut wrong_format = good.clone();
-    wrong_format["format"] = json!("evidence-bundle/v2");
+    wrong_format["format"] = json!("evidence-bundle/v3");
+    // The v2 members are refused in a v1 bundle, and null in any.
+    let mut v1_with_record = good.clone();
+    v1_with_record["entries"][0]["record"] = json!({});
+    let mut v1_with_erased = good.clone();
+    v1_with_erased["entries"][0]["erased"] =
+        json!({"at": "2026-01-01T00:00:00.000000Z", "by": "x", "reason": "r", "entry": 9});
+    let mut v2_null_record = good.clone();
+    v2_null_record["format"] = json!("evidence-bundle/v2");
+    v2_null_record["entries"][0]["record"] = Value::Null;
     let mut no_entries = good.clone();
     no_entries["entries"] = json!([]);
     let mut missing = good.clone();
     missing.as_object_mut().expect("object").remove("witnesses");
-    for bad in [unknown, unknown_nested, wrong_format, no_entries, missing] {
+    for bad in [
+        unknown,
+        unknown_nested,
+        wrong_format,
+        v1_with_record,
+        v1_with_erased,
+        v2_null_record,
+        no_entries,
+        missing,
+    ] {
         assert!(Bundle::parse(bad.to_string().as_bytes()).is_err(), "{bad}");
     }
     let text = good.to_string();

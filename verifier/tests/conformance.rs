@@ -136,7 +136,177 @@ fn generate() -> Vec<Case> {
     cases.extend(witness_cases(&world, &genuine, &court));
     cases.extend(escape_cases(&world, &court));
     cases.extend(timestamp_cases(&court));
+    cases.extend(v2_cases(&world, &court));
     cases
+}
+
+/// Evidence bundle v2: records, identity openings, attestation v2, erased
+/// markers (docs/bundle-format.md §7).
+fn v2_cases(world: &World, court: &str) -> Vec<Case> {
+    let flow = world.contract_flow_v2();
+    let genuine = world.bundle_v2(&flow);
+    let unreadable =
+        expect("failed", &["attestations", "commitments", "same_document", "timeline"], &[]);
+    let case =
+        |name, description, bundle: &verifier::bundle::Bundle, document: bool, e: Value| Case {
+            name,
+            description,
+            bundle: to_value(bundle),
+            policy: court.to_owned(),
+            document: document.then(|| DOCUMENT.to_vec()),
+            expect: e,
+            expect_js: None,
+        };
+    let mut tampered = genuine.clone();
+    if let Some(r) = tampered.entries[1].record.as_mut() {
+        r["event"]["attestations"][0]["claim"]["result"] = json!("fail");
+    }
+    let mut swapped = genuine.clone();
+    swapped.entries[2].record = genuine.entries[1].record.clone();
+    let mut without = genuine.clone();
+    without.entries[2].record = None;
+    let mut identity = genuine.clone();
+    if let Some(i) = identity.entries[1].identity.as_mut() {
+        i["id_number"] = json!("110101199003070000");
+    }
+    // u-1's identity attestation, made for another tenant, document or
+    // actor, copied into this contract's event and logged again.
+    let copied = |bind: (&'static str, &'static str, &'static str)| {
+        let mut f = flow.clone();
+        let mut ev = world.event_v2(
+            "e-u-1-id",
+            "identity_verified",
+            "u-1",
+            &[("idp-gov", json!({"method": "phone_3_factor", "result": "pass"}))],
+            bind,
+        );
+        ev["identity"] = flow[1]["identity"].clone();
+        f[1] = ev;
+        world.bundle_v2(&f)
+    };
+    let ledger = world_with_ledger_issuer();
+    let reason = "PIPL art. 47 request 2026-0042";
+    let mut erasure_flow = ledger.contract_flow_v2();
+    erasure_flow.push(ledger.erasure_event(reason));
+    let mut erased = ledger.bundle_v2(&erasure_flow);
+    let n = erased.entries.len();
+    erase(&mut erased, 0..n - 1, n - 1, reason);
+    let mut wrong_reason = erased.clone();
+    for e in &mut wrong_reason.entries[..n - 1] {
+        if let Some(m) = e.erased.as_mut() {
+            m.reason = "retention period over".into();
+        }
+    }
+    let mut not_erasure = genuine.clone();
+    let last = not_erasure.entries.len() - 1;
+    erase(&mut not_erasure, 0..1, last, reason);
+    let v1 = world.bundle(&world.contract_flow());
+    let mut v1_members = to_value(&v1);
+    v1_members["entries"][0]["record"] = genuine.entries[0].record.clone().expect("record");
+    let mut v1_leaves = v1.clone();
+    v1_leaves.format = verifier::bundle::FORMAT_V2.into();
+    vec![
+        case(
+            "v2-genuine-verified",
+            "A genuine v2 bundle: v2 leaves opened by their records, two identity openings, v2 attestations for the tenant.",
+            &genuine,
+            true,
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "v2-record-tampered",
+            "A v2 record whose claim was changed (result pass to fail): it no longer opens its leaf, so the entry cannot be read.",
+            &tampered,
+            false,
+            unreadable.clone(),
+        ),
+        case(
+            "v2-record-swapped",
+            "The record of another leaf of the bundle put beside a leaf: it does not open it.",
+            &swapped,
+            false,
+            unreadable.clone(),
+        ),
+        case(
+            "v2-leaf-without-record",
+            "A v2 leaf with neither its record nor an erased marker: it cannot be opened, so the entry cannot be read.",
+            &without,
+            false,
+            unreadable,
+        ),
+        case(
+            "v2-identity-tampered",
+            "An identity opening whose ID number was changed: it no longer opens the record's identity commitment.",
+            &identity,
+            false,
+            expect("failed", &["commitments"], &[]),
+        ),
+        case(
+            "v2-attestation-other-tenant",
+            "An attestation v2 made for tenant globex, copied into tenant acme's event and logged again: the record opens its leaf, the signature does not hold for acme.",
+            &copied(("globex", DOC_ID, "u-1")),
+            false,
+            expect("failed", &["attestations"], &[]),
+        ),
+        case(
+            "v2-attestation-other-document",
+            "An attestation v2 made for contract-43, copied into contract-42's event and logged again.",
+            &copied((TENANT, "contract-43", "u-1")),
+            false,
+            expect("failed", &["attestations"], &[]),
+        ),
+        case(
+            "v2-attestation-other-actor",
+            "An attestation v2 made for actor u-3, copied into u-1's event and logged again.",
+            &copied((TENANT, DOC_ID, "u-3")),
+            false,
+            expect("failed", &["attestations"], &[]),
+        ),
+        case(
+            "v2-erased-verified",
+            "A bundle issued after the document's records were erased: every earlier entry carries an erased marker, and the erasure entry its record. Inclusion is checked for all; the erased entries do not fail the verdict.",
+            &erased,
+            true,
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "v2-erased-marker-wrong-reason",
+            "Erased markers that give another reason than the erasure entry's claim.",
+            &wrong_reason,
+            false,
+            expect("failed", &["commitments"], &[]),
+        ),
+        case(
+            "v2-erased-marker-not-an-erasure",
+            "An erased marker on the first entry naming the completed entry, which is no erasure.",
+            &not_erasure,
+            false,
+            expect("failed", &["commitments"], &[]),
+        ),
+        case(
+            "v2-bundle-of-v1-leaves",
+            "A v2 bundle whose leaves are all v1 (the event in clear): nothing to open, and it verifies.",
+            &v1_leaves,
+            true,
+            expect("verified", &[], &[]),
+        ),
+        Case {
+            name: "v1-bundle-with-v2-members",
+            description: "A v1 bundle whose entry carries a record: only v2 bundles have records, so the bundle is not readable.",
+            bundle: v1_members,
+            policy: court.to_owned(),
+            document: None,
+            expect: expect("failed", &["bundle_format"], &[]),
+            expect_js: None,
+        },
+        case(
+            "v1-bundle-still-verified",
+            "A genuine v1 bundle (as genuine-with-policy), beside the v2 cases: v1 verifies as it did before v2.",
+            &v1,
+            true,
+            expect("verified", &[], &[]),
+        ),
+    ]
 }
 
 /// Invented, impersonating, backdated and future witness lines; quorum by key.

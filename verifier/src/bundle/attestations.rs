@@ -6,11 +6,12 @@
 use base64::Engine as _;
 
 use super::decode::DecodedEntry;
-use super::list;
+use super::{list, BundleErased};
 use crate::entry::{verify_attestation, EventKind, IssuerKeys, LeafEntry};
 use crate::policy::TrustPolicy;
 use crate::report::{
-    check_id, describe_attestation, kind_words, plain, AttestationFact, Check, Party, TimelineEntry,
+    binding_words, check_id, describe_attestation, kind_words, plain, AttestationFact, Check,
+    ErasedFact, IdentityFact, Party, TimelineEntry, IDENTITY_NOT_INCLUDED,
 };
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -30,11 +31,12 @@ pub(super) fn check(
             return (Check::new(check_id::ATTESTATIONS, subject, false, title, detail), None);
         }
     };
+    let label = |f: &AttestationFact| format!("{} [{}]", f.description, f.binding);
     let facts = attestation_facts(leaf, issuers, policy);
     let bad: Vec<String> = facts
         .iter()
         .filter(|(f, _)| !f.valid)
-        .map(|(f, why)| format!("\"{}\": {why}", f.description))
+        .map(|(f, why)| format!("\"{}\": {why}", label(f)))
         .collect();
     let passed = bad.is_empty();
     let detail = if facts.is_empty() {
@@ -44,12 +46,21 @@ pub(super) fn check(
         )
     } else if passed {
         let all: Vec<String> =
-            facts.iter().map(|(f, how)| format!("{} ({how})", f.description)).collect();
+            facts.iter().map(|(f, how)| format!("{} ({how})", label(f))).collect();
         format!("Every attestation is signed by the key of the issuer it names: {}.", list(&all))
     } else {
         format!("Not every attestation holds: {}.", list(&bad))
     };
-    let entry = timeline_entry(e.index, leaf, facts.into_iter().map(|(f, _)| f).collect());
+    let mut entry = timeline_entry(e.index, leaf, facts.into_iter().map(|(f, _)| f).collect());
+    entry.identity = e.identity.as_ref().map(|id| IdentityFact {
+        name: id.name.clone(),
+        id_type: id.id_type.clone(),
+        id_number: id.id_number.clone(),
+        phone: id.phone.clone(),
+    });
+    if e.identity.is_none() && e.identity_committed {
+        entry.identity_note = Some(IDENTITY_NOT_INCLUDED.to_owned());
+    }
     (Check::new(check_id::ATTESTATIONS, subject, passed, title, detail), Some(entry))
 }
 
@@ -91,6 +102,8 @@ fn attestation_facts(
                 claim: a.claim.clone(),
                 description: describe_attestation(ev.kind, &ev.actor.id, &a.issuer, &a.claim),
                 valid,
+                version: a.version,
+                binding: binding_words(a.version).to_owned(),
             };
             (fact, how)
         })
@@ -117,6 +130,34 @@ fn timeline_entry(
         actor_id: ev.actor.id.clone(),
         actor_display: ev.actor.display.clone(),
         attestations,
+        identity: None,
+        identity_note: None,
+        erased: None,
+    }
+}
+
+/// The timeline entry of an entry whose record was erased: its leaf's time
+/// and what its marker says (checked by `commitments`).
+pub(super) fn erased_entry(e: &DecodedEntry, m: &BundleErased) -> TimelineEntry {
+    let words = super::commitments::erased_words(m);
+    TimelineEntry {
+        index: e.index,
+        ledger_time: e.leaf_time.clone().unwrap_or_default(),
+        kind: String::new(),
+        summary: format!("record {words} (erasure entry {})", m.entry),
+        event_id: String::new(),
+        actor_id: String::new(),
+        actor_display: String::new(),
+        attestations: Vec::new(),
+        identity: None,
+        identity_note: None,
+        erased: Some(ErasedFact {
+            at: m.at.clone(),
+            by: m.by.clone(),
+            reason: m.reason.clone(),
+            entry: m.entry,
+            summary: words,
+        }),
     }
 }
 

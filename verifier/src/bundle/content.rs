@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::decode::{Decoded, DecodedEntry};
-use super::{list, Bundle, FORMAT_V1};
+use super::{list, Bundle};
 use crate::proof::verify_inclusion;
 use crate::report::{check_id, plain, Check};
 use crate::Hash;
@@ -17,7 +17,8 @@ pub(super) fn format_check(bundle: &Bundle, d: &Decoded) -> Check {
         (
             true,
             format!(
-                "The bundle is a well-formed {FORMAT_V1} file: {} entries, {} issuer keys, {} witness keys.",
+                "The bundle is a well-formed {} file: {} entries, {} issuer keys, {} witness keys.",
+                plain(&bundle.format),
                 bundle.entries.len(),
                 bundle.issuers.len(),
                 bundle.witnesses.len()
@@ -30,10 +31,12 @@ pub(super) fn format_check(bundle: &Bundle, d: &Decoded) -> Check {
 }
 
 pub(super) fn same_document_check(bundle: &Bundle, d: &Decoded) -> Check {
+    // Erased entries have no content to compare: their marker ties them to
+    // the erasure entry of this contract (the `commitments` check).
     let mut problems: Vec<String> = d
         .entries
         .iter()
-        .filter(|e| e.leaf.is_err())
+        .filter(|e| e.leaf.is_err() && e.erased.is_none())
         .map(|e| format!("entry {} cannot be read", e.index))
         .collect();
     let entries = d.readable();
@@ -65,8 +68,14 @@ pub(super) fn same_document_check(bundle: &Bundle, d: &Decoded) -> Check {
     }
     let title = "All entries concern this one contract";
     let detail = if problems.is_empty() {
+        let erased = match d.erased() {
+            0 => String::new(),
+            n => format!(
+                " The records of {n} further entries were erased; their erased markers name the erasure entry of this contract."
+            ),
+        };
         format!(
-            "All {} entries concern contract {} of tenant {}, one document (SHA-256 {}), and each party appears under one name.",
+            "All {} entries concern contract {} of tenant {}, one document (SHA-256 {}), and each party appears under one name.{erased}",
             entries.len(),
             plain(&bundle.document_id),
             plain(&bundle.tenant),
@@ -89,7 +98,10 @@ pub(super) fn document_hash_check(supplied: &Hash, d: &Decoded) -> Check {
         .first()
         .map(|(_, l)| l.event.document_hash.to_hex())
         .unwrap_or_else(|| "unknown (no entry can be read)".into());
-    let passed = !entries.is_empty() && mismatched.is_empty() && entries.len() == d.entries.len();
+    // Erased entries have no document hash left to compare.
+    let passed = !entries.is_empty()
+        && mismatched.is_empty()
+        && entries.len() == d.entries.len() - d.erased();
     let verdict = if passed {
         "they match.".to_owned()
     } else if mismatched.is_empty() {

@@ -4,7 +4,8 @@
 //! Rules (docs/bundle-format.md, "timeline"), over the readable entries in
 //! index order:
 //!
-//! - T1: `ledger_time` never decreases with the index.
+//! - T1: `ledger_time` never decreases with the index (erased entries
+//!   count here too: their leaves keep their time).
 //! - T2: a `registered` event, if present, is the first entry, and there is
 //!   only one.
 //! - T3: before each `signed` event, the same actor id has an
@@ -13,11 +14,15 @@
 //!   `signer:<actor id>` (the signer's own key).
 //! - T5: each `completed` event comes after at least one `signed` event, and
 //!   no `signed` event comes after a `completed` one.
-//! - T6: after the first `revoked` or `rejected` event, only `report_issued`
-//!   and `archived` events follow.
-//! - T7: after the first `archived` event, only `report_issued` events follow.
+//! - T6: after the first `revoked` or `rejected` event, only `report_issued`,
+//!   `archived` and `erased` events follow.
+//! - T7: after the first `archived` event, only `report_issued` and `erased`
+//!   events follow.
 //!
-//! An unreadable entry fails the check: the order cannot be judged without it.
+//! An unreadable entry fails the check: the order cannot be judged without
+//! it. An erased entry (bundle v2) is not unreadable: its record was
+//! destroyed on request, which its erasure entry records; only its time
+//! is judged.
 
 use std::collections::HashSet;
 
@@ -27,15 +32,20 @@ use crate::report::{check_id, plain, Check};
 const TITLE: &str = "The events happened in a coherent order";
 
 /// Runs T1-T7 over `entries` (index, leaf) in index order; `unreadable` is the
-/// number of entries that could not be decoded.
-pub(super) fn check(entries: &[(u64, &LeafEntry)], unreadable: usize) -> Check {
+/// number of entries that could not be decoded; `times` holds the ledger
+/// time of every readable or erased entry, in index order (T1).
+pub(super) fn check(
+    entries: &[(u64, &LeafEntry)],
+    unreadable: usize,
+    times: &[(u64, &str)],
+) -> Check {
     let mut problems = Vec::new();
     if unreadable > 0 {
         problems.push(format!(
             "{unreadable} entries cannot be read, so the order cannot be fully judged"
         ));
     }
-    times_never_decrease(entries, &mut problems);
+    times_never_decrease(times, &mut problems);
     registration_first(entries, &mut problems);
     signatures_prepared(entries, &mut problems);
     completion_after_signatures(entries, &mut problems);
@@ -56,19 +66,17 @@ pub(super) fn check(entries: &[(u64, &LeafEntry)], unreadable: usize) -> Check {
 }
 
 /// T1.
-fn times_never_decrease(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>) {
+fn times_never_decrease(times: &[(u64, &str)], problems: &mut Vec<String>) {
     let mut prev: Option<(u64, i64)> = None;
-    for (i, l) in entries {
-        let Ok(t) = parse_ledger_time(&l.ledger_time) else {
+    for (i, time) in times {
+        let Ok(t) = parse_ledger_time(time) else {
             problems.push(format!("entry {i} has an unreadable time"));
             continue;
         };
         if let Some((j, p)) = prev {
             if t < p {
-                problems.push(format!(
-                    "entry {i} is recorded at {}, before entry {j}",
-                    plain(&l.ledger_time)
-                ));
+                problems
+                    .push(format!("entry {i} is recorded at {}, before entry {j}", plain(time)));
             }
         }
         prev = Some((*i, t));
@@ -150,7 +158,7 @@ fn nothing_after_end(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>) 
     for (i, l) in entries {
         let kind = l.event.kind;
         if let Some((e, k)) = ended {
-            if !matches!(kind, EventKind::ReportIssued | EventKind::Archived) {
+            if !matches!(kind, EventKind::ReportIssued | EventKind::Archived | EventKind::Erased) {
                 problems.push(format!(
                     "entry {i} ({}) comes after the contract was {} (entry {e})",
                     kind.as_str(),
@@ -159,7 +167,7 @@ fn nothing_after_end(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>) 
             }
         }
         if let Some(a) = archived {
-            if kind != EventKind::ReportIssued {
+            if !matches!(kind, EventKind::ReportIssued | EventKind::Erased) {
                 problems.push(format!(
                     "entry {i} ({}) comes after the contract was archived (entry {a})",
                     kind.as_str()

@@ -13,7 +13,7 @@ use base64::Engine as _;
 
 use super::Bundle;
 use crate::checkpoint::SignedCheckpoint;
-use crate::entry::parse_leaf;
+use crate::entry::LeafEntry;
 use crate::policy::TrustPolicy;
 use crate::report::{check_id, plain, Check, TimestampFact};
 use crate::tsa::{verify_timestamp_token, TimestampInfo, TrustedTsa};
@@ -46,8 +46,14 @@ struct Token {
     der: Vec<u8>,
 }
 
-/// Checks every token of `bundle` against `policy`'s TSA roots.
-pub(super) fn checks(bundle: &Bundle, policy: &TrustPolicy, now: i64) -> Stamped {
+/// Checks every token of `bundle` (events' tokens from its `readable`
+/// entries, v1 leaves and opened v2 records) against `policy`'s TSA roots.
+pub(super) fn checks(
+    bundle: &Bundle,
+    readable: &[(u64, &LeafEntry)],
+    policy: &TrustPolicy,
+    now: i64,
+) -> Stamped {
     let mut out = Stamped { checks: Vec::new(), facts: Vec::new(), claims: Vec::new() };
     let claimed: Vec<TrustedTsa> = bundle
         .timestamp_authorities
@@ -55,7 +61,7 @@ pub(super) fn checks(bundle: &Bundle, policy: &TrustPolicy, now: i64) -> Stamped
         .filter_map(|t| TrustedTsa::from_pem(t.name.clone(), &t.root_pem).ok())
         .collect();
     let trusted = policy.tsa_roots();
-    let mut all = tokens(bundle, &mut out);
+    let mut all = tokens(bundle, readable, &mut out);
     for t in all.drain(MAX_TOKENS.min(all.len())..) {
         out.checks.push(fail_text(
             t.id,
@@ -95,19 +101,16 @@ pub(super) fn checks(bundle: &Bundle, policy: &TrustPolicy, now: i64) -> Stamped
 }
 
 /// The tokens of the bundle; undecodable ones become failed checks.
-fn tokens(bundle: &Bundle, out: &mut Stamped) -> Vec<Token> {
+fn tokens(bundle: &Bundle, readable: &[(u64, &LeafEntry)], out: &mut Stamped) -> Vec<Token> {
     let mut list = Vec::new();
-    for e in &bundle.entries {
-        let Some(entry) = B64.decode(&e.leaf).ok().and_then(|l| parse_leaf(&l).ok()) else {
-            continue;
-        };
+    for (index, entry) in readable {
         let ev = &entry.event;
         if let Some(der) = &ev.timestamp_token {
             let h = ev.document_hash;
             list.push(Token {
                 id: check_id::EVENT_TIMESTAMP,
-                subject: Some(e.index.to_string()),
-                what: format!("the document of entry {} (SHA-256 {})", e.index, h.to_hex()),
+                subject: Some(index.to_string()),
+                what: format!("the document of entry {index} (SHA-256 {})", h.to_hex()),
                 imprint: h,
                 der: der.clone(),
             });
@@ -116,8 +119,8 @@ fn tokens(bundle: &Bundle, out: &mut Stamped) -> Vec<Token> {
             let h = ev.content_imprint();
             list.push(Token {
                 id: check_id::EVENT_CONTENT_TIMESTAMP,
-                subject: Some(e.index.to_string()),
-                what: format!("the event of entry {} (content SHA-256 {})", e.index, h.to_hex()),
+                subject: Some(index.to_string()),
+                what: format!("the event of entry {index} (content SHA-256 {})", h.to_hex()),
                 imprint: h,
                 der: der.clone(),
             });

@@ -7,9 +7,10 @@
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
-use verifier::attest::sign_attestation;
+use verifier::attest::{sign_attestation, sign_attestation_v2, AttestationV2};
 use verifier::bundle::{
-    verify_bundle, Bundle, BundleEntry, BundleIssuer, BundleWitness, VerifyOptions, FORMAT_V1,
+    verify_bundle, Bundle, BundleEntry, BundleErased, BundleIssuer, BundleWitness, VerifyOptions,
+    FORMAT_V1, FORMAT_V2,
 };
 use verifier::checkpoint::{Checkpoint, SignedCheckpoint};
 use verifier::cosignature::CosignatureSigner;
@@ -18,6 +19,9 @@ use verifier::hash::{largest_power_of_two_below, leaf_hash, root_from_leaf_hashe
 use verifier::note::NoteSigner;
 use verifier::policy::TrustPolicy;
 use verifier::report::Report;
+use verifier::v2::{
+    identity_commitment, identity_value, leaf_v2_bytes, record_commitment, record_value,
+};
 use verifier::Hash;
 
 pub const ORIGIN: &str = "ledger.example/log";
@@ -161,10 +165,12 @@ impl World {
         let hashes: Vec<Hash> = leaves.iter().map(|l| leaf_hash(l)).collect();
         let entries = ours
             .iter()
-            .map(|&m| BundleEntry {
-                index: m as u64,
-                leaf: b64(&leaves[m]),
-                inclusion: path(m, &hashes).iter().map(Hash::to_base64).collect(),
+            .map(|&m| {
+                BundleEntry::new(
+                    m as u64,
+                    b64(&leaves[m]),
+                    path(m, &hashes).iter().map(Hash::to_base64).collect(),
+                )
             })
             .collect();
         Bundle {
@@ -195,6 +201,170 @@ impl World {
         }
     }
 
+    /// An event as submitted whose attestations are v2 (`"v": 2`), each
+    /// signed over the v2 message for `bind` (tenant, document id, actor id
+    /// the signature is made for: normally the event's own).
+    pub fn event_v2(
+        &self,
+        id: &str,
+        kind: &str,
+        actor: &str,
+        attest: &[(&str, Value)],
+        bind: (&str, &str, &str),
+    ) -> Value {
+        let mut ev = self.event(id, kind, actor, &[]);
+        let h = Hash::digest(&self.document).to_hex();
+        let (tenant, document_id, actor_id) = bind;
+        let attestations: Vec<Value> = attest
+            .iter()
+            .map(|(iss, claim)| {
+                let sig = sign_attestation_v2(
+                    self.issuer(iss),
+                    &AttestationV2 {
+                        tenant,
+                        document_id,
+                        document_hash_hex: &h,
+                        event_id: id,
+                        kind,
+                        actor_id,
+                        issuer: iss,
+                        claim,
+                    },
+                );
+                json!({"issuer": iss, "v": 2, "claim": claim, "signature": sig})
+            })
+            .collect();
+        ev["attestations"] = json!(attestations);
+        ev
+    }
+
+    /// The contract flow of [`World::contract_flow`] with v2 attestations
+    /// for tenant [`TENANT`], and each signer's real identity on their
+    /// `identity_verified` event.
+    pub fn contract_flow_v2(&self) -> Vec<Value> {
+        let mut out = vec![self.event_v2(
+            "e-reg",
+            "registered",
+            "platform",
+            &[],
+            (TENANT, DOC_ID, "platform"),
+        )];
+        for (signer, id_method, intent_method, identity) in [
+            (
+                "u-1",
+                "phone_3_factor",
+                "sms_code",
+                json!({"name": "王小明", "id_type": "resident_id", "id_number": "11010119900307777X", "phone": "+86 138 0000 0000"}),
+            ),
+            (
+                "u-2",
+                "bank_card_4_factor",
+                "face_liveness",
+                json!({"name": "李雷", "id_type": "passport", "id_number": "E12345678"}),
+            ),
+        ] {
+            let bind = (TENANT, DOC_ID, signer);
+            let mut id_event = self.event_v2(
+                &format!("e-{signer}-id"),
+                "identity_verified",
+                signer,
+                &[("idp-gov", json!({"method": id_method, "result": "pass"}))],
+                bind,
+            );
+            id_event["identity"] = identity;
+            out.push(id_event);
+            out.push(self.event_v2(
+                &format!("e-{signer}-intent"),
+                "intent_verified",
+                signer,
+                &[("intent-svc", json!({"method": intent_method, "result": "pass"}))],
+                bind,
+            ));
+            out.push(self.event_v2(
+                &format!("e-{signer}-sign"),
+                "signed",
+                signer,
+                &[(&format!("signer:{signer}"), json!({"action": "sign", "algorithm": "Ed25519"}))],
+                bind,
+            ));
+        }
+        out.push(self.event_v2(
+            "e-done",
+            "completed",
+            "platform",
+            &[],
+            (TENANT, DOC_ID, "platform"),
+        ));
+        out
+    }
+
+    /// The erasure entry's event (kind `erased`, by the log key as issuer
+    /// [`LEDGER_ISSUER`]; the world must list that issuer).
+    pub fn erasure_event(&self, reason: &str) -> Value {
+        let claim = json!({"erasure": {"scope": "document", "reason": reason}});
+        let mut ev = self.event_v2(
+            "erased-0123456789abcdef01234567",
+            "erased",
+            "operator",
+            &[(LEDGER_ISSUER, claim)],
+            (TENANT, DOC_ID, "operator"),
+        );
+        let commitment = Hash::digest(b"evidence-ledger actor operator").to_hex();
+        ev["actor"] = json!({"id": "operator", "display": "admin", "commitment": commitment});
+        // The v2 message binds the actor id only, so the signature holds.
+        ev
+    }
+
+    /// A v2 bundle over `events` (each logged for [`TENANT`]), like
+    /// [`World::bundle`]: leaves v2, each entry with its record (salt
+    /// `[0x40 + i; 32]`) and, for an event with `identity`, its identity
+    /// opening (salt `[0x80 + i; 32]`).
+    pub fn bundle_v2(&self, events: &[Value]) -> Bundle {
+        let tenants: Vec<&str> = events.iter().map(|_| TENANT).collect();
+        self.bundle_v2_for(events, &tenants)
+    }
+
+    /// [`World::bundle_v2`] with the tenant of each record given.
+    pub fn bundle_v2_for(&self, events: &[Value], tenants: &[&str]) -> Bundle {
+        let mut leaves: Vec<Vec<u8>> = Vec::new();
+        let mut ours = Vec::new();
+        for (i, ev) in events.iter().enumerate() {
+            leaves.push(format!("other leaf {i}a").into_bytes());
+            leaves.push(format!("other leaf {i}b").into_bytes());
+            let event = Event::from_value(ev.clone(), true).expect("valid event");
+            let opening =
+                event.identity.as_ref().map(|id| identity_value(id, &[0x80 + i as u8; 32]));
+            let ic = opening.as_ref().map(identity_commitment);
+            let record = record_value(
+                &event.raw_without_identity(),
+                tenants[i],
+                &[0x40 + i as u8; 32],
+                ic.as_ref(),
+            );
+            let time = format_ledger_time(T0 + i as i64 * 1_000_000);
+            ours.push((leaves.len(), record, opening));
+            leaves.push(leaf_v2_bytes(&record_commitment(&ours.last().expect("pushed").1), &time));
+        }
+        leaves.push(b"a later leaf".to_vec());
+        let hashes: Vec<Hash> = leaves.iter().map(|l| leaf_hash(l)).collect();
+        let mut bundle = self.bundle(&[]);
+        bundle.format = FORMAT_V2.into();
+        bundle.checkpoint = self.checkpoint(&hashes);
+        bundle.entries = ours
+            .into_iter()
+            .map(|(m, record, opening)| BundleEntry {
+                record: Some(record),
+                identity: opening,
+                ..BundleEntry::new(
+                    m as u64,
+                    b64(&leaves[m]),
+                    path(m, &hashes).iter().map(Hash::to_base64).collect(),
+                )
+            })
+            .collect();
+        bundle
+    }
+
     /// The signed, cosigned checkpoint over `hashes`.
     pub fn checkpoint(&self, hashes: &[Hash]) -> String {
         let cp = Checkpoint {
@@ -211,6 +381,41 @@ impl World {
         }
         String::from_utf8(signed.to_bytes()).expect("UTF-8 note")
     }
+}
+
+/// The issuer name the ledger signs its own (service-written) entries under.
+pub const LEDGER_ISSUER: &str = "evidence-ledger";
+
+/// A world whose issuers include the ledger's own key ([`LEDGER_ISSUER`],
+/// the log's seed), for erasure entries.
+pub fn world_with_ledger_issuer() -> World {
+    let mut w = World::new();
+    w.issuers.push((LEDGER_ISSUER.into(), key(1)));
+    w
+}
+
+/// Replaces the records of entries `positions` (positions in
+/// `bundle.entries`) by erased markers naming the entry at position `at`.
+pub fn erase(bundle: &mut Bundle, positions: std::ops::Range<usize>, at: usize, reason: &str) {
+    let target = bundle.entries[at].clone();
+    let record = target.record.expect("the erasure entry has its record");
+    let marker = BundleErased {
+        at: leaf_time(&target.leaf),
+        by: record["event"]["actor"]["id"].as_str().expect("actor").to_owned(),
+        reason: reason.to_owned(),
+        entry: target.index,
+    };
+    for e in &mut bundle.entries[positions] {
+        e.record = None;
+        e.identity = None;
+        e.erased = Some(marker.clone());
+    }
+}
+
+/// The ledger time of a v2 leaf given in base64.
+pub fn leaf_time(leaf_b64: &str) -> String {
+    let v: Value = serde_json::from_slice(&unb64(leaf_b64)).expect("leaf JSON");
+    v["ledger_time"].as_str().expect("ledger_time").to_owned()
 }
 
 /// RFC 9162 §2.1.3.1 PATH(m, D[n]): the inclusion proof of leaf `m`.

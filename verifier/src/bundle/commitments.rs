@@ -1,0 +1,260 @@
+//! The `commitments` check of a v2 bundle (one per entry): a v2 leaf shows
+//! only a commitment and a time, so an entry says something only once its
+//! record opens the leaf (docs/evidence-v2.md, docs/bundle-format.md §7).
+//!
+//! - a record must be a valid `evidence-record/v2` whose commitment is the
+//!   leaf's; the entry's content is then the record's event and tenant, at
+//!   the leaf's time, and every other check reads it as it reads a v1 leaf;
+//! - an identity opening must open the record's `identity_commitment`;
+//! - an `erased` marker must name an entry of the bundle, with a larger
+//!   index, that is an opened v2 `erased` entry of the bundle's tenant and
+//!   contract, a document erasure, whose ledger time, actor id and reason
+//!   the marker repeats;
+//! - a v2 leaf with neither record nor marker cannot be opened: the entry is
+//!   unreadable, as an unparsable v1 leaf is;
+//! - a v1 leaf is in clear: nothing to open, and none of the three members
+//!   may stand beside it (that is a `bundle_format` problem).
+
+use std::collections::HashMap;
+
+use super::decode::{leaf_bytes, undecoded, DecodedEntry};
+use super::{list, Bundle, BundleEntry, BundleErased};
+use crate::entry::EventKind;
+use crate::report::{check_id, plain, Check};
+use crate::v2::{open_identity, open_leaf, parse_any_leaf, Leaf};
+
+/// What the `commitments` check found for one entry.
+#[derive(Default)]
+pub(super) struct Opening {
+    /// What failed to open, in words.
+    pub(super) problems: Vec<String>,
+    /// What opened, in words.
+    pub(super) found: Vec<String>,
+    /// Whether the leaf is v2 and its record opened it.
+    pub(super) opened_v2: bool,
+}
+
+/// The words a report uses for an erased entry.
+pub(super) fn erased_words(m: &BundleErased) -> String {
+    format!("erased on {}, by {}, reason {}", plain(&m.at), plain(&m.by), plain(&m.reason))
+}
+
+/// Decodes one entry of a v2 bundle and opens it as far as it opens.
+/// Leaves that cannot be read at all are `bundle_format` problems; what
+/// does not open is the `commitments` check's.
+pub(super) fn decode_entry_v2(e: &BundleEntry, problems: &mut Vec<String>) -> DecodedEntry {
+    let bytes = leaf_bytes(e);
+    let mut d = undecoded(e, bytes.as_deref());
+    let mut o = Opening::default();
+    let unreadable = "its leaf cannot be read, so nothing can be opened".to_owned();
+    let Some(b) = &bytes else {
+        problems.push(format!("entry {}: the leaf is not standard base64 (or too large)", e.index));
+        o.problems.push(unreadable);
+        d.opening = Some(o);
+        return d;
+    };
+    match parse_any_leaf(b) {
+        Err(err) => {
+            let reason = format!("the leaf is not a valid ledger entry ({err})");
+            problems.push(format!("entry {}: {reason}", e.index));
+            d.leaf = Err(reason);
+            o.problems.push(unreadable);
+        }
+        Ok(Leaf::V1(l)) => {
+            d.leaf_time = Some(l.ledger_time.clone());
+            if e.record.is_some() || e.identity.is_some() || e.erased.is_some() {
+                problems.push(format!(
+                    "entry {}: its leaf is v1 (the event in clear), so it has no record, identity opening or erased marker",
+                    e.index
+                ));
+                o.problems.push(
+                    "its leaf is v1 (the event in clear): the record, identity opening or erased marker beside it opens nothing"
+                        .into(),
+                );
+            } else {
+                o.found
+                    .push("its leaf is v1: the event is in clear, there is nothing to open".into());
+            }
+            d.leaf = Ok(l);
+        }
+        Ok(Leaf::V2(l)) => {
+            d.leaf_time = Some(l.ledger_time.clone());
+            match (&e.record, &e.erased) {
+                (Some(record), _) => match open_leaf(&l, record) {
+                    Ok((entry, rec)) => {
+                        o.opened_v2 = true;
+                        o.found.push(format!(
+                            "its record (tenant {}) opens the leaf's commitment {}",
+                            plain(&rec.tenant),
+                            l.commitment.to_base64()
+                        ));
+                        d.identity_committed = rec.identity_commitment.is_some();
+                        match &e.identity {
+                            Some(opening) => match open_identity(&rec, opening) {
+                                Ok(id) => {
+                                    o.found.push(
+                                        "its identity opening opens the record's identity commitment"
+                                            .into(),
+                                    );
+                                    d.identity = Some(id);
+                                }
+                                Err(err) => o.problems.push(format!(
+                                    "its identity opening does not open the record ({})",
+                                    plain(&err.to_string())
+                                )),
+                            },
+                            None if d.identity_committed => o.found.push(
+                                "the record commits to an identity; identity opening not included (not disclosed or erased)"
+                                    .into(),
+                            ),
+                            None => {}
+                        }
+                        d.leaf = Ok(entry);
+                    }
+                    Err(err) => {
+                        let reason = format!(
+                            "its record does not open its leaf ({})",
+                            plain(&err.to_string())
+                        );
+                        o.problems.push(reason.clone());
+                        d.leaf = Err(reason);
+                    }
+                },
+                (None, Some(marker)) => {
+                    d.erased = Some(marker.clone());
+                    d.leaf = Err(format!("its record was {}", erased_words(marker)));
+                }
+                (None, None) => {
+                    let reason =
+                        "its leaf is v2 and the bundle holds neither its record nor an erased marker";
+                    o.problems.push(reason.into());
+                    d.leaf = Err(reason.into());
+                }
+            }
+        }
+    }
+    d.opening = Some(o);
+    d
+}
+
+/// Checks every erased marker against the erasure entry it names.
+pub(super) fn check_markers(bundle: &Bundle, entries: &mut [DecodedEntry]) {
+    // Positions by index (the first, should an index repeat): a bundle of
+    // 100,000 markers must not cost 10^10 comparisons.
+    let mut position: HashMap<u64, usize> = HashMap::with_capacity(entries.len());
+    for (p, e) in entries.iter().enumerate() {
+        position.entry(e.index).or_insert(p);
+    }
+    for i in 0..entries.len() {
+        let Some(marker) = entries[i].erased.clone() else { continue };
+        let target = position.get(&marker.entry).map(|&p| &entries[p]);
+        let result = marker_problems(bundle, entries[i].index, &marker, target);
+        if let Some(o) = entries[i].opening.as_mut() {
+            match result {
+                Ok(()) => o.found.push(format!(
+                    "its record was {}: entry {} of this bundle, the erasure, says so",
+                    erased_words(&marker),
+                    marker.entry
+                )),
+                Err(p) => o.problems.extend(p),
+            }
+        }
+    }
+}
+
+fn marker_problems(
+    bundle: &Bundle,
+    own: u64,
+    m: &BundleErased,
+    target: Option<&DecodedEntry>,
+) -> Result<(), Vec<String>> {
+    let k = m.entry;
+    let Some(t) = target else {
+        return Err(vec![format!(
+            "its erased marker names entry {k}, which this bundle does not hold"
+        )]);
+    };
+    let mut problems = Vec::new();
+    if k <= own {
+        problems.push(format!("its erased marker names entry {k}, which does not come after it"));
+    }
+    let opened = t.opening.as_ref().is_some_and(|o| o.opened_v2);
+    let leaf = match &t.leaf {
+        Ok(l) if opened => l,
+        _ => {
+            problems.push(format!(
+                "its erased marker names entry {k}, which is not a v2 entry opened by its record"
+            ));
+            return Err(problems);
+        }
+    };
+    let ev = &leaf.event;
+    if ev.kind != EventKind::Erased {
+        problems.push(format!(
+            "its erased marker names entry {k}, which is a {} entry, not an erasure",
+            ev.kind.as_str()
+        ));
+        return Err(problems);
+    }
+    if leaf.tenant != bundle.tenant || ev.document_id != bundle.document_id {
+        problems.push(format!(
+            "its erased marker names entry {k}, the erasure of another tenant or contract"
+        ));
+    }
+    let reason = ev.attestations.iter().find_map(|a| {
+        let erasure = a.claim.get("erasure")?;
+        (erasure.get("scope")?.as_str()? == "document").then_some(())?;
+        erasure.get("reason")?.as_str()
+    });
+    match reason {
+        None => problems.push(format!(
+            "its erased marker names entry {k}, which is not the erasure of a document"
+        )),
+        Some(r) if r != m.reason => problems.push(format!(
+            "its erased marker gives the reason {:?}; entry {k} gives {:?}",
+            plain(&m.reason),
+            plain(r)
+        )),
+        Some(_) => {}
+    }
+    if m.at != leaf.ledger_time {
+        problems.push(format!(
+            "its erased marker says it was erased at {}; entry {k} was logged at {}",
+            plain(&m.at),
+            plain(&leaf.ledger_time)
+        ));
+    }
+    if m.by != ev.actor.id {
+        problems.push(format!(
+            "its erased marker says it was erased by {}; entry {k} was made by {}",
+            plain(&m.by),
+            plain(&ev.actor.id)
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// The `commitments` check of one entry.
+pub(super) fn check(e: &DecodedEntry) -> Check {
+    let title = format!("The record of entry {} matches its public leaf", e.index);
+    let subject = Some(e.index.to_string());
+    let Some(o) = &e.opening else {
+        let detail = "The entry was not decoded as an entry of a v2 bundle.";
+        return Check::new(check_id::COMMITMENTS, subject, false, title, detail);
+    };
+    let passed = o.problems.is_empty();
+    let detail = if passed {
+        let mut s = list(&o.found);
+        if let Some(first) = s.get(..1) {
+            s = first.to_uppercase() + &s[1..];
+        }
+        format!("{s}.")
+    } else {
+        format!("The entry does not open as it claims: {}.", list(&o.problems))
+    };
+    Check::new(check_id::COMMITMENTS, subject, passed, title, detail)
+}

@@ -104,3 +104,57 @@ export async function makeBundle({ log, leaves, cosigners = [], witnesses = [], 
 }
 
 export const bytesOf = (obj) => utf8.encode(JSON.stringify(obj));
+
+// ---------------------------------------------------------------------------
+// Evidence v2 (docs/evidence-v2.md): salted records that open commitment-
+// only leaves, identity openings, attestation v2, erased markers.
+
+/** A salt of 32 bytes [n; 32], in base64. */
+export const saltOf = (n) => v.b64encode(new Uint8Array(32).fill(n));
+
+/** An identity opening of `identity` ({name, id_type, id_number, phone?}). */
+export const identityOpening = (identity, salt = saltOf(1)) => ({ format: 'evidence-identity/v2', ...identity, salt });
+
+/** A record of `event` (without identity) for `tenant`, committing to
+ * `opening` when given. */
+export async function recordOf(event, { tenant = 'acme', salt = saltOf(7), opening = null } = {}) {
+  const record = { event, format: 'evidence-record/v2', salt, tenant };
+  if (opening) record.identity_commitment = v.b64encode(await v.identityCommitment(opening));
+  return record;
+}
+
+/** The v2 leaf bytes that `record` opens. */
+export async function leafV2Of(record, ledgerTime = LEDGER_TIME) {
+  const commitment = v.b64encode(await v.recordCommitment(record));
+  return utf8.encode(v.canonicalJson({ commitment, commitment_alg: 'sha256-jcs-salted/v2', format: 'evidence-leaf/v2', ledger_time: ledgerTime }));
+}
+
+/** Signs attestation `j` of `event` (v2 when it carries "v": 2) for `tenant`. */
+export async function signAttestation(key, event, j, tenant = 'acme') {
+  const a = event.attestations[j];
+  a.signature = '';
+  a.signature = v.b64encode(await key.sign(v.attestationMessage(event, j, tenant)));
+  return event;
+}
+
+/** An event with defaults of contract-1. */
+export function eventOf({ id = 'ev-1', kind = 'registered', actor = 'u-1', display = '王*', documentId = 'contract-1', attestations = [] } = {}) {
+  return {
+    event_id: id, document_id: documentId, kind, document_hash: DOC_HASH,
+    actor: { id: actor, display, commitment: 'b'.repeat(64) }, attestations,
+  };
+}
+
+/**
+ * A bundle v2 of `items` [{leaf (bytes), record?, identity?, erased?}] at
+ * indices 0.., signed by `log`.
+ */
+export async function makeBundleV2({ log, items, issuers = [], cosigners = [], witnesses = [], tenant = 'acme', documentId = 'contract-1' }) {
+  const b = await makeBundle({ log, leaves: items.map((x) => x.leaf), cosigners, witnesses, tenant, documentId });
+  b.format = 'evidence-bundle/v2';
+  b.issuers = issuers;
+  items.forEach((x, i) => {
+    for (const k of ['record', 'identity', 'erased']) if (x[k]) b.entries[i][k] = x[k];
+  });
+  return b;
+}

@@ -138,9 +138,9 @@ export async function signAttestation(key, event, j, tenant = 'acme') {
 }
 
 /** An event with defaults of contract-1. */
-export function eventOf({ id = 'ev-1', kind = 'registered', actor = 'u-1', display = '王*', documentId = 'contract-1', attestations = [] } = {}) {
+export function eventOf({ id = 'ev-1', kind = 'registered', actor = 'u-1', display = '王*', documentId = 'contract-1', attestations = [], documentHash = DOC_HASH } = {}) {
   return {
-    event_id: id, document_id: documentId, kind, document_hash: DOC_HASH,
+    event_id: id, document_id: documentId, kind, document_hash: documentHash,
     actor: { id: actor, display, commitment: 'b'.repeat(64) }, attestations,
   };
 }
@@ -158,3 +158,45 @@ export async function makeBundleV2({ log, items, issuers = [], cosigners = [], w
   });
   return b;
 }
+
+/** A v2 contract: registered (with an identity opening), then
+ * identity_verified (attestation v2 by idp, signed for `attTenant` and the
+ * event as changed by `attEvent`, to make replays). */
+export async function v2Contract({ tenant = 'acme', attTenant = tenant, attEvent = {} } = {}) {
+  const idp = await keyFromSeed(5);
+  const opening = identityOpening({ name: '王小明', id_type: 'resident_id', id_number: '110101199003077777' });
+  const r0 = await recordOf(eventOf(), { tenant, opening });
+  const ev1 = eventOf({ id: 'ev-2', kind: 'identity_verified', attestations: [{ issuer: 'idp', v: 2, claim: { method: 'face', result: 'pass' } }] });
+  await signAttestation(idp, { ...ev1, ...attEvent, attestations: ev1.attestations }, 0, attTenant);
+  const r1 = await recordOf(ev1, { tenant, salt: saltOf(9) });
+  return {
+    idp, opening,
+    items: [
+      { leaf: await leafV2Of(r0), record: r0, identity: opening },
+      { leaf: await leafV2Of(r1, '2026-01-01T00:00:01.000000Z'), record: r1 },
+    ],
+  };
+}
+
+/** Entries 0 and 1 erased by entry 2 (an `erased` entry of the contract). */
+export async function v2ErasedContract({ marker = {}, erasure = {} } = {}) {
+  const c = await v2Contract();
+  const logAtt = await keyFromSeed(3);
+  const at = '2026-01-02T00:00:00.000000Z';
+  const ev = {
+    event_id: `erased-${'0'.repeat(24)}`, document_id: 'contract-1', kind: 'erased', document_hash: DOC_HASH,
+    actor: { id: 'tok-admin', display: 'admin', commitment: 'c'.repeat(64) },
+    attestations: [{ issuer: 'evidence-ledger', v: 2, claim: { erasure: { scope: 'document', reason: 'PIPL art. 47 request' } } }],
+    ...erasure,
+  };
+  await signAttestation(logAtt, ev, 0);
+  const rec = await recordOf(ev, { salt: saltOf(11) });
+  const mk = () => ({ at, by: 'tok-admin', reason: 'PIPL art. 47 request', entry: 2, ...marker });
+  const items = [
+    { leaf: c.items[0].leaf, erased: mk() },
+    { leaf: c.items[1].leaf, erased: mk() },
+    { leaf: await leafV2Of(rec, at), record: rec },
+  ];
+  return { items, issuers: [{ name: 'idp', public_key: c.idp.b64 }, { name: 'evidence-ledger', public_key: logAtt.b64 }] };
+}
+

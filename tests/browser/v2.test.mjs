@@ -128,23 +128,7 @@ test('records, identity openings and event identities are validated as in Rust',
   assert.throws(() => v.parseLeaf(leafOf(f.eventOf({ kind: 'erased', attestations: [] }))), v.Fail);
 });
 
-/** A v2 contract: registered (with an identity opening), identity_verified
- * (attestation v2 by idp), then entries as `more` adds. */
-async function contract({ tenant = 'acme', attTenant = tenant, attEvent = {} } = {}) {
-  const idp = await f.keyFromSeed(5);
-  const opening = f.identityOpening({ name: '王小明', id_type: 'resident_id', id_number: '110101199003077777' });
-  const r0 = await f.recordOf(f.eventOf(), { tenant, opening });
-  const ev1 = f.eventOf({ id: 'ev-2', kind: 'identity_verified', attestations: [{ issuer: 'idp', v: 2, claim: { method: 'face', result: 'pass' } }] });
-  await f.signAttestation(idp, { ...ev1, ...attEvent, attestations: ev1.attestations }, 0, attTenant);
-  const r1 = await f.recordOf(ev1, { tenant, salt: f.saltOf(9) });
-  return {
-    idp, opening,
-    items: [
-      { leaf: await f.leafV2Of(r0), record: r0, identity: opening },
-      { leaf: await f.leafV2Of(r1, '2026-01-01T00:00:01.000000Z'), record: r1 },
-    ],
-  };
-}
+const contract = f.v2Contract;
 
 async function logKey() {
   return f.logSigner('ledger.example/log', 1);
@@ -247,27 +231,7 @@ test('v1 attestations are labelled: they do not bind tenant, contract or actor',
   assert.match(render(detail, 'zh'), /v1 证明：未绑定租户、合同或参与方/);
 });
 
-/** Entries 0 and 1 erased by entry 2 (an `erased` entry of the contract). */
-async function erasedContract({ marker = {}, erasure = {} } = {}) {
-  const c = await contract();
-  const logAtt = await f.keyFromSeed(3);
-  const at = '2026-01-02T00:00:00.000000Z';
-  const ev = {
-    event_id: `erased-${'0'.repeat(24)}`, document_id: 'contract-1', kind: 'erased', document_hash: f.DOC_HASH,
-    actor: { id: 'tok-admin', display: 'admin', commitment: 'c'.repeat(64) },
-    attestations: [{ issuer: 'evidence-ledger', v: 2, claim: { erasure: { scope: 'document', reason: 'PIPL art. 47 request' } } }],
-    ...erasure,
-  };
-  await f.signAttestation(logAtt, ev, 0);
-  const rec = await f.recordOf(ev, { salt: f.saltOf(11) });
-  const mk = (i) => ({ at, by: 'tok-admin', reason: 'PIPL art. 47 request', entry: 2, ...marker });
-  const items = [
-    { leaf: c.items[0].leaf, erased: mk(0) },
-    { leaf: c.items[1].leaf, erased: mk(1) },
-    { leaf: await f.leafV2Of(rec, at), record: rec },
-  ];
-  return { items, issuers: [{ name: 'idp', public_key: c.idp.b64 }, { name: 'evidence-ledger', public_key: logAtt.b64 }] };
-}
+const erasedContract = f.v2ErasedContract;
 
 test('erased entries: inclusion checked, no attestations, verdict holds; markers must match the erasure', async () => {
   const log = await logKey();

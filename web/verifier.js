@@ -1094,6 +1094,8 @@ export function checkBundleShape(v) {
     const allowed = v2 ? ['index', 'leaf', 'inclusion', 'record', 'identity', 'erased'] : ['index', 'leaf', 'inclusion'];
     members(e, allowed, ['index', 'leaf', 'inclusion'], `entries[${i}].`);
     for (const k of ['record', 'identity']) if (k in e && !isObject(e[k])) fail('r.bundle', { what: 'type', field: `entries[${i}].${k}` });
+    if ('record' in e && 'erased' in e) fail('r.bundle', { what: 'record_and_erased', field: `entries[${i}]` });
+    if ('identity' in e && !('record' in e)) fail('r.bundle', { what: 'identity_alone', field: `entries[${i}]` });
     if ('erased' in e) {
       const all = ['at', 'by', 'reason', 'entry'];
       members(e.erased, all, all, `entries[${i}].erased.`);
@@ -1173,6 +1175,8 @@ async function decode(b) {
     if (d.raw.err) problems.push(m('p.entry_leaf', { i: e.index, why: d.raw.err }));
     // A v2 leaf in a v1 bundle cannot be opened (a lookup v2 needs no opening).
     else if (d.raw.ok.v2 && b.format === FORMAT_V1) problems.push(m('p.entry_leaf', { i: e.index, why: d.leaf.err }));
+    // A v1 leaf is in clear: a record, identity or marker beside it is malformed.
+    else if (!d.raw.ok.v2 && d.opening.length) problems.push(m('p.v1_member', { i: e.index }));
     if (!d.proof) problems.push(m('p.entry_proof', { i: e.index }));
     entries.push(d);
   }
@@ -1194,9 +1198,12 @@ async function decodeEntry(e, bundleV2) {
   const out = { index: e.index, leafHash: bytes ? await leafHash(bytes) : null, raw, leaf: raw, proof, erased: null, identity: null, opening: [] };
   const i = e.index;
   const has = (k) => bundleV2 && k in e;
-  if (raw.err) return out;
+  if (raw.err) {
+    if (bundleV2) out.opening.push(m('p.leaf_unreadable', { i }));
+    return out;
+  }
   if (!raw.ok.v2) {
-    for (const k of ['record', 'identity', 'erased']) if (has(k)) out.opening.push(m('p.v1_member', { i, member: k }));
+    if (['record', 'identity', 'erased'].some(has)) out.opening.push(m('p.v1_member', { i }));
     return out;
   }
   if (!bundleV2) {
@@ -1204,28 +1211,27 @@ async function decodeEntry(e, bundleV2) {
     out.leaf = { err: m('r.leaf', { what: 'v2_in_v1' }) };
     return out;
   }
+  // (The shape rules leave no record beside a marker, no identity without a record.)
   if (has('erased')) {
     out.erased = e.erased;
     out.leaf = { err: m('r.leaf', { what: 'erased' }) };
-    if (has('record')) out.opening.push(m('p.erased_and_record', { i }));
-    if (has('identity')) out.opening.push(m('p.identity_orphan', { i }));
     return out;
   }
   if (!has('record')) {
     out.leaf = { err: m('r.leaf', { what: 'no_record' }) };
     out.opening.push(m('p.no_record', { i }));
-    if (has('identity')) out.opening.push(m('p.identity_orphan', { i }));
     return out;
   }
   const opened = await attempt(() => openLeaf(raw.ok, e.record));
   if (opened.err) {
     out.leaf = { err: m('r.leaf', { what: 'unopened' }) };
     out.opening.push(m('p.record', { i, why: opened.err }));
-    if (has('identity')) out.opening.push(m('p.identity_orphan', { i }));
     return out;
   }
   out.leaf = { ok: opened.ok.entry };
   out.record = opened.ok.record;
+  // The record commits to an identity the bundle does not open (a summary, or erased).
+  out.identityCommitted = Boolean(opened.ok.record.identity_commitment);
   if (has('identity')) {
     const id = await attempt(() => openIdentity(opened.ok.record, e.identity));
     if (id.err) out.opening.push(m('p.identity', { i, why: id.err }));
@@ -1238,6 +1244,8 @@ async function decodeEntry(e, bundleV2) {
 }
 
 const readable = (d) => d.entries.filter((e) => e.leaf.ok).map((e) => [e.index, e.leaf.ok]);
+/** The leaf time of every readable or erased entry: [index, time]. */
+const leafTimes = (d) => d.entries.filter((e) => e.leaf.ok || (e.erased && e.raw.ok)).map((e) => [e.index, e.raw.ok.ledger_time]);
 /** Entries neither readable nor erased: their content is unknown. */
 const unreadableCount = (d) => d.entries.filter((e) => !e.leaf.ok && !e.erased).length;
 /** A check: status 'pass', 'fail' or 'unanchored' (a boolean is pass or fail). */
@@ -1254,47 +1262,55 @@ function formatCheck(b, d) {
 }
 
 /**
- * `commitments` (bundle v2; docs/evidence-v2.md "Implementation
- * decisions"): every record opens its leaf, every identity opens its
- * record, and every `erased` marker names an entry of the bundle with a
- * larger index that is a v2 `erased` entry of this tenant and document,
- * whose time, actor and reason the marker repeats.
+ * `commitments`, one per entry of a bundle v2 (docs/evidence-v2.md
+ * "Implementation decisions"; verifier/src/bundle/commitments.rs): its
+ * record opens its leaf, its identity opening opens the record, and an
+ * `erased` marker names an entry of the bundle with a larger index that is
+ * an opened v2 `erased` entry (a document erasure) of this tenant and
+ * contract, whose time, actor and reason the marker repeats.
  */
-function commitmentsCheck(b, d) {
-  const problems = d.entries.flatMap((e) => e.opening);
+function commitmentsChecks(b, d) {
   const byIndex = new Map(d.entries.map((e) => [e.index, e]));
-  let records = 0;
-  let identities = 0;
-  let erased = 0;
-  for (const e of d.entries) {
-    if (e.record) records++;
-    if (e.identity) identities++;
-    if (!e.erased) continue;
-    const mk = e.erased;
-    const t = byIndex.get(mk.entry);
-    const l = t?.leaf.ok;
-    let why = null;
-    if (!t) why = 'missing';
-    else if (mk.entry <= e.index) why = 'not_later';
-    else if (!l || !l.v2 || l.event.kind !== 'erased') why = 'not_erasure';
-    else if (l.tenant !== b.tenant || l.event.document_id !== b.document_id) why = 'other_document';
-    else if (mk.at !== l.ledger_time) why = 'at';
-    else if (mk.by !== l.event.actor.id) why = 'by';
-    else if (mk.reason !== erasureReason(l.event)) why = 'reason';
-    if (why) problems.push(m('p.erased', { i: e.index, j: mk.entry, why }));
-    else erased++;
-  }
-  const detail = problems.length === 0
-    ? m('c.commit.ok', { records, identities, erased })
-    : m('c.commit.bad', { problems });
-  return check('commitments', null, problems.length === 0, m('c.commit.title'), detail);
+  return d.entries.map((e) => {
+    const problems = [...e.opening];
+    let detail = null;
+    if (e.erased) {
+      const mk = e.erased;
+      const t = byIndex.get(mk.entry);
+      const l = t?.leaf.ok;
+      const why = [];
+      if (!t) why.push('missing');
+      else {
+        if (mk.entry <= e.index) why.push('not_later');
+        if (!l || !l.v2 || l.event.kind !== 'erased') why.push('not_erasure');
+        else {
+          if (l.tenant !== b.tenant || l.event.document_id !== b.document_id) why.push('other_document');
+          const reason = erasureReason(l.event);
+          if (reason === null) why.push('not_document_erasure');
+          else if (mk.reason !== reason) why.push('reason');
+          if (mk.at !== l.ledger_time) why.push('at');
+          if (mk.by !== l.event.actor.id) why.push('by');
+        }
+      }
+      for (const w of why) problems.push(m('p.erased', { i: e.index, j: mk.entry, why: w }));
+      detail = m('c.commit.erased', { at: plain(mk.at), by: plain(mk.by), reason: plain(mk.reason), j: mk.entry });
+    } else if (e.record) {
+      const identity = e.identity ? 'opened' : e.identityCommitted ? 'not_included' : 'none';
+      detail = m('c.commit.opened', { tenant: plain(e.record.tenant), commitment: b64encode(e.raw.ok.commitment), identity });
+    } else {
+      detail = m('c.commit.v1');
+    }
+    const title = m('c.commit.title', { i: e.index });
+    if (problems.length) return check('commitments', String(e.index), false, title, m('c.commit.bad', { problems }));
+    return check('commitments', String(e.index), true, title, detail);
+  });
 }
 
 /** The reason an `erased` event's claim gives (claim.erasure.reason). */
 function erasureReason(ev) {
   for (const a of ev.attestations) {
-    const r = isObject(a.claim.erasure) ? a.claim.erasure.reason : undefined;
-    if (typeof r === 'string') return r;
+    const x = a.claim.erasure;
+    if (isObject(x) && x.scope === 'document' && typeof x.reason === 'string') return x.reason;
   }
   return null;
 }
@@ -1365,13 +1381,13 @@ async function logSignatureCheck(b, d, policy) {
 /** Floor division of BigInts (ledger times may precede 1970). */
 const floorDiv = (a, b) => (a >= 0n ? a / b : -((-a + b - 1n) / b));
 
-/** The newest ledger_time of the readable leaves (a v2 leaf shows its
- * time without its record): [Unix seconds, text]. */
+/** The newest ledger_time of the readable and erased entries (an erased
+ * entry's leaf keeps its time): [Unix seconds, text]. */
 function newestLedgerTime(d) {
   let best = null;
-  for (const l of d.entries.filter((e) => e.raw.ok).map((e) => e.raw.ok)) {
-    const t = parseLedgerTime(l.ledger_time);
-    if (best === null || t > best[0]) best = [t, l.ledger_time];
+  for (const [, time] of leafTimes(d)) {
+    const t = parseLedgerTime(time);
+    if (best === null || t > best[0]) best = [t, time];
   }
   return best && [floorDiv(best[0], 1000000n), best[1]];
 }
@@ -1524,10 +1540,9 @@ async function attestationCheck(e, d, policy) {
   const title = m('c.att.title', { i: e.index });
   const subject = String(e.index);
   if (e.erased) {
-    // An erased entry's record is gone: nothing to check, said as such.
-    const x = e.erased;
-    const detail = m('c.att.erased', { at: plain(x.at), by: plain(x.by), reason: plain(x.reason), j: x.entry });
-    return { check: check('attestations', subject, true, title, detail), entry: { index: e.index, ledger_time: e.raw.ok.ledger_time, erased: x, attestations: [] } };
+    // An erased entry's record is gone: no attestation to check (no
+    // check, as in Rust); the timeline says what its marker says.
+    return { check: null, entry: { index: e.index, ledger_time: e.raw.ok ? e.raw.ok.ledger_time : '', erased: e.erased, attestations: [] } };
   }
   if (e.leaf.err) return { check: check('attestations', subject, false, title, m('c.att.unreadable')), entry: null };
   const ev = e.leaf.ok.event;
@@ -1545,8 +1560,8 @@ async function attestationCheck(e, d, policy) {
       key: key ? key.b64 : null, key_source: key ? key.source : null, version: a.v === 2 ? 2 : 1,
     });
   }
-  // A v1 attestation signs no tenant, contract or actor: said next to it.
-  const said = (f) => (f.version === 1 ? m('a.v1', { what: f.description }) : f.description);
+  // What each signature binds, said next to it (v1: no tenant, contract or actor).
+  const said = (f) => m(f.version === 2 ? 'a.v2' : 'a.v1', { what: f.description });
   const bad = facts.filter((f) => !f.valid).map((f) => m('c.att.item', { what: said(f), why: f.why }));
   const keys = facts.filter((f) => f.valid).map((f) => m('c.att.key', { issuer: plain(f.issuer), key: f.key, source: f.key_source }));
   const detail = facts.length === 0
@@ -1556,7 +1571,7 @@ async function attestationCheck(e, d, policy) {
   const entry = {
     index: e.index, ledger_time: l.ledger_time, kind: ev.kind, event_id: ev.event_id,
     actor_id: ev.actor.id, actor_display: ev.actor.display, attestations: facts,
-    v2: Boolean(l.v2), identity: l.identity ?? null,
+    v2: Boolean(l.v2), identity: l.identity ?? null, identity_not_included: Boolean(e.identityCommitted && !e.identity),
   };
   return { check: check('attestations', subject, bad.length === 0, title, detail), entry };
 }
@@ -1597,13 +1612,14 @@ function timestampChecks(b, d) {
 }
 
 /** T1-T7 of docs/bundle-format.md §3.8. */
-function timelineCheck(entries, unreadable) {
+function timelineCheck(entries, unreadable, times) {
   const problems = [];
   if (unreadable > 0) problems.push(m('t.unreadable', { n: unreadable }));
+  // T1 over readable and erased entries: an erased entry's leaf keeps its time.
   let prev = null;
-  for (const [i, l] of entries) {
-    const t = parseLedgerTime(l.ledger_time);
-    if (prev && t < prev[1]) problems.push(m('t.time', { i, at: plain(l.ledger_time), j: prev[0] }));
+  for (const [i, time] of times) {
+    const t = parseLedgerTime(time);
+    if (prev && t < prev[1]) problems.push(m('t.time', { i, at: plain(time), j: prev[0] }));
     prev = [i, t];
   }
   entries.forEach(([i, l], pos) => {
@@ -1720,7 +1736,7 @@ export async function verifyBundle(input, options = {}) {
   Object.assign(report, { format: b.format, origin: b.origin, tenant: b.tenant, document_id: b.document_id });
   const d = await decode(b);
   report.checks.push(formatCheck(b, d));
-  if (b.format === FORMAT_V2) report.checks.push(commitmentsCheck(b, d));
+  if (b.format === FORMAT_V2) report.checks.push(...commitmentsChecks(b, d));
   report.checks.push(sameDocumentCheck(b, d));
   if (options.documentHash) report.checks.push(documentHashCheck(options.documentHash, d));
   report.checks.push(await logSignatureCheck(b, d, policy));
@@ -1730,11 +1746,11 @@ export async function verifyBundle(input, options = {}) {
   for (const e of d.entries) report.checks.push(await inclusionCheck(e, d));
   for (const e of d.entries) {
     const { check: c, entry } = await attestationCheck(e, d, policy);
-    report.checks.push(c);
+    if (c) report.checks.push(c);
     if (entry) report.timeline.push(entry);
   }
   const entries = readable(d);
-  report.checks.push(timelineCheck(entries, unreadableCount(d)));
+  report.checks.push(timelineCheck(entries, unreadableCount(d), leafTimes(d)));
   report.checks.push(...timestampChecks(b, d));
   report.document_hash = entries.length ? entries[0][1].event.document_hash : null;
   if (d.checkpoint.ok) {

@@ -416,10 +416,11 @@ function timeline(r) {
       el('td', { class: 'mono time' }, e.ledger_time),
       el('td', {}, kindWords(e.kind, state.lang)),
       el('td', {}, `${plain(e.actor_display)} (${plain(e.actor_id)})`,
-        e.identity ? el('div', { class: 'identity', 'data-identity': 'true' }, t('identity_opened', identityText(e.identity))) : null),
+        e.identity ? el('div', { class: 'identity', 'data-identity': 'true' }, t('identity_opened', identityText(e.identity))) : null,
+        e.identity_not_included ? el('div', { class: 'identity claim' }, t('identity_not_included')) : null),
       el('td', {}, e.attestations.length
         ? el('ul', {}, e.attestations.map((a) => el('li', {}, say(a.description),
-          a.version === 1 ? el('span', { class: 'v1', 'data-v1': 'true' }, ` [${t('att_v1')}]`) : null,
+          a.version === 1 ? el('span', { class: 'v1', 'data-v1': 'true' }, ` [${t('att_v1')}]`) : el('span', { class: 'v2' }, ` [${t('att_v2')}]`),
           a.valid ? null : el('span', { class: 'invalid' }, ` [${t('invalid_sig')}]`))))
         : '—'))));
   const head = el('tr', {}, ['col_index', 'col_time', 'col_event', 'col_actor', 'col_attestations'].map((k) => el('th', {}, t(k))));

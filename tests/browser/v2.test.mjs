@@ -140,15 +140,17 @@ test('a bundle v2 verifies: records open leaves, the identity opens its record a
   const b = await f.makeBundleV2({ log, items: c.items, issuers: [{ name: 'idp', public_key: c.idp.b64 }] });
   const r = await verify(b, `log ${log.vkey}\n`, { documentHash: f.DOC_HASH });
   assert.equal(r.verdict.status, 'verified', why(r));
-  assert.deepEqual(r.checks.map((x) => x.id).slice(0, 3), ['bundle_format', 'commitments', 'same_document']);
-  assert.deepEqual(statusOf(r, 'commitments'), ['pass']);
-  assert.match(render(r.checks.find((x) => x.id === 'commitments').detail, 'en'), /2 record\(s\).*1 identity opening/);
+  // One commitments check per entry, after bundle_format, as in Rust.
+  assert.deepEqual(r.checks.map((x) => `${x.id}:${x.subject ?? ''}`).slice(0, 4), ['bundle_format:', 'commitments:0', 'commitments:1', 'same_document:']);
+  assert.deepEqual(statusOf(r, 'commitments'), ['pass', 'pass']);
+  assert.match(render(r.checks.find((x) => x.id === 'commitments').detail, 'en'), /Its record \(tenant acme\) opens the leaf's commitment .*identity opening opens/);
   assert.equal(r.format, 'evidence-bundle/v2');
   assert.equal(r.tenant, 'acme');
   assert.deepEqual({ ...r.timeline[0].identity }, { name: '王小明', id_type: 'resident_id', id_number: '110101199003077777' });
   assert.equal(r.parties[0].identity.id_number, '110101199003077777');
   assert.equal(r.timeline[1].attestations[0].version, 2);
-  assert.ok(!render(r.checks.find((x) => x.id === 'attestations' && x.subject === '1').detail, 'en').includes('v1:'));
+  const att = render(r.checks.find((x) => x.id === 'attestations' && x.subject === '1').detail, 'en');
+  assert.ok(!att.includes('v1:') && att.includes('[v2: binds tenant, contract'), att);
   // A v2 bundle's format check names its format.
   assert.match(render(r.checks[0].detail, 'zh'), /evidence-bundle\/v2/);
 });
@@ -167,10 +169,17 @@ test('a tampered record, identity or misplaced member fails commitments', async 
     it[0].record = { ...it[0].record, event: { ...it[0].record.event, actor: { ...it[0].record.event.actor, display: '李*' } } };
   });
   assert.equal(display.verdict.status, 'failed');
-  assert.deepEqual(statusOf(display, 'commitments'), ['fail']);
+  assert.deepEqual(statusOf(display, 'commitments'), ['fail', 'pass']);
   assert.deepEqual(statusOf(display, 'inclusion', '0'), ['pass'], 'the leaf itself is unchanged');
   assert.deepEqual(statusOf(display, 'attestations', '0'), ['fail']);
   assert.match(render(display.checks.find((x) => x.id === 'commitments').detail, 'en'), /does not open the leaf/);
+  // Without the identity opening, the record still opens the leaf: said so.
+  const summary = await run((it) => {
+    delete it[0].identity;
+  });
+  assert.equal(summary.verdict.status, 'verified', why(summary));
+  assert.match(render(summary.checks.find((x) => x.id === 'commitments').detail, 'en'), /identity opening not included/);
+  assert.equal(summary.timeline[0].identity_not_included, true);
   const identity = await run((it) => {
     it[0].identity = { ...it[0].identity, id_number: '110101199003070000' };
   });
@@ -180,11 +189,19 @@ test('a tampered record, identity or misplaced member fails commitments', async 
     delete it[1].record;
   });
   assert.ok(failing(missing).includes('commitments'));
-  assert.match(render(missing.checks.find((x) => x.id === 'commitments').detail, 'en'), /neither its record nor an erased marker/);
-  // A v1 leaf carries no record; a v2 leaf in a v1 bundle cannot be read.
+  assert.match(render(missing.checks.find((x) => x.id === 'commitments' && x.status === 'fail').detail, 'en'), /neither its record nor an erased marker/);
+  // A v1 leaf carries no record (a format problem and a commitments
+  // failure, as in Rust); a v2 leaf in a v1 bundle cannot be read.
   const v1leaf = f.registeredLeaf();
   const withRecord = await f.makeBundleV2({ log, items: [{ leaf: v1leaf, record: c.items[0].record }] });
-  assert.deepEqual(failing(await verify(withRecord, policy)), ['commitments']);
+  assert.deepEqual(failing(await verify(withRecord, policy)), ['bundle_format', 'commitments']);
+  const v1only = await verify(await f.makeBundleV2({ log, items: [{ leaf: v1leaf }] }), policy);
+  assert.equal(v1only.verdict.status, 'verified', why(v1only));
+  assert.match(render(v1only.checks.find((x) => x.id === 'commitments').detail, 'en'), /v1: the event is in clear/);
+  // A record beside an erased marker, an identity without its record: malformed.
+  for (const edit of [(it) => { it[0].erased = { at: f.LEDGER_TIME, by: 'x', reason: 'y', entry: 1 }; }, (it) => { delete it[0].record; }]) {
+    assert.deepEqual(failing(await run(edit)), ['bundle_format']);
+  }
   const v1bundle = await f.makeBundle({ log, leaves: [c.items[0].leaf] });
   assert.ok(failing(await verify(v1bundle, policy)).includes('bundle_format'));
   // Members of bundle v2 are refused in a bundle v1.
@@ -240,13 +257,18 @@ test('erased entries: inclusion checked, no attestations, verdict holds; markers
   const r = await verify(await f.makeBundleV2({ log, ...e }), policy, { documentHash: f.DOC_HASH });
   assert.equal(r.verdict.status, 'verified', why(r));
   assert.deepEqual(statusOf(r, 'inclusion'), ['pass', 'pass', 'pass']);
-  assert.deepEqual(statusOf(r, 'attestations', '0'), ['pass']);
-  const detail = r.checks.find((x) => x.id === 'attestations' && x.subject === '0').detail;
-  assert.match(render(detail, 'en'), /erased on 2026-01-02T00:00:00\.000000Z, by tok-admin, reason: PIPL art\. 47 request/);
+  // No attestations to check for an erased entry (no check, as in Rust).
+  assert.deepEqual(statusOf(r, 'attestations', '0'), []);
+  assert.deepEqual(statusOf(r, 'attestations', '2'), ['pass']);
+  const detail = r.checks.find((x) => x.id === 'commitments' && x.subject === '0').detail;
+  assert.match(render(detail, 'en'), /erased on 2026-01-02T00:00:00\.000000Z, by tok-admin, reason PIPL art\. 47 request: entry 2/);
   assert.match(render(detail, 'zh'), /2026-01-02T00:00:00\.000000Z 销毁/);
   assert.equal(r.timeline[0].erased.by, 'tok-admin');
+  assert.equal(r.timeline[0].ledger_time, f.LEDGER_TIME);
   assert.equal(r.timeline[2].kind, 'erased');
-  assert.match(render(r.checks.find((x) => x.id === 'commitments').detail, 'en'), /2 entr\(ies\) had their records erased/);
+  // Only a document erasure vouches for markers.
+  const subject = await f.v2ErasedContract({ erasure: { attestations: [{ issuer: 'evidence-ledger', v: 2, claim: { erasure: { scope: 'subject', actor_id: 'u-1', reason: 'PIPL art. 47 request' } } }] } });
+  assert.ok(failing(await verify(await f.makeBundleV2({ log, ...subject }), policy)).includes('commitments'));
   // Markers that do not repeat the erasure, or name no later erasure, fail.
   for (const [name, marker] of [
     ['reason', { reason: 'another' }], ['at', { at: '2026-01-03T00:00:00.000000Z' }], ['by', { by: 'tok-x' }],

@@ -1333,7 +1333,7 @@ function sameDocumentCheck(b, d) {
     else ids.set(ev.event_id, i);
   }
   const detail = problems.length === 0
-    ? m('c.same.ok', { n: entries.length, contract: plain(b.document_id), tenant: plain(b.tenant), hash: firstHash ?? '' })
+    ? m('c.same.ok', { n: entries.length, contract: plain(b.document_id), tenant: plain(b.tenant), hash: firstHash ?? '', erased: d.entries.filter((e) => e.erased).length })
     : m('c.same.bad', { problems });
   return check('same_document', null, problems.length === 0, m('c.same.title'), detail);
 }

@@ -73,6 +73,11 @@ async function run(page, { file, bundle }) {
   await page.waitForSelector('#results[data-state="done"], #results[data-state="lookup-done"], #results[data-state="lookup-none"], #results[data-state="error"], #results[data-state="notice"]', { timeout: 60000 });
 }
 
+/** With EL_SCREENSHOTS set, a full-page screenshot there. */
+const shot = async (page, name) => {
+  if (process.env.EL_SCREENSHOTS) await page.screenshot({ path: join(process.env.EL_SCREENSHOTS, name), fullPage: true });
+};
+
 const shownChecks = (page) => page.$$eval('ul.checks.all li', (lis) => lis.map((li) => ({ id: li.dataset.checkId, status: li.dataset.status, text: li.textContent })));
 
 /** Serves `b`'s log as the ledger: its key at /v1/log, its checkpoint. */
@@ -117,6 +122,7 @@ test('file only, lookup v2: the ledger\'s statement per entry, inclusion and sig
   for (const id of ['bundle_format', 'log_signature', 'inclusion', 'lookup_summary', 'log_consistency']) {
     assert.ok(checks.some((x) => x.id === id && x.status === 'pass'), `${id}: ${JSON.stringify(checks)}`);
   }
+  await shot(page, 'v2-lookup-en.png');
   await page.click('#lang');
   assert.match(await page.textContent('#lookup-statement'), /账本自己的说法/);
   assert.match(await page.textContent('#lookup-statement'), /第 2 方/);
@@ -139,6 +145,7 @@ test('a bundle v2: erased entries say when, by whom and why; the verified identi
   assert.match(rows[0], /erased on 2026-01-02T00:00:00\.000000Z, by tok-admin, reason: PIPL art\. 47 request/);
   const checks = await shownChecks(page);
   assert.ok(checks.some((x) => x.id === 'commitments' && x.status === 'pass'));
+  await shot(page, 'v2-erased-en.png');
   await page.click('#lang');
   assert.match((await page.$$eval('#timeline tr[data-erased="true"]', (trs) => trs.map((tr) => tr.textContent)))[0], /记录已于 2026-01-02T00:00:00\.000000Z 销毁，操作者 tok-admin/);
 
@@ -151,6 +158,7 @@ test('a bundle v2: erased entries say when, by whom and why; the verified identi
   await run(page, { bundle: path2 });
   assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'verified');
   assert.match(await page.textContent('#timeline'), /身份（开启值已核验）：王小明 · resident_id 110101199003077777/);
+  await shot(page, 'v2-bundle-zh.png');
   assert.doesNotMatch(await page.textContent('#timeline'), /v1：/, 'v2 attestations carry no v1 label');
   assert.deepEqual(problems, []);
   await page.close();

@@ -8,7 +8,7 @@
 
 import {
   verifyBundle, verifyStillInLog, lookupToBundles, sha256, hex, m, plain, terminalSafe,
-  parsePolicy, policyTextFromKeys, policyFromLogInfo, emptyPolicy, finishReport,
+  parsePolicy, policyTextFromKeys, policyFromLogInfo, emptyPolicy, finishReport, verifyLookup, isLookupV2,
 } from './verifier.js';
 import { render, ui, kindWords } from './i18n.js';
 
@@ -185,8 +185,8 @@ async function stillInLog(report) {
   }
 }
 
-async function verifyOne(bundle, options) {
-  const report = await verifyBundle(bundle, options);
+async function verifyOne(bundle, options, verifier = verifyBundle) {
+  const report = await verifier(bundle, options);
   if (report.checkpoint) {
     const c = await stillInLog(report);
     report.checks.push({ ...c, status: c.passed ? 'pass' : 'fail' });
@@ -236,6 +236,13 @@ async function lookup(fileHash, options) {
     return;
   }
   const answer = await r.json();
+  if (isLookupV2(answer)) {
+    // Lookup v2: no records, so no contract or party; what can be checked
+    // is each leaf's inclusion and the checkpoint's signatures.
+    const report = await verifyOne(answer, options, verifyLookup);
+    show({ kind: 'bundles', fileHash, groups: [report], lookup: answer });
+    return;
+  }
   const groups = [];
   for (const b of lookupToBundles(answer)) groups.push(await verifyOne(b, options));
   show({ kind: 'bundles', fileHash, groups, lookup: answer });
@@ -301,13 +308,21 @@ function paint() {
     return;
   }
   if (v.lookup) {
-    const n = v.lookup.entries.length;
+    const n = Array.isArray(v.lookup.entries) ? v.lookup.entries.length : 0;
+    const v2 = isLookupV2(v.lookup);
     out.append(el('h2', {}, t('lookup_title')));
-    out.append(el('p', { id: 'lookup-summary' }, t('lookup_found', n, v.groups.length)));
+    out.append(el('p', { id: 'lookup-summary' }, v2 ? t('lookup_found_v2', n) : t('lookup_found', n, v.groups.length)));
+    if (v2 && typeof v.lookup.next_cursor === 'string') out.append(el('div', { class: 'notice', id: 'lookup-more' }, t('lookup_more', n)));
     if (v.lookup.truncated) out.append(el('div', { class: 'notice' }, t('lookup_truncated', v.lookup.total_entries, v.lookup.max_entries)));
   }
   for (const report of v.groups) {
     const g = el('section', { class: 'group' });
+    if (report.kind === 'lookup') {
+      const parts = [verdict(report), failures(report), trustUsed(report), lookupStatement(report), witnesses(report), allChecks(report)];
+      g.append(...parts.filter(Boolean));
+      out.append(g);
+      continue;
+    }
     if (v.lookup) g.append(el('h2', {}, t('group_title', plain(report.document_id), plain(report.tenant))));
     const parts = [verdict(report), failures(report), trustUsed(report), summary(report), timeline(report), signers(report), witnesses(report), allChecks(report)];
     g.append(...parts.filter(Boolean));
@@ -386,26 +401,41 @@ function summary(r) {
     cp ? fact('checkpoint', t('checkpoint_value', cp.tree_size, cp.root), true) : null));
 }
 
+/** An identity opening that verified, in full. */
+const identityText = (id) => [id.name, `${id.id_type} ${id.id_number}`, id.phone].filter(Boolean).map(plain).join(' · ');
+
 function timeline(r) {
   if (!r.timeline.length) return null;
-  const rows = r.timeline.map((e) => el('tr', { 'data-index': e.index },
-    el('td', {}, e.index),
-    el('td', { class: 'mono time' }, e.ledger_time),
-    el('td', {}, kindWords(e.kind, state.lang)),
-    el('td', {}, `${plain(e.actor_display)} (${plain(e.actor_id)})`),
-    el('td', {}, e.attestations.length
-      ? el('ul', {}, e.attestations.map((a) => el('li', {}, say(a.description), a.valid ? null : el('span', { class: 'invalid' }, ` [${t('invalid_sig')}]`))))
-      : '—')));
+  const rows = r.timeline.map((e) => (e.erased
+    ? el('tr', { 'data-index': e.index, class: 'erased', 'data-erased': 'true' },
+      el('td', {}, e.index),
+      el('td', { class: 'mono time' }, e.ledger_time),
+      el('td', { colspan: '3' }, t('erased_row', plain(e.erased.at), plain(e.erased.by), plain(e.erased.reason), e.erased.entry)))
+    : el('tr', { 'data-index': e.index },
+      el('td', {}, e.index),
+      el('td', { class: 'mono time' }, e.ledger_time),
+      el('td', {}, kindWords(e.kind, state.lang)),
+      el('td', {}, `${plain(e.actor_display)} (${plain(e.actor_id)})`,
+        e.identity ? el('div', { class: 'identity', 'data-identity': 'true' }, t('identity_opened', identityText(e.identity))) : null,
+        e.identity_not_included ? el('div', { class: 'identity claim' }, t('identity_not_included')) : null),
+      el('td', {}, e.attestations.length
+        ? el('ul', {}, e.attestations.map((a) => el('li', {}, say(a.description),
+          a.version === 1 ? el('span', { class: 'v1', 'data-v1': 'true' }, ` [${t('att_v1')}]`) : el('span', { class: 'v2' }, ` [${t('att_v2')}]`),
+          a.valid ? null : el('span', { class: 'invalid' }, ` [${t('invalid_sig')}]`))))
+        : '—'))));
   const head = el('tr', {}, ['col_index', 'col_time', 'col_event', 'col_actor', 'col_attestations'].map((k) => el('th', {}, t(k))));
   return el('div', { class: 'card' }, el('h3', {}, t('timeline')), el('table', { id: 'timeline' }, el('thead', {}, head), el('tbody', {}, rows)));
 }
 
 function signers(r) {
   if (!r.parties.length) return null;
-  const head = el('tr', {}, ['col_display', 'col_id', 'col_signed', 'col_commitment'].map((k) => el('th', {}, t(k))));
+  const ids = r.parties.some((p) => p.identity);
+  const cols = ['col_display', 'col_id', 'col_signed', 'col_commitment', ...(ids ? ['col_identity'] : [])];
+  const head = el('tr', {}, cols.map((k) => el('th', {}, t(k))));
   const rows = r.parties.map((p) => el('tr', {},
     el('td', {}, plain(p.display)), el('td', {}, plain(p.id)),
-    el('td', {}, p.signed ? t('yes') : t('no')), el('td', { class: 'mono' }, p.commitment)));
+    el('td', {}, p.signed ? t('yes') : t('no')), el('td', { class: 'mono' }, p.commitment),
+    ids ? el('td', { class: 'identity' }, p.identity ? identityText(p.identity) : '—') : null));
   return el('div', { class: 'card' }, el('h3', {}, t('signers')), el('table', {}, el('thead', {}, head), el('tbody', {}, rows)));
 }
 
@@ -421,6 +451,31 @@ function witnesses(r) {
   body.push(trusted.length ? el('ul', { id: 'trusted-witnesses' }, trusted) : el('p', {}, t('no_trusted_witnesses')));
   if (claims.length) body.push(el('h4', {}, t('claims_title')), el('ul', { id: 'claimed-witnesses' }, claims));
   return el('div', { class: 'card', id: 'witnesses' }, el('h3', {}, t('witnesses')), ...body);
+}
+
+/** Lookup v2: per entry the ledger's summary, said to be its statement;
+ * next to it what this page checked (the leaf's inclusion and time). */
+function lookupStatement(r) {
+  const fact = (k, v, mono) => [el('dt', {}, t(k)), el('dd', { class: mono ? 'mono' : null }, v)];
+  const cp = r.checkpoint;
+  const passed = (id, i) => r.checks.filter((c) => c.id === id && c.subject === String(i)).every((c) => c.status === 'pass');
+  const head = el('tr', {}, ['col_index', 'col_time', 'col_event', 'col_party', 'col_issuers', 'col_ingest', 'col_checked'].map((k) => el('th', {}, t(k))));
+  const rows = r.summaries.map((s) => el('tr', { 'data-index': s.index },
+    el('td', {}, s.index),
+    el('td', { class: 'mono time' }, plain(s.ledger_time)),
+    el('td', {}, kindWords(plain(s.kind), state.lang)),
+    el('td', {}, t('party_n', s.party)),
+    el('td', {}, s.issuers.length ? s.issuers.map((x) => (x === 'signer' ? t('own_signer') : plain(x))).join(', ') : '—'),
+    el('td', {}, s.checked_on_ingest ? t('ingest_checked') : t('ingest_not_checked')),
+    el('td', {}, passed('inclusion', s.index) && passed('lookup_summary', s.index) ? `✔ ${t('lookup_checked')}` : `✘ ${t('failed')}`)));
+  return el('div', { class: 'card', id: 'lookup-statement' },
+    el('h3', {}, t('lookup_statement_title')),
+    el('p', { class: 'claim' }, t('lookup_statement_intro')),
+    el('dl', { class: 'facts' },
+      fact('document_hash', r.document_hash ?? '—', true),
+      fact('log', plain(r.origin)),
+      cp ? fact('checkpoint', t('checkpoint_value', cp.tree_size, cp.root), true) : null),
+    el('table', { id: 'lookup-entries' }, el('thead', {}, head), el('tbody', {}, rows)));
 }
 
 function allChecks(r) {

@@ -104,3 +104,99 @@ export async function makeBundle({ log, leaves, cosigners = [], witnesses = [], 
 }
 
 export const bytesOf = (obj) => utf8.encode(JSON.stringify(obj));
+
+// ---------------------------------------------------------------------------
+// Evidence v2 (docs/evidence-v2.md): salted records that open commitment-
+// only leaves, identity openings, attestation v2, erased markers.
+
+/** A salt of 32 bytes [n; 32], in base64. */
+export const saltOf = (n) => v.b64encode(new Uint8Array(32).fill(n));
+
+/** An identity opening of `identity` ({name, id_type, id_number, phone?}). */
+export const identityOpening = (identity, salt = saltOf(1)) => ({ format: 'evidence-identity/v2', ...identity, salt });
+
+/** A record of `event` (without identity) for `tenant`, committing to
+ * `opening` when given. */
+export async function recordOf(event, { tenant = 'acme', salt = saltOf(7), opening = null } = {}) {
+  const record = { event, format: 'evidence-record/v2', salt, tenant };
+  if (opening) record.identity_commitment = v.b64encode(await v.identityCommitment(opening));
+  return record;
+}
+
+/** The v2 leaf bytes that `record` opens. */
+export async function leafV2Of(record, ledgerTime = LEDGER_TIME) {
+  const commitment = v.b64encode(await v.recordCommitment(record));
+  return utf8.encode(v.canonicalJson({ commitment, commitment_alg: 'sha256-jcs-salted/v2', format: 'evidence-leaf/v2', ledger_time: ledgerTime }));
+}
+
+/** Signs attestation `j` of `event` (v2 when it carries "v": 2) for `tenant`. */
+export async function signAttestation(key, event, j, tenant = 'acme') {
+  const a = event.attestations[j];
+  a.signature = '';
+  a.signature = v.b64encode(await key.sign(v.attestationMessage(event, j, tenant)));
+  return event;
+}
+
+/** An event with defaults of contract-1. */
+export function eventOf({ id = 'ev-1', kind = 'registered', actor = 'u-1', display = '王*', documentId = 'contract-1', attestations = [], documentHash = DOC_HASH } = {}) {
+  return {
+    event_id: id, document_id: documentId, kind, document_hash: documentHash,
+    actor: { id: actor, display, commitment: 'b'.repeat(64) }, attestations,
+  };
+}
+
+/**
+ * A bundle v2 of `items` [{leaf (bytes), record?, identity?, erased?}] at
+ * indices 0.., signed by `log`.
+ */
+export async function makeBundleV2({ log, items, issuers = [], cosigners = [], witnesses = [], tenant = 'acme', documentId = 'contract-1' }) {
+  const b = await makeBundle({ log, leaves: items.map((x) => x.leaf), cosigners, witnesses, tenant, documentId });
+  b.format = 'evidence-bundle/v2';
+  b.issuers = issuers;
+  items.forEach((x, i) => {
+    for (const k of ['record', 'identity', 'erased']) if (x[k]) b.entries[i][k] = x[k];
+  });
+  return b;
+}
+
+/** A v2 contract: registered (with an identity opening), then
+ * identity_verified (attestation v2 by idp, signed for `attTenant` and the
+ * event as changed by `attEvent`, to make replays). */
+export async function v2Contract({ tenant = 'acme', attTenant = tenant, attEvent = {} } = {}) {
+  const idp = await keyFromSeed(5);
+  const opening = identityOpening({ name: '王小明', id_type: 'resident_id', id_number: '110101199003077777' });
+  const r0 = await recordOf(eventOf(), { tenant, opening });
+  const ev1 = eventOf({ id: 'ev-2', kind: 'identity_verified', attestations: [{ issuer: 'idp', v: 2, claim: { method: 'face', result: 'pass' } }] });
+  await signAttestation(idp, { ...ev1, ...attEvent, attestations: ev1.attestations }, 0, attTenant);
+  const r1 = await recordOf(ev1, { tenant, salt: saltOf(9) });
+  return {
+    idp, opening,
+    items: [
+      { leaf: await leafV2Of(r0), record: r0, identity: opening },
+      { leaf: await leafV2Of(r1, '2026-01-01T00:00:01.000000Z'), record: r1 },
+    ],
+  };
+}
+
+/** Entries 0 and 1 erased by entry 2 (an `erased` entry of the contract). */
+export async function v2ErasedContract({ marker = {}, erasure = {} } = {}) {
+  const c = await v2Contract();
+  const logAtt = await keyFromSeed(3);
+  const at = '2026-01-02T00:00:00.000000Z';
+  const ev = {
+    event_id: `erased-${'0'.repeat(24)}`, document_id: 'contract-1', kind: 'erased', document_hash: DOC_HASH,
+    actor: { id: 'tok-admin', display: 'admin', commitment: 'c'.repeat(64) },
+    attestations: [{ issuer: 'evidence-ledger', v: 2, claim: { erasure: { scope: 'document', reason: 'PIPL art. 47 request' } } }],
+    ...erasure,
+  };
+  await signAttestation(logAtt, ev, 0);
+  const rec = await recordOf(ev, { salt: saltOf(11) });
+  const mk = () => ({ at, by: 'tok-admin', reason: 'PIPL art. 47 request', entry: 2, ...marker });
+  const items = [
+    { leaf: c.items[0].leaf, erased: mk() },
+    { leaf: c.items[1].leaf, erased: mk() },
+    { leaf: await leafV2Of(rec, at), record: rec },
+  ];
+  return { items, issuers: [{ name: 'idp', public_key: c.idp.b64 }, { name: 'evidence-ledger', public_key: logAtt.b64 }] };
+}
+

@@ -647,3 +647,8 @@ test('a bundle\'s anchoring member is the ledger\'s claim: shown, never counted'
     assert.throws(() => v.parseBundle(f.bytesOf({ ...b, anchoring: bad })), v.Fail, JSON.stringify(bad)?.slice(0, 60));
   }
 });
+
+// Evidence v2 (leaf v2, records, identity openings, attestation v2, bundle
+// and lookup v2): in their own file, run with these (tests/browser.rs runs
+// this file).
+import './v2.test.mjs';

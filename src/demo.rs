@@ -19,7 +19,7 @@ use verifier::proof::verify_inclusion;
 use verifier::Hash;
 
 use crate::cli::{app_state, runtime, CliResult};
-use crate::flows::{contract_flow, Issuer, Services, Signer};
+use crate::flows::{contract_flow_for, Issuer, Services, Signer};
 
 /// Options of the demo.
 #[derive(clap::Args)]
@@ -53,12 +53,24 @@ pub fn run(args: DemoArgs) -> CliResult {
     let ledger = Ledger::open(&dir, LedgerOptions::default()).map_err(|e| e.to_string())?;
     let mut keys = DemoKeys::load(&dir)?;
     let services = Services { idp: keys.issuer("idp-gov")?, intent: keys.issuer("intent-svc")? };
-    let names = [("u-1001", "王*"), ("u-1002", "李*"), ("u-1003", "张*"), ("u-1004", "陈*")];
+    // Fictional people: the identity goes into the private identity
+    // opening only (evidence v2); the public leaf never shows it.
+    let names = [
+        ("u-1001", "王*", "王小明"),
+        ("u-1002", "李*", "李华"),
+        ("u-1003", "张*", "张伟"),
+        ("u-1004", "陈*", "陈静"),
+    ];
     let signers: Vec<Signer> = (0..args.contracts * 2)
         .map(|i| {
-            let (id, display) = names[i % names.len()];
+            let (id, display, name) = names[i % names.len()];
             let id = format!("{id}-{i}");
-            Ok(Signer::with_issuer(&id, display, keys.issuer(&format!("signer:{id}"))?))
+            let identity = serde_json::json!({
+                "name": name, "id_type": "resident_id",
+                "id_number": format!("11010119900307{:04}", 1000 + i), "phone": "+86 138 0000 0000",
+            });
+            Ok(Signer::with_issuer(&id, display, keys.issuer(&format!("signer:{id}"))?)
+                .with_identity(identity))
         })
         .collect::<Result<_, String>>()?;
     keys.save()?;
@@ -127,7 +139,7 @@ async fn push(
         let doc_id = format!("contract-2026-{:04}", i + 1);
         let document = contract_text(i);
         let parties: Vec<&Signer> = pair.iter().collect();
-        let events = contract_flow(services, &parties, &doc_id, &document);
+        let events = contract_flow_for(TENANT, services, &parties, &doc_id, &document);
         let resp = client
             .post(format!("{base}/v1/events"))
             .bearer_auth(token)

@@ -4,7 +4,7 @@
 use ed25519_dalek::SigningKey;
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
-use verifier::attest::sign_attestation;
+use verifier::attest::{sign_attestation_v2, AttestationV2};
 use verifier::Hash;
 
 /// An issuer: its registry name and key.
@@ -44,6 +44,9 @@ pub struct Signer {
     pub display: String,
     /// The signer's key, as an issuer.
     pub issuer: Issuer,
+    /// The real identity the platform checked (`{"name", "id_type",
+    /// "id_number", "phone"?}`), sent with the identity check event.
+    pub identity: Option<Value>,
 }
 
 impl Signer {
@@ -54,7 +57,13 @@ impl Signer {
 
     /// A signer whose key is `issuer` (named `signer:<id>`).
     pub fn with_issuer(id: &str, display: &str, issuer: Issuer) -> Signer {
-        Signer { id: id.into(), display: display.into(), issuer }
+        Signer { id: id.into(), display: display.into(), issuer, identity: None }
+    }
+
+    /// The same signer with a real identity.
+    pub fn with_identity(mut self, identity: Value) -> Signer {
+        self.identity = Some(identity);
+        self
     }
 
     fn actor(&self) -> Value {
@@ -72,8 +81,13 @@ pub struct Services {
     pub intent: Issuer,
 }
 
-/// One event with a list of (issuer, claim) attestations.
+/// The tenant the flows sign for when none is named (the tests' tenant).
+pub const DEFAULT_TENANT: &str = "acme";
+
+/// One event with a list of (issuer, claim) attestations, signed as
+/// attestations v2 (bound to `tenant`, the contract and the actor).
 fn event(
+    tenant: &str,
     event_id: &str,
     document_id: &str,
     kind: &str,
@@ -81,11 +95,24 @@ fn event(
     actor: Value,
     attest: &[(&Issuer, Value)],
 ) -> Value {
+    let actor_id = actor["id"].as_str().unwrap_or_default().to_owned();
     let attestations: Vec<Value> = attest
         .iter()
         .map(|(iss, claim)| {
-            let sig = sign_attestation(&iss.key, claim, doc_hash, event_id, &iss.name, kind);
-            json!({"issuer": iss.name, "claim": claim, "signature": sig})
+            let sig = sign_attestation_v2(
+                &iss.key,
+                &AttestationV2 {
+                    tenant,
+                    document_id,
+                    document_hash_hex: doc_hash,
+                    event_id,
+                    kind,
+                    actor_id: &actor_id,
+                    issuer: &iss.name,
+                    claim,
+                },
+            );
+            json!({"issuer": iss.name, "v": 2, "claim": claim, "signature": sig})
         })
         .collect();
     json!({
@@ -98,9 +125,21 @@ fn event(
     })
 }
 
-/// The whole life of one contract: registered; per signer identity check,
-/// intent proof and signature; completed.
+/// [`contract_flow_for`] the [`DEFAULT_TENANT`].
 pub fn contract_flow(
+    services: &Services,
+    signers: &[&Signer],
+    document_id: &str,
+    document: &[u8],
+) -> Vec<Value> {
+    contract_flow_for(DEFAULT_TENANT, services, signers, document_id, document)
+}
+
+/// The whole life of one contract: registered; per signer identity check
+/// (with the signer's real identity, when it has one), intent proof and
+/// signature; completed.
+pub fn contract_flow_for(
+    tenant: &str,
     services: &Services,
     signers: &[&Signer],
     document_id: &str,
@@ -108,6 +147,9 @@ pub fn contract_flow(
 ) -> Vec<Value> {
     let h = Hash::digest(document).to_hex();
     let platform = json!({"id": "platform", "display": "平台", "commitment": Hash::digest(b"platform").to_hex()});
+    let event = |id: &str, doc: &str, kind: &str, h: &str, actor: Value, a: &[(&Issuer, Value)]| {
+        event(tenant, id, doc, kind, h, actor, a)
+    };
     let mut out = vec![event(
         &format!("{document_id}:registered"),
         document_id,
@@ -123,14 +165,18 @@ pub fn contract_flow(
         let intent_claim = json!({"method": intent_method, "result": "pass"});
         let sign_claim = json!({"action": "sign", "algorithm": "Ed25519"});
         let eid = |k: &str| format!("{document_id}:{}:{k}", s.id);
-        out.push(event(
+        let mut identity_event = event(
             &eid("identity"),
             document_id,
             "identity_verified",
             &h,
             s.actor(),
             &[(&services.idp, id_claim)],
-        ));
+        );
+        if let (Some(id), Some(m)) = (&s.identity, identity_event.as_object_mut()) {
+            m.insert("identity".into(), id.clone());
+        }
+        out.push(identity_event);
         out.push(event(
             &eid("intent"),
             document_id,
@@ -167,8 +213,27 @@ pub fn signed_event(
     document_id: &str,
     document_hash_hex: &str,
 ) -> Value {
+    signed_event_for(DEFAULT_TENANT, issuer, event_id, document_id, document_hash_hex)
+}
+
+/// [`signed_event`] for `tenant`.
+pub fn signed_event_for(
+    tenant: &str,
+    issuer: &Issuer,
+    event_id: &str,
+    document_id: &str,
+    document_hash_hex: &str,
+) -> Value {
     let actor =
         json!({"id": "u-load", "display": "李*", "commitment": Hash::digest(b"load").to_hex()});
     let claim = json!({"method": "face_liveness", "result": "pass"});
-    event(event_id, document_id, "intent_verified", document_hash_hex, actor, &[(issuer, claim)])
+    event(
+        tenant,
+        event_id,
+        document_id,
+        "intent_verified",
+        document_hash_hex,
+        actor,
+        &[(issuer, claim)],
+    )
 }

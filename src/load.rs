@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use verifier::Hash;
 
 use crate::cli::{runtime, CliResult};
-use crate::flows::{signed_event, Issuer};
+use crate::flows::{signed_event_for, Issuer};
 
 /// Options of the load tool.
 #[derive(clap::Args, Clone)]
@@ -26,6 +26,10 @@ pub struct LoadArgs {
     /// Submitter token (with --url).
     #[arg(long)]
     token: Option<String>,
+    /// Tenant of the submitter token: attestations v2 are bound to it
+    /// (with --url; the tool's own server uses `load`).
+    #[arg(long, default_value = "load")]
+    tenant: String,
     /// Platform token to register the load issuer, platform-wide (with --url).
     #[arg(long)]
     admin_token: Option<String>,
@@ -93,14 +97,16 @@ pub fn run(args: LoadArgs) -> CliResult {
             register(&client, &url, admin, &issuer).await?;
         }
         if let Some(spec) = &args.sweep {
-            return sweep(&client, &url, &token, &issuer, spec, args.seconds).await;
+            return sweep(&client, &url, (&token, &args.tenant), &issuer, spec, args.seconds).await;
         }
         match args.rate {
             Some(rate) => {
                 let bogus = format!("elt_{}", "A".repeat(43));
                 let abuser = abuse_token.as_deref().unwrap_or(&bogus);
                 let abuse = Abuse::start(&url, abuser, args.verify_flood, args.slow_bodies);
-                let r = open_loop(&client, &url, &token, &issuer, rate, args.seconds).await;
+                let r =
+                    open_loop(&client, &url, (&token, &args.tenant), &issuer, rate, args.seconds)
+                        .await;
                 abuse.stop().await;
                 r
             }
@@ -128,14 +134,14 @@ async fn register(client: &reqwest::Client, url: &str, admin: &str, issuer: &Iss
 }
 
 /// Builds `count` request bodies of `batch` signed events each.
-fn bodies(issuer: &Issuer, count: usize, batch: usize, tag: &str) -> Vec<Vec<u8>> {
+fn bodies(tenant: &str, issuer: &Issuer, count: usize, batch: usize, tag: &str) -> Vec<Vec<u8>> {
     (0..count)
         .map(|r| {
             let events: Vec<Value> = (0..batch)
                 .map(|i| {
                     let doc = format!("load-doc-{}", (r * batch + i) % 50_000);
                     let h = Hash::digest(doc.as_bytes()).to_hex();
-                    signed_event(issuer, &format!("{tag}-{r}-{i}"), &doc, &h)
+                    signed_event_for(tenant, issuer, &format!("{tag}-{r}-{i}"), &doc, &h)
                 })
                 .collect();
             let body = if batch == 1 { events[0].clone() } else { json!({"events": events}) };
@@ -226,7 +232,7 @@ async fn open_step(
 async fn sweep(
     client: &reqwest::Client,
     url: &str,
-    token: &str,
+    (token, tenant): (&str, &str),
     issuer: &Issuer,
     spec: &str,
     seconds: u64,
@@ -242,7 +248,7 @@ async fn sweep(
     let mut rate = from;
     while rate <= to {
         let tag = format!("s{}-{rate}", std::process::id());
-        let bodies = bodies(issuer, (rate * seconds) as usize, 1, &tag);
+        let bodies = bodies(tenant, issuer, (rate * seconds) as usize, 1, &tag);
         let mut st = open_step(client, url, token, bodies, rate).await;
         st.served_latency.sort_unstable();
         let p = |q: f64| {
@@ -308,7 +314,13 @@ async fn closed_loop(
 ) -> CliResult {
     let count = args.events.div_ceil(args.batch);
     eprintln!("signing {} events...", count * args.batch);
-    let bodies = Arc::new(bodies(issuer, count, args.batch, &format!("c{}", std::process::id())));
+    let bodies = Arc::new(bodies(
+        &args.tenant,
+        issuer,
+        count,
+        args.batch,
+        &format!("c{}", std::process::id()),
+    ));
     let next = Arc::new(AtomicUsize::new(0));
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(count)));
     let errors = Arc::new(AtomicUsize::new(0));
@@ -442,14 +454,14 @@ impl Abuse {
 async fn open_loop(
     client: &reqwest::Client,
     url: &str,
-    token: &str,
+    (token, tenant): (&str, &str),
     issuer: &Issuer,
     rate: u64,
     seconds: u64,
 ) -> CliResult {
     let count = (rate * seconds) as usize;
     eprintln!("signing {count} single-event requests...");
-    let bodies = bodies(issuer, count, 1, &format!("o{}", std::process::id()));
+    let bodies = bodies(tenant, issuer, count, 1, &format!("o{}", std::process::id()));
     // Latency counts from the scheduled send time (open_step), so a
     // stalled server is not hidden by the generator waiting for it.
     let mut st = open_step(client, url, token, bodies, rate).await;

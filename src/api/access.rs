@@ -87,6 +87,30 @@ fn write(ledger: &Ledger, tenant: &str, value: &Value) -> Result<(), ledger::Led
     Ok(())
 }
 
+/// After an erasure: rewrites the tenant's access-log records whose path
+/// names `document_id`, with `(erased)` in its place. Returns how many.
+pub(crate) fn redact_document(
+    ledger: &Ledger,
+    tenant: &str,
+    document_id: &str,
+) -> Result<usize, ledger::LedgerError> {
+    let needle = format!("/documents/{document_id}/");
+    let mut rewritten = Vec::new();
+    for (key, value) in ledger.aux_scan(&tenant_prefix(tenant))? {
+        let Ok(mut v) = serde_json::from_slice::<Value>(&value) else { continue };
+        let Some(path) = v["path"].as_str() else { continue };
+        if path.contains(&needle) {
+            v["path"] = Value::from(path.replace(&needle, "/documents/(erased)/"));
+            rewritten.push((key, serde_json::to_vec(&v).unwrap_or_default()));
+        }
+    }
+    let n = rewritten.len();
+    if n > 0 {
+        ledger.aux_put_unsynced(&rewritten)?;
+    }
+    Ok(n)
+}
+
 /// Drops all but the newest [`MAX_RECORDS_PER_TENANT`] records of `tenant`.
 fn prune(ledger: &Ledger, tenant: &str) -> Result<(), ledger::LedgerError> {
     let prefix = tenant_prefix(tenant);

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use ledger::Role;
+use ledger::{Opening, Role};
 use verifier::bundle::{
-    Bundle, BundleAnchoring, BundleEntry, BundleIssuer, BundleTimestamp, BundleTsa, BundleWitness,
-    FORMAT_V1,
+    Bundle, BundleAnchoring, BundleEntry, BundleErased, BundleIssuer, BundleTimestamp, BundleTsa,
+    BundleWitness, FORMAT_V1, FORMAT_V2,
 };
 use verifier::entry::{parse_leaf, EventKind};
 use warp::http::StatusCode;
@@ -94,9 +94,8 @@ pub(crate) fn build(state: &AppState, tenant: &str, document_id: &str) -> Result
 fn chosen_entries(state: &AppState, indices: Vec<u64>) -> Result<(Vec<u64>, usize), ApiError> {
     let mut reports = Vec::new();
     for &index in &indices {
-        let leaf = state.ledger.leaf(index)?;
-        let parsed = parse_leaf(&leaf).map_err(|e| ApiError::internal("stored leaf", e))?;
-        if parsed.event.kind == EventKind::ReportIssued {
+        let opened = open_entry(state, index)?;
+        if opened.event.as_ref().is_some_and(|e| e.kind == EventKind::ReportIssued) {
             reports.push(index);
         }
     }
@@ -124,18 +123,41 @@ pub(crate) fn build_counted(
     let mut event_tsas = false;
     let mut entries = Vec::with_capacity(indices.len());
     let mut cited = BTreeSet::new();
+    let mut any_v2 = false;
+    let erasure = state.ledger.document_erasure(tenant, document_id)?;
     for index in indices {
-        let leaf = state.ledger.leaf(index)?;
-        let parsed = parse_leaf(&leaf).map_err(|e| ApiError::internal("stored leaf", e))?;
-        event_tsas |=
-            parsed.event.timestamp_token.is_some() || parsed.event.event_timestamp_token.is_some();
-        cited.extend(parsed.event.attestations.into_iter().map(|a| a.issuer));
+        let opened = open_entry(state, index)?;
+        if let Some(event) = &opened.event {
+            event_tsas |= event.timestamp_token.is_some() || event.event_timestamp_token.is_some();
+            cited.extend(event.attestations.iter().map(|a| a.issuer.clone()));
+        }
         let proof = state.ledger.inclusion_proof(index, size)?;
-        entries.push(BundleEntry {
+        let mut entry = BundleEntry::new(
             index,
-            leaf: base64::engine::general_purpose::STANDARD.encode(&leaf),
-            inclusion: proof.iter().map(|h| h.to_base64()).collect(),
-        });
+            base64::engine::general_purpose::STANDARD.encode(&opened.leaf),
+            proof.iter().map(|h| h.to_base64()).collect(),
+        );
+        match opened.opening {
+            Opening::V1 => {}
+            Opening::Record { record, identity } => {
+                any_v2 = true;
+                entry.record = Some(record);
+                entry.identity = identity;
+            }
+            Opening::Erased => {
+                any_v2 = true;
+                let e = erasure.as_ref().ok_or_else(|| {
+                    ApiError::internal("bundle", format!("entry {index} erased, no erasure record"))
+                })?;
+                entry.erased = Some(BundleErased {
+                    at: e["at"].as_str().unwrap_or_default().to_owned(),
+                    by: e["by"].as_str().unwrap_or_default().to_owned(),
+                    reason: e["reason"].as_str().unwrap_or_default().to_owned(),
+                    entry: e["entry"].as_u64().unwrap_or_default(),
+                });
+            }
+        }
+        entries.push(entry);
     }
     let mut issuers = Vec::with_capacity(cited.len());
     for name in cited {
@@ -149,7 +171,7 @@ pub(crate) fn build_counted(
     let (checkpoint_timestamp, timestamp_authorities) = timestamps(state, size, event_tsas)?;
     let anchoring = anchoring(state, &checkpoint);
     let bundle = Bundle {
-        format: FORMAT_V1.to_owned(),
+        format: if any_v2 { FORMAT_V2 } else { FORMAT_V1 }.to_owned(),
         origin: status.origin,
         log_vkey: status.vkey,
         tenant: tenant.to_owned(),
@@ -186,4 +208,32 @@ fn anchoring(state: &AppState, checkpoint: &str) -> Option<BundleAnchoring> {
         cosigned_by: check.cosigners.into_iter().map(|(name, _)| name).collect(),
         satisfied: check.satisfied,
     })
+}
+
+/// One entry read for a bundle: its leaf, its opening, and the event it
+/// holds (from the leaf for v1, from the record for v2; none if erased).
+pub(crate) struct OpenedEntry {
+    pub leaf: Vec<u8>,
+    pub opening: Opening,
+    pub event: Option<verifier::entry::Event>,
+    pub tenant: Option<String>,
+}
+
+/// Reads and opens the entry at `index` (evidence v2: decrypts its record).
+pub(crate) fn open_entry(state: &AppState, index: u64) -> Result<OpenedEntry, ApiError> {
+    let leaf = state.ledger.leaf(index)?;
+    let opening = state.ledger.opening(index)?;
+    let (event, tenant) = match &opening {
+        Opening::V1 => {
+            let parsed = parse_leaf(&leaf).map_err(|e| ApiError::internal("stored leaf", e))?;
+            (Some(parsed.event), Some(parsed.tenant))
+        }
+        Opening::Record { record, .. } => {
+            let rec = verifier::v2::parse_record(record)
+                .map_err(|e| ApiError::internal("stored record", e))?;
+            (Some(rec.event), Some(rec.tenant))
+        }
+        Opening::Erased => (None, None),
+    };
+    Ok(OpenedEntry { leaf, opening, event, tenant })
 }

@@ -2,67 +2,134 @@
 //! about one document, found by its SHA-256, for someone who holds the file
 //! and nothing else (the verifier page's file-only mode).
 //!
-//! Public, like `/v1/entries`: it returns only leaves (already public, and
-//! holding masked names and commitments, never personal data), their
-//! inclusion proofs against the latest checkpoint, and the public keys needed
-//! to check them. The answer has the shape of an evidence bundle's proof
-//! material, so a verifier can check it the same way.
+//! Public, like `/v1/entries`: it returns leaves (public already), their
+//! inclusion proofs against the latest checkpoint, and for v2 leaves the
+//! ledger's summary (`evidence-lookup/v2`, docs/evidence-v2.md); for v1
+//! leaves of an old log, the issuer keys needed to check them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+
+use ledger::Opening;
 
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{json, Value};
 use verifier::Hash;
 
+use super::bundle::open_entry;
+use super::erase::lookup_disabled;
 use super::{json, parse_u64, Answer, AppState};
 use crate::error::ApiError;
 
 /// Entries per page of a lookup; `next_cursor` fetches the next page.
 pub const MAX_LOOKUP_ENTRIES: usize = 100;
 
-/// One entry of the answer.
+/// One entry of the answer: the leaf and its proof; for a v2 leaf, the
+/// ledger's summary of it (no tenant, contract, actor, name or claim).
 #[derive(Serialize)]
 struct LookupEntry {
     index: u64,
     leaf: String,
     inclusion: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<Value>,
 }
 
 /// `GET /v1/lookup?document_hash=H[&cursor=C]`: one page of at most
 /// [`MAX_LOOKUP_ENTRIES`] entries, those with an index above the cursor.
+///
+/// Evidence v2: the holder of the file sees that the document is in the
+/// log, when, and a signing summary per entry (kind, time, a party number,
+/// platform-wide issuer names, that the ledger checked the attestations on
+/// ingest) — never a tenant, contract id, actor id, name, identity field
+/// or claim value. Documents whose tenant turned the lookup off are left
+/// out (404 when nothing else remains).
 pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
     let (hash, cursor) = parse_query(query)?;
     // The checkpoint first: every entry returned is proven against it.
     let status = state.ledger.status();
     let mut indices = state.ledger.entries_by_document_hash(&hash)?;
     indices.retain(|i| *i < status.tree_size);
-    if indices.is_empty() {
+    let mut visible = Vec::with_capacity(indices.len());
+    let mut switches: HashMap<(String, String), bool> = HashMap::new();
+    for i in indices {
+        let opened = open_entry(state, i)?;
+        if let (Opening::Record { .. }, Some(ev), Some(t)) =
+            (&opened.opening, &opened.event, &opened.tenant)
+        {
+            let key = (t.clone(), ev.document_id.clone());
+            let off = match switches.get(&key) {
+                Some(v) => *v,
+                None => {
+                    let v = lookup_disabled(&state.ledger, t, &ev.document_id)?;
+                    switches.insert(key, v);
+                    v
+                }
+            };
+            if off {
+                continue;
+            }
+        }
+        visible.push((i, opened));
+    }
+    if visible.is_empty() {
         return Err(ApiError::not_found(
             "no entry in the log is about a document with this SHA-256",
         ));
     }
-    let total = indices.len();
+    let total = visible.len();
     if let Some(c) = cursor {
-        indices.retain(|i| *i > c);
+        visible.retain(|(i, _)| *i > c);
     }
-    let more = indices.len() > MAX_LOOKUP_ENTRIES;
-    indices.truncate(MAX_LOOKUP_ENTRIES);
-    let next_cursor = if more { indices.last().copied() } else { None };
-    let mut entries = Vec::with_capacity(indices.len());
+    let more = visible.len() > MAX_LOOKUP_ENTRIES;
+    visible.truncate(MAX_LOOKUP_ENTRIES);
+    let next_cursor = if more { visible.last().map(|(i, _)| *i) } else { None };
+    let mut entries = Vec::with_capacity(visible.len());
     let mut issuer_names = BTreeSet::new();
-    for i in indices {
-        let leaf = state.ledger.leaf(i)?;
-        issuer_names.extend(attestation_issuers(&leaf));
+    let mut parties: HashMap<String, usize> = HashMap::new();
+    for (i, opened) in visible {
+        let summary = match (&opened.opening, &opened.event, &opened.tenant) {
+            (Opening::V1, _, _) => {
+                issuer_names.extend(attestation_issuers(&opened.leaf));
+                None
+            }
+            (Opening::Record { .. }, Some(ev), Some(tenant)) => {
+                let n = parties.len() + 1;
+                let party = *parties.entry(format!("{tenant}\0{}", ev.actor.id)).or_insert(n);
+                let mut issuers = Vec::new();
+                for a in &ev.attestations {
+                    let platform = state.ledger.issuer_in(None, &a.issuer)?.is_some()
+                        && state.ledger.issuer_in(Some(tenant), &a.issuer)?.is_none();
+                    issuers.push(if platform { a.issuer.clone() } else { "signer".to_owned() });
+                }
+                let ledger_time = verifier::v2::parse_any_leaf(&opened.leaf)
+                    .map(|l| l.ledger_time().to_owned())
+                    .unwrap_or_default();
+                Some(json!({
+                    "kind": ev.kind.as_str(),
+                    "ledger_time": ledger_time,
+                    "party": party,
+                    "issuers": issuers,
+                    "checked_on_ingest": true,
+                }))
+            }
+            _ => {
+                let ledger_time = verifier::v2::parse_any_leaf(&opened.leaf)
+                    .map(|l| l.ledger_time().to_owned())
+                    .unwrap_or_default();
+                Some(json!({"erased": true, "ledger_time": ledger_time}))
+            }
+        };
         let proof = state.ledger.inclusion_proof(i, status.tree_size)?;
         entries.push(LookupEntry {
             index: i,
-            leaf: b64(&leaf),
+            leaf: b64(&opened.leaf),
             inclusion: proof.iter().map(|h| h.to_base64()).collect(),
+            summary,
         });
     }
-    // Each name as its entry's tenant resolved it on ingest. Two tenants'
-    // signers of one name about the same file list two keys for the name.
+    // v1 leaves only (public in clear already): each name as its entry's
+    // tenant resolved it on ingest.
     let mut keys = BTreeSet::new();
     for (tenant, name) in issuer_names {
         if let Some(r) = state.ledger.resolve_issuer(&tenant, &name)? {
@@ -73,7 +140,7 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
         keys.into_iter().map(|(name, key)| json!({"name": name, "public_key": key})).collect();
     let witnesses = state.witnesses_json();
     Ok(json(&json!({
-        "format": "evidence-lookup/v1",
+        "format": "evidence-lookup/v2",
         "document_hash": hash.to_hex(),
         "origin": status.origin,
         "log_vkey": status.vkey,

@@ -7,6 +7,7 @@ mod admin;
 pub mod admission;
 mod audit;
 mod bundle;
+mod erase;
 mod events;
 mod lookup;
 mod public;
@@ -185,6 +186,15 @@ where
         }
         ["v1", "documents", doc, "reports", id] if get => {
             ("report", report::read(state, req, doc, id).await)
+        }
+        ["v1", "documents", doc, "erase"] if post => {
+            ("erase", erase::erase_document(state, req, doc, body).await)
+        }
+        ["v1", "documents", doc, "lookup"] if post => {
+            ("lookup_switch", erase::set_lookup(state, req, doc, body).await)
+        }
+        ["v1", "subjects", actor, "erase"] if post => {
+            ("erase", erase::erase_subject(state, req, actor, body).await)
         }
         ["v1", "verify"] if post => ("verify", verify::post(state, req, body).await),
         ["v1", "issuers"] if get => {

@@ -377,3 +377,30 @@ fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     verifier::report::unix_to_rfc3339(u64::try_from(now).unwrap_or(0))
 }
+
+/// Deletes every report the tenant was issued about `document_id` (the
+/// stored files and their idempotency keys): erasure leaves no rendered
+/// copy of the document's records behind. Returns how many.
+pub(crate) fn erase_document_reports(
+    ledger: &Ledger,
+    tenant: &str,
+    document_id: &str,
+) -> Result<usize, ApiError> {
+    let mut deleted = 0;
+    let prefix = [REPORT_PREFIX, tenant.as_bytes(), b"\0"].concat();
+    for (key, value) in ledger.aux_scan(&prefix)? {
+        let about = serde_json::from_slice::<Issued>(&value).ok().map(|i| i.document_id);
+        if about.as_deref() == Some(document_id) {
+            ledger.aux_delete_range(&key, &[key.as_slice(), &[0]].concat())?;
+            deleted += 1;
+        }
+    }
+    let idem =
+        [REPORT_IDEM_PREFIX, tenant.as_bytes(), b"\0", document_id.as_bytes(), b"\0"].concat();
+    let mut end = idem.clone();
+    if let Some(last) = end.last_mut() {
+        *last = 1;
+    }
+    ledger.aux_delete_range(&idem, &end)?;
+    Ok(deleted)
+}

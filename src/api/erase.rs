@@ -1,0 +1,193 @@
+//! Evidence v2 erasure and the per-document lookup switch (docs/api.md,
+//! "Erasure"):
+//!
+//! - `POST /v1/documents/{document_id}/erase` (the tenant's `admin`), body
+//!   `{"reason": "..."}`: crypto-shredding of the document. The ledger
+//!   destroys the document key and every record and identity opening of
+//!   it and appends an `erased` entry in one synced batch; the service
+//!   then deletes what it kept of the document itself (issued reports, the
+//!   document id in access-log paths) and has the store rewrite the files
+//!   that still held any of it. The answer is the erased entry's receipt.
+//! - `POST /v1/subjects/{actor_id}/erase` (the tenant's `admin`): the
+//!   identity openings of one data subject across the tenant's documents
+//!   (PIPL art. 47).
+//! - `POST /v1/documents/{document_id}/lookup` (the tenant's `admin`),
+//!   body `{"enabled": false|true}`: whether the holder of the file may
+//!   see the document's signing summary on `GET /v1/lookup`.
+
+use std::sync::Arc;
+
+use bytes::Buf;
+use futures_util::Stream;
+use ledger::{Ledger, Receipt, Role};
+use serde::Deserialize;
+use serde_json::json;
+use verifier::jcs::{self, Limits};
+
+use super::{caller, json, read_body, Answer, AppState, Req};
+use crate::auth::{require, Caller};
+use crate::error::ApiError;
+
+/// Aux key prefix of documents whose tenant turned the public lookup off.
+const LOOKUP_OFF_PREFIX: &[u8] = b"lookup-off\0";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EraseBody {
+    reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LookupBody {
+    enabled: bool,
+}
+
+async fn small_json<S, B, T>(body: S) -> Result<T, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
+    B: Buf,
+    T: serde::de::DeserializeOwned,
+{
+    let bytes = read_body(body, 16 * 1024).await?;
+    let limits = Limits { max_bytes: 16 * 1024, max_depth: 2, max_string: 4096 };
+    let value = jcs::parse(&bytes, &limits).map_err(|e| ApiError::from_verify(None, &e))?;
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))
+}
+
+fn admin(state: &AppState, req: &Req) -> Result<Caller, ApiError> {
+    let caller = caller(state, req)?;
+    require(&caller, &[Role::Admin])?;
+    Ok(caller)
+}
+
+fn receipt_json(r: &Receipt) -> serde_json::Value {
+    json!({
+        "event_id": r.event_id,
+        "index": r.index,
+        "leaf_hash": r.leaf_hash.to_base64(),
+        "ledger_time": &*r.ledger_time,
+        "tree_size": r.tree_size,
+        "inclusion": r.inclusion.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
+        "checkpoint": &*r.checkpoint,
+    })
+}
+
+/// `POST /v1/documents/{document_id}/erase`.
+pub(crate) async fn erase_document<S, B>(
+    state: &Arc<AppState>,
+    req: &Req,
+    document_id: &str,
+    body: S,
+) -> Answer
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
+    B: Buf,
+{
+    let caller = admin(state, req)?;
+    ledger::check_id("document_id", document_id)?;
+    let body: EraseBody = small_json(body).await?;
+    let st = state.clone();
+    let doc = document_id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let receipt =
+            st.ledger.erase_document(&caller.tenant, &doc, &body.reason, &caller.token_id)?;
+        let reports = super::report::erase_document_reports(&st.ledger, &caller.tenant, &doc)?;
+        let redacted = super::access::redact_document(&st.ledger, &caller.tenant, &doc)?;
+        let switch = lookup_key(&st.ledger, &caller.tenant, &doc)?;
+        st.ledger.aux_delete_range(&switch, &[switch.as_slice(), &[0]].concat())?;
+        st.ledger.purge()?;
+        Ok(json(&json!({
+            "erased": {
+                "document_id": doc,
+                "at": &*receipt.ledger_time,
+                "by": caller.token_id,
+                "reason": body.reason,
+                "reports_deleted": reports,
+                "access_log_records_redacted": redacted,
+                "purged": true,
+            },
+            "receipt": receipt_json(&receipt),
+        })))
+    })
+    .await
+    .map_err(|e| ApiError::internal("erase", e))?
+}
+
+/// `POST /v1/subjects/{actor_id}/erase`.
+pub(crate) async fn erase_subject<S, B>(
+    state: &Arc<AppState>,
+    req: &Req,
+    actor_id: &str,
+    body: S,
+) -> Answer
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
+    B: Buf,
+{
+    let caller = admin(state, req)?;
+    ledger::check_id("actor_id", actor_id)?;
+    let body: EraseBody = small_json(body).await?;
+    let st = state.clone();
+    let actor = actor_id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let receipt =
+            st.ledger.erase_subject(&caller.tenant, &actor, &body.reason, &caller.token_id)?;
+        st.ledger.purge()?;
+        Ok(json(&json!({
+            "erased": {
+                "actor_id": actor,
+                "at": &*receipt.ledger_time,
+                "by": caller.token_id,
+                "reason": body.reason,
+                "purged": true,
+            },
+            "receipt": receipt_json(&receipt),
+        })))
+    })
+    .await
+    .map_err(|e| ApiError::internal("erase", e))?
+}
+
+/// `POST /v1/documents/{document_id}/lookup`.
+pub(crate) async fn set_lookup<S, B>(
+    state: &Arc<AppState>,
+    req: &Req,
+    document_id: &str,
+    body: S,
+) -> Answer
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
+    B: Buf,
+{
+    let caller = admin(state, req)?;
+    ledger::check_id("document_id", document_id)?;
+    let body: LookupBody = small_json(body).await?;
+    if state.ledger.document_entries(&caller.tenant, document_id)?.is_empty() {
+        return Err(ApiError::not_found(format!("document {document_id:?}")));
+    }
+    let key = lookup_key(&state.ledger, &caller.tenant, document_id)?;
+    if body.enabled {
+        let mut end = key.clone();
+        end.push(0);
+        state.ledger.aux_delete_range(&key, &end)?;
+    } else {
+        state.ledger.aux_put(&key, b"off")?;
+    }
+    Ok(json(&json!({"document_id": document_id, "lookup_enabled": body.enabled})))
+}
+
+fn lookup_key(ledger: &Ledger, tenant: &str, document_id: &str) -> Result<Vec<u8>, ApiError> {
+    let id = ledger.document_key_id(tenant, document_id)?;
+    Ok([LOOKUP_OFF_PREFIX, &id].concat())
+}
+
+/// Whether the tenant turned the public lookup of its document off.
+pub(crate) fn lookup_disabled(
+    ledger: &Ledger,
+    tenant: &str,
+    document_id: &str,
+) -> Result<bool, ApiError> {
+    Ok(ledger.aux_get(&lookup_key(ledger, tenant, document_id)?)?.is_some())
+}

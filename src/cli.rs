@@ -55,6 +55,11 @@ enum Command {
         /// handed out (after restoring a backup on purpose; see docs/durability.md).
         #[arg(long)]
         allow_rollback: bool,
+        /// Accept v1 attestations (which bind neither tenant, contract nor
+        /// actor) from this tenant's submitters: a migration aid while its
+        /// issuers move to v2 (repeatable). Every other tenant's are refused.
+        #[arg(long = "accept-v1-attestations", value_name = "TENANT")]
+        accept_v1_attestations: Vec<String>,
         #[command(flatten)]
         limits: ServeLimits,
     },
@@ -345,8 +350,8 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Token { command } => token(command),
         Command::Issuer { command } => issuer(command),
-        Command::Serve { data, listen, allow_rollback, limits } => {
-            serve(&data, listen, allow_rollback, &limits)
+        Command::Serve { data, listen, allow_rollback, accept_v1_attestations, limits } => {
+            serve(&data, listen, allow_rollback, accept_v1_attestations, &limits)
         }
         Command::Witness { command } => witness(command),
         Command::Tsa { command } => tsa(command),
@@ -694,9 +699,19 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
 }
 
-fn serve(data: &Path, listen: SocketAddr, allow_rollback: bool, limits: &ServeLimits) -> CliResult {
+fn serve(
+    data: &Path,
+    listen: SocketAddr,
+    allow_rollback: bool,
+    accept_v1: Vec<String>,
+    limits: &ServeLimits,
+) -> CliResult {
     let admission = limits.config()?;
-    let opts = LedgerOptions { allow_rollback, ..LedgerOptions::default() };
+    let opts = LedgerOptions {
+        allow_rollback,
+        accept_v1_attestations: accept_v1.into_iter().collect(),
+        ..LedgerOptions::default()
+    };
     let ledger = Ledger::open(data, opts).map_err(|e| e.to_string())?;
     let state = app_state_with(ledger.clone(), admission)?;
     let rt = runtime()?;

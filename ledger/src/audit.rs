@@ -14,7 +14,6 @@ use std::path::Path;
 
 use tlog_tiles::tlog;
 use verifier::checkpoint::SignedCheckpoint;
-use verifier::entry::parse_leaf;
 use verifier::hash::{leaf_hash, node_hash};
 use verifier::note::{NoteSigner, NoteVerifier};
 use verifier::Hash;
@@ -96,7 +95,46 @@ pub fn audit_dir(dir: &Path, aux_checkpoints: &[&[u8]]) -> Result<AuditReport> {
     let log = NoteVerifier::from_vkey(&signer.vkey())
         .map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
     let store = Store::open_read_only(&dir.join(DB_DIR))?;
-    audit_store(&store, &log, aux_checkpoints)
+    // With the master key at hand, v2 records are opened and checked
+    // against their leaves too (a backup kept apart from its key is
+    // checked structurally only).
+    let master = crate::vault::master_key_path(dir);
+    let vault = if master.exists() {
+        let erased = store.erasures()?.into_iter().map(|(id, _)| id).collect();
+        let m = crate::vault::FileMasterKey::open_or_create(&master)?;
+        crate::vault::Vault::open(Box::new(m), &store, erased).ok()
+    } else {
+        None
+    };
+    audit_store_with(&store, &log, aux_checkpoints, vault.as_ref())
+}
+
+/// Opens and checks the v2 record of leaf `index`, if it still exists.
+fn check_record(
+    store: &Store,
+    vault: &crate::vault::Vault,
+    report: &mut AuditReport,
+    index: u64,
+    commitment: &Hash,
+) -> Result<()> {
+    use crate::store::TAG_RECORD;
+    let Some(sealed) = store.private(index, TAG_RECORD)? else { return Ok(()) };
+    let key_id = crate::vault::sealed_key_id(&sealed)?;
+    let Some(key) = vault.key_for_reading(&key_id, store)? else {
+        report.find("record", format!("leaf {index}: a record is left whose key was destroyed"));
+        return Ok(());
+    };
+    let aad = crate::vault::private_aad(TAG_RECORD, commitment);
+    match crate::vault::open_private(&key, &aad, &sealed) {
+        Err(e) => report.find("record", format!("leaf {index}: the record does not decrypt: {e}")),
+        Ok(plain) => {
+            if verifier::v2::record_commitment_of_canonical(&plain) != *commitment {
+                report.find("record", format!("leaf {index}: the record does not open the leaf"));
+            }
+        }
+    }
+    report.index_records += 1;
+    Ok(())
 }
 
 /// [`audit_dir`] on an open store, with the log's verifier.
@@ -105,12 +143,23 @@ pub fn audit_store(
     log: &NoteVerifier,
     aux_checkpoints: &[&[u8]],
 ) -> Result<AuditReport> {
+    audit_store_with(store, log, aux_checkpoints, None)
+}
+
+/// [`audit_store`], opening v2 records with `vault` when given.
+pub fn audit_store_with(
+    store: &Store,
+    log: &NoteVerifier,
+    aux_checkpoints: &[&[u8]],
+    vault: Option<&crate::vault::Vault>,
+) -> Result<AuditReport> {
     let mut report = AuditReport::default();
     let state = store.tree_state()?;
     report.tree_size = state.map_or(0, |s| s.size);
     let mut expected = signed_checkpoints(store, log, aux_checkpoints, &mut report)?;
     expected.sort_by_key(|e| e.size);
-    let mut walk = Walk { edge: Vec::new(), next: 0, last_time: String::new() };
+    let mut walk =
+        Walk { edge: Vec::new(), next: 0, last_time: String::new(), v2_leaves: 0, vault };
     let mut pending = expected.iter().peekable();
     while pending.peek().is_some_and(|e| e.size == 0) {
         if let Some(e) = pending.next() {
@@ -137,7 +186,7 @@ pub fn audit_store(
     }
     report.root = walk.root();
     check_tree_state(&mut report, state.map(|s| (s.size, Hash(s.root))), walk.next);
-    check_counts(store, &mut report, walk.next)?;
+    check_counts(store, &mut report, walk.next, walk.v2_leaves)?;
     Ok(report)
 }
 
@@ -204,13 +253,16 @@ fn check_tree_state(report: &mut AuditReport, state: Option<(u64, Hash)>, leaves
 /// The recomputation: the right edge of complete subtrees, each with a
 /// taint bit (a mismatch below it was already reported, so its ancestors'
 /// mismatches are consequences, not news).
-struct Walk {
+struct Walk<'v> {
     edge: Vec<(Hash, bool)>,
     next: u64,
     last_time: String,
+    /// Leaves in the v2 format (their indexes are keyed hashes).
+    v2_leaves: u64,
+    vault: Option<&'v crate::vault::Vault>,
 }
 
-impl Walk {
+impl Walk<'_> {
     /// Checks one leaf record; false stops the walk (a gap: nothing after
     /// it can be placed in the tree).
     fn leaf(
@@ -247,8 +299,25 @@ impl Walk {
         index: u64,
         leaf: &[u8],
     ) -> Result<()> {
-        let entry = match parse_leaf(leaf) {
-            Ok(e) => e,
+        let entry = match verifier::v2::parse_any_leaf(leaf) {
+            Ok(verifier::v2::Leaf::V1(e)) => e,
+            Ok(verifier::v2::Leaf::V2(l)) => {
+                if l.ledger_time < self.last_time {
+                    report.find(
+                        "leaf",
+                        format!(
+                            "leaf {index}: ledger time {} is before the previous leaf's {}",
+                            l.ledger_time, self.last_time
+                        ),
+                    );
+                }
+                self.last_time = l.ledger_time.clone();
+                self.v2_leaves += 1;
+                if let Some(v) = self.vault {
+                    check_record(store, v, report, index, &l.commitment)?;
+                }
+                return Ok(());
+            }
             Err(e) => {
                 report.find("leaf", format!("leaf {index} is not a canonical leaf: {e}"));
                 return Ok(());
@@ -370,11 +439,12 @@ impl Walk {
 /// Every index record points below the tree size, and each family holds
 /// exactly one record per leaf (with the per-leaf checks: a bijection), and
 /// the hashes family exactly the stored hashes of the tree.
-fn check_counts(store: &Store, report: &mut AuditReport, leaves: u64) -> Result<()> {
+fn check_counts(store: &Store, report: &mut AuditReport, leaves: u64, v2: u64) -> Result<()> {
     let families = [
         (LogFamily::Idem, "idem"),
         (LogFamily::Docs, "docs"),
         (LogFamily::DocHash, "dochash"),
+        (LogFamily::DocIdx, "docidx"),
         (LogFamily::Hashes, "hashes"),
     ];
     for (family, name) in families {
@@ -399,8 +469,14 @@ fn check_counts(store: &Store, report: &mut AuditReport, leaves: u64) -> Result<
                 );
             }
         }
-        let want =
-            if family == LogFamily::Hashes { tlog::stored_hash_count(leaves) } else { leaves };
+        // v1 leaves are indexed in docs/dochash, v2 leaves in docidx (and
+        // hashidx, which erasures thin out); idem holds one record per leaf.
+        let want = match family {
+            LogFamily::Hashes => tlog::stored_hash_count(leaves),
+            LogFamily::Idem => leaves,
+            LogFamily::DocIdx => v2,
+            _ => leaves - v2,
+        };
         if count != want {
             report.find(
                 "index",

@@ -28,8 +28,8 @@ use crate::sequencer::{
 use crate::store::{RecordFamily, Store, TAG_IDENTITY, TAG_RECORD};
 use crate::tree::{self, StoreReader};
 use crate::vault::{
-    master_key_path, open_private, seal_private, sealed_key_id, FileMasterKey, KeyId, KeyStore,
-    Vault,
+    master_key_path, open_private, private_aad, seal_private, sealed_key_id, FileMasterKey, KeyId,
+    KeyStore, Vault,
 };
 use verifier::v2;
 
@@ -499,6 +499,20 @@ impl Ledger {
     ) -> Result<Option<serde_json::Value>> {
         let id = self.vault()?.document_id(tenant, document_id);
         self.inner.store.erasure(&id)?.map(|b| parse_json(&b)).transpose()
+    }
+
+    /// The sealed (encrypted) private value of an entry as stored, `tag`
+    /// [`crate::store::TAG_RECORD`] or [`crate::store::TAG_IDENTITY`]: for
+    /// audits and for the erasure tests, which look for these bytes on
+    /// disk after an erasure.
+    pub fn sealed_private(&self, index: u64, tag: u8) -> Result<Option<Vec<u8>>> {
+        self.inner.store.private(index, tag)
+    }
+
+    /// A document's key as stored, wrapped under the master key (same use).
+    pub fn wrapped_document_key(&self, tenant: &str, document_id: &str) -> Result<Option<Vec<u8>>> {
+        let id = self.vault()?.document_id(tenant, document_id);
+        self.inner.store.wrapped_key(&id)
     }
 
     /// A keyed hash of (tenant, document id): what private per-document
@@ -1304,12 +1318,6 @@ fn at_position(pos: usize, e: LedgerError) -> LedgerError {
         LedgerError::Gone(m) => LedgerError::Gone(format!("event {pos}: {m}")),
         other => other,
     }
-}
-
-/// The AAD of a sealed private value: its kind and the leaf commitment, so
-/// a ciphertext moved to another entry does not decrypt.
-fn private_aad(tag: u8, commitment: &Hash) -> Vec<u8> {
-    [b"evidence-ledger/private/v2\0".as_slice(), &[tag], &commitment.0].concat()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

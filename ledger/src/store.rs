@@ -597,6 +597,8 @@ pub enum LogFamily {
     Docs,
     /// document hash || index -> ().
     DocHash,
+    /// v2: document id(32) || index -> hash id || subject id.
+    DocIdx,
 }
 
 impl LogFamily {
@@ -607,6 +609,7 @@ impl LogFamily {
             LogFamily::Idem => CF_IDEM,
             LogFamily::Docs => CF_DOCS,
             LogFamily::DocHash => CF_DOCHASH,
+            LogFamily::DocIdx => CF_DOCIDX,
         }
     }
 }

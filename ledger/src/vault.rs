@@ -303,6 +303,13 @@ fn key_aad(id: &KeyId) -> Vec<u8> {
     [b"evidence-ledger/document-key/v1\0".as_slice(), id].concat()
 }
 
+/// The AAD of a sealed private value: its kind (`r` record, `i` identity)
+/// and the leaf commitment, so a ciphertext moved to another entry does
+/// not decrypt.
+pub fn private_aad(tag: u8, commitment: &verifier::Hash) -> Vec<u8> {
+    [b"evidence-ledger/private/v2\0".as_slice(), &[tag], &commitment.0].concat()
+}
+
 /// Seals a private value (a record or an identity opening) under a
 /// document key: `key id || version || nonce || ciphertext`, bound to the
 /// leaf commitment and the value's kind by the AAD.

@@ -42,7 +42,7 @@ fn crash_child() {
                     let batch = (0..n)
                         .map(|i| event(&format!("r{run}-t{t}-b{b}-{i}"), "crash-doc"))
                         .collect();
-                    let receipts = l.append("tenant", batch).unwrap();
+                    let receipts = l.append("t", batch).unwrap();
                     let mut out = out.lock().unwrap();
                     for r in receipts {
                         writeln!(out, "ACK {} {} {}", r.event_id, r.index, r.leaf_hash).unwrap();
@@ -126,7 +126,7 @@ fn check_store(
         verify_consistency(old_size, status.tree_size, &old_root, &root, &proof).unwrap();
     }
     // Appends go on after the crash.
-    let r = l.append("tenant", vec![event(&format!("after-{}", status.tree_size), "d")]).unwrap();
+    let r = l.append("t", vec![event(&format!("after-{}", status.tree_size), "d")]).unwrap();
     assert_eq!(r[0].index, status.tree_size);
     l.close();
     (status.tree_size + 1, l.status().root)

@@ -26,7 +26,7 @@ fn receipts_prove_inclusion_under_a_signed_checkpoint() {
     let l = new_ledger(dir.path());
     let log = NoteVerifier::from_vkey(l.vkey()).unwrap();
     let batch: Vec<Event> = (0..10).map(|i| event(&format!("ev-{i}"), "contract-1")).collect();
-    let receipts = l.append("tenant-a", batch).unwrap();
+    let receipts = l.append("t", batch).unwrap();
     assert_eq!(receipts.len(), 10);
     for (i, r) in receipts.iter().enumerate() {
         assert_eq!(r.index, BASE + i as u64);
@@ -54,7 +54,7 @@ fn concurrent_appenders_share_group_commits_and_every_proof_verifies() {
                     let batch = (0..7)
                         .map(|i| event(&format!("t{t}-b{b}-{i}"), &format!("c-{t}")))
                         .collect();
-                    out.extend(l.append("tenant-a", batch).unwrap());
+                    out.extend(l.append("t", batch).unwrap());
                 }
                 out
             })
@@ -86,8 +86,8 @@ fn concurrent_appenders_share_group_commits_and_every_proof_verifies() {
 fn resubmission_replays_and_changed_content_conflicts_without_writing() {
     let dir = tempfile::tempdir().unwrap();
     let l = new_ledger(dir.path());
-    let first = l.append("tenant-a", vec![event("ev-1", "c-1")]).unwrap();
-    let again = l.append("tenant-a", vec![event("ev-1", "c-1"), event("ev-2", "c-1")]).unwrap();
+    let first = l.append("t", vec![event("ev-1", "c-1")]).unwrap();
+    let again = l.append("t", vec![event("ev-1", "c-1"), event("ev-2", "c-1")]).unwrap();
     assert!(again[0].replayed);
     assert_eq!(again[0].index, first[0].index);
     assert_eq!(again[0].leaf_hash, first[0].leaf_hash);
@@ -97,12 +97,12 @@ fn resubmission_replays_and_changed_content_conflicts_without_writing() {
 
     // Same id, other content, in a batch with a fresh event: nothing written.
     let changed = event("ev-1", "c-other");
-    let err = l.append("tenant-a", vec![event("ev-3", "c-1"), changed]).unwrap_err();
+    let err = l.append("t", vec![event("ev-3", "c-1"), changed]).unwrap_err();
     assert!(matches!(err, LedgerError::Conflict { position: 1, .. }), "{err}");
     assert_eq!(l.status().tree_size, size);
 
     // Another tenant may use the same event id.
-    let other = l.append("tenant-b", vec![event("ev-1", "c-1")]).unwrap();
+    let other = l.append("tenant-b", vec![event_for("tenant-b", "ev-1", "c-1")]).unwrap();
     assert!(!other[0].replayed);
 }
 
@@ -182,8 +182,16 @@ fn logged_events_replay_after_their_issuer_was_revoked() {
 fn document_indexes_find_entries_per_tenant_and_by_hash() {
     let dir = tempfile::tempdir().unwrap();
     let l = new_ledger(dir.path());
-    l.append("t1", vec![event("a", "doc"), event("b", "doc-2"), event("c", "doc")]).unwrap();
-    l.append("t2", vec![event("a", "doc")]).unwrap();
+    l.append(
+        "t1",
+        vec![
+            event_for("t1", "a", "doc"),
+            event_for("t1", "b", "doc-2"),
+            event_for("t1", "c", "doc"),
+        ],
+    )
+    .unwrap();
+    l.append("t2", vec![event_for("t2", "a", "doc")]).unwrap();
     assert_eq!(l.document_entries("t1", "doc").unwrap(), vec![BASE, BASE + 2]);
     assert_eq!(l.document_entries("t1", "do").unwrap(), Vec::<u64>::new());
     assert_eq!(l.document_entries("t2", "doc").unwrap(), vec![BASE + 3]);

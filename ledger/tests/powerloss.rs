@@ -33,7 +33,6 @@ use rand::seq::IteratorRandom;
 use rand::Rng;
 use testfs::{run_until_cut, Cut, LazyFs, Loss};
 use verifier::checkpoint::SignedCheckpoint;
-use verifier::entry::parse_leaf;
 use verifier::hash::leaf_hash;
 use verifier::note::NoteVerifier;
 use verifier::proof::{verify_consistency, verify_inclusion};
@@ -42,7 +41,7 @@ use verifier::Hash;
 const CHILD_DIR: &str = "LEDGER_POWERLOSS_CHILD_DIR";
 const CHILD_RUN: &str = "LEDGER_POWERLOSS_CHILD_RUN";
 const DOC: &str = "power-doc";
-const TENANT: &str = "tenant";
+const TENANT: &str = "t";
 /// Rounds in `./scripts/test`; POWERLOSS_ROUNDS overrides.
 const DEFAULT_ROUNDS: usize = 8;
 
@@ -206,9 +205,9 @@ fn check_after_cut(dir: &Path, log: &NoteVerifier, round: RoundLog, known: &mut 
         assert!(a.index < cp.size, "acknowledged {id} at {} lost (size {})", a.index, cp.size);
         let leaf = l.leaf(a.index).unwrap();
         assert_eq!(leaf_hash(&leaf), a.leaf_hash, "acknowledged {id} altered");
-        let entry = parse_leaf(&leaf).unwrap();
-        assert_eq!(entry.event.event_id, *id);
-        assert_eq!(entry.ledger_time, a.ledger_time, "{id}: ledger time changed");
+        let (event_id, ledger_time) = opened(&l, a.index);
+        assert_eq!(event_id, *id);
+        assert_eq!(ledger_time, a.ledger_time, "{id}: ledger time changed");
         let proof = l.inclusion_proof(a.index, cp.size).unwrap();
         verify_inclusion(&a.leaf_hash, a.index, cp.size, &proof, &cp.root)
             .unwrap_or_else(|e| panic!("{id}: inclusion in the new checkpoint: {e}"));
@@ -233,7 +232,7 @@ fn check_after_cut(dir: &Path, log: &NoteVerifier, round: RoundLog, known: &mut 
     // No event id twice: the leaves before the last head were checked.
     let status = l.status();
     for index in known.head.0..status.tree_size {
-        let id = parse_leaf(&l.leaf(index).unwrap()).unwrap().event.event_id;
+        let id = opened(&l, index).0;
         assert!(known.logged.insert(id.clone()), "event {id} logged twice (again at {index})");
     }
     known.head = (status.tree_size, status.root);
@@ -296,4 +295,16 @@ fn init_is_durable_when_it_returns() {
     l.close();
     drop(l);
     drop(fs);
+}
+
+/// The event id (from the decrypted v2 record) and ledger time of an entry.
+fn opened(l: &Ledger, index: u64) -> (String, String) {
+    let leaf = l.leaf(index).unwrap();
+    let time = verifier::v2::parse_any_leaf(&leaf).unwrap().ledger_time().to_owned();
+    match l.opening(index).unwrap() {
+        ledger::Opening::Record { record, .. } => {
+            (record["event"]["event_id"].as_str().unwrap().to_owned(), time)
+        }
+        other => panic!("entry {index}: {other:?}"),
+    }
 }

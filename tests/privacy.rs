@@ -1,0 +1,507 @@
+//! Evidence v2 end to end (issue 12): what the public sees, erasure that
+//! shreds and keeps every proof, and attestations bound to their contract.
+//! docs/api.md "Who sees what" and docs/evidence-v2.md are the promises
+//! these tests hold the service to.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+
+use base64::Engine as _;
+use common::{Server, OTHER, TENANT};
+use evidence_ledger::flows::{contract_flow_for, Issuer, Services, Signer};
+use serde_json::{json, Value};
+use verifier::bundle::{verify_bundle, Bundle, VerifyOptions};
+use verifier::checkpoint::SignedCheckpoint;
+use verifier::hash::leaf_hash;
+use verifier::policy::TrustPolicy;
+use verifier::report::VerdictStatus;
+use verifier::Hash;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Every string an answer holds, and what each base64 string decodes to.
+fn texts(v: &Value, out: &mut Vec<Vec<u8>>) {
+    match v {
+        Value::String(s) => {
+            out.push(s.as_bytes().to_vec());
+            if let Ok(b) = B64.decode(s) {
+                out.push(b);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| texts(x, out)),
+        Value::Object(m) => m.iter().for_each(|(k, x)| {
+            out.push(k.as_bytes().to_vec());
+            texts(x, out)
+        }),
+        _ => {}
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Fails if any secret appears in `body` (raw, or in any base64 string of
+/// it when it is JSON).
+fn assert_clean(what: &str, body: &str, secrets: &[String]) {
+    let mut hay: Vec<Vec<u8>> = vec![body.as_bytes().to_vec()];
+    if let Ok(v) = serde_json::from_str::<Value>(body) {
+        texts(&v, &mut hay);
+    }
+    for s in secrets {
+        for h in &hay {
+            assert!(!contains(h, s.as_bytes()), "{what} reveals {s:?}");
+        }
+    }
+}
+
+/// Every file under `dir`, read whole.
+fn files(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            files(&p, out);
+        } else if let Ok(b) = std::fs::read(&p) {
+            out.push((p.display().to_string(), b));
+        }
+    }
+}
+
+fn found_on_disk(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let mut all = Vec::new();
+    files(dir, &mut all);
+    all.into_iter().filter(|(_, b)| contains(b, needle)).map(|(p, _)| p).collect()
+}
+
+/// People with real identities, tenant-unique ids and a claim marker.
+struct Filled {
+    secrets: Vec<String>,
+    doc_hashes: Vec<String>,
+}
+
+fn signer(id: &str, display: &str, name: &str, number: &str) -> Signer {
+    Signer::random(id, display).with_identity(json!({
+        "name": name, "id_type": "resident_id", "id_number": number, "phone": "+86 139 5550 0042",
+    }))
+}
+
+fn register(s: &Server, signers: &[&Signer]) {
+    for sg in signers {
+        let (st, body) = s.post(
+            "/v1/issuers",
+            Some(&s.tokens.platform),
+            serde_json::to_vec(
+                &json!({"name": sg.issuer.name, "public_key": sg.issuer.public_key_b64()}),
+            )
+            .unwrap(),
+        );
+        assert_eq!(st, 200, "{body}");
+    }
+}
+
+fn fill(s: &Server) -> Filled {
+    let a = signer("u-secret-aa1", "欧*", "欧阳测试甲", "110101199003070011");
+    let b = signer("u-secret-bb2", "司*", "司马测试乙", "110101199003070022");
+    register(s, &[&a, &b]);
+    let services =
+        Services { idp: clone_issuer(&s.services.idp), intent: clone_issuer(&s.services.intent) };
+    let mut doc_hashes = Vec::new();
+    for (tenant, token, doc) in [
+        (TENANT, &s.tokens.submitter, "contract-secret-7f3a"),
+        (OTHER, &s.tokens.other_submitter, "contract-secret-9c1d"),
+    ] {
+        let document = format!("the contract {doc}").into_bytes();
+        doc_hashes.push(Hash::digest(&document).to_hex());
+        let events = contract_flow_for(tenant, &services, &[&a, &b], doc, &document);
+        let (st, body) = s.post(
+            "/v1/events",
+            Some(token),
+            serde_json::to_vec(&json!({"events": events})).unwrap(),
+        );
+        assert_eq!(st, 200, "{body}");
+    }
+    // A report: its report_issued entry must not show who sues whom.
+    let (st, body) =
+        s.post("/v1/documents/contract-secret-7f3a/reports", Some(&s.tokens.legal), Vec::new());
+    assert_eq!(st, 200, "{body}");
+    let secrets = [
+        TENANT,
+        OTHER,
+        "contract-secret-7f3a",
+        "contract-secret-9c1d",
+        "u-secret-aa1",
+        "u-secret-bb2",
+        "欧*",
+        "司*",
+        "欧阳测试甲",
+        "司马测试乙",
+        "110101199003070011",
+        "110101199003070022",
+        "+86 139 5550 0042",
+        "phone_3_factor",
+        "face_liveness",
+        "sms_code",
+        "bank_card_4_factor",
+        "report_sha256",
+    ]
+    .map(String::from)
+    .to_vec();
+    Filled { secrets, doc_hashes }
+}
+
+fn clone_issuer(i: &Issuer) -> Issuer {
+    Issuer::from_seed(&i.name, i.key.to_bytes())
+}
+
+fn policy(s: &Server) -> TrustPolicy {
+    let log = s.get_json("/v1/log");
+    TrustPolicy::parse(&format!("log {}\n", log["vkey"].as_str().unwrap())).unwrap()
+}
+
+fn verify(s: &Server, bundle_json: &str) -> verifier::report::Report {
+    let bundle = Bundle::parse(bundle_json.as_bytes()).unwrap();
+    let options = VerifyOptions { policy: policy(s), ..VerifyOptions::default() };
+    verify_bundle(&bundle, &options)
+}
+
+#[test]
+fn public_endpoints_show_no_tenant_contract_actor_identity_or_claim() {
+    let s = Server::start();
+    let filled = fill(&s);
+    let size = s.tree_size_latest();
+    let mut walked = 0;
+    let mut check = |path: String| {
+        let (status, body) = s.get(&path, None);
+        assert!(status == 200 || status == 404, "GET {path}: {status} {body}");
+        assert_clean(&format!("GET {path}"), &body, &filled.secrets);
+        walked += 1;
+        body
+    };
+    for i in 0..size {
+        let body = check(format!("/v1/entries/{i}"));
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["entry"]["format"], "evidence-leaf/v2", "entry {i} is a commitment-only leaf");
+        check(format!("/v1/proof/inclusion?index={i}&tree_size={size}"));
+    }
+    for old in [1, size / 2, size - 1] {
+        check(format!("/v1/proof/consistency?old={old}&new={size}"));
+    }
+    for h in &filled.doc_hashes {
+        let body = check(format!("/v1/lookup?document_hash={h}"));
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["format"], "evidence-lookup/v2");
+        let kinds: Vec<&str> = v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["summary"]["kind"].as_str())
+            .collect();
+        assert!(kinds.contains(&"signed") && kinds.contains(&"identity_verified"), "{kinds:?}");
+        let parties: std::collections::BTreeSet<u64> = v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["summary"]["party"].as_u64())
+            .collect();
+        assert_eq!(parties.len(), 3, "platform and two signers, numbered: {parties:?}");
+    }
+    for p in
+        ["/v1/checkpoint", "/v1/checkpoint/latest", "/v1/log", "/metrics", "/healthz", "/readyz"]
+    {
+        check(p.to_string());
+    }
+    assert!(walked > 2 * size);
+}
+
+#[test]
+fn erasure_shreds_the_document_and_every_proof_still_verifies() {
+    let s = Server::start();
+    let marker = format!("MARKER-{}", hex::encode(rand_bytes()));
+    let a = signer("u-era-1", "某*", &format!("某{marker}"), "110101199003079999");
+    register(&s, &[&a]);
+    let services =
+        Services { idp: clone_issuer(&s.services.idp), intent: clone_issuer(&s.services.intent) };
+    let doc = "contract-to-erase";
+    let document = b"erase me".to_vec();
+    let events = contract_flow_for(TENANT, &services, &[&a], doc, &document);
+    let (st, body) = s.submit(&json!({"events": events}));
+    assert_eq!(st, 200, "{body}");
+    let kept = contract_flow_for(TENANT, &services, &[&a], "contract-kept", b"keep me");
+    assert_eq!(s.submit(&json!({"events": kept})).0, 200);
+    // A report rendered before the erasure holds the identity in full.
+    let (st, report) =
+        s.post(&format!("/v1/documents/{doc}/reports"), Some(&s.tokens.legal), Vec::new());
+    assert_eq!(st, 200, "{report}");
+
+    let (st, before) = s.get(&format!("/v1/documents/{doc}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(st, 200, "{before}");
+    assert!(before.contains(&marker), "the full bundle carries the identity opening");
+    let report_before = verify(&s, &before);
+    assert_eq!(
+        report_before.verdict.status,
+        VerdictStatus::Verified,
+        "{}",
+        report_before.to_text()
+    );
+    let old_note = s.get("/v1/checkpoint/latest", None).1;
+    let old_size = s.tree_size_latest();
+    // Encrypted at rest: the plaintext was never on disk.
+    assert!(found_on_disk(s.data(), marker.as_bytes()).is_empty(), "plaintext on disk");
+
+    // What must be gone afterwards: every ciphertext and the wrapped key.
+    let bundle: Value = serde_json::from_str(&before).unwrap();
+    let indexes: Vec<u64> = bundle["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect();
+    let mut s = s;
+    s.terminate();
+    let (sealed, wrapped) = {
+        let l = ledger::Ledger::open_read_only(s.data()).unwrap();
+        let mut sealed = Vec::new();
+        for &i in &indexes {
+            for tag in [ledger::store::TAG_RECORD, ledger::store::TAG_IDENTITY] {
+                if let Some(b) = l.sealed_private(i, tag).unwrap() {
+                    sealed.push(b[b.len() - 40..b.len() - 8].to_vec());
+                }
+            }
+        }
+        (sealed, l.wrapped_document_key(TENANT, doc).unwrap().unwrap())
+    };
+    assert!(sealed.len() > indexes.len(), "records and identity openings were stored");
+    assert!(!found_on_disk(s.data(), &wrapped[13..45]).is_empty(), "the wrapped key is on disk");
+    s.spawn();
+
+    let (st, erased) = s.post(
+        &format!("/v1/documents/{doc}/erase"),
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"reason": "PIPL art. 47 request #2026-114"})).unwrap(),
+    );
+    assert_eq!(st, 200, "{erased}");
+    assert_eq!(erased["erased"]["purged"], true);
+    let erasure_index = erased["receipt"]["index"].as_u64().unwrap();
+
+    for (what, needle) in std::iter::once(("marker", marker.as_bytes().to_vec()))
+        .chain(std::iter::once(("wrapped key", wrapped[13..45].to_vec())))
+        .chain(sealed.into_iter().map(|b| ("ciphertext", b)))
+    {
+        let hits = found_on_disk(s.data(), &needle);
+        assert!(hits.is_empty(), "{what} still on disk after the erasure: {hits:?}");
+    }
+
+    // The bundle now: every entry still proven, the records replaced by
+    // markers naming the erasure; it verifies.
+    let (st, after) = s.get(&format!("/v1/documents/{doc}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(st, 200, "{after}");
+    assert!(!after.contains(&marker));
+    let b: Value = serde_json::from_str(&after).unwrap();
+    let entries = b["entries"].as_array().unwrap();
+    for e in entries.iter().filter(|e| e["index"].as_u64().unwrap() < erasure_index) {
+        assert_eq!(e["erased"]["reason"], "PIPL art. 47 request #2026-114", "{e}");
+        assert_eq!(e["erased"]["entry"], erasure_index);
+        assert!(e.get("record").is_none());
+    }
+    let report_after = verify(&s, &after);
+    assert_eq!(report_after.verdict.status, VerdictStatus::Verified, "{}", report_after.to_text());
+    assert!(report_after.to_text().contains("erased on"), "{}", report_after.to_text());
+    // The bundle issued before still verifies, offline, after the erasure.
+    let again = verify(&s, &before);
+    assert_eq!(again.verdict.status, VerdictStatus::Verified, "{}", again.to_text());
+
+    // An outside client verifies every leaf and proof of the log.
+    let size = s.tree_size_latest();
+    let note = s.get("/v1/checkpoint/latest", None).1;
+    let cp = SignedCheckpoint::parse(note.as_bytes()).unwrap().checkpoint;
+    let old = SignedCheckpoint::parse(old_note.as_bytes()).unwrap().checkpoint;
+    for i in 0..size {
+        let e = s.get_json(&format!("/v1/entries/{i}"));
+        let leaf = B64.decode(e["leaf"].as_str().unwrap()).unwrap();
+        let proof = s.get_json(&format!("/v1/proof/inclusion?index={i}&tree_size={size}"));
+        let hashes: Vec<Hash> = proof["hashes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+            .collect();
+        verifier::proof::verify_inclusion(&leaf_hash(&leaf), i, size, &hashes, &cp.root)
+            .unwrap_or_else(|e| panic!("entry {i}: {e}"));
+    }
+    let c = s.get_json(&format!("/v1/proof/consistency?old={old_size}&new={size}"));
+    let hashes: Vec<Hash> = c["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+        .collect();
+    verifier::proof::verify_consistency(old_size, size, &old.root, &cp.root, &hashes).unwrap();
+
+    // The document takes nothing more; a second erasure is a conflict.
+    let late = contract_flow_for(TENANT, &services, &[&a], doc, &document);
+    let (st, body) = s.submit(&json!({"events": [late[0].clone()]}));
+    assert!(st == 410 || st == 200, "{st} {body}"); // 200 = replay of the original
+    let mut fresh = late[0].clone();
+    fresh["event_id"] = json!("after-erasure-1");
+    let fresh = resign_unattested(fresh);
+    let (st, body) = s.submit(&fresh);
+    assert_eq!(st, 410, "{body}");
+    let (st, _) = s.post(
+        &format!("/v1/documents/{doc}/erase"),
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"reason": "again"})).unwrap(),
+    );
+    assert_eq!(st, 409);
+    // The other document is untouched.
+    let (st, kept) = s.get("/v1/documents/contract-kept/bundle", Some(&s.tokens.legal));
+    assert_eq!(st, 200);
+    assert!(kept.contains(&marker), "the subject's identity in another document stays");
+    // Reports of the erased document were deleted.
+    let report_id =
+        report["report_id"].as_str().or(report["event_id"].as_str()).unwrap_or_default();
+    if !report_id.is_empty() {
+        let (st, _) =
+            s.get(&format!("/v1/documents/{doc}/reports/{report_id}"), Some(&s.tokens.legal));
+        assert_eq!(st, 404);
+    }
+}
+
+/// A `registered` event needs no attestation: any content will do.
+fn resign_unattested(mut v: Value) -> Value {
+    v["kind"] = json!("registered");
+    v["attestations"] = json!([]);
+    v.as_object_mut().unwrap().remove("identity");
+    v
+}
+
+fn rand_bytes() -> [u8; 8] {
+    let mut b = [0u8; 8];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+    b
+}
+
+#[test]
+fn subject_erasure_removes_identity_openings_only() {
+    let s = Server::start();
+    let a = signer("u-subj-1", "某*", "某某某测试", "110101199003078888");
+    register(&s, &[&a]);
+    let services =
+        Services { idp: clone_issuer(&s.services.idp), intent: clone_issuer(&s.services.intent) };
+    for doc in ["subj-doc-1", "subj-doc-2"] {
+        let events = contract_flow_for(TENANT, &services, &[&a], doc, doc.as_bytes());
+        assert_eq!(s.submit(&json!({"events": events})).0, 200);
+    }
+    let (st, body) = s.post(
+        "/v1/subjects/u-subj-1/erase",
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"reason": "data subject request"})).unwrap(),
+    );
+    assert_eq!(st, 200, "{body}");
+    assert!(found_on_disk(s.data(), "110101199003078888".as_bytes()).is_empty());
+    for doc in ["subj-doc-1", "subj-doc-2"] {
+        let (st, bundle) = s.get(&format!("/v1/documents/{doc}/bundle"), Some(&s.tokens.legal));
+        assert_eq!(st, 200);
+        assert!(!bundle.contains("110101199003078888"), "identity opening erased");
+        assert!(bundle.contains("\"record\""), "records stay");
+        let r = verify(&s, &bundle);
+        assert_eq!(r.verdict.status, VerdictStatus::Verified, "{}", r.to_text());
+    }
+    // Another tenant's admin cannot erase this tenant's subject.
+    let other_admin = common::cli(&[
+        "token",
+        "issue",
+        "--data",
+        s.data().to_str().unwrap(),
+        "--tenant",
+        OTHER,
+        "--role",
+        "admin",
+    ]);
+    let (st, _) = s.post(
+        "/v1/documents/subj-doc-1/erase",
+        Some(&other_admin),
+        serde_json::to_vec(&json!({"reason": "x"})).unwrap(),
+    );
+    assert_eq!(st, 404, "another tenant's document is unknown to it");
+    let (st, _) = s.post(
+        "/v1/documents/subj-doc-1/erase",
+        Some(&s.tokens.legal),
+        b"{\"reason\":\"x\"}".to_vec(),
+    );
+    assert_eq!(st, 403, "only the tenant's admin erases");
+}
+
+#[test]
+fn a_copied_attestation_is_refused_in_another_tenant_contract_or_actor() {
+    let s = Server::start();
+    let services =
+        Services { idp: clone_issuer(&s.services.idp), intent: clone_issuer(&s.services.intent) };
+    let a = &s.signers[0];
+    let events = contract_flow_for(TENANT, &services, &[a], "replay-doc", b"replay");
+    let original = events[1].clone(); // identity_verified, attested by idp-gov
+    let (st, body) = s.submit(&original);
+    assert_eq!(st, 200, "{body}");
+    let mut variants = Vec::new();
+    let mut v = original.clone();
+    v["event_id"] = json!("replay-1");
+    variants.push(("another event id", v, &s.tokens.submitter));
+    let mut v = original.clone();
+    v["event_id"] = json!("replay-2");
+    v["document_id"] = json!("another-contract");
+    variants.push(("another contract", v, &s.tokens.submitter));
+    let mut v = original.clone();
+    v["event_id"] = json!("replay-3");
+    v["actor"]["id"] = json!("u-someone-else");
+    variants.push(("another actor", v, &s.tokens.submitter));
+    let v = original.clone();
+    variants.push(("another tenant", v, &s.tokens.other_submitter));
+    for (what, v, token) in variants {
+        let (st, body) = s.post("/v1/events", Some(token), serde_json::to_vec(&v).unwrap());
+        assert_eq!(st, 422, "{what}: {body}");
+    }
+    // A v1 attestation (binds none of them) is refused by default.
+    let h = Hash::digest(b"v1").to_hex();
+    let claim = json!({"method": "sms_code", "result": "pass"});
+    let sig = verifier::attest::sign_attestation(
+        &services.idp.key,
+        &claim,
+        &h,
+        "v1-ev",
+        "idp-gov",
+        "intent_verified",
+    );
+    let v1 = json!({"event_id": "v1-ev", "document_id": "v1-doc", "kind": "intent_verified",
+        "document_hash": h, "actor": {"id": "u-1", "display": "王*", "commitment": "ab".repeat(32)},
+        "attestations": [{"issuer": "idp-gov", "claim": claim, "signature": sig}]});
+    let (st, body) = s.submit(&v1);
+    assert_eq!(st, 422, "{body}");
+    assert!(body.to_string().contains("v1 attestations are refused"), "{body}");
+    // ... unless the operator lists the tenant (migration aid).
+    let mut s = s;
+    s.terminate();
+    s.spawn_with(&["--accept-v1-attestations", TENANT]);
+    let (st, body) = s.submit(&v1);
+    assert_eq!(st, 200, "{body}");
+}
+
+#[test]
+fn a_tenant_turns_the_public_lookup_of_a_document_off() {
+    let s = Server::start();
+    let services =
+        Services { idp: clone_issuer(&s.services.idp), intent: clone_issuer(&s.services.intent) };
+    let events = contract_flow_for(TENANT, &services, &[&s.signers[0]], "quiet-doc", b"quiet");
+    assert_eq!(s.submit(&json!({"events": events})).0, 200);
+    let h = Hash::digest(b"quiet").to_hex();
+    assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None).0, 200);
+    let off = serde_json::to_vec(&json!({"enabled": false})).unwrap();
+    assert_eq!(s.post("/v1/documents/quiet-doc/lookup", Some(&s.tokens.legal), off.clone()).0, 403);
+    let (st, body) = s.post("/v1/documents/quiet-doc/lookup", Some(&s.tokens.admin), off);
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None).0, 404);
+    let on = serde_json::to_vec(&json!({"enabled": true})).unwrap();
+    assert_eq!(s.post("/v1/documents/quiet-doc/lookup", Some(&s.tokens.admin), on).0, 200);
+    assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None).0, 200);
+}

@@ -733,11 +733,11 @@ impl Ledger {
                 if let Some(j) = e.attestations.iter().position(|a| a.version != 2) {
                     return Err(rejected(
                         pos,
-                        VerifyError::invalid(
-                            format!("attestations[{j}].v"),
-                            "v1 attestations are refused (they bind neither tenant, contract \
-                             nor actor): sign the v2 message and add \"v\": 2 (docs/formats.md)",
-                        ),
+                        VerifyError::BadSignature(format!(
+                            "attestations[{j}]: v1 attestations are refused (they bind neither \
+                             tenant, contract nor actor): sign the v2 message and add \"v\": 2 \
+                             (docs/formats.md)"
+                        )),
                     ));
                 }
             }

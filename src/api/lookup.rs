@@ -98,7 +98,10 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
                 let party = *parties.entry(format!("{tenant}\0{}", ev.actor.id)).or_insert(n);
                 let mut issuers = Vec::new();
                 for a in &ev.attestations {
-                    let platform = state.ledger.issuer_in(None, &a.issuer)?.is_some()
+                    // A signer's key is named after the signer (`signer:<actor
+                    // id>`), wherever it is registered: never shown.
+                    let platform = !a.issuer.starts_with(ledger::TENANT_ISSUER_PREFIX)
+                        && state.ledger.issuer_in(None, &a.issuer)?.is_some()
                         && state.ledger.issuer_in(Some(tenant), &a.issuer)?.is_none();
                     issuers.push(if platform { a.issuer.clone() } else { "signer".to_owned() });
                 }

@@ -376,6 +376,15 @@ fn erasure_shreds_the_document_and_every_proof_still_verifies() {
     assert_eq!(erased["erased"]["reports_deleted"], 1, "{erased}");
     let (st, _) = s.get(&format!("/v1/documents/{doc}/reports/{report}"), Some(&s.tokens.legal));
     assert_eq!(st, 404, "report {report} is gone");
+    // A report issued now says, entry by entry, what was erased, when, by
+    // whom and why; it no longer names the person.
+    let (st, id) = issue_report(&s, doc);
+    assert_eq!(st, 200, "{id}");
+    let (st, html) = s.get(&format!("/v1/documents/{doc}/reports/{id}"), Some(&s.tokens.legal));
+    assert_eq!(st, 200);
+    assert!(html.contains("record erased on"), "{html}");
+    assert!(html.contains("PIPL art. 47 request #2026-114"));
+    assert!(!html.contains(&marker));
 }
 
 /// A `registered` event needs no attestation: any content will do.

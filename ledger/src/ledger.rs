@@ -415,6 +415,11 @@ impl Ledger {
         let doc_id = vault.document_id(tenant, &event.document_id);
         let (seal_id, erasure) = match erasure {
             Some((id, e)) => (id, Some(e)),
+            // After an erasure the service still writes about the document
+            // (reports that say what was erased), under the erasure's key.
+            None if event.kind.is_service_kind() && vault.is_erased(&doc_id) => {
+                (vault.erasure_key_id(tenant, &event.document_id), None)
+            }
             None => (doc_id, None),
         };
         let key = vault.key_for_writing(&seal_id, store)?;

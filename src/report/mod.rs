@@ -206,14 +206,53 @@ fn timeline(r: &Report) -> Block {
                 .iter()
                 .map(|a| {
                     let mark = if a.valid { "有效 valid" } else { "无效 INVALID" };
-                    format!("{} [{mark}]", a.description)
+                    let v1 = if a.version == 1 {
+                        "\n（v1：未绑定租户、合同与当事人 v1: does not bind tenant, contract or actor）"
+                    } else {
+                        ""
+                    };
+                    format!("{} [{mark}]{v1}", a.description)
                 })
                 .collect();
+            if let Some(e) = &t.erased {
+                // The record was erased (evidence v2): only its time and
+                // its inclusion in the log remain.
+                return vec![
+                    t.index.to_string(),
+                    with_beijing(&t.ledger_time),
+                    "已删除 erased".into(),
+                    "—".into(),
+                    format!(
+                        "记录已于 {} 由 {} 删除，理由：{}（仍可证明该条目在日志中）\nrecord erased on {}, by {}, reason {} (its inclusion in the log is still proven)",
+                        with_beijing(&e.at),
+                        plain(&e.by),
+                        plain(&e.reason),
+                        e.at,
+                        plain(&e.by),
+                        plain(&e.reason)
+                    ),
+                ];
+            }
+            let mut party = format!("{} ({})", plain(&t.actor_display), plain(&t.actor_id));
+            if let Some(id) = &t.identity {
+                // A court report names the person in full (legal and notary only).
+                party.push_str(&format!(
+                    "\n实名 Identity: {}，{} {}",
+                    plain(&id.name),
+                    plain(&id.id_type),
+                    plain(&id.id_number)
+                ));
+                if let Some(p) = &id.phone {
+                    party.push_str(&format!("，{}", plain(p)));
+                }
+            } else if let Some(note) = &t.identity_note {
+                party.push_str(&format!("\n实名信息未包含或已删除 {note}"));
+            }
             vec![
                 t.index.to_string(),
                 with_beijing(&t.ledger_time),
                 format!("{} {}", kind_zh(&t.kind), t.kind),
-                format!("{} ({})", plain(&t.actor_display), plain(&t.actor_id)),
+                party,
                 if attest.is_empty() { "无需 none needed".into() } else { attest.join("\n") },
             ]
         })
@@ -439,6 +478,7 @@ pub fn kind_zh(kind: &str) -> &'static str {
         "archived" => "归档",
         "report_issued" => "出具存证报告",
         "registry_changed" => "签发方或令牌变更",
+        "erased" => "应请求删除私有记录",
         _ => "事件",
     }
 }

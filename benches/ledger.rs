@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{black_box, Criterion};
 use ed25519_dalek::{Signature, VerifyingKey};
-use evidence_ledger::flows::{signed_event, Issuer};
+use evidence_ledger::flows::{signed_event_for, Issuer};
 use ledger::{Ledger, LedgerOptions};
 use rand::{Rng, SeedableRng};
 use rocksdb::{ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions, DB};
@@ -171,7 +171,7 @@ fn make_events(issuer: &Issuer, tag: &str, first: u64, n: usize) -> Vec<Event> {
             .map(|i| {
                 let doc = format!("doc-{}", i % 50_000);
                 let h = Hash::digest(doc.as_bytes()).to_hex();
-                let v = signed_event(issuer, &format!("{tag}-{i:09}"), &doc, &h);
+                let v = signed_event_for(TENANT, issuer, &format!("{tag}-{i:09}"), &doc, &h);
                 Event::from_value(v, false).expect("valid event")
             })
             .collect()
@@ -207,7 +207,7 @@ fn build(l: &Ledger, issuer: &Arc<Issuer>, target: u64) {
                     .map(|i| {
                         let doc = format!("doc-{}", i % 50_000);
                         let h = Hash::digest(doc.as_bytes()).to_hex();
-                        let v = signed_event(&issuer, &format!("b-{i:09}"), &doc, &h);
+                        let v = signed_event_for(TENANT, &issuer, &format!("b-{i:09}"), &doc, &h);
                         Event::from_value(v, false).expect("valid event")
                     })
                     .collect();
@@ -290,7 +290,7 @@ fn throughput(cfg: &Config, issuer: &Arc<Issuer>, dir: &Path) -> Throughput {
         .iter()
         .map(|e| {
             let sig = Signature::from_bytes(&e.attestations[0].signature);
-            (e.attestation_message(0), sig, key)
+            (e.attestation_message(0, TENANT), sig, key)
         })
         .collect();
     let mut per_thread: Vec<Vec<Vec<Event>>> = vec![Vec::new(); cfg.appenders];
@@ -621,7 +621,7 @@ fn micro_ingest(issuer: &Issuer) {
         })
     });
     c.bench_function("verify_attestations, batch of 32", |b| {
-        b.iter(|| verify_attestations(&events, &keys).expect("valid"))
+        b.iter(|| verify_attestations(TENANT, &events, &keys).expect("valid"))
     });
     let time = entry::format_ledger_time(1_767_225_600_000_000);
     // As the ingest path does it: the canonical event and its content hash
@@ -630,8 +630,59 @@ fn micro_ingest(issuer: &Issuer) {
         b.iter(|| Hash::digest(&verifier::jcs::to_canonical(&events[0].raw)))
     });
     let canonical = verifier::jcs::to_canonical(&events[0].raw);
-    c.bench_function("leaf splice + leaf hash", |b| {
+    c.bench_function("leaf splice + leaf hash (v1)", |b| {
         b.iter(|| leaf_hash(&entry::leaf_bytes_from_canonical(&canonical, TENANT, &time)))
     });
+    // Evidence v2, what sealing adds per event on the appender's thread
+    // (Ledger::seal): a 32-byte salt from the OS, the record spliced around
+    // the canonical event and its commitment, AES-256-GCM under the
+    // document key, and four keyed hashes (document, document hash,
+    // subject, event id); on the sequencer the v2 leaf and its hash.
+    let vault = bench_vault();
+    let key = [7u8; 32];
+    let ev = &events[0];
+    c.bench_function("v2 seal: salt + record + commitment + AES-256-GCM + 4 HMAC", |b| {
+        b.iter(|| {
+            let mut salt = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut salt);
+            let record = verifier::v2::record_canonical(&canonical, TENANT, &salt, None);
+            let commitment = verifier::v2::record_commitment_of_canonical(&record);
+            let doc = vault.document_id(TENANT, &ev.document_id);
+            let aad = ledger::vault::private_aad(b'r', &commitment);
+            let sealed = ledger::vault::seal_private(&key, &doc, &aad, &record).expect("seal");
+            let ids = (
+                vault.document_hash_id(&ev.document_hash.0),
+                vault.subject_id(TENANT, &ev.actor.id),
+                vault.event_id(TENANT, &ev.event_id),
+            );
+            black_box((sealed, ids))
+        })
+    });
+    c.bench_function("v2 leaf splice + leaf hash", |b| {
+        let commitment = Hash::digest(b"record");
+        b.iter(|| leaf_hash(&verifier::v2::leaf_v2_bytes(&commitment, &time)))
+    });
     c.final_summary();
+}
+
+/// A vault over an in-memory key store, for the sealing micro-benchmark.
+fn bench_vault() -> ledger::vault::Vault {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    #[derive(Default)]
+    struct Keys(Mutex<HashMap<[u8; 32], Vec<u8>>>);
+    impl ledger::vault::KeyStore for Keys {
+        fn wrapped_key(&self, id: &[u8; 32]) -> ledger::error::Result<Option<Vec<u8>>> {
+            Ok(self.0.lock().expect("lock").get(id).cloned())
+        }
+        fn put_wrapped_key(&self, id: &[u8; 32], w: &[u8]) -> ledger::error::Result<()> {
+            self.0.lock().expect("lock").insert(*id, w.to_vec());
+            Ok(())
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("bench-vault-{}", std::process::id()));
+    let master = ledger::vault::FileMasterKey::open_or_create(&dir.join("master.key"))
+        .expect("master key");
+    ledger::vault::Vault::open(Box::new(master), &Keys::default(), Default::default())
+        .expect("vault")
 }

@@ -681,8 +681,8 @@ fn bench_vault() -> ledger::vault::Vault {
         }
     }
     let dir = std::env::temp_dir().join(format!("bench-vault-{}", std::process::id()));
-    let master = ledger::vault::FileMasterKey::open_or_create(&dir.join("master.key"))
-        .expect("master key");
+    let master =
+        ledger::vault::FileMasterKey::open_or_create(&dir.join("master.key")).expect("master key");
     ledger::vault::Vault::open(Box::new(master), &Keys::default(), Default::default())
         .expect("vault")
 }

@@ -12,6 +12,7 @@ use verifier::checkpoint::SignedCheckpoint;
 use verifier::hash::leaf_hash;
 use verifier::note::NoteVerifier;
 use verifier::proof::{verify_consistency, verify_inclusion};
+use verifier::v2::{open_leaf, parse_any_leaf, Leaf};
 use verifier::Hash;
 
 fn b64d(s: &str) -> Vec<u8> {
@@ -32,7 +33,7 @@ fn flow(s: &Server, doc: &str) -> Vec<Value> {
 }
 
 /// Checks a receipt against the log key and the leaf the server serves.
-fn check_receipt(s: &Server, log: &NoteVerifier, r: &Value) {
+fn check_receipt(s: &Server, log: &NoteVerifier, r: &Value, document_id: &str) {
     let cp = SignedCheckpoint::verify(r["checkpoint"].as_str().unwrap().as_bytes(), log).unwrap();
     assert_eq!(cp.checkpoint.size, r["tree_size"].as_u64().unwrap());
     let index = r["index"].as_u64().unwrap();
@@ -40,9 +41,32 @@ fn check_receipt(s: &Server, log: &NoteVerifier, r: &Value) {
     let leaf = b64d(entry["leaf"].as_str().unwrap());
     let lh = Hash::from_base64(r["leaf_hash"].as_str().unwrap()).unwrap();
     assert_eq!(leaf_hash(&leaf), lh);
-    assert_eq!(entry["entry"]["event"]["event_id"], r["event_id"]);
+    // The public leaf (v2) shows a commitment and a time, nothing else.
+    assert_eq!(entry["entry"]["format"], "evidence-leaf/v2");
     assert_eq!(entry["entry"]["ledger_time"], r["ledger_time"]);
-    assert_eq!(entry["entry"]["tenant"], TENANT);
+    for hidden in ["event", "tenant"] {
+        assert!(entry["entry"].get(hidden).is_none(), "public leaf shows {hidden}: {entry}");
+    }
+    let Leaf::V2(v2) = parse_any_leaf(&leaf).unwrap() else { panic!("v1 leaf at {index}") };
+    // The authorized view (the contract's bundle, as legal) holds the
+    // record that opens it: the event and the tenant.
+    let (status, body) =
+        s.get(&format!("/v1/documents/{document_id}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(status, 200, "{body}");
+    let bundle: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(bundle["format"], "evidence-bundle/v2");
+    let be = bundle["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["index"] == index)
+        .unwrap_or_else(|| panic!("entry {index} not in the bundle of {document_id}"));
+    assert_eq!(be["leaf"], entry["leaf"]);
+    let record = &be["record"];
+    assert_eq!(record["event"]["event_id"], r["event_id"]);
+    assert_eq!(record["event"]["document_id"], document_id);
+    assert_eq!(record["tenant"], TENANT);
+    open_leaf(&v2, record).expect("the record opens the public leaf");
     verify_inclusion(&lh, index, cp.checkpoint.size, &hashes(&r["inclusion"]), &cp.checkpoint.root)
         .unwrap();
 }
@@ -59,14 +83,14 @@ fn events_get_durable_receipts_whose_proofs_verify() {
     let (status, body) = s.submit(&events[0]);
     assert_eq!(status, 200, "{body}");
     let first_cp = body["receipts"][0]["checkpoint"].as_str().unwrap().to_string();
-    check_receipt(&s, &log, &body["receipts"][0]);
+    check_receipt(&s, &log, &body["receipts"][0], "contract-1");
     let (status, body) = s.submit(&json!({"events": events[1..].to_vec()}));
     assert_eq!(status, 200, "{body}");
     let receipts = body["receipts"].as_array().unwrap();
     assert_eq!(receipts.len(), events.len() - 1);
     for (r, e) in receipts.iter().zip(&events[1..]) {
         assert_eq!(r["event_id"], e["event_id"], "receipts in submission order");
-        check_receipt(&s, &log, r);
+        check_receipt(&s, &log, r, e["document_id"].as_str().unwrap());
     }
     for i in 0..5 {
         assert_eq!(s.submit(&json!({"events": flow(&s, &format!("c-{i}"))})).0, 200);
@@ -423,8 +447,20 @@ fn claims_nest_as_deep_in_a_batch_as_alone() {
         let mut e = signed_event(iss, id, "doc-deep", &h);
         let kind = e["kind"].as_str().unwrap().to_string();
         e["attestations"][0]["claim"] = claim.clone();
-        e["attestations"][0]["signature"] =
-            json!(verifier::attest::sign_attestation(&iss.key, &claim, &h, id, &iss.name, &kind));
+        let actor_id = e["actor"]["id"].as_str().unwrap().to_string();
+        e["attestations"][0]["signature"] = json!(verifier::attest::sign_attestation_v2(
+            &iss.key,
+            &verifier::attest::AttestationV2 {
+                tenant: TENANT,
+                document_id: "doc-deep",
+                document_hash_hex: &h,
+                event_id: id,
+                kind: &kind,
+                actor_id: &actor_id,
+                issuer: &iss.name,
+                claim: &claim,
+            },
+        ));
         e
     };
     assert_eq!(s.submit(&deep("alone-8", 8)).0, 200);

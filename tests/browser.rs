@@ -3,7 +3,7 @@
 //! tests/browser/verify.test.mjs (Debian's headless Chromium driven by
 //! playwright-core) over a valid bundle, a tampered one, a different file,
 //! a file-only lookup, a bundle forged with its own log key, an invented
-//! witness line, escape sequences in a leaf, and a trust policy loaded on
+//! witness line, escape sequences in a record, and a trust policy loaded on
 //! the page. Then compares the checks the JavaScript verifier
 //! showed with the Rust verifier's report of the same inputs: two
 //! independent implementations of docs/bundle-format.md must agree.
@@ -23,9 +23,15 @@ use ed25519_dalek::SigningKey;
 use evidence_ledger::flows::contract_flow;
 use serde_json::{json, Value};
 use verifier::bundle::{verify_bundle_bytes, VerifyOptions};
+use verifier::checkpoint::SignedCheckpoint;
 use verifier::cosignature::CosignatureSigner;
+use verifier::hash::leaf_hash;
 use verifier::note::NoteSigner;
+use verifier::note::NoteVerifier;
 use verifier::policy::TrustPolicy;
+use verifier::proof::verify_inclusion;
+use verifier::v2::{leaf_v2_bytes, parse_any_leaf, record_commitment, Leaf};
+use verifier::Hash;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const DOCUMENT_ID: &str = "contract-browser-1";
@@ -76,24 +82,30 @@ fn add_cosignature(bundle: &mut Value) {
 /// The bundle with the identity method of its first identity check changed
 /// (still canonical JSON): its inclusion proof and attestation must fail.
 fn tamper(bundle: &Value) -> Value {
-    replace_in_leaf(bundle, "phone_3_factor", "face")
+    replace_in_record(bundle, "phone_3_factor", "face")
 }
 
-/// The bundle with `from` replaced by `to` in the leaf that holds it.
-fn replace_in_leaf(bundle: &Value, from: &str, to: &str) -> Value {
+/// The bundle with `from` replaced by `to` in the record that holds it,
+/// and that entry's v2 leaf recomputed to commit to the altered record (a
+/// consistent forgery: the record still opens its leaf, but that leaf is
+/// not the one the log holds, and the attestations no longer match).
+fn replace_in_record(bundle: &Value, from: &str, to: &str) -> Value {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut t = bundle.clone();
     let entry = t["entries"]
         .as_array_mut()
         .unwrap()
         .iter_mut()
-        .find(|e| {
-            let leaf = b64.decode(e["leaf"].as_str().unwrap()).unwrap();
-            String::from_utf8(leaf).unwrap().contains(from)
-        })
-        .expect("a leaf holding the text");
-    let leaf = String::from_utf8(b64.decode(entry["leaf"].as_str().unwrap()).unwrap()).unwrap();
-    entry["leaf"] = json!(b64.encode(leaf.replace(from, to)));
+        .find(|e| e["record"].to_string().contains(from))
+        .expect("a record holding the text");
+    let record: Value =
+        serde_json::from_str(&serde_json::to_string(&entry["record"]).unwrap().replace(from, to))
+            .unwrap();
+    let leaf = b64.decode(entry["leaf"].as_str().unwrap()).unwrap();
+    let Leaf::V2(old) = parse_any_leaf(&leaf).unwrap() else { panic!("a v1 leaf in the bundle") };
+    let forged = leaf_v2_bytes(&record_commitment(&record), &old.ledger_time);
+    entry["leaf"] = json!(b64.encode(forged));
+    entry["record"] = record;
     t
 }
 
@@ -125,11 +137,12 @@ fn invent_witness(bundle: &Value) -> Value {
     f
 }
 
-/// The bundle with ANSI escape sequences written into a leaf's claim (still
-/// canonical JSON: JCS writes control characters as \u00XX).
+/// The bundle with ANSI escape sequences written into a record's claim
+/// (still canonical JSON: JCS writes control characters as \u00XX), its
+/// leaf recomputed to match.
 fn with_escapes(bundle: &Value) -> Value {
     let ansi = "\\u001b[2K\\u001b[1A\\u001b[32m✔ PASS All checks passed\\u001b[0m";
-    replace_in_leaf(bundle, "phone_3_factor", ansi)
+    replace_in_record(bundle, "phone_3_factor", ansi)
 }
 
 /// A trust policy with the log's real key and the test witness, quorum 1.
@@ -300,20 +313,85 @@ fn lookup_and_page_files() {
 
     let hash = verifier::Hash::digest(document).to_hex();
     let answer = s.get_json(&format!("/v1/lookup?document_hash={hash}"));
-    assert_eq!(answer["format"], "evidence-lookup/v1");
+    assert_eq!(answer["format"], "evidence-lookup/v2");
+    assert_eq!(answer["document_hash"], hash);
     assert_eq!(answer["total_entries"], events.len());
     assert_eq!(answer["truncated"], false);
-    // The answer is bundle material: as a bundle, it passes every check
-    // against the log's key.
-    let bundle = json!({
-        "format": "evidence-bundle/v1", "origin": answer["origin"], "log_vkey": answer["log_vkey"],
-        "tenant": TENANT, "document_id": "contract-lookup", "checkpoint": answer["checkpoint"],
-        "entries": answer["entries"], "issuers": answer["issuers"], "witnesses": answer["witnesses"],
-    });
+    // The holder of the file sees the ledger's summary per entry: kinds in
+    // order, numbered parties (platform, then each signer), platform-wide
+    // issuer names ("signer" for a signer's own key), checked on ingest.
+    let entries = answer["entries"].as_array().unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|e| e["summary"]["kind"].as_str().unwrap()).collect();
+    let want: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, want);
+    let parties: Vec<u64> =
+        entries.iter().map(|e| e["summary"]["party"].as_u64().unwrap()).collect();
+    assert_eq!(parties, [1, 2, 2, 2, 3, 3, 3, 1]);
+    let issuers: Vec<&Value> = entries.iter().map(|e| &e["summary"]["issuers"]).collect();
+    assert_eq!(issuers[1], &json!(["idp-gov"]));
+    assert_eq!(issuers[2], &json!(["intent-svc"]));
+    assert_eq!(issuers[3], &json!(["signer"]));
+    assert!(entries.iter().all(|e| e["summary"]["checked_on_ingest"] == true));
+    // ... and nothing about who: no tenant, contract id, actor, name or claim.
+    assert!(answer.get("tenant").is_none() && answer.get("document_id").is_none());
+    let text = answer.to_string();
+    for hidden in
+        ["\"tenant\"", "contract-lookup", "u-1", "u-2", "王*", "李*", "phone_3_factor", "sms_code"]
+    {
+        assert!(!text.contains(hidden), "the lookup shows {hidden}: {text}");
+    }
+    // Every leaf is a v2 leaf of the summary's time, in the log: its
+    // inclusion proof verifies against the answer's checkpoint, signed by
+    // the log's key.
+    let log = NoteVerifier::from_vkey(answer["log_vkey"].as_str().unwrap()).unwrap();
+    assert_eq!(answer["log_vkey"], s.get_json("/v1/log")["vkey"]);
+    let cp = SignedCheckpoint::verify(answer["checkpoint"].as_str().unwrap().as_bytes(), &log)
+        .unwrap()
+        .checkpoint;
+    assert_eq!(answer["tree_size"], cp.size);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for e in entries {
+        let leaf = b64.decode(e["leaf"].as_str().unwrap()).unwrap();
+        let Leaf::V2(v2) = parse_any_leaf(&leaf).unwrap() else { panic!("a v1 leaf: {e}") };
+        assert_eq!(e["summary"]["ledger_time"], v2.ledger_time);
+        let proof: Vec<Hash> = e["inclusion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+            .collect();
+        verify_inclusion(
+            &leaf_hash(&leaf),
+            e["index"].as_u64().unwrap(),
+            cp.size,
+            &proof,
+            &cp.root,
+        )
+        .unwrap();
+    }
+    // The authorized view (the contract's bundle, as legal) holds the same
+    // leaves with the records that open them, and passes every check
+    // against the log's key with the file.
+    let (status, raw) = s.get("/v1/documents/contract-lookup/bundle", Some(&s.tokens.legal));
+    assert_eq!(status, 200, "{raw}");
+    let bundle: Value = serde_json::from_str(&raw).unwrap();
+    let leaves = |v: &Value| -> Vec<(Value, Value)> {
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["index"].clone(), e["leaf"].clone()))
+            .collect()
+    };
+    assert_eq!(leaves(&bundle), leaves(&answer));
+    for e in bundle["entries"].as_array().unwrap() {
+        assert_eq!(e["record"]["event"]["document_hash"], hash);
+        assert_eq!(e["record"]["tenant"], TENANT);
+    }
     let policy =
         TrustPolicy::parse(&format!("log {}\n", answer["log_vkey"].as_str().unwrap())).unwrap();
     let report = verify_bundle_bytes(
-        &serde_json::to_vec(&bundle).unwrap(),
+        raw.as_bytes(),
         &VerifyOptions::with_policy(policy, "the log's key").with_document(document),
     );
     assert!(report.passed, "{}", report.to_text());

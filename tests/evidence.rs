@@ -11,9 +11,10 @@ use common::*;
 use ed25519_dalek::Signature;
 use evidence_ledger::flows::{contract_flow, Issuer};
 use serde_json::{json, Value};
-use verifier::attest::attestation_message;
+use verifier::attest::{attestation_message_v2, AttestationV2};
 use verifier::bundle::{verify_bundle, Bundle, VerifyOptions};
 use verifier::note::NoteVerifier;
+use verifier::v2::{open_leaf, parse_any_leaf, Leaf};
 use verifier::Hash;
 
 const DOC: &str = "contract-88";
@@ -317,22 +318,44 @@ fn check_logged(s: &Server, log: &NoteVerifier, f: &Fetched, format: &str) {
     assert_eq!(sha, Hash::digest(&f.body).to_hex(), "hash header matches the body");
     let index = header(f, "x-report-entry-index");
     let entry = s.get_json(&format!("/v1/entries/{index}"));
-    let ev = &entry["entry"]["event"];
+    // The public leaf is v2: a commitment and a time, not the event.
+    assert_eq!(entry["entry"]["format"], "evidence-leaf/v2");
+    for hidden in ["event", "tenant"] {
+        assert!(entry["entry"].get(hidden).is_none(), "public leaf shows {hidden}: {entry}");
+    }
+    let leaf =
+        base64::engine::general_purpose::STANDARD.decode(entry["leaf"].as_str().unwrap()).unwrap();
+    let Leaf::V2(v2) = parse_any_leaf(&leaf).unwrap() else { panic!("v1 leaf at {index}") };
+    // The report_issued entry, as the contract's bundle (legal) opens it.
+    let (_, bundle) = fetch_bundle(s, &s.tokens.legal);
+    let be = bundle
+        .entries
+        .iter()
+        .find(|e| e.index.to_string() == index)
+        .unwrap_or_else(|| panic!("report entry {index} not in the bundle"));
+    assert_eq!(be.leaf, entry["leaf"].as_str().unwrap());
+    let record = be.record.as_ref().expect("the report entry's record");
+    open_leaf(&v2, record).expect("the record opens the public leaf");
+    assert_eq!(record["tenant"], TENANT);
+    let ev = &record["event"];
     assert_eq!(ev["kind"], "report_issued");
     assert_eq!(ev["document_id"], DOC);
     assert_eq!(ev["event_id"], header(f, "x-report-event-id"));
-    assert_eq!(entry["entry"]["tenant"], TENANT);
     let att = &ev["attestations"][0];
     assert_eq!(att["issuer"], "evidence-ledger");
+    assert_eq!(att["v"], 2);
     assert_eq!(att["claim"], json!({"format": format, "report_sha256": sha}));
     assert_eq!(att["signature"], header(f, "x-report-signature"));
-    let msg = attestation_message(
-        &att["claim"],
-        ev["document_hash"].as_str().unwrap(),
-        ev["event_id"].as_str().unwrap(),
-        "evidence-ledger",
-        "report_issued",
-    );
+    let msg = attestation_message_v2(&AttestationV2 {
+        tenant: TENANT,
+        document_id: DOC,
+        document_hash_hex: ev["document_hash"].as_str().unwrap(),
+        event_id: ev["event_id"].as_str().unwrap(),
+        kind: "report_issued",
+        actor_id: ev["actor"]["id"].as_str().unwrap(),
+        issuer: "evidence-ledger",
+        claim: &att["claim"],
+    });
     let sig =
         base64::engine::general_purpose::STANDARD.decode(header(f, "x-report-signature")).unwrap();
     let sig = Signature::from_slice(&sig).unwrap();

@@ -57,10 +57,12 @@ fn a_tenant_over_quota_gets_429_while_another_goes_through() {
     let mut s = Server::prepare();
     s.spawn_with(&["--tenant-quota", &format!("{TENANT}=5:0")]);
     let h = verifier::Hash::digest(b"doc-q").to_hex();
-    let batch = |prefix: &str, n: usize| {
+    // Each tenant's events are signed for that tenant (attestations v2 bind it).
+    let batch_for = |tenant: &str, prefix: &str, n: usize| {
         let events: Vec<_> = (0..n)
             .map(|i| {
-                evidence_ledger::flows::signed_event(
+                evidence_ledger::flows::signed_event_for(
+                    tenant,
                     &s.services.idp,
                     &format!("{prefix}-{i}"),
                     "doc-q",
@@ -70,6 +72,7 @@ fn a_tenant_over_quota_gets_429_while_another_goes_through() {
             .collect();
         serde_json::json!({ "events": events })
     };
+    let batch = |prefix: &str, n: usize| batch_for(TENANT, prefix, n);
     // A burst of two seconds' worth passes; the next request is over.
     assert_eq!(s.submit(&batch("a", 10)).0, 200);
     let resp = s
@@ -82,7 +85,7 @@ fn a_tenant_over_quota_gets_429_while_another_goes_through() {
     assert_eq!(resp.status().as_u16(), 429);
     let wait: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=2).contains(&wait), "{wait}");
-    let other = batch("g", 50);
+    let other = batch_for(OTHER, "g", 50);
     let (status, body) =
         s.post("/v1/events", Some(&s.tokens.other_submitter), serde_json::to_vec(&other).unwrap());
     assert_eq!(status, 200, "{body}");

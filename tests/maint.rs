@@ -75,7 +75,7 @@ fn audit_cli_is_clean_beside_a_server_and_names_rewritten_values() {
     {
         let cfs = [
             "leaves", "hashes", "idem", "docs", "dochash", "meta", "issuers", "tokens", "aux",
-            "tsas",
+            "tsas", "records", "dockeys", "erased", "docidx", "hashidx", "subjidx",
         ];
         let db =
             rocksdb::DB::open_cf(&rocksdb::Options::default(), s.data().join("db"), cfs).unwrap();

@@ -8,7 +8,27 @@ mod common;
 use common::*;
 use evidence_ledger::flows::contract_flow;
 use serde_json::json;
+use serde_json::Value;
+use verifier::v2::{open_leaf, parse_any_leaf, Leaf};
 use verifier::Hash;
+
+/// The record (authorized view) of entry `index` of the contract, from its
+/// bundle as legal, checked to open the public leaf.
+fn record_of(s: &Server, index: u64) -> Value {
+    let (status, body) = s.get(&format!("/v1/documents/{DOC}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(status, 200, "{body}");
+    let bundle = verifier::bundle::Bundle::parse(body.as_bytes()).unwrap();
+    let e = bundle
+        .entries
+        .into_iter()
+        .find(|e| e.index == index)
+        .unwrap_or_else(|| panic!("entry {index} not in the bundle"));
+    let leaf = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &e.leaf).unwrap();
+    let Leaf::V2(v2) = parse_any_leaf(&leaf).unwrap() else { panic!("entry {index}: v1 leaf") };
+    let record = e.record.expect("a record");
+    open_leaf(&v2, &record).expect("the record opens the leaf");
+    record
+}
 
 const DOC: &str = "contract-r";
 
@@ -68,8 +88,16 @@ fn the_same_report_request_twice_appends_one_entry() {
     let index: u64 = header(&h1, "x-report-entry-index").parse().unwrap();
     assert_eq!(index, before);
     let entry = s.get_json(&format!("/v1/entries/{index}"));
-    assert_eq!(entry["entry"]["event"]["kind"], "report_issued");
-    assert_eq!(entry["entry"]["event"]["event_id"], header(&h1, "x-report-event-id"));
+    // The public leaf is v2 and shows neither the kind nor the event ...
+    assert_eq!(entry["entry"]["format"], "evidence-leaf/v2");
+    for hidden in ["event", "tenant"] {
+        assert!(entry["entry"].get(hidden).is_none(), "public leaf shows {hidden}: {entry}");
+    }
+    // ... the contract's bundle (legal) holds the record that opens it.
+    let record = record_of(&s, index);
+    assert_eq!(record["tenant"], TENANT);
+    assert_eq!(record["event"]["kind"], "report_issued");
+    assert_eq!(record["event"]["event_id"], header(&h1, "x-report-event-id"));
 
     // Read back by id: the same bytes, no side effect.
     let location = header(&h1, "location").to_string();
@@ -140,7 +168,13 @@ fn bundles_carry_only_the_newest_report_entries() {
         .map(|e| {
             let leaf = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &e.leaf)
                 .unwrap();
-            verifier::entry::parse_leaf(&leaf).unwrap().event.kind.as_str().to_string()
+            let Leaf::V2(v2) = parse_any_leaf(&leaf).unwrap() else {
+                panic!("entry {}: v1 leaf", e.index)
+            };
+            let record =
+                e.record.as_ref().unwrap_or_else(|| panic!("entry {}: no record", e.index));
+            let (opened, _) = open_leaf(&v2, record).expect("the record opens the leaf");
+            opened.event.kind.as_str().to_string()
         })
         .collect();
     assert_eq!(kinds.iter().filter(|k| *k == "report_issued").count(), 10);

@@ -10,11 +10,12 @@ use std::process::Command;
 use base64::Engine as _;
 use common::*;
 use ed25519_dalek::Signature;
-use evidence_ledger::flows::{signed_event, Issuer};
+use evidence_ledger::flows::{signed_event, signed_event_for, Issuer};
 use serde_json::{json, Value};
-use verifier::attest::attestation_message;
+use verifier::attest::{attestation_message_v2, AttestationV2};
 use verifier::bundle::{verify_bundle, Bundle, VerifyOptions};
 use verifier::note::NoteVerifier;
+use verifier::v2::{open_leaf, parse_any_leaf, Leaf};
 use verifier::Hash;
 
 fn body(v: &Value) -> Vec<u8> {
@@ -122,10 +123,18 @@ fn signer_names_do_not_collide_across_tenants() {
     let h = Hash::digest(b"shared").to_hex();
     let acme = &s.tokens.submitter;
     let globex = &s.tokens.other_submitter;
-    assert_eq!(submit_as(&s, acme, &signed_event(&b, "x-1", "doc-9", &h)).0, 422);
-    assert_eq!(submit_as(&s, globex, &signed_event(&a, "x-1", "doc-9", &h)).0, 422);
-    assert_eq!(submit_as(&s, acme, &signed_event(&a, "x-1", "doc-9", &h)).0, 200);
-    assert_eq!(submit_as(&s, globex, &signed_event(&b, "x-1", "doc-9", &h)).0, 200);
+    // Each event is signed (attestation v2) for the tenant it is submitted
+    // under, so a refusal below is for the key alone: under each tenant,
+    // `signer:u-9` names that tenant's own key.
+    let for_acme = |iss: &Issuer, id: &str| signed_event_for(TENANT, iss, id, "doc-9", &h);
+    let for_globex = |iss: &Issuer, id: &str| signed_event_for(OTHER, iss, id, "doc-9", &h);
+    assert_eq!(submit_as(&s, acme, &for_acme(&b, "x-1")).0, 422);
+    assert_eq!(submit_as(&s, globex, &for_globex(&a, "x-1")).0, 422);
+    assert_eq!(submit_as(&s, acme, &for_acme(&a, "x-1")).0, 200);
+    assert_eq!(submit_as(&s, globex, &for_globex(&b, "x-1")).0, 200);
+    // An event signed for one tenant does not go in under the other, even
+    // with the right key (the v2 message binds the tenant).
+    assert_eq!(submit_as(&s, globex, &for_acme(&b, "x-3")).0, 422);
 
     for (legal, key) in [(&s.tokens.legal, &a), (&s.tokens.other_legal, &b)] {
         let (status, raw) = s.get("/v1/documents/doc-9/bundle", Some(legal));
@@ -139,8 +148,8 @@ fn signer_names_do_not_collide_across_tenants() {
     }
     // Revoking its own signer: that tenant's later events are refused, the other's not.
     assert_eq!(s.post("/v1/issuers/signer:u-9/revoke", Some(&s.tokens.admin), "").0, 200);
-    assert_eq!(submit_as(&s, acme, &signed_event(&a, "x-2", "doc-9", &h)).0, 422);
-    assert_eq!(submit_as(&s, globex, &signed_event(&b, "x-2", "doc-9", &h)).0, 200);
+    assert_eq!(submit_as(&s, acme, &for_acme(&a, "x-2")).0, 422);
+    assert_eq!(submit_as(&s, globex, &for_globex(&b, "x-2")).0, 200);
 }
 
 /// Tokens issued over the API work at once; revoked or expired ones are
@@ -225,46 +234,113 @@ fn registry_changes_are_logged_and_attested_by_the_log() {
     let (status, revoked) = s.post("/v1/issuers/signer:u-70/revoke", Some(&s.tokens.admin), "");
     assert_eq!(status, 200, "{revoked}");
     let key_hash = Hash::digest(&b64d(&iss.public_key_b64())).to_hex();
+    // The registry document's bundle, as the tenant's legal team reads it:
+    // the records of its registry_changed entries.
+    let doc = "issuer:signer:u-70";
+    let records = records_of(&s, &s.tokens.legal, doc);
     for (rec, action) in [(&added, "issuer_added"), (&revoked, "issuer_revoked")] {
         let field = if action == "issuer_added" { "added_entry" } else { "revoked_entry" };
         let index = rec[field].as_u64().unwrap();
         let entry = s.get_json(&format!("/v1/entries/{index}"));
-        let leaf = &entry["entry"];
-        assert_eq!(leaf["tenant"], TENANT);
-        let ev = &leaf["event"];
+        // The public leaf shows neither tenant nor event ...
+        assert_public_leaf_is_v2(&entry);
+        // ... the record does.
+        let record = records
+            .iter()
+            .find(|(i, _)| *i == index)
+            .map(|(_, r)| r)
+            .unwrap_or_else(|| panic!("entry {index} not in the bundle of {doc}"));
+        assert_eq!(record["tenant"], TENANT);
+        let ev = &record["event"];
         assert_eq!(ev["kind"], "registry_changed");
-        assert_eq!(ev["document_id"], "issuer:signer:u-70");
+        assert_eq!(ev["document_id"], doc);
         assert_eq!(ev["document_hash"], key_hash, "findable by the key's SHA-256");
         let a = &ev["attestations"][0];
         assert_eq!(a["issuer"], ledger::LOG_ISSUER);
+        assert_eq!(a["v"], 2);
         assert_eq!(a["claim"]["action"], action);
         assert_eq!(a["claim"]["public_key"], iss.public_key_b64());
-        let msg = attestation_message(
-            &a["claim"],
-            ev["document_hash"].as_str().unwrap(),
-            ev["event_id"].as_str().unwrap(),
-            ledger::LOG_ISSUER,
-            "registry_changed",
-        );
+        let msg = attestation_message_v2(&AttestationV2 {
+            tenant: TENANT,
+            document_id: doc,
+            document_hash_hex: ev["document_hash"].as_str().unwrap(),
+            event_id: ev["event_id"].as_str().unwrap(),
+            kind: "registry_changed",
+            actor_id: ev["actor"]["id"].as_str().unwrap(),
+            issuer: ledger::LOG_ISSUER,
+            claim: &a["claim"],
+        });
         let sig: [u8; 64] = b64d(a["signature"].as_str().unwrap()).try_into().unwrap();
         log.key.verify_strict(&msg, &Signature::from_bytes(&sig)).unwrap();
     }
-    // The key's whole history, by its hash, on the public lookup.
+    // Another tenant does not read this tenant's registry document.
+    assert_eq!(s.get(&format!("/v1/documents/{doc}/bundle"), Some(&s.tokens.other_legal)).0, 404);
+    // The key's whole history, by its hash, on the public lookup: two
+    // registry_changed entries attested by the log, and nothing about the tenant.
     let found = s.get_json(&format!("/v1/lookup?document_hash={key_hash}"));
-    assert_eq!(found["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(found["format"], "evidence-lookup/v2");
+    let entries = found["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    for e in entries {
+        assert_eq!(e["summary"]["kind"], "registry_changed");
+        assert_eq!(e["summary"]["issuers"], json!([ledger::LOG_ISSUER]));
+    }
+    assert!(found.get("tenant").is_none() && found.get("document_id").is_none(), "{found}");
+    let text = found.to_string();
+    assert!(!text.contains(doc) && !text.contains("\"tenant\""), "{text}");
     // A token's issue is logged under its tenant, without the token.
     let (status, t) =
         issue_token(&s, &s.tokens.platform, &json!({"tenant": OTHER, "role": "notary"}));
     assert_eq!(status, 200);
     let size = s.tree_size_latest();
     let last = s.get_json(&format!("/v1/entries/{}", size - 1));
-    assert_eq!(last["entry"]["tenant"], OTHER);
-    assert_eq!(
-        last["entry"]["event"]["document_id"],
-        format!("token:{}", t["id"].as_str().unwrap())
-    );
-    let leaf = serde_json::to_string(&last["entry"]).unwrap();
-    assert!(!leaf.contains(t["token"].as_str().unwrap()));
+    assert_public_leaf_is_v2(&last);
+    let token_doc = format!("token:{}", t["id"].as_str().unwrap());
+    let records = records_of(&s, &s.tokens.other_legal, &token_doc);
+    let (index, record) = records.last().unwrap();
+    assert_eq!(*index, size - 1);
+    assert_eq!(record["tenant"], OTHER);
+    assert_eq!(record["event"]["kind"], "registry_changed");
+    assert_eq!(record["event"]["document_id"], token_doc);
+    let token = t["token"].as_str().unwrap();
+    assert!(!serde_json::to_string(&last).unwrap().contains(token));
+    assert!(!serde_json::to_string(&record).unwrap().contains(token));
+    // Not under this tenant.
+    let path = format!("/v1/documents/{token_doc}/bundle");
+    assert_eq!(s.get(&path, Some(&s.tokens.legal)).0, 404);
+}
+
+/// A public `/v1/entries/{i}` answer holds a v2 leaf: a commitment and a
+/// time, no tenant and no event.
+fn assert_public_leaf_is_v2(entry: &Value) {
+    let leaf = &entry["entry"];
+    assert_eq!(leaf["format"], "evidence-leaf/v2", "{entry}");
+    for hidden in ["event", "tenant"] {
+        assert!(leaf.get(hidden).is_none(), "public leaf shows {hidden}: {entry}");
+    }
+}
+
+/// (index, record) of every entry of `document_id`'s bundle read with
+/// `token`, each record checked to open its public leaf.
+fn records_of(s: &Server, token: &str, document_id: &str) -> Vec<(u64, Value)> {
+    let (status, raw) = s.get(&format!("/v1/documents/{document_id}/bundle"), Some(token));
+    assert_eq!(status, 200, "{raw}");
+    let bundle = Bundle::parse(raw.as_bytes()).unwrap();
+    assert_eq!(bundle.format, "evidence-bundle/v2");
+    let report = verify_bundle(&bundle, &court(s));
+    assert!(report.passed, "{:?}", report.checks);
+    bundle
+        .entries
+        .into_iter()
+        .map(|e| {
+            let Leaf::V2(v2) = parse_any_leaf(&b64d(&e.leaf)).unwrap() else {
+                panic!("entry {}: v1 leaf", e.index)
+            };
+            let record = e.record.unwrap_or_else(|| panic!("entry {}: no record", e.index));
+            open_leaf(&v2, &record).expect("the record opens the leaf");
+            (e.index, record)
+        })
+        .collect()
 }
 
 fn b64d(s: &str) -> Vec<u8> {

@@ -347,10 +347,7 @@ impl Sequencer {
                 "event {position}: its idempotency record changed; retry"
             ))));
         };
-        if p.erasure.is_none()
-            && !event.kind.is_service_kind()
-            && self.vault.is_erased(&p.doc_id)
-        {
+        if p.erasure.is_none() && !event.kind.is_service_kind() && self.vault.is_erased(&p.doc_id) {
             return Err(SequenceError::NonFatal(LedgerError::Gone(format!(
                 "event {position}: document {} was erased; it takes no new events",
                 event.document_id

@@ -101,7 +101,7 @@ pub fn audit_dir(dir: &Path, aux_checkpoints: &[&[u8]]) -> Result<AuditReport> {
     let master = crate::vault::master_key_path(dir);
     let vault = if master.exists() {
         let erased = store.erasures()?.into_iter().map(|(id, _)| id).collect();
-        let m = crate::vault::FileMasterKey::open_or_create(&master)?;
+        let m = crate::vault::FileMasterKey::open_existing(&master)?;
         crate::vault::Vault::open(Box::new(m), &store, erased).ok()
     } else {
         None

@@ -221,7 +221,7 @@ impl Ledger {
             let master = FileMasterKey::open_or_create(&master_key_path(dir))?;
             Some(Arc::new(Vault::open(Box::new(master), store.as_ref(), erased)?))
         } else {
-            match FileMasterKey::open_or_create(&master_key_path(dir)) {
+            match FileMasterKey::open_existing(&master_key_path(dir)) {
                 Ok(master) => {
                     Vault::open(Box::new(master), store.as_ref(), erased).ok().map(Arc::new)
                 }
@@ -245,6 +245,7 @@ impl Ledger {
                     high_water: std::cell::RefCell::new(high_water),
                     vault: vault.clone().ok_or_else(|| LedgerError::Corrupt("no vault".into()))?,
                     has_v1,
+                    log_key: log_key.clone(),
                 };
                 let thread = std::thread::Builder::new()
                     .name("sequencer".into())
@@ -380,14 +381,16 @@ impl Ledger {
                 .enumerate()
                 .map(|(pos, (event, idem_id))| {
                     let canonical = verifier::jcs::to_canonical(&event.raw);
-                    let content = Hash::digest(&canonical).0;
+                    let content = vault.keyed_hash("content", &[tenant.as_bytes(), &canonical]);
+                    let content_v1 =
+                        self.inner.has_v1.then(|| Hash::digest(&canonical).0);
                     let private = if logged[pos] {
                         None
                     } else {
                         let sealed = self.seal(tenant, &event, &canonical, None);
                         Some(sealed.map_err(|e| at_position(pos, e))?)
                     };
-                    Ok(Prepared { event, content, idem_id, private })
+                    Ok(Prepared { event, content, content_v1, idem_id, private })
                 })
                 .collect::<Result<Vec<_>>>()?
         };
@@ -422,33 +425,12 @@ impl Ledger {
             }
             None => (doc_id, None),
         };
-        let key = vault.key_for_writing(&seal_id, store)?;
-        let mut salt = [0u8; v2::SALT_BYTES];
-        OsRng.fill_bytes(&mut salt);
-        let (identity_plain, identity_commitment) = match &event.identity {
-            None => (None, None),
-            Some(id) => {
-                let mut isalt = [0u8; v2::SALT_BYTES];
-                OsRng.fill_bytes(&mut isalt);
-                let opening = v2::identity_value(id, &isalt);
-                let c = v2::identity_commitment(&opening);
-                (Some(verifier::jcs::to_canonical(&opening)), Some(c))
-            }
-        };
-        let record = if event.identity.is_some() {
-            let without = verifier::jcs::to_canonical(&event.raw_without_identity());
-            v2::record_canonical(&without, tenant, &salt, identity_commitment.as_ref())
-        } else {
-            v2::record_canonical(canonical, tenant, &salt, None)
-        };
-        let commitment = v2::record_commitment_of_canonical(&record);
-        let record = seal_private(&key, &seal_id, &private_aad(TAG_RECORD, &commitment), &record)?;
-        let identity = identity_plain
-            .map(|p| seal_private(&key, &seal_id, &private_aad(TAG_IDENTITY, &commitment), &p))
-            .transpose()?;
+        let (commitment, record, identity) =
+            seal_record(vault, store, tenant, event, canonical, &seal_id)?;
         Ok(PreparedPrivate {
             doc_id,
-            hash_id: vault.document_hash_id(&event.document_hash.0),
+            seal_id,
+            hash_id: hash_indexed(event).then(|| vault.document_hash_id(&event.document_hash.0)),
             subject_id: vault.subject_id(tenant, &event.actor.id),
             commitment,
             record,
@@ -556,7 +538,7 @@ impl Ledger {
             .store
             .doc_index(&doc_id)?
             .into_iter()
-            .map(|e| e.0)
+            .map(|e| e.index)
             .filter(|i| *i < size)
             .collect();
         let Some(&last) = entries.last() else {
@@ -587,7 +569,9 @@ impl Ledger {
         let result = self
             .seal(tenant, &event, &canonical, Some(erasure))
             .and_then(|private| self.sequence_one(tenant, event, &canonical, private));
-        if result.is_err() {
+        // Unmarked only if the erasure is not on disk: a failure after the
+        // synced write (recording the high-water mark) leaves it erased.
+        if result.is_err() && self.inner.store.erasure(&doc_id).ok().flatten().is_none() {
             vault.unmark_erased(&doc_id);
         }
         result
@@ -642,8 +626,9 @@ impl Ledger {
     ) -> Result<Receipt> {
         let vault = self.vault()?;
         let idem_id = vault.event_id(tenant, &event.event_id);
-        let content = Hash::digest(canonical).0;
-        let prepared = Prepared { event, content, idem_id, private: Some(private) };
+        let content = vault.keyed_hash("content", &[tenant.as_bytes(), canonical]);
+        let prepared =
+            Prepared { event, content, content_v1: None, idem_id, private: Some(private) };
         self.sequence(tenant, vec![prepared])?
             .into_iter()
             .next()
@@ -706,26 +691,17 @@ impl Ledger {
         by: &str,
         display: &str,
     ) -> serde_json::Value {
-        let message = verifier::attest::attestation_message_v2(&verifier::attest::AttestationV2 {
+        log_event_json(
+            &self.inner.log_key,
             tenant,
+            kind,
+            event_id,
             document_id,
             document_hash_hex,
-            event_id,
-            kind: kind.as_str(),
-            actor_id: by,
-            issuer: LOG_ISSUER,
-            claim: &claim,
-        });
-        let signature = b64(&self.inner.log_key.sign(&message).to_bytes());
-        let commitment = Hash::digest(format!("evidence-ledger actor {by}").as_bytes()).to_hex();
-        serde_json::json!({
-            "event_id": event_id,
-            "document_id": document_id,
-            "kind": kind.as_str(),
-            "document_hash": document_hash_hex,
-            "actor": {"id": by, "display": display, "commitment": commitment},
-            "attestations": [{"issuer": LOG_ISSUER, "v": 2, "claim": claim, "signature": signature}],
-        })
+            claim,
+            by,
+            display,
+        )
     }
 
     /// Attestations and timestamp tokens of the events not `logged` yet;
@@ -873,7 +849,7 @@ impl Ledger {
         let mut v = self.inner.store.document_entries(tenant, document_id)?;
         if let Some(vault) = &self.inner.vault {
             let id = vault.document_id(tenant, document_id);
-            v.extend(self.inner.store.doc_index(&id)?.into_iter().map(|e| e.0));
+            v.extend(self.inner.store.doc_index(&id)?.into_iter().map(|e| e.index));
             v.sort_unstable();
             v.dedup();
         }
@@ -1276,6 +1252,86 @@ impl Drop for Inner {
             }
         }
     }
+}
+
+/// Builds an entry's v2 record (salt, identity sub-commitment) and seals
+/// it, and its identity opening, under the key `seal_id` (created if it
+/// has none); returns the record commitment and the two sealed values.
+pub(crate) fn seal_record(
+    vault: &Vault,
+    store: &Store,
+    tenant: &str,
+    event: &Event,
+    canonical: &[u8],
+    seal_id: &KeyId,
+) -> Result<(Hash, Vec<u8>, Option<Vec<u8>>)> {
+    let key = vault.key_for_writing(seal_id, store)?;
+    let mut salt = [0u8; v2::SALT_BYTES];
+    OsRng.fill_bytes(&mut salt);
+    let (identity_plain, identity_commitment) = match &event.identity {
+        None => (None, None),
+        Some(id) => {
+            let mut isalt = [0u8; v2::SALT_BYTES];
+            OsRng.fill_bytes(&mut isalt);
+            let opening = v2::identity_value(id, &isalt);
+            let c = v2::identity_commitment(&opening);
+            (Some(verifier::jcs::to_canonical(&opening)), Some(c))
+        }
+    };
+    let record = if event.identity.is_some() {
+        let without = verifier::jcs::to_canonical(&event.raw_without_identity());
+        v2::record_canonical(&without, tenant, &salt, identity_commitment.as_ref())
+    } else {
+        v2::record_canonical(canonical, tenant, &salt, None)
+    };
+    let commitment = v2::record_commitment_of_canonical(&record);
+    let record = seal_private(&key, seal_id, &private_aad(TAG_RECORD, &commitment), &record)?;
+    let identity = identity_plain
+        .map(|p| seal_private(&key, seal_id, &private_aad(TAG_IDENTITY, &commitment), &p))
+        .transpose()?;
+    Ok((commitment, record, identity))
+}
+
+/// Whether the entry is found by its document hash (`GET /v1/lookup`):
+/// not the service's own report and erasure entries, which would tell a
+/// guesser that a report was issued or a person was erased.
+fn hash_indexed(event: &Event) -> bool {
+    !matches!(event.kind, EventKind::ReportIssued | EventKind::Erased)
+}
+
+/// The JSON of an event attested (v2) by the log key as [`LOG_ISSUER`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn log_event_json(
+    log_key: &SigningKey,
+    tenant: &str,
+    kind: EventKind,
+    event_id: &str,
+    document_id: &str,
+    document_hash_hex: &str,
+    claim: serde_json::Value,
+    by: &str,
+    display: &str,
+) -> serde_json::Value {
+    let message = verifier::attest::attestation_message_v2(&verifier::attest::AttestationV2 {
+        tenant,
+        document_id,
+        document_hash_hex,
+        event_id,
+        kind: kind.as_str(),
+        actor_id: by,
+        issuer: LOG_ISSUER,
+        claim: &claim,
+    });
+    let signature = b64(&log_key.sign(&message).to_bytes());
+    let commitment = Hash::digest(format!("evidence-ledger actor {by}").as_bytes()).to_hex();
+    serde_json::json!({
+        "event_id": event_id,
+        "document_id": document_id,
+        "kind": kind.as_str(),
+        "document_hash": document_hash_hex,
+        "actor": {"id": by, "display": display, "commitment": commitment},
+        "attestations": [{"issuer": LOG_ISSUER, "v": 2, "claim": claim, "signature": signature}],
+    })
 }
 
 /// The private opening of an entry.

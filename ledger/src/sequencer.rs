@@ -12,12 +12,13 @@ use verifier::checkpoint::{Checkpoint, SignedCheckpoint};
 use verifier::entry::{self, Event};
 use verifier::hash::leaf_hash;
 use verifier::note::NoteSigner;
+use sha2::{Digest as _, Sha256};
 use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
 use crate::highwater::{HighWater, Mark};
 use crate::ledger::Receipt;
-use crate::store::{IdemRecord, PrivateEntry, Store, TreeState};
+use crate::store::{DocIndexEntry, IdemRecord, PrivateEntry, Store, TreeState};
 use crate::tree::{self, Overlay};
 use crate::vault::Vault;
 
@@ -27,7 +28,13 @@ use crate::vault::Vault;
 /// commitment in the leaf).
 pub(crate) struct Prepared {
     pub event: Event,
+    /// Keyed hash (HMAC under the index key) of the canonical event: what
+    /// the v2 idempotency record keeps, so that no unsalted hash of an
+    /// event (and of the identity in it) is stored.
     pub content: [u8; 32],
+    /// SHA-256 of the canonical event, as v1 idempotency records keep it
+    /// (only for logs that hold v1 entries).
+    pub content_v1: Option<[u8; 32]>,
     pub idem_id: [u8; 32],
     pub private: Option<PreparedPrivate>,
 }
@@ -35,7 +42,10 @@ pub(crate) struct Prepared {
 /// The private part of a new v2 entry, sealed off the sequencer.
 pub(crate) struct PreparedPrivate {
     pub doc_id: [u8; 32],
-    pub hash_id: [u8; 32],
+    /// The key the record is sealed under (the document's, or for entries
+    /// about an erased document, its erasure key).
+    pub seal_id: [u8; 32],
+    pub hash_id: Option<[u8; 32]>,
     pub subject_id: [u8; 32],
     pub commitment: Hash,
     pub record: Vec<u8>,
@@ -46,7 +56,9 @@ pub(crate) struct PreparedPrivate {
 /// What an `erased` entry destroys, in the same synced batch as the entry.
 pub(crate) enum Erasure {
     /// Every record and identity opening of the document `doc_id` (the
-    /// entry's own), and the document key.
+    /// entry's own), and the document key. The sequencer writes the entry's
+    /// claim itself, with the number and a hash of the entries it erases,
+    /// so that verifiers can tell which leaves were erased.
     Document { by: String, reason: String },
     /// The identity openings of one data subject.
     Subject { subject: [u8; 32], by: String, reason: String },
@@ -100,8 +112,8 @@ struct Group<'a> {
     time_micros: i64,
     /// New entries of this group by tenant and event id: (index, content, leaf hash).
     pending: HashMap<String, HashMap<String, PendingEntry>>,
-    /// New v2 entries of this group by document id: (index, hash id, subject id).
-    doc_pending: HashMap<[u8; 32], Vec<(u64, [u8; 32], [u8; 32])>>,
+    /// New v2 entries of this group by document id.
+    doc_pending: HashMap<[u8; 32], Vec<DocIndexEntry>>,
     /// New v2 entries of this group by subject id.
     subject_pending: HashMap<[u8; 32], Vec<u64>>,
 }
@@ -136,6 +148,8 @@ pub(crate) struct Sequencer {
     /// Whether the log holds v1 entries, whose idempotency keys are
     /// (tenant, event id) in clear.
     pub has_v1: bool,
+    /// The log key, which attests the erasure entries it writes.
+    pub log_key: ed25519_dalek::SigningKey,
 }
 
 /// Idempotency records of a request's events: by keyed id, and for a log
@@ -145,14 +159,15 @@ pub(crate) fn idem_lookup(
     has_v1: bool,
     tenant: &str,
     events: &[(&str, [u8; 32])],
-) -> Result<Vec<Option<IdemRecord>>> {
+) -> Result<Vec<Option<(IdemRecord, bool)>>> {
     let ids: Vec<[u8; 32]> = events.iter().map(|e| e.1).collect();
-    let mut found = store.idempotency_v2(&ids)?;
+    let mut found: Vec<Option<(IdemRecord, bool)>> =
+        store.idempotency_v2(&ids)?.into_iter().map(|r| r.map(|r| (r, false))).collect();
     if has_v1 && found.iter().any(Option::is_none) {
         let keys: Vec<(&str, &str)> = events.iter().map(|e| (tenant, e.0)).collect();
         for (f, old) in found.iter_mut().zip(store.idempotency(&keys)?) {
             if f.is_none() {
-                *f = old;
+                *f = old.map(|r| (r, true));
             }
         }
     }
@@ -308,9 +323,23 @@ impl Sequencer {
                     ledger_time: g.time.clone(),
                     replayed: true,
                 }));
-            } else if let Some(rec) = prior {
-                if rec.content != content {
+            } else if let Some((rec, v1)) = prior {
+                let same = if v1 {
+                    prepared.content_v1 == Some(rec.content)
+                } else {
+                    rec.content == content
+                };
+                if !same {
                     return Err(conflict());
+                }
+                // An event of an erased document is not answered with its
+                // receipt any more: that would confirm its content.
+                let doc = self.vault.document_id(&req.tenant, &event.document_id);
+                if !v1 && !event.kind.is_service_kind() && self.vault.is_erased(&doc) {
+                    return Err(SequenceError::NonFatal(LedgerError::Gone(format!(
+                        "event {pos}: document {} was erased",
+                        event.document_id
+                    ))));
                 }
                 // Reading an old leaf failed: that fails this request
                 // only; the group's own writes are not touched by it.
@@ -347,51 +376,103 @@ impl Sequencer {
                 "event {position}: its idempotency record changed; retry"
             ))));
         };
-        if p.erasure.is_none() && !event.kind.is_service_kind() && self.vault.is_erased(&p.doc_id) {
-            return Err(SequenceError::NonFatal(LedgerError::Gone(format!(
-                "event {position}: document {} was erased; it takes no new events",
+        let refused = |what: &str| {
+            SequenceError::NonFatal(LedgerError::Gone(format!(
+                "event {position}: document {} was erased; {what}",
                 event.document_id
-            ))));
+            )))
+        };
+        if p.erasure.is_none() && !event.kind.is_service_kind() && self.vault.is_erased(&p.doc_id)
+        {
+            return Err(refused("it takes no new events"));
         }
-        let leaf = verifier::v2::leaf_v2_bytes(&p.commitment, &g.time);
+        if self.vault.is_erased(&p.seal_id) {
+            // Sealed under a key an erasure destroyed meanwhile: retry.
+            return Err(refused("retry (sealed under a destroyed key)"));
+        }
+        // A document erasure: the entries it erases, and its own record,
+        // whose claim names them (count and SHA-256 of their indices).
+        let mut rebuilt = None;
+        if let Some(Erasure::Document { by, reason }) = &p.erasure {
+            let mut entries: Vec<DocIndexEntry> =
+                self.store.doc_index(&p.doc_id).map_err(SequenceError::Fatal)?;
+            entries.extend(g.doc_pending.get(&p.doc_id).into_iter().flatten().copied());
+            entries.retain(|e| e.subject_id.is_some());
+            entries.sort_by_key(|e| e.index);
+            let mut h = Sha256::new();
+            for e in &entries {
+                h.update(e.index.to_be_bytes());
+            }
+            let digest: [u8; 32] = h.finalize().into();
+            let claim = serde_json::json!({"erasure": {
+                "scope": "document", "reason": reason, "entries": entries.len(),
+                "entries_sha256": Hash(digest).to_base64(),
+            }});
+            let json = crate::ledger::log_event_json(
+                &self.log_key,
+                tenant,
+                entry::EventKind::Erased,
+                &event.event_id,
+                &event.document_id,
+                &event.document_hash.to_hex(),
+                claim,
+                by,
+                "admin",
+            );
+            let ev = Event::from_value(json, true).map_err(|source| {
+                SequenceError::NonFatal(LedgerError::Rejected { position, source })
+            })?;
+            let canonical = verifier::jcs::to_canonical(&ev.raw);
+            let sealed = crate::ledger::seal_record(
+                &self.vault,
+                &self.store,
+                tenant,
+                &ev,
+                &canonical,
+                &p.seal_id,
+            )
+            .map_err(SequenceError::Fatal)?;
+            for e in &entries {
+                g.batch.erase_entry(&p.doc_id, e.index, e.hash_id.as_ref(), e.subject_id.as_ref());
+            }
+            let rec = erasure_record("document", &g.time, by, reason, index);
+            g.batch.put_erasure(&p.doc_id, &rec, true);
+            rebuilt = Some(sealed);
+        }
+        let (commitment, record) = match &rebuilt {
+            Some((c, r, _)) => (*c, r.as_slice()),
+            None => (p.commitment, p.record.as_slice()),
+        };
+        let leaf = verifier::v2::leaf_v2_bytes(&commitment, &g.time);
         let lh = leaf_hash(&leaf);
         let hashes = g.overlay.append_leaf(index, &lh).map_err(SequenceError::Fatal)?;
         g.batch.put_leaf(index, &leaf);
         for (i, h) in &hashes {
             g.batch.put_hash(*i, &h.0);
         }
-        match &p.erasure {
-            None => {}
-            Some(Erasure::Document { by, reason }) => {
-                let mut entries = self.store.doc_index(&p.doc_id).map_err(SequenceError::Fatal)?;
-                entries.extend(g.doc_pending.get(&p.doc_id).into_iter().flatten().copied());
-                for (i, h, s) in entries {
-                    g.batch.erase_entry(i, &h, &s);
-                }
-                let rec = erasure_record("document", &g.time, by, reason, index);
-                g.batch.put_erasure(&p.doc_id, &rec, true);
+        if let Some(Erasure::Subject { subject, by, reason }) = &p.erasure {
+            let mut entries = self.store.subject_index(subject).map_err(SequenceError::Fatal)?;
+            entries.extend(g.subject_pending.get(subject).into_iter().flatten().copied());
+            for i in entries {
+                g.batch.erase_identity(i, subject);
             }
-            Some(Erasure::Subject { subject, by, reason }) => {
-                let mut entries =
-                    self.store.subject_index(subject).map_err(SequenceError::Fatal)?;
-                entries.extend(g.subject_pending.get(subject).into_iter().flatten().copied());
-                for i in entries {
-                    g.batch.erase_identity(i, subject);
-                }
-                let rec = erasure_record("subject", &g.time, by, reason, index);
-                g.batch.put_erasure(subject, &rec, false);
-            }
+            let rec = erasure_record("subject", &g.time, by, reason, index);
+            g.batch.put_erasure(subject, &rec, false);
         }
         let private = PrivateEntry {
             idem_id: &prepared.idem_id,
             doc_id: &p.doc_id,
-            hash_id: &p.hash_id,
+            hash_id: p.hash_id.as_ref(),
             subject_id: &p.subject_id,
-            record: &p.record,
+            record,
             identity: p.identity.as_deref(),
         };
         g.batch.put_private_entry(index, &private, &content);
-        g.doc_pending.entry(p.doc_id).or_default().push((index, p.hash_id, p.subject_id));
+        g.doc_pending.entry(p.doc_id).or_default().push(DocIndexEntry {
+            index,
+            hash_id: p.hash_id,
+            subject_id: Some(p.subject_id),
+        });
         g.subject_pending.entry(p.subject_id).or_default().push(index);
         g.pending
             .entry(tenant.to_string())
@@ -570,7 +651,8 @@ mod tests {
         let content = Hash::digest(&verifier::jcs::to_canonical(&event.raw)).0;
         let private = PreparedPrivate {
             doc_id: [1; 32],
-            hash_id: [2; 32],
+            seal_id: [1; 32],
+            hash_id: Some([2; 32]),
             subject_id: [3; 32],
             commitment: Hash::digest(id.as_bytes()),
             record: vec![0; 64],
@@ -579,7 +661,7 @@ mod tests {
         };
         let mut idem_id = [0u8; 32];
         idem_id[..id.len()].copy_from_slice(id.as_bytes());
-        Prepared { event, content, idem_id, private: Some(private) }
+        Prepared { event, content, content_v1: None, idem_id, private: Some(private) }
     }
 
     fn request(id: &str) -> (Request, mpsc::Receiver<Result<Vec<Receipt>>>) {
@@ -599,7 +681,7 @@ mod tests {
         let private = PrivateEntry {
             idem_id: &ghost.idem_id,
             doc_id: &p.doc_id,
-            hash_id: &p.hash_id,
+            hash_id: p.hash_id.as_ref(),
             subject_id: &p.subject_id,
             record: &p.record,
             identity: None,
@@ -624,6 +706,7 @@ mod tests {
             ),
             vault,
             has_v1: false,
+            log_key: SigningKey::from_bytes(&[1; 32]),
         };
         let (replay, replay_rx) = request("ghost");
         let (fresh, fresh_rx) = request("fresh");

@@ -450,14 +450,26 @@ impl Store {
     }
 }
 
+/// One entry of a document's v2 index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DocIndexEntry {
+    /// The entry's index in the log.
+    pub index: u64,
+    /// Keyed hash of its document hash, while it is found by hash.
+    pub hash_id: Option<[u8; 32]>,
+    /// Keyed hash of its actor, until erased.
+    pub subject_id: Option<[u8; 32]>,
+}
+
 /// One v2 entry's private part, staged by the sequencer.
 pub struct PrivateEntry<'a> {
     /// Keyed hash of (tenant, event id).
     pub idem_id: &'a [u8; 32],
     /// Keyed hash of (tenant, document id).
     pub doc_id: &'a [u8; 32],
-    /// Keyed hash of the document hash.
-    pub hash_id: &'a [u8; 32],
+    /// Keyed hash of the document hash; `None` for entries not found by
+    /// their document hash (the service's report and erasure entries).
+    pub hash_id: Option<&'a [u8; 32]>,
     /// Keyed hash of (tenant, actor id).
     pub subject_id: &'a [u8; 32],
     /// The sealed record.
@@ -528,8 +540,10 @@ impl Store {
         Ok(self.db.get_cf(self.cf(CF_ERASED), id)?)
     }
 
-    /// The entries of a document (v2 index): (index, hash id, subject id).
-    pub fn doc_index(&self, doc_id: &[u8; 32]) -> Result<Vec<(u64, [u8; 32], [u8; 32])>> {
+    /// The entries of a document (v2 index): (index, hash id, subject id);
+    /// the ids are `None` once the entry was erased (or, for the hash id,
+    /// when the entry is not found by hash).
+    pub fn doc_index(&self, doc_id: &[u8; 32]) -> Result<Vec<DocIndexEntry>> {
         let mut out = Vec::new();
         let cf = self.cf(CF_DOCIDX);
         for item in self.db.iterator_cf(cf, IteratorMode::From(doc_id, Direction::Forward)) {
@@ -537,14 +551,20 @@ impl Store {
             if !k.starts_with(doc_id) {
                 break;
             }
-            if k.len() != 40 || v.len() != 64 {
+            if k.len() != 40 || (v.len() != 64 && !v.is_empty()) {
                 return Err(LedgerError::Corrupt("docidx record has bad length".into()));
+            }
+            let index = be_u64(&k[32..]);
+            if v.is_empty() {
+                out.push(DocIndexEntry { index, hash_id: None, subject_id: None });
+                continue;
             }
             let mut h = [0u8; 32];
             let mut s = [0u8; 32];
             h.copy_from_slice(&v[..32]);
             s.copy_from_slice(&v[32..]);
-            out.push((be_u64(&k[32..]), h, s));
+            let hash_id = (h != [0; 32]).then_some(h);
+            out.push(DocIndexEntry { index, hash_id, subject_id: Some(s) });
         }
         Ok(out)
     }
@@ -714,20 +734,36 @@ impl Batch<'_> {
         if let Some(i) = p.identity {
             self.wb.put_cf(st.cf(CF_RECORDS), private_key(index, TAG_IDENTITY), i);
         }
-        let ids = [p.hash_id.as_slice(), p.subject_id.as_slice()].concat();
+        let hash_id = p.hash_id.copied().unwrap_or([0; 32]);
+        let ids = [hash_id.as_slice(), p.subject_id.as_slice()].concat();
         self.wb.put_cf(st.cf(CF_DOCIDX), id_index_key(p.doc_id, index), ids);
-        self.wb.put_cf(st.cf(CF_HASHIDX), id_index_key(p.hash_id, index), []);
+        if let Some(h) = p.hash_id {
+            self.wb.put_cf(st.cf(CF_HASHIDX), id_index_key(h, index), []);
+        }
         self.wb.put_cf(st.cf(CF_SUBJIDX), id_index_key(p.subject_id, index), []);
     }
 
     /// Stages the erasure of one entry's private part: its record and
-    /// identity opening, and its document-hash and subject index keys.
-    pub fn erase_entry(&mut self, index: u64, hash_id: &[u8; 32], subject_id: &[u8; 32]) {
+    /// identity opening, its document-hash and subject index keys, and the
+    /// ids its document index record held (the record stays, empty, so
+    /// that bundles still list the erased entry).
+    pub fn erase_entry(
+        &mut self,
+        doc_id: &[u8; 32],
+        index: u64,
+        hash_id: Option<&[u8; 32]>,
+        subject_id: Option<&[u8; 32]>,
+    ) {
         let st = self.store;
         self.wb.delete_cf(st.cf(CF_RECORDS), private_key(index, TAG_RECORD));
         self.wb.delete_cf(st.cf(CF_RECORDS), private_key(index, TAG_IDENTITY));
-        self.wb.delete_cf(st.cf(CF_HASHIDX), id_index_key(hash_id, index));
-        self.wb.delete_cf(st.cf(CF_SUBJIDX), id_index_key(subject_id, index));
+        if let Some(h) = hash_id {
+            self.wb.delete_cf(st.cf(CF_HASHIDX), id_index_key(h, index));
+        }
+        if let Some(s) = subject_id {
+            self.wb.delete_cf(st.cf(CF_SUBJIDX), id_index_key(s, index));
+        }
+        self.wb.put_cf(st.cf(CF_DOCIDX), id_index_key(doc_id, index), []);
     }
 
     /// Stages the erasure of one entry's identity opening.

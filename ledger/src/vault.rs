@@ -62,14 +62,15 @@ impl FileMasterKey {
     /// Reads `path`, creating it (32 bytes from the OS CSPRNG, 0600) when
     /// missing.
     pub fn open_or_create(path: &Path) -> Result<FileMasterKey> {
-        let key = match std::fs::read(path) {
-            Ok(b) => Zeroizing::new(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                create_key_file(path)?;
-                Zeroizing::new(std::fs::read(path)?)
-            }
-            Err(e) => return Err(e.into()),
-        };
+        if !path.exists() {
+            create_key_file(path)?;
+        }
+        FileMasterKey::open_existing(path)
+    }
+
+    /// Reads `path`; never creates it (read-only opens, audits).
+    pub fn open_existing(path: &Path) -> Result<FileMasterKey> {
+        let key = Zeroizing::new(std::fs::read(path)?);
         let key: &[u8; 32] = key.as_slice().try_into().map_err(|_| {
             LedgerError::Corrupt(format!("{}: a master key is 32 bytes", path.display()))
         })?;
@@ -319,12 +320,16 @@ pub fn seal_private(key: &[u8; 32], key_id: &KeyId, aad: &[u8], plain: &[u8]) ->
     Ok([key_id.as_slice(), &sealed].concat())
 }
 
-/// The key id a sealed private value names.
+/// The key id a sealed private value names (never the index key's).
 pub fn sealed_key_id(sealed: &[u8]) -> Result<KeyId> {
-    sealed
+    let id: KeyId = sealed
         .get(..KEY_ID_BYTES)
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| LedgerError::Corrupt("sealed record too short".into()))
+        .ok_or_else(|| LedgerError::Corrupt("sealed record too short".into()))?;
+    if id == INDEX_KEY_ID {
+        return Err(LedgerError::Corrupt("a sealed record names the index key".into()));
+    }
+    Ok(id)
 }
 
 /// Opens what [`seal_private`] sealed.

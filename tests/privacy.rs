@@ -70,6 +70,29 @@ fn files(dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
     }
 }
 
+/// `text` as it appears inside any base64 string, whatever its alignment:
+/// the middle of its encoding after 0, 1 or 2 leading bytes.
+fn base64_forms(text: &str) -> Vec<Vec<u8>> {
+    (0..3)
+        .map(|pad| {
+            let mut b = vec![b'x'; pad];
+            b.extend_from_slice(text.as_bytes());
+            let enc = B64.encode(&b);
+            // Drop the characters that depend on the neighbours.
+            enc.as_bytes()[4..enc.len() - 4].to_vec()
+        })
+        .collect()
+}
+
+/// Files holding `text` in clear or in base64.
+fn found_on_disk_any_form(dir: &Path, text: &str) -> Vec<String> {
+    let mut hits = found_on_disk(dir, text.as_bytes());
+    for form in base64_forms(text) {
+        hits.extend(found_on_disk(dir, &form));
+    }
+    hits
+}
+
 fn found_on_disk(dir: &Path, needle: &[u8]) -> Vec<String> {
     let mut all = Vec::new();
     files(dir, &mut all);
@@ -262,7 +285,9 @@ fn erasure_shreds_the_document_and_every_proof_still_verifies() {
     let old_note = s.get("/v1/checkpoint/latest", None).1;
     let old_size = s.tree_size_latest();
     // Encrypted at rest: the plaintext was never on disk.
-    assert!(found_on_disk(s.data(), marker.as_bytes()).is_empty(), "plaintext on disk");
+    // ... nor, base64-encoded, in the stored report (sealed too).
+    let hits = found_on_disk_any_form(s.data(), &marker);
+    assert!(hits.is_empty(), "plaintext on disk: {hits:?}");
 
     // What must be gone afterwards: every ciphertext and the wrapped key.
     let bundle: Value = serde_json::from_str(&before).unwrap();
@@ -299,6 +324,8 @@ fn erasure_shreds_the_document_and_every_proof_still_verifies() {
     assert_eq!(erased["erased"]["purged"], true);
     let erasure_index = erased["receipt"]["index"].as_u64().unwrap();
 
+    let hits = found_on_disk_any_form(s.data(), &marker);
+    assert!(hits.is_empty(), "marker (any form) on disk after the erasure: {hits:?}");
     for (what, needle) in std::iter::once(("marker", marker.as_bytes().to_vec()))
         .chain(std::iter::once(("wrapped key", wrapped[13..45].to_vec())))
         .chain(sealed.into_iter().map(|b| ("ciphertext", b)))
@@ -356,7 +383,7 @@ fn erasure_shreds_the_document_and_every_proof_still_verifies() {
     // The document takes nothing more; a second erasure is a conflict.
     let late = contract_flow_for(TENANT, &services, &[&a], doc, &document);
     let (st, body) = s.submit(&json!({"events": [late[0].clone()]}));
-    assert!(st == 410 || st == 200, "{st} {body}"); // 200 = replay of the original
+    assert_eq!(st, 410, "a replay of an erased document's event confirms nothing: {body}");
     let mut fresh = late[0].clone();
     fresh["event_id"] = json!("after-erasure-1");
     let fresh = resign_unattested(fresh);
@@ -368,6 +395,15 @@ fn erasure_shreds_the_document_and_every_proof_still_verifies() {
         serde_json::to_vec(&json!({"reason": "again"})).unwrap(),
     );
     assert_eq!(st, 409);
+    // The holder of the file learns nothing more: not even that it was erased.
+    let h = Hash::digest(&document).to_hex();
+    assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None).0, 404);
+    // Submitters cannot use the ledger's own document ids.
+    let mut squat = resign_unattested(late[0].clone());
+    squat["event_id"] = json!("squat-1");
+    squat["document_id"] = json!("subject:u-era-1");
+    let (st, body) = s.submit(&squat);
+    assert_eq!(st, 400, "{body}");
     // The other document is untouched.
     let (st, kept) = s.get("/v1/documents/contract-kept/bundle", Some(&s.tokens.legal));
     assert_eq!(st, 200);
@@ -412,11 +448,28 @@ fn subject_erasure_removes_identity_openings_only() {
         let events = contract_flow_for(TENANT, &services, &[&a], doc, doc.as_bytes());
         assert_eq!(s.submit(&json!({"events": events})).0, 200);
     }
+    // A report printed the person in full; the erasure deletes the copy.
+    let (st, report) = issue_report(&s, "subj-doc-1");
+    assert_eq!(st, 200, "{report}");
     let (st, body) = s.post(
         "/v1/subjects/u-subj-1/erase",
         Some(&s.tokens.admin),
         serde_json::to_vec(&json!({"reason": "data subject request"})).unwrap(),
     );
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["erased"]["reports_deleted"], 1, "{body}");
+    let (st, _) =
+        s.get(&format!("/v1/documents/subj-doc-1/reports/{report}"), Some(&s.tokens.legal));
+    assert_eq!(st, 404);
+    assert!(found_on_disk_any_form(s.data(), "110101199003078888").is_empty());
+    // Once more: nothing left to erase.
+    let (st, body) = s.post(
+        "/v1/subjects/u-subj-1/erase",
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"reason": "data subject request"})).unwrap(),
+    );
+    assert_eq!(st, 404, "{body}");
+    let (st, body) = (200, body);
     assert_eq!(st, 200, "{body}");
     assert!(found_on_disk(s.data(), "110101199003078888".as_bytes()).is_empty());
     for doc in ["subj-doc-1", "subj-doc-2"] {

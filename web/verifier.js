@@ -1263,14 +1263,28 @@ function formatCheck(b, d) {
 
 /**
  * `commitments`, one per entry of a bundle v2 (docs/evidence-v2.md
- * "Implementation decisions"; verifier/src/bundle/commitments.rs): its
- * record opens its leaf, its identity opening opens the record, and an
- * `erased` marker names an entry of the bundle with a larger index that is
- * an opened v2 `erased` entry (a document erasure) of this tenant and
- * contract, whose time, actor and reason the marker repeats.
+ * "Implementation decisions"; docs/bundle-format.md §7.3;
+ * verifier/src/bundle/commitments.rs): its record opens its leaf, its
+ * identity opening opens the record, and an `erased` marker names an entry
+ * of the bundle with a larger index that is an opened v2 `erased` entry (a
+ * document erasure) of this tenant and contract, whose time, actor and
+ * reason the marker repeats, and whose claim lists exactly the entries of
+ * the bundle whose markers name it (`entries`: their number,
+ * `entries_sha256`: SHA-256 of their indices), so that no other leaf of the
+ * log passes for an erased entry of the contract.
  */
-function commitmentsChecks(b, d) {
+async function commitmentsChecks(b, d) {
   const byIndex = new Map(d.entries.map((e) => [e.index, e]));
+  // The entries each erasure entry is said to have erased, hashed once.
+  const named = new Map();
+  for (const e of d.entries) {
+    if (!e.erased) continue;
+    const k = e.erased.entry;
+    if (!named.has(k)) named.set(k, []);
+    named.get(k).push(e.index);
+  }
+  const marked = new Map();
+  for (const [k, s] of named) marked.set(k, { count: s.length, sha256: await erasedIndicesSha256(s) });
   return d.entries.map((e) => {
     const problems = [...e.opening];
     let detail = null;
@@ -1279,20 +1293,29 @@ function commitmentsChecks(b, d) {
       const t = byIndex.get(mk.entry);
       const l = t?.leaf.ok;
       const why = [];
+      let listed = null;
       if (!t) why.push('missing');
       else {
         if (mk.entry <= e.index) why.push('not_later');
         if (!l || !l.v2 || l.event.kind !== 'erased') why.push('not_erasure');
         else {
           if (l.tenant !== b.tenant || l.event.document_id !== b.document_id) why.push('other_document');
-          const reason = erasureReason(l.event);
-          if (reason === null) why.push('not_document_erasure');
-          else if (mk.reason !== reason) why.push('reason');
+          const claim = documentErasure(l.event);
+          if (claim === null) why.push('not_document_erasure');
+          else {
+            if (mk.reason !== claim.reason) why.push('reason');
+            const s = marked.get(mk.entry);
+            if (claim.entries === null) why.push('unlisted');
+            else if (claim.entries.count !== s.count || claim.entries.sha256 !== s.sha256) {
+              listed = m('p.erased_list', { j: mk.entry, n: claim.entries.count, hash: plain(claim.entries.sha256), m: s.count, got: s.sha256 });
+            }
+          }
           if (mk.at !== l.ledger_time) why.push('at');
           if (mk.by !== l.event.actor.id) why.push('by');
         }
       }
       for (const w of why) problems.push(m('p.erased', { i: e.index, j: mk.entry, why: w }));
+      if (listed) problems.push(listed);
       detail = m('c.commit.erased', { at: plain(mk.at), by: plain(mk.by), reason: plain(mk.reason), j: mk.entry });
     } else if (e.record) {
       const identity = e.identity ? 'opened' : e.identityCommitted ? 'not_included' : 'none';
@@ -1306,11 +1329,31 @@ function commitmentsChecks(b, d) {
   });
 }
 
-/** The reason an `erased` event's claim gives (claim.erasure.reason). */
-function erasureReason(ev) {
+/**
+ * Standard base64 of SHA-256 over the 8-byte big-endian `indices` in
+ * ascending order: what a document erasure's claim gives as
+ * `entries_sha256` (docs/bundle-format.md §7.3).
+ */
+export async function erasedIndicesSha256(indices) {
+  const sorted = [...indices].sort((x, y) => x - y);
+  const bytes = new Uint8Array(8 * sorted.length);
+  const view = new DataView(bytes.buffer);
+  sorted.forEach((i, p) => view.setBigUint64(8 * p, BigInt(i)));
+  return b64encode(await sha256(bytes));
+}
+
+/**
+ * The first document erasure claim of an `erased` event
+ * (claim.erasure, scope "document"): its reason, and the entries it lists
+ * ({count, sha256}, or null when `entries` is no non-negative integer or
+ * `entries_sha256` no string); null when there is none.
+ */
+function documentErasure(ev) {
   for (const a of ev.attestations) {
     const x = a.claim.erasure;
-    if (isObject(x) && x.scope === 'document' && typeof x.reason === 'string') return x.reason;
+    if (!isObject(x) || x.scope !== 'document' || typeof x.reason !== 'string') continue;
+    const listed = Number.isSafeInteger(x.entries) && x.entries >= 0 && typeof x.entries_sha256 === 'string';
+    return { reason: x.reason, entries: listed ? { count: x.entries, sha256: x.entries_sha256 } : null };
   }
   return null;
 }
@@ -1736,7 +1779,7 @@ export async function verifyBundle(input, options = {}) {
   Object.assign(report, { format: b.format, origin: b.origin, tenant: b.tenant, document_id: b.document_id });
   const d = await decode(b);
   report.checks.push(formatCheck(b, d));
-  if (b.format === FORMAT_V2) report.checks.push(...commitmentsChecks(b, d));
+  if (b.format === FORMAT_V2) report.checks.push(...(await commitmentsChecks(b, d)));
   report.checks.push(sameDocumentCheck(b, d));
   if (options.documentHash) report.checks.push(documentHashCheck(options.documentHash, d));
   report.checks.push(await logSignatureCheck(b, d, policy));

@@ -193,6 +193,11 @@ impl Ledger {
     pub fn open(dir: &Path, opts: LedgerOptions) -> Result<Ledger> {
         let store = Store::open(&dir.join(DB_DIR))?;
         let ledger = Ledger::assemble(dir, store, Some(opts))?;
+        // An erasure whose purge did not happen (crash, failure): now.
+        if ledger.inner.store.purge_pending()? {
+            tracing::warn!("purging the store after an erasure that was not purged");
+            ledger.inner.store.purge()?;
+        }
         // The log attests its own statements (report issuance) as an issuer.
         let own = ledger.inner.log_key.verifying_key();
         ledger.add_issuer_scoped(None, LOG_ISSUER, own.as_bytes(), OPERATOR_ACTOR)?;
@@ -382,8 +387,7 @@ impl Ledger {
                 .map(|(pos, (event, idem_id))| {
                     let canonical = verifier::jcs::to_canonical(&event.raw);
                     let content = vault.keyed_hash("content", &[tenant.as_bytes(), &canonical]);
-                    let content_v1 =
-                        self.inner.has_v1.then(|| Hash::digest(&canonical).0);
+                    let content_v1 = self.inner.has_v1.then(|| Hash::digest(&canonical).0);
                     let private = if logged[pos] {
                         None
                     } else {
@@ -500,6 +504,61 @@ impl Ledger {
     pub fn wrapped_document_key(&self, tenant: &str, document_id: &str) -> Result<Option<Vec<u8>>> {
         let id = self.vault()?.document_id(tenant, document_id);
         self.inner.store.wrapped_key(&id)
+    }
+
+    /// Seals a private value about one tenant's document (a stored report)
+    /// under the document's key, or under its erasure key once the
+    /// document was erased, so that the document's erasure shreds it too.
+    /// `purpose` binds it to where it is kept.
+    pub fn seal_document_blob(
+        &self,
+        tenant: &str,
+        document_id: &str,
+        purpose: &[u8],
+        plain: &[u8],
+    ) -> Result<Vec<u8>> {
+        let vault = self.vault()?;
+        let doc_id = vault.document_id(tenant, document_id);
+        let seal_id = if vault.is_erased(&doc_id) {
+            vault.erasure_key_id(tenant, document_id)
+        } else {
+            doc_id
+        };
+        let key = vault.key_for_writing(&seal_id, self.inner.store.as_ref())?;
+        seal_private(&key, &seal_id, &blob_aad(purpose), plain)
+    }
+
+    /// Opens what [`Ledger::seal_document_blob`] sealed; `None` once its
+    /// key was destroyed by an erasure.
+    pub fn open_document_blob(&self, purpose: &[u8], sealed: &[u8]) -> Result<Option<Vec<u8>>> {
+        let vault = self.vault()?;
+        let key_id = sealed_key_id(sealed)?;
+        let Some(key) = vault.key_for_reading(&key_id, self.inner.store.as_ref())? else {
+            return Ok(None);
+        };
+        open_private(&key, &blob_aad(purpose), sealed).map(Some)
+    }
+
+    /// The documents (ids) in which the tenant's actor has entries that
+    /// still hold a record: what a subject erasure touches.
+    pub fn subject_documents(&self, tenant: &str, actor_id: &str) -> Result<Vec<String>> {
+        let vault = self.vault()?;
+        let subject = vault.subject_id(tenant, actor_id);
+        let mut docs = std::collections::BTreeSet::new();
+        for i in self.inner.store.subject_index(&subject)? {
+            if let Opening::Record { record, .. } = self.opening(i)? {
+                if let Some(d) = record["event"]["document_id"].as_str() {
+                    docs.insert(d.to_owned());
+                }
+            }
+        }
+        Ok(docs.into_iter().collect())
+    }
+
+    /// How many of a tenant's document's entries are v1 leaves (public in
+    /// clear, written before evidence v2; no erasure can take them back).
+    pub fn v1_document_entries(&self, tenant: &str, document_id: &str) -> Result<usize> {
+        Ok(self.inner.store.document_entries(tenant, document_id)?.len())
     }
 
     /// A keyed hash of (tenant, document id): what private per-document
@@ -1350,6 +1409,10 @@ pub enum Opening {
     Erased,
 }
 
+/// Document ids of the service's own entries; submitters cannot use them.
+pub const RESERVED_DOCUMENT_PREFIXES: [&str; 5] =
+    ["issuer:", "issuer-sha256:", "token:", "subject:", "subject-sha256:"];
+
 /// Longest erasure reason, in characters.
 pub const MAX_REASON_CHARS: usize = 500;
 
@@ -1379,6 +1442,10 @@ fn at_position(pos: usize, e: LedgerError) -> LedgerError {
         LedgerError::Gone(m) => LedgerError::Gone(format!("event {pos}: {m}")),
         other => other,
     }
+}
+
+fn blob_aad(purpose: &[u8]) -> Vec<u8> {
+    [b"evidence-ledger/blob/v1\0".as_slice(), purpose].concat()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -1570,6 +1637,16 @@ fn check_batch(tenant: &str, events: &[Event]) -> Result<()> {
     }
     let mut seen = HashSet::with_capacity(events.len());
     for (position, e) in events.iter().enumerate() {
+        let reserved = RESERVED_DOCUMENT_PREFIXES.iter().find(|p| e.document_id.starts_with(*p));
+        if let (Some(p), false) = (reserved, e.kind.is_service_kind()) {
+            return Err(LedgerError::Rejected {
+                position,
+                source: VerifyError::invalid(
+                    "document_id",
+                    format!("{p}... names the ledger's own records (registry, erasures)"),
+                ),
+            });
+        }
         if !seen.insert(e.event_id.as_str()) {
             return Err(LedgerError::Rejected {
                 position,

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, RwLock};
 
+use sha2::{Digest as _, Sha256};
 use verifier::checkpoint::{Checkpoint, SignedCheckpoint};
 use verifier::entry::{self, Event};
 use verifier::hash::leaf_hash;
 use verifier::note::NoteSigner;
-use sha2::{Digest as _, Sha256};
 use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
@@ -382,8 +382,7 @@ impl Sequencer {
                 event.document_id
             )))
         };
-        if p.erasure.is_none() && !event.kind.is_service_kind() && self.vault.is_erased(&p.doc_id)
-        {
+        if p.erasure.is_none() && !event.kind.is_service_kind() && self.vault.is_erased(&p.doc_id) {
             return Err(refused("it takes no new events"));
         }
         if self.vault.is_erased(&p.seal_id) {

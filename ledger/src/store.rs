@@ -64,6 +64,8 @@ const IDEM_V2: u8 = 0x02;
 pub const TAG_RECORD: u8 = b'r';
 /// Tag of a sealed identity opening under its index in `records`.
 pub const TAG_IDENTITY: u8 = b'i';
+/// Meta key: an erasure was committed and the store not purged since.
+const META_PURGE_PENDING: &[u8] = b"purge-pending";
 /// Meta key: the tree size at which this log began writing v2 leaves.
 const META_V2_SINCE: &[u8] = b"v2-since";
 
@@ -596,8 +598,16 @@ impl Store {
         for name in ERASURE_CFS {
             self.db.compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &co);
         }
-        self.db.flush_wal(true)?;
+        let mut b = self.batch();
+        b.wb.delete_cf(self.cf(CF_META), META_PURGE_PENDING);
+        self.write(b, true)?;
         Ok(())
+    }
+
+    /// Whether an erasure was committed and the store not purged since
+    /// (a crash or failure between the two).
+    pub fn purge_pending(&self) -> Result<bool> {
+        Ok(self.db.get_pinned_cf(self.cf(CF_META), META_PURGE_PENDING)?.is_some())
     }
 }
 
@@ -780,6 +790,8 @@ impl Batch<'_> {
             self.wb.delete_cf(st.cf(CF_DOCKEYS), key_id);
         }
         self.wb.put_cf(st.cf(CF_ERASED), key_id, record);
+        // Cleared by `Store::purge`; a crash before that purges at the next open.
+        self.wb.put_cf(st.cf(CF_META), META_PURGE_PENDING, []);
     }
 
     /// Stages the new tree state and its signed checkpoint.

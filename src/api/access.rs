@@ -96,7 +96,11 @@ pub(crate) fn redact_document(
 ) -> Result<usize, ledger::LedgerError> {
     let needle = format!("/documents/{document_id}/");
     let mut rewritten = Vec::new();
-    for (key, value) in ledger.aux_scan(&tenant_prefix(tenant))? {
+    // The platform's records too: failed logins and unknown tokens are
+    // kept under it, with the path they asked for.
+    let mut records = ledger.aux_scan(&tenant_prefix(tenant))?;
+    records.extend(ledger.aux_scan(&tenant_prefix(PLATFORM_TENANT))?);
+    for (key, value) in records {
         let Ok(mut v) = serde_json::from_slice::<Value>(&value) else { continue };
         let Some(path) = v["path"].as_str() else { continue };
         if path.contains(&needle) {

@@ -91,13 +91,20 @@ where
     let st = state.clone();
     let doc = document_id.to_owned();
     tokio::task::spawn_blocking(move || {
-        let receipt =
-            st.ledger.erase_document(&caller.tenant, &doc, &body.reason, &caller.token_id)?;
-        let reports = super::report::erase_document_reports(&st.ledger, &caller.tenant, &doc)?;
-        let redacted = super::access::redact_document(&st.ledger, &caller.tenant, &doc)?;
-        let switch = lookup_key(&st.ledger, &caller.tenant, &doc)?;
-        st.ledger.aux_delete_range(&switch, &[switch.as_slice(), &[0]].concat())?;
-        st.ledger.purge()?;
+        // No report is rendered from the records while they are erased.
+        let _issuing = super::report::issuing_lock();
+        let erased = st.ledger.erase_document(&caller.tenant, &doc, &body.reason, &caller.token_id);
+        // Erased before (409), maybe with the clean-up cut short by a crash
+        // or a failure: the clean-up is idempotent, so it runs again first.
+        let receipt = match erased {
+            Err(e @ ledger::LedgerError::AlreadyExists(_)) => {
+                clean_up(&st.ledger, &caller.tenant, &doc)?;
+                return Err(e.into());
+            }
+            other => other?,
+        };
+        let (reports, redacted) = clean_up(&st.ledger, &caller.tenant, &doc)?;
+        let v1 = st.ledger.v1_document_entries(&caller.tenant, &doc)?;
         Ok(json(&json!({
             "erased": {
                 "document_id": doc,
@@ -107,12 +114,24 @@ where
                 "reports_deleted": reports,
                 "access_log_records_redacted": redacted,
                 "purged": true,
+                "v1_entries_remain_public": v1,
             },
             "receipt": receipt_json(&receipt),
         })))
     })
     .await
     .map_err(|e| ApiError::internal("erase", e))?
+}
+
+/// What the service kept of an erased document itself: its stored reports
+/// (deleted) and its id in access-log paths (redacted); then the store
+/// rewrites the files that held any of it. Idempotent. The lookup switch
+/// stays: an erased document stays hidden if its tenant hid it.
+fn clean_up(ledger: &Ledger, tenant: &str, doc: &str) -> Result<(usize, usize), ApiError> {
+    let reports = super::report::erase_document_reports(ledger, tenant, doc)?;
+    let redacted = super::access::redact_document(ledger, tenant, doc)?;
+    ledger.purge()?;
+    Ok((reports, redacted))
 }
 
 /// `POST /v1/subjects/{actor_id}/erase`.
@@ -132,8 +151,16 @@ where
     let st = state.clone();
     let actor = actor_id.to_owned();
     tokio::task::spawn_blocking(move || {
+        let _issuing = super::report::issuing_lock();
+        // Stored reports of those documents print the person in full: they
+        // go too (the report entries in the log stay).
+        let documents = st.ledger.subject_documents(&caller.tenant, &actor)?;
         let receipt =
             st.ledger.erase_subject(&caller.tenant, &actor, &body.reason, &caller.token_id)?;
+        let mut reports = 0;
+        for doc in &documents {
+            reports += super::report::erase_document_reports(&st.ledger, &caller.tenant, doc)?;
+        }
         st.ledger.purge()?;
         Ok(json(&json!({
             "erased": {
@@ -141,6 +168,7 @@ where
                 "at": &*receipt.ledger_time,
                 "by": caller.token_id,
                 "reason": body.reason,
+                "reports_deleted": reports,
                 "purged": true,
             },
             "receipt": receipt_json(&receipt),

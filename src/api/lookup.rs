@@ -23,6 +23,9 @@ use crate::error::ApiError;
 
 /// Entries per page of a lookup; `next_cursor` fetches the next page.
 pub const MAX_LOOKUP_ENTRIES: usize = 100;
+/// Most entries one lookup request opens (to check their tenants' lookup
+/// switches); past it, `next_cursor` continues.
+pub const MAX_LOOKUP_SCAN: usize = 2_000;
 
 /// One entry of the answer: the leaf and its proof; for a v2 leaf, the
 /// ledger's summary of it (no tenant, contract, actor, name or claim).
@@ -50,6 +53,17 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
     let status = state.ledger.status();
     let mut indices = state.ledger.entries_by_document_hash(&hash)?;
     indices.retain(|i| *i < status.tree_size);
+    // Each entry is opened to check its tenant's lookup switch: bounded, so
+    // that a hash with very many entries costs a public caller no more
+    // than this per request (the rest is reached with the cursor).
+    let mut scan_cut = None;
+    if let Some(c) = cursor {
+        indices.retain(|i| *i > c);
+    }
+    if indices.len() > MAX_LOOKUP_SCAN {
+        scan_cut = Some(indices[MAX_LOOKUP_SCAN - 1]);
+        indices.truncate(MAX_LOOKUP_SCAN);
+    }
     let mut visible = Vec::with_capacity(indices.len());
     let mut switches: HashMap<(String, String), bool> = HashMap::new();
     for i in indices {
@@ -72,18 +86,18 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
         }
         visible.push((i, opened));
     }
-    if visible.is_empty() {
+    if visible.is_empty() && cursor.is_none() && scan_cut.is_none() {
         return Err(ApiError::not_found(
             "no entry in the log is about a document with this SHA-256",
         ));
     }
     let total = visible.len();
-    if let Some(c) = cursor {
-        visible.retain(|(i, _)| *i > c);
-    }
-    let more = visible.len() > MAX_LOOKUP_ENTRIES;
+    let more = visible.len() > MAX_LOOKUP_ENTRIES || scan_cut.is_some();
     visible.truncate(MAX_LOOKUP_ENTRIES);
-    let next_cursor = if more { visible.last().map(|(i, _)| *i) } else { None };
+    let next_cursor = match visible.last() {
+        Some((i, _)) if visible.len() == MAX_LOOKUP_ENTRIES && more => Some(*i),
+        _ => scan_cut,
+    };
     let mut entries = Vec::with_capacity(visible.len());
     let mut issuer_names = BTreeSet::new();
     let mut parties: HashMap<String, usize> = HashMap::new();

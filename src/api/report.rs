@@ -193,18 +193,46 @@ fn report_key(tenant: &str, report_id: &str) -> Vec<u8> {
     [REPORT_PREFIX, tenant.as_bytes(), b"\0", report_id.as_bytes()].concat()
 }
 
+/// How a report is kept: sealed under its document's key (evidence v2), so
+/// that an erasure of the document shreds the stored copy too, beside the
+/// keyed hash of the document it is about.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredReport {
+    /// Hex of the keyed hash of (tenant, document id).
+    document_key_id: String,
+    /// Standard base64 of the sealed [`Issued`] JSON.
+    sealed: String,
+}
+
 fn load(ledger: &Ledger, tenant: &str, report_id: &str) -> Result<Option<Issued>, ApiError> {
-    match ledger.aux_get(&report_key(tenant, report_id))? {
-        None => Ok(None),
-        Some(v) => {
-            serde_json::from_slice(&v).map(Some).map_err(|e| ApiError::internal("stored report", e))
-        }
-    }
+    let key = report_key(tenant, report_id);
+    let Some(v) = ledger.aux_get(&key)? else { return Ok(None) };
+    let stored: StoredReport =
+        serde_json::from_slice(&v).map_err(|e| ApiError::internal("stored report", e))?;
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(&stored.sealed)
+        .map_err(|e| ApiError::internal("stored report", e))?;
+    // None: the document was erased, and the report with it.
+    let Some(plain) = ledger.open_document_blob(&key, &sealed)? else { return Ok(None) };
+    serde_json::from_slice(&plain).map(Some).map_err(|e| ApiError::internal("stored report", e))
 }
 
 fn store(ledger: &Ledger, tenant: &str, issued: &Issued) -> Result<(), ApiError> {
-    let v = serde_json::to_vec(issued).map_err(|e| ApiError::internal("report", e))?;
-    Ok(ledger.aux_put(&report_key(tenant, &issued.event_id), &v)?)
+    let key = report_key(tenant, &issued.event_id);
+    let plain = serde_json::to_vec(issued).map_err(|e| ApiError::internal("report", e))?;
+    let sealed = ledger.seal_document_blob(tenant, &issued.document_id, &key, &plain)?;
+    let stored = StoredReport {
+        document_key_id: hex::encode(ledger.document_key_id(tenant, &issued.document_id)?),
+        sealed: base64::engine::general_purpose::STANDARD.encode(sealed),
+    };
+    let v = serde_json::to_vec(&stored).map_err(|e| ApiError::internal("report", e))?;
+    Ok(ledger.aux_put(&key, &v)?)
+}
+
+/// Holds report issuance still: an erasure takes it, so that no report is
+/// rendered from records being erased and stored after the erasure.
+pub(crate) fn issuing_lock() -> std::sync::MutexGuard<'static, ()> {
+    ISSUING.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The report of `key`: the one issued before under it (finishing its
@@ -388,9 +416,10 @@ pub(crate) fn erase_document_reports(
 ) -> Result<usize, ApiError> {
     let mut deleted = 0;
     let prefix = [REPORT_PREFIX, tenant.as_bytes(), b"\0"].concat();
+    let id = hex::encode(ledger.document_key_id(tenant, document_id)?);
     for (key, value) in ledger.aux_scan(&prefix)? {
-        let about = serde_json::from_slice::<Issued>(&value).ok().map(|i| i.document_id);
-        if about.as_deref() == Some(document_id) {
+        let about = serde_json::from_slice::<StoredReport>(&value).ok().map(|r| r.document_key_id);
+        if about.as_deref() == Some(id.as_str()) {
             ledger.aux_delete_range(&key, &[key.as_slice(), &[0]].concat())?;
             deleted += 1;
         }

@@ -178,15 +178,31 @@ export async function v2Contract({ tenant = 'acme', attTenant = tenant, attEvent
   };
 }
 
-/** Entries 0 and 1 erased by entry 2 (an `erased` entry of the contract). */
-export async function v2ErasedContract({ marker = {}, erasure = {} } = {}) {
+/**
+ * The claim of a document erasure that erased the entries `indices`
+ * (docs/bundle-format.md §7.3): their number, and the standard base64 of
+ * SHA-256 over their 8-byte big-endian indices in ascending order.
+ */
+export async function erasureClaim(reason, indices) {
+  const sorted = [...indices].sort((x, y) => x - y);
+  const bytes = new Uint8Array(8 * sorted.length);
+  sorted.forEach((i, p) => new DataView(bytes.buffer).setBigUint64(8 * p, BigInt(i)));
+  const digest = new Uint8Array(await subtle.digest('SHA-256', bytes));
+  return { erasure: { scope: 'document', reason, entries: sorted.length, entries_sha256: v.b64encode(digest) } };
+}
+
+/**
+ * Entries 0 and 1 erased by entry 2 (an `erased` entry of the contract),
+ * whose claim lists the entries `listed`, or is `claim` when given.
+ */
+export async function v2ErasedContract({ marker = {}, erasure = {}, listed = [0, 1], claim = null } = {}) {
   const c = await v2Contract();
   const logAtt = await keyFromSeed(3);
   const at = '2026-01-02T00:00:00.000000Z';
   const ev = {
     event_id: `erased-${'0'.repeat(24)}`, document_id: 'contract-1', kind: 'erased', document_hash: DOC_HASH,
     actor: { id: 'tok-admin', display: 'admin', commitment: 'c'.repeat(64) },
-    attestations: [{ issuer: 'evidence-ledger', v: 2, claim: { erasure: { scope: 'document', reason: 'PIPL art. 47 request' } } }],
+    attestations: [{ issuer: 'evidence-ledger', v: 2, claim: claim ?? await erasureClaim('PIPL art. 47 request', listed) }],
     ...erasure,
   };
   await signAttestation(logAtt, ev, 0);

@@ -288,6 +288,63 @@ test('erased entries: inclusion checked, no attestations, verdict holds; markers
   assert.ok(failing(await verify(await f.makeBundleV2({ log, ...self }), policy)).includes('commitments'));
 });
 
+test('erased markers must be the entries the erasure lists: no foreign leaf, none left out', async () => {
+  const log = await logKey();
+  const policy = `log ${log.vkey}\n`;
+  const failed = async (e) => {
+    const r = await verify(await f.makeBundleV2({ log, ...e }), policy);
+    assert.equal(r.verdict.status, 'failed', why(r));
+    assert.deepEqual(failing(r), ['commitments'], why(r));
+    return r.checks.filter((x) => x.id === 'commitments' && x.status === 'fail').map((x) => x.subject);
+  };
+  // A v2 leaf of contract-2 (with its valid inclusion proof) added before
+  // the erasure with a marker naming it: the erasure lists entries 0 and 1.
+  const foreignLeaf = async (e) => {
+    const other = await f.recordOf(f.eventOf({ id: 'ev-9', documentId: 'contract-2' }), { salt: f.saltOf(13) });
+    const mk = { ...e.items[0].erased, entry: 3 };
+    for (const it of e.items) if (it.erased) it.erased = mk;
+    e.items.splice(2, 0, { leaf: await f.leafV2Of(other, '2026-01-01T00:00:02.000000Z'), erased: mk });
+    return e;
+  };
+  const foreign = await foreignLeaf(await erasedContract());
+  assert.deepEqual(await failed(foreign), ['0', '1', '2']);
+  const r = await verify(await f.makeBundleV2({ log, ...foreign }), policy);
+  const detail = r.checks.find((x) => x.id === 'commitments' && x.subject === '2').detail;
+  // The example of docs/bundle-format.md §7.3 (computed with Python's hashlib).
+  assert.equal(await v.erasedIndicesSha256([8, 2, 5]), 'DGO2wQpDOBqDLb1rHz2rc/bfDEg5PAmIfbDdyTvQzDU=');
+  const want = await v.erasedIndicesSha256([0, 1]);
+  assert.equal(want, 'fDzNELt+w3tG03kmrmJ0Jn8AejSurxXIgqcVp/MwBSk=');
+  assert.equal(want, (await f.erasureClaim('x', [1, 0])).erasure.entries_sha256);
+  assert.match(render(detail, 'en'), new RegExp(`the erasure entry 3 lists 2 erased entries \\(SHA-256 of their indices ${want.replace(/[+/=]/g, '\\$&')}\\); the bundle marks 3 entries as erased by it`));
+  assert.match(render(detail, 'zh'), /销毁条目 3 列出了 2 个被销毁的条目/);
+  // The foreign leaf marked instead of entry 0 (which keeps its record
+  // here): the number holds, the indices do not.
+  const swapped = await foreignLeaf(await erasedContract());
+  swapped.items[0] = (await f.v2Contract()).items[0];
+  assert.deepEqual(await failed(swapped), ['1', '2']);
+  // An erased entry left out (the erasure lists 0, 1 and 5; the bundle
+  // holds no entry 5): the erasure lists 3, the bundle marks 2.
+  const short = await erasedContract({ listed: [0, 1, 5] });
+  assert.deepEqual(await failed(short), ['0', '1']);
+  // A document erasure claim without the list, or with the wrong types, confirms no marker.
+  const reason = 'PIPL art. 47 request';
+  const good = (await f.erasureClaim(reason, [0, 1])).erasure;
+  for (const [name, claim] of [
+    ['no list', { erasure: { scope: 'document', reason } }],
+    ['no hash', { erasure: { ...good, entries_sha256: undefined } }],
+    ['count as a string', { erasure: { ...good, entries: '2' } }],
+    ['negative count', { erasure: { ...good, entries: -2 } }],
+    ['hash as bytes', { erasure: { ...good, entries_sha256: [1, 2] } }],
+    ['hex hash', { erasure: { ...good, entries_sha256: 'ab'.repeat(32) } }],
+  ]) {
+    const subjects = await failed(await erasedContract({ claim: JSON.parse(JSON.stringify(claim)) }));
+    assert.deepEqual(subjects, ['0', '1'], name);
+  }
+  const bare = await verify(await f.makeBundleV2({ log, ...(await erasedContract({ claim: { erasure: { scope: 'document', reason } } })) }), policy);
+  const bareDetail = bare.checks.find((x) => x.id === 'commitments' && x.subject === '0').detail;
+  assert.match(render(bareDetail, 'en'), /does not list the entries it erased \(entries, entries_sha256\), so it confirms no marker/);
+});
+
 /** A lookup v2 answer over the leaves of a bundle. */
 function lookupOf(b, summaries) {
   return {

@@ -7,11 +7,53 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use verifier::bundle::{verify_bundle_bytes, Bundle};
-use verifier::report::{check_id, Report, IDENTITY_NOT_INCLUDED, V1_BINDING, V2_BINDING};
+use verifier::report::{
+    check_id, CheckStatus, Report, IDENTITY_NOT_INCLUDED, V1_BINDING, V2_BINDING,
+};
+use verifier::Hash;
 
 fn run(world: &World, bundle: &Bundle) -> Report {
     verify_bundle_bytes(&bundle.to_json(), &world.strict_options())
+}
+
+/// The claim of a document erasure that erased the entries `indices`
+/// (docs/bundle-format.md §7.3): their number, and the standard base64 of
+/// SHA-256 over their 8-byte big-endian indices in ascending order.
+fn erasure_claim(reason: &str, indices: &[u64]) -> Value {
+    let mut sorted = indices.to_vec();
+    sorted.sort_unstable();
+    let bytes: Vec<u8> = sorted.iter().flat_map(|i| i.to_be_bytes()).collect();
+    json!({"erasure": {
+        "scope": "document",
+        "reason": reason,
+        "entries": sorted.len(),
+        "entries_sha256": b64(&Sha256::digest(&bytes)),
+    }})
+}
+
+/// [`World::erasure_event`] with `claim` (signed by the ledger key).
+fn erasure_event_with(world: &World, reason: &str, claim: Value) -> Value {
+    let mut event = world.erasure_event(reason);
+    let signed = world.event_v2(
+        event["event_id"].as_str().expect("id"),
+        "erased",
+        "operator",
+        &[(LEDGER_ISSUER, claim)],
+        (TENANT, DOC_ID, "operator"),
+    );
+    event["attestations"] = signed["attestations"].clone();
+    event
+}
+
+/// `flow`, then the erasure of all of it (its claim listing every entry
+/// of `flow`), as a v2 bundle whose records are still all there.
+fn with_erasure(world: &World, mut flow: Vec<Value>, reason: &str) -> Bundle {
+    // Entry i of a bundle lands at the same index whatever follows it.
+    let indices: Vec<u64> = world.bundle_v2(&flow).entries.iter().map(|e| e.index).collect();
+    flow.push(erasure_event_with(world, reason, erasure_claim(reason, &indices)));
+    world.bundle_v2(&flow)
 }
 
 #[test]
@@ -80,10 +122,8 @@ fn v1_attestations_are_labelled() {
 #[test]
 fn erased_entries_verify_and_are_reported() {
     let world = world_with_ledger_issuer();
-    let mut flow = world.contract_flow_v2();
     let reason = "PIPL art. 47 request 2026-0042";
-    flow.push(world.erasure_event(reason));
-    let mut bundle = world.bundle_v2(&flow);
+    let mut bundle = with_erasure(&world, world.contract_flow_v2(), reason);
     let n = bundle.entries.len();
     erase(&mut bundle, 0..n - 1, n - 1, reason);
     let report = run(&world, &bundle);
@@ -105,9 +145,7 @@ fn erased_entries_verify_and_are_reported() {
 #[test]
 fn erased_markers_must_repeat_their_erasure() {
     let world = world_with_ledger_issuer();
-    let mut flow = world.contract_flow_v2();
-    flow.push(world.erasure_event("r"));
-    let good = world.bundle_v2(&flow);
+    let good = with_erasure(&world, world.contract_flow_v2(), "r");
     let n = good.entries.len();
     let marked = |f: &dyn Fn(&mut verifier::bundle::BundleErased)| {
         let mut b = good.clone();
@@ -124,6 +162,102 @@ fn erased_markers_must_repeat_their_erasure() {
         ("not an erasure", marked(&|m| m.entry = good.entries[1].index)),
     ];
     for (what, b) in cases {
+        let report = run(&world, &b);
+        assert_eq!(failed(&report), [check_id::COMMITMENTS], "{what}: {}", report.to_text());
+    }
+}
+
+/// The erasure entry's claim lists the entries it erased: a marker on any
+/// other leaf of the log, or a bundle that leaves an erased entry out or
+/// swaps one for another leaf, fails `commitments` for every marker naming
+/// that erasure; a document erasure claim without the list confirms none.
+#[test]
+fn erased_markers_must_be_the_entries_the_erasure_lists() {
+    let world = world_with_ledger_issuer();
+    let reason = "r";
+    // Contract-42's flow, then one entry of contract-43 (same tenant, a
+    // valid leaf and inclusion proof), then contract-42's erasure, which
+    // lists the 8 entries of contract-42 only.
+    let mut flow = world.contract_flow_v2();
+    let ours = flow.len();
+    let mut other = world.event_v2(
+        "e-43-reg",
+        "registered",
+        "platform",
+        &[],
+        (TENANT, "contract-43", "platform"),
+    );
+    other["document_id"] = json!("contract-43");
+    flow.push(other);
+    let indices: Vec<u64> =
+        world.bundle_v2(&flow).entries[..ours].iter().map(|e| e.index).collect();
+    let listed = |claim: Value| {
+        let mut f = flow.clone();
+        f.push(erasure_event_with(&world, reason, claim));
+        let mut b = world.bundle_v2(&f);
+        let n = b.entries.len();
+        erase(&mut b, 0..n - 1, n - 1, reason);
+        b
+    };
+    let claim = erasure_claim(reason, &indices);
+    let marked = listed(claim.clone());
+    let n = marked.entries.len();
+    let foreign = n - 2;
+    // As the ledger issues it: the foreign entry is not in the bundle.
+    let mut genuine = marked.clone();
+    genuine.entries.remove(foreign);
+    let report = run(&world, &genuine);
+    assert!(report.passed, "{}", report.to_text());
+
+    let commitments_failed = |b: &Bundle| {
+        let report = run(&world, b);
+        assert_eq!(failed(&report), [check_id::COMMITMENTS], "{}", report.to_text());
+        report
+            .checks
+            .iter()
+            .filter(|c| c.id == check_id::COMMITMENTS && c.status == CheckStatus::Fail)
+            .map(|c| c.subject.clone().expect("subject").parse::<u64>().expect("index"))
+            .collect::<Vec<_>>()
+    };
+    // Added: every marker naming the erasure fails, the erasure does not.
+    let all_marked: Vec<u64> = marked.entries[..n - 1].iter().map(|e| e.index).collect();
+    assert_eq!(commitments_failed(&marked), all_marked);
+    let report = run(&world, &marked);
+    let detail =
+        &report.checks.iter().find(|c| c.id == check_id::COMMITMENTS).expect("check").detail;
+    let k = marked.entries[n - 1].index;
+    assert!(
+        detail.contains(&format!("the erasure entry {k} lists 8 erased entries"))
+            && detail.contains("the bundle marks 9 entries as erased by it"),
+        "{detail}"
+    );
+    // Swapped for a genuine erased entry: the number holds, the hash not.
+    let mut swapped = marked.clone();
+    swapped.entries.remove(0);
+    assert_eq!(commitments_failed(&swapped).len(), n - 2);
+    // One erased entry left out.
+    let mut short = genuine.clone();
+    short.entries.remove(3);
+    assert_eq!(commitments_failed(&short).len(), n - 3);
+    // A claim that lists nothing, or lists with the wrong types or values.
+    let bare = json!({"erasure": {"scope": "document", "reason": reason}});
+    let mut wrong_count = claim.clone();
+    wrong_count["erasure"]["entries"] = json!(9);
+    let mut count_as_string = claim.clone();
+    count_as_string["erasure"]["entries"] = json!("8");
+    let mut hash_as_hex = claim.clone();
+    hash_as_hex["erasure"]["entries_sha256"] = json!(Hash::digest(b"x").to_hex());
+    let mut no_hash = claim.clone();
+    no_hash["erasure"].as_object_mut().expect("object").remove("entries_sha256");
+    for (what, c) in [
+        ("no list", bare),
+        ("wrong count", wrong_count),
+        ("count as a string", count_as_string),
+        ("another hash", hash_as_hex),
+        ("no hash", no_hash),
+    ] {
+        let mut b = listed(c);
+        b.entries.remove(foreign);
         let report = run(&world, &b);
         assert_eq!(failed(&report), [check_id::COMMITMENTS], "{what}: {}", report.to_text());
     }
@@ -200,10 +334,8 @@ fn records_nest_within_the_bundle_depth_limit() {
 #[test]
 fn strings_from_records_are_terminal_safe() {
     let world = world_with_ledger_issuer();
-    let mut flow = world.contract_flow_v2();
     let reason = "ok\u{1b}[2K\u{202e}";
-    flow.push(world.erasure_event(reason));
-    let mut bundle = world.bundle_v2(&flow);
+    let mut bundle = with_erasure(&world, world.contract_flow_v2(), reason);
     let n = bundle.entries.len();
     erase(&mut bundle, 0..n - 1, n - 1, reason);
     let report = run(&world, &bundle);

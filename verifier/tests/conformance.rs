@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 use verifier::bundle::{verify_bundle_bytes, BundleWitness, VerifyOptions};
 use verifier::cosignature::CosignatureSigner;
 use verifier::note::NoteSigner;
@@ -186,11 +187,27 @@ fn v2_cases(world: &World, court: &str) -> Vec<Case> {
     };
     let ledger = world_with_ledger_issuer();
     let reason = "PIPL art. 47 request 2026-0042";
-    let mut erasure_flow = ledger.contract_flow_v2();
-    erasure_flow.push(ledger.erasure_event(reason));
-    let mut erased = ledger.bundle_v2(&erasure_flow);
+    let erased = erased_bundle(&ledger, &ledger.contract_flow_v2(), reason, None);
     let n = erased.entries.len();
-    erase(&mut erased, 0..n - 1, n - 1, reason);
+    // A leaf of contract-43 (same tenant), logged between the contract and
+    // its erasure, with its valid inclusion proof, passed off as one more
+    // erased entry of contract-42: the erasure lists the 8 entries of
+    // contract-42 only.
+    let mut foreign_flow = ledger.contract_flow_v2();
+    let contract_entries = foreign_flow.len();
+    let mut other = ledger.event_v2(
+        "e-43-reg",
+        "registered",
+        "platform",
+        &[],
+        (TENANT, "contract-43", "platform"),
+    );
+    other["document_id"] = json!("contract-43");
+    foreign_flow.push(other);
+    let foreign = erased_bundle(&ledger, &foreign_flow, reason, Some(contract_entries));
+    // One erased entry left out of the bundle: the erasure lists 8.
+    let mut short = erased.clone();
+    short.entries.remove(1);
     let mut wrong_reason = erased.clone();
     for e in &mut wrong_reason.entries[..n - 1] {
         if let Some(m) = e.erased.as_mut() {
@@ -264,10 +281,24 @@ fn v2_cases(world: &World, court: &str) -> Vec<Case> {
         ),
         case(
             "v2-erased-verified",
-            "A bundle issued after the document's records were erased: every earlier entry carries an erased marker, and the erasure entry its record. Inclusion is checked for all; the erased entries do not fail the verdict.",
+            "A bundle issued after the document's records were erased: every earlier entry carries an erased marker, and the erasure entry its record, whose claim lists the entries it erased (their number and the SHA-256 of their indices). Inclusion is checked for all; the erased entries do not fail the verdict.",
             &erased,
             true,
             expect("verified", &[], &[]),
+        ),
+        case(
+            "v2-erased-foreign-leaf",
+            "A leaf of another contract (contract-43, same tenant), with a valid inclusion proof, added with an erased marker naming contract-42's erasure, as if contract-42 had had an earlier entry: the erasure's claim lists the 8 entries it erased (their number and the SHA-256 of their indices), and the bundle marks 9.",
+            &foreign,
+            false,
+            expect("failed", &["commitments"], &[]),
+        ),
+        case(
+            "v2-erased-marker-count-short",
+            "The erased bundle with one erased entry (the second) left out: the erasure's claim lists 8 erased entries, the bundle marks 7.",
+            &short,
+            false,
+            expect("failed", &["commitments"], &[]),
         ),
         case(
             "v2-erased-marker-wrong-reason",
@@ -307,6 +338,53 @@ fn v2_cases(world: &World, court: &str) -> Vec<Case> {
             expect("verified", &[], &[]),
         ),
     ]
+}
+
+/// The claim of a document erasure that erased the entries `indices`:
+/// their number, and the standard base64 of SHA-256 over their 8-byte
+/// big-endian indices in ascending order (docs/bundle-format.md §7.3),
+/// computed here, not by the verifier under test.
+fn erasure_claim(reason: &str, indices: &[u64]) -> Value {
+    let mut sorted = indices.to_vec();
+    sorted.sort_unstable();
+    let bytes: Vec<u8> = sorted.iter().flat_map(|i| i.to_be_bytes()).collect();
+    json!({"erasure": {
+        "scope": "document",
+        "reason": reason,
+        "entries": sorted.len(),
+        "entries_sha256": b64(&Sha256::digest(&bytes)),
+    }})
+}
+
+/// A v2 bundle over `flow` and then the document erasure, as the ledger
+/// issues it after the erasure: every entry of `flow` carries an erased
+/// marker naming the erasure entry, whose claim lists the first `listed`
+/// entries of `flow` (all of them when `None`).
+fn erased_bundle(
+    world: &World,
+    flow: &[Value],
+    reason: &str,
+    listed: Option<usize>,
+) -> verifier::bundle::Bundle {
+    // Entry i of a bundle lands at the same index whatever follows it.
+    let before = world.bundle_v2(flow);
+    let indices: Vec<u64> =
+        before.entries[..listed.unwrap_or(flow.len())].iter().map(|e| e.index).collect();
+    let mut event = world.erasure_event(reason);
+    let signed = world.event_v2(
+        event["event_id"].as_str().expect("id"),
+        "erased",
+        "operator",
+        &[(LEDGER_ISSUER, erasure_claim(reason, &indices))],
+        (TENANT, DOC_ID, "operator"),
+    );
+    event["attestations"] = signed["attestations"].clone();
+    let mut all = flow.to_vec();
+    all.push(event);
+    let mut bundle = world.bundle_v2(&all);
+    let n = bundle.entries.len();
+    erase(&mut bundle, 0..n - 1, n - 1, reason);
+    bundle
 }
 
 /// Invented, impersonating, backdated and future witness lines; quorum by key.

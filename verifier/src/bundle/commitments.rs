@@ -9,19 +9,25 @@
 //! - an `erased` marker must name an entry of the bundle, with a larger
 //!   index, that is an opened v2 `erased` entry of the bundle's tenant and
 //!   contract, a document erasure, whose ledger time, actor id and reason
-//!   the marker repeats;
+//!   the marker repeats, and whose claim lists exactly the entries of the
+//!   bundle whose markers name it (their number, and the SHA-256 of their
+//!   indices): a leaf taken from elsewhere in the log cannot pass for an
+//!   erased entry of the contract;
 //! - a v2 leaf with neither record nor marker cannot be opened: the entry is
 //!   unreadable, as an unparsable v1 leaf is;
 //! - a v1 leaf is in clear: nothing to open, and none of the three members
 //!   may stand beside it (that is a `bundle_format` problem).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
 
 use super::decode::{leaf_bytes, undecoded, DecodedEntry};
 use super::{list, Bundle, BundleEntry, BundleErased};
-use crate::entry::EventKind;
+use crate::entry::{Event, EventKind};
 use crate::report::{check_id, plain, Check};
 use crate::v2::{open_identity, open_leaf, parse_any_leaf, Leaf};
+use crate::Hash;
 
 /// What the `commitments` check found for one entry.
 #[derive(Default)]
@@ -137,6 +143,43 @@ pub(super) fn decode_entry_v2(e: &BundleEntry, problems: &mut Vec<String>) -> De
     d
 }
 
+/// The entries of a bundle whose markers name one erasure entry: their
+/// number, and the SHA-256 of their indices ([`erased_indices_sha256`]).
+struct Marked {
+    count: usize,
+    sha256: String,
+}
+
+/// Standard base64 of SHA-256 over the 8-byte big-endian `indices` in
+/// ascending order: what a document erasure's claim gives as
+/// `entries_sha256` (docs/bundle-format.md §7.3).
+fn erased_indices_sha256(indices: &[u64]) -> String {
+    let mut sorted = indices.to_vec();
+    sorted.sort_unstable();
+    let bytes: Vec<u8> = sorted.iter().flat_map(|i| i.to_be_bytes()).collect();
+    Hash::digest(&bytes).to_base64()
+}
+
+/// What the document erasure claim of an `erased` event says.
+struct DocumentErasure<'a> {
+    reason: &'a str,
+    /// `entries` and `entries_sha256`, when both are there with their types.
+    entries: Option<(u64, &'a str)>,
+}
+
+/// The first claim `{"erasure": {"scope": "document", "reason", ...}}`
+/// among the event's attestations.
+fn document_erasure(ev: &Event) -> Option<DocumentErasure<'_>> {
+    ev.attestations.iter().find_map(|a| {
+        let erasure = a.claim.get("erasure")?;
+        (erasure.get("scope")?.as_str()? == "document").then_some(())?;
+        let reason = erasure.get("reason")?.as_str()?;
+        let count = erasure.get("entries").and_then(Value::as_u64);
+        let sha256 = erasure.get("entries_sha256").and_then(Value::as_str);
+        Some(DocumentErasure { reason, entries: count.zip(sha256) })
+    })
+}
+
 /// Checks every erased marker against the erasure entry it names.
 pub(super) fn check_markers(bundle: &Bundle, entries: &mut [DecodedEntry]) {
     // Positions by index (the first, should an index repeat): a bundle of
@@ -145,14 +188,26 @@ pub(super) fn check_markers(bundle: &Bundle, entries: &mut [DecodedEntry]) {
     for (p, e) in entries.iter().enumerate() {
         position.entry(e.index).or_insert(p);
     }
+    // The entries each erasure entry is said to have erased, hashed once.
+    let mut named: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for e in entries.iter() {
+        if let Some(m) = &e.erased {
+            named.entry(m.entry).or_default().push(e.index);
+        }
+    }
+    let marked: HashMap<u64, Marked> = named
+        .into_iter()
+        .map(|(k, s)| (k, Marked { count: s.len(), sha256: erased_indices_sha256(&s) }))
+        .collect();
     for i in 0..entries.len() {
         let Some(marker) = entries[i].erased.clone() else { continue };
         let target = position.get(&marker.entry).map(|&p| &entries[p]);
-        let result = marker_problems(bundle, entries[i].index, &marker, target);
+        let others = marked.get(&marker.entry);
+        let result = marker_problems(bundle, entries[i].index, &marker, target, others);
         if let Some(o) = entries[i].opening.as_mut() {
             match result {
                 Ok(()) => o.found.push(format!(
-                    "its record was {}: entry {} of this bundle, the erasure, says so",
+                    "its record was {}: entry {} of this bundle, the erasure, says so and lists it among the entries it erased",
                     erased_words(&marker),
                     marker.entry
                 )),
@@ -167,6 +222,7 @@ fn marker_problems(
     own: u64,
     m: &BundleErased,
     target: Option<&DecodedEntry>,
+    marked: Option<&Marked>,
 ) -> Result<(), Vec<String>> {
     let k = m.entry;
     let Some(t) = target else {
@@ -201,21 +257,33 @@ fn marker_problems(
             "its erased marker names entry {k}, the erasure of another tenant or contract"
         ));
     }
-    let reason = ev.attestations.iter().find_map(|a| {
-        let erasure = a.claim.get("erasure")?;
-        (erasure.get("scope")?.as_str()? == "document").then_some(())?;
-        erasure.get("reason")?.as_str()
-    });
-    match reason {
+    match document_erasure(ev) {
         None => problems.push(format!(
             "its erased marker names entry {k}, which is not the erasure of a document"
         )),
-        Some(r) if r != m.reason => problems.push(format!(
-            "its erased marker gives the reason {:?}; entry {k} gives {:?}",
-            plain(&m.reason),
-            plain(r)
-        )),
-        Some(_) => {}
+        Some(claim) => {
+            if claim.reason != m.reason {
+                problems.push(format!(
+                    "its erased marker gives the reason {:?}; entry {k} gives {:?}",
+                    plain(&m.reason),
+                    plain(claim.reason)
+                ));
+            }
+            match (claim.entries, marked) {
+                (None, _) => problems.push(format!(
+                    "its erased marker names entry {k}, whose erasure claim does not list the entries it erased (entries, entries_sha256), so it confirms no marker"
+                )),
+                (Some((n, b)), Some(s))
+                    if u64::try_from(s.count).is_ok_and(|c| c == n) && s.sha256 == b => {}
+                (Some((n, b)), s) => {
+                    let (count, sha256) = s.map_or((0, ""), |s| (s.count, s.sha256.as_str()));
+                    problems.push(format!(
+                        "the erasure entry {k} lists {n} erased entries (SHA-256 of their indices {}); the bundle marks {count} entries as erased by it (SHA-256 {sha256}), not the same ones",
+                        plain(b)
+                    ));
+                }
+            }
+        }
     }
     if m.at != leaf.ledger_time {
         problems.push(format!(
@@ -257,4 +325,19 @@ pub(super) fn check(e: &DecodedEntry) -> Check {
         format!("The entry does not open as it claims: {}.", list(&o.problems))
     };
     Check::new(check_id::COMMITMENTS, subject, passed, title, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example of docs/bundle-format.md §7.3 (computed with Python's
+    /// hashlib), and the order of the indices does not matter.
+    #[test]
+    fn erased_indices_hash_is_the_documented_one() {
+        let want = "DGO2wQpDOBqDLb1rHz2rc/bfDEg5PAmIfbDdyTvQzDU=";
+        assert_eq!(erased_indices_sha256(&[2, 5, 8]), want);
+        assert_eq!(erased_indices_sha256(&[8, 2, 5]), want);
+        assert_eq!(erased_indices_sha256(&[0, 1]), "fDzNELt+w3tG03kmrmJ0Jn8AejSurxXIgqcVp/MwBSk=");
+    }
 }

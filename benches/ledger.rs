@@ -364,7 +364,7 @@ fn stored_hash_index(n: u64) -> u64 {
 /// back from the log, stored hashes, the three index records, tree state and
 /// checkpoint). Batches are built before the clock starts.
 fn rocksdb_ceiling(tp: &Throughput, dir: &Path) -> RocksCeiling {
-    let cfs = ["leaves", "hashes", "idem", "docs", "dochash", "meta"];
+    let cfs = ["leaves", "hashes", "idem", "records", "docidx", "hashidx", "subjidx", "meta"];
     let mut opts = Options::default();
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
@@ -390,22 +390,23 @@ fn rocksdb_ceiling(tp: &Throughput, dir: &Path) -> RocksCeiling {
         let mut wb = WriteBatch::default();
         for i in from..end {
             let leaf = tp.ledger.leaf(i).expect("leaf");
-            let parsed = entry::parse_leaf(&leaf).expect("leaf parses");
-            let ev = &parsed.event;
+            // Evidence v2: the same keys and bytes as the ledger's batch:
+            // the leaf, stored hashes, the keyed idempotency record, the
+            // sealed record (read back), and the three keyed-hash indexes.
+            let record = tp.ledger.sealed_private(i, b'r').expect("record").unwrap_or_default();
             wb.put_cf(cf("leaves"), i.to_be_bytes(), &leaf);
             let first = stored_hash_index(i);
             for h in 0..=u64::from(i.trailing_ones()) {
                 let hash = Hash::digest(&(first + h).to_le_bytes()).0;
                 wb.put_cf(cf("hashes"), (first + h).to_be_bytes(), hash);
             }
-            let idem = [TENANT.as_bytes(), b"\0", ev.event_id.as_bytes()].concat();
-            wb.put_cf(cf("idem"), idem, [7u8; 40]);
-            let doc =
-                [TENANT.as_bytes(), b"\0", ev.document_id.as_bytes(), b"\0", &i.to_be_bytes()]
-                    .concat();
-            wb.put_cf(cf("docs"), doc, []);
-            let dh = [&ev.document_hash.0[..], &i.to_be_bytes()].concat();
-            wb.put_cf(cf("dochash"), dh, []);
+            let id = |tag: &[u8]| Hash::digest(&[tag, &i.to_be_bytes()[..]].concat()).0;
+            wb.put_cf(cf("idem"), [&[2u8][..], &id(b"idem")].concat(), [7u8; 40]);
+            wb.put_cf(cf("records"), [&i.to_be_bytes()[..], b"r"].concat(), &record);
+            let at = |tag: &[u8]| [&id(tag)[..], &i.to_be_bytes()[..]].concat();
+            wb.put_cf(cf("docidx"), at(b"doc"), [5u8; 64]);
+            wb.put_cf(cf("hashidx"), at(b"hash"), []);
+            wb.put_cf(cf("subjidx"), at(b"subject"), []);
         }
         wb.put_cf(cf("meta"), b"tree", [9u8; 48]);
         wb.put_cf(cf("meta"), b"checkpoint", note.as_bytes());

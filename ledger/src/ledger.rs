@@ -29,7 +29,7 @@ use crate::store::{RecordFamily, Store, TAG_IDENTITY, TAG_RECORD};
 use crate::tree::{self, StoreReader};
 use crate::vault::{
     master_key_path, open_private, private_aad, seal_private, sealed_key_id, FileMasterKey, KeyId,
-    KeyStore, Vault,
+    KeyStore, Vault, WriteKey,
 };
 use verifier::v2;
 
@@ -429,7 +429,7 @@ impl Ledger {
             }
             None => (doc_id, None),
         };
-        let (commitment, record, identity) =
+        let SealedRecord { commitment, record, identity, new_key } =
             seal_record(vault, store, tenant, event, canonical, &seal_id)?;
         Ok(PreparedPrivate {
             doc_id,
@@ -439,6 +439,7 @@ impl Ledger {
             commitment,
             record,
             identity,
+            new_key,
             erasure,
         })
     }
@@ -525,7 +526,12 @@ impl Ledger {
             doc_id
         };
         let key = vault.key_for_writing(&seal_id, self.inner.store.as_ref())?;
-        seal_private(&key, &seal_id, &blob_aad(purpose), plain)
+        if let Some(w) = &key.new_wrapped {
+            // Synced before the sealed value is stored.
+            self.inner.store.put_wrapped_key_synced(&seal_id, w)?;
+            vault.mark_durable(&[seal_id]);
+        }
+        seal_private(&key.key, &seal_id, &blob_aad(purpose), plain)
     }
 
     /// Opens what [`Ledger::seal_document_blob`] sealed; `None` once its
@@ -1323,15 +1329,17 @@ pub(crate) fn seal_record(
     event: &Event,
     canonical: &[u8],
     seal_id: &KeyId,
-) -> Result<(Hash, Vec<u8>, Option<Vec<u8>>)> {
-    let key = vault.key_for_writing(seal_id, store)?;
+) -> Result<SealedRecord> {
+    let WriteKey { key, new_wrapped } = vault.key_for_writing(seal_id, store)?;
+    // Salts from the thread's CSPRNG (ChaCha12, reseeded from the OS).
+    let mut rng = rand::thread_rng();
     let mut salt = [0u8; v2::SALT_BYTES];
-    OsRng.fill_bytes(&mut salt);
+    rng.fill_bytes(&mut salt);
     let (identity_plain, identity_commitment) = match &event.identity {
         None => (None, None),
         Some(id) => {
             let mut isalt = [0u8; v2::SALT_BYTES];
-            OsRng.fill_bytes(&mut isalt);
+            rng.fill_bytes(&mut isalt);
             let opening = v2::identity_value(id, &isalt);
             let c = v2::identity_commitment(&opening);
             (Some(verifier::jcs::to_canonical(&opening)), Some(c))
@@ -1348,7 +1356,16 @@ pub(crate) fn seal_record(
     let identity = identity_plain
         .map(|p| seal_private(&key, seal_id, &private_aad(TAG_IDENTITY, &commitment), &p))
         .transpose()?;
-    Ok((commitment, record, identity))
+    Ok(SealedRecord { commitment, record, identity, new_key: new_wrapped })
+}
+
+/// What [`seal_record`] makes.
+pub(crate) struct SealedRecord {
+    pub commitment: Hash,
+    pub record: Vec<u8>,
+    pub identity: Option<Vec<u8>>,
+    /// The sealing key's wrapped form, when no synced write holds it yet.
+    pub new_key: Option<Vec<u8>>,
 }
 
 /// Whether the entry is found by its document hash (`GET /v1/lookup`):

@@ -50,6 +50,8 @@ pub(crate) struct PreparedPrivate {
     pub commitment: Hash,
     pub record: Vec<u8>,
     pub identity: Option<Vec<u8>>,
+    /// The sealing key's wrapped form while no synced write holds it.
+    pub new_key: Option<Vec<u8>>,
     pub erasure: Option<Erasure>,
 }
 
@@ -116,6 +118,8 @@ struct Group<'a> {
     doc_pending: HashMap<[u8; 32], Vec<DocIndexEntry>>,
     /// New v2 entries of this group by subject id.
     subject_pending: HashMap<[u8; 32], Vec<u64>>,
+    /// Document keys this group writes (durable once it commits).
+    new_keys: Vec<[u8; 32]>,
 }
 
 /// Counters of the group commits, for metrics.
@@ -249,6 +253,7 @@ impl Sequencer {
             pending: HashMap::new(),
             doc_pending: HashMap::new(),
             subject_pending: HashMap::new(),
+            new_keys: Vec::new(),
         };
         let mut staged: Vec<(Request, Vec<Staged>)> = Vec::with_capacity(requests.len());
         let mut fatal = None;
@@ -278,6 +283,7 @@ impl Sequencer {
         }
         match result {
             Ok(new_head) => {
+                self.vault.mark_durable(&g.new_keys);
                 if new_head.size > head.size {
                     self.stats.groups.fetch_add(1, Ordering::Relaxed);
                     self.stats.events.fetch_add(new_head.size - head.size, Ordering::Relaxed);
@@ -396,7 +402,7 @@ impl Sequencer {
             let mut entries: Vec<DocIndexEntry> =
                 self.store.doc_index(&p.doc_id).map_err(SequenceError::Fatal)?;
             entries.extend(g.doc_pending.get(&p.doc_id).into_iter().flatten().copied());
-            entries.retain(|e| e.subject_id.is_some());
+            entries.retain(|e| !e.erased);
             entries.sort_by_key(|e| e.index);
             let mut h = Sha256::new();
             for e in &entries {
@@ -436,12 +442,20 @@ impl Sequencer {
             }
             let rec = erasure_record("document", &g.time, by, reason, index);
             g.batch.put_erasure(&p.doc_id, &rec, true);
+            if let Some(w) = &sealed.new_key {
+                g.batch.put_wrapped_key(&p.seal_id, w);
+                g.new_keys.push(p.seal_id);
+            }
             rebuilt = Some(sealed);
         }
         let (commitment, record) = match &rebuilt {
-            Some((c, r, _)) => (*c, r.as_slice()),
+            Some(r) => (r.commitment, r.record.as_slice()),
             None => (p.commitment, p.record.as_slice()),
         };
+        if let (None, Some(w)) = (&rebuilt, &p.new_key) {
+            g.batch.put_wrapped_key(&p.seal_id, w);
+            g.new_keys.push(p.seal_id);
+        }
         let leaf = verifier::v2::leaf_v2_bytes(&commitment, &g.time);
         let lh = leaf_hash(&leaf);
         let hashes = g.overlay.append_leaf(index, &lh).map_err(SequenceError::Fatal)?;
@@ -462,17 +476,21 @@ impl Sequencer {
             idem_id: &prepared.idem_id,
             doc_id: &p.doc_id,
             hash_id: p.hash_id.as_ref(),
-            subject_id: &p.subject_id,
+            subject_id: p.identity.is_some().then_some(&p.subject_id),
             record,
             identity: p.identity.as_deref(),
         };
         g.batch.put_private_entry(index, &private, &content);
+        let subject = p.identity.is_some().then_some(p.subject_id);
         g.doc_pending.entry(p.doc_id).or_default().push(DocIndexEntry {
             index,
             hash_id: p.hash_id,
-            subject_id: Some(p.subject_id),
+            subject_id: subject,
+            erased: false,
         });
-        g.subject_pending.entry(p.subject_id).or_default().push(index);
+        if p.identity.is_some() {
+            g.subject_pending.entry(p.subject_id).or_default().push(index);
+        }
         g.pending
             .entry(tenant.to_string())
             .or_default()
@@ -656,6 +674,7 @@ mod tests {
             commitment: Hash::digest(id.as_bytes()),
             record: vec![0; 64],
             identity: None,
+            new_key: None,
             erasure: None,
         };
         let mut idem_id = [0u8; 32];
@@ -681,7 +700,7 @@ mod tests {
             idem_id: &ghost.idem_id,
             doc_id: &p.doc_id,
             hash_id: p.hash_id.as_ref(),
-            subject_id: &p.subject_id,
+            subject_id: Some(&p.subject_id),
             record: &p.record,
             identity: None,
         };

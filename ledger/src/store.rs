@@ -459,8 +459,10 @@ pub struct DocIndexEntry {
     pub index: u64,
     /// Keyed hash of its document hash, while it is found by hash.
     pub hash_id: Option<[u8; 32]>,
-    /// Keyed hash of its actor, until erased.
+    /// Keyed hash of its actor, when the entry holds an identity opening.
     pub subject_id: Option<[u8; 32]>,
+    /// Whether a document erasure took its record.
+    pub erased: bool,
 }
 
 /// One v2 entry's private part, staged by the sequencer.
@@ -472,8 +474,9 @@ pub struct PrivateEntry<'a> {
     /// Keyed hash of the document hash; `None` for entries not found by
     /// their document hash (the service's report and erasure entries).
     pub hash_id: Option<&'a [u8; 32]>,
-    /// Keyed hash of (tenant, actor id).
-    pub subject_id: &'a [u8; 32],
+    /// Keyed hash of (tenant, actor id), for entries with an identity
+    /// opening (what a subject erasure destroys).
+    pub subject_id: Option<&'a [u8; 32]>,
     /// The sealed record.
     pub record: &'a [u8],
     /// The sealed identity opening, if the event had an identity.
@@ -525,6 +528,14 @@ impl Store {
         self.write(b, false)
     }
 
+    /// Stores a wrapped key, synced (for sealed values written outside a
+    /// group commit).
+    pub fn put_wrapped_key_synced(&self, id: &[u8; 32], wrapped: &[u8]) -> Result<()> {
+        let mut b = self.batch();
+        b.wb.put_cf(self.cf(CF_DOCKEYS), id, wrapped);
+        self.write(b, true)
+    }
+
     /// Every erased key id with its erasure record.
     pub fn erasures(&self) -> Result<Vec<([u8; 32], Vec<u8>)>> {
         let mut out = Vec::new();
@@ -558,7 +569,7 @@ impl Store {
             }
             let index = be_u64(&k[32..]);
             if v.is_empty() {
-                out.push(DocIndexEntry { index, hash_id: None, subject_id: None });
+                out.push(DocIndexEntry { index, hash_id: None, subject_id: None, erased: true });
                 continue;
             }
             let mut h = [0u8; 32];
@@ -566,7 +577,8 @@ impl Store {
             h.copy_from_slice(&v[..32]);
             s.copy_from_slice(&v[32..]);
             let hash_id = (h != [0; 32]).then_some(h);
-            out.push(DocIndexEntry { index, hash_id, subject_id: Some(s) });
+            let subject_id = (s != [0; 32]).then_some(s);
+            out.push(DocIndexEntry { index, hash_id, subject_id, erased: false });
         }
         Ok(out)
     }
@@ -745,12 +757,15 @@ impl Batch<'_> {
             self.wb.put_cf(st.cf(CF_RECORDS), private_key(index, TAG_IDENTITY), i);
         }
         let hash_id = p.hash_id.copied().unwrap_or([0; 32]);
-        let ids = [hash_id.as_slice(), p.subject_id.as_slice()].concat();
+        let subject_id = p.subject_id.copied().unwrap_or([0; 32]);
+        let ids = [hash_id.as_slice(), subject_id.as_slice()].concat();
         self.wb.put_cf(st.cf(CF_DOCIDX), id_index_key(p.doc_id, index), ids);
         if let Some(h) = p.hash_id {
             self.wb.put_cf(st.cf(CF_HASHIDX), id_index_key(h, index), []);
         }
-        self.wb.put_cf(st.cf(CF_SUBJIDX), id_index_key(p.subject_id, index), []);
+        if let Some(s) = p.subject_id {
+            self.wb.put_cf(st.cf(CF_SUBJIDX), id_index_key(s, index), []);
+        }
     }
 
     /// Stages the erasure of one entry's private part: its record and
@@ -781,6 +796,12 @@ impl Batch<'_> {
         let st = self.store;
         self.wb.delete_cf(st.cf(CF_RECORDS), private_key(index, TAG_IDENTITY));
         self.wb.delete_cf(st.cf(CF_SUBJIDX), id_index_key(subject_id, index));
+    }
+
+    /// Stages a new wrapped document key, written with the first record it
+    /// seals.
+    pub fn put_wrapped_key(&mut self, id: &[u8; 32], wrapped: &[u8]) {
+        self.wb.put_cf(self.store.cf(CF_DOCKEYS), id, wrapped);
     }
 
     /// Stages the destruction of a wrapped key and its erasure record.

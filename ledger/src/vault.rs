@@ -113,10 +113,12 @@ impl MasterKey for FileMasterKey {
     }
 }
 
-/// `version || nonce || AES-256-GCM(plain, aad)`, with a random nonce.
+/// `version || nonce || AES-256-GCM(plain, aad)`, with a random nonce
+/// (from the thread's CSPRNG: ChaCha12, reseeded from the OS; a document
+/// key seals a few records, far from the 2^32 random nonces GCM allows).
 fn seal(cipher: &Aes256Gcm, plain: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
     let mut nonce = [0u8; NONCE_BYTES];
-    OsRng.fill_bytes(&mut nonce);
+    rand::thread_rng().fill_bytes(&mut nonce);
     let ct = cipher
         .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
         .map_err(|_| LedgerError::Corrupt("AES-GCM encryption failed".into()))?;
@@ -148,14 +150,33 @@ pub trait KeyStore: Send + Sync {
 /// Per-document keys and keyed hashes.
 pub struct Vault {
     master: Box<dyn MasterKey>,
-    index_key: Zeroizing<[u8; 32]>,
+    /// HMAC-SHA-256 keyed with the index key, its key schedule done once.
+    mac: Hmac<Sha256>,
     inner: Mutex<VaultInner>,
 }
 
 #[derive(Default)]
 struct VaultInner {
-    keys: HashMap<KeyId, Zeroizing<[u8; 32]>>,
+    keys: HashMap<KeyId, Cached>,
     erased: HashSet<KeyId>,
+}
+
+/// A document key in memory, and its wrapped form while no group commit
+/// has written it yet.
+struct Cached {
+    key: Zeroizing<[u8; 32]>,
+    pending: Option<Vec<u8>>,
+}
+
+/// A key to seal with, and its wrapped form when it is new: whoever uses
+/// it writes the wrapped form in the same synced batch as what it sealed
+/// (until [`Vault::mark_durable`]), so no record is ever durable without
+/// its key.
+pub struct WriteKey {
+    /// The key.
+    pub key: Zeroizing<[u8; 32]>,
+    /// The wrapped key to store with the first write that uses it.
+    pub new_wrapped: Option<Vec<u8>>,
 }
 
 /// The document key id under which the index key is stored (no HMAC can
@@ -180,11 +201,10 @@ impl Vault {
                 k
             }
         };
-        Ok(Vault {
-            master,
-            index_key,
-            inner: Mutex::new(VaultInner { erased, ..Default::default() }),
-        })
+        #[allow(clippy::expect_used)] // HMAC takes keys of any length.
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(index_key.as_ref())
+            .expect("HMAC key of any length");
+        Ok(Vault { master, mac, inner: Mutex::new(VaultInner { erased, ..Default::default() }) })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VaultInner> {
@@ -197,9 +217,7 @@ impl Vault {
     /// HMAC-SHA-256 under the index key of `parts`, each length-prefixed
     /// (so that no two part lists give one input).
     pub fn keyed_hash(&self, domain: &str, parts: &[&[u8]]) -> KeyId {
-        #[allow(clippy::expect_used)] // HMAC takes keys of any length.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.index_key.as_ref())
-            .expect("HMAC key of any length");
+        let mut mac = self.mac.clone();
         mac.update(domain.as_bytes());
         for p in parts {
             mac.update(&(p.len() as u32).to_be_bytes());
@@ -240,35 +258,48 @@ impl Vault {
         self.lock().erased.contains(id)
     }
 
-    /// The key of `id`, created (random, wrapped, stored) if it has none.
-    /// Refused once the key was erased.
-    pub fn key_for_writing(&self, id: &KeyId, store: &dyn KeyStore) -> Result<Zeroizing<[u8; 32]>> {
+    /// The key of `id`, created (random, wrapped) if it has none; a new
+    /// key comes with its wrapped form, to be written with what it seals.
+    /// Refused once the key was erased. No store write happens here, so
+    /// appenders never wait behind the sequencer's fsync for a key.
+    pub fn key_for_writing(&self, id: &KeyId, store: &dyn KeyStore) -> Result<WriteKey> {
         let mut inner = self.lock();
         if inner.erased.contains(id) {
             return Err(LedgerError::Gone(
                 "the document was erased; it takes no new events".into(),
             ));
         }
-        if let Some(k) = inner.keys.get(id) {
-            return Ok(k.clone());
+        if let Some(c) = inner.keys.get(id) {
+            return Ok(WriteKey { key: c.key.clone(), new_wrapped: c.pending.clone() });
         }
         let aad = key_aad(id);
-        let key = match store.wrapped_key(id)? {
-            Some(w) => self.master.unwrap(&w, &aad)?,
+        let (key, pending) = match store.wrapped_key(id)? {
+            Some(w) => (self.master.unwrap(&w, &aad)?, None),
             None => {
                 let mut k = Zeroizing::new([0u8; 32]);
                 OsRng.fill_bytes(k.as_mut());
-                // Unsynced: the first group commit that uses the key syncs
-                // the WAL, and with it this write, before any receipt.
-                store.put_wrapped_key(id, &self.master.wrap(&k, &aad)?)?;
-                k
+                let wrapped = self.master.wrap(&k, &aad)?;
+                (k, Some(wrapped))
             }
         };
         if inner.keys.len() >= MAX_CACHED_KEYS {
-            inner.keys.clear();
+            // Keys not written yet stay: dropping one would let a second,
+            // different key be made for the same document.
+            inner.keys.retain(|_, c| c.pending.is_some());
         }
-        inner.keys.insert(*id, key.clone());
-        Ok(key)
+        inner.keys.insert(*id, Cached { key: key.clone(), pending: pending.clone() });
+        Ok(WriteKey { key, new_wrapped: pending })
+    }
+
+    /// The wrapped forms of these keys are durable (a synced write held
+    /// them): later writes need not carry them.
+    pub fn mark_durable(&self, ids: &[KeyId]) {
+        let mut inner = self.lock();
+        for id in ids {
+            if let Some(c) = inner.keys.get_mut(id) {
+                c.pending = None;
+            }
+        }
     }
 
     /// The key of `id` for reading, if it still exists.
@@ -277,8 +308,8 @@ impl Vault {
         id: &KeyId,
         store: &dyn KeyStore,
     ) -> Result<Option<Zeroizing<[u8; 32]>>> {
-        if let Some(k) = self.lock().keys.get(id) {
-            return Ok(Some(k.clone()));
+        if let Some(c) = self.lock().keys.get(id) {
+            return Ok(Some(c.key.clone()));
         }
         match store.wrapped_key(id)? {
             None => Ok(None),
@@ -315,9 +346,22 @@ pub fn private_aad(tag: u8, commitment: &verifier::Hash) -> Vec<u8> {
 /// document key: `key id || version || nonce || ciphertext`, bound to the
 /// leaf commitment and the value's kind by the AAD.
 pub fn seal_private(key: &[u8; 32], key_id: &KeyId, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
+    use aes_gcm::aead::AeadInPlace as _;
     let cipher = Aes256Gcm::new(key.into());
-    let sealed = seal(&cipher, plain, aad)?;
-    Ok([key_id.as_slice(), &sealed].concat())
+    let mut nonce = [0u8; NONCE_BYTES];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    // One allocation: key id, layout, nonce, then the text encrypted in place.
+    let mut out = Vec::with_capacity(KEY_ID_BYTES + 1 + NONCE_BYTES + plain.len() + 16);
+    out.extend_from_slice(key_id);
+    out.push(LAYOUT_V1);
+    out.extend_from_slice(&nonce);
+    let start = out.len();
+    out.extend_from_slice(plain);
+    let tag = cipher
+        .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut out[start..])
+        .map_err(|_| LedgerError::Corrupt("AES-GCM encryption failed".into()))?;
+    out.extend_from_slice(&tag);
+    Ok(out)
 }
 
 /// The key id a sealed private value names (never the index key's).
@@ -375,6 +419,9 @@ mod tests {
         let id = vault.document_id("t", "c-1");
         assert_ne!(id, vault.document_id("t2", "c-1"));
         let key = vault.key_for_writing(&id, &store).expect("key");
+        store.put_wrapped_key(&id, key.new_wrapped.as_deref().expect("new")).expect("put");
+        vault.mark_durable(&[id]);
+        let key = key.key;
         let sealed = seal_private(&key, &id, b"aad", b"secret record").expect("seal");
         assert_eq!(sealed_key_id(&sealed).expect("id"), id);
         // A second vault over the same store and master key reads it back.

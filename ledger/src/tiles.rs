@@ -133,24 +133,24 @@ mod tests {
         // one of width 112, one full level-1 tile and a partial one of 17,
         // and a partial level-2 tile of width 1.
         let s = 70_000;
-        assert_eq!(tile_range(s, &hashes(0, 272, 256)).unwrap(), (272 * 256, 256));
-        assert_eq!(tile_range(s, &hashes(0, 273, 112)).unwrap(), (273 * 256, 112));
+        assert_eq!(tile_range(s, &hashes(0, 272, 256)).expect("in the tree"), (272 * 256, 256));
+        assert_eq!(tile_range(s, &hashes(0, 273, 112)).expect("in the tree"), (273 * 256, 112));
         assert!(matches!(tile_range(s, &hashes(0, 273, 113)), Err(LedgerError::NotFound(_))));
         assert!(matches!(tile_range(s, &hashes(0, 273, 256)), Err(LedgerError::NotFound(_))));
-        assert_eq!(tile_range(s, &hashes(1, 0, 256)).unwrap(), (0, 256));
-        assert_eq!(tile_range(s, &hashes(1, 1, 17)).unwrap(), (256, 17));
+        assert_eq!(tile_range(s, &hashes(1, 0, 256)).expect("in the tree"), (0, 256));
+        assert_eq!(tile_range(s, &hashes(1, 1, 17)).expect("in the tree"), (256, 17));
         assert!(matches!(tile_range(s, &hashes(1, 1, 18)), Err(LedgerError::NotFound(_))));
-        assert_eq!(tile_range(s, &hashes(2, 0, 1)).unwrap(), (0, 1));
+        assert_eq!(tile_range(s, &hashes(2, 0, 1)).expect("in the tree"), (0, 1));
         assert!(matches!(tile_range(s, &hashes(3, 0, 1)), Err(LedgerError::NotFound(_))));
         assert!(matches!(tile_range(s, &hashes(63, 0, 1)), Err(LedgerError::NotFound(_))));
         assert!(matches!(tile_range(s, &hashes(64, 0, 1)), Err(LedgerError::InvalidRequest(_))));
         assert!(matches!(tile_range(s, &hashes(0, 0, 0)), Err(LedgerError::InvalidRequest(_))));
         assert!(matches!(tile_range(s, &hashes(0, u64::MAX, 1)), Err(LedgerError::NotFound(_))));
         let entries = TileId { kind: TileKind::Entries, index: 273, width: 112 };
-        assert_eq!(tile_range(s, &entries).unwrap(), (273 * 256, 112));
+        assert_eq!(tile_range(s, &entries).expect("in the tree"), (273 * 256, 112));
         // A tree of 256: one full level-0 tile and a level-1 tile of width 1.
-        assert_eq!(tile_range(256, &hashes(0, 0, 256)).unwrap(), (0, 256));
-        assert_eq!(tile_range(256, &hashes(1, 0, 1)).unwrap(), (0, 1));
+        assert_eq!(tile_range(256, &hashes(0, 0, 256)).expect("in the tree"), (0, 256));
+        assert_eq!(tile_range(256, &hashes(1, 0, 1)).expect("in the tree"), (0, 1));
         assert!(matches!(tile_range(0, &hashes(0, 0, 1)), Err(LedgerError::NotFound(_))));
     }
 }

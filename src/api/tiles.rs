@@ -155,7 +155,7 @@ mod tests {
             ("tile/entries/273.p/112", TileId { kind: TileKind::Entries, index: 273, width: 112 }),
         ];
         for (path, id) in cases {
-            assert_eq!(p(path).unwrap(), id, "{path}");
+            assert_eq!(p(path).expect("parses"), id, "{path}");
             assert_eq!(super::path(&id), path);
         }
     }

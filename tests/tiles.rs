@@ -128,8 +128,7 @@ impl TileClient {
     /// Entry bundle `n` of the tree of `size`, split into entries.
     fn bundle(&self, size: u64, n: u64) -> Vec<Vec<u8>> {
         let w = Self::width(size, n);
-        let mut t = Tile::new(HEIGHT, 0, n, w, true);
-        t.set_is_data();
+        let t = Tile::new(HEIGHT, 0, n, w, true);
         let body = self.fetch(&tile_path(&t), u64::from(w) == WIDTH);
         let mut out = Vec::new();
         let mut rest = &body[..];

@@ -879,10 +879,9 @@ impl Ledger {
     /// tiles the committed tree holds whole are served: `NotFound` beyond
     /// its right edge (a full tile before it completes, a partial tile
     /// wider than the tree), `InvalidRequest` for a width or level out of
-    /// range. Returns the bytes and the tree size they were cut from.
-    pub fn tile(&self, id: &crate::tiles::TileId) -> Result<(Vec<u8>, u64)> {
-        let size = self.head().size;
-        Ok((crate::tiles::read_tile(&self.inner.store, size, id)?, size))
+    /// range.
+    pub fn tile(&self, id: &crate::tiles::TileId) -> Result<Vec<u8>> {
+        crate::tiles::read_tile(&self.inner.store, self.head().size, id)
     }
 
     /// RFC 9162 inclusion proof of `index` in the committed tree of `tree_size`.

@@ -32,7 +32,7 @@ pub(crate) fn checkpoint(state: &AppState) -> Answer {
 
 /// `GET /tile/...` once parsed: the tile's bytes (read on the blocking pool).
 pub(crate) fn get(state: &AppState, id: TileId) -> Answer {
-    let (bytes, _size) = state.ledger.tile(&id)?;
+    let bytes = state.ledger.tile(&id)?;
     let mut r = Response::new(bytes.into());
     let h = r.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/octet-stream"));

@@ -245,12 +245,39 @@ fn public_endpoints_show_no_tenant_contract_actor_identity_or_claim() {
             .collect();
         assert!(parties.len() >= 3, "platform and two signers (and legal), numbered: {parties:?}");
     }
-    for p in
-        ["/v1/checkpoint", "/v1/checkpoint/latest", "/v1/log", "/metrics", "/healthz", "/readyz"]
-    {
+    for p in [
+        "/v1/checkpoint",
+        "/v1/checkpoint/latest",
+        "/v1/log",
+        "/metrics",
+        "/healthz",
+        "/readyz",
+        "/checkpoint",
+    ] {
         check(p.to_string());
     }
     assert!(walked > 2 * size);
+    // The tlog-tiles entry bundles (docs/tiles.md) carry the same leaves:
+    // each entry is checked as /v1/entries' are, base64 strings decoded.
+    let mut entries = 0;
+    for n in 0..size.div_ceil(256) {
+        let w = (size - n * 256).min(256);
+        let partial = if w == 256 { String::new() } else { format!(".p/{w}") };
+        let path = format!("/tile/entries/{n:03}{partial}");
+        let resp = s.client().get(format!("{}{path}", s.url)).send().unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "GET {path}");
+        let body = resp.bytes().unwrap();
+        let mut rest = &body[..];
+        while rest.len() >= 2 {
+            let len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+            let entry = std::str::from_utf8(&rest[2..2 + len]).unwrap();
+            assert_clean(&format!("GET {path}"), entry, &filled.secrets);
+            rest = &rest[2 + len..];
+            entries += 1;
+        }
+        assert!(rest.is_empty(), "GET {path}: trailing bytes");
+    }
+    assert_eq!(entries, size);
 }
 
 #[test]

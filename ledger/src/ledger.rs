@@ -880,6 +880,16 @@ impl Ledger {
             .ok_or_else(|| LedgerError::Corrupt(format!("leaf {index} missing")))
     }
 
+    /// A C2SP tlog-tiles tile of the committed tree: hash tile or entry
+    /// bundle, read from the stored hashes or leaves (`W` records). Only
+    /// tiles the committed tree holds whole are served: `NotFound` beyond
+    /// its right edge (a full tile before it completes, a partial tile
+    /// wider than the tree), `InvalidRequest` for a width or level out of
+    /// range.
+    pub fn tile(&self, id: &crate::tiles::TileId) -> Result<Vec<u8>> {
+        crate::tiles::read_tile(&self.inner.store, self.head().size, id)
+    }
+
     /// RFC 9162 inclusion proof of `index` in the committed tree of `tree_size`.
     pub fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>> {
         self.check_size(tree_size)?;

@@ -25,6 +25,7 @@ pub mod registry;
 mod sequencer;
 pub use sequencer::GroupStats;
 pub mod store;
+pub mod tiles;
 mod tree;
 pub mod vault;
 

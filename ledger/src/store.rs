@@ -300,6 +300,22 @@ impl Store {
         Ok(self.db.get_cf(self.cf(CF_LEAVES), index.to_be_bytes())?)
     }
 
+    /// The leaf bytes at `from .. from + count`, in order, read in one
+    /// batched lookup; a missing one is corruption.
+    pub fn leaves(&self, from: u64, count: u64) -> Result<Vec<Vec<u8>>> {
+        let cf = self.cf(CF_LEAVES);
+        let keys: Vec<[u8; 8]> = (from..from + count).map(|i| i.to_be_bytes()).collect();
+        let values = self.db.batched_multi_get_cf(cf, keys.iter(), true);
+        values
+            .into_iter()
+            .zip(from..)
+            .map(|(v, i)| {
+                v?.map(|b| b.to_vec())
+                    .ok_or_else(|| LedgerError::Corrupt(format!("leaf {i} missing")))
+            })
+            .collect()
+    }
+
     /// Looks up idempotency records for many (tenant, event id) pairs at once.
     pub fn idempotency(&self, keys: &[(&str, &str)]) -> Result<Vec<Option<IdemRecord>>> {
         let cf = self.cf(CF_IDEM);

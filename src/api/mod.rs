@@ -12,6 +12,7 @@ mod events;
 mod lookup;
 mod public;
 mod report;
+mod tiles;
 mod tokens;
 mod verify;
 mod web;
@@ -218,6 +219,14 @@ where
             Ok(c) => ("audit", audit::post(state, c).await),
             Err(e) => ("audit", Err(e)),
         },
+        ["checkpoint"] if get => ("tlog_checkpoint", tiles::checkpoint(state)),
+        ["tile", rest @ ..] if get => {
+            let route = if rest.first() == Some(&"entries") { "tile_entries" } else { "tile" };
+            match tiles::parse(rest) {
+                Ok(id) => (route, blocking(state, move |st| tiles::get(st, id)).await),
+                Err(e) => (route, Err(e)),
+            }
+        }
         ["verify"] if get => ("verify", web::page()),
         ["verify", name] if get => ("verify", web::asset(name)),
         ["metrics"] if get => ("metrics", public::metrics(state)),

@@ -368,6 +368,7 @@ fn verifier_path() -> PathBuf {
 
 fn print_guide(base: &str, dir: &Path, submit: &str, legal: &str, docs: &[String]) {
     let doc = docs.first().map(String::as_str).unwrap_or("contract-2026-0001");
+    let hash = Hash::digest(&contract_text(0)).to_hex();
     let bundle = dir.join(format!("{doc}.bundle.json"));
     let file = dir.join(format!("{doc}.txt"));
     let policy = dir.join(POLICY_FILE);
@@ -376,7 +377,8 @@ fn print_guide(base: &str, dir: &Path, submit: &str, legal: &str, docs: &[String
          Look at:\n\
          \x20 curl {base}/v1/checkpoint                      # anchored checkpoint: log signature + 2 cosignatures\n\
          \x20 curl {base}/v1/log                             # origin, log verifier key, witnesses\n\
-         \x20 curl {base}/v1/entries/0                       # a leaf: canonical JSON of one event\n\
+         \x20 curl {base}/v1/entries/0                       # a public leaf: a commitment and a time, nothing else\n\
+         \x20 curl '{base}/v1/lookup?document_hash={hash}'   # what the holder of the file sees (no names, no ids)\n\
          \x20 curl '{base}/v1/proof/inclusion?index=0&tree_size=8'\n\
          \x20 curl '{base}/v1/proof/consistency?old=4&new=8'\n\
          \x20 curl -H 'Authorization: Bearer {legal}' {base}/v1/documents/{doc}/bundle\n\

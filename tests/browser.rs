@@ -1,6 +1,6 @@
 //! The public verifier page in a real browser: starts the real server,
 //! writes a contract flow, fetches its evidence bundle, and runs
-//! tests/browser/verify.test.mjs (Debian's headless Chromium driven by
+//! tests/browser/verify.test.mjs and v2-page.test.mjs (Debian's headless Chromium driven by
 //! playwright-core) over a valid bundle, a tampered one, a different file,
 //! a file-only lookup, a bundle forged with its own log key, an invented
 //! witness line, escape sequences in a record, and a trust policy loaded on
@@ -240,7 +240,7 @@ fn verifier_page_in_headless_chromium() {
 
     let out = Command::new("node")
         .current_dir(repo().join("tests/browser"))
-        .args(["--test", "verifier.test.mjs", "verify.test.mjs"])
+        .args(["--test", "verifier.test.mjs", "verify.test.mjs", "v2-page.test.mjs"])
         .env("EL_URL", &s.url)
         .env("EL_FILE", &file)
         .env("EL_OTHER_FILE", &other_file)

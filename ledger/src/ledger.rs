@@ -675,6 +675,12 @@ impl Ledger {
         self.sequence_one(tenant, event, &canonical, private)
     }
 
+    /// Whether an erasure was committed and the store not purged since
+    /// (redone by the next [`Ledger::open`]).
+    pub fn purge_pending(&self) -> Result<bool> {
+        self.inner.store.purge_pending()
+    }
+
     /// Rewrites what still holds erased values on disk: flushes every
     /// memtable (the WAL files behind them are then deleted) and compacts
     /// the families erasures delete from. Slow; after erasures only.

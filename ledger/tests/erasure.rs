@@ -1,0 +1,92 @@
+//! Evidence v2 at the ledger level: erasure destroys a document's key and
+//! openings in one batch, a purge cut short is redone at the next open,
+//! backups do not carry the master key, and a read-only open never makes
+//! one (docs/durability.md "Backups and erasure", docs/api.md "Erasure").
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use ledger::backup::backup;
+use ledger::store::{TAG_IDENTITY, TAG_RECORD};
+use ledger::vault::master_key_path;
+use ledger::{Ledger, LedgerError, LedgerOptions, Opening};
+use verifier::entry::Event;
+
+/// An event of `doc` with a real identity (the attestation v2 does not
+/// cover it, so adding it keeps the signature valid).
+fn with_identity(id: &str, doc: &str) -> Event {
+    let mut v = event_json(id, doc, "signed", &issuer_key());
+    v["identity"] = serde_json::json!({"name": "测试人", "id_type": "resident_id",
+        "id_number": "110101199003071234"});
+    Event::from_value(v, false).unwrap()
+}
+
+#[test]
+fn erasure_destroys_key_and_openings_and_a_cut_short_purge_is_redone() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = new_ledger(dir.path());
+    let r =
+        l.append(TENANT, vec![with_identity("e-1", "doc"), with_identity("e-2", "doc")]).unwrap();
+    l.append(TENANT, vec![event("k-1", "kept")]).unwrap();
+    let erased: Vec<u64> = r.iter().map(|r| r.index).collect();
+    for &i in &erased {
+        assert!(matches!(l.opening(i).unwrap(), Opening::Record { identity: Some(_), .. }));
+    }
+    assert!(l.wrapped_document_key(TENANT, "doc").unwrap().is_some());
+
+    let receipt = l.erase_document(TENANT, "doc", "request #1", "tok-admin").unwrap();
+    for &i in &erased {
+        assert_eq!(l.opening(i).unwrap(), Opening::Erased);
+        assert!(l.sealed_private(i, TAG_RECORD).unwrap().is_none());
+        assert!(l.sealed_private(i, TAG_IDENTITY).unwrap().is_none());
+    }
+    assert!(l.wrapped_document_key(TENANT, "doc").unwrap().is_none());
+    // The erasure entry opens, and names what it erased.
+    let Opening::Record { record, .. } = l.opening(receipt.index).unwrap() else { panic!() };
+    let claim = &record["event"]["attestations"][0]["claim"]["erasure"];
+    assert_eq!(claim["entries"], 2);
+    assert_eq!(claim["reason"], "request #1");
+    // Nothing more for the document; a second erasure is refused; the
+    // other document is untouched.
+    let again = l.append(TENANT, vec![event("e-3", "doc")]).unwrap_err();
+    assert!(matches!(again, LedgerError::Gone(_)), "{again}");
+    let replay = l.append(TENANT, vec![with_identity("e-1", "doc")]);
+    assert!(matches!(replay, Err(LedgerError::Gone(_))), "{replay:?}");
+    assert!(matches!(
+        l.erase_document(TENANT, "doc", "again", "tok"),
+        Err(LedgerError::AlreadyExists(_))
+    ));
+    assert!(matches!(l.erase_document(TENANT, "nope", "x", "tok"), Err(LedgerError::NotFound(_))));
+    assert!(matches!(l.opening(r[0].index + 2).unwrap(), Opening::Record { .. }));
+
+    // The service purges after the clean-up; a crash before that leaves the
+    // mark, and the next open purges.
+    assert!(l.purge_pending().unwrap());
+    l.close();
+    drop(l);
+    let l = Ledger::open(dir.path(), LedgerOptions::default()).unwrap();
+    assert!(!l.purge_pending().unwrap());
+    assert_eq!(l.opening(erased[0]).unwrap(), Opening::Erased);
+}
+
+#[test]
+fn backups_leave_the_master_key_behind_and_read_only_opens_make_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("live");
+    let l = new_ledger(&data);
+    l.append(TENANT, vec![with_identity("b-1", "doc")]).unwrap();
+    l.close();
+    drop(l);
+    let bk = tmp.path().join("backup");
+    let copy = backup(&data, &bk, &[]).unwrap();
+    assert!(copy.audit.is_clean(), "{:?}", copy.audit.findings);
+    assert!(master_key_path(&data).exists());
+    assert!(!master_key_path(&bk).exists(), "a backup holds ciphertexts, not the key");
+    // Looking at the backup (read-only) does not make a key for it either.
+    let ro = Ledger::open_read_only(&bk).unwrap();
+    assert!(ro.leaf(0).is_ok());
+    assert!(ro.opening(copy.tree_size - 1).is_err(), "no key, no opening");
+    drop(ro);
+    assert!(!master_key_path(&bk).exists());
+}

@@ -60,6 +60,10 @@ enum Command {
         /// issuers move to v2 (repeatable). Every other tenant's are refused.
         #[arg(long = "accept-v1-attestations", value_name = "TENANT")]
         accept_v1_attestations: Vec<String>,
+        /// How often the tenants' retention policies are applied
+        /// (`POST /v1/retention`), in seconds.
+        #[arg(long = "retention-sweep-secs", default_value_t = 3600)]
+        retention_sweep_secs: u64,
         #[command(flatten)]
         limits: ServeLimits,
     },
@@ -350,9 +354,21 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Token { command } => token(command),
         Command::Issuer { command } => issuer(command),
-        Command::Serve { data, listen, allow_rollback, accept_v1_attestations, limits } => {
-            serve(&data, listen, allow_rollback, accept_v1_attestations, &limits)
-        }
+        Command::Serve {
+            data,
+            listen,
+            allow_rollback,
+            accept_v1_attestations,
+            retention_sweep_secs,
+            limits,
+        } => serve(
+            &data,
+            listen,
+            allow_rollback,
+            accept_v1_attestations,
+            retention_sweep_secs,
+            &limits,
+        ),
         Command::Witness { command } => witness(command),
         Command::Tsa { command } => tsa(command),
         Command::Anchor { command } => anchor_cmd(command),
@@ -704,6 +720,7 @@ fn serve(
     listen: SocketAddr,
     allow_rollback: bool,
     accept_v1: Vec<String>,
+    retention_sweep_secs: u64,
     limits: &ServeLimits,
 ) -> CliResult {
     let admission = limits.config()?;
@@ -714,6 +731,14 @@ fn serve(
     };
     let ledger = Ledger::open(data, opts).map_err(|e| e.to_string())?;
     let state = app_state_with(ledger.clone(), admission)?;
+    let stop_sweeps = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sweeper = {
+        let (state, stop) = (state.clone(), stop_sweeps.clone());
+        std::thread::Builder::new()
+            .name("retention".into())
+            .spawn(move || retention_loop(&state, retention_sweep_secs.max(1), &stop))
+            .map_err(|e| e.to_string())?
+    };
     let rt = runtime()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| e.to_string())?;
@@ -731,8 +756,29 @@ fn serve(
     if let Some(a) = &state.anchor {
         a.stop();
     }
+    stop_sweeps.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = sweeper.join();
     // In-flight requests are done; let queued batches commit, then stop.
     ledger.close();
     tracing::info!("stopped cleanly at tree size {}", ledger.status().tree_size);
     Ok(())
+}
+
+/// Applies the tenants' retention policies every `secs` seconds until
+/// `stop` (evidence v2: erasure N days after a contract completed).
+fn retention_loop(state: &crate::api::AppState, secs: u64, stop: &std::sync::atomic::AtomicBool) {
+    use std::sync::atomic::Ordering;
+    let mut waited = 0;
+    while !stop.load(Ordering::Relaxed) {
+        if waited >= secs {
+            waited = 0;
+            match crate::api::erase::sweep_retention(state) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("retention: erased {n} documents"),
+                Err(e) => tracing::error!("retention sweep: {}", e.message),
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        waited += 1;
+    }
 }

@@ -600,3 +600,49 @@ fn a_tenant_turns_the_public_lookup_of_a_document_off() {
     assert_eq!(s.post("/v1/documents/quiet-doc/lookup", Some(&s.tokens.admin), on).0, 200);
     assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None).0, 200);
 }
+
+#[test]
+fn a_retention_policy_erases_completed_contracts() {
+    let mut s = Server::prepare();
+    s.spawn_with(&["--retention-sweep-secs", "1"]);
+    let services =
+        Services { idp: clone_issuer(&s.services.idp), intent: clone_issuer(&s.services.intent) };
+    // A completed contract (the flow ends with `completed`) and one not
+    // completed yet.
+    let done = contract_flow_for(TENANT, &services, &[&s.signers[0]], "ret-done", b"ret-done");
+    assert_eq!(s.submit(&json!({"events": done})).0, 200);
+    let open = contract_flow_for(TENANT, &services, &[&s.signers[0]], "ret-open", b"ret-open");
+    let open: Vec<Value> = open.into_iter().filter(|e| e["kind"] != "completed").collect();
+    assert_eq!(s.submit(&json!({"events": open})).0, 200);
+    let (st, body) = s.post(
+        "/v1/retention",
+        Some(&s.tokens.legal),
+        serde_json::to_vec(&json!({"erase_after_days": 0})).unwrap(),
+    );
+    assert_eq!(st, 403, "{body}");
+    let (st, body) = s.post(
+        "/v1/retention",
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"erase_after_days": 0})).unwrap(),
+    );
+    assert_eq!(st, 200, "{body}");
+    let (st, got) = s.get("/v1/retention", Some(&s.tokens.admin));
+    assert_eq!(st, 200);
+    assert!(got.contains("\"erase_after_days\":0"), "{got}");
+    // The sweep runs every second: the completed contract gets erased.
+    let mut bundle = String::new();
+    for _ in 0..100 {
+        bundle = s.get("/v1/documents/ret-done/bundle", Some(&s.tokens.legal)).1;
+        if bundle.contains("\"erased\"") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(bundle.contains("retention policy: erased 0 days after the contract completed"));
+    let r = verify(&s, &bundle);
+    assert_eq!(r.verdict.status, VerdictStatus::Verified, "{}", r.to_text());
+    // The contract not completed is untouched.
+    let open = s.get("/v1/documents/ret-open/bundle", Some(&s.tokens.legal)).1;
+    assert!(!open.contains("\"erased\""));
+    assert!(open.contains("\"record\""));
+}

@@ -431,6 +431,20 @@ impl Ledger {
         };
         let SealedRecord { commitment, record, identity, new_key } =
             seal_record(vault, store, tenant, event, canonical, &seal_id)?;
+        // A completed contract enters the retention index, its ids sealed
+        // under the document key (an erasure shreds them too).
+        let completion = if event.kind == EventKind::Completed && erasure.is_none() {
+            let ids = serde_json::json!({"tenant": tenant, "document_id": event.document_id});
+            let key = vault.key_for_writing(&seal_id, store)?.key;
+            Some(seal_private(
+                &key,
+                &seal_id,
+                &blob_aad(b"completion"),
+                ids.to_string().as_bytes(),
+            )?)
+        } else {
+            None
+        };
         Ok(PreparedPrivate {
             doc_id,
             seal_id,
@@ -440,6 +454,7 @@ impl Ledger {
             record,
             identity,
             new_key,
+            completion,
             erasure,
         })
     }
@@ -673,6 +688,34 @@ impl Ledger {
         );
         let private = self.seal(tenant, &event, &canonical, Some(erasure))?;
         self.sequence_one(tenant, event, &canonical, private)
+    }
+
+    /// The retention index: documents completed before `before_micros`,
+    /// oldest first, as (index key, (tenant, document id)); the ids are
+    /// `None` once the document was erased (its key destroyed).
+    #[allow(clippy::type_complexity)]
+    pub fn completions_before(
+        &self,
+        before_micros: i64,
+    ) -> Result<Vec<(Vec<u8>, Option<(String, String)>)>> {
+        let mut out = Vec::new();
+        for (key, sealed) in self.aux_scan(crate::store::RETENTION_PREFIX)? {
+            let at = key
+                .get(crate::store::RETENTION_PREFIX.len()..)
+                .filter(|r| r.len() == 40)
+                .map(|r| crate::store::be_u64(r) as i64);
+            match at {
+                Some(t) if t < before_micros => {}
+                Some(_) => break,
+                None => continue,
+            }
+            let ids = self.open_document_blob(b"completion", &sealed)?.and_then(|b| {
+                let v: serde_json::Value = serde_json::from_slice(&b).ok()?;
+                Some((v["tenant"].as_str()?.to_owned(), v["document_id"].as_str()?.to_owned()))
+            });
+            out.push((key, ids));
+        }
+        Ok(out)
     }
 
     /// Whether an erasure was committed and the store not purged since

@@ -52,6 +52,9 @@ pub(crate) struct PreparedPrivate {
     pub identity: Option<Vec<u8>>,
     /// The sealing key's wrapped form while no synced write holds it.
     pub new_key: Option<Vec<u8>>,
+    /// For a `completed` event: (tenant, document id) sealed under the
+    /// document key, kept in the retention index by ledger time.
+    pub completion: Option<Vec<u8>>,
     pub erasure: Option<Erasure>,
 }
 
@@ -481,6 +484,9 @@ impl Sequencer {
             identity: p.identity.as_deref(),
         };
         g.batch.put_private_entry(index, &private, &content);
+        if let Some(c) = &p.completion {
+            g.batch.put_completion(g.time_micros, &p.doc_id, c);
+        }
         let subject = p.identity.is_some().then_some(p.subject_id);
         g.doc_pending.entry(p.doc_id).or_default().push(DocIndexEntry {
             index,
@@ -675,6 +681,7 @@ mod tests {
             record: vec![0; 64],
             identity: None,
             new_key: None,
+            completion: None,
             erasure: None,
         };
         let mut idem_id = [0u8; 32];

@@ -57,6 +57,8 @@ const ALL_CFS: [&str; 16] = [
 ];
 /// Families an erasure deletes from, compacted by [`Store::purge`].
 const ERASURE_CFS: [&str; 6] = [CF_RECORDS, CF_DOCKEYS, CF_HASHIDX, CF_SUBJIDX, CF_AUX, CF_DOCIDX];
+/// Aux prefix of the retention index: documents by completion time.
+pub const RETENTION_PREFIX: &[u8] = b"retention-completed\0";
 /// First byte of a v2 idempotency key (v1 keys start with a tenant's
 /// first character, never 0x02).
 const IDEM_V2: u8 = 0x02;
@@ -814,6 +816,13 @@ impl Batch<'_> {
         self.wb.delete_cf(st.cf(CF_SUBJIDX), id_index_key(subject_id, index));
     }
 
+    /// Stages a document's completion in the retention index (aux
+    /// `retention-completed\0` time(8) document id(32) -> sealed ids).
+    pub fn put_completion(&mut self, time_micros: i64, doc_id: &[u8; 32], sealed: &[u8]) {
+        let key = [RETENTION_PREFIX, &(time_micros as u64).to_be_bytes()[..], doc_id].concat();
+        self.wb.put_cf(self.store.cf(CF_AUX), key, sealed);
+    }
+
     /// Stages a new wrapped document key, written with the first record it
     /// seals.
     pub fn put_wrapped_key(&mut self, id: &[u8; 32], wrapped: &[u8]) {
@@ -909,6 +918,12 @@ fn dochash_key(document_hash: &[u8; 32], index: u64) -> [u8; 40] {
     dh[..32].copy_from_slice(document_hash);
     dh[32..].copy_from_slice(&index.to_be_bytes());
     dh
+}
+
+/// Big-endian u64 of the first 8 bytes, for other crates reading keys
+/// laid out here (`None`-free: callers check the length).
+pub fn be_u64_pub(b: &[u8]) -> u64 {
+    be_u64(b)
 }
 
 /// Big-endian u64 of the first 8 bytes (callers check the length).

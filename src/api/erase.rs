@@ -219,3 +219,80 @@ pub(crate) fn lookup_disabled(
 ) -> Result<bool, ApiError> {
     Ok(ledger.aux_get(&lookup_key(ledger, tenant, document_id)?)?.is_some())
 }
+
+/// Aux key prefix of the tenants' retention policies.
+const RETENTION_POLICY_PREFIX: &[u8] = b"retention-policy\0";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionBody {
+    /// Erase a document this many days after its `completed` entry; `null`
+    /// turns the policy off.
+    erase_after_days: Option<u32>,
+}
+
+/// `POST /v1/retention` (the tenant's `admin`): `{"erase_after_days": N|null}`.
+pub(crate) async fn set_retention<S, B>(state: &Arc<AppState>, req: &Req, body: S) -> Answer
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
+    B: Buf,
+{
+    let caller = admin(state, req)?;
+    let body: RetentionBody = small_json(body).await?;
+    let key = [RETENTION_POLICY_PREFIX, caller.tenant.as_bytes()].concat();
+    match body.erase_after_days {
+        Some(days) => state.ledger.aux_put(&key, &days.to_be_bytes())?,
+        None => state.ledger.aux_delete_range(&key, &[key.as_slice(), &[0]].concat())?,
+    }
+    Ok(json(&json!({"tenant": caller.tenant, "erase_after_days": body.erase_after_days})))
+}
+
+/// `GET /v1/retention` (the tenant's `admin`).
+pub(crate) fn get_retention(state: &AppState, caller: &Caller) -> Answer {
+    require(caller, &[Role::Admin])?;
+    let key = [RETENTION_POLICY_PREFIX, caller.tenant.as_bytes()].concat();
+    let days = state.ledger.aux_get(&key)?.and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok());
+    Ok(json(&json!({"tenant": caller.tenant, "erase_after_days": days.map(u32::from_be_bytes)})))
+}
+
+/// One pass of the retention policy: erases (as [`erase_document`] does,
+/// clean-up included) every document completed longer ago than its
+/// tenant's `erase_after_days`, and drops the index records of documents
+/// erased already. Returns how many documents it erased.
+pub fn sweep_retention(state: &AppState) -> Result<usize, ApiError> {
+    let ledger = &state.ledger;
+    let mut policies = std::collections::HashMap::new();
+    for (k, v) in ledger.aux_scan(RETENTION_POLICY_PREFIX)? {
+        let tenant = String::from_utf8_lossy(&k[RETENTION_POLICY_PREFIX.len()..]).into_owned();
+        if let Ok(d) = <[u8; 4]>::try_from(v.as_slice()) {
+            policies.insert(tenant, i64::from(u32::from_be_bytes(d)));
+        }
+    }
+    if policies.is_empty() {
+        return Ok(0);
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1000;
+    let mut erased = 0;
+    for (key, ids) in ledger.completions_before(now)? {
+        let drop_record = || ledger.aux_delete_range(&key, &[key.as_slice(), &[0]].concat());
+        let Some((tenant, doc)) = ids else {
+            drop_record()?; // erased already: its key is gone
+            continue;
+        };
+        let Some(days) = policies.get(&tenant) else { continue };
+        let at = ledger::store::be_u64_pub(&key[key.len() - 40..]) as i64;
+        if at + days * 86_400_000_000 > now {
+            continue;
+        }
+        let _issuing = super::report::issuing_lock();
+        let reason = format!("retention policy: erased {days} days after the contract completed");
+        match ledger.erase_document(&tenant, &doc, &reason, "retention") {
+            Ok(_) => erased += 1,
+            Err(ledger::LedgerError::AlreadyExists(_) | ledger::LedgerError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        clean_up(ledger, &tenant, &doc)?;
+        drop_record()?;
+    }
+    Ok(erased)
+}

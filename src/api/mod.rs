@@ -7,7 +7,7 @@ mod admin;
 pub mod admission;
 mod audit;
 mod bundle;
-mod erase;
+pub mod erase;
 mod events;
 mod lookup;
 mod public;
@@ -193,6 +193,10 @@ where
         }
         ["v1", "documents", doc, "lookup"] if post => {
             ("lookup_switch", erase::set_lookup(state, req, doc, body).await)
+        }
+        ["v1", "retention"] if post => ("retention", erase::set_retention(state, req, body).await),
+        ["v1", "retention"] if get => {
+            ("retention", with_caller(state, req, |c| erase::get_retention(state, c)))
         }
         ["v1", "subjects", actor, "erase"] if post => {
             ("erase", erase::erase_subject(state, req, actor, body).await)

@@ -102,6 +102,12 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Rotate the master key (server stopped): re-wrap every document key
+    /// under a new one and destroy the old (evidence v2; docs/durability.md).
+    RotateMasterKey {
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Put a backup in place of a lost store (move a damaged one away
     /// first); the server then refuses it if it is older than what was
     /// handed out, unless `serve --allow-rollback`.
@@ -384,6 +390,15 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Audit { data } => crate::maint::audit(&data),
         Command::Backup { data, to } => crate::maint::backup(&data, &to),
+        Command::RotateMasterKey { data } => {
+            let n = ledger::rotate_master_key(&data).map_err(|e| e.to_string())?;
+            println!(
+                "master key rotated: {n} keys re-wrapped under {}; the old key is gone, and \
+                 backups taken before cannot be opened with the new one",
+                ledger::vault::master_key_path(&data).display()
+            );
+            Ok(())
+        }
         Command::Restore { from, data } => crate::maint::restore(&from, &data),
         Command::Demo(args) => crate::demo::run(args),
         Command::Load(args) => crate::load::run(args),

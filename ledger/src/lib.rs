@@ -31,8 +31,9 @@ pub mod vault;
 
 pub use error::LedgerError;
 pub use ledger::{
-    check_id, now_rfc3339, Ledger, LedgerOptions, LedgerStatus, Opening, Receipt, LOG_ISSUER,
-    MAX_NEW_ISSUER_NAME, MAX_REASON_CHARS, MAX_TIMESTAMP_SKEW_SECS, OPERATOR_ACTOR,
+    check_id, now_rfc3339, rotate_master_key, rotate_master_key_prepare, Ledger, LedgerOptions,
+    LedgerStatus, Opening, Receipt, LOG_ISSUER, MAX_NEW_ISSUER_NAME, MAX_REASON_CHARS,
+    MAX_TIMESTAMP_SKEW_SECS, OPERATOR_ACTOR,
 };
 pub use registry::{
     IssuerRecord, Role, TokenRecord, TsaRecord, PLATFORM_TENANT, TENANT_ISSUER_PREFIX,

@@ -554,6 +554,18 @@ impl Store {
         self.write(b, true)
     }
 
+    /// Every wrapped key (for master key rotation).
+    pub fn wrapped_keys(&self) -> Result<Vec<([u8; 32], Vec<u8>)>> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(CF_DOCKEYS), IteratorMode::Start) {
+            let (k, v) = item?;
+            let id = <[u8; 32]>::try_from(&k[..])
+                .map_err(|_| LedgerError::Corrupt("dockeys key has bad length".into()))?;
+            out.push((id, v.to_vec()));
+        }
+        Ok(out)
+    }
+
     /// Every erased key id with its erasure record.
     pub fn erasures(&self) -> Result<Vec<([u8; 32], Vec<u8>)>> {
         let mut out = Vec::new();

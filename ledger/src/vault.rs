@@ -331,7 +331,8 @@ impl Vault {
     }
 }
 
-fn key_aad(id: &KeyId) -> Vec<u8> {
+/// The AAD a key is wrapped under: its id.
+pub(crate) fn key_aad(id: &KeyId) -> Vec<u8> {
     [b"evidence-ledger/document-key/v1\0".as_slice(), id].concat()
 }
 

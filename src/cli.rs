@@ -117,6 +117,11 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// C2SP tlog-tiles (docs/tiles.md): publish them to object storage.
+    Tiles {
+        #[command(subcommand)]
+        command: TilesCommand,
+    },
     /// Run the whole flow on an embedded store: serve, push contract flows, show proofs.
     Demo(crate::demo::DemoArgs),
     /// Drive the HTTP API with signed events from many clients; print events/s and latencies.
@@ -207,6 +212,28 @@ enum TokenCommand {
         target: TokenTarget,
         #[arg(long)]
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TilesCommand {
+    /// Upload the current checkpoint's tiles, entry bundles and then
+    /// `checkpoint` to an S3-compatible bucket, incrementally (read-only on
+    /// the store; works beside a running server). Credentials and region
+    /// from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION.
+    Publish {
+        #[arg(long)]
+        data: PathBuf,
+        /// s3://BUCKET[/PREFIX]; the bucket must exist.
+        #[arg(long)]
+        to: String,
+        /// The S3 endpoint (e.g. http://127.0.0.1:8333 or https://s3.example.com);
+        /// AWS's when omitted (or AWS_ENDPOINT).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Allow a plain-http endpoint.
+        #[arg(long)]
+        allow_http: bool,
     },
 }
 
@@ -376,6 +403,22 @@ fn run(cli: Cli) -> CliResult {
             &limits,
         ),
         Command::Witness { command } => witness(command),
+        Command::Tiles { command: TilesCommand::Publish { data, to, endpoint, allow_http } } => {
+            let target = crate::publish::Target::parse(&to)?;
+            let store = target.s3(endpoint.as_deref(), allow_http)?;
+            let ledger = look(&data)?;
+            let started = std::time::Instant::now();
+            let p = runtime()?.block_on(crate::publish::publish(&ledger, &store, &target))?;
+            println!(
+                "published checkpoint of size {} to {to} (previously {}): {} tiles, {} bytes, {:.1?}",
+                p.size,
+                p.previous,
+                p.tiles,
+                p.bytes,
+                started.elapsed()
+            );
+            Ok(())
+        }
         Command::Tsa { command } => tsa(command),
         Command::Anchor { command } => anchor_cmd(command),
         Command::Status { data } => {

@@ -16,6 +16,7 @@ pub mod flows;
 pub mod load;
 pub mod maint;
 pub mod metrics;
+pub mod publish;
 pub mod remote;
 pub mod report;
 pub mod server;

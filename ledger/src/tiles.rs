@@ -50,6 +50,52 @@ impl TileId {
     pub fn is_full(&self) -> bool {
         self.width == TILE_WIDTH
     }
+
+    /// The canonical C2SP path, without the leading `/`:
+    /// `tile/<L>/<N>[.p/<W>]` or `tile/entries/<N>[.p/<W>]`, where `<N>` is
+    /// 3-digit groups, all but the last prefixed with `x`.
+    pub fn path(&self) -> String {
+        let mut n = self.index;
+        let mut s = format!("{:03}", n % 1000);
+        while n >= 1000 {
+            n /= 1000;
+            s = format!("x{:03}/{s}", n % 1000);
+        }
+        let p = if self.is_full() { String::new() } else { format!(".p/{}", self.width) };
+        match self.kind {
+            TileKind::Entries => format!("tile/entries/{s}{p}"),
+            TileKind::Hashes { level } => format!("tile/{level}/{s}{p}"),
+        }
+    }
+}
+
+/// The tiles (hash tiles of every level, and entry bundles) that the tree
+/// of `new` leaves needs and the tree of `old` leaves did not have: the
+/// full tiles completed in between, and the partial tiles of `new`'s right
+/// edge that differ from `old`'s. With `old = 0`, every tile of `new`.
+/// Full tiles come first, bundles before hashes.
+pub fn tiles_between(old: u64, new: u64) -> Vec<TileId> {
+    let mut full = Vec::new();
+    let mut partial = Vec::new();
+    let mut add = |kind: TileKind, before: u64, now: u64| {
+        let w = u64::from(TILE_WIDTH);
+        for index in (before / w)..(now / w) {
+            full.push(TileId { kind, index, width: TILE_WIDTH });
+        }
+        if !now.is_multiple_of(w) && now != before {
+            partial.push(TileId { kind, index: now / w, width: (now % w) as u32 });
+        }
+    };
+    add(TileKind::Entries, old.min(new), new);
+    for level in 0..=MAX_TILE_LEVEL {
+        let now = hashes_at_level(new, level);
+        if now == 0 {
+            break;
+        }
+        add(TileKind::Hashes { level }, hashes_at_level(old.min(new), level), now);
+    }
+    full.extend(partial);
+    full
 }
 
 /// The number of hashes the tree of `size` leaves holds at tree level
@@ -125,6 +171,44 @@ mod tests {
 
     fn hashes(level: u8, index: u64, width: u32) -> TileId {
         TileId { kind: TileKind::Hashes { level }, index, width }
+    }
+
+    #[test]
+    fn tiles_between_checkpoints() {
+        let paths = |old, new| -> Vec<String> {
+            tiles_between(old, new).iter().map(TileId::path).collect()
+        };
+        assert!(paths(0, 0).is_empty());
+        assert_eq!(paths(0, 3), ["tile/entries/000.p/3", "tile/0/000.p/3"]);
+        // 600 = 2 full level-0 tiles + 88; level 1 holds 2 hashes.
+        assert_eq!(
+            paths(0, 600),
+            [
+                "tile/entries/000",
+                "tile/entries/001",
+                "tile/0/000",
+                "tile/0/001",
+                "tile/entries/002.p/88",
+                "tile/0/002.p/88",
+                "tile/1/000.p/2",
+            ]
+        );
+        // 600 -> 700: nothing completed, the right edge moved.
+        assert_eq!(paths(600, 700), ["tile/entries/002.p/188", "tile/0/002.p/188"]);
+        // 700 -> 768: tile 2 completed, level 1 grew; no level-0 partial.
+        assert_eq!(paths(700, 768), ["tile/entries/002", "tile/0/002", "tile/1/000.p/3"]);
+        assert!(paths(768, 768).is_empty());
+        // Every tile a client of `new` needs is in tiles_between(0, new),
+        // and every tile of tiles_between(old, new) is within `new`.
+        for (old, new) in [(0u64, 70_000u64), (3_000, 70_000), (65_535, 65_536)] {
+            for id in tiles_between(old, new) {
+                assert!(tile_range(new, &id).is_ok(), "{id:?} not in {new}");
+            }
+        }
+        let all = tiles_between(0, 70_000);
+        // 274 bundles, 274 level-0, 2 level-1, 1 level-2 tiles.
+        assert_eq!(all.len(), 274 + 274 + 2 + 1);
+        assert_eq!(all.iter().filter(|t| t.is_full()).count(), 273 + 273 + 1);
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod events;
 mod lookup;
 mod public;
 mod report;
-mod tiles;
+pub(crate) mod tiles;
 mod tokens;
 mod verify;
 mod web;

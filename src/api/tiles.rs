@@ -114,18 +114,7 @@ fn decimal(s: &str) -> Option<u64> {
 /// reads it back.
 #[cfg(test)]
 fn path(id: &TileId) -> String {
-    let mut n = id.index;
-    let mut s = format!("{:03}", n % 1000);
-    while n >= 1000 {
-        n /= 1000;
-        s = format!("x{:03}/{s}", n % 1000);
-    }
-    let level = match id.kind {
-        TileKind::Entries => "entries".to_string(),
-        TileKind::Hashes { level } => level.to_string(),
-    };
-    let p = if id.is_full() { String::new() } else { format!(".p/{}", id.width) };
-    format!("tile/{level}/{s}{p}")
+    id.path()
 }
 
 #[cfg(test)]

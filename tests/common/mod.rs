@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+pub mod tiles_client;
+
 use evidence_ledger::flows::{Issuer, Services, Signer};
 use serde_json::Value;
 

@@ -830,7 +830,7 @@ fn retention_loop(state: &crate::api::AppState, secs: u64, stop: &std::sync::ato
     while !stop.load(Ordering::Relaxed) {
         if waited >= secs {
             waited = 0;
-            match crate::api::erase::sweep_retention(state) {
+            match crate::api::erase::sweep_retention(state, stop) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!("retention: erased {n} documents"),
                 Err(e) => tracing::error!("retention sweep: {}", e.message),

@@ -628,7 +628,15 @@ fn a_retention_policy_erases_completed_contracts() {
     assert_eq!(st, 200, "{body}");
     let (st, got) = s.get("/v1/retention", Some(&s.tokens.admin));
     assert_eq!(st, 200);
-    assert!(got.contains("\"erase_after_days\":0"), "{got}");
+    let got: Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(got["erase_after_days"], 0, "{got}");
+    assert!(got["set_by"].as_str().is_some_and(|t| !t.is_empty()), "{got}");
+    let (st, _) = s.post(
+        "/v1/retention",
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"erase_after_days": 36_501})).unwrap(),
+    );
+    assert_eq!(st, 400, "at most 100 years");
     // The sweep runs every second: the completed contract gets erased.
     let mut bundle = String::new();
     for _ in 0..100 {
@@ -639,6 +647,7 @@ fn a_retention_policy_erases_completed_contracts() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(bundle.contains("retention policy: erased 0 days after the contract completed"));
+    assert!(bundle.contains(&format!("retention:{}", got["set_by"].as_str().unwrap())));
     let r = verify(&s, &bundle);
     assert_eq!(r.verdict.status, VerdictStatus::Verified, "{}", r.to_text());
     // The contract not completed is untouched.

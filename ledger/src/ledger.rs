@@ -1327,6 +1327,11 @@ impl Ledger {
         self.inner.store.delete_record_range(RecordFamily::Aux, from, to)
     }
 
+    /// Deletes one auxiliary record, synced.
+    pub fn aux_delete_synced(&self, key: &[u8]) -> Result<()> {
+        self.inner.store.delete_record_synced(RecordFamily::Aux, key)
+    }
+
     /// Up to `limit` auxiliary records under `prefix`, keys below `before`,
     /// greatest key first.
     pub fn aux_scan_rev(
@@ -1487,11 +1492,11 @@ pub enum Opening {
 }
 
 /// Document ids of the service's own entries; submitters cannot use them.
-pub const RESERVED_DOCUMENT_PREFIXES: [&str; 5] =
-    ["issuer:", "issuer-sha256:", "token:", "subject:", "subject-sha256:"];
+pub const RESERVED_DOCUMENT_PREFIXES: [&str; 6] =
+    ["issuer:", "issuer-sha256:", "token:", "subject:", "subject-sha256:", "retention:"];
 
 /// Rotates the master key of a stopped ledger's data directory: a new
-/// random key in `keys/master.key.new`, every wrapped key (the index key
+/// random key in `keys/master.new`, every wrapped key (the index key
 /// and each document key) re-wrapped under it in one synced batch, then
 /// the new file renamed over the old one, which destroys the old key.
 /// Backups taken before cannot be opened with the new key: rotating on a
@@ -1531,7 +1536,7 @@ pub fn rotate_master_key_prepare(dir: &Path) -> Result<usize> {
 }
 
 /// After a crash inside [`rotate_master_key`]: if the store's keys are
-/// wrapped under `master.key.new`, it becomes `master.key`; if they are
+/// wrapped under `master.new`, it becomes `master.key`; if they are
 /// still under `master.key`, the unused new key is removed.
 fn finish_master_rotation(dir: &Path, store: &Store) -> Result<()> {
     let path = master_key_path(dir);

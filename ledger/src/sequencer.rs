@@ -419,7 +419,9 @@ impl Sequencer {
                 "event {position}: its idempotency record changed; retry"
             ))));
         };
-        self.check_writable(prepared, position)?;
+        // Refusals were decided for the whole request before staging
+        // (`check_writable`); an erasure marked since then is staged after
+        // this entry and erases it with the rest of the document.
         // A document erasure: the entries it erases, and its own record,
         // whose claim names them (count and SHA-256 of their indices).
         let mut rebuilt = None;

@@ -417,6 +417,13 @@ impl Store {
         self.write(b, false)
     }
 
+    /// Deletes one record, synced.
+    pub fn delete_record_synced(&self, family: RecordFamily, key: &[u8]) -> Result<()> {
+        let mut b = self.batch();
+        b.wb.delete_cf(self.cf(family.cf()), key);
+        self.write(b, true)
+    }
+
     /// Deletes the records of a family whose keys lie in `[from, to)`.
     pub fn delete_record_range(&self, family: RecordFamily, from: &[u8], to: &[u8]) -> Result<()> {
         let mut b = self.batch();

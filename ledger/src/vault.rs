@@ -88,6 +88,8 @@ fn create_key_file(path: &Path) -> Result<()> {
     let mut key = Zeroizing::new([0u8; 32]);
     OsRng.fill_bytes(key.as_mut());
     let tmp = path.with_extension("tmp");
+    // Left by a crash before the rename: never used, so never needed.
+    let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
     f.write_all(key.as_ref())?;
     f.sync_all()?;
@@ -283,9 +285,15 @@ impl Vault {
             }
         };
         if inner.keys.len() >= MAX_CACHED_KEYS {
-            // Keys not written yet stay: dropping one would let a second,
-            // different key be made for the same document.
-            inner.keys.retain(|_, c| c.pending.is_some());
+            // Keys not written yet (their first write may never commit) are
+            // written now, unsynced: the WAL orders them before any record
+            // a later synced group seals under them. Then all may go.
+            for (kid, c) in inner.keys.iter_mut() {
+                if let Some(w) = c.pending.take() {
+                    store.put_wrapped_key(kid, &w)?;
+                }
+            }
+            inner.keys.clear();
         }
         inner.keys.insert(*id, Cached { key: key.clone(), pending: pending.clone() });
         Ok(WriteKey { key, new_wrapped: pending })

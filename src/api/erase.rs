@@ -15,6 +15,7 @@
 //!   body `{"enabled": false|true}`: whether the holder of the file may
 //!   see the document's signing summary on `GET /v1/lookup`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Buf;
@@ -128,9 +129,15 @@ where
 /// rewrites the files that held any of it. Idempotent. The lookup switch
 /// stays: an erased document stays hidden if its tenant hid it.
 fn clean_up(ledger: &Ledger, tenant: &str, doc: &str) -> Result<(usize, usize), ApiError> {
+    let done = clean_up_records(ledger, tenant, doc)?;
+    ledger.purge()?;
+    Ok(done)
+}
+
+/// [`clean_up`] without the purge (the retention sweep purges once).
+fn clean_up_records(ledger: &Ledger, tenant: &str, doc: &str) -> Result<(usize, usize), ApiError> {
     let reports = super::report::erase_document_reports(ledger, tenant, doc)?;
     let redacted = super::access::redact_document(ledger, tenant, doc)?;
-    ledger.purge()?;
     Ok((reports, redacted))
 }
 
@@ -222,6 +229,11 @@ pub(crate) fn lookup_disabled(
 
 /// Aux key prefix of the tenants' retention policies.
 const RETENTION_POLICY_PREFIX: &[u8] = b"retention-policy\0";
+/// Aux key prefix of retention erasures whose clean-up is not done yet.
+const RETENTION_CLEANUP_PREFIX: &[u8] = b"retention-cleanup\0";
+/// Longest retention a policy may set: 100 years.
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+const DAY_MICROS: i64 = 86_400_000_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -231,7 +243,22 @@ struct RetentionBody {
     erase_after_days: Option<u32>,
 }
 
-/// `POST /v1/retention` (the tenant's `admin`): `{"erase_after_days": N|null}`.
+/// A tenant's policy as stored (synced), and who set it.
+#[derive(serde::Serialize, Deserialize)]
+struct RetentionPolicy {
+    erase_after_days: Option<u32>,
+    set_by: String,
+    set_at: String,
+}
+
+fn load_policy(ledger: &Ledger, tenant: &str) -> Result<Option<RetentionPolicy>, ApiError> {
+    let key = [RETENTION_POLICY_PREFIX, tenant.as_bytes()].concat();
+    Ok(ledger.aux_get(&key)?.and_then(|v| serde_json::from_slice(&v).ok()))
+}
+
+/// `POST /v1/retention` (the tenant's `admin`): `{"erase_after_days": N|null}`,
+/// N at most [`MAX_RETENTION_DAYS`]. The change is logged (a
+/// `registry_changed` entry attested by the log key, naming the token).
 pub(crate) async fn set_retention<S, B>(state: &Arc<AppState>, req: &Req, body: S) -> Answer
 where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
@@ -239,60 +266,139 @@ where
 {
     let caller = admin(state, req)?;
     let body: RetentionBody = small_json(body).await?;
-    let key = [RETENTION_POLICY_PREFIX, caller.tenant.as_bytes()].concat();
-    match body.erase_after_days {
-        Some(days) => state.ledger.aux_put(&key, &days.to_be_bytes())?,
-        None => state.ledger.aux_delete_range(&key, &[key.as_slice(), &[0]].concat())?,
+    if body.erase_after_days.is_some_and(|d| d > MAX_RETENTION_DAYS) {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            format!("erase_after_days: at most {MAX_RETENTION_DAYS} (100 years)"),
+        ));
     }
-    Ok(json(&json!({"tenant": caller.tenant, "erase_after_days": body.erase_after_days})))
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let policy = RetentionPolicy {
+            erase_after_days: body.erase_after_days,
+            set_by: caller.token_id.clone(),
+            set_at: ledger::now_rfc3339(),
+        };
+        let key = [RETENTION_POLICY_PREFIX, caller.tenant.as_bytes()].concat();
+        let value = serde_json::to_vec(&policy).map_err(|e| ApiError::internal("policy", e))?;
+        // Synced (aux_put), also when turning it off: a policy believed off
+        // must not come back after a power cut and erase.
+        st.ledger.aux_put(&key, &value)?;
+        let hash = verifier::Hash::digest(
+            format!("evidence-ledger retention {}", caller.tenant).as_bytes(),
+        );
+        let claim = json!({"retention": {"erase_after_days": body.erase_after_days}});
+        st.ledger.log_registry_change(
+            &caller.tenant,
+            "retention:policy",
+            &hash,
+            claim,
+            &caller.token_id,
+        )?;
+        Ok(json(&json!({"tenant": caller.tenant, "erase_after_days": body.erase_after_days})))
+    })
+    .await
+    .map_err(|e| ApiError::internal("retention", e))?
 }
 
 /// `GET /v1/retention` (the tenant's `admin`).
 pub(crate) fn get_retention(state: &AppState, caller: &Caller) -> Answer {
     require(caller, &[Role::Admin])?;
-    let key = [RETENTION_POLICY_PREFIX, caller.tenant.as_bytes()].concat();
-    let days = state.ledger.aux_get(&key)?.and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok());
-    Ok(json(&json!({"tenant": caller.tenant, "erase_after_days": days.map(u32::from_be_bytes)})))
+    let p = load_policy(&state.ledger, &caller.tenant)?;
+    Ok(json(&json!({
+        "tenant": caller.tenant,
+        "erase_after_days": p.as_ref().and_then(|p| p.erase_after_days),
+        "set_by": p.as_ref().map(|p| p.set_by.clone()),
+        "set_at": p.as_ref().map(|p| p.set_at.clone()),
+    })))
 }
 
-/// One pass of the retention policy: erases (as [`erase_document`] does,
-/// clean-up included) every document completed longer ago than its
-/// tenant's `erase_after_days`, and drops the index records of documents
-/// erased already. Returns how many documents it erased.
-pub fn sweep_retention(state: &AppState) -> Result<usize, ApiError> {
+/// One pass of the retention policies: erases (as [`erase_document`]
+/// does, clean-up included, the store purged once at the end) every
+/// document completed longer ago than its tenant's `erase_after_days`,
+/// and drops the index records of documents erased already. A document
+/// that fails is logged and skipped; `stop` ends the pass early. Returns
+/// how many documents it erased.
+pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, ApiError> {
     let ledger = &state.ledger;
+    // Clean-ups a crash or failure cut short, first.
+    let mut touched = false;
+    for (key, v) in ledger.aux_scan(RETENTION_CLEANUP_PREFIX)? {
+        let Ok(ids) = serde_json::from_slice::<serde_json::Value>(&v) else { continue };
+        let (Some(t), Some(d)) = (ids["tenant"].as_str(), ids["document_id"].as_str()) else {
+            continue;
+        };
+        let _issuing = super::report::issuing_lock();
+        clean_up_records(ledger, t, d)?;
+        ledger.aux_delete_synced(&key)?;
+        touched = true;
+    }
     let mut policies = std::collections::HashMap::new();
     for (k, v) in ledger.aux_scan(RETENTION_POLICY_PREFIX)? {
         let tenant = String::from_utf8_lossy(&k[RETENTION_POLICY_PREFIX.len()..]).into_owned();
-        if let Ok(d) = <[u8; 4]>::try_from(v.as_slice()) {
-            policies.insert(tenant, i64::from(u32::from_be_bytes(d)));
+        let p: Option<RetentionPolicy> = serde_json::from_slice(&v).ok();
+        if let Some(p) = p {
+            if let Some(days) = p.erase_after_days {
+                policies.insert(tenant, (i64::from(days), p.set_by));
+            }
         }
-    }
-    if policies.is_empty() {
-        return Ok(0);
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1000;
     let mut erased = 0;
-    for (key, ids) in ledger.completions_before(now)? {
-        let drop_record = || ledger.aux_delete_range(&key, &[key.as_slice(), &[0]].concat());
-        let Some((tenant, doc)) = ids else {
-            drop_record()?; // erased already: its key is gone
-            continue;
-        };
-        let Some(days) = policies.get(&tenant) else { continue };
-        let at = ledger::store::be_u64_pub(&key[key.len() - 40..]) as i64;
-        if at + days * 86_400_000_000 > now {
-            continue;
+    if let Some(min_days) = policies.values().map(|p| p.0).min() {
+        let before = now.saturating_sub(min_days.saturating_mul(DAY_MICROS));
+        for (key, ids) in ledger.completions_before(before)? {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            match sweep_one(ledger, &policies, now, &key, ids) {
+                Ok(true) => {
+                    erased += 1;
+                    touched = true;
+                }
+                Ok(false) => {}
+                Err(e) => tracing::error!("retention: skipping one document: {}", e.message),
+            }
         }
-        let _issuing = super::report::issuing_lock();
-        let reason = format!("retention policy: erased {days} days after the contract completed");
-        match ledger.erase_document(&tenant, &doc, &reason, "retention") {
-            Ok(_) => erased += 1,
-            Err(ledger::LedgerError::AlreadyExists(_) | ledger::LedgerError::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-        clean_up(ledger, &tenant, &doc)?;
-        drop_record()?;
     }
+    if touched {
+        ledger.purge()?;
+    }
+    Ok(erased)
+}
+
+/// One document of the retention index; true if it erased it.
+fn sweep_one(
+    ledger: &Ledger,
+    policies: &std::collections::HashMap<String, (i64, String)>,
+    now: i64,
+    key: &[u8],
+    ids: Option<(String, String)>,
+) -> Result<bool, ApiError> {
+    let Some((tenant, doc)) = ids else {
+        ledger.aux_delete_synced(key)?; // erased already: its key is gone
+        return Ok(false);
+    };
+    let Some((days, set_by)) = policies.get(&tenant) else { return Ok(false) };
+    let at = ledger::store::be_u64_pub(&key[key.len() - 40..]) as i64;
+    if at.saturating_add(days.saturating_mul(DAY_MICROS)) > now {
+        return Ok(false);
+    }
+    let _issuing = super::report::issuing_lock();
+    // What to clean up, kept (synced) until it is done: after the erasure
+    // the ids can no longer be opened from the index.
+    let pending = [RETENTION_CLEANUP_PREFIX, &ledger.document_key_id(&tenant, &doc)?].concat();
+    let ids = json!({"tenant": tenant, "document_id": doc});
+    ledger.aux_put(&pending, ids.to_string().as_bytes())?;
+    let reason = format!("retention policy: erased {days} days after the contract completed");
+    let by = format!("retention:{set_by}");
+    let erased = match ledger.erase_document(&tenant, &doc, &reason, &by) {
+        Ok(_) => true,
+        Err(ledger::LedgerError::AlreadyExists(_) | ledger::LedgerError::NotFound(_)) => false,
+        Err(e) => return Err(e.into()),
+    };
+    clean_up_records(ledger, &tenant, &doc)?;
+    ledger.aux_delete_synced(&pending)?;
+    ledger.aux_delete_synced(key)?;
     Ok(erased)
 }

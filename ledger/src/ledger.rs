@@ -889,7 +889,15 @@ impl Ledger {
         Ok(())
     }
 
-    fn sequence(&self, tenant: &str, events: Vec<Prepared>) -> Result<Vec<Receipt>> {
+    fn sequence(&self, tenant: &str, mut events: Vec<Prepared>) -> Result<Vec<Receipt>> {
+        // The sequencer reads only an event's ids, kind and document hash
+        // (content hashes and sealed records are prepared): its parsed
+        // JSON and attestations are freed here, on the caller's thread,
+        // not on the one sequencer thread (where dropping them cost ~7%).
+        for p in &mut events {
+            p.event.raw = serde_json::Value::Null;
+            p.event.attestations = Vec::new();
+        }
         let (reply, rx) = mpsc::sync_channel(1);
         let req = Request { tenant: tenant.to_string(), events, reply };
         {

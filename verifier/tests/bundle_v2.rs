@@ -180,14 +180,7 @@ fn erased_markers_must_be_the_entries_the_erasure_lists() {
     // lists the 8 entries of contract-42 only.
     let mut flow = world.contract_flow_v2();
     let ours = flow.len();
-    let mut other = world.event_v2(
-        "e-43-reg",
-        "registered",
-        "platform",
-        &[],
-        (TENANT, "contract-43", "platform"),
-    );
-    other["document_id"] = json!("contract-43");
+    let other = world.other_contract_registration();
     flow.push(other);
     let indices: Vec<u64> =
         world.bundle_v2(&flow).entries[..ours].iter().map(|e| e.index).collect();

@@ -195,14 +195,7 @@ fn v2_cases(world: &World, court: &str) -> Vec<Case> {
     // contract-42 only.
     let mut foreign_flow = ledger.contract_flow_v2();
     let contract_entries = foreign_flow.len();
-    let mut other = ledger.event_v2(
-        "e-43-reg",
-        "registered",
-        "platform",
-        &[],
-        (TENANT, "contract-43", "platform"),
-    );
-    other["document_id"] = json!("contract-43");
+    let other = ledger.other_contract_registration();
     foreign_flow.push(other);
     let foreign = erased_bundle(&ledger, &foreign_flow, reason, Some(contract_entries));
     // One erased entry left out of the bundle: the erasure lists 8.

@@ -241,6 +241,20 @@ impl World {
     /// The contract flow of [`World::contract_flow`] with v2 attestations
     /// for tenant [`TENANT`], and each signer's real identity on their
     /// `identity_verified` event.
+    /// A `registered` event of another contract (contract-43) of the same
+    /// tenant: a genuine leaf that is not contract-42's.
+    pub fn other_contract_registration(&self) -> Value {
+        let mut other = self.event_v2(
+            "e-43-reg",
+            "registered",
+            "platform",
+            &[],
+            (TENANT, "contract-43", "platform"),
+        );
+        other["document_id"] = serde_json::json!("contract-43");
+        other
+    }
+
     pub fn contract_flow_v2(&self) -> Vec<Value> {
         let mut out = vec![self.event_v2(
             "e-reg",

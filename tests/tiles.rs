@@ -18,8 +18,6 @@ use std::time::Instant;
 use common::tiles_client::*;
 use common::*;
 use serde_json::json;
-use tlog_tiles::tile::TileHashReader;
-use tlog_tiles::tlog;
 use verifier::note::NoteVerifier;
 
 // ---- filling the log through the API ----------------------------------
@@ -66,37 +64,10 @@ fn a_tiles_only_client_verifies_the_log() {
 
     // Everything below uses tiles only.
     let t = Instant::now();
-    let thr_a = TileHashReader::new(size_a, root_a, &c);
-    let thr_b = TileHashReader::new(size_b, root_b, &c);
-    assert_eq!(tlog::tree_hash(size_b, &thr_b).unwrap(), root_b);
-
-    // Consistency: A's root recomputed from B's tiles, and an RFC 9162
-    // consistency proof built from B's tiles, checked.
-    assert_eq!(tlog::tree_hash(size_a, &thr_b).unwrap(), root_a);
-    let proof = tlog::prove_tree(size_b, size_a, &thr_b).unwrap();
-    tlog::check_tree(&proof, size_b, root_b, size_a, root_a).expect("consistency A -> B");
-    let mut wrong = root_a;
-    wrong.0[0] ^= 1;
-    assert!(tlog::check_tree(&proof, size_b, root_b, size_a, wrong).is_err());
-
-    // Every entry against the level-0 tiles of B.
-    let leaves = check_all_entries(&c, &thr_b, size_b);
-
-    // Inclusion of sampled entries in B, and (older ones) in A from A's
-    // partial tiles of the older widths.
+    // Consistency A -> B, every entry, and sampled inclusion in A and B,
+    // from the tiles alone (common::tiles_client::verify_from_tiles).
+    verify_from_tiles(&c, (size_a, root_a), (size_b, root_b));
     let samples = sample(size_b);
-    for &i in &samples {
-        let h = leaves[i as usize];
-        if i < size_a {
-            let p = tlog::prove_record(size_a, i, &thr_a).unwrap();
-            tlog::check_record(&p, size_a, root_a, i, h).expect("inclusion in A");
-        }
-        let p = tlog::prove_record(size_b, i, &thr_b).unwrap();
-        tlog::check_record(&p, size_b, root_b, i, h).expect("inclusion in B");
-        let mut other = h;
-        other.0[31] ^= 1;
-        assert!(tlog::check_record(&p, size_b, root_b, i, other).is_err());
-    }
     // A bundle's entry is the leaf /v1/entries serves.
     for &i in samples.iter().take(3) {
         let leaf = s.get_json(&format!("/v1/entries/{i}"))["leaf"].as_str().unwrap().to_string();

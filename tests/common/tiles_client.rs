@@ -204,3 +204,38 @@ pub fn sample(size: u64) -> Vec<u64> {
     v.dedup();
     v
 }
+
+/// What a tiles-only client checks of two checkpoints A (older) and B of
+/// one log, from the tiles alone: B's root from its tiles; A's root from
+/// B's tiles and an RFC 9162 consistency proof A -> B (a wrong root
+/// refused); every entry bundle against B's level-0 tiles; inclusion of
+/// sampled entries in B, and in A from A's own (partial) tiles (a wrong
+/// leaf refused).
+pub fn verify_from_tiles(
+    c: &TileClient,
+    (size_a, root_a): (u64, tlog::Hash),
+    (size_b, root_b): (u64, tlog::Hash),
+) {
+    let thr_a = TileHashReader::new(size_a, root_a, c);
+    let thr_b = TileHashReader::new(size_b, root_b, c);
+    assert_eq!(tlog::tree_hash(size_b, &thr_b).unwrap(), root_b);
+    assert_eq!(tlog::tree_hash(size_a, &thr_b).unwrap(), root_a);
+    let proof = tlog::prove_tree(size_b, size_a, &thr_b).unwrap();
+    tlog::check_tree(&proof, size_b, root_b, size_a, root_a).expect("consistency A -> B");
+    let mut wrong = root_a;
+    wrong.0[0] ^= 1;
+    assert!(tlog::check_tree(&proof, size_b, root_b, size_a, wrong).is_err());
+    let leaves = check_all_entries(c, &thr_b, size_b);
+    for i in sample(size_b) {
+        let h = leaves[i as usize];
+        if i < size_a {
+            let p = tlog::prove_record(size_a, i, &thr_a).unwrap();
+            tlog::check_record(&p, size_a, root_a, i, h).expect("inclusion in A");
+        }
+        let p = tlog::prove_record(size_b, i, &thr_b).unwrap();
+        tlog::check_record(&p, size_b, root_b, i, h).expect("inclusion in B");
+        let mut other = h;
+        other.0[31] ^= 1;
+        assert!(tlog::check_record(&p, size_b, root_b, i, other).is_err());
+    }
+}

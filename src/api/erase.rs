@@ -204,9 +204,7 @@ where
     }
     let key = lookup_key(&state.ledger, &caller.tenant, document_id)?;
     if body.enabled {
-        let mut end = key.clone();
-        end.push(0);
-        state.ledger.aux_delete_range(&key, &end)?;
+        state.ledger.aux_delete_synced(&key)?;
     } else {
         state.ledger.aux_put(&key, b"off")?;
     }

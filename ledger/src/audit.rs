@@ -20,7 +20,6 @@ use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
 use crate::keys::{read_key_file, LOG_KEY_FILE};
-use crate::ledger::DB_DIR;
 use crate::store::{be_u64, LogFamily, RecordFamily, Store};
 
 /// Findings kept in full; the rest are only counted.
@@ -94,7 +93,7 @@ pub fn audit_dir(dir: &Path, aux_checkpoints: &[&[u8]]) -> Result<AuditReport> {
         NoteSigner::new(&name, key).map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
     let log = NoteVerifier::from_vkey(&signer.vkey())
         .map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
-    let store = Store::open_read_only(&dir.join(DB_DIR))?;
+    let store = crate::ledger::open_store_read_only(dir)?;
     // With the master key at hand, v2 records are opened and checked
     // against their leaves too (a backup kept apart from its key is
     // checked structurally only).

@@ -45,6 +45,7 @@ pub struct CopyReport {
 /// directory `to`, beside a running server or not, and audits the copy.
 /// `aux_checkpoints` as for [`audit_dir`].
 pub fn backup(data: &Path, to: &Path, aux_checkpoints: &[&[u8]]) -> Result<CopyReport> {
+    refuse_postgres(data)?;
     if to.join(DB_DIR).exists() || to.join(LOG_KEY_FILE).exists() {
         return Err(LedgerError::AlreadyExists(format!("{} holds a store", to.display())));
     }
@@ -61,6 +62,7 @@ pub fn backup(data: &Path, to: &Path, aux_checkpoints: &[&[u8]]) -> Result<CopyR
 /// ledger then refuses to serve a restored store older than what it handed
 /// out, unless told `allow_rollback`.
 pub fn restore(from: &Path, data: &Path, aux_checkpoints: &[&[u8]]) -> Result<CopyReport> {
+    refuse_postgres(data)?;
     let checked = audit_dir(from, aux_checkpoints)?;
     if let Some(f) = checked.findings.first() {
         return Err(LedgerError::Corrupt(format!("the backup fails its audit: {f}")));
@@ -85,6 +87,19 @@ pub fn restore(from: &Path, data: &Path, aux_checkpoints: &[&[u8]]) -> Result<Co
     }
     sync_dir(data)?;
     audited(data, records, aux_checkpoints)
+}
+
+/// Backup and restore copy RocksDB stores; a PostgreSQL store is backed
+/// up with the database's own tools (docs/postgres.md).
+fn refuse_postgres(data: &Path) -> Result<()> {
+    if crate::ledger::configured_store(data)?.is_postgres() {
+        return Err(LedgerError::InvalidRequest(format!(
+            "{} names a PostgreSQL store: back it up with pg_basebackup and WAL archiving, \
+             and keep a synchronous standby (docs/postgres.md)",
+            data.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The source store, retried: a compaction of the writer may delete a

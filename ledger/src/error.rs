@@ -44,6 +44,11 @@ pub enum LedgerError {
     /// RocksDB failed. The batch in flight, if any, was not acknowledged.
     #[error("storage: {0}")]
     Storage(#[from] rocksdb::Error),
+    /// PostgreSQL failed (connection, statement, commit). The batch in
+    /// flight, if any, was not acknowledged; a commit whose answer was
+    /// lost may still have happened (the sequencer reloads the head).
+    #[error("database: {0}")]
+    Database(String),
     /// Filesystem error (key files, directories).
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

@@ -18,6 +18,7 @@ use crate::error::{LedgerError, Result};
 use crate::fsutil::{create_dir_all_durable, sync_dir};
 use crate::highwater::{HighWater, Mark, HIGH_WATER_FILE};
 use crate::keys::{create_key_file, read_key_file, LOG_KEY_FILE};
+use crate::pg::Lease;
 use crate::registry::{
     IssuerRecord, TokenRecord, TsaRecord, PLATFORM_TENANT, TENANT_ISSUER_PREFIX,
 };
@@ -25,7 +26,7 @@ use crate::sequencer::{
     idem_lookup, load_head, Erasure, GroupStats, Head, Prepared, PreparedPrivate, Request,
     Sequencer,
 };
-use crate::store::{RecordFamily, Store, TAG_IDENTITY, TAG_RECORD};
+use crate::store::{RecordFamily, Store, StoreConfig, TAG_IDENTITY, TAG_RECORD};
 use crate::tree::{self, StoreReader};
 use crate::vault::{
     master_key_path, open_private, private_aad, seal_private, sealed_key_id, FileMasterKey, KeyId,
@@ -56,6 +57,28 @@ const SEP: u8 = 0x00;
 /// Sub-directory of the data directory holding RocksDB.
 pub(crate) const DB_DIR: &str = "db";
 
+/// File in the data directory naming a PostgreSQL store (its URL, 0600);
+/// absent: RocksDB in `DIR/db`.
+pub const STORE_FILE: &str = "store";
+
+/// The store a data directory names: `DIR/store` holds a PostgreSQL URL
+/// (written by `init --store`), else RocksDB in `DIR/db`.
+pub fn configured_store(dir: &Path) -> Result<StoreConfig> {
+    match std::fs::read_to_string(dir.join(STORE_FILE)) {
+        Ok(s) => StoreConfig::parse(s.trim()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StoreConfig::RocksDb),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens the store a data directory names to look only.
+pub(crate) fn open_store_read_only(dir: &Path) -> Result<Store> {
+    match configured_store(dir)? {
+        StoreConfig::RocksDb => Store::open_read_only(&dir.join(DB_DIR)),
+        pg => Store::open_config(&dir.join(DB_DIR), &pg),
+    }
+}
+
 /// Tuning of an opened ledger.
 #[derive(Clone, Debug)]
 pub struct LedgerOptions {
@@ -75,6 +98,11 @@ pub struct LedgerOptions {
     /// a backup on purpose. Clients and witnesses holding newer receipts
     /// will see a fork; the mark is reset to the store's head.
     pub allow_rollback: bool,
+    /// Where the store is: RocksDB in `DIR/db` or a PostgreSQL database.
+    pub store: StoreConfig,
+    /// PostgreSQL: wait as a standby while another process holds the
+    /// sequencer lease (`serve`), instead of failing (one-shot commands).
+    pub wait_for_lease: bool,
 }
 
 impl Default for LedgerOptions {
@@ -85,6 +113,8 @@ impl Default for LedgerOptions {
             queue_depth: 4096,
             accept_v1_attestations: HashSet::new(),
             allow_rollback: false,
+            store: StoreConfig::RocksDb,
+            wait_for_lease: false,
         }
     }
 }
@@ -155,6 +185,8 @@ struct Inner {
     has_v1: bool,
     /// Tenants allowed to submit v1 attestations.
     accept_v1: HashSet<String>,
+    /// PostgreSQL: the sequencer lease this process holds.
+    lease: Option<Lease>,
 }
 
 impl KeyStore for Store {
@@ -169,6 +201,23 @@ impl KeyStore for Store {
 impl Ledger {
     /// Creates the log key and an empty store in `dir`; returns the vkey.
     pub fn init(dir: &Path, origin: &str) -> Result<String> {
+        Ledger::init_with(dir, origin, &StoreConfig::RocksDb)
+    }
+
+    /// [`Ledger::init`] with the store `config` names. For PostgreSQL the
+    /// schema is migrated first, and a database that already holds a log
+    /// is refused (a second node of that log copies its key files).
+    pub fn init_with(dir: &Path, origin: &str, config: &StoreConfig) -> Result<String> {
+        if let StoreConfig::Postgres { url, .. } = config {
+            crate::pg::migrate(url)?;
+            let store = Store::open_config(&dir.join(DB_DIR), config)?;
+            if let Some(vkey) = store.log_vkey()? {
+                return Err(LedgerError::AlreadyExists(format!(
+                    "the database already holds the log of {vkey}; another node of that log \
+                     copies its data directory's key files instead of init"
+                )));
+            }
+        }
         // Every name made here is fsync'd through its directory before
         // init returns: a key file or store that a power cut takes back
         // would leave a log whose checkpoints no key can sign again.
@@ -184,15 +233,47 @@ impl Ledger {
         let signer = create_key_file(&key_path, origin)?;
         sync_dir(dir)?;
         FileMasterKey::open_or_create(&master_key_path(dir))?;
-        drop(Store::open(&dir.join(DB_DIR))?);
+        let store = Store::open_config(&dir.join(DB_DIR), config)?;
+        store.bind_log_vkey(&signer.vkey())?;
+        drop(store);
+        if let StoreConfig::Postgres { url, .. } = config {
+            // The URL may hold a password: 0600, like the key files.
+            let path = dir.join(STORE_FILE);
+            let mut f = std::fs::OpenOptions::new();
+            std::os::unix::fs::OpenOptionsExt::mode(f.create_new(true).write(true), 0o600);
+            let mut f = f.open(&path)?;
+            std::io::Write::write_all(&mut f, format!("{url}\n").as_bytes())?;
+            f.sync_all()?;
+        }
         sync_dir(dir)?;
         Ok(signer.vkey())
     }
 
     /// Opens an initialised data directory and starts the sequencer.
-    pub fn open(dir: &Path, opts: LedgerOptions) -> Result<Ledger> {
-        let store = Store::open(&dir.join(DB_DIR))?;
-        let ledger = Ledger::assemble(dir, store, Some(opts))?;
+    ///
+    /// On PostgreSQL it first takes the sequencer lease (waiting as a
+    /// standby with `wait_for_lease`): one sequencer per database.
+    pub fn open(dir: &Path, mut opts: LedgerOptions) -> Result<Ledger> {
+        let mut lease = None;
+        if let StoreConfig::Postgres { url, epoch } = &mut opts.store {
+            let holder = format!(
+                "{} pid {}",
+                std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .map(|h| h.trim().to_string())
+                    .unwrap_or_default(),
+                std::process::id()
+            );
+            let l = Lease::acquire(url, &holder, opts.wait_for_lease, |current| {
+                tracing::warn!(
+                    "standby: {current} is the sequencer of this database; waiting for its lease"
+                )
+            })?;
+            tracing::info!("sequencer lease taken (epoch {})", l.epoch());
+            *epoch = Some(l.epoch());
+            lease = Some(l);
+        }
+        let store = Store::open_config(&dir.join(DB_DIR), &opts.store)?;
+        let ledger = Ledger::assemble(dir, store, Some(opts), lease)?;
         // An erasure whose purge did not happen (crash, failure): now.
         if ledger.inner.store.purge_pending()? {
             tracing::warn!("purging the store after an erasure that was not purged");
@@ -207,13 +288,43 @@ impl Ledger {
     /// Opens a data directory to look only, even while a server holds it:
     /// the state as of now, no sequencer; every write fails.
     pub fn open_read_only(dir: &Path) -> Result<Ledger> {
-        Ledger::assemble(dir, Store::open_read_only(&dir.join(DB_DIR))?, None)
+        Ledger::assemble(dir, open_store_read_only(dir)?, None, None)
     }
 
-    fn assemble(dir: &Path, store: Store, opts: Option<LedgerOptions>) -> Result<Ledger> {
+    /// [`Ledger::open_read_only`] of the store `config` names (PostgreSQL:
+    /// beside the sequencer, without its lease).
+    pub fn open_read_only_with(dir: &Path, config: &StoreConfig) -> Result<Ledger> {
+        let store = match config {
+            StoreConfig::RocksDb => Store::open_read_only(&dir.join(DB_DIR))?,
+            StoreConfig::Postgres { url, .. } => Store::open_config(
+                &dir.join(DB_DIR),
+                &StoreConfig::Postgres { url: url.clone(), epoch: None },
+            )?,
+        };
+        Ledger::assemble(dir, store, None, None)
+    }
+
+    fn assemble(
+        dir: &Path,
+        store: Store,
+        opts: Option<LedgerOptions>,
+        lease: Option<Lease>,
+    ) -> Result<Ledger> {
         let (name, log_key) = read_key_file(&dir.join(LOG_KEY_FILE))?;
         let signer = NoteSigner::new(&name, log_key.clone())
             .map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
+        // A store holds the log of one key: another's key would sign
+        // checkpoints of a tree it never saw.
+        match store.log_vkey()? {
+            Some(v) if v != signer.vkey() => {
+                return Err(LedgerError::Corrupt(format!(
+                    "the store holds the log of {v}, not of this data directory's key {}",
+                    signer.vkey()
+                )))
+            }
+            None if opts.is_some() => store.bind_log_vkey(&signer.vkey())?,
+            _ => {}
+        }
         let store = Arc::new(store);
         let head = Arc::new(RwLock::new(Arc::new(load_head(&store, &signer)?)));
         let issuers = RwLock::new(Arc::new(load_issuer_keys(&store)?));
@@ -279,6 +390,7 @@ impl Ledger {
                 vault,
                 has_v1,
                 accept_v1,
+                lease,
             }),
         })
     }
@@ -331,6 +443,14 @@ impl Ledger {
     /// an I/O error RocksDB stays read-only until the process restarts.
     pub fn storage_ok(&self) -> bool {
         !self.inner.stats.storage_failing.load(std::sync::atomic::Ordering::Relaxed)
+            && !self.lease_lost()
+    }
+
+    /// PostgreSQL: whether this process lost its sequencer lease (its
+    /// lock's session ended). It can no longer commit once another
+    /// process takes over; `serve` exits, to be restarted as a standby.
+    pub fn lease_lost(&self) -> bool {
+        self.inner.lease.as_ref().is_some_and(Lease::lost)
     }
 
     /// Where the store's memory is (block cache, memtables, table readers).

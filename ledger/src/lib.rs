@@ -1,6 +1,7 @@
 //! The evidence ledger's storage and sequencing.
 //!
-//! In scope: the RocksDB store (one narrow module, [`store`]), the
+//! In scope: the store (one narrow module, [`store`], over RocksDB or
+//! PostgreSQL, [`pg`]), the
 //! group-commit sequencer (the log's one writer), the Merkle tree state kept
 //! as RFC 9162 stored hashes (so any proof reads O(log n) hashes and memory
 //! stays flat as the log grows), checkpoint signing with the log key, the
@@ -21,6 +22,7 @@ pub mod fsutil;
 pub mod highwater;
 pub mod keys;
 mod ledger;
+pub mod pg;
 pub mod registry;
 mod sequencer;
 pub use sequencer::GroupStats;
@@ -31,10 +33,11 @@ pub mod vault;
 
 pub use error::LedgerError;
 pub use ledger::{
-    check_id, now_rfc3339, rotate_master_key, rotate_master_key_prepare, Ledger, LedgerOptions,
-    LedgerStatus, Opening, Receipt, LOG_ISSUER, MAX_NEW_ISSUER_NAME, MAX_REASON_CHARS,
-    MAX_TIMESTAMP_SKEW_SECS, OPERATOR_ACTOR,
+    check_id, configured_store, now_rfc3339, rotate_master_key, rotate_master_key_prepare, Ledger,
+    LedgerOptions, LedgerStatus, Opening, Receipt, LOG_ISSUER, MAX_NEW_ISSUER_NAME,
+    MAX_REASON_CHARS, MAX_TIMESTAMP_SKEW_SECS, OPERATOR_ACTOR, STORE_FILE,
 };
 pub use registry::{
     IssuerRecord, Role, TokenRecord, TsaRecord, PLATFORM_TENANT, TENANT_ISSUER_PREFIX,
 };
+pub use store::StoreConfig;

@@ -1,5 +1,8 @@
-//! The one module that talks to RocksDB. Everything else sees typed
-//! operations; column families, key layouts and options stay here.
+//! The one module that knows how the log is stored. Everything else sees
+//! typed operations; families, key layouts and options stay here. Two
+//! backends keep the same families, keys and values: RocksDB (column
+//! families, the embedded default) and PostgreSQL (one table per family,
+//! [`crate::pg`], docs/postgres.md).
 //!
 //! Layout (all integers big-endian, so keys sort numerically):
 //! - `leaves`:   index(8) -> leaf bytes (canonical JSON)
@@ -34,6 +37,7 @@ use rocksdb::{
 };
 
 use crate::error::{LedgerError, Result};
+use crate::pg::{Op, PgKv};
 
 const CF_LEAVES: &str = "leaves";
 const CF_HASHES: &str = "hashes";
@@ -74,6 +78,8 @@ const META_V2_SINCE: &[u8] = b"v2-since";
 const META_TREE: &[u8] = b"tree";
 const META_CHECKPOINT: &[u8] = b"checkpoint";
 const META_PROBE: &[u8] = b"probe";
+/// Meta key: the C2SP verifier key of the log this store holds.
+const META_LOG_VKEY: &[u8] = b"log-vkey";
 const SEP: u8 = 0x00;
 
 /// The durable tree state written with every group commit.
@@ -96,10 +102,52 @@ pub struct IdemRecord {
     pub content: [u8; 32],
 }
 
-/// The RocksDB store of one log.
+/// The store of one log.
 pub struct Store {
-    db: DB,
-    cache: Cache,
+    backend: Backend,
+}
+
+enum Backend {
+    Rocks { db: DB, cache: Cache },
+    Pg(PgKv),
+}
+
+/// Where a log's store is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// RocksDB in the data directory's `db/` (the embedded default).
+    #[default]
+    RocksDb,
+    /// A PostgreSQL database (`postgres://…`); keys stay in the data
+    /// directory.
+    Postgres {
+        /// The connection URL.
+        url: String,
+        /// The sequencer lease this process holds ([`crate::pg::Lease`]),
+        /// checked by every write; `None` for read-only opens.
+        epoch: Option<i64>,
+    },
+}
+
+impl StoreConfig {
+    /// Parses `--store`: `rocksdb` (or empty) or a `postgres://` /
+    /// `postgresql://` URL.
+    pub fn parse(s: &str) -> Result<StoreConfig> {
+        if s.is_empty() || s == "rocksdb" {
+            Ok(StoreConfig::RocksDb)
+        } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Ok(StoreConfig::Postgres { url: s.to_string(), epoch: None })
+        } else {
+            Err(LedgerError::InvalidRequest(format!(
+                "--store: expected `rocksdb` or a postgres:// URL, not {s:?}"
+            )))
+        }
+    }
+
+    /// Whether this is the PostgreSQL store.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, StoreConfig::Postgres { .. })
+    }
 }
 
 /// Where the store's memory is, in bytes (for the memory budget's checks).
@@ -119,7 +167,7 @@ pub struct MemoryReport {
 /// A set of writes applied atomically by [`Store::write`].
 pub struct Batch<'a> {
     store: &'a Store,
-    wb: WriteBatch,
+    wb: Staged,
     /// Writes to the families keyed by random ids (`idem` v2, `docidx`,
     /// `hashidx`, `subjidx`), one list per family, added to `wb` in key
     /// order at [`Store::write`]: memtable inserts in key order walk the
@@ -128,6 +176,12 @@ pub struct Batch<'a> {
     /// stable, so two writes of one key keep their order; writes of
     /// different keys commute within one atomic batch.
     ordered: [Vec<Ordered>; 4],
+}
+
+/// The writes of a batch, as its backend takes them.
+enum Staged {
+    Rocks(WriteBatch),
+    Pg(Vec<Op>),
 }
 
 /// A deferred write of an ordered family: a key of at most 40 bytes and a
@@ -222,7 +276,33 @@ impl Store {
         ));
         let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
-        Ok(Store { db, cache })
+        Ok(Store { backend: Backend::Rocks { db, cache } })
+    }
+
+    /// Opens the store `config` names: RocksDB in `dir` (creating it if
+    /// missing), or a PostgreSQL database at its schema version.
+    pub fn open_config(dir: &Path, config: &StoreConfig) -> Result<Store> {
+        match config {
+            StoreConfig::RocksDb => Store::open(dir),
+            StoreConfig::Postgres { url, epoch } => {
+                Ok(Store { backend: Backend::Pg(PgKv::open(url, *epoch)?) })
+            }
+        }
+    }
+
+    /// Whether this store is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Pg(_))
+    }
+
+    fn rocks(&self) -> Result<&DB> {
+        match &self.backend {
+            Backend::Rocks { db, .. } => Ok(db),
+            Backend::Pg(_) => Err(LedgerError::InvalidRequest(
+                "not for a PostgreSQL store (docs/postgres.md: use the database's own tools)"
+                    .into(),
+            )),
+        }
     }
 
     /// Opens the store read-only, beside a running writer (operator
@@ -231,7 +311,7 @@ impl Store {
         let cache = Cache::new_lru_cache(16 << 20);
         let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
         let db = DB::open_cf_descriptors_read_only(&Options::default(), dir, cfs, false)?;
-        Ok(Store { db, cache })
+        Ok(Store { backend: Backend::Rocks { db, cache } })
     }
 
     /// Opens read-only for a backup, beside a running writer: the state as
@@ -243,7 +323,7 @@ impl Store {
         opts.set_max_open_files(-1);
         let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_options(n, &cache)));
         let db = DB::open_cf_descriptors_read_only(&opts, dir, cfs, false)?;
-        Ok(Store { db, cache })
+        Ok(Store { backend: Backend::Rocks { db, cache } })
     }
 
     /// Copies every record of every family into `target` (a new, empty
@@ -251,55 +331,140 @@ impl Store {
     /// the number of records.
     pub fn copy_into(&self, target: &Store) -> Result<u64> {
         const CHUNK: usize = 10_000;
+        let (db, tdb) = (self.rocks()?, target.rocks()?);
         let mut records = 0u64;
         for name in ALL_CFS {
             let to = target.cf(name);
             let mut wb = WriteBatch::default();
-            for item in self.db.iterator_cf(self.cf(name), IteratorMode::Start) {
+            for item in db.iterator_cf(self.cf(name), IteratorMode::Start) {
                 let (k, v) = item?;
                 wb.put_cf(to, k, v);
                 records += 1;
                 if wb.len() >= CHUNK {
-                    target.db.write(std::mem::take(&mut wb))?;
+                    tdb.write(std::mem::take(&mut wb))?;
                 }
             }
-            target.db.write(wb)?;
-            target.db.flush_cf(to)?;
+            tdb.write(wb)?;
+            tdb.flush_cf(to)?;
         }
-        target.db.flush_wal(true)?;
+        tdb.flush_wal(true)?;
         Ok(records)
     }
 
     /// Where the store's memory is now.
+    /// (The PostgreSQL store's memory is the server's: all zero here.)
     pub fn memory(&self) -> Result<MemoryReport> {
+        let Backend::Rocks { db, cache } = &self.backend else {
+            return Ok(MemoryReport::default());
+        };
         let mut r = MemoryReport {
-            cache: self.cache.get_usage() as u64,
-            cache_pinned: self.cache.get_pinned_usage() as u64,
+            cache: cache.get_usage() as u64,
+            cache_pinned: cache.get_pinned_usage() as u64,
             ..MemoryReport::default()
         };
         for name in ALL_CFS {
             let cf = self.cf(name);
-            let prop = |p: &str| self.db.property_int_value_cf(cf, p);
+            let prop = |p: &str| db.property_int_value_cf(cf, p);
             r.memtables += prop("rocksdb.cur-size-all-mem-tables")?.unwrap_or(0);
             r.table_readers += prop("rocksdb.estimate-table-readers-mem")?.unwrap_or(0);
         }
         Ok(r)
     }
 
+    /// A RocksDB column family (only called on the RocksDB backend).
     fn cf(&self, name: &str) -> &ColumnFamily {
         // All families are created at open; a missing one is a programming error.
-        #[allow(clippy::expect_used)]
-        self.db.cf_handle(name).expect("column family created at open")
+        #[allow(clippy::expect_used, clippy::panic)]
+        match &self.backend {
+            Backend::Rocks { db, .. } => db.cf_handle(name).expect("column family created at open"),
+            Backend::Pg(_) => panic!("RocksDB column family asked of a PostgreSQL store"),
+        }
+    }
+
+    /// The value of `key` in family `cf`.
+    fn get(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match &self.backend {
+            Backend::Rocks { db, .. } => Ok(db.get_cf(self.cf(cf), key)?),
+            Backend::Pg(p) => p.get(cf, key),
+        }
+    }
+
+    /// The values of `keys` in family `cf`, in order (`sorted`: the keys
+    /// are in key order, which RocksDB's batched lookup can use).
+    fn multi_get<K: AsRef<[u8]>>(
+        &self,
+        cf: &'static str,
+        keys: &[K],
+        sorted: bool,
+    ) -> Result<Vec<Option<Vec<u8>>>> {
+        match &self.backend {
+            Backend::Rocks { db, .. } => db
+                .batched_multi_get_cf(self.cf(cf), keys.iter(), sorted)
+                .into_iter()
+                .map(|v| Ok(v?.map(|b| b.to_vec())))
+                .collect(),
+            Backend::Pg(p) => p.multi_get(cf, keys.iter().map(|k| k.as_ref().to_vec()).collect()),
+        }
+    }
+
+    /// Every record of `cf` whose key starts with `prefix`, in key order.
+    fn prefix(&self, cf: &'static str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let db = match &self.backend {
+            Backend::Rocks { db, .. } => db,
+            Backend::Pg(p) => return p.prefix(cf, prefix),
+        };
+        let mut out = Vec::new();
+        for item in db.iterator_cf(self.cf(cf), IteratorMode::From(prefix, Direction::Forward)) {
+            let (k, v) = item?;
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Every record of `cf` in key order.
+    fn scan_all(&self, cf: &'static str) -> Box<dyn Iterator<Item = Result<RawRecord>> + '_> {
+        match &self.backend {
+            Backend::Rocks { db, .. } => Box::new(
+                db.iterator_cf(self.cf(cf), IteratorMode::Start)
+                    .map(|r| r.map_err(LedgerError::from)),
+            ),
+            Backend::Pg(p) => Box::new(
+                p.scan(cf).map(|r| r.map(|(k, v)| (k.into_boxed_slice(), v.into_boxed_slice()))),
+            ),
+        }
     }
 
     /// Starts a batch of writes.
     pub fn batch(&self) -> Batch<'_> {
-        Batch { store: self, wb: WriteBatch::default(), ordered: Default::default() }
+        let wb = match self.backend {
+            Backend::Rocks { .. } => Staged::Rocks(WriteBatch::default()),
+            Backend::Pg(_) => Staged::Pg(Vec::new()),
+        };
+        Batch { store: self, wb, ordered: Default::default() }
     }
 
-    /// Applies a batch atomically; with `sync`, returns only after fsync.
+    /// Applies a batch atomically; with `sync`, returns only after fsync
+    /// (PostgreSQL: after the commit's WAL flush, and the synchronous
+    /// standbys' where configured).
     pub fn write(&self, batch: Batch<'_>, sync: bool) -> Result<()> {
-        let Batch { mut wb, mut ordered, .. } = batch;
+        let Batch { wb, mut ordered, .. } = batch;
+        let mut wb = match (wb, &self.backend) {
+            (Staged::Rocks(wb), Backend::Rocks { .. }) => wb,
+            (Staged::Pg(mut ops), Backend::Pg(p)) => {
+                for (name, list) in ORDERED_CFS.iter().zip(ordered) {
+                    ops.extend(list.into_iter().map(|w| Op {
+                        cf: name,
+                        key: w.key().to_vec(),
+                        value: w.value.map(|(v, n)| v[..n as usize].to_vec()),
+                    }));
+                }
+                return p.write(ops, sync);
+            }
+            _ => return Err(LedgerError::Corrupt("a batch of another store".into())),
+        };
         for (name, list) in ORDERED_CFS.iter().zip(ordered.iter_mut()) {
             if list.is_empty() {
                 continue;
@@ -315,7 +480,7 @@ impl Store {
         }
         let mut wo = WriteOptions::default();
         wo.set_sync(sync);
-        self.db.write_opt(wb, &wo)?;
+        self.rocks()?.write_opt(wb, &wo)?;
         Ok(())
     }
 
@@ -325,19 +490,18 @@ impl Store {
         let mut b = self.batch();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         let micros = now.map(|d| d.as_micros() as u64).unwrap_or(0);
-        b.wb.put_cf(self.cf(CF_META), META_PROBE, micros.to_be_bytes());
+        b.put(CF_META, META_PROBE, &micros.to_be_bytes());
         self.write(b, true)
     }
 
     /// Reads stored hashes by stored-hash index; a missing one is corruption.
     pub fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<[u8; 32]>> {
-        let cf = self.cf(CF_HASHES);
         let keys: Vec<[u8; 8]> = indexes.iter().map(|i| i.to_be_bytes()).collect();
-        let values = self.db.batched_multi_get_cf(cf, keys.iter(), true);
+        let values = self.multi_get(CF_HASHES, &keys, true)?;
         values
             .into_iter()
             .zip(indexes)
-            .map(|(v, i)| match v? {
+            .map(|(v, i)| match v {
                 Some(bytes) => <[u8; 32]>::try_from(&bytes[..])
                     .map_err(|_| LedgerError::Corrupt(format!("stored hash {i} has bad length"))),
                 None => Err(LedgerError::Corrupt(format!("stored hash {i} missing"))),
@@ -347,47 +511,31 @@ impl Store {
 
     /// The leaf bytes at `index`.
     pub fn leaf(&self, index: u64) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(CF_LEAVES), index.to_be_bytes())?)
+        self.get(CF_LEAVES, &index.to_be_bytes())
     }
 
     /// The leaf bytes at `from .. from + count`, in order, read in one
     /// batched lookup; a missing one is corruption.
     pub fn leaves(&self, from: u64, count: u64) -> Result<Vec<Vec<u8>>> {
-        let cf = self.cf(CF_LEAVES);
         let keys: Vec<[u8; 8]> = (from..from + count).map(|i| i.to_be_bytes()).collect();
-        let values = self.db.batched_multi_get_cf(cf, keys.iter(), true);
+        let values = self.multi_get(CF_LEAVES, &keys, true)?;
         values
             .into_iter()
             .zip(from..)
-            .map(|(v, i)| {
-                v?.map(|b| b.to_vec())
-                    .ok_or_else(|| LedgerError::Corrupt(format!("leaf {i} missing")))
-            })
+            .map(|(v, i)| v.ok_or_else(|| LedgerError::Corrupt(format!("leaf {i} missing"))))
             .collect()
     }
 
     /// Looks up idempotency records for many (tenant, event id) pairs at once.
     pub fn idempotency(&self, keys: &[(&str, &str)]) -> Result<Vec<Option<IdemRecord>>> {
-        let cf = self.cf(CF_IDEM);
         let raw: Vec<Vec<u8>> = keys.iter().map(|(t, e)| idem_key(t, e)).collect();
-        let values = self.db.batched_multi_get_cf(cf, raw.iter(), false);
-        values
-            .into_iter()
-            .map(|v| match v? {
-                None => Ok(None),
-                Some(b) if b.len() == 40 => {
-                    let mut content = [0u8; 32];
-                    content.copy_from_slice(&b[8..]);
-                    Ok(Some(IdemRecord { index: be_u64(&b[..8]), content }))
-                }
-                Some(_) => Err(LedgerError::Corrupt("idempotency record has bad length".into())),
-            })
-            .collect()
+        let values = self.multi_get(CF_IDEM, &raw, false)?;
+        values.into_iter().map(|v| decode_idem(v.as_deref())).collect()
     }
 
     /// The durable tree state, if the log has one.
     pub fn tree_state(&self) -> Result<Option<TreeState>> {
-        let Some(b) = self.db.get_cf(self.cf(CF_META), META_TREE)? else {
+        let Some(b) = self.get(CF_META, META_TREE)? else {
             return Ok(None);
         };
         if b.len() != 48 {
@@ -404,7 +552,21 @@ impl Store {
 
     /// The latest signed checkpoint note.
     pub fn checkpoint(&self) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(CF_META), META_CHECKPOINT)?)
+        self.get(CF_META, META_CHECKPOINT)
+    }
+
+    /// The verifier key of the log this store holds, once bound.
+    pub fn log_vkey(&self) -> Result<Option<String>> {
+        self.get(CF_META, META_LOG_VKEY)?
+            .map(|v| String::from_utf8(v).map_err(|_| LedgerError::Corrupt("log-vkey".into())))
+            .transpose()
+    }
+
+    /// Binds the store to the log of `vkey` (synced).
+    pub fn bind_log_vkey(&self, vkey: &str) -> Result<()> {
+        let mut b = self.batch();
+        b.put(CF_META, META_LOG_VKEY, vkey.as_bytes());
+        self.write(b, true)
     }
 
     /// Indices of the entries of one tenant's document, ascending.
@@ -422,14 +584,9 @@ impl Store {
         self.index_suffixes(CF_DOCHASH, document_hash)
     }
 
-    fn index_suffixes(&self, cf: &str, prefix: &[u8]) -> Result<Vec<u64>> {
-        let iter = self.db.iterator_cf(self.cf(cf), IteratorMode::From(prefix, Direction::Forward));
+    fn index_suffixes(&self, cf: &'static str, prefix: &[u8]) -> Result<Vec<u64>> {
         let mut out = Vec::new();
-        for item in iter {
-            let (key, _) = item?;
-            if !key.starts_with(prefix) {
-                break;
-            }
+        for (key, _) in self.prefix(cf, prefix)? {
             if key.len() != prefix.len() + 8 {
                 continue; // a longer id that shares this prefix
             }
@@ -440,13 +597,13 @@ impl Store {
 
     /// A registry or auxiliary record.
     pub fn get_record(&self, family: RecordFamily, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(family.cf()), key)?)
+        self.get(family.cf(), key)
     }
 
     /// Writes one registry or auxiliary record, synced.
     pub fn put_record(&self, family: RecordFamily, key: &[u8], value: &[u8]) -> Result<()> {
         let mut b = self.batch();
-        b.wb.put_cf(self.cf(family.cf()), key, value);
+        b.put(family.cf(), key, value);
         self.write(b, true)
     }
 
@@ -460,7 +617,7 @@ impl Store {
     ) -> Result<()> {
         let mut b = self.batch();
         for (k, v) in records {
-            b.wb.put_cf(self.cf(family.cf()), k, v);
+            b.put(family.cf(), k, v);
         }
         self.write(b, false)
     }
@@ -468,14 +625,19 @@ impl Store {
     /// Deletes one record, synced.
     pub fn delete_record_synced(&self, family: RecordFamily, key: &[u8]) -> Result<()> {
         let mut b = self.batch();
-        b.wb.delete_cf(self.cf(family.cf()), key);
+        b.delete(family.cf(), key);
         self.write(b, true)
     }
 
     /// Deletes the records of a family whose keys lie in `[from, to)`.
     pub fn delete_record_range(&self, family: RecordFamily, from: &[u8], to: &[u8]) -> Result<()> {
+        if let Backend::Pg(p) = &self.backend {
+            return p.delete_range(family.cf(), from.to_vec(), to.to_vec());
+        }
         let mut b = self.batch();
-        b.wb.delete_range_cf(self.cf(family.cf()), from, to);
+        if let Staged::Rocks(wb) = &mut b.wb {
+            wb.delete_range_cf(self.cf(family.cf()), from, to);
+        }
         self.write(b, false)
     }
 
@@ -491,9 +653,13 @@ impl Store {
         let mut upper = prefix.to_vec();
         upper.extend_from_slice(&[0xFF; 16]);
         let start = before.map(<[u8]>::to_vec).unwrap_or(upper);
+        let db = match &self.backend {
+            Backend::Rocks { db, .. } => db,
+            Backend::Pg(p) => return p.prefix_rev(family.cf(), prefix, before, limit),
+        };
         let cf = self.cf(family.cf());
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(cf, IteratorMode::From(&start, Direction::Reverse)) {
+        for item in db.iterator_cf(cf, IteratorMode::From(&start, Direction::Reverse)) {
             let (k, v) = item?;
             if !k.starts_with(prefix) || out.len() >= limit {
                 break;
@@ -512,16 +678,7 @@ impl Store {
         family: RecordFamily,
         prefix: &[u8],
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let cf = self.cf(family.cf());
-        let mut out = Vec::new();
-        for item in self.db.iterator_cf(cf, IteratorMode::From(prefix, Direction::Forward)) {
-            let (k, v) = item?;
-            if !k.starts_with(prefix) {
-                break;
-            }
-            out.push((k.to_vec(), v.to_vec()));
-        }
-        Ok(out)
+        self.prefix(family.cf(), prefix)
     }
 }
 
@@ -560,8 +717,7 @@ impl Store {
     /// The tree size from which this log writes v2 leaves, recorded the
     /// first time it is asked (an existing v1 log starts v2 at its size).
     pub fn v2_since(&self) -> Result<u64> {
-        let meta = self.cf(CF_META);
-        if let Some(b) = self.db.get_cf(meta, META_V2_SINCE)? {
+        if let Some(b) = self.get(CF_META, META_V2_SINCE)? {
             if b.len() == 8 {
                 return Ok(be_u64(&b));
             }
@@ -569,27 +725,26 @@ impl Store {
         }
         let size = self.tree_state()?.map(|s| s.size).unwrap_or(0);
         let mut b = self.batch();
-        b.wb.put_cf(meta, META_V2_SINCE, size.to_be_bytes());
+        b.put(CF_META, META_V2_SINCE, &size.to_be_bytes());
         self.write(b, true)?;
         Ok(size)
     }
 
     /// Idempotency records by v2 id.
     pub fn idempotency_v2(&self, ids: &[[u8; 32]]) -> Result<Vec<Option<IdemRecord>>> {
-        let cf = self.cf(CF_IDEM);
         let raw: Vec<[u8; 33]> = ids.iter().map(idem_v2_key).collect();
-        let values = self.db.batched_multi_get_cf(cf, raw.iter(), false);
-        values.into_iter().map(|v| decode_idem(v?.as_deref())).collect()
+        let values = self.multi_get(CF_IDEM, &raw, false)?;
+        values.into_iter().map(|v| decode_idem(v.as_deref())).collect()
     }
 
     /// A sealed private value (`tag`: [`TAG_RECORD`] or [`TAG_IDENTITY`]).
     pub fn private(&self, index: u64, tag: u8) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(CF_RECORDS), private_key(index, tag))?)
+        self.get(CF_RECORDS, &private_key(index, tag))
     }
 
     /// The wrapped key of `id`.
     pub fn wrapped_key(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(CF_DOCKEYS), id)?)
+        self.get(CF_DOCKEYS, id)
     }
 
     /// Stores a wrapped key without an fsync of its own: it is durable
@@ -597,7 +752,7 @@ impl Store {
     /// depends on it.
     pub fn put_wrapped_key(&self, id: &[u8; 32], wrapped: &[u8]) -> Result<()> {
         let mut b = self.batch();
-        b.wb.put_cf(self.cf(CF_DOCKEYS), id, wrapped);
+        b.put(CF_DOCKEYS, id, wrapped);
         self.write(b, false)
     }
 
@@ -605,14 +760,14 @@ impl Store {
     /// group commit).
     pub fn put_wrapped_key_synced(&self, id: &[u8; 32], wrapped: &[u8]) -> Result<()> {
         let mut b = self.batch();
-        b.wb.put_cf(self.cf(CF_DOCKEYS), id, wrapped);
+        b.put(CF_DOCKEYS, id, wrapped);
         self.write(b, true)
     }
 
     /// Every wrapped key (for master key rotation).
     pub fn wrapped_keys(&self) -> Result<Vec<([u8; 32], Vec<u8>)>> {
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(CF_DOCKEYS), IteratorMode::Start) {
+        for item in self.scan_all(CF_DOCKEYS) {
             let (k, v) = item?;
             let id = <[u8; 32]>::try_from(&k[..])
                 .map_err(|_| LedgerError::Corrupt("dockeys key has bad length".into()))?;
@@ -624,7 +779,7 @@ impl Store {
     /// Every erased key id with its erasure record.
     pub fn erasures(&self) -> Result<Vec<([u8; 32], Vec<u8>)>> {
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(CF_ERASED), IteratorMode::Start) {
+        for item in self.scan_all(CF_ERASED) {
             let (k, v) = item?;
             let id = <[u8; 32]>::try_from(&k[..])
                 .map_err(|_| LedgerError::Corrupt("erased key has bad length".into()))?;
@@ -635,7 +790,7 @@ impl Store {
 
     /// The erasure record of `id`, if it was erased.
     pub fn erasure(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(CF_ERASED), id)?)
+        self.get(CF_ERASED, id)
     }
 
     /// The entries of a document (v2 index): (index, hash id, subject id);
@@ -643,12 +798,7 @@ impl Store {
     /// when the entry is not found by hash).
     pub fn doc_index(&self, doc_id: &[u8; 32]) -> Result<Vec<DocIndexEntry>> {
         let mut out = Vec::new();
-        let cf = self.cf(CF_DOCIDX);
-        for item in self.db.iterator_cf(cf, IteratorMode::From(doc_id, Direction::Forward)) {
-            let (k, v) = item?;
-            if !k.starts_with(doc_id) {
-                break;
-            }
+        for (k, v) in self.prefix(CF_DOCIDX, doc_id)? {
             if k.len() != 40 || (v.len() != 64 && !v.is_empty()) {
                 return Err(LedgerError::Corrupt("docidx record has bad length".into()));
             }
@@ -684,19 +834,27 @@ impl Store {
     /// touches down to the bottommost level, so no table file keeps a
     /// deleted value beside its tombstone. Slow (it rewrites those
     /// families); erasures are rare.
+    ///
+    /// PostgreSQL: `VACUUM` of those tables (docs/postgres.md says what
+    /// it does not reach).
     pub fn purge(&self) -> Result<()> {
-        let all: Vec<&ColumnFamily> = ALL_CFS.iter().map(|n| self.cf(n)).collect();
-        let mut fo = rocksdb::FlushOptions::default();
-        fo.set_wait(true);
-        self.db.flush_cfs_opt(&all, &fo)?;
-        let mut co = rocksdb::CompactOptions::default();
-        co.set_exclusive_manual_compaction(true);
-        co.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
-        for name in ERASURE_CFS {
-            self.db.compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &co);
+        match &self.backend {
+            Backend::Pg(p) => p.vacuum(&ERASURE_CFS)?,
+            Backend::Rocks { db, .. } => {
+                let all: Vec<&ColumnFamily> = ALL_CFS.iter().map(|n| self.cf(n)).collect();
+                let mut fo = rocksdb::FlushOptions::default();
+                fo.set_wait(true);
+                db.flush_cfs_opt(&all, &fo)?;
+                let mut co = rocksdb::CompactOptions::default();
+                co.set_exclusive_manual_compaction(true);
+                co.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+                for name in ERASURE_CFS {
+                    db.compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &co);
+                }
+            }
         }
         let mut b = self.batch();
-        b.wb.delete_cf(self.cf(CF_META), META_PURGE_PENDING);
+        b.delete(CF_META, META_PURGE_PENDING);
         self.write(b, true)?;
         Ok(())
     }
@@ -704,7 +862,7 @@ impl Store {
     /// Whether an erasure was committed and the store not purged since
     /// (a crash or failure between the two).
     pub fn purge_pending(&self) -> Result<bool> {
-        Ok(self.db.get_pinned_cf(self.cf(CF_META), META_PURGE_PENDING)?.is_some())
+        Ok(self.get(CF_META, META_PURGE_PENDING)?.is_some())
     }
 }
 
@@ -745,17 +903,13 @@ impl Store {
     /// Every record of a log family in key order (big-endian indexes sort
     /// numerically), for the audit. Reads as of the call.
     pub fn scan_family(&self, family: LogFamily) -> impl Iterator<Item = Result<RawRecord>> + '_ {
-        self.db
-            .iterator_cf(self.cf(family.cf()), IteratorMode::Start)
-            .map(|r| r.map_err(LedgerError::from))
+        self.scan_all(family.cf())
     }
 
     /// Stored hashes by stored-hash index; `None` where one is missing.
     pub fn read_hashes_opt(&self, indexes: &[u64]) -> Result<Vec<Option<Vec<u8>>>> {
         let keys: Vec<[u8; 8]> = indexes.iter().map(|i| i.to_be_bytes()).collect();
-        let cf = self.cf(CF_HASHES);
-        let values = self.db.batched_multi_get_cf(cf, keys.iter(), true);
-        values.into_iter().map(|v| Ok(v?.map(|b| b.to_vec()))).collect()
+        self.multi_get(CF_HASHES, &keys, true)
     }
 
     /// Whether the document indexes of the entry at `index` are there:
@@ -769,8 +923,8 @@ impl Store {
     ) -> Result<(bool, bool)> {
         let doc = doc_key(tenant, document_id, index);
         let dh = dochash_key(document_hash, index);
-        let docs = self.db.get_pinned_cf(self.cf(CF_DOCS), doc)?.is_some();
-        let dochash = self.db.get_pinned_cf(self.cf(CF_DOCHASH), dh)?.is_some();
+        let docs = self.get(CF_DOCS, &doc)?.is_some();
+        let dochash = self.get(CF_DOCHASH, &dh)?.is_some();
         Ok((docs, dochash))
     }
 }
@@ -802,12 +956,12 @@ impl RecordFamily {
 impl Batch<'_> {
     /// Stages a leaf.
     pub fn put_leaf(&mut self, index: u64, leaf: &[u8]) {
-        self.wb.put_cf(self.store.cf(CF_LEAVES), index.to_be_bytes(), leaf);
+        self.put(CF_LEAVES, &index.to_be_bytes(), leaf);
     }
 
     /// Stages a stored hash.
     pub fn put_hash(&mut self, stored_index: u64, hash: &[u8; 32]) {
-        self.wb.put_cf(self.store.cf(CF_HASHES), stored_index.to_be_bytes(), hash);
+        self.put(CF_HASHES, &stored_index.to_be_bytes(), hash);
     }
 
     /// Stages an idempotency record and the document indexes of one entry.
@@ -822,24 +976,23 @@ impl Batch<'_> {
         let mut v = [0u8; 40];
         v[..8].copy_from_slice(&record.index.to_be_bytes());
         v[8..].copy_from_slice(&record.content);
-        self.wb.put_cf(self.store.cf(CF_IDEM), idem_key(tenant, event_id), v);
+        self.put(CF_IDEM, &idem_key(tenant, event_id), &v);
 
         let doc = doc_key(tenant, document_id, record.index);
-        self.wb.put_cf(self.store.cf(CF_DOCS), doc, []);
+        self.put(CF_DOCS, &doc, &[]);
         let dh = dochash_key(document_hash, record.index);
-        self.wb.put_cf(self.store.cf(CF_DOCHASH), dh, []);
+        self.put(CF_DOCHASH, &dh, &[]);
     }
 
     /// Stages the private part and v2 indexes of one entry.
     pub fn put_private_entry(&mut self, index: u64, p: &PrivateEntry<'_>, content: &[u8; 32]) {
-        let st = self.store;
         let mut v = [0u8; 40];
         v[..8].copy_from_slice(&index.to_be_bytes());
         v[8..].copy_from_slice(content);
         self.ordered_put(ORD_IDEM, &idem_v2_key(p.idem_id), &v);
-        self.wb.put_cf(st.cf(CF_RECORDS), private_key(index, TAG_RECORD), p.record);
+        self.put(CF_RECORDS, &private_key(index, TAG_RECORD), p.record);
         if let Some(i) = p.identity {
-            self.wb.put_cf(st.cf(CF_RECORDS), private_key(index, TAG_IDENTITY), i);
+            self.put(CF_RECORDS, &private_key(index, TAG_IDENTITY), i);
         }
         let hash_id = p.hash_id.copied().unwrap_or([0; 32]);
         let subject_id = p.subject_id.copied().unwrap_or([0; 32]);
@@ -866,9 +1019,8 @@ impl Batch<'_> {
         hash_id: Option<&[u8; 32]>,
         subject_id: Option<&[u8; 32]>,
     ) {
-        let st = self.store;
-        self.wb.delete_cf(st.cf(CF_RECORDS), private_key(index, TAG_RECORD));
-        self.wb.delete_cf(st.cf(CF_RECORDS), private_key(index, TAG_IDENTITY));
+        self.delete(CF_RECORDS, &private_key(index, TAG_RECORD));
+        self.delete(CF_RECORDS, &private_key(index, TAG_IDENTITY));
         if let Some(h) = hash_id {
             self.ordered_delete(ORD_HASHIDX, &id_index_key(h, index));
         }
@@ -880,8 +1032,7 @@ impl Batch<'_> {
 
     /// Stages the erasure of one entry's identity opening.
     pub fn erase_identity(&mut self, index: u64, subject_id: &[u8; 32]) {
-        let st = self.store;
-        self.wb.delete_cf(st.cf(CF_RECORDS), private_key(index, TAG_IDENTITY));
+        self.delete(CF_RECORDS, &private_key(index, TAG_IDENTITY));
         self.ordered_delete(ORD_SUBJIDX, &id_index_key(subject_id, index));
     }
 
@@ -889,24 +1040,23 @@ impl Batch<'_> {
     /// `retention-completed\0` time(8) document id(32) -> sealed ids).
     pub fn put_completion(&mut self, time_micros: i64, doc_id: &[u8; 32], sealed: &[u8]) {
         let key = [RETENTION_PREFIX, &(time_micros as u64).to_be_bytes()[..], doc_id].concat();
-        self.wb.put_cf(self.store.cf(CF_AUX), key, sealed);
+        self.put(CF_AUX, &key, sealed);
     }
 
     /// Stages a new wrapped document key, written with the first record it
     /// seals.
     pub fn put_wrapped_key(&mut self, id: &[u8; 32], wrapped: &[u8]) {
-        self.wb.put_cf(self.store.cf(CF_DOCKEYS), id, wrapped);
+        self.put(CF_DOCKEYS, id, wrapped);
     }
 
     /// Stages the destruction of a wrapped key and its erasure record.
     pub fn put_erasure(&mut self, key_id: &[u8; 32], record: &[u8], destroy_key: bool) {
-        let st = self.store;
         if destroy_key {
-            self.wb.delete_cf(st.cf(CF_DOCKEYS), key_id);
+            self.delete(CF_DOCKEYS, key_id);
         }
-        self.wb.put_cf(st.cf(CF_ERASED), key_id, record);
+        self.put(CF_ERASED, key_id, record);
         // Cleared by `Store::purge`; a crash before that purges at the next open.
-        self.wb.put_cf(st.cf(CF_META), META_PURGE_PENDING, []);
+        self.put(CF_META, META_PURGE_PENDING, &[]);
     }
 
     /// Stages the new tree state and its signed checkpoint.
@@ -915,14 +1065,33 @@ impl Batch<'_> {
         v[..8].copy_from_slice(&state.size.to_be_bytes());
         v[8..40].copy_from_slice(&state.root);
         v[40..].copy_from_slice(&(state.last_time_micros as u64).to_be_bytes());
-        let meta = self.store.cf(CF_META);
-        self.wb.put_cf(meta, META_TREE, v);
-        self.wb.put_cf(meta, META_CHECKPOINT, checkpoint_note);
+        self.put(CF_META, META_TREE, &v);
+        self.put(CF_META, META_CHECKPOINT, checkpoint_note);
+    }
+
+    /// Stages a write of `key` in family `cf`.
+    fn put(&mut self, cf: &'static str, key: &[u8], value: &[u8]) {
+        match &mut self.wb {
+            Staged::Rocks(wb) => wb.put_cf(self.store.cf(cf), key, value),
+            Staged::Pg(ops) => ops.push(Op { cf, key: key.to_vec(), value: Some(value.to_vec()) }),
+        }
+    }
+
+    /// Stages a delete of `key` in family `cf`.
+    fn delete(&mut self, cf: &'static str, key: &[u8]) {
+        match &mut self.wb {
+            Staged::Rocks(wb) => wb.delete_cf(self.store.cf(cf), key),
+            Staged::Pg(ops) => ops.push(Op { cf, key: key.to_vec(), value: None }),
+        }
     }
 
     /// Number of staged writes.
     pub fn len(&self) -> usize {
-        self.wb.len() + self.ordered.iter().map(Vec::len).sum::<usize>()
+        let staged = match &self.wb {
+            Staged::Rocks(wb) => wb.len(),
+            Staged::Pg(ops) => ops.len(),
+        };
+        staged + self.ordered.iter().map(Vec::len).sum::<usize>()
     }
 
     /// True when nothing is staged.

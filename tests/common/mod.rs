@@ -5,10 +5,18 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+pub mod pg;
 pub mod tiles_client;
+pub mod witness;
 
-use evidence_ledger::flows::{Issuer, Services, Signer};
-use serde_json::Value;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use base64::Engine as _;
+use evidence_ledger::flows::{signed_event, Issuer, Services, Signer};
+use serde_json::{json, Value};
+use verifier::hash::leaf_hash;
+use verifier::Hash;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_evidence-ledger");
 pub const TENANT: &str = "acme";
@@ -49,9 +57,16 @@ impl Server {
 
     /// Initialised, with tokens and issuers, but not serving yet.
     pub fn prepare() -> Server {
+        Server::prepare_with(&[])
+    }
+
+    /// [`Server::prepare`] with extra `init` flags (e.g. `--store URL`).
+    pub fn prepare_with(init: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap().to_string();
-        cli(&["init", "--data", &d, "--origin", "test.evidence-ledger.local/log"]);
+        let mut args = vec!["init", "--data", &d, "--origin", "test.evidence-ledger.local/log"];
+        args.extend_from_slice(init);
+        cli(&args);
         let tok = |tenant: &str, role: &str| {
             cli(&["token", "issue", "--data", &d, "--tenant", tenant, "--role", role])
         };
@@ -195,4 +210,93 @@ pub fn unsafe_free_kill(pid: u32, signal: &str) {
 
 pub fn data_path(s: &Server) -> PathBuf {
     s.dir.path().to_path_buf()
+}
+
+/// Clients submit batches until the server goes away; returns every
+/// acknowledged (event_id -> (index, leaf_hash)).
+pub fn load_until_gone(s: &Server, clients: usize, tag: &str) -> Vec<Acked> {
+    load_until_gone_at(&s.url, &s.tokens.submitter, &s.signers[0].issuer, clients, tag)
+}
+
+/// The acknowledged events of one client (event_id -> (index, leaf_hash)).
+pub type Acked = std::thread::JoinHandle<HashMap<String, (u64, String)>>;
+
+/// [`load_until_gone`] against the server at `url`, events signed by `issuer`.
+pub fn load_until_gone_at(
+    url: &str,
+    token: &str,
+    issuer: &Issuer,
+    clients: usize,
+    tag: &str,
+) -> Vec<Acked> {
+    (0..clients)
+        .map(|c| {
+            let (url, token) = (url.to_string(), token.to_string());
+            let issuer = Issuer { name: issuer.name.clone(), key: issuer.key.clone() };
+            let tag = tag.to_string();
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .unwrap();
+                let mut acked = HashMap::new();
+                for b in 0.. {
+                    let h = Hash::digest(b"doc").to_hex();
+                    let events: Vec<Value> = (0..20)
+                        .map(|i| {
+                            signed_event(&issuer, &format!("{tag}-{c}-{b}-{i}"), "doc-kill", &h)
+                        })
+                        .collect();
+                    let Ok(resp) = client
+                        .post(format!("{url}/v1/events"))
+                        .bearer_auth(&token)
+                        .json(&json!({"events": events}))
+                        .send()
+                    else {
+                        break;
+                    };
+                    if resp.status() != 200 {
+                        break;
+                    }
+                    let Ok(body) = resp.json::<Value>() else {
+                        break;
+                    };
+                    for r in body["receipts"].as_array().unwrap() {
+                        acked.insert(
+                            r["event_id"].as_str().unwrap().to_string(),
+                            (
+                                r["index"].as_u64().unwrap(),
+                                r["leaf_hash"].as_str().unwrap().to_string(),
+                            ),
+                        );
+                    }
+                }
+                acked
+            })
+        })
+        .collect()
+}
+
+pub fn assert_all_present(s: &Server, acked: &HashMap<String, (u64, String)>) {
+    assert_all_present_at(&s.url, acked)
+}
+
+/// [`assert_all_present`] on the server at `url`.
+pub fn assert_all_present_at(url: &str, acked: &HashMap<String, (u64, String)>) {
+    // One client for all the reads (a client per request costs ~1 ms).
+    let client = reqwest::blocking::Client::new();
+    // The newest log-signed checkpoint (`/v1/checkpoint` is the cosigned
+    // one where witnesses are configured, which may lag).
+    let latest = format!("{url}/v1/checkpoint/latest");
+    let note = client.get(latest).send().unwrap().text().unwrap();
+    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+    for (id, (index, lh)) in acked {
+        assert!(*index < size, "acknowledged {id} at {index} lost (size {size})");
+        let url = format!("{url}/v1/entries/{index}");
+        let entry: Value = client.get(url).send().unwrap().json().unwrap();
+        let leaf = base64::engine::general_purpose::STANDARD
+            .decode(entry["leaf"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(&leaf_hash(&leaf).to_base64(), lh, "{id} altered");
+    }
 }

@@ -1,0 +1,573 @@
+//! The PostgreSQL store (docs/postgres.md): the families of the RocksDB
+//! store as tables with the same keys and values (`migrations/`), one
+//! transaction per group commit, and the sequencer lease.
+//!
+//! The synchronous `postgres` client runs a runtime of its own per call,
+//! which may not happen on a tokio worker (the HTTP handlers call the
+//! store there). So each connection is owned by a worker thread of a
+//! small pool, and callers hand it a closure and wait for the answer on a
+//! channel — blocking, like a RocksDB read.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use postgres::{Client, NoTls, Statement};
+
+use crate::error::{LedgerError, Result};
+
+/// The schema migrations, in order; version N is `MIGRATIONS[N - 1]`.
+const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_init.sql")];
+
+/// The schema version this build reads and writes.
+pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// Key of the session advisory lock held by the sequencer (and, taken
+/// per transaction, by a migration): "evidence-ledger/sequencer".
+const SEQUENCER_LOCK: i64 = 0x6576_6964_6c65_6467;
+const MIGRATE_LOCK: i64 = 0x6576_6964_6d69_6772;
+
+/// Families whose rows are only ever inserted (leaves, stored hashes):
+/// written with a plain `INSERT`, so a second write of a key is an error,
+/// not an overwrite (and the schema's triggers refuse updates).
+const APPEND_ONLY: [&str; 2] = ["leaves", "hashes"];
+
+/// Connections of a read-write store (the sequencer, appenders' lookups,
+/// the HTTP readers).
+const POOL: usize = 6;
+/// Rows per page when a whole family is walked (audit, rotation).
+const PAGE: i64 = 10_000;
+
+fn db_err(e: postgres::Error) -> LedgerError {
+    // The server's message, not just "db error".
+    match e.as_db_error() {
+        Some(d) => LedgerError::Database(format!("{}: {}", d.code().code(), d.message())),
+        None => LedgerError::Database(e.to_string()),
+    }
+}
+
+/// One staged write: `value` `None` deletes.
+pub(crate) struct Op {
+    pub cf: &'static str,
+    pub key: Vec<u8>,
+    pub value: Option<Vec<u8>>,
+}
+
+type Job = Box<dyn FnOnce(&mut Conn) + Send>;
+
+/// A worker's connection and its prepared statements.
+pub(crate) struct Conn {
+    url: String,
+    client: Option<Client>,
+    stmts: HashMap<String, Statement>,
+}
+
+impl Conn {
+    fn client(&mut self) -> Result<&mut Client> {
+        if self.client.as_ref().is_some_and(Client::is_closed) {
+            self.client = None;
+        }
+        if self.client.is_none() {
+            self.stmts.clear();
+            self.client = Some(Client::connect(&self.url, NoTls).map_err(db_err)?);
+        }
+        self.client.as_mut().ok_or_else(|| LedgerError::Database("no connection".into()))
+    }
+
+    /// The client and a prepared statement of `sql` (cached per connection).
+    fn prepared(&mut self, sql: &str) -> Result<(&mut Client, Statement)> {
+        self.client()?;
+        let Conn { client, stmts, .. } = self;
+        let client =
+            client.as_mut().ok_or_else(|| LedgerError::Database("no connection".into()))?;
+        if let Some(s) = stmts.get(sql) {
+            return Ok((client, s.clone()));
+        }
+        let s = client.prepare(sql).map_err(db_err)?;
+        stmts.insert(sql.to_string(), s.clone());
+        Ok((client, s))
+    }
+
+    /// A broken connection is dropped, so the next job reconnects.
+    fn after(&mut self, r: &Result<impl Sized>) {
+        if r.is_err() && self.client.as_ref().is_some_and(Client::is_closed) {
+            self.client = None;
+        }
+    }
+}
+
+/// The store's view of one PostgreSQL database.
+pub(crate) struct PgKv {
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    /// The sequencer lease this process holds; every write checks it.
+    epoch: Option<i64>,
+}
+
+fn table(cf: &str) -> String {
+    format!("el_{cf}")
+}
+
+/// The first key after every key starting with `prefix` (`None`: no
+/// bound, the prefix is all 0xFF).
+fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut s = prefix.to_vec();
+    while let Some(last) = s.pop() {
+        if last < 0xFF {
+            s.push(last + 1);
+            return Some(s);
+        }
+    }
+    None
+}
+
+impl PgKv {
+    /// Connects a pool to `url` and checks the schema version. `epoch`:
+    /// the lease this process holds, for a writer (`None` reads only).
+    pub fn open(url: &str, epoch: Option<i64>) -> Result<PgKv> {
+        let mut first = Client::connect(url, NoTls).map_err(db_err)?;
+        let version = schema_version(&mut first)?;
+        if version != SCHEMA_VERSION {
+            return Err(LedgerError::Database(format!(
+                "the database is at schema version {version}, this build needs \
+                 {SCHEMA_VERSION}: run `evidence-ledger migrate --store URL`"
+            )));
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let mut first = Some(first);
+        for i in 0..POOL {
+            let rx = rx.clone();
+            let mut conn =
+                Conn { url: url.to_string(), client: first.take(), stmts: HashMap::new() };
+            std::thread::Builder::new().name(format!("pg-{i}")).spawn(move || loop {
+                let job = match rx.lock() {
+                    Ok(r) => r.recv(),
+                    Err(_) => return,
+                };
+                match job {
+                    Ok(job) => job(&mut conn),
+                    Err(_) => return,
+                }
+            })?;
+        }
+        Ok(PgKv { jobs: Mutex::new(Some(tx)), epoch })
+    }
+
+    fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Conn) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |c: &mut Conn| {
+            let r = f(c);
+            c.after(&r);
+            let _ = tx.send(r);
+        });
+        let sent = match self.jobs.lock() {
+            Ok(j) => j.as_ref().map(|s| s.send(job).is_ok()).unwrap_or(false),
+            Err(_) => false,
+        };
+        if !sent {
+            return Err(LedgerError::Unavailable("the database pool is closed".into()));
+        }
+        rx.recv().map_err(|_| LedgerError::Database("a database worker died".into()))?
+    }
+
+    /// The value of `key` in family `cf`.
+    pub fn get(&self, cf: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let key = key.to_vec();
+        self.run(move |c| {
+            let sql = format!("SELECT v FROM {} WHERE k = $1", table(cf));
+            let (client, st) = c.prepared(&sql)?;
+            let row = client.query_opt(&st, &[&key]).map_err(db_err)?;
+            Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
+        })
+    }
+
+    /// The values of `keys` in family `cf`, in the order asked.
+    pub fn multi_get(&self, cf: &'static str, keys: Vec<Vec<u8>>) -> Result<Vec<Option<Vec<u8>>>> {
+        self.run(move |c| {
+            let sql = format!("SELECT k, v FROM {} WHERE k = ANY($1)", table(cf));
+            let (client, st) = c.prepared(&sql)?;
+            let rows = client.query(&st, &[&keys]).map_err(db_err)?;
+            let mut found: HashMap<Vec<u8>, Vec<u8>> =
+                rows.into_iter().map(|r| (r.get(0), r.get(1))).collect();
+            Ok(keys.iter().map(|k| found.remove(k)).collect())
+        })
+    }
+
+    /// Rows of `cf` with `from <= k < to` (`to` `None`: no upper bound),
+    /// ascending or (`rev`) descending, at most `limit`.
+    pub fn range(
+        &self,
+        cf: &'static str,
+        from: Vec<u8>,
+        to: Option<Vec<u8>>,
+        rev: bool,
+        limit: Option<i64>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.run(move |c| {
+            let order = if rev { "DESC" } else { "ASC" };
+            let limit = limit.unwrap_or(i64::MAX);
+            let rows = match &to {
+                Some(to) => {
+                    let sql = format!(
+                        "SELECT k, v FROM {} WHERE k >= $1 AND k < $2 ORDER BY k {order} LIMIT $3",
+                        table(cf)
+                    );
+                    let (client, st) = c.prepared(&sql)?;
+                    client.query(&st, &[&from, to, &limit]).map_err(db_err)?
+                }
+                None => {
+                    let sql = format!(
+                        "SELECT k, v FROM {} WHERE k >= $1 ORDER BY k {order} LIMIT $2",
+                        table(cf)
+                    );
+                    let (client, st) = c.prepared(&sql)?;
+                    client.query(&st, &[&from, &limit]).map_err(db_err)?
+                }
+            };
+            Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        })
+    }
+
+    /// Rows whose key starts with `prefix`, in key order.
+    pub fn prefix(&self, cf: &'static str, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut rows = self.range(cf, prefix.to_vec(), successor(prefix), false, None)?;
+        rows.retain(|(k, _)| k.starts_with(prefix));
+        Ok(rows)
+    }
+
+    /// Up to `limit` rows starting with `prefix` and before `before`,
+    /// greatest key first.
+    pub fn prefix_rev(
+        &self,
+        cf: &'static str,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let to = match (before, successor(prefix)) {
+            (Some(b), Some(s)) => Some(if b < &s[..] { b.to_vec() } else { s }),
+            (Some(b), None) => Some(b.to_vec()),
+            (None, s) => s,
+        };
+        let mut rows = self.range(cf, prefix.to_vec(), to, true, Some(limit as i64))?;
+        rows.retain(|(k, _)| k.starts_with(prefix));
+        Ok(rows)
+    }
+
+    /// Every row of `cf`, in key order, read a page at a time.
+    pub fn scan(&self, cf: &'static str) -> impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_ {
+        let mut next: Option<Vec<u8>> = Some(Vec::new());
+        let mut page: std::vec::IntoIter<(Vec<u8>, Vec<u8>)> = Vec::new().into_iter();
+        std::iter::from_fn(move || loop {
+            if let Some(row) = page.next() {
+                return Some(Ok(row));
+            }
+            let from = next.take()?;
+            match self.range(cf, from, None, false, Some(PAGE)) {
+                Ok(rows) => {
+                    if rows.len() as i64 == PAGE {
+                        // The next page starts just after the last key.
+                        next = rows.last().map(|(k, _)| [&k[..], &[0u8]].concat());
+                    }
+                    page = rows.into_iter();
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        })
+    }
+
+    /// Applies `ops` in one transaction (after the lease check, for a
+    /// writer); with `sync` false the commit does not wait for the WAL
+    /// flush (`synchronous_commit = off`: ordered, may be lost in a crash).
+    pub fn write(&self, ops: Vec<Op>, sync: bool) -> Result<()> {
+        let epoch = self.epoch;
+        self.run(move |c| {
+            // Last write of a key wins, as in a RocksDB batch; after that
+            // the writes of different keys commute.
+            let mut by_cf: BTreeMap<&'static str, BTreeMap<Vec<u8>, Option<Vec<u8>>>> =
+                BTreeMap::new();
+            for op in ops {
+                by_cf.entry(op.cf).or_default().insert(op.key, op.value);
+            }
+            let mut stmts = Vec::new();
+            for (cf, rows) in &by_cf {
+                let t = table(cf);
+                if rows.values().any(Option::is_none) {
+                    stmts.push((*cf, true, format!("DELETE FROM {t} WHERE k = ANY($1)")));
+                }
+                if rows.values().any(Option::is_some) {
+                    let insert = format!(
+                        "INSERT INTO {t} (k, v) SELECT * FROM UNNEST($1::bytea[], $2::bytea[])"
+                    );
+                    let sql = if APPEND_ONLY.contains(cf) {
+                        insert
+                    } else {
+                        format!("{insert} ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v")
+                    };
+                    stmts.push((*cf, false, sql));
+                }
+            }
+            let fence = "SELECT epoch FROM el_lease WHERE id = 1 FOR SHARE";
+            let mut prepared = Vec::with_capacity(stmts.len());
+            for (cf, delete, sql) in &stmts {
+                prepared.push((*cf, *delete, c.prepared(sql)?.1));
+            }
+            let fence = c.prepared(fence)?.1;
+            let client = c.client()?;
+            let mut tx = client.transaction().map_err(db_err)?;
+            if !sync {
+                tx.batch_execute("SET LOCAL synchronous_commit = off").map_err(db_err)?;
+            }
+            if let Some(mine) = epoch {
+                let now: i64 = tx.query_one(&fence, &[]).map_err(db_err)?.get(0);
+                if now != mine {
+                    return Err(LedgerError::Unavailable(format!(
+                        "this process lost the sequencer lease (epoch {mine}, now {now}): \
+                         another ledger process took over"
+                    )));
+                }
+            }
+            for (cf, delete, st) in prepared {
+                let rows = &by_cf[cf];
+                if delete {
+                    let keys: Vec<&[u8]> =
+                        rows.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| &k[..]).collect();
+                    tx.execute(&st, &[&keys]).map_err(db_err)?;
+                } else {
+                    let (keys, values): (Vec<&[u8]>, Vec<&[u8]>) = rows
+                        .iter()
+                        .filter_map(|(k, v)| v.as_ref().map(|v| (&k[..], &v[..])))
+                        .unzip();
+                    tx.execute(&st, &[&keys, &values]).map_err(db_err)?;
+                }
+            }
+            tx.commit().map_err(db_err)
+        })
+    }
+
+    /// Deletes the rows of `cf` with `from <= k < to`.
+    pub fn delete_range(&self, cf: &'static str, from: Vec<u8>, to: Vec<u8>) -> Result<()> {
+        let epoch = self.epoch;
+        self.run(move |c| {
+            let sql = format!("DELETE FROM {} WHERE k >= $1 AND k < $2", table(cf));
+            let st = c.prepared(&sql)?.1;
+            let fence = c.prepared("SELECT epoch FROM el_lease WHERE id = 1 FOR SHARE")?.1;
+            let client = c.client()?;
+            let mut tx = client.transaction().map_err(db_err)?;
+            if let Some(mine) = epoch {
+                let now: i64 = tx.query_one(&fence, &[]).map_err(db_err)?.get(0);
+                if now != mine {
+                    return Err(LedgerError::Unavailable("lost the sequencer lease".into()));
+                }
+            }
+            tx.execute(&st, &[&from, &to]).map_err(db_err)?;
+            tx.commit().map_err(db_err)
+        })
+    }
+
+    /// After an erasure: `VACUUM` of the families an erasure deletes
+    /// from, so that the deleted rows' space is reclaimed and reused
+    /// (docs/postgres.md says what this does not reach: WAL, replicas).
+    pub fn vacuum(&self, cfs: &[&'static str]) -> Result<()> {
+        let list = cfs.iter().map(|cf| table(cf)).collect::<Vec<_>>().join(", ");
+        self.run(move |c| {
+            // VACUUM runs outside a transaction block.
+            c.client()?.batch_execute(&format!("VACUUM {list}")).map_err(db_err)
+        })
+    }
+}
+
+impl Drop for PgKv {
+    fn drop(&mut self) {
+        // Closing the channel ends the workers after their current job.
+        if let Ok(mut j) = self.jobs.lock() {
+            j.take();
+        }
+    }
+}
+
+fn schema_version(client: &mut Client) -> Result<i32> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('el_schema') IS NOT NULL", &[])
+        .map_err(db_err)?
+        .get(0);
+    if !exists {
+        return Ok(0);
+    }
+    let row = client.query_one("SELECT coalesce(max(version), 0) FROM el_schema", &[]);
+    Ok(row.map_err(db_err)?.get(0))
+}
+
+/// Brings the database at `url` to this build's schema version; returns
+/// (version before, version after). Safe to run twice or concurrently
+/// (a transaction-scoped advisory lock serialises migrations, and each
+/// version is applied in its own transaction with its record). Refuses a
+/// database newer than this build.
+pub fn migrate(url: &str) -> Result<(i32, i32)> {
+    let mut client = Client::connect(url, NoTls).map_err(db_err)?;
+    let before = schema_version(&mut client)?;
+    if before > SCHEMA_VERSION {
+        return Err(LedgerError::Database(format!(
+            "the database is at schema version {before}, newer than this build's {SCHEMA_VERSION}"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate() {
+        let version = i as i32 + 1;
+        let mut tx = client.transaction().map_err(db_err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK]).map_err(db_err)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS el_schema (version int PRIMARY KEY, \
+             applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .map_err(db_err)?;
+        let done = tx
+            .query_opt("SELECT 1 FROM el_schema WHERE version = $1", &[&version])
+            .map_err(db_err)?
+            .is_some();
+        if done {
+            continue;
+        }
+        tx.batch_execute(sql).map_err(db_err)?;
+        tx.execute("INSERT INTO el_schema (version) VALUES ($1)", &[&version]).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+    }
+    Ok((before, schema_version(&mut client)?))
+}
+
+/// The sequencer lease of this process: it holds the session advisory
+/// lock on a connection of its own, and took `epoch`. A thread checks the
+/// session every `LEASE_CHECK`; once it is lost (the database went away,
+/// a failover) [`Lease::lost`] says so: the lock may be someone else's by
+/// now, and the lease check of every write refuses this process's commits
+/// once a successor took over.
+pub struct Lease {
+    epoch: i64,
+    /// Tells the lease's thread to release the lock; it answers on the
+    /// channel it is given.
+    stop: Mutex<mpsc::Sender<mpsc::SyncSender<()>>>,
+    lost: Arc<AtomicBool>,
+}
+
+/// How often the lease's session is checked, and a busy lock retried.
+const LEASE_CHECK: Duration = Duration::from_millis(500);
+
+impl Lease {
+    /// Takes the sequencer lock of the database at `url`, then the next
+    /// epoch. If another process holds it: with `wait`, waits (a standby;
+    /// `on_wait` is called once with the holder's name), else fails after
+    /// a short grace (a process that just exited frees its lock as soon
+    /// as the server notices).
+    pub fn acquire(
+        url: &str,
+        holder: &str,
+        wait: bool,
+        on_wait: impl FnOnce(&str),
+    ) -> Result<Lease> {
+        let mut client = Client::connect(url, NoTls).map_err(db_err)?;
+        let version = schema_version(&mut client)?;
+        if version != SCHEMA_VERSION {
+            return Err(LedgerError::Database(format!(
+                "the database is at schema version {version}, this build needs \
+                 {SCHEMA_VERSION}: run `evidence-ledger migrate --store URL`"
+            )));
+        }
+        let mut on_wait = Some(on_wait);
+        let grace = std::time::Instant::now() + Duration::from_secs(3);
+        loop {
+            let got: bool = client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&SEQUENCER_LOCK])
+                .map_err(db_err)?
+                .get(0);
+            if got {
+                break;
+            }
+            let row = client.query_one("SELECT holder FROM el_lease WHERE id = 1", &[]);
+            let current = row.map(|r| r.get::<_, String>(0)).unwrap_or_default();
+            if !wait && std::time::Instant::now() >= grace {
+                return Err(LedgerError::Unavailable(format!(
+                    "another ledger process ({current}) is the sequencer of this database"
+                )));
+            }
+            if wait {
+                if let Some(f) = on_wait.take() {
+                    f(&current);
+                }
+            }
+            std::thread::sleep(if wait { LEASE_CHECK } else { Duration::from_millis(100) });
+        }
+        // Waits for the predecessor's in-flight writes (they hold the row
+        // FOR SHARE); after this commits, none of its writes can commit.
+        let epoch: i64 = client
+            .query_one(
+                "UPDATE el_lease SET epoch = epoch + 1, holder = $1, since = now() \
+                 WHERE id = 1 RETURNING epoch",
+                &[&holder],
+            )
+            .map_err(db_err)?
+            .get(0);
+        let (stop, stopped) = mpsc::channel::<mpsc::SyncSender<()>>();
+        let lost = Arc::new(AtomicBool::new(false));
+        let lose = lost.clone();
+        std::thread::Builder::new().name("pg-lease".into()).spawn(move || loop {
+            match stopped.recv_timeout(LEASE_CHECK) {
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Ok(done) => {
+                    // Freed now, not when the server notices the exit.
+                    let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&SEQUENCER_LOCK]);
+                    drop(client);
+                    let _ = done.send(());
+                    return;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+            if let Err(e) = client.simple_query("SELECT 1") {
+                let e = db_err(e);
+                tracing::error!(
+                    "the sequencer lock's database session ended ({e}): this process is no \
+                     longer the sequencer; restart it to stand by"
+                );
+                lose.store(true, Ordering::Relaxed);
+                return;
+            }
+        })?;
+        Ok(Lease { epoch, stop: Mutex::new(stop), lost })
+    }
+
+    /// The epoch this process took.
+    pub fn epoch(&self) -> i64 {
+        self.epoch
+    }
+
+    /// Whether the lock's session ended: this process must stop sequencing.
+    pub fn lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let (done, wait) = mpsc::sync_channel(1);
+        let sent = self.stop.lock().map(|s| s.send(done).is_ok()).unwrap_or(false);
+        if sent {
+            let _ = wait.recv_timeout(Duration::from_secs(2));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn successor_is_the_first_key_after_a_prefix() {
+        assert_eq!(successor(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(successor(&[1, 0xFF]), Some(vec![2]));
+        assert_eq!(successor(&[0xFF, 0xFF]), None);
+        assert_eq!(successor(b""), None);
+    }
+}

@@ -1,0 +1,291 @@
+//! The ledger on PostgreSQL (docs/postgres.md), with real servers started
+//! here: one sequencer at a time (a second ledger process waits as a
+//! standby and takes over without forking), a primary with a synchronous
+//! standby that loses the primary to SIGKILL and keeps every acknowledged
+//! event, witnesses cosigning across both failovers; the schema's own
+//! guards; init, migrate and the CLI on a PostgreSQL store.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::pg::PgServer;
+use common::witness::*;
+use common::*;
+use evidence_ledger::flows::contract_flow;
+use serde_json::{json, Value};
+use verifier::checkpoint::SignedCheckpoint;
+use verifier::note::NoteVerifier;
+use verifier::proof::verify_consistency;
+use verifier::Hash;
+
+/// A `serve` process whose listening line may not come yet (a standby).
+struct Node {
+    child: Child,
+    url: mpsc::Receiver<String>,
+}
+
+impl Node {
+    fn spawn(data: &Path, extra: &[&str]) -> Node {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, url) = mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(format!("http://{addr}"));
+                }
+            }
+        });
+        Node { child, url }
+    }
+
+    fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A second node of the same log: the key files and the store URL, not
+/// the first node's handed-out mark.
+fn second_node(from: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    for f in ["log.key", "keys/master.key", "store"] {
+        std::fs::copy(from.join(f), dir.path().join(f)).unwrap();
+    }
+    dir
+}
+
+/// The newest checkpoint the log signed (cosigned or not yet).
+fn checkpoint_at(url: &str) -> SignedCheckpoint {
+    let latest = format!("{url}/v1/checkpoint/latest");
+    let note = reqwest::blocking::get(latest).unwrap().text().unwrap();
+    SignedCheckpoint::parse(note.as_bytes()).unwrap()
+}
+
+/// The log key signed `cp`, and the tree at `url` extends it (RFC 9162
+/// consistency proof from the server, checked here).
+fn assert_extends(url: &str, log: &NoteVerifier, old: &SignedCheckpoint) {
+    let new = checkpoint_at(url);
+    SignedCheckpoint::verify(&new.to_bytes(), log).unwrap();
+    let (m, n) = (old.checkpoint.size, new.checkpoint.size);
+    assert!(n >= m, "the tree shrank from {m} to {n}");
+    let q = format!("{url}/v1/proof/consistency?old={m}&new={n}");
+    let body: Value = reqwest::blocking::get(q).unwrap().json().unwrap();
+    let proof: Vec<Hash> = body["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+        .collect();
+    verify_consistency(m, n, &old.checkpoint.root, &new.checkpoint.root, &proof)
+        .unwrap_or_else(|e| panic!("checkpoint {n} is not consistent with {m}: {e}"));
+}
+
+fn submit_flow_at(url: &str, s: &Server, doc: &str) {
+    let signers: Vec<_> = s.signers.iter().collect();
+    let events = contract_flow(&s.services, &signers, doc, doc.as_bytes());
+    let resp = reqwest::blocking::Client::new()
+        .post(format!("{url}/v1/events"))
+        .bearer_auth(&s.tokens.submitter)
+        .json(&json!({"events": events}))
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().unwrap());
+}
+
+fn collect(clients: Vec<Acked>, into: &mut HashMap<String, (u64, String)>) {
+    for c in clients {
+        into.extend(c.join().unwrap());
+    }
+}
+
+#[test]
+fn failover_of_sequencer_and_database_keeps_every_receipt_and_the_witnesses() {
+    let mut primary = PgServer::start_primary_sync();
+    let standby = PgServer::start_standby(&primary);
+    primary.create_db("ledger");
+    let mut s = Server::prepare_with(&["--store", &primary.url("ledger")]);
+    let data = s.data().to_str().unwrap().to_string();
+    let vkey = cli(&["status", "--data", &data])
+        .lines()
+        .find_map(|l| l.strip_prefix("vkey: ").map(str::to_string))
+        .unwrap();
+    let log = NoteVerifier::from_vkey(&vkey).unwrap();
+    let court = Witness::start("court", &vkey);
+    cli(&["witness", "add", "--data", &data, "--vkey", &court.vkey, "--url", &court.url()]);
+    cli(&["anchor", "policy", "--data", &data, "--interval", "1"]);
+    s.spawn();
+    let node2 = second_node(s.data());
+    let mut acked = HashMap::new();
+
+    // 1. A second ledger process on the same database waits as a standby.
+    let mut standby_node = Node::spawn(node2.path(), &[]);
+    submit_flow_at(&s.url, &s, "contract-1");
+    assert!(
+        standby_node.url.recv_timeout(Duration::from_secs(2)).is_err(),
+        "a second sequencer served beside the first"
+    );
+    let pid = s.child.as_ref().unwrap().id();
+    let holder = primary.psql("ledger", "SELECT holder FROM el_lease");
+    assert!(holder.ends_with(&format!("pid {pid}")), "lease holder {holder:?}, first is {pid}");
+    let issue = ["token", "issue", "--data", &data, "--tenant", TENANT, "--role", "legal"];
+    let out = Command::new(BIN).args(issue).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("is the sequencer"), "{err}");
+
+    // 2. The first sequencer dies under load: the standby takes over,
+    // continues the same tree, and the witness cosigns its checkpoints.
+    let clients = load_until_gone(&s, 4, "seq");
+    std::thread::sleep(Duration::from_millis(700));
+    let cosigned = wait_checkpoint(&s, "a cosigned checkpoint", |cp| cosigned_by(cp, &court));
+    s.kill9();
+    collect(clients, &mut acked);
+    assert!(acked.len() > 20, "too little load: {}", acked.len());
+    let url2 = standby_node.url.recv_timeout(Duration::from_secs(30)).expect("standby took over");
+    assert_all_present_at(&url2, &acked);
+    assert_extends(&url2, &log, &cosigned);
+    submit_flow_at(&url2, &s, "contract-2");
+    let size = checkpoint_at(&url2).checkpoint.size;
+    let cp2 = wait_checkpoint_at(&url2, "the witness cosigning after the takeover", |cp| {
+        cp.checkpoint.size >= size && cosigned_by(cp, &court)
+    });
+
+    // 3. The primary database dies under load (SIGKILL): the sequencer
+    // loses its lease and exits; the synchronous standby is promoted and
+    // a ledger pointed at it has every acknowledged event.
+    let clients = load_until_gone_at(&url2, &s.tokens.submitter, &s.signers[0].issuer, 4, "db");
+    std::thread::sleep(Duration::from_millis(1500));
+    primary.kill9();
+    collect(clients, &mut acked);
+    let exited = (0..100).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        standby_node.child.try_wait().unwrap()
+    });
+    assert_eq!(exited.and_then(|e| e.code()), Some(75), "the sequencer did not stop");
+    standby.promote();
+    s.spawn_with(&["--store", &standby.url("ledger")]);
+    assert_all_present(&s, &acked);
+    assert_extends(&s.url, &log, &cosigned);
+    assert_extends(&s.url, &log, &cp2);
+    let last = acked.values().map(|(i, _)| *i).max().unwrap();
+    submit_flow_at(&s.url, &s, "contract-3");
+    let size = s.tree_size_latest();
+    assert!(size > last + 1, "size {size}, last acknowledged {last}");
+    wait_checkpoint(&s, "the witness cosigning on the promoted standby", |cp| {
+        cp.checkpoint.size >= size && cosigned_by(cp, &court)
+    });
+    standby_node.kill9();
+}
+
+#[test]
+fn the_schema_refuses_to_alter_evidence_and_a_fenced_sequencer_cannot_commit() {
+    let pg = PgServer::start_primary();
+    pg.create_db("ledger");
+    let url = pg.url("ledger");
+    let mut s = Server::prepare_with(&["--store", &url]);
+    s.spawn();
+    submit_flow_at(&s.url, &s, "contract-1");
+    // Leaves and stored hashes: no update, delete or truncate, by anyone.
+    for sql in [
+        "UPDATE el_leaves SET v = 'x'",
+        "DELETE FROM el_leaves",
+        "TRUNCATE el_leaves",
+        "DELETE FROM el_hashes WHERE k = (SELECT k FROM el_hashes ORDER BY k LIMIT 1)",
+    ] {
+        let out = Command::new("runuser")
+            .args(["-u", "postgres", "--", "psql", "-h", "127.0.0.1", "-p"])
+            .arg(pg.port().to_string())
+            .args(["-d", "ledger", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("append-only"), "{sql}: {err}");
+    }
+    // A sequencer whose epoch was taken over cannot commit any more.
+    let epoch: i64 = pg.psql("ledger", "SELECT epoch FROM el_lease").parse().unwrap();
+    pg.psql("ledger", "UPDATE el_lease SET epoch = epoch + 1, holder = 'usurper'");
+    let signers: Vec<_> = s.signers.iter().collect();
+    let events = contract_flow(&s.services, &signers, "contract-2", b"x");
+    let (status, body) = s.submit(&json!({"events": events}));
+    assert!(status >= 500, "{status} {body}");
+    assert_eq!(pg.psql("ledger", "SELECT epoch FROM el_lease"), (epoch + 1).to_string());
+    let size: u64 = pg.psql("ledger", "SELECT count(*) FROM el_leaves").parse().unwrap();
+    assert_eq!(size, s.tree_size(), "a fenced commit landed");
+}
+
+#[test]
+fn init_migrate_and_operator_commands_on_postgres() {
+    let pg = PgServer::start_primary();
+    pg.create_db("ledger");
+    let url = pg.url("ledger");
+    // migrate before init, twice: the second is a no-op.
+    let first = cli(&["migrate", "--store", &url]);
+    assert!(first.contains("from version 0 to 1"), "{first}");
+    assert!(cli(&["migrate", "--store", &url]).contains("up to date"));
+    let s = Server::prepare_with(&["--store", &url]);
+    let data = s.data().to_str().unwrap().to_string();
+    // The URL is kept, 0600, for every later command.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(s.data().join("store")).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(cli(&["migrate", "--data", &data]).contains("up to date"));
+    // A second init on a database that holds a log is refused, and
+    // creates no key.
+    let other = tempfile::tempdir().unwrap();
+    let d2 = other.path().join("d");
+    let out = Command::new(BIN)
+        .args(["init", "--data", d2.to_str().unwrap(), "--origin", "other/log", "--store", &url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already holds the log"));
+    assert!(!d2.join("log.key").exists());
+    // Status and audit read the PostgreSQL store.
+    let mut s = s;
+    s.spawn();
+    submit_flow_at(&s.url, &s, "contract-1");
+    let size = s.tree_size();
+    let status = cli(&["status", "--data", &data]);
+    assert!(status.contains(&format!("tree size: {size}")), "{status}");
+    let audit = cli(&["audit", "--data", &data]);
+    assert!(audit.contains("audit: clean"), "{audit}");
+    // Backup is the database's job: refused with the way to do it.
+    let out = Command::new(BIN)
+        .args(["backup", "--data", &data, "--to", other.path().join("b").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pg_basebackup"));
+    // A ledger key that is not the store's is refused.
+    let wrong = tempfile::tempdir().unwrap();
+    let w = wrong.path().join("w");
+    cli(&["init", "--data", w.to_str().unwrap(), "--origin", "wrong/log"]);
+    let out = Command::new(BIN).args(["status", "--data", w.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success());
+    std::fs::copy(s.data().join("store"), w.join("store")).unwrap();
+    let out = Command::new(BIN).args(["status", "--data", w.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("holds the log of"), "{err}");
+}

@@ -33,6 +33,10 @@ pub struct LoadArgs {
     /// Platform token to register the load issuer, platform-wide (with --url).
     #[arg(long)]
     admin_token: Option<String>,
+    /// The store of the tool's own server (without --url): `rocksdb` (the
+    /// default) or a `postgres://` URL of an empty database.
+    #[arg(long)]
+    store: Option<String>,
     /// Concurrent clients (closed loop).
     #[arg(long, default_value_t = 32)]
     clients: usize,
@@ -79,7 +83,7 @@ pub fn run(args: LoadArgs) -> CliResult {
             args.admin_token.clone(),
         ),
         None => {
-            let s = OwnServer::start()?;
+            let s = OwnServer::start(args.store.as_deref())?;
             let t = (s.url.clone(), s.submitter.clone(), Some(s.admin.clone()));
             abuse_token = Some(s.abuser.clone());
             own = Some(s);
@@ -499,7 +503,7 @@ struct OwnServer {
 }
 
 impl OwnServer {
-    fn start() -> Result<OwnServer, String> {
+    fn start(store: Option<&str>) -> Result<OwnServer, String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let dir = std::env::temp_dir().join(format!("evidence-ledger-load-{}", std::process::id()));
         let d = dir.to_string_lossy().to_string();
@@ -510,7 +514,11 @@ impl OwnServer {
             }
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
         };
-        cli(&["init", "--data", &d, "--origin", "load.evidence-ledger.local/log"])?;
+        let mut init = vec!["init", "--data", &d, "--origin", "load.evidence-ledger.local/log"];
+        if let Some(store) = store {
+            init.extend(["--store", store]);
+        }
+        cli(&init)?;
         let submitter =
             cli(&["token", "issue", "--data", &d, "--tenant", "load", "--role", "submitter"])?;
         // The load issuer is platform-wide: only the platform role registers those.

@@ -189,7 +189,13 @@ impl PgKv {
     /// The values of `keys` in family `cf`, in the order asked.
     pub fn multi_get(&self, cf: &'static str, keys: Vec<Vec<u8>>) -> Result<Vec<Option<Vec<u8>>>> {
         self.run(move |c| {
-            let sql = format!("SELECT k, v FROM {} WHERE k = ANY($1)", table(cf));
+            // A join with the unnested keys, not `k = ANY($1)`: the cached
+            // generic plan of the latter turned into a scan of the whole
+            // table as it grew (300 ms to 1.6 s per lookup at 200k rows).
+            let sql = format!(
+                "SELECT t.k, t.v FROM unnest($1::bytea[]) AS q(k) JOIN {} t ON t.k = q.k",
+                table(cf)
+            );
             let (client, st) = c.prepared(&sql)?;
             let rows = client.query(&st, &[&keys]).map_err(db_err)?;
             let mut found: HashMap<Vec<u8>, Vec<u8>> =

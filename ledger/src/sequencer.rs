@@ -168,8 +168,20 @@ pub(crate) fn idem_lookup(
     events: &[(&str, [u8; 32])],
 ) -> Result<Vec<Option<(IdemRecord, bool)>>> {
     let ids: Vec<[u8; 32]> = events.iter().map(|e| e.1).collect();
+    idem_lookup_with(store, has_v1, tenant, events, store.idempotency_v2(&ids)?)
+}
+
+/// [`idem_lookup`] with the keyed ids' records already read (`v2`, one
+/// per event).
+fn idem_lookup_with(
+    store: &Store,
+    has_v1: bool,
+    tenant: &str,
+    events: &[(&str, [u8; 32])],
+    v2: Vec<Option<IdemRecord>>,
+) -> Result<Vec<Option<(IdemRecord, bool)>>> {
     let mut found: Vec<Option<(IdemRecord, bool)>> =
-        store.idempotency_v2(&ids)?.into_iter().map(|r| r.map(|r| (r, false))).collect();
+        v2.into_iter().map(|r| r.map(|r| (r, false))).collect();
     if has_v1 && found.iter().any(Option::is_none) {
         let keys: Vec<(&str, &str)> = events.iter().map(|e| (tenant, e.0)).collect();
         for (f, old) in found.iter_mut().zip(store.idempotency(&keys)?) {
@@ -260,12 +272,24 @@ impl Sequencer {
         };
         let mut staged: Vec<(Request, Vec<Staged>)> = Vec::with_capacity(requests.len());
         let mut fatal = None;
+        // The idempotency records of the whole group in one lookup (on
+        // PostgreSQL one round trip instead of one per request).
+        let ids: Vec<[u8; 32]> =
+            requests.iter().flat_map(|r| r.events.iter().map(|p| p.idem_id)).collect();
+        let mut prior = match self.store.idempotency_v2(&ids) {
+            Ok(found) => found.into_iter(),
+            Err(e) => {
+                fatal = Some(e);
+                Vec::new().into_iter()
+            }
+        };
         for req in requests {
             if fatal.is_some() {
                 fail(req, LedgerError::Unavailable("storage failure in this group".into()));
                 continue;
             }
-            match self.stage(&req, &mut g) {
+            let v2: Vec<Option<IdemRecord>> = prior.by_ref().take(req.events.len()).collect();
+            match self.stage(&req, &mut g, v2) {
                 Ok(s) => staged.push((req, s)),
                 Err(SequenceError::NonFatal(e)) => fail(req, e),
                 Err(SequenceError::Fatal(e)) => {
@@ -306,10 +330,17 @@ impl Sequencer {
 
     /// Decides every event of one request: replay, conflict, or new leaf.
     /// All-or-nothing: on a conflict nothing of the request is staged.
-    fn stage(&self, req: &Request, g: &mut Group<'_>) -> Result<Vec<Staged>, SequenceError> {
+    /// `v2`: the records of the request's keyed idempotency ids, as the
+    /// store held them before the group.
+    fn stage(
+        &self,
+        req: &Request,
+        g: &mut Group<'_>,
+        v2: Vec<Option<IdemRecord>>,
+    ) -> Result<Vec<Staged>, SequenceError> {
         let keys: Vec<(&str, [u8; 32])> =
             req.events.iter().map(|p| (p.event.event_id.as_str(), p.idem_id)).collect();
-        let existing = idem_lookup(&self.store, self.has_v1, &req.tenant, &keys)
+        let existing = idem_lookup_with(&self.store, self.has_v1, &req.tenant, &keys, v2)
             .map_err(SequenceError::Fatal)?;
         let mut plan = Vec::with_capacity(req.events.len());
         for (pos, (prepared, prior)) in req.events.iter().zip(existing).enumerate() {

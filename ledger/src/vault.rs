@@ -160,6 +160,9 @@ pub struct Vault {
 #[derive(Default)]
 struct VaultInner {
     keys: HashMap<KeyId, Cached>,
+    /// Bumped each time the cache is emptied: a key read from the store
+    /// without the lock is only used if no emptying happened meanwhile.
+    generation: u64,
     erased: HashSet<KeyId>,
 }
 
@@ -264,39 +267,60 @@ impl Vault {
     /// key comes with its wrapped form, to be written with what it seals.
     /// Refused once the key was erased. No store write happens here, so
     /// appenders never wait behind the sequencer's fsync for a key.
+    ///
+    /// The store is read without the vault's lock (on PostgreSQL a read is
+    /// a round trip; under the lock every appender would wait for each
+    /// other's). Two appenders of one new document still get one key: the
+    /// second to take the lock finds the first's in the cache, and a read
+    /// that raced with the cache being emptied is read again.
     pub fn key_for_writing(&self, id: &KeyId, store: &dyn KeyStore) -> Result<WriteKey> {
-        let mut inner = self.lock();
-        if inner.erased.contains(id) {
-            return Err(LedgerError::Gone(
-                "the document was erased; it takes no new events".into(),
-            ));
-        }
-        if let Some(c) = inner.keys.get(id) {
-            return Ok(WriteKey { key: c.key.clone(), new_wrapped: c.pending.clone() });
-        }
-        let aad = key_aad(id);
-        let (key, pending) = match store.wrapped_key(id)? {
-            Some(w) => (self.master.unwrap(&w, &aad)?, None),
-            None => {
-                let mut k = Zeroizing::new([0u8; 32]);
-                OsRng.fill_bytes(k.as_mut());
-                let wrapped = self.master.wrap(&k, &aad)?;
-                (k, Some(wrapped))
-            }
-        };
-        if inner.keys.len() >= MAX_CACHED_KEYS {
-            // Keys not written yet (their first write may never commit) are
-            // written now, unsynced: the WAL orders them before any record
-            // a later synced group seals under them. Then all may go.
-            for (kid, c) in inner.keys.iter_mut() {
-                if let Some(w) = c.pending.take() {
-                    store.put_wrapped_key(kid, &w)?;
+        loop {
+            let generation = {
+                let inner = self.lock();
+                if inner.erased.contains(id) {
+                    return Err(gone());
                 }
+                if let Some(c) = inner.keys.get(id) {
+                    return Ok(WriteKey { key: c.key.clone(), new_wrapped: c.pending.clone() });
+                }
+                inner.generation
+            };
+            let stored = store.wrapped_key(id)?;
+            let mut inner = self.lock();
+            if inner.erased.contains(id) {
+                return Err(gone());
             }
-            inner.keys.clear();
+            if let Some(c) = inner.keys.get(id) {
+                return Ok(WriteKey { key: c.key.clone(), new_wrapped: c.pending.clone() });
+            }
+            if inner.generation != generation {
+                continue;
+            }
+            let aad = key_aad(id);
+            let (key, pending) = match stored {
+                Some(w) => (self.master.unwrap(&w, &aad)?, None),
+                None => {
+                    let mut k = Zeroizing::new([0u8; 32]);
+                    OsRng.fill_bytes(k.as_mut());
+                    let wrapped = self.master.wrap(&k, &aad)?;
+                    (k, Some(wrapped))
+                }
+            };
+            if inner.keys.len() >= MAX_CACHED_KEYS {
+                // Keys not written yet (their first write may never commit)
+                // are written now, unsynced: the WAL orders them before any
+                // record a later synced group seals under them. Then all may go.
+                for (kid, c) in inner.keys.iter_mut() {
+                    if let Some(w) = c.pending.take() {
+                        store.put_wrapped_key(kid, &w)?;
+                    }
+                }
+                inner.keys.clear();
+                inner.generation += 1;
+            }
+            inner.keys.insert(*id, Cached { key: key.clone(), pending: pending.clone() });
+            return Ok(WriteKey { key, new_wrapped: pending });
         }
-        inner.keys.insert(*id, Cached { key: key.clone(), pending: pending.clone() });
-        Ok(WriteKey { key, new_wrapped: pending })
     }
 
     /// The wrapped forms of these keys are durable (a synced write held
@@ -337,6 +361,10 @@ impl Vault {
     pub fn unmark_erased(&self, id: &KeyId) {
         self.lock().erased.remove(id);
     }
+}
+
+fn gone() -> LedgerError {
+    LedgerError::Gone("the document was erased; it takes no new events".into())
 }
 
 /// The AAD a key is wrapped under: its id.

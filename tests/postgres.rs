@@ -233,6 +233,48 @@ fn the_schema_refuses_to_alter_evidence_and_a_fenced_sequencer_cannot_commit() {
     assert_eq!(pg.psql("ledger", "SELECT epoch FROM el_lease"), (epoch + 1).to_string());
     let size: u64 = pg.psql("ledger", "SELECT count(*) FROM el_leaves").parse().unwrap();
     assert_eq!(size, s.tree_size(), "a fenced commit landed");
+    // The deposed sequencer stops (to be restarted as a standby).
+    let child = s.child.as_mut().unwrap();
+    let exited = (0..50).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        child.try_wait().unwrap()
+    });
+    assert_eq!(exited.and_then(|e| e.code()), Some(75), "a fenced sequencer kept running");
+}
+
+#[test]
+fn the_store_answers_repeated_keys_and_a_read_only_view_takes_no_write() {
+    use ledger::store::{PrivateEntry, RecordFamily, Store, StoreConfig};
+    let pg = PgServer::start_primary();
+    pg.create_db("ledger");
+    let url = pg.url("ledger");
+    ledger::pg::migrate(&url).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lease = ledger::pg::Lease::acquire(&url, "test", false, |_| {}).unwrap();
+    let config = StoreConfig::Postgres { url: url.clone(), epoch: Some(lease.epoch()) };
+    let store = Store::open_config(dir.path(), &config).unwrap();
+    let (doc, idem) = ([9u8; 32], [1u8; 32]);
+    let mut b = store.batch();
+    let p = PrivateEntry {
+        idem_id: &idem,
+        doc_id: &doc,
+        hash_id: None,
+        subject_id: None,
+        record: b"sealed",
+        identity: None,
+    };
+    b.put_private_entry(0, &p, &[7u8; 32]);
+    store.write(b, true).unwrap();
+    // One event id asked by two requests of one group: both see it.
+    let found = store.idempotency_v2(&[idem, idem, [2u8; 32]]).unwrap();
+    let found: Vec<Option<u64>> = found.into_iter().map(|r| r.map(|r| r.index)).collect();
+    assert_eq!(found, vec![Some(0), Some(0), None]);
+    // A view without the lease reads, and refuses to write.
+    let view = Store::open_config(dir.path(), &StoreConfig::Postgres { url, epoch: None }).unwrap();
+    assert_eq!(view.idempotency_v2(&[idem]).unwrap()[0].map(|r| r.index), Some(0));
+    let err = view.put_record(RecordFamily::Aux, b"k", b"v").unwrap_err();
+    assert!(err.to_string().contains("read-only"), "{err}");
+    assert_eq!(view.get_record(RecordFamily::Aux, b"k").unwrap(), None);
 }
 
 #[test]
@@ -278,6 +320,12 @@ fn init_migrate_and_operator_commands_on_postgres() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("pg_basebackup"));
+    // Master key rotation is RocksDB-only: refused, the key untouched.
+    let master = std::fs::read(s.data().join("keys/master.key")).unwrap();
+    let out = Command::new(BIN).args(["rotate-master-key", "--data", &data]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("RocksDB-only"), "{err}");
+    assert_eq!(std::fs::read(s.data().join("keys/master.key")).unwrap(), master);
     // A ledger key that is not the store's is refused.
     let wrong = tempfile::tempdir().unwrap();
     let w = wrong.path().join("w");

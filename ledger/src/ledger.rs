@@ -71,6 +71,12 @@ pub fn configured_store(dir: &Path) -> Result<StoreConfig> {
     }
 }
 
+/// Who holds a sequencer lease: "host pid N".
+fn lease_holder() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname");
+    format!("{} pid {}", host.map(|h| h.trim().to_string()).unwrap_or_default(), std::process::id())
+}
+
 /// Opens the store a data directory names to look only.
 pub(crate) fn open_store_read_only(dir: &Path) -> Result<Store> {
     match configured_store(dir)? {
@@ -208,9 +214,15 @@ impl Ledger {
     /// schema is migrated first, and a database that already holds a log
     /// is refused (a second node of that log copies its key files).
     pub fn init_with(dir: &Path, origin: &str, config: &StoreConfig) -> Result<String> {
-        if let StoreConfig::Postgres { url, .. } = config {
+        // PostgreSQL: init writes under the sequencer lease, like any writer.
+        let mut lease = None;
+        let mut config = config.clone();
+        if let StoreConfig::Postgres { url, epoch } = &mut config {
             crate::pg::migrate(url)?;
-            let store = Store::open_config(&dir.join(DB_DIR), config)?;
+            let l = Lease::acquire(url, &lease_holder(), false, |_| {})?;
+            *epoch = Some(l.epoch());
+            lease = Some(l);
+            let store = Store::open_config(&dir.join(DB_DIR), &config)?;
             if let Some(vkey) = store.log_vkey()? {
                 return Err(LedgerError::AlreadyExists(format!(
                     "the database already holds the log of {vkey}; another node of that log \
@@ -232,11 +244,16 @@ impl Ledger {
         }
         let signer = create_key_file(&key_path, origin)?;
         sync_dir(dir)?;
-        FileMasterKey::open_or_create(&master_key_path(dir))?;
-        let store = Store::open_config(&dir.join(DB_DIR), config)?;
+        let master = FileMasterKey::open_or_create(&master_key_path(dir))?;
+        let store = Store::open_config(&dir.join(DB_DIR), &config)?;
         store.bind_log_vkey(&signer.vkey())?;
+        if lease.is_some() {
+            // The index key, now: a read-only open never creates it.
+            Vault::open(Box::new(master), &store, HashSet::new())?;
+        }
         drop(store);
-        if let StoreConfig::Postgres { url, .. } = config {
+        drop(lease);
+        if let StoreConfig::Postgres { url, .. } = &config {
             // The URL may hold a password: 0600, like the key files.
             let path = dir.join(STORE_FILE);
             let mut f = std::fs::OpenOptions::new();
@@ -256,14 +273,7 @@ impl Ledger {
     pub fn open(dir: &Path, mut opts: LedgerOptions) -> Result<Ledger> {
         let mut lease = None;
         if let StoreConfig::Postgres { url, epoch } = &mut opts.store {
-            let holder = format!(
-                "{} pid {}",
-                std::fs::read_to_string("/proc/sys/kernel/hostname")
-                    .map(|h| h.trim().to_string())
-                    .unwrap_or_default(),
-                std::process::id()
-            );
-            let l = Lease::acquire(url, &holder, opts.wait_for_lease, |current| {
+            let l = Lease::acquire(url, &lease_holder(), opts.wait_for_lease, |current| {
                 tracing::warn!(
                     "standby: {current} is the sequencer of this database; waiting for its lease"
                 )
@@ -450,7 +460,7 @@ impl Ledger {
     /// lock's session ended). It can no longer commit once another
     /// process takes over; `serve` exits, to be restarted as a standby.
     pub fn lease_lost(&self) -> bool {
-        self.inner.lease.as_ref().is_some_and(Lease::lost)
+        self.inner.lease.as_ref().is_some_and(Lease::lost) || self.inner.store.fenced()
     }
 
     /// Where the store's memory is (block cache, memtables, table readers).
@@ -1645,6 +1655,14 @@ pub fn rotate_master_key(dir: &Path) -> Result<usize> {
 /// The first half of [`rotate_master_key`]: everything but the rename
 /// (for the crash-recovery test; the next open finishes it).
 pub fn rotate_master_key_prepare(dir: &Path) -> Result<usize> {
+    if configured_store(dir)?.is_postgres() {
+        // It would re-wrap nothing there and then destroy the old key.
+        return Err(LedgerError::InvalidRequest(format!(
+            "{} names a PostgreSQL store: master key rotation is RocksDB-only for now \
+             (docs/postgres.md)",
+            dir.display()
+        )));
+    }
     let store = Store::open(&dir.join(DB_DIR))?;
     finish_master_rotation(dir, &store)?;
     let path = master_key_path(dir);

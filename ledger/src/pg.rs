@@ -24,9 +24,10 @@ const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_init.sql")];
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
-/// Key of the session advisory lock held by the sequencer (and, taken
-/// per transaction, by a migration): "evidence-ledger/sequencer".
+/// Key of the session advisory lock held by the sequencer
+/// ("evidence-ledger/sequencer"; one log per database).
 const SEQUENCER_LOCK: i64 = 0x6576_6964_6c65_6467;
+/// Key of the transaction-scoped advisory lock of a migration.
 const MIGRATE_LOCK: i64 = 0x6576_6964_6d69_6772;
 
 /// Families whose rows are only ever inserted (leaves, stored hashes):
@@ -46,12 +47,40 @@ const PAGE: i64 = 10_000;
 /// near-empty table the planner joined the looked-up keys against a scan
 /// of the whole table (8 ms per idempotency lookup at 200k rows, growing
 /// with the log; with index lookups it stays flat).
+///
+/// The built-in functions the store calls are schema-qualified
+/// (`pg_catalog.unnest`, …): a role with CREATE on a schema in the search
+/// path cannot shadow them with a better-matching overload.
 fn connect(url: &str) -> Result<Client> {
-    let mut client = Client::connect(url, NoTls).map_err(db_err)?;
+    let mut client = connect_plain(url)?;
     client
         .batch_execute("SET enable_seqscan = off; SET plan_cache_mode = force_custom_plan")
         .map_err(db_err)?;
     Ok(client)
+}
+
+/// A connection with timeouts and TCP keepalives (unless the URL sets
+/// them): a half-open session to a dead server is noticed in seconds, not
+/// after the kernel's two hours, so a lost lease is noticed too.
+fn connect_plain(url: &str) -> Result<Client> {
+    let mut config: postgres::Config = url.parse().map_err(db_err)?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(Duration::from_secs(15));
+    }
+    config.keepalives(true);
+    if config.get_keepalives_idle() == Duration::from_secs(2 * 60 * 60) {
+        config.keepalives_idle(Duration::from_secs(5));
+    }
+    if config.get_keepalives_interval().is_none() {
+        config.keepalives_interval(Duration::from_secs(2));
+    }
+    if config.get_keepalives_retries().is_none() {
+        config.keepalives_retries(3);
+    }
+    config.connect(NoTls).map_err(db_err)
 }
 
 fn db_err(e: postgres::Error) -> LedgerError {
@@ -116,7 +145,10 @@ impl Conn {
 pub(crate) struct PgKv {
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     /// The sequencer lease this process holds; every write checks it.
+    /// `None`: a read-only view, which refuses every write.
     epoch: Option<i64>,
+    /// Set when a write found another epoch: this process was deposed.
+    fenced: Arc<AtomicBool>,
 }
 
 fn table(cf: &str) -> String {
@@ -166,7 +198,7 @@ impl PgKv {
                 }
             })?;
         }
-        Ok(PgKv { jobs: Mutex::new(Some(tx)), epoch })
+        Ok(PgKv { jobs: Mutex::new(Some(tx)), epoch, fenced: Arc::new(AtomicBool::new(false)) })
     }
 
     fn run<R: Send + 'static>(
@@ -205,14 +237,16 @@ impl PgKv {
         self.run(move |c| {
             // A join with the unnested keys (index lookups, see `connect`).
             let sql = format!(
-                "SELECT t.k, t.v FROM unnest($1::bytea[]) AS q(k) JOIN {} t ON t.k = q.k",
+                "SELECT t.k, t.v FROM pg_catalog.unnest($1::bytea[]) AS q(k) JOIN {} t ON t.k = q.k",
                 table(cf)
             );
             let (client, st) = c.prepared(&sql)?;
             let rows = client.query(&st, &[&keys]).map_err(db_err)?;
-            let mut found: HashMap<Vec<u8>, Vec<u8>> =
+            let found: HashMap<Vec<u8>, Vec<u8>> =
                 rows.into_iter().map(|r| (r.get(0), r.get(1))).collect();
-            Ok(keys.iter().map(|k| found.remove(k)).collect())
+            // A key asked twice is answered twice (a group may ask for
+            // one event id from two requests).
+            Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
         })
     }
 
@@ -303,7 +337,8 @@ impl PgKv {
     /// writer); with `sync` false the commit does not wait for the WAL
     /// flush (`synchronous_commit = off`: ordered, may be lost in a crash).
     pub fn write(&self, ops: Vec<Op>, sync: bool) -> Result<()> {
-        let epoch = self.epoch;
+        let epoch = self.writer_epoch()?;
+        let fenced = self.fenced.clone();
         self.run(move |c| {
             // Last write of a key wins, as in a RocksDB batch; after that
             // the writes of different keys commute.
@@ -320,7 +355,7 @@ impl PgKv {
                 }
                 if rows.values().any(Option::is_some) {
                     let insert = format!(
-                        "INSERT INTO {t} (k, v) SELECT * FROM UNNEST($1::bytea[], $2::bytea[])"
+                        "INSERT INTO {t} (k, v) SELECT * FROM ROWS FROM (pg_catalog.unnest($1::bytea[]), pg_catalog.unnest($2::bytea[]))"
                     );
                     let sql = if APPEND_ONLY.contains(cf) {
                         insert
@@ -338,18 +373,11 @@ impl PgKv {
             let fence = c.prepared(fence)?.1;
             let client = c.client()?;
             let mut tx = client.transaction().map_err(db_err)?;
-            if !sync {
-                tx.batch_execute("SET LOCAL synchronous_commit = off").map_err(db_err)?;
-            }
-            if let Some(mine) = epoch {
-                let now: i64 = tx.query_one(&fence, &[]).map_err(db_err)?.get(0);
-                if now != mine {
-                    return Err(LedgerError::Unavailable(format!(
-                        "this process lost the sequencer lease (epoch {mine}, now {now}): \
-                         another ledger process took over"
-                    )));
-                }
-            }
+            // A synced write waits for the WAL flush (and the synchronous
+            // standbys) whatever the role's or database's default says.
+            let mode = if sync { "on" } else { "off" };
+            tx.batch_execute(&format!("SET LOCAL synchronous_commit = {mode}")).map_err(db_err)?;
+            check_fence(&mut tx, &fence, epoch, &fenced)?;
             for (cf, delete, st) in prepared {
                 let rows = &by_cf[cf];
                 if delete {
@@ -370,22 +398,34 @@ impl PgKv {
 
     /// Deletes the rows of `cf` with `from <= k < to`.
     pub fn delete_range(&self, cf: &'static str, from: Vec<u8>, to: Vec<u8>) -> Result<()> {
-        let epoch = self.epoch;
+        let epoch = self.writer_epoch()?;
+        let fenced = self.fenced.clone();
         self.run(move |c| {
             let sql = format!("DELETE FROM {} WHERE k >= $1 AND k < $2", table(cf));
             let st = c.prepared(&sql)?.1;
             let fence = c.prepared("SELECT epoch FROM el_lease WHERE id = 1 FOR SHARE")?.1;
             let client = c.client()?;
             let mut tx = client.transaction().map_err(db_err)?;
-            if let Some(mine) = epoch {
-                let now: i64 = tx.query_one(&fence, &[]).map_err(db_err)?.get(0);
-                if now != mine {
-                    return Err(LedgerError::Unavailable("lost the sequencer lease".into()));
-                }
-            }
+            check_fence(&mut tx, &fence, epoch, &fenced)?;
             tx.execute(&st, &[&from, &to]).map_err(db_err)?;
             tx.commit().map_err(db_err)
         })
+    }
+
+    /// The lease a write is made under; a read-only view has none.
+    fn writer_epoch(&self) -> Result<i64> {
+        self.epoch.ok_or_else(|| {
+            LedgerError::InvalidRequest(
+                "a read-only view of a PostgreSQL store takes no writes (they need the \
+                 sequencer lease)"
+                    .into(),
+            )
+        })
+    }
+
+    /// Whether a write found that another process took the lease.
+    pub fn fenced(&self) -> bool {
+        self.fenced.load(Ordering::Relaxed)
     }
 
     /// After an erasure: `VACUUM` of the families an erasure deletes
@@ -400,6 +440,26 @@ impl PgKv {
     }
 }
 
+/// The first statement of every write transaction: the lease row, FOR
+/// SHARE (a successor's epoch increment waits for this transaction), must
+/// still carry this process's epoch.
+fn check_fence(
+    tx: &mut postgres::Transaction<'_>,
+    fence: &Statement,
+    mine: i64,
+    fenced: &AtomicBool,
+) -> Result<()> {
+    let now: i64 = tx.query_one(fence, &[]).map_err(db_err)?.get(0);
+    if now != mine {
+        fenced.store(true, Ordering::Relaxed);
+        return Err(LedgerError::Unavailable(format!(
+            "this process lost the sequencer lease (epoch {mine}, now {now}): another ledger \
+             process took over"
+        )));
+    }
+    Ok(())
+}
+
 impl Drop for PgKv {
     fn drop(&mut self) {
         // Closing the channel ends the workers after their current job.
@@ -411,7 +471,7 @@ impl Drop for PgKv {
 
 fn schema_version(client: &mut Client) -> Result<i32> {
     let exists: bool = client
-        .query_one("SELECT to_regclass('el_schema') IS NOT NULL", &[])
+        .query_one("SELECT pg_catalog.to_regclass('el_schema') IS NOT NULL", &[])
         .map_err(db_err)?
         .get(0);
     if !exists {
@@ -427,7 +487,7 @@ fn schema_version(client: &mut Client) -> Result<i32> {
 /// version is applied in its own transaction with its record). Refuses a
 /// database newer than this build.
 pub fn migrate(url: &str) -> Result<(i32, i32)> {
-    let mut client = Client::connect(url, NoTls).map_err(db_err)?;
+    let mut client = connect(url)?;
     let before = schema_version(&mut client)?;
     if before > SCHEMA_VERSION {
         return Err(LedgerError::Database(format!(
@@ -437,7 +497,8 @@ pub fn migrate(url: &str) -> Result<(i32, i32)> {
     for (i, sql) in MIGRATIONS.iter().enumerate() {
         let version = i as i32 + 1;
         let mut tx = client.transaction().map_err(db_err)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK]).map_err(db_err)?;
+        tx.execute("SELECT pg_catalog.pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+            .map_err(db_err)?;
         tx.batch_execute(
             "CREATE TABLE IF NOT EXISTS el_schema (version int PRIMARY KEY, \
              applied_at timestamptz NOT NULL DEFAULT now())",
@@ -498,7 +559,7 @@ impl Lease {
         let grace = std::time::Instant::now() + Duration::from_secs(3);
         loop {
             let got: bool = client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&SEQUENCER_LOCK])
+                .query_one("SELECT pg_catalog.pg_try_advisory_lock($1)", &[&SEQUENCER_LOCK])
                 .map_err(db_err)?
                 .get(0);
             if got {
@@ -528,6 +589,15 @@ impl Lease {
             )
             .map_err(db_err)?
             .get(0);
+        let standbys =
+            client.query_one("SELECT pg_catalog.current_setting('synchronous_standby_names')", &[]);
+        if standbys.map(|r| r.get::<_, String>(0).trim().is_empty()).unwrap_or(true) {
+            tracing::warn!(
+                "the database has no synchronous standby (synchronous_standby_names is empty): \
+                 an acknowledged event survives the loss of its server only through backups \
+                 (docs/postgres.md)"
+            );
+        }
         let (stop, stopped) = mpsc::channel::<mpsc::SyncSender<()>>();
         let lost = Arc::new(AtomicBool::new(false));
         let lose = lost.clone();
@@ -536,7 +606,8 @@ impl Lease {
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Ok(done) => {
                     // Freed now, not when the server notices the exit.
-                    let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&SEQUENCER_LOCK]);
+                    let _ = client
+                        .execute("SELECT pg_catalog.pg_advisory_unlock($1)", &[&SEQUENCER_LOCK]);
                     drop(client);
                     let _ = done.send(());
                     return;

@@ -295,6 +295,12 @@ impl Store {
         matches!(self.backend, Backend::Pg(_))
     }
 
+    /// PostgreSQL: whether a write found another process's lease epoch
+    /// (this process was deposed and must stop sequencing).
+    pub fn fenced(&self) -> bool {
+        matches!(&self.backend, Backend::Pg(p) if p.fenced())
+    }
+
     fn rocks(&self) -> Result<&DB> {
         match &self.backend {
             Backend::Rocks { db, .. } => Ok(db),

@@ -310,9 +310,12 @@ impl Vault {
                 // Keys not written yet (their first write may never commit)
                 // are written now, unsynced: the WAL orders them before any
                 // record a later synced group seals under them. Then all may go.
+                // Each pending key is dropped only once written: a failed
+                // write keeps it for the write of its group.
                 for (kid, c) in inner.keys.iter_mut() {
-                    if let Some(w) = c.pending.take() {
-                        store.put_wrapped_key(kid, &w)?;
+                    if let Some(w) = &c.pending {
+                        store.put_wrapped_key(kid, w)?;
+                        c.pending = None;
                     }
                 }
                 inner.keys.clear();
@@ -355,11 +358,15 @@ impl Vault {
         let mut inner = self.lock();
         inner.keys.remove(id);
         inner.erased.insert(*id);
+        // A key read from the store before this must be read again.
+        inner.generation += 1;
     }
 
     /// Takes back [`Vault::mark_erased`] (the erasure did not commit).
     pub fn unmark_erased(&self, id: &KeyId) {
-        self.lock().erased.remove(id);
+        let mut inner = self.lock();
+        inner.erased.remove(id);
+        inner.generation += 1;
     }
 }
 

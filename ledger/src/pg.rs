@@ -365,12 +365,11 @@ impl PgKv {
                     stmts.push((*cf, false, sql));
                 }
             }
-            let fence = "SELECT epoch FROM el_lease WHERE id = 1 FOR SHARE";
             let mut prepared = Vec::with_capacity(stmts.len());
             for (cf, delete, sql) in &stmts {
                 prepared.push((*cf, *delete, c.prepared(sql)?.1));
             }
-            let fence = c.prepared(fence)?.1;
+            let fence = c.prepared(FENCE)?.1;
             let client = c.client()?;
             let mut tx = client.transaction().map_err(db_err)?;
             // A synced write waits for the WAL flush (and the synchronous
@@ -403,7 +402,7 @@ impl PgKv {
         self.run(move |c| {
             let sql = format!("DELETE FROM {} WHERE k >= $1 AND k < $2", table(cf));
             let st = c.prepared(&sql)?.1;
-            let fence = c.prepared("SELECT epoch FROM el_lease WHERE id = 1 FOR SHARE")?.1;
+            let fence = c.prepared(FENCE)?.1;
             let client = c.client()?;
             let mut tx = client.transaction().map_err(db_err)?;
             check_fence(&mut tx, &fence, epoch, &fenced)?;
@@ -440,9 +439,12 @@ impl PgKv {
     }
 }
 
-/// The first statement of every write transaction: the lease row, FOR
-/// SHARE (a successor's epoch increment waits for this transaction), must
-/// still carry this process's epoch.
+/// The lease row, FOR SHARE: a successor's epoch increment waits for the
+/// transaction that read it.
+const FENCE: &str = "SELECT epoch FROM el_lease WHERE id = 1 FOR SHARE";
+
+/// The first statement of every write transaction: the lease row ([`FENCE`])
+/// must still carry this process's epoch.
 fn check_fence(
     tx: &mut postgres::Transaction<'_>,
     fence: &Statement,

@@ -301,19 +301,6 @@ impl Ledger {
         Ledger::assemble(dir, open_store_read_only(dir)?, None, None)
     }
 
-    /// [`Ledger::open_read_only`] of the store `config` names (PostgreSQL:
-    /// beside the sequencer, without its lease).
-    pub fn open_read_only_with(dir: &Path, config: &StoreConfig) -> Result<Ledger> {
-        let store = match config {
-            StoreConfig::RocksDb => Store::open_read_only(&dir.join(DB_DIR))?,
-            StoreConfig::Postgres { url, .. } => Store::open_config(
-                &dir.join(DB_DIR),
-                &StoreConfig::Postgres { url: url.clone(), epoch: None },
-            )?,
-        };
-        Ledger::assemble(dir, store, None, None)
-    }
-
     fn assemble(
         dir: &Path,
         store: Store,

@@ -290,11 +290,6 @@ impl Store {
         }
     }
 
-    /// Whether this store is PostgreSQL.
-    pub fn is_postgres(&self) -> bool {
-        matches!(self.backend, Backend::Pg(_))
-    }
-
     /// PostgreSQL: whether a write found another process's lease epoch
     /// (this process was deposed and must stop sequencing).
     pub fn fenced(&self) -> bool {

@@ -128,12 +128,14 @@ fn load_crate(src: &Path, root: &str) -> BTreeMap<ModPath, Module> {
     let mut modules = BTreeMap::new();
     let mut todo = vec![(Vec::new(), src.join(root))];
     while let Some((path, file)) = todo.pop() {
-        let raw = std::fs::read_to_string(&file)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let raw =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let code = strip_test_code(&blank_comments_and_strings(&raw));
         // `foo.rs` keeps its children in `foo/`; `mod.rs` and roots beside them.
         let base = match file.file_name().and_then(|n| n.to_str()) {
-            Some("mod.rs") | Some("lib.rs") | Some("main.rs") => file.parent().unwrap().to_path_buf(),
+            Some("mod.rs") | Some("lib.rs") | Some("main.rs") => {
+                file.parent().unwrap().to_path_buf()
+            }
             _ => file.with_extension(""),
         };
         for child in declared_modules(&code) {
@@ -482,7 +484,9 @@ fn references(modules: &BTreeMap<ModPath, Module>, from: &ModPath) -> Vec<(ModPa
         });
         if let Some(k) = starts {
             let mut j = i;
-            while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == ':') {
+            while j < chars.len()
+                && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == ':')
+            {
                 j += 1;
             }
             let text: String = chars[i..j].iter().collect();

@@ -93,7 +93,7 @@ pub fn audit_dir(dir: &Path, aux_checkpoints: &[&[u8]]) -> Result<AuditReport> {
         NoteSigner::new(&name, key).map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
     let log = NoteVerifier::from_vkey(&signer.vkey())
         .map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
-    let store = crate::ledger::open_store_read_only(dir)?;
+    let store = crate::datadir::open_store_read_only(dir)?;
     // With the master key at hand, v2 records are opened and checked
     // against their leaves too (a backup kept apart from its key is
     // checked structurally only).

@@ -22,10 +22,10 @@ use std::path::Path;
 use verifier::Hash;
 
 use crate::audit::{audit_dir, AuditReport};
+use crate::datadir::DB_DIR;
 use crate::error::{LedgerError, Result};
 use crate::fsutil::{create_dir_all_durable, sync_dir};
 use crate::keys::LOG_KEY_FILE;
-use crate::ledger::DB_DIR;
 use crate::store::Store;
 
 /// What a backup or restore copied, and the audit of the result.
@@ -92,7 +92,7 @@ pub fn restore(from: &Path, data: &Path, aux_checkpoints: &[&[u8]]) -> Result<Co
 /// Backup and restore copy RocksDB stores; a PostgreSQL store is backed
 /// up with the database's own tools (docs/postgres.md).
 fn refuse_postgres(data: &Path) -> Result<()> {
-    if crate::ledger::configured_store(data)?.is_postgres() {
+    if crate::datadir::configured_store(data)?.is_postgres() {
         return Err(LedgerError::InvalidRequest(format!(
             "{} names a PostgreSQL store: back it up with pg_basebackup and WAL archiving, \
              and keep a synchronous standby (docs/postgres.md)",

@@ -15,29 +15,46 @@
 //! uses to validate what it writes).
 #![forbid(unsafe_code)]
 
+mod attester;
 pub mod audit;
 pub mod backup;
+mod datadir;
+mod erase;
 pub mod error;
 pub mod fsutil;
 pub mod highwater;
+mod ids;
+mod ingest;
 pub mod keys;
 mod ledger;
+mod log;
+mod lookup;
 pub mod pg;
+mod records;
 pub mod registry;
+mod rotation;
 mod sequencer;
-pub use sequencer::GroupStats;
 pub mod store;
 pub mod tiles;
 mod tree;
+mod types;
+mod util;
 pub mod vault;
 
+pub use attester::{LOG_ISSUER, OPERATOR_ACTOR};
+pub use datadir::{configured_store, STORE_FILE};
+pub use erase::MAX_REASON_CHARS;
 pub use error::LedgerError;
-pub use ledger::{
-    check_id, configured_store, now_rfc3339, rotate_master_key, rotate_master_key_prepare, Ledger,
-    LedgerOptions, LedgerStatus, Opening, Receipt, LOG_ISSUER, MAX_NEW_ISSUER_NAME,
-    MAX_REASON_CHARS, MAX_TIMESTAMP_SKEW_SECS, OPERATOR_ACTOR, STORE_FILE,
-};
+pub use ids::check_id;
+pub use ingest::MAX_TIMESTAMP_SKEW_SECS;
+pub use ledger::{Ledger, LedgerOptions, LedgerStatus};
+pub use records::Opening;
 pub use registry::{
-    IssuerRecord, Role, TokenRecord, TsaRecord, PLATFORM_TENANT, TENANT_ISSUER_PREFIX,
+    IssuerRecord, Role, TokenRecord, TsaRecord, MAX_NEW_ISSUER_NAME, PLATFORM_TENANT,
+    TENANT_ISSUER_PREFIX,
 };
+pub use rotation::{rotate_master_key, rotate_master_key_prepare};
+pub use sequencer::GroupStats;
 pub use store::StoreConfig;
+pub use types::Receipt;
+pub use util::now_rfc3339;

@@ -6,8 +6,34 @@
 //! that tenant's. A name resolves in the tenant's scope first, then the
 //! platform's; the scopes never hold the same name for one tenant, so a
 //! name means one key per tenant, forever (names are never reused).
+//!
+//! Owns the `issuers`, `tokens` and `tsas` families and their in-memory
+//! indexes ([`Registry`]). Each change of an issuer is logged before it is
+//! stored: the caller (the ledger) hands in how to log it, so this module
+//! never calls the sequencer. Calls the store and the id rules.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
+use verifier::entry::{Event, IssuerKeys};
+use verifier::tsa::TrustedTsa;
+use verifier::Hash;
+
+use crate::attester::LOG_ISSUER;
+use crate::error::{LedgerError, Result};
+use crate::ids::{check_id, issuer_document};
+use crate::store::{RecordFamily, Store};
+use crate::util::{b64, now_rfc3339, parse_json, read_arc, replace_arc};
+
+/// Longest name of a newly registered issuer, so that `issuer:<name>` is a
+/// document id.
+pub const MAX_NEW_ISSUER_NAME: usize = 120;
+
+/// Separator of composite registry keys.
+const SEP: u8 = 0x00;
 
 /// The tenant under which platform-wide changes (platform issuers, platform
 /// tokens) are written to the log, and the tenant of platform tokens.
@@ -124,4 +150,373 @@ pub struct TsaRecord {
     pub root_pem: String,
     /// When it was added (RFC 3339).
     pub added_at: String,
+}
+
+/// Writes a registry change to the log as a `registry_changed` entry of
+/// the tenant given (the platform's for platform-wide changes), for the
+/// document id and hash given, with the claim given; returns its index.
+pub(crate) type LogChange<'a> = &'a dyn Fn(&str, &str, &Hash, serde_json::Value) -> Result<u64>;
+
+/// The trusted issuers, TSAs and tokens, with the issuer keys and TSA
+/// roots parsed in memory. Writes are serialised by the caller (the
+/// ledger's write lock): check-then-put is put-if-absent.
+pub(crate) struct Registry {
+    store: Arc<Store>,
+    issuers: RwLock<Arc<IssuerIndex>>,
+    tsas: RwLock<Arc<Vec<TrustedTsa>>>,
+    /// The log's own key, the one key [`LOG_ISSUER`] may name.
+    log_key: VerifyingKey,
+}
+
+impl Registry {
+    /// Loads the registry of `store`.
+    pub(crate) fn load(store: Arc<Store>, log_key: VerifyingKey) -> Result<Registry> {
+        let issuers = RwLock::new(Arc::new(load_issuer_keys(&store)?));
+        let tsas = RwLock::new(Arc::new(load_tsas(&store)?));
+        Ok(Registry { store, issuers, tsas, log_key })
+    }
+
+    /// The keys of the issuers `events` cite, each resolved for `tenant`:
+    /// the tenant's own issuer of that name, else the platform-wide one.
+    /// Unrevoked only; a name neither scope holds is left out (and the
+    /// attestation check then refuses it as unknown).
+    pub(crate) fn issuer_keys_for(&self, tenant: &str, events: &[Event]) -> IssuerKeys {
+        let index = read_arc(&self.issuers);
+        let mut keys = IssuerKeys::new();
+        for a in events.iter().flat_map(|e| e.attestations.iter()) {
+            if keys.contains_key(&a.issuer) {
+                continue;
+            }
+            if let Some(k) = index.resolve(tenant, &a.issuer) {
+                keys.insert(a.issuer.clone(), *k);
+            }
+        }
+        keys
+    }
+
+    /// Registers a trusted issuer, platform-wide (`tenant` None) or for one
+    /// tenant; `log` writes the change to the log before the key is
+    /// trusted. Put-if-absent: a name is never reused for another key, in
+    /// its scope, and never held by both scopes for one tenant. Adding the
+    /// same key again is a no-op.
+    pub(crate) fn add_issuer(
+        &self,
+        tenant: Option<&str>,
+        name: &str,
+        public_key: &[u8],
+        log: LogChange<'_>,
+    ) -> Result<IssuerRecord> {
+        check_id("issuer name", name)?;
+        let key = evidence_key(public_key)?;
+        if name == LOG_ISSUER {
+            return self.add_log_issuer(tenant, &key);
+        }
+        if let Some(existing) = self.issuer_in(tenant, name)? {
+            if existing.public_key == b64(key.as_bytes()) && existing.revoked_at.is_none() {
+                return Ok(existing);
+            }
+            return Err(LedgerError::AlreadyExists(format!("issuer {name}")));
+        }
+        self.check_new_issuer(tenant, name)?;
+        let claim = serde_json::json!({
+            "action": "issuer_added",
+            "name": name,
+            "public_key": b64(key.as_bytes()),
+            "scope": if tenant.is_some() { "tenant" } else { "platform" },
+        });
+        let hash = Hash::digest(key.as_bytes());
+        let index = log(tenant.unwrap_or(PLATFORM_TENANT), &issuer_document(name), &hash, claim)?;
+        let rec = IssuerRecord {
+            name: name.to_string(),
+            tenant: tenant.map(str::to_string),
+            public_key: b64(key.as_bytes()),
+            added_at: now_rfc3339(),
+            revoked_at: None,
+            added_entry: Some(index),
+            revoked_entry: None,
+        };
+        self.put_issuer(&issuer_key(tenant, name), &rec)?;
+        Ok(rec)
+    }
+
+    /// The log's own key as the platform issuer [`LOG_ISSUER`]; it is the
+    /// log's published vkey, so its registration is not itself logged.
+    fn add_log_issuer(&self, tenant: Option<&str>, key: &VerifyingKey) -> Result<IssuerRecord> {
+        if tenant.is_some() || key != &self.log_key {
+            return Err(LedgerError::AlreadyExists(format!(
+                "issuer {LOG_ISSUER} is reserved for the log's own key"
+            )));
+        }
+        if let Some(existing) = self.issuer_in(None, LOG_ISSUER)? {
+            return Ok(existing);
+        }
+        let rec = IssuerRecord {
+            name: LOG_ISSUER.to_string(),
+            tenant: None,
+            public_key: b64(key.as_bytes()),
+            added_at: now_rfc3339(),
+            revoked_at: None,
+            added_entry: None,
+            revoked_entry: None,
+        };
+        self.put_issuer(LOG_ISSUER.as_bytes(), &rec)?;
+        Ok(rec)
+    }
+
+    /// The scope rules for a name not yet held in its scope.
+    fn check_new_issuer(&self, tenant: Option<&str>, name: &str) -> Result<()> {
+        if name.len() > MAX_NEW_ISSUER_NAME {
+            return Err(LedgerError::InvalidRequest(format!(
+                "issuer name: at most {MAX_NEW_ISSUER_NAME} characters"
+            )));
+        }
+        match tenant {
+            Some(t) => {
+                check_id("tenant", t)?;
+                if t == PLATFORM_TENANT {
+                    return Err(LedgerError::InvalidRequest(format!(
+                        "tenant {PLATFORM_TENANT} is reserved; omit the tenant for a platform-wide issuer"
+                    )));
+                }
+                if !name.starts_with(TENANT_ISSUER_PREFIX) {
+                    return Err(LedgerError::InvalidRequest(format!(
+                        "a tenant's issuer is one of its signers' keys, named {TENANT_ISSUER_PREFIX}<actor id>"
+                    )));
+                }
+                if self.issuer_in(None, name)?.is_some() {
+                    return Err(LedgerError::AlreadyExists(format!(
+                        "issuer {name} is platform-wide"
+                    )));
+                }
+            }
+            None => {
+                let mut prefix = name.as_bytes().to_vec();
+                prefix.push(SEP);
+                if !self.store.scan_records(RecordFamily::Issuers, &prefix)?.is_empty() {
+                    return Err(LedgerError::AlreadyExists(format!(
+                        "issuer {name} is held by a tenant"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Revokes an issuer of one scope: later attestations by it are refused;
+    /// entries written before stay valid evidence. `log` writes the
+    /// revocation to the log first.
+    pub(crate) fn revoke_issuer(
+        &self,
+        tenant: Option<&str>,
+        name: &str,
+        log: LogChange<'_>,
+    ) -> Result<IssuerRecord> {
+        if name == LOG_ISSUER {
+            return Err(LedgerError::InvalidRequest(format!(
+                "issuer {LOG_ISSUER} is the log's own key and cannot be revoked"
+            )));
+        }
+        let mut rec =
+            self.issuer_in(tenant, name)?.ok_or_else(|| LedgerError::NotFound(name.into()))?;
+        if rec.revoked_at.is_some() {
+            return Ok(rec);
+        }
+        let claim = serde_json::json!({
+            "action": "issuer_revoked",
+            "name": name,
+            "public_key": rec.public_key,
+            "scope": if tenant.is_some() { "tenant" } else { "platform" },
+        });
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(&rec.public_key)
+            .map_err(|e| LedgerError::Corrupt(format!("issuer {name}: {e}")))?;
+        let scope_tenant = tenant.unwrap_or(PLATFORM_TENANT);
+        let index = log(scope_tenant, &issuer_document(name), &Hash::digest(&key), claim)?;
+        rec.revoked_at = Some(now_rfc3339());
+        rec.revoked_entry = Some(index);
+        self.put_issuer(&issuer_key(tenant, name), &rec)?;
+        Ok(rec)
+    }
+
+    /// Stores an issuer record and reloads the keys in memory.
+    fn put_issuer(&self, key: &[u8], rec: &IssuerRecord) -> Result<()> {
+        self.put_json(RecordFamily::Issuers, key, rec)?;
+        replace_arc(&self.issuers, Arc::new(load_issuer_keys(&self.store)?));
+        Ok(())
+    }
+
+    /// The issuer record of `name` in exactly one scope, revoked or not.
+    pub(crate) fn issuer_in(
+        &self,
+        tenant: Option<&str>,
+        name: &str,
+    ) -> Result<Option<IssuerRecord>> {
+        self.get_json(RecordFamily::Issuers, &issuer_key(tenant, name))
+    }
+
+    /// The record `name` means in `tenant`'s events: the tenant's own, else
+    /// the platform-wide one; revoked ones too (bundles need old keys).
+    pub(crate) fn resolve_issuer(&self, tenant: &str, name: &str) -> Result<Option<IssuerRecord>> {
+        match self.issuer_in(Some(tenant), name)? {
+            Some(r) => Ok(Some(r)),
+            None => self.issuer_in(None, name),
+        }
+    }
+
+    /// Every issuer record of every scope, revoked ones included.
+    pub(crate) fn issuers(&self) -> Result<Vec<IssuerRecord>> {
+        self.scan_json(RecordFamily::Issuers, b"")
+    }
+
+    /// Trusts a time-stamp authority's root certificate (PEM). A name is
+    /// never reused for another certificate.
+    pub(crate) fn add_tsa(&self, name: &str, root_pem: &str) -> Result<TsaRecord> {
+        check_id("TSA name", name)?;
+        TrustedTsa::from_pem(name, root_pem)
+            .map_err(|e| LedgerError::InvalidRequest(format!("root certificate: {e}")))?;
+        if let Some(existing) = self.get_json::<TsaRecord>(RecordFamily::Tsas, name.as_bytes())? {
+            if existing.root_pem.trim() == root_pem.trim() {
+                return Ok(existing);
+            }
+            return Err(LedgerError::AlreadyExists(format!("TSA {name}")));
+        }
+        let rec = TsaRecord {
+            name: name.to_string(),
+            root_pem: root_pem.to_string(),
+            added_at: now_rfc3339(),
+        };
+        self.put_json(RecordFamily::Tsas, name.as_bytes(), &rec)?;
+        replace_arc(&self.tsas, Arc::new(load_tsas(&self.store)?));
+        Ok(rec)
+    }
+
+    /// Every trusted TSA record.
+    pub(crate) fn tsa_records(&self) -> Result<Vec<TsaRecord>> {
+        self.scan_json(RecordFamily::Tsas, b"")
+    }
+
+    /// The trusted TSA roots, parsed.
+    pub(crate) fn trusted_tsas(&self) -> Arc<Vec<TrustedTsa>> {
+        read_arc(&self.tsas)
+    }
+
+    /// Stores a token record under the SHA-256 of the token.
+    pub(crate) fn put_token(&self, token_hash: &Hash, rec: &TokenRecord) -> Result<()> {
+        self.put_json(RecordFamily::Tokens, &token_hash.0, rec)
+    }
+
+    /// The token record stored under `token_hash`.
+    pub(crate) fn token(&self, token_hash: &Hash) -> Result<Option<TokenRecord>> {
+        self.get_json(RecordFamily::Tokens, &token_hash.0)
+    }
+
+    /// Every token record with the hash it is stored under.
+    pub(crate) fn tokens(&self) -> Result<Vec<(Hash, TokenRecord)>> {
+        let raw = self.store.scan_records(RecordFamily::Tokens, b"")?;
+        raw.into_iter()
+            .map(|(k, v)| {
+                let h = Hash::from_slice(&k).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+                Ok((h, parse_json(&v)?))
+            })
+            .collect()
+    }
+
+    fn put_json<T: Serialize>(&self, f: RecordFamily, key: &[u8], v: &T) -> Result<()> {
+        let bytes = serde_json::to_vec(v).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        self.store.put_record(f, key, &bytes)
+    }
+
+    fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        f: RecordFamily,
+        key: &[u8],
+    ) -> Result<Option<T>> {
+        self.store.get_record(f, key)?.map(|v| parse_json(&v)).transpose()
+    }
+
+    fn scan_json<T: serde::de::DeserializeOwned>(
+        &self,
+        f: RecordFamily,
+        prefix: &[u8],
+    ) -> Result<Vec<T>> {
+        let raw = self.store.scan_records(f, prefix)?;
+        raw.iter().map(|(_, v)| parse_json(v)).collect()
+    }
+}
+
+fn load_tsas(store: &Store) -> Result<Vec<TrustedTsa>> {
+    store
+        .scan_records(RecordFamily::Tsas, b"")?
+        .iter()
+        .map(|(_, v)| {
+            let rec: TsaRecord = parse_json(v)?;
+            TrustedTsa::from_pem(rec.name.clone(), &rec.root_pem)
+                .map_err(|e| LedgerError::Corrupt(format!("TSA {}: {e}", rec.name)))
+        })
+        .collect()
+}
+
+/// The unrevoked issuer keys of both scopes, in memory.
+#[derive(Default)]
+struct IssuerIndex {
+    platform: IssuerKeys,
+    tenants: HashMap<String, IssuerKeys>,
+}
+
+impl IssuerIndex {
+    /// The tenant's own key of `name`, else the platform-wide one.
+    fn resolve(&self, tenant: &str, name: &str) -> Option<&VerifyingKey> {
+        self.tenants.get(tenant).and_then(|m| m.get(name)).or_else(|| self.platform.get(name))
+    }
+}
+
+/// The registry key of an issuer: its name for a platform-wide one,
+/// `name 0x00 tenant` for a tenant's (so every scope of a name is one
+/// prefix scan away).
+fn issuer_key(tenant: Option<&str>, name: &str) -> Vec<u8> {
+    let mut k = name.as_bytes().to_vec();
+    if let Some(t) = tenant {
+        k.push(SEP);
+        k.extend_from_slice(t.as_bytes());
+    }
+    k
+}
+
+/// An Ed25519 key usable for evidence.
+fn evidence_key(public_key: &[u8]) -> Result<VerifyingKey> {
+    let key = <[u8; 32]>::try_from(public_key)
+        .ok()
+        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+        .ok_or_else(|| LedgerError::InvalidRequest("public key: not an Ed25519 key".into()))?;
+    // Batch verification on ingest is cofactored, the offline verifiers'
+    // strict check is not: they agree only for keys without a small-order
+    // component, so no other key may become an issuer.
+    if key.is_weak() || !key.to_edwards().is_torsion_free() {
+        return Err(LedgerError::InvalidRequest(
+            "public key: has a small-order component; not usable for evidence".into(),
+        ));
+    }
+    Ok(key)
+}
+
+fn load_issuer_keys(store: &Store) -> Result<IssuerIndex> {
+    let mut keys = IssuerIndex::default();
+    for (_, v) in store.scan_records(RecordFamily::Issuers, b"")? {
+        let rec: IssuerRecord = parse_json(&v)?;
+        if rec.revoked_at.is_some() {
+            continue;
+        }
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&rec.public_key)
+            .map_err(|e| LedgerError::Corrupt(format!("issuer {}: {e}", rec.name)))?;
+        let key = <[u8; 32]>::try_from(raw.as_slice())
+            .ok()
+            .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+            .ok_or_else(|| LedgerError::Corrupt(format!("issuer {}: bad key", rec.name)))?;
+        match rec.tenant {
+            None => keys.platform.insert(rec.name, key),
+            Some(t) => keys.tenants.entry(t).or_default().insert(rec.name, key),
+        };
+    }
+    Ok(keys)
 }

@@ -2,10 +2,14 @@
 //! batches from many appenders, groups whatever is waiting into one synced
 //! RocksDB `WriteBatch` (leaves, stored hashes, indexes, tree state and the
 //! signed checkpoint), and answers each appender only once that is durable.
+//!
+//! Longer than 600 lines: the group commit is one state machine (stage,
+//! commit, answer, recover) whose parts share the group in flight; its unit
+//! tests (~150 lines) sit beside it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
 
 use sha2::{Digest as _, Sha256};
@@ -15,78 +19,16 @@ use verifier::hash::leaf_hash;
 use verifier::note::NoteSigner;
 use verifier::Hash;
 
+use crate::attester::ServiceEvent;
 use crate::error::{LedgerError, Result};
 use crate::highwater::{HighWater, Mark};
-use crate::ledger::Receipt;
 use crate::store::{DocIndexEntry, IdemRecord, PrivateEntry, Store, TreeState};
 use crate::tree::{self, Overlay};
+use crate::types::{Erasure, Head, Prepared, Receipt, Request};
 use crate::vault::Vault;
-
-/// An event made ready on the appender's thread: its content hash (for
-/// idempotency), its keyed idempotency id, and, unless it is a replay, its
-/// sealed v2 record (evidence v2: the sequencer writes only the
-/// commitment in the leaf).
-pub(crate) struct Prepared {
-    pub event: Event,
-    /// Keyed hash (HMAC under the index key) of the canonical event: what
-    /// the v2 idempotency record keeps, so that no unsalted hash of an
-    /// event (and of the identity in it) is stored.
-    pub content: [u8; 32],
-    /// SHA-256 of the canonical event, as v1 idempotency records keep it
-    /// (only for logs that hold v1 entries).
-    pub content_v1: Option<[u8; 32]>,
-    pub idem_id: [u8; 32],
-    pub private: Option<PreparedPrivate>,
-}
-
-/// The private part of a new v2 entry, sealed off the sequencer.
-pub(crate) struct PreparedPrivate {
-    pub doc_id: [u8; 32],
-    /// The key the record is sealed under (the document's, or for entries
-    /// about an erased document, its erasure key).
-    pub seal_id: [u8; 32],
-    pub hash_id: Option<[u8; 32]>,
-    pub subject_id: [u8; 32],
-    pub commitment: Hash,
-    pub record: Vec<u8>,
-    pub identity: Option<Vec<u8>>,
-    /// The sealing key's wrapped form while no synced write holds it.
-    pub new_key: Option<Vec<u8>>,
-    /// For a `completed` event: (tenant, document id) sealed under the
-    /// document key, kept in the retention index by ledger time.
-    pub completion: Option<Vec<u8>>,
-    pub erasure: Option<Erasure>,
-}
-
-/// What an `erased` entry destroys, in the same synced batch as the entry.
-pub(crate) enum Erasure {
-    /// Every record and identity opening of the document `doc_id` (the
-    /// entry's own), and the document key. The sequencer writes the entry's
-    /// claim itself, with the number and a hash of the entries it erases,
-    /// so that verifiers can tell which leaves were erased.
-    Document { by: String, reason: String },
-    /// The identity openings of one data subject.
-    Subject { subject: [u8; 32], by: String, reason: String },
-}
 
 /// How often the sequencer retries a synced write while storage fails.
 const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// One appender's batch, waiting for its receipts.
-pub(crate) struct Request {
-    pub tenant: String,
-    pub events: Vec<Prepared>,
-    pub reply: SyncSender<Result<Vec<Receipt>>>,
-}
-
-/// The committed head of the log, shared with readers.
-#[derive(Clone, Debug)]
-pub(crate) struct Head {
-    pub size: u64,
-    pub root: Hash,
-    pub note: Arc<str>,
-    pub last_time_micros: i64,
-}
 
 /// Why a group failed: `NonFatal` fails one request and the group goes on;
 /// `Fatal` means storage failed, every request of the group fails and the
@@ -471,22 +413,21 @@ impl Sequencer {
                 "scope": "document", "reason": reason, "entries": entries.len(),
                 "entries_sha256": Hash(digest).to_base64(),
             }});
-            let json = crate::ledger::log_event_json(
-                &self.log_key,
+            let json = ServiceEvent {
                 tenant,
-                entry::EventKind::Erased,
-                &event.event_id,
-                &event.document_id,
-                &event.document_hash.to_hex(),
-                claim,
+                kind: entry::EventKind::Erased,
+                event_id: &event.event_id,
+                document_id: &event.document_id,
+                document_hash_hex: &event.document_hash.to_hex(),
                 by,
-                "admin",
-            );
+                display: "admin",
+            }
+            .json(&self.log_key, claim);
             let ev = Event::from_value(json, true).map_err(|source| {
                 SequenceError::NonFatal(LedgerError::Rejected { position, source })
             })?;
             let canonical = verifier::jcs::to_canonical(&ev.raw);
-            let sealed = crate::ledger::seal_record(
+            let sealed = crate::records::seal_record(
                 &self.vault,
                 &self.store,
                 tenant,
@@ -717,6 +658,7 @@ mod tests {
 
     use super::*;
     use crate::highwater::HighWater;
+    use crate::types::PreparedPrivate;
 
     fn event(id: &str) -> Prepared {
         let v = json!({

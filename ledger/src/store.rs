@@ -27,6 +27,10 @@
 //! - `hashidx`:  document-hash id(32) index(8) -> ()
 //! - `subjidx`:  subject id(32) index(8) -> ()
 //! - `idem`:     0x02 event id(32) -> index(8) || content hash(32)
+//!
+//! Longer than 600 lines: it is the one module that sees families, key
+//! layouts and both backends' primitives (STYLE.md item 2); split, the key
+//! layout would be spread over files that could then disagree.
 
 use std::path::Path;
 

@@ -1,0 +1,153 @@
+//! The data directory: the log key file, the master key, the store it
+//! names (RocksDB in `DIR/db`, or a PostgreSQL URL in `DIR/store`), and
+//! the high-water mark of the newest checkpoint handed out.
+//!
+//! Owns the directory's layout and its creation (`init`), and the checks
+//! made when it is opened: which store, and whether that store is behind
+//! what was handed out. Calls the store, the key files, the vault (to
+//! create the index key) and the tree (the root of the mark's size).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crate::error::{LedgerError, Result};
+use crate::fsutil::{create_dir_all_durable, sync_dir};
+use crate::highwater::{HighWater, Mark, HIGH_WATER_FILE};
+use crate::keys::{create_key_file, LOG_KEY_FILE};
+use crate::pg::Lease;
+use crate::store::{Store, StoreConfig};
+use crate::tree::{self, StoreReader};
+use crate::types::Head;
+use crate::vault::{master_key_path, FileMasterKey, Vault};
+
+/// Sub-directory of the data directory holding RocksDB.
+pub(crate) const DB_DIR: &str = "db";
+
+/// File in the data directory naming a PostgreSQL store (its URL, 0600);
+/// absent: RocksDB in `DIR/db`.
+pub const STORE_FILE: &str = "store";
+
+/// The store a data directory names: `DIR/store` holds a PostgreSQL URL
+/// (written by `init --store`), else RocksDB in `DIR/db`.
+pub fn configured_store(dir: &Path) -> Result<StoreConfig> {
+    match std::fs::read_to_string(dir.join(STORE_FILE)) {
+        Ok(s) => StoreConfig::parse(s.trim()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StoreConfig::RocksDb),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Who holds a sequencer lease: "host pid N".
+pub(crate) fn lease_holder() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname");
+    format!("{} pid {}", host.map(|h| h.trim().to_string()).unwrap_or_default(), std::process::id())
+}
+
+/// Opens the store a data directory names to look only.
+pub(crate) fn open_store_read_only(dir: &Path) -> Result<Store> {
+    match configured_store(dir)? {
+        StoreConfig::RocksDb => Store::open_read_only(&dir.join(DB_DIR)),
+        pg => Store::open_config(&dir.join(DB_DIR), &pg),
+    }
+}
+
+/// Creates the log key and an empty store in `dir` (the store `config`
+/// names); returns the vkey. For PostgreSQL the
+/// schema is migrated first, and a database that already holds a log
+/// is refused (a second node of that log copies its key files).
+pub(crate) fn init(dir: &Path, origin: &str, config: &StoreConfig) -> Result<String> {
+    // PostgreSQL: init writes under the sequencer lease, like any writer.
+    let mut lease = None;
+    let mut config = config.clone();
+    if let StoreConfig::Postgres { url, epoch } = &mut config {
+        crate::pg::migrate(url)?;
+        let l = Lease::acquire(url, &lease_holder(), false, |_| {})?;
+        *epoch = Some(l.epoch());
+        lease = Some(l);
+        let store = Store::open_config(&dir.join(DB_DIR), &config)?;
+        if let Some(vkey) = store.log_vkey()? {
+            return Err(LedgerError::AlreadyExists(format!(
+                "the database already holds the log of {vkey}; another node of that log \
+                 copies its data directory's key files instead of init"
+            )));
+        }
+    }
+    // Every name made here is fsync'd through its directory before
+    // init returns: a key file or store that a power cut takes back
+    // would leave a log whose checkpoints no key can sign again.
+    create_dir_all_durable(dir)?;
+    // The store holds tokens' hashes and the registry; the key file is
+    // 0600 already. Only the service's user enters the directory.
+    let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+    std::fs::set_permissions(dir, private)?;
+    let key_path = dir.join(LOG_KEY_FILE);
+    if key_path.exists() {
+        return Err(LedgerError::AlreadyExists(format!("{}", key_path.display())));
+    }
+    let signer = create_key_file(&key_path, origin)?;
+    sync_dir(dir)?;
+    let master = FileMasterKey::open_or_create(&master_key_path(dir))?;
+    let store = Store::open_config(&dir.join(DB_DIR), &config)?;
+    store.bind_log_vkey(&signer.vkey())?;
+    if lease.is_some() {
+        // The index key, now: a read-only open never creates it.
+        Vault::open(Box::new(master), &store, HashSet::new())?;
+    }
+    drop(store);
+    drop(lease);
+    if let StoreConfig::Postgres { url, .. } = &config {
+        // The URL may hold a password: 0600, like the key files.
+        let path = dir.join(STORE_FILE);
+        let mut f = std::fs::OpenOptions::new();
+        std::os::unix::fs::OpenOptionsExt::mode(f.create_new(true).write(true), 0o600);
+        let mut f = f.open(&path)?;
+        std::io::Write::write_all(&mut f, format!("{url}\n").as_bytes())?;
+        f.sync_all()?;
+    }
+    sync_dir(dir)?;
+    Ok(signer.vkey())
+}
+
+/// Refuses a store behind, or beside, the newest checkpoint this data
+/// directory handed out, unless `allow_rollback`; returns the open mark,
+/// brought up to the head.
+pub(crate) fn check_high_water(
+    dir: &Path,
+    store: &Store,
+    head: &Head,
+    sync: bool,
+    allow_rollback: bool,
+) -> Result<HighWater> {
+    let (mut hw, mark) = HighWater::open(dir, sync)?;
+    if let Some(mark) = mark {
+        let problem = if mark.size > head.size {
+            Some(format!(
+                "the store holds {} entries, but a checkpoint of size {} was handed out",
+                head.size, mark.size
+            ))
+        } else if tree::root(mark.size, &StoreReader(store))? != mark.root {
+            Some(format!(
+                "the store's first {} entries are not those of the checkpoint handed out",
+                mark.size
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            if !allow_rollback {
+                return Err(LedgerError::Rollback(format!(
+                    "{problem} ({}/{HIGH_WATER_FILE}): this store was restored from an older \
+                     backup or lost writes; serving it would fork the log for every client and \
+                     witness holding newer receipts. Serve it only on purpose, with \
+                     --allow-rollback",
+                    dir.display()
+                )));
+            }
+            tracing::warn!("{problem}; serving anyway (allow_rollback)");
+        } else if mark.size == head.size {
+            return Ok(hw);
+        }
+    }
+    hw.record(Mark { size: head.size, root: head.root })?;
+    Ok(hw)
+}

@@ -1,0 +1,235 @@
+//! What an appender does before its batch reaches the sequencer, on its
+//! own thread: the batch's shape (tenant, ids, reserved documents), which
+//! events are already logged, attestations and RFC 3161 tokens of the new
+//! ones, content hashes, and the sealed v2 records.
+//!
+//! Owns the bound on concurrent checks (as many as cores) and the v1
+//! attestation allowance. Calls the registry (issuer keys, TSA roots), the
+//! sealed records, the vault's keyed ids and the sequencer's idempotency
+//! lookup; never the log's queue (the ledger hands the result on).
+
+use std::collections::HashSet;
+use std::sync::{Condvar, Mutex};
+
+use verifier::entry::{verify_attestations, Event};
+use verifier::tsa::verify_timestamp_token;
+use verifier::{Hash, VerifyError};
+
+use crate::error::{LedgerError, Result};
+use crate::ids::{check_id, RESERVED_DOCUMENT_PREFIXES};
+use crate::records::Records;
+use crate::registry::Registry;
+use crate::sequencer::idem_lookup;
+use crate::store::Store;
+use crate::types::Prepared;
+use crate::util::lock;
+use crate::vault::KeyId;
+
+/// How far in the future a token's genTime may be (clock skew between the
+/// TSA and us).
+pub const MAX_TIMESTAMP_SKEW_SECS: i64 = 300;
+
+/// The appenders' checks.
+pub(crate) struct Ingest {
+    checkers: Permits,
+    /// Whether the log holds v1 entries (written before evidence v2).
+    has_v1: bool,
+    /// Tenants allowed to submit v1 attestations.
+    accept_v1: HashSet<String>,
+}
+
+impl Ingest {
+    pub(crate) fn new(has_v1: bool, accept_v1: HashSet<String>) -> Ingest {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Ingest { checkers: Permits::new(cores), has_v1, accept_v1 }
+    }
+
+    /// Checks a batch for `tenant` and prepares it for the sequencer.
+    ///
+    /// Idempotency comes before the attestation and timestamp checks: an
+    /// event id already logged is answered by the sequencer with its
+    /// original receipt (same content) or a conflict (other content), even
+    /// if its issuer was revoked or its TSA dropped since; only events not
+    /// logged yet are checked and sealed.
+    pub(crate) fn prepare(
+        &self,
+        store: &Store,
+        registry: &Registry,
+        records: &Records,
+        tenant: &str,
+        events: Vec<Event>,
+    ) -> Result<Vec<Prepared>> {
+        check_batch(tenant, &events)?;
+        let vault = records.vault()?;
+        let ids: Vec<(&str, KeyId)> = events
+            .iter()
+            .map(|e| (e.event_id.as_str(), vault.event_id(tenant, &e.event_id)))
+            .collect();
+        let logged: Vec<bool> =
+            idem_lookup(store, self.has_v1, tenant, &ids)?.iter().map(Option::is_some).collect();
+        // As many checkers at once as cores: more only starve the
+        // sequencer thread, which the OS shares with them per thread.
+        let _permit = self.checkers.acquire();
+        self.check_new_events(registry, tenant, &events, &logged)?;
+        let idem: Vec<KeyId> = ids.iter().map(|i| i.1).collect();
+        events
+            .into_iter()
+            .zip(idem)
+            .enumerate()
+            .map(|(pos, (event, idem_id))| {
+                let canonical = verifier::jcs::to_canonical(&event.raw);
+                let content = vault.keyed_hash("content", &[tenant.as_bytes(), &canonical]);
+                let content_v1 = self.has_v1.then(|| Hash::digest(&canonical).0);
+                let private = if logged[pos] {
+                    None
+                } else {
+                    let sealed = records.seal(tenant, &event, &canonical, None);
+                    Some(sealed.map_err(|e| at_position(pos, e))?)
+                };
+                Ok(Prepared { event, content, content_v1, idem_id, private })
+            })
+            .collect()
+    }
+
+    /// Attestations and timestamp tokens of the events not `logged` yet;
+    /// an error names the event's position in the whole batch.
+    fn check_new_events(
+        &self,
+        registry: &Registry,
+        tenant: &str,
+        events: &[Event],
+        logged: &[bool],
+    ) -> Result<()> {
+        let keys = registry.issuer_keys_for(tenant, events);
+        let rejected = |position, source| LedgerError::Rejected { position, source };
+        if !self.accept_v1.contains(tenant) {
+            for (pos, e) in events.iter().enumerate().filter(|(i, _)| !logged[*i]) {
+                if let Some(j) = e.attestations.iter().position(|a| a.version != 2) {
+                    return Err(rejected(
+                        pos,
+                        VerifyError::BadSignature(format!(
+                            "attestations[{j}]: v1 attestations are refused (they bind neither \
+                             tenant, contract nor actor): sign the v2 message and add \"v\": 2 \
+                             (docs/formats.md)"
+                        )),
+                    ));
+                }
+            }
+        }
+        if !logged.contains(&true) {
+            verify_attestations(tenant, events, &keys).map_err(|(p, e)| rejected(p, e))?;
+            return verify_timestamps(registry, events.iter().enumerate());
+        }
+        // Replays in the batch: check the others only (a rare path; clones).
+        let (positions, fresh): (Vec<usize>, Vec<Event>) = (events.iter().enumerate())
+            .filter(|(i, _)| !logged[*i])
+            .map(|(i, e)| (i, e.clone()))
+            .unzip();
+        verify_attestations(tenant, &fresh, &keys).map_err(|(p, e)| rejected(positions[p], e))?;
+        verify_timestamps(registry, positions.iter().copied().zip(&fresh))
+    }
+}
+
+/// Checks every `timestamp_token` (RFC 3161) against the event's
+/// document hash, and every `event_timestamp_token` against the event's
+/// content imprint, both under the trusted TSA roots.
+fn verify_timestamps<'e>(
+    registry: &Registry,
+    events: impl Iterator<Item = (usize, &'e Event)> + Clone,
+) -> Result<()> {
+    if events.clone().all(|(_, e)| e.timestamp_token.is_none() && e.event_timestamp_token.is_none())
+    {
+        return Ok(());
+    }
+    let tsas = registry.trusted_tsas();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let check = |token: &[u8], imprint: &Hash| {
+        verify_timestamp_token(token, imprint, &tsas, now, MAX_TIMESTAMP_SKEW_SECS)
+    };
+    for (position, e) in events {
+        if let Some(token) = &e.timestamp_token {
+            check(token, &e.document_hash)
+                .map_err(|source| LedgerError::Rejected { position, source })?;
+        }
+        if let Some(token) = &e.event_timestamp_token {
+            check(token, &e.content_imprint()).map_err(|source| LedgerError::Rejected {
+                position,
+                source: match source {
+                    VerifyError::Invalid { reason, .. } => {
+                        VerifyError::invalid("event_timestamp_token", reason)
+                    }
+                    other => other,
+                },
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks what the sequencer relies on: a valid tenant, a non-empty batch
+/// and no event id twice in one batch.
+fn check_batch(tenant: &str, events: &[Event]) -> Result<()> {
+    check_id("tenant", tenant)?;
+    if events.is_empty() {
+        return Err(LedgerError::InvalidRequest("empty batch".into()));
+    }
+    let mut seen = HashSet::with_capacity(events.len());
+    for (position, e) in events.iter().enumerate() {
+        let reserved = RESERVED_DOCUMENT_PREFIXES.iter().find(|p| e.document_id.starts_with(*p));
+        if let (Some(p), false) = (reserved, e.kind.is_service_kind()) {
+            return Err(LedgerError::Rejected {
+                position,
+                source: VerifyError::invalid(
+                    "document_id",
+                    format!("{p}... names the ledger's own records (registry, erasures)"),
+                ),
+            });
+        }
+        if !seen.insert(e.event_id.as_str()) {
+            return Err(LedgerError::Rejected {
+                position,
+                source: VerifyError::invalid("event_id", "repeated within the batch"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Names the event's position in a sealing error.
+fn at_position(pos: usize, e: LedgerError) -> LedgerError {
+    match e {
+        LedgerError::Gone(m) => LedgerError::Gone(format!("event {pos}: {m}")),
+        other => other,
+    }
+}
+
+/// A counting semaphore for CPU-bound checks on appenders' threads.
+struct Permits {
+    free: Mutex<usize>,
+    cond: Condvar,
+}
+
+/// Gives its permit back when dropped.
+struct Permit<'a>(&'a Permits);
+
+impl Permits {
+    fn new(n: usize) -> Permits {
+        Permits { free: Mutex::new(n.max(1)), cond: Condvar::new() }
+    }
+
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = lock(&self.free);
+        while *free == 0 {
+            free = self.cond.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.free) += 1;
+        self.0.cond.notify_one();
+    }
+}

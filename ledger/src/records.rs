@@ -1,0 +1,283 @@
+//! The private side of entries (evidence v2): each new entry's record and
+//! identity opening, sealed under its document's key off the sequencer;
+//! their openings, checked against the leaf; and other values sealed
+//! under a document's key (stored reports, the retention index's ids), so
+//! that the document's erasure shreds them too.
+//!
+//! Owns the `records` family's values and the document keys' use, through
+//! the [`Vault`]. Calls the vault, the store and the shared types; never
+//! the sequencer or the log.
+
+use std::sync::Arc;
+
+use rand_core::RngCore as _;
+use verifier::entry::{Event, EventKind};
+use verifier::{v2, Hash};
+
+use crate::error::{LedgerError, Result};
+use crate::store::{Store, TAG_IDENTITY, TAG_RECORD};
+use crate::types::{Erasure, PreparedPrivate};
+use crate::util::parse_json;
+use crate::vault::{
+    open_private, private_aad, seal_private, sealed_key_id, KeyId, KeyStore, Vault, WriteKey,
+};
+
+impl KeyStore for Store {
+    fn wrapped_key(&self, id: &KeyId) -> Result<Option<Vec<u8>>> {
+        Store::wrapped_key(self, id)
+    }
+    fn put_wrapped_key(&self, id: &KeyId, wrapped: &[u8]) -> Result<()> {
+        Store::put_wrapped_key(self, id, wrapped)
+    }
+}
+
+/// Sealing and opening private values.
+pub(crate) struct Records {
+    store: Arc<Store>,
+    /// `None` when a read-only open found no index key yet.
+    vault: Option<Arc<Vault>>,
+}
+
+impl Records {
+    pub(crate) fn new(store: Arc<Store>, vault: Option<Arc<Vault>>) -> Records {
+        Records { store, vault }
+    }
+
+    /// The vault, unless this is a read-only open without one.
+    pub(crate) fn vault(&self) -> Result<&Arc<Vault>> {
+        self.vault
+            .as_ref()
+            .ok_or_else(|| LedgerError::Unavailable("the key vault is not open (read-only)".into()))
+    }
+
+    /// The vault if there is one (read-only opens may have none).
+    pub(crate) fn vault_if_open(&self) -> Option<&Arc<Vault>> {
+        self.vault.as_ref()
+    }
+
+    /// Builds and seals an event's v2 record (and identity opening) under
+    /// its document key, or under `erasure`'s own key for an erasure entry.
+    pub(crate) fn seal(
+        &self,
+        tenant: &str,
+        event: &Event,
+        canonical: &[u8],
+        erasure: Option<(KeyId, Erasure)>,
+    ) -> Result<PreparedPrivate> {
+        let vault = self.vault()?;
+        let store = self.store.as_ref();
+        let doc_id = vault.document_id(tenant, &event.document_id);
+        let (seal_id, erasure) = match erasure {
+            Some((id, e)) => (id, Some(e)),
+            // After an erasure the service still writes about the document
+            // (reports that say what was erased), under the erasure's key.
+            None if event.kind.is_service_kind() && vault.is_erased(&doc_id) => {
+                (vault.erasure_key_id(tenant, &event.document_id), None)
+            }
+            None => (doc_id, None),
+        };
+        let SealedRecord { commitment, record, identity, new_key } =
+            seal_record(vault, store, tenant, event, canonical, &seal_id)?;
+        // A completed contract enters the retention index, its ids sealed
+        // under the document key (an erasure shreds them too).
+        let completion = if event.kind == EventKind::Completed && erasure.is_none() {
+            let ids = serde_json::json!({"tenant": tenant, "document_id": event.document_id});
+            let key = vault.key_for_writing(&seal_id, store)?.key;
+            Some(seal_private(
+                &key,
+                &seal_id,
+                &blob_aad(b"completion"),
+                ids.to_string().as_bytes(),
+            )?)
+        } else {
+            None
+        };
+        Ok(PreparedPrivate {
+            doc_id,
+            seal_id,
+            hash_id: hash_indexed(event).then(|| vault.document_hash_id(&event.document_hash.0)),
+            subject_id: vault.subject_id(tenant, &event.actor.id),
+            commitment,
+            record,
+            identity,
+            new_key,
+            completion,
+            erasure,
+        })
+    }
+
+    /// The private opening of the v2 or v1 leaf `leaf` at `index`: its
+    /// record and identity opening, checked against the leaf's commitment.
+    pub(crate) fn opening(&self, index: u64, leaf: &[u8]) -> Result<Opening> {
+        let parsed = v2::parse_any_leaf(leaf)
+            .map_err(|e| LedgerError::Corrupt(format!("leaf {index}: {e}")))?;
+        let v2::Leaf::V2(leaf) = parsed else { return Ok(Opening::V1) };
+        let Some(record) = self.open_private(index, TAG_RECORD, &leaf.commitment)? else {
+            return Ok(Opening::Erased);
+        };
+        if v2::record_commitment(&record) != leaf.commitment {
+            return Err(LedgerError::Corrupt(format!(
+                "entry {index}: record does not open the leaf"
+            )));
+        }
+        let identity = self.open_private(index, TAG_IDENTITY, &leaf.commitment)?;
+        Ok(Opening::Record { record, identity })
+    }
+
+    fn open_private(
+        &self,
+        index: u64,
+        tag: u8,
+        commitment: &Hash,
+    ) -> Result<Option<serde_json::Value>> {
+        let Some(sealed) = self.store.private(index, tag)? else { return Ok(None) };
+        let vault = self.vault()?;
+        let key_id = sealed_key_id(&sealed)?;
+        let Some(key) = vault.key_for_reading(&key_id, self.store.as_ref())? else {
+            return Ok(None);
+        };
+        let plain = open_private(&key, &private_aad(tag, commitment), &sealed)
+            .map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
+        let value = verifier::jcs::parse(&plain, &verifier::entry::LEAF_LIMITS)
+            .map_err(|e| LedgerError::Corrupt(format!("entry {index}: sealed value: {e}")))?;
+        Ok(Some(value))
+    }
+
+    /// The erasure of one tenant's document, if it was erased: JSON
+    /// {scope, at, by, reason, entry}.
+    pub(crate) fn document_erasure(
+        &self,
+        tenant: &str,
+        document_id: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let id = self.vault()?.document_id(tenant, document_id);
+        self.store.erasure(&id)?.map(|b| parse_json(&b)).transpose()
+    }
+
+    /// A document's key as stored, wrapped under the master key.
+    pub(crate) fn wrapped_document_key(
+        &self,
+        tenant: &str,
+        document_id: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        let id = self.vault()?.document_id(tenant, document_id);
+        self.store.wrapped_key(&id)
+    }
+
+    /// Seals a private value about one tenant's document under the
+    /// document's key, or under its erasure key once the document was
+    /// erased. `purpose` binds it to where it is kept.
+    pub(crate) fn seal_document_blob(
+        &self,
+        tenant: &str,
+        document_id: &str,
+        purpose: &[u8],
+        plain: &[u8],
+    ) -> Result<Vec<u8>> {
+        let vault = self.vault()?;
+        let doc_id = vault.document_id(tenant, document_id);
+        let seal_id = if vault.is_erased(&doc_id) {
+            vault.erasure_key_id(tenant, document_id)
+        } else {
+            doc_id
+        };
+        let key = vault.key_for_writing(&seal_id, self.store.as_ref())?;
+        if let Some(w) = &key.new_wrapped {
+            // Synced before the sealed value is stored.
+            self.store.put_wrapped_key_synced(&seal_id, w)?;
+            vault.mark_durable(&[seal_id]);
+        }
+        seal_private(&key.key, &seal_id, &blob_aad(purpose), plain)
+    }
+
+    /// Opens what [`Records::seal_document_blob`] sealed; `None` once its
+    /// key was destroyed by an erasure.
+    pub(crate) fn open_document_blob(
+        &self,
+        purpose: &[u8],
+        sealed: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
+        let vault = self.vault()?;
+        let key_id = sealed_key_id(sealed)?;
+        let Some(key) = vault.key_for_reading(&key_id, self.store.as_ref())? else {
+            return Ok(None);
+        };
+        open_private(&key, &blob_aad(purpose), sealed).map(Some)
+    }
+}
+
+/// Builds an entry's v2 record (salt, identity sub-commitment) and seals
+/// it, and its identity opening, under the key `seal_id` (created if it
+/// has none); returns the record commitment and the two sealed values.
+pub(crate) fn seal_record(
+    vault: &Vault,
+    store: &Store,
+    tenant: &str,
+    event: &Event,
+    canonical: &[u8],
+    seal_id: &KeyId,
+) -> Result<SealedRecord> {
+    let WriteKey { key, new_wrapped } = vault.key_for_writing(seal_id, store)?;
+    // Salts from the thread's CSPRNG (ChaCha12, reseeded from the OS).
+    let mut rng = rand::thread_rng();
+    let mut salt = [0u8; v2::SALT_BYTES];
+    rng.fill_bytes(&mut salt);
+    let (identity_plain, identity_commitment) = match &event.identity {
+        None => (None, None),
+        Some(id) => {
+            let mut isalt = [0u8; v2::SALT_BYTES];
+            rng.fill_bytes(&mut isalt);
+            let opening = v2::identity_value(id, &isalt);
+            let c = v2::identity_commitment(&opening);
+            (Some(verifier::jcs::to_canonical(&opening)), Some(c))
+        }
+    };
+    let record = if event.identity.is_some() {
+        let without = verifier::jcs::to_canonical(&event.raw_without_identity());
+        v2::record_canonical(&without, tenant, &salt, identity_commitment.as_ref())
+    } else {
+        v2::record_canonical(canonical, tenant, &salt, None)
+    };
+    let commitment = v2::record_commitment_of_canonical(&record);
+    let record = seal_private(&key, seal_id, &private_aad(TAG_RECORD, &commitment), &record)?;
+    let identity = identity_plain
+        .map(|p| seal_private(&key, seal_id, &private_aad(TAG_IDENTITY, &commitment), &p))
+        .transpose()?;
+    Ok(SealedRecord { commitment, record, identity, new_key: new_wrapped })
+}
+
+/// What [`seal_record`] makes.
+pub(crate) struct SealedRecord {
+    pub commitment: Hash,
+    pub record: Vec<u8>,
+    pub identity: Option<Vec<u8>>,
+    /// The sealing key's wrapped form, when no synced write holds it yet.
+    pub new_key: Option<Vec<u8>>,
+}
+
+/// Whether the entry is found by its document hash (`GET /v1/lookup`):
+/// not the service's own report and erasure entries, which would tell a
+/// guesser that a report was issued or a person was erased.
+fn hash_indexed(event: &Event) -> bool {
+    !matches!(event.kind, EventKind::ReportIssued | EventKind::Erased)
+}
+
+/// The private opening of an entry.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Opening {
+    /// A v1 leaf: the event is in the leaf, in clear.
+    V1,
+    /// A v2 record (and the identity opening, when it exists).
+    Record {
+        /// The record object; it opens the leaf's commitment.
+        record: serde_json::Value,
+        /// The identity opening, unless there was none or it was erased.
+        identity: Option<serde_json::Value>,
+    },
+    /// The record was erased (its document key and ciphertexts destroyed).
+    Erased,
+}
+
+fn blob_aad(purpose: &[u8]) -> Vec<u8> {
+    [b"evidence-ledger/blob/v1\0".as_slice(), purpose].concat()
+}

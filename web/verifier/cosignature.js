@@ -8,6 +8,7 @@ import { utf8 } from './std.js';
 import { ed25519Verify } from './ed25519.js';
 import { matches } from './note.js';
 
+/** The latest cosignature time (i64::MAX seconds, as cosignature.rs). */
 export const MAX_TIMESTAMP = 2n ** 63n - 1n;
 
 /** C2SP tlog-cosignature v1: every line of the witness verifies; returns

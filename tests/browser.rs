@@ -415,6 +415,32 @@ fn lookup_and_page_files() {
         ("/verify/", "text/html"),
         ("/verify/verify.js", "text/javascript"),
         ("/verify/verifier.js", "text/javascript"),
+        ("/verify/verifier/error.js", "text/javascript"),
+        ("/verify/verifier/std.js", "text/javascript"),
+        ("/verify/verifier/hash.js", "text/javascript"),
+        ("/verify/verifier/jcs.js", "text/javascript"),
+        ("/verify/verifier/ed25519.js", "text/javascript"),
+        ("/verify/verifier/note.js", "text/javascript"),
+        ("/verify/verifier/checkpoint.js", "text/javascript"),
+        ("/verify/verifier/cosignature.js", "text/javascript"),
+        ("/verify/verifier/proof.js", "text/javascript"),
+        ("/verify/verifier/entry.js", "text/javascript"),
+        ("/verify/verifier/attest.js", "text/javascript"),
+        ("/verify/verifier/v2.js", "text/javascript"),
+        ("/verify/verifier/tsa.js", "text/javascript"),
+        ("/verify/verifier/policy.js", "text/javascript"),
+        ("/verify/verifier/report.js", "text/javascript"),
+        ("/verify/verifier/verdict.js", "text/javascript"),
+        ("/verify/verifier/bundle.js", "text/javascript"),
+        ("/verify/verifier/bundle/decode.js", "text/javascript"),
+        ("/verify/verifier/bundle/content.js", "text/javascript"),
+        ("/verify/verifier/bundle/commitments.js", "text/javascript"),
+        ("/verify/verifier/bundle/signatures.js", "text/javascript"),
+        ("/verify/verifier/bundle/attestations.js", "text/javascript"),
+        ("/verify/verifier/bundle/timeline.js", "text/javascript"),
+        ("/verify/verifier/bundle/timestamps.js", "text/javascript"),
+        ("/verify/verifier/consistency.js", "text/javascript"),
+        ("/verify/verifier/lookup.js", "text/javascript"),
         ("/verify/i18n.js", "text/javascript"),
         ("/verify/verify.css", "text/css"),
     ] {
@@ -426,4 +452,5 @@ fn lookup_and_page_files() {
         assert!(csp.contains("default-src 'self'") && csp.contains("connect-src 'self'"));
     }
     assert_eq!(s.get("/verify/nope.js", None).0, 404);
+    assert_eq!(s.get("/verify/verifier/nope.js", None).0, 404);
 }

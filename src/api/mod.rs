@@ -233,6 +233,9 @@ where
         }
         ["verify"] if get => ("verify", web::page()),
         ["verify", name] if get => ("verify", web::asset(name)),
+        ["verify", "verifier", module @ ..] if get => {
+            ("verify", web::asset(&format!("verifier/{}", module.join("/"))))
+        }
         ["metrics"] if get => ("metrics", public::metrics(state)),
         ["healthz"] if get => ("healthz", Ok(text(StatusCode::OK, "ok\n"))),
         ["readyz"] if get => ("readyz", public::readyz(state)),

@@ -2,8 +2,9 @@
 //! binary, so the page needs nothing from the internet and no file on disk.
 //!
 //! The page verifies in the browser (web/verifier.js is a second, independent
-//! implementation of docs/bundle-format.md) and hashes the contract locally;
-//! the only requests it makes go back to this service (the CSP enforces it).
+//! implementation of docs/bundle-format.md, as ES modules under web/verifier/
+//! served at `/verify/verifier/...`) and hashes the contract locally; the only
+//! requests it makes go back to this service (the CSP enforces it).
 
 use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
@@ -36,6 +37,136 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../web/verifier.js"),
     },
     Asset {
+        name: "verifier/error.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/error.js"),
+    },
+    Asset {
+        name: "verifier/std.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/std.js"),
+    },
+    Asset {
+        name: "verifier/hash.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/hash.js"),
+    },
+    Asset {
+        name: "verifier/jcs.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/jcs.js"),
+    },
+    Asset {
+        name: "verifier/ed25519.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/ed25519.js"),
+    },
+    Asset {
+        name: "verifier/note.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/note.js"),
+    },
+    Asset {
+        name: "verifier/checkpoint.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/checkpoint.js"),
+    },
+    Asset {
+        name: "verifier/cosignature.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/cosignature.js"),
+    },
+    Asset {
+        name: "verifier/proof.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/proof.js"),
+    },
+    Asset {
+        name: "verifier/entry.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/entry.js"),
+    },
+    Asset {
+        name: "verifier/attest.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/attest.js"),
+    },
+    Asset {
+        name: "verifier/v2.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/v2.js"),
+    },
+    Asset {
+        name: "verifier/tsa.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/tsa.js"),
+    },
+    Asset {
+        name: "verifier/policy.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/policy.js"),
+    },
+    Asset {
+        name: "verifier/report.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/report.js"),
+    },
+    Asset {
+        name: "verifier/verdict.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/verdict.js"),
+    },
+    Asset {
+        name: "verifier/bundle.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/bundle.js"),
+    },
+    Asset {
+        name: "verifier/bundle/decode.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/bundle/decode.js"),
+    },
+    Asset {
+        name: "verifier/bundle/content.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/bundle/content.js"),
+    },
+    Asset {
+        name: "verifier/bundle/commitments.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/bundle/commitments.js"),
+    },
+    Asset {
+        name: "verifier/bundle/signatures.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/bundle/signatures.js"),
+    },
+    Asset {
+        name: "verifier/bundle/attestations.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/bundle/attestations.js"),
+    },
+    Asset {
+        name: "verifier/bundle/timeline.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/bundle/timeline.js"),
+    },
+    Asset {
+        name: "verifier/bundle/timestamps.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/bundle/timestamps.js"),
+    },
+    Asset {
+        name: "verifier/consistency.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/consistency.js"),
+    },
+    Asset {
+        name: "verifier/lookup.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/lookup.js"),
+    },
+    Asset {
         name: "i18n.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/i18n.js"),
@@ -54,7 +185,8 @@ pub(crate) fn page() -> Answer {
     Ok(file("text/html; charset=utf-8", PAGE))
 }
 
-/// `GET /verify/{name}`: one of the page's scripts or its style sheet.
+/// `GET /verify/{name}`: one of the page's scripts or its style sheet
+/// (`name` may be `verifier/<path>.js`, a module of web/verifier.js).
 pub(crate) fn asset(name: &str) -> Answer {
     if name.is_empty() {
         return page();
@@ -90,13 +222,47 @@ mod tests {
 
     #[test]
     fn serves_each_file_with_the_policy() {
-        for name in ["", "verify.js", "verifier.js", "i18n.js", "verify.css"] {
+        let modules = [
+            "verifier/error.js",
+            "verifier/std.js",
+            "verifier/hash.js",
+            "verifier/jcs.js",
+            "verifier/ed25519.js",
+            "verifier/note.js",
+            "verifier/checkpoint.js",
+            "verifier/cosignature.js",
+            "verifier/proof.js",
+            "verifier/entry.js",
+            "verifier/attest.js",
+            "verifier/v2.js",
+            "verifier/tsa.js",
+            "verifier/policy.js",
+            "verifier/report.js",
+            "verifier/verdict.js",
+            "verifier/bundle.js",
+            "verifier/bundle/decode.js",
+            "verifier/bundle/content.js",
+            "verifier/bundle/commitments.js",
+            "verifier/bundle/signatures.js",
+            "verifier/bundle/attestations.js",
+            "verifier/bundle/timeline.js",
+            "verifier/bundle/timestamps.js",
+            "verifier/consistency.js",
+            "verifier/lookup.js",
+        ];
+        let files = ["", "verify.js", "verifier.js", "i18n.js", "verify.css"];
+        for name in files.into_iter().chain(modules) {
             let r = asset(name).unwrap();
-            assert_eq!(r.status(), StatusCode::OK);
+            assert_eq!(r.status(), StatusCode::OK, "{name}");
+            if name.ends_with(".js") {
+                let kind = r.headers()["content-type"].to_str().unwrap();
+                assert!(kind.starts_with("text/javascript"), "{name}: {kind}");
+            }
             let csp = r.headers()["content-security-policy"].to_str().unwrap();
             assert!(csp.starts_with("default-src 'self'; connect-src 'self'"));
         }
         assert_eq!(asset("../Cargo.toml").unwrap_err().status.as_u16(), 404);
+        assert_eq!(asset("verifier/nope.js").unwrap_err().status.as_u16(), 404);
     }
 
     #[test]

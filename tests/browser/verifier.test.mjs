@@ -162,6 +162,7 @@ test('bundles with RFC 3161 timestamps parse, and malformed ones do not', () => 
 // with the Rust one (issue 11).
 import * as f from './fixtures.mjs';
 import { render, hasMessage } from '../../web/i18n.js';
+import { moduleFiles, checkModules, findCycle } from './module-cycles.mjs';
 
 const NOW = f.LEDGER_UNIX + 1000;
 const keys = async () => ({
@@ -435,7 +436,8 @@ test('verdicts: first rule that applies, reasons name everything missing', () =>
 
 test('every message the verifier makes has Chinese and English words', async () => {
   const { readFileSync } = await import('node:fs');
-  const src = readFileSync(new URL('../../web/verifier.js', import.meta.url), 'utf8');
+  // The facade and every module under web/verifier/.
+  const src = moduleFiles().map((file) => readFileSync(file, 'utf8')).join('\n');
   const used = new Set([...src.matchAll(/\b(?:m|fail)\('([a-z]+\.[a-z_.]+)'/g)].map((x) => x[1]));
   for (const k of ['v.verified', 'v.failed', 'v.no_trusted_log_key', 'v.quorum_not_met', 'v.untrusted_timestamps']) used.add(k);
   assert.ok(used.size > 60, `${used.size} keys found`);
@@ -443,6 +445,26 @@ test('every message the verifier makes has Chinese and English words', async () 
     if (k.startsWith('r.field')) continue;
     assert.ok(hasMessage(k, 'zh'), `zh ${k}`);
     assert.ok(hasMessage(k, 'en'), `en ${k}`);
+  }
+});
+
+test('the verifier modules import one another without a cycle, and the server serves each', async () => {
+  const { readFileSync } = await import('node:fs');
+  // The check finds a cycle where there is one, and only there.
+  assert.deepEqual(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]])), ['a', 'b', 'c', 'a']);
+  assert.deepEqual(findCycle(new Map([['a', ['a']]])), ['a', 'a']);
+  assert.equal(findCycle(new Map([['a', ['b', 'c']], ['b', ['c']], ['c', []]])), null);
+  const { files, missing, cycle } = checkModules();
+  assert.ok(files.length > 20, `${files.length} modules`);
+  assert.deepEqual(missing, []);
+  assert.equal(cycle, null, cycle && cycle.join(' -> '));
+  // Compiled into the binary and served at /verify/<path> (src/api/web.rs),
+  // where the facade's relative imports find them.
+  const web = readFileSync(new URL('../../src/api/web.rs', import.meta.url), 'utf8');
+  for (const file of files) {
+    const rel = file.slice(file.lastIndexOf('/web/') + 5);
+    assert.ok(web.includes(`name: "${rel}",`), `${rel} has no entry in src/api/web.rs`);
+    assert.ok(web.includes(`include_str!("../../web/${rel}")`), `${rel} is not compiled in`);
   }
 });
 

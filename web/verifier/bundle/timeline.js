@@ -1,0 +1,55 @@
+// The `timeline` check: whether the events of one contract, in log order,
+// tell a coherent story (T1-T7 of docs/bundle-format.md §3.8).
+// Twin of verifier/src/bundle/timeline.rs.
+
+import { m } from '../error.js';
+import { parseLedgerTime } from '../entry.js';
+import { check, plain } from '../report.js';
+
+/** T1-T7 of docs/bundle-format.md §3.8. */
+export function timelineCheck(entries, unreadable, times) {
+  const problems = [];
+  if (unreadable > 0) problems.push(m('t.unreadable', { n: unreadable }));
+  // T1 over readable and erased entries: an erased entry's leaf keeps its time.
+  let prev = null;
+  for (const [i, time] of times) {
+    const t = parseLedgerTime(time);
+    if (prev && t < prev[1]) problems.push(m('t.time', { i, at: plain(time), j: prev[0] }));
+    prev = [i, t];
+  }
+  entries.forEach(([i, l], pos) => {
+    if (l.event.kind === 'registered' && pos !== 0) problems.push(m('t.registered', { i }));
+  });
+  const identity = new Set();
+  const intent = new Set();
+  let signed = false;
+  let completed = null;
+  let ended = null;
+  let archived = null;
+  for (const [i, l] of entries) {
+    const { kind, actor } = l.event;
+    const who = plain(actor.id);
+    if (kind === 'identity_verified') identity.add(actor.id);
+    if (kind === 'intent_verified') intent.add(actor.id);
+    if (kind === 'signed') {
+      if (!identity.has(actor.id)) problems.push(m('t.no_identity', { who, i }));
+      if (!intent.has(actor.id)) problems.push(m('t.no_intent', { who, i }));
+      const own = `signer:${actor.id}`;
+      if (!l.event.attestations.some((a) => a.issuer === own)) problems.push(m('t.not_own_key', { who, i, own: plain(own) }));
+      if (completed !== null) problems.push(m('t.signed_after_completion', { i, c: completed }));
+      signed = true;
+    }
+    if (kind === 'completed') {
+      if (!signed) problems.push(m('t.completed_unsigned', { i }));
+      completed ??= i;
+    }
+    // An erasure (evidence v2) may come after anything: it ends the records, not the contract.
+    if (ended !== null && kind !== 'report_issued' && kind !== 'archived' && kind !== 'erased') problems.push(m('t.after_end', { i, e: ended[0], kind: ended[1] }));
+    if (archived !== null && kind !== 'report_issued' && kind !== 'erased') problems.push(m('t.after_archive', { i, a: archived }));
+    if ((kind === 'revoked' || kind === 'rejected') && ended === null) ended = [i, kind];
+    if (kind === 'archived') archived ??= i;
+  }
+  const passed = problems.length === 0;
+  const detail = passed ? m('c.time.ok', { n: entries.length }) : m('c.time.bad', { problems });
+  return check('timeline', null, passed, m('c.time.title'), detail);
+}

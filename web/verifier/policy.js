@@ -1,0 +1,188 @@
+// Trust policies (docs/trust-policy.md §1): the keys the person verifying
+// chose (log keys, witness keys and quorum, TSA roots, pinned issuers); keys
+// inside a bundle are claims, never anchors. The text format, its limits and
+// the policy the page starts from. Twin of verifier/src/policy.rs.
+
+import { m, fail, attempt } from './error.js';
+import { eqBytes, utf8Length, isWellFormed, WS, trimWs, splitWs, textLines } from './std.js';
+import { b64decode, b64encode } from './hash.js';
+import { importEd25519 } from './ed25519.js';
+import { ALG_ED25519, ALG_COSIGNATURE_V1, parseVkey, sameKey } from './note.js';
+import { PEM_BEGIN, PEM_END, isPemCertificateShape, pemCertificateDer } from './tsa.js';
+import { plain } from './report.js';
+
+/** Largest policy file, in UTF-8 bytes. */
+export const MAX_POLICY_BYTES = 1 << 20;
+const MAX_LOG_KEYS = 16;
+const MAX_WITNESS_KEYS = 100;
+const MAX_PINNED_ISSUERS = 10000;
+/** Most TSA roots in a policy, and in a bundle. */
+export const MAX_TSA_ROOTS = 16;
+/** Largest PEM root certificate, in a policy and in a bundle. */
+export const MAX_ROOT_PEM_BYTES = 16 * 1024;
+// Rust's char::is_whitespace (std.js), then '#'.
+const WS_THEN_HASH_RE = new RegExp(`[${WS}]#`, 'u');
+
+/** A policy line without its comment: a whole-line one, or one after a space. */
+function stripComment(line) {
+  if (trimWs(line).startsWith('#')) return '';
+  const hit = WS_THEN_HASH_RE.exec(line);
+  return hit ? line.slice(0, hit.index) : line;
+}
+
+/** Issuer and TSA names in a policy: the id syntax, so that no name can
+ * carry a line of its own into a policy written back. */
+const POLICY_NAME_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A PEM CERTIFICATE block of `der`, 64 base64 characters a line. */
+function derToPem(der) {
+  const b64 = b64encode(der);
+  const lines = [];
+  for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
+  return `${PEM_BEGIN}\n${lines.join('\n')}\n${PEM_END}\n`;
+}
+
+async function policyVkey(vkey, alg) {
+  const k = await attempt(() => parseVkey(vkey));
+  if (k.err) fail('pol.vkey', { vkey: plain(vkey), why: k.err });
+  if (k.ok.alg !== alg) fail(alg === ALG_ED25519 ? 'pol.not_log' : 'pol.not_witness', { vkey: plain(vkey) });
+  if (!k.ok.cryptoKey) fail('pol.weak', { vkey: plain(vkey) });
+  return k.ok;
+}
+
+/** One witness per distinct 32-byte key: two names with one key count once. */
+function witnessGroups(witnesses) {
+  const groups = [];
+  for (const w of witnesses) {
+    const g = groups.find((x) => eqBytes(x.key, w.key));
+    if (g) g.entries.push(w);
+    else groups.push({ key: w.key, entries: [w] });
+  }
+  return groups;
+}
+
+/** An empty policy: trusts nothing. */
+export function emptyPolicy() {
+  return { logs: [], witnesses: [], groups: [], quorum: 0, quorumSet: false, issuers: new Map(), tsas: [], source: 'none' };
+}
+
+/**
+ * Parses a trust policy file (docs/trust-policy.md §1). Returns {logs,
+ * witnesses (vkey objects), groups (witnesses by distinct key), quorum (the
+ * number required: as written, else every distinct key), quorumSet, issuers
+ * (Map name → {b64, raw, cryptoKey}), tsas [{name, pem}]}. Throws Fail
+ * naming the line: a verifier never runs on a policy it could not read whole.
+ */
+export async function parsePolicy(text) {
+  if (typeof text !== 'string') fail('pol.unreadable');
+  if (utf8Length(text) > MAX_POLICY_BYTES) fail('pol.size', { max: MAX_POLICY_BYTES });
+  if (!isWellFormed(text)) fail('pol.unreadable');
+  // A byte order mark, as some editors write, is not part of line 1.
+  if (text.startsWith('\ufeff')) text = text.slice(1);
+  const p = emptyPolicy();
+  p.source = 'policy';
+  let quorumLine = 0;
+  let quorum = null;
+  const lines = textLines(text);
+  for (let i = 0; i < lines.length; i++) {
+    const n = i + 1;
+    const line = trimWs(stripComment(lines[i]));
+    if (line === '') continue;
+    const sp = line.indexOf(' ');
+    const word = sp < 0 ? line : line.slice(0, sp);
+    const args = sp < 0 ? [] : splitWs(line.slice(sp + 1));
+    const r = await attempt(async () => {
+      const one = ['log', 'witness', 'quorum', 'tsa'].includes(word) ? 1 : word === 'issuer' ? 2 : -1;
+      if (one < 0) fail('pol.keyword', { word: plain(word) });
+      if (args.length !== one || (word === 'quorum' && quorum !== null)) fail('pol.arguments', { word });
+      if (word === 'log') {
+        const k = await policyVkey(args[0], ALG_ED25519);
+        if (p.logs.some((x) => sameKey(x, k))) fail('pol.twice', { what: plain(args[0]) });
+        if (p.logs.length === MAX_LOG_KEYS) fail('pol.too_many', { what: 'log', max: MAX_LOG_KEYS });
+        p.logs.push(k);
+      } else if (word === 'witness') {
+        const k = await policyVkey(args[0], ALG_COSIGNATURE_V1);
+        if (p.witnesses.some((x) => sameKey(x, k))) fail('pol.twice', { what: plain(args[0]) });
+        if (p.witnesses.length === MAX_WITNESS_KEYS) fail('pol.too_many', { what: 'witness', max: MAX_WITNESS_KEYS });
+        p.witnesses.push(k);
+      } else if (word === 'quorum') {
+        // Decimal digits only, at most 6 (policy.rs).
+        if (!/^[0-9]{1,6}$/.test(args[0])) fail('pol.quorum_number', { k: plain(args[0]) });
+        quorum = BigInt(args[0]);
+        quorumLine = n;
+      } else if (word === 'issuer') {
+        const [name, b64] = args;
+        if (!POLICY_NAME_RE.test(name)) fail('pol.name', { what: 'issuer', name: plain(name) });
+        if (p.issuers.has(name)) fail('pol.twice', { what: plain(name) });
+        if (p.issuers.size === MAX_PINNED_ISSUERS) fail('pol.too_many', { what: 'issuer', max: MAX_PINNED_ISSUERS });
+        const raw = b64decode(b64);
+        const cryptoKey = raw && raw.length === 32 ? await importEd25519(raw) : null;
+        if (!cryptoKey) fail('pol.issuer_key', { name: plain(name) });
+        p.issuers.set(name, { b64, raw, cryptoKey });
+      } else {
+        const name = args[0];
+        if (!POLICY_NAME_RE.test(name)) fail('pol.name', { what: 'TSA', name: plain(name) });
+        if (p.tsas.some((t) => t.name === name)) fail('pol.twice', { what: plain(name) });
+        if (p.tsas.length === MAX_TSA_ROOTS) fail('pol.too_many', { what: 'tsa', max: MAX_TSA_ROOTS });
+        let pem = '';
+        for (;;) {
+          i++;
+          if (i >= lines.length) fail('pol.pem_end');
+          const l = trimWs(lines[i]);
+          if (pem === '' && l !== PEM_BEGIN) fail('pol.pem_begin');
+          pem += `${l}\n`;
+          if (utf8Length(pem) > MAX_ROOT_PEM_BYTES) fail('pol.pem_size', { max: MAX_ROOT_PEM_BYTES });
+          if (l === PEM_END) break;
+        }
+        const der = pemCertificateDer(pem);
+        if (!der) fail('pol.pem_shape', { name: plain(name) });
+        p.tsas.push({ name, pem: derToPem(der) });
+      }
+    });
+    if (r.err) fail('pol.line', { line: n, why: r.err });
+  }
+  p.groups = witnessGroups(p.witnesses);
+  if (quorum !== null && quorum > BigInt(p.groups.length)) {
+    fail('pol.line', { line: quorumLine, why: m('pol.quorum_large', { k: String(quorum), distinct: p.groups.length }) });
+  }
+  p.quorumSet = quorum !== null;
+  p.quorum = quorum === null ? p.groups.length : Number(quorum);
+  return p;
+}
+
+/** Trust policy text from keys typed in (a log vkey, witness vkeys, a
+ * quorum), parsed by the same rules as a file. */
+export function policyTextFromKeys({ log = '', witnesses = [], quorum = '' } = {}) {
+  const lines = [];
+  for (const l of splitWs(log)) lines.push(`log ${l}`);
+  for (const w of witnesses.flatMap(splitWs)) lines.push(`witness ${w}`);
+  if (String(quorum).trim() !== '') lines.push(`quorum ${String(quorum).trim()}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** A starting policy from a ledger's GET /v1/log answer: its log key, its
+ * witnesses, and its anchoring quorum if it publishes one (else all of
+ * them). Proves nothing until compared with keys published elsewhere. */
+export async function policyFromLogInfo(info) {
+  // One key listed twice under one name is one witness (as policy.rs).
+  const listed = Array.isArray(info?.witnesses) ? info.witnesses.map((w) => (typeof w === 'string' ? w : w?.vkey)) : [];
+  const witnesses = [...new Set(listed)];
+  // The anchoring quorum: `quorum.threshold` (GET /v1/log), or a number
+  // under `quorum`, `anchoring.quorum|threshold`, `threshold`.
+  const q = [info?.quorum?.threshold, info?.quorum, info?.anchoring?.quorum, info?.anchoring?.threshold, info?.threshold, info?.witness_threshold]
+    .find((x) => Number.isSafeInteger(x) && x >= 0);
+  const distinct = witnessGroups(await Promise.all(witnesses.map((w) => policyVkey(String(w), ALG_COSIGNATURE_V1)))).length;
+  let text = policyTextFromKeys({ log: String(info?.vkey ?? ''), witnesses: witnesses.map(String), quorum: q === undefined ? '' : String(Math.min(q, distinct)) });
+  // The roots the ledger trusts (GET /v1/log `timestamp_authorities`): shown
+  // as the anchors in force, though this page checks no RFC 3161 token.
+  const names = new Set();
+  for (const t of Array.isArray(info?.timestamp_authorities) ? info.timestamp_authorities : []) {
+    const name = typeof t?.name === 'string' ? t.name : '';
+    if (!POLICY_NAME_RE.test(name) || names.has(name) || names.size >= MAX_TSA_ROOTS || typeof t.root_pem !== 'string' || !isPemCertificateShape(t.root_pem)) continue;
+    names.add(name);
+    text += `tsa ${name}\n${t.root_pem.trim()}\n`;
+  }
+  const p = await parsePolicy(text);
+  p.source = 'server';
+  return p;
+}

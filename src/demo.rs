@@ -18,8 +18,9 @@ use verifier::policy::TrustPolicy;
 use verifier::proof::verify_inclusion;
 use verifier::Hash;
 
-use crate::cli::{app_state, runtime, CliResult};
+use crate::cmd::{runtime, CliResult};
 use crate::flows::{contract_flow_for, Issuer, Services, Signer};
+use crate::state::app_state;
 
 /// Options of the demo.
 #[derive(clap::Args)]

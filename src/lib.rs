@@ -10,6 +10,7 @@
 pub mod api;
 pub mod auth;
 pub mod cli;
+pub mod cmd;
 pub mod demo;
 pub mod error;
 pub mod flows;
@@ -20,3 +21,4 @@ pub mod publish;
 pub mod remote;
 pub mod report;
 pub mod server;
+pub mod state;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use verifier::Hash;
 
-use crate::cli::{runtime, CliResult};
+use crate::cmd::{runtime, CliResult};
 use crate::flows::{signed_event_for, Issuer};
 
 /// Options of the load tool.

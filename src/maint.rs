@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::cli::CliResult;
+use crate::cmd::CliResult;
 
 /// `evidence-ledger audit --data DIR`: prints what was checked and every
 /// finding; fails (exit code 1) on any.

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use crate::cli::CliResult;
+use crate::cmd::CliResult;
 
 /// The environment variable holding the caller's bearer token.
 pub const TOKEN_ENV: &str = "EVIDENCE_LEDGER_TOKEN";

@@ -10,7 +10,8 @@
 //! and the verdict ([`crate::verdict`]) is "verified" only when every check
 //! passed against keys they chose. Each rule lives in one submodule:
 //!
-//! - [`decode`]: every field decoded once (`bundle_format` problems);
+//! - [`decode`]: every field decoded once (`bundle_format` problems), into
+//!   the form every check reads ([`decoded`]);
 //! - [`commitments`]: `commitments` (bundle v2: each record opens its
 //!   leaf, each identity opening its record, each erased marker names the
 //!   erasure entry that says so);
@@ -31,6 +32,7 @@ mod attestations;
 mod commitments;
 mod content;
 mod decode;
+mod decoded;
 mod signatures;
 mod timeline;
 mod timestamps;
@@ -38,11 +40,13 @@ mod timestamps;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::check::{check_id, Check, TrustFact, TsaRootFact};
 use crate::entry::{parse_ledger_time, LEAF_LIMITS, MAX_CLAIM_DEPTH};
 use crate::jcs::{self, Limits};
 use crate::policy::{TrustPolicy, MAX_ROOT_PEM_BYTES, MAX_TSA_ROOTS};
 use crate::proof::MAX_PROOF_HASHES;
-use crate::report::{check_id, plain, Check, CheckpointFact, Report, TrustFact, TsaRootFact};
+use crate::report::{CheckpointFact, Report};
+use crate::text::plain;
 use crate::{Hash, VerifyError};
 
 /// The `format` value of a v1 bundle.
@@ -452,7 +456,7 @@ fn anchoring_claim(a: &BundleAnchoring) -> String {
 
 /// The newest `ledger_time` of the readable and erased entries, in whole
 /// Unix seconds.
-fn newest_ledger_secs(d: &decode::Decoded) -> Option<i64> {
+fn newest_ledger_secs(d: &decoded::Decoded) -> Option<i64> {
     d.times()
         .iter()
         .filter_map(|(_, t)| parse_ledger_time(t).ok())

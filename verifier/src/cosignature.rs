@@ -8,11 +8,10 @@
 
 use ed25519_dalek::{Signer as _, SigningKey};
 
+pub use crate::note::ALG_COSIGNATURE_V1;
 use crate::note::{format_vkey, is_valid_key_name, key_id, Note, NoteSignature, NoteVerifier};
 use crate::VerifyError;
 
-/// Signature type byte of a cosignature/v1 key.
-pub const ALG_COSIGNATURE_V1: u8 = 0x04;
 /// Length of a cosignature/v1 `timestamped_signature`: u64 timestamp and a
 /// 64-byte Ed25519 signature.
 pub const COSIGNATURE_V1_LEN: usize = 8 + 64;

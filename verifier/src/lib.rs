@@ -12,6 +12,7 @@
 
 pub mod attest;
 pub mod bundle;
+pub mod check;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod entry;
@@ -22,6 +23,7 @@ pub mod note;
 pub mod policy;
 pub mod proof;
 pub mod report;
+pub mod text;
 pub mod tsa;
 pub mod v2;
 pub mod verdict;

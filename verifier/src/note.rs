@@ -3,14 +3,15 @@
 //!
 //! This module owns the note wire format and the signature-line rules; what
 //! a note's text means (a checkpoint) and the cosignature type 0x04 live in
-//! [`crate::checkpoint`] and [`crate::cosignature`].
+//! the `checkpoint` and `cosignature` modules, which build on this one. The
+//! signature type bytes are all defined here, since the vkey rules accept
+//! both.
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::cosignature::ALG_COSIGNATURE_V1;
 use crate::VerifyError;
 
 /// Largest note accepted by [`Note::parse`].
@@ -22,6 +23,9 @@ pub const MAX_NOTE_SIGNATURES: usize = 100;
 pub const MAX_VKEY_SIZE: usize = 1024;
 /// Signature type byte of an Ed25519 signed-note key (C2SP signed-note).
 pub const ALG_ED25519: u8 = 0x01;
+/// Signature type byte of a cosignature/v1 key (C2SP tlog-cosignature);
+/// also re-exported as `cosignature::ALG_COSIGNATURE_V1`.
+pub const ALG_COSIGNATURE_V1: u8 = 0x04;
 /// Prefix of every signature line: em dash (U+2014) and a space.
 const SIG_LINE_PREFIX: &str = "\u{2014} ";
 

@@ -13,8 +13,7 @@ use base64::Engine as _;
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest as _, Sha256};
 
-use crate::cosignature::ALG_COSIGNATURE_V1;
-use crate::note::{NoteVerifier, ALG_ED25519};
+use crate::note::{NoteVerifier, ALG_COSIGNATURE_V1, ALG_ED25519};
 use crate::tsa::TrustedTsa;
 use crate::VerifyError;
 

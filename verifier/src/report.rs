@@ -3,61 +3,21 @@
 //!
 //! This module owns the report model (serialized as JSON for `--json` and the
 //! HTTP API), the wording a lawyer reads, and the plain-text rendering the
-//! command-line verifier prints. It decides nothing: the checks live in
-//! [`crate::bundle`].
+//! command-line verifier prints. It decides nothing: the checks live in the
+//! `bundle` module and the verdict rules in `verdict`. The check and verdict
+//! types ([`crate::check`]) and the text sanitisers ([`crate::text`]) sit
+//! below all three and are re-exported here.
 
 use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::check::{
+    check_id, Check, CheckStatus, TrustFact, TsaRootFact, Verdict, VerdictStatus,
+};
 use crate::entry::EventKind;
-
-/// Stable identifiers of the checks (docs/bundle-format.md lists them).
-pub mod check_id {
-    /// The bundle parses and every field decodes.
-    pub const BUNDLE_FORMAT: &str = "bundle_format";
-    /// Bundle v2, one per entry (subject: index): its record opens its v2
-    /// leaf, its identity opening opens the record, or its erased marker
-    /// names the erasure entry of this contract and repeats it.
-    pub const COMMITMENTS: &str = "commitments";
-    /// All entries concern the bundle's tenant and contract, one document
-    /// hash, one identity per party, each event once.
-    pub const SAME_DOCUMENT: &str = "same_document";
-    /// The supplied file's SHA-256 is the document hash of every entry.
-    pub const DOCUMENT_HASH: &str = "document_hash";
-    /// The checkpoint carries a valid signature by the log key.
-    pub const LOG_SIGNATURE: &str = "log_signature";
-    /// One witness's cosignature on the checkpoint (subject: witness name).
-    pub const COSIGNATURE: &str = "cosignature";
-    /// One entry is in the tree the checkpoint commits to (subject: index).
-    pub const INCLUSION: &str = "inclusion";
-    /// One entry's attestations verify under the issuer keys (subject: index).
-    pub const ATTESTATIONS: &str = "attestations";
-    /// The events form a coherent sequence.
-    pub const TIMELINE: &str = "timeline";
-    /// One event's RFC 3161 token over its document hash verifies (subject:
-    /// index): the document existed by its genTime.
-    pub const EVENT_TIMESTAMP: &str = "event_timestamp";
-    /// One event's RFC 3161 token over its own canonical JSON verifies
-    /// (subject: index): the event existed by its genTime.
-    pub const EVENT_CONTENT_TIMESTAMP: &str = "event_content_timestamp";
-    /// The RFC 3161 token over the checkpoint verifies.
-    pub const CHECKPOINT_TIMESTAMP: &str = "checkpoint_timestamp";
-    /// Enough distinct trusted witness keys cosigned the checkpoint.
-    pub const WITNESS_QUORUM: &str = "witness_quorum";
-}
-
-/// The outcome of one check (docs/trust-policy.md §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckStatus {
-    /// It held, against a key the person verifying chose where one is needed.
-    Pass,
-    /// It did not hold.
-    Fail,
-    /// The signature verifies, but only under a key that came from the
-    /// bundle itself: it proves nothing about who signed.
-    Unanchored,
-}
+pub use crate::text::{
+    is_unsafe_char, json_terminal_safe, plain, terminal_safe, unix_to_rfc3339, MAX_QUOTED_CHARS,
+};
 
 /// A trusted time vouched for by a time-stamp authority.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -74,50 +34,6 @@ pub struct TimestampFact {
 
 /// Identifier of the report format in its JSON form.
 pub const REPORT_FORMAT: &str = "evidence-report/v1";
-
-/// The outcome of one check.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Check {
-    /// Stable identifier, one of [`check_id`].
-    pub id: &'static str,
-    /// What the check is about when it runs more than once: the entry index
-    /// (decimal) or the witness key name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// Pass, fail, or unanchored.
-    pub status: CheckStatus,
-    /// Whether it held: `status` is [`CheckStatus::Pass`].
-    pub passed: bool,
-    /// What was checked, as a short sentence.
-    pub title: String,
-    /// What was found, in plain words.
-    pub detail: String,
-}
-
-impl Check {
-    /// A check outcome.
-    pub fn new(
-        id: &'static str,
-        subject: Option<String>,
-        passed: bool,
-        title: impl Into<String>,
-        detail: impl Into<String>,
-    ) -> Check {
-        let status = if passed { CheckStatus::Pass } else { CheckStatus::Fail };
-        Check { id, subject, status, passed, title: title.into(), detail: detail.into() }
-    }
-
-    /// A check whose signature holds only under a key from the bundle.
-    pub fn unanchored(
-        id: &'static str,
-        subject: Option<String>,
-        title: impl Into<String>,
-        detail: impl Into<String>,
-    ) -> Check {
-        let status = CheckStatus::Unanchored;
-        Check { id, subject, status, passed: false, title: title.into(), detail: detail.into() }
-    }
-}
 
 /// The checkpoint the evidence is proven against.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -265,73 +181,6 @@ pub struct WitnessFact {
     /// The same time as Unix seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cosigned_unix: Option<u64>,
-}
-
-/// A TSA root the person verifying trusts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TsaRootFact {
-    /// The policy's name for it.
-    pub name: String,
-    /// SHA-256 of the DER certificate, lowercase hex.
-    pub sha256: String,
-}
-
-/// What the verdict rests on: the anchors the person verifying supplied.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct TrustFact {
-    /// Where the anchors came from ("policy file court.policy", "command-line
-    /// options", "this service's configuration", ...).
-    pub source: String,
-    /// Trusted log keys (vkeys).
-    pub log_keys: Vec<String>,
-    /// Trusted witness keys (vkeys).
-    pub witnesses: Vec<String>,
-    /// Distinct witness keys that must have cosigned.
-    pub quorum: usize,
-    /// Trusted TSA roots.
-    pub tsa_roots: Vec<TsaRootFact>,
-    /// Pinned issuers, `name base64-key`.
-    pub issuers: Vec<String>,
-}
-
-/// The verdict categories (docs/trust-policy.md §3), first rule that applies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VerdictStatus {
-    /// Every check passed against keys the person verifying chose.
-    Verified,
-    /// A check failed: the evidence does not hold as presented.
-    Failed,
-    /// No log key was supplied: the checkpoint's signature proves nothing.
-    NoTrustedLogKey,
-    /// Fewer distinct trusted witnesses cosigned than the policy requires.
-    QuorumNotMet,
-    /// RFC 3161 tokens whose roots are not in the policy.
-    UntrustedTimestamps,
-}
-
-impl VerdictStatus {
-    /// The `verifier` command's exit status for this verdict.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            VerdictStatus::Verified => 0,
-            VerdictStatus::Failed => 1,
-            VerdictStatus::NoTrustedLogKey => 3,
-            VerdictStatus::QuorumNotMet => 4,
-            VerdictStatus::UntrustedTimestamps => 5,
-        }
-    }
-}
-
-/// The verdict: its category, one sentence, and everything missing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Verdict {
-    /// The category.
-    pub status: VerdictStatus,
-    /// One sentence for people.
-    pub summary: String,
-    /// Every reason it is not "verified" (empty when it is).
-    pub reasons: Vec<String>,
 }
 
 /// Everything a verification found.
@@ -558,103 +407,6 @@ impl Report {
     }
 }
 
-/// Makes any string safe to print on a terminal, whole: C0 and C1 control
-/// characters (ESC, CSI, ...), DEL, line and paragraph separators, and
-/// invisible format characters (bidirectional overrides and isolates, zero
-/// widths, the byte order mark), which could make text read as other text,
-/// become U+FFFD; runs of white space become one space, so that padding
-/// cannot push text onto a line of its own. Unlike [`plain`], it does not
-/// shorten.
-pub fn terminal_safe(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut prev_space = false;
-    for c in s.chars() {
-        let c = if is_unsafe_char(c) { '\u{fffd}' } else { c };
-        let space = c.is_whitespace();
-        if !(space && prev_space) {
-            out.push(if space { ' ' } else { c });
-        }
-        prev_space = space;
-    }
-    out
-}
-
-/// Whether `c` can change how a terminal or a page shows other text:
-/// controls (Cc), line and paragraph separators (Zl, Zp), and the format
-/// characters (Cf) that are invisible or reorder text.
-pub fn is_unsafe_char(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{00ad}'
-                | '\u{061c}'
-                | '\u{180e}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{206f}'
-                | '\u{feff}'
-                | '\u{fff9}'..='\u{fffb}'
-        )
-}
-
-/// Escapes, in JSON text, every character that [`terminal_safe`] would
-/// replace but that JSON leaves raw (C1 controls, DEL, bidi overrides), as
-/// `\uXXXX`: the JSON value is unchanged, and printing it is safe.
-pub fn json_terminal_safe(json: &str) -> String {
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        if is_unsafe_char(c) && c != '\n' {
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Longest string from a bundle quoted in a report, in characters.
-pub const MAX_QUOTED_CHARS: usize = 200;
-
-/// Makes a string from a bundle safe to show: control characters and
-/// bidirectional overrides (which could make text read as other text) become
-/// U+FFFD, and long strings are cut to [`MAX_QUOTED_CHARS`] with "…".
-pub fn plain(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .take(MAX_QUOTED_CHARS)
-        .map(|c| if is_unsafe_char(c) { '\u{fffd}' } else { c })
-        .collect();
-    if s.chars().nth(MAX_QUOTED_CHARS).is_some() {
-        out.push('…');
-    }
-    out
-}
-
-/// Unix seconds as RFC 3339 UTC (`2026-01-02T03:04:05Z`); values beyond year
-/// 9999 are written as "Unix time N".
-pub fn unix_to_rfc3339(secs: u64) -> String {
-    let dt = i64::try_from(secs)
-        .ok()
-        .filter(|&s| s <= MAX_RFC3339_SECS)
-        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok());
-    match dt {
-        Some(t) => format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        ),
-        None => format!("Unix time {secs}"),
-    }
-}
-
-/// Unix seconds of 9999-12-31T23:59:59Z.
-const MAX_RFC3339_SECS: i64 = 253_402_300_799;
-
 /// An event kind in words.
 pub fn kind_words(kind: EventKind) -> &'static str {
     match kind {
@@ -762,19 +514,5 @@ mod tests {
             ),
             "signed by the signer's own key signer:u-1 (Ed25519)"
         );
-    }
-
-    #[test]
-    fn plain_strips_controls_and_cuts() {
-        assert_eq!(plain("a\u{202e}b\nc"), "a\u{fffd}b\u{fffd}c");
-        let long = "x".repeat(MAX_QUOTED_CHARS + 5);
-        assert_eq!(plain(&long).chars().count(), MAX_QUOTED_CHARS + 1);
-    }
-
-    #[test]
-    fn times() {
-        assert_eq!(unix_to_rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(unix_to_rfc3339(1_767_225_600), "2026-01-01T00:00:00Z");
-        assert_eq!(unix_to_rfc3339(u64::MAX), format!("Unix time {}", u64::MAX));
     }
 }

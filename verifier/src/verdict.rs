@@ -5,7 +5,7 @@
 //! verifying chose. Otherwise the verdict names the first rule that applies
 //! and lists every reason, so a reader sees all that is missing at once.
 
-use crate::report::{check_id, Check, CheckStatus, TrustFact, Verdict, VerdictStatus};
+use crate::check::{check_id, Check, CheckStatus, TrustFact, Verdict, VerdictStatus};
 
 /// Judges a finished list of checks.
 pub fn judge(checks: &[Check], trust: &TrustFact) -> Verdict {

@@ -5,14 +5,16 @@
 
 use base64::Engine as _;
 
-use super::decode::DecodedEntry;
+use super::decoded::DecodedEntry;
 use super::{list, BundleErased};
+use crate::check::{check_id, Check};
 use crate::entry::{verify_attestation, EventKind, IssuerKeys, LeafEntry};
 use crate::policy::TrustPolicy;
 use crate::report::{
-    binding_words, check_id, describe_attestation, kind_words, plain, AttestationFact, Check,
-    ErasedFact, IdentityFact, Party, TimelineEntry, IDENTITY_NOT_INCLUDED,
+    binding_words, describe_attestation, kind_words, AttestationFact, ErasedFact, IdentityFact,
+    Party, TimelineEntry, IDENTITY_NOT_INCLUDED,
 };
+use crate::text::plain;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 

@@ -22,23 +22,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use super::decode::{leaf_bytes, undecoded, DecodedEntry};
+use super::decoded::{leaf_bytes, undecoded, DecodedEntry, Opening};
 use super::{list, Bundle, BundleEntry, BundleErased};
+use crate::check::{check_id, Check};
 use crate::entry::{Event, EventKind};
-use crate::report::{check_id, plain, Check};
+use crate::text::plain;
 use crate::v2::{open_identity, open_leaf, parse_any_leaf, Leaf};
 use crate::Hash;
-
-/// What the `commitments` check found for one entry.
-#[derive(Default)]
-pub(super) struct Opening {
-    /// What failed to open, in words.
-    pub(super) problems: Vec<String>,
-    /// What opened, in words.
-    pub(super) found: Vec<String>,
-    /// Whether the leaf is v2 and its record opened it.
-    pub(super) opened_v2: bool,
-}
 
 /// The words a report uses for an erased entry.
 pub(super) fn erased_words(m: &BundleErased) -> String {

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 
-use super::decode::{Decoded, DecodedEntry};
+use super::decoded::{Decoded, DecodedEntry};
 use super::{list, Bundle};
+use crate::check::{check_id, Check};
 use crate::proof::verify_inclusion;
-use crate::report::{check_id, plain, Check};
+use crate::text::plain;
 use crate::Hash;
 
 /// Title of the `bundle_format` check.

@@ -4,46 +4,14 @@
 use base64::Engine as _;
 use ed25519_dalek::VerifyingKey;
 
-use super::{Bundle, BundleEntry, BundleErased, BundleIssuer, BundleWitness, MAX_LEAF_B64};
+use super::decoded::{leaf_bytes, undecoded, Decoded, DecodedEntry};
+use super::{Bundle, BundleEntry, BundleIssuer, BundleWitness};
 use crate::checkpoint::SignedCheckpoint;
-use crate::cosignature::ALG_COSIGNATURE_V1;
-use crate::entry::{parse_leaf, Identity, IssuerKeys, LeafEntry};
-use crate::hash::leaf_hash;
-use crate::note::{NoteVerifier, ALG_ED25519};
-use crate::report::plain;
-use crate::Hash;
+use crate::entry::{parse_leaf, IssuerKeys};
+use crate::note::{NoteVerifier, ALG_COSIGNATURE_V1, ALG_ED25519};
+use crate::text::plain;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// The bundle's fields, decoded; what failed is in `problems`.
-pub(super) struct Decoded {
-    pub(super) problems: Vec<String>,
-    pub(super) log_key: Result<NoteVerifier, String>,
-    pub(super) checkpoint: Result<SignedCheckpoint, String>,
-    pub(super) issuers: IssuerKeys,
-    pub(super) witnesses: Vec<NoteVerifier>,
-    pub(super) entries: Vec<DecodedEntry>,
-}
-
-/// One entry, decoded as far as it goes.
-pub(super) struct DecodedEntry {
-    pub(super) index: u64,
-    pub(super) leaf_hash: Option<Hash>,
-    /// The entry's content: a v1 leaf, or a v2 leaf opened by its record
-    /// (with the record's event and tenant and the leaf's time).
-    pub(super) leaf: Result<LeafEntry, String>,
-    pub(super) proof: Option<Vec<Hash>>,
-    /// Bundle v2: what the `commitments` check found (None in a v1 bundle).
-    pub(super) opening: Option<super::commitments::Opening>,
-    /// Bundle v2: the entry's erased marker (checked by `commitments`).
-    pub(super) erased: Option<BundleErased>,
-    /// The leaf's `ledger_time`, whenever the leaf bytes decode.
-    pub(super) leaf_time: Option<String>,
-    /// The real identity, when an identity opening opened the record.
-    pub(super) identity: Option<Identity>,
-    /// Whether the record commits to an identity.
-    pub(super) identity_committed: bool,
-}
 
 pub(super) fn decode(bundle: &Bundle) -> Decoded {
     let mut problems = Vec::new();
@@ -168,30 +136,6 @@ fn decode_entries(bundle: &Bundle, problems: &mut Vec<String>) -> Vec<DecodedEnt
     out
 }
 
-/// The leaf bytes of an entry, if its `leaf` is base64 of at most 1 MiB.
-pub(super) fn leaf_bytes(e: &BundleEntry) -> Option<Vec<u8>> {
-    if e.leaf.len() > MAX_LEAF_B64 {
-        None
-    } else {
-        B64.decode(&e.leaf).ok()
-    }
-}
-
-/// An entry with its leaf hash and proof decoded, its content not yet.
-pub(super) fn undecoded(e: &BundleEntry, bytes: Option<&[u8]>) -> DecodedEntry {
-    DecodedEntry {
-        index: e.index,
-        leaf_hash: bytes.map(leaf_hash),
-        leaf: Err("the leaf is not standard base64 (or too large)".to_owned()),
-        proof: e.inclusion.iter().map(|h| Hash::from_base64(h).ok()).collect(),
-        opening: None,
-        erased: None,
-        leaf_time: None,
-        identity: None,
-        identity_committed: false,
-    }
-}
-
 fn decode_entry(e: &BundleEntry) -> DecodedEntry {
     let bytes = leaf_bytes(e);
     let mut d = undecoded(e, bytes.as_deref());
@@ -200,31 +144,4 @@ fn decode_entry(e: &BundleEntry) -> DecodedEntry {
     }
     d.leaf_time = d.leaf.as_ref().ok().map(|l| l.ledger_time.clone());
     d
-}
-
-impl Decoded {
-    /// The entries whose content can be read (v1 leaves, opened v2
-    /// leaves), with their index.
-    pub(super) fn readable(&self) -> Vec<(u64, &LeafEntry)> {
-        self.entries.iter().filter_map(|e| e.leaf.as_ref().ok().map(|l| (e.index, l))).collect()
-    }
-
-    /// How many entries can be read neither as content nor as erased.
-    pub(super) fn unreadable(&self) -> usize {
-        self.entries.iter().filter(|e| e.leaf.is_err() && e.erased.is_none()).count()
-    }
-
-    /// How many entries carry an erased marker.
-    pub(super) fn erased(&self) -> usize {
-        self.entries.iter().filter(|e| e.erased.is_some()).count()
-    }
-
-    /// The leaf time of every readable or erased entry, in bundle order.
-    pub(super) fn times(&self) -> Vec<(u64, &str)> {
-        self.entries
-            .iter()
-            .filter(|e| e.leaf.is_ok() || e.erased.is_some())
-            .filter_map(|e| e.leaf_time.as_deref().map(|t| (e.index, t)))
-            .collect()
-    }
 }

@@ -7,13 +7,15 @@
 //! consistent with itself (`unanchored`); cosignature lines by keys outside
 //! the policy are never verified and never counted, only listed as claims.
 
-use super::decode::Decoded;
+use super::decoded::Decoded;
 use super::Bundle;
+use crate::check::{check_id, Check};
 use crate::checkpoint::SignedCheckpoint;
 use crate::cosignature::verify_cosignature;
 use crate::note::{NoteSignature, NoteVerifier};
 use crate::policy::TrustPolicy;
-use crate::report::{check_id, plain, unix_to_rfc3339, Check, WitnessFact};
+use crate::report::WitnessFact;
+use crate::text::{plain, unix_to_rfc3339};
 
 /// A cosignature may be dated at most this far after the verifier's clock.
 const COSIGNATURE_SKEW_SECS: i64 = 300;

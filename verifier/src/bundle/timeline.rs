@@ -26,8 +26,9 @@
 
 use std::collections::HashSet;
 
+use crate::check::{check_id, Check};
 use crate::entry::{parse_ledger_time, EventKind, LeafEntry};
-use crate::report::{check_id, plain, Check};
+use crate::text::plain;
 
 const TITLE: &str = "The events happened in a coherent order";
 

@@ -12,10 +12,12 @@
 use base64::Engine as _;
 
 use super::Bundle;
+use crate::check::{check_id, Check};
 use crate::checkpoint::SignedCheckpoint;
 use crate::entry::LeafEntry;
 use crate::policy::TrustPolicy;
-use crate::report::{check_id, plain, Check, TimestampFact};
+use crate::report::TimestampFact;
+use crate::text::plain;
 use crate::tsa::{verify_timestamp_token, TimestampInfo, TrustedTsa};
 use crate::{Hash, VerifyError};
 

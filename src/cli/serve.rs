@@ -1,0 +1,146 @@
+//! `serve`: the HTTP API over a data directory, its per-tenant quotas and
+//! admission control, the lease watch and the retention sweeps.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use ledger::{Ledger, LedgerOptions, StoreConfig};
+
+use crate::cmd::{runtime, CliResult};
+use crate::state::app_state_with;
+
+/// Per-tenant quotas and admission control of `serve` (0 turns a limit off).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ServeLimits {
+    /// Every tenant's average events/s (bursts of 2 s of it); 0: no limit.
+    #[arg(long = "tenant-events-per-sec", default_value_t = 0.0)]
+    tenant_events_per_sec: f64,
+    /// Every tenant's request bytes per UTC day; 0: no limit.
+    #[arg(long = "tenant-bytes-per-day", default_value_t = 0)]
+    tenant_bytes_per_day: u64,
+    /// One tenant's own quota, TENANT=EVENTS_PER_SEC:BYTES_PER_DAY (repeatable).
+    #[arg(long = "tenant-quota")]
+    tenant_quota: Vec<String>,
+    /// Most submitted events in the service at once; past it, 503 + Retry-After.
+    #[arg(long = "max-in-flight-events", default_value_t = crate::api::admission::DEFAULT_MAX_IN_FLIGHT_EVENTS)]
+    max_in_flight_events: usize,
+    /// Most submission requests in the service at once; past it, 503 + Retry-After.
+    #[arg(long = "max-in-flight-requests", default_value_t = crate::api::admission::DEFAULT_MAX_IN_FLIGHT_REQUESTS)]
+    max_in_flight_requests: usize,
+}
+
+impl ServeLimits {
+    /// The admission settings these flags describe.
+    pub fn config(&self) -> Result<crate::api::admission::AdmissionConfig, String> {
+        use crate::api::admission::{parse_override, AdmissionConfig, Quota};
+        if !self.tenant_events_per_sec.is_finite() || self.tenant_events_per_sec < 0.0 {
+            return Err("--tenant-events-per-sec: a number >= 0".into());
+        }
+        let overrides =
+            self.tenant_quota.iter().map(|s| parse_override(s)).collect::<Result<_, _>>()?;
+        Ok(AdmissionConfig {
+            default_quota: Quota {
+                events_per_sec: self.tenant_events_per_sec,
+                bytes_per_day: self.tenant_bytes_per_day,
+            },
+            overrides,
+            max_in_flight_events: self.max_in_flight_events.max(1),
+            max_in_flight_requests: self.max_in_flight_requests.max(1),
+            ..AdmissionConfig::default()
+        })
+    }
+}
+
+pub(super) fn serve(
+    data: &Path,
+    listen: SocketAddr,
+    allow_rollback: bool,
+    accept_v1: Vec<String>,
+    retention_sweep_secs: u64,
+    store: Option<&str>,
+    limits: &ServeLimits,
+) -> CliResult {
+    let admission = limits.config()?;
+    let store = match store {
+        Some(s) => StoreConfig::parse(s),
+        None => ledger::configured_store(data),
+    }
+    .map_err(|e| e.to_string())?;
+    let opts = LedgerOptions {
+        allow_rollback,
+        accept_v1_attestations: accept_v1.into_iter().collect(),
+        store,
+        wait_for_lease: true,
+        ..LedgerOptions::default()
+    };
+    let ledger = Ledger::open(data, opts).map_err(|e| e.to_string())?;
+    {
+        // A sequencer whose lease's session ended stops at once: another
+        // process may be taking over (its writes are fenced anyway).
+        // Restarted, it waits as a standby. Nothing acknowledged is lost:
+        // receipts are only sent after the commit.
+        let l = ledger.clone();
+        std::thread::Builder::new()
+            .name("lease-watch".into())
+            .spawn(move || loop {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                if l.lease_lost() {
+                    tracing::error!("sequencer lease lost: exiting");
+                    std::process::exit(75);
+                }
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    let state = app_state_with(ledger.clone(), admission)?;
+    let stop_sweeps = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sweeper = {
+        let (state, stop) = (state.clone(), stop_sweeps.clone());
+        std::thread::Builder::new()
+            .name("retention".into())
+            .spawn(move || retention_loop(&state, retention_sweep_secs.max(1), &stop))
+            .map_err(|e| e.to_string())?
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("listening on {addr}");
+        let _ = std::io::stdout().flush();
+        tracing::info!(
+            origin = ledger.origin(),
+            size = ledger.status().tree_size,
+            "serving on {addr}"
+        );
+        crate::server::run(listener, state.clone(), crate::server::shutdown_signal()).await;
+        Ok::<(), String>(())
+    })?;
+    if let Some(a) = &state.anchor {
+        a.stop();
+    }
+    stop_sweeps.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = sweeper.join();
+    // In-flight requests are done; let queued batches commit, then stop.
+    ledger.close();
+    tracing::info!("stopped cleanly at tree size {}", ledger.status().tree_size);
+    Ok(())
+}
+
+/// Applies the tenants' retention policies every `secs` seconds until
+/// `stop` (evidence v2: erasure N days after a contract completed).
+fn retention_loop(state: &crate::api::AppState, secs: u64, stop: &std::sync::atomic::AtomicBool) {
+    use std::sync::atomic::Ordering;
+    let mut waited = 0;
+    while !stop.load(Ordering::Relaxed) {
+        if waited >= secs {
+            waited = 0;
+            match crate::api::erase::sweep_retention(state, stop) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("retention: erased {n} documents"),
+                Err(e) => tracing::error!("retention sweep: {}", e.message),
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        waited += 1;
+    }
+}

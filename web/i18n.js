@@ -1,6 +1,9 @@
 // Words of the verifier page, Chinese first, then English. Check messages
 // are descriptors {k, a} made by verifier.js; `render` words them. English
 // follows the Rust verifier's wording (verifier/src/report.rs, bundle.rs).
+//
+// Longer than 600 lines: two message tables (Chinese and English) of the
+// same keys, kept side by side so that a missing translation shows.
 
 const MAX_LISTED = 10;
 

@@ -4,6 +4,9 @@
 //! I-JSON subset the ledger can re-hash byte for byte in any language
 //! (RFC 7493, RFC 8785 §3.1), and it caps size, depth and string length
 //! before anything is allocated. The serializer writes RFC 8785 §3.2 output.
+//!
+//! Longer than 600 lines: the strict parser and the canonical serializer
+//! are one format (~600 lines); the rest is their unit tests.
 
 use std::cmp::Ordering;
 

@@ -402,6 +402,49 @@ fn auth_matrix() {
     assert_eq!(s.post("/v1/checkpoint", None, "x").0, 404);
 }
 
+/// A signature whose `R` carries a small-order component (`R = rB + T`):
+/// the strict rule every verifier applies refuses it, so ingest refuses it
+/// too (422), even the ones a batch check would take (found by trying
+/// values of `r`, as a signer who wants deniable evidence would).
+#[test]
+fn a_signature_with_a_small_order_component_gets_422() {
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT as B, EIGHT_TORSION};
+    use curve25519_dalek::Scalar;
+    use sha2::{Digest, Sha512};
+    let s = Server::start();
+    let before = s.tree_size_latest();
+    let idp = &s.services.idp;
+    let h = Hash::digest(b"doc-torsion").to_hex();
+    let mut event = signed_event(idp, "torsion-1", "doc-torsion", &h);
+    let msg = verifier::entry::Event::from_value(event.clone(), false)
+        .unwrap()
+        .attestation_message(0, TENANT);
+    let (a, public) = (idp.key.to_scalar(), idp.key.verifying_key());
+    let torsioned = |seed: u8| {
+        let r = Scalar::from_bytes_mod_order([seed; 32]);
+        let big_r = (r * B + EIGHT_TORSION[4]).compress();
+        let k: [u8; 64] = Sha512::new()
+            .chain_update(big_r.as_bytes())
+            .chain_update(public.as_bytes())
+            .chain_update(&msg)
+            .finalize()
+            .into();
+        let s = r + Scalar::from_bytes_mod_order_wide(&k) * a;
+        ed25519_dalek::Signature::from_components(big_r.to_bytes(), s.to_bytes())
+    };
+    let sig = (1..=200u8)
+        .map(torsioned)
+        .find(|sig| ed25519_dalek::verify_batch(&[&msg], &[*sig], &[public]).is_ok())
+        .expect("a batch-accepted signature");
+    assert!(public.verify_strict(&msg, &sig).is_err());
+    event["attestations"][0]["signature"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(sig.to_bytes()));
+    let (status, body) = s.submit(&event);
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "attestation_failed", "{body}");
+    assert_eq!(s.tree_size_latest(), before, "nothing is logged");
+}
+
 /// Issuers registered over the admin API are trusted at once; revoked ones no more.
 #[test]
 fn admin_registers_and_revokes_issuers_online() {

@@ -541,8 +541,8 @@ fn parse_timestamp_token(
 /// Trusted issuer keys by name.
 pub type IssuerKeys = HashMap<String, VerifyingKey>;
 
-/// Verifies one attestation signature: the single-signature rule, used by the
-/// batch fallback and by offline verifiers.
+/// Verifies one attestation signature: the one signature rule, applied on
+/// ingest and by every offline verifier alike.
 ///
 /// Rule: `VerifyingKey::verify_strict` (RFC 8032 §5.1.7 without the cofactor,
 /// canonical `s` and `R` encodings, small-order `R` and keys refused). Any
@@ -558,135 +558,34 @@ pub fn verify_attestation(
         .map_err(|e| VerifyError::BadSignature(e.to_string()))
 }
 
-/// Verifies every attestation of every event (batch verification, falling
-/// back to one-by-one to name the culprit). The error carries the position
-/// of the first bad event.
+/// Verifies every attestation of every event with [`verify_attestation`],
+/// in order; the error carries the position of the first bad event.
 ///
-/// Accepting an event here implies [`verify_attestation`] accepts each of its
-/// signatures: `verify_batch` alone is laxer than `verify_strict` (it
-/// decompresses `R`, so it takes non-canonical encodings and small-order
-/// `R`/keys), so those cases are refused by [`batch_precheck`] before
-/// batching. What remains is a signature whose `R` or key has a small-order
-/// component yet is not small-order itself; only the key's holder can make
-/// one, and the batch would take it with probability at most 1/2. Closing
-/// that needs a torsion check from curve25519-dalek.
+/// One signature at a time, not batched: a batch equation is cofactored,
+/// so it accepts a signature whose `R` has a small-order component, which
+/// the strict rule (and so every verifier after us) refuses. Ruling that
+/// out inside a batch needs a subgroup check of each `R`, which costs about
+/// what the single check saves; an event the log took would then read
+/// `failed` for ever (a signer could repudiate by design).
 pub fn verify_attestations(
     tenant: &str,
     events: &[Event],
     keys: &IssuerKeys,
 ) -> Result<(), (usize, VerifyError)> {
-    let mut batch = Batch::default();
     for (pos, event) in events.iter().enumerate() {
-        let before = batch.len();
-        if let Err(e) = batch.add_event(pos, event, tenant, keys) {
-            // Events before `pos` may hold an earlier bad signature.
-            batch.truncate(before);
-            batch.verify(events)?;
-            return Err((pos, e));
-        }
-    }
-    batch.verify(events)
-}
-
-/// Signatures gathered for one `verify_batch` call, with their origin.
-#[derive(Default)]
-struct Batch {
-    messages: Vec<Vec<u8>>,
-    signatures: Vec<Signature>,
-    keys: Vec<VerifyingKey>,
-    /// (event position, attestation index) of each signature.
-    origin: Vec<(usize, usize)>,
-}
-
-impl Batch {
-    /// Number of signatures gathered.
-    fn len(&self) -> usize {
-        self.origin.len()
-    }
-
-    /// Drops signatures after the first `n`.
-    fn truncate(&mut self, n: usize) {
-        self.messages.truncate(n);
-        self.signatures.truncate(n);
-        self.keys.truncate(n);
-        self.origin.truncate(n);
-    }
-
-    /// Adds the attestations of `event`; fails on an unknown issuer or a
-    /// signature the batch equation would judge differently from the rule.
-    fn add_event(
-        &mut self,
-        pos: usize,
-        event: &Event,
-        tenant: &str,
-        keys: &IssuerKeys,
-    ) -> Result<(), VerifyError> {
         for (j, a) in event.attestations.iter().enumerate() {
             let key = keys.get(&a.issuer).ok_or_else(|| {
-                VerifyError::UnknownKey(format!("attestations[{j}] issuer {}", a.issuer))
+                (pos, VerifyError::UnknownKey(format!("attestations[{j}] issuer {}", a.issuer)))
             })?;
-            batch_precheck(key, &a.signature).map_err(|e| {
-                VerifyError::BadSignature(format!("attestations[{j}] by {}: {e}", a.issuer))
-            })?;
-            self.messages.push(event.attestation_message(j, tenant));
-            self.signatures.push(Signature::from_bytes(&a.signature));
-            self.keys.push(*key);
-            self.origin.push((pos, j));
+            verify_attestation(key, &event.attestation_message(j, tenant), &a.signature).map_err(
+                |e| {
+                    let issuer = &a.issuer;
+                    (pos, VerifyError::BadSignature(format!("attestations[{j}] by {issuer}: {e}")))
+                },
+            )?;
         }
-        Ok(())
-    }
-
-    /// One batch check; on failure, single checks find the first culprit.
-    fn verify(&self, events: &[Event]) -> Result<(), (usize, VerifyError)> {
-        if self.origin.is_empty() {
-            return Ok(());
-        }
-        let messages: Vec<&[u8]> = self.messages.iter().map(Vec::as_slice).collect();
-        if ed25519_dalek::verify_batch(&messages, &self.signatures, &self.keys).is_ok() {
-            return Ok(());
-        }
-        for (i, &(pos, j)) in self.origin.iter().enumerate() {
-            if let Err(e) =
-                verify_attestation(&self.keys[i], messages[i], &self.signatures[i].to_bytes())
-            {
-                let issuer = &events[pos].attestations[j].issuer;
-                return Err((
-                    pos,
-                    VerifyError::BadSignature(format!("attestations[{j}] by {issuer}: {e}")),
-                ));
-            }
-        }
-        // Every signature passes the rule; the batch failure was a
-        // torsion artefact, and the rule is what counts.
-        Ok(())
-    }
-}
-
-/// Refuses, cheaply, what `verify_batch` would accept but `verify_strict`
-/// would not: weak (small-order) keys, and an `R` that is not a canonical
-/// encoding of a point outside the small-order subgroup.
-fn batch_precheck(key: &VerifyingKey, signature: &[u8; 64]) -> Result<(), &'static str> {
-    if key.is_weak() {
-        return Err("issuer key has small order");
-    }
-    let mut r = [0u8; 32];
-    r.copy_from_slice(&signature[..32]);
-    if !is_canonical_y(&r) {
-        return Err("non-canonical R");
-    }
-    // VerifyingKey::from_bytes is the public way to decompress a point.
-    let point = VerifyingKey::from_bytes(&r).map_err(|_| "R is not a curve point")?;
-    if point.is_weak() {
-        return Err("R has small order");
     }
     Ok(())
-}
-
-/// Whether the y coordinate (sign bit masked) of an encoded point is below
-/// p = 2^255 - 19; encodings of y >= p are non-canonical (RFC 8032 §5.1.3).
-fn is_canonical_y(enc: &[u8; 32]) -> bool {
-    let top_all_ones = enc[31] & 0x7f == 0x7f && enc[1..31].iter().all(|&b| b == 0xff);
-    !(top_all_ones && enc[0] >= 0xed)
 }
 
 /// A decoded leaf: the event, its tenant and its ledger time.
@@ -836,18 +735,6 @@ mod tests {
             assert_eq!(EventKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(EventKind::parse("Signed"), None);
-    }
-
-    #[test]
-    fn canonical_y_boundary() {
-        let mut enc = [0xffu8; 32];
-        enc[31] = 0x7f;
-        enc[0] = 0xec; // p - 1
-        assert!(is_canonical_y(&enc));
-        enc[0] = 0xed; // p
-        assert!(!is_canonical_y(&enc));
-        enc[31] = 0xff; // sign bit does not matter
-        assert!(!is_canonical_y(&enc));
     }
 
     #[test]

@@ -281,6 +281,41 @@ fn timeline_rules_each_fire() {
             vec![flow[0].clone(), flow[2].clone(), flow[3].clone()],
             "before their identity was checked",
         ),
+        // T3: identity and intent vouched for only by the signer's own key.
+        (
+            vec![
+                flow[0].clone(),
+                world.event(
+                    "self-id",
+                    "identity_verified",
+                    "u-1",
+                    &[("signer:u-1", json!({"method": "phone_3_factor", "result": "pass"}))],
+                ),
+                world.event(
+                    "self-in",
+                    "intent_verified",
+                    "u-1",
+                    &[("signer:u-1", json!({"method": "sms_code", "result": "pass"}))],
+                ),
+                flow[3].clone(),
+            ],
+            "before their identity was checked, only by a signer's own key",
+        ),
+        // T3: another signer's key is no identity provider either.
+        (
+            vec![
+                flow[0].clone(),
+                world.event(
+                    "other-id",
+                    "identity_verified",
+                    "u-1",
+                    &[("signer:u-2", json!({"method": "phone_3_factor", "result": "pass"}))],
+                ),
+                flow[2].clone(),
+                flow[3].clone(),
+            ],
+            "before their identity was checked, only by a signer's own key",
+        ),
         // T4: u-1 signs with u-2's key.
         (
             vec![

@@ -9,7 +9,9 @@
 //! - T2: a `registered` event, if present, is the first entry, and there is
 //!   only one.
 //! - T3: before each `signed` event, the same actor id has an
-//!   `identity_verified` and an `intent_verified` event.
+//!   `identity_verified` and an `intent_verified` event, each attested by
+//!   an issuer that is not a signer's own key (`signer:…`): a person
+//!   cannot vouch for their own identity or intent.
 //! - T4: each `signed` event carries an attestation by the issuer
 //!   `signer:<actor id>` (the signer's own key).
 //! - T5: each `completed` event comes after at least one `signed` event, and
@@ -93,13 +95,28 @@ fn registration_first(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>)
     }
 }
 
+/// The name prefix of signers' own keys (a tenant's issuers).
+const SIGNER_PREFIX: &str = "signer:";
+
+/// Whether an identity or intent check was attested by someone other than
+/// a signer (T3): an identity provider or intent service.
+fn third_party(l: &LeafEntry) -> bool {
+    l.event.attestations.iter().any(|a| !a.issuer.starts_with(SIGNER_PREFIX))
+}
+
 /// T3 and T4.
 fn signatures_prepared(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>) {
     let mut identity: HashSet<&str> = HashSet::new();
     let mut intent: HashSet<&str> = HashSet::new();
+    // Checks of an actor attested only by signers' keys.
+    let mut self_attested: HashSet<(&str, EventKind)> = HashSet::new();
     for (i, l) in entries {
         let actor = l.event.actor.id.as_str();
-        match l.event.kind {
+        let kind = l.event.kind;
+        match kind {
+            EventKind::IdentityVerified | EventKind::IntentVerified if !third_party(l) => {
+                self_attested.insert((actor, kind));
+            }
             EventKind::IdentityVerified => {
                 identity.insert(actor);
             }
@@ -108,16 +125,26 @@ fn signatures_prepared(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>
             }
             EventKind::Signed => {
                 let who = plain(actor);
+                let only_self = |k| {
+                    if self_attested.contains(&(actor, k)) {
+                        ", only by a signer's own key"
+                    } else {
+                        ""
+                    }
+                };
                 if !identity.contains(actor) {
                     problems.push(format!(
-                        "{who} signed (entry {i}) before their identity was checked"
+                        "{who} signed (entry {i}) before their identity was checked{}",
+                        only_self(EventKind::IdentityVerified)
                     ));
                 }
                 if !intent.contains(actor) {
-                    problems
-                        .push(format!("{who} signed (entry {i}) before their intent was proven"));
+                    problems.push(format!(
+                        "{who} signed (entry {i}) before their intent was proven{}",
+                        only_self(EventKind::IntentVerified)
+                    ));
                 }
-                let own = format!("signer:{actor}");
+                let own = format!("{SIGNER_PREFIX}{actor}");
                 if !l.event.attestations.iter().any(|a| a.issuer == own) {
                     problems.push(format!(
                         "the signature of {who} (entry {i}) is not made with their own key {own}"

@@ -6,6 +6,12 @@ import { m } from '../error.js';
 import { parseLedgerTime } from '../entry.js';
 import { check, plain } from '../report.js';
 
+/** The name prefix of signers' own keys (a tenant's issuers). */
+const SIGNER_PREFIX = 'signer:';
+
+/** Whether an identity or intent check was attested by someone other than a signer (T3). */
+const thirdParty = (l) => l.event.attestations.some((a) => !a.issuer.startsWith(SIGNER_PREFIX));
+
 /** T1-T7 of docs/bundle-format.md §3.8. */
 export function timelineCheck(entries, unreadable, times) {
   const problems = [];
@@ -22,6 +28,8 @@ export function timelineCheck(entries, unreadable, times) {
   });
   const identity = new Set();
   const intent = new Set();
+  // Checks of an actor attested only by signers' keys: `${kind} ${actor}`.
+  const selfAttested = new Set();
   let signed = false;
   let completed = null;
   let ended = null;
@@ -29,12 +37,15 @@ export function timelineCheck(entries, unreadable, times) {
   for (const [i, l] of entries) {
     const { kind, actor } = l.event;
     const who = plain(actor.id);
-    if (kind === 'identity_verified') identity.add(actor.id);
-    if (kind === 'intent_verified') intent.add(actor.id);
+    const check = kind === 'identity_verified' || kind === 'intent_verified';
+    if (check && !thirdParty(l)) selfAttested.add(`${kind} ${actor.id}`);
+    else if (kind === 'identity_verified') identity.add(actor.id);
+    else if (kind === 'intent_verified') intent.add(actor.id);
     if (kind === 'signed') {
-      if (!identity.has(actor.id)) problems.push(m('t.no_identity', { who, i }));
-      if (!intent.has(actor.id)) problems.push(m('t.no_intent', { who, i }));
-      const own = `signer:${actor.id}`;
+      const onlySelf = (k) => selfAttested.has(`${k} ${actor.id}`);
+      if (!identity.has(actor.id)) problems.push(m(onlySelf('identity_verified') ? 't.self_identity' : 't.no_identity', { who, i }));
+      if (!intent.has(actor.id)) problems.push(m(onlySelf('intent_verified') ? 't.self_intent' : 't.no_intent', { who, i }));
+      const own = `${SIGNER_PREFIX}${actor.id}`;
       if (!l.event.attestations.some((a) => a.issuer === own)) problems.push(m('t.not_own_key', { who, i, own: plain(own) }));
       if (completed !== null) problems.push(m('t.signed_after_completion', { i, c: completed }));
       signed = true;

@@ -85,6 +85,52 @@ fn a_genuine_v2_bundle_verifies_and_names_the_real_identity() {
     assert!(json["timeline"][0].get("identity_note").is_none());
 }
 
+/// One actor id opens to one person: a second identity check of u-1 that
+/// opens to someone else fails that entry's commitments; a repeat of the
+/// same person (another phone) passes.
+#[test]
+fn one_actor_opens_to_one_person() {
+    let world = World::new();
+    let flow = world.contract_flow_v2();
+    let again = |id: &str, identity: Value| {
+        let mut e = world.event_v2(
+            id,
+            "identity_verified",
+            "u-1",
+            &[("idp-gov", json!({"method": "face_liveness", "result": "pass"}))],
+            (TENANT, DOC_ID, "u-1"),
+        );
+        e["identity"] = identity;
+        e
+    };
+    let same = again(
+        "e-u-1-id-2",
+        json!({"name": "王小明", "id_type": "resident_id", "id_number": "11010119900307777X", "phone": "+86 139 0000 0000"}),
+    );
+    let mut events = flow.clone();
+    events.insert(2, same);
+    let report = run(&world, &world.bundle_v2(&events));
+    assert!(report.passed, "{}", report.to_text());
+
+    let other = again(
+        "e-u-1-id-3",
+        json!({"name": "张三", "id_type": "resident_id", "id_number": "110101198001010011"}),
+    );
+    let mut events = flow;
+    events.insert(2, other);
+    let bundle = world.bundle_v2(&events);
+    let report = run(&world, &bundle);
+    let failed: Vec<_> = report.failures().map(|c| (c.id, c.subject.clone())).collect();
+    assert_eq!(
+        failed,
+        [(check_id::COMMITMENTS, Some(bundle.entries[2].index.to_string()))],
+        "{}",
+        report.to_text()
+    );
+    let detail = &report.failures().next().expect("failed").detail;
+    assert!(detail.contains("another person than entry"), "{detail}");
+}
+
 #[test]
 fn a_bundle_without_identity_openings_says_so() {
     let world = World::new();

@@ -5,7 +5,10 @@
 //! - a record must be a valid `evidence-record/v2` whose commitment is the
 //!   leaf's; the entry's content is then the record's event and tenant, at
 //!   the leaf's time, and every other check reads it as it reads a v1 leaf;
-//! - an identity opening must open the record's `identity_commitment`;
+//! - an identity opening must open the record's `identity_commitment`, and
+//!   one actor id opens to one person (name, ID type and number) across
+//!   the contract: two people behind one actor would make "who signed"
+//!   depend on which entry a reader looks at;
 //! - an `erased` marker must name an entry of the bundle, with a larger
 //!   index, that is an opened v2 `erased` entry of the bundle's tenant and
 //!   contract, a document erasure, whose ledger time, actor id and reason
@@ -168,6 +171,33 @@ fn document_erasure(ev: &Event) -> Option<DocumentErasure<'_>> {
         let sha256 = erasure.get("entries_sha256").and_then(Value::as_str);
         Some(DocumentErasure { reason, entries: count.zip(sha256) })
     })
+}
+
+/// One actor, one person: every identity opening of an actor id must name
+/// the person (name, ID type and number) its first opening names.
+pub(super) fn check_identities(entries: &mut [DecodedEntry]) {
+    let mut first: HashMap<String, (u64, (String, String, String))> = HashMap::new();
+    for e in entries.iter_mut() {
+        let (Some(id), Ok(leaf)) = (&e.identity, &e.leaf) else { continue };
+        let person = (id.name.clone(), id.id_type.clone(), id.id_number.clone());
+        let actor = leaf.event.actor.id.clone();
+        match first.get(&actor) {
+            None => {
+                first.insert(actor, (e.index, person));
+            }
+            Some((j, p)) if *p != person => {
+                let problem = format!(
+                    "its identity opening names another person than entry {j}'s for the same \
+                     actor {} (one actor is one person in a contract)",
+                    plain(&actor)
+                );
+                if let Some(o) = e.opening.as_mut() {
+                    o.problems.push(problem);
+                }
+            }
+            Some(_) => {}
+        }
+    }
 }
 
 /// Checks every erased marker against the erasure entry it names.

@@ -28,6 +28,7 @@ pub(super) fn decode(bundle: &Bundle) -> Decoded {
     let mut entries = decode_entries(bundle, &mut problems);
     if bundle.is_v2() {
         super::commitments::check_markers(bundle, &mut entries);
+        super::commitments::check_identities(&mut entries);
     }
     Decoded { problems, log_key, checkpoint, issuers, witnesses, entries }
 }

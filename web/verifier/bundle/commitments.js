@@ -64,6 +64,7 @@ export async function openEntryV2(e, out) {
  */
 export async function commitmentsChecks(b, d) {
   const byIndex = new Map(d.entries.map((e) => [e.index, e]));
+  const otherPerson = samePersonProblems(d.entries);
   // The entries each erasure entry is said to have erased, hashed once.
   const named = new Map();
   for (const e of d.entries) {
@@ -75,7 +76,7 @@ export async function commitmentsChecks(b, d) {
   const marked = new Map();
   for (const [k, s] of named) marked.set(k, { count: s.length, sha256: await erasedIndicesSha256(s) });
   return d.entries.map((e) => {
-    const problems = [...e.opening];
+    const problems = [...e.opening, ...(otherPerson.get(e.index) ?? [])];
     let detail = null;
     if (e.erased) {
       const mk = e.erased;
@@ -116,6 +117,26 @@ export async function commitmentsChecks(b, d) {
     if (problems.length) return check('commitments', String(e.index), false, title, m('c.commit.bad', { problems }));
     return check('commitments', String(e.index), true, title, detail);
   });
+}
+
+/**
+ * One actor, one person: every identity opening of an actor id must name
+ * the person (name, ID type and number) its first opening names. Returns
+ * the problems by entry index.
+ */
+function samePersonProblems(entries) {
+  const first = new Map();
+  const out = new Map();
+  for (const e of entries) {
+    const leaf = e.leaf?.ok;
+    if (!e.identity || !leaf) continue;
+    const person = JSON.stringify([e.identity.name, e.identity.id_type, e.identity.id_number]);
+    const actor = leaf.event.actor.id;
+    const seen = first.get(actor);
+    if (!seen) first.set(actor, [e.index, person]);
+    else if (seen[1] !== person) out.set(e.index, [m('p.other_person', { j: seen[0], who: plain(actor) })]);
+  }
+  return out;
 }
 
 /**

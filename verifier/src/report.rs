@@ -16,7 +16,8 @@ pub use crate::check::{
 };
 use crate::entry::EventKind;
 pub use crate::text::{
-    is_unsafe_char, json_terminal_safe, plain, terminal_safe, unix_to_rfc3339, MAX_QUOTED_CHARS,
+    is_unsafe_char, json_terminal_safe, plain, terminal_safe, unix_to_rfc3339, wrap_for_terminal,
+    MAX_QUOTED_CHARS, TERMINAL_COLUMNS,
 };
 
 /// A trusted time vouched for by a time-stamp authority.
@@ -265,7 +266,9 @@ impl Report {
     /// The report as text for a terminal: the anchors, the check list, the
     /// verdict, the rebuilt timeline, the witnesses and trusted times. Every
     /// string that can come from a bundle passes through [`terminal_safe`]
-    /// here, in this one place.
+    /// here, in this one place. Lines are not wrapped: what prints it to a
+    /// terminal wraps it with [`wrap_for_terminal`] (the `verifier`
+    /// command does), so that no quoted text starts a terminal line.
     pub fn to_text(&self) -> String {
         let mut out = self.trust_text();
         for c in &self.checks {

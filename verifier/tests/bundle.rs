@@ -633,7 +633,10 @@ fn binary_exit_codes_and_output() {
     let (code, out, err) = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("✔ PASS  The checkpoint is signed by the log [log_signature]"), "{out}");
-    assert!(out.contains(&format!("  log key: {log}")), "names the anchors: {out}");
+    // Wrapped to 80 columns: a key that does not fit goes whole onto the
+    // next line.
+    assert!(out.contains(&format!("  log key:\n        {log}\n")), "names the anchors: {out}");
+    assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
     assert!(out.contains("identity checked by idp-gov using phone 3-factor (result: pass)"));
     assert!(out.contains("notary.example/w1 (trusted): countersigned at 2026-01-01T00:01:40Z"));
     assert!(out.contains("\nVERIFIED against your command-line options"), "{out}");

@@ -7,12 +7,14 @@ import { WS } from './std.js';
 import { canonicalJson } from './jcs.js';
 import { verdictOf } from './verdict.js';
 
-// What is never shown raw (report.rs is_unsafe_char): controls (Cc), line
-// and paragraph separators, and the invisible or reordering format
-// characters (Cf): soft hyphen, Arabic letter mark, Mongolian vowel
-// separator, zero widths, bidi marks, overrides and isolates, invisible
-// operators, the byte order mark, interlinear annotation.
-const UNSAFE_RE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/gu;
+// What is never shown raw (text.rs is_unsafe_char), by an allow-list:
+// shown are the space separators (Zs) and the letters, marks, numbers,
+// punctuation and symbols that are not default-ignorable (invisible fillers,
+// joiners, variation selectors, tags) nor U+2800 BRAILLE PATTERN BLANK.
+// Everything else (controls, line and paragraph separators, format
+// characters such as bidi overrides, unassigned and private-use code
+// points) could hide or fake text.
+const UNSAFE_RE = /[^\p{Zs}\p{L}\p{M}\p{N}\p{P}\p{S}]|[\p{Default_Ignorable_Code_Point}\u2800]/gu;
 // Runs of Rust's char::is_whitespace (std.js).
 const WS_RUN_RE_G = new RegExp(`[${WS}]+`, 'gu');
 
@@ -24,11 +26,11 @@ export function check(id, subject, status, title, detail) {
 
 /**
  * The one sanitizer for text shown to people, from a bundle, a policy or a
- * server answer (report.rs terminal_safe): controls (C0, C1, DEL), line and
- * paragraph separators, and invisible or reordering format characters
- * (bidi overrides and isolates, zero widths, the byte order mark) become
- * U+FFFD, so no text can hide or reorder other text; runs of white space
- * become one space. Not shortened.
+ * server answer (text.rs terminal_safe): every character that is not
+ * visible (UNSAFE_RE: controls, separators, bidi overrides, zero widths,
+ * invisible fillers, blank braille cells) becomes U+FFFD, so no text can
+ * hide, fake or reorder other text; runs of white space become one space.
+ * Not shortened.
  */
 export function terminalSafe(s) {
   return String(s).replace(UNSAFE_RE, '\ufffd').replace(WS_RUN_RE_G, ' ');

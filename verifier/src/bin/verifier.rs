@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use sha2::{Digest as _, Sha256};
 use verifier::bundle::{verify_bundle_bytes, VerifyOptions, MAX_BUNDLE_BYTES};
 use verifier::policy::{TrustPolicy, MAX_POLICY_BYTES, MAX_ROOT_PEM_BYTES};
-use verifier::report::{json_terminal_safe, terminal_safe};
+use verifier::report::{json_terminal_safe, terminal_safe, wrap_for_terminal};
 use verifier::Hash;
 
 const USAGE: &str = "\
@@ -105,7 +105,7 @@ fn verify(raw: &[String]) -> Result<u8, Fatal> {
         let json = serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))?;
         json_terminal_safe(&json) + "\n"
     } else {
-        report.to_text()
+        wrap_for_terminal(&report.to_text())
     };
     // A closed stdout (e.g. `| head`) must not turn a verdict into a panic.
     let _ = std::io::stdout().write_all(out.as_bytes());

@@ -266,6 +266,8 @@ fn reports_carry_a_qr_code_to_the_verifier_page() {
     let (status, _, html) = call(&s, "POST", &path, &s.tokens.legal, Some("qr-html"));
     assert_eq!(status, 200);
     let html = String::from_utf8(html).unwrap();
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::write(tmp.join("evidence-report-qr.html"), &html).unwrap();
     assert_eq!(qr_of_html(&html), link);
     for needle in [
         format!("<a href=\"{link}\">"),
@@ -286,8 +288,8 @@ fn reports_carry_a_qr_code_to_the_verifier_page() {
     assert!(content.matches(" re\n").count() > 100, "the QR code's rectangles");
     assert!(!content.contains("/Image"), "no raster image");
     let dir = tempfile::tempdir().unwrap();
-    // Kept where a person can look at it (pdftoppm -png).
-    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("evidence-report-qr.pdf");
+    // Kept, like the HTML, where a person can look at it (pdftoppm -png).
+    let file = tmp.join("evidence-report-qr.pdf");
     std::fs::write(&file, &pdf).unwrap();
     let out = std::process::Command::new("pdftotext")
         .args([file.to_str().unwrap(), "-"])

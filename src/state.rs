@@ -16,11 +16,16 @@ use crate::metrics::Metrics;
 /// Builds the shared state of a server over an open ledger, starting the
 /// anchoring thread when witnesses are configured.
 pub fn app_state(ledger: Ledger) -> Result<Arc<AppState>, String> {
-    app_state_with(ledger, AdmissionConfig::default())
+    app_state_with(ledger, AdmissionConfig::default(), None)
 }
 
-/// [`app_state`] with admission settings.
-pub fn app_state_with(ledger: Ledger, admission: AdmissionConfig) -> Result<Arc<AppState>, String> {
+/// [`app_state`] with admission settings and the public base URL (checked
+/// by [`crate::report::qr::check_public_url`]).
+pub fn app_state_with(
+    ledger: Ledger,
+    admission: AdmissionConfig,
+    public_url: Option<String>,
+) -> Result<Arc<AppState>, String> {
     let config = AnchorConfig::load(&ledger).map_err(|e| e.to_string())?;
     let witnesses = config.partners.iter().map(|p| (p.name.clone(), p.vkey.clone())).collect();
     let trust = service_policy(&ledger, &config)?;
@@ -37,6 +42,7 @@ pub fn app_state_with(ledger: Ledger, admission: AdmissionConfig) -> Result<Arc<
         anchor,
         ready: AtomicBool::new(true),
         admission: Admission::new(admission),
+        public_url,
     }))
 }
 

@@ -1,6 +1,8 @@
 //! End-to-end: issuing evidence reports idempotently
 //! (`POST /v1/documents/{id}/reports` + `Idempotency-Key`), reading them
-//! back without side effects, and the legacy `GET .../report`.
+//! back without side effects, the legacy `GET .../report`, and the
+//! reports' QR code to the verifier page (decoded from the HTML's SVG and
+//! from the PDF page rendered by `pdftoppm`).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -33,7 +35,13 @@ fn record_of(s: &Server, index: u64) -> Value {
 const DOC: &str = "contract-r";
 
 fn server_with_contract() -> Server {
-    let s = Server::start();
+    server_with_contract_serving(&[])
+}
+
+/// A server started with extra `serve` flags, holding the contract [`DOC`].
+fn server_with_contract_serving(flags: &[&str]) -> Server {
+    let mut s = Server::prepare();
+    s.spawn_with(flags);
     let signers: Vec<_> = s.signers.iter().collect();
     let events = contract_flow(&s.services, &signers, DOC, format!("合同 {DOC}").as_bytes());
     assert_eq!(s.submit(&json!({"events": events})).0, 200);
@@ -185,4 +193,158 @@ fn bundles_carry_only_the_newest_report_entries() {
     let options = verifier::bundle::VerifyOptions::with_policy(policy, "test court");
     let report = verifier::bundle::verify_bundle(&bundle, &options);
     assert!(report.passed, "{:?}", report.checks);
+}
+
+const PUBLIC_URL: &str = "https://ledger.example.test/";
+
+/// The SHA-256 of the contract [`server_with_contract`] writes.
+fn document_hash() -> String {
+    Hash::digest(format!("合同 {DOC}").as_bytes()).to_hex()
+}
+
+/// Reads the one QR code in a greyscale image (`dark(x, y)`) with an
+/// independent decoder.
+fn read_qr(width: usize, height: usize, dark: impl Fn(usize, usize) -> bool) -> String {
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
+        if dark(x, y) {
+            0
+        } else {
+            255
+        }
+    });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    grids[0].decode().expect("the QR code decodes").1
+}
+
+/// The QR code of an HTML report, from its inline SVG: the path's runs
+/// (`M{x} {y}h{n}v1h-{n}z`, one unit per module) painted 3 pixels a module.
+fn qr_of_html(html: &str) -> String {
+    let svg = &html[html.find("<svg").expect("an inline SVG")..];
+    let svg = &svg[..svg.find("</svg>").expect("closed")];
+    let attr = |name: &str| {
+        let at =
+            svg.find(&format!(" {name}=\"")).unwrap_or_else(|| panic!("{name}")) + name.len() + 3;
+        svg[at..at + svg[at..].find('"').unwrap()].to_string()
+    };
+    let side: usize = attr("viewBox").split(' ').nth(2).unwrap().parse().unwrap();
+    let mut dark = vec![false; side * side];
+    for run in attr("d").split('M').filter(|r| !r.is_empty()) {
+        let (x, rest) = run.split_once(' ').unwrap();
+        let (y, rest) = rest.split_once('h').unwrap();
+        let n = &rest[..rest.find('v').unwrap()];
+        let (x, y, n): (usize, usize, usize) =
+            (x.parse().unwrap(), y.parse().unwrap(), n.parse().unwrap());
+        assert_eq!(rest, format!("{n}v1h-{n}z"), "a run");
+        for i in x..x + n {
+            dark[y * side + i] = true;
+        }
+    }
+    let scale = 3;
+    read_qr(side * scale, side * scale, |x, y| dark[(y / scale) * side + x / scale])
+}
+
+/// The log key's name and key ID, and the SHA-256 fingerprint as the
+/// report prints it.
+fn key_fingerprints(s: &Server) -> (String, String) {
+    let vkey = s.get_json("/v1/log")["vkey"].as_str().unwrap().to_string();
+    let v = verifier::note::NoteVerifier::from_vkey(&vkey).unwrap();
+    let digest = Hash::digest(vkey.as_bytes()).to_hex();
+    let groups: Vec<&str> = (0..32).step_by(4).map(|i| &digest[i..i + 4]).collect();
+    (format!("{}+{}", v.name, hex::encode(v.key_id)), groups.join(" "))
+}
+
+/// Both formats carry a QR code that opens the public verifier page with
+/// the document hash filled in, and the log key's fingerprints beside it.
+#[test]
+fn reports_carry_a_qr_code_to_the_verifier_page() {
+    let s = server_with_contract_serving(&["--public-url", PUBLIC_URL]);
+    let link = format!("https://ledger.example.test/verify#sha256={}", document_hash());
+    let (name_and_id, fingerprint) = key_fingerprints(&s);
+    let path = format!("/v1/documents/{DOC}/reports");
+
+    let (status, _, html) = call(&s, "POST", &path, &s.tokens.legal, Some("qr-html"));
+    assert_eq!(status, 200);
+    let html = String::from_utf8(html).unwrap();
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::write(tmp.join("evidence-report-qr.html"), &html).unwrap();
+    assert_eq!(qr_of_html(&html), link);
+    for needle in [
+        format!("<a href=\"{link}\">"),
+        "扫码核验 Scan to verify".to_string(),
+        name_and_id.clone(),
+        format!("SHA-256 {fingerprint}"),
+    ] {
+        assert!(html.contains(&needle), "HTML lacks {needle:?}");
+    }
+    assert!(!html.contains("--public-url"), "no note when the URL is configured");
+
+    let (status, _, pdf) =
+        call(&s, "POST", &format!("{path}?format=pdf"), &s.tokens.legal, Some("qr-pdf"));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&pdf));
+    // Vector drawing: the modules are rectangles (`re`) in the first page's
+    // content stream, filled once; no image XObject.
+    let content = String::from_utf8_lossy(&pdf);
+    assert!(content.matches(" re\n").count() > 100, "the QR code's rectangles");
+    assert!(!content.contains("/Image"), "no raster image");
+    let dir = tempfile::tempdir().unwrap();
+    // Kept, like the HTML, where a person can look at it (pdftoppm -png).
+    let file = tmp.join("evidence-report-qr.pdf");
+    std::fs::write(&file, &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args([file.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (Debian poppler-utils) is installed by scripts/env.sh");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    for needle in
+        ["扫码核验 Scan to verify", &link, &name_and_id, &format!("SHA-256 {fingerprint}")]
+    {
+        let needle: String = needle.chars().filter(|c| !c.is_whitespace()).collect();
+        assert!(squeezed.contains(&needle), "PDF text lacks {needle:?}:\n{text}");
+    }
+    // The first page as a reader's camera sees it: rendered, then decoded.
+    let page = dir.path().join("page");
+    let out = std::process::Command::new("pdftoppm")
+        .args(["-r", "150", "-gray", "-f", "1", "-l", "1", "-singlefile"])
+        .args([file.to_str().unwrap(), page.to_str().unwrap()])
+        .output()
+        .expect("pdftoppm (Debian poppler-utils) is installed by scripts/env.sh");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pgm = std::fs::read(dir.path().join("page.pgm")).unwrap();
+    let (width, height, pixels) = parse_pgm(&pgm);
+    assert_eq!(read_qr(width, height, |x, y| pixels[y * width + x] < 128), link);
+}
+
+/// Without `--public-url` the code holds the path alone, and the report
+/// says why.
+#[test]
+fn without_a_public_url_the_qr_code_holds_the_path() {
+    let s = server_with_contract();
+    let (status, _, html) =
+        call(&s, "POST", &format!("/v1/documents/{DOC}/reports"), &s.tokens.legal, Some("qr"));
+    assert_eq!(status, 200);
+    let html = String::from_utf8(html).unwrap();
+    assert_eq!(qr_of_html(&html), format!("/verify#sha256={}", document_hash()));
+    assert!(html.contains("serve --public-url"), "the note on the relative link");
+}
+
+/// (width, height, pixels) of a binary PGM (`P5`, maxval 255).
+fn parse_pgm(pgm: &[u8]) -> (usize, usize, &[u8]) {
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while pgm[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !pgm[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(std::str::from_utf8(&pgm[start..at]).unwrap().to_string());
+    }
+    assert_eq!((fields[0].as_str(), fields[3].as_str()), ("P5", "255"));
+    let (w, h) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    (w, h, &pgm[at + 1..at + 1 + w * h])
 }

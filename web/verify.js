@@ -24,6 +24,8 @@ const state = {
   trust: null,
   trustError: null,
   view: null, // {kind: 'bundles', fileHash, groups, lookup} | {kind: 'notice'|'error', text()}
+  // Where the shown fileHash came from: 'file' (hashed here) or 'link'.
+  hashFrom: 'file',
 };
 
 const t = (key, ...args) => {
@@ -195,14 +197,31 @@ async function verifyOne(bundle, options, verifier = verifyBundle) {
   return report;
 }
 
-async function run() {
-  if (!state.file && !state.bundle) {
+/** The document hash a link hands in, `/verify#sha256=<64 hex>` (the
+ * evidence report's QR code): undefined without one, null if malformed.
+ * A fragment is not sent to the server with the page request. */
+function hashFromLink() {
+  if (!location.hash.startsWith('#sha256=')) return undefined;
+  const found = /^#sha256=([0-9a-fA-F]{64})$/.exec(location.hash);
+  return found ? found[1].toLowerCase() : null;
+}
+
+/** Looks up the hash a link hands in, as for a file alone. */
+async function runFromLink() {
+  const linkHash = hashFromLink();
+  if (linkHash === null) show({ kind: 'error', text: () => t('link_hash_bad') });
+  else if (linkHash) await run(linkHash);
+}
+
+async function run(linkHash = null) {
+  if (!state.file && !state.bundle && !linkHash) {
     show({ kind: 'notice', text: () => t('need_input') });
     return;
   }
   busy(true);
   try {
-    let fileHash = null;
+    let fileHash = state.file ? null : linkHash;
+    state.hashFrom = fileHash ? 'link' : 'file';
     if (state.file) {
       $('status').textContent = t('hashing');
       fileHash = hex(await sha256(new Uint8Array(await state.file.arrayBuffer())));
@@ -301,7 +320,8 @@ function paint() {
   out.replaceChildren();
   const v = state.view;
   if (!v) return;
-  if (v.fileHash) out.append(el('p', { class: 'filehash' }, `${t('file_hash')}: `, el('span', { class: 'mono' }, v.fileHash)));
+  const hashLabel = state.hashFrom === 'link' ? t('link_hash') : t('file_hash');
+  if (v.fileHash) out.append(el('p', { class: 'filehash' }, `${hashLabel}: `, el('span', { class: 'mono' }, v.fileHash)));
   if (v.kind === 'notice' || v.kind === 'error') {
     out.append(el('div', { class: v.kind, id: 'message' }, v.text()));
     out.dataset.state = v.state ?? v.kind;
@@ -490,7 +510,7 @@ async function init() {
   wireDrop('policy', loadPolicyFile);
   // A file dropped outside the zones must not make the browser open it.
   for (const ev of ['dragover', 'drop']) window.addEventListener(ev, (e) => e.preventDefault());
-  $('verify').addEventListener('click', run);
+  $('verify').addEventListener('click', () => run());
   $('use-keys').addEventListener('click', useTypedKeys);
   $('clear-trust').addEventListener('click', clearTrust);
   $('reset').addEventListener('click', () => {
@@ -505,9 +525,11 @@ async function init() {
     state.lang = state.lang === 'zh' ? 'en' : 'zh';
     paint();
   });
+  window.addEventListener('hashchange', runFromLink);
   await restoreTrust();
   paint();
   document.body.dataset.ready = 'true';
+  await runFromLink();
 }
 
 init();

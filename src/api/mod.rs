@@ -54,6 +54,9 @@ pub struct AppState {
     pub ready: std::sync::atomic::AtomicBool,
     /// Per-tenant quotas and the bound on events in flight.
     pub admission: admission::Admission,
+    /// The service's public base URL (`serve --public-url`), checked, with
+    /// no trailing slash: reports link to `<it>/verify`.
+    pub public_url: Option<String>,
 }
 
 impl AppState {

@@ -306,6 +306,7 @@ fn render(
         issued_at: &issued_at,
         requested_by: &caller.token_id,
         log_issuer: LOG_ISSUER,
+        public_url: state.public_url.as_deref(),
     });
     let body = match format {
         Format::Html => html::render(&doc).into_bytes(),

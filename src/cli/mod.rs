@@ -97,6 +97,11 @@ enum Command {
         store: Option<String>,
         #[command(flatten)]
         limits: ServeLimits,
+        /// The service's public base URL (e.g. https://ledger.example.com),
+        /// for the link in the evidence reports' QR code to /verify. Without
+        /// it the reports print the path alone, with a note.
+        #[arg(long = "public-url", value_name = "URL")]
+        public_url: Option<String>,
     },
     /// Manage trusted RFC 3161 time-stamp authorities.
     Tsa {
@@ -191,6 +196,7 @@ fn run(cli: Cli) -> CliResult {
             retention_sweep_secs,
             store: url,
             limits,
+            public_url,
         } => serve::serve(
             &data,
             listen,
@@ -199,6 +205,7 @@ fn run(cli: Cli) -> CliResult {
             retention_sweep_secs,
             url.as_deref(),
             &limits,
+            public_url.as_deref(),
         ),
         Command::Witness { command } => anchoring::witness(command),
         Command::Tiles { command } => store::tiles(command),

@@ -52,6 +52,8 @@ impl ServeLimits {
     }
 }
 
+// One parameter per `serve` flag.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn serve(
     data: &Path,
     listen: SocketAddr,
@@ -60,8 +62,15 @@ pub(super) fn serve(
     retention_sweep_secs: u64,
     store: Option<&str>,
     limits: &ServeLimits,
+    public_url: Option<&str>,
 ) -> CliResult {
     let admission = limits.config()?;
+    let public_url = public_url.map(crate::report::qr::check_public_url).transpose()?;
+    if public_url.is_none() {
+        tracing::info!(
+            "no --public-url: evidence reports' QR codes hold the path /verify alone, not a full link"
+        );
+    }
     let store = match store {
         Some(s) => StoreConfig::parse(s),
         None => ledger::configured_store(data),
@@ -92,7 +101,7 @@ pub(super) fn serve(
             })
             .map_err(|e| e.to_string())?;
     }
-    let state = app_state_with(ledger.clone(), admission)?;
+    let state = app_state_with(ledger.clone(), admission, public_url)?;
     let stop_sweeps = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sweeper = {
         let (state, stop) = (state.clone(), stop_sweeps.clone());

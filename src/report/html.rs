@@ -1,13 +1,15 @@
 //! The report as one self-contained HTML page: no script, no external
-//! resource, every text escaped.
+//! resource, every text escaped. The QR code is an inline SVG.
 
+use super::qr::{Modules, QUIET_ZONE};
 use super::{Block, Document};
 
 const STYLE: &str = "body{font-family:\"Noto Sans CJK SC\",\"WenQuanYi Micro Hei\",\"Microsoft YaHei\",sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#111;line-height:1.5}\
 h1{font-size:1.6em;border-bottom:2px solid #333;padding-bottom:.3em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #bbb}\
 table{border-collapse:collapse;width:100%;font-size:.9em}th,td{border:1px solid #ccc;padding:.35em .5em;text-align:left;vertical-align:top;white-space:pre-line;overflow-wrap:anywhere}\
 th{background:#f2f2f2}table.fields th{width:14em}pre{background:#f5f5f5;border:1px solid #ddd;padding:.8em;white-space:pre-wrap;overflow-wrap:anywhere}\
-.verdict{font-weight:bold;padding:.6em .8em;border-radius:4px}.pass{background:#e6f4ea;color:#0b5e23}.fail{background:#fdecea;color:#a11}";
+.verdict{font-weight:bold;padding:.6em .8em;border-radius:4px}.pass{background:#e6f4ea;color:#0b5e23}.fail{background:#fdecea;color:#a11}\
+.qr{display:flex;gap:1em;align-items:flex-start}.qr svg{flex:none;width:11em;height:11em}.qr table th{width:12em}";
 
 /// Renders `doc` as a UTF-8 HTML page.
 pub fn render(doc: &Document) -> String {
@@ -57,7 +59,34 @@ fn block_html(out: &mut String, block: &Block) {
             out.push_str("</tbody>\n</table>\n");
         }
         Block::Code(t) => out.push_str(&format!("<pre>{}</pre>\n", esc(t))),
+        Block::Qr { link, modules, rows } => {
+            out.push_str("<div class=\"qr\">\n");
+            let code = svg(modules, link);
+            if link.starts_with("https://") || link.starts_with("http://") {
+                out.push_str(&format!("<a href=\"{}\">{code}</a>\n", esc(link)));
+            } else {
+                out.push_str(&code);
+                out.push('\n');
+            }
+            block_html(out, &Block::Fields(rows.clone()));
+            out.push_str("</div>\n");
+        }
     }
+}
+
+/// The QR code as an inline SVG: one path of the dark runs, one unit per
+/// module, on a white square that includes the quiet zone.
+fn svg(modules: &Modules, link: &str) -> String {
+    let side = modules.width() + 2 * QUIET_ZONE;
+    let mut d = String::new();
+    for (x, y, len) in modules.runs() {
+        d.push_str(&format!("M{} {}h{len}v1h-{len}z", x + QUIET_ZONE, y + QUIET_ZONE));
+    }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" shape-rendering=\"crispEdges\" role=\"img\" aria-label=\"{}\">\
+         <rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/><path fill=\"#000\" d=\"{d}\"/></svg>",
+        esc(&format!("QR: {link}"))
+    )
 }
 
 /// Escapes text for HTML element content and quoted attribute values.

@@ -10,6 +10,7 @@
 
 pub mod html;
 pub mod pdf;
+pub mod qr;
 
 use serde_json::Value;
 use verifier::report::{method_words, plain, CheckStatus, Report, TimelineEntry, VerdictStatus};
@@ -43,6 +44,15 @@ pub enum Block {
     },
     /// A command or other text to copy exactly, in a box.
     Code(String),
+    /// A QR code, with label / value rows beside it.
+    Qr {
+        /// What the code holds: the verifier link.
+        link: String,
+        /// The code's modules.
+        modules: qr::Modules,
+        /// Shown beside the code.
+        rows: Vec<(String, String)>,
+    },
 }
 
 /// A composed report.
@@ -70,6 +80,9 @@ pub struct Issue<'a> {
     pub requested_by: &'a str,
     /// Name under which the log attests reports, as an issuer.
     pub log_issuer: &'a str,
+    /// The service's public base URL (`serve --public-url`), for the QR
+    /// code's link; `None` prints the path alone.
+    pub public_url: Option<&'a str>,
 }
 
 /// The report's title.
@@ -87,12 +100,15 @@ pub fn compose(issue: &Issue<'_>) -> Document {
         ),
         verdict(r),
         Block::Fields(summary(issue)),
+    ];
+    blocks.extend(scan_to_verify(issue));
+    blocks.extend([
         Block::Heading("当事人 Parties".to_owned()),
         parties(r),
         Block::Heading("时间线 Timeline".to_owned()),
         timeline(r),
         Block::Heading("签署人的身份核验与意愿核验 Signers: identity and intent".to_owned()),
-    ];
+    ]);
     blocks.extend(signers(r));
     blocks.push(Block::Heading("锚定伙伴（见证方） Anchoring partners (witnesses)".to_owned()));
     blocks.push(witnesses(r));
@@ -168,6 +184,45 @@ fn summary(issue: &Issue<'_>) -> Vec<(String, String)> {
         ("日志 Log".into(), plain(&r.origin)),
         ("日志公钥 Log key".into(), issue.log_vkey.to_owned()),
         ("检查点 Checkpoint".into(), checkpoint),
+    ]
+}
+
+/// The QR code to the public verifier page, with the log key's
+/// fingerprint beside it; nothing when the document hash is unreadable.
+fn scan_to_verify(issue: &Issue<'_>) -> Vec<Block> {
+    let Some(hash) = issue.report.document_hash.as_deref() else { return Vec::new() };
+    let link = qr::verify_link(issue.public_url, hash);
+    let Some(modules) = qr::Modules::encode(&link) else { return Vec::new() };
+    let key = qr::KeyFingerprint::of(issue.log_vkey);
+    let mut rows = vec![("核验链接 Verification link".to_owned(), link.clone())];
+    if issue.public_url.is_none() {
+        rows.push((
+            "说明 Note".to_owned(),
+            "本服务未配置公开地址，链接只含路径：请在本证据账本服务的网址后打开。 This server has no public URL configured (serve --public-url), so the link holds the path alone: open it at the address of this evidence ledger service."
+                .to_owned(),
+        ));
+    }
+    if let Some(name_and_id) = key.name_and_id {
+        rows.push((
+            "日志密钥名称与密钥 ID Log key name and key ID".to_owned(),
+            format!("{name_and_id}\n（即日志公钥 vkey 的开头 the start of the log vkey）"),
+        ));
+    }
+    rows.push((
+        "日志公钥指纹 Log key fingerprint".to_owned(),
+        format!(
+            "SHA-256 {}\n（日志公钥 vkey 文本的 SHA-256 前 128 位 the first 128 bits of the SHA-256 of the vkey text: printf %s VKEY | sha256sum）",
+            key.sha256
+        ),
+    ));
+    vec![
+        Block::Heading("扫码核验 Scan to verify".to_owned()),
+        Block::Para(
+            "扫描二维码即打开公开验证页面，并填入本合同文件的 SHA-256，在日志中查询并在浏览器中核验。请先核对页面所用的日志公钥与下列指纹一致，且与法院信任的日志公钥一致。 \
+             Scanning the code opens the public verifier page with this contract's document SHA-256 filled in, to look it up in the log and verify the answer in the browser. First check that the log key the page uses matches the fingerprint below, and the log key your court trusts."
+                .to_owned(),
+        ),
+        Block::Qr { link, modules, rows },
     ]
 }
 

@@ -8,6 +8,9 @@
 //! searchable and `pdftotext` read it. The font is a system file (Debian's
 //! fonts-wqy-microhei by default), found at [`DEFAULT_FONT`] or at the path
 //! in [`FONT_ENV`]; it must have TrueType (`glyf`) outlines.
+//!
+//! The QR code is vector drawing: one filled path of a rectangle per run
+//! of dark modules (no image).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -18,6 +21,7 @@ use pdf_writer::types::{
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use ttf_parser::{Face, GlyphId};
 
+use super::qr::{Modules, QUIET_ZONE};
 use super::{Block, Document};
 
 /// Where the report font is looked for unless [`FONT_ENV`] names another
@@ -100,6 +104,9 @@ const WIDTH: f32 = PAGE_W - 2.0 * MARGIN;
 const BODY: f32 = 9.0;
 const SMALL: f32 = 8.0;
 const PAD: f32 = 3.5;
+/// Side of a QR code with its quiet zone: ~42 mm, so that at version 7
+/// (the verifier link) a module is ~0.8 mm and a phone reads it from paper.
+const QR_SIDE: f32 = 120.0;
 
 /// Text colour.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -124,9 +131,35 @@ impl Ink {
 /// What is drawn on a page.
 #[derive(Clone, Debug, PartialEq)]
 enum Op {
-    Text { x: f32, y: f32, size: f32, bold: bool, ink: Ink, text: String },
-    Rule { x: f32, y: f32, width: f32, weight: f32 },
-    Fill { x: f32, y: f32, w: f32, h: f32, gray: f32 },
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        bold: bool,
+        ink: Ink,
+        text: String,
+    },
+    Rule {
+        x: f32,
+        y: f32,
+        width: f32,
+        weight: f32,
+    },
+    Fill {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        gray: f32,
+    },
+    /// Dark module runs `(x, y, length)` of a QR code whose top-left module
+    /// is at (`x`, `top`), `cell` points a module.
+    Qr {
+        x: f32,
+        top: f32,
+        cell: f32,
+        runs: Vec<(usize, usize, usize)>,
+    },
 }
 
 /// Glyph advances of the font, for measuring text.
@@ -261,7 +294,30 @@ impl<'m> Layout<'m> {
             }
             Block::Table { head, widths, rows } => self.table(Some(head), widths, rows),
             Block::Code(t) => self.code(t),
+            Block::Qr { modules, rows, .. } => self.qr(modules, rows),
         }
+    }
+
+    /// A QR code at the left margin (with its quiet zone), its rows beside it.
+    fn qr(&mut self, modules: &Modules, rows: &[(String, String)]) {
+        self.need(QR_SIDE + 6.0);
+        let (top, page) = (self.y, self.pages.len());
+        let cell = QR_SIDE / (modules.width() + 2 * QUIET_ZONE) as f32;
+        let inset = cell * QUIET_ZONE as f32;
+        let runs = modules.runs();
+        self.ops().push(Op::Qr { x: MARGIN + inset, top: top - inset, cell, runs });
+        let x = MARGIN + QR_SIDE + 6.0;
+        let max = WIDTH - QR_SIDE - 6.0;
+        self.y -= inset;
+        for (label, value) in rows {
+            self.lines(x, max, SMALL, true, Ink::Gray, label);
+            self.lines(x, max, SMALL, false, Ink::Black, value);
+            self.y -= 3.0;
+        }
+        if self.pages.len() == page {
+            self.y = self.y.min(top - QR_SIDE);
+        }
+        self.y -= 6.0;
     }
 
     fn rule(&mut self, weight: f32) {
@@ -457,6 +513,14 @@ fn page_content(ops: &[Op], glyphs: &Glyphs, font: Name<'_>) -> Vec<u8> {
             Op::Fill { x, y, w, h, gray } => {
                 c.set_fill_gray(*gray);
                 c.rect(*x, *y, *w, *h);
+                c.fill_nonzero();
+            }
+            Op::Qr { x, top, cell, runs } => {
+                c.set_fill_gray(0.0);
+                for &(rx, ry, len) in runs {
+                    let y = top - (ry + 1) as f32 * cell;
+                    c.rect(x + rx as f32 * cell, y, len as f32 * cell, *cell);
+                }
                 c.fill_nonzero();
             }
         }

@@ -86,12 +86,9 @@ async function serveLog(log, b) {
   ledger.checkpoint = b.checkpoint;
 }
 
-test('file only, lookup v2: the ledger\'s statement per entry, inclusion and signatures verified', { skip }, async () => {
+/** Serves a lookup v2 answer about `hash`: two entries of a v2 contract. */
+async function serveLookup(hash) {
   const log = await f.logSigner('ledger.example/log', 1);
-  const document = utf8.encode('合同 42：全文\n');
-  const hash = v.hex(await v.sha256(document));
-  const filePath = join(dir, 'contract.txt');
-  writeFileSync(filePath, document);
   const c = await f.v2Contract();
   const b = await f.makeBundleV2({ log, items: c.items });
   await serveLog(log, b);
@@ -106,6 +103,14 @@ test('file only, lookup v2: the ledger\'s statement per entry, inclusion and sig
       ][i],
     })),
   };
+}
+
+test('file only, lookup v2: the ledger\'s statement per entry, inclusion and signatures verified', { skip }, async () => {
+  const document = utf8.encode('合同 42：全文\n');
+  const hash = v.hex(await v.sha256(document));
+  const filePath = join(dir, 'contract.txt');
+  writeFileSync(filePath, document);
+  await serveLookup(hash);
   const { page, problems } = await openPage('en');
   await run(page, { file: filePath });
   assert.equal(await page.getAttribute('#results', 'data-state'), 'lookup-done');
@@ -126,6 +131,25 @@ test('file only, lookup v2: the ledger\'s statement per entry, inclusion and sig
   await page.click('#lang');
   assert.match(await page.textContent('#lookup-statement'), /账本自己的说法/);
   assert.match(await page.textContent('#lookup-statement'), /第 2 方/);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a link /verify#sha256=<hash> (an evidence report\'s QR code) is looked up on load', { skip }, async () => {
+  const hash = v.hex(await v.sha256(utf8.encode('合同 43：全文\n')));
+  await serveLookup(hash);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  await page.goto(`${base}/verify?lang=en#sha256=${hash.toUpperCase()}`);
+  await page.waitForSelector('#results[data-state="lookup-done"]', { timeout: 60000 });
+  assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'verified');
+  assert.equal(await page.textContent('.filehash'), `File SHA-256 from the link (an evidence report's QR code; not computed here): ${hash}`);
+  await shot(page, 'link-lookup-en.png');
+  // A malformed hash in the link (a later change of the fragment): said so.
+  await page.goto(`${base}/verify?lang=en#sha256=${hash.slice(1)}`);
+  await page.waitForSelector('#results[data-state="error"]');
+  assert.match(await page.textContent('#message'), /malformed/);
   assert.deepEqual(problems, []);
   await page.close();
 });

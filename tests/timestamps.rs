@@ -312,6 +312,8 @@ fn event_tokens_are_verified_on_ingest_and_in_the_bundle() {
     assert_eq!(report.timestamps.len(), 2);
     assert!(report.timestamps.iter().all(|t| t.tsa == "test-tsa"));
     assert!(report.timestamps[0].subject.starts_with("the document of entry"), "{report:?}");
+    assert_eq!(report.timestamps[0].covers, verifier::report::TimestampCovers::Document);
+    assert_eq!(report.timestamps[1].covers, verifier::report::TimestampCovers::Event);
     assert!(report.timestamps[1].subject.starts_with("the event of entry"), "{report:?}");
     assert!(report.passed, "{}", report.to_text());
     let serial = report.timestamps[0].serial.clone();
@@ -326,6 +328,12 @@ fn event_tokens_are_verified_on_ingest_and_in_the_bundle() {
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("Trusted timestamps") && html.contains("test-tsa"), "{html}");
     assert!(html.contains(&serial), "{html}");
+    // Each token is worded by what it covers: the document, the event.
+    assert!(
+        html.contains("the document of entry") && html.contains("the event of entry"),
+        "{html}"
+    );
+    assert!(!html.contains("the log's state"), "no checkpoint token here: {html}");
     let _ = s.terminate();
 }
 

@@ -392,16 +392,28 @@ fn step(t: &TimelineEntry) -> String {
     lines.join("\n")
 }
 
+/// What a trusted timestamp covers, in both languages: the token over a
+/// document hash dates the file, the token over an event dates the event,
+/// the token over a checkpoint dates the log's state.
+fn timestamp_covers(t: &verifier::report::TimestampFact) -> String {
+    use verifier::report::TimestampCovers;
+    let i = t.entry.map(|i| i.to_string()).unwrap_or_default();
+    match t.covers {
+        TimestampCovers::Document => format!("第 {i} 条记录所述的文件 the document of entry {i}"),
+        TimestampCovers::Event => format!("第 {i} 条记录的事件本身 the event of entry {i}"),
+        TimestampCovers::Checkpoint => {
+            format!("日志状态（检查点） the log's state: {}", plain(&t.subject))
+        }
+    }
+}
+
 /// The trusted times vouched for by time-stamp authorities (verified ones only).
 fn timestamps(r: &Report) -> Block {
     let rows = r
         .timestamps
         .iter()
         .map(|t| {
-            let what = match t.subject.strip_prefix("entry ") {
-                Some(i) => format!("第 {i} 条记录 entry {i}"),
-                None => "日志检查点 the log's checkpoint".to_owned(),
-            };
+            let what = timestamp_covers(t);
             vec![what, plain(&t.tsa), with_beijing(&t.gen_time), plain(&t.serial)]
         })
         .collect();

@@ -446,7 +446,8 @@ fn anchoring_claim(a: &BundleAnchoring) -> String {
     };
     format!(
         "The ledger says this checkpoint {} its anchoring policy ({} distinct witness keys{}); cosigned by: {}. \
-         This is the ledger's own statement: the cosignatures were counted above against your policy instead.",
+         This is the ledger's own statement, which nothing signs: the cosignatures were counted \
+         against your policy instead, and only that count is part of the verdict.",
         if a.satisfied { "meets" } else { "does NOT meet" },
         a.threshold,
         if a.required.is_empty() { String::new() } else { format!(", including {}", names(&a.required)) },

@@ -20,11 +20,30 @@ pub use crate::text::{
     MAX_QUOTED_CHARS, TERMINAL_COLUMNS,
 };
 
+/// What a trusted timestamp covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimestampCovers {
+    /// An event's document (its `timestamp_token`, over the document hash).
+    Document,
+    /// An event itself (its `event_timestamp_token`, over its content).
+    Event,
+    /// The log's state (the checkpoint's token, over the checkpoint body).
+    Checkpoint,
+}
+
 /// A trusted time vouched for by a time-stamp authority.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TimestampFact {
-    /// What was timestamped: "entry <index>" or "checkpoint".
+    /// What was timestamped, in words: "the document of entry N (SHA-256
+    /// …)", "the event of entry N (content SHA-256 …)" or "the log state
+    /// of N entries".
     pub subject: String,
+    /// What the token covers.
+    pub covers: TimestampCovers,
+    /// The entry whose document or event it covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<u64>,
     /// The TSA (the ledger operator's name for its root).
     pub tsa: String,
     /// genTime, RFC 3339 UTC.
@@ -280,10 +299,17 @@ impl Report {
             out.push_str(&format!("{mark}  {} [{}]\n", terminal_safe(&c.title), c.id));
             out.push_str(&format!("        {}\n", terminal_safe(&c.detail)));
         }
-        for claim in &self.claims {
-            out.push_str(&format!("· CLAIM  {}\n", terminal_safe(claim)));
-        }
         out.push_str(&self.verdict_text());
+        if !self.claims.is_empty() {
+            // After the verdict, apart from it: what the bundle states
+            // that no signature covers.
+            out.push_str(
+                "Unsigned statements in the bundle (not checked, not part of the verdict):\n",
+            );
+            for claim in &self.claims {
+                out.push_str(&format!("· UNSIGNED CLAIM  {}\n", terminal_safe(claim)));
+            }
+        }
         out.push_str(&self.timeline_text());
         out.push_str(&self.witness_text());
         for t in &self.timestamps {

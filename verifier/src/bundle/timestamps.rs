@@ -16,7 +16,7 @@ use crate::check::{check_id, Check};
 use crate::checkpoint::SignedCheckpoint;
 use crate::entry::LeafEntry;
 use crate::policy::TrustPolicy;
-use crate::report::TimestampFact;
+use crate::report::{TimestampCovers, TimestampFact};
 use crate::text::plain;
 use crate::tsa::{verify_timestamp_token, TimestampInfo, TrustedTsa};
 use crate::{Hash, VerifyError};
@@ -44,6 +44,8 @@ struct Token {
     id: &'static str,
     subject: Option<String>,
     what: String,
+    covers: TimestampCovers,
+    entry: Option<u64>,
     imprint: Hash,
     der: Vec<u8>,
 }
@@ -78,6 +80,8 @@ pub(super) fn checks(
                 out.checks.push(pass(&token, &info));
                 out.facts.push(TimestampFact {
                     subject: token.what.clone(),
+                    covers: token.covers,
+                    entry: token.entry,
                     tsa: info.tsa,
                     gen_time: info.gen_time,
                     serial: info.serial,
@@ -113,6 +117,8 @@ fn tokens(bundle: &Bundle, readable: &[(u64, &LeafEntry)], out: &mut Stamped) ->
                 id: check_id::EVENT_TIMESTAMP,
                 subject: Some(index.to_string()),
                 what: format!("the document of entry {index} (SHA-256 {})", h.to_hex()),
+                covers: TimestampCovers::Document,
+                entry: Some(*index),
                 imprint: h,
                 der: der.clone(),
             });
@@ -123,6 +129,8 @@ fn tokens(bundle: &Bundle, readable: &[(u64, &LeafEntry)], out: &mut Stamped) ->
                 id: check_id::EVENT_CONTENT_TIMESTAMP,
                 subject: Some(index.to_string()),
                 what: format!("the event of entry {index} (content SHA-256 {})", h.to_hex()),
+                covers: TimestampCovers::Event,
+                entry: Some(*index),
                 imprint: h,
                 der: der.clone(),
             });
@@ -136,6 +144,8 @@ fn tokens(bundle: &Bundle, readable: &[(u64, &LeafEntry)], out: &mut Stamped) ->
                 id: check_id::CHECKPOINT_TIMESTAMP,
                 subject: None,
                 what: format!("the log state of {} entries", cp.checkpoint.size),
+                covers: TimestampCovers::Checkpoint,
+                entry: None,
                 imprint: Hash::digest(cp.note.text.as_bytes()),
                 der,
             }),

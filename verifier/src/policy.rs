@@ -472,6 +472,29 @@ mod tests {
     }
 
     #[test]
+    fn ca_lines_read_like_tsa_lines() {
+        let pem = include_str!("../tests/data/tsa/root-ca.pem");
+        let text = format!("log {}\nca court-ca\n{pem}tsa t\n{pem}", log(1));
+        let p = TrustPolicy::parse(&text).unwrap();
+        assert_eq!((p.cas.len(), p.tsas.len()), (1, 1));
+        assert_eq!(p.cas[0].name, "court-ca");
+        assert_eq!(p.cas[0].root_der, p.tsas[0].root.root_der);
+        assert_eq!(TrustPolicy::parse(&p.to_text()).unwrap(), p);
+        // A policy without `ca` lines reads as before.
+        let old = TrustPolicy::parse(&format!("log {}\ntsa t\n{pem}", log(1))).unwrap();
+        assert!(old.cas.is_empty());
+        for (text, needle) in [
+            ("ca c\nnot pem\n".to_owned(), "a ca line must be followed by"),
+            (format!("ca c\n{pem}ca c\n{pem}"), "listed twice"),
+            (format!("ca\n{pem}"), "wrong arguments"),
+            (format!("ca c\n{PEM_BEGIN}\nAAAA\n{PEM_END}\n"), "not a certificate"),
+        ] {
+            let err = TrustPolicy::parse(&text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
     fn refusals_name_the_line() {
         let w = witness("a.example/w", 3);
         for (text, needle) in [

@@ -330,7 +330,7 @@ fn two_signers_in_two_revisions_are_both_valid_with_their_certificates() {
     let (out, text) = cli(&pki, &["two.pdf", "--policy", "court.policy"]);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("Signature 1 (field Alice): VALID"), "{text}");
-    assert!(text.contains("signer: CN=Bob Signer,O=Beta,C=CN"), "{text}");
+    assert!(text.contains("  signer: CN=Bob Signer,O=Beta,C=CN"), "{text}");
     assert!(text.contains(&format!("SHA-256 {}", sha256_hex(&one))), "{text}");
     let (out, json) = cli(&pki, &["--json", "two.pdf", "--policy=court.policy"]);
     assert_eq!(out.status.code(), Some(0));

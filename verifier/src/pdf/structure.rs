@@ -226,7 +226,7 @@ pub fn check_byte_range(
         && gap[0] == b'<'
         && gap[gap.len() - 1] == b'>'
         && gap[1..gap.len() - 1].iter().all(u8::is_ascii_hexdigit)
-        && gap.len() % 2 == 0;
+        && gap.len() & 1 == 0;
     if !hex_ok {
         return Err(format!(
             "the bytes left out ({b}..{c}) are not exactly one hex string <…>: \

@@ -117,8 +117,10 @@ fn run(
 
 const PDF_AT_GEN_TIME: PathWords =
     PathWords { anchors: "a CA of your policy", at: "the signing time (the timestamp's genTime)" };
-const PDF_AT_NOW: PathWords =
-    PathWords { anchors: "a CA of your policy", at: "the time of this check" };
+const PDF_AT_NOW: PathWords = PathWords {
+    anchors: "a CA of your policy",
+    at: "the time of this check (no trusted signature timestamp proves an earlier signing time)",
+};
 
 /// `/Contents` → SignedData: one DER ContentInfo, then only zero padding
 /// (the placeholder is reserved before the signature is known).

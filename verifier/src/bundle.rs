@@ -435,6 +435,40 @@ pub fn verify_bundle(bundle: &Bundle, options: &VerifyOptions) -> Report {
     report.finish()
 }
 
+/// A `signed` event of a bundle with the document hash it was logged with:
+/// what a PDF's signed revision is matched against ([`crate::pdf`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedDocument {
+    /// The entry's position in the log.
+    pub index: u64,
+    /// The submitter's event id.
+    pub event_id: String,
+    /// The actor's id and masked display name ("王* (u-9)").
+    pub actor: String,
+    /// When the log recorded it (RFC 3339 UTC).
+    pub ledger_time: String,
+    /// The event's `document_hash`: SHA-256 of the document as signed.
+    pub document_hash: Hash,
+}
+
+/// The readable `signed` entries of `bundle` (v1 leaves, and v2 leaves
+/// opened by their records) with their document hashes, in bundle order.
+/// Says nothing of whether the bundle verifies: run [`verify_bundle`] too.
+pub fn signed_documents(bundle: &Bundle) -> Vec<SignedDocument> {
+    let d = decode::decode(bundle);
+    d.readable()
+        .into_iter()
+        .filter(|(_, l)| l.event.kind == crate::entry::EventKind::Signed)
+        .map(|(index, l)| SignedDocument {
+            index,
+            event_id: l.event.event_id.clone(),
+            actor: format!("{} ({})", l.event.actor.display, l.event.actor.id),
+            ledger_time: l.ledger_time.clone(),
+            document_hash: l.event.document_hash,
+        })
+        .collect()
+}
+
 /// The ledger's statement about its anchoring policy, in words.
 fn anchoring_claim(a: &BundleAnchoring) -> String {
     let names = |l: &[String]| {

@@ -4,7 +4,8 @@
 //! notes, tlog-checkpoint bodies, tlog-cosignature v1, the ledger entry model
 //! with its canonical JSON (RFC 8785), attestation checks, and the evidence
 //! bundle checks a court runs offline against a trust policy of the keys it
-//! chose, and the verdict rules.
+//! chose, and the verdict rules; and the contract PDF's own signatures
+//! (CMS over `/ByteRange`) against the CA roots of that policy.
 //!
 //! Out of scope: storage, networking, async runtimes. This crate is the
 //! specification in code; it must build with no I/O dependencies.
@@ -20,6 +21,7 @@ pub mod error;
 pub mod hash;
 pub mod jcs;
 pub mod note;
+pub mod pdf;
 pub mod policy;
 pub mod proof;
 pub mod report;

@@ -1,7 +1,8 @@
 //! Trust policies: the keys the person verifying chose (docs/trust-policy.md).
 //!
 //! A policy names the log keys, the witness keys with a quorum of distinct
-//! keys, the trusted RFC 3161 roots and optionally pinned issuer keys. It is
+//! keys, the trusted RFC 3161 roots, the CA roots that PDF signers'
+//! certificates must chain to, and optionally pinned issuer keys. It is
 //! the only source of trust anchors for a verdict: keys that arrive inside a
 //! bundle are claims, never anchors. This module owns the text format (a
 //! small line-oriented file modelled on Sigsum's trust policies) and the
@@ -27,6 +28,8 @@ pub const MAX_WITNESS_KEYS: usize = 100;
 pub const MAX_PINNED_ISSUERS: usize = 10_000;
 /// Most TSA roots in a policy (and in a bundle).
 pub const MAX_TSA_ROOTS: usize = 16;
+/// Most CA roots (for PDF signer certificates) in a policy.
+pub const MAX_CA_ROOTS: usize = 64;
 /// Largest PEM root certificate (in a policy and in a bundle).
 pub const MAX_ROOT_PEM_BYTES: usize = 16 * 1024;
 
@@ -52,6 +55,25 @@ impl PolicyTsa {
     }
 }
 
+/// A trusted CA root for the signer certificates of PDF signatures
+/// (docs/pdf-signatures.md), as the policy names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyCa {
+    /// The policy's name for the CA.
+    pub name: String,
+    /// The root certificate, PEM as re-encoded from its DER.
+    pub pem: String,
+    /// The root certificate, DER.
+    pub root_der: Vec<u8>,
+}
+
+impl PolicyCa {
+    /// Lowercase hex SHA-256 of the DER certificate, to compare out of band.
+    pub fn fingerprint(&self) -> String {
+        hex::encode(Sha256::digest(&self.root_der))
+    }
+}
+
 /// What the person verifying trusts. The default trusts nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrustPolicy {
@@ -65,6 +87,8 @@ pub struct TrustPolicy {
     pub issuers: Vec<(String, VerifyingKey)>,
     /// Trusted TSA roots.
     pub tsas: Vec<PolicyTsa>,
+    /// Trusted CA roots for PDF signer certificates (`ca` lines).
+    pub cas: Vec<PolicyCa>,
 }
 
 impl TrustPolicy {
@@ -101,10 +125,14 @@ impl TrustPolicy {
                 }
                 ("issuer", [name, key]) => policy.add_issuer(name, key).map_err(at)?,
                 ("tsa", [name]) => {
-                    let pem = pem_block(&mut lines).map_err(at)?;
+                    let pem = pem_block(&mut lines, word).map_err(at)?;
                     policy.add_tsa(name, &pem).map_err(at)?;
                 }
-                ("log" | "witness" | "quorum" | "issuer" | "tsa", _) => {
+                ("ca", [name]) => {
+                    let pem = pem_block(&mut lines, word).map_err(at)?;
+                    policy.add_ca(name, &pem).map_err(at)?;
+                }
+                ("log" | "witness" | "quorum" | "issuer" | "tsa" | "ca", _) => {
                     return Err(at(format!("wrong arguments or repeated line for {word:?}")));
                 }
                 _ => return Err(at(format!("unknown keyword {word:?}"))),
@@ -179,6 +207,26 @@ impl TrustPolicy {
         Ok(())
     }
 
+    /// Adds a trusted CA root for PDF signer certificates (one PEM
+    /// certificate; docs/pdf-signatures.md).
+    pub fn add_ca(&mut self, name: &str, pem: &str) -> Result<(), String> {
+        check_name("CA", name)?;
+        if self.cas.iter().any(|c| c.name == name) {
+            return Err(format!("CA {name:?} is listed twice"));
+        }
+        if self.cas.len() == MAX_CA_ROOTS {
+            return Err(format!("more than {MAX_CA_ROOTS} CA roots"));
+        }
+        if pem.len() > MAX_ROOT_PEM_BYTES {
+            return Err(format!("the root of CA {name:?} is over {MAX_ROOT_PEM_BYTES} bytes"));
+        }
+        let root_der = crate::tsa::parse_root_pem(pem)
+            .map_err(|e| format!("the root of CA {name:?} is not a certificate: {e}"))?;
+        let pem = der_to_pem(&root_der);
+        self.cas.push(PolicyCa { name: name.to_owned(), pem, root_der });
+        Ok(())
+    }
+
     /// Checks the quorum against the distinct witness keys.
     pub fn check_quorum(&self) -> Result<(), VerifyError> {
         let distinct = self.distinct_witness_keys().len();
@@ -225,6 +273,7 @@ impl TrustPolicy {
             && self.witnesses.is_empty()
             && self.issuers.is_empty()
             && self.tsas.is_empty()
+            && self.cas.is_empty()
     }
 
     /// A starting policy from a ledger's `GET /v1/log` answer: `vkey`,
@@ -273,6 +322,9 @@ impl TrustPolicy {
         for t in &self.tsas {
             let _ = writeln!(out, "tsa {}\n{}", t.name, t.pem.trim_end());
         }
+        for c in &self.cas {
+            let _ = writeln!(out, "ca {}\n{}", c.name, c.pem.trim_end());
+        }
         out
     }
 }
@@ -320,13 +372,16 @@ fn der_to_pem(der: &[u8]) -> String {
     out
 }
 
-/// Reads the PEM block that follows a `tsa` line.
-fn pem_block<'a>(lines: &mut impl Iterator<Item = (usize, &'a str)>) -> Result<String, String> {
+/// Reads the PEM block that follows a `tsa` or `ca` line (`keyword`).
+fn pem_block<'a>(
+    lines: &mut impl Iterator<Item = (usize, &'a str)>,
+    keyword: &str,
+) -> Result<String, String> {
     let mut pem = String::new();
     for (_, l) in lines.by_ref() {
         let l = l.trim();
         if pem.is_empty() && l != PEM_BEGIN {
-            return Err(format!("a tsa line must be followed by {PEM_BEGIN}"));
+            return Err(format!("a {keyword} line must be followed by {PEM_BEGIN}"));
         }
         pem.push_str(l);
         pem.push('\n');
@@ -414,6 +469,29 @@ mod tests {
         assert_eq!(p.required_witnesses(), 1);
         let err = TrustPolicy::parse(&format!("{text}quorum 2\n")).unwrap_err();
         assert!(err.to_string().contains("1 distinct keys"), "{err}");
+    }
+
+    #[test]
+    fn ca_lines_read_like_tsa_lines() {
+        let pem = include_str!("../tests/data/tsa/root-ca.pem");
+        let text = format!("log {}\nca court-ca\n{pem}tsa t\n{pem}", log(1));
+        let p = TrustPolicy::parse(&text).unwrap();
+        assert_eq!((p.cas.len(), p.tsas.len()), (1, 1));
+        assert_eq!(p.cas[0].name, "court-ca");
+        assert_eq!(p.cas[0].root_der, p.tsas[0].root.root_der);
+        assert_eq!(TrustPolicy::parse(&p.to_text()).unwrap(), p);
+        // A policy without `ca` lines reads as before.
+        let old = TrustPolicy::parse(&format!("log {}\ntsa t\n{pem}", log(1))).unwrap();
+        assert!(old.cas.is_empty());
+        for (text, needle) in [
+            ("ca c\nnot pem\n".to_owned(), "a ca line must be followed by"),
+            (format!("ca c\n{pem}ca c\n{pem}"), "listed twice"),
+            (format!("ca\n{pem}"), "wrong arguments"),
+            (format!("ca c\n{PEM_BEGIN}\nAAAA\n{PEM_END}\n"), "not a certificate"),
+        ] {
+            let err = TrustPolicy::parse(&text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text:?}: {err}");
+        }
     }
 
     #[test]

@@ -15,9 +15,9 @@
 //! Out of scope: revocation (CRL/OCSP), which needs the network; fetching
 //! tokens, which the anchoring code does over HTTP with [`request`].
 
-mod asn1;
-mod chain;
-mod crypto;
+pub(crate) mod asn1;
+pub(crate) mod chain;
+pub(crate) mod crypto;
 pub mod request;
 
 use cms::content_info::ContentInfo;
@@ -296,7 +296,10 @@ fn check_ess_binding(attrs: &SignedAttributes, signer: &Certificate) -> Result<(
 
 /// The value of attribute `oid` if it occurs once with one value; a missing,
 /// repeated or multi-valued attribute fails the check that needs it.
-fn single_value(attrs: &SignedAttributes, oid: ObjectIdentifier) -> Option<&AttributeValue> {
+pub(crate) fn single_value(
+    attrs: &SignedAttributes,
+    oid: ObjectIdentifier,
+) -> Option<&AttributeValue> {
     let mut found = attrs.iter().filter(|a| a.oid == oid);
     match (found.next(), found.next()) {
         (Some(a), None) if a.values.len() == 1 => a.values.get(0),
@@ -333,7 +336,7 @@ fn check_signature(info: &SignerInfo, signer: &Certificate) -> Result<(), Verify
 
 /// Lowercase hex of an INTEGER's big-endian bytes, a leading 0x00 sign
 /// byte dropped.
-fn int_hex(i: &Int) -> String {
+pub(crate) fn int_hex(i: &Int) -> String {
     let bytes = i.as_bytes();
     let bytes = match bytes {
         [0, rest @ ..] if !rest.is_empty() => rest,

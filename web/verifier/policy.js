@@ -18,6 +18,8 @@ const MAX_WITNESS_KEYS = 100;
 const MAX_PINNED_ISSUERS = 10000;
 /** Most TSA roots in a policy, and in a bundle. */
 export const MAX_TSA_ROOTS = 16;
+/** Most CA roots (for PDF signers, docs/pdf-signatures.md) in a policy. */
+export const MAX_CA_ROOTS = 64;
 /** Largest PEM root certificate, in a policy and in a bundle. */
 export const MAX_ROOT_PEM_BYTES = 16 * 1024;
 // Rust's char::is_whitespace (std.js), then '#'.
@@ -63,14 +65,15 @@ function witnessGroups(witnesses) {
 
 /** An empty policy: trusts nothing. */
 export function emptyPolicy() {
-  return { logs: [], witnesses: [], groups: [], quorum: 0, quorumSet: false, issuers: new Map(), tsas: [], source: 'none' };
+  return { logs: [], witnesses: [], groups: [], quorum: 0, quorumSet: false, issuers: new Map(), tsas: [], cas: [], source: 'none' };
 }
 
 /**
  * Parses a trust policy file (docs/trust-policy.md §1). Returns {logs,
  * witnesses (vkey objects), groups (witnesses by distinct key), quorum (the
  * number required: as written, else every distinct key), quorumSet, issuers
- * (Map name → {b64, raw, cryptoKey}), tsas [{name, pem}]}. Throws Fail
+ * (Map name → {b64, raw, cryptoKey}), tsas [{name, pem}], cas [{name, pem}]
+ * (`ca` roots for PDF signers: read and shape-checked, not used here)}. Throws Fail
  * naming the line: a verifier never runs on a policy it could not read whole.
  */
 export async function parsePolicy(text) {
@@ -92,7 +95,7 @@ export async function parsePolicy(text) {
     const word = sp < 0 ? line : line.slice(0, sp);
     const args = sp < 0 ? [] : splitWs(line.slice(sp + 1));
     const r = await attempt(async () => {
-      const one = ['log', 'witness', 'quorum', 'tsa'].includes(word) ? 1 : word === 'issuer' ? 2 : -1;
+      const one = ['log', 'witness', 'quorum', 'tsa', 'ca'].includes(word) ? 1 : word === 'issuer' ? 2 : -1;
       if (one < 0) fail('pol.keyword', { word: plain(word) });
       if (args.length !== one || (word === 'quorum' && quorum !== null)) fail('pol.arguments', { word });
       if (word === 'log') {
@@ -120,23 +123,25 @@ export async function parsePolicy(text) {
         if (!cryptoKey) fail('pol.issuer_key', { name: plain(name) });
         p.issuers.set(name, { b64, raw, cryptoKey });
       } else {
+        // `tsa` and `ca` blocks: a name, then one PEM certificate.
         const name = args[0];
-        if (!POLICY_NAME_RE.test(name)) fail('pol.name', { what: 'TSA', name: plain(name) });
-        if (p.tsas.some((t) => t.name === name)) fail('pol.twice', { what: plain(name) });
-        if (p.tsas.length === MAX_TSA_ROOTS) fail('pol.too_many', { what: 'tsa', max: MAX_TSA_ROOTS });
+        const [roots, what, max] = word === 'ca' ? [p.cas, 'CA', MAX_CA_ROOTS] : [p.tsas, 'TSA', MAX_TSA_ROOTS];
+        if (!POLICY_NAME_RE.test(name)) fail('pol.name', { what, name: plain(name) });
+        if (roots.some((t) => t.name === name)) fail('pol.twice', { what: plain(name) });
+        if (roots.length === max) fail('pol.too_many', { what: word, max });
         let pem = '';
         for (;;) {
           i++;
           if (i >= lines.length) fail('pol.pem_end');
           const l = trimWs(lines[i]);
-          if (pem === '' && l !== PEM_BEGIN) fail('pol.pem_begin');
+          if (pem === '' && l !== PEM_BEGIN) fail('pol.pem_begin', { word });
           pem += `${l}\n`;
           if (utf8Length(pem) > MAX_ROOT_PEM_BYTES) fail('pol.pem_size', { max: MAX_ROOT_PEM_BYTES });
           if (l === PEM_END) break;
         }
         const der = pemCertificateDer(pem);
         if (!der) fail('pol.pem_shape', { name: plain(name) });
-        p.tsas.push({ name, pem: derToPem(der) });
+        roots.push({ name, pem: derToPem(der) });
       }
     });
     if (r.err) fail('pol.line', { line: n, why: r.err });

@@ -1,18 +1,26 @@
 //! `verifier verify BUNDLE --policy FILE ...` checks an evidence bundle
 //! offline (no network) against the keys the person verifying chose, and
 //! prints each check, the verdict and the rebuilt evidence chain.
+//! `verifier pdf SIGNED.pdf --policy FILE [--bundle BUNDLE]` checks the
+//! contract PDF's own signatures against the policy's CA and TSA roots.
 //! `verifier policy fetch URL` writes a starting policy from a ledger's
 //! `/v1/log`; `verifier policy show FILE` reads one back.
 //!
 //! Exit status of `verify`: the verdict's (docs/trust-policy.md §3): 0
 //! verified, 1 a check failed, 3 no trusted log key, 4 witness quorum not
-//! met, 5 timestamps not anchored; 2 on a usage or file error.
+//! met, 5 timestamps not anchored; 2 on a usage or file error. Of `pdf`
+//! (docs/pdf-signatures.md §4): 0 verified, 1 a signature fails (or none),
+//! 6 a signer or timestamp not trusted, 7 bytes after the last signature,
+//! 8 the bundle does not verify or holds no signed revision; 2 as above.
 
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
 use sha2::{Digest as _, Sha256};
-use verifier::bundle::{verify_bundle_bytes, VerifyOptions, MAX_BUNDLE_BYTES};
+use verifier::bundle::{
+    signed_documents, verify_bundle_bytes, Bundle, VerifyOptions, MAX_BUNDLE_BYTES,
+};
+use verifier::pdf::{match_bundle, verify_pdf, MAX_PDF_BYTES};
 use verifier::policy::{TrustPolicy, MAX_POLICY_BYTES, MAX_ROOT_PEM_BYTES};
 use verifier::report::{json_terminal_safe, terminal_safe, wrap_for_terminal};
 use verifier::Hash;
@@ -21,6 +29,8 @@ const USAGE: &str = "\
 usage: verifier verify BUNDLE [--policy FILE] [--document FILE] [--json]
                        [--log-key VKEY ...] [--witness VKEY ...] [--witness-threshold K]
                        [--tsa-root NAME=FILE.pem ...] [--issuer NAME=BASE64 ...]
+       verifier pdf SIGNED.pdf [--policy FILE] [--bundle BUNDLE] [--json]
+                       [--ca-root NAME=FILE.pem ...] [--tsa-root NAME=FILE.pem ...]
        verifier policy fetch URL [--out FILE]
        verifier policy show FILE
 
@@ -39,12 +49,26 @@ verify: checks an evidence bundle offline against the keys YOU trust.
   Keys inside the bundle are claims, never trusted: without a log key the
   verdict is NOT VERIFIED.
 
+pdf: checks the signatures of a signed PDF offline (docs/pdf-signatures.md):
+  each signature's bytes and CMS signature, its signer certificate and its
+  path to a `ca` root of your policy, the signing time (a signature
+  timestamp from a `tsa` root of your policy, else the signer's claim), each
+  signed revision's SHA-256, and whether bytes follow the last signature.
+  --bundle BUNDLE      also verify this evidence bundle against the policy and
+                       match each signed revision to its `signed` events
+  --ca-root NAME=FILE  a CA root certificate (PEM) you trust for signers
+  --tsa-root NAME=FILE a TSA root certificate (PEM) you trust
+
 policy fetch: writes a starting policy from URL/v1/log (the ledger's own word:
   compare its keys with ones published elsewhere before relying on it).
 policy show: reads a policy file and prints what it trusts.
 
 Exit status of verify: 0 verified, 1 a check failed, 3 no trusted log key,
-4 witness quorum not met, 5 timestamps from untrusted TSAs, 2 usage or file error.";
+4 witness quorum not met, 5 timestamps from untrusted TSAs, 2 usage or file error.
+Exit status of pdf: 0 verified, 1 a signature fails (or none), 6 a signer or
+signature timestamp not from your policy, 7 bytes added after the last
+signature, 8 the bundle does not verify or holds no signed revision, 2 usage
+or file error.";
 
 /// A usage or file error: message for stderr, exit status 2.
 struct Fatal(String);
@@ -63,6 +87,7 @@ fn main() -> ExitCode {
     }
     let outcome = match raw.first().map(String::as_str) {
         Some("verify") => verify(&raw[1..]),
+        Some("pdf") => pdf(&raw[1..]),
         Some("policy") => policy(&raw[1..]).map(|()| 0),
         Some(other) => Err(Fatal(format!("unknown command {:?}", terminal_safe(other)))),
         None => Err(Fatal("missing command".into())),
@@ -193,6 +218,112 @@ fn build_policy(args: &VerifyArgs) -> Result<(TrustPolicy, String), Fatal> {
         (None, false) => "nothing: no policy file or key was given".to_owned(),
     };
     Ok((policy, source))
+}
+
+/// Parsed `pdf` command line.
+#[derive(Default)]
+struct PdfArgs {
+    pdf: Option<String>,
+    policy_file: Option<String>,
+    bundle: Option<String>,
+    ca_roots: Vec<String>,
+    tsa_roots: Vec<String>,
+    json: bool,
+}
+
+/// Runs `pdf`; `Ok(exit status)` once a report is printed.
+fn pdf(raw: &[String]) -> Result<u8, Fatal> {
+    let args = parse_pdf_args(raw)?;
+    let path = args.pdf.clone().ok_or_else(|| Fatal("missing SIGNED.pdf".into()))?;
+    let (policy, source) = pdf_policy(&args)?;
+    let bytes = read_capped(&path, MAX_PDF_BYTES)?;
+    let now = now_unix();
+    let mut report = verify_pdf(&bytes, &policy, now);
+    if let Some(bundle_path) = &args.bundle {
+        let bundle = read_capped(bundle_path, MAX_BUNDLE_BYTES)?;
+        let mut options = VerifyOptions::with_policy(policy, source);
+        options.now_unix = Some(now);
+        let verdict = verify_bundle_bytes(&bundle, &options);
+        let signed = Bundle::parse(&bundle).map(|b| signed_documents(&b)).unwrap_or_default();
+        report = match_bundle(report, verdict.passed, &verdict.verdict.summary, &signed);
+    }
+    let out = if args.json {
+        let json = serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))?;
+        json_terminal_safe(&json) + "\n"
+    } else {
+        report.to_text()
+    };
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    Ok(report.verdict.status.exit_code())
+}
+
+fn parse_pdf_args(raw: &[String]) -> Result<PdfArgs, Fatal> {
+    let mut args = PdfArgs::default();
+    let mut it = raw.iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
+            _ => (arg.as_str(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| Fatal(format!("{flag} needs a value")))
+        };
+        match flag {
+            "--json" if inline.is_none() => args.json = true,
+            "--policy" if args.policy_file.is_none() => args.policy_file = Some(value()?),
+            "--bundle" if args.bundle.is_none() => args.bundle = Some(value()?),
+            "--ca-root" => args.ca_roots.push(value()?),
+            "--tsa-root" => args.tsa_roots.push(value()?),
+            f if f.starts_with('-') && f.len() > 1 => {
+                return Err(Fatal(format!("unknown or repeated option {f}")))
+            }
+            _ if args.pdf.is_none() => args.pdf = Some(arg.clone()),
+            _ => return Err(Fatal(format!("unexpected argument {arg:?}"))),
+        }
+    }
+    Ok(args)
+}
+
+/// The policy file plus `--ca-root` and `--tsa-root`; and where it came from.
+fn pdf_policy(args: &PdfArgs) -> Result<(TrustPolicy, String), Fatal> {
+    let mut policy = match &args.policy_file {
+        Some(path) => {
+            let text = read_text(path, MAX_POLICY_BYTES)?;
+            TrustPolicy::parse(&text).map_err(|e| Fatal(format!("{path}: {e}")))?
+        }
+        None => TrustPolicy::default(),
+    };
+    for (specs, what) in [(&args.ca_roots, "--ca-root"), (&args.tsa_roots, "--tsa-root")] {
+        for spec in specs {
+            let (name, file) = spec
+                .split_once('=')
+                .ok_or_else(|| Fatal(format!("{what} {spec:?}: expected NAME=FILE.pem")))?;
+            let pem = read_text(file, MAX_ROOT_PEM_BYTES)?;
+            let added = if what == "--ca-root" {
+                policy.add_ca(name, &pem)
+            } else {
+                policy.add_tsa(name, &pem)
+            };
+            added.map_err(|e| Fatal(format!("{what}: {e}")))?;
+        }
+    }
+    let options = !(args.ca_roots.is_empty() && args.tsa_roots.is_empty());
+    let source = match (&args.policy_file, options) {
+        (Some(p), false) => format!("your policy file {p}"),
+        (Some(p), true) => format!("your policy file {p} and command-line options"),
+        (None, true) => "your command-line options".to_owned(),
+        (None, false) => "nothing: no policy file or key was given".to_owned(),
+    };
+    Ok((policy, source))
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Runs `policy fetch` or `policy show`.

@@ -84,36 +84,75 @@ pub(crate) fn chain_to_trusted<'t>(
     trusted: &'t [TrustedTsa],
     at: i64,
 ) -> Result<&'t str, VerifyError> {
-    let roots: Vec<(&TrustedTsa, Certificate)> = trusted
+    let roots: Vec<(&str, Certificate)> = trusted
         .iter()
-        .filter_map(|t| Certificate::from_der(&t.root_der).ok().map(|c| (t, c)))
+        .filter_map(|t| Certificate::from_der(&t.root_der).ok().map(|c| (t.name.as_str(), c)))
         .collect();
-    let mut current = signer;
-    for _ in 0..MAX_PATH_LEN {
-        check_usable(current, at)?;
-        // The operator may pin the TSA certificate itself.
-        if let Some((t, _)) = roots.iter().find(|(_, r)| r == current) {
-            return Ok(&t.name);
-        }
-        if let Some((t, root)) = roots.iter().find(|(_, r)| issued(r, current)) {
-            check_usable(root, at)?;
-            check_ca(root)?;
-            return Ok(&t.name);
-        }
-        let Some(next) = certs.iter().find(|c| *c != current && issued(c, current)) else {
-            return Err(untrusted(current));
-        };
-        check_ca(next)?;
-        current = next;
-    }
-    Err(untrusted(current))
+    chain_to_roots(signer, certs, &roots, at, &TSA_PATH).map_err(|e| fail(e.reason))
 }
 
-fn untrusted(last: &Certificate) -> VerifyError {
-    fail(format!(
-        "not issued by a trusted TSA (no trusted root issued \"{}\")",
-        last.tbs_certificate.issuer
-    ))
+/// The words a path check uses in its failures: who the roots are and
+/// what moment validity is judged at.
+pub(crate) struct PathWords {
+    /// Who the trusted roots belong to: "a trusted TSA".
+    pub anchors: &'static str,
+    /// The moment validity is judged at: "genTime".
+    pub at: &'static str,
+}
+
+/// A TSA's path: to a TSA root of the operator's, valid at `genTime`.
+const TSA_PATH: PathWords = PathWords { anchors: "a trusted TSA", at: "genTime" };
+
+/// Why a path did not check out.
+#[derive(Debug)]
+pub(crate) struct PathError {
+    /// The path is sound as far as it goes but reaches no trusted root
+    /// (rather than a certificate that fails a check).
+    pub untrusted: bool,
+    /// In words.
+    pub reason: String,
+}
+
+/// [`chain_to_trusted`] over decoded roots `(name, certificate)`, with its
+/// failures in `words`. Shared with PDF signer certificates
+/// ([`crate::pdf`]), whose roots are the policy's `ca` lines.
+pub(crate) fn chain_to_roots<'t>(
+    signer: &Certificate,
+    certs: &[Certificate],
+    roots: &[(&'t str, Certificate)],
+    at: i64,
+    words: &PathWords,
+) -> Result<&'t str, PathError> {
+    let bad = |reason: String| PathError { untrusted: false, reason };
+    let mut current = signer;
+    for _ in 0..MAX_PATH_LEN {
+        check_usable(current, at, words).map_err(bad)?;
+        // The operator may pin the end certificate itself.
+        if let Some((name, _)) = roots.iter().find(|(_, r)| r == current) {
+            return Ok(name);
+        }
+        if let Some((name, root)) = roots.iter().find(|(_, r)| issued(r, current)) {
+            check_usable(root, at, words).map_err(bad)?;
+            check_ca(root).map_err(bad)?;
+            return Ok(name);
+        }
+        let Some(next) = certs.iter().find(|c| *c != current && issued(c, current)) else {
+            return Err(untrusted(current, words));
+        };
+        check_ca(next).map_err(bad)?;
+        current = next;
+    }
+    Err(untrusted(current, words))
+}
+
+fn untrusted(last: &Certificate, words: &PathWords) -> PathError {
+    PathError {
+        untrusted: true,
+        reason: format!(
+            "not issued by {} (no trusted root issued \"{}\")",
+            words.anchors, last.tbs_certificate.issuer
+        ),
+    }
 }
 
 /// Whether `issuer` names and signed `child`.
@@ -133,51 +172,54 @@ fn issued(issuer: &Certificate, child: &Certificate) -> bool {
 }
 
 /// Validity covers `at`, and every critical extension is one we process.
-fn check_usable(cert: &Certificate, at: i64) -> Result<(), VerifyError> {
+fn check_usable(cert: &Certificate, at: i64, words: &PathWords) -> Result<(), String> {
     let subject = &cert.tbs_certificate.subject;
     let validity = &cert.tbs_certificate.validity;
     let secs = |t: x509_cert::time::Time| i64::try_from(t.to_unix_duration().as_secs());
     let (Ok(not_before), Ok(not_after)) = (secs(validity.not_before), secs(validity.not_after))
     else {
-        return Err(fail(format!("certificate \"{subject}\" has an unusable validity")));
+        return Err(format!("certificate \"{subject}\" has an unusable validity"));
     };
     if at < not_before || at > not_after {
-        return Err(fail(format!(
-            "certificate \"{subject}\" was not valid at genTime (valid {} to {})",
-            validity.not_before, validity.not_after
-        )));
+        return Err(format!(
+            "certificate \"{subject}\" was not valid at {} (valid {} to {})",
+            words.at, validity.not_before, validity.not_after
+        ));
     }
     let extensions = cert.tbs_certificate.extensions.as_deref().unwrap_or_default();
     if let Some(e) =
         extensions.iter().find(|e| e.critical && !UNDERSTOOD_CRITICAL.contains(&e.extn_id))
     {
-        return Err(fail(format!(
+        return Err(format!(
             "certificate \"{subject}\" has an unsupported critical extension {}",
             e.extn_id
-        )));
+        ));
     }
     Ok(())
 }
 
 /// An issuing certificate must be a CA (RFC 5280 §4.2.1.9) and, if it has a
 /// key usage, one that allows signing certificates.
-fn check_ca(cert: &Certificate) -> Result<(), VerifyError> {
+fn check_ca(cert: &Certificate) -> Result<(), String> {
     let is_ca =
         extension::<BasicConstraints>(cert, ID_CE_BASIC_CONSTRAINTS).is_some_and(|(_, bc)| bc.ca);
     let can_sign =
         extension::<KeyUsage>(cert, ID_CE_KEY_USAGE).is_none_or(|(_, ku)| ku.key_cert_sign());
     if !is_ca || !can_sign {
-        return Err(fail(format!(
+        return Err(format!(
             "certificate \"{}\" issued another but is not a CA",
             cert.tbs_certificate.subject
-        )));
+        ));
     }
     Ok(())
 }
 
 /// The decoded extension `oid` of `cert` with its critical flag; `None` if
 /// absent or undecodable (both fail the checks that look for it).
-fn extension<'a, T: Decode<'a>>(cert: &'a Certificate, oid: ObjectIdentifier) -> Option<(bool, T)> {
+pub(crate) fn extension<'a, T: Decode<'a>>(
+    cert: &'a Certificate,
+    oid: ObjectIdentifier,
+) -> Option<(bool, T)> {
     let ext: &Extension =
         cert.tbs_certificate.extensions.as_ref()?.iter().find(|e| e.extn_id == oid)?;
     T::from_der(ext.extn_value.as_bytes()).ok().map(|v| (ext.critical, v))

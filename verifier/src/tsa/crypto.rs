@@ -38,6 +38,30 @@ impl DigestAlg {
         }
     }
 
+    /// The digest of `parts`, one after the other (the two ranges a PDF
+    /// signature covers, without copying them).
+    pub fn digest_parts(self, parts: &[&[u8]]) -> Vec<u8> {
+        fn run<D: Digest>(parts: &[&[u8]]) -> Vec<u8> {
+            let mut d = D::new();
+            parts.iter().for_each(|p| d.update(p));
+            d.finalize().to_vec()
+        }
+        match self {
+            DigestAlg::Sha256 => run::<Sha256>(parts),
+            DigestAlg::Sha384 => run::<Sha384>(parts),
+            DigestAlg::Sha512 => run::<Sha512>(parts),
+        }
+    }
+
+    /// The algorithm's name ("SHA-256").
+    pub fn name(self) -> &'static str {
+        match self {
+            DigestAlg::Sha256 => "SHA-256",
+            DigestAlg::Sha384 => "SHA-384",
+            DigestAlg::Sha512 => "SHA-512",
+        }
+    }
+
     /// The digest of `data`.
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
         match self {

@@ -60,7 +60,7 @@ pub const MAX_BUNDLE_BYTES: usize = 64 << 20;
 /// Most entries in one bundle.
 pub const MAX_ENTRIES: usize = 100_000;
 /// Most issuer keys in one bundle.
-pub const MAX_ISSUERS: usize = 1 << 20;
+pub const MAX_ISSUERS: usize = 200_000;
 /// Most witness keys in one bundle.
 pub const MAX_WITNESSES: usize = 100;
 

@@ -22,7 +22,7 @@ import { timestampChecks } from './bundle/timestamps.js';
 /** Largest bundle accepted, checked before parsing. */
 export const MAX_BUNDLE_BYTES = 64 << 20;
 const MAX_ENTRIES = 100000;
-const MAX_ISSUERS = 1 << 20;
+const MAX_ISSUERS = 200000;
 export const MAX_WITNESSES = 100;
 const MAX_LISTED = 10;
 

@@ -139,17 +139,30 @@ async function restoreTrust() {
   }
 }
 
-/** The anchors for this run: the clerk's, else the serving ledger's. */
-async function anchorsForRun() {
-  if (state.trust) return state.trust.policy;
+/** The anchors for this run: the clerk's, else none (as the offline
+ * verifier without a policy: the verdict is then never "verified"). */
+function anchorsForRun() {
+  return state.trust ? state.trust.policy : emptyPolicy();
+}
+
+/** Without anchors of the clerk's: the keys the serving ledger publishes,
+ * to show what they would say, as that server's claim; null if none. */
+async function serverKeys() {
+  if (state.trust) return null;
   try {
-    const info = await fetchOk('/v1/log', 'json');
-    return await policyFromLogInfo(info);
+    return await policyFromLogInfo(await fetchOk('/v1/log', 'json'));
   } catch {
-    // No anchors at all: the log signature stays unanchored and the
-    // verdict says so.
-    return emptyPolicy();
+    return null;
   }
+}
+
+/** Runs `verifyOne` again under the server's keys when the verdict lacked
+ * only a trusted log key, and keeps that verdict beside the real one. */
+async function withServerClaim(report, input, options, verifier) {
+  if (report.verdict.status !== 'no_trusted_log_key' || !options.serverPolicy) return report;
+  const claimed = await verifyOne(input, { ...options, policy: options.serverPolicy }, verifier);
+  report.serverClaim = { verdict: claimed.verdict, trust: claimed.trust };
+  return report;
 }
 
 // ---------------------------------------------------------------------------
@@ -227,11 +240,10 @@ async function run(linkHash = null) {
       fileHash = hex(await sha256(new Uint8Array(await state.file.arrayBuffer())));
     }
     $('status').textContent = t('working');
-    const policy = await anchorsForRun();
-    const options = { documentHash: fileHash, policy };
+    const options = { documentHash: fileHash, policy: anchorsForRun(), serverPolicy: await serverKeys() };
     if (state.bundle) {
       const bytes = new Uint8Array(await state.bundle.arrayBuffer());
-      const report = await verifyOne(bytes, options);
+      const report = await withServerClaim(await verifyOne(bytes, options), bytes, options, verifyBundle);
       show({ kind: 'bundles', fileHash, groups: [report], lookup: null });
     } else {
       await lookup(fileHash, options);
@@ -258,12 +270,12 @@ async function lookup(fileHash, options) {
   if (isLookupV2(answer)) {
     // Lookup v2: no records, so no contract or party; what can be checked
     // is each leaf's inclusion and the checkpoint's signatures.
-    const report = await verifyOne(answer, options, verifyLookup);
+    const report = await withServerClaim(await verifyOne(answer, options, verifyLookup), answer, options, verifyLookup);
     show({ kind: 'bundles', fileHash, groups: [report], lookup: answer });
     return;
   }
   const groups = [];
-  for (const b of lookupToBundles(answer)) groups.push(await verifyOne(b, options));
+  for (const b of lookupToBundles(answer)) groups.push(await withServerClaim(await verifyOne(b, options), b, options, verifyBundle));
   show({ kind: 'bundles', fileHash, groups, lookup: answer });
 }
 
@@ -360,15 +372,18 @@ function verdict(r) {
     el('h2', {}, `${ok ? '✔' : '✘'} ${say(r.verdict.summary)}`),
     el('p', {}, ok ? t('verdict_ok_detail', r.checks.length) : t(`verdict_${s}_detail`)));
   if (r.verdict.reasons.length) box.append(el('ul', { class: 'reasons', id: 'verdict-reasons' }, r.verdict.reasons.map((x) => el('li', {}, say(x)))));
-  const tr = r.trust;
-  if (tr.source === 'server') {
+  const claim = r.serverClaim;
+  if (claim) {
+    // The server's keys are that server's claim: shown beside the verdict,
+    // never as it.
+    const tr = claim.trust;
     const witnessKeys = tr.witnesses.map((w) => w.vkey);
-    box.append(el('div', { class: 'anchors', id: 'server-anchors' },
-      el('p', {}, t('server_anchors')),
+    box.append(el('div', { class: 'anchors claim', id: 'server-anchors', 'data-claimed-verdict': claim.verdict.status },
+      el('p', {}, t('server_claim', say(claim.verdict.summary))),
       el('p', {}, t('compare_log')), keyList(tr.logs.length ? tr.logs : ['—']),
       el('p', {}, witnessKeys.length ? t('compare_witnesses') : t('server_no_witnesses')), witnessKeys.length ? keyList(witnessKeys) : null,
       el('p', {}, t('load_own'))));
-  } else if (tr.source === 'none') {
+  } else if (r.trust.source === 'none') {
     box.append(el('div', { class: 'anchors', id: 'server-anchors' }, el('p', {}, t('no_anchors'))));
   }
   return box;

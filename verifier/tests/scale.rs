@@ -40,7 +40,7 @@ impl Levels {
     /// MTH(D[lo:hi]).
     fn root(&self, lo: usize, hi: usize) -> Hash {
         let n = hi - lo;
-        if n.is_power_of_two() && lo % n == 0 {
+        if n.is_power_of_two() && lo.is_multiple_of(n) {
             return self.0[n.trailing_zeros() as usize][lo / n];
         }
         let k = largest_power_of_two_below(n as u64) as usize;

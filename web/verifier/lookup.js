@@ -166,5 +166,7 @@ export async function verifyLookup(answer, options = {}) {
   report.logKey = d.logKey.ok ?? null;
   const logKeyTrusted = d.logKey.ok && policy.logs.some((k) => sameKey(k, d.logKey.ok));
   report.claims = { log_key: logKeyTrusted ? null : b.log_vkey, witnesses: witnessClaims(b, d, policy), tsas: [], anchoring: null };
+  // v2 leaves name no document hash: the server alone links them to the file.
+  report.linkVouched = report.summaries.some((x) => x.leaf_version !== 1);
   return finishReport(report);
 }

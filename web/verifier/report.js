@@ -73,6 +73,13 @@ export function describeAttestation(ev, a) {
  * page adds its online check). */
 export function finishReport(report) {
   report.verdict = verdictOf(report.checks, report.trust?.source);
+  // A lookup's v2 entries are tied to the file only by the server's word
+  // (a v2 leaf commits to its record, which the lookup does not open): all
+  // checks passing proves the entries are in the log, not that they are
+  // about this file. Never "verified" then: a status of its own.
+  if (report.kind === 'lookup' && report.linkVouched && report.verdict.status === 'verified') {
+    report.verdict = { status: 'server_vouched', summary: m('v.server_vouched'), reasons: [m('v.r.server_vouched')] };
+  }
   report.passed = report.verdict.status === 'verified';
   return report;
 }

@@ -3,8 +3,9 @@
 //! tests/browser/verify.test.mjs and v2-page.test.mjs (Debian's headless Chromium driven by
 //! playwright-core) over a valid bundle, a tampered one, a different file,
 //! a file-only lookup, a bundle forged with its own log key, an invented
-//! witness line, escape sequences in a record, and a trust policy loaded on
-//! the page. Then compares the checks the JavaScript verifier
+//! witness line, escape sequences in a record, a trust policy loaded on
+//! the page, and a bundle whose event carries an RFC 3161 token checked
+//! against a policy holding the TSA's root. Then compares the checks the JavaScript verifier
 //! showed with the Rust verifier's report of the same inputs: two
 //! independent implementations of docs/bundle-format.md must agree.
 //!
@@ -36,6 +37,14 @@ use verifier::Hash;
 const CHROMIUM: &str = "/usr/bin/chromium";
 const DOCUMENT_ID: &str = "contract-browser-1";
 const WITNESS: &str = "notary.test/w1";
+const STAMPED_ID: &str = "contract-browser-stamped";
+const TSA_NAME: &str = "test-tsa";
+
+/// The RFC 3161 fixtures (verifier/tests/data/tsa): a TSA root, and a token
+/// from `openssl ts` over document.txt.
+fn tsa_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("verifier/tests/data/tsa").join(name)).unwrap()
+}
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -197,8 +206,35 @@ fn page_checks(results: &Value, state: &str) -> Vec<Triple> {
 #[test]
 fn verifier_page_in_headless_chromium() {
     require_toolchain();
-    let s = Server::start();
+    // The server trusts the fixtures' TSA root, so that it takes the event
+    // carrying the fixture token.
+    let mut s = Server::prepare();
+    let root = repo().join("verifier/tests/data/tsa/root-ca.pem");
+    let data = s.data().to_str().unwrap().to_string();
+    cli(&[
+        "tsa",
+        "add",
+        "--data",
+        &data,
+        "--name",
+        TSA_NAME,
+        "--root-cert",
+        root.to_str().unwrap(),
+    ]);
+    s.spawn();
     let signers: Vec<_> = s.signers.iter().collect();
+    let stamped_doc = tsa_fixture("document.txt");
+    let mut stamped_flow = contract_flow(&s.services, &signers, STAMPED_ID, &stamped_doc);
+    let token = base64::engine::general_purpose::STANDARD.encode(tsa_fixture("token-rsa.der"));
+    stamped_flow[0]["timestamp_token"] = json!(token);
+    let (status, body) = s.submit(&json!({ "events": stamped_flow }));
+    assert_eq!(status, 200, "{body}");
+    let (status, text) =
+        s.get(&format!("/v1/documents/{STAMPED_ID}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(status, 200, "{text}");
+    let mut stamped: Value = serde_json::from_str(&text).unwrap();
+    add_cosignature(&mut stamped);
+
     let document = "电子合同 第42号：甲方王*与乙方李*签署的买卖合同。\n".repeat(50);
     let events = contract_flow(&s.services, &signers, DOCUMENT_ID, document.as_bytes());
     let (status, body) = s.submit(&json!({ "events": events }));
@@ -235,6 +271,12 @@ fn verifier_page_in_headless_chromium() {
     let invented_path = write("bundle-invented-witness.json", &invented_bytes);
     let ansi_path = write("bundle-escapes.json", &ansi_bytes);
     let policy_path = write("court.policy", policy.as_bytes());
+    let stamped_bytes = serde_json::to_vec_pretty(&stamped).unwrap();
+    let root_pem = String::from_utf8(tsa_fixture("root-ca.pem")).unwrap();
+    let stamped_policy = format!("{policy}tsa {TSA_NAME}\n{}\n", root_pem.trim());
+    let stamped_file = write("document.txt", &stamped_doc);
+    let stamped_path = write("bundle-stamped.json", &stamped_bytes);
+    let stamped_policy_path = write("court-with-tsa.policy", stamped_policy.as_bytes());
     let results_path = dir.path().join("results.json");
     let screenshots = repo().join("tests/browser/screenshots");
 
@@ -250,6 +292,9 @@ fn verifier_page_in_headless_chromium() {
         .env("EL_INVENTED", &invented_path)
         .env("EL_ANSI", &ansi_path)
         .env("EL_POLICY", &policy_path)
+        .env("EL_STAMPED_FILE", &stamped_file)
+        .env("EL_STAMPED", &stamped_path)
+        .env("EL_STAMPED_POLICY", &stamped_policy_path)
         .env("EL_SCREENSHOTS", &screenshots)
         .env("EL_RESULTS", &results_path)
         .output()
@@ -277,6 +322,7 @@ fn verifier_page_in_headless_chromium() {
         ("policy", &bundle_bytes, doc, &policy),
         ("invented", &invented_bytes, doc, &policy),
         ("ansi", &ansi_bytes, doc, &policy),
+        ("stamped", &stamped_bytes, stamped_doc.as_slice(), &stamped_policy),
     ] {
         let (checks, verdict) = rust_checks(bytes, file, anchors);
         assert_eq!(
@@ -302,9 +348,15 @@ fn verifier_page_in_headless_chromium() {
         ("forged", "failed"),
         ("invented", "failed"),
         ("ansi", "failed"),
+        ("stamped", "verified"),
     ] {
         assert_eq!(verdicts[state], want, "{state}");
     }
+    let stamp = page_checks(&results, "stamped");
+    assert!(
+        stamp.iter().any(|c| c.0 == "event_timestamp" && c.2 == "pass"),
+        "the page checked the token: {stamp:?}"
+    );
     let (tampered, _) = rust_checks(&tampered_bytes, doc, &server);
     let failed: Vec<_> = tampered.iter().filter(|c| c.2 == "fail").map(|c| &c.0).collect();
     assert_eq!(failed, ["inclusion", "attestations"], "{tampered:?}");
@@ -436,6 +488,10 @@ fn lookup_and_page_files() {
         ("/verify/verifier/attest.js", "text/javascript"),
         ("/verify/verifier/v2.js", "text/javascript"),
         ("/verify/verifier/tsa.js", "text/javascript"),
+        ("/verify/verifier/tsa/asn1.js", "text/javascript"),
+        ("/verify/verifier/tsa/crypto.js", "text/javascript"),
+        ("/verify/verifier/tsa/chain.js", "text/javascript"),
+        ("/verify/vendor/pki.js", "text/javascript"),
         ("/verify/verifier/policy.js", "text/javascript"),
         ("/verify/verifier/report.js", "text/javascript"),
         ("/verify/verifier/verdict.js", "text/javascript"),

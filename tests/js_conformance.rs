@@ -4,7 +4,8 @@
 //! check ids. The Rust verifier runs the same files, so the two cannot drift.
 //!
 //! Needs `node` (20+); `./scripts/test` installs it (scripts/env.sh). Fails,
-//! never skips, when it is missing or the corpus holds no case.
+//! never skips, when it is missing or the corpus holds no case. Also checks
+//! that web/vendor/pki.js is what scripts/vendor-web makes.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -44,4 +45,25 @@ fn corpus_through_the_javascript_verifier() {
         .and_then(|n| n.trim().parse().ok())
         .expect("node --test summary");
     assert_eq!(passed, cases + 1, "{stdout}");
+}
+
+/// web/vendor/pki.js is exactly what `scripts/vendor-web` makes from the
+/// versions pinned in web/vendor/package-lock.json (npm ci, then esbuild):
+/// nobody edited the bundle by hand, and it can be rebuilt byte for byte.
+/// Needs `node` and `npm` (scripts/env.sh installs both); fails, never
+/// skips, without them.
+#[test]
+fn vendored_pki_js_is_what_the_script_makes() {
+    let out = Command::new("bash")
+        .current_dir(repo())
+        .args(["scripts/vendor-web", "--check"])
+        .env("EL_VENDOR_WORK", std::env::temp_dir().join("evidence-ledger-vendor-web-check"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run scripts/vendor-web ({e})"));
+    assert!(
+        out.status.success(),
+        "scripts/vendor-web --check failed (needs node and npm: ./scripts/test installs them):\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

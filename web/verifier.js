@@ -11,15 +11,17 @@
 // Specs: RFC 9162 §2.1 (Merkle tree, §2.1.3.2 inclusion, §2.1.4.2
 // consistency), C2SP signed-note, tlog-checkpoint, tlog-cosignature (v1),
 // RFC 8785 (JCS), RFC 8032 (Ed25519, checked strictly: canonical S, no
-// small-order keys or R, as ed25519-dalek's verify_strict).
+// small-order keys or R, as ed25519-dalek's verify_strict), RFC 3161
+// (event_timestamp, event_content_timestamp, checkpoint_timestamp).
 //
 // This file is the facade: the rules live in verifier/*.js, one module per
 // module of the Rust verifier and named after it (verifier/hash.js is the
 // twin of verifier/src/hash.rs, verifier/bundle/decode.js of
 // verifier/src/bundle/decode.rs, ...), so that a rule and its twin are one
 // diff apart. Beside them: error.js (error.rs), std.js and ed25519.js (what
-// Rust's std and ed25519-dalek give the Rust verifier), tsa.js (only the
-// shape of a root), and what the page does online with no twin in the
+// Rust's std and ed25519-dalek give the Rust verifier), tsa.js with
+// tsa/*.js (RFC 3161 tokens, by the Rust verifier's rules, reading CMS and
+// X.509 with PKI.js and asn1js from ../vendor/pki.js), and what the page does online with no twin in the
 // verifier crate: consistency.js (log_consistency) and lookup.js
 // (GET /v1/lookup answers). The server serves each at /verify/verifier/...
 // (src/api/web.rs); tests/browser/module-cycles.mjs keeps their imports
@@ -40,7 +42,7 @@ export {
   LEAF_FORMAT_V2, RECORD_FORMAT_V2, IDENTITY_FORMAT_V2, COMMITMENT_ALG_V2,
   parseLeaf, recordCommitment, identityCommitment, parseRecord, openLeaf, openIdentity,
 } from './verifier/v2.js';
-export { isPemCertificateShape } from './verifier/tsa.js';
+export { MAX_TOKEN_SIZE, isPemCertificateShape, trustedTsa, verifyTimestampToken } from './verifier/tsa.js';
 export { MAX_POLICY_BYTES, MAX_TSA_ROOTS, MAX_ROOT_PEM_BYTES, emptyPolicy, parsePolicy, policyTextFromKeys, policyFromLogInfo } from './verifier/policy.js';
 export { terminalSafe, plain, plainFull, unixToRfc3339, describeAttestation, finishReport } from './verifier/report.js';
 export { verdictOf } from './verifier/verdict.js';

@@ -239,6 +239,7 @@ where
         ["verify", "verifier", module @ ..] if get => {
             ("verify", web::asset(&format!("verifier/{}", module.join("/"))))
         }
+        ["verify", "vendor", file] if get => ("verify", web::asset(&format!("vendor/{file}"))),
         ["metrics"] if get => ("metrics", public::metrics(state)),
         ["healthz"] if get => ("healthz", Ok(text(StatusCode::OK, "ok\n"))),
         ["readyz"] if get => ("readyz", public::readyz(state)),

@@ -3,7 +3,8 @@
 //!
 //! The page verifies in the browser (web/verifier.js is a second, independent
 //! implementation of docs/bundle-format.md, as ES modules under web/verifier/
-//! served at `/verify/verifier/...`) and hashes the contract locally; the only
+//! served at `/verify/verifier/...`, with PKI.js and asn1js for its RFC 3161
+//! checks at `/verify/vendor/pki.js`) and hashes the contract locally; the only
 //! requests it makes go back to this service (the CSP enforces it).
 
 use warp::http::StatusCode;
@@ -100,6 +101,27 @@ const ASSETS: &[Asset] = &[
         name: "verifier/tsa.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/verifier/tsa.js"),
+    },
+    Asset {
+        name: "verifier/tsa/asn1.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/tsa/asn1.js"),
+    },
+    Asset {
+        name: "verifier/tsa/crypto.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/tsa/crypto.js"),
+    },
+    Asset {
+        name: "verifier/tsa/chain.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/tsa/chain.js"),
+    },
+    // PKI.js and asn1js, bundled by scripts/vendor-web (web/vendor/package-lock.json).
+    Asset {
+        name: "vendor/pki.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/vendor/pki.js"),
     },
     Asset {
         name: "verifier/policy.js",
@@ -236,6 +258,10 @@ mod tests {
             "verifier/attest.js",
             "verifier/v2.js",
             "verifier/tsa.js",
+            "verifier/tsa/asn1.js",
+            "verifier/tsa/crypto.js",
+            "verifier/tsa/chain.js",
+            "vendor/pki.js",
             "verifier/policy.js",
             "verifier/report.js",
             "verifier/verdict.js",

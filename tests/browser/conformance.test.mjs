@@ -1,8 +1,9 @@
 // The conformance corpus (verifier/testdata/conformance/*.json) through
 // the page's verifier (web/verifier.js): each case's verdict and the sorted
-// ids of its failing and unanchored checks must be what the case expects
-// (`expect_js` where the page differs by design: it does not check RFC 3161
-// tokens). The Rust tests run the same files, so the verifiers cannot drift.
+// ids of its failing and unanchored checks must be what the case expects,
+// the same `expect` as for the Rust verifier (RFC 3161 tokens included: one
+// input, one verdict). The Rust tests run the same files, so the verifiers
+// cannot drift.
 //
 // Run by tests/js_conformance.rs (./scripts/test), or directly:
 //   node --test tests/browser/conformance.test.mjs
@@ -30,7 +31,8 @@ for (const name of files) {
     const bytes = utf8.encode(typeof c.bundle_text === 'string' ? c.bundle_text : JSON.stringify(c.bundle));
     const policy = await v.parsePolicy(c.policy ?? '');
     const report = await v.verifyBundle(bytes, { policy, documentHash: c.document_sha256, now: c.now });
-    const expect = c.expect_js ?? c.expect;
+    assert.ok(!('expect_js' in c), `${name}: one verdict for every verifier, no expect_js`);
+    const expect = c.expect;
     const got = { verdict: report.verdict.status, fail: ids(report.checks, 'fail'), unanchored: ids(report.checks, 'unanchored') };
     const want = { verdict: expect.verdict, fail: [...(expect.fail ?? [])].sort(), unanchored: [...(expect.unanchored ?? [])].sort() };
     const why = report.checks.filter((x) => x.status !== 'pass').map((x) => `${x.id}(${x.subject ?? ''}) ${x.status}: ${render(x.detail, 'en')}`);

@@ -5,8 +5,7 @@
 //   node tests/browser/make-js-corpus.mjs
 //
 // Each case's `expect` is what docs/trust-policy.md says every verifier
-// answers; `expect_js` overrides it for the page's verifier, which does not
-// check RFC 3161 tokens (docs/trust-policy.md §4).
+// answers, the page's included.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import * as f from './fixtures.mjs';
 import { b64encode } from '../../web/verifier.js';
@@ -74,24 +73,21 @@ const cases = {
     expect: { verdict: 'failed', fail: ['cosignature', 'witness_quorum'], unanchored: [] },
   },
   'js-checkpoint-token-garbage': {
-    description: 'A checkpoint_timestamp whose token is not a TimeStampToken. The page does not check RFC 3161 tokens: unanchored there.',
+    description: 'A checkpoint_timestamp whose token is not a TimeStampToken.',
     bundle: { ...(await genuine()), checkpoint_timestamp: { tsa: 'national-tsa', token: 'AAAA' } }, policy: trusted,
     expect: { verdict: 'failed', fail: ['checkpoint_timestamp'], unanchored: [] },
-    expect_js: { verdict: 'untrusted_timestamps', fail: [], unanchored: ['checkpoint_timestamp'] },
   },
   'js-event-token-garbage': {
-    description: 'An event timestamp_token that is not a TimeStampToken. The page does not check RFC 3161 tokens: unanchored there.',
+    description: 'An event timestamp_token that is not a TimeStampToken.',
     bundle: await f.makeBundle({ log, leaves: [f.registeredLeaf({ extra: { timestamp_token: 'AAAA' } })], cosigners: [{ w: w1, t: f.LEDGER_UNIX + 100 }], witnesses: [w1] }),
     policy: trusted,
     expect: { verdict: 'failed', fail: ['event_timestamp'], unanchored: [] },
-    expect_js: { verdict: 'untrusted_timestamps', fail: [], unanchored: ['event_timestamp'] },
   },
   'js-event-content-token-garbage': {
-    description: 'An event_timestamp_token (over the event\'s own canonical JSON) that is not a TimeStampToken. The page does not check RFC 3161 tokens: unanchored there.',
+    description: 'An event_timestamp_token (over the event\'s own canonical JSON) that is not a TimeStampToken.',
     bundle: await f.makeBundle({ log, leaves: [f.registeredLeaf({ extra: { event_timestamp_token: 'AAAA' } })], cosigners: [{ w: w1, t: f.LEDGER_UNIX + 100 }], witnesses: [w1] }),
     policy: trusted,
     expect: { verdict: 'failed', fail: ['event_content_timestamp'], unanchored: [] },
-    expect_js: { verdict: 'untrusted_timestamps', fail: [], unanchored: ['event_content_timestamp'] },
   },
   'js-escape-in-display': {
     description: 'A log-signed leaf whose actor display name carries ANSI escape sequences: the leaf is not a valid entry.',
@@ -176,7 +172,6 @@ for (const [name, c] of Object.entries(cases)) {
   if (c.bundle_text !== undefined) out.bundle_text = c.bundle_text;
   else out.bundle = c.bundle;
   Object.assign(out, { policy: c.policy, now: NOW, expect: c.expect });
-  if (c.expect_js) out.expect_js = c.expect_js;
   writeFileSync(new URL(`${name}.json`, OUT), `${JSON.stringify(out, null, 1)}\n`);
 }
 console.log(`wrote ${Object.keys(cases).length} cases to ${OUT.pathname}`);

@@ -5,6 +5,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { webcrypto } from 'node:crypto';
 import * as v from '../../web/verifier.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// RFC 3161 tokens from `openssl ts` (verifier/tests/data/tsa, made by its
+// make-fixtures.sh; verifier/tests/tsa.rs checks the same ones in Rust).
+const TSA_DIR = new URL('../../verifier/tests/data/tsa/', import.meta.url);
+const tsaFixture = (name) => new Uint8Array(readFileSync(new URL(name, TSA_DIR)));
+const TSA_ROOT_PEM = readFileSync(new URL('root-ca.pem', TSA_DIR), 'utf8');
+const TSA_ROOT_B64 = TSA_ROOT_PEM.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+const GEN_TIME_UNIX = 1795882660; // 2026-11-28T16:17:40Z
+const TSA_NOW = GEN_TIME_UNIX + 3600;
 
 const subtle = webcrypto.subtle;
 const utf8 = new TextEncoder();
@@ -186,7 +198,7 @@ const failsAt = async (text, line, k) => {
 test('a trust policy parses: logs, witnesses by distinct key, quorum, issuers, TSA roots', async () => {
   const k = await keys();
   const issuer = await f.keyFromSeed(5);
-  const pem = `-----BEGIN CERTIFICATE-----\n${v.b64encode(new Uint8Array([0x30, 3, 1, 2, 3]))}\n-----END CERTIFICATE-----`;
+  const pem = TSA_ROOT_PEM.trim();
   const text = `# court policy\r\n\n  log ${k.log.vkey}   # current key\nlog ${k.log2.vkey}\nwitness ${k.w1.vkey}\nwitness ${k.alias.vkey}\n`
     + `witness ${k.w2.vkey}\nquorum 1\nissuer idp-gov ${issuer.b64}\ntsa national-tsa\n${pem}\n`;
   const p = await v.parsePolicy(text);
@@ -198,7 +210,8 @@ test('a trust policy parses: logs, witnesses by distinct key, quorum, issuers, T
   assert.equal(p.quorumSet, true);
   assert.deepEqual([...p.issuers.keys()], ['idp-gov']);
   assert.deepEqual(p.issuers.get('idp-gov').raw, issuer.raw);
-  assert.deepEqual(p.tsas, [{ name: 'national-tsa', pem: `${pem}\n` }]);
+  assert.deepEqual(p.tsas.map((t) => t.name), ['national-tsa']);
+  assert.equal(p.tsas[0].pem.replace(/\n/g, ''), pem.replace(/\n/g, ''));
   // Quorum by default: every distinct key.
   const all = await v.parsePolicy(`witness ${k.w1.vkey}\nwitness ${k.alias.vkey}\nwitness ${k.w2.vkey}\n`);
   assert.equal(all.quorum, 2);
@@ -211,8 +224,7 @@ test('a trust policy parses: logs, witnesses by distinct key, quorum, issuers, T
   const bom = await v.parsePolicy(`\ufefflog ${k.log.vkey}\t# the log\r\nquorum 0\u00a0# none\n`);
   assert.deepEqual([bom.logs.length, bom.quorum, bom.quorumSet], [1, 0, true]);
   // A TSA root is kept re-encoded from its DER, 64 characters a line.
-  const der = new Uint8Array([0x30, 0x81, 0x60, ...new Array(0x60).fill(7)]);
-  const b64 = v.b64encode(der);
+  const b64 = TSA_ROOT_B64;
   const wrapped = await v.parsePolicy(`tsa t\n-----BEGIN CERTIFICATE-----\n${b64.slice(0, 10)}\n${b64.slice(10)}\n-----END CERTIFICATE-----\n`);
   assert.equal(wrapped.tsas[0].pem, `-----BEGIN CERTIFICATE-----\n${b64.match(/.{1,64}/g).join('\n')}\n-----END CERTIFICATE-----\n`);
   assert.ok(b64.length > 128);
@@ -254,7 +266,9 @@ test('a trust policy is refused whole, naming the line', async () => {
   await failsAt('tsa t\nnot pem\n', 1, 'pol.pem_begin');
   await failsAt('tsa t\n-----BEGIN CERTIFICATE-----\nMAA=\n', 1, 'pol.pem_end');
   await failsAt('tsa t\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', 1, 'pol.pem_shape');
-  await failsAt('tsa t\n-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\ntsa t\n-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n', 5, 'pol.twice');
+  await failsAt(`tsa t\n${TSA_ROOT_PEM.trim()}\ntsa t\n${TSA_ROOT_PEM.trim()}\n`, 2 + TSA_ROOT_PEM.trim().split('\n').length, 'pol.twice');
+  // A DER SEQUENCE that is no X.509 certificate is refused, as in Rust.
+  await failsAt('tsa t\n-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n', 1, 'pol.pem_shape');
   await failsAt(`tsa t\n-----BEGIN CERTIFICATE-----\n${'A'.repeat(16400)}\n-----END CERTIFICATE-----\n`, 1, 'pol.pem_size');
   let many = '';
   for (let i = 0; i < 17; i++) many += `log ${(await f.logSigner('log.example/x', 20 + i)).vkey}\n`;
@@ -394,27 +408,97 @@ test('attestations use a pinned issuer key over the bundle\'s', async () => {
   assert.equal((await verify({ ...b, issuers: [] }, `${base}issuer idp-gov ${issuer.b64}\n`)).verdict.status, 'verified');
 });
 
-test('RFC 3161 tokens are unanchored on the page, never passed or timed', async () => {
+test('RFC 3161 tokens that are not tokens fail, as in Rust; roots that are not certificates are ignored', async () => {
   const k = await keys();
   const policy = `log ${k.log.vkey}\nwitness ${k.w1.vkey}\n`;
   const b = await genuine(k, { leaves: [f.registeredLeaf({ extra: { timestamp_token: 'AAAA', event_timestamp_token: 'AAAA' } })] });
   b.checkpoint_timestamp = { tsa: 'national-tsa', token: 'AAAA' };
   const r = await verify(b, policy);
-  assert.deepEqual(statuses(r).slice(-3), ['event_timestamp:0=unanchored', 'event_content_timestamp:0=unanchored', 'checkpoint_timestamp=unanchored']);
-  assert.equal(r.verdict.status, 'untrusted_timestamps');
-  assert.match(render(r.verdict.reasons[0], 'en'), /3 RFC 3161 timestamp/);
-  for (const c of r.checks.slice(-3)) assert.match(render(c.detail, 'en'), /does not check RFC 3161 tokens.*offline verifier/);
+  assert.deepEqual(statuses(r).slice(-3), ['event_timestamp:0=fail', 'event_content_timestamp:0=fail', 'checkpoint_timestamp=fail']);
+  assert.equal(r.verdict.status, 'failed');
+  for (const c of r.checks.slice(-3)) assert.match(render(c.detail, 'en'), /invalid timestamp_token: not a DER TimeStampToken\.$/);
+  assert.match(render(r.checks.at(-3).detail, 'en'), /^The trusted timestamp on the document of entry 0 \(SHA-256 [0-9a-f]{64}\): /);
+  assert.match(render(r.checks.at(-3).detail, 'zh'), /时间戳令牌无效/);
   for (const bad of [null, '', 'A', 5]) {
     assert.throws(() => v.parseLeaf(f.registeredLeaf({ extra: { event_timestamp_token: bad } })), (e) => e.msg.a.field === 'event.event_timestamp_token', String(bad));
   }
   // A bundle's root that is not a certificate is ignored (never an anchor);
   // a checkpoint token that is not base64 fails, as in the Rust verifier.
   const roots = await verify({ ...b, timestamp_authorities: [{ name: 'x', root_pem: 'nope' }] }, policy);
-  assert.equal(roots.verdict.status, 'untrusted_timestamps');
+  assert.equal(roots.verdict.status, 'failed');
   assert.deepEqual(roots.claims.tsas, ['x']);
   const bad = await verify({ ...b, checkpoint_timestamp: { tsa: 't', token: 'not base64!' } }, policy);
-  assert.deepEqual(statuses(bad).slice(-3), ['checkpoint_timestamp=fail', 'event_timestamp:0=unanchored', 'event_content_timestamp:0=unanchored']);
+  assert.deepEqual(statuses(bad).slice(-3), ['checkpoint_timestamp=fail', 'event_timestamp:0=fail', 'event_content_timestamp:0=fail']);
   assert.equal(bad.verdict.status, 'failed');
+});
+
+const docHash = async () => v.sha256(tsaFixture('document.txt'));
+const tsaErr = async (p) => {
+  try {
+    await p;
+  } catch (e) {
+    return render(e.msg, 'en');
+  }
+  return 'accepted';
+};
+
+test('RFC 3161: a valid token is accepted with the facts the Rust verifier reports', async () => {
+  const root = v.trustedTsa('test-root', TSA_ROOT_PEM);
+  const info = await v.verifyTimestampToken(tsaFixture('token-rsa.der'), await docHash(), [root], TSA_NOW, 300);
+  assert.deepEqual({ ...info, nonce: null }, {
+    tsa: 'test-root', gen_time: '2026-11-28T16:17:40Z', gen_time_unix: GEN_TIME_UNIX, serial: '1001', policy: '1.2.3.4.1',
+    nonce: null, signer_subject: 'CN=Test TSA RSA,O=Evidence Ledger Test,C=CN',
+  });
+  assert.match(info.nonce, /^[0-9a-f]+$/);
+  // ECDSA P-256 through a P-384 intermediate; a genTime with a fraction.
+  const ec = await v.verifyTimestampToken(tsaFixture('token-ec.der'), await docHash(), [root], TSA_NOW, 300);
+  assert.deepEqual([ec.serial, ec.signer_subject], ['1003', 'CN=Test TSA EC,O=Evidence Ledger Test,C=CN']);
+  const frac = await v.verifyTimestampToken(tsaFixture('token-rsa-frac.der'), await docHash(), [root], TSA_NOW, 300);
+  assert.deepEqual([frac.gen_time, frac.gen_time_unix], ['2026-11-28T16:17:40.42Z', GEN_TIME_UNIX]);
+});
+
+test('RFC 3161: a wrong imprint, a root not in the policy, a bad signature, and the rest fail naming the check', async () => {
+  const root = v.trustedTsa('test-root', TSA_ROOT_PEM);
+  const check = (name, trusted = [root], now = TSA_NOW, token = tsaFixture(name)) => docHash().then((h) => tsaErr(v.verifyTimestampToken(token, h, trusted, now, 300)));
+  assert.equal(await check('token-other-hash.der'), 'invalid timestamp_token: message imprint does not match the document hash');
+  const other = await tsaErr(v.verifyTimestampToken(tsaFixture('token-rsa.der'), await v.sha256(new Uint8Array([1])), [root], TSA_NOW, 300));
+  assert.match(other, /message imprint does not match/);
+  // Chains only to a root the policy does not hold: not trusted.
+  assert.equal(await check('token-untrusted.der'), 'invalid timestamp_token: not issued by a trusted TSA (no trusted root issued "CN=Untrusted TSA Root,O=Untrusted Test,C=CN")');
+  assert.match(await check('token-rsa.der', []), /not issued by a trusted TSA/);
+  assert.match(await check('token-rsa.der', [v.trustedTsa('other', readFileSync(new URL('other-root.pem', TSA_DIR), 'utf8'))]), /not issued by a trusted TSA/);
+  // A bit flipped in the signature (the token's tail).
+  const flipped = tsaFixture('token-rsa.der');
+  flipped[flipped.length - 5] ^= 1;
+  assert.equal(await check('token-rsa.der', [root], TSA_NOW, flipped), "invalid timestamp_token: signature does not verify with the signer certificate's key");
+  assert.match(await check('token-noeku.der'), /lacks the critical timeStamping extended key usage/);
+  assert.match(await check('token-resigned.der'), /ESS signing-certificate attribute/);
+  assert.match(await check('token-rsa.der', [root], GEN_TIME_UNIX - 365 * 86400), /genTime 2026-11-28T16:17:40Z is in the future/);
+  assert.equal(await check('token-rsa.der', [root], GEN_TIME_UNIX - 300), 'accepted');
+  assert.match(await check('token-rsa.der', [root], TSA_NOW, new Uint8Array(16385).fill(0x30)), /more than the 16384 allowed/);
+  assert.match(await check('token-rsa.der', [root], TSA_NOW, new Uint8Array([0x30, 0x80, 0, 0])), /not a DER TimeStampToken/);
+});
+
+test('RFC 3161: a certificate not valid at genTime fails (openssl ts with a TSA certificate that expired)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, copyFileSync, writeFileSync: write } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'tsa-expired-'));
+  for (const x of ['tsa.cnf', 'tsa-rsa.key', 'root-ca.pem']) copyFileSync(new URL(x, TSA_DIR), join(dir, x));
+  const run = (...args) => execFileSync(args[0], args.slice(1), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A TSA certificate valid for one day in 2021, self-signed with the
+  // critical timeStamping EKU, and pinned as the root: its token is made now.
+  write(join(dir, 'ext.cnf'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=critical,timeStamping\n');
+  run('openssl', 'req', '-new', '-key', 'tsa-rsa.key', '-subj', '/CN=Expired TSA', '-out', 'old.csr');
+  run('faketime', '2021-01-01 00:00:00', 'openssl', 'x509', '-req', '-in', 'old.csr', '-signkey', 'tsa-rsa.key', '-days', '1', '-extfile', 'ext.cnf', '-out', 'old.pem');
+  write(join(dir, 'tsa.cnf'), `${readFileSync(join(dir, 'tsa.cnf'), 'utf8')}\n[tsa_old]\nserial = old-serial\ncrypto_device = builtin\nsigner_cert = old.pem\nsigner_key = tsa-rsa.key\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256\ness_cert_id_alg = sha256\n`);
+  run('openssl', 'ts', '-query', '-data', fileURLToPath(new URL('document.txt', TSA_DIR)), '-sha256', '-cert', '-out', 'q.tsq');
+  run('openssl', 'ts', '-reply', '-config', 'tsa.cnf', '-section', 'tsa_old', '-queryfile', 'q.tsq', '-token_out', '-out', 'old.tsr');
+  const token = new Uint8Array(readFileSync(join(dir, 'old.tsr')));
+  const pinned = v.trustedTsa('old', readFileSync(join(dir, 'old.pem'), 'utf8'));
+  const now = Math.floor(Date.now() / 1000);
+  const err = await tsaErr(v.verifyTimestampToken(token, await docHash(), [pinned], now, 300));
+  assert.match(err, /^invalid timestamp_token: certificate "CN=Expired TSA" was not valid at genTime \(valid 2021-01-01T00:00:0\dZ to 2021-01-02T00:00:0\dZ\)$/);
 });
 
 test('verdicts: first rule that applies, reasons name everything missing', () => {
@@ -582,7 +666,7 @@ test('terminalSafe: controls and bidi overrides become U+FFFD, in every string s
 
 test('anchors from a ledger\'s GET /v1/log: its log key, witnesses, quorum if published, TSA roots', async () => {
   const k = await keys();
-  const pem = `-----BEGIN CERTIFICATE-----\n${v.b64encode(new Uint8Array([0x30, 1, 0]))}\n-----END CERTIFICATE-----\n`;
+  const pem = TSA_ROOT_PEM;
   const info = {
     origin: 'log.example/x', vkey: k.log.vkey,
     witnesses: [{ name: k.w1.name, vkey: k.w1.vkey }, { name: k.w2.name, vkey: k.w2.vkey }],
@@ -653,7 +737,8 @@ test('at most 256 RFC 3161 tokens are looked at; the rest fail, as in Rust', asy
   const stamps = r.checks.filter((c) => /timestamp/.test(c.id));
   assert.equal(stamps.length, 258);
   assert.deepEqual(statuses({ checks: stamps.slice(0, 2) }), ['event_timestamp:128=fail', 'event_content_timestamp:128=fail']);
-  assert.ok(stamps.slice(2).every((c) => c.status === 'unanchored'));
+  assert.match(render(stamps[0].detail, 'en'), /not checked, the bundle carries more than 256 tokens/);
+  assert.ok(stamps.slice(2).every((c) => c.status === 'fail' && /not a DER TimeStampToken/.test(render(c.detail, 'en'))));
   assert.equal(r.verdict.status, 'failed');
 });
 

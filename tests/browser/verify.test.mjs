@@ -12,6 +12,9 @@
 //                   witness, by another key, dated 2020
 //   EL_ANSI         the bundle with ANSI escape sequences in a leaf's claims
 //   EL_POLICY       a trust policy with the real log key and witness
+//   EL_STAMPED      a bundle whose first event carries an RFC 3161 token
+//                   (openssl ts, verifier/tests/data/tsa) over EL_STAMPED_FILE
+//   EL_STAMPED_POLICY  EL_POLICY plus the TSA's root (`tsa test-tsa`)
 //   EL_SCREENSHOTS  directory for the screenshots of each state
 //   EL_RESULTS      where to write the checks the page showed (JSON), so the
 //                   Rust test can compare them with the Rust verifier's
@@ -330,6 +333,22 @@ test('escape sequences in a leaf are not verified, and reach the page only neutr
   await assertPlainText(page);
   assert.match(await page.textContent('#timeline'), /\uFFFD\[2K/, 'the escape is shown as U+FFFD');
   await page.screenshot({ path: join(SHOTS, '11-escapes-en.png'), fullPage: true });
+  clean(ctx);
+  await page.close();
+});
+
+test('a timestamped bundle verifies against a policy holding the TSA root, with the token checked in the page', async () => {
+  const ctx = await openPage('en');
+  const { page } = ctx;
+  await verify(page, { file: env('EL_STAMPED_FILE'), bundle: env('EL_STAMPED'), policy: env('EL_STAMPED_POLICY') });
+  const checks = await shownChecks(page);
+  results.stamped = checks;
+  verdicts.stamped = await page.getAttribute('.verdict', 'data-verdict');
+  assert.equal(verdicts.stamped, 'verified', JSON.stringify(checks.filter((c) => c.status !== 'pass')));
+  const stamp = checks.find((c) => c.id === 'event_timestamp');
+  assert.equal(stamp?.status, 'pass');
+  assert.match(stamp.text, /test-tsa \(a root you trust\).*no later than 2026-11-28T16:17:40Z/);
+  await page.screenshot({ path: join(SHOTS, '11-timestamp-verified-en.png'), fullPage: true });
   clean(ctx);
   await page.close();
 });

@@ -41,7 +41,6 @@ struct Case {
     policy: String,
     document: Option<Vec<u8>>,
     expect: Value,
-    expect_js: Option<Value>,
 }
 
 fn expect(verdict: &str, fail: &[&str], unanchored: &[&str]) -> Value {
@@ -93,7 +92,6 @@ fn generate() -> Vec<Case> {
             policy: court.clone(),
             document: Some(DOCUMENT.to_vec()),
             expect: expect("verified", &[], &[]),
-            expect_js: None,
         },
         Case {
             name: "genuine-without-policy",
@@ -102,7 +100,6 @@ fn generate() -> Vec<Case> {
             policy: String::new(),
             document: None,
             expect: expect("no_trusted_log_key", &[], &["log_signature"]),
-            expect_js: None,
         },
         Case {
             name: "genuine-log-key-only",
@@ -111,7 +108,6 @@ fn generate() -> Vec<Case> {
             policy: format!("log {}\n", world.log.vkey()),
             document: None,
             expect: expect("verified", &[], &[]),
-            expect_js: None,
         },
     ];
     let f = forger();
@@ -123,7 +119,6 @@ fn generate() -> Vec<Case> {
         policy: court.clone(),
         document: Some(DOCUMENT.to_vec()),
         expect: expect("failed", &["cosignature", "log_signature", "witness_quorum"], &[]),
-        expect_js: None,
     });
     cases.push(Case {
         name: "forged-self-keyed-no-policy",
@@ -132,7 +127,6 @@ fn generate() -> Vec<Case> {
         policy: String::new(),
         document: None,
         expect: expect("no_trusted_log_key", &[], &["log_signature"]),
-        expect_js: None,
     });
     cases.extend(witness_cases(&world, &genuine, &court));
     cases.extend(escape_cases(&world, &court));
@@ -156,7 +150,6 @@ fn v2_cases(world: &World, court: &str) -> Vec<Case> {
             policy: court.to_owned(),
             document: document.then(|| DOCUMENT.to_vec()),
             expect: e,
-            expect_js: None,
         };
     let mut tampered = genuine.clone();
     if let Some(r) = tampered.entries[1].record.as_mut() {
@@ -321,7 +314,6 @@ fn v2_cases(world: &World, court: &str) -> Vec<Case> {
             policy: court.to_owned(),
             document: None,
             expect: expect("failed", &["bundle_format"], &[]),
-            expect_js: None,
         },
         case(
             "v1-bundle-still-verified",
@@ -435,7 +427,6 @@ fn witness_cases(world: &World, genuine: &verifier::bundle::Bundle, court: &str)
             policy: court.to_owned(),
             document: None,
             expect: expect("quorum_not_met", &["witness_quorum"], &[]),
-            expect_js: None,
         },
         Case {
             name: "invented-witness-beside-real-ones",
@@ -444,7 +435,6 @@ fn witness_cases(world: &World, genuine: &verifier::bundle::Bundle, court: &str)
             policy: court.to_owned(),
             document: None,
             expect: expect("verified", &[], &[]),
-            expect_js: None,
         },
         Case {
             name: "impersonated-witness",
@@ -453,7 +443,6 @@ fn witness_cases(world: &World, genuine: &verifier::bundle::Bundle, court: &str)
             policy: court.to_owned(),
             document: None,
             expect: expect("failed", &["cosignature", "witness_quorum"], &[]),
-            expect_js: None,
         },
         Case {
             name: "cosignature-before-entries",
@@ -462,7 +451,6 @@ fn witness_cases(world: &World, genuine: &verifier::bundle::Bundle, court: &str)
             policy: court.to_owned(),
             document: None,
             expect: expect("failed", &["cosignature", "witness_quorum"], &[]),
-            expect_js: None,
         },
         Case {
             name: "second-cosignature-line-backdated",
@@ -471,7 +459,6 @@ fn witness_cases(world: &World, genuine: &verifier::bundle::Bundle, court: &str)
             policy: court.to_owned(),
             document: None,
             expect: expect("failed", &["cosignature", "witness_quorum"], &[]),
-            expect_js: None,
         },
         Case {
             name: "cosignature-in-the-future",
@@ -480,7 +467,6 @@ fn witness_cases(world: &World, genuine: &verifier::bundle::Bundle, court: &str)
             policy: court.to_owned(),
             document: None,
             expect: expect("failed", &["cosignature", "witness_quorum"], &[]),
-            expect_js: None,
         },
         Case {
             name: "quorum-counts-keys-not-names",
@@ -489,7 +475,6 @@ fn witness_cases(world: &World, genuine: &verifier::bundle::Bundle, court: &str)
             policy: two_names.to_text(),
             document: None,
             expect: expect("quorum_not_met", &["witness_quorum"], &[]),
-            expect_js: None,
         },
     ]
 }
@@ -509,7 +494,6 @@ fn escape_cases(world: &World, court: &str) -> Vec<Case> {
         policy: court.to_owned(),
         document: None,
         expect: expect("failed", &["attestations", "inclusion"], &[]),
-        expect_js: None,
     }]
 }
 
@@ -531,7 +515,6 @@ fn timestamp_cases(court: &str) -> Vec<Case> {
         &tsa_file("other-root.pem"),
     );
     let with_root = format!("{court}tsa test-tsa\n{}", tsa_file("root-ca.pem"));
-    let js = expect("untrusted_timestamps", &[], &["event_timestamp"]);
     vec![
         Case {
             name: "event-token-trusted-root",
@@ -540,7 +523,6 @@ fn timestamp_cases(court: &str) -> Vec<Case> {
             policy: with_root.clone(),
             document: Some(tsa_der("document.txt")),
             expect: expect("verified", &[], &[]),
-            expect_js: Some(js.clone()),
         },
         Case {
             name: "event-token-no-root-in-policy",
@@ -549,7 +531,6 @@ fn timestamp_cases(court: &str) -> Vec<Case> {
             policy: court.to_owned(),
             document: None,
             expect: expect("untrusted_timestamps", &[], &["event_timestamp"]),
-            expect_js: Some(js.clone()),
         },
         Case {
             name: "event-token-self-made-root",
@@ -558,7 +539,6 @@ fn timestamp_cases(court: &str) -> Vec<Case> {
             policy: with_root,
             document: None,
             expect: expect("untrusted_timestamps", &[], &["event_timestamp"]),
-            expect_js: Some(js),
         },
     ]
 }
@@ -573,9 +553,6 @@ fn case_json(c: &Case) -> Value {
     });
     if let Some(d) = &c.document {
         v["document_sha256"] = json!(Hash::digest(d).to_hex());
-    }
-    if let Some(js) = &c.expect_js {
-        v["expect_js"] = js.clone();
     }
     v
 }

@@ -136,7 +136,7 @@ export async function verifyBundle(input, options = {}) {
   const now = options.now ?? Math.floor(Date.now() / 1000);
   const report = {
     passed: false, verdict: null, checks: [], format: null, origin: '', tenant: '', document_id: '', document_hash: null, checkpoint: null,
-    parties: [], timeline: [], witnesses: [], claims: { log_key: null, witnesses: [], tsas: [], anchoring: null }, trust: trustFacts(policy),
+    parties: [], timeline: [], witnesses: [], timestamps: [], claims: { log_key: null, witnesses: [], tsas: [], anchoring: null }, trust: trustFacts(policy),
   };
   let b;
   try {
@@ -163,7 +163,9 @@ export async function verifyBundle(input, options = {}) {
   }
   const entries = readable(d);
   report.checks.push(timelineCheck(entries, unreadableCount(d), leafTimes(d)));
-  report.checks.push(...timestampChecks(b, d));
+  const stamped = await timestampChecks(b, d, policy, now);
+  report.checks.push(...stamped.checks);
+  report.timestamps = stamped.facts;
   report.document_hash = entries.length ? entries[0][1].event.document_hash : null;
   if (d.checkpoint.ok) {
     const cp = d.checkpoint.ok;

@@ -1,45 +1,101 @@
-// The RFC 3161 checks of a bundle: the tokens over each event's document
-// hash and content, and over the checkpoint. The page checks none of them
-// (each is `unanchored`). Twin of verifier/src/bundle/timestamps.rs.
+// The RFC 3161 checks of a bundle: every event's `timestamp_token` (over
+// its document hash: the document existed by then), its
+// `event_timestamp_token` (over the event's own canonical JSON: the event
+// existed by then), and the token over the checkpoint body (the log state
+// existed by then). Twin of verifier/src/bundle/timestamps.rs.
+//
+// A token is checked against the TSA roots of your policy; only then is
+// its time a trusted time. A token that chains only to a root the bundle
+// carries is `unanchored`: anyone can make a root called "National Time
+// Service Center" and date a token 2020 (docs/trust-policy.md §2).
 
-import { m } from '../error.js';
-import { b64decode } from '../hash.js';
+import { m, errMsg } from '../error.js';
+import { utf8 } from '../std.js';
+import { b64decode, sha256, hex } from '../hash.js';
+import { canonicalJson } from '../jcs.js';
 import { check, plain } from '../report.js';
+import { trustedTsa, verifyTimestampToken } from '../tsa.js';
 
-/** Most RFC 3161 tokens looked at in one bundle (the rest fail). */
+/** Allowed clock skew for genTime against "now". */
+const SKEW_SECS = 300;
+/** Most RFC 3161 tokens checked in one bundle (each may cost dozens of
+ * signature checks); tokens past the limit fail their check. */
 export const MAX_TOKENS = 256;
 
-/**
- * RFC 3161 tokens are not checked here (CMS and X.509 in the browser are
- * not worth their attack surface: docs/trust-policy.md §4): each token gets
- * an `unanchored` check saying so, and never a time. A checkpoint token
- * that cannot even be taken apart (no readable checkpoint, not base64)
- * fails, as in the Rust verifier (verifier/src/bundle/timestamps.rs).
- */
-export function timestampChecks(b, d) {
-  const checks = [];
-  const tokens = [];
+/** SHA-256 of the event's canonical JSON without `event_timestamp_token`
+ * and `identity` (entry.rs content_imprint). */
+async function contentImprint(ev) {
+  const rest = { ...ev };
+  delete rest.event_timestamp_token;
+  delete rest.identity;
+  return sha256(utf8.encode(canonicalJson(rest)));
+}
+
+/** The tokens of the bundle as [id, subject, what, imprint, der]; a
+ * checkpoint token that cannot be taken apart becomes a failed check. */
+async function tokens(b, d, checks) {
+  const list = [];
   for (const e of d.entries) {
     if (!e.leaf.ok) continue;
     const ev = e.leaf.ok.event;
     const i = e.index;
     if ('timestamp_token' in ev) {
-      tokens.push(['event_timestamp', String(i), m('c.ts.event_title', { i }), m('c.ts.event_unchecked', { i, hash: ev.document_hash })]);
+      const h = ev.document_hash;
+      const imprint = new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16)));
+      list.push(['event_timestamp', String(i), m('c.ts.what_document', { i, hash: h }), imprint, b64decode(ev.timestamp_token)]);
     }
     if ('event_timestamp_token' in ev) {
-      tokens.push(['event_content_timestamp', String(i), m('c.ts.content_title', { i }), m('c.ts.content_unchecked', { i })]);
+      const h = await contentImprint(ev);
+      list.push(['event_content_timestamp', String(i), m('c.ts.what_event', { i, hash: hex(h) }), h, b64decode(ev.event_timestamp_token)]);
     }
   }
   if ('checkpoint_timestamp' in b) {
-    const tsa = plain(b.checkpoint_timestamp.tsa);
-    if (d.checkpoint.err) checks.push(check('checkpoint_timestamp', null, 'fail', m('c.ts.fail_title'), m('c.ts.cp_no_checkpoint', { why: d.checkpoint.err })));
-    else if (!b64decode(b.checkpoint_timestamp.token)) checks.push(check('checkpoint_timestamp', null, 'fail', m('c.ts.fail_title'), m('c.ts.cp_not_base64', { tsa })));
-    else tokens.push(['checkpoint_timestamp', null, m('c.ts.cp_title'), m('c.ts.cp_unchecked', { tsa })]);
+    const der = b64decode(b.checkpoint_timestamp.token);
+    const cp = d.checkpoint;
+    if (cp.err) checks.push(failed('checkpoint_timestamp', null, m('c.ts.cp_no_checkpoint', { why: cp.err })));
+    else if (!der) checks.push(failed('checkpoint_timestamp', null, m('c.ts.cp_not_base64', { tsa: plain(b.checkpoint_timestamp.tsa) })));
+    else list.push(['checkpoint_timestamp', null, m('c.ts.what_log', { size: String(cp.ok.size) }), await sha256(utf8.encode(cp.ok.body)), der]);
   }
-  // As the Rust verifier: past MAX_TOKENS, tokens fail unchecked.
-  for (const [id, subject] of tokens.slice(MAX_TOKENS)) {
-    checks.push(check(id, subject, 'fail', m('c.ts.fail_title'), m('c.ts.too_many', { max: MAX_TOKENS })));
+  return list;
+}
+
+/**
+ * Checks every token of the bundle against the policy's TSA roots, then,
+ * for one that fails there, against the roots the bundle carries (a pass
+ * there is `unanchored`: a claim). Resolves to {checks, facts}: facts are
+ * the trusted times [{subject, tsa, gen_time, serial}].
+ */
+export async function timestampChecks(b, d, policy, now) {
+  const checks = [];
+  const facts = [];
+  const claimed = (b.timestamp_authorities ?? []).map((t) => trustedTsa(t.name, t.root_pem)).filter(Boolean);
+  const trusted = policy.tsas.map((t) => trustedTsa(t.name, t.pem)).filter(Boolean);
+  const all = await tokens(b, d, checks);
+  for (const [id, subject, what] of all.slice(MAX_TOKENS)) {
+    checks.push(failed(id, subject, m('c.ts.too_many', { what, max: MAX_TOKENS })));
   }
-  for (const [id, subject, title, detail] of tokens.slice(0, MAX_TOKENS)) checks.push(check(id, subject, 'unanchored', title, detail));
-  return checks;
+  for (const [id, subject, what, imprint, der] of all.slice(0, MAX_TOKENS)) {
+    let info;
+    try {
+      info = await verifyTimestampToken(der, imprint, trusted, now, SKEW_SECS);
+    } catch (trustedErr) {
+      try {
+        info = await verifyTimestampToken(der, imprint, claimed, now, SKEW_SECS);
+      } catch {
+        checks.push(failed(id, subject, m('c.ts.fail', { what, why: errMsg(trustedErr) })));
+        continue;
+      }
+      const a = { what, tsa: plain(info.tsa), gen_time: info.gen_time };
+      checks.push(check(id, subject, 'unanchored', m('c.ts.unanchored_title', { what }), m('c.ts.unanchored', a)));
+      continue;
+    }
+    const a = { what, tsa: plain(info.tsa), gen_time: info.gen_time, serial: info.serial };
+    checks.push(check(id, subject, 'pass', m('c.ts.pass_title', { what }), m('c.ts.pass', a)));
+    facts.push({ subject: what, tsa: info.tsa, gen_time: info.gen_time, serial: info.serial });
+  }
+  return { checks, facts };
+}
+
+function failed(id, subject, detail) {
+  return check(id, subject, 'fail', m('c.ts.fail_title'), detail);
 }

@@ -132,6 +132,7 @@ fn generate() -> Vec<Case> {
     cases.extend(escape_cases(&world, &court));
     cases.extend(timestamp_cases(&court));
     cases.extend(v2_cases(&world, &court));
+    cases.extend(party_cases(&world, &court));
     cases
 }
 
@@ -495,6 +496,56 @@ fn escape_cases(world: &World, court: &str) -> Vec<Case> {
         document: None,
         expect: expect("failed", &["attestations", "inclusion"], &[]),
     }]
+}
+
+/// Who vouches for a signer: T3 wants an identity provider and an intent
+/// service, not a signer's key; and one actor is one person in a contract.
+fn party_cases(world: &World, court: &str) -> Vec<Case> {
+    let mut flow = world.contract_flow();
+    let self_claim =
+        |id: &str, kind: &str, claim: Value| world.event(id, kind, "u-1", &[("signer:u-1", claim)]);
+    flow[1] = self_claim(
+        "e-u-1-id",
+        "identity_verified",
+        json!({"method": "phone_3_factor", "result": "pass"}),
+    );
+    flow[2] = self_claim(
+        "e-u-1-intent",
+        "intent_verified",
+        json!({"method": "sms_code", "result": "pass"}),
+    );
+    let self_attested = world.bundle(&flow);
+
+    let mut v2 = world.contract_flow_v2();
+    let mut other = world.event_v2(
+        "e-u-1-id-2",
+        "identity_verified",
+        "u-1",
+        &[("idp-gov", json!({"method": "face_liveness", "result": "pass"}))],
+        (TENANT, DOC_ID, "u-1"),
+    );
+    other["identity"] =
+        json!({"name": "张三", "id_type": "resident_id", "id_number": "110101198001010011"});
+    v2.insert(2, other);
+    let two_people = world.bundle_v2(&v2);
+    vec![
+        Case {
+            name: "identity-vouched-by-the-signer-alone",
+            description: "u-1's identity and intent checks are attested only by u-1's own key (signer:u-1), then u-1 signs: a person cannot vouch for their own identity, so the timeline (T3) fails.",
+            bundle: to_value(&self_attested),
+            policy: court.to_owned(),
+            document: Some(DOCUMENT.to_vec()),
+            expect: expect("failed", &["timeline"], &[]),
+        },
+        Case {
+            name: "v2-one-actor-two-people",
+            description: "A second identity check of u-1, genuinely attested, opens to another person than u-1's first: one actor is one person in a contract, so that entry's commitments check fails.",
+            bundle: to_value(&two_people),
+            policy: court.to_owned(),
+            document: Some(DOCUMENT.to_vec()),
+            expect: expect("failed", &["commitments"], &[]),
+        },
+    ]
 }
 
 /// RFC 3161 event tokens (tests/data/tsa fixtures over document.txt).

@@ -51,7 +51,15 @@ function el(tag, attrs = {}, ...children) {
 // ---------------------------------------------------------------------------
 // Inputs.
 
+/** The inputs changed: results shown so far, and any run still going,
+ * are about other inputs; drop them. */
+function inputsChanged() {
+  state.run = (state.run ?? 0) + 1;
+  show(null);
+}
+
 function setFile(which, file) {
+  inputsChanged();
   state[which] = file ?? null;
   $(`${which}-name`).textContent = file ? terminalSafe(file.name) : '';
   $(`drop-${which}`).classList.toggle('filled', Boolean(file));
@@ -88,7 +96,7 @@ async function adoptTrust(source, name, text, { save = true } = {}) {
   } catch (e) {
     state.trustError = e.msg ? e.msg : m('r.internal', { why: plain(e.message) });
   }
-  paintTrust();
+  inputsChanged();
 }
 
 async function loadPolicyFile(file) {
@@ -124,7 +132,7 @@ function clearTrust() {
   state.trust = null;
   state.trustError = null;
   for (const id of ['log-key', 'witness-keys', 'quorum']) $(id).value = '';
-  paintTrust();
+  inputsChanged();
 }
 
 async function restoreTrust() {
@@ -227,6 +235,12 @@ async function runFromLink() {
 }
 
 async function run(linkHash = null) {
+  // Only the newest run shows its result: a run overtaken by another, or by
+  // a change of file, bundle or anchors, drops its own.
+  const mine = (state.run = (state.run ?? 0) + 1);
+  const show = (view) => {
+    if (state.run === mine) showView(view);
+  };
   if (!state.file && !state.bundle && !linkHash) {
     show({ kind: 'notice', text: () => t('need_input') });
     return;
@@ -246,7 +260,7 @@ async function run(linkHash = null) {
       const report = await withServerClaim(await verifyOne(bytes, options), bytes, options, verifyBundle);
       show({ kind: 'bundles', fileHash, groups: [report], lookup: null });
     } else {
-      await lookup(fileHash, options);
+      await lookup(fileHash, options, show);
     }
   } catch (e) {
     show({ kind: 'error', text: () => `${t('bundle_error')}: ${plain(e.message)}` });
@@ -255,7 +269,7 @@ async function run(linkHash = null) {
   }
 }
 
-async function lookup(fileHash, options) {
+async function lookup(fileHash, options, show) {
   const r = await fetch(`/v1/lookup?document_hash=${fileHash}`, { cache: 'no-store', credentials: 'omit' });
   if (r.status === 404) {
     show({ kind: 'notice', fileHash, state: 'lookup-none', text: () => t('lookup_none') });
@@ -292,6 +306,8 @@ function show(view) {
   state.view = view;
   paint();
 }
+
+const showView = show;
 
 const keyList = (keys) => el('ul', {}, keys.map((k) => el('li', { class: 'mono' }, k)));
 

@@ -77,7 +77,8 @@ pub const TERMINAL_COLUMNS: usize = 80;
 const WRAP_INDENT: &str = "        ";
 
 /// Wraps every line of `text` to [`TERMINAL_COLUMNS`] display columns (East
-/// Asian wide characters count two), continuing with an indent: so the
+/// Asian wide and ambiguous characters count two, see `columns`), continuing
+/// with an indent: so the
 /// terminal never wraps a line itself, and text quoted from a bundle never
 /// starts a line of a terminal at least that wide (where it could pass for
 /// a line of the report). Breaks at a space where it can.
@@ -94,9 +95,25 @@ pub fn wrap_for_terminal(text: &str) -> String {
     out
 }
 
-fn wrap_line(line: &str, out: &mut String) {
+/// A character's columns on a terminal, counted high where terminals
+/// differ: East Asian "ambiguous" characters as wide (as CJK terminals draw
+/// them), and any character unicode-width calls zero columns but that is no
+/// combining mark (spacing marks, Hangul jamo, prepended letters, which
+/// glibc's wcwidth may give 1 or 2) as two. Counting high only wraps early.
+fn columns(c: char) -> usize {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory as _};
     use unicode_width::UnicodeWidthChar as _;
-    let width = |s: &str| s.chars().map(|c| c.width().unwrap_or(0)).sum::<usize>();
+    match c.general_category() {
+        G::NonspacingMark | G::EnclosingMark => 0,
+        _ => match c.width_cjk() {
+            Some(0) | None => 2,
+            Some(w) => w,
+        },
+    }
+}
+
+fn wrap_line(line: &str, out: &mut String) {
+    let width = |s: &str| s.chars().map(columns).sum::<usize>();
     let mut rest = line;
     let mut first = true;
     loop {
@@ -112,7 +129,7 @@ fn wrap_line(line: &str, out: &mut String) {
         // The longest prefix that fits, ended at its last space if it has one.
         let (mut cut, mut used, mut last_space) = (0, 0, None);
         for (i, c) in rest.char_indices() {
-            let w = c.width().unwrap_or(0);
+            let w = columns(c);
             if used + w > room {
                 break;
             }
@@ -258,6 +275,19 @@ mod tests {
         assert_eq!(*lines.last().expect("line"), "short");
         use unicode_width::UnicodeWidthStr as _;
         assert!(lines.iter().all(|l| l.width() <= TERMINAL_COLUMNS), "{wrapped}");
+        // Characters some terminals draw wider than unicode-width says
+        // (a spacing mark, an ambiguous-width dot) cannot push text past
+        // the edge: counted high.
+        let tricky = format!(
+            "· CLAIM cosigned by: {}{}{}VERIFIED against your policy",
+            "x".repeat(30),
+            "\u{302e}".repeat(17),
+            "\u{d4e}"
+        );
+        let out = wrap_for_terminal(&tricky);
+        assert!(out.lines().all(|l| l.chars().map(columns).sum::<usize>() <= TERMINAL_COLUMNS));
+        assert!(out.lines().skip(1).all(|l| l.starts_with(WRAP_INDENT)), "{out}");
+        assert!(out.lines().count() > 1, "{out}");
         // Wide characters count two columns; a run without spaces is cut.
         let wide = wrap_for_terminal(&"王".repeat(100));
         assert!(wide.lines().all(|l| l.width() <= TERMINAL_COLUMNS), "{wide}");

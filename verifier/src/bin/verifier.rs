@@ -251,7 +251,7 @@ fn pdf(raw: &[String]) -> Result<u8, Fatal> {
         let json = serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))?;
         json_terminal_safe(&json) + "\n"
     } else {
-        report.to_text()
+        wrap_for_terminal(&report.to_text())
     };
     let _ = std::io::stdout().write_all(out.as_bytes());
     Ok(report.verdict.status.exit_code())

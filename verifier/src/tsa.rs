@@ -267,31 +267,38 @@ fn check_ess_binding(attrs: &SignedAttributes, signer: &Certificate) -> Result<(
     let signer_der = signer
         .to_der()
         .map_err(|e| fail(format!("the signer certificate does not encode ({e})")))?;
-    let bound = if let Some(v2) = single_value(attrs, ID_AA_SIGNING_CERTIFICATE_V2) {
+    match ess_names(attrs, &signer_der) {
+        None => {
+            Err(fail("the signature lacks the ESS signing-certificate attribute (RFC 3161 §2.4.1)"))
+        }
+        Some(false) => {
+            Err(fail("the ESS signing-certificate attribute does not name the signer certificate"))
+        }
+        Some(true) => Ok(()),
+    }
+}
+
+/// Whether the ESS signing-certificate attribute (RFC 5035 v2, else RFC
+/// 2634 v1) names the certificate `signer_der` by its first `ESSCertID`:
+/// `None` when neither attribute is there. Shared by RFC 3161 tokens and
+/// PDF signatures (CAdES).
+pub(crate) fn ess_names(attrs: &SignedAttributes, signer_der: &[u8]) -> Option<bool> {
+    use sha1::Digest as _;
+    if let Some(v2) = single_value(attrs, ID_AA_SIGNING_CERTIFICATE_V2) {
         let first =
             v2.decode_as::<SigningCertificateV2>().ok().and_then(|s| s.certs.into_iter().next());
-        first.is_some_and(|id| {
+        return Some(first.is_some_and(|id| {
             let alg =
                 id.hash_algorithm.map_or(Some(DigestAlg::Sha256), |a| DigestAlg::from_oid(&a.oid));
-            alg.is_some_and(|alg| id.cert_hash.as_bytes() == alg.digest(&signer_der))
-        })
-    } else if let Some(v1) = single_value(attrs, ID_AA_SIGNING_CERTIFICATE) {
-        use sha1::Digest as _;
-        let first =
-            v1.decode_as::<SigningCertificate>().ok().and_then(|s| s.certs.into_iter().next());
-        first
-            .is_some_and(|id| id.cert_hash.as_bytes() == sha1::Sha1::digest(&signer_der).as_slice())
-    } else {
-        return Err(fail(
-            "the signature lacks the ESS signing-certificate attribute (RFC 3161 §2.4.1)",
-        ));
-    };
-    if !bound {
-        return Err(fail(
-            "the ESS signing-certificate attribute does not name the signer certificate",
-        ));
+            alg.is_some_and(|alg| id.cert_hash.as_bytes() == alg.digest(signer_der))
+        }));
     }
-    Ok(())
+    let v1 = single_value(attrs, ID_AA_SIGNING_CERTIFICATE)?;
+    let first = v1.decode_as::<SigningCertificate>().ok().and_then(|s| s.certs.into_iter().next());
+    Some(
+        first
+            .is_some_and(|id| id.cert_hash.as_bytes() == sha1::Sha1::digest(signer_der).as_slice()),
+    )
 }
 
 /// The value of attribute `oid` if it occurs once with one value; a missing,

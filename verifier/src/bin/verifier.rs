@@ -126,15 +126,26 @@ fn verify(raw: &[String]) -> Result<u8, Fatal> {
         options.document_hash = Some(hash_file(path)?);
     }
     let report = verify_bundle_bytes(&bundle, &options);
-    let out = if args.json {
-        let json = serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))?;
+    print_report(args.json, &report, || report.to_text())?;
+    Ok(report.verdict.status.exit_code())
+}
+
+/// Prints a report: JSON for programs (every invisible character escaped),
+/// or else its text, wrapped for a terminal.
+fn print_report(
+    json: bool,
+    report: &impl serde::Serialize,
+    text: impl FnOnce() -> String,
+) -> Result<(), Fatal> {
+    let out = if json {
+        let json = serde_json::to_string_pretty(report).map_err(|e| Fatal(e.to_string()))?;
         json_terminal_safe(&json) + "\n"
     } else {
-        wrap_for_terminal(&report.to_text())
+        wrap_for_terminal(&text())
     };
     // A closed stdout (e.g. `| head`) must not turn a verdict into a panic.
     let _ = std::io::stdout().write_all(out.as_bytes());
-    Ok(report.verdict.status.exit_code())
+    Ok(())
 }
 
 fn parse_verify_args(raw: &[String]) -> Result<VerifyArgs, Fatal> {
@@ -247,13 +258,7 @@ fn pdf(raw: &[String]) -> Result<u8, Fatal> {
         let signed = Bundle::parse(&bundle).map(|b| signed_documents(&b)).unwrap_or_default();
         report = match_bundle(report, verdict.passed, &verdict.verdict.summary, &signed);
     }
-    let out = if args.json {
-        let json = serde_json::to_string_pretty(&report).map_err(|e| Fatal(e.to_string()))?;
-        json_terminal_safe(&json) + "\n"
-    } else {
-        wrap_for_terminal(&report.to_text())
-    };
-    let _ = std::io::stdout().write_all(out.as_bytes());
+    print_report(args.json, &report, || report.to_text())?;
     Ok(report.verdict.status.exit_code())
 }
 

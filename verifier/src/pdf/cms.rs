@@ -19,13 +19,9 @@ use x509_cert::Certificate;
 use super::{SignerFact, SigningTime, TimeSource};
 use crate::policy::TrustPolicy;
 use crate::text::unix_to_rfc3339;
-use crate::tsa::asn1::{
-    SigningCertificate, SigningCertificateV2, ID_AA_SIGNING_CERTIFICATE,
-    ID_AA_SIGNING_CERTIFICATE_V2,
-};
 use crate::tsa::chain::{chain_to_roots, extension, PathWords};
 use crate::tsa::crypto::{signature_scheme, verify_signature, DigestAlg};
-use crate::tsa::{single_value, verify_timestamp_token, TrustedTsa};
+use crate::tsa::{ess_names, single_value, verify_timestamp_token, TrustedTsa};
 use crate::Hash;
 
 /// id-aa-signatureTimeStampToken, RFC 3161 Appendix A.
@@ -235,32 +231,17 @@ fn ess_binding(
     signer: &Certificate,
     required: bool,
 ) -> Result<(), String> {
-    use sha1::Digest as _;
     let der =
         signer.to_der().map_err(|e| format!("the signer certificate does not encode ({e})"))?;
-    let bound = if let Some(v2) = single_value(attrs, ID_AA_SIGNING_CERTIFICATE_V2) {
-        let first =
-            v2.decode_as::<SigningCertificateV2>().ok().and_then(|s| s.certs.into_iter().next());
-        first.is_some_and(|id| {
-            let alg =
-                id.hash_algorithm.map_or(Some(DigestAlg::Sha256), |a| DigestAlg::from_oid(&a.oid));
-            alg.is_some_and(|alg| id.cert_hash.as_bytes() == alg.digest(&der))
-        })
-    } else if let Some(v1) = single_value(attrs, ID_AA_SIGNING_CERTIFICATE) {
-        let first =
-            v1.decode_as::<SigningCertificate>().ok().and_then(|s| s.certs.into_iter().next());
-        first.is_some_and(|id| id.cert_hash.as_bytes() == sha1::Sha1::digest(&der).as_slice())
-    } else if required {
-        return Err("a PAdES signature lacks the ESS signing-certificate attribute".into());
-    } else {
-        true
-    };
-    if !bound {
-        return Err(
-            "the ESS signing-certificate attribute does not name the signer certificate".into()
-        );
+    match ess_names(attrs, &der) {
+        None if required => {
+            Err("a PAdES signature lacks the ESS signing-certificate attribute".into())
+        }
+        Some(false) => {
+            Err("the ESS signing-certificate attribute does not name the signer certificate".into())
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// A key usage, if present, allows digital signatures or non-repudiation.

@@ -135,4 +135,19 @@ fn backup_while_serving_then_restore_is_refused_until_allow_rollback() {
     s.child = Some(child);
     assert_eq!(s.tree_size_latest(), base + 20);
     assert_eq!(s.get_json("/v1/log")["vkey"], live["vkey"]);
+
+    // Onto a new machine without the master key (backups leave it behind):
+    // restore refuses, says where the key goes, and writes nothing.
+    let fresh = bk.path().join("new-machine");
+    let out = Command::new(BIN)
+        .args(["restore", "--from", to.to_str().unwrap(), "--data", fresh.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "restored without the master key");
+    assert!(
+        err.contains("keys/master.key is missing") && err.contains("nothing was restored"),
+        "{err}"
+    );
+    assert!(!fresh.exists());
 }

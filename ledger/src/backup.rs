@@ -80,8 +80,20 @@ pub fn restore(from: &Path, data: &Path, aux_checkpoints: &[&[u8]]) -> Result<Co
             key.display()
         )));
     }
+    let source = Store::open_read_only(&from.join(DB_DIR))?;
+    // The backup's sealed records open only under the master key they were
+    // written with, which backups leave behind: without it in place, the
+    // restored store would serve and then fail on its first private read.
+    crate::datadir::check_master_key(data, &source).map_err(|e| match e {
+        LedgerError::InvalidRequest(m) => LedgerError::InvalidRequest(format!(
+            "{m}; nothing was restored (restore --from {} --data {} again once it is)",
+            from.display(),
+            data.display()
+        )),
+        other => other,
+    })?;
     create_dir_all_durable(data)?;
-    let records = copy_store(&Store::open_read_only(&from.join(DB_DIR))?, &data.join(DB_DIR))?;
+    let records = copy_store(&source, &data.join(DB_DIR))?;
     if !key.exists() {
         copy_key(from, data)?;
     }

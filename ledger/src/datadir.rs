@@ -18,7 +18,7 @@ use crate::pg::Lease;
 use crate::store::{Store, StoreConfig};
 use crate::tree::{self, StoreReader};
 use crate::types::Head;
-use crate::vault::{master_key_path, FileMasterKey, Vault};
+use crate::vault::{key_aad, master_key_path, FileMasterKey, MasterKey, Vault, INDEX_KEY_ID};
 
 /// Sub-directory of the data directory holding RocksDB.
 pub(crate) const DB_DIR: &str = "db";
@@ -150,4 +150,41 @@ pub(crate) fn check_high_water(
     }
     hw.record(Mark { size: head.size, root: head.root })?;
     Ok(hw)
+}
+
+/// The master key of `dir` for writing `store`: created only for a store
+/// that holds no key wrapped under one yet (a new log, or one older than
+/// evidence v2); otherwise [`check_master_key`].
+pub(crate) fn master_key_for(dir: &Path, store: &Store) -> Result<FileMasterKey> {
+    match check_master_key(dir, store)? {
+        Some(master) => Ok(master),
+        None => FileMasterKey::open_or_create(&master_key_path(dir)),
+    }
+}
+
+/// For a store whose keys are wrapped under a master key: that key, which
+/// must be in `dir` and open them (a new random key would open nothing,
+/// and the store's private records would read as corrupt). `None` for a
+/// store with no wrapped key. Creates nothing.
+pub(crate) fn check_master_key(dir: &Path, store: &Store) -> Result<Option<FileMasterKey>> {
+    let path = master_key_path(dir);
+    let Some(wrapped) = store.wrapped_key(&INDEX_KEY_ID)? else { return Ok(None) };
+    if !path.exists() {
+        return Err(LedgerError::InvalidRequest(format!(
+            "the store holds keys wrapped under a master key, but {} is missing: put the master \
+             key this store was written with there (mode 0600; backups leave it behind on \
+             purpose, docs/durability.md), then start again. A new key would open none of the \
+             store's private records",
+            path.display()
+        )));
+    }
+    let master = FileMasterKey::open_existing(&path)?;
+    if master.unwrap(&wrapped, &key_aad(&INDEX_KEY_ID)).is_err() {
+        return Err(LedgerError::InvalidRequest(format!(
+            "{} is not the master key this store's keys are wrapped under (another data \
+             directory's, or one from before a rotation): put the right one there",
+            path.display()
+        )));
+    }
+    Ok(Some(master))
 }

@@ -29,7 +29,9 @@ use verifier::tsa::TrustedTsa;
 use verifier::Hash;
 
 use crate::attester::{Attester, ServiceEvent, LOG_ISSUER, OPERATOR_ACTOR};
-use crate::datadir::{check_high_water, lease_holder, open_store_read_only, DB_DIR};
+use crate::datadir::{
+    check_high_water, lease_holder, master_key_for, open_store_read_only, DB_DIR,
+};
 use crate::erase::Eraser;
 use crate::error::{LedgerError, Result};
 use crate::ingest::Ingest;
@@ -202,7 +204,7 @@ impl Ledger {
         let vault = match &writable {
             Some(_) => {
                 finish_master_rotation(dir, &store)?;
-                let master = FileMasterKey::open_or_create(&master_key_path(dir))?;
+                let master = master_key_for(dir, &store)?;
                 Some(Arc::new(Vault::open(Box::new(master), store.as_ref(), erased)?))
             }
             None => match FileMasterKey::open_existing(&master_key_path(dir)) {

@@ -91,3 +91,56 @@ fn a_store_that_lost_acknowledged_writes_is_refused_too() {
     std::fs::rename(old.join("db"), data.join("db")).unwrap();
     assert!(matches!(Ledger::open(&data, LedgerOptions::default()), Err(LedgerError::Rollback(_))));
 }
+
+/// A backup holds no master key, on purpose: restoring one refuses until
+/// the key is in place (and writes nothing), a wrong key is refused too,
+/// and a store whose master key went missing is never given a new one.
+#[test]
+fn restore_and_open_refuse_without_the_master_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, bk, fresh) =
+        (tmp.path().join("live"), tmp.path().join("backup"), tmp.path().join("fresh"));
+    let l = new_ledger(&data);
+    l.append("t", (0..5).map(|i| event(&format!("a-{i}"), "doc")).collect()).unwrap();
+    l.close();
+    drop(l);
+    backup(&data, &bk, &[]).unwrap();
+    assert!(!bk.join("keys").exists(), "a backup holds no master key");
+
+    // Into a new data directory without the key: refused, nothing written.
+    let err = restore(&bk, &fresh, &[]).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, LedgerError::InvalidRequest(_)), "{msg}");
+    assert!(msg.contains("master.key is missing") && msg.contains("nothing was restored"), "{msg}");
+    assert!(!fresh.exists(), "the refused restore wrote {}", fresh.display());
+
+    // Another log's master key: refused too.
+    let other = tmp.path().join("other");
+    new_ledger(&other).close();
+    std::fs::create_dir_all(fresh.join("keys")).unwrap();
+    std::fs::copy(other.join("keys/master.key"), fresh.join("keys/master.key")).unwrap();
+    let msg = restore(&bk, &fresh, &[]).unwrap_err().to_string();
+    assert!(msg.contains("is not the master key"), "{msg}");
+    assert!(!fresh.join("db").exists());
+
+    // With the right key in place: restored, served, and the records open.
+    std::fs::copy(data.join("keys/master.key"), fresh.join("keys/master.key")).unwrap();
+    restore(&bk, &fresh, &[]).unwrap();
+    let opts = LedgerOptions { allow_rollback: true, ..LedgerOptions::default() };
+    let l = Ledger::open(&fresh, opts).unwrap();
+    assert!(matches!(l.opening(0).unwrap(), ledger::Opening::Record { .. }));
+    l.close();
+    drop(l);
+
+    // A live store whose master key went missing: no new key is made.
+    std::fs::remove_file(data.join("keys/master.key")).unwrap();
+    let msg = match Ledger::open(&data, LedgerOptions::default()) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("opened a store without its master key"),
+    };
+    assert!(
+        msg.contains("master.key is missing") && msg.contains("A new key would open none"),
+        "{msg}"
+    );
+    assert!(!data.join("keys/master.key").exists(), "a new master key was made");
+}

@@ -1,8 +1,8 @@
 //! Prometheus metrics of the service.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// The service's metrics, registered in their own registry.
@@ -47,6 +47,8 @@ pub struct Metrics {
     pub storage_ok: IntGauge,
     /// Findings of the latest store audit (`POST /v1/audit`).
     pub audit_findings: IntGauge,
+    /// Store audits that could not finish (an error, not a finding).
+    pub audit_errors: IntCounter,
     /// Unix time of the latest store audit (0: none since start).
     pub audit_last_unix: IntGauge,
 }
@@ -138,8 +140,13 @@ impl Metrics {
             IntGauge::new("evidence_audit_findings", "Findings of the latest store audit")?;
         let audit_last_unix =
             IntGauge::new("evidence_audit_last_unix", "Unix time of the latest store audit")?;
+        let audit_errors = IntCounter::new(
+            "evidence_audit_errors_total",
+            "Store audits that ended in an error instead of a report",
+        )?;
         registry.register(Box::new(audit_findings.clone()))?;
         registry.register(Box::new(audit_last_unix.clone()))?;
+        registry.register(Box::new(audit_errors.clone()))?;
         Ok(Metrics {
             registry,
             events,
@@ -161,6 +168,7 @@ impl Metrics {
             failed_groups,
             storage_ok,
             audit_findings,
+            audit_errors,
             audit_last_unix,
         })
     }

@@ -166,8 +166,21 @@ pub fn audit_store_with(
         }
     }
     for item in store.scan_family(LogFamily::Leaves) {
-        let (key, leaf) = item?;
-        if !walk.leaf(store, &mut report, &key, &leaf)? {
+        // A block that fails its checksum (or any failed read) is a
+        // finding, not an error: the audit goes on with what it can read.
+        let step = item.and_then(|(key, leaf)| walk.leaf(store, &mut report, &key, &leaf));
+        let more = match step {
+            Ok(more) => more,
+            Err(e) if is_read_failure(&e) => {
+                report.find(
+                    "storage",
+                    format!("the leaves cannot be read past entry {}: {e}", walk.next),
+                );
+                false
+            }
+            Err(e) => return Err(e),
+        };
+        if !more {
             break;
         }
         report.leaves += 1;
@@ -449,7 +462,17 @@ fn check_counts(store: &Store, report: &mut AuditReport, leaves: u64, v2: u64) -
     for (family, name) in families {
         let mut count = 0u64;
         for item in store.scan_family(family) {
-            let (key, value) = item?;
+            let (key, value) = match item {
+                Ok(kv) => kv,
+                Err(e) if is_read_failure(&e) => {
+                    report.find(
+                        "storage",
+                        format!("{name} cannot be read past {count} records: {e}"),
+                    );
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             count += 1;
             let index = match family {
                 LogFamily::Idem if value.len() == 40 => Some(be_u64(&value)),
@@ -488,6 +511,12 @@ fn check_counts(store: &Store, report: &mut AuditReport, leaves: u64, v2: u64) -
 
 /// A key for a message: its printable head as text (0x00 separators as
 /// `/`), the rest (big-endian indexes, hashes) in hex.
+/// Whether an error is the store failing to read (a corrupt block, an I/O
+/// error), which the audit reports as a finding, rather than a bug.
+fn is_read_failure(e: &LedgerError) -> bool {
+    matches!(e, LedgerError::Storage(_) | LedgerError::Io(_) | LedgerError::Database(_))
+}
+
 fn printable(key: &[u8]) -> String {
     let printable = |b: u8| (0x20..0x7f).contains(&b);
     let text = (0..key.len())

@@ -107,3 +107,40 @@ fn audit_finds_a_missing_index_record_and_a_missing_leaf() {
     assert!(found.iter().any(|f| f.starts_with(&missing)), "{found:#?}");
     assert!(!r.is_clean());
 }
+
+/// A data block of the leaves that fails its checksum (disk rot, a torn
+/// copy) is a finding of the audit, not an error of it: the operator's
+/// alert on findings fires, and the rest of the store is still checked.
+#[test]
+fn a_corrupt_block_is_a_finding_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = new_ledger(dir.path());
+    for b in 0..5 {
+        let batch = (0..8).map(|i| event(&format!("c-{b}-{i}"), &format!("doc-{b}"))).collect();
+        l.append("t", batch).unwrap();
+    }
+    l.close();
+    drop(l);
+    let db_dir = dir.path().join("db");
+    let sst = {
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &db_dir, CFS).unwrap();
+        for cf in CFS {
+            db.flush_cf(db.cf_handle(cf).unwrap()).unwrap();
+        }
+        let files = db.live_files().unwrap();
+        let leaves = files.iter().find(|f| f.column_family_name == "leaves").expect("a leaves SST");
+        db_dir.join(leaves.name.trim_start_matches('/'))
+    };
+    // Flip bytes inside the file's first data block.
+    let mut bytes = std::fs::read(&sst).unwrap();
+    for b in &mut bytes[40..48] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&sst, &bytes).unwrap();
+
+    let report = audit_dir(dir.path(), &[]).expect("the audit reports, it does not fail");
+    assert!(!report.is_clean());
+    let text = report.findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    assert!(text.contains("the leaves cannot be read past entry 0"), "{text}");
+    assert!(text.to_lowercase().contains("corrupt"), "{text}");
+}

@@ -28,7 +28,13 @@ pub(crate) async fn post(state: &Arc<AppState>, caller: Caller) -> Answer {
     })
     .await;
     RUNNING.store(false, Ordering::Release);
-    let r = result.map_err(|e| ApiError::internal("audit task", e))??;
+    let r = match result.map_err(|e| ApiError::internal("audit task", e))? {
+        Ok(r) => r,
+        Err(e) => {
+            state.metrics.audit_errors.inc();
+            return Err(e.into());
+        }
+    };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     state.metrics.audit_findings.set(r.findings_total as i64);
     state.metrics.audit_last_unix.set(now);

@@ -44,6 +44,9 @@ need_pkg faketime
 # system through the fusermount3 binary.
 need_pkg fuse3
 
+# The systemd units' test (tests/systemd.rs) runs `systemd-analyze verify`.
+need_pkg systemd
+
 # The PostgreSQL store's tests (tests/postgres.rs) start their own
 # servers (a primary and a synchronous standby) with Debian's PostgreSQL.
 need_pkg postgresql

@@ -47,6 +47,10 @@ need_pkg fuse3
 # The systemd units' test (tests/systemd.rs) runs `systemd-analyze verify`.
 need_pkg systemd
 
+# The alert rules' test (tests/alerts.rs) runs `promtool check rules`,
+# which Debian ships with the Prometheus server package.
+command -v promtool >/dev/null 2>&1 || need_pkg prometheus
+
 # The PostgreSQL store's tests (tests/postgres.rs) start their own
 # servers (a primary and a synchronous standby) with Debian's PostgreSQL.
 need_pkg postgresql

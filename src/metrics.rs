@@ -8,6 +8,8 @@ use prometheus::{
 /// The service's metrics, registered in their own registry.
 pub struct Metrics {
     registry: Registry,
+    /// The name of every registered metric family.
+    names: Vec<String>,
     /// Events by outcome: accepted, replayed, rejected, conflict, error.
     pub events: IntCounterVec,
     /// Events per accepted `POST /v1/events` request.
@@ -57,6 +59,7 @@ impl Metrics {
     /// Creates and registers every metric.
     pub fn new() -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
+        let mut names = Vec::new();
         let events = IntCounterVec::new(
             Opts::new("evidence_events_total", "Events by outcome"),
             &["outcome"],
@@ -102,21 +105,21 @@ impl Metrics {
             Opts::new("evidence_anchor_alarm", "1 while a witness reports a fork or rollback"),
             &["witness", "kind"],
         )?;
-        registry.register(Box::new(anchor_alarm.clone()))?;
+        register(&registry, &mut names, Box::new(anchor_alarm.clone()))?;
         let anchored_size =
             IntGauge::new("evidence_anchored_tree_size", "Size of the latest anchored checkpoint")?;
-        registry.register(Box::new(events.clone()))?;
-        registry.register(Box::new(batch_size.clone()))?;
-        registry.register(Box::new(commit_latency.clone()))?;
-        registry.register(Box::new(http.clone()))?;
-        registry.register(Box::new(http_latency.clone()))?;
-        registry.register(Box::new(tree_size.clone()))?;
-        registry.register(Box::new(checkpoint_age.clone()))?;
-        registry.register(Box::new(anchor_lag_entries.clone()))?;
-        registry.register(Box::new(anchor_lag_seconds.clone()))?;
-        registry.register(Box::new(anchor_successes.clone()))?;
-        registry.register(Box::new(anchor_failures.clone()))?;
-        registry.register(Box::new(anchored_size.clone()))?;
+        register(&registry, &mut names, Box::new(events.clone()))?;
+        register(&registry, &mut names, Box::new(batch_size.clone()))?;
+        register(&registry, &mut names, Box::new(commit_latency.clone()))?;
+        register(&registry, &mut names, Box::new(http.clone()))?;
+        register(&registry, &mut names, Box::new(http_latency.clone()))?;
+        register(&registry, &mut names, Box::new(tree_size.clone()))?;
+        register(&registry, &mut names, Box::new(checkpoint_age.clone()))?;
+        register(&registry, &mut names, Box::new(anchor_lag_entries.clone()))?;
+        register(&registry, &mut names, Box::new(anchor_lag_seconds.clone()))?;
+        register(&registry, &mut names, Box::new(anchor_successes.clone()))?;
+        register(&registry, &mut names, Box::new(anchor_failures.clone()))?;
+        register(&registry, &mut names, Box::new(anchored_size.clone()))?;
         let groups = IntGauge::new("evidence_group_commits", "Group commits since start")?;
         let group_events =
             IntGauge::new("evidence_group_commit_events", "Events written by group commits")?;
@@ -126,15 +129,15 @@ impl Metrics {
         )?;
         let failed_groups =
             IntGauge::new("evidence_group_commit_failures", "Group commits failed on storage")?;
-        registry.register(Box::new(groups.clone()))?;
-        registry.register(Box::new(group_events.clone()))?;
-        registry.register(Box::new(group_write_seconds.clone()))?;
-        registry.register(Box::new(failed_groups.clone()))?;
+        register(&registry, &mut names, Box::new(groups.clone()))?;
+        register(&registry, &mut names, Box::new(group_events.clone()))?;
+        register(&registry, &mut names, Box::new(group_write_seconds.clone()))?;
+        register(&registry, &mut names, Box::new(failed_groups.clone()))?;
         let storage_ok = IntGauge::new(
             "evidence_storage_ok",
             "1 while synced writes succeed; 0 from a storage failure until one does",
         )?;
-        registry.register(Box::new(storage_ok.clone()))?;
+        register(&registry, &mut names, Box::new(storage_ok.clone()))?;
         storage_ok.set(1);
         let audit_findings =
             IntGauge::new("evidence_audit_findings", "Findings of the latest store audit")?;
@@ -144,11 +147,12 @@ impl Metrics {
             "evidence_audit_errors_total",
             "Store audits that ended in an error instead of a report",
         )?;
-        registry.register(Box::new(audit_findings.clone()))?;
-        registry.register(Box::new(audit_last_unix.clone()))?;
-        registry.register(Box::new(audit_errors.clone()))?;
+        register(&registry, &mut names, Box::new(audit_findings.clone()))?;
+        register(&registry, &mut names, Box::new(audit_last_unix.clone()))?;
+        register(&registry, &mut names, Box::new(audit_errors.clone()))?;
         Ok(Metrics {
             registry,
+            names,
             events,
             batch_size,
             commit_latency,
@@ -201,6 +205,13 @@ impl Metrics {
         }
     }
 
+    /// The name of every metric the service exports (a labelled family
+    /// appears in [`Metrics::render`] only once it has a series; it is here
+    /// from the start): what alert rules and dashboards may name.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
@@ -208,4 +219,14 @@ impl Metrics {
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
     }
+}
+
+/// Registers `c`, keeping its metric names.
+fn register(
+    registry: &Registry,
+    names: &mut Vec<String>,
+    c: Box<dyn prometheus::core::Collector>,
+) -> Result<(), prometheus::Error> {
+    names.extend(c.desc().iter().map(|d| d.fq_name.clone()));
+    registry.register(c)
 }

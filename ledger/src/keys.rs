@@ -45,6 +45,14 @@ pub fn load_key_file(path: &Path) -> Result<NoteSigner> {
 
 /// The key name and raw Ed25519 key at `path`, refusing a file others can read.
 pub(crate) fn read_key_file(path: &Path) -> Result<(String, SigningKey)> {
+    refuse_shared(path)?;
+    let text = fs::read_to_string(path)?;
+    decode_skey(text.trim())
+}
+
+/// Refuses a key file that anyone but its owner may read or write (the log
+/// key, the master key).
+pub(crate) fn refuse_shared(path: &Path) -> Result<()> {
     let mode = fs::metadata(path)?.permissions().mode();
     if mode & 0o077 != 0 {
         return Err(LedgerError::Corrupt(format!(
@@ -53,8 +61,7 @@ pub(crate) fn read_key_file(path: &Path) -> Result<(String, SigningKey)> {
             mode & 0o777
         )));
     }
-    let text = fs::read_to_string(path)?;
-    decode_skey(text.trim())
+    Ok(())
 }
 
 fn encode_skey(name: &str, key: &SigningKey) -> String {

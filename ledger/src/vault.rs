@@ -68,8 +68,10 @@ impl FileMasterKey {
         FileMasterKey::open_existing(path)
     }
 
-    /// Reads `path`; never creates it (read-only opens, audits).
+    /// Reads `path`; never creates it (read-only opens, audits). Refused
+    /// when others may read it, as the log key is.
     pub fn open_existing(path: &Path) -> Result<FileMasterKey> {
+        crate::keys::refuse_shared(path)?;
         let key = Zeroizing::new(std::fs::read(path)?);
         let key: &[u8; 32] = key.as_slice().try_into().map_err(|_| {
             LedgerError::Corrupt(format!("{}: a master key is 32 bytes", path.display()))
@@ -429,6 +431,22 @@ pub fn open_private(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The master key file is refused when others may read it, as the log
+    /// key is; made by us, it is 0600 in a 0700 directory.
+    #[test]
+    fn a_master_key_others_can_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = master_key_path(dir.path());
+        FileMasterKey::open_or_create(&path).expect("created");
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().expect("keys dir")), 0o700);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let err = FileMasterKey::open_existing(&path).err().expect("refused");
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
 
     #[derive(Default)]
     struct MemKeys(Mutex<HashMap<KeyId, Vec<u8>>>);

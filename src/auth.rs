@@ -24,7 +24,17 @@ pub struct Caller {
     /// The token's public id (never the token): who acted, in events the
     /// service writes on the caller's behalf.
     pub token_id: String,
+    /// The token's stored hash: what a token it mints names as its parent.
+    pub token_hash: Hash,
+    /// When the token stops working, Unix seconds (its own expiry or an
+    /// earlier one of a token above it); `None`: never.
+    pub expires_unix: Option<i64>,
+    /// How many tokens minted it, up to one the CLI issued.
+    pub depth: usize,
 }
+
+/// Longest line of tokens minting tokens.
+pub const MAX_TOKEN_DEPTH: usize = 8;
 
 /// The stored form of a token.
 pub fn token_hash(token: &str) -> Hash {
@@ -48,22 +58,69 @@ pub fn issue(
     expires_in: Option<u64>,
     by: &str,
 ) -> Result<(String, TokenRecord), LedgerError> {
+    let expires_unix = expires_in.map(|s| lifetime(s).map(|s| now_unix() + s)).transpose()?;
+    store_token(ledger, tenant, role, expires_unix, by, None)
+}
+
+/// [`issue`] over the API, by `minter`: the new token works only while the
+/// minter's does (revoking or expiring it ends both), and cannot outlive
+/// it. `expires_in`: seconds, at most the minter's remaining life; absent:
+/// [`DEFAULT_TOKEN_LIFETIME_SECS`], cut to the minter's remaining life.
+pub fn issue_under(
+    ledger: &Ledger,
+    minter: &Caller,
+    tenant: &str,
+    role: Role,
+    expires_in: Option<u64>,
+) -> Result<(String, TokenRecord), LedgerError> {
+    if minter.depth + 1 >= MAX_TOKEN_DEPTH {
+        return Err(LedgerError::InvalidRequest(format!(
+            "tokens minted by tokens: at most {MAX_TOKEN_DEPTH} in a line; issue this one from a \
+             token nearer the operator's"
+        )));
+    }
+    let now = now_unix();
+    let wanted = now + lifetime(expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME_SECS))?;
+    let expires_unix = match minter.expires_unix {
+        Some(limit) if wanted > limit && expires_in.is_some() => {
+            return Err(LedgerError::InvalidRequest(format!(
+                "expires_in: at most {} seconds: a token cannot outlive the token that mints it",
+                (limit - now).max(0)
+            )))
+        }
+        Some(limit) => wanted.min(limit),
+        None => wanted,
+    };
+    let parent = Some(minter.token_hash.to_hex());
+    store_token(ledger, tenant, role, Some(expires_unix), &minter.token_id, parent)
+}
+
+/// A requested lifetime in seconds, checked.
+fn lifetime(secs: u64) -> Result<i64, LedgerError> {
+    if (1..=MAX_TOKEN_LIFETIME_SECS).contains(&secs) {
+        Ok(secs as i64)
+    } else {
+        Err(LedgerError::InvalidRequest(format!(
+            "expires_in: 1 to {MAX_TOKEN_LIFETIME_SECS} seconds"
+        )))
+    }
+}
+
+/// Makes a token, logs its issue, stores its hash.
+fn store_token(
+    ledger: &Ledger,
+    tenant: &str,
+    role: Role,
+    expires_unix: Option<i64>,
+    by: &str,
+    parent: Option<String>,
+) -> Result<(String, TokenRecord), LedgerError> {
     check_tenant(tenant)?;
     if (role == Role::Platform) != (tenant == PLATFORM_TENANT) {
         return Err(LedgerError::InvalidRequest(format!(
             "a platform token is bound to no tenant, and tenant {PLATFORM_TENANT} is reserved for it"
         )));
     }
-    let now = now_unix();
-    let expires_unix = match expires_in {
-        None => None,
-        Some(s) if (1..=MAX_TOKEN_LIFETIME_SECS).contains(&s) => Some(now + s as i64),
-        Some(_) => {
-            return Err(LedgerError::InvalidRequest(format!(
-                "expires_in: 1 to {MAX_TOKEN_LIFETIME_SECS} seconds"
-            )))
-        }
-    };
     let mut secret = [0u8; 32];
     OsRng.fill_bytes(&mut secret);
     let token = format!(
@@ -78,6 +135,7 @@ pub fn issue(
         created_at: ledger::now_rfc3339(),
         expires_unix,
         revoked_at: None,
+        parent,
     };
     log_change(ledger, &rec, "token_issued", by)?;
     ledger.put_token(&hash, &rec)?;
@@ -136,12 +194,40 @@ pub fn authenticate(ledger: &Ledger, header: Option<&str>) -> Result<Caller, Api
         .map(str::trim)
         .filter(|t| t.starts_with(TOKEN_PREFIX) && t.len() <= 128)
         .ok_or_else(|| unauthorized("malformed bearer token"))?;
+    let now = now_unix();
+    let hash = token_hash(token);
     let rec = ledger
-        .token(&token_hash(token))
+        .token(&hash)
         .map_err(|e| ApiError::internal("token lookup", e))?
-        .filter(|r| r.is_live(now_unix()))
+        .filter(|r| r.is_live(now))
         .ok_or_else(|| unauthorized("unknown, revoked or expired token"))?;
-    Ok(Caller { tenant: rec.tenant, role: rec.role, token_id: rec.id })
+    // A minted token works only while every token above it does.
+    let (mut expires_unix, mut depth, mut parent) = (rec.expires_unix, 0, rec.parent.clone());
+    while let Some(p) = parent {
+        depth += 1;
+        let up = Hash::from_hex(&p)
+            .ok()
+            .filter(|_| depth < MAX_TOKEN_DEPTH)
+            .map(|h| ledger.token(&h))
+            .transpose()
+            .map_err(|e| ApiError::internal("token lookup", e))?
+            .flatten()
+            .filter(|r| r.is_live(now))
+            .ok_or_else(|| unauthorized("the token that minted this one was revoked or expired"))?;
+        expires_unix = match (expires_unix, up.expires_unix) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        parent = up.parent;
+    }
+    Ok(Caller {
+        tenant: rec.tenant,
+        role: rec.role,
+        token_id: rec.id,
+        token_hash: hash,
+        expires_unix,
+        depth,
+    })
 }
 
 /// Seconds since the Unix epoch.

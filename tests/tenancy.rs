@@ -189,6 +189,52 @@ fn tokens_are_issued_and_revoked_online_and_expire() {
     }
 }
 
+/// A token minted over the API works only while the token that minted it
+/// does, and cannot outlive it: revoking a parent ends its children and
+/// grandchildren at once.
+#[test]
+fn a_minted_token_neither_outlives_nor_survives_its_minter() {
+    let s = Server::start();
+    let h = Hash::digest(b"doc-m").to_hex();
+    let mint = |by: &str, req: Value| issue_token(&s, by, &req);
+    let (status, admin) =
+        mint(&s.tokens.platform, json!({"tenant": TENANT, "role": "admin", "expires_in": 600}));
+    assert_eq!(status, 200, "{admin}");
+    let admin_token = admin["token"].as_str().unwrap().to_string();
+    // Longer than the minter: refused, saying why.
+    let (status, body) = mint(&admin_token, json!({"role": "submitter", "expires_in": 3600}));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("cannot outlive"), "{body}");
+    // The default lifetime (90 days) is cut to the minter's.
+    let (status, child) = mint(&admin_token, json!({"role": "admin"}));
+    assert_eq!(status, 200, "{child}");
+    assert!(
+        child["expires_at"].as_str().unwrap() <= admin["expires_at"].as_str().unwrap(),
+        "{child} {admin}"
+    );
+    let child_token = child["token"].as_str().unwrap().to_string();
+    let (status, grandchild) = mint(&child_token, json!({"role": "submitter", "expires_in": 60}));
+    assert_eq!(status, 200, "{grandchild}");
+    let submitter = grandchild["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        submit_as(&s, &submitter, &signed_event(&s.services.idp, "m-1", "doc-m", &h)).0,
+        200
+    );
+    // The admin token is revoked: its child and grandchild stop too.
+    let id = admin["id"].as_str().unwrap();
+    assert_eq!(s.post(&format!("/v1/tokens/{id}/revoke"), Some(&s.tokens.platform), "").0, 200);
+    let (status, body) =
+        submit_as(&s, &submitter, &signed_event(&s.services.idp, "m-2", "doc-m", &h));
+    assert_eq!(status, 401, "{body}");
+    assert!(body.to_string().contains("minted this one"), "{body}");
+    assert_eq!(s.get("/v1/tokens", Some(&child_token)).0, 401);
+    // Tokens the operator's CLI issued have no minter: unaffected.
+    assert_eq!(
+        submit_as(&s, &s.tokens.submitter, &signed_event(&s.services.idp, "m-3", "doc-m", &h)).0,
+        200
+    );
+}
+
 /// `token issue|list|revoke --server` work while the server holds the store.
 #[test]
 fn token_cli_talks_to_the_running_server() {

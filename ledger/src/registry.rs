@@ -131,6 +131,11 @@ pub struct TokenRecord {
     /// When it was revoked, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<String>,
+    /// The stored hash (hex) of the token that minted this one over the
+    /// API: this one works only while that one does, and never outlives
+    /// it. `None`: issued by the operator's CLI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 impl TokenRecord {

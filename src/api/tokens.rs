@@ -16,7 +16,7 @@ use verifier::jcs::{self, Limits};
 
 use super::admin::forbidden;
 use super::{caller, json, read_body, Answer, AppState, Req};
-use crate::auth::{self, require, Caller, DEFAULT_TOKEN_LIFETIME_SECS};
+use crate::auth::{self, require, Caller};
 use crate::error::ApiError;
 
 /// Body of `POST /v1/tokens`.
@@ -72,10 +72,9 @@ where
         ApiError::bad_request("invalid_token", "role: submitter|legal|notary|admin|platform")
     })?;
     let tenant = tenant_for(&caller, role, new.tenant)?;
-    let expires_in = Some(new.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME_SECS));
     let st = state.clone();
     let (token, rec) = tokio::task::spawn_blocking(move || {
-        auth::issue(&st.ledger, &tenant, role, expires_in, &caller.token_id)
+        auth::issue_under(&st.ledger, &caller, &tenant, role, new.expires_in)
     })
     .await
     .map_err(|e| ApiError::internal("issue token", e))??;

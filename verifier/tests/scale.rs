@@ -13,82 +13,6 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use verifier::bundle::{Bundle, BundleEntry};
-use verifier::entry::{format_ledger_time, leaf_bytes, Event};
-use verifier::hash::{largest_power_of_two_below, leaf_hash, node_hash};
-use verifier::Hash;
-
-/// RFC 9162 subtree roots and inclusion proofs over precomputed levels:
-/// O(log² n) a proof (the tests' `path` is O(n), too slow at 10^5).
-struct Levels(Vec<Vec<Hash>>);
-
-impl Levels {
-    fn new(leaves: Vec<Hash>) -> Levels {
-        let mut levels = vec![leaves];
-        while levels.last().expect("level").len() > 1 {
-            let up = levels
-                .last()
-                .expect("level")
-                .chunks_exact(2)
-                .map(|p| node_hash(&p[0], &p[1]))
-                .collect();
-            levels.push(up);
-        }
-        Levels(levels)
-    }
-
-    /// MTH(D[lo:hi]).
-    fn root(&self, lo: usize, hi: usize) -> Hash {
-        let n = hi - lo;
-        if n.is_power_of_two() && lo.is_multiple_of(n) {
-            return self.0[n.trailing_zeros() as usize][lo / n];
-        }
-        let k = largest_power_of_two_below(n as u64) as usize;
-        node_hash(&self.root(lo, lo + k), &self.root(lo + k, hi))
-    }
-
-    /// PATH(m, D[lo:hi]).
-    fn path(&self, m: usize, lo: usize, hi: usize) -> Vec<Hash> {
-        let n = hi - lo;
-        if n <= 1 {
-            return Vec::new();
-        }
-        let k = largest_power_of_two_below(n as u64) as usize;
-        let (mut p, sibling) = if m < lo + k {
-            (self.path(m, lo, lo + k), self.root(lo + k, hi))
-        } else {
-            (self.path(m, lo + k, hi), self.root(lo, lo + k))
-        };
-        p.push(sibling);
-        p
-    }
-}
-
-/// [`World::bundle`] with fast proofs.
-fn bundle(world: &World, events: &[serde_json::Value]) -> Bundle {
-    let mut leaves: Vec<Vec<u8>> = Vec::new();
-    let mut ours = Vec::new();
-    for (i, ev) in events.iter().enumerate() {
-        leaves.push(format!("other leaf {i}a").into_bytes());
-        leaves.push(format!("other leaf {i}b").into_bytes());
-        let event = Event::from_value(ev.clone(), true).expect("valid event");
-        ours.push(leaves.len());
-        leaves.push(leaf_bytes(&event, TENANT, &format_ledger_time(T0 + i as i64 * 1_000_000)));
-    }
-    leaves.push(b"a later leaf".to_vec());
-    let hashes: Vec<Hash> = leaves.iter().map(|l| leaf_hash(l)).collect();
-    let levels = Levels::new(hashes.clone());
-    let mut b = world.bundle(&events[..1]);
-    b.checkpoint = world.checkpoint(&hashes);
-    b.entries = ours
-        .iter()
-        .map(|&m| {
-            let proof = levels.path(m, 0, hashes.len());
-            BundleEntry::new(m as u64, b64(&leaves[m]), proof.iter().map(Hash::to_base64).collect())
-        })
-        .collect();
-    b
-}
 
 #[test]
 #[ignore = "writes large bundles; run on demand (see the file's docs)"]
@@ -110,13 +34,24 @@ fn write_bundles_of_many_parties() {
                 )
             })
             .collect();
-        let bundle = bundle(&world, &events);
+        let bundle = world.bundle(&events);
         let path = dir.join(format!("parties-{n}.json"));
         std::fs::write(&path, bundle.to_json()).expect("write");
         println!("{}: {} bytes", path.display(), std::fs::metadata(&path).expect("meta").len());
-        if n <= 1000 {
-            // The fast proofs are the tests' proofs.
-            assert_eq!(bundle.to_json(), world.bundle(&events).to_json());
+    }
+}
+
+/// The tests' fast proofs (`Levels`, which `World::bundle` uses) are
+/// RFC 9162's PATH and MTH, as the plain recursive `path` computes them.
+#[test]
+fn fast_proofs_are_the_rfc_proofs() {
+    use verifier::hash::{leaf_hash, root_from_leaf_hashes};
+    for n in 1..=40usize {
+        let hashes: Vec<_> = (0..n).map(|i| leaf_hash(format!("leaf {i}").as_bytes())).collect();
+        let levels = Levels::new(hashes.clone());
+        assert_eq!(levels.root(0, n), root_from_leaf_hashes(&hashes), "size {n}");
+        for m in 0..n {
+            assert_eq!(levels.path(m, 0, n), path(m, &hashes), "leaf {m} of {n}");
         }
     }
 }

@@ -148,20 +148,33 @@ fn print_report(
     Ok(())
 }
 
+/// Command-line words as options: `--flag value`, `--flag=value`, or a
+/// positional argument.
+struct Args<'a>(std::slice::Iter<'a, String>);
+
+impl<'a> Args<'a> {
+    /// The next word: (flag or argument, value given inline, the word).
+    fn next(&mut self) -> Option<(&'a str, Option<String>, &'a String)> {
+        let arg = self.0.next()?;
+        Some(match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned()), arg),
+            _ => (arg.as_str(), None, arg),
+        })
+    }
+
+    /// The value of `flag`: given inline, else the next word.
+    fn value(&mut self, flag: &str, inline: Option<String>) -> Result<String, Fatal> {
+        inline
+            .or_else(|| self.0.next().cloned())
+            .ok_or_else(|| Fatal(format!("{flag} needs a value")))
+    }
+}
+
 fn parse_verify_args(raw: &[String]) -> Result<VerifyArgs, Fatal> {
     let mut args = VerifyArgs::default();
-    let mut it = raw.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| Fatal(format!("{flag} needs a value")))
-        };
+    let mut a = Args(raw.iter());
+    while let Some((flag, inline, arg)) = a.next() {
+        let mut value = || a.value(flag, inline.clone());
         match flag {
             "--json" if inline.is_none() => args.json = true,
             "--document" if args.document.is_none() => args.document = Some(value()?),
@@ -264,18 +277,9 @@ fn pdf(raw: &[String]) -> Result<u8, Fatal> {
 
 fn parse_pdf_args(raw: &[String]) -> Result<PdfArgs, Fatal> {
     let mut args = PdfArgs::default();
-    let mut it = raw.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_owned())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| Fatal(format!("{flag} needs a value")))
-        };
+    let mut a = Args(raw.iter());
+    while let Some((flag, inline, arg)) = a.next() {
+        let mut value = || a.value(flag, inline.clone());
         match flag {
             "--json" if inline.is_none() => args.json = true,
             "--policy" if args.policy_file.is_none() => args.policy_file = Some(value()?),

@@ -15,7 +15,7 @@ use verifier::bundle::{
 use verifier::checkpoint::{Checkpoint, SignedCheckpoint};
 use verifier::cosignature::CosignatureSigner;
 use verifier::entry::{format_ledger_time, leaf_bytes, Event};
-use verifier::hash::{largest_power_of_two_below, leaf_hash, root_from_leaf_hashes};
+use verifier::hash::{largest_power_of_two_below, leaf_hash, node_hash, root_from_leaf_hashes};
 use verifier::note::NoteSigner;
 use verifier::policy::TrustPolicy;
 use verifier::report::Report;
@@ -163,13 +163,14 @@ impl World {
         }
         leaves.push(b"a later leaf".to_vec());
         let hashes: Vec<Hash> = leaves.iter().map(|l| leaf_hash(l)).collect();
+        let levels = Levels::new(hashes.clone());
         let entries = ours
             .iter()
             .map(|&m| {
                 BundleEntry::new(
                     m as u64,
                     b64(&leaves[m]),
-                    path(m, &hashes).iter().map(Hash::to_base64).collect(),
+                    levels.path(m, 0, hashes.len()).iter().map(Hash::to_base64).collect(),
                 )
             })
             .collect();
@@ -446,6 +447,53 @@ pub fn path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
     };
     p.push(sibling);
     p
+}
+
+/// RFC 9162 subtree roots and inclusion proofs over precomputed levels:
+/// O(log² n) a proof, where [`path`] is O(n) (too slow for the 10^5-entry
+/// bundles of tests/scale.rs).
+pub struct Levels(Vec<Vec<Hash>>);
+
+impl Levels {
+    pub fn new(leaves: Vec<Hash>) -> Levels {
+        let mut levels = vec![leaves];
+        while levels.last().expect("level").len() > 1 {
+            let up = levels
+                .last()
+                .expect("level")
+                .chunks_exact(2)
+                .map(|p| node_hash(&p[0], &p[1]))
+                .collect();
+            levels.push(up);
+        }
+        Levels(levels)
+    }
+
+    /// MTH(D[lo:hi]).
+    pub fn root(&self, lo: usize, hi: usize) -> Hash {
+        let n = hi - lo;
+        if n.is_power_of_two() && lo.is_multiple_of(n) {
+            return self.0[n.trailing_zeros() as usize][lo / n];
+        }
+        let k = largest_power_of_two_below(n as u64) as usize;
+        node_hash(&self.root(lo, lo + k), &self.root(lo + k, hi))
+    }
+
+    /// PATH(m, D[lo:hi]).
+    pub fn path(&self, m: usize, lo: usize, hi: usize) -> Vec<Hash> {
+        let n = hi - lo;
+        if n <= 1 {
+            return Vec::new();
+        }
+        let k = largest_power_of_two_below(n as u64) as usize;
+        let (mut p, sibling) = if m < lo + k {
+            (self.path(m, lo, lo + k), self.root(lo + k, hi))
+        } else {
+            (self.path(m, lo + k, hi), self.root(lo, lo + k))
+        };
+        p.push(sibling);
+        p
+    }
 }
 
 /// The ids of the failed checks, sorted and deduplicated.

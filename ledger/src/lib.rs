@@ -30,6 +30,7 @@ mod ledger;
 mod log;
 mod lookup;
 pub mod pg;
+mod proofs;
 mod records;
 pub mod registry;
 mod rotation;

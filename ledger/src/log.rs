@@ -16,9 +16,10 @@ use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
 use crate::pg::Lease;
+use crate::proofs::{CachedProver, UpperLevels};
 use crate::sequencer::{GroupStats, Sequencer};
 use crate::store::Store;
-use crate::tree::{self, StoreReader};
+use crate::tree::StoreReader;
 use crate::types::{Head, Prepared, Receipt, Request};
 use crate::util::{lock, read_arc};
 
@@ -31,6 +32,8 @@ pub(crate) struct Log {
     stats: Arc<GroupStats>,
     /// PostgreSQL: the sequencer lease this process holds.
     lease: Option<Lease>,
+    /// The upper levels of the committed tree, for served proofs.
+    upper: UpperLevels,
 }
 
 impl Log {
@@ -43,6 +46,7 @@ impl Log {
             thread: Mutex::new(None),
             stats: Arc::new(GroupStats::default()),
             lease: None,
+            upper: UpperLevels::default(),
         }
     }
 
@@ -153,30 +157,45 @@ impl Log {
 
     /// RFC 9162 inclusion proof of `index` in the committed tree of `tree_size`.
     pub(crate) fn inclusion_proof(&self, index: u64, tree_size: u64) -> Result<Vec<Hash>> {
-        self.check_size(tree_size)?;
-        tree::inclusion_proof(index, tree_size, &StoreReader(&self.store))
+        let head = self.check_size(tree_size)?;
+        let reader = StoreReader(&self.store);
+        self.prover(&reader, &head).inclusion(index, tree_size)
     }
 
     /// RFC 9162 consistency proof between committed sizes `old` and `new`.
     pub(crate) fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>> {
-        self.check_size(new)?;
-        tree::consistency_proof(old, new, &StoreReader(&self.store))
+        let head = self.check_size(new)?;
+        let reader = StoreReader(&self.store);
+        self.prover(&reader, &head).consistency(old, new)
     }
 
     /// The root of the committed tree of `size` leaves.
     pub(crate) fn root_at(&self, size: u64) -> Result<Hash> {
-        self.check_size(size)?;
-        tree::root(size, &StoreReader(&self.store))
+        let head = self.check_size(size)?;
+        let reader = StoreReader(&self.store);
+        self.prover(&reader, &head).root(size)
     }
 
-    fn check_size(&self, size: u64) -> Result<()> {
-        let committed = self.head().size;
-        if size > committed {
+    /// Proofs of trees at or below `head`, with the upper levels of its
+    /// lineage from memory.
+    fn prover<'a>(
+        &'a self,
+        reader: &'a StoreReader<'a>,
+        head: &Head,
+    ) -> CachedProver<'a, StoreReader<'a>> {
+        CachedProver { reader, upper: &self.upper, lineage: head.lineage }
+    }
+
+    /// The committed head, if `size` is at or below it.
+    fn check_size(&self, size: u64) -> Result<Arc<Head>> {
+        let head = self.head();
+        if size > head.size {
             return Err(LedgerError::InvalidRequest(format!(
-                "tree size {size} > current size {committed}"
+                "tree size {size} > current size {}",
+                head.size
             )));
         }
-        Ok(())
+        Ok(head)
     }
 }
 

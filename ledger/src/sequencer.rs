@@ -546,11 +546,16 @@ impl Sequencer {
         self.stats.write_micros.fetch_add(micros, Ordering::Relaxed);
         let note = String::from_utf8(note)
             .map_err(|_| LedgerError::Corrupt("checkpoint note is not UTF-8".into()))?;
+        let lineage = match self.head.read() {
+            Ok(h) => h.lineage,
+            Err(p) => p.into_inner().lineage,
+        };
         let new_head = Arc::new(Head {
             size: g.size,
             root,
             note: note.into(),
             last_time_micros: g.time_micros,
+            lineage,
         });
         match self.head.write() {
             Ok(mut h) => *h = new_head.clone(),
@@ -628,6 +633,7 @@ pub(crate) fn load_head(store: &Store, signer: &NoteSigner) -> Result<Head> {
             root: Hash::empty_root(),
             note: note.into(),
             last_time_micros: 0,
+            lineage: crate::types::next_lineage(),
         });
     };
     let root = tree::root(state.size, &tree::StoreReader(store))?;
@@ -641,7 +647,13 @@ pub(crate) fn load_head(store: &Store, signer: &NoteSigner) -> Result<Head> {
     let note = store.checkpoint()?.ok_or_else(|| LedgerError::Corrupt("no checkpoint".into()))?;
     let note =
         String::from_utf8(note).map_err(|_| LedgerError::Corrupt("checkpoint not UTF-8".into()))?;
-    Ok(Head { size: state.size, root, note: note.into(), last_time_micros: state.last_time_micros })
+    Ok(Head {
+        size: state.size,
+        root,
+        note: note.into(),
+        last_time_micros: state.last_time_micros,
+        lineage: crate::types::next_lineage(),
+    })
 }
 
 fn now_micros() -> i64 {

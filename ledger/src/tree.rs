@@ -173,27 +173,6 @@ pub(crate) fn root<R: HashReader>(size: u64, r: &R) -> Result<Hash> {
     tlog::tree_hash(size, r).map(|h| Hash(h.0)).map_err(tree_err)
 }
 
-/// RFC 9162 §2.1.3.1 inclusion proof of `index` in the tree of `size` leaves.
-pub(crate) fn inclusion_proof<R: HashReader>(index: u64, size: u64, r: &R) -> Result<Vec<Hash>> {
-    if index >= size {
-        return Err(LedgerError::InvalidRequest(format!("index {index} >= tree size {size}")));
-    }
-    let p = tlog::prove_record(size, index, r).map_err(tree_err)?;
-    Ok(p.into_iter().map(|h| Hash(h.0)).collect())
-}
-
-/// RFC 9162 §2.1.4.1 consistency proof between sizes `old` <= `new`.
-pub(crate) fn consistency_proof<R: HashReader>(old: u64, new: u64, r: &R) -> Result<Vec<Hash>> {
-    if old > new {
-        return Err(LedgerError::InvalidRequest(format!("old size {old} > new size {new}")));
-    }
-    if old == 0 || old == new {
-        return Ok(Vec::new());
-    }
-    let p = tlog::prove_tree(new, old, r).map_err(tree_err)?;
-    Ok(p.into_iter().map(|h| Hash(h.0)).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,4 +97,15 @@ pub(crate) struct Head {
     pub root: Hash,
     pub note: Arc<str>,
     pub last_time_micros: i64,
+    /// Which reading of the store this head descends from: a fresh number
+    /// each time a head is loaded from the store (at open, and after a
+    /// commit of unknown outcome), kept by every append on top of it. Caches
+    /// of stored hashes are valid for one lineage only.
+    pub lineage: u64,
+}
+
+/// A lineage number no head has had before (see [`Head::lineage`]).
+pub(crate) fn next_lineage() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

@@ -34,6 +34,10 @@ use verifier::entry::{self, verify_attestations, Event, IssuerKeys};
 use verifier::hash::leaf_hash;
 use verifier::Hash;
 
+/// The service's allocator (src/main.rs), so that RSS here is the service's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 const TENANT: &str = "bench";
 const ORIGIN: &str = "bench.evidence-ledger.local/log";
 

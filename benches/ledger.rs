@@ -18,6 +18,10 @@
 //!    `BENCH_MICRO=0`).
 //!
 //! Run: `cargo bench --bench ledger`. Scale down with the env vars above.
+//! `BENCH_RSS_EVERY=N` prints RSS every N entries while building,
+//! `BENCH_PROOFS_AT=a,b` adds proof rates at those sizes, and
+//! `BENCH_MEMORY_ONLY=1` / `BENCH_PROOFS_ONLY=1` stop after the memory part
+//! / after the proofs at the full size.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -82,6 +86,13 @@ fn main() {
     let rss_mem_at = rss();
     // BENCH_RSS_EVERY=N: RSS after every N entries, to see it stay flat.
     let every = env_num("BENCH_RSS_EVERY", 0);
+    // BENCH_PROOFS_AT=1000000,5000000: proof rates at these sizes too (each
+    // a multiple of BENCH_RSS_EVERY), on the way to the full size.
+    let proofs_at: Vec<u64> = std::env::var("BENCH_PROOFS_AT")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|v| v.trim().replace('_', "").parse().ok())
+        .collect();
     let mut at = every;
     while every > 0 && at < cfg.entries {
         build(&big, &issuer, at);
@@ -97,6 +108,9 @@ fn main() {
             m.memtables as f64 / 1048576.0,
             m.table_readers as f64 / 1048576.0,
         );
+        if proofs_at.contains(&at) {
+            print_proofs(&proofs_per_second(&big, at, cfg.proof_secs));
+        }
         at += every;
     }
     build(&big, &issuer, cfg.entries);
@@ -115,6 +129,10 @@ fn main() {
         return;
     }
     let proofs = proofs_per_second(&big, cfg.entries, cfg.proof_secs);
+    if env_num("BENCH_PROOFS_ONLY", 0) != 0 {
+        print_proofs(&proofs);
+        return;
+    }
     if cfg.micro {
         micro_proofs(&big, cfg.entries);
     }
@@ -506,6 +524,10 @@ fn print_summary(
         100.0 * rate / both
     );
     println!("  target 40000 events/s: {}", if rate >= 40_000.0 { "met" } else { "MISSED" });
+    print_proofs(proofs);
+}
+
+fn print_proofs(proofs: &ProofRates) {
     println!("\n== proofs served at {} entries (warm block cache)", proofs.size);
     println!(
         "  inclusion:   {:>8.0}/s on 1 thread, {:>8.0}/s on 2 threads",

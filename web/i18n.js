@@ -5,6 +5,8 @@
 // Longer than 600 lines: two message tables (Chinese and English) of the
 // same keys, kept side by side so that a missing translation shows.
 
+import { pdfMessages, pdfUi } from './i18n-pdf.js';
+
 const MAX_LISTED = 10;
 
 const zhMethods = {
@@ -721,7 +723,10 @@ export const ui = {
   },
 };
 
-const messages = { zh, en };
+// The PDF signature check's words live in i18n-pdf.js.
+const messages = { zh: { ...zh, ...pdfMessages.zh }, en: { ...en, ...pdfMessages.en } };
+Object.assign(ui.zh, pdfUi.zh);
+Object.assign(ui.en, pdfUi.en);
 
 function arg(v, lang) {
   if (Array.isArray(v)) {

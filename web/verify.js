@@ -9,6 +9,7 @@
 import {
   verifyBundle, verifyStillInLog, lookupToBundles, sha256, hex, m, plain, terminalSafe,
   parsePolicy, policyTextFromKeys, policyFromLogInfo, emptyPolicy, finishReport, verifyLookup, isLookupV2,
+  looksLikePdf, verifyPdf, signedDocuments, matchBundle,
 } from './verifier.js';
 import { render, ui, kindWords } from './i18n.js';
 
@@ -238,8 +239,10 @@ async function run(linkHash = null) {
   // Only the newest run shows its result: a run overtaken by another, or by
   // a change of file, bundle or anchors, drops its own.
   const mine = (state.run = (state.run ?? 0) + 1);
+  // A signed PDF's own signatures, checked beside whatever else is shown.
+  let pdf = null;
   const show = (view) => {
-    if (state.run === mine) showView(view);
+    if (state.run === mine) showView({ ...view, pdf });
   };
   if (!state.file && !state.bundle && !linkHash) {
     show({ kind: 'notice', text: () => t('need_input') });
@@ -249,15 +252,18 @@ async function run(linkHash = null) {
   try {
     let fileHash = state.file ? null : linkHash;
     state.hashFrom = fileHash ? 'link' : 'file';
-    if (state.file) {
+    const fileBytes = state.file ? new Uint8Array(await state.file.arrayBuffer()) : null;
+    if (fileBytes) {
       $('status').textContent = t('hashing');
-      fileHash = hex(await sha256(new Uint8Array(await state.file.arrayBuffer())));
+      fileHash = hex(await sha256(fileBytes));
     }
     $('status').textContent = t('working');
     const options = { documentHash: fileHash, policy: anchorsForRun(), serverPolicy: await serverKeys() };
+    pdf = await checkPdf(fileBytes, options.policy);
     if (state.bundle) {
       const bytes = new Uint8Array(await state.bundle.arrayBuffer());
       const report = await withServerClaim(await verifyOne(bytes, options), bytes, options, verifyBundle);
+      if (pdf?.report) matchBundle(pdf.report, report.verdict.status === 'verified', report.verdict.summary, await signedDocuments(bytes));
       show({ kind: 'bundles', fileHash, groups: [report], lookup: null });
     } else {
       await lookup(fileHash, options, show);
@@ -266,6 +272,19 @@ async function run(linkHash = null) {
     show({ kind: 'error', text: () => `${t('bundle_error')}: ${plain(e.message)}` });
   } finally {
     busy(false);
+  }
+}
+
+/** The contract PDF's own signatures (docs/pdf-signatures.md), against the
+ * `ca` and `tsa` roots of the same anchors as the bundle: {report} or
+ * {error}; null when the file is no PDF. */
+async function checkPdf(bytes, policy) {
+  if (!bytes || !looksLikePdf(bytes)) return null;
+  $('status').textContent = t('working');
+  try {
+    return { report: await verifyPdf(bytes, policy, Math.floor(Date.now() / 1000)) };
+  } catch (e) {
+    return { error: plain(e.message) };
   }
 }
 
@@ -352,6 +371,7 @@ function paint() {
   if (v.fileHash) out.append(el('p', { class: 'filehash' }, `${hashLabel}: `, el('span', { class: 'mono' }, v.fileHash)));
   if (v.kind === 'notice' || v.kind === 'error') {
     out.append(el('div', { class: v.kind, id: 'message' }, v.text()));
+    if (v.pdf) out.append(pdfSignatures(v.pdf));
     out.dataset.state = v.state ?? v.kind;
     return;
   }
@@ -376,6 +396,7 @@ function paint() {
     g.append(...parts.filter(Boolean));
     out.append(g);
   }
+  if (v.pdf) out.append(pdfSignatures(v.pdf));
   out.dataset.state = v.lookup ? 'lookup-done' : 'done';
 }
 
@@ -527,6 +548,48 @@ function lookupStatement(r) {
       fact('log', plain(r.origin)),
       cp ? fact('checkpoint', t('checkpoint_value', cp.tree_size, cp.root), true) : null),
     el('table', { id: 'lookup-entries' }, el('thead', {}, head), el('tbody', {}, rows)));
+}
+
+/** The contract PDF's own signatures: the verdict, then per signature its
+ * status, certificate, time, revision and logged events. */
+function pdfSignatures({ report: r, error }) {
+  const box = el('section', { class: 'card pdf', id: 'pdf-signatures', 'data-verdict': r ? r.verdict.status : 'error' }, el('h3', {}, t('pdf_title')));
+  if (!r) {
+    box.append(el('div', { class: 'error' }, `${t('pdf_error')}: ${error}`));
+    return box;
+  }
+  const ok = r.passed;
+  const verdictBox = el('div', { class: `verdict ${ok ? 'ok' : r.verdict.status === 'failed' ? 'bad' : 'warn'}`, id: 'pdf-verdict' },
+    el('h4', {}, `${ok ? '✔' : '✘'} ${say(r.verdict.summary)}`));
+  if (r.verdict.reasons.length) verdictBox.append(el('ul', { class: 'reasons' }, r.verdict.reasons.map((x) => el('li', {}, say(x)))));
+  box.append(el('p', { class: 'claim' }, t('pdf_intro')), verdictBox);
+  if (!r.ca_roots.length) box.append(el('p', { class: 'claim', id: 'pdf-no-ca' }, t('pdf_no_ca')));
+  box.append(el('p', {}, t('pdf_counts', r.revisions, r.signatures.length)));
+  const fact = (k, v, cls, attrs = {}) => [el('dt', {}, t(k)), el('dd', { class: cls, ...attrs }, v)];
+  for (const s of r.signatures) {
+    const c = s.signer;
+    const st = s.signing_time;
+    const facts = el('dl', { class: 'facts' },
+      c ? fact('pdf_signer', c.subject, 'pdf-subject') : null,
+      c ? fact('pdf_issuer', c.issuer, 'pdf-issuer') : null,
+      c ? fact('pdf_serial', c.serial, 'mono pdf-serial') : null,
+      c ? fact('pdf_validity', t('pdf_validity_value', c.not_before, c.not_after), 'pdf-validity') : null,
+      c ? fact('pdf_root', c.trusted_root ?? t('pdf_no_root'), 'pdf-root') : null,
+      st ? fact('pdf_time', t('pdf_time_value', st), `pdf-time${st.source === 'timestamp' ? '' : ' claim'}`, { 'data-source': st.source }) : null,
+      s.revision_end !== null ? fact('pdf_revision', t('pdf_revision_value', s.revision_end, s.revision_sha256), 'mono pdf-revision') : null,
+      s.bundle_events ? fact('pdf_events', s.bundle_events.length
+        ? el('ul', {}, s.bundle_events.map((e) => el('li', { 'data-event-id': e.event_id }, t('pdf_event', e))))
+        : t('pdf_no_event'), 'pdf-events') : null);
+    const why = [...s.problems, ...s.untrusted];
+    box.append(el('div', { class: `pdf-signature ${s.status}`, 'data-number': s.number, 'data-status': s.status },
+      el('h4', {}, `${t('pdf_sig_title', s.number, s.field, s.sub_filter)}: ${t(`pdf_${s.status}`)}`),
+      facts, why.length ? el('ul', { class: 'reasons' }, why.map((x) => el('li', {}, say(x)))) : null));
+  }
+  const after = r.bytes_after_last_signature;
+  if (after !== null) box.append(el('p', { id: 'pdf-after', 'data-bytes': after }, after ? t('pdf_after', after, r.revisions_after_last_signature) : t('pdf_nothing_after')));
+  if (r.last_signing_time) box.append(el('p', {}, `${t('pdf_last_time')}: ${t('pdf_time_value', r.last_signing_time)}`));
+  if (r.bundle) box.append(el('p', { id: 'pdf-bundle' }, t('pdf_bundle', r.bundle.verified, r.bundle.signed_events, r.bundle.matched_revisions)));
+  return box;
 }
 
 function allChecks(r) {

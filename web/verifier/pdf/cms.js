@@ -13,7 +13,7 @@ import { unixToRfc3339 } from '../report.js';
 import { trustedTsa, verifyTimestampToken } from '../tsa.js';
 import {
   ID_AA_SIGNING_CERTIFICATE, ID_AA_SIGNING_CERTIFICATE_V2, ID_CE_KEY_USAGE, ID_CONTENT_TYPE, ID_MESSAGE_DIGEST, ID_SIGNED_DATA,
-  certificateDers, decodeDer, encoded, extension, firstEssCertId, intHex, is, keyUsageBit, nameText, oidOf, signedAttributes,
+  certificateDers, children, decodeDer, encoded, extension, firstEssCertId, intHex, is, keyUsageBit, nameText, oidOf, signedAttributes,
   singleValue, valueBytes,
 } from '../tsa/asn1.js';
 import { chainToTrusted, findSigner, readCertificate } from '../tsa/chain.js';
@@ -111,13 +111,25 @@ function tlvLength(b) {
   return 2 + n + len;
 }
 
+// Identifier octets of the CMS paths the Rust decoder holds as ANY or
+// decodes on its own: the certificates (each checked whole by
+// readCertificate) and the values of signed and unsigned attributes.
+const CERTIFICATES = [0x30, 0xa0, 0x30, 0xa0];
+/** Where isDerWhere looks inside a ContentInfo: as cms::SignedData decodes it. */
+function cmsShape(path) {
+  if (path.length === 4 && CERTIFICATES.every((x, i) => path[i] === x)) return false;
+  return !(path.length === 9 && path[3] === 0x31 && path[4] === 0x30 && [0xa0, 0xa1].includes(path[5]));
+}
+/** The same, inside one SET OF attributes: not into an attribute's values. */
+const attributesShape = (path) => path.length < 4;
+
 /** `/Contents` → SignedData: one DER ContentInfo, then only zero padding. */
 function decode(contents) {
   const total = tlvLength(contents);
   if (total === null) stop('not_cms');
   if (total > contents.length) stop('truncated');
   if (contents.subarray(total).some((x) => x !== 0)) stop('padding');
-  const block = decodeDer(contents.subarray(0, total));
+  const block = decodeDer(contents.subarray(0, total), cmsShape);
   if (!block) stop('not_cms');
   let info;
   let sd;
@@ -132,8 +144,10 @@ function decode(contents) {
   } catch {
     stop('not_cms');
   }
+  // CMSVersion is 0 to 5 (RFC 5652 §10.2.5; the Rust decoder's enum).
+  if (![sd, ...sd.signerInfos].every((x) => Number.isInteger(x.version) && x.version >= 0 && x.version <= 5)) stop('not_cms');
   // A SET OF signed attributes with a duplicate is no DER (the Rust decoder refuses it).
-  for (const si of sd.signerInfos) if (si.signedAttrs && !signedAttributes(si.signedAttrs.encodedValue)) stop('not_cms');
+  for (const si of sd.signerInfos) if (si.signedAttrs && !signedAttributes(si.signedAttrs.encodedValue, attributesShape)) stop('not_cms');
   const encap = sd.encapContentInfo;
   if (encap.eContentType !== ID_DATA || encap.eContent) stop('not_detached');
   return { sd, block: info.content };
@@ -141,8 +155,19 @@ function decode(contents) {
 
 function certificates(block) {
   const certs = certificateDers(block).map((c) => readCertificate(c) ?? stop('not_cms'));
+  // asn1js reads a time with a non-digit in it; the Rust decoder refuses
+  // the whole SignedData (RFC 5280 §4.1.2.5: UTCTime or GeneralizedTime,
+  // seconds, `Z`).
+  if (!certs.every(validityReads)) stop('not_cms');
   if (certs.length > MAX_CERTS) stop('certs', { max: MAX_CERTS });
   return certs;
+}
+
+function validityReads(cert) {
+  const fields = children(decodeDer(cert.tbs));
+  const at = fields[0]?.idBlock.tagClass === 3 ? 1 : 0;
+  const times = children(fields[at + 3]);
+  return times.length === 2 && times.every((t) => x509Time(t) !== null);
 }
 
 /** RFC 5652 §5.4 and §11 (cms.rs check_signature). */
@@ -155,7 +180,7 @@ async function checkSignature(info, signer, alg, want, covered, cades) {
     if (!(await verifySignature(signer.spki, scheme, concat(covered), sig))) stop('signature');
     return;
   }
-  const attrs = signedAttributes(info.signedAttrs.encodedValue);
+  const attrs = signedAttributes(info.signedAttrs.encodedValue, attributesShape);
   if (oidOf(singleValue(attrs.attrs, ID_CONTENT_TYPE)) !== ID_DATA) stop('attr_content_type');
   const md = singleValue(attrs.attrs, ID_MESSAGE_DIGEST);
   if (!is(md, 'OCTET_STRING') || md.idBlock.isConstructed || !eqBytes(valueBytes(md), want)) stop('attr_digest');
@@ -187,7 +212,7 @@ function keyUsage(signer) {
 /** The signed `signingTime` attribute: the signer's own claim. */
 function signingTimeAttribute(info) {
   if (!info.signedAttrs) return null;
-  const attrs = signedAttributes(info.signedAttrs.encodedValue);
+  const attrs = signedAttributes(info.signedAttrs.encodedValue, attributesShape);
   const v = singleValue(attrs.attrs, ID_SIGNING_TIME);
   const unix = v ? x509Time(v) : null;
   return unix === null ? null : { time: unixToRfc3339(unix), unix, source: 'signing_time_attribute' };

@@ -6,9 +6,10 @@
 // starts, revision by revision), so this reader is compact and ours.
 //
 // Values: integers are BigInt (so that `/ByteRange` tells 5 from 5.0, as
-// lopdf's Object::Integer does), reals Number, names {name}, strings
+// lopdf's Object::Integer does), reals Number, names {name, bytes}, strings
 // {str: bytes, hex}, arrays Array, dictionaries Map (name → value, the
-// last of a repeated key wins), references {ref: [num, gen]}, booleans,
+// last of a repeated key wins; `name` holds each byte as one code unit,
+// `bytes` the bytes), references {ref: [num, gen]}, booleans,
 // null; a stream is {dict, data (raw bytes)}. Every read is bounded: the
 // parser never recurses more than MAX_DEPTH and never reads past `end`.
 
@@ -21,30 +22,49 @@ const DELIM = new Set([0x28, 0x29, 0x3c, 0x3e, 0x5b, 0x5d, 0x7b, 0x7d, 0x2f, 0x2
 const isWhite = (c) => WHITE.has(c);
 const isRegular = (c) => c !== undefined && !WHITE.has(c) && !DELIM.has(c);
 const isDigit = (c) => c >= 0x30 && c <= 0x39;
+const isHex = (c) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+const I64_MAX = (1n << 63n) - 1n;
 
 class Bad extends Error {}
 const bad = () => {
   throw new Bad('pdf');
 };
 
-/** A cursor over `bytes` that reads PDF tokens and objects. */
+/**
+ * A cursor over `bytes` that reads PDF objects with the grammar of lopdf
+ * 0.42's parser (parser/mod.rs), so that a malformed file reads the same
+ * in both verifiers: tokens need no delimiter after them (`1 0R` is a
+ * reference, `nullx` is null then `x`), a comment ends at an end of line,
+ * a real is `[+-]digits.digits*` or `[+-].digits`, an integer must fit in
+ * an i64.
+ */
 export class Parser {
   constructor(bytes, at = 0) {
     this.b = bytes;
     this.p = at;
   }
 
-  /** Skips white space and comments. */
+  /** lopdf `space`: white space and comments (a comment needs its end of line). */
   skip() {
     const b = this.b;
     for (;;) {
       while (this.p < b.length && isWhite(b[this.p])) this.p++;
       if (b[this.p] !== 0x25) return;
-      while (this.p < b.length && b[this.p] !== 10 && b[this.p] !== 13) this.p++;
+      let q = this.p;
+      while (q < b.length && b[q] !== 10 && b[q] !== 13) q++;
+      if (q >= b.length) return;
+      this.p = q + (b[q] === 13 && b[q + 1] === 10 ? 2 : 1);
     }
   }
 
-  /** The keyword or number token at the cursor, without moving it. */
+  /** Whether `word` is at the cursor; if so, moves past it. */
+  tag(word) {
+    for (let i = 0; i < word.length; i++) if (this.b[this.p + i] !== word.charCodeAt(i)) return false;
+    this.p += word.length;
+    return true;
+  }
+
+  /** The keyword or number token at the cursor (after white space), without moving. */
   peekWord() {
     this.skip();
     let q = this.p;
@@ -52,89 +72,128 @@ export class Parser {
     return String.fromCharCode(...this.b.subarray(this.p, Math.min(q, this.p + 32)));
   }
 
-  /** Reads the keyword `w` or fails. */
+  /** Reads the keyword `w` (after white space) or fails. */
   expect(w) {
-    if (this.peekWord() !== w) bad();
-    this.p += w.length;
+    this.skip();
+    if (!this.tag(w)) bad();
   }
 
-  /** An unsigned integer token as a Number, or null (cursor unmoved). */
-  uint() {
-    this.skip();
+  /** lopdf `digit1`: one or more digits, as a BigInt; null (unmoved) if none. */
+  digits() {
     let q = this.p;
     while (isDigit(this.b[q])) q++;
-    if (q === this.p || q - this.p > 15 || isRegular(this.b[q])) return null;
-    const v = Number(String.fromCharCode(...this.b.subarray(this.p, q)));
+    if (q === this.p || q - this.p > 40) return null;
+    const v = BigInt(String.fromCharCode(...this.b.subarray(this.p, q)));
     this.p = q;
     return v;
   }
 
-  /** One object; `N G R` is a reference where a value is allowed. */
-  object(depth = 0) {
-    if (depth > MAX_DEPTH) bad();
+  /** An unsigned integer after white space, as a Number below 2^32; null
+   * (unmoved) if none. */
+  uint() {
+    const at = this.p;
     this.skip();
-    const b = this.b;
-    const c = b[this.p];
-    if (c === undefined) bad();
-    if (c === 0x2f) return this.name();
-    if (c === 0x28) return this.literal();
-    if (c === 0x3c && b[this.p + 1] === 0x3c) return this.dict(depth);
-    if (c === 0x3c) return this.hexString();
-    if (c === 0x5b) {
-      this.p++;
-      const out = [];
-      for (;;) {
-        this.skip();
-        if (b[this.p] === 0x5d) {
-          this.p++;
-          return out;
-        }
-        out.push(this.object(depth + 1));
-      }
+    const v = this.digits();
+    if (v === null || v > 0xffffffffn) {
+      this.p = at;
+      return null;
     }
-    const word = this.peekWord();
-    if (word === 'true' || word === 'false' || word === 'null') {
-      this.p += word.length;
-      return word === 'null' ? null : word === 'true';
-    }
-    return this.number();
+    return Number(v);
   }
 
-  number() {
-    const start = this.p;
+  /** One direct object and the white space after it (lopdf `_direct_object`),
+   * white space before it skipped. */
+  object(depth = 0) {
+    this.skip();
+    const v = this.direct(depth);
+    this.skip();
+    return v;
+  }
+
+  /** One direct object (lopdf `_direct_objects`, its alternatives in order). */
+  direct(depth) {
+    if (depth > MAX_DEPTH) bad();
+    const b = this.b;
+    if (this.tag('null')) return null;
+    if (this.tag('true')) return true;
+    if (this.tag('false')) return false;
     const ref = this.reference();
     if (ref) return ref;
-    this.p = start;
-    let q = this.p;
-    while (isRegular(this.b[q])) q++;
-    const text = String.fromCharCode(...this.b.subarray(this.p, q));
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(text) || text.length > 40) bad();
-    this.p = q;
-    return /^[+-]?\d+$/.test(text) ? BigInt(text) : Number(text);
+    const num = this.number();
+    if (num !== null) return num;
+    const c = b[this.p];
+    if (c === 0x2f) return this.name();
+    if (c === 0x28) return this.literal();
+    if (c === 0x3c && b[this.p + 1] !== 0x3c) return this.hexString();
+    if (c === 0x5b) {
+      this.p++;
+      this.skip();
+      const out = [];
+      while (b[this.p] !== 0x5d) {
+        if (this.p >= b.length) bad();
+        out.push(this.object(depth + 1));
+      }
+      this.p++;
+      return out;
+    }
+    if (c === 0x3c) return this.dict(depth);
+    return bad();
   }
 
-  /** `N G R` at the cursor, or null. */
+  /** `N space G space R` (lopdf `reference`: N a u32, G a u16), or null (unmoved). */
   reference() {
-    const num = this.uint();
-    if (num === null) return null;
-    const gen = this.uint();
-    if (gen === null || this.peekWord() !== 'R') return null;
-    this.p += 1;
-    return { ref: [num, gen] };
+    const at = this.p;
+    const num = this.digits();
+    if (num !== null && num <= 0xffffffffn) {
+      this.skip();
+      const gen = this.digits();
+      if (gen !== null && gen <= 0xffffn) {
+        this.skip();
+        if (this.tag('R')) return { ref: [Number(num), Number(gen)] };
+      }
+    }
+    this.p = at;
+    return null;
+  }
+
+  /** A real (a Number) or an integer (a BigInt within i64), or null (unmoved). */
+  number() {
+    const b = this.b;
+    const at = this.p;
+    if (b[this.p] === 0x2b || b[this.p] === 0x2d) this.p++;
+    const whole = this.digits();
+    if (b[this.p] === 0x2e && (whole !== null || isDigit(b[this.p + 1]))) {
+      this.p++;
+      this.digits();
+      return Number(String.fromCharCode(...b.subarray(at, this.p)));
+    }
+    if (whole === null) {
+      this.p = at;
+      return null;
+    }
+    const v = BigInt(String.fromCharCode(...b.subarray(at, this.p)));
+    if (v > I64_MAX || v < -I64_MAX - 1n) {
+      this.p = at;
+      return null;
+    }
+    return v;
   }
 
   name() {
     const b = this.b;
     this.p++;
     const out = [];
-    while (isRegular(b[this.p])) {
-      const c = b[this.p++];
-      if (c === 0x23 && /^[0-9a-fA-F]{2}$/.test(String.fromCharCode(b[this.p] ?? 0, b[this.p + 1] ?? 0))) {
-        out.push(parseInt(String.fromCharCode(b[this.p], b[this.p + 1]), 16));
-        this.p += 2;
-      } else out.push(c);
+    for (;;) {
+      const c = b[this.p];
+      if (c === 0x23 && isHex(b[this.p + 1]) && isHex(b[this.p + 2])) {
+        out.push(parseInt(String.fromCharCode(b[this.p + 1], b[this.p + 2]), 16));
+        this.p += 3;
+      } else if (c !== 0x23 && isRegular(c)) {
+        out.push(c);
+        this.p++;
+      } else break;
     }
-    return { name: String.fromCharCode(...out) };
+    return { name: String.fromCharCode(...out), bytes: Uint8Array.from(out) };
   }
 
   literal() {
@@ -146,18 +205,23 @@ export class Parser {
       if (this.p >= b.length) bad();
       const c = b[this.p++];
       if (c === 0x5c) {
-        const e = b[this.p++];
-        const simple = { 0x6e: 10, 0x72: 13, 0x74: 9, 0x62: 8, 0x66: 12, 0x28: 0x28, 0x29: 0x29, 0x5c: 0x5c };
-        if (e in simple) out.push(simple[e]);
-        else if (e >= 0x30 && e <= 0x37) {
-          let v = e - 0x30;
-          for (let i = 0; i < 2 && b[this.p] >= 0x30 && b[this.p] <= 0x37; i++) v = v * 8 + b[this.p++] - 0x30;
+        const e = b[this.p];
+        const simple = { 0x6e: 10, 0x72: 13, 0x74: 9, 0x62: 8, 0x66: 12 };
+        if (e >= 0x30 && e <= 0x37) {
+          let v = 0;
+          for (let i = 0; i < 3 && b[this.p] >= 0x30 && b[this.p] <= 0x37; i++) v = v * 8 + b[this.p++] - 0x30;
           out.push(v & 0xff);
-        } else if (e === 13) {
-          if (b[this.p] === 10) this.p++;
-        } else if (e !== 10) out.push(e);
+        } else if (e === 13 || e === 10) {
+          this.p += e === 13 && b[this.p + 1] === 10 ? 2 : 1;
+        } else if (e in simple) {
+          out.push(simple[e]);
+          this.p++;
+        } else if (e !== undefined) {
+          out.push(e);
+          this.p++;
+        } else bad();
       } else if (c === 0x28) {
-        depth++;
+        if (++depth > MAX_DEPTH) bad();
         out.push(c);
       } else if (c === 0x29) {
         if (depth === 0) return { str: Uint8Array.from(out), hex: false };
@@ -172,14 +236,14 @@ export class Parser {
     this.p++;
     const digits = [];
     for (;;) {
-      const c = b[this.p++];
-      if (c === undefined) bad();
+      while (isWhite(b[this.p])) this.p++;
+      const c = b[this.p];
       if (c === 0x3e) break;
-      if (isWhite(c)) continue;
-      const v = parseInt(String.fromCharCode(c), 16);
-      if (Number.isNaN(v)) bad();
-      digits.push(v);
+      if (!isHex(c)) bad();
+      digits.push(parseInt(String.fromCharCode(c), 16));
+      this.p++;
     }
+    this.p++;
     if (digits.length % 2) digits.push(0);
     const out = new Uint8Array(digits.length / 2);
     for (let i = 0; i < out.length; i++) out[i] = digits[2 * i] * 16 + digits[2 * i + 1];
@@ -188,42 +252,62 @@ export class Parser {
 
   dict(depth) {
     this.p += 2;
+    this.skip();
     const map = new Map();
-    for (;;) {
-      this.skip();
-      if (this.b[this.p] === 0x3e && this.b[this.p + 1] === 0x3e) {
-        this.p += 2;
-        return map;
-      }
-      if (this.b[this.p] !== 0x2f) bad();
+    while (this.b[this.p] === 0x2f) {
       const key = this.name().name;
+      this.skip();
       map.set(key, this.object(depth + 1));
     }
+    if (!this.tag('>>')) bad();
+    return map;
   }
 
   /**
    * The indirect object at the cursor, `N G obj <object> [stream]`: {id:
-   * [N, G], value}. A stream's data is `/Length` bytes when that is a
-   * direct integer, else `lengthOf(ref)` when it resolves, else up to the
-   * next `endstream`.
+   * [N, G], value}. As lopdf: a stream's data is `/Length` bytes (direct,
+   * or `lengthOf(ref)`), then an optional end of line and `endstream`, or
+   * the object does not parse; without a usable `/Length` the data is
+   * empty.
    */
   indirect(lengthOf = () => null) {
-    const num = this.uint();
-    const gen = this.uint();
-    if (num === null || gen === null) bad();
-    this.expect('obj');
-    const value = this.object();
-    if (!(value instanceof Map) || this.peekWord() !== 'stream') return { id: [num, gen], value };
-    this.p += 'stream'.length;
-    if (this.b[this.p] === 13) this.p++;
-    if (this.b[this.p] === 10) this.p++;
+    this.skip();
+    const num = this.digits();
+    this.skip();
+    const gen = this.digits();
+    this.skip();
+    if (num === null || gen === null || num > 0xffffffffn || gen > 0xffffn || !this.tag('obj')) bad();
+    this.skip();
+    const id = [Number(num), Number(gen)];
+    const value = this.direct(0);
+    const afterValue = this.p;
+    this.skip();
+    if (!(value instanceof Map) || !this.tag('stream')) {
+      this.p = afterValue;
+      return { id, value };
+    }
+    // Where the stream part does not parse, lopdf backtracks and reads the
+    // dictionary alone (a negative /Length fails the object).
+    const plain = () => {
+      this.p = afterValue;
+      return { id, value };
+    };
+    const b = this.b;
+    while (b[this.p] === 0x20 || b[this.p] === 9) this.p++;
+    if (b[this.p] === 13 && b[this.p + 1] === 10) this.p += 2;
+    else if (b[this.p] === 10 || b[this.p] === 13) this.p++;
+    else return plain();
     const start = this.p;
     const len = value.get('Length');
-    let n = typeof len === 'bigint' ? Number(len) : len?.ref ? lengthOf(len.ref) : null;
-    if (n === null || n < 0 || start + n > this.b.length) n = findFrom(this.b, ENDSTREAM, start) - start;
-    if (n < 0) bad();
-    this.p = start + n;
-    return { id: [num, gen], value: { dict: value, data: this.b.subarray(start, start + n) } };
+    const n = typeof len === 'bigint' ? len : len?.ref ? lengthOf(len.ref) : null;
+    if (n === null) return { id, value: { dict: value, data: b.subarray(start, start) } };
+    if (n < 0n) bad();
+    if (BigInt(start) + n > BigInt(b.length)) return plain();
+    this.p = start + Number(n);
+    if (b[this.p] === 13 && b[this.p + 1] === 10) this.p += 2;
+    else if (b[this.p] === 10 || b[this.p] === 13) this.p++;
+    if (findFrom(b.subarray(this.p, this.p + ENDSTREAM.length), ENDSTREAM) !== 0) return plain();
+    return { id, value: { dict: value, data: b.subarray(start, start + Number(n)) } };
   }
 }
 
@@ -281,26 +365,39 @@ export async function decodeStream({ dict, data }) {
   return columns ? unpredictPng(raw, columns) : null;
 }
 
+/** zlib (RFC 1950) as lopdf inflates it: what decodes before an error
+ * (a bad Adler-32, a cut stream) is kept; if nothing does, the data after
+ * the 2-byte header is tried as raw deflate (RFC 1951), again keeping what
+ * decodes. */
 async function inflate(data) {
+  if (!data.length) return data;
+  const out = await inflateWith('deflate', data);
+  if (out === null || out.length || data.length <= 2) return out;
+  return inflateWith('deflate-raw', data.subarray(2));
+}
+
+/** What DecompressionStream(`format`) yields for `data` until it ends or
+ * fails; null beyond MAX_DECODED_STREAM. */
+async function inflateWith(format, data) {
+  const chunks = [];
+  let total = 0;
   try {
-    const stream = new Blob([data]).stream().pipeThrough(new DecompressionStream('deflate'));
-    const chunks = [];
-    let total = 0;
+    const stream = new Blob([data]).stream().pipeThrough(new DecompressionStream(format));
     for await (const c of stream) {
       total += c.length;
       if (total > MAX_DECODED_STREAM) return null;
       chunks.push(c);
     }
-    const out = new Uint8Array(total);
-    let o = 0;
-    for (const c of chunks) {
-      out.set(c, o);
-      o += c.length;
-    }
-    return out;
   } catch {
-    return null;
+    // Keep what was decoded before the error, as flate2's read_to_end does.
   }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
 }
 
 /** PNG row filters (RFC 2083 §6), one byte per pixel, `columns` bytes a row. */

@@ -103,7 +103,8 @@ function signatureDicts(doc) {
       offset,
       byteRange,
       contents,
-      subFilter: sf?.name ?? '',
+      // Rust's String::from_utf8_lossy, as TextDecoder.
+      subFilter: sf?.bytes ? new TextDecoder().decode(sf.bytes) : '',
       field: fields.find((f) => f.v[0] === id[0] && f.v[1] === id[1])?.t ?? null,
       m: mTime?.str ?? null,
     });

@@ -1,6 +1,7 @@
 // One revision of a PDF read as lopdf 0.42 reads a file (Document::load_mem,
 // the Rust verifier's structure parser), so that both verifiers see the
-// same objects: the `%PDF-` header; `startxref` within 25 bytes before the
+// same objects: the first `%PDF-` (what precedes it is dropped) and an end
+// of line after it; `startxref` within 25 bytes before the
 // last `%%EOF` of the final 512 bytes; the cross-reference table or stream
 // there (ISO 32000-1 §7.5.4, §7.5.8), its `/Prev` chain (newer entries
 // win; free entries are skipped, as lopdf skips them) and a hybrid file's
@@ -135,7 +136,8 @@ async function section(buf, at) {
 export async function loadRevision(prefix) {
   const head = findFrom(prefix, PDF_HEADER);
   const buf = prefix.subarray(Math.max(head, 0));
-  if (head < 0 || !/^%PDF-\d\.\d/.test(String.fromCharCode(...buf.subarray(0, 8)))) return null;
+  // lopdf's lenient header: `%PDF-`, anything but CR and LF, then a CR or LF.
+  if (head < 0 || !buf.subarray(5).some((c) => c === 10 || c === 13)) return null;
   const start = xrefStart(buf);
   if (start === null || start > buf.length) return null;
   const first = await section(buf, start);
@@ -177,7 +179,7 @@ async function readObjects(buf, xref) {
     const e = xref.get(num);
     if (!e || e.offset === undefined || e.gen !== gen) return null;
     const o = tryParse(() => new Parser(buf, e.offset).indirect());
-    return o && intOf(o.value) !== null && typeof o.value === 'bigint' ? Number(o.value) : null;
+    return o && typeof o.value === 'bigint' ? o.value : null;
   };
   const streams = [];
   for (const e of xref.values()) {

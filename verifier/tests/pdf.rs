@@ -285,7 +285,8 @@ const MUTATIONS: usize = 400;
 fn mutate(bytes: &[u8], seed: u64) -> Vec<u8> {
     let streams = stream_data(bytes);
     let mut out = bytes.to_vec();
-    let mut x = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    let mut x =
+        seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
     let mut edits = 0;
     while edits < 1 + seed % 3 {
         x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
@@ -399,8 +400,18 @@ fn the_page_agrees_with_verifier_pdf_on_the_shared_cases() {
         case("the last gap's hex in upper case", "upper-hex.pdf", Some("root.policy"), None),
         case("no signature", "plain.pdf", Some("root.policy"), None),
         case("not a PDF", "not-a.pdf", Some("root.policy"), None),
-        case("with the bundle that logged it", "two.pdf", Some("court.policy"), Some("bundle.json")),
-        case("with a bundle of another file", "two.pdf", Some("court.policy"), Some("other-bundle.json")),
+        case(
+            "with the bundle that logged it",
+            "two.pdf",
+            Some("court.policy"),
+            Some("bundle.json"),
+        ),
+        case(
+            "with a bundle of another file",
+            "two.pdf",
+            Some("court.policy"),
+            Some("other-bundle.json"),
+        ),
     ];
     // Mutations of a signed file with an xref table and of one with xref
     // and object streams, then truncations.

@@ -169,12 +169,31 @@ impl Pki {
     pub fn expired_signer(&self) {
         let d = self.dir.path();
         let subj = "/C=CN/O=Old/CN=Expired Signer";
-        openssl(d, &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "x.key", "-out", "x.csr", "-subj", subj]);
         openssl(
             d,
             &[
-                "x509", "-req", "-in", "x.csr", "-CA", "root.pem", "-CAkey", "root.key",
-                "-CAcreateserial", "-out", "x.pem", "-days", "-1", "-extfile", "ee.ext",
+                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "x.key", "-out", "x.csr",
+                "-subj", subj,
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "x.csr",
+                "-CA",
+                "root.pem",
+                "-CAkey",
+                "root.key",
+                "-CAcreateserial",
+                "-out",
+                "x.pem",
+                "-days",
+                "-1",
+                "-extfile",
+                "ee.ext",
             ],
         );
     }
@@ -218,7 +237,11 @@ impl Pki {
 /// workspace root's (tests/browser.rs).
 pub fn data(sub: &str) -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let krate = if here.join("tests/data/pdf").exists() { here.to_path_buf() } else { here.join("verifier") };
+    let krate = if here.join("tests/data/pdf").exists() {
+        here.to_path_buf()
+    } else {
+        here.join("verifier")
+    };
     krate.join("tests/data").join(sub)
 }
 

@@ -13,7 +13,6 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-#[allow(dead_code, unused_imports)]
 #[path = "../verifier/tests/pdf_pki/mod.rs"]
 mod pdf_pki;
 
@@ -135,5 +134,5 @@ fn pdf_signatures_on_the_page_in_headless_chromium() {
         "the PDF page test failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("# pass 2") && stdout.contains("# fail 0"), "{stdout}");
+    assert!(stdout.contains("# pass 3") && stdout.contains("# fail 0"), "{stdout}");
 }

@@ -58,13 +58,15 @@ async function openPage(lang) {
   return { page, problems };
 }
 
-async function verify(page, file) {
-  await page.setInputFiles('#policy-input', env('EL_PDF_POLICY'));
-  await page.waitForSelector('#trust-current[data-source="policy"]');
+async function verify(page, file, { policy = true, bundle = true } = {}) {
+  if (policy) {
+    await page.setInputFiles('#policy-input', env('EL_PDF_POLICY'));
+    await page.waitForSelector('#trust-current[data-source="policy"]');
+  }
   await page.setInputFiles('#file-input', file);
-  await page.setInputFiles('#bundle-input', env('EL_PDF_BUNDLE'));
+  if (bundle) await page.setInputFiles('#bundle-input', env('EL_PDF_BUNDLE'));
   await page.click('#verify');
-  await page.waitForSelector('#results[data-state="done"]', { timeout: 60000 });
+  await page.waitForSelector(`#results[data-state="${bundle ? 'done' : 'lookup-done'}"]`, { timeout: 60000 });
 }
 
 const text = (page, sel) => page.textContent(sel).then((t) => t.trim());
@@ -114,5 +116,19 @@ test('the same PDF with one byte changed after signing fails that signature (Chi
   // The file is not the one logged either: the bundle's document check fails.
   assert.equal(await page.getAttribute('#verdict', 'data-verdict'), 'failed');
   await page.screenshot({ path: join(SHOTS, 'pdf-tampered-zh.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+});
+
+test('without a policy of the clerk\'s, no PDF signer is trusted: the file alone is looked up, its signatures intact but untrusted', async () => {
+  const { page, problems } = await openPage('en');
+  await verify(page, env('EL_PDF'), { policy: false, bundle: false });
+  // The serving ledger's keys (GET /v1/log) never supply a CA root.
+  assert.equal(await page.getAttribute('#pdf-signatures', 'data-verdict'), 'untrusted');
+  assert.match(await text(page, '#pdf-no-ca'), /no CA roots/);
+  for (const n of [1, 2]) {
+    assert.equal(await page.getAttribute(`.pdf-signature[data-number="${n}"]`, 'data-status'), 'untrusted');
+    assert.equal(await text(page, `.pdf-signature[data-number="${n}"] .pdf-root`), 'none (not in your policy)');
+  }
+  assert.equal(await page.$('#pdf-bundle'), null, 'no bundle, no matching');
   assert.deepEqual(problems, []);
 });

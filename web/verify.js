@@ -369,9 +369,10 @@ function paint() {
   if (!v) return;
   const hashLabel = state.hashFrom === 'link' ? t('link_hash') : t('file_hash');
   if (v.fileHash) out.append(el('p', { class: 'filehash' }, `${hashLabel}: `, el('span', { class: 'mono' }, v.fileHash)));
+  // The file's own signatures first: the file is what the clerk holds.
+  if (v.pdf) out.append(pdfSignatures(v.pdf));
   if (v.kind === 'notice' || v.kind === 'error') {
     out.append(el('div', { class: v.kind, id: 'message' }, v.text()));
-    if (v.pdf) out.append(pdfSignatures(v.pdf));
     out.dataset.state = v.state ?? v.kind;
     return;
   }
@@ -396,7 +397,6 @@ function paint() {
     g.append(...parts.filter(Boolean));
     out.append(g);
   }
-  if (v.pdf) out.append(pdfSignatures(v.pdf));
   out.dataset.state = v.lookup ? 'lookup-done' : 'done';
 }
 

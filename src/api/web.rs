@@ -33,6 +33,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../web/verify.js"),
     },
     Asset {
+        name: "verify-pdf.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verify-pdf.js"),
+    },
+    Asset {
         name: "verifier.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/verifier.js"),
@@ -311,7 +316,15 @@ mod tests {
             "verifier/pdf/structure.js",
             "verifier/pdf/cms.js",
         ];
-        let files = ["", "verify.js", "verifier.js", "i18n.js", "i18n-pdf.js", "verify.css"];
+        let files = [
+            "",
+            "verify.js",
+            "verify-pdf.js",
+            "verifier.js",
+            "i18n.js",
+            "i18n-pdf.js",
+            "verify.css",
+        ];
         for name in files.into_iter().chain(modules) {
             let r = asset(name).unwrap();
             assert_eq!(r.status(), StatusCode::OK, "{name}");

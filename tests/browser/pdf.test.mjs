@@ -18,7 +18,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as v from '../../web/verifier.js';
-import { checkByteRange, parsePdfDate, revisionEnds } from '../../web/verifier/pdf/structure.js';
+import { checkByteRange, checkGap, parsePdfDate, revisionEnds } from '../../web/verifier/pdf/structure.js';
 import { render } from '../../web/i18n.js';
 
 const ascii = (s) => new Uint8Array([...s].map((c) => c.charCodeAt(0)));
@@ -51,6 +51,24 @@ test('the /ByteRange rules (structure.rs bad_ranges)', () => {
     assert.equal(r.err?.a.what, what, JSON.stringify(br));
     assert.ok(!render(r.err, 'zh').includes('undefined') && !render(r.err, 'en').includes('undefined'));
   }
+});
+
+test('the gap must be this dictionary\'s own /Contents (structure.rs the_gap_must_be_this_dictionarys_contents)', () => {
+  const whole = (f, gap) => {
+    const at = String.fromCharCode(...f).indexOf(gap);
+    return checkByteRange(f, [0, at, at + gap.length, f.length - at - gap.length], revisionEnds(f)).ok;
+  };
+  const f = ascii('7 0 obj\n<< /Contents <abcd> /ByteRange [0 21 27 40] >>\nendobj\n%%EOF\n');
+  const range = whole(f, '<abcd>');
+  assert.equal(checkGap(f, range, [7, 0], 0, new Uint8Array([0xab, 0xcd])), null);
+  for (const [id, offset, contents, what] of [
+    [[7, 0], 0, [0xab, 0xce], 'gap_other'],
+    [[8, 0], 0, [0xab, 0xcd], 'gap_offset'],
+    [[7, 0], null, [0xab, 0xcd], 'gap_objstm'],
+  ]) assert.equal(checkGap(f, range, id, offset, new Uint8Array(contents)).a.what, what);
+  // A hex string of another object, after this one's endobj.
+  const f2 = ascii('7 0 obj\n<< /Contents <ab> >>\nendobj\n8 0 obj <abcd> endobj\n%%EOF\n');
+  assert.equal(checkGap(f2, whole(f2, '<abcd>'), [7, 0], 0, new Uint8Array([0xab, 0xcd])).a.what, 'gap_outside');
 });
 
 test('not a PDF, and a PDF without a signature, fail', async () => {

@@ -483,7 +483,7 @@ fn the_page_agrees_with_verifier_pdf_on_the_shared_cases() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("# pass 5") && stdout.contains("# skipped 0"), "{stdout}");
+    assert!(stdout.contains("# pass 6") && stdout.contains("# skipped 0"), "{stdout}");
 }
 
 mod never_panics {

@@ -323,10 +323,11 @@ fn stream_data(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
 /// twice by two signers (PAdES and PKCS#7, RSA and ECDSA through an
 /// intermediate), with a signature timestamp (trusted, and with its TSA
 /// left out of the policy), one byte changed after signing, bytes
-/// appended, an untrusted CA, no policy, an expired certificate, a file
-/// with cross-reference and object streams, the last gap's hex in upper
-/// case, no signature, no PDF, a matching and a foreign bundle, and
-/// deterministic byte mutations and truncations of a signed file.
+/// appended, a signature dictionary redefined later (to hide it), an
+/// untrusted CA, no policy, an expired certificate, a file with
+/// cross-reference and object streams, the last gap's hex in upper case,
+/// no signature, no PDF, a matching and a foreign bundle, and
+/// deterministic byte mutations and truncations of two signed files.
 #[test]
 fn the_page_agrees_with_verifier_pdf_on_the_shared_cases() {
     let node = Command::new("node").arg("--version").output();
@@ -363,6 +364,14 @@ fn the_page_agrees_with_verifier_pdf_on_the_shared_cases() {
     t[at + 1] = b'C';
     write("tampered-text.pdf", &t);
     write("amended.pdf", &append_update(&two));
+    // A shadow update: Alice's signature dictionary redefined without a
+    // /ByteRange, so that the merged last revision no longer holds it.
+    let first = two.windows(10).position(|w| w == b"/ByteRange").unwrap();
+    let head = two[..first].windows(6).rposition(|w| w == b" 0 obj").unwrap();
+    let start = two[..head].iter().rposition(|b| !b.is_ascii_digit()).unwrap() + 1;
+    let alice: u32 = std::str::from_utf8(&two[start..head]).unwrap().parse().unwrap();
+    let hidden = b"<< /Type /Sig /SubFilter /ETSI.CAdES.detached /Contents <00> >>";
+    write("shadowed.pdf", &append_object(&two, alice, hidden));
     let report = verify_pdf(&two, &TrustPolicy::default(), now());
     let gap = &report.signatures[1].byte_range[1..3];
     let mut upper = two.clone();
@@ -397,6 +406,7 @@ fn the_page_agrees_with_verifier_pdf_on_the_shared_cases() {
         case("one byte changed in Bob's revision", "tampered-bob.pdf", Some("root.policy"), None),
         case("one byte changed in the page text", "tampered-text.pdf", Some("root.policy"), None),
         case("bytes appended after the last signature", "amended.pdf", Some("root.policy"), None),
+        case("a signature dictionary redefined later", "shadowed.pdf", Some("root.policy"), None),
         case("the last gap's hex in upper case", "upper-hex.pdf", Some("root.policy"), None),
         case("no signature", "plain.pdf", Some("root.policy"), None),
         case("not a PDF", "not-a.pdf", Some("root.policy"), None),
@@ -449,6 +459,12 @@ fn the_page_agrees_with_verifier_pdf_on_the_shared_cases() {
             "expected": serde_json::from_str::<Value>(&json).unwrap(),
         }));
     }
+    // The shadowed signature is still found (each revision is read on its
+    // own), and the update after it is reported.
+    let shadowed = &listed.iter().find(|c| c["name"] == "a signature dictionary redefined later");
+    let shadowed = &shadowed.unwrap()["expected"];
+    assert_eq!(shadowed["signatures"].as_array().unwrap().len(), 2, "{shadowed}");
+    assert_eq!(shadowed["verdict"]["status"], "modified_after_signing");
     // The cases are meant to cover every verdict and signature status.
     let statuses: std::collections::BTreeSet<String> = listed
         .iter()

@@ -283,6 +283,16 @@ pub fn minimal_pdf() -> Vec<u8> {
 /// An incremental update that replaces the page's content stream: what
 /// "changing the text after signing" looks like.
 pub fn append_update(pdf: &[u8]) -> Vec<u8> {
+    let content = b"BT /F1 12 Tf 20 100 Td (contract, amended) Tj ET";
+    let mut body = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(b"\nendstream");
+    append_object(pdf, 4, &body)
+}
+
+/// An incremental update (a classic xref section) that redefines object
+/// `num` as `body`.
+pub fn append_object(pdf: &[u8], num: u32, body: &[u8]) -> Vec<u8> {
     let text = String::from_utf8_lossy(pdf);
     let prev: usize = text
         .rsplit("startxref")
@@ -294,15 +304,14 @@ pub fn append_update(pdf: &[u8]) -> Vec<u8> {
         .parse()
         .unwrap();
     let mut out = pdf.to_vec();
-    let content = b"BT /F1 12 Tf 20 100 Td (contract, amended) Tj ET";
     let at = out.len();
-    out.extend_from_slice(format!("4 0 obj\n<< /Length {} >>\nstream\n", content.len()).as_bytes());
-    out.extend_from_slice(content);
-    out.extend_from_slice(b"\nendstream\nendobj\n");
+    out.extend_from_slice(format!("{num} 0 obj\n").as_bytes());
+    out.extend_from_slice(body);
+    out.extend_from_slice(b"\nendobj\n");
     let xref = out.len();
     out.extend_from_slice(
         format!(
-            "xref\n0 1\n0000000000 65535 f \n4 1\n{at:010} 00000 n \ntrailer\n<< /Size 40 /Root 1 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n"
+            "xref\n0 1\n0000000000 65535 f \n{num} 1\n{at:010} 00000 n \ntrailer\n<< /Size 40 /Root 1 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n"
         )
         .as_bytes(),
     );

@@ -3,7 +3,8 @@
 // object streams. The Rust verifier gets this from lopdf (its parser and
 // filters); no twin file in verifier/src, and no maintained npm package
 // gives what the rules need (docs/pdf-signatures.md §1: where each object
-// starts, revision by revision), so this reader is compact and ours.
+// starts, revision by revision, read as lopdf reads it), so this reader is
+// compact and ours (§11 says why not pdf.js or pdf-lib).
 //
 // Values: integers are BigInt (so that `/ByteRange` tells 5 from 5.0, as
 // lopdf's Object::Integer does), reals Number, names {name, bytes}, strings
@@ -11,7 +12,8 @@
 // last of a repeated key wins; `name` holds each byte as one code unit,
 // `bytes` the bytes), references {ref: [num, gen]}, booleans,
 // null; a stream is {dict, data (raw bytes)}. Every read is bounded: the
-// parser never recurses more than MAX_DEPTH and never reads past `end`.
+// parser nests at most MAX_DEPTH deep, never reads past the bytes it was
+// given, and inflates at most MAX_DECODED_STREAM bytes a stream.
 
 const MAX_DEPTH = 64;
 /** Largest decoded stream (object or cross-reference stream), bytes. */

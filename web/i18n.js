@@ -5,6 +5,8 @@
 // Longer than 600 lines: two message tables (Chinese and English) of the
 // same keys, kept side by side so that a missing translation shows.
 
+import { pdfMessages, pdfUi } from './i18n-pdf.js';
+
 const MAX_LISTED = 10;
 
 const zhMethods = {
@@ -486,7 +488,7 @@ export const ui = {
     subtitle: '在浏览器中独立核验合同文件及其证据包。合同文件只在本机计算哈希，不会上传到任何地方。',
     lang_toggle: 'English',
     file_label: '合同文件',
-    file_hint: '将合同文件拖放到此处，或点击选择',
+    file_hint: '将合同文件拖放到此处，或点击选择；签了名的 PDF 会同时核验其中的电子签名',
     bundle_label: '证据包（JSON）',
     bundle_hint: '将证据包文件拖放到此处，或点击选择（可选：只提供合同文件时，将按文件哈希向日志查询）',
     log_key_label: '日志公钥（C2SP vkey）',
@@ -605,7 +607,7 @@ export const ui = {
     subtitle: 'Check a contract file and its evidence bundle independently, in your browser. The contract is hashed on this computer and is never uploaded.',
     lang_toggle: '中文',
     file_label: 'Contract file',
-    file_hint: 'Drop the contract file here, or click to choose',
+    file_hint: 'Drop the contract file here, or click to choose; a signed PDF also has its own signatures checked',
     bundle_label: 'Evidence bundle (JSON)',
     bundle_hint: 'Drop the evidence bundle here, or click to choose (optional: with the contract file alone, the log is searched by the file\'s hash)',
     log_key_label: 'Log key (C2SP vkey)',
@@ -721,7 +723,10 @@ export const ui = {
   },
 };
 
-const messages = { zh, en };
+// The PDF signature check's words live in i18n-pdf.js.
+const messages = { zh: { ...zh, ...pdfMessages.zh }, en: { ...en, ...pdfMessages.en } };
+Object.assign(ui.zh, pdfUi.zh);
+Object.assign(ui.en, pdfUi.en);
 
 function arg(v, lang) {
   if (Array.isArray(v)) {

@@ -23,7 +23,9 @@
 // tsa/*.js (RFC 3161 tokens, by the Rust verifier's rules, reading CMS and
 // X.509 with PKI.js and asn1js from ../vendor/pki.js), and what the page does online with no twin in the
 // verifier crate: consistency.js (log_consistency) and lookup.js
-// (GET /v1/lookup answers). The server serves each at /verify/verifier/...
+// (GET /v1/lookup answers). pdf.js with pdf/*.js checks the contract
+// PDF's own signatures (docs/pdf-signatures.md, twin of verifier/src/pdf.rs
+// and pdf/*.rs). The server serves each at /verify/verifier/...
 // (src/api/web.rs); tests/browser/module-cycles.mjs keeps their imports
 // acyclic.
 
@@ -50,3 +52,4 @@ export { MAX_BUNDLE_BYTES, parseBundle, checkBundleShape, verifyBundle } from '.
 export { erasedIndicesSha256 } from './verifier/bundle/commitments.js';
 export { verifyStillInLog } from './verifier/consistency.js';
 export { lookupToBundles, isLookupV2, checkLookupShape, verifyLookup } from './verifier/lookup.js';
+export { MAX_PDF_BYTES, looksLikePdf, verifyPdf, signedDocuments, matchBundle } from './verifier/pdf.js';

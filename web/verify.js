@@ -9,8 +9,10 @@
 import {
   verifyBundle, verifyStillInLog, lookupToBundles, sha256, hex, m, plain, terminalSafe,
   parsePolicy, policyTextFromKeys, policyFromLogInfo, emptyPolicy, finishReport, verifyLookup, isLookupV2,
+  looksLikePdf, verifyPdf, signedDocuments, matchBundle,
 } from './verifier.js';
 import { render, ui, kindWords } from './i18n.js';
+import { pdfSignatures } from './verify-pdf.js';
 
 const $ = (id) => document.getElementById(id);
 /** Where the clerk's trust anchors are kept in this browser. */
@@ -238,8 +240,10 @@ async function run(linkHash = null) {
   // Only the newest run shows its result: a run overtaken by another, or by
   // a change of file, bundle or anchors, drops its own.
   const mine = (state.run = (state.run ?? 0) + 1);
+  // A signed PDF's own signatures, checked beside whatever else is shown.
+  let pdf = null;
   const show = (view) => {
-    if (state.run === mine) showView(view);
+    if (state.run === mine) showView({ ...view, pdf });
   };
   if (!state.file && !state.bundle && !linkHash) {
     show({ kind: 'notice', text: () => t('need_input') });
@@ -249,15 +253,18 @@ async function run(linkHash = null) {
   try {
     let fileHash = state.file ? null : linkHash;
     state.hashFrom = fileHash ? 'link' : 'file';
-    if (state.file) {
+    const fileBytes = state.file ? new Uint8Array(await state.file.arrayBuffer()) : null;
+    if (fileBytes) {
       $('status').textContent = t('hashing');
-      fileHash = hex(await sha256(new Uint8Array(await state.file.arrayBuffer())));
+      fileHash = hex(await sha256(fileBytes));
     }
     $('status').textContent = t('working');
     const options = { documentHash: fileHash, policy: anchorsForRun(), serverPolicy: await serverKeys() };
+    pdf = await checkPdf(fileBytes, options.policy);
     if (state.bundle) {
       const bytes = new Uint8Array(await state.bundle.arrayBuffer());
       const report = await withServerClaim(await verifyOne(bytes, options), bytes, options, verifyBundle);
+      if (pdf?.report) matchBundle(pdf.report, report.verdict.status === 'verified', report.verdict.summary, await signedDocuments(bytes));
       show({ kind: 'bundles', fileHash, groups: [report], lookup: null });
     } else {
       await lookup(fileHash, options, show);
@@ -266,6 +273,19 @@ async function run(linkHash = null) {
     show({ kind: 'error', text: () => `${t('bundle_error')}: ${plain(e.message)}` });
   } finally {
     busy(false);
+  }
+}
+
+/** The contract PDF's own signatures (docs/pdf-signatures.md), against the
+ * `ca` and `tsa` roots of the same anchors as the bundle: {report} or
+ * {error}; null when the file is no PDF. */
+async function checkPdf(bytes, policy) {
+  if (!bytes || !looksLikePdf(bytes)) return null;
+  $('status').textContent = t('working');
+  try {
+    return { report: await verifyPdf(bytes, policy, Math.floor(Date.now() / 1000)) };
+  } catch (e) {
+    return { error: plain(e.message) };
   }
 }
 
@@ -350,6 +370,8 @@ function paint() {
   if (!v) return;
   const hashLabel = state.hashFrom === 'link' ? t('link_hash') : t('file_hash');
   if (v.fileHash) out.append(el('p', { class: 'filehash' }, `${hashLabel}: `, el('span', { class: 'mono' }, v.fileHash)));
+  // The file's own signatures first: the file is what the clerk holds.
+  if (v.pdf) out.append(pdfSignatures(v.pdf, { el, t, say }));
   if (v.kind === 'notice' || v.kind === 'error') {
     out.append(el('div', { class: v.kind, id: 'message' }, v.text()));
     out.dataset.state = v.state ?? v.kind;

@@ -33,6 +33,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../web/verify.js"),
     },
     Asset {
+        name: "verify-pdf.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verify-pdf.js"),
+    },
+    Asset {
         name: "verifier.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/verifier.js"),
@@ -189,9 +194,39 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../web/verifier/lookup.js"),
     },
     Asset {
+        name: "verifier/pdf.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/pdf.js"),
+    },
+    Asset {
+        name: "verifier/pdf/objects.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/pdf/objects.js"),
+    },
+    Asset {
+        name: "verifier/pdf/xref.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/pdf/xref.js"),
+    },
+    Asset {
+        name: "verifier/pdf/structure.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/pdf/structure.js"),
+    },
+    Asset {
+        name: "verifier/pdf/cms.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/pdf/cms.js"),
+    },
+    Asset {
         name: "i18n.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/i18n.js"),
+    },
+    Asset {
+        name: "i18n-pdf.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/i18n-pdf.js"),
     },
     Asset {
         name: "verify.css",
@@ -275,8 +310,21 @@ mod tests {
             "verifier/bundle/timestamps.js",
             "verifier/consistency.js",
             "verifier/lookup.js",
+            "verifier/pdf.js",
+            "verifier/pdf/objects.js",
+            "verifier/pdf/xref.js",
+            "verifier/pdf/structure.js",
+            "verifier/pdf/cms.js",
         ];
-        let files = ["", "verify.js", "verifier.js", "i18n.js", "verify.css"];
+        let files = [
+            "",
+            "verify.js",
+            "verify-pdf.js",
+            "verifier.js",
+            "i18n.js",
+            "i18n-pdf.js",
+            "verify.css",
+        ];
         for name in files.into_iter().chain(modules) {
             let r = asset(name).unwrap();
             assert_eq!(r.status(), StatusCode::OK, "{name}");

@@ -37,7 +37,7 @@ before(async () => {
     };
     const json = (body) => send(200, 'application/json', JSON.stringify(body));
     if (url.pathname === '/verify') return send(200, TYPES.html, readFileSync(new URL('verify.html', WEB)));
-    const file = /^\/verify\/((?:verifier\/(?:bundle\/|tsa\/)?|vendor\/)?[a-z0-9]+)\.(js|css)$/.exec(url.pathname);
+    const file = /^\/verify\/((?:verifier\/(?:bundle\/|tsa\/|pdf\/)?|vendor\/)?[a-z0-9-]+)\.(js|css)$/.exec(url.pathname);
     if (file) return send(200, TYPES[file[2]], readFileSync(new URL(`${file[1]}.${file[2]}`, WEB)));
     if (url.pathname === '/v1/log') return json(ledger.logInfo);
     if (url.pathname === '/v1/checkpoint') return send(200, 'text/plain; charset=utf-8', ledger.checkpoint);

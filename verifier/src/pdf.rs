@@ -180,7 +180,7 @@ pub enum PdfVerdictStatus {
 }
 
 impl PdfVerdictStatus {
-    /// The `verifier pdf` exit status (docs/pdf-signatures.md §4).
+    /// The `verifier pdf` exit status (docs/pdf-signatures.md §7).
     pub fn exit_code(self) -> u8 {
         match self {
             PdfVerdictStatus::Verified => 0,
@@ -195,7 +195,7 @@ impl PdfVerdictStatus {
 /// The verdict and every reason for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PdfVerdict {
-    /// The first rule that applies (docs/pdf-signatures.md §4).
+    /// The first rule that applies (docs/pdf-signatures.md §7).
     pub status: PdfVerdictStatus,
     /// One sentence.
     pub summary: String,
@@ -421,7 +421,7 @@ pub fn match_bundle(
 
 impl PdfReport {
     /// Sets the verdict from the findings: the first rule that applies
-    /// (docs/pdf-signatures.md §4).
+    /// (docs/pdf-signatures.md §7).
     fn finish(mut self) -> PdfReport {
         let mut reasons = Vec::new();
         if let Some(e) = &self.unreadable {

@@ -7,262 +7,17 @@
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 
 mod common;
+mod pdf_pki;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
+use pdf_pki::*;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use verifier::pdf::{verify_pdf, PdfReport, PdfVerdictStatus, SignatureStatus, TimeSource};
 use verifier::policy::TrustPolicy;
-
-/// A scratch directory with a small PKI: `root` (RSA) issues signer `a`
-/// (RSA) and the intermediate `inter` (P-384), which issues signer `b`
-/// (P-256); `other-root` issues signer `c`. And a copy of the TSA fixtures.
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        std::fs::write(
-            d.join("ca.ext"),
-            "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
-        )
-        .unwrap();
-        std::fs::write(
-            d.join("ee.ext"),
-            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n",
-        )
-        .unwrap();
-        for (root, cn) in [("root", "Test Signing Root"), ("other-root", "Forged Signing Root")] {
-            openssl(
-                d,
-                &[
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-keyout",
-                    &format!("{root}.key"),
-                    "-out",
-                    &format!("{root}.pem"),
-                    "-days",
-                    "3650",
-                    "-subj",
-                    &format!("/C=CN/O=Test CA/CN={cn}"),
-                    "-addext",
-                    "basicConstraints=critical,CA:TRUE",
-                    "-addext",
-                    "keyUsage=critical,keyCertSign,cRLSign",
-                ],
-            );
-        }
-        let issue = |name: &str, key: &[&str], subj: &str, ca: &str, ext: &str| {
-            let mut args = vec!["req", "-newkey"];
-            args.extend_from_slice(key);
-            let (k, csr, pem) =
-                (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"));
-            args.extend_from_slice(&["-nodes", "-keyout", &k, "-out", &csr, "-subj", subj]);
-            openssl(d, &args);
-            openssl(
-                d,
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    &csr,
-                    "-CA",
-                    &format!("{ca}.pem"),
-                    "-CAkey",
-                    &format!("{ca}.key"),
-                    "-CAcreateserial",
-                    "-out",
-                    &pem,
-                    "-days",
-                    "1000",
-                    "-extfile",
-                    ext,
-                ],
-            );
-        };
-        issue("a", &["rsa:2048"], "/C=CN/O=Acme/CN=Alice Signer", "root", "ee.ext");
-        issue(
-            "inter",
-            &["ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
-            "/C=CN/O=Test CA/CN=Test Signing Intermediate",
-            "root",
-            "ca.ext",
-        );
-        issue(
-            "b",
-            &["ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-            "/C=CN/O=Beta/CN=Bob Signer",
-            "inter",
-            "ee.ext",
-        );
-        issue("c", &["rsa:2048"], "/C=CN/O=Mallory/CN=Mallory Signer", "other-root", "ee.ext");
-        let tsa = d.join("tsa");
-        std::fs::create_dir(&tsa).unwrap();
-        for f in ["tsa.cnf", "tsa-rsa.pem", "tsa-rsa.key", "root-ca.pem"] {
-            std::fs::copy(data("tsa").join(f), tsa.join(f)).unwrap();
-        }
-        std::fs::write(tsa.join("serial"), "3000\n").unwrap();
-        std::fs::write(d.join("plain.pdf"), minimal_pdf()).unwrap();
-        Pki { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn pem(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(&format!("{name}.pem"))).unwrap()
-    }
-
-    /// pyHanko signs `input` into `output` as `signer`, an incremental update.
-    fn sign(
-        &self,
-        input: &str,
-        output: &str,
-        signer: &str,
-        field: &str,
-        extra: &[&str],
-    ) -> Vec<u8> {
-        let mut cmd = Command::new("python3");
-        cmd.arg(data("pdf").join("sign_pdf.py"))
-            .args([self.path(input), self.path(output)])
-            .args([
-                "--key",
-                &format!("{signer}.key"),
-                "--cert",
-                &format!("{signer}.pem"),
-                "--field",
-                field,
-            ])
-            .args(extra)
-            .current_dir(self.dir.path());
-        if signer == "b" {
-            cmd.args(["--chain", "inter.pem"]);
-        }
-        let out = cmd.output().expect("python3 runs");
-        assert!(
-            out.status.success(),
-            "pyHanko failed (install it with scripts/env.sh, or \
-             `python3 -m pip install --break-system-packages pyhanko`): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::read(self.path(output)).unwrap()
-    }
-
-    /// Alice (PAdES, RSA) signs the plain PDF, then Bob (PKCS#7, ECDSA via
-    /// an intermediate) signs that in an incremental update.
-    fn two_signers(&self) -> (Vec<u8>, Vec<u8>) {
-        let one = self.sign("plain.pdf", "one.pdf", "a", "Alice", &[]);
-        let two = self.sign("one.pdf", "two.pdf", "b", "Bob", &["--pkcs7"]);
-        (one, two)
-    }
-
-    /// A policy with `ca` lines for the named roots and `tsa` lines for
-    /// the test TSA root if `tsa`.
-    fn policy(&self, cas: &[&str], tsa: bool) -> TrustPolicy {
-        let mut text = String::new();
-        for ca in cas {
-            text.push_str(&format!("ca {ca}\n{}", self.pem(ca)));
-        }
-        if tsa {
-            text.push_str(&format!("tsa test-tsa\n{}", self.pem("tsa/root-ca")));
-        }
-        TrustPolicy::parse(&text).unwrap()
-    }
-
-    fn serial(&self, cert: &str) -> String {
-        let out = Command::new("openssl")
-            .args(["x509", "-noout", "-serial", "-in", &format!("{cert}.pem")])
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap();
-        let s = String::from_utf8(out.stdout).unwrap();
-        s.trim().trim_start_matches("serial=").trim_start_matches("00").to_lowercase()
-    }
-}
-
-fn data(sub: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(sub)
-}
-
-/// A one-page PDF with a classic xref table, written by hand.
-fn minimal_pdf() -> Vec<u8> {
-    let content = b"BT /F1 12 Tf 20 100 Td (contract) Tj ET";
-    let objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>".to_vec(),
-        [format!("<< /Length {} >>\nstream\n", content.len()).as_bytes(), content, b"\nendstream"]
-            .concat(),
-    ];
-    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, o) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend_from_slice(o);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    out.extend_from_slice(
-        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
-    );
-    for o in offsets {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
-}
-
-/// An incremental update that replaces the page's content stream: what
-/// "changing the text after signing" looks like.
-fn append_update(pdf: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(pdf);
-    let prev: usize = text
-        .rsplit("startxref")
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let mut out = pdf.to_vec();
-    let content = b"BT /F1 12 Tf 20 100 Td (contract, amended) Tj ET";
-    let at = out.len();
-    out.extend_from_slice(format!("4 0 obj\n<< /Length {} >>\nstream\n", content.len()).as_bytes());
-    out.extend_from_slice(content);
-    out.extend_from_slice(b"\nendstream\nendobj\n");
-    let xref = out.len();
-    out.extend_from_slice(
-        format!(
-            "xref\n0 1\n0000000000 65535 f \n4 1\n{at:010} 00000 n \ntrailer\n<< /Size 40 /Root 1 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n"
-        )
-        .as_bytes(),
-    );
-    out
-}
 
 fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
@@ -507,6 +262,244 @@ fn not_a_pdf_and_no_signature_fail() {
     assert_eq!(report.verdict.status, PdfVerdictStatus::Failed);
     assert!(report.signatures.is_empty());
     assert_eq!(report.verdict.summary, "NOT VERIFIED: the file has no signature");
+}
+
+/// One case of the set the page must agree on: the PDF, the policy file
+/// (None: no policy), the bundle (None: no `--bundle`).
+struct Case {
+    name: String,
+    pdf: String,
+    policy: Option<&'static str>,
+    bundle: Option<&'static str>,
+}
+
+/// How many byte mutations and truncations of signed files the shared
+/// case set holds.
+const MUTATIONS: usize = 400;
+
+/// `bytes` with one to three bytes overwritten at positions and with
+/// values drawn from `seed` (an LCG): a deterministic mutation. Positions
+/// inside stream data are drawn again: where zlib data is corrupt, lopdf
+/// keeps as much of it as its read buffering happened to return, which
+/// the page does not mirror (docs/pdf-signatures.md §11).
+fn mutate(bytes: &[u8], seed: u64) -> Vec<u8> {
+    let streams = stream_data(bytes);
+    let mut out = bytes.to_vec();
+    let mut x =
+        seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    let mut edits = 0;
+    while edits < 1 + seed % 3 {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let at = (x >> 33) as usize % out.len();
+        if streams.iter().any(|r| r.contains(&at)) {
+            continue;
+        }
+        out[at] = (x >> 17) as u8;
+        edits += 1;
+    }
+    out
+}
+
+/// Where the data of each stream lies (`stream` EOL to `endstream`).
+fn stream_data(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = bytes[from..].windows(6).position(|w| w == b"stream") {
+        let keyword = from + at;
+        from = keyword + 6;
+        if keyword >= 3 && &bytes[keyword - 3..keyword] == b"end" {
+            continue;
+        }
+        let Some(len) = bytes[from..].windows(9).position(|w| w == b"endstream") else { break };
+        out.push(from..from + len);
+        from += len + 9;
+    }
+    out
+}
+
+/// The page's checker (web/verifier/pdf.js, run in Node by
+/// tests/browser/pdf.test.mjs) and `verifier pdf --json` give the same
+/// report, signature by signature, on a shared case set: signed once,
+/// twice by two signers (PAdES and PKCS#7, RSA and ECDSA through an
+/// intermediate), with a signature timestamp (trusted, and with its TSA
+/// left out of the policy), one byte changed after signing, bytes
+/// appended, a signature dictionary redefined later (to hide it), an
+/// untrusted CA, no policy, an expired certificate, a file with
+/// cross-reference and object streams, the last gap's hex in upper case,
+/// no signature, no PDF, a matching and a foreign bundle, and
+/// deterministic byte mutations and truncations of two signed files.
+#[test]
+fn the_page_agrees_with_verifier_pdf_on_the_shared_cases() {
+    let node = Command::new("node").arg("--version").output();
+    assert!(node.is_ok_and(|o| o.status.success()), "this test needs node (scripts/env.sh)");
+    let pki = Pki::new();
+    let (_, two) = pki.two_signers();
+    let write = |name: &str, bytes: &[u8]| std::fs::write(pki.path(name), bytes).unwrap();
+    let policy = |name: &str, cas: &[&str], tsa: bool| {
+        let mut text = String::from("# the shared PDF cases\n");
+        for ca in cas {
+            text.push_str(&format!("ca {ca}-ca\n{}", pki.pem(ca)));
+        }
+        if tsa {
+            text.push_str(&format!("tsa test-tsa\n{}", pki.pem("tsa/root-ca")));
+        }
+        write(name, text.as_bytes());
+    };
+    policy("root.policy", &["root"], false);
+    policy("other.policy", &["other-root"], false);
+    policy("tsa.policy", &["root"], true);
+    pki.sign("plain.pdf", "forged.pdf", "c", "Mallory", &[]);
+    pki.sign("plain.pdf", "stamped.pdf", "a", "Alice", &["--tsa-dir", "tsa"]);
+    pki.expired_signer();
+    pki.sign("plain.pdf", "expired.pdf", "x", "Old", &[]);
+    pki.xref_stream_pdf("xs.pdf");
+    pki.sign("xs.pdf", "xs1.pdf", "a", "Alice", &[]);
+    pki.sign("xs1.pdf", "xs2.pdf", "b", "Bob", &["--pkcs7"]);
+    let mut t = two.clone();
+    let at = t.windows(5).rposition(|w| w == b"(Bob)").unwrap();
+    t[at + 1] = b'R';
+    write("tampered-bob.pdf", &t);
+    let mut t = two.clone();
+    let at = t.windows(10).position(|w| w == b"(contract)").unwrap();
+    t[at + 1] = b'C';
+    write("tampered-text.pdf", &t);
+    write("amended.pdf", &append_update(&two));
+    // A shadow update: Alice's signature dictionary redefined without a
+    // /ByteRange, so that the merged last revision no longer holds it.
+    let first = two.windows(10).position(|w| w == b"/ByteRange").unwrap();
+    let head = two[..first].windows(6).rposition(|w| w == b" 0 obj").unwrap();
+    let start = two[..head].iter().rposition(|b| !b.is_ascii_digit()).unwrap() + 1;
+    let alice: u32 = std::str::from_utf8(&two[start..head]).unwrap().parse().unwrap();
+    let hidden = b"<< /Type /Sig /SubFilter /ETSI.CAdES.detached /Contents <00> >>";
+    write("shadowed.pdf", &append_object(&two, alice, hidden));
+    let report = verify_pdf(&two, &TrustPolicy::default(), now());
+    let gap = &report.signatures[1].byte_range[1..3];
+    let mut upper = two.clone();
+    upper[gap[0] as usize..gap[1] as usize].make_ascii_uppercase();
+    write("upper-hex.pdf", &upper);
+    write("not-a.pdf", b"hello, not a PDF");
+    // Bundles: one that logged the file, one about another file.
+    let mut world = World::new();
+    world.document = two.clone();
+    write("bundle.json", &world.bundle(&world.contract_flow()).to_json());
+    let court = format!("{}ca test-root\n{}", world.policy().to_text(), pki.pem("root"));
+    write("court.policy", court.as_bytes());
+    world.document = b"%PDF-1.7 another file".to_vec();
+    write("other-bundle.json", &world.bundle(&world.contract_flow()).to_json());
+
+    let case = |name: &str, pdf: &str, policy: Option<&'static str>, bundle| Case {
+        name: name.to_owned(),
+        pdf: pdf.to_owned(),
+        policy,
+        bundle,
+    };
+    let mut cases = vec![
+        case("signed once (PAdES, RSA)", "one.pdf", Some("root.policy"), None),
+        case("two signers", "two.pdf", Some("root.policy"), None),
+        case("two signers, no policy", "two.pdf", None, None),
+        case("two signers, another CA trusted", "two.pdf", Some("other.policy"), None),
+        case("a signer of a forged root", "forged.pdf", Some("root.policy"), None),
+        case("timestamped, TSA trusted", "stamped.pdf", Some("tsa.policy"), None),
+        case("timestamped, TSA not in the policy", "stamped.pdf", Some("root.policy"), None),
+        case("an expired signer certificate", "expired.pdf", Some("root.policy"), None),
+        case("xref and object streams, two signers", "xs2.pdf", Some("root.policy"), None),
+        case("one byte changed in Bob's revision", "tampered-bob.pdf", Some("root.policy"), None),
+        case("one byte changed in the page text", "tampered-text.pdf", Some("root.policy"), None),
+        case("bytes appended after the last signature", "amended.pdf", Some("root.policy"), None),
+        case("a signature dictionary redefined later", "shadowed.pdf", Some("root.policy"), None),
+        case("the last gap's hex in upper case", "upper-hex.pdf", Some("root.policy"), None),
+        case("no signature", "plain.pdf", Some("root.policy"), None),
+        case("not a PDF", "not-a.pdf", Some("root.policy"), None),
+        case(
+            "with the bundle that logged it",
+            "two.pdf",
+            Some("court.policy"),
+            Some("bundle.json"),
+        ),
+        case(
+            "with a bundle of another file",
+            "two.pdf",
+            Some("court.policy"),
+            Some("other-bundle.json"),
+        ),
+    ];
+    // Mutations of a signed file with an xref table and of one with xref
+    // and object streams, then truncations.
+    let xs2 = std::fs::read(pki.path("xs2.pdf")).unwrap();
+    for i in 0..MUTATIONS {
+        let (source, name) = if i % 2 == 0 { (&two, "two") } else { (&xs2, "xs2") };
+        let bytes = if i < MUTATIONS - 16 {
+            mutate(source, i as u64)
+        } else {
+            source[..source.len() * (i % 8 + 1) / 9].to_vec()
+        };
+        let file = format!("mutated-{i}.pdf");
+        write(&file, &bytes);
+        cases.push(case(&format!("mutation {i} of {name}.pdf"), &file, Some("root.policy"), None));
+    }
+
+    let mut listed = Vec::new();
+    for c in &cases {
+        let mut args = vec!["--json", c.pdf.as_str()];
+        if let Some(p) = c.policy {
+            args.extend(["--policy", p]);
+        }
+        if let Some(b) = c.bundle {
+            args.extend(["--bundle", b]);
+        }
+        let (out, json) = cli(&pki, &args);
+        assert!(out.status.code().is_some_and(|c| c != 2), "{}: {json}", c.name);
+        let path = |f: &str| pki.path(f).to_str().unwrap().to_owned();
+        listed.push(serde_json::json!({
+            "name": c.name,
+            "pdf": path(&c.pdf),
+            "policy": c.policy.map(path),
+            "bundle": c.bundle.map(path),
+            "mutation": c.name.starts_with("mutation"),
+            "expected": serde_json::from_str::<Value>(&json).unwrap(),
+        }));
+    }
+    // The shadowed signature is still found (each revision is read on its
+    // own), and the update after it is reported.
+    let shadowed = &listed.iter().find(|c| c["name"] == "a signature dictionary redefined later");
+    let shadowed = &shadowed.unwrap()["expected"];
+    assert_eq!(shadowed["signatures"].as_array().unwrap().len(), 2, "{shadowed}");
+    assert_eq!(shadowed["verdict"]["status"], "modified_after_signing");
+    // The cases are meant to cover every verdict and signature status.
+    let statuses: std::collections::BTreeSet<String> = listed
+        .iter()
+        .flat_map(|c| {
+            let e = &c["expected"];
+            let sigs = e["signatures"].as_array().unwrap().iter().map(|s| s["status"].to_string());
+            std::iter::once(e["verdict"]["status"].to_string()).chain(sigs).collect::<Vec<_>>()
+        })
+        .collect();
+    for want in ["verified", "failed", "modified_after_signing", "untrusted", "bundle_mismatch"] {
+        assert!(statuses.contains(&format!("\"{want}\"")), "no case is {want}: {statuses:?}");
+    }
+    for want in ["valid", "invalid"] {
+        assert!(statuses.contains(&format!("\"{want}\"")), "no signature is {want}");
+    }
+    write("cases.json", serde_json::to_string_pretty(&listed).unwrap().as_bytes());
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let out = Command::new("node")
+        .args(["--test", "tests/browser/pdf.test.mjs"])
+        .current_dir(repo)
+        .env("EL_PDF_CASES", pki.path("cases.json"))
+        .output()
+        .unwrap();
+    if !out.status.success() && std::env::var_os("EL_KEEP_PDF_CASES").is_some() {
+        eprintln!("the cases are kept in {}", pki.dir.keep().display());
+        panic!("the page and verifier pdf disagree: {}", String::from_utf8_lossy(&out.stdout));
+    }
+    assert!(
+        out.status.success(),
+        "the page and verifier pdf disagree (EL_KEEP_PDF_CASES=1 keeps the files):\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("# pass 6") && stdout.contains("# skipped 0"), "{stdout}");
 }
 
 mod never_panics {

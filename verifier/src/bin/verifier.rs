@@ -9,7 +9,7 @@
 //! Exit status of `verify`: the verdict's (docs/trust-policy.md §3): 0
 //! verified, 1 a check failed, 3 no trusted log key, 4 witness quorum not
 //! met, 5 timestamps not anchored; 2 on a usage or file error. Of `pdf`
-//! (docs/pdf-signatures.md §4): 0 verified, 1 a signature fails (or none),
+//! (docs/pdf-signatures.md §7): 0 verified, 1 a signature fails (or none),
 //! 6 a signer or timestamp not trusted, 7 bytes after the last signature,
 //! 8 the bundle does not verify or holds no signed revision; 2 as above.
 

@@ -36,15 +36,23 @@ const STRING_TAGS = new Set([3, 4, 12, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 2
 
 /** Whether `bytes` is exactly one DER TLV, recursively (X.690 §10). */
 export function isDer(bytes) {
+  return isDerWhere(bytes, () => true);
+}
+
+/** As isDer, but the contents of a constructed TLV are checked only where
+ * `descend(path)` says so; `path` lists the identifier octets from the
+ * outermost TLV down to this one. Where the Rust decoder holds an ANY
+ * (an attribute value, say), it checks that TLV's length, not what is in it. */
+export function isDerWhere(bytes, descend) {
   try {
-    return tlv(bytes, 0, 0) === bytes.length;
+    return tlv(bytes, 0, 0, [], descend) === bytes.length;
   } catch {
     return false;
   }
 }
 
 // One TLV at `at`; returns where it ends. Throws on anything not DER.
-function tlv(b, at, depth) {
+function tlv(b, at, depth, path, descend) {
   if (depth > 64 || at + 2 > b.length) throw new Error('der');
   const first = b[at];
   let p = at + 1;
@@ -72,7 +80,13 @@ function tlv(b, at, depth) {
   const universal = (first & 0xc0) === 0;
   if (first & 0x20) {
     if (universal && STRING_TAGS.has(number)) throw new Error('der');
-    for (let q = p; q < end; ) q = tlv(b, q, depth + 1);
+    const inner = [...path, first];
+    if (descend(inner)) {
+      let q = p;
+      while (q < end) q = tlv(b, q, depth + 1, inner, descend);
+      // A child that runs past its parent's end is no DER (the Rust decoder: "incomplete").
+      if (q !== end) throw new Error('der');
+    }
   } else if (universal) primitive(number, b.subarray(p, end));
   return end;
 }
@@ -84,9 +98,10 @@ function primitive(tag, v) {
   if (bad) throw new Error('der');
 }
 
-/** The asn1js block of exactly one strict DER TLV, or null. */
-export function decodeDer(bytes) {
-  if (!isDer(bytes)) return null;
+/** The asn1js block of exactly one strict DER TLV (inside constructed
+ * TLVs only where `descend`, as isDerWhere), or null. */
+export function decodeDer(bytes, descend = () => true) {
+  if (!isDerWhere(bytes, descend)) return null;
   const r = asn1js.fromBER(bytes);
   return r.offset === -1 || r.offset !== bytes.length ? null : r.result;
 }
@@ -117,8 +132,8 @@ export function certificateDers(signedDataBlock) {
  * signs over that order), with their (oid, values) list; null when two are
  * the same (a SET OF holds no duplicates in DER).
  */
-export function signedAttributes(encodedValue) {
-  const block = decodeDer(new Uint8Array(encodedValue));
+export function signedAttributes(encodedValue, descend = () => true) {
+  const block = decodeDer(new Uint8Array(encodedValue), descend);
   if (!block) return null;
   const items = children(block).map(encoded);
   items.sort(compareBytes);

@@ -65,6 +65,9 @@ struct Group<'a> {
     subject_pending: HashMap<[u8; 32], Vec<u64>>,
     /// Document keys this group writes (durable once it commits).
     new_keys: Vec<[u8; 32]>,
+    /// Chain heads of the group's documents (leaf hash of the last entry,
+    /// number of entries): read once per group, advanced by each entry.
+    chains: HashMap<[u8; 32], Option<(Hash, u64)>>,
 }
 
 /// Counters of the group commits, for metrics.
@@ -99,6 +102,9 @@ pub(crate) struct Sequencer {
     pub has_v1: bool,
     /// The log key, which attests the erasure entries it writes.
     pub log_key: ed25519_dalek::SigningKey,
+    /// The tree size from which contracts are chained (record v3): above
+    /// 0, a contract without a chain head may have older entries.
+    pub chain_since: u64,
 }
 
 /// Idempotency records of a request's events: by keyed id, and for a log
@@ -211,6 +217,7 @@ impl Sequencer {
             doc_pending: HashMap::new(),
             subject_pending: HashMap::new(),
             new_keys: Vec::new(),
+            chains: HashMap::new(),
         };
         let mut staged: Vec<(Request, Vec<Staged>)> = Vec::with_capacity(requests.len());
         let mut fatal = None;
@@ -225,6 +232,12 @@ impl Sequencer {
                 Vec::new().into_iter()
             }
         };
+        // The chain heads of the group's documents, likewise in one read.
+        if fatal.is_none() {
+            if let Err(e) = self.load_chains(&requests, &mut g) {
+                fatal = Some(e);
+            }
+        }
         for req in requests {
             if fatal.is_some() {
                 fail(req, LedgerError::Unavailable("storage failure in this group".into()));
@@ -268,6 +281,48 @@ impl Sequencer {
                 self.reload_head();
             }
         }
+    }
+
+    /// Reads the chain heads of every document the group's new events
+    /// are about, in one round trip (PostgreSQL) or one multi-get.
+    fn load_chains(&self, requests: &[Request], g: &mut Group<'_>) -> Result<()> {
+        let mut ids: Vec<[u8; 32]> = requests
+            .iter()
+            .flat_map(|r| r.events.iter().filter_map(|p| p.private.as_ref().map(|p| p.doc_id)))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for (id, head) in ids.iter().zip(self.store.chain_heads(&ids)?) {
+            g.chains.insert(*id, head.map(|(h, n)| (Hash(h), n)));
+        }
+        Ok(())
+    }
+
+    /// The chain of the next entry of document `doc_id`: after the last
+    /// entry the log holds for it (this group's included). A contract of
+    /// a log older than chains has no head for entries written before;
+    /// its first chained entry follows the last of them.
+    fn next_chain(&self, g: &mut Group<'_>, doc_id: &[u8; 32]) -> Result<verifier::v3::Chain> {
+        let head = match g.chains.get(doc_id) {
+            Some(Some(h)) => Some(*h),
+            Some(None) | None if self.chain_since == 0 => None,
+            _ => {
+                let old = self.store.doc_index(doc_id)?;
+                match old.iter().map(|e| e.index).max() {
+                    None => None,
+                    Some(last) => {
+                        let leaf = self.store.leaf(last)?.ok_or_else(|| {
+                            LedgerError::Corrupt(format!("leaf {last} missing"))
+                        })?;
+                        Some((leaf_hash(&leaf), old.len() as u64))
+                    }
+                }
+            }
+        };
+        Ok(match head {
+            None => verifier::v3::Chain { prev: None, seq: 0 },
+            Some((h, n)) => verifier::v3::Chain { prev: Some(h), seq: n },
+        })
     }
 
     /// Decides every event of one request: replay, conflict, or new leaf.
@@ -426,16 +481,9 @@ impl Sequencer {
             let ev = Event::from_value(json, true).map_err(|source| {
                 SequenceError::NonFatal(LedgerError::Rejected { position, source })
             })?;
-            let canonical = verifier::jcs::to_canonical(&ev.raw);
-            let sealed = crate::records::seal_record(
-                &self.vault,
-                &self.store,
-                tenant,
-                &ev,
-                &canonical,
-                &p.seal_id,
-            )
-            .map_err(SequenceError::Fatal)?;
+            let sealed =
+                crate::records::seal_record(&self.vault, &self.store, tenant, &ev, &p.seal_id)
+                    .map_err(SequenceError::Fatal)?;
             for e in &entries {
                 g.batch.erase_entry(&p.doc_id, e.index, e.hash_id.as_ref(), e.subject_id.as_ref());
             }
@@ -447,16 +495,23 @@ impl Sequencer {
             }
             rebuilt = Some(sealed);
         }
-        let (commitment, record) = match &rebuilt {
-            Some(r) => (r.commitment, r.record.as_slice()),
-            None => (p.commitment, p.record.as_slice()),
+        let (sealing, record) = match &rebuilt {
+            Some(r) => (&r.sealing, r.record.as_slice()),
+            None => (&p.sealing, p.record.as_slice()),
         };
         if let (None, Some(w)) = (&rebuilt, &p.new_key) {
             g.batch.put_wrapped_key(&p.seal_id, w);
             g.new_keys.push(p.seal_id);
         }
-        let leaf = verifier::v2::leaf_v2_bytes(&commitment, &g.time);
+        // The contract's chain, in log order: this group's earlier entries
+        // of the document come first (sequencer order is log order).
+        let chain = self.next_chain(g, &p.doc_id).map_err(SequenceError::Fatal)?;
+        let chain_json = verifier::jcs::to_canonical(&chain.value());
+        let commitment = sealing.commitment(&chain);
+        let leaf = verifier::v2::leaf_bytes(&commitment, verifier::v2::CommitmentAlg::SdV3, &g.time);
         let lh = leaf_hash(&leaf);
+        g.batch.put_chain_head(&p.doc_id, &lh.0, chain.seq + 1);
+        g.chains.insert(p.doc_id, Some((lh, chain.seq + 1)));
         let hashes = g.overlay.append_leaf(index, &lh).map_err(SequenceError::Fatal)?;
         g.batch.put_leaf(index, &leaf);
         for (i, h) in &hashes {
@@ -478,6 +533,7 @@ impl Sequencer {
             subject_id: p.identity.is_some().then_some(&p.subject_id),
             record,
             identity: p.identity.as_deref(),
+            chain: Some(&chain_json),
         };
         g.batch.put_private_entry(index, &private, &content);
         if let Some(c) = &p.completion {
@@ -674,7 +730,7 @@ mod tests {
             seal_id: [1; 32],
             hash_id: Some([2; 32]),
             subject_id: [3; 32],
-            commitment: Hash::digest(id.as_bytes()),
+            sealing: verifier::v3::Sealing::new(&event.raw, "t", &[5; 32], None),
             record: vec![0; 64],
             identity: None,
             new_key: None,
@@ -707,6 +763,7 @@ mod tests {
             subject_id: Some(&p.subject_id),
             record: &p.record,
             identity: None,
+            chain: None,
         };
         b.put_private_entry(7, &private, &ghost.content);
         store.write(b, true).expect("write");
@@ -729,6 +786,7 @@ mod tests {
             vault,
             has_v1: false,
             log_key: SigningKey::from_bytes(&[1; 32]),
+            chain_since: 0,
         };
         let (replay, replay_rx) = request("ghost");
         let (fresh, fresh_rx) = request("fresh");

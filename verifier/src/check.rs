@@ -40,6 +40,9 @@ pub mod check_id {
     pub const CHECKPOINT_TIMESTAMP: &str = "checkpoint_timestamp";
     /// Enough distinct trusted witness keys cosigned the checkpoint.
     pub const WITNESS_QUORUM: &str = "witness_quorum";
+    /// Record v3: the contract's chain over the bundle's entries has no
+    /// gap from the contract's first entry to the bundle's last.
+    pub const COMPLETENESS: &str = "completeness";
 }
 
 /// The outcome of one check (docs/trust-policy.md §2).

@@ -132,6 +132,7 @@ fn generate() -> Vec<Case> {
     cases.extend(escape_cases(&world, &court));
     cases.extend(timestamp_cases(&court));
     cases.extend(v2_cases(&world, &court));
+    cases.extend(v3_cases(&world, &court));
     cases.extend(party_cases(&world, &court));
     cases
 }
@@ -322,6 +323,87 @@ fn v2_cases(world: &World, court: &str) -> Vec<Case> {
             &v1,
             true,
             expect("verified", &[], &[]),
+        ),
+    ]
+}
+
+/// Record v3: the contract's chain over the bundle (completeness).
+fn v3_cases(world: &World, court: &str) -> Vec<Case> {
+    let flow = world.contract_flow_v2();
+    let genuine = world.bundle_v3(&flow);
+    let case = |name, description, bundle: &verifier::bundle::Bundle, e: Value| Case {
+        name,
+        description,
+        bundle: to_value(bundle),
+        policy: court.to_owned(),
+        document: Some(DOCUMENT.to_vec()),
+        expect: e,
+    };
+    let without = |i: usize| {
+        let mut b = genuine.clone();
+        b.entries.remove(i);
+        b
+    };
+    let n = genuine.entries.len();
+    let mut reordered = genuine.clone();
+    reordered.entries.swap(2, 3);
+    // u-1 confirms intent twice; leaving the second confirmation out
+    // breaks no timeline rule, only the chain.
+    let mut twice = flow.clone();
+    twice.insert(
+        3,
+        world.event_v2(
+            "e-u-1-intent-again",
+            "intent_verified",
+            "u-1",
+            &[("intent-svc", json!({"method": "sms_code", "result": "pass"}))],
+            (TENANT, DOC_ID, "u-1"),
+        ),
+    );
+    let mut quiet_gap = world.bundle_v3(&twice);
+    quiet_gap.entries.remove(3);
+    vec![
+        case(
+            "v3-genuine-complete",
+            "A genuine bundle of v3 records (per-field digests, the contract's chain): complete from the first entry through completion; verified.",
+            &genuine,
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "v3-completed-left-out",
+            "The same bundle without its last entry (completed): complete from the first entry to the last shown, not through completion; verified, and the report says so.",
+            &without(n - 1),
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "v3-middle-left-out",
+            "One entry removed from the middle (u-1's intent): the next entry's seq skips one; completeness names the gap.",
+            &without(2),
+            expect("failed", &["completeness", "timeline"], &[]),
+        ),
+        case(
+            "v3-quiet-gap",
+            "One entry removed from the middle that no timeline rule misses (u-1's second intent confirmation): only the chain shows the gap.",
+            &quiet_gap,
+            expect("failed", &["completeness"], &[]),
+        ),
+        case(
+            "v3-first-left-out",
+            "The first entry (registered) removed: the chain starts at seq 1 with nothing before it; completeness names the missing start.",
+            &without(0),
+            expect("failed", &["completeness"], &[]),
+        ),
+        case(
+            "v3-before-completed-left-out",
+            "The last entry before completed (u-2's signature) removed: completed's seq skips one; completeness names the gap.",
+            &without(n - 2),
+            expect("failed", &["completeness"], &[]),
+        ),
+        case(
+            "v3-reordered",
+            "Two entries listed in swapped order: out of order for the bundle, and a reordered chain for completeness.",
+            &reordered,
+            expect("failed", &["bundle_format", "completeness", "timeline"], &[]),
         ),
     ]
 }

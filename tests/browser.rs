@@ -23,7 +23,7 @@ use common::*;
 use ed25519_dalek::SigningKey;
 use evidence_ledger::flows::contract_flow;
 use serde_json::{json, Value};
-use verifier::bundle::{verify_bundle_bytes, VerifyOptions};
+use verifier::bundle::{verify_lookup_bytes, verify_bundle_bytes, VerifyOptions};
 use verifier::checkpoint::SignedCheckpoint;
 use verifier::cosignature::CosignatureSigner;
 use verifier::hash::leaf_hash;
@@ -395,8 +395,9 @@ fn lookup_and_page_files() {
     // ... and nothing about who: no tenant, contract id, actor, name or claim.
     assert!(answer.get("tenant").is_none() && answer.get("document_id").is_none());
     let text = answer.to_string();
+    let tenant = format!("\"{TENANT}\"");
     for hidden in
-        ["\"tenant\"", "contract-lookup", "u-1", "u-2", "王*", "李*", "phone_3_factor", "sms_code"]
+        [&tenant, "contract-lookup", "u-1", "u-2", "王*", "李*", "phone_3_factor", "sms_code"]
     {
         assert!(!text.contains(hidden), "the lookup shows {hidden}: {text}");
     }
@@ -455,6 +456,45 @@ fn lookup_and_page_files() {
         &VerifyOptions::with_policy(policy, "the log's key").with_document(document),
     );
     assert!(report.passed, "{}", report.to_text());
+
+    // Record v3: the contract's chain runs from its first entry through
+    // completion.
+    let chain = report.completeness.as_ref().expect("a v3 bundle has a completeness fact");
+    assert!(chain.complete && chain.through_completion, "{chain:?}");
+    assert_eq!(chain.entries, events.len() as u64);
+
+    // Each entry discloses its document hash and kind, with the digests
+    // of the other nine fields: the Rust verifier and POST /v1/verify
+    // check them against the leaves and call the answer verified for this
+    // file, under the log's key alone.
+    for e in entries {
+        let names: Vec<&str> =
+            e["disclosures"].as_array().unwrap().iter().map(|d| d[1].as_str().unwrap()).collect();
+        assert_eq!(names, ["event.document_hash", "event.kind"]);
+        assert_eq!(e["disclosures"][0][2], hash);
+        assert_eq!(e["digests"].as_object().unwrap().len(), 9);
+    }
+    let lookup_policy = format!("log {}\n", answer["log_vkey"].as_str().unwrap());
+    let options = |file: &[u8]| {
+        VerifyOptions::with_policy(TrustPolicy::parse(&lookup_policy).unwrap(), "the log's key")
+            .with_document(file)
+    };
+    let answer_bytes = serde_json::to_vec(&answer).unwrap();
+    let lookup_report = verify_lookup_bytes(&answer_bytes, &options(document));
+    assert!(lookup_report.passed, "{}", lookup_report.to_text());
+    let item = json!({"lookup": answer, "policy": lookup_policy, "document_sha256": hash});
+    let (status, verdict) = s.post("/v1/verify", None, serde_json::to_vec(&item).unwrap());
+    assert_eq!((status, &verdict["verdict"]["status"]), (200, &json!("verified")), "{verdict}");
+    // The same genuine answer, presented as the answer for a file that was
+    // never logged: the disclosures name the logged document, not it.
+    let never = b"a file that was never logged";
+    let mut forged = answer.clone();
+    forged["document_hash"] = json!(verifier::Hash::digest(never).to_hex());
+    let forged_bytes = serde_json::to_vec(&forged).unwrap();
+    let forged_report = verify_lookup_bytes(&forged_bytes, &options(never));
+    assert_eq!(serde_json::to_value(forged_report.verdict.status).unwrap(), "failed");
+    let failed: Vec<&str> = forged_report.failures().map(|c| c.id).collect();
+    assert!(failed.iter().all(|id| *id == "lookup_summary"), "{failed:?}");
 
     let unknown = verifier::Hash::digest(b"never logged").to_hex();
     assert_eq!(s.get(&format!("/v1/lookup?document_hash={unknown}"), None).0, 404);

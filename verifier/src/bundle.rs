@@ -36,10 +36,12 @@ mod completeness;
 mod content;
 mod decode;
 mod decoded;
+mod lookup;
 mod signatures;
 mod timeline;
 mod timestamps;
 
+pub use lookup::{verify_lookup_bytes, LOOKUP_FORMAT_V2, MAX_LOOKUP_ENTRIES};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -70,7 +70,9 @@ export function checkLookupShape(v) {
   for (const k of ['document_hash', 'origin', 'log_vkey', 'checkpoint']) str(v[k], k);
   if (!HEX64_RE.test(v.document_hash)) bad('type', 'document_hash');
   if ('tree_size' in v && !(Number.isSafeInteger(v.tree_size) && v.tree_size >= 0)) bad('type', 'tree_size');
-  if ('next_cursor' in v && v.next_cursor !== null) str(v.next_cursor, 'next_cursor');
+  // The service answers an index (or null); verifier/src/bundle/lookup.rs takes the same.
+  const cursorOk = (c) => c === null || typeof c === 'string' || (Number.isSafeInteger(c) && c >= 0);
+  if ('next_cursor' in v && !cursorOk(v.next_cursor)) bad('type', 'next_cursor');
   const witnesses = v.witnesses ?? [];
   if (!Array.isArray(witnesses) || witnesses.length > MAX_WITNESSES) bad('count', 'witnesses');
   const ws = witnesses.map((w, i) => {

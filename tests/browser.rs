@@ -23,7 +23,7 @@ use common::*;
 use ed25519_dalek::SigningKey;
 use evidence_ledger::flows::contract_flow;
 use serde_json::{json, Value};
-use verifier::bundle::{verify_lookup_bytes, verify_bundle_bytes, VerifyOptions};
+use verifier::bundle::{verify_bundle_bytes, verify_lookup_bytes, VerifyOptions};
 use verifier::checkpoint::SignedCheckpoint;
 use verifier::cosignature::CosignatureSigner;
 use verifier::hash::leaf_hash;
@@ -31,7 +31,9 @@ use verifier::note::NoteSigner;
 use verifier::note::NoteVerifier;
 use verifier::policy::TrustPolicy;
 use verifier::proof::verify_inclusion;
-use verifier::v2::{leaf_v2_bytes, parse_any_leaf, record_commitment, Leaf};
+use verifier::v2::{
+    leaf_bytes, leaf_v2_bytes, parse_any_leaf, record_commitment, CommitmentAlg, Leaf,
+};
 use verifier::Hash;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -112,7 +114,14 @@ fn replace_in_record(bundle: &Value, from: &str, to: &str) -> Value {
             .unwrap();
     let leaf = b64.decode(entry["leaf"].as_str().unwrap()).unwrap();
     let Leaf::V2(old) = parse_any_leaf(&leaf).unwrap() else { panic!("a v1 leaf in the bundle") };
-    let forged = leaf_v2_bytes(&record_commitment(&record), &old.ledger_time);
+    // The leaf the record's format calls for (v3: over its field digests).
+    let forged = match old.alg {
+        CommitmentAlg::SdV3 => {
+            let c = verifier::v3::record_commitment(&record).unwrap();
+            leaf_bytes(&c, CommitmentAlg::SdV3, &old.ledger_time)
+        }
+        CommitmentAlg::SaltedV2 => leaf_v2_bytes(&record_commitment(&record), &old.ledger_time),
+    };
     entry["leaf"] = json!(b64.encode(forged));
     entry["record"] = record;
     t
@@ -359,7 +368,10 @@ fn verifier_page_in_headless_chromium() {
     );
     let (tampered, _) = rust_checks(&tampered_bytes, doc, &server);
     let failed: Vec<_> = tampered.iter().filter(|c| c.2 == "fail").map(|c| &c.0).collect();
-    assert_eq!(failed, ["inclusion", "attestations"], "{tampered:?}");
+    // The altered leaf is not the one the log holds (inclusion), its claim
+    // is not what the issuer signed (attestations), and the next entry of
+    // the contract names the genuine leaf as its previous (completeness).
+    assert_eq!(failed, ["completeness", "inclusion", "attestations"], "{tampered:?}");
 }
 
 /// `GET /v1/lookup` and the page's files, without a browser.

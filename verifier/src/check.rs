@@ -161,7 +161,8 @@ impl VerdictStatus {
             VerdictStatus::NoTrustedLogKey => 3,
             VerdictStatus::QuorumNotMet => 4,
             VerdictStatus::UntrustedTimestamps => 5,
-            VerdictStatus::ServerVouched => 6,
+            // 6 to 8 are `verifier pdf`'s (pdf-signatures.md §7).
+            VerdictStatus::ServerVouched => 9,
         }
     }
 }

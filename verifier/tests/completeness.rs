@@ -78,3 +78,47 @@ fn a_v2_bundle_has_no_completeness_check() {
     assert!(report.checks.iter().all(|c| c.id != "completeness"));
     assert!(report.completeness.is_none());
 }
+
+/// The `verifier` command: a bundle's completeness in its text, and a
+/// saved lookup answer checked as the page checks it (exit 0 verified, 9
+/// server_vouched, 1 failed), on the corpus's lookup cases.
+#[test]
+fn the_command_prints_completeness_and_checks_lookup_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let world = World::new();
+    let mut gap = world.bundle_v3(&world.contract_flow_v2());
+    gap.entries.remove(6);
+    let bundle = write("gap.json", &gap.to_json());
+    let policy = write("court.policy", world.policy().to_text().as_bytes());
+    let document = write("contract.pdf", DOCUMENT);
+    let run = |path: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_verifier"))
+            .args(["verify", path, "--policy", &policy, "--document", &document])
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (code, text) = run(&bundle);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("[completeness]") && text.contains("Not complete"), "{text}");
+    assert!(text.contains("seq 6 is missing"), "{text}");
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/conformance");
+    for (case, want) in [
+        ("lookup-v3-verified", 0),
+        ("lookup-v2-server-vouched", 9),
+        ("lookup-v3-wrong-salt", 1),
+    ] {
+        let c: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(corpus.join(format!("{case}.json"))).unwrap())
+                .unwrap();
+        let path = write(&format!("{case}.json"), c["lookup"].to_string().as_bytes());
+        let (code, text) = run(&path);
+        assert_eq!(code, Some(want), "{case}: {text}");
+        assert!(text.contains("[lookup_summary]"), "{text}");
+    }
+}

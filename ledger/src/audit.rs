@@ -120,7 +120,8 @@ fn check_record(
     match read_record(store, vault, index, leaf)? {
         RecordRead::Absent => return Ok(()),
         RecordRead::KeyDestroyed => {
-            report.find("record", format!("leaf {index}: a record is left whose key was destroyed"));
+            report
+                .find("record", format!("leaf {index}: a record is left whose key was destroyed"));
             return Ok(());
         }
         RecordRead::Bad(why) => report.find("record", format!("leaf {index}: {why}")),

@@ -120,8 +120,9 @@ impl Records {
                 return Err(LedgerError::Corrupt(format!("entry {index}: {why}")))
             }
         };
-        let identity = open_sealed(store, vault, index, TAG_IDENTITY, &private_aad_for(TAG_IDENTITY, &leaf))?
-            .and_then(|r| r.ok());
+        let identity =
+            open_sealed(store, vault, index, TAG_IDENTITY, &private_aad_for(TAG_IDENTITY, &leaf))?
+                .and_then(|r| r.ok());
         Ok(Opening::Record { record, identity })
     }
 
@@ -243,13 +244,14 @@ pub(crate) fn read_record(
     index: u64,
     leaf: &v2::LeafV2,
 ) -> Result<RecordRead> {
-    let mut record = match open_sealed(store, vault, index, TAG_RECORD, &private_aad_for(TAG_RECORD, leaf)) {
-        Ok(None) => return Ok(RecordRead::Absent),
-        Ok(Some(Err(()))) => return Ok(RecordRead::KeyDestroyed),
-        Ok(Some(Ok(r))) => r,
-        Err(LedgerError::Corrupt(why)) => return Ok(RecordRead::Bad(why)),
-        Err(e) => return Err(e),
-    };
+    let mut record =
+        match open_sealed(store, vault, index, TAG_RECORD, &private_aad_for(TAG_RECORD, leaf)) {
+            Ok(None) => return Ok(RecordRead::Absent),
+            Ok(Some(Err(()))) => return Ok(RecordRead::KeyDestroyed),
+            Ok(Some(Ok(r))) => r,
+            Err(LedgerError::Corrupt(why)) => return Ok(RecordRead::Bad(why)),
+            Err(e) => return Err(e),
+        };
     let opens = match leaf.alg {
         v2::CommitmentAlg::SaltedV2 => v2::record_commitment(&record) == leaf.commitment,
         v2::CommitmentAlg::SdV3 => {

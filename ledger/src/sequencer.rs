@@ -311,9 +311,10 @@ impl Sequencer {
                 match old.iter().map(|e| e.index).max() {
                     None => None,
                     Some(last) => {
-                        let leaf = self.store.leaf(last)?.ok_or_else(|| {
-                            LedgerError::Corrupt(format!("leaf {last} missing"))
-                        })?;
+                        let leaf = self
+                            .store
+                            .leaf(last)?
+                            .ok_or_else(|| LedgerError::Corrupt(format!("leaf {last} missing")))?;
                         Some((leaf_hash(&leaf), old.len() as u64))
                     }
                 }
@@ -508,7 +509,8 @@ impl Sequencer {
         let chain = self.next_chain(g, &p.doc_id).map_err(SequenceError::Fatal)?;
         let chain_json = verifier::jcs::to_canonical(&chain.value());
         let commitment = sealing.commitment(&chain);
-        let leaf = verifier::v2::leaf_bytes(&commitment, verifier::v2::CommitmentAlg::SdV3, &g.time);
+        let leaf =
+            verifier::v2::leaf_bytes(&commitment, verifier::v2::CommitmentAlg::SdV3, &g.time);
         let lh = leaf_hash(&leaf);
         g.batch.put_chain_head(&p.doc_id, &lh.0, chain.seq + 1);
         g.chains.insert(p.doc_id, Some((lh, chain.seq + 1)));

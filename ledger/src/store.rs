@@ -79,6 +79,9 @@ pub const TAG_IDENTITY: u8 = b'i';
 /// leaf hash and a count, as the document index already links them), and
 /// erased with the record.
 pub const TAG_CHAIN: u8 = b'c';
+/// A contract's chain head: the leaf hash of its last entry and its
+/// number of entries.
+pub type ChainHead = ([u8; 32], u64);
 /// Prefix of a contract's chain head in `aux`: document id (32) ->
 /// leaf hash of its last entry (32) || number of its entries (8).
 const CHAIN_HEAD_PREFIX: &[u8] = b"chain-head\0";
@@ -764,10 +767,9 @@ impl Store {
         Ok(size)
     }
 
-    /// The chain heads of documents (leaf hash of the last entry, number
-    /// of entries), in the order asked; one round trip.
-    pub fn chain_heads(&self, doc_ids: &[[u8; 32]]) -> Result<Vec<Option<([u8; 32], u64)>>> {
-        let keys: Vec<Vec<u8>> = doc_ids.iter().map(|d| chain_head_key(d)).collect();
+    /// The chain heads of documents, in the order asked; one round trip.
+    pub fn chain_heads(&self, doc_ids: &[[u8; 32]]) -> Result<Vec<Option<ChainHead>>> {
+        let keys: Vec<Vec<u8>> = doc_ids.iter().map(chain_head_key).collect();
         self.multi_get(CF_AUX, &keys, false)?
             .into_iter()
             .map(|v| match v {
@@ -1277,12 +1279,13 @@ mod tests {
                 subject_id: Some(&subject),
                 record: b"sealed",
                 identity: Some(b"opening"),
+                chain: Some(b"{\"prev\":null,\"seq\":0}"),
             };
             b.put_private_entry(10 - i as u64, &p, &[i as u8; 32]);
         }
         b.erase_entry(&doc, 9, Some(&hash), Some(&subject));
         b.erase_identity(8, &subject);
-        assert_eq!(b.len(), 3 * 6 + 5 + 2);
+        assert_eq!(b.len(), 3 * 7 + 6 + 2);
         store.write(b, true).expect("write");
 
         let docs = store.doc_index(&doc).expect("doc index");
@@ -1294,5 +1297,8 @@ mod tests {
         let found: Vec<Option<u64>> =
             found.expect("idem").into_iter().map(|r| r.map(|r| r.index)).collect();
         assert_eq!(found, vec![Some(9), Some(8), Some(10), None]);
+        // An erased entry's chain goes with its record; the others' stay.
+        assert_eq!(store.private(9, TAG_CHAIN).expect("read"), None);
+        assert!(store.private(10, TAG_CHAIN).expect("read").is_some());
     }
 }

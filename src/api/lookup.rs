@@ -180,7 +180,9 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
 
 /// For a v3 record: the disclosures of the document hash and kind, and
 /// the digests of the other fields (docs/evidence-v2.md, "Record v3").
-fn partial_view(opened: &super::bundle::OpenedEntry) -> Result<(Option<Value>, Option<Value>), ApiError> {
+fn partial_view(
+    opened: &super::bundle::OpenedEntry,
+) -> Result<(Option<Value>, Option<Value>), ApiError> {
     let Opening::Record { record, .. } = &opened.opening else { return Ok((None, None)) };
     if record.get("format").and_then(Value::as_str) != Some(verifier::v3::RECORD_FORMAT_V3) {
         return Ok((None, None));

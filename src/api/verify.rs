@@ -25,9 +25,7 @@ use bytes::Buf;
 use futures_util::Stream;
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
-use verifier::bundle::{
-    verify_bundle_bytes, verify_lookup_bytes, VerifyOptions, LOOKUP_FORMAT_V2,
-};
+use verifier::bundle::{verify_bundle_bytes, verify_lookup_bytes, VerifyOptions, LOOKUP_FORMAT_V2};
 use verifier::jcs::{self, Limits};
 use verifier::policy::TrustPolicy;
 use verifier::report::Report;

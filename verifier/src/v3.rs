@@ -303,9 +303,10 @@ pub fn check_partial(
     let mut shown = BTreeMap::new();
     for (i, d) in list.iter().enumerate() {
         let f = format!("disclosures[{i}]");
-        let parts = d.as_array().filter(|a| a.len() == 3).ok_or_else(|| {
-            bad(&f, "must be [salt, name, value]".into())
-        })?;
+        let parts = d
+            .as_array()
+            .filter(|a| a.len() == 3)
+            .ok_or_else(|| bad(&f, "must be [salt, name, value]".into()))?;
         let salt_ok = parts[0]
             .as_str()
             .is_some_and(|s| s.len() == 44 && B64.decode(s).is_ok_and(|b| b.len() == 32));
@@ -393,7 +394,9 @@ mod tests {
         spliced["digests"]["tenant"] = other_view["digests"]["tenant"].clone();
         let mut missing = view.clone();
         missing["digests"].as_object_mut().expect("map").remove("tenant");
-        for (what, v) in [("swapped", swapped), ("salt", salted), ("spliced", spliced), ("missing", missing)] {
+        for (what, v) in
+            [("swapped", swapped), ("salt", salted), ("spliced", spliced), ("missing", missing)]
+        {
             assert!(check_partial(&c, &v["disclosures"], &v["digests"]).is_err(), "{what}");
         }
     }

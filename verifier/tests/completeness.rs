@@ -8,7 +8,9 @@ mod common;
 use common::*;
 use verifier::report::Report;
 
-fn completeness(report: &Report) -> (&verifier::report::Check, &verifier::report::CompletenessFact) {
+fn completeness(
+    report: &Report,
+) -> (&verifier::report::Check, &verifier::report::CompletenessFact) {
     let c = report.checks.iter().find(|c| c.id == "completeness").expect("a completeness check");
     (c, report.completeness.as_ref().expect("a completeness fact"))
 }
@@ -41,23 +43,26 @@ fn without_completion_it_says_so() {
     assert!(check.detail.contains("holds no completed entry"), "{}", check.detail);
 }
 
+/// What a case does to a genuine bundle.
+type Damage = fn(&mut verifier::bundle::Bundle);
+
 #[test]
 fn each_way_of_leaving_out_is_named() {
     let world = World::new();
     let genuine = world.bundle_v3(&world.contract_flow_v2());
-    let cases: [(&str, Box<dyn Fn(&mut verifier::bundle::Bundle)>); 4] = [
-        ("between entry 5 (seq 1) and entry 11 (seq 3) the contract's entry with seq 2 is missing", Box::new(|b| {
+    let cases: [(&str, Damage); 4] = [
+        ("between entry 5 (seq 1) and entry 11 (seq 3) the contract's entry with seq 2 is missing", |b| {
             b.entries.remove(2);
-        })),
-        ("before entry 5 (seq 1) the contract's entry with seq 0 is missing", Box::new(|b| {
+        }),
+        ("before entry 5 (seq 1) the contract's entry with seq 0 is missing", |b| {
             b.entries.remove(0);
-        })),
-        ("between entry 17 (seq 5) and entry 23 (seq 7) the contract's entry with seq 6 is missing", Box::new(|b| {
+        }),
+        ("between entry 17 (seq 5) and entry 23 (seq 7) the contract's entry with seq 6 is missing", |b| {
             b.entries.remove(6);
-        })),
-        ("entry 8 (seq 2) comes after entry 11 (seq 3): the chain is out of order", Box::new(|b| {
+        }),
+        ("entry 8 (seq 2) comes after entry 11 (seq 3): the chain is out of order", |b| {
             b.entries.swap(2, 3);
-        })),
+        }),
     ];
     for (words, damage) in cases {
         let mut b = genuine.clone();
@@ -108,11 +113,9 @@ fn the_command_prints_completeness_and_checks_lookup_answers() {
     assert!(text.contains("[completeness]") && text.contains("Not complete"), "{text}");
     assert!(text.contains("seq 6 is missing"), "{text}");
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/conformance");
-    for (case, want) in [
-        ("lookup-v3-verified", 0),
-        ("lookup-v2-server-vouched", 9),
-        ("lookup-v3-wrong-salt", 1),
-    ] {
+    for (case, want) in
+        [("lookup-v3-verified", 0), ("lookup-v2-server-vouched", 9), ("lookup-v3-wrong-salt", 1)]
+    {
         let c: serde_json::Value =
             serde_json::from_slice(&std::fs::read(corpus.join(format!("{case}.json"))).unwrap())
                 .unwrap();

@@ -38,7 +38,10 @@ fn the_documented_vector_holds() {
     let second = Chain { prev: Some(leaf_hash(&leaf)), seq: 1 };
     let hash_disclosure = disclosure(&salt, "event.document_hash", json!("aa".repeat(32)));
     let lines = [
-        format!("field salt of event.document_hash = {}", b64.encode(field_salt(&salt, "event.document_hash"))),
+        format!(
+            "field salt of event.document_hash = {}",
+            b64.encode(field_salt(&salt, "event.document_hash"))
+        ),
         format!("disclosure = {}", String::from_utf8(to_canonical(&hash_disclosure)).unwrap()),
         format!("its digest = {}", disclosure_digest(&hash_disclosure).to_base64()),
         format!("commitment = {}", commitment.to_base64()),

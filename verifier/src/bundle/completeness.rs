@@ -59,9 +59,9 @@ pub(super) fn check(entries: &[DecodedEntry]) -> Option<(Check, CompletenessFact
             ));
         }
     }
-    let completed = chained.iter().find(|(_, e, _)| {
-        e.leaf.as_ref().is_ok_and(|l| l.event.kind == EventKind::Completed)
-    });
+    let completed = chained
+        .iter()
+        .find(|(_, e, _)| e.leaf.as_ref().is_ok_and(|l| l.event.kind == EventKind::Completed));
     let complete = gaps.is_empty();
     let through_completion = complete && completed.is_some();
     let fact = CompletenessFact {

@@ -157,7 +157,8 @@ fn decode_item(it: &Item, problems: &mut Vec<String>) -> (DecodedEntry, Option<L
         problems.push(format!("entry {}: its proof holds a malformed hash", it.index));
     }
     let Some(b) = bytes else {
-        problems.push(format!("entry {}: the leaf is not standard base64 (or too large)", it.index));
+        problems
+            .push(format!("entry {}: the leaf is not standard base64 (or too large)", it.index));
         return (d, None);
     };
     match parse_any_leaf(&b) {
@@ -166,7 +167,8 @@ fn decode_item(it: &Item, problems: &mut Vec<String>) -> (DecodedEntry, Option<L
             (d, Some(l))
         }
         Err(err) => {
-            problems.push(format!("entry {}: the leaf is not a valid ledger entry ({err})", it.index));
+            problems
+                .push(format!("entry {}: the leaf is not a valid ledger entry ({err})", it.index));
             (d, None)
         }
     }
@@ -177,7 +179,16 @@ fn decode_item(it: &Item, problems: &mut Vec<String>) -> (DecodedEntry, Option<L
 fn summary_check(it: &Item, leaf: Option<&Leaf>, document_hash: &str) -> (Check, bool) {
     let title = format!("Entry {} agrees with the ledger's summary", it.index);
     let out = |passed: bool, detail: String, tied: bool| {
-        (Check::new(check_id::LOOKUP_SUMMARY, Some(it.index.to_string()), passed, &title, detail), tied)
+        (
+            Check::new(
+                check_id::LOOKUP_SUMMARY,
+                Some(it.index.to_string()),
+                passed,
+                &title,
+                detail,
+            ),
+            tied,
+        )
     };
     let Some(l) = leaf else {
         return out(false, "The entry cannot be read.".into(), true);
@@ -190,7 +201,11 @@ fn summary_check(it: &Item, leaf: Option<&Leaf>, document_hash: &str) -> (Check,
         Leaf::V1(e) => {
             if it.kind != e.event.kind.as_str() {
                 let said = plain(&it.kind);
-                return out(false, format!("The summary says {said}, the leaf {}.", e.event.kind.as_str()), true);
+                return out(
+                    false,
+                    format!("The summary says {said}, the leaf {}.", e.event.kind.as_str()),
+                    true,
+                );
             }
             if e.event.document_hash.to_hex() != document_hash {
                 let h = e.event.document_hash.to_hex();
@@ -216,18 +231,30 @@ fn summary_check(it: &Item, leaf: Option<&Leaf>, document_hash: &str) -> (Check,
         Ok(s) => s,
         Err(e) => {
             let why = plain(&e.to_string());
-            return out(false, format!("The entry (v3): its disclosures do not check: {why}."), true);
+            return out(
+                false,
+                format!("The entry (v3): its disclosures do not check: {why}."),
+                true,
+            );
         }
     };
     let hash = shown.get("event.document_hash").and_then(Value::as_str);
     let kind = shown.get("event.kind").and_then(Value::as_str);
     if hash != Some(document_hash) {
         let h = plain(&hash.map_or_else(|| "(not disclosed)".into(), str::to_owned));
-        return out(false, format!("The entry (v3) discloses the document hash {h}, which is not this file's."), true);
+        return out(
+            false,
+            format!("The entry (v3) discloses the document hash {h}, which is not this file's."),
+            true,
+        );
     }
     if kind != Some(it.kind.as_str()) {
         let k = plain(&kind.map_or_else(|| "(not disclosed)".into(), str::to_owned));
-        return out(false, format!("The entry (v3) discloses the kind {k}, the summary says {}.", plain(&it.kind)), true);
+        return out(
+            false,
+            format!("The entry (v3) discloses the kind {k}, the summary says {}.", plain(&it.kind)),
+            true,
+        );
     }
     out(
         true,
@@ -251,7 +278,10 @@ fn shape(v: &Value) -> Result<Answer, String> {
         return Err(format!("format is not {LOOKUP_FORMAT_V2}"));
     }
     let s = |map: &Map<String, Value>, k: &str, at: &str| -> Result<String, String> {
-        map.get(k).and_then(Value::as_str).map(str::to_owned).ok_or(format!("{at}{k} must be a string"))
+        map.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or(format!("{at}{k} must be a string"))
     };
     let document_hash = s(m, "document_hash", "")?;
     if Hash::from_hex(&document_hash).is_err() {
@@ -268,7 +298,9 @@ fn shape(v: &Value) -> Result<Answer, String> {
     }
     let ws = match m.get("witnesses") {
         None => Vec::new(),
-        Some(w) => w.as_array().filter(|a| a.len() <= MAX_WITNESSES).ok_or("too many witnesses")?.clone(),
+        Some(w) => {
+            w.as_array().filter(|a| a.len() <= MAX_WITNESSES).ok_or("too many witnesses")?.clone()
+        }
     };
     let mut witnesses = Vec::with_capacity(ws.len());
     for (i, w) in ws.iter().enumerate() {
@@ -308,7 +340,8 @@ fn item(i: usize, e: &Value) -> Result<Item, String> {
         .and_then(Value::as_u64)
         .filter(|n| *n < 1 << 53)
         .ok_or(format!("{at}.index must be an index"))?;
-    let leaf = m.get("leaf").and_then(Value::as_str).ok_or(format!("{at}.leaf must be a string"))?;
+    let leaf =
+        m.get("leaf").and_then(Value::as_str).ok_or(format!("{at}.leaf must be a string"))?;
     let inclusion = m
         .get("inclusion")
         .and_then(Value::as_array)
@@ -322,22 +355,26 @@ fn item(i: usize, e: &Value) -> Result<Item, String> {
         .and_then(Value::as_object)
         .ok_or(format!("{at}.summary must be an object"))?;
     let text = |k: &str| {
-        sm.get(k).and_then(Value::as_str).map(str::to_owned).ok_or(format!("{at}.summary.{k} must be a string"))
+        sm.get(k)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or(format!("{at}.summary.{k} must be a string"))
     };
     let (kind, ledger_time) = (text("kind")?, text("ledger_time")?);
-    if !sm.get("party").and_then(Value::as_u64).is_some_and(|p| p >= 1 && p < 1 << 53) {
+    if !sm.get("party").and_then(Value::as_u64).is_some_and(|p| (1..1 << 53).contains(&p)) {
         return Err(format!("{at}.summary.party must be a number from 1"));
     }
-    let issuers_ok = sm.get("issuers").and_then(Value::as_array).is_some_and(|a| {
-        a.len() <= MAX_SUMMARY_ISSUERS && a.iter().all(Value::is_string)
-    });
+    let issuers_ok = sm
+        .get("issuers")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.len() <= MAX_SUMMARY_ISSUERS && a.iter().all(Value::is_string));
     if !issuers_ok || !sm.get("checked_on_ingest").is_some_and(Value::is_boolean) {
         return Err(format!("{at}.summary must list issuers and say checked_on_ingest"));
     }
     let partial = match (m.get("disclosures"), m.get("digests")) {
         (None, None) => None,
         (Some(d), Some(g)) => {
-            if !d.as_array().is_some_and(|a| a.len() <= MAX_DISCLOSURES) || !g.is_object() {
+            if d.as_array().is_none_or(|a| a.len() > MAX_DISCLOSURES) || !g.is_object() {
                 return Err(format!("{at}: disclosures must be a short array, digests an object"));
             }
             Some((d.clone(), g.clone()))

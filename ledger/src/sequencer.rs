@@ -288,7 +288,9 @@ impl Sequencer {
     fn load_chains(&self, requests: &[Request], g: &mut Group<'_>) -> Result<()> {
         let mut ids: Vec<[u8; 32]> = requests
             .iter()
-            .flat_map(|r| r.events.iter().filter_map(|p| p.private.as_ref().map(|p| p.doc_id)))
+            .flat_map(|r| {
+                r.events.iter().filter_map(|p| p.private.as_ref().map(|q| chain_id(p, &q.doc_id)))
+            })
             .collect();
         ids.sort_unstable();
         ids.dedup();
@@ -298,14 +300,20 @@ impl Sequencer {
         Ok(())
     }
 
-    /// The chain of the next entry of document `doc_id`: after the last
-    /// entry the log holds for it (this group's included). A contract of
-    /// a log older than chains has no head for entries written before;
-    /// its first chained entry follows the last of them.
-    fn next_chain(&self, g: &mut Group<'_>, doc_id: &[u8; 32]) -> Result<verifier::v3::Chain> {
-        let head = match g.chains.get(doc_id) {
+    /// The chain of the next entry of chain `id` ([`chain_id`]): after
+    /// the last entry the log holds in it (this group's included). A
+    /// contract of a log older than chains has no head for entries written
+    /// before; its first chained entry follows the last of them. (A report
+    /// chain of such a log starts at its first chained report entry.)
+    fn next_chain(
+        &self,
+        g: &mut Group<'_>,
+        id: &[u8; 32],
+        doc_id: &[u8; 32],
+    ) -> Result<verifier::v3::Chain> {
+        let head = match g.chains.get(id) {
             Some(Some(h)) => Some(*h),
-            Some(None) | None if self.chain_since == 0 => None,
+            Some(None) | None if self.chain_since == 0 || id != doc_id => None,
             _ => {
                 let old = self.store.doc_index(doc_id)?;
                 match old.iter().map(|e| e.index).max() {
@@ -506,14 +514,15 @@ impl Sequencer {
         }
         // The contract's chain, in log order: this group's earlier entries
         // of the document come first (sequencer order is log order).
-        let chain = self.next_chain(g, &p.doc_id).map_err(SequenceError::Fatal)?;
+        let id = chain_id(prepared, &p.doc_id);
+        let chain = self.next_chain(g, &id, &p.doc_id).map_err(SequenceError::Fatal)?;
         let chain_json = verifier::jcs::to_canonical(&chain.value());
         let commitment = sealing.commitment(&chain);
         let leaf =
             verifier::v2::leaf_bytes(&commitment, verifier::v2::CommitmentAlg::SdV3, &g.time);
         let lh = leaf_hash(&leaf);
-        g.batch.put_chain_head(&p.doc_id, &lh.0, chain.seq + 1);
-        g.chains.insert(p.doc_id, Some((lh, chain.seq + 1)));
+        g.batch.put_chain_head(&id, &lh.0, chain.seq + 1);
+        g.chains.insert(id, Some((lh, chain.seq + 1)));
         let hashes = g.overlay.append_leaf(index, &lh).map_err(SequenceError::Fatal)?;
         g.batch.put_leaf(index, &leaf);
         for (i, h) in &hashes {
@@ -652,6 +661,20 @@ impl Sequencer {
             Err(e) => tracing::error!("reloading the head after a failed commit: {e}"),
         }
     }
+}
+
+/// The chain an entry of document `doc_id` joins: the document's own, or
+/// for the service's `report_issued` entries the document's report chain
+/// (a bundle carries only the newest report entries, so they cannot sit in
+/// the contract's chain without making every such bundle incomplete).
+fn chain_id(prepared: &Prepared, doc_id: &[u8; 32]) -> [u8; 32] {
+    if prepared.event.kind != entry::EventKind::ReportIssued {
+        return *doc_id;
+    }
+    let mut h = Sha256::new();
+    h.update(b"evidence-ledger/report-chain\0");
+    h.update(doc_id);
+    h.finalize().into()
 }
 
 /// The erasure record kept under the erased key id: JSON {scope, at, by,

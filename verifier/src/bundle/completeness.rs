@@ -4,9 +4,9 @@
 //! in bundle order, must run without a gap from the contract's first
 //! entry to the last one shown.
 //!
-//! - the first chained entry has seq 0; or seq n with exactly n entries
-//!   before it in the bundle (erased, or written before chains), the last
-//!   of which is the leaf its `prev` names;
+//! - the first chained entry has seq 0; or seq n with at least n entries
+//!   before it in the bundle (erased, or written before chains; report
+//!   entries not counted), one of which is the leaf its `prev` names;
 //! - each next chained entry has the next seq and names the leaf hash of
 //!   the one before it; a larger seq is a gap (the missing numbers are
 //!   named), a smaller or equal one is a reordered chain, the right seq
@@ -15,8 +15,11 @@
 //!   contract's `completed` entry: its seq seals how many entries the
 //!   contract had at completion, and all of them are in the bundle.
 //!
-//! Bundles without any opened v3 record (v1, v2) have no such check: their
-//! records commit to no chain, and they verify exactly as before.
+//! `report_issued` entries (written by the service whenever a report is
+//! issued) are chained among themselves, not in the contract's chain, so
+//! that a bundle may carry only the newest of them; this check leaves them
+//! out. Bundles without any opened v3 record (v1, v2) have no such check:
+//! their records commit to no chain, and they verify exactly as before.
 
 use super::decoded::DecodedEntry;
 use crate::check::{check_id, Check};
@@ -28,8 +31,12 @@ const TITLE: &str = "No entry of the contract was left out between the first and
 
 /// The check and its fact, when the bundle holds an opened v3 record.
 pub(super) fn check(entries: &[DecodedEntry]) -> Option<(Check, CompletenessFact)> {
-    let chained: Vec<(usize, &DecodedEntry, Chain)> =
-        entries.iter().enumerate().filter_map(|(p, e)| e.chain.map(|c| (p, e, c))).collect();
+    let chained: Vec<(usize, &DecodedEntry, Chain)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| !is_report(e))
+        .filter_map(|(p, e)| e.chain.map(|c| (p, e, c)))
+        .collect();
     let &(first_pos, first, first_chain) = chained.first()?;
     let &(_, last, last_chain) = chained.last()?;
     let mut gaps = Vec::new();
@@ -102,20 +109,22 @@ pub(super) fn check(entries: &[DecodedEntry]) -> Option<(Check, CompletenessFact
 }
 
 /// What is wrong with the start of the chain, if anything: the first
-/// chained entry is the contract's first, or follows exactly as many
-/// unchained entries (erased, or older than chains) as its seq says, the
-/// last of them being the leaf its `prev` names.
+/// chained entry is the contract's first, or follows at least as many
+/// unchained entries (erased, or older than chains; report entries, which
+/// have their own chain, not counted) as its seq says, one of which is
+/// the leaf its `prev` names.
 fn start_gap(before: &[DecodedEntry], first: &DecodedEntry, chain: &Chain) -> Option<String> {
     if chain.seq == 0 {
         return None;
     }
-    let linked = chain.prev.is_some() && before.last().and_then(|e| e.leaf_hash) == chain.prev;
-    if linked && before.len() as u64 == chain.seq {
+    let counted = before.iter().filter(|e| !is_report(e)).count() as u64;
+    let linked = chain.prev.is_some() && before.iter().any(|e| e.leaf_hash == chain.prev);
+    if linked && counted >= chain.seq {
         return None;
     }
-    if before.len() as u64 >= chain.seq {
+    if counted >= chain.seq {
         return Some(format!(
-            "entry {} (seq {}) names as its previous leaf another leaf than the entry before it",
+            "entry {} (seq {}) names as its previous leaf none of the entries before it",
             first.index, chain.seq
         ));
     }
@@ -124,8 +133,15 @@ fn start_gap(before: &[DecodedEntry], first: &DecodedEntry, chain: &Chain) -> Op
         first.index,
         chain.seq,
         missing(0, chain.seq - 1),
-        before.len()
+        counted
     ))
+}
+
+/// A `report_issued` entry: the service's note that a report was issued,
+/// chained among the contract's report entries (a bundle carries only the
+/// newest of them), not in the contract's chain.
+fn is_report(e: &DecodedEntry) -> bool {
+    e.leaf.as_ref().is_ok_and(|l| l.event.kind == EventKind::ReportIssued)
 }
 
 /// "entry with seq N is" or "entries with seq N to M are".

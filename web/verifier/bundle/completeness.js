@@ -9,14 +9,17 @@ import { check } from '../report.js';
 
 const sameHash = (a, b) => a !== null && b !== null && a !== undefined && b !== undefined && eqBytes(a, b);
 
+/** A report_issued entry: chained among the contract's reports, not in its chain (completeness.rs is_report). */
+const isReport = (e) => Boolean(e.leaf.ok) && e.leaf.ok.event.kind === 'report_issued';
+
 /** The gap at the start of the chain, if any (completeness.rs start_gap). */
 function startGap(before, first, chain) {
   if (chain.seq === 0) return null;
-  const last = before.length ? before[before.length - 1] : null;
-  const linked = chain.prev !== null && last !== null && sameHash(last.leafHash, chain.prev);
-  if (linked && before.length === chain.seq) return null;
-  if (before.length >= chain.seq) return m('g.start_link', { i: first.index, seq: chain.seq });
-  return m('g.start', { i: first.index, seq: chain.seq, from: 0, to: chain.seq - 1, held: before.length });
+  const counted = before.filter((e) => !isReport(e)).length;
+  const linked = chain.prev !== null && before.some((e) => sameHash(e.leafHash, chain.prev));
+  if (linked && counted >= chain.seq) return null;
+  if (counted >= chain.seq) return m('g.start_link', { i: first.index, seq: chain.seq });
+  return m('g.start', { i: first.index, seq: chain.seq, from: 0, to: chain.seq - 1, held: counted });
 }
 
 /**
@@ -26,7 +29,7 @@ function startGap(before, first, chain) {
 export function completenessCheck(d) {
   const chained = [];
   d.entries.forEach((e, pos) => {
-    if (e.record && e.record.chain) chained.push({ pos, e, c: e.record.chain });
+    if (e.record && e.record.chain && !isReport(e)) chained.push({ pos, e, c: e.record.chain });
   });
   if (chained.length === 0) return null;
   const first = chained[0];

@@ -306,12 +306,12 @@ pub(crate) fn seal_record(
         &event.raw
     };
     let sealing = v3::Sealing::new(event_ref, tenant, &salt, identity_commitment.as_ref());
-    let record = verifier::jcs::to_canonical(&v3::record_without_chain(
-        event_ref,
+    let record = v3::record_without_chain_canonical(
+        &verifier::jcs::to_canonical(event_ref),
         tenant,
         &salt,
         identity_commitment.as_ref(),
-    ));
+    );
     let record = seal_private(&key, seal_id, &private_aad_v3(TAG_RECORD), &record)?;
     let identity = identity_plain
         .map(|p| seal_private(&key, seal_id, &private_aad_v3(TAG_IDENTITY), &p))

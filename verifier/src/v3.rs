@@ -114,12 +114,43 @@ impl Chain {
 
 /// HMAC-SHA-256(salt, [`SALT_DOMAIN`] || 0x00 || name).
 pub fn field_salt(salt: &[u8; 32], name: &str) -> [u8; 32] {
-    // HMAC takes a key of any length; 32 bytes cannot fail.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(salt) else { return [0; 32] };
+    field_salt_with(&salt_mac(salt), name)
+}
+
+/// The HMAC keyed with a record's salt, ready for [`field_salt_with`]
+/// (the key's two padded blocks are hashed once per record, not per name).
+fn salt_mac(salt: &[u8; 32]) -> Hmac<Sha256> {
+    // HMAC takes a key of any length, so `new_from_slice` never fails; the
+    // fallback (a zero key) is unreachable and only avoids a panic path.
+    Hmac::<Sha256>::new_from_slice(salt)
+        .unwrap_or_else(|_| <Hmac<Sha256> as hmac::digest::KeyInit>::new(&Default::default()))
+}
+
+fn field_salt_with(mac: &Hmac<Sha256>, name: &str) -> [u8; 32] {
+    let mut mac = mac.clone();
     mac.update(SALT_DOMAIN);
     mac.update(&[0]);
     mac.update(name.as_bytes());
     mac.finalize().into_bytes().into()
+}
+
+/// SHA-256([`DISCLOSURE_DOMAIN`] || 0x00 || JCS([b64(field salt), name,
+/// value])), with the value given as its canonical JSON: the same bytes as
+/// [`disclosure_digest`] of [`disclosure`], without building the array.
+fn digest_of_canonical(field_salt: &[u8; 32], name: &str, canonical_value: &[u8]) -> Hash {
+    let mut head = Vec::with_capacity(64 + name.len());
+    head.push(b'[');
+    jcs::write_string(&B64.encode(field_salt), &mut head);
+    head.push(b',');
+    jcs::write_string(name, &mut head);
+    head.push(b',');
+    let mut h = Sha256::new();
+    h.update(DISCLOSURE_DOMAIN);
+    h.update([0]);
+    h.update(&head);
+    h.update(canonical_value);
+    h.update(b"]");
+    Hash(h.finalize().into())
 }
 
 /// The disclosure `[b64(field salt), name, value]`.
@@ -168,7 +199,10 @@ fn claims(event: &Value, tenant: &str, identity_commitment: Option<&Hash>) -> Ve
 /// chain (known only in log order) with [`Sealing::commitment`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sealing {
-    digests: BTreeMap<String, Hash>,
+    /// The canonical commitment body after the chain's digest:
+    /// `","event.actor":"…",…},"format":"evidence-record/v3"}` ("chain" is
+    /// the first name in sorted order, so everything after it is known).
+    tail: Vec<u8>,
     chain_salt: [u8; 32],
 }
 
@@ -181,22 +215,55 @@ impl Sealing {
         salt: &[u8; 32],
         identity_commitment: Option<&Hash>,
     ) -> Sealing {
-        let digests = claims(event_without_identity, tenant, identity_commitment)
-            .into_iter()
-            .map(|(name, value)| {
-                let d = disclosure_digest(&disclosure(salt, &name, value));
-                (name, d)
-            })
-            .collect();
-        Sealing { digests, chain_salt: field_salt(salt, CHAIN) }
+        let mac = salt_mac(salt);
+        let mut tail = Vec::with_capacity(700);
+        let mut canonical = Vec::with_capacity(256);
+        for name in NAMES.iter().filter(|n| **n != CHAIN) {
+            canonical.clear();
+            match name.strip_prefix("event.") {
+                Some(member) => match event_without_identity.get(member) {
+                    Some(v) => jcs::write_canonical(v, &mut canonical),
+                    None => canonical.extend_from_slice(b"null"),
+                },
+                None if *name == "tenant" => jcs::write_string(tenant, &mut canonical),
+                None => match identity_commitment {
+                    Some(c) => jcs::write_string(&c.to_base64(), &mut canonical),
+                    None => canonical.extend_from_slice(b"null"),
+                },
+            }
+            let d = digest_of_canonical(&field_salt_with(&mac, name), name, &canonical);
+            // Names are ASCII and sorted: the canonical member order.
+            tail.push(b',');
+            jcs::write_string(name, &mut tail);
+            tail.push(b':');
+            jcs::write_string(&d.to_base64(), &mut tail);
+        }
+        tail.extend_from_slice(b"},\"format\":");
+        jcs::write_string(RECORD_FORMAT_V3, &mut tail);
+        tail.push(b'}');
+        Sealing { tail, chain_salt: field_salt_with(&mac, CHAIN) }
     }
 
-    /// The record commitment once the chain is known.
+    /// The record commitment once the chain is known: SHA-256 over the
+    /// domain, 0x00 and `{"digests":{"chain":"<digest>"` + the tail.
     pub fn commitment(&self, chain: &Chain) -> Hash {
-        let d = json!([B64.encode(self.chain_salt), CHAIN, chain.value()]);
-        let mut all = self.digests.clone();
-        all.insert(CHAIN.to_owned(), disclosure_digest(&d));
-        commitment_of_digests(&all)
+        let mut value = Vec::with_capacity(80);
+        value.extend_from_slice(b"{\"prev\":");
+        match &chain.prev {
+            Some(p) => jcs::write_string(&p.to_base64(), &mut value),
+            None => value.extend_from_slice(b"null"),
+        }
+        value.extend_from_slice(format!(",\"seq\":{}}}", chain.seq).as_bytes());
+        let d = digest_of_canonical(&self.chain_salt, CHAIN, &value);
+        let mut h = Sha256::new();
+        h.update(RECORD_DOMAIN_V3);
+        h.update([0]);
+        h.update(b"{\"digests\":{\"chain\":");
+        let mut b64 = Vec::with_capacity(46);
+        jcs::write_string(&d.to_base64(), &mut b64);
+        h.update(&b64);
+        h.update(&self.tail);
+        Hash(h.finalize().into())
     }
 }
 
@@ -232,6 +299,33 @@ pub fn record_without_chain(
     m.insert("salt".into(), Value::from(B64.encode(salt)));
     m.insert("tenant".into(), Value::from(tenant));
     Value::Object(m)
+}
+
+/// The canonical JSON of [`record_without_chain`], written around the
+/// event's canonical JSON: the same bytes as
+/// `jcs::to_canonical(&record_without_chain(..))`, without copying the event.
+pub fn record_without_chain_canonical(
+    event_canonical: &[u8],
+    tenant: &str,
+    salt: &[u8; 32],
+    identity_commitment: Option<&Hash>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(event_canonical.len() + tenant.len() + 192);
+    // Member names are ASCII and written in canonical (sorted) order.
+    out.extend_from_slice(b"{\"event\":");
+    out.extend_from_slice(event_canonical);
+    out.extend_from_slice(b",\"format\":");
+    jcs::write_string(RECORD_FORMAT_V3, &mut out);
+    if let Some(c) = identity_commitment {
+        out.extend_from_slice(b",\"identity_commitment\":");
+        jcs::write_string(&c.to_base64(), &mut out);
+    }
+    out.extend_from_slice(b",\"salt\":");
+    jcs::write_string(&B64.encode(salt), &mut out);
+    out.extend_from_slice(b",\"tenant\":");
+    jcs::write_string(tenant, &mut out);
+    out.push(b'}');
+    out
 }
 
 /// Every disclosure of a v3 record, by name (for the lookup and tests).
@@ -372,6 +466,36 @@ mod tests {
         assert_eq!(s.commitment(&chain), record_commitment(&rec).expect("commitment"));
         let other = Chain { prev: Some(Hash([9; 32])), seq: 4 };
         assert_ne!(s.commitment(&other), s.commitment(&chain));
+    }
+
+    #[test]
+    fn the_spliced_digests_are_the_generic_ones() {
+        let mut ev = event();
+        ev["timestamp_token"] = json!("AAAA");
+        ev["attestations"] =
+            json!([{"issuer": "idp", "claim": {"名": [1, "x"]}, "signature": "s"}]);
+        for ic in [None, Some(Hash([4; 32]))] {
+            for chain in [Chain { prev: None, seq: 0 }, Chain { prev: Some(Hash([2; 32])), seq: 9 }]
+            {
+                let s = Sealing::new(&ev, "租户", &[3; 32], ic.as_ref());
+                let rec = record_value(&ev, "租户", &[3; 32], ic.as_ref(), &chain);
+                assert_eq!(s.commitment(&chain), record_commitment(&rec).expect("commitment"));
+            }
+        }
+        let d = disclosure(&[3; 32], "tenant", json!("租户"));
+        for ic in [None, Some(Hash([4; 32]))] {
+            let v = record_without_chain(&ev, "租户", &[3; 32], ic.as_ref());
+            let spliced = record_without_chain_canonical(
+                &jcs::to_canonical(&ev),
+                "租户",
+                &[3; 32],
+                ic.as_ref(),
+            );
+            assert_eq!(jcs::to_canonical(&v), spliced);
+        }
+        let fast =
+            digest_of_canonical(&field_salt(&[3; 32], "tenant"), "tenant", "\"租户\"".as_bytes());
+        assert_eq!(fast, disclosure_digest(&d));
     }
 
     #[test]

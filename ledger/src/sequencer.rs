@@ -22,7 +22,7 @@ use verifier::Hash;
 use crate::attester::ServiceEvent;
 use crate::error::{LedgerError, Result};
 use crate::highwater::{HighWater, Mark};
-use crate::store::{DocIndexEntry, IdemRecord, PrivateEntry, Store, TreeState};
+use crate::store::{DocIndexEntry, IdemRecord, PrivateEntry, Store, TreeState, TAG_CHAIN};
 use crate::tree::{self, Overlay};
 use crate::types::{Erasure, Head, Prepared, Receipt, Request};
 use crate::vault::Vault;
@@ -315,8 +315,16 @@ impl Sequencer {
             Some(Some(h)) => Some(*h),
             Some(None) | None if self.chain_since == 0 || id != doc_id => None,
             _ => {
-                let old = self.store.doc_index(doc_id)?;
-                match old.iter().map(|e| e.index).max() {
+                // The document's entries without a chain: those written
+                // before chains (a chained one here is a report entry, in
+                // the report chain).
+                let mut old = Vec::new();
+                for e in self.store.doc_index(doc_id)? {
+                    if self.store.private(e.index, TAG_CHAIN)?.is_none() {
+                        old.push(e.index);
+                    }
+                }
+                match old.iter().max().copied() {
                     None => None,
                     Some(last) => {
                         let leaf = self
@@ -772,11 +780,83 @@ mod tests {
         (Request { tenant: "t".into(), events: vec![event(id)], reply }, rx)
     }
 
+    /// A sequencer over `store`, its head loaded from it.
+    fn sequencer(dir: &std::path::Path, store: Arc<Store>, chain_since: u64) -> Sequencer {
+        let signer = NoteSigner::new("test/log", SigningKey::from_bytes(&[1; 32])).expect("key");
+        let master =
+            crate::vault::FileMasterKey::open_or_create(&dir.join("master.key")).expect("master");
+        let vault = Arc::new(
+            Vault::open(Box::new(master), store.as_ref(), Default::default()).expect("vault"),
+        );
+        let head = Arc::new(RwLock::new(Arc::new(load_head(&store, &signer).expect("head"))));
+        Sequencer {
+            stats: Arc::new(GroupStats::default()),
+            store,
+            signer,
+            head,
+            sync: false,
+            max_group_events: 100,
+            high_water: std::cell::RefCell::new(HighWater::open(dir, false).expect("mark").0),
+            vault,
+            has_v1: false,
+            log_key: SigningKey::from_bytes(&[1; 32]),
+            chain_since,
+        }
+    }
+
+    fn chain_at(store: &Store, index: u64) -> verifier::v3::Chain {
+        let raw = store.private(index, crate::store::TAG_CHAIN).expect("read").expect("a chain");
+        let v: serde_json::Value = serde_json::from_slice(&raw).expect("json");
+        verifier::v3::Chain::parse(&v).expect("chain")
+    }
+
+    fn leaf_hash_at(store: &Store, index: u64) -> Hash {
+        leaf_hash(&store.leaf(index).expect("read").expect("a leaf"))
+    }
+
+    #[test]
+    fn chains_follow_log_order_and_an_upgraded_log_continues_after_older_entries() {
+        use verifier::v3::Chain;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("db")).expect("store"));
+        let seq = sequencer(dir.path(), store.clone(), 0);
+        // Two requests about one document in one group: chained in the
+        // order the group stages them, which is log order.
+        let (a, a_rx) = request("a");
+        let (b, b_rx) = request("b");
+        seq.commit_group(vec![a, b]);
+        a_rx.recv().expect("answered").expect("a logged");
+        b_rx.recv().expect("answered").expect("b logged");
+        assert_eq!(chain_at(&store, 0), Chain { prev: None, seq: 0 });
+        assert_eq!(chain_at(&store, 1), Chain { prev: Some(leaf_hash_at(&store, 0)), seq: 1 });
+        drop(seq);
+        // A log upgraded with entries of the document written before
+        // chains (here: the two entries without their chain, as an
+        // erasure leaves them) and no chain head: the next entry follows
+        // the last of them, numbered after them.
+        let key = [b"chain-head\0".as_slice(), &[1u8; 32]].concat();
+        store.delete_record_synced(crate::store::RecordFamily::Aux, &key).expect("delete");
+        let mut unchain = store.batch();
+        for i in [0, 1] {
+            unchain.erase_entry(&[1; 32], i, None, None);
+        }
+        store.write(unchain, true).expect("write");
+        let seq = sequencer(dir.path(), store.clone(), 2);
+        let (c, c_rx) = request("c");
+        seq.commit_group(vec![c]);
+        c_rx.recv().expect("answered").expect("c logged");
+        assert_eq!(chain_at(&store, 2), Chain { prev: Some(leaf_hash_at(&store, 1)), seq: 2 });
+        // The head is back: the next one follows without the index.
+        let (d, d_rx) = request("d");
+        seq.commit_group(vec![d]);
+        d_rx.recv().expect("answered").expect("d logged");
+        assert_eq!(chain_at(&store, 3), Chain { prev: Some(leaf_hash_at(&store, 2)), seq: 3 });
+    }
+
     #[test]
     fn a_failing_replay_fails_its_request_only() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(Store::open(&dir.path().join("db")).expect("store"));
-        let signer = NoteSigner::new("test/log", SigningKey::from_bytes(&[1; 32])).expect("key");
         // An idempotency record whose leaf cannot be read.
         let ghost = event("ghost");
         let mut b = store.batch();
@@ -792,27 +872,7 @@ mod tests {
         };
         b.put_private_entry(7, &private, &ghost.content);
         store.write(b, true).expect("write");
-        let master = crate::vault::FileMasterKey::open_or_create(&dir.path().join("master.key"))
-            .expect("master");
-        let vault = Arc::new(
-            Vault::open(Box::new(master), store.as_ref(), Default::default()).expect("vault"),
-        );
-        let head = Arc::new(RwLock::new(Arc::new(load_head(&store, &signer).expect("head"))));
-        let seq = Sequencer {
-            stats: Arc::new(GroupStats::default()),
-            store: store.clone(),
-            signer,
-            head,
-            sync: false,
-            max_group_events: 100,
-            high_water: std::cell::RefCell::new(
-                HighWater::open(dir.path(), false).expect("mark").0,
-            ),
-            vault,
-            has_v1: false,
-            log_key: SigningKey::from_bytes(&[1; 32]),
-            chain_since: 0,
-        };
+        let seq = sequencer(dir.path(), store, 0);
         let (replay, replay_rx) = request("ghost");
         let (fresh, fresh_rx) = request("fresh");
         seq.commit_group(vec![replay, fresh]);

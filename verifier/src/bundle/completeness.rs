@@ -4,9 +4,9 @@
 //! in bundle order, must run without a gap from the contract's first
 //! entry to the last one shown.
 //!
-//! - the first chained entry has seq 0; or seq n with at least n entries
-//!   before it in the bundle (erased, or written before chains; report
-//!   entries not counted), one of which is the leaf its `prev` names;
+//! - the first chained entry has seq 0; or seq n with at least n unchained
+//!   entries before it in the bundle (erased, or written before chains),
+//!   one of which is the leaf its `prev` names;
 //! - each next chained entry has the next seq and names the leaf hash of
 //!   the one before it; a larger seq is a gap (the missing numbers are
 //!   named), a smaller or equal one is a reordered chain, the right seq
@@ -110,14 +110,15 @@ pub(super) fn check(entries: &[DecodedEntry]) -> Option<(Check, CompletenessFact
 
 /// What is wrong with the start of the chain, if anything: the first
 /// chained entry is the contract's first, or follows at least as many
-/// unchained entries (erased, or older than chains; report entries, which
-/// have their own chain, not counted) as its seq says, one of which is
-/// the leaf its `prev` names.
+/// unchained entries (erased, or older than chains) as its seq says, one
+/// of which is the leaf its `prev` names.
 fn start_gap(before: &[DecodedEntry], first: &DecodedEntry, chain: &Chain) -> Option<String> {
     if chain.seq == 0 {
         return None;
     }
-    let counted = before.iter().filter(|e| !is_report(e)).count() as u64;
+    // Before the contract's first chained entry, a chained entry is a
+    // report entry (its own chain): not counted.
+    let counted = before.iter().filter(|e| e.chain.is_none()).count() as u64;
     let linked = chain.prev.is_some() && before.iter().any(|e| e.leaf_hash == chain.prev);
     if linked && counted >= chain.seq {
         return None;

@@ -15,7 +15,8 @@ const isReport = (e) => Boolean(e.leaf.ok) && e.leaf.ok.event.kind === 'report_i
 /** The gap at the start of the chain, if any (completeness.rs start_gap). */
 function startGap(before, first, chain) {
   if (chain.seq === 0) return null;
-  const counted = before.filter((e) => !isReport(e)).length;
+  // Before the contract's first chained entry, a chained entry is a report entry (its own chain).
+  const counted = before.filter((e) => !(e.record && e.record.chain)).length;
   const linked = chain.prev !== null && before.some((e) => sameHash(e.leafHash, chain.prev));
   if (linked && counted >= chain.seq) return null;
   if (counted >= chain.seq) return m('g.start_link', { i: first.index, seq: chain.seq });

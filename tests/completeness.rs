@@ -8,6 +8,7 @@
 mod common;
 
 use base64::Engine as _;
+use common::pg::PgServer;
 use common::*;
 use evidence_ledger::flows::contract_flow;
 use serde_json::{json, Value};
@@ -34,6 +35,21 @@ fn submit_concurrently(s: &Server, ours: &[Value], mixed: &[Value]) {
 #[test]
 fn the_chain_follows_log_order_across_concurrent_requests_and_a_restart() {
     let mut s = Server::start();
+    chain_through_concurrency_and_a_restart(&mut s);
+}
+
+/// The same on PostgreSQL: the chain heads are read in one round trip per
+/// group and written in the group's transaction.
+#[test]
+fn the_chain_follows_log_order_on_postgresql() {
+    let pg = PgServer::start_primary();
+    pg.create_db("ledger");
+    let mut s = Server::prepare_with(&["--store", &pg.url("ledger")]);
+    s.spawn();
+    chain_through_concurrency_and_a_restart(&mut s);
+}
+
+fn chain_through_concurrency_and_a_restart(s: &mut Server) {
     let signers: Vec<_> = s.signers.iter().collect();
     let ours = contract_flow(&s.services, &signers, "chain-1", b"the chained contract");
     let other = contract_flow(&s.services, &signers, "chain-2", b"another contract");
@@ -42,9 +58,9 @@ fn the_chain_follows_log_order_across_concurrent_requests_and_a_restart() {
     // Half of the contract, one event per request, all at once with the
     // other contract's events; then a restart (chain heads come from the
     // store); then the other half, likewise.
-    submit_concurrently(&s, &ours[..4], &other);
+    submit_concurrently(s, &ours[..4], &other);
     s.restart();
-    submit_concurrently(&s, &ours[4..], &third);
+    submit_concurrently(s, &ours[4..], &third);
 
     let (status, raw) = s.get("/v1/documents/chain-1/bundle", Some(&s.tokens.legal));
     assert_eq!(status, 200, "{raw}");

@@ -168,6 +168,9 @@ test('file only, lookup v3: disclosures tie the entries to the file (verified un
     assert.equal(x.status, 'pass');
     assert.match(x.text, /its disclosures open the leaf's commitment/);
   }
+  const statement = await page.textContent('#lookup-statement');
+  assert.match(statement, /document hash and kind checked against the leaf from its disclosures/);
+  assert.match(statement, /not only the ledger's word/);
   await shot(page, 'v3-lookup-verified-en.png');
   // A server that answers the same genuine entries for a file that was
   // never logged: the disclosures name the logged document, not this file.

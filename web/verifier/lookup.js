@@ -1,6 +1,8 @@
 // GET /v1/lookup answers (the file-only mode): v1 answers split into one
 // bundle per contract, v2 answers (evidence-lookup/v2) checked without the
-// records. No twin in verifier/src; the answer is made by src/api/lookup.rs.
+// records, record v3 entries by their disclosures. Twin of
+// verifier/src/bundle/lookup.rs (verifyLookup; lookupToBundles has none);
+// the answer is made by src/api/lookup.rs.
 
 import { m, fail, errMsg, attempt } from './error.js';
 import { checkPartial } from './v3.js';

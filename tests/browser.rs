@@ -23,7 +23,7 @@ use common::*;
 use ed25519_dalek::SigningKey;
 use evidence_ledger::flows::contract_flow;
 use serde_json::{json, Value};
-use verifier::bundle::{verify_bundle_bytes, VerifyOptions};
+use verifier::bundle::{verify_bundle_bytes, verify_lookup_bytes, VerifyOptions};
 use verifier::checkpoint::SignedCheckpoint;
 use verifier::cosignature::CosignatureSigner;
 use verifier::hash::leaf_hash;
@@ -31,7 +31,9 @@ use verifier::note::NoteSigner;
 use verifier::note::NoteVerifier;
 use verifier::policy::TrustPolicy;
 use verifier::proof::verify_inclusion;
-use verifier::v2::{leaf_v2_bytes, parse_any_leaf, record_commitment, Leaf};
+use verifier::v2::{
+    leaf_bytes, leaf_v2_bytes, parse_any_leaf, record_commitment, CommitmentAlg, Leaf,
+};
 use verifier::Hash;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -112,7 +114,14 @@ fn replace_in_record(bundle: &Value, from: &str, to: &str) -> Value {
             .unwrap();
     let leaf = b64.decode(entry["leaf"].as_str().unwrap()).unwrap();
     let Leaf::V2(old) = parse_any_leaf(&leaf).unwrap() else { panic!("a v1 leaf in the bundle") };
-    let forged = leaf_v2_bytes(&record_commitment(&record), &old.ledger_time);
+    // The leaf the record's format calls for (v3: over its field digests).
+    let forged = match old.alg {
+        CommitmentAlg::SdV3 => {
+            let c = verifier::v3::record_commitment(&record).unwrap();
+            leaf_bytes(&c, CommitmentAlg::SdV3, &old.ledger_time)
+        }
+        CommitmentAlg::SaltedV2 => leaf_v2_bytes(&record_commitment(&record), &old.ledger_time),
+    };
     entry["leaf"] = json!(b64.encode(forged));
     entry["record"] = record;
     t
@@ -359,7 +368,10 @@ fn verifier_page_in_headless_chromium() {
     );
     let (tampered, _) = rust_checks(&tampered_bytes, doc, &server);
     let failed: Vec<_> = tampered.iter().filter(|c| c.2 == "fail").map(|c| &c.0).collect();
-    assert_eq!(failed, ["inclusion", "attestations"], "{tampered:?}");
+    // The altered leaf is not the one the log holds (inclusion), its claim
+    // is not what the issuer signed (attestations), and the next entry of
+    // the contract names the genuine leaf as its previous (completeness).
+    assert_eq!(failed, ["completeness", "inclusion", "attestations"], "{tampered:?}");
 }
 
 /// `GET /v1/lookup` and the page's files, without a browser.
@@ -395,8 +407,9 @@ fn lookup_and_page_files() {
     // ... and nothing about who: no tenant, contract id, actor, name or claim.
     assert!(answer.get("tenant").is_none() && answer.get("document_id").is_none());
     let text = answer.to_string();
+    let tenant = format!("\"{TENANT}\"");
     for hidden in
-        ["\"tenant\"", "contract-lookup", "u-1", "u-2", "王*", "李*", "phone_3_factor", "sms_code"]
+        [&tenant, "contract-lookup", "u-1", "u-2", "王*", "李*", "phone_3_factor", "sms_code"]
     {
         assert!(!text.contains(hidden), "the lookup shows {hidden}: {text}");
     }
@@ -456,6 +469,45 @@ fn lookup_and_page_files() {
     );
     assert!(report.passed, "{}", report.to_text());
 
+    // Record v3: the contract's chain runs from its first entry through
+    // completion.
+    let chain = report.completeness.as_ref().expect("a v3 bundle has a completeness fact");
+    assert!(chain.complete && chain.through_completion, "{chain:?}");
+    assert_eq!(chain.entries, events.len() as u64);
+
+    // Each entry discloses its document hash and kind, with the digests
+    // of the other nine fields: the Rust verifier and POST /v1/verify
+    // check them against the leaves and call the answer verified for this
+    // file, under the log's key alone.
+    for e in entries {
+        let names: Vec<&str> =
+            e["disclosures"].as_array().unwrap().iter().map(|d| d[1].as_str().unwrap()).collect();
+        assert_eq!(names, ["event.document_hash", "event.kind"]);
+        assert_eq!(e["disclosures"][0][2], hash);
+        assert_eq!(e["digests"].as_object().unwrap().len(), 9);
+    }
+    let lookup_policy = format!("log {}\n", answer["log_vkey"].as_str().unwrap());
+    let options = |file: &[u8]| {
+        VerifyOptions::with_policy(TrustPolicy::parse(&lookup_policy).unwrap(), "the log's key")
+            .with_document(file)
+    };
+    let answer_bytes = serde_json::to_vec(&answer).unwrap();
+    let lookup_report = verify_lookup_bytes(&answer_bytes, &options(document));
+    assert!(lookup_report.passed, "{}", lookup_report.to_text());
+    let item = json!({"lookup": answer, "policy": lookup_policy, "document_sha256": hash});
+    let (status, verdict) = s.post("/v1/verify", None, serde_json::to_vec(&item).unwrap());
+    assert_eq!((status, &verdict["verdict"]["status"]), (200, &json!("verified")), "{verdict}");
+    // The same genuine answer, presented as the answer for a file that was
+    // never logged: the disclosures name the logged document, not it.
+    let never = b"a file that was never logged";
+    let mut forged = answer.clone();
+    forged["document_hash"] = json!(verifier::Hash::digest(never).to_hex());
+    let forged_bytes = serde_json::to_vec(&forged).unwrap();
+    let forged_report = verify_lookup_bytes(&forged_bytes, &options(never));
+    assert_eq!(serde_json::to_value(forged_report.verdict.status).unwrap(), "failed");
+    let failed: Vec<&str> = forged_report.failures().map(|c| c.id).collect();
+    assert!(failed.iter().all(|id| *id == "lookup_summary"), "{failed:?}");
+
     let unknown = verifier::Hash::digest(b"never logged").to_hex();
     assert_eq!(s.get(&format!("/v1/lookup?document_hash={unknown}"), None).0, 404);
     for bad in [
@@ -487,6 +539,7 @@ fn lookup_and_page_files() {
         ("/verify/verifier/entry.js", "text/javascript"),
         ("/verify/verifier/attest.js", "text/javascript"),
         ("/verify/verifier/v2.js", "text/javascript"),
+        ("/verify/verifier/v3.js", "text/javascript"),
         ("/verify/verifier/tsa.js", "text/javascript"),
         ("/verify/verifier/tsa/asn1.js", "text/javascript"),
         ("/verify/verifier/tsa/crypto.js", "text/javascript"),
@@ -499,6 +552,7 @@ fn lookup_and_page_files() {
         ("/verify/verifier/bundle/decode.js", "text/javascript"),
         ("/verify/verifier/bundle/content.js", "text/javascript"),
         ("/verify/verifier/bundle/commitments.js", "text/javascript"),
+        ("/verify/verifier/bundle/completeness.js", "text/javascript"),
         ("/verify/verifier/bundle/signatures.js", "text/javascript"),
         ("/verify/verifier/bundle/attestations.js", "text/javascript"),
         ("/verify/verifier/bundle/timeline.js", "text/javascript"),

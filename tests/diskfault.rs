@@ -9,6 +9,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use common::*;
 use evidence_ledger::flows::{signed_event, Issuer};
 use serde_json::{json, Value};
@@ -23,6 +24,7 @@ fn disk_full_answers_503_then_recovers_without_restart() {
     let d = data.to_str().unwrap();
     cli(&["init", "--data", d, "--origin", "test.evidence-ledger.local/log"]);
     let token = cli(&["token", "issue", "--data", d, "--tenant", TENANT, "--role", "submitter"]);
+    let legal = cli(&["token", "issue", "--data", d, "--tenant", TENANT, "--role", "legal"]);
     let issuer = Issuer::random("idp-gov");
     cli(&[
         "issuer",
@@ -79,6 +81,21 @@ fn disk_full_answers_503_then_recovers_without_restart() {
     let first_index = first["receipts"][0]["index"].as_u64().unwrap();
     let entry: Value = serde_json::from_str(&get(&format!("/v1/entries/{first_index}")).1).unwrap();
     assert_eq!(entry["index"], first_index);
+    // The failed group advanced no contract chain (record v3): the entry
+    // logged after the failure follows the one before it, as the second.
+    let bundle: Value = http
+        .get(format!("{url}/v1/documents/doc-full/bundle"))
+        .bearer_auth(legal.trim())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let entries = bundle["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{bundle}");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let leaf0 = b64.decode(entries[0]["leaf"].as_str().unwrap()).unwrap();
+    let prev = verifier::hash::leaf_hash(&leaf0).to_base64();
+    assert_eq!(entries[1]["record"]["chain"], json!({"prev": prev, "seq": 1}));
     unsafe_free_kill(child.id(), "TERM");
     assert!(child.wait().unwrap().success());
     drop(fs);

@@ -264,6 +264,7 @@ fn the_store_answers_repeated_keys_and_a_read_only_view_takes_no_write() {
         subject_id: None,
         record: b"sealed",
         identity: None,
+        chain: None,
     };
     b.put_private_entry(0, &p, &[7u8; 32]);
     store.write(b, true).unwrap();

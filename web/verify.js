@@ -527,7 +527,8 @@ function witnesses(r) {
 }
 
 /** Lookup v2: per entry the ledger's summary, said to be its statement;
- * next to it what this page checked (the leaf's inclusion and time). */
+ * next to it what this page checked (the leaf's inclusion and time, and
+ * for a record v3 entry its disclosed document hash and kind). */
 function lookupStatement(r) {
   const fact = (k, v, mono) => [el('dt', {}, t(k)), el('dd', { class: mono ? 'mono' : null }, v)];
   const cp = r.checkpoint;
@@ -540,10 +541,12 @@ function lookupStatement(r) {
     el('td', {}, t('party_n', s.party)),
     el('td', {}, s.issuers.length ? s.issuers.map((x) => (x === 'signer' ? t('own_signer') : plain(x))).join(', ') : '—'),
     el('td', {}, s.checked_on_ingest ? t('ingest_checked') : t('ingest_not_checked')),
-    el('td', {}, passed('inclusion', s.index) && passed('lookup_summary', s.index) ? `✔ ${t('lookup_checked')}` : `✘ ${t('failed')}`)));
+    el('td', {}, passed('inclusion', s.index) && passed('lookup_summary', s.index)
+      ? `✔ ${t(s.disclosed ? 'lookup_checked_disclosed' : 'lookup_checked')}` : `✘ ${t('failed')}`)));
   return el('div', { class: 'card', id: 'lookup-statement' },
     el('h3', {}, t('lookup_statement_title')),
     el('p', { class: 'claim' }, t('lookup_statement_intro')),
+    r.summaries.some((s) => s.disclosed) ? el('p', { class: 'claim' }, t('lookup_statement_disclosed')) : null,
     el('dl', { class: 'facts' },
       fact('document_hash', r.document_hash ?? '—', true),
       fact('log', plain(r.origin)),

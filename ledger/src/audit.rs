@@ -108,29 +108,24 @@ pub fn audit_dir(dir: &Path, aux_checkpoints: &[&[u8]]) -> Result<AuditReport> {
     audit_store_with(&store, &log, aux_checkpoints, vault.as_ref())
 }
 
-/// Opens and checks the v2 record of leaf `index`, if it still exists.
+/// Opens and checks the v2 or v3 record of leaf `index`, if it still exists.
 fn check_record(
     store: &Store,
     vault: &crate::vault::Vault,
     report: &mut AuditReport,
     index: u64,
-    commitment: &Hash,
+    leaf: &verifier::v2::LeafV2,
 ) -> Result<()> {
-    use crate::store::TAG_RECORD;
-    let Some(sealed) = store.private(index, TAG_RECORD)? else { return Ok(()) };
-    let key_id = crate::vault::sealed_key_id(&sealed)?;
-    let Some(key) = vault.key_for_reading(&key_id, store)? else {
-        report.find("record", format!("leaf {index}: a record is left whose key was destroyed"));
-        return Ok(());
-    };
-    let aad = crate::vault::private_aad(TAG_RECORD, commitment);
-    match crate::vault::open_private(&key, &aad, &sealed) {
-        Err(e) => report.find("record", format!("leaf {index}: the record does not decrypt: {e}")),
-        Ok(plain) => {
-            if verifier::v2::record_commitment_of_canonical(&plain) != *commitment {
-                report.find("record", format!("leaf {index}: the record does not open the leaf"));
-            }
+    use crate::records::{read_record, RecordRead};
+    match read_record(store, vault, index, leaf)? {
+        RecordRead::Absent => return Ok(()),
+        RecordRead::KeyDestroyed => {
+            report
+                .find("record", format!("leaf {index}: a record is left whose key was destroyed"));
+            return Ok(());
         }
+        RecordRead::Bad(why) => report.find("record", format!("leaf {index}: {why}")),
+        RecordRead::Opened(_) => {}
     }
     report.index_records += 1;
     Ok(())
@@ -326,7 +321,7 @@ impl Walk<'_> {
                 self.last_time = l.ledger_time.clone();
                 self.v2_leaves += 1;
                 if let Some(v) = self.vault {
-                    check_record(store, v, report, index, &l.commitment)?;
+                    check_record(store, v, report, index, &l)?;
                 }
                 return Ok(());
             }

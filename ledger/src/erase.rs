@@ -94,7 +94,7 @@ impl Eraser<'_> {
         vault.mark_erased(&doc_id);
         let result = self
             .records
-            .seal(tenant, &event, &canonical, Some(erasure))
+            .seal(tenant, &event, Some(erasure))
             .and_then(|private| self.sequence_one(tenant, event, &canonical, private));
         // Unmarked only if the erasure is not on disk: a failure after the
         // synced write (recording the high-water mark) leaves it erased.
@@ -133,7 +133,7 @@ impl Eraser<'_> {
             vault.erasure_key_id(tenant, &document_id),
             Erasure::Subject { subject, by: by.to_owned(), reason: reason.to_owned() },
         );
-        let private = self.records.seal(tenant, &event, &canonical, Some(erasure))?;
+        let private = self.records.seal(tenant, &event, Some(erasure))?;
         self.sequence_one(tenant, event, &canonical, private)
     }
 

@@ -83,7 +83,7 @@ impl Ingest {
                 let private = if logged[pos] {
                     None
                 } else {
-                    let sealed = records.seal(tenant, &event, &canonical, None);
+                    let sealed = records.seal(tenant, &event, None);
                     Some(sealed.map_err(|e| at_position(pos, e))?)
                 };
                 Ok(Prepared { event, content, content_v1, idem_id, private })

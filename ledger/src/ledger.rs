@@ -233,6 +233,7 @@ impl Ledger {
                 vault: vault.clone().ok_or_else(|| LedgerError::Corrupt("no vault".into()))?,
                 has_v1,
                 log_key: log_key.clone(),
+                chain_since: store.chain_since()?,
             };
             log.start(seq, opts.queue_depth, lease)?;
         }

@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use rand_core::RngCore as _;
 use verifier::entry::{Event, EventKind};
-use verifier::{v2, Hash};
+use verifier::{v2, v3};
 
 use crate::error::{LedgerError, Result};
-use crate::store::{Store, TAG_IDENTITY, TAG_RECORD};
+use crate::store::{Store, TAG_CHAIN, TAG_IDENTITY, TAG_RECORD};
 use crate::types::{Erasure, PreparedPrivate};
 use crate::util::parse_json;
 use crate::vault::{
@@ -61,7 +61,6 @@ impl Records {
         &self,
         tenant: &str,
         event: &Event,
-        canonical: &[u8],
         erasure: Option<(KeyId, Erasure)>,
     ) -> Result<PreparedPrivate> {
         let vault = self.vault()?;
@@ -76,8 +75,8 @@ impl Records {
             }
             None => (doc_id, None),
         };
-        let SealedRecord { commitment, record, identity, new_key } =
-            seal_record(vault, store, tenant, event, canonical, &seal_id)?;
+        let SealedRecord { sealing, record, identity, new_key } =
+            seal_record(vault, store, tenant, event, &seal_id)?;
         // A completed contract enters the retention index, its ids sealed
         // under the document key (an erasure shreds them too).
         let completion = if event.kind == EventKind::Completed && erasure.is_none() {
@@ -97,7 +96,7 @@ impl Records {
             seal_id,
             hash_id: hash_indexed(event).then(|| vault.document_hash_id(&event.document_hash.0)),
             subject_id: vault.subject_id(tenant, &event.actor.id),
-            commitment,
+            sealing,
             record,
             identity,
             new_key,
@@ -112,35 +111,19 @@ impl Records {
         let parsed = v2::parse_any_leaf(leaf)
             .map_err(|e| LedgerError::Corrupt(format!("leaf {index}: {e}")))?;
         let v2::Leaf::V2(leaf) = parsed else { return Ok(Opening::V1) };
-        let Some(record) = self.open_private(index, TAG_RECORD, &leaf.commitment)? else {
-            return Ok(Opening::Erased);
-        };
-        if v2::record_commitment(&record) != leaf.commitment {
-            return Err(LedgerError::Corrupt(format!(
-                "entry {index}: record does not open the leaf"
-            )));
-        }
-        let identity = self.open_private(index, TAG_IDENTITY, &leaf.commitment)?;
-        Ok(Opening::Record { record, identity })
-    }
-
-    fn open_private(
-        &self,
-        index: u64,
-        tag: u8,
-        commitment: &Hash,
-    ) -> Result<Option<serde_json::Value>> {
-        let Some(sealed) = self.store.private(index, tag)? else { return Ok(None) };
         let vault = self.vault()?;
-        let key_id = sealed_key_id(&sealed)?;
-        let Some(key) = vault.key_for_reading(&key_id, self.store.as_ref())? else {
-            return Ok(None);
+        let store = self.store.as_ref();
+        let record = match read_record(store, vault, index, &leaf)? {
+            RecordRead::Opened(r) => r,
+            RecordRead::Absent | RecordRead::KeyDestroyed => return Ok(Opening::Erased),
+            RecordRead::Bad(why) => {
+                return Err(LedgerError::Corrupt(format!("entry {index}: {why}")))
+            }
         };
-        let plain = open_private(&key, &private_aad(tag, commitment), &sealed)
-            .map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
-        let value = verifier::jcs::parse(&plain, &verifier::entry::LEAF_LIMITS)
-            .map_err(|e| LedgerError::Corrupt(format!("entry {index}: sealed value: {e}")))?;
-        Ok(Some(value))
+        let identity =
+            open_sealed(store, vault, index, TAG_IDENTITY, &private_aad_for(TAG_IDENTITY, &leaf))?
+                .and_then(|r| r.ok());
+        Ok(Opening::Record { record, identity })
     }
 
     /// The erasure of one tenant's document, if it was erased: JSON
@@ -206,15 +189,98 @@ impl Records {
     }
 }
 
-/// Builds an entry's v2 record (salt, identity sub-commitment) and seals
-/// it, and its identity opening, under the key `seal_id` (created if it
-/// has none); returns the record commitment and the two sealed values.
+/// The AAD of a sealed value of the entry whose leaf is `leaf`: a v2
+/// record is bound to the leaf's commitment; a v3 record is sealed before
+/// the sequencer places it in its contract's chain (so before its
+/// commitment exists), and is bound to the leaf by the commitment check
+/// on every opening instead.
+pub(crate) fn private_aad_for(tag: u8, leaf: &v2::LeafV2) -> Vec<u8> {
+    match leaf.alg {
+        v2::CommitmentAlg::SaltedV2 => private_aad(tag, &leaf.commitment),
+        v2::CommitmentAlg::SdV3 => private_aad_v3(tag),
+    }
+}
+
+fn private_aad_v3(tag: u8) -> Vec<u8> {
+    [b"evidence-ledger/private/v3\0".as_slice(), &[tag]].concat()
+}
+
+/// What reading an entry's record found.
+pub(crate) enum RecordRead {
+    /// Opened, and it opens the leaf.
+    Opened(serde_json::Value),
+    /// No record stored (erased, or never a v2 leaf).
+    Absent,
+    /// A record whose key was destroyed.
+    KeyDestroyed,
+    /// It does not decrypt, parse or open the leaf.
+    Bad(String),
+}
+
+/// Opens the sealed value `tag` of entry `index`: `None` when absent,
+/// `Some(Err)` when its key was destroyed, `Some(Ok(value))` when opened.
+fn open_sealed(
+    store: &Store,
+    vault: &Vault,
+    index: u64,
+    tag: u8,
+    aad: &[u8],
+) -> Result<Option<std::result::Result<serde_json::Value, ()>>> {
+    let Some(sealed) = store.private(index, tag)? else { return Ok(None) };
+    let key_id = sealed_key_id(&sealed)?;
+    let Some(key) = vault.key_for_reading(&key_id, store)? else { return Ok(Some(Err(()))) };
+    let plain = open_private(&key, aad, &sealed)
+        .map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
+    let value = verifier::jcs::parse(&plain, &verifier::entry::LEAF_LIMITS)
+        .map_err(|e| LedgerError::Corrupt(format!("entry {index}: sealed value: {e}")))?;
+    Ok(Some(Ok(value)))
+}
+
+/// Reads entry `index`'s record and checks that it opens `leaf`; a v3
+/// record gets its chain (stored beside it) back before the check.
+pub(crate) fn read_record(
+    store: &Store,
+    vault: &Vault,
+    index: u64,
+    leaf: &v2::LeafV2,
+) -> Result<RecordRead> {
+    let mut record =
+        match open_sealed(store, vault, index, TAG_RECORD, &private_aad_for(TAG_RECORD, leaf)) {
+            Ok(None) => return Ok(RecordRead::Absent),
+            Ok(Some(Err(()))) => return Ok(RecordRead::KeyDestroyed),
+            Ok(Some(Ok(r))) => r,
+            Err(LedgerError::Corrupt(why)) => return Ok(RecordRead::Bad(why)),
+            Err(e) => return Err(e),
+        };
+    let opens = match leaf.alg {
+        v2::CommitmentAlg::SaltedV2 => v2::record_commitment(&record) == leaf.commitment,
+        v2::CommitmentAlg::SdV3 => {
+            let Some(chain) = store.private(index, TAG_CHAIN)? else {
+                return Ok(RecordRead::Bad("a v3 record without its chain".into()));
+            };
+            let chain = verifier::jcs::parse(&chain, &verifier::entry::LEAF_LIMITS)
+                .map_err(|e| LedgerError::Corrupt(format!("entry {index}: chain: {e}")))?;
+            if let Some(m) = record.as_object_mut() {
+                m.insert(v3::CHAIN.into(), chain);
+            }
+            v3::record_commitment(&record).is_ok_and(|c| c == leaf.commitment)
+        }
+    };
+    if !opens {
+        return Ok(RecordRead::Bad("the record does not open the leaf".into()));
+    }
+    Ok(RecordRead::Opened(record))
+}
+
+/// Builds an entry's v3 record (salt, identity sub-commitment, per-field
+/// digests) and seals it without its chain, and its identity opening,
+/// under the key `seal_id` (created if it has none); returns the digests
+/// the sequencer completes with the chain, and the two sealed values.
 pub(crate) fn seal_record(
     vault: &Vault,
     store: &Store,
     tenant: &str,
     event: &Event,
-    canonical: &[u8],
     seal_id: &KeyId,
 ) -> Result<SealedRecord> {
     let WriteKey { key, new_wrapped } = vault.key_for_writing(seal_id, store)?;
@@ -232,23 +298,31 @@ pub(crate) fn seal_record(
             (Some(verifier::jcs::to_canonical(&opening)), Some(c))
         }
     };
-    let record = if event.identity.is_some() {
-        let without = verifier::jcs::to_canonical(&event.raw_without_identity());
-        v2::record_canonical(&without, tenant, &salt, identity_commitment.as_ref())
+    let event_value;
+    let event_ref = if event.identity.is_some() {
+        event_value = event.raw_without_identity();
+        &event_value
     } else {
-        v2::record_canonical(canonical, tenant, &salt, None)
+        &event.raw
     };
-    let commitment = v2::record_commitment_of_canonical(&record);
-    let record = seal_private(&key, seal_id, &private_aad(TAG_RECORD, &commitment), &record)?;
+    let sealing = v3::Sealing::new(event_ref, tenant, &salt, identity_commitment.as_ref());
+    let record = v3::record_without_chain_canonical(
+        &verifier::jcs::to_canonical(event_ref),
+        tenant,
+        &salt,
+        identity_commitment.as_ref(),
+    );
+    let record = seal_private(&key, seal_id, &private_aad_v3(TAG_RECORD), &record)?;
     let identity = identity_plain
-        .map(|p| seal_private(&key, seal_id, &private_aad(TAG_IDENTITY, &commitment), &p))
+        .map(|p| seal_private(&key, seal_id, &private_aad_v3(TAG_IDENTITY), &p))
         .transpose()?;
-    Ok(SealedRecord { commitment, record, identity, new_key: new_wrapped })
+    Ok(SealedRecord { sealing, record, identity, new_key: new_wrapped })
 }
 
 /// What [`seal_record`] makes.
 pub(crate) struct SealedRecord {
-    pub commitment: Hash,
+    /// The record's digests, but the chain's.
+    pub sealing: v3::Sealing,
     pub record: Vec<u8>,
     pub identity: Option<Vec<u8>>,
     /// The sealing key's wrapped form, when no synced write holds it yet.

@@ -22,7 +22,7 @@ use verifier::Hash;
 use crate::attester::ServiceEvent;
 use crate::error::{LedgerError, Result};
 use crate::highwater::{HighWater, Mark};
-use crate::store::{DocIndexEntry, IdemRecord, PrivateEntry, Store, TreeState};
+use crate::store::{DocIndexEntry, IdemRecord, PrivateEntry, Store, TreeState, TAG_CHAIN};
 use crate::tree::{self, Overlay};
 use crate::types::{Erasure, Head, Prepared, Receipt, Request};
 use crate::vault::Vault;
@@ -65,6 +65,9 @@ struct Group<'a> {
     subject_pending: HashMap<[u8; 32], Vec<u64>>,
     /// Document keys this group writes (durable once it commits).
     new_keys: Vec<[u8; 32]>,
+    /// Chain heads of the group's documents (leaf hash of the last entry,
+    /// number of entries): read once per group, advanced by each entry.
+    chains: HashMap<[u8; 32], Option<(Hash, u64)>>,
 }
 
 /// Counters of the group commits, for metrics.
@@ -99,6 +102,9 @@ pub(crate) struct Sequencer {
     pub has_v1: bool,
     /// The log key, which attests the erasure entries it writes.
     pub log_key: ed25519_dalek::SigningKey,
+    /// The tree size from which contracts are chained (record v3): above
+    /// 0, a contract without a chain head may have older entries.
+    pub chain_since: u64,
 }
 
 /// Idempotency records of a request's events: by keyed id, and for a log
@@ -211,6 +217,7 @@ impl Sequencer {
             doc_pending: HashMap::new(),
             subject_pending: HashMap::new(),
             new_keys: Vec::new(),
+            chains: HashMap::new(),
         };
         let mut staged: Vec<(Request, Vec<Staged>)> = Vec::with_capacity(requests.len());
         let mut fatal = None;
@@ -225,6 +232,12 @@ impl Sequencer {
                 Vec::new().into_iter()
             }
         };
+        // The chain heads of the group's documents, likewise in one read.
+        if fatal.is_none() {
+            if let Err(e) = self.load_chains(&requests, &mut g) {
+                fatal = Some(e);
+            }
+        }
         for req in requests {
             if fatal.is_some() {
                 fail(req, LedgerError::Unavailable("storage failure in this group".into()));
@@ -268,6 +281,65 @@ impl Sequencer {
                 self.reload_head();
             }
         }
+    }
+
+    /// Reads the chain heads of every document the group's new events
+    /// are about, in one round trip (PostgreSQL) or one multi-get.
+    fn load_chains(&self, requests: &[Request], g: &mut Group<'_>) -> Result<()> {
+        let mut ids: Vec<[u8; 32]> = requests
+            .iter()
+            .flat_map(|r| {
+                r.events.iter().filter_map(|p| p.private.as_ref().map(|q| chain_id(p, &q.doc_id)))
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for (id, head) in ids.iter().zip(self.store.chain_heads(&ids)?) {
+            g.chains.insert(*id, head.map(|(h, n)| (Hash(h), n)));
+        }
+        Ok(())
+    }
+
+    /// The chain of the next entry of chain `id` ([`chain_id`]): after
+    /// the last entry the log holds in it (this group's included). A
+    /// contract of a log older than chains has no head for entries written
+    /// before; its first chained entry follows the last of them. (A report
+    /// chain of such a log starts at its first chained report entry.)
+    fn next_chain(
+        &self,
+        g: &mut Group<'_>,
+        id: &[u8; 32],
+        doc_id: &[u8; 32],
+    ) -> Result<verifier::v3::Chain> {
+        let head = match g.chains.get(id) {
+            Some(Some(h)) => Some(*h),
+            Some(None) | None if self.chain_since == 0 || id != doc_id => None,
+            _ => {
+                // The document's entries without a chain: those written
+                // before chains (a chained one here is a report entry, in
+                // the report chain).
+                let mut old = Vec::new();
+                for e in self.store.doc_index(doc_id)? {
+                    if self.store.private(e.index, TAG_CHAIN)?.is_none() {
+                        old.push(e.index);
+                    }
+                }
+                match old.iter().max().copied() {
+                    None => None,
+                    Some(last) => {
+                        let leaf = self
+                            .store
+                            .leaf(last)?
+                            .ok_or_else(|| LedgerError::Corrupt(format!("leaf {last} missing")))?;
+                        Some((leaf_hash(&leaf), old.len() as u64))
+                    }
+                }
+            }
+        };
+        Ok(match head {
+            None => verifier::v3::Chain { prev: None, seq: 0 },
+            Some((h, n)) => verifier::v3::Chain { prev: Some(h), seq: n },
+        })
     }
 
     /// Decides every event of one request: replay, conflict, or new leaf.
@@ -426,16 +498,9 @@ impl Sequencer {
             let ev = Event::from_value(json, true).map_err(|source| {
                 SequenceError::NonFatal(LedgerError::Rejected { position, source })
             })?;
-            let canonical = verifier::jcs::to_canonical(&ev.raw);
-            let sealed = crate::records::seal_record(
-                &self.vault,
-                &self.store,
-                tenant,
-                &ev,
-                &canonical,
-                &p.seal_id,
-            )
-            .map_err(SequenceError::Fatal)?;
+            let sealed =
+                crate::records::seal_record(&self.vault, &self.store, tenant, &ev, &p.seal_id)
+                    .map_err(SequenceError::Fatal)?;
             for e in &entries {
                 g.batch.erase_entry(&p.doc_id, e.index, e.hash_id.as_ref(), e.subject_id.as_ref());
             }
@@ -447,16 +512,25 @@ impl Sequencer {
             }
             rebuilt = Some(sealed);
         }
-        let (commitment, record) = match &rebuilt {
-            Some(r) => (r.commitment, r.record.as_slice()),
-            None => (p.commitment, p.record.as_slice()),
+        let (sealing, record) = match &rebuilt {
+            Some(r) => (&r.sealing, r.record.as_slice()),
+            None => (&p.sealing, p.record.as_slice()),
         };
         if let (None, Some(w)) = (&rebuilt, &p.new_key) {
             g.batch.put_wrapped_key(&p.seal_id, w);
             g.new_keys.push(p.seal_id);
         }
-        let leaf = verifier::v2::leaf_v2_bytes(&commitment, &g.time);
+        // The contract's chain, in log order: this group's earlier entries
+        // of the document come first (sequencer order is log order).
+        let id = chain_id(prepared, &p.doc_id);
+        let chain = self.next_chain(g, &id, &p.doc_id).map_err(SequenceError::Fatal)?;
+        let chain_json = verifier::jcs::to_canonical(&chain.value());
+        let commitment = sealing.commitment(&chain);
+        let leaf =
+            verifier::v2::leaf_bytes(&commitment, verifier::v2::CommitmentAlg::SdV3, &g.time);
         let lh = leaf_hash(&leaf);
+        g.batch.put_chain_head(&id, &lh.0, chain.seq + 1);
+        g.chains.insert(id, Some((lh, chain.seq + 1)));
         let hashes = g.overlay.append_leaf(index, &lh).map_err(SequenceError::Fatal)?;
         g.batch.put_leaf(index, &leaf);
         for (i, h) in &hashes {
@@ -478,6 +552,7 @@ impl Sequencer {
             subject_id: p.identity.is_some().then_some(&p.subject_id),
             record,
             identity: p.identity.as_deref(),
+            chain: Some(&chain_json),
         };
         g.batch.put_private_entry(index, &private, &content);
         if let Some(c) = &p.completion {
@@ -601,6 +676,20 @@ impl Sequencer {
     }
 }
 
+/// The chain an entry of document `doc_id` joins: the document's own, or
+/// for the service's `report_issued` entries the document's report chain
+/// (a bundle carries only the newest report entries, so they cannot sit in
+/// the contract's chain without making every such bundle incomplete).
+fn chain_id(prepared: &Prepared, doc_id: &[u8; 32]) -> [u8; 32] {
+    if prepared.event.kind != entry::EventKind::ReportIssued {
+        return *doc_id;
+    }
+    let mut h = Sha256::new();
+    h.update(b"evidence-ledger/report-chain\0");
+    h.update(doc_id);
+    h.finalize().into()
+}
+
 /// The erasure record kept under the erased key id: JSON {scope, at, by,
 /// reason, entry}. No personal data: `by` is a token id or "operator".
 fn erasure_record(scope: &str, at: &str, by: &str, reason: &str, entry: u64) -> Vec<u8> {
@@ -686,7 +775,7 @@ mod tests {
             seal_id: [1; 32],
             hash_id: Some([2; 32]),
             subject_id: [3; 32],
-            commitment: Hash::digest(id.as_bytes()),
+            sealing: verifier::v3::Sealing::new(&event.raw, "t", &[5; 32], None),
             record: vec![0; 64],
             identity: None,
             new_key: None,
@@ -703,11 +792,83 @@ mod tests {
         (Request { tenant: "t".into(), events: vec![event(id)], reply }, rx)
     }
 
+    /// A sequencer over `store`, its head loaded from it.
+    fn sequencer(dir: &std::path::Path, store: Arc<Store>, chain_since: u64) -> Sequencer {
+        let signer = NoteSigner::new("test/log", SigningKey::from_bytes(&[1; 32])).expect("key");
+        let master =
+            crate::vault::FileMasterKey::open_or_create(&dir.join("master.key")).expect("master");
+        let vault = Arc::new(
+            Vault::open(Box::new(master), store.as_ref(), Default::default()).expect("vault"),
+        );
+        let head = Arc::new(RwLock::new(Arc::new(load_head(&store, &signer).expect("head"))));
+        Sequencer {
+            stats: Arc::new(GroupStats::default()),
+            store,
+            signer,
+            head,
+            sync: false,
+            max_group_events: 100,
+            high_water: std::cell::RefCell::new(HighWater::open(dir, false).expect("mark").0),
+            vault,
+            has_v1: false,
+            log_key: SigningKey::from_bytes(&[1; 32]),
+            chain_since,
+        }
+    }
+
+    fn chain_at(store: &Store, index: u64) -> verifier::v3::Chain {
+        let raw = store.private(index, crate::store::TAG_CHAIN).expect("read").expect("a chain");
+        let v: serde_json::Value = serde_json::from_slice(&raw).expect("json");
+        verifier::v3::Chain::parse(&v).expect("chain")
+    }
+
+    fn leaf_hash_at(store: &Store, index: u64) -> Hash {
+        leaf_hash(&store.leaf(index).expect("read").expect("a leaf"))
+    }
+
+    #[test]
+    fn chains_follow_log_order_and_an_upgraded_log_continues_after_older_entries() {
+        use verifier::v3::Chain;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("db")).expect("store"));
+        let seq = sequencer(dir.path(), store.clone(), 0);
+        // Two requests about one document in one group: chained in the
+        // order the group stages them, which is log order.
+        let (a, a_rx) = request("a");
+        let (b, b_rx) = request("b");
+        seq.commit_group(vec![a, b]);
+        a_rx.recv().expect("answered").expect("a logged");
+        b_rx.recv().expect("answered").expect("b logged");
+        assert_eq!(chain_at(&store, 0), Chain { prev: None, seq: 0 });
+        assert_eq!(chain_at(&store, 1), Chain { prev: Some(leaf_hash_at(&store, 0)), seq: 1 });
+        drop(seq);
+        // A log upgraded with entries of the document written before
+        // chains (here: the two entries without their chain, as an
+        // erasure leaves them) and no chain head: the next entry follows
+        // the last of them, numbered after them.
+        let key = [b"chain-head\0".as_slice(), &[1u8; 32]].concat();
+        store.delete_record_synced(crate::store::RecordFamily::Aux, &key).expect("delete");
+        let mut unchain = store.batch();
+        for i in [0, 1] {
+            unchain.erase_entry(&[1; 32], i, None, None);
+        }
+        store.write(unchain, true).expect("write");
+        let seq = sequencer(dir.path(), store.clone(), 2);
+        let (c, c_rx) = request("c");
+        seq.commit_group(vec![c]);
+        c_rx.recv().expect("answered").expect("c logged");
+        assert_eq!(chain_at(&store, 2), Chain { prev: Some(leaf_hash_at(&store, 1)), seq: 2 });
+        // The head is back: the next one follows without the index.
+        let (d, d_rx) = request("d");
+        seq.commit_group(vec![d]);
+        d_rx.recv().expect("answered").expect("d logged");
+        assert_eq!(chain_at(&store, 3), Chain { prev: Some(leaf_hash_at(&store, 2)), seq: 3 });
+    }
+
     #[test]
     fn a_failing_replay_fails_its_request_only() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(Store::open(&dir.path().join("db")).expect("store"));
-        let signer = NoteSigner::new("test/log", SigningKey::from_bytes(&[1; 32])).expect("key");
         // An idempotency record whose leaf cannot be read.
         let ghost = event("ghost");
         let mut b = store.batch();
@@ -719,29 +880,11 @@ mod tests {
             subject_id: Some(&p.subject_id),
             record: &p.record,
             identity: None,
+            chain: None,
         };
         b.put_private_entry(7, &private, &ghost.content);
         store.write(b, true).expect("write");
-        let master = crate::vault::FileMasterKey::open_or_create(&dir.path().join("master.key"))
-            .expect("master");
-        let vault = Arc::new(
-            Vault::open(Box::new(master), store.as_ref(), Default::default()).expect("vault"),
-        );
-        let head = Arc::new(RwLock::new(Arc::new(load_head(&store, &signer).expect("head"))));
-        let seq = Sequencer {
-            stats: Arc::new(GroupStats::default()),
-            store: store.clone(),
-            signer,
-            head,
-            sync: false,
-            max_group_events: 100,
-            high_water: std::cell::RefCell::new(
-                HighWater::open(dir.path(), false).expect("mark").0,
-            ),
-            vault,
-            has_v1: false,
-            log_key: SigningKey::from_bytes(&[1; 32]),
-        };
+        let seq = sequencer(dir.path(), store, 0);
         let (replay, replay_rx) = request("ghost");
         let (fresh, fresh_rx) = request("fresh");
         seq.commit_group(vec![replay, fresh]);

@@ -74,6 +74,19 @@ const IDEM_V2: u8 = 0x02;
 pub const TAG_RECORD: u8 = b'r';
 /// Tag of a sealed identity opening under its index in `records`.
 pub const TAG_IDENTITY: u8 = b'i';
+/// Tag of an entry's place in its contract's chain (record v3): the
+/// canonical JSON `{"prev", "seq"}`, not sealed (it names only a public
+/// leaf hash and a count, as the document index already links them), and
+/// erased with the record.
+pub const TAG_CHAIN: u8 = b'c';
+/// A contract's chain head: the leaf hash of its last entry and its
+/// number of entries.
+pub type ChainHead = ([u8; 32], u64);
+/// Prefix of a contract's chain head in `aux`: document id (32) ->
+/// leaf hash of its last entry (32) || number of its entries (8).
+const CHAIN_HEAD_PREFIX: &[u8] = b"chain-head\0";
+/// The tree size from which this log writes v3 records with their chain.
+const META_CHAIN_SINCE: &[u8] = b"chain-since";
 /// Meta key: an erasure was committed and the store not purged since.
 const META_PURGE_PENDING: &[u8] = b"purge-pending";
 /// Meta key: the tree size at which this log began writing v2 leaves.
@@ -716,6 +729,8 @@ pub struct PrivateEntry<'a> {
     pub record: &'a [u8],
     /// The sealed identity opening, if the event had an identity.
     pub identity: Option<&'a [u8]>,
+    /// Record v3: the entry's chain, canonical JSON `{"prev", "seq"}`.
+    pub chain: Option<&'a [u8]>,
 }
 
 impl Store {
@@ -733,6 +748,40 @@ impl Store {
         b.put(CF_META, META_V2_SINCE, &size.to_be_bytes());
         self.write(b, true)?;
         Ok(size)
+    }
+
+    /// The tree size from which this log chains each contract's entries
+    /// (record v3), recorded the first time it is asked: an older log's
+    /// contracts may have entries from before, without a chain head.
+    pub fn chain_since(&self) -> Result<u64> {
+        if let Some(b) = self.get(CF_META, META_CHAIN_SINCE)? {
+            if b.len() == 8 {
+                return Ok(be_u64(&b));
+            }
+            return Err(LedgerError::Corrupt("chain-since has bad length".into()));
+        }
+        let size = self.tree_state()?.map(|s| s.size).unwrap_or(0);
+        let mut b = self.batch();
+        b.put(CF_META, META_CHAIN_SINCE, &size.to_be_bytes());
+        self.write(b, true)?;
+        Ok(size)
+    }
+
+    /// The chain heads of documents, in the order asked; one round trip.
+    pub fn chain_heads(&self, doc_ids: &[[u8; 32]]) -> Result<Vec<Option<ChainHead>>> {
+        let keys: Vec<Vec<u8>> = doc_ids.iter().map(chain_head_key).collect();
+        self.multi_get(CF_AUX, &keys, false)?
+            .into_iter()
+            .map(|v| match v {
+                None => Ok(None),
+                Some(b) if b.len() == 40 => {
+                    let mut h = [0u8; 32];
+                    h.copy_from_slice(&b[..32]);
+                    Ok(Some((h, be_u64(&b[32..]))))
+                }
+                Some(_) => Err(LedgerError::Corrupt("chain head has bad length".into())),
+            })
+            .collect()
     }
 
     /// Idempotency records by v2 id.
@@ -999,6 +1048,9 @@ impl Batch<'_> {
         if let Some(i) = p.identity {
             self.put(CF_RECORDS, &private_key(index, TAG_IDENTITY), i);
         }
+        if let Some(c) = p.chain {
+            self.put(CF_RECORDS, &private_key(index, TAG_CHAIN), c);
+        }
         let hash_id = p.hash_id.copied().unwrap_or([0; 32]);
         let subject_id = p.subject_id.copied().unwrap_or([0; 32]);
         let mut ids = [0u8; 64];
@@ -1026,6 +1078,7 @@ impl Batch<'_> {
     ) {
         self.delete(CF_RECORDS, &private_key(index, TAG_RECORD));
         self.delete(CF_RECORDS, &private_key(index, TAG_IDENTITY));
+        self.delete(CF_RECORDS, &private_key(index, TAG_CHAIN));
         if let Some(h) = hash_id {
             self.ordered_delete(ORD_HASHIDX, &id_index_key(h, index));
         }
@@ -1046,6 +1099,15 @@ impl Batch<'_> {
     pub fn put_completion(&mut self, time_micros: i64, doc_id: &[u8; 32], sealed: &[u8]) {
         let key = [RETENTION_PREFIX, &(time_micros as u64).to_be_bytes()[..], doc_id].concat();
         self.put(CF_AUX, &key, sealed);
+    }
+
+    /// Stages a contract's new chain head: the leaf hash of its last
+    /// entry and its number of entries.
+    pub fn put_chain_head(&mut self, doc_id: &[u8; 32], last: &[u8; 32], count: u64) {
+        let mut v = [0u8; 40];
+        v[..32].copy_from_slice(last);
+        v[32..].copy_from_slice(&count.to_be_bytes());
+        self.put(CF_AUX, &chain_head_key(doc_id), &v);
     }
 
     /// Stages a new wrapped document key, written with the first record it
@@ -1148,6 +1210,10 @@ fn decode_idem(v: Option<&[u8]>) -> Result<Option<IdemRecord>> {
     }
 }
 
+fn chain_head_key(doc_id: &[u8; 32]) -> Vec<u8> {
+    [CHAIN_HEAD_PREFIX, doc_id.as_slice()].concat()
+}
+
 fn private_key(index: u64, tag: u8) -> [u8; 9] {
     let mut k = [0u8; 9];
     k[..8].copy_from_slice(&index.to_be_bytes());
@@ -1213,12 +1279,13 @@ mod tests {
                 subject_id: Some(&subject),
                 record: b"sealed",
                 identity: Some(b"opening"),
+                chain: Some(b"{\"prev\":null,\"seq\":0}"),
             };
             b.put_private_entry(10 - i as u64, &p, &[i as u8; 32]);
         }
         b.erase_entry(&doc, 9, Some(&hash), Some(&subject));
         b.erase_identity(8, &subject);
-        assert_eq!(b.len(), 3 * 6 + 5 + 2);
+        assert_eq!(b.len(), 3 * 7 + 6 + 2);
         store.write(b, true).expect("write");
 
         let docs = store.doc_index(&doc).expect("doc index");
@@ -1230,5 +1297,8 @@ mod tests {
         let found: Vec<Option<u64>> =
             found.expect("idem").into_iter().map(|r| r.map(|r| r.index)).collect();
         assert_eq!(found, vec![Some(9), Some(8), Some(10), None]);
+        // An erased entry's chain goes with its record; the others' stay.
+        assert_eq!(store.private(9, TAG_CHAIN).expect("read"), None);
+        assert!(store.private(10, TAG_CHAIN).expect("read").is_some());
     }
 }

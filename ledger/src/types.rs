@@ -61,7 +61,8 @@ pub(crate) struct PreparedPrivate {
     pub seal_id: [u8; 32],
     pub hash_id: Option<[u8; 32]>,
     pub subject_id: [u8; 32],
-    pub commitment: Hash,
+    /// The record's digests but the chain's, which the sequencer adds.
+    pub sealing: verifier::v3::Sealing,
     pub record: Vec<u8>,
     pub identity: Option<Vec<u8>>,
     /// The sealing key's wrapped form while no synced write holds it.

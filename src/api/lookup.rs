@@ -36,6 +36,13 @@ struct LookupEntry {
     inclusion: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     summary: Option<Value>,
+    /// Record v3: the disclosures of the document hash and the kind
+    /// (`[salt, name, value]`), checkable against the leaf's commitment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disclosures: Option<Value>,
+    /// Record v3: the digests of every other field, which stay hidden.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    digests: Option<Value>,
 }
 
 /// `GET /v1/lookup?document_hash=H[&cursor=C]`: one page of at most
@@ -132,12 +139,15 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
             }
             _ => Some(json!({"erased": true, "ledger_time": ledger_time})),
         };
+        let (disclosures, digests) = partial_view(&opened)?;
         let proof = state.ledger.inclusion_proof(i, status.tree_size)?;
         entries.push(LookupEntry {
             index: i,
             leaf: b64(&opened.leaf),
             inclusion: proof.iter().map(|h| h.to_base64()).collect(),
             summary,
+            disclosures,
+            digests,
         });
     }
     // v1 leaves only (public in clear already): each name as its entry's
@@ -166,6 +176,20 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
         "issuers": issuers,
         "witnesses": witnesses,
     })))
+}
+
+/// For a v3 record: the disclosures of the document hash and kind, and
+/// the digests of the other fields (docs/evidence-v2.md, "Record v3").
+fn partial_view(
+    opened: &super::bundle::OpenedEntry,
+) -> Result<(Option<Value>, Option<Value>), ApiError> {
+    let Opening::Record { record, .. } = &opened.opening else { return Ok((None, None)) };
+    if record.get("format").and_then(Value::as_str) != Some(verifier::v3::RECORD_FORMAT_V3) {
+        return Ok((None, None));
+    }
+    let mut view = verifier::v3::partial_view(record, &verifier::v3::LOOKUP_DISCLOSED)
+        .map_err(|e| ApiError::internal("stored record", e))?;
+    Ok((Some(view["disclosures"].take()), Some(view["digests"].take())))
 }
 
 /// `document_hash` (64 lowercase hex digits) and an optional `cursor` (the

@@ -25,7 +25,7 @@ use bytes::Buf;
 use futures_util::Stream;
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
-use verifier::bundle::{verify_bundle_bytes, VerifyOptions};
+use verifier::bundle::{verify_bundle_bytes, verify_lookup_bytes, VerifyOptions, LOOKUP_FORMAT_V2};
 use verifier::jcs::{self, Limits};
 use verifier::policy::TrustPolicy;
 use verifier::report::Report;
@@ -54,10 +54,12 @@ static VERIFY_SLOTS: Semaphore = Semaphore::const_new(2);
 const LIMITS: Limits =
     Limits { max_bytes: MAX_VERIFY_BODY_BYTES, max_depth: 18, max_string: 1_398_104 };
 
-/// One bundle to verify, with what the caller trusts.
+/// One bundle (or lookup answer) to verify, with what the caller trusts.
 struct Item {
     bundle: Vec<u8>,
     options: VerifyOptions,
+    /// `bundle` holds a `GET /v1/lookup` answer (`evidence-lookup/v2`).
+    lookup: bool,
 }
 
 /// How long a request waits for a verification slot before a 503.
@@ -164,21 +166,38 @@ fn run(bytes: &[u8], trust: &TrustPolicy) -> Result<Value, ApiError> {
 }
 
 fn verify(item: &Item) -> Report {
-    verify_bundle_bytes(&item.bundle, &item.options)
+    if item.lookup {
+        verify_lookup_bytes(&item.bundle, &item.options)
+    } else {
+        verify_bundle_bytes(&item.bundle, &item.options)
+    }
 }
 
 fn report_json(report: &Report) -> Value {
     serde_json::to_value(report).unwrap_or(Value::Null)
 }
 
-/// A bare bundle (it has `format`), or `{"bundle", options...}`.
+/// A bare bundle or lookup answer (it has `format`), or `{"bundle",
+/// options...}`, or `{"lookup": <a GET /v1/lookup answer>, options...}`.
 fn item(mut map: Map<String, Value>, at: &str, trust: &TrustPolicy) -> Result<Item, ApiError> {
     let service = || VerifyOptions::with_policy(trust.clone(), SERVICE_TRUST);
-    if !map.contains_key("bundle") {
-        return Ok(Item { bundle: to_bytes(Value::Object(map)), options: service() });
+    let lookup = map.contains_key("lookup");
+    if !map.contains_key("bundle") && !lookup {
+        let lookup = map.get("format").and_then(Value::as_str) == Some(LOOKUP_FORMAT_V2);
+        return Ok(Item { bundle: to_bytes(Value::Object(map)), options: service(), lookup });
     }
-    const FIELDS: &[&str] =
-        &["bundle", "document_sha256", "policy", "log_key", "witnesses", "witness_threshold"];
+    if lookup && map.contains_key("bundle") {
+        return Err(bad(format!("{at}an item holds a bundle or a lookup answer, not both")));
+    }
+    const FIELDS: &[&str] = &[
+        "bundle",
+        "lookup",
+        "document_sha256",
+        "policy",
+        "log_key",
+        "witnesses",
+        "witness_threshold",
+    ];
     if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(bad(format!("{at}unknown field {k:?}")));
     }
@@ -195,8 +214,8 @@ fn item(mut map: Map<String, Value>, at: &str, trust: &TrustPolicy) -> Result<It
                 bad(format!("{at}document_sha256 must be 64 lowercase hex digits"))
             })?);
     }
-    let bundle = map.remove("bundle").unwrap_or(Value::Null);
-    Ok(Item { bundle: to_bytes(bundle), options })
+    let bundle = map.remove(if lookup { "lookup" } else { "bundle" }).unwrap_or(Value::Null);
+    Ok(Item { bundle: to_bytes(bundle), options, lookup })
 }
 
 /// The caller's own anchors: a policy file's text, plus the shortcut options

@@ -103,6 +103,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../web/verifier/v2.js"),
     },
     Asset {
+        name: "verifier/v3.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/v3.js"),
+    },
+    Asset {
         name: "verifier/tsa.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/verifier/tsa.js"),
@@ -162,6 +167,11 @@ const ASSETS: &[Asset] = &[
         name: "verifier/bundle/commitments.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/verifier/bundle/commitments.js"),
+    },
+    Asset {
+        name: "verifier/bundle/completeness.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/bundle/completeness.js"),
     },
     Asset {
         name: "verifier/bundle/signatures.js",
@@ -292,6 +302,7 @@ mod tests {
             "verifier/entry.js",
             "verifier/attest.js",
             "verifier/v2.js",
+            "verifier/v3.js",
             "verifier/tsa.js",
             "verifier/tsa/asn1.js",
             "verifier/tsa/crypto.js",
@@ -304,6 +315,7 @@ mod tests {
             "verifier/bundle/decode.js",
             "verifier/bundle/content.js",
             "verifier/bundle/commitments.js",
+            "verifier/bundle/completeness.js",
             "verifier/bundle/signatures.js",
             "verifier/bundle/attestations.js",
             "verifier/bundle/timeline.js",

@@ -150,6 +150,10 @@ fn verdict(r: &Report) -> Block {
         VerdictStatus::UntrustedTimestamps => {
             "验证结果：未通过。可信时间戳未链接到受信任的时间戳机构根证书。".to_owned()
         }
+        VerdictStatus::ServerVouched => {
+            "验证结果：未通过。这些记录确在日志中，但它们与此文件的关联只有服务器的说法。"
+                .to_owned()
+        }
     };
     let mut text = format!("{zh} Result: {}", r.verdict.summary);
     for reason in &r.verdict.reasons {

@@ -27,10 +27,13 @@ for (const name of files) {
   test(name, async () => {
     const c = JSON.parse(readFileSync(new URL(name, DIR), 'utf8'));
     assert.ok(c.expect && typeof c.expect.verdict === 'string', `${name}: no expect.verdict`);
-    assert.ok('bundle' in c || typeof c.bundle_text === 'string', `${name}: neither bundle nor bundle_text`);
-    const bytes = utf8.encode(typeof c.bundle_text === 'string' ? c.bundle_text : JSON.stringify(c.bundle));
+    assert.ok('bundle' in c || 'lookup' in c || typeof c.bundle_text === 'string', `${name}: neither bundle, lookup nor bundle_text`);
     const policy = await v.parsePolicy(c.policy ?? '');
-    const report = await v.verifyBundle(bytes, { policy, documentHash: c.document_sha256, now: c.now });
+    const options = { policy, documentHash: c.document_sha256, now: c.now };
+    // A GET /v1/lookup answer goes through the page's lookup verifier.
+    const report = 'lookup' in c
+      ? await v.verifyLookup(c.lookup, options)
+      : await v.verifyBundle(utf8.encode(typeof c.bundle_text === 'string' ? c.bundle_text : JSON.stringify(c.bundle)), options);
     assert.ok(!('expect_js' in c), `${name}: one verdict for every verifier, no expect_js`);
     const expect = c.expect;
     const got = { verdict: report.verdict.status, fail: ids(report.checks, 'fail'), unanchored: ids(report.checks, 'unanchored') };

@@ -139,6 +139,55 @@ test('file only, lookup v2: the ledger\'s statement per entry, inclusion and sig
   await page.close();
 });
 
+/** A conformance case (verifier/testdata/conformance), made by the Rust generator. */
+const corpusCase = (name) => JSON.parse(readFileSync(new URL(`../../verifier/testdata/conformance/${name}.json`, import.meta.url), 'utf8'));
+
+test('file only, lookup v3: disclosures tie the entries to the file (verified under a policy); a never-logged file is not verified', { skip }, async () => {
+  // A genuine answer of v3 entries about the corpus world's document, and
+  // the court's policy (the log key and both witnesses).
+  const c = corpusCase('lookup-v3-verified');
+  const document = utf8.encode('%PDF-1.7 the contract text');
+  assert.equal(v.hex(await v.sha256(document)), c.document_sha256);
+  const filePath = join(dir, 'contract-v3.pdf');
+  writeFileSync(filePath, document);
+  const policyPath = join(dir, 'court-v3.policy');
+  writeFileSync(policyPath, c.policy);
+  ledger.logInfo = { vkey: c.lookup.log_vkey, witnesses: [] };
+  ledger.checkpoint = c.lookup.checkpoint;
+  ledger.lookup = c.lookup;
+  const { page, problems } = await openPage('en');
+  await page.setInputFiles('#policy-input', policyPath);
+  await page.waitForSelector('#trust-current[data-source="policy"]');
+  await run(page, { file: filePath });
+  assert.equal(await page.getAttribute('#results', 'data-state'), 'lookup-done');
+  assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'verified');
+  const checks = await shownChecks(page);
+  const summaries = checks.filter((x) => x.id === 'lookup_summary');
+  assert.equal(summaries.length, c.lookup.entries.length);
+  for (const x of summaries) {
+    assert.equal(x.status, 'pass');
+    assert.match(x.text, /its disclosures open the leaf's commitment/);
+  }
+  const statement = await page.textContent('#lookup-statement');
+  assert.match(statement, /document hash and kind checked against the leaf from its disclosures/);
+  assert.match(statement, /not only the ledger's word/);
+  await shot(page, 'v3-lookup-verified-en.png');
+  // A server that answers the same genuine entries for a file that was
+  // never logged: the disclosures name the logged document, not this file.
+  const never = utf8.encode('a file that was never logged');
+  const neverPath = join(dir, 'never-logged.txt');
+  writeFileSync(neverPath, never);
+  ledger.lookup = { ...c.lookup, document_hash: v.hex(await v.sha256(never)) };
+  await run(page, { file: neverPath });
+  assert.notEqual(await page.getAttribute('.verdict', 'data-verdict'), 'verified');
+  assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'failed');
+  const failed = (await shownChecks(page)).filter((x) => x.status === 'fail').map((x) => x.id);
+  assert.ok(failed.length > 0 && failed.every((id) => id === 'lookup_summary'), JSON.stringify(failed));
+  await shot(page, 'v3-lookup-never-logged-en.png');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('a link /verify#sha256=<hash> (an evidence report\'s QR code) is looked up on load', { skip }, async () => {
   const hash = v.hex(await v.sha256(utf8.encode('合同 43：全文\n')));
   await serveLookup(hash);

@@ -191,14 +191,15 @@ test('the file alone is looked up by its hash and verified', async () => {
   await verify(page, { file: env('EL_FILE') });
   assert.equal(await page.getAttribute('#results', 'data-state'), 'lookup-done');
   assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'no_trusted_log_key');
-  // Even under the server's keys: the entries are in the log, but only the
-  // server links them to the file (v2 leaves hold no document hash).
-  assert.equal(await page.getAttribute('#server-anchors', 'data-claimed-verdict'), 'server_vouched');
+  // Under the server's keys (a claim, shown beside the verdict): the
+  // entries are v3 records whose disclosures open their leaves and name
+  // this file, so the link to the file is signed, not the server's word.
+  assert.equal(await page.getAttribute('#server-anchors', 'data-claimed-verdict'), 'verified');
   const checks = await shownChecks(page);
   results.lookup = checks;
   verdicts.lookup = await page.getAttribute('.verdict', 'data-verdict');
-  // Lookup v2: the leaves' inclusion and log signature are checked; the
-  // summary is the ledger's statement (no record, so no document_hash check).
+  // The leaves' inclusion and log signature are checked, and each
+  // entry's disclosures against its leaf (lookup_summary).
   for (const id of ['bundle_format', 'inclusion', 'lookup_summary']) {
     assert.ok(checks.some((c) => c.id === id && c.passed), `${id}: ${JSON.stringify(checks)}`);
   }

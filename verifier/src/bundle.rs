@@ -21,6 +21,8 @@
 //!   (the checkpoint against your log and witness keys);
 //! - [`attestations`]: `attestations` (issuer signatures) and the rebuilt
 //!   timeline entries;
+//! - [`completeness`]: `completeness` (record v3: the contract's chain
+//!   over the bundle's entries, from its first entry, without a gap);
 //! - [`timeline`]: `timeline` (T1-T7);
 //! - [`timestamps`]: `event_timestamp`, `checkpoint_timestamp` (RFC 3161
 //!   against your TSA roots).
@@ -30,13 +32,16 @@
 
 mod attestations;
 mod commitments;
+mod completeness;
 mod content;
 mod decode;
 mod decoded;
+mod lookup;
 mod signatures;
 mod timeline;
 mod timestamps;
 
+pub use lookup::{verify_lookup_bytes, LOOKUP_FORMAT_V2, MAX_LOOKUP_ENTRIES};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -393,6 +398,10 @@ pub fn verify_bundle(bundle: &Bundle, options: &VerifyOptions) -> Report {
     report.checks.push(content::format_check(bundle, &d));
     if bundle.is_v2() {
         report.checks.extend(d.entries.iter().map(commitments::check));
+    }
+    if let Some((check, fact)) = completeness::check(&d.entries) {
+        report.checks.push(check);
+        report.completeness = Some(fact);
     }
     report.checks.push(content::same_document_check(bundle, &d));
     if let Some(h) = &options.document_hash {

@@ -40,6 +40,12 @@ pub mod check_id {
     pub const CHECKPOINT_TIMESTAMP: &str = "checkpoint_timestamp";
     /// Enough distinct trusted witness keys cosigned the checkpoint.
     pub const WITNESS_QUORUM: &str = "witness_quorum";
+    /// Record v3: the contract's chain over the bundle's entries has no
+    /// gap from the contract's first entry to the bundle's last.
+    pub const COMPLETENESS: &str = "completeness";
+    /// A lookup answer, one per entry (subject: index): the leaf agrees
+    /// with the ledger's summary (a v3 leaf: its disclosures open it).
+    pub const LOOKUP_SUMMARY: &str = "lookup_summary";
 }
 
 /// The outcome of one check (docs/trust-policy.md §2).
@@ -140,6 +146,10 @@ pub enum VerdictStatus {
     QuorumNotMet,
     /// RFC 3161 tokens whose roots are not in the policy.
     UntrustedTimestamps,
+    /// A lookup answer whose checks all pass, with an entry tied to the
+    /// file only by the server's word (a v2 leaf: nothing signed names
+    /// the file).
+    ServerVouched,
 }
 
 impl VerdictStatus {
@@ -151,6 +161,8 @@ impl VerdictStatus {
             VerdictStatus::NoTrustedLogKey => 3,
             VerdictStatus::QuorumNotMet => 4,
             VerdictStatus::UntrustedTimestamps => 5,
+            // 6 to 8 are `verifier pdf`'s (pdf-signatures.md §7).
+            VerdictStatus::ServerVouched => 9,
         }
     }
 }

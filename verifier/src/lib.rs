@@ -28,6 +28,7 @@ pub mod report;
 pub mod text;
 pub mod tsa;
 pub mod v2;
+pub mod v3;
 pub mod verdict;
 
 pub use error::VerifyError;

@@ -66,6 +66,26 @@ pub struct CheckpointFact {
     pub root: String,
 }
 
+/// What the contract's chain (record v3) shows of the bundle's
+/// completeness (docs/bundle-format.md §7.5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CompletenessFact {
+    /// No gap, no broken or reordered link, and the chain reaches back to
+    /// the contract's first entry.
+    pub complete: bool,
+    /// Index of the first chained entry of the bundle.
+    pub from_entry: u64,
+    /// Index of the last chained entry of the bundle.
+    pub to_entry: u64,
+    /// Entries of the contract the chain accounts for, up to `to_entry`.
+    pub entries: u64,
+    /// The chain is complete and includes the contract's `completed`
+    /// entry: the bundle holds every entry logged up to completion.
+    pub through_completion: bool,
+    /// Each gap or broken link, in words.
+    pub gaps: Vec<String>,
+}
+
 /// A party that appears in the evidence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Party {
@@ -236,6 +256,9 @@ pub struct Report {
     pub witnesses: Vec<WitnessFact>,
     /// Trusted times from RFC 3161 tokens that chain to a trusted root.
     pub timestamps: Vec<TimestampFact>,
+    /// Record v3 bundles: what the contract's chain shows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completeness: Option<CompletenessFact>,
 }
 
 impl Report {
@@ -261,6 +284,7 @@ impl Report {
             timeline: Vec::new(),
             witnesses: Vec::new(),
             timestamps: Vec::new(),
+            completeness: None,
         }
     }
 

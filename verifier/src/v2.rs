@@ -22,6 +22,7 @@ use serde_json::{json, Map, Value};
 
 use crate::entry::{parse_leaf, parse_ledger_time, Event, Identity, LeafEntry, LEAF_LIMITS};
 use crate::jcs;
+use crate::v3;
 use crate::{Hash, VerifyError};
 
 /// `format` of a v2 leaf.
@@ -42,14 +43,37 @@ pub const SALT_BYTES: usize = 32;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const LEAF_FIELDS: &[&str] = &["commitment", "commitment_alg", "format", "ledger_time"];
-const RECORD_FIELDS: &[&str] = &["event", "format", "identity_commitment", "salt", "tenant"];
+const RECORD_FIELDS: &[&str] =
+    &["chain", "event", "format", "identity_commitment", "salt", "tenant"];
 const IDENTITY_FIELDS: &[&str] = &["format", "id_number", "id_type", "name", "phone", "salt"];
+
+/// How a leaf's commitment is computed from its record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitmentAlg {
+    /// [`COMMITMENT_ALG_V2`]: over the whole salted record (`evidence-record/v2`).
+    SaltedV2,
+    /// [`v3::COMMITMENT_ALG_V3`]: over per-field salted digests
+    /// (`evidence-record/v3`, selective disclosure and the contract chain).
+    SdV3,
+}
+
+impl CommitmentAlg {
+    /// The `commitment_alg` string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommitmentAlg::SaltedV2 => COMMITMENT_ALG_V2,
+            CommitmentAlg::SdV3 => v3::COMMITMENT_ALG_V3,
+        }
+    }
+}
 
 /// A decoded v2 leaf.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeafV2 {
     /// The record commitment.
     pub commitment: Hash,
+    /// How the commitment is computed from the record.
+    pub alg: CommitmentAlg,
     /// RFC 3339 UTC with microseconds and `Z`.
     pub ledger_time: String,
 }
@@ -75,14 +99,19 @@ impl Leaf {
     }
 }
 
-/// The leaf bytes of a v2 entry.
+/// The leaf bytes of a v2 entry whose record is `evidence-record/v2`.
 pub fn leaf_v2_bytes(commitment: &Hash, ledger_time: &str) -> Vec<u8> {
+    leaf_bytes(commitment, CommitmentAlg::SaltedV2, ledger_time)
+}
+
+/// The leaf bytes of an entry, its record committed to by `alg`.
+pub fn leaf_bytes(commitment: &Hash, alg: CommitmentAlg, ledger_time: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(160);
     // Member names are ASCII and written in canonical (sorted) order.
     out.extend_from_slice(b"{\"commitment\":");
     jcs::write_string(&commitment.to_base64(), &mut out);
     out.extend_from_slice(b",\"commitment_alg\":");
-    jcs::write_string(COMMITMENT_ALG_V2, &mut out);
+    jcs::write_string(alg.as_str(), &mut out);
     out.extend_from_slice(b",\"format\":");
     jcs::write_string(LEAF_FORMAT_V2, &mut out);
     out.extend_from_slice(b",\"ledger_time\":");
@@ -109,16 +138,23 @@ pub fn parse_any_leaf(bytes: &[u8]) -> Result<Leaf, VerifyError> {
     if format != LEAF_FORMAT_V2 {
         return Err(VerifyError::invalid("format", format!("unknown leaf format {format:?}")));
     }
-    if string(map, "commitment_alg")? != COMMITMENT_ALG_V2 {
-        return Err(VerifyError::invalid(
-            "commitment_alg",
-            format!("unknown commitment algorithm (expected {COMMITMENT_ALG_V2})"),
-        ));
-    }
+    let alg = match string(map, "commitment_alg")? {
+        COMMITMENT_ALG_V2 => CommitmentAlg::SaltedV2,
+        v3::COMMITMENT_ALG_V3 => CommitmentAlg::SdV3,
+        _ => {
+            return Err(VerifyError::invalid(
+                "commitment_alg",
+                format!(
+                    "unknown commitment algorithm (expected {COMMITMENT_ALG_V2} or {})",
+                    v3::COMMITMENT_ALG_V3
+                ),
+            ))
+        }
+    };
     let commitment = hash_b64(map, "commitment")?;
     let ledger_time = string(map, "ledger_time")?.to_owned();
     parse_ledger_time(&ledger_time)?;
-    Ok(Leaf::V2(LeafV2 { commitment, ledger_time }))
+    Ok(Leaf::V2(LeafV2 { commitment, alg, ledger_time }))
 }
 
 /// SHA-256(`domain` || 0x00 || `canonical`).
@@ -216,16 +252,32 @@ pub struct Record {
     pub tenant: String,
     /// The identity sub-commitment, if the event came with an identity.
     pub identity_commitment: Option<Hash>,
+    /// A v3 record's place in its contract's chain (`None` for v2).
+    pub chain: Option<v3::Chain>,
 }
 
-/// Validates a record object (members, format, salt, tenant, event).
+/// Validates a record object, v2 or v3 (members, format, salt, tenant,
+/// event; a v3 record's chain).
 pub fn parse_record(v: &Value) -> Result<Record, VerifyError> {
     let map =
         v.as_object().ok_or_else(|| VerifyError::invalid("record", "must be a JSON object"))?;
     check_fields(map, RECORD_FIELDS, "record.")?;
-    if string(map, "format")? != RECORD_FORMAT_V2 {
-        return Err(VerifyError::invalid("record.format", "must be evidence-record/v2"));
-    }
+    let chain = match (string(map, "format")?, map.get("chain")) {
+        (RECORD_FORMAT_V2, None) => None,
+        (v3::RECORD_FORMAT_V3, Some(c)) => Some(v3::Chain::parse(c)?),
+        (v3::RECORD_FORMAT_V3, None) => {
+            return Err(VerifyError::invalid("record.chain", "required in evidence-record/v3"))
+        }
+        (RECORD_FORMAT_V2, Some(_)) => {
+            return Err(VerifyError::invalid("record.chain", "unknown field"));
+        }
+        _ => {
+            return Err(VerifyError::invalid(
+                "record.format",
+                "must be evidence-record/v2 or evidence-record/v3",
+            ))
+        }
+    };
     salt(map, "record.salt")?;
     let tenant = string(map, "tenant")?;
     if tenant.is_empty() || tenant.chars().count() > 128 || tenant.chars().any(char::is_control) {
@@ -243,15 +295,25 @@ pub fn parse_record(v: &Value) -> Result<Record, VerifyError> {
         None => None,
         Some(_) => Some(hash_b64(map, "identity_commitment")?),
     };
-    Ok(Record { event, tenant: tenant.to_owned(), identity_commitment })
+    Ok(Record { event, tenant: tenant.to_owned(), identity_commitment, chain })
 }
 
-/// Opens a v2 leaf with its record: the record must be valid and its
-/// commitment must be the leaf's. Returns the entry as a v1 leaf would
-/// have given it (event, tenant, the leaf's ledger time).
+/// Opens a v2 leaf with its record: the record must be valid, of the
+/// format the leaf's `commitment_alg` names, and its commitment must be
+/// the leaf's. Returns the entry as a v1 leaf would have given it (event,
+/// tenant, the leaf's ledger time).
 pub fn open_leaf(leaf: &LeafV2, record: &Value) -> Result<(LeafEntry, Record), VerifyError> {
     let rec = parse_record(record)?;
-    let got = record_commitment(record);
+    let got = match (leaf.alg, rec.chain.is_some()) {
+        (CommitmentAlg::SaltedV2, false) => record_commitment(record),
+        (CommitmentAlg::SdV3, true) => v3::record_commitment(record)?,
+        (alg, _) => {
+            return Err(VerifyError::invalid(
+                "record.format",
+                format!("the leaf's commitment_alg {} names another record format", alg.as_str()),
+            ))
+        }
+    };
     if got != leaf.commitment {
         return Err(VerifyError::invalid(
             "record",

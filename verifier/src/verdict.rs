@@ -98,6 +98,11 @@ fn summary(status: VerdictStatus, checks: &[Check], trust: &TrustFact, failed: u
              not chain to a TSA root you trust."
                 .into()
         }
+        VerdictStatus::ServerVouched => {
+            "NOT VERIFIED: these entries are in the log, but only the server says they are about \
+             this file."
+                .into()
+        }
     }
 }
 

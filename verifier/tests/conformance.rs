@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use common::*;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use verifier::bundle::{verify_bundle_bytes, BundleWitness, VerifyOptions};
+use verifier::bundle::{
+    verify_bundle_bytes, verify_lookup_bytes, BundleWitness, VerifyOptions, LOOKUP_FORMAT_V2,
+};
 use verifier::cosignature::CosignatureSigner;
 use verifier::note::NoteSigner;
 use verifier::policy::TrustPolicy;
@@ -132,6 +134,8 @@ fn generate() -> Vec<Case> {
     cases.extend(escape_cases(&world, &court));
     cases.extend(timestamp_cases(&court));
     cases.extend(v2_cases(&world, &court));
+    cases.extend(v3_cases(&world, &court));
+    cases.extend(lookup_cases(&world, &court));
     cases.extend(party_cases(&world, &court));
     cases
 }
@@ -323,6 +327,196 @@ fn v2_cases(world: &World, court: &str) -> Vec<Case> {
             true,
             expect("verified", &[], &[]),
         ),
+    ]
+}
+
+/// Record v3: the contract's chain over the bundle (completeness).
+fn v3_cases(world: &World, court: &str) -> Vec<Case> {
+    let flow = world.contract_flow_v2();
+    let genuine = world.bundle_v3(&flow);
+    let case = |name, description, bundle: &verifier::bundle::Bundle, e: Value| Case {
+        name,
+        description,
+        bundle: to_value(bundle),
+        policy: court.to_owned(),
+        document: Some(DOCUMENT.to_vec()),
+        expect: e,
+    };
+    let without = |i: usize| {
+        let mut b = genuine.clone();
+        b.entries.remove(i);
+        b
+    };
+    let n = genuine.entries.len();
+    let mut reordered = genuine.clone();
+    reordered.entries.swap(2, 3);
+    // u-1 confirms intent twice; leaving the second confirmation out
+    // breaks no timeline rule, only the chain.
+    let mut twice = flow.clone();
+    twice.insert(
+        3,
+        world.event_v2(
+            "e-u-1-intent-again",
+            "intent_verified",
+            "u-1",
+            &[("intent-svc", json!({"method": "sms_code", "result": "pass"}))],
+            (TENANT, DOC_ID, "u-1"),
+        ),
+    );
+    let mut quiet_gap = world.bundle_v3(&twice);
+    quiet_gap.entries.remove(3);
+    vec![
+        case(
+            "v3-genuine-complete",
+            "A genuine bundle of v3 records (per-field digests, the contract's chain): complete from the first entry through completion; verified.",
+            &genuine,
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "v3-completed-left-out",
+            "The same bundle without its last entry (completed): complete from the first entry to the last shown, not through completion; verified, and the report says so.",
+            &without(n - 1),
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "v3-middle-left-out",
+            "One entry removed from the middle (u-1's intent): the next entry's seq skips one; completeness names the gap.",
+            &without(2),
+            expect("failed", &["completeness", "timeline"], &[]),
+        ),
+        case(
+            "v3-quiet-gap",
+            "One entry removed from the middle that no timeline rule misses (u-1's second intent confirmation): only the chain shows the gap.",
+            &quiet_gap,
+            expect("failed", &["completeness"], &[]),
+        ),
+        case(
+            "v3-first-left-out",
+            "The first entry (registered) removed: the chain starts at seq 1 with nothing before it; completeness names the missing start.",
+            &without(0),
+            expect("failed", &["completeness"], &[]),
+        ),
+        case(
+            "v3-before-completed-left-out",
+            "The last entry before completed (u-2's signature) removed: completed's seq skips one; completeness names the gap.",
+            &without(n - 2),
+            expect("failed", &["completeness"], &[]),
+        ),
+        case(
+            "v3-reordered",
+            "Two entries listed in swapped order: out of order for the bundle, and a reordered chain for completeness.",
+            &reordered,
+            expect("failed", &["bundle_format", "completeness", "timeline"], &[]),
+        ),
+    ]
+}
+
+/// The `GET /v1/lookup` answer the service gives for the bundle's entries
+/// (its summary, and for v3 records the disclosures of document hash and
+/// kind with the other digests).
+fn lookup_of(bundle: &verifier::bundle::Bundle, disclose: bool) -> Value {
+    let entries: Vec<Value> = bundle
+        .entries
+        .iter()
+        .map(|e| {
+            let record = e.record.as_ref().expect("record");
+            let mut v = json!({"index": e.index, "leaf": e.leaf, "inclusion": e.inclusion,
+                "summary": {"kind": record["event"]["kind"], "ledger_time": leaf_time(&e.leaf),
+                    "party": 1, "issuers": [], "checked_on_ingest": true}});
+            if disclose && record["format"] == "evidence-record/v3" {
+                let view = verifier::v3::partial_view(record, &verifier::v3::LOOKUP_DISCLOSED)
+                    .expect("view");
+                v["disclosures"] = view["disclosures"].clone();
+                v["digests"] = view["digests"].clone();
+            }
+            v
+        })
+        .collect();
+    let witnesses: Vec<Value> =
+        bundle.witnesses.iter().map(|w| json!({"name": w.name, "vkey": w.vkey})).collect();
+    json!({"format": LOOKUP_FORMAT_V2, "document_hash": Hash::digest(DOCUMENT).to_hex(),
+        "origin": bundle.origin, "log_vkey": bundle.log_vkey, "checkpoint": bundle.checkpoint,
+        "entries": entries, "witnesses": witnesses, "next_cursor": null})
+}
+
+/// Lookup answers: disclosures that open their leaves (verified), v2
+/// leaves and withheld disclosures (server_vouched), and forged
+/// disclosures, each refused by `lookup_summary`.
+fn lookup_cases(world: &World, court: &str) -> Vec<Case> {
+    let flow = world.contract_flow_v2();
+    let genuine = lookup_of(&world.bundle_v3(&flow), true);
+    let case = |name, description, answer: Value, e: Value| Case {
+        name,
+        description,
+        bundle: answer,
+        policy: court.to_owned(),
+        document: Some(DOCUMENT.to_vec()),
+        expect: e,
+    };
+    let forged = expect("failed", &["lookup_summary"], &[]);
+    let mut salt = genuine.clone();
+    salt["entries"][3]["disclosures"][0][0] = json!(Hash([7; 32]).to_base64());
+    // Another file's hash disclosed in place of the logged one, the
+    // answer made about that file.
+    let other = Hash::digest(b"a file that was never logged").to_hex();
+    let mut swapped = genuine.clone();
+    swapped["document_hash"] = json!(other);
+    for e in swapped["entries"].as_array_mut().expect("entries") {
+        e["disclosures"][0][2] = json!(other);
+    }
+    // The digest of the tenant taken from another record.
+    let mut spliced = genuine.clone();
+    spliced["entries"][3]["digests"]["tenant"] = genuine["entries"][4]["digests"]["tenant"].clone();
+    // A genuine answer about the contract, presented for a never-logged file.
+    let mut never = genuine.clone();
+    never["document_hash"] = json!(other);
+    vec![
+        case(
+            "lookup-v3-verified",
+            "A lookup answer whose v3 entries disclose document hash and kind: each disclosure set opens its leaf's commitment and names this file, so the log's signature ties the entries to it; verified.",
+            genuine.clone(),
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "lookup-v2-server-vouched",
+            "A lookup answer of v2 entries (a commitment only, no disclosure): every check passes, and the link to the file is the server's word; server_vouched.",
+            lookup_of(&world.bundle_v2(&flow), true),
+            expect("server_vouched", &[], &[]),
+        ),
+        case(
+            "lookup-v3-disclosures-withheld",
+            "v3 entries whose disclosures were left out: nothing ties them to the file; server_vouched.",
+            lookup_of(&world.bundle_v3(&flow), false),
+            expect("server_vouched", &[], &[]),
+        ),
+        case(
+            "lookup-v3-wrong-salt",
+            "One entry's document-hash disclosure with another salt: its digest changes, the commitment does not reopen.",
+            salt,
+            forged.clone(),
+        ),
+        Case {
+            name: "lookup-v3-swapped-document-hash",
+            description: "Every entry discloses the hash of a file that was never logged (the answer made about that file, and checked with it): the commitments do not reopen.",
+            bundle: swapped,
+            policy: court.to_owned(),
+            document: Some(b"a file that was never logged".to_vec()),
+            expect: forged.clone(),
+        },
+        case(
+            "lookup-v3-digest-from-another-record",
+            "One entry's tenant digest taken from another record: the commitment does not reopen.",
+            spliced,
+            forged.clone(),
+        ),
+        Case {
+            name: "lookup-v3-never-logged-file",
+            description: "A genuine answer about the contract, presented for a file that was never logged (the answer says it is about that file): the disclosures name the logged document, not this file.",
+            bundle: never,
+            policy: court.to_owned(),
+            document: Some(b"a file that was never logged".to_vec()),
+            expect: forged,
+        },
     ]
 }
 
@@ -595,9 +789,11 @@ fn timestamp_cases(court: &str) -> Vec<Case> {
 }
 
 fn case_json(c: &Case) -> Value {
+    // A lookup answer (its own format) goes under "lookup", a bundle under "bundle".
+    let member = if c.bundle["format"] == LOOKUP_FORMAT_V2 { "lookup" } else { "bundle" };
     let mut v = json!({
         "description": c.description,
-        "bundle": c.bundle,
+        member: c.bundle,
         "policy": c.policy,
         "now": NOW,
         "expect": c.expect,
@@ -616,11 +812,13 @@ fn run_case(case: &Value) -> (String, Vec<String>, Vec<String>) {
     if let Some(h) = case["document_sha256"].as_str() {
         options.document_hash = Some(Hash::from_hex(h).expect("hex"));
     }
-    let bytes = match case.get("bundle_text") {
-        Some(t) => t.as_str().expect("text").as_bytes().to_vec(),
-        None => serde_json::to_vec(&case["bundle"]).expect("bundle"),
+    let report = match (case.get("bundle_text"), case.get("lookup")) {
+        (Some(t), _) => verify_bundle_bytes(t.as_str().expect("text").as_bytes(), &options),
+        (None, Some(l)) => verify_lookup_bytes(&serde_json::to_vec(l).expect("lookup"), &options),
+        (None, None) => {
+            verify_bundle_bytes(&serde_json::to_vec(&case["bundle"]).expect("bundle"), &options)
+        }
     };
-    let report = verify_bundle_bytes(&bytes, &options);
     let ids = |s: CheckStatus| -> Vec<String> {
         let set: BTreeSet<&str> =
             report.checks.iter().filter(|c| c.status == s).map(|c| c.id).collect();

@@ -13,6 +13,7 @@ import { MAX_TSA_ROOTS, MAX_ROOT_PEM_BYTES, emptyPolicy } from './policy.js';
 import { check, plain, finishReport } from './report.js';
 import { FORMAT_V1, FORMAT_V2, MAX_LEAF_B64, decode, readable, leafTimes, unreadableCount } from './bundle/decode.js';
 import { formatCheck, sameDocumentCheck, documentHashCheck, inclusionCheck } from './bundle/content.js';
+import { completenessCheck } from './bundle/completeness.js';
 import { commitmentsChecks } from './bundle/commitments.js';
 import { logSignatureCheck, cosignatureChecks, witnessClaims } from './bundle/signatures.js';
 import { attestationCheck, parties } from './bundle/attestations.js';
@@ -149,6 +150,11 @@ export async function verifyBundle(input, options = {}) {
   const d = await decode(b);
   report.checks.push(formatCheck(b, d));
   if (b.format === FORMAT_V2) report.checks.push(...(await commitmentsChecks(b, d)));
+  const chain = completenessCheck(d);
+  if (chain) {
+    report.checks.push(chain.check);
+    report.completeness = chain.fact;
+  }
   report.checks.push(sameDocumentCheck(b, d));
   if (options.documentHash) report.checks.push(documentHashCheck(options.documentHash, d));
   report.checks.push(await logSignatureCheck(b, d, policy));

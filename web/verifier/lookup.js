@@ -1,8 +1,11 @@
 // GET /v1/lookup answers (the file-only mode): v1 answers split into one
 // bundle per contract, v2 answers (evidence-lookup/v2) checked without the
-// records. No twin in verifier/src; the answer is made by src/api/lookup.rs.
+// records, record v3 entries by their disclosures. Twin of
+// verifier/src/bundle/lookup.rs (verifyLookup; lookupToBundles has none);
+// the answer is made by src/api/lookup.rs.
 
-import { m, fail, errMsg } from './error.js';
+import { m, fail, errMsg, attempt } from './error.js';
+import { checkPartial } from './v3.js';
 import { b64decode, b64encode } from './hash.js';
 import { parseStrictJson, decodeUtf8, isObject } from './jcs.js';
 import { sameKey } from './note.js';
@@ -69,7 +72,9 @@ export function checkLookupShape(v) {
   for (const k of ['document_hash', 'origin', 'log_vkey', 'checkpoint']) str(v[k], k);
   if (!HEX64_RE.test(v.document_hash)) bad('type', 'document_hash');
   if ('tree_size' in v && !(Number.isSafeInteger(v.tree_size) && v.tree_size >= 0)) bad('type', 'tree_size');
-  if ('next_cursor' in v && v.next_cursor !== null) str(v.next_cursor, 'next_cursor');
+  // The service answers an index (or null); verifier/src/bundle/lookup.rs takes the same.
+  const cursorOk = (c) => c === null || typeof c === 'string' || (Number.isSafeInteger(c) && c >= 0);
+  if ('next_cursor' in v && !cursorOk(v.next_cursor)) bad('type', 'next_cursor');
   const witnesses = v.witnesses ?? [];
   if (!Array.isArray(witnesses) || witnesses.length > MAX_WITNESSES) bad('count', 'witnesses');
   const ws = witnesses.map((w, i) => {
@@ -92,6 +97,10 @@ export function checkLookupShape(v) {
     if (!Array.isArray(s.issuers) || s.issuers.length > 16) bad('count', `${f}.summary.issuers`);
     s.issuers.forEach((x, j) => str(x, `${f}.summary.issuers[${j}]`));
     if (typeof s.checked_on_ingest !== 'boolean') bad('type', `${f}.summary.checked_on_ingest`);
+    // Record v3: both or neither; their contents are checkPartial's.
+    if (('disclosures' in e) !== ('digests' in e)) bad('type', `${f}.disclosures`);
+    if ('disclosures' in e && (!Array.isArray(e.disclosures) || e.disclosures.length > 16)) bad('count', `${f}.disclosures`);
+    if ('digests' in e && !isObject(e.digests)) bad('type', `${f}.digests`);
     return { index: e.index, leaf: e.leaf, inclusion: e.inclusion };
   });
   const b = { format: LOOKUP_V2, origin: v.origin, log_vkey: v.log_vkey, tenant: '', document_id: '', checkpoint: v.checkpoint, entries, issuers: [], witnesses: ws };
@@ -101,10 +110,13 @@ export function checkLookupShape(v) {
 
 /** `lookup_summary` of one entry: the leaf can be read, and what the
  * leaf shows agrees with the summary (its time; a v1 leaf also its kind
- * and document hash). The rest of the summary is the ledger's word. */
-function lookupSummaryCheck(e, s, documentHash) {
+ * and document hash; a v3 leaf's disclosures open its commitment and
+ * disclose this document hash and the summary's kind). The rest of the
+ * summary is the ledger's word. Returns {check, disclosed}. */
+async function lookupSummaryCheck(e, x, documentHash) {
+  const s = x.summary;
   const title = m('c.lsum.title', { i: e.index });
-  const out = (passed, detail) => check('lookup_summary', String(e.index), passed, title, detail);
+  const out = (passed, detail, disclosed = false) => ({ check: check('lookup_summary', String(e.index), passed, title, detail), disclosed });
   if (e.raw.err) return out(false, m('c.lsum.unreadable', { why: e.raw.err }));
   const l = e.raw.ok;
   if (s.ledger_time !== l.ledger_time) return out(false, m('c.lsum.time', { said: plain(s.ledger_time), leaf: l.ledger_time }));
@@ -113,7 +125,14 @@ function lookupSummaryCheck(e, s, documentHash) {
     if (l.event.document_hash !== documentHash) return out(false, m('c.lsum.hash', { hash: l.event.document_hash }));
     return out(true, m('c.lsum.v1_ok', { at: l.ledger_time }));
   }
-  return out(true, m('c.lsum.v2_ok', { at: l.ledger_time }));
+  if (l.alg !== 'v3' || !('disclosures' in x)) return out(true, m('c.lsum.v2_ok', { at: l.ledger_time }));
+  const shown = await attempt(() => checkPartial(l.commitment, x.disclosures, x.digests));
+  if (shown.err) return out(false, m('c.lsum.v3_bad', { why: shown.err }));
+  const hash = shown.ok.get('event.document_hash');
+  const kind = shown.ok.get('event.kind');
+  if (hash !== documentHash) return out(false, m('c.lsum.v3_hash', { hash: plain(String(hash)) }));
+  if (kind !== s.kind) return out(false, m('c.lsum.v3_kind', { kind: plain(String(kind)), said: plain(s.kind) }));
+  return out(true, m('c.lsum.v3_ok', { hash, kind: plain(kind), at: l.ledger_time }), true);
 }
 
 /**
@@ -150,15 +169,17 @@ export async function verifyLookup(answer, options = {}) {
   report.checks.push(...cos.checks);
   report.witnesses = cos.facts;
   for (const e of d.entries) report.checks.push(await inclusionCheck(e, d));
-  answer.entries.forEach((x, i) => {
+  for (const [i, x] of answer.entries.entries()) {
     const e = d.entries[i];
-    report.checks.push(lookupSummaryCheck(e, x.summary, answer.document_hash));
+    const sum = await lookupSummaryCheck(e, x, answer.document_hash);
+    report.checks.push(sum.check);
     const s = x.summary;
+    const version = e.raw.ok ? (e.raw.ok.v2 ? (e.raw.ok.alg === 'v3' ? 3 : 2) : 1) : null;
     report.summaries.push({
       index: x.index, kind: s.kind, ledger_time: s.ledger_time, party: s.party, issuers: [...s.issuers],
-      checked_on_ingest: s.checked_on_ingest, leaf_version: e.raw.ok ? (e.raw.ok.v2 ? 2 : 1) : null,
+      checked_on_ingest: s.checked_on_ingest, leaf_version: version, disclosed: sum.disclosed,
     });
-  });
+  }
   if (d.checkpoint.ok) {
     const cp = d.checkpoint.ok;
     report.checkpoint = { origin: cp.origin, tree_size: String(cp.size), root: b64encode(cp.root) };
@@ -166,7 +187,9 @@ export async function verifyLookup(answer, options = {}) {
   report.logKey = d.logKey.ok ?? null;
   const logKeyTrusted = d.logKey.ok && policy.logs.some((k) => sameKey(k, d.logKey.ok));
   report.claims = { log_key: logKeyTrusted ? null : b.log_vkey, witnesses: witnessClaims(b, d, policy), tsas: [], anchoring: null };
-  // v2 leaves name no document hash: the server alone links them to the file.
-  report.linkVouched = report.summaries.some((x) => x.leaf_version !== 1);
+  // v2 leaves name no document hash: the server alone links them to the
+  // file. A v3 leaf whose disclosures checked is tied to it by the log's
+  // signature (the disclosed document hash is inside its commitment).
+  report.linkVouched = report.summaries.some((x) => x.leaf_version !== 1 && !x.disclosed);
   return finishReport(report);
 }

@@ -7,6 +7,7 @@ import { utf8, concat, eqBytes } from './std.js';
 import { b64decode, b64encode, sha256 } from './hash.js';
 import { parseStrictJson, decodeUtf8, canonicalJson, isObject } from './jcs.js';
 import { MAX_LEAF_BYTES, invalid, fields, parseLedgerTime, parseEvent, parseIdentityFields, parseLeafV1 } from './entry.js';
+import { RECORD_FORMAT_V3, COMMITMENT_ALG_V3, parseChain, recordCommitmentV3 } from './v3.js';
 
 /** Evidence v2 (docs/evidence-v2.md; verifier/src/v2.rs). */
 export const LEAF_FORMAT_V2 = 'evidence-leaf/v2';
@@ -32,10 +33,12 @@ export function parseLeaf(bytes) {
 function parseLeafV2(value) {
   fields(value, ['commitment', 'commitment_alg', 'format', 'ledger_time'], ['commitment', 'commitment_alg', 'format', 'ledger_time'], '');
   if (value.format !== LEAF_FORMAT_V2) invalid('format', 'leaf_format');
-  if (value.commitment_alg !== COMMITMENT_ALG_V2) invalid('commitment_alg', 'commitment_alg');
+  const alg = { [COMMITMENT_ALG_V2]: 'v2', [COMMITMENT_ALG_V3]: 'v3' }[value.commitment_alg];
+  if (!alg) invalid('commitment_alg', 'commitment_alg');
   const commitment = b64of32(value.commitment, 'commitment');
   parseLedgerTime(value.ledger_time);
-  return { v2: true, commitment, ledger_time: value.ledger_time };
+  // alg 'v3': the record is evidence-record/v3 (v2.rs CommitmentAlg::SdV3).
+  return { v2: true, alg, commitment, ledger_time: value.ledger_time };
 }
 
 /** Standard base64 of 32 bytes (44 characters), or Fail naming `path`. */
@@ -50,11 +53,17 @@ export const recordCommitment = (record) => domainHash(RECORD_DOMAIN, record);
 /** SHA-256("evidence-ledger/identity/v2" || 0x00 || JCS(identity)). */
 export const identityCommitment = (identity) => domainHash(IDENTITY_DOMAIN, identity);
 
-/** Validates a record object (v2.rs parse_record): members, format, salt,
- * tenant, the event (no identity in it). Returns {event, tenant, identity_commitment}. */
+/** Validates a record object, v2 or v3 (v2.rs parse_record): members,
+ * format, salt, tenant, the event (no identity in it), a v3 record's chain.
+ * Returns {event, tenant, identity_commitment, chain}. */
 export function parseRecord(rec) {
-  fields(rec, ['event', 'format', 'identity_commitment', 'salt', 'tenant'], [], 'record.');
-  if (rec.format !== RECORD_FORMAT_V2) invalid('record.format', 'record_format');
+  fields(rec, ['chain', 'event', 'format', 'identity_commitment', 'salt', 'tenant'], [], 'record.');
+  let chain = null;
+  if (rec.format === RECORD_FORMAT_V3) {
+    if (!('chain' in rec)) invalid('record.chain', 'required');
+    chain = parseChain(rec.chain);
+  } else if (rec.format !== RECORD_FORMAT_V2) invalid('record.format', 'record_format');
+  else if ('chain' in rec) invalid('record.chain', 'unknown');
   b64of32(rec.salt, 'record.salt');
   const tenant = rec.tenant;
   if (typeof tenant !== 'string' || tenant.length === 0 || [...tenant].length > 128 || /[\u0000-\u001f\u007f-\u009f]/.test(tenant)) {
@@ -64,14 +73,16 @@ export function parseRecord(rec) {
   if (isObject(rec.event) && 'identity' in rec.event) invalid('record.event.identity', 'identity_in_record');
   const event = parseEvent(rec.event);
   const ic = 'identity_commitment' in rec ? b64of32(rec.identity_commitment, 'record.identity_commitment') : null;
-  return { event, tenant, identity_commitment: ic };
+  return { event, tenant, identity_commitment: ic, chain };
 }
 
 /** Opens a v2 leaf with its record (v2.rs open_leaf): the entry as a v1
  * leaf would give it ({event, tenant, ledger_time}) and the parsed record. */
 export async function openLeaf(leaf, record) {
   const rec = parseRecord(record);
-  const got = await recordCommitment(record);
+  // The leaf's commitment_alg names the record's format.
+  if ((leaf.alg === 'v3') !== (rec.chain !== null)) invalid('record.format', 'record_format');
+  const got = leaf.alg === 'v3' ? await recordCommitmentV3(record) : await recordCommitment(record);
   if (!eqBytes(got, leaf.commitment)) fail('r.open', { what: 'record', got: b64encode(got), want: b64encode(leaf.commitment) });
   return { entry: { event: rec.event, tenant: rec.tenant, ledger_time: leaf.ledger_time, v2: true }, record: rec };
 }

@@ -18,7 +18,8 @@ use std::process::ExitCode;
 
 use sha2::{Digest as _, Sha256};
 use verifier::bundle::{
-    signed_documents, verify_bundle_bytes, Bundle, VerifyOptions, MAX_BUNDLE_BYTES,
+    signed_documents, verify_bundle_bytes, verify_lookup_bytes, Bundle, VerifyOptions,
+    LOOKUP_FORMAT_V2, MAX_BUNDLE_BYTES,
 };
 use verifier::pdf::{match_bundle, verify_pdf, MAX_PDF_BYTES};
 use verifier::policy::{TrustPolicy, MAX_POLICY_BYTES, MAX_ROOT_PEM_BYTES};
@@ -125,9 +126,26 @@ fn verify(raw: &[String]) -> Result<u8, Fatal> {
     if let Some(path) = &args.document {
         options.document_hash = Some(hash_file(path)?);
     }
-    let report = verify_bundle_bytes(&bundle, &options);
+    // A saved `GET /v1/lookup` answer is checked as the page checks it.
+    let report = if is_lookup_answer(&bundle) {
+        verify_lookup_bytes(&bundle, &options)
+    } else {
+        verify_bundle_bytes(&bundle, &options)
+    };
     print_report(args.json, &report, || report.to_text())?;
     Ok(report.verdict.status.exit_code())
+}
+
+/// Whether `bytes` are JSON whose `format` is a lookup answer's; anything
+/// else (a bundle, or not JSON at all) goes to the bundle verifier, which
+/// says what is wrong with it.
+fn is_lookup_answer(bytes: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Format {
+        format: Option<String>,
+    }
+    serde_json::from_slice::<Format>(bytes)
+        .is_ok_and(|f| f.format.as_deref() == Some(LOOKUP_FORMAT_V2))
 }
 
 /// Prints a report: JSON for programs (every invisible character escaped),

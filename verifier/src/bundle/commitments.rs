@@ -88,6 +88,7 @@ pub(super) fn decode_entry_v2(e: &BundleEntry, problems: &mut Vec<String>) -> De
                             l.commitment.to_base64()
                         ));
                         d.identity_committed = rec.identity_commitment.is_some();
+                        d.chain = rec.chain;
                         match &e.identity {
                             Some(opening) => match open_identity(&rec, opening) {
                                 Ok(id) => {

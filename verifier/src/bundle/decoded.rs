@@ -41,6 +41,8 @@ pub(super) struct DecodedEntry {
     pub(super) identity: Option<Identity>,
     /// Whether the record commits to an identity.
     pub(super) identity_committed: bool,
+    /// A v3 record's place in its contract's chain, once it opened the leaf.
+    pub(super) chain: Option<crate::v3::Chain>,
 }
 
 /// What the `commitments` check found for one entry.
@@ -75,6 +77,7 @@ pub(super) fn undecoded(e: &BundleEntry, bytes: Option<&[u8]>) -> DecodedEntry {
         leaf_time: None,
         identity: None,
         identity_committed: false,
+        chain: None,
     }
 }
 

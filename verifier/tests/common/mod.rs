@@ -380,6 +380,58 @@ impl World {
         bundle
     }
 
+    /// A v2 bundle whose records are v3 (`evidence-record/v3`): each
+    /// committed to by per-field digests, and chained to the contract's
+    /// previous entry (`prev` its leaf hash, `seq` its position). Two
+    /// leaves of other contracts sit before each of ours, as in a busy log.
+    pub fn bundle_v3(&self, events: &[Value]) -> Bundle {
+        use verifier::v2::{leaf_bytes, CommitmentAlg};
+        use verifier::v3::{record_commitment as commitment_v3, record_value as record_v3, Chain};
+        let mut leaves: Vec<Vec<u8>> = Vec::new();
+        let mut ours = Vec::new();
+        let mut prev = None;
+        for (i, ev) in events.iter().enumerate() {
+            leaves.push(format!("other leaf {i}a").into_bytes());
+            leaves.push(format!("other leaf {i}b").into_bytes());
+            let event = Event::from_value(ev.clone(), true).expect("valid event");
+            let opening =
+                event.identity.as_ref().map(|id| identity_value(id, &[0x80 + i as u8; 32]));
+            let ic = opening.as_ref().map(identity_commitment);
+            let chain = Chain { prev, seq: i as u64 };
+            let record = record_v3(
+                &event.raw_without_identity(),
+                TENANT,
+                &[0x40 + i as u8; 32],
+                ic.as_ref(),
+                &chain,
+            );
+            let time = format_ledger_time(T0 + i as i64 * 1_000_000);
+            let c = commitment_v3(&record).expect("v3 record");
+            let leaf = leaf_bytes(&c, CommitmentAlg::SdV3, &time);
+            prev = Some(leaf_hash(&leaf));
+            ours.push((leaves.len(), record, opening));
+            leaves.push(leaf);
+        }
+        leaves.push(b"a later leaf".to_vec());
+        let hashes: Vec<Hash> = leaves.iter().map(|l| leaf_hash(l)).collect();
+        let mut bundle = self.bundle(&[]);
+        bundle.format = FORMAT_V2.into();
+        bundle.checkpoint = self.checkpoint(&hashes);
+        bundle.entries = ours
+            .into_iter()
+            .map(|(m, record, opening)| BundleEntry {
+                record: Some(record),
+                identity: opening,
+                ..BundleEntry::new(
+                    m as u64,
+                    b64(&leaves[m]),
+                    path(m, &hashes).iter().map(Hash::to_base64).collect(),
+                )
+            })
+            .collect();
+        bundle
+    }
+
     /// The signed, cosigned checkpoint over `hashes`.
     pub fn checkpoint(&self, hashes: &[Hash]) -> String {
         let cp = Checkpoint {

@@ -157,8 +157,11 @@ impl Ledger {
         }
         let store = Store::open_config(&dir.join(DB_DIR), &opts.store)?;
         let ledger = Ledger::assemble(dir, store, Some((opts, lease)))?;
-        // An erasure whose purge did not happen (crash, failure): now.
-        if ledger.inner.store.purge_pending()? {
+        // An erasure whose purge did not happen (crash, failure): now,
+        // unless its clean-up is pending too: the service's clean-up
+        // purges after it (a purge before would be undone by the
+        // clean-up's own deletions and rewrites).
+        if ledger.inner.store.purge_pending()? && ledger.inner.store.cleanups()?.is_empty() {
             tracing::warn!("purging the store after an erasure that was not purged");
             ledger.inner.store.purge()?;
         }
@@ -403,6 +406,13 @@ impl Ledger {
         Ok(self.inner.records.vault()?.document_id(tenant, document_id))
     }
 
+    /// A keyed hash (HMAC under the index key) of `parts` in `domain`:
+    /// what the service keys its own records by, so that no key or value
+    /// spells what it is about.
+    pub fn keyed_id(&self, domain: &str, parts: &[&[u8]]) -> Result<KeyId> {
+        Ok(self.inner.records.vault()?.keyed_hash(domain, parts))
+    }
+
     fn eraser(&self) -> Eraser<'_> {
         let i = &self.inner;
         Eraser { store: &i.store, log: &i.log, records: &i.records, attester: &i.attester }
@@ -437,6 +447,18 @@ impl Ledger {
     ) -> Result<Receipt> {
         let _serial = lock(&self.inner.writes);
         self.eraser().subject(tenant, actor_id, reason, by)
+    }
+
+    /// The erasures whose clean-up (the service's copies, the purge) is
+    /// not done yet: written with each erasure, in its commit.
+    pub fn pending_cleanups(&self) -> Result<Vec<crate::erase::Cleanup>> {
+        self.eraser().pending_cleanups()
+    }
+
+    /// Marks an erasure's clean-up done (synced). The purge that follows
+    /// is pending on its own ([`Ledger::purge_pending`]) until it ran.
+    pub fn finish_cleanup(&self, cleanup: &crate::erase::Cleanup) -> Result<()> {
+        self.inner.store.delete_cleanup(&cleanup.id)
     }
 
     /// The retention index: documents completed before `before_micros`,

@@ -256,10 +256,68 @@ pub(crate) struct SealedRecord {
 }
 
 /// Whether the entry is found by its document hash (`GET /v1/lookup`):
-/// not the service's own report and erasure entries, which would tell a
-/// guesser that a report was issued or a person was erased.
+/// not the service's own entries (reports, erasures, registry changes),
+/// whose "document hash" is one a stranger can compute (of a signer's
+/// public key, of "evidence-ledger retention <tenant>", ...) and would
+/// tell a guesser that a tenant, a signer or a report exists.
 fn hash_indexed(event: &Event) -> bool {
-    !matches!(event.kind, EventKind::ReportIssued | EventKind::Erased)
+    !event.kind.is_service_kind()
+}
+
+/// What an entry's stored record says about its event: enough to find
+/// its idempotency and index records.
+pub(crate) struct StoredEvent {
+    pub tenant: String,
+    pub event_id: String,
+    pub document_id: String,
+}
+
+/// The ids of the v2 entry at `index`, from its sealed record; `None`
+/// when the record or its key is gone (erased) or the leaf is v1.
+pub(crate) fn stored_event(
+    vault: &Vault,
+    store: &Store,
+    index: u64,
+) -> Result<Option<StoredEvent>> {
+    let (Some(leaf), Some(sealed)) = (store.leaf(index)?, store.private(index, TAG_RECORD)?) else {
+        return Ok(None);
+    };
+    let Ok(v2::Leaf::V2(leaf)) = v2::parse_any_leaf(&leaf) else { return Ok(None) };
+    let Some(key) = vault.key_for_reading(&sealed_key_id(&sealed)?, store)? else {
+        return Ok(None);
+    };
+    let plain = open_private(&key, &private_aad(TAG_RECORD, &leaf.commitment), &sealed)
+        .map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
+    let record: serde_json::Value = parse_json(&plain)?;
+    let s = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    Ok(
+        match (
+            s(&record["tenant"]),
+            s(&record["event"]["event_id"]),
+            s(&record["event"]["document_id"]),
+        ) {
+            (Some(tenant), Some(event_id), Some(document_id)) => {
+                Some(StoredEvent { tenant, event_id, document_id })
+            }
+            _ => None,
+        },
+    )
+}
+
+/// The purpose an erasure's clean-up record is sealed for.
+pub(crate) const CLEANUP_PURPOSE: &[u8] = b"erasure-cleanup";
+
+/// Seals an erasure's clean-up record under the erasure's own key
+/// `seal_id` (the key its entry's record is sealed under, written in the
+/// same batch when new).
+pub(crate) fn seal_cleanup(
+    vault: &Vault,
+    store: &Store,
+    seal_id: &KeyId,
+    plain: &[u8],
+) -> Result<Vec<u8>> {
+    let key = vault.key_for_writing(seal_id, store)?;
+    seal_private(&key.key, seal_id, &blob_aad(CLEANUP_PURPOSE), plain)
 }
 
 /// The private opening of an entry.

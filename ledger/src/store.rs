@@ -26,7 +26,12 @@
 //! - `docidx`:   document id(32) index(8) -> hash id(32) || subject id(32)
 //! - `hashidx`:  document-hash id(32) index(8) -> ()
 //! - `subjidx`:  subject id(32) index(8) -> ()
-//! - `idem`:     0x02 event id(32) -> index(8) || content hash(32)
+//! - `idem`:     0x02 event id(32) -> index(8) || content hash(32); once
+//!   an erasure took the entry's record or identity: index(8) alone (the
+//!   tombstone keeps the event id used, and keeps no trace of its content)
+//! - `aux` `erasure-cleanup\0` erasure key id(32) -> what the service still
+//!   has to delete after an erasure, sealed under the erasure key; written
+//!   in the erasure's own batch, deleted when the clean-up is done
 //!
 //! Longer than 600 lines: it is the one module that sees families, key
 //! layouts and both backends' primitives (STYLE.md item 2); split, the key
@@ -67,6 +72,8 @@ const ALL_CFS: [&str; 16] = [
 const ERASURE_CFS: [&str; 6] = [CF_RECORDS, CF_DOCKEYS, CF_HASHIDX, CF_SUBJIDX, CF_AUX, CF_DOCIDX];
 /// Aux prefix of the retention index: documents by completion time.
 pub const RETENTION_PREFIX: &[u8] = b"retention-completed\0";
+/// Aux prefix of the erasures whose clean-up is not done yet.
+pub const CLEANUP_PREFIX: &[u8] = b"erasure-cleanup\0";
 /// First byte of a v2 idempotency key (v1 keys start with a tenant's
 /// first character, never 0x02).
 const IDEM_V2: u8 = 0x02;
@@ -102,8 +109,12 @@ pub struct TreeState {
 pub struct IdemRecord {
     /// Index of the leaf.
     pub index: u64,
-    /// SHA-256 of the canonical submitted event.
+    /// SHA-256 of the canonical submitted event (zero once erased).
     pub content: [u8; 32],
+    /// An erasure took the entry's record or identity opening, and with
+    /// it what the record said the event held: any resubmission of the
+    /// event id is answered alike, whatever its content.
+    pub erased: bool,
 }
 
 /// The store of one log.
@@ -698,6 +709,9 @@ pub struct DocIndexEntry {
     pub subject_id: Option<[u8; 32]>,
     /// Whether a document erasure took its record.
     pub erased: bool,
+    /// Keyed hash of (tenant, event id), when known without opening the
+    /// record (entries of the group being staged; never stored here).
+    pub idem_id: Option<[u8; 32]>,
 }
 
 /// One v2 entry's private part, staged by the sequencer.
@@ -809,7 +823,13 @@ impl Store {
             }
             let index = be_u64(&k[32..]);
             if v.is_empty() {
-                out.push(DocIndexEntry { index, hash_id: None, subject_id: None, erased: true });
+                out.push(DocIndexEntry {
+                    index,
+                    hash_id: None,
+                    subject_id: None,
+                    erased: true,
+                    idem_id: None,
+                });
                 continue;
             }
             let mut h = [0u8; 32];
@@ -818,9 +838,55 @@ impl Store {
             s.copy_from_slice(&v[32..]);
             let hash_id = (h != [0; 32]).then_some(h);
             let subject_id = (s != [0; 32]).then_some(s);
-            out.push(DocIndexEntry { index, hash_id, subject_id, erased: false });
+            out.push(DocIndexEntry { index, hash_id, subject_id, erased: false, idem_id: None });
         }
         Ok(out)
+    }
+
+    /// One entry of a document's v2 index, if it is there.
+    pub fn doc_index_entry(&self, doc_id: &[u8; 32], index: u64) -> Result<Option<DocIndexEntry>> {
+        let Some(v) = self.get(CF_DOCIDX, &id_index_key(doc_id, index))? else { return Ok(None) };
+        let id = |b: &[u8]| {
+            let mut a = [0u8; 32];
+            a.copy_from_slice(b);
+            (a != [0; 32]).then_some(a)
+        };
+        Ok(Some(match v.len() {
+            0 => DocIndexEntry {
+                index,
+                hash_id: None,
+                subject_id: None,
+                erased: true,
+                idem_id: None,
+            },
+            64 => DocIndexEntry {
+                index,
+                hash_id: id(&v[..32]),
+                subject_id: id(&v[32..]),
+                erased: false,
+                idem_id: None,
+            },
+            _ => return Err(LedgerError::Corrupt("docidx record has bad length".into())),
+        }))
+    }
+
+    /// The sealed clean-up records of erasures not cleaned up yet, by
+    /// erasure key id.
+    pub fn cleanups(&self) -> Result<Vec<([u8; 32], Vec<u8>)>> {
+        let mut out = Vec::new();
+        for (k, v) in self.prefix(CF_AUX, CLEANUP_PREFIX)? {
+            if let Ok(id) = <[u8; 32]>::try_from(&k[CLEANUP_PREFIX.len()..]) {
+                out.push((id, v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes an erasure's clean-up record (its clean-up is done), synced.
+    pub fn delete_cleanup(&self, key_id: &[u8; 32]) -> Result<()> {
+        let mut b = self.batch();
+        b.delete(CF_AUX, &[CLEANUP_PREFIX, key_id].concat());
+        self.write(b, true)
     }
 
     /// Indexes under a 32-byte id in `hashidx`.
@@ -850,6 +916,7 @@ impl Store {
                 let mut fo = rocksdb::FlushOptions::default();
                 fo.set_wait(true);
                 db.flush_cfs_opt(&all, &fo)?;
+                crate::fault::point("purge-flushed");
                 let mut co = rocksdb::CompactOptions::default();
                 co.set_exclusive_manual_compaction(true);
                 co.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
@@ -1041,6 +1108,25 @@ impl Batch<'_> {
         self.ordered_delete(ORD_SUBJIDX, &id_index_key(subject_id, index));
     }
 
+    /// Stages the removal of the subject id from one entry's document
+    /// index record (after its identity opening was erased).
+    pub fn clear_doc_subject(&mut self, doc_id: &[u8; 32], index: u64, hash_id: Option<&[u8; 32]>) {
+        let mut ids = [0u8; 64];
+        ids[..32].copy_from_slice(hash_id.unwrap_or(&[0; 32]));
+        self.ordered_put(ORD_DOCIDX, &id_index_key(doc_id, index), &ids);
+    }
+
+    /// Stages the replacement of an erased entry's idempotency record by
+    /// its tombstone: the index alone, no content hash.
+    pub fn tombstone_idem(&mut self, idem_id: &[u8; 32], index: u64) {
+        self.ordered_put(ORD_IDEM, &idem_v2_key(idem_id), &index.to_be_bytes());
+    }
+
+    /// Stages an erasure's clean-up record (sealed), in the erasure's batch.
+    pub fn put_cleanup(&mut self, key_id: &[u8; 32], sealed: &[u8]) {
+        self.put(CF_AUX, &[CLEANUP_PREFIX, key_id].concat(), sealed);
+    }
+
     /// Stages a document's completion in the retention index (aux
     /// `retention-completed\0` time(8) document id(32) -> sealed ids).
     pub fn put_completion(&mut self, time_micros: i64, doc_id: &[u8; 32], sealed: &[u8]) {
@@ -1142,7 +1228,10 @@ fn decode_idem(v: Option<&[u8]>) -> Result<Option<IdemRecord>> {
         Some(b) if b.len() == 40 => {
             let mut content = [0u8; 32];
             content.copy_from_slice(&b[8..]);
-            Ok(Some(IdemRecord { index: be_u64(&b[..8]), content }))
+            Ok(Some(IdemRecord { index: be_u64(&b[..8]), content, erased: false }))
+        }
+        Some(b) if b.len() == 8 => {
+            Ok(Some(IdemRecord { index: be_u64(b), content: [0; 32], erased: true }))
         }
         Some(_) => Err(LedgerError::Corrupt("idempotency record has bad length".into())),
     }

@@ -60,9 +60,31 @@ fn erasure_destroys_key_and_openings_and_a_cut_short_purge_is_redone() {
     assert!(matches!(l.erase_document(TENANT, "nope", "x", "tok"), Err(LedgerError::NotFound(_))));
     assert!(matches!(l.opening(r[0].index + 2).unwrap(), Opening::Record { .. }));
 
-    // The service purges after the clean-up; a crash before that leaves the
-    // mark, and the next open purges.
+    // A resubmission of an erased event with other content is answered
+    // as the same content is: its idempotency record keeps no content.
+    let mut other = with_identity("e-1", "doc");
+    other.raw["identity"]["id_number"] = serde_json::json!("110101199003075678");
+    let other = Event::from_value(other.raw, false).unwrap();
+    let guess = l.append(TENANT, vec![other]);
+    assert!(matches!(guess, Err(LedgerError::Gone(_))), "{guess:?}");
+
+    // The erasure's commit recorded the service's clean-up; the service
+    // purges after it. Until it is done, open leaves the purge to it; a
+    // crash after the clean-up leaves the mark, and the next open purges.
+    let pending = l.pending_cleanups().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (pending[0].tenant.as_str(), pending[0].documents.clone()),
+        (TENANT, vec!["doc".into()])
+    );
     assert!(l.purge_pending().unwrap());
+    l.close();
+    drop(l);
+    let l = Ledger::open(dir.path(), LedgerOptions::default()).unwrap();
+    assert!(l.purge_pending().unwrap(), "the clean-up comes first");
+    let pending = l.pending_cleanups().unwrap();
+    l.finish_cleanup(&pending[0]).unwrap();
+    assert!(l.pending_cleanups().unwrap().is_empty());
     l.close();
     drop(l);
     let l = Ledger::open(dir.path(), LedgerOptions::default()).unwrap();

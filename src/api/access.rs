@@ -94,7 +94,26 @@ pub(crate) fn redact_document(
     tenant: &str,
     document_id: &str,
 ) -> Result<usize, ledger::LedgerError> {
-    let needle = format!("/documents/{document_id}/");
+    redact_path(ledger, tenant, "documents", document_id)
+}
+
+/// After a subject erasure: the same for paths naming the actor id.
+pub(crate) fn redact_subject(
+    ledger: &Ledger,
+    tenant: &str,
+    actor_id: &str,
+) -> Result<usize, ledger::LedgerError> {
+    redact_path(ledger, tenant, "subjects", actor_id)
+}
+
+fn redact_path(
+    ledger: &Ledger,
+    tenant: &str,
+    collection: &str,
+    id: &str,
+) -> Result<usize, ledger::LedgerError> {
+    let needle = format!("/{collection}/{id}/");
+    let replacement = format!("/{collection}/(erased)/");
     let mut rewritten = Vec::new();
     // The platform's records too: failed logins and unknown tokens are
     // kept under it, with the path they asked for.
@@ -104,7 +123,7 @@ pub(crate) fn redact_document(
         let Ok(mut v) = serde_json::from_slice::<Value>(&value) else { continue };
         let Some(path) = v["path"].as_str() else { continue };
         if path.contains(&needle) {
-            v["path"] = Value::from(path.replace(&needle, "/documents/(erased)/"));
+            v["path"] = Value::from(path.replace(&needle, &replacement));
             rewritten.push((key, serde_json::to_vec(&v).unwrap_or_default()));
         }
     }

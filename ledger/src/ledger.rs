@@ -382,6 +382,19 @@ impl Ledger {
         self.inner.records.seal_document_blob(tenant, document_id, purpose, plain)
     }
 
+    /// Seals a value the service keeps about no one document (an
+    /// access-log record) under the key of `scope` (wrapped under the
+    /// master key like a document's), so that the store and its backups
+    /// hold only its ciphertext. Opened by [`Ledger::open_document_blob`].
+    pub fn seal_service_blob(
+        &self,
+        scope: &[&[u8]],
+        purpose: &[u8],
+        plain: &[u8],
+    ) -> Result<Vec<u8>> {
+        self.inner.records.seal_service_blob(scope, purpose, plain)
+    }
+
     /// Opens what [`Ledger::seal_document_blob`] sealed; `None` once its
     /// key was destroyed by an erasure.
     pub fn open_document_blob(&self, purpose: &[u8], sealed: &[u8]) -> Result<Option<Vec<u8>>> {

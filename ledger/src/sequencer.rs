@@ -444,7 +444,9 @@ impl Sequencer {
                 g.batch.erase_entry(&p.doc_id, e.index, e.hash_id.as_ref(), e.subject_id.as_ref());
                 self.tombstone_idem(g, e.index, e.idem_id).map_err(SequenceError::Fatal)?;
             }
-            let rec = erasure_record("document", &g.time, by, reason, index);
+            let reason = crate::records::seal_reason(&self.vault, &self.store, &p.seal_id, reason)
+                .map_err(SequenceError::Fatal)?;
+            let rec = erasure_record("document", &g.time, by, &reason, index);
             g.batch.put_erasure(&p.doc_id, &rec, true);
             g.batch.put_cleanup(&p.seal_id, cleanup);
             if let Some(w) = &sealed.new_key {
@@ -470,7 +472,9 @@ impl Sequencer {
         }
         if let Some(Erasure::Subject { subject, by, reason, cleanup }) = &p.erasure {
             self.stage_subject_erasure(g, subject).map_err(SequenceError::Fatal)?;
-            let rec = erasure_record("subject", &g.time, by, reason, index);
+            let reason = crate::records::seal_reason(&self.vault, &self.store, &p.seal_id, reason)
+                .map_err(SequenceError::Fatal)?;
+            let rec = erasure_record("subject", &g.time, by, &reason, index);
             g.batch.put_erasure(subject, &rec, false);
             g.batch.put_cleanup(&p.seal_id, cleanup);
         }
@@ -644,10 +648,11 @@ impl Sequencer {
 }
 
 /// The erasure record kept under the erased key id: JSON {scope, at, by,
-/// reason, entry}. No personal data: `by` is a token id or "operator".
-fn erasure_record(scope: &str, at: &str, by: &str, reason: &str, entry: u64) -> Vec<u8> {
+/// reason_sealed, entry}. No personal data: `by` is a token id or
+/// "operator", and the reason (free text) is sealed under the erasure key.
+fn erasure_record(scope: &str, at: &str, by: &str, reason_sealed: &str, entry: u64) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
-        "scope": scope, "at": at, "by": by, "reason": reason, "entry": entry,
+        "scope": scope, "at": at, "by": by, "reason_sealed": reason_sealed, "entry": entry,
     }))
     .unwrap_or_default()
 }

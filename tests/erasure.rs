@@ -390,3 +390,87 @@ fn a_backup_holds_no_contract_id_client_address_or_reason_in_clear() {
     // The scan does see what is still in clear (tenant names: evidence-v2.md).
     assert!(!scan(&backup, &[TENANT]).is_empty(), "the scan reads the backup");
 }
+
+#[test]
+fn public_metrics_do_not_count_erasures_reports_or_registry_changes_by_route() {
+    let s = Server::start();
+    let p = person("u-metrics-1", "某某某", "110101199003070004");
+    register(&s, &p);
+    let events = contract_flow_for(TENANT, &services(&s), &[&p], "metrics-doc", b"metrics");
+    assert_eq!(s.submit(&json!({"events": events})).0, 200);
+    issue_report(&s, "metrics-doc", "metrics-key");
+    assert_eq!(s.get("/v1/documents/metrics-doc/bundle", Some(&s.tokens.legal)).0, 200);
+    let (st, _) = s.post(
+        "/v1/retention",
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"erase_after_days": 3650})).unwrap(),
+    );
+    assert_eq!(st, 200);
+    let (st, body) = s.post(
+        "/v1/documents/metrics-doc/erase",
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"reason": "data subject request"})).unwrap(),
+    );
+    assert_eq!(st, 200, "{body}");
+    let (st, metrics) = s.get("/metrics", None);
+    assert_eq!(st, 200);
+    for route in [
+        "erase",
+        "report",
+        "bundle",
+        "retention",
+        "tokens",
+        "issuers",
+        "lookup_switch",
+        "access_log",
+    ] {
+        let label = format!("route=\"{route}\"");
+        assert!(!metrics.contains(&label), "/metrics counts {route} by route:\n{metrics}");
+    }
+    assert!(metrics.contains("route=\"privileged\""), "{metrics}");
+    assert!(metrics.contains("route=\"events\""), "public routes keep their label");
+}
+
+/// The table files of the store, by name and size.
+fn table_files(data: &Path) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = std::fs::read_dir(data.join("db"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".sst"))
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().unwrap().len()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_repeated_erasure_rewrites_nothing() {
+    let s = Server::start();
+    let p = person("u-repeat-1", "某某某", "110101199003070005");
+    register(&s, &p);
+    for doc in ["repeat-doc", "repeat-kept"] {
+        let events = contract_flow_for(TENANT, &services(&s), &[&p], doc, doc.as_bytes());
+        assert_eq!(s.submit(&json!({"events": events})).0, 200);
+    }
+    let erase = |path: &str| {
+        s.post(
+            path,
+            Some(&s.tokens.admin),
+            serde_json::to_vec(&json!({"reason": "data subject request"})).unwrap(),
+        )
+    };
+    let (st, body) = erase("/v1/documents/repeat-doc/erase");
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["erased"]["purged"], true);
+    let (st, body) = erase("/v1/subjects/u-repeat-1/erase");
+    assert_eq!(st, 200, "{body}");
+    let before = table_files(s.data());
+    assert!(!before.is_empty(), "the purges wrote table files");
+    // Repeats: a 409 and a 404, and not one table file flushed or rewritten
+    // (they used to flush and compact the whole store each time).
+    for _ in 0..3 {
+        assert_eq!(erase("/v1/documents/repeat-doc/erase").0, 409);
+        assert_eq!(erase("/v1/subjects/u-repeat-1/erase").0, 404);
+    }
+    assert_eq!(table_files(s.data()), before);
+}

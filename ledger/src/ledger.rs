@@ -163,7 +163,7 @@ impl Ledger {
         // clean-up's own deletions and rewrites).
         if ledger.inner.store.purge_pending()? && ledger.inner.store.cleanups()?.is_empty() {
             tracing::warn!("purging the store after an erasure that was not purged");
-            ledger.inner.store.purge()?;
+            ledger.inner.store.purge(&[])?;
         }
         // The log attests its own statements (report issuance) as an issuer.
         let own = ledger.inner.attester.key().verifying_key();
@@ -468,8 +468,9 @@ impl Ledger {
         self.eraser().pending_cleanups()
     }
 
-    /// Marks an erasure's clean-up done (synced). The purge that follows
-    /// is pending on its own ([`Ledger::purge_pending`]) until it ran.
+    /// Marks an erasure's clean-up done (synced): after its steps and the
+    /// purge that follows them (until then, [`Ledger::open`] leaves the
+    /// purge to the clean-up, which purges after its own deletions).
     pub fn finish_cleanup(&self, cleanup: &crate::erase::Cleanup) -> Result<()> {
         self.inner.store.delete_cleanup(&cleanup.id)
     }
@@ -493,9 +494,11 @@ impl Ledger {
 
     /// Rewrites what still holds erased values on disk: flushes every
     /// memtable (the WAL files behind them are then deleted) and compacts
-    /// the families erasures delete from. Slow; after erasures only.
-    pub fn purge(&self) -> Result<()> {
-        self.inner.store.purge()
+    /// the table files holding a key an erasure deleted or rewrote, and
+    /// those holding `aux` keys under `aux_prefixes` (what the caller
+    /// deleted or rewrote after it). After erasures only.
+    pub fn purge(&self, aux_prefixes: &[Vec<u8>]) -> Result<()> {
+        self.inner.store.purge(aux_prefixes)
     }
 
     /// The JSON of an event attested (v2) by the log key as the issuer

@@ -81,8 +81,14 @@ const IDEM_V2: u8 = 0x02;
 pub const TAG_RECORD: u8 = b'r';
 /// Tag of a sealed identity opening under its index in `records`.
 pub const TAG_IDENTITY: u8 = b'i';
-/// Meta key: an erasure was committed and the store not purged since.
+/// Meta key: an erasure was committed and the store not purged since
+/// (stores of before [`META_PURGE_KEYS`]: the purge compacts the whole
+/// of each family erasures touch).
 const META_PURGE_PENDING: &[u8] = b"purge-pending";
+/// Meta key prefix: `purge-keys\0` erasure key id(32) -> the keys one
+/// erasure deleted or rewrote, (family index(1) || length(2) || key)*:
+/// what the purge compacts, written in the erasure's batch.
+const META_PURGE_KEYS: &[u8] = b"purge-keys\0";
 /// Meta key: the tree size at which this log began writing v2 leaves.
 const META_V2_SINCE: &[u8] = b"v2-since";
 
@@ -191,6 +197,9 @@ pub struct Batch<'a> {
     /// stable, so two writes of one key keep their order; writes of
     /// different keys commute within one atomic batch.
     ordered: [Vec<Ordered>; 4],
+    /// Keys an erasure staged in this batch deletes or rewrites, by
+    /// family index in [`ALL_CFS`]: recorded by [`Batch::put_erasure`].
+    purged: Vec<(u8, Vec<u8>)>,
 }
 
 /// The writes of a batch, as its backend takes them.
@@ -459,7 +468,7 @@ impl Store {
             Backend::Rocks { .. } => Staged::Rocks(WriteBatch::default()),
             Backend::Pg(_) => Staged::Pg(Vec::new()),
         };
-        Batch { store: self, wb, ordered: Default::default() }
+        Batch { store: self, wb, ordered: Default::default(), purged: Vec::new() }
     }
 
     /// Applies a batch atomically; with `sync`, returns only after fsync
@@ -901,14 +910,20 @@ impl Store {
 
     /// After an erasure: flushes every family's memtable (so the WAL files
     /// that held the erased values become obsolete and are deleted: RocksDB
-    /// keeps no WAL archive here), then compacts the families an erasure
-    /// touches down to the bottommost level, so no table file keeps a
-    /// deleted value beside its tombstone. Slow (it rewrites those
-    /// families); erasures are rare.
+    /// keeps no WAL archive here), then compacts down to the bottommost
+    /// level the table files that hold a key an erasure deleted or
+    /// rewrote (recorded in its batch), and the `aux` ranges under
+    /// `aux_prefixes` (the service's copies it deleted), so that no table
+    /// file keeps a deleted value beside its tombstone. Only those files
+    /// are rewritten (issue 24: a whole-store compaction per erasure cost
+    /// twice the store in writes). A store whose erasure predates the key
+    /// lists compacts the whole of each family erasures touch, as before.
     ///
     /// PostgreSQL: `VACUUM` of those tables (docs/postgres.md says what
     /// it does not reach).
-    pub fn purge(&self) -> Result<()> {
+    pub fn purge(&self, aux_prefixes: &[Vec<u8>]) -> Result<()> {
+        let recorded = self.prefix(CF_META, META_PURGE_KEYS)?;
+        let whole = self.get(CF_META, META_PURGE_PENDING)?.is_some();
         match &self.backend {
             Backend::Pg(p) => p.vacuum(&ERASURE_CFS)?,
             Backend::Rocks { db, .. } => {
@@ -920,13 +935,23 @@ impl Store {
                 let mut co = rocksdb::CompactOptions::default();
                 co.set_exclusive_manual_compaction(true);
                 co.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
-                for name in ERASURE_CFS {
-                    db.compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &co);
+                if whole {
+                    for name in ERASURE_CFS {
+                        db.compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &co);
+                    }
+                }
+                let keys: Vec<(u8, Vec<u8>)> =
+                    recorded.iter().flat_map(|(_, v)| decode_purge_keys(v)).collect();
+                for (cf, from, to) in files_holding(db, &keys, aux_prefixes)? {
+                    db.compact_range_cf_opt(self.cf(cf), Some(&from), Some(&to), &co);
                 }
             }
         }
         let mut b = self.batch();
         b.delete(CF_META, META_PURGE_PENDING);
+        for (k, _) in &recorded {
+            b.delete(CF_META, k);
+        }
         self.write(b, true)?;
         Ok(())
     }
@@ -934,7 +959,8 @@ impl Store {
     /// Whether an erasure was committed and the store not purged since
     /// (a crash or failure between the two).
     pub fn purge_pending(&self) -> Result<bool> {
-        Ok(self.get(CF_META, META_PURGE_PENDING)?.is_some())
+        Ok(self.get(CF_META, META_PURGE_PENDING)?.is_some()
+            || !self.prefix(CF_META, META_PURGE_KEYS)?.is_empty())
     }
 }
 
@@ -1093,19 +1119,34 @@ impl Batch<'_> {
     ) {
         self.delete(CF_RECORDS, &private_key(index, TAG_RECORD));
         self.delete(CF_RECORDS, &private_key(index, TAG_IDENTITY));
+        self.note_purge(CF_RECORDS, &private_key(index, TAG_RECORD));
+        self.note_purge(CF_RECORDS, &private_key(index, TAG_IDENTITY));
         if let Some(h) = hash_id {
             self.ordered_delete(ORD_HASHIDX, &id_index_key(h, index));
+            self.note_purge(CF_HASHIDX, &id_index_key(h, index));
         }
         if let Some(s) = subject_id {
             self.ordered_delete(ORD_SUBJIDX, &id_index_key(s, index));
+            self.note_purge(CF_SUBJIDX, &id_index_key(s, index));
         }
         self.ordered_put(ORD_DOCIDX, &id_index_key(doc_id, index), &[]);
+        self.note_purge(CF_DOCIDX, &id_index_key(doc_id, index));
     }
 
     /// Stages the erasure of one entry's identity opening.
     pub fn erase_identity(&mut self, index: u64, subject_id: &[u8; 32]) {
         self.delete(CF_RECORDS, &private_key(index, TAG_IDENTITY));
         self.ordered_delete(ORD_SUBJIDX, &id_index_key(subject_id, index));
+        self.note_purge(CF_RECORDS, &private_key(index, TAG_IDENTITY));
+        self.note_purge(CF_SUBJIDX, &id_index_key(subject_id, index));
+    }
+
+    /// Notes a key the erasure being staged deletes or rewrites, for the
+    /// purge that follows it.
+    fn note_purge(&mut self, cf: &'static str, key: &[u8]) {
+        if let Some(i) = ALL_CFS.iter().position(|n| *n == cf) {
+            self.purged.push((i as u8, key.to_vec()));
+        }
     }
 
     /// Stages the removal of the subject id from one entry's document
@@ -1114,12 +1155,14 @@ impl Batch<'_> {
         let mut ids = [0u8; 64];
         ids[..32].copy_from_slice(hash_id.unwrap_or(&[0; 32]));
         self.ordered_put(ORD_DOCIDX, &id_index_key(doc_id, index), &ids);
+        self.note_purge(CF_DOCIDX, &id_index_key(doc_id, index));
     }
 
     /// Stages the replacement of an erased entry's idempotency record by
     /// its tombstone: the index alone, no content hash.
     pub fn tombstone_idem(&mut self, idem_id: &[u8; 32], index: u64) {
         self.ordered_put(ORD_IDEM, &idem_v2_key(idem_id), &index.to_be_bytes());
+        self.note_purge(CF_IDEM, &idem_v2_key(idem_id));
     }
 
     /// Stages an erasure's clean-up record (sealed), in the erasure's batch.
@@ -1144,10 +1187,13 @@ impl Batch<'_> {
     pub fn put_erasure(&mut self, key_id: &[u8; 32], record: &[u8], destroy_key: bool) {
         if destroy_key {
             self.delete(CF_DOCKEYS, key_id);
+            self.note_purge(CF_DOCKEYS, key_id);
         }
         self.put(CF_ERASED, key_id, record);
-        // Cleared by `Store::purge`; a crash before that purges at the next open.
-        self.put(CF_META, META_PURGE_PENDING, &[]);
+        // What the purge compacts; cleared by `Store::purge`, and a crash
+        // before that purges at the next open.
+        let keys = encode_purge_keys(&std::mem::take(&mut self.purged));
+        self.put(CF_META, &[META_PURGE_KEYS, key_id].concat(), &keys);
     }
 
     /// Stages the new tree state and its signed checkpoint.
@@ -1205,6 +1251,57 @@ impl Batch<'_> {
         k[..key.len()].copy_from_slice(key);
         self.ordered[family].push(Ordered { key: k, key_len: key.len() as u8, value });
     }
+}
+
+/// The (family, smallest key, largest key) of every table file that holds
+/// one of `keys` or a key under one of `aux_prefixes`: what a purge
+/// compacts. Files are found by their key bounds, so a file is listed
+/// once however many of the keys it holds.
+#[allow(clippy::type_complexity)]
+fn files_holding(
+    db: &DB,
+    keys: &[(u8, Vec<u8>)],
+    aux_prefixes: &[Vec<u8>],
+) -> Result<Vec<(&'static str, Vec<u8>, Vec<u8>)>> {
+    let mut out: Vec<(&'static str, Vec<u8>, Vec<u8>)> = Vec::new();
+    for f in db.live_files()? {
+        let (Some(start), Some(end)) = (&f.start_key, &f.end_key) else { continue };
+        let Some(&cf) = ALL_CFS.iter().find(|n| **n == f.column_family_name) else { continue };
+        let holds = keys.iter().any(|(i, k)| {
+            ALL_CFS.get(*i as usize) == Some(&cf) && start.as_slice() <= k.as_slice() && k <= end
+        }) || (cf == CF_AUX
+            && aux_prefixes.iter().any(|p| {
+                // The file's range [start, end] meets the prefix's keys.
+                end.as_slice() >= p.as_slice()
+                    && (start.starts_with(p) || start.as_slice() < p.as_slice())
+            }));
+        let entry = (cf, start.clone(), end.clone());
+        if holds && !out.contains(&entry) {
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
+fn encode_purge_keys(keys: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for (cf, k) in keys {
+        v.push(*cf);
+        v.extend_from_slice(&(k.len() as u16).to_be_bytes());
+        v.extend_from_slice(k);
+    }
+    v
+}
+
+fn decode_purge_keys(mut v: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while v.len() >= 3 {
+        let n = u16::from_be_bytes([v[1], v[2]]) as usize;
+        let Some(k) = v.get(3..3 + n) else { break };
+        out.push((v[0], k.to_vec()));
+        v = &v[3 + n..];
+    }
+    out
 }
 
 fn idem_key(tenant: &str, event_id: &str) -> Vec<u8> {

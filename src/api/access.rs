@@ -112,6 +112,12 @@ pub(crate) fn redact_subject(
     redact_path(ledger, tenant, "subjects", actor_id)
 }
 
+/// The key prefixes of `tenant`'s and the platform's records: what a
+/// redaction rewrites under (the purge after an erasure compacts them).
+pub(crate) fn prefixes(tenant: &str) -> Vec<Vec<u8>> {
+    vec![tenant_prefix(tenant), tenant_prefix(PLATFORM_TENANT)]
+}
+
 /// What marks a sealed record (clear JSON starts with `{`).
 const SEALED: &[u8] = b"sealed/v1\0";
 /// What an access-log record is sealed for.

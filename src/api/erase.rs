@@ -137,10 +137,12 @@ pub struct CleanupDone {
 
 /// Runs the clean-up of every erasure whose clean-up record is still
 /// there (written in the erasure's own commit), then the store's purge
-/// if one is pending. Each step is idempotent; the record is deleted
-/// only after its steps, and the purge flag only after the purge, so a
-/// crash or failure anywhere leaves the rest to the next run. The caller
-/// holds the report issuing lock (no report is rendered meanwhile).
+/// (of the keys the erasures deleted and the service's ranges the
+/// clean-ups touched). Each step is idempotent; a record is deleted only
+/// after its steps and the purge, and the purge marks only after the
+/// purge, so a crash or failure anywhere leaves the rest to the next run.
+/// The caller holds the report issuing lock (no report is rendered
+/// meanwhile).
 pub fn resume_cleanups(ledger: &Ledger) -> CleanupDone {
     let mut done = CleanupDone::default();
     let pending = match ledger.pending_cleanups() {
@@ -151,12 +153,19 @@ pub fn resume_cleanups(ledger: &Ledger) -> CleanupDone {
             return done;
         }
     };
+    let (mut cleaned, mut ranges) = (Vec::new(), Vec::new());
     for c in &pending {
-        if let Err((step, e)) = clean_up_one(ledger, c, &mut done) {
-            tracing::error!("erasure clean-up: {step}: {}", e.message);
-            for s in ["reports", "access_log"].into_iter().skip_while(|s| *s != step) {
-                if !done.pending.contains(&s) {
-                    done.pending.push(s);
+        match clean_up_one(ledger, c, &mut done) {
+            Ok(mut r) => {
+                cleaned.push(c);
+                ranges.append(&mut r);
+            }
+            Err((step, e)) => {
+                tracing::error!("erasure clean-up: {step}: {}", e.message);
+                for s in ["reports", "access_log"].into_iter().skip_while(|s| *s != step) {
+                    if !done.pending.contains(&s) {
+                        done.pending.push(s);
+                    }
                 }
             }
         }
@@ -164,8 +173,10 @@ pub fn resume_cleanups(ledger: &Ledger) -> CleanupDone {
     // After any clean-up, even if `Ledger::open` purged already: the
     // values the clean-up deleted or rewrote sit in the memtable, the WAL
     // and the table files that open's purge flushed.
-    let purge = |p: bool| if p || !pending.is_empty() { ledger.purge() } else { Ok(()) };
-    match ledger.purge_pending().and_then(purge) {
+    let purge = |p: bool| if p || !cleaned.is_empty() { ledger.purge(&ranges) } else { Ok(()) };
+    let purged = ledger.purge_pending().and_then(purge);
+    let finished = purged.and_then(|()| cleaned.iter().try_for_each(|c| ledger.finish_cleanup(c)));
+    match finished {
         Ok(()) => done.purged = true,
         Err(e) => {
             tracing::error!("erasure clean-up: purge: {e}");
@@ -183,15 +194,18 @@ pub fn resume_cleanups_now(ledger: &Ledger) -> CleanupDone {
 
 /// One erasure's clean-up: the stored reports of its documents (and their
 /// idempotency records), the access-log paths naming them or the
-/// subject; then its record goes.
+/// subject. Returns the `aux` key prefixes it deleted or rewrote under,
+/// for the purge.
 fn clean_up_one(
     ledger: &Ledger,
     c: &ledger::Cleanup,
     done: &mut CleanupDone,
-) -> Result<(), (&'static str, ApiError)> {
+) -> Result<Vec<Vec<u8>>, (&'static str, ApiError)> {
+    let mut ranges = super::access::prefixes(&c.tenant);
     for doc in &c.documents {
         done.reports += super::report::erase_document_reports(ledger, &c.tenant, doc)
             .map_err(|e| ("reports", e))?;
+        ranges.extend(super::report::prefixes(ledger, &c.tenant, doc).map_err(|e| ("reports", e))?);
     }
     ledger::fault::point("erase-cleanup-reports");
     let redacted = match &c.actor_id {
@@ -203,8 +217,7 @@ fn clean_up_one(
             .sum::<Result<usize, _>>(),
     };
     done.redacted += redacted.map_err(|e| ("access_log", e.into()))?;
-    ledger.finish_cleanup(c).map_err(|e| ("access_log", e.into()))?;
-    Ok(())
+    Ok(ranges)
 }
 
 /// `POST /v1/subjects/{actor_id}/erase`.

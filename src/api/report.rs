@@ -190,6 +190,21 @@ fn format(req: &Req) -> Result<Format, ApiError> {
     Ok(chosen.unwrap_or(if accept_pdf { Format::Pdf } else { Format::Html }))
 }
 
+/// The key prefixes a document's stored reports and report idempotency
+/// records live under (the purge after an erasure compacts them).
+pub(crate) fn prefixes(
+    ledger: &Ledger,
+    tenant: &str,
+    document_id: &str,
+) -> Result<Vec<Vec<u8>>, ApiError> {
+    let doc = ledger.document_key_id(tenant, document_id)?;
+    Ok(vec![
+        [REPORT_PREFIX, tenant.as_bytes(), b"\0"].concat(),
+        [REPORT_IDEM2_PREFIX, &doc].concat(),
+        [REPORT_IDEM_PREFIX, tenant.as_bytes(), b"\0", document_id.as_bytes(), b"\0"].concat(),
+    ])
+}
+
 /// The key of a report idempotency record as written before it was keyed
 /// (still read and deleted).
 fn idem_key_v1(tenant: &str, document_id: &str, key: &str) -> Vec<u8> {

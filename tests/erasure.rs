@@ -474,3 +474,36 @@ fn a_repeated_erasure_rewrites_nothing() {
     }
     assert_eq!(table_files(s.data()), before);
 }
+
+#[test]
+fn erasure_reasons_are_codes_with_an_optional_note() {
+    let s = Server::start();
+    let p = person("u-code-1", "某某某", "110101199003070006");
+    register(&s, &p);
+    let events = contract_flow_for(TENANT, &services(&s), &[&p], "code-doc", b"code");
+    assert_eq!(s.submit(&json!({"events": events})).0, 200);
+    let erase = |body: Value| {
+        s.post(
+            "/v1/documents/code-doc/erase",
+            Some(&s.tokens.admin),
+            serde_json::to_vec(&body).unwrap(),
+        )
+    };
+    for bad in [
+        json!({"reason_code": "because"}),
+        json!({"reason": "x", "reason_code": "other"}),
+        json!({"note": "only a note"}),
+        json!({}),
+    ] {
+        let (st, body) = erase(bad.clone());
+        assert_eq!(st, 400, "{bad}: {body}");
+    }
+    assert!(s.get("/v1/documents/code-doc/bundle", Some(&s.tokens.legal)).1.contains("\"record\""));
+    let (st, body) = erase(json!({"reason_code": "data_subject_request", "note": "ticket 7"}));
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["erased"]["reason_code"], "data_subject_request");
+    assert_eq!(body["erased"]["note"], "ticket 7");
+    let (st, bundle) = s.get("/v1/documents/code-doc/bundle", Some(&s.tokens.legal));
+    assert_eq!(st, 200);
+    assert!(bundle.contains("data_subject_request: ticket 7"), "{bundle}");
+}

@@ -32,10 +32,56 @@ use crate::error::ApiError;
 /// Aux key prefix of documents whose tenant turned the public lookup off.
 const LOOKUP_OFF_PREFIX: &[u8] = b"lookup-off\0";
 
+/// Why an erasure is made: the codes an erasure request names
+/// (`reason_code`), docs/api.md "Erasure".
+pub const REASON_CODES: [&str; 7] = [
+    "data_subject_request",
+    "consent_withdrawn",
+    "purpose_fulfilled",
+    "retention_expired",
+    "unlawful_processing",
+    "legal_order",
+    "other",
+];
+
+/// `{"reason_code": C, "note"?: N}`, or the free-text `{"reason": R}` of
+/// before reason codes (still taken: it is the note of code `other`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EraseBody {
-    reason: String,
+    reason: Option<String>,
+    reason_code: Option<String>,
+    note: Option<String>,
+}
+
+/// A request's reason: its code, its note, and what the ledger records
+/// (sealed under the erasure key; shown in bundles and reports).
+struct Reason {
+    code: String,
+    note: Option<String>,
+    recorded: String,
+}
+
+impl EraseBody {
+    fn reason(self) -> Result<Reason, ApiError> {
+        let bad = |m: String| ApiError::bad_request("invalid_request", m);
+        match (self.reason, self.reason_code, self.note) {
+            (Some(r), None, None) => {
+                Ok(Reason { code: "other".into(), note: Some(r.clone()), recorded: r })
+            }
+            (None, Some(code), note) => {
+                if !REASON_CODES.contains(&code.as_str()) {
+                    return Err(bad(format!("reason_code: one of {}", REASON_CODES.join(", "))));
+                }
+                let recorded = match &note {
+                    Some(n) => format!("{code}: {n}"),
+                    None => code.clone(),
+                };
+                Ok(Reason { code, note, recorded })
+            }
+            _ => Err(bad("either reason_code (and an optional note) or reason".into())),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -88,7 +134,7 @@ where
 {
     let caller = admin(state, req)?;
     ledger::check_id("document_id", document_id)?;
-    let body: EraseBody = small_json(body).await?;
+    let reason = small_json::<_, _, EraseBody>(body).await?.reason()?;
     let st = state.clone();
     let doc = document_id.to_owned();
     tokio::task::spawn_blocking(move || {
@@ -98,7 +144,7 @@ where
         // resumed from its record (at start and by the sweeper), not by
         // repeats, which would cost a purge each.
         let receipt =
-            st.ledger.erase_document(&caller.tenant, &doc, &body.reason, &caller.token_id)?;
+            st.ledger.erase_document(&caller.tenant, &doc, &reason.recorded, &caller.token_id)?;
         ledger::fault::point("erase-committed");
         let done = resume_cleanups(&st.ledger);
         let v1 = st.ledger.v1_document_entries(&caller.tenant, &doc)?;
@@ -107,7 +153,9 @@ where
                 "document_id": doc,
                 "at": &*receipt.ledger_time,
                 "by": caller.token_id,
-                "reason": body.reason,
+                "reason": reason.recorded,
+                "reason_code": reason.code,
+                "note": reason.note,
                 "reports_deleted": done.reports,
                 "access_log_records_redacted": done.redacted,
                 "purged": done.purged,
@@ -233,7 +281,7 @@ where
 {
     let caller = admin(state, req)?;
     ledger::check_id("actor_id", actor_id)?;
-    let body: EraseBody = small_json(body).await?;
+    let reason = small_json::<_, _, EraseBody>(body).await?.reason()?;
     let st = state.clone();
     let actor = actor_id.to_owned();
     tokio::task::spawn_blocking(move || {
@@ -242,7 +290,7 @@ where
         // full: the clean-up record (in the erasure's commit) names those
         // documents, and their reports go (the report entries stay).
         let receipt =
-            st.ledger.erase_subject(&caller.tenant, &actor, &body.reason, &caller.token_id)?;
+            st.ledger.erase_subject(&caller.tenant, &actor, &reason.recorded, &caller.token_id)?;
         ledger::fault::point("erase-committed");
         let done = resume_cleanups(&st.ledger);
         Ok(json(&json!({
@@ -250,7 +298,9 @@ where
                 "actor_id": actor,
                 "at": &*receipt.ledger_time,
                 "by": caller.token_id,
-                "reason": body.reason,
+                "reason": reason.recorded,
+                "reason_code": reason.code,
+                "note": reason.note,
                 "reports_deleted": done.reports,
                 "access_log_records_redacted": done.redacted,
                 "purged": done.purged,

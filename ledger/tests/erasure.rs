@@ -148,3 +148,36 @@ fn master_key_rotation_rewraps_every_key_and_recovers_from_a_cut() {
     assert_ne!(std::fs::read(master_key_path(&data)).unwrap(), new_key);
     assert!(matches!(l.opening(index).unwrap(), Opening::Record { .. }));
 }
+
+#[test]
+fn subject_erasure_clears_the_subject_from_every_index_and_leaves_no_oracle() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = new_ledger(dir.path());
+    l.append(TENANT, vec![with_identity("s-1", "doc-a"), with_identity("s-2", "doc-b")]).unwrap();
+    let doc_a = l.document_key_id(TENANT, "doc-a").unwrap();
+    assert_eq!(l.subject_documents(TENANT, "u-9").unwrap(), vec!["doc-a", "doc-b"]);
+    // Before: the idempotency record tells a right guess from a wrong one.
+    let mut wrong = with_identity("s-1", "doc-a");
+    wrong.raw["identity"]["id_number"] = serde_json::json!("110101199003075678");
+    let wrong = Event::from_value(wrong.raw, false).unwrap();
+    assert!(l.append(TENANT, vec![with_identity("s-1", "doc-a")]).unwrap()[0].replayed);
+    let before = l.append(TENANT, vec![wrong.clone()]);
+    assert!(matches!(before, Err(LedgerError::Conflict { .. })), "{before:?}");
+
+    l.erase_subject(TENANT, "u-9", "request #2", "tok-admin").unwrap();
+    assert!(l.subject_documents(TENANT, "u-9").unwrap().is_empty());
+    for guess in [with_identity("s-1", "doc-a"), wrong] {
+        let got = l.append(TENANT, vec![guess]);
+        assert!(matches!(&got, Err(LedgerError::Gone(m)) if m.contains("erased")), "{got:?}");
+    }
+    assert_eq!(l.pending_cleanups().unwrap()[0].actor_id.as_deref(), Some("u-9"));
+    l.close();
+    drop(l);
+    let store = ledger::store::Store::open_read_only(&dir.path().join("db")).unwrap();
+    let entries = store.doc_index(&doc_a).unwrap();
+    assert!(!entries.is_empty());
+    for e in entries {
+        assert_eq!(e.subject_id, None, "entry {}: the subject id left the document index", e.index);
+        assert!(!e.erased, "the record stays");
+    }
+}

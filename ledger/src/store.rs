@@ -1253,10 +1253,11 @@ impl Batch<'_> {
     }
 }
 
-/// The (family, smallest key, largest key) of every table file that holds
-/// one of `keys` or a key under one of `aux_prefixes`: what a purge
-/// compacts. Files are found by their key bounds, so a file is listed
-/// once however many of the keys it holds.
+/// The key ranges (family, smallest key, largest key) of the table files
+/// that hold one of `keys` or a key under one of `aux_prefixes`, those of
+/// overlapping files merged: what a purge compacts. Files are found by
+/// their key bounds, so a file is compacted once however many of the
+/// keys it holds.
 #[allow(clippy::type_complexity)]
 fn files_holding(
     db: &DB,
@@ -1275,12 +1276,26 @@ fn files_holding(
                 end.as_slice() >= p.as_slice()
                     && (start.starts_with(p) || start.as_slice() < p.as_slice())
             }));
-        let entry = (cf, start.clone(), end.clone());
-        if holds && !out.contains(&entry) {
-            out.push(entry);
+        if holds {
+            out.push((cf, start.clone(), end.clone()));
         }
     }
-    Ok(out)
+    // One compaction per run of overlapping files: an L0 file spans the
+    // key space of a random-keyed family, and compacting each file's
+    // range alone would rewrite the files below it once per call.
+    out.sort();
+    let mut merged: Vec<(&'static str, Vec<u8>, Vec<u8>)> = Vec::new();
+    for (cf, start, end) in out {
+        match merged.last_mut() {
+            Some((c, _, e)) if *c == cf && start <= *e => {
+                if end > *e {
+                    *e = end;
+                }
+            }
+            _ => merged.push((cf, start, end)),
+        }
+    }
+    Ok(merged)
 }
 
 fn encode_purge_keys(keys: &[(u8, Vec<u8>)]) -> Vec<u8> {

@@ -2,7 +2,9 @@
 //! tenant's document (its key, records and identity openings) or of one
 //! data subject's identity openings across a tenant's documents. Each is
 //! an `erased` entry the log attests, written by the sequencer in the same
-//! synced batch as the deletions; leaves, proofs and checkpoints stay.
+//! synced batch as the deletions, the idempotency tombstones and a sealed
+//! [`Cleanup`] record of what the service still has to delete; leaves,
+//! proofs and checkpoints stay.
 //!
 //! Owns the erasure rules (what may be erased, the reason's form). Calls
 //! the log (head, queue), the sealed records and the vault, the attester

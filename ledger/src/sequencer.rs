@@ -61,7 +61,6 @@ struct Group<'a> {
     pending: HashMap<String, HashMap<String, PendingEntry>>,
     /// New v2 entries of this group by document id.
     doc_pending: HashMap<[u8; 32], Vec<DocIndexEntry>>,
-    /// New v2 entries of this group by subject id.
     /// New v2 entries of this group by subject id: (document id, entry).
     subject_pending: HashMap<[u8; 32], Vec<([u8; 32], DocIndexEntry)>>,
     /// Document keys this group writes (durable once it commits).
@@ -542,9 +541,17 @@ impl Sequencer {
                 continue;
             };
             let doc = self.vault.document_id(&e.tenant, &e.document_id);
-            if let Some(mut d) = self.store.doc_index_entry(&doc, i)? {
-                d.idem_id = Some(self.vault.event_id(&e.tenant, &e.event_id));
-                entries.push((doc, d));
+            let idem = self.vault.event_id(&e.tenant, &e.event_id);
+            match self.store.doc_index_entry(&doc, i)? {
+                Some(mut d) => {
+                    d.idem_id = Some(idem);
+                    entries.push((doc, d));
+                }
+                // No document index record (none to clear): the rest goes.
+                None => {
+                    g.batch.erase_identity(i, subject);
+                    g.batch.tombstone_idem(&idem, i);
+                }
             }
         }
         entries.extend(g.subject_pending.get(subject).into_iter().flatten().copied());

@@ -2,12 +2,16 @@
 //! "Erasure"):
 //!
 //! - `POST /v1/documents/{document_id}/erase` (the tenant's `admin`), body
-//!   `{"reason": "..."}`: crypto-shredding of the document. The ledger
-//!   destroys the document key and every record and identity opening of
-//!   it and appends an `erased` entry in one synced batch; the service
-//!   then deletes what it kept of the document itself (issued reports, the
-//!   document id in access-log paths) and has the store rewrite the files
-//!   that still held any of it. The answer is the erased entry's receipt.
+//!   `{"reason_code": C, "note"?: N}` (or the free-text `{"reason": R}` of
+//!   before): crypto-shredding of the document. The ledger destroys the
+//!   document key and every record and identity opening of it, tombstones
+//!   their idempotency records, and appends an `erased` entry in one synced
+//!   batch, with a sealed clean-up record of what the service still has to
+//!   delete; [`resume_cleanups`] then deletes what the service kept of the
+//!   document itself (issued reports, the document id in access-log paths)
+//!   and has the store purge the files that still held any of it. A
+//!   clean-up cut short is resumed at the next start and by every sweep.
+//!   The answer is the erased entry's receipt and what is still pending.
 //! - `POST /v1/subjects/{actor_id}/erase` (the tenant's `admin`): the
 //!   identity openings of one data subject across the tenant's documents
 //!   (PIPL art. 47).

@@ -221,6 +221,20 @@ impl Metrics {
     }
 }
 
+/// The `route` label `/metrics` (public, no token) shows for a route:
+/// the privileged routes share one, `privileged`, so that an anonymous
+/// reader cannot count, as they happen, a tenant's erasures, reports,
+/// bundle reads, token, issuer and retention changes, or lookup switches
+/// (each of which is also a service entry of the log at that moment).
+/// Their per-request record is the access log, for the tenant's admin.
+pub fn public_route(route: &'static str) -> &'static str {
+    match route {
+        "erase" | "retention" | "tokens" | "issuers" | "report" | "bundle" | "lookup_switch"
+        | "access_log" | "audit" | "anchor" => "privileged",
+        other => other,
+    }
+}
+
 /// Registers `c`, keeping its metric names.
 fn register(
     registry: &Registry,

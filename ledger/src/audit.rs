@@ -470,7 +470,8 @@ fn check_counts(store: &Store, report: &mut AuditReport, leaves: u64, v2: u64) -
             };
             count += 1;
             let index = match family {
-                LogFamily::Idem if value.len() == 40 => Some(be_u64(&value)),
+                // 8 bytes: the tombstone of an erased entry's record.
+                LogFamily::Idem if value.len() == 40 || value.len() == 8 => Some(be_u64(&value)),
                 LogFamily::Idem => {
                     report.find("index", format!("idem {}: bad value length", printable(&key)));
                     None

@@ -157,10 +157,13 @@ impl Ledger {
         }
         let store = Store::open_config(&dir.join(DB_DIR), &opts.store)?;
         let ledger = Ledger::assemble(dir, store, Some((opts, lease)))?;
-        // An erasure whose purge did not happen (crash, failure): now.
-        if ledger.inner.store.purge_pending()? {
+        // An erasure whose purge did not happen (crash, failure): now,
+        // unless its clean-up is pending too: the service's clean-up
+        // purges after it (a purge before would be undone by the
+        // clean-up's own deletions and rewrites).
+        if ledger.inner.store.purge_pending()? && ledger.inner.store.cleanups()?.is_empty() {
             tracing::warn!("purging the store after an erasure that was not purged");
-            ledger.inner.store.purge()?;
+            ledger.inner.store.purge(&[])?;
         }
         // The log attests its own statements (report issuance) as an issuer.
         let own = ledger.inner.attester.key().verifying_key();
@@ -380,6 +383,19 @@ impl Ledger {
         self.inner.records.seal_document_blob(tenant, document_id, purpose, plain)
     }
 
+    /// Seals a value the service keeps about no one document (an
+    /// access-log record) under the key of `scope` (wrapped under the
+    /// master key like a document's), so that the store and its backups
+    /// hold only its ciphertext. Opened by [`Ledger::open_document_blob`].
+    pub fn seal_service_blob(
+        &self,
+        scope: &[&[u8]],
+        purpose: &[u8],
+        plain: &[u8],
+    ) -> Result<Vec<u8>> {
+        self.inner.records.seal_service_blob(scope, purpose, plain)
+    }
+
     /// Opens what [`Ledger::seal_document_blob`] sealed; `None` once its
     /// key was destroyed by an erasure.
     pub fn open_document_blob(&self, purpose: &[u8], sealed: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -402,6 +418,13 @@ impl Ledger {
     /// settings are keyed by, so no key spells a contract id.
     pub fn document_key_id(&self, tenant: &str, document_id: &str) -> Result<KeyId> {
         Ok(self.inner.records.vault()?.document_id(tenant, document_id))
+    }
+
+    /// A keyed hash (HMAC under the index key) of `parts` in `domain`:
+    /// what the service keys its own records by, so that no key or value
+    /// spells what it is about.
+    pub fn keyed_id(&self, domain: &str, parts: &[&[u8]]) -> Result<KeyId> {
+        Ok(self.inner.records.vault()?.keyed_hash(domain, parts))
     }
 
     fn eraser(&self) -> Eraser<'_> {
@@ -440,6 +463,19 @@ impl Ledger {
         self.eraser().subject(tenant, actor_id, reason, by)
     }
 
+    /// The erasures whose clean-up (the service's copies, the purge) is
+    /// not done yet: written with each erasure, in its commit.
+    pub fn pending_cleanups(&self) -> Result<Vec<crate::erase::Cleanup>> {
+        self.eraser().pending_cleanups()
+    }
+
+    /// Marks an erasure's clean-up done (synced): after its steps and the
+    /// purge that follows them (until then, [`Ledger::open`] leaves the
+    /// purge to the clean-up, which purges after its own deletions).
+    pub fn finish_cleanup(&self, cleanup: &crate::erase::Cleanup) -> Result<()> {
+        self.inner.store.delete_cleanup(&cleanup.id)
+    }
+
     /// The retention index: documents completed before `before_micros`,
     /// oldest first, as (index key, (tenant, document id)); the ids are
     /// `None` once the document was erased (its key destroyed).
@@ -459,9 +495,11 @@ impl Ledger {
 
     /// Rewrites what still holds erased values on disk: flushes every
     /// memtable (the WAL files behind them are then deleted) and compacts
-    /// the families erasures delete from. Slow; after erasures only.
-    pub fn purge(&self) -> Result<()> {
-        self.inner.store.purge()
+    /// the table files holding a key an erasure deleted or rewrote, and
+    /// those holding `aux` keys under `aux_prefixes` (what the caller
+    /// deleted or rewrote after it). After erasures only.
+    pub fn purge(&self, aux_prefixes: &[Vec<u8>]) -> Result<()> {
+        self.inner.store.purge(aux_prefixes)
     }
 
     /// The JSON of an event attested (v2) by the log key as the issuer

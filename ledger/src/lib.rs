@@ -21,6 +21,7 @@ pub mod backup;
 mod datadir;
 mod erase;
 pub mod error;
+pub mod fault;
 pub mod fsutil;
 pub mod highwater;
 mod ids;
@@ -44,7 +45,7 @@ pub mod vault;
 
 pub use attester::{LOG_ISSUER, OPERATOR_ACTOR};
 pub use datadir::{configured_store, STORE_FILE};
-pub use erase::MAX_REASON_CHARS;
+pub use erase::{Cleanup, MAX_REASON_CHARS};
 pub use error::LedgerError;
 pub use ids::check_id;
 pub use ingest::MAX_TIMESTAMP_SKEW_SECS;

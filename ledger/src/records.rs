@@ -134,7 +134,21 @@ impl Records {
         document_id: &str,
     ) -> Result<Option<serde_json::Value>> {
         let id = self.vault()?.document_id(tenant, document_id);
-        self.store.erasure(&id)?.map(|b| parse_json(&b)).transpose()
+        let Some(b) = self.store.erasure(&id)? else { return Ok(None) };
+        let mut rec: serde_json::Value = parse_json(&b)?;
+        // The reason is sealed under the erasure key (records of before
+        // that hold it in clear).
+        if let Some(sealed) = rec["reason_sealed"].as_str() {
+            let sealed = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, sealed)
+                .map_err(|e| LedgerError::Corrupt(format!("erasure record: {e}")))?;
+            let reason = self.open_document_blob(REASON_PURPOSE, &sealed)?;
+            let reason = reason.map(|r| String::from_utf8_lossy(&r).into_owned());
+            if let Some(obj) = rec.as_object_mut() {
+                obj.remove("reason_sealed");
+                obj.insert("reason".into(), reason.unwrap_or_default().into());
+            }
+        }
+        Ok(Some(rec))
     }
 
     /// A document's key as stored, wrapped under the master key.
@@ -164,13 +178,33 @@ impl Records {
         } else {
             doc_id
         };
-        let key = vault.key_for_writing(&seal_id, self.store.as_ref())?;
+        self.seal_blob_under(&seal_id, purpose, plain)
+    }
+
+    /// Seals a value the service keeps about no one document (an
+    /// access-log record: paths, client addresses) under the key of
+    /// `scope` (e.g. `access-log` and the tenant), a key like a
+    /// document's (wrapped under the master key, in `dockeys`), so that
+    /// the store and its backups hold it only as ciphertext.
+    pub(crate) fn seal_service_blob(
+        &self,
+        scope: &[&[u8]],
+        purpose: &[u8],
+        plain: &[u8],
+    ) -> Result<Vec<u8>> {
+        let seal_id = self.vault()?.keyed_hash("service-key", scope);
+        self.seal_blob_under(&seal_id, purpose, plain)
+    }
+
+    fn seal_blob_under(&self, seal_id: &KeyId, purpose: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
+        let vault = self.vault()?;
+        let key = vault.key_for_writing(seal_id, self.store.as_ref())?;
         if let Some(w) = &key.new_wrapped {
             // Synced before the sealed value is stored.
-            self.store.put_wrapped_key_synced(&seal_id, w)?;
-            vault.mark_durable(&[seal_id]);
+            self.store.put_wrapped_key_synced(seal_id, w)?;
+            vault.mark_durable(&[*seal_id]);
         }
-        seal_private(&key.key, &seal_id, &blob_aad(purpose), plain)
+        seal_private(&key.key, seal_id, &blob_aad(purpose), plain)
     }
 
     /// Opens what [`Records::seal_document_blob`] sealed; `None` once its
@@ -330,10 +364,85 @@ pub(crate) struct SealedRecord {
 }
 
 /// Whether the entry is found by its document hash (`GET /v1/lookup`):
-/// not the service's own report and erasure entries, which would tell a
-/// guesser that a report was issued or a person was erased.
+/// not the service's own entries (reports, erasures, registry changes),
+/// whose "document hash" is one a stranger can compute (of a signer's
+/// public key, of "evidence-ledger retention <tenant>", ...) and would
+/// tell a guesser that a tenant, a signer or a report exists.
 fn hash_indexed(event: &Event) -> bool {
-    !matches!(event.kind, EventKind::ReportIssued | EventKind::Erased)
+    !event.kind.is_service_kind()
+}
+
+/// What an entry's stored record says about its event: enough to find
+/// its idempotency and index records.
+pub(crate) struct StoredEvent {
+    pub tenant: String,
+    pub event_id: String,
+    pub document_id: String,
+}
+
+/// The ids of the v2 entry at `index`, from its sealed record; `None`
+/// when the record or its key is gone (erased) or the leaf is v1.
+pub(crate) fn stored_event(
+    vault: &Vault,
+    store: &Store,
+    index: u64,
+) -> Result<Option<StoredEvent>> {
+    let (Some(leaf), Some(sealed)) = (store.leaf(index)?, store.private(index, TAG_RECORD)?) else {
+        return Ok(None);
+    };
+    let Ok(v2::Leaf::V2(leaf)) = v2::parse_any_leaf(&leaf) else { return Ok(None) };
+    let Some(key) = vault.key_for_reading(&sealed_key_id(&sealed)?, store)? else {
+        return Ok(None);
+    };
+    let plain = open_private(&key, &private_aad(TAG_RECORD, &leaf.commitment), &sealed)
+        .map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
+    let record: serde_json::Value = parse_json(&plain)?;
+    let s = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    Ok(
+        match (
+            s(&record["tenant"]),
+            s(&record["event"]["event_id"]),
+            s(&record["event"]["document_id"]),
+        ) {
+            (Some(tenant), Some(event_id), Some(document_id)) => {
+                Some(StoredEvent { tenant, event_id, document_id })
+            }
+            _ => None,
+        },
+    )
+}
+
+/// The purpose an erasure record's reason is sealed for.
+pub(crate) const REASON_PURPOSE: &[u8] = b"erasure-reason";
+
+/// Seals an erasure's reason under the erasure key `seal_id`, as the
+/// erasure record in `erased` keeps it (base64): free text an admin
+/// typed may name a person, so it is never stored in clear.
+pub(crate) fn seal_reason(
+    vault: &Vault,
+    store: &Store,
+    seal_id: &KeyId,
+    reason: &str,
+) -> Result<String> {
+    let key = vault.key_for_writing(seal_id, store)?;
+    let sealed = seal_private(&key.key, seal_id, &blob_aad(REASON_PURPOSE), reason.as_bytes())?;
+    Ok(crate::util::b64(&sealed))
+}
+
+/// The purpose an erasure's clean-up record is sealed for.
+pub(crate) const CLEANUP_PURPOSE: &[u8] = b"erasure-cleanup";
+
+/// Seals an erasure's clean-up record under the erasure's own key
+/// `seal_id` (the key its entry's record is sealed under, written in the
+/// same batch when new).
+pub(crate) fn seal_cleanup(
+    vault: &Vault,
+    store: &Store,
+    seal_id: &KeyId,
+    plain: &[u8],
+) -> Result<Vec<u8>> {
+    let key = vault.key_for_writing(seal_id, store)?;
+    seal_private(&key.key, seal_id, &blob_aad(CLEANUP_PURPOSE), plain)
 }
 
 /// The private opening of an entry.

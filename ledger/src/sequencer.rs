@@ -61,8 +61,8 @@ struct Group<'a> {
     pending: HashMap<String, HashMap<String, PendingEntry>>,
     /// New v2 entries of this group by document id.
     doc_pending: HashMap<[u8; 32], Vec<DocIndexEntry>>,
-    /// New v2 entries of this group by subject id.
-    subject_pending: HashMap<[u8; 32], Vec<u64>>,
+    /// New v2 entries of this group by subject id: (document id, entry).
+    subject_pending: HashMap<[u8; 32], Vec<([u8; 32], DocIndexEntry)>>,
     /// Document keys this group writes (durable once it commits).
     new_keys: Vec<[u8; 32]>,
     /// Chain heads of the group's documents (leaf hash of the last entry,
@@ -378,6 +378,18 @@ impl Sequencer {
                     replayed: true,
                 }));
             } else if let Some((rec, v1)) = prior {
+                // An event of an erased document, or whose record an
+                // erasure took, is answered alike whatever its content:
+                // a 409 for another content would confirm a guess of
+                // what the erased record held.
+                let doc = self.vault.document_id(&req.tenant, &event.document_id);
+                if rec.erased
+                    || (!v1 && !event.kind.is_service_kind() && self.vault.is_erased(&doc))
+                {
+                    return Err(SequenceError::NonFatal(LedgerError::Gone(format!(
+                        "event {pos}: its record was erased"
+                    ))));
+                }
                 let same = if v1 {
                     prepared.content_v1 == Some(rec.content)
                 } else {
@@ -385,15 +397,6 @@ impl Sequencer {
                 };
                 if !same {
                     return Err(conflict());
-                }
-                // An event of an erased document is not answered with its
-                // receipt any more: that would confirm its content.
-                let doc = self.vault.document_id(&req.tenant, &event.document_id);
-                if !v1 && !event.kind.is_service_kind() && self.vault.is_erased(&doc) {
-                    return Err(SequenceError::NonFatal(LedgerError::Gone(format!(
-                        "event {pos}: document {} was erased",
-                        event.document_id
-                    ))));
                 }
                 // Reading an old leaf failed: that fails this request
                 // only; the group's own writes are not touched by it.
@@ -470,7 +473,7 @@ impl Sequencer {
         // A document erasure: the entries it erases, and its own record,
         // whose claim names them (count and SHA-256 of their indices).
         let mut rebuilt = None;
-        if let Some(Erasure::Document { by, reason }) = &p.erasure {
+        if let Some(Erasure::Document { by, reason, cleanup }) = &p.erasure {
             let mut entries: Vec<DocIndexEntry> =
                 self.store.doc_index(&p.doc_id).map_err(SequenceError::Fatal)?;
             entries.extend(g.doc_pending.get(&p.doc_id).into_iter().flatten().copied());
@@ -503,9 +506,13 @@ impl Sequencer {
                     .map_err(SequenceError::Fatal)?;
             for e in &entries {
                 g.batch.erase_entry(&p.doc_id, e.index, e.hash_id.as_ref(), e.subject_id.as_ref());
+                self.tombstone_idem(g, e.index, e.idem_id).map_err(SequenceError::Fatal)?;
             }
-            let rec = erasure_record("document", &g.time, by, reason, index);
+            let reason = crate::records::seal_reason(&self.vault, &self.store, &p.seal_id, reason)
+                .map_err(SequenceError::Fatal)?;
+            let rec = erasure_record("document", &g.time, by, &reason, index);
             g.batch.put_erasure(&p.doc_id, &rec, true);
+            g.batch.put_cleanup(&p.seal_id, cleanup);
             if let Some(w) = &sealed.new_key {
                 g.batch.put_wrapped_key(&p.seal_id, w);
                 g.new_keys.push(p.seal_id);
@@ -536,14 +543,13 @@ impl Sequencer {
         for (i, h) in &hashes {
             g.batch.put_hash(*i, &h.0);
         }
-        if let Some(Erasure::Subject { subject, by, reason }) = &p.erasure {
-            let mut entries = self.store.subject_index(subject).map_err(SequenceError::Fatal)?;
-            entries.extend(g.subject_pending.get(subject).into_iter().flatten().copied());
-            for i in entries {
-                g.batch.erase_identity(i, subject);
-            }
-            let rec = erasure_record("subject", &g.time, by, reason, index);
+        if let Some(Erasure::Subject { subject, by, reason, cleanup }) = &p.erasure {
+            self.stage_subject_erasure(g, subject).map_err(SequenceError::Fatal)?;
+            let reason = crate::records::seal_reason(&self.vault, &self.store, &p.seal_id, reason)
+                .map_err(SequenceError::Fatal)?;
+            let rec = erasure_record("subject", &g.time, by, &reason, index);
             g.batch.put_erasure(subject, &rec, false);
+            g.batch.put_cleanup(&p.seal_id, cleanup);
         }
         let private = PrivateEntry {
             idem_id: &prepared.idem_id,
@@ -559,14 +565,16 @@ impl Sequencer {
             g.batch.put_completion(g.time_micros, &p.doc_id, c);
         }
         let subject = p.identity.is_some().then_some(p.subject_id);
-        g.doc_pending.entry(p.doc_id).or_default().push(DocIndexEntry {
+        let entry = DocIndexEntry {
             index,
             hash_id: p.hash_id,
             subject_id: subject,
             erased: false,
-        });
+            idem_id: Some(prepared.idem_id),
+        };
+        g.doc_pending.entry(p.doc_id).or_default().push(entry);
         if p.identity.is_some() {
-            g.subject_pending.entry(p.subject_id).or_default().push(index);
+            g.subject_pending.entry(p.subject_id).or_default().push((p.doc_id, entry));
         }
         g.pending
             .entry(tenant.to_string())
@@ -580,6 +588,56 @@ impl Sequencer {
             ledger_time: g.time.clone(),
             replayed: false,
         })
+    }
+
+    /// Stages the tombstone of an erased entry's idempotency record; its
+    /// keyed id is read from the entry's record when the caller has none
+    /// (the record opens: its key is destroyed only by this batch).
+    fn tombstone_idem(&self, g: &mut Group<'_>, index: u64, idem: Option<[u8; 32]>) -> Result<()> {
+        let idem = match idem {
+            Some(id) => Some(id),
+            None => crate::records::stored_event(&self.vault, &self.store, index)?
+                .map(|e| self.vault.event_id(&e.tenant, &e.event_id)),
+        };
+        if let Some(id) = idem {
+            g.batch.tombstone_idem(&id, index);
+        }
+        Ok(())
+    }
+
+    /// Stages a subject erasure's deletions: each identity opening of the
+    /// subject, its subject index record, the subject id in its document
+    /// index record, and its idempotency record (replaced by a tombstone).
+    fn stage_subject_erasure(&self, g: &mut Group<'_>, subject: &[u8; 32]) -> Result<()> {
+        let mut entries: Vec<([u8; 32], DocIndexEntry)> = Vec::new();
+        for i in self.store.subject_index(subject)? {
+            let Some(e) = crate::records::stored_event(&self.vault, &self.store, i)? else {
+                g.batch.erase_identity(i, subject); // its record is gone already
+                continue;
+            };
+            let doc = self.vault.document_id(&e.tenant, &e.document_id);
+            let idem = self.vault.event_id(&e.tenant, &e.event_id);
+            match self.store.doc_index_entry(&doc, i)? {
+                Some(mut d) => {
+                    d.idem_id = Some(idem);
+                    entries.push((doc, d));
+                }
+                // No document index record (none to clear): the rest goes.
+                None => {
+                    g.batch.erase_identity(i, subject);
+                    g.batch.tombstone_idem(&idem, i);
+                }
+            }
+        }
+        entries.extend(g.subject_pending.get(subject).into_iter().flatten().copied());
+        for (doc, e) in entries {
+            g.batch.erase_identity(e.index, subject);
+            if !e.erased {
+                g.batch.clear_doc_subject(&doc, e.index, e.hash_id.as_ref());
+            }
+            self.tombstone_idem(g, e.index, e.idem_id)?;
+        }
+        Ok(())
     }
 
     fn replay(&self, event_id: &str, rec: IdemRecord) -> Result<Staged> {
@@ -691,10 +749,11 @@ fn chain_id(prepared: &Prepared, doc_id: &[u8; 32]) -> [u8; 32] {
 }
 
 /// The erasure record kept under the erased key id: JSON {scope, at, by,
-/// reason, entry}. No personal data: `by` is a token id or "operator".
-fn erasure_record(scope: &str, at: &str, by: &str, reason: &str, entry: u64) -> Vec<u8> {
+/// reason_sealed, entry}. No personal data: `by` is a token id or
+/// "operator", and the reason (free text) is sealed under the erasure key.
+fn erasure_record(scope: &str, at: &str, by: &str, reason_sealed: &str, entry: u64) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
-        "scope": scope, "at": at, "by": by, "reason": reason, "entry": entry,
+        "scope": scope, "at": at, "by": by, "reason_sealed": reason_sealed, "entry": entry,
     }))
     .unwrap_or_default()
 }

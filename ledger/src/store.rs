@@ -26,7 +26,12 @@
 //! - `docidx`:   document id(32) index(8) -> hash id(32) || subject id(32)
 //! - `hashidx`:  document-hash id(32) index(8) -> ()
 //! - `subjidx`:  subject id(32) index(8) -> ()
-//! - `idem`:     0x02 event id(32) -> index(8) || content hash(32)
+//! - `idem`:     0x02 event id(32) -> index(8) || content hash(32); once
+//!   an erasure took the entry's record or identity: index(8) alone (the
+//!   tombstone keeps the event id used, and keeps no trace of its content)
+//! - `aux` `erasure-cleanup\0` erasure key id(32) -> what the service still
+//!   has to delete after an erasure, sealed under the erasure key; written
+//!   in the erasure's own batch, deleted when the clean-up is done
 //!
 //! Longer than 600 lines: it is the one module that sees families, key
 //! layouts and both backends' primitives (STYLE.md item 2); split, the key
@@ -67,6 +72,8 @@ const ALL_CFS: [&str; 16] = [
 const ERASURE_CFS: [&str; 6] = [CF_RECORDS, CF_DOCKEYS, CF_HASHIDX, CF_SUBJIDX, CF_AUX, CF_DOCIDX];
 /// Aux prefix of the retention index: documents by completion time.
 pub const RETENTION_PREFIX: &[u8] = b"retention-completed\0";
+/// Aux prefix of the erasures whose clean-up is not done yet.
+pub const CLEANUP_PREFIX: &[u8] = b"erasure-cleanup\0";
 /// First byte of a v2 idempotency key (v1 keys start with a tenant's
 /// first character, never 0x02).
 const IDEM_V2: u8 = 0x02;
@@ -87,8 +94,14 @@ pub type ChainHead = ([u8; 32], u64);
 const CHAIN_HEAD_PREFIX: &[u8] = b"chain-head\0";
 /// The tree size from which this log writes v3 records with their chain.
 const META_CHAIN_SINCE: &[u8] = b"chain-since";
-/// Meta key: an erasure was committed and the store not purged since.
+/// Meta key: an erasure was committed and the store not purged since
+/// (stores of before [`META_PURGE_KEYS`]: the purge compacts the whole
+/// of each family erasures touch).
 const META_PURGE_PENDING: &[u8] = b"purge-pending";
+/// Meta key prefix: `purge-keys\0` erasure key id(32) -> the keys one
+/// erasure deleted or rewrote, (family index(1) || length(2) || key)*:
+/// what the purge compacts, written in the erasure's batch.
+const META_PURGE_KEYS: &[u8] = b"purge-keys\0";
 /// Meta key: the tree size at which this log began writing v2 leaves.
 const META_V2_SINCE: &[u8] = b"v2-since";
 
@@ -115,8 +128,12 @@ pub struct TreeState {
 pub struct IdemRecord {
     /// Index of the leaf.
     pub index: u64,
-    /// SHA-256 of the canonical submitted event.
+    /// SHA-256 of the canonical submitted event (zero once erased).
     pub content: [u8; 32],
+    /// An erasure took the entry's record or identity opening, and with
+    /// it what the record said the event held: any resubmission of the
+    /// event id is answered alike, whatever its content.
+    pub erased: bool,
 }
 
 /// The store of one log.
@@ -193,6 +210,9 @@ pub struct Batch<'a> {
     /// stable, so two writes of one key keep their order; writes of
     /// different keys commute within one atomic batch.
     ordered: [Vec<Ordered>; 4],
+    /// Keys an erasure staged in this batch deletes or rewrites, by
+    /// family index in [`ALL_CFS`]: recorded by [`Batch::put_erasure`].
+    purged: Vec<(u8, Vec<u8>)>,
 }
 
 /// The writes of a batch, as its backend takes them.
@@ -461,7 +481,7 @@ impl Store {
             Backend::Rocks { .. } => Staged::Rocks(WriteBatch::default()),
             Backend::Pg(_) => Staged::Pg(Vec::new()),
         };
-        Batch { store: self, wb, ordered: Default::default() }
+        Batch { store: self, wb, ordered: Default::default(), purged: Vec::new() }
     }
 
     /// Applies a batch atomically; with `sync`, returns only after fsync
@@ -711,6 +731,9 @@ pub struct DocIndexEntry {
     pub subject_id: Option<[u8; 32]>,
     /// Whether a document erasure took its record.
     pub erased: bool,
+    /// Keyed hash of (tenant, event id), when known without opening the
+    /// record (entries of the group being staged; never stored here).
+    pub idem_id: Option<[u8; 32]>,
 }
 
 /// One v2 entry's private part, staged by the sequencer.
@@ -858,7 +881,13 @@ impl Store {
             }
             let index = be_u64(&k[32..]);
             if v.is_empty() {
-                out.push(DocIndexEntry { index, hash_id: None, subject_id: None, erased: true });
+                out.push(DocIndexEntry {
+                    index,
+                    hash_id: None,
+                    subject_id: None,
+                    erased: true,
+                    idem_id: None,
+                });
                 continue;
             }
             let mut h = [0u8; 32];
@@ -867,9 +896,55 @@ impl Store {
             s.copy_from_slice(&v[32..]);
             let hash_id = (h != [0; 32]).then_some(h);
             let subject_id = (s != [0; 32]).then_some(s);
-            out.push(DocIndexEntry { index, hash_id, subject_id, erased: false });
+            out.push(DocIndexEntry { index, hash_id, subject_id, erased: false, idem_id: None });
         }
         Ok(out)
+    }
+
+    /// One entry of a document's v2 index, if it is there.
+    pub fn doc_index_entry(&self, doc_id: &[u8; 32], index: u64) -> Result<Option<DocIndexEntry>> {
+        let Some(v) = self.get(CF_DOCIDX, &id_index_key(doc_id, index))? else { return Ok(None) };
+        let id = |b: &[u8]| {
+            let mut a = [0u8; 32];
+            a.copy_from_slice(b);
+            (a != [0; 32]).then_some(a)
+        };
+        Ok(Some(match v.len() {
+            0 => DocIndexEntry {
+                index,
+                hash_id: None,
+                subject_id: None,
+                erased: true,
+                idem_id: None,
+            },
+            64 => DocIndexEntry {
+                index,
+                hash_id: id(&v[..32]),
+                subject_id: id(&v[32..]),
+                erased: false,
+                idem_id: None,
+            },
+            _ => return Err(LedgerError::Corrupt("docidx record has bad length".into())),
+        }))
+    }
+
+    /// The sealed clean-up records of erasures not cleaned up yet, by
+    /// erasure key id.
+    pub fn cleanups(&self) -> Result<Vec<([u8; 32], Vec<u8>)>> {
+        let mut out = Vec::new();
+        for (k, v) in self.prefix(CF_AUX, CLEANUP_PREFIX)? {
+            if let Ok(id) = <[u8; 32]>::try_from(&k[CLEANUP_PREFIX.len()..]) {
+                out.push((id, v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes an erasure's clean-up record (its clean-up is done), synced.
+    pub fn delete_cleanup(&self, key_id: &[u8; 32]) -> Result<()> {
+        let mut b = self.batch();
+        b.delete(CF_AUX, &[CLEANUP_PREFIX, key_id].concat());
+        self.write(b, true)
     }
 
     /// Indexes under a 32-byte id in `hashidx`.
@@ -884,14 +959,20 @@ impl Store {
 
     /// After an erasure: flushes every family's memtable (so the WAL files
     /// that held the erased values become obsolete and are deleted: RocksDB
-    /// keeps no WAL archive here), then compacts the families an erasure
-    /// touches down to the bottommost level, so no table file keeps a
-    /// deleted value beside its tombstone. Slow (it rewrites those
-    /// families); erasures are rare.
+    /// keeps no WAL archive here), then compacts down to the bottommost
+    /// level the table files that hold a key an erasure deleted or
+    /// rewrote (recorded in its batch), and the `aux` ranges under
+    /// `aux_prefixes` (the service's copies it deleted), so that no table
+    /// file keeps a deleted value beside its tombstone. Only those files
+    /// are rewritten (issue 24: a whole-store compaction per erasure cost
+    /// twice the store in writes). A store whose erasure predates the key
+    /// lists compacts the whole of each family erasures touch, as before.
     ///
     /// PostgreSQL: `VACUUM` of those tables (docs/postgres.md says what
     /// it does not reach).
-    pub fn purge(&self) -> Result<()> {
+    pub fn purge(&self, aux_prefixes: &[Vec<u8>]) -> Result<()> {
+        let recorded = self.prefix(CF_META, META_PURGE_KEYS)?;
+        let whole = self.get(CF_META, META_PURGE_PENDING)?.is_some();
         match &self.backend {
             Backend::Pg(p) => p.vacuum(&ERASURE_CFS)?,
             Backend::Rocks { db, .. } => {
@@ -899,16 +980,27 @@ impl Store {
                 let mut fo = rocksdb::FlushOptions::default();
                 fo.set_wait(true);
                 db.flush_cfs_opt(&all, &fo)?;
+                crate::fault::point("purge-flushed");
                 let mut co = rocksdb::CompactOptions::default();
                 co.set_exclusive_manual_compaction(true);
                 co.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
-                for name in ERASURE_CFS {
-                    db.compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &co);
+                if whole {
+                    for name in ERASURE_CFS {
+                        db.compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &co);
+                    }
+                }
+                let keys: Vec<(u8, Vec<u8>)> =
+                    recorded.iter().flat_map(|(_, v)| decode_purge_keys(v)).collect();
+                for (cf, from, to) in files_holding(db, &keys, aux_prefixes)? {
+                    db.compact_range_cf_opt(self.cf(cf), Some(&from), Some(&to), &co);
                 }
             }
         }
         let mut b = self.batch();
         b.delete(CF_META, META_PURGE_PENDING);
+        for (k, _) in &recorded {
+            b.delete(CF_META, k);
+        }
         self.write(b, true)?;
         Ok(())
     }
@@ -916,7 +1008,8 @@ impl Store {
     /// Whether an erasure was committed and the store not purged since
     /// (a crash or failure between the two).
     pub fn purge_pending(&self) -> Result<bool> {
-        Ok(self.get(CF_META, META_PURGE_PENDING)?.is_some())
+        Ok(self.get(CF_META, META_PURGE_PENDING)?.is_some()
+            || !self.prefix(CF_META, META_PURGE_KEYS)?.is_empty())
     }
 }
 
@@ -1079,19 +1172,56 @@ impl Batch<'_> {
         self.delete(CF_RECORDS, &private_key(index, TAG_RECORD));
         self.delete(CF_RECORDS, &private_key(index, TAG_IDENTITY));
         self.delete(CF_RECORDS, &private_key(index, TAG_CHAIN));
+        self.note_purge(CF_RECORDS, &private_key(index, TAG_RECORD));
+        self.note_purge(CF_RECORDS, &private_key(index, TAG_IDENTITY));
+        self.note_purge(CF_RECORDS, &private_key(index, TAG_CHAIN));
         if let Some(h) = hash_id {
             self.ordered_delete(ORD_HASHIDX, &id_index_key(h, index));
+            self.note_purge(CF_HASHIDX, &id_index_key(h, index));
         }
         if let Some(s) = subject_id {
             self.ordered_delete(ORD_SUBJIDX, &id_index_key(s, index));
+            self.note_purge(CF_SUBJIDX, &id_index_key(s, index));
         }
         self.ordered_put(ORD_DOCIDX, &id_index_key(doc_id, index), &[]);
+        self.note_purge(CF_DOCIDX, &id_index_key(doc_id, index));
     }
 
     /// Stages the erasure of one entry's identity opening.
     pub fn erase_identity(&mut self, index: u64, subject_id: &[u8; 32]) {
         self.delete(CF_RECORDS, &private_key(index, TAG_IDENTITY));
         self.ordered_delete(ORD_SUBJIDX, &id_index_key(subject_id, index));
+        self.note_purge(CF_RECORDS, &private_key(index, TAG_IDENTITY));
+        self.note_purge(CF_SUBJIDX, &id_index_key(subject_id, index));
+    }
+
+    /// Notes a key the erasure being staged deletes or rewrites, for the
+    /// purge that follows it.
+    fn note_purge(&mut self, cf: &'static str, key: &[u8]) {
+        if let Some(i) = ALL_CFS.iter().position(|n| *n == cf) {
+            self.purged.push((i as u8, key.to_vec()));
+        }
+    }
+
+    /// Stages the removal of the subject id from one entry's document
+    /// index record (after its identity opening was erased).
+    pub fn clear_doc_subject(&mut self, doc_id: &[u8; 32], index: u64, hash_id: Option<&[u8; 32]>) {
+        let mut ids = [0u8; 64];
+        ids[..32].copy_from_slice(hash_id.unwrap_or(&[0; 32]));
+        self.ordered_put(ORD_DOCIDX, &id_index_key(doc_id, index), &ids);
+        self.note_purge(CF_DOCIDX, &id_index_key(doc_id, index));
+    }
+
+    /// Stages the replacement of an erased entry's idempotency record by
+    /// its tombstone: the index alone, no content hash.
+    pub fn tombstone_idem(&mut self, idem_id: &[u8; 32], index: u64) {
+        self.ordered_put(ORD_IDEM, &idem_v2_key(idem_id), &index.to_be_bytes());
+        self.note_purge(CF_IDEM, &idem_v2_key(idem_id));
+    }
+
+    /// Stages an erasure's clean-up record (sealed), in the erasure's batch.
+    pub fn put_cleanup(&mut self, key_id: &[u8; 32], sealed: &[u8]) {
+        self.put(CF_AUX, &[CLEANUP_PREFIX, key_id].concat(), sealed);
     }
 
     /// Stages a document's completion in the retention index (aux
@@ -1120,10 +1250,13 @@ impl Batch<'_> {
     pub fn put_erasure(&mut self, key_id: &[u8; 32], record: &[u8], destroy_key: bool) {
         if destroy_key {
             self.delete(CF_DOCKEYS, key_id);
+            self.note_purge(CF_DOCKEYS, key_id);
         }
         self.put(CF_ERASED, key_id, record);
-        // Cleared by `Store::purge`; a crash before that purges at the next open.
-        self.put(CF_META, META_PURGE_PENDING, &[]);
+        // What the purge compacts; cleared by `Store::purge`, and a crash
+        // before that purges at the next open.
+        let keys = encode_purge_keys(&std::mem::take(&mut self.purged));
+        self.put(CF_META, &[META_PURGE_KEYS, key_id].concat(), &keys);
     }
 
     /// Stages the new tree state and its signed checkpoint.
@@ -1183,6 +1316,72 @@ impl Batch<'_> {
     }
 }
 
+/// The key ranges (family, smallest key, largest key) of the table files
+/// that hold one of `keys` or a key under one of `aux_prefixes`, those of
+/// overlapping files merged: what a purge compacts. Files are found by
+/// their key bounds, so a file is compacted once however many of the
+/// keys it holds.
+#[allow(clippy::type_complexity)]
+fn files_holding(
+    db: &DB,
+    keys: &[(u8, Vec<u8>)],
+    aux_prefixes: &[Vec<u8>],
+) -> Result<Vec<(&'static str, Vec<u8>, Vec<u8>)>> {
+    let mut out: Vec<(&'static str, Vec<u8>, Vec<u8>)> = Vec::new();
+    for f in db.live_files()? {
+        let (Some(start), Some(end)) = (&f.start_key, &f.end_key) else { continue };
+        let Some(&cf) = ALL_CFS.iter().find(|n| **n == f.column_family_name) else { continue };
+        let holds = keys.iter().any(|(i, k)| {
+            ALL_CFS.get(*i as usize) == Some(&cf) && start.as_slice() <= k.as_slice() && k <= end
+        }) || (cf == CF_AUX
+            && aux_prefixes.iter().any(|p| {
+                // The file's range [start, end] meets the prefix's keys.
+                end.as_slice() >= p.as_slice()
+                    && (start.starts_with(p) || start.as_slice() < p.as_slice())
+            }));
+        if holds {
+            out.push((cf, start.clone(), end.clone()));
+        }
+    }
+    // One compaction per run of overlapping files: an L0 file spans the
+    // key space of a random-keyed family, and compacting each file's
+    // range alone would rewrite the files below it once per call.
+    out.sort();
+    let mut merged: Vec<(&'static str, Vec<u8>, Vec<u8>)> = Vec::new();
+    for (cf, start, end) in out {
+        match merged.last_mut() {
+            Some((c, _, e)) if *c == cf && start <= *e => {
+                if end > *e {
+                    *e = end;
+                }
+            }
+            _ => merged.push((cf, start, end)),
+        }
+    }
+    Ok(merged)
+}
+
+fn encode_purge_keys(keys: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    let mut v = Vec::new();
+    for (cf, k) in keys {
+        v.push(*cf);
+        v.extend_from_slice(&(k.len() as u16).to_be_bytes());
+        v.extend_from_slice(k);
+    }
+    v
+}
+
+fn decode_purge_keys(mut v: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while v.len() >= 3 {
+        let n = u16::from_be_bytes([v[1], v[2]]) as usize;
+        let Some(k) = v.get(3..3 + n) else { break };
+        out.push((v[0], k.to_vec()));
+        v = &v[3 + n..];
+    }
+    out
+}
+
 fn idem_key(tenant: &str, event_id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(tenant.len() + event_id.len() + 1);
     k.extend_from_slice(tenant.as_bytes());
@@ -1204,7 +1403,10 @@ fn decode_idem(v: Option<&[u8]>) -> Result<Option<IdemRecord>> {
         Some(b) if b.len() == 40 => {
             let mut content = [0u8; 32];
             content.copy_from_slice(&b[8..]);
-            Ok(Some(IdemRecord { index: be_u64(&b[..8]), content }))
+            Ok(Some(IdemRecord { index: be_u64(&b[..8]), content, erased: false }))
+        }
+        Some(b) if b.len() == 8 => {
+            Ok(Some(IdemRecord { index: be_u64(b), content: [0; 32], erased: true }))
         }
         Some(_) => Err(LedgerError::Corrupt("idempotency record has bad length".into())),
     }

@@ -79,9 +79,11 @@ pub(crate) enum Erasure {
     /// entry's own), and the document key. The sequencer writes the entry's
     /// claim itself, with the number and a hash of the entries it erases,
     /// so that verifiers can tell which leaves were erased.
-    Document { by: String, reason: String },
+    /// `cleanup`: what the service still has to delete, sealed under the
+    /// erasure key, kept (in the same batch) until the clean-up is done.
+    Document { by: String, reason: String, cleanup: Vec<u8> },
     /// The identity openings of one data subject.
-    Subject { subject: [u8; 32], by: String, reason: String },
+    Subject { subject: [u8; 32], by: String, reason: String, cleanup: Vec<u8> },
 }
 
 /// One appender's batch, waiting for its receipts.

@@ -60,9 +60,31 @@ fn erasure_destroys_key_and_openings_and_a_cut_short_purge_is_redone() {
     assert!(matches!(l.erase_document(TENANT, "nope", "x", "tok"), Err(LedgerError::NotFound(_))));
     assert!(matches!(l.opening(r[0].index + 2).unwrap(), Opening::Record { .. }));
 
-    // The service purges after the clean-up; a crash before that leaves the
-    // mark, and the next open purges.
+    // A resubmission of an erased event with other content is answered
+    // as the same content is: its idempotency record keeps no content.
+    let mut other = with_identity("e-1", "doc");
+    other.raw["identity"]["id_number"] = serde_json::json!("110101199003075678");
+    let other = Event::from_value(other.raw, false).unwrap();
+    let guess = l.append(TENANT, vec![other]);
+    assert!(matches!(guess, Err(LedgerError::Gone(_))), "{guess:?}");
+
+    // The erasure's commit recorded the service's clean-up; the service
+    // purges after it. Until it is done, open leaves the purge to it; a
+    // crash after the clean-up leaves the mark, and the next open purges.
+    let pending = l.pending_cleanups().unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (pending[0].tenant.as_str(), pending[0].documents.clone()),
+        (TENANT, vec!["doc".into()])
+    );
     assert!(l.purge_pending().unwrap());
+    l.close();
+    drop(l);
+    let l = Ledger::open(dir.path(), LedgerOptions::default()).unwrap();
+    assert!(l.purge_pending().unwrap(), "the clean-up comes first");
+    let pending = l.pending_cleanups().unwrap();
+    l.finish_cleanup(&pending[0]).unwrap();
+    assert!(l.pending_cleanups().unwrap().is_empty());
     l.close();
     drop(l);
     let l = Ledger::open(dir.path(), LedgerOptions::default()).unwrap();
@@ -125,4 +147,37 @@ fn master_key_rotation_rewraps_every_key_and_recovers_from_a_cut() {
     assert!(!master_key_path(&data).with_extension("new").exists());
     assert_ne!(std::fs::read(master_key_path(&data)).unwrap(), new_key);
     assert!(matches!(l.opening(index).unwrap(), Opening::Record { .. }));
+}
+
+#[test]
+fn subject_erasure_clears_the_subject_from_every_index_and_leaves_no_oracle() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = new_ledger(dir.path());
+    l.append(TENANT, vec![with_identity("s-1", "doc-a"), with_identity("s-2", "doc-b")]).unwrap();
+    let doc_a = l.document_key_id(TENANT, "doc-a").unwrap();
+    assert_eq!(l.subject_documents(TENANT, "u-9").unwrap(), vec!["doc-a", "doc-b"]);
+    // Before: the idempotency record tells a right guess from a wrong one.
+    let mut wrong = with_identity("s-1", "doc-a");
+    wrong.raw["identity"]["id_number"] = serde_json::json!("110101199003075678");
+    let wrong = Event::from_value(wrong.raw, false).unwrap();
+    assert!(l.append(TENANT, vec![with_identity("s-1", "doc-a")]).unwrap()[0].replayed);
+    let before = l.append(TENANT, vec![wrong.clone()]);
+    assert!(matches!(before, Err(LedgerError::Conflict { .. })), "{before:?}");
+
+    l.erase_subject(TENANT, "u-9", "request #2", "tok-admin").unwrap();
+    assert!(l.subject_documents(TENANT, "u-9").unwrap().is_empty());
+    for guess in [with_identity("s-1", "doc-a"), wrong] {
+        let got = l.append(TENANT, vec![guess]);
+        assert!(matches!(&got, Err(LedgerError::Gone(m)) if m.contains("erased")), "{got:?}");
+    }
+    assert_eq!(l.pending_cleanups().unwrap()[0].actor_id.as_deref(), Some("u-9"));
+    l.close();
+    drop(l);
+    let store = ledger::store::Store::open_read_only(&dir.path().join("db")).unwrap();
+    let entries = store.doc_index(&doc_a).unwrap();
+    assert!(!entries.is_empty());
+    for e in entries {
+        assert_eq!(e.subject_id, None, "entry {}: the subject id left the document index", e.index);
+        assert!(!e.erased, "the record stays");
+    }
 }

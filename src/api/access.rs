@@ -8,6 +8,12 @@
 //!
 //! Records are written without an fsync of their own (a failed-login flood
 //! must not cost one fsync per request); a crash may lose the last moments.
+//!
+//! Values are sealed at the storage layer ([`seal`], [`open`]) under a key
+//! per tenant's log, wrapped under the master key: paths name contracts and
+//! actors, and client addresses are personal data, so the store and its
+//! backups hold them only as ciphertext (issue 25). Records written before
+//! in clear JSON are still read.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -79,7 +85,7 @@ fn write(ledger: &Ledger, tenant: &str, value: &Value) -> Result<(), ledger::Led
     let mut key = tenant_prefix(tenant);
     key.extend_from_slice(&(micros as u64).to_be_bytes());
     key.extend_from_slice(&seq.to_be_bytes());
-    let bytes = serde_json::to_vec(value).unwrap_or_default();
+    let bytes = seal(ledger, tenant, value)?;
     ledger.aux_put_unsynced(&[(key, bytes)])?;
     if seq.is_multiple_of(PRUNE_EVERY) {
         prune(ledger, tenant)?;
@@ -94,18 +100,69 @@ pub(crate) fn redact_document(
     tenant: &str,
     document_id: &str,
 ) -> Result<usize, ledger::LedgerError> {
-    let needle = format!("/documents/{document_id}/");
+    redact_path(ledger, tenant, "documents", document_id)
+}
+
+/// After a subject erasure: the same for paths naming the actor id.
+pub(crate) fn redact_subject(
+    ledger: &Ledger,
+    tenant: &str,
+    actor_id: &str,
+) -> Result<usize, ledger::LedgerError> {
+    redact_path(ledger, tenant, "subjects", actor_id)
+}
+
+/// The key prefixes of `tenant`'s and the platform's records: what a
+/// redaction rewrites under (the purge after an erasure compacts them).
+pub(crate) fn prefixes(tenant: &str) -> Vec<Vec<u8>> {
+    vec![tenant_prefix(tenant), tenant_prefix(PLATFORM_TENANT)]
+}
+
+/// What marks a sealed record (clear JSON starts with `{`).
+const SEALED: &[u8] = b"sealed/v1\0";
+/// What an access-log record is sealed for.
+const PURPOSE: &[u8] = b"access-log";
+
+/// An access-log record as stored: sealed under the tenant's access-log key.
+fn seal(ledger: &Ledger, tenant: &str, value: &Value) -> Result<Vec<u8>, ledger::LedgerError> {
+    let plain = serde_json::to_vec(value).unwrap_or_default();
+    let sealed = ledger.seal_service_blob(&[PURPOSE, tenant.as_bytes()], PURPOSE, &plain)?;
+    Ok([SEALED, &sealed].concat())
+}
+
+/// A stored access-log record, opened (or read as the clear JSON records
+/// written before sealing were); `None` if it does not open or parse.
+fn open(ledger: &Ledger, stored: &[u8]) -> Option<Value> {
+    match stored.strip_prefix(SEALED) {
+        Some(sealed) => {
+            let plain = ledger.open_document_blob(PURPOSE, sealed).ok().flatten()?;
+            serde_json::from_slice(&plain).ok()
+        }
+        None => serde_json::from_slice(stored).ok(),
+    }
+}
+
+fn redact_path(
+    ledger: &Ledger,
+    tenant: &str,
+    collection: &str,
+    id: &str,
+) -> Result<usize, ledger::LedgerError> {
+    let needle = format!("/{collection}/{id}/");
+    let replacement = format!("/{collection}/(erased)/");
     let mut rewritten = Vec::new();
     // The platform's records too: failed logins and unknown tokens are
     // kept under it, with the path they asked for.
     let mut records = ledger.aux_scan(&tenant_prefix(tenant))?;
     records.extend(ledger.aux_scan(&tenant_prefix(PLATFORM_TENANT))?);
     for (key, value) in records {
-        let Ok(mut v) = serde_json::from_slice::<Value>(&value) else { continue };
+        let Some(mut v) = open(ledger, &value) else { continue };
         let Some(path) = v["path"].as_str() else { continue };
         if path.contains(&needle) {
-            v["path"] = Value::from(path.replace(&needle, "/documents/(erased)/"));
-            rewritten.push((key, serde_json::to_vec(&v).unwrap_or_default()));
+            v["path"] = Value::from(path.replace(&needle, &replacement));
+            let owner = key.get(PREFIX.len()..).and_then(|r| r.split(|b| *b == 0).next());
+            let owner = String::from_utf8_lossy(owner.unwrap_or_default()).into_owned();
+            rewritten.push((key, seal(ledger, &owner, &v)?));
         }
     }
     let n = rewritten.len();
@@ -171,8 +228,7 @@ pub(crate) async fn list(state: &std::sync::Arc<AppState>, req: &Req) -> Answer 
     } else {
         None
     };
-    let records: Vec<Value> =
-        rows.iter().filter_map(|(_, v)| serde_json::from_slice(v).ok()).collect();
+    let records: Vec<Value> = rows.iter().filter_map(|(_, v)| open(&state.ledger, v)).collect();
     Ok(json(&json!({"records": records, "next_cursor": next})))
 }
 
@@ -203,7 +259,8 @@ mod tests {
         prune(&l, "t").unwrap();
         let all = l.aux_scan(&tenant_prefix("t")).unwrap();
         assert_eq!(all.len(), MAX_RECORDS_PER_TENANT);
-        let newest: Value = serde_json::from_slice(&all[all.len() - 1].1).unwrap();
+        let newest = open(&l, &all[all.len() - 1].1).unwrap();
+        assert!(all[0].1.starts_with(SEALED), "sealed at rest");
         assert_eq!(newest["i"], MAX_RECORDS_PER_TENANT + 599);
         assert_eq!(l.aux_scan(&tenant_prefix("u")).unwrap().len(), 1);
         assert!(parse_cursor(&"ab".repeat(16)).is_ok());

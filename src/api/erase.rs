@@ -2,12 +2,16 @@
 //! "Erasure"):
 //!
 //! - `POST /v1/documents/{document_id}/erase` (the tenant's `admin`), body
-//!   `{"reason": "..."}`: crypto-shredding of the document. The ledger
-//!   destroys the document key and every record and identity opening of
-//!   it and appends an `erased` entry in one synced batch; the service
-//!   then deletes what it kept of the document itself (issued reports, the
-//!   document id in access-log paths) and has the store rewrite the files
-//!   that still held any of it. The answer is the erased entry's receipt.
+//!   `{"reason_code": C, "note"?: N}` (or the free-text `{"reason": R}` of
+//!   before): crypto-shredding of the document. The ledger destroys the
+//!   document key and every record and identity opening of it, tombstones
+//!   their idempotency records, and appends an `erased` entry in one synced
+//!   batch, with a sealed clean-up record of what the service still has to
+//!   delete; [`resume_cleanups`] then deletes what the service kept of the
+//!   document itself (issued reports, the document id in access-log paths)
+//!   and has the store purge the files that still held any of it. A
+//!   clean-up cut short is resumed at the next start and by every sweep.
+//!   The answer is the erased entry's receipt and what is still pending.
 //! - `POST /v1/subjects/{actor_id}/erase` (the tenant's `admin`): the
 //!   identity openings of one data subject across the tenant's documents
 //!   (PIPL art. 47).
@@ -32,10 +36,56 @@ use crate::error::ApiError;
 /// Aux key prefix of documents whose tenant turned the public lookup off.
 const LOOKUP_OFF_PREFIX: &[u8] = b"lookup-off\0";
 
+/// Why an erasure is made: the codes an erasure request names
+/// (`reason_code`), docs/api.md "Erasure".
+pub const REASON_CODES: [&str; 7] = [
+    "data_subject_request",
+    "consent_withdrawn",
+    "purpose_fulfilled",
+    "retention_expired",
+    "unlawful_processing",
+    "legal_order",
+    "other",
+];
+
+/// `{"reason_code": C, "note"?: N}`, or the free-text `{"reason": R}` of
+/// before reason codes (still taken: it is the note of code `other`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EraseBody {
-    reason: String,
+    reason: Option<String>,
+    reason_code: Option<String>,
+    note: Option<String>,
+}
+
+/// A request's reason: its code, its note, and what the ledger records
+/// (sealed under the erasure key; shown in bundles and reports).
+struct Reason {
+    code: String,
+    note: Option<String>,
+    recorded: String,
+}
+
+impl EraseBody {
+    fn reason(self) -> Result<Reason, ApiError> {
+        let bad = |m: String| ApiError::bad_request("invalid_request", m);
+        match (self.reason, self.reason_code, self.note) {
+            (Some(r), None, None) => {
+                Ok(Reason { code: "other".into(), note: Some(r.clone()), recorded: r })
+            }
+            (None, Some(code), note) => {
+                if !REASON_CODES.contains(&code.as_str()) {
+                    return Err(bad(format!("reason_code: one of {}", REASON_CODES.join(", "))));
+                }
+                let recorded = match &note {
+                    Some(n) => format!("{code}: {n}"),
+                    None => code.clone(),
+                };
+                Ok(Reason { code, note, recorded })
+            }
+            _ => Err(bad("either reason_code (and an optional note) or reason".into())),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -88,33 +138,32 @@ where
 {
     let caller = admin(state, req)?;
     ledger::check_id("document_id", document_id)?;
-    let body: EraseBody = small_json(body).await?;
+    let reason = small_json::<_, _, EraseBody>(body).await?.reason()?;
     let st = state.clone();
     let doc = document_id.to_owned();
     tokio::task::spawn_blocking(move || {
         // No report is rendered from the records while they are erased.
         let _issuing = super::report::issuing_lock();
-        let erased = st.ledger.erase_document(&caller.tenant, &doc, &body.reason, &caller.token_id);
-        // Erased before (409), maybe with the clean-up cut short by a crash
-        // or a failure: the clean-up is idempotent, so it runs again first.
-        let receipt = match erased {
-            Err(e @ ledger::LedgerError::AlreadyExists(_)) => {
-                clean_up(&st.ledger, &caller.tenant, &doc)?;
-                return Err(e.into());
-            }
-            other => other?,
-        };
-        let (reports, redacted) = clean_up(&st.ledger, &caller.tenant, &doc)?;
+        // Erased before: 409, and nothing else. A clean-up cut short is
+        // resumed from its record (at start and by the sweeper), not by
+        // repeats, which would cost a purge each.
+        let receipt =
+            st.ledger.erase_document(&caller.tenant, &doc, &reason.recorded, &caller.token_id)?;
+        ledger::fault::point("erase-committed");
+        let done = resume_cleanups(&st.ledger);
         let v1 = st.ledger.v1_document_entries(&caller.tenant, &doc)?;
         Ok(json(&json!({
             "erased": {
                 "document_id": doc,
                 "at": &*receipt.ledger_time,
                 "by": caller.token_id,
-                "reason": body.reason,
-                "reports_deleted": reports,
-                "access_log_records_redacted": redacted,
-                "purged": true,
+                "reason": reason.recorded,
+                "reason_code": reason.code,
+                "note": reason.note,
+                "reports_deleted": done.reports,
+                "access_log_records_redacted": done.redacted,
+                "purged": done.purged,
+                "pending": done.pending,
                 "v1_entries_remain_public": v1,
             },
             "receipt": receipt_json(&receipt),
@@ -124,21 +173,103 @@ where
     .map_err(|e| ApiError::internal("erase", e))?
 }
 
-/// What the service kept of an erased document itself: its stored reports
-/// (deleted) and its id in access-log paths (redacted); then the store
-/// rewrites the files that held any of it. Idempotent. The lookup switch
-/// stays: an erased document stays hidden if its tenant hid it.
-fn clean_up(ledger: &Ledger, tenant: &str, doc: &str) -> Result<(usize, usize), ApiError> {
-    let done = clean_up_records(ledger, tenant, doc)?;
-    ledger.purge()?;
-    Ok(done)
+/// What [`resume_cleanups`] did, and what it left pending.
+#[derive(Debug, Default)]
+pub struct CleanupDone {
+    /// Stored reports deleted.
+    pub reports: usize,
+    /// Access-log records rewritten.
+    pub redacted: usize,
+    /// Whether no purge is pending any more.
+    pub purged: bool,
+    /// The steps not done (`reports`, `access_log`, `purge`): they stay
+    /// pending and are resumed at the next start or retention sweep.
+    pub pending: Vec<&'static str>,
 }
 
-/// [`clean_up`] without the purge (the retention sweep purges once).
-fn clean_up_records(ledger: &Ledger, tenant: &str, doc: &str) -> Result<(usize, usize), ApiError> {
-    let reports = super::report::erase_document_reports(ledger, tenant, doc)?;
-    let redacted = super::access::redact_document(ledger, tenant, doc)?;
-    Ok((reports, redacted))
+/// Runs the clean-up of every erasure whose clean-up record is still
+/// there (written in the erasure's own commit), then the store's purge
+/// (of the keys the erasures deleted and the service's ranges the
+/// clean-ups touched). Each step is idempotent; a record is deleted only
+/// after its steps and the purge, and the purge marks only after the
+/// purge, so a crash or failure anywhere leaves the rest to the next run.
+/// The caller holds the report issuing lock (no report is rendered
+/// meanwhile).
+pub fn resume_cleanups(ledger: &Ledger) -> CleanupDone {
+    let mut done = CleanupDone::default();
+    let pending = match ledger.pending_cleanups() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("erasure clean-up: reading what is pending: {e}");
+            done.pending = vec!["reports", "access_log", "purge"];
+            return done;
+        }
+    };
+    let (mut cleaned, mut ranges) = (Vec::new(), Vec::new());
+    for c in &pending {
+        match clean_up_one(ledger, c, &mut done) {
+            Ok(mut r) => {
+                cleaned.push(c);
+                ranges.append(&mut r);
+            }
+            Err((step, e)) => {
+                tracing::error!("erasure clean-up: {step}: {}", e.message);
+                for s in ["reports", "access_log"].into_iter().skip_while(|s| *s != step) {
+                    if !done.pending.contains(&s) {
+                        done.pending.push(s);
+                    }
+                }
+            }
+        }
+    }
+    // After any clean-up, even if `Ledger::open` purged already: the
+    // values the clean-up deleted or rewrote sit in the memtable, the WAL
+    // and the table files that open's purge flushed.
+    let purge = |p: bool| if p || !cleaned.is_empty() { ledger.purge(&ranges) } else { Ok(()) };
+    let purged = ledger.purge_pending().and_then(purge);
+    let finished = purged.and_then(|()| cleaned.iter().try_for_each(|c| ledger.finish_cleanup(c)));
+    match finished {
+        Ok(()) => done.purged = true,
+        Err(e) => {
+            tracing::error!("erasure clean-up: purge: {e}");
+            done.pending.push("purge");
+        }
+    }
+    done
+}
+
+/// [`resume_cleanups`], taking the report issuing lock (at start).
+pub fn resume_cleanups_now(ledger: &Ledger) -> CleanupDone {
+    let _issuing = super::report::issuing_lock();
+    resume_cleanups(ledger)
+}
+
+/// One erasure's clean-up: the stored reports of its documents (and their
+/// idempotency records), the access-log paths naming them or the
+/// subject. Returns the `aux` key prefixes it deleted or rewrote under,
+/// for the purge.
+fn clean_up_one(
+    ledger: &Ledger,
+    c: &ledger::Cleanup,
+    done: &mut CleanupDone,
+) -> Result<Vec<Vec<u8>>, (&'static str, ApiError)> {
+    let mut ranges = super::access::prefixes(&c.tenant);
+    for doc in &c.documents {
+        done.reports += super::report::erase_document_reports(ledger, &c.tenant, doc)
+            .map_err(|e| ("reports", e))?;
+        ranges.extend(super::report::prefixes(ledger, &c.tenant, doc).map_err(|e| ("reports", e))?);
+    }
+    ledger::fault::point("erase-cleanup-reports");
+    let redacted = match &c.actor_id {
+        Some(actor) => super::access::redact_subject(ledger, &c.tenant, actor),
+        None => c
+            .documents
+            .iter()
+            .map(|d| super::access::redact_document(ledger, &c.tenant, d))
+            .sum::<Result<usize, _>>(),
+    };
+    done.redacted += redacted.map_err(|e| ("access_log", e.into()))?;
+    Ok(ranges)
 }
 
 /// `POST /v1/subjects/{actor_id}/erase`.
@@ -154,29 +285,30 @@ where
 {
     let caller = admin(state, req)?;
     ledger::check_id("actor_id", actor_id)?;
-    let body: EraseBody = small_json(body).await?;
+    let reason = small_json::<_, _, EraseBody>(body).await?.reason()?;
     let st = state.clone();
     let actor = actor_id.to_owned();
     tokio::task::spawn_blocking(move || {
         let _issuing = super::report::issuing_lock();
-        // Stored reports of those documents print the person in full: they
-        // go too (the report entries in the log stay).
-        let documents = st.ledger.subject_documents(&caller.tenant, &actor)?;
+        // Stored reports of the subject's documents print the person in
+        // full: the clean-up record (in the erasure's commit) names those
+        // documents, and their reports go (the report entries stay).
         let receipt =
-            st.ledger.erase_subject(&caller.tenant, &actor, &body.reason, &caller.token_id)?;
-        let mut reports = 0;
-        for doc in &documents {
-            reports += super::report::erase_document_reports(&st.ledger, &caller.tenant, doc)?;
-        }
-        st.ledger.purge()?;
+            st.ledger.erase_subject(&caller.tenant, &actor, &reason.recorded, &caller.token_id)?;
+        ledger::fault::point("erase-committed");
+        let done = resume_cleanups(&st.ledger);
         Ok(json(&json!({
             "erased": {
                 "actor_id": actor,
                 "at": &*receipt.ledger_time,
                 "by": caller.token_id,
-                "reason": body.reason,
-                "reports_deleted": reports,
-                "purged": true,
+                "reason": reason.recorded,
+                "reason_code": reason.code,
+                "note": reason.note,
+                "reports_deleted": done.reports,
+                "access_log_records_redacted": done.redacted,
+                "purged": done.purged,
+                "pending": done.pending,
             },
             "receipt": receipt_json(&receipt),
         })))
@@ -227,7 +359,9 @@ pub(crate) fn lookup_disabled(
 
 /// Aux key prefix of the tenants' retention policies.
 const RETENTION_POLICY_PREFIX: &[u8] = b"retention-policy\0";
-/// Aux key prefix of retention erasures whose clean-up is not done yet.
+/// Aux key prefix of retention erasures whose clean-up is not done yet
+/// (written before an erasure by stores of before the erasure's own
+/// clean-up record; still read, no longer written).
 const RETENTION_CLEANUP_PREFIX: &[u8] = b"retention-cleanup\0";
 /// Longest retention a policy may set: 100 years.
 pub const MAX_RETENTION_DAYS: u32 = 36_500;
@@ -319,7 +453,8 @@ pub(crate) fn get_retention(state: &AppState, caller: &Caller) -> Answer {
 /// how many documents it erased.
 pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, ApiError> {
     let ledger = &state.ledger;
-    // Clean-ups a crash or failure cut short, first.
+    // Clean-ups a crash or failure cut short, first: those recorded by
+    // stores of before the clean-up record, then every erasure's.
     let mut touched = false;
     for (key, v) in ledger.aux_scan(RETENTION_CLEANUP_PREFIX)? {
         let Ok(ids) = serde_json::from_slice::<serde_json::Value>(&v) else { continue };
@@ -327,9 +462,17 @@ pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, Api
             continue;
         };
         let _issuing = super::report::issuing_lock();
-        clean_up_records(ledger, t, d)?;
+        super::report::erase_document_reports(ledger, t, d)?;
+        super::access::redact_document(ledger, t, d)?;
         ledger.aux_delete_synced(&key)?;
         touched = true;
+    }
+    if !ledger.pending_cleanups()?.is_empty() || ledger.purge_pending()? {
+        let _issuing = super::report::issuing_lock();
+        let done = resume_cleanups(ledger);
+        if !done.pending.is_empty() {
+            tracing::error!("retention: erasure clean-up still pending: {:?}", done.pending);
+        }
     }
     let mut policies = std::collections::HashMap::new();
     for (k, v) in ledger.aux_scan(RETENTION_POLICY_PREFIX)? {
@@ -360,7 +503,11 @@ pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, Api
         }
     }
     if touched {
-        ledger.purge()?;
+        let _issuing = super::report::issuing_lock();
+        let done = resume_cleanups(ledger);
+        if !done.pending.is_empty() {
+            tracing::error!("retention: erasure clean-up still pending: {:?}", done.pending);
+        }
     }
     Ok(erased)
 }
@@ -383,11 +530,8 @@ fn sweep_one(
         return Ok(false);
     }
     let _issuing = super::report::issuing_lock();
-    // What to clean up, kept (synced) until it is done: after the erasure
-    // the ids can no longer be opened from the index.
-    let pending = [RETENTION_CLEANUP_PREFIX, &ledger.document_key_id(&tenant, &doc)?].concat();
-    let ids = json!({"tenant": tenant, "document_id": doc});
-    ledger.aux_put(&pending, ids.to_string().as_bytes())?;
+    // What to clean up is recorded by the erasure itself, in its commit,
+    // and done by the caller's `resume_cleanups` (once per sweep).
     let reason = format!("retention policy: erased {days} days after the contract completed");
     let by = format!("retention:{set_by}");
     let erased = match ledger.erase_document(&tenant, &doc, &reason, &by) {
@@ -395,8 +539,6 @@ fn sweep_one(
         Err(ledger::LedgerError::AlreadyExists(_) | ledger::LedgerError::NotFound(_)) => false,
         Err(e) => return Err(e.into()),
     };
-    clean_up_records(ledger, &tenant, &doc)?;
-    ledger.aux_delete_synced(&pending)?;
     ledger.aux_delete_synced(key)?;
     Ok(erased)
 }

@@ -78,6 +78,12 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
         if let (Opening::Record { .. }, Some(ev), Some(t)) =
             (&opened.opening, &opened.event, &opened.tenant)
         {
+            // The service's own entries (registry, token, retention,
+            // erasure, report) were indexed by hashes a stranger can
+            // compute before they left the index: never a file's record.
+            if ev.kind.is_service_kind() {
+                continue;
+            }
             let key = (t.clone(), ev.document_id.clone());
             let off = match switches.get(&key) {
                 Some(v) => *v,

@@ -122,6 +122,7 @@ where
     security_headers(&req, response.headers_mut());
     access::record(&state, &req, route, response.status().as_u16());
     let status = response.status().as_u16().to_string();
+    let route = crate::metrics::public_route(route);
     state.metrics.http.with_label_values(&[route, &status]).inc();
     state.metrics.http_latency.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
     response

@@ -82,6 +82,12 @@ struct Issued {
 
 /// Idempotency keys and report ids: 1-128 chars of `[A-Za-z0-9._:-]`.
 const REPORT_IDEM_PREFIX: &[u8] = b"report-idem\0";
+/// Report idempotency records since they are keyed: `report-idem2\0`
+/// document key id(32) || keyed hash of the Idempotency-Key(32) -> report
+/// id. No key spells a tenant, a contract or a client's key (which may
+/// name the contract), not even in a table file's boundaries after the
+/// erasure deleted it.
+const REPORT_IDEM2_PREFIX: &[u8] = b"report-idem2\0";
 const REPORT_PREFIX: &[u8] = b"report\0";
 
 /// Reports are issued one at a time: a key's check-then-issue is atomic,
@@ -184,9 +190,37 @@ fn format(req: &Req) -> Result<Format, ApiError> {
     Ok(chosen.unwrap_or(if accept_pdf { Format::Pdf } else { Format::Html }))
 }
 
-fn idem_key(tenant: &str, document_id: &str, key: &str) -> Vec<u8> {
+/// The key prefixes a document's stored reports and report idempotency
+/// records live under (the purge after an erasure compacts them).
+pub(crate) fn prefixes(
+    ledger: &Ledger,
+    tenant: &str,
+    document_id: &str,
+) -> Result<Vec<Vec<u8>>, ApiError> {
+    let doc = ledger.document_key_id(tenant, document_id)?;
+    Ok(vec![
+        [REPORT_PREFIX, tenant.as_bytes(), b"\0"].concat(),
+        [REPORT_IDEM2_PREFIX, &doc].concat(),
+        [REPORT_IDEM_PREFIX, tenant.as_bytes(), b"\0", document_id.as_bytes(), b"\0"].concat(),
+    ])
+}
+
+/// The key of a report idempotency record as written before it was keyed
+/// (still read and deleted).
+fn idem_key_v1(tenant: &str, document_id: &str, key: &str) -> Vec<u8> {
     [REPORT_IDEM_PREFIX, tenant.as_bytes(), b"\0", document_id.as_bytes(), b"\0", key.as_bytes()]
         .concat()
+}
+
+fn idem_key(
+    ledger: &Ledger,
+    tenant: &str,
+    document_id: &str,
+    key: &str,
+) -> Result<Vec<u8>, ApiError> {
+    let doc = ledger.document_key_id(tenant, document_id)?;
+    let k = ledger.keyed_id("report-idempotency-key", &[&doc, key.as_bytes()])?;
+    Ok([REPORT_IDEM2_PREFIX, &doc, &k].concat())
 }
 
 fn report_key(tenant: &str, report_id: &str) -> Vec<u8> {
@@ -245,8 +279,12 @@ fn issue_once(
     key: &str,
 ) -> Result<Issued, ApiError> {
     let ledger = &state.ledger;
-    let idem = idem_key(&caller.tenant, document_id, key);
-    let mut issued = match ledger.aux_get(&idem)? {
+    let idem = idem_key(ledger, &caller.tenant, document_id, key)?;
+    let before = match ledger.aux_get(&idem)? {
+        Some(id) => Some(id),
+        None => ledger.aux_get(&idem_key_v1(&caller.tenant, document_id, key))?,
+    };
+    let mut issued = match before {
         Some(id) => {
             let id = String::from_utf8_lossy(&id).into_owned();
             load(ledger, &caller.tenant, &id)?
@@ -425,12 +463,17 @@ pub(crate) fn erase_document_reports(
             deleted += 1;
         }
     }
+    // Records of before they were keyed, one by one and only if there are
+    // any: a range delete would write the contract id into its tombstone's
+    // bounds, which the store's MANIFEST keeps beyond the purge.
     let idem =
         [REPORT_IDEM_PREFIX, tenant.as_bytes(), b"\0", document_id.as_bytes(), b"\0"].concat();
-    let mut end = idem.clone();
-    if let Some(last) = end.last_mut() {
-        *last = 1;
+    for (key, _) in ledger.aux_scan(&idem)? {
+        ledger.aux_delete_synced(&key)?;
     }
-    ledger.aux_delete_range(&idem, &end)?;
+    let doc = ledger.document_key_id(tenant, document_id)?;
+    for (key, _) in ledger.aux_scan(&[REPORT_IDEM2_PREFIX, &doc].concat())? {
+        ledger.aux_delete_synced(&key)?;
+    }
     Ok(deleted)
 }

@@ -101,6 +101,18 @@ pub(super) fn serve(
             })
             .map_err(|e| e.to_string())?;
     }
+    // Erasures whose clean-up a crash or failure cut short: finished
+    // before anyone is served, so that no stored report, report key or
+    // access-log path of an erased document or subject is read again.
+    {
+        let done = crate::api::erase::resume_cleanups_now(&ledger);
+        if !done.pending.is_empty() {
+            return Err(format!(
+                "erasure clean-up failed (pending: {:?}); see the log",
+                done.pending
+            ));
+        }
+    }
     let state = app_state_with(ledger.clone(), admission, public_url)?;
     let stop_sweeps = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sweeper = {

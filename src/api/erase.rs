@@ -50,18 +50,24 @@ where
     B: Buf,
     T: serde::de::DeserializeOwned,
 {
-    let bytes = read_body(body, 16 * 1024).await?;
-    let limits = Limits { max_bytes: 16 * 1024, max_depth: 2, max_string: 4096 };
+    let bytes = read_body(body, SMALL_BODY).await?;
+    let limits = Limits { max_bytes: SMALL_BODY, max_depth: 2, max_string: 4096 };
     let value = jcs::parse(&bytes, &limits).map_err(|e| ApiError::from_verify(None, &e))?;
     serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))
 }
 
+/// The tenant's admin, charged one write and its small body's bytes
+/// before the body is read.
 fn admin(state: &AppState, req: &Req) -> Result<Caller, ApiError> {
     let caller = caller(state, req)?;
     require(&caller, &[Role::Admin])?;
+    state.admission.charge_write(&caller.tenant, &req.headers, SMALL_BODY)?;
     Ok(caller)
 }
+
+/// Largest body of an erasure, retention or lookup-switch request.
+const SMALL_BODY: usize = 16 * 1024;
 
 fn receipt_json(r: &Receipt) -> serde_json::Value {
     json!({
@@ -88,12 +94,15 @@ where
 {
     let caller = admin(state, req)?;
     ledger::check_id("document_id", document_id)?;
+    if super::bundle::reserved_document(document_id) {
+        return Err(ApiError::not_found(format!("document {document_id:?}")));
+    }
     let body: EraseBody = small_json(body).await?;
     let st = state.clone();
     let doc = document_id.to_owned();
     tokio::task::spawn_blocking(move || {
         // No report is rendered from the records while they are erased.
-        let _issuing = super::report::issuing_lock();
+        let _issuing = super::report::issuing_lock(&caller.tenant);
         let erased = st.ledger.erase_document(&caller.tenant, &doc, &body.reason, &caller.token_id);
         // Erased before (409), maybe with the clean-up cut short by a crash
         // or a failure: the clean-up is idempotent, so it runs again first.
@@ -158,7 +167,7 @@ where
     let st = state.clone();
     let actor = actor_id.to_owned();
     tokio::task::spawn_blocking(move || {
-        let _issuing = super::report::issuing_lock();
+        let _issuing = super::report::issuing_lock(&caller.tenant);
         // Stored reports of those documents print the person in full: they
         // go too (the report entries in the log stay).
         let documents = st.ledger.subject_documents(&caller.tenant, &actor)?;
@@ -198,6 +207,9 @@ where
 {
     let caller = admin(state, req)?;
     ledger::check_id("document_id", document_id)?;
+    if super::bundle::reserved_document(document_id) {
+        return Err(ApiError::not_found(format!("document {document_id:?}")));
+    }
     let body: LookupBody = small_json(body).await?;
     if state.ledger.document_entries(&caller.tenant, document_id)?.is_empty() {
         return Err(ApiError::not_found(format!("document {document_id:?}")));
@@ -231,6 +243,15 @@ const RETENTION_POLICY_PREFIX: &[u8] = b"retention-policy\0";
 const RETENTION_CLEANUP_PREFIX: &[u8] = b"retention-cleanup\0";
 /// Longest retention a policy may set: 100 years.
 pub const MAX_RETENTION_DAYS: u32 = 36_500;
+/// Shortest retention a policy may set by default (`serve
+/// --retention-min-days`): a month. A mistyped `0` must not erase every
+/// completed contract at the next sweep.
+pub const MIN_RETENTION_DAYS: u32 = 30;
+/// Days, by default (`serve --retention-delay-days`), before a policy
+/// that erases sooner than the one in force takes effect (a longer one,
+/// or turning it off, takes effect at once): time for the tenant to see
+/// the change in its log and undo it.
+pub const RETENTION_DELAY_DAYS: u32 = 7;
 const DAY_MICROS: i64 = 86_400_000_000;
 
 #[derive(Deserialize)]
@@ -247,6 +268,39 @@ struct RetentionPolicy {
     erase_after_days: Option<u32>,
     set_by: String,
     set_at: String,
+    /// Unix seconds from which `erase_after_days` applies; until then
+    /// `previous_days` does. Absent in policies set before the delay.
+    #[serde(default)]
+    effective_unix: i64,
+    #[serde(default)]
+    previous_days: Option<u32>,
+}
+
+impl RetentionPolicy {
+    /// The days in force at `now_unix` (`None`: nothing is erased).
+    fn in_force(&self, now_unix: i64) -> Option<u32> {
+        if now_unix >= self.effective_unix {
+            self.erase_after_days
+        } else {
+            self.previous_days
+        }
+    }
+}
+
+/// When a policy of `new` days, replacing one of `current` days in force,
+/// takes effect: at once when it erases no sooner, else after
+/// [`RETENTION_DELAY_DAYS`].
+fn effective_from(current: Option<u32>, new: Option<u32>, now_unix: i64, delay_days: u32) -> i64 {
+    let sooner = match (current, new) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(c), Some(n)) => n < c,
+    };
+    if sooner {
+        now_unix + i64::from(delay_days) * 86_400
+    } else {
+        now_unix
+    }
 }
 
 fn load_policy(ledger: &Ledger, tenant: &str) -> Result<Option<RetentionPolicy>, ApiError> {
@@ -264,18 +318,24 @@ where
 {
     let caller = admin(state, req)?;
     let body: RetentionBody = small_json(body).await?;
-    if body.erase_after_days.is_some_and(|d| d > MAX_RETENTION_DAYS) {
+    let (min, delay) = (state.admission.config().retention_min_days, state.admission.config().retention_delay_days);
+    if body.erase_after_days.is_some_and(|d| !(min..=MAX_RETENTION_DAYS).contains(&d)) {
         return Err(ApiError::bad_request(
             "invalid_request",
-            format!("erase_after_days: at most {MAX_RETENTION_DAYS} (100 years)"),
+            format!("erase_after_days: {min} to {MAX_RETENTION_DAYS} (100 years), or null"),
         ));
     }
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
+        let now = crate::auth::now_unix();
+        let current = load_policy(&st.ledger, &caller.tenant)?.and_then(|p| p.in_force(now));
+        let effective_unix = effective_from(current, body.erase_after_days, now, delay);
         let policy = RetentionPolicy {
             erase_after_days: body.erase_after_days,
             set_by: caller.token_id.clone(),
             set_at: ledger::now_rfc3339(),
+            effective_unix,
+            previous_days: current,
         };
         let key = [RETENTION_POLICY_PREFIX, caller.tenant.as_bytes()].concat();
         let value = serde_json::to_vec(&policy).map_err(|e| ApiError::internal("policy", e))?;
@@ -285,7 +345,10 @@ where
         let hash = verifier::Hash::digest(
             format!("evidence-ledger retention {}", caller.tenant).as_bytes(),
         );
-        let claim = json!({"retention": {"erase_after_days": body.erase_after_days}});
+        let claim = json!({"retention": {
+            "erase_after_days": body.erase_after_days,
+            "effective_unix": effective_unix,
+        }});
         st.ledger.log_registry_change(
             &caller.tenant,
             "retention:policy",
@@ -293,7 +356,12 @@ where
             claim,
             &caller.token_id,
         )?;
-        Ok(json(&json!({"tenant": caller.tenant, "erase_after_days": body.erase_after_days})))
+        Ok(json(&json!({
+            "tenant": caller.tenant,
+            "erase_after_days": body.erase_after_days,
+            "effective_at": rfc3339(effective_unix),
+            "in_force_until_then": current,
+        })))
     })
     .await
     .map_err(|e| ApiError::internal("retention", e))?
@@ -303,12 +371,19 @@ where
 pub(crate) fn get_retention(state: &AppState, caller: &Caller) -> Answer {
     require(caller, &[Role::Admin])?;
     let p = load_policy(&state.ledger, &caller.tenant)?;
+    let now = crate::auth::now_unix();
     Ok(json(&json!({
         "tenant": caller.tenant,
         "erase_after_days": p.as_ref().and_then(|p| p.erase_after_days),
         "set_by": p.as_ref().map(|p| p.set_by.clone()),
         "set_at": p.as_ref().map(|p| p.set_at.clone()),
+        "effective_at": p.as_ref().map(|p| rfc3339(p.effective_unix)),
+        "in_force": p.as_ref().and_then(|p| p.in_force(now)),
     })))
+}
+
+fn rfc3339(unix: i64) -> String {
+    verifier::report::unix_to_rfc3339(u64::try_from(unix).unwrap_or(0))
 }
 
 /// One pass of the retention policies: erases (as [`erase_document`]
@@ -326,7 +401,7 @@ pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, Api
         let (Some(t), Some(d)) = (ids["tenant"].as_str(), ids["document_id"].as_str()) else {
             continue;
         };
-        let _issuing = super::report::issuing_lock();
+        let _issuing = super::report::issuing_lock(t);
         clean_up_records(ledger, t, d)?;
         ledger.aux_delete_synced(&key)?;
         touched = true;
@@ -336,7 +411,7 @@ pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, Api
         let tenant = String::from_utf8_lossy(&k[RETENTION_POLICY_PREFIX.len()..]).into_owned();
         let p: Option<RetentionPolicy> = serde_json::from_slice(&v).ok();
         if let Some(p) = p {
-            if let Some(days) = p.erase_after_days {
+            if let Some(days) = p.in_force(crate::auth::now_unix()) {
                 policies.insert(tenant, (i64::from(days), p.set_by));
             }
         }
@@ -382,7 +457,7 @@ fn sweep_one(
     if at.saturating_add(days.saturating_mul(DAY_MICROS)) > now {
         return Ok(false);
     }
-    let _issuing = super::report::issuing_lock();
+    let _issuing = super::report::issuing_lock(&tenant);
     // What to clean up, kept (synced) until it is done: after the erasure
     // the ids can no longer be opened from the index.
     let pending = [RETENTION_CLEANUP_PREFIX, &ledger.document_key_id(&tenant, &doc)?].concat();
@@ -399,4 +474,34 @@ fn sweep_one(
     ledger.aux_delete_synced(&pending)?;
     ledger.aux_delete_synced(key)?;
     Ok(erased)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sooner_erasure_waits_and_a_later_one_does_not() {
+        let now = 1_000_000;
+        let d = RETENTION_DELAY_DAYS;
+        let delayed = now + i64::from(d) * 86_400;
+        assert_eq!(effective_from(None, Some(30), now, d), delayed);
+        assert_eq!(effective_from(Some(365), Some(30), now, d), delayed);
+        assert_eq!(effective_from(Some(30), Some(365), now, d), now);
+        assert_eq!(effective_from(Some(30), None, now, d), now);
+        assert_eq!(effective_from(None, Some(30), now, 0), now);
+        let p = RetentionPolicy {
+            erase_after_days: Some(30),
+            set_by: "t".into(),
+            set_at: String::new(),
+            effective_unix: delayed,
+            previous_days: Some(365),
+        };
+        assert_eq!(p.in_force(now), Some(365));
+        assert_eq!(p.in_force(delayed), Some(30));
+        // A policy stored before the delay existed applies as it was.
+        let old: RetentionPolicy =
+            serde_json::from_str(r#"{"erase_after_days":5,"set_by":"t","set_at":""}"#).unwrap();
+        assert_eq!(old.in_force(now), Some(5));
+    }
 }

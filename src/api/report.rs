@@ -22,6 +22,7 @@
 //! its SHA-256, find the entry, and check it like any other attestation;
 //! every bundle of the contract fetched afterwards carries it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -83,10 +84,83 @@ struct Issued {
 /// Idempotency keys and report ids: 1-128 chars of `[A-Za-z0-9._:-]`.
 const REPORT_IDEM_PREFIX: &[u8] = b"report-idem\0";
 const REPORT_PREFIX: &[u8] = b"report\0";
+/// Index of a tenant's stored reports: `report-stored\0<tenant>\0<issued
+/// at, µs BE><report id>` → the stored size (u64 BE). What the per-tenant
+/// cap counts and the expiry walks, without reading the reports.
+const STORED_INDEX_PREFIX: &[u8] = b"report-stored\0";
+/// Reports one tenant keeps stored at most; past it, issuing is refused
+/// (429) until older ones expire. Refused, not evicted: a stored report is
+/// never dropped early to make room.
+pub const MAX_STORED_REPORTS_PER_TENANT: usize = 1_000;
+/// Bytes of stored reports one tenant keeps at most (same rule).
+pub const MAX_STORED_REPORT_BYTES_PER_TENANT: u64 = 2 << 30;
+/// Days a stored report is kept; then its copy is deleted (its
+/// `report_issued` entry, with the file's SHA-256, stays in the log).
+pub const STORED_REPORT_DAYS: i64 = 365;
 
-/// Reports are issued one at a time: a key's check-then-issue is atomic,
-/// and rendering (CPU-heavy) cannot crowd out the ingest path.
-static ISSUING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Reports are issued one at a time per tenant (a key's check-then-issue
+/// is atomic, and an erasure of the tenant's document waits for it); one
+/// tenant's queue holds at most [`MAX_REPORTS_QUEUED_PER_TENANT`] (past it,
+/// 429), and at most [`RENDER_SLOTS`] render at once across tenants, so
+/// that rendering (CPU-heavy) cannot crowd out the ingest path. No tenant
+/// can hold more than one slot: another tenant's reports and every
+/// tenant's receipts keep flowing beside one tenant's flood.
+static ISSUING: std::sync::Mutex<Option<HashMap<String, TenantQueue>>> =
+    std::sync::Mutex::new(None);
+/// Reports rendering at once, across tenants (one per core).
+pub const RENDER_SLOTS: usize = 2;
+static RENDERING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(RENDER_SLOTS);
+/// Report requests one tenant may have waiting or running.
+pub const MAX_REPORTS_QUEUED_PER_TENANT: usize = 4;
+/// How long an issue waits for a render slot before a 503.
+const RENDER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// One tenant's issuing lock and how many of its requests hold or await it.
+#[derive(Default)]
+struct TenantQueue {
+    lock: Arc<tokio::sync::Mutex<()>>,
+    queued: usize,
+}
+
+/// A report request's place in its tenant's queue; given back when dropped
+/// (by the work, not the connection: see [`run`]).
+struct QueuePlace {
+    tenant: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl QueuePlace {
+    fn take(tenant: &str) -> Result<QueuePlace, ApiError> {
+        let mut map = ISSUING.lock().unwrap_or_else(|p| p.into_inner());
+        let q = map.get_or_insert_with(HashMap::new).entry(tenant.to_owned()).or_default();
+        if q.queued >= MAX_REPORTS_QUEUED_PER_TENANT {
+            return Err(ApiError::overloaded(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "the tenant has {MAX_REPORTS_QUEUED_PER_TENANT} reports being issued; retry"
+                ),
+                1,
+            ));
+        }
+        q.queued += 1;
+        Ok(QueuePlace { tenant: tenant.to_owned(), lock: q.lock.clone() })
+    }
+}
+
+impl Drop for QueuePlace {
+    fn drop(&mut self) {
+        let mut map = ISSUING.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(q) = map.as_mut().and_then(|m| m.get_mut(&self.tenant)) {
+            q.queued = q.queued.saturating_sub(1);
+        }
+    }
+}
+
+/// The tenant's issuing lock (shared by its queue and its erasures).
+fn tenant_lock(tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
+    let mut map = ISSUING.lock().unwrap_or_else(|p| p.into_inner());
+    map.get_or_insert_with(HashMap::new).entry(tenant.to_owned()).or_default().lock.clone()
+}
 
 /// `GET /v1/documents/{id}/report[?format=html|pdf]` (legacy): a new report
 /// on every call.
@@ -94,6 +168,7 @@ pub(crate) async fn get(state: &Arc<AppState>, req: &Req, document_id: &str) -> 
     let caller = caller(state, req)?;
     require(&caller, &[Role::Legal])?;
     let format = format(req)?;
+    state.admission.charge_write(&caller.tenant, &req.headers, 4096)?;
     let key = format!("legacy-{}", random_hex());
     run(state, caller, document_id, format, key).await
 }
@@ -115,6 +190,7 @@ pub(crate) async fn post(state: &Arc<AppState>, req: &Req, document_id: &str) ->
             )
         })?
         .to_string();
+    state.admission.charge_write(&caller.tenant, &req.headers, 4096)?;
     run(state, caller, document_id, format, key).await
 }
 
@@ -125,9 +201,24 @@ async fn run(
     format: Format,
     key: String,
 ) -> Answer {
+    let place = QueuePlace::take(&caller.tenant)?;
     let (st, doc) = (state.clone(), document_id.to_owned());
+    let rt = tokio::runtime::Handle::current();
     let issued = tokio::task::spawn_blocking(move || {
-        let _one = ISSUING.lock().unwrap_or_else(|p| p.into_inner());
+        // Held by the work until it ends, whether or not its client waits.
+        let _one = place.lock.clone().blocking_lock_owned();
+        let _place = place;
+        let _slot = rt
+            .block_on(tokio::time::timeout(RENDER_WAIT, RENDERING.acquire()))
+            .map_err(|_| {
+                ApiError::overloaded(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "every report render slot is busy",
+                    5,
+                )
+            })?
+            .map_err(|e| ApiError::internal("render slots", e))?;
+        let _work = st.metrics.work("report");
         issue_once(&st, &caller, &doc, format, &key)
     })
     .await
@@ -189,6 +280,79 @@ fn idem_key(tenant: &str, document_id: &str, key: &str) -> Vec<u8> {
         .concat()
 }
 
+fn stored_index_prefix(tenant: &str) -> Vec<u8> {
+    [STORED_INDEX_PREFIX, tenant.as_bytes(), b"\0"].concat()
+}
+
+/// 429 when the tenant holds its cap of stored reports, by count or bytes,
+/// with `Retry-After` until its oldest one expires.
+fn check_room(ledger: &Ledger, tenant: &str, now_micros: i64) -> Result<(), ApiError> {
+    let prefix = stored_index_prefix(tenant);
+    let rows = ledger.aux_scan(&prefix)?;
+    let bytes: u64 = rows.iter().map(|(_, v)| stored_size(v)).sum();
+    if rows.len() < MAX_STORED_REPORTS_PER_TENANT && bytes < MAX_STORED_REPORT_BYTES_PER_TENANT {
+        return Ok(());
+    }
+    let oldest = rows.first().map_or(now_micros, |(k, _)| issued_micros(&k[prefix.len()..]));
+    let expires = oldest.saturating_add(STORED_REPORT_DAYS * 86_400_000_000);
+    let wait = ((expires - now_micros) / 1_000_000).clamp(1, u32::MAX as i64) as u32;
+    Err(ApiError::overloaded(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "the tenant holds {} stored reports ({bytes} bytes; at most \
+             {MAX_STORED_REPORTS_PER_TENANT} and {MAX_STORED_REPORT_BYTES_PER_TENANT} bytes); \
+             stored reports expire after {STORED_REPORT_DAYS} days",
+            rows.len()
+        ),
+        wait,
+    ))
+}
+
+fn stored_size(v: &[u8]) -> u64 {
+    <[u8; 8]>::try_from(v).map(u64::from_be_bytes).unwrap_or(0)
+}
+
+fn issued_micros(rest: &[u8]) -> i64 {
+    rest.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map_or(0, i64::from_be_bytes)
+}
+
+fn now_micros() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+}
+
+/// Deletes the stored copies of every tenant's reports issued more than
+/// [`STORED_REPORT_DAYS`] before `now_micros` (the retention sweep calls
+/// it). Returns how many.
+pub fn expire_stored_reports(ledger: &Ledger, now_micros: i64) -> Result<usize, ApiError> {
+    let cutoff = now_micros.saturating_sub(STORED_REPORT_DAYS * 86_400_000_000);
+    let mut expired = 0;
+    for (key, _) in ledger.aux_scan(STORED_INDEX_PREFIX)? {
+        let rest = &key[STORED_INDEX_PREFIX.len()..];
+        let Some(nul) = rest.iter().position(|b| *b == 0) else { continue };
+        let (tenant, tail) = (&rest[..nul], &rest[nul + 1..]);
+        if tail.len() <= 8 || issued_micros(tail) >= cutoff {
+            continue;
+        }
+        let (tenant, id) = (String::from_utf8_lossy(tenant), String::from_utf8_lossy(&tail[8..]));
+        ledger.aux_delete_synced(&report_key(&tenant, &id))?;
+        ledger.aux_delete_synced(&key)?;
+        expired += 1;
+    }
+    Ok(expired)
+}
+
+/// Deletes the index records of the tenant's reports named in `ids`.
+fn unindex(ledger: &Ledger, tenant: &str, ids: &[String]) -> Result<(), ApiError> {
+    let prefix = stored_index_prefix(tenant);
+    for (key, _) in ledger.aux_scan(&prefix)? {
+        let id = key.get(prefix.len() + 8..).map(String::from_utf8_lossy);
+        if id.is_some_and(|id| ids.iter().any(|i| *i == id)) {
+            ledger.aux_delete_synced(&key)?;
+        }
+    }
+    Ok(())
+}
+
 fn report_key(tenant: &str, report_id: &str) -> Vec<u8> {
     [REPORT_PREFIX, tenant.as_bytes(), b"\0", report_id.as_bytes()].concat()
 }
@@ -229,10 +393,11 @@ fn store(ledger: &Ledger, tenant: &str, issued: &Issued) -> Result<(), ApiError>
     Ok(ledger.aux_put(&key, &v)?)
 }
 
-/// Holds report issuance still: an erasure takes it, so that no report is
-/// rendered from records being erased and stored after the erasure.
-pub(crate) fn issuing_lock() -> std::sync::MutexGuard<'static, ()> {
-    ISSUING.lock().unwrap_or_else(|p| p.into_inner())
+/// Holds the tenant's report issuance still: an erasure takes it, so that
+/// no report is rendered from records being erased and stored after the
+/// erasure. Call it from a blocking thread, never on the runtime.
+pub(crate) fn issuing_lock(tenant: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    tenant_lock(tenant).blocking_lock_owned()
 }
 
 /// The report of `key`: the one issued before under it (finishing its
@@ -249,12 +414,29 @@ fn issue_once(
     let mut issued = match ledger.aux_get(&idem)? {
         Some(id) => {
             let id = String::from_utf8_lossy(&id).into_owned();
-            load(ledger, &caller.tenant, &id)?
-                .ok_or_else(|| ApiError::internal("report", "idempotency record without report"))?
+            load(ledger, &caller.tenant, &id)?.ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::GONE,
+                    "report_expired",
+                    format!(
+                        "the report issued under this Idempotency-Key is no longer stored \
+                         (kept {STORED_REPORT_DAYS} days); use a new key for a new report"
+                    ),
+                )
+            })?
         }
         None => {
+            let now = now_micros();
+            check_room(ledger, &caller.tenant, now)?;
             let issued = render(state, caller, document_id, format)?;
             store(ledger, &caller.tenant, &issued)?;
+            let index_key = [
+                &stored_index_prefix(&caller.tenant)[..],
+                &now.to_be_bytes(),
+                issued.event_id.as_bytes(),
+            ]
+            .concat();
+            ledger.aux_put(&index_key, &(issued.body.len() as u64).to_be_bytes())?;
             ledger.aux_put(&idem, issued.event_id.as_bytes())?;
             issued
         }
@@ -415,16 +597,17 @@ pub(crate) fn erase_document_reports(
     tenant: &str,
     document_id: &str,
 ) -> Result<usize, ApiError> {
-    let mut deleted = 0;
+    let mut deleted = Vec::new();
     let prefix = [REPORT_PREFIX, tenant.as_bytes(), b"\0"].concat();
     let id = hex::encode(ledger.document_key_id(tenant, document_id)?);
     for (key, value) in ledger.aux_scan(&prefix)? {
         let about = serde_json::from_slice::<StoredReport>(&value).ok().map(|r| r.document_key_id);
         if about.as_deref() == Some(id.as_str()) {
             ledger.aux_delete_synced(&key)?;
-            deleted += 1;
+            deleted.push(String::from_utf8_lossy(&key[prefix.len()..]).into_owned());
         }
     }
+    unindex(ledger, tenant, &deleted)?;
     let idem =
         [REPORT_IDEM_PREFIX, tenant.as_bytes(), b"\0", document_id.as_bytes(), b"\0"].concat();
     let mut end = idem.clone();
@@ -432,5 +615,5 @@ pub(crate) fn erase_document_reports(
         *last = 1;
     }
     ledger.aux_delete_range(&idem, &end)?;
-    Ok(deleted)
+    Ok(deleted.len())
 }

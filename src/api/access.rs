@@ -32,8 +32,9 @@ use super::{caller, json, Answer, AppState, Req};
 use crate::auth::{self, require};
 use crate::error::ApiError;
 
-/// Records one tenant's trail holds at most; past it, its privileged
-/// requests are refused until records age out.
+/// Records one tenant's trail holds at most by default (`serve
+/// --access-log-max-records`); at it, its privileged requests are refused
+/// until records age out.
 pub const MAX_RECORDS_PER_TENANT: usize = 200_000;
 /// Days a record is kept.
 pub const RETENTION_DAYS: i64 = 400;
@@ -78,14 +79,15 @@ pub(crate) fn check_room(state: &AppState, req: &Req, tenant: &str) -> Result<()
     if privileged(&req.method, &req.path).is_none() {
         return Ok(());
     }
-    if tokio::task::block_in_place(|| count(&state.ledger, tenant)) < MAX_RECORDS_PER_TENANT {
+    let max = state.admission.config().access_log_max_records;
+    if tokio::task::block_in_place(|| count(&state.ledger, tenant)) < max {
         return Ok(());
     }
     Err(ApiError::overloaded(
         StatusCode::TOO_MANY_REQUESTS,
         format!(
-            "the tenant's access log holds {MAX_RECORDS_PER_TENANT} records; privileged requests \
-             wait until records age out ({RETENTION_DAYS} days)"
+            "the tenant's access log holds {max} records; privileged requests wait until records \
+             age out ({RETENTION_DAYS} days)"
         ),
         3600,
     ))
@@ -121,6 +123,11 @@ pub(crate) fn record(state: &AppState, req: &Req, status: u16) {
     // Only authenticated requests get here (every privileged route
     // authenticates first): no record, nothing to attribute.
     let Some(rec) = rec else { return };
+    // A full trail takes nothing more (its privileged requests were
+    // refused before they ran); nothing in it is evicted either.
+    if count(&state.ledger, &rec.tenant) >= state.admission.config().access_log_max_records {
+        return;
+    }
     let value = json!({
         "time": ledger::now_rfc3339(),
         "action": action,

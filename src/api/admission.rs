@@ -74,6 +74,8 @@ pub struct AdmissionConfig {
     pub retention_min_days: u32,
     /// Days before a policy that erases sooner takes effect.
     pub retention_delay_days: u32,
+    /// Records one tenant's access-log trail holds at most.
+    pub access_log_max_records: usize,
 }
 
 impl Default for AdmissionConfig {
@@ -89,6 +91,7 @@ impl Default for AdmissionConfig {
             max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
             retention_min_days: super::erase::MIN_RETENTION_DAYS,
             retention_delay_days: super::erase::RETENTION_DELAY_DAYS,
+            access_log_max_records: super::access::MAX_RECORDS_PER_TENANT,
         }
     }
 }

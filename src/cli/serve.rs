@@ -42,6 +42,10 @@ pub struct ServeLimits {
     /// Days before a retention policy that erases sooner takes effect.
     #[arg(long = "retention-delay-days", default_value_t = crate::api::erase::RETENTION_DELAY_DAYS)]
     retention_delay_days: u32,
+    /// Records one tenant's access log holds; at it, the tenant's
+    /// privileged requests are refused (429) until records age out.
+    #[arg(long = "access-log-max-records", default_value_t = crate::api::access::MAX_RECORDS_PER_TENANT)]
+    access_log_max_records: usize,
     /// Most submitted events in the service at once; past it, 503 + Retry-After.
     #[arg(long = "max-in-flight-events", default_value_t = crate::api::admission::DEFAULT_MAX_IN_FLIGHT_EVENTS)]
     max_in_flight_events: usize,
@@ -81,6 +85,7 @@ impl ServeLimits {
             max_connections_per_client: self.max_connections_per_client.max(1),
             retention_min_days: self.retention_min_days,
             retention_delay_days: self.retention_delay_days,
+            access_log_max_records: self.access_log_max_records.max(1),
             ..AdmissionConfig::default()
         })
     }

@@ -256,25 +256,20 @@ impl Admission {
     }
 
     /// Charges a request body to `tenant`'s bytes of the day before it is
-    /// read: its `Content-Length`, or `cap` when it has none (give the
-    /// unused part back with [`Admission::refund_bytes`]). 413 when the
-    /// declared length is over `cap`, 429 over the quota. Returns what was
-    /// charged.
+    /// read: its `Content-Length` (at most `cap`, all that will be read:
+    /// the reader answers 413 at it), or `cap` when it has none (give the
+    /// unused part back with [`Admission::refund_bytes`]). 429 over the
+    /// quota. Returns what was charged.
     pub fn charge_body(
         &self,
         tenant: &str,
         headers: &warp::http::HeaderMap,
         cap: usize,
     ) -> Result<usize, ApiError> {
+        // A body over the cap is still read up to it before its 413: an
+        // answer before the client finished sending breaks common clients.
         let declared = content_length(headers)?;
-        if declared.is_some_and(|n| n > cap as u64) {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("request body over {cap} bytes"),
-            ));
-        }
-        let n = declared.map_or(cap, |n| n as usize);
+        let n = declared.map_or(cap, |n| usize::try_from(n).unwrap_or(usize::MAX).min(cap));
         self.charge(tenant, 0, n, Instant::now(), unix_day())?;
         Ok(n)
     }
@@ -528,7 +523,7 @@ mod tests {
         // The second is refused on its declared length alone, before a byte is read.
         assert_eq!(a.charge_body("a", &h, 4096).unwrap_err().status, StatusCode::TOO_MANY_REQUESTS);
         h.insert("content-length", HeaderValue::from_static("5000"));
-        assert_eq!(a.charge_body("b", &h, 4096).unwrap_err().status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(a.charge_body("b", &h, 4096).unwrap(), 4096, "no more than is read");
         h.insert("content-length", HeaderValue::from_static("x"));
         assert_eq!(a.charge_body("b", &h, 4096).unwrap_err().status, StatusCode::BAD_REQUEST);
         // No length: the cap is charged, the unused part given back.

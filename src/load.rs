@@ -70,12 +70,22 @@ pub struct LoadArgs {
     /// tool's own server issues one for tenant `abuser`.
     #[arg(long)]
     abuse_token: Option<String>,
+    /// Abuse beside an open loop (--rate): this many clients sending
+    /// requests with a bad token and an 8 KiB path back to back (401s).
+    #[arg(long, default_value_t = 0)]
+    auth_flood: usize,
+    /// Abuse beside an open loop (--rate): this many clients of the abuser
+    /// tenant issuing evidence reports back to back (needs the tool's own
+    /// server, which issues the abuser's legal token and contract).
+    #[arg(long, default_value_t = 0)]
+    report_flood: usize,
 }
 
 /// Runs the load.
 pub fn run(args: LoadArgs) -> CliResult {
     let mut own = None;
     let mut abuse_token = args.abuse_token.clone();
+    let mut abuse_legal: Option<String> = None;
     let (url, token, admin) = match &args.url {
         Some(u) => (
             u.clone(),
@@ -86,6 +96,7 @@ pub fn run(args: LoadArgs) -> CliResult {
             let s = OwnServer::start(args.store.as_deref())?;
             let t = (s.url.clone(), s.submitter.clone(), Some(s.admin.clone()));
             abuse_token = Some(s.abuser.clone());
+            abuse_legal = Some(s.abuser_legal.clone());
             own = Some(s);
             t
         }
@@ -107,7 +118,12 @@ pub fn run(args: LoadArgs) -> CliResult {
             Some(rate) => {
                 let bogus = format!("elt_{}", "A".repeat(43));
                 let abuser = abuse_token.as_deref().unwrap_or(&bogus);
-                let abuse = Abuse::start(&url, abuser, args.verify_flood, args.slow_bodies);
+                let mut abuse = Abuse::start(&url, abuser, args.verify_flood, args.slow_bodies);
+                abuse.floods(&url, args.auth_flood);
+                if args.report_flood > 0 {
+                    let legal = abuse_legal.as_deref().ok_or("--report-flood needs the tool's own server")?;
+                    abuse.reports(client.clone(), &url, (abuser, legal), &issuer, args.report_flood).await?;
+                }
                 let r =
                     open_loop(&client, &url, (&token, &args.tenant), &issuer, rate, args.seconds)
                         .await;
@@ -372,7 +388,6 @@ async fn closed_loop(
 struct Abuse {
     stop: Arc<std::sync::atomic::AtomicBool>,
     tasks: Vec<tokio::task::JoinHandle<(usize, usize)>>,
-    verify_clients: usize,
     slow: usize,
 }
 
@@ -434,7 +449,86 @@ impl Abuse {
         if verify_clients + slow > 0 {
             eprintln!("abuse: {verify_clients} verify flooders, {slow} slow-body connections");
         }
-        Abuse { stop, tasks, verify_clients, slow }
+        Abuse { stop, tasks, slow }
+    }
+
+    /// Adds `n` clients flooding the service with bad-token requests.
+    fn floods(&mut self, url: &str, n: usize) {
+        let long = "x".repeat(8 << 10);
+        for _ in 0..n {
+            let (stop, url, long) = (self.stop.clone(), url.to_string(), long.clone());
+            self.tasks.push(tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let mut sent = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let r = client
+                        .get(format!("{url}/v1/documents/{long}{sent}/bundle"))
+                        .bearer_auth("elt_nobody")
+                        .send()
+                        .await;
+                    if r.is_err() {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    sent += 1;
+                }
+                (0, sent)
+            }));
+        }
+        if n > 0 {
+            eprintln!("abuse: {n} clients sending bad tokens");
+        }
+    }
+
+    /// Adds `n` clients of the abuser tenant issuing reports of one
+    /// contract back to back (each a new `Idempotency-Key`).
+    async fn reports(
+        &mut self,
+        client: reqwest::Client,
+        url: &str,
+        (submitter, legal): (&str, &str),
+        issuer: &Issuer,
+        n: usize,
+    ) -> CliResult {
+        let h = Hash::digest(b"abuse-doc").to_hex();
+        let events: Vec<Value> = (0..20)
+            .map(|i| signed_event_for("abuser", issuer, &format!("abuse-{i}"), "abuse-doc", &h))
+            .collect();
+        let r = client
+            .post(format!("{url}/v1/events"))
+            .bearer_auth(submitter)
+            .json(&json!({ "events": events }))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("the abuser's contract: {}", r.status()));
+        }
+        for c in 0..n {
+            let (stop, url, legal, client) =
+                (self.stop.clone(), url.to_string(), legal.to_string(), client.clone());
+            self.tasks.push(tokio::spawn(async move {
+                let (mut served, mut refused, mut k) = (0, 0, 0);
+                while !stop.load(Ordering::Relaxed) {
+                    k += 1;
+                    let r = client
+                        .post(format!("{url}/v1/documents/abuse-doc/reports"))
+                        .bearer_auth(&legal)
+                        .header("Idempotency-Key", format!("flood-{c}-{k}"))
+                        .send()
+                        .await;
+                    match r.map(|r| r.status().as_u16()) {
+                        Ok(200) => served += 1,
+                        _ => {
+                            refused += 1;
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    }
+                }
+                (served, refused)
+            }));
+        }
+        eprintln!("abuse: {n} clients issuing reports as tenant abuser");
+        Ok(())
     }
 
     async fn stop(self) {
@@ -446,9 +540,10 @@ impl Abuse {
                 refused += r;
             }
         }
-        if self.verify_clients + self.slow > 0 {
+        if served + refused > 0 || self.slow > 0 {
             println!(
-                "abuse: 16 MiB verifications served {served}, refused or failed {refused}; slow bodies {}",
+                "abuse: verifications and reports served {served}, refused or failed (401s \
+                 included) {refused}; slow bodies {}",
                 self.slow
             );
         }
@@ -499,6 +594,7 @@ struct OwnServer {
     submitter: String,
     admin: String,
     abuser: String,
+    abuser_legal: String,
     dir: std::path::PathBuf,
 }
 
@@ -525,14 +621,19 @@ impl OwnServer {
         let admin = cli(&["token", "issue", "--data", &d, "--role", "platform"])?;
         let abuser =
             cli(&["token", "issue", "--data", &d, "--tenant", "abuser", "--role", "submitter"])?;
+        let abuser_legal =
+            cli(&["token", "issue", "--data", &d, "--tenant", "abuser", "--role", "legal"])?;
+        // The tool measures the service's capacity: the per-tenant event
+        // quota (5,000/s by default) is lifted for its tenant.
         let mut child = Command::new(&exe)
             .args(["serve", "--data", &d, "--listen", "127.0.0.1:0"])
+            .args(["--tenant-quota", "load=0:0"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
             .map_err(|e| e.to_string())?;
         let url = read_listen_line(&mut child)?;
-        Ok(OwnServer { child, url, submitter, admin, abuser, dir })
+        Ok(OwnServer { child, url, submitter, admin, abuser, abuser_legal, dir })
     }
 
     fn stop(mut self) {

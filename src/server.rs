@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::api::{self, AppState};
 
 /// Most connections served at once; further clients wait in the backlog.
-pub const MAX_CONNECTIONS: usize = 1024;
+pub const MAX_CONNECTIONS: usize = crate::api::admission::DEFAULT_MAX_CONNECTIONS;
 /// How long shutdown waits for in-flight requests.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 

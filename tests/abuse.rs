@@ -429,8 +429,7 @@ fn the_platform_does_not_act_for_a_tenant() {
     assert_eq!(mint("newco", "admin"), 200);
     assert_eq!(mint("newco", "admin"), 403);
     // The tenant's admin still mints its own.
-    let (st, _) =
-        s.post("/v1/tokens", Some(&s.tokens.admin), body(&json!({"role": "legal"})));
+    let (st, _) = s.post("/v1/tokens", Some(&s.tokens.admin), body(&json!({"role": "legal"})));
     assert_eq!(st, 200);
     let signer = evidence_ledger::flows::Issuer::random("signer:u-77");
     let b = json!({"name": signer.name, "public_key": signer.public_key_b64(), "tenant": TENANT});
@@ -452,7 +451,10 @@ fn the_platform_does_not_act_for_a_tenant() {
     assert!(now["in_force"].is_null(), "a sooner erasure is not in force yet: {now}");
     // The ledger's own entries are no tenant's document to read or erase.
     let reason = body(&json!({"reason": "x"}));
-    assert_eq!(s.post("/v1/documents/retention:policy/erase", Some(&s.tokens.admin), reason).0, 404);
+    assert_eq!(
+        s.post("/v1/documents/retention:policy/erase", Some(&s.tokens.admin), reason).0,
+        404
+    );
     assert_eq!(s.get("/v1/documents/retention:policy/bundle", Some(&s.tokens.legal)).0, 404);
 }
 

@@ -200,7 +200,8 @@ pub async fn serve_limited<S, B>(
         match &tls {
             None => {
                 // A client that trickles its headers must not hold a permit forever.
-                let io = TokioIo::new(WriteDeadline::new(stream, WRITE_STALL_TIMEOUT, MIN_WRITE_RATE));
+                let io =
+                    TokioIo::new(WriteDeadline::new(stream, WRITE_STALL_TIMEOUT, MIN_WRITE_RATE));
                 let conn = http1_builder().serve_connection(io, service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
@@ -214,7 +215,11 @@ pub async fn serve_limited<S, B>(
                     let handshake =
                         tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream));
                     if let Ok(Ok(stream)) = handshake.await {
-                        let io = TokioIo::new(WriteDeadline::new(stream, WRITE_STALL_TIMEOUT, MIN_WRITE_RATE));
+                        let io = TokioIo::new(WriteDeadline::new(
+                            stream,
+                            WRITE_STALL_TIMEOUT,
+                            MIN_WRITE_RATE,
+                        ));
                         let conn = http1_builder().serve_connection(io, service);
                         let _ = watcher.watch(conn).await;
                     }
@@ -375,6 +380,7 @@ impl<T: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for WriteDeadline<T
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use tokio::io::AsyncWriteExt;
 

@@ -61,9 +61,7 @@ pub(crate) fn privileged(method: &Method, path: &str) -> Option<&'static str> {
         ["v1", "documents", _, "report"] => Some("report_issue"),
         ["v1", "documents", _, "reports"] if post => Some("report_issue"),
         ["v1", "documents", _, "reports", _] => Some("report_read"),
-        ["v1", "documents", _, "erase"] | ["v1", "subjects", _, "erase"] if post => {
-            Some("erasure")
-        }
+        ["v1", "documents", _, "erase"] | ["v1", "subjects", _, "erase"] if post => Some("erasure"),
         ["v1", "documents", _, "lookup"] if post => Some("lookup_switch"),
         ["v1", "retention"] if post => Some("retention_change"),
         ["v1", "issuers", ..] if post => Some("issuer_change"),
@@ -106,7 +104,8 @@ fn count(ledger: &Ledger, tenant: &str) -> usize {
 }
 
 /// Records the request if it is privileged or was refused with 403;
-/// counts it if it failed authentication.
+/// counts it if it failed authentication. Every other request returns at
+/// once; a record is read and written off the async worker.
 pub(crate) fn record(state: &AppState, req: &Req, status: u16) {
     if status == 401 {
         state.metrics.auth_failures.inc();
@@ -117,6 +116,10 @@ pub(crate) fn record(state: &AppState, req: &Req, status: u16) {
         None if status == 403 => "forbidden",
         None => return,
     };
+    tokio::task::block_in_place(|| write_record(state, req, status, action));
+}
+
+fn write_record(state: &AppState, req: &Req, status: u16, action: &str) {
     let header = req.headers.get("authorization").and_then(|v| v.to_str().ok());
     let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim);
     let rec = token.and_then(|t| state.ledger.token(&auth::token_hash(t)).ok().flatten());
@@ -185,7 +188,6 @@ fn write(ledger: &Ledger, tenant: &str, value: &Value) -> Result<(), ledger::Led
     key.extend_from_slice(&seq.to_be_bytes());
     let bytes = serde_json::to_vec(value).unwrap_or_default();
     ledger.aux_put_unsynced(&[(key, bytes)])
-
 }
 
 /// After an erasure: rewrites the tenant's access-log records whose path

@@ -87,7 +87,7 @@ impl Default for AdmissionConfig {
             max_in_flight_events: DEFAULT_MAX_IN_FLIGHT_EVENTS,
             max_in_flight_requests: DEFAULT_MAX_IN_FLIGHT_REQUESTS,
             trusted_proxies: Vec::new(),
-            max_connections: crate::server::MAX_CONNECTIONS,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
             retention_min_days: super::erase::MIN_RETENTION_DAYS,
             retention_delay_days: super::erase::RETENTION_DELAY_DAYS,
@@ -105,9 +105,13 @@ pub const DEFAULT_MAX_IN_FLIGHT_EVENTS: usize = 20_000;
 /// queue on the two cores and time out together.
 pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 256;
 
+/// Most connections served at once, before the file-descriptor budget
+/// lowers it (`crate::server::connection_budget`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
 /// Default bound on one address's connections: a few dozen keep-alive
-/// connections is what a busy back end opens; one client cannot take the
-/// whole [`crate::server::MAX_CONNECTIONS`].
+/// connections is what a busy back end opens; one client cannot take all
+/// [`DEFAULT_MAX_CONNECTIONS`].
 pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 64;
 
 /// A tenant's buckets and day counter.

@@ -318,7 +318,10 @@ where
 {
     let caller = admin(state, req)?;
     let body: RetentionBody = small_json(body).await?;
-    let (min, delay) = (state.admission.config().retention_min_days, state.admission.config().retention_delay_days);
+    let (min, delay) = (
+        state.admission.config().retention_min_days,
+        state.admission.config().retention_delay_days,
+    );
     if body.erase_after_days.is_some_and(|d| !(min..=MAX_RETENTION_DAYS).contains(&d)) {
         return Err(ApiError::bad_request(
             "invalid_request",
@@ -477,6 +480,7 @@ fn sweep_one(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

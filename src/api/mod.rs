@@ -124,9 +124,7 @@ where
         Err(e) => e.into_response(),
     };
     security_headers(&req, response.headers_mut());
-    let status = response.status().as_u16();
-    // The store is written (and on first use counted) here: off the worker.
-    tokio::task::block_in_place(|| access::record(&state, &req, status));
+    access::record(&state, &req, response.status().as_u16());
     let status = response.status().as_u16().to_string();
     state.metrics.http.with_label_values(&[route, &status]).inc();
     state.metrics.http_latency.with_label_values(&[route]).observe(started.elapsed().as_secs_f64());
@@ -230,16 +228,17 @@ where
         ["v1", "tokens", id, "revoke"] if post => ("tokens", tokens::revoke(state, req, id).await),
         ["v1", "lookup"] if get => {
             let query = req.query.clone();
-            let slot = match tokio::time::timeout(lookup::LOOKUP_WAIT, lookup::LOOKUP_SLOTS.acquire())
-                .await
-            {
-                Ok(Ok(slot)) => slot,
-                _ => {
-                    let busy = "every lookup slot is busy";
-                    let e = ApiError::overloaded(StatusCode::SERVICE_UNAVAILABLE, busy, 1);
-                    return ("lookup", Err(e));
-                }
-            };
+            let slot =
+                match tokio::time::timeout(lookup::LOOKUP_WAIT, lookup::LOOKUP_SLOTS.acquire())
+                    .await
+                {
+                    Ok(Ok(slot)) => slot,
+                    _ => {
+                        let busy = "every lookup slot is busy";
+                        let e = ApiError::overloaded(StatusCode::SERVICE_UNAVAILABLE, busy, 1);
+                        return ("lookup", Err(e));
+                    }
+                };
             let answer = blocking(state, move |st| {
                 // Held by the work, not the connection (see verify).
                 let _slot = slot;

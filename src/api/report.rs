@@ -42,6 +42,10 @@ use crate::auth::{require, Caller};
 use crate::error::ApiError;
 use crate::report::{self, html, pdf, Issue};
 
+mod stored;
+use stored::{check_room, now_micros, stored_index_prefix, unindex};
+pub use stored::{expire_stored_reports, STORED_REPORT_DAYS};
+
 /// The issuer name under which the log attests the reports it issues.
 pub const LOG_ISSUER: &str = ledger::LOG_ISSUER;
 /// The display name of the legal caller in `report_issued` events.
@@ -84,19 +88,6 @@ struct Issued {
 /// Idempotency keys and report ids: 1-128 chars of `[A-Za-z0-9._:-]`.
 const REPORT_IDEM_PREFIX: &[u8] = b"report-idem\0";
 const REPORT_PREFIX: &[u8] = b"report\0";
-/// Index of a tenant's stored reports: `report-stored\0<tenant>\0<issued
-/// at, µs BE><report id>` → the stored size (u64 BE). What the per-tenant
-/// cap counts and the expiry walks, without reading the reports.
-const STORED_INDEX_PREFIX: &[u8] = b"report-stored\0";
-/// Reports one tenant keeps stored at most; past it, issuing is refused
-/// (429) until older ones expire. Refused, not evicted: a stored report is
-/// never dropped early to make room.
-pub const MAX_STORED_REPORTS_PER_TENANT: usize = 1_000;
-/// Bytes of stored reports one tenant keeps at most (same rule).
-pub const MAX_STORED_REPORT_BYTES_PER_TENANT: u64 = 2 << 30;
-/// Days a stored report is kept; then its copy is deleted (its
-/// `report_issued` entry, with the file's SHA-256, stays in the log).
-pub const STORED_REPORT_DAYS: i64 = 365;
 
 /// Reports are issued one at a time per tenant (a key's check-then-issue
 /// is atomic, and an erasure of the tenant's document waits for it); one
@@ -280,79 +271,6 @@ fn idem_key(tenant: &str, document_id: &str, key: &str) -> Vec<u8> {
         .concat()
 }
 
-fn stored_index_prefix(tenant: &str) -> Vec<u8> {
-    [STORED_INDEX_PREFIX, tenant.as_bytes(), b"\0"].concat()
-}
-
-/// 429 when the tenant holds its cap of stored reports, by count or bytes,
-/// with `Retry-After` until its oldest one expires.
-fn check_room(ledger: &Ledger, tenant: &str, now_micros: i64) -> Result<(), ApiError> {
-    let prefix = stored_index_prefix(tenant);
-    let rows = ledger.aux_scan(&prefix)?;
-    let bytes: u64 = rows.iter().map(|(_, v)| stored_size(v)).sum();
-    if rows.len() < MAX_STORED_REPORTS_PER_TENANT && bytes < MAX_STORED_REPORT_BYTES_PER_TENANT {
-        return Ok(());
-    }
-    let oldest = rows.first().map_or(now_micros, |(k, _)| issued_micros(&k[prefix.len()..]));
-    let expires = oldest.saturating_add(STORED_REPORT_DAYS * 86_400_000_000);
-    let wait = ((expires - now_micros) / 1_000_000).clamp(1, u32::MAX as i64) as u32;
-    Err(ApiError::overloaded(
-        StatusCode::TOO_MANY_REQUESTS,
-        format!(
-            "the tenant holds {} stored reports ({bytes} bytes; at most \
-             {MAX_STORED_REPORTS_PER_TENANT} and {MAX_STORED_REPORT_BYTES_PER_TENANT} bytes); \
-             stored reports expire after {STORED_REPORT_DAYS} days",
-            rows.len()
-        ),
-        wait,
-    ))
-}
-
-fn stored_size(v: &[u8]) -> u64 {
-    <[u8; 8]>::try_from(v).map(u64::from_be_bytes).unwrap_or(0)
-}
-
-fn issued_micros(rest: &[u8]) -> i64 {
-    rest.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()).map_or(0, i64::from_be_bytes)
-}
-
-fn now_micros() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
-}
-
-/// Deletes the stored copies of every tenant's reports issued more than
-/// [`STORED_REPORT_DAYS`] before `now_micros` (the retention sweep calls
-/// it). Returns how many.
-pub fn expire_stored_reports(ledger: &Ledger, now_micros: i64) -> Result<usize, ApiError> {
-    let cutoff = now_micros.saturating_sub(STORED_REPORT_DAYS * 86_400_000_000);
-    let mut expired = 0;
-    for (key, _) in ledger.aux_scan(STORED_INDEX_PREFIX)? {
-        let rest = &key[STORED_INDEX_PREFIX.len()..];
-        let Some(nul) = rest.iter().position(|b| *b == 0) else { continue };
-        let (tenant, tail) = (&rest[..nul], &rest[nul + 1..]);
-        if tail.len() <= 8 || issued_micros(tail) >= cutoff {
-            continue;
-        }
-        let (tenant, id) = (String::from_utf8_lossy(tenant), String::from_utf8_lossy(&tail[8..]));
-        ledger.aux_delete_synced(&report_key(&tenant, &id))?;
-        ledger.aux_delete_synced(&key)?;
-        expired += 1;
-    }
-    Ok(expired)
-}
-
-/// Deletes the index records of the tenant's reports named in `ids`.
-fn unindex(ledger: &Ledger, tenant: &str, ids: &[String]) -> Result<(), ApiError> {
-    let prefix = stored_index_prefix(tenant);
-    for (key, _) in ledger.aux_scan(&prefix)? {
-        let id = key.get(prefix.len() + 8..).map(String::from_utf8_lossy);
-        if id.is_some_and(|id| ids.iter().any(|i| *i == id)) {
-            ledger.aux_delete_synced(&key)?;
-        }
-    }
-    Ok(())
-}
-
 fn report_key(tenant: &str, report_id: &str) -> Vec<u8> {
     [REPORT_PREFIX, tenant.as_bytes(), b"\0", report_id.as_bytes()].concat()
 }
@@ -525,7 +443,9 @@ fn render_pdf(doc: &report::Document) -> Result<Vec<u8>, ApiError> {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "pdf_unavailable",
-            format!("the PDF report cannot be made on this server ({e}); the HTML report can"),
+            // The cause (a font file's path, say) goes to the server's log,
+            // not to the client.
+            "the PDF report cannot be made on this server; the HTML report can",
         )
     };
     let font = pdf::Font::load().map_err(unavailable)?;
@@ -616,4 +536,29 @@ pub(crate) fn erase_document_reports(
     }
     ledger.aux_delete_range(&idem, &end)?;
     Ok(deleted.len())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenants_queue_is_bounded_and_given_back() {
+        let held: Vec<_> = (0..MAX_REPORTS_QUEUED_PER_TENANT)
+            .map(|_| QueuePlace::take("queue-test-a").unwrap())
+            .collect();
+        let e = QueuePlace::take("queue-test-a").err().unwrap();
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        // Another tenant is not behind it.
+        let other = QueuePlace::take("queue-test-b").unwrap();
+        drop(held);
+        let again = QueuePlace::take("queue-test-a").unwrap();
+        assert!(Arc::ptr_eq(&again.lock, &other_lock("queue-test-a")));
+        assert!(!Arc::ptr_eq(&again.lock, &other.lock), "one lock per tenant");
+    }
+
+    fn other_lock(tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
+        tenant_lock(tenant)
+    }
 }

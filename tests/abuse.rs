@@ -59,6 +59,23 @@ fn abandon(s: &Server, head: &str, payload: &[u8]) {
     drop(c);
 }
 
+/// Sends a whole request on a new connection, waits (bounded) until work
+/// of `kind` has started, then hangs up without reading the answer: the
+/// work is abandoned while it runs, not before its body was read.
+fn abandon_running(s: &Server, head: &str, payload: &[u8], kind: &str) {
+    let mut c = TcpStream::connect(addr(s)).unwrap();
+    c.write_all(head.as_bytes()).unwrap();
+    c.write_all(payload).unwrap();
+    c.flush().unwrap();
+    let series = format!("evidence_work_in_flight_peak{{kind=\"{kind}\"}}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric(s, &series) < 1.0 {
+        assert!(Instant::now() < deadline, "the {kind} work never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(c);
+}
+
 /// Waits (bounded) until no work of `kind` runs.
 fn drained(s: &Server, kind: &str) {
     let series = format!("evidence_work_in_flight{{kind=\"{kind}\"}}");
@@ -105,8 +122,10 @@ fn abandoned_verifications_stay_within_their_limits() {
             payload.len()
         )
     };
-    // One client, eight times.
-    for _ in 0..8 {
+    // One client, eight times: the first hangs up once its verification
+    // runs, the rest at once after it.
+    abandon_running(&s, &head("198.51.100.1"), &payload, "verify");
+    for _ in 0..7 {
         abandon(&s, &head("198.51.100.1"), &payload);
     }
     drained(&s, "verify");
@@ -143,20 +162,29 @@ fn abandoned_submissions_stay_within_admission() {
     let mut s = Server::prepare();
     s.spawn_with(&["--max-in-flight-requests", "2"]);
     let h = Hash::digest(b"doc-ab").to_hex();
-    let threads: Vec<_> = (0..6)
-        .map(|t| {
-            let events: Vec<_> = (0..1000)
-                .map(|i| {
-                    signed_event_for(TENANT, &s.services.idp, &format!("ab-{t}-{i}"), "doc-ab", &h)
-                })
-                .collect();
-            let payload = body(&json!({ "events": events }));
-            let head = format!(
-                "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
-                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                s.tokens.submitter,
-                payload.len()
-            );
+    let batch = |t: usize| {
+        let events: Vec<_> = (0..1000)
+            .map(|i| {
+                signed_event_for(TENANT, &s.services.idp, &format!("ab-{t}-{i}"), "doc-ab", &h)
+            })
+            .collect();
+        let payload = body(&json!({ "events": events }));
+        let head = format!(
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            s.tokens.submitter,
+            payload.len()
+        );
+        (head, payload)
+    };
+    // Signed before the clock matters: the first hangs up once its batch
+    // is being checked, and 23 more follow at once.
+    let mut batches: Vec<_> = (0..24).map(batch).collect();
+    let (head, payload) = batches.remove(0);
+    abandon_running(&s, &head, &payload, "submit");
+    let threads: Vec<_> = batches
+        .into_iter()
+        .map(|(head, payload)| {
             let a = addr(&s);
             std::thread::spawn(move || {
                 let mut c = TcpStream::connect(&a).unwrap();

@@ -151,22 +151,31 @@ fn write_record(state: &AppState, req: &Req, status: u16, action: &str) {
     }
 }
 
+/// The tenants that have a trail, found with one read each (from the
+/// greatest key down, skipping each tenant's records), not by reading
+/// every record.
+fn trail_tenants(ledger: &Ledger) -> Result<Vec<Vec<u8>>, ledger::LedgerError> {
+    let mut out = Vec::new();
+    let mut below: Option<Vec<u8>> = None;
+    loop {
+        let rows = ledger.aux_scan_rev(PREFIX, below.as_deref(), 1)?;
+        let Some((key, _)) = rows.into_iter().next() else { break };
+        let rest = &key[PREFIX.len()..];
+        let Some(end) = rest.iter().position(|b| *b == 0) else { break };
+        let tenant = rest[..end].to_vec();
+        // Every key of this tenant is above `<prefix><tenant>\0`.
+        below = Some([PREFIX, &tenant, b"\0"].concat());
+        out.push(tenant);
+    }
+    Ok(out)
+}
+
 /// Deletes the records older than [`RETENTION_DAYS`] before `now_micros`,
 /// every tenant's (the retention sweep calls it); failures are logged.
 pub(crate) fn expire(ledger: &Ledger, now_micros: i64) {
     let cutoff = now_micros.saturating_sub(RETENTION_DAYS * 86_400_000_000).max(0) as u64;
-    let tenants = match ledger.aux_scan(PREFIX) {
-        Ok(rows) => {
-            let mut t: Vec<Vec<u8>> = rows
-                .into_iter()
-                .filter_map(|(k, _)| {
-                    let rest = &k[PREFIX.len()..];
-                    rest.iter().position(|b| *b == 0).map(|n| rest[..n].to_vec())
-                })
-                .collect();
-            t.dedup();
-            t
-        }
+    let tenants = match trail_tenants(ledger) {
+        Ok(t) => t,
         Err(e) => return tracing::error!("access log expiry: {e}"),
     };
     for tenant in tenants {
@@ -292,6 +301,9 @@ mod tests {
             write(&l, "t", &json!({ "i": i })).unwrap();
         }
         write(&l, "u", &json!({ "i": 0 })).unwrap();
+        write(&l, "t.x", &json!({ "i": 0 })).unwrap();
+        let found = trail_tenants(&l).unwrap();
+        assert_eq!(found, [b"u".to_vec(), b"t.x".to_vec(), b"t".to_vec()]);
         let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64;
         // Nothing is old enough: a flood evicts nothing.
         expire(&l, now);

@@ -17,6 +17,9 @@ use verifier::Hash;
 use crate::cmd::{runtime, CliResult};
 use crate::flows::{signed_event_for, Issuer};
 
+mod abuse;
+use abuse::Abuse;
+
 /// Options of the load tool.
 #[derive(clap::Args, Clone)]
 pub struct LoadArgs {
@@ -70,12 +73,22 @@ pub struct LoadArgs {
     /// tool's own server issues one for tenant `abuser`.
     #[arg(long)]
     abuse_token: Option<String>,
+    /// Abuse beside an open loop (--rate): this many clients sending
+    /// requests with a bad token and an 8 KiB path back to back (401s).
+    #[arg(long, default_value_t = 0)]
+    auth_flood: usize,
+    /// Abuse beside an open loop (--rate): this many clients of the abuser
+    /// tenant issuing evidence reports back to back (needs the tool's own
+    /// server, which issues the abuser's legal token and contract).
+    #[arg(long, default_value_t = 0)]
+    report_flood: usize,
 }
 
 /// Runs the load.
 pub fn run(args: LoadArgs) -> CliResult {
     let mut own = None;
     let mut abuse_token = args.abuse_token.clone();
+    let mut abuse_legal: Option<String> = None;
     let (url, token, admin) = match &args.url {
         Some(u) => (
             u.clone(),
@@ -86,6 +99,7 @@ pub fn run(args: LoadArgs) -> CliResult {
             let s = OwnServer::start(args.store.as_deref())?;
             let t = (s.url.clone(), s.submitter.clone(), Some(s.admin.clone()));
             abuse_token = Some(s.abuser.clone());
+            abuse_legal = Some(s.abuser_legal.clone());
             own = Some(s);
             t
         }
@@ -107,7 +121,16 @@ pub fn run(args: LoadArgs) -> CliResult {
             Some(rate) => {
                 let bogus = format!("elt_{}", "A".repeat(43));
                 let abuser = abuse_token.as_deref().unwrap_or(&bogus);
-                let abuse = Abuse::start(&url, abuser, args.verify_flood, args.slow_bodies);
+                let mut abuse = Abuse::start(&url, abuser, args.verify_flood, args.slow_bodies);
+                abuse.floods(&url, args.auth_flood);
+                if args.report_flood > 0 {
+                    let legal = abuse_legal
+                        .as_deref()
+                        .ok_or("--report-flood needs the tool's own server")?;
+                    abuse
+                        .reports(client.clone(), &url, (abuser, legal), &issuer, args.report_flood)
+                        .await?;
+                }
                 let r =
                     open_loop(&client, &url, (&token, &args.tenant), &issuer, rate, args.seconds)
                         .await;
@@ -368,93 +391,6 @@ async fn closed_loop(
     Ok(())
 }
 
-/// Abusive clients running beside a measured open loop.
-struct Abuse {
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    tasks: Vec<tokio::task::JoinHandle<(usize, usize)>>,
-    verify_clients: usize,
-    slow: usize,
-}
-
-impl Abuse {
-    fn start(url: &str, token: &str, verify_clients: usize, slow: usize) -> Abuse {
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let mut tasks = Vec::new();
-        // 16 MiB minus a little: the largest body the endpoint takes.
-        let big = Arc::new({
-            let mut b = b"{\"bundle\": \"".to_vec();
-            b.resize((16 << 20) - 16, b'A');
-            b.extend_from_slice(b"\"}");
-            b
-        });
-        for _ in 0..verify_clients {
-            let (stop, url, big) = (stop.clone(), url.to_string(), big.clone());
-            tasks.push(tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                let (mut served, mut refused) = (0, 0);
-                while !stop.load(Ordering::Relaxed) {
-                    let r = client
-                        .post(format!("{url}/v1/verify"))
-                        .body(big.as_ref().clone())
-                        .send()
-                        .await;
-                    match r.map(|r| r.status().as_u16()) {
-                        Ok(200) => served += 1,
-                        _ => {
-                            refused += 1;
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                        }
-                    }
-                }
-                (served, refused)
-            }));
-        }
-        let addr = url.trim_start_matches("http://").to_string();
-        for _ in 0..slow {
-            let (stop, addr, token) = (stop.clone(), addr.clone(), token.to_string());
-            tasks.push(tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt;
-                let Ok(mut c) = tokio::net::TcpStream::connect(&addr).await else { return (0, 1) };
-                let head = format!(
-                    "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
-                     Content-Length: 1000000\r\n\r\n"
-                );
-                if c.write_all(head.as_bytes()).await.is_err() {
-                    return (0, 1);
-                }
-                while !stop.load(Ordering::Relaxed) {
-                    if c.write_all(b" ").await.is_err() {
-                        return (0, 1);
-                    }
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                (0, 0)
-            }));
-        }
-        if verify_clients + slow > 0 {
-            eprintln!("abuse: {verify_clients} verify flooders, {slow} slow-body connections");
-        }
-        Abuse { stop, tasks, verify_clients, slow }
-    }
-
-    async fn stop(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let (mut served, mut refused) = (0, 0);
-        for t in self.tasks {
-            if let Ok((s, r)) = t.await {
-                served += s;
-                refused += r;
-            }
-        }
-        if self.verify_clients + self.slow > 0 {
-            println!(
-                "abuse: 16 MiB verifications served {served}, refused or failed {refused}; slow bodies {}",
-                self.slow
-            );
-        }
-    }
-}
-
 async fn open_loop(
     client: &reqwest::Client,
     url: &str,
@@ -499,6 +435,7 @@ struct OwnServer {
     submitter: String,
     admin: String,
     abuser: String,
+    abuser_legal: String,
     dir: std::path::PathBuf,
 }
 
@@ -525,14 +462,22 @@ impl OwnServer {
         let admin = cli(&["token", "issue", "--data", &d, "--role", "platform"])?;
         let abuser =
             cli(&["token", "issue", "--data", &d, "--tenant", "abuser", "--role", "submitter"])?;
+        let abuser_legal =
+            cli(&["token", "issue", "--data", &d, "--tenant", "abuser", "--role", "legal"])?;
+        // The tool measures the service's capacity: the per-tenant event
+        // quota (5,000/s by default) is lifted for its tenant, and its
+        // clients, all on one address, may open as many connections as the
+        // service serves (the per-client cap is for fairness between
+        // addresses, which one machine's load cannot show).
         let mut child = Command::new(&exe)
             .args(["serve", "--data", &d, "--listen", "127.0.0.1:0"])
+            .args(["--tenant-quota", "load=0:0", "--max-connections-per-client", "1024"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()
             .map_err(|e| e.to_string())?;
         let url = read_listen_line(&mut child)?;
-        Ok(OwnServer { child, url, submitter, admin, abuser, dir })
+        Ok(OwnServer { child, url, submitter, admin, abuser, abuser_legal, dir })
     }
 
     fn stop(mut self) {

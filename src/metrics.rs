@@ -53,6 +53,33 @@ pub struct Metrics {
     pub audit_errors: IntCounter,
     /// Unix time of the latest store audit (0: none since start).
     pub audit_last_unix: IntGauge,
+    /// Request work running now, by kind (verify, submit, report, lookup):
+    /// counted where the work runs, so work whose client hung up still counts.
+    pub work: IntGaugeVec,
+    /// The most of each kind that ever ran at once since start.
+    pub work_peak: IntGaugeVec,
+    /// Requests refused with 401 (counted; not stored, so a flood of them
+    /// costs no write).
+    pub auth_failures: IntCounter,
+    /// Most connections served at once, as set at start from the
+    /// file-descriptor budget.
+    pub max_connections: IntGauge,
+    work_counts: std::sync::Mutex<std::collections::HashMap<&'static str, (i64, i64)>>,
+}
+
+/// One piece of request work running; counted off when dropped.
+pub struct Work<'a> {
+    metrics: &'a Metrics,
+    kind: &'static str,
+}
+
+impl Drop for Work<'_> {
+    fn drop(&mut self) {
+        let mut map = self.metrics.work_counts.lock().unwrap_or_else(|p| p.into_inner());
+        let e = map.entry(self.kind).or_insert((0, 0));
+        e.0 -= 1;
+        self.metrics.work.with_label_values(&[self.kind]).set(e.0);
+    }
 }
 
 impl Metrics {
@@ -150,6 +177,24 @@ impl Metrics {
         register(&registry, &mut names, Box::new(audit_findings.clone()))?;
         register(&registry, &mut names, Box::new(audit_last_unix.clone()))?;
         register(&registry, &mut names, Box::new(audit_errors.clone()))?;
+        let work = IntGaugeVec::new(
+            Opts::new("evidence_work_in_flight", "Request work running now, by kind"),
+            &["kind"],
+        )?;
+        let work_peak = IntGaugeVec::new(
+            Opts::new("evidence_work_in_flight_peak", "Most request work of a kind at once"),
+            &["kind"],
+        )?;
+        let auth_failures = IntCounter::new(
+            "evidence_auth_failures_total",
+            "Requests refused for a missing, malformed, unknown, revoked or expired token",
+        )?;
+        let max_connections =
+            IntGauge::new("evidence_max_connections", "Most connections served at once")?;
+        register(&registry, &mut names, Box::new(work.clone()))?;
+        register(&registry, &mut names, Box::new(work_peak.clone()))?;
+        register(&registry, &mut names, Box::new(auth_failures.clone()))?;
+        register(&registry, &mut names, Box::new(max_connections.clone()))?;
         Ok(Metrics {
             registry,
             names,
@@ -174,7 +219,25 @@ impl Metrics {
             audit_findings,
             audit_errors,
             audit_last_unix,
+            work,
+            work_peak,
+            auth_failures,
+            max_connections,
+            work_counts: std::sync::Mutex::default(),
         })
+    }
+
+    /// Counts one piece of `kind` work as running until the guard drops.
+    /// Take it inside the closure that does the work (a blocking thread's),
+    /// not in the request's future, which a client's hang-up drops early.
+    pub fn work(&self, kind: &'static str) -> Work<'_> {
+        let mut map = self.work_counts.lock().unwrap_or_else(|p| p.into_inner());
+        let e = map.entry(kind).or_insert((0, 0));
+        e.0 += 1;
+        e.1 = e.1.max(e.0);
+        self.work.with_label_values(&[kind]).set(e.0);
+        self.work_peak.with_label_values(&[kind]).set(e.1);
+        Work { metrics: self, kind }
     }
 
     /// Sets the group-commit gauges from the ledger's counters.

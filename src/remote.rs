@@ -53,7 +53,16 @@ pub fn token(url: &str, op: TokenOp) -> CliResult {
             client.post(format!("{base}/v1/tokens")).json(&body)
         }
         TokenOp::List => client.get(format!("{base}/v1/tokens")),
-        TokenOp::Revoke { id } => client.post(format!("{base}/v1/tokens/{id}/revoke")),
+        TokenOp::Revoke { id } => {
+            // A token id is 12 lowercase hex digits: anything else would be
+            // put into the URL path (`../`, `?`), so it is refused here.
+            if id.len() != 12
+                || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return Err(format!("--id {id:?}: a token id is 12 lowercase hex digits"));
+            }
+            client.post(format!("{base}/v1/tokens/{id}/revoke"))
+        }
     };
     let resp = request.bearer_auth(bearer.trim()).send().map_err(|e| e.to_string())?;
     let status = resp.status();

@@ -604,7 +604,15 @@ fn a_tenant_turns_the_public_lookup_of_a_document_off() {
 #[test]
 fn a_retention_policy_erases_completed_contracts() {
     let mut s = Server::prepare();
-    s.spawn_with(&["--retention-sweep-secs", "1"]);
+    // The floor and the delay are the operator's: this test lifts them.
+    s.spawn_with(&[
+        "--retention-sweep-secs",
+        "1",
+        "--retention-min-days",
+        "0",
+        "--retention-delay-days",
+        "0",
+    ]);
     let services =
         Services { idp: clone_issuer(&s.services.idp), intent: clone_issuer(&s.services.intent) };
     // A completed contract (the flow ends with `completed`) and one not

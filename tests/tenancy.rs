@@ -197,8 +197,7 @@ fn a_minted_token_neither_outlives_nor_survives_its_minter() {
     let s = Server::start();
     let h = Hash::digest(b"doc-m").to_hex();
     let mint = |by: &str, req: Value| issue_token(&s, by, &req);
-    let (status, admin) =
-        mint(&s.tokens.platform, json!({"tenant": TENANT, "role": "admin", "expires_in": 600}));
+    let (status, admin) = mint(&s.tokens.admin, json!({"role": "admin", "expires_in": 600}));
     assert_eq!(status, 200, "{admin}");
     let admin_token = admin["token"].as_str().unwrap().to_string();
     // Longer than the minter: refused, saying why.
@@ -257,12 +256,15 @@ fn token_cli_talks_to_the_running_server() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--server"));
 
-    let args = ["token", "issue", "--server", &s.url, "--tenant", TENANT, "--role", "legal"];
+    // The platform mints a tenant's submitter tokens (not its legal ones).
+    let args = ["token", "issue", "--server", &s.url, "--tenant", TENANT, "--role", "submitter"];
     let token = cli_env(&[&args[..], &["--expires-in", "300"]].concat());
     assert!(token.starts_with("elt_"));
-    assert_eq!(s.get("/v1/documents/none/bundle", Some(&token)).0, 404, "works at once");
+    // Authenticated (403: not a reader's role, rather than 401).
+    assert_eq!(s.get("/v1/documents/none/bundle", Some(&token)).0, 403, "works at once");
     let list = cli_env(&["token", "list", "--server", &s.url]);
-    let line = list.lines().find(|l| l.contains("role=legal") && l.contains("expires")).unwrap();
+    let line =
+        list.lines().find(|l| l.contains("role=submitter") && l.contains("expires")).unwrap();
     let id = line.split_whitespace().next().unwrap();
     assert!(cli_env(&["token", "revoke", "--server", &s.url, "--id", id]).contains(id));
     assert_eq!(s.get("/v1/documents/none/bundle", Some(&token)).0, 401, "revoked at once");
@@ -272,7 +274,7 @@ fn token_cli_talks_to_the_running_server() {
 /// attested by the log key: an issuer key's history is provable.
 #[test]
 fn registry_changes_are_logged_and_attested_by_the_log() {
-    let s = Server::start();
+    let mut s = Server::start();
     let log = NoteVerifier::from_vkey(s.get_json("/v1/log")["vkey"].as_str().unwrap()).unwrap();
     let iss = Issuer::random("signer:u-70");
     let (status, added) = add_issuer(&s, &s.tokens.admin, &iss, None);
@@ -328,24 +330,29 @@ fn registry_changes_are_logged_and_attested_by_the_log() {
     assert_eq!(st, 404, "{body}");
     // A token's issue is logged under its tenant, without the token.
     let (status, t) =
-        issue_token(&s, &s.tokens.platform, &json!({"tenant": OTHER, "role": "notary"}));
+        issue_token(&s, &s.tokens.platform, &json!({"tenant": OTHER, "role": "submitter"}));
     assert_eq!(status, 200);
     let size = s.tree_size_latest();
     let last = s.get_json(&format!("/v1/entries/{}", size - 1));
     assert_public_leaf_is_v2(&last);
     let token_doc = format!("token:{}", t["id"].as_str().unwrap());
-    let records = records_of(&s, &s.tokens.other_legal, &token_doc);
-    let (index, record) = records.last().unwrap();
-    assert_eq!(*index, size - 1);
+    // Token records are the tenant admin's affairs: no legal or notary
+    // token reads them as a contract, its own tenant's or another's.
+    let path = format!("/v1/documents/{token_doc}/bundle");
+    assert_eq!(s.get(&path, Some(&s.tokens.other_legal)).0, 404);
+    assert_eq!(s.get(&path, Some(&s.tokens.legal)).0, 404);
+    // The record, read from the store with the server stopped.
+    assert!(s.terminate());
+    let l = ledger::Ledger::open_read_only(s.data()).unwrap();
+    let ledger::Opening::Record { record, .. } = l.opening(size - 1).unwrap() else {
+        panic!("entry {}: no record", size - 1)
+    };
     assert_eq!(record["tenant"], OTHER);
     assert_eq!(record["event"]["kind"], "registry_changed");
     assert_eq!(record["event"]["document_id"], token_doc);
     let token = t["token"].as_str().unwrap();
     assert!(!serde_json::to_string(&last).unwrap().contains(token));
     assert!(!serde_json::to_string(&record).unwrap().contains(token));
-    // Not under this tenant.
-    let path = format!("/v1/documents/{token_doc}/bundle");
-    assert_eq!(s.get(&path, Some(&s.tokens.legal)).0, 404);
 }
 
 /// A public `/v1/entries/{i}` answer holds a v2 leaf: a commitment and a
@@ -423,8 +430,14 @@ fn the_access_log_records_privileged_actions_per_tenant() {
     let id = t["id"].as_str().unwrap();
     assert_eq!(s.post(&format!("/v1/tokens/{id}/revoke"), Some(&s.tokens.admin), "").0, 200);
     let revoked = t["token"].as_str().unwrap();
+    // Failed authentications are counted, not stored (a flood writes nothing).
     assert_eq!(s.get("/v1/documents/doc-al/bundle", Some(revoked)).0, 401);
     assert_eq!(s.get("/v1/documents/doc-al/bundle", Some("elt_nobody")).0, 401);
+    // A refusal (403) is recorded: a submitter asking for a bundle.
+    assert_eq!(s.get("/v1/documents/doc-al/bundle", Some(&s.tokens.submitter)).0, 403);
+    // So are erasure attempts, lookup switches and retention changes.
+    let off = serde_json::to_vec(&json!({"enabled": false})).unwrap();
+    assert_eq!(s.post("/v1/documents/doc-al/lookup", Some(&s.tokens.admin), off).0, 200);
 
     let (status, log) = s.get("/v1/access-log", Some(&s.tokens.admin));
     assert_eq!(status, 200, "{log}");
@@ -435,18 +448,26 @@ fn the_access_log_records_privileged_actions_per_tenant() {
         .iter()
         .map(|r| (r["action"].as_str().unwrap(), r["status"].as_u64().unwrap()))
         .collect();
-    // Newest first: the revoked token's failed read, the revocation, the
-    // issue, the legal team's bundle read.
+    // Newest first: the lookup switch, the submitter's refused read, the
+    // revocation, the issue, the legal team's bundle read.
     assert_eq!(
         actions,
-        [("auth_failed", 401), ("token_change", 200), ("token_change", 200), ("bundle_read", 200)]
+        [
+            ("lookup_switch", 200),
+            ("bundle_read", 403),
+            ("token_change", 200),
+            ("token_change", 200),
+            ("bundle_read", 200)
+        ]
     );
     let first = &log["records"][0];
-    assert_eq!(first["token_id"], id);
     assert_eq!(first["client"], "127.0.0.1");
-    // The unknown token's failure is the platform's to read.
+    assert_eq!(log["records"][2]["token_id"].as_str().map(str::len), Some(12));
+    // Nothing of the failed logins is stored, the platform's trail neither.
     let (_, plat) = s.get("/v1/access-log", Some(&s.tokens.platform));
-    assert!(plat.contains("auth_failed"), "{plat}");
+    assert!(!plat.contains("auth_failed"), "{plat}");
+    let (_, metrics) = s.get("/metrics", None);
+    assert!(metrics.contains("evidence_auth_failures_total 2"), "{metrics}");
     let path = format!("/v1/access-log?tenant={OTHER}");
     assert_eq!(s.get(&path, Some(&s.tokens.admin)).0, 403);
     assert_eq!(s.get("/v1/access-log", Some(&s.tokens.legal)).0, 403);

@@ -195,8 +195,7 @@ impl Eraser<'_> {
             reason: reason.to_owned(),
             cleanup: Vec::new(),
         };
-        let mut private =
-            self.records.seal(tenant, &event, Some((seal_id, erasure)))?;
+        let mut private = self.records.seal(tenant, &event, Some((seal_id, erasure)))?;
         let sealed = self.seal_cleanup(&seal_id, &cleanup)?;
         if let Some(Erasure::Subject { cleanup, .. }) = &mut private.erasure {
             *cleanup = sealed;

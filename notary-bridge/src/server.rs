@@ -40,8 +40,12 @@ pub async fn run_tls(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let service = warp::service(routes(witness));
-    crate::http::serve_with_tls(listener, service, MAX_CONNECTIONS, SHUTDOWN_GRACE, shutdown, tls)
-        .await;
+    let limits = crate::http::ConnectionLimits {
+        max_connections: MAX_CONNECTIONS,
+        max_per_client: MAX_CONNECTIONS_PER_CLIENT,
+        exempt: Vec::new(),
+    };
+    crate::http::serve_limited(listener, service, &limits, SHUTDOWN_GRACE, shutdown, tls).await;
 }
 
 /// How long a client may take to send a whole request body once its
@@ -50,6 +54,9 @@ pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 
 /// Most connections served at once; further clients wait in the backlog.
 pub const MAX_CONNECTIONS: usize = 256;
+/// Most connections one address holds at once: a witness's clients are a
+/// few logs, so one address flooding it cannot take all [`MAX_CONNECTIONS`].
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 32;
 /// How long shutdown waits for requests in flight.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 

@@ -1,13 +1,24 @@
 //! The access log: who read or changed what that is confidential or
 //! privileged — bundle and report reads, report issues, issuer and token
-//! changes, access-log reads — and every failed authentication. Kept per
-//! tenant, apart from the public log (auxiliary records under
-//! `access-log\0`, never leaves), bounded to the newest
-//! [`MAX_RECORDS_PER_TENANT`] records of each tenant, and readable by that
-//! tenant's admin (`GET /v1/access-log`) and by the platform administrator.
+//! changes, erasures, retention changes, lookup switches, access-log reads
+//! — and every request refused with 403, each with the client address the
+//! service trusts ([`super::client`]). Kept per tenant (the platform's own
+//! actions under [`PLATFORM_TENANT`]), apart from the public log
+//! (auxiliary records under `access-log\0`, never leaves), and readable by
+//! that tenant's admin (`GET /v1/access-log`) and by the platform
+//! administrator.
 //!
-//! Records are written without an fsync of their own (a failed-login flood
-//! must not cost one fsync per request); a crash may lose the last moments.
+//! Its subjects cannot wipe it:
+//! - failed authentication (401) is counted (`evidence_auth_failures_total`),
+//!   not stored: an anonymous flood writes nothing and evicts nothing;
+//! - a record leaves only by age ([`RETENTION_DAYS`], the retention sweep),
+//!   never to make room: when a tenant's trail holds
+//!   [`MAX_RECORDS_PER_TENANT`], that tenant's privileged requests are
+//!   refused (429) until records age out, so a token's own flood of cheap
+//!   requests cannot push the record of what it did out of the trail.
+//!
+//! Records are written without an fsync of their own (a flood must not
+//! cost one fsync per request); a crash may lose the last moments.
 //!
 //! Values are sealed at the storage layer ([`seal`], [`open`]) under a key
 //! per tenant's log, wrapped under the master key: paths name contracts and
@@ -15,68 +26,173 @@
 //! backups hold them only as ciphertext (issue 25). Records written before
 //! in clear JSON are still read.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use ledger::{Ledger, Role, PLATFORM_TENANT};
 use serde_json::{json, Value};
+use warp::http::{Method, StatusCode};
 
 use super::{caller, json, Answer, AppState, Req};
 use crate::auth::{self, require};
 use crate::error::ApiError;
 
-/// Records kept per tenant; older ones are pruned.
-pub const MAX_RECORDS_PER_TENANT: usize = 10_000;
+/// Records one tenant's trail holds at most by default (`serve
+/// --access-log-max-records`); at it, its privileged requests are refused
+/// until records age out.
+pub const MAX_RECORDS_PER_TENANT: usize = 200_000;
+/// Days a record is kept.
+pub const RETENTION_DAYS: i64 = 400;
 /// Records per page of `GET /v1/access-log`.
 pub const PAGE: usize = 100;
 const PREFIX: &[u8] = b"access-log\0";
-/// Prune a tenant's records every this many writes (process-wide).
-const PRUNE_EVERY: u64 = 256;
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
+/// Records per tenant, counted once from the store and kept up to date.
+static COUNTS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
 
 fn tenant_prefix(tenant: &str) -> Vec<u8> {
     [PREFIX, tenant.as_bytes(), b"\0"].concat()
 }
 
-/// Whether a request on `route` with `method` is logged whatever its outcome.
-fn privileged(route: &str, post: bool, path: &str) -> Option<&'static str> {
-    match (route, post) {
-        ("bundle", _) => Some("bundle_read"),
+/// The action a request on `path` with `method` is logged as, whatever
+/// its outcome; `None` for requests logged only when refused with 403.
+pub(crate) fn privileged(method: &Method, path: &str) -> Option<&'static str> {
+    let post = *method == Method::POST;
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["v1", "documents", _, "bundle"] => Some("bundle_read"),
         // The legacy GET .../report issues a report too.
-        ("report", true) => Some("report_issue"),
-        ("report", false) if path.ends_with("/report") => Some("report_issue"),
-        ("report", false) => Some("report_read"),
-        ("issuers", true) => Some("issuer_change"),
-        ("tokens", true) => Some("token_change"),
-        ("access_log", _) => Some("access_log_read"),
+        ["v1", "documents", _, "report"] => Some("report_issue"),
+        ["v1", "documents", _, "reports"] if post => Some("report_issue"),
+        ["v1", "documents", _, "reports", _] => Some("report_read"),
+        ["v1", "documents", _, "erase"] | ["v1", "subjects", _, "erase"] if post => Some("erasure"),
+        ["v1", "documents", _, "lookup"] if post => Some("lookup_switch"),
+        ["v1", "retention"] if post => Some("retention_change"),
+        ["v1", "issuers", ..] if post => Some("issuer_change"),
+        ["v1", "tokens", ..] if post => Some("token_change"),
+        ["v1", "access-log"] => Some("access_log_read"),
         _ => None,
     }
 }
 
-/// Records the request if it is privileged, or failed authentication.
-pub(crate) fn record(state: &AppState, req: &Req, route: &str, status: u16) {
-    let action = match privileged(route, req.method == warp::http::Method::POST, &req.path) {
+/// Before a privileged request of `tenant` runs: 429 when its trail is
+/// full (nothing is evicted to make room).
+pub(crate) fn check_room(state: &AppState, req: &Req, tenant: &str) -> Result<(), ApiError> {
+    if privileged(&req.method, &req.path).is_none() {
+        return Ok(());
+    }
+    let max = state.admission.config().access_log_max_records;
+    if tokio::task::block_in_place(|| count(&state.ledger, tenant)) < max {
+        return Ok(());
+    }
+    Err(ApiError::overloaded(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "the tenant's access log holds {max} records; privileged requests wait until records \
+             age out ({RETENTION_DAYS} days)"
+        ),
+        3600,
+    ))
+}
+
+/// The tenant's record count, counted from the store on first use.
+fn count(ledger: &Ledger, tenant: &str) -> usize {
+    let mut counts = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
+    let map = counts.get_or_insert_with(HashMap::new);
+    if let Some(n) = map.get(tenant) {
+        return *n;
+    }
+    let n = ledger.aux_scan(&tenant_prefix(tenant)).map(|v| v.len()).unwrap_or(0);
+    map.insert(tenant.to_owned(), n);
+    n
+}
+
+/// Records the request if it is privileged or was refused with 403;
+/// counts it if it failed authentication. Every other request returns at
+/// once; a record is read and written off the async worker.
+pub(crate) fn record(state: &AppState, req: &Req, status: u16) {
+    if status == 401 {
+        state.metrics.auth_failures.inc();
+        return;
+    }
+    let action = match privileged(&req.method, &req.path) {
         Some(a) => a,
-        None if status == 401 => "auth_failed",
+        None if status == 403 => "forbidden",
         None => return,
     };
+    tokio::task::block_in_place(|| write_record(state, req, status, action));
+}
+
+fn write_record(state: &AppState, req: &Req, status: u16, action: &str) {
     let header = req.headers.get("authorization").and_then(|v| v.to_str().ok());
     let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim);
     let rec = token.and_then(|t| state.ledger.token(&auth::token_hash(t)).ok().flatten());
-    let tenant = rec.as_ref().map(|r| r.tenant.clone()).unwrap_or(PLATFORM_TENANT.to_string());
-    let action = if status == 401 && action != "auth_failed" { "auth_failed" } else { action };
+    // Only authenticated requests get here (every privileged route
+    // authenticates first): no record, nothing to attribute.
+    let Some(rec) = rec else { return };
+    // A full trail takes nothing more (its privileged requests were
+    // refused before they ran); nothing in it is evicted either.
+    if count(&state.ledger, &rec.tenant) >= state.admission.config().access_log_max_records {
+        return;
+    }
     let value = json!({
         "time": ledger::now_rfc3339(),
         "action": action,
         "method": req.method.as_str(),
         "path": req.path,
         "status": status,
-        "token_id": rec.as_ref().map(|r| r.id.clone()),
+        "token_id": rec.id,
         "client": req.peer.map(|p| p.to_string()),
     });
-    if let Err(e) = write(&state.ledger, &tenant, &value) {
-        tracing::error!("access log: {e}");
+    match write(&state.ledger, &rec.tenant, &value) {
+        Ok(()) => {
+            let mut counts = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = counts.as_mut().and_then(|m| m.get_mut(&rec.tenant)) {
+                *n += 1;
+            }
+        }
+        Err(e) => tracing::error!("access log: {e}"),
     }
+}
+
+/// The tenants that have a trail, found with one read each (from the
+/// greatest key down, skipping each tenant's records), not by reading
+/// every record.
+fn trail_tenants(ledger: &Ledger) -> Result<Vec<Vec<u8>>, ledger::LedgerError> {
+    let mut out = Vec::new();
+    let mut below: Option<Vec<u8>> = None;
+    loop {
+        let rows = ledger.aux_scan_rev(PREFIX, below.as_deref(), 1)?;
+        let Some((key, _)) = rows.into_iter().next() else { break };
+        let rest = &key[PREFIX.len()..];
+        let Some(end) = rest.iter().position(|b| *b == 0) else { break };
+        let tenant = rest[..end].to_vec();
+        // Every key of this tenant is above `<prefix><tenant>\0`.
+        below = Some([PREFIX, &tenant, b"\0"].concat());
+        out.push(tenant);
+    }
+    Ok(out)
+}
+
+/// Deletes the records older than [`RETENTION_DAYS`] before `now_micros`,
+/// every tenant's (the retention sweep calls it); failures are logged.
+pub(crate) fn expire(ledger: &Ledger, now_micros: i64) {
+    let cutoff = now_micros.saturating_sub(RETENTION_DAYS * 86_400_000_000).max(0) as u64;
+    let tenants = match trail_tenants(ledger) {
+        Ok(t) => t,
+        Err(e) => return tracing::error!("access log expiry: {e}"),
+    };
+    for tenant in tenants {
+        let prefix = [PREFIX, &tenant[..], b"\0"].concat();
+        let end = [&prefix[..], &cutoff.to_be_bytes()].concat();
+        if let Err(e) = ledger.aux_delete_range(&prefix, &end) {
+            tracing::error!("access log expiry: {e}");
+        }
+    }
+    // Recounted on next use.
+    *COUNTS.lock().unwrap_or_else(|p| p.into_inner()) = None;
 }
 
 fn write(ledger: &Ledger, tenant: &str, value: &Value) -> Result<(), ledger::LedgerError> {
@@ -86,11 +202,7 @@ fn write(ledger: &Ledger, tenant: &str, value: &Value) -> Result<(), ledger::Led
     key.extend_from_slice(&(micros as u64).to_be_bytes());
     key.extend_from_slice(&seq.to_be_bytes());
     let bytes = seal(ledger, tenant, value)?;
-    ledger.aux_put_unsynced(&[(key, bytes)])?;
-    if seq.is_multiple_of(PRUNE_EVERY) {
-        prune(ledger, tenant)?;
-    }
-    Ok(())
+    ledger.aux_put_unsynced(&[(key, bytes)])
 }
 
 /// After an erasure: rewrites the tenant's access-log records whose path
@@ -172,17 +284,6 @@ fn redact_path(
     Ok(n)
 }
 
-/// Drops all but the newest [`MAX_RECORDS_PER_TENANT`] records of `tenant`.
-fn prune(ledger: &Ledger, tenant: &str) -> Result<(), ledger::LedgerError> {
-    let prefix = tenant_prefix(tenant);
-    let kept = ledger.aux_scan_rev(&prefix, None, MAX_RECORDS_PER_TENANT + 1)?;
-    if kept.len() > MAX_RECORDS_PER_TENANT {
-        let oldest_kept = &kept[MAX_RECORDS_PER_TENANT - 1].0;
-        ledger.aux_delete_range(&prefix, oldest_kept)?;
-    }
-    Ok(())
-}
-
 /// `GET /v1/access-log[?tenant=T][&before=CURSOR]`: a tenant's admin reads
 /// its own tenant's records, the platform any tenant's (its own without
 /// `tenant`), newest first, [`PAGE`] at a time.
@@ -248,23 +349,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_tenant_keeps_only_its_newest_records() {
+    fn records_leave_by_age_only() {
         let dir = tempfile::tempdir().unwrap();
         Ledger::init(dir.path(), "test/log").unwrap();
         let l = Ledger::open(dir.path(), ledger::LedgerOptions::default()).unwrap();
-        for i in 0..(MAX_RECORDS_PER_TENANT + 600) {
+        for i in 0..300 {
             write(&l, "t", &json!({ "i": i })).unwrap();
         }
         write(&l, "u", &json!({ "i": 0 })).unwrap();
-        prune(&l, "t").unwrap();
-        let all = l.aux_scan(&tenant_prefix("t")).unwrap();
-        assert_eq!(all.len(), MAX_RECORDS_PER_TENANT);
-        let newest = open(&l, &all[all.len() - 1].1).unwrap();
-        assert!(all[0].1.starts_with(SEALED), "sealed at rest");
-        assert_eq!(newest["i"], MAX_RECORDS_PER_TENANT + 599);
-        assert_eq!(l.aux_scan(&tenant_prefix("u")).unwrap().len(), 1);
+        write(&l, "t.x", &json!({ "i": 0 })).unwrap();
+        assert!(
+            l.aux_scan(&tenant_prefix("t")).unwrap()[0].1.starts_with(SEALED),
+            "sealed at rest"
+        );
+        let found = trail_tenants(&l).unwrap();
+        assert_eq!(found, [b"u".to_vec(), b"t.x".to_vec(), b"t".to_vec()]);
+        let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64;
+        // Nothing is old enough: a flood evicts nothing.
+        expire(&l, now);
+        assert_eq!(l.aux_scan(&tenant_prefix("t")).unwrap().len(), 300);
+        assert_eq!(count(&l, "t"), 300);
+        // A day past the retention, all of them go, every tenant's.
+        expire(&l, now + (RETENTION_DAYS + 1) * 86_400_000_000);
+        assert!(l.aux_scan(PREFIX).unwrap().is_empty());
+        assert_eq!(count(&l, "t"), 0);
         assert!(parse_cursor(&"ab".repeat(16)).is_ok());
         assert!(parse_cursor(&"AB".repeat(16)).is_err());
         assert!(parse_cursor("ab").is_err());
+    }
+
+    #[test]
+    fn privileged_paths() {
+        let (get, post) = (Method::GET, Method::POST);
+        assert_eq!(privileged(&get, "/v1/documents/d/bundle"), Some("bundle_read"));
+        assert_eq!(privileged(&post, "/v1/documents/d/erase"), Some("erasure"));
+        assert_eq!(privileged(&post, "/v1/subjects/a/erase"), Some("erasure"));
+        assert_eq!(privileged(&post, "/v1/documents/d/lookup"), Some("lookup_switch"));
+        assert_eq!(privileged(&post, "/v1/retention"), Some("retention_change"));
+        assert_eq!(privileged(&get, "/v1/retention"), None);
+        assert_eq!(privileged(&post, "/v1/tokens/x/revoke"), Some("token_change"));
+        assert_eq!(privileged(&post, "/v1/events"), None);
+        assert_eq!(privileged(&get, "/v1/lookup"), None);
     }
 }

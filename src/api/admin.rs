@@ -1,9 +1,10 @@
 //! Admin endpoints: trusted issuers and anchoring, while the service runs.
 //!
 //! Authority: the platform administrator (role `platform`, no tenant)
-//! manages platform-wide issuers and any tenant's, and anchoring; a
-//! tenant's `admin` manages only its own tenant's issuers, which are its
-//! signers' keys (`signer:<actor id>`).
+//! manages platform-wide issuers and anchoring, and may revoke a tenant's
+//! issuer (a compromised key); it never registers one: a tenant's issuers
+//! are its signers' keys (`signer:<actor id>`), and only the tenant's own
+//! `admin` vouches for them.
 
 use std::sync::Arc;
 
@@ -57,12 +58,19 @@ where
 {
     let caller = caller(state, req)?;
     require(&caller, &[Role::Admin, Role::Platform])?;
+    state.admission.charge_write(&caller.tenant, &req.headers, 64 * 1024)?;
     let bytes = read_body(body, 64 * 1024).await?;
     let limits = Limits { max_bytes: 64 * 1024, max_depth: 4, max_string: 1024 };
     let value = jcs::parse(&bytes, &limits).map_err(|e| ApiError::from_verify(None, &e))?;
     let new: NewIssuer = serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request("invalid_issuer", e.to_string()))?;
     let tenant = scope(&caller, new.tenant)?;
+    if caller.role == Role::Platform && tenant.is_some() {
+        return Err(forbidden(
+            "a tenant's signer keys (its own admin registers them: the platform reads and \
+             vouches for no tenant's evidence)",
+        ));
+    }
     if caller.role != Role::Platform && !new.name.starts_with(TENANT_ISSUER_PREFIX) {
         return Err(forbidden("platform-wide issuers (a tenant registers signer:<id> keys)"));
     }
@@ -111,6 +119,7 @@ pub(crate) async fn revoke_issuer(state: &Arc<AppState>, req: &Req, name: &str) 
         ),
     };
     let tenant = scope(&caller, tenant)?;
+    state.admission.charge_write(&caller.tenant, &req.headers, 4096)?;
     let (st, name) = (state.clone(), name.to_string());
     let rec = tokio::task::spawn_blocking(move || {
         if let Some(t) = tenant.as_deref() {

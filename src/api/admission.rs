@@ -1,10 +1,17 @@
 //! Admission control in front of the sequencer, and per-tenant quotas.
 //!
-//! - Quotas: each tenant may submit at most `events_per_sec` events per
-//!   second on average (a token bucket holding `burst_secs` seconds of
-//!   them) and `bytes_per_day` request bytes per UTC day. Over either: 429
-//!   with `Retry-After`, before any checking work is spent. One tenant's
-//!   flood thus cannot take the others' share of the one sequencer and disk.
+//! - Quotas, on by default ([`DEFAULT_QUOTA`]): each tenant may submit at
+//!   most `events_per_sec` events per second on average (a token bucket
+//!   holding `burst_secs` seconds of them), make `writes_per_min` other
+//!   writes a minute (reports, tokens, issuers, retention, erasures,
+//!   lookup switches; a bucket holding a minute of them) and send
+//!   `bytes_per_day` request bytes per UTC day. Bytes are charged from
+//!   `Content-Length` before the body is read (a body without one is
+//!   charged the route's cap, the unused part given back once it is in),
+//!   and stay charged whatever the outcome: a request that fails still
+//!   cost its bytes. Over any: 429 with `Retry-After`, before any checking
+//!   work is spent. One tenant's flood thus cannot take the others' share
+//!   of the one sequencer and disk.
 //! - Admission: at most `max_in_flight_events` submitted events may be in
 //!   the service at once (parsed, being checked, queued for or inside a
 //!   group commit). Past that, new submissions get a 503 with `Retry-After`
@@ -30,7 +37,17 @@ pub struct Quota {
     pub events_per_sec: f64,
     /// Request bytes per UTC day.
     pub bytes_per_day: u64,
+    /// Average writes other than events per minute (reports, tokens,
+    /// issuers, retention, erasures, lookup switches).
+    pub writes_per_min: f64,
 }
+
+/// Every tenant's quota unless the operator sets another: 5,000 events/s
+/// (above the platform's whole 4,000/s peak, so one tenant alone is never
+/// refused at it), 64 GiB a day (21 million signings of ~1.5 KiB each
+/// come to ~32 GiB), 120 other writes a minute.
+pub const DEFAULT_QUOTA: Quota =
+    Quota { events_per_sec: 5_000.0, bytes_per_day: 64 << 30, writes_per_min: 120.0 };
 
 /// The service's admission settings.
 #[derive(Clone, Debug)]
@@ -46,16 +63,35 @@ pub struct AdmissionConfig {
     /// Most submission requests in the service at once (reading their
     /// body, parsing, checking, waiting for their group commit).
     pub max_in_flight_requests: usize,
+    /// Reverse proxies whose `Forwarded`/`X-Forwarded-For` names the
+    /// client (`serve --trusted-proxy`; [`super::client`]).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Most connections served at once (below the file-descriptor budget).
+    pub max_connections: usize,
+    /// Most connections one address holds at once (trusted proxies exempt).
+    pub max_connections_per_client: usize,
+    /// Shortest retention policy a tenant may set, days.
+    pub retention_min_days: u32,
+    /// Days before a policy that erases sooner takes effect.
+    pub retention_delay_days: u32,
+    /// Records one tenant's access-log trail holds at most.
+    pub access_log_max_records: usize,
 }
 
 impl Default for AdmissionConfig {
     fn default() -> Self {
         AdmissionConfig {
-            default_quota: Quota { events_per_sec: 0.0, bytes_per_day: 0 },
+            default_quota: DEFAULT_QUOTA,
             overrides: HashMap::new(),
             burst_secs: 2.0,
             max_in_flight_events: DEFAULT_MAX_IN_FLIGHT_EVENTS,
             max_in_flight_requests: DEFAULT_MAX_IN_FLIGHT_REQUESTS,
+            trusted_proxies: Vec::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+            retention_min_days: super::erase::MIN_RETENTION_DAYS,
+            retention_delay_days: super::erase::RETENTION_DELAY_DAYS,
+            access_log_max_records: super::access::MAX_RECORDS_PER_TENANT,
         }
     }
 }
@@ -69,10 +105,21 @@ pub const DEFAULT_MAX_IN_FLIGHT_EVENTS: usize = 20_000;
 /// queue on the two cores and time out together.
 pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 256;
 
-/// A tenant's bucket and day counter.
+/// Most connections served at once, before the file-descriptor budget
+/// lowers it (`crate::server::connection_budget`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// Default bound on one address's connections: a few dozen keep-alive
+/// connections is what a busy back end opens; one client cannot take all
+/// [`DEFAULT_MAX_CONNECTIONS`].
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 64;
+
+/// A tenant's buckets and day counter.
 struct Usage {
     tokens: f64,
     refilled: Instant,
+    writes: f64,
+    writes_refilled: Instant,
     day: i64,
     bytes: u64,
 }
@@ -188,10 +235,11 @@ impl Admission {
         self.in_flight.load(Ordering::Acquire)
     }
 
-    /// Admits `events` events of `bytes` request bytes from `tenant`, or
-    /// refuses them: 429 over the tenant's quota, 503 when the service is full.
-    pub fn admit(&self, tenant: &str, events: usize, bytes: usize) -> Result<Admitted, ApiError> {
-        self.charge(tenant, events, bytes, Instant::now(), unix_day())?;
+    /// Admits `events` events from `tenant` (whose bytes were charged
+    /// before its body was read, [`Admission::charge_body`]), or refuses
+    /// them: 429 over the tenant's quota, 503 when the service is full.
+    pub fn admit(&self, tenant: &str, events: usize) -> Result<Admitted, ApiError> {
+        self.charge(tenant, events, 0, Instant::now(), unix_day())?;
         let max = self.config.max_in_flight_events;
         let before = self.in_flight.fetch_add(events, Ordering::AcqRel);
         let admitted = Admitted { n: events, in_flight: self.in_flight.clone() };
@@ -204,6 +252,85 @@ impl Admission {
             ));
         }
         Ok(admitted)
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AdmissionConfig {
+        &self.config
+    }
+
+    /// Charges a request body to `tenant`'s bytes of the day before it is
+    /// read: its `Content-Length` (at most `cap`, all that will be read:
+    /// the reader answers 413 at it), or `cap` when it has none (give the
+    /// unused part back with [`Admission::refund_bytes`]). 429 over the
+    /// quota. Returns what was charged.
+    pub fn charge_body(
+        &self,
+        tenant: &str,
+        headers: &warp::http::HeaderMap,
+        cap: usize,
+    ) -> Result<usize, ApiError> {
+        // A body over the cap is still read up to it before its 413: an
+        // answer before the client finished sending breaks common clients.
+        let declared = content_length(headers)?;
+        let n = declared.map_or(cap, |n| usize::try_from(n).unwrap_or(usize::MAX).min(cap));
+        self.charge(tenant, 0, n, Instant::now(), unix_day())?;
+        Ok(n)
+    }
+
+    /// Gives back bytes charged for a body that turned out shorter.
+    pub fn refund_bytes(&self, tenant: &str, bytes: usize) {
+        let mut map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(u) = map.get_mut(tenant) {
+            u.bytes = u.bytes.saturating_sub(bytes as u64);
+        }
+    }
+
+    /// Charges one write other than events (a report, a token, an issuer,
+    /// a retention change, an erasure, a lookup switch) and its body's
+    /// bytes, before the body is read: 429 over the tenant's writes per
+    /// minute or bytes per day. The body is at most `cap` bytes.
+    pub fn charge_write(
+        &self,
+        tenant: &str,
+        headers: &warp::http::HeaderMap,
+        cap: usize,
+    ) -> Result<(), ApiError> {
+        self.take_write(tenant, Instant::now())?;
+        self.charge_body(tenant, headers, cap).map(|_| ())
+    }
+
+    fn take_write(&self, tenant: &str, now: Instant) -> Result<(), ApiError> {
+        let q = self.quota(tenant);
+        if q.writes_per_min <= 0.0 {
+            return Ok(());
+        }
+        let mut map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let u = map.entry(tenant.to_string()).or_insert_with(|| self.fresh(now, unix_day()));
+        let per_sec = q.writes_per_min / 60.0;
+        let elapsed = now.saturating_duration_since(u.writes_refilled).as_secs_f64();
+        u.writes = (u.writes + elapsed * per_sec).min(q.writes_per_min.max(1.0));
+        u.writes_refilled = now;
+        if u.writes < 1.0 {
+            let wait = ((1.0 - u.writes) / per_sec).ceil().max(1.0);
+            return Err(over_quota(
+                format!("tenant over its {} writes a minute", q.writes_per_min),
+                wait.min(3600.0) as u32,
+            ));
+        }
+        u.writes -= 1.0;
+        Ok(())
+    }
+
+    fn fresh(&self, now: Instant, day: i64) -> Usage {
+        Usage {
+            tokens: f64::INFINITY,
+            refilled: now,
+            writes: f64::INFINITY,
+            writes_refilled: now,
+            day,
+            bytes: 0,
+        }
     }
 
     fn quota(&self, tenant: &str) -> Quota {
@@ -225,12 +352,7 @@ impl Admission {
         }
         let burst = (q.events_per_sec * self.config.burst_secs).max(1.0);
         let mut map = self.usage.lock().unwrap_or_else(|p| p.into_inner());
-        let u = map.entry(tenant.to_string()).or_insert(Usage {
-            tokens: burst,
-            refilled: now,
-            day,
-            bytes: 0,
-        });
+        let u = map.entry(tenant.to_string()).or_insert_with(|| self.fresh(now, day));
         if u.day != day {
             u.day = day;
             u.bytes = 0;
@@ -242,7 +364,7 @@ impl Admission {
                 secs_left as u32,
             ));
         }
-        if q.events_per_sec > 0.0 {
+        if q.events_per_sec > 0.0 && events > 0 {
             let elapsed = now.saturating_duration_since(u.refilled).as_secs_f64();
             u.tokens = (u.tokens + elapsed * q.events_per_sec).min(burst);
             u.refilled = now;
@@ -261,6 +383,16 @@ impl Admission {
     }
 }
 
+/// The request's `Content-Length`, if it has one; 400 when it is not a number.
+fn content_length(headers: &warp::http::HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(v) = headers.get("content-length") else { return Ok(None) };
+    v.to_str()
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::bad_request("bad_length", "Content-Length is not a number"))
+}
+
 fn over_quota(message: String, retry_after: u32) -> ApiError {
     ApiError::overloaded(StatusCode::TOO_MANY_REQUESTS, message, retry_after)
 }
@@ -273,17 +405,30 @@ fn unix_day() -> i64 {
     unix_secs().div_euclid(86_400)
 }
 
-/// Parses `TENANT=EVENTS_PER_SEC:BYTES_PER_DAY` (a `serve --tenant-quota`).
-pub fn parse_override(s: &str) -> Result<(String, Quota), String> {
-    let bad = || format!("{s:?}: expected TENANT=EVENTS_PER_SEC:BYTES_PER_DAY");
+/// Parses `TENANT=EVENTS_PER_SEC:BYTES_PER_DAY[:WRITES_PER_MIN]` (a `serve
+/// --tenant-quota`); without the third, `default_writes`.
+pub fn parse_override(s: &str, default_writes: f64) -> Result<(String, Quota), String> {
+    let bad = || format!("{s:?}: expected TENANT=EVENTS_PER_SEC:BYTES_PER_DAY[:WRITES_PER_MIN]");
     let (tenant, rest) = s.split_once('=').ok_or_else(bad)?;
-    let (eps, bytes) = rest.split_once(':').ok_or_else(bad)?;
-    let events_per_sec: f64 = eps.parse().map_err(|_| bad())?;
-    if !events_per_sec.is_finite() || events_per_sec < 0.0 {
+    let mut parts = rest.split(':');
+    let rate = |v: Option<&str>| -> Result<f64, String> {
+        let r: f64 = v.ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        if r.is_finite() && r >= 0.0 {
+            Ok(r)
+        } else {
+            Err(bad())
+        }
+    };
+    let events_per_sec = rate(parts.next())?;
+    let bytes_per_day = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    let writes_per_min = match parts.next() {
+        Some(w) => rate(Some(w))?,
+        None => default_writes,
+    };
+    if parts.next().is_some() {
         return Err(bad());
     }
-    let bytes_per_day = bytes.parse().map_err(|_| bad())?;
-    Ok((tenant.to_string(), Quota { events_per_sec, bytes_per_day }))
+    Ok((tenant.to_string(), Quota { events_per_sec, bytes_per_day, writes_per_min }))
 }
 
 #[cfg(test)]
@@ -295,7 +440,7 @@ mod tests {
 
     fn admission(eps: f64, bytes: u64, max: usize) -> Admission {
         Admission::new(AdmissionConfig {
-            default_quota: Quota { events_per_sec: eps, bytes_per_day: bytes },
+            default_quota: Quota { events_per_sec: eps, bytes_per_day: bytes, writes_per_min: 0.0 },
             burst_secs: 1.0,
             max_in_flight_events: max,
             ..AdmissionConfig::default()
@@ -329,14 +474,14 @@ mod tests {
     #[test]
     fn in_flight_events_are_bounded_and_released() {
         let a = admission(0.0, 0, 100);
-        let first = a.admit("a", 80, 0).unwrap();
-        let e = a.admit("b", 30, 0).unwrap_err();
+        let first = a.admit("a", 80).unwrap();
+        let e = a.admit("b", 30).unwrap_err();
         assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(a.in_flight(), 80);
         drop(first);
         assert_eq!(a.in_flight(), 0);
         // One batch larger than the bound still goes through an idle service.
-        let big = a.admit("a", 150, 0).unwrap();
+        let big = a.admit("a", 150).unwrap();
         assert_eq!(a.in_flight(), 150);
         drop(big);
     }
@@ -363,9 +508,47 @@ mod tests {
 
     #[test]
     fn overrides_parse() {
-        let (t, q) = parse_override("acme=100:1000000").unwrap();
+        let (t, q) = parse_override("acme=100:1000000", 5.0).unwrap();
         assert_eq!((t.as_str(), q.events_per_sec, q.bytes_per_day), ("acme", 100.0, 1_000_000));
-        assert!(parse_override("acme=x:1").is_err());
-        assert!(parse_override("acme").is_err());
+        assert_eq!(q.writes_per_min, 5.0);
+        assert_eq!(parse_override("acme=1:2:3", 5.0).unwrap().1.writes_per_min, 3.0);
+        assert!(parse_override("acme=x:1", 5.0).is_err());
+        assert!(parse_override("acme=1:2:3:4", 5.0).is_err());
+        assert!(parse_override("acme", 5.0).is_err());
+    }
+
+    #[test]
+    fn bodies_are_charged_before_they_are_read() {
+        use warp::http::{HeaderMap, HeaderValue};
+        let a = admission(0.0, 1000, 1000);
+        let mut h = HeaderMap::new();
+        h.insert("content-length", HeaderValue::from_static("600"));
+        assert_eq!(a.charge_body("a", &h, 4096).unwrap(), 600);
+        // The second is refused on its declared length alone, before a byte is read.
+        assert_eq!(a.charge_body("a", &h, 4096).unwrap_err().status, StatusCode::TOO_MANY_REQUESTS);
+        h.insert("content-length", HeaderValue::from_static("5000"));
+        assert_eq!(a.charge_body("b", &h, 900).unwrap(), 900, "no more than is read");
+        h.insert("content-length", HeaderValue::from_static("x"));
+        assert_eq!(a.charge_body("d", &h, 900).unwrap_err().status, StatusCode::BAD_REQUEST);
+        // No length: the cap is charged, the unused part given back.
+        assert_eq!(a.charge_body("c", &HeaderMap::new(), 900).unwrap(), 900);
+        a.refund_bytes("c", 800);
+        a.charge_body("c", &HeaderMap::new(), 900).unwrap();
+    }
+
+    #[test]
+    fn other_writes_have_their_own_bucket() {
+        let a = Admission::new(AdmissionConfig {
+            default_quota: Quota { events_per_sec: 0.0, bytes_per_day: 0, writes_per_min: 3.0 },
+            ..AdmissionConfig::default()
+        });
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            a.take_write("a", t0).unwrap();
+        }
+        let e = a.take_write("a", t0).unwrap_err();
+        assert_eq!((e.status, e.retry_after), (StatusCode::TOO_MANY_REQUESTS, Some(20)));
+        a.take_write("b", t0).unwrap();
+        a.take_write("a", t0 + Duration::from_secs(20)).unwrap();
     }
 }

@@ -114,7 +114,13 @@ pub(crate) fn build_counted(
     tenant: &str,
     document_id: &str,
 ) -> Result<(Bundle, usize), ApiError> {
-    let indices = state.ledger.document_entries(tenant, document_id)?;
+    // Token and retention records are the tenant admin's affairs, not
+    // evidence: no legal or notary token reads them as a contract.
+    let indices = if admin_record(document_id) {
+        Vec::new()
+    } else {
+        state.ledger.document_entries(tenant, document_id)?
+    };
     let Some(&last) = indices.last() else {
         return Err(ApiError::not_found(format!("document {document_id:?}")));
     };
@@ -236,4 +242,18 @@ pub(crate) fn open_entry(state: &AppState, index: u64) -> Result<OpenedEntry, Ap
         Opening::Erased => (None, None),
     };
     Ok(OpenedEntry { leaf, opening, event, tenant })
+}
+
+/// Whether `document_id` names the ledger's own entries
+/// ([`ledger::RESERVED_DOCUMENT_PREFIXES`]), which no tenant erases or
+/// switches the lookup of.
+pub(crate) fn reserved_document(document_id: &str) -> bool {
+    ledger::RESERVED_DOCUMENT_PREFIXES.iter().any(|p| document_id.starts_with(p))
+}
+
+/// Whether `document_id` names token or retention records: no bundle or
+/// report of them. (Issuer records stay readable: a signer key's history is
+/// evidence in a dispute.)
+pub(crate) fn admin_record(document_id: &str) -> bool {
+    ["token:", "retention:"].iter().any(|p| document_id.starts_with(p))
 }

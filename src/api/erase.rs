@@ -100,18 +100,24 @@ where
     B: Buf,
     T: serde::de::DeserializeOwned,
 {
-    let bytes = read_body(body, 16 * 1024).await?;
-    let limits = Limits { max_bytes: 16 * 1024, max_depth: 2, max_string: 4096 };
+    let bytes = read_body(body, SMALL_BODY).await?;
+    let limits = Limits { max_bytes: SMALL_BODY, max_depth: 2, max_string: 4096 };
     let value = jcs::parse(&bytes, &limits).map_err(|e| ApiError::from_verify(None, &e))?;
     serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))
 }
 
+/// The tenant's admin, charged one write and its small body's bytes
+/// before the body is read.
 fn admin(state: &AppState, req: &Req) -> Result<Caller, ApiError> {
     let caller = caller(state, req)?;
     require(&caller, &[Role::Admin])?;
+    state.admission.charge_write(&caller.tenant, &req.headers, SMALL_BODY)?;
     Ok(caller)
 }
+
+/// Largest body of an erasure, retention or lookup-switch request.
+const SMALL_BODY: usize = 16 * 1024;
 
 fn receipt_json(r: &Receipt) -> serde_json::Value {
     json!({
@@ -143,14 +149,14 @@ where
     let doc = document_id.to_owned();
     tokio::task::spawn_blocking(move || {
         // No report is rendered from the records while they are erased.
-        let _issuing = super::report::issuing_lock();
+        let _issuing = super::report::issuing_lock(&caller.tenant);
         // Erased before: 409, and nothing else. A clean-up cut short is
         // resumed from its record (at start and by the sweeper), not by
         // repeats, which would cost a purge each.
         let receipt =
             st.ledger.erase_document(&caller.tenant, &doc, &reason.recorded, &caller.token_id)?;
         ledger::fault::point("erase-committed");
-        let done = resume_cleanups(&st.ledger);
+        let done = resume_cleanups(&st.ledger, Some(&caller.tenant));
         let v1 = st.ledger.v1_document_entries(&caller.tenant, &doc)?;
         Ok(json(&json!({
             "erased": {
@@ -193,9 +199,10 @@ pub struct CleanupDone {
 /// clean-ups touched). Each step is idempotent; a record is deleted only
 /// after its steps and the purge, and the purge marks only after the
 /// purge, so a crash or failure anywhere leaves the rest to the next run.
-/// The caller holds the report issuing lock (no report is rendered
-/// meanwhile).
-pub fn resume_cleanups(ledger: &Ledger) -> CleanupDone {
+/// Each erasure's clean-up runs under its tenant's report issuing lock (no
+/// report of that tenant is rendered meanwhile), taken here unless the
+/// caller holds it already (`held`: the tenant whose lock the caller has).
+pub fn resume_cleanups(ledger: &Ledger, held: Option<&str>) -> CleanupDone {
     let mut done = CleanupDone::default();
     let pending = match ledger.pending_cleanups() {
         Ok(p) => p,
@@ -207,6 +214,17 @@ pub fn resume_cleanups(ledger: &Ledger) -> CleanupDone {
     };
     let (mut cleaned, mut ranges) = (Vec::new(), Vec::new());
     for c in &pending {
+        // Another tenant's clean-up, while the caller holds its own
+        // tenant's lock: only if that lock is free now, else it is left to
+        // the next sweep (waiting could deadlock with that tenant's eraser).
+        let _issuing = match held {
+            None => Some(super::report::issuing_lock(&c.tenant)),
+            Some(t) if t == c.tenant => None,
+            Some(_) => match super::report::try_issuing_lock(&c.tenant) {
+                Some(g) => Some(g),
+                None => continue,
+            },
+        };
         match clean_up_one(ledger, c, &mut done) {
             Ok(mut r) => {
                 cleaned.push(c);
@@ -238,10 +256,9 @@ pub fn resume_cleanups(ledger: &Ledger) -> CleanupDone {
     done
 }
 
-/// [`resume_cleanups`], taking the report issuing lock (at start).
+/// [`resume_cleanups`] with no lock held (at start).
 pub fn resume_cleanups_now(ledger: &Ledger) -> CleanupDone {
-    let _issuing = super::report::issuing_lock();
-    resume_cleanups(ledger)
+    resume_cleanups(ledger, None)
 }
 
 /// One erasure's clean-up: the stored reports of its documents (and their
@@ -289,14 +306,14 @@ where
     let st = state.clone();
     let actor = actor_id.to_owned();
     tokio::task::spawn_blocking(move || {
-        let _issuing = super::report::issuing_lock();
+        let _issuing = super::report::issuing_lock(&caller.tenant);
         // Stored reports of the subject's documents print the person in
         // full: the clean-up record (in the erasure's commit) names those
         // documents, and their reports go (the report entries stay).
         let receipt =
             st.ledger.erase_subject(&caller.tenant, &actor, &reason.recorded, &caller.token_id)?;
         ledger::fault::point("erase-committed");
-        let done = resume_cleanups(&st.ledger);
+        let done = resume_cleanups(&st.ledger, Some(&caller.tenant));
         Ok(json(&json!({
             "erased": {
                 "actor_id": actor,
@@ -330,6 +347,9 @@ where
 {
     let caller = admin(state, req)?;
     ledger::check_id("document_id", document_id)?;
+    if super::bundle::reserved_document(document_id) {
+        return Err(ApiError::not_found(format!("document {document_id:?}")));
+    }
     let body: LookupBody = small_json(body).await?;
     if state.ledger.document_entries(&caller.tenant, document_id)?.is_empty() {
         return Err(ApiError::not_found(format!("document {document_id:?}")));
@@ -365,6 +385,15 @@ const RETENTION_POLICY_PREFIX: &[u8] = b"retention-policy\0";
 const RETENTION_CLEANUP_PREFIX: &[u8] = b"retention-cleanup\0";
 /// Longest retention a policy may set: 100 years.
 pub const MAX_RETENTION_DAYS: u32 = 36_500;
+/// Shortest retention a policy may set by default (`serve
+/// --retention-min-days`): a month. A mistyped `0` must not erase every
+/// completed contract at the next sweep.
+pub const MIN_RETENTION_DAYS: u32 = 30;
+/// Days, by default (`serve --retention-delay-days`), before a policy
+/// that erases sooner than the one in force takes effect (a longer one,
+/// or turning it off, takes effect at once): time for the tenant to see
+/// the change in its log and undo it.
+pub const RETENTION_DELAY_DAYS: u32 = 7;
 const DAY_MICROS: i64 = 86_400_000_000;
 
 #[derive(Deserialize)]
@@ -381,6 +410,39 @@ struct RetentionPolicy {
     erase_after_days: Option<u32>,
     set_by: String,
     set_at: String,
+    /// Unix seconds from which `erase_after_days` applies; until then
+    /// `previous_days` does. Absent in policies set before the delay.
+    #[serde(default)]
+    effective_unix: i64,
+    #[serde(default)]
+    previous_days: Option<u32>,
+}
+
+impl RetentionPolicy {
+    /// The days in force at `now_unix` (`None`: nothing is erased).
+    fn in_force(&self, now_unix: i64) -> Option<u32> {
+        if now_unix >= self.effective_unix {
+            self.erase_after_days
+        } else {
+            self.previous_days
+        }
+    }
+}
+
+/// When a policy of `new` days, replacing one of `current` days in force,
+/// takes effect: at once when it erases no sooner, else after
+/// [`RETENTION_DELAY_DAYS`].
+fn effective_from(current: Option<u32>, new: Option<u32>, now_unix: i64, delay_days: u32) -> i64 {
+    let sooner = match (current, new) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(c), Some(n)) => n < c,
+    };
+    if sooner {
+        now_unix + i64::from(delay_days) * 86_400
+    } else {
+        now_unix
+    }
 }
 
 fn load_policy(ledger: &Ledger, tenant: &str) -> Result<Option<RetentionPolicy>, ApiError> {
@@ -398,18 +460,27 @@ where
 {
     let caller = admin(state, req)?;
     let body: RetentionBody = small_json(body).await?;
-    if body.erase_after_days.is_some_and(|d| d > MAX_RETENTION_DAYS) {
+    let (min, delay) = (
+        state.admission.config().retention_min_days,
+        state.admission.config().retention_delay_days,
+    );
+    if body.erase_after_days.is_some_and(|d| !(min..=MAX_RETENTION_DAYS).contains(&d)) {
         return Err(ApiError::bad_request(
             "invalid_request",
-            format!("erase_after_days: at most {MAX_RETENTION_DAYS} (100 years)"),
+            format!("erase_after_days: {min} to {MAX_RETENTION_DAYS} (100 years), or null"),
         ));
     }
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
+        let now = crate::auth::now_unix();
+        let current = load_policy(&st.ledger, &caller.tenant)?.and_then(|p| p.in_force(now));
+        let effective_unix = effective_from(current, body.erase_after_days, now, delay);
         let policy = RetentionPolicy {
             erase_after_days: body.erase_after_days,
             set_by: caller.token_id.clone(),
             set_at: ledger::now_rfc3339(),
+            effective_unix,
+            previous_days: current,
         };
         let key = [RETENTION_POLICY_PREFIX, caller.tenant.as_bytes()].concat();
         let value = serde_json::to_vec(&policy).map_err(|e| ApiError::internal("policy", e))?;
@@ -419,7 +490,10 @@ where
         let hash = verifier::Hash::digest(
             format!("evidence-ledger retention {}", caller.tenant).as_bytes(),
         );
-        let claim = json!({"retention": {"erase_after_days": body.erase_after_days}});
+        let claim = json!({"retention": {
+            "erase_after_days": body.erase_after_days,
+            "effective_unix": effective_unix,
+        }});
         st.ledger.log_registry_change(
             &caller.tenant,
             "retention:policy",
@@ -427,7 +501,12 @@ where
             claim,
             &caller.token_id,
         )?;
-        Ok(json(&json!({"tenant": caller.tenant, "erase_after_days": body.erase_after_days})))
+        Ok(json(&json!({
+            "tenant": caller.tenant,
+            "erase_after_days": body.erase_after_days,
+            "effective_at": rfc3339(effective_unix),
+            "in_force_until_then": current,
+        })))
     })
     .await
     .map_err(|e| ApiError::internal("retention", e))?
@@ -437,12 +516,19 @@ where
 pub(crate) fn get_retention(state: &AppState, caller: &Caller) -> Answer {
     require(caller, &[Role::Admin])?;
     let p = load_policy(&state.ledger, &caller.tenant)?;
+    let now = crate::auth::now_unix();
     Ok(json(&json!({
         "tenant": caller.tenant,
         "erase_after_days": p.as_ref().and_then(|p| p.erase_after_days),
         "set_by": p.as_ref().map(|p| p.set_by.clone()),
         "set_at": p.as_ref().map(|p| p.set_at.clone()),
+        "effective_at": p.as_ref().map(|p| rfc3339(p.effective_unix)),
+        "in_force": p.as_ref().and_then(|p| p.in_force(now)),
     })))
+}
+
+fn rfc3339(unix: i64) -> String {
+    verifier::report::unix_to_rfc3339(u64::try_from(unix).unwrap_or(0))
 }
 
 /// One pass of the retention policies: erases (as [`erase_document`]
@@ -461,15 +547,14 @@ pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, Api
         let (Some(t), Some(d)) = (ids["tenant"].as_str(), ids["document_id"].as_str()) else {
             continue;
         };
-        let _issuing = super::report::issuing_lock();
+        let _issuing = super::report::issuing_lock(t);
         super::report::erase_document_reports(ledger, t, d)?;
         super::access::redact_document(ledger, t, d)?;
         ledger.aux_delete_synced(&key)?;
         touched = true;
     }
     if !ledger.pending_cleanups()?.is_empty() || ledger.purge_pending()? {
-        let _issuing = super::report::issuing_lock();
-        let done = resume_cleanups(ledger);
+        let done = resume_cleanups(ledger, None);
         if !done.pending.is_empty() {
             tracing::error!("retention: erasure clean-up still pending: {:?}", done.pending);
         }
@@ -479,7 +564,7 @@ pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, Api
         let tenant = String::from_utf8_lossy(&k[RETENTION_POLICY_PREFIX.len()..]).into_owned();
         let p: Option<RetentionPolicy> = serde_json::from_slice(&v).ok();
         if let Some(p) = p {
-            if let Some(days) = p.erase_after_days {
+            if let Some(days) = p.in_force(crate::auth::now_unix()) {
                 policies.insert(tenant, (i64::from(days), p.set_by));
             }
         }
@@ -503,8 +588,7 @@ pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, Api
         }
     }
     if touched {
-        let _issuing = super::report::issuing_lock();
-        let done = resume_cleanups(ledger);
+        let done = resume_cleanups(ledger, None);
         if !done.pending.is_empty() {
             tracing::error!("retention: erasure clean-up still pending: {:?}", done.pending);
         }
@@ -529,7 +613,7 @@ fn sweep_one(
     if at.saturating_add(days.saturating_mul(DAY_MICROS)) > now {
         return Ok(false);
     }
-    let _issuing = super::report::issuing_lock();
+    let _issuing = super::report::issuing_lock(&tenant);
     // What to clean up is recorded by the erasure itself, in its commit,
     // and done by the caller's `resume_cleanups` (once per sweep).
     let reason = format!("retention policy: erased {days} days after the contract completed");
@@ -541,4 +625,35 @@ fn sweep_one(
     };
     ledger.aux_delete_synced(key)?;
     Ok(erased)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sooner_erasure_waits_and_a_later_one_does_not() {
+        let now = 1_000_000;
+        let d = RETENTION_DELAY_DAYS;
+        let delayed = now + i64::from(d) * 86_400;
+        assert_eq!(effective_from(None, Some(30), now, d), delayed);
+        assert_eq!(effective_from(Some(365), Some(30), now, d), delayed);
+        assert_eq!(effective_from(Some(30), Some(365), now, d), now);
+        assert_eq!(effective_from(Some(30), None, now, d), now);
+        assert_eq!(effective_from(None, Some(30), now, 0), now);
+        let p = RetentionPolicy {
+            erase_after_days: Some(30),
+            set_by: "t".into(),
+            set_at: String::new(),
+            effective_unix: delayed,
+            previous_days: Some(365),
+        };
+        assert_eq!(p.in_force(now), Some(365));
+        assert_eq!(p.in_force(delayed), Some(30));
+        // A policy stored before the delay existed applies as it was.
+        let old: RetentionPolicy =
+            serde_json::from_str(r#"{"erase_after_days":5,"set_by":"t","set_at":""}"#).unwrap();
+        assert_eq!(old.in_force(now), Some(5));
+    }
 }

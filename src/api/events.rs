@@ -46,15 +46,22 @@ where
 {
     let caller = caller(state, req)?;
     require(&caller, &[Role::Submitter])?;
-    let _request = state.admission.admit_request(&caller.tenant)?;
+    let request = state.admission.admit_request(&caller.tenant)?;
+    // Bytes are charged before they are read, and stay charged.
+    let charged = state.admission.charge_body(&caller.tenant, &req.headers, MAX_BODY_BYTES)?;
     let bytes = read_body(body, MAX_BODY_BYTES).await?;
+    state.admission.refund_bytes(&caller.tenant, charged.saturating_sub(bytes.len()));
     let st = state.clone();
     let receipts = tokio::task::spawn_blocking(move || {
+        // The request's place goes with the work, not with the connection:
+        // a client that hangs up does not free it while its batch is checked.
+        let _request = request;
+        let _work = st.metrics.work("submit");
         let events = parse_batch(&bytes).inspect_err(|_| {
             st.metrics.events.with_label_values(&["rejected"]).inc();
         })?;
         // Quota and room, before any signature is checked.
-        let _admitted = st.admission.admit(&caller.tenant, events.len(), bytes.len())?;
+        let _admitted = st.admission.admit(&caller.tenant, events.len())?;
         submit(&st, &caller.tenant, events)
     })
     .await

@@ -21,6 +21,13 @@ use super::erase::lookup_disabled;
 use super::{json, parse_u64, Answer, AppState};
 use crate::error::ApiError;
 
+/// Lookups running at once (each opens up to [`MAX_LOOKUP_SCAN`] sealed
+/// records): a public caller's loop cannot take more than this many cores
+/// from ingest. A lookup that finds none free within [`LOOKUP_WAIT`] gets a 503.
+pub(crate) static LOOKUP_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// How long a lookup waits for a slot.
+pub(crate) const LOOKUP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Entries per page of a lookup; `next_cursor` fetches the next page.
 pub const MAX_LOOKUP_ENTRIES: usize = 100;
 /// Most entries one lookup request opens (to check their tenants' lookup
@@ -43,6 +50,36 @@ struct LookupEntry {
     /// Record v3: the digests of every other field, which stay hidden.
     #[serde(skip_serializing_if = "Option::is_none")]
     digests: Option<Value>,
+    /// The (tenant, contract) record it belongs to, as a pseudonym
+    /// ([`group_of`]); `None` for an erased entry.
+    group: Option<String>,
+}
+
+/// What the answer says about its groups, in words a holder can read.
+pub const GROUPING_NOTICE: &str = "Entries are grouped by the account and contract that logged \
+     them. A document hash is not owned: any account can log events citing any hash, and the \
+     ledger checks their signatures, not whose file it is. Each group is one account's record \
+     citing this file; a group other than the one you expect is not your document's record, \
+     only another account's entries that cite the same hash.";
+
+/// A (tenant, contract) pair's pseudonym on the public lookup: 16 hex
+/// digits of the ledger's keyed hash of it (the id per-document settings
+/// are kept under), which names neither and is the same on every page.
+fn group_of(state: &AppState, tenant: &str, document_id: &str) -> Option<String> {
+    let id = state.ledger.document_key_id(tenant, document_id).ok()?;
+    Some(hex::encode(id).chars().take(16).collect())
+}
+
+/// One group of the answer's page, in order of its first entry.
+#[derive(Serialize)]
+struct Group {
+    group: String,
+    first_index: u64,
+    entries: usize,
+    /// Whether the group's contract has a `registered` entry citing this
+    /// hash on this page: it logged the file as its document, rather than
+    /// citing it in a later event.
+    registers_this_hash: bool,
 }
 
 /// `GET /v1/lookup?document_hash=H[&cursor=C]`: one page of at most
@@ -53,7 +90,10 @@ struct LookupEntry {
 /// platform-wide issuer names, that the ledger checked the attestations on
 /// ingest) — never a tenant, contract id, actor id, name, identity field
 /// or claim value. Documents whose tenant turned the lookup off are left
-/// out (404 when nothing else remains).
+/// out (404 when nothing else remains). Entries are grouped per (tenant,
+/// contract) pseudonym, and the answer says that a hash is no one's: other
+/// accounts' entries citing it are their own groups, never this
+/// document's record ([`GROUPING_NOTICE`]).
 pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
     let (hash, cursor) = parse_query(query)?;
     // The checkpoint first: every entry returned is proven against it.
@@ -114,7 +154,27 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
     let mut entries = Vec::with_capacity(visible.len());
     let mut issuer_names = BTreeSet::new();
     let mut parties: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
     for (i, opened) in visible {
+        let group = match (&opened.event, &opened.tenant) {
+            (Some(ev), Some(t)) => group_of(state, t, &ev.document_id),
+            _ => None,
+        };
+        if let (Some(g), Some(ev)) = (&group, &opened.event) {
+            let registers = ev.kind == verifier::entry::EventKind::Registered;
+            match groups.iter_mut().find(|x| x.group == *g) {
+                Some(x) => {
+                    x.entries += 1;
+                    x.registers_this_hash |= registers;
+                }
+                None => groups.push(Group {
+                    group: g.clone(),
+                    first_index: i,
+                    entries: 1,
+                    registers_this_hash: registers,
+                }),
+            }
+        }
         let ledger_time = verifier::v2::parse_any_leaf(&opened.leaf)
             .map(|l| l.ledger_time().to_owned())
             .unwrap_or_default();
@@ -154,6 +214,7 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
             summary,
             disclosures,
             digests,
+            group,
         });
     }
     // v1 leaves only (public in clear already): each name as its entry's
@@ -179,6 +240,8 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
         "truncated": more,
         "max_entries": MAX_LOOKUP_ENTRIES,
         "next_cursor": next_cursor,
+        "groups": groups,
+        "grouping": GROUPING_NOTICE,
         "issuers": issuers,
         "witnesses": witnesses,
     })))

@@ -2,16 +2,17 @@
 //! that every failure — unknown path, wrong method, oversized body, bad
 //! token — answers the same JSON error shape with the right status.
 
-mod access;
+pub(crate) mod access;
 mod admin;
 pub mod admission;
 mod audit;
 mod bundle;
+pub mod client;
 pub mod erase;
 mod events;
 mod lookup;
 mod public;
-mod report;
+pub(crate) mod report;
 pub(crate) mod tiles;
 mod tokens;
 mod verify;
@@ -86,7 +87,8 @@ pub fn routes(
                   body| {
                 let state = state.clone();
                 async move {
-                    let peer = peer.map(|p| p.0.ip());
+                    let proxies = &state.admission.config().trusted_proxies;
+                    let peer = peer.map(|p| client::trusted_client(p.0.ip(), &headers, proxies));
                     let req = Req { method, path: path.as_str().to_string(), query, headers, peer };
                     handle(state, req, body).await
                 }
@@ -104,7 +106,9 @@ pub struct Req {
     pub query: String,
     /// Headers.
     pub headers: HeaderMap,
-    /// The client's address, when the accept loop knows it.
+    /// The client's address as the service trusts it (the socket's peer,
+    /// or what a trusted proxy forwarded: [`client::trusted_client`]),
+    /// when the accept loop knows it.
     pub peer: Option<std::net::IpAddr>,
 }
 
@@ -120,7 +124,7 @@ where
         Err(e) => e.into_response(),
     };
     security_headers(&req, response.headers_mut());
-    access::record(&state, &req, route, response.status().as_u16());
+    access::record(&state, &req, response.status().as_u16());
     let status = response.status().as_u16().to_string();
     let route = crate::metrics::public_route(route);
     state.metrics.http.with_label_values(&[route, &status]).inc();
@@ -215,13 +219,34 @@ where
         }
         ["v1", "access-log"] if get => ("access_log", access::list(state, req).await),
         ["v1", "tokens"] if post => ("tokens", tokens::issue(state, req, body).await),
-        ["v1", "tokens"] if get => {
-            ("tokens", with_caller(state, req, |c| tokens::list(state, c, &req.query)))
-        }
+        ["v1", "tokens"] if get => match caller(state, req) {
+            Ok(c) => {
+                let query = req.query.clone();
+                ("tokens", blocking(state, move |st| tokens::list(st, &c, &query)).await)
+            }
+            Err(e) => ("tokens", Err(e)),
+        },
         ["v1", "tokens", id, "revoke"] if post => ("tokens", tokens::revoke(state, req, id).await),
         ["v1", "lookup"] if get => {
             let query = req.query.clone();
-            ("lookup", blocking(state, move |st| lookup::lookup(st, &query)).await)
+            let slot =
+                match tokio::time::timeout(lookup::LOOKUP_WAIT, lookup::LOOKUP_SLOTS.acquire())
+                    .await
+                {
+                    Ok(Ok(slot)) => slot,
+                    _ => {
+                        let busy = "every lookup slot is busy";
+                        let e = ApiError::overloaded(StatusCode::SERVICE_UNAVAILABLE, busy, 1);
+                        return ("lookup", Err(e));
+                    }
+                };
+            let answer = blocking(state, move |st| {
+                // Held by the work, not the connection (see verify).
+                let _slot = slot;
+                let _work = st.metrics.work("lookup");
+                lookup::lookup(st, &query)
+            });
+            ("lookup", answer.await)
         }
         ["v1", "audit"] if post => match caller(state, req) {
             Ok(c) => ("audit", audit::post(state, c).await),
@@ -276,7 +301,9 @@ pub(crate) fn with_caller(
 
 pub(crate) fn caller(state: &AppState, req: &Req) -> Result<Caller, ApiError> {
     let header = req.headers.get("authorization").and_then(|v| v.to_str().ok());
-    auth::authenticate(&state.ledger, header)
+    let caller = auth::authenticate(&state.ledger, header)?;
+    access::check_room(state, req, &caller.tenant)?;
+    Ok(caller)
 }
 
 /// How long a client may take to send a request body, whole: a client

@@ -22,6 +22,7 @@
 //! its SHA-256, find the entry, and check it like any other attestation;
 //! every bundle of the contract fetched afterwards carries it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -40,6 +41,10 @@ use super::{bundle, caller, Answer, AppState, Req};
 use crate::auth::{require, Caller};
 use crate::error::ApiError;
 use crate::report::{self, html, pdf, Issue};
+
+mod stored;
+use stored::{check_room, now_micros, stored_index_prefix, unindex};
+pub use stored::{expire_stored_reports, STORED_REPORT_DAYS};
 
 /// The issuer name under which the log attests the reports it issues.
 pub const LOG_ISSUER: &str = ledger::LOG_ISSUER;
@@ -90,9 +95,69 @@ const REPORT_IDEM_PREFIX: &[u8] = b"report-idem\0";
 const REPORT_IDEM2_PREFIX: &[u8] = b"report-idem2\0";
 const REPORT_PREFIX: &[u8] = b"report\0";
 
-/// Reports are issued one at a time: a key's check-then-issue is atomic,
-/// and rendering (CPU-heavy) cannot crowd out the ingest path.
-static ISSUING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Reports are issued one at a time per tenant (a key's check-then-issue
+/// is atomic, and an erasure of the tenant's document waits for it); one
+/// tenant's queue holds at most [`MAX_REPORTS_QUEUED_PER_TENANT`] (past it,
+/// 429), and at most [`RENDER_SLOTS`] render at once across tenants, so
+/// that rendering (CPU-heavy) cannot crowd out the ingest path. No tenant
+/// can hold more than one slot: another tenant's reports and every
+/// tenant's receipts keep flowing beside one tenant's flood.
+static ISSUING: std::sync::Mutex<Option<HashMap<String, TenantQueue>>> =
+    std::sync::Mutex::new(None);
+/// Reports rendering at once, across tenants (one per core).
+pub const RENDER_SLOTS: usize = 2;
+static RENDERING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(RENDER_SLOTS);
+/// Report requests one tenant may have waiting or running.
+pub const MAX_REPORTS_QUEUED_PER_TENANT: usize = 4;
+/// How long an issue waits for a render slot before a 503.
+const RENDER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// One tenant's issuing lock and how many of its requests hold or await it.
+#[derive(Default)]
+struct TenantQueue {
+    lock: Arc<tokio::sync::Mutex<()>>,
+    queued: usize,
+}
+
+/// A report request's place in its tenant's queue; given back when dropped
+/// (by the work, not the connection: see [`run`]).
+struct QueuePlace {
+    tenant: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl QueuePlace {
+    fn take(tenant: &str) -> Result<QueuePlace, ApiError> {
+        let mut map = ISSUING.lock().unwrap_or_else(|p| p.into_inner());
+        let q = map.get_or_insert_with(HashMap::new).entry(tenant.to_owned()).or_default();
+        if q.queued >= MAX_REPORTS_QUEUED_PER_TENANT {
+            return Err(ApiError::overloaded(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "the tenant has {MAX_REPORTS_QUEUED_PER_TENANT} reports being issued; retry"
+                ),
+                1,
+            ));
+        }
+        q.queued += 1;
+        Ok(QueuePlace { tenant: tenant.to_owned(), lock: q.lock.clone() })
+    }
+}
+
+impl Drop for QueuePlace {
+    fn drop(&mut self) {
+        let mut map = ISSUING.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(q) = map.as_mut().and_then(|m| m.get_mut(&self.tenant)) {
+            q.queued = q.queued.saturating_sub(1);
+        }
+    }
+}
+
+/// The tenant's issuing lock (shared by its queue and its erasures).
+fn tenant_lock(tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
+    let mut map = ISSUING.lock().unwrap_or_else(|p| p.into_inner());
+    map.get_or_insert_with(HashMap::new).entry(tenant.to_owned()).or_default().lock.clone()
+}
 
 /// `GET /v1/documents/{id}/report[?format=html|pdf]` (legacy): a new report
 /// on every call.
@@ -100,6 +165,7 @@ pub(crate) async fn get(state: &Arc<AppState>, req: &Req, document_id: &str) -> 
     let caller = caller(state, req)?;
     require(&caller, &[Role::Legal])?;
     let format = format(req)?;
+    state.admission.charge_write(&caller.tenant, &req.headers, 4096)?;
     let key = format!("legacy-{}", random_hex());
     run(state, caller, document_id, format, key).await
 }
@@ -121,6 +187,7 @@ pub(crate) async fn post(state: &Arc<AppState>, req: &Req, document_id: &str) ->
             )
         })?
         .to_string();
+    state.admission.charge_write(&caller.tenant, &req.headers, 4096)?;
     run(state, caller, document_id, format, key).await
 }
 
@@ -131,9 +198,24 @@ async fn run(
     format: Format,
     key: String,
 ) -> Answer {
+    let place = QueuePlace::take(&caller.tenant)?;
     let (st, doc) = (state.clone(), document_id.to_owned());
+    let rt = tokio::runtime::Handle::current();
     let issued = tokio::task::spawn_blocking(move || {
-        let _one = ISSUING.lock().unwrap_or_else(|p| p.into_inner());
+        // Held by the work until it ends, whether or not its client waits.
+        let _one = place.lock.clone().blocking_lock_owned();
+        let _place = place;
+        let _slot = rt
+            .block_on(tokio::time::timeout(RENDER_WAIT, RENDERING.acquire()))
+            .map_err(|_| {
+                ApiError::overloaded(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "every report render slot is busy",
+                    5,
+                )
+            })?
+            .map_err(|e| ApiError::internal("render slots", e))?;
+        let _work = st.metrics.work("report");
         issue_once(&st, &caller, &doc, format, &key)
     })
     .await
@@ -263,10 +345,18 @@ fn store(ledger: &Ledger, tenant: &str, issued: &Issued) -> Result<(), ApiError>
     Ok(ledger.aux_put(&key, &v)?)
 }
 
-/// Holds report issuance still: an erasure takes it, so that no report is
-/// rendered from records being erased and stored after the erasure.
-pub(crate) fn issuing_lock() -> std::sync::MutexGuard<'static, ()> {
-    ISSUING.lock().unwrap_or_else(|p| p.into_inner())
+/// Holds the tenant's report issuance still: an erasure takes it, so that
+/// no report is rendered from records being erased and stored after the
+/// erasure. Call it from a blocking thread, never on the runtime.
+pub(crate) fn issuing_lock(tenant: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    tenant_lock(tenant).blocking_lock_owned()
+}
+
+/// [`issuing_lock`] if it is free now: for a caller that holds another
+/// tenant's lock already (two such callers waiting on each other's
+/// tenant would wait for ever).
+pub(crate) fn try_issuing_lock(tenant: &str) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    tenant_lock(tenant).try_lock_owned().ok()
 }
 
 /// The report of `key`: the one issued before under it (finishing its
@@ -287,12 +377,29 @@ fn issue_once(
     let mut issued = match before {
         Some(id) => {
             let id = String::from_utf8_lossy(&id).into_owned();
-            load(ledger, &caller.tenant, &id)?
-                .ok_or_else(|| ApiError::internal("report", "idempotency record without report"))?
+            load(ledger, &caller.tenant, &id)?.ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::GONE,
+                    "report_expired",
+                    format!(
+                        "the report issued under this Idempotency-Key is no longer stored \
+                         (kept {STORED_REPORT_DAYS} days); use a new key for a new report"
+                    ),
+                )
+            })?
         }
         None => {
+            let now = now_micros();
+            check_room(ledger, &caller.tenant, now)?;
             let issued = render(state, caller, document_id, format)?;
             store(ledger, &caller.tenant, &issued)?;
+            let index_key = [
+                &stored_index_prefix(&caller.tenant)[..],
+                &now.to_be_bytes(),
+                issued.event_id.as_bytes(),
+            ]
+            .concat();
+            ledger.aux_put(&index_key, &(issued.body.len() as u64).to_be_bytes())?;
             ledger.aux_put(&idem, issued.event_id.as_bytes())?;
             issued
         }
@@ -381,7 +488,9 @@ fn render_pdf(doc: &report::Document) -> Result<Vec<u8>, ApiError> {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "pdf_unavailable",
-            format!("the PDF report cannot be made on this server ({e}); the HTML report can"),
+            // The cause (a font file's path, say) goes to the server's log,
+            // not to the client.
+            "the PDF report cannot be made on this server; the HTML report can",
         )
     };
     let font = pdf::Font::load().map_err(unavailable)?;
@@ -453,16 +562,17 @@ pub(crate) fn erase_document_reports(
     tenant: &str,
     document_id: &str,
 ) -> Result<usize, ApiError> {
-    let mut deleted = 0;
+    let mut deleted = Vec::new();
     let prefix = [REPORT_PREFIX, tenant.as_bytes(), b"\0"].concat();
     let id = hex::encode(ledger.document_key_id(tenant, document_id)?);
     for (key, value) in ledger.aux_scan(&prefix)? {
         let about = serde_json::from_slice::<StoredReport>(&value).ok().map(|r| r.document_key_id);
         if about.as_deref() == Some(id.as_str()) {
             ledger.aux_delete_synced(&key)?;
-            deleted += 1;
+            deleted.push(String::from_utf8_lossy(&key[prefix.len()..]).into_owned());
         }
     }
+    unindex(ledger, tenant, &deleted)?;
     // Records of before they were keyed, one by one and only if there are
     // any: a range delete would write the contract id into its tombstone's
     // bounds, which the store's MANIFEST keeps beyond the purge.
@@ -475,5 +585,30 @@ pub(crate) fn erase_document_reports(
     for (key, _) in ledger.aux_scan(&[REPORT_IDEM2_PREFIX, &doc].concat())? {
         ledger.aux_delete_synced(&key)?;
     }
-    Ok(deleted)
+    Ok(deleted.len())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenants_queue_is_bounded_and_given_back() {
+        let held: Vec<_> = (0..MAX_REPORTS_QUEUED_PER_TENANT)
+            .map(|_| QueuePlace::take("queue-test-a").unwrap())
+            .collect();
+        let e = QueuePlace::take("queue-test-a").err().unwrap();
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        // Another tenant is not behind it.
+        let other = QueuePlace::take("queue-test-b").unwrap();
+        drop(held);
+        let again = QueuePlace::take("queue-test-a").unwrap();
+        assert!(Arc::ptr_eq(&again.lock, &other_lock("queue-test-a")));
+        assert!(!Arc::ptr_eq(&again.lock, &other.lock), "one lock per tenant");
+    }
+
+    fn other_lock(tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
+        tenant_lock(tenant)
+    }
 }

@@ -1,9 +1,13 @@
 //! Bearer tokens while the service runs: `POST /v1/tokens`, `GET
-//! /v1/tokens`, `POST /v1/tokens/{id}/revoke`. The platform administrator
-//! manages every tenant's tokens (and other platform tokens); a tenant's
-//! `admin` only its own tenant's, and never a platform token. Every issue
-//! and revocation is written to the log (`registry_changed`) and takes
-//! effect on the next request.
+//! /v1/tokens`, `POST /v1/tokens/{id}/revoke`. A tenant's `admin` manages
+//! its own tenant's tokens, never a platform token. The platform
+//! administrator manages platform tokens, lists and revokes any tenant's,
+//! but mints a tenant only `submitter` tokens (the platform's back ends
+//! submit) and its first `admin` token (while the tenant has no live
+//! one): a tenant's `legal`, `notary` and further `admin` tokens need the
+//! tenant's own admin, so the platform cannot read a tenant's evidence by
+//! minting itself the right. Every issue and revocation is written to the
+//! log (`registry_changed`) and takes effect on the next request.
 
 use std::sync::Arc;
 
@@ -63,6 +67,7 @@ where
 {
     let caller = caller(state, req)?;
     require(&caller, &[Role::Admin, Role::Platform])?;
+    state.admission.charge_write(&caller.tenant, &req.headers, 4096)?;
     let bytes = read_body(body, 4096).await?;
     let limits = Limits { max_bytes: 4096, max_depth: 2, max_string: 256 };
     let value = jcs::parse(&bytes, &limits).map_err(|e| ApiError::from_verify(None, &e))?;
@@ -73,8 +78,12 @@ where
     })?;
     let tenant = tenant_for(&caller, role, new.tenant)?;
     let st = state.clone();
-    let (token, rec) = tokio::task::spawn_blocking(move || {
+    let (token, rec): (String, TokenRecord) = tokio::task::spawn_blocking(move || {
+        if caller.role == Role::Platform && role != Role::Platform {
+            platform_may_mint(&st, &tenant, role)?;
+        }
         auth::issue_under(&st.ledger, &caller, &tenant, role, new.expires_in)
+            .map_err(ApiError::from)
     })
     .await
     .map_err(|e| ApiError::internal("issue token", e))??;
@@ -83,8 +92,30 @@ where
     Ok(json(&v))
 }
 
+/// What the platform may mint for a tenant: `submitter`, and `admin` only
+/// while the tenant has no live admin token (its first, at creation).
+fn platform_may_mint(state: &AppState, tenant: &str, role: Role) -> Result<(), ApiError> {
+    match role {
+        Role::Submitter => Ok(()),
+        Role::Admin => {
+            let now = auth::now_unix();
+            let live_admin = state
+                .ledger
+                .tokens()?
+                .into_iter()
+                .any(|(_, r)| r.tenant == tenant && r.role == Role::Admin && r.is_live(now));
+            if live_admin {
+                Err(forbidden("this tenant's admin tokens (it has an admin, who mints them)"))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Err(forbidden("a tenant's legal or notary tokens (its own admin mints them)")),
+    }
+}
+
 /// `GET /v1/tokens[?tenant=T]`: the records (never the tokens) the caller
-/// may manage.
+/// may manage. Reads every token record: run on a blocking thread.
 pub(crate) fn list(state: &AppState, caller: &Caller, query: &str) -> Answer {
     require(caller, &[Role::Admin, Role::Platform])?;
     let filter =
@@ -113,6 +144,7 @@ pub(crate) fn list(state: &AppState, caller: &Caller, query: &str) -> Answer {
 pub(crate) async fn revoke(state: &Arc<AppState>, req: &Req, id: &str) -> Answer {
     let caller = caller(state, req)?;
     require(&caller, &[Role::Admin, Role::Platform])?;
+    state.admission.charge_write(&caller.tenant, &req.headers, 4096)?;
     let (st, id) = (state.clone(), id.to_string());
     let rec = tokio::task::spawn_blocking(move || {
         let (_, rec) = auth::find(&st.ledger, &id)?;

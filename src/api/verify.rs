@@ -114,19 +114,25 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
-    let _claim = ClientClaim::take(req.peer)?;
+    let claim = ClientClaim::take(req.peer)?;
     let busy = || {
         ApiError::overloaded(StatusCode::SERVICE_UNAVAILABLE, "every verification slot is busy", 1)
     };
-    let _slot = tokio::time::timeout(SLOT_WAIT, VERIFY_SLOTS.acquire())
+    let slot = tokio::time::timeout(SLOT_WAIT, VERIFY_SLOTS.acquire())
         .await
         .map_err(|_| busy())?
         .map_err(|e| ApiError::internal("verify slots", e))?;
     let bytes = read_body(body, MAX_VERIFY_BODY_BYTES).await?;
-    let trust = state.trust.clone();
-    let out = tokio::task::spawn_blocking(move || run(&bytes, &trust))
-        .await
-        .map_err(|e| ApiError::internal("verify task", e))??;
+    let st = state.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        // The slot and the client's share are held by the work itself:
+        // hanging up after sending a body does not free them while it runs.
+        let _held = (claim, slot);
+        let _work = st.metrics.work("verify");
+        run(&bytes, &st.trust)
+    })
+    .await
+    .map_err(|e| ApiError::internal("verify task", e))??;
     Ok(json(&out))
 }
 

@@ -14,14 +14,38 @@ use crate::state::app_state_with;
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct ServeLimits {
     /// Every tenant's average events/s (bursts of 2 s of it); 0: no limit.
-    #[arg(long = "tenant-events-per-sec", default_value_t = 0.0)]
+    #[arg(long = "tenant-events-per-sec", default_value_t = crate::api::admission::DEFAULT_QUOTA.events_per_sec)]
     tenant_events_per_sec: f64,
     /// Every tenant's request bytes per UTC day; 0: no limit.
-    #[arg(long = "tenant-bytes-per-day", default_value_t = 0)]
+    #[arg(long = "tenant-bytes-per-day", default_value_t = crate::api::admission::DEFAULT_QUOTA.bytes_per_day)]
     tenant_bytes_per_day: u64,
-    /// One tenant's own quota, TENANT=EVENTS_PER_SEC:BYTES_PER_DAY (repeatable).
+    /// Every tenant's writes other than events per minute (reports,
+    /// tokens, issuers, retention, erasures, lookup switches); 0: no limit.
+    #[arg(long = "tenant-writes-per-min", default_value_t = crate::api::admission::DEFAULT_QUOTA.writes_per_min)]
+    tenant_writes_per_min: f64,
+    /// One tenant's own quota,
+    /// TENANT=EVENTS_PER_SEC:BYTES_PER_DAY[:WRITES_PER_MIN] (repeatable).
     #[arg(long = "tenant-quota")]
     tenant_quota: Vec<String>,
+    /// A reverse proxy (IP address) whose `Forwarded`/`X-Forwarded-For`
+    /// names the client (repeatable): per-client limits and the access log
+    /// then key on that client, and the proxy is not held to the
+    /// per-client connection cap. Without it, the socket's peer is the client.
+    #[arg(long = "trusted-proxy", value_parser = crate::api::client::parse_proxy)]
+    trusted_proxy: Vec<std::net::IpAddr>,
+    /// Most connections one address holds at once; past it, 429 and close.
+    #[arg(long = "max-connections-per-client", default_value_t = crate::api::admission::DEFAULT_MAX_CONNECTIONS_PER_CLIENT)]
+    max_connections_per_client: usize,
+    /// Shortest retention (`POST /v1/retention`) a tenant may set, days.
+    #[arg(long = "retention-min-days", default_value_t = crate::api::erase::MIN_RETENTION_DAYS)]
+    retention_min_days: u32,
+    /// Days before a retention policy that erases sooner takes effect.
+    #[arg(long = "retention-delay-days", default_value_t = crate::api::erase::RETENTION_DELAY_DAYS)]
+    retention_delay_days: u32,
+    /// Records one tenant's access log holds; at it, the tenant's
+    /// privileged requests are refused (429) until records age out.
+    #[arg(long = "access-log-max-records", default_value_t = crate::api::access::MAX_RECORDS_PER_TENANT)]
+    access_log_max_records: usize,
     /// Most submitted events in the service at once; past it, 503 + Retry-After.
     #[arg(long = "max-in-flight-events", default_value_t = crate::api::admission::DEFAULT_MAX_IN_FLIGHT_EVENTS)]
     max_in_flight_events: usize,
@@ -34,19 +58,34 @@ impl ServeLimits {
     /// The admission settings these flags describe.
     pub fn config(&self) -> Result<crate::api::admission::AdmissionConfig, String> {
         use crate::api::admission::{parse_override, AdmissionConfig, Quota};
-        if !self.tenant_events_per_sec.is_finite() || self.tenant_events_per_sec < 0.0 {
-            return Err("--tenant-events-per-sec: a number >= 0".into());
+        for (flag, v) in [
+            ("--tenant-events-per-sec", self.tenant_events_per_sec),
+            ("--tenant-writes-per-min", self.tenant_writes_per_min),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(format!("{flag}: a number >= 0"));
+            }
         }
-        let overrides =
-            self.tenant_quota.iter().map(|s| parse_override(s)).collect::<Result<_, _>>()?;
+        let writes = self.tenant_writes_per_min;
+        let overrides = self
+            .tenant_quota
+            .iter()
+            .map(|s| parse_override(s, writes))
+            .collect::<Result<_, _>>()?;
         Ok(AdmissionConfig {
             default_quota: Quota {
                 events_per_sec: self.tenant_events_per_sec,
                 bytes_per_day: self.tenant_bytes_per_day,
+                writes_per_min: writes,
             },
             overrides,
             max_in_flight_events: self.max_in_flight_events.max(1),
             max_in_flight_requests: self.max_in_flight_requests.max(1),
+            trusted_proxies: self.trusted_proxy.clone(),
+            max_connections_per_client: self.max_connections_per_client.max(1),
+            retention_min_days: self.retention_min_days,
+            retention_delay_days: self.retention_delay_days,
+            access_log_max_records: self.access_log_max_records.max(1),
             ..AdmissionConfig::default()
         })
     }
@@ -64,7 +103,8 @@ pub(super) fn serve(
     limits: &ServeLimits,
     public_url: Option<&str>,
 ) -> CliResult {
-    let admission = limits.config()?;
+    let mut admission = limits.config()?;
+    admission.max_connections = crate::server::connection_budget(crate::server::MAX_CONNECTIONS)?;
     let public_url = public_url.map(crate::report::qr::check_public_url).transpose()?;
     if public_url.is_none() {
         tracing::info!(
@@ -160,6 +200,13 @@ fn retention_loop(state: &crate::api::AppState, secs: u64, stop: &std::sync::ato
                 Ok(n) => tracing::info!("retention: erased {n} documents"),
                 Err(e) => tracing::error!("retention sweep: {}", e.message),
             }
+            let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64;
+            match crate::api::report::expire_stored_reports(&state.ledger, now) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("retention: {n} stored reports expired"),
+                Err(e) => tracing::error!("stored reports expiry: {}", e.message),
+            }
+            crate::api::access::expire(&state.ledger, now);
         }
         std::thread::sleep(std::time::Duration::from_secs(1));
         waited += 1;

@@ -477,11 +477,12 @@ fn the_platform_does_not_act_for_a_tenant() {
     let now: Value = serde_json::from_str(&now).unwrap();
     assert_eq!(now["erase_after_days"], 30);
     assert!(now["in_force"].is_null(), "a sooner erasure is not in force yet: {now}");
-    // The ledger's own entries are no tenant's document to read or erase.
+    // The ledger's own entries are no tenant's document to read or erase
+    // (refusing to erase one is a 400 that says so: tests/erasure.rs).
     let reason = body(&json!({"reason": "x"}));
     assert_eq!(
         s.post("/v1/documents/retention:policy/erase", Some(&s.tokens.admin), reason).0,
-        404
+        400
     );
     assert_eq!(s.get("/v1/documents/retention:policy/bundle", Some(&s.tokens.legal)).0, 404);
 }

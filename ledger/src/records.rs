@@ -394,7 +394,8 @@ pub(crate) fn stored_event(
     let Some(key) = vault.key_for_reading(&sealed_key_id(&sealed)?, store)? else {
         return Ok(None);
     };
-    let plain = open_private(&key, &private_aad(TAG_RECORD, &leaf.commitment), &sealed)
+    // v2 and v3 records are sealed under different AADs (private_aad_for).
+    let plain = open_private(&key, &private_aad_for(TAG_RECORD, &leaf), &sealed)
         .map_err(|e| LedgerError::Corrupt(format!("entry {index}: {e}")))?;
     let record: serde_json::Value = parse_json(&plain)?;
     let s = |v: &serde_json::Value| v.as_str().map(str::to_owned);

@@ -43,7 +43,8 @@ use crate::error::ApiError;
 use crate::report::{self, html, pdf, Issue};
 
 mod stored;
-use stored::{check_room, now_micros, stored_index_prefix, unindex};
+pub(crate) use stored::erase_document_reports;
+use stored::{check_room, now_micros, stored_index_prefix};
 pub use stored::{expire_stored_reports, STORED_REPORT_DAYS};
 
 /// The issuer name under which the log attests the reports it issues.
@@ -552,40 +553,6 @@ fn random_hex() -> String {
 fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     verifier::report::unix_to_rfc3339(u64::try_from(now).unwrap_or(0))
-}
-
-/// Deletes every report the tenant was issued about `document_id` (the
-/// stored files and their idempotency keys): erasure leaves no rendered
-/// copy of the document's records behind. Returns how many.
-pub(crate) fn erase_document_reports(
-    ledger: &Ledger,
-    tenant: &str,
-    document_id: &str,
-) -> Result<usize, ApiError> {
-    let mut deleted = Vec::new();
-    let prefix = [REPORT_PREFIX, tenant.as_bytes(), b"\0"].concat();
-    let id = hex::encode(ledger.document_key_id(tenant, document_id)?);
-    for (key, value) in ledger.aux_scan(&prefix)? {
-        let about = serde_json::from_slice::<StoredReport>(&value).ok().map(|r| r.document_key_id);
-        if about.as_deref() == Some(id.as_str()) {
-            ledger.aux_delete_synced(&key)?;
-            deleted.push(String::from_utf8_lossy(&key[prefix.len()..]).into_owned());
-        }
-    }
-    unindex(ledger, tenant, &deleted)?;
-    // Records of before they were keyed, one by one and only if there are
-    // any: a range delete would write the contract id into its tombstone's
-    // bounds, which the store's MANIFEST keeps beyond the purge.
-    let idem =
-        [REPORT_IDEM_PREFIX, tenant.as_bytes(), b"\0", document_id.as_bytes(), b"\0"].concat();
-    for (key, _) in ledger.aux_scan(&idem)? {
-        ledger.aux_delete_synced(&key)?;
-    }
-    let doc = ledger.document_key_id(tenant, document_id)?;
-    for (key, _) in ledger.aux_scan(&[REPORT_IDEM2_PREFIX, &doc].concat())? {
-        ledger.aux_delete_synced(&key)?;
-    }
-    Ok(deleted.len())
 }
 
 #[cfg(test)]

@@ -116,7 +116,7 @@ test('file only, lookup v2: the ledger\'s statement per entry, inclusion and sig
   assert.equal(await page.getAttribute('#results', 'data-state'), 'lookup-done');
   // No policy: never "verified"; under the server's keys, the link between
   // the v2 entries and the file is still only the server's word.
-  assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'no_trusted_log_key');
+  assert.equal(await page.getAttribute('#verdict', 'data-verdict'), 'no_trusted_log_key');
   assert.equal(await page.getAttribute('#server-anchors', 'data-claimed-verdict'), 'server_vouched');
   const statement = await page.textContent('#lookup-statement');
   assert.match(statement, /the ledger's own statement/);
@@ -160,7 +160,7 @@ test('file only, lookup v3: disclosures tie the entries to the file (verified un
   await page.waitForSelector('#trust-current[data-source="policy"]');
   await run(page, { file: filePath });
   assert.equal(await page.getAttribute('#results', 'data-state'), 'lookup-done');
-  assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'verified');
+  assert.equal(await page.getAttribute('#verdict', 'data-verdict'), 'verified');
   const checks = await shownChecks(page);
   const summaries = checks.filter((x) => x.id === 'lookup_summary');
   assert.equal(summaries.length, c.lookup.entries.length);
@@ -179,8 +179,8 @@ test('file only, lookup v3: disclosures tie the entries to the file (verified un
   writeFileSync(neverPath, never);
   ledger.lookup = { ...c.lookup, document_hash: v.hex(await v.sha256(never)) };
   await run(page, { file: neverPath });
-  assert.notEqual(await page.getAttribute('.verdict', 'data-verdict'), 'verified');
-  assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'failed');
+  assert.notEqual(await page.getAttribute('#verdict', 'data-verdict'), 'verified');
+  assert.equal(await page.getAttribute('#verdict', 'data-verdict'), 'failed');
   const failed = (await shownChecks(page)).filter((x) => x.status === 'fail').map((x) => x.id);
   assert.ok(failed.length > 0 && failed.every((id) => id === 'lookup_summary'), JSON.stringify(failed));
   await shot(page, 'v3-lookup-never-logged-en.png');
@@ -196,7 +196,7 @@ test('a link /verify#sha256=<hash> (an evidence report\'s QR code) is looked up 
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   await page.goto(`${base}/verify?lang=en#sha256=${hash.toUpperCase()}`);
   await page.waitForSelector('#results[data-state="lookup-done"]', { timeout: 60000 });
-  assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'no_trusted_log_key');
+  assert.equal(await page.getAttribute('#verdict', 'data-verdict'), 'no_trusted_log_key');
   assert.equal(await page.getAttribute('#server-anchors', 'data-claimed-verdict'), 'server_vouched');
   assert.equal(await page.textContent('.filehash'), `File SHA-256 from the link (an evidence report's QR code; not computed here): ${hash}`);
   await shot(page, 'link-lookup-en.png');
@@ -217,7 +217,7 @@ test('a bundle v2: erased entries say when, by whom and why; the verified identi
   writeFileSync(path, JSON.stringify(b));
   const { page, problems } = await openPage('en');
   await run(page, { bundle: path });
-  assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'no_trusted_log_key');
+  assert.equal(await page.getAttribute('#verdict', 'data-verdict'), 'no_trusted_log_key');
   assert.equal(await page.getAttribute('#server-anchors', 'data-claimed-verdict'), 'verified', 'under the server\'s keys, as a claim');
   const rows = await page.$$eval('#timeline tr[data-erased="true"]', (trs) => trs.map((tr) => tr.textContent));
   assert.equal(rows.length, 2);
@@ -235,7 +235,7 @@ test('a bundle v2: erased entries say when, by whom and why; the verified identi
   writeFileSync(path2, JSON.stringify(b2));
   await page.click('#reset');
   await run(page, { bundle: path2 });
-  assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'no_trusted_log_key');
+  assert.equal(await page.getAttribute('#verdict', 'data-verdict'), 'no_trusted_log_key');
   assert.equal(await page.getAttribute('#server-anchors', 'data-claimed-verdict'), 'verified', 'under the server\'s keys, as a claim');
   assert.match(await page.textContent('#timeline'), /身份（开启值已核验）：王小明 · resident_id 110101199003077777/);
   await shot(page, 'v2-bundle-zh.png');
@@ -256,7 +256,7 @@ test('a bundle v1: attestations are labelled "v1: does not bind tenant, contract
   writeFileSync(path, JSON.stringify(b));
   const { page, problems } = await openPage('en');
   await run(page, { bundle: path });
-  assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'no_trusted_log_key');
+  assert.equal(await page.getAttribute('#verdict', 'data-verdict'), 'no_trusted_log_key');
   assert.equal(await page.getAttribute('#server-anchors', 'data-claimed-verdict'), 'verified', 'under the server\'s keys, as a claim');
   assert.match(await page.textContent('#timeline'), /\[v1: does not bind tenant, contract or actor\]/);
   await page.click('#lang');

@@ -270,6 +270,16 @@ fn the_whole_flow_runs_with_the_log_key_and_master_key_in_the_token() {
         }
     }
 
+    // A backup carries the token's URI and vkey, no key, and audits.
+    let saved = tempfile::tempdir().unwrap();
+    let backup = saved.path().join("backup");
+    common::cli(&["backup", "--data", data.to_str().unwrap(), "--to", backup.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(backup.join("log.pkcs11")).unwrap(),
+        std::fs::read(data.join("log.pkcs11")).unwrap()
+    );
+    assert!(!backup.join("log.key").exists() && !backup.join("keys").exists());
+
     // A copy of the data directory on a machine without the token.
     let elsewhere = tempfile::tempdir().unwrap();
     let copy = elsewhere.path().join("data");
@@ -332,7 +342,7 @@ fn init_refuses_a_wrong_pin_or_a_missing_token_and_writes_no_key() {
             "login",
         ),
         (hsm.uri("no-such-token", "log"), "no token"),
-        (format!("pkcs11:token=ledger-pin;object=log?module-path=/nonexistent.so"), "module"),
+        ("pkcs11:token=ledger-pin;object=log?module-path=/nonexistent.so".to_string(), "module"),
         ("pkcs11:token=ledger-pin;object=log".to_string(), "module-path"),
     ] {
         let data = dir.path().join("d");

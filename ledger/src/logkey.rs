@@ -27,8 +27,8 @@ pub const LOG_TOKEN_FILE: &str = "log.pkcs11";
 /// The log's Ed25519 key: in memory from a key file, or in a token.
 #[derive(Clone)]
 pub enum LogKey {
-    /// Read from `DATA/log.key`.
-    File(SigningKey),
+    /// Read from `DATA/log.key` (boxed: zeroized on drop, and large).
+    File(Box<SigningKey>),
     /// Held by a PKCS#11 token; only its public half is here.
     Token(Arc<TokenLogKey>),
 }
@@ -111,7 +111,7 @@ pub fn load_log_signer(dir: &Path) -> Result<LogSigner> {
     let record = dir.join(LOG_TOKEN_FILE);
     if !record.exists() {
         let (name, key) = read_key_file(&dir.join(LOG_KEY_FILE))?;
-        return LogSigner::new(&name, LogKey::File(key));
+        return LogSigner::new(&name, LogKey::File(Box::new(key)));
     }
     let (origin, uri, vkey) = read_record(&record)?;
     let key = TokenLogKey::open(&uri).map_err(|e| {
@@ -142,7 +142,7 @@ pub fn recorded_vkey(dir: &Path) -> Result<String> {
         return Ok(read_record(&record)?.2);
     }
     let (name, key) = read_key_file(&dir.join(LOG_KEY_FILE))?;
-    Ok(LogSigner::new(&name, LogKey::File(key))?.vkey())
+    Ok(LogSigner::new(&name, LogKey::File(Box::new(key)))?.vkey())
 }
 
 /// Generates (or takes the existing) key pair the URI names in its token
@@ -199,16 +199,19 @@ mod tests {
             root: verifier::Hash([7; 32]),
             extensions: Vec::new(),
         };
-        let ours = LogSigner::new("example.com/log", LogKey::File(key.clone()))
+        let ours = LogSigner::new("example.com/log", LogKey::File(Box::new(key.clone())))
             .expect("signer")
             .sign_checkpoint(cp.clone())
             .expect("signed");
         let theirs = verifier::note::NoteSigner::new("example.com/log", key).expect("signer");
         assert_eq!(ours.to_bytes(), SignedCheckpoint::sign(cp, &theirs).to_bytes());
         assert_eq!(
-            LogSigner::new("example.com/log", LogKey::File(SigningKey::from_bytes(&[9; 32])))
-                .expect("signer")
-                .vkey(),
+            LogSigner::new(
+                "example.com/log",
+                LogKey::File(Box::new(SigningKey::from_bytes(&[9; 32])))
+            )
+            .expect("signer")
+            .vkey(),
             theirs.vkey()
         );
     }

@@ -709,7 +709,7 @@ mod tests {
     fn a_failing_replay_fails_its_request_only() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(Store::open(&dir.path().join("db")).expect("store"));
-        let log_key = crate::logkey::LogKey::File(SigningKey::from_bytes(&[1; 32]));
+        let log_key = crate::logkey::LogKey::File(Box::new(SigningKey::from_bytes(&[1; 32])));
         let signer = LogSigner::new("test/log", log_key.clone()).expect("key");
         // An idempotency record whose leaf cannot be read.
         let ghost = event("ghost");

@@ -19,7 +19,7 @@ use cryptoki::context::{CInitializeArgs, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, ObjectClass};
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use evidence_ledger::flows::contract_flow;
@@ -71,7 +71,7 @@ fn hsm() -> &'static Hsm {
 }
 
 /// The tests' tokens, one each.
-const TOKENS: [&str; 2] = ["ledger-flow", "ledger-pin"];
+const TOKENS: [&str; 3] = ["ledger-flow", "ledger-pin", "ledger-keys"];
 
 /// A new token, initialised as an operator does it.
 fn make_token(label: &str) {
@@ -357,5 +357,70 @@ fn init_refuses_a_wrong_pin_or_a_missing_token_and_writes_no_key() {
         assert!(!err.contains("0000"), "the PIN is not echoed: {err}");
         assert!(!data.join("log.key").exists() && !data.join("log.pkcs11").exists(), "{uri}");
         let _ = std::fs::remove_dir_all(&data);
+    }
+}
+
+/// The token keys through the ledger's own code, in this process: wraps
+/// bound to their AAD and layout, deterministic pure Ed25519 signatures
+/// that verify under the CKA_EC_POINT key, and a key the token would let
+/// out refused.
+#[test]
+fn token_keys_wrap_bound_to_their_aad_sign_pure_ed25519_and_refuse_extractable_keys() {
+    use ed25519_dalek::Verifier as _;
+    use ledger::pkcs11::{Pkcs11Uri, TokenLogKey, TokenMasterKey};
+    use ledger::vault::MasterKey as _;
+    let hsm = hsm();
+    let token = TOKENS[2];
+    let uri = |object: &str| Pkcs11Uri::parse(&hsm.uri(token, object)).unwrap();
+
+    assert!(TokenMasterKey::open(&uri("master")).is_err(), "open never generates");
+    let master = TokenMasterKey::open_or_generate(&uri("master")).unwrap();
+    let key = [7u8; 32];
+    let wrapped = master.wrap(&key, b"aad-1").unwrap();
+    assert_eq!((wrapped[0], wrapped.len()), (2, 1 + 12 + 32 + 16));
+    assert_eq!(*master.unwrap(&wrapped, b"aad-1").unwrap(), key);
+    assert!(master.unwrap(&wrapped, b"aad-2").is_err(), "bound to the AAD");
+    let mut altered = wrapped.clone();
+    altered[20] ^= 1;
+    assert!(master.unwrap(&altered, b"aad-1").is_err(), "altered");
+    let mut file_layout = wrapped.clone();
+    file_layout[0] = 1;
+    assert!(master.unwrap(&file_layout, b"aad-1").unwrap_err().to_string().contains("layout"));
+    // The same key opened again (another process would) unwraps it.
+    let again = TokenMasterKey::open(&uri("master")).unwrap();
+    assert_eq!(*again.unwrap(&wrapped, b"aad-1").unwrap(), key);
+
+    let log = TokenLogKey::open_or_generate(&uri("log")).unwrap();
+    let msg = b"origin\n1\nroot\n";
+    let sig = log.sign(msg).unwrap();
+    assert_eq!(sig, log.sign(msg).unwrap(), "RFC 8032: deterministic");
+    log.verifying_key().verify(msg, &sig).unwrap();
+    let same = TokenLogKey::open_or_generate(&uri("log")).unwrap();
+    assert_eq!(same.verifying_key(), log.verifying_key(), "the existing pair is taken");
+
+    // A key made extractable and not sensitive, by someone else.
+    let session = hsm.session(token);
+    session
+        .generate_key(
+            &Mechanism::AesKeyGen,
+            &[
+                Attribute::Class(ObjectClass::SECRET_KEY),
+                Attribute::KeyType(KeyType::AES),
+                Attribute::ValueLen(32.into()),
+                Attribute::Token(true),
+                Attribute::Private(true),
+                Attribute::Sensitive(false),
+                Attribute::Extractable(true),
+                Attribute::Encrypt(true),
+                Attribute::Decrypt(true),
+                Attribute::Label(b"weak".to_vec()),
+            ],
+        )
+        .unwrap();
+    for e in [
+        TokenMasterKey::open(&uri("weak")).err().unwrap(),
+        TokenMasterKey::open_or_generate(&uri("weak")).err().unwrap(),
+    ] {
+        assert!(e.to_string().contains("can leave the token"), "{e}");
     }
 }

@@ -53,6 +53,8 @@ fn hsm() -> &'static Hsm {
         )
         .unwrap();
         std::fs::write(dir.join("pin"), format!("{PIN}\n")).unwrap();
+        let private = std::os::unix::fs::PermissionsExt::from_mode(0o600);
+        std::fs::set_permissions(dir.join("pin"), private).unwrap();
         // Before any test spawns a process (each waits here first); the
         // servers and CLIs inherit it.
         std::env::set_var("SOFTHSM2_CONF", &conf);

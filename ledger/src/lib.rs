@@ -4,7 +4,8 @@
 //! PostgreSQL, [`pg`]), the
 //! group-commit sequencer (the log's one writer), the Merkle tree state kept
 //! as RFC 9162 stored hashes (so any proof reads O(log n) hashes and memory
-//! stays flat as the log grows), checkpoint signing with the log key, the
+//! stays flat as the log grows), checkpoint signing with the log key (a
+//! file, or a PKCS#11 token: [`pkcs11`], [`logkey`]), the
 //! idempotency and document indexes, the trusted-issuer and token
 //! registries, and what keeps the store trustworthy over years: the store
 //! audit, backup and restore, and the high-water mark of checkpoints

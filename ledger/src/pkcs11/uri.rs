@@ -160,6 +160,9 @@ impl Pkcs11Uri {
             return Ok(v.clone());
         }
         if let Some(path) = &self.pin_source {
+            // Like the key files: a PIN others can read is refused.
+            crate::keys::refuse_shared(path)
+                .map_err(|e| LedgerError::InvalidRequest(format!("PKCS#11 pin-source: {e}")))?;
             let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
                 LedgerError::InvalidRequest(format!("PKCS#11 pin-source {}: {e}", path.display()))
             })?);
@@ -265,6 +268,7 @@ fn pct_encode(v: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
 
     const MODULE: &str = "module-path=/usr/lib/softhsm/libsofthsm2.so";
 
@@ -328,6 +332,11 @@ mod tests {
             pin.display()
         ))
         .expect("parses");
+        let mode =
+            |m| std::fs::set_permissions(&pin, std::fs::Permissions::from_mode(m)).expect("chmod");
+        mode(0o644);
+        assert!(u.pin().expect_err("shared").to_string().contains("chmod 600"));
+        mode(0o600);
         assert_eq!(u.pin().expect("pin").as_str(), "5678");
         std::fs::remove_file(&pin).expect("rm");
         assert!(u.pin().expect_err("gone").to_string().contains("pin-source"));

@@ -1,6 +1,7 @@
-//! The log key and the master key in a PKCS#11 token (issue 27), on a
-//! real SoftHSM2 token made by `softhsm2-util` in a temporary directory:
-//! the whole flow through a real server, what the data directory holds
+//! The log key, the master key and a witness key in a PKCS#11 token
+//! (issue 27), on a real SoftHSM2 token made by `softhsm2-util` in a
+//! temporary directory: the whole flow through a real server and a real
+//! witness (anchored bundle verified), what the data directory holds
 //! (no key file, no document key in clear), what the token says of its
 //! keys, and a copy of the data directory without the token.
 //!
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use common::witness::{cosigned_by, wait_checkpoint, Witness};
 use common::{Server, TENANT};
 use cryptoki::context::{CInitializeArgs, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
@@ -183,11 +185,20 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 #[test]
-fn the_whole_flow_runs_with_the_log_key_and_master_key_in_the_token() {
+fn the_whole_flow_runs_with_the_log_master_and_witness_keys_in_the_token() {
     let hsm = hsm();
     let token = TOKENS[0];
     let (log_uri, master_uri) = (hsm.uri(token, "log"), hsm.uri(token, "master"));
     let mut s = Server::prepare_with(&["--log-key", &log_uri, "--master-key", &master_uri]);
+    // A witness whose cosigning key is in the token too.
+    let d = s.data().to_str().unwrap().to_string();
+    let status = common::cli(&["status", "--data", &d]);
+    let log_vkey = status.lines().find_map(|l| l.strip_prefix("vkey: ")).unwrap().to_string();
+    let witness_uri = hsm.uri(token, "witness");
+    let w = Witness::start_with("court.example/w", &log_vkey, None, &["--key", &witness_uri]);
+    common::cli(&["witness", "add", "--data", &d, "--vkey", &w.vkey, "--url", &w.url()]);
+    common::cli(&["anchor", "policy", "--data", &d, "--interval", "1"]);
+    assert!(!Path::new(&w.data()).join("witness.key").exists());
     s.spawn();
     let signers: Vec<_> = s.signers.iter().collect();
     let document = b"hardware-kept contract".to_vec();
@@ -209,13 +220,19 @@ fn the_whole_flow_runs_with_the_log_key_and_master_key_in_the_token() {
     let served = NoteVerifier::from_vkey(&vkey).unwrap();
     assert_eq!(point.as_slice(), [&[0x04, 0x20][..], served.key.as_bytes()].concat());
 
-    // The bundle verifies with the verifier CLI under a policy naming that key.
+    // The witness cosigns through its token: the bundle's checkpoint is anchored.
+    wait_checkpoint(&s, "the token witness's cosignature", |cp| {
+        cp.checkpoint.size > first && cosigned_by(cp, &w)
+    });
+
+    // The bundle verifies with the verifier CLI under a policy naming those keys.
     let (status, bundle) = s.get(&format!("/v1/documents/{DOC}/bundle"), Some(&s.tokens.legal));
     assert_eq!(status, 200, "{bundle}");
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("bundle.json"), &bundle).unwrap();
     std::fs::write(work.path().join("doc"), &document).unwrap();
-    std::fs::write(work.path().join("policy"), format!("log {vkey}\n")).unwrap();
+    let policy = format!("log {vkey}\nwitness {}\nquorum 1\n", w.vkey);
+    std::fs::write(work.path().join("policy"), policy).unwrap();
     let out = Command::new(verifier_bin())
         .arg("verify")
         .arg(work.path().join("bundle.json"))
@@ -227,6 +244,7 @@ fn the_whole_flow_runs_with_the_log_key_and_master_key_in_the_token() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("court.example/w"), "the witness is named: {text}");
     // ... and under another key of the same name, it does not.
     let other = verifier::note::NoteSigner::new(
         &served.name,
@@ -247,6 +265,7 @@ fn the_whole_flow_runs_with_the_log_key_and_master_key_in_the_token() {
     // The keys never left the token: its own attributes say so.
     assert_kept_inside(&session, ObjectClass::PRIVATE_KEY, "log");
     assert_kept_inside(&session, ObjectClass::SECRET_KEY, "master");
+    assert_kept_inside(&session, ObjectClass::PRIVATE_KEY, "witness");
 
     // No key file, and no document key in clear anywhere in the directory:
     // each wrapped key is unwrapped by the token (here, by the test) and

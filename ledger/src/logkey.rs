@@ -46,7 +46,7 @@ impl LogKey {
     pub fn sign(&self, msg: &[u8]) -> Result<Signature> {
         match self {
             LogKey::File(k) => Ok(k.sign(msg)),
-            LogKey::Token(t) => t.sign(msg),
+            LogKey::Token(t) => Ok(t.sign(msg)?),
         }
     }
 }

@@ -11,7 +11,9 @@ use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
 use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
-use super::{ck, ck_unavailable, Pkcs11Uri, Token};
+use cryptoki::error::Error as CkError;
+use pkcs11_keys::{Pkcs11Uri, Token};
+
 use crate::error::{LedgerError, Result};
 use crate::vault::MasterKey;
 
@@ -24,6 +26,15 @@ const TAG_BITS: u64 = 128;
 pub struct TokenMasterKey {
     token: Token,
     key: ObjectHandle,
+}
+
+fn ck(what: &str, e: CkError) -> LedgerError {
+    LedgerError::InvalidRequest(format!("PKCS#11 {what}: {e}"))
+}
+
+/// A failure while serving: refused, nothing written; the caller may retry.
+fn ck_unavailable(what: &str, e: CkError) -> LedgerError {
+    LedgerError::Unavailable(format!("PKCS#11 {what}: {e}"))
 }
 
 impl TokenMasterKey {

@@ -1,5 +1,6 @@
 //! RFC 7512 `pkcs11:` URIs: which module, which token, which object, and
-//! where the PIN comes from.
+//! where the PIN comes from. The PIN's environment variable is the
+//! ledger's name; the witness reads the same one.
 //!
 //! Supported path attributes (RFC 7512 §2.3): `token`, `serial`,
 //! `manufacturer`, `model`, `slot-id`, `object`, `id`, `type`; query
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 
 use zeroize::Zeroizing;
 
-use crate::error::{LedgerError, Result};
+use crate::{Pkcs11Error, Result};
 
 /// The environment variable read for the PIN when the URI names neither
 /// `pin-source` nor `pin-value`.
@@ -56,10 +57,10 @@ impl fmt::Debug for Pkcs11Uri {
     }
 }
 
-fn bad(uri: &str, why: impl fmt::Display) -> LedgerError {
+fn bad(uri: &str, why: impl fmt::Display) -> Pkcs11Error {
     // The URI may carry pin-value: never echo it.
     let shown = uri.split('?').next().unwrap_or_default();
-    LedgerError::InvalidRequest(format!("PKCS#11 URI {shown:?}: {why}"))
+    Pkcs11Error::Config(format!("PKCS#11 URI {shown:?}: {why}"))
 }
 
 impl Pkcs11Uri {
@@ -160,18 +161,16 @@ impl Pkcs11Uri {
             return Ok(v.clone());
         }
         if let Some(path) = &self.pin_source {
-            // Like the key files: a PIN others can read is refused.
-            crate::keys::refuse_shared(path)
-                .map_err(|e| LedgerError::InvalidRequest(format!("PKCS#11 pin-source: {e}")))?;
+            refuse_shared(path)?;
             let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-                LedgerError::InvalidRequest(format!("PKCS#11 pin-source {}: {e}", path.display()))
+                Pkcs11Error::Config(format!("PKCS#11 pin-source {}: {e}", path.display()))
             })?);
             let line = text.lines().next().unwrap_or_default();
             return Ok(Zeroizing::new(line.to_string()));
         }
         match std::env::var(PIN_ENV) {
             Ok(v) => Ok(Zeroizing::new(v)),
-            Err(_) => Err(LedgerError::InvalidRequest(format!(
+            Err(_) => Err(Pkcs11Error::Config(format!(
                 "no PIN for the PKCS#11 token: give pin-source=FILE in the URI, or set {PIN_ENV}"
             ))),
         }
@@ -211,6 +210,22 @@ impl Pkcs11Uri {
     }
 }
 
+/// Like the key files: a PIN file others may read or write is refused.
+fn refuse_shared(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Pkcs11Error::Config(format!("PKCS#11 pin-source {}: {e}", path.display())))?;
+    let mode = meta.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(Pkcs11Error::Config(format!(
+            "PKCS#11 pin-source {} is readable by others (mode {:o}); chmod 600 it",
+            path.display(),
+            mode & 0o777
+        )));
+    }
+    Ok(())
+}
+
 fn once<T>(slot: &mut Option<T>, v: T, name: &str) -> std::result::Result<(), String> {
     if slot.is_some() {
         return Err(format!("{name} appears more than once"));
@@ -226,7 +241,7 @@ fn utf8(name: &str, bytes: Vec<u8>) -> std::result::Result<String, String> {
 fn pin_source_path(text: &str) -> Result<PathBuf> {
     let path = text.strip_prefix("file://").or_else(|| text.strip_prefix("file:")).unwrap_or(text);
     if !path.starts_with('/') {
-        return Err(LedgerError::InvalidRequest(format!(
+        return Err(Pkcs11Error::Config(format!(
             "PKCS#11 pin-source {text:?}: give an absolute file path (or a file: URI)"
         )));
     }

@@ -1,63 +1,64 @@
-//! The log key in a token: an Ed25519 key pair (CKM_EC_EDWARDS_KEY_PAIR_GEN
-//! on curve edwards25519), signing with CKM_EDDSA (pure Ed25519, RFC 8032),
-//! so its signatures are the bytes a file key's would be for the same
-//! key. The public key comes from the token's CKA_EC_POINT, and is checked
-//! against a signature the token makes at open.
+//! An Ed25519 key in a token (the log key, a witness key): a key pair
+//! made by CKM_EC_EDWARDS_KEY_PAIR_GEN on curve edwards25519, signing with
+//! CKM_EDDSA (pure Ed25519, RFC 8032), so its signatures are the bytes a
+//! file key's would be for the same key. The public key comes from the
+//! token's CKA_EC_POINT, and is checked against a signature the token
+//! makes at open.
 
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 
-use super::{ck, ck_unavailable, Pkcs11Uri, Token};
-use crate::error::{LedgerError, Result};
+use crate::token::{ck, ck_unavailable};
+use crate::{Pkcs11Error, Pkcs11Uri, Result, Token};
 
 /// DER of the OID of Ed25519 (1.3.101.112, RFC 8410), CKA_EC_PARAMS.
 const ED25519_OID_DER: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
 
 /// An Ed25519 signing key that lives in a PKCS#11 token.
-pub struct TokenLogKey {
+pub struct TokenEd25519 {
     token: Token,
     private: ObjectHandle,
     public: VerifyingKey,
 }
 
-impl std::fmt::Debug for TokenLogKey {
+impl std::fmt::Debug for TokenEd25519 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TokenLogKey({:?})", self.token.uri())
+        write!(f, "TokenEd25519({:?})", self.token.uri())
     }
 }
 
-impl TokenLogKey {
+impl TokenEd25519 {
     /// Opens the key pair the URI names; never generates one.
-    pub fn open(uri: &Pkcs11Uri) -> Result<TokenLogKey> {
+    pub fn open(uri: &Pkcs11Uri) -> Result<TokenEd25519> {
         let token = Token::open(uri)?;
         let private = token.find(ObjectClass::PRIVATE_KEY)?.ok_or_else(|| {
-            LedgerError::InvalidRequest(format!(
+            Pkcs11Error::Config(format!(
                 "no Ed25519 private key {} in the token",
                 uri.to_stored_string()
             ))
         })?;
-        TokenLogKey::checked(token, private)
+        TokenEd25519::checked(token, private)
     }
 
     /// Opens the key pair the URI names, or generates it in the token
     /// (private half CKA_SENSITIVE, not CKA_EXTRACTABLE) when there is none.
-    pub fn open_or_generate(uri: &Pkcs11Uri) -> Result<TokenLogKey> {
+    pub fn open_or_generate(uri: &Pkcs11Uri) -> Result<TokenEd25519> {
         let token = Token::open(uri)?;
         let private = match token.find(ObjectClass::PRIVATE_KEY)? {
             Some(k) => k,
             None => generate(&token)?,
         };
-        TokenLogKey::checked(token, private)
+        TokenEd25519::checked(token, private)
     }
 
-    fn checked(token: Token, private: ObjectHandle) -> Result<TokenLogKey> {
-        token.check_kept_inside(private, "log key")?;
+    fn checked(token: Token, private: ObjectHandle) -> Result<TokenEd25519> {
+        token.check_kept_inside(private, "Ed25519 key")?;
         let public_handle = token.find(ObjectClass::PUBLIC_KEY)?.ok_or_else(|| {
-            LedgerError::InvalidRequest(format!(
+            Pkcs11Error::Config(format!(
                 "the token holds the private key {} but no public key of that name (its \
-                 CKA_EC_POINT is the log's public key)",
+                 CKA_EC_POINT is the key's public half)",
                 token.uri().to_stored_string()
             ))
         })?;
@@ -70,17 +71,17 @@ impl TokenLogKey {
             _ => None,
         });
         let public = point.as_deref().and_then(ec_point_key).ok_or_else(|| {
-            LedgerError::InvalidRequest(format!(
+            Pkcs11Error::Config(format!(
                 "the public key {} is not an Ed25519 key (CKA_EC_POINT)",
                 token.uri().to_stored_string()
             ))
         })?;
-        let key = TokenLogKey { token, private, public };
+        let key = TokenEd25519 { token, private, public };
         // The pair must be one: a private key that does not sign for the
-        // public key would hand out checkpoints no verifier accepts.
+        // public key would hand out signatures no verifier accepts.
         let probe = b"evidence-ledger/pkcs11-key-check/v1";
         if key.public.verify(probe, &key.sign(probe)?).is_err() {
-            return Err(LedgerError::InvalidRequest(format!(
+            return Err(Pkcs11Error::Config(format!(
                 "the token's private and public keys {} are not one Ed25519 pair",
                 key.token.uri().to_stored_string()
             )));
@@ -100,7 +101,7 @@ impl TokenLogKey {
             s.sign(&mech, self.private, msg).map_err(|e| ck_unavailable("signing (CKM_EDDSA)", e))
         })?;
         let bytes: [u8; 64] = sig.as_slice().try_into().map_err(|_| {
-            LedgerError::InvalidRequest(format!(
+            Pkcs11Error::Config(format!(
                 "the token returned a {}-byte signature, not Ed25519's 64",
                 sig.len()
             ))
@@ -129,7 +130,7 @@ fn generate(token: &Token) -> Result<ObjectHandle> {
     private.extend(token.naming());
     let (_, private) = token.with(|s| {
         s.generate_key_pair(&Mechanism::EccEdwardsKeyPairGen, &public, &private)
-            .map_err(|e| ck("generating the log key (CKM_EC_EDWARDS_KEY_PAIR_GEN)", e))
+            .map_err(|e| ck("generating an Ed25519 key (CKM_EC_EDWARDS_KEY_PAIR_GEN)", e))
     })?;
     Ok(private)
 }

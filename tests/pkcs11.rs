@@ -195,7 +195,7 @@ fn the_whole_flow_runs_with_the_log_master_and_witness_keys_in_the_token() {
     let status = common::cli(&["status", "--data", &d]);
     let log_vkey = status.lines().find_map(|l| l.strip_prefix("vkey: ")).unwrap().to_string();
     let witness_uri = hsm.uri(token, "witness");
-    let w = Witness::start_with("court.example/w", &log_vkey, None, &["--key", &witness_uri]);
+    let mut w = Witness::start_with("court.example/w", &log_vkey, None, &["--key", &witness_uri]);
     common::cli(&["witness", "add", "--data", &d, "--vkey", &w.vkey, "--url", &w.url()]);
     common::cli(&["anchor", "policy", "--data", &d, "--interval", "1"]);
     assert!(!Path::new(&w.data()).join("witness.key").exists());
@@ -321,6 +321,17 @@ fn the_whole_flow_runs_with_the_log_master_and_witness_keys_in_the_token() {
     assert!(!out.status.success());
     assert!(err.contains("PKCS#11 token") && err.contains("no token"), "{err}");
     assert!(!copy.join("keys/master.key").exists(), "no file key is made in its place");
+    // Nor does the witness cosign without its token.
+    w.kill();
+    let out = Command::new(common::witness::witness_bin())
+        .args(["serve", "--data", &w.data(), "--listen", "127.0.0.1:0"])
+        .env("SOFTHSM2_CONF", &empty_conf)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("witness key is in a PKCS#11 token"), "{err}");
+    assert!(!Path::new(&w.data()).join("witness.key").exists());
     assert!(!copy.join("log.key").exists());
     // The audit still checks the copy's structure with the recorded vkey,
     // but opens no record.

@@ -358,7 +358,18 @@ fn the_whole_flow_runs_with_the_log_master_and_witness_keys_in_the_token() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("master key is in a PKCS#11 token"), "{err}");
-    // The original, with its token, serves again and still opens records.
+    // And with the record of the master key gone, the store's wrapped keys
+    // (layout 0x02) still say a token is needed: no file key is made.
+    std::fs::remove_file(&master_file).unwrap();
+    let out = Command::new(common::BIN)
+        .args(["serve", "--data", copy.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("wrapped by a master key in a PKCS#11 token"), "{err}");
+    assert!(!copy.join("keys/master.key").exists(), "no file key is made in its place");
+    // The original, with its token, still opens its records.
     let back = ledger::Ledger::open_read_only(&data).unwrap();
     assert!(back.opening(first).is_ok());
     let _ = TENANT;

@@ -148,6 +148,10 @@ pub fn recorded_vkey(dir: &Path) -> Result<String> {
 /// Generates (or takes the existing) key pair the URI names in its token
 /// for `origin`, and records it in `dir` (`log.pkcs11`, created new, 0600).
 pub fn create_token_record(dir: &Path, origin: &str, uri: &Pkcs11Uri) -> Result<LogSigner> {
+    // Checked before the token makes a key no record would name.
+    if !is_valid_key_name(origin) {
+        return Err(LedgerError::InvalidRequest(format!("{origin:?} is not a valid key name")));
+    }
     let key = TokenLogKey::open_or_generate(uri)?;
     let signer = LogSigner::new(origin, LogKey::Token(Arc::new(key)))?;
     let path = dir.join(LOG_TOKEN_FILE);

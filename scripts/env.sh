@@ -40,6 +40,11 @@ need_pkg poppler-utils
 need_pkg openssl
 need_pkg faketime
 
+# The PKCS#11 tests (tests/pkcs11.rs) keep the log key and the master key
+# in a SoftHSM2 token (>= 2.6 for Ed25519), made under a temporary
+# SOFTHSM2_CONF by softhsm2-util.
+need_pkg softhsm2
+
 # The power-loss tests (testfs/, ledger/tests/powerloss.rs) mount a FUSE file
 # system through the fusermount3 binary.
 need_pkg fuse3

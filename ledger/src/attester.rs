@@ -6,12 +6,13 @@
 //! sequencer with the same key, as signed notes; the two messages never
 //! read as each other). Calls only the error type and helpers.
 
-use ed25519_dalek::{Signature, Signer as _, SigningKey};
+use ed25519_dalek::Signature;
 use rand_core::{OsRng, RngCore};
 use verifier::entry::{Event, EventKind};
 use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
+use crate::logkey::LogKey;
 use crate::util::b64;
 
 /// The issuer name under which the log's own key attests what the log
@@ -25,22 +26,22 @@ pub const OPERATOR_ACTOR: &str = "operator";
 
 /// The log key, as the issuer of the ledger's own events.
 pub(crate) struct Attester {
-    key: SigningKey,
+    key: LogKey,
 }
 
 impl Attester {
-    pub(crate) fn new(key: SigningKey) -> Attester {
+    pub(crate) fn new(key: LogKey) -> Attester {
         Attester { key }
     }
 
     /// The log key (its public half is the issuer [`LOG_ISSUER`]).
-    pub(crate) fn key(&self) -> &SigningKey {
+    pub(crate) fn key(&self) -> &LogKey {
         &self.key
     }
 
     /// Signs `msg` with the log key: canonical JSON objects only, so that
     /// it never reads as a checkpoint body.
-    pub(crate) fn sign(&self, msg: &[u8]) -> Signature {
+    pub(crate) fn sign(&self, msg: &[u8]) -> Result<Signature> {
         self.key.sign(msg)
     }
 
@@ -78,7 +79,7 @@ impl Attester {
             by,
             display,
         }
-        .json(&self.key, claim);
+        .json(&self.key, claim)?;
         Event::from_value(value, true)
             .map_err(|source| LedgerError::Rejected { position: 0, source })
     }
@@ -100,7 +101,11 @@ pub(crate) struct ServiceEvent<'a> {
 
 impl ServiceEvent<'_> {
     /// The event's JSON, attested (v2) by `log_key` as [`LOG_ISSUER`].
-    pub(crate) fn json(&self, log_key: &SigningKey, claim: serde_json::Value) -> serde_json::Value {
+    pub(crate) fn json(
+        &self,
+        log_key: &LogKey,
+        claim: serde_json::Value,
+    ) -> Result<serde_json::Value> {
         let message = verifier::attest::attestation_message_v2(&verifier::attest::AttestationV2 {
             tenant: self.tenant,
             document_id: self.document_id,
@@ -111,15 +116,15 @@ impl ServiceEvent<'_> {
             issuer: LOG_ISSUER,
             claim: &claim,
         });
-        let signature = b64(&log_key.sign(&message).to_bytes());
+        let signature = b64(&log_key.sign(&message)?.to_bytes());
         let commitment = Hash::digest(format!("evidence-ledger actor {}", self.by).as_bytes());
-        serde_json::json!({
+        Ok(serde_json::json!({
             "event_id": self.event_id,
             "document_id": self.document_id,
             "kind": self.kind.as_str(),
             "document_hash": self.document_hash_hex,
             "actor": {"id": self.by, "display": self.display, "commitment": commitment.to_hex()},
             "attestations": [{"issuer": LOG_ISSUER, "v": 2, "claim": claim, "signature": signature}],
-        })
+        }))
     }
 }

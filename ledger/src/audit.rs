@@ -15,11 +15,10 @@ use std::path::Path;
 use tlog_tiles::tlog;
 use verifier::checkpoint::SignedCheckpoint;
 use verifier::hash::{leaf_hash, node_hash};
-use verifier::note::{NoteSigner, NoteVerifier};
+use verifier::note::NoteVerifier;
 use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
-use crate::keys::{read_key_file, LOG_KEY_FILE};
 use crate::store::{be_u64, LogFamily, RecordFamily, Store};
 
 /// Findings kept in full; the rest are only counted.
@@ -88,22 +87,21 @@ struct Expected {
 /// checkpoint notes (e.g. the anchoring crate's sent checkpoints); each is
 /// verified with the log key and its root matched.
 pub fn audit_dir(dir: &Path, aux_checkpoints: &[&[u8]]) -> Result<AuditReport> {
-    let (name, key) = read_key_file(&dir.join(LOG_KEY_FILE))?;
-    let signer =
-        NoteSigner::new(&name, key).map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
-    let log = NoteVerifier::from_vkey(&signer.vkey())
+    // The vkey as recorded: a data directory whose log key is in a token
+    // audits without that token.
+    let log = NoteVerifier::from_vkey(&crate::logkey::recorded_vkey(dir)?)
         .map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
     let store = crate::datadir::open_store_read_only(dir)?;
     // With the master key at hand, v2 records are opened and checked
     // against their leaves too (a backup kept apart from its key is
     // checked structurally only).
-    let master = crate::vault::master_key_path(dir);
-    let vault = if master.exists() {
-        let erased = store.erasures()?.into_iter().map(|(id, _)| id).collect();
-        let m = crate::vault::FileMasterKey::open_existing(&master)?;
-        crate::vault::Vault::open(Box::new(m), &store, erased).ok()
-    } else {
-        None
+    // A master key in a token that is not reachable here counts as absent.
+    let vault = match crate::datadir::master_key_read_only(dir)? {
+        Some(m) => {
+            let erased = store.erasures()?.into_iter().map(|(id, _)| id).collect();
+            crate::vault::Vault::open(m, &store, erased).ok()
+        }
+        None => None,
     };
     audit_store_with(&store, &log, aux_checkpoints, vault.as_ref())
 }

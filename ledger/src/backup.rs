@@ -26,6 +26,7 @@ use crate::datadir::DB_DIR;
 use crate::error::{LedgerError, Result};
 use crate::fsutil::{create_dir_all_durable, sync_dir};
 use crate::keys::LOG_KEY_FILE;
+use crate::logkey::LOG_TOKEN_FILE;
 use crate::store::Store;
 
 /// What a backup or restore copied, and the audit of the result.
@@ -46,7 +47,10 @@ pub struct CopyReport {
 /// `aux_checkpoints` as for [`audit_dir`].
 pub fn backup(data: &Path, to: &Path, aux_checkpoints: &[&[u8]]) -> Result<CopyReport> {
     refuse_postgres(data)?;
-    if to.join(DB_DIR).exists() || to.join(LOG_KEY_FILE).exists() {
+    if to.join(DB_DIR).exists()
+        || to.join(LOG_KEY_FILE).exists()
+        || to.join(LOG_TOKEN_FILE).exists()
+    {
         return Err(LedgerError::AlreadyExists(format!("{} holds a store", to.display())));
     }
     create_dir_all_durable(to)?;
@@ -73,8 +77,8 @@ pub fn restore(from: &Path, data: &Path, aux_checkpoints: &[&[u8]]) -> Result<Co
             data.join(DB_DIR).display()
         )));
     }
-    let key = data.join(LOG_KEY_FILE);
-    if key.exists() && fs::read(&key)? != fs::read(from.join(LOG_KEY_FILE))? {
+    let key = data.join(log_key_file(from));
+    if key.exists() && fs::read(&key)? != fs::read(from.join(log_key_file(from)))? {
         return Err(LedgerError::InvalidRequest(format!(
             "{} is another log's key than the backup's",
             key.display()
@@ -138,9 +142,21 @@ fn copy_store(source: &Store, to: &Path) -> Result<u64> {
     Ok(records)
 }
 
+/// The file holding (or, for a key in a PKCS#11 token, naming) the log
+/// key: a backup of a token's log carries the token's URI and vkey, never
+/// a key; the token is backed up by its own means (docs/architecture.md).
+fn log_key_file(dir: &Path) -> &'static str {
+    if dir.join(LOG_TOKEN_FILE).exists() {
+        LOG_TOKEN_FILE
+    } else {
+        LOG_KEY_FILE
+    }
+}
+
 fn copy_key(from: &Path, to: &Path) -> Result<()> {
-    let bytes = fs::read(from.join(LOG_KEY_FILE))?;
-    let path = to.join(LOG_KEY_FILE);
+    let name = log_key_file(from);
+    let bytes = fs::read(from.join(name))?;
+    let path = to.join(name);
     let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     f.write_all(&bytes)?;
     f.sync_all()?;

@@ -8,17 +8,30 @@
 //! create the index key) and the tree (the root of the mark's size).
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{LedgerError, Result};
 use crate::fsutil::{create_dir_all_durable, sync_dir};
 use crate::highwater::{HighWater, Mark, HIGH_WATER_FILE};
 use crate::keys::{create_key_file, LOG_KEY_FILE};
+use crate::logkey::{create_token_record, LOG_TOKEN_FILE};
 use crate::pg::Lease;
+use crate::pkcs11::master::LAYOUT_PKCS11_GCM;
+use crate::pkcs11::{Pkcs11Uri, TokenMasterKey};
 use crate::store::{Store, StoreConfig};
 use crate::tree::{self, StoreReader};
 use crate::types::Head;
 use crate::vault::{key_aad, master_key_path, FileMasterKey, MasterKey, Vault, INDEX_KEY_ID};
+
+/// Where `init` puts the log key and the master key: files (the
+/// default) or the PKCS#11 tokens these URIs name.
+#[derive(Clone, Debug, Default)]
+pub struct InitKeys {
+    /// `--log-key pkcs11:…`: the log's Ed25519 key in a token.
+    pub log_key: Option<Pkcs11Uri>,
+    /// `--master-key pkcs11:…`: the master key (AES-256) in a token.
+    pub master_key: Option<Pkcs11Uri>,
+}
 
 /// Sub-directory of the data directory holding RocksDB.
 pub(crate) const DB_DIR: &str = "db";
@@ -55,7 +68,12 @@ pub(crate) fn open_store_read_only(dir: &Path) -> Result<Store> {
 /// names); returns the vkey. For PostgreSQL the
 /// schema is migrated first, and a database that already holds a log
 /// is refused (a second node of that log copies its key files).
-pub(crate) fn init(dir: &Path, origin: &str, config: &StoreConfig) -> Result<String> {
+pub(crate) fn init(
+    dir: &Path,
+    origin: &str,
+    config: &StoreConfig,
+    keys: &InitKeys,
+) -> Result<String> {
     // PostgreSQL: init writes under the sequencer lease, like any writer.
     let mut lease = None;
     let mut config = config.clone();
@@ -81,17 +99,27 @@ pub(crate) fn init(dir: &Path, origin: &str, config: &StoreConfig) -> Result<Str
     let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
     std::fs::set_permissions(dir, private)?;
     let key_path = dir.join(LOG_KEY_FILE);
-    if key_path.exists() {
-        return Err(LedgerError::AlreadyExists(format!("{}", key_path.display())));
+    for p in [key_path.clone(), dir.join(LOG_TOKEN_FILE)] {
+        if p.exists() {
+            return Err(LedgerError::AlreadyExists(format!("{}", p.display())));
+        }
     }
-    let signer = create_key_file(&key_path, origin)?;
+    let vkey = match &keys.log_key {
+        None => create_key_file(&key_path, origin)?.vkey(),
+        Some(uri) => create_token_record(dir, origin, uri)?.vkey(),
+    };
     sync_dir(dir)?;
-    let master = FileMasterKey::open_or_create(&master_key_path(dir))?;
+    let master: Box<dyn MasterKey> = match &keys.master_key {
+        None => Box::new(FileMasterKey::open_or_create(&master_key_path(dir))?),
+        Some(uri) => Box::new(record_token_master(dir, uri)?),
+    };
     let store = Store::open_config(&dir.join(DB_DIR), &config)?;
-    store.bind_log_vkey(&signer.vkey())?;
-    if lease.is_some() {
-        // The index key, now: a read-only open never creates it.
-        Vault::open(Box::new(master), &store, HashSet::new())?;
+    store.bind_log_vkey(&vkey)?;
+    if lease.is_some() || keys.master_key.is_some() {
+        // The index key, now: a read-only open never creates it. With a
+        // token master key, the store then says from init on that its
+        // keys need that token (layout 2), even if the record is lost.
+        Vault::open(master, &store, HashSet::new())?;
     }
     drop(store);
     drop(lease);
@@ -105,7 +133,7 @@ pub(crate) fn init(dir: &Path, origin: &str, config: &StoreConfig) -> Result<Str
         f.sync_all()?;
     }
     sync_dir(dir)?;
-    Ok(signer.vkey())
+    Ok(vkey)
 }
 
 /// Refuses a store behind, or beside, the newest checkpoint this data
@@ -152,23 +180,112 @@ pub(crate) fn check_high_water(
     Ok(hw)
 }
 
-/// The master key of `dir` for writing `store`: created only for a store
-/// that holds no key wrapped under one yet (a new log, or one older than
-/// evidence v2); otherwise [`check_master_key`].
-pub(crate) fn master_key_for(dir: &Path, store: &Store) -> Result<FileMasterKey> {
+/// The master key of `dir` for writing `store`: the token's when the
+/// directory records one (`keys/master.pkcs11`); a file key created only
+/// for a store that holds no key wrapped under one yet (a new log, or one
+/// older than evidence v2); otherwise [`check_master_key`].
+pub(crate) fn master_key_for(dir: &Path, store: &Store) -> Result<Box<dyn MasterKey>> {
     match check_master_key(dir, store)? {
         Some(master) => Ok(master),
-        None => FileMasterKey::open_or_create(&master_key_path(dir)),
+        None if token_master_path(dir).exists() => Ok(Box::new(open_token_master(dir)?)),
+        None => Ok(Box::new(FileMasterKey::open_or_create(&master_key_path(dir))?)),
     }
+}
+
+/// The master key for reading only: the token's when recorded (`None`
+/// when the token is not reachable: no private record is opened), else
+/// the file's (`None` when there is no file; an error when it is unsafe).
+pub(crate) fn master_key_read_only(dir: &Path) -> Result<Option<Box<dyn MasterKey>>> {
+    if token_master_path(dir).exists() {
+        return match open_token_master(dir) {
+            Ok(m) => Ok(Some(Box::new(m))),
+            Err(e) => {
+                tracing::warn!("no private record can be read: {e}");
+                Ok(None)
+            }
+        };
+    }
+    let path = master_key_path(dir);
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Box::new(FileMasterKey::open_existing(&path)?)))
+}
+
+/// Where a data directory records that its master key is in a token.
+pub fn token_master_path(dir: &Path) -> PathBuf {
+    dir.join("keys").join(MASTER_TOKEN_FILE)
+}
+
+/// File (under `keys/`) naming the token master key: `uri <URI>`.
+pub const MASTER_TOKEN_FILE: &str = "master.pkcs11";
+
+fn record_token_master(dir: &Path, uri: &Pkcs11Uri) -> Result<TokenMasterKey> {
+    let path = token_master_path(dir);
+    if path.exists() || master_key_path(dir).exists() {
+        return Err(LedgerError::AlreadyExists(format!(
+            "{} already has a master key",
+            dir.display()
+        )));
+    }
+    let master = TokenMasterKey::open_or_generate(uri)?;
+    let keys = path.parent().unwrap_or(dir);
+    create_dir_all_durable(keys)?;
+    std::fs::set_permissions(
+        keys,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+    )?;
+    let mut f = std::fs::OpenOptions::new();
+    std::os::unix::fs::OpenOptionsExt::mode(f.create_new(true).write(true), 0o600);
+    let mut f = f.open(&path)?;
+    std::io::Write::write_all(&mut f, format!("uri {}\n", uri.to_stored_string()).as_bytes())?;
+    f.sync_all()?;
+    sync_dir(keys)?;
+    Ok(master)
+}
+
+fn open_token_master(dir: &Path) -> Result<TokenMasterKey> {
+    let path = token_master_path(dir);
+    let text = std::fs::read_to_string(&path)?;
+    let uri = text
+        .lines()
+        .find_map(|l| l.strip_prefix("uri "))
+        .ok_or_else(|| LedgerError::Corrupt(format!("{}: no `uri` line", path.display())))?;
+    TokenMasterKey::open(&Pkcs11Uri::parse(uri)?).map_err(|e| {
+        LedgerError::InvalidRequest(format!(
+            "this data directory's master key is in a PKCS#11 token ({}), which is not usable \
+             here, so no document key can be unwrapped: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// For a store whose keys are wrapped under a master key: that key, which
 /// must be in `dir` and open them (a new random key would open nothing,
 /// and the store's private records would read as corrupt). `None` for a
 /// store with no wrapped key. Creates nothing.
-pub(crate) fn check_master_key(dir: &Path, store: &Store) -> Result<Option<FileMasterKey>> {
+pub(crate) fn check_master_key(dir: &Path, store: &Store) -> Result<Option<Box<dyn MasterKey>>> {
     let path = master_key_path(dir);
     let Some(wrapped) = store.wrapped_key(&INDEX_KEY_ID)? else { return Ok(None) };
+    let in_token = wrapped.first() == Some(&LAYOUT_PKCS11_GCM);
+    if in_token || token_master_path(dir).exists() {
+        if !token_master_path(dir).exists() {
+            return Err(LedgerError::InvalidRequest(format!(
+                "the store's keys are wrapped by a master key in a PKCS#11 token, but {} is \
+                 missing: put back the file naming that token's key (`uri pkcs11:…`). A file \
+                 master key would open none of the store's private records",
+                token_master_path(dir).display()
+            )));
+        }
+        let master = open_token_master(dir)?;
+        if master.unwrap(&wrapped, &key_aad(&INDEX_KEY_ID)).is_err() {
+            return Err(LedgerError::InvalidRequest(format!(
+                "the token key {} is not the master key this store's keys are wrapped under",
+                master.uri().to_stored_string()
+            )));
+        }
+        return Ok(Some(Box::new(master)));
+    }
     if !path.exists() {
         return Err(LedgerError::InvalidRequest(format!(
             "the store holds keys wrapped under a master key, but {} is missing: put the master \
@@ -186,5 +303,5 @@ pub(crate) fn check_master_key(dir: &Path, store: &Store) -> Result<Option<FileM
             path.display()
         )));
     }
-    Ok(Some(master))
+    Ok(Some(Box::new(master)))
 }

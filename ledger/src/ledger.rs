@@ -24,19 +24,19 @@ use std::sync::{Arc, Mutex};
 
 use ed25519_dalek::Signature;
 use verifier::entry::{Event, EventKind, IssuerKeys};
-use verifier::note::NoteSigner;
 use verifier::tsa::TrustedTsa;
 use verifier::Hash;
 
 use crate::attester::{Attester, ServiceEvent, LOG_ISSUER, OPERATOR_ACTOR};
 use crate::datadir::{
-    check_high_water, lease_holder, master_key_for, open_store_read_only, DB_DIR,
+    check_high_water, lease_holder, master_key_for, master_key_read_only, open_store_read_only,
+    InitKeys, DB_DIR,
 };
 use crate::erase::Eraser;
 use crate::error::{LedgerError, Result};
 use crate::ingest::Ingest;
-use crate::keys::{read_key_file, LOG_KEY_FILE};
 use crate::log::Log;
+use crate::logkey::load_log_signer;
 use crate::lookup::Lookup;
 use crate::pg::Lease;
 use crate::records::{Opening, Records};
@@ -46,7 +46,7 @@ use crate::sequencer::{load_head, GroupStats, Sequencer};
 use crate::store::{RecordFamily, Store, StoreConfig};
 use crate::types::Receipt;
 use crate::util::lock;
-use crate::vault::{master_key_path, FileMasterKey, KeyId, Vault};
+use crate::vault::{KeyId, Vault};
 
 /// Tuning of an opened ledger.
 #[derive(Clone, Debug)]
@@ -136,7 +136,20 @@ impl Ledger {
     /// schema is migrated first, and a database that already holds a log
     /// is refused (a second node of that log copies its key files).
     pub fn init_with(dir: &Path, origin: &str, config: &StoreConfig) -> Result<String> {
-        crate::datadir::init(dir, origin, config)
+        crate::datadir::init(dir, origin, config, &InitKeys::default())
+    }
+
+    /// [`Ledger::init_with`], with the log key and/or the master key in
+    /// the PKCS#11 tokens `keys` names (generated there, or the existing
+    /// key of that name taken); the data directory records their URIs
+    /// (never a PIN) and holds no key file for them.
+    pub fn init_with_keys(
+        dir: &Path,
+        origin: &str,
+        config: &StoreConfig,
+        keys: &InitKeys,
+    ) -> Result<String> {
+        crate::datadir::init(dir, origin, config, keys)
     }
 
     /// Opens an initialised data directory and starts the sequencer.
@@ -184,9 +197,8 @@ impl Ledger {
         store: Store,
         writable: Option<(LedgerOptions, Option<Lease>)>,
     ) -> Result<Ledger> {
-        let (name, log_key) = read_key_file(&dir.join(LOG_KEY_FILE))?;
-        let signer = NoteSigner::new(&name, log_key.clone())
-            .map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
+        let signer = load_log_signer(dir)?;
+        let log_key = signer.key().clone();
         // A store holds the log of one key: another's key would sign
         // checkpoints of a tree it never saw.
         match store.log_vkey()? {
@@ -208,13 +220,11 @@ impl Ledger {
             Some(_) => {
                 finish_master_rotation(dir, &store)?;
                 let master = master_key_for(dir, &store)?;
-                Some(Arc::new(Vault::open(Box::new(master), store.as_ref(), erased)?))
+                Some(Arc::new(Vault::open(master, store.as_ref(), erased)?))
             }
-            None => match FileMasterKey::open_existing(&master_key_path(dir)) {
-                Ok(master) => {
-                    Vault::open(Box::new(master), store.as_ref(), erased).ok().map(Arc::new)
-                }
-                Err(_) => None,
+            None => match master_key_read_only(dir).ok().flatten() {
+                Some(master) => Vault::open(master, store.as_ref(), erased).ok().map(Arc::new),
+                None => None,
             },
         };
         let has_v1 = if writable.is_some() { store.v2_since()? > 0 } else { log.head().size > 0 };
@@ -275,7 +285,7 @@ impl Ledger {
     /// as an issuer (the attestation of a `report_issued` event). Such
     /// messages are canonical JSON objects, so they never read as the
     /// checkpoint bodies the same key signs.
-    pub fn sign_with_log_key(&self, msg: &[u8]) -> Signature {
+    pub fn sign_with_log_key(&self, msg: &[u8]) -> Result<Signature> {
         self.inner.attester.sign(msg)
     }
 
@@ -518,7 +528,7 @@ impl Ledger {
         claim: serde_json::Value,
         by: &str,
         display: &str,
-    ) -> serde_json::Value {
+    ) -> Result<serde_json::Value> {
         let event =
             ServiceEvent { tenant, kind, event_id, document_id, document_hash_hex, by, display };
         event.json(self.inner.attester.key(), claim)

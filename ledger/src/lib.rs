@@ -4,7 +4,8 @@
 //! PostgreSQL, [`pg`]), the
 //! group-commit sequencer (the log's one writer), the Merkle tree state kept
 //! as RFC 9162 stored hashes (so any proof reads O(log n) hashes and memory
-//! stays flat as the log grows), checkpoint signing with the log key, the
+//! stays flat as the log grows), checkpoint signing with the log key (a
+//! file, or a PKCS#11 token: [`pkcs11`], [`logkey`]), the
 //! idempotency and document indexes, the trusted-issuer and token
 //! registries, and what keeps the store trustworthy over years: the store
 //! audit, backup and restore, and the high-water mark of checkpoints
@@ -29,8 +30,10 @@ mod ingest;
 pub mod keys;
 mod ledger;
 mod log;
+pub mod logkey;
 mod lookup;
 pub mod pg;
+pub mod pkcs11;
 mod proofs;
 mod records;
 pub mod registry;
@@ -44,7 +47,7 @@ mod util;
 pub mod vault;
 
 pub use attester::{LOG_ISSUER, OPERATOR_ACTOR};
-pub use datadir::{configured_store, STORE_FILE};
+pub use datadir::{configured_store, InitKeys, STORE_FILE};
 pub use erase::{Cleanup, MAX_REASON_CHARS};
 pub use error::LedgerError;
 pub use ids::{check_id, RESERVED_DOCUMENT_PREFIXES};

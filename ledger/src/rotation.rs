@@ -44,6 +44,15 @@ pub fn rotate_master_key_prepare(dir: &Path) -> Result<usize> {
             dir.display()
         )));
     }
+    if crate::datadir::token_master_path(dir).exists() {
+        // Nothing is changed: re-wrapping under a second token key is not
+        // built yet (docs/architecture.md, "Key ceremony").
+        return Err(LedgerError::InvalidRequest(format!(
+            "{}'s master key is in a PKCS#11 token: rotate-master-key rotates file master keys \
+             only (docs/architecture.md, \"Key ceremony\")",
+            dir.display()
+        )));
+    }
     let store = Store::open(&dir.join(DB_DIR))?;
     finish_master_rotation(dir, &store)?;
     let path = master_key_path(dir);

@@ -13,15 +13,15 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
 
 use sha2::{Digest as _, Sha256};
-use verifier::checkpoint::{Checkpoint, SignedCheckpoint};
+use verifier::checkpoint::Checkpoint;
 use verifier::entry::{self, Event};
 use verifier::hash::leaf_hash;
-use verifier::note::NoteSigner;
 use verifier::Hash;
 
 use crate::attester::ServiceEvent;
 use crate::error::{LedgerError, Result};
 use crate::highwater::{HighWater, Mark};
+use crate::logkey::LogSigner;
 use crate::store::{DocIndexEntry, IdemRecord, PrivateEntry, Store, TreeState, TAG_CHAIN};
 use crate::tree::{self, Overlay};
 use crate::types::{Erasure, Head, Prepared, Receipt, Request};
@@ -89,7 +89,7 @@ pub struct GroupStats {
 pub(crate) struct Sequencer {
     pub stats: Arc<GroupStats>,
     pub store: Arc<Store>,
-    pub signer: NoteSigner,
+    pub signer: LogSigner,
     pub head: Arc<RwLock<Arc<Head>>>,
     pub sync: bool,
     pub max_group_events: usize,
@@ -101,7 +101,7 @@ pub(crate) struct Sequencer {
     /// (tenant, event id) in clear.
     pub has_v1: bool,
     /// The log key, which attests the erasure entries it writes.
-    pub log_key: ed25519_dalek::SigningKey,
+    pub log_key: crate::logkey::LogKey,
     /// The tree size from which contracts are chained (record v3): above
     /// 0, a contract without a chain head may have older entries.
     pub chain_since: u64,
@@ -497,7 +497,8 @@ impl Sequencer {
                 by,
                 display: "admin",
             }
-            .json(&self.log_key, claim);
+            .json(&self.log_key, claim)
+            .map_err(SequenceError::Fatal)?;
             let ev = Event::from_value(json, true).map_err(|source| {
                 SequenceError::NonFatal(LedgerError::Rejected { position, source })
             })?;
@@ -668,7 +669,8 @@ impl Sequencer {
             root,
             extensions: Vec::new(),
         };
-        let note = SignedCheckpoint::sign(cp, &self.signer).to_bytes();
+        // A token that cannot sign fails the group: nothing is written.
+        let note = self.signer.sign_checkpoint(cp)?.to_bytes();
         let state = TreeState { size: g.size, root: root.0, last_time_micros: g.time_micros };
         g.batch.put_tree(&state, &note);
         let batch = std::mem::replace(&mut g.batch, self.store.batch());
@@ -764,7 +766,7 @@ fn fail(req: Request, e: LedgerError) {
 
 /// Reads the committed head from the store, checking that the stored hashes
 /// reproduce the root of the last signed checkpoint.
-pub(crate) fn load_head(store: &Store, signer: &NoteSigner) -> Result<Head> {
+pub(crate) fn load_head(store: &Store, signer: &LogSigner) -> Result<Head> {
     let state = store.tree_state()?;
     let Some(state) = state else {
         let cp = Checkpoint {
@@ -773,7 +775,7 @@ pub(crate) fn load_head(store: &Store, signer: &NoteSigner) -> Result<Head> {
             root: Hash::empty_root(),
             extensions: Vec::new(),
         };
-        let note = SignedCheckpoint::sign(cp, signer).to_bytes();
+        let note = signer.sign_checkpoint(cp)?.to_bytes();
         let note = String::from_utf8(note)
             .map_err(|_| LedgerError::Corrupt("checkpoint note is not UTF-8".into()))?;
         return Ok(Head {
@@ -853,7 +855,8 @@ mod tests {
 
     /// A sequencer over `store`, its head loaded from it.
     fn sequencer(dir: &std::path::Path, store: Arc<Store>, chain_since: u64) -> Sequencer {
-        let signer = NoteSigner::new("test/log", SigningKey::from_bytes(&[1; 32])).expect("key");
+        let log_key = crate::logkey::LogKey::File(Box::new(SigningKey::from_bytes(&[1; 32])));
+        let signer = LogSigner::new("test/log", log_key.clone()).expect("key");
         let master =
             crate::vault::FileMasterKey::open_or_create(&dir.join("master.key")).expect("master");
         let vault = Arc::new(
@@ -870,7 +873,7 @@ mod tests {
             high_water: std::cell::RefCell::new(HighWater::open(dir, false).expect("mark").0),
             vault,
             has_v1: false,
-            log_key: SigningKey::from_bytes(&[1; 32]),
+            log_key,
             chain_since,
         }
     }

@@ -17,6 +17,7 @@ pub mod fork;
 pub mod http;
 pub mod protocol;
 pub mod server;
+pub mod signer;
 pub mod state;
 pub mod store;
 pub mod testkit;

@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use crate::signer::WitnessSigner;
 use verifier::checkpoint::Checkpoint;
-use verifier::cosignature::CosignatureSigner;
 use verifier::note::{Note, NoteSignature, NoteVerifier, ALG_ED25519};
 use verifier::proof::verify_consistency;
 use verifier::Hash;
@@ -33,7 +33,7 @@ const MAX_SUSPECT_RECORDS: usize = 64;
 /// A witness: its cosigning key and the logs it trusts.
 pub struct Witness {
     dir: PathBuf,
-    signer: CosignatureSigner,
+    signer: WitnessSigner,
     /// Logs by origin; a log added with `log add` while serving is picked
     /// up on its first request.
     logs: RwLock<HashMap<String, Arc<LogSlot>>>,
@@ -121,8 +121,7 @@ impl Witness {
     pub fn open(dir: &Path) -> Result<Witness, BridgeError> {
         let lock = store::lock_dir(dir)?;
         let (name, key) = store::load_identity(dir)?;
-        let signer = CosignatureSigner::new(&name, key)
-            .map_err(|e| BridgeError::Config(format!("name: {e}")))?;
+        let signer = WitnessSigner::new(&name, key)?;
         let mut logs = HashMap::new();
         for record in store::load_logs(dir)? {
             check_record(&record)?;
@@ -280,7 +279,7 @@ impl Witness {
                 "the system clock reads the Unix epoch; refusing to cosign with time 0".into(),
             ));
         }
-        let cosignature = self.signer.cosign(&req.checkpoint.text, timestamp);
+        let cosignature = self.signer.cosign(&req.checkpoint.text, timestamp)?;
         // Keep the log's signatures by trusted keys; drop anyone else's.
         let trusted = trusted_verifiers(record);
         let mut signatures: Vec<NoteSignature> = (req.checkpoint.signatures.iter())

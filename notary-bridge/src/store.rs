@@ -5,6 +5,7 @@
 //! ```text
 //! DIR/witness.json          {"name": ...}
 //! DIR/witness.key           base64 Ed25519 seed, mode 0600
+//! DIR/witness.pkcs11        or: `uri <RFC 7512 URI>` of a key in a token (no PIN)
 //! DIR/logs/<id>.json        one LogRecord per trusted log
 //! DIR/forks/<id>-<t>-<h>.json  evidence of a refused fork attempt
 //! DIR/lock                  flock(2)'d by the one process that cosigns
@@ -20,10 +21,13 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 use verifier::Hash;
 
+use crate::signer::WitnessKey;
 use crate::BridgeError;
 
 const CONFIG_FILE: &str = "witness.json";
 const KEY_FILE: &str = "witness.key";
+/// Names the witness key in a PKCS#11 token, instead of [`KEY_FILE`].
+pub const TOKEN_FILE: &str = "witness.pkcs11";
 /// The lock file: held (flock, exclusive) by the process that cosigns.
 pub const LOCK_FILE: &str = "lock";
 /// Subdirectory of per-log state files.
@@ -130,8 +134,48 @@ pub fn log_id(origin: &str) -> String {
     Hash::digest(origin.as_bytes()).to_hex()[..32].to_string()
 }
 
+/// Creates the data directory with its key in the token `uri` names
+/// (generated there, or the existing pair of that name taken), recording
+/// the URI (never a PIN) in [`TOKEN_FILE`]; fails if a key exists.
+/// Returns the key.
+pub fn init_token(
+    dir: &Path,
+    name: &str,
+    uri: &pkcs11_keys::Pkcs11Uri,
+) -> Result<WitnessKey, BridgeError> {
+    if dir.join(KEY_FILE).exists() {
+        return Err(BridgeError::Config(format!("{} is already initialized", dir.display())));
+    }
+    let key = pkcs11_keys::TokenEd25519::open_or_generate(uri)
+        .map_err(|e| BridgeError::Config(format!("witness key: {e}")))?;
+    for sub in [LOGS_DIR, FORKS_DIR] {
+        create_dir_all_durable(&dir.join(sub))
+            .map_err(|e| BridgeError::storage(dir.join(sub).display(), e))?;
+    }
+    let path = dir.join(TOKEN_FILE);
+    let mut file =
+        OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(
+            |e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => {
+                    BridgeError::Config(format!("{} is already initialized", dir.display()))
+                }
+                _ => BridgeError::storage(path.display(), e),
+            },
+        )?;
+    file.write_all(format!("uri {}\n", uri.to_stored_string()).as_bytes())
+        .map_err(|e| BridgeError::storage(path.display(), e))?;
+    file.sync_all().map_err(|e| BridgeError::storage(path.display(), e))?;
+    let config = serde_json::to_vec_pretty(&WitnessConfig { name: name.into() })
+        .map_err(|e| BridgeError::Storage(e.to_string()))?;
+    write_atomic(dir, CONFIG_FILE, &config)?;
+    Ok(WitnessKey::Token(std::sync::Arc::new(key)))
+}
+
 /// Creates the data directory with a fresh key; fails if one exists.
 pub fn init(dir: &Path, name: &str, key: &SigningKey) -> Result<(), BridgeError> {
+    if dir.join(TOKEN_FILE).exists() {
+        return Err(BridgeError::Config(format!("{} is already initialized", dir.display())));
+    }
     // Every directory made here, the data directory's own name included,
     // is durable before init returns (their parents are fsync'd): a witness
     // whose directory a power cut takes back forgets all it cosigned.
@@ -158,9 +202,29 @@ pub fn init(dir: &Path, name: &str, key: &SigningKey) -> Result<(), BridgeError>
     write_atomic(dir, CONFIG_FILE, &config)
 }
 
-/// Loads the witness's key name and signing key.
-pub fn load_identity(dir: &Path) -> Result<(String, SigningKey), BridgeError> {
+/// Loads the witness's key name and signing key: the token's when
+/// [`TOKEN_FILE`] names one (an error, never a file key, when that token
+/// is not reachable), else the key file's.
+pub fn load_identity(dir: &Path) -> Result<(String, WitnessKey), BridgeError> {
     let config: WitnessConfig = read_json(&dir.join(CONFIG_FILE))?;
+    let token = dir.join(TOKEN_FILE);
+    if token.exists() {
+        let text =
+            fs::read_to_string(&token).map_err(|e| BridgeError::storage(token.display(), e))?;
+        let uri = text
+            .lines()
+            .find_map(|l| l.strip_prefix("uri "))
+            .ok_or_else(|| BridgeError::Config(format!("{}: no `uri` line", token.display())))?;
+        let uri = pkcs11_keys::Pkcs11Uri::parse(uri)
+            .map_err(|e| BridgeError::Config(format!("{}: {e}", token.display())))?;
+        let key = pkcs11_keys::TokenEd25519::open(&uri).map_err(|e| {
+            BridgeError::Config(format!(
+                "the witness key is in a PKCS#11 token ({}), which is not usable here: {e}",
+                token.display()
+            ))
+        })?;
+        return Ok((config.name, WitnessKey::Token(std::sync::Arc::new(key))));
+    }
     let path = dir.join(KEY_FILE);
     let text = fs::read_to_string(&path).map_err(|e| BridgeError::storage(path.display(), e))?;
     let seed = base64::engine::general_purpose::STANDARD
@@ -169,7 +233,7 @@ pub fn load_identity(dir: &Path) -> Result<(String, SigningKey), BridgeError> {
     let seed: [u8; 32] = seed
         .try_into()
         .map_err(|_| BridgeError::Config(format!("{}: not a 32-byte seed", path.display())))?;
-    Ok((config.name, SigningKey::from_bytes(&seed)))
+    Ok((config.name, WitnessKey::File(Box::new(SigningKey::from_bytes(&seed)))))
 }
 
 /// Loads every log record.

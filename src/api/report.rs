@@ -469,7 +469,7 @@ fn render(
         claim,
         &caller.token_id,
         LEGAL_DISPLAY,
-    );
+    )?;
     let signature = event["attestations"][0]["signature"].as_str().unwrap_or_default().to_owned();
     Ok(Issued {
         event_id,

@@ -48,6 +48,19 @@ enum Command {
         /// DIR/store, 0600, for every later command; docs/postgres.md).
         #[arg(long)]
         store: Option<String>,
+        /// The log's Ed25519 key in a PKCS#11 token, as an RFC 7512 URI
+        /// (`pkcs11:token=…;object=…?module-path=…&pin-source=…`; the PIN
+        /// from pin-source, pin-value or EVIDENCE_LEDGER_PKCS11_PIN): the
+        /// key of that name, generated there when missing. DIR/log.pkcs11
+        /// records the URI (no PIN); no DIR/log.key is made.
+        #[arg(long, value_name = "PKCS11_URI")]
+        log_key: Option<String>,
+        /// The master key (AES-256) in a PKCS#11 token, as an RFC 7512
+        /// URI: generated there (sensitive, non-extractable) when missing;
+        /// document keys are wrapped and unwrapped by the token.
+        /// DIR/keys/master.pkcs11 records the URI; no master.key is made.
+        #[arg(long, value_name = "PKCS11_URI")]
+        master_key: Option<String>,
     },
     /// Bring a store to this build's schema: a PostgreSQL database's
     /// migrations (safe to repeat, and beside a running older server only
@@ -184,7 +197,9 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::Init { data, origin, store: url } => store::init(&data, &origin, url.as_deref()),
+        Command::Init { data, origin, store: url, log_key, master_key } => {
+            store::init(&data, &origin, url.as_deref(), log_key.as_deref(), master_key.as_deref())
+        }
         Command::Migrate { data, store: url } => store::migrate(data.as_deref(), url.as_deref()),
         Command::Token { command } => tokens::token(command),
         Command::Issuer { command } => trust::issuer(command),

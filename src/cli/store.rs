@@ -32,12 +32,23 @@ pub(super) enum TilesCommand {
 
 /// `init`: creates the log key and the store (RocksDB in DIR/db, or the
 /// PostgreSQL database at `store`).
-pub(super) fn init(data: &Path, origin: &str, store: Option<&str>) -> CliResult {
+pub(super) fn init(
+    data: &Path,
+    origin: &str,
+    store: Option<&str>,
+    log_key: Option<&str>,
+    master_key: Option<&str>,
+) -> CliResult {
     let config = match store {
         Some(s) => StoreConfig::parse(s).map_err(|e| e.to_string())?,
         None => StoreConfig::RocksDb,
     };
-    let vkey = Ledger::init_with(data, origin, &config).map_err(|e| e.to_string())?;
+    let uri = |u: Option<&str>| u.map(ledger::pkcs11::Pkcs11Uri::parse).transpose();
+    let keys = ledger::InitKeys {
+        log_key: uri(log_key).map_err(|e| format!("--log-key: {e}"))?,
+        master_key: uri(master_key).map_err(|e| format!("--master-key: {e}"))?,
+    };
+    let vkey = Ledger::init_with_keys(data, origin, &config, &keys).map_err(|e| e.to_string())?;
     println!("initialised {}\nlog vkey: {vkey}", data.display());
     Ok(())
 }

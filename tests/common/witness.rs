@@ -45,10 +45,20 @@ impl Witness {
     }
 
     pub fn start_tls(name: &str, log_vkey: &str, tls: Option<(String, String)>) -> Witness {
+        Self::start_with(name, log_vkey, tls, &[])
+    }
+
+    /// [`Witness::start_tls`] with extra `init` flags (e.g. `--key pkcs11:…`).
+    pub fn start_with(
+        name: &str,
+        log_vkey: &str,
+        tls: Option<(String, String)>,
+        init: &[&str],
+    ) -> Witness {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("w");
         let d = d.to_str().unwrap();
-        let vkey = witness_cli(&["init", "--data", d, "--name", name]);
+        let vkey = witness_cli(&[&["init", "--data", d, "--name", name][..], init].concat());
         witness_cli(&["log", "add", "--data", d, "--vkey", log_vkey]);
         let addr = "127.0.0.1:0".into();
         let mut w = Witness { name: name.into(), vkey, dir, addr, child: None, tls };

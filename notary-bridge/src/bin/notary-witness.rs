@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use ed25519_dalek::SigningKey;
+use notary_bridge::signer::{WitnessKey, WitnessSigner};
 use notary_bridge::{server, state, store, tls, BridgeError, Witness};
-use verifier::cosignature::CosignatureSigner;
 
 #[derive(Parser)]
 #[command(name = "notary-witness", about = "C2SP tlog-witness for the evidence ledger")]
@@ -35,6 +35,13 @@ enum Command {
         /// The witness's key name, e.g. notary.example/witness1.
         #[arg(long)]
         name: String,
+        /// The cosigning key in a PKCS#11 token, as an RFC 7512 URI
+        /// (`pkcs11:token=…;object=…?module-path=…&pin-source=…`; the PIN
+        /// from pin-source, pin-value or EVIDENCE_LEDGER_PKCS11_PIN): the
+        /// Ed25519 pair of that name, generated there when missing.
+        /// DIR/witness.pkcs11 records the URI (no PIN); no witness.key is made.
+        #[arg(long, value_name = "PKCS11_URI")]
+        key: Option<String>,
     },
     /// Manage trusted logs.
     Log {
@@ -90,7 +97,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
-        Command::Init { data, name } => init(&data, &name),
+        Command::Init { data, name, key } => init(&data, &name, key.as_deref()),
         Command::Log { command: LogCommand::Add { data, vkey, origin } } => {
             state::add_log_as(&data, &vkey, origin.as_deref())
                 .map(|origin| println!("added log {origin}"))
@@ -113,21 +120,31 @@ fn main() -> ExitCode {
     }
 }
 
-fn init(data: &Path, name: &str) -> Result<(), BridgeError> {
-    let key = SigningKey::generate(&mut rand_core::OsRng);
-    // Validate the name before anything touches the disk.
-    let signer = CosignatureSigner::new(name, key.clone())
-        .map_err(|e| BridgeError::Config(format!("name: {e}")))?;
-    store::init(data, name, &key)?;
-    println!("{}", signer.vkey());
+fn init(data: &Path, name: &str, uri: Option<&str>) -> Result<(), BridgeError> {
+    // Validate the name and the URI before anything touches the disk.
+    if !verifier::note::is_valid_key_name(name) {
+        return Err(BridgeError::Config(format!("name: {name:?} is not a valid key name")));
+    }
+    let key = match uri {
+        Some(u) => {
+            let uri = pkcs11_keys::Pkcs11Uri::parse(u)
+                .map_err(|e| BridgeError::Config(format!("--key: {e}")))?;
+            store::init_token(data, name, &uri)?
+        }
+        None => {
+            let key = SigningKey::generate(&mut rand_core::OsRng);
+            store::init(data, name, &key)?;
+            WitnessKey::File(Box::new(key))
+        }
+    };
+    println!("{}", WitnessSigner::new(name, key)?.vkey());
     Ok(())
 }
 
 /// Reads the state without the lock, so it works beside a running witness.
 fn status(data: &Path) -> Result<(), BridgeError> {
     let (name, key) = store::load_identity(data)?;
-    let signer = CosignatureSigner::new(&name, key)
-        .map_err(|e| BridgeError::Config(format!("name: {e}")))?;
+    let signer = WitnessSigner::new(&name, key)?;
     println!("witness {name}\nvkey {}", signer.vkey());
     for log in store::load_logs(data)? {
         let frozen = log

@@ -9,111 +9,16 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
+use common::nodes::*;
 use common::pg::PgServer;
 use common::witness::*;
 use common::*;
 use evidence_ledger::flows::contract_flow;
-use serde_json::{json, Value};
-use verifier::checkpoint::SignedCheckpoint;
+use serde_json::json;
 use verifier::note::NoteVerifier;
-use verifier::proof::verify_consistency;
-use verifier::Hash;
-
-/// A `serve` process whose listening line may not come yet (a standby).
-struct Node {
-    child: Child,
-    url: mpsc::Receiver<String>,
-}
-
-impl Node {
-    fn spawn(data: &Path, extra: &[&str]) -> Node {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, url) = mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(format!("http://{addr}"));
-                }
-            }
-        });
-        Node { child, url }
-    }
-
-    fn kill9(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A second node of the same log: the key files and the store URL, not
-/// the first node's handed-out mark.
-fn second_node(from: &Path) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("keys")).unwrap();
-    for f in ["log.key", "keys/master.key", "store"] {
-        std::fs::copy(from.join(f), dir.path().join(f)).unwrap();
-    }
-    dir
-}
-
-/// The newest checkpoint the log signed (cosigned or not yet).
-fn checkpoint_at(url: &str) -> SignedCheckpoint {
-    let latest = format!("{url}/v1/checkpoint/latest");
-    let note = reqwest::blocking::get(latest).unwrap().text().unwrap();
-    SignedCheckpoint::parse(note.as_bytes()).unwrap()
-}
-
-/// The log key signed `cp`, and the tree at `url` extends it (RFC 9162
-/// consistency proof from the server, checked here).
-fn assert_extends(url: &str, log: &NoteVerifier, old: &SignedCheckpoint) {
-    let new = checkpoint_at(url);
-    SignedCheckpoint::verify(&new.to_bytes(), log).unwrap();
-    let (m, n) = (old.checkpoint.size, new.checkpoint.size);
-    assert!(n >= m, "the tree shrank from {m} to {n}");
-    let q = format!("{url}/v1/proof/consistency?old={m}&new={n}");
-    let body: Value = reqwest::blocking::get(q).unwrap().json().unwrap();
-    let proof: Vec<Hash> = body["hashes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-        .collect();
-    verify_consistency(m, n, &old.checkpoint.root, &new.checkpoint.root, &proof)
-        .unwrap_or_else(|e| panic!("checkpoint {n} is not consistent with {m}: {e}"));
-}
-
-fn submit_flow_at(url: &str, s: &Server, doc: &str) {
-    let signers: Vec<_> = s.signers.iter().collect();
-    let events = contract_flow(&s.services, &signers, doc, doc.as_bytes());
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("{url}/v1/events"))
-        .bearer_auth(&s.tokens.submitter)
-        .json(&json!({"events": events}))
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200, "{}", resp.text().unwrap());
-}
 
 fn collect(clients: Vec<Acked>, into: &mut HashMap<String, (u64, String)>) {
     for c in clients {
@@ -252,7 +157,7 @@ fn the_store_answers_repeated_keys_and_a_read_only_view_takes_no_write() {
     let url = pg.url("ledger");
     ledger::pg::migrate(&url).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let lease = ledger::pg::Lease::acquire(&url, "test", false, |_| {}).unwrap();
+    let lease = ledger::pg::Lease::acquire(&url, "test", false, |_, _| {}).unwrap();
     let config = StoreConfig::Postgres { url: url.clone(), epoch: Some(lease.epoch()) };
     let store = Store::open_config(dir.path(), &config).unwrap();
     let (doc, idem) = ([9u8; 32], [1u8; 32]);

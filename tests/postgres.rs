@@ -244,3 +244,33 @@ fn init_migrate_and_operator_commands_on_postgres() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("holds the log of"), "{err}");
 }
+
+#[test]
+fn status_pairs_its_tree_size_with_that_sizes_checkpoint_under_concurrent_appends() {
+    let pg = PgServer::start_primary();
+    pg.create_db("ledger");
+    let mut s = Server::prepare_with(&["--store", &pg.url("ledger")]);
+    s.spawn();
+    let data = s.data().to_str().unwrap().to_string();
+    let clients = load_until_gone(&s, 4, "snap");
+    let mut sizes = std::collections::HashSet::new();
+    for _ in 0..40 {
+        // One snapshot: the size, root and checkpoint of one instant (a
+        // status reading them apart failed its root check or printed
+        // another size's checkpoint).
+        let out = cli(&["status", "--data", &data]);
+        let size: u64 = out
+            .lines()
+            .find_map(|l| l.strip_prefix("tree size: "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{out}"));
+        let note = out.split_once("checkpoint:\n").map(|(_, n)| n).unwrap_or_default();
+        let cp: u64 = note.lines().nth(1).and_then(|v| v.parse().ok()).unwrap_or(u64::MAX);
+        assert_eq!(size, cp, "status paired size {size} with checkpoint {cp}:\n{out}");
+        sizes.insert(size);
+    }
+    s.kill9();
+    let mut acked = HashMap::new();
+    collect(clients, &mut acked);
+    assert!(sizes.len() > 1, "the log did not grow while status ran: {sizes:?}");
+}

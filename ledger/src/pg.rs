@@ -138,12 +138,22 @@ pub(crate) struct Conn {
     /// The `synchronous_commit` level of a synced write: `on`, or the
     /// session's `remote_apply` when the role or database asks for more.
     sync_level: &'static str,
+    /// A read-only view's one connection, inside its snapshot: never
+    /// reconnected (a new session would read another instant).
+    snapshot: bool,
 }
 
 impl Conn {
     fn client(&mut self) -> Result<&mut Client> {
         if self.client.as_ref().is_some_and(Client::is_closed) {
             self.client = None;
+        }
+        if self.client.is_none() && self.snapshot {
+            return Err(LedgerError::Database(
+                "the read-only view's connection ended, and its snapshot with it; run the \
+                 command again"
+                    .into(),
+            ));
         }
         if self.client.is_none() {
             self.stmts.clear();
@@ -209,8 +219,18 @@ fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
 impl PgKv {
     /// Connects a pool to `url` and checks the schema version. `epoch`:
     /// the lease this process holds, for a writer (`None` reads only).
+    ///
+    /// A read-only view (`None`) is one connection in one `REPEATABLE
+    /// READ READ ONLY` transaction, held for the view's life: every read
+    /// of it sees the database at one instant, so `status` pairs a tree
+    /// size with that size's checkpoint, `audit` checks one state, and
+    /// `tiles publish` uploads a checkpoint with its own tiles, however
+    /// fast the sequencer appends meanwhile. (Views serve one-shot
+    /// commands: a long one holds back `VACUUM` while it reads.)
     pub fn open(url: &str, epoch: Option<i64>) -> Result<PgKv> {
-        let warnings: Vec<Arc<AtomicU64>> = (0..POOL).map(|_| Arc::default()).collect();
+        let snapshot = epoch.is_none();
+        let pool = if snapshot { 1 } else { POOL };
+        let warnings: Vec<Arc<AtomicU64>> = (0..pool).map(|_| Arc::default()).collect();
         let mut first = connect(url, &warnings[0])?;
         let first_level = sync_level(&mut first)?;
         let version = schema_version(&mut first)?;
@@ -220,10 +240,15 @@ impl PgKv {
                  {SCHEMA_VERSION}: run `evidence-ledger migrate --store URL`"
             )));
         }
+        if snapshot {
+            first
+                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .map_err(db_err)?;
+        }
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let mut first = Some(first);
-        for i in 0..POOL {
+        for i in 0..pool {
             let rx = rx.clone();
             let mut conn = Conn {
                 url: url.to_string(),
@@ -231,6 +256,7 @@ impl PgKv {
                 stmts: HashMap::new(),
                 warnings: warnings[i].clone(),
                 sync_level: first_level,
+                snapshot,
             };
             std::thread::Builder::new().name(format!("pg-{i}")).spawn(move || loop {
                 let job = match rx.lock() {

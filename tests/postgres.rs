@@ -274,3 +274,140 @@ fn status_pairs_its_tree_size_with_that_sizes_checkpoint_under_concurrent_append
     collect(clients, &mut acked);
     assert!(sizes.len() > 1, "the log did not grow while status ran: {sizes:?}");
 }
+
+/// `openssl` in `dir`, panicking with its stderr on failure.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A CA (`{name}.pem`, `{name}.key`) made with openssl.
+fn make_ca(dir: &std::path::Path, name: &str) {
+    let (pem, key, subj) = (format!("{name}.pem"), format!("{name}.key"), format!("/CN={name}"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-subj",
+            &subj,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+}
+
+/// `migrate --store URL`: (success, stderr).
+fn migrate_at(url: &str) -> (bool, String) {
+    let out = Command::new(BIN).args(["migrate", "--store", url]).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn tls_to_postgres_checks_the_server_as_sslmode_says_and_fails_closed() {
+    let pki = tempfile::tempdir().unwrap();
+    let dir = pki.path();
+    make_ca(dir, "ca");
+    make_ca(dir, "other-ca");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+    let pg = PgServer::start_primary_tls(&read("server.crt"), &read("server.key"));
+    pg.create_db("ledger");
+    let (ca, other) = (dir.join("ca.pem"), dir.join("other-ca.pem"));
+    let (ca, other) = (ca.to_str().unwrap(), other.to_str().unwrap());
+    let base = pg.url("ledger");
+    let full = format!("{base}?sslmode=verify-full&sslrootcert={ca}");
+
+    // verify-full: the ledger works, and every session of it is encrypted.
+    let mut s = Server::prepare_with(&["--store", &full]);
+    s.spawn();
+    submit_flow_at(&s.url, &s, "contract-1");
+    let sessions = |ssl: &str| -> u64 {
+        let sql = format!(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.datname = 'ledger' AND a.pid <> pg_backend_pid() AND s.ssl = {ssl}"
+        );
+        pg.psql("ledger", &sql).parse().unwrap()
+    };
+    assert!(sessions("true") > 0);
+    assert_eq!(sessions("false"), 0, "a plaintext session of the ledger");
+
+    // Fails closed: a certificate from another CA, whatever the mode that
+    // checks it; a name the certificate does not hold under verify-full.
+    let port = pg.port();
+    for url in [
+        format!("{base}?sslmode=verify-full&sslrootcert={other}"),
+        format!("{base}?sslmode=verify-ca&sslrootcert={other}"),
+        format!("{base}?sslmode=require&sslrootcert={other}"),
+        format!("postgres://postgres@localhost:{port}/ledger?sslmode=verify-full&sslrootcert={ca}"),
+    ] {
+        let (ok, err) = migrate_at(&url);
+        assert!(!ok, "{url} connected");
+        assert!(err.contains("certificate") || err.contains("Certificate"), "{url}: {err}");
+    }
+    // verify-ca checks the chain, not the name.
+    let ca_only =
+        format!("postgres://postgres@localhost:{port}/ledger?sslmode=verify-ca&sslrootcert={ca}");
+    let (ok, err) = migrate_at(&ca_only);
+    assert!(ok, "{err}");
+    // require: a server without TLS is refused.
+    let plain = PgServer::start_primary();
+    plain.create_db("ledger");
+    let (ok, err) = migrate_at(&format!("{}?sslmode=require", plain.url("ledger")));
+    assert!(!ok, "require connected without TLS");
+    assert!(err.to_lowercase().contains("tls") || err.contains("SSL"), "{err}");
+}

@@ -30,6 +30,7 @@ mod ledger;
 mod log;
 mod lookup;
 pub mod pg;
+mod pgtls;
 mod records;
 pub mod registry;
 mod rotation;

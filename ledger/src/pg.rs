@@ -17,7 +17,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
 
 use crate::error::{LedgerError, Result};
 
@@ -81,7 +81,7 @@ fn connect(url: &str, warnings: &Arc<AtomicU64>) -> Result<Client> {
 /// whatever the server's `lc_messages`; any warning during a synced
 /// commit counts as an unconfirmed commit, never as a confirmed one.
 fn connect_plain(url: &str, warnings: Option<Arc<AtomicU64>>) -> Result<Client> {
-    let mut config: postgres::Config = url.parse().map_err(db_err)?;
+    let (mut config, tls) = crate::pgtls::parse(url)?;
     if let Some(count) = warnings {
         config.notice_callback(move |n| {
             if n.parsed_severity() == Some(postgres::error::Severity::Warning) {
@@ -108,14 +108,24 @@ fn connect_plain(url: &str, warnings: Option<Arc<AtomicU64>>) -> Result<Client> 
     if config.get_keepalives_retries().is_none() {
         config.keepalives_retries(3);
     }
-    config.connect(NoTls).map_err(db_err)
+    tls.connect(&config).map_err(db_err)
 }
 
 fn db_err(e: postgres::Error) -> LedgerError {
     // The server's message, not just "db error".
     match e.as_db_error() {
         Some(d) => LedgerError::Database(format!("{}: {}", d.code().code(), d.message())),
-        None => LedgerError::Database(e.to_string()),
+        None => {
+            // With its causes: "error performing TLS handshake" alone
+            // does not say that the certificate was refused.
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            LedgerError::Database(text)
+        }
     }
 }
 
@@ -141,6 +151,8 @@ pub(crate) struct Conn {
     /// A read-only view's one connection, inside its snapshot: never
     /// reconnected (a new session would read another instant).
     snapshot: bool,
+    /// How this connection's cancel requests reach the server.
+    tls: crate::pgtls::Tls,
 }
 
 impl Conn {
@@ -230,6 +242,7 @@ impl PgKv {
     pub fn open(url: &str, epoch: Option<i64>) -> Result<PgKv> {
         let snapshot = epoch.is_none();
         let pool = if snapshot { 1 } else { POOL };
+        let (_, tls) = crate::pgtls::parse(url)?;
         let warnings: Vec<Arc<AtomicU64>> = (0..pool).map(|_| Arc::default()).collect();
         let mut first = connect(url, &warnings[0])?;
         let first_level = sync_level(&mut first)?;
@@ -257,6 +270,7 @@ impl PgKv {
                 warnings: warnings[i].clone(),
                 sync_level: first_level,
                 snapshot,
+                tls: tls.clone(),
             };
             std::thread::Builder::new().name(format!("pg-{i}")).spawn(move || loop {
                 let job = match rx.lock() {
@@ -468,6 +482,7 @@ impl PgKv {
             let fence = c.prepared(FENCE)?.1;
             let level = c.sync_level;
             let warnings = c.warnings.clone();
+            let tls = c.tls.clone();
             let client = c.client()?;
             let cancel = client.cancel_token();
             let mut tx = client.transaction().map_err(db_err)?;
@@ -496,7 +511,7 @@ impl PgKv {
             }
             let before = warnings.load(Ordering::SeqCst);
             // Only a synced commit waits for the standby.
-            let deadline = sync.then(|| Deadline::arm(cancel, Duration::from_millis(timeout_ms)));
+            let deadline = sync.then(|| Deadline::arm(cancel, tls, Duration::from_millis(timeout_ms)));
             let committed = tx.commit().map_err(|e| unknown_outcome(db_err(e)));
             deadline.map(Deadline::disarm);
             committed?;
@@ -571,12 +586,12 @@ struct Deadline {
 }
 
 impl Deadline {
-    fn arm(token: postgres::CancelToken, after: Duration) -> Deadline {
+    fn arm(token: postgres::CancelToken, tls: crate::pgtls::Tls, after: Duration) -> Deadline {
         let (done, wait) = mpsc::channel::<()>();
         let spawned = std::thread::Builder::new().name("pg-deadline".into()).spawn(move || {
             if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(after) {
                 tracing::warn!("commit deadline ({after:?}) passed: cancelling the commit's wait");
-                if let Err(e) = token.cancel_query(NoTls) {
+                if let Err(e) = tls.cancel(&token) {
                     tracing::error!("cancelling a commit past its deadline: {e}");
                 }
             }

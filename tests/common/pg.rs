@@ -98,6 +98,27 @@ impl PgServer {
         s
     }
 
+    /// Starts a primary with TLS on (`ssl = on`), presenting `cert_pem`
+    /// (its chain) with the private key `key_pem` (0600, as the server
+    /// demands). Plain connections are still accepted (`host` in pg_hba).
+    pub fn start_primary_tls(cert_pem: &[u8], key_pem: &[u8]) -> PgServer {
+        let mut s = PgServer::init();
+        let (uid, gid) = postgres_ids();
+        for (name, bytes, mode) in [("server.crt", cert_pem, 0o644), ("server.key", key_pem, 0o600)]
+        {
+            let path = s.data.join(name);
+            fs::write(&path, bytes).expect("write a TLS file");
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
+            chown(&path, Some(uid), Some(gid)).expect("chown postgres");
+        }
+        s.append_conf(
+            "postgresql.conf",
+            "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+        );
+        s.start();
+        s
+    }
+
     /// Starts a streaming standby of `primary` named `standby1`: a
     /// `pg_basebackup -R -X stream` of the primary, configured (in its
     /// `postgresql.auto.conf`, which overrides `postgresql.conf`) with its own

@@ -236,7 +236,20 @@ impl Cluster {
         self.standby.promote();
         self.standby.psql("postgres", "ALTER SYSTEM SET synchronous_standby_names = 'standby1'");
         self.standby.psql("postgres", "SELECT pg_reload_conf()");
-        let fresh = PgServer::start_standby(&self.standby);
+        // A free port picked for the new standby can be taken before it
+        // binds (the proxy's own connections use ephemeral ports): retry.
+        let mut fresh = None;
+        for _ in 0..3 {
+            let primary = &self.standby;
+            let tried = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                PgServer::start_standby(primary)
+            }));
+            if let Ok(s) = tried {
+                fresh = Some(s);
+                break;
+            }
+        }
+        let fresh = fresh.expect("a new standby after three tries");
         let old = std::mem::replace(&mut self.standby, fresh);
         let dead = std::mem::replace(&mut self.primary, old);
         drop(dead);

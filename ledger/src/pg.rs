@@ -261,13 +261,13 @@ impl PgKv {
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let mut first = Some(first);
-        for i in 0..pool {
+        for (i, warnings) in warnings.into_iter().enumerate() {
             let rx = rx.clone();
             let mut conn = Conn {
                 url: url.to_string(),
                 client: first.take(),
                 stmts: HashMap::new(),
-                warnings: warnings[i].clone(),
+                warnings,
                 sync_level: first_level,
                 snapshot,
                 tls: tls.clone(),
@@ -513,7 +513,9 @@ impl PgKv {
             // Only a synced commit waits for the standby.
             let deadline = sync.then(|| Deadline::arm(cancel, tls, Duration::from_millis(timeout_ms)));
             let committed = tx.commit().map_err(|e| unknown_outcome(db_err(e)));
-            deadline.map(Deadline::disarm);
+            if let Some(d) = deadline {
+                d.disarm();
+            }
             committed?;
             if sync && warnings.load(Ordering::SeqCst) != before {
                 return Err(LedgerError::Unavailable(

@@ -165,7 +165,9 @@ impl Sequencer {
                 match rx.recv_timeout(MARKER_DELAY) {
                     Ok(r) => r,
                     Err(RecvTimeoutError::Timeout) => {
-                        marker_behind = !self.write_marker();
+                        // Written or not, the next group carries it.
+                        self.write_marker();
+                        marker_behind = false;
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => return,
@@ -194,18 +196,17 @@ impl Sequencer {
     }
 
     /// PostgreSQL, idle: writes the rollback marker of the served head
-    /// (synced). True once written; a failure is retried when next idle.
-    fn write_marker(&self) -> bool {
+    /// (synced). A failure is a failed synced write like a group's (the
+    /// standby is gone): `/readyz` answers 503 until a synced write (a
+    /// group's, or the probe's every second) succeeds. The marker's own
+    /// outcome does not matter: it never names more than was handed out.
+    fn write_marker(&self) {
         if self.stats.unconfirmed.load(Ordering::Relaxed) {
-            return false;
+            return;
         }
         let head = self.current_head();
-        match self.store.put_handed_out(&Mark { size: head.size, root: head.root }) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::debug!("writing the rollback marker: {e}");
-                false
-            }
+        if let Err(e) = self.store.put_handed_out(&Mark { size: head.size, root: head.root }) {
+            self.storage_result(Err(&e));
         }
     }
 

@@ -198,7 +198,7 @@ pub fn authenticate(ledger: &Ledger, header: Option<&str>) -> Result<Caller, Api
     let hash = token_hash(token);
     let rec = ledger
         .token(&hash)
-        .map_err(|e| ApiError::internal("token lookup", e))?
+        .map_err(ApiError::from)?
         .filter(|r| r.is_live(now))
         .ok_or_else(|| unauthorized("unknown, revoked or expired token"))?;
     // A minted token works only while every token above it does.
@@ -210,7 +210,7 @@ pub fn authenticate(ledger: &Ledger, header: Option<&str>) -> Result<Caller, Api
             .filter(|_| depth < MAX_TOKEN_DEPTH)
             .map(|h| ledger.token(&h))
             .transpose()
-            .map_err(|e| ApiError::internal("token lookup", e))?
+            .map_err(ApiError::from)?
             .flatten()
             .filter(|r| r.is_live(now))
             .ok_or_else(|| unauthorized("the token that minted this one was revoked or expired"))?;

@@ -97,6 +97,17 @@ impl From<LedgerError> for ApiError {
             LedgerError::Unavailable(m) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
             }
+            // PostgreSQL unreachable, failing over, or a statement cut by
+            // the commit deadline: worth retrying (503 + Retry-After),
+            // and its text (server, role) stays in the server's log.
+            LedgerError::Database(m) => {
+                tracing::error!("database: {m}");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; retry",
+                )
+            }
             other => Self::internal("ledger", other),
         }
     }

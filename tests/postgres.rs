@@ -9,111 +9,16 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
+use common::nodes::*;
 use common::pg::PgServer;
 use common::witness::*;
 use common::*;
 use evidence_ledger::flows::contract_flow;
-use serde_json::{json, Value};
-use verifier::checkpoint::SignedCheckpoint;
+use serde_json::json;
 use verifier::note::NoteVerifier;
-use verifier::proof::verify_consistency;
-use verifier::Hash;
-
-/// A `serve` process whose listening line may not come yet (a standby).
-struct Node {
-    child: Child,
-    url: mpsc::Receiver<String>,
-}
-
-impl Node {
-    fn spawn(data: &Path, extra: &[&str]) -> Node {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--data", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, url) = mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(format!("http://{addr}"));
-                }
-            }
-        });
-        Node { child, url }
-    }
-
-    fn kill9(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A second node of the same log: the key files and the store URL, not
-/// the first node's handed-out mark.
-fn second_node(from: &Path) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("keys")).unwrap();
-    for f in ["log.key", "keys/master.key", "store"] {
-        std::fs::copy(from.join(f), dir.path().join(f)).unwrap();
-    }
-    dir
-}
-
-/// The newest checkpoint the log signed (cosigned or not yet).
-fn checkpoint_at(url: &str) -> SignedCheckpoint {
-    let latest = format!("{url}/v1/checkpoint/latest");
-    let note = reqwest::blocking::get(latest).unwrap().text().unwrap();
-    SignedCheckpoint::parse(note.as_bytes()).unwrap()
-}
-
-/// The log key signed `cp`, and the tree at `url` extends it (RFC 9162
-/// consistency proof from the server, checked here).
-fn assert_extends(url: &str, log: &NoteVerifier, old: &SignedCheckpoint) {
-    let new = checkpoint_at(url);
-    SignedCheckpoint::verify(&new.to_bytes(), log).unwrap();
-    let (m, n) = (old.checkpoint.size, new.checkpoint.size);
-    assert!(n >= m, "the tree shrank from {m} to {n}");
-    let q = format!("{url}/v1/proof/consistency?old={m}&new={n}");
-    let body: Value = reqwest::blocking::get(q).unwrap().json().unwrap();
-    let proof: Vec<Hash> = body["hashes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
-        .collect();
-    verify_consistency(m, n, &old.checkpoint.root, &new.checkpoint.root, &proof)
-        .unwrap_or_else(|e| panic!("checkpoint {n} is not consistent with {m}: {e}"));
-}
-
-fn submit_flow_at(url: &str, s: &Server, doc: &str) {
-    let signers: Vec<_> = s.signers.iter().collect();
-    let events = contract_flow(&s.services, &signers, doc, doc.as_bytes());
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("{url}/v1/events"))
-        .bearer_auth(&s.tokens.submitter)
-        .json(&json!({"events": events}))
-        .send()
-        .unwrap();
-    assert_eq!(resp.status(), 200, "{}", resp.text().unwrap());
-}
 
 fn collect(clients: Vec<Acked>, into: &mut HashMap<String, (u64, String)>) {
     for c in clients {
@@ -252,7 +157,7 @@ fn the_store_answers_repeated_keys_and_a_read_only_view_takes_no_write() {
     let url = pg.url("ledger");
     ledger::pg::migrate(&url).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let lease = ledger::pg::Lease::acquire(&url, "test", false, |_| {}).unwrap();
+    let lease = ledger::pg::Lease::acquire(&url, "test", false, |_, _| {}).unwrap();
     let config = StoreConfig::Postgres { url: url.clone(), epoch: Some(lease.epoch()) };
     let store = Store::open_config(dir.path(), &config).unwrap();
     let (doc, idem) = ([9u8; 32], [1u8; 32]);
@@ -339,4 +244,171 @@ fn init_migrate_and_operator_commands_on_postgres() {
     let out = Command::new(BIN).args(["status", "--data", w.to_str().unwrap()]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("holds the log of"), "{err}");
+}
+
+#[test]
+fn status_pairs_its_tree_size_with_that_sizes_checkpoint_under_concurrent_appends() {
+    let pg = PgServer::start_primary();
+    pg.create_db("ledger");
+    let mut s = Server::prepare_with(&["--store", &pg.url("ledger")]);
+    s.spawn();
+    let data = s.data().to_str().unwrap().to_string();
+    let clients = load_until_gone(&s, 4, "snap");
+    let mut sizes = std::collections::HashSet::new();
+    for _ in 0..40 {
+        // One snapshot: the size, root and checkpoint of one instant (a
+        // status reading them apart failed its root check or printed
+        // another size's checkpoint).
+        let out = cli(&["status", "--data", &data]);
+        let size: u64 = out
+            .lines()
+            .find_map(|l| l.strip_prefix("tree size: "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{out}"));
+        let note = out.split_once("checkpoint:\n").map(|(_, n)| n).unwrap_or_default();
+        let cp: u64 = note.lines().nth(1).and_then(|v| v.parse().ok()).unwrap_or(u64::MAX);
+        assert_eq!(size, cp, "status paired size {size} with checkpoint {cp}:\n{out}");
+        sizes.insert(size);
+    }
+    s.kill9();
+    let mut acked = HashMap::new();
+    collect(clients, &mut acked);
+    assert!(sizes.len() > 1, "the log did not grow while status ran: {sizes:?}");
+}
+
+/// `openssl` in `dir`, panicking with its stderr on failure.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A CA (`{name}.pem`, `{name}.key`) made with openssl.
+fn make_ca(dir: &std::path::Path, name: &str) {
+    let (pem, key, subj) = (format!("{name}.pem"), format!("{name}.key"), format!("/CN={name}"));
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-subj",
+            &subj,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+}
+
+/// `migrate --store URL`: (success, stderr).
+fn migrate_at(url: &str) -> (bool, String) {
+    let out = Command::new(BIN).args(["migrate", "--store", url]).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn tls_to_postgres_checks_the_server_as_sslmode_says_and_fails_closed() {
+    let pki = tempfile::tempdir().unwrap();
+    let dir = pki.path();
+    make_ca(dir, "ca");
+    make_ca(dir, "other-ca");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+    let pg = PgServer::start_primary_tls(&read("server.crt"), &read("server.key"));
+    pg.create_db("ledger");
+    let (ca, other) = (dir.join("ca.pem"), dir.join("other-ca.pem"));
+    let (ca, other) = (ca.to_str().unwrap(), other.to_str().unwrap());
+    let base = pg.url("ledger");
+    let full = format!("{base}?sslmode=verify-full&sslrootcert={ca}");
+
+    // verify-full: the ledger works, and every session of it is encrypted.
+    let mut s = Server::prepare_with(&["--store", &full]);
+    s.spawn();
+    submit_flow_at(&s.url, &s, "contract-1");
+    let sessions = |ssl: &str| -> u64 {
+        let sql = format!(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.datname = 'ledger' AND a.pid <> pg_backend_pid() AND s.ssl = {ssl}"
+        );
+        pg.psql("ledger", &sql).parse().unwrap()
+    };
+    assert!(sessions("true") > 0);
+    assert_eq!(sessions("false"), 0, "a plaintext session of the ledger");
+
+    // Fails closed: a certificate from another CA, whatever the mode that
+    // checks it; a name the certificate does not hold under verify-full.
+    let port = pg.port();
+    for url in [
+        format!("{base}?sslmode=verify-full&sslrootcert={other}"),
+        format!("{base}?sslmode=verify-ca&sslrootcert={other}"),
+        format!("{base}?sslmode=require&sslrootcert={other}"),
+        format!("postgres://postgres@localhost:{port}/ledger?sslmode=verify-full&sslrootcert={ca}"),
+    ] {
+        let (ok, err) = migrate_at(&url);
+        assert!(!ok, "{url} connected");
+        assert!(err.contains("certificate") || err.contains("Certificate"), "{url}: {err}");
+    }
+    // verify-ca checks the chain, not the name.
+    let ca_only =
+        format!("postgres://postgres@localhost:{port}/ledger?sslmode=verify-ca&sslrootcert={ca}");
+    let (ok, err) = migrate_at(&ca_only);
+    assert!(ok, "{err}");
+    // require: a server without TLS is refused.
+    let plain = PgServer::start_primary();
+    plain.create_db("ledger");
+    let (ok, err) = migrate_at(&format!("{}?sslmode=require", plain.url("ledger")));
+    assert!(!ok, "require connected without TLS");
+    assert!(err.to_lowercase().contains("tls") || err.contains("SSL"), "{err}");
 }

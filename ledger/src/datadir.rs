@@ -79,7 +79,7 @@ pub(crate) fn init(
     let mut config = config.clone();
     if let StoreConfig::Postgres { url, epoch } = &mut config {
         crate::pg::migrate(url)?;
-        let l = Lease::acquire(url, &lease_holder(), false, |_| {})?;
+        let l = Lease::acquire(url, &lease_holder(), false, |_, _| {})?;
         *epoch = Some(l.epoch());
         lease = Some(l);
         let store = Store::open_config(&dir.join(DB_DIR), &config)?;
@@ -139,6 +139,12 @@ pub(crate) fn init(
 /// Refuses a store behind, or beside, the newest checkpoint this data
 /// directory handed out, unless `allow_rollback`; returns the open mark,
 /// brought up to the head.
+///
+/// PostgreSQL: also behind, or beside, the database's rollback marker
+/// (the newest checkpoint any node handed out, as far as it was written),
+/// and then writes the marker of `head`, synced: the one synced write
+/// before serving, which confirms a head that a predecessor's
+/// unconfirmed commit may have left (see the sequencer's `confirm`).
 pub(crate) fn check_high_water(
     dir: &Path,
     store: &Store,
@@ -147,37 +153,103 @@ pub(crate) fn check_high_water(
     allow_rollback: bool,
 ) -> Result<HighWater> {
     let (mut hw, mark) = HighWater::open(dir, sync)?;
-    if let Some(mark) = mark {
-        let problem = if mark.size > head.size {
-            Some(format!(
-                "the store holds {} entries, but a checkpoint of size {} was handed out",
-                head.size, mark.size
-            ))
-        } else if tree::root(mark.size, &StoreReader(store))? != mark.root {
-            Some(format!(
-                "the store's first {} entries are not those of the checkpoint handed out",
-                mark.size
-            ))
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            if !allow_rollback {
-                return Err(LedgerError::Rollback(format!(
-                    "{problem} ({}/{HIGH_WATER_FILE}): this store was restored from an older \
-                     backup or lost writes; serving it would fork the log for every client and \
-                     witness holding newer receipts. Serve it only on purpose, with \
-                     --allow-rollback",
-                    dir.display()
-                )));
-            }
-            tracing::warn!("{problem}; serving anyway (allow_rollback)");
-        } else if mark.size == head.size {
-            return Ok(hw);
+    let marker = store.handed_out()?;
+    let checks = [(mark, format!("{}/{HIGH_WATER_FILE}", dir.display())), (marker, marker_place())];
+    for (m, place) in checks {
+        let Some(m) = m else { continue };
+        let Some(problem) = mark_problem(store, head, &m)? else { continue };
+        if !allow_rollback {
+            return Err(LedgerError::Rollback(format!(
+                "{problem} ({place}): this store was restored from an older backup or lost \
+                 writes; serving it would fork the log for every client and witness holding \
+                 newer receipts. Serve it only on purpose, with --allow-rollback"
+            )));
+        }
+        tracing::warn!("{problem} ({place}); serving anyway (allow_rollback)");
+    }
+    let now = Mark { size: head.size, root: head.root };
+    if store.is_postgres() {
+        store.put_handed_out(&now)?;
+    }
+    if mark != Some(now) {
+        hw.record(now)?;
+    }
+    Ok(hw)
+}
+
+fn marker_place() -> String {
+    "the database's rollback marker, el_meta 'handed-out'".into()
+}
+
+/// Why `store` at `head` cannot be served after `mark` was handed out.
+fn mark_problem(store: &Store, head: &Head, mark: &Mark) -> Result<Option<String>> {
+    Ok(if mark.size > head.size {
+        Some(format!(
+            "the store holds {} entries, but a checkpoint of size {} was handed out",
+            head.size, mark.size
+        ))
+    } else if tree::root(mark.size, &StoreReader(store))? != mark.root {
+        Some(format!(
+            "the store's first {} entries are not those of the checkpoint handed out",
+            mark.size
+        ))
+    } else {
+        None
+    })
+}
+
+/// A standby node's copy of the database's rollback marker: while it
+/// waits for the lease it records each newer marker in its own
+/// handed-out mark, so that a database that later lost what the
+/// sequencer handed out (a promoted standby that lacks it, a restored
+/// backup) is refused by this node too, not only by the one that handed
+/// it out. Failures are logged, not fatal: the copy only adds a check.
+pub(crate) struct MarkMirror {
+    dir: std::path::PathBuf,
+    sync: bool,
+    polls: u64,
+    last: Option<Vec<u8>>,
+}
+
+impl MarkMirror {
+    pub(crate) fn new(dir: &Path, sync: bool) -> MarkMirror {
+        MarkMirror { dir: dir.to_path_buf(), sync, polls: 0, last: None }
+    }
+
+    /// True at the first poll (to log the wait once).
+    pub(crate) fn first_poll(&mut self) -> bool {
+        self.polls += 1;
+        self.polls == 1
+    }
+
+    /// Records `marker` in the data directory's mark if it is newer.
+    pub(crate) fn observe(&mut self, marker: Option<&[u8]>) {
+        let Some(v) = marker else { return };
+        if self.last.as_deref() == Some(v) {
+            return;
+        }
+        match self.copy(v) {
+            Ok(()) => self.last = Some(v.to_vec()),
+            Err(e) => tracing::error!("copying the database's rollback marker: {e}"),
         }
     }
-    hw.record(Mark { size: head.size, root: head.root })?;
-    Ok(hw)
+
+    fn copy(&self, v: &[u8]) -> Result<()> {
+        let marker = crate::store::decode_mark(v)?;
+        let (mut hw, mine) = HighWater::open(&self.dir, self.sync)?;
+        match mine {
+            Some(m) if m.size > marker.size => Ok(()),
+            Some(m) if m.size == marker.size && m.root != marker.root => {
+                Err(LedgerError::Rollback(format!(
+                    "the database's marker names another root at size {} than this node's \
+                     handed-out mark: a fork; the check at take-over will refuse it",
+                    m.size
+                )))
+            }
+            Some(m) if m == marker => Ok(()),
+            _ => hw.record(marker),
+        }
+    }
 }
 
 /// The master key of `dir` for writing `store`: the token's when the

@@ -30,7 +30,7 @@ use verifier::Hash;
 use crate::attester::{Attester, ServiceEvent, LOG_ISSUER, OPERATOR_ACTOR};
 use crate::datadir::{
     check_high_water, lease_holder, master_key_for, master_key_read_only, open_store_read_only,
-    InitKeys, DB_DIR,
+    InitKeys, MarkMirror, DB_DIR,
 };
 use crate::erase::Eraser;
 use crate::error::{LedgerError, Result};
@@ -72,6 +72,10 @@ pub struct LedgerOptions {
     /// PostgreSQL: wait as a standby while another process holds the
     /// sequencer lease (`serve`), instead of failing (one-shot commands).
     pub wait_for_lease: bool,
+    /// PostgreSQL: the commit deadline. A write (a group commit's wait for
+    /// the synchronous standby included) that takes longer is cancelled
+    /// and fails: appends answer 503 and `/readyz` 503 meanwhile.
+    pub pg_commit_timeout: std::time::Duration,
 }
 
 impl Default for LedgerOptions {
@@ -84,6 +88,7 @@ impl Default for LedgerOptions {
             allow_rollback: false,
             store: StoreConfig::RocksDb,
             wait_for_lease: false,
+            pg_commit_timeout: crate::pg::DEFAULT_COMMIT_TIMEOUT,
         }
     }
 }
@@ -159,16 +164,23 @@ impl Ledger {
     pub fn open(dir: &Path, mut opts: LedgerOptions) -> Result<Ledger> {
         let mut lease = None;
         if let StoreConfig::Postgres { url, epoch } = &mut opts.store {
-            let l = Lease::acquire(url, &lease_holder(), opts.wait_for_lease, |current| {
-                tracing::warn!(
-                    "standby: {current} is the sequencer of this database; waiting for its lease"
-                )
-            })?;
+            let mut mirror = MarkMirror::new(dir, opts.sync);
+            let l =
+                Lease::acquire(url, &lease_holder(), opts.wait_for_lease, |current, marker| {
+                    if mirror.first_poll() {
+                        tracing::warn!(
+                        "standby: {current} is the sequencer of this database; waiting for its \
+                         lease"
+                    );
+                    }
+                    mirror.observe(marker);
+                })?;
             tracing::info!("sequencer lease taken (epoch {})", l.epoch());
             *epoch = Some(l.epoch());
             lease = Some(l);
         }
         let store = Store::open_config(&dir.join(DB_DIR), &opts.store)?;
+        store.set_commit_timeout(opts.pg_commit_timeout);
         let ledger = Ledger::assemble(dir, store, Some((opts, lease)))?;
         // An erasure whose purge did not happen (crash, failure): now,
         // unless its clean-up is pending too: the service's clean-up

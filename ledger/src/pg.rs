@@ -12,12 +12,12 @@
 //! pool, lease and fencing share one connection discipline, kept together.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use postgres::{Client, NoTls, Statement};
+use postgres::{Client, Statement};
 
 use crate::error::{LedgerError, Result};
 
@@ -43,6 +43,13 @@ const APPEND_ONLY: [&str; 2] = ["leaves", "hashes"];
 const POOL: usize = 6;
 /// Rows per page when a whole family is walked (audit, rotation).
 const PAGE: i64 = 10_000;
+/// The default commit deadline ([`PgKv::set_commit_timeout`]).
+pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Key in `el_meta` of the rollback marker: the newest checkpoint any
+/// node handed out, size(8) || root(32) (docs/postgres.md, "Rollback
+/// and fork detection"). Standby nodes read it while they wait for the
+/// lease ([`Lease::acquire`]); the store writes it ([`crate::store`]).
+pub const HANDED_OUT_KEY: &[u8] = b"handed-out";
 
 /// A connection of the pool. Every statement the store runs is a lookup
 /// or a range of a primary key, so sequential scans are off: a log's
@@ -54,8 +61,8 @@ const PAGE: i64 = 10_000;
 /// The built-in functions the store calls are schema-qualified
 /// (`pg_catalog.unnest`, …): a role with CREATE on a schema in the search
 /// path cannot shadow them with a better-matching overload.
-fn connect(url: &str) -> Result<Client> {
-    let mut client = connect_plain(url)?;
+fn connect(url: &str, warnings: &Arc<AtomicU64>) -> Result<Client> {
+    let mut client = connect_plain(url, Some(warnings.clone()))?;
     client
         .batch_execute("SET enable_seqscan = off; SET plan_cache_mode = force_custom_plan")
         .map_err(db_err)?;
@@ -65,8 +72,26 @@ fn connect(url: &str) -> Result<Client> {
 /// A connection with timeouts and TCP keepalives (unless the URL sets
 /// them): a half-open session to a dead server is noticed in seconds, not
 /// after the kernel's two hours, so a lost lease is noticed too.
-fn connect_plain(url: &str) -> Result<Client> {
-    let mut config: postgres::Config = url.parse().map_err(db_err)?;
+///
+/// `warnings` counts the WARNING notices the server sends on it: a
+/// `COMMIT` whose wait for the synchronous standby was cancelled
+/// (`pg_cancel_backend`, our commit deadline)
+/// returns success with such a warning, and is then *not* replicated.
+/// The severity field is the unlocalised `V` field, so this holds
+/// whatever the server's `lc_messages`; any warning during a synced
+/// commit counts as an unconfirmed commit, never as a confirmed one.
+fn connect_plain(url: &str, warnings: Option<Arc<AtomicU64>>) -> Result<Client> {
+    let (mut config, tls) = crate::pgtls::parse(url)?;
+    if let Some(count) = warnings {
+        config.notice_callback(move |n| {
+            if n.parsed_severity() == Some(postgres::error::Severity::Warning) {
+                count.fetch_add(1, Ordering::SeqCst);
+                tracing::warn!("database warning: {}", n.message());
+            } else {
+                tracing::info!("database notice: {}", n.message());
+            }
+        });
+    }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));
     }
@@ -83,14 +108,24 @@ fn connect_plain(url: &str) -> Result<Client> {
     if config.get_keepalives_retries().is_none() {
         config.keepalives_retries(3);
     }
-    config.connect(NoTls).map_err(db_err)
+    tls.connect(&config).map_err(db_err)
 }
 
 fn db_err(e: postgres::Error) -> LedgerError {
     // The server's message, not just "db error".
     match e.as_db_error() {
         Some(d) => LedgerError::Database(format!("{}: {}", d.code().code(), d.message())),
-        None => LedgerError::Database(e.to_string()),
+        None => {
+            // With its causes: "error performing TLS handshake" alone
+            // does not say that the certificate was refused.
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            LedgerError::Database(text)
+        }
     }
 }
 
@@ -108,6 +143,16 @@ pub(crate) struct Conn {
     url: String,
     client: Option<Client>,
     stmts: HashMap<String, Statement>,
+    /// WARNING notices received on this worker's connections.
+    warnings: Arc<AtomicU64>,
+    /// The `synchronous_commit` level of a synced write: `on`, or the
+    /// session's `remote_apply` when the role or database asks for more.
+    sync_level: &'static str,
+    /// A read-only view's one connection, inside its snapshot: never
+    /// reconnected (a new session would read another instant).
+    snapshot: bool,
+    /// How this connection's cancel requests reach the server.
+    tls: crate::pgtls::Tls,
 }
 
 impl Conn {
@@ -115,9 +160,18 @@ impl Conn {
         if self.client.as_ref().is_some_and(Client::is_closed) {
             self.client = None;
         }
+        if self.client.is_none() && self.snapshot {
+            return Err(LedgerError::Database(
+                "the read-only view's connection ended, and its snapshot with it; run the \
+                 command again"
+                    .into(),
+            ));
+        }
         if self.client.is_none() {
             self.stmts.clear();
-            self.client = Some(connect(&self.url)?);
+            let mut client = connect(&self.url, &self.warnings)?;
+            self.sync_level = sync_level(&mut client)?;
+            self.client = Some(client);
         }
         self.client.as_mut().ok_or_else(|| LedgerError::Database("no connection".into()))
     }
@@ -152,6 +206,9 @@ pub(crate) struct PgKv {
     epoch: Option<i64>,
     /// Set when a write found another epoch: this process was deposed.
     fenced: Arc<AtomicBool>,
+    /// The commit deadline, in milliseconds (`statement_timeout` of every
+    /// statement of a write transaction, and [`Deadline`] of its `COMMIT`).
+    commit_timeout_ms: Arc<AtomicU64>,
 }
 
 fn table(cf: &str) -> String {
@@ -174,8 +231,21 @@ fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
 impl PgKv {
     /// Connects a pool to `url` and checks the schema version. `epoch`:
     /// the lease this process holds, for a writer (`None` reads only).
+    ///
+    /// A read-only view (`None`) is one connection in one `REPEATABLE
+    /// READ READ ONLY` transaction, held for the view's life: every read
+    /// of it sees the database at one instant, so `status` pairs a tree
+    /// size with that size's checkpoint, `audit` checks one state, and
+    /// `tiles publish` uploads a checkpoint with its own tiles, however
+    /// fast the sequencer appends meanwhile. (Views serve one-shot
+    /// commands: a long one holds back `VACUUM` while it reads.)
     pub fn open(url: &str, epoch: Option<i64>) -> Result<PgKv> {
-        let mut first = connect(url)?;
+        let snapshot = epoch.is_none();
+        let pool = if snapshot { 1 } else { POOL };
+        let (_, tls) = crate::pgtls::parse(url)?;
+        let warnings: Vec<Arc<AtomicU64>> = (0..pool).map(|_| Arc::default()).collect();
+        let mut first = connect(url, &warnings[0])?;
+        let first_level = sync_level(&mut first)?;
         let version = schema_version(&mut first)?;
         if version != SCHEMA_VERSION {
             return Err(LedgerError::Database(format!(
@@ -183,13 +253,25 @@ impl PgKv {
                  {SCHEMA_VERSION}: run `evidence-ledger migrate --store URL`"
             )));
         }
+        if snapshot {
+            first
+                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .map_err(db_err)?;
+        }
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let mut first = Some(first);
-        for i in 0..POOL {
+        for (i, warnings) in warnings.into_iter().enumerate() {
             let rx = rx.clone();
-            let mut conn =
-                Conn { url: url.to_string(), client: first.take(), stmts: HashMap::new() };
+            let mut conn = Conn {
+                url: url.to_string(),
+                client: first.take(),
+                stmts: HashMap::new(),
+                warnings,
+                sync_level: first_level,
+                snapshot,
+                tls: tls.clone(),
+            };
             std::thread::Builder::new().name(format!("pg-{i}")).spawn(move || loop {
                 let job = match rx.lock() {
                     Ok(r) => r.recv(),
@@ -201,7 +283,22 @@ impl PgKv {
                 }
             })?;
         }
-        Ok(PgKv { jobs: Mutex::new(Some(tx)), epoch, fenced: Arc::new(AtomicBool::new(false)) })
+        Ok(PgKv {
+            jobs: Mutex::new(Some(tx)),
+            epoch,
+            fenced: Arc::new(AtomicBool::new(false)),
+            commit_timeout_ms: Arc::new(AtomicU64::new(DEFAULT_COMMIT_TIMEOUT.as_millis() as u64)),
+        })
+    }
+
+    /// Sets the commit deadline: a write transaction whose statement, or
+    /// whose `COMMIT`'s wait for the synchronous standby, takes longer is
+    /// cancelled (`statement_timeout`; a cancel request for the `COMMIT`,
+    /// see [`Deadline`]), and the write fails
+    /// (a cancelled wait is an unconfirmed commit, see [`PgKv::write`]).
+    pub fn set_commit_timeout(&self, timeout: Duration) {
+        let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as u64;
+        self.commit_timeout_ms.store(ms, Ordering::Relaxed);
     }
 
     fn run<R: Send + 'static>(
@@ -339,9 +436,19 @@ impl PgKv {
     /// Applies `ops` in one transaction (after the lease check, for a
     /// writer); with `sync` false the commit does not wait for the WAL
     /// flush (`synchronous_commit = off`: ordered, may be lost in a crash).
+    ///
+    /// A synced write succeeds only if its `COMMIT` returned without a
+    /// warning: PostgreSQL answers a cancelled wait for the synchronous
+    /// standby with success and the warning "canceling wait for
+    /// synchronous replication" — committed on the primary, perhaps not
+    /// on the standby. Such a commit, like one whose answer was lost, is
+    /// [`LedgerError::Unavailable`] with an unknown outcome: the caller
+    /// acknowledges nothing of it, and serves it only once a later synced
+    /// write confirmed it (the sequencer's `confirm`).
     pub fn write(&self, ops: Vec<Op>, sync: bool) -> Result<()> {
         let epoch = self.writer_epoch()?;
         let fenced = self.fenced.clone();
+        let timeout_ms = self.commit_timeout_ms.load(Ordering::Relaxed);
         self.run(move |c| {
             // Last write of a key wins, as in a RocksDB batch; after that
             // the writes of different keys commute.
@@ -373,12 +480,20 @@ impl PgKv {
                 prepared.push((*cf, *delete, c.prepared(sql)?.1));
             }
             let fence = c.prepared(FENCE)?.1;
+            let level = c.sync_level;
+            let warnings = c.warnings.clone();
+            let tls = c.tls.clone();
             let client = c.client()?;
+            let cancel = client.cancel_token();
             let mut tx = client.transaction().map_err(db_err)?;
             // A synced write waits for the WAL flush (and the synchronous
-            // standbys) whatever the role's or database's default says.
-            let mode = if sync { "on" } else { "off" };
-            tx.batch_execute(&format!("SET LOCAL synchronous_commit = {mode}")).map_err(db_err)?;
+            // standbys) whatever the role's or database's default says;
+            // and no longer than the commit deadline.
+            let mode = if sync { level } else { "off" };
+            tx.batch_execute(&format!(
+                "SET LOCAL synchronous_commit = {mode}; SET LOCAL statement_timeout = {timeout_ms}"
+            ))
+            .map_err(db_err)?;
             check_fence(&mut tx, &fence, epoch, &fenced)?;
             for (cf, delete, st) in prepared {
                 let rows = &by_cf[cf];
@@ -394,7 +509,23 @@ impl PgKv {
                     tx.execute(&st, &[&keys, &values]).map_err(db_err)?;
                 }
             }
-            tx.commit().map_err(db_err)
+            let before = warnings.load(Ordering::SeqCst);
+            // Only a synced commit waits for the standby.
+            let deadline = sync.then(|| Deadline::arm(cancel, tls, Duration::from_millis(timeout_ms)));
+            let committed = tx.commit().map_err(|e| unknown_outcome(db_err(e)));
+            if let Some(d) = deadline {
+                d.disarm();
+            }
+            committed?;
+            if sync && warnings.load(Ordering::SeqCst) != before {
+                return Err(LedgerError::Unavailable(
+                    "the commit was not confirmed by the synchronous standby (its wait was \
+                     cancelled: the commit deadline or pg_cancel_backend); \
+                     nothing of it is acknowledged until a later synced write confirms it"
+                        .into(),
+                ));
+            }
+            Ok(())
         })
     }
 
@@ -402,15 +533,18 @@ impl PgKv {
     pub fn delete_range(&self, cf: &'static str, from: Vec<u8>, to: Vec<u8>) -> Result<()> {
         let epoch = self.writer_epoch()?;
         let fenced = self.fenced.clone();
+        let timeout_ms = self.commit_timeout_ms.load(Ordering::Relaxed);
         self.run(move |c| {
             let sql = format!("DELETE FROM {} WHERE k >= $1 AND k < $2", table(cf));
             let st = c.prepared(&sql)?.1;
             let fence = c.prepared(FENCE)?.1;
             let client = c.client()?;
             let mut tx = client.transaction().map_err(db_err)?;
+            tx.batch_execute(&format!("SET LOCAL statement_timeout = {timeout_ms}"))
+                .map_err(db_err)?;
             check_fence(&mut tx, &fence, epoch, &fenced)?;
             tx.execute(&st, &[&from, &to]).map_err(db_err)?;
-            tx.commit().map_err(db_err)
+            tx.commit().map_err(|e| unknown_outcome(db_err(e)))
         })
     }
 
@@ -440,6 +574,57 @@ impl PgKv {
             c.client()?.batch_execute(&format!("VACUUM {list}")).map_err(db_err)
         })
     }
+}
+
+/// The commit deadline of one `COMMIT`: `statement_timeout` does not end
+/// a wait for the synchronous standby (PostgreSQL 15 checked: it waits on),
+/// so a thread sends the server a cancel request when the deadline
+/// passes. The server then ends the wait with its warning, and the write
+/// fails as unconfirmed ([`PgKv::write`]). A cancel that arrives just after
+/// the commit returned may cancel the connection's next statement: that
+/// one fails too, and nothing is acknowledged from it either.
+struct Deadline {
+    done: mpsc::Sender<()>,
+}
+
+impl Deadline {
+    fn arm(token: postgres::CancelToken, tls: crate::pgtls::Tls, after: Duration) -> Deadline {
+        let (done, wait) = mpsc::channel::<()>();
+        let spawned = std::thread::Builder::new().name("pg-deadline".into()).spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(after) {
+                tracing::warn!("commit deadline ({after:?}) passed: cancelling the commit's wait");
+                if let Err(e) = tls.cancel(&token) {
+                    tracing::error!("cancelling a commit past its deadline: {e}");
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            // Without the thread the commit still has tcp_user_timeout.
+            tracing::error!("no thread for the commit deadline: {e}");
+        }
+        Deadline { done }
+    }
+
+    fn disarm(self) {
+        let _ = self.done.send(());
+    }
+}
+
+/// A `COMMIT` that failed: its answer may have been lost after the server
+/// committed (connection lost, backend terminated during the wait for the
+/// standby). Unavailable (503 + Retry-After), never acknowledged.
+fn unknown_outcome(e: LedgerError) -> LedgerError {
+    LedgerError::Unavailable(format!("commit outcome unknown ({e}); nothing acknowledged"))
+}
+
+/// The `synchronous_commit` level a synced write forces: `remote_apply`
+/// when the session's default already asks for it (a standby that also
+/// shows the write), else `on`.
+fn sync_level(client: &mut Client) -> Result<&'static str> {
+    let row = client
+        .query_one("SELECT pg_catalog.current_setting('synchronous_commit')", &[])
+        .map_err(db_err)?;
+    Ok(if row.get::<_, String>(0) == "remote_apply" { "remote_apply" } else { "on" })
 }
 
 /// The lease row, FOR SHARE: a successor's epoch increment waits for the
@@ -492,7 +677,7 @@ fn schema_version(client: &mut Client) -> Result<i32> {
 /// version is applied in its own transaction with its record). Refuses a
 /// database newer than this build.
 pub fn migrate(url: &str) -> Result<(i32, i32)> {
-    let mut client = connect(url)?;
+    let mut client = connect(url, &Arc::default())?;
     let before = schema_version(&mut client)?;
     if before > SCHEMA_VERSION {
         return Err(LedgerError::Database(format!(
@@ -542,17 +727,22 @@ const LEASE_CHECK: Duration = Duration::from_millis(500);
 
 impl Lease {
     /// Takes the sequencer lock of the database at `url`, then the next
-    /// epoch. If another process holds it: with `wait`, waits (a standby;
-    /// `on_wait` is called once with the holder's name), else fails after
-    /// a short grace (a process that just exited frees its lock as soon
-    /// as the server notices).
+    /// epoch. If another process holds it: with `wait`, waits (a standby),
+    /// else fails after a short grace (a process that just exited frees
+    /// its lock as soon as the server notices).
+    ///
+    /// `on_poll` is called at every poll while another process holds the
+    /// lock, with that holder's name and the database's rollback marker
+    /// ([`HANDED_OUT_KEY`], if written): a standby node copies it into its
+    /// own handed-out mark, so that it knows what the sequencer handed out
+    /// even if the database it later takes over lost it.
     pub fn acquire(
         url: &str,
         holder: &str,
         wait: bool,
-        on_wait: impl FnOnce(&str),
+        mut on_poll: impl FnMut(&str, Option<&[u8]>),
     ) -> Result<Lease> {
-        let mut client = Client::connect(url, NoTls).map_err(db_err)?;
+        let mut client = connect_plain(url, None)?;
         let version = schema_version(&mut client)?;
         if version != SCHEMA_VERSION {
             return Err(LedgerError::Database(format!(
@@ -560,7 +750,6 @@ impl Lease {
                  {SCHEMA_VERSION}: run `evidence-ledger migrate --store URL`"
             )));
         }
-        let mut on_wait = Some(on_wait);
         let grace = std::time::Instant::now() + Duration::from_secs(3);
         loop {
             let got: bool = client
@@ -578,15 +767,21 @@ impl Lease {
                 )));
             }
             if wait {
-                if let Some(f) = on_wait.take() {
-                    f(&current);
-                }
+                let marker = client
+                    .query_opt("SELECT v FROM el_meta WHERE k = $1", &[&HANDED_OUT_KEY])
+                    .map_err(db_err)?
+                    .map(|r| r.get::<_, Vec<u8>>(0));
+                on_poll(&current, marker.as_deref());
             }
             std::thread::sleep(if wait { LEASE_CHECK } else { Duration::from_millis(100) });
         }
         // Waits for the predecessor's in-flight writes (they hold the row
         // FOR SHARE); after this commits, none of its writes can commit.
-        let epoch: i64 = client
+        // Synced whatever the role's default: a failover must not lose
+        // the epoch that fences the predecessor.
+        let mut tx = client.transaction().map_err(db_err)?;
+        tx.batch_execute("SET LOCAL synchronous_commit = on").map_err(db_err)?;
+        let epoch: i64 = tx
             .query_one(
                 "UPDATE el_lease SET epoch = epoch + 1, holder = $1, since = now() \
                  WHERE id = 1 RETURNING epoch",
@@ -594,6 +789,7 @@ impl Lease {
             )
             .map_err(db_err)?
             .get(0);
+        tx.commit().map_err(db_err)?;
         let standbys =
             client.query_one("SELECT pg_catalog.current_setting('synchronous_standby_names')", &[]);
         if standbys.map(|r| r.get::<_, String>(0).trim().is_empty()).unwrap_or(true) {

@@ -29,6 +29,10 @@ use crate::vault::Vault;
 
 /// How often the sequencer retries a synced write while storage fails.
 const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// PostgreSQL: how long the sequencer waits for the next request before it
+/// writes the rollback marker of its newest head on its own (under load,
+/// each group commit carries the marker of the head before it).
+const MARKER_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Why a group failed: `NonFatal` fails one request and the group goes on;
 /// `Fatal` means storage failed, every request of the group fails and the
@@ -84,6 +88,13 @@ pub struct GroupStats {
     /// True from a failed group commit until a synced write succeeds again
     /// (a later group, or the sequencer's probe every second while idle).
     pub storage_failing: AtomicBool,
+    /// True from a failed group commit until the head was reloaded from
+    /// the store and a synced write on top of it committed ([`Sequencer`]'s
+    /// `confirm`). Meanwhile the last confirmed head is served and no
+    /// request is answered, replays included: a commit whose outcome is
+    /// unknown may be on the primary only (a cancelled or lost wait for
+    /// the synchronous standby), and a failover would take it back.
+    pub unconfirmed: AtomicBool,
 }
 
 pub(crate) struct Sequencer {
@@ -144,12 +155,25 @@ fn idem_lookup_with(
 impl Sequencer {
     /// Runs until every sender is dropped; then drains and returns.
     pub(crate) fn run(self, rx: Receiver<Request>) {
+        // PostgreSQL: the rollback marker lags the head (see `MARKER_DELAY`).
+        let mut marker_behind = false;
         loop {
             let first = if self.stats.storage_failing.load(Ordering::Relaxed) {
                 match rx.recv_timeout(PROBE_INTERVAL) {
                     Ok(r) => r,
                     Err(RecvTimeoutError::Timeout) => {
                         self.probe();
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            } else if marker_behind {
+                match rx.recv_timeout(MARKER_DELAY) {
+                    Ok(r) => r,
+                    Err(RecvTimeoutError::Timeout) => {
+                        // Written or not, the next group carries it.
+                        self.write_marker();
+                        marker_behind = false;
                         continue;
                     }
                     Err(RecvTimeoutError::Disconnected) => return,
@@ -171,17 +195,77 @@ impl Sequencer {
                     Err(_) => break,
                 }
             }
+            let before = self.current_head().size;
             self.commit_group(group);
+            marker_behind |= self.store.is_postgres() && self.current_head().size > before;
+        }
+    }
+
+    /// PostgreSQL, idle: writes the rollback marker of the served head
+    /// (synced). A failure is a failed synced write like a group's (the
+    /// standby is gone): `/readyz` answers 503 until a synced write (a
+    /// group's, or the probe's every second) succeeds. The marker's own
+    /// outcome does not matter: it never names more than was handed out.
+    fn write_marker(&self) {
+        if self.stats.unconfirmed.load(Ordering::Relaxed) {
+            return;
+        }
+        let head = self.current_head();
+        if let Err(e) = self.store.put_handed_out(&Mark { size: head.size, root: head.root }) {
+            self.storage_result(Err(&e));
         }
     }
 
     /// While storage fails and no append comes: is a synced write
-    /// possible again (disk space back, RocksDB resumed)?
+    /// possible again (disk space back, RocksDB resumed, the standby
+    /// back)? After a failed group commit that write is [`Self::confirm`].
     fn probe(&self) {
-        match self.store.probe() {
+        let r = if self.stats.unconfirmed.load(Ordering::Relaxed) {
+            self.confirm()
+        } else {
+            self.store.probe()
+        };
+        match r {
             Ok(()) => self.storage_result(Ok(())),
             Err(e) => tracing::debug!("storage still failing: {e}"),
         }
+    }
+
+    /// After a failed group commit, whose outcome may be unknown: reloads
+    /// the head from the store (it may hold that group, committed but not
+    /// acknowledged), checks that it extends the head served so far, makes
+    /// one synced write on top of it (which, once confirmed, confirms every
+    /// commit before it: the WAL is one sequence), records the high-water
+    /// mark, and only then serves the reloaded head. Until this succeeds
+    /// nothing is answered and the old head is served.
+    fn confirm(&self) -> Result<()> {
+        let served = self.current_head();
+        let head = load_head(&self.store, &self.signer)?;
+        let extends = head.size >= served.size
+            && tree::root(served.size, &tree::StoreReader(&self.store))? == served.root;
+        if !extends {
+            return Err(LedgerError::Rollback(format!(
+                "the store no longer holds the checkpoint of size {} this process served \
+                 (it holds size {}): it was rolled back or replaced under the sequencer; \
+                 refusing to serve it",
+                served.size, head.size
+            )));
+        }
+        self.store.probe()?;
+        self.high_water.borrow_mut().record(Mark { size: head.size, root: head.root })?;
+        if head.size != served.size {
+            tracing::warn!(
+                "a commit whose outcome was unknown had landed: serving size {} (was {})",
+                head.size,
+                served.size
+            );
+        }
+        match self.head.write() {
+            Ok(mut h) => *h = Arc::new(head),
+            Err(p) => *p.into_inner() = Arc::new(head),
+        }
+        self.stats.unconfirmed.store(false, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Records the outcome of a synced write; logs the transitions.
@@ -205,6 +289,21 @@ impl Sequencer {
     }
 
     fn commit_group(&self, requests: Vec<Request>) {
+        if self.stats.unconfirmed.load(Ordering::Relaxed) {
+            if let Err(e) = self.confirm() {
+                self.storage_result(Err(&e));
+                for req in requests {
+                    fail(
+                        req,
+                        LedgerError::Unavailable(format!(
+                            "an earlier commit is not confirmed yet ({e}); retry"
+                        )),
+                    );
+                }
+                return;
+            }
+            self.storage_result(Ok(()));
+        }
         let head = self.current_head();
         let time_micros = now_micros().max(head.last_time_micros);
         let mut g = Group {
@@ -278,7 +377,8 @@ impl Sequencer {
                 for (req, _) in staged {
                     fail(req, LedgerError::Unavailable(format!("commit failed: {e}")));
                 }
-                self.reload_head();
+                // The head served stays; `confirm` reloads it.
+                self.stats.unconfirmed.store(true, Ordering::Relaxed);
             }
         }
     }
@@ -673,6 +773,8 @@ impl Sequencer {
         let note = self.signer.sign_checkpoint(cp)?.to_bytes();
         let state = TreeState { size: g.size, root: root.0, last_time_micros: g.time_micros };
         g.batch.put_tree(&state, &note);
+        // The head before this group was handed out (and confirmed).
+        g.batch.put_handed_out(&Mark { size: head.size, root: head.root });
         let batch = std::mem::replace(&mut g.batch, self.store.batch());
         let started = std::time::Instant::now();
         self.store.write(batch, self.sync)?;
@@ -722,16 +824,6 @@ impl Sequencer {
                 .collect();
             // An appender that gave up waiting is not an error of the log.
             let _ = req.reply.send(receipts);
-        }
-    }
-
-    fn reload_head(&self) {
-        match load_head(&self.store, &self.signer) {
-            Ok(h) => match self.head.write() {
-                Ok(mut w) => *w = Arc::new(h),
-                Err(p) => *p.into_inner() = Arc::new(h),
-            },
-            Err(e) => tracing::error!("reloading the head after a failed commit: {e}"),
         }
     }
 }

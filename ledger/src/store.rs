@@ -13,7 +13,9 @@
 //! - `dochash`:  document hash(32) index(8) -> ()
 //! - `meta`:     "tree" -> size(8) || root(32) || last ledger time µs(8);
 //!   "checkpoint" -> the latest signed checkpoint note;
-//!   "probe" -> time of the last write probing storage after a failure
+//!   "probe" -> time of the last write probing storage after a failure;
+//!   "handed-out" (PostgreSQL) -> size(8) || root(32) of the newest
+//!   checkpoint any node handed out (the rollback marker, docs/postgres.md)
 //! - `issuers`, `tokens`, `tsas`: registry records (JSON, operator-readable)
 //! - `aux`:      namespaced records of other crates (anchoring state)
 //!
@@ -46,7 +48,8 @@ use rocksdb::{
 };
 
 use crate::error::{LedgerError, Result};
-use crate::pg::{Op, PgKv};
+use crate::highwater::Mark;
+use crate::pg::{Op, PgKv, HANDED_OUT_KEY};
 
 const CF_LEAVES: &str = "leaves";
 const CF_HASHES: &str = "hashes";
@@ -331,6 +334,36 @@ impl Store {
     /// (this process was deposed and must stop sequencing).
     pub fn fenced(&self) -> bool {
         matches!(&self.backend, Backend::Pg(p) if p.fenced())
+    }
+
+    /// Whether this is the PostgreSQL store.
+    pub fn is_postgres(&self) -> bool {
+        matches!(&self.backend, Backend::Pg(_))
+    }
+
+    /// PostgreSQL: the commit deadline of every write ([`PgKv::set_commit_timeout`]).
+    /// (RocksDB: nothing; a synced write there waits for the local disk.)
+    pub fn set_commit_timeout(&self, timeout: std::time::Duration) {
+        if let Backend::Pg(p) = &self.backend {
+            p.set_commit_timeout(timeout);
+        }
+    }
+
+    /// The database's rollback marker: the newest checkpoint any node of
+    /// this log handed out (PostgreSQL; `None` before the first, and
+    /// always on RocksDB, whose mark is the data directory's alone).
+    pub fn handed_out(&self) -> Result<Option<Mark>> {
+        if !self.is_postgres() {
+            return Ok(None);
+        }
+        self.get(CF_META, HANDED_OUT_KEY)?.map(|v| decode_mark(&v)).transpose()
+    }
+
+    /// Writes the rollback marker, synced (PostgreSQL only).
+    pub fn put_handed_out(&self, mark: &Mark) -> Result<()> {
+        let mut b = self.batch();
+        b.put_handed_out(mark);
+        self.write(b, true)
     }
 
     fn rocks(&self) -> Result<&DB> {
@@ -1259,6 +1292,18 @@ impl Batch<'_> {
         self.put(CF_META, &[META_PURGE_KEYS, key_id].concat(), &keys);
     }
 
+    /// Stages the rollback marker (PostgreSQL; nothing on RocksDB): `mark`
+    /// was handed out already, so the marker never names a checkpoint
+    /// that a failed commit may take back.
+    pub fn put_handed_out(&mut self, mark: &Mark) {
+        if let Staged::Pg(_) = self.wb {
+            let mut v = [0u8; 40];
+            v[..8].copy_from_slice(&mark.size.to_be_bytes());
+            v[8..].copy_from_slice(&mark.root.0);
+            self.put(CF_META, HANDED_OUT_KEY, &v);
+        }
+    }
+
     /// Stages the new tree state and its signed checkpoint.
     pub fn put_tree(&mut self, state: &TreeState, checkpoint_note: &[u8]) {
         let mut v = [0u8; 48];
@@ -1445,6 +1490,16 @@ fn dochash_key(document_hash: &[u8; 32], index: u64) -> [u8; 40] {
     dh[..32].copy_from_slice(document_hash);
     dh[32..].copy_from_slice(&index.to_be_bytes());
     dh
+}
+
+/// A rollback marker's value: size(8) || root(32).
+pub(crate) fn decode_mark(v: &[u8]) -> Result<Mark> {
+    if v.len() != 40 {
+        return Err(LedgerError::Corrupt("the handed-out marker has a bad length".into()));
+    }
+    let root = verifier::Hash::from_slice(&v[8..])
+        .map_err(|e| LedgerError::Corrupt(format!("the handed-out marker: {e}")))?;
+    Ok(Mark { size: be_u64(&v[..8]), root })
 }
 
 /// Big-endian u64 of the first 8 bytes, for other crates reading keys

@@ -114,7 +114,11 @@ fn check_checkpoint_timestamp(
 pub(crate) fn anchored(state: &AppState) -> Result<Option<anchor::AnchoredCheckpoint>, ApiError> {
     match &state.anchor {
         None => Ok(None),
-        Some(a) => a.latest_anchored().map_err(|e| ApiError::internal("anchored checkpoint", e)),
+        Some(a) => a.latest_anchored().map_err(|e| match e {
+            // The database unavailable: 503 + Retry-After like any read.
+            anchor::AnchorError::Ledger(e) => ApiError::from(e),
+            e => ApiError::internal("anchored checkpoint", e),
+        }),
     }
 }
 

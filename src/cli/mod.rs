@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 
 use crate::cmd::CliResult;
 use anchoring::{AnchorCommand, WitnessCommand};
-pub use serve::ServeLimits;
+pub use serve::{PgServeOptions, ServeLimits};
 use store::TilesCommand;
 pub use tokens::token_line;
 use tokens::TokenCommand;
@@ -110,6 +110,8 @@ enum Command {
         store: Option<String>,
         #[command(flatten)]
         limits: ServeLimits,
+        #[command(flatten)]
+        pg: PgServeOptions,
         /// The service's public base URL (e.g. https://ledger.example.com),
         /// for the link in the evidence reports' QR code to /verify. Without
         /// it the reports print the path alone, with a note.
@@ -211,6 +213,7 @@ fn run(cli: Cli) -> CliResult {
             retention_sweep_secs,
             store: url,
             limits,
+            pg,
             public_url,
         } => serve::serve(
             &data,
@@ -220,6 +223,7 @@ fn run(cli: Cli) -> CliResult {
             retention_sweep_secs,
             url.as_deref(),
             &limits,
+            &pg,
             public_url.as_deref(),
         ),
         Command::Witness { command } => anchoring::witness(command),

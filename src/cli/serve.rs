@@ -91,6 +91,28 @@ impl ServeLimits {
     }
 }
 
+/// `serve`'s settings of the PostgreSQL store (docs/postgres.md).
+#[derive(clap::Args, Clone, Debug)]
+pub struct PgServeOptions {
+    /// PostgreSQL: the commit deadline in seconds. A group commit still
+    /// waiting for the synchronous standby then is cancelled and fails
+    /// (503 + Retry-After, nothing acknowledged; /readyz 503 until a
+    /// synced write succeeds again).
+    #[arg(long = "pg-commit-timeout", value_name = "SECONDS", default_value_t = 10.0)]
+    pg_commit_timeout: f64,
+}
+
+impl PgServeOptions {
+    /// The commit deadline.
+    pub fn commit_timeout(&self) -> Result<std::time::Duration, String> {
+        let s = self.pg_commit_timeout;
+        if !s.is_finite() || !(0.001..=86_400.0).contains(&s) {
+            return Err("--pg-commit-timeout: seconds, from 0.001 to 86400".into());
+        }
+        Ok(std::time::Duration::from_secs_f64(s))
+    }
+}
+
 // One parameter per `serve` flag.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn serve(
@@ -101,10 +123,12 @@ pub(super) fn serve(
     retention_sweep_secs: u64,
     store: Option<&str>,
     limits: &ServeLimits,
+    pg: &PgServeOptions,
     public_url: Option<&str>,
 ) -> CliResult {
     let mut admission = limits.config()?;
     admission.max_connections = crate::server::connection_budget(crate::server::MAX_CONNECTIONS)?;
+    let pg_commit_timeout = pg.commit_timeout()?;
     let public_url = public_url.map(crate::report::qr::check_public_url).transpose()?;
     if public_url.is_none() {
         tracing::info!(
@@ -121,6 +145,7 @@ pub(super) fn serve(
         accept_v1_attestations: accept_v1.into_iter().collect(),
         store,
         wait_for_lease: true,
+        pg_commit_timeout,
         ..LedgerOptions::default()
     };
     let ledger = Ledger::open(data, opts).map_err(|e| e.to_string())?;

@@ -98,6 +98,27 @@ impl PgServer {
         s
     }
 
+    /// Starts a primary with TLS on (`ssl = on`), presenting `cert_pem`
+    /// (its chain) with the private key `key_pem` (0600, as the server
+    /// demands). Plain connections are still accepted (`host` in pg_hba).
+    pub fn start_primary_tls(cert_pem: &[u8], key_pem: &[u8]) -> PgServer {
+        let mut s = PgServer::init();
+        let (uid, gid) = postgres_ids();
+        for (name, bytes, mode) in [("server.crt", cert_pem, 0o644), ("server.key", key_pem, 0o600)]
+        {
+            let path = s.data.join(name);
+            fs::write(&path, bytes).expect("write a TLS file");
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
+            chown(&path, Some(uid), Some(gid)).expect("chown postgres");
+        }
+        s.append_conf(
+            "postgresql.conf",
+            "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+        );
+        s.start();
+        s
+    }
+
     /// Starts a streaming standby of `primary` named `standby1`: a
     /// `pg_basebackup -R -X stream` of the primary, configured (in its
     /// `postgresql.auto.conf`, which overrides `postgresql.conf`) with its own
@@ -243,6 +264,46 @@ impl PgServer {
                 left => Err(format!("still alive after SIGKILL: {left:?}")),
             },
         );
+    }
+
+    /// Stops the server with `pg_ctl stop -m fast` (a standby: its primary's
+    /// synchronous commits then wait for it).
+    pub fn stop(&mut self) {
+        let mut cmd = self.pg("pg_ctl");
+        cmd.args(["stop", "-m", "fast", "-w", "-t", "60", "-D", path_str(&self.data)]);
+        self.run(cmd, "pg_ctl stop");
+        self.running = false;
+        self.pid = None;
+    }
+
+    /// Starts a server stopped by [`PgServer::stop`] again (a standby
+    /// reconnects to its primary and catches up).
+    pub fn start_again(&mut self) {
+        assert!(!self.running, "start_again: the server on port {} runs", self.port);
+        self.start();
+    }
+
+    /// The pids of the backends waiting for the synchronous standby in
+    /// their `COMMIT` (`wait_event = 'SyncRep'`).
+    pub fn syncrep_waiters(&self) -> Vec<u32> {
+        let sql = "SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'";
+        self.psql("postgres", sql).lines().filter_map(|l| l.trim().parse().ok()).collect()
+    }
+
+    /// Waits until this primary sees `standby1` as its synchronous standby
+    /// (after [`PgServer::start_again`] of the standby), 60 s at most.
+    pub fn wait_for_sync_standby(&self) {
+        let sql = format!(
+            "SELECT sync_state FROM pg_stat_replication WHERE application_name = '{STANDBY_NAME}'"
+        );
+        self.wait_for("the standby to be synchronous again", TIMEOUT, || {
+            let got = self.try_psql("postgres", &sql)?;
+            if got.lines().any(|l| l == "sync") {
+                Ok(())
+            } else {
+                Err(format!("pg_stat_replication says {got:?}"))
+            }
+        });
     }
 
     /// Promotes a standby with `pg_ctl promote -w` and returns once

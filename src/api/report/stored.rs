@@ -95,6 +95,40 @@ pub(super) fn unindex(ledger: &Ledger, tenant: &str, ids: &[String]) -> Result<(
     Ok(())
 }
 
+/// Deletes every report the tenant was issued about `document_id` (the
+/// stored files and their idempotency keys): erasure leaves no rendered
+/// copy of the document's records behind. Returns how many.
+pub(crate) fn erase_document_reports(
+    ledger: &Ledger,
+    tenant: &str,
+    document_id: &str,
+) -> Result<usize, ApiError> {
+    let mut deleted = Vec::new();
+    let prefix = [REPORT_PREFIX, tenant.as_bytes(), b"\0"].concat();
+    let id = hex::encode(ledger.document_key_id(tenant, document_id)?);
+    for (key, value) in ledger.aux_scan(&prefix)? {
+        let about = serde_json::from_slice::<StoredReport>(&value).ok().map(|r| r.document_key_id);
+        if about.as_deref() == Some(id.as_str()) {
+            ledger.aux_delete_synced(&key)?;
+            deleted.push(String::from_utf8_lossy(&key[prefix.len()..]).into_owned());
+        }
+    }
+    unindex(ledger, tenant, &deleted)?;
+    // Records of before they were keyed, one by one and only if there are
+    // any: a range delete would write the contract id into its tombstone's
+    // bounds, which the store's MANIFEST keeps beyond the purge.
+    let idem =
+        [REPORT_IDEM_PREFIX, tenant.as_bytes(), b"\0", document_id.as_bytes(), b"\0"].concat();
+    for (key, _) in ledger.aux_scan(&idem)? {
+        ledger.aux_delete_synced(&key)?;
+    }
+    let doc = ledger.document_key_id(tenant, document_id)?;
+    for (key, _) in ledger.aux_scan(&[REPORT_IDEM2_PREFIX, &doc].concat())? {
+        ledger.aux_delete_synced(&key)?;
+    }
+    Ok(deleted.len())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -130,38 +164,4 @@ mod tests {
         unindex(&l, "t", &["new".to_owned()]).unwrap();
         assert!(l.aux_scan(&stored_index_prefix("t")).unwrap().is_empty());
     }
-}
-
-/// Deletes every report the tenant was issued about `document_id` (the
-/// stored files and their idempotency keys): erasure leaves no rendered
-/// copy of the document's records behind. Returns how many.
-pub(crate) fn erase_document_reports(
-    ledger: &Ledger,
-    tenant: &str,
-    document_id: &str,
-) -> Result<usize, ApiError> {
-    let mut deleted = Vec::new();
-    let prefix = [REPORT_PREFIX, tenant.as_bytes(), b"\0"].concat();
-    let id = hex::encode(ledger.document_key_id(tenant, document_id)?);
-    for (key, value) in ledger.aux_scan(&prefix)? {
-        let about = serde_json::from_slice::<StoredReport>(&value).ok().map(|r| r.document_key_id);
-        if about.as_deref() == Some(id.as_str()) {
-            ledger.aux_delete_synced(&key)?;
-            deleted.push(String::from_utf8_lossy(&key[prefix.len()..]).into_owned());
-        }
-    }
-    unindex(ledger, tenant, &deleted)?;
-    // Records of before they were keyed, one by one and only if there are
-    // any: a range delete would write the contract id into its tombstone's
-    // bounds, which the store's MANIFEST keeps beyond the purge.
-    let idem =
-        [REPORT_IDEM_PREFIX, tenant.as_bytes(), b"\0", document_id.as_bytes(), b"\0"].concat();
-    for (key, _) in ledger.aux_scan(&idem)? {
-        ledger.aux_delete_synced(&key)?;
-    }
-    let doc = ledger.document_key_id(tenant, document_id)?;
-    for (key, _) in ledger.aux_scan(&[REPORT_IDEM2_PREFIX, &doc].concat())? {
-        ledger.aux_delete_synced(&key)?;
-    }
-    Ok(deleted.len())
 }

@@ -33,6 +33,30 @@ pub(crate) fn bundle_checkpoint(
     Ok((s.checkpoint.to_string(), s.tree_size))
 }
 
+/// [`bundle_checkpoint`] of a tree that holds entry `newest`. A group's
+/// index records, record deletions and erasure records are in the store a
+/// moment before the sequencer publishes the head that covers them, so a
+/// bundle read in that moment (found by retention's erasure test, which
+/// read an erasure marker beyond the checkpoint) waits for that head, and
+/// after two seconds is told to retry.
+fn checkpoint_covering(state: &AppState, newest: u64) -> Result<(String, u64), ApiError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let (checkpoint, size) = bundle_checkpoint(state, newest)?;
+        if size > newest {
+            return Ok((checkpoint, size));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(ApiError::overloaded(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("entry {newest} is written but not yet in a published checkpoint; retry"),
+                1,
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// The TSA token over the checkpoint of `size`, if the log has one, and the
 /// TSA roots the bundle needs to check it and the events' tokens.
 fn timestamps(
@@ -125,12 +149,15 @@ pub(crate) fn build_counted(
         return Err(ApiError::not_found(format!("document {document_id:?}")));
     };
     let (indices, omitted) = chosen_entries(state, indices)?;
-    let (checkpoint, size) = bundle_checkpoint(state, last)?;
+    let erasure = state.ledger.document_erasure(tenant, document_id)?;
+    // The erasure's entry must be in the tree the bundle proves too: its
+    // markers name it.
+    let newest = erasure.as_ref().and_then(|e| e["entry"].as_u64()).map_or(last, |e| e.max(last));
+    let (checkpoint, size) = checkpoint_covering(state, newest)?;
     let mut event_tsas = false;
     let mut entries = Vec::with_capacity(indices.len());
     let mut cited = BTreeSet::new();
     let mut any_v2 = false;
-    let erasure = state.ledger.document_erasure(tenant, document_id)?;
     for index in indices {
         let opened = open_entry(state, index)?;
         if let Some(event) = &opened.event {

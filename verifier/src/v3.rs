@@ -36,7 +36,7 @@ use hmac::{Hmac, Mac as _};
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 
-use crate::{jcs, v2};
+use crate::jcs;
 use crate::{Hash, VerifyError};
 
 /// `format` of a v3 record.
@@ -290,7 +290,7 @@ pub fn record_without_chain(
     salt: &[u8; 32],
     identity_commitment: Option<&Hash>,
 ) -> Value {
-    v2::record_value_as(RECORD_FORMAT_V3, event_without_identity, tenant, salt, identity_commitment)
+    record_value_as(RECORD_FORMAT_V3, event_without_identity, tenant, salt, identity_commitment)
 }
 
 /// The canonical JSON of [`record_without_chain`], written around the
@@ -302,7 +302,54 @@ pub fn record_without_chain_canonical(
     salt: &[u8; 32],
     identity_commitment: Option<&Hash>,
 ) -> Vec<u8> {
-    v2::record_canonical_as(RECORD_FORMAT_V3, event_canonical, tenant, salt, identity_commitment)
+    record_canonical_as(RECORD_FORMAT_V3, event_canonical, tenant, salt, identity_commitment)
+}
+
+/// The members v2 records and v3 records (before their chain) share, under
+/// the record format `format` (v2 writes its records with them too).
+pub(crate) fn record_value_as(
+    format: &str,
+    event_without_identity: &Value,
+    tenant: &str,
+    salt: &[u8; 32],
+    identity_commitment: Option<&Hash>,
+) -> Value {
+    let mut m = Map::new();
+    m.insert("event".into(), event_without_identity.clone());
+    m.insert("format".into(), Value::from(format));
+    if let Some(c) = identity_commitment {
+        m.insert("identity_commitment".into(), Value::from(c.to_base64()));
+    }
+    m.insert("salt".into(), Value::from(B64.encode(salt)));
+    m.insert("tenant".into(), Value::from(tenant));
+    Value::Object(m)
+}
+
+/// The canonical JSON of [`record_value_as`], written around the event's
+/// canonical JSON.
+pub(crate) fn record_canonical_as(
+    format: &str,
+    event_canonical: &[u8],
+    tenant: &str,
+    salt: &[u8; 32],
+    identity_commitment: Option<&Hash>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(event_canonical.len() + tenant.len() + 192);
+    // Member names are ASCII and written in canonical (sorted) order.
+    out.extend_from_slice(b"{\"event\":");
+    out.extend_from_slice(event_canonical);
+    out.extend_from_slice(b",\"format\":");
+    jcs::write_string(format, &mut out);
+    if let Some(c) = identity_commitment {
+        out.extend_from_slice(b",\"identity_commitment\":");
+        jcs::write_string(&c.to_base64(), &mut out);
+    }
+    out.extend_from_slice(b",\"salt\":");
+    jcs::write_string(&B64.encode(salt), &mut out);
+    out.extend_from_slice(b",\"tenant\":");
+    jcs::write_string(tenant, &mut out);
+    out.push(b'}');
+    out
 }
 
 /// Every disclosure of a v3 record, by name (for the lookup and tests).

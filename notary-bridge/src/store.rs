@@ -148,26 +148,7 @@ pub fn init_token(
     }
     let key = pkcs11_keys::TokenEd25519::open_or_generate(uri)
         .map_err(|e| BridgeError::Config(format!("witness key: {e}")))?;
-    for sub in [LOGS_DIR, FORKS_DIR] {
-        create_dir_all_durable(&dir.join(sub))
-            .map_err(|e| BridgeError::storage(dir.join(sub).display(), e))?;
-    }
-    let path = dir.join(TOKEN_FILE);
-    let mut file =
-        OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(
-            |e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => {
-                    BridgeError::Config(format!("{} is already initialized", dir.display()))
-                }
-                _ => BridgeError::storage(path.display(), e),
-            },
-        )?;
-    file.write_all(format!("uri {}\n", uri.to_stored_string()).as_bytes())
-        .map_err(|e| BridgeError::storage(path.display(), e))?;
-    file.sync_all().map_err(|e| BridgeError::storage(path.display(), e))?;
-    let config = serde_json::to_vec_pretty(&WitnessConfig { name: name.into() })
-        .map_err(|e| BridgeError::Storage(e.to_string()))?;
-    write_atomic(dir, CONFIG_FILE, &config)?;
+    init_dir(dir, name, TOKEN_FILE, format!("uri {}\n", uri.to_stored_string()).as_bytes())?;
     Ok(WitnessKey::Token(std::sync::Arc::new(key)))
 }
 
@@ -176,6 +157,14 @@ pub fn init(dir: &Path, name: &str, key: &SigningKey) -> Result<(), BridgeError>
     if dir.join(TOKEN_FILE).exists() {
         return Err(BridgeError::Config(format!("{} is already initialized", dir.display())));
     }
+    let seed = base64::engine::general_purpose::STANDARD.encode(key.to_bytes());
+    init_dir(dir, name, KEY_FILE, format!("{seed}\n").as_bytes())
+}
+
+/// Makes the data directory: its subdirectories, `key_file` (the key, or
+/// the token's URI) written once with mode 0600 and synced, then the
+/// config. Fails if `key_file` exists.
+fn init_dir(dir: &Path, name: &str, key_file: &str, contents: &[u8]) -> Result<(), BridgeError> {
     // Every directory made here, the data directory's own name included,
     // is durable before init returns (their parents are fsync'd): a witness
     // whose directory a power cut takes back forgets all it cosigned.
@@ -183,8 +172,7 @@ pub fn init(dir: &Path, name: &str, key: &SigningKey) -> Result<(), BridgeError>
         create_dir_all_durable(&dir.join(sub))
             .map_err(|e| BridgeError::storage(dir.join(sub).display(), e))?;
     }
-    let seed = base64::engine::general_purpose::STANDARD.encode(key.to_bytes());
-    let path = dir.join(KEY_FILE);
+    let path = dir.join(key_file);
     let mut file =
         OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path).map_err(
             |e| match e.kind() {
@@ -194,8 +182,7 @@ pub fn init(dir: &Path, name: &str, key: &SigningKey) -> Result<(), BridgeError>
                 _ => BridgeError::storage(path.display(), e),
             },
         )?;
-    file.write_all(format!("{seed}\n").as_bytes())
-        .map_err(|e| BridgeError::storage(path.display(), e))?;
+    file.write_all(contents).map_err(|e| BridgeError::storage(path.display(), e))?;
     file.sync_all().map_err(|e| BridgeError::storage(path.display(), e))?;
     let config = serde_json::to_vec_pretty(&WitnessConfig { name: name.into() })
         .map_err(|e| BridgeError::Storage(e.to_string()))?;

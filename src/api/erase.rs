@@ -161,25 +161,40 @@ where
         ledger::fault::point("erase-committed");
         let done = resume_cleanups(&st.ledger, Some(&caller.tenant));
         let v1 = st.ledger.v1_document_entries(&caller.tenant, &doc)?;
-        Ok(json(&json!({
-            "erased": {
-                "document_id": doc,
-                "at": &*receipt.ledger_time,
-                "by": caller.token_id,
-                "reason": reason.recorded,
-                "reason_code": reason.code,
-                "note": reason.note,
-                "reports_deleted": done.reports,
-                "access_log_records_redacted": done.redacted,
-                "purged": done.purged,
-                "pending": done.pending,
-                "v1_entries_remain_public": v1,
-            },
-            "receipt": receipt_json(&receipt),
-        })))
+        let mut erased = erased_answer(("document_id", &doc), &receipt, &caller, &reason, &done);
+        erased.insert("v1_entries_remain_public".into(), json!(v1));
+        Ok(json(&json!({"erased": erased, "receipt": receipt_json(&receipt)})))
     })
     .await
     .map_err(|e| ApiError::internal("erase", e))?
+}
+
+/// The `erased` member of an erasure's answer: what was erased (`what`:
+/// its id member and value), when, by whom and why, and what the clean-up
+/// did and left pending.
+fn erased_answer(
+    what: (&str, &str),
+    receipt: &Receipt,
+    caller: &Caller,
+    reason: &Reason,
+    done: &CleanupDone,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert(what.0.into(), json!(what.1));
+    for (k, v) in [
+        ("at", json!(&*receipt.ledger_time)),
+        ("by", json!(caller.token_id)),
+        ("reason", json!(reason.recorded)),
+        ("reason_code", json!(reason.code)),
+        ("note", json!(reason.note)),
+        ("reports_deleted", json!(done.reports)),
+        ("access_log_records_redacted", json!(done.redacted)),
+        ("purged", json!(done.purged)),
+        ("pending", json!(done.pending)),
+    ] {
+        m.insert(k.into(), v);
+    }
+    m
 }
 
 /// `POST /v1/subjects/{actor_id}/erase`.
@@ -207,21 +222,8 @@ where
             st.ledger.erase_subject(&caller.tenant, &actor, &reason.recorded, &caller.token_id)?;
         ledger::fault::point("erase-committed");
         let done = resume_cleanups(&st.ledger, Some(&caller.tenant));
-        Ok(json(&json!({
-            "erased": {
-                "actor_id": actor,
-                "at": &*receipt.ledger_time,
-                "by": caller.token_id,
-                "reason": reason.recorded,
-                "reason_code": reason.code,
-                "note": reason.note,
-                "reports_deleted": done.reports,
-                "access_log_records_redacted": done.redacted,
-                "purged": done.purged,
-                "pending": done.pending,
-            },
-            "receipt": receipt_json(&receipt),
-        })))
+        let erased = erased_answer(("actor_id", &actor), &receipt, &caller, &reason, &done);
+        Ok(json(&json!({"erased": erased, "receipt": receipt_json(&receipt)})))
     })
     .await
     .map_err(|e| ApiError::internal("erase", e))?

@@ -64,6 +64,12 @@ pub struct Metrics {
     /// Most connections served at once, as set at start from the
     /// file-descriptor budget.
     pub max_connections: IntGauge,
+    /// Platform webhook events (issue 28) by platform and outcome:
+    /// `recorded`, `replayed` (already logged), `malformed`, `failed`.
+    pub integration_events: IntCounterVec,
+    /// Platform webhook deliveries acknowledged and not logged, by platform
+    /// and reason: `unknown_event`, `no_kind`.
+    pub integration_ignored: IntCounterVec,
     work_counts: std::sync::Mutex<std::collections::HashMap<&'static str, (i64, i64)>>,
 }
 
@@ -195,6 +201,19 @@ impl Metrics {
         register(&registry, &mut names, Box::new(work_peak.clone()))?;
         register(&registry, &mut names, Box::new(auth_failures.clone()))?;
         register(&registry, &mut names, Box::new(max_connections.clone()))?;
+        let integration_events = IntCounterVec::new(
+            Opts::new("evidence_integration_events_total", "Platform webhook events by outcome"),
+            &["platform", "outcome"],
+        )?;
+        let integration_ignored = IntCounterVec::new(
+            Opts::new(
+                "evidence_integration_ignored_total",
+                "Platform webhook deliveries acknowledged and not logged, by reason",
+            ),
+            &["platform", "reason"],
+        )?;
+        register(&registry, &mut names, Box::new(integration_events.clone()))?;
+        register(&registry, &mut names, Box::new(integration_ignored.clone()))?;
         Ok(Metrics {
             registry,
             names,
@@ -223,6 +242,8 @@ impl Metrics {
             work_peak,
             auth_failures,
             max_connections,
+            integration_events,
+            integration_ignored,
             work_counts: std::sync::Mutex::default(),
         })
     }
@@ -292,8 +313,18 @@ impl Metrics {
 /// Their per-request record is the access log, for the tenant's admin.
 pub fn public_route(route: &'static str) -> &'static str {
     match route {
-        "erase" | "retention" | "tokens" | "issuers" | "report" | "bundle" | "lookup_switch"
-        | "access_log" | "audit" | "anchor" => "privileged",
+        "erase"
+        | "retention"
+        | "tokens"
+        | "issuers"
+        | "report"
+        | "bundle"
+        | "lookup_switch"
+        | "access_log"
+        | "audit"
+        | "anchor"
+        | "integrations"
+        | "integration_webhook" => "privileged",
         other => other,
     }
 }

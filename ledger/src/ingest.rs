@@ -44,6 +44,21 @@ impl Ingest {
         Ingest { checkers: Permits::new(cores), has_v1, accept_v1 }
     }
 
+    /// Whether each of `tenant`'s event ids is already in the log (an
+    /// erased entry's id counts: its idempotency record stays).
+    pub(crate) fn logged(
+        &self,
+        store: &Store,
+        records: &Records,
+        tenant: &str,
+        event_ids: &[&str],
+    ) -> Result<Vec<bool>> {
+        let vault = records.vault()?;
+        let ids: Vec<(&str, KeyId)> =
+            event_ids.iter().map(|e| (*e, vault.event_id(tenant, e))).collect();
+        Ok(idem_lookup(store, self.has_v1, tenant, &ids)?.iter().map(Option::is_some).collect())
+    }
+
     /// Checks a batch for `tenant` and prepares it for the sequencer.
     ///
     /// Idempotency comes before the attestation and timestamp checks: an

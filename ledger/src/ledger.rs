@@ -358,6 +358,15 @@ impl Ledger {
         i.log.sequence(tenant, prepared)
     }
 
+    /// Whether each of `tenant`'s event ids is already in the log: what
+    /// an adapter that derives event ids from a platform's ids asks before
+    /// it fetches a document to hash (a replay must not refetch a file that
+    /// changed since, and then conflict with the entry already written).
+    pub fn logged_event_ids(&self, tenant: &str, event_ids: &[&str]) -> Result<Vec<bool>> {
+        let i = &self.inner;
+        i.ingest.logged(&i.store, &i.records, tenant, event_ids)
+    }
+
     fn lookup(&self) -> Lookup<'_> {
         Lookup { store: &self.inner.store, log: &self.inner.log, records: &self.inner.records }
     }

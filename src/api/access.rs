@@ -73,6 +73,9 @@ pub(crate) fn privileged(method: &Method, path: &str) -> Option<&'static str> {
         ["v1", "issuers", ..] if post => Some("issuer_change"),
         ["v1", "tokens", ..] if post => Some("token_change"),
         ["v1", "access-log"] => Some("access_log_read"),
+        ["v1", "integrations", _] if *method == Method::PUT || *method == Method::DELETE => {
+            Some("integration_change")
+        }
         _ => None,
     }
 }

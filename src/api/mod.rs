@@ -10,6 +10,7 @@ mod bundle;
 pub mod client;
 pub mod erase;
 mod events;
+mod integrations;
 mod lookup;
 mod public;
 pub(crate) mod report;
@@ -216,6 +217,14 @@ where
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
         ["v1", "issuers", name, "revoke"] if post => {
             ("issuers", admin::revoke_issuer(state, req, name).await)
+        }
+        ["v1", "integrations", platform]
+            if get || req.method == Method::PUT || req.method == Method::DELETE =>
+        {
+            ("integrations", integrations::admin(state, req, platform, body).await)
+        }
+        ["v1", "integrations", platform, tenant] if post => {
+            ("integration_webhook", integrations::webhook(state, req, platform, tenant, body).await)
         }
         ["v1", "access-log"] if get => ("access_log", access::list(state, req).await),
         ["v1", "tokens"] if post => ("tokens", tokens::issue(state, req, body).await),

@@ -271,6 +271,33 @@ fn next_generation(ledger: &Ledger, tenant: &str, platform: Platform) -> Result<
     Ok(next)
 }
 
+/// The document hash every event of a platform document carries: the
+/// SHA-256 of the file fetched for its first logged event (usually its
+/// registration), kept under a keyed id of (tenant, platform, document).
+/// One hash per contract is what the verifiers' `same_document` rule
+/// (bundle-format.md §3.2) asks; each later revision's SHA-256 goes into
+/// the attestation's claim instead. Set-if-absent under the write lock,
+/// so two first deliveries of one document agree.
+pub(crate) fn contract_hash(
+    ledger: &Ledger,
+    tenant: &str,
+    platform: Platform,
+    document: u64,
+    fetched: &[u8; 32],
+) -> Result<[u8; 32], ApiError> {
+    let doc = document.to_be_bytes();
+    let parts: [&[u8]; 3] = [tenant.as_bytes(), platform.as_str().as_bytes(), &doc];
+    let id = ledger.keyed_id("integration-document", &parts)?;
+    let mut key = b"integration-document\0".to_vec();
+    key.extend_from_slice(id.as_ref());
+    let _serial = WRITES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(v) = ledger.aux_get(&key)? {
+        return v.as_slice().try_into().map_err(|_| ApiError::internal("integration", "hash"));
+    }
+    ledger.aux_put(&key, fetched)?;
+    Ok(*fetched)
+}
+
 /// Removes the tenant's integration: its key is revoked (a logged
 /// `registry_changed` entry; entries it attested stay evidence) and the
 /// record deleted, so the webhook answers 401 from then on.

@@ -45,15 +45,18 @@ pub(crate) struct Signer<'a> {
 }
 
 /// The events of `facts` (a subset of the report's, in order), over the
-/// first fetched file's SHA-256, validated as any submitted event is.
+/// contract's document hash ([`super::config::contract_hash`]); the files
+/// fetched now (this revision: the signed PDF once the platform signed
+/// it) are listed with their SHA-256 in each claim. Validated as any
+/// submitted event is.
 pub(crate) fn events(
     signer: &Signer<'_>,
     report: &Report,
     facts: &[&Fact],
+    contract_hash: &[u8; 32],
     files: &[Fetched],
 ) -> Result<Vec<Event>, ApiError> {
-    let first = files.first().ok_or_else(|| ApiError::internal("integration", "no file"))?;
-    let document_hash = Hash(first.sha256).to_hex();
+    let document_hash = Hash(*contract_hash).to_hex();
     let documents: Vec<Value> = files
         .iter()
         .map(|f| json!({"name": f.name, "bytes": f.bytes, "sha256": Hash(f.sha256).to_hex()}))

@@ -135,7 +135,14 @@ async fn record(
     })?;
     let signer =
         Signer { tenant, platform, issuer: &integration.stored.issuer, key: &integration.key };
-    let events = record::events(&signer, report, &new, &files)?;
+    let first = files.first().map(|f| f.sha256).unwrap_or_default();
+    let (st, t, document) = (state.clone(), tenant.to_string(), report.document);
+    let contract_hash = tokio::task::spawn_blocking(move || {
+        config::contract_hash(&st.ledger, &t, platform, document, &first)
+    })
+    .await
+    .map_err(|e| ApiError::internal("integration", e))??;
+    let events = record::events(&signer, report, &new, &contract_hash, &files)?;
     let (st, t) = (state.clone(), tenant.to_string());
     let appended = tokio::task::spawn_blocking(move || {
         let _admitted = st.admission.admit(&t, events.len())?;

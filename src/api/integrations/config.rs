@@ -97,7 +97,7 @@ fn generation_key(tenant: &str, platform: Platform) -> Vec<u8> {
     format!("integration-generation\0{tenant}\0{}", platform.as_str()).into_bytes()
 }
 
-fn scope<'a>(tenant: &'a str, platform: Platform) -> [&'a [u8]; 3] {
+fn scope(tenant: &str, platform: Platform) -> [&[u8]; 3] {
     [PURPOSE, tenant.as_bytes(), platform.as_str().as_bytes()]
 }
 

@@ -241,3 +241,61 @@ fn nothing_after_end(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::Event;
+    use serde_json::json;
+
+    fn entry(kind: &str, actor: &str, issuer: Option<&str>) -> LeafEntry {
+        // The timeline reads names only; the attestations check verifies signatures.
+        let sig = "A".repeat(86) + "==";
+        let attestations: Vec<_> = issuer
+            .map(|i| json!({"issuer": i, "claim": {"platform": "documenso"}, "signature": sig}))
+            .into_iter()
+            .collect();
+        let event = Event::from_value(
+            json!({"event_id": format!("ev-{kind}-{actor}"), "document_id": "d", "kind": kind,
+                   "document_hash": "aa".repeat(32),
+                   "actor": {"id": actor, "display": "J*", "commitment": "bb".repeat(32)},
+                   "attestations": attestations}),
+            false,
+        )
+        .expect("event");
+        LeafEntry { event, tenant: "t".into(), ledger_time: "2026-01-01T00:00:00.000000Z".into() }
+    }
+
+    fn judge(entries: &[LeafEntry]) -> Check {
+        let indexed: Vec<(u64, &LeafEntry)> = (0..).zip(entries).collect();
+        let times: Vec<(u64, &str)> =
+            (0..).zip(entries.iter().map(|e| e.ledger_time.as_str())).collect();
+        check(&indexed, 0, &times)
+    }
+
+    #[test]
+    fn signatures_reported_by_an_integration_need_no_signer_key_and_say_so() {
+        let reported = [
+            entry("registered", "owner", Some("integration:documenso:1")),
+            entry("signed", "recipient-50", Some("integration:documenso:1")),
+            entry("completed", "owner", Some("integration:documenso:1")),
+        ];
+        let c = judge(&reported);
+        assert!(c.passed, "{}", c.detail);
+        assert!(c.detail.contains("1 signature(s) are reported by the tenant's signing platform"));
+        // The same signature vouched for by any other issuer is still held to T3 and T4.
+        let vouched = [
+            entry("registered", "owner", None),
+            entry("signed", "recipient-50", Some("idp-gov")),
+            entry("completed", "owner", None),
+        ];
+        let c = judge(&vouched);
+        assert!(!c.passed && c.detail.contains("own key signer:recipient-50"), "{}", c.detail);
+        // T5 still holds for reported signatures.
+        let late = [
+            entry("completed", "owner", Some("integration:documenso:1")),
+            entry("signed", "recipient-50", Some("integration:documenso:1")),
+        ];
+        assert!(!judge(&late).passed);
+    }
+}

@@ -105,7 +105,10 @@ fn serve(mut conn: TcpStream, state: &Mutex<Fake>, base: &str) {
             (200, "application/pdf", pdf)
         }
         // DocuSeal: docs/openapi.json getSubmissionDocuments
-        "/api/submissions/7/documents" if header("x-auth-token").as_deref() == Some(API_TOKEN) => {
+        p if p.starts_with("/api/submissions/")
+            && p.ends_with("/documents")
+            && header("x-auth-token").as_deref() == Some(API_TOKEN) =>
+        {
             let list = json!({"id": 7, "documents": [
                 {"name": "sample-document", "url": format!("{base}/file/sample-document.pdf")}]});
             (200, "application/json", serde_json::to_vec(&list).unwrap())
@@ -367,6 +370,20 @@ fn a_docuseal_flow_becomes_verifiable_evidence() {
     for ((_, id, file), revision) in got.iter().zip(&revisions) {
         assert_eq!(file, &sha(revision), "{id}");
     }
+    // A creation delivered after the submission's first signature cannot
+    // be its first entry (timeline T2): acknowledged, not logged.
+    let mut form = fixture("docuseal/form_completed_1");
+    form["data"]["submission"]["id"] = json!(8);
+    form["data"]["submission_id"] = json!(8);
+    let secret = ("X-Webhook-Secret", DOCUSEAL_SECRET);
+    let (status, body) = deliver(&s, "docuseal", secret, &serde_json::to_vec(&form).unwrap());
+    assert_eq!((status, recorded(&body)), (200, vec!["docuseal-8-signed-1".to_string()]), "{body}");
+    let mut created = fixture("docuseal/submission_created");
+    created["data"]["id"] = json!(8);
+    let (status, body) = deliver(&s, "docuseal", secret, &serde_json::to_vec(&created).unwrap());
+    assert_eq!(status, 200, "{body}");
+    assert!(recorded(&body).is_empty());
+    assert_eq!(body["skipped"], json!(["docuseal-8-registered"]));
     // The API token went to the platform's API, never the secret.
     let seen = fake.state.lock().unwrap().seen.clone();
     assert!(seen

@@ -285,17 +285,38 @@ pub(crate) fn contract_hash(
     document: u64,
     fetched: &[u8; 32],
 ) -> Result<[u8; 32], ApiError> {
-    let doc = document.to_be_bytes();
-    let parts: [&[u8]; 3] = [tenant.as_bytes(), platform.as_str().as_bytes(), &doc];
-    let id = ledger.keyed_id("integration-document", &parts)?;
-    let mut key = b"integration-document\0".to_vec();
-    key.extend_from_slice(id.as_ref());
+    let key = contract_key(ledger, tenant, platform, document)?;
     let _serial = WRITES.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(v) = ledger.aux_get(&key)? {
         return v.as_slice().try_into().map_err(|_| ApiError::internal("integration", "hash"));
     }
     ledger.aux_put(&key, fetched)?;
     Ok(*fetched)
+}
+
+/// Whether the contract of this platform document has entries in the log
+/// already: a registration that arrives later cannot be its first entry,
+/// which the timeline's T2 asks of it.
+pub(crate) fn contract_known(
+    ledger: &Ledger,
+    tenant: &str,
+    document_id: &str,
+) -> Result<bool, ApiError> {
+    Ok(!ledger.document_entries(tenant, document_id)?.is_empty())
+}
+
+fn contract_key(
+    ledger: &Ledger,
+    tenant: &str,
+    platform: Platform,
+    document: u64,
+) -> Result<Vec<u8>, ApiError> {
+    let doc = document.to_be_bytes();
+    let parts: [&[u8]; 3] = [tenant.as_bytes(), platform.as_str().as_bytes(), &doc];
+    let id = ledger.keyed_id("integration-document", &parts)?;
+    let mut key = b"integration-document\0".to_vec();
+    key.extend_from_slice(&id);
+    Ok(key)
 }
 
 /// Removes the tenant's integration: its key is revoked (a logged

@@ -78,14 +78,15 @@ where
     };
     let answer = record(state, tenant, platform, &integration, &report).await;
     drop(request);
-    let (recorded, already) = answer.inspect_err(|_| counted("failed", 1))?;
-    counted("recorded", recorded.len() as u64);
-    counted("replayed", already.len() as u64);
+    let done = answer.inspect_err(|_| counted("failed", 1))?;
+    counted("recorded", done.recorded.len() as u64);
+    counted("replayed", done.already.len() as u64);
     Ok(json(&json!({
         "event_type": report.event_type,
         "document_id": record::document_id(platform, report.document),
-        "recorded": recorded,
-        "already_recorded": already,
+        "recorded": done.recorded,
+        "already_recorded": done.already,
+        "skipped": done.skipped,
     })))
 }
 
@@ -102,24 +103,40 @@ fn parse(platform: Platform, bytes: &[u8]) -> Result<Parsed, ApiError> {
     parsed.map_err(|e| malformed(format!("not a {} webhook: {}", platform.as_str(), e.0)))
 }
 
-/// Logs the facts of `report` not logged yet; returns the receipts
-/// written and the event ids found already logged.
+/// What a delivery did: the receipts written, the event ids found
+/// already logged, and those acknowledged but not logged.
+struct Delivered {
+    recorded: Vec<Value>,
+    already: Vec<String>,
+    skipped: Vec<String>,
+}
+
+/// Logs the facts of `report` not logged yet.
 async fn record(
     state: &Arc<AppState>,
     tenant: &str,
     platform: Platform,
     integration: &Integration,
     report: &Report,
-) -> Result<(Vec<Value>, Vec<String>), ApiError> {
+) -> Result<Delivered, ApiError> {
     let ids: Vec<String> =
         report.facts.iter().map(|f| record::event_id(platform, report.document, f)).collect();
     let logged = logged(state, tenant, &ids).await?;
-    let new: Vec<_> =
+    let mut new: Vec<_> =
         report.facts.iter().zip(&logged).filter(|(_, l)| !**l).map(|(f, _)| f).collect();
     let mut already: Vec<String> =
         ids.iter().zip(&logged).filter(|(_, l)| **l).map(|(i, _)| i.clone()).collect();
+    let mut skipped = Vec::new();
+    if new.iter().any(|f| f.kind == "registered") && known(state, tenant, platform, report).await? {
+        // A creation delivered after the document's other events cannot
+        // be its first entry (T2): acknowledged, not logged.
+        for f in new.iter().filter(|f| f.kind == "registered") {
+            skipped.push(record::event_id(platform, report.document, f));
+        }
+        new.retain(|f| f.kind != "registered");
+    }
     if new.is_empty() {
-        return Ok((Vec::new(), already));
+        return Ok(Delivered { recorded: Vec::new(), already, skipped });
     }
     let files = fetch::documents(platform, integration, report.document).await.map_err(|e| {
         let code = match e {
@@ -164,13 +181,26 @@ async fn record(
                            "leaf_hash": r.leaf_hash.to_base64(), "ledger_time": &*r.ledger_time})
                 })
                 .collect();
-            Ok((recorded, already))
+            Ok(Delivered { recorded, already, skipped })
         }
         Err(()) => {
             already.extend(new.iter().map(|f| record::event_id(platform, report.document, f)));
-            Ok((Vec::new(), already))
+            Ok(Delivered { recorded: Vec::new(), already, skipped })
         }
     }
+}
+
+async fn known(
+    state: &Arc<AppState>,
+    tenant: &str,
+    platform: Platform,
+    report: &Report,
+) -> Result<bool, ApiError> {
+    let (st, t) = (state.clone(), tenant.to_string());
+    let id = record::document_id(platform, report.document);
+    tokio::task::spawn_blocking(move || config::contract_known(&st.ledger, &t, &id))
+        .await
+        .map_err(|e| ApiError::internal("integration", e))?
 }
 
 async fn logged(

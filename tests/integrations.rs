@@ -252,8 +252,28 @@ fn a_documenso_flow_becomes_verifiable_evidence_and_bad_deliveries_change_nothin
             send(&s, reqwest::Method::PUT, "/v1/integrations/documenso", token, &settings);
         assert_eq!(status, 403);
     }
+    // Bad settings: 400, nothing configured.
+    for bad in [
+        json!({"secret": "short", "base_url": fake.url, "api_token": API_TOKEN}),
+        json!({"secret": DOCUMENSO_SECRET, "base_url": "ftp://x", "api_token": API_TOKEN}),
+        json!({"secret": DOCUMENSO_SECRET, "base_url": fake.url, "api_token": API_TOKEN, "x": 1}),
+        json!({"secret": DOCUMENSO_SECRET, "secret_header": "X-Other", "base_url": fake.url, "api_token": API_TOKEN}),
+    ] {
+        let (status, body) =
+            send(&s, reqwest::Method::PUT, "/v1/integrations/documenso", &s.tokens.admin, &bad);
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_integration")),
+            "{bad}"
+        );
+    }
+    let (status, _) = s.get("/v1/integrations/documenso", Some(&s.tokens.admin));
+    assert_eq!(status, 404);
     let issuer = configure(&s, "documenso", &settings);
     assert_eq!(issuer["issuer"], "integration:documenso:1");
+    let (status, shown) = s.get("/v1/integrations/documenso", Some(&s.tokens.admin));
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_str::<Value>(&shown).unwrap()["public_key"], issuer["public_key"]);
     assert_eq!(issuer["secret_header"], "x-documenso-secret");
     assert!(
         !issuer.to_string().contains(DOCUMENSO_SECRET) && !issuer.to_string().contains(API_TOKEN)
@@ -336,6 +356,16 @@ fn a_documenso_flow_becomes_verifiable_evidence_and_bad_deliveries_change_nothin
     );
     assert_eq!(status, 200);
     assert_eq!(documenso(&s, "document_completed").0, 401);
+    let (_, issuers) = s.get("/v1/issuers", Some(&s.tokens.admin));
+    let issuers: Value = serde_json::from_str(&issuers).unwrap();
+    let old = issuers["issuers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "integration:documenso:1");
+    assert!(old.is_some_and(|i| i["revoked_entry"].is_u64()), "{issuers}");
+    // Configured again: a new key under a new name (names are never reused).
+    assert_eq!(configure(&s, "documenso", &settings)["issuer"], "integration:documenso:2");
 }
 
 #[test]

@@ -288,7 +288,12 @@ fn a_documenso_flow_becomes_verifiable_evidence_and_bad_deliveries_change_nothin
     ];
     for ((name, want), revision) in steps.iter().zip(&revisions) {
         fake.set_pdf(revision);
+        let started = std::time::Instant::now();
         let (status, body) = documenso(&s, name);
+        eprintln!(
+            "documenso {name}: {} ms (fetch, attest, durable append)",
+            started.elapsed().as_millis()
+        );
         assert_eq!(status, 200, "{name}: {body}");
         assert_eq!(recorded(&body), *want, "{name}: {body}");
     }
@@ -432,8 +437,14 @@ fn a_platform_api_that_hangs_or_serves_too_much_is_a_retriable_error_and_writes_
 
     fake.set_pdf(&pdf("original"));
     fake.set_delay(Duration::from_secs(3));
+    let started = std::time::Instant::now();
     let (status, body) = documenso(&s, "document_created");
+    let took = started.elapsed();
+    eprintln!("a hanging platform API answered 502 after {} ms", took.as_millis());
     assert_eq!((status, body["error"]["code"].as_str()), (502, Some("platform_timeout")), "{body}");
+    // Three 1 s attempts and 0.5 s + 1 s of back-off, well inside the
+    // platforms' own webhook timeouts (Documenso 10 s, DocuSeal 15 s read).
+    assert!(took < Duration::from_secs(8), "{took:?}");
     assert_eq!(fake.requests(), 3, "three attempts");
 
     fake.set_delay(Duration::ZERO);

@@ -36,7 +36,7 @@ pub(crate) const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 64 << 20;
 /// Highest cap an admin may set.
 const MAX_MAX_DOCUMENT_BYTES: u64 = 512 << 20;
 /// Default timeout of one fetch attempt, seconds.
-pub(crate) const DEFAULT_FETCH_TIMEOUT_SECS: u64 = 20;
+pub(crate) const DEFAULT_FETCH_TIMEOUT_SECS: u64 = 8;
 
 /// Serialises configuration writes (generation, issuer, record).
 static WRITES: Mutex<()> = Mutex::new(());

@@ -121,11 +121,11 @@ async fn record(
 ) -> Result<Delivered, ApiError> {
     let ids: Vec<String> =
         report.facts.iter().map(|f| record::event_id(platform, report.document, f)).collect();
-    let logged = logged(state, tenant, &ids).await?;
+    let found = logged(state, tenant, &ids).await?;
     let mut new: Vec<_> =
-        report.facts.iter().zip(&logged).filter(|(_, l)| !**l).map(|(f, _)| f).collect();
+        report.facts.iter().zip(&found).filter(|(_, l)| !**l).map(|(f, _)| f).collect();
     let mut already: Vec<String> =
-        ids.iter().zip(&logged).filter(|(_, l)| **l).map(|(i, _)| i.clone()).collect();
+        ids.iter().zip(&found).filter(|(_, l)| **l).map(|(i, _)| i.clone()).collect();
     let mut skipped = Vec::new();
     if new.iter().any(|f| f.kind == "registered") && known(state, tenant, platform, report).await? {
         // A creation delivered after the document's other events cannot
@@ -164,8 +164,7 @@ async fn record(
     let appended = tokio::task::spawn_blocking(move || {
         let _admitted = st.admission.admit(&t, events.len())?;
         st.ledger.append(&t, events).map_err(ApiError::from).map(Ok).or_else(|e| match e {
-            // Another delivery of the same facts won the race: the
-            // facts are logged, as the platform asked.
+            // Another delivery of the same facts won the race.
             ApiError { status: StatusCode::CONFLICT, .. } => Ok(Err(())),
             e => Err(e),
         })
@@ -184,8 +183,19 @@ async fn record(
             Ok(Delivered { recorded, already, skipped })
         }
         Err(()) => {
-            already.extend(new.iter().map(|f| record::event_id(platform, report.document, f)));
-            Ok(Delivered { recorded: Vec::new(), already, skipped })
+            // The batch was refused whole: done only if every fact of it
+            // is logged now; else the platform is asked to redeliver.
+            let ids: Vec<String> =
+                new.iter().map(|f| record::event_id(platform, report.document, f)).collect();
+            if logged(state, tenant, &ids).await?.iter().all(|l| *l) {
+                already.extend(ids);
+                return Ok(Delivered { recorded: Vec::new(), already, skipped });
+            }
+            Err(ApiError::overloaded(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "another delivery of this document was logged meanwhile; redeliver",
+                1,
+            ))
         }
     }
 }

@@ -13,6 +13,7 @@ mod events;
 mod lookup;
 mod public;
 pub(crate) mod report;
+mod signed_receipt;
 pub(crate) mod tiles;
 mod tokens;
 mod verify;

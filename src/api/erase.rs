@@ -250,12 +250,24 @@ where
         return Err(ApiError::not_found(format!("document {document_id:?}")));
     }
     let key = lookup_key(&state.ledger, &caller.tenant, document_id)?;
-    if body.enabled {
-        state.ledger.aux_delete_synced(&key)?;
-    } else {
-        state.ledger.aux_put(&key, b"off")?;
-    }
-    Ok(json(&json!({"document_id": document_id, "lookup_enabled": body.enabled})))
+    let st = state.clone();
+    let document = document_id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        // One switch of the tenant's at a time: the switch and its hidden
+        // lists (super::hidden) change together. The switch decides, so it
+        // is written before the lists and deleted after them.
+        let _issuing = super::report::issuing_lock(&caller.tenant);
+        if body.enabled {
+            super::hidden::unhide(&st, &caller.tenant, &document)?;
+            st.ledger.aux_delete_synced(&key)?;
+        } else {
+            st.ledger.aux_put(&key, b"off")?;
+            super::hidden::hide(&st, &caller.tenant, &document)?;
+        }
+        Ok(json(&json!({"document_id": document, "lookup_enabled": body.enabled})))
+    })
+    .await
+    .map_err(|e| ApiError::internal("lookup switch", e))?
 }
 
 fn lookup_key(ledger: &Ledger, tenant: &str, document_id: &str) -> Result<Vec<u8>, ApiError> {

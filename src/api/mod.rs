@@ -10,6 +10,7 @@ mod bundle;
 pub mod client;
 pub mod erase;
 mod events;
+mod hidden;
 mod lookup;
 mod public;
 pub(crate) mod report;

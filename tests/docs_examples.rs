@@ -412,6 +412,23 @@ fn a_signed_receipt_checks_as_formats_md_8_2_says() {
     assert_eq!(verifier::hash::leaf_hash(&leaf).to_base64(), lines[6]);
     assert_eq!(entry["entry"]["ledger_time"].as_str().unwrap(), lines[7]);
 
+    // The verifier's own check (steps 1 to 3) agrees.
+    let stated = verifier::receipt::ReceiptStatement::verify(
+        receipt["signed_receipt"].as_str().unwrap().as_bytes(),
+        &log_key,
+        "acme",
+        &parsed,
+    )
+    .unwrap();
+    assert_eq!(stated.text(), note.text);
+    assert!(verifier::receipt::ReceiptStatement::verify(
+        receipt["signed_receipt"].as_str().unwrap().as_bytes(),
+        &log_key,
+        "globex",
+        &parsed
+    )
+    .is_err());
+
     // A replay is signed over the original index, leaf hash and time.
     let (status, again) = live.send("POST", "/v1/events?receipt=signed", &auth, &event.to_string());
     assert_eq!(status, 200, "{again}");

@@ -6,22 +6,17 @@
 //! it holds the log to its event without holding any secret: a C2SP
 //! signed note by the log key, checked with the log's vkey.
 //!
-//! The note's first line, [`RECEIPT_HEADER`], keeps it apart from the
-//! other texts the log key signs: a checkpoint's second line is a decimal
-//! tree size (here it is the origin) and attestation messages are JSON
-//! objects (here the text starts with a letter).
+//! The text and its check are the verifier's (`verifier::receipt`);
+//! this module signs it.
 
 use ledger::Receipt;
 use verifier::entry::Event;
-use verifier::jcs;
 use verifier::note::{Note, NoteSignature, NoteVerifier};
+use verifier::receipt::{event_content, ReceiptStatement};
 use verifier::Hash;
 
 use super::AppState;
 use crate::error::ApiError;
-
-/// First line of a signed receipt's text.
-pub(crate) const RECEIPT_HEADER: &str = "evidence-ledger/receipt/v1";
 
 /// Whether the query asks for signed receipts: `receipt=signed`, at most
 /// once. Other parameters are ignored, as `POST /v1/events` always did.
@@ -41,19 +36,21 @@ pub(crate) fn wanted(query: &str) -> Result<bool, ApiError> {
 /// submitted (`identity` and tokens included): what the submitter
 /// recomputes from the event it sent, and what idempotency compares.
 pub(crate) fn content_hashes(events: &[Event]) -> Vec<Hash> {
-    events.iter().map(|e| Hash::digest(&jcs::to_canonical(&e.raw))).collect()
+    events.iter().map(|e| event_content(&e.raw)).collect()
 }
 
 /// The text the log signs for one receipt (formats.md §8.2).
 pub(crate) fn text(origin: &str, tenant: &str, content: &Hash, r: &Receipt) -> String {
-    format!(
-        "{RECEIPT_HEADER}\n{origin}\n{tenant}\n{}\n{}\n{}\n{}\n{}\n",
-        r.event_id,
-        content.to_base64(),
-        r.index,
-        r.leaf_hash.to_base64(),
-        r.ledger_time
-    )
+    ReceiptStatement {
+        origin: origin.to_string(),
+        tenant: tenant.to_string(),
+        event_id: r.event_id.clone(),
+        content: *content,
+        index: r.index,
+        leaf_hash: r.leaf_hash,
+        ledger_time: r.ledger_time.to_string(),
+    }
+    .text()
 }
 
 /// Signs one note per receipt with the log key.

@@ -24,6 +24,7 @@ pub mod note;
 pub mod pdf;
 pub mod policy;
 pub mod proof;
+pub mod receipt;
 pub mod report;
 pub mod text;
 pub mod tsa;

@@ -14,6 +14,7 @@ mod hidden;
 mod lookup;
 mod public;
 pub(crate) mod report;
+mod signed_receipt;
 pub(crate) mod tiles;
 mod tokens;
 mod verify;

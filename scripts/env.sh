@@ -84,3 +84,8 @@ if ! python3 -c 'import pyhanko.sign' >/dev/null 2>&1; then
     python3 -m pip install -q --break-system-packages pyhanko >/dev/null 2>&1 ||
         python3 -m pip install -q pyhanko >/dev/null
 fi
+
+# scripts/test validates docs/openapi.yaml with openapi-spec-validator
+# (PyPI), kept in a venv of its own under the shared cache: Debian's
+# python3 needs python3-venv for `python3 -m venv`.
+need_pkg python3-venv

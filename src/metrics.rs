@@ -61,6 +61,9 @@ pub struct Metrics {
     /// Requests refused with 401 (counted; not stored, so a flood of them
     /// costs no write).
     pub auth_failures: IntCounter,
+    /// Entries the public lookup opened to apply their tenants' lookup
+    /// switches (a listed hidden document's entries are never opened).
+    pub lookup_opened: IntCounter,
     /// Most connections served at once, as set at start from the
     /// file-descriptor budget.
     pub max_connections: IntGauge,
@@ -195,11 +198,16 @@ impl Metrics {
             "evidence_auth_failures_total",
             "Requests refused for a missing, malformed, unknown, revoked or expired token",
         )?;
+        let lookup_opened = IntCounter::new(
+            "evidence_lookup_entries_opened_total",
+            "Entries the public lookup opened to apply their tenants' lookup switches",
+        )?;
         let max_connections =
             IntGauge::new("evidence_max_connections", "Most connections served at once")?;
         register(&registry, &mut names, Box::new(work.clone()))?;
         register(&registry, &mut names, Box::new(work_peak.clone()))?;
         register(&registry, &mut names, Box::new(auth_failures.clone()))?;
+        register(&registry, &mut names, Box::new(lookup_opened.clone()))?;
         register(&registry, &mut names, Box::new(max_connections.clone()))?;
         let integration_events = IntCounterVec::new(
             Opts::new("evidence_integration_events_total", "Platform webhook events by outcome"),
@@ -241,6 +249,7 @@ impl Metrics {
             work,
             work_peak,
             auth_failures,
+            lookup_opened,
             max_connections,
             integration_events,
             integration_ignored,

@@ -294,9 +294,11 @@ impl Ledger {
     }
 
     /// Signs `msg` with the log's Ed25519 key, for statements the log makes
-    /// as an issuer (the attestation of a `report_issued` event). Such
-    /// messages are canonical JSON objects, so they never read as the
-    /// checkpoint bodies the same key signs.
+    /// as an issuer (the attestation of a `report_issued` event), and for
+    /// the service's signed receipts. The first are canonical JSON objects
+    /// and the second start `evidence-ledger/receipt/v1\n<origin>\n`, so
+    /// neither reads as a checkpoint body (whose second line is a decimal
+    /// size) nor as the other.
     pub fn sign_with_log_key(&self, msg: &[u8]) -> Result<Signature> {
         self.inner.attester.sign(msg)
     }

@@ -120,22 +120,28 @@ struct TenantQueue {
     queued: usize,
 }
 
-/// A report request's place in its tenant's queue; given back when dropped
-/// (by the work, not the connection: see [`run`]).
-struct QueuePlace {
+/// A report request's (or an erasure's or lookup switch's) place in its
+/// tenant's queue; given back when dropped (by the work, not the
+/// connection: see [`run`]).
+pub(crate) struct QueuePlace {
     tenant: String,
     lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl QueuePlace {
-    fn take(tenant: &str) -> Result<QueuePlace, ApiError> {
+    /// A place in the tenant's queue, or 429 when the tenant already has
+    /// [`MAX_REPORTS_QUEUED_PER_TENANT`] reports, erasures or lookup
+    /// switches waiting or running: one tenant's flood of them holds at
+    /// most that many blocking threads.
+    pub(crate) fn take(tenant: &str) -> Result<QueuePlace, ApiError> {
         let mut map = ISSUING.lock().unwrap_or_else(|p| p.into_inner());
         let q = map.get_or_insert_with(HashMap::new).entry(tenant.to_owned()).or_default();
         if q.queued >= MAX_REPORTS_QUEUED_PER_TENANT {
             return Err(ApiError::overloaded(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
-                    "the tenant has {MAX_REPORTS_QUEUED_PER_TENANT} reports being issued; retry"
+                    "the tenant has {MAX_REPORTS_QUEUED_PER_TENANT} reports, erasures or lookup \
+                     switches waiting or running; retry"
                 ),
                 1,
             ));

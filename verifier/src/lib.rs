@@ -2,7 +2,8 @@
 //!
 //! In scope: RFC 9162 Merkle tree hashing and proof verification, C2SP signed
 //! notes, tlog-checkpoint bodies, tlog-cosignature v1, the ledger entry model
-//! with its canonical JSON (RFC 8785), attestation checks, and the evidence
+//! with its canonical JSON (RFC 8785), attestation checks, the log's signed
+//! receipts (a submitter's check of its own event), and the evidence
 //! bundle checks a court runs offline against a trust policy of the keys it
 //! chose, and the verdict rules; and the contract PDF's own signatures
 //! (CMS over `/ByteRange`) against the CA roots of that policy.
@@ -24,6 +25,7 @@ pub mod note;
 pub mod pdf;
 pub mod policy;
 pub mod proof;
+pub mod receipt;
 pub mod report;
 pub mod text;
 pub mod tsa;

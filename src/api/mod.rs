@@ -172,6 +172,7 @@ where
     let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
     let get = req.method == Method::GET;
     let post = req.method == Method::POST;
+    let (put, delete) = (req.method == Method::PUT, req.method == Method::DELETE);
     match segments.as_slice() {
         ["v1", "checkpoint"] if get => ("checkpoint", public::checkpoint(state)),
         ["v1", "checkpoint", "latest"] if get => ("checkpoint", public::latest_checkpoint(state)),
@@ -220,9 +221,13 @@ where
         ["v1", "issuers", name, "revoke"] if post => {
             ("issuers", admin::revoke_issuer(state, req, name).await)
         }
-        ["v1", "integrations", platform]
-            if get || req.method == Method::PUT || req.method == Method::DELETE =>
-        {
+        ["v1", "integrations", platform] if get => {
+            ("integrations", integrations::admin(state, req, platform, body).await)
+        }
+        ["v1", "integrations", platform] if put => {
+            ("integrations", integrations::admin(state, req, platform, body).await)
+        }
+        ["v1", "integrations", platform] if delete => {
             ("integrations", integrations::admin(state, req, platform, body).await)
         }
         ["v1", "integrations", platform, tenant] if post => {

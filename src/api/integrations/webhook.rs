@@ -139,16 +139,18 @@ async fn record(
         return Ok(Delivered { recorded: Vec::new(), already, skipped });
     }
     let files = fetch::documents(platform, integration, report.document).await.map_err(|e| {
-        let code = match e {
-            FetchError::Timeout(..) => "platform_timeout",
-            FetchError::TooLarge(_) => "platform_document_too_large",
-            FetchError::Failed(_) => "platform_unavailable",
-        };
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            code,
-            format!("{e}; nothing was written: the platform may redeliver"),
-        )
+        let m = format!("{e}; nothing was written: the platform may redeliver");
+        match e {
+            FetchError::Timeout(..) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "platform_timeout", m)
+            }
+            FetchError::TooLarge(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "platform_document_too_large", m)
+            }
+            FetchError::Failed(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "platform_unavailable", m)
+            }
+        }
     })?;
     let signer =
         Signer { tenant, platform, issuer: &integration.stored.issuer, key: &integration.key };

@@ -139,6 +139,11 @@ async fn record(
         return Ok(Delivered { recorded: Vec::new(), already, skipped });
     }
     let files = fetch::documents(platform, integration, report.document).await.map_err(|e| {
+        tracing::warn!(
+            "integration {}/{tenant}: document {}: {e}",
+            platform.as_str(),
+            report.document
+        );
         let m = format!("{e}; nothing was written: the platform may redeliver");
         match e {
             FetchError::Timeout(..) => {

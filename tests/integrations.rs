@@ -153,6 +153,14 @@ fn send(
     (status, resp.json().unwrap_or(Value::Null))
 }
 
+/// A server whose adapters may fetch from the fake platform on loopback
+/// (`--integration-allow-network`; inner addresses are refused otherwise).
+fn server() -> Server {
+    let mut s = Server::prepare();
+    s.spawn_with(&["--integration-allow-network", "127.0.0.1"]);
+    s
+}
+
 fn configure(s: &Server, platform: &str, settings: &Value) -> Value {
     let path = format!("/v1/integrations/{platform}");
     let (status, body) = send(s, reqwest::Method::PUT, &path, &s.tokens.admin, settings);
@@ -242,7 +250,7 @@ fn metric(s: &Server, series: &str) -> u64 {
 
 #[test]
 fn a_documenso_flow_becomes_verifiable_evidence_and_bad_deliveries_change_nothing() {
-    let s = Server::start();
+    let s = server();
     let fake = FakePlatform::start();
     let settings =
         json!({"secret": DOCUMENSO_SECRET, "base_url": fake.url, "api_token": API_TOKEN});
@@ -375,7 +383,7 @@ fn a_documenso_flow_becomes_verifiable_evidence_and_bad_deliveries_change_nothin
 
 #[test]
 fn a_docuseal_flow_becomes_verifiable_evidence() {
-    let s = Server::start();
+    let s = server();
     let fake = FakePlatform::start();
     let settings = json!({"secret": DOCUSEAL_SECRET, "secret_header": "X-Webhook-Secret",
                           "base_url": format!("{}/api", fake.url), "api_token": API_TOKEN});
@@ -428,7 +436,7 @@ fn a_docuseal_flow_becomes_verifiable_evidence() {
 
 #[test]
 fn a_platform_api_that_hangs_or_serves_too_much_is_a_retriable_error_and_writes_nothing() {
-    let s = Server::start();
+    let s = server();
     let fake = FakePlatform::start();
     let settings = json!({"secret": DOCUMENSO_SECRET, "base_url": fake.url, "api_token": API_TOKEN,
                           "fetch_timeout_secs": 1, "max_document_bytes": 4096});
@@ -472,4 +480,43 @@ fn a_platform_api_that_hangs_or_serves_too_much_is_a_retriable_error_and_writes_
         .send()
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
+}
+
+/// Without `--integration-allow-network`, a tenant's admin cannot point the
+/// adapter at the service's own network: a literal inner address is
+/// refused when configured (400), and a name that resolves only to inner
+/// addresses fails when fetched (502, nothing written).
+#[test]
+fn an_adapter_fetches_from_no_inner_address_unless_the_operator_allows_it() {
+    let s = Server::start();
+    let fake = FakePlatform::start();
+    for base in [
+        fake.url.clone(),
+        "http://169.254.169.254".to_string(),
+        "http://10.0.0.1:8080".to_string(),
+        "http://[::1]:9".to_string(),
+    ] {
+        let settings =
+            json!({"secret": DOCUMENSO_SECRET, "base_url": base, "api_token": API_TOKEN});
+        let (status, body) = send(
+            &s,
+            reqwest::Method::PUT,
+            "/v1/integrations/documenso",
+            &s.tokens.admin,
+            &settings,
+        );
+        assert_eq!(status, 400, "{base}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("not a public address"));
+    }
+    // A name: accepted when configured, refused where it is resolved.
+    let port = fake.url.rsplit(':').next().unwrap();
+    let by_name = json!({"secret": DOCUMENSO_SECRET, "base_url": format!("http://localhost:{port}"),
+                         "api_token": API_TOKEN, "fetch_timeout_secs": 1});
+    configure(&s, "documenso", &by_name);
+    let size = s.tree_size_latest();
+    let (status, body) = documenso(&s, "document_created");
+    assert_eq!(status, 502, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("no public address"), "{body}");
+    assert_eq!(fake.requests(), 0, "the fake platform was never reached");
+    assert_eq!(s.tree_size_latest(), size);
 }

@@ -11,7 +11,7 @@ pub mod client;
 pub mod erase;
 mod events;
 mod hidden;
-mod integrations;
+pub mod integrations;
 mod lookup;
 mod public;
 pub(crate) mod report;

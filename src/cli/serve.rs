@@ -33,6 +33,12 @@ pub struct ServeLimits {
     /// per-client connection cap. Without it, the socket's peer is the client.
     #[arg(long = "trusted-proxy", value_parser = crate::api::client::parse_proxy)]
     trusted_proxy: Vec<std::net::IpAddr>,
+    /// A network (CIDR, or one address) the Documenso/DocuSeal adapters may
+    /// fetch documents from besides public addresses (repeatable): a
+    /// platform on the operator's own network. Loopback, private,
+    /// link-local and other inner addresses are refused otherwise.
+    #[arg(long = "integration-allow-network", value_parser = crate::api::integrations::egress::parse_network)]
+    integration_allow_network: Vec<crate::api::integrations::egress::Network>,
     /// Most connections one address holds at once; past it, 429 and close.
     #[arg(long = "max-connections-per-client", default_value_t = crate::api::admission::DEFAULT_MAX_CONNECTIONS_PER_CLIENT)]
     max_connections_per_client: usize,
@@ -127,6 +133,7 @@ pub(super) fn serve(
     public_url: Option<&str>,
 ) -> CliResult {
     let mut admission = limits.config()?;
+    crate::api::integrations::egress::configure(limits.integration_allow_network.clone());
     admission.max_connections = crate::server::connection_budget(crate::server::MAX_CONNECTIONS)?;
     let pg_commit_timeout = pg.commit_timeout()?;
     let public_url = public_url.map(crate::report::qr::check_public_url).transpose()?;

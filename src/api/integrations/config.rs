@@ -169,6 +169,9 @@ fn check(platform: Platform, s: &Settings) -> Result<String, ApiError> {
             "base_url: an http(s) URL with a host, no query, credentials or fragment",
         ));
     }
+    if let Err(e) = super::egress::Egress::current().check_url(&url) {
+        return Err(invalid(format!("base_url: {e}")));
+    }
     if s.max_document_bytes.is_some_and(|n| n == 0 || n > MAX_MAX_DOCUMENT_BYTES) {
         return Err(invalid(format!("max_document_bytes: 1 to {MAX_MAX_DOCUMENT_BYTES}")));
     }

@@ -22,6 +22,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::config::Integration;
+use super::egress::Egress;
 use super::Platform;
 
 /// Attempts per file.
@@ -86,11 +87,26 @@ pub(crate) async fn documents(
     }
 }
 
+/// A client that reaches only what [`Egress`] permits: names through its
+/// resolver, literal addresses checked on every redirect (and by
+/// [`fetch_once`] before the first request).
 fn client(timeout_secs: u64) -> Result<reqwest::Client, FetchError> {
+    let egress = Egress::current();
+    let hops = egress.clone();
+    let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= 3 {
+            attempt.error("more than 3 redirects")
+        } else if let Err(e) = hops.check_url(attempt.url()) {
+            attempt.error(e)
+        } else {
+            attempt.follow()
+        }
+    });
     reqwest::Client::builder()
         .timeout(Duration::from_secs(timeout_secs))
         .connect_timeout(Duration::from_secs(timeout_secs.min(10)))
-        .redirect(reqwest::redirect::Policy::limited(3))
+        .redirect(redirect)
+        .dns_resolver(egress.resolver())
         .build()
         .map_err(|e| FetchError::Failed(format!("HTTP client: {e}")))
 }
@@ -181,6 +197,14 @@ async fn fetch_once(
     cap: u64,
     keep: bool,
 ) -> Result<Got, Attempt> {
+    let parsed = url::Url::parse(url).map_err(|e| Attempt {
+        error: FetchError::Failed(format!("{}: {e}", redact(url))),
+        retry: false,
+    })?;
+    if let Err(e) = Egress::current().check_url(&parsed) {
+        let error = FetchError::Failed(format!("{}: {e}", redact(url)));
+        return Err(Attempt { error, retry: false });
+    }
     let mut req = client.get(url);
     if let Some((name, value)) = auth {
         req = req.header(*name, value);
@@ -215,7 +239,16 @@ fn transport(e: reqwest::Error) -> Attempt {
         Attempt { error: FetchError::Timeout(0, ATTEMPTS), retry: true }
     } else {
         let url = e.url().map(|u| redact(u.as_str())).unwrap_or_default();
-        Attempt { error: FetchError::Failed(format!("{url}: {}", e.without_url())), retry: true }
+        // The causes too: "error sending request" alone does not say that
+        // the name resolved to no public address (super::egress).
+        let e = e.without_url();
+        let mut text = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            text = format!("{text}: {c}");
+            cause = c.source();
+        }
+        Attempt { error: FetchError::Failed(format!("{url}: {text}")), retry: true }
     }
 }
 

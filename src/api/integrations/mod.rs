@@ -13,6 +13,7 @@
 pub(crate) mod config;
 mod documenso;
 mod docuseal;
+pub mod egress;
 mod fetch;
 mod record;
 mod webhook;

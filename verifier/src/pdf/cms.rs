@@ -80,7 +80,7 @@ fn run(
     let signer = find_signer(&info.sid, &certs)?;
     out.signer = Some(signer_fact(signer));
     let alg = DigestAlg::from_oid(&info.digest_alg.oid).ok_or_else(|| {
-        format!("digest algorithm {} is not SHA-256, SHA-384 or SHA-512", info.digest_alg.oid)
+        format!("digest algorithm {} is not SHA-256, SHA-384, SHA-512 or SM3", info.digest_alg.oid)
     })?;
     out.digest_algorithm = Some(alg.name().to_owned());
     let digest = alg.digest_parts(&covered);

@@ -203,3 +203,37 @@ fn verify_ecdsa(spki: &SubjectPublicKeyInfoOwned, prehash: &[u8], signature: &[u
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sm2_goes_with_sm3_only() {
+        let sm2 = Some((KeyFamily::Sm2, DigestAlg::Sm3));
+        assert_eq!(signature_scheme(&SM2_WITH_SM3, None), sm2);
+        assert_eq!(signature_scheme(&SM2_WITH_SM3, Some(DigestAlg::Sm3)), sm2);
+        assert_eq!(signature_scheme(&ID_EC_PUBLIC_KEY, Some(DigestAlg::Sm3)), sm2);
+        assert_eq!(signature_scheme(&ID_SM2_CURVE, Some(DigestAlg::Sm3)), sm2);
+        assert_eq!(signature_scheme(&ID_SM2_1, Some(DigestAlg::Sm3)), sm2);
+        assert_eq!(signature_scheme(&SM2_WITH_SM3, Some(DigestAlg::Sha256)), None);
+        assert_eq!(signature_scheme(&ID_SM2_CURVE, Some(DigestAlg::Sha256)), None);
+        assert_eq!(signature_scheme(&ECDSA_WITH_SHA_256, Some(DigestAlg::Sm3)), None);
+        assert_eq!(signature_scheme(&RSA_ENCRYPTION, Some(DigestAlg::Sm3)), None);
+        assert_eq!(
+            signature_scheme(&ID_EC_PUBLIC_KEY, Some(DigestAlg::Sha256)),
+            Some((KeyFamily::Ecdsa, DigestAlg::Sha256))
+        );
+    }
+
+    #[test]
+    fn sm3_digest_known_answer() {
+        // GB/T 32905-2016 Appendix A.1: SM3("abc").
+        assert_eq!(
+            hex::encode(DigestAlg::Sm3.digest(b"abc")),
+            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+        );
+        assert_eq!(DigestAlg::from_oid(&ID_SM3), Some(DigestAlg::Sm3));
+        assert_eq!(DigestAlg::Sm3.digest_parts(&[b"a", b"bc"]), DigestAlg::Sm3.digest(b"abc"));
+    }
+}

@@ -91,30 +91,25 @@ impl Sm2Key {
 
     /// Whether `signature` (DER `SEQUENCE { r, s }`, or the fixed 64-byte
     /// `r ‖ s`) is this key's SM2 signature over `message`:
-    /// `e = SM3(Z_A ‖ message)`. Never panics; anything unparsable is `false`.
+    /// `e = SM3(Z_A ‖ message)`. 64 bytes are tried as `r ‖ s`, and bytes
+    /// that parse as DER as DER (a 64-byte `r ‖ s` may start with 0x30);
+    /// web/verifier/sm.js does the same. Never panics; anything
+    /// unparsable is `false`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        let Some(sig) = parse_signature(signature) else {
-            return false;
-        };
-        self.key.verify(message, &sig).is_ok()
+        let raw = (signature.len() == RAW_SIGNATURE_LEN)
+            .then(|| sm2::dsa::Signature::from_slice(signature).ok())
+            .flatten();
+        let der = (signature.first() == Some(&0x30)).then(|| parse_der(signature)).flatten();
+        [raw, der].into_iter().flatten().any(|sig| self.key.verify(message, &sig).is_ok())
     }
 }
 
-/// A signature as DER `SEQUENCE { r, s }` or as 64 bytes `r ‖ s`; `None`
-/// if neither, or if r or s is zero or not below the group order.
-fn parse_signature(bytes: &[u8]) -> Option<sm2::dsa::Signature> {
-    if bytes.len() == RAW_SIGNATURE_LEN && bytes[0] != 0x30 {
-        return sm2::dsa::Signature::from_slice(bytes).ok();
-    }
-    match DerSignature::from_der(bytes) {
-        Ok(der) => {
-            let (r, s) = (pad32(der.r.as_bytes())?, pad32(der.s.as_bytes())?);
-            sm2::dsa::Signature::from_scalars(r, s).ok()
-        }
-        // A raw signature whose r happens to start with 0x30.
-        Err(_) if bytes.len() == RAW_SIGNATURE_LEN => sm2::dsa::Signature::from_slice(bytes).ok(),
-        Err(_) => None,
-    }
+/// A DER `SEQUENCE { r, s }`; `None` if it is not one, or if r or s is
+/// zero or not below the group order.
+fn parse_der(bytes: &[u8]) -> Option<sm2::dsa::Signature> {
+    let der = DerSignature::from_der(bytes).ok()?;
+    let (r, s) = (pad32(der.r.as_bytes())?, pad32(der.s.as_bytes())?);
+    sm2::dsa::Signature::from_scalars(r, s).ok()
 }
 
 /// A big-endian integer of at most 32 bytes, left-padded to 32.

@@ -1,0 +1,281 @@
+//! The page's national suite (web/verifier/sm.js, over the vendored
+//! sm-crypto) against known answers that OpenSSL 3 computes here and now:
+//! SM3 digests (`openssl dgst -sm3`), the RFC 9162 tree with SM3 (every
+//! leaf and node hash is OpenSSL's; the tree, audit paths and consistency
+//! proofs are built from RFC 9162 §2.1.1, §2.1.3.1 and §2.1.4.1 as
+//! written), and SM2 signatures (`openssl pkeyutl -sign -rawin -digest
+//! sm3 -pkeyopt distid:ID`) as DER and as r || s. The vectors go to
+//! tests/browser/sm.test.mjs under Node; the Rust verifier
+//! (verifier::sm2sig) checks the same signatures, so three
+//! implementations agree.
+//!
+//! Needs `node` and `openssl` (scripts/env.sh installs both); fails, never
+//! skips, without them.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use der::asn1::UintRef;
+use der::{Decode, Sequence};
+use serde_json::{json, Value};
+use verifier::sm2sig::{Sm2Key, DEFAULT_DISTID};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// SM3 by `openssl dgst -sm3`, memoised (a tree asks for a node twice).
+struct OpensslSm3 {
+    dir: PathBuf,
+    seen: RefCell<HashMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl OpensslSm3 {
+    fn digest(&self, data: &[u8]) -> Vec<u8> {
+        if let Some(d) = self.seen.borrow().get(data) {
+            return d.clone();
+        }
+        std::fs::write(self.dir.join("in.bin"), data).unwrap();
+        let d = openssl(&self.dir, &["dgst", "-sm3", "-binary", "in.bin"]);
+        assert_eq!(d.len(), 32);
+        self.seen.borrow_mut().insert(data.to_vec(), d.clone());
+        d
+    }
+
+    fn leaf(&self, leaf: &[u8]) -> Vec<u8> {
+        self.digest(&[&[0x00][..], leaf].concat())
+    }
+
+    fn node(&self, l: &[u8], r: &[u8]) -> Vec<u8> {
+        self.digest(&[&[0x01][..], l, r].concat())
+    }
+
+    /// RFC 9162 §2.1.1 MTH over leaf hashes.
+    fn mth(&self, d: &[Vec<u8>]) -> Vec<u8> {
+        match d.len() {
+            0 => self.digest(b""),
+            1 => d[0].clone(),
+            n => {
+                let k = split(n);
+                self.node(&self.mth(&d[..k]), &self.mth(&d[k..]))
+            }
+        }
+    }
+
+    /// RFC 9162 §2.1.3.1 PATH(m, D[n]).
+    fn path(&self, m: usize, d: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        if d.len() <= 1 {
+            return Vec::new();
+        }
+        let k = split(d.len());
+        if m < k {
+            let mut p = self.path(m, &d[..k]);
+            p.push(self.mth(&d[k..]));
+            p
+        } else {
+            let mut p = self.path(m - k, &d[k..]);
+            p.push(self.mth(&d[..k]));
+            p
+        }
+    }
+
+    /// RFC 9162 §2.1.4.1 SUBPROOF(m, D[n], b).
+    fn subproof(&self, m: usize, d: &[Vec<u8>], b: bool) -> Vec<Vec<u8>> {
+        let n = d.len();
+        if m == n {
+            return if b { Vec::new() } else { vec![self.mth(d)] };
+        }
+        let k = split(n);
+        if m <= k {
+            let mut p = self.subproof(m, &d[..k], b);
+            p.push(self.mth(&d[k..]));
+            p
+        } else {
+            let mut p = self.subproof(m - k, &d[k..], false);
+            p.push(self.mth(&d[..k]));
+            p
+        }
+    }
+}
+
+/// The largest power of two smaller than `n` (n > 1).
+fn split(n: usize) -> usize {
+    let mut k = 1;
+    while k * 2 < n {
+        k *= 2;
+    }
+    k
+}
+
+#[derive(Sequence)]
+struct DerSignature<'a> {
+    r: UintRef<'a>,
+    s: UintRef<'a>,
+}
+
+/// r || s, 32 bytes each, from OpenSSL's DER.
+fn raw_signature(der: &[u8]) -> Vec<u8> {
+    let sig = DerSignature::from_der(der).unwrap();
+    let pad = |b: &[u8]| [vec![0u8; 32 - b.len()], b.to_vec()].concat();
+    [pad(sig.r.as_bytes()), pad(sig.s.as_bytes())].concat()
+}
+
+fn sm2_vectors(dir: &Path) -> Value {
+    openssl(dir, &["genpkey", "-algorithm", "SM2", "-out", "signer.key"]);
+    openssl(dir, &["genpkey", "-algorithm", "SM2", "-out", "other.key"]);
+    let point = |key: &str| {
+        let spki = openssl(dir, &["pkey", "-in", key, "-pubout", "-outform", "DER"]);
+        spki[spki.len() - 65..].to_vec()
+    };
+    let public = point("signer.key");
+    let checkpoint =
+        b"ledger.example.com/evidence\n7\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+    let long: Vec<u8> = (0..3000u32).map(|i| (i * 31 % 251) as u8).collect();
+    let mut cases = Vec::new();
+    for (message, distid) in [
+        (&b""[..], DEFAULT_DISTID),
+        (&checkpoint[..], DEFAULT_DISTID),
+        (&long[..], DEFAULT_DISTID),
+        (&checkpoint[..], "alice@example.com"),
+    ] {
+        std::fs::write(dir.join("msg.bin"), message).unwrap();
+        let der = openssl(
+            dir,
+            &[
+                "pkeyutl",
+                "-sign",
+                "-rawin",
+                "-digest",
+                "sm3",
+                "-inkey",
+                "signer.key",
+                "-pkeyopt",
+                &format!("distid:{distid}"),
+                "-in",
+                "msg.bin",
+            ],
+        );
+        std::fs::write(dir.join("sig.der"), &der).unwrap();
+        // OpenSSL verifies its own signature with the public key alone.
+        std::fs::write(
+            dir.join("pub.pem"),
+            openssl(dir, &["pkey", "-in", "signer.key", "-pubout"]),
+        )
+        .unwrap();
+        openssl(
+            dir,
+            &[
+                "pkeyutl",
+                "-verify",
+                "-rawin",
+                "-digest",
+                "sm3",
+                "-pubin",
+                "-inkey",
+                "pub.pem",
+                "-pkeyopt",
+                &format!("distid:{distid}"),
+                "-in",
+                "msg.bin",
+                "-sigfile",
+                "sig.der",
+            ],
+        );
+        let raw = raw_signature(&der);
+        // The Rust verifier agrees, in both encodings, and only under the id.
+        let key = Sm2Key::from_sec1(&public, distid).unwrap();
+        assert!(key.verify(message, &der) && key.verify(message, &raw), "{distid}");
+        let other_id = if distid == DEFAULT_DISTID { "alice@example.com" } else { DEFAULT_DISTID };
+        assert!(!Sm2Key::from_sec1(&public, other_id).unwrap().verify(message, &der));
+        cases.push(json!({
+            "message": hex::encode(message),
+            "distid": distid,
+            "der": hex::encode(&der),
+            "raw": hex::encode(&raw),
+        }));
+    }
+    json!({"public": hex::encode(&public), "other": hex::encode(point("other.key")), "cases": cases})
+}
+
+fn tree_vectors(h: &OpensslSm3) -> Value {
+    let leaves: Vec<Vec<u8>> =
+        ["", "a", "王*", "leaf 3", "leaf 4", "leaf 5", "{\"format\":\"evidence-leaf/v2\"}"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
+    let hashes: Vec<Vec<u8>> = leaves.iter().map(|l| h.leaf(l)).collect();
+    let mut inclusion = Vec::new();
+    let mut consistency = Vec::new();
+    for n in 1..=hashes.len() {
+        let d = &hashes[..n];
+        for m in 0..n {
+            let path: Vec<String> = h.path(m, d).iter().map(hex::encode).collect();
+            inclusion
+                .push(json!({"index": m, "size": n, "path": path, "root": hex::encode(h.mth(d))}));
+        }
+        for m in 1..=n {
+            let proof: Vec<String> = h.subproof(m, d, true).iter().map(hex::encode).collect();
+            consistency.push(json!({
+                "old": m, "new": n, "path": proof,
+                "old_root": hex::encode(h.mth(&hashes[..m])), "new_root": hex::encode(h.mth(d)),
+            }));
+        }
+    }
+    json!({
+        "leaves": leaves.iter().map(hex::encode).collect::<Vec<_>>(),
+        "leaf_hashes": hashes.iter().map(hex::encode).collect::<Vec<_>>(),
+        "node": {"left": hex::encode(&hashes[0]), "right": hex::encode(&hashes[1]),
+                 "hash": hex::encode(h.node(&hashes[0], &hashes[1]))},
+        "empty_root": hex::encode(h.mth(&[])),
+        "root7": hex::encode(h.mth(&hashes)),
+        "inclusion": inclusion,
+        "consistency": consistency,
+    })
+}
+
+#[test]
+fn the_page_sm_suite_agrees_with_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = OpensslSm3 { dir: dir.path().to_path_buf(), seen: RefCell::new(HashMap::new()) };
+    // OpenSSL itself against GB/T 32905-2016 Appendix A.
+    assert_eq!(
+        hex::encode(h.digest(b"abc")),
+        "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    );
+    let long: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let sm3: Vec<Value> = [&b""[..], b"abc", &b"abcd".repeat(16), "国密 SM3".as_bytes(), &long]
+        .iter()
+        .map(|m| json!({"message": hex::encode(m), "digest": hex::encode(h.digest(m))}))
+        .collect();
+    let vectors = json!({"sm3": sm3, "tree": tree_vectors(&h), "sm2": sm2_vectors(dir.path())});
+    let path = dir.path().join("sm-vectors.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&vectors).unwrap()).unwrap();
+
+    let out = Command::new("node")
+        .current_dir(repo())
+        .env("EL_SM_VECTORS", &path)
+        .args(["--test", "tests/browser/sm.test.mjs"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}): scripts/env.sh installs it"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "web/verifier/sm.js disagrees with OpenSSL:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let passed: usize = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("# pass "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("node --test summary");
+    assert_eq!(passed, 6, "{stdout}");
+}

@@ -131,6 +131,7 @@ pub(crate) fn sm2_verify_der(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use sm2::dsa::signature::Signer as _;

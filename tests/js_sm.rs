@@ -9,15 +9,22 @@
 //! (verifier::sm2sig) checks the same signatures, so three
 //! implementations agree.
 //!
-//! Needs `node` and `openssl` (scripts/env.sh installs both); fails, never
-//! skips, without them.
+//! The same vectors also run in headless Chromium against the modules as
+//! the real server serves them (tests/browser/sm-page.test.mjs).
+//!
+//! Needs `node`, `openssl`, `/usr/bin/chromium` and tests/browser's
+//! playwright-core (scripts/env.sh installs them); fails, never skips,
+//! without them.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::Server;
 use der::asn1::UintRef;
 use der::{Decode, Sequence};
 use serde_json::{json, Value};
@@ -242,10 +249,9 @@ fn tree_vectors(h: &OpensslSm3) -> Value {
     })
 }
 
-#[test]
-fn the_page_sm_suite_agrees_with_openssl() {
-    let dir = tempfile::tempdir().unwrap();
-    let h = OpensslSm3 { dir: dir.path().to_path_buf(), seen: RefCell::new(HashMap::new()) };
+/// Writes the vectors (computed by OpenSSL now) into `dir`; returns the file.
+fn vectors(dir: &Path) -> PathBuf {
+    let h = OpensslSm3 { dir: dir.to_path_buf(), seen: RefCell::new(HashMap::new()) };
     // OpenSSL itself against GB/T 32905-2016 Appendix A.
     assert_eq!(
         hex::encode(h.digest(b"abc")),
@@ -256,20 +262,26 @@ fn the_page_sm_suite_agrees_with_openssl() {
         .iter()
         .map(|m| json!({"message": hex::encode(m), "digest": hex::encode(h.digest(m))}))
         .collect();
-    let vectors = json!({"sm3": sm3, "tree": tree_vectors(&h), "sm2": sm2_vectors(dir.path())});
-    let path = dir.path().join("sm-vectors.json");
+    let vectors = json!({"sm3": sm3, "tree": tree_vectors(&h), "sm2": sm2_vectors(dir)});
+    let path = dir.join("sm-vectors.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&vectors).unwrap()).unwrap();
+    path
+}
 
-    let out = Command::new("node")
-        .current_dir(repo())
-        .env("EL_SM_VECTORS", &path)
-        .args(["--test", "tests/browser/sm.test.mjs"])
+/// Runs `node --test FILE` from `cwd` with `env`; asserts `pass` tests passed.
+fn node_test(cwd: &Path, file: &str, env: &[(&str, &Path)], pass: usize) {
+    let mut cmd = Command::new("node");
+    cmd.current_dir(cwd).args(["--test", file]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run node ({e}): scripts/env.sh installs it"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "web/verifier/sm.js disagrees with OpenSSL:\n{stdout}\n{}",
+        "web/verifier/sm.js disagrees with OpenSSL ({file}):\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let passed: usize = stdout
@@ -277,5 +289,30 @@ fn the_page_sm_suite_agrees_with_openssl() {
         .find_map(|l| l.strip_prefix("# pass "))
         .and_then(|n| n.trim().parse().ok())
         .expect("node --test summary");
-    assert_eq!(passed, 6, "{stdout}");
+    assert_eq!(passed, pass, "{stdout}");
+}
+
+#[test]
+fn the_page_sm_suite_agrees_with_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = vectors(dir.path());
+    node_test(&repo(), "tests/browser/sm.test.mjs", &[("EL_SM_VECTORS", &path)], 6);
+}
+
+/// The same vectors in headless Chromium, through the modules as the real
+/// server serves them at /verify (its CSP included). Needs
+/// `/usr/bin/chromium` and tests/browser/node_modules (scripts/env.sh).
+#[test]
+fn the_page_sm_suite_runs_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = vectors(dir.path());
+    let mut s = Server::start();
+    let url = PathBuf::from(&s.url);
+    node_test(
+        &repo().join("tests/browser"),
+        "sm-page.test.mjs",
+        &[("EL_SM_VECTORS", &path), ("EL_URL", &url)],
+        1,
+    );
+    let _ = s.terminate();
 }

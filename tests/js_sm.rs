@@ -7,7 +7,9 @@
 //! sm3 -pkeyopt distid:ID`) as DER and as r || s. The vectors go to
 //! tests/browser/sm.test.mjs under Node; the Rust verifier
 //! (verifier::sm2sig) checks the same signatures, so three
-//! implementations agree.
+//! implementations agree. GM/T 0033 timestamp tokens (SM2 over SM3, made
+//! by verifier/tests/gm_pki) go through the page's tsa.js with the same
+//! verdicts as the Rust verifier's.
 //!
 //! The same vectors also run in headless Chromium against the modules as
 //! the real server serves them (tests/browser/sm-page.test.mjs).
@@ -18,6 +20,8 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "../verifier/tests/gm_pki/mod.rs"]
+mod gm_pki;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -249,6 +253,51 @@ fn tree_vectors(h: &OpensslSm3) -> Value {
     })
 }
 
+/// GM/T 0033 tokens (verifier/tests/gm_pki), with the Rust verdict on each:
+/// the page's tsa.js must reach the same.
+fn tsa_vectors() -> Value {
+    use verifier::tsa::{verify_timestamp_token, verify_timestamp_token_over, Imprinted};
+    let pki = gm_pki::GmPki::new();
+    let data = b"{\"document_id\":\"contract-42\",\"kind\":\"signed\"}";
+    let sm3_token =
+        pki.sm2_token(&pki.tst_info(data, "sm3"), "tsa", &["tsa", "inter"], gm_pki::SM2_WITH_SM3);
+    let sha_token = pki.sm2_token(
+        &pki.tst_info(data, "sha256"),
+        "tsa",
+        &["tsa", "inter"],
+        gm_pki::SM2_WITH_SM3,
+    );
+    let mut tampered = sm3_token.clone();
+    let n = tampered.len();
+    tampered[n - 1] ^= 1;
+    let untrusted = pki.sm2_token(
+        &pki.tst_info(data, "sm3"),
+        "other-tsa",
+        &["other-tsa", "other-root"],
+        gm_pki::SM2_WITH_SM3,
+    );
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let roots = vec![verifier::tsa::TrustedTsa::from_pem("sm2-tsa", &pki.pem("root")).unwrap()];
+    let over = Imprinted::Bytes(data);
+    assert!(verify_timestamp_token_over(&sm3_token, over, &roots, now, 300).is_ok());
+    assert!(verify_timestamp_token_over(&sha_token, over, &roots, now, 300).is_ok());
+    assert!(
+        verify_timestamp_token(&sha_token, &verifier::Hash::digest(data), &roots, now, 300).is_ok()
+    );
+    assert!(verify_timestamp_token(&sm3_token, &verifier::Hash::digest(data), &roots, now, 300)
+        .is_err());
+    assert!(verify_timestamp_token_over(&tampered, over, &roots, now, 300).is_err());
+    assert!(verify_timestamp_token_over(&untrusted, over, &roots, now, 300).is_err());
+    json!({
+        "root_pem": pki.pem("root"),
+        "data": hex::encode(data),
+        "sm3_token": hex::encode(&sm3_token),
+        "sha_token": hex::encode(&sha_token),
+        "tampered": hex::encode(&tampered),
+        "untrusted": hex::encode(&untrusted),
+    })
+}
+
 /// Writes the vectors (computed by OpenSSL now) into `dir`; returns the file.
 fn vectors(dir: &Path) -> PathBuf {
     let h = OpensslSm3 { dir: dir.to_path_buf(), seen: RefCell::new(HashMap::new()) };
@@ -262,7 +311,9 @@ fn vectors(dir: &Path) -> PathBuf {
         .iter()
         .map(|m| json!({"message": hex::encode(m), "digest": hex::encode(h.digest(m))}))
         .collect();
-    let vectors = json!({"sm3": sm3, "tree": tree_vectors(&h), "sm2": sm2_vectors(dir)});
+    let vectors = json!({
+        "sm3": sm3, "tree": tree_vectors(&h), "sm2": sm2_vectors(dir), "tsa": tsa_vectors(),
+    });
     let path = dir.join("sm-vectors.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&vectors).unwrap()).unwrap();
     path
@@ -296,7 +347,7 @@ fn node_test(cwd: &Path, file: &str, env: &[(&str, &Path)], pass: usize) {
 fn the_page_sm_suite_agrees_with_openssl() {
     let dir = tempfile::tempdir().unwrap();
     let path = vectors(dir.path());
-    node_test(&repo(), "tests/browser/sm.test.mjs", &[("EL_SM_VECTORS", &path)], 6);
+    node_test(&repo(), "tests/browser/sm.test.mjs", &[("EL_SM_VECTORS", &path)], 7);
 }
 
 /// The same vectors in headless Chromium, through the modules as the real

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as sm from '../../web/verifier/sm.js';
-import { leafHash, nodeHash } from '../../web/verifier/hash.js';
+import { leafHash, nodeHash, sha256 } from '../../web/verifier/hash.js';
+import { trustedTsa, verifyTimestampToken } from '../../web/verifier/tsa.js';
 
 const path = process.env.EL_SM_VECTORS;
 if (!path) throw new Error('EL_SM_VECTORS names the vectors file (tests/js_sm.rs writes it)');
@@ -122,4 +123,24 @@ test('malformed keys, signatures and identifiers are false, never an exception',
   ]) {
     assert.equal(sm.sm2Verify(...args), false, what);
   }
+});
+
+test('GM/T 0033 tokens (SM2 over SM3) through tsa.js: the Rust verdicts', async () => {
+  const T = V.tsa;
+  const now = Math.floor(Date.now() / 1000);
+  const roots = [trustedTsa('sm2-tsa', T.root_pem)];
+  assert.ok(roots[0], 'the SM2 root reads');
+  const data = bytes(T.data);
+  const ok = await verifyTimestampToken(bytes(T.sm3_token), { data }, roots, now, 300);
+  assert.equal(ok.tsa, 'sm2-tsa');
+  assert.match(ok.signer_subject, /SM2 Test TSA/);
+  assert.equal((await verifyTimestampToken(bytes(T.sha_token), { data }, roots, now, 300)).tsa, 'sm2-tsa');
+  assert.equal((await verifyTimestampToken(bytes(T.sha_token), await sha256(data), roots, now, 300)).tsa, 'sm2-tsa');
+  const refused = async (der, expected, what) => {
+    await assert.rejects(verifyTimestampToken(bytes(der), expected, roots, now, 300), (e) => e.msg.a.what === what, what);
+  };
+  await refused(T.sm3_token, await sha256(data), 'imprint_alg');
+  await refused(T.sm3_token, { data: Uint8Array.from([...data, 0x20]) }, 'imprint');
+  await refused(T.tampered, { data }, 'signature');
+  await refused(T.untrusted, { data }, 'untrusted');
 });

@@ -36,7 +36,9 @@ need_pkg fonts-wqy-microhei
 need_pkg poppler-utils
 
 # The RFC 3161 tests (tests/timestamps.rs) run a real TSA with `openssl ts`
-# and make a token from the future with faketime.
+# and make a token from the future with faketime. The national-suite tests
+# (verifier/tests/sm2_*.rs, tests/sm2_timestamps.rs, tests/js_sm.rs) make
+# SM2 keys, certificates, signatures and SM3 digests with OpenSSL 3.
 need_pkg openssl
 need_pkg faketime
 

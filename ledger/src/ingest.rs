@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::{Condvar, Mutex};
 
 use verifier::entry::{verify_attestations, Event};
-use verifier::tsa::verify_timestamp_token;
+use verifier::tsa::{verify_timestamp_token_over, Imprinted};
 use verifier::{Hash, VerifyError};
 
 use crate::error::{LedgerError, Result};
@@ -158,23 +158,28 @@ fn verify_timestamps<'e>(
     }
     let tsas = registry.trusted_tsas();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let check = |token: &[u8], imprint: &Hash| {
-        verify_timestamp_token(token, imprint, &tsas, now, MAX_TIMESTAMP_SKEW_SECS)
+    // Tokens signed RSA, ECDSA or SM2 (GM/T 0033) alike. The document
+    // hash is SHA-256, so is its token's imprint; the event's content is
+    // here, so its token may imprint it with SHA-256 or SM3.
+    let check = |token: &[u8], over: Imprinted<'_>| {
+        verify_timestamp_token_over(token, over, &tsas, now, MAX_TIMESTAMP_SKEW_SECS)
     };
     for (position, e) in events {
         if let Some(token) = &e.timestamp_token {
-            check(token, &e.document_hash)
+            check(token, Imprinted::Sha256(&e.document_hash))
                 .map_err(|source| LedgerError::Rejected { position, source })?;
         }
         if let Some(token) = &e.event_timestamp_token {
-            check(token, &e.content_imprint()).map_err(|source| LedgerError::Rejected {
-                position,
-                source: match source {
-                    VerifyError::Invalid { reason, .. } => {
-                        VerifyError::invalid("event_timestamp_token", reason)
-                    }
-                    other => other,
-                },
+            check(token, Imprinted::Bytes(&e.content_imprint_data())).map_err(|source| {
+                LedgerError::Rejected {
+                    position,
+                    source: match source {
+                        VerifyError::Invalid { reason, .. } => {
+                            VerifyError::invalid("event_timestamp_token", reason)
+                        }
+                        other => other,
+                    },
+                }
             })?;
         }
     }

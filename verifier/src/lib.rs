@@ -27,11 +27,13 @@ pub mod policy;
 pub mod proof;
 pub mod receipt;
 pub mod report;
+pub mod sm2sig;
 pub mod text;
 pub mod tsa;
 pub mod v2;
 pub mod v3;
 pub mod verdict;
+pub mod x509sm2;
 
 pub use error::VerifyError;
 pub use hash::{Hash, LeafIndex, TreeSize};

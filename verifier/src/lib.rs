@@ -5,7 +5,8 @@
 //! with its canonical JSON (RFC 8785), attestation checks, and the evidence
 //! bundle checks a court runs offline against a trust policy of the keys it
 //! chose, and the verdict rules; and the contract PDF's own signatures
-//! (CMS over `/ByteRange`) against the CA roots of that policy.
+//! (CMS over `/ByteRange`) against the CA roots of that policy; and RFC 4998
+//! evidence records over a bundle, with their renewals.
 //!
 //! Out of scope: storage, networking, async runtimes. This crate is the
 //! specification in code; it must build with no I/O dependencies.
@@ -17,6 +18,7 @@ pub mod check;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod entry;
+pub mod ers;
 pub mod error;
 pub mod hash;
 pub mod jcs;

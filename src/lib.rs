@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cli;
 pub mod cmd;
 pub mod demo;
+pub mod ers;
 pub mod error;
 pub mod flows;
 pub mod load;

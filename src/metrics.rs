@@ -293,7 +293,7 @@ impl Metrics {
 pub fn public_route(route: &'static str) -> &'static str {
     match route {
         "erase" | "retention" | "tokens" | "issuers" | "report" | "bundle" | "lookup_switch"
-        | "access_log" | "audit" | "anchor" => "privileged",
+        | "access_log" | "audit" | "anchor" | "evidence_record" => "privileged",
         other => other,
     }
 }

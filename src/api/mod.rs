@@ -8,6 +8,7 @@ pub mod admission;
 mod audit;
 mod bundle;
 pub mod client;
+mod ers;
 pub mod erase;
 mod events;
 mod lookup;
@@ -190,6 +191,12 @@ where
         ["v1", "events"] if post => ("events", events::post(state, req, body).await),
         ["v1", "documents", doc, "bundle"] if get => ("bundle", bundle::get(state, req, doc).await),
         ["v1", "documents", doc, "report"] if get => ("report", report::get(state, req, doc).await),
+        ["v1", "documents", doc, "evidence-record"] if post => {
+            ("evidence_record", ers::post(state, req, doc).await)
+        }
+        ["v1", "documents", doc, "evidence-record"] if get => {
+            ("evidence_record", ers::get(state, req, doc).await)
+        }
         ["v1", "documents", doc, "reports"] if post => {
             ("report", report::post(state, req, doc).await)
         }

@@ -82,3 +82,11 @@ pub fn encode_record(record: &EvidenceRecord) -> Result<Vec<u8>, VerifyError> {
         .to_der()
         .map_err(|e| VerifyError::malformed("evidence record", format!("does not encode ({e})")))
 }
+
+/// When the newest timestamp of `record` must be renewed by: the end of
+/// its TSA certificate (unix seconds), read without verifying the token
+/// (for a renewal schedule over tokens checked when they were got).
+pub fn newest_renew_before(record: &EvidenceRecord) -> Option<i64> {
+    let last = record.archive_time_stamp_sequence.last()?.last()?;
+    crate::tsa::token_signer_not_after(&last.time_stamp.to_der().ok()?)
+}

@@ -213,6 +213,19 @@ pub fn token_imprint_algorithm(token_der: &[u8]) -> Option<ObjectIdentifier> {
     Some(tst.message_imprint.hash_algorithm.oid)
 }
 
+/// When the certificate that signed a token expires (unix seconds), read
+/// without checking anything: for the service's renewal schedule over
+/// tokens it verified when it got them. `None` if it does not decode.
+pub fn token_signer_not_after(token_der: &[u8]) -> Option<i64> {
+    if token_der.len() > MAX_TOKEN_SIZE {
+        return None;
+    }
+    let signed = decode_signed_data(token_der).ok()?;
+    let certs = token_certificates(&signed).ok()?;
+    let signer = chain::find_signer(&only_signer(&signed).ok()?.sid, &certs).ok()?;
+    i64::try_from(signer.tbs_certificate.validity.not_after.to_unix_duration().as_secs()).ok()
+}
+
 /// A failed token check, named in `reason`.
 fn fail(reason: impl Into<String>) -> VerifyError {
     VerifyError::invalid(FIELD, reason)

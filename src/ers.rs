@@ -173,3 +173,29 @@ pub fn renew_due(ledger: &Ledger, margin_secs: i64, now_unix: i64) -> Result<usi
     }
     Ok(renewed)
 }
+
+/// Runs [`renew_due`] every `interval_secs` until `stop`; failures (a TSA
+/// that is down) are logged and retried on the next round.
+pub fn renewal_loop(
+    ledger: &Ledger,
+    margin_secs: u64,
+    interval_secs: u64,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    use std::sync::atomic::Ordering;
+    let margin = i64::try_from(margin_secs).unwrap_or(i64::MAX / 2);
+    let mut waited = interval_secs;
+    while !stop.load(Ordering::Relaxed) {
+        if waited >= interval_secs {
+            waited = 0;
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            match renew_due(ledger, margin, now) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("evidence records: {n} renewed (timestamp renewal)"),
+                Err(e) => tracing::error!("evidence record renewal: {e}"),
+            }
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        waited += 1;
+    }
+}

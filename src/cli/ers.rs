@@ -145,3 +145,15 @@ fn write(path: &Path, bytes: &[u8]) -> CliResult {
     f.write_all(bytes).and_then(|()| f.sync_all()).map_err(fail)?;
     std::fs::rename(&tmp, path).map_err(fail)
 }
+
+/// `serve`'s renewal schedule for the evidence records it keeps.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct ErsServeOptions {
+    /// Renew a kept evidence record (timestamp renewal) once its newest
+    /// token's TSA certificate ends within this many seconds (default 90 days).
+    #[arg(long = "ers-renew-margin-secs", default_value_t = 90 * 86_400)]
+    pub margin_secs: u64,
+    /// How often the kept records are looked at, in seconds.
+    #[arg(long = "ers-renew-interval-secs", default_value_t = 3600)]
+    pub interval_secs: u64,
+}

@@ -118,6 +118,8 @@ enum Command {
         /// it the reports print the path alone, with a note.
         #[arg(long = "public-url", value_name = "URL")]
         public_url: Option<String>,
+        #[command(flatten)]
+        ers: ers::ErsServeOptions,
     },
     /// Manage trusted RFC 3161 time-stamp authorities.
     Tsa {
@@ -221,6 +223,7 @@ fn run(cli: Cli) -> CliResult {
             limits,
             pg,
             public_url,
+            ers,
         } => serve::serve(
             &data,
             listen,
@@ -231,6 +234,7 @@ fn run(cli: Cli) -> CliResult {
             &limits,
             &pg,
             public_url.as_deref(),
+            ers,
         ),
         Command::Witness { command } => anchoring::witness(command),
         Command::Tiles { command } => store::tiles(command),

@@ -5,11 +5,11 @@
 use std::io::Read;
 use std::time::Duration;
 
+use const_oid::db::rfc5912::ID_SHA_256;
+use const_oid::ObjectIdentifier;
 use ledger::Ledger;
 use rand::Rng;
 use verifier::checkpoint::SignedCheckpoint;
-use const_oid::db::rfc5912::ID_SHA_256;
-use const_oid::ObjectIdentifier;
 use verifier::tsa::{
     parse_timestamp_response, timestamp_request_der_for, verify_timestamp_token_imprint, TrustedTsa,
 };

@@ -79,13 +79,14 @@ pub(crate) async fn get(state: &Arc<AppState>, req: &Req, document_id: &str) -> 
         return Err(ApiError::bad_request("bad_query", "no query parameters here"));
     }
     let (st, doc) = (state.clone(), document_id.to_owned());
-    let der = tokio::task::spawn_blocking(move || {
-        crate::ers::newest(&st.ledger, &caller.tenant, &doc)
-    })
-    .await
-    .map_err(|e| ApiError::internal("evidence record task", e))?
-    .map_err(|e| ApiError::internal("evidence record", e))?
-    .ok_or_else(|| ApiError::not_found(format!("evidence record of document {document_id:?}")))?;
+    let der =
+        tokio::task::spawn_blocking(move || crate::ers::newest(&st.ledger, &caller.tenant, &doc))
+            .await
+            .map_err(|e| ApiError::internal("evidence record task", e))?
+            .map_err(|e| ApiError::internal("evidence record", e))?
+            .ok_or_else(|| {
+                ApiError::not_found(format!("evidence record of document {document_id:?}"))
+            })?;
     let r = warp::reply::with_status(der, StatusCode::OK);
     Ok(warp::reply::with_header(r, "content-type", "application/octet-stream").into_response())
 }

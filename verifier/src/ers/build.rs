@@ -48,7 +48,11 @@ pub fn renewal_step(
     let last_chain = seq.last().ok_or_else(|| VerifyError::invalid(FIELD, "no chain"))?;
     let last = last_chain.last().ok_or_else(|| VerifyError::invalid(FIELD, "an empty chain"))?;
     if ats_algorithm(last)? == alg {
-        return Ok(Step { alg, new_chain: false, covered: vec![timestamp_renewal_hash(alg, last)?] });
+        return Ok(Step {
+            alg,
+            new_chain: false,
+            covered: vec![timestamp_renewal_hash(alg, last)?],
+        });
     }
     let objects = objects.ok_or_else(|| {
         VerifyError::invalid(
@@ -136,9 +140,11 @@ pub fn apply(
 pub fn ats_algorithm(ats: &ArchiveTimeStamp) -> Result<ErsHash, VerifyError> {
     let oid = match &ats.digest_algorithm {
         Some(a) => a.oid,
-        None => crate::tsa::token_imprint_algorithm(&der_of(&ats.time_stamp)?).ok_or_else(|| {
-            VerifyError::invalid(FIELD, "a timestamp whose imprint algorithm cannot be read")
-        })?,
+        None => {
+            crate::tsa::token_imprint_algorithm(&der_of(&ats.time_stamp)?).ok_or_else(|| {
+                VerifyError::invalid(FIELD, "a timestamp whose imprint algorithm cannot be read")
+            })?
+        }
     };
     ErsHash::from_oid(&oid).ok_or_else(|| {
         VerifyError::invalid(

@@ -30,7 +30,8 @@ const ID_SM3: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.4
 
 impl ErsHash {
     /// Every algorithm, in the order `--hash` lists them.
-    pub const ALL: [ErsHash; 4] = [ErsHash::Sha256, ErsHash::Sha512, ErsHash::Sha3_512, ErsHash::Sm3];
+    pub const ALL: [ErsHash; 4] =
+        [ErsHash::Sha256, ErsHash::Sha512, ErsHash::Sha3_512, ErsHash::Sm3];
 
     /// The algorithm's object identifier.
     pub fn oid(self) -> ObjectIdentifier {

@@ -107,9 +107,15 @@ pub fn verify_evidence_record(
             let where_ = format!("chain {k}, timestamp {j}");
             let root = tree_root(alg, ats, &covered, exact, &where_, k, j)?;
             let token = der_of(&ats.time_stamp)?;
-            let (info, renew_before_unix) =
-                verify_timestamp_token_imprint(&token, alg.oid(), &root, trusted, now_unix, SKEW_SECS)
-                    .map_err(|e| VerifyError::invalid(FIELD, format!("{where_}: {e}")))?;
+            let (info, renew_before_unix) = verify_timestamp_token_imprint(
+                &token,
+                alg.oid(),
+                &root,
+                trusted,
+                now_unix,
+                SKEW_SECS,
+            )
+            .map_err(|e| VerifyError::invalid(FIELD, format!("{where_}: {e}")))?;
             let ts = ErsTimestamp { chain: k, alg, info, renew_before_unix };
             if let Some(prev) = timestamps.last() {
                 check_renewed_in_time(prev, &ts, &where_)?;

@@ -28,7 +28,11 @@ pub fn timestamp_request_der(sha256: &Hash, nonce: u64) -> Vec<u8> {
 /// [`timestamp_request_der`] over `hashed`, a hash made with the algorithm
 /// `algorithm` (RFC 4998 archive timestamps: SHA-512, SHA3-512, SM3, ...).
 /// SHA-2 identifiers carry NULL parameters (RFC 5754 §2), others none.
-pub fn timestamp_request_der_for(algorithm: ObjectIdentifier, hashed: &[u8], nonce: u64) -> Vec<u8> {
+pub fn timestamp_request_der_for(
+    algorithm: ObjectIdentifier,
+    hashed: &[u8],
+    nonce: u64,
+) -> Vec<u8> {
     let sha2 = [ID_SHA_224, ID_SHA_256, ID_SHA_384, ID_SHA_512].contains(&algorithm);
     let request = TimeStampReq {
         version: TspVersion::V1,
@@ -37,8 +41,7 @@ pub fn timestamp_request_der_for(algorithm: ObjectIdentifier, hashed: &[u8], non
                 oid: algorithm,
                 parameters: sha2.then(Any::null),
             },
-            hashed_message: OctetString::new(hashed.to_vec())
-                .expect("a hash fits an OCTET STRING"),
+            hashed_message: OctetString::new(hashed.to_vec()).expect("a hash fits an OCTET STRING"),
         },
         req_policy: None,
         nonce: Some(Int::new(&positive_int_bytes(nonce)).expect("at most 9 bytes fit an INTEGER")),

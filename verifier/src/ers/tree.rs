@@ -85,7 +85,7 @@ impl ErsHash {
     }
 
     /// Output length in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             ErsHash::Sha256 | ErsHash::Sm3 => 32,
             ErsHash::Sha512 | ErsHash::Sha3_512 => 64,
@@ -198,7 +198,7 @@ pub fn reduced_root(
             _ => Err(TreeError::NoTree),
         };
     };
-    if lists.iter().flatten().any(|v| v.len() != alg.len()) {
+    if lists.iter().flatten().any(|v| v.len() != alg.output_len()) {
         return Err(TreeError::Length);
     }
     if !covered.iter().all(|c| first.contains(c)) {

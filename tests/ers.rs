@@ -405,6 +405,12 @@ fn export_renew_verify_and_refuse_tampering() {
     assert_eq!(c6.algorithms, [ErsHash::Sha256, ErsHash::Sha512, ErsHash::Sha3_512, ErsHash::Sm3]);
     assert_eq!(c6.timestamps.len(), 6);
     assert_eq!(c6.from, c1.from);
+    // docs/long-term.md quotes these sizes.
+    eprintln!(
+        "record sizes: export {} B, all four algorithms and six tokens {} B",
+        r1.len(),
+        r6.len()
+    );
     let shape: Vec<usize> = decode(&r6).archive_time_stamp_sequence.iter().map(Vec::len).collect();
     assert_eq!(shape, [2, 2, 1, 1]);
 

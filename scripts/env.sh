@@ -84,3 +84,14 @@ if ! python3 -c 'import pyhanko.sign' >/dev/null 2>&1; then
     python3 -m pip install -q --break-system-packages pyhanko >/dev/null 2>&1 ||
         python3 -m pip install -q pyhanko >/dev/null
 fi
+
+# The evidence-record test (tests/ers.rs) checks every record with an
+# independent RFC 4998 decoder: pyasn1-alt-modules (pyasn1-modules has no
+# RFC 4998 module), in its own venv under /var/cache, made once.
+ERS_VENV=/var/cache/evidence-ledger/ers-venv
+if ! "$ERS_VENV/bin/python" -c 'from pyasn1_alt_modules import rfc4998' >/dev/null 2>&1; then
+    command -v python3 >/dev/null 2>&1 || need_pkg python3
+    python3 -m venv "$ERS_VENV" >/dev/null 2>&1 || { need_pkg python3-venv; python3 -m venv "$ERS_VENV"; }
+    echo "installing pyasn1-alt-modules (pip, $ERS_VENV)..." >&2
+    "$ERS_VENV/bin/pip" install -q pyasn1-alt-modules==0.4.10 >/dev/null
+fi

@@ -442,6 +442,7 @@ fn export_renew_verify_and_refuse_tampering() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("verifier ers:\n{text}");
     assert!(
         text.contains(&format!("VERIFIED: evidence record: covered from {} to ", c1.from)),
         "{text}"

@@ -5,7 +5,7 @@
 use verifier::bundle::{verify_bundle_bytes, VerifyOptions, MAX_BUNDLE_BYTES};
 use verifier::check::check_id;
 use verifier::ers::{bundle_data_objects, verify_evidence_record, ErsCoverage, MAX_RECORD_SIZE};
-use verifier::report::terminal_safe;
+use verifier::report::{json_terminal_safe, terminal_safe};
 
 use super::{hash_file, now_unix, read_capped, read_text, Args, Fatal};
 use verifier::policy::{TrustPolicy, MAX_POLICY_BYTES, MAX_ROOT_PEM_BYTES};
@@ -104,12 +104,14 @@ pub(super) fn run(raw: &[String]) -> Result<u8, Fatal> {
         let mut v = json;
         v["verified"] = serde_json::json!(passed);
         v["checks"] = serde_json::json!(lines);
-        serde_json::to_string_pretty(&v).unwrap_or_default()
+        json_terminal_safe(&serde_json::to_string_pretty(&v).unwrap_or_default()) + "\n"
     } else {
         lines.push(verdict);
-        lines.join("\n")
+        let safe: Vec<String> = lines.iter().map(|l| terminal_safe(l)).collect();
+        safe.join("\n") + "\n"
     };
-    println!("{}", terminal_safe(&text));
+    // A closed stdout (e.g. `| head`) must not turn a verdict into a panic.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
     Ok(if passed { 0 } else { 1 })
 }
 
@@ -132,7 +134,9 @@ fn coverage_lines(c: &ErsCoverage) -> Vec<String> {
                 t.info.tsa,
                 t.info.serial,
                 time::OffsetDateTime::from_unix_timestamp(t.renew_before_unix)
-                    .map_or_else(|_| t.renew_before_unix.to_string(), |d| d.to_string())
+                    .ok()
+                    .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+                    .unwrap_or_else(|| t.renew_before_unix.to_string())
             )
         })
         .collect()

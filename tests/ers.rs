@@ -59,10 +59,15 @@ fn make_tsa(dir: &Path) {
             &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key],
         );
     }
+    // The root dates from five days ago, so that certificates and tokens
+    // of the past (made with faketime) chain to it.
     run(
         dir,
-        "openssl",
+        "faketime",
         &[
+            "-f",
+            "-5d",
+            "openssl",
             "req",
             "-x509",
             "-new",
@@ -582,4 +587,113 @@ fn the_service_renews_kept_records_before_the_tsa_certificate_expires() {
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+/// A TSA certificate `name` made `ago` (faketime offset, e.g. "-3d"),
+/// valid `days`, and its `openssl ts` section `tsa_<name>`.
+fn past_tsa(dir: &Path, name: &str, ago: &str, days: &str) {
+    let (key, csr, pem) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"));
+    run(
+        dir,
+        "openssl",
+        &["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", &key],
+    );
+    let subject = format!("/O=Evidence Ledger Test/CN=ERS TSA {name}");
+    run(dir, "openssl", &["req", "-new", "-key", &key, "-out", &csr, "-subj", &subject]);
+    run(
+        dir,
+        "faketime",
+        &[
+            "-f",
+            ago,
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "root.pem",
+            "-CAkey",
+            "root.key",
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            days,
+            "-extfile",
+            "tsa-ext.cnf",
+        ],
+    );
+    let mut cnf = std::fs::read_to_string(dir.join("tsa.cnf")).unwrap();
+    cnf.push_str(&format!(
+        "[tsa_{name}]\nserial = serial\ncrypto_device = builtin\nsigner_cert = {name}.pem\n\
+         signer_key = {name}.key\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\n\
+         digests = sha256, sha512, sha3-512, sm3\naccuracy = secs:1\ness_cert_id_alg = sha256\n"
+    ));
+    std::fs::write(dir.join("tsa.cnf"), cnf).unwrap();
+}
+
+/// A token over `hashed` (SHA-256) from section `section`, at `at`
+/// (faketime offset) or now.
+fn token_at(dir: &Path, section: &str, hashed: &[u8], at: Option<&str>) -> Vec<u8> {
+    let hex = hex::encode(hashed);
+    let (q, t) = (format!("{hex}.tsq"), format!("{hex}-{section}.der"));
+    run(dir, "openssl", &["ts", "-query", "-digest", &hex, "-sha256", "-cert", "-out", &q]);
+    let mut args: Vec<&str> = Vec::new();
+    if let Some(at) = at {
+        args.extend(["-f", at, "openssl"]);
+    }
+    args.extend([
+        "ts",
+        "-reply",
+        "-config",
+        "tsa.cnf",
+        "-section",
+        section,
+        "-queryfile",
+        &q,
+        "-out",
+        &t,
+        "-token_out",
+    ]);
+    run(dir, if at.is_some() { "faketime" } else { "openssl" }, &args);
+    std::fs::read(dir.join(t)).unwrap()
+}
+
+#[test]
+fn each_token_must_be_renewed_before_its_certificate_ends() {
+    use verifier::ers::build::{apply, export_step, renewal_step};
+    use verifier::ers::tree::build_tree;
+    let tsa = tempfile::tempdir().unwrap();
+    let dir = tsa.path();
+    make_tsa(dir);
+    // "old": valid from three days ago for one day; "mid": from three days
+    // ago for ten years.
+    past_tsa(dir, "old", "-3d", "1");
+    past_tsa(dir, "mid", "-3d", "3650");
+    let objects = vec![b"the bundle".to_vec(), b"a leaf".to_vec()];
+    let step = export_step(ErsHash::Sha256, &objects);
+    let tree = build_tree(ErsHash::Sha256, &[step.covered.clone()]).unwrap();
+    let token = token_at(dir, "tsa_old", &tree.root, Some("-60h"));
+    let first = apply(None, &step, tree.reduced[0].clone(), &token).unwrap();
+    let first_der = first.to_der().unwrap();
+    // Never renewed: its certificate ended two days ago.
+    let err =
+        verify_evidence_record(&first_der, &objects, &roots(dir), now()).unwrap_err().to_string();
+    assert!(err.contains("not renewed in time"), "{err}");
+    // Renewed in time (54 hours ago, while the old certificate was valid).
+    let renew = renewal_step(&first, ErsHash::Sha256, None).unwrap();
+    let on_time = token_at(dir, "tsa_mid", &renew.covered[0], Some("-54h"));
+    let renewed = apply(Some(first.clone()), &renew, Vec::new(), &on_time).unwrap();
+    let c =
+        verify_evidence_record(&renewed.to_der().unwrap(), &objects, &roots(dir), now()).unwrap();
+    assert_eq!(c.timestamps.len(), 2);
+    assert!(c.until_unix > now() + 365 * 86_400);
+    // Renewed now, after the old certificate ended: too late.
+    let late = token_at(dir, "tsa_long", &renew.covered[0], None);
+    let too_late = apply(Some(first), &renew, Vec::new(), &late).unwrap();
+    let err = verify_evidence_record(&too_late.to_der().unwrap(), &objects, &roots(dir), now())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("chain 0, timestamp 1: renewed too late"), "{err}");
 }

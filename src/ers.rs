@@ -199,3 +199,43 @@ pub fn renewal_loop(
         waited += 1;
     }
 }
+
+/// What the evidence report says of the newest record kept for `tenant`'s
+/// `document`, if any: its timestamps and renewals checked against the
+/// `trusted` TSA roots (not what they cover: the service does not keep the
+/// exported bundle), with the dates and algorithms, in Chinese and English.
+pub fn report_line(
+    ledger: &Ledger,
+    tenant: &str,
+    document: &str,
+    trusted: &[TrustedTsa],
+    now_unix: i64,
+) -> Option<String> {
+    let der = newest(ledger, tenant, document).ok()??;
+    Some(match verifier::ers::verify_evidence_record_timestamps(&der, trusted, now_unix) {
+        Ok(c) => {
+            let algs: Vec<&str> = c.algorithms.iter().map(|a| a.name()).collect();
+            let mut tsas: Vec<String> =
+                c.timestamps.iter().map(|t| verifier::report::plain(&t.info.tsa)).collect();
+            tsas.dedup();
+            format!(
+                "本服务为本合同保存了 RFC 4998 长期证据记录：其时间戳与续期均已验证，证明期间自 {from} 至 {until}，\
+                 哈希算法 {algs}。该记录覆盖导出时的证据包，而非本报告所依据的证据包；请以 verifier ers 对照该证据包核验。 \
+                 The service keeps an RFC 4998 evidence record of this contract: its {n} timestamps and renewals \
+                 verify (from {tsas}), covering from {from} to {until} by {algs}. It covers the bundle exported with \
+                 it, not the bundle of this report: check the two together with \
+                 `verifier ers RECORD --bundle BUNDLE --policy FILE`.",
+                from = c.from,
+                until = c.until,
+                algs = algs.join(", "),
+                n = c.timestamps.len(),
+                tsas = tsas.join(", "),
+            )
+        }
+        Err(e) => format!(
+            "本服务保存的长期证据记录未通过验证。 The evidence record the service keeps for this \
+             contract does not verify: {}",
+            verifier::report::plain(&e.to_string())
+        ),
+    })
+}

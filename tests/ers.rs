@@ -572,6 +572,11 @@ fn the_service_renews_kept_records_before_the_tsa_certificate_expires() {
     std::thread::sleep(Duration::from_secs(3));
     let (_, later) = get_bytes(&s, "/v1/documents/contract-due/evidence-record", &s.tokens.legal);
     assert_eq!(later, der, "a record not due is not renewed");
+    // The evidence report says what the kept record proves.
+    let (status, html) = s.get("/v1/documents/contract-due/report", Some(&s.tokens.legal));
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Evidence record (RFC 4998)"), "{html}");
+    assert!(html.contains(&format!("covering from {} to {} by sha256", c.from, c.until)), "{html}");
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("kept.ers"), &der).unwrap();
     std::fs::write(work.path().join("bundle.json"), &bundle).unwrap();

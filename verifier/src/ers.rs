@@ -22,7 +22,9 @@ use der::{Decode, Encode};
 
 pub use self::asn1::{ArchiveTimeStamp, EvidenceRecord};
 pub use self::tree::ErsHash;
-pub use self::verify::{verify_evidence_record, ErsCoverage, ErsTimestamp};
+pub use self::verify::{
+    verify_evidence_record, verify_evidence_record_timestamps, ErsCoverage, ErsTimestamp,
+};
 use crate::bundle::{Bundle, BUNDLE_LIMITS};
 use crate::VerifyError;
 

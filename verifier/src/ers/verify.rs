@@ -81,12 +81,34 @@ pub fn verify_evidence_record(
     trusted: &[TrustedTsa],
     now_unix: i64,
 ) -> Result<ErsCoverage, VerifyError> {
+    if objects.is_empty() {
+        return Err(VerifyError::invalid(FIELD, "no data objects to verify"));
+    }
+    verify_with(der, Some(objects), trusted, now_unix)
+}
+
+/// [`verify_evidence_record`] without the data: every check except that
+/// each chain's first timestamp covers the data objects (its first list is
+/// taken as given). What the service's report says of a record it keeps,
+/// whose bundle it does not keep; it proves the timestamps and renewals,
+/// not what they cover.
+pub fn verify_evidence_record_timestamps(
+    der: &[u8],
+    trusted: &[TrustedTsa],
+    now_unix: i64,
+) -> Result<ErsCoverage, VerifyError> {
+    verify_with(der, None, trusted, now_unix)
+}
+
+fn verify_with(
+    der: &[u8],
+    objects: Option<&[Vec<u8>]>,
+    trusted: &[TrustedTsa],
+    now_unix: i64,
+) -> Result<ErsCoverage, VerifyError> {
     let record = decode_record(der)?;
     if record.encryption_info.is_some() {
         return Err(VerifyError::invalid(FIELD, "the record says its data was encrypted"));
-    }
-    if objects.is_empty() {
-        return Err(VerifyError::invalid(FIELD, "no data objects to verify"));
     }
     let mut timestamps: Vec<ErsTimestamp> = Vec::new();
     let mut algorithms = Vec::new();
@@ -94,10 +116,11 @@ pub fn verify_evidence_record(
     for (k, chain) in seq.iter().enumerate() {
         let alg = chain_algorithm(&record, chain, k)?;
         algorithms.push(alg);
-        let first_covered = if k == 0 {
-            objects.iter().map(|d| alg.digest(d)).collect()
-        } else {
-            hash_tree_renewal_hashes(alg, objects, &seq[..k].to_vec())?
+        let first_covered = match objects {
+            Some(objects) if k == 0 => objects.iter().map(|d| alg.digest(d)).collect(),
+            Some(objects) => hash_tree_renewal_hashes(alg, objects, &seq[..k].to_vec())?,
+            None => first_list(&chain[0])
+                .ok_or_else(|| VerifyError::invalid(FIELD, format!("chain {k}: no hash tree")))?,
         };
         for (j, ats) in chain.iter().enumerate() {
             let (covered, exact) = match j {
@@ -144,6 +167,12 @@ pub fn verify_evidence_record(
         algorithms,
         timestamps,
     })
+}
+
+/// The first list of an archive timestamp's reduced tree, if it has one.
+fn first_list(ats: &ArchiveTimeStamp) -> Option<Vec<Vec<u8>>> {
+    let first = ats.reduced_hashtree.as_ref()?.first()?;
+    Some(first.iter().map(|o| o.as_bytes().to_vec()).collect())
 }
 
 /// A chain's one algorithm, listed in the record's `digestAlgorithms`.

@@ -678,7 +678,7 @@ fn each_token_must_be_renewed_before_its_certificate_ends() {
     past_tsa(dir, "mid", "-3d", "3650");
     let objects = vec![b"the bundle".to_vec(), b"a leaf".to_vec()];
     let step = export_step(ErsHash::Sha256, &objects);
-    let tree = build_tree(ErsHash::Sha256, &[step.covered.clone()]).unwrap();
+    let tree = build_tree(ErsHash::Sha256, std::slice::from_ref(&step.covered)).unwrap();
     let token = token_at(dir, "tsa_old", &tree.root, Some("-60h"));
     let first = apply(None, &step, tree.reduced[0].clone(), &token).unwrap();
     let first_der = first.to_der().unwrap();

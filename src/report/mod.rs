@@ -84,7 +84,8 @@ pub struct Issue<'a> {
     /// code's link; `None` prints the path alone.
     pub public_url: Option<&'a str>,
     /// What the service says of the newest RFC 4998 evidence record it
-    /// keeps for the contract (docs/long-term.md), when there is one.
+    /// keeps for the contract (docs/long-term.md), when there is one; its
+    /// ledger-sourced parts already went through `plain`.
     pub evidence_record: Option<&'a str>,
 }
 
@@ -121,8 +122,6 @@ pub fn compose(issue: &Issue<'_>) -> Document {
     }
     if let Some(line) = issue.evidence_record {
         blocks.push(Block::Heading("长期保存证据记录 Evidence record (RFC 4998)".to_owned()));
-        // Its ledger-sourced parts (TSA names, errors) went through
-        // `plain` where it was written (crate::ers::report_line).
         blocks.push(Block::Para(line.to_owned()));
     }
     blocks.push(Block::Heading("校验明细 Checks".to_owned()));

@@ -483,3 +483,17 @@ fn each_token_must_be_renewed_before_its_certificate_ends() {
         .to_string();
     assert!(err.contains("chain 0, timestamp 1: renewed too late"), "{err}");
 }
+
+#[test]
+fn without_a_tsa_nothing_is_made_or_kept() {
+    let s = Server::start();
+    submit_contract(&s, "contract-no-tsa", b"a contract with no TSA configured");
+    let path = "/v1/documents/contract-no-tsa/evidence-record";
+    let (status, body) = s.post(path, Some(&s.tokens.legal), "");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "no_tsa", "{body}");
+    assert_eq!(get_bytes(&s, path, &s.tokens.legal).0, 404);
+    let out = ers_cli(&s, &["export", "--server", &s.url, "--document", "../x", "--out", "/tmp/x"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--document"));
+}

@@ -91,3 +91,13 @@ fi
 # (PyPI), kept in a venv of its own under the shared cache: Debian's
 # python3 needs python3-venv for `python3 -m venv`.
 need_pkg python3-venv
+# The evidence-record test (tests/ers.rs) checks every record with an
+# independent RFC 4998 decoder: pyasn1-alt-modules (pyasn1-modules has no
+# RFC 4998 module), in its own venv under /var/cache, made once.
+ERS_VENV=/var/cache/evidence-ledger/ers-venv
+if ! "$ERS_VENV/bin/python" -c 'from pyasn1_alt_modules import rfc4998' >/dev/null 2>&1; then
+    command -v python3 >/dev/null 2>&1 || need_pkg python3
+    python3 -m venv "$ERS_VENV" >/dev/null 2>&1 || { need_pkg python3-venv; python3 -m venv "$ERS_VENV"; }
+    echo "installing pyasn1-alt-modules (pip, $ERS_VENV)..." >&2
+    "$ERS_VENV/bin/pip" install -q pyasn1-alt-modules==0.4.10 >/dev/null
+fi

@@ -333,7 +333,8 @@ pub fn public_route(route: &'static str) -> &'static str {
         | "audit"
         | "anchor"
         | "integrations"
-        | "integration_webhook" => "privileged",
+        | "integration_webhook"
+        | "evidence_record" => "privileged",
         other => other,
     }
 }

@@ -9,6 +9,7 @@ mod audit;
 mod bundle;
 pub mod client;
 pub mod erase;
+mod ers;
 mod events;
 mod hidden;
 pub mod integrations;
@@ -194,6 +195,12 @@ where
         ["v1", "events"] if post => ("events", events::post(state, req, body).await),
         ["v1", "documents", doc, "bundle"] if get => ("bundle", bundle::get(state, req, doc).await),
         ["v1", "documents", doc, "report"] if get => ("report", report::get(state, req, doc).await),
+        ["v1", "documents", doc, "evidence-record"] if post => {
+            ("evidence_record", ers::post(state, req, doc).await)
+        }
+        ["v1", "documents", doc, "evidence-record"] if get => {
+            ("evidence_record", ers::get(state, req, doc).await)
+        }
         ["v1", "documents", doc, "reports"] if post => {
             ("report", report::post(state, req, doc).await)
         }

@@ -451,6 +451,10 @@ fn render(
         .ok_or_else(|| ApiError::internal("report", "no readable entry in the bundle"))?;
     let event_id = format!("report-{}", random_hex());
     let issued_at = now_rfc3339();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let tsas = state.trust.tsa_roots();
+    let evidence_record =
+        crate::ers::report_line(&state.ledger, &caller.tenant, document_id, &tsas, now);
     let doc = report::compose(&Issue {
         report: &verified,
         log_vkey: state.ledger.vkey(),
@@ -459,6 +463,7 @@ fn render(
         requested_by: &caller.token_id,
         log_issuer: LOG_ISSUER,
         public_url: state.public_url.as_deref(),
+        evidence_record: evidence_record.as_deref(),
     });
     let body = match format {
         Format::Html => html::render(&doc).into_bytes(),

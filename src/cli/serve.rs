@@ -131,6 +131,7 @@ pub(super) fn serve(
     limits: &ServeLimits,
     pg: &PgServeOptions,
     public_url: Option<&str>,
+    ers: super::ers::ErsServeOptions,
 ) -> CliResult {
     let mut admission = limits.config()?;
     crate::api::integrations::egress::configure(limits.integration_allow_network.clone());
@@ -194,6 +195,15 @@ pub(super) fn serve(
             .spawn(move || retention_loop(&state, retention_sweep_secs.max(1), &stop))
             .map_err(|e| e.to_string())?
     };
+    let renewer = {
+        let (ledger, stop) = (ledger.clone(), stop_sweeps.clone());
+        std::thread::Builder::new()
+            .name("ers-renewal".into())
+            .spawn(move || {
+                crate::ers::renewal_loop(&ledger, ers.margin_secs, ers.interval_secs.max(1), &stop)
+            })
+            .map_err(|e| e.to_string())?
+    };
     let rt = runtime()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| e.to_string())?;
@@ -213,6 +223,7 @@ pub(super) fn serve(
     }
     stop_sweeps.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = sweeper.join();
+    let _ = renewer.join();
     // In-flight requests are done; let queued batches commit, then stop.
     ledger.close();
     tracing::info!("stopped cleanly at tree size {}", ledger.status().tree_size);

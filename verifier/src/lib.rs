@@ -6,7 +6,8 @@
 //! receipts (a submitter's check of its own event), and the evidence
 //! bundle checks a court runs offline against a trust policy of the keys it
 //! chose, and the verdict rules; and the contract PDF's own signatures
-//! (CMS over `/ByteRange`) against the CA roots of that policy.
+//! (CMS over `/ByteRange`) against the CA roots of that policy; and RFC 4998
+//! evidence records over a bundle, with their renewals.
 //!
 //! Out of scope: storage, networking, async runtimes. This crate is the
 //! specification in code; it must build with no I/O dependencies.
@@ -19,6 +20,7 @@ pub mod checkpoint;
 pub mod cosignature;
 pub mod entry;
 pub mod error;
+pub mod ers;
 pub mod hash;
 pub mod jcs;
 pub mod note;

@@ -40,7 +40,9 @@ use self::asn1::{
 use self::crypto::{signature_scheme, verify_signature, DigestAlg, ID_SM3};
 use crate::{Hash, VerifyError};
 
-pub use self::request::{parse_timestamp_response, timestamp_request_der};
+pub use self::request::{
+    parse_timestamp_response, timestamp_request_der, timestamp_request_der_for,
+};
 
 /// Largest token accepted, in bytes, checked before decoding. Same cap as
 /// the event model's `timestamp_token` (a token with a 3-certificate chain
@@ -155,6 +157,48 @@ pub fn verify_timestamp_token_over(
     now_unix: i64,
     max_skew_secs: i64,
 ) -> Result<TimestampInfo, VerifyError> {
+    let imprint = |tst: &TstInfo| check_imprint(tst, over);
+    verify_token_with(token_der, imprint, trusted, now_unix, max_skew_secs).map(|(info, _)| info)
+}
+
+/// [`verify_timestamp_token`] for a token whose message imprint is
+/// `hashed` under the hash algorithm `algorithm` (any algorithm: RFC 4998
+/// archive timestamps use the hash of their tree). Also returns the end of
+/// the signer certificate's validity (unix seconds): until when the token
+/// can be renewed.
+pub fn verify_timestamp_token_imprint(
+    token_der: &[u8],
+    algorithm: ObjectIdentifier,
+    hashed: &[u8],
+    trusted: &[TrustedTsa],
+    now_unix: i64,
+    max_skew_secs: i64,
+) -> Result<(TimestampInfo, i64), VerifyError> {
+    let imprint = |tst: &TstInfo| {
+        let found = &tst.message_imprint;
+        if found.hash_algorithm.oid != algorithm {
+            return Err(fail(format!(
+                "message imprint uses hash algorithm {}, not {algorithm}",
+                found.hash_algorithm.oid
+            )));
+        }
+        if found.hashed_message.as_bytes() != hashed {
+            return Err(fail("message imprint does not match the hash it must cover"));
+        }
+        Ok(())
+    };
+    verify_token_with(token_der, imprint, trusted, now_unix, max_skew_secs)
+}
+
+/// The checks of [`verify_timestamp_token`] in their order, with the
+/// imprint check given; returns the signer certificate's `notAfter` too.
+fn verify_token_with(
+    token_der: &[u8],
+    check_imprint: impl Fn(&TstInfo) -> Result<(), VerifyError>,
+    trusted: &[TrustedTsa],
+    now_unix: i64,
+    max_skew_secs: i64,
+) -> Result<(TimestampInfo, i64), VerifyError> {
     if token_der.len() > MAX_TOKEN_SIZE {
         return Err(fail(format!(
             "{} bytes, more than the {MAX_TOKEN_SIZE} allowed",
@@ -163,7 +207,7 @@ pub fn verify_timestamp_token_over(
     }
     let signed = decode_signed_data(token_der)?;
     let (tst_der, tst) = decode_tst_info(&signed)?;
-    check_imprint(&tst, over)?;
+    check_imprint(&tst)?;
     if tst.gen_time.unix > now_unix.saturating_add(max_skew_secs) {
         return Err(fail(format!(
             "genTime {} is in the future (more than {max_skew_secs} s ahead of this clock)",
@@ -177,7 +221,8 @@ pub fn verify_timestamp_token_over(
     check_signed_attributes(signer_info, tst_der, signer)?;
     check_signature(signer_info, signer)?;
     let tsa = chain::chain_to_trusted(signer, &certs, trusted, tst.gen_time.unix)?;
-    Ok(TimestampInfo {
+    let not_after = signer.tbs_certificate.validity.not_after.to_unix_duration().as_secs();
+    let info = TimestampInfo {
         tsa: tsa.to_owned(),
         gen_time: tst.gen_time.rfc3339.clone(),
         gen_time_unix: tst.gen_time.unix,
@@ -185,7 +230,33 @@ pub fn verify_timestamp_token_over(
         policy: tst.policy.to_string(),
         nonce: tst.nonce.as_ref().map(int_hex),
         signer_subject: signer.tbs_certificate.subject.to_string(),
-    })
+    };
+    Ok((info, i64::try_from(not_after).unwrap_or(i64::MAX)))
+}
+
+/// The hash algorithm of a token's message imprint, read without checking
+/// anything else (RFC 4998 §4.1: an archive timestamp without its own
+/// `digestAlgorithm` uses its timestamp's). `None` if it does not decode.
+pub fn token_imprint_algorithm(token_der: &[u8]) -> Option<ObjectIdentifier> {
+    if token_der.len() > MAX_TOKEN_SIZE {
+        return None;
+    }
+    let signed = decode_signed_data(token_der).ok()?;
+    let (_, tst) = decode_tst_info(&signed).ok()?;
+    Some(tst.message_imprint.hash_algorithm.oid)
+}
+
+/// When the certificate that signed a token expires (unix seconds), read
+/// without checking anything: for the service's renewal schedule over
+/// tokens it verified when it got them. `None` if it does not decode.
+pub fn token_signer_not_after(token_der: &[u8]) -> Option<i64> {
+    if token_der.len() > MAX_TOKEN_SIZE {
+        return None;
+    }
+    let signed = decode_signed_data(token_der).ok()?;
+    let certs = token_certificates(&signed).ok()?;
+    let signer = chain::find_signer(&only_signer(&signed).ok()?.sid, &certs).ok()?;
+    i64::try_from(signer.tbs_certificate.validity.not_after.to_unix_duration().as_secs()).ok()
 }
 
 /// A failed token check, named in `reason`.

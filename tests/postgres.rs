@@ -192,7 +192,7 @@ fn init_migrate_and_operator_commands_on_postgres() {
     let url = pg.url("ledger");
     // migrate before init, twice: the second is a no-op.
     let first = cli(&["migrate", "--store", &url]);
-    assert!(first.contains("from version 0 to 1"), "{first}");
+    assert!(first.contains("from version 0 to 2"), "{first}");
     assert!(cli(&["migrate", "--store", &url]).contains("up to date"));
     let s = Server::prepare_with(&["--store", &url]);
     let data = s.data().to_str().unwrap().to_string();

@@ -157,7 +157,8 @@ fn the_store_answers_repeated_keys_and_a_read_only_view_takes_no_write() {
     let url = pg.url("ledger");
     ledger::pg::migrate(&url).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let lease = ledger::pg::Lease::acquire(&url, "test", false, |_, _| {}).unwrap();
+    let ttl = ledger::pglease::DEFAULT_LEASE_TTL;
+    let lease = ledger::pglease::Lease::acquire(&url, "test", false, ttl, |_, _| {}).unwrap();
     let config = StoreConfig::Postgres { url: url.clone(), epoch: Some(lease.epoch()) };
     let store = Store::open_config(dir.path(), &config).unwrap();
     let (doc, idem) = ([9u8; 32], [1u8; 32]);

@@ -87,7 +87,7 @@ fn a_stopped_sequencer_loses_its_lease_and_once_resumed_commits_nothing() {
     assert!(late.acked.is_empty(), "the resumed sequencer acknowledged {:?}", late.acked);
     assert!(late.bad.is_empty(), "{:#?}", late.bad);
     assert_eq!(leaves, survivor.checkpoint.size, "leaves the survivor does not serve");
-    assert!(seen.acked.len() > 0 && seen.bad.is_empty(), "{:#?}", seen.bad);
+    assert!(!seen.acked.is_empty() && seen.bad.is_empty(), "{:#?}", seen.bad);
     assert!(seen.forks().is_empty(), "forks: {:?}", seen.forks());
     assert_all_present_at(&url2, &seen.acked);
     assert_extends(&url2, &log, &before_stop);

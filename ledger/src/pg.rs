@@ -63,7 +63,7 @@ pub const HANDED_OUT_KEY: &[u8] = b"handed-out";
 /// path cannot shadow them with a better-matching overload.
 ///
 /// A writer's sessions carry its lease epoch in `application_name`
-/// ([`crate::pglease::session_name`]): a node taking over an expired
+/// ([`session_name`]): a node taking over an expired
 /// lease ends them, so a stopped sequencer's open transaction cannot
 /// hold the lease row against it.
 fn connect(url: &str, warnings: &Arc<AtomicU64>, epoch: Option<i64>) -> Result<Client> {
@@ -72,10 +72,18 @@ fn connect(url: &str, warnings: &Arc<AtomicU64>, epoch: Option<i64>) -> Result<C
         .batch_execute("SET enable_seqscan = off; SET plan_cache_mode = force_custom_plan")
         .map_err(db_err)?;
     if let Some(e) = epoch {
-        let name = crate::pglease::session_name(e);
+        let name = session_name(e);
         client.batch_execute(&format!("SET application_name = '{name}'")).map_err(db_err)?;
     }
     Ok(client)
+}
+
+/// The `application_name` of every session of the sequencer of `epoch`:
+/// a node taking over an expired lease ([`crate::pglease`]) ends them
+/// all, so that a stopped sequencer's open transaction (which holds the
+/// lease row FOR KEY SHARE) does not hold off the take-over.
+pub fn session_name(epoch: i64) -> String {
+    format!("evidence-ledger epoch {epoch}")
 }
 
 /// A connection with timeouts and TCP keepalives (unless the URL sets

@@ -16,21 +16,15 @@ use std::time::{Duration, Instant};
 use postgres::Client;
 
 use crate::error::{LedgerError, Result};
-use crate::pg::{connect_plain, db_err, schema_version, HANDED_OUT_KEY, SCHEMA_VERSION};
+use crate::pg::{
+    connect_plain, db_err, schema_version, session_name, HANDED_OUT_KEY, SCHEMA_VERSION,
+};
 
 /// The default time a lease lasts without renewal.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(10);
 
 /// How often a standby polls the lease row.
 const POLL: Duration = Duration::from_millis(500);
-
-/// The `application_name` of every session of the sequencer of `epoch`:
-/// a node taking over an expired lease ends them all, so that a stopped
-/// sequencer's open transaction (which holds the lease row FOR KEY SHARE)
-/// does not hold off the take-over.
-pub fn session_name(epoch: i64) -> String {
-    format!("evidence-ledger epoch {epoch}")
-}
 
 /// Whether the holder's lease session still runs (its pid with the same
 /// start time; a pid the server reused is another session).

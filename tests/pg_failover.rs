@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use common::nodes::*;
 use common::pg::PgServer;
+use common::witness::*;
 use common::*;
 use evidence_ledger::flows::signed_event;
 use serde_json::{json, Value};
@@ -388,4 +389,60 @@ fn with_a_required_sync_standby_an_emptied_synchronous_standby_names_loses_no_re
     assert!(seen.refused > 0, "no commit was refused");
     assert!(seen.acked.len() > before_end, "the promoted standby took no appends");
     assert_extends(&s.url, &log, &first);
+}
+
+#[test]
+fn a_node_without_a_mark_refuses_a_database_behind_what_the_witness_cosigned() {
+    // An asynchronous standby that stops early: the database a careless
+    // failover rolls back to; and a witness cosigning what the log hands out.
+    let mut primary = PgServer::start_primary();
+    primary.create_db("ledger");
+    let mut old = PgServer::start_standby(&primary);
+    let mut s = Server::prepare_with(&["--store", &primary.url("ledger")]);
+    let data = s.data().to_str().unwrap().to_string();
+    let vkey = cli(&["status", "--data", &data])
+        .lines()
+        .find_map(|l| l.strip_prefix("vkey: ").map(str::to_string))
+        .unwrap();
+    let court = Witness::start("court", &vkey);
+    cli(&["witness", "add", "--data", &data, "--vkey", &court.vkey, "--url", &court.url()]);
+    cli(&["anchor", "policy", "--data", &data, "--interval", "1"]);
+    s.spawn();
+    submit_flow_at(&s.url, &s, "contract-1");
+    let behind = leaves_in(&primary);
+    for _ in 0..600 {
+        if old.psql("ledger", "SELECT count(*) FROM el_leaves") == behind.to_string() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    old.stop();
+    submit_flow_at(&s.url, &s, "contract-2");
+    let size = checkpoint_at(&s.url).checkpoint.size;
+    assert!(size > behind);
+    let cosigned = wait_checkpoint(&s, "the witness cosigning", |cp| {
+        cp.checkpoint.size >= size && cosigned_by(cp, &court)
+    });
+    let size = cosigned.checkpoint.size;
+
+    // The node and the primary are lost; the stale standby is promoted. A
+    // new node (keys and URL, no mark: it never waited beside the lost
+    // one, so the rollback marker it could have copied is lost too)
+    // refuses it: the witness cosigned more than it holds.
+    let node2 = second_node(s.data());
+    s.kill9();
+    primary.kill9();
+    old.start_again();
+    old.promote();
+    assert_eq!(leaves_in(&old), behind);
+    let out = serve_refused(node2.path(), &["--store", &old.url("ledger")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    let refusal = format!("witness court cosigned a checkpoint of size {size}");
+    assert!(err.contains(&refusal), "{err}");
+    assert_eq!(leaves_in(&old), behind);
+    // On purpose, it serves.
+    let forced = Node::spawn(node2.path(), &["--store", &old.url("ledger"), "--allow-rollback"]);
+    let url = forced.url.recv_timeout(Duration::from_secs(60)).expect("serves when allowed");
+    assert_eq!(checkpoint_at(&url).checkpoint.size, behind);
 }

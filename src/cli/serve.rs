@@ -175,7 +175,17 @@ pub(super) fn serve(
         pg_lease_ttl: pg.lease_ttl()?,
         ..LedgerOptions::default()
     };
+    let on_postgres = opts.store.is_postgres();
     let ledger = Ledger::open(data, opts).map_err(|e| e.to_string())?;
+    if on_postgres && !allow_rollback {
+        // At take-over: the database must extend what the witnesses
+        // cosigned (a stale standby or an old backup does not), which no
+        // node's own mark may know (docs/postgres.md).
+        let checked = anchor::check_witnessed_head(&ledger).map_err(|e| e.to_string())?;
+        tracing::info!(
+            "take-over: the database extends the cosigned checkpoints of {checked} witness(es)"
+        );
+    }
     {
         // A sequencer whose lease's session ended stops at once: another
         // process may be taking over (its writes are fenced anyway).

@@ -413,3 +413,62 @@ fn tls_to_postgres_checks_the_server_as_sslmode_says_and_fails_closed() {
     assert!(!ok, "require connected without TLS");
     assert!(err.to_lowercase().contains("tls") || err.contains("SSL"), "{err}");
 }
+
+#[test]
+fn a_hung_database_holds_no_async_worker_for_the_public_reads() {
+    let pg = PgServer::start_primary();
+    pg.create_db("ledger");
+    let mut s = Server::prepare_with(&["--store", &pg.url("ledger")]);
+    s.spawn();
+    submit_flow_at(&s.url, &s, "contract-1");
+    // The leaves hang: a session holds them ACCESS EXCLUSIVE, so every
+    // read of an entry waits in the database.
+    let mut locker = Command::new("runuser")
+        .args(["-u", "postgres", "--", "psql", "-h", "127.0.0.1", "-p"])
+        .arg(pg.port().to_string())
+        .args(["-d", "ledger", "-c"])
+        .arg("BEGIN; LOCK TABLE el_leaves IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);")
+        .env("PGAPPNAME", "locker")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                WHERE c.relname = 'el_leaves' AND l.mode = 'AccessExclusiveLock' AND l.granted";
+    for _ in 0..100 {
+        if pg.psql("ledger", held) == "1" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(pg.psql("ledger", held), "1", "the lock was not taken");
+    // More hung reads than the server has async workers (one per core).
+    let readers: Vec<_> = (0..16)
+        .map(|_| {
+            let url = format!("{}/v1/entries/0", s.url);
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(120))
+                    .build()
+                    .unwrap();
+                http.get(url).send().map(|r| r.status().as_u16()).unwrap_or(0)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(readers.iter().all(|r| !r.is_finished()), "a read did not wait for the database");
+    let http =
+        reqwest::blocking::Client::builder().timeout(Duration::from_secs(3)).build().unwrap();
+    for path in ["/healthz", "/v1/log"] {
+        let status = http.get(format!("{}{path}", s.url)).send().map(|r| r.status().as_u16());
+        assert_eq!(status.ok(), Some(200), "{path} stalled behind reads of a hung database");
+    }
+    // The database answers again: the reads complete.
+    pg.psql(
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'locker'",
+    );
+    let _ = locker.wait();
+    for r in readers {
+        assert_eq!(r.join().unwrap(), 200);
+    }
+}

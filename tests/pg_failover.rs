@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use common::nodes::*;
 use common::pg::PgServer;
+use common::witness::*;
 use common::*;
 use evidence_ledger::flows::signed_event;
 use serde_json::{json, Value};
@@ -76,33 +77,6 @@ fn assert_refused_without_receipt(a: &Answer) {
     assert_eq!(a.status, 503, "{}", a.body);
     assert!(a.retry_after.is_some(), "503 without Retry-After: {}", a.body);
     assert!(a.body.get("receipts").is_none(), "a receipt for an unconfirmed commit: {}", a.body);
-}
-
-fn log_verifier(s: &Server) -> NoteVerifier {
-    let data = s.data().to_str().unwrap();
-    let vkey = cli(&["status", "--data", data])
-        .lines()
-        .find_map(|l| l.strip_prefix("vkey: ").map(str::to_string))
-        .unwrap();
-    NoteVerifier::from_vkey(&vkey).unwrap()
-}
-
-fn leaves_in(pg: &PgServer) -> u64 {
-    pg.psql("ledger", "SELECT count(*) FROM el_leaves").parse().unwrap()
-}
-
-/// Waits for the sequencer to exit (it loses its lease with its database)
-/// and returns its exit code.
-fn wait_exit(s: &mut Server) -> Option<i32> {
-    let mut child = s.child.take().unwrap();
-    for _ in 0..600 {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    panic!("the sequencer did not exit after losing its database");
 }
 
 /// Every index below the served size has its entry: no hole.
@@ -317,6 +291,155 @@ fn a_standby_node_refuses_a_database_rolled_back_behind_what_the_sequencer_hande
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("rollback refused") && err.contains(&handed.to_string()), "{err}");
+    assert_eq!(leaves_in(&old), behind);
+    // On purpose, it serves.
+    let forced = Node::spawn(node2.path(), &["--store", &old.url("ledger"), "--allow-rollback"]);
+    let url = forced.url.recv_timeout(Duration::from_secs(60)).expect("serves when allowed");
+    assert_eq!(checkpoint_at(&url).checkpoint.size, behind);
+}
+
+/// Asserts what every failover test asserts of the clients' history: no
+/// answer but 200 or 503 + `Retry-After`, no two checkpoints of one size
+/// with two roots, every receipt at `url` with its index and leaf hash,
+/// and every checkpoint handed out consistent with `url`'s tree.
+fn assert_history(url: &str, log: &NoteVerifier, seen: &common::appenders::Seen) {
+    assert!(seen.bad.is_empty(), "answers breaking the rules: {:#?}", seen.bad);
+    assert!(seen.forks().is_empty(), "forks: {:?}", seen.forks());
+    assert_all_present_at(url, &seen.acked);
+    for note in seen.notes.values() {
+        assert_extends(url, log, &SignedCheckpoint::parse(note.as_bytes()).unwrap());
+    }
+}
+
+#[test]
+fn with_a_required_sync_standby_an_emptied_synchronous_standby_names_loses_no_receipt() {
+    let mut primary = PgServer::start_primary_sync();
+    let mut standby = PgServer::start_standby(&primary);
+    primary.create_db("ledger");
+    let mut s = Server::prepare_with(&["--store", &primary.url("ledger")]);
+    s.spawn_with(&["--pg-commit-timeout", "3", "--pg-require-sync-standby", "1"]);
+    let log = log_verifier(&s);
+    let first = checkpoint_at(&s.url);
+    let load = common::appenders::Appenders::start(
+        &s.url,
+        &s.tokens.submitter,
+        &s.signers[0].issuer,
+        3,
+        "q",
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(load.acked() > 0, "nothing acknowledged with the standby in sync");
+
+    // Under load the standby goes away: a group commit waits for it. Then
+    // the operator's mistake: emptying synchronous_standby_names releases
+    // that commit, and every later one, at once and without a warning.
+    // The primary alone holds them.
+    standby.stop();
+    for _ in 0..100 {
+        if !primary.syncrep_waiters().is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!primary.syncrep_waiters().is_empty(), "no commit waited for the standby");
+    // Receipts of groups the standby flushed before it stopped may still
+    // be on their way to the clients.
+    std::thread::sleep(Duration::from_millis(300));
+    let at_stop = load.acked();
+    primary.psql("postgres", "ALTER SYSTEM SET synchronous_standby_names = ''");
+    primary.psql("postgres", "SELECT pg_reload_conf()");
+    std::thread::sleep(Duration::from_secs(4));
+    let after = load.acked();
+    let on_primary = leaves_in(&primary);
+    let ready = s.get("/readyz", None).0;
+
+    // The primary is lost; the standby, which lacks its last commits, is
+    // promoted, and the ledger serves it.
+    primary.kill9();
+    assert_eq!(wait_exit(&mut s), Some(75));
+    standby.start_again();
+    standby.promote();
+    // Usually fewer than on the primary: the commit released by the
+    // emptied setting (and no later one: the ledger writes no new group
+    // before it confirmed) unless the standby flushed its WAL while
+    // shutting down. Without --pg-require-sync-standby every later group
+    // lands on the primary alone, and receipts are lost (docs/postgres.md).
+    let kept = leaves_in(&standby);
+    assert!(kept <= on_primary);
+    s.spawn_with(&["--store", &standby.url("ledger")]);
+    load.point_at(&s.url);
+    let before_end = load.acked();
+    for _ in 0..300 {
+        if load.acked() > before_end {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let seen = load.stop();
+    println!(
+        "acknowledged: {} ({at_stop} once a commit waited for the stopped standby, {after} when the primary \
+         died); 503s: {}; leaves on the lost primary: {on_primary}, on the promoted standby: \
+         {kept}",
+        seen.acked.len(),
+        seen.refused,
+    );
+    assert_history(&s.url, &log, &seen);
+    assert_eq!(after, at_stop, "receipts for commits that only the primary held");
+    assert_eq!(ready, 503, "ready with no synchronous standby");
+    assert!(seen.refused > 0, "no commit was refused");
+    assert!(seen.acked.len() > before_end, "the promoted standby took no appends");
+    assert_extends(&s.url, &log, &first);
+}
+
+#[test]
+fn a_node_without_a_mark_refuses_a_database_behind_what_the_witness_cosigned() {
+    // An asynchronous standby that stops early: the database a careless
+    // failover rolls back to; and a witness cosigning what the log hands out.
+    let mut primary = PgServer::start_primary();
+    primary.create_db("ledger");
+    let mut old = PgServer::start_standby(&primary);
+    let mut s = Server::prepare_with(&["--store", &primary.url("ledger")]);
+    let data = s.data().to_str().unwrap().to_string();
+    let vkey = cli(&["status", "--data", &data])
+        .lines()
+        .find_map(|l| l.strip_prefix("vkey: ").map(str::to_string))
+        .unwrap();
+    let court = Witness::start("court", &vkey);
+    cli(&["witness", "add", "--data", &data, "--vkey", &court.vkey, "--url", &court.url()]);
+    cli(&["anchor", "policy", "--data", &data, "--interval", "1"]);
+    s.spawn();
+    submit_flow_at(&s.url, &s, "contract-1");
+    let behind = leaves_in(&primary);
+    for _ in 0..600 {
+        if old.psql("ledger", "SELECT count(*) FROM el_leaves") == behind.to_string() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    old.stop();
+    submit_flow_at(&s.url, &s, "contract-2");
+    let size = checkpoint_at(&s.url).checkpoint.size;
+    assert!(size > behind);
+    let cosigned = wait_checkpoint(&s, "the witness cosigning", |cp| {
+        cp.checkpoint.size >= size && cosigned_by(cp, &court)
+    });
+    let size = cosigned.checkpoint.size;
+
+    // The node and the primary are lost; the stale standby is promoted. A
+    // new node (keys and URL, no mark: it never waited beside the lost
+    // one, so the rollback marker it could have copied is lost too)
+    // refuses it: the witness cosigned more than it holds.
+    let node2 = second_node(s.data());
+    s.kill9();
+    primary.kill9();
+    old.start_again();
+    old.promote();
+    assert_eq!(leaves_in(&old), behind);
+    let out = serve_refused(node2.path(), &["--store", &old.url("ledger")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    let refusal = format!("witness court cosigned a checkpoint of size {size}");
+    assert!(err.contains(&refusal), "{err}");
     assert_eq!(leaves_in(&old), behind);
     // On purpose, it serves.
     let forced = Node::spawn(node2.path(), &["--store", &old.url("ledger"), "--allow-rollback"]);

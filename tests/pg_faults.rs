@@ -4,8 +4,11 @@
 //! the log serves; a nemesis, in random order (seed printed, `PG_FAULT_SEED`
 //! replays it), cancels and terminates backends waiting for the standby,
 //! stops and starts the standby past the commit deadline, SIGKILLs the
-//! sequencer, cuts every ledger↔PostgreSQL connection at a TCP proxy, and
-//! kills the primary and promotes the standby (then builds a new standby).
+//! sequencer, cuts every ledger↔PostgreSQL connection at a TCP proxy,
+//! kills the primary and promotes the standby (then builds a new standby),
+//! empties `synchronous_standby_names` under a waiting commit before such
+//! a failover, and SIGSTOPs the sequencer until another takes its lease
+//! over, then resumes it (it must exit with 75).
 //!
 //! The checker: every acknowledged receipt is in the final log with its
 //! index and leaf hash; no two checkpoints handed out have one size and
@@ -229,10 +232,40 @@ impl Cluster {
         ended
     }
 
+    /// The operator's mistake, then the primary's loss: with the standby
+    /// down and a commit waiting for it, `synchronous_standby_names` is
+    /// emptied (which releases the waiting commits, and lets later ones
+    /// through, without a warning); then the primary dies, and the
+    /// standby, which lacks those commits, is promoted. Returns whether a
+    /// commit was waiting when the setting was emptied.
+    fn silent_failover(&mut self) -> bool {
+        self.standby.stop();
+        let mut waited = false;
+        for _ in 0..100 {
+            waited = !self.primary.syncrep_waiters().is_empty();
+            if waited {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.primary.psql("postgres", "ALTER SYSTEM SET synchronous_standby_names = ''");
+        self.primary.psql("postgres", "SELECT pg_reload_conf()");
+        std::thread::sleep(Duration::from_millis(1500));
+        self.primary.kill9();
+        self.standby.start_again();
+        self.promote_standby();
+        waited
+    }
+
     /// Kills the primary, promotes the standby, makes it wait for a new
     /// synchronous standby, and points the proxy at it.
     fn failover(&mut self) {
         self.primary.kill9();
+        self.promote_standby();
+    }
+
+    /// The second half of a failover, the primary being dead.
+    fn promote_standby(&mut self) {
         self.standby.promote();
         self.standby.psql("postgres", "ALTER SYSTEM SET synchronous_standby_names = 'standby1'");
         self.standby.psql("postgres", "SELECT pg_reload_conf()");
@@ -258,6 +291,34 @@ impl Cluster {
     }
 }
 
+/// `serve`'s flags here: a short commit deadline and lease, and no
+/// acknowledgement without a synchronous standby's flush.
+const SERVE: [&str; 6] =
+    ["--pg-commit-timeout", "1", "--pg-lease-ttl", "2", "--pg-require-sync-standby", "1"];
+
+/// SIGSTOPs the sequencer; its supervisor (the test) starts another, which
+/// takes the lease over once it expired; then the stopped one resumes
+/// (SIGCONT). It must stop (status 75) without committing anything: its
+/// sessions were ended and its epoch is fenced. What it had acknowledged
+/// before the stop is checked with everything else at the end.
+fn stop_and_replace(s: &mut Server, world: &World) {
+    let mut old = s.child.take().unwrap();
+    unsafe_free_kill(old.id(), "STOP");
+    s.spawn_with(&SERVE);
+    *world.url.write().unwrap() = s.url.clone();
+    unsafe_free_kill(old.id(), "CONT");
+    let exited = (0..300).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        old.try_wait().unwrap()
+    });
+    if exited.and_then(|e| e.code()) != Some(75) {
+        let _ = old.kill();
+        let _ = old.wait();
+        let why = format!("the resumed sequencer did not stop with 75: {exited:?}");
+        world.history.lock().unwrap().bad.push(why);
+    }
+}
+
 /// Restarts the ledger if it exited (it does on losing its lease) or
 /// `force`, and publishes its new URL to the clients.
 fn keep_serving(s: &mut Server, world: &World, force: bool) {
@@ -267,7 +328,7 @@ fn keep_serving(s: &mut Server, world: &World, force: bool) {
             let _ = c.kill();
             let _ = c.wait();
         }
-        s.spawn_with(&["--pg-commit-timeout", "1"]);
+        s.spawn_with(&SERVE);
         *world.url.write().unwrap() = s.url.clone();
     }
 }
@@ -290,7 +351,7 @@ fn faults_in_random_order_lose_no_receipt_and_fork_no_checkpoint() {
     let proxy = Proxy::start(primary.port());
     let mut cluster = Cluster { primary, standby, proxy };
     let mut s = Server::prepare_with(&["--store", &cluster.proxy.url("ledger")]);
-    s.spawn_with(&["--pg-commit-timeout", "1"]);
+    s.spawn_with(&SERVE);
     let data = s.data().to_str().unwrap().to_string();
     let vkey = cli(&["status", "--data", &data])
         .lines()
@@ -317,7 +378,7 @@ fn faults_in_random_order_lose_no_receipt_and_fork_no_checkpoint() {
     let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
     for _ in 0..rounds {
         std::thread::sleep(Duration::from_millis(500 + rng.below(1000)));
-        let fault = match rng.below(6) {
+        let fault = match rng.below(8) {
             0 => {
                 cluster.end_waits("pg_cancel_backend");
                 "cancel-syncrep-wait"
@@ -341,9 +402,20 @@ fn faults_in_random_order_lose_no_receipt_and_fork_no_checkpoint() {
                 cluster.proxy.cut();
                 "cut-db-connections"
             }
-            _ => {
+            5 => {
                 cluster.failover();
                 "kill-primary-promote-standby"
+            }
+            6 => {
+                if cluster.silent_failover() {
+                    "empty-sync-names-then-failover"
+                } else {
+                    "empty-sync-names-then-failover (no commit was waiting)"
+                }
+            }
+            _ => {
+                stop_and_replace(&mut s, &world);
+                "sigstop-sequencer-take-over-sigcont"
             }
         };
         println!("fault: {fault}");

@@ -157,7 +157,8 @@ fn the_store_answers_repeated_keys_and_a_read_only_view_takes_no_write() {
     let url = pg.url("ledger");
     ledger::pg::migrate(&url).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let lease = ledger::pg::Lease::acquire(&url, "test", false, |_, _| {}).unwrap();
+    let ttl = ledger::pglease::DEFAULT_LEASE_TTL;
+    let lease = ledger::pglease::Lease::acquire(&url, "test", false, ttl, |_, _| {}).unwrap();
     let config = StoreConfig::Postgres { url: url.clone(), epoch: Some(lease.epoch()) };
     let store = Store::open_config(dir.path(), &config).unwrap();
     let (doc, idem) = ([9u8; 32], [1u8; 32]);
@@ -192,7 +193,7 @@ fn init_migrate_and_operator_commands_on_postgres() {
     let url = pg.url("ledger");
     // migrate before init, twice: the second is a no-op.
     let first = cli(&["migrate", "--store", &url]);
-    assert!(first.contains("from version 0 to 1"), "{first}");
+    assert!(first.contains("from version 0 to 2"), "{first}");
     assert!(cli(&["migrate", "--store", &url]).contains("up to date"));
     let s = Server::prepare_with(&["--store", &url]);
     let data = s.data().to_str().unwrap().to_string();
@@ -411,4 +412,63 @@ fn tls_to_postgres_checks_the_server_as_sslmode_says_and_fails_closed() {
     let (ok, err) = migrate_at(&format!("{}?sslmode=require", plain.url("ledger")));
     assert!(!ok, "require connected without TLS");
     assert!(err.to_lowercase().contains("tls") || err.contains("SSL"), "{err}");
+}
+
+#[test]
+fn a_hung_database_holds_no_async_worker_for_the_public_reads() {
+    let pg = PgServer::start_primary();
+    pg.create_db("ledger");
+    let mut s = Server::prepare_with(&["--store", &pg.url("ledger")]);
+    s.spawn();
+    submit_flow_at(&s.url, &s, "contract-1");
+    // The leaves hang: a session holds them ACCESS EXCLUSIVE, so every
+    // read of an entry waits in the database.
+    let mut locker = Command::new("runuser")
+        .args(["-u", "postgres", "--", "psql", "-h", "127.0.0.1", "-p"])
+        .arg(pg.port().to_string())
+        .args(["-d", "ledger", "-c"])
+        .arg("BEGIN; LOCK TABLE el_leaves IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);")
+        .env("PGAPPNAME", "locker")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let held = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                WHERE c.relname = 'el_leaves' AND l.mode = 'AccessExclusiveLock' AND l.granted";
+    for _ in 0..100 {
+        if pg.psql("ledger", held) == "1" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(pg.psql("ledger", held), "1", "the lock was not taken");
+    // More hung reads than the server has async workers (one per core).
+    let readers: Vec<_> = (0..16)
+        .map(|_| {
+            let url = format!("{}/v1/entries/0", s.url);
+            std::thread::spawn(move || {
+                let http = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(120))
+                    .build()
+                    .unwrap();
+                http.get(url).send().map(|r| r.status().as_u16()).unwrap_or(0)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(readers.iter().all(|r| !r.is_finished()), "a read did not wait for the database");
+    let http =
+        reqwest::blocking::Client::builder().timeout(Duration::from_secs(3)).build().unwrap();
+    for path in ["/healthz", "/v1/log"] {
+        let status = http.get(format!("{}{path}", s.url)).send().map(|r| r.status().as_u16());
+        assert_eq!(status.ok(), Some(200), "{path} stalled behind reads of a hung database");
+    }
+    // The database answers again: the reads complete.
+    pg.psql(
+        "postgres",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'locker'",
+    );
+    let _ = locker.wait();
+    for r in readers {
+        assert_eq!(r.join().unwrap(), 200);
+    }
 }

@@ -19,6 +19,7 @@ pub mod error;
 mod round;
 mod runner;
 pub mod store;
+mod takeover;
 mod timestamp;
 
 pub use config::{
@@ -27,4 +28,5 @@ pub use config::{
 pub use error::AnchorError;
 pub use runner::{AnchorStatus, Anchorer, PartnerStatus};
 pub use store::{Alarm, AnchoredCheckpoint};
+pub use takeover::check_witnessed_head;
 pub use timestamp::{TsaClient, TsaError};

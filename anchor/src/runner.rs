@@ -16,7 +16,7 @@ use crate::store::{self, AnchoredCheckpoint, CheckpointTimestamp, PartnerState};
 use crate::timestamp::TsaClient;
 
 /// How long one witness or TSA call may take.
-const PARTNER_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const PARTNER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the thread wakes to look at the schedule.
 const TICK: Duration = Duration::from_millis(250);
 

@@ -15,7 +15,7 @@ use crate::fsutil::{create_dir_all_durable, sync_dir};
 use crate::highwater::{HighWater, Mark, HIGH_WATER_FILE};
 use crate::keys::{create_key_file, LOG_KEY_FILE};
 use crate::logkey::{create_token_record, LOG_TOKEN_FILE};
-use crate::pg::Lease;
+use crate::pglease::Lease;
 use crate::pkcs11::master::LAYOUT_PKCS11_GCM;
 use crate::pkcs11::{Pkcs11Uri, TokenMasterKey};
 use crate::store::{Store, StoreConfig};
@@ -79,7 +79,13 @@ pub(crate) fn init(
     let mut config = config.clone();
     if let StoreConfig::Postgres { url, epoch } = &mut config {
         crate::pg::migrate(url)?;
-        let l = Lease::acquire(url, &lease_holder(), false, |_, _| {})?;
+        let l = Lease::acquire(
+            url,
+            &lease_holder(),
+            false,
+            crate::pglease::DEFAULT_LEASE_TTL,
+            |_, _| {},
+        )?;
         *epoch = Some(l.epoch());
         lease = Some(l);
         let store = Store::open_config(&dir.join(DB_DIR), &config)?;

@@ -38,7 +38,7 @@ use crate::ingest::Ingest;
 use crate::log::Log;
 use crate::logkey::load_log_signer;
 use crate::lookup::Lookup;
-use crate::pg::Lease;
+use crate::pglease::Lease;
 use crate::records::{Opening, Records};
 use crate::registry::{IssuerRecord, Registry, TokenRecord, TsaRecord};
 use crate::rotation::finish_master_rotation;
@@ -76,6 +76,15 @@ pub struct LedgerOptions {
     /// the synchronous standby included) that takes longer is cancelled
     /// and fails: appends answer 503 and `/readyz` 503 meanwhile.
     pub pg_commit_timeout: std::time::Duration,
+    /// PostgreSQL: synchronous (or quorum) standbys that must have flushed
+    /// a synced write, as the primary's `pg_stat_replication` shows, before
+    /// it counts as done (0: trust the `COMMIT`). Catches an emptied
+    /// `synchronous_standby_names`, which releases commits silently.
+    pub pg_require_sync_standby: u32,
+    /// PostgreSQL: how long the sequencer lease lasts without renewal (it
+    /// is renewed every quarter of it); a standby takes over a sequencer
+    /// that stopped renewing once it passed.
+    pub pg_lease_ttl: std::time::Duration,
 }
 
 impl Default for LedgerOptions {
@@ -89,6 +98,8 @@ impl Default for LedgerOptions {
             store: StoreConfig::RocksDb,
             wait_for_lease: false,
             pg_commit_timeout: crate::pg::DEFAULT_COMMIT_TIMEOUT,
+            pg_require_sync_standby: 0,
+            pg_lease_ttl: crate::pglease::DEFAULT_LEASE_TTL,
         }
     }
 }
@@ -165,8 +176,12 @@ impl Ledger {
         let mut lease = None;
         if let StoreConfig::Postgres { url, epoch } = &mut opts.store {
             let mut mirror = MarkMirror::new(dir, opts.sync);
-            let l =
-                Lease::acquire(url, &lease_holder(), opts.wait_for_lease, |current, marker| {
+            let l = Lease::acquire(
+                url,
+                &lease_holder(),
+                opts.wait_for_lease,
+                opts.pg_lease_ttl,
+                |current, marker| {
                     if mirror.first_poll() {
                         tracing::warn!(
                         "standby: {current} is the sequencer of this database; waiting for its \
@@ -174,13 +189,15 @@ impl Ledger {
                     );
                     }
                     mirror.observe(marker);
-                })?;
+                },
+            )?;
             tracing::info!("sequencer lease taken (epoch {})", l.epoch());
             *epoch = Some(l.epoch());
             lease = Some(l);
         }
         let store = Store::open_config(&dir.join(DB_DIR), &opts.store)?;
         store.set_commit_timeout(opts.pg_commit_timeout);
+        store.require_sync_standbys(opts.pg_require_sync_standby)?;
         let ledger = Ledger::assemble(dir, store, Some((opts, lease)))?;
         // An erasure whose purge did not happen (crash, failure): now,
         // unless its clean-up is pending too: the service's clean-up

@@ -33,6 +33,7 @@ mod log;
 pub mod logkey;
 mod lookup;
 pub mod pg;
+pub mod pglease;
 mod pgtls;
 pub mod pkcs11;
 mod proofs;

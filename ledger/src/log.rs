@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
-use crate::pg::Lease;
+use crate::pglease::Lease;
 use crate::proofs::{CachedProver, UpperLevels};
 use crate::sequencer::{GroupStats, Sequencer};
 use crate::store::Store;

@@ -22,14 +22,14 @@ use postgres::{Client, Statement};
 use crate::error::{LedgerError, Result};
 
 /// The schema migrations, in order; version N is `MIGRATIONS[N - 1]`.
-const MIGRATIONS: [&str; 1] = [include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_lease_expiry.sql"),
+];
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
-/// Key of the session advisory lock held by the sequencer
-/// ("evidence-ledger/sequencer"; one log per database).
-const SEQUENCER_LOCK: i64 = 0x6576_6964_6c65_6467;
 /// Key of the transaction-scoped advisory lock of a migration.
 const MIGRATE_LOCK: i64 = 0x6576_6964_6d69_6772;
 
@@ -48,7 +48,7 @@ pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Key in `el_meta` of the rollback marker: the newest checkpoint any
 /// node handed out, size(8) || root(32) (docs/postgres.md, "Rollback
 /// and fork detection"). Standby nodes read it while they wait for the
-/// lease ([`Lease::acquire`]); the store writes it ([`crate::store`]).
+/// lease ([`crate::pglease::Lease::acquire`]); the store writes it ([`crate::store`]).
 pub const HANDED_OUT_KEY: &[u8] = b"handed-out";
 
 /// A connection of the pool. Every statement the store runs is a lookup
@@ -61,12 +61,29 @@ pub const HANDED_OUT_KEY: &[u8] = b"handed-out";
 /// The built-in functions the store calls are schema-qualified
 /// (`pg_catalog.unnest`, …): a role with CREATE on a schema in the search
 /// path cannot shadow them with a better-matching overload.
-fn connect(url: &str, warnings: &Arc<AtomicU64>) -> Result<Client> {
+///
+/// A writer's sessions carry its lease epoch in `application_name`
+/// ([`session_name`]): a node taking over an expired
+/// lease ends them, so a stopped sequencer's open transaction cannot
+/// hold the lease row against it.
+fn connect(url: &str, warnings: &Arc<AtomicU64>, epoch: Option<i64>) -> Result<Client> {
     let mut client = connect_plain(url, Some(warnings.clone()))?;
     client
         .batch_execute("SET enable_seqscan = off; SET plan_cache_mode = force_custom_plan")
         .map_err(db_err)?;
+    if let Some(e) = epoch {
+        let name = session_name(e);
+        client.batch_execute(&format!("SET application_name = '{name}'")).map_err(db_err)?;
+    }
     Ok(client)
+}
+
+/// The `application_name` of every session of the sequencer of `epoch`:
+/// a node taking over an expired lease ([`crate::pglease`]) ends them
+/// all, so that a stopped sequencer's open transaction (which holds the
+/// lease row FOR KEY SHARE) does not hold off the take-over.
+pub fn session_name(epoch: i64) -> String {
+    format!("evidence-ledger epoch {epoch}")
 }
 
 /// A connection with timeouts and TCP keepalives (unless the URL sets
@@ -80,7 +97,7 @@ fn connect(url: &str, warnings: &Arc<AtomicU64>) -> Result<Client> {
 /// The severity field is the unlocalised `V` field, so this holds
 /// whatever the server's `lc_messages`; any warning during a synced
 /// commit counts as an unconfirmed commit, never as a confirmed one.
-fn connect_plain(url: &str, warnings: Option<Arc<AtomicU64>>) -> Result<Client> {
+pub(crate) fn connect_plain(url: &str, warnings: Option<Arc<AtomicU64>>) -> Result<Client> {
     let (mut config, tls) = crate::pgtls::parse(url)?;
     if let Some(count) = warnings {
         config.notice_callback(move |n| {
@@ -111,7 +128,7 @@ fn connect_plain(url: &str, warnings: Option<Arc<AtomicU64>>) -> Result<Client> 
     tls.connect(&config).map_err(db_err)
 }
 
-fn db_err(e: postgres::Error) -> LedgerError {
+pub(crate) fn db_err(e: postgres::Error) -> LedgerError {
     // The server's message, not just "db error".
     match e.as_db_error() {
         Some(d) => LedgerError::Database(format!("{}: {}", d.code().code(), d.message())),
@@ -153,6 +170,8 @@ pub(crate) struct Conn {
     snapshot: bool,
     /// How this connection's cancel requests reach the server.
     tls: crate::pgtls::Tls,
+    /// The writer's lease epoch, named in the session ([`connect`]).
+    epoch: Option<i64>,
 }
 
 impl Conn {
@@ -169,7 +188,7 @@ impl Conn {
         }
         if self.client.is_none() {
             self.stmts.clear();
-            let mut client = connect(&self.url, &self.warnings)?;
+            let mut client = connect(&self.url, &self.warnings, self.epoch)?;
             self.sync_level = sync_level(&mut client)?;
             self.client = Some(client);
         }
@@ -209,6 +228,10 @@ pub(crate) struct PgKv {
     /// The commit deadline, in milliseconds (`statement_timeout` of every
     /// statement of a write transaction, and [`Deadline`] of its `COMMIT`).
     commit_timeout_ms: Arc<AtomicU64>,
+    /// Synchronous (or quorum) standbys that must have flushed a synced
+    /// commit before it counts as done ([`PgKv::require_sync_standbys`]);
+    /// 0: the `COMMIT`'s own answer is trusted.
+    sync_standbys: Arc<AtomicU64>,
 }
 
 fn table(cf: &str) -> String {
@@ -244,7 +267,7 @@ impl PgKv {
         let pool = if snapshot { 1 } else { POOL };
         let (_, tls) = crate::pgtls::parse(url)?;
         let warnings: Vec<Arc<AtomicU64>> = (0..pool).map(|_| Arc::default()).collect();
-        let mut first = connect(url, &warnings[0])?;
+        let mut first = connect(url, &warnings[0], epoch)?;
         let first_level = sync_level(&mut first)?;
         let version = schema_version(&mut first)?;
         if version != SCHEMA_VERSION {
@@ -271,6 +294,7 @@ impl PgKv {
                 sync_level: first_level,
                 snapshot,
                 tls: tls.clone(),
+                epoch,
             };
             std::thread::Builder::new().name(format!("pg-{i}")).spawn(move || loop {
                 let job = match rx.lock() {
@@ -288,6 +312,7 @@ impl PgKv {
             epoch,
             fenced: Arc::new(AtomicBool::new(false)),
             commit_timeout_ms: Arc::new(AtomicU64::new(DEFAULT_COMMIT_TIMEOUT.as_millis() as u64)),
+            sync_standbys: Arc::default(),
         })
     }
 
@@ -299,6 +324,35 @@ impl PgKv {
     pub fn set_commit_timeout(&self, timeout: Duration) {
         let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as u64;
         self.commit_timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Requires every synced write to be flushed by at least `n`
+    /// synchronous or quorum standbys, as the primary's
+    /// `pg_stat_replication` shows them, before it succeeds (see
+    /// [`standbys_flushed`]). An emptied `synchronous_standby_names` (or
+    /// Patroni's non-strict mode) releases commits without a warning;
+    /// this check is what notices. Refuses a role that cannot read the
+    /// standbys' positions (superuser or `pg_read_all_stats` needed):
+    /// it would see none, and every write would fail.
+    pub fn require_sync_standbys(&self, n: u32) -> Result<()> {
+        if n > 0 {
+            let sees: bool = self.run(|c| {
+                let sql = "SELECT pg_catalog.pg_has_role('pg_read_all_stats', 'MEMBER') \
+                           OR coalesce((SELECT rolsuper FROM pg_catalog.pg_roles \
+                           WHERE rolname = current_user), false)";
+                Ok(c.client()?.query_one(sql, &[]).map_err(db_err)?.get(0))
+            })?;
+            if !sees {
+                return Err(LedgerError::Database(
+                    "--pg-require-sync-standby needs the standbys' positions in \
+                     pg_stat_replication: grant the ledger's role pg_read_all_stats (or \
+                     pg_monitor)"
+                        .into(),
+                ));
+            }
+        }
+        self.sync_standbys.store(u64::from(n), Ordering::Relaxed);
+        Ok(())
     }
 
     fn run<R: Send + 'static>(
@@ -449,6 +503,7 @@ impl PgKv {
         let epoch = self.writer_epoch()?;
         let fenced = self.fenced.clone();
         let timeout_ms = self.commit_timeout_ms.load(Ordering::Relaxed);
+        let standbys = self.sync_standbys.load(Ordering::Relaxed);
         self.run(move |c| {
             // Last write of a key wins, as in a RocksDB batch; after that
             // the writes of different keys commute.
@@ -524,6 +579,9 @@ impl PgKv {
                      nothing of it is acknowledged until a later synced write confirms it"
                         .into(),
                 ));
+            }
+            if sync && standbys > 0 {
+                standbys_flushed(c.client()?, standbys, Duration::from_millis(timeout_ms))?;
             }
             Ok(())
         })
@@ -610,6 +668,45 @@ impl Deadline {
     }
 }
 
+/// After a synced `COMMIT` returned without a warning, with
+/// [`PgKv::require_sync_standbys`]: waits (at most `within`, the commit
+/// deadline) until at least `need` standbys whose `sync_state` is `sync`
+/// or `quorum` have flushed the primary's WAL up to its flush position
+/// after the commit (which lies at or past the commit record: the commit
+/// was flushed locally before it returned). With synchronous replication
+/// working this holds at once — a standby's flush position is updated
+/// before the commits waiting for it are released. When it does not hold
+/// in time, the commit is one of unknown outcome: nothing of it is
+/// acknowledged until a later synced write passes this check
+/// (the sequencer's `confirm`).
+fn standbys_flushed(client: &mut Client, need: u64, within: Duration) -> Result<()> {
+    let until = std::time::Instant::now() + within;
+    let lsn: String = client
+        .query_one("SELECT pg_catalog.pg_current_wal_flush_lsn()::text", &[])
+        .map_err(|e| unknown_outcome(db_err(e)))?
+        .get(0);
+    let sql = "SELECT count(*) FROM pg_catalog.pg_stat_replication \
+               WHERE sync_state IN ('sync', 'quorum') AND flush_lsn >= $1::text::pg_lsn";
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let have: i64 =
+            client.query_one(sql, &[&lsn]).map_err(|e| unknown_outcome(db_err(e)))?.get(0);
+        if have >= need as i64 {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= until {
+            return Err(LedgerError::Unavailable(format!(
+                "the commit is not confirmed: {have} synchronous standby(s) flushed WAL {lsn}, \
+                 --pg-require-sync-standby asks for {need} (is synchronous_standby_names \
+                 empty, or the standby down?); nothing of it is acknowledged until a later \
+                 synced write is confirmed"
+            )));
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
 /// A `COMMIT` that failed: its answer may have been lost after the server
 /// committed (connection lost, backend terminated during the wait for the
 /// standby). Unavailable (503 + Retry-After), never acknowledged.
@@ -627,9 +724,10 @@ fn sync_level(client: &mut Client) -> Result<&'static str> {
     Ok(if row.get::<_, String>(0) == "remote_apply" { "remote_apply" } else { "on" })
 }
 
-/// The lease row, FOR SHARE: a successor's epoch increment waits for the
-/// transaction that read it.
-const FENCE: &str = "SELECT epoch FROM el_lease WHERE id = 1 FOR SHARE";
+/// The lease row, FOR KEY SHARE: a successor's take-over (FOR UPDATE,
+/// then the epoch increment) waits for the transaction that read it; the
+/// holder's renewal (an UPDATE of `expires`, FOR NO KEY UPDATE) does not.
+const FENCE: &str = "SELECT epoch FROM el_lease WHERE id = 1 FOR KEY SHARE";
 
 /// The first statement of every write transaction: the lease row ([`FENCE`])
 /// must still carry this process's epoch.
@@ -659,7 +757,7 @@ impl Drop for PgKv {
     }
 }
 
-fn schema_version(client: &mut Client) -> Result<i32> {
+pub(crate) fn schema_version(client: &mut Client) -> Result<i32> {
     let exists: bool = client
         .query_one("SELECT pg_catalog.to_regclass('el_schema') IS NOT NULL", &[])
         .map_err(db_err)?
@@ -677,7 +775,7 @@ fn schema_version(client: &mut Client) -> Result<i32> {
 /// version is applied in its own transaction with its record). Refuses a
 /// database newer than this build.
 pub fn migrate(url: &str) -> Result<(i32, i32)> {
-    let mut client = connect(url, &Arc::default())?;
+    let mut client = connect(url, &Arc::default(), None)?;
     let before = schema_version(&mut client)?;
     if before > SCHEMA_VERSION {
         return Err(LedgerError::Database(format!(
@@ -706,147 +804,6 @@ pub fn migrate(url: &str) -> Result<(i32, i32)> {
         tx.commit().map_err(db_err)?;
     }
     Ok((before, schema_version(&mut client)?))
-}
-
-/// The sequencer lease of this process: it holds the session advisory
-/// lock on a connection of its own, and took `epoch`. A thread checks the
-/// session every `LEASE_CHECK`; once it is lost (the database went away,
-/// a failover) [`Lease::lost`] says so: the lock may be someone else's by
-/// now, and the lease check of every write refuses this process's commits
-/// once a successor took over.
-pub struct Lease {
-    epoch: i64,
-    /// Tells the lease's thread to release the lock; it answers on the
-    /// channel it is given.
-    stop: Mutex<mpsc::Sender<mpsc::SyncSender<()>>>,
-    lost: Arc<AtomicBool>,
-}
-
-/// How often the lease's session is checked, and a busy lock retried.
-const LEASE_CHECK: Duration = Duration::from_millis(500);
-
-impl Lease {
-    /// Takes the sequencer lock of the database at `url`, then the next
-    /// epoch. If another process holds it: with `wait`, waits (a standby),
-    /// else fails after a short grace (a process that just exited frees
-    /// its lock as soon as the server notices).
-    ///
-    /// `on_poll` is called at every poll while another process holds the
-    /// lock, with that holder's name and the database's rollback marker
-    /// ([`HANDED_OUT_KEY`], if written): a standby node copies it into its
-    /// own handed-out mark, so that it knows what the sequencer handed out
-    /// even if the database it later takes over lost it.
-    pub fn acquire(
-        url: &str,
-        holder: &str,
-        wait: bool,
-        mut on_poll: impl FnMut(&str, Option<&[u8]>),
-    ) -> Result<Lease> {
-        let mut client = connect_plain(url, None)?;
-        let version = schema_version(&mut client)?;
-        if version != SCHEMA_VERSION {
-            return Err(LedgerError::Database(format!(
-                "the database is at schema version {version}, this build needs \
-                 {SCHEMA_VERSION}: run `evidence-ledger migrate --store URL`"
-            )));
-        }
-        let grace = std::time::Instant::now() + Duration::from_secs(3);
-        loop {
-            let got: bool = client
-                .query_one("SELECT pg_catalog.pg_try_advisory_lock($1)", &[&SEQUENCER_LOCK])
-                .map_err(db_err)?
-                .get(0);
-            if got {
-                break;
-            }
-            let row = client.query_one("SELECT holder FROM el_lease WHERE id = 1", &[]);
-            let current = row.map(|r| r.get::<_, String>(0)).unwrap_or_default();
-            if !wait && std::time::Instant::now() >= grace {
-                return Err(LedgerError::Unavailable(format!(
-                    "another ledger process ({current}) is the sequencer of this database"
-                )));
-            }
-            if wait {
-                let marker = client
-                    .query_opt("SELECT v FROM el_meta WHERE k = $1", &[&HANDED_OUT_KEY])
-                    .map_err(db_err)?
-                    .map(|r| r.get::<_, Vec<u8>>(0));
-                on_poll(&current, marker.as_deref());
-            }
-            std::thread::sleep(if wait { LEASE_CHECK } else { Duration::from_millis(100) });
-        }
-        // Waits for the predecessor's in-flight writes (they hold the row
-        // FOR SHARE); after this commits, none of its writes can commit.
-        // Synced whatever the role's default: a failover must not lose
-        // the epoch that fences the predecessor.
-        let mut tx = client.transaction().map_err(db_err)?;
-        tx.batch_execute("SET LOCAL synchronous_commit = on").map_err(db_err)?;
-        let epoch: i64 = tx
-            .query_one(
-                "UPDATE el_lease SET epoch = epoch + 1, holder = $1, since = now() \
-                 WHERE id = 1 RETURNING epoch",
-                &[&holder],
-            )
-            .map_err(db_err)?
-            .get(0);
-        tx.commit().map_err(db_err)?;
-        let standbys =
-            client.query_one("SELECT pg_catalog.current_setting('synchronous_standby_names')", &[]);
-        if standbys.map(|r| r.get::<_, String>(0).trim().is_empty()).unwrap_or(true) {
-            tracing::warn!(
-                "the database has no synchronous standby (synchronous_standby_names is empty): \
-                 an acknowledged event survives the loss of its server only through backups \
-                 (docs/postgres.md)"
-            );
-        }
-        let (stop, stopped) = mpsc::channel::<mpsc::SyncSender<()>>();
-        let lost = Arc::new(AtomicBool::new(false));
-        let lose = lost.clone();
-        std::thread::Builder::new().name("pg-lease".into()).spawn(move || loop {
-            match stopped.recv_timeout(LEASE_CHECK) {
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Ok(done) => {
-                    // Freed now, not when the server notices the exit.
-                    let _ = client
-                        .execute("SELECT pg_catalog.pg_advisory_unlock($1)", &[&SEQUENCER_LOCK]);
-                    drop(client);
-                    let _ = done.send(());
-                    return;
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => return,
-            }
-            if let Err(e) = client.simple_query("SELECT 1") {
-                let e = db_err(e);
-                tracing::error!(
-                    "the sequencer lock's database session ended ({e}): this process is no \
-                     longer the sequencer; restart it to stand by"
-                );
-                lose.store(true, Ordering::Relaxed);
-                return;
-            }
-        })?;
-        Ok(Lease { epoch, stop: Mutex::new(stop), lost })
-    }
-
-    /// The epoch this process took.
-    pub fn epoch(&self) -> i64 {
-        self.epoch
-    }
-
-    /// Whether the lock's session ended: this process must stop sequencing.
-    pub fn lost(&self) -> bool {
-        self.lost.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        let (done, wait) = mpsc::sync_channel(1);
-        let sent = self.stop.lock().map(|s| s.send(done).is_ok()).unwrap_or(false);
-        if sent {
-            let _ = wait.recv_timeout(Duration::from_secs(2));
-        }
-    }
 }
 
 #[cfg(test)]

@@ -160,7 +160,7 @@ pub enum StoreConfig {
     Postgres {
         /// The connection URL.
         url: String,
-        /// The sequencer lease this process holds ([`crate::pg::Lease`]),
+        /// The sequencer lease this process holds ([`crate::pglease::Lease`]),
         /// checked by every write; `None` for read-only opens.
         epoch: Option<i64>,
     },
@@ -346,6 +346,18 @@ impl Store {
     pub fn set_commit_timeout(&self, timeout: std::time::Duration) {
         if let Backend::Pg(p) = &self.backend {
             p.set_commit_timeout(timeout);
+        }
+    }
+
+    /// PostgreSQL: synced writes succeed only once `n` synchronous standbys
+    /// flushed them ([`PgKv::require_sync_standbys`]). RocksDB: `n` must be 0.
+    pub fn require_sync_standbys(&self, n: u32) -> Result<()> {
+        match &self.backend {
+            Backend::Pg(p) => p.require_sync_standbys(n),
+            _ if n == 0 => Ok(()),
+            _ => Err(LedgerError::InvalidRequest(
+                "--pg-require-sync-standby applies to a PostgreSQL store only".into(),
+            )),
         }
     }
 

@@ -175,8 +175,13 @@ where
     let post = req.method == Method::POST;
     let (put, delete) = (req.method == Method::PUT, req.method == Method::DELETE);
     match segments.as_slice() {
-        ["v1", "checkpoint"] if get => ("checkpoint", public::checkpoint(state)),
-        ["v1", "checkpoint", "latest"] if get => ("checkpoint", public::latest_checkpoint(state)),
+        // The public reads go to the store (PostgreSQL: a pool thread, and
+        // the network): on the blocking pool, so that a hung database
+        // holds no async worker (docs/postgres.md).
+        ["v1", "checkpoint"] if get => ("checkpoint", blocking(state, public::checkpoint).await),
+        ["v1", "checkpoint", "latest"] if get => {
+            ("checkpoint", blocking(state, public::latest_checkpoint).await)
+        }
         ["v1", "checkpoint", "timestamp"] if get => {
             ("checkpoint", blocking(state, public::checkpoint_timestamp).await)
         }
@@ -187,10 +192,17 @@ where
             ("anchor", with_caller(state, req, |c| admin::anchor_status(state, c)))
         }
         ["v1", "log"] if get => ("log", public::log_info(state)),
-        ["v1", "entries", index] if get => ("entries", public::entry(state, index)),
-        ["v1", "proof", "inclusion"] if get => ("inclusion", public::inclusion(state, &req.query)),
+        ["v1", "entries", index] if get => {
+            let index = index.to_string();
+            ("entries", blocking(state, move |st| public::entry(st, &index)).await)
+        }
+        ["v1", "proof", "inclusion"] if get => {
+            let query = req.query.clone();
+            ("inclusion", blocking(state, move |st| public::inclusion(st, &query)).await)
+        }
         ["v1", "proof", "consistency"] if get => {
-            ("consistency", public::consistency(state, &req.query))
+            let query = req.query.clone();
+            ("consistency", blocking(state, move |st| public::consistency(st, &query)).await)
         }
         ["v1", "events"] if post => ("events", events::post(state, req, body).await),
         ["v1", "documents", doc, "bundle"] if get => ("bundle", bundle::get(state, req, doc).await),

@@ -106,6 +106,22 @@ pub struct PgServeOptions {
     /// synced write succeeds again).
     #[arg(long = "pg-commit-timeout", value_name = "SECONDS", default_value_t = 10.0)]
     pg_commit_timeout: f64,
+    /// PostgreSQL: acknowledge a group only once at least N synchronous
+    /// (or quorum) standbys have flushed its commit, as the primary's
+    /// pg_stat_replication shows (checked after every synced commit,
+    /// waiting up to the commit deadline). An emptied
+    /// synchronous_standby_names releases commits without a warning; with
+    /// this option such commits are not acknowledged (503 + Retry-After).
+    /// 0 (the default, for a single server): trust the COMMIT. The role
+    /// needs pg_read_all_stats (or pg_monitor).
+    #[arg(long = "pg-require-sync-standby", value_name = "N", default_value_t = 0)]
+    pg_require_sync_standby: u32,
+    /// PostgreSQL: seconds the sequencer lease lasts without renewal (the
+    /// sequencer renews it every quarter of that). A standby takes over
+    /// from a sequencer that stopped renewing (SIGSTOP, a hung host) this
+    /// long after its last renewal, plus up to half a second.
+    #[arg(long = "pg-lease-ttl", value_name = "SECONDS", default_value_t = 10.0)]
+    pg_lease_ttl: f64,
 }
 
 impl PgServeOptions {
@@ -114,6 +130,15 @@ impl PgServeOptions {
         let s = self.pg_commit_timeout;
         if !s.is_finite() || !(0.001..=86_400.0).contains(&s) {
             return Err("--pg-commit-timeout: seconds, from 0.001 to 86400".into());
+        }
+        Ok(std::time::Duration::from_secs_f64(s))
+    }
+
+    /// The lease's time without renewal.
+    pub fn lease_ttl(&self) -> Result<std::time::Duration, String> {
+        let s = self.pg_lease_ttl;
+        if !s.is_finite() || !(0.4..=3_600.0).contains(&s) {
+            return Err("--pg-lease-ttl: seconds, from 0.4 to 3600".into());
         }
         Ok(std::time::Duration::from_secs_f64(s))
     }
@@ -154,9 +179,21 @@ pub(super) fn serve(
         store,
         wait_for_lease: true,
         pg_commit_timeout,
+        pg_require_sync_standby: pg.pg_require_sync_standby,
+        pg_lease_ttl: pg.lease_ttl()?,
         ..LedgerOptions::default()
     };
+    let on_postgres = opts.store.is_postgres();
     let ledger = Ledger::open(data, opts).map_err(|e| e.to_string())?;
+    if on_postgres && !allow_rollback {
+        // At take-over: the database must extend what the witnesses
+        // cosigned (a stale standby or an old backup does not), which no
+        // node's own mark may know (docs/postgres.md).
+        let checked = anchor::check_witnessed_head(&ledger).map_err(|e| e.to_string())?;
+        tracing::info!(
+            "take-over: the database extends the cosigned checkpoints of {checked} witness(es)"
+        );
+    }
     {
         // A sequencer whose lease's session ended stops at once: another
         // process may be taking over (its writes are fenced anyway).

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+pub mod appenders;
 pub mod nodes;
 pub mod pg;
 pub mod tiles_client;

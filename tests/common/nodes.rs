@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use evidence_ledger::flows::contract_flow;
 use serde_json::{json, Value};
@@ -15,7 +16,8 @@ use verifier::note::NoteVerifier;
 use verifier::proof::verify_consistency;
 use verifier::Hash;
 
-use super::{Server, BIN};
+use super::pg::PgServer;
+use super::{cli, Server, BIN};
 
 /// A `serve` process whose listening line may not come yet (a standby).
 pub struct Node {
@@ -106,4 +108,33 @@ pub fn submit_flow_at(url: &str, s: &Server, doc: &str) {
         .send()
         .unwrap();
     assert_eq!(resp.status(), 200, "{}", resp.text().unwrap());
+}
+
+/// The log's verifier key, from `status`.
+pub fn log_verifier(s: &Server) -> NoteVerifier {
+    let data = s.data().to_str().unwrap();
+    let vkey = cli(&["status", "--data", data])
+        .lines()
+        .find_map(|l| l.strip_prefix("vkey: ").map(str::to_string))
+        .unwrap();
+    NoteVerifier::from_vkey(&vkey).unwrap()
+}
+
+/// Leaves in the database `ledger` of `pg`.
+pub fn leaves_in(pg: &PgServer) -> u64 {
+    pg.psql("ledger", "SELECT count(*) FROM el_leaves").parse().unwrap()
+}
+
+/// Waits for the sequencer to exit (it loses its lease with its database)
+/// and returns its exit code.
+pub fn wait_exit(s: &mut Server) -> Option<i32> {
+    let mut child = s.child.take().unwrap();
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("the sequencer did not exit after losing its database");
 }

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod certwatch;
 pub mod cli;
 pub mod cmd;
 pub mod demo;

@@ -64,6 +64,9 @@ pub struct Metrics {
     /// Entries the public lookup opened to apply their tenants' lookup
     /// switches (a listed hidden document's entries are never opened).
     pub lookup_opened: IntCounter,
+    /// Per certificate the service relies on (kind, name): its `notAfter`,
+    /// unix seconds (crate::certwatch).
+    pub cert_not_after: IntGaugeVec,
     /// Most connections served at once, as set at start from the
     /// file-descriptor budget.
     pub max_connections: IntGauge,
@@ -202,12 +205,20 @@ impl Metrics {
             "evidence_lookup_entries_opened_total",
             "Entries the public lookup opened to apply their tenants' lookup switches",
         )?;
+        let cert_not_after = IntGaugeVec::new(
+            Opts::new(
+                "evidence_certificate_not_after_seconds",
+                "Unix time a certificate the service relies on expires (TSA roots and signer, pinned HTTPS CAs)",
+            ),
+            &["kind", "name"],
+        )?;
         let max_connections =
             IntGauge::new("evidence_max_connections", "Most connections served at once")?;
         register(&registry, &mut names, Box::new(work.clone()))?;
         register(&registry, &mut names, Box::new(work_peak.clone()))?;
         register(&registry, &mut names, Box::new(auth_failures.clone()))?;
         register(&registry, &mut names, Box::new(lookup_opened.clone()))?;
+        register(&registry, &mut names, Box::new(cert_not_after.clone()))?;
         register(&registry, &mut names, Box::new(max_connections.clone()))?;
         let integration_events = IntCounterVec::new(
             Opts::new("evidence_integration_events_total", "Platform webhook events by outcome"),
@@ -250,6 +261,7 @@ impl Metrics {
             work_peak,
             auth_failures,
             lookup_opened,
+            cert_not_after,
             max_connections,
             integration_events,
             integration_ignored,

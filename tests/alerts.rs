@@ -72,6 +72,7 @@ fn every_metric_an_alert_or_panel_names_is_exported() {
         "EvidenceStorageFailing",
         "EvidenceAuditFindings",
         "EvidenceAuditErrors",
+        "EvidenceCertificateExpiring",
     ] {
         assert!(rules.contains(&format!("alert: {alert}")), "{alert}");
     }

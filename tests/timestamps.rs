@@ -395,6 +395,28 @@ fn anchored_checkpoints_get_tsa_tokens_and_ingest_survives_the_tsa_being_down() 
     assert_eq!(info.tsa, "test-tsa");
     assert_eq!(v["gen_time"], info.gen_time.as_str());
 
+    // The certificate watch (crate::certwatch) names when the root and the
+    // signer of the newest checkpoint token expire, as OpenSSL reads them.
+    let not_after = |pem: &Path| {
+        let out = Command::new("openssl")
+            .args(["x509", "-noout", "-enddate", "-in", pem.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let date = text.trim().strip_prefix("notAfter=").unwrap().to_string();
+        let out = Command::new("date").args(["-u", "-d", &date, "+%s"]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let metrics = s.get("/metrics", None).1;
+    for (kind, pem) in [("tsa_root", root.clone()), ("tsa_signer", tsa.path().join("tsa-rsa.pem"))]
+    {
+        let series = format!(
+            "evidence_certificate_not_after_seconds{{kind=\"{kind}\",name=\"test-tsa\"}} {}",
+            not_after(&pem)
+        );
+        assert!(metrics.contains(&series), "{series} not in\n{metrics}");
+    }
+
     // The TSA goes down: ingest goes on, lag shows, and it catches up after.
     http.up.store(false, Ordering::SeqCst);
     for i in 0..3 {

@@ -196,6 +196,7 @@ pub(crate) fn metrics(state: &AppState) -> Answer {
             Err(e) => tracing::warn!("anchor status: {e}"),
         }
     }
+    crate::certwatch::refresh(&state.ledger, &state.metrics);
     if status.last_time_micros > 0 {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         state.metrics.checkpoint_age.set(now - status.last_time_micros / 1_000_000);

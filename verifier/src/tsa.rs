@@ -259,6 +259,36 @@ pub fn token_signer_not_after(token_der: &[u8]) -> Option<i64> {
     i64::try_from(signer.tbs_certificate.validity.not_after.to_unix_duration().as_secs()).ok()
 }
 
+/// The `notAfter` (unix seconds) and subject (RFC 4514) of every
+/// `CERTIFICATE` block in `pem`, in order: for the service's watch of the
+/// certificates it relies on. Blocks of other labels are skipped; a
+/// `CERTIFICATE` block that does not decode is an error.
+pub fn pem_certificates_not_after(pem: &str) -> Result<Vec<(i64, String)>, VerifyError> {
+    const WHAT: &str = "PEM certificate";
+    const BEGIN: &str = "-----BEGIN ";
+    let mut out = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find(BEGIN) {
+        let block = &rest[start..];
+        let end = block
+            .find("-----END ")
+            .and_then(|e| block[e + 9..].find("-----").map(|x| e + 9 + x + 5))
+            .ok_or_else(|| VerifyError::malformed(WHAT, "a PEM block without its END line"))?;
+        let (label, der) = der::pem::decode_vec(&block.as_bytes()[..end])
+            .map_err(|e| VerifyError::malformed(WHAT, format!("not a PEM block: {e}")))?;
+        rest = &block[end..];
+        if label != "CERTIFICATE" {
+            continue;
+        }
+        let cert = Certificate::from_der(&der)
+            .map_err(|e| VerifyError::malformed(WHAT, format!("not an X.509 certificate: {e}")))?;
+        let tbs = &cert.tbs_certificate;
+        let not_after = tbs.validity.not_after.to_unix_duration().as_secs();
+        out.push((i64::try_from(not_after).unwrap_or(i64::MAX), tbs.subject.to_string()));
+    }
+    Ok(out)
+}
+
 /// A failed token check, named in `reason`.
 fn fail(reason: impl Into<String>) -> VerifyError {
     VerifyError::invalid(FIELD, reason)

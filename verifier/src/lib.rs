@@ -25,6 +25,8 @@ pub mod pdf;
 pub mod policy;
 pub mod proof;
 pub mod report;
+pub mod sm2note;
+pub mod suite;
 pub mod text;
 pub mod tsa;
 pub mod v2;

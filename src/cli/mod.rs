@@ -61,6 +61,11 @@ enum Command {
         /// DIR/keys/master.pkcs11 records the URI; no master.key is made.
         #[arg(long, value_name = "PKCS11_URI")]
         master_key: Option<String>,
+        /// The log's cryptographic suite, chosen once: `ed25519-sha256`
+        /// (the default) or `sm2-sm3` (SM3 tree, SM2 checkpoints;
+        /// docs/formats.md). The log key's type records it.
+        #[arg(long, default_value = "ed25519-sha256")]
+        suite: String,
     },
     /// Bring a store to this build's schema: a PostgreSQL database's
     /// migrations (safe to repeat, and beside a running older server only
@@ -117,6 +122,9 @@ enum Command {
         /// it the reports print the path alone, with a note.
         #[arg(long = "public-url", value_name = "URL")]
         public_url: Option<String>,
+        /// The suite this log must have (refused if `init` chose another).
+        #[arg(long)]
+        suite: Option<String>,
     },
     /// Manage trusted RFC 3161 time-stamp authorities.
     Tsa {
@@ -199,9 +207,13 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::Init { data, origin, store: url, log_key, master_key } => {
-            store::init(&data, &origin, url.as_deref(), log_key.as_deref(), master_key.as_deref())
-        }
+        Command::Init { data, origin, store: url, log_key, master_key, suite } => store::init(
+            &data,
+            &origin,
+            url.as_deref(),
+            (log_key.as_deref(), master_key.as_deref()),
+            &suite,
+        ),
         Command::Migrate { data, store: url } => store::migrate(data.as_deref(), url.as_deref()),
         Command::Token { command } => tokens::token(command),
         Command::Issuer { command } => trust::issuer(command),
@@ -215,17 +227,20 @@ fn run(cli: Cli) -> CliResult {
             limits,
             pg,
             public_url,
-        } => serve::serve(
-            &data,
-            listen,
-            allow_rollback,
-            accept_v1_attestations,
-            retention_sweep_secs,
-            url.as_deref(),
-            &limits,
-            &pg,
-            public_url.as_deref(),
-        ),
+            suite,
+        } => serve::check_suite(&data, suite.as_deref()).and_then(|()| {
+            serve::serve(
+                &data,
+                listen,
+                allow_rollback,
+                accept_v1_attestations,
+                retention_sweep_secs,
+                url.as_deref(),
+                &limits,
+                &pg,
+                public_url.as_deref(),
+            )
+        }),
         Command::Witness { command } => anchoring::witness(command),
         Command::Tiles { command } => store::tiles(command),
         Command::Tsa { command } => trust::tsa(command),

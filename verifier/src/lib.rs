@@ -11,6 +11,7 @@
 //! specification in code; it must build with no I/O dependencies.
 #![forbid(unsafe_code)]
 
+pub mod anykey;
 pub mod attest;
 pub mod bundle;
 pub mod check;

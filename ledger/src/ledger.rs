@@ -229,6 +229,10 @@ impl Ledger {
         let mut log = Log::read_only(store.clone(), load_head(&store, &signer)?, signer.suite());
         let registry = Registry::load(store.clone(), log_key.verifying_key().ok())?;
         let (origin, vkey) = (signer.name().to_string(), signer.vkey());
+        let sm2_log = match &log_key {
+            crate::logkey::LogKey::Sm2(k) => Some(k.verifier()),
+            _ => None,
+        };
         let erased = store.erasures()?.into_iter().map(|(id, _)| id).collect();
         let vault = match &writable {
             Some(_) => {
@@ -278,7 +282,7 @@ impl Ledger {
                 origin,
                 vkey,
                 log,
-                ingest: Ingest::new(has_v1, accept_v1),
+                ingest: Ingest::new(has_v1, accept_v1).with_sm2_log_key(sm2_log),
                 registry,
                 attester: Attester::new(log_key),
                 writes: Mutex::new(()),

@@ -67,6 +67,20 @@ impl LogKey {
     }
 }
 
+impl LogKey {
+    /// The 64 signature bytes of the log's own attestation over `msg`:
+    /// Ed25519, or for an `sm2-sm3` log SM2 `r || s` (default identifier).
+    pub fn sign_attestation(&self, msg: &[u8]) -> Result<[u8; 64]> {
+        match self {
+            LogKey::Sm2(k) => {
+                let raw = k.sign_raw(msg);
+                Ok(raw)
+            }
+            _ => Ok(self.sign(msg)?.to_bytes()),
+        }
+    }
+}
+
 fn sm2_no_ed25519() -> LedgerError {
     LedgerError::InvalidRequest(
         "this is an sm2-sm3 log: its key makes SM2 signatures, not the Ed25519 \

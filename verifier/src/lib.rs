@@ -26,6 +26,7 @@ pub mod pdf;
 pub mod policy;
 pub mod proof;
 pub mod report;
+pub mod sm2attest;
 pub mod sm2note;
 pub mod suite;
 pub mod text;

@@ -127,6 +127,13 @@ impl Sm2Signer {
         self.verifier().to_vkey()
     }
 
+    /// A bare SM2 signature `r || s` over `msg` (with Z_A), for the log's
+    /// own attestations.
+    pub fn sign_raw(&self, msg: &[u8]) -> [u8; SM2_SIGNATURE_LEN] {
+        let sig: Signature = self.key.sign(msg);
+        sig.to_bytes().into()
+    }
+
     /// An SM2 signature line over a note text (the log's checkpoint
     /// signature). Errors if the key is a cosignature key.
     pub fn sign(&self, text: &str) -> Result<NoteSignature, VerifyError> {

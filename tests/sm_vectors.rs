@@ -33,7 +33,8 @@ fn hexes(v: &[Hash]) -> String {
 fn openssl_sm3(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
-    let out = Command::new("openssl").arg("dgst").arg("-sm3").arg("-r").arg(&path).output().unwrap();
+    let out =
+        Command::new("openssl").arg("dgst").arg("-sm3").arg("-r").arg(&path).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
 }
@@ -161,7 +162,8 @@ fn line_sig(line: &str) -> Vec<u8> {
 #[test]
 fn sm3_tree_and_sm2_vectors_are_documented_and_match_openssl_and_gmssl() {
     let v = vectors();
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/formats.md")).unwrap();
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/formats.md")).unwrap();
     for (what, value) in [
         ("leaf hash", v.leaf0.to_hex()),
         ("node hash", v.node01.to_hex()),

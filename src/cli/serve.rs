@@ -113,8 +113,6 @@ impl PgServeOptions {
     }
 }
 
-// One parameter per `serve` flag.
-#[allow(clippy::too_many_arguments)]
 /// `serve --suite NAME`: refuses a data directory whose log `init` made
 /// with another suite (the log key's recorded vkey says which).
 pub(super) fn check_suite(data: &Path, want: Option<&str>) -> CliResult {
@@ -132,6 +130,8 @@ pub(super) fn check_suite(data: &Path, want: Option<&str>) -> CliResult {
     Ok(())
 }
 
+// One parameter per `serve` flag.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn serve(
     data: &Path,
     listen: SocketAddr,

@@ -131,7 +131,7 @@ impl Sm2Signer {
     /// own attestations.
     pub fn sign_raw(&self, msg: &[u8]) -> [u8; SM2_SIGNATURE_LEN] {
         let sig: Signature = self.key.sign(msg);
-        sig.to_bytes().into()
+        sig.to_bytes()
     }
 
     /// An SM2 signature line over a note text (the log's checkpoint

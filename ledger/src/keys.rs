@@ -9,16 +9,34 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use std::sync::Arc;
-
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 use verifier::note::{key_id, NoteSigner, ALG_ED25519};
 use verifier::sm2note::{Sm2KeyType, Sm2Signer, SM2_NOTE_TYPE};
-use verifier::suite::Suite;
 
 use crate::error::{LedgerError, Result};
-use crate::logkey::{new_sm2_key, LogKey, LogSigner};
+
+/// What a key file holds: an Ed25519 key, or an `sm2-sm3` log's SM2 key.
+pub enum KeyFile {
+    /// Ed25519 (type 0x01).
+    Ed25519(SigningKey),
+    /// SM2 (type `0xff "evidence-ledger/sm2-note/v1"`).
+    Sm2(Sm2Signer),
+}
+
+/// An `sm2-sm3` log's new SM2 key for `origin`.
+pub fn new_sm2_key(origin: &str) -> Result<Sm2Signer> {
+    let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+    loop {
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, secret.as_mut());
+        // A scalar of 0 or at least the group order is refused: draw again.
+        match Sm2Signer::from_secret(origin, Sm2KeyType::Note, &secret) {
+            Ok(k) => return Ok(k),
+            Err(verifier::VerifyError::Invalid { field, .. }) if field == "SM2 key" => continue,
+            Err(e) => return Err(LedgerError::InvalidRequest(format!("origin: {e}"))),
+        }
+    }
+}
 
 /// File name of the log key inside the data directory.
 pub const LOG_KEY_FILE: &str = "log.key";
@@ -44,16 +62,10 @@ pub fn create_key_file(path: &Path, origin: &str) -> Result<NoteSigner> {
     Ok(signer)
 }
 
-/// Creates a new random key of `suite` for `origin` at `path`, mode 0600
-/// (Ed25519 as [`create_key_file`], or SM2); returns its signer.
-pub fn create_suite_key_file(path: &Path, origin: &str, suite: Suite) -> Result<LogSigner> {
-    match suite {
-        Suite::Ed25519Sha256 => {
-            create_key_file(path, origin)?;
-            let (name, key) = read_key_file(path)?;
-            LogSigner::new(&name, key)
-        }
-        Suite::Sm2Sm3 => {
+/// Creates a new random SM2 key for `origin` at `path`, mode 0600.
+pub fn create_sm2_key_file(path: &Path, origin: &str) -> Result<Sm2Signer> {
+    {
+        {
             let key = new_sm2_key(origin)?;
             let secret = zeroize::Zeroizing::new(key.secret_bytes());
             let mut raw = zeroize::Zeroizing::new(SM2_NOTE_TYPE.to_vec());
@@ -65,7 +77,7 @@ pub fn create_suite_key_file(path: &Path, origin: &str, suite: Suite) -> Result<
                 base64::engine::general_purpose::STANDARD.encode(raw.as_slice())
             ));
             write_new(path, text.as_bytes())?;
-            LogSigner::new(origin, LogKey::Sm2(Arc::new(key)))
+            Ok(key)
         }
     }
 }
@@ -88,18 +100,18 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Loads the Ed25519 key at `path`, refusing a file others can read.
 pub fn load_key_file(path: &Path) -> Result<NoteSigner> {
     let (name, key) = read_key_file(path)?;
-    let LogKey::File(key) = key else {
+    let KeyFile::Ed25519(key) = key else {
         return Err(LedgerError::InvalidRequest(format!(
             "{} is not an Ed25519 key",
             path.display()
         )));
     };
-    NoteSigner::new(&name, *key).map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))
+    NoteSigner::new(&name, key).map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))
 }
 
 /// The key name and key (Ed25519 or SM2) at `path`, refusing a file
 /// others can read.
-pub(crate) fn read_key_file(path: &Path) -> Result<(String, LogKey)> {
+pub(crate) fn read_key_file(path: &Path) -> Result<(String, KeyFile)> {
     refuse_shared(path)?;
     let text = zeroize::Zeroizing::new(fs::read_to_string(path)?);
     decode_skey(text.trim())
@@ -130,7 +142,7 @@ fn encode_skey(name: &str, key: &SigningKey) -> String {
     )
 }
 
-fn decode_skey(text: &str) -> Result<(String, LogKey)> {
+fn decode_skey(text: &str) -> Result<(String, KeyFile)> {
     let bad = |why: &str| LedgerError::Corrupt(format!("log key: {why}"));
     let rest = text.strip_prefix("PRIVATE+KEY+").ok_or_else(|| bad("no PRIVATE+KEY+ prefix"))?;
     // Key names never contain '+'; base64 may, so split from the left.
@@ -149,7 +161,7 @@ fn decode_skey(text: &str) -> Result<(String, LogKey)> {
         if hex::encode(key.verifier().key_id) != id_hex {
             return Err(bad("key id does not match"));
         }
-        return Ok((name.to_string(), LogKey::Sm2(Arc::new(key))));
+        return Ok((name.to_string(), KeyFile::Sm2(key)));
     }
     if raw.len() != 33 || raw[0] != ALG_ED25519 {
         return Err(bad("not an Ed25519 key"));
@@ -161,7 +173,7 @@ fn decode_skey(text: &str) -> Result<(String, LogKey)> {
     if hex::encode(id) != id_hex {
         return Err(bad("key id does not match"));
     }
-    Ok((name.to_string(), LogKey::File(Box::new(key))))
+    Ok((name.to_string(), KeyFile::Ed25519(key)))
 }
 
 #[cfg(test)]
@@ -187,11 +199,10 @@ mod tests {
     fn sm2_key_file_round_trips() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(LOG_KEY_FILE);
-        let made = create_suite_key_file(&path, "example.com/sm", Suite::Sm2Sm3).expect("create");
-        assert_eq!(made.suite(), Suite::Sm2Sm3);
+        let made = create_sm2_key_file(&path, "example.com/sm").expect("create");
         let (name, key) = read_key_file(&path).expect("read");
-        let loaded = LogSigner::new(&name, key).expect("signer");
-        assert_eq!(loaded.vkey(), made.vkey());
+        let KeyFile::Sm2(loaded) = key else { panic!("not SM2") };
+        assert_eq!((name.as_str(), loaded.vkey()), ("example.com/sm", made.vkey()));
         assert!(verifier::sm2note::Sm2Verifier::from_vkey(&made.vkey()).is_ok());
         assert!(load_key_file(&path).is_err());
     }

@@ -16,11 +16,11 @@ use std::sync::Arc;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use verifier::checkpoint::{Checkpoint, SignedCheckpoint};
 use verifier::note::{is_valid_key_name, key_id, Note, NoteSignature, NoteVerifier, ALG_ED25519};
-use verifier::sm2note::{Sm2KeyType, Sm2Signer};
+use verifier::sm2note::Sm2Signer;
 use verifier::suite::Suite;
 
 use crate::error::{LedgerError, Result};
-use crate::keys::{read_key_file, LOG_KEY_FILE};
+use crate::keys::{create_key_file, create_sm2_key_file, read_key_file, KeyFile, LOG_KEY_FILE};
 use crate::pkcs11::{Pkcs11Uri, TokenLogKey};
 
 /// The file recording that a data directory's log key is in a token.
@@ -165,7 +165,7 @@ pub fn load_log_signer(dir: &Path) -> Result<LogSigner> {
     let record = dir.join(LOG_TOKEN_FILE);
     if !record.exists() {
         let (name, key) = read_key_file(&dir.join(LOG_KEY_FILE))?;
-        return LogSigner::new(&name, key);
+        return LogSigner::new(&name, key.into());
     }
     let (origin, uri, vkey) = read_record(&record)?;
     let key = TokenLogKey::open(&uri).map_err(|e| {
@@ -196,19 +196,30 @@ pub fn recorded_vkey(dir: &Path) -> Result<String> {
         return Ok(read_record(&record)?.2);
     }
     let (name, key) = read_key_file(&dir.join(LOG_KEY_FILE))?;
-    Ok(LogSigner::new(&name, key)?.vkey())
+    Ok(LogSigner::new(&name, key.into())?.vkey())
 }
 
-/// An `sm2-sm3` log's new SM2 key for `origin`.
-pub fn new_sm2_key(origin: &str) -> Result<Sm2Signer> {
-    let mut secret = zeroize::Zeroizing::new([0u8; 32]);
-    loop {
-        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, secret.as_mut());
-        // A scalar of 0 or at least the group order is refused: draw again.
-        match Sm2Signer::from_secret(origin, Sm2KeyType::Note, &secret) {
-            Ok(k) => return Ok(k),
-            Err(verifier::VerifyError::Invalid { field, .. }) if field == "SM2 key" => continue,
-            Err(e) => return Err(LedgerError::InvalidRequest(format!("origin: {e}"))),
+/// Creates a new random key of `suite` for `origin` at `path`, mode 0600
+/// (Ed25519, or SM2 for `sm2-sm3`); returns its signer.
+pub fn create_suite_key_file(path: &Path, origin: &str, suite: Suite) -> Result<LogSigner> {
+    match suite {
+        Suite::Ed25519Sha256 => {
+            create_key_file(path, origin)?;
+            let (name, key) = read_key_file(path)?;
+            LogSigner::new(&name, key.into())
+        }
+        Suite::Sm2Sm3 => {
+            let key = create_sm2_key_file(path, origin)?;
+            LogSigner::new(origin, LogKey::Sm2(Arc::new(key)))
+        }
+    }
+}
+
+impl From<KeyFile> for LogKey {
+    fn from(k: KeyFile) -> LogKey {
+        match k {
+            KeyFile::Ed25519(k) => LogKey::File(Box::new(k)),
+            KeyFile::Sm2(k) => LogKey::Sm2(Arc::new(k)),
         }
     }
 }

@@ -36,7 +36,9 @@ need_pkg fonts-wqy-microhei
 need_pkg poppler-utils
 
 # The RFC 3161 tests (tests/timestamps.rs) run a real TSA with `openssl ts`
-# and make a token from the future with faketime.
+# and make a token from the future with faketime. The national-suite tests
+# (verifier/tests/sm2_*.rs, tests/sm2_timestamps.rs, tests/js_sm.rs) make
+# SM2 keys, certificates, signatures and SM3 digests with OpenSSL 3.
 need_pkg openssl
 need_pkg faketime
 
@@ -94,4 +96,19 @@ if ! "$GMSSL_VENV/bin/python" -c 'import gmssl' >/dev/null 2>&1; then
     python3 -m venv --help >/dev/null 2>&1 || need_pkg python3-venv
     echo "installing gmssl (pip, $GMSSL_VENV)..." >&2
     python3 -m venv "$GMSSL_VENV" >/dev/null && "$GMSSL_VENV/bin/pip" install -q gmssl >/dev/null
+fi
+
+# scripts/test validates docs/openapi.yaml with openapi-spec-validator
+# (PyPI), kept in a venv of its own under the shared cache: Debian's
+# python3 needs python3-venv for `python3 -m venv`.
+need_pkg python3-venv
+# The evidence-record test (tests/ers.rs) checks every record with an
+# independent RFC 4998 decoder: pyasn1-alt-modules (pyasn1-modules has no
+# RFC 4998 module), in its own venv under /var/cache, made once.
+ERS_VENV=/var/cache/evidence-ledger/ers-venv
+if ! "$ERS_VENV/bin/python" -c 'from pyasn1_alt_modules import rfc4998' >/dev/null 2>&1; then
+    command -v python3 >/dev/null 2>&1 || need_pkg python3
+    python3 -m venv "$ERS_VENV" >/dev/null 2>&1 || { need_pkg python3-venv; python3 -m venv "$ERS_VENV"; }
+    echo "installing pyasn1-alt-modules (pip, $ERS_VENV)..." >&2
+    "$ERS_VENV/bin/pip" install -q pyasn1-alt-modules==0.4.10 >/dev/null
 fi

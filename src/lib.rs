@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cmd;
 pub mod demo;
 pub mod error;
+pub mod ers;
 pub mod flows;
 pub mod load;
 pub mod maint;

@@ -61,9 +61,18 @@ pub struct Metrics {
     /// Requests refused with 401 (counted; not stored, so a flood of them
     /// costs no write).
     pub auth_failures: IntCounter,
+    /// Entries the public lookup opened to apply their tenants' lookup
+    /// switches (a listed hidden document's entries are never opened).
+    pub lookup_opened: IntCounter,
     /// Most connections served at once, as set at start from the
     /// file-descriptor budget.
     pub max_connections: IntGauge,
+    /// Platform webhook events (issue 28) by platform and outcome:
+    /// `recorded`, `replayed` (already logged), `malformed`, `failed`.
+    pub integration_events: IntCounterVec,
+    /// Platform webhook deliveries acknowledged and not logged, by platform
+    /// and reason: `unknown_event`, `no_kind`.
+    pub integration_ignored: IntCounterVec,
     work_counts: std::sync::Mutex<std::collections::HashMap<&'static str, (i64, i64)>>,
 }
 
@@ -189,12 +198,30 @@ impl Metrics {
             "evidence_auth_failures_total",
             "Requests refused for a missing, malformed, unknown, revoked or expired token",
         )?;
+        let lookup_opened = IntCounter::new(
+            "evidence_lookup_entries_opened_total",
+            "Entries the public lookup opened to apply their tenants' lookup switches",
+        )?;
         let max_connections =
             IntGauge::new("evidence_max_connections", "Most connections served at once")?;
         register(&registry, &mut names, Box::new(work.clone()))?;
         register(&registry, &mut names, Box::new(work_peak.clone()))?;
         register(&registry, &mut names, Box::new(auth_failures.clone()))?;
+        register(&registry, &mut names, Box::new(lookup_opened.clone()))?;
         register(&registry, &mut names, Box::new(max_connections.clone()))?;
+        let integration_events = IntCounterVec::new(
+            Opts::new("evidence_integration_events_total", "Platform webhook events by outcome"),
+            &["platform", "outcome"],
+        )?;
+        let integration_ignored = IntCounterVec::new(
+            Opts::new(
+                "evidence_integration_ignored_total",
+                "Platform webhook deliveries acknowledged and not logged, by reason",
+            ),
+            &["platform", "reason"],
+        )?;
+        register(&registry, &mut names, Box::new(integration_events.clone()))?;
+        register(&registry, &mut names, Box::new(integration_ignored.clone()))?;
         Ok(Metrics {
             registry,
             names,
@@ -222,7 +249,10 @@ impl Metrics {
             work,
             work_peak,
             auth_failures,
+            lookup_opened,
             max_connections,
+            integration_events,
+            integration_ignored,
             work_counts: std::sync::Mutex::default(),
         })
     }
@@ -292,8 +322,19 @@ impl Metrics {
 /// Their per-request record is the access log, for the tenant's admin.
 pub fn public_route(route: &'static str) -> &'static str {
     match route {
-        "erase" | "retention" | "tokens" | "issuers" | "report" | "bundle" | "lookup_switch"
-        | "access_log" | "audit" | "anchor" => "privileged",
+        "erase"
+        | "retention"
+        | "tokens"
+        | "issuers"
+        | "report"
+        | "bundle"
+        | "lookup_switch"
+        | "access_log"
+        | "audit"
+        | "anchor"
+        | "integrations"
+        | "integration_webhook"
+        | "evidence_record" => "privileged",
         other => other,
     }
 }

@@ -314,6 +314,45 @@ fn a_report_flood_leaves_another_tenants_receipts_and_reports_flowing() {
     }
 }
 
+/// A tenant's flood of erasures holds at most its queue's places
+/// (`MAX_REPORTS_QUEUED_PER_TENANT`, shared with its reports and lookup
+/// switches): each answer is the erasure (200) or 429 and nothing erased,
+/// and no more than 4 ran or waited at once.
+#[test]
+fn an_erasure_flood_is_bounded_per_tenant() {
+    let s = Server::start();
+    let docs: Vec<String> = (0..24).map(|i| format!("flood-e{i}")).collect();
+    for d in &docs {
+        submit_many(&s, &s.tokens.submitter, TENANT, d, 2);
+    }
+    let flood: Vec<_> = docs
+        .iter()
+        .map(|d| {
+            let (url, token, d) = (s.url.clone(), s.tokens.admin.clone(), d.clone());
+            std::thread::spawn(move || {
+                let r = reqwest::blocking::Client::new()
+                    .post(format!("{url}/v1/documents/{d}/erase"))
+                    .bearer_auth(token)
+                    .body(r#"{"reason_code":"consent_withdrawn"}"#)
+                    .send()
+                    .unwrap();
+                (d, r.status().as_u16(), r.text().unwrap())
+            })
+        })
+        .collect();
+    for t in flood {
+        let (d, status, text) = t.join().unwrap();
+        let (_, bundle) = s.get(&format!("/v1/documents/{d}/bundle"), Some(&s.tokens.legal));
+        match status {
+            200 => assert!(bundle.contains("\"erased\""), "{d}: answered 200, not erased"),
+            429 => assert!(!bundle.contains("\"erased\""), "{d}: answered 429, erased"),
+            other => panic!("{d}: {other} {text}"),
+        }
+    }
+    let peak = metric(&s, "evidence_work_in_flight_peak{kind=\"erase\"}");
+    assert!((1.0..=4.0).contains(&peak), "erasures at once: {peak}");
+}
+
 /// Anonymous requests with bad tokens and long paths are counted, not
 /// stored: the access log holds no more records after the flood, and the
 /// count says how many were refused.

@@ -5,7 +5,7 @@
 //!
 //! Needs `node` (20+); `./scripts/test` installs it (scripts/env.sh). Fails,
 //! never skips, when it is missing or the corpus holds no case. Also checks
-//! that web/vendor/pki.js is what scripts/vendor-web makes.
+//! that web/vendor/pki.js and sm-crypto.js are what scripts/vendor-web makes.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -47,9 +47,10 @@ fn corpus_through_the_javascript_verifier() {
     assert_eq!(passed, cases + 1, "{stdout}");
 }
 
-/// web/vendor/pki.js is exactly what `scripts/vendor-web` makes from the
-/// versions pinned in web/vendor/package-lock.json (npm ci, then esbuild):
-/// nobody edited the bundle by hand, and it can be rebuilt byte for byte.
+/// web/vendor/pki.js (and web/vendor/sm-crypto.js beside it) is exactly
+/// what `scripts/vendor-web` makes from the versions pinned in
+/// web/vendor/package-lock.json (npm ci, then esbuild): nobody edited a
+/// bundle by hand, and each can be rebuilt byte for byte.
 /// Needs `node` and `npm` (scripts/env.sh installs both); fails, never
 /// skips, without them.
 #[test]

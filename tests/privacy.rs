@@ -582,23 +582,53 @@ fn a_copied_attestation_is_refused_in_another_tenant_contract_or_actor() {
     assert_eq!(st, 200, "{body}");
 }
 
+/// Entries the public lookup has opened so far (`/metrics`).
+fn lookup_opened(s: &Server) -> u64 {
+    let (_, text) = s.get("/metrics", None);
+    text.lines()
+        .find_map(|l| l.strip_prefix("evidence_lookup_entries_opened_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 #[test]
 fn a_tenant_turns_the_public_lookup_of_a_document_off() {
     let s = Server::start();
     let services =
         Services { idp: clone_issuer(&s.services.idp), intent: clone_issuer(&s.services.intent) };
-    let events = contract_flow_for(TENANT, &services, &[&s.signers[0]], "quiet-doc", b"quiet");
+    let mut events = contract_flow_for(TENANT, &services, &[&s.signers[0]], "quiet-doc", b"quiet");
+    // The last event comes after the switch.
+    let late = events.pop().unwrap();
     assert_eq!(s.submit(&json!({"events": events})).0, 200);
     let h = Hash::digest(b"quiet").to_hex();
+    let unknown = Hash::digest(b"nobody logged this").to_hex();
     assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None).0, 200);
     let off = serde_json::to_vec(&json!({"enabled": false})).unwrap();
     assert_eq!(s.post("/v1/documents/quiet-doc/lookup", Some(&s.tokens.legal), off.clone()).0, 403);
-    let (st, body) = s.post("/v1/documents/quiet-doc/lookup", Some(&s.tokens.admin), off);
+    let (st, body) = s.post("/v1/documents/quiet-doc/lookup", Some(&s.tokens.admin), off.clone());
     assert_eq!(st, 200, "{body}");
-    assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None).0, 404);
+    // Hidden: the unknown hash's answer, after the same work (no entry
+    // opened for either).
+    let opened = lookup_opened(&s);
+    let hidden = s.get(&format!("/v1/lookup?document_hash={h}"), None);
+    let none = s.get(&format!("/v1/lookup?document_hash={unknown}"), None);
+    assert_eq!(hidden.0, 404);
+    assert_eq!(hidden, none, "a hidden document answers as an unknown hash");
+    assert_eq!(lookup_opened(&s), opened, "neither lookup opened an entry");
+    // An entry the document gains after the switch is hidden too (opened to
+    // find its switch, until the switch is set again).
+    assert_eq!(s.submit(&json!({"events": [late]})).0, 200);
+    assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None), none);
+    assert_eq!(lookup_opened(&s), opened + 1);
+    assert_eq!(s.post("/v1/documents/quiet-doc/lookup", Some(&s.tokens.admin), off).0, 200);
+    assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None), none);
+    assert_eq!(lookup_opened(&s), opened + 1, "the new entry is listed now");
     let on = serde_json::to_vec(&json!({"enabled": true})).unwrap();
     assert_eq!(s.post("/v1/documents/quiet-doc/lookup", Some(&s.tokens.admin), on).0, 200);
-    assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None).0, 200);
+    let (st, body) = s.get(&format!("/v1/lookup?document_hash={h}"), None);
+    assert_eq!(st, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["entries"].as_array().unwrap().len(), events.len() + 1, "{answer}");
 }
 
 #[test]

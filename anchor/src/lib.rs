@@ -27,3 +27,4 @@ pub use config::{
 pub use error::AnchorError;
 pub use runner::{AnchorStatus, Anchorer, PartnerStatus};
 pub use store::{Alarm, AnchoredCheckpoint};
+pub use timestamp::{TsaClient, TsaError};

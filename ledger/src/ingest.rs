@@ -12,7 +12,7 @@ use std::collections::HashSet;
 use std::sync::{Condvar, Mutex};
 
 use verifier::entry::{verify_attestations, Event};
-use verifier::tsa::verify_timestamp_token;
+use verifier::tsa::{verify_timestamp_token_over, Imprinted};
 use verifier::{Hash, VerifyError};
 
 use crate::error::{LedgerError, Result};
@@ -69,6 +69,21 @@ impl Ingest {
                 log,
             ),
         }
+    }
+
+    /// Whether each of `tenant`'s event ids is already in the log (an
+    /// erased entry's id counts: its idempotency record stays).
+    pub(crate) fn logged(
+        &self,
+        store: &Store,
+        records: &Records,
+        tenant: &str,
+        event_ids: &[&str],
+    ) -> Result<Vec<bool>> {
+        let vault = records.vault()?;
+        let ids: Vec<(&str, KeyId)> =
+            event_ids.iter().map(|e| (*e, vault.event_id(tenant, e))).collect();
+        Ok(idem_lookup(store, self.has_v1, tenant, &ids)?.iter().map(Option::is_some).collect())
     }
 
     /// Checks a batch for `tenant` and prepares it for the sequencer.
@@ -170,23 +185,28 @@ fn verify_timestamps<'e>(
     }
     let tsas = registry.trusted_tsas();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let check = |token: &[u8], imprint: &Hash| {
-        verify_timestamp_token(token, imprint, &tsas, now, MAX_TIMESTAMP_SKEW_SECS)
+    // Tokens signed RSA, ECDSA or SM2 (GM/T 0033) alike. The document
+    // hash is SHA-256, so is its token's imprint; the event's content is
+    // here, so its token may imprint it with SHA-256 or SM3.
+    let check = |token: &[u8], over: Imprinted<'_>| {
+        verify_timestamp_token_over(token, over, &tsas, now, MAX_TIMESTAMP_SKEW_SECS)
     };
     for (position, e) in events {
         if let Some(token) = &e.timestamp_token {
-            check(token, &e.document_hash)
+            check(token, Imprinted::Sha256(&e.document_hash))
                 .map_err(|source| LedgerError::Rejected { position, source })?;
         }
         if let Some(token) = &e.event_timestamp_token {
-            check(token, &e.content_imprint()).map_err(|source| LedgerError::Rejected {
-                position,
-                source: match source {
-                    VerifyError::Invalid { reason, .. } => {
-                        VerifyError::invalid("event_timestamp_token", reason)
-                    }
-                    other => other,
-                },
+            check(token, Imprinted::Bytes(&e.content_imprint_data())).map_err(|source| {
+                LedgerError::Rejected {
+                    position,
+                    source: match source {
+                        VerifyError::Invalid { reason, .. } => {
+                            VerifyError::invalid("event_timestamp_token", reason)
+                        }
+                        other => other,
+                    },
+                }
             })?;
         }
     }

@@ -311,9 +311,11 @@ impl Ledger {
     }
 
     /// Signs `msg` with the log's Ed25519 key, for statements the log makes
-    /// as an issuer (the attestation of a `report_issued` event). Such
-    /// messages are canonical JSON objects, so they never read as the
-    /// checkpoint bodies the same key signs.
+    /// as an issuer (the attestation of a `report_issued` event), and for
+    /// the service's signed receipts. The first are canonical JSON objects
+    /// and the second start `evidence-ledger/receipt/v1\n<origin>\n`, so
+    /// neither reads as a checkpoint body (whose second line is a decimal
+    /// size) nor as the other.
     pub fn sign_with_log_key(&self, msg: &[u8]) -> Result<Signature> {
         self.inner.attester.sign(msg)
     }
@@ -373,6 +375,15 @@ impl Ledger {
         let i = &self.inner;
         let prepared = i.ingest.prepare(&i.store, &i.registry, &i.records, tenant, events)?;
         i.log.sequence(tenant, prepared)
+    }
+
+    /// Whether each of `tenant`'s event ids is already in the log: what
+    /// an adapter that derives event ids from a platform's ids asks before
+    /// it fetches a document to hash (a replay must not refetch a file that
+    /// changed since, and then conflict with the entry already written).
+    pub fn logged_event_ids(&self, tenant: &str, event_ids: &[&str]) -> Result<Vec<bool>> {
+        let i = &self.inner;
+        i.ingest.logged(&i.store, &i.records, tenant, event_ids)
     }
 
     fn lookup(&self) -> Lookup<'_> {

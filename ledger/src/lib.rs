@@ -56,8 +56,8 @@ pub use ingest::MAX_TIMESTAMP_SKEW_SECS;
 pub use ledger::{Ledger, LedgerOptions, LedgerStatus};
 pub use records::Opening;
 pub use registry::{
-    IssuerRecord, Role, TokenRecord, TsaRecord, MAX_NEW_ISSUER_NAME, PLATFORM_TENANT,
-    TENANT_ISSUER_PREFIX,
+    IssuerRecord, Role, TokenRecord, TsaRecord, INTEGRATION_ISSUER_PREFIX, MAX_NEW_ISSUER_NAME,
+    PLATFORM_TENANT, TENANT_ISSUER_PREFIX,
 };
 pub use rotation::{rotate_master_key, rotate_master_key_prepare};
 pub use sequencer::GroupStats;

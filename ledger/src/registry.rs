@@ -44,6 +44,13 @@ pub const PLATFORM_TENANT: &str = "platform";
 /// their signers' keys, and nothing that could pass for a platform service.
 pub const TENANT_ISSUER_PREFIX: &str = "signer:";
 
+/// The name prefix of a tenant's e-signature platform integration key
+/// (Documenso, DocuSeal: `integration:<platform>:<generation>`), which
+/// attests what the platform reported. Only the service registers such
+/// names, when a tenant's admin configures an integration; `POST
+/// /v1/issuers` still takes `signer:` names alone.
+pub const INTEGRATION_ISSUER_PREFIX: &str = "integration:";
+
 /// A trusted attestation issuer (identity provider, intent service, signer).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuerRecord {
@@ -284,9 +291,11 @@ impl Registry {
                         "tenant {PLATFORM_TENANT} is reserved; omit the tenant for a platform-wide issuer"
                     )));
                 }
-                if !name.starts_with(TENANT_ISSUER_PREFIX) {
+                if !name.starts_with(TENANT_ISSUER_PREFIX)
+                    && !name.starts_with(INTEGRATION_ISSUER_PREFIX)
+                {
                     return Err(LedgerError::InvalidRequest(format!(
-                        "a tenant's issuer is one of its signers' keys, named {TENANT_ISSUER_PREFIX}<actor id>"
+                        "a tenant's issuer is one of its signers' keys, named {TENANT_ISSUER_PREFIX}<actor id>, or its signing platform's, named {INTEGRATION_ISSUER_PREFIX}<platform>:<n>"
                     )));
                 }
                 if self.issuer_in(None, name)?.is_some() {

@@ -63,6 +63,8 @@ pub(crate) fn privileged(method: &Method, path: &str) -> Option<&'static str> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
         ["v1", "documents", _, "bundle"] => Some("bundle_read"),
+        // Making an evidence record hands out the bundle it covers.
+        ["v1", "documents", _, "evidence-record"] if post => Some("bundle_read"),
         // The legacy GET .../report issues a report too.
         ["v1", "documents", _, "report"] => Some("report_issue"),
         ["v1", "documents", _, "reports"] if post => Some("report_issue"),
@@ -73,6 +75,9 @@ pub(crate) fn privileged(method: &Method, path: &str) -> Option<&'static str> {
         ["v1", "issuers", ..] if post => Some("issuer_change"),
         ["v1", "tokens", ..] if post => Some("token_change"),
         ["v1", "access-log"] => Some("access_log_read"),
+        ["v1", "integrations", _] if *method == Method::PUT || *method == Method::DELETE => {
+            Some("integration_change")
+        }
         _ => None,
     }
 }

@@ -1,4 +1,4 @@
-//! `POST /v1/audit` (admin): the store audit of `evidence-ledger audit`,
+//! `POST /v1/audit` (role platform): the store audit of `evidence-ledger audit`,
 //! run on a read-only snapshot of the live store; its outcome also goes to
 //! the metrics (`evidence_audit_findings`, `evidence_audit_last_unix`).
 

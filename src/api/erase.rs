@@ -148,9 +148,13 @@ where
     let caller = admin(state, req)?;
     ledger::check_id("document_id", document_id)?;
     let reason = small_json::<_, _, EraseBody>(body).await?.reason()?;
+    let place = super::report::QueuePlace::take(&caller.tenant)?;
     let st = state.clone();
     let doc = document_id.to_owned();
     tokio::task::spawn_blocking(move || {
+        // Held by the work, not the connection.
+        let _place = place;
+        let _work = st.metrics.work("erase");
         // No report is rendered from the records while they are erased.
         let _issuing = super::report::issuing_lock(&caller.tenant);
         // Erased before: 409, and nothing else. A clean-up cut short is
@@ -211,9 +215,12 @@ where
     let caller = admin(state, req)?;
     ledger::check_id("actor_id", actor_id)?;
     let reason = small_json::<_, _, EraseBody>(body).await?.reason()?;
+    let place = super::report::QueuePlace::take(&caller.tenant)?;
     let st = state.clone();
     let actor = actor_id.to_owned();
     tokio::task::spawn_blocking(move || {
+        let _place = place;
+        let _work = st.metrics.work("erase");
         let _issuing = super::report::issuing_lock(&caller.tenant);
         // Stored reports of the subject's documents print the person in
         // full: the clean-up record (in the erasure's commit) names those
@@ -250,12 +257,26 @@ where
         return Err(ApiError::not_found(format!("document {document_id:?}")));
     }
     let key = lookup_key(&state.ledger, &caller.tenant, document_id)?;
-    if body.enabled {
-        state.ledger.aux_delete_synced(&key)?;
-    } else {
-        state.ledger.aux_put(&key, b"off")?;
-    }
-    Ok(json(&json!({"document_id": document_id, "lookup_enabled": body.enabled})))
+    let place = super::report::QueuePlace::take(&caller.tenant)?;
+    let st = state.clone();
+    let document = document_id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let _place = place;
+        // One switch of the tenant's at a time: the switch and its hidden
+        // lists (super::hidden) change together. The switch decides, so it
+        // is written before the lists and deleted after them.
+        let _issuing = super::report::issuing_lock(&caller.tenant);
+        if body.enabled {
+            super::hidden::unhide(&st, &caller.tenant, &document)?;
+            st.ledger.aux_delete_synced(&key)?;
+        } else {
+            st.ledger.aux_put(&key, b"off")?;
+            super::hidden::hide(&st, &caller.tenant, &document)?;
+        }
+        Ok(json(&json!({"document_id": document, "lookup_enabled": body.enabled})))
+    })
+    .await
+    .map_err(|e| ApiError::internal("lookup switch", e))?
 }
 
 fn lookup_key(ledger: &Ledger, tenant: &str, document_id: &str) -> Result<Vec<u8>, ApiError> {

@@ -13,7 +13,10 @@ use verifier::entry::Event;
 use verifier::jcs::{self, Limits};
 use warp::http::StatusCode;
 
-use super::{caller, json, read_body, Answer, AppState, Req, MAX_BATCH_EVENTS, MAX_BODY_BYTES};
+use super::{
+    caller, json, read_body, signed_receipt, Answer, AppState, Req, MAX_BATCH_EVENTS,
+    MAX_BODY_BYTES,
+};
 use crate::auth::require;
 use crate::error::ApiError;
 
@@ -31,6 +34,9 @@ struct ReceiptOut<'a> {
     tree_size: u64,
     inclusion: Vec<String>,
     checkpoint: &'a str,
+    /// Only with `?receipt=signed` (formats.md §8.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signed_receipt: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -46,6 +52,7 @@ where
 {
     let caller = caller(state, req)?;
     require(&caller, &[Role::Submitter])?;
+    let signed = signed_receipt::wanted(&req.query)?;
     let request = state.admission.admit_request(&caller.tenant)?;
     // Bytes are charged before they are read, and stay charged.
     let charged = state.admission.charge_body(&caller.tenant, &req.headers, MAX_BODY_BYTES)?;
@@ -62,12 +69,26 @@ where
         })?;
         // Quota and room, before any signature is checked.
         let _admitted = st.admission.admit(&caller.tenant, events.len())?;
-        submit(&st, &caller.tenant, events)
+        let contents = signed.then(|| signed_receipt::content_hashes(&events));
+        let receipts = submit(&st, &caller.tenant, events)?;
+        let notes = match contents {
+            Some(c) => Some(signed_receipt::sign(&st, &caller.tenant, &c, &receipts)?),
+            None => None,
+        };
+        Ok::<_, ApiError>((receipts, notes))
     })
     .await
     .map_err(|e| ApiError::internal("submit task", e))??;
-    let out = ReceiptsOut { receipts: receipts.iter().map(receipt_out).collect() };
-    Ok(json(&out))
+    let (receipts, notes) = receipts;
+    let mut notes = notes.map(Vec::into_iter);
+    let receipts = receipts
+        .iter()
+        .map(|r| ReceiptOut {
+            signed_receipt: notes.as_mut().and_then(Iterator::next),
+            ..receipt_out(r)
+        })
+        .collect();
+    Ok(json(&ReceiptsOut { receipts }))
 }
 
 /// Appends and records metrics; runs on a blocking thread because
@@ -142,5 +163,6 @@ fn receipt_out(r: &Receipt) -> ReceiptOut<'_> {
         tree_size: r.tree_size,
         inclusion: r.inclusion.iter().map(|h| h.to_base64()).collect(),
         checkpoint: &r.checkpoint,
+        signed_receipt: None,
     }
 }

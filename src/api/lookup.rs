@@ -99,7 +99,11 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
     // The checkpoint first: every entry returned is proven against it.
     let status = state.ledger.status();
     let mut indices = state.ledger.entries_by_document_hash(&hash)?;
-    indices.retain(|i| *i < status.tree_size);
+    // Every lookup scans the hidden lists of the hash (super::hidden), so a
+    // hidden document costs what an unknown hash costs: its listed entries
+    // are dropped here, never opened.
+    let hidden = super::hidden::hidden_indices(&state.ledger, &hash)?;
+    indices.retain(|i| *i < status.tree_size && !hidden.contains(i));
     // Each entry is opened to check its tenant's lookup switch: bounded, so
     // that a hash with very many entries costs a public caller no more
     // than this per request (the rest is reached with the cursor).
@@ -115,6 +119,7 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
     let mut switches: HashMap<(String, String), bool> = HashMap::new();
     for i in indices {
         let opened = open_entry(state, i)?;
+        state.metrics.lookup_opened.inc();
         if let (Opening::Record { .. }, Some(ev), Some(t)) =
             (&opened.opening, &opened.event, &opened.tenant)
         {

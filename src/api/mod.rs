@@ -9,10 +9,14 @@ mod audit;
 mod bundle;
 pub mod client;
 pub mod erase;
+mod ers;
 mod events;
+mod hidden;
+pub mod integrations;
 mod lookup;
 mod public;
 pub(crate) mod report;
+mod signed_receipt;
 pub(crate) mod tiles;
 mod tokens;
 mod verify;
@@ -169,6 +173,7 @@ where
     let segments: Vec<&str> = req.path.trim_start_matches('/').split('/').collect();
     let get = req.method == Method::GET;
     let post = req.method == Method::POST;
+    let (put, delete) = (req.method == Method::PUT, req.method == Method::DELETE);
     match segments.as_slice() {
         ["v1", "checkpoint"] if get => ("checkpoint", public::checkpoint(state)),
         ["v1", "checkpoint", "latest"] if get => ("checkpoint", public::latest_checkpoint(state)),
@@ -190,6 +195,12 @@ where
         ["v1", "events"] if post => ("events", events::post(state, req, body).await),
         ["v1", "documents", doc, "bundle"] if get => ("bundle", bundle::get(state, req, doc).await),
         ["v1", "documents", doc, "report"] if get => ("report", report::get(state, req, doc).await),
+        ["v1", "documents", doc, "evidence-record"] if post => {
+            ("evidence_record", ers::post(state, req, doc).await)
+        }
+        ["v1", "documents", doc, "evidence-record"] if get => {
+            ("evidence_record", ers::get(state, req, doc).await)
+        }
         ["v1", "documents", doc, "reports"] if post => {
             ("report", report::post(state, req, doc).await)
         }
@@ -216,6 +227,18 @@ where
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
         ["v1", "issuers", name, "revoke"] if post => {
             ("issuers", admin::revoke_issuer(state, req, name).await)
+        }
+        ["v1", "integrations", platform] if get => {
+            ("integrations", integrations::admin(state, req, platform, body).await)
+        }
+        ["v1", "integrations", platform] if put => {
+            ("integrations", integrations::admin(state, req, platform, body).await)
+        }
+        ["v1", "integrations", platform] if delete => {
+            ("integrations", integrations::admin(state, req, platform, body).await)
+        }
+        ["v1", "integrations", platform, tenant] if post => {
+            ("integration_webhook", integrations::webhook(state, req, platform, tenant, body).await)
         }
         ["v1", "access-log"] if get => ("access_log", access::list(state, req).await),
         ["v1", "tokens"] if post => ("tokens", tokens::issue(state, req, body).await),

@@ -120,22 +120,28 @@ struct TenantQueue {
     queued: usize,
 }
 
-/// A report request's place in its tenant's queue; given back when dropped
-/// (by the work, not the connection: see [`run`]).
-struct QueuePlace {
+/// A report request's (or an erasure's or lookup switch's) place in its
+/// tenant's queue; given back when dropped (by the work, not the
+/// connection: see [`run`]).
+pub(crate) struct QueuePlace {
     tenant: String,
     lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl QueuePlace {
-    fn take(tenant: &str) -> Result<QueuePlace, ApiError> {
+    /// A place in the tenant's queue, or 429 when the tenant already has
+    /// [`MAX_REPORTS_QUEUED_PER_TENANT`] reports, erasures or lookup
+    /// switches waiting or running: one tenant's flood of them holds at
+    /// most that many blocking threads.
+    pub(crate) fn take(tenant: &str) -> Result<QueuePlace, ApiError> {
         let mut map = ISSUING.lock().unwrap_or_else(|p| p.into_inner());
         let q = map.get_or_insert_with(HashMap::new).entry(tenant.to_owned()).or_default();
         if q.queued >= MAX_REPORTS_QUEUED_PER_TENANT {
             return Err(ApiError::overloaded(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
-                    "the tenant has {MAX_REPORTS_QUEUED_PER_TENANT} reports being issued; retry"
+                    "the tenant has {MAX_REPORTS_QUEUED_PER_TENANT} reports, erasures or lookup \
+                     switches waiting or running; retry"
                 ),
                 1,
             ));
@@ -445,6 +451,10 @@ fn render(
         .ok_or_else(|| ApiError::internal("report", "no readable entry in the bundle"))?;
     let event_id = format!("report-{}", random_hex());
     let issued_at = now_rfc3339();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let tsas = state.trust.tsa_roots();
+    let evidence_record =
+        crate::ers::report_line(&state.ledger, &caller.tenant, document_id, &tsas, now);
     let doc = report::compose(&Issue {
         report: &verified,
         log_vkey: state.ledger.vkey(),
@@ -453,6 +463,7 @@ fn render(
         requested_by: &caller.token_id,
         log_issuer: LOG_ISSUER,
         public_url: state.public_url.as_deref(),
+        evidence_record: evidence_record.as_deref(),
     });
     let body = match format {
         Format::Html => html::render(&doc).into_bytes(),

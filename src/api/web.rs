@@ -133,6 +133,18 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/vendor/pki.js"),
     },
+    // The national suite (sm2-sm3): SM3 trees and SM2 signatures, ready
+    // for the bundle flow; sm-crypto bundled by scripts/vendor-web.
+    Asset {
+        name: "verifier/sm.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/sm.js"),
+    },
+    Asset {
+        name: "vendor/sm-crypto.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/vendor/sm-crypto.js"),
+    },
     Asset {
         name: "verifier/policy.js",
         content_type: "text/javascript; charset=utf-8",
@@ -308,6 +320,8 @@ mod tests {
             "verifier/tsa/crypto.js",
             "verifier/tsa/chain.js",
             "vendor/pki.js",
+            "verifier/sm.js",
+            "vendor/sm-crypto.js",
             "verifier/policy.js",
             "verifier/report.js",
             "verifier/verdict.js",

@@ -1,12 +1,13 @@
 //! The operator CLI (pinned in DESIGN.md): init, token, issuer, serve; plus
-//! status, demo and load.
+//! status, ers (evidence records), demo and load.
 //!
 //! This module parses the command line and dispatches; each group of
 //! commands lives in a submodule (`store`, `serve`, `tokens`, `trust`,
-//! `anchoring`), the maintenance commands, the demo and the load tool in
+//! `anchoring`, `ers`), the maintenance commands, the demo and the load tool in
 //! their own modules, and what they all share in [`crate::cmd`].
 
 mod anchoring;
+mod ers;
 mod serve;
 mod store;
 mod tokens;
@@ -122,14 +123,24 @@ enum Command {
         /// it the reports print the path alone, with a note.
         #[arg(long = "public-url", value_name = "URL")]
         public_url: Option<String>,
+<<<<<<< HEAD
         /// The suite this log must have (refused if `init` chose another).
         #[arg(long)]
         suite: Option<String>,
+=======
+        #[command(flatten)]
+        ers: ers::ErsServeOptions,
+>>>>>>> main
     },
     /// Manage trusted RFC 3161 time-stamp authorities.
     Tsa {
         #[command(subcommand)]
         command: TsaCommand,
+    },
+    /// RFC 4998 evidence records: export one over a contract's bundle, renew one.
+    Ers {
+        #[command(subcommand)]
+        command: ers::ErsCommand,
     },
     /// Manage the witnesses (notary offices, courts) that cosign checkpoints.
     Witness {
@@ -227,6 +238,7 @@ fn run(cli: Cli) -> CliResult {
             limits,
             pg,
             public_url,
+<<<<<<< HEAD
             suite,
         } => serve::check_suite(&data, suite.as_deref()).and_then(|()| {
             serve::serve(
@@ -241,9 +253,25 @@ fn run(cli: Cli) -> CliResult {
                 public_url.as_deref(),
             )
         }),
+=======
+            ers,
+        } => serve::serve(
+            &data,
+            listen,
+            allow_rollback,
+            accept_v1_attestations,
+            retention_sweep_secs,
+            url.as_deref(),
+            &limits,
+            &pg,
+            public_url.as_deref(),
+            ers,
+        ),
+>>>>>>> main
         Command::Witness { command } => anchoring::witness(command),
         Command::Tiles { command } => store::tiles(command),
         Command::Tsa { command } => trust::tsa(command),
+        Command::Ers { command } => ers::ers(command),
         Command::Anchor { command } => anchoring::anchor_cmd(command),
         Command::Status { data } => store::status(&data),
         Command::Audit { data } => crate::maint::audit(&data),

@@ -33,6 +33,12 @@ pub struct ServeLimits {
     /// per-client connection cap. Without it, the socket's peer is the client.
     #[arg(long = "trusted-proxy", value_parser = crate::api::client::parse_proxy)]
     trusted_proxy: Vec<std::net::IpAddr>,
+    /// A network (CIDR, or one address) the Documenso/DocuSeal adapters may
+    /// fetch documents from besides public addresses (repeatable): a
+    /// platform on the operator's own network. Loopback, private,
+    /// link-local and other inner addresses are refused otherwise.
+    #[arg(long = "integration-allow-network", value_parser = crate::api::integrations::egress::parse_network)]
+    integration_allow_network: Vec<crate::api::integrations::egress::Network>,
     /// Most connections one address holds at once; past it, 429 and close.
     #[arg(long = "max-connections-per-client", default_value_t = crate::api::admission::DEFAULT_MAX_CONNECTIONS_PER_CLIENT)]
     max_connections_per_client: usize,
@@ -142,8 +148,10 @@ pub(super) fn serve(
     limits: &ServeLimits,
     pg: &PgServeOptions,
     public_url: Option<&str>,
+    ers: super::ers::ErsServeOptions,
 ) -> CliResult {
     let mut admission = limits.config()?;
+    crate::api::integrations::egress::configure(limits.integration_allow_network.clone());
     admission.max_connections = crate::server::connection_budget(crate::server::MAX_CONNECTIONS)?;
     let pg_commit_timeout = pg.commit_timeout()?;
     let public_url = public_url.map(crate::report::qr::check_public_url).transpose()?;
@@ -204,6 +212,15 @@ pub(super) fn serve(
             .spawn(move || retention_loop(&state, retention_sweep_secs.max(1), &stop))
             .map_err(|e| e.to_string())?
     };
+    let renewer = {
+        let (ledger, stop) = (ledger.clone(), stop_sweeps.clone());
+        std::thread::Builder::new()
+            .name("ers-renewal".into())
+            .spawn(move || {
+                crate::ers::renewal_loop(&ledger, ers.margin_secs, ers.interval_secs.max(1), &stop)
+            })
+            .map_err(|e| e.to_string())?
+    };
     let rt = runtime()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| e.to_string())?;
@@ -223,6 +240,7 @@ pub(super) fn serve(
     }
     stop_sweeps.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = sweeper.join();
+    let _ = renewer.join();
     // In-flight requests are done; let queued batches commit, then stop.
     ledger.close();
     tracing::info!("stopped cleanly at tree size {}", ledger.status().tree_size);

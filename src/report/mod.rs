@@ -83,6 +83,10 @@ pub struct Issue<'a> {
     /// The service's public base URL (`serve --public-url`), for the QR
     /// code's link; `None` prints the path alone.
     pub public_url: Option<&'a str>,
+    /// What the service says of the newest RFC 4998 evidence record it
+    /// keeps for the contract (docs/long-term.md), when there is one; its
+    /// ledger-sourced parts already went through `plain`.
+    pub evidence_record: Option<&'a str>,
 }
 
 /// The report's title.
@@ -115,6 +119,10 @@ pub fn compose(issue: &Issue<'_>) -> Document {
     if !r.timestamps.is_empty() {
         blocks.push(Block::Heading("可信时间戳 Trusted timestamps (RFC 3161)".to_owned()));
         blocks.push(timestamps(r));
+    }
+    if let Some(line) = issue.evidence_record {
+        blocks.push(Block::Heading("长期保存证据记录 Evidence record (RFC 4998)".to_owned()));
+        blocks.push(Block::Para(line.to_owned()));
     }
     blocks.push(Block::Heading("校验明细 Checks".to_owned()));
     blocks.push(checks(r));

@@ -759,3 +759,24 @@ test('a bundle\'s anchoring member is the ledger\'s claim: shown, never counted'
 // and lookup v2): in their own file, run with these (tests/browser.rs runs
 // this file).
 import './v2.test.mjs';
+
+// Twin of the Rust unit test in verifier/src/bundle/timeline.rs: a
+// signature reported by the tenant's signing platform (an `integration:`
+// attestation) is exempt from T3/T4, and says so; others are not; T5 holds.
+test('timeline: integration-reported signatures', async () => {
+  const { timelineCheck } = await import('../../web/verifier/bundle/timeline.js');
+  const entry = (i, kind, actor, issuer) => [i, {
+    event: { kind, actor: { id: actor }, attestations: issuer ? [{ issuer }] : [] },
+    ledger_time: '2026-01-01T00:00:00.000000Z',
+  }];
+  const run = (es) => timelineCheck(es, 0, es.map(([i, l]) => [i, l.ledger_time]));
+  const I = 'integration:documenso:1';
+  const ok = run([entry(0, 'registered', 'owner', I), entry(1, 'signed', 'r-50', I), entry(2, 'completed', 'owner', I)]);
+  assert.equal(ok.passed, true);
+  assert.equal(ok.detail.k, 'c.time.ok_reported');
+  assert.equal(ok.detail.a.reported, 1);
+  const vouched = run([entry(0, 'registered', 'owner'), entry(1, 'signed', 'r-50', 'idp-gov'), entry(2, 'completed', 'owner')]);
+  assert.equal(vouched.passed, false);
+  const late = run([entry(0, 'completed', 'owner', I), entry(1, 'signed', 'r-50', I)]);
+  assert.equal(late.passed, false);
+});

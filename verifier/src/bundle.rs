@@ -73,7 +73,7 @@ pub const MAX_WITNESSES: usize = 100;
 /// v2 record nests bundle/entries/entry/record/event/attestations/attestation
 /// (7) plus a claim of up to [`MAX_CLAIM_DEPTH`] levels, 15 in all. The
 /// longest string is a leaf in base64.
-const BUNDLE_LIMITS: Limits =
+pub(crate) const BUNDLE_LIMITS: Limits =
     Limits { max_bytes: MAX_BUNDLE_BYTES, max_depth: 16, max_string: MAX_LEAF_B64 };
 // A record of the deepest valid event must fit in a bundle.
 const _: () = assert!(7 + MAX_CLAIM_DEPTH <= BUNDLE_LIMITS.max_depth);

@@ -285,12 +285,19 @@ impl Event {
     /// the identity never leaves the private opening, so the token must
     /// not depend on it).
     pub fn content_imprint(&self) -> Hash {
+        Hash::digest(&self.content_imprint_data())
+    }
+
+    /// The bytes [`Event::content_imprint`] digests. A token may imprint
+    /// them with SM3 instead of SHA-256 (GM/T 0033 TSAs do), which
+    /// [`crate::tsa::Imprinted::Bytes`] lets the verifier check.
+    pub fn content_imprint_data(&self) -> Vec<u8> {
         let mut v = self.raw.clone();
         if let Some(m) = v.as_object_mut() {
             m.remove("event_timestamp_token");
             m.remove("identity");
         }
-        Hash::digest(&jcs::to_canonical(&v))
+        jcs::to_canonical(&v)
     }
 
     /// The submitted event without its `identity` member: what a v2

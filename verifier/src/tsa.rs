@@ -10,7 +10,10 @@
 //! ESS signing certificate, RFC 5035), the signature, and the certificate
 //! path to a trusted root at `genTime`. GB/T 20520 (the Chinese national
 //! profile of RFC 3161) tokens are the same structure and pass the same
-//! checks when signed with RSA or ECDSA; SM2 signatures are not supported.
+//! checks when signed with RSA or ECDSA; GM/T 0033 tokens, signed SM2 over
+//! SM3 with SM2 certificates, pass them too, and their imprint may be SM3
+//! where the caller knows the imprinted bytes or their SM3 digest
+//! ([`verify_timestamp_token_over`]).
 //!
 //! Out of scope: revocation (CRL/OCSP), which needs the network; fetching
 //! tokens, which the anchoring code does over HTTP with [`request`].
@@ -34,10 +37,12 @@ use self::asn1::{
     SigningCertificate, SigningCertificateV2, TstInfo, ID_AA_SIGNING_CERTIFICATE,
     ID_AA_SIGNING_CERTIFICATE_V2, ID_CT_TST_INFO,
 };
-use self::crypto::{signature_scheme, verify_signature, DigestAlg};
+use self::crypto::{signature_scheme, verify_signature, DigestAlg, ID_SM3};
 use crate::{Hash, VerifyError};
 
-pub use self::request::{parse_timestamp_response, timestamp_request_der};
+pub use self::request::{
+    parse_timestamp_response, timestamp_request_der, timestamp_request_der_for,
+};
 
 /// Largest token accepted, in bytes, checked before decoding. Same cap as
 /// the event model's `timestamp_token` (a token with a 3-certificate chain
@@ -111,10 +116,25 @@ pub fn parse_root_pem(pem: &str) -> Result<Vec<u8>, VerifyError> {
     Ok(der)
 }
 
+/// What a token must be over: the caller's knowledge of the timestamped
+/// data, which decides the imprint algorithms it can check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Imprinted<'a> {
+    /// Only the data's SHA-256 is known (an event's `document_hash`): the
+    /// imprint must be SHA-256.
+    Sha256(&'a Hash),
+    /// Only the data's SM3 (GB/T 32905) is known: the imprint must be SM3.
+    Sm3(&'a Hash),
+    /// The data itself (a checkpoint body, an event's canonical JSON): the
+    /// imprint may be SHA-256 or SM3 of it (GM/T 0033 TSAs imprint SM3).
+    Bytes(&'a [u8]),
+}
+
 /// Verifies an RFC 3161 TimeStampToken (DER) over `expected_sha256` against
 /// the `trusted` TSA roots, as of `now_unix` with `max_skew_secs` of clock
 /// skew allowed for `genTime`. Never panics; every failure is
 /// [`VerifyError::Invalid`] on `timestamp_token`, naming the failed check.
+/// The same as [`verify_timestamp_token_over`] with [`Imprinted::Sha256`].
 pub fn verify_timestamp_token(
     token_der: &[u8],
     expected_sha256: &Hash,
@@ -122,6 +142,63 @@ pub fn verify_timestamp_token(
     now_unix: i64,
     max_skew_secs: i64,
 ) -> Result<TimestampInfo, VerifyError> {
+    let over = Imprinted::Sha256(expected_sha256);
+    verify_timestamp_token_over(token_der, over, trusted, now_unix, max_skew_secs)
+}
+
+/// Verifies an RFC 3161 TimeStampToken (DER) over the data `over`
+/// describes, as [`verify_timestamp_token`] does; the imprint may be SM3
+/// when `over` allows it. Tokens signed with RSA, ECDSA or SM2 (GM/T 0033)
+/// all go through here.
+pub fn verify_timestamp_token_over(
+    token_der: &[u8],
+    over: Imprinted<'_>,
+    trusted: &[TrustedTsa],
+    now_unix: i64,
+    max_skew_secs: i64,
+) -> Result<TimestampInfo, VerifyError> {
+    let imprint = |tst: &TstInfo| check_imprint(tst, over);
+    verify_token_with(token_der, imprint, trusted, now_unix, max_skew_secs).map(|(info, _)| info)
+}
+
+/// [`verify_timestamp_token`] for a token whose message imprint is
+/// `hashed` under the hash algorithm `algorithm` (any algorithm: RFC 4998
+/// archive timestamps use the hash of their tree). Also returns the end of
+/// the signer certificate's validity (unix seconds): until when the token
+/// can be renewed.
+pub fn verify_timestamp_token_imprint(
+    token_der: &[u8],
+    algorithm: ObjectIdentifier,
+    hashed: &[u8],
+    trusted: &[TrustedTsa],
+    now_unix: i64,
+    max_skew_secs: i64,
+) -> Result<(TimestampInfo, i64), VerifyError> {
+    let imprint = |tst: &TstInfo| {
+        let found = &tst.message_imprint;
+        if found.hash_algorithm.oid != algorithm {
+            return Err(fail(format!(
+                "message imprint uses hash algorithm {}, not {algorithm}",
+                found.hash_algorithm.oid
+            )));
+        }
+        if found.hashed_message.as_bytes() != hashed {
+            return Err(fail("message imprint does not match the hash it must cover"));
+        }
+        Ok(())
+    };
+    verify_token_with(token_der, imprint, trusted, now_unix, max_skew_secs)
+}
+
+/// The checks of [`verify_timestamp_token`] in their order, with the
+/// imprint check given; returns the signer certificate's `notAfter` too.
+fn verify_token_with(
+    token_der: &[u8],
+    check_imprint: impl Fn(&TstInfo) -> Result<(), VerifyError>,
+    trusted: &[TrustedTsa],
+    now_unix: i64,
+    max_skew_secs: i64,
+) -> Result<(TimestampInfo, i64), VerifyError> {
     if token_der.len() > MAX_TOKEN_SIZE {
         return Err(fail(format!(
             "{} bytes, more than the {MAX_TOKEN_SIZE} allowed",
@@ -130,7 +207,7 @@ pub fn verify_timestamp_token(
     }
     let signed = decode_signed_data(token_der)?;
     let (tst_der, tst) = decode_tst_info(&signed)?;
-    check_imprint(&tst, expected_sha256)?;
+    check_imprint(&tst)?;
     if tst.gen_time.unix > now_unix.saturating_add(max_skew_secs) {
         return Err(fail(format!(
             "genTime {} is in the future (more than {max_skew_secs} s ahead of this clock)",
@@ -144,7 +221,8 @@ pub fn verify_timestamp_token(
     check_signed_attributes(signer_info, tst_der, signer)?;
     check_signature(signer_info, signer)?;
     let tsa = chain::chain_to_trusted(signer, &certs, trusted, tst.gen_time.unix)?;
-    Ok(TimestampInfo {
+    let not_after = signer.tbs_certificate.validity.not_after.to_unix_duration().as_secs();
+    let info = TimestampInfo {
         tsa: tsa.to_owned(),
         gen_time: tst.gen_time.rfc3339.clone(),
         gen_time_unix: tst.gen_time.unix,
@@ -152,7 +230,33 @@ pub fn verify_timestamp_token(
         policy: tst.policy.to_string(),
         nonce: tst.nonce.as_ref().map(int_hex),
         signer_subject: signer.tbs_certificate.subject.to_string(),
-    })
+    };
+    Ok((info, i64::try_from(not_after).unwrap_or(i64::MAX)))
+}
+
+/// The hash algorithm of a token's message imprint, read without checking
+/// anything else (RFC 4998 §4.1: an archive timestamp without its own
+/// `digestAlgorithm` uses its timestamp's). `None` if it does not decode.
+pub fn token_imprint_algorithm(token_der: &[u8]) -> Option<ObjectIdentifier> {
+    if token_der.len() > MAX_TOKEN_SIZE {
+        return None;
+    }
+    let signed = decode_signed_data(token_der).ok()?;
+    let (_, tst) = decode_tst_info(&signed).ok()?;
+    Some(tst.message_imprint.hash_algorithm.oid)
+}
+
+/// When the certificate that signed a token expires (unix seconds), read
+/// without checking anything: for the service's renewal schedule over
+/// tokens it verified when it got them. `None` if it does not decode.
+pub fn token_signer_not_after(token_der: &[u8]) -> Option<i64> {
+    if token_der.len() > MAX_TOKEN_SIZE {
+        return None;
+    }
+    let signed = decode_signed_data(token_der).ok()?;
+    let certs = token_certificates(&signed).ok()?;
+    let signer = chain::find_signer(&only_signer(&signed).ok()?.sid, &certs).ok()?;
+    i64::try_from(signer.tbs_certificate.validity.not_after.to_unix_duration().as_secs()).ok()
 }
 
 /// A failed token check, named in `reason`.
@@ -192,16 +296,28 @@ fn decode_tst_info(signed: &SignedData) -> Result<(&[u8], TstInfo), VerifyError>
     Ok((content.value(), tst))
 }
 
-/// RFC 3161 §2.4.2 messageImprint: SHA-256 of the document, as the event says.
-fn check_imprint(tst: &TstInfo, expected: &Hash) -> Result<(), VerifyError> {
+/// RFC 3161 §2.4.2 messageImprint: the digest of the data, by an algorithm
+/// the caller can check (SHA-256 of the document, as the event says).
+fn check_imprint(tst: &TstInfo, over: Imprinted<'_>) -> Result<(), VerifyError> {
     let imprint = &tst.message_imprint;
-    if imprint.hash_algorithm.oid != ID_SHA_256 {
-        return Err(fail(format!(
-            "message imprint uses hash algorithm {}, not SHA-256",
-            imprint.hash_algorithm.oid
-        )));
-    }
-    if imprint.hashed_message.as_bytes() != expected.0 {
+    let oid = imprint.hash_algorithm.oid;
+    let expected: Vec<u8> = match (over, oid) {
+        (Imprinted::Sha256(h), ID_SHA_256) | (Imprinted::Sm3(h), ID_SM3) => h.0.to_vec(),
+        (Imprinted::Bytes(data), ID_SHA_256) => DigestAlg::Sha256.digest(data),
+        (Imprinted::Bytes(data), ID_SM3) => DigestAlg::Sm3.digest(data),
+        (Imprinted::Sha256(_), _) => {
+            return Err(fail(format!("message imprint uses hash algorithm {oid}, not SHA-256")))
+        }
+        (Imprinted::Sm3(_), _) => {
+            return Err(fail(format!("message imprint uses hash algorithm {oid}, not SM3")))
+        }
+        (Imprinted::Bytes(_), _) => {
+            return Err(fail(format!(
+                "message imprint uses hash algorithm {oid}, not SHA-256 or SM3"
+            )))
+        }
+    };
+    if imprint.hashed_message.as_bytes() != expected.as_slice() {
         return Err(fail("message imprint does not match the document hash"));
     }
     Ok(())
@@ -317,7 +433,10 @@ pub(crate) fn single_value(
 /// The SignerInfo digest algorithm, if one we accept.
 fn signer_digest(info: &SignerInfo) -> Result<DigestAlg, VerifyError> {
     DigestAlg::from_oid(&info.digest_alg.oid).ok_or_else(|| {
-        fail(format!("digest algorithm {} is not SHA-256, SHA-384 or SHA-512", info.digest_alg.oid))
+        fail(format!(
+            "digest algorithm {} is not SHA-256, SHA-384, SHA-512 or SM3",
+            info.digest_alg.oid
+        ))
     })
 }
 

@@ -137,7 +137,46 @@ fn generate() -> Vec<Case> {
     cases.extend(v3_cases(&world, &court));
     cases.extend(lookup_cases(&world, &court));
     cases.extend(party_cases(&world, &court));
+    cases.extend(integration_cases(&court));
     cases
+}
+
+/// Signatures reported by a tenant's e-signature platform (an
+/// `integration:` issuer, docs/integrations.md): exempt from T3 and T4,
+/// still held to T5 (bundle-format.md §3.8).
+fn integration_cases(court: &str) -> Vec<Case> {
+    const ISSUER: &str = "integration:documenso:1";
+    let world = World { issuers: vec![(ISSUER.into(), key(20))], ..World::new() };
+    let event = |id: &str, kind: &str, actor: &str| {
+        let claim = json!({"platform": "documenso", "reported_event": kind});
+        world.event_v2(id, kind, actor, &[(ISSUER, claim)], (TENANT, DOC_ID, actor))
+    };
+    let flow = vec![
+        event("documenso-10-registered", "registered", "documenso-user-1"),
+        event("documenso-10-signed-50", "signed", "documenso-recipient-50"),
+        event("documenso-10-signed-51", "signed", "documenso-recipient-51"),
+        event("documenso-10-completed", "completed", "documenso-user-1"),
+    ];
+    let mut late = flow.clone();
+    late.swap(2, 3);
+    vec![
+        Case {
+            name: "v2-integration-reported-verified",
+            description: "A contract logged from a signing platform's webhooks: every event attested by the tenant's integration key, signatures reported by the platform (no signer key, no identity or intent events): verified.",
+            bundle: to_value(&world.bundle_v2(&flow)),
+            policy: court.to_owned(),
+            document: Some(DOCUMENT.to_vec()),
+            expect: expect("verified", &[], &[]),
+        },
+        Case {
+            name: "v2-integration-signed-after-completion",
+            description: "The same, with a platform-reported signature logged after the completion: the timeline still fails (T5).",
+            bundle: to_value(&world.bundle_v2(&late)),
+            policy: court.to_owned(),
+            document: None,
+            expect: expect("failed", &["timeline"], &[]),
+        },
+    ]
 }
 
 /// Evidence bundle v2: records, identity openings, attestation v2, erased

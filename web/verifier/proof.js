@@ -1,5 +1,7 @@
 // RFC 9162 §2.1.3.2 inclusion and §2.1.4.2 consistency proofs. Sizes and
 // indices are BigInt: JS bit operators are 32-bit. Twin of verifier/src/proof.rs.
+// Each takes the tree's node hash last, SHA-256's by default; an `sm2-sm3`
+// log passes SM3's (web/verifier/sm.js).
 
 import { eqBytes } from './std.js';
 import { nodeHash } from './hash.js';
@@ -8,7 +10,7 @@ import { nodeHash } from './hash.js';
 export const MAX_PROOF_HASHES = 128;
 
 /** RFC 9162 §2.1.3.2: the root an inclusion proof leads to, or null. */
-export async function inclusionRoot(leafHashBytes, index, size, path) {
+export async function inclusionRoot(leafHashBytes, index, size, path, hashNode = nodeHash) {
   if (index >= size) return null;
   let fn = index;
   let sn = size - 1n;
@@ -16,7 +18,7 @@ export async function inclusionRoot(leafHashBytes, index, size, path) {
   for (const p of path) {
     if (sn === 0n) return null;
     if ((fn & 1n) === 1n || fn === sn) {
-      r = await nodeHash(p, r);
+      r = await hashNode(p, r);
       if ((fn & 1n) === 0n) {
         while ((fn & 1n) === 0n && fn !== 0n) {
           fn >>= 1n;
@@ -24,7 +26,7 @@ export async function inclusionRoot(leafHashBytes, index, size, path) {
         }
       }
     } else {
-      r = await nodeHash(r, p);
+      r = await hashNode(r, p);
     }
     fn >>= 1n;
     sn >>= 1n;
@@ -33,14 +35,14 @@ export async function inclusionRoot(leafHashBytes, index, size, path) {
 }
 
 /** RFC 9162 §2.1.3.2 verification against `root`. */
-export async function verifyInclusion(leafHashBytes, index, size, path, root) {
-  const r = await inclusionRoot(leafHashBytes, index, size, path);
+export async function verifyInclusion(leafHashBytes, index, size, path, root, hashNode = nodeHash) {
+  const r = await inclusionRoot(leafHashBytes, index, size, path, hashNode);
   return r !== null && eqBytes(r, root);
 }
 
 /** RFC 9162 §2.1.4.2: whether `path` proves the tree (size1, root1) is a
  * prefix of the tree (size2, root2). */
-export async function verifyConsistency(size1, size2, path, root1, root2) {
+export async function verifyConsistency(size1, size2, path, root1, root2, hashNode = nodeHash) {
   if (size1 > size2) return false;
   if (size1 === size2) return path.length === 0 && eqBytes(root1, root2);
   if (size1 === 0n) return path.length === 0;
@@ -58,8 +60,8 @@ export async function verifyConsistency(size1, size2, path, root1, root2) {
   for (const c of p.slice(1)) {
     if (sn === 0n) return false;
     if ((fn & 1n) === 1n || fn === sn) {
-      fr = await nodeHash(c, fr);
-      sr = await nodeHash(c, sr);
+      fr = await hashNode(c, fr);
+      sr = await hashNode(c, sr);
       if ((fn & 1n) === 0n) {
         while ((fn & 1n) === 0n && fn !== 0n) {
           fn >>= 1n;
@@ -67,7 +69,7 @@ export async function verifyConsistency(size1, size2, path, root1, root2) {
         }
       }
     } else {
-      sr = await nodeHash(sr, c);
+      sr = await hashNode(sr, c);
     }
     fn >>= 1n;
     sn >>= 1n;

@@ -18,7 +18,7 @@ import {
   certificateDers, decodeDer, firstEssCertId, genTimeOf, intHex, is, nameText, oidOf, signedAttributes, singleValue, valueBytes,
 } from './tsa/asn1.js';
 import { checkTsaProfile, chainToTrusted, findSigner, readCertificate } from './tsa/chain.js';
-import { DIGESTS, digest, signatureScheme, verifySignature } from './tsa/crypto.js';
+import { DIGESTS, ID_SM3, digest, signatureScheme, verifySignature } from './tsa/crypto.js';
 
 export const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
 export const PEM_END = '-----END CERTIFICATE-----';
@@ -50,7 +50,8 @@ export function trustedTsa(name, pem) {
 
 /**
  * Verifies an RFC 3161 TimeStampToken (DER bytes) over `expected` (the 32
- * bytes of a SHA-256) against `trusted` TSAs ([{name, cert}] from
+ * bytes of a SHA-256, or {data}: the bytes, whose SHA-256 or SM3 the
+ * imprint may be) against `trusted` TSAs ([{name, cert}] from
  * trustedTsa), as of `now` (Unix seconds) with `maxSkew` seconds of clock
  * skew allowed for genTime. Resolves to {tsa, gen_time, gen_time_unix,
  * serial, policy, nonce, signer_subject}; rejects with a Fail whose
@@ -60,7 +61,7 @@ export async function verifyTimestampToken(der, expected, trusted, now, maxSkew)
   if (der.length > MAX_TOKEN_SIZE) fail('r.tsa', { what: 'size', size: der.length, max: MAX_TOKEN_SIZE });
   const signed = decodeSignedData(der);
   const tst = decodeTstInfo(signed.sd);
-  checkImprint(tst, expected);
+  await checkImprint(tst, expected);
   if (tst.genTime.unix > now + maxSkew) fail('r.tsa', { what: 'future', gen_time: tst.genTime.rfc3339, skew: maxSkew });
   if (signed.certs.length > MAX_TOKEN_CERTS) fail('r.tsa', { what: 'certs', max: MAX_TOKEN_CERTS });
   const info = onlySigner(signed.sd);
@@ -120,11 +121,17 @@ function decodeTstInfo(sd) {
   return { der, genTime, x };
 }
 
-/** RFC 3161 §2.4.2 messageImprint: SHA-256 of what the token is about. */
-function checkImprint(tst, expected) {
+/** RFC 3161 §2.4.2 messageImprint: SHA-256 of what the token is about
+ * (`expected`, bytes), or, given `{data}` (the bytes themselves, as
+ * Imprinted::Bytes in tsa.rs), SHA-256 or SM3 of them (GM/T 0033). */
+async function checkImprint(tst, expected) {
   const imprint = tst.x.messageImprint;
-  if (imprint.hashAlgorithm.algorithmId !== SHA256) fail('r.tsa', { what: 'imprint_alg', oid: imprint.hashAlgorithm.algorithmId });
-  if (!eqBytes(valueBytes(imprint.hashedMessage), expected)) fail('r.tsa', { what: 'imprint' });
+  const oid = imprint.hashAlgorithm.algorithmId;
+  const data = expected instanceof Uint8Array ? null : expected.data;
+  const ok = oid === SHA256 || (data && oid === ID_SM3);
+  if (!ok) fail('r.tsa', { what: 'imprint_alg', oid });
+  const want = data ? await digest(oid === SHA256 ? 'SHA-256' : 'SM3', data) : expected;
+  if (!eqBytes(valueBytes(imprint.hashedMessage), want)) fail('r.tsa', { what: 'imprint' });
 }
 
 /** RFC 3161 §2.4.2: the token carries the TSA's signature and no other. */

@@ -3,6 +3,8 @@
 //! prints each check, the verdict and the rebuilt evidence chain.
 //! `verifier pdf SIGNED.pdf --policy FILE [--bundle BUNDLE]` checks the
 //! contract PDF's own signatures against the policy's CA and TSA roots.
+//! `verifier ers RECORD --bundle BUNDLE --policy FILE` checks an RFC 4998
+//! evidence record over the bundle it covers (docs/long-term.md).
 //! `verifier policy fetch URL` writes a starting policy from a ledger's
 //! `/v1/log`; `verifier policy show FILE` reads one back.
 //!
@@ -12,6 +14,11 @@
 //! (docs/pdf-signatures.md §7): 0 verified, 1 a signature fails (or none),
 //! 6 a signer or timestamp not trusted, 7 bytes after the last signature,
 //! 8 the bundle does not verify or holds no signed revision; 2 as above.
+
+// Under verifier/, not beside this file: cargo would take src/bin/ers.rs
+// for a binary of its own.
+#[path = "verifier/ers.rs"]
+mod ers;
 
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
@@ -32,6 +39,8 @@ usage: verifier verify BUNDLE [--policy FILE] [--document FILE] [--json]
                        [--tsa-root NAME=FILE.pem ...] [--issuer NAME=BASE64 ...]
        verifier pdf SIGNED.pdf [--policy FILE] [--bundle BUNDLE] [--json]
                        [--ca-root NAME=FILE.pem ...] [--tsa-root NAME=FILE.pem ...]
+       verifier ers RECORD --bundle BUNDLE [--policy FILE] [--document FILE]
+                       [--tsa-root NAME=FILE.pem ...] [--json]
        verifier policy fetch URL [--out FILE]
        verifier policy show FILE
 
@@ -59,6 +68,13 @@ pdf: checks the signatures of a signed PDF offline (docs/pdf-signatures.md):
                        match each signed revision to its `signed` events
   --ca-root NAME=FILE  a CA root certificate (PEM) you trust for signers
   --tsa-root NAME=FILE a TSA root certificate (PEM) you trust
+
+ers: checks an RFC 4998 evidence record (DER) over the bundle it covers:
+  each chain's hash tree, each timestamp's imprint and TSA (a `tsa` root of
+  your policy), each renewal covering the one before, each TSA certificate
+  valid when the next renewal was made and the newest valid now; prints
+  from which date to which date the evidence is covered, by which hashes.
+  Exit status 0 verified, 1 not, 2 usage or file error.
 
 policy fetch: writes a starting policy from URL/v1/log (the ledger's own word:
   compare its keys with ones published elsewhere before relying on it).
@@ -89,6 +105,7 @@ fn main() -> ExitCode {
     let outcome = match raw.first().map(String::as_str) {
         Some("verify") => verify(&raw[1..]),
         Some("pdf") => pdf(&raw[1..]),
+        Some("ers") => ers::run(&raw[1..]),
         Some("policy") => policy(&raw[1..]).map(|()| 0),
         Some(other) => Err(Fatal(format!("unknown command {:?}", terminal_safe(other)))),
         None => Err(Fatal("missing command".into())),

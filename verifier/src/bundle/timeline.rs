@@ -14,6 +14,11 @@
 //!   cannot vouch for their own identity or intent.
 //! - T4: each `signed` event carries an attestation by the issuer
 //!   `signer:<actor id>` (the signer's own key).
+//! - T3 and T4 do not apply to a `signed` event attested by an issuer
+//!   named `integration:…`: the tenant's e-signature platform (Documenso,
+//!   DocuSeal) reporting a signature made in its own ceremony, whose
+//!   identity and intent checks are the platform's; the detail counts
+//!   such signatures and says they are the platform's report.
 //! - T5: each `completed` event comes after at least one `signed` event, and
 //!   no `signed` event comes after a `completed` one.
 //! - T6: after the first `revoked` or `rejected` event, only `report_issued`,
@@ -54,7 +59,18 @@ pub(super) fn check(
     completion_after_signatures(entries, &mut problems);
     nothing_after_end(entries, &mut problems);
     let passed = problems.is_empty();
-    let detail = if passed {
+    let reported = entries.iter().filter(|(_, l)| platform_reported(l)).count();
+    let detail = if passed && reported > 0 {
+        format!(
+            "The {} events are in a coherent order: the log's clock never goes back; \
+             {reported} signature(s) are reported by the tenant's signing platform (an \
+             integration:… key), which checked the signer in its own ceremony, not made with \
+             the signer's own key; every other signer's identity and intent were checked before \
+             they signed with their own key; completion follows every signature; nothing \
+             happened after a revocation, rejection or archiving but reports and archiving.",
+            entries.len()
+        )
+    } else if passed {
         format!(
             "The {} events are in a coherent order: the log's clock never goes back; \
              each signer's identity and intent were checked before they signed with their own key; \
@@ -98,6 +114,17 @@ fn registration_first(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>)
 /// The name prefix of signers' own keys (a tenant's issuers).
 const SIGNER_PREFIX: &str = "signer:";
 
+/// The name prefix of a tenant's signing-platform integration keys.
+const INTEGRATION_PREFIX: &str = "integration:";
+
+/// Whether a `signed` event is a signature reported by the tenant's
+/// signing platform (an `integration:` attestation): T3 and T4 do not
+/// apply to it.
+fn platform_reported(l: &LeafEntry) -> bool {
+    l.event.kind == EventKind::Signed
+        && l.event.attestations.iter().any(|a| a.issuer.starts_with(INTEGRATION_PREFIX))
+}
+
 /// Whether an identity or intent check was attested by someone other than
 /// a signer (T3): an identity provider or intent service.
 fn third_party(l: &LeafEntry) -> bool {
@@ -123,6 +150,7 @@ fn signatures_prepared(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>
             EventKind::IntentVerified => {
                 intent.insert(actor);
             }
+            EventKind::Signed if platform_reported(l) => {}
             EventKind::Signed => {
                 let who = plain(actor);
                 let only_self = |k| {
@@ -211,5 +239,63 @@ fn nothing_after_end(entries: &[(u64, &LeafEntry)], problems: &mut Vec<String>) 
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::Event;
+    use serde_json::json;
+
+    fn entry(kind: &str, actor: &str, issuer: Option<&str>) -> LeafEntry {
+        // The timeline reads names only; the attestations check verifies signatures.
+        let sig = "A".repeat(86) + "==";
+        let attestations: Vec<_> = issuer
+            .map(|i| json!({"issuer": i, "claim": {"platform": "documenso"}, "signature": sig}))
+            .into_iter()
+            .collect();
+        let event = Event::from_value(
+            json!({"event_id": format!("ev-{kind}-{actor}"), "document_id": "d", "kind": kind,
+                   "document_hash": "aa".repeat(32),
+                   "actor": {"id": actor, "display": "J*", "commitment": "bb".repeat(32)},
+                   "attestations": attestations}),
+            false,
+        )
+        .expect("event");
+        LeafEntry { event, tenant: "t".into(), ledger_time: "2026-01-01T00:00:00.000000Z".into() }
+    }
+
+    fn judge(entries: &[LeafEntry]) -> Check {
+        let indexed: Vec<(u64, &LeafEntry)> = (0..).zip(entries).collect();
+        let times: Vec<(u64, &str)> =
+            (0..).zip(entries.iter().map(|e| e.ledger_time.as_str())).collect();
+        check(&indexed, 0, &times)
+    }
+
+    #[test]
+    fn signatures_reported_by_an_integration_need_no_signer_key_and_say_so() {
+        let reported = [
+            entry("registered", "owner", Some("integration:documenso:1")),
+            entry("signed", "recipient-50", Some("integration:documenso:1")),
+            entry("completed", "owner", Some("integration:documenso:1")),
+        ];
+        let c = judge(&reported);
+        assert!(c.passed, "{}", c.detail);
+        assert!(c.detail.contains("1 signature(s) are reported by the tenant's signing platform"));
+        // The same signature vouched for by any other issuer is still held to T3 and T4.
+        let vouched = [
+            entry("registered", "owner", None),
+            entry("signed", "recipient-50", Some("idp-gov")),
+            entry("completed", "owner", None),
+        ];
+        let c = judge(&vouched);
+        assert!(!c.passed && c.detail.contains("own key signer:recipient-50"), "{}", c.detail);
+        // T5 still holds for reported signatures.
+        let late = [
+            entry("completed", "owner", Some("integration:documenso:1")),
+            entry("signed", "recipient-50", Some("integration:documenso:1")),
+        ];
+        assert!(!judge(&late).passed);
     }
 }

@@ -18,7 +18,7 @@ use crate::entry::LeafEntry;
 use crate::policy::TrustPolicy;
 use crate::report::{TimestampCovers, TimestampFact};
 use crate::text::plain;
-use crate::tsa::{verify_timestamp_token, TimestampInfo, TrustedTsa};
+use crate::tsa::{verify_timestamp_token_over, Imprinted, TimestampInfo, TrustedTsa};
 use crate::{Hash, VerifyError};
 
 /// Allowed clock skew for genTime against "now".
@@ -47,7 +47,20 @@ struct Token {
     covers: TimestampCovers,
     entry: Option<u64>,
     imprint: Hash,
+    /// The imprinted bytes, where the bundle has them (the event's content,
+    /// the checkpoint body): then the imprint may be SM3 too (GM/T 0033).
+    data: Option<Vec<u8>>,
     der: Vec<u8>,
+}
+
+impl Token {
+    /// What the token must be over, for the verifier.
+    fn over(&self) -> Imprinted<'_> {
+        match &self.data {
+            Some(data) => Imprinted::Bytes(data),
+            None => Imprinted::Sha256(&self.imprint),
+        }
+    }
 }
 
 /// Checks every token of `bundle` (events' tokens from its `readable`
@@ -74,7 +87,8 @@ pub(super) fn checks(
         ));
     }
     for token in all {
-        let checked = verify_timestamp_token(&token.der, &token.imprint, &trusted, now, SKEW_SECS);
+        let checked =
+            verify_timestamp_token_over(&token.der, token.over(), &trusted, now, SKEW_SECS);
         match checked {
             Ok(info) => {
                 out.checks.push(pass(&token, &info));
@@ -88,7 +102,13 @@ pub(super) fn checks(
                 });
             }
             Err(trusted_err) => {
-                match verify_timestamp_token(&token.der, &token.imprint, &claimed, now, SKEW_SECS) {
+                match verify_timestamp_token_over(
+                    &token.der,
+                    token.over(),
+                    &claimed,
+                    now,
+                    SKEW_SECS,
+                ) {
                     Ok(info) => {
                         out.claims.push(format!(
                             "The bundle claims that {} existed no later than {}, per a TSA it calls {}; that root is not in your policy.",
@@ -120,11 +140,13 @@ fn tokens(bundle: &Bundle, readable: &[(u64, &LeafEntry)], out: &mut Stamped) ->
                 covers: TimestampCovers::Document,
                 entry: Some(*index),
                 imprint: h,
+                data: None,
                 der: der.clone(),
             });
         }
         if let Some(der) = &ev.event_timestamp_token {
-            let h = ev.content_imprint();
+            let data = ev.content_imprint_data();
+            let h = Hash::digest(&data);
             list.push(Token {
                 id: check_id::EVENT_CONTENT_TIMESTAMP,
                 subject: Some(index.to_string()),
@@ -132,6 +154,7 @@ fn tokens(bundle: &Bundle, readable: &[(u64, &LeafEntry)], out: &mut Stamped) ->
                 covers: TimestampCovers::Event,
                 entry: Some(*index),
                 imprint: h,
+                data: Some(data),
                 der: der.clone(),
             });
         }
@@ -147,6 +170,7 @@ fn tokens(bundle: &Bundle, readable: &[(u64, &LeafEntry)], out: &mut Stamped) ->
                 covers: TimestampCovers::Checkpoint,
                 entry: None,
                 imprint: Hash::digest(cp.note.text.as_bytes()),
+                data: Some(cp.note.text.as_bytes().to_vec()),
                 der,
             }),
             (Err(e), _) => out.checks.push(fail_text(

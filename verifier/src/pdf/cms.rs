@@ -79,9 +79,13 @@ fn run(
     };
     let signer = find_signer(&info.sid, &certs)?;
     out.signer = Some(signer_fact(signer));
-    let alg = DigestAlg::from_oid(&info.digest_alg.oid).ok_or_else(|| {
-        format!("digest algorithm {} is not SHA-256, SHA-384 or SHA-512", info.digest_alg.oid)
-    })?;
+    // SM3 and SM2 (GM/T 0031 seals) are not taken here yet, as on the page
+    // (docs/pdf-signatures.md §9), although the shared code knows them.
+    let alg = DigestAlg::from_oid(&info.digest_alg.oid)
+        .filter(|a| *a != DigestAlg::Sm3)
+        .ok_or_else(|| {
+            format!("digest algorithm {} is not SHA-256, SHA-384 or SHA-512", info.digest_alg.oid)
+        })?;
     out.digest_algorithm = Some(alg.name().to_owned());
     let digest = alg.digest_parts(&covered);
     let cades = sub_filter == "ETSI.CAdES.detached";

@@ -4,7 +4,8 @@
 //! the answer (`application/timestamp-reply`) to [`parse_timestamp_response`].
 
 use cmpv2::status::PkiStatus;
-use const_oid::db::rfc5912::ID_SHA_256;
+use const_oid::db::rfc5912::{ID_SHA_224, ID_SHA_256, ID_SHA_384, ID_SHA_512};
+use const_oid::ObjectIdentifier;
 use der::asn1::{Int, OctetString};
 use der::{Any, Decode, Encode, Reader, SliceReader};
 use spki::AlgorithmIdentifier;
@@ -21,12 +22,26 @@ const WHAT: &str = "timestamp response";
 /// and `certReq` TRUE (so the token carries the TSA certificate that
 /// [`super::verify_timestamp_token`] needs). DER.
 pub fn timestamp_request_der(sha256: &Hash, nonce: u64) -> Vec<u8> {
+    timestamp_request_der_for(ID_SHA_256, &sha256.0, nonce)
+}
+
+/// [`timestamp_request_der`] over `hashed`, a hash made with the algorithm
+/// `algorithm` (RFC 4998 archive timestamps: SHA-512, SHA3-512, SM3, ...).
+/// SHA-2 identifiers carry NULL parameters (RFC 5754 §2), others none.
+pub fn timestamp_request_der_for(
+    algorithm: ObjectIdentifier,
+    hashed: &[u8],
+    nonce: u64,
+) -> Vec<u8> {
+    let sha2 = [ID_SHA_224, ID_SHA_256, ID_SHA_384, ID_SHA_512].contains(&algorithm);
     let request = TimeStampReq {
         version: TspVersion::V1,
         message_imprint: MessageImprint {
-            hash_algorithm: AlgorithmIdentifier { oid: ID_SHA_256, parameters: Some(Any::null()) },
-            hashed_message: OctetString::new(sha256.0.to_vec())
-                .expect("32 bytes fit an OCTET STRING"),
+            hash_algorithm: AlgorithmIdentifier {
+                oid: algorithm,
+                parameters: sha2.then(Any::null),
+            },
+            hashed_message: OctetString::new(hashed.to_vec()).expect("a hash fits an OCTET STRING"),
         },
         req_policy: None,
         nonce: Some(Int::new(&positive_int_bytes(nonce)).expect("at most 9 bytes fit an INTEGER")),

@@ -9,6 +9,12 @@ import { check, plain } from '../report.js';
 /** The name prefix of signers' own keys (a tenant's issuers). */
 const SIGNER_PREFIX = 'signer:';
 
+/** The name prefix of a tenant's signing-platform integration keys. */
+const INTEGRATION_PREFIX = 'integration:';
+
+/** A signature reported by the tenant's signing platform: T3 and T4 do not apply. */
+const platformReported = (l) => l.event.kind === 'signed' && l.event.attestations.some((a) => a.issuer.startsWith(INTEGRATION_PREFIX));
+
 /** Whether an identity or intent check was attested by someone other than a signer (T3). */
 const thirdParty = (l) => l.event.attestations.some((a) => !a.issuer.startsWith(SIGNER_PREFIX));
 
@@ -41,12 +47,14 @@ export function timelineCheck(entries, unreadable, times) {
     if (check && !thirdParty(l)) selfAttested.add(`${kind} ${actor.id}`);
     else if (kind === 'identity_verified') identity.add(actor.id);
     else if (kind === 'intent_verified') intent.add(actor.id);
-    if (kind === 'signed') {
+    if (kind === 'signed' && !platformReported(l)) {
       const onlySelf = (k) => selfAttested.has(`${k} ${actor.id}`);
       if (!identity.has(actor.id)) problems.push(m(onlySelf('identity_verified') ? 't.self_identity' : 't.no_identity', { who, i }));
       if (!intent.has(actor.id)) problems.push(m(onlySelf('intent_verified') ? 't.self_intent' : 't.no_intent', { who, i }));
       const own = `${SIGNER_PREFIX}${actor.id}`;
       if (!l.event.attestations.some((a) => a.issuer === own)) problems.push(m('t.not_own_key', { who, i, own: plain(own) }));
+    }
+    if (kind === 'signed') {
       if (completed !== null) problems.push(m('t.signed_after_completion', { i, c: completed }));
       signed = true;
     }
@@ -61,6 +69,8 @@ export function timelineCheck(entries, unreadable, times) {
     if (kind === 'archived') archived ??= i;
   }
   const passed = problems.length === 0;
-  const detail = passed ? m('c.time.ok', { n: entries.length }) : m('c.time.bad', { problems });
+  const reported = entries.filter(([, l]) => platformReported(l)).length;
+  const ok = reported > 0 ? m('c.time.ok_reported', { n: entries.length, reported }) : m('c.time.ok', { n: entries.length });
+  const detail = passed ? ok : m('c.time.bad', { problems });
   return check('timeline', null, passed, m('c.time.title'), detail);
 }

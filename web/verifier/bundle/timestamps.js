@@ -22,16 +22,18 @@ const SKEW_SECS = 300;
  * signature checks); tokens past the limit fail their check. */
 export const MAX_TOKENS = 256;
 
-/** SHA-256 of the event's canonical JSON without `event_timestamp_token`
- * and `identity` (entry.rs content_imprint). */
-async function contentImprint(ev) {
+/** The event's canonical JSON without `event_timestamp_token` and
+ * `identity` (entry.rs content_imprint_data): its token may imprint it
+ * with SHA-256 or SM3. */
+function contentImprintData(ev) {
   const rest = { ...ev };
   delete rest.event_timestamp_token;
   delete rest.identity;
-  return sha256(utf8.encode(canonicalJson(rest)));
+  return utf8.encode(canonicalJson(rest));
 }
 
-/** The tokens of the bundle as [id, subject, what, imprint, der]; a
+/** The tokens of the bundle as [id, subject, what, imprint, der] (imprint:
+ * SHA-256 bytes, or {data} where the bundle has the bytes); a
  * checkpoint token that cannot be taken apart becomes a failed check. */
 async function tokens(b, d, checks) {
   const list = [];
@@ -45,8 +47,9 @@ async function tokens(b, d, checks) {
       list.push(['event_timestamp', String(i), m('c.ts.what_document', { i, hash: h }), imprint, b64decode(ev.timestamp_token)]);
     }
     if ('event_timestamp_token' in ev) {
-      const h = await contentImprint(ev);
-      list.push(['event_content_timestamp', String(i), m('c.ts.what_event', { i, hash: hex(h) }), h, b64decode(ev.event_timestamp_token)]);
+      const data = contentImprintData(ev);
+      const h = await sha256(data);
+      list.push(['event_content_timestamp', String(i), m('c.ts.what_event', { i, hash: hex(h) }), { data }, b64decode(ev.event_timestamp_token)]);
     }
   }
   if ('checkpoint_timestamp' in b) {
@@ -54,7 +57,7 @@ async function tokens(b, d, checks) {
     const cp = d.checkpoint;
     if (cp.err) checks.push(failed('checkpoint_timestamp', null, m('c.ts.cp_no_checkpoint', { why: cp.err })));
     else if (!der) checks.push(failed('checkpoint_timestamp', null, m('c.ts.cp_not_base64', { tsa: plain(b.checkpoint_timestamp.tsa) })));
-    else list.push(['checkpoint_timestamp', null, m('c.ts.what_log', { size: String(cp.ok.size) }), await sha256(utf8.encode(cp.ok.body)), der]);
+    else list.push(['checkpoint_timestamp', null, m('c.ts.what_log', { size: String(cp.ok.size) }), { data: utf8.encode(cp.ok.body) }, der]);
   }
   return list;
 }

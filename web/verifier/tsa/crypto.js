@@ -1,10 +1,12 @@
 // Digests and signature checks for timestamp tokens and their certificates:
 // RSA PKCS#1 v1.5 (2048-4096 bits) and ECDSA P-256/P-384, each with
-// SHA-256, SHA-384 or SHA-512 (RFC 5754, RFC 5758), through WebCrypto.
+// SHA-256, SHA-384 or SHA-512 (RFC 5754, RFC 5758), through WebCrypto; and
+// SM2 with SM3 (GM/T 0033 tokens, GM/T 0015 certificates) through sm.js.
 // SHA-1 signatures and RSA-PSS are refused. Twin of
 // verifier/src/tsa/crypto.rs.
 
 import { children, decodeDer, is, oidOf, valueBytes } from './asn1.js';
+import { sm2Verify, sm3 } from '../sm.js';
 
 const subtle = globalThis.crypto.subtle;
 const RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
@@ -14,16 +16,22 @@ const ID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
 const MIN_RSA_BITS = 2048;
 const MAX_RSA_BITS = 4096;
 const CURVES = new Map([['1.2.840.10045.3.1.7', ['P-256', 32]], ['1.3.132.0.34', ['P-384', 48]]]);
+/** The SM2 curve, an id-ecPublicKey's parameter (GM/T 0006). */
+const ID_SM2_CURVE = '1.2.156.10197.1.301';
+/** SM3's OID (GM/T 0006). */
+export const ID_SM3 = '1.2.156.10197.1.401';
 
 /** Digest algorithms accepted in tokens and certificates, by OID. */
 export const DIGESTS = new Map([
   ['2.16.840.1.101.3.4.2.1', 'SHA-256'],
   ['2.16.840.1.101.3.4.2.2', 'SHA-384'],
   ['2.16.840.1.101.3.4.2.3', 'SHA-512'],
+  [ID_SM3, 'SM3'],
 ]);
 
-/** The digest of `data` under a WebCrypto hash name. */
+/** The digest of `data` under a WebCrypto hash name, or 'SM3'. */
 export async function digest(alg, data) {
+  if (alg === 'SM3') return sm3(data);
   return new Uint8Array(await subtle.digest(alg, data));
 }
 
@@ -36,18 +44,23 @@ const SCHEMES = new Map([
   ['1.2.840.10045.4.3.2', ['ecdsa', 'SHA-256']],
   ['1.2.840.10045.4.3.3', ['ecdsa', 'SHA-384']],
   ['1.2.840.10045.4.3.4', ['ecdsa', 'SHA-512']],
+  // Some GM/T 0010 SignerInfos name the SM2 key (or sm2-1) here.
+  [ID_SM2_CURVE, ['sm2', null]],
+  ['1.2.156.10197.1.301.1', ['sm2', null]],
+  ['1.2.156.10197.1.501', ['sm2', 'SM3']],
 ]);
 
 /** [family, digest] of a signature algorithm OID, or null. `digestAlg` is
  * the SignerInfo digestAlgorithm (RFC 5652 §5.3), needed with a bare key
- * OID, and which must agree with a combined one. */
+ * OID, and which must agree with a combined one. SM2 goes with SM3 only,
+ * and SM3 with SM2 only: a bare id-ecPublicKey with SM3 is SM2. */
 export function signatureScheme(sigOid, digestAlg) {
-  const found = SCHEMES.get(sigOid);
+  const found = sigOid === ID_EC_PUBLIC_KEY && digestAlg === 'SM3' ? ['sm2', null] : SCHEMES.get(sigOid);
   if (!found) return null;
   const [family, named] = found;
   if (named && digestAlg && named !== digestAlg) return null;
-  if (named) return [family, named];
-  return digestAlg ? [family, digestAlg] : null;
+  const scheme = named ? [family, named] : digestAlg ? [family, digestAlg] : null;
+  return scheme && (scheme[0] === 'sm2') === (scheme[1] === 'SM3') ? scheme : null;
 }
 
 /** Whether `signature` over `message` verifies with the SubjectPublicKeyInfo
@@ -57,6 +70,13 @@ export async function verifySignature(spki, [family, hash], message, signature) 
   const alg = children(info)[0];
   const keyOid = oidOf(children(alg)[0]);
   try {
+    if (family === 'sm2') {
+      // SM2 hashes Z_A and the message itself: it takes the message.
+      const point = children(info)[1];
+      const onSm2 = keyOid === ID_EC_PUBLIC_KEY && oidOf(children(alg)[1]) === ID_SM2_CURVE;
+      return hash === 'SM3' && onSm2 && is(point, 'BIT_STRING') && point.valueBlock.unusedBits === 0
+        && sm2Verify(valueBytes(point), signature, message);
+    }
     if (family === 'rsa' && keyOid === RSA_ENCRYPTION) {
       if (!rsaSizeOk(children(info)[1])) return false;
       const key = await subtle.importKey('spki', spki, { name: 'RSASSA-PKCS1-v1_5', hash }, false, ['verify']);

@@ -123,14 +123,11 @@ enum Command {
         /// it the reports print the path alone, with a note.
         #[arg(long = "public-url", value_name = "URL")]
         public_url: Option<String>,
-<<<<<<< HEAD
+        #[command(flatten)]
+        ers: ers::ErsServeOptions,
         /// The suite this log must have (refused if `init` chose another).
         #[arg(long)]
         suite: Option<String>,
-=======
-        #[command(flatten)]
-        ers: ers::ErsServeOptions,
->>>>>>> main
     },
     /// Manage trusted RFC 3161 time-stamp authorities.
     Tsa {
@@ -238,7 +235,7 @@ fn run(cli: Cli) -> CliResult {
             limits,
             pg,
             public_url,
-<<<<<<< HEAD
+            ers,
             suite,
         } => serve::check_suite(&data, suite.as_deref()).and_then(|()| {
             serve::serve(
@@ -251,23 +248,9 @@ fn run(cli: Cli) -> CliResult {
                 &limits,
                 &pg,
                 public_url.as_deref(),
+                ers,
             )
         }),
-=======
-            ers,
-        } => serve::serve(
-            &data,
-            listen,
-            allow_rollback,
-            accept_v1_attestations,
-            retention_sweep_secs,
-            url.as_deref(),
-            &limits,
-            &pg,
-            public_url.as_deref(),
-            ers,
-        ),
->>>>>>> main
         Command::Witness { command } => anchoring::witness(command),
         Command::Tiles { command } => store::tiles(command),
         Command::Tsa { command } => trust::tsa(command),

@@ -178,8 +178,16 @@ fn unsynced() -> LedgerOptions {
     LedgerOptions { sync: false, ..LedgerOptions::default() }
 }
 
+/// `BENCH_SUITE=sm2-sm3`: the log under test is of that suite (issue 26:
+/// SM3 tree, SM2 checkpoints); the default is ed25519-sha256.
+fn suite() -> verifier::suite::Suite {
+    let name = std::env::var("BENCH_SUITE").unwrap_or_else(|_| "ed25519-sha256".into());
+    verifier::suite::Suite::parse(&name).expect("BENCH_SUITE")
+}
+
 fn open_ledger(dir: &Path, issuer: &Issuer, opts: LedgerOptions) -> Ledger {
-    Ledger::init(dir, ORIGIN).expect("init");
+    let keys = ledger::InitKeys { suite: suite(), ..ledger::InitKeys::default() };
+    Ledger::init_with_keys(dir, ORIGIN, &ledger::StoreConfig::RocksDb, &keys).expect("init");
     let l = Ledger::open(dir, opts).expect("open");
     l.add_issuer(&issuer.name, issuer.key.verifying_key().as_bytes()).expect("add issuer");
     l

@@ -87,6 +87,17 @@ if ! python3 -c 'import pyhanko.sign' >/dev/null 2>&1; then
         python3 -m pip install -q pyhanko >/dev/null
 fi
 
+# The national-suite vectors (tests/sm_vectors.rs) are cross-checked by
+# the gmssl Python package, in its own venv under /var/cache (idempotent:
+# made once, reused); OpenSSL 3 (`openssl dgst -sm3`, `pkeyutl` SM2) is
+# the other independent implementation.
+GMSSL_VENV=/var/cache/evidence-ledger/gmssl-venv
+if ! "$GMSSL_VENV/bin/python" -c 'import gmssl' >/dev/null 2>&1; then
+    python3 -m venv --help >/dev/null 2>&1 || need_pkg python3-venv
+    echo "installing gmssl (pip, $GMSSL_VENV)..." >&2
+    python3 -m venv "$GMSSL_VENV" >/dev/null && "$GMSSL_VENV/bin/pip" install -q gmssl >/dev/null
+fi
+
 # scripts/test validates docs/openapi.yaml with openapi-spec-validator
 # (PyPI), kept in a venv of its own under the shared cache: Debian's
 # python3 needs python3-venv for `python3 -m venv`.

@@ -50,7 +50,7 @@ pub fn app_state_with(
 /// witnesses with the anchoring quorum, its TSA roots. `POST /v1/verify`
 /// and reports check against it (docs/trust-policy.md §4).
 fn service_policy(ledger: &Ledger, config: &AnchorConfig) -> Result<TrustPolicy, String> {
-    let mut policy = TrustPolicy::default();
+    let mut policy = TrustPolicy { suite: ledger.suite(), ..TrustPolicy::default() };
     policy.add_log(ledger.vkey())?;
     for p in &config.partners {
         // One key under two names is one witness (the policy counts keys).

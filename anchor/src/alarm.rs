@@ -9,7 +9,7 @@ use ledger::Ledger;
 use notary_bridge::{BridgeError, WitnessClient};
 use serde::Serialize;
 use verifier::checkpoint::{Checkpoint, SignedCheckpoint};
-use verifier::note::{Note, NoteVerifier};
+use verifier::note::Note;
 use verifier::Hash;
 
 use crate::config::PartnerConfig;
@@ -94,7 +94,8 @@ pub(crate) fn raise(
             let parsed = Note::parse(theirs.as_bytes()).ok();
             let body = parsed.as_ref().and_then(|n| Checkpoint::parse_body(&n.text).ok());
             evidence.witness_checkpoint_signed_by_our_key = parsed.as_ref().map(|n| {
-                NoteVerifier::from_vkey(ledger.vkey()).is_ok_and(|v| v.verify_note(n).is_ok())
+                verifier::anykey::AnyVerifier::from_vkey(ledger.vkey())
+                    .is_ok_and(|v| v.verify_note(n).is_ok())
             });
             if let Some(b) = body.filter(|b| b.size > 0 && b.size < ours.checkpoint.size) {
                 if let Ok(hashes) = ledger.consistency_proof(b.size, ours.checkpoint.size) {

@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use ledger::Ledger;
 use serde::{Deserialize, Serialize};
-use verifier::cosignature::ALG_COSIGNATURE_V1;
-use verifier::note::NoteVerifier;
+use verifier::anykey::AnyVerifier;
 
 use crate::error::{AnchorError, Result};
 
@@ -120,20 +119,22 @@ impl AnchorConfig {
         url: &str,
         ca_pem: Option<String>,
     ) -> Result<&PartnerConfig> {
-        let v = NoteVerifier::from_vkey(vkey)
+        let v = AnyVerifier::from_vkey(vkey)
             .map_err(|e| AnchorError::InvalidConfig(format!("witness vkey: {e}")))?;
-        if v.alg != ALG_COSIGNATURE_V1 {
+        if !v.is_cosigner() {
             return Err(AnchorError::InvalidConfig(
-                "witness vkey must be a cosignature/v1 key (type 0x04)".into(),
+                "witness vkey must be a cosignature key (cosignature/v1 type 0x04, or SM2 \
+                 evidence-ledger/sm2-cosignature/v1)"
+                    .into(),
             ));
         }
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(AnchorError::InvalidConfig(format!("witness url {url:?}: http(s) only")));
         }
-        if self.partners.iter().any(|p| p.name == v.name) {
-            return Err(AnchorError::InvalidConfig(format!("witness {} already added", v.name)));
+        if self.partners.iter().any(|p| p.name == v.name()) {
+            return Err(AnchorError::InvalidConfig(format!("witness {} already added", v.name())));
         }
-        if let Some(p) = self.partners.iter().find(|p| partner_key(p) == Some(v.key.to_bytes())) {
+        if let Some(p) = self.partners.iter().find(|p| partner_key(p) == Some(key_material(&v))) {
             return Err(AnchorError::InvalidConfig(format!(
                 "this key is already registered as witness {}; one key counts once",
                 p.name
@@ -141,7 +142,12 @@ impl AnchorConfig {
         }
         check_ca(ca_pem.as_deref())?;
         let url = url.trim_end_matches('/').to_string();
-        self.partners.push(PartnerConfig { name: v.name, vkey: vkey.to_string(), url, ca_pem });
+        self.partners.push(PartnerConfig {
+            name: v.name().to_string(),
+            vkey: vkey.to_string(),
+            url,
+            ca_pem,
+        });
         Ok(&self.partners[self.partners.len() - 1])
     }
 
@@ -221,7 +227,7 @@ impl AnchorConfig {
             .into_iter()
             .filter_map(|c| self.partners.iter().find(|p| p.name == c))
             .collect();
-        let keys: HashSet<[u8; 32]> = signed.iter().filter_map(|p| partner_key(p)).collect();
+        let keys: HashSet<String> = signed.iter().filter_map(|p| partner_key(p)).collect();
         let required_ok =
             self.policy.quorum.required.iter().all(|r| signed.iter().any(|p| &p.name == r));
         required_ok && keys.len() >= self.threshold()
@@ -238,9 +244,14 @@ impl AnchorConfig {
     }
 }
 
-/// The Ed25519 public key of a partner's vkey.
-fn partner_key(p: &PartnerConfig) -> Option<[u8; 32]> {
-    NoteVerifier::from_vkey(&p.vkey).ok().map(|v| v.key.to_bytes())
+/// The public key of a partner's vkey (type and key bytes, base64).
+fn partner_key(p: &PartnerConfig) -> Option<String> {
+    AnyVerifier::from_vkey(&p.vkey).ok().map(|v| key_material(&v))
+}
+
+/// The type and key bytes of a vkey (base64), without name and key ID.
+fn key_material(v: &AnyVerifier) -> String {
+    v.to_vkey().rsplit('+').next().unwrap_or_default().to_string()
 }
 
 fn check_ca(ca_pem: Option<&str>) -> Result<()> {
@@ -277,12 +288,12 @@ pub struct PolicyCheck {
 pub fn check_policy(config: &AnchorConfig, note: &verifier::note::Note) -> PolicyCheck {
     let mut cosigners = Vec::new();
     for p in &config.partners {
-        let Ok(v) = NoteVerifier::from_vkey(&p.vkey) else { continue };
+        let Ok(v) = AnyVerifier::from_vkey(&p.vkey) else { continue };
         let time = note
             .signatures
             .iter()
             .filter(|s| v.matches(s))
-            .find_map(|s| verifier::cosignature::verify_cosignature(&v, &note.text, s).ok());
+            .find_map(|s| v.verify_cosignature(&note.text, s).ok());
         if let Some(t) = time {
             cosigners.push((p.name.clone(), t));
         }

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 
 use ledger::Ledger;
 use serde::{Deserialize, Serialize};
+use verifier::anykey::AnyVerifier;
 use verifier::checkpoint::SignedCheckpoint;
-use verifier::cosignature::verify_cosignature;
-use verifier::note::{Note, NoteSignature, NoteVerifier};
+use verifier::note::{Note, NoteSignature};
 
 use crate::config::AnchorConfig;
 use crate::error::{AnchorError, Result};
@@ -137,10 +137,10 @@ pub fn cosigned_checkpoint(
         let Some(p) = config.partners.iter().find(|p| p.name == sig.name) else {
             continue;
         };
-        let Ok(v) = NoteVerifier::from_vkey(&p.vkey) else {
+        let Ok(v) = AnyVerifier::from_vkey(&p.vkey) else {
             continue;
         };
-        if let Ok(t) = verify_cosignature(&v, &note.text, &sig) {
+        if let Ok(t) = v.verify_cosignature(&note.text, &sig) {
             cosigners.push((sig.name.clone(), t));
             note.signatures.push(sig);
         }

@@ -116,7 +116,7 @@ impl ServiceEvent<'_> {
             issuer: LOG_ISSUER,
             claim: &claim,
         });
-        let signature = b64(&log_key.sign(&message)?.to_bytes());
+        let signature = b64(&log_key.sign_attestation(&message)?);
         let commitment = Hash::digest(format!("evidence-ledger actor {}", self.by).as_bytes());
         Ok(serde_json::json!({
             "event_id": self.event_id,

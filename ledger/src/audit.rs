@@ -13,9 +13,8 @@ use std::fmt;
 use std::path::Path;
 
 use tlog_tiles::tlog;
-use verifier::checkpoint::SignedCheckpoint;
-use verifier::hash::{leaf_hash, node_hash};
-use verifier::note::NoteVerifier;
+use verifier::anykey::AnyVerifier;
+use verifier::suite::Suite;
 use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
@@ -89,7 +88,7 @@ struct Expected {
 pub fn audit_dir(dir: &Path, aux_checkpoints: &[&[u8]]) -> Result<AuditReport> {
     // The vkey as recorded: a data directory whose log key is in a token
     // audits without that token.
-    let log = NoteVerifier::from_vkey(&crate::logkey::recorded_vkey(dir)?)
+    let log = AnyVerifier::from_vkey(&crate::logkey::recorded_vkey(dir)?)
         .map_err(|e| LedgerError::Corrupt(format!("log key: {e}")))?;
     let store = crate::datadir::open_store_read_only(dir)?;
     // With the master key at hand, v2 records are opened and checked
@@ -132,7 +131,7 @@ fn check_record(
 /// [`audit_dir`] on an open store, with the log's verifier.
 pub fn audit_store(
     store: &Store,
-    log: &NoteVerifier,
+    log: &AnyVerifier,
     aux_checkpoints: &[&[u8]],
 ) -> Result<AuditReport> {
     audit_store_with(store, log, aux_checkpoints, None)
@@ -141,7 +140,7 @@ pub fn audit_store(
 /// [`audit_store`], opening v2 records with `vault` when given.
 pub fn audit_store_with(
     store: &Store,
-    log: &NoteVerifier,
+    log: &AnyVerifier,
     aux_checkpoints: &[&[u8]],
     vault: Option<&crate::vault::Vault>,
 ) -> Result<AuditReport> {
@@ -150,12 +149,13 @@ pub fn audit_store_with(
     report.tree_size = state.map_or(0, |s| s.size);
     let mut expected = signed_checkpoints(store, log, aux_checkpoints, &mut report)?;
     expected.sort_by_key(|e| e.size);
+    let suite = log.suite();
     let mut walk =
-        Walk { edge: Vec::new(), next: 0, last_time: String::new(), v2_leaves: 0, vault };
+        Walk { edge: Vec::new(), next: 0, last_time: String::new(), v2_leaves: 0, vault, suite };
     let mut pending = expected.iter().peekable();
     while pending.peek().is_some_and(|e| e.size == 0) {
         if let Some(e) = pending.next() {
-            match_root(&mut report, e, &Hash::empty_root());
+            match_root(&mut report, e, &suite.empty_root());
         }
     }
     for item in store.scan_family(LogFamily::Leaves) {
@@ -198,7 +198,7 @@ pub fn audit_store_with(
 /// The head's checkpoint and those under `prefixes`, each verified.
 fn signed_checkpoints(
     store: &Store,
-    log: &NoteVerifier,
+    log: &AnyVerifier,
     prefixes: &[&[u8]],
     report: &mut AuditReport,
 ) -> Result<Vec<Expected>> {
@@ -215,7 +215,7 @@ fn signed_checkpoints(
     }
     let mut out = Vec::new();
     for (label, note) in notes {
-        match SignedCheckpoint::verify(&note, log) {
+        match log.verify_checkpoint(&note) {
             Ok(cp) => {
                 out.push(Expected { label, size: cp.checkpoint.size, root: cp.checkpoint.root })
             }
@@ -265,6 +265,8 @@ struct Walk<'v> {
     /// Leaves in the v2 format (their indexes are keyed hashes).
     v2_leaves: u64,
     vault: Option<&'v crate::vault::Vault>,
+    /// The log's suite (its tree hash).
+    suite: Suite,
 }
 
 impl Walk<'_> {
@@ -289,7 +291,7 @@ impl Walk<'_> {
             );
             return Ok(false);
         }
-        self.push(store, report, index, leaf_hash(leaf))?;
+        self.push(store, report, index, self.suite.leaf_hash(leaf))?;
         self.check_entry(store, report, index, leaf)?;
         self.next += 1;
         Ok(true)
@@ -380,7 +382,7 @@ impl Walk<'_> {
             let Some((left, left_tainted)) = self.edge.pop() else {
                 return Err(LedgerError::Corrupt("audit: right edge underflow".into()));
             };
-            hash = node_hash(&left, &hash);
+            hash = self.suite.node_hash(&left, &hash);
             level += 1;
             node >>= 1;
             tainted = self.compare(store, report, level, node, &hash, tainted || left_tainted)?;
@@ -435,9 +437,9 @@ impl Walk<'_> {
     fn root(&self) -> Hash {
         let mut it = self.edge.iter().rev();
         let Some((last, _)) = it.next() else {
-            return Hash::empty_root();
+            return self.suite.empty_root();
         };
-        it.fold(*last, |acc, (left, _)| node_hash(left, &acc))
+        it.fold(*last, |acc, (left, _)| self.suite.node_hash(left, &acc))
     }
 }
 

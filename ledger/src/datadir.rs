@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use crate::error::{LedgerError, Result};
 use crate::fsutil::{create_dir_all_durable, sync_dir};
 use crate::highwater::{HighWater, Mark, HIGH_WATER_FILE};
-use crate::keys::{create_key_file, LOG_KEY_FILE};
-use crate::logkey::{create_token_record, LOG_TOKEN_FILE};
+use crate::keys::LOG_KEY_FILE;
+use crate::logkey::{create_suite_key_file, create_token_record, LOG_TOKEN_FILE};
 use crate::pglease::Lease;
 use crate::pkcs11::master::LAYOUT_PKCS11_GCM;
 use crate::pkcs11::{Pkcs11Uri, TokenMasterKey};
@@ -22,6 +22,7 @@ use crate::store::{Store, StoreConfig};
 use crate::tree::{self, StoreReader};
 use crate::types::Head;
 use crate::vault::{key_aad, master_key_path, FileMasterKey, MasterKey, Vault, INDEX_KEY_ID};
+use verifier::suite::Suite;
 
 /// Where `init` puts the log key and the master key: files (the
 /// default) or the PKCS#11 tokens these URIs name.
@@ -31,6 +32,9 @@ pub struct InitKeys {
     pub log_key: Option<Pkcs11Uri>,
     /// `--master-key pkcs11:…`: the master key (AES-256) in a token.
     pub master_key: Option<Pkcs11Uri>,
+    /// `--suite`: the log's cryptographic suite, chosen once (the log key's
+    /// type records it; its vkey, bound in the store, too).
+    pub suite: Suite,
 }
 
 /// Sub-directory of the data directory holding RocksDB.
@@ -74,6 +78,10 @@ pub(crate) fn init(
     config: &StoreConfig,
     keys: &InitKeys,
 ) -> Result<String> {
+    if keys.suite == Suite::Sm2Sm3 && keys.log_key.is_some() {
+        // Refused before anything is made.
+        refuse_sm2_token()?;
+    }
     // PostgreSQL: init writes under the sequencer lease, like any writer.
     let mut lease = None;
     let mut config = config.clone();
@@ -110,9 +118,10 @@ pub(crate) fn init(
             return Err(LedgerError::AlreadyExists(format!("{}", p.display())));
         }
     }
-    let vkey = match &keys.log_key {
-        None => create_key_file(&key_path, origin)?.vkey(),
-        Some(uri) => create_token_record(dir, origin, uri)?.vkey(),
+    let vkey = match (&keys.log_key, keys.suite) {
+        (None, suite) => create_suite_key_file(&key_path, origin, suite)?.vkey(),
+        (Some(uri), Suite::Ed25519Sha256) => create_token_record(dir, origin, uri)?.vkey(),
+        (Some(_), Suite::Sm2Sm3) => refuse_sm2_token()?,
     };
     sync_dir(dir)?;
     let master: Box<dyn MasterKey> = match &keys.master_key {
@@ -142,6 +151,15 @@ pub(crate) fn init(
     Ok(vkey)
 }
 
+/// The refusal of an SM2 log key in a token (checked first thing in init).
+fn refuse_sm2_token() -> Result<String> {
+    Err(LedgerError::InvalidRequest(
+        "--suite sm2-sm3 keeps its SM2 log key in DATA/log.key; a PKCS#11 log key \
+         (--log-key) is Ed25519 only"
+            .into(),
+    ))
+}
+
 /// Refuses a store behind, or beside, the newest checkpoint this data
 /// directory handed out, unless `allow_rollback`; returns the open mark,
 /// brought up to the head.
@@ -155,6 +173,7 @@ pub(crate) fn check_high_water(
     dir: &Path,
     store: &Store,
     head: &Head,
+    suite: Suite,
     sync: bool,
     allow_rollback: bool,
 ) -> Result<HighWater> {
@@ -163,7 +182,7 @@ pub(crate) fn check_high_water(
     let checks = [(mark, format!("{}/{HIGH_WATER_FILE}", dir.display())), (marker, marker_place())];
     for (m, place) in checks {
         let Some(m) = m else { continue };
-        let Some(problem) = mark_problem(store, head, &m)? else { continue };
+        let Some(problem) = mark_problem(store, head, suite, &m)? else { continue };
         if !allow_rollback {
             return Err(LedgerError::Rollback(format!(
                 "{problem} ({place}): this store was restored from an older backup or lost \
@@ -188,13 +207,13 @@ fn marker_place() -> String {
 }
 
 /// Why `store` at `head` cannot be served after `mark` was handed out.
-fn mark_problem(store: &Store, head: &Head, mark: &Mark) -> Result<Option<String>> {
+fn mark_problem(store: &Store, head: &Head, suite: Suite, mark: &Mark) -> Result<Option<String>> {
     Ok(if mark.size > head.size {
         Some(format!(
             "the store holds {} entries, but a checkpoint of size {} was handed out",
             head.size, mark.size
         ))
-    } else if tree::root(mark.size, &StoreReader(store))? != mark.root {
+    } else if tree::root(suite, mark.size, &StoreReader(store))? != mark.root {
         Some(format!(
             "the store's first {} entries are not those of the checkpoint handed out",
             mark.size

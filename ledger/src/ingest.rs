@@ -36,12 +36,39 @@ pub(crate) struct Ingest {
     has_v1: bool,
     /// Tenants allowed to submit v1 attestations.
     accept_v1: HashSet<String>,
+    /// An `sm2-sm3` log's key: its own attestations are SM2.
+    sm2_log: Option<verifier::sm2note::Sm2Verifier>,
 }
 
 impl Ingest {
     pub(crate) fn new(has_v1: bool, accept_v1: HashSet<String>) -> Ingest {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Ingest { checkers: Permits::new(cores), has_v1, accept_v1 }
+        Ingest { checkers: Permits::new(cores), has_v1, accept_v1, sm2_log: None }
+    }
+
+    /// For an `sm2-sm3` log: the log's own attestations are checked as
+    /// SM2 under this key.
+    pub(crate) fn with_sm2_log_key(mut self, key: Option<verifier::sm2note::Sm2Verifier>) -> Self {
+        self.sm2_log = key;
+        self
+    }
+
+    fn verify(
+        &self,
+        tenant: &str,
+        events: &[Event],
+        keys: &verifier::entry::IssuerKeys,
+    ) -> std::result::Result<(), (usize, VerifyError)> {
+        match &self.sm2_log {
+            None => verify_attestations(tenant, events, keys),
+            Some(log) => verifier::sm2attest::verify_attestations_sm2_log(
+                tenant,
+                events,
+                keys,
+                crate::attester::LOG_ISSUER,
+                log,
+            ),
+        }
     }
 
     /// Whether each of `tenant`'s event ids is already in the log (an
@@ -132,7 +159,7 @@ impl Ingest {
             }
         }
         if !logged.contains(&true) {
-            verify_attestations(tenant, events, &keys).map_err(|(p, e)| rejected(p, e))?;
+            self.verify(tenant, events, &keys).map_err(|(p, e)| rejected(p, e))?;
             return verify_timestamps(registry, events.iter().enumerate());
         }
         // Replays in the batch: check the others only (a rare path; clones).
@@ -140,7 +167,7 @@ impl Ingest {
             .filter(|(i, _)| !logged[*i])
             .map(|(i, e)| (i, e.clone()))
             .unzip();
-        verify_attestations(tenant, &fresh, &keys).map_err(|(p, e)| rejected(positions[p], e))?;
+        self.verify(tenant, &fresh, &keys).map_err(|(p, e)| rejected(positions[p], e))?;
         verify_timestamps(registry, positions.iter().copied().zip(&fresh))
     }
 }

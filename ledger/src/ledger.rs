@@ -208,8 +208,10 @@ impl Ledger {
             ledger.inner.store.purge(&[])?;
         }
         // The log attests its own statements (report issuance) as an issuer.
-        let own = ledger.inner.attester.key().verifying_key();
-        ledger.add_issuer_scoped(None, LOG_ISSUER, own.as_bytes(), OPERATOR_ACTOR)?;
+        // (An sm2-sm3 log's key is SM2: it is no Ed25519 issuer.)
+        if let Ok(own) = ledger.inner.attester.key().verifying_key() {
+            ledger.add_issuer_scoped(None, LOG_ISSUER, own.as_bytes(), OPERATOR_ACTOR)?;
+        }
         Ok(ledger)
     }
 
@@ -241,9 +243,13 @@ impl Ledger {
             _ => {}
         }
         let store = Arc::new(store);
-        let mut log = Log::read_only(store.clone(), load_head(&store, &signer)?);
-        let registry = Registry::load(store.clone(), log_key.verifying_key())?;
+        let mut log = Log::read_only(store.clone(), load_head(&store, &signer)?, signer.suite());
+        let registry = Registry::load(store.clone(), log_key.verifying_key().ok())?;
         let (origin, vkey) = (signer.name().to_string(), signer.vkey());
+        let sm2_log = match &log_key {
+            crate::logkey::LogKey::Sm2(k) => Some(k.verifier()),
+            _ => None,
+        };
         let erased = store.erasures()?.into_iter().map(|(id, _)| id).collect();
         let vault = match &writable {
             Some(_) => {
@@ -262,8 +268,14 @@ impl Ledger {
             None => HashSet::new(),
         };
         if let Some((opts, lease)) = writable {
-            let high_water =
-                check_high_water(dir, &store, &log.head(), opts.sync, opts.allow_rollback)?;
+            let high_water = check_high_water(
+                dir,
+                &store,
+                &log.head(),
+                signer.suite(),
+                opts.sync,
+                opts.allow_rollback,
+            )?;
             let seq = Sequencer {
                 stats: log.stats_handle(),
                 store: store.clone(),
@@ -287,7 +299,7 @@ impl Ledger {
                 origin,
                 vkey,
                 log,
-                ingest: Ingest::new(has_v1, accept_v1),
+                ingest: Ingest::new(has_v1, accept_v1).with_sm2_log_key(sm2_log),
                 registry,
                 attester: Attester::new(log_key),
                 writes: Mutex::new(()),
@@ -303,6 +315,11 @@ impl Ledger {
     /// The log's origin.
     pub fn origin(&self) -> &str {
         &self.inner.origin
+    }
+
+    /// The log's suite, chosen at `init` (its key's type records it).
+    pub fn suite(&self) -> verifier::suite::Suite {
+        self.inner.attester.key().suite()
     }
 
     /// The log's C2SP verifier key.

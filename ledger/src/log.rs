@@ -12,6 +12,7 @@ use std::sync::mpsc::{self, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
+use verifier::suite::Suite;
 use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
@@ -34,11 +35,13 @@ pub(crate) struct Log {
     lease: Option<Lease>,
     /// The upper levels of the committed tree, for served proofs.
     upper: UpperLevels,
+    /// The log's suite (its tree hash).
+    suite: Suite,
 }
 
 impl Log {
     /// The log of `store` at `head`, read-only: no sequencer.
-    pub(crate) fn read_only(store: Arc<Store>, head: Head) -> Log {
+    pub(crate) fn read_only(store: Arc<Store>, head: Head, suite: Suite) -> Log {
         Log {
             store,
             head: Arc::new(RwLock::new(Arc::new(head))),
@@ -47,6 +50,7 @@ impl Log {
             stats: Arc::new(GroupStats::default()),
             lease: None,
             upper: UpperLevels::default(),
+            suite,
         }
     }
 
@@ -183,7 +187,7 @@ impl Log {
         reader: &'a StoreReader<'a>,
         head: &Head,
     ) -> CachedProver<'a, StoreReader<'a>> {
-        CachedProver { reader, upper: &self.upper, lineage: head.lineage }
+        CachedProver { reader, upper: &self.upper, lineage: head.lineage, suite: self.suite }
     }
 
     /// The committed head, if `size` is at or below it.

@@ -27,7 +27,7 @@
 use std::sync::Mutex;
 
 use tlog_tiles::tlog::{self, HashReader};
-use verifier::hash::node_hash;
+use verifier::suite::Suite;
 use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
@@ -103,6 +103,8 @@ pub(crate) struct CachedProver<'a, R: HashReader> {
     pub reader: &'a R,
     pub upper: &'a UpperLevels,
     pub lineage: u64,
+    /// The log's suite (its tree hash).
+    pub suite: Suite,
 }
 
 /// A range of leaves `[lo, hi)` whose RFC 9162 MTH a proof needs.
@@ -112,7 +114,7 @@ impl<R: HashReader> CachedProver<'_, R> {
     /// RFC 9162 §2.1.1 MTH(D[0:size]).
     pub(crate) fn root(&self, size: u64) -> Result<Hash> {
         if size == 0 {
-            return Ok(Hash::empty_root());
+            return Ok(self.suite.empty_root());
         }
         Ok(self.hash_ranges(&[(0, size)])?[0])
     }
@@ -204,7 +206,7 @@ impl<R: HashReader> CachedProver<'_, R> {
                 let last = it.next().ok_or_else(|| LedgerError::Corrupt("empty range".into()))?;
                 let mut h = lookup(last)?;
                 for p in it {
-                    h = node_hash(&lookup(p)?, &h);
+                    h = self.suite.node_hash(&lookup(p)?, &h);
                 }
                 Ok(h)
             })
@@ -290,7 +292,7 @@ mod tests {
     fn proofs_match_tlog_through_the_cache() {
         let m = mem(600, 0);
         let upper = UpperLevels::default();
-        let p = CachedProver { reader: &m, upper: &upper, lineage: 1 };
+        let p = CachedProver { reader: &m, upper: &upper, lineage: 1, suite: Suite::Ed25519Sha256 };
         for size in 1..=600u64 {
             let root = tlog::tree_hash(size, &m).expect("root");
             assert_eq!(p.root(size).expect("root").0, root.0, "size {size}");
@@ -329,7 +331,7 @@ mod tests {
     fn one_read_per_proof() {
         let m = mem(4096, 0);
         let upper = UpperLevels::default();
-        let p = CachedProver { reader: &m, upper: &upper, lineage: 1 };
+        let p = CachedProver { reader: &m, upper: &upper, lineage: 1, suite: Suite::Ed25519Sha256 };
         let before = m.1.get();
         p.inclusion(1234, 4000).expect("proof");
         assert_eq!(m.1.get(), before + 1);
@@ -349,16 +351,20 @@ mod tests {
         let a = mem(1024, 0);
         let b = mem(1024, 1);
         let upper = UpperLevels::default();
-        let pa = CachedProver { reader: &a, upper: &upper, lineage: 1 };
+        let pa =
+            CachedProver { reader: &a, upper: &upper, lineage: 1, suite: Suite::Ed25519Sha256 };
         let ra = pa.root(1024).expect("root");
-        let pb = CachedProver { reader: &b, upper: &upper, lineage: 2 };
+        let pb =
+            CachedProver { reader: &b, upper: &upper, lineage: 2, suite: Suite::Ed25519Sha256 };
         let rb = pb.root(1024).expect("root");
         assert_ne!(ra, rb);
         assert_eq!(rb.0, tlog::tree_hash(1024, &b).expect("root").0);
         // A request under an older lineage neither uses nor fills the cache.
-        let stale = CachedProver { reader: &a, upper: &upper, lineage: 1 };
+        let stale =
+            CachedProver { reader: &a, upper: &upper, lineage: 1, suite: Suite::Ed25519Sha256 };
         assert_eq!(stale.root(1024).expect("root"), ra);
-        let again = CachedProver { reader: &b, upper: &upper, lineage: 2 };
+        let again =
+            CachedProver { reader: &b, upper: &upper, lineage: 2, suite: Suite::Ed25519Sha256 };
         assert_eq!(again.inclusion(3, 1024).expect("p"), {
             let want = tlog::prove_record(1024, 3, &b).expect("p");
             want.into_iter().map(|h| Hash(h.0)).collect::<Vec<_>>()

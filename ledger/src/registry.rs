@@ -177,12 +177,13 @@ pub(crate) struct Registry {
     issuers: RwLock<Arc<IssuerIndex>>,
     tsas: RwLock<Arc<Vec<TrustedTsa>>>,
     /// The log's own key, the one key [`LOG_ISSUER`] may name.
-    log_key: VerifyingKey,
+    /// The log's Ed25519 key; none for an `sm2-sm3` log (its key is SM2).
+    log_key: Option<VerifyingKey>,
 }
 
 impl Registry {
     /// Loads the registry of `store`.
-    pub(crate) fn load(store: Arc<Store>, log_key: VerifyingKey) -> Result<Registry> {
+    pub(crate) fn load(store: Arc<Store>, log_key: Option<VerifyingKey>) -> Result<Registry> {
         let issuers = RwLock::new(Arc::new(load_issuer_keys(&store)?));
         let tsas = RwLock::new(Arc::new(load_tsas(&store)?));
         Ok(Registry { store, issuers, tsas, log_key })
@@ -254,7 +255,7 @@ impl Registry {
     /// The log's own key as the platform issuer [`LOG_ISSUER`]; it is the
     /// log's published vkey, so its registration is not itself logged.
     fn add_log_issuer(&self, tenant: Option<&str>, key: &VerifyingKey) -> Result<IssuerRecord> {
-        if tenant.is_some() || key != &self.log_key {
+        if tenant.is_some() || Some(key) != self.log_key.as_ref() {
             return Err(LedgerError::AlreadyExists(format!(
                 "issuer {LOG_ISSUER} is reserved for the log's own key"
             )));

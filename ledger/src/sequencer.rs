@@ -15,7 +15,6 @@ use std::sync::{Arc, RwLock};
 use sha2::{Digest as _, Sha256};
 use verifier::checkpoint::Checkpoint;
 use verifier::entry::{self, Event};
-use verifier::hash::leaf_hash;
 use verifier::Hash;
 
 use crate::attester::ServiceEvent;
@@ -242,7 +241,8 @@ impl Sequencer {
         let served = self.current_head();
         let head = load_head(&self.store, &self.signer)?;
         let extends = head.size >= served.size
-            && tree::root(served.size, &tree::StoreReader(&self.store))? == served.root;
+            && tree::root(self.signer.suite(), served.size, &tree::StoreReader(&self.store))?
+                == served.root;
         if !extends {
             return Err(LedgerError::Rollback(format!(
                 "the store no longer holds the checkpoint of size {} this process served \
@@ -308,7 +308,7 @@ impl Sequencer {
         let time_micros = now_micros().max(head.last_time_micros);
         let mut g = Group {
             batch: self.store.batch(),
-            overlay: Overlay::new(&self.store),
+            overlay: Overlay::new(&self.store, self.signer.suite()),
             size: head.size,
             time: entry::format_ledger_time(time_micros).into(),
             time_micros,
@@ -431,7 +431,7 @@ impl Sequencer {
                             .store
                             .leaf(last)?
                             .ok_or_else(|| LedgerError::Corrupt(format!("leaf {last} missing")))?;
-                        Some((leaf_hash(&leaf), old.len() as u64))
+                        Some((self.signer.suite().leaf_hash(&leaf), old.len() as u64))
                     }
                 }
             }
@@ -636,7 +636,7 @@ impl Sequencer {
         let commitment = sealing.commitment(&chain);
         let leaf =
             verifier::v2::leaf_bytes(&commitment, verifier::v2::CommitmentAlg::SdV3, &g.time);
-        let lh = leaf_hash(&leaf);
+        let lh = self.signer.suite().leaf_hash(&leaf);
         g.batch.put_chain_head(&id, &lh.0, chain.seq + 1);
         g.chains.insert(id, Some((lh, chain.seq + 1)));
         let hashes = g.overlay.append_leaf(index, &lh).map_err(SequenceError::Fatal)?;
@@ -751,7 +751,7 @@ impl Sequencer {
         Ok(Staged {
             event_id: event_id.to_string(),
             index: rec.index,
-            leaf_hash: leaf_hash(&leaf),
+            leaf_hash: self.signer.suite().leaf_hash(&leaf),
             ledger_time: parsed.ledger_time().into(),
             replayed: true,
         })
@@ -762,7 +762,7 @@ impl Sequencer {
         if g.size == head.size {
             return Ok(Arc::new(head.clone()));
         }
-        let root = tree::Prover::new(&g.overlay, g.size).root()?;
+        let root = tree::Prover::new(&g.overlay, g.size, self.signer.suite()).root()?;
         let cp = Checkpoint {
             origin: self.signer.name().to_string(),
             size: g.size,
@@ -804,7 +804,7 @@ impl Sequencer {
     /// Proves each staged event against the new head and answers.
     fn answer(&self, staged: Vec<(Request, Vec<Staged>)>, head: &Head, overlay: &Overlay<'_>) {
         // One prover for the group: the right edge of the tree is hashed once.
-        let prover = tree::Prover::new(overlay, head.size);
+        let prover = tree::Prover::new(overlay, head.size, self.signer.suite());
         for (req, items) in staged {
             let receipts: Result<Vec<Receipt>> = items
                 .into_iter()
@@ -864,7 +864,7 @@ pub(crate) fn load_head(store: &Store, signer: &LogSigner) -> Result<Head> {
         let cp = Checkpoint {
             origin: signer.name().to_string(),
             size: 0,
-            root: Hash::empty_root(),
+            root: signer.suite().empty_root(),
             extensions: Vec::new(),
         };
         let note = signer.sign_checkpoint(cp)?.to_bytes();
@@ -872,13 +872,13 @@ pub(crate) fn load_head(store: &Store, signer: &LogSigner) -> Result<Head> {
             .map_err(|_| LedgerError::Corrupt("checkpoint note is not UTF-8".into()))?;
         return Ok(Head {
             size: 0,
-            root: Hash::empty_root(),
+            root: signer.suite().empty_root(),
             note: note.into(),
             last_time_micros: 0,
             lineage: crate::types::next_lineage(),
         });
     };
-    let root = tree::root(state.size, &tree::StoreReader(store))?;
+    let root = tree::root(signer.suite(), state.size, &tree::StoreReader(store))?;
     if root.0 != state.root {
         return Err(LedgerError::Corrupt(format!(
             "stored hashes give root {root} at size {}, tree state says {}",
@@ -977,7 +977,7 @@ mod tests {
     }
 
     fn leaf_hash_at(store: &Store, index: u64) -> Hash {
-        leaf_hash(&store.leaf(index).expect("read").expect("a leaf"))
+        verifier::hash::leaf_hash(&store.leaf(index).expect("read").expect("a leaf"))
     }
 
     #[test]

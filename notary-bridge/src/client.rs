@@ -8,9 +8,9 @@ use std::time::Duration;
 use reqwest::blocking::{Client, Response};
 
 use reqwest::StatusCode;
+use verifier::anykey::AnyVerifier;
 use verifier::checkpoint::SignedCheckpoint;
-use verifier::cosignature::verify_cosignature;
-use verifier::note::{Note, NoteSignature, NoteVerifier};
+use verifier::note::{Note, NoteSignature};
 use verifier::Hash;
 
 use crate::protocol::{self, CONTENT_TYPE_TLOG_SIZE, MAX_RESPONSE_BODY};
@@ -28,7 +28,7 @@ const MAX_ERROR_TEXT: usize = 1024;
 pub struct WitnessClient {
     add_checkpoint_url: String,
     http: Client,
-    witness: NoteVerifier,
+    witness: AnyVerifier,
 }
 
 impl WitnessClient {
@@ -56,7 +56,7 @@ impl WitnessClient {
         timeout: Duration,
         ca_pem: Option<&str>,
     ) -> Result<WitnessClient, BridgeError> {
-        let witness = NoteVerifier::from_vkey(witness_vkey)
+        let witness = AnyVerifier::from_vkey(witness_vkey)
             .map_err(|e| BridgeError::Config(format!("witness vkey: {e}")))?;
         let http = crate::tls::partner_client(timeout, ca_pem)?;
         let add_checkpoint_url = format!("{}/add-checkpoint", base_url.trim_end_matches('/'));
@@ -65,7 +65,7 @@ impl WitnessClient {
 
     /// The witness's key name.
     pub fn witness_name(&self) -> &str {
-        &self.witness.name
+        self.witness.name()
     }
 
     /// One add-checkpoint call (c2sp.org/tlog-witness): returns the
@@ -125,7 +125,7 @@ impl WitnessClient {
                 Err(BridgeError::Conflict { witness_size })
                     if witness_size != old && witness_size <= size =>
                 {
-                    tracing::info!(witness = %self.witness.name, from = old, to = witness_size, "re-syncing");
+                    tracing::info!(witness = %self.witness.name(), from = old, to = witness_size, "re-syncing");
                     last = BridgeError::Conflict { witness_size };
                     old = witness_size;
                 }
@@ -169,10 +169,10 @@ impl WitnessClient {
             .map_err(|e| BridgeError::BadResponse(e.to_string()))?;
         lines
             .into_iter()
-            .filter(|s| s.name == self.witness.name && s.key_id == self.witness.key_id)
-            .find(|s| verify_cosignature(&self.witness, &checkpoint.text, s).is_ok())
+            .filter(|s| self.witness.matches(s))
+            .find(|s| self.witness.verify_cosignature(&checkpoint.text, s).is_ok())
             .ok_or_else(|| {
-                BridgeError::BadResponse(format!("no valid cosignature by {}", self.witness.name))
+                BridgeError::BadResponse(format!("no valid cosignature by {}", self.witness.name()))
             })
     }
 }

@@ -9,7 +9,7 @@
 //! checkpoints and the proof. (The verifier crate only answers yes or no,
 //! so the loop is repeated here.)
 
-use verifier::hash::node_hash;
+use verifier::suite::Suite;
 use verifier::Hash;
 
 /// The (old root, new root) that a consistency proof from `old_size` to
@@ -17,6 +17,7 @@ use verifier::Hash;
 /// RFC 9162 §2.1.4.2 steps 1-7. When `old_size` is a power of two the old
 /// root is not in the proof, so `old_root` seeds it and is returned as is.
 pub fn implied_roots(
+    suite: Suite,
     old_size: u64,
     new_size: u64,
     old_root: &Hash,
@@ -41,14 +42,14 @@ pub fn implied_roots(
             return None;
         }
         if fn_ & 1 == 1 || fn_ == sn {
-            fr = node_hash(c, &fr);
-            sr = node_hash(c, &sr);
+            fr = suite.node_hash(c, &fr);
+            sr = suite.node_hash(c, &sr);
             while fn_ & 1 == 0 && fn_ != 0 {
                 fn_ >>= 1;
                 sn >>= 1;
             }
         } else {
-            sr = node_hash(&sr, c);
+            sr = suite.node_hash(&sr, c);
         }
         fn_ >>= 1;
         sn >>= 1;
@@ -59,13 +60,14 @@ pub fn implied_roots(
 /// True if `proof` shows that the tree (`new_size`, `new_root`) extends a
 /// tree of `old_size` whose root is not `cosigned_root`.
 pub fn proves_fork(
+    suite: Suite,
     old_size: u64,
     new_size: u64,
     cosigned_root: &Hash,
     new_root: &Hash,
     proof: &[Hash],
 ) -> bool {
-    match implied_roots(old_size, new_size, cosigned_root, proof) {
+    match implied_roots(suite, old_size, new_size, cosigned_root, proof) {
         Some((old, new)) => new == *new_root && old != *cosigned_root,
         None => false,
     }
@@ -88,7 +90,8 @@ mod tests {
             for old in 1..new {
                 let proof = consistency_proof(&all[..new], old);
                 let old_root = root_from_leaf_hashes(&all[..old]);
-                let got = implied_roots(old as u64, new as u64, &old_root, &proof);
+                let got =
+                    implied_roots(Suite::Ed25519Sha256, old as u64, new as u64, &old_root, &proof);
                 assert_eq!(
                     got,
                     Some((old_root, root_from_leaf_hashes(&all[..new]))),
@@ -105,17 +108,27 @@ mod tests {
             let cosigned = root_from_leaf_hashes(&honest[..old]);
             let proof = consistency_proof(&forked, old);
             let new_root = root_from_leaf_hashes(&forked);
-            assert!(proves_fork(old as u64, 13, &cosigned, &new_root, &proof), "old {old}");
-            assert!(!proves_fork(old as u64, 13, &cosigned, &Hash([0; 32]), &proof));
+            assert!(
+                proves_fork(Suite::Ed25519Sha256, old as u64, 13, &cosigned, &new_root, &proof),
+                "old {old}"
+            );
+            assert!(!proves_fork(
+                Suite::Ed25519Sha256,
+                old as u64,
+                13,
+                &cosigned,
+                &Hash([0; 32]),
+                &proof
+            ));
         }
     }
 
     #[test]
     fn garbage_proves_nothing() {
         let root = Hash([1; 32]);
-        assert!(!proves_fork(5, 8, &root, &root, &[]));
-        assert!(!proves_fork(5, 8, &root, &root, &[Hash([2; 32]); 40]));
-        assert!(!proves_fork(0, 8, &root, &root, &[root]));
-        assert!(!proves_fork(8, 8, &root, &root, &[root]));
+        assert!(!proves_fork(Suite::Ed25519Sha256, 5, 8, &root, &root, &[]));
+        assert!(!proves_fork(Suite::Ed25519Sha256, 5, 8, &root, &root, &[Hash([2; 32]); 40]));
+        assert!(!proves_fork(Suite::Ed25519Sha256, 0, 8, &root, &root, &[root]));
+        assert!(!proves_fork(Suite::Ed25519Sha256, 8, 8, &root, &root, &[root]));
     }
 }

@@ -10,26 +10,41 @@ use std::sync::Arc;
 
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use pkcs11_keys::TokenEd25519;
+use verifier::anykey::AnyVerifier;
 use verifier::cosignature::cosignature_message;
 use verifier::note::{is_valid_key_name, key_id, NoteSignature, NoteVerifier, ALG_COSIGNATURE_V1};
+use verifier::sm2note::Sm2Signer;
+use verifier::suite::Suite;
 
 use crate::BridgeError;
 
-/// The witness's Ed25519 key.
+/// The witness's key: Ed25519 (a file or a token), or SM2 for a witness
+/// of `sm2-sm3` logs (`init --suite sm2-sm3`).
 #[derive(Clone)]
 pub enum WitnessKey {
     /// Read from `DIR/witness.key` (boxed: large).
     File(Box<SigningKey>),
     /// Held by a PKCS#11 token; only its public half is here.
     Token(Arc<TokenEd25519>),
+    /// An SM2 cosignature key, read from `DIR/witness-sm2.key`.
+    Sm2(Arc<Sm2Signer>),
 }
 
 impl WitnessKey {
-    /// The public key.
-    pub fn verifying_key(&self) -> VerifyingKey {
+    /// The Ed25519 public key; none for an SM2 key.
+    pub fn verifying_key(&self) -> Option<VerifyingKey> {
         match self {
-            WitnessKey::File(k) => k.verifying_key(),
-            WitnessKey::Token(t) => t.verifying_key(),
+            WitnessKey::File(k) => Some(k.verifying_key()),
+            WitnessKey::Token(t) => Some(t.verifying_key()),
+            WitnessKey::Sm2(_) => None,
+        }
+    }
+
+    /// The suite of the logs this key cosigns.
+    pub fn suite(&self) -> Suite {
+        match self {
+            WitnessKey::Sm2(_) => Suite::Sm2Sm3,
+            _ => Suite::Ed25519Sha256,
         }
     }
 }
@@ -54,18 +69,27 @@ impl WitnessSigner {
         &self.name
     }
 
-    /// The matching verifier (type 0x04).
-    pub fn verifier(&self) -> NoteVerifier {
-        let key = self.key.verifying_key();
-        NoteVerifier {
+    /// The suite of the logs this witness cosigns.
+    pub fn suite(&self) -> Suite {
+        self.key.suite()
+    }
+
+    /// The matching verifier (type 0x04, or the SM2 cosignature type).
+    pub fn verifier(&self) -> AnyVerifier {
+        let key = match &self.key {
+            WitnessKey::Sm2(k) => return AnyVerifier::Sm2(k.verifier()),
+            WitnessKey::File(k) => k.verifying_key(),
+            WitnessKey::Token(t) => t.verifying_key(),
+        };
+        AnyVerifier::Ed25519(NoteVerifier {
             name: self.name.clone(),
             key_id: key_id(&self.name, ALG_COSIGNATURE_V1, key.as_bytes()),
             alg: ALG_COSIGNATURE_V1,
             key,
-        }
+        })
     }
 
-    /// The vkey `<name>+<hex id>+<base64(0x04 || pubkey)>`.
+    /// The vkey `<name>+<hex id>+<base64(0x04 || pubkey)>` (or the SM2 form).
     pub fn vkey(&self) -> String {
         self.verifier().to_vkey()
     }
@@ -77,6 +101,11 @@ impl WitnessSigner {
     pub fn cosign(&self, body: &str, timestamp: u64) -> Result<NoteSignature, BridgeError> {
         let msg = cosignature_message(body, timestamp);
         let sig = match &self.key {
+            WitnessKey::Sm2(k) => {
+                return k
+                    .cosign(body, timestamp)
+                    .map_err(|e| BridgeError::Storage(format!("witness key: {e}")))
+            }
             WitnessKey::File(k) => k.sign(&msg),
             WitnessKey::Token(t) => {
                 t.sign(&msg).map_err(|e| BridgeError::Storage(format!("witness key: {e}")))?
@@ -85,7 +114,7 @@ impl WitnessSigner {
         let mut signature = Vec::with_capacity(72);
         signature.extend_from_slice(&timestamp.to_be_bytes());
         signature.extend_from_slice(&sig.to_bytes());
-        Ok(NoteSignature { name: self.name.clone(), key_id: self.verifier().key_id, signature })
+        Ok(NoteSignature { name: self.name.clone(), key_id: self.verifier().key_id(), signature })
     }
 }
 

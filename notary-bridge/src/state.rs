@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::signer::WitnessSigner;
+use verifier::anykey::AnyVerifier;
 use verifier::checkpoint::Checkpoint;
-use verifier::note::{Note, NoteSignature, NoteVerifier, ALG_ED25519};
-use verifier::proof::verify_consistency;
+use verifier::note::{Note, NoteSignature};
+use verifier::suite::Suite;
 use verifier::Hash;
 
 use crate::protocol::AddCheckpointRequest;
@@ -70,7 +71,8 @@ pub fn add_log(dir: &Path, vkey: &str) -> Result<String, BridgeError> {
 /// only recommends that they match).
 pub fn add_log_as(dir: &Path, vkey: &str, origin: Option<&str>) -> Result<String, BridgeError> {
     let verifier = log_verifier(vkey)?;
-    let origin = origin.unwrap_or(&verifier.name);
+    same_suite(dir, &verifier)?;
+    let origin = origin.unwrap_or(verifier.name());
     if origin.is_empty() || origin.contains('\n') {
         return Err(BridgeError::Config(format!("origin {origin:?}: must be one non-empty line")));
     }
@@ -91,11 +93,11 @@ pub fn add_log_key(dir: &Path, origin: &str, vkey: &str) -> Result<(), BridgeErr
     let _lock = store::lock_dir(dir)?;
     let mut record = store::load_log(dir, origin)?
         .ok_or_else(|| BridgeError::Config(format!("log {origin} is not configured")))?;
-    let new = NoteVerifier::from_vkey(vkey).map_err(|e| BridgeError::Config(e.to_string()))?;
+    let new = log_verifier(vkey)?;
+    same_suite(dir, &new)?;
     for known in record.vkeys() {
-        let known =
-            NoteVerifier::from_vkey(known).map_err(|e| BridgeError::Config(e.to_string()))?;
-        if known.key == new.key {
+        let known = log_verifier(known)?;
+        if key_material(&known) == key_material(&new) {
             return Err(BridgeError::Config(format!("log {origin} already trusts this key")));
         }
     }
@@ -103,15 +105,42 @@ pub fn add_log_key(dir: &Path, origin: &str, vkey: &str) -> Result<(), BridgeErr
     store::save_log(dir, &record)
 }
 
-fn log_verifier(vkey: &str) -> Result<NoteVerifier, BridgeError> {
+/// A witness cosigns logs of its own key's suite only.
+fn same_suite(dir: &Path, log: &AnyVerifier) -> Result<(), BridgeError> {
+    let mine = store::witness_suite(dir);
+    if log.suite() != mine {
+        return Err(BridgeError::Config(format!(
+            "vkey: a {} log key, but this witness cosigns {mine} logs (notary-witness init \
+             --suite {})",
+            log.suite(),
+            log.suite()
+        )));
+    }
+    Ok(())
+}
+
+/// The public key part of a vkey (type and key, without name and ID).
+fn key_material(v: &AnyVerifier) -> String {
+    v.to_vkey().rsplit('+').next().unwrap_or_default().to_string()
+}
+
+fn log_verifier(vkey: &str) -> Result<AnyVerifier, BridgeError> {
     let verifier =
-        NoteVerifier::from_vkey(vkey).map_err(|e| BridgeError::Config(format!("vkey: {e}")))?;
-    if verifier.alg != ALG_ED25519 {
+        AnyVerifier::from_vkey(vkey).map_err(|e| BridgeError::Config(format!("vkey: {e}")))?;
+    if verifier.is_cosigner() {
         return Err(BridgeError::Config(
-            "vkey: a log key must be an Ed25519 note key (type 0x01)".into(),
+            "vkey: a log key must be a note key (Ed25519 type 0x01, or SM2 \
+             evidence-ledger/sm2-note/v1), not a cosignature key"
+                .into(),
         ));
     }
     Ok(verifier)
+}
+
+/// The suite of a log record (its keys': all of one suite, checked when
+/// added).
+fn record_suite(record: &LogRecord) -> Suite {
+    trusted_verifiers(record).first().map_or(Suite::Ed25519Sha256, AnyVerifier::suite)
 }
 
 impl Witness {
@@ -384,21 +413,37 @@ fn judge(
             }
         });
     }
-    Ok(match verify_consistency(old, checkpoint.size, &cosigned, &checkpoint.root, &req.proof) {
-        Ok(()) => Verdict::Consistent,
-        Err(_)
-            if fork::proves_fork(old, checkpoint.size, &cosigned, &checkpoint.root, &req.proof) =>
-        {
-            Verdict::Fork {
-                reason: format!(
-                    "tree size {} extends a history other than the cosigned size {old}",
-                    checkpoint.size
-                ),
-                proof_failed: true,
+    let suite = record_suite(record);
+    Ok(
+        match suite.verify_consistency(
+            old,
+            checkpoint.size,
+            &cosigned,
+            &checkpoint.root,
+            &req.proof,
+        ) {
+            Ok(()) => Verdict::Consistent,
+            Err(_)
+                if fork::proves_fork(
+                    suite,
+                    old,
+                    checkpoint.size,
+                    &cosigned,
+                    &checkpoint.root,
+                    &req.proof,
+                ) =>
+            {
+                Verdict::Fork {
+                    reason: format!(
+                        "tree size {} extends a history other than the cosigned size {old}",
+                        checkpoint.size
+                    ),
+                    proof_failed: true,
+                }
             }
-        }
-        Err(e) => Verdict::BadProof(e.to_string()),
-    })
+            Err(e) => Verdict::BadProof(e.to_string()),
+        },
+    )
 }
 
 fn evidence(
@@ -431,7 +476,7 @@ fn check_record(record: &LogRecord) -> Result<(), BridgeError> {
 
 /// The log keys a record trusts (those that parse; [`check_record`] ran
 /// when the record was loaded).
-fn trusted_verifiers(record: &LogRecord) -> Vec<NoteVerifier> {
+fn trusted_verifiers(record: &LogRecord) -> Vec<AnyVerifier> {
     record.vkeys().filter_map(|v| log_verifier(v).ok()).collect()
 }
 

@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt as _;
 use ed25519_dalek::SigningKey;
 use verifier::checkpoint::SignedCheckpoint;
 use verifier::cosignature::verify_cosignature;
-use verifier::note::NoteSigner;
+use verifier::note::{NoteSigner, NoteVerifier};
 
 use super::*;
 use crate::testkit::MemoryLog;

@@ -23,9 +23,14 @@ use verifier::Hash;
 
 use crate::signer::WitnessKey;
 use crate::BridgeError;
+use verifier::sm2note::{Sm2KeyType, Sm2Signer};
+use verifier::suite::Suite;
 
 const CONFIG_FILE: &str = "witness.json";
 const KEY_FILE: &str = "witness.key";
+/// The SM2 cosignature key of a witness of `sm2-sm3` logs: base64 of the
+/// 32-byte private scalar, mode 0600 (instead of [`KEY_FILE`]).
+const SM2_KEY_FILE: &str = "witness-sm2.key";
 /// Names the witness key in a PKCS#11 token, instead of [`KEY_FILE`].
 pub const TOKEN_FILE: &str = "witness.pkcs11";
 /// The lock file: held (flock, exclusive) by the process that cosigns.
@@ -161,6 +166,41 @@ pub fn init(dir: &Path, name: &str, key: &SigningKey) -> Result<(), BridgeError>
     init_dir(dir, name, KEY_FILE, format!("{seed}\n").as_bytes())
 }
 
+/// Creates the data directory of a witness of `sm2-sm3` logs with a fresh
+/// SM2 key; fails if a key exists. Returns the key.
+pub fn init_sm2(dir: &Path, name: &str) -> Result<WitnessKey, BridgeError> {
+    if dir.join(TOKEN_FILE).exists() || dir.join(KEY_FILE).exists() {
+        return Err(BridgeError::Config(format!("{} is already initialized", dir.display())));
+    }
+    let signer = loop {
+        let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, secret.as_mut());
+        // A scalar of 0 or beyond the group order: draw again.
+        if let Ok(s) = Sm2Signer::from_secret(name, Sm2KeyType::Cosignature, &secret) {
+            break s;
+        }
+        if !verifier::note::is_valid_key_name(name) {
+            return Err(BridgeError::Config(format!("name: {name:?} is not a valid key name")));
+        }
+    };
+    let secret = zeroize::Zeroizing::new(signer.secret_bytes());
+    let text = zeroize::Zeroizing::new(format!(
+        "{}\n",
+        base64::engine::general_purpose::STANDARD.encode(secret.as_ref())
+    ));
+    init_dir(dir, name, SM2_KEY_FILE, text.as_bytes())?;
+    Ok(WitnessKey::Sm2(std::sync::Arc::new(signer)))
+}
+
+/// The suite of the logs the witness in `dir` cosigns (from its key file).
+pub fn witness_suite(dir: &Path) -> Suite {
+    if dir.join(SM2_KEY_FILE).exists() {
+        Suite::Sm2Sm3
+    } else {
+        Suite::Ed25519Sha256
+    }
+}
+
 /// Makes the data directory: its subdirectories, `key_file` (the key, or
 /// the token's URI) written once with mode 0600 and synced, then the
 /// config. Fails if `key_file` exists.
@@ -212,6 +252,10 @@ pub fn load_identity(dir: &Path) -> Result<(String, WitnessKey), BridgeError> {
         })?;
         return Ok((config.name, WitnessKey::Token(std::sync::Arc::new(key))));
     }
+    let sm2 = dir.join(SM2_KEY_FILE);
+    if sm2.exists() {
+        return Ok((config.name.clone(), load_sm2_key(&sm2, &config.name)?));
+    }
     let path = dir.join(KEY_FILE);
     let text = fs::read_to_string(&path).map_err(|e| BridgeError::storage(path.display(), e))?;
     let seed = base64::engine::general_purpose::STANDARD
@@ -221,6 +265,23 @@ pub fn load_identity(dir: &Path) -> Result<(String, WitnessKey), BridgeError> {
         .try_into()
         .map_err(|_| BridgeError::Config(format!("{}: not a 32-byte seed", path.display())))?;
     Ok((config.name, WitnessKey::File(Box::new(SigningKey::from_bytes(&seed)))))
+}
+
+fn load_sm2_key(path: &Path, name: &str) -> Result<WitnessKey, BridgeError> {
+    let text = zeroize::Zeroizing::new(
+        fs::read_to_string(path).map_err(|e| BridgeError::storage(path.display(), e))?,
+    );
+    let secret = zeroize::Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim_end())
+            .map_err(|e| BridgeError::Config(format!("{}: {e}", path.display())))?,
+    );
+    let secret: [u8; 32] = secret.as_slice().try_into().map_err(|_| {
+        BridgeError::Config(format!("{}: not a 32-byte SM2 private key", path.display()))
+    })?;
+    let key = Sm2Signer::from_secret(name, Sm2KeyType::Cosignature, &secret)
+        .map_err(|e| BridgeError::Config(format!("{}: {e}", path.display())))?;
+    Ok(WitnessKey::Sm2(std::sync::Arc::new(key)))
 }
 
 /// Loads every log record.

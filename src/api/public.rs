@@ -142,6 +142,7 @@ pub(crate) fn log_info(state: &AppState) -> Answer {
     Ok(json(&json!({
         "origin": state.ledger.origin(),
         "vkey": state.ledger.vkey(),
+        "suite": state.ledger.suite().name(),
         "witnesses": witnesses,
         "quorum": quorum,
         "anchored_tree_size": anchored(state)?.map(|a| a.size),

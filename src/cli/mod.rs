@@ -62,6 +62,11 @@ enum Command {
         /// DIR/keys/master.pkcs11 records the URI; no master.key is made.
         #[arg(long, value_name = "PKCS11_URI")]
         master_key: Option<String>,
+        /// The log's cryptographic suite, chosen once: `ed25519-sha256`
+        /// (the default) or `sm2-sm3` (SM3 tree, SM2 checkpoints;
+        /// docs/formats.md). The log key's type records it.
+        #[arg(long, default_value = "ed25519-sha256")]
+        suite: String,
     },
     /// Bring a store to this build's schema: a PostgreSQL database's
     /// migrations (safe to repeat, and beside a running older server only
@@ -120,6 +125,9 @@ enum Command {
         public_url: Option<String>,
         #[command(flatten)]
         ers: ers::ErsServeOptions,
+        /// The suite this log must have (refused if `init` chose another).
+        #[arg(long)]
+        suite: Option<String>,
     },
     /// Manage trusted RFC 3161 time-stamp authorities.
     Tsa {
@@ -207,9 +215,13 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::Init { data, origin, store: url, log_key, master_key } => {
-            store::init(&data, &origin, url.as_deref(), log_key.as_deref(), master_key.as_deref())
-        }
+        Command::Init { data, origin, store: url, log_key, master_key, suite } => store::init(
+            &data,
+            &origin,
+            url.as_deref(),
+            (log_key.as_deref(), master_key.as_deref()),
+            &suite,
+        ),
         Command::Migrate { data, store: url } => store::migrate(data.as_deref(), url.as_deref()),
         Command::Token { command } => tokens::token(command),
         Command::Issuer { command } => trust::issuer(command),
@@ -224,18 +236,21 @@ fn run(cli: Cli) -> CliResult {
             pg,
             public_url,
             ers,
-        } => serve::serve(
-            &data,
-            listen,
-            allow_rollback,
-            accept_v1_attestations,
-            retention_sweep_secs,
-            url.as_deref(),
-            &limits,
-            &pg,
-            public_url.as_deref(),
-            ers,
-        ),
+            suite,
+        } => serve::check_suite(&data, suite.as_deref()).and_then(|()| {
+            serve::serve(
+                &data,
+                listen,
+                allow_rollback,
+                accept_v1_attestations,
+                retention_sweep_secs,
+                url.as_deref(),
+                &limits,
+                &pg,
+                public_url.as_deref(),
+                ers,
+            )
+        }),
         Command::Witness { command } => anchoring::witness(command),
         Command::Tiles { command } => store::tiles(command),
         Command::Tsa { command } => trust::tsa(command),

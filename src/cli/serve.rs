@@ -144,6 +144,23 @@ impl PgServeOptions {
     }
 }
 
+/// `serve --suite NAME`: refuses a data directory whose log `init` made
+/// with another suite (the log key's recorded vkey says which).
+pub(super) fn check_suite(data: &Path, want: Option<&str>) -> CliResult {
+    let Some(want) = want else { return Ok(()) };
+    let want = verifier::suite::Suite::parse(want).map_err(|e| format!("--suite: {e}"))?;
+    let vkey = ledger::logkey::recorded_vkey(data).map_err(|e| e.to_string())?;
+    let have = verifier::anykey::AnyVerifier::from_vkey(&vkey).map_err(|e| e.to_string())?.suite();
+    if have != want {
+        return Err(format!(
+            "--suite {want}: the log in {} was initialised with suite {have}; a log's suite \
+             never changes",
+            data.display()
+        ));
+    }
+    Ok(())
+}
+
 // One parameter per `serve` flag.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn serve(

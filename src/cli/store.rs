@@ -36,9 +36,10 @@ pub(super) fn init(
     data: &Path,
     origin: &str,
     store: Option<&str>,
-    log_key: Option<&str>,
-    master_key: Option<&str>,
+    (log_key, master_key): (Option<&str>, Option<&str>),
+    suite: &str,
 ) -> CliResult {
+    let suite = verifier::suite::Suite::parse(suite).map_err(|e| format!("--suite: {e}"))?;
     let config = match store {
         Some(s) => StoreConfig::parse(s).map_err(|e| e.to_string())?,
         None => StoreConfig::RocksDb,
@@ -47,9 +48,10 @@ pub(super) fn init(
     let keys = ledger::InitKeys {
         log_key: uri(log_key).map_err(|e| format!("--log-key: {e}"))?,
         master_key: uri(master_key).map_err(|e| format!("--master-key: {e}"))?,
+        suite,
     };
     let vkey = Ledger::init_with_keys(data, origin, &config, &keys).map_err(|e| e.to_string())?;
-    println!("initialised {}\nlog vkey: {vkey}", data.display());
+    println!("initialised {}\nlog vkey: {vkey}\nsuite: {suite}", data.display());
     Ok(())
 }
 

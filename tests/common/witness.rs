@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use verifier::anykey::AnyVerifier;
 use verifier::checkpoint::SignedCheckpoint;
-use verifier::cosignature::verify_cosignature;
-use verifier::note::NoteVerifier;
 
 use super::Server;
 
@@ -139,6 +138,6 @@ pub fn wait_checkpoint_at(
 }
 
 pub fn cosigned_by(cp: &SignedCheckpoint, w: &Witness) -> bool {
-    let v = NoteVerifier::from_vkey(&w.vkey).unwrap();
-    cp.note.signatures.iter().any(|sig| verify_cosignature(&v, &cp.note.text, sig).is_ok())
+    let v = AnyVerifier::from_vkey(&w.vkey).unwrap();
+    cp.note.signatures.iter().any(|sig| v.verify_cosignature(&cp.note.text, sig).is_ok())
 }

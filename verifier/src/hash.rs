@@ -107,13 +107,131 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 /// directly from the definition. O(n) memory; for tests, bundles and
 /// crash-recovery checks, not for the ledger's hot path.
 pub fn root_from_leaf_hashes(leaves: &[Hash]) -> Hash {
+    root_from_leaf_hashes_with::<Sha256Tree>(leaves)
+}
+
+/// [`root_from_leaf_hashes`] with the tree hash `H` (SM3 for `sm2-sm3` logs).
+pub fn root_from_leaf_hashes_with<H: TreeHash>(leaves: &[Hash]) -> Hash {
     match leaves.len() {
-        0 => Hash::empty_root(),
+        0 => H::empty_root(),
         1 => leaves[0],
         n => {
             let k = largest_power_of_two_below(n as u64) as usize;
-            node_hash(&root_from_leaf_hashes(&leaves[..k]), &root_from_leaf_hashes(&leaves[k..]))
+            H::node_hash(
+                &root_from_leaf_hashes_with::<H>(&leaves[..k]),
+                &root_from_leaf_hashes_with::<H>(&leaves[k..]),
+            )
         }
+    }
+}
+
+/// RFC 9162 §2.1.3.1 PATH(m, D[n]): the inclusion proof of leaf `m` in
+/// the tree of `leaves`, from the definition (O(n); for known-answer
+/// vectors and tests). Empty if `m` is out of range.
+pub fn inclusion_path_with<H: TreeHash>(m: usize, leaves: &[Hash]) -> Vec<Hash> {
+    let n = leaves.len();
+    if n <= 1 || m >= n {
+        return Vec::new();
+    }
+    let k = largest_power_of_two_below(n as u64) as usize;
+    if m < k {
+        let mut p = inclusion_path_with::<H>(m, &leaves[..k]);
+        p.push(root_from_leaf_hashes_with::<H>(&leaves[k..]));
+        p
+    } else {
+        let mut p = inclusion_path_with::<H>(m - k, &leaves[k..]);
+        p.push(root_from_leaf_hashes_with::<H>(&leaves[..k]));
+        p
+    }
+}
+
+/// RFC 9162 §2.1.4.1 PROOF(m, D[n]): the consistency proof from the first
+/// `m` leaves to all of `leaves`, from the definition (O(n); for vectors
+/// and tests). Empty if `m` is 0 or not below the tree size.
+pub fn consistency_path_with<H: TreeHash>(m: usize, leaves: &[Hash]) -> Vec<Hash> {
+    if m == 0 || m >= leaves.len() {
+        return Vec::new();
+    }
+    subproof::<H>(m, leaves, true)
+}
+
+/// RFC 9162 §2.1.4.1 SUBPROOF(m, D[n], b).
+fn subproof<H: TreeHash>(m: usize, leaves: &[Hash], b: bool) -> Vec<Hash> {
+    let n = leaves.len();
+    if m == n {
+        return if b { Vec::new() } else { vec![root_from_leaf_hashes_with::<H>(leaves)] };
+    }
+    let k = largest_power_of_two_below(n as u64) as usize;
+    if m <= k {
+        let mut p = subproof::<H>(m, &leaves[..k], b);
+        p.push(root_from_leaf_hashes_with::<H>(&leaves[k..]));
+        p
+    } else {
+        let mut p = subproof::<H>(m - k, &leaves[k..], false);
+        p.push(root_from_leaf_hashes_with::<H>(&leaves[..k]));
+        p
+    }
+}
+
+/// The hash function of a log's Merkle tree (RFC 9162 §2.1.1 with the
+/// hash as a parameter): SHA-256 for `ed25519-sha256` logs, SM3 (GB/T
+/// 32905) for `sm2-sm3` logs. Both give 32 bytes, and the tree keeps the
+/// RFC's 0x00/0x01 prefixes. Implementations are zero-sized types, so
+/// generic tree and proof code compiles to the same machine code as code
+/// written for one hash.
+pub trait TreeHash: Copy + Default + Send + Sync + 'static {
+    /// The hash of arbitrary bytes (no prefix).
+    fn digest(data: &[u8]) -> Hash;
+    /// RFC 9162 §2.1.1: HASH(0x00 || leaf bytes).
+    fn leaf_hash(leaf: &[u8]) -> Hash;
+    /// RFC 9162 §2.1.1: HASH(0x01 || left || right).
+    fn node_hash(left: &Hash, right: &Hash) -> Hash;
+    /// The Merkle Tree Hash of the empty tree: HASH of "".
+    fn empty_root() -> Hash {
+        Self::digest(b"")
+    }
+}
+
+/// SHA-256, the tree hash of `ed25519-sha256` logs (RFC 9162 as written).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sha256Tree;
+
+/// SM3 (GB/T 32905), the tree hash of `sm2-sm3` logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sm3Tree;
+
+fn prefixed<D: Digest>(prefix: u8, parts: &[&[u8]]) -> Hash {
+    let mut h = D::new();
+    h.update([prefix]);
+    for p in parts {
+        h.update(p);
+    }
+    let mut out = [0u8; HASH_SIZE];
+    out.copy_from_slice(&h.finalize()[..HASH_SIZE]);
+    Hash(out)
+}
+
+impl TreeHash for Sha256Tree {
+    fn digest(data: &[u8]) -> Hash {
+        Hash(Sha256::digest(data).into())
+    }
+    fn leaf_hash(leaf: &[u8]) -> Hash {
+        leaf_hash(leaf)
+    }
+    fn node_hash(left: &Hash, right: &Hash) -> Hash {
+        node_hash(left, right)
+    }
+}
+
+impl TreeHash for Sm3Tree {
+    fn digest(data: &[u8]) -> Hash {
+        Hash(sm3::Sm3::digest(data).into())
+    }
+    fn leaf_hash(leaf: &[u8]) -> Hash {
+        prefixed::<sm3::Sm3>(LEAF_PREFIX, &[leaf])
+    }
+    fn node_hash(left: &Hash, right: &Hash) -> Hash {
+        prefixed::<sm3::Sm3>(NODE_PREFIX, &[&left.0, &right.0])
     }
 }
 

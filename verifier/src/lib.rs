@@ -13,6 +13,7 @@
 //! specification in code; it must build with no I/O dependencies.
 #![forbid(unsafe_code)]
 
+pub mod anykey;
 pub mod attest;
 pub mod bundle;
 pub mod check;
@@ -29,7 +30,10 @@ pub mod policy;
 pub mod proof;
 pub mod receipt;
 pub mod report;
+pub mod sm2attest;
+pub mod sm2note;
 pub mod sm2sig;
+pub mod suite;
 pub mod text;
 pub mod tsa;
 pub mod v2;

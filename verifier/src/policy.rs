@@ -14,7 +14,10 @@ use base64::Engine as _;
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest as _, Sha256};
 
+use crate::anykey::AnyVerifier;
 use crate::note::{NoteVerifier, ALG_COSIGNATURE_V1, ALG_ED25519};
+use crate::sm2note::Sm2KeyType;
+use crate::suite::Suite;
 use crate::tsa::TrustedTsa;
 use crate::VerifyError;
 
@@ -77,10 +80,15 @@ impl PolicyCa {
 /// What the person verifying trusts. The default trusts nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrustPolicy {
-    /// Log keys (type 0x01); any of them may have signed the checkpoint.
-    pub logs: Vec<NoteVerifier>,
-    /// Witness keys (type 0x04), as listed (a key may appear under two names).
-    pub witnesses: Vec<NoteVerifier>,
+    /// The suite the trusted log uses (`suite` line; absent: ed25519-sha256).
+    /// A bundle of another suite is refused.
+    pub suite: Suite,
+    /// Log keys (Ed25519 type 0x01, or SM2 note keys for `sm2-sm3`); any of
+    /// them may have signed the checkpoint.
+    pub logs: Vec<AnyVerifier>,
+    /// Witness keys (type 0x04, or SM2 cosignature keys), as listed (a key
+    /// may appear under two names).
+    pub witnesses: Vec<AnyVerifier>,
     /// Distinct witness keys that must have cosigned; `None` means all.
     pub quorum: Option<usize>,
     /// Pinned issuer keys by name.
@@ -102,6 +110,7 @@ impl TrustPolicy {
             });
         }
         let mut policy = TrustPolicy::default();
+        let mut seen_suite = false;
         // A byte order mark, as some editors write, is not part of line 1.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
@@ -114,6 +123,10 @@ impl TrustPolicy {
             let (word, args) = line.split_once(' ').unwrap_or((line, ""));
             let args: Vec<&str> = args.split_whitespace().collect();
             match (word, args.as_slice()) {
+                ("suite", [name]) if !seen_suite => {
+                    seen_suite = true;
+                    policy.suite = Suite::parse(name).map_err(|e| at(e.to_string()))?;
+                }
                 ("log", [vkey]) => policy.add_log(vkey).map_err(at)?,
                 ("witness", [vkey]) => policy.add_witness(vkey).map_err(at)?,
                 ("quorum", [k]) if policy.quorum.is_none() => {
@@ -132,19 +145,39 @@ impl TrustPolicy {
                     let pem = pem_block(&mut lines, word).map_err(at)?;
                     policy.add_ca(name, &pem).map_err(at)?;
                 }
-                ("log" | "witness" | "quorum" | "issuer" | "tsa" | "ca", _) => {
+                ("log" | "witness" | "quorum" | "issuer" | "tsa" | "ca" | "suite", _) => {
                     return Err(at(format!("wrong arguments or repeated line for {word:?}")));
                 }
                 _ => return Err(at(format!("unknown keyword {word:?}"))),
             }
         }
         policy.check_quorum()?;
+        policy.check_suite()?;
         Ok(policy)
     }
 
-    /// Adds a log key (a C2SP vkey of type 0x01).
+    /// Every log and witness key belongs to the policy's suite.
+    pub fn check_suite(&self) -> Result<(), VerifyError> {
+        let other = self.logs.iter().chain(&self.witnesses).find(|k| k.suite() != self.suite);
+        match other {
+            Some(k) => Err(VerifyError::invalid(
+                "policy suite",
+                format!(
+                    "the key {} is an {} key, but the policy's suite is {} (a `suite {}` line \
+                     names another)",
+                    k.to_vkey(),
+                    k.suite(),
+                    self.suite,
+                    k.suite()
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Adds a log key (a C2SP vkey of type 0x01, or an SM2 note key).
     pub fn add_log(&mut self, vkey: &str) -> Result<(), String> {
-        let key = parse_vkey(vkey, ALG_ED25519, "an Ed25519 log key (type 0x01)")?;
+        let key = parse_any_vkey(vkey, false)?;
         if self.logs.contains(&key) {
             return Err(format!("log key {vkey} is listed twice"));
         }
@@ -155,9 +188,9 @@ impl TrustPolicy {
         Ok(())
     }
 
-    /// Adds a witness key (a C2SP vkey of type 0x04).
+    /// Adds a witness key (a C2SP vkey of type 0x04, or an SM2 cosignature key).
     pub fn add_witness(&mut self, vkey: &str) -> Result<(), String> {
-        let key = parse_vkey(vkey, ALG_COSIGNATURE_V1, "a cosignature/v1 witness key (type 0x04)")?;
+        let key = parse_any_vkey(vkey, true)?;
         if self.witnesses.contains(&key) {
             return Err(format!("witness key {vkey} is listed twice"));
         }
@@ -241,10 +274,10 @@ impl TrustPolicy {
 
     /// The witness keys grouped by public key: two names with one key are one
     /// witness. Each group lists the policy's entries for that key, in order.
-    pub fn distinct_witness_keys(&self) -> Vec<Vec<&NoteVerifier>> {
-        let mut groups: Vec<Vec<&NoteVerifier>> = Vec::new();
+    pub fn distinct_witness_keys(&self) -> Vec<Vec<&AnyVerifier>> {
+        let mut groups: Vec<Vec<&AnyVerifier>> = Vec::new();
         for w in &self.witnesses {
-            match groups.iter_mut().find(|g| g[0].key == w.key) {
+            match groups.iter_mut().find(|g| same_key(g[0], w)) {
                 Some(g) => g.push(w),
                 None => groups.push(vec![w]),
             }
@@ -283,6 +316,9 @@ impl TrustPolicy {
     /// elsewhere before relying on it (docs/trust-policy.md §1).
     pub fn from_log_json(answer: &serde_json::Value) -> Result<TrustPolicy, String> {
         let mut p = TrustPolicy::default();
+        if let Some(suite) = answer["suite"].as_str() {
+            p.suite = Suite::parse(suite).map_err(|e| e.to_string())?;
+        }
         p.add_log(answer["vkey"].as_str().ok_or("no \"vkey\"")?)?;
         for w in answer["witnesses"].as_array().into_iter().flatten() {
             let vkey = w["vkey"].as_str().ok_or("a witness without \"vkey\"")?;
@@ -301,12 +337,16 @@ impl TrustPolicy {
             p.add_tsa(name, t["root_pem"].as_str().ok_or("a TSA without \"root_pem\"")?)?;
         }
         p.check_quorum().map_err(|e| e.to_string())?;
+        p.check_suite().map_err(|e| e.to_string())?;
         Ok(p)
     }
 
     /// The policy as a file that [`TrustPolicy::parse`] reads back.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        if self.suite != Suite::default() {
+            let _ = writeln!(out, "suite {}", self.suite);
+        }
         for k in &self.logs {
             let _ = writeln!(out, "log {}", k.to_vkey());
         }
@@ -393,6 +433,35 @@ fn pem_block<'a>(
         }
     }
     Err(format!("the certificate has no {PEM_END} line"))
+}
+
+/// Two vkeys of one public key (type and key bytes), whatever their names.
+fn same_key(a: &AnyVerifier, b: &AnyVerifier) -> bool {
+    match (a, b) {
+        (AnyVerifier::Ed25519(x), AnyVerifier::Ed25519(y)) => x.key == y.key,
+        (AnyVerifier::Sm2(x), AnyVerifier::Sm2(y)) => x.public_key == y.public_key,
+        _ => false,
+    }
+}
+
+/// A log key (`cosigner` false) or witness key (true) of either suite, as
+/// a policy line or a command-line option gives it.
+pub fn parse_any_vkey(vkey: &str, cosigner: bool) -> Result<AnyVerifier, String> {
+    if let AnyVerifier::Sm2(k) =
+        AnyVerifier::from_vkey(vkey).map_err(|e| format!("{vkey:?} is not a vkey ({e})"))?
+    {
+        if k.kind == (if cosigner { Sm2KeyType::Cosignature } else { Sm2KeyType::Note }) {
+            return Ok(AnyVerifier::Sm2(k));
+        }
+        let want = if cosigner { "an SM2 witness key" } else { "an SM2 log key" };
+        return Err(format!("{vkey:?} is not {want}"));
+    }
+    let (alg, want) = if cosigner {
+        (ALG_COSIGNATURE_V1, "a cosignature/v1 witness key (type 0x04)")
+    } else {
+        (ALG_ED25519, "an Ed25519 log key (type 0x01)")
+    };
+    parse_vkey(vkey, alg, want).map(AnyVerifier::Ed25519)
 }
 
 /// A vkey of type `alg`, as a policy line or a command-line option gives it.

@@ -5,7 +5,7 @@
 //! is on values already checked against their bounds, so nothing here can
 //! overflow or panic whatever the input.
 
-use crate::hash::node_hash;
+use crate::hash::{Sha256Tree, TreeHash};
 use crate::{Hash, VerifyError};
 
 /// Longest proof accepted: a tree of 2^64 leaves needs at most 64 hashes for
@@ -44,12 +44,23 @@ pub fn verify_inclusion(
     proof: &[Hash],
     root: &Hash,
 ) -> Result<(), VerifyError> {
+    verify_inclusion_with::<Sha256Tree>(leaf, index, tree_size, proof, root)
+}
+
+/// [`verify_inclusion`] with the tree hash `H` (SM3 for `sm2-sm3` logs).
+pub fn verify_inclusion_with<H: TreeHash>(
+    leaf: &Hash,
+    index: u64,
+    tree_size: u64,
+    proof: &[Hash],
+    root: &Hash,
+) -> Result<(), VerifyError> {
     check_len(INCLUSION, proof)?;
     // Step 1; also covers tree_size == 0, which no leaf is in.
     if index >= tree_size {
         return Err(fail(INCLUSION, format!("index {index} >= tree size {tree_size}")));
     }
-    let computed = root_from_inclusion_path(leaf, index, tree_size - 1, proof)?;
+    let computed = root_from_inclusion_path::<H>(leaf, index, tree_size - 1, proof)?;
     if computed != *root {
         return Err(fail(INCLUSION, "computed root does not match"));
     }
@@ -58,7 +69,7 @@ pub fn verify_inclusion(
 
 /// RFC 9162 §2.1.3.2 steps 2-5 with `fn_ = index`, `sn = tree_size - 1`:
 /// the root the path leads to, or an error if its length does not fit.
-fn root_from_inclusion_path(
+fn root_from_inclusion_path<H: TreeHash>(
     leaf: &Hash,
     mut fn_: u64,
     mut sn: u64,
@@ -70,10 +81,10 @@ fn root_from_inclusion_path(
             return Err(fail(INCLUSION, "proof too long"));
         }
         if fn_ & 1 == 1 || fn_ == sn {
-            r = node_hash(p, &r);
+            r = H::node_hash(p, &r);
             shift_to_odd_or_zero(&mut fn_, &mut sn);
         } else {
-            r = node_hash(&r, p);
+            r = H::node_hash(&r, p);
         }
         fn_ >>= 1;
         sn >>= 1;
@@ -97,12 +108,23 @@ pub fn verify_consistency(
     new_root: &Hash,
     proof: &[Hash],
 ) -> Result<(), VerifyError> {
+    verify_consistency_with::<Sha256Tree>(old_size, new_size, old_root, new_root, proof)
+}
+
+/// [`verify_consistency`] with the tree hash `H` (SM3 for `sm2-sm3` logs).
+pub fn verify_consistency_with<H: TreeHash>(
+    old_size: u64,
+    new_size: u64,
+    old_root: &Hash,
+    new_root: &Hash,
+    proof: &[Hash],
+) -> Result<(), VerifyError> {
     check_len(CONSISTENCY, proof)?;
     if old_size > new_size {
         return Err(fail(CONSISTENCY, format!("old size {old_size} > new size {new_size}")));
     }
     if old_size == new_size || old_size == 0 {
-        return verify_trivial_consistency(old_size, new_size, old_root, new_root, proof);
+        return verify_trivial_consistency::<H>(old_size, new_size, old_root, new_root, proof);
     }
     // Step 1.
     let Some((first, rest)) = proof.split_first() else {
@@ -111,7 +133,7 @@ pub fn verify_consistency(
     // Step 2: a power-of-two old tree is itself a node of the new tree, so its
     // root is the (implicit) first element of the path.
     let (seed, path) = if old_size.is_power_of_two() { (old_root, proof) } else { (first, rest) };
-    let (fr, sr) = roots_from_consistency_path(old_size - 1, new_size - 1, seed, path)?;
+    let (fr, sr) = roots_from_consistency_path::<H>(old_size - 1, new_size - 1, seed, path)?;
     if fr != *old_root {
         return Err(fail(CONSISTENCY, "computed old root does not match"));
     }
@@ -122,7 +144,7 @@ pub fn verify_consistency(
 }
 
 /// Consistency when `old_size == new_size` or `old_size == 0`: no proof.
-fn verify_trivial_consistency(
+fn verify_trivial_consistency<H: TreeHash>(
     old_size: u64,
     new_size: u64,
     old_root: &Hash,
@@ -132,7 +154,7 @@ fn verify_trivial_consistency(
     if !proof.is_empty() {
         return Err(fail(CONSISTENCY, "proof must be empty"));
     }
-    if old_size == 0 && *old_root != Hash::empty_root() {
+    if old_size == 0 && *old_root != H::empty_root() {
         return Err(fail(CONSISTENCY, "old root is not the empty-tree root"));
     }
     if old_size == new_size && old_root != new_root {
@@ -144,7 +166,7 @@ fn verify_trivial_consistency(
 /// RFC 9162 §2.1.4.2 steps 3-7 from `fn_ = first - 1`, `sn = second - 1`,
 /// with `seed` the path's first value and `path` the rest: returns
 /// `(fr, sr)`, or an error if the path's length does not fit.
-fn roots_from_consistency_path(
+fn roots_from_consistency_path<H: TreeHash>(
     mut fn_: u64,
     mut sn: u64,
     seed: &Hash,
@@ -163,11 +185,11 @@ fn roots_from_consistency_path(
             return Err(fail(CONSISTENCY, "proof too long"));
         }
         if fn_ & 1 == 1 || fn_ == sn {
-            fr = node_hash(c, &fr);
-            sr = node_hash(c, &sr);
+            fr = H::node_hash(c, &fr);
+            sr = H::node_hash(c, &sr);
             shift_to_odd_or_zero(&mut fn_, &mut sn);
         } else {
-            sr = node_hash(&sr, c);
+            sr = H::node_hash(&sr, c);
         }
         fn_ >>= 1;
         sn >>= 1;

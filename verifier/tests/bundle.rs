@@ -370,7 +370,7 @@ fn pinned_log_key_must_match() {
     let bundle = world.bundle(&world.contract_flow());
     let other = NoteSigner::new(ORIGIN, key(77)).expect("valid name");
     let mut policy = world.policy();
-    policy.logs = vec![other.verifier()];
+    policy.logs = vec![verifier::anykey::AnyVerifier::Ed25519(other.verifier())];
     let report = verify_bundle(&bundle, &VerifyOptions::with_policy(policy, "wrong log"));
     assert_fails_only(&report, &[check_id::LOG_SIGNATURE]);
     // A whole bundle re-signed by an impostor log is consistent with its own

@@ -42,6 +42,11 @@ enum Command {
         /// DIR/witness.pkcs11 records the URI (no PIN); no witness.key is made.
         #[arg(long, value_name = "PKCS11_URI")]
         key: Option<String>,
+        /// The suite of the logs this witness cosigns: `ed25519-sha256`
+        /// (the default) or `sm2-sm3` (an SM2 key in DIR/witness-sm2.key,
+        /// SM2 cosignatures; docs/witness-protocol.md).
+        #[arg(long, default_value = "ed25519-sha256")]
+        suite: String,
     },
     /// Manage trusted logs.
     Log {
@@ -97,7 +102,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match Cli::parse().command {
-        Command::Init { data, name, key } => init(&data, &name, key.as_deref()),
+        Command::Init { data, name, key, suite } => init(&data, &name, key.as_deref(), &suite),
         Command::Log { command: LogCommand::Add { data, vkey, origin } } => {
             state::add_log_as(&data, &vkey, origin.as_deref())
                 .map(|origin| println!("added log {origin}"))
@@ -120,18 +125,28 @@ fn main() -> ExitCode {
     }
 }
 
-fn init(data: &Path, name: &str, uri: Option<&str>) -> Result<(), BridgeError> {
-    // Validate the name and the URI before anything touches the disk.
+fn init(data: &Path, name: &str, uri: Option<&str>, suite: &str) -> Result<(), BridgeError> {
+    // Validate the name, suite and URI before anything touches the disk.
     if !verifier::note::is_valid_key_name(name) {
         return Err(BridgeError::Config(format!("name: {name:?} is not a valid key name")));
     }
-    let key = match uri {
-        Some(u) => {
+    let suite = verifier::suite::Suite::parse(suite)
+        .map_err(|e| BridgeError::Config(format!("--suite: {e}")))?;
+    let key = match (uri, suite) {
+        (Some(_), verifier::suite::Suite::Sm2Sm3) => {
+            return Err(BridgeError::Config(
+                "--suite sm2-sm3 keeps its SM2 key in DIR/witness-sm2.key; a PKCS#11 key \
+                 (--key) is Ed25519 only"
+                    .into(),
+            ))
+        }
+        (None, verifier::suite::Suite::Sm2Sm3) => store::init_sm2(data, name)?,
+        (Some(u), _) => {
             let uri = pkcs11_keys::Pkcs11Uri::parse(u)
                 .map_err(|e| BridgeError::Config(format!("--key: {e}")))?;
             store::init_token(data, name, &uri)?
         }
-        None => {
+        (None, _) => {
             let key = SigningKey::generate(&mut rand_core::OsRng);
             store::init(data, name, &key)?;
             WitnessKey::File(Box::new(key))

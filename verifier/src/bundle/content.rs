@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use super::decoded::{Decoded, DecodedEntry};
 use super::{list, Bundle};
+use crate::anykey::AnyVerifier;
 use crate::check::{check_id, Check};
-use crate::proof::verify_inclusion;
+use crate::suite::Suite;
 use crate::text::plain;
 use crate::Hash;
 
@@ -142,7 +143,9 @@ pub(super) fn inclusion_check(e: &DecodedEntry, d: &Decoded) -> Check {
                     c.size, e.index
                 ))
             } else {
-                verify_inclusion(h, e.index, c.size, p, &c.root)
+                let suite = d.log_key.as_ref().map_or(Suite::Ed25519Sha256, AnyVerifier::suite);
+                suite
+                    .verify_inclusion(h, e.index, c.size, p, &c.root)
                     .map(|()| format!(
                         "The entry's hash, combined with the {} hashes of its proof, gives the root hash of the checkpoint of {} entries: the log holds this exact entry at position {}.",
                         p.len(), c.size, e.index

@@ -6,9 +6,10 @@ use ed25519_dalek::VerifyingKey;
 
 use super::decoded::{leaf_bytes, undecoded, Decoded, DecodedEntry};
 use super::{Bundle, BundleEntry, BundleIssuer, BundleWitness};
+use crate::anykey::AnyVerifier;
 use crate::checkpoint::SignedCheckpoint;
 use crate::entry::{parse_leaf, IssuerKeys};
-use crate::note::{NoteVerifier, ALG_COSIGNATURE_V1, ALG_ED25519};
+use crate::suite::Suite;
 use crate::text::plain;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -26,6 +27,14 @@ pub(super) fn decode(bundle: &Bundle) -> Decoded {
     let issuers = decode_issuers(&bundle.issuers, &mut problems);
     let witnesses = decode_witnesses(&bundle.witnesses, &mut problems);
     let mut entries = decode_entries(bundle, &mut problems);
+    // The leaf hashes of an sm2-sm3 log's entries are SM3 (RFC 9162 with
+    // the log's hash; the log key's type names the suite).
+    let suite = log_key.as_ref().map_or(Suite::Ed25519Sha256, AnyVerifier::suite);
+    if suite != Suite::Ed25519Sha256 {
+        for (d, e) in entries.iter_mut().zip(&bundle.entries) {
+            d.leaf_hash = leaf_bytes(e).map(|b| suite.leaf_hash(&b));
+        }
+    }
     if bundle.is_v2() {
         super::commitments::check_markers(bundle, &mut entries);
         super::commitments::check_identities(&mut entries);
@@ -33,11 +42,11 @@ pub(super) fn decode(bundle: &Bundle) -> Decoded {
     Decoded { problems, log_key, checkpoint, issuers, witnesses, entries }
 }
 
-fn decode_log_key(bundle: &Bundle) -> Result<NoteVerifier, String> {
-    let key = NoteVerifier::from_vkey(&bundle.log_vkey)
+fn decode_log_key(bundle: &Bundle) -> Result<AnyVerifier, String> {
+    let key = AnyVerifier::from_vkey(&bundle.log_vkey)
         .map_err(|e| format!("the log key is not a valid verifier key ({e})"))?;
-    if key.alg != ALG_ED25519 {
-        return Err("the log key is not an Ed25519 note key".into());
+    if key.is_cosigner() {
+        return Err("the log key is not a note key (Ed25519, or SM2)".into());
     }
     Ok(key)
 }
@@ -91,19 +100,19 @@ fn decode_issuers(issuers: &[BundleIssuer], problems: &mut Vec<String>) -> Issue
     keys
 }
 
-fn decode_witnesses(witnesses: &[BundleWitness], problems: &mut Vec<String>) -> Vec<NoteVerifier> {
-    let mut out: Vec<NoteVerifier> = Vec::new();
+fn decode_witnesses(witnesses: &[BundleWitness], problems: &mut Vec<String>) -> Vec<AnyVerifier> {
+    let mut out: Vec<AnyVerifier> = Vec::new();
     for w in witnesses {
         let name = plain(&w.name);
-        match NoteVerifier::from_vkey(&w.vkey) {
+        match AnyVerifier::from_vkey(&w.vkey) {
             Err(e) => problems.push(format!("the key of witness {name:?} is not valid ({e})")),
-            Ok(k) if k.alg != ALG_COSIGNATURE_V1 => {
+            Ok(k) if !k.is_cosigner() => {
                 problems.push(format!("the key of witness {name:?} is not a cosignature key"));
             }
-            Ok(k) if k.name != w.name => {
+            Ok(k) if k.name() != w.name => {
                 problems.push(format!("witness {name:?} is listed with a key of another name"));
             }
-            Ok(_) if out.iter().any(|o| o.name == w.name) => {
+            Ok(_) if out.iter().any(|o| o.name() == w.name) => {
                 problems.push(format!("witness {name:?} is listed twice"));
             }
             Ok(k) => out.push(k),

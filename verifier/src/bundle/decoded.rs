@@ -5,10 +5,10 @@
 use base64::Engine as _;
 
 use super::{BundleEntry, BundleErased, MAX_LEAF_B64};
+use crate::anykey::AnyVerifier;
 use crate::checkpoint::SignedCheckpoint;
 use crate::entry::{Identity, IssuerKeys, LeafEntry};
 use crate::hash::leaf_hash;
-use crate::note::NoteVerifier;
 use crate::Hash;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -16,10 +16,10 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 /// The bundle's fields, decoded; what failed is in `problems`.
 pub(super) struct Decoded {
     pub(super) problems: Vec<String>,
-    pub(super) log_key: Result<NoteVerifier, String>,
+    pub(super) log_key: Result<AnyVerifier, String>,
     pub(super) checkpoint: Result<SignedCheckpoint, String>,
     pub(super) issuers: IssuerKeys,
-    pub(super) witnesses: Vec<NoteVerifier>,
+    pub(super) witnesses: Vec<AnyVerifier>,
     pub(super) entries: Vec<DecodedEntry>,
 }
 

@@ -9,10 +9,10 @@
 
 use super::decoded::Decoded;
 use super::Bundle;
+use crate::anykey::AnyVerifier;
 use crate::check::{check_id, Check};
 use crate::checkpoint::SignedCheckpoint;
-use crate::cosignature::verify_cosignature;
-use crate::note::{NoteSignature, NoteVerifier};
+use crate::note::NoteSignature;
 use crate::policy::TrustPolicy;
 use crate::report::WitnessFact;
 use crate::text::{plain, unix_to_rfc3339};
@@ -33,6 +33,15 @@ pub(super) fn log_signature_check(bundle: &Bundle, d: &Decoded, policy: &TrustPo
         Ok(c) => c,
         Err(e) => return fail(format!("It cannot be checked: {e}.")),
     };
+    if key.suite() != policy.suite {
+        return fail(format!(
+            "The bundle is from a log of suite {} (its log key {}), but your policy names suite {}: \
+             it cannot be checked under the keys and algorithms you trust.",
+            key.suite(),
+            plain(&key.to_vkey()),
+            policy.suite
+        ));
+    }
     if policy.logs.is_empty() {
         return match verify_under(key, bundle, cp) {
             Ok(()) => Check::unanchored(
@@ -69,7 +78,7 @@ pub(super) fn log_signature_check(bundle: &Bundle, d: &Decoded, policy: &TrustPo
                  under the key you trust, {}.",
                 cp.checkpoint.size,
                 cp.checkpoint.root.to_base64(),
-                plain(&trusted.name),
+                plain(trusted.name()),
                 plain(&trusted.to_vkey())
             ),
         ),
@@ -79,12 +88,12 @@ pub(super) fn log_signature_check(bundle: &Bundle, d: &Decoded, policy: &TrustPo
 
 /// The origin rule of C2SP tlog-checkpoint and the signature of C2SP
 /// signed-note, under `key`.
-fn verify_under(key: &NoteVerifier, bundle: &Bundle, cp: &SignedCheckpoint) -> Result<(), String> {
-    if bundle.origin != key.name || cp.checkpoint.origin != key.name {
+fn verify_under(key: &AnyVerifier, bundle: &Bundle, cp: &SignedCheckpoint) -> Result<(), String> {
+    if bundle.origin != key.name() || cp.checkpoint.origin != key.name() {
         return Err(format!(
             "The checkpoint's log {:?} is not the name of the log key {:?}.",
             plain(&cp.checkpoint.origin),
-            plain(&key.name)
+            plain(key.name())
         ));
     }
     key.verify_note(&cp.note).map_err(|e| {
@@ -124,7 +133,7 @@ pub(super) fn witness_checks(
             .as_ref()
             .map_err(|e| e.clone())
             .and_then(|cp| cosignature_of(group, cp, newest, now));
-        let label = group[0].name.clone();
+        let label = group[0].name().to_string();
         let title = format!("Witness {} countersigned the checkpoint", plain(&label));
         let at = outcome.as_ref().ok().copied().flatten();
         for w in group {
@@ -141,7 +150,7 @@ pub(super) fn witness_checks(
                     title,
                     format!(
                         "Witness {} countersigned this checkpoint at {}; its signature is valid under the key you trust, {}.",
-                        plain(&by.name),
+                        plain(by.name()),
                         unix_to_rfc3339(ts),
                         plain(&by.to_vkey())
                     ),
@@ -168,18 +177,18 @@ pub(super) fn witness_checks(
 /// dated plausibly (the time of the first is reported); `Ok(None)`: no line;
 /// `Err`: why not.
 fn cosignature_of<'a>(
-    group: &[&'a NoteVerifier],
+    group: &[&'a AnyVerifier],
     cp: &SignedCheckpoint,
     newest: Option<i64>,
     now: i64,
-) -> Result<Option<(u64, &'a NoteVerifier)>, String> {
-    let mut first: Option<(u64, &NoteVerifier)> = None;
+) -> Result<Option<(u64, &'a AnyVerifier)>, String> {
+    let mut first: Option<(u64, &AnyVerifier)> = None;
     for sig in &cp.note.signatures {
         let Some(key) = group.iter().find(|k| k.matches(sig)) else { continue };
-        let ts = verify_cosignature(key, &cp.note.text, sig).map_err(|e| {
+        let ts = key.verify_cosignature(&cp.note.text, sig).map_err(|e| {
             format!(
                 "The countersignature attributed to witness {} is not valid under the key you trust, {} ({}): the checkpoint or the countersignature was altered.",
-                plain(&key.name),
+                plain(key.name()),
                 plain(&key.to_vkey()),
                 plain(&e.to_string())
             )
@@ -192,12 +201,12 @@ fn cosignature_of<'a>(
 
 /// A countersignature is dated neither before the newest entry it covers
 /// (in whole seconds) nor more than [`COSIGNATURE_SKEW_SECS`] after `now`.
-fn check_time(key: &NoteVerifier, ts: u64, newest: Option<i64>, now: i64) -> Result<(), String> {
+fn check_time(key: &AnyVerifier, ts: u64, newest: Option<i64>, now: i64) -> Result<(), String> {
     let signed = i64::try_from(ts).unwrap_or(i64::MAX);
     if let Some(n) = newest.filter(|&n| signed < n) {
         return Err(format!(
             "Witness {} dated a countersignature {}, before the newest entry it covers was logged ({}): a countersignature cannot predate what it signs.",
-            plain(&key.name),
+            plain(key.name()),
             unix_to_rfc3339(ts),
             unix_to_rfc3339(u64::try_from(n).unwrap_or(0))
         ));
@@ -205,7 +214,7 @@ fn check_time(key: &NoteVerifier, ts: u64, newest: Option<i64>, now: i64) -> Res
     if signed > now.saturating_add(COSIGNATURE_SKEW_SECS) {
         return Err(format!(
             "Witness {} dated a countersignature {}, in the future of this clock.",
-            plain(&key.name),
+            plain(key.name()),
             unix_to_rfc3339(ts)
         ));
     }
@@ -217,12 +226,12 @@ fn check_time(key: &NoteVerifier, ts: u64, newest: Option<i64>, now: i64) -> Res
 fn impersonations(cp: &SignedCheckpoint, policy: &TrustPolicy) -> Vec<Check> {
     let mut out = Vec::new();
     for sig in &cp.note.signatures {
-        let named: Vec<&NoteVerifier> =
-            policy.witnesses.iter().filter(|w| w.name == sig.name).collect();
+        let named: Vec<&AnyVerifier> =
+            policy.witnesses.iter().filter(|w| w.name() == sig.name).collect();
         if named.is_empty() || named.iter().any(|w| w.matches(sig)) {
             continue;
         }
-        let ids: Vec<String> = named.iter().map(|w| hex::encode(w.key_id)).collect();
+        let ids: Vec<String> = named.iter().map(|w| hex::encode(w.key_id())).collect();
         out.push(Check::new(
             check_id::COSIGNATURE,
             Some(sig.name.clone()),
@@ -242,13 +251,13 @@ fn impersonations(cp: &SignedCheckpoint, policy: &TrustPolicy) -> Vec<Check> {
 /// Witnesses the bundle lists and signature lines the policy does not know:
 /// shown, never checked, never counted.
 fn claims(cp: &SignedCheckpoint, d: &Decoded, policy: &TrustPolicy, out: &mut Witnessed) {
-    let trusted = |k: &NoteVerifier| policy.witnesses.iter().any(|w| w == k);
+    let trusted = |k: &AnyVerifier| policy.witnesses.iter().any(|w| w == k);
     for w in d.witnesses.iter().filter(|w| !trusted(w)) {
         let has_line = cp.note.signatures.iter().any(|s| w.matches(s));
         out.facts.push(fact(w, d, false, None));
         out.claims.push(format!(
             "The bundle lists witness {} ({}){}; it is not in your policy, so it was not checked and does not count.",
-            plain(&w.name),
+            plain(w.name()),
             plain(&w.to_vkey()),
             if has_line { " and the checkpoint carries a countersignature line by it" } else { "" }
         ));
@@ -256,7 +265,7 @@ fn claims(cp: &SignedCheckpoint, d: &Decoded, policy: &TrustPolicy, out: &mut Wi
     let known = |s: &NoteSignature| {
         d.log_key.as_ref().is_ok_and(|k| k.matches(s))
             || policy.logs.iter().any(|k| k.matches(s))
-            || policy.witnesses.iter().any(|k| k.name == s.name)
+            || policy.witnesses.iter().any(|k| k.name() == s.name)
             || d.witnesses.iter().any(|k| k.matches(s))
     };
     for s in cp.note.signatures.iter().filter(|s| !known(s)) {
@@ -269,16 +278,16 @@ fn claims(cp: &SignedCheckpoint, d: &Decoded, policy: &TrustPolicy, out: &mut Wi
 }
 
 fn fact(
-    w: &NoteVerifier,
+    w: &AnyVerifier,
     d: &Decoded,
     trusted: bool,
-    at: Option<(u64, &NoteVerifier)>,
+    at: Option<(u64, &AnyVerifier)>,
 ) -> WitnessFact {
     let at = at.filter(|(_, by)| *by == w).map(|(t, _)| t);
     WitnessFact {
-        name: w.name.clone(),
+        name: w.name().to_string(),
         vkey: w.to_vkey(),
-        key_id: hex::encode(w.key_id),
+        key_id: hex::encode(w.key_id()),
         listed: d.witnesses.iter().any(|l| l == w),
         required: trusted,
         trusted,

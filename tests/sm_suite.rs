@@ -1,0 +1,208 @@
+//! An `sm2-sm3` log end to end (issue 26): `init --suite sm2-sm3`, events,
+//! two SM2 witnesses (`notary-witness init --suite sm2-sm3`) cosigning, a
+//! bundle verified by the verifier CLI and by `POST /v1/verify`, and
+//! tampered copies refused: a changed leaf, a forged checkpoint signature,
+//! and an Ed25519-suite policy given the SM bundle.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use base64::Engine as _;
+use common::witness::*;
+use common::*;
+use evidence_ledger::flows::contract_flow;
+use serde_json::{json, Value};
+use verifier::anykey::AnyVerifier;
+use verifier::bundle::Bundle;
+use verifier::suite::Suite;
+
+const DOC: &str = "contract-sm-1";
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// The verifier CLI, built beside ours.
+fn verifier_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("verifier");
+    assert!(bin.exists(), "{} missing: cargo build --release -p evidence-verifier", bin.display());
+    bin
+}
+
+fn verify_cli(bundle: &str, policy: &str) -> (Option<i32>, String) {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("bundle.json"), bundle).unwrap();
+    std::fs::write(work.path().join("policy"), policy).unwrap();
+    let out = Command::new(verifier_bin())
+        .arg("verify")
+        .arg(work.path().join("bundle.json"))
+        .arg("--policy")
+        .arg(work.path().join("policy"))
+        .output()
+        .unwrap();
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), text)
+}
+
+fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap()
+}
+
+/// The log's signature line of a bundle's checkpoint with one bit of `s` flipped.
+fn forge_log_signature(bundle: &Bundle) -> Bundle {
+    let mut lines: Vec<String> = bundle.checkpoint.lines().map(str::to_string).collect();
+    let at = lines.iter().position(|l| l.starts_with(&format!("— {} ", bundle.origin))).unwrap();
+    let (head, b64) = lines[at].rsplit_once(' ').unwrap();
+    let mut raw = B64.decode(b64).unwrap();
+    let last = raw.len() - 1;
+    raw[last] ^= 1;
+    lines[at] = format!("{head} {}", B64.encode(raw));
+    let mut forged = bundle.clone();
+    forged.checkpoint = format!("{}\n", lines.join("\n"));
+    forged
+}
+
+#[test]
+fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
+    let mut s = Server::prepare_with(&["--suite", "sm2-sm3"]);
+    let data = s.data().to_str().unwrap().to_string();
+    let status = cli(&["status", "--data", &data]);
+    let vkey = status.lines().find_map(|l| l.strip_prefix("vkey: ")).unwrap().to_string();
+    assert_eq!(AnyVerifier::from_vkey(&vkey).unwrap().suite(), Suite::Sm2Sm3, "{vkey}");
+
+    let witnesses: Vec<Witness> = ["notary.example/sm", "court.example/sm"]
+        .iter()
+        .map(|n| Witness::start_with(n, &vkey, None, &["--suite", "sm2-sm3"]))
+        .collect();
+    for w in &witnesses {
+        assert_eq!(AnyVerifier::from_vkey(&w.vkey).unwrap().suite(), Suite::Sm2Sm3);
+        cli(&["witness", "add", "--data", &data, "--vkey", &w.vkey, "--url", &w.url()]);
+    }
+    cli(&["anchor", "policy", "--data", &data, "--interval", "1", "--threshold", "2"]);
+
+    // A later flag that names another suite is refused, and changes nothing.
+    let out = Command::new(BIN)
+        .args(["serve", "--data", &data, "--listen", "127.0.0.1:0", "--suite", "ed25519-sha256"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("initialised with suite sm2-sm3"), "{err}");
+
+    s.spawn_with(&["--suite", "sm2-sm3"]);
+    let info = s.get_json("/v1/log");
+    assert_eq!(info["suite"], "sm2-sm3");
+    assert_eq!(info["vkey"], vkey.as_str());
+
+    let signers: Vec<_> = s.signers.iter().collect();
+    let events = contract_flow(&s.services, &signers, DOC, DOC.as_bytes());
+    let (code, body) = s.submit(&json!({"events": events}));
+    assert_eq!(code, 200, "{body}");
+    let size = s.tree_size_latest();
+    wait_checkpoint(&s, "two SM2 cosignatures", |cp| {
+        cp.checkpoint.size == size && witnesses.iter().all(|w| cosigned_by(cp, w))
+    });
+
+    // An inclusion proof served by the log checks with SM3, not SHA-256.
+    let proof = s.get_json(&format!("/v1/proof/inclusion?index=0&tree_size={size}"));
+    let hashes: Vec<verifier::Hash> = proof["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| verifier::Hash::from_base64(h.as_str().unwrap()).unwrap())
+        .collect();
+    let leaf = B64.decode(s.get_json("/v1/entries/0")["leaf"].as_str().unwrap()).unwrap();
+    let cp = wait_checkpoint(&s, "the checkpoint", |cp| cp.checkpoint.size == size);
+    let root = cp.checkpoint.root;
+    Suite::Sm2Sm3
+        .verify_inclusion(&Suite::Sm2Sm3.leaf_hash(&leaf), 0, size, &hashes, &root)
+        .unwrap();
+    assert!(Suite::Ed25519Sha256
+        .verify_inclusion(&Suite::Ed25519Sha256.leaf_hash(&leaf), 0, size, &hashes, &root)
+        .is_err());
+
+    let (code, raw) = s.get(&format!("/v1/documents/{DOC}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(code, 200, "{raw}");
+    let bundle = Bundle::parse(raw.as_bytes()).unwrap();
+    let policy = format!(
+        "suite sm2-sm3\nlog {vkey}\nwitness {}\nwitness {}\nquorum 2\n",
+        witnesses[0].vkey, witnesses[1].vkey
+    );
+
+    // The verifier CLI: verified, both witnesses named.
+    let (code, text) = verify_cli(&raw, &policy);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("notary.example/sm") && text.contains("court.example/sm"), "{text}");
+
+    // POST /v1/verify: under the service's own anchors and under the policy.
+    let post = |body: &Value| s.post("/v1/verify", None, serde_json::to_vec(body).unwrap());
+    let good: Value = serde_json::from_str(&raw).unwrap();
+    let (code, report) = post(&good);
+    assert_eq!(code, 200, "{report}");
+    assert_eq!(report["verdict"]["status"], "verified", "{report:#}");
+    let (_, report) = post(&json!({"bundle": good, "policy": policy}));
+    assert_eq!(report["verdict"]["status"], "verified", "{report:#}");
+
+    // A changed leaf: its SM3 proof no longer leads to the root.
+    let mut tampered = bundle.clone();
+    tampered.entries[3].leaf = bundle.entries[2].leaf.clone();
+    let tampered_raw = serde_json::to_string(&tampered).unwrap();
+    let (code, text) = verify_cli(&tampered_raw, &policy);
+    assert_ne!(code, Some(0), "{text}");
+    let (_, report) = post(&json!({"bundle": tampered, "policy": policy}));
+    assert_eq!(report["passed"], false, "{report:#}");
+    let failed = |id: &str| {
+        report["checks"].as_array().unwrap().iter().any(|c| c["id"] == id && c["passed"] == false)
+    };
+    assert!(failed("inclusion"), "{report:#}");
+
+    // A forged SM2 checkpoint signature.
+    let forged = forge_log_signature(&bundle);
+    let (code, text) = verify_cli(&serde_json::to_string(&forged).unwrap(), &policy);
+    assert_ne!(code, Some(0), "{text}");
+    let (_, report) = post(&json!({"bundle": forged, "policy": policy}));
+    assert_eq!(check(&report, "log_signature")["passed"], false, "{report:#}");
+
+    // An Ed25519-suite policy (no suite line) given the SM bundle: refused.
+    let ed = verifier::note::NoteSigner::new(
+        &bundle.origin,
+        ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+    )
+    .unwrap();
+    let ed_policy = format!("log {}\n", ed.vkey());
+    let (code, text) = verify_cli(&raw, &ed_policy);
+    assert_ne!(code, Some(0), "{text}");
+    let (_, report) = post(&json!({"bundle": good, "policy": ed_policy}));
+    let log_check = check(&report, "log_signature");
+    assert_eq!(log_check["passed"], false, "{report:#}");
+    assert!(log_check["detail"].as_str().unwrap().contains("suite sm2-sm3"), "{log_check:#}");
+    // A policy naming an SM2 key without `suite sm2-sm3` is itself refused.
+    let (code, text) = verify_cli(&raw, &format!("log {vkey}\n"));
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("suite"), "{text}");
+
+    // The audit recomputes the SM3 tree and checks the SM2 checkpoints.
+    let audit = cli(&["audit", "--data", &data]);
+    assert!(audit.contains("audit: clean"), "{audit}");
+}
+
+#[test]
+fn a_witness_cosigns_only_logs_of_its_own_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("w");
+    let d = d.to_str().unwrap();
+    witness_cli(&["init", "--data", d, "--name", "court.example/sm", "--suite", "sm2-sm3"]);
+    let ed_log = verifier::note::NoteSigner::new(
+        "log.example/ed",
+        ed25519_dalek::SigningKey::from_bytes(&[3; 32]),
+    )
+    .unwrap();
+    let out = Command::new(witness_bin())
+        .args(["log", "add", "--data", d, "--vkey", &ed_log.vkey()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cosigns sm2-sm3 logs"));
+}

@@ -86,7 +86,12 @@ test('not a PDF, and a PDF without a signature, fail', async () => {
  * numbers and bytes: where the mutation broke the inside of a CMS value
  * that the Rust decoder holds as ANY (an attribute value), it decodes the
  * SignedData and names the signer, asn1js cannot, and the page says "not a
- * DER CMS"; both say invalid (docs/pdf-signatures.md §11). */
+ * DER CMS"; both say invalid (docs/pdf-signatures.md §11). And for a
+ * mutated file that fails on both sides, the number of revisions may
+ * differ: lopdf and the page's reader can disagree on whether a broken
+ * prefix still reads as a PDF (seen once: "mutation 161 of xs2.pdf", 3
+ * against 2); the verdict, each signature's status and the revisions after
+ * the last signature must still agree. */
 function comparable(report, loose = false) {
   const r = structuredClone(report);
   r.verdict = { status: r.verdict.status, reasons: r.verdict.reasons.length };
@@ -97,6 +102,7 @@ function comparable(report, loose = false) {
     if (loose && s.status === 'invalid') for (const k of ['signer', 'digest_algorithm', 'signing_time']) delete s[k];
   }
   if (loose) delete r.last_signing_time;
+  if (loose && !r.passed) delete r.revisions;
   if (r.bundle) delete r.bundle.verdict;
   return r;
 }

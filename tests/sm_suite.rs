@@ -183,6 +183,27 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
     assert_ne!(code, Some(0), "{text}");
     assert!(text.contains("suite"), "{text}");
 
+    // The document is erased: the bundle now holds the log's own `erased`
+    // entry, attested with the log's SM2 key, and still verifies.
+    let (code, body) = s.post(
+        &format!("/v1/documents/{DOC}/erase"),
+        Some(&s.tokens.admin),
+        br#"{"reason_code":"consent_withdrawn"}"#.to_vec(),
+    );
+    assert_eq!(code, 200, "{body}");
+    let size = s.tree_size_latest();
+    wait_checkpoint(&s, "the erasure cosigned", |cp| {
+        cp.checkpoint.size == size && witnesses.iter().all(|w| cosigned_by(cp, w))
+    });
+    let (code, erased) = s.get(&format!("/v1/documents/{DOC}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(code, 200, "{erased}");
+    assert!(erased.contains("\"erased\""), "{erased}");
+    let (code, text) = verify_cli(&erased, &policy);
+    assert_eq!(code, Some(0), "{text}");
+    let erased: Value = serde_json::from_str(&erased).unwrap();
+    let (_, report) = post(&json!({"bundle": erased, "policy": policy}));
+    assert_eq!(report["verdict"]["status"], "verified", "{report:#}");
+
     // The audit recomputes the SM3 tree and checks the SM2 checkpoints.
     let audit = cli(&["audit", "--data", &data]);
     assert!(audit.contains("audit: clean"), "{audit}");

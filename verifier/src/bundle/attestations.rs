@@ -7,6 +7,7 @@ use base64::Engine as _;
 
 use super::decoded::DecodedEntry;
 use super::{list, BundleErased};
+use crate::anykey::AnyVerifier;
 use crate::check::{check_id, Check};
 use crate::entry::{verify_attestation, EventKind, IssuerKeys, LeafEntry};
 use crate::policy::TrustPolicy;
@@ -14,7 +15,12 @@ use crate::report::{
     binding_words, describe_attestation, kind_words, AttestationFact, ErasedFact, IdentityFact,
     Party, TimelineEntry, IDENTITY_NOT_INCLUDED,
 };
+use crate::suite::Suite;
 use crate::text::plain;
+
+/// The issuer name of the log's own attestations (the ledger's
+/// `LOG_ISSUER`: registry changes, erasures, reports).
+const LOG_ISSUER: &str = "evidence-ledger";
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -79,6 +85,17 @@ fn attestation_facts(
         .enumerate()
         .map(|(j, a)| {
             let issuer = plain(&a.issuer);
+            if let Some(checked) = sm2_log_attestation(leaf, j, policy) {
+                let fact = AttestationFact {
+                    issuer: a.issuer.clone(),
+                    claim: a.claim.clone(),
+                    description: describe_attestation(ev.kind, &ev.actor.id, &a.issuer, &a.claim),
+                    valid: checked.is_ok(),
+                    version: a.version,
+                    binding: binding_words(a.version).to_owned(),
+                };
+                return (fact, checked.unwrap_or_else(|e| e));
+            }
             let (key, source) = match (policy.issuer(&a.issuer), issuers.get(&a.issuer)) {
                 (Some(k), _) => (Some(k), "the key your policy pins"),
                 (None, Some(k)) => {
@@ -110,6 +127,33 @@ fn attestation_facts(
             (fact, how)
         })
         .collect()
+}
+
+/// The log's own attestation (issuer [`LOG_ISSUER`]) of an entry of an
+/// `sm2-sm3` log: SM2 `r || s` under a log key your policy pins
+/// (crate::sm2attest, as ingest checks it), never a key the bundle lists.
+/// `None` for every other attestation, and under an Ed25519 policy.
+fn sm2_log_attestation(
+    leaf: &LeafEntry,
+    j: usize,
+    policy: &TrustPolicy,
+) -> Option<Result<String, String>> {
+    let a = &leaf.event.attestations[j];
+    if a.issuer != LOG_ISSUER || policy.suite != Suite::Sm2Sm3 {
+        return None;
+    }
+    let msg = leaf.event.attestation_message(j, &leaf.tenant);
+    let ok = policy.logs.iter().find_map(|k| match k {
+        AnyVerifier::Sm2(v) => v.verify_raw(&msg, &a.signature).ok().map(|()| v.to_vkey()),
+        AnyVerifier::Ed25519(_) => None,
+    });
+    Some(match ok {
+        Some(vkey) => Ok(format!("the SM2 log key your policy pins, {vkey}")),
+        None => Err(format!(
+            "the signature does not verify as SM2 with any log key your policy pins for {}",
+            plain(&a.issuer)
+        )),
+    })
 }
 
 fn timeline_entry(

@@ -239,24 +239,29 @@ pub struct NoteVerifier {
     pub key: VerifyingKey,
 }
 
+/// A vkey's key name, key ID (hex, not checked yet) and base64 key
+/// material, after the checks every suite's vkey shares: its size, the two
+/// `+`, a valid key name (C2SP signed-note §Verifier keys).
+pub(crate) fn split_vkey(vkey: &str) -> Result<(&str, &str, &str), VerifyError> {
+    let bad = |reason: &str| VerifyError::malformed("vkey", reason);
+    if vkey.len() > MAX_VKEY_SIZE {
+        return Err(VerifyError::TooLarge { what: "vkey", size: vkey.len(), limit: MAX_VKEY_SIZE });
+    }
+    let (name, rest) = vkey.split_once('+').ok_or_else(|| bad("missing '+'"))?;
+    let (id_hex, b64) = rest.split_once('+').ok_or_else(|| bad("missing second '+'"))?;
+    if !is_valid_key_name(name) {
+        return Err(bad("invalid key name"));
+    }
+    Ok((name, id_hex, b64))
+}
+
 impl NoteVerifier {
     /// Parses a vkey string `<name>+<8 lowercase hex key id>+<base64(alg ||
     /// 32-byte key)>`, checking the key ID matches (C2SP signed-note
     /// §Verifier keys). Accepts types 0x01 and 0x04.
     pub fn from_vkey(vkey: &str) -> Result<NoteVerifier, VerifyError> {
         let bad = |reason: &str| VerifyError::malformed("vkey", reason);
-        if vkey.len() > MAX_VKEY_SIZE {
-            return Err(VerifyError::TooLarge {
-                what: "vkey",
-                size: vkey.len(),
-                limit: MAX_VKEY_SIZE,
-            });
-        }
-        let (name, rest) = vkey.split_once('+').ok_or_else(|| bad("missing '+'"))?;
-        let (id_hex, b64) = rest.split_once('+').ok_or_else(|| bad("missing second '+'"))?;
-        if !is_valid_key_name(name) {
-            return Err(bad("invalid key name"));
-        }
+        let (name, id_hex, b64) = split_vkey(vkey)?;
         let key_id =
             parse_key_id_hex(id_hex).ok_or_else(|| bad("key id is not 8 lowercase hex digits"))?;
         let material = BASE64.decode(b64).map_err(|e| bad(&e.to_string()))?;

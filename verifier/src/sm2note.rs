@@ -17,7 +17,7 @@ use sm2::dsa::{Signature, SigningKey, VerifyingKey};
 use sm2::elliptic_curve::sec1::ToEncodedPoint as _;
 
 use crate::cosignature::{cosignature_message, MAX_TIMESTAMP};
-use crate::note::{is_valid_key_name, Note, NoteSignature, MAX_VKEY_SIZE};
+use crate::note::{is_valid_key_name, Note, NoteSignature};
 use crate::VerifyError;
 
 /// The GM/T 0009 default distinguishing identifier every key of these
@@ -196,18 +196,7 @@ impl Sm2Verifier {
     /// checking the type, the point (on the curve, uncompressed) and the key ID.
     pub fn from_vkey(vkey: &str) -> Result<Sm2Verifier, VerifyError> {
         let bad = |reason: &str| VerifyError::malformed("vkey", reason);
-        if vkey.len() > MAX_VKEY_SIZE {
-            return Err(VerifyError::TooLarge {
-                what: "vkey",
-                size: vkey.len(),
-                limit: MAX_VKEY_SIZE,
-            });
-        }
-        let (name, rest) = vkey.split_once('+').ok_or_else(|| bad("missing '+'"))?;
-        let (id_hex, b64) = rest.split_once('+').ok_or_else(|| bad("missing second '+'"))?;
-        if !is_valid_key_name(name) {
-            return Err(bad("invalid key name"));
-        }
+        let (name, id_hex, b64) = crate::note::split_vkey(vkey)?;
         let material = BASE64.decode(b64).map_err(|e| bad(&e.to_string()))?;
         let (kind, key) = if let Some(k) = material.strip_prefix(SM2_COSIGNATURE_TYPE) {
             (Sm2KeyType::Cosignature, k)

@@ -160,3 +160,15 @@ pub(crate) mod read {
             .ok_or_else(|| Malformed(format!("{name}: not an array")))
     }
 }
+
+/// A payload fixture of `platform` (tests/fixtures/integrations/), for the
+/// parsers' unit tests.
+#[cfg(test)]
+pub(crate) fn fixture(platform: &str, name: &str) -> serde_json::Value {
+    let path = format!(
+        "{}/tests/fixtures/integrations/{platform}/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

@@ -21,14 +21,14 @@ use sha2::{Digest, Sha256};
 use verifier::bundle::{
     verify_bundle_bytes, verify_lookup_bytes, BundleWitness, VerifyOptions, LOOKUP_FORMAT_V2,
 };
-use verifier::cosignature::CosignatureSigner;
-use verifier::note::NoteSigner;
-use verifier::policy::TrustPolicy;
-use verifier::report::CheckStatus;
 use verifier::checkpoint::Checkpoint;
+use verifier::cosignature::CosignatureSigner;
 use verifier::entry::{format_ledger_time, leaf_bytes, Event};
 use verifier::hash::{inclusion_path_with, root_from_leaf_hashes_with, Sm3Tree};
 use verifier::note::Note;
+use verifier::note::NoteSigner;
+use verifier::policy::TrustPolicy;
+use verifier::report::CheckStatus;
 use verifier::sm2note::{Sm2KeyType, Sm2Signer};
 use verifier::suite::Suite;
 use verifier::Hash;

@@ -2,7 +2,12 @@
 //! two SM2 witnesses (`notary-witness init --suite sm2-sm3`) cosigning, a
 //! bundle verified by the verifier CLI and by `POST /v1/verify`, and
 //! tampered copies refused: a changed leaf, a forged checkpoint signature,
-//! and an Ed25519-suite policy given the SM bundle.
+//! and an Ed25519-suite policy given the SM bundle. The same bundle and
+//! tampered copies then go through the public verifier page in headless
+//! Chromium (tests/browser/sm-bundle.test.mjs): VERIFIED, and refused.
+//!
+//! Needs `node`, `/usr/bin/chromium` and tests/browser's playwright-core
+//! (scripts/env.sh installs them).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -204,9 +209,54 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
     let (_, report) = post(&json!({"bundle": erased, "policy": policy}));
     assert_eq!(report["verdict"]["status"], "verified", "{report:#}");
 
+    // The public verifier page in headless Chromium: the same bundles
+    // VERIFIED under the SM policy (the erased one too), the tampered
+    // copies and the Ed25519 policy refused, as above.
+    let work = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = work.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let page_env = [
+        ("EL_FILE", write("contract-sm-1.txt", DOC.as_bytes())),
+        ("EL_BUNDLE", write("bundle.json", raw.as_bytes())),
+        ("EL_TAMPERED", write("tampered.json", tampered_raw.as_bytes())),
+        ("EL_FORGED", write("forged.json", &serde_json::to_vec(&forged).unwrap())),
+        ("EL_ERASED", write("erased.json", &serde_json::to_vec(&erased).unwrap())),
+        ("EL_POLICY", write("sm.policy", policy.as_bytes())),
+        ("EL_ED_POLICY", write("ed.policy", ed_policy.as_bytes())),
+    ];
+    run_page_test(&s.url, &page_env);
+
     // The audit recomputes the SM3 tree and checks the SM2 checkpoints.
     let audit = cli(&["audit", "--data", &data]);
     assert!(audit.contains("audit: clean"), "{audit}");
+}
+
+/// Runs tests/browser/sm-bundle.test.mjs (node, playwright-core, Debian's
+/// chromium) against the log at `url`; fails, never skips, without them.
+fn run_page_test(url: &str, files: &[(&str, PathBuf)]) {
+    let browser = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists()
+            && browser.join("node_modules/playwright-core/package.json").exists(),
+        "the page test needs /usr/bin/chromium and tests/browser/node_modules \
+         (./scripts/test installs them: scripts/env.sh)"
+    );
+    let mut cmd = Command::new("node");
+    cmd.current_dir(&browser).args(["--test", "sm-bundle.test.mjs"]).env("EL_URL", url);
+    for (k, v) in files {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run node (scripts/env.sh installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the page disagrees on the sm2-sm3 bundle:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("# pass 5"), "{stdout}");
 }
 
 #[test]

@@ -23,7 +23,10 @@
 // tsa/*.js (RFC 3161 tokens, by the Rust verifier's rules, reading CMS and
 // X.509 with PKI.js and asn1js from ../vendor/pki.js), and what the page does online with no twin in the
 // verifier crate: consistency.js (log_consistency) and lookup.js
-// (GET /v1/lookup answers). pdf.js with pdf/*.js checks the contract
+// (GET /v1/lookup answers). The sm2-sm3 suite (docs/formats.md §13):
+// sm.js (SM3 trees, SM2 over sm-crypto from ../vendor/sm-crypto.js),
+// sm2note.js (SM2 signed notes, twin of sm2note.rs) and anykey.js (keys
+// of either suite, anykey.rs). pdf.js with pdf/*.js checks the contract
 // PDF's own signatures (docs/pdf-signatures.md, twin of verifier/src/pdf.rs
 // and pdf/*.rs). The server serves each at /verify/verifier/...
 // (src/api/web.rs); tests/browser/module-cycles.mjs keeps their imports
@@ -37,6 +40,8 @@ export { isStrictPoint, isCurvePoint, importEd25519, ed25519Verify } from './ver
 export { ALG_ED25519, ALG_COSIGNATURE_V1, validKeyName, parseVkey, parseNote, verifyNoteSignature } from './verifier/note.js';
 export { parseCheckpointBody, parseSignedCheckpoint } from './verifier/checkpoint.js';
 export { verifyCosignatures } from './verifier/cosignature.js';
+export { parseSm2Vkey, verifySm2NoteSignature, sm2CosignatureLine } from './verifier/sm2note.js';
+export { parseAnyVkey, keySuite, isCosigner } from './verifier/anykey.js';
 export { inclusionRoot, verifyInclusion, verifyConsistency } from './verifier/proof.js';
 export { KINDS, parseLedgerTime } from './verifier/entry.js';
 export { ATTESTATION_CONTEXT_V2, attestationMessage } from './verifier/attest.js';

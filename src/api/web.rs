@@ -133,12 +133,23 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/vendor/pki.js"),
     },
-    // The national suite (sm2-sm3): SM3 trees and SM2 signatures, ready
-    // for the bundle flow; sm-crypto bundled by scripts/vendor-web.
+    // The national suite (sm2-sm3): SM3 trees and SM2 signatures, SM2
+    // signed notes, and keys of either suite; sm-crypto bundled by
+    // scripts/vendor-web.
     Asset {
         name: "verifier/sm.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/verifier/sm.js"),
+    },
+    Asset {
+        name: "verifier/sm2note.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/sm2note.js"),
+    },
+    Asset {
+        name: "verifier/anykey.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/anykey.js"),
     },
     Asset {
         name: "vendor/sm-crypto.js",
@@ -321,6 +332,8 @@ mod tests {
             "verifier/tsa/chain.js",
             "vendor/pki.js",
             "verifier/sm.js",
+            "verifier/sm2note.js",
+            "verifier/anykey.js",
             "vendor/sm-crypto.js",
             "verifier/policy.js",
             "verifier/report.js",

@@ -780,3 +780,33 @@ test('timeline: integration-reported signatures', async () => {
   const late = run([entry(0, 'completed', 'owner', I), entry(1, 'signed', 'r-50', I)]);
   assert.equal(late.passed, false);
 });
+
+test('sm2-sm3: the suite line, SM2 keys of either kind, /v1/log\'s suite, as policy.rs', async () => {
+  // The keys of the corpus's sm2-sm3 cases (made by verifier/tests/conformance.rs).
+  const c = JSON.parse(readFileSync(new URL('../../verifier/testdata/conformance/sm2-sm3-genuine-with-policy.json', import.meta.url), 'utf8'));
+  const [logVkey, w1, w2] = [c.bundle.log_vkey, c.bundle.witnesses[0].vkey, c.bundle.witnesses[1].vkey];
+  const p = await v.parsePolicy(c.policy);
+  assert.deepEqual([p.suite, p.logs.length, p.witnesses.length, p.groups.length, p.quorum], ['sm2-sm3', 1, 2, 2, 2]);
+  const log = await v.parseAnyVkey(logVkey);
+  assert.deepEqual([log.sm2, v.keySuite(log).name, v.isCosigner(log)], [true, 'sm2-sm3', false]);
+  assert.equal(v.isCosigner(await v.parseAnyVkey(w1)), true);
+  assert.equal((await v.parsePolicy('')).suite, 'ed25519-sha256');
+  const refused = async (text, k) => assert.rejects(v.parsePolicy(text), (e) => JSON.stringify(e.msg).includes(k), text);
+  await refused(`log ${logVkey}\n`, 'pol.suite_key');
+  await refused(`suite sm2-sm3\nwitness ${logVkey}\n`, 'pol.not_sm2_witness');
+  await refused(`suite sm2-sm3\nlog ${w1}\n`, 'pol.not_sm2_log');
+  await refused('suite sm3\n', 'pol.suite_unknown');
+  await refused('suite toString\n', 'pol.suite_unknown');
+  await refused('suite sm2-sm3\nsuite sm2-sm3\n', 'pol.arguments');
+  // A vkey whose key ID or point is off is refused, as Sm2Verifier::from_vkey.
+  const [name, id, b64] = [logVkey.split('+')[0], logVkey.split('+')[1], logVkey.split('+').slice(2).join('+')];
+  await assert.rejects(v.parseAnyVkey(`${name}+${id === '00000000' ? '00000001' : '00000000'}+${b64}`), (e) => e.msg.a.what === 'id_mismatch');
+  const material = v.b64decode(b64);
+  material[material.length - 1] ^= 1;
+  await assert.rejects(v.parseAnyVkey(`${name}+${id}+${v.b64encode(material)}`), (e) => e.msg.a.what === 'sm2_point');
+  // GET /v1/log names the suite: the anchors taken from it verify the bundle.
+  const fromLog = await v.policyFromLogInfo({ origin: c.bundle.origin, vkey: logVkey, suite: 'sm2-sm3', witnesses: [{ name: 'notary.example/sm', vkey: w1 }, { name: 'court.example/sm', vkey: w2 }] });
+  assert.equal(fromLog.suite, 'sm2-sm3');
+  const r = await v.verifyBundle(new TextEncoder().encode(JSON.stringify(c.bundle)), { policy: fromLog, now: c.now });
+  assert.equal(r.verdict.status, 'verified', JSON.stringify(r.checks.filter((x) => !x.passed)));
+});

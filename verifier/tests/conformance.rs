@@ -21,10 +21,16 @@ use sha2::{Digest, Sha256};
 use verifier::bundle::{
     verify_bundle_bytes, verify_lookup_bytes, BundleWitness, VerifyOptions, LOOKUP_FORMAT_V2,
 };
+use verifier::checkpoint::Checkpoint;
 use verifier::cosignature::CosignatureSigner;
+use verifier::entry::{format_ledger_time, leaf_bytes, Event};
+use verifier::hash::{inclusion_path_with, root_from_leaf_hashes_with, Sm3Tree};
+use verifier::note::Note;
 use verifier::note::NoteSigner;
 use verifier::policy::TrustPolicy;
 use verifier::report::CheckStatus;
+use verifier::sm2note::{Sm2KeyType, Sm2Signer};
+use verifier::suite::Suite;
 use verifier::Hash;
 
 /// "Now" of every case: 2026-11-28T17:17:40Z, an hour after the genTime of
@@ -138,7 +144,157 @@ fn generate() -> Vec<Case> {
     cases.extend(lookup_cases(&world, &court));
     cases.extend(party_cases(&world, &court));
     cases.extend(integration_cases(&court));
+    cases.extend(sm_cases(&world, &court));
     cases
+}
+
+/// The log `ledger.example/log` as an `sm2-sm3` log (issue 26): SM2 log
+/// key, two SM2 witnesses, SM3 tree; the entries are the Ed25519 world's
+/// contract flow (issuer attestations stay Ed25519).
+struct SmWorld {
+    log: Sm2Signer,
+    witnesses: Vec<Sm2Signer>,
+}
+
+impl SmWorld {
+    fn new() -> SmWorld {
+        let w = |name, seed| {
+            Sm2Signer::from_secret(name, Sm2KeyType::Cosignature, &[seed; 32]).expect("name")
+        };
+        SmWorld {
+            log: Sm2Signer::from_secret(ORIGIN, Sm2KeyType::Note, &[31; 32]).expect("name"),
+            witnesses: vec![w("notary.example/sm", 32), w("court.example/sm", 33)],
+        }
+    }
+
+    /// `suite sm2-sm3`, the log key and both witnesses (quorum: all).
+    fn policy(&self) -> String {
+        let mut p = format!("suite sm2-sm3\nlog {}\n", self.log.vkey());
+        for w in &self.witnesses {
+            p += &format!("witness {}\n", w.vkey());
+        }
+        p
+    }
+
+    /// `bundle` (made by [`World::bundle`], whose leaves are two of other
+    /// contracts before each entry and one after) as the SM log serves it:
+    /// SM3 audit paths, an SM2-signed checkpoint cosigned by both witnesses.
+    fn rebuild(&self, bundle: &verifier::bundle::Bundle) -> verifier::bundle::Bundle {
+        let mut leaves: Vec<Vec<u8>> = Vec::new();
+        let mut ours = Vec::new();
+        for (i, e) in bundle.entries.iter().enumerate() {
+            leaves.push(format!("other leaf {i}a").into_bytes());
+            leaves.push(format!("other leaf {i}b").into_bytes());
+            ours.push(leaves.len());
+            leaves.push(unb64(&e.leaf));
+        }
+        leaves.push(b"a later leaf".to_vec());
+        let hashes: Vec<Hash> = leaves.iter().map(|l| Suite::Sm2Sm3.leaf_hash(l)).collect();
+        let mut out = bundle.clone();
+        for (e, &m) in out.entries.iter_mut().zip(&ours) {
+            assert_eq!(e.index, m as u64, "World::bundle's layout");
+            e.inclusion =
+                inclusion_path_with::<Sm3Tree>(m, &hashes).iter().map(Hash::to_base64).collect();
+        }
+        let text = Checkpoint {
+            origin: ORIGIN.into(),
+            size: hashes.len() as u64,
+            root: root_from_leaf_hashes_with::<Sm3Tree>(&hashes),
+            extensions: vec![],
+        }
+        .body();
+        let mut signatures = vec![self.log.sign(&text).expect("note key")];
+        for (i, w) in self.witnesses.iter().enumerate() {
+            signatures.push(w.cosign(&text, 1_767_225_700 + i as u64 * 60).expect("cosign"));
+        }
+        out.checkpoint = String::from_utf8(Note { text, signatures }.to_bytes()).expect("UTF-8");
+        out.log_vkey = self.log.vkey();
+        out.witnesses = self
+            .witnesses
+            .iter()
+            .map(|w| BundleWitness { name: w.name().into(), vkey: w.vkey() })
+            .collect();
+        out
+    }
+}
+
+/// Flips the last byte of the signature on line `line` of the checkpoint
+/// note's signature block (0: the log's).
+fn flip_signature(bundle: &verifier::bundle::Bundle, line: usize) -> verifier::bundle::Bundle {
+    let mut out = bundle.clone();
+    out.checkpoint = tamper_signature_line(&bundle.checkpoint, line, |sig| {
+        let last = sig.len() - 1;
+        sig[last] ^= 1;
+    });
+    out
+}
+
+/// Bundles of an `sm2-sm3` log (issue 26), one verdict in Rust, the page
+/// and POST /v1/verify.
+fn sm_cases(world: &World, court: &str) -> Vec<Case> {
+    let sm = SmWorld::new();
+    let genuine = sm.rebuild(&world.bundle(&world.contract_flow()));
+    let case = |name, description, bundle: &verifier::bundle::Bundle, policy: &str, e| Case {
+        name,
+        description,
+        bundle: to_value(bundle),
+        policy: policy.to_owned(),
+        document: Some(DOCUMENT.to_vec()),
+        expect: e,
+    };
+    // The last entry (completed) logged one microsecond later than the log
+    // holds it: the leaf reads well and keeps the timeline, but it is not
+    // the leaf the SM3 tree holds.
+    let mut flow = world.contract_flow();
+    let last = flow.len() - 1;
+    let event = Event::from_value(flow.remove(last), true).expect("event");
+    let mut changed = genuine.clone();
+    let time = format_ledger_time(T0 + last as i64 * 1_000_000 + 1);
+    changed.entries[last].leaf = b64(&leaf_bytes(&event, TENANT, &time));
+    vec![
+        case(
+            "sm2-sm3-genuine-with-policy",
+            "A genuine bundle of an sm2-sm3 log (SM3 tree, SM2 checkpoint signature, two SM2 cosignatures) against a policy with `suite sm2-sm3`, its log key and both witnesses.",
+            &genuine,
+            &sm.policy(),
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "sm2-sm3-changed-leaf",
+            "The genuine sm2-sm3 bundle with the last entry's leaf changed (logged a microsecond later): its SM3 audit path no longer leads to the signed root.",
+            &changed,
+            &sm.policy(),
+            expect("failed", &["inclusion"], &[]),
+        ),
+        case(
+            "sm2-sm3-forged-log-signature",
+            "The genuine sm2-sm3 bundle with one bit of the log's SM2 checkpoint signature flipped; the SM2 cosignatures still verify.",
+            &flip_signature(&genuine, 0),
+            &sm.policy(),
+            expect("failed", &["log_signature"], &[]),
+        ),
+        case(
+            "sm2-sm3-forged-cosignature",
+            "The genuine sm2-sm3 bundle with one bit of a witness's SM2 cosignature flipped: that witness fails and the quorum (all) is not met.",
+            &flip_signature(&genuine, 2),
+            &sm.policy(),
+            expect("failed", &["cosignature", "witness_quorum"], &[]),
+        ),
+        case(
+            "sm2-sm3-given-ed25519-policy",
+            "The genuine sm2-sm3 bundle checked against the Ed25519 court policy (no suite line: ed25519-sha256): the log's suite is not the policy's, and no trusted witness countersigned.",
+            &genuine,
+            court,
+            expect("failed", &["log_signature", "witness_quorum"], &[]),
+        ),
+        case(
+            "sm2-sm3-suite-line-only",
+            "The genuine sm2-sm3 bundle against a policy that names the suite and no key: consistent with itself, never verified.",
+            &genuine,
+            "suite sm2-sm3\n",
+            expect("no_trusted_log_key", &[], &["log_signature"]),
+        ),
+    ]
 }
 
 /// Signatures reported by a tenant's e-signature platform (an

@@ -5,9 +5,8 @@
 
 import { m, attempt } from './error.js';
 import { b64decode, b64encode } from './hash.js';
-import { verifyNoteSignature } from './note.js';
+import { keySuite, verifyAnyNoteSignature } from './anykey.js';
 import { parseSignedCheckpoint } from './checkpoint.js';
-import { verifyConsistency } from './proof.js';
 import { check, plain } from './report.js';
 
 /**
@@ -24,14 +23,14 @@ export async function verifyStillInLog(logKey, bundleCp, latestNote, proof) {
   if (latest.err) return out(false, m('c.live.unreadable', { why: latest.err }));
   const cp = latest.ok;
   if (cp.origin !== logKey.name) return out(false, m('c.log.origin', { cp: plain(cp.origin), key: plain(logKey.name) }));
-  const bad = await verifyNoteSignature(logKey, cp);
+  const bad = await verifyAnyNoteSignature(logKey, cp);
   if (bad) return out(false, m('c.live.bad_signature', { why: bad }));
   const oldSize = BigInt(bundleCp.tree_size);
   const oldRoot = b64decode(bundleCp.root);
   if (cp.size < oldSize) return out(false, m('c.live.shrunk', { old: String(oldSize), size: String(cp.size) }));
   const hashes = (proof ?? []).map(b64decode);
   if (!hashes.every((h) => h && h.length === 32)) return out(false, m('c.live.bad_proof'));
-  const ok = await verifyConsistency(oldSize, cp.size, hashes, oldRoot, cp.root);
+  const ok = await keySuite(logKey).verifyConsistency(oldSize, cp.size, hashes, oldRoot, cp.root);
   if (!ok) return out(false, m('c.live.inconsistent', { old: String(oldSize), size: String(cp.size) }));
   return out(true, m('c.live.ok', { old: String(oldSize), size: String(cp.size), root: b64encode(cp.root) }));
 }

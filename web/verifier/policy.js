@@ -7,7 +7,10 @@ import { m, fail, attempt } from './error.js';
 import { eqBytes, utf8Length, isWellFormed, WS, trimWs, splitWs, textLines } from './std.js';
 import { b64decode, b64encode } from './hash.js';
 import { importEd25519 } from './ed25519.js';
-import { ALG_ED25519, ALG_COSIGNATURE_V1, parseVkey, sameKey } from './note.js';
+import { ALG_ED25519, ALG_COSIGNATURE_V1, sameKey } from './note.js';
+import { ALG_SM2_COSIGNATURE, ALG_SM2_NOTE } from './sm2note.js';
+import { keySuite, parseAnyVkey } from './anykey.js';
+import { suiteNamed } from './sm.js';
 import { PEM_BEGIN, PEM_END, isPemCertificateShape, pemCertificateDer } from './tsa.js';
 import { plain } from './report.js';
 
@@ -44,9 +47,18 @@ function derToPem(der) {
   return `${PEM_BEGIN}\n${lines.join('\n')}\n${PEM_END}\n`;
 }
 
+/** The suite of a policy without a `suite` line (policy.rs Suite::default). */
+export const DEFAULT_SUITE = 'ed25519-sha256';
+
+/** A log key (`alg` ALG_ED25519) or witness key (ALG_COSIGNATURE_V1) of
+ * either suite, as policy.rs parse_any_vkey. */
 async function policyVkey(vkey, alg) {
-  const k = await attempt(() => parseVkey(vkey));
+  const k = await attempt(() => parseAnyVkey(vkey));
   if (k.err) fail('pol.vkey', { vkey: plain(vkey), why: k.err });
+  if (k.ok.sm2) {
+    if (k.ok.alg !== (alg === ALG_ED25519 ? ALG_SM2_NOTE : ALG_SM2_COSIGNATURE)) fail(alg === ALG_ED25519 ? 'pol.not_sm2_log' : 'pol.not_sm2_witness', { vkey: plain(vkey) });
+    return k.ok;
+  }
   if (k.ok.alg !== alg) fail(alg === ALG_ED25519 ? 'pol.not_log' : 'pol.not_witness', { vkey: plain(vkey) });
   if (!k.ok.cryptoKey) fail('pol.weak', { vkey: plain(vkey) });
   return k.ok;
@@ -65,7 +77,7 @@ function witnessGroups(witnesses) {
 
 /** An empty policy: trusts nothing. */
 export function emptyPolicy() {
-  return { logs: [], witnesses: [], groups: [], quorum: 0, quorumSet: false, issuers: new Map(), tsas: [], cas: [], source: 'none' };
+  return { suite: DEFAULT_SUITE, logs: [], witnesses: [], groups: [], quorum: 0, quorumSet: false, issuers: new Map(), tsas: [], cas: [], source: 'none' };
 }
 
 /**
@@ -86,6 +98,7 @@ export async function parsePolicy(text) {
   p.source = 'policy';
   let quorumLine = 0;
   let quorum = null;
+  let suiteSeen = false;
   const lines = textLines(text);
   for (let i = 0; i < lines.length; i++) {
     const n = i + 1;
@@ -95,10 +108,14 @@ export async function parsePolicy(text) {
     const word = sp < 0 ? line : line.slice(0, sp);
     const args = sp < 0 ? [] : splitWs(line.slice(sp + 1));
     const r = await attempt(async () => {
-      const one = ['log', 'witness', 'quorum', 'tsa', 'ca'].includes(word) ? 1 : word === 'issuer' ? 2 : -1;
+      const one = ['suite', 'log', 'witness', 'quorum', 'tsa', 'ca'].includes(word) ? 1 : word === 'issuer' ? 2 : -1;
       if (one < 0) fail('pol.keyword', { word: plain(word) });
-      if (args.length !== one || (word === 'quorum' && quorum !== null)) fail('pol.arguments', { word });
-      if (word === 'log') {
+      if (args.length !== one || (word === 'quorum' && quorum !== null) || (word === 'suite' && suiteSeen)) fail('pol.arguments', { word });
+      if (word === 'suite') {
+        suiteSeen = true;
+        if (!suiteNamed(args[0])) fail('pol.suite_unknown', { name: plain(args[0]) });
+        p.suite = args[0];
+      } else if (word === 'log') {
         const k = await policyVkey(args[0], ALG_ED25519);
         if (p.logs.some((x) => sameKey(x, k))) fail('pol.twice', { what: plain(args[0]) });
         if (p.logs.length === MAX_LOG_KEYS) fail('pol.too_many', { what: 'log', max: MAX_LOG_KEYS });
@@ -150,6 +167,9 @@ export async function parsePolicy(text) {
   if (quorum !== null && quorum > BigInt(p.groups.length)) {
     fail('pol.line', { line: quorumLine, why: m('pol.quorum_large', { k: String(quorum), distinct: p.groups.length }) });
   }
+  // Every log and witness key belongs to the policy's suite (policy.rs check_suite).
+  const other = [...p.logs, ...p.witnesses].find((k) => keySuite(k).name !== p.suite);
+  if (other) fail('pol.suite_key', { vkey: plain(other.vkey), key_suite: keySuite(other).name, suite: p.suite });
   p.quorumSet = quorum !== null;
   p.quorum = quorum === null ? p.groups.length : Number(quorum);
   return p;
@@ -177,7 +197,9 @@ export async function policyFromLogInfo(info) {
   const q = [info?.quorum?.threshold, info?.quorum, info?.anchoring?.quorum, info?.anchoring?.threshold, info?.threshold, info?.witness_threshold]
     .find((x) => Number.isSafeInteger(x) && x >= 0);
   const distinct = witnessGroups(await Promise.all(witnesses.map((w) => policyVkey(String(w), ALG_COSIGNATURE_V1)))).length;
-  let text = policyTextFromKeys({ log: String(info?.vkey ?? ''), witnesses: witnesses.map(String), quorum: q === undefined ? '' : String(Math.min(q, distinct)) });
+  // The log's suite (GET /v1/log `suite`), as policy.rs from_log_json.
+  let text = typeof info?.suite === 'string' && info.suite !== DEFAULT_SUITE ? `suite ${info.suite}\n` : '';
+  text += policyTextFromKeys({ log: String(info?.vkey ?? ''), witnesses: witnesses.map(String), quorum: q === undefined ? '' : String(Math.min(q, distinct)) });
   // The roots the ledger trusts (GET /v1/log `timestamp_authorities`): shown
   // as the anchors in force, though this page checks no RFC 3161 token.
   const names = new Set();

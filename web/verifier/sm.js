@@ -17,6 +17,9 @@
 //       SEQUENCE { r, s } (X.509, CMS, OpenSSL); message: the raw bytes
 //       signed (SM2 hashes SM3(Z_A || message) itself). Anything malformed
 //       is false, never an exception.
+//   sm2VerifyRaw(publicKey, signature, message, distid) -> boolean
+//       the same for exactly 64 bytes r || s only (signed notes).
+//   isSm2Point(publicKey) -> boolean: 65 bytes 0x04 || X || Y on the curve.
 //
 //   A suite is what a log's verification is parametrised by:
 //     { name, digest(bytes), hashLeaf(leaf), hashNode(l, r),
@@ -69,20 +72,49 @@ function isSec1(publicKey) {
  * parses as DER is also tried as DER (a 64-byte r || s may start 0x30).
  */
 export function sm2Verify(publicKey, signature, message, distid = DEFAULT_DISTID) {
-  if (!isSec1(publicKey) || !isBytes(signature) || !isBytes(message)) return false;
+  if (sm2VerifyRaw(publicKey, signature, message, distid)) return true;
+  return isBytes(signature) && signature[0] === 0x30 && runVerify(publicKey, signature, message, distid, true);
+}
+
+/**
+ * Whether `signature`, exactly 64 bytes r || s, is the SM2 signature of
+ * `publicKey` over `message` under `distid`: the signed-note form, which
+ * sm2note.rs's verify_raw alone takes (no DER).
+ */
+export function sm2VerifyRaw(publicKey, signature, message, distid = DEFAULT_DISTID) {
+  return isBytes(signature) && signature.length === RAW_SIGNATURE_LEN && runVerify(publicKey, signature, message, distid, false);
+}
+
+/** sm-crypto's verification (it refuses r, s outside [1, n-1] and keys off the curve). */
+function runVerify(publicKey, signature, message, distid, der) {
+  if (!isSec1(publicKey) || !isBytes(message)) return false;
   const idLength = typeof distid === 'string' ? new TextEncoder().encode(distid).length : 0;
   if (idLength === 0 || idLength > MAX_DISTID_BYTES) return false;
-  const key = hex(publicKey);
-  const run = (sigHex, der) => {
-    try {
-      return sm2.doVerifySignature(message, sigHex, key, { der, hash: true, userId: distid }) === true;
-    } catch {
-      return false;
-    }
-  };
-  const sigHex = hex(signature);
-  if (signature.length === RAW_SIGNATURE_LEN && run(sigHex, false)) return true;
-  return signature[0] === 0x30 && run(sigHex, true);
+  try {
+    return sm2.doVerifySignature(message, hex(signature), hex(publicKey), { der, hash: true, userId: distid }) === true;
+  } catch {
+    return false;
+  }
+}
+
+/** SM2's field prime p (GB/T 32918.5). */
+const SM2_P = BigInt('0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF');
+
+/**
+ * Whether `publicKey` is an uncompressed SEC1 point on the SM2 curve with
+ * both coordinates below p, as RustCrypto's VerifyingKey::from_sec1_bytes
+ * takes it (sm-crypto alone would take a coordinate not reduced mod p).
+ */
+export function isSm2Point(publicKey) {
+  if (!isBytes(publicKey) || publicKey.length !== 65 || publicKey[0] !== 0x04) return false;
+  const x = BigInt(`0x${hex(publicKey.subarray(1, 33))}`);
+  const y = BigInt(`0x${hex(publicKey.subarray(33))}`);
+  if (x >= SM2_P || y >= SM2_P) return false;
+  try {
+    return sm2.verifyPublicKey(hex(publicKey)) === true;
+  } catch {
+    return false;
+  }
 }
 
 /** A suite from its hashes and signature check: the proofs follow. */
@@ -106,4 +138,5 @@ export const SM2_SM3 = suite('sm2-sm3', sm3, sm3LeafHash, sm3NodeHash, (publicKe
 export const ED25519_SHA256 = suite('ed25519-sha256', sha256, leafHash, nodeHash, async (publicKey, signature, message) => ed25519Verify(await importEd25519(publicKey), signature, message));
 
 /** The suite a policy or /v1/log names, or null if unknown. */
-export const suiteNamed = (name) => ({ 'sm2-sm3': SM2_SM3, 'ed25519-sha256': ED25519_SHA256 })[name] ?? null;
+const SUITES = { 'sm2-sm3': SM2_SM3, 'ed25519-sha256': ED25519_SHA256 };
+export const suiteNamed = (name) => (typeof name === 'string' && Object.hasOwn(SUITES, name) ? SUITES[name] : null);

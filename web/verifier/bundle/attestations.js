@@ -8,6 +8,21 @@ import { b64decode } from '../hash.js';
 import { ed25519Verify } from '../ed25519.js';
 import { attestationMessage } from '../attest.js';
 import { check, plain, describeAttestation } from '../report.js';
+import { sm2VerifyRaw } from '../sm.js';
+
+/** The issuer name of the log's own attestations (ledger LOG_ISSUER). */
+const LOG_ISSUER = 'evidence-ledger';
+
+/** attestations.rs sm2_log_attestation: the log's own attestation of an
+ * `sm2-sm3` log is SM2 `r || s` under a log key the policy pins, never a
+ * key the bundle lists. Undefined for every other attestation and under an
+ * Ed25519 policy; else the pinned key that verifies it, or null. */
+function sm2LogKey(a, msg, policy) {
+  if (a.issuer !== LOG_ISSUER || policy.suite !== 'sm2-sm3') return undefined;
+  const sig = b64decode(a.signature);
+  const k = sig ? policy.logs.find((l) => l.sm2 && sm2VerifyRaw(l.key, sig, msg)) : undefined;
+  return k ? { b64: k.vkey, source: 'policy' } : null;
+}
 
 /** The key an attestation is checked with: the policy's pin for its
  * issuer, else the bundle's key (vouched for by the log's signature). */
@@ -31,10 +46,13 @@ export async function attestationCheck(e, d, policy) {
   const facts = [];
   for (let j = 0; j < ev.attestations.length; j++) {
     const a = ev.attestations[j];
-    const key = issuerKey(a.issuer, d, policy);
+    const msg = attestationMessage(ev, j, e.leaf.ok.tenant);
+    const own = sm2LogKey(a, msg, policy);
+    const key = own === undefined ? issuerKey(a.issuer, d, policy) : own;
     let why = null;
-    if (!key) why = m('c.att.no_key', { issuer: plain(a.issuer) });
-    else if (!(await ed25519Verify(key.cryptoKey, b64decode(a.signature), attestationMessage(ev, j, e.leaf.ok.tenant)))) {
+    if (own === null) why = m('c.att.bad_sig', { issuer: plain(a.issuer), key: 'SM2', source: 'policy' });
+    else if (!key) why = m('c.att.no_key', { issuer: plain(a.issuer) });
+    else if (own === undefined && !(await ed25519Verify(key.cryptoKey, b64decode(a.signature), msg))) {
       why = m('c.att.bad_sig', { issuer: plain(a.issuer), key: key.b64, source: key.source });
     }
     facts.push({

@@ -3,7 +3,8 @@
 // Twin of verifier/src/bundle/content.rs.
 
 import { m } from '../error.js';
-import { verifyInclusion } from '../proof.js';
+import { keySuite } from '../anykey.js';
+import { ED25519_SHA256 } from '../sm.js';
 import { check, plain } from '../report.js';
 import { readable, unreadableCount } from './decode.js';
 
@@ -54,7 +55,9 @@ export async function inclusionCheck(e, d) {
   if (d.checkpoint.err) return out(false, m('c.incl.no_checkpoint', { why: d.checkpoint.err }));
   const { size, root } = d.checkpoint.ok;
   if (BigInt(e.index) >= size) return out(false, m('c.incl.beyond', { size: String(size), i: e.index }));
-  const ok = await verifyInclusion(e.leafHash, BigInt(e.index), size, e.proof, root);
+  // RFC 9162 §2.1.3.2 with the log's tree hash (SM3 for an sm2-sm3 log), as content.rs.
+  const suite = d.logKey.ok ? keySuite(d.logKey.ok) : ED25519_SHA256;
+  const ok = await suite.verifyInclusion(e.leafHash, BigInt(e.index), size, e.proof, root);
   return ok
     ? out(true, m('c.incl.ok', { n: e.proof.length, size: String(size), i: e.index }))
     : out(false, m('c.incl.bad'));

@@ -6,7 +6,7 @@
 import { m, fail, attempt } from '../error.js';
 import { b64decode, leafHash } from '../hash.js';
 import { importEd25519 } from '../ed25519.js';
-import { ALG_ED25519, ALG_COSIGNATURE_V1, parseVkey } from '../note.js';
+import { isCosigner, keySuite, parseAnyVkey } from '../anykey.js';
 import { parseSignedCheckpoint } from '../checkpoint.js';
 import { MAX_LEAF_BYTES } from '../entry.js';
 import { parseLeaf } from '../v2.js';
@@ -23,10 +23,13 @@ export const MAX_LEAF_B64 = Math.ceil(MAX_LEAF_BYTES / 3) * 4;
 export async function decode(b) {
   const problems = [];
   const logKey = await attempt(async () => {
-    const k = await parseVkey(b.log_vkey);
-    if (k.alg !== ALG_ED25519) fail('r.vkey', { what: 'not_log' });
+    const k = await parseAnyVkey(b.log_vkey);
+    if (isCosigner(k)) fail('r.vkey', { what: 'not_log' });
     return k;
   });
+  // The leaf hashes of an sm2-sm3 log's entries are SM3 (the log key's
+  // type names the suite), as decode.rs.
+  const hashLeaf = logKey.ok ? keySuite(logKey.ok).hashLeaf : leafHash;
   if (logKey.err) problems.push(m('p.log_key', { why: logKey.err }));
   const checkpoint = await attempt(() => parseSignedCheckpoint(b.checkpoint));
   if (checkpoint.err) problems.push(m('p.checkpoint', { why: checkpoint.err }));
@@ -48,9 +51,9 @@ export async function decode(b) {
   const witnesses = [];
   for (const w of b.witnesses) {
     const name = plain(w.name);
-    const k = await attempt(() => parseVkey(w.vkey));
+    const k = await attempt(() => parseAnyVkey(w.vkey));
     if (k.err) problems.push(m('p.witness_key', { name, why: k.err }));
-    else if (k.ok.alg !== ALG_COSIGNATURE_V1) problems.push(m('p.witness_type', { name }));
+    else if (!isCosigner(k.ok)) problems.push(m('p.witness_type', { name }));
     else if (k.ok.name !== w.name) problems.push(m('p.witness_name', { name }));
     else if (witnesses.some((o) => o.name === w.name)) problems.push(m('p.witness_twice', { name }));
     else witnesses.push(k.ok);
@@ -60,7 +63,7 @@ export async function decode(b) {
   for (const e of b.entries) {
     if (e.index <= prev) problems.push(m('p.entry_order', { i: e.index }));
     prev = e.index;
-    const d = await decodeEntry(e, b.format === FORMAT_V2);
+    const d = await decodeEntry(e, b.format === FORMAT_V2, hashLeaf);
     if (d.raw.err) problems.push(m('p.entry_leaf', { i: e.index, why: d.raw.err }));
     // A v2 leaf in a v1 bundle cannot be opened (a lookup v2 needs no opening).
     else if (d.raw.ok.v2 && b.format === FORMAT_V1) problems.push(m('p.entry_leaf', { i: e.index, why: d.leaf.err }));
@@ -79,12 +82,12 @@ export async function decode(b) {
  * says why). An entry with an `erased` marker has `erased` set and is no
  * event to check. Opening problems go to `opening` (for `commitments`).
  */
-async function decodeEntry(e, bundleV2) {
+async function decodeEntry(e, bundleV2, hashLeaf) {
   const bytes = e.leaf.length > MAX_LEAF_B64 ? null : b64decode(e.leaf);
   const raw = bytes ? await attempt(() => parseLeaf(bytes)) : { err: m('r.leaf', { what: 'b64' }) };
   const hashes = e.inclusion.map(b64decode);
   const proof = hashes.every((h) => h && h.length === 32) ? hashes : null;
-  const out = { index: e.index, leafHash: bytes ? await leafHash(bytes) : null, raw, leaf: raw, proof, erased: null, identity: null, opening: [] };
+  const out = { index: e.index, leafHash: bytes ? await hashLeaf(bytes) : null, raw, leaf: raw, proof, erased: null, identity: null, opening: [] };
   const i = e.index;
   const has = (k) => bundleV2 && k in e;
   if (raw.err) {

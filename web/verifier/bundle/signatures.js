@@ -5,8 +5,8 @@
 
 import { m } from '../error.js';
 import { b64encode } from '../hash.js';
-import { sameKey, matches, verifyNoteSignature } from '../note.js';
-import { cosignatureLine } from '../cosignature.js';
+import { sameKey, matches } from '../note.js';
+import { anyCosignatureLine, keySuite, verifyAnyNoteSignature } from '../anykey.js';
 import { parseLedgerTime } from '../entry.js';
 import { check, plain, plainFull, unixToRfc3339 } from '../report.js';
 import { leafTimes } from './decode.js';
@@ -19,6 +19,9 @@ export async function logSignatureCheck(b, d, policy) {
   const out = (status, detail) => check('log_signature', null, status, title, detail);
   if (d.logKey.err) return out('fail', m('c.log.undecodable', { why: d.logKey.err }));
   const key = d.logKey.ok;
+  // A bundle of a suite the policy does not name is refused (signatures.rs).
+  const suite = keySuite(key).name;
+  if (suite !== policy.suite) return out('fail', m('c.log.suite', { suite, key: plainFull(key.vkey), policy: policy.suite }));
   const anchored = policy.logs.length > 0;
   if (anchored && !policy.logs.some((p) => sameKey(p, key))) {
     return out('fail', m('c.log.not_trusted', { key: plainFull(key.vkey), trusted: policy.logs.map((p) => plainFull(p.vkey)), source: policy.source }));
@@ -26,7 +29,7 @@ export async function logSignatureCheck(b, d, policy) {
   if (d.checkpoint.err) return out('fail', m('c.log.undecodable', { why: d.checkpoint.err }));
   const cp = d.checkpoint.ok;
   if (b.origin !== key.name || cp.origin !== key.name) return out('fail', m('c.log.origin', { cp: plain(cp.origin), key: plain(key.name) }));
-  const bad = await verifyNoteSignature(key, cp);
+  const bad = await verifyAnyNoteSignature(key, cp);
   if (bad) return out('fail', m('c.log.invalid', { why: bad, key: plainFull(key.vkey) }));
   const facts = { size: String(cp.size), root: b64encode(cp.root), log: plain(key.name), key: plainFull(key.vkey), source: policy.source };
   return anchored ? out('pass', m('c.log.ok', facts)) : out('unanchored', m('c.log.unanchored', facts));
@@ -85,7 +88,7 @@ export async function cosignatureChecks(d, policy, now) {
       const e = g.entries.find((x) => matches(x, s));
       if (!e) continue;
       const key = plainFull(e.vkey);
-      const r = await cosignatureLine(e, cp, s);
+      const r = await anyCosignatureLine(e, cp, s);
       if (r.err) bad = m('c.cosig.invalid', { who: plain(e.name), why: r.err, key });
       else if (newest && r.time < newest[0]) bad = m('c.cosig.before_entries', { who: plain(e.name), at: unixToRfc3339(r.time), newest: newest[1], key });
       else if (r.time > BigInt(now) + COSIG_SKEW_SECS) bad = m('c.cosig.future', { who: plain(e.name), at: unixToRfc3339(r.time), key });

@@ -743,10 +743,21 @@ fn bench_vault() -> ledger::vault::Vault {
             self.0.lock().expect("lock").insert(*id, w.to_vec());
             Ok(())
         }
+        fn vault_suite(&self) -> ledger::error::Result<Option<Vec<u8>>> {
+            Ok(None)
+        }
+        fn put_vault_suite(&self, _: &[u8]) -> ledger::error::Result<()> {
+            Ok(())
+        }
     }
     let dir = std::env::temp_dir().join(format!("bench-vault-{}", std::process::id()));
     let master =
         ledger::vault::FileMasterKey::open_or_create(&dir.join("master.key")).expect("master key");
-    ledger::vault::Vault::open(Box::new(master), &Keys::default(), Default::default())
-        .expect("vault")
+    ledger::vault::Vault::open(
+        Box::new(master),
+        &Keys::default(),
+        Default::default(),
+        Default::default(),
+    )
+    .expect("vault")
 }

@@ -239,4 +239,99 @@ mod tests {
         assert_eq!(Aead::Sm4Gcm.decrypt(&key, &nonce, &aad, &buf).expect("open"), plain);
         assert!(Aead::Aes256Gcm.decrypt(&key, &nonce, &aad, &buf).is_err());
     }
+
+    /// The SM4-GCM record vector of docs/formats.md §13 (made by
+    /// tests/fixtures/sm4_gcm.py, gmssl's SM4 under a GCM written apart):
+    /// a v3 record sealed under document key 00..1f (SM4 key 00..0f).
+    const KAT_SEALED: &str = "1111111111111111111111111111111111111111111111111111111111111111\
+        03000102030405060708090a0b\
+        ec64bb8dac04f122c5e75628a7de97127efe65e90b2b70dac6cabf6020aaebbf\
+        ea8c2a9f554e59ab5793991e5eb110761f620fa2486bb1a533";
+    const KAT_PLAIN: &[u8] = br#"{"event":{"event_id":"e-1"},"tenant":"t"}"#;
+    const KAT_AAD: &[u8] = b"evidence-ledger/private/v3\0r";
+
+    #[test]
+    fn the_documented_sm4_gcm_record_vector_opens() {
+        let key: [u8; 32] = std::array::from_fn(|i| i as u8);
+        let sealed = hex::decode(KAT_SEALED).expect("hex");
+        assert_eq!(crate::vault::sealed_key_id(&sealed).expect("id"), [0x11; 32]);
+        assert_eq!(crate::vault::open_private(&key, KAT_AAD, &sealed).expect("open"), KAT_PLAIN);
+        let nonce: [u8; 12] = sealed[33..45].try_into().expect("12");
+        let mut buf = KAT_PLAIN.to_vec();
+        let tag = Aead::Sm4Gcm.encrypt_in_place(&key, &nonce, KAT_AAD, &mut buf).expect("seal");
+        buf.extend_from_slice(&tag);
+        assert_eq!(buf, sealed[45..], "sealing gives the vector too");
+        let documented = include_str!("../../docs/formats.md").replace(char::is_whitespace, "");
+        assert!(documented.contains(&KAT_SEALED.replace(char::is_whitespace, "")), "in §13");
+    }
+
+    const GMSSL_PYTHON: &str = "/var/cache/evidence-ledger/gmssl-venv/bin/python";
+
+    /// Independent SM4-GCM (tests/fixtures/sm4_gcm.py) of hex arguments.
+    fn independent(op: &str, key: &[u8], nonce: &[u8], aad: &[u8], data: &[u8]) -> Vec<u8> {
+        assert!(
+            std::path::Path::new(GMSSL_PYTHON).exists(),
+            "{GMSSL_PYTHON} missing: run scripts/env.sh (it makes the gmssl venv)"
+        );
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/sm4_gcm.py");
+        let out = std::process::Command::new(GMSSL_PYTHON)
+            .arg(script)
+            .arg(op)
+            .args([key, nonce, aad, data].map(hex::encode))
+            .output()
+            .expect("python");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        hex::decode(String::from_utf8_lossy(&out.stdout).trim()).expect("hex out")
+    }
+
+    /// An `sm2-sm3` log's vault, over a RocksDB store: the document key as
+    /// stored (wrapped under the master key file) and a record sealed
+    /// under it both open with an independent SM4-GCM, and the index key
+    /// is an HMAC-SM3 key.
+    #[test]
+    fn an_sm_logs_stored_key_and_record_open_with_independent_sm4_gcm() {
+        use crate::vault::{key_aad, master_key_path, seal_private, FileMasterKey, Vault};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = crate::store::Store::open(&dir.path().join("db")).expect("store");
+        let path = master_key_path(dir.path());
+        let master = FileMasterKey::open_or_create(&path).expect("master");
+        let vault = Vault::open(Box::new(master), &store, Default::default(), Suite::Sm2Sm3)
+            .expect("vault");
+        assert_eq!(vault.suite(), VaultSuite::Sm4GcmHmacSm3);
+        assert_eq!(store.vault_suite().expect("meta"), Some(b"sm4-gcm/hmac-sm3".to_vec()));
+        let id = vault.document_id("t", "c-1");
+        let key = vault.key_for_writing(&id, &store).expect("key");
+        store.put_wrapped_key(&id, key.new_wrapped.as_deref().expect("new")).expect("put");
+        let sealed = seal_private(vault.aead(), &key.key, &id, KAT_AAD, KAT_PLAIN).expect("seal");
+
+        // Unwrap the stored key with the master key file's first 16 bytes.
+        let master_bytes = std::fs::read(&path).expect("master key");
+        let wrapped = store.wrapped_key(&id).expect("read").expect("stored");
+        assert_eq!(wrapped[0], LAYOUT_SM4_GCM);
+        let (nonce, ct) = wrapped[1..].split_at(NONCE_BYTES);
+        let doc_key = independent("open", &master_bytes[..16], nonce, &key_aad(&id), ct);
+        assert_eq!(doc_key, key.key.as_slice());
+        // Then the record, under the document key's first 16 bytes.
+        assert_eq!(sealed[32], LAYOUT_SM4_GCM);
+        let (nonce, ct) = sealed[33..].split_at(NONCE_BYTES);
+        assert_eq!(independent("open", &doc_key[..16], nonce, KAT_AAD, ct), KAT_PLAIN);
+
+        // The index MAC is HMAC-SM3 under the (wrapped) index key.
+        let wrapped = store.wrapped_key(&crate::vault::INDEX_KEY_ID).expect("read").expect("idx");
+        let (nonce, ct) = wrapped[1..].split_at(NONCE_BYTES);
+        let index_key = independent(
+            "open",
+            &master_bytes[..16],
+            nonce,
+            &key_aad(&crate::vault::INDEX_KEY_ID),
+            ct,
+        );
+        let mut mac = <Hmac<Sm3> as Mac>::new_from_slice(&index_key).expect("hmac");
+        mac.update(b"document");
+        for p in [b"t".as_slice(), b"c-1"] {
+            mac.update(&(p.len() as u32).to_be_bytes());
+            mac.update(p);
+        }
+        assert_eq!(mac.finalize().into_bytes().as_slice(), id);
+    }
 }

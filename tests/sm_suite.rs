@@ -206,3 +206,79 @@ fn a_witness_cosigns_only_logs_of_its_own_suite() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cosigns sm2-sm3 logs"));
 }
+
+/// An `sm2-sm3` log's private side (issue 26 item 4): its records are
+/// stored SM4-GCM (layout 3) under SM4-GCM-wrapped document keys and open
+/// in its bundles; the document's erasure leaves them unreadable, and the
+/// bundle then says erased.
+#[test]
+fn an_sm2_sm3_logs_records_are_sm4_gcm_and_erasure_shreds_them() {
+    use ledger::sealing::LAYOUT_SM4_GCM;
+    use ledger::store::{Store, TAG_RECORD};
+    let doc = "contract-sm-erase";
+    let mut s = Server::prepare_with(&["--suite", "sm2-sm3"]);
+    s.spawn_with(&["--suite", "sm2-sm3"]);
+    let signers: Vec<_> = s.signers.iter().collect();
+    let events = contract_flow(&s.services, &signers, doc, doc.as_bytes());
+    let (code, body) = s.submit(&json!({"events": events}));
+    assert_eq!(code, 200, "{body}");
+    let bundle_of = |s: &Server| {
+        let (code, raw) = s.get(&format!("/v1/documents/{doc}/bundle"), Some(&s.tokens.legal));
+        assert_eq!(code, 200, "{raw}");
+        Bundle::parse(raw.as_bytes()).unwrap()
+    };
+    let bundle = bundle_of(&s);
+    assert_eq!(bundle.entries.len(), events.len());
+    for e in &bundle.entries {
+        let record = e.record.as_ref().expect("the record opens");
+        assert_eq!(record["event"]["document_id"], doc, "{record:#}");
+    }
+    let indexes: Vec<u64> = bundle.entries.iter().map(|e| e.index).collect();
+
+    // As stored: SM4-GCM records, keys wrapped with SM4-GCM, the suite
+    // recorded with the index key.
+    assert!(s.terminate());
+    {
+        let store = Store::open_read_only(&s.data().join("db")).unwrap();
+        assert_eq!(store.vault_suite().unwrap().as_deref(), Some(b"sm4-gcm/hmac-sm3".as_slice()));
+        for &i in &indexes {
+            let sealed = store.private(i, TAG_RECORD).unwrap().expect("stored record");
+            assert_eq!(sealed[32], LAYOUT_SM4_GCM, "entry {i}: SM4-GCM");
+            let key_id: [u8; 32] = sealed[..32].try_into().unwrap();
+            let wrapped = store.wrapped_key(&key_id).unwrap().expect("its key");
+            assert_eq!(wrapped[0], LAYOUT_SM4_GCM, "entry {i}: key wrapped with SM4-GCM");
+        }
+    }
+
+    s.spawn_with(&["--suite", "sm2-sm3"]);
+    let (code, body) = s.post(
+        &format!("/v1/documents/{doc}/erase"),
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"reason": "data subject request"})).unwrap(),
+    );
+    assert_eq!(code, 200, "{body}");
+    let after = bundle_of(&s);
+    for i in &indexes {
+        let e = after.entries.iter().find(|e| e.index == *i).expect("still in the bundle");
+        assert!(e.record.is_none() && e.erased.is_some(), "entry {i}: erased, {e:?}");
+    }
+
+    assert!(s.terminate());
+    let l = ledger::Ledger::open_read_only(s.data()).unwrap();
+    for &i in &indexes {
+        assert_eq!(l.opening(i).unwrap(), ledger::Opening::Erased, "entry {i}");
+    }
+    drop(l);
+    let store = Store::open_read_only(&s.data().join("db")).unwrap();
+    for &i in &indexes {
+        // The ciphertext is gone, or at least its key is.
+        let readable = match store.private(i, TAG_RECORD).unwrap() {
+            None => false,
+            Some(sealed) => {
+                let key_id: [u8; 32] = sealed[..32].try_into().unwrap();
+                store.wrapped_key(&key_id).unwrap().is_some()
+            }
+        };
+        assert!(!readable, "entry {i}: its record is unreadable");
+    }
+}

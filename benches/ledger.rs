@@ -684,7 +684,8 @@ fn micro_ingest(issuer: &Issuer) {
             let commitment = verifier::v2::record_commitment_of_canonical(&record);
             let doc = vault.document_id(TENANT, &ev.document_id);
             let aad = ledger::vault::private_aad(b'r', &commitment);
-            let sealed = ledger::vault::seal_private(&key, &doc, &aad, &record).expect("seal");
+            let sealed =
+                ledger::vault::seal_private(vault.aead(), &key, &doc, &aad, &record).expect("seal");
             let ids = (
                 vault.document_hash_id(&ev.document_hash.0),
                 vault.subject_id(TENANT, &ev.actor.id),
@@ -713,7 +714,8 @@ fn micro_ingest(issuer: &Issuer) {
                 None,
             );
             let doc = vault.document_id(TENANT, &ev.document_id);
-            let sealed = ledger::vault::seal_private(&key, &doc, b"aad", &record).expect("seal");
+            let sealed = ledger::vault::seal_private(vault.aead(), &key, &doc, b"aad", &record)
+                .expect("seal");
             black_box((sealing, sealed))
         })
     });

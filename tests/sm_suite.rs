@@ -236,8 +236,9 @@ fn an_sm2_sm3_logs_records_are_sm4_gcm_and_erasure_shreds_them() {
     let indexes: Vec<u64> = bundle.entries.iter().map(|e| e.index).collect();
 
     // As stored: SM4-GCM records, keys wrapped with SM4-GCM, the suite
-    // recorded with the index key.
+    // recorded with the index key; and so after a master key rotation.
     assert!(s.terminate());
+    cli(&["rotate-master-key", "--data", s.data().to_str().unwrap()]);
     {
         let store = Store::open_read_only(&s.data().join("db")).unwrap();
         assert_eq!(store.vault_suite().unwrap().as_deref(), Some(b"sm4-gcm/hmac-sm3".as_slice()));
@@ -251,6 +252,7 @@ fn an_sm2_sm3_logs_records_are_sm4_gcm_and_erasure_shreds_them() {
     }
 
     s.spawn_with(&["--suite", "sm2-sm3"]);
+    assert!(bundle_of(&s).entries.iter().all(|e| e.record.is_some()), "opens after rotation");
     let (code, body) = s.post(
         &format!("/v1/documents/{doc}/erase"),
         Some(&s.tokens.admin),
@@ -281,4 +283,53 @@ fn an_sm2_sm3_logs_records_are_sm4_gcm_and_erasure_shreds_them() {
         };
         assert!(!readable, "entry {i}: its record is unreadable");
     }
+}
+
+/// An `sm2-sm3` log whose vault was made before SM4 (its index key wrapped
+/// with AES-256-GCM and no suite recorded, as earlier builds left it)
+/// keeps AES-256-GCM and HMAC-SHA-256: its records open, new ones are
+/// sealed as before, and erasure works.
+#[test]
+fn an_sm2_sm3_log_made_before_sm4_keeps_its_aes_records() {
+    use ledger::store::{Store, TAG_RECORD};
+    use ledger::vault::{master_key_path, FileMasterKey, Vault};
+    let doc = "contract-sm-old";
+    let mut s = Server::prepare_then(&["--suite", "sm2-sm3"], |data| {
+        // What an earlier build's first open made: an AES-wrapped index
+        // key, nothing else (the ed25519-sha256 vault is that one).
+        let store = Store::open(&data.join("db")).unwrap();
+        let master = FileMasterKey::open_or_create(&master_key_path(data)).unwrap();
+        Vault::open(Box::new(master), &store, Default::default(), Suite::Ed25519Sha256).unwrap();
+        assert_eq!(store.vault_suite().unwrap(), None);
+    });
+    s.spawn_with(&["--suite", "sm2-sm3"]);
+    let signers: Vec<_> = s.signers.iter().collect();
+    let events = contract_flow(&s.services, &signers, doc, doc.as_bytes());
+    let (code, body) = s.submit(&json!({"events": events}));
+    assert_eq!(code, 200, "{body}");
+    let (code, raw) = s.get(&format!("/v1/documents/{doc}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(code, 200, "{raw}");
+    let bundle = Bundle::parse(raw.as_bytes()).unwrap();
+    assert!(bundle.entries.iter().all(|e| e.record.is_some()), "{raw}");
+    let (code, body) = s.post(
+        &format!("/v1/documents/{doc}/erase"),
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"reason": "data subject request"})).unwrap(),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(s.terminate());
+    let store = Store::open_read_only(&s.data().join("db")).unwrap();
+    assert_eq!(store.vault_suite().unwrap(), None, "the vault's suite is not changed");
+    let mut aes = 0;
+    for i in 0..s_size(&store) {
+        if let Some(sealed) = store.private(i, TAG_RECORD).unwrap() {
+            assert_eq!(sealed[32], ledger::sealing::LAYOUT_AES_256_GCM, "entry {i}");
+            aes += 1;
+        }
+    }
+    assert!(aes > 0, "the erasure entry's record, at least, is stored");
+}
+
+fn s_size(store: &ledger::store::Store) -> u64 {
+    store.tree_state().unwrap().map(|t| t.size).unwrap_or(0)
 }

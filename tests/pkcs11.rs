@@ -74,8 +74,17 @@ fn hsm() -> &'static Hsm {
     })
 }
 
+/// Held by the tests that run servers and CLIs against SoftHSM2: its
+/// file-backed tokens answer `C_GetTokenInfo` with CKR_GENERAL_ERROR when
+/// several processes open tokens while another writes objects, so these
+/// run one at a time (the in-process test needs no lock).
+fn one_flow_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The tests' tokens, one each.
-const TOKENS: [&str; 3] = ["ledger-flow", "ledger-pin", "ledger-keys"];
+const TOKENS: [&str; 4] = ["ledger-flow", "ledger-pin", "ledger-keys", "ledger-sm"];
 
 /// A new token, initialised as an operator does it.
 fn make_token(label: &str) {
@@ -186,6 +195,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn the_whole_flow_runs_with_the_log_master_and_witness_keys_in_the_token() {
+    let _one = one_flow_at_a_time();
     let hsm = hsm();
     let token = TOKENS[0];
     let (log_uri, master_uri) = (hsm.uri(token, "log"), hsm.uri(token, "master"));
@@ -377,6 +387,7 @@ fn the_whole_flow_runs_with_the_log_master_and_witness_keys_in_the_token() {
 
 #[test]
 fn init_refuses_a_wrong_pin_or_a_missing_token_and_writes_no_key() {
+    let _one = one_flow_at_a_time();
     let hsm = hsm();
     let dir = tempfile::tempdir().unwrap();
     for (uri, why) in [
@@ -466,4 +477,36 @@ fn token_keys_wrap_bound_to_their_aad_sign_pure_ed25519_and_refuse_extractable_k
     ] {
         assert!(e.to_string().contains("can leave the token"), "{e}");
     }
+}
+
+/// An `sm2-sm3` log with its master key in a token: the token wraps the
+/// document keys with AES-256-GCM (layout 2; SM4 in the token is not
+/// built), and the records under them are SM4-GCM (layout 3).
+#[test]
+fn an_sm2_sm3_log_with_a_token_master_key_seals_its_records_with_sm4_gcm() {
+    let _one = one_flow_at_a_time();
+    use ledger::sealing::LAYOUT_SM4_GCM;
+    use ledger::store::{Store, TAG_RECORD};
+    let hsm = hsm();
+    let master_uri = hsm.uri(TOKENS[3], "master");
+    let mut s = Server::prepare_with(&["--suite", "sm2-sm3", "--master-key", &master_uri]);
+    s.spawn_with(&["--suite", "sm2-sm3"]);
+    let doc = "contract-hsm-sm";
+    let signers: Vec<_> = s.signers.iter().collect();
+    let (status, body) =
+        s.submit(&json!({"events": contract_flow(&s.services, &signers, doc, doc.as_bytes())}));
+    assert_eq!(status, 200, "{body}");
+    let first = body["receipts"][0]["index"].as_u64().unwrap();
+    let (status, bundle) = s.get(&format!("/v1/documents/{doc}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(status, 200, "{bundle}");
+    let bundle = verifier::bundle::Bundle::parse(bundle.as_bytes()).unwrap();
+    assert!(bundle.entries.iter().all(|e| e.record.is_some()), "records open");
+    assert!(s.terminate());
+    let store = Store::open_read_only(&s.data().join("db")).unwrap();
+    assert_eq!(store.vault_suite().unwrap().as_deref(), Some(b"sm4-gcm/hmac-sm3".as_slice()));
+    let sealed = store.private(first, TAG_RECORD).unwrap().expect("stored record");
+    assert_eq!(sealed[32], LAYOUT_SM4_GCM);
+    let key_id: [u8; 32] = sealed[..32].try_into().unwrap();
+    let wrapped = store.wrapped_key(&key_id).unwrap().expect("its key");
+    assert_eq!(wrapped[0], ledger::pkcs11::master::LAYOUT_PKCS11_GCM, "wrapped by the token");
 }

@@ -277,3 +277,130 @@ fn a_witness_cosigns_only_logs_of_its_own_suite() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cosigns sm2-sm3 logs"));
 }
+
+/// An `sm2-sm3` log's private side (issue 26 item 4): its records are
+/// stored SM4-GCM (layout 3) under SM4-GCM-wrapped document keys and open
+/// in its bundles; the document's erasure leaves them unreadable, and the
+/// bundle then says erased.
+#[test]
+fn an_sm2_sm3_logs_records_are_sm4_gcm_and_erasure_shreds_them() {
+    use ledger::sealing::LAYOUT_SM4_GCM;
+    use ledger::store::{Store, TAG_RECORD};
+    let doc = "contract-sm-erase";
+    let mut s = Server::prepare_with(&["--suite", "sm2-sm3"]);
+    s.spawn_with(&["--suite", "sm2-sm3"]);
+    let signers: Vec<_> = s.signers.iter().collect();
+    let events = contract_flow(&s.services, &signers, doc, doc.as_bytes());
+    let (code, body) = s.submit(&json!({"events": events}));
+    assert_eq!(code, 200, "{body}");
+    let bundle_of = |s: &Server| {
+        let (code, raw) = s.get(&format!("/v1/documents/{doc}/bundle"), Some(&s.tokens.legal));
+        assert_eq!(code, 200, "{raw}");
+        Bundle::parse(raw.as_bytes()).unwrap()
+    };
+    let bundle = bundle_of(&s);
+    assert_eq!(bundle.entries.len(), events.len());
+    for e in &bundle.entries {
+        let record = e.record.as_ref().expect("the record opens");
+        assert_eq!(record["event"]["document_id"], doc, "{record:#}");
+    }
+    let indexes: Vec<u64> = bundle.entries.iter().map(|e| e.index).collect();
+
+    // As stored: SM4-GCM records, keys wrapped with SM4-GCM, the suite
+    // recorded with the index key; and so after a master key rotation.
+    assert!(s.terminate());
+    cli(&["rotate-master-key", "--data", s.data().to_str().unwrap()]);
+    {
+        let store = Store::open_read_only(&s.data().join("db")).unwrap();
+        assert_eq!(store.vault_suite().unwrap().as_deref(), Some(b"sm4-gcm/hmac-sm3".as_slice()));
+        for &i in &indexes {
+            let sealed = store.private(i, TAG_RECORD).unwrap().expect("stored record");
+            assert_eq!(sealed[32], LAYOUT_SM4_GCM, "entry {i}: SM4-GCM");
+            let key_id: [u8; 32] = sealed[..32].try_into().unwrap();
+            let wrapped = store.wrapped_key(&key_id).unwrap().expect("its key");
+            assert_eq!(wrapped[0], LAYOUT_SM4_GCM, "entry {i}: key wrapped with SM4-GCM");
+        }
+    }
+
+    s.spawn_with(&["--suite", "sm2-sm3"]);
+    assert!(bundle_of(&s).entries.iter().all(|e| e.record.is_some()), "opens after rotation");
+    let (code, body) = s.post(
+        &format!("/v1/documents/{doc}/erase"),
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"reason": "data subject request"})).unwrap(),
+    );
+    assert_eq!(code, 200, "{body}");
+    let after = bundle_of(&s);
+    for i in &indexes {
+        let e = after.entries.iter().find(|e| e.index == *i).expect("still in the bundle");
+        assert!(e.record.is_none() && e.erased.is_some(), "entry {i}: erased, {e:?}");
+    }
+
+    assert!(s.terminate());
+    let l = ledger::Ledger::open_read_only(s.data()).unwrap();
+    for &i in &indexes {
+        assert_eq!(l.opening(i).unwrap(), ledger::Opening::Erased, "entry {i}");
+    }
+    drop(l);
+    let store = Store::open_read_only(&s.data().join("db")).unwrap();
+    for &i in &indexes {
+        // The ciphertext is gone, or at least its key is.
+        let readable = match store.private(i, TAG_RECORD).unwrap() {
+            None => false,
+            Some(sealed) => {
+                let key_id: [u8; 32] = sealed[..32].try_into().unwrap();
+                store.wrapped_key(&key_id).unwrap().is_some()
+            }
+        };
+        assert!(!readable, "entry {i}: its record is unreadable");
+    }
+}
+
+/// An `sm2-sm3` log whose vault was made before SM4 (its index key wrapped
+/// with AES-256-GCM and no suite recorded, as earlier builds left it)
+/// keeps AES-256-GCM and HMAC-SHA-256: its records open, new ones are
+/// sealed as before, and erasure works.
+#[test]
+fn an_sm2_sm3_log_made_before_sm4_keeps_its_aes_records() {
+    use ledger::store::{Store, TAG_RECORD};
+    use ledger::vault::{master_key_path, FileMasterKey, Vault};
+    let doc = "contract-sm-old";
+    let mut s = Server::prepare_then(&["--suite", "sm2-sm3"], |data| {
+        // What an earlier build's first open made: an AES-wrapped index
+        // key, nothing else (the ed25519-sha256 vault is that one).
+        let store = Store::open(&data.join("db")).unwrap();
+        let master = FileMasterKey::open_or_create(&master_key_path(data)).unwrap();
+        Vault::open(Box::new(master), &store, Default::default(), Suite::Ed25519Sha256).unwrap();
+        assert_eq!(store.vault_suite().unwrap(), None);
+    });
+    s.spawn_with(&["--suite", "sm2-sm3"]);
+    let signers: Vec<_> = s.signers.iter().collect();
+    let events = contract_flow(&s.services, &signers, doc, doc.as_bytes());
+    let (code, body) = s.submit(&json!({"events": events}));
+    assert_eq!(code, 200, "{body}");
+    let (code, raw) = s.get(&format!("/v1/documents/{doc}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(code, 200, "{raw}");
+    let bundle = Bundle::parse(raw.as_bytes()).unwrap();
+    assert!(bundle.entries.iter().all(|e| e.record.is_some()), "{raw}");
+    let (code, body) = s.post(
+        &format!("/v1/documents/{doc}/erase"),
+        Some(&s.tokens.admin),
+        serde_json::to_vec(&json!({"reason": "data subject request"})).unwrap(),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(s.terminate());
+    let store = Store::open_read_only(&s.data().join("db")).unwrap();
+    assert_eq!(store.vault_suite().unwrap(), None, "the vault's suite is not changed");
+    let mut aes = 0;
+    for i in 0..s_size(&store) {
+        if let Some(sealed) = store.private(i, TAG_RECORD).unwrap() {
+            assert_eq!(sealed[32], ledger::sealing::LAYOUT_AES_256_GCM, "entry {i}");
+            aes += 1;
+        }
+    }
+    assert!(aes > 0, "the erasure entry's record, at least, is stored");
+}
+
+fn s_size(store: &ledger::store::Store) -> u64 {
+    store.tree_state().unwrap().map(|t| t.size).unwrap_or(0)
+}

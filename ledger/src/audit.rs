@@ -98,7 +98,7 @@ pub fn audit_dir(dir: &Path, aux_checkpoints: &[&[u8]]) -> Result<AuditReport> {
     let vault = match crate::datadir::master_key_read_only(dir)? {
         Some(m) => {
             let erased = store.erasures()?.into_iter().map(|(id, _)| id).collect();
-            crate::vault::Vault::open(m, &store, erased).ok()
+            crate::vault::Vault::open(m, &store, erased, log.suite()).ok()
         }
         None => None,
     };

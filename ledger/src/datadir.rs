@@ -134,7 +134,7 @@ pub(crate) fn init(
         // The index key, now: a read-only open never creates it. With a
         // token master key, the store then says from init on that its
         // keys need that token (layout 2), even if the record is lost.
-        Vault::open(master, &store, HashSet::new())?;
+        Vault::open(master, &store, HashSet::new(), keys.suite)?;
     }
     drop(store);
     drop(lease);

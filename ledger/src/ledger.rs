@@ -255,10 +255,12 @@ impl Ledger {
             Some(_) => {
                 finish_master_rotation(dir, &store)?;
                 let master = master_key_for(dir, &store)?;
-                Some(Arc::new(Vault::open(master, store.as_ref(), erased)?))
+                Some(Arc::new(Vault::open(master, store.as_ref(), erased, signer.suite())?))
             }
             None => match master_key_read_only(dir).ok().flatten() {
-                Some(master) => Vault::open(master, store.as_ref(), erased).ok().map(Arc::new),
+                Some(master) => {
+                    Vault::open(master, store.as_ref(), erased, signer.suite()).ok().map(Arc::new)
+                }
                 None => None,
             },
         };

@@ -40,6 +40,7 @@ mod proofs;
 mod records;
 pub mod registry;
 mod rotation;
+pub mod sealing;
 mod sequencer;
 pub mod store;
 pub mod tiles;

@@ -29,6 +29,12 @@ impl KeyStore for Store {
     fn put_wrapped_key(&self, id: &KeyId, wrapped: &[u8]) -> Result<()> {
         Store::put_wrapped_key(self, id, wrapped)
     }
+    fn vault_suite(&self) -> Result<Option<Vec<u8>>> {
+        Store::vault_suite(self)
+    }
+    fn put_vault_suite(&self, name: &[u8]) -> Result<()> {
+        Store::put_vault_suite(self, name)
+    }
 }
 
 /// Sealing and opening private values.
@@ -83,6 +89,7 @@ impl Records {
             let ids = serde_json::json!({"tenant": tenant, "document_id": event.document_id});
             let key = vault.key_for_writing(&seal_id, store)?.key;
             Some(seal_private(
+                vault.aead(),
                 &key,
                 &seal_id,
                 &blob_aad(b"completion"),
@@ -204,7 +211,7 @@ impl Records {
             self.store.put_wrapped_key_synced(seal_id, w)?;
             vault.mark_durable(&[*seal_id]);
         }
-        seal_private(&key.key, seal_id, &blob_aad(purpose), plain)
+        seal_private(vault.aead(), &key.key, seal_id, &blob_aad(purpose), plain)
     }
 
     /// Opens what [`Records::seal_document_blob`] sealed; `None` once its
@@ -346,9 +353,9 @@ pub(crate) fn seal_record(
         &salt,
         identity_commitment.as_ref(),
     );
-    let record = seal_private(&key, seal_id, &private_aad_v3(TAG_RECORD), &record)?;
+    let record = seal_private(vault.aead(), &key, seal_id, &private_aad_v3(TAG_RECORD), &record)?;
     let identity = identity_plain
-        .map(|p| seal_private(&key, seal_id, &private_aad_v3(TAG_IDENTITY), &p))
+        .map(|p| seal_private(vault.aead(), &key, seal_id, &private_aad_v3(TAG_IDENTITY), &p))
         .transpose()?;
     Ok(SealedRecord { sealing, record, identity, new_key: new_wrapped })
 }
@@ -426,7 +433,13 @@ pub(crate) fn seal_reason(
     reason: &str,
 ) -> Result<String> {
     let key = vault.key_for_writing(seal_id, store)?;
-    let sealed = seal_private(&key.key, seal_id, &blob_aad(REASON_PURPOSE), reason.as_bytes())?;
+    let sealed = seal_private(
+        vault.aead(),
+        &key.key,
+        seal_id,
+        &blob_aad(REASON_PURPOSE),
+        reason.as_bytes(),
+    )?;
     Ok(crate::util::b64(&sealed))
 }
 
@@ -443,7 +456,7 @@ pub(crate) fn seal_cleanup(
     plain: &[u8],
 ) -> Result<Vec<u8>> {
     let key = vault.key_for_writing(seal_id, store)?;
-    seal_private(&key.key, seal_id, &blob_aad(CLEANUP_PURPOSE), plain)
+    seal_private(vault.aead(), &key.key, seal_id, &blob_aad(CLEANUP_PURPOSE), plain)
 }
 
 /// The private opening of an entry.

@@ -65,7 +65,10 @@ pub fn rotate_master_key_prepare(dir: &Path) -> Result<usize> {
     for (id, wrapped) in &keys {
         let aad = crate::vault::key_aad(id);
         let key = crate::vault::MasterKey::unwrap(&old, wrapped, &aad)?;
-        batch.put_wrapped_key(id, &crate::vault::MasterKey::wrap(&new, &key, &aad)?);
+        // Each key keeps the AEAD it was wrapped with (its layout byte):
+        // an `sm2-sm3` log's SM4-GCM, or AES-256-GCM.
+        let aead = crate::vault::Aead::from_layout(wrapped.first().copied().unwrap_or(0))?;
+        batch.put_wrapped_key(id, &crate::vault::MasterKey::wrap_with(&new, aead, &key, &aad)?);
     }
     store.write(batch, true)?;
     Ok(keys.len())

@@ -952,7 +952,8 @@ mod tests {
         let master =
             crate::vault::FileMasterKey::open_or_create(&dir.join("master.key")).expect("master");
         let vault = Arc::new(
-            Vault::open(Box::new(master), store.as_ref(), Default::default()).expect("vault"),
+            Vault::open(Box::new(master), store.as_ref(), Default::default(), Default::default())
+                .expect("vault"),
         );
         let head = Arc::new(RwLock::new(Arc::new(load_head(&store, &signer).expect("head"))));
         Sequencer {

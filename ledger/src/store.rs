@@ -15,14 +15,16 @@
 //!   "checkpoint" -> the latest signed checkpoint note;
 //!   "probe" -> time of the last write probing storage after a failure;
 //!   "handed-out" (PostgreSQL) -> size(8) || root(32) of the newest
-//!   checkpoint any node handed out (the rollback marker, docs/postgres.md)
+//!   checkpoint any node handed out (the rollback marker, docs/postgres.md);
+//!   "vault-suite" -> the vault's suite when not AES-256-GCM/HMAC-SHA-256
 //! - `issuers`, `tokens`, `tsas`: registry records (JSON, operator-readable)
 //! - `aux`:      namespaced records of other crates (anchoring state)
 //!
 //! Evidence v2 (docs/evidence-v2.md; every id below is a keyed hash, see
 //! [`crate::vault`], so no key spells a tenant's contract or event ids):
 //! - `records`:  index(8) 'r' -> sealed record; index(8) 'i' -> sealed
-//!   identity opening (key id(32) || AES-256-GCM, see `vault::seal_private`)
+//!   identity opening (key id(32) || layout(1) || nonce || AEAD, the layout
+//!   naming AES-256-GCM or SM4-GCM, see `vault::seal_private`)
 //! - `dockeys`:  key id(32) -> document key wrapped under the master key
 //! - `erased`:   key id(32) -> JSON erasure record {at, by, reason, entry}
 //! - `docidx`:   document id(32) index(8) -> hash id(32) || subject id(32)
@@ -113,6 +115,9 @@ const META_CHECKPOINT: &[u8] = b"checkpoint";
 const META_PROBE: &[u8] = b"probe";
 /// Meta key: the C2SP verifier key of the log this store holds.
 const META_LOG_VKEY: &[u8] = b"log-vkey";
+/// The vault's suite (`vault::VaultSuite::name`), written with the index
+/// key when it is not AES-256-GCM and HMAC-SHA-256.
+const META_VAULT_SUITE: &[u8] = b"vault-suite";
 const SEP: u8 = 0x00;
 
 /// The durable tree state written with every group commit.
@@ -884,6 +889,19 @@ impl Store {
         let mut b = self.batch();
         b.put(CF_DOCKEYS, id, wrapped);
         self.write(b, true)
+    }
+
+    /// The vault suite recorded with the index key, if any.
+    pub fn vault_suite(&self) -> Result<Option<Vec<u8>>> {
+        self.get(CF_META, META_VAULT_SUITE)
+    }
+
+    /// Records the vault suite, as [`Store::put_wrapped_key`] stores a key
+    /// (the index key's write comes after it).
+    pub fn put_vault_suite(&self, name: &[u8]) -> Result<()> {
+        let mut b = self.batch();
+        b.put(CF_META, META_VAULT_SUITE, name);
+        self.write(b, false)
     }
 
     /// Every wrapped key (for master key rotation).

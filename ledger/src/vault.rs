@@ -1,14 +1,17 @@
-//! Evidence v2 key management: one AES-256-GCM key per document (一文一密),
-//! each stored wrapped under a master key, and keyed-hash index keys so
-//! that nothing on disk spells a contract id, an event id or a document
-//! hash (docs/evidence-v2.md, "Storage").
+//! Evidence v2 key management: one key per document (一文一密), each
+//! stored wrapped under a master key, and keyed-hash index keys so that
+//! nothing on disk spells a contract id, an event id or a document hash
+//! (docs/evidence-v2.md, "Storage"). The AEAD and the keyed hash are the
+//! log's [`VaultSuite`] (AES-256-GCM and HMAC-SHA-256, or SM4-GCM and
+//! HMAC-SM3 for `sm2-sm3` logs; [`crate::sealing`]).
 //!
 //! - The master key is behind [`MasterKey`]: [`FileMasterKey`] reads a
 //!   0600 file (`DATA/keys/master.key`, 32 random bytes); a KMS or HSM
 //!   implements the same two calls (wrap, unwrap) and the ledger never
 //!   sees its key.
-//! - The index key (HMAC-SHA-256) is random, created at first open, and
-//!   stored wrapped under the master key like a document key.
+//! - The index key is random, created at first open, and stored wrapped
+//!   under the master key like a document key; the suite is recorded with
+//!   it, and read back from the store at every later open.
 //! - A document key is created on the document's first event. Erasure
 //!   deletes its wrapped form (and the ciphertexts); the key then exists
 //!   nowhere, so a copy of a ciphertext left in an old backup cannot be
@@ -18,24 +21,20 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
-use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
-use sha2::Sha256;
+use verifier::suite::Suite;
 use zeroize::Zeroizing;
 
 use crate::error::{LedgerError, Result};
+pub use crate::sealing::{Aead, VaultSuite};
+use crate::sealing::{IndexMac, NONCE_BYTES, TAG_BYTES};
 
-/// Bytes of a key id (HMAC-SHA-256 output).
+/// Bytes of a key id (HMAC-SHA-256 or HMAC-SM3 output).
 pub const KEY_ID_BYTES: usize = 32;
 /// A keyed-hash id: what the store keys documents, hashes, subjects and
 /// event ids by.
 pub type KeyId = [u8; KEY_ID_BYTES];
 
-const NONCE_BYTES: usize = 12;
-/// Version byte of a wrapped key and of a ciphertext layout.
-const LAYOUT_V1: u8 = 1;
 /// Most document keys kept unwrapped in memory; past it the cache is
 /// emptied (and refilled from the store on use).
 const MAX_CACHED_KEYS: usize = 100_000;
@@ -46,11 +45,19 @@ pub trait MasterKey: Send + Sync {
     fn wrap(&self, key: &[u8; 32], aad: &[u8]) -> Result<Vec<u8>>;
     /// Unwraps what [`MasterKey::wrap`] made with the same `aad`.
     fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<Zeroizing<[u8; 32]>>;
+    /// Wraps with `aead` where this master key offers it; one that offers
+    /// a single AEAD (a PKCS#11 token's AES-256-GCM) wraps with that, its
+    /// layout byte saying so.
+    fn wrap_with(&self, aead: Aead, key: &[u8; 32], aad: &[u8]) -> Result<Vec<u8>> {
+        let _ = aead;
+        self.wrap(key, aad)
+    }
 }
 
-/// The master key as a local file: 32 random bytes, mode 0600.
+/// The master key as a local file: 32 random bytes, mode 0600. It wraps
+/// with AES-256-GCM or SM4-GCM (its first 16 bytes), as the vault asks.
 pub struct FileMasterKey {
-    cipher: Aes256Gcm,
+    key: Zeroizing<[u8; 32]>,
 }
 
 /// Where the master key file lives in a data directory.
@@ -76,7 +83,7 @@ impl FileMasterKey {
         let key: &[u8; 32] = key.as_slice().try_into().map_err(|_| {
             LedgerError::Corrupt(format!("{}: a master key is 32 bytes", path.display()))
         })?;
-        Ok(FileMasterKey { cipher: Aes256Gcm::new(key.into()) })
+        Ok(FileMasterKey { key: Zeroizing::new(*key) })
     }
 }
 
@@ -104,11 +111,15 @@ fn create_key_file(path: &Path) -> Result<()> {
 
 impl MasterKey for FileMasterKey {
     fn wrap(&self, key: &[u8; 32], aad: &[u8]) -> Result<Vec<u8>> {
-        seal(&self.cipher, key, aad)
+        seal(Aead::Aes256Gcm, &self.key, key, aad)
+    }
+
+    fn wrap_with(&self, aead: Aead, key: &[u8; 32], aad: &[u8]) -> Result<Vec<u8>> {
+        seal(aead, &self.key, key, aad)
     }
 
     fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
-        let plain = Zeroizing::new(open(&self.cipher, wrapped, aad)?);
+        let plain = Zeroizing::new(open(&self.key, wrapped, aad)?);
         let key: [u8; 32] = plain
             .as_slice()
             .try_into()
@@ -117,30 +128,34 @@ impl MasterKey for FileMasterKey {
     }
 }
 
-/// `version || nonce || AES-256-GCM(plain, aad)`, with a random nonce
-/// (from the thread's CSPRNG: ChaCha12, reseeded from the OS; a document
-/// key seals a few records, far from the 2^32 random nonces GCM allows).
-fn seal(cipher: &Aes256Gcm, plain: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+/// `layout || nonce || AEAD(plain, aad) || tag`, the layout byte naming
+/// the AEAD, with a random nonce (from the thread's CSPRNG: ChaCha12,
+/// reseeded from the OS; a document key seals a few records, far from
+/// the 2^32 random nonces GCM allows).
+fn seal(aead: Aead, key: &[u8; 32], plain: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
     let mut nonce = [0u8; NONCE_BYTES];
     rand::thread_rng().fill_bytes(&mut nonce);
-    let ct = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad })
-        .map_err(|_| LedgerError::Corrupt("AES-GCM encryption failed".into()))?;
-    let mut out = Vec::with_capacity(1 + NONCE_BYTES + ct.len());
-    out.push(LAYOUT_V1);
+    // One allocation: layout, nonce, then the text encrypted in place.
+    let mut out = Vec::with_capacity(1 + NONCE_BYTES + plain.len() + TAG_BYTES);
+    out.push(aead.layout());
     out.extend_from_slice(&nonce);
-    out.extend_from_slice(&ct);
+    let start = out.len();
+    out.extend_from_slice(plain);
+    let tag = aead.encrypt_in_place(key, &nonce, aad, &mut out[start..])?;
+    out.extend_from_slice(&tag);
     Ok(out)
 }
 
-fn open(cipher: &Aes256Gcm, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
-    if sealed.len() < 1 + NONCE_BYTES + 16 || sealed[0] != LAYOUT_V1 {
+/// Opens what [`seal`] made, with the AEAD its layout byte names.
+fn open(key: &[u8; 32], sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+    if sealed.len() < 1 + NONCE_BYTES + TAG_BYTES {
         return Err(LedgerError::Corrupt("sealed value has a bad layout".into()));
     }
-    let nonce = Nonce::from_slice(&sealed[1..1 + NONCE_BYTES]);
-    cipher.decrypt(nonce, Payload { msg: &sealed[1 + NONCE_BYTES..], aad }).map_err(|_| {
-        LedgerError::Corrupt("sealed value does not decrypt (wrong key or altered)".into())
-    })
+    let aead = Aead::from_layout(sealed[0])?;
+    let nonce: &[u8; NONCE_BYTES] = sealed[1..1 + NONCE_BYTES]
+        .try_into()
+        .map_err(|_| LedgerError::Corrupt("sealed value has a bad layout".into()))?;
+    aead.decrypt(key, nonce, aad, &sealed[1 + NONCE_BYTES..])
 }
 
 /// Where the vault keeps its wrapped keys (the store's `dockeys` family).
@@ -149,13 +164,21 @@ pub trait KeyStore: Send + Sync {
     fn wrapped_key(&self, id: &KeyId) -> Result<Option<Vec<u8>>>;
     /// Stores a wrapped key (durable with the next synced write).
     fn put_wrapped_key(&self, id: &KeyId, wrapped: &[u8]) -> Result<()>;
+    /// The vault suite recorded with the index key (`None`: a store made
+    /// before suites were recorded, so AES-256-GCM and HMAC-SHA-256).
+    fn vault_suite(&self) -> Result<Option<Vec<u8>>>;
+    /// Records the vault suite (durable with the next synced write, and
+    /// written before the index key, so never durable after it).
+    fn put_vault_suite(&self, name: &[u8]) -> Result<()>;
 }
 
 /// Per-document keys and keyed hashes.
 pub struct Vault {
     master: Box<dyn MasterKey>,
-    /// HMAC-SHA-256 keyed with the index key, its key schedule done once.
-    mac: Hmac<Sha256>,
+    /// The log's AEAD and index MAC.
+    suite: VaultSuite,
+    /// The index MAC keyed with the index key, its key schedule done once.
+    mac: IndexMac,
     inner: Mutex<VaultInner>,
 }
 
@@ -191,27 +214,49 @@ pub struct WriteKey {
 pub const INDEX_KEY_ID: KeyId = [0xff; KEY_ID_BYTES];
 
 impl Vault {
-    /// Opens the vault: unwraps the index key (creating it if the store
-    /// has none) and takes the set of erased key ids.
+    /// Opens the vault of a log of `log_suite`: unwraps the index key and
+    /// reads the vault suite recorded with it, or, when the store has no
+    /// index key yet, creates one and records the suite of `log_suite`.
+    /// Takes the set of erased key ids.
     pub fn open(
         master: Box<dyn MasterKey>,
         keys: &dyn KeyStore,
         erased: HashSet<KeyId>,
+        log_suite: Suite,
     ) -> Result<Vault> {
         let aad = key_aad(&INDEX_KEY_ID);
-        let index_key = match keys.wrapped_key(&INDEX_KEY_ID)? {
-            Some(w) => master.unwrap(&w, &aad)?,
+        let (suite, index_key) = match keys.wrapped_key(&INDEX_KEY_ID)? {
+            Some(w) => {
+                let suite = match keys.vault_suite()? {
+                    Some(name) => VaultSuite::from_name(&name)?,
+                    None => VaultSuite::Aes256GcmHmacSha256,
+                };
+                (suite, master.unwrap(&w, &aad)?)
+            }
             None => {
+                let suite = VaultSuite::for_log(log_suite);
                 let mut k = Zeroizing::new([0u8; 32]);
                 OsRng.fill_bytes(k.as_mut());
-                keys.put_wrapped_key(&INDEX_KEY_ID, &master.wrap(&k, &aad)?)?;
-                k
+                if suite != VaultSuite::Aes256GcmHmacSha256 {
+                    keys.put_vault_suite(suite.name().as_bytes())?;
+                }
+                keys.put_wrapped_key(&INDEX_KEY_ID, &master.wrap_with(suite.aead(), &k, &aad)?)?;
+                (suite, k)
             }
         };
-        #[allow(clippy::expect_used)] // HMAC takes keys of any length.
-        let mac = <Hmac<Sha256> as Mac>::new_from_slice(index_key.as_ref())
-            .expect("HMAC key of any length");
-        Ok(Vault { master, mac, inner: Mutex::new(VaultInner { erased, ..Default::default() }) })
+        let mac = IndexMac::new(suite, &index_key);
+        let inner = Mutex::new(VaultInner { erased, ..Default::default() });
+        Ok(Vault { master, suite, mac, inner })
+    }
+
+    /// The vault's suite.
+    pub fn suite(&self) -> VaultSuite {
+        self.suite
+    }
+
+    /// The AEAD new values are sealed with.
+    pub fn aead(&self) -> Aead {
+        self.suite.aead()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VaultInner> {
@@ -221,16 +266,11 @@ impl Vault {
         }
     }
 
-    /// HMAC-SHA-256 under the index key of `parts`, each length-prefixed
-    /// (so that no two part lists give one input).
+    /// The index MAC (HMAC-SHA-256 or HMAC-SM3) under the index key of
+    /// `domain` and `parts`, each length-prefixed (so that no two part
+    /// lists give one input).
     pub fn keyed_hash(&self, domain: &str, parts: &[&[u8]]) -> KeyId {
-        let mut mac = self.mac.clone();
-        mac.update(domain.as_bytes());
-        for p in parts {
-            mac.update(&(p.len() as u32).to_be_bytes());
-            mac.update(p);
-        }
-        mac.finalize().into_bytes().into()
+        self.mac.keyed_hash(domain, parts)
     }
 
     /// The key id of one tenant's document.
@@ -304,7 +344,7 @@ impl Vault {
                 None => {
                     let mut k = Zeroizing::new([0u8; 32]);
                     OsRng.fill_bytes(k.as_mut());
-                    let wrapped = self.master.wrap(&k, &aad)?;
+                    let wrapped = self.master.wrap_with(self.aead(), &k, &aad)?;
                     (k, Some(wrapped))
                 }
             };
@@ -389,23 +429,26 @@ pub fn private_aad(tag: u8, commitment: &verifier::Hash) -> Vec<u8> {
 }
 
 /// Seals a private value (a record or an identity opening) under a
-/// document key: `key id || version || nonce || ciphertext`, bound to the
-/// leaf commitment and the value's kind by the AAD.
-pub fn seal_private(key: &[u8; 32], key_id: &KeyId, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>> {
-    use aes_gcm::aead::AeadInPlace as _;
-    let cipher = Aes256Gcm::new(key.into());
+/// document key with `aead`: `key id || layout || nonce || ciphertext ||
+/// tag`, the layout byte naming the AEAD, bound to the leaf commitment
+/// and the value's kind by the AAD.
+pub fn seal_private(
+    aead: Aead,
+    key: &[u8; 32],
+    key_id: &KeyId,
+    aad: &[u8],
+    plain: &[u8],
+) -> Result<Vec<u8>> {
     let mut nonce = [0u8; NONCE_BYTES];
     rand::thread_rng().fill_bytes(&mut nonce);
     // One allocation: key id, layout, nonce, then the text encrypted in place.
-    let mut out = Vec::with_capacity(KEY_ID_BYTES + 1 + NONCE_BYTES + plain.len() + 16);
+    let mut out = Vec::with_capacity(KEY_ID_BYTES + 1 + NONCE_BYTES + plain.len() + TAG_BYTES);
     out.extend_from_slice(key_id);
-    out.push(LAYOUT_V1);
+    out.push(aead.layout());
     out.extend_from_slice(&nonce);
     let start = out.len();
     out.extend_from_slice(plain);
-    let tag = cipher
-        .encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut out[start..])
-        .map_err(|_| LedgerError::Corrupt("AES-GCM encryption failed".into()))?;
+    let tag = aead.encrypt_in_place(key, &nonce, aad, &mut out[start..])?;
     out.extend_from_slice(&tag);
     Ok(out)
 }
@@ -422,10 +465,10 @@ pub fn sealed_key_id(sealed: &[u8]) -> Result<KeyId> {
     Ok(id)
 }
 
-/// Opens what [`seal_private`] sealed.
+/// Opens what [`seal_private`] sealed, with the AEAD its layout byte
+/// names (values sealed before a log's suite changed keep theirs).
 pub fn open_private(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
-    let cipher = Aes256Gcm::new(key.into());
-    open(&cipher, &sealed[KEY_ID_BYTES.min(sealed.len())..], aad)
+    open(key, &sealed[KEY_ID_BYTES.min(sealed.len())..], aad)
 }
 
 #[cfg(test)]
@@ -461,10 +504,40 @@ mod tests {
                 .insert(*id, wrapped.to_vec());
             Ok(())
         }
+        fn vault_suite(&self) -> Result<Option<Vec<u8>>> {
+            self.wrapped_key(&[0xfe; KEY_ID_BYTES])
+        }
+        fn put_vault_suite(&self, name: &[u8]) -> Result<()> {
+            self.put_wrapped_key(&[0xfe; KEY_ID_BYTES], name)
+        }
+    }
+
+    /// An `sm2-sm3` log whose vault was made before SM4 (no suite
+    /// recorded) keeps AES-256-GCM and HMAC-SHA-256: its index ids and
+    /// wrapped keys stay what they were.
+    #[test]
+    fn a_vault_made_before_sm4_keeps_its_suite() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = master_key_path(dir.path());
+        let store = MemKeys::default();
+        let open = |suite| {
+            let master = FileMasterKey::open_or_create(&path).expect("master");
+            Vault::open(Box::new(master), &store, HashSet::new(), suite).expect("vault")
+        };
+        let old = open(Suite::Ed25519Sha256);
+        assert_eq!(store.vault_suite().expect("read"), None, "nothing new on disk");
+        let again = open(Suite::Sm2Sm3);
+        assert_eq!(again.suite(), VaultSuite::Aes256GcmHmacSha256);
+        assert_eq!(again.document_id("t", "c"), old.document_id("t", "c"));
     }
 
     #[test]
     fn keys_wrap_seal_and_shred() {
+        keys_wrap_seal_and_shred_in(Suite::Ed25519Sha256, Aead::Aes256Gcm);
+        keys_wrap_seal_and_shred_in(Suite::Sm2Sm3, Aead::Sm4Gcm);
+    }
+
+    fn keys_wrap_seal_and_shred_in(suite: Suite, aead: Aead) {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = master_key_path(dir.path());
         let store = MemKeys::default();
@@ -472,6 +545,7 @@ mod tests {
             Box::new(FileMasterKey::open_or_create(&path).expect("master")),
             &store,
             HashSet::new(),
+            suite,
         )
         .expect("vault");
         let mode = std::os::unix::fs::PermissionsExt::mode(
@@ -484,19 +558,29 @@ mod tests {
         store.put_wrapped_key(&id, key.new_wrapped.as_deref().expect("new")).expect("put");
         vault.mark_durable(&[id]);
         let key = key.key;
-        let sealed = seal_private(&key, &id, b"aad", b"secret record").expect("seal");
+        assert_eq!(vault.aead(), aead);
+        let wrapped = store.wrapped_key(&id).expect("read").expect("stored");
+        assert_eq!(wrapped[0], aead.layout(), "the wrapped key names its AEAD");
+        let sealed = seal_private(vault.aead(), &key, &id, b"aad", b"secret record").expect("seal");
+        assert_eq!(sealed[KEY_ID_BYTES], aead.layout(), "the record names its AEAD");
         assert_eq!(sealed_key_id(&sealed).expect("id"), id);
         // A second vault over the same store and master key reads it back.
         let again = Vault::open(
             Box::new(FileMasterKey::open_or_create(&path).expect("master")),
             &store,
             HashSet::new(),
+            suite,
         )
         .expect("vault");
         assert_eq!(again.document_id("t", "c-1"), id, "the index key is persisted");
         let k2 = again.key_for_reading(&id, &store).expect("read").expect("present");
         assert_eq!(open_private(&k2, b"aad", &sealed).expect("open"), b"secret record");
         assert!(open_private(&k2, b"other aad", &sealed).is_err());
+        // A value sealed with the other AEAD (before a log's suite changed)
+        // still opens: the layout byte, not the vault, picks the AEAD.
+        let other = if aead == Aead::Sm4Gcm { Aead::Aes256Gcm } else { Aead::Sm4Gcm };
+        let old = seal_private(other, &key, &id, b"aad", b"older").expect("seal");
+        assert_eq!(open_private(&k2, b"aad", &old).expect("open"), b"older");
         vault.mark_erased(&id);
         assert!(matches!(vault.key_for_writing(&id, &store), Err(LedgerError::Gone(_))));
     }

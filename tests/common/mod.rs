@@ -64,11 +64,19 @@ impl Server {
 
     /// [`Server::prepare`] with extra `init` flags (e.g. `--store URL`).
     pub fn prepare_with(init: &[&str]) -> Server {
+        Server::prepare_then(init, |_| {})
+    }
+
+    /// [`Server::prepare_with`], calling `after_init` with the data
+    /// directory between `init` and the first command that opens the log
+    /// (to make the state an earlier build left).
+    pub fn prepare_then(init: &[&str], after_init: impl FnOnce(&Path)) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_str().unwrap().to_string();
         let mut args = vec!["init", "--data", &d, "--origin", "test.evidence-ledger.local/log"];
         args.extend_from_slice(init);
         cli(&args);
+        after_init(dir.path());
         let tok = |tenant: &str, role: &str| {
             cli(&["token", "issue", "--data", &d, "--tenant", tenant, "--role", role])
         };

@@ -47,39 +47,25 @@ pub fn create_key_file(path: &Path, origin: &str) -> Result<NoteSigner> {
     let key = SigningKey::generate(&mut rand_core::OsRng);
     let signer = NoteSigner::new(origin, key.clone())
         .map_err(|e| LedgerError::InvalidRequest(format!("origin: {e}")))?;
-    let mut file =
-        fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(
-            |e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => {
-                    LedgerError::AlreadyExists(format!("{}", path.display()))
-                }
-                _ => LedgerError::Io(e),
-            },
-        )?;
-    file.write_all(encode_skey(origin, &key).as_bytes())?;
-    file.write_all(b"\n")?;
-    file.sync_all()?;
+    let text = zeroize::Zeroizing::new(format!("{}\n", encode_skey(origin, &key)));
+    write_new(path, text.as_bytes())?;
     Ok(signer)
 }
 
 /// Creates a new random SM2 key for `origin` at `path`, mode 0600.
 pub fn create_sm2_key_file(path: &Path, origin: &str) -> Result<Sm2Signer> {
-    {
-        {
-            let key = new_sm2_key(origin)?;
-            let secret = zeroize::Zeroizing::new(key.secret_bytes());
-            let mut raw = zeroize::Zeroizing::new(SM2_NOTE_TYPE.to_vec());
-            raw.extend_from_slice(secret.as_ref());
-            let id = key.verifier().key_id;
-            let text = zeroize::Zeroizing::new(format!(
-                "PRIVATE+KEY+{origin}+{}+{}\n",
-                hex::encode(id),
-                base64::engine::general_purpose::STANDARD.encode(raw.as_slice())
-            ));
-            write_new(path, text.as_bytes())?;
-            Ok(key)
-        }
-    }
+    let key = new_sm2_key(origin)?;
+    let secret = zeroize::Zeroizing::new(key.secret_bytes());
+    let mut raw = zeroize::Zeroizing::new(SM2_NOTE_TYPE.to_vec());
+    raw.extend_from_slice(secret.as_ref());
+    let id = key.verifier().key_id;
+    let text = zeroize::Zeroizing::new(format!(
+        "PRIVATE+KEY+{origin}+{}+{}\n",
+        hex::encode(id),
+        base64::engine::general_purpose::STANDARD.encode(raw.as_slice())
+    ));
+    write_new(path, text.as_bytes())?;
+    Ok(key)
 }
 
 fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -239,6 +239,30 @@ pub struct NoteVerifier {
     pub key: VerifyingKey,
 }
 
+/// C2SP signed-note §Signatures for one key, whatever its algorithm: the
+/// lines `matches` names (name and key ID) must each pass `verify`, and at
+/// least one must be there; other keys' lines are ignored.
+pub(crate) fn verify_matching_lines(
+    note: &Note,
+    name: &str,
+    key_id: impl AsRef<[u8]>,
+    matches: impl Fn(&NoteSignature) -> bool,
+    verify: impl Fn(&[u8]) -> Result<(), VerifyError>,
+) -> Result<(), VerifyError> {
+    let mut found = false;
+    for sig in note.signatures.iter().filter(|s| matches(s)) {
+        verify(&sig.signature)?;
+        found = true;
+    }
+    if !found {
+        return Err(VerifyError::UnknownKey(format!(
+            "no signature by {name}+{}",
+            hex::encode(key_id)
+        )));
+    }
+    Ok(())
+}
+
 /// A vkey's key name, key ID (hex, not checked yet) and base64 key
 /// material, after the checks every suite's vkey shares: its size, the two
 /// `+`, a valid key name (C2SP signed-note §Verifier keys).
@@ -288,19 +312,13 @@ impl NoteVerifier {
                 self.name, self.alg
             )));
         }
-        let mut found = false;
-        for sig in note.signatures.iter().filter(|s| self.matches(s)) {
-            self.verify_ed25519(note.text.as_bytes(), &sig.signature)?;
-            found = true;
-        }
-        if !found {
-            return Err(VerifyError::UnknownKey(format!(
-                "no signature by {}+{}",
-                self.name,
-                hex::encode(self.key_id)
-            )));
-        }
-        Ok(())
+        verify_matching_lines(
+            note,
+            &self.name,
+            self.key_id,
+            |s| self.matches(s),
+            |sig| self.verify_ed25519(note.text.as_bytes(), sig),
+        )
     }
 
     /// Whether a signature line names this key (name and key ID both match).

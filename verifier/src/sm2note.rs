@@ -265,19 +265,13 @@ impl Sm2Verifier {
                 self.name
             )));
         }
-        let mut found = false;
-        for sig in note.signatures.iter().filter(|s| self.matches(s)) {
-            self.verify_raw(note.text.as_bytes(), &sig.signature)?;
-            found = true;
-        }
-        if !found {
-            return Err(VerifyError::UnknownKey(format!(
-                "no signature by {}+{}",
-                self.name,
-                hex::encode(self.key_id)
-            )));
-        }
-        Ok(())
+        crate::note::verify_matching_lines(
+            note,
+            &self.name,
+            self.key_id,
+            |s| self.matches(s),
+            |sig| self.verify_raw(note.text.as_bytes(), sig),
+        )
     }
 
     /// Verifies one SM2 cosignature line over `checkpoint_body`, returning

@@ -207,6 +207,11 @@ impl Ledger {
             tracing::warn!("purging the store after an erasure that was not purged");
             ledger.inner.store.purge(&[])?;
         }
+        // Stores written before the per-tenant token index get it now.
+        let indexed = ledger.inner.registry.build_token_index()?;
+        if indexed > 0 {
+            tracing::info!("indexed {indexed} tokens by tenant");
+        }
         // The log attests its own statements (report issuance) as an issuer.
         // (An sm2-sm3 log's key is SM2: it is no Ed25519 issuer.)
         if let Ok(own) = ledger.inner.attester.key().verifying_key() {
@@ -769,9 +774,31 @@ impl Ledger {
         self.inner.registry.token(token_hash)
     }
 
-    /// Every token record with the hash it is stored under.
+    /// Every token record with the hash it is stored under (every
+    /// tenant's: for the offline CLI and migrations, not requests).
     pub fn tokens(&self) -> Result<Vec<(Hash, TokenRecord)>> {
         self.inner.registry.tokens()
+    }
+
+    /// One tenant's token records, through the per-tenant index.
+    pub fn tenant_tokens(&self, tenant: &str) -> Result<Vec<(Hash, TokenRecord)>> {
+        self.inner.registry.tenant_tokens(tenant)
+    }
+
+    /// The token record whose public id is `id`, with its stored hash.
+    pub fn token_by_id(&self, id: &str) -> Result<Option<(Hash, TokenRecord)>> {
+        self.inner.registry.token_by_id(id)
+    }
+
+    /// Up to `limit` auxiliary records under `prefix` with keys above
+    /// `after`, in key order.
+    pub fn aux_scan_after(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.inner.store.scan_records_after(RecordFamily::Aux, prefix, after, limit)
     }
 
     /// Writes an auxiliary record (other crates' durable state), synced.

@@ -477,10 +477,8 @@ impl Registry {
             return Ok(0);
         }
         let tokens = self.tokens()?;
-        let rows: Vec<(Vec<u8>, Vec<u8>)> = tokens
-            .iter()
-            .map(|(h, r)| (token_index_key(&r.tenant, &r.id), h.0.to_vec()))
-            .collect();
+        let rows: Vec<(Vec<u8>, Vec<u8>)> =
+            tokens.iter().map(|(h, r)| (token_index_key(&r.tenant, &r.id), h.0.to_vec())).collect();
         for chunk in rows.chunks(1000) {
             self.store.put_records_unsynced(RecordFamily::Aux, chunk)?;
         }

@@ -99,7 +99,8 @@ pub fn routes(
                     let proxies = &state.admission.config().trusted_proxies;
                     let peer = peer.map(|p| client::trusted_client(p.0.ip(), &headers, proxies));
                     let path = path.as_str().to_string();
-                    let req = Req { method, path, query, headers, peer, caller: Default::default() };
+                    let req =
+                        Req { method, path, query, headers, peer, caller: Default::default() };
                     handle(state, req, body).await
                 }
             },
@@ -197,9 +198,7 @@ where
         ["v1", "anchor"] if post => {
             ("anchor", with_caller(state, req, admin::trigger_anchor).await)
         }
-        ["v1", "anchor"] if get => {
-            ("anchor", with_caller(state, req, admin::anchor_status).await)
-        }
+        ["v1", "anchor"] if get => ("anchor", with_caller(state, req, admin::anchor_status).await),
         ["v1", "log"] if get => ("log", public::log_info(state)),
         ["v1", "entries", index] if get => {
             let index = index.to_string();
@@ -242,9 +241,7 @@ where
             ("erase", erase::erase_subject(state, req, actor, body).await)
         }
         ["v1", "verify"] if post => ("verify", verify::post(state, req, body).await),
-        ["v1", "issuers"] if get => {
-            ("issuers", with_caller(state, req, admin::list_issuers).await)
-        }
+        ["v1", "issuers"] if get => ("issuers", with_caller(state, req, admin::list_issuers).await),
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
         ["v1", "issuers", name, "revoke"] if post => {
             ("issuers", admin::revoke_issuer(state, req, name).await)
@@ -265,7 +262,9 @@ where
         ["v1", "access-log", "export"] if get => {
             ("access_log", access_export::export(state, req).await)
         }
-        ["v1", "access-log", "trim"] if post => ("access_log", access_export::trim(state, req).await),
+        ["v1", "access-log", "trim"] if post => {
+            ("access_log", access_export::trim(state, req).await)
+        }
         ["v1", "tokens"] if post => ("tokens", tokens::issue(state, req, body).await),
         ["v1", "tokens"] if get => {
             let query = req.query.clone();
@@ -380,7 +379,9 @@ pub(crate) async fn caller(state: &Arc<AppState>, req: &Req) -> Result<Caller, A
         }
     };
     match (&result, client) {
-        (Err(e), Some(ip)) if e.status == StatusCode::UNAUTHORIZED => state.auth_failures.failed(ip),
+        (Err(e), Some(ip)) if e.status == StatusCode::UNAUTHORIZED => {
+            state.auth_failures.failed(ip)
+        }
         (Ok(c), _) => {
             let _ = req.caller.set(c.clone());
         }

@@ -3,7 +3,7 @@
 //! answers at once, and authenticated requests, whose token lookup waits
 //! on the store, are answered 503 + `Retry-After` within their deadline
 //! instead of stalling the runtime; once the database runs again, they
-//! are served.
+//! are served. On the way, the per-tenant token index on PostgreSQL.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -24,7 +24,17 @@ fn a_hung_database_leaves_healthz_answering_and_requests_get_503() {
     s.spawn_with(&["--pg-lease-ttl", "300", "--pg-commit-timeout", "3"]);
     let h = Hash::digest(b"doc-h").to_hex();
     assert_eq!(s.submit(&signed_event(&s.services.idp, "h-1", "doc-h", &h)).0, 200);
-    assert_eq!(s.get("/v1/tokens", Some(&s.tokens.admin)).0, 200);
+    // The per-tenant token index on PostgreSQL: the admin lists its
+    // tenant's 4 tokens, the platform the other tenant's 2.
+    let listed = |token: &str, query: &str| {
+        let (status, body) = s.get(&format!("/v1/tokens{query}"), Some(token));
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["tokens"].as_array().unwrap().iter().map(|t| t["tenant"].clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(listed(&s.tokens.admin, ""), vec![serde_json::json!(TENANT); 4]);
+    let other = format!("?tenant={OTHER}");
+    assert_eq!(listed(&s.tokens.platform, &other), vec![serde_json::json!(OTHER); 2]);
 
     let paused = primary.pause();
     // More authenticated requests at once than the service has async

@@ -11,8 +11,10 @@
 //! Its subjects cannot wipe it:
 //! - failed authentication (401) is counted (`evidence_auth_failures_total`),
 //!   not stored: an anonymous flood writes nothing and evicts nothing;
-//! - a record leaves only by age ([`RETENTION_DAYS`], the retention sweep),
-//!   never to make room: when a tenant's trail holds
+//! - a record leaves only by age ([`RETENTION_DAYS`], the retention sweep)
+//!   or by its trail owner's export and trim ([`super::access_export`],
+//!   never the subject's own records), never to make room: when a
+//!   tenant's trail holds
 //!   [`MAX_RECORDS_PER_TENANT`], that tenant's privileged requests are
 //!   refused (429) until records age out, so a token's own flood of cheap
 //!   requests cannot push the record of what it did out of the trail.

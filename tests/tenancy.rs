@@ -555,7 +555,12 @@ fn the_access_log_is_exported_then_trimmed() {
     assert_eq!(s.submit(&signed_event(&s.services.idp, "x-1", "doc-x", &h)).0, 200);
     assert_eq!(s.get("/v1/documents/doc-x/bundle", Some(&s.tokens.legal)).0, 200);
     assert_eq!(s.get("/v1/documents/doc-x/bundle", Some(&s.tokens.notary)).0, 200);
-    assert_eq!(issue_token(&s, &s.tokens.admin, &json!({"role": "legal"})).0, 200);
+    // A legal token the admin minted reads too: its record is the
+    // admin's lineage's, which the admin's trim keeps.
+    let (status, minted) = issue_token(&s, &s.tokens.admin, &json!({"role": "legal"}));
+    assert_eq!(status, 200, "{minted}");
+    let minted = minted["token"].as_str().unwrap().to_string();
+    assert_eq!(s.get("/v1/documents/doc-x/bundle", Some(&minted)).0, 200);
     // Nothing exported yet: nothing to trim.
     let zero = "0".repeat(32);
     let (status, body) =
@@ -576,9 +581,11 @@ fn the_access_log_is_exported_then_trimmed() {
     let (end, records) = lines.split_last().unwrap();
     let actions: Vec<&str> =
         records.iter().map(|r| r["record"]["action"].as_str().unwrap()).collect();
-    // Oldest first: the two reads, the issue, the refused trim.
-    assert_eq!(actions, ["bundle_read", "bundle_read", "token_change", "access_log_trim"]);
-    assert_eq!(end["end"]["records"], 4);
+    // Oldest first: the two reads, the issue, the minted token's read,
+    // the refused trim.
+    let expected = ["bundle_read", "bundle_read", "token_change", "bundle_read", "access_log_trim"];
+    assert_eq!(actions, expected);
+    assert_eq!(end["end"]["records"], 5);
     assert_eq!(end["end"]["cursor"], through.as_str());
     assert_eq!(records[0]["record"]["path"], "/v1/documents/doc-x/bundle");
 
@@ -592,8 +599,9 @@ fn the_access_log_is_exported_then_trimmed() {
     assert_eq!(trim(&s.tokens.admin, "through=xyz").0, 400);
     let (status, done) = trim(&s.tokens.admin, &format!("through={through}"));
     assert_eq!(status, 200, "{done}");
-    // The reads go; the admin's own records (the issue, the refused trim) stay.
-    assert_eq!((done["deleted"].as_u64(), done["kept"].as_u64()), (Some(2), Some(2)), "{done}");
+    // The CLI-issued tokens' reads go; the admin's own records (the issue,
+    // the refused trim) and its minted token's read stay.
+    assert_eq!((done["deleted"].as_u64(), done["kept"].as_u64()), (Some(2), Some(3)), "{done}");
 
     let (status, page) = s.get("/v1/access-log", Some(&s.tokens.admin));
     assert_eq!(status, 200, "{page}");
@@ -608,7 +616,14 @@ fn the_access_log_is_exported_then_trimmed() {
     // export, the refused trims (each recorded), the issue.
     assert_eq!(left[0], ("access_log_trim", 200), "{left:?}");
     assert!(left.contains(&("access_log_export", 200)), "{left:?}");
-    assert!(!left.iter().any(|(a, _)| *a == "bundle_read"), "{left:?}");
+    let reads: Vec<&Value> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "bundle_read")
+        .collect();
+    assert_eq!(reads.len(), 1, "{left:?}");
+    assert_eq!(reads[0]["token_id"], records[3]["record"]["token_id"]);
     assert!(left.contains(&("token_change", 200)), "{left:?}");
     let trim_rec = &page["records"][0];
     assert_eq!(trim_rec["query"], format!("through={through}"));

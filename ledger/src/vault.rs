@@ -29,6 +29,9 @@ use crate::error::{LedgerError, Result};
 pub use crate::sealing::{Aead, VaultSuite};
 use crate::sealing::{IndexMac, NONCE_BYTES, TAG_BYTES};
 
+mod rewrap;
+pub use rewrap::{split_wrapped, wrapped_aead, Epoch, Rewrapped, WriteTicket, LAYOUT_EPOCH};
+
 /// Bytes of a key id (HMAC-SHA-256 or HMAC-SM3 output).
 pub const KEY_ID_BYTES: usize = 32;
 /// A keyed-hash id: what the store keys documents, hashes, subjects and
@@ -51,6 +54,28 @@ pub trait MasterKey: Send + Sync {
     fn wrap_with(&self, aead: Aead, key: &[u8; 32], aad: &[u8]) -> Result<Vec<u8>> {
         let _ = aead;
         self.wrap(key, aad)
+    }
+    /// Whether `wrapped` names this master key's current epoch (a key
+    /// being retired answers false: [`crate::epochs`]). One key: always.
+    fn is_current(&self, wrapped: &[u8]) -> bool {
+        let _ = wrapped;
+        true
+    }
+}
+
+/// The ring of epochs is shared by the vault and the rotation driver.
+impl<T: MasterKey + ?Sized> MasterKey for std::sync::Arc<T> {
+    fn wrap(&self, key: &[u8; 32], aad: &[u8]) -> Result<Vec<u8>> {
+        (**self).wrap(key, aad)
+    }
+    fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
+        (**self).unwrap(wrapped, aad)
+    }
+    fn wrap_with(&self, aead: Aead, key: &[u8; 32], aad: &[u8]) -> Result<Vec<u8>> {
+        (**self).wrap_with(aead, key, aad)
+    }
+    fn is_current(&self, wrapped: &[u8]) -> bool {
+        (**self).is_current(wrapped)
     }
 }
 
@@ -170,6 +195,13 @@ pub trait KeyStore: Send + Sync {
     /// Records the vault suite (durable with the next synced write, and
     /// written before the index key, so never durable after it).
     fn put_vault_suite(&self, name: &[u8]) -> Result<()>;
+    /// Stores several wrapped keys (a rotation's batch), unsynced.
+    fn put_wrapped_keys(&self, items: &[(KeyId, Vec<u8>)]) -> Result<()> {
+        for (id, w) in items {
+            self.put_wrapped_key(id, w)?;
+        }
+        Ok(())
+    }
 }
 
 /// Per-document keys and keyed hashes.
@@ -180,6 +212,8 @@ pub struct Vault {
     /// The index MAC keyed with the index key, its key schedule done once.
     mac: IndexMac,
     inner: Mutex<VaultInner>,
+    /// Wrapped-key writes in flight, drained by a master key rotation.
+    gate: rewrap::Gate,
 }
 
 #[derive(Default)]
@@ -246,7 +280,7 @@ impl Vault {
         };
         let mac = IndexMac::new(suite, &index_key);
         let inner = Mutex::new(VaultInner { erased, ..Default::default() });
-        Ok(Vault { master, suite, mac, inner })
+        Ok(Vault { master, suite, mac, inner, gate: Default::default() })
     }
 
     /// The vault's suite.
@@ -356,7 +390,10 @@ impl Vault {
                 // write keeps it for the write of its group.
                 for (kid, c) in inner.keys.iter_mut() {
                     if let Some(w) = &c.pending {
-                        store.put_wrapped_key(kid, w)?;
+                        // Under the current master key (a rotation may
+                        // have begun since it was wrapped).
+                        let w = self.current_form(kid, w, &c.key)?;
+                        store.put_wrapped_key(kid, &w)?;
                         c.pending = None;
                     }
                 }

@@ -174,9 +174,47 @@ pub struct MasterRing {
     state: RwLock<RingState>,
 }
 
+/// Where a token key record goes while its key object is destroyed.
+fn retired_record(record: &Path) -> PathBuf {
+    let mut name = record.file_name().unwrap_or_default().to_os_string();
+    name.push(".retired");
+    record.with_file_name(name)
+}
+
+/// Destroys the token key a `.retired` record names (if still there),
+/// then removes the record.
+fn destroy_retired(record: &Path) -> Result<()> {
+    let uri = read_token_record(record)?;
+    let token = pkcs11_keys::Token::open(&uri)?;
+    if token.find(cryptoki::object::ObjectClass::SECRET_KEY)?.is_some() {
+        TokenMasterKey::open(&uri)?.destroy()?;
+    }
+    std::fs::remove_file(record)?;
+    if let Some(parent) = record.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Finishes retirements of token keys cut short by a crash.
+fn finish_retirements(dir: &Path) -> Result<()> {
+    let keys = master_key_path(dir).parent().map(Path::to_path_buf).unwrap_or_default();
+    let Ok(entries) = std::fs::read_dir(&keys) else { return Ok(()) };
+    for entry in entries {
+        let path = entry?.path();
+        if path.to_string_lossy().ends_with(".pkcs11.retired") {
+            tracing::warn!("destroying a retired master key left by a crash: {}", path.display());
+            destroy_retired(&path)?;
+        }
+    }
+    Ok(())
+}
+
 impl MasterRing {
-    /// Opens every epoch key of `dir` (none: an error).
+    /// Opens every epoch key of `dir` (none: an error), after finishing
+    /// the destruction of a retired token key cut short.
     pub fn open(dir: &Path) -> Result<MasterRing> {
+        finish_retirements(dir)?;
         let files = epoch_files(dir)?;
         let mut keys = BTreeMap::new();
         for (epoch, place) in &files {
@@ -267,18 +305,25 @@ impl MasterRing {
             ));
         }
         let files = epoch_files(&self.dir)?;
-        let held = self.read().keys.get(&epoch).cloned();
-        if let Some(HeldKey::Token(t)) = held.as_deref() {
-            t.destroy()?;
-        }
-        if let Some(place) = files.get(&epoch) {
-            if let KeyPlace::File(p) = place {
+        match files.get(&epoch) {
+            Some(KeyPlace::File(p)) => {
                 overwrite(p)?;
+                std::fs::remove_file(p)?;
+                if let Some(parent) = p.parent() {
+                    sync_dir(parent)?;
+                }
             }
-            std::fs::remove_file(place.path())?;
-            if let Some(parent) = place.path().parent() {
-                sync_dir(parent)?;
+            Some(KeyPlace::Token(p)) => {
+                // Renamed first: a crash before the object is destroyed
+                // leaves a `.retired` record, finished at the next open.
+                let retired = retired_record(p);
+                std::fs::rename(p, &retired)?;
+                if let Some(parent) = p.parent() {
+                    sync_dir(parent)?;
+                }
+                destroy_retired(&retired)?;
             }
+            None => {}
         }
         self.write().keys.remove(&epoch);
         Ok(())

@@ -75,9 +75,13 @@ pub struct Rekey {
     passes: AtomicU64,
     retired: AtomicU64,
     retiring_now: AtomicBool,
+    /// The last pass met keys an erasure in progress holds.
+    held: AtomicBool,
     last_error: Mutex<Option<String>>,
     /// Serialises `begin` (check, then make a key).
     begin: Mutex<()>,
+    /// The background thread, joined by [`Rekey::stop`].
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Rekey {
@@ -94,8 +98,10 @@ impl Rekey {
             passes: AtomicU64::new(0),
             retired: AtomicU64::new(0),
             retiring_now: AtomicBool::new(false),
+            held: AtomicBool::new(false),
             last_error: Mutex::new(None),
             begin: Mutex::new(()),
+            thread: Mutex::new(None),
         })
     }
 
@@ -174,24 +180,36 @@ impl Rekey {
                 me.run();
                 me.running.store(false, Ordering::SeqCst);
             });
-        if let Err(e) = spawned {
-            self.running.store(false, Ordering::SeqCst);
-            self.fail(&LedgerError::Io(e));
+        match spawned {
+            Ok(h) => {
+                if let Ok(mut g) = self.thread.lock() {
+                    // A finished thread's handle, if any, is simply dropped.
+                    *g = Some(h);
+                }
+            }
+            Err(e) => {
+                self.running.store(false, Ordering::SeqCst);
+                self.fail(&LedgerError::Io(e));
+            }
         }
     }
 
-    /// Stops the background thread at its next batch (at close).
+    /// Stops the background thread at its next batch and joins it (at
+    /// close: it holds the store).
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
+        let handle = self.thread.lock().ok().and_then(|mut g| g.take());
+        if let Some(h) = handle {
+            if h.thread().id() != std::thread::current().id() {
+                let _ = h.join();
+            }
+        }
     }
 
     /// Stops the background thread and waits for it (the offline command
     /// then goes on with the rotation on its own thread).
     pub fn halt_background(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-        while self.running.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.stop();
         self.stop.store(false, Ordering::SeqCst);
     }
 
@@ -206,6 +224,9 @@ impl Rekey {
         while !self.stop.load(Ordering::SeqCst) {
             match self.step() {
                 Ok(true) => return,
+                // A pass that re-wrapped keys is checked by the next one at
+                // once; one that met a key an erasure holds waits a little.
+                Ok(false) if !self.held.load(Ordering::Relaxed) => {}
                 Ok(false) => std::thread::sleep(RETRY),
                 Err(e) => {
                     self.fail(&e);
@@ -246,6 +267,7 @@ impl Rekey {
         self.scanned.store(0, Ordering::Relaxed);
         let mut after: Option<[u8; 32]> = None;
         let mut clean = true;
+        self.held.store(false, Ordering::Relaxed);
         loop {
             if self.stop.load(Ordering::SeqCst) {
                 return Ok(false);
@@ -257,6 +279,9 @@ impl Rekey {
             let done = self.vault.rewrap_stored(self.store.as_ref(), &page)?;
             if done.rewrapped > 0 || done.held > 0 {
                 clean = false;
+            }
+            if done.held > 0 {
+                self.held.store(true, Ordering::Relaxed);
             }
             if done.rewrapped > 0 {
                 self.rewrapped.fetch_add(done.rewrapped as u64, Ordering::Relaxed);

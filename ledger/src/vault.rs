@@ -454,7 +454,7 @@ fn gone() -> LedgerError {
 }
 
 /// The AAD a key is wrapped under: its id.
-pub(crate) fn key_aad(id: &KeyId) -> Vec<u8> {
+pub fn key_aad(id: &KeyId) -> Vec<u8> {
     [b"evidence-ledger/document-key/v1\0".as_slice(), id].concat()
 }
 

@@ -147,7 +147,10 @@ fn a_rotation_rewraps_pending_and_stored_keys_but_not_an_erased_one() {
         store.0.lock().expect("lock").iter().map(|(k, v)| (*k, v.clone())).collect();
     let done = vault.rewrap_stored(&store, &items).expect("rewrap");
     assert_eq!(done, Rewrapped { rewrapped: 2, held: 1 }, "the index key and `a`; `c` held");
-    let epoch_of = |id: &KeyId| split_wrapped(&store.wrapped_key(id).unwrap().unwrap()).unwrap().0;
+    let epoch_of = |id: &KeyId| {
+        let w = store.wrapped_key(id).expect("read").expect("stored");
+        split_wrapped(&w).expect("layout").0
+    };
     assert_eq!((epoch_of(&stored), epoch_of(&INDEX_KEY_ID), epoch_of(&erased)), (1, 1, 0));
     let again = vault.rewrap_stored(&store, &items[..0]).expect("nothing");
     assert_eq!(again, Rewrapped::default());

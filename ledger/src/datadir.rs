@@ -286,6 +286,8 @@ impl MarkMirror {
 /// for a store that holds no key wrapped under one yet (a new log, or one
 /// older than evidence v2); otherwise [`check_master_key`].
 pub(crate) fn master_key_for(dir: &Path, store: &Store) -> Result<Arc<MasterRing>> {
+    // A token key's destruction cut short by a crash is finished first.
+    crate::epochs::finish_retirements(dir)?;
     match check_master_key(dir, store)? {
         Some(master) => Ok(master),
         None if has_later_epochs(dir)? => Ok(Arc::new(MasterRing::open(dir)?)),

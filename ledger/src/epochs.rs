@@ -185,6 +185,14 @@ fn retired_record(record: &Path) -> PathBuf {
 /// then removes the record.
 fn destroy_retired(record: &Path) -> Result<()> {
     let uri = read_token_record(record)?;
+    if uri.object.is_none() && uri.id.is_none() {
+        // It could match another key of the token: never destroyed by
+        // search; the operator removes it by the token's tools.
+        return Err(LedgerError::InvalidRequest(format!(
+            "{} names no object=/id=: destroy the retired key by the token's own tools",
+            record.display()
+        )));
+    }
     let token = pkcs11_keys::Token::open(&uri)?;
     if token.find(cryptoki::object::ObjectClass::SECRET_KEY)?.is_some() {
         TokenMasterKey::open(&uri)?.destroy()?;
@@ -196,25 +204,28 @@ fn destroy_retired(record: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Finishes retirements of token keys cut short by a crash.
-fn finish_retirements(dir: &Path) -> Result<()> {
+/// Finishes retirements of token keys cut short by a crash (writable
+/// opens only: a read-only look changes nothing).
+pub(crate) fn finish_retirements(dir: &Path) -> Result<()> {
     let keys = master_key_path(dir).parent().map(Path::to_path_buf).unwrap_or_default();
     let Ok(entries) = std::fs::read_dir(&keys) else { return Ok(()) };
     for entry in entries {
         let path = entry?.path();
         if path.to_string_lossy().ends_with(".pkcs11.retired") {
             tracing::warn!("destroying a retired master key left by a crash: {}", path.display());
-            destroy_retired(&path)?;
+            // No wrap names it: a token out of reach delays its destruction
+            // (retried at the next open), not the service.
+            if let Err(e) = destroy_retired(&path) {
+                tracing::error!("{}: the retired key is not destroyed yet: {e}", path.display());
+            }
         }
     }
     Ok(())
 }
 
 impl MasterRing {
-    /// Opens every epoch key of `dir` (none: an error), after finishing
-    /// the destruction of a retired token key cut short.
+    /// Opens every epoch key of `dir` (none: an error).
     pub fn open(dir: &Path) -> Result<MasterRing> {
-        finish_retirements(dir)?;
         let files = epoch_files(dir)?;
         let mut keys = BTreeMap::new();
         for (epoch, place) in &files {
@@ -321,7 +332,18 @@ impl MasterRing {
                 if let Some(parent) = p.parent() {
                     sync_dir(parent)?;
                 }
-                destroy_retired(&retired)?;
+                let held = self.read().keys.get(&epoch).cloned();
+                match held.as_deref() {
+                    // The very object this process used: no search by URI.
+                    Some(HeldKey::Token(t)) => {
+                        t.destroy()?;
+                        std::fs::remove_file(&retired)?;
+                        if let Some(parent) = retired.parent() {
+                            sync_dir(parent)?;
+                        }
+                    }
+                    _ => destroy_retired(&retired)?,
+                }
             }
             None => {}
         }

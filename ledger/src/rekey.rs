@@ -126,6 +126,15 @@ impl Rekey {
                  wait until GET /v1/admin/master-key/status says it is idle"
             )));
         }
+        if let Some(cur) = self.ring.current_token_uri() {
+            if cur.object.is_none() && cur.id.is_none() {
+                return Err(LedgerError::InvalidRequest(
+                    "the current master key's URI names no object= or id=: a second key in \
+                     that token would make it ambiguous; record its label in the URI first"
+                        .into(),
+                ));
+            }
+        }
         let to = match to {
             Some(uri) => Some(self.check_target(uri)?),
             None => self.ring.current_token_uri().map(|u| self.next_label(u)),

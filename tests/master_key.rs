@@ -249,10 +249,12 @@ fn ingest_and_reads_keep_answering_during_a_rotation() {
     }
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
+    let before = acked.lock().unwrap().len();
     let (st, body) = rotate(&s, &s.tokens.platform, &json!({}));
     assert_eq!(st, 202, "{body}");
     let done = wait_idle(&s);
     let took = started.elapsed();
+    let during = acked.lock().unwrap().len() - before;
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
     for t in threads {
@@ -263,7 +265,8 @@ fn ingest_and_reads_keep_answering_during_a_rotation() {
     let acked = acked.lock().unwrap().clone();
     assert!(!acked.is_empty());
     eprintln!(
-        "rotation of {} stored keys took {took:?} beside {} acknowledged contracts",
+        "rotation of {} stored keys took {took:?}; {during} contracts acknowledged while it \
+         ran, {} in all beside it",
         done["rewrapped"],
         acked.len()
     );

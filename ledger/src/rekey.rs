@@ -142,7 +142,11 @@ impl Rekey {
         let epoch = self.ring.add_epoch(to.as_ref())?;
         tracing::warn!("master key rotation: epoch {epoch} made; re-wrapping in the background");
         crate::fault::point("rotate-new-key");
-        self.vault.rewrap_pending()?;
+        // A failure here is no loss: each such key is brought under the
+        // new epoch when it is written (`Vault::current_wrap`).
+        if let Err(e) = self.vault.rewrap_pending() {
+            self.fail(&e);
+        }
         Ok(epoch)
     }
 

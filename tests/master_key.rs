@@ -417,7 +417,7 @@ fn postgres_rotates_online_after_a_crash_and_offline() {
 /// restart.
 #[test]
 fn erasures_during_a_rotation_stay_erased() {
-    let mut s = Server::start();
+    let s = Server::start();
     let all = docs("contract-er", 600);
     seed(&s, &all);
     let erased: Vec<String> = all[..12].to_vec();

@@ -609,3 +609,47 @@ fn a_token_master_key_is_rotated_online_and_a_file_key_moves_into_the_token() {
     let session = hsm.session(token);
     assert_kept_inside(&session, ObjectClass::SECRET_KEY, "moved-from-file");
 }
+
+/// A server killed while it destroys a retired token key (its record
+/// renamed `.retired`, the object not destroyed yet): the next start
+/// destroys it, and every record opens under the new token key.
+#[test]
+fn a_token_key_retirement_cut_short_is_finished_at_the_next_start() {
+    let _one = one_flow_at_a_time();
+    let hsm = hsm();
+    let token = TOKENS[4];
+    let mut s = Server::prepare_with(&["--master-key", &hsm.uri(token, "cut")]);
+    let mut child = Command::new(common::BIN)
+        .args(["serve", "--data", s.data().to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .env(ledger::fault::FAULT_ENV, "retire-token-renamed")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    s.url = evidence_ledger::load::read_listen_line(&mut child).unwrap();
+    let doc = "contract-cut";
+    let signers: Vec<_> = s.signers.iter().collect();
+    let (st, body) =
+        s.submit(&json!({"events": contract_flow(&s.services, &signers, doc, doc.as_bytes())}));
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = s.post("/v1/admin/master-key/rotate", Some(&s.tokens.platform), "{}");
+    assert_eq!(st, 202, "{body}");
+    assert!(!child.wait().unwrap().success(), "killed while retiring");
+    assert!(s.data().join("keys/master.pkcs11.retired").exists());
+    s.spawn();
+    let done = rotation_idle(&s);
+    assert_eq!(done["current_epoch"], 1, "{done}");
+    all_records_open(&s, doc);
+    assert!(s.terminate());
+    assert!(!s.data().join("keys/master.pkcs11.retired").exists(), "finished");
+    let session = hsm.session(token);
+    let old = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::Label(b"cut".to_vec()),
+        ])
+        .unwrap();
+    assert!(old.is_empty(), "the retired key object is destroyed: {old:?}");
+    assert_kept_inside(&session, ObjectClass::SECRET_KEY, "cut.e1");
+}

@@ -332,6 +332,7 @@ impl MasterRing {
                 if let Some(parent) = p.parent() {
                     sync_dir(parent)?;
                 }
+                crate::fault::point("retire-token-renamed");
                 let held = self.read().keys.get(&epoch).cloned();
                 match held.as_deref() {
                     // The very object this process used: no search by URI.

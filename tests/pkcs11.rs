@@ -553,6 +553,11 @@ fn a_token_master_key_is_rotated_online_and_a_file_key_moves_into_the_token() {
             s.submit(&json!({"events": contract_flow(&s.services, &signers, doc, doc.as_bytes())}));
         assert_eq!(st, 200, "{body}");
     }
+    // Into the key it already uses: refused, nothing made.
+    let same = serde_json::to_vec(&json!({ "to": hsm.uri(token, "master") })).unwrap();
+    let (st, body) = s.post("/v1/admin/master-key/rotate", Some(&s.tokens.platform), same);
+    assert_eq!((st, body["error"]["code"].as_str()), (400, Some("invalid_rotation")), "{body}");
+    assert!(!s.data().join("keys/master.1.pkcs11").exists());
     let (st, body) = s.post("/v1/admin/master-key/rotate", Some(&s.tokens.platform), "{}");
     assert_eq!(st, 202, "{body}");
     let done = rotation_idle(&s);

@@ -283,15 +283,26 @@ impl MasterRing {
         }
     }
 
+    /// Whether a token key held (current or retiring) has the label `uri`
+    /// names in the token it names: a new key must not be one of them.
+    pub fn holds_token_label(&self, uri: &Pkcs11Uri) -> bool {
+        self.read().keys.values().any(|k| match k.as_ref() {
+            HeldKey::Token(t) => {
+                let held = t.uri();
+                held.object == uri.object && held.token == uri.token && held.serial == uri.serial
+            }
+            HeldKey::File(_) => false,
+        })
+    }
+
     /// Makes epoch `current + 1`'s key (a new file, or a new key in the
     /// token `to` names), durable before it is used, and makes it current.
     pub fn add_epoch(&self, to: Option<&Pkcs11Uri>) -> Result<Epoch> {
         let epoch = self.current() + 1;
         let held = match to {
             None => {
+                // `epoch` is above every file present: this makes a new one.
                 let path = epoch_path(&self.dir, epoch, false);
-                // A file left by a crash before any wrap used it.
-                let _ = std::fs::remove_file(&path);
                 HeldKey::File(FileMasterKey::open_or_create(&path)?)
             }
             Some(uri) => {

@@ -159,10 +159,10 @@ impl Rekey {
                     .into(),
             ));
         }
-        if Some(&uri) == self.ring.current_token_uri().as_ref() {
+        if self.ring.holds_token_label(&uri) {
             return Err(LedgerError::InvalidRequest(
-                "that URI names the current master key: a rotation needs a new key (another \
-                 object=…)"
+                "that URI names a master key this ledger holds: a rotation needs a new key \
+                 (another object=…)"
                     .into(),
             ));
         }

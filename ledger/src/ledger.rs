@@ -41,7 +41,10 @@ use crate::lookup::Lookup;
 use crate::pglease::Lease;
 use crate::records::{Opening, Records};
 use crate::registry::{IssuerRecord, Registry, TokenRecord, TsaRecord};
+use crate::rekey::Rekey;
 use crate::rotation::finish_master_rotation;
+
+pub(crate) mod master;
 use crate::sequencer::{load_head, GroupStats, Sequencer};
 use crate::store::{RecordFamily, Store, StoreConfig};
 use crate::types::Receipt;
@@ -140,6 +143,8 @@ struct Inner {
     /// Serialises registry writes (check-then-put is put-if-absent) and
     /// erasures.
     writes: Mutex<()>,
+    /// The master key rotation driver (writable opens).
+    rekey: Option<Arc<Rekey>>,
 }
 
 impl Ledger {
@@ -256,11 +261,19 @@ impl Ledger {
             _ => None,
         };
         let erased = store.erasures()?.into_iter().map(|(id, _)| id).collect();
+        let mut rekey = None;
         let vault = match &writable {
             Some(_) => {
                 finish_master_rotation(dir, &store)?;
-                let master = master_key_for(dir, &store)?;
-                Some(Arc::new(Vault::open(master, store.as_ref(), erased, signer.suite())?))
+                let ring = master_key_for(dir, &store)?;
+                let vault = Arc::new(Vault::open(
+                    Box::new(ring.clone()),
+                    store.as_ref(),
+                    erased,
+                    signer.suite(),
+                )?);
+                rekey = Some(Rekey::new(ring, vault.clone(), store.clone()));
+                Some(vault)
             }
             None => match master_key_read_only(dir).ok().flatten() {
                 Some(master) => {
@@ -298,6 +311,10 @@ impl Ledger {
             };
             log.start(seq, opts.queue_depth, lease)?;
         }
+        if let Some(r) = &rekey {
+            // A rotation cut short (crash, restart) goes on.
+            r.resume();
+        }
         Ok(Ledger {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
@@ -310,6 +327,7 @@ impl Ledger {
                 registry,
                 attester: Attester::new(log_key),
                 writes: Mutex::new(()),
+                rekey,
             }),
         })
     }
@@ -601,6 +619,9 @@ impl Ledger {
     /// Stops taking appends, lets queued batches commit, and joins the
     /// sequencer. Idempotent.
     pub fn close(&self) {
+        if let Some(r) = &self.inner.rekey {
+            r.stop();
+        }
         self.inner.log.close()
     }
 

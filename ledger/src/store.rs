@@ -962,6 +962,35 @@ impl Store {
         Ok(out)
     }
 
+    /// Up to `limit` wrapped keys whose ids sort after `after` (all from
+    /// the first when `None`), in id order: a rotation's re-wrap pages.
+    pub fn wrapped_keys_page(
+        &self,
+        after: Option<&[u8; 32]>,
+        limit: usize,
+    ) -> Result<Vec<([u8; 32], Vec<u8>)>> {
+        let from = after.map(|a| [&a[..], &[0u8]].concat()).unwrap_or_default();
+        let rows = match &self.backend {
+            Backend::Pg(p) => p.range(CF_DOCKEYS, from, None, false, Some(limit as i64))?,
+            Backend::Rocks { db, .. } => {
+                let mode = IteratorMode::From(&from, Direction::Forward);
+                let mut out = Vec::new();
+                for item in db.iterator_cf(self.cf(CF_DOCKEYS), mode).take(limit) {
+                    let (k, v) = item?;
+                    out.push((k.to_vec(), v.to_vec()));
+                }
+                out
+            }
+        };
+        rows.into_iter()
+            .map(|(k, v)| {
+                let id = <[u8; 32]>::try_from(&k[..])
+                    .map_err(|_| LedgerError::Corrupt("dockeys key has bad length".into()))?;
+                Ok((id, v))
+            })
+            .collect()
+    }
+
     /// Every erased key id with its erasure record.
     pub fn erasures(&self) -> Result<Vec<([u8; 32], Vec<u8>)>> {
         let mut out = Vec::new();

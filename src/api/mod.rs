@@ -16,6 +16,7 @@ mod events;
 mod hidden;
 pub mod integrations;
 mod lookup;
+mod master_key;
 mod public;
 pub(crate) mod report;
 mod signed_receipt;
@@ -241,6 +242,12 @@ where
             ("erase", erase::erase_subject(state, req, actor, body).await)
         }
         ["v1", "verify"] if post => ("verify", verify::post(state, req, body).await),
+        ["v1", "admin", "master-key", "rotate"] if post => {
+            ("master_key", master_key::rotate(state, req, body).await)
+        }
+        ["v1", "admin", "master-key", "status"] if get => {
+            ("master_key", master_key::status(state, req).await)
+        }
         ["v1", "issuers"] if get => ("issuers", with_caller(state, req, admin::list_issuers).await),
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
         ["v1", "issuers", name, "revoke"] if post => {

@@ -76,6 +76,9 @@ pub struct Metrics {
     /// Platform webhook deliveries acknowledged and not logged, by platform
     /// and reason: `unknown_event`, `no_kind`.
     pub integration_ignored: IntCounterVec,
+    /// PostgreSQL synced commits: their wait and unknown outcomes
+    /// ([`crate::pgmetrics`]), set from the ledger at each scrape.
+    pub pg_sync: crate::pgmetrics::SyncWaitCollector,
     work_counts: std::sync::Mutex<std::collections::HashMap<&'static str, (i64, i64)>>,
 }
 
@@ -233,6 +236,8 @@ impl Metrics {
         )?;
         register(&registry, &mut names, Box::new(integration_events.clone()))?;
         register(&registry, &mut names, Box::new(integration_ignored.clone()))?;
+        let pg_sync = crate::pgmetrics::SyncWaitCollector::new()?;
+        register(&registry, &mut names, Box::new(pg_sync.clone()))?;
         Ok(Metrics {
             registry,
             names,
@@ -265,6 +270,7 @@ impl Metrics {
             max_connections,
             integration_events,
             integration_ignored,
+            pg_sync,
             work_counts: std::sync::Mutex::default(),
         })
     }
@@ -344,6 +350,8 @@ pub fn public_route(route: &'static str) -> &'static str {
         | "access_log"
         | "audit"
         | "anchor"
+        | "anchoring"
+        | "tenants"
         | "integrations"
         | "integration_webhook"
         | "evidence_record" => "privileged",

@@ -53,7 +53,7 @@ pub(crate) fn checkpoint_timestamp(state: &AppState) -> Answer {
             "no checkpoint has been timestamped (evidence-ledger tsa add --anchor-url)",
         )
     };
-    let a = state.anchor.as_ref().ok_or_else(none)?;
+    let a = state.anchor().ok_or_else(none)?;
     let t = a
         .latest_timestamp()
         .map_err(|e| ApiError::internal("checkpoint timestamp", e))?
@@ -112,7 +112,7 @@ fn check_checkpoint_timestamp(
 
 /// The latest anchored checkpoint, if anchoring runs and one exists.
 pub(crate) fn anchored(state: &AppState) -> Result<Option<anchor::AnchoredCheckpoint>, ApiError> {
-    match &state.anchor {
+    match state.anchor() {
         None => Ok(None),
         Some(a) => a.latest_anchored().map_err(|e| match e {
             // The database unavailable: 503 + Retry-After like any read.
@@ -129,12 +129,10 @@ pub(crate) fn anchored(state: &AppState) -> Result<Option<anchor::AnchoredCheckp
 /// starting trust policy).
 pub(crate) fn log_info(state: &AppState) -> Answer {
     let witnesses = state.witnesses_json();
-    let quorum = match &state.anchor {
-        Some(a) if !a.config().partners.is_empty() => a.config().quorum_json(),
-        _ => Value::Null,
-    };
+    let config = state.anchorer.config();
+    let quorum = if config.partners.is_empty() { Value::Null } else { config.quorum_json() };
     let tsas: Vec<Value> = state
-        .trust
+        .trust()
         .tsas
         .iter()
         .map(|t| json!({"name": t.name, "root_pem": t.pem, "sha256": t.fingerprint()}))
@@ -191,7 +189,8 @@ pub(crate) fn metrics(state: &AppState) -> Answer {
     let status = state.ledger.status();
     state.metrics.tree_size.set(status.tree_size as i64);
     state.metrics.set_groups(state.ledger.group_stats());
-    if let Some(a) = &state.anchor {
+    state.metrics.pg_sync.set(state.ledger.sync_wait_stats());
+    if let Some(a) = state.anchor() {
         match a.status() {
             Ok(st) => state.metrics.set_anchor(&st),
             Err(e) => tracing::warn!("anchor status: {e}"),

@@ -136,6 +136,13 @@ where
     }
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
+        if st.tenants.get(&new.tenant).is_some() {
+            let m = format!(
+                "tenant {} has a record (PATCH /v1/tenants/{} changes it)",
+                new.tenant, new.tenant
+            );
+            return Err(ApiError::from(ledger::LedgerError::AlreadyExists(m)));
+        }
         if new.admin_token {
             // Before anything is written: a tenant with a live admin gets
             // its admins from that admin, not from the platform.

@@ -3,8 +3,10 @@
 //! the server running; tenants created over the API get their quota (429
 //! above it), their lookup default and their retention minimum; other
 //! roles get 403 and bad input 400, and neither changes anything; a
-//! restart keeps the records. Real processes on loopback: the server, a
-//! `notary-witness`, and `openssl ts` behind a small HTTP TSA.
+//! restart keeps the records, on RocksDB and PostgreSQL, where the
+//! synchronous-replication wait is measured. Real processes on loopback:
+//! the server, a `notary-witness`, `openssl ts` behind a small HTTP TSA,
+//! and PostgreSQL with a synchronous standby.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -15,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::pg::PgServer;
 use common::witness::*;
 use common::*;
 use evidence_ledger::flows::signed_event_for;
@@ -349,4 +352,54 @@ fn a_tenant_made_over_the_api_gets_its_quota_lookup_default_and_retention_minimu
         assert_eq!(submit_one(&s, tenant, &submitter, &format!("l-{i}"), "doc-l").0, 200);
     }
     assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None).0, 200);
+}
+
+/// The value of the unlabelled series `name` on `/metrics`.
+fn metric(s: &Server, name: &str) -> f64 {
+    let text = s.get("/metrics", None).1;
+    let line = text.lines().find(|l| l.split(' ').next() == Some(name));
+    line.and_then(|l| l.rsplit(' ').next()).and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+        panic!("{name} not on /metrics:\n{text}");
+    })
+}
+
+#[test]
+fn on_postgres_the_records_survive_a_restart_and_the_sync_wait_is_measured() {
+    let primary = PgServer::start_primary_sync();
+    let mut standby = PgServer::start_standby(&primary);
+    primary.create_db("ledger");
+    let mut s = Server::prepare_with(&["--store", &primary.url("ledger")]);
+    let timeout = ["--pg-commit-timeout", "1"];
+    s.spawn_with(&timeout);
+    let platform = s.tokens.platform.clone();
+    let create = json!({"tenant": "pgco", "lookup_default": false, "retention_min_days": 90,
+                        "quota": {"events_per_sec": 100, "bytes_per_day": 0, "writes_per_min": 10}});
+    let (status, made) = call(&s, Method::POST, "/v1/tenants", &platform, Some(create));
+    assert_eq!(status, 200, "{made}");
+    let policy = json!({"interval_secs": 7, "every_entries": 0, "required": [], "threshold": 0});
+    assert_eq!(call(&s, Method::PUT, "/v1/anchoring", &platform, Some(policy)).0, 200);
+    assert_eq!(submit_one(&s, TENANT, &s.tokens.submitter, "pg-1", "doc-pg").0, 200);
+
+    // Every group commit waited for the synchronous standby, and was counted.
+    assert!(metric(&s, "evidence_pg_sync_commit_wait_seconds_count") >= 3.0);
+    assert!(metric(&s, "evidence_pg_sync_commit_wait_seconds_sum") > 0.0);
+    assert_eq!(metric(&s, "evidence_pg_commit_outcome_unknown_total"), 0.0);
+
+    // The records are in the database: a restart reads them back.
+    assert!(s.terminate());
+    s.spawn_with(&timeout);
+    let (_, rec) = call(&s, Method::GET, "/v1/tenants/pgco", &platform, None);
+    assert_eq!(rec, {
+        let mut m = made.clone();
+        m.as_object_mut().unwrap().remove("admin_token");
+        m
+    });
+    assert_eq!(call(&s, Method::GET, "/v1/anchoring", &platform, None).1["interval_secs"], 7);
+
+    // The standby gone: the commit's wait is cancelled at its deadline, the
+    // outcome is unknown, nothing is acknowledged, and the counter says so.
+    standby.stop();
+    let (status, body) = submit_one(&s, TENANT, &s.tokens.submitter, "pg-2", "doc-pg2");
+    assert_eq!(status, 503, "{body}");
+    assert!(metric(&s, "evidence_pg_commit_outcome_unknown_total") >= 1.0);
 }

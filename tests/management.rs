@@ -227,6 +227,8 @@ fn a_witness_added_and_a_tsa_retired_over_the_api_take_effect_on_the_next_round(
     assert!(a["tsa"].is_null(), "{a}");
     let (_, tsas) = call(&s, Method::GET, "/v1/tsas", &platform, None);
     assert!(tsas["tsas"][0]["retired_at"].is_string(), "{tsas}");
+    // What the retired TSA stamped before is still served, and verifies.
+    assert_eq!(timestamped_size(&s), Some(stamped_before));
     // And the witness, retired over the CLI through the server, is gone.
     let out = Command::new(BIN)
         .args(["witness", "remove", "--server", &s.url, "--name", "court.example/witness"])

@@ -64,10 +64,9 @@ fn timestamps(
     size: u64,
     event_tsas: bool,
 ) -> Result<(Option<BundleTimestamp>, Vec<BundleTsa>), ApiError> {
-    let token = match state.anchor() {
-        None => None,
-        Some(a) => a.timestamp(size).map_err(|e| ApiError::internal("checkpoint timestamp", e))?,
-    };
+    // Stored tokens are served even once their TSA was retired.
+    let token = (state.anchorer.timestamp(size))
+        .map_err(|e| ApiError::internal("checkpoint timestamp", e))?;
     let roots = if token.is_some() || event_tsas {
         state
             .ledger

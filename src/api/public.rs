@@ -53,8 +53,10 @@ pub(crate) fn checkpoint_timestamp(state: &AppState) -> Answer {
             "no checkpoint has been timestamped (evidence-ledger tsa add --anchor-url)",
         )
     };
-    let a = state.anchor().ok_or_else(none)?;
-    let t = a
+    // The stored timestamp, even when no TSA timestamps checkpoints any
+    // more (one retired): what was stamped stays served.
+    let t = state
+        .anchorer
         .latest_timestamp()
         .map_err(|e| ApiError::internal("checkpoint timestamp", e))?
         .ok_or_else(none)?;
@@ -98,7 +100,10 @@ fn check_checkpoint_timestamp(
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let cp = verifier::checkpoint::SignedCheckpoint::parse(t.checkpoint.as_bytes())
         .map_err(|e| ApiError::internal("stored checkpoint", e))?;
-    let trusted = state.ledger.trusted_tsas();
+    // Every root on record, retired TSAs' too: their tokens from before
+    // the retirement still verify (new event tokens use the ledger's
+    // trusted_tsas, which leaves retired ones out).
+    let trusted = state.trust().tsa_roots();
     let info = verifier::tsa::verify_timestamp_token(
         &t.token,
         &verifier::Hash::digest(cp.note.text.as_bytes()),

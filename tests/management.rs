@@ -96,6 +96,42 @@ fn serve_tsa(dir: PathBuf) -> String {
     url
 }
 
+/// A token from the test TSA over `digest_hex` (SHA-256), made in `dir`.
+fn token_over(dir: &Path, digest_hex: &str) -> Vec<u8> {
+    let (q, t) = (dir.join(format!("q-{digest_hex}.tsq")), dir.join(format!("t-{digest_hex}.der")));
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let (q, t) = (q.to_str().unwrap(), t.to_str().unwrap());
+    run(&["ts", "-query", "-digest", digest_hex, "-sha256", "-cert", "-out", q]);
+    run(&[
+        "ts",
+        "-reply",
+        "-config",
+        "tsa.cnf",
+        "-section",
+        "tsa_rsa",
+        "-queryfile",
+        q,
+        "-out",
+        t,
+        "-token_out",
+    ]);
+    std::fs::read(t).unwrap()
+}
+
+/// A submission of one event carrying a TSA token over its document hash.
+fn submit_stamped(s: &Server, tsa_dir: &Path, id: &str, doc: &str) -> (u16, Value) {
+    use base64::Engine as _;
+    let h = Hash::digest(doc.as_bytes()).to_hex();
+    let mut ev = signed_event_for(TENANT, &s.services.intent, id, doc, &h);
+    let token = token_over(tsa_dir, &h);
+    ev["timestamp_token"] = json!(base64::engine::general_purpose::STANDARD.encode(token));
+    let body = serde_json::to_vec(&json!({"events": [ev]})).unwrap();
+    s.post("/v1/events", Some(&s.tokens.submitter), body)
+}
+
 fn log_vkey(s: &Server) -> String {
     let out = cli(&["status", "--data", s.data().to_str().unwrap()]);
     out.lines().find_map(|l| l.strip_prefix("vkey: ")).unwrap().to_string()
@@ -145,6 +181,10 @@ fn a_witness_added_and_a_tsa_retired_over_the_api_take_effect_on_the_next_round(
     let first = s.tree_size();
     wait_for("a timestamp before the change", || timestamped_size(&s).filter(|n| *n >= first));
 
+    // Its tokens are taken on events while it is trusted.
+    let (status, body) = submit_stamped(&s, tsa_dir.path(), "m-t1", "doc-t1");
+    assert_eq!(status, 200, "{body}");
+
     // Other roles: 403, and nothing changes.
     let new = json!({"vkey": witness.vkey, "url": witness.url()});
     for token in [&s.tokens.admin, &s.tokens.submitter, &s.tokens.legal] {
@@ -185,6 +225,9 @@ fn a_witness_added_and_a_tsa_retired_over_the_api_take_effect_on_the_next_round(
     assert!(entry >= size_before_bad);
     let (status, _) = s.get(&format!("/v1/entries/{entry}"), None);
     assert_eq!(status, 200);
+    // From now on its tokens are refused on new events, nothing written.
+    let (status, body) = submit_stamped(&s, tsa_dir.path(), "m-t2", "doc-t2");
+    assert_eq!((status, &body["error"]["code"]), (422, &json!("timestamp_failed")), "{body}");
     // A round that began before the change may still be asking the TSA
     // (whose token no longer verifies once it is retired): let it end.
     std::thread::sleep(Duration::from_secs(2));

@@ -384,6 +384,16 @@ fn a_tenant_made_over_the_api_gets_its_quota_lookup_default_and_retention_minimu
     let h = Hash::digest(b"doc-r").to_hex();
     assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None).0, 404);
 
+    // The CLI reads the records through the running server.
+    let out = Command::new(BIN)
+        .args(["tenant", "list", "--server", &s.url])
+        .env("EVIDENCE_LEDGER_TOKEN", &platform)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with("newco quota=2:0:0 lookup=off retention_min_days=60 "), "{text}");
+
     // Lifting the quota and turning the default on take effect at once.
     let (status, body) = call(
         &s,

@@ -19,6 +19,7 @@ pub mod flows;
 pub mod load;
 pub mod maint;
 pub mod metrics;
+pub mod pgmetrics;
 pub mod publish;
 pub mod remote;
 pub mod report;

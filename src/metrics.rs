@@ -84,6 +84,9 @@ pub struct Metrics {
     pub master_key_rewrapped: IntGauge,
     /// Stored document keys examined by the rotation's current pass.
     pub master_key_scanned: IntGauge,
+    /// PostgreSQL synced commits: their wait and unknown outcomes
+    /// ([`crate::pgmetrics`]), set from the ledger at each scrape.
+    pub pg_sync: crate::pgmetrics::SyncWaitCollector,
     work_counts: std::sync::Mutex<std::collections::HashMap<&'static str, (i64, i64)>>,
 }
 
@@ -260,6 +263,8 @@ impl Metrics {
         {
             register(&registry, &mut names, Box::new(g.clone()))?;
         }
+        let pg_sync = crate::pgmetrics::SyncWaitCollector::new()?;
+        register(&registry, &mut names, Box::new(pg_sync.clone()))?;
         Ok(Metrics {
             registry,
             names,
@@ -296,6 +301,7 @@ impl Metrics {
             master_key_retiring,
             master_key_rewrapped,
             master_key_scanned,
+            pg_sync,
             work_counts: std::sync::Mutex::default(),
         })
     }
@@ -383,6 +389,8 @@ pub fn public_route(route: &'static str) -> &'static str {
         | "access_log"
         | "audit"
         | "anchor"
+        | "anchoring"
+        | "tenants"
         | "integrations"
         | "integration_webhook"
         | "evidence_record"

@@ -134,3 +134,47 @@ pub fn master_key(url: &str, to: Option<&str>, status: bool) -> CliResult {
 fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or("")
 }
+
+/// One request to the running server's admin API with the caller's token
+/// from [`TOKEN_ENV`]: `method` `path` (e.g. `/v1/witnesses`) with an
+/// optional JSON body. Returns the JSON answer, or the server's error as
+/// `"<status>: <message>"`.
+pub fn call(
+    url: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<Value, String> {
+    let bearer = std::env::var(TOKEN_ENV)
+        .map_err(|_| format!("--server needs a platform token in ${TOKEN_ENV}"))?;
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut request = client.request(method, format!("{}{path}", url.trim_end_matches('/')));
+    if let Some(b) = body {
+        request = request.json(b);
+    }
+    let resp = request.bearer_auth(bearer.trim()).send().map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let answer: Value = resp.json().map_err(|e| format!("{status}: {e}"))?;
+    if !status.is_success() {
+        let msg = answer.pointer("/error/message").and_then(Value::as_str).unwrap_or("");
+        return Err(format!("{status}: {msg}"));
+    }
+    Ok(answer)
+}
+
+/// A witness or TSA name as one URL path segment (a witness's key name
+/// holds `/`).
+pub fn path_segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

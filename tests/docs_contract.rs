@@ -167,6 +167,8 @@ fn routes_in_code() -> BTreeSet<(String, String)> {
             "put"
         } else if line[close..].contains("if delete") {
             "delete"
+        } else if line[close..].contains("if patch") {
+            "patch"
         } else {
             panic!("a route without a method guard: {line}")
         };

@@ -128,9 +128,7 @@ impl AnchorConfig {
                     .into(),
             ));
         }
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(AnchorError::InvalidConfig(format!("witness url {url:?}: http(s) only")));
-        }
+        let url = check_url("witness", url)?;
         if self.partners.iter().any(|p| p.name == v.name()) {
             return Err(AnchorError::InvalidConfig(format!("witness {} already added", v.name())));
         }
@@ -141,7 +139,6 @@ impl AnchorConfig {
             )));
         }
         check_ca(ca_pem.as_deref())?;
-        let url = url.trim_end_matches('/').to_string();
         self.partners.push(PartnerConfig {
             name: v.name().to_string(),
             vkey: vkey.to_string(),
@@ -159,11 +156,9 @@ impl AnchorConfig {
     /// As [`AnchorConfig::set_tsa`], trusting the CA certificates in
     /// `ca_pem` for its HTTPS URL.
     pub fn set_tsa_with_ca(&mut self, name: &str, url: &str, ca_pem: Option<String>) -> Result<()> {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(AnchorError::InvalidConfig(format!("TSA url {url:?}: http(s) only")));
-        }
+        let url = check_url("TSA", url)?;
         check_ca(ca_pem.as_deref())?;
-        self.tsa = Some(TsaPartner { name: name.to_string(), url: url.to_string(), ca_pem });
+        self.tsa = Some(TsaPartner { name: name.to_string(), url, ca_pem });
         Ok(())
     }
 
@@ -254,7 +249,24 @@ fn key_material(v: &AnyVerifier) -> String {
     v.to_vkey().rsplit('+').next().unwrap_or_default().to_string()
 }
 
-fn check_ca(ca_pem: Option<&str>) -> Result<()> {
+/// An http(s) URL with a host and nothing a request line could not carry;
+/// a witness's without its trailing `/` (the client appends the path).
+pub(crate) fn check_url(what: &str, url: &str) -> Result<String> {
+    let bad = |why: &str| AnchorError::InvalidConfig(format!("{what} url {url:?}: {why}"));
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| bad("http(s) only"))?;
+    if rest.is_empty() || rest.starts_with('/') || url.len() > 2048 {
+        return Err(bad("no host, or longer than 2048 bytes"));
+    }
+    if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(bad("spaces or control characters"));
+    }
+    Ok(if what == "witness" { url.trim_end_matches('/').to_string() } else { url.to_string() })
+}
+
+pub(crate) fn check_ca(ca_pem: Option<&str>) -> Result<()> {
     match ca_pem {
         None => Ok(()),
         Some(pem) => notary_bridge::tls::ca_certificates(pem)

@@ -16,6 +16,7 @@
 mod alarm;
 pub mod config;
 pub mod error;
+pub mod manage;
 mod round;
 mod runner;
 pub mod store;

@@ -1,8 +1,10 @@
 //! The background anchorer: a thread that runs a round when the policy says
 //! so (every interval while the log grows, after N new entries, or on
 //! demand), retries failing partners with backoff, and reports status.
+//! The configuration is reloaded from the store on [`Anchorer::reload`]
+//! (an online change: `crate::manage`), and the next round uses it.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -48,9 +50,23 @@ pub struct AnchorStatus {
 
 struct Shared {
     ledger: Ledger,
-    config: AnchorConfig,
+    /// The configuration in force and the clients made from it, swapped
+    /// whole by [`Anchorer::reload`]: a round runs on one snapshot.
+    current: RwLock<Arc<Current>>,
     wake: Mutex<Wake>,
     cond: Condvar,
+}
+
+/// One configuration and the clients made from it.
+struct Current {
+    config: Arc<AnchorConfig>,
+    clients: Clients,
+}
+
+impl Shared {
+    fn current(&self) -> Arc<Current> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 #[derive(Default)]
@@ -72,24 +88,37 @@ pub struct Anchorer {
 }
 
 impl Anchorer {
-    /// Loads the configuration and starts the anchoring thread.
+    /// Loads the configuration and starts the anchoring thread (which
+    /// idles while there is no witness and no TSA).
     pub fn start(ledger: Ledger) -> Result<Anchorer> {
-        let config = AnchorConfig::load(&ledger)?;
-        config.validate()?;
-        let clients = clients(&config)?;
+        let current = RwLock::new(Arc::new(load_current(&ledger)?));
         let shared =
-            Arc::new(Shared { ledger, config, wake: Mutex::default(), cond: Condvar::new() });
+            Arc::new(Shared { ledger, current, wake: Mutex::default(), cond: Condvar::new() });
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("anchorer".into())
-            .spawn(move || run(&s, &clients))
+            .spawn(move || run(&s))
             .map_err(|e| AnchorError::InvalidConfig(format!("cannot start anchoring: {e}")))?;
         Ok(Anchorer { shared, thread: Mutex::new(Some(thread)) })
     }
 
     /// The configuration in force.
-    pub fn config(&self) -> &AnchorConfig {
-        &self.shared.config
+    pub fn config(&self) -> Arc<AnchorConfig> {
+        self.shared.current().config.clone()
+    }
+
+    /// Whether there is anything to anchor with (a witness or a TSA).
+    pub fn is_active(&self) -> bool {
+        self.shared.current().config.is_active()
+    }
+
+    /// Reloads the configuration from the store (after an online change);
+    /// the next round uses it. On error the configuration in force stays.
+    pub fn reload(&self) -> Result<()> {
+        let next = Arc::new(load_current(&self.shared.ledger)?);
+        *self.shared.current.write().unwrap_or_else(|p| p.into_inner()) = next;
+        self.shared.cond.notify_all();
+        Ok(())
     }
 
     /// Asks for a round now (failing partners are asked too, backoff or not).
@@ -115,7 +144,7 @@ impl Anchorer {
 
     /// The latest anchored checkpoint with its cosignatures.
     pub fn latest_anchored(&self) -> Result<Option<AnchoredCheckpoint>> {
-        store::latest_anchored(&self.shared.ledger, &self.shared.config)
+        store::latest_anchored(&self.shared.ledger, &self.config())
     }
 
     /// The TSA token over the checkpoint of `size`, if any.
@@ -135,7 +164,7 @@ impl Anchorer {
     pub fn status(&self) -> Result<AnchorStatus> {
         let size = self.shared.ledger.status().tree_size;
         let now = now_unix();
-        let config = &self.shared.config;
+        let config = self.config();
         let named = config
             .partners
             .iter()
@@ -172,6 +201,13 @@ impl Drop for Anchorer {
     }
 }
 
+fn load_current(ledger: &Ledger) -> Result<Current> {
+    let config = AnchorConfig::load(ledger)?;
+    config.validate()?;
+    let clients = clients(&config)?;
+    Ok(Current { config: Arc::new(config), clients })
+}
+
 fn clients(config: &AnchorConfig) -> Result<Clients> {
     let witnesses = config
         .partners
@@ -192,14 +228,17 @@ fn clients(config: &AnchorConfig) -> Result<Clients> {
     Ok(Clients { witnesses, tsa })
 }
 
-/// The thread: wake every tick or on trigger; run a round when due.
-fn run(shared: &Shared, clients: &Clients) {
-    if clients.witnesses.is_empty() && clients.tsa.is_none() {
-        return;
-    }
-    let policy = shared.config.policy.clone();
+/// The thread: wake every tick or on trigger; run a round when due, with
+/// the configuration in force at that moment.
+fn run(shared: &Shared) {
     let mut last_round: Option<(Instant, u64)> = None;
     while let Some(triggered) = wait(shared) {
+        let current = shared.current();
+        let clients = &current.clients;
+        if clients.witnesses.is_empty() && clients.tsa.is_none() {
+            continue;
+        }
+        let policy = &current.config.policy;
         let size = shared.ledger.status().tree_size;
         let (since, last_size) =
             last_round.map(|(t, s)| (t.elapsed(), s)).unwrap_or((Duration::MAX, 0));
@@ -213,7 +252,7 @@ fn run(shared: &Shared, clients: &Clients) {
         }
         let due_now = |st: &PartnerState, size| partner_due(st, size, triggered);
         let tsa = clients.tsa.as_ref();
-        match run_round(&shared.ledger, &shared.config, &clients.witnesses, tsa, due_now) {
+        match run_round(&shared.ledger, &current.config, &clients.witnesses, tsa, due_now) {
             Ok(o) => {
                 tracing::debug!(
                     size = o.size,

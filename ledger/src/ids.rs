@@ -8,8 +8,20 @@ use verifier::Hash;
 use crate::error::{LedgerError, Result};
 
 /// Document ids of the service's own entries; submitters cannot use them.
-pub const RESERVED_DOCUMENT_PREFIXES: [&str; 6] =
-    ["issuer:", "issuer-sha256:", "token:", "subject:", "subject-sha256:", "retention:"];
+pub const RESERVED_DOCUMENT_PREFIXES: [&str; 12] = [
+    "issuer:",
+    "issuer-sha256:",
+    "token:",
+    "subject:",
+    "subject-sha256:",
+    "retention:",
+    "witness:",
+    "witness-sha256:",
+    "tsa:",
+    "tsa-sha256:",
+    "anchoring:",
+    "tenant:",
+];
 
 /// Longest id: a document id, so that `issuer:<name>` fits one.
 const MAX_ID: usize = 128;
@@ -35,6 +47,19 @@ pub(crate) fn subject_document(actor_id: &str) -> String {
 pub(crate) fn issuer_document(name: &str) -> String {
     // Names longer than new ones may be were registered before logging.
     reserved_document("issuer", name)
+}
+
+/// The document id of a platform record's `registry_changed` entries
+/// (`witness`, `tsa`, `anchoring`, `tenant`): `<kind>:<id>`, or
+/// `<kind>-sha256:<40 hex>` when that is not an id (a witness's key name
+/// holds `/`).
+pub fn service_document(kind: &str, id: &str) -> String {
+    let doc = format!("{kind}:{id}");
+    if check_id("document_id", &doc).is_ok() {
+        doc
+    } else {
+        format!("{kind}-sha256:{}", &Hash::digest(id.as_bytes()).to_hex()[..40])
+    }
 }
 
 /// `<kind>:<id>`, or `<kind>-sha256:<40 hex>` when that is not an id.

@@ -769,18 +769,38 @@ impl Ledger {
             .ok_or_else(|| LedgerError::Corrupt("no receipt for a registry change".into()))
     }
 
-    /// Trusts a time-stamp authority's root certificate (PEM). A name is
-    /// never reused for another certificate.
+    /// Trusts a time-stamp authority's root certificate (PEM) as the
+    /// operator (CLI). A name is never reused for another certificate.
     pub fn add_tsa(&self, name: &str, root_pem: &str) -> Result<TsaRecord> {
-        self.inner.registry.add_tsa(name, root_pem)
+        self.add_tsa_by(name, root_pem, OPERATOR_ACTOR)
     }
 
-    /// Every trusted TSA record.
+    /// Trusts a TSA's root certificate, writing the change to the log as
+    /// a `registry_changed` entry of the platform (actor `by`) first.
+    pub fn add_tsa_by(&self, name: &str, root_pem: &str, by: &str) -> Result<TsaRecord> {
+        let _serial = lock(&self.inner.writes);
+        let log = |t: &str, doc: &str, hash: &Hash, claim| {
+            self.log_registry_change(t, doc, hash, claim, by)
+        };
+        self.inner.registry.add_tsa(name, root_pem, &log)
+    }
+
+    /// Retires a trusted TSA (actor `by`), logged first: its tokens are
+    /// refused on new events; what it stamped before stays evidence.
+    pub fn retire_tsa(&self, name: &str, by: &str) -> Result<TsaRecord> {
+        let _serial = lock(&self.inner.writes);
+        let log = |t: &str, doc: &str, hash: &Hash, claim| {
+            self.log_registry_change(t, doc, hash, claim, by)
+        };
+        self.inner.registry.retire_tsa(name, &log)
+    }
+
+    /// Every trusted TSA record, retired ones included.
     pub fn tsa_records(&self) -> Result<Vec<TsaRecord>> {
         self.inner.registry.tsa_records()
     }
 
-    /// The trusted TSA roots, parsed.
+    /// The roots of the TSAs not retired, parsed.
     pub fn trusted_tsas(&self) -> Arc<Vec<TrustedTsa>> {
         self.inner.registry.trusted_tsas()
     }
@@ -820,6 +840,12 @@ impl Ledger {
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         self.inner.store.scan_records_after(RecordFamily::Aux, prefix, after, limit)
+    }
+
+    /// PostgreSQL: the synced commits' waits for the WAL flush and the
+    /// synchronous standby, and their unknown outcomes; `None` on RocksDB.
+    pub fn sync_wait_stats(&self) -> Option<crate::pgstats::SyncWaitSnapshot> {
+        self.inner.store.sync_wait_stats().map(|s| s.snapshot())
     }
 
     /// Writes an auxiliary record (other crates' durable state), synced.

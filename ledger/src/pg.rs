@@ -20,6 +20,7 @@ use std::time::Duration;
 use postgres::{Client, Statement};
 
 use crate::error::{LedgerError, Result};
+use crate::pgstats::SyncWaitStats;
 
 /// The schema migrations, in order; version N is `MIGRATIONS[N - 1]`.
 const MIGRATIONS: [&str; 2] = [
@@ -232,6 +233,8 @@ pub(crate) struct PgKv {
     /// commit before it counts as done ([`PgKv::require_sync_standbys`]);
     /// 0: the `COMMIT`'s own answer is trusted.
     sync_standbys: Arc<AtomicU64>,
+    /// Waits and unknown outcomes of synced commits (metrics).
+    sync_stats: Arc<SyncWaitStats>,
 }
 
 fn table(cf: &str) -> String {
@@ -313,7 +316,13 @@ impl PgKv {
             fenced: Arc::new(AtomicBool::new(false)),
             commit_timeout_ms: Arc::new(AtomicU64::new(DEFAULT_COMMIT_TIMEOUT.as_millis() as u64)),
             sync_standbys: Arc::default(),
+            sync_stats: Arc::default(),
         })
+    }
+
+    /// The synced commits' waits and unknown outcomes so far.
+    pub fn sync_stats(&self) -> Arc<SyncWaitStats> {
+        self.sync_stats.clone()
     }
 
     /// Sets the commit deadline: a write transaction whose statement, or
@@ -504,6 +513,7 @@ impl PgKv {
         let fenced = self.fenced.clone();
         let timeout_ms = self.commit_timeout_ms.load(Ordering::Relaxed);
         let standbys = self.sync_standbys.load(Ordering::Relaxed);
+        let stats = self.sync_stats.clone();
         self.run(move |c| {
             // Last write of a key wins, as in a RocksDB batch; after that
             // the writes of different keys commute.
@@ -567,23 +577,32 @@ impl PgKv {
             let before = warnings.load(Ordering::SeqCst);
             // Only a synced commit waits for the standby.
             let deadline = sync.then(|| Deadline::arm(cancel, tls, Duration::from_millis(timeout_ms)));
+            let waited = std::time::Instant::now();
             let committed = tx.commit().map_err(|e| unknown_outcome(db_err(e)));
             if let Some(d) = deadline {
                 d.disarm();
             }
-            committed?;
-            if sync && warnings.load(Ordering::SeqCst) != before {
-                return Err(LedgerError::Unavailable(
-                    "the commit was not confirmed by the synchronous standby (its wait was \
-                     cancelled: the commit deadline or pg_cancel_backend); \
-                     nothing of it is acknowledged until a later synced write confirms it"
-                        .into(),
-                ));
+            let confirmed = committed.and_then(|()| {
+                if sync && warnings.load(Ordering::SeqCst) != before {
+                    return Err(LedgerError::Unavailable(
+                        "the commit was not confirmed by the synchronous standby (its wait was \
+                         cancelled: the commit deadline or pg_cancel_backend); \
+                         nothing of it is acknowledged until a later synced write confirms it"
+                            .into(),
+                    ));
+                }
+                if sync && standbys > 0 {
+                    standbys_flushed(c.client()?, standbys, Duration::from_millis(timeout_ms))?;
+                }
+                Ok(())
+            });
+            if sync {
+                stats.observe(waited.elapsed());
+                if confirmed.is_err() {
+                    stats.unknown_outcome();
+                }
             }
-            if sync && standbys > 0 {
-                standbys_flushed(c.client()?, standbys, Duration::from_millis(timeout_ms))?;
-            }
-            Ok(())
+            confirmed
         })
     }
 

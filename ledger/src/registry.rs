@@ -164,6 +164,19 @@ pub struct TsaRecord {
     pub root_pem: String,
     /// When it was added (RFC 3339).
     pub added_at: String,
+    /// When it was retired, if it was: tokens by it are refused on new
+    /// events and it timestamps no more checkpoints; its root stays in
+    /// the service's trust policy, so evidence it stamped before still
+    /// verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<String>,
+    /// Index of the `registry_changed` entry that recorded the addition
+    /// (absent for TSAs trusted before TSA changes were logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub added_entry: Option<u64>,
+    /// Index of the `registry_changed` entry that recorded the retirement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_entry: Option<u64>,
 }
 
 /// Writes a registry change to the log as a `registry_changed` entry of
@@ -389,29 +402,66 @@ impl Registry {
         self.scan_json(RecordFamily::Issuers, b"")
     }
 
-    /// Trusts a time-stamp authority's root certificate (PEM). A name is
-    /// never reused for another certificate.
-    pub(crate) fn add_tsa(&self, name: &str, root_pem: &str) -> Result<TsaRecord> {
+    /// Trusts a time-stamp authority's root certificate (PEM); `log`
+    /// writes the change to the log first. A name is never reused for
+    /// another certificate, nor after its retirement; adding the same
+    /// certificate again is a no-op.
+    pub(crate) fn add_tsa(
+        &self,
+        name: &str,
+        root_pem: &str,
+        log: LogChange<'_>,
+    ) -> Result<TsaRecord> {
         check_id("TSA name", name)?;
         TrustedTsa::from_pem(name, root_pem)
             .map_err(|e| LedgerError::InvalidRequest(format!("root certificate: {e}")))?;
         if let Some(existing) = self.get_json::<TsaRecord>(RecordFamily::Tsas, name.as_bytes())? {
-            if existing.root_pem.trim() == root_pem.trim() {
+            if existing.root_pem.trim() == root_pem.trim() && existing.retired_at.is_none() {
                 return Ok(existing);
             }
             return Err(LedgerError::AlreadyExists(format!("TSA {name}")));
         }
+        let root_hash = Hash::digest(root_pem.trim().as_bytes());
+        let claim = serde_json::json!({
+            "action": "tsa_added", "name": name, "root_sha256": root_hash.to_hex(),
+        });
+        let index = log(PLATFORM_TENANT, &tsa_document(name), &root_hash, claim)?;
         let rec = TsaRecord {
             name: name.to_string(),
             root_pem: root_pem.to_string(),
             added_at: now_rfc3339(),
+            retired_at: None,
+            added_entry: Some(index),
+            retired_entry: None,
         };
         self.put_json(RecordFamily::Tsas, name.as_bytes(), &rec)?;
         replace_arc(&self.tsas, Arc::new(load_tsas(&self.store)?));
         Ok(rec)
     }
 
-    /// Every trusted TSA record.
+    /// Retires a trusted TSA: its tokens are refused on new events from
+    /// now on (entries written before stay valid evidence, and its root
+    /// stays on record). `log` writes the retirement to the log first.
+    pub(crate) fn retire_tsa(&self, name: &str, log: LogChange<'_>) -> Result<TsaRecord> {
+        let mut rec = self
+            .get_json::<TsaRecord>(RecordFamily::Tsas, name.as_bytes())?
+            .ok_or_else(|| LedgerError::NotFound(format!("TSA {name}")))?;
+        if rec.retired_at.is_some() {
+            return Ok(rec);
+        }
+        let root_hash = Hash::digest(rec.root_pem.trim().as_bytes());
+        let claim = serde_json::json!({
+            "action": "tsa_retired", "name": name, "root_sha256": root_hash.to_hex(),
+        });
+        let index = log(PLATFORM_TENANT, &tsa_document(name), &root_hash, claim)?;
+        rec.retired_at = Some(now_rfc3339());
+        rec.retired_entry = Some(index);
+        self.put_json(RecordFamily::Tsas, name.as_bytes(), &rec)?;
+        replace_arc(&self.tsas, Arc::new(load_tsas(&self.store)?));
+        Ok(rec)
+    }
+
+    /// Every trusted TSA record, retired ones included.
     pub(crate) fn tsa_records(&self) -> Result<Vec<TsaRecord>> {
         self.scan_json(RecordFamily::Tsas, b"")
     }
@@ -444,16 +494,25 @@ impl Registry {
     }
 }
 
+/// The roots of the TSAs not retired, parsed.
 fn load_tsas(store: &Store) -> Result<Vec<TrustedTsa>> {
-    store
-        .scan_records(RecordFamily::Tsas, b"")?
-        .iter()
-        .map(|(_, v)| {
-            let rec: TsaRecord = parse_json(v)?;
+    let mut out = Vec::new();
+    for (_, v) in store.scan_records(RecordFamily::Tsas, b"")? {
+        let rec: TsaRecord = parse_json(&v)?;
+        if rec.retired_at.is_some() {
+            continue;
+        }
+        out.push(
             TrustedTsa::from_pem(rec.name.clone(), &rec.root_pem)
-                .map_err(|e| LedgerError::Corrupt(format!("TSA {}: {e}", rec.name)))
-        })
-        .collect()
+                .map_err(|e| LedgerError::Corrupt(format!("TSA {}: {e}", rec.name)))?,
+        );
+    }
+    Ok(out)
+}
+
+/// The document id of a TSA's `registry_changed` entries.
+fn tsa_document(name: &str) -> String {
+    crate::ids::service_document("tsa", name)
 }
 
 /// The unrevoked issuer keys of both scopes, in memory.

@@ -346,6 +346,15 @@ impl Store {
         matches!(&self.backend, Backend::Pg(_))
     }
 
+    /// PostgreSQL: the synced commits' waits and unknown outcomes
+    /// (`None` for RocksDB, whose synced write is a local fsync).
+    pub fn sync_wait_stats(&self) -> Option<std::sync::Arc<crate::pgstats::SyncWaitStats>> {
+        match &self.backend {
+            Backend::Pg(p) => Some(p.sync_stats()),
+            _ => None,
+        }
+    }
+
     /// PostgreSQL: the commit deadline of every write ([`PgKv::set_commit_timeout`]).
     /// (RocksDB: nothing; a synced write there waits for the local disk.)
     pub fn set_commit_timeout(&self, timeout: std::time::Duration) {

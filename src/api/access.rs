@@ -79,6 +79,10 @@ pub(crate) fn privileged(method: &Method, path: &str) -> Option<&'static str> {
         ["v1", "access-log"] => Some("access_log_read"),
         ["v1", "access-log", "export"] => Some("access_log_export"),
         ["v1", "access-log", "trim"] if post => Some("access_log_trim"),
+        ["v1", "witnesses" | "tsas", ..] | ["v1", "anchoring"] if *method != Method::GET => {
+            Some("anchoring_change")
+        }
+        ["v1", "tenants", ..] if *method != Method::GET => Some("tenant_change"),
         ["v1", "integrations", _] if *method == Method::PUT || *method == Method::DELETE => {
             Some("integration_change")
         }

@@ -152,7 +152,7 @@ fn issuer_json(r: &IssuerRecord) -> serde_json::Value {
 /// `POST /v1/anchor` (platform): run an anchoring round now.
 pub(crate) fn trigger_anchor(state: &AppState, caller: &Caller) -> Answer {
     require(caller, &[Role::Platform])?;
-    let a = state.anchor.as_ref().ok_or_else(no_anchoring)?;
+    let a = state.anchor().ok_or_else(no_anchoring)?;
     a.trigger();
     Ok(json(&json!({"triggered": true})))
 }
@@ -160,7 +160,7 @@ pub(crate) fn trigger_anchor(state: &AppState, caller: &Caller) -> Answer {
 /// `GET /v1/anchor` (platform): per-witness progress.
 pub(crate) fn anchor_status(state: &AppState, caller: &Caller) -> Answer {
     require(caller, &[Role::Platform])?;
-    let a = state.anchor.as_ref().ok_or_else(no_anchoring)?;
+    let a = state.anchor().ok_or_else(no_anchoring)?;
     let st = a.status().map_err(|e| ApiError::internal("anchor status", e))?;
     let partners: Vec<_> = st
         .partners

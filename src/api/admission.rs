@@ -19,7 +19,9 @@
 //!   times out (the collapse the load tool showed under overload).
 //!
 //! Counters are in memory, per server process: a restart refills every
-//! bucket and resets the day's bytes.
+//! bucket and resets the day's bytes. A tenant's quota is its record's
+//! (`POST`/`PATCH /v1/tenants`, [`super::tenant_records`]) when it has one, else
+//! its `serve --tenant-quota`, else the default.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -136,6 +138,8 @@ struct Usage {
 /// Quota state and the in-flight count.
 pub struct Admission {
     config: AdmissionConfig,
+    /// Quotas of tenant records, set while the service runs.
+    records: std::sync::RwLock<HashMap<String, Quota>>,
     usage: Mutex<HashMap<String, Usage>>,
     in_flight: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
@@ -181,6 +185,7 @@ impl Admission {
     pub fn new(config: AdmissionConfig) -> Admission {
         Admission {
             config,
+            records: std::sync::RwLock::default(),
             usage: Mutex::new(HashMap::new()),
             in_flight: Arc::new(AtomicUsize::new(0)),
             requests: Arc::new(AtomicUsize::new(0)),
@@ -342,8 +347,23 @@ impl Admission {
         }
     }
 
+    /// Sets (or with `None` clears) the quota of a tenant's record; the
+    /// tenant's next request is counted against it.
+    pub fn set_tenant_quota(&self, tenant: &str, quota: Option<Quota>) {
+        let mut map = self.records.write().unwrap_or_else(|p| p.into_inner());
+        match quota {
+            Some(q) => map.insert(tenant.to_string(), q),
+            None => map.remove(tenant),
+        };
+    }
+
     fn quota(&self, tenant: &str) -> Quota {
-        self.config.overrides.get(tenant).copied().unwrap_or(self.config.default_quota)
+        let records = self.records.read().unwrap_or_else(|p| p.into_inner());
+        records
+            .get(tenant)
+            .or_else(|| self.config.overrides.get(tenant))
+            .copied()
+            .unwrap_or(self.config.default_quota)
     }
 
     /// Takes `events` from the tenant's bucket and `bytes` from its day.

@@ -64,10 +64,9 @@ fn timestamps(
     size: u64,
     event_tsas: bool,
 ) -> Result<(Option<BundleTimestamp>, Vec<BundleTsa>), ApiError> {
-    let token = match &state.anchor {
-        None => None,
-        Some(a) => a.timestamp(size).map_err(|e| ApiError::internal("checkpoint timestamp", e))?,
-    };
+    // Stored tokens are served even once their TSA was retired.
+    let token = (state.anchorer.timestamp(size))
+        .map_err(|e| ApiError::internal("checkpoint timestamp", e))?;
     let roots = if token.is_some() || event_tsas {
         state
             .ledger
@@ -214,9 +213,9 @@ pub(crate) fn build_counted(
         entries,
         issuers,
         witnesses: state
-            .witnesses
-            .iter()
-            .map(|(name, vkey)| BundleWitness { name: name.clone(), vkey: vkey.clone() })
+            .witnesses()
+            .into_iter()
+            .map(|(name, vkey)| BundleWitness { name, vkey })
             .collect(),
         checkpoint_timestamp,
         timestamp_authorities,
@@ -229,12 +228,12 @@ pub(crate) fn build_counted(
 /// 15: a bundle says which policy it satisfies), when witnesses are
 /// configured.
 fn anchoring(state: &AppState, checkpoint: &str) -> Option<BundleAnchoring> {
-    let config = state.anchor.as_ref()?.config();
+    let config = state.anchor()?.config();
     if config.partners.is_empty() {
         return None;
     }
     let note = verifier::note::Note::parse(checkpoint.as_bytes()).ok()?;
-    let check = anchor::check_policy(config, &note);
+    let check = anchor::check_policy(&config, &note);
     Some(BundleAnchoring {
         threshold: check.threshold as u64,
         required: config.policy.quorum.required.clone(),

@@ -269,7 +269,9 @@ where
         let _issuing = super::report::issuing_lock(&caller.tenant);
         if body.enabled {
             super::hidden::unhide(&st, &caller.tenant, &document)?;
-            st.ledger.aux_delete_synced(&key)?;
+            // "on", not absent: the document's own switch overrides its
+            // tenant's default (a tenant record's `lookup_default`).
+            st.ledger.aux_put(&key, LOOKUP_ON)?;
         } else {
             st.ledger.aux_put(&key, b"off")?;
             super::hidden::hide(&st, &caller.tenant, &document)?;
@@ -285,13 +287,22 @@ fn lookup_key(ledger: &Ledger, tenant: &str, document_id: &str) -> Result<Vec<u8
     Ok([LOOKUP_OFF_PREFIX, &id].concat())
 }
 
-/// Whether the tenant turned the public lookup of its document off.
+/// The value of a document switch turned on (any other value: off).
+const LOOKUP_ON: &[u8] = b"on";
+
+/// Whether the public lookup leaves the tenant's document out: its own
+/// switch when the tenant set one, else the tenant's default (its
+/// record's `lookup_default`; on without a record).
 pub(crate) fn lookup_disabled(
-    ledger: &Ledger,
+    state: &AppState,
     tenant: &str,
     document_id: &str,
 ) -> Result<bool, ApiError> {
-    Ok(ledger.aux_get(&lookup_key(ledger, tenant, document_id)?)?.is_some())
+    let ledger = &state.ledger;
+    Ok(match ledger.aux_get(&lookup_key(ledger, tenant, document_id)?)? {
+        Some(v) => v != LOOKUP_ON,
+        None => !state.tenants.lookup_default(tenant),
+    })
 }
 
 /// Aux key prefix of the tenants' retention policies.
@@ -377,10 +388,12 @@ where
 {
     let caller = admin(state, req).await?;
     let body: RetentionBody = small_json(body).await?;
-    let (min, delay) = (
+    let (floor, delay) = (
         state.admission.config().retention_min_days,
         state.admission.config().retention_delay_days,
     );
+    // A tenant record may set a minimum above the service's floor.
+    let min = floor.max(state.tenants.retention_min_days(&caller.tenant).unwrap_or(0));
     if body.erase_after_days.is_some_and(|d| !(min..=MAX_RETENTION_DAYS).contains(&d)) {
         return Err(ApiError::bad_request(
             "invalid_request",
@@ -482,6 +495,9 @@ pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, Api
         let p: Option<RetentionPolicy> = serde_json::from_slice(&v).ok();
         if let Some(p) = p {
             if let Some(days) = p.in_force(crate::auth::now_unix()) {
+                // Never sooner than the tenant record's minimum, even for
+                // a policy set before the minimum was raised.
+                let days = days.max(state.tenants.retention_min_days(&tenant).unwrap_or(0));
                 policies.insert(tenant, (i64::from(days), p.set_by));
             }
         }

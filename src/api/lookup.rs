@@ -133,7 +133,7 @@ pub(crate) fn lookup(state: &AppState, query: &str) -> Answer {
             let off = match switches.get(&key) {
                 Some(v) => *v,
                 None => {
-                    let v = lookup_disabled(&state.ledger, t, &ev.document_id)?;
+                    let v = lookup_disabled(state, t, &ev.document_id)?;
                     switches.insert(key, v);
                     v
                 }

@@ -6,6 +6,7 @@ pub(crate) mod access;
 mod access_export;
 mod admin;
 pub mod admission;
+pub(crate) mod anchoring;
 mod audit;
 pub mod authlimit;
 mod bundle;
@@ -20,6 +21,8 @@ mod master_key;
 mod public;
 pub(crate) mod report;
 mod signed_receipt;
+pub(crate) mod tenant_records;
+mod tenants;
 pub(crate) mod tiles;
 mod tokens;
 mod verify;
@@ -51,13 +54,14 @@ pub struct AppState {
     pub ledger: Ledger,
     /// Metrics.
     pub metrics: Metrics,
-    /// Witnesses listed on `/v1/log`: (name, vkey).
-    pub witnesses: Vec<(String, String)>,
     /// The service's own trust anchors (log key, witnesses and quorum, TSA
-    /// roots): what `POST /v1/verify` and reports check against by default.
-    pub trust: verifier::policy::TrustPolicy,
-    /// The anchoring thread, when witnesses are configured.
-    pub anchor: Option<anchor::Anchorer>,
+    /// roots): what `POST /v1/verify` and reports check against by
+    /// default; rebuilt after each anchoring change
+    /// ([`crate::state::reload_anchoring`]).
+    pub trust: std::sync::RwLock<Arc<verifier::policy::TrustPolicy>>,
+    /// The anchoring thread (idle while no witness and no TSA is
+    /// configured); see [`AppState::anchor`].
+    pub anchorer: anchor::Anchorer,
     /// False once shutdown began; `/readyz` then answers 503.
     pub ready: std::sync::atomic::AtomicBool,
     /// Per-tenant quotas and the bound on events in flight.
@@ -68,12 +72,31 @@ pub struct AppState {
     /// Failed authentications per client address (`serve
     /// --auth-failure-limit`).
     pub auth_failures: authlimit::AuthLimiter,
+    /// The tenant records (quotas, lookup default, retention minimum).
+    pub tenants: tenant_records::Tenants,
 }
 
 impl AppState {
+    /// The anchoring thread while it has a witness or a TSA to anchor with.
+    pub fn anchor(&self) -> Option<&anchor::Anchorer> {
+        self.anchorer.is_active().then_some(&self.anchorer)
+    }
+
+    /// The service's own trust policy now.
+    pub fn trust(&self) -> Arc<verifier::policy::TrustPolicy> {
+        self.trust.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The configured witnesses: (name, vkey).
+    pub fn witnesses(&self) -> Vec<(String, String)> {
+        let config = self.anchorer.config();
+        config.partners.iter().map(|p| (p.name.clone(), p.vkey.clone())).collect()
+    }
+
     /// The witnesses as `/v1/log` and lookups list them: `[{name, vkey}]`.
     pub fn witnesses_json(&self) -> Vec<serde_json::Value> {
-        self.witnesses.iter().map(|(n, v)| serde_json::json!({"name": n, "vkey": v})).collect()
+        let w = self.witnesses();
+        w.iter().map(|(n, v)| serde_json::json!({"name": n, "vkey": v})).collect()
     }
 }
 
@@ -185,6 +208,7 @@ where
     let get = req.method == Method::GET;
     let post = req.method == Method::POST;
     let (put, delete) = (req.method == Method::PUT, req.method == Method::DELETE);
+    let patch = req.method == Method::PATCH;
     match segments.as_slice() {
         // The public reads go to the store (PostgreSQL: a pool thread, and
         // the network): on the blocking pool, so that a hung database
@@ -252,6 +276,40 @@ where
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
         ["v1", "issuers", name, "revoke"] if post => {
             ("issuers", admin::revoke_issuer(state, req, name).await)
+        }
+        ["v1", "witnesses"] if get => {
+            ("anchoring", with_caller(state, req, anchoring::list_witnesses).await)
+        }
+        ["v1", "witnesses"] if post => {
+            ("anchoring", anchoring::add_witness(state, req, body).await)
+        }
+        ["v1", "witnesses", name] if patch => {
+            ("anchoring", anchoring::change_witness(state, req, name, body).await)
+        }
+        ["v1", "witnesses", name] if delete => {
+            ("anchoring", anchoring::retire_witness(state, req, name).await)
+        }
+        ["v1", "tsas"] if get => ("anchoring", with_caller(state, req, anchoring::list_tsas).await),
+        ["v1", "tsas"] if post => ("anchoring", anchoring::add_tsa(state, req, body).await),
+        ["v1", "tsas", name] if delete => {
+            ("anchoring", anchoring::retire_tsa(state, req, name).await)
+        }
+        ["v1", "anchoring"] if get => {
+            ("anchoring", with_caller(state, req, anchoring::get_policy).await)
+        }
+        ["v1", "anchoring"] if put => ("anchoring", anchoring::put_policy(state, req, body).await),
+        ["v1", "tenants"] if get => {
+            ("tenants", with_caller(state, req, tenants::list).await)
+        }
+        ["v1", "tenants"] if post => ("tenants", tenants::create(state, req, body).await),
+        ["v1", "tenants", tenant] if get => {
+            {
+            let tenant = tenant.to_string();
+            ("tenants", with_caller(state, req, move |st, c| tenants::get(st, c, &tenant)).await)
+        }
+        }
+        ["v1", "tenants", tenant] if patch => {
+            ("tenants", tenants::patch(state, req, tenant, body).await)
         }
         ["v1", "integrations", platform] if get => {
             ("integrations", integrations::admin(state, req, platform, body).await)

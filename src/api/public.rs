@@ -53,8 +53,10 @@ pub(crate) fn checkpoint_timestamp(state: &AppState) -> Answer {
             "no checkpoint has been timestamped (evidence-ledger tsa add --anchor-url)",
         )
     };
-    let a = state.anchor.as_ref().ok_or_else(none)?;
-    let t = a
+    // The stored timestamp, even when no TSA timestamps checkpoints any
+    // more (one retired): what was stamped stays served.
+    let t = state
+        .anchorer
         .latest_timestamp()
         .map_err(|e| ApiError::internal("checkpoint timestamp", e))?
         .ok_or_else(none)?;
@@ -98,7 +100,10 @@ fn check_checkpoint_timestamp(
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let cp = verifier::checkpoint::SignedCheckpoint::parse(t.checkpoint.as_bytes())
         .map_err(|e| ApiError::internal("stored checkpoint", e))?;
-    let trusted = state.ledger.trusted_tsas();
+    // Every root on record, retired TSAs' too: their tokens from before
+    // the retirement still verify (new event tokens use the ledger's
+    // trusted_tsas, which leaves retired ones out).
+    let trusted = state.trust().tsa_roots();
     let info = verifier::tsa::verify_timestamp_token(
         &t.token,
         &verifier::Hash::digest(cp.note.text.as_bytes()),
@@ -112,7 +117,7 @@ fn check_checkpoint_timestamp(
 
 /// The latest anchored checkpoint, if anchoring runs and one exists.
 pub(crate) fn anchored(state: &AppState) -> Result<Option<anchor::AnchoredCheckpoint>, ApiError> {
-    match &state.anchor {
+    match state.anchor() {
         None => Ok(None),
         Some(a) => a.latest_anchored().map_err(|e| match e {
             // The database unavailable: 503 + Retry-After like any read.
@@ -129,12 +134,10 @@ pub(crate) fn anchored(state: &AppState) -> Result<Option<anchor::AnchoredCheckp
 /// starting trust policy).
 pub(crate) fn log_info(state: &AppState) -> Answer {
     let witnesses = state.witnesses_json();
-    let quorum = match &state.anchor {
-        Some(a) if !a.config().partners.is_empty() => a.config().quorum_json(),
-        _ => Value::Null,
-    };
+    let config = state.anchorer.config();
+    let quorum = if config.partners.is_empty() { Value::Null } else { config.quorum_json() };
     let tsas: Vec<Value> = state
-        .trust
+        .trust()
         .tsas
         .iter()
         .map(|t| json!({"name": t.name, "root_pem": t.pem, "sha256": t.fingerprint()}))
@@ -194,7 +197,8 @@ pub(crate) fn metrics(state: &AppState) -> Answer {
     if let Ok(mk) = state.ledger.master_key_status() {
         state.metrics.set_master_key(&mk);
     }
-    if let Some(a) = &state.anchor {
+    state.metrics.pg_sync.set(state.ledger.sync_wait_stats());
+    if let Some(a) = state.anchor() {
         match a.status() {
             Ok(st) => state.metrics.set_anchor(&st),
             Err(e) => tracing::warn!("anchor status: {e}"),

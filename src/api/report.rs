@@ -443,7 +443,7 @@ fn render(
     format: Format,
 ) -> Result<Issued, ApiError> {
     let b = bundle::build(state, &caller.tenant, document_id)?;
-    let options = VerifyOptions::with_policy(state.trust.clone(), SERVICE_TRUST);
+    let options = VerifyOptions::with_policy((*state.trust()).clone(), SERVICE_TRUST);
     let verified = verify_bundle(&b, &options);
     let document_hash = verified
         .document_hash
@@ -452,7 +452,7 @@ fn render(
     let event_id = format!("report-{}", random_hex());
     let issued_at = now_rfc3339();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let tsas = state.trust.tsa_roots();
+    let tsas = state.trust().tsa_roots();
     let evidence_record =
         crate::ers::report_line(&state.ledger, &caller.tenant, document_id, &tsas, now);
     let doc = report::compose(&Issue {

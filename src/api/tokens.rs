@@ -94,7 +94,11 @@ where
 
 /// What the platform may mint for a tenant: `submitter`, and `admin` only
 /// while the tenant has no live admin token (its first, at creation).
-fn platform_may_mint(state: &AppState, tenant: &str, role: Role) -> Result<(), ApiError> {
+pub(crate) fn platform_may_mint(
+    state: &AppState,
+    tenant: &str,
+    role: Role,
+) -> Result<(), ApiError> {
     match role {
         Role::Submitter => Ok(()),
         Role::Admin => {

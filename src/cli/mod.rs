@@ -3,13 +3,14 @@
 //!
 //! This module parses the command line and dispatches; each group of
 //! commands lives in a submodule (`store`, `serve`, `tokens`, `trust`,
-//! `anchoring`, `ers`), the maintenance commands, the demo and the load tool in
+//! `anchoring`, `tenants`, `ers`), the maintenance commands, the demo and the load tool in
 //! their own modules, and what they all share in [`crate::cmd`].
 
 mod anchoring;
 mod ers;
 mod serve;
 mod store;
+mod tenants;
 mod tokens;
 mod trust;
 
@@ -139,6 +140,11 @@ enum Command {
         #[command(subcommand)]
         command: ers::ErsCommand,
     },
+    /// Tenant records (quota, lookup default, retention minimum), through a running server.
+    Tenant {
+        #[command(subcommand)]
+        command: tenants::TenantCommand,
+    },
     /// Manage the witnesses (notary offices, courts) that cosign checkpoints.
     Witness {
         #[command(subcommand)]
@@ -266,6 +272,7 @@ fn run(cli: Cli) -> CliResult {
             )
         }),
         Command::Witness { command } => anchoring::witness(command),
+        Command::Tenant { command } => tenants::tenant(command),
         Command::Tiles { command } => store::tiles(command),
         Command::Tsa { command } => trust::tsa(command),
         Command::Ers { command } => ers::ers(command),

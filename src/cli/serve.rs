@@ -285,9 +285,7 @@ pub(super) fn serve(
         crate::server::run(listener, state.clone(), crate::server::shutdown_signal()).await;
         Ok::<(), String>(())
     })?;
-    if let Some(a) = &state.anchor {
-        a.stop();
-    }
+    state.anchorer.stop();
     stop_sweeps.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = sweeper.join();
     let _ = renewer.join();

@@ -6,8 +6,12 @@ use std::path::PathBuf;
 use anchor::AnchorConfig;
 use base64::Engine as _;
 use clap::Subcommand;
+use reqwest::Method;
+use serde_json::{json, Value};
 
+use super::anchoring::Target;
 use crate::cmd::{look, open, read_ca, CliResult};
+use crate::remote::{call, path_segment};
 
 #[derive(Subcommand)]
 pub(super) enum IssuerCommand {
@@ -45,8 +49,8 @@ pub(super) enum IssuerCommand {
 pub(super) enum TsaCommand {
     /// Trust a TSA's root certificate: event tokens must chain to it.
     Add {
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        target: Target,
         #[arg(long)]
         name: String,
         /// PEM file of the root (or the TSA's own) certificate.
@@ -59,10 +63,18 @@ pub(super) enum TsaCommand {
         #[arg(long = "ca-cert", requires = "anchor_url")]
         ca_cert: Option<PathBuf>,
     },
-    /// List trusted TSAs.
+    /// List trusted TSAs (retired ones too).
     List {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Retire a TSA: it timestamps no more checkpoints and its tokens are
+    /// refused on new events; what it stamped before stays evidence.
+    Retire {
+        #[command(flatten)]
+        target: Target,
         #[arg(long)]
-        data: PathBuf,
+        name: String,
     },
 }
 
@@ -97,33 +109,76 @@ pub(super) fn issuer(cmd: IssuerCommand) -> CliResult {
 }
 
 pub(super) fn tsa(cmd: TsaCommand) -> CliResult {
+    let e = |e: anchor::AnchorError| e.to_string();
     match cmd {
-        TsaCommand::Add { data, name, root_cert, anchor_url, ca_cert } => {
+        TsaCommand::Add { target, name, root_cert, anchor_url, ca_cert } => {
             let ca_pem = read_ca(ca_cert.as_deref())?;
             let pem = std::fs::read_to_string(&root_cert)
                 .map_err(|e| format!("{}: {e}", root_cert.display()))?;
-            let l = open(&data)?;
-            let r = l.add_tsa(&name, &pem).map_err(|e| e.to_string())?;
-            println!("trusted TSA {} (added {})", r.name, r.added_at);
+            let added = match target.server() {
+                Some(s) => {
+                    let body = json!({"name": name, "root_pem": pem, "anchor_url": anchor_url,
+                                      "ca_pem": ca_pem});
+                    let t = call(s, Method::POST, "/v1/tsas", Some(&body))?;
+                    t["added_at"].as_str().unwrap_or_default().to_string()
+                }
+                None => {
+                    let l = open(target.data()?)?;
+                    let by = ledger::OPERATOR_ACTOR;
+                    anchor::manage::add_tsa(&l, &name, &pem, anchor_url.as_deref(), ca_pem, by)
+                        .map_err(e)?
+                        .0
+                        .added_at
+                }
+            };
+            println!("trusted TSA {name} (added {added})");
             if let Some(url) = anchor_url {
-                let mut c = AnchorConfig::load(&l).map_err(|e| e.to_string())?;
-                c.set_tsa_with_ca(&name, &url, ca_pem).map_err(|e| e.to_string())?;
-                c.save(&l).map_err(|e| e.to_string())?;
                 println!("anchored checkpoints will be timestamped by {name} at {url}");
             }
         }
-        TsaCommand::List { data } => {
-            let l = look(&data)?;
-            let anchoring = AnchorConfig::load(&l).map_err(|e| e.to_string())?.tsa;
-            for r in l.tsa_records().map_err(|e| e.to_string())? {
-                let a = match &anchoring {
-                    Some(t) if t.name == r.name => {
-                        format!(" (timestamps checkpoints via {})", t.url)
-                    }
-                    _ => String::new(),
-                };
-                println!("{} added {}{a}", r.name, r.added_at);
+        TsaCommand::List { target } => {
+            let list: Vec<Value> = match target.server() {
+                Some(s) => call(s, Method::GET, "/v1/tsas", None)?["tsas"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+                None => {
+                    let l = look(target.data()?)?;
+                    let anchoring = AnchorConfig::load(&l).map_err(e)?.tsa;
+                    (l.tsa_records().map_err(|e| e.to_string())?.iter())
+                        .map(|r| {
+                            let url = anchoring.as_ref().filter(|t| t.name == r.name);
+                            json!({"name": r.name, "added_at": r.added_at,
+                                   "retired_at": r.retired_at,
+                                   "anchor_url": url.map(|t| t.url.clone())})
+                        })
+                        .collect()
+                }
+            };
+            for r in &list {
+                let opt =
+                    |k: &str, f: &dyn Fn(&str) -> String| r[k].as_str().map(f).unwrap_or_default();
+                println!(
+                    "{} added {}{}{}",
+                    r["name"].as_str().unwrap_or(""),
+                    r["added_at"].as_str().unwrap_or(""),
+                    opt("retired_at", &|t| format!(" retired {t}")),
+                    opt("anchor_url", &|u| format!(" (timestamps checkpoints via {u})")),
+                );
             }
+        }
+        TsaCommand::Retire { target, name } => {
+            match target.server() {
+                Some(s) => {
+                    let path = format!("/v1/tsas/{}", path_segment(&name));
+                    call(s, Method::DELETE, &path, None)?;
+                }
+                None => {
+                    let l = open(target.data()?)?;
+                    anchor::manage::retire_tsa(&l, &name, ledger::OPERATOR_ACTOR).map_err(e)?;
+                }
+            }
+            println!("retired TSA {name}");
         }
     }
     Ok(())

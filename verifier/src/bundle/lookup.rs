@@ -22,8 +22,8 @@ use crate::jcs;
 use crate::proof::MAX_PROOF_HASHES;
 use crate::report::{CheckpointFact, Report};
 use crate::text::plain;
-use crate::v2::{parse_any_leaf, CommitmentAlg, Leaf};
-use crate::v3::check_partial;
+use crate::v2::{parse_any_leaf, Leaf};
+use crate::v3::check_partial_in;
 use crate::Hash;
 
 /// `format` of a lookup answer.
@@ -215,7 +215,7 @@ fn summary_check(it: &Item, leaf: Option<&Leaf>, document_hash: &str) -> (Check,
         }
         Leaf::V2(v2) => v2,
     };
-    let (CommitmentAlg::SdV3, Some((disclosures, digests))) = (v2.alg, &it.partial) else {
+    let (Some(sd), Some((disclosures, digests))) = (v2.alg.sd_hash(), &it.partial) else {
         return out(
             true,
             format!(
@@ -227,7 +227,7 @@ fn summary_check(it: &Item, leaf: Option<&Leaf>, document_hash: &str) -> (Check,
             false,
         );
     };
-    let shown = match check_partial(&v2.commitment, disclosures, digests) {
+    let shown = match check_partial_in(sd, &v2.commitment, disclosures, digests) {
         Ok(s) => s,
         Err(e) => {
             let why = plain(&e.to_string());

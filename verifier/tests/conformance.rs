@@ -192,15 +192,38 @@ fn sm3_record_cases(world: &World) -> Vec<Case> {
         ),
         case(
             "sm2-sm3-v3-tampered-field",
-            "The SM3-committed bundle with one record's document id changed: that record no longer opens its leaf's SM3 commitment.",
+            "The SM3-committed bundle with one record's document id changed: that record no longer opens its leaf's SM3 commitment, so the entry cannot be read and the contract's chain has a gap.",
             to_value(&tampered),
-            expect("failed", &["commitments"], &[]),
+            expect(
+                "failed",
+                &[
+                    "attestations",
+                    "commitments",
+                    "completeness",
+                    "document_hash",
+                    "same_document",
+                    "timeline",
+                ],
+                &[],
+            ),
         ),
         case(
             "sm2-sm3-v3-alg-swapped-to-sha256",
-            "The SM3-committed bundle with one leaf's commitment_alg renamed sha256-jcs-sd/v3: the leaf is not the one the SM3 tree holds, its record does not open it under SHA-256, and the next entry's chain names the real leaf.",
+            "The SM3-committed bundle with one leaf's commitment_alg renamed sha256-jcs-sd/v3: the leaf is not the one the SM3 tree holds, its record does not open it under SHA-256 (so the entry cannot be read), and the next entry's chain names the real leaf.",
             to_value(&swapped),
-            expect("failed", &["commitments", "completeness", "inclusion"], &[]),
+            expect(
+                "failed",
+                &[
+                    "attestations",
+                    "commitments",
+                    "completeness",
+                    "document_hash",
+                    "inclusion",
+                    "same_document",
+                    "timeline",
+                ],
+                &[],
+            ),
         ),
         case(
             "lookup-sm3-verified",

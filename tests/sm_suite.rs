@@ -195,7 +195,10 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
         let leaf = String::from_utf8(B64.decode(&e.leaf).unwrap()).unwrap();
         assert!(leaf.contains("\"commitment_alg\":\"sm3-jcs-sd/v3\""), "{leaf}");
     }
-    sm3_lookup_and_sm2_report(&s, &witnesses, &policy);
+    // The lookup answers with the log's newest checkpoint and no
+    // cosignatures: it is checked under the log key alone, as for SHA-256.
+    let log_policy = format!("suite sm2-sm3\nlog {vkey}\n");
+    sm3_lookup_and_sm2_report(&s, &witnesses, &policy, &log_policy);
 
     // The document is erased: the bundle now holds the log's own `erased`
     // entry, attested with the log's SM2 key, and still verifies.
@@ -235,6 +238,7 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
         ("EL_FORGED", write("forged.json", &serde_json::to_vec(&forged).unwrap())),
         ("EL_ERASED", write("erased.json", &serde_json::to_vec(&erased).unwrap())),
         ("EL_POLICY", write("sm.policy", policy.as_bytes())),
+        ("EL_LOG_POLICY", write("sm-log.policy", log_policy.as_bytes())),
         ("EL_ED_POLICY", write("ed.policy", ed_policy.as_bytes())),
     ];
     run_page_test(&s.url, &page_env);
@@ -250,7 +254,7 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
 /// [`run_page_test`]); a disclosure changed is refused. Then an evidence
 /// report of it, signed SM2 by the log key (`X-Report-Signature-Alg:
 /// sm2-sm3`), checked by `verifier report`, and a changed copy refused.
-fn sm3_lookup_and_sm2_report(s: &Server, witnesses: &[Witness], policy: &str) {
+fn sm3_lookup_and_sm2_report(s: &Server, witnesses: &[Witness], policy: &str, log_policy: &str) {
     let signers: Vec<_> = s.signers.iter().collect();
     let events = contract_flow(&s.services, &signers, DOC_KEPT, DOC_KEPT.as_bytes());
     let (code, body) = s.submit(&json!({"events": events}));
@@ -276,7 +280,7 @@ fn sm3_lookup_and_sm2_report(s: &Server, witnesses: &[Witness], policy: &str) {
     for (what, a, want) in [("genuine", &answer, "verified"), ("tampered", &tampered, "failed")] {
         let path = work.path().join(format!("{what}.json"));
         std::fs::write(&path, serde_json::to_vec(a).unwrap()).unwrap();
-        std::fs::write(work.path().join("policy"), policy).unwrap();
+        std::fs::write(work.path().join("policy"), log_policy).unwrap();
         let out = Command::new(verifier_bin())
             .arg("verify")
             .arg(&path)
@@ -289,7 +293,7 @@ fn sm3_lookup_and_sm2_report(s: &Server, witnesses: &[Witness], policy: &str) {
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code() == Some(0), want == "verified", "{what}: {text}");
         let (code, report) =
-            post(&json!({"lookup": a, "policy": policy, "document_sha256": hash}));
+            post(&json!({"lookup": a, "policy": log_policy, "document_sha256": hash}));
         assert_eq!(code, 200, "{report}");
         assert_eq!(report["verdict"]["status"], want, "{what}: {report:#}");
         if want == "failed" {
@@ -321,17 +325,22 @@ fn sm3_lookup_and_sm2_report(s: &Server, witnesses: &[Witness], policy: &str) {
     let message = event.attestation_message(0, record["tenant"].as_str().unwrap());
     let signature = B64.decode(header("x-report-signature")).unwrap();
     assert_eq!(signature, event.attestations[0].signature.to_vec(), "the entry's signature");
-    let log_key = verifier::sm2note::Sm2Verifier::from_vkey(s.get_json("/v1/log")["vkey"].as_str().unwrap()).unwrap();
+    let log_key =
+        verifier::sm2note::Sm2Verifier::from_vkey(s.get_json("/v1/log")["vkey"].as_str().unwrap())
+            .unwrap();
     log_key.verify_raw(&message, &signature).expect("SM2 under the log key");
     let mut flipped = signature.clone();
     flipped[10] ^= 1;
     assert!(log_key.verify_raw(&message, &flipped).is_err());
     // `verifier report`: the file the log issued, verified; one byte
-    // changed, refused.
+    // changed, refused (under the full policy: log key and both witnesses).
     std::fs::write(work.path().join("bundle.json"), &raw).unwrap();
+    std::fs::write(work.path().join("policy"), policy).unwrap();
     let mut changed = report_file.clone();
     changed.extend_from_slice(b"\n");
-    for (name, bytes, ok) in [("report.html", &report_file, true), ("changed.html", &changed, false)] {
+    for (name, bytes, ok) in
+        [("report.html", &report_file, true), ("changed.html", &changed, false)]
+    {
         std::fs::write(work.path().join(name), bytes).unwrap();
         let out = Command::new(verifier_bin())
             .arg("report")

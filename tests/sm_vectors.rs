@@ -267,8 +267,9 @@ fn openssl_hmac_sm3(dir: &Path, key: &[u8], bytes: &[u8]) -> [u8; 32] {
 fn sm3_record_commitment_vector_matches_openssl() {
     use serde_json::{json, Map, Value};
     use verifier::jcs::to_canonical;
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/evidence-v2.md"))
-        .unwrap();
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/evidence-v2.md"))
+            .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let salt = [7u8; 32];
     let event = json!({"actor": {"commitment": "bb".repeat(32), "display": "王*", "id": "u-1"},
@@ -297,6 +298,7 @@ fn sm3_record_commitment_vector_matches_openssl() {
     assert!(doc.contains(&format!("sm3 commitment = {commitment}")), "commitment {commitment}");
     let leaf = to_canonical(&json!({"commitment": commitment, "commitment_alg": "sm3-jcs-sd/v3",
         "format": "evidence-leaf/v2", "ledger_time": "2026-01-01T00:00:00.000000Z"}));
-    let lh = B64.encode(hex::decode(openssl_sm3(dir.path(), "l", &[&[0u8][..], &leaf].concat())).unwrap());
+    let lh = B64
+        .encode(hex::decode(openssl_sm3(dir.path(), "l", &[&[0u8][..], &leaf].concat())).unwrap());
     assert!(doc.contains(&format!("sm3 leaf hash = {lh}")), "leaf hash {lh}");
 }

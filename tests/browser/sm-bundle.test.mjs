@@ -12,6 +12,8 @@
 //   EL_FORGED     the bundle with one bit of the log's SM2 signature flipped
 //   EL_POLICY     `suite sm2-sm3`, the log key, both SM2 witnesses, quorum 2
 //   EL_ED_POLICY  an Ed25519-suite policy (no suite line)
+//   EL_LOG_POLICY `suite sm2-sm3` and the log key alone (a lookup answer
+//                 carries the log's newest checkpoint, not its cosignatures)
 //   EL_KEPT_FILE  a second contract's file, never erased: the page looks it
 //                 up at EL_URL's GET /v1/lookup (v3 entries disclosing
 //                 with SM3, sm3-jcs-sd/v3)
@@ -125,7 +127,7 @@ test('file only: the page looks the file up on the sm2-sm3 log; its SM3 disclosu
   page.on('pageerror', (e) => problems.push(String(e)));
   await page.goto(`${URL_BASE}/verify?lang=en`);
   await page.waitForSelector('body[data-ready="true"]');
-  await page.setInputFiles('#policy-input', env('EL_POLICY'));
+  await page.setInputFiles('#policy-input', env('EL_LOG_POLICY'));
   await page.waitForSelector('#trust-current[data-source="policy"]');
   await page.setInputFiles('#file-input', env('EL_KEPT_FILE'));
   await page.click('#verify');

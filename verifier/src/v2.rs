@@ -312,7 +312,7 @@ pub fn open_leaf(leaf: &LeafV2, record: &Value) -> Result<(LeafEntry, Record), V
             return Err(VerifyError::invalid(
                 "record.format",
                 format!("the leaf's commitment_alg {} names another record format", alg.as_str()),
-            ))
+            ));
         }
     };
     if got != leaf.commitment {

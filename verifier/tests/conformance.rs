@@ -172,7 +172,8 @@ fn sm3_record_cases(world: &World) -> Vec<Case> {
     // The leaf names sha256-jcs-sd/v3 instead of sm3-jcs-sd/v3: another
     // leaf than the log holds, and its record does not open it.
     let mut swapped = genuine.clone();
-    let leaf = String::from_utf8(unb64(&swapped.entries[2].leaf)).expect("UTF-8")
+    let leaf = String::from_utf8(unb64(&swapped.entries[2].leaf))
+        .expect("UTF-8")
         .replace("\"sm3-jcs-sd/v3\"", "\"sha256-jcs-sd/v3\"");
     swapped.entries[2].leaf = b64(leaf.as_bytes());
     let lookup = lookup_of(&genuine, true);
@@ -718,7 +719,8 @@ fn lookup_of(bundle: &verifier::bundle::Bundle, disclose: bool) -> Value {
                     "party": 1, "issuers": [], "checked_on_ingest": true}});
             if disclose && record["format"] == "evidence-record/v3" {
                 // The hash the leaf names (SM3 on an sm2-sm3 log's records).
-                let Ok(verifier::v2::Leaf::V2(leaf)) = verifier::v2::parse_any_leaf(&unb64(&e.leaf))
+                let Ok(verifier::v2::Leaf::V2(leaf)) =
+                    verifier::v2::parse_any_leaf(&unb64(&e.leaf))
                 else {
                     panic!("a v3 record under a v2 leaf")
                 };

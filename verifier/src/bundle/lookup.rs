@@ -16,16 +16,16 @@ use serde_json::{Map, Value};
 use super::decoded::{leaf_bytes, undecoded, DecodedEntry};
 use super::{content, decode, signatures, Bundle, BundleEntry, BundleWitness, VerifyOptions};
 use super::{BUNDLE_LIMITS, FORMAT_V1, MAX_WITNESSES};
+use crate::anykey::AnyVerifier;
 use crate::check::{check_id, Check, VerdictStatus};
 use crate::entry::parse_ledger_time;
 use crate::jcs;
 use crate::proof::MAX_PROOF_HASHES;
 use crate::report::{CheckpointFact, Report};
+use crate::suite::Suite;
 use crate::text::plain;
 use crate::v2::{parse_any_leaf, Leaf};
 use crate::v3::check_partial_in;
-use crate::anykey::AnyVerifier;
-use crate::suite::Suite;
 use crate::Hash;
 
 /// `format` of a lookup answer.

@@ -24,10 +24,7 @@ fn parses_and_round_trips() {
         B64.encode(SigningKey::from_bytes(&[5; 32]).verifying_key().as_bytes()),
     );
     let p = TrustPolicy::parse(&text).unwrap();
-    assert_eq!(
-        (p.logs.len(), p.witnesses.len(), p.quorum, p.issuers.len()),
-        (2, 2, Some(1), 1)
-    );
+    assert_eq!((p.logs.len(), p.witnesses.len(), p.quorum, p.issuers.len()), (2, 2, Some(1), 1));
     assert_eq!(TrustPolicy::parse(&p.to_text()).unwrap(), p);
     assert_eq!(p.required_witnesses(), 1);
 }

@@ -62,11 +62,11 @@ impl SdHash {
         // HMAC takes a key of any length, so `new_from_slice` never fails;
         // the fallback (a zero key) is unreachable and only avoids a panic path.
         match self {
-            SdHash::Sha256 => SaltMac::Sha256(
-                Hmac::<Sha256>::new_from_slice(salt).unwrap_or_else(|_| {
+            SdHash::Sha256 => {
+                SaltMac::Sha256(Hmac::<Sha256>::new_from_slice(salt).unwrap_or_else(|_| {
                     <Hmac<Sha256> as hmac::digest::KeyInit>::new(&Default::default())
-                }),
-            ),
+                }))
+            }
             SdHash::Sm3 => SaltMac::Sm3(Hmac::<Sm3>::new_from_slice(salt).unwrap_or_else(|_| {
                 <Hmac<Sm3> as hmac::digest::KeyInit>::new(&Default::default())
             })),

@@ -22,11 +22,9 @@ fn sealing_and_the_full_record_agree() {
 fn the_spliced_digests_are_the_generic_ones() {
     let mut ev = event();
     ev["timestamp_token"] = json!("AAAA");
-    ev["attestations"] =
-        json!([{"issuer": "idp", "claim": {"名": [1, "x"]}, "signature": "s"}]);
+    ev["attestations"] = json!([{"issuer": "idp", "claim": {"名": [1, "x"]}, "signature": "s"}]);
     for ic in [None, Some(Hash([4; 32]))] {
-        for chain in [Chain { prev: None, seq: 0 }, Chain { prev: Some(Hash([2; 32])), seq: 9 }]
-        {
+        for chain in [Chain { prev: None, seq: 0 }, Chain { prev: Some(Hash([2; 32])), seq: 9 }] {
             let s = Sealing::new(&ev, "租户", &[3; 32], ic.as_ref());
             let rec = record_value(&ev, "租户", &[3; 32], ic.as_ref(), &chain);
             assert_eq!(s.commitment(&chain), record_commitment(&rec).expect("commitment"));
@@ -35,12 +33,8 @@ fn the_spliced_digests_are_the_generic_ones() {
     let d = disclosure(&[3; 32], "tenant", json!("租户"));
     for ic in [None, Some(Hash([4; 32]))] {
         let v = record_without_chain(&ev, "租户", &[3; 32], ic.as_ref());
-        let spliced = record_without_chain_canonical(
-            &jcs::to_canonical(&ev),
-            "租户",
-            &[3; 32],
-            ic.as_ref(),
-        );
+        let spliced =
+            record_without_chain_canonical(&jcs::to_canonical(&ev), "租户", &[3; 32], ic.as_ref());
         assert_eq!(jcs::to_canonical(&v), spliced);
     }
     let fast = digest_of_canonical(

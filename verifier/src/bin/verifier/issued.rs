@@ -22,8 +22,9 @@ pub(super) fn run(raw: &[String]) -> Result<u8, Fatal> {
         match w.split_once('=') {
             Some(("--bundle", v)) if bundle_path.is_none() => bundle_path = Some(v.to_owned()),
             _ if w == "--bundle" && bundle_path.is_none() => {
-                bundle_path =
-                    Some(words.next().cloned().ok_or_else(|| Fatal("--bundle needs a value".into()))?)
+                bundle_path = Some(
+                    words.next().cloned().ok_or_else(|| Fatal("--bundle needs a value".into()))?,
+                )
             }
             _ if !w.starts_with('-') && report_path.is_none() && !takes_value(rest.last()) => {
                 report_path = Some(w.clone())

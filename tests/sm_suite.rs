@@ -185,6 +185,30 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
     let log_check = check(&report, "log_signature");
     assert_eq!(log_check["passed"], false, "{report:#}");
     assert!(log_check["detail"].as_str().unwrap().contains("suite sm2-sm3"), "{log_check:#}");
+    // Trust given as options, no policy file: the SM2 log key names the
+    // suite (or --suite does); a --suite that contradicts the key is a
+    // usage error.
+    let opts = |extra: &[&str]| {
+        let work = tempfile::tempdir().unwrap();
+        std::fs::write(work.path().join("bundle.json"), &raw).unwrap();
+        let mut cmd = Command::new(verifier_bin());
+        cmd.arg("verify").arg(work.path().join("bundle.json")).args(["--log-key", &vkey]);
+        for w in &witnesses {
+            cmd.args(["--witness", &w.vkey]);
+        }
+        let out = cmd.args(extra).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, text) = opts(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(opts(&["--suite", "sm2-sm3"]).0, Some(0));
+    assert_eq!(opts(&["--suite", "ed25519-sha256"]).0, Some(2));
+    let w: Vec<&str> = witnesses.iter().map(|w| w.vkey.as_str()).collect();
+    let (_, report) = post(&json!({"bundle": good, "log_key": vkey, "witnesses": w}));
+    assert_eq!(report["verdict"]["status"], "verified", "{report:#}");
+    let (code, _) =
+        post(&json!({"bundle": good, "log_key": vkey, "witnesses": w, "suite": "ed25519-sha256"}));
+    assert_eq!(code, 400);
     // A policy naming an SM2 key without `suite sm2-sm3` is itself refused.
     let (code, text) = verify_cli(&raw, &format!("log {vkey}\n"));
     assert_ne!(code, Some(0), "{text}");

@@ -393,7 +393,7 @@ fn node_test(cwd: &Path, file: &str, env: &[(&str, &Path)], pass: usize) {
 fn the_page_sm_suite_agrees_with_openssl() {
     let dir = tempfile::tempdir().unwrap();
     let path = vectors(dir.path());
-    node_test(&repo(), "tests/browser/sm.test.mjs", &[("EL_SM_VECTORS", &path)], 8);
+    node_test(&repo(), "tests/browser/sm.test.mjs", &[("EL_SM_VECTORS", &path)], 9);
 }
 
 /// The same vectors in headless Chromium, through the modules as the real

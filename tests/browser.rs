@@ -115,12 +115,12 @@ fn replace_in_record(bundle: &Value, from: &str, to: &str) -> Value {
     let leaf = b64.decode(entry["leaf"].as_str().unwrap()).unwrap();
     let Leaf::V2(old) = parse_any_leaf(&leaf).unwrap() else { panic!("a v1 leaf in the bundle") };
     // The leaf the record's format calls for (v3: over its field digests).
-    let forged = match old.alg {
-        CommitmentAlg::SdV3 => {
-            let c = verifier::v3::record_commitment(&record).unwrap();
-            leaf_bytes(&c, CommitmentAlg::SdV3, &old.ledger_time)
+    let forged = match old.alg.sd_hash() {
+        Some(h) => {
+            let c = verifier::v3::record_commitment_in(h, &record).unwrap();
+            leaf_bytes(&c, CommitmentAlg::v3(h), &old.ledger_time)
         }
-        CommitmentAlg::SaltedV2 => leaf_v2_bytes(&record_commitment(&record), &old.ledger_time),
+        None => leaf_v2_bytes(&record_commitment(&record), &old.ledger_time),
     };
     entry["leaf"] = json!(b64.encode(forged));
     entry["record"] = record;

@@ -298,6 +298,51 @@ fn tsa_vectors() -> Value {
     })
 }
 
+/// HMAC-SM3 by `openssl dgst -sm3 -mac HMAC -macopt hexkey:…`: keys of
+/// 32 bytes (a record salt), of a whole block, and longer than a block
+/// (hashed first, RFC 2104).
+fn hmac_sm3_vectors(dir: &Path) -> Value {
+    let mut out = Vec::new();
+    for (key, message) in [
+        (vec![7u8; 32], b"evidence-ledger/disclosure-salt/v3\0event.kind".to_vec()),
+        ((0..64u8).collect(), b"".to_vec()),
+        ((0..100u8).collect(), "国密 HMAC-SM3".as_bytes().to_vec()),
+    ] {
+        std::fs::write(dir.join("mac.bin"), &message).unwrap();
+        let mac = openssl(
+            dir,
+            &[
+                "dgst",
+                "-sm3",
+                "-mac",
+                "HMAC",
+                "-macopt",
+                &format!("hexkey:{}", hex::encode(&key)),
+                "-binary",
+                "mac.bin",
+            ],
+        );
+        out.push(json!({"key": hex::encode(&key), "message": hex::encode(&message),
+                        "mac": hex::encode(mac)}));
+    }
+    Value::Array(out)
+}
+
+/// The `sm3-jcs-sd/v3` vector of docs/evidence-v2.md: the record, and the
+/// commitment tests/sm_vectors.rs recomputes with OpenSSL (and the Rust
+/// verifier with RustCrypto's SM3): the page's v3.js must reach it too.
+fn record_v3_sm3_vector() -> Value {
+    use verifier::v3::{record_commitment_in, record_value, Chain, SdHash};
+    let event = json!({"actor": {"commitment": "bb".repeat(32), "display": "王*", "id": "u-1"},
+        "attestations": [], "document_hash": "aa".repeat(32), "document_id": "contract-1",
+        "event_id": "ev-1", "kind": "registered"});
+    let record = record_value(&event, "acme", &[7; 32], None, &Chain { prev: None, seq: 0 });
+    let c = record_commitment_in(SdHash::Sm3, &record).unwrap();
+    let doc = std::fs::read_to_string(repo().join("docs/evidence-v2.md")).unwrap();
+    assert!(doc.contains(&format!("sm3 commitment = {}", c.to_base64())), "the documented vector");
+    json!({"record": record, "commitment": c.to_base64()})
+}
+
 /// Writes the vectors (computed by OpenSSL now) into `dir`; returns the file.
 fn vectors(dir: &Path) -> PathBuf {
     let h = OpensslSm3 { dir: dir.to_path_buf(), seen: RefCell::new(HashMap::new()) };
@@ -313,6 +358,7 @@ fn vectors(dir: &Path) -> PathBuf {
         .collect();
     let vectors = json!({
         "sm3": sm3, "tree": tree_vectors(&h), "sm2": sm2_vectors(dir), "tsa": tsa_vectors(),
+        "hmac_sm3": hmac_sm3_vectors(dir), "record_v3_sm3": record_v3_sm3_vector(),
     });
     let path = dir.join("sm-vectors.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&vectors).unwrap()).unwrap();
@@ -347,7 +393,7 @@ fn node_test(cwd: &Path, file: &str, env: &[(&str, &Path)], pass: usize) {
 fn the_page_sm_suite_agrees_with_openssl() {
     let dir = tempfile::tempdir().unwrap();
     let path = vectors(dir.path());
-    node_test(&repo(), "tests/browser/sm.test.mjs", &[("EL_SM_VECTORS", &path)], 7);
+    node_test(&repo(), "tests/browser/sm.test.mjs", &[("EL_SM_VECTORS", &path)], 9);
 }
 
 /// The same vectors in headless Chromium, through the modules as the real

@@ -93,6 +93,7 @@ fn the_same_report_request_twice_appends_one_entry() {
         assert_eq!(header(&h1, name), header(&h2, name), "{name}");
     }
     assert_eq!(header(&h1, "x-report-sha256"), Hash::digest(&body1).to_hex());
+    assert_eq!(header(&h1, "x-report-signature-alg"), "ed25519");
     let index: u64 = header(&h1, "x-report-entry-index").parse().unwrap();
     assert_eq!(index, before);
     let entry = s.get_json(&format!("/v1/entries/{index}"));

@@ -25,6 +25,8 @@ use verifier::bundle::Bundle;
 use verifier::suite::Suite;
 
 const DOC: &str = "contract-sm-1";
+/// A contract of the same log that is never erased (lookup, report).
+const DOC_KEPT: &str = "contract-sm-kept";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// The verifier CLI, built beside ours.
@@ -183,10 +185,44 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
     let log_check = check(&report, "log_signature");
     assert_eq!(log_check["passed"], false, "{report:#}");
     assert!(log_check["detail"].as_str().unwrap().contains("suite sm2-sm3"), "{log_check:#}");
+    // Trust given as options, no policy file: the SM2 log key names the
+    // suite (or --suite does); a --suite that contradicts the key is a
+    // usage error.
+    let opts = |extra: &[&str]| {
+        let work = tempfile::tempdir().unwrap();
+        std::fs::write(work.path().join("bundle.json"), &raw).unwrap();
+        let mut cmd = Command::new(verifier_bin());
+        cmd.arg("verify").arg(work.path().join("bundle.json")).args(["--log-key", &vkey]);
+        for w in &witnesses {
+            cmd.args(["--witness", &w.vkey]);
+        }
+        let out = cmd.args(extra).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, text) = opts(&[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(opts(&["--suite", "sm2-sm3"]).0, Some(0));
+    assert_eq!(opts(&["--suite", "ed25519-sha256"]).0, Some(2));
+    let w: Vec<&str> = witnesses.iter().map(|w| w.vkey.as_str()).collect();
+    let (_, report) = post(&json!({"bundle": good, "log_key": vkey, "witnesses": w}));
+    assert_eq!(report["verdict"]["status"], "verified", "{report:#}");
+    let (code, _) =
+        post(&json!({"bundle": good, "log_key": vkey, "witnesses": w, "suite": "ed25519-sha256"}));
+    assert_eq!(code, 400);
     // A policy naming an SM2 key without `suite sm2-sm3` is itself refused.
     let (code, text) = verify_cli(&raw, &format!("log {vkey}\n"));
     assert_ne!(code, Some(0), "{text}");
     assert!(text.contains("suite"), "{text}");
+
+    // Record v3 with SM3 (sm3-jcs-sd/v3): every record of the bundle.
+    for e in &bundle.entries {
+        let leaf = String::from_utf8(B64.decode(&e.leaf).unwrap()).unwrap();
+        assert!(leaf.contains("\"commitment_alg\":\"sm3-jcs-sd/v3\""), "{leaf}");
+    }
+    // The lookup answers with the log's newest checkpoint and no
+    // cosignatures: it is checked under the log key alone, as for SHA-256.
+    let log_policy = format!("suite sm2-sm3\nlog {vkey}\n");
+    sm3_lookup_and_sm2_report(&s, &witnesses, &policy, &log_policy);
 
     // The document is erased: the bundle now holds the log's own `erased`
     // entry, attested with the log's SM2 key, and still verifies.
@@ -220,11 +256,13 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
     };
     let page_env = [
         ("EL_FILE", write("contract-sm-1.txt", DOC.as_bytes())),
+        ("EL_KEPT_FILE", write("contract-sm-kept.txt", DOC_KEPT.as_bytes())),
         ("EL_BUNDLE", write("bundle.json", raw.as_bytes())),
         ("EL_TAMPERED", write("tampered.json", tampered_raw.as_bytes())),
         ("EL_FORGED", write("forged.json", &serde_json::to_vec(&forged).unwrap())),
         ("EL_ERASED", write("erased.json", &serde_json::to_vec(&erased).unwrap())),
         ("EL_POLICY", write("sm.policy", policy.as_bytes())),
+        ("EL_LOG_POLICY", write("sm-log.policy", log_policy.as_bytes())),
         ("EL_ED_POLICY", write("ed.policy", ed_policy.as_bytes())),
     ];
     run_page_test(&s.url, &page_env);
@@ -232,6 +270,115 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
     // The audit recomputes the SM3 tree and checks the SM2 checkpoints.
     let audit = cli(&["audit", "--data", &data]);
     assert!(audit.contains("audit: clean"), "{audit}");
+}
+
+/// A second contract of the log, never erased: `GET /v1/lookup` of its
+/// file discloses document hash and kind with SM3 (`sm3-jcs-sd/v3`) and
+/// is `verified` by the CLI and `POST /v1/verify` (the page looks it up in
+/// [`run_page_test`]); a disclosure changed is refused. Then an evidence
+/// report of it, signed SM2 by the log key (`X-Report-Signature-Alg:
+/// sm2-sm3`), checked by `verifier report`, and a changed copy refused.
+fn sm3_lookup_and_sm2_report(s: &Server, witnesses: &[Witness], policy: &str, log_policy: &str) {
+    let signers: Vec<_> = s.signers.iter().collect();
+    let events = contract_flow(&s.services, &signers, DOC_KEPT, DOC_KEPT.as_bytes());
+    let (code, body) = s.submit(&json!({"events": events}));
+    assert_eq!(code, 200, "{body}");
+    let cosigned = |what: &str| {
+        let size = s.tree_size_latest();
+        wait_checkpoint(s, what, |cp| {
+            cp.checkpoint.size >= size && witnesses.iter().all(|w| cosigned_by(cp, w))
+        });
+    };
+    cosigned("the second contract cosigned");
+    let hash = verifier::Hash::digest(DOC_KEPT.as_bytes()).to_hex();
+    let (code, raw) = s.get(&format!("/v1/lookup?document_hash={hash}"), None);
+    assert_eq!(code, 200, "{raw}");
+    let answer: Value = serde_json::from_str(&raw).unwrap();
+    assert!(answer["entries"].as_array().unwrap().iter().all(|e| e["disclosures"].is_array()));
+    let mut tampered = answer.clone();
+    tampered["entries"][0]["disclosures"][1][2] = json!("revoked");
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("kept.txt");
+    std::fs::write(&file, DOC_KEPT).unwrap();
+    let post = |body: &Value| s.post("/v1/verify", None, serde_json::to_vec(body).unwrap());
+    for (what, a, want) in [("genuine", &answer, "verified"), ("tampered", &tampered, "failed")] {
+        let path = work.path().join(format!("{what}.json"));
+        std::fs::write(&path, serde_json::to_vec(a).unwrap()).unwrap();
+        std::fs::write(work.path().join("policy"), log_policy).unwrap();
+        let out = Command::new(verifier_bin())
+            .arg("verify")
+            .arg(&path)
+            .arg("--policy")
+            .arg(work.path().join("policy"))
+            .arg("--document")
+            .arg(&file)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code() == Some(0), want == "verified", "{what}: {text}");
+        let (code, report) =
+            post(&json!({"lookup": a, "policy": log_policy, "document_sha256": hash}));
+        assert_eq!(code, 200, "{report}");
+        assert_eq!(report["verdict"]["status"], want, "{what}: {report:#}");
+        if want == "failed" {
+            assert_eq!(check(&report, "lookup_summary")["passed"], false, "{report:#}");
+        }
+    }
+
+    // The report: SM2 by the log key over the attestation v2 message.
+    let resp = s
+        .client()
+        .post(format!("{}/v1/documents/{DOC_KEPT}/reports?format=html", s.url))
+        .bearer_auth(&s.tokens.legal)
+        .header("Idempotency-Key", "sm-report-1")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let h = resp.headers().clone();
+    let header = |n: &str| h.get(n).unwrap().to_str().unwrap().to_owned();
+    assert_eq!(header("x-report-signature-alg"), "sm2-sm3");
+    let report_file = resp.bytes().unwrap().to_vec();
+    assert_eq!(header("x-report-sha256"), verifier::Hash::digest(&report_file).to_hex());
+    cosigned("the report entry cosigned");
+    let (code, raw) = s.get(&format!("/v1/documents/{DOC_KEPT}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(code, 200, "{raw}");
+    let bundle = Bundle::parse(raw.as_bytes()).unwrap();
+    let index: u64 = header("x-report-entry-index").parse().unwrap();
+    let record = bundle.entries.iter().find(|e| e.index == index).unwrap().record.clone().unwrap();
+    let event = verifier::entry::Event::from_value(record["event"].clone(), true).unwrap();
+    let message = event.attestation_message(0, record["tenant"].as_str().unwrap());
+    let signature = B64.decode(header("x-report-signature")).unwrap();
+    assert_eq!(signature, event.attestations[0].signature.to_vec(), "the entry's signature");
+    let log_key =
+        verifier::sm2note::Sm2Verifier::from_vkey(s.get_json("/v1/log")["vkey"].as_str().unwrap())
+            .unwrap();
+    log_key.verify_raw(&message, &signature).expect("SM2 under the log key");
+    let mut flipped = signature.clone();
+    flipped[10] ^= 1;
+    assert!(log_key.verify_raw(&message, &flipped).is_err());
+    // `verifier report`: the file the log issued, verified; one byte
+    // changed, refused (under the full policy: log key and both witnesses).
+    std::fs::write(work.path().join("bundle.json"), &raw).unwrap();
+    std::fs::write(work.path().join("policy"), policy).unwrap();
+    let mut changed = report_file.clone();
+    changed.extend_from_slice(b"\n");
+    for (name, bytes, ok) in
+        [("report.html", &report_file, true), ("changed.html", &changed, false)]
+    {
+        std::fs::write(work.path().join(name), bytes).unwrap();
+        let out = Command::new(verifier_bin())
+            .arg("report")
+            .arg(work.path().join(name))
+            .arg("--bundle")
+            .arg(work.path().join("bundle.json"))
+            .arg("--policy")
+            .arg(work.path().join("policy"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(if ok { 0 } else { 1 }), "{name}: {text}");
+        assert_eq!(text.contains("VERIFIED: the log issued this report"), ok, "{text}");
+    }
 }
 
 /// Runs tests/browser/sm-bundle.test.mjs (node, playwright-core, Debian's
@@ -256,7 +403,7 @@ fn run_page_test(url: &str, files: &[(&str, PathBuf)]) {
         "the page disagrees on the sm2-sm3 bundle:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("# pass 5"), "{stdout}");
+    assert!(stdout.contains("# pass 6"), "{stdout}");
 }
 
 #[test]

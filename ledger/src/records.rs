@@ -248,7 +248,7 @@ impl Records {
 pub(crate) fn private_aad_for(tag: u8, leaf: &v2::LeafV2) -> Vec<u8> {
     match leaf.alg {
         v2::CommitmentAlg::SaltedV2 => private_aad(tag, &leaf.commitment),
-        v2::CommitmentAlg::SdV3 => private_aad_v3(tag),
+        v2::CommitmentAlg::SdV3 | v2::CommitmentAlg::SdV3Sm3 => private_aad_v3(tag),
     }
 }
 
@@ -303,9 +303,9 @@ pub(crate) fn read_record(
             Err(LedgerError::Corrupt(why)) => return Ok(RecordRead::Bad(why)),
             Err(e) => return Err(e),
         };
-    let opens = match leaf.alg {
-        v2::CommitmentAlg::SaltedV2 => v2::record_commitment(&record) == leaf.commitment,
-        v2::CommitmentAlg::SdV3 => {
+    let opens = match leaf.alg.sd_hash() {
+        None => v2::record_commitment(&record) == leaf.commitment,
+        Some(h) => {
             let Some(chain) = store.private(index, TAG_CHAIN)? else {
                 return Ok(RecordRead::Bad("a v3 record without its chain".into()));
             };
@@ -314,7 +314,7 @@ pub(crate) fn read_record(
             if let Some(m) = record.as_object_mut() {
                 m.insert(v3::CHAIN.into(), chain);
             }
-            v3::record_commitment(&record).is_ok_and(|c| c == leaf.commitment)
+            v3::record_commitment_in(h, &record).is_ok_and(|c| c == leaf.commitment)
         }
     };
     if !opens {
@@ -356,7 +356,10 @@ pub(crate) fn seal_record(
     } else {
         &event.raw
     };
-    let sealing = v3::Sealing::new(event_ref, tenant, &salt, identity_commitment.as_ref());
+    // The log's suite, not the vault's: an `sm2-sm3` log whose vault
+    // predates SM4 still commits its new records with SM3.
+    let hash = v3::SdHash::for_suite(vault.log_suite());
+    let sealing = v3::Sealing::new_in(hash, event_ref, tenant, &salt, identity_commitment.as_ref());
     let record = v3::record_without_chain_canonical(
         &verifier::jcs::to_canonical(event_ref),
         tenant,

@@ -641,8 +641,8 @@ impl Sequencer {
         let chain = self.next_chain(g, &id, &p.doc_id).map_err(SequenceError::Fatal)?;
         let chain_json = verifier::jcs::to_canonical(&chain.value());
         let commitment = sealing.commitment(&chain);
-        let leaf =
-            verifier::v2::leaf_bytes(&commitment, verifier::v2::CommitmentAlg::SdV3, &g.time);
+        let alg = verifier::v2::CommitmentAlg::v3(sealing.hash());
+        let leaf = verifier::v2::leaf_bytes(&commitment, alg, &g.time);
         let lh = self.signer.suite().leaf_hash(&leaf);
         g.batch.put_chain_head(&id, &lh.0, chain.seq + 1);
         g.chains.insert(id, Some((lh, chain.seq + 1)));

@@ -209,6 +209,8 @@ pub struct Vault {
     master: Box<dyn MasterKey>,
     /// The log's AEAD and index MAC.
     suite: VaultSuite,
+    /// The log's suite (what new record commitments are hashed with).
+    log_suite: Suite,
     /// The index MAC keyed with the index key, its key schedule done once.
     mac: IndexMac,
     inner: Mutex<VaultInner>,
@@ -280,12 +282,19 @@ impl Vault {
         };
         let mac = IndexMac::new(suite, &index_key);
         let inner = Mutex::new(VaultInner { erased, ..Default::default() });
-        Ok(Vault { master, suite, mac, inner, gate: Default::default() })
+        Ok(Vault { master, suite, log_suite, mac, inner, gate: Default::default() })
     }
 
     /// The vault's suite.
     pub fn suite(&self) -> VaultSuite {
         self.suite
+    }
+
+    /// The suite of the log this vault belongs to: new records are
+    /// committed with its hash (`sm3-jcs-sd/v3` on an `sm2-sm3` log), even
+    /// when the vault itself was made before SM4.
+    pub fn log_suite(&self) -> Suite {
+        self.log_suite
     }
 
     /// The AEAD new values are sealed with.

@@ -261,7 +261,15 @@ fn partial_view(
     if record.get("format").and_then(Value::as_str) != Some(verifier::v3::RECORD_FORMAT_V3) {
         return Ok((None, None));
     }
-    let mut view = verifier::v3::partial_view(record, &verifier::v3::LOOKUP_DISCLOSED)
+    // The leaf names the hash its record is committed with (SM3 on an
+    // `sm2-sm3` log's new records, SHA-256 on every older one).
+    let hash = match verifier::v2::parse_any_leaf(&opened.leaf) {
+        Ok(verifier::v2::Leaf::V2(l)) => l.alg.sd_hash(),
+        Ok(verifier::v2::Leaf::V1(_)) => None,
+        Err(e) => return Err(ApiError::internal("stored leaf", e)),
+    };
+    let Some(hash) = hash else { return Ok((None, None)) };
+    let mut view = verifier::v3::partial_view_in(hash, record, &verifier::v3::LOOKUP_DISCLOSED)
         .map_err(|e| ApiError::internal("stored record", e))?;
     Ok((Some(view["disclosures"].take()), Some(view["digests"].take())))
 }

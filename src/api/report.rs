@@ -15,8 +15,8 @@
 //! stored event, which the ledger's event-id idempotency answers with the
 //! original receipt.
 //!
-//! The signature is the attestation of that event: Ed25519 by the log key,
-//! registered as the issuer [`LOG_ISSUER`], over the canonical JSON of
+//! The signature is the attestation of that event by the log key as the
+//! issuer [`LOG_ISSUER`] (Ed25519, or SM2 on an `sm2-sm3` log: [`signing`]), over the canonical JSON of
 //! {"claim": {"format", "report_sha256"}, "document_hash", "event_id",
 //! "issuer", "kind": "report_issued"}. Anyone holding the file can recompute
 //! its SHA-256, find the entry, and check it like any other attestation;
@@ -26,12 +26,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use ledger::{Ledger, LedgerError, Role};
+use ledger::{Ledger, Role};
 use rand_core::{OsRng, RngCore};
 use serde_json::json;
 use verifier::bundle::{verify_bundle, VerifyOptions};
 use verifier::entry::Event;
-use verifier::note::NoteVerifier;
+use verifier::suite::Suite;
 use verifier::Hash;
 use warp::http::StatusCode;
 use warp::reply::Reply;
@@ -42,7 +42,9 @@ use crate::auth::{require, Caller};
 use crate::error::ApiError;
 use crate::report::{self, html, pdf, Issue};
 
+mod signing;
 mod stored;
+use signing::ensure_log_issuer;
 pub(crate) use stored::erase_document_reports;
 use stored::{check_room, now_micros, stored_index_prefix};
 pub use stored::{expire_stored_reports, STORED_REPORT_DAYS};
@@ -227,7 +229,7 @@ async fn run(
     })
     .await
     .map_err(|e| ApiError::internal("report task", e))??;
-    respond(&issued)
+    respond(&issued, state.ledger.suite())
 }
 
 /// `GET /v1/documents/{id}/reports/{report_id}`: an issued report, as issued.
@@ -250,7 +252,7 @@ pub(crate) async fn read(
         .map_err(|e| ApiError::internal("report task", e))??
         .filter(|r| r.document_id == document_id && r.index.is_some())
         .ok_or_else(not_found)?;
-    respond(&stored)
+    respond(&stored, state.ledger.suite())
 }
 
 /// `?format=pdf|html`, else `Accept: application/pdf`, else HTML.
@@ -509,21 +511,7 @@ fn render_pdf(doc: &report::Document) -> Result<Vec<u8>, ApiError> {
     pdf::render(doc, &font).map_err(unavailable)
 }
 
-/// Registers the log key as the issuer [`LOG_ISSUER`] unless it is already.
-fn ensure_log_issuer(ledger: &Ledger) -> Result<(), ApiError> {
-    let key =
-        NoteVerifier::from_vkey(ledger.vkey()).map_err(|e| ApiError::internal("log vkey", e))?.key;
-    match ledger.add_issuer(LOG_ISSUER, key.as_bytes()) {
-        Ok(_) => Ok(()),
-        Err(LedgerError::AlreadyExists(_)) => Err(ApiError::internal(
-            "report",
-            format!("issuer {LOG_ISSUER} is registered with another key, or revoked"),
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn respond(issued: &Issued) -> Answer {
+fn respond(issued: &Issued, suite: Suite) -> Answer {
     let (content_type, ext) = match issued.format.as_str() {
         "pdf" => ("application/pdf", "pdf"),
         _ => ("text/html; charset=utf-8", "html"),
@@ -545,6 +533,7 @@ fn respond(issued: &Issued) -> Answer {
         ("x-report-event-id", issued.event_id.clone()),
         ("x-report-issuer", LOG_ISSUER.to_owned()),
         ("x-report-signature", issued.signature.clone()),
+        ("x-report-signature-alg", signing::signature_alg(suite).to_owned()),
         ("location", location),
     ];
     for (name, value) in headers {

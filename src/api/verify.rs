@@ -203,11 +203,12 @@ fn item(mut map: Map<String, Value>, at: &str, trust: &TrustPolicy) -> Result<It
         "log_key",
         "witnesses",
         "witness_threshold",
+        "suite",
     ];
     if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(bad(format!("{at}unknown field {k:?}")));
     }
-    let own = ["policy", "log_key", "witnesses", "witness_threshold"];
+    let own = ["policy", "log_key", "witnesses", "witness_threshold", "suite"];
     let mut options = if own.iter().any(|k| map.contains_key(*k)) {
         VerifyOptions::with_policy(caller_policy(&mut map, at)?, "the policy given in the request")
     } else {
@@ -227,6 +228,7 @@ fn item(mut map: Map<String, Value>, at: &str, trust: &TrustPolicy) -> Result<It
 /// The caller's own anchors: a policy file's text, plus the shortcut options
 /// of the `verifier` command.
 fn caller_policy(map: &mut Map<String, Value>, at: &str) -> Result<TrustPolicy, ApiError> {
+    let has_file = map.contains_key("policy");
     let mut policy = match map.remove("policy") {
         None => TrustPolicy::default(),
         Some(Value::String(text)) => {
@@ -252,6 +254,15 @@ fn caller_policy(map: &mut Map<String, Value>, at: &str) -> Result<TrustPolicy, 
         let k = v.as_u64().ok_or_else(|| bad(format!("{at}witness_threshold must be a number")))?;
         policy.quorum = Some(usize::try_from(k).unwrap_or(usize::MAX));
     }
+    let named = match map.remove("suite") {
+        None => None,
+        Some(v) => Some(
+            v.as_str()
+                .and_then(|s| verifier::suite::Suite::parse(s).ok())
+                .ok_or_else(|| bad(format!("{at}suite must be ed25519-sha256 or sm2-sm3")))?,
+        ),
+    };
+    policy.settle_suite(named, has_file).map_err(|e| bad(format!("{at}{e}")))?;
     policy.check_quorum().map_err(|e| bad(format!("{at}{e}")))?;
     Ok(policy)
 }

@@ -12,6 +12,11 @@
 //   EL_FORGED     the bundle with one bit of the log's SM2 signature flipped
 //   EL_POLICY     `suite sm2-sm3`, the log key, both SM2 witnesses, quorum 2
 //   EL_ED_POLICY  an Ed25519-suite policy (no suite line)
+//   EL_LOG_POLICY `suite sm2-sm3` and the log key alone (a lookup answer
+//                 carries the log's newest checkpoint, not its cosignatures)
+//   EL_KEPT_FILE  a second contract's file, never erased: the page looks it
+//                 up at EL_URL's GET /v1/lookup (v3 entries disclosing
+//                 with SM3, sm3-jcs-sd/v3)
 //   EL_CHROMIUM   the browser (default /usr/bin/chromium)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -111,6 +116,27 @@ test('an sm2-sm3 bundle with a forged SM2 checkpoint signature is refused', asyn
   const { page, problems, verdict, checks } = await run({ policy: env('EL_POLICY'), bundle: env('EL_FORGED') });
   assert.equal(verdict, 'failed');
   assert.deepEqual(notPassed(checks).filter((c) => c.startsWith('log_signature')), ['log_signature:fail']);
+  assert.ok(checks.filter((c) => c.id === 'inclusion').every((c) => c.status === 'pass'));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('file only: the page looks the file up on the sm2-sm3 log; its SM3 disclosures (sm3-jcs-sd/v3) open the leaves: VERIFIED', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  await page.goto(`${URL_BASE}/verify?lang=en`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.setInputFiles('#policy-input', env('EL_LOG_POLICY'));
+  await page.waitForSelector('#trust-current[data-source="policy"]');
+  await page.setInputFiles('#file-input', env('EL_KEPT_FILE'));
+  await page.click('#verify');
+  await page.waitForSelector('#results[data-state="lookup-done"], #results[data-state="lookup-none"], #results[data-state="error"], #results[data-state="notice"]', { timeout: 60000 });
+  assert.equal(await page.getAttribute('#results', 'data-state'), 'lookup-done');
+  const checks = await page.$$eval('ul.checks.all li', (lis) => lis.map((li) => ({ id: li.dataset.checkId, status: li.dataset.status, text: li.textContent })));
+  assert.equal(await page.getAttribute('.verdict', 'data-verdict'), 'verified', JSON.stringify(checks.filter((c) => c.status !== 'pass'), null, 1));
+  const summaries = checks.filter((c) => c.id === 'lookup_summary');
+  assert.ok(summaries.length > 0 && summaries.every((c) => c.status === 'pass'), JSON.stringify(summaries, null, 1));
   assert.ok(checks.filter((c) => c.id === 'inclusion').every((c) => c.status === 'pass'));
   assert.deepEqual(problems, []);
   await page.close();

@@ -21,6 +21,29 @@ const flip = (b, i = 0) => {
   return c;
 };
 
+test('HMAC-SM3 equals openssl dgst -sm3 -mac HMAC, and record v3 with SM3 (sm3-jcs-sd/v3) gives the documented commitment', async () => {
+  assert.equal(V.hmac_sm3.length, 3);
+  for (const { key, message, mac } of V.hmac_sm3) assert.equal(hexOf(sm.hmacSm3(bytes(key), bytes(message))), mac, key.slice(0, 16));
+  const { recordCommitmentV3, checkPartial } = await import('../../web/verifier/v3.js');
+  const { parseRecord } = await import('../../web/verifier/v2.js');
+  const rec = V.record_v3_sm3.record;
+  parseRecord(rec); // valid, as recordCommitmentV3 expects
+  const got = Buffer.from(await recordCommitmentV3(rec, 'sm3')).toString('base64');
+  assert.equal(got, V.record_v3_sm3.commitment);
+  assert.notEqual(Buffer.from(await recordCommitmentV3(rec)).toString('base64'), V.record_v3_sm3.commitment);
+  await assert.rejects(checkPartial(bytes('00'.repeat(32)), [], {}, 'sm3'));
+});
+
+test('keys typed in take their suite from the key: an SM2 log key means sm2-sm3', async () => {
+  const { parsePolicy, policyTextFromKeys } = await import('../../web/verifier/policy.js');
+  // The SM2 log key of docs/formats.md §13.1.
+  const sm2 = 'log.example/sm+91dd8f6c+/2V2aWRlbmNlLWxlZGdlci9zbTItbm90ZS92MQQJ+d8xHlQhoVDdfRYeS8XGchefrRgz/AdrsI/zVvNQIMzqSQziZ3WlLcbqcYzBqmAK7QX7814ISmYy9gctqa0T';
+  const text = policyTextFromKeys({ log: sm2 });
+  assert.match(text, /^suite sm2-sm3\n/);
+  assert.equal((await parsePolicy(text)).suite, 'sm2-sm3');
+  assert.doesNotMatch(policyTextFromKeys({ log: sm2, inferSuite: false }), /suite/);
+});
+
 test('SM3 equals openssl dgst -sm3', () => {
   assert.ok(V.sm3.length >= 5);
   for (const { message, digest } of V.sm3) assert.equal(hexOf(sm.sm3(bytes(message))), digest, message.slice(0, 40));

@@ -23,6 +23,7 @@ pub mod entry;
 pub mod error;
 pub mod ers;
 pub mod hash;
+pub mod issued_report;
 pub mod jcs;
 pub mod note;
 pub mod pdf;

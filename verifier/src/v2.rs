@@ -55,6 +55,9 @@ pub enum CommitmentAlg {
     /// [`v3::COMMITMENT_ALG_V3`]: over per-field salted digests
     /// (`evidence-record/v3`, selective disclosure and the contract chain).
     SdV3,
+    /// [`v3::COMMITMENT_ALG_V3_SM3`]: the same record v3 with SM3 digests
+    /// and HMAC-SM3 field salts (new records of an `sm2-sm3` log).
+    SdV3Sm3,
 }
 
 impl CommitmentAlg {
@@ -63,6 +66,24 @@ impl CommitmentAlg {
         match self {
             CommitmentAlg::SaltedV2 => COMMITMENT_ALG_V2,
             CommitmentAlg::SdV3 => v3::COMMITMENT_ALG_V3,
+            CommitmentAlg::SdV3Sm3 => v3::COMMITMENT_ALG_V3_SM3,
+        }
+    }
+
+    /// The hash of a v3 (`evidence-record/v3`) commitment; `None` for v2.
+    pub fn sd_hash(self) -> Option<v3::SdHash> {
+        match self {
+            CommitmentAlg::SaltedV2 => None,
+            CommitmentAlg::SdV3 => Some(v3::SdHash::Sha256),
+            CommitmentAlg::SdV3Sm3 => Some(v3::SdHash::Sm3),
+        }
+    }
+
+    /// The algorithm of v3 records committed with `h`.
+    pub fn v3(h: v3::SdHash) -> CommitmentAlg {
+        match h {
+            v3::SdHash::Sha256 => CommitmentAlg::SdV3,
+            v3::SdHash::Sm3 => CommitmentAlg::SdV3Sm3,
         }
     }
 }
@@ -141,12 +162,14 @@ pub fn parse_any_leaf(bytes: &[u8]) -> Result<Leaf, VerifyError> {
     let alg = match string(map, "commitment_alg")? {
         COMMITMENT_ALG_V2 => CommitmentAlg::SaltedV2,
         v3::COMMITMENT_ALG_V3 => CommitmentAlg::SdV3,
+        v3::COMMITMENT_ALG_V3_SM3 => CommitmentAlg::SdV3Sm3,
         _ => {
             return Err(VerifyError::invalid(
                 "commitment_alg",
                 format!(
-                    "unknown commitment algorithm (expected {COMMITMENT_ALG_V2} or {})",
-                    v3::COMMITMENT_ALG_V3
+                    "unknown commitment algorithm (expected {COMMITMENT_ALG_V2}, {} or {})",
+                    v3::COMMITMENT_ALG_V3,
+                    v3::COMMITMENT_ALG_V3_SM3
                 ),
             ))
         }
@@ -281,14 +304,15 @@ pub fn parse_record(v: &Value) -> Result<Record, VerifyError> {
 /// tenant, the leaf's ledger time).
 pub fn open_leaf(leaf: &LeafV2, record: &Value) -> Result<(LeafEntry, Record), VerifyError> {
     let rec = parse_record(record)?;
-    let got = match (leaf.alg, rec.chain.is_some()) {
-        (CommitmentAlg::SaltedV2, false) => record_commitment(record),
-        (CommitmentAlg::SdV3, true) => v3::record_commitment(record)?,
-        (alg, _) => {
+    let got = match (leaf.alg.sd_hash(), rec.chain.is_some()) {
+        (None, false) => record_commitment(record),
+        (Some(h), true) => v3::record_commitment_in(h, record)?,
+        (_, _) => {
+            let alg = leaf.alg;
             return Err(VerifyError::invalid(
                 "record.format",
                 format!("the leaf's commitment_alg {} names another record format", alg.as_str()),
-            ))
+            ));
         }
     };
     if got != leaf.commitment {

@@ -145,7 +145,106 @@ fn generate() -> Vec<Case> {
     cases.extend(party_cases(&world, &court));
     cases.extend(integration_cases(&court));
     cases.extend(sm_cases(&world, &court));
+    cases.extend(sm3_record_cases(&world));
     cases
+}
+
+/// Record v3 with SM3 commitments (`sm3-jcs-sd/v3`) on an `sm2-sm3` log:
+/// a bundle and a lookup answer that verify, a tampered field, and a leaf
+/// whose algorithm name was swapped to the SHA-256 one.
+fn sm3_record_cases(world: &World) -> Vec<Case> {
+    let sm = SmWorld::new();
+    let flow = world.contract_flow_v2();
+    let genuine = sm.rebuild(&world.bundle_v3_in(Suite::Sm2Sm3, &flow));
+    let case = |name, description, bundle: Value, e| Case {
+        name,
+        description,
+        bundle,
+        policy: sm.policy(),
+        document: Some(DOCUMENT.to_vec()),
+        expect: e,
+    };
+    // One record names another contract: it no longer opens its SM3
+    // commitment.
+    let mut tampered = genuine.clone();
+    let rec = tampered.entries[2].record.as_mut().expect("record");
+    rec["event"]["document_id"] = json!("contract-other");
+    // The leaf names sha256-jcs-sd/v3 instead of sm3-jcs-sd/v3: another
+    // leaf than the log holds, and its record does not open it.
+    let mut swapped = genuine.clone();
+    let leaf = String::from_utf8(unb64(&swapped.entries[2].leaf))
+        .expect("UTF-8")
+        .replace("\"sm3-jcs-sd/v3\"", "\"sha256-jcs-sd/v3\"");
+    swapped.entries[2].leaf = b64(leaf.as_bytes());
+    let lookup = lookup_of(&genuine, true);
+    let mut kind = lookup.clone();
+    kind["entries"][3]["disclosures"][1][2] = json!("revoked");
+    let mut sha_view = lookup.clone();
+    let rec = genuine.entries[3].record.as_ref().expect("record");
+    let view = verifier::v3::partial_view(rec, &verifier::v3::LOOKUP_DISCLOSED).expect("view");
+    sha_view["entries"][3]["disclosures"] = view["disclosures"].clone();
+    sha_view["entries"][3]["digests"] = view["digests"].clone();
+    vec![
+        case(
+            "sm2-sm3-v3-sm3-records-verified",
+            "A genuine bundle of an sm2-sm3 log whose records are v3 committed with SM3 (sm3-jcs-sd/v3: SM3 digests, HMAC-SM3 field salts), chained by SM3 leaf hashes; verified.",
+            to_value(&genuine),
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "sm2-sm3-v3-tampered-field",
+            "The SM3-committed bundle with one record's document id changed: that record no longer opens its leaf's SM3 commitment, so the entry cannot be read and the contract's chain has a gap.",
+            to_value(&tampered),
+            expect(
+                "failed",
+                &[
+                    "attestations",
+                    "commitments",
+                    "completeness",
+                    "document_hash",
+                    "same_document",
+                    "timeline",
+                ],
+                &[],
+            ),
+        ),
+        case(
+            "sm2-sm3-v3-alg-swapped-to-sha256",
+            "The SM3-committed bundle with one leaf's commitment_alg renamed sha256-jcs-sd/v3: the leaf is not the one the SM3 tree holds, its record does not open it under SHA-256 (so the entry cannot be read), and the next entry's chain names the real leaf.",
+            to_value(&swapped),
+            expect(
+                "failed",
+                &[
+                    "attestations",
+                    "commitments",
+                    "completeness",
+                    "document_hash",
+                    "inclusion",
+                    "same_document",
+                    "timeline",
+                ],
+                &[],
+            ),
+        ),
+        case(
+            "lookup-sm3-verified",
+            "A lookup answer of an sm2-sm3 log whose v3 entries (sm3-jcs-sd/v3) disclose document hash and kind: each opens its leaf's SM3 commitment; verified.",
+            lookup,
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "lookup-sm3-tampered-kind",
+            "One SM3 entry's disclosed kind changed to revoked: its SM3 commitment does not reopen.",
+            kind,
+            expect("failed", &["lookup_summary"], &[]),
+        ),
+        case(
+            "lookup-sm3-sha256-disclosures",
+            "One SM3 entry answered with SHA-256 disclosures and digests of the same record (HMAC-SHA-256 salts): they do not open the leaf's SM3 commitment.",
+            sha_view,
+            expect("failed", &["lookup_summary"], &[]),
+        ),
+    ]
 }
 
 /// The log `ledger.example/log` as an `sm2-sm3` log (issue 26): SM2 log
@@ -619,8 +718,16 @@ fn lookup_of(bundle: &verifier::bundle::Bundle, disclose: bool) -> Value {
                 "summary": {"kind": record["event"]["kind"], "ledger_time": leaf_time(&e.leaf),
                     "party": 1, "issuers": [], "checked_on_ingest": true}});
             if disclose && record["format"] == "evidence-record/v3" {
-                let view = verifier::v3::partial_view(record, &verifier::v3::LOOKUP_DISCLOSED)
-                    .expect("view");
+                // The hash the leaf names (SM3 on an sm2-sm3 log's records).
+                let Ok(verifier::v2::Leaf::V2(leaf)) =
+                    verifier::v2::parse_any_leaf(&unb64(&e.leaf))
+                else {
+                    panic!("a v3 record under a v2 leaf")
+                };
+                let sd = leaf.alg.sd_hash().expect("a v3 leaf");
+                let view =
+                    verifier::v3::partial_view_in(sd, record, &verifier::v3::LOOKUP_DISCLOSED)
+                        .expect("view");
                 v["disclosures"] = view["disclosures"].clone();
                 v["digests"] = view["digests"].clone();
             }

@@ -126,7 +126,7 @@ async function lookupSummaryCheck(e, x, documentHash) {
     return out(true, m('c.lsum.v1_ok', { at: l.ledger_time }));
   }
   if (l.alg !== 'v3' || !('disclosures' in x)) return out(true, m('c.lsum.v2_ok', { at: l.ledger_time }));
-  const shown = await attempt(() => checkPartial(l.commitment, x.disclosures, x.digests));
+  const shown = await attempt(() => checkPartial(l.commitment, x.disclosures, x.digests, l.sdHash));
   if (shown.err) return out(false, m('c.lsum.v3_bad', { why: shown.err }));
   const hash = shown.ok.get('event.document_hash');
   const kind = shown.ok.get('event.kind');

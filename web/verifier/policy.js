@@ -175,12 +175,26 @@ export async function parsePolicy(text) {
   return p;
 }
 
+/** The suite a typed-in key names by its type byte: 0xff is this
+ * ledger's SM2 note or cosignature key (sm2note.js), so sm2-sm3. */
+function typedSuite(vkey) {
+  // name + key id + base64 (whose alphabet holds '+' too).
+  const raw = b64decode(vkey.split('+').slice(2).join('+'));
+  return raw && raw.length > 0 && raw[0] === 0xff ? 'sm2-sm3' : null;
+}
+
 /** Trust policy text from keys typed in (a log vkey, witness vkeys, a
- * quorum), parsed by the same rules as a file. */
-export function policyTextFromKeys({ log = '', witnesses = [], quorum = '' } = {}) {
+ * quorum), parsed by the same rules as a file. Its suite is the first
+ * key's (the log key's, else the first witness's), as policy.rs
+ * settle_suite for `--log-key` with no policy file: an SM2 key adds a
+ * `suite sm2-sm3` line (`inferSuite` false: the caller writes its own). */
+export function policyTextFromKeys({ log = '', witnesses = [], quorum = '', inferSuite = true } = {}) {
   const lines = [];
   for (const l of splitWs(log)) lines.push(`log ${l}`);
   for (const w of witnesses.flatMap(splitWs)) lines.push(`witness ${w}`);
+  const first = [...splitWs(log), ...witnesses.flatMap(splitWs)][0];
+  const suite = inferSuite && first ? typedSuite(first) : null;
+  if (suite) lines.unshift(`suite ${suite}`);
   if (String(quorum).trim() !== '') lines.push(`quorum ${String(quorum).trim()}`);
   return `${lines.join('\n')}\n`;
 }
@@ -199,7 +213,8 @@ export async function policyFromLogInfo(info) {
   const distinct = witnessGroups(await Promise.all(witnesses.map((w) => policyVkey(String(w), ALG_COSIGNATURE_V1)))).length;
   // The log's suite (GET /v1/log `suite`), as policy.rs from_log_json.
   let text = typeof info?.suite === 'string' && info.suite !== DEFAULT_SUITE ? `suite ${info.suite}\n` : '';
-  text += policyTextFromKeys({ log: String(info?.vkey ?? ''), witnesses: witnesses.map(String), quorum: q === undefined ? '' : String(Math.min(q, distinct)) });
+  const inferSuite = typeof info?.suite !== 'string';
+  text += policyTextFromKeys({ log: String(info?.vkey ?? ''), witnesses: witnesses.map(String), quorum: q === undefined ? '' : String(Math.min(q, distinct)), inferSuite });
   // The roots the ledger trusts (GET /v1/log `timestamp_authorities`): shown
   // as the anchors in force, though this page checks no RFC 3161 token.
   const names = new Set();

@@ -9,6 +9,7 @@
 // API (bytes are Uint8Array; sizes and indices BigInt, as in proof.js):
 //
 //   sm3(bytes) -> Uint8Array(32)
+//   hmacSm3(key, message) -> Uint8Array(32)       RFC 2104 over SM3
 //   sm3LeafHash(leaf) -> SM3(0x00 || leaf)           RFC 9162 §2.1.1
 //   sm3NodeHash(left, right) -> SM3(0x01 || l || r)  RFC 9162 §2.1.1
 //   sm2Verify(publicKey, signature, message, distid = DEFAULT_DISTID) -> boolean
@@ -51,6 +52,18 @@ const isBytes = (x) => x instanceof Uint8Array;
 export function sm3(bytes) {
   if (!isBytes(bytes)) throw new TypeError('sm3 takes a Uint8Array');
   return fromHex(sm3Hex(bytes));
+}
+
+/**
+ * HMAC-SM3 (RFC 2104 with SM3: 64-byte blocks, 32-byte output; GB/T
+ * 15852.2): the construction only, every hash is sm-crypto's SM3.
+ */
+export function hmacSm3(key, message) {
+  const BLOCK = 64;
+  const k = new Uint8Array(BLOCK);
+  k.set(key.length > BLOCK ? sm3(key) : key);
+  const pad = (byte) => k.map((b) => b ^ byte);
+  return sm3(concat(pad(0x5c), sm3(concat(pad(0x36), message))));
 }
 
 /** RFC 9162 §2.1.1 leaf hash with SM3: SM3(0x00 || leaf). */

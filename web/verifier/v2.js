@@ -7,7 +7,7 @@ import { utf8, concat, eqBytes } from './std.js';
 import { b64decode, b64encode, sha256 } from './hash.js';
 import { parseStrictJson, decodeUtf8, canonicalJson, isObject } from './jcs.js';
 import { MAX_LEAF_BYTES, invalid, fields, parseLedgerTime, parseEvent, parseIdentityFields, parseLeafV1 } from './entry.js';
-import { RECORD_FORMAT_V3, COMMITMENT_ALG_V3, parseChain, recordCommitmentV3 } from './v3.js';
+import { RECORD_FORMAT_V3, COMMITMENT_ALG_V3, COMMITMENT_ALG_V3_SM3, SD_HASH, parseChain, recordCommitmentV3 } from './v3.js';
 
 /** Evidence v2 (docs/evidence-v2.md; verifier/src/v2.rs). */
 export const LEAF_FORMAT_V2 = 'evidence-leaf/v2';
@@ -33,12 +33,14 @@ export function parseLeaf(bytes) {
 function parseLeafV2(value) {
   fields(value, ['commitment', 'commitment_alg', 'format', 'ledger_time'], ['commitment', 'commitment_alg', 'format', 'ledger_time'], '');
   if (value.format !== LEAF_FORMAT_V2) invalid('format', 'leaf_format');
-  const alg = { [COMMITMENT_ALG_V2]: 'v2', [COMMITMENT_ALG_V3]: 'v3' }[value.commitment_alg];
+  const alg = { [COMMITMENT_ALG_V2]: 'v2', [COMMITMENT_ALG_V3]: 'v3', [COMMITMENT_ALG_V3_SM3]: 'v3' }[value.commitment_alg];
   if (!alg) invalid('commitment_alg', 'commitment_alg');
   const commitment = b64of32(value.commitment, 'commitment');
   parseLedgerTime(value.ledger_time);
-  // alg 'v3': the record is evidence-record/v3 (v2.rs CommitmentAlg::SdV3).
-  return { v2: true, alg, commitment, ledger_time: value.ledger_time };
+  // alg 'v3': the record is evidence-record/v3 (v2.rs CommitmentAlg::SdV3
+  // and SdV3Sm3), its digests hashed with sdHash ('sha256' or 'sm3').
+  const sdHash = alg === 'v3' ? SD_HASH[value.commitment_alg] : null;
+  return { v2: true, alg, sdHash, commitment, ledger_time: value.ledger_time };
 }
 
 /** Standard base64 of 32 bytes (44 characters), or Fail naming `path`. */
@@ -82,7 +84,7 @@ export async function openLeaf(leaf, record) {
   const rec = parseRecord(record);
   // The leaf's commitment_alg names the record's format.
   if ((leaf.alg === 'v3') !== (rec.chain !== null)) invalid('record.format', 'record_format');
-  const got = leaf.alg === 'v3' ? await recordCommitmentV3(record) : await recordCommitment(record);
+  const got = leaf.alg === 'v3' ? await recordCommitmentV3(record, leaf.sdHash) : await recordCommitment(record);
   if (!eqBytes(got, leaf.commitment)) fail('r.open', { what: 'record', got: b64encode(got), want: b64encode(leaf.commitment) });
   return { entry: { event: rec.event, tenant: rec.tenant, ledger_time: leaf.ledger_time, v2: true }, record: rec };
 }

@@ -1,18 +1,25 @@
 // Record v3 (docs/evidence-v2.md "Record v3"): the record commitment over
 // per-field salted digests (selective disclosure), the contract's chain,
 // and the check of a partial view (the lookup's disclosures and digests).
-// Twin of verifier/src/v3.rs.
+// Twin of verifier/src/v3/mod.rs. The hash is the leaf's: 'sha256'
+// (sha256-jcs-sd/v3, WebCrypto) or 'sm3' (sm3-jcs-sd/v3: SM3 and HMAC-SM3,
+// sm.js over vendored sm-crypto), v3/sd.rs's SdHash.
 
 import { fail } from './error.js';
 import { utf8, concat, eqBytes } from './std.js';
 import { b64decode, b64encode, sha256 } from './hash.js';
 import { canonicalJson, isObject } from './jcs.js';
 import { invalid } from './entry.js';
+import { hmacSm3, sm3 } from './sm.js';
 
 const subtle = globalThis.crypto.subtle;
 
 export const RECORD_FORMAT_V3 = 'evidence-record/v3';
 export const COMMITMENT_ALG_V3 = 'sha256-jcs-sd/v3';
+export const COMMITMENT_ALG_V3_SM3 = 'sm3-jcs-sd/v3';
+/** The hash of each v3 commitment_alg (v3/sd.rs SdHash). */
+export const SD_HASH = { [COMMITMENT_ALG_V3]: 'sha256', [COMMITMENT_ALG_V3_SM3]: 'sm3' };
+const digestOf = (hash, bytes) => (hash === 'sm3' ? sm3(bytes) : sha256(bytes));
 const RECORD_DOMAIN = 'evidence-ledger/record/v3';
 const DISCLOSURE_DOMAIN = 'evidence-ledger/disclosure/v3';
 const SALT_DOMAIN = 'evidence-ledger/disclosure-salt/v3';
@@ -38,20 +45,21 @@ export function parseChain(v) {
   return { prev, seq: v.seq };
 }
 
-/** HMAC-SHA-256(salt, "evidence-ledger/disclosure-salt/v3" || 0x00 || name). */
-export async function fieldSalt(salt, name) {
+/** HMAC-<hash>(salt, "evidence-ledger/disclosure-salt/v3" || 0x00 || name). */
+export async function fieldSalt(salt, name, hash = 'sha256') {
+  if (hash === 'sm3') return hmacSm3(salt, concat(utf8.encode(SALT_DOMAIN), [0], utf8.encode(name)));
   const key = await subtle.importKey('raw', salt, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
   return new Uint8Array(await subtle.sign('HMAC', key, concat(utf8.encode(SALT_DOMAIN), [0], utf8.encode(name))));
 }
 
-/** SHA-256("evidence-ledger/disclosure/v3" || 0x00 || JCS(disclosure)). */
-export const disclosureDigest = (d) => sha256(concat(utf8.encode(DISCLOSURE_DOMAIN), [0], utf8.encode(canonicalJson(d))));
+/** <hash>("evidence-ledger/disclosure/v3" || 0x00 || JCS(disclosure)). */
+export const disclosureDigest = (d, hash = 'sha256') => digestOf(hash, concat(utf8.encode(DISCLOSURE_DOMAIN), [0], utf8.encode(canonicalJson(d))));
 
 /** The commitment over the digests (a Map name -> 32 bytes) of every name. */
-export function commitmentOfDigests(digests) {
+export function commitmentOfDigests(digests, hash = 'sha256') {
   const obj = {};
   for (const [k, v] of digests) obj[k] = b64encode(v);
-  return sha256(concat(utf8.encode(RECORD_DOMAIN), [0], utf8.encode(canonicalJson({ digests: obj, format: RECORD_FORMAT_V3 }))));
+  return digestOf(hash, concat(utf8.encode(RECORD_DOMAIN), [0], utf8.encode(canonicalJson({ digests: obj, format: RECORD_FORMAT_V3 }))));
 }
 
 /** The value under each name of a validated v3 record (v3.rs claims). */
@@ -64,14 +72,14 @@ function claimValue(rec, name) {
 }
 
 /** The commitment of a v3 record already validated by parseRecord (v3.rs record_commitment). */
-export async function recordCommitmentV3(rec) {
+export async function recordCommitmentV3(rec, hash = 'sha256') {
   const salt = b64decode(rec.salt);
   const digests = new Map();
   for (const name of NAMES) {
-    const d = [b64encode(await fieldSalt(salt, name)), name, claimValue(rec, name)];
-    digests.set(name, await disclosureDigest(d));
+    const d = [b64encode(await fieldSalt(salt, name, hash)), name, claimValue(rec, name)];
+    digests.set(name, await disclosureDigest(d, hash));
   }
-  return commitmentOfDigests(digests);
+  return commitmentOfDigests(digests, hash);
 }
 
 /**
@@ -81,7 +89,7 @@ export async function recordCommitmentV3(rec) {
  * commitment recomputed from both is the leaf's. Returns a Map of the
  * disclosed values; throws Fail.
  */
-export async function checkPartial(commitment, disclosures, digests) {
+export async function checkPartial(commitment, disclosures, digests, hash = 'sha256') {
   const bad = (what, a = {}) => fail('r.sd', { what, ...a });
   if (!Array.isArray(disclosures)) bad('disclosures');
   if (!isObject(digests)) bad('digests');
@@ -92,7 +100,7 @@ export async function checkPartial(commitment, disclosures, digests) {
     if (!b64of32(d[0])) bad('salt');
     if (typeof d[1] !== 'string' || !NAMES.includes(d[1])) bad('name', { name: String(d[1]) });
     if (all.has(d[1])) bad('twice', { name: d[1] });
-    all.set(d[1], await disclosureDigest(d));
+    all.set(d[1], await disclosureDigest(d, hash));
     shown.set(d[1], d[2]);
   }
   for (const [name, v] of Object.entries(digests)) {
@@ -104,7 +112,7 @@ export async function checkPartial(commitment, disclosures, digests) {
   }
   const missing = NAMES.find((n) => !all.has(n));
   if (missing) bad('missing', { name: missing });
-  const got = await commitmentOfDigests(all);
+  const got = await commitmentOfDigests(all, hash);
   if (!eqBytes(got, commitment)) bad('commitment', { got: b64encode(got), want: b64encode(commitment) });
   return shown;
 }

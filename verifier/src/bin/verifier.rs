@@ -5,6 +5,8 @@
 //! contract PDF's own signatures against the policy's CA and TSA roots.
 //! `verifier ers RECORD --bundle BUNDLE --policy FILE` checks an RFC 4998
 //! evidence record over the bundle it covers (docs/long-term.md).
+//! `verifier report REPORT --bundle BUNDLE --policy FILE` checks an
+//! evidence report file the ledger issued against the contract's bundle.
 //! `verifier policy fetch URL` writes a starting policy from a ledger's
 //! `/v1/log`; `verifier policy show FILE` reads one back.
 //!
@@ -19,6 +21,8 @@
 // for a binary of its own.
 #[path = "verifier/ers.rs"]
 mod ers;
+#[path = "verifier/issued.rs"]
+mod issued;
 
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
@@ -31,16 +35,19 @@ use verifier::bundle::{
 use verifier::pdf::{match_bundle, verify_pdf, MAX_PDF_BYTES};
 use verifier::policy::{TrustPolicy, MAX_POLICY_BYTES, MAX_ROOT_PEM_BYTES};
 use verifier::report::{json_terminal_safe, terminal_safe, wrap_for_terminal};
+use verifier::suite::Suite;
 use verifier::Hash;
 
 const USAGE: &str = "\
 usage: verifier verify BUNDLE [--policy FILE] [--document FILE] [--json]
                        [--log-key VKEY ...] [--witness VKEY ...] [--witness-threshold K]
                        [--tsa-root NAME=FILE.pem ...] [--issuer NAME=BASE64 ...]
+                       [--suite ed25519-sha256|sm2-sm3]
        verifier pdf SIGNED.pdf [--policy FILE] [--bundle BUNDLE] [--json]
                        [--ca-root NAME=FILE.pem ...] [--tsa-root NAME=FILE.pem ...]
        verifier ers RECORD --bundle BUNDLE [--policy FILE] [--document FILE]
                        [--tsa-root NAME=FILE.pem ...] [--json]
+       verifier report REPORT --bundle BUNDLE [--policy FILE] [verify's key options] [--json]
        verifier policy fetch URL [--out FILE]
        verifier policy show FILE
 
@@ -55,6 +62,10 @@ verify: checks an evidence bundle offline against the keys YOU trust.
                        countersigned (default: all of them)
   --tsa-root NAME=FILE a TSA root certificate (PEM) you trust (repeatable)
   --issuer NAME=KEY    pin an attestation issuer's Ed25519 key (repeatable)
+  --suite NAME         the log's suite (ed25519-sha256 or sm2-sm3); without it
+                       and without a policy file, the suite of the --log-key
+                       given (an SM2 key: sm2-sm3); a policy file's `suite`
+                       line otherwise
   --json               print the report as JSON
   Keys inside the bundle are claims, never trusted: without a log key the
   verdict is NOT VERIFIED.
@@ -75,6 +86,12 @@ ers: checks an RFC 4998 evidence record (DER) over the bundle it covers:
   valid when the next renewal was made and the newest valid now; prints
   from which date to which date the evidence is covered, by which hashes.
   Exit status 0 verified, 1 not, 2 usage or file error.
+
+report: checks an evidence report file (HTML or PDF) the ledger issued: its
+  SHA-256 must be named by a report_issued entry of BUNDLE (the contract's
+  bundle, fetched after the report), attested by the log's own key
+  (Ed25519, or SM2 on an sm2-sm3 log), and BUNDLE must verify under the keys
+  you trust. Exit status 0 verified, 1 not, 2 usage or file error.
 
 policy fetch: writes a starting policy from URL/v1/log (the ledger's own word:
   compare its keys with ones published elsewhere before relying on it).
@@ -106,6 +123,7 @@ fn main() -> ExitCode {
         Some("verify") => verify(&raw[1..]),
         Some("pdf") => pdf(&raw[1..]),
         Some("ers") => ers::run(&raw[1..]),
+        Some("report") => issued::run(&raw[1..]),
         Some("policy") => policy(&raw[1..]).map(|()| 0),
         Some(other) => Err(Fatal(format!("unknown command {:?}", terminal_safe(other)))),
         None => Err(Fatal("missing command".into())),
@@ -130,6 +148,7 @@ struct VerifyArgs {
     threshold: Option<usize>,
     tsa_roots: Vec<String>,
     issuers: Vec<String>,
+    suite: Option<String>,
     json: bool,
 }
 
@@ -223,6 +242,7 @@ fn parse_verify_args(raw: &[String]) -> Result<VerifyArgs, Fatal> {
             }
             "--tsa-root" => args.tsa_roots.push(value()?),
             "--issuer" => args.issuers.push(value()?),
+            "--suite" if args.suite.is_none() => args.suite = Some(value()?),
             f if f.starts_with('-') && f.len() > 1 => {
                 return Err(Fatal(format!("unknown or repeated option {f}")))
             }
@@ -264,8 +284,14 @@ fn build_policy(args: &VerifyArgs) -> Result<(TrustPolicy, String), Fatal> {
     if args.threshold.is_some() {
         policy.quorum = args.threshold;
     }
+    let named = match &args.suite {
+        Some(n) => Some(Suite::parse(n).map_err(|e| Fatal(format!("--suite: {e}")))?),
+        None => None,
+    };
+    policy.settle_suite(named, args.policy_file.is_some()).map_err(Fatal)?;
     policy.check_quorum().map_err(|e| Fatal(e.to_string()))?;
     let options = !(args.log_keys.is_empty()
+        && args.suite.is_none()
         && args.witnesses.is_empty()
         && args.tsa_roots.is_empty()
         && args.issuers.is_empty()

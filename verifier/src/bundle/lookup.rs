@@ -16,14 +16,16 @@ use serde_json::{Map, Value};
 use super::decoded::{leaf_bytes, undecoded, DecodedEntry};
 use super::{content, decode, signatures, Bundle, BundleEntry, BundleWitness, VerifyOptions};
 use super::{BUNDLE_LIMITS, FORMAT_V1, MAX_WITNESSES};
+use crate::anykey::AnyVerifier;
 use crate::check::{check_id, Check, VerdictStatus};
 use crate::entry::parse_ledger_time;
 use crate::jcs;
 use crate::proof::MAX_PROOF_HASHES;
 use crate::report::{CheckpointFact, Report};
+use crate::suite::Suite;
 use crate::text::plain;
-use crate::v2::{parse_any_leaf, CommitmentAlg, Leaf};
-use crate::v3::check_partial;
+use crate::v2::{parse_any_leaf, Leaf};
+use crate::v3::check_partial_in;
 use crate::Hash;
 
 /// `format` of a lookup answer.
@@ -76,6 +78,9 @@ pub fn verify_lookup_bytes(bytes: &[u8], options: &VerifyOptions) -> Report {
     report.origin = answer.bundle.origin.clone();
     report.document_hash = Some(answer.document_hash.clone());
     let mut d = decode::decode(&answer.bundle);
+    // An sm2-sm3 log's leaf hashes are SM3 (the log key's type names the
+    // suite), as decode::decode does for a bundle's entries.
+    let suite = d.log_key.as_ref().map_or(Suite::Ed25519Sha256, AnyVerifier::suite);
     let mut leaves = Vec::with_capacity(answer.items.len());
     let mut prev: Option<u64> = None;
     for it in &answer.items {
@@ -83,7 +88,11 @@ pub fn verify_lookup_bytes(bytes: &[u8], options: &VerifyOptions) -> Report {
             d.problems.push(format!("entry {} is out of order or repeated", it.index));
         }
         prev = Some(it.index);
-        let (entry, leaf) = decode_item(it, &mut d.problems);
+        let (mut entry, leaf) = decode_item(it, &mut d.problems);
+        if suite != Suite::Ed25519Sha256 {
+            entry.leaf_hash = leaf_bytes(&BundleEntry::new(it.index, it.leaf.clone(), vec![]))
+                .map(|b| suite.leaf_hash(&b));
+        }
         d.entries.push(entry);
         leaves.push(leaf);
     }
@@ -215,7 +224,7 @@ fn summary_check(it: &Item, leaf: Option<&Leaf>, document_hash: &str) -> (Check,
         }
         Leaf::V2(v2) => v2,
     };
-    let (CommitmentAlg::SdV3, Some((disclosures, digests))) = (v2.alg, &it.partial) else {
+    let (Some(sd), Some((disclosures, digests))) = (v2.alg.sd_hash(), &it.partial) else {
         return out(
             true,
             format!(
@@ -227,7 +236,7 @@ fn summary_check(it: &Item, leaf: Option<&Leaf>, document_hash: &str) -> (Check,
             false,
         );
     };
-    let shown = match check_partial(&v2.commitment, disclosures, digests) {
+    let shown = match check_partial_in(sd, &v2.commitment, disclosures, digests) {
         Ok(s) => s,
         Err(e) => {
             let why = plain(&e.to_string());

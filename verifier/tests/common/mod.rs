@@ -385,8 +385,17 @@ impl World {
     /// previous entry (`prev` its leaf hash, `seq` its position). Two
     /// leaves of other contracts sit before each of ours, as in a busy log.
     pub fn bundle_v3(&self, events: &[Value]) -> Bundle {
+        self.bundle_v3_in(verifier::suite::Suite::Ed25519Sha256, events)
+    }
+
+    /// [`World::bundle_v3`] as a log of `suite` writes it: records
+    /// committed with the suite's hash (`sm3-jcs-sd/v3` on `sm2-sm3`), each
+    /// chain's `prev` the suite's leaf hash. The inclusion proofs and
+    /// checkpoint are SHA-256 ones: an `sm2-sm3` caller rebuilds them.
+    pub fn bundle_v3_in(&self, suite: verifier::suite::Suite, events: &[Value]) -> Bundle {
         use verifier::v2::{leaf_bytes, CommitmentAlg};
-        use verifier::v3::{record_commitment as commitment_v3, record_value as record_v3, Chain};
+        use verifier::v3::{record_commitment_in, record_value as record_v3, Chain, SdHash};
+        let sd = SdHash::for_suite(suite);
         let mut leaves: Vec<Vec<u8>> = Vec::new();
         let mut ours = Vec::new();
         let mut prev = None;
@@ -406,9 +415,9 @@ impl World {
                 &chain,
             );
             let time = format_ledger_time(T0 + i as i64 * 1_000_000);
-            let c = commitment_v3(&record).expect("v3 record");
-            let leaf = leaf_bytes(&c, CommitmentAlg::SdV3, &time);
-            prev = Some(leaf_hash(&leaf));
+            let c = record_commitment_in(sd, &record).expect("v3 record");
+            let leaf = leaf_bytes(&c, CommitmentAlg::v3(sd), &time);
+            prev = Some(suite.leaf_hash(&leaf));
             ours.push((leaves.len(), record, opening));
             leaves.push(leaf);
         }

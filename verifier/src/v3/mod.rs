@@ -28,21 +28,26 @@
 //! just before this one in the log (same tenant and contract), `seq` its
 //! 0-based position among the contract's entries; the first has `prev`
 //! null and `seq` 0. The sequencer writes them, in log order.
+//!
+//! On an `sm2-sm3` log the same construction runs with SM3 and HMAC-SM3
+//! (`sm3-jcs-sd/v3`, [`SdHash::Sm3`]); each function with an `_in`
+//! suffix takes the hash, the one without it is SHA-256.
 
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use hmac::{Hmac, Mac as _};
 use serde_json::{json, Map, Value};
-use sha2::{Digest as _, Sha256};
 
 use crate::jcs;
 use crate::{Hash, VerifyError};
 
+mod sd;
+
+use sd::SaltMac;
+pub use sd::{SdHash, COMMITMENT_ALG_V3, COMMITMENT_ALG_V3_SM3};
+
 /// `format` of a v3 record.
 pub const RECORD_FORMAT_V3: &str = "evidence-record/v3";
-/// `commitment_alg` of a leaf whose record is v3.
-pub const COMMITMENT_ALG_V3: &str = "sha256-jcs-sd/v3";
 /// Domain string of the v3 record commitment.
 pub const RECORD_DOMAIN_V3: &[u8] = b"evidence-ledger/record/v3";
 /// Domain string of a disclosure digest.
@@ -114,69 +119,81 @@ impl Chain {
 
 /// HMAC-SHA-256(salt, [`SALT_DOMAIN`] || 0x00 || name).
 pub fn field_salt(salt: &[u8; 32], name: &str) -> [u8; 32] {
-    field_salt_with(&salt_mac(salt), name)
+    field_salt_in(SdHash::Sha256, salt, name)
 }
 
-/// The HMAC keyed with a record's salt, ready for [`field_salt_with`]
-/// (the key's two padded blocks are hashed once per record, not per name).
-fn salt_mac(salt: &[u8; 32]) -> Hmac<Sha256> {
-    // HMAC takes a key of any length, so `new_from_slice` never fails; the
-    // fallback (a zero key) is unreachable and only avoids a panic path.
-    Hmac::<Sha256>::new_from_slice(salt)
-        .unwrap_or_else(|_| <Hmac<Sha256> as hmac::digest::KeyInit>::new(&Default::default()))
+/// HMAC-`h`(salt, [`SALT_DOMAIN`] || 0x00 || name).
+pub fn field_salt_in(h: SdHash, salt: &[u8; 32], name: &str) -> [u8; 32] {
+    field_salt_with(&h.salt_mac(salt), name)
 }
 
-fn field_salt_with(mac: &Hmac<Sha256>, name: &str) -> [u8; 32] {
-    let mut mac = mac.clone();
-    mac.update(SALT_DOMAIN);
-    mac.update(&[0]);
-    mac.update(name.as_bytes());
-    mac.finalize().into_bytes().into()
+fn field_salt_with(mac: &SaltMac, name: &str) -> [u8; 32] {
+    mac.mac(&[SALT_DOMAIN, &[0], name.as_bytes()])
 }
 
-/// SHA-256([`DISCLOSURE_DOMAIN`] || 0x00 || JCS([b64(field salt), name,
+/// `h`([`DISCLOSURE_DOMAIN`] || 0x00 || JCS([b64(field salt), name,
 /// value])), with the value given as its canonical JSON: the same bytes as
-/// [`disclosure_digest`] of [`disclosure`], without building the array.
-fn digest_of_canonical(field_salt: &[u8; 32], name: &str, canonical_value: &[u8]) -> Hash {
+/// [`disclosure_digest_in`] of [`disclosure_in`], without building the array.
+fn digest_of_canonical(
+    hash: SdHash,
+    field_salt: &[u8; 32],
+    name: &str,
+    canonical_value: &[u8],
+) -> Hash {
     let mut head = Vec::with_capacity(64 + name.len());
     head.push(b'[');
     jcs::write_string(&B64.encode(field_salt), &mut head);
     head.push(b',');
     jcs::write_string(name, &mut head);
     head.push(b',');
-    let mut h = Sha256::new();
+    let mut h = hash.hasher();
     h.update(DISCLOSURE_DOMAIN);
     h.update([0]);
     h.update(&head);
     h.update(canonical_value);
     h.update(b"]");
-    Hash(h.finalize().into())
+    h.finish()
 }
 
 /// The disclosure `[b64(field salt), name, value]`.
 pub fn disclosure(salt: &[u8; 32], name: &str, value: Value) -> Value {
-    json!([B64.encode(field_salt(salt, name)), name, value])
+    disclosure_in(SdHash::Sha256, salt, name, value)
+}
+
+/// The disclosure `[b64(field salt), name, value]`, its field salt from HMAC-`h`.
+pub fn disclosure_in(h: SdHash, salt: &[u8; 32], name: &str, value: Value) -> Value {
+    json!([B64.encode(field_salt_in(h, salt, name)), name, value])
 }
 
 /// SHA-256([`DISCLOSURE_DOMAIN`] || 0x00 || JCS(disclosure)).
 pub fn disclosure_digest(disclosure: &Value) -> Hash {
-    let mut h = Sha256::new();
-    h.update(DISCLOSURE_DOMAIN);
-    h.update([0]);
-    h.update(jcs::to_canonical(disclosure));
-    Hash(h.finalize().into())
+    disclosure_digest_in(SdHash::Sha256, disclosure)
 }
 
-/// The record commitment over the digests of all of [`NAMES`].
+/// `h`([`DISCLOSURE_DOMAIN`] || 0x00 || JCS(disclosure)).
+pub fn disclosure_digest_in(h: SdHash, disclosure: &Value) -> Hash {
+    let mut d = h.hasher();
+    d.update(DISCLOSURE_DOMAIN);
+    d.update([0]);
+    d.update(jcs::to_canonical(disclosure));
+    d.finish()
+}
+
+/// The SHA-256 record commitment over the digests of all of [`NAMES`].
 pub fn commitment_of_digests(digests: &BTreeMap<String, Hash>) -> Hash {
+    commitment_of_digests_in(SdHash::Sha256, digests)
+}
+
+/// The record commitment with `h` over the digests of all of [`NAMES`].
+pub fn commitment_of_digests_in(h: SdHash, digests: &BTreeMap<String, Hash>) -> Hash {
     let map: Map<String, Value> =
         digests.iter().map(|(k, v)| (k.clone(), Value::from(v.to_base64()))).collect();
     let body = json!({"digests": Value::Object(map), "format": RECORD_FORMAT_V3});
-    let mut h = Sha256::new();
-    h.update(RECORD_DOMAIN_V3);
-    h.update([0]);
-    h.update(jcs::to_canonical(&body));
-    Hash(h.finalize().into())
+    let mut d = h.hasher();
+    d.update(RECORD_DOMAIN_V3);
+    d.update([0]);
+    d.update(jcs::to_canonical(&body));
+    d.finish()
 }
 
 /// The value under every name but [`CHAIN`]: the event's members (`null`
@@ -204,18 +221,30 @@ pub struct Sealing {
     /// the first name in sorted order, so everything after it is known).
     tail: Vec<u8>,
     chain_salt: [u8; 32],
+    hash: SdHash,
 }
 
 impl Sealing {
-    /// Digests of a record's fields but the chain. `event` must not hold
-    /// `identity`.
+    /// Digests of a record's fields but the chain, with SHA-256. `event`
+    /// must not hold `identity`.
     pub fn new(
         event_without_identity: &Value,
         tenant: &str,
         salt: &[u8; 32],
         identity_commitment: Option<&Hash>,
     ) -> Sealing {
-        let mac = salt_mac(salt);
+        Sealing::new_in(SdHash::Sha256, event_without_identity, tenant, salt, identity_commitment)
+    }
+
+    /// Digests of a record's fields but the chain, with `hash`.
+    pub fn new_in(
+        hash: SdHash,
+        event_without_identity: &Value,
+        tenant: &str,
+        salt: &[u8; 32],
+        identity_commitment: Option<&Hash>,
+    ) -> Sealing {
+        let mac = hash.salt_mac(salt);
         let mut tail = Vec::with_capacity(700);
         let mut canonical = Vec::with_capacity(256);
         for name in NAMES.iter().filter(|n| **n != CHAIN) {
@@ -231,7 +260,7 @@ impl Sealing {
                     None => canonical.extend_from_slice(b"null"),
                 },
             }
-            let d = digest_of_canonical(&field_salt_with(&mac, name), name, &canonical);
+            let d = digest_of_canonical(hash, &field_salt_with(&mac, name), name, &canonical);
             // Names are ASCII and sorted: the canonical member order.
             tail.push(b',');
             jcs::write_string(name, &mut tail);
@@ -241,10 +270,15 @@ impl Sealing {
         tail.extend_from_slice(b"},\"format\":");
         jcs::write_string(RECORD_FORMAT_V3, &mut tail);
         tail.push(b'}');
-        Sealing { tail, chain_salt: field_salt_with(&mac, CHAIN) }
+        Sealing { tail, chain_salt: field_salt_with(&mac, CHAIN), hash }
     }
 
-    /// The record commitment once the chain is known: SHA-256 over the
+    /// The hash the record is committed with (the leaf names it).
+    pub fn hash(&self) -> SdHash {
+        self.hash
+    }
+
+    /// The record commitment once the chain is known: the hash of the
     /// domain, 0x00 and `{"digests":{"chain":"<digest>"` + the tail.
     pub fn commitment(&self, chain: &Chain) -> Hash {
         let mut value = Vec::with_capacity(80);
@@ -254,8 +288,8 @@ impl Sealing {
             None => value.extend_from_slice(b"null"),
         }
         value.extend_from_slice(format!(",\"seq\":{}}}", chain.seq).as_bytes());
-        let d = digest_of_canonical(&self.chain_salt, CHAIN, &value);
-        let mut h = Sha256::new();
+        let d = digest_of_canonical(self.hash, &self.chain_salt, CHAIN, &value);
+        let mut h = self.hash.hasher();
         h.update(RECORD_DOMAIN_V3);
         h.update([0]);
         h.update(b"{\"digests\":{\"chain\":");
@@ -263,7 +297,7 @@ impl Sealing {
         jcs::write_string(&d.to_base64(), &mut b64);
         h.update(&b64);
         h.update(&self.tail);
-        Hash(h.finalize().into())
+        h.finish()
     }
 }
 
@@ -352,9 +386,14 @@ pub(crate) fn record_canonical_as(
     out
 }
 
-/// Every disclosure of a v3 record, by name (for the lookup and tests).
-/// The record must have been validated (`v2::parse_record`).
+/// Every disclosure of a SHA-256 v3 record, by name (for the lookup and
+/// tests). The record must have been validated (`v2::parse_record`).
 pub fn disclosures(record: &Value) -> Result<BTreeMap<String, Value>, VerifyError> {
+    disclosures_in(SdHash::Sha256, record)
+}
+
+/// Every disclosure of a v3 record committed with `h`, by name.
+pub fn disclosures_in(h: SdHash, record: &Value) -> Result<BTreeMap<String, Value>, VerifyError> {
     let bad = |r: &str| VerifyError::invalid("record", r.to_owned());
     let salt: [u8; 32] = record
         .get("salt")
@@ -372,32 +411,44 @@ pub fn disclosures(record: &Value) -> Result<BTreeMap<String, Value>, VerifyErro
     let mut out: BTreeMap<String, Value> = claims(event, tenant, ic.as_ref())
         .into_iter()
         .map(|(n, v)| {
-            let d = disclosure(&salt, &n, v);
+            let d = disclosure_in(h, &salt, &n, v);
             (n, d)
         })
         .collect();
-    out.insert(CHAIN.into(), disclosure(&salt, CHAIN, chain.value()));
+    out.insert(CHAIN.into(), disclosure_in(h, &salt, CHAIN, chain.value()));
     Ok(out)
 }
 
-/// The commitment of a v3 record: from its disclosures.
+/// The SHA-256 commitment of a v3 record: from its disclosures.
 pub fn record_commitment(record: &Value) -> Result<Hash, VerifyError> {
-    let digests =
-        disclosures(record)?.into_iter().map(|(n, d)| (n, disclosure_digest(&d))).collect();
-    Ok(commitment_of_digests(&digests))
+    record_commitment_in(SdHash::Sha256, record)
 }
 
-/// The lookup's view of a v3 record: the disclosures of `names`, and the
-/// digests of every other name (`{"disclosures": [...], "digests": {...}}`).
+/// The commitment of a v3 record with `h`: from its disclosures.
+pub fn record_commitment_in(h: SdHash, record: &Value) -> Result<Hash, VerifyError> {
+    let digests = disclosures_in(h, record)?
+        .into_iter()
+        .map(|(n, d)| (n, disclosure_digest_in(h, &d)))
+        .collect();
+    Ok(commitment_of_digests_in(h, &digests))
+}
+
+/// The lookup's view of a SHA-256 v3 record: the disclosures of `names`,
+/// and the digests of every other name (`{"disclosures": [...], "digests": {...}}`).
 pub fn partial_view(record: &Value, names: &[&str]) -> Result<Value, VerifyError> {
-    let all = disclosures(record)?;
+    partial_view_in(SdHash::Sha256, record, names)
+}
+
+/// [`partial_view`] of a record committed with `h`.
+pub fn partial_view_in(h: SdHash, record: &Value, names: &[&str]) -> Result<Value, VerifyError> {
+    let all = disclosures_in(h, record)?;
     let mut shown = Vec::new();
     let mut digests = Map::new();
     for (name, d) in all {
         if names.contains(&name.as_str()) {
             shown.push(d);
         } else {
-            digests.insert(name, Value::from(disclosure_digest(&d).to_base64()));
+            digests.insert(name, Value::from(disclosure_digest_in(h, &d).to_base64()));
         }
     }
     Ok(json!({"disclosures": shown, "digests": digests}))
@@ -408,6 +459,16 @@ pub fn partial_view(record: &Value, names: &[&str]) -> Result<Value, VerifyError
 /// holds every other name once as base64 of 32 bytes, and the commitment
 /// recomputed from both is `commitment`. Returns the disclosed values.
 pub fn check_partial(
+    commitment: &Hash,
+    disclosures: &Value,
+    digests: &Value,
+) -> Result<BTreeMap<String, Value>, VerifyError> {
+    check_partial_in(SdHash::Sha256, commitment, disclosures, digests)
+}
+
+/// [`check_partial`] for a leaf whose record is committed with `h`.
+pub fn check_partial_in(
+    h: SdHash,
     commitment: &Hash,
     disclosures: &Value,
     digests: &Value,
@@ -435,7 +496,7 @@ pub fn check_partial(
             .as_str()
             .filter(|n| NAMES.contains(n))
             .ok_or_else(|| bad(&f, "its name is not one a v3 record commits to".into()))?;
-        if all.insert(name.to_owned(), disclosure_digest(d)).is_some() {
+        if all.insert(name.to_owned(), disclosure_digest_in(h, d)).is_some() {
             return Err(bad(&f, format!("{name} is disclosed twice")));
         }
         shown.insert(name.to_owned(), parts[2].clone());
@@ -457,7 +518,7 @@ pub fn check_partial(
     if let Some(missing) = NAMES.iter().find(|n| !all.contains_key(**n)) {
         return Err(bad("digests", format!("{missing} is neither disclosed nor digested")));
     }
-    let got = commitment_of_digests(&all);
+    let got = commitment_of_digests_in(h, &all);
     if got != *commitment {
         return Err(bad(
             "disclosures",
@@ -472,95 +533,4 @@ pub fn check_partial(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn event() -> Value {
-        json!({"event_id": "ev-1", "document_id": "c-42", "kind": "signed",
-            "document_hash": "ab".repeat(32),
-            "actor": {"id": "u-9", "display": "王*", "commitment": "cd".repeat(32)},
-            "attestations": []})
-    }
-
-    #[test]
-    fn sealing_and_the_full_record_agree() {
-        let chain = Chain { prev: Some(Hash([9; 32])), seq: 3 };
-        let s = Sealing::new(&event(), "t-1", &[7; 32], None);
-        let rec = record_value(&event(), "t-1", &[7; 32], None, &chain);
-        assert_eq!(s.commitment(&chain), record_commitment(&rec).expect("commitment"));
-        let other = Chain { prev: Some(Hash([9; 32])), seq: 4 };
-        assert_ne!(s.commitment(&other), s.commitment(&chain));
-    }
-
-    #[test]
-    fn the_spliced_digests_are_the_generic_ones() {
-        let mut ev = event();
-        ev["timestamp_token"] = json!("AAAA");
-        ev["attestations"] =
-            json!([{"issuer": "idp", "claim": {"名": [1, "x"]}, "signature": "s"}]);
-        for ic in [None, Some(Hash([4; 32]))] {
-            for chain in [Chain { prev: None, seq: 0 }, Chain { prev: Some(Hash([2; 32])), seq: 9 }]
-            {
-                let s = Sealing::new(&ev, "租户", &[3; 32], ic.as_ref());
-                let rec = record_value(&ev, "租户", &[3; 32], ic.as_ref(), &chain);
-                assert_eq!(s.commitment(&chain), record_commitment(&rec).expect("commitment"));
-            }
-        }
-        let d = disclosure(&[3; 32], "tenant", json!("租户"));
-        for ic in [None, Some(Hash([4; 32]))] {
-            let v = record_without_chain(&ev, "租户", &[3; 32], ic.as_ref());
-            let spliced = record_without_chain_canonical(
-                &jcs::to_canonical(&ev),
-                "租户",
-                &[3; 32],
-                ic.as_ref(),
-            );
-            assert_eq!(jcs::to_canonical(&v), spliced);
-        }
-        let fast =
-            digest_of_canonical(&field_salt(&[3; 32], "tenant"), "tenant", "\"租户\"".as_bytes());
-        assert_eq!(fast, disclosure_digest(&d));
-    }
-
-    #[test]
-    fn a_partial_view_opens_its_leaf_and_forgeries_do_not() {
-        let chain = Chain { prev: None, seq: 0 };
-        let rec = record_value(&event(), "t-1", &[7; 32], Some(&Hash([1; 32])), &chain);
-        let c = record_commitment(&rec).expect("commitment");
-        let view = partial_view(&rec, &LOOKUP_DISCLOSED).expect("view");
-        let shown = check_partial(&c, &view["disclosures"], &view["digests"]).expect("opens");
-        assert_eq!(shown["event.document_hash"], Value::from("ab".repeat(32)));
-        assert_eq!(shown.len(), 2);
-        // A swapped document hash, a wrong salt, a digest from another record.
-        let mut swapped = view.clone();
-        swapped["disclosures"][0][2] = Value::from("ee".repeat(32));
-        let mut salted = view.clone();
-        salted["disclosures"][0][0] = Value::from(B64.encode([0u8; 32]));
-        let other = record_value(&event(), "t-2", &[7; 32], None, &chain);
-        let other_view = partial_view(&other, &LOOKUP_DISCLOSED).expect("view");
-        let mut spliced = view.clone();
-        spliced["digests"]["tenant"] = other_view["digests"]["tenant"].clone();
-        let mut missing = view.clone();
-        missing["digests"].as_object_mut().expect("map").remove("tenant");
-        for (what, v) in
-            [("swapped", swapped), ("salt", salted), ("spliced", spliced), ("missing", missing)]
-        {
-            assert!(check_partial(&c, &v["disclosures"], &v["digests"]).is_err(), "{what}");
-        }
-    }
-
-    #[test]
-    fn chain_is_strict() {
-        for bad in [
-            json!({"prev": null, "seq": 1}),
-            json!({"prev": Hash([1; 32]).to_base64(), "seq": 0}),
-            json!({"prev": null}),
-            json!({"prev": null, "seq": 0, "x": 1}),
-            json!({"prev": "AAAA", "seq": 2}),
-        ] {
-            assert!(Chain::parse(&bad).is_err(), "{bad}");
-        }
-        let ok = Chain { prev: Some(Hash([1; 32])), seq: 2 };
-        assert_eq!(Chain::parse(&ok.value()).expect("parses"), ok);
-    }
-}
+mod tests;

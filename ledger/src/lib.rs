@@ -38,6 +38,7 @@ mod pgtls;
 pub mod pkcs11;
 mod proofs;
 mod records;
+mod redact;
 pub mod registry;
 mod rotation;
 pub mod sealing;
@@ -57,6 +58,7 @@ pub use ids::{check_id, RESERVED_DOCUMENT_PREFIXES};
 pub use ingest::MAX_TIMESTAMP_SKEW_SECS;
 pub use ledger::{Ledger, LedgerOptions, LedgerStatus};
 pub use records::Opening;
+pub use redact::Redacted;
 pub use registry::{
     IssuerRecord, Role, TokenRecord, TsaRecord, INTEGRATION_ISSUER_PREFIX, MAX_NEW_ISSUER_NAME,
     PLATFORM_TENANT, TENANT_ISSUER_PREFIX,

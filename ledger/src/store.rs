@@ -1068,6 +1068,22 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces the sealed records of entries in one synced batch (a
+    /// subject erasure's redaction, after its commit), and lists their
+    /// keys for the purge under `purge-keys\0` `list_id` (a list of its
+    /// own, beside the erasure's), so that the old values are compacted
+    /// away as an erasure's are.
+    pub fn rewrite_records(&self, list_id: &[u8; 32], records: &[(u64, Vec<u8>)]) -> Result<()> {
+        let mut b = self.batch();
+        for (index, sealed) in records {
+            b.put(CF_RECORDS, &private_key(*index, TAG_RECORD), sealed);
+            b.note_purge(CF_RECORDS, &private_key(*index, TAG_RECORD));
+        }
+        let keys = encode_purge_keys(&std::mem::take(&mut b.purged));
+        b.put(CF_META, &[META_PURGE_KEYS, list_id].concat(), &keys);
+        self.write(b, true)
+    }
+
     /// Whether an erasure was committed and the store not purged since
     /// (a crash or failure between the two).
     pub fn purge_pending(&self) -> Result<bool> {

@@ -191,6 +191,7 @@ fn erased_answer(
         ("reason", json!(reason.recorded)),
         ("reason_code", json!(reason.code)),
         ("note", json!(reason.note)),
+        ("records_redacted", json!(done.records)),
         ("reports_deleted", json!(done.reports)),
         ("access_log_records_redacted", json!(done.redacted)),
         ("purged", json!(done.purged)),

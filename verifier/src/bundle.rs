@@ -435,7 +435,7 @@ pub fn verify_bundle(bundle: &Bundle, options: &VerifyOptions) -> Report {
         report.timeline.extend(entry);
     }
     let readable = d.readable();
-    report.checks.push(timeline::check(&readable, d.unreadable(), &d.times()));
+    report.checks.push(timeline::check(&readable, &d.redacted(), d.unreadable(), &d.times()));
     let stamped = timestamps::checks(bundle, &readable, policy, now);
     report.checks.extend(stamped.checks);
     report.timestamps = stamped.facts;

@@ -405,9 +405,10 @@ pub fn record_commitment(record: &Value) -> Result<Hash, VerifyError> {
 pub fn redacted_digests(record: &Value) -> Result<BTreeMap<String, Hash>, VerifyError> {
     let bad = |r: String| VerifyError::invalid("record.redacted", r);
     let Some(v) = record.get(REDACTED) else { return Ok(BTreeMap::new()) };
-    let map = v.as_object().filter(|m| !m.is_empty()).ok_or_else(|| {
-        bad("must be a non-empty JSON object of names and digests".into())
-    })?;
+    let map = v
+        .as_object()
+        .filter(|m| !m.is_empty())
+        .ok_or_else(|| bad("must be a non-empty JSON object of names and digests".into()))?;
     let mut out = BTreeMap::new();
     for (name, d) in map {
         let Some(member) = REDACTABLE.contains(&name.as_str()).then(|| &name["event.".len()..])
@@ -449,7 +450,8 @@ pub fn redact(record: &Value, names: &[&str]) -> Result<Value, VerifyError> {
             .strip_prefix("event.")
             .filter(|_| REDACTABLE.contains(name))
             .ok_or_else(|| bad("only the actor and the attestations can be redacted"))?;
-        let Some(value) = out.get_mut("event").and_then(Value::as_object_mut).and_then(|e| e.remove(member))
+        let Some(value) =
+            out.get_mut("event").and_then(Value::as_object_mut).and_then(|e| e.remove(member))
         else {
             continue;
         };

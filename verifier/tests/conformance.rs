@@ -570,6 +570,15 @@ fn v3_cases(world: &World, court: &str) -> Vec<Case> {
             e.identity = None;
         }
     }
+    // Both signers erased: completion still follows (redacted) signatures.
+    let mut all_signers = genuine.clone();
+    for e in &mut all_signers.entries {
+        let rec = e.record.as_ref().expect("record");
+        if rec["event"]["actor"]["id"] != "platform" {
+            e.record = Some(verifier::v3::redact(rec, &verifier::v3::REDACTABLE).expect("redacts"));
+            e.identity = None;
+        }
+    }
     let mut redacted_forged = redacted.clone();
     let at = redacted_forged
         .entries
@@ -588,6 +597,12 @@ fn v3_cases(world: &World, court: &str) -> Vec<Case> {
             "v3-subject-redacted-verified",
             "After a subject erasure of u-1: u-1's records hold the digests of the actor and the attestations instead of their values (and no identity opening); each still opens its leaf, the chain is whole, u-2's entries are checked as before; verified.",
             &redacted,
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "v3-subject-redacted-every-signer",
+            "After subject erasures of both signers: every signature's record is redacted; the redacted entries keep their kind, so completion still follows signatures (T5) while T3 and T4, about the actors and attestations that are gone, do not judge them; verified.",
+            &all_signers,
             expect("verified", &[], &[]),
         ),
         case(

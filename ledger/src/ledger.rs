@@ -584,6 +584,15 @@ impl Ledger {
         self.lookup().completions_before(before_micros)
     }
 
+    /// The open-contract index: contracts with no `completed` entry, as
+    /// (index key, (tenant, document id), time of their last entry in
+    /// micros); ids `None` once the document was erased. For the
+    /// retention sweep (contracts that never completed).
+    #[allow(clippy::type_complexity)]
+    pub fn open_contracts(&self) -> Result<Vec<(Vec<u8>, Option<(String, String)>, Option<i64>)>> {
+        self.lookup().open_contracts()
+    }
+
     /// Whether an erasure was committed and the store not purged since
     /// (redone by the next [`Ledger::open`]).
     pub fn purge_pending(&self) -> Result<bool> {

@@ -30,7 +30,9 @@ use serde_json::json;
 use verifier::jcs::{self, Limits};
 
 mod cleanup;
+mod open;
 pub use cleanup::{resume_cleanups, resume_cleanups_now, CleanupDone};
+pub use open::RETENTION_OPEN_GRACE_DAYS;
 
 use super::{caller, json, read_body, Answer, AppState, Req};
 use crate::auth::{require, Caller};
@@ -311,7 +313,7 @@ pub const MIN_RETENTION_DAYS: u32 = 30;
 /// or turning it off, takes effect at once): time for the tenant to see
 /// the change in its log and undo it.
 pub const RETENTION_DELAY_DAYS: u32 = 7;
-const DAY_MICROS: i64 = 86_400_000_000;
+pub(super) const DAY_MICROS: i64 = 86_400_000_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -451,7 +453,9 @@ fn rfc3339(unix: i64) -> String {
 /// One pass of the retention policies: erases (as [`erase_document`]
 /// does, clean-up included, the store purged once at the end) every
 /// document completed longer ago than its tenant's `erase_after_days`,
-/// and drops the index records of documents erased already. A document
+/// and every contract that never completed whose last entry is older
+/// than that plus the grace (`serve --retention-open-grace-days`), and
+/// drops the index records of documents erased already. A document
 /// that fails is logged and skipped; `stop` ends the pass early. Returns
 /// how many documents it erased.
 pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, ApiError> {
@@ -503,6 +507,10 @@ pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, Api
                 Err(e) => tracing::error!("retention: skipping one document: {}", e.message),
             }
         }
+        let grace = i64::from(state.admission.config().retention_open_grace_days);
+        let (n, t) = open::sweep_open(ledger, &policies, now, grace, stop)?;
+        erased += n;
+        touched |= t;
     }
     if touched {
         let done = resume_cleanups(ledger, None);
@@ -513,10 +521,13 @@ pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, Api
     Ok(erased)
 }
 
+/// The policies in force, by tenant: (days, the token that set it).
+pub(super) type Policies = std::collections::HashMap<String, (i64, String)>;
+
 /// One document of the retention index; true if it erased it.
 fn sweep_one(
     ledger: &Ledger,
-    policies: &std::collections::HashMap<String, (i64, String)>,
+    policies: &Policies,
     now: i64,
     key: &[u8],
     ids: Option<(String, String)>,

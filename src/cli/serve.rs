@@ -48,6 +48,10 @@ pub struct ServeLimits {
     /// Days before a retention policy that erases sooner takes effect.
     #[arg(long = "retention-delay-days", default_value_t = crate::api::erase::RETENTION_DELAY_DAYS)]
     retention_delay_days: u32,
+    /// Days of grace, beyond a tenant's retention, before a contract that
+    /// never completed is erased (counted from its last entry).
+    #[arg(long = "retention-open-grace-days", default_value_t = crate::api::erase::RETENTION_OPEN_GRACE_DAYS)]
+    retention_open_grace_days: u32,
     /// Records one tenant's access log holds; at it, the tenant's
     /// privileged requests are refused (429) until records age out.
     #[arg(long = "access-log-max-records", default_value_t = crate::api::access::MAX_RECORDS_PER_TENANT)]
@@ -91,6 +95,7 @@ impl ServeLimits {
             max_connections_per_client: self.max_connections_per_client.max(1),
             retention_min_days: self.retention_min_days,
             retention_delay_days: self.retention_delay_days,
+            retention_open_grace_days: self.retention_open_grace_days,
             access_log_max_records: self.access_log_max_records.max(1),
             ..AdmissionConfig::default()
         })

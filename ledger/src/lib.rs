@@ -54,7 +54,7 @@ pub use attester::{LOG_ISSUER, OPERATOR_ACTOR};
 pub use datadir::{configured_store, InitKeys, STORE_FILE};
 pub use erase::{Cleanup, MAX_REASON_CHARS};
 pub use error::LedgerError;
-pub use ids::{check_id, RESERVED_DOCUMENT_PREFIXES};
+pub use ids::{check_id, subject_document, RESERVED_DOCUMENT_PREFIXES};
 pub use ingest::MAX_TIMESTAMP_SKEW_SECS;
 pub use ledger::{Ledger, LedgerOptions, LedgerStatus};
 pub use records::Opening;

@@ -31,8 +31,10 @@ use verifier::jcs::{self, Limits};
 
 mod cleanup;
 mod open;
+mod platform;
 pub use cleanup::{resume_cleanups, resume_cleanups_now, CleanupDone};
 pub use open::RETENTION_OPEN_GRACE_DAYS;
+pub use platform::resume_platform_erasures;
 
 use super::{caller, json, read_body, Answer, AppState, Req};
 use crate::auth::{require, Caller};
@@ -239,6 +241,39 @@ where
     .map_err(|e| ApiError::internal("erase", e))?
 }
 
+/// `POST /v1/platform/subjects/{actor_id}/erase` (role `platform`): the
+/// subject erased in every tenant, each with its own log entry
+/// ([`platform`]); the answer lists per tenant what was done or is pending.
+pub(crate) async fn erase_subject_everywhere<S, B>(
+    state: &Arc<AppState>,
+    req: &Req,
+    actor_id: &str,
+    body: S,
+) -> Answer
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
+    B: Buf,
+{
+    let caller = caller(state, req)?;
+    require(&caller, &[Role::Platform])?;
+    state.admission.charge_write(&caller.tenant, &req.headers, SMALL_BODY)?;
+    ledger::check_id("actor_id", actor_id)?;
+    let reason = small_json::<_, _, EraseBody>(body).await?.reason()?;
+    let st = state.clone();
+    let actor = actor_id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let _work = st.metrics.work("erase");
+        let (id, mut job) =
+            platform::start(&st.ledger, &actor, &reason.recorded, &caller.token_id)?;
+        let done = platform::run(&st.ledger, &id, &mut job);
+        let mut answer = platform::answer(&job, &done);
+        answer["reason_code"] = json!(reason.code);
+        Ok(json(&answer))
+    })
+    .await
+    .map_err(|e| ApiError::internal("erase", e))?
+}
+
 /// `POST /v1/documents/{document_id}/lookup`.
 pub(crate) async fn set_lookup<S, B>(
     state: &Arc<AppState>,
@@ -297,7 +332,7 @@ pub(crate) fn lookup_disabled(
 }
 
 /// Aux key prefix of the tenants' retention policies.
-const RETENTION_POLICY_PREFIX: &[u8] = b"retention-policy\0";
+pub(super) const RETENTION_POLICY_PREFIX: &[u8] = b"retention-policy\0";
 /// Aux key prefix of retention erasures whose clean-up is not done yet
 /// (written before an erasure by stores of before the erasure's own
 /// clean-up record; still read, no longer written).

@@ -232,6 +232,9 @@ where
         ["v1", "subjects", actor, "erase"] if post => {
             ("erase", erase::erase_subject(state, req, actor, body).await)
         }
+        ["v1", "platform", "subjects", actor, "erase"] if post => {
+            ("erase", erase::erase_subject_everywhere(state, req, actor, body).await)
+        }
         ["v1", "verify"] if post => ("verify", verify::post(state, req, body).await),
         ["v1", "issuers"] if get => {
             ("issuers", with_caller(state, req, |c| admin::list_issuers(state, c)))

@@ -244,6 +244,13 @@ pub(super) fn serve(
                 done.pending
             ));
         }
+        // Cross-tenant erasures by the platform cut short: each tenant not
+        // done yet, then its clean-up.
+        let pending =
+            crate::api::erase::resume_platform_erasures(&ledger).map_err(|e| e.message.clone())?;
+        if !pending.is_empty() {
+            return Err(format!("platform erasure still pending for {pending:?}; see the log"));
+        }
     }
     let state = app_state_with(ledger.clone(), admission, public_url)?;
     let stop_sweeps = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -34,6 +34,7 @@ mod open;
 mod platform;
 pub use cleanup::{resume_cleanups, resume_cleanups_now, CleanupDone};
 pub use open::RETENTION_OPEN_GRACE_DAYS;
+pub(crate) use platform::erase_subject_everywhere;
 pub use platform::resume_platform_erasures;
 
 use super::{caller, json, read_body, Answer, AppState, Req};
@@ -236,39 +237,6 @@ where
         let done = resume_cleanups(&st.ledger, Some(&caller.tenant));
         let erased = erased_answer(("actor_id", &actor), &receipt, &caller, &reason, &done);
         Ok(json(&json!({"erased": erased, "receipt": receipt_json(&receipt)})))
-    })
-    .await
-    .map_err(|e| ApiError::internal("erase", e))?
-}
-
-/// `POST /v1/platform/subjects/{actor_id}/erase` (role `platform`): the
-/// subject erased in every tenant, each with its own log entry
-/// ([`platform`]); the answer lists per tenant what was done or is pending.
-pub(crate) async fn erase_subject_everywhere<S, B>(
-    state: &Arc<AppState>,
-    req: &Req,
-    actor_id: &str,
-    body: S,
-) -> Answer
-where
-    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
-    B: Buf,
-{
-    let caller = caller(state, req)?;
-    require(&caller, &[Role::Platform])?;
-    state.admission.charge_write(&caller.tenant, &req.headers, SMALL_BODY)?;
-    ledger::check_id("actor_id", actor_id)?;
-    let reason = small_json::<_, _, EraseBody>(body).await?.reason()?;
-    let st = state.clone();
-    let actor = actor_id.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let _work = st.metrics.work("erase");
-        let (id, mut job) =
-            platform::start(&st.ledger, &actor, &reason.recorded, &caller.token_id)?;
-        let done = platform::run(&st.ledger, &id, &mut job);
-        let mut answer = platform::answer(&job, &done);
-        answer["reason_code"] = json!(reason.code);
-        Ok(json(&answer))
     })
     .await
     .map_err(|e| ApiError::internal("erase", e))?

@@ -8,12 +8,17 @@
 //! the next start (`resume_platform_erasures`) until every tenant is done.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use ledger::{Ledger, LedgerError, PLATFORM_TENANT};
+use bytes::Buf;
+use futures_util::Stream;
+use ledger::{Ledger, LedgerError, Role, PLATFORM_TENANT};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::{resume_cleanups, CleanupDone};
+use super::{resume_cleanups, small_json, CleanupDone, EraseBody, SMALL_BODY};
+use crate::api::{caller, json, Answer, AppState, Req};
+use crate::auth::require;
 use crate::error::ApiError;
 
 /// Aux key prefix of the platform's cross-tenant erasure jobs.
@@ -160,4 +165,36 @@ pub fn resume_platform_erasures(ledger: &Ledger) -> Result<Vec<String>, ApiError
         pending.extend(done.pending.iter().map(|s| format!("clean-up {s}")));
     }
     Ok(pending)
+}
+
+/// `POST /v1/platform/subjects/{actor_id}/erase` (role `platform`): the
+/// subject erased in every tenant, each with its own log entry
+/// (this module); the answer lists per tenant what was done or is pending.
+pub(crate) async fn erase_subject_everywhere<S, B>(
+    state: &Arc<AppState>,
+    req: &Req,
+    actor_id: &str,
+    body: S,
+) -> Answer
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
+    B: Buf,
+{
+    let caller = caller(state, req)?;
+    require(&caller, &[Role::Platform])?;
+    state.admission.charge_write(&caller.tenant, &req.headers, SMALL_BODY)?;
+    ledger::check_id("actor_id", actor_id)?;
+    let reason = small_json::<_, _, EraseBody>(body).await?.reason()?;
+    let st = state.clone();
+    let actor = actor_id.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let _work = st.metrics.work("erase");
+        let (id, mut job) = start(&st.ledger, &actor, &reason.recorded, &caller.token_id)?;
+        let done = run(&st.ledger, &id, &mut job);
+        let mut answer = answer(&job, &done);
+        answer["reason_code"] = json!(reason.code);
+        Ok(json(&answer))
+    })
+    .await
+    .map_err(|e| ApiError::internal("erase", e))?
 }

@@ -39,7 +39,7 @@ pub fn check_id(what: &str, s: &str) -> Result<()> {
 }
 
 /// The document id of a subject erasure entry.
-pub(crate) fn subject_document(actor_id: &str) -> String {
+pub fn subject_document(actor_id: &str) -> String {
     reserved_document("subject", actor_id)
 }
 

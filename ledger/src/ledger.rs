@@ -555,6 +555,34 @@ impl Ledger {
         self.eraser().subject(tenant, actor_id, reason, by)
     }
 
+    /// A subject erasure's clean-up step: re-seals the records of the
+    /// subject's entries in the documents that survive without the actor
+    /// (id, masked name, commitment) and the attestations, whose digests
+    /// stay so that each record still opens its leaf (docs/evidence-v2.md,
+    /// "Erasure"). Idempotent; a document erasure's clean-up has nothing
+    /// to redact. Serialized with erasures (a document erased meanwhile
+    /// is not written back).
+    pub fn redact_subject_records(
+        &self,
+        cleanup: &crate::erase::Cleanup,
+    ) -> Result<crate::redact::Redacted> {
+        let Some(actor) = &cleanup.actor_id else { return Ok(Default::default()) };
+        let _serial = lock(&self.inner.writes);
+        let vault = self.inner.records.vault()?;
+        let list_id = |doc: &[u8; 32]| {
+            Hash::digest(&[b"evidence-ledger/redact-purge\0".as_slice(), &cleanup.id, doc].concat())
+                .0
+        };
+        crate::redact::redact_subject(
+            &self.inner.store,
+            vault,
+            &cleanup.tenant,
+            &cleanup.documents,
+            actor,
+            list_id,
+        )
+    }
+
     /// The erasures whose clean-up (the service's copies, the purge) is
     /// not done yet: written with each erasure, in its commit.
     pub fn pending_cleanups(&self) -> Result<Vec<crate::erase::Cleanup>> {
@@ -577,6 +605,15 @@ impl Ledger {
         before_micros: i64,
     ) -> Result<Vec<(Vec<u8>, Option<(String, String)>)>> {
         self.lookup().completions_before(before_micros)
+    }
+
+    /// The open-contract index: contracts with no `completed` entry, as
+    /// (index key, (tenant, document id), time of their last entry in
+    /// micros); ids `None` once the document was erased. For the
+    /// retention sweep (contracts that never completed).
+    #[allow(clippy::type_complexity)]
+    pub fn open_contracts(&self) -> Result<Vec<(Vec<u8>, Option<(String, String)>, Option<i64>)>> {
+        self.lookup().open_contracts()
     }
 
     /// Whether an erasure was committed and the store not purged since

@@ -40,6 +40,7 @@ mod pgtls;
 pub mod pkcs11;
 mod proofs;
 mod records;
+mod redact;
 pub mod registry;
 mod rekey;
 mod rotation;
@@ -56,11 +57,12 @@ pub use attester::{LOG_ISSUER, OPERATOR_ACTOR};
 pub use datadir::{configured_store, InitKeys, STORE_FILE};
 pub use erase::{Cleanup, MAX_REASON_CHARS};
 pub use error::LedgerError;
-pub use ids::{check_id, service_document, RESERVED_DOCUMENT_PREFIXES};
+pub use ids::{check_id, service_document, subject_document, RESERVED_DOCUMENT_PREFIXES};
 pub use ingest::MAX_TIMESTAMP_SKEW_SECS;
 pub use ledger::master::{rotate_master_key, rotate_master_key_prepare, rotate_offline};
 pub use ledger::{Ledger, LedgerOptions, LedgerStatus};
 pub use records::Opening;
+pub use redact::Redacted;
 pub use registry::{
     IssuerRecord, Role, TokenRecord, TsaRecord, INTEGRATION_ISSUER_PREFIX, MAX_NEW_ISSUER_NAME,
     PLATFORM_TENANT, TENANT_ISSUER_PREFIX,

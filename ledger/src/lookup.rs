@@ -98,4 +98,44 @@ impl Lookup<'_> {
         }
         Ok(out)
     }
+
+    /// The open-contract index: contracts with no `completed` entry, as
+    /// (index key, (tenant, document id), time of the last entry in
+    /// micros); the ids are `None` once the document was erased (its key
+    /// destroyed), the time `None` when no entry of it is in the tree.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn open_contracts(
+        &self,
+    ) -> Result<Vec<(Vec<u8>, Option<(String, String)>, Option<i64>)>> {
+        let prefix = crate::store::OPEN_PREFIX;
+        let size = self.log.head().size;
+        let mut out = Vec::new();
+        for (key, sealed) in self.store.scan_records(RecordFamily::Aux, prefix)? {
+            let Some(doc_id) = key.get(prefix.len()..).and_then(|r| <[u8; 32]>::try_from(r).ok())
+            else {
+                continue;
+            };
+            let purpose = crate::records::OPEN_PURPOSE;
+            let ids = self.records.open_document_blob(purpose, &sealed)?.and_then(|b| {
+                let v: serde_json::Value = serde_json::from_slice(&b).ok()?;
+                Some((v["tenant"].as_str()?.to_owned(), v["document_id"].as_str()?.to_owned()))
+            });
+            let last = self
+                .store
+                .doc_index(&doc_id)?
+                .into_iter()
+                .map(|e| e.index)
+                .filter(|i| *i < size)
+                .max();
+            let at = match last {
+                Some(i) => self.store.leaf(i)?.and_then(|l| {
+                    let leaf = verifier::v2::parse_any_leaf(&l).ok()?;
+                    verifier::entry::parse_ledger_time(leaf.ledger_time()).ok()
+                }),
+                None => None,
+            };
+            out.push((key, ids, at));
+        }
+        Ok(out)
+    }
 }

@@ -472,6 +472,29 @@ pub(crate) fn seal_cleanup(
     seal_private(vault.aead(), &key.key, seal_id, &blob_aad(CLEANUP_PURPOSE), plain)
 }
 
+/// The purpose a contract's ids in the open-contract index are sealed for.
+pub(crate) const OPEN_PURPOSE: &[u8] = b"open-contract";
+
+/// Seals `tenant`'s `document_id` under the document key `seal_id`, for
+/// the open-contract index (an erasure of the document shreds it too).
+pub(crate) fn seal_open_ids(
+    vault: &Vault,
+    store: &Store,
+    tenant: &str,
+    document_id: &str,
+    seal_id: &KeyId,
+) -> Result<Vec<u8>> {
+    let ids = serde_json::json!({"tenant": tenant, "document_id": document_id});
+    let key = vault.key_for_writing(seal_id, store)?;
+    seal_private(
+        vault.aead(),
+        &key.key,
+        seal_id,
+        &blob_aad(OPEN_PURPOSE),
+        ids.to_string().as_bytes(),
+    )
+}
+
 /// The private opening of an entry.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Opening {

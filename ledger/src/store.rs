@@ -75,6 +75,12 @@ const ALL_CFS: [&str; 16] = [
 ];
 /// Families an erasure deletes from, compacted by [`Store::purge`].
 const ERASURE_CFS: [&str; 6] = [CF_RECORDS, CF_DOCKEYS, CF_HASHIDX, CF_SUBJIDX, CF_AUX, CF_DOCIDX];
+/// Aux prefix of the open-contract index (issue 25 item 8): `retention-
+/// open\0` document id(32) -> its ids sealed under the document key,
+/// written with a contract's first entry and deleted with its
+/// completion, so that the retention sweep finds contracts that never
+/// completed without reading every contract.
+pub const OPEN_PREFIX: &[u8] = b"retention-open\0";
 /// Aux prefix of the retention index: documents by completion time.
 pub const RETENTION_PREFIX: &[u8] = b"retention-completed\0";
 /// Aux prefix of the erasures whose clean-up is not done yet.
@@ -1152,6 +1158,22 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces the sealed records of entries in one synced batch (a
+    /// subject erasure's redaction, after its commit), and lists their
+    /// keys for the purge under `purge-keys\0` `list_id` (a list of its
+    /// own, beside the erasure's), so that the old values are compacted
+    /// away as an erasure's are.
+    pub fn rewrite_records(&self, list_id: &[u8; 32], records: &[(u64, Vec<u8>)]) -> Result<()> {
+        let mut b = self.batch();
+        for (index, sealed) in records {
+            b.put(CF_RECORDS, &private_key(*index, TAG_RECORD), sealed);
+            b.note_purge(CF_RECORDS, &private_key(*index, TAG_RECORD));
+        }
+        let keys = encode_purge_keys(&std::mem::take(&mut b.purged));
+        b.put(CF_META, &[META_PURGE_KEYS, list_id].concat(), &keys);
+        self.write(b, true)
+    }
+
     /// Whether an erasure was committed and the store not purged since
     /// (a crash or failure between the two).
     pub fn purge_pending(&self) -> Result<bool> {
@@ -1376,6 +1398,15 @@ impl Batch<'_> {
     pub fn put_completion(&mut self, time_micros: i64, doc_id: &[u8; 32], sealed: &[u8]) {
         let key = [RETENTION_PREFIX, &(time_micros as u64).to_be_bytes()[..], doc_id].concat();
         self.put(CF_AUX, &key, sealed);
+        // A completed contract is no longer open (staged after its first
+        // entry's put when both are in one batch).
+        self.delete(CF_AUX, &[OPEN_PREFIX, doc_id].concat());
+    }
+
+    /// Stages a contract's entry in the open-contract index (its first
+    /// entry's batch): its ids, sealed under the document key.
+    pub fn put_open_contract(&mut self, doc_id: &[u8; 32], sealed: &[u8]) {
+        self.put(CF_AUX, &[OPEN_PREFIX, doc_id].concat(), sealed);
     }
 
     /// Stages a contract's new chain head: the leaf hash of its last

@@ -81,6 +81,9 @@ pub struct AdmissionConfig {
     pub retention_min_days: u32,
     /// Days before a policy that erases sooner takes effect.
     pub retention_delay_days: u32,
+    /// Days of grace, beyond the retention, before a contract that never
+    /// completed is erased (counted from its last entry).
+    pub retention_open_grace_days: u32,
     /// Records one tenant's access-log trail holds at most.
     pub access_log_max_records: usize,
 }
@@ -102,6 +105,7 @@ impl Default for AdmissionConfig {
             max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
             retention_min_days: super::erase::MIN_RETENTION_DAYS,
             retention_delay_days: super::erase::RETENTION_DELAY_DAYS,
+            retention_open_grace_days: super::erase::RETENTION_OPEN_GRACE_DAYS,
             access_log_max_records: super::access::MAX_RECORDS_PER_TENANT,
         }
     }

@@ -132,11 +132,38 @@ fn chosen_entries(state: &AppState, indices: Vec<u64>) -> Result<(Vec<u64>, usiz
 /// inclusion proof, and the keys of the issuers those entries cite (revoked
 /// ones too: old evidence stays checkable), with the number of report
 /// entries left out. 404 when the tenant has no such contract.
+///
+/// An erasure of the document may commit while the bundle is read (a
+/// retention sweep, another admin), and its records are gone before the
+/// log's head includes its entry: the bundle is then read again, so that
+/// it never holds erased markers without the erasure entry they name
+/// (such a bundle would fail its `commitments` checks).
 pub(crate) fn build_counted(
     state: &AppState,
     tenant: &str,
     document_id: &str,
 ) -> Result<(Bundle, usize), ApiError> {
+    for _ in 0..MAX_READS {
+        if let Some(built) = build_once(state, tenant, document_id)? {
+            return Ok(built);
+        }
+    }
+    Err(ApiError::internal("bundle", "the document's erasure did not settle; try again"))
+}
+
+/// How often [`build_counted`] reads a bundle whose document is being
+/// erased meanwhile (one erasure commits once, so two reads settle it).
+const MAX_READS: usize = 3;
+
+/// One reading of the bundle; `None` when an erasure committed meanwhile.
+fn build_once(
+    state: &AppState,
+    tenant: &str,
+    document_id: &str,
+) -> Result<Option<(Bundle, usize)>, ApiError> {
+    // The erasure record first: an erasure read here committed its entry
+    // (in the document's index) and its deletions in one batch before it.
+    let erasure = state.ledger.document_erasure(tenant, document_id)?;
     // Token and retention records are the tenant admin's affairs, not
     // evidence: no legal or notary token reads them as a contract.
     let indices = if admin_record(document_id) {
@@ -147,8 +174,15 @@ pub(crate) fn build_counted(
     let Some(&last) = indices.last() else {
         return Err(ApiError::not_found(format!("document {document_id:?}")));
     };
+    // An erasure is on disk before the log's head includes its entry (the
+    // index lists only entries in the tree): wait for it, then read again.
+    if let Some(e) = erasure.as_ref().and_then(|e| e["entry"].as_u64()) {
+        if !indices.contains(&e) {
+            checkpoint_covering(state, e)?;
+            return Ok(None);
+        }
+    }
     let (indices, omitted) = chosen_entries(state, indices)?;
-    let erasure = state.ledger.document_erasure(tenant, document_id)?;
     // The erasure's entry must be in the tree the bundle proves too: its
     // markers name it.
     let newest = erasure.as_ref().and_then(|e| e["entry"].as_u64()).map_or(last, |e| e.max(last));
@@ -178,9 +212,8 @@ pub(crate) fn build_counted(
             }
             Opening::Erased => {
                 any_v2 = true;
-                let e = erasure.as_ref().ok_or_else(|| {
-                    ApiError::internal("bundle", format!("entry {index} erased, no erasure record"))
-                })?;
+                // Erased after the erasure record was read: read again.
+                let Some(e) = erasure.as_ref() else { return Ok(None) };
                 entry.erased = Some(BundleErased {
                     at: e["at"].as_str().unwrap_or_default().to_owned(),
                     by: e["by"].as_str().unwrap_or_default().to_owned(),
@@ -221,7 +254,7 @@ pub(crate) fn build_counted(
         timestamp_authorities,
         anchoring,
     };
-    Ok((bundle, omitted))
+    Ok(Some((bundle, omitted)))
 }
 
 /// The ledger's statement of its anchoring policy for `checkpoint` (issue

@@ -30,7 +30,12 @@ use serde_json::json;
 use verifier::jcs::{self, Limits};
 
 mod cleanup;
+mod open;
+mod platform;
 pub use cleanup::{resume_cleanups, resume_cleanups_now, CleanupDone};
+pub use open::RETENTION_OPEN_GRACE_DAYS;
+pub(crate) use platform::erase_subject_everywhere;
+pub use platform::resume_platform_erasures;
 
 use super::{caller, json, read_body, Answer, AppState, Req};
 use crate::auth::{require, Caller};
@@ -191,6 +196,7 @@ fn erased_answer(
         ("reason", json!(reason.recorded)),
         ("reason_code", json!(reason.code)),
         ("note", json!(reason.note)),
+        ("records_redacted", json!(done.records)),
         ("reports_deleted", json!(done.reports)),
         ("access_log_records_redacted", json!(done.redacted)),
         ("purged", json!(done.purged)),
@@ -306,7 +312,7 @@ pub(crate) fn lookup_disabled(
 }
 
 /// Aux key prefix of the tenants' retention policies.
-const RETENTION_POLICY_PREFIX: &[u8] = b"retention-policy\0";
+pub(super) const RETENTION_POLICY_PREFIX: &[u8] = b"retention-policy\0";
 /// Aux key prefix of retention erasures whose clean-up is not done yet
 /// (written before an erasure by stores of before the erasure's own
 /// clean-up record; still read, no longer written).
@@ -322,7 +328,7 @@ pub const MIN_RETENTION_DAYS: u32 = 30;
 /// or turning it off, takes effect at once): time for the tenant to see
 /// the change in its log and undo it.
 pub const RETENTION_DELAY_DAYS: u32 = 7;
-const DAY_MICROS: i64 = 86_400_000_000;
+pub(super) const DAY_MICROS: i64 = 86_400_000_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -464,7 +470,9 @@ fn rfc3339(unix: i64) -> String {
 /// One pass of the retention policies: erases (as [`erase_document`]
 /// does, clean-up included, the store purged once at the end) every
 /// document completed longer ago than its tenant's `erase_after_days`,
-/// and drops the index records of documents erased already. A document
+/// and every contract that never completed whose last entry is older
+/// than that plus the grace (`serve --retention-open-grace-days`), and
+/// drops the index records of documents erased already. A document
 /// that fails is logged and skipped; `stop` ends the pass early. Returns
 /// how many documents it erased.
 pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, ApiError> {
@@ -519,6 +527,10 @@ pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, Api
                 Err(e) => tracing::error!("retention: skipping one document: {}", e.message),
             }
         }
+        let grace = i64::from(state.admission.config().retention_open_grace_days);
+        let (n, t) = open::sweep_open(ledger, &policies, now, grace, stop)?;
+        erased += n;
+        touched |= t;
     }
     if touched {
         let done = resume_cleanups(ledger, None);
@@ -529,10 +541,13 @@ pub fn sweep_retention(state: &AppState, stop: &AtomicBool) -> Result<usize, Api
     Ok(erased)
 }
 
+/// The policies in force, by tenant: (days, the token that set it).
+pub(super) type Policies = std::collections::HashMap<String, (i64, String)>;
+
 /// One document of the retention index; true if it erased it.
 fn sweep_one(
     ledger: &Ledger,
-    policies: &std::collections::HashMap<String, (i64, String)>,
+    policies: &Policies,
     now: i64,
     key: &[u8],
     ids: Option<(String, String)>,
@@ -562,31 +577,4 @@ fn sweep_one(
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_sooner_erasure_waits_and_a_later_one_does_not() {
-        let now = 1_000_000;
-        let d = RETENTION_DELAY_DAYS;
-        let delayed = now + i64::from(d) * 86_400;
-        assert_eq!(effective_from(None, Some(30), now, d), delayed);
-        assert_eq!(effective_from(Some(365), Some(30), now, d), delayed);
-        assert_eq!(effective_from(Some(30), Some(365), now, d), now);
-        assert_eq!(effective_from(Some(30), None, now, d), now);
-        assert_eq!(effective_from(None, Some(30), now, 0), now);
-        let p = RetentionPolicy {
-            erase_after_days: Some(30),
-            set_by: "t".into(),
-            set_at: String::new(),
-            effective_unix: delayed,
-            previous_days: Some(365),
-        };
-        assert_eq!(p.in_force(now), Some(365));
-        assert_eq!(p.in_force(delayed), Some(30));
-        // A policy stored before the delay existed applies as it was.
-        let old: RetentionPolicy =
-            serde_json::from_str(r#"{"erase_after_days":5,"set_by":"t","set_at":""}"#).unwrap();
-        assert_eq!(old.in_force(now), Some(5));
-    }
-}
+mod tests;

@@ -265,6 +265,9 @@ where
         ["v1", "subjects", actor, "erase"] if post => {
             ("erase", erase::erase_subject(state, req, actor, body).await)
         }
+        ["v1", "platform", "subjects", actor, "erase"] if post => {
+            ("erase", erase::erase_subject_everywhere(state, req, actor, body).await)
+        }
         ["v1", "verify"] if post => ("verify", verify::post(state, req, body).await),
         ["v1", "admin", "master-key", "rotate"] if post => {
             ("master_key", master_key::rotate(state, req, body).await)

@@ -57,6 +57,10 @@ pub struct ServeLimits {
     /// Days before a retention policy that erases sooner takes effect.
     #[arg(long = "retention-delay-days", default_value_t = crate::api::erase::RETENTION_DELAY_DAYS)]
     retention_delay_days: u32,
+    /// Days of grace, beyond a tenant's retention, before a contract that
+    /// never completed is erased (counted from its last entry).
+    #[arg(long = "retention-open-grace-days", default_value_t = crate::api::erase::RETENTION_OPEN_GRACE_DAYS)]
+    retention_open_grace_days: u32,
     /// Records one tenant's access log holds; at it, the tenant's
     /// privileged requests are refused (429) until records age out.
     #[arg(long = "access-log-max-records", default_value_t = crate::api::access::MAX_RECORDS_PER_TENANT)]
@@ -104,6 +108,7 @@ impl ServeLimits {
             max_connections_per_client: self.max_connections_per_client.max(1),
             retention_min_days: self.retention_min_days,
             retention_delay_days: self.retention_delay_days,
+            retention_open_grace_days: self.retention_open_grace_days,
             access_log_max_records: self.access_log_max_records.max(1),
             ..AdmissionConfig::default()
         })
@@ -251,6 +256,13 @@ pub(super) fn serve(
                 "erasure clean-up failed (pending: {:?}); see the log",
                 done.pending
             ));
+        }
+        // Cross-tenant erasures by the platform cut short: each tenant not
+        // done yet, then its clean-up.
+        let pending =
+            crate::api::erase::resume_platform_erasures(&ledger).map_err(|e| e.message.clone())?;
+        if !pending.is_empty() {
+            return Err(format!("platform erasure still pending for {pending:?}; see the log"));
         }
     }
     let state = app_state_with(ledger.clone(), admission, public_url)?;

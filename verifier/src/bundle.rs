@@ -424,12 +424,18 @@ pub fn verify_bundle(bundle: &Bundle, options: &VerifyOptions) -> Report {
             report.timeline.push(attestations::erased_entry(e, marker));
             continue;
         }
+        if let Some((leaf, _)) = &e.redacted {
+            // Its actor and attestations are gone: nothing to check; the
+            // timeline keeps its kind and time.
+            report.timeline.push(attestations::redacted_entry(e.index, leaf));
+            continue;
+        }
         let (check, entry) = attestations::check(e, &d.issuers, policy);
         report.checks.push(check);
         report.timeline.extend(entry);
     }
     let readable = d.readable();
-    report.checks.push(timeline::check(&readable, d.unreadable(), &d.times()));
+    report.checks.push(timeline::check(&readable, &d.redacted(), d.unreadable(), &d.times()));
     let stamped = timestamps::checks(bundle, &readable, policy, now);
     report.checks.extend(stamped.checks);
     report.timestamps = stamped.facts;

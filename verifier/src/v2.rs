@@ -20,7 +20,9 @@
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use crate::entry::{parse_leaf, parse_ledger_time, Event, Identity, LeafEntry, LEAF_LIMITS};
+use crate::entry::{
+    parse_leaf, parse_ledger_time, Event, EventKind, Identity, LeafEntry, LEAF_LIMITS,
+};
 use crate::jcs;
 use crate::v3;
 use crate::{Hash, VerifyError};
@@ -44,7 +46,7 @@ pub const SALT_BYTES: usize = 32;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const LEAF_FIELDS: &[&str] = &["commitment", "commitment_alg", "format", "ledger_time"];
 const RECORD_FIELDS: &[&str] =
-    &["chain", "event", "format", "identity_commitment", "salt", "tenant"];
+    &["chain", "event", "format", "identity_commitment", "redacted", "salt", "tenant"];
 const IDENTITY_FIELDS: &[&str] = &["format", "id_number", "id_type", "name", "phone", "salt"];
 
 /// How a leaf's commitment is computed from its record.
@@ -254,6 +256,10 @@ pub struct Record {
     pub identity_commitment: Option<Hash>,
     /// A v3 record's place in its contract's chain (`None` for v2).
     pub chain: Option<v3::Chain>,
+    /// The names a subject erasure redacted from a v3 record (empty when
+    /// it holds every value): the event's actor and attestations are
+    /// then stand-ins (actor id `(erased)`, no attestations), not values.
+    pub redacted: Vec<String>,
 }
 
 /// Validates a record object, v2 or v3 (members, format, salt, tenant,
@@ -290,12 +296,54 @@ pub fn parse_record(v: &Value) -> Result<Record, VerifyError> {
             "a record's event never holds the identity; it is in the identity opening",
         ));
     }
-    let event = Event::from_value(raw.clone(), true).map_err(|e| under("record.event", e))?;
+    if map.contains_key(v3::REDACTED) && chain.is_none() {
+        return Err(VerifyError::invalid("record.redacted", "only a v3 record can be redacted"));
+    }
+    let redacted: Vec<String> = v3::redacted_digests(v)?.into_keys().collect();
+    let event = if redacted.is_empty() {
+        Event::from_value(raw.clone(), true).map_err(|e| under("record.event", e))?
+    } else {
+        redacted_event(raw, &redacted)?
+    };
     let identity_commitment = match map.get("identity_commitment") {
         None => None,
         Some(_) => Some(hash_b64(map, "identity_commitment")?),
     };
-    Ok(Record { event, tenant: tenant.to_owned(), identity_commitment, chain })
+    Ok(Record { event, tenant: tenant.to_owned(), identity_commitment, chain, redacted })
+}
+
+/// The actor id a redacted record's event shows in place of the erased one.
+pub const REDACTED_ACTOR: &str = "(erased)";
+
+/// The event of a record whose actor or attestations a subject erasure
+/// redacted: validated as any event, with stand-ins for what is gone (an
+/// actor `(erased)` with a zero commitment, no attestations; the kind is
+/// checked as it is, but not its need of attestations).
+fn redacted_event(raw: &Value, redacted: &[String]) -> Result<Event, VerifyError> {
+    let mut probe = raw.clone();
+    let kind = raw.get("kind").and_then(Value::as_str).and_then(EventKind::parse);
+    if let Some(m) = probe.as_object_mut() {
+        if redacted.iter().any(|n| n == "event.actor") {
+            m.insert(
+                "actor".into(),
+                json!({"id": "erased", "display": REDACTED_ACTOR, "commitment": "00".repeat(32)}),
+            );
+        }
+        if redacted.iter().any(|n| n == "event.attestations") {
+            m.insert("attestations".into(), json!([]));
+            // Any kind may stand without attestations once they are gone.
+            m.insert("kind".into(), json!("registered"));
+        }
+    }
+    let mut event = Event::from_value(probe, true).map_err(|e| under("record.event", e))?;
+    match kind {
+        Some(k) => event.kind = k,
+        None => return Err(VerifyError::invalid("record.event.kind", "unknown kind")),
+    }
+    if redacted.iter().any(|n| n == "event.actor") {
+        event.actor.id = REDACTED_ACTOR.into();
+    }
+    Ok(event)
 }
 
 /// Opens a v2 leaf with its record: the record must be valid, of the

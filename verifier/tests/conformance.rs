@@ -659,7 +659,63 @@ fn v3_cases(world: &World, court: &str) -> Vec<Case> {
     );
     let mut quiet_gap = world.bundle_v3(&twice);
     quiet_gap.entries.remove(3);
+    // After a subject erasure of u-1: u-1's records hold digests in place
+    // of the actor and attestations, and the identity openings are gone.
+    let mut redacted = genuine.clone();
+    for e in &mut redacted.entries {
+        let rec = e.record.as_ref().expect("record");
+        if rec["event"]["actor"]["id"] == "u-1" {
+            e.record = Some(verifier::v3::redact(rec, &verifier::v3::REDACTABLE).expect("redacts"));
+            e.identity = None;
+        }
+    }
+    // Both signers erased: completion still follows (redacted) signatures.
+    let mut all_signers = genuine.clone();
+    for e in &mut all_signers.entries {
+        let rec = e.record.as_ref().expect("record");
+        if rec["event"]["actor"]["id"] != "platform" {
+            e.record = Some(verifier::v3::redact(rec, &verifier::v3::REDACTABLE).expect("redacts"));
+            e.identity = None;
+        }
+    }
+    let mut redacted_forged = redacted.clone();
+    let at = redacted_forged
+        .entries
+        .iter()
+        .position(|e| e.record.as_ref().is_some_and(|r| r.get("redacted").is_some()))
+        .expect("a redacted entry");
+    if let Some(r) = redacted_forged.entries[at].record.as_mut() {
+        r["redacted"]["event.actor"] = json!(verifier::Hash([7; 32]).to_base64());
+    }
+    let mut redacted_other = redacted.clone();
+    if let Some(r) = redacted_other.entries[at].record.as_mut() {
+        r["event"]["document_id"] = json!("another-contract");
+    }
     vec![
+        case(
+            "v3-subject-redacted-verified",
+            "After a subject erasure of u-1: u-1's records hold the digests of the actor and the attestations instead of their values (and no identity opening); each still opens its leaf, the chain is whole, u-2's entries are checked as before; verified.",
+            &redacted,
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "v3-subject-redacted-every-signer",
+            "After subject erasures of both signers: every signature's record is redacted; the redacted entries keep their kind, so completion still follows signatures (T5) while T3 and T4, about the actors and attestations that are gone, do not judge them; verified.",
+            &all_signers,
+            expect("verified", &[], &[]),
+        ),
+        case(
+            "v3-subject-redacted-digest-forged",
+            "A redacted record whose actor digest was replaced: it no longer opens its leaf.",
+            &redacted_forged,
+            expect("failed", &["attestations", "commitments", "completeness", "document_hash", "same_document", "timeline"], &[]),
+        ),
+        case(
+            "v3-subject-redacted-other-contract",
+            "A redacted record whose contract id was changed: it no longer opens its leaf.",
+            &redacted_other,
+            expect("failed", &["attestations", "commitments", "completeness", "document_hash", "same_document", "timeline"], &[]),
+        ),
         case(
             "v3-genuine-complete",
             "A genuine bundle of v3 records (per-field digests, the contract's chain): complete from the first entry through completion; verified.",

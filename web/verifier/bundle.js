@@ -11,7 +11,7 @@ import { sameKey } from './note.js';
 import { MAX_PROOF_HASHES } from './proof.js';
 import { MAX_TSA_ROOTS, MAX_ROOT_PEM_BYTES, emptyPolicy } from './policy.js';
 import { check, plain, finishReport } from './report.js';
-import { FORMAT_V1, FORMAT_V2, MAX_LEAF_B64, decode, readable, leafTimes, unreadableCount } from './bundle/decode.js';
+import { FORMAT_V1, FORMAT_V2, MAX_LEAF_B64, decode, readable, leafTimes, unreadableCount, redactedEntries } from './bundle/decode.js';
 import { formatCheck, sameDocumentCheck, documentHashCheck, inclusionCheck } from './bundle/content.js';
 import { completenessCheck } from './bundle/completeness.js';
 import { commitmentsChecks } from './bundle/commitments.js';
@@ -168,7 +168,7 @@ export async function verifyBundle(input, options = {}) {
     if (entry) report.timeline.push(entry);
   }
   const entries = readable(d);
-  report.checks.push(timelineCheck(entries, unreadableCount(d), leafTimes(d)));
+  report.checks.push(timelineCheck(entries, unreadableCount(d), leafTimes(d), redactedEntries(d)));
   const stamped = await timestampChecks(b, d, policy, now);
   report.checks.push(...stamped.checks);
   report.timestamps = stamped.facts;

@@ -6,8 +6,8 @@ import { fail } from './error.js';
 import { utf8, concat, eqBytes } from './std.js';
 import { b64decode, b64encode, sha256 } from './hash.js';
 import { parseStrictJson, decodeUtf8, canonicalJson, isObject } from './jcs.js';
-import { MAX_LEAF_BYTES, invalid, fields, parseLedgerTime, parseEvent, parseIdentityFields, parseLeafV1 } from './entry.js';
-import { RECORD_FORMAT_V3, COMMITMENT_ALG_V3, COMMITMENT_ALG_V3_SM3, SD_HASH, parseChain, recordCommitmentV3 } from './v3.js';
+import { MAX_LEAF_BYTES, KINDS, invalid, fields, parseLedgerTime, parseEvent, parseIdentityFields, parseLeafV1 } from './entry.js';
+import { RECORD_FORMAT_V3, COMMITMENT_ALG_V3, COMMITMENT_ALG_V3_SM3, SD_HASH, parseChain, recordCommitmentV3, redactedDigests } from './v3.js';
 
 /** Evidence v2 (docs/evidence-v2.md; verifier/src/v2.rs). */
 export const LEAF_FORMAT_V2 = 'evidence-leaf/v2';
@@ -59,7 +59,7 @@ export const identityCommitment = (identity) => domainHash(IDENTITY_DOMAIN, iden
  * format, salt, tenant, the event (no identity in it), a v3 record's chain.
  * Returns {event, tenant, identity_commitment, chain}. */
 export function parseRecord(rec) {
-  fields(rec, ['chain', 'event', 'format', 'identity_commitment', 'salt', 'tenant'], [], 'record.');
+  fields(rec, ['chain', 'event', 'format', 'identity_commitment', 'redacted', 'salt', 'tenant'], [], 'record.');
   let chain = null;
   if (rec.format === RECORD_FORMAT_V3) {
     if (!('chain' in rec)) invalid('record.chain', 'required');
@@ -73,9 +73,31 @@ export function parseRecord(rec) {
   }
   if (!('event' in rec)) invalid('record.event', 'required');
   if (isObject(rec.event) && 'identity' in rec.event) invalid('record.event.identity', 'identity_in_record');
-  const event = parseEvent(rec.event);
+  if ('redacted' in rec && chain === null) invalid('record.redacted', 'redacted');
+  const redacted = [...redactedDigests(rec).keys()];
+  const event = redacted.length ? redactedEvent(rec.event, redacted) : parseEvent(rec.event);
   const ic = 'identity_commitment' in rec ? b64of32(rec.identity_commitment, 'record.identity_commitment') : null;
-  return { event, tenant, identity_commitment: ic, chain };
+  return { event, tenant, identity_commitment: ic, chain, redacted };
+}
+
+/** The actor id a redacted record's event shows (v2.rs REDACTED_ACTOR). */
+export const REDACTED_ACTOR = '(erased)';
+
+/** The event of a record a subject erasure redacted, with stand-ins for
+ * what is gone (v2.rs redacted_event). */
+function redactedEvent(ev, redacted) {
+  if (!isObject(ev)) invalid('record.event', 'required');
+  const probe = { ...ev };
+  if (redacted.includes('event.actor')) probe.actor = { id: 'erased', display: REDACTED_ACTOR, commitment: '00'.repeat(32) };
+  if (redacted.includes('event.attestations')) {
+    probe.attestations = [];
+    probe.kind = 'registered';
+  }
+  if (!KINDS.includes(ev.kind)) invalid('event.kind', 'kind');
+  const event = parseEvent(probe);
+  event.kind = ev.kind;
+  if (redacted.includes('event.actor')) event.actor = { ...event.actor, id: REDACTED_ACTOR };
+  return event;
 }
 
 /** Opens a v2 leaf with its record (v2.rs open_leaf): the entry as a v1

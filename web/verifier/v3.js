@@ -29,6 +29,25 @@ export const NAMES = [
   'event.event_timestamp_token', 'event.kind', 'event.timestamp_token', 'identity_commitment', 'tenant',
 ];
 const MAX_SEQ = 2 ** 53 - 1;
+/** The names a subject erasure redacts (v3.rs REDACTABLE). */
+export const REDACTABLE = ['event.actor', 'event.attestations'];
+
+/** The digests a redacted record holds instead of values (v3.rs
+ * redacted_digests): a Map name -> 32 bytes, empty without `redacted`. */
+export function redactedDigests(rec) {
+  const out = new Map();
+  if (!('redacted' in rec)) return out;
+  const r = rec.redacted;
+  if (!isObject(r) || Object.keys(r).length === 0) invalid('record.redacted', 'redacted');
+  for (const [name, v] of Object.entries(r)) {
+    if (!REDACTABLE.includes(name)) invalid('record.redacted', 'redacted');
+    if (isObject(rec.event) && name.slice('event.'.length) in rec.event) invalid('record.redacted', 'redacted');
+    const h = b64of32(v);
+    if (!h) invalid('record.redacted', 'redacted');
+    out.set(name, h);
+  }
+  return out;
+}
 
 const b64of32 = (s) => {
   const raw = typeof s === 'string' && s.length === 44 ? b64decode(s) : null;
@@ -74,8 +93,9 @@ function claimValue(rec, name) {
 /** The commitment of a v3 record already validated by parseRecord (v3.rs record_commitment). */
 export async function recordCommitmentV3(rec, hash = 'sha256') {
   const salt = b64decode(rec.salt);
-  const digests = new Map();
+  const digests = redactedDigests(rec);
   for (const name of NAMES) {
+    if (digests.has(name)) continue;
     const d = [b64encode(await fieldSalt(salt, name, hash)), name, claimValue(rec, name)];
     digests.set(name, await disclosureDigest(d, hash));
   }

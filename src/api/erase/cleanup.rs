@@ -1,7 +1,9 @@
-//! The clean-up after an erasure (issue 25): what the service kept of an
-//! erased document or subject outside the log (stored reports and their
+//! The clean-up after an erasure (issue 25): for a subject erasure, the
+//! subject's sealed records re-sealed without the actor and attestations
+//! (`Ledger::redact_subject_records`); what the service kept of an erased
+//! document or subject outside the log (stored reports and their
 //! idempotency records, access-log paths), deleted or rewritten from the
-//! clean-up record the erasure's own commit wrote, then the store purged.
+//! clean-up record the erasure's own commit wrote; then the store purged.
 //! Resumed at start, by the retention sweep and after each erasure.
 
 use ledger::Ledger;
@@ -11,13 +13,16 @@ use crate::error::ApiError;
 /// What [`resume_cleanups`] did, and what it left pending.
 #[derive(Debug, Default)]
 pub struct CleanupDone {
+    /// Sealed records re-sealed without the erased subject's actor and
+    /// attestations (subject erasures).
+    pub records: usize,
     /// Stored reports deleted.
     pub reports: usize,
     /// Access-log records rewritten.
     pub redacted: usize,
     /// Whether no purge is pending any more.
     pub purged: bool,
-    /// The steps not done (`reports`, `access_log`, `purge`): they stay
+    /// The steps not done (`records`, `reports`, `access_log`, `purge`): they stay
     /// pending and are resumed at the next start or retention sweep.
     pub pending: Vec<&'static str>,
 }
@@ -37,7 +42,7 @@ pub fn resume_cleanups(ledger: &Ledger, held: Option<&str>) -> CleanupDone {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("erasure clean-up: reading what is pending: {e}");
-            done.pending = vec!["reports", "access_log", "purge"];
+            done.pending = vec!["records", "reports", "access_log", "purge"];
             return done;
         }
     };
@@ -61,7 +66,7 @@ pub fn resume_cleanups(ledger: &Ledger, held: Option<&str>) -> CleanupDone {
             }
             Err((step, e)) => {
                 tracing::error!("erasure clean-up: {step}: {}", e.message);
-                for s in ["reports", "access_log"].into_iter().skip_while(|s| *s != step) {
+                for s in STEPS.into_iter().skip_while(|s| *s != step) {
                     if !done.pending.contains(&s) {
                         done.pending.push(s);
                     }
@@ -85,20 +90,32 @@ pub fn resume_cleanups(ledger: &Ledger, held: Option<&str>) -> CleanupDone {
     done
 }
 
+/// The steps of one erasure's clean-up before the purge, in order.
+const STEPS: [&str; 3] = ["records", "reports", "access_log"];
+
 /// [`resume_cleanups`] with no lock held (at start).
 pub fn resume_cleanups_now(ledger: &Ledger) -> CleanupDone {
     resume_cleanups(ledger, None)
 }
 
-/// One erasure's clean-up: the stored reports of its documents (and their
-/// idempotency records), the access-log paths naming them or the
-/// subject. Returns the `aux` key prefixes it deleted or rewrote under,
-/// for the purge.
+/// One erasure's clean-up: a subject's records redacted, the stored
+/// reports of its documents (and their idempotency records), the
+/// access-log paths naming them or the subject. Returns the `aux` key
+/// prefixes it deleted or rewrote under, for the purge.
 fn clean_up_one(
     ledger: &Ledger,
     c: &ledger::Cleanup,
     done: &mut CleanupDone,
 ) -> Result<Vec<Vec<u8>>, (&'static str, ApiError)> {
+    let redacted = ledger.redact_subject_records(c).map_err(|e| ("records", e.into()))?;
+    done.records += redacted.records;
+    if redacted.v2_records_kept > 0 {
+        tracing::warn!(
+            "subject erasure: {} v2 records (one commitment over the whole record) keep the actor sealed",
+            redacted.v2_records_kept
+        );
+    }
+    ledger::fault::point("erase-cleanup-records");
     let mut ranges = crate::api::access::prefixes(&c.tenant);
     for doc in &c.documents {
         done.reports += crate::api::report::erase_document_reports(ledger, &c.tenant, doc)

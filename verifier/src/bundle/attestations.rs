@@ -207,6 +207,30 @@ pub(super) fn erased_entry(e: &DecodedEntry, m: &BundleErased) -> TimelineEntry 
     }
 }
 
+/// The timeline entry of an entry whose record a subject erasure
+/// redacted: its kind, time and event id; no actor, no attestations.
+pub(super) fn redacted_entry(index: u64, leaf: &LeafEntry) -> TimelineEntry {
+    let ev = &leaf.event;
+    TimelineEntry {
+        index,
+        ledger_time: leaf.ledger_time.clone(),
+        kind: ev.kind.as_str().to_owned(),
+        summary: format!(
+            "{}: {} ({})",
+            crate::v2::REDACTED_ACTOR,
+            kind_words(ev.kind),
+            super::commitments::REDACTED_WORDS
+        ),
+        event_id: ev.event_id.clone(),
+        actor_id: crate::v2::REDACTED_ACTOR.into(),
+        actor_display: crate::v2::REDACTED_ACTOR.into(),
+        attestations: Vec::new(),
+        identity: None,
+        identity_note: None,
+        erased: None,
+    }
+}
+
 pub(super) fn parties(entries: &[(u64, &LeafEntry)]) -> Vec<Party> {
     let mut out: Vec<Party> = Vec::new();
     for (_, l) in entries {

@@ -38,6 +38,18 @@ pub(super) fn erased_words(m: &BundleErased) -> String {
     format!("erased on {}, by {}, reason {}", plain(&m.at), plain(&m.by), plain(&m.reason))
 }
 
+/// What a report says of an entry whose record a subject erasure redacted.
+pub(super) const REDACTED_WORDS: &str =
+    "its actor and attestations were erased by a subject erasure; the record still opens the leaf";
+
+/// A redacted name in words.
+fn redacted_words(name: &str) -> &'static str {
+    match name {
+        "event.actor" => "actor (id, masked name, commitment)",
+        _ => "attestations (issuers, claims, signatures)",
+    }
+}
+
 /// Decodes one entry of a v2 bundle and opens it as far as it opens.
 /// Leaves that cannot be read at all are `bundle_format` problems; what
 /// does not open is the `commitments` check's.
@@ -89,6 +101,13 @@ pub(super) fn decode_entry_v2(e: &BundleEntry, problems: &mut Vec<String>) -> De
                         ));
                         d.identity_committed = rec.identity_commitment.is_some();
                         d.chain = rec.chain;
+                        if !rec.redacted.is_empty() {
+                            o.found.push(format!(
+                                "a subject erasure redacted its {} (their digests stand in for them, so the record still opens the leaf)",
+                                list(&rec.redacted.iter().map(|n| redacted_words(n).to_owned()).collect::<Vec<_>>())
+                            ));
+                            d.redacted = Some((entry.clone(), rec.redacted.clone()));
+                        }
                         match &e.identity {
                             Some(opening) => match open_identity(&rec, opening) {
                                 Ok(id) => {
@@ -109,7 +128,11 @@ pub(super) fn decode_entry_v2(e: &BundleEntry, problems: &mut Vec<String>) -> De
                             ),
                             None => {}
                         }
-                        d.leaf = Ok(entry);
+                        d.leaf = if d.redacted.is_some() {
+                            Err(REDACTED_WORDS.into())
+                        } else {
+                            Ok(entry)
+                        };
                     }
                     Err(err) => {
                         let reason = format!(

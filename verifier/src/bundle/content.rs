@@ -38,11 +38,22 @@ pub(super) fn same_document_check(bundle: &Bundle, d: &Decoded) -> Check {
     let mut problems: Vec<String> = d
         .entries
         .iter()
-        .filter(|e| e.leaf.is_err() && e.erased.is_none())
+        .filter(|e| e.leaf.is_err() && !e.accounted())
         .map(|e| format!("entry {} cannot be read", e.index))
         .collect();
     let entries = d.readable();
-    let first_hash = entries.first().map(|(_, l)| l.event.document_hash);
+    let redacted = d.redacted();
+    let first_hash =
+        entries.first().or_else(|| redacted.first()).map(|(_, l)| l.event.document_hash);
+    // A redacted record still names its tenant, contract and document.
+    for (i, l) in &redacted {
+        if l.tenant != bundle.tenant
+            || l.event.document_id != bundle.document_id
+            || Some(l.event.document_hash) != first_hash
+        {
+            problems.push(format!("entry {i} (redacted) is about another contract or document"));
+        }
+    }
     let mut actors: HashMap<&str, (&str, &str)> = HashMap::new();
     let mut event_ids: HashMap<&str, u64> = HashMap::new();
     for (i, l) in &entries {
@@ -76,6 +87,12 @@ pub(super) fn same_document_check(bundle: &Bundle, d: &Decoded) -> Check {
                 " The records of {n} further entries were erased; their erased markers name the erasure entry of this contract."
             ),
         };
+        let erased = match redacted.len() {
+            0 => erased,
+            n => format!(
+                "{erased} The records of {n} further entries concern it too; a subject erasure redacted their actor and attestations."
+            ),
+        };
         format!(
             "All {} entries concern contract {} of tenant {}, one document (SHA-256 {}), and each party appears under one name.{erased}",
             entries.len(),
@@ -90,7 +107,8 @@ pub(super) fn same_document_check(bundle: &Bundle, d: &Decoded) -> Check {
 }
 
 pub(super) fn document_hash_check(supplied: &Hash, d: &Decoded) -> Check {
-    let entries = d.readable();
+    let mut entries = d.readable();
+    entries.extend(d.redacted());
     let mismatched: Vec<String> = entries
         .iter()
         .filter(|(_, l)| l.event.document_hash != *supplied)

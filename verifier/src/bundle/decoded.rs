@@ -43,6 +43,12 @@ pub(super) struct DecodedEntry {
     pub(super) identity_committed: bool,
     /// A v3 record's place in its contract's chain, once it opened the leaf.
     pub(super) chain: Option<crate::v3::Chain>,
+    /// A record a subject erasure redacted (its actor and attestations
+    /// gone, their digests left): it opens the leaf, and says the tenant,
+    /// contract, document hash, kind and time; the actor and attestations
+    /// are stand-ins, so the entry is not `leaf` (no attestation or
+    /// timeline rule reads it), and not unreadable either.
+    pub(super) redacted: Option<(LeafEntry, Vec<String>)>,
 }
 
 /// What the `commitments` check found for one entry.
@@ -78,6 +84,16 @@ pub(super) fn undecoded(e: &BundleEntry, bytes: Option<&[u8]>) -> DecodedEntry {
         identity: None,
         identity_committed: false,
         chain: None,
+        redacted: None,
+    }
+}
+
+impl DecodedEntry {
+    /// Whether the entry's content is gone by an erasure that the bundle
+    /// accounts for: an erased marker, or a record a subject erasure
+    /// redacted (which still opens the leaf).
+    pub(super) fn accounted(&self) -> bool {
+        self.erased.is_some() || self.redacted.is_some()
     }
 }
 
@@ -88,9 +104,16 @@ impl Decoded {
         self.entries.iter().filter_map(|e| e.leaf.as_ref().ok().map(|l| (e.index, l))).collect()
     }
 
-    /// How many entries can be read neither as content nor as erased.
+    /// How many entries can be read neither as content nor as erased
+    /// or redacted.
     pub(super) fn unreadable(&self) -> usize {
-        self.entries.iter().filter(|e| e.leaf.is_err() && e.erased.is_none()).count()
+        self.entries.iter().filter(|e| e.leaf.is_err() && !e.accounted()).count()
+    }
+
+    /// The entries whose records a subject erasure redacted, with their
+    /// index: what they still say (tenant, contract, hash, kind, time).
+    pub(super) fn redacted(&self) -> Vec<(u64, &LeafEntry)> {
+        self.entries.iter().filter_map(|e| e.redacted.as_ref().map(|(l, _)| (e.index, l))).collect()
     }
 
     /// How many entries carry an erased marker.
@@ -102,7 +125,7 @@ impl Decoded {
     pub(super) fn times(&self) -> Vec<(u64, &str)> {
         self.entries
             .iter()
-            .filter(|e| e.leaf.is_ok() || e.erased.is_some())
+            .filter(|e| e.leaf.is_ok() || e.accounted())
             .filter_map(|e| e.leaf_time.as_deref().map(|t| (e.index, t)))
             .collect()
     }

@@ -29,7 +29,9 @@
 //! An unreadable entry fails the check: the order cannot be judged without
 //! it. An erased entry (bundle v2) is not unreadable: its record was
 //! destroyed on request, which its erasure entry records; only its time
-//! is judged.
+//! is judged. An entry whose record a subject erasure redacted keeps its
+//! kind: T1, T2 and T5-T7 judge it; T3 and T4 (about its actor and
+//! attestations, which are gone) do not.
 
 use std::collections::HashSet;
 
@@ -39,14 +41,20 @@ use crate::text::plain;
 
 const TITLE: &str = "The events happened in a coherent order";
 
-/// Runs T1-T7 over `entries` (index, leaf) in index order; `unreadable` is the
-/// number of entries that could not be decoded; `times` holds the ledger
-/// time of every readable or erased entry, in index order (T1).
+/// Runs T1-T7 over `entries` (index, leaf) in index order, and T2, T5-T7
+/// over `redacted` entries too (records a subject erasure redacted);
+/// `unreadable` is the number of entries that could not be decoded;
+/// `times` holds the ledger time of every readable, erased or redacted
+/// entry, in index order (T1).
 pub(super) fn check(
-    entries: &[(u64, &LeafEntry)],
+    readable: &[(u64, &LeafEntry)],
+    redacted: &[(u64, &LeafEntry)],
     unreadable: usize,
     times: &[(u64, &str)],
 ) -> Check {
+    let mut all: Vec<(u64, &LeafEntry)> = readable.iter().chain(redacted).copied().collect();
+    all.sort_by_key(|(i, _)| *i);
+    let entries = all.as_slice();
     let mut problems = Vec::new();
     if unreadable > 0 {
         problems.push(format!(
@@ -55,7 +63,7 @@ pub(super) fn check(
     }
     times_never_decrease(times, &mut problems);
     registration_first(entries, &mut problems);
-    signatures_prepared(entries, &mut problems);
+    signatures_prepared(readable, &mut problems);
     completion_after_signatures(entries, &mut problems);
     nothing_after_end(entries, &mut problems);
     let passed = problems.is_empty();
@@ -270,7 +278,7 @@ mod tests {
         let indexed: Vec<(u64, &LeafEntry)> = (0..).zip(entries).collect();
         let times: Vec<(u64, &str)> =
             (0..).zip(entries.iter().map(|e| e.ledger_time.as_str())).collect();
-        check(&indexed, 0, &times)
+        check(&indexed, &[], 0, &times)
     }
 
     #[test]

@@ -70,6 +70,16 @@ pub const NAMES: [&str; 11] = [
     "identity_commitment",
     "tenant",
 ];
+/// The names a subject erasure redacts from the records that survive it
+/// (the actor's id, masked name and commitment; the attestations and
+/// their claims): their values leave the record, their digests stay in
+/// its `redacted` member, so the record still opens its leaf.
+pub const REDACTABLE: [&str; 2] = ["event.actor", "event.attestations"];
+/// The member of a redacted v3 record that holds the redacted digests.
+pub const REDACTED: &str = "redacted";
+mod redact;
+pub use redact::{redact, redact_in, redacted_digests};
+
 /// What `GET /v1/lookup` discloses of a v3 record (the time is in the leaf).
 pub const LOOKUP_DISCLOSED: [&str; 2] = ["event.document_hash", "event.kind"];
 
@@ -408,8 +418,10 @@ pub fn disclosures_in(h: SdHash, record: &Value) -> Result<BTreeMap<String, Valu
         None => None,
     };
     let chain = Chain::parse(record.get(CHAIN).ok_or_else(|| bad("chain is required"))?)?;
+    let redacted = redacted_digests(record)?;
     let mut out: BTreeMap<String, Value> = claims(event, tenant, ic.as_ref())
         .into_iter()
+        .filter(|(n, _)| !redacted.contains_key(n))
         .map(|(n, v)| {
             let d = disclosure_in(h, &salt, &n, v);
             (n, d)
@@ -424,12 +436,14 @@ pub fn record_commitment(record: &Value) -> Result<Hash, VerifyError> {
     record_commitment_in(SdHash::Sha256, record)
 }
 
-/// The commitment of a v3 record with `h`: from its disclosures.
+/// The commitment of a v3 record with `h`: from its disclosures, and the
+/// digests of the names it holds redacted.
 pub fn record_commitment_in(h: SdHash, record: &Value) -> Result<Hash, VerifyError> {
-    let digests = disclosures_in(h, record)?
+    let mut digests: BTreeMap<String, Hash> = disclosures_in(h, record)?
         .into_iter()
         .map(|(n, d)| (n, disclosure_digest_in(h, &d)))
         .collect();
+    digests.extend(redacted_digests(record)?);
     Ok(commitment_of_digests_in(h, &digests))
 }
 
@@ -443,7 +457,10 @@ pub fn partial_view(record: &Value, names: &[&str]) -> Result<Value, VerifyError
 pub fn partial_view_in(h: SdHash, record: &Value, names: &[&str]) -> Result<Value, VerifyError> {
     let all = disclosures_in(h, record)?;
     let mut shown = Vec::new();
-    let mut digests = Map::new();
+    let mut digests: Map<String, Value> = redacted_digests(record)?
+        .into_iter()
+        .map(|(n, h)| (n, Value::from(h.to_base64())))
+        .collect();
     for (name, d) in all {
         if names.contains(&name.as_str()) {
             shown.push(d);

@@ -41,6 +41,12 @@ export async function attestationCheck(e, d, policy) {
     // check, as in Rust); the timeline says what its marker says.
     return { check: null, entry: { index: e.index, ledger_time: e.raw.ok ? e.raw.ok.ledger_time : '', erased: e.erased, attestations: [] } };
   }
+  if (e.redacted) {
+    // A subject erasure took its actor and attestations: nothing to check
+    // (no check, as in Rust); the timeline keeps its kind and time.
+    const l = e.redacted.entry;
+    return { check: null, entry: { index: e.index, ledger_time: l.ledger_time, kind: l.event.kind, event_id: l.event.event_id, actor_id: l.event.actor.id, actor_display: l.event.actor.display, attestations: [], v2: true, identity: null, identity_not_included: false, redacted: true } };
+  }
   if (e.leaf.err) return { check: check('attestations', subject, false, title, m('c.att.unreadable')), entry: null };
   const ev = e.leaf.ok.event;
   const facts = [];

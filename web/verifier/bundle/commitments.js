@@ -37,6 +37,13 @@ export async function openEntryV2(e, out) {
   }
   out.leaf = { ok: opened.ok.entry };
   out.record = opened.ok.record;
+  if (opened.ok.record.redacted.length) {
+    // A subject erasure redacted its actor and attestations (commitments.rs
+    // decode_entry_v2): it opens the leaf and names its contract, but is
+    // no event to check.
+    out.redacted = { entry: opened.ok.entry, names: opened.ok.record.redacted };
+    out.leaf = { err: m('r.leaf', { what: 'redacted' }) };
+  }
   // The record commits to an identity the bundle does not open (a summary, or erased).
   out.identityCommitted = Boolean(opened.ok.record.identity_commitment);
   if (has('identity')) {
@@ -109,7 +116,7 @@ export async function commitmentsChecks(b, d) {
       detail = m('c.commit.erased', { at: plain(mk.at), by: plain(mk.by), reason: plain(mk.reason), j: mk.entry });
     } else if (e.record) {
       const identity = e.identity ? 'opened' : e.identityCommitted ? 'not_included' : 'none';
-      detail = m('c.commit.opened', { tenant: plain(e.record.tenant), commitment: b64encode(e.raw.ok.commitment), identity });
+      detail = m('c.commit.opened', { tenant: plain(e.record.tenant), commitment: b64encode(e.raw.ok.commitment), identity, redacted: e.redacted ? e.redacted.names : [] });
     } else {
       detail = m('c.commit.v1');
     }

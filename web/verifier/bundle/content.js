@@ -6,7 +6,7 @@ import { m } from '../error.js';
 import { keySuite } from '../anykey.js';
 import { ED25519_SHA256 } from '../sm.js';
 import { check, plain } from '../report.js';
-import { readable, unreadableCount } from './decode.js';
+import { readable, unreadableCount, redactedEntries } from './decode.js';
 
 export function formatCheck(b, d) {
   const detail = d.problems.length === 0
@@ -16,9 +16,14 @@ export function formatCheck(b, d) {
 }
 
 export function sameDocumentCheck(b, d) {
-  const problems = d.entries.filter((e) => e.leaf.err && !e.erased).map((e) => m('p.unreadable', { i: e.index }));
+  const problems = d.entries.filter((e) => e.leaf.err && !e.erased && !e.redacted).map((e) => m('p.unreadable', { i: e.index }));
   const entries = readable(d);
-  const firstHash = entries.length ? entries[0][1].event.document_hash : null;
+  const redacted = redactedEntries(d);
+  const firstHash = entries.length ? entries[0][1].event.document_hash : redacted.length ? redacted[0][1].event.document_hash : null;
+  // A redacted record still names its tenant, contract and document (content.rs).
+  for (const [i, l] of redacted) {
+    if (l.tenant !== b.tenant || l.event.document_id !== b.document_id || l.event.document_hash !== firstHash) problems.push(m('p.redacted_other', { i }));
+  }
   const actors = new Map();
   const ids = new Map();
   for (const [i, l] of entries) {
@@ -33,13 +38,13 @@ export function sameDocumentCheck(b, d) {
     else ids.set(ev.event_id, i);
   }
   const detail = problems.length === 0
-    ? m('c.same.ok', { n: entries.length, contract: plain(b.document_id), tenant: plain(b.tenant), hash: firstHash ?? '', erased: d.entries.filter((e) => e.erased).length })
+    ? m('c.same.ok', { n: entries.length, contract: plain(b.document_id), tenant: plain(b.tenant), hash: firstHash ?? '', erased: d.entries.filter((e) => e.erased).length, redacted: redacted.length })
     : m('c.same.bad', { problems });
   return check('same_document', null, problems.length === 0, m('c.same.title'), detail);
 }
 
 export function documentHashCheck(supplied, d) {
-  const entries = readable(d);
+  const entries = [...readable(d), ...redactedEntries(d)];
   const mismatched = entries.filter(([, l]) => l.event.document_hash !== supplied).map(([i]) => String(i));
   const evidence = entries.length ? entries[0][1].event.document_hash : null;
   const passed = entries.length > 0 && mismatched.length === 0 && unreadableCount(d) === 0;

@@ -87,7 +87,7 @@ async function decodeEntry(e, bundleV2, hashLeaf) {
   const raw = bytes ? await attempt(() => parseLeaf(bytes)) : { err: m('r.leaf', { what: 'b64' }) };
   const hashes = e.inclusion.map(b64decode);
   const proof = hashes.every((h) => h && h.length === 32) ? hashes : null;
-  const out = { index: e.index, leafHash: bytes ? await hashLeaf(bytes) : null, raw, leaf: raw, proof, erased: null, identity: null, opening: [] };
+  const out = { index: e.index, leafHash: bytes ? await hashLeaf(bytes) : null, raw, leaf: raw, proof, erased: null, redacted: null, identity: null, opening: [] };
   const i = e.index;
   const has = (k) => bundleV2 && k in e;
   if (raw.err) {
@@ -109,6 +109,8 @@ async function decodeEntry(e, bundleV2, hashLeaf) {
 /** The readable entries: [index, leaf]. */
 export const readable = (d) => d.entries.filter((e) => e.leaf.ok).map((e) => [e.index, e.leaf.ok]);
 /** The leaf time of every readable or erased entry: [index, time]. */
-export const leafTimes = (d) => d.entries.filter((e) => e.leaf.ok || (e.erased && e.raw.ok)).map((e) => [e.index, e.raw.ok.ledger_time]);
-/** Entries neither readable nor erased: their content is unknown. */
-export const unreadableCount = (d) => d.entries.filter((e) => !e.leaf.ok && !e.erased).length;
+export const leafTimes = (d) => d.entries.filter((e) => e.leaf.ok || ((e.erased || e.redacted) && e.raw.ok)).map((e) => [e.index, e.raw.ok.ledger_time]);
+/** Entries neither readable nor erased nor redacted: their content is unknown. */
+export const unreadableCount = (d) => d.entries.filter((e) => !e.leaf.ok && !e.erased && !e.redacted).length;
+/** The entries whose records a subject erasure redacted: [index, leaf]. */
+export const redactedEntries = (d) => d.entries.filter((e) => e.redacted).map((e) => [e.index, e.redacted.entry]);

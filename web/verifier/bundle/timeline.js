@@ -19,7 +19,11 @@ const platformReported = (l) => l.event.kind === 'signed' && l.event.attestation
 const thirdParty = (l) => l.event.attestations.some((a) => !a.issuer.startsWith(SIGNER_PREFIX));
 
 /** T1-T7 of docs/bundle-format.md §3.8. */
-export function timelineCheck(entries, unreadable, times) {
+export function timelineCheck(readable, unreadable, times, redacted = []) {
+  // Redacted records (a subject erasure took their actor and attestations)
+  // keep their kind: T2, T5-T7 judge them, T3 and T4 do not (timeline.rs).
+  const gone = new Set(redacted.map(([i]) => i));
+  const entries = [...readable, ...redacted].sort((a, b) => a[0] - b[0]);
   const problems = [];
   if (unreadable > 0) problems.push(m('t.unreadable', { n: unreadable }));
   // T1 over readable and erased entries: an erased entry's leaf keeps its time.
@@ -44,10 +48,11 @@ export function timelineCheck(entries, unreadable, times) {
     const { kind, actor } = l.event;
     const who = plain(actor.id);
     const check = kind === 'identity_verified' || kind === 'intent_verified';
-    if (check && !thirdParty(l)) selfAttested.add(`${kind} ${actor.id}`);
+    if (gone.has(i)) { /* its actor and attestations are gone: no T3 or T4 */ }
+    else if (check && !thirdParty(l)) selfAttested.add(`${kind} ${actor.id}`);
     else if (kind === 'identity_verified') identity.add(actor.id);
     else if (kind === 'intent_verified') intent.add(actor.id);
-    if (kind === 'signed' && !platformReported(l)) {
+    if (kind === 'signed' && !gone.has(i) && !platformReported(l)) {
       const onlySelf = (k) => selfAttested.has(`${k} ${actor.id}`);
       if (!identity.has(actor.id)) problems.push(m(onlySelf('identity_verified') ? 't.self_identity' : 't.no_identity', { who, i }));
       if (!intent.has(actor.id)) problems.push(m(onlySelf('intent_verified') ? 't.self_intent' : 't.no_intent', { who, i }));

@@ -18,7 +18,9 @@ use std::sync::{Arc, RwLock};
 use base64::Engine as _;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
-use verifier::entry::{Event, IssuerKeys};
+use verifier::anykey::AnyVerifier;
+use verifier::entry::Event;
+use verifier::issuer::IssuerKeys;
 use verifier::tsa::TrustedTsa;
 use verifier::Hash;
 
@@ -201,7 +203,7 @@ impl Registry {
                 continue;
             }
             if let Some(k) = index.resolve(tenant, &a.issuer) {
-                keys.insert(a.issuer.clone(), *k);
+                keys.insert(a.issuer.clone(), k.clone());
             }
         }
         keys
@@ -480,7 +482,7 @@ struct IssuerIndex {
 
 impl IssuerIndex {
     /// The tenant's own key of `name`, else the platform-wide one.
-    fn resolve(&self, tenant: &str, name: &str) -> Option<&VerifyingKey> {
+    fn resolve(&self, tenant: &str, name: &str) -> Option<&AnyVerifier> {
         self.tenants.get(tenant).and_then(|m| m.get(name)).or_else(|| self.platform.get(name))
     }
 }
@@ -528,6 +530,7 @@ fn load_issuer_keys(store: &Store) -> Result<IssuerIndex> {
             .ok()
             .and_then(|b| VerifyingKey::from_bytes(&b).ok())
             .ok_or_else(|| LedgerError::Corrupt(format!("issuer {}: bad key", rec.name)))?;
+        let key = AnyVerifier::ed25519_issuer(&rec.name, key);
         match rec.tenant {
             None => keys.platform.insert(rec.name, key),
             Some(t) => keys.tenants.entry(t).or_default().insert(rec.name, key),

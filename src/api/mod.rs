@@ -13,6 +13,7 @@ mod ers;
 mod events;
 mod hidden;
 pub mod integrations;
+mod issuer_cas;
 mod lookup;
 mod public;
 pub(crate) mod report;
@@ -237,6 +238,10 @@ where
             ("issuers", with_caller(state, req, |c| admin::list_issuers(state, c)))
         }
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
+        ["v1", "issuer-cas"] if get => {
+            ("issuers", with_caller(state, req, |c| issuer_cas::list(state, c)))
+        }
+        ["v1", "issuer-cas"] if post => ("issuers", issuer_cas::add(state, req, body).await),
         ["v1", "issuers", name, "revoke"] if post => {
             ("issuers", admin::revoke_issuer(state, req, name).await)
         }

@@ -1,0 +1,138 @@
+//! Who may attest, and the one attestation rule applied on ingest and by
+//! every offline verifier (docs/evidence-v2.md "Attestations").
+//!
+//! An attestation's issuer is either
+//! - **registered by key**: [`IssuerKeys`] holds its key, of either suite
+//!   ([`AnyVerifier`]: an Ed25519 issuer, or an `sm2-sm3` log's own SM2
+//!   key under `evidence-ledger`); or
+//! - **certified** (issue 26 item 3): an SM2 key given by an X.509
+//!   certificate of the GM/T 0015 profile that the attestation carries in
+//!   `certificate`, chaining to a CA root the checker trusts (the ledger's
+//!   registered issuer CAs on ingest; the policy's `ca` lines offline), at
+//!   the event's time. The end certificate's one commonName must be the
+//!   issuer name the attestation gives (the name is inside the signed
+//!   message, so a chain moved onto another issuer's attestation fails),
+//!   and a name registered by key never takes a certificate (no CA can
+//!   speak for a registered issuer). The signature is SM2 `r || s` under
+//!   the certificate's key with the default distinguishing identifier
+//!   `1234567812345678` (GM/T 0009; GM/T 0015 certificates carry no
+//!   other).
+//!
+//! Owns that rule; the chain checks are [`crate::x509sm2`]'s, the message
+//! [`crate::entry`]'s.
+
+use std::collections::HashMap;
+
+use crate::anykey::AnyVerifier;
+use crate::entry::Event;
+use crate::policy::PolicyCa;
+use crate::x509sm2::{verify_sm2_chain, CertifiedSm2Key};
+use crate::VerifyError;
+
+/// Issuer keys by name (registered issuers), of either suite.
+pub type IssuerKeys = HashMap<String, AnyVerifier>;
+
+/// What a certified attestation is checked against: the CA roots trusted
+/// for issuers, and the event's time (Unix seconds).
+#[derive(Clone, Copy, Debug)]
+pub struct CertifiedTrust<'a> {
+    /// CA roots for SM2 issuer certificates.
+    pub cas: &'a [PolicyCa],
+    /// The time every certificate of the path must be valid at.
+    pub at_unix: i64,
+}
+
+impl CertifiedTrust<'_> {
+    /// No CA trusted: a certified attestation fails as unknown.
+    pub const NONE: CertifiedTrust<'static> = CertifiedTrust { cas: &[], at_unix: 0 };
+}
+
+/// How an attestation held.
+#[derive(Clone, Debug)]
+pub enum Attested<'k> {
+    /// By the registered key of its issuer.
+    Key(&'k AnyVerifier),
+    /// By the key of a certificate chaining to a trusted CA.
+    Certified(Box<CertifiedSm2Key>),
+}
+
+/// Checks attestation `j` of `event` (an event of `tenant`): by its
+/// issuer's key in `keys`, or, when it carries a certificate, by the
+/// certificate's key after the chain checks against `trust`.
+///
+/// Errors: [`VerifyError::UnknownKey`] for a registered issuer `keys`
+/// lacks; [`VerifyError::BadSignature`] for a signature that does not
+/// verify; [`VerifyError::Invalid`] on `attestations[j].certificate` for
+/// every certificate failure (no trusted root, validity, profile, name).
+///
+/// # Panics
+/// If `j >= event.attestations.len()`.
+pub fn check_attestation<'k>(
+    event: &Event,
+    j: usize,
+    tenant: &str,
+    keys: &'k IssuerKeys,
+    trust: &CertifiedTrust<'_>,
+) -> Result<Attested<'k>, VerifyError> {
+    let a = &event.attestations[j];
+    let issuer = &a.issuer;
+    let message = event.attestation_message(j, tenant);
+    if a.certificate.is_empty() {
+        let key = keys
+            .get(issuer)
+            .ok_or_else(|| VerifyError::UnknownKey(format!("attestations[{j}] issuer {issuer}")))?;
+        key.verify_attestation(&message, &a.signature).map_err(|e| {
+            VerifyError::BadSignature(format!("attestations[{j}] by {issuer}: {e}"))
+        })?;
+        return Ok(Attested::Key(key));
+    }
+    let field = format!("attestations[{j}].certificate");
+    let bad = |reason: String| VerifyError::invalid(field.clone(), reason);
+    if keys.contains_key(issuer) {
+        return Err(bad(format!(
+            "issuer {issuer} is registered by key; its attestations carry no certificate"
+        )));
+    }
+    let cert = verify_sm2_chain(&a.certificate, trust.cas, trust.at_unix).map_err(|e| {
+        bad(match e {
+            VerifyError::Invalid { reason, .. } => reason,
+            VerifyError::UnknownKey(m) => m,
+            other => other.to_string(),
+        })
+    })?;
+    if cert.common_name.as_deref() != Some(issuer.as_str()) {
+        return Err(bad(format!(
+            "certificate \"{}\" is not issuer {issuer}'s: its one commonName must be the issuer name",
+            cert.subject
+        )));
+    }
+    if !cert.key.verify(&message, &a.signature) {
+        return Err(VerifyError::BadSignature(format!(
+            "attestations[{j}] by {issuer}: the SM2 signature does not verify with the key of \
+             certificate \"{}\"",
+            cert.subject
+        )));
+    }
+    Ok(Attested::Certified(Box::new(cert)))
+}
+
+/// [`check_attestation`] for every attestation of every event, in order;
+/// the error carries the position of the first bad event.
+///
+/// One signature at a time, not batched: a batch equation is cofactored,
+/// so it accepts an Ed25519 signature whose `R` has a small-order
+/// component, which the strict rule (and so every verifier after us)
+/// refuses; an event the log took would then read `failed` for ever.
+pub fn verify_attestations(
+    tenant: &str,
+    events: &[Event],
+    keys: &IssuerKeys,
+    trust: &CertifiedTrust<'_>,
+) -> Result<(), (usize, VerifyError)> {
+    for (pos, event) in events.iter().enumerate() {
+        for j in 0..event.attestations.len() {
+            check_attestation(event, j, tenant, keys, trust).map_err(|e| (pos, e))?;
+        }
+    }
+    Ok(())
+}

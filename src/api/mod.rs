@@ -70,6 +70,24 @@ impl AppState {
     pub fn witnesses_json(&self) -> Vec<serde_json::Value> {
         self.witnesses.iter().map(|(n, v)| serde_json::json!({"name": n, "vkey": v})).collect()
     }
+
+    /// The service's own trust anchors with the issuer CAs registered so
+    /// far (`POST /v1/issuer-cas` adds them while the service runs) as
+    /// `ca` roots: what `POST /v1/verify` and reports check against.
+    pub fn trust_now(&self) -> verifier::policy::TrustPolicy {
+        let mut trust = self.trust.clone();
+        match self.ledger.issuer_ca_records() {
+            Ok(cas) => {
+                for c in cas {
+                    if let Err(e) = trust.add_ca(&c.name, &c.root_pem) {
+                        tracing::warn!("issuer CA {} left out of the service's trust: {e}", c.name);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("issuer CAs unreadable: {e}"),
+        }
+        trust
+    }
 }
 
 /// The service's routes as one warp filter.

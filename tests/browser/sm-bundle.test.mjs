@@ -1,7 +1,9 @@
 // An sm2-sm3 log's evidence bundle on the public verifier page (GET
 // /verify) in Debian's headless Chromium (playwright-core): SM3 tree, SM2
-// checkpoint signature, two SM2 cosignatures, checked under a trust policy
-// with `suite sm2-sm3`, and tampered copies refused. Started by
+// checkpoint signature, two SM2 cosignatures, attestations by SM2 issuers
+// certified by X.509 (checked up to the policy's `ca` root at each entry's
+// time), checked under a trust policy with `suite sm2-sm3`, and tampered
+// copies refused. Started by
 // tests/sm_suite.rs, which runs the real sm2-sm3 log and its SM2 witnesses:
 //
 //   EL_URL        base URL of the running sm2-sm3 log
@@ -12,6 +14,7 @@
 //   EL_FORGED     the bundle with one bit of the log's SM2 signature flipped
 //   EL_POLICY     `suite sm2-sm3`, the log key, both SM2 witnesses, quorum 2
 //   EL_ED_POLICY  an Ed25519-suite policy (no suite line)
+//   EL_NO_CA_POLICY EL_POLICY without its `ca` line (the issuers' CA root)
 //   EL_CHROMIUM   the browser (default /usr/bin/chromium)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,6 +89,20 @@ test('an sm2-sm3 bundle under a `suite sm2-sm3` policy is VERIFIED', async () =>
   }
   const cosigned = checks.filter((c) => c.id === 'cosignature').map((c) => c.subject).sort();
   assert.deepEqual(cosigned, ['court.example/sm', 'notary.example/sm']);
+  // The certified issuers' attestations hold by their certificates.
+  const attested = checks.filter((c) => c.id === 'attestations').map((c) => c.text).join('\n');
+  assert.match(attested, /certificate "CN=idp-sm2[^"]*".*court-sm2-ca/s);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('an sm2-sm3 bundle of certified issuers under a policy without their CA is refused', async () => {
+  const { page, problems, verdict, checks } = await run({ policy: env('EL_NO_CA_POLICY'), bundle: env('EL_BUNDLE') });
+  assert.equal(verdict, 'failed');
+  const bad = checks.filter((c) => c.id === 'attestations' && c.status === 'fail');
+  assert.ok(bad.length > 0, JSON.stringify(checks, null, 1));
+  assert.match(bad[0].text, /not issued by a CA of your policy/);
+  assert.ok(checks.some((c) => c.id === 'log_signature' && c.status === 'pass'));
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -7,7 +7,7 @@
 
 import { errMsg, m } from '../error.js';
 import { b64decode } from '../hash.js';
-import { ed25519Verify } from '../ed25519.js';
+import { verifyIssuerSignature } from '../anykey.js';
 import { attestationMessage } from '../attest.js';
 import { check, plain, describeAttestation } from '../report.js';
 import { sm2VerifyRaw } from '../sm.js';
@@ -33,11 +33,6 @@ function candidateKeys(name, d, policy) {
   return k ? [{ b64: k.b64, cryptoKey: k.cryptoKey, source: 'bundle' }] : [];
 }
 
-/** One attestation signature by a key of either suite (anykey.rs verify_attestation). */
-async function verifyWith(key, sig, msg) {
-  return key.sm2Point ? sm2VerifyRaw(key.sm2Point, sig, msg) : ed25519Verify(key.cryptoKey, sig, msg);
-}
-
 /** issuer.rs check_attestation, as attestations.rs attest_one runs it:
  * {key: {b64, source}} when it holds (b64 says by what), or {why}. */
 async function attestOne(a, msg, at, d, policy) {
@@ -57,7 +52,7 @@ async function attestOne(a, msg, at, d, policy) {
     }
   }
   if (candidates.length === 0) return { why: m('c.att.no_key', { issuer }) };
-  for (const k of candidates) if (await verifyWith(k, sig, msg)) return { key: k };
+  for (const k of candidates) if (await verifyIssuerSignature(k, sig, msg)) return { key: k };
   const sm2Log = a.issuer === LOG_ISSUER && policy.suite === 'sm2-sm3';
   const last = candidates[candidates.length - 1];
   return { why: m('c.att.bad_sig', { issuer, key: sm2Log ? 'SM2' : last.b64, source: last.source }) };

@@ -71,7 +71,8 @@ impl Ingest {
         }
         let roots = cas.roots();
         let at_unix = time::OffsetDateTime::now_utc().unix_timestamp();
-        verify_attestations(tenant, events, &keys, &CertifiedTrust { cas: &roots, at_unix })
+        let trust = CertifiedTrust { cas: &roots, at_unix, cache: Some(cas.memo()) };
+        verify_attestations(tenant, events, &keys, &trust)
     }
 
     /// Whether each of `tenant`'s event ids is already in the log (an

@@ -9,24 +9,28 @@
 //! in memory. Calls the store; never the sequencer (the caller hands in how
 //! to log a change, as to [`crate::registry::Registry`]).
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
+use verifier::issuer::ChainCache;
 use verifier::policy::PolicyCa;
 use verifier::tsa::parse_root_pem;
-use verifier::x509sm2::check_sm2_ca_root;
+use verifier::x509sm2::{check_sm2_ca_root, CertifiedSm2Key};
 use verifier::Hash;
 
 use crate::error::{LedgerError, Result};
 use crate::ids::{check_id, issuer_document};
 use crate::registry::{LogChange, PLATFORM_TENANT};
 use crate::store::{RecordFamily, Store};
-use crate::util::{now_rfc3339, parse_json, read_arc, replace_arc};
+use crate::util::{lock, now_rfc3339, parse_json, read_arc, replace_arc};
 
 /// Key prefix of the records in the aux family.
 const PREFIX: &[u8] = b"issuer-ca/";
 /// Largest root accepted, PEM bytes.
 const MAX_ROOT_PEM: usize = 64 * 1024;
+/// Most verified chains remembered; the memo starts afresh when full.
+const MAX_MEMO: usize = 4096;
 
 /// A CA root trusted for SM2 issuer certificates.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,13 +52,55 @@ pub struct IssuerCaRecord {
 pub(crate) struct IssuerCas {
     store: Arc<Store>,
     roots: RwLock<Arc<Vec<PolicyCa>>>,
+    memo: ChainMemo,
+}
+
+/// Chains verified against these roots, by the SHA-256 of their DER
+/// certificates (each length-prefixed): a certificate's path costs its SM2
+/// verifications once. Sound because roots are only ever added here (a
+/// root added never makes a verified chain wrong) and an entry answers
+/// only inside its path's validity ([`CertifiedSm2Key::path_valid`]).
+#[derive(Default)]
+pub(crate) struct ChainMemo {
+    map: Mutex<HashMap<Hash, CertifiedSm2Key>>,
+}
+
+fn chain_id(chain: &[Vec<u8>]) -> Hash {
+    let mut bytes = Vec::with_capacity(chain.iter().map(|c| c.len() + 8).sum());
+    for der in chain {
+        bytes.extend_from_slice(&(der.len() as u64).to_be_bytes());
+        bytes.extend_from_slice(der);
+    }
+    Hash::digest(&bytes)
+}
+
+impl ChainCache for ChainMemo {
+    fn get(&self, chain: &[Vec<u8>], at_unix: i64) -> Option<CertifiedSm2Key> {
+        let map = lock(&self.map);
+        let hit = map.get(&chain_id(chain))?;
+        let (from, until) = hit.path_valid;
+        (from <= at_unix && at_unix <= until).then(|| hit.clone())
+    }
+
+    fn put(&self, chain: &[Vec<u8>], cert: &CertifiedSm2Key) {
+        let mut map = lock(&self.map);
+        if map.len() >= MAX_MEMO {
+            map.clear();
+        }
+        map.insert(chain_id(chain), cert.clone());
+    }
 }
 
 impl IssuerCas {
     /// Loads the issuer CAs of `store`.
     pub(crate) fn load(store: Arc<Store>) -> Result<IssuerCas> {
         let roots = RwLock::new(Arc::new(parse_all(&records(&store)?)?));
-        Ok(IssuerCas { store, roots })
+        Ok(IssuerCas { store, roots, memo: ChainMemo::default() })
+    }
+
+    /// The chains verified so far against these roots.
+    pub(crate) fn memo(&self) -> &ChainMemo {
+        &self.memo
     }
 
     /// The trusted roots, parsed.

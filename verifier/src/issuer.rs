@@ -32,19 +32,50 @@ use crate::VerifyError;
 /// Issuer keys by name (registered issuers), of either suite.
 pub type IssuerKeys = HashMap<String, AnyVerifier>;
 
+/// Chains already verified against the same roots (ingest keeps one, so
+/// that a certificate's path costs its SM2 verifications once, not once
+/// per attestation). An entry answers only at a time inside its
+/// [`CertifiedSm2Key::path_valid`]; the roots must only ever grow while
+/// a cache lives (a root added never makes a verified chain wrong).
+pub trait ChainCache: Sync {
+    /// The verified result of `chain`, if held and valid at `at_unix`.
+    fn get(&self, chain: &[Vec<u8>], at_unix: i64) -> Option<CertifiedSm2Key>;
+    /// Keeps the verified result of `chain`.
+    fn put(&self, chain: &[Vec<u8>], cert: &CertifiedSm2Key);
+}
+
 /// What a certified attestation is checked against: the CA roots trusted
 /// for issuers, and the event's time (Unix seconds).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct CertifiedTrust<'a> {
     /// CA roots for SM2 issuer certificates.
     pub cas: &'a [PolicyCa],
     /// The time every certificate of the path must be valid at.
     pub at_unix: i64,
+    /// Chains verified before, if the caller keeps them.
+    pub cache: Option<&'a dyn ChainCache>,
 }
 
-impl CertifiedTrust<'_> {
+impl<'a> CertifiedTrust<'a> {
     /// No CA trusted: a certified attestation fails as unknown.
-    pub const NONE: CertifiedTrust<'static> = CertifiedTrust { cas: &[], at_unix: 0 };
+    pub const NONE: CertifiedTrust<'static> = CertifiedTrust { cas: &[], at_unix: 0, cache: None };
+
+    /// `cas` at `at_unix`, with no cache.
+    pub fn new(cas: &'a [PolicyCa], at_unix: i64) -> CertifiedTrust<'a> {
+        CertifiedTrust { cas, at_unix, cache: None }
+    }
+
+    /// The chain checked up to `cas` at `at_unix`, through the cache.
+    fn verify_chain(&self, chain: &[Vec<u8>]) -> Result<CertifiedSm2Key, VerifyError> {
+        if let Some(hit) = self.cache.and_then(|c| c.get(chain, self.at_unix)) {
+            return Ok(hit);
+        }
+        let cert = verify_sm2_chain(chain, self.cas, self.at_unix)?;
+        if let Some(c) = self.cache {
+            c.put(chain, &cert);
+        }
+        Ok(cert)
+    }
 }
 
 /// How an attestation held.
@@ -93,7 +124,7 @@ pub fn check_attestation<'k>(
             "issuer {issuer} is registered by key; its attestations carry no certificate"
         )));
     }
-    let cert = verify_sm2_chain(&a.certificate, trust.cas, trust.at_unix).map_err(|e| {
+    let cert = trust.verify_chain(&a.certificate).map_err(|e| {
         bad(match e {
             VerifyError::Invalid { reason, .. } => reason,
             VerifyError::UnknownKey(m) => m,

@@ -54,6 +54,12 @@ pub struct CertifiedSm2Key {
     pub not_before: i64,
     /// The end certificate's validity, unix seconds.
     pub not_after: i64,
+    /// When every certificate given and the root reached are all valid
+    /// (the latest notBefore, the earliest notAfter), unix seconds: the
+    /// times at which this result holds again, for a cache of verified
+    /// chains ([`crate::issuer::ChainCache`]). Conservative: certificates
+    /// given but off the path narrow it too.
+    pub path_valid: (i64, i64),
 }
 
 /// Verifies an SM2 certificate chain (DER, end certificate first, then any
@@ -88,6 +94,11 @@ pub fn verify_sm2_chain<C: AsRef<[u8]>>(
     })?;
     let validity = &leaf.tbs_certificate.validity;
     let secs = |t: x509_cert::time::Time| t.to_unix_duration().as_secs() as i64;
+    let reached = decoded.iter().filter(|(n, _)| *n == ca).map(|(_, r)| r);
+    let path_valid = certs.iter().chain(reached).fold((i64::MIN, i64::MAX), |(lo, hi), c| {
+        let v = &c.tbs_certificate.validity;
+        (lo.max(secs(v.not_before)), hi.min(secs(v.not_after)))
+    });
     Ok(CertifiedSm2Key {
         key,
         subject: leaf.tbs_certificate.subject.to_string(),
@@ -96,6 +107,7 @@ pub fn verify_sm2_chain<C: AsRef<[u8]>>(
         ca: ca.to_owned(),
         not_before: secs(validity.not_before),
         not_after: secs(validity.not_after),
+        path_valid,
     })
 }
 

@@ -56,7 +56,7 @@ fn event(pki: &GmPki, issuer: &str, key: &str, chain: &[&str]) -> Event {
 }
 
 fn check(ev: &Event, cas: &[PolicyCa], at: i64) -> Result<String, VerifyError> {
-    let trust = CertifiedTrust { cas, at_unix: at };
+    let trust = CertifiedTrust::new(cas, at);
     match check_attestation(ev, 0, TENANT, &IssuerKeys::new(), &trust)? {
         Attested::Certified(c) => Ok(c.ca),
         Attested::Key(_) => panic!("no key was given"),
@@ -136,7 +136,7 @@ fn a_name_registered_by_key_takes_no_certificate() {
     let ed = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key();
     let keys =
         IssuerKeys::from([("idp-gov".to_owned(), AnyVerifier::ed25519_issuer("idp-gov", ed))]);
-    let trust = CertifiedTrust { cas: &cas, at_unix: now() };
+    let trust = CertifiedTrust::new(&cas, now());
     let e = check_attestation(&ev, 0, TENANT, &keys, &trust).unwrap_err();
     assert!(e.to_string().contains("is registered by key"), "{e}");
 }
@@ -159,4 +159,42 @@ fn a_certificate_needs_an_attestation_v2_and_a_bounded_chain() {
         let e = Event::from_value(v, false).unwrap_err();
         assert!(e.to_string().contains("attestations[0].certificate"), "{e}");
     }
+}
+
+/// A cache of verified chains, as ingest keeps one.
+#[derive(Default)]
+struct Memo(std::sync::Mutex<Vec<(Vec<Vec<u8>>, verifier::x509sm2::CertifiedSm2Key)>>);
+
+impl verifier::issuer::ChainCache for Memo {
+    fn get(&self, chain: &[Vec<u8>], at: i64) -> Option<verifier::x509sm2::CertifiedSm2Key> {
+        let held = self.0.lock().unwrap();
+        let (_, c) = held.iter().find(|(k, _)| k == chain)?;
+        (c.path_valid.0 <= at && at <= c.path_valid.1).then(|| c.clone())
+    }
+    fn put(&self, chain: &[Vec<u8>], cert: &verifier::x509sm2::CertifiedSm2Key) {
+        self.0.lock().unwrap().push((chain.to_vec(), cert.clone()));
+    }
+}
+
+#[test]
+fn a_cached_chain_answers_only_inside_its_paths_validity() {
+    let pki = pki();
+    let cas = cas(&pki);
+    let memo = Memo::default();
+    let ev = event(&pki, "idp-gov", "idp", &["idp", "inter"]);
+    let at = |t: i64| CertifiedTrust { cas: &cas, at_unix: t, cache: Some(&memo) };
+    assert!(check_attestation(&ev, 0, TENANT, &IssuerKeys::new(), &at(now())).is_ok());
+    assert_eq!(memo.0.lock().unwrap().len(), 1, "the verified chain is kept");
+    let (from, until) = memo.0.lock().unwrap()[0].1.path_valid;
+    assert!(from <= now() && now() <= until && until <= now() + 366 * 86_400);
+    // A hit still checks the name and the signature.
+    let swapped = event(&pki, "idp-gov", "intent", &["idp", "inter"]);
+    let e = check_attestation(&swapped, 0, TENANT, &IssuerKeys::new(), &at(now())).unwrap_err();
+    assert!(matches!(e, VerifyError::BadSignature(_)), "{e:?}");
+    // Outside the path's validity the cache does not answer: the chain
+    // is checked again, and fails.
+    let none = IssuerKeys::new();
+    let later = check_attestation(&ev, 0, TENANT, &none, &at(now() + 400 * 86_400));
+    let e = later.map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains("was not valid at the time of the signature"), "{e}");
 }

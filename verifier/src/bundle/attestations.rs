@@ -82,7 +82,7 @@ fn attestation_facts(
     let ev = &leaf.event;
     // A certificate is checked at the event's time: its ledger time.
     let at_unix = parse_ledger_time(&leaf.ledger_time).map_or(0, |us| us.div_euclid(1_000_000));
-    let trust = CertifiedTrust { cas: &policy.cas, at_unix };
+    let trust = CertifiedTrust::new(&policy.cas, at_unix);
     ev.attestations
         .iter()
         .enumerate()

@@ -104,8 +104,14 @@ impl From<LedgerError> for ApiError {
             LedgerError::AlreadyExists(m) => Self::new(StatusCode::CONFLICT, "already_exists", m),
             LedgerError::NotFound(m) => Self::not_found(m),
             LedgerError::Gone(m) => Self::new(StatusCode::GONE, "erased", m),
+            // Its text may carry a storage error's file path: the client
+            // gets it without paths, the server's log in full.
             LedgerError::Unavailable(m) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", m)
+                let clean = without_paths(&m);
+                if clean != m {
+                    tracing::error!("unavailable: {m}");
+                }
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", clean)
             }
             // PostgreSQL unreachable, failing over, or a statement cut by
             // the commit deadline: worth retrying (503 + Retry-After),
@@ -123,6 +129,30 @@ impl From<LedgerError> for ApiError {
     }
 }
 
+/// `m` with every absolute path (a word from `/` with another `/` in it)
+/// replaced by `<path>`: server paths are for the server's log.
+pub fn without_paths(m: &str) -> String {
+    let mut out = String::with_capacity(m.len());
+    let mut rest = m;
+    while let Some(start) = rest.find('/') {
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        let end = from
+            .find(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ')' | '"' | '\''))
+            .unwrap_or(from.len());
+        let word = &from[..end];
+        let after_word = before.chars().last().is_none_or(|c| !c.is_alphanumeric());
+        if after_word && word[1..].contains('/') {
+            out.push_str("<path>");
+        } else {
+            out.push_str(word);
+        }
+        rest = &from[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl Reply for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
@@ -134,5 +164,21 @@ impl Reply for ApiError {
             r.headers_mut().insert("retry-after", warp::http::HeaderValue::from_static("1"));
         }
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_paths;
+
+    #[test]
+    fn server_paths_leave_error_texts() {
+        let m = "storage failure: IO error: No space left on device: While appending to file: \
+                 /var/lib/evidence/db/000123.log (retry)";
+        let clean = without_paths(m);
+        assert!(!clean.contains("/var"), "{clean}");
+        assert!(clean.ends_with("file: <path> (retry)"), "{clean}");
+        assert_eq!(without_paths("3/4 standbys; a/b"), "3/4 standbys; a/b");
+        assert_eq!(without_paths("no path here"), "no path here");
     }
 }

@@ -76,6 +76,14 @@ pub struct Metrics {
     /// Platform webhook deliveries acknowledged and not logged, by platform
     /// and reason: `unknown_event`, `no_kind`.
     pub integration_ignored: IntCounterVec,
+    /// The master key epoch new wraps use.
+    pub master_key_epoch: IntGauge,
+    /// Master key epochs held while a rotation retires them.
+    pub master_key_retiring: IntGauge,
+    /// Stored document keys re-wrapped by rotations since start.
+    pub master_key_rewrapped: IntGauge,
+    /// Stored document keys examined by the rotation's current pass.
+    pub master_key_scanned: IntGauge,
     work_counts: std::sync::Mutex<std::collections::HashMap<&'static str, (i64, i64)>>,
 }
 
@@ -233,6 +241,25 @@ impl Metrics {
         )?;
         register(&registry, &mut names, Box::new(integration_events.clone()))?;
         register(&registry, &mut names, Box::new(integration_ignored.clone()))?;
+        let master_key_epoch =
+            IntGauge::new("evidence_master_key_epoch", "Master key epoch new wraps use")?;
+        let master_key_retiring = IntGauge::new(
+            "evidence_master_key_retiring_epochs",
+            "Master key epochs held while a rotation retires them",
+        )?;
+        let master_key_rewrapped = IntGauge::new(
+            "evidence_master_key_rewrapped",
+            "Stored document keys re-wrapped by master key rotations since start",
+        )?;
+        let master_key_scanned = IntGauge::new(
+            "evidence_master_key_rotation_scanned",
+            "Stored document keys examined by the rotation's current pass",
+        )?;
+        for g in
+            [&master_key_epoch, &master_key_retiring, &master_key_rewrapped, &master_key_scanned]
+        {
+            register(&registry, &mut names, Box::new(g.clone()))?;
+        }
         Ok(Metrics {
             registry,
             names,
@@ -265,6 +292,10 @@ impl Metrics {
             max_connections,
             integration_events,
             integration_ignored,
+            master_key_epoch,
+            master_key_retiring,
+            master_key_rewrapped,
+            master_key_scanned,
             work_counts: std::sync::Mutex::default(),
         })
     }
@@ -290,6 +321,14 @@ impl Metrics {
         self.group_write_seconds.set(st.write_micros.load(Relaxed) as f64 / 1e6);
         self.failed_groups.set(st.failed_groups.load(Relaxed) as i64);
         self.storage_ok.set(i64::from(!st.storage_failing.load(Relaxed)));
+    }
+
+    /// Sets the master key gauges from a rotation status.
+    pub fn set_master_key(&self, st: &ledger::RotationStatus) {
+        self.master_key_epoch.set(i64::from(st.current_epoch));
+        self.master_key_retiring.set(st.retiring_epochs.len() as i64);
+        self.master_key_rewrapped.set(st.rewrapped as i64);
+        self.master_key_scanned.set(st.scanned as i64);
     }
 
     /// Sets the anchoring gauges from a status snapshot.
@@ -346,7 +385,8 @@ pub fn public_route(route: &'static str) -> &'static str {
         | "anchor"
         | "integrations"
         | "integration_webhook"
-        | "evidence_record" => "privileged",
+        | "evidence_record"
+        | "master_key" => "privileged",
         other => other,
     }
 }

@@ -94,6 +94,43 @@ pub fn token(url: &str, op: TokenOp) -> CliResult {
     Ok(())
 }
 
+/// `rotate-master-key --server URL`: begins a rotation on the running
+/// server (or, with `status`, asks where it is) and prints the answer.
+pub fn master_key(url: &str, to: Option<&str>, status: bool) -> CliResult {
+    let bearer = std::env::var(TOKEN_ENV)
+        .map_err(|_| format!("--server needs a platform token in ${TOKEN_ENV}"))?;
+    let client = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let base = url.trim_end_matches('/');
+    let request = if status {
+        client.get(format!("{base}/v1/admin/master-key/status"))
+    } else {
+        let body = match to {
+            Some(uri) => json!({"to": uri}),
+            None => json!({}),
+        };
+        client.post(format!("{base}/v1/admin/master-key/rotate")).json(&body)
+    };
+    let resp = request.bearer_auth(bearer.trim()).send().map_err(|e| e.to_string())?;
+    let code = resp.status();
+    let body: Value = resp.json().map_err(|e| format!("{code}: {e}"))?;
+    if !code.is_success() {
+        let msg = body.pointer("/error/message").and_then(Value::as_str).unwrap_or("");
+        return Err(format!("{code}: {msg}"));
+    }
+    println!(
+        "phase {} epoch {} retiring {} rewrapped {} scanned {}",
+        str_of(&body, "phase"),
+        body["current_epoch"],
+        body["retiring_epochs"],
+        body["rewrapped"],
+        body["scanned"]
+    );
+    Ok(())
+}
+
 fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or("")
 }

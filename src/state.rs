@@ -41,6 +41,10 @@ pub fn app_state_with(
         trust,
         anchor,
         ready: AtomicBool::new(true),
+        auth_failures: crate::api::authlimit::AuthLimiter::new(
+            admission.auth_failure_limit,
+            admission.auth_failure_window,
+        ),
         admission: Admission::new(admission),
         public_url,
     }))

@@ -9,7 +9,9 @@
 //!   `Content-Length`, before it is sent;
 //! - a report flood by one tenant leaves another tenant's receipts and
 //!   reports flowing;
-//! - a 401 flood writes nothing to the store;
+//! - a 401 flood writes nothing to the store, and past a few failures its
+//!   address is answered 429 before any token work while other addresses
+//!   are served;
 //! - a token's own flood of 404s cannot evict the record of its read;
 //! - another tenant's entries never appear as a document's records on the
 //!   public lookup, and a hidden document answers as an unknown hash;
@@ -369,12 +371,21 @@ fn a_401_flood_leaves_the_store_flat() {
     s.spawn();
     let long = "x".repeat(8 << 10);
     let client = s.client();
+    let mut refused = 0;
     for i in 0..1500 {
         let path = format!("{}/v1/documents/{long}{i}/bundle", s.url);
         let r = client.get(path).bearer_auth("elt_nobody").send().unwrap();
-        assert_eq!(r.status().as_u16(), 401);
+        // The first failures of the window are 401s; then the address is
+        // refused before any token work (429), and nothing is stored.
+        match r.status().as_u16() {
+            401 => assert_eq!(refused, 0, "a 401 after the address was refused"),
+            429 => refused += 1,
+            other => panic!("{other}"),
+        }
     }
-    assert!(metric(&s, "evidence_auth_failures_total") >= 1500.0);
+    let failures = 1500 - refused;
+    assert_eq!(failures, 50, "the default limit of failures per window");
+    assert!(metric(&s, "evidence_auth_failures_total") >= failures as f64);
     assert!(s.terminate());
     assert_eq!(records(&s), before, "a 401 flood wrote access-log records");
 }
@@ -550,4 +561,58 @@ fn too_few_file_descriptors_refuse_to_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("open-file limit 1100"), "{err}");
     assert!(err.contains("LimitNOFILE"), "{err}");
+}
+
+/// One address floods with bad tokens: past `--auth-failure-limit` in the
+/// window it gets 429 + `Retry-After` (even with a good token: nothing is
+/// looked up), while another address, and a client behind the trusted
+/// proxy with its own forwarded address, are served as before.
+#[test]
+fn a_401_flood_from_one_address_is_refused_and_others_are_served() {
+    let mut s = Server::prepare();
+    s.spawn_with(&["--auth-failure-limit", "20", "--trusted-proxy", "127.0.0.3"]);
+    let from = |ip: &str| {
+        reqwest::blocking::Client::builder()
+            .local_address(Some(ip.parse().unwrap()))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap()
+    };
+    let (flooder, bystander, proxy) = (from("127.0.0.2"), from("127.0.0.1"), from("127.0.0.3"));
+    let tokens_at = |c: &reqwest::blocking::Client, token: &str, xff: Option<&str>| {
+        let mut r = c.get(format!("{}/v1/tokens", s.url)).bearer_auth(token);
+        if let Some(a) = xff {
+            r = r.header("x-forwarded-for", a);
+        }
+        let r = r.send().unwrap();
+        let retry = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+        (r.status().as_u16(), retry)
+    };
+    let mut statuses = Vec::new();
+    for i in 0..200 {
+        statuses.push(tokens_at(&flooder, &format!("elt_bad{i}"), None).0);
+        // Another client at once, with its own good token: served.
+        if i % 20 == 0 {
+            assert_eq!(tokens_at(&bystander, &s.tokens.admin, None).0, 200);
+        }
+    }
+    assert!(statuses[..20].iter().all(|&c| c == 401), "{statuses:?}");
+    assert!(statuses[20..].iter().all(|&c| c == 429), "{statuses:?}");
+    // Refused before the token is looked at: a good token is refused too.
+    let (status, retry) = tokens_at(&flooder, &s.tokens.admin, None);
+    assert_eq!(status, 429);
+    let retry: u64 = retry.expect("Retry-After").parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Behind the trusted proxy, each forwarded client counts on its own.
+    for i in 0..25 {
+        let (status, _) = tokens_at(&proxy, &format!("elt_bad{i}"), Some("198.51.100.7"));
+        assert_eq!(status, if i < 20 { 401 } else { 429 }, "{i}");
+    }
+    assert_eq!(tokens_at(&proxy, &s.tokens.admin, Some("198.51.100.8")).0, 200);
+    // The proxy itself (no forwarded client) is not held to the limit.
+    for i in 0..25 {
+        assert_eq!(tokens_at(&proxy, &format!("elt_bad{i}"), None).0, 401);
+    }
+    assert_eq!(tokens_at(&bystander, &s.tokens.admin, None).0, 200);
+    assert!(metric(&s, "evidence_auth_failures_total") >= 65.0);
 }

@@ -84,7 +84,8 @@ fn one_flow_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// The tests' tokens, one each.
-const TOKENS: [&str; 4] = ["ledger-flow", "ledger-pin", "ledger-keys", "ledger-sm"];
+const TOKENS: [&str; 5] =
+    ["ledger-flow", "ledger-pin", "ledger-keys", "ledger-sm", "ledger-rotate"];
 
 /// A new token, initialised as an operator does it.
 fn make_token(label: &str) {
@@ -509,4 +510,151 @@ fn an_sm2_sm3_log_with_a_token_master_key_seals_its_records_with_sm4_gcm() {
     let key_id: [u8; 32] = sealed[..32].try_into().unwrap();
     let wrapped = store.wrapped_key(&key_id).unwrap().expect("its key");
     assert_eq!(wrapped[0], ledger::pkcs11::master::LAYOUT_PKCS11_GCM, "wrapped by the token");
+}
+
+/// Waits until the server's master key rotation is idle; returns its status.
+fn rotation_idle(s: &Server) -> serde_json::Value {
+    let start = std::time::Instant::now();
+    loop {
+        let (st, body) = s.get("/v1/admin/master-key/status", Some(&s.tokens.platform));
+        assert_eq!(st, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if v["phase"] == "idle" {
+            return v;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(120), "{v}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn all_records_open(s: &Server, doc: &str) {
+    let (status, bundle) = s.get(&format!("/v1/documents/{doc}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(status, 200, "{bundle}");
+    let bundle = verifier::bundle::Bundle::parse(bundle.as_bytes()).unwrap();
+    assert!(bundle.entries.iter().all(|e| e.record.is_some()), "{doc}: records open");
+}
+
+/// Issue 27 item 2: a master key in a token is rotated while the server
+/// runs: the new key is generated in the token (sensitive, not
+/// extractable) under a new label, every document key is re-wrapped under
+/// it, and the old key object is destroyed; a file master key moves into
+/// the token the same way.
+#[test]
+fn a_token_master_key_is_rotated_online_and_a_file_key_moves_into_the_token() {
+    let _one = one_flow_at_a_time();
+    let hsm = hsm();
+    let token = TOKENS[4];
+    let mut s = Server::prepare_with(&["--master-key", &hsm.uri(token, "master")]);
+    s.spawn();
+    let signers: Vec<_> = s.signers.iter().collect();
+    let docs = ["contract-rot-1", "contract-rot-2"];
+    for doc in docs {
+        let (st, body) =
+            s.submit(&json!({"events": contract_flow(&s.services, &signers, doc, doc.as_bytes())}));
+        assert_eq!(st, 200, "{body}");
+    }
+    // Into the key it already uses: refused, nothing made.
+    let same = serde_json::to_vec(&json!({ "to": hsm.uri(token, "master") })).unwrap();
+    let (st, body) = s.post("/v1/admin/master-key/rotate", Some(&s.tokens.platform), same);
+    assert_eq!((st, body["error"]["code"].as_str()), (400, Some("invalid_rotation")), "{body}");
+    assert!(!s.data().join("keys/master.1.pkcs11").exists());
+    let (st, body) = s.post("/v1/admin/master-key/rotate", Some(&s.tokens.platform), "{}");
+    assert_eq!(st, 202, "{body}");
+    let done = rotation_idle(&s);
+    assert_eq!(
+        (done["current_epoch"].as_u64(), done["current_in_token"].as_bool()),
+        (Some(1), Some(true))
+    );
+    for doc in docs {
+        all_records_open(&s, doc);
+    }
+    s.restart();
+    for doc in docs {
+        all_records_open(&s, doc);
+    }
+    assert!(s.terminate());
+    assert!(!s.data().join("keys/master.pkcs11").exists());
+    assert!(s.data().join("keys/master.1.pkcs11").exists());
+    let session = hsm.session(token);
+    let old = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::Label(b"master".to_vec()),
+        ])
+        .unwrap();
+    assert!(old.is_empty(), "the old key object is destroyed: {old:?}");
+    assert_kept_inside(&session, ObjectClass::SECRET_KEY, "master.e1");
+    drop(session);
+
+    // A file master key moved into the token by a rotation.
+    let mut f = Server::start();
+    let doc = "contract-moved";
+    let signers: Vec<_> = f.signers.iter().collect();
+    let (st, body) =
+        f.submit(&json!({"events": contract_flow(&f.services, &signers, doc, doc.as_bytes())}));
+    assert_eq!(st, 200, "{body}");
+    let to = hsm.uri(token, "moved-from-file");
+    let (st, body) = f.post(
+        "/v1/admin/master-key/rotate",
+        Some(&f.tokens.platform),
+        serde_json::to_vec(&json!({ "to": to })).unwrap(),
+    );
+    assert_eq!(st, 202, "{body}");
+    let done = rotation_idle(&f);
+    assert_eq!(done["current_in_token"], true, "{done}");
+    assert!(!f.data().join("keys/master.key").exists(), "the file key is destroyed");
+    f.restart();
+    all_records_open(&f, doc);
+    assert!(f.terminate());
+    let store = ledger::store::Store::open_read_only(&f.data().join("db")).unwrap();
+    for (_, w) in store.wrapped_keys().unwrap() {
+        let (epoch, inner) = ledger::vault::split_wrapped(&w).unwrap();
+        assert_eq!((epoch, inner[0]), (1, ledger::pkcs11::master::LAYOUT_PKCS11_GCM));
+    }
+    let session = hsm.session(token);
+    assert_kept_inside(&session, ObjectClass::SECRET_KEY, "moved-from-file");
+}
+
+/// A server killed while it destroys a retired token key (its record
+/// renamed `.retired`, the object not destroyed yet): the next start
+/// destroys it, and every record opens under the new token key.
+#[test]
+fn a_token_key_retirement_cut_short_is_finished_at_the_next_start() {
+    let _one = one_flow_at_a_time();
+    let hsm = hsm();
+    let token = TOKENS[4];
+    let mut s = Server::prepare_with(&["--master-key", &hsm.uri(token, "cut")]);
+    let mut child = Command::new(common::BIN)
+        .args(["serve", "--data", s.data().to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .env(ledger::fault::FAULT_ENV, "retire-token-renamed")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    s.url = evidence_ledger::load::read_listen_line(&mut child).unwrap();
+    let doc = "contract-cut";
+    let signers: Vec<_> = s.signers.iter().collect();
+    let (st, body) =
+        s.submit(&json!({"events": contract_flow(&s.services, &signers, doc, doc.as_bytes())}));
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = s.post("/v1/admin/master-key/rotate", Some(&s.tokens.platform), "{}");
+    assert_eq!(st, 202, "{body}");
+    assert!(!child.wait().unwrap().success(), "killed while retiring");
+    assert!(s.data().join("keys/master.pkcs11.retired").exists());
+    s.spawn();
+    let done = rotation_idle(&s);
+    assert_eq!(done["current_epoch"], 1, "{done}");
+    all_records_open(&s, doc);
+    assert!(s.terminate());
+    assert!(!s.data().join("keys/master.pkcs11.retired").exists(), "finished");
+    let session = hsm.session(token);
+    let old = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::Label(b"cut".to_vec()),
+        ])
+        .unwrap();
+    assert!(old.is_empty(), "the retired key object is destroyed: {old:?}");
+    assert_kept_inside(&session, ObjectClass::SECRET_KEY, "cut.e1");
 }

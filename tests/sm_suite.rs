@@ -407,7 +407,11 @@ fn an_sm2_sm3_logs_records_are_sm4_gcm_and_erasure_shreds_them() {
             assert_eq!(sealed[32], LAYOUT_SM4_GCM, "entry {i}: SM4-GCM");
             let key_id: [u8; 32] = sealed[..32].try_into().unwrap();
             let wrapped = store.wrapped_key(&key_id).unwrap().expect("its key");
-            assert_eq!(wrapped[0], LAYOUT_SM4_GCM, "entry {i}: key wrapped with SM4-GCM");
+            // Rotated: the epoch layout (4) names epoch 1, and the epoch
+            // key's own wrap inside it is SM4-GCM.
+            assert_eq!(wrapped[0], ledger::vault::LAYOUT_EPOCH, "entry {i}: an epoch's wrap");
+            let (epoch, inner) = ledger::vault::split_wrapped(&wrapped).unwrap();
+            assert_eq!((epoch, inner[0]), (1, LAYOUT_SM4_GCM), "entry {i}: wrapped with SM4-GCM");
         }
     }
 

@@ -473,3 +473,169 @@ fn the_access_log_records_privileged_actions_per_tenant() {
     assert_eq!(s.get("/v1/access-log", Some(&s.tokens.legal)).0, 403);
     assert_eq!(s.get(&path, Some(&s.tokens.platform)).0, 200);
 }
+
+/// The (tenant, id) of the tokens `GET /v1/tokens{query}` lists, sorted.
+fn token_ids(s: &Server, token: &str, query: &str) -> Vec<(String, String)> {
+    let (status, body) = s.get(&format!("/v1/tokens{query}"), Some(token));
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let mut out: Vec<(String, String)> = v["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["tenant"].as_str().unwrap().into(), t["id"].as_str().unwrap().into()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Tokens are listed through a per-tenant index and found by id with one
+/// keyed read: an admin's list and the platform's `?tenant=` list hold
+/// that tenant's tokens only; with a tenant's index rows gone (and the
+/// index marked built) its list is empty, which shows the list reads the
+/// index, not every token; a store without the index gets it rebuilt at
+/// open.
+#[test]
+fn tokens_are_listed_through_a_per_tenant_index() {
+    let mut s = Server::start();
+    let (status, minted) = issue_token(&s, &s.tokens.admin, &json!({"role": "notary"}));
+    assert_eq!(status, 200, "{minted}");
+    let mine = token_ids(&s, &s.tokens.admin, "");
+    assert_eq!(mine.len(), 5, "{mine:?}"); // submitter, legal, notary, admin, the minted one
+    assert!(mine.iter().all(|(t, _)| t == TENANT), "{mine:?}");
+    assert!(mine.iter().any(|(_, id)| id == minted["id"].as_str().unwrap()));
+    let theirs = token_ids(&s, &s.tokens.platform, &format!("?tenant={OTHER}"));
+    assert_eq!(theirs.len(), 2, "{theirs:?}");
+    assert!(theirs.iter().all(|(t, _)| t == OTHER), "{theirs:?}");
+    // Revocation by id, another tenant's for the platform.
+    let other_id = &theirs[0].1;
+    let path = format!("/v1/tokens/{other_id}/revoke");
+    assert_eq!(s.post(&path, Some(&s.tokens.admin), "").0, 403);
+    assert_eq!(s.post(&path, Some(&s.tokens.platform), "").0, 200);
+    assert_eq!(s.post("/v1/tokens/0123456789ab/revoke", Some(&s.tokens.platform), "").0, 404);
+    assert_eq!(s.post("/v1/tokens/not-an-id/revoke", Some(&s.tokens.platform), "").0, 404);
+
+    // The tenant's index rows removed, the marker kept: its list is empty
+    // (the other tenant's is whole), so listing reads the index alone.
+    assert!(s.terminate());
+    let prefix = format!("token-index\0{TENANT}\0");
+    {
+        let l = ledger::Ledger::open(s.data(), ledger::LedgerOptions::default()).unwrap();
+        let end = format!("token-index\0{TENANT}\u{1}");
+        l.aux_delete_range(prefix.as_bytes(), end.as_bytes()).unwrap();
+    }
+    s.spawn();
+    assert!(token_ids(&s, &s.tokens.admin, "").is_empty());
+    assert_eq!(token_ids(&s, &s.tokens.platform, &format!("?tenant={OTHER}")).len(), 2);
+    // Authentication is one keyed read of the token's hash, index or not.
+    assert_eq!(s.get("/v1/documents/none/bundle", Some(&s.tokens.legal)).0, 404);
+
+    // A store without the index (its marker gone too) is indexed at open.
+    assert!(s.terminate());
+    {
+        let l = ledger::Ledger::open_read_only(s.data()).unwrap();
+        assert!(l.aux_get(b"token-index-built").unwrap().is_some());
+    }
+    {
+        let l = ledger::Ledger::open(s.data(), ledger::LedgerOptions::default()).unwrap();
+        l.aux_delete_synced(b"token-index-built").unwrap();
+    }
+    s.spawn();
+    assert_eq!(token_ids(&s, &s.tokens.admin, ""), mine);
+}
+
+/// A tenant's admin exports its trail (JSON lines, oldest first, records
+/// opened) and trims what it exported; the records of its own token stay,
+/// the export and the trim are themselves recorded, a trim past the
+/// export is refused, and no one else trims the tenant's trail.
+#[test]
+fn the_access_log_is_exported_then_trimmed() {
+    let s = Server::start();
+    let h = Hash::digest(b"doc-x").to_hex();
+    assert_eq!(s.submit(&signed_event(&s.services.idp, "x-1", "doc-x", &h)).0, 200);
+    assert_eq!(s.get("/v1/documents/doc-x/bundle", Some(&s.tokens.legal)).0, 200);
+    assert_eq!(s.get("/v1/documents/doc-x/bundle", Some(&s.tokens.notary)).0, 200);
+    // A legal token the admin minted reads too: its record is the
+    // admin's lineage's, which the admin's trim keeps.
+    let (status, minted) = issue_token(&s, &s.tokens.admin, &json!({"role": "legal"}));
+    assert_eq!(status, 200, "{minted}");
+    let minted = minted["token"].as_str().unwrap().to_string();
+    assert_eq!(s.get("/v1/documents/doc-x/bundle", Some(&minted)).0, 200);
+    // Nothing exported yet: nothing to trim.
+    let zero = "0".repeat(32);
+    let (status, body) =
+        s.post(&format!("/v1/access-log/trim?through={zero}"), Some(&s.tokens.admin), "");
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("not_exported")), "{body}");
+
+    let resp = s
+        .client()
+        .get(format!("{}/v1/access-log/export", s.url))
+        .bearer_auth(&s.tokens.admin)
+        .send()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/x-ndjson");
+    let through = resp.headers()["x-export-through"].to_str().unwrap().to_string();
+    let lines: Vec<Value> =
+        resp.text().unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let (end, records) = lines.split_last().unwrap();
+    let actions: Vec<&str> =
+        records.iter().map(|r| r["record"]["action"].as_str().unwrap()).collect();
+    // Oldest first: the two reads, the issue, the minted token's read,
+    // the refused trim.
+    let expected = ["bundle_read", "bundle_read", "token_change", "bundle_read", "access_log_trim"];
+    assert_eq!(actions, expected);
+    assert_eq!(end["end"]["records"], 5);
+    assert_eq!(end["end"]["cursor"], through.as_str());
+    assert_eq!(records[0]["record"]["path"], "/v1/documents/doc-x/bundle");
+
+    // No one but the trail's owner trims it; not past the export.
+    let trim =
+        |token: &str, query: &str| s.post(&format!("/v1/access-log/trim?{query}"), Some(token), "");
+    assert_eq!(trim(&s.tokens.legal, &format!("through={through}")).0, 403);
+    let q = format!("through={through}&tenant={TENANT}");
+    assert_eq!(trim(&s.tokens.platform, &q).0, 403);
+    assert_eq!(trim(&s.tokens.admin, &format!("through={}", "f".repeat(32))).0, 409);
+    assert_eq!(trim(&s.tokens.admin, "through=xyz").0, 400);
+    let (status, done) = trim(&s.tokens.admin, &format!("through={through}"));
+    assert_eq!(status, 200, "{done}");
+    // The CLI-issued tokens' reads go; the admin's own records (the issue,
+    // the refused trim) and its minted token's read stay.
+    assert_eq!((done["deleted"].as_u64(), done["kept"].as_u64()), (Some(2), Some(3)), "{done}");
+
+    let (status, page) = s.get("/v1/access-log", Some(&s.tokens.admin));
+    assert_eq!(status, 200, "{page}");
+    let page: Value = serde_json::from_str(&page).unwrap();
+    let left: Vec<(&str, u64)> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap(), r["status"].as_u64().unwrap()))
+        .collect();
+    // Newest first: this read is not in its own page; the trim, the
+    // export, the refused trims (each recorded), the issue.
+    assert_eq!(left[0], ("access_log_trim", 200), "{left:?}");
+    assert!(left.contains(&("access_log_export", 200)), "{left:?}");
+    let reads: Vec<&Value> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "bundle_read")
+        .collect();
+    assert_eq!(reads.len(), 1, "{left:?}");
+    assert_eq!(reads[0]["token_id"], records[3]["record"]["token_id"]);
+    assert!(left.contains(&("token_change", 200)), "{left:?}");
+    let trim_rec = &page["records"][0];
+    assert_eq!(trim_rec["query"], format!("through={through}"));
+    // A resumed export starts after the last cursor; one past it is refused.
+    let (status, _) =
+        s.get(&format!("/v1/access-log/export?after={through}"), Some(&s.tokens.admin));
+    assert_eq!(status, 200);
+    let (status, _) =
+        s.get(&format!("/v1/access-log/export?after={}", "f".repeat(32)), Some(&s.tokens.admin));
+    assert_eq!(status, 409);
+    // The platform exports its own trail, not a tenant's.
+    assert_eq!(s.get("/v1/access-log/export", Some(&s.tokens.platform)).0, 200);
+    let q = format!("/v1/access-log/export?tenant={TENANT}");
+    assert_eq!(s.get(&q, Some(&s.tokens.platform)).0, 403);
+}

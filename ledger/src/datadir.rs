@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use crate::epochs::{epoch_files, HeldKey, MasterRing};
 use crate::error::{LedgerError, Result};
 use crate::fsutil::{create_dir_all_durable, sync_dir};
 use crate::highwater::{HighWater, Mark, HIGH_WATER_FILE};
@@ -21,7 +22,10 @@ use crate::pkcs11::{Pkcs11Uri, TokenMasterKey};
 use crate::store::{Store, StoreConfig};
 use crate::tree::{self, StoreReader};
 use crate::types::Head;
-use crate::vault::{key_aad, master_key_path, FileMasterKey, MasterKey, Vault, INDEX_KEY_ID};
+use crate::vault::{
+    key_aad, master_key_path, FileMasterKey, MasterKey, Vault, INDEX_KEY_ID, LAYOUT_EPOCH,
+};
+use std::sync::Arc;
 use verifier::suite::Suite;
 
 /// Where `init` puts the log key and the master key: files (the
@@ -281,18 +285,43 @@ impl MarkMirror {
 /// directory records one (`keys/master.pkcs11`); a file key created only
 /// for a store that holds no key wrapped under one yet (a new log, or one
 /// older than evidence v2); otherwise [`check_master_key`].
-pub(crate) fn master_key_for(dir: &Path, store: &Store) -> Result<Box<dyn MasterKey>> {
+pub(crate) fn master_key_for(dir: &Path, store: &Store) -> Result<Arc<MasterRing>> {
+    // A token key's destruction cut short by a crash is finished first.
+    crate::epochs::finish_retirements(dir)?;
     match check_master_key(dir, store)? {
         Some(master) => Ok(master),
-        None if token_master_path(dir).exists() => Ok(Box::new(open_token_master(dir)?)),
-        None => Ok(Box::new(FileMasterKey::open_or_create(&master_key_path(dir))?)),
+        None if has_later_epochs(dir)? => Ok(Arc::new(MasterRing::open(dir)?)),
+        None if token_master_path(dir).exists() => {
+            Ok(Arc::new(MasterRing::single(dir, HeldKey::Token(Box::new(open_token_master(dir)?)))))
+        }
+        None => {
+            let file = FileMasterKey::open_or_create(&master_key_path(dir))?;
+            Ok(Arc::new(MasterRing::single(dir, HeldKey::File(file))))
+        }
     }
+}
+
+/// Whether `dir/keys` holds a master key of an epoch after the first (a
+/// rotation made it: [`crate::epochs`]).
+fn has_later_epochs(dir: &Path) -> Result<bool> {
+    Ok(epoch_files(dir)?.keys().any(|e| *e > 0))
 }
 
 /// The master key for reading only: the token's when recorded (`None`
 /// when the token is not reachable: no private record is opened), else
 /// the file's (`None` when there is no file; an error when it is unsafe).
+/// With several epochs, all of them.
 pub(crate) fn master_key_read_only(dir: &Path) -> Result<Option<Box<dyn MasterKey>>> {
+    if has_later_epochs(dir)? {
+        return match MasterRing::open(dir) {
+            Ok(r) => Ok(Some(Box::new(r))),
+            Err(e @ LedgerError::Corrupt(_)) => Err(e),
+            Err(e) => {
+                tracing::warn!("no private record can be read: {e}");
+                Ok(None)
+            }
+        };
+    }
     if token_master_path(dir).exists() {
         return match open_token_master(dir) {
             Ok(m) => Ok(Some(Box::new(m))),
@@ -361,9 +390,12 @@ fn open_token_master(dir: &Path) -> Result<TokenMasterKey> {
 /// must be in `dir` and open them (a new random key would open nothing,
 /// and the store's private records would read as corrupt). `None` for a
 /// store with no wrapped key. Creates nothing.
-pub(crate) fn check_master_key(dir: &Path, store: &Store) -> Result<Option<Box<dyn MasterKey>>> {
+pub(crate) fn check_master_key(dir: &Path, store: &Store) -> Result<Option<Arc<MasterRing>>> {
     let path = master_key_path(dir);
     let Some(wrapped) = store.wrapped_key(&INDEX_KEY_ID)? else { return Ok(None) };
+    if has_later_epochs(dir)? || wrapped.first() == Some(&LAYOUT_EPOCH) {
+        return check_ring(dir, &wrapped).map(Some);
+    }
     let in_token = wrapped.first() == Some(&LAYOUT_PKCS11_GCM);
     if in_token || token_master_path(dir).exists() {
         if !token_master_path(dir).exists() {
@@ -381,7 +413,7 @@ pub(crate) fn check_master_key(dir: &Path, store: &Store) -> Result<Option<Box<d
                 master.uri().to_stored_string()
             )));
         }
-        return Ok(Some(Box::new(master)));
+        return Ok(Some(Arc::new(MasterRing::single(dir, HeldKey::Token(Box::new(master))))));
     }
     if !path.exists() {
         return Err(LedgerError::InvalidRequest(format!(
@@ -400,5 +432,20 @@ pub(crate) fn check_master_key(dir: &Path, store: &Store) -> Result<Option<Box<d
             path.display()
         )));
     }
-    Ok(Some(Box::new(master)))
+    Ok(Some(Arc::new(MasterRing::single(dir, HeldKey::File(master)))))
+}
+
+/// [`check_master_key`] for a directory that holds keys of several epochs
+/// (a rotation): the store's index key must open under one of them.
+fn check_ring(dir: &Path, wrapped: &[u8]) -> Result<Arc<MasterRing>> {
+    let ring = MasterRing::open(dir)?;
+    if let Err(e) = ring.unwrap(wrapped, &key_aad(&INDEX_KEY_ID)) {
+        return Err(LedgerError::InvalidRequest(format!(
+            "the master keys in {} do not open this store's keys ({e}): a store (or backup) \
+             wrapped under a master key since retired by a rotation cannot be opened with the \
+             keys that replaced it (docs/long-term.md, \"Master key rotation\")",
+            master_key_path(dir).parent().unwrap_or(dir).display()
+        )));
+    }
+    Ok(Arc::new(ring))
 }

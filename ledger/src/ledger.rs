@@ -43,7 +43,10 @@ use crate::lookup::Lookup;
 use crate::pglease::Lease;
 use crate::records::{Opening, Records};
 use crate::registry::{IssuerRecord, Registry, TokenRecord, TsaRecord};
+use crate::rekey::Rekey;
 use crate::rotation::finish_master_rotation;
+
+pub(crate) mod master;
 use crate::sequencer::{load_head, GroupStats, Sequencer};
 use crate::store::{RecordFamily, Store, StoreConfig};
 use crate::types::Receipt;
@@ -144,6 +147,8 @@ struct Inner {
     /// Serialises registry writes (check-then-put is put-if-absent) and
     /// erasures.
     writes: Mutex<()>,
+    /// The master key rotation driver (writable opens).
+    rekey: Option<Arc<Rekey>>,
 }
 
 impl Ledger {
@@ -211,6 +216,11 @@ impl Ledger {
             tracing::warn!("purging the store after an erasure that was not purged");
             ledger.inner.store.purge(&[])?;
         }
+        // Stores written before the per-tenant token index get it now.
+        let indexed = ledger.inner.registry.build_token_index()?;
+        if indexed > 0 {
+            tracing::info!("indexed {indexed} tokens by tenant");
+        }
         // The log attests its own statements (report issuance) as an issuer.
         // (An sm2-sm3 log's key is SM2: it is no Ed25519 issuer.)
         if let Ok(own) = ledger.inner.attester.key().verifying_key() {
@@ -256,11 +266,19 @@ impl Ledger {
             _ => None,
         };
         let erased = store.erasures()?.into_iter().map(|(id, _)| id).collect();
+        let mut rekey = None;
         let vault = match &writable {
             Some(_) => {
                 finish_master_rotation(dir, &store)?;
-                let master = master_key_for(dir, &store)?;
-                Some(Arc::new(Vault::open(master, store.as_ref(), erased, signer.suite())?))
+                let ring = master_key_for(dir, &store)?;
+                let vault = Arc::new(Vault::open(
+                    Box::new(ring.clone()),
+                    store.as_ref(),
+                    erased,
+                    signer.suite(),
+                )?);
+                rekey = Some(Rekey::new(ring, vault.clone(), store.clone()));
+                Some(vault)
             }
             None => match master_key_read_only(dir).ok().flatten() {
                 Some(master) => {
@@ -298,6 +316,10 @@ impl Ledger {
             };
             log.start(seq, opts.queue_depth, lease)?;
         }
+        if let Some(r) = &rekey {
+            // A rotation cut short (crash, restart) goes on.
+            r.resume();
+        }
         Ok(Ledger {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
@@ -311,6 +333,7 @@ impl Ledger {
                 issuer_cas: IssuerCas::load(store_for_cas)?,
                 attester: Attester::new(log_key),
                 writes: Mutex::new(()),
+                rekey,
             }),
         })
     }
@@ -603,6 +626,9 @@ impl Ledger {
     /// Stops taking appends, lets queued batches commit, and joins the
     /// sequencer. Idempotent.
     pub fn close(&self) {
+        if let Some(r) = &self.inner.rekey {
+            r.stop();
+        }
         self.inner.log.close()
     }
 
@@ -794,9 +820,31 @@ impl Ledger {
         self.inner.registry.token(token_hash)
     }
 
-    /// Every token record with the hash it is stored under.
+    /// Every token record with the hash it is stored under (every
+    /// tenant's: for the offline CLI and migrations, not requests).
     pub fn tokens(&self) -> Result<Vec<(Hash, TokenRecord)>> {
         self.inner.registry.tokens()
+    }
+
+    /// One tenant's token records, through the per-tenant index.
+    pub fn tenant_tokens(&self, tenant: &str) -> Result<Vec<(Hash, TokenRecord)>> {
+        self.inner.registry.tenant_tokens(tenant)
+    }
+
+    /// The token record whose public id is `id`, with its stored hash.
+    pub fn token_by_id(&self, id: &str) -> Result<Option<(Hash, TokenRecord)>> {
+        self.inner.registry.token_by_id(id)
+    }
+
+    /// Up to `limit` auxiliary records under `prefix` with keys above
+    /// `after`, in key order.
+    pub fn aux_scan_after(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.inner.store.scan_records_after(RecordFamily::Aux, prefix, after, limit)
     }
 
     /// Writes an auxiliary record (other crates' durable state), synced.

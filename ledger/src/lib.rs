@@ -20,6 +20,7 @@ mod attester;
 pub mod audit;
 pub mod backup;
 mod datadir;
+pub mod epochs;
 mod erase;
 pub mod error;
 pub mod fault;
@@ -40,6 +41,7 @@ pub mod pkcs11;
 mod proofs;
 mod records;
 pub mod registry;
+mod rekey;
 mod rotation;
 pub mod sealing;
 mod sequencer;
@@ -56,13 +58,14 @@ pub use erase::{Cleanup, MAX_REASON_CHARS};
 pub use error::LedgerError;
 pub use ids::{check_id, RESERVED_DOCUMENT_PREFIXES};
 pub use ingest::MAX_TIMESTAMP_SKEW_SECS;
+pub use ledger::master::{rotate_master_key, rotate_master_key_prepare, rotate_offline};
 pub use ledger::{Ledger, LedgerOptions, LedgerStatus};
 pub use records::Opening;
 pub use registry::{
     IssuerRecord, Role, TokenRecord, TsaRecord, INTEGRATION_ISSUER_PREFIX, MAX_NEW_ISSUER_NAME,
     PLATFORM_TENANT, TENANT_ISSUER_PREFIX,
 };
-pub use rotation::{rotate_master_key, rotate_master_key_prepare};
+pub use rekey::{RotationPhase, RotationStatus};
 pub use sequencer::GroupStats;
 pub use store::StoreConfig;
 pub use types::Receipt;

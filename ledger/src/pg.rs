@@ -240,7 +240,7 @@ fn table(cf: &str) -> String {
 
 /// The first key after every key starting with `prefix` (`None`: no
 /// bound, the prefix is all 0xFF).
-fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut s = prefix.to_vec();
     while let Some(last) = s.pop() {
         if last < 0xFF {

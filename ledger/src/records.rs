@@ -35,6 +35,13 @@ impl KeyStore for Store {
     fn put_vault_suite(&self, name: &[u8]) -> Result<()> {
         Store::put_vault_suite(self, name)
     }
+    fn put_wrapped_keys(&self, items: &[(KeyId, Vec<u8>)]) -> Result<()> {
+        let mut b = self.batch();
+        for (id, w) in items {
+            b.put_wrapped_key(id, w);
+        }
+        self.write(b, false)
+    }
 }
 
 /// Sealing and opening private values.
@@ -207,8 +214,11 @@ impl Records {
         let vault = self.vault()?;
         let key = vault.key_for_writing(seal_id, self.store.as_ref())?;
         if let Some(w) = &key.new_wrapped {
-            // Synced before the sealed value is stored.
-            self.store.put_wrapped_key_synced(seal_id, w)?;
+            // Synced before the sealed value is stored; under the current
+            // master key (a rotation may have begun since it was wrapped).
+            let _ticket = vault.write_ticket();
+            let w = vault.current_wrap(seal_id, w)?;
+            self.store.put_wrapped_key_synced(seal_id, &w)?;
             vault.mark_durable(&[*seal_id]);
         }
         seal_private(vault.aead(), &key.key, seal_id, &blob_aad(purpose), plain)

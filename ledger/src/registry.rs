@@ -30,6 +30,8 @@ use crate::ids::{check_id, issuer_document};
 use crate::store::{RecordFamily, Store};
 use crate::util::{b64, now_rfc3339, parse_json, read_arc, replace_arc};
 
+mod tokens;
+
 /// Longest name of a newly registered issuer, so that `issuer:<name>` is a
 /// document id.
 pub const MAX_NEW_ISSUER_NAME: usize = 120;
@@ -355,10 +357,14 @@ impl Registry {
         Ok(rec)
     }
 
-    /// Stores an issuer record and reloads the keys in memory.
+    /// Stores an issuer record and applies it to the keys in memory (a
+    /// copy of the index with this one record changed: no store read, so
+    /// a registration costs no scan of every issuer under the write lock).
     fn put_issuer(&self, key: &[u8], rec: &IssuerRecord) -> Result<()> {
         self.put_json(RecordFamily::Issuers, key, rec)?;
-        replace_arc(&self.issuers, Arc::new(load_issuer_keys(&self.store)?));
+        let mut index = IssuerIndex::clone(&read_arc(&self.issuers));
+        index.apply(rec.clone())?;
+        replace_arc(&self.issuers, Arc::new(index));
         Ok(())
     }
 
@@ -417,27 +423,6 @@ impl Registry {
         read_arc(&self.tsas)
     }
 
-    /// Stores a token record under the SHA-256 of the token.
-    pub(crate) fn put_token(&self, token_hash: &Hash, rec: &TokenRecord) -> Result<()> {
-        self.put_json(RecordFamily::Tokens, &token_hash.0, rec)
-    }
-
-    /// The token record stored under `token_hash`.
-    pub(crate) fn token(&self, token_hash: &Hash) -> Result<Option<TokenRecord>> {
-        self.get_json(RecordFamily::Tokens, &token_hash.0)
-    }
-
-    /// Every token record with the hash it is stored under.
-    pub(crate) fn tokens(&self) -> Result<Vec<(Hash, TokenRecord)>> {
-        let raw = self.store.scan_records(RecordFamily::Tokens, b"")?;
-        raw.into_iter()
-            .map(|(k, v)| {
-                let h = Hash::from_slice(&k).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
-                Ok((h, parse_json(&v)?))
-            })
-            .collect()
-    }
-
     fn put_json<T: Serialize>(&self, f: RecordFamily, key: &[u8], v: &T) -> Result<()> {
         let bytes = serde_json::to_vec(v).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
         self.store.put_record(f, key, &bytes)
@@ -474,7 +459,7 @@ fn load_tsas(store: &Store) -> Result<Vec<TrustedTsa>> {
 }
 
 /// The unrevoked issuer keys of both scopes, in memory.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct IssuerIndex {
     platform: IssuerKeys,
     tenants: HashMap<String, IssuerKeys>,
@@ -485,6 +470,32 @@ impl IssuerIndex {
     fn resolve(&self, tenant: &str, name: &str) -> Option<&AnyVerifier> {
         self.tenants.get(tenant).and_then(|m| m.get(name)).or_else(|| self.platform.get(name))
     }
+
+    /// Takes in one stored record: its key while unrevoked, else none.
+    fn apply(&mut self, rec: IssuerRecord) -> Result<()> {
+        let scope = match rec.tenant {
+            None => &mut self.platform,
+            Some(ref t) => self.tenants.entry(t.clone()).or_default(),
+        };
+        if rec.revoked_at.is_some() {
+            scope.remove(&rec.name);
+            return Ok(());
+        }
+        let key = AnyVerifier::ed25519_issuer(&rec.name, stored_key(&rec)?);
+        scope.insert(rec.name, key);
+        Ok(())
+    }
+}
+
+/// The Ed25519 key of a stored issuer record.
+fn stored_key(rec: &IssuerRecord) -> Result<VerifyingKey> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(&rec.public_key)
+        .map_err(|e| LedgerError::Corrupt(format!("issuer {}: {e}", rec.name)))?;
+    <[u8; 32]>::try_from(raw.as_slice())
+        .ok()
+        .and_then(|b| VerifyingKey::from_bytes(&b).ok())
+        .ok_or_else(|| LedgerError::Corrupt(format!("issuer {}: bad key", rec.name)))
 }
 
 /// The registry key of an issuer: its name for a platform-wide one,
@@ -520,21 +531,9 @@ fn load_issuer_keys(store: &Store) -> Result<IssuerIndex> {
     let mut keys = IssuerIndex::default();
     for (_, v) in store.scan_records(RecordFamily::Issuers, b"")? {
         let rec: IssuerRecord = parse_json(&v)?;
-        if rec.revoked_at.is_some() {
-            continue;
+        if rec.revoked_at.is_none() {
+            keys.apply(rec)?;
         }
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(&rec.public_key)
-            .map_err(|e| LedgerError::Corrupt(format!("issuer {}: {e}", rec.name)))?;
-        let key = <[u8; 32]>::try_from(raw.as_slice())
-            .ok()
-            .and_then(|b| VerifyingKey::from_bytes(&b).ok())
-            .ok_or_else(|| LedgerError::Corrupt(format!("issuer {}: bad key", rec.name)))?;
-        let key = AnyVerifier::ed25519_issuer(&rec.name, key);
-        match rec.tenant {
-            None => keys.platform.insert(rec.name, key),
-            Some(t) => keys.tenants.entry(t).or_default().insert(rec.name, key),
-        };
     }
     Ok(keys)
 }

@@ -304,6 +304,9 @@ impl Sequencer {
             }
             self.storage_result(Ok(()));
         }
+        // New wrapped keys are brought under the current master key and
+        // written under this ticket: a rotation waits for it (vault::rewrap).
+        let _ticket = self.vault.write_ticket();
         let head = self.current_head();
         let time_micros = now_micros().max(head.last_time_micros);
         let mut g = Group {
@@ -615,7 +618,8 @@ impl Sequencer {
             g.batch.put_erasure(&p.doc_id, &rec, true);
             g.batch.put_cleanup(&p.seal_id, cleanup);
             if let Some(w) = &sealed.new_key {
-                g.batch.put_wrapped_key(&p.seal_id, w);
+                let w = self.vault.current_wrap(&p.seal_id, w).map_err(SequenceError::Fatal)?;
+                g.batch.put_wrapped_key(&p.seal_id, &w);
                 g.new_keys.push(p.seal_id);
             }
             rebuilt = Some(sealed);
@@ -625,7 +629,10 @@ impl Sequencer {
             None => (&p.sealing, p.record.as_slice()),
         };
         if let (None, Some(w)) = (&rebuilt, &p.new_key) {
-            g.batch.put_wrapped_key(&p.seal_id, w);
+            // Under the current master key (a rotation may have begun
+            // since the appender wrapped it); the group holds a ticket.
+            let w = self.vault.current_wrap(&p.seal_id, w).map_err(SequenceError::Fatal)?;
+            g.batch.put_wrapped_key(&p.seal_id, &w);
             g.new_keys.push(p.seal_id);
         }
         // The contract's chain, in log order: this group's earlier entries

@@ -760,6 +760,52 @@ impl Store {
         Ok(out)
     }
 
+    /// Up to `limit` records whose key starts with `prefix` and sorts
+    /// after `after` (from the first when `None`), in key order: a page
+    /// of a forward walk.
+    pub fn scan_records_after(
+        &self,
+        family: RecordFamily,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        // The least key above `after` is `after` followed by a zero byte.
+        let start = match after {
+            Some(a) if a >= prefix => [a, &[0u8][..]].concat(),
+            _ => prefix.to_vec(),
+        };
+        let db = match &self.backend {
+            Backend::Rocks { db, .. } => db,
+            Backend::Pg(p) => {
+                let to = crate::pg::successor(prefix);
+                let mut rows = p.range(family.cf(), start, to, false, Some(limit as i64))?;
+                rows.retain(|(k, _)| k.starts_with(prefix));
+                return Ok(rows);
+            }
+        };
+        let cf = self.cf(family.cf());
+        let mut out = Vec::new();
+        for item in db.iterator_cf(cf, IteratorMode::From(&start, Direction::Forward)) {
+            let (k, v) = item?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Writes records of several families in one synced write: a record
+    /// and its index rows land together or not at all.
+    pub fn put_records_synced(&self, records: &[(RecordFamily, &[u8], &[u8])]) -> Result<()> {
+        let mut b = self.batch();
+        for (family, k, v) in records {
+            b.put(family.cf(), k, v);
+        }
+        self.write(b, true)
+    }
+
     /// All records of a family whose key starts with `prefix`, in key order.
     pub fn scan_records(
         &self,
@@ -914,6 +960,35 @@ impl Store {
             out.push((id, v.to_vec()));
         }
         Ok(out)
+    }
+
+    /// Up to `limit` wrapped keys whose ids sort after `after` (all from
+    /// the first when `None`), in id order: a rotation's re-wrap pages.
+    pub fn wrapped_keys_page(
+        &self,
+        after: Option<&[u8; 32]>,
+        limit: usize,
+    ) -> Result<Vec<([u8; 32], Vec<u8>)>> {
+        let from = after.map(|a| [&a[..], &[0u8]].concat()).unwrap_or_default();
+        let rows = match &self.backend {
+            Backend::Pg(p) => p.range(CF_DOCKEYS, from, None, false, Some(limit as i64))?,
+            Backend::Rocks { db, .. } => {
+                let mode = IteratorMode::From(&from, Direction::Forward);
+                let mut out = Vec::new();
+                for item in db.iterator_cf(self.cf(CF_DOCKEYS), mode).take(limit) {
+                    let (k, v) = item?;
+                    out.push((k.to_vec(), v.to_vec()));
+                }
+                out
+            }
+        };
+        rows.into_iter()
+            .map(|(k, v)| {
+                let id = <[u8; 32]>::try_from(&k[..])
+                    .map_err(|_| LedgerError::Corrupt("dockeys key has bad length".into()))?;
+                Ok((id, v))
+            })
+            .collect()
     }
 
     /// Every erased key id with its erasure record.

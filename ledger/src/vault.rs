@@ -29,6 +29,9 @@ use crate::error::{LedgerError, Result};
 pub use crate::sealing::{Aead, VaultSuite};
 use crate::sealing::{IndexMac, NONCE_BYTES, TAG_BYTES};
 
+mod rewrap;
+pub use rewrap::{split_wrapped, wrapped_aead, Epoch, Rewrapped, WriteTicket, LAYOUT_EPOCH};
+
 /// Bytes of a key id (HMAC-SHA-256 or HMAC-SM3 output).
 pub const KEY_ID_BYTES: usize = 32;
 /// A keyed-hash id: what the store keys documents, hashes, subjects and
@@ -51,6 +54,28 @@ pub trait MasterKey: Send + Sync {
     fn wrap_with(&self, aead: Aead, key: &[u8; 32], aad: &[u8]) -> Result<Vec<u8>> {
         let _ = aead;
         self.wrap(key, aad)
+    }
+    /// Whether `wrapped` names this master key's current epoch (a key
+    /// being retired answers false: [`crate::epochs`]). One key: always.
+    fn is_current(&self, wrapped: &[u8]) -> bool {
+        let _ = wrapped;
+        true
+    }
+}
+
+/// The ring of epochs is shared by the vault and the rotation driver.
+impl<T: MasterKey + ?Sized> MasterKey for std::sync::Arc<T> {
+    fn wrap(&self, key: &[u8; 32], aad: &[u8]) -> Result<Vec<u8>> {
+        (**self).wrap(key, aad)
+    }
+    fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
+        (**self).unwrap(wrapped, aad)
+    }
+    fn wrap_with(&self, aead: Aead, key: &[u8; 32], aad: &[u8]) -> Result<Vec<u8>> {
+        (**self).wrap_with(aead, key, aad)
+    }
+    fn is_current(&self, wrapped: &[u8]) -> bool {
+        (**self).is_current(wrapped)
     }
 }
 
@@ -170,6 +195,13 @@ pub trait KeyStore: Send + Sync {
     /// Records the vault suite (durable with the next synced write, and
     /// written before the index key, so never durable after it).
     fn put_vault_suite(&self, name: &[u8]) -> Result<()>;
+    /// Stores several wrapped keys (a rotation's batch), unsynced.
+    fn put_wrapped_keys(&self, items: &[(KeyId, Vec<u8>)]) -> Result<()> {
+        for (id, w) in items {
+            self.put_wrapped_key(id, w)?;
+        }
+        Ok(())
+    }
 }
 
 /// Per-document keys and keyed hashes.
@@ -180,6 +212,8 @@ pub struct Vault {
     /// The index MAC keyed with the index key, its key schedule done once.
     mac: IndexMac,
     inner: Mutex<VaultInner>,
+    /// Wrapped-key writes in flight, drained by a master key rotation.
+    gate: rewrap::Gate,
 }
 
 #[derive(Default)]
@@ -246,7 +280,7 @@ impl Vault {
         };
         let mac = IndexMac::new(suite, &index_key);
         let inner = Mutex::new(VaultInner { erased, ..Default::default() });
-        Ok(Vault { master, suite, mac, inner })
+        Ok(Vault { master, suite, mac, inner, gate: Default::default() })
     }
 
     /// The vault's suite.
@@ -356,7 +390,10 @@ impl Vault {
                 // write keeps it for the write of its group.
                 for (kid, c) in inner.keys.iter_mut() {
                     if let Some(w) = &c.pending {
-                        store.put_wrapped_key(kid, w)?;
+                        // Under the current master key (a rotation may
+                        // have begun since it was wrapped).
+                        let w = self.current_form(kid, w, &c.key)?;
+                        store.put_wrapped_key(kid, &w)?;
                         c.pending = None;
                     }
                 }
@@ -417,7 +454,7 @@ fn gone() -> LedgerError {
 }
 
 /// The AAD a key is wrapped under: its id.
-pub(crate) fn key_aad(id: &KeyId) -> Vec<u8> {
+pub fn key_aad(id: &KeyId) -> Vec<u8> {
     [b"evidence-ledger/document-key/v1\0".as_slice(), id].concat()
 }
 
@@ -472,116 +509,4 @@ pub fn open_private(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The master key file is refused when others may read it, as the log
-    /// key is; made by us, it is 0600 in a 0700 directory.
-    #[test]
-    fn a_master_key_others_can_read_is_refused() {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = master_key_path(dir.path());
-        FileMasterKey::open_or_create(&path).expect("created");
-        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
-        assert_eq!(mode(&path), 0o600);
-        assert_eq!(mode(path.parent().expect("keys dir")), 0o700);
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
-        let err = FileMasterKey::open_existing(&path).err().expect("refused");
-        assert!(err.to_string().contains("chmod 600"), "{err}");
-    }
-
-    #[derive(Default)]
-    struct MemKeys(Mutex<HashMap<KeyId, Vec<u8>>>);
-    impl KeyStore for MemKeys {
-        fn wrapped_key(&self, id: &KeyId) -> Result<Option<Vec<u8>>> {
-            Ok(self.0.lock().map_err(|_| LedgerError::Corrupt("poisoned".into()))?.get(id).cloned())
-        }
-        fn put_wrapped_key(&self, id: &KeyId, wrapped: &[u8]) -> Result<()> {
-            self.0
-                .lock()
-                .map_err(|_| LedgerError::Corrupt("poisoned".into()))?
-                .insert(*id, wrapped.to_vec());
-            Ok(())
-        }
-        fn vault_suite(&self) -> Result<Option<Vec<u8>>> {
-            self.wrapped_key(&[0xfe; KEY_ID_BYTES])
-        }
-        fn put_vault_suite(&self, name: &[u8]) -> Result<()> {
-            self.put_wrapped_key(&[0xfe; KEY_ID_BYTES], name)
-        }
-    }
-
-    /// An `sm2-sm3` log whose vault was made before SM4 (no suite
-    /// recorded) keeps AES-256-GCM and HMAC-SHA-256: its index ids and
-    /// wrapped keys stay what they were.
-    #[test]
-    fn a_vault_made_before_sm4_keeps_its_suite() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = master_key_path(dir.path());
-        let store = MemKeys::default();
-        let open = |suite| {
-            let master = FileMasterKey::open_or_create(&path).expect("master");
-            Vault::open(Box::new(master), &store, HashSet::new(), suite).expect("vault")
-        };
-        let old = open(Suite::Ed25519Sha256);
-        assert_eq!(store.vault_suite().expect("read"), None, "nothing new on disk");
-        let again = open(Suite::Sm2Sm3);
-        assert_eq!(again.suite(), VaultSuite::Aes256GcmHmacSha256);
-        assert_eq!(again.document_id("t", "c"), old.document_id("t", "c"));
-    }
-
-    #[test]
-    fn keys_wrap_seal_and_shred() {
-        keys_wrap_seal_and_shred_in(Suite::Ed25519Sha256, Aead::Aes256Gcm);
-        keys_wrap_seal_and_shred_in(Suite::Sm2Sm3, Aead::Sm4Gcm);
-    }
-
-    fn keys_wrap_seal_and_shred_in(suite: Suite, aead: Aead) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = master_key_path(dir.path());
-        let store = MemKeys::default();
-        let vault = Vault::open(
-            Box::new(FileMasterKey::open_or_create(&path).expect("master")),
-            &store,
-            HashSet::new(),
-            suite,
-        )
-        .expect("vault");
-        let mode = std::os::unix::fs::PermissionsExt::mode(
-            &std::fs::metadata(&path).expect("meta").permissions(),
-        );
-        assert_eq!(mode & 0o777, 0o600);
-        let id = vault.document_id("t", "c-1");
-        assert_ne!(id, vault.document_id("t2", "c-1"));
-        let key = vault.key_for_writing(&id, &store).expect("key");
-        store.put_wrapped_key(&id, key.new_wrapped.as_deref().expect("new")).expect("put");
-        vault.mark_durable(&[id]);
-        let key = key.key;
-        assert_eq!(vault.aead(), aead);
-        let wrapped = store.wrapped_key(&id).expect("read").expect("stored");
-        assert_eq!(wrapped[0], aead.layout(), "the wrapped key names its AEAD");
-        let sealed = seal_private(vault.aead(), &key, &id, b"aad", b"secret record").expect("seal");
-        assert_eq!(sealed[KEY_ID_BYTES], aead.layout(), "the record names its AEAD");
-        assert_eq!(sealed_key_id(&sealed).expect("id"), id);
-        // A second vault over the same store and master key reads it back.
-        let again = Vault::open(
-            Box::new(FileMasterKey::open_or_create(&path).expect("master")),
-            &store,
-            HashSet::new(),
-            suite,
-        )
-        .expect("vault");
-        assert_eq!(again.document_id("t", "c-1"), id, "the index key is persisted");
-        let k2 = again.key_for_reading(&id, &store).expect("read").expect("present");
-        assert_eq!(open_private(&k2, b"aad", &sealed).expect("open"), b"secret record");
-        assert!(open_private(&k2, b"other aad", &sealed).is_err());
-        // A value sealed with the other AEAD (before a log's suite changed)
-        // still opens: the layout byte, not the vault, picks the AEAD.
-        let other = if aead == Aead::Sm4Gcm { Aead::Aes256Gcm } else { Aead::Sm4Gcm };
-        let old = seal_private(other, &key, &id, b"aad", b"older").expect("seal");
-        assert_eq!(open_private(&k2, b"aad", &old).expect("open"), b"older");
-        vault.mark_erased(&id);
-        assert!(matches!(vault.key_for_writing(&id, &store), Err(LedgerError::Gone(_))));
-    }
-}
+mod tests;

@@ -129,7 +129,10 @@ fn master_key_rotation_rewraps_every_key_and_recovers_from_a_cut() {
 
     let n = ledger::rotate_master_key(&data).unwrap();
     assert!(n >= 2, "the index key and the document key: {n}");
-    let new_key = std::fs::read(master_key_path(&data)).unwrap();
+    // Epoch 1's key replaces the file made at init, which is gone.
+    let epoch1 = ledger::epochs::epoch_path(&data, 1, false);
+    assert!(!master_key_path(&data).exists());
+    let new_key = std::fs::read(&epoch1).unwrap();
     assert_ne!(old_key, new_key);
     let l = Ledger::open(&data, LedgerOptions::default()).unwrap();
     assert!(matches!(l.opening(index).unwrap(), Opening::Record { identity: Some(_), .. }));
@@ -137,15 +140,24 @@ fn master_key_rotation_rewraps_every_key_and_recovers_from_a_cut() {
     drop(l);
     // The new key does not open what was wrapped under the old one.
     std::fs::create_dir_all(master_key_path(&before).parent().unwrap()).unwrap();
-    std::fs::write(master_key_path(&before), &new_key).unwrap();
+    let before_epoch1 = ledger::epochs::epoch_path(&before, 1, false);
+    std::fs::write(&before_epoch1, &new_key).unwrap();
+    std::fs::set_permissions(&before_epoch1, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .unwrap();
     assert!(Ledger::open_read_only(&before).unwrap().opening(index).is_err());
 
-    // Cut between the re-wrap and the rename: the next open finishes it.
+    // Cut after the re-wrap, before the old key is destroyed: the next
+    // writable open finishes it (in the background).
     ledger::rotate_master_key_prepare(&data).unwrap();
-    assert!(master_key_path(&data).with_extension("new").exists());
+    assert!(epoch1.exists(), "epoch 1 is held until retired");
     let l = Ledger::open(&data, LedgerOptions::default()).unwrap();
-    assert!(!master_key_path(&data).with_extension("new").exists());
-    assert_ne!(std::fs::read(master_key_path(&data)).unwrap(), new_key);
+    let start = std::time::Instant::now();
+    while !l.master_key_status().unwrap().retiring_epochs.is_empty() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "never retired");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!epoch1.exists());
+    assert!(ledger::epochs::epoch_path(&data, 2, false).exists());
     assert!(matches!(l.opening(index).unwrap(), Opening::Record { .. }));
 }
 

@@ -80,21 +80,27 @@ pub fn routes(
     let by_hash = warp::path!(String / "checkpoint")
         .and(warp::get())
         .and(with_witness.clone())
-        .map(|hex: String, w: Arc<Witness>| match w.origin_by_hash(&hex) {
-            Ok(origin) => latest(&w, &origin),
-            Err(err) => error_reply(&err),
+        .then(|hex: String, w: Arc<Witness>| {
+            off_worker(move || match w.origin_by_hash(&hex) {
+                Ok(origin) => latest(&w, &origin),
+                Err(err) => error_reply(&err),
+            })
         });
     let by_path = warp::path("checkpoint")
         .and(warp::get())
         .and(warp::path::tail())
         .and(with_witness.clone())
-        .map(|tail: warp::path::Tail, w: Arc<Witness>| latest(&w, tail.as_str()));
+        .then(|tail: warp::path::Tail, w: Arc<Witness>| {
+            let origin = tail.as_str().to_string();
+            off_worker(move || latest(&w, &origin))
+        });
     let by_query = warp::path!("checkpoint")
         .and(warp::get())
         .and(warp::query::<HashMap<String, String>>())
         .and(with_witness)
-        .map(|q: HashMap<String, String>, w: Arc<Witness>| {
-            latest(&w, q.get("origin").map_or("", String::as_str))
+        .then(|q: HashMap<String, String>, w: Arc<Witness>| {
+            let origin = q.get("origin").cloned().unwrap_or_default();
+            off_worker(move || latest(&w, &origin))
         });
     let health =
         warp::path!("healthz").and(warp::get()).map(|| text(StatusCode::OK, "ok\n".into()));
@@ -158,6 +164,18 @@ async fn add_checkpoint(body: Bytes, witness: Arc<Witness>) -> Response {
         Ok(Err(err)) => error_reply(&err),
         Err(join) => {
             tracing::error!(error = %join, "add-checkpoint task failed");
+            text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into())
+        }
+    }
+}
+
+/// Runs a read of the witness's state (its log files on disk, on first
+/// use of a log) on the blocking pool, never on an async worker.
+async fn off_worker(f: impl FnOnce() -> Response + Send + 'static) -> Response {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(response) => response,
+        Err(join) => {
+            tracing::error!(error = %join, "checkpoint read task failed");
             text(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into())
         }
     }

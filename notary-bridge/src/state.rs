@@ -208,7 +208,13 @@ impl Witness {
 
     /// The origin of a configured log whose SHA-256, in lowercase hex, is
     /// `hex` (the `/<hex>/checkpoint` path).
+    /// Logs already in memory answer without reading the disk.
     pub fn origin_by_hash(&self, hex: &str) -> Result<String, BridgeError> {
+        let matches = |o: &String| Hash::digest(o.as_bytes()).to_hex() == hex;
+        let known = self.logs.read().map_err(|_| poisoned())?.keys().find(|o| matches(o)).cloned();
+        if let Some(origin) = known {
+            return Ok(origin);
+        }
         store::load_logs(&self.dir)?
             .into_iter()
             .map(|r| r.origin)

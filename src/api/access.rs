@@ -11,8 +11,10 @@
 //! Its subjects cannot wipe it:
 //! - failed authentication (401) is counted (`evidence_auth_failures_total`),
 //!   not stored: an anonymous flood writes nothing and evicts nothing;
-//! - a record leaves only by age ([`RETENTION_DAYS`], the retention sweep),
-//!   never to make room: when a tenant's trail holds
+//! - a record leaves only by age ([`RETENTION_DAYS`], the retention sweep)
+//!   or by its trail owner's export and trim ([`super::access_export`],
+//!   never the subject's own records), never to make room: when a
+//!   tenant's trail holds
 //!   [`MAX_RECORDS_PER_TENANT`], that tenant's privileged requests are
 //!   refused (429) until records age out, so a token's own flood of cheap
 //!   requests cannot push the record of what it did out of the trail.
@@ -28,14 +30,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ledger::{Ledger, Role, PLATFORM_TENANT};
 use serde_json::{json, Value};
 use warp::http::{Method, StatusCode};
 
 use super::{caller, json, Answer, AppState, Req};
-use crate::auth::{self, require};
+use crate::auth::require;
 use crate::error::ApiError;
 
 /// Records one tenant's trail holds at most by default (`serve
@@ -52,7 +54,7 @@ static SEQ: AtomicU64 = AtomicU64::new(0);
 /// Records per tenant, counted once from the store and kept up to date.
 static COUNTS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
 
-fn tenant_prefix(tenant: &str) -> Vec<u8> {
+pub(super) fn tenant_prefix(tenant: &str) -> Vec<u8> {
     [PREFIX, tenant.as_bytes(), b"\0"].concat()
 }
 
@@ -75,6 +77,8 @@ pub(crate) fn privileged(method: &Method, path: &str) -> Option<&'static str> {
         ["v1", "issuers", ..] | ["v1", "issuer-cas"] if post => Some("issuer_change"),
         ["v1", "tokens", ..] if post => Some("token_change"),
         ["v1", "access-log"] => Some("access_log_read"),
+        ["v1", "access-log", "export"] => Some("access_log_export"),
+        ["v1", "access-log", "trim"] if post => Some("access_log_trim"),
         ["v1", "integrations", _] if *method == Method::PUT || *method == Method::DELETE => {
             Some("integration_change")
         }
@@ -84,12 +88,18 @@ pub(crate) fn privileged(method: &Method, path: &str) -> Option<&'static str> {
 
 /// Before a privileged request of `tenant` runs: 429 when its trail is
 /// full (nothing is evicted to make room).
-pub(crate) fn check_room(state: &AppState, req: &Req, tenant: &str) -> Result<(), ApiError> {
-    if privileged(&req.method, &req.path).is_none() {
+/// Runs on the blocking pool (it may count the trail from the store).
+pub(crate) fn check_room(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    tenant: &str,
+) -> Result<(), ApiError> {
+    if privileged(method, path).is_none() {
         return Ok(());
     }
     let max = state.admission.config().access_log_max_records;
-    if tokio::task::block_in_place(|| count(&state.ledger, tenant)) < max {
+    if count(&state.ledger, tenant) < max {
         return Ok(());
     }
     Err(ApiError::overloaded(
@@ -116,8 +126,11 @@ fn count(ledger: &Ledger, tenant: &str) -> usize {
 
 /// Records the request if it is privileged or was refused with 403;
 /// counts it if it failed authentication. Every other request returns at
-/// once; a record is read and written off the async worker.
-pub(crate) fn record(state: &AppState, req: &Req, status: u16) {
+/// once; a record is written on the blocking pool, attributed to the
+/// caller the request authenticated as (no second token lookup), and
+/// waited for at most [`super::AUTH_DEADLINE`] (a hung store delays no
+/// answer further; the write still happens once the store answers).
+pub(crate) async fn record(state: &Arc<AppState>, req: &Req, status: u16) {
     if status == 401 {
         state.metrics.auth_failures.inc();
         return;
@@ -127,38 +140,44 @@ pub(crate) fn record(state: &AppState, req: &Req, status: u16) {
         None if status == 403 => "forbidden",
         None => return,
     };
-    tokio::task::block_in_place(|| write_record(state, req, status, action));
-}
-
-fn write_record(state: &AppState, req: &Req, status: u16, action: &str) {
-    let header = req.headers.get("authorization").and_then(|v| v.to_str().ok());
-    let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim);
-    let rec = token.and_then(|t| state.ledger.token(&auth::token_hash(t)).ok().flatten());
     // Only authenticated requests get here (every privileged route
-    // authenticates first): no record, nothing to attribute.
-    let Some(rec) = rec else { return };
-    // A full trail takes nothing more (its privileged requests were
-    // refused before they ran); nothing in it is evicted either.
-    if count(&state.ledger, &rec.tenant) >= state.admission.config().access_log_max_records {
-        return;
-    }
-    let value = json!({
+    // authenticates first): no caller, nothing to attribute.
+    let Some(caller) = req.caller.get() else { return };
+    let mut value = json!({
         "time": ledger::now_rfc3339(),
         "action": action,
         "method": req.method.as_str(),
         "path": req.path,
         "status": status,
-        "token_id": rec.id,
+        "token_id": caller.token_id,
         "client": req.peer.map(|p| p.to_string()),
     });
-    match write(&state.ledger, &rec.tenant, &value) {
-        Ok(()) => {
-            let mut counts = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(n) = counts.as_mut().and_then(|m| m.get_mut(&rec.tenant)) {
-                *n += 1;
-            }
-        }
+    // An export or a trim says which part of the trail it took.
+    if action.starts_with("access_log_") && !req.query.is_empty() {
+        value["query"] = Value::from(req.query.as_str());
+    }
+    let (st, tenant) = (state.clone(), caller.tenant.clone());
+    let write = tokio::task::spawn_blocking(move || write_record(&st, &tenant, &value));
+    let _ = tokio::time::timeout(super::AUTH_DEADLINE, write).await;
+}
+
+fn write_record(state: &AppState, tenant: &str, value: &Value) {
+    // A full trail takes nothing more (its privileged requests were
+    // refused before they ran); nothing in it is evicted either.
+    if count(&state.ledger, tenant) >= state.admission.config().access_log_max_records {
+        return;
+    }
+    match write(&state.ledger, tenant, value) {
+        Ok(()) => adjust_count(tenant, 1),
         Err(e) => tracing::error!("access log: {e}"),
+    }
+}
+
+/// Adds `delta` to a tenant's counted records, if they were counted.
+pub(super) fn adjust_count(tenant: &str, delta: i64) {
+    let mut counts = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(n) = counts.as_mut().and_then(|m| m.get_mut(tenant)) {
+        *n = usize::try_from(*n as i64 + delta).unwrap_or(0);
     }
 }
 
@@ -249,7 +268,7 @@ fn seal(ledger: &Ledger, tenant: &str, value: &Value) -> Result<Vec<u8>, ledger:
 
 /// A stored access-log record, opened (or read as the clear JSON records
 /// written before sealing were); `None` if it does not open or parse.
-fn open(ledger: &Ledger, stored: &[u8]) -> Option<Value> {
+pub(super) fn open(ledger: &Ledger, stored: &[u8]) -> Option<Value> {
     match stored.strip_prefix(SEALED) {
         Some(sealed) => {
             let plain = ledger.open_document_blob(PURPOSE, sealed).ok().flatten()?;
@@ -292,8 +311,8 @@ fn redact_path(
 /// `GET /v1/access-log[?tenant=T][&before=CURSOR]`: a tenant's admin reads
 /// its own tenant's records, the platform any tenant's (its own without
 /// `tenant`), newest first, [`PAGE`] at a time.
-pub(crate) async fn list(state: &std::sync::Arc<AppState>, req: &Req) -> Answer {
-    let caller = caller(state, req)?;
+pub(crate) async fn list(state: &Arc<AppState>, req: &Req) -> Answer {
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Admin, Role::Platform])?;
     let (mut tenant, mut before) = (None, None);
     for pair in req.query.split('&').filter(|p| !p.is_empty()) {
@@ -339,7 +358,7 @@ pub(crate) async fn list(state: &std::sync::Arc<AppState>, req: &Req) -> Answer 
 }
 
 /// A page cursor: 32 lowercase hex digits (time and sequence of a record).
-fn parse_cursor(c: &str) -> Result<[u8; 16], ApiError> {
+pub(super) fn parse_cursor(c: &str) -> Result<[u8; 16], ApiError> {
     let bad = || ApiError::bad_request("bad_query", "before: a next_cursor from a previous page");
     if c.len() != 32 || c.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(bad());

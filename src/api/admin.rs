@@ -56,7 +56,7 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Admin, Role::Platform])?;
     state.admission.charge_write(&caller.tenant, &req.headers, 64 * 1024)?;
     let bytes = read_body(body, 64 * 1024).await?;
@@ -108,7 +108,7 @@ pub(crate) fn list_issuers(state: &AppState, caller: &Caller) -> Answer {
 /// issuer, or the platform-wide one without `tenant`; admin: its own
 /// tenant's only — a platform-wide name is a 403).
 pub(crate) async fn revoke_issuer(state: &Arc<AppState>, req: &Req, name: &str) -> Answer {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     let tenant = match req.query.as_str() {
         "" => None,
         q => Some(

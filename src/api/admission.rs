@@ -66,6 +66,11 @@ pub struct AdmissionConfig {
     /// Reverse proxies whose `Forwarded`/`X-Forwarded-For` names the
     /// client (`serve --trusted-proxy`; [`super::client`]).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Failed authentications of one client address within
+    /// `auth_failure_window` before its requests are refused (429); 0: off.
+    pub auth_failure_limit: u32,
+    /// The window of `auth_failure_limit`.
+    pub auth_failure_window: std::time::Duration,
     /// Most connections served at once (below the file-descriptor budget).
     pub max_connections: usize,
     /// Most connections one address holds at once (trusted proxies exempt).
@@ -87,6 +92,10 @@ impl Default for AdmissionConfig {
             max_in_flight_events: DEFAULT_MAX_IN_FLIGHT_EVENTS,
             max_in_flight_requests: DEFAULT_MAX_IN_FLIGHT_REQUESTS,
             trusted_proxies: Vec::new(),
+            auth_failure_limit: super::authlimit::DEFAULT_AUTH_FAILURES,
+            auth_failure_window: std::time::Duration::from_secs(
+                super::authlimit::DEFAULT_AUTH_FAILURE_WINDOW_SECS,
+            ),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_client: DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
             retention_min_days: super::erase::MIN_RETENTION_DAYS,

@@ -95,7 +95,7 @@ pub const MAX_REPORT_ENTRIES_IN_BUNDLE: usize = 10;
 /// `GET /v1/documents/{id}/bundle` (roles legal and notary of the tenant
 /// that owns the contract; another tenant's contract is a 404).
 pub(crate) async fn get(state: &Arc<AppState>, req: &Req, document_id: &str) -> Answer {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Legal, Role::Notary])?;
     let (st, doc) = (state.clone(), document_id.to_owned());
     let (bundle, omitted) =

@@ -112,8 +112,8 @@ where
 
 /// The tenant's admin, charged one write and its small body's bytes
 /// before the body is read.
-fn admin(state: &AppState, req: &Req) -> Result<Caller, ApiError> {
-    let caller = caller(state, req)?;
+async fn admin(state: &Arc<AppState>, req: &Req) -> Result<Caller, ApiError> {
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Admin])?;
     state.admission.charge_write(&caller.tenant, &req.headers, SMALL_BODY)?;
     Ok(caller)
@@ -145,7 +145,7 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
-    let caller = admin(state, req)?;
+    let caller = admin(state, req).await?;
     ledger::check_id("document_id", document_id)?;
     let reason = small_json::<_, _, EraseBody>(body).await?.reason()?;
     let place = super::report::QueuePlace::take(&caller.tenant)?;
@@ -212,7 +212,7 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
-    let caller = admin(state, req)?;
+    let caller = admin(state, req).await?;
     ledger::check_id("actor_id", actor_id)?;
     let reason = small_json::<_, _, EraseBody>(body).await?.reason()?;
     let place = super::report::QueuePlace::take(&caller.tenant)?;
@@ -247,21 +247,22 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
-    let caller = admin(state, req)?;
+    let caller = admin(state, req).await?;
     ledger::check_id("document_id", document_id)?;
     if super::bundle::reserved_document(document_id) {
         return Err(ApiError::not_found(format!("document {document_id:?}")));
     }
     let body: LookupBody = small_json(body).await?;
-    if state.ledger.document_entries(&caller.tenant, document_id)?.is_empty() {
-        return Err(ApiError::not_found(format!("document {document_id:?}")));
-    }
-    let key = lookup_key(&state.ledger, &caller.tenant, document_id)?;
     let place = super::report::QueuePlace::take(&caller.tenant)?;
     let st = state.clone();
     let document = document_id.to_owned();
+    // The store is read on the blocking pool, never on an async worker.
     tokio::task::spawn_blocking(move || {
         let _place = place;
+        if st.ledger.document_entries(&caller.tenant, &document)?.is_empty() {
+            return Err(ApiError::not_found(format!("document {document:?}")));
+        }
+        let key = lookup_key(&st.ledger, &caller.tenant, &document)?;
         // One switch of the tenant's at a time: the switch and its hidden
         // lists (super::hidden) change together. The switch decides, so it
         // is written before the lists and deleted after them.
@@ -374,7 +375,7 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
-    let caller = admin(state, req)?;
+    let caller = admin(state, req).await?;
     let body: RetentionBody = small_json(body).await?;
     let (min, delay) = (
         state.admission.config().retention_min_days,

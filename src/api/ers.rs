@@ -37,7 +37,7 @@ fn hash_param(query: &str) -> Result<ErsHash, ApiError> {
 /// "created": RFC 3339}`. 503 `no_tsa` without a TSA; 502 `tsa_failed`
 /// when the TSA does not give a valid token; nothing is kept then.
 pub(crate) async fn post(state: &Arc<AppState>, req: &Req, document_id: &str) -> Answer {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Legal, Role::Notary])?;
     let alg = hash_param(&req.query)?;
     let (st, doc) = (state.clone(), document_id.to_owned());
@@ -73,7 +73,7 @@ pub(crate) async fn post(state: &Arc<AppState>, req: &Req, document_id: &str) ->
 /// GET: the newest record made for this contract, DER, as renewed so far.
 /// 404 when none was made (or the contract is another tenant's).
 pub(crate) async fn get(state: &Arc<AppState>, req: &Req, document_id: &str) -> Answer {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Legal, Role::Notary])?;
     if !req.query.is_empty() {
         return Err(ApiError::bad_request("bad_query", "no query parameters here"));

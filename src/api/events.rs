@@ -50,7 +50,7 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Submitter])?;
     let signed = signed_receipt::wanted(&req.query)?;
     let request = state.admission.admit_request(&caller.tenant)?;

@@ -3,9 +3,11 @@
 //! token — answers the same JSON error shape with the right status.
 
 pub(crate) mod access;
+mod access_export;
 mod admin;
 pub mod admission;
 mod audit;
+pub mod authlimit;
 mod bundle;
 pub mod client;
 pub mod erase;
@@ -15,6 +17,7 @@ mod hidden;
 pub mod integrations;
 mod issuer_cas;
 mod lookup;
+mod master_key;
 mod public;
 pub(crate) mod report;
 mod signed_receipt;
@@ -63,6 +66,9 @@ pub struct AppState {
     /// The service's public base URL (`serve --public-url`), checked, with
     /// no trailing slash: reports link to `<it>/verify`.
     pub public_url: Option<String>,
+    /// Failed authentications per client address (`serve
+    /// --auth-failure-limit`).
+    pub auth_failures: authlimit::AuthLimiter,
 }
 
 impl AppState {
@@ -112,7 +118,9 @@ pub fn routes(
                 async move {
                     let proxies = &state.admission.config().trusted_proxies;
                     let peer = peer.map(|p| client::trusted_client(p.0.ip(), &headers, proxies));
-                    let req = Req { method, path: path.as_str().to_string(), query, headers, peer };
+                    let path = path.as_str().to_string();
+                    let req =
+                        Req { method, path, query, headers, peer, caller: Default::default() };
                     handle(state, req, body).await
                 }
             },
@@ -133,6 +141,9 @@ pub struct Req {
     /// or what a trusted proxy forwarded: [`client::trusted_client`]),
     /// when the accept loop knows it.
     pub peer: Option<std::net::IpAddr>,
+    /// Who the request authenticated as, once it did: what its
+    /// access-log record names (no second token lookup).
+    pub caller: std::sync::OnceLock<Caller>,
 }
 
 async fn handle<S, B>(state: Arc<AppState>, req: Req, body: S) -> Response
@@ -147,7 +158,7 @@ where
         Err(e) => e.into_response(),
     };
     security_headers(&req, response.headers_mut());
-    access::record(&state, &req, response.status().as_u16());
+    access::record(&state, &req, response.status().as_u16()).await;
     let status = response.status().as_u16().to_string();
     let route = crate::metrics::public_route(route);
     state.metrics.http.with_label_values(&[route, &status]).inc();
@@ -205,11 +216,9 @@ where
             ("checkpoint", blocking(state, public::checkpoint_timestamp).await)
         }
         ["v1", "anchor"] if post => {
-            ("anchor", with_caller(state, req, |c| admin::trigger_anchor(state, c)))
+            ("anchor", with_caller(state, req, admin::trigger_anchor).await)
         }
-        ["v1", "anchor"] if get => {
-            ("anchor", with_caller(state, req, |c| admin::anchor_status(state, c)))
-        }
+        ["v1", "anchor"] if get => ("anchor", with_caller(state, req, admin::anchor_status).await),
         ["v1", "log"] if get => ("log", public::log_info(state)),
         ["v1", "entries", index] if get => {
             let index = index.to_string();
@@ -246,15 +255,19 @@ where
         }
         ["v1", "retention"] if post => ("retention", erase::set_retention(state, req, body).await),
         ["v1", "retention"] if get => {
-            ("retention", with_caller(state, req, |c| erase::get_retention(state, c)))
+            ("retention", with_caller(state, req, erase::get_retention).await)
         }
         ["v1", "subjects", actor, "erase"] if post => {
             ("erase", erase::erase_subject(state, req, actor, body).await)
         }
         ["v1", "verify"] if post => ("verify", verify::post(state, req, body).await),
-        ["v1", "issuers"] if get => {
-            ("issuers", with_caller(state, req, |c| admin::list_issuers(state, c)))
+        ["v1", "admin", "master-key", "rotate"] if post => {
+            ("master_key", master_key::rotate(state, req, body).await)
         }
+        ["v1", "admin", "master-key", "status"] if get => {
+            ("master_key", master_key::status(state, req).await)
+        }
+        ["v1", "issuers"] if get => ("issuers", with_caller(state, req, admin::list_issuers).await),
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
         ["v1", "issuer-cas"] if get => {
             ("issuers", with_caller(state, req, |c| issuer_cas::list(state, c)))
@@ -276,14 +289,17 @@ where
             ("integration_webhook", integrations::webhook(state, req, platform, tenant, body).await)
         }
         ["v1", "access-log"] if get => ("access_log", access::list(state, req).await),
+        ["v1", "access-log", "export"] if get => {
+            ("access_log", access_export::export(state, req).await)
+        }
+        ["v1", "access-log", "trim"] if post => {
+            ("access_log", access_export::trim(state, req).await)
+        }
         ["v1", "tokens"] if post => ("tokens", tokens::issue(state, req, body).await),
-        ["v1", "tokens"] if get => match caller(state, req) {
-            Ok(c) => {
-                let query = req.query.clone();
-                ("tokens", blocking(state, move |st| tokens::list(st, &c, &query)).await)
-            }
-            Err(e) => ("tokens", Err(e)),
-        },
+        ["v1", "tokens"] if get => {
+            let query = req.query.clone();
+            ("tokens", with_caller(state, req, move |st, c| tokens::list(st, c, &query)).await)
+        }
         ["v1", "tokens", id, "revoke"] if post => ("tokens", tokens::revoke(state, req, id).await),
         ["v1", "lookup"] if get => {
             let query = req.query.clone();
@@ -306,7 +322,7 @@ where
             });
             ("lookup", answer.await)
         }
-        ["v1", "audit"] if post => match caller(state, req) {
+        ["v1", "audit"] if post => match caller(state, req).await {
             Ok(c) => ("audit", audit::post(state, c).await),
             Err(e) => ("audit", Err(e)),
         },
@@ -347,21 +363,61 @@ fn no_route(req: &Req) -> ApiError {
     ApiError::not_found(format!("no route for {} {}", req.method, req.path))
 }
 
-/// Authenticates, then runs `f` with the caller.
-pub(crate) fn with_caller(
-    state: &AppState,
+/// Authenticates, then runs `f` with the caller on the blocking pool (it
+/// reads the store).
+pub(crate) async fn with_caller(
+    state: &Arc<AppState>,
     req: &Req,
-    f: impl FnOnce(&Caller) -> Answer,
+    f: impl FnOnce(&AppState, &Caller) -> Answer + Send + 'static,
 ) -> Answer {
-    let caller = caller(state, req)?;
-    f(&caller)
+    let caller = caller(state, req).await?;
+    blocking(state, move |st| f(st, &caller)).await
 }
 
-pub(crate) fn caller(state: &AppState, req: &Req) -> Result<Caller, ApiError> {
-    let header = req.headers.get("authorization").and_then(|v| v.to_str().ok());
-    let caller = auth::authenticate(&state.ledger, header)?;
-    access::check_room(state, req, &caller.tenant)?;
-    Ok(caller)
+/// How long a request waits for the store to answer its token lookup:
+/// past it, 503 + `Retry-After` (a hung database holds a blocking thread,
+/// never an async worker, and the client gets an answer).
+pub const AUTH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Authenticates the request: refused at once (429) while its client
+/// address is over its failed authentications ([`authlimit`]), else the
+/// token is looked up on the blocking pool within [`AUTH_DEADLINE`].
+pub(crate) async fn caller(state: &Arc<AppState>, req: &Req) -> Result<Caller, ApiError> {
+    let client = req.peer.filter(|ip| !state.admission.config().trusted_proxies.contains(ip));
+    if let Some(wait) = client.and_then(|ip| state.auth_failures.check(ip).err()) {
+        return Err(ApiError::overloaded(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failed authentications from this address; try again later",
+            u32::try_from(wait).unwrap_or(u32::MAX),
+        ));
+    }
+    let header = req.headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (st, method, path) = (state.clone(), req.method.clone(), req.path.clone());
+    let work = tokio::task::spawn_blocking(move || {
+        let caller = auth::authenticate(&st.ledger, header.as_deref())?;
+        access::check_room(&st, &method, &path, &caller.tenant)?;
+        Ok(caller)
+    });
+    let result: Result<Caller, ApiError> = match tokio::time::timeout(AUTH_DEADLINE, work).await {
+        Ok(joined) => joined.map_err(|e| ApiError::internal("authentication", e))?,
+        Err(_) => {
+            return Err(ApiError::overloaded(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store did not answer the token lookup in time",
+                5,
+            ))
+        }
+    };
+    match (&result, client) {
+        (Err(e), Some(ip)) if e.status == StatusCode::UNAUTHORIZED => {
+            state.auth_failures.failed(ip)
+        }
+        (Ok(c), _) => {
+            let _ = req.caller.set(c.clone());
+        }
+        _ => {}
+    }
+    result
 }
 
 /// How long a client may take to send a request body, whole: a client

@@ -198,6 +198,9 @@ pub(crate) fn metrics(state: &AppState) -> Answer {
     let status = state.ledger.status();
     state.metrics.tree_size.set(status.tree_size as i64);
     state.metrics.set_groups(state.ledger.group_stats());
+    if let Ok(mk) = state.ledger.master_key_status() {
+        state.metrics.set_master_key(&mk);
+    }
     if let Some(a) = &state.anchor {
         match a.status() {
             Ok(st) => state.metrics.set_anchor(&st),

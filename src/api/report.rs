@@ -169,7 +169,7 @@ fn tenant_lock(tenant: &str) -> Arc<tokio::sync::Mutex<()>> {
 /// `GET /v1/documents/{id}/report[?format=html|pdf]` (legacy): a new report
 /// on every call.
 pub(crate) async fn get(state: &Arc<AppState>, req: &Req, document_id: &str) -> Answer {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Legal])?;
     let format = format(req)?;
     state.admission.charge_write(&caller.tenant, &req.headers, 4096)?;
@@ -179,7 +179,7 @@ pub(crate) async fn get(state: &Arc<AppState>, req: &Req, document_id: &str) -> 
 
 /// `POST /v1/documents/{id}/reports[?format=html|pdf]` with `Idempotency-Key`.
 pub(crate) async fn post(state: &Arc<AppState>, req: &Req, document_id: &str) -> Answer {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Legal])?;
     let format = format(req)?;
     let key = req
@@ -237,7 +237,7 @@ pub(crate) async fn read(
     document_id: &str,
     report_id: &str,
 ) -> Answer {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Legal])?;
     let not_found = || ApiError::not_found(format!("report {report_id:?}"));
     if ledger::check_id("report id", report_id).is_err() {

@@ -65,7 +65,7 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Admin, Role::Platform])?;
     state.admission.charge_write(&caller.tenant, &req.headers, 4096)?;
     let bytes = read_body(body, 4096).await?;
@@ -101,9 +101,9 @@ fn platform_may_mint(state: &AppState, tenant: &str, role: Role) -> Result<(), A
             let now = auth::now_unix();
             let live_admin = state
                 .ledger
-                .tokens()?
+                .tenant_tokens(tenant)?
                 .into_iter()
-                .any(|(_, r)| r.tenant == tenant && r.role == Role::Admin && r.is_live(now));
+                .any(|(_, r)| r.role == Role::Admin && r.is_live(now));
             if live_admin {
                 Err(forbidden("this tenant's admin tokens (it has an admin, who mints them)"))
             } else {
@@ -115,7 +115,9 @@ fn platform_may_mint(state: &AppState, tenant: &str, role: Role) -> Result<(), A
 }
 
 /// `GET /v1/tokens[?tenant=T]`: the records (never the tokens) the caller
-/// may manage. Reads every token record: run on a blocking thread.
+/// may manage. An admin's list, and the platform's with `tenant`, read
+/// that tenant's index only; the platform's list of every tenant reads
+/// every record. Runs on a blocking thread.
 pub(crate) fn list(state: &AppState, caller: &Caller, query: &str) -> Answer {
     require(caller, &[Role::Admin, Role::Platform])?;
     let filter =
@@ -128,9 +130,12 @@ pub(crate) fn list(state: &AppState, caller: &Caller, query: &str) -> Answer {
     if caller.role != Role::Platform && filter.is_some_and(|t| t != caller.tenant) {
         return Err(forbidden("another tenant's tokens"));
     }
-    let list: Vec<_> = state
-        .ledger
-        .tokens()?
+    let records = match (caller.role, filter) {
+        (Role::Platform, None) => state.ledger.tokens()?,
+        (_, Some(t)) => state.ledger.tenant_tokens(t)?,
+        (_, None) => state.ledger.tenant_tokens(&caller.tenant)?,
+    };
+    let list: Vec<_> = records
         .into_iter()
         .map(|(_, r)| r)
         .filter(|r| may_manage(caller, r) && filter.is_none_or(|t| r.tenant == t))
@@ -142,7 +147,7 @@ pub(crate) fn list(state: &AppState, caller: &Caller, query: &str) -> Answer {
 /// `POST /v1/tokens/{id}/revoke`: 404 for an unknown id, 403 for a token
 /// the caller may not manage.
 pub(crate) async fn revoke(state: &Arc<AppState>, req: &Req, id: &str) -> Answer {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Admin, Role::Platform])?;
     state.admission.charge_write(&caller.tenant, &req.headers, 4096)?;
     let (st, id) = (state.clone(), id.to_string());

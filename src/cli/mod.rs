@@ -169,11 +169,25 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
-    /// Rotate the master key (server stopped): re-wrap every document key
-    /// under a new one and destroy the old (evidence v2; docs/durability.md).
+    /// Rotate the master key: re-wrap every document key under a new one
+    /// and destroy the old (docs/long-term.md, "Master key rotation").
+    /// `--data`: the server stopped, run here to the end; `--server URL`:
+    /// the running server rotates in the background (platform token in
+    /// EVIDENCE_LEDGER_TOKEN), `--status` asks where it is.
     RotateMasterKey {
-        #[arg(long)]
-        data: PathBuf,
+        /// Data directory of a stopped server.
+        #[arg(long, required_unless_present = "server")]
+        data: Option<PathBuf>,
+        /// Base URL of the running server.
+        #[arg(long, conflicts_with = "data")]
+        server: Option<String>,
+        /// The new key in a PKCS#11 token (`pkcs11:…;object=LABEL`);
+        /// default: where the current key is.
+        #[arg(long, conflicts_with = "status")]
+        to: Option<String>,
+        /// With --server: print the rotation's status, start nothing.
+        #[arg(long, requires = "server")]
+        status: bool,
     },
     /// Put a backup in place of a lost store (move a damaged one away
     /// first); the server then refuses it if it is older than what was
@@ -259,7 +273,11 @@ fn run(cli: Cli) -> CliResult {
         Command::Status { data } => store::status(&data),
         Command::Audit { data } => crate::maint::audit(&data),
         Command::Backup { data, to } => crate::maint::backup(&data, &to),
-        Command::RotateMasterKey { data } => store::rotate_master_key(&data),
+        Command::RotateMasterKey { data, server, to, status } => match (data, server) {
+            (_, Some(url)) => crate::remote::master_key(&url, to.as_deref(), status),
+            (Some(data), None) => store::rotate_master_key(&data, to.as_deref()),
+            (None, None) => Err("--data or --server is required".into()),
+        },
         Command::Restore { from, data } => crate::maint::restore(&from, &data),
         Command::Demo(args) => crate::demo::run(args),
         Command::Load(args) => crate::load::run(args),

@@ -33,6 +33,15 @@ pub struct ServeLimits {
     /// per-client connection cap. Without it, the socket's peer is the client.
     #[arg(long = "trusted-proxy", value_parser = crate::api::client::parse_proxy)]
     trusted_proxy: Vec<std::net::IpAddr>,
+    /// Failed authentications (401) one client address may have within
+    /// --auth-failure-window-secs; past them its authenticated requests
+    /// are answered 429 + Retry-After, before any token work, until the
+    /// window ends (trusted proxies exempt; IPv6 by /64); 0: off.
+    #[arg(long = "auth-failure-limit", default_value_t = crate::api::authlimit::DEFAULT_AUTH_FAILURES)]
+    auth_failure_limit: u32,
+    /// The window of --auth-failure-limit, seconds (at least 1).
+    #[arg(long = "auth-failure-window-secs", default_value_t = crate::api::authlimit::DEFAULT_AUTH_FAILURE_WINDOW_SECS)]
+    auth_failure_window_secs: u64,
     /// A network (CIDR, or one address) the Documenso/DocuSeal adapters may
     /// fetch documents from besides public addresses (repeatable): a
     /// platform on the operator's own network. Loopback, private,
@@ -88,6 +97,10 @@ impl ServeLimits {
             max_in_flight_events: self.max_in_flight_events.max(1),
             max_in_flight_requests: self.max_in_flight_requests.max(1),
             trusted_proxies: self.trusted_proxy.clone(),
+            auth_failure_limit: self.auth_failure_limit,
+            auth_failure_window: std::time::Duration::from_secs(
+                self.auth_failure_window_secs.clamp(1, 86_400),
+            ),
             max_connections_per_client: self.max_connections_per_client.max(1),
             retention_min_days: self.retention_min_days,
             retention_delay_days: self.retention_delay_days,

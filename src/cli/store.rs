@@ -97,13 +97,17 @@ pub(super) fn status(data: &Path) -> CliResult {
     Ok(())
 }
 
-/// `rotate-master-key`: re-wraps every document key under a new master key.
-pub(super) fn rotate_master_key(data: &Path) -> CliResult {
-    let n = ledger::rotate_master_key(data).map_err(|e| e.to_string())?;
+/// `rotate-master-key --data`: re-wraps every document key under a new
+/// master key (a file, or in the token `to` names) and destroys the old.
+pub(super) fn rotate_master_key(data: &Path, to: Option<&str>) -> CliResult {
+    let to =
+        to.map(ledger::pkcs11::Pkcs11Uri::parse).transpose().map_err(|e| format!("--to: {e}"))?;
+    let st = ledger::rotate_offline(data, to).map_err(|e| e.to_string())?;
+    let place = if st.current_in_token { "a PKCS#11 token key" } else { "a key file" };
     println!(
-        "master key rotated: {n} keys re-wrapped under {}; the old key is gone, and \
-         backups taken before cannot be opened with the new one",
-        ledger::vault::master_key_path(data).display()
+        "master key rotated: {} keys re-wrapped under epoch {} ({place}); the old key is gone, \
+         and backups taken before cannot be opened with the new one",
+        st.rewrapped, st.current_epoch
     );
     Ok(())
 }

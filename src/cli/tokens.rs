@@ -80,6 +80,14 @@ pub(super) fn token(cmd: TokenCommand) -> CliResult {
                 crate::auth::issue(&l, &tenant, role, expires_in, ledger::OPERATOR_ACTOR)
                     .map_err(|e| e.to_string())?;
             println!("{token}");
+            if role == Role::Platform && expires_in.is_none() {
+                // Kept for the operator's bootstrap token (a console act,
+                // server stopped); said aloud so it is not forgotten.
+                eprintln!(
+                    "note: this platform token never expires; issue its replacement with \
+                     --expires-in and revoke it once deployed (docs/tenancy.md, Rotation)"
+                );
+            }
         }
         TokenCommand::List { .. } => {
             for (_, r) in look(&data)?.tokens().map_err(|e| e.to_string())? {

@@ -81,13 +81,19 @@ impl Abuse {
         Abuse { stop, tasks, slow }
     }
 
-    /// Adds `n` clients flooding the service with bad-token requests.
+    /// Adds `n` clients flooding the service with bad-token requests. On
+    /// a loopback server they send from 127.0.0.2: an attacker's own
+    /// address, which the service's failed-authentication limit then
+    /// refuses (429) without refusing the measured clients on 127.0.0.1.
     pub(super) fn floods(&mut self, url: &str, n: usize) {
         let long = "x".repeat(8 << 10);
+        let local =
+            url.starts_with("http://127.0.0.1:").then(|| std::net::IpAddr::from([127, 0, 0, 2]));
         for _ in 0..n {
             let (stop, url, long) = (self.stop.clone(), url.to_string(), long.clone());
             self.tasks.push(tokio::spawn(async move {
-                let client = reqwest::Client::new();
+                let client =
+                    reqwest::Client::builder().local_address(local).build().unwrap_or_default();
                 let mut sent = 0;
                 while !stop.load(Ordering::Relaxed) {
                     let r = client

@@ -214,6 +214,17 @@ impl PgServer {
         })
     }
 
+    /// Stops every process of the server (postmaster and backends) with
+    /// SIGSTOP: a hung database, whose open connections stay open and
+    /// answer nothing. The returned guard resumes them (SIGCONT) when
+    /// dropped.
+    pub fn pause(&self) -> Paused {
+        let pids = processes_in(&self.data);
+        assert!(!pids.is_empty(), "no process of the server to stop");
+        signal_all(&pids, "-STOP");
+        Paused { pids }
+    }
+
     /// Kills the postmaster with SIGKILL (its pid is the first line of
     /// `postmaster.pid`), then waits until its port refuses connections and
     /// the postmaster is gone (10 s at most for each). Backends and auxiliary
@@ -606,6 +617,22 @@ fn processes_in(dir: &Path) -> Vec<u32> {
         .filter(|pid| fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd == dir))
         .filter(|&pid| alive(pid))
         .collect()
+}
+
+/// Processes stopped by [`PgServer::pause`]; dropping it resumes them.
+pub struct Paused {
+    pids: Vec<u32>,
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        signal_all(&self.pids, "-CONT");
+    }
+}
+
+/// Sends `signal` to `pids` with the `kill` command (errors ignored).
+fn signal_all(pids: &[u32], signal: &str) {
+    let _ = Command::new("kill").arg(signal).args(pids.iter().map(u32::to_string)).output();
 }
 
 /// Sends SIGKILL to `pids` with the `kill` command (errors ignored: a

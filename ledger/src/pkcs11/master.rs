@@ -81,6 +81,15 @@ impl TokenMasterKey {
         Ok(TokenMasterKey { token, key })
     }
 
+    /// Destroys the key object in the token (a retired master key: no
+    /// wrap names it any more).
+    pub fn destroy(&self) -> Result<()> {
+        self.token.with(|s| {
+            s.destroy_object(self.key)
+                .map_err(|e| ck_unavailable("destroying a retired master key (C_DestroyObject)", e))
+        })
+    }
+
     /// The URI of the key (no PIN).
     pub fn uri(&self) -> &Pkcs11Uri {
         self.token.uri()

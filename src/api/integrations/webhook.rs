@@ -247,7 +247,7 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Admin])?;
     let platform = platform(platform_name)?;
     let (tenant, by) = (caller.tenant.clone(), caller.token_id.clone());

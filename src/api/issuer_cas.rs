@@ -37,7 +37,7 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Unpin + Send,
     B: Buf,
 {
-    let caller = caller(state, req)?;
+    let caller = caller(state, req).await?;
     require(&caller, &[Role::Platform])?;
     state.admission.charge_write(&caller.tenant, &req.headers, MAX_BODY)?;
     let bytes = read_body(body, MAX_BODY).await?;

@@ -269,9 +269,7 @@ where
         }
         ["v1", "issuers"] if get => ("issuers", with_caller(state, req, admin::list_issuers).await),
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
-        ["v1", "issuer-cas"] if get => {
-            ("issuers", with_caller(state, req, |c| issuer_cas::list(state, c)))
-        }
+        ["v1", "issuer-cas"] if get => ("issuers", with_caller(state, req, issuer_cas::list).await),
         ["v1", "issuer-cas"] if post => ("issuers", issuer_cas::add(state, req, body).await),
         ["v1", "issuers", name, "revoke"] if post => {
             ("issuers", admin::revoke_issuer(state, req, name).await)

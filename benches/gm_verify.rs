@@ -16,9 +16,11 @@ use std::path::Path;
 
 use criterion::{black_box, Criterion};
 use ed25519_dalek::{Signer as _, SigningKey};
-use verifier::policy::TrustPolicy;
+use verifier::entry::Event;
+use verifier::issuer::{check_attestation, CertifiedTrust, ChainCache, IssuerKeys};
+use verifier::policy::{PolicyCa, TrustPolicy};
 use verifier::tsa::{verify_timestamp_token, verify_timestamp_token_over, Imprinted, TrustedTsa};
-use verifier::x509sm2::verify_sm2_chain;
+use verifier::x509sm2::{verify_sm2_chain, CertifiedSm2Key};
 use verifier::Hash;
 
 fn main() {
@@ -44,6 +46,7 @@ fn main() {
     c.bench_function("sm2 chain, 2 links to a ca root (x509sm2)", |b| {
         b.iter(|| verify_sm2_chain(black_box(&chain), &cas, now).unwrap())
     });
+    certified_attestation(&mut c, &pki, &cas);
 
     let document = b"contract 42";
     let tst = pki.tst_info(document, "sm3");
@@ -71,4 +74,51 @@ fn main() {
         });
     }
     c.final_summary();
+}
+
+/// One attestation by a certified SM2 issuer as ingest checks it
+/// (`verifier::issuer`): its chain and signature, and with the chain
+/// already verified (ingest's memo of chains).
+fn certified_attestation(c: &mut Criterion, pki: &gm_pki::GmPki, cas: &[PolicyCa]) {
+    pki.issue("bench-idp", "/C=CN/O=Evidence Ledger Test/CN=idp-gov", "inter", "ee", 365);
+    // Its notBefore is the second it was made.
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut ev = serde_json::json!({
+        "event_id": "ev-1", "document_id": "contract-42", "kind": "identity_verified",
+        "document_hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "actor": {"id": "u-1", "display": "王*", "commitment": "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"},
+        "attestations": [{"issuer": "idp-gov", "claim": {"result": "pass"}, "signature": ""}],
+    });
+    ev["attestations"][0]["signature"] = serde_json::json!(base64_64_zero());
+    pki.certify(&mut ev, 0, "acme", ("idp-gov", "bench-idp"), &["bench-idp", "inter"]);
+    let event = Event::from_value(ev, false).unwrap();
+    let keys = IssuerKeys::new();
+    c.bench_function("certified attestation: chain + SM2 signature", |b| {
+        b.iter(|| {
+            check_attestation(&event, 0, "acme", &keys, &CertifiedTrust::new(cas, now)).unwrap()
+        })
+    });
+    let memo = Memo::default();
+    let trust = CertifiedTrust { cas, at_unix: now, cache: Some(&memo) };
+    c.bench_function("certified attestation: chain cached, SM2 signature", |b| {
+        b.iter(|| check_attestation(&event, 0, "acme", &keys, &trust).unwrap())
+    });
+}
+
+fn base64_64_zero() -> String {
+    "A".repeat(86) + "=="
+}
+
+/// A one-chain memo, as ingest's.
+#[derive(Default)]
+struct Memo(std::sync::Mutex<Option<CertifiedSm2Key>>);
+
+impl ChainCache for Memo {
+    fn get(&self, _: &[Vec<u8>], at: i64) -> Option<CertifiedSm2Key> {
+        let held = self.0.lock().unwrap();
+        held.as_ref().filter(|c| c.path_valid.0 <= at && at <= c.path_valid.1).cloned()
+    }
+    fn put(&self, _: &[Vec<u8>], cert: &CertifiedSm2Key) {
+        *self.0.lock().unwrap() = Some(cert.clone());
+    }
 }

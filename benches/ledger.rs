@@ -34,8 +34,9 @@ use evidence_ledger::flows::{signed_event_for, Issuer};
 use ledger::{Ledger, LedgerOptions};
 use rand::{Rng, SeedableRng};
 use rocksdb::{ColumnFamilyDescriptor, DBCompressionType, Options, WriteBatch, WriteOptions, DB};
-use verifier::entry::{self, verify_attestations, Event, IssuerKeys};
+use verifier::entry::{self, Event};
 use verifier::hash::leaf_hash;
+use verifier::issuer::{verify_attestations, CertifiedTrust, IssuerKeys};
 use verifier::Hash;
 
 /// The service's allocator (src/main.rs), so that RSS here is the service's.
@@ -647,7 +648,9 @@ fn micro_ingest(issuer: &Issuer) {
     let mut c = criterion();
     let events = make_events(issuer, "m", 0, 32);
     let mut keys = IssuerKeys::new();
-    keys.insert(issuer.name.clone(), issuer.key.verifying_key());
+    let key =
+        verifier::anykey::AnyVerifier::ed25519_issuer(&issuer.name, issuer.key.verifying_key());
+    keys.insert(issuer.name.clone(), key);
     let raw = serde_json::to_vec(&events[0].raw).expect("json");
     c.bench_function("parse + validate one event", |b| {
         b.iter(|| {
@@ -656,7 +659,9 @@ fn micro_ingest(issuer: &Issuer) {
         })
     });
     c.bench_function("verify_attestations, batch of 32", |b| {
-        b.iter(|| verify_attestations(TENANT, &events, &keys).expect("valid"))
+        b.iter(|| {
+            verify_attestations(TENANT, &events, &keys, &CertifiedTrust::NONE).expect("valid")
+        })
     });
     let time = entry::format_ledger_time(1_767_225_600_000_000);
     // As the ingest path does it: the canonical event and its content hash

@@ -80,6 +80,16 @@ impl From<LedgerError> for ApiError {
                     format!("events[{position}]: invalid {field}: {reason}"),
                 )
             }
+            // An SM2 issuer's certificate chain that fails (no trusted CA,
+            // validity at the event's time, profile, name): issue 26 item 3.
+            LedgerError::Rejected { position, source: VerifyError::Invalid { field, reason } }
+                if field.ends_with(".certificate") =>
+            {
+                Self::bad_request(
+                    "certificate_rejected",
+                    format!("events[{position}]: invalid {field}: {reason}"),
+                )
+            }
             LedgerError::Rejected { position, source } => {
                 Self::from_verify(Some(position), &source)
             }

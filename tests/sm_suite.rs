@@ -1,6 +1,10 @@
-//! An `sm2-sm3` log end to end (issue 26): `init --suite sm2-sm3`, events,
-//! two SM2 witnesses (`notary-witness init --suite sm2-sm3`) cosigning, a
-//! bundle verified by the verifier CLI and by `POST /v1/verify`, and
+//! An `sm2-sm3` log end to end (issue 26): `init --suite sm2-sm3`, events
+//! whose identity checks, intent proofs and signatures come from SM2
+//! issuers certified by X.509 (a CA root the platform registers; OpenSSL
+//! 3 makes the PKI, verifier/tests/gm_pki) with an SM2 TSA's GM/T 0033
+//! token on each signature, two SM2 witnesses (`notary-witness init
+//! --suite sm2-sm3`) cosigning, a bundle verified by the verifier CLI and
+//! by `POST /v1/verify` under a policy pinning the CA (`ca` line), and
 //! tampered copies refused: a changed leaf, a forged checkpoint signature,
 //! and an Ed25519-suite policy given the SM bundle. The same bundle and
 //! tampered copies then go through the public verifier page in headless
@@ -11,6 +15,10 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "../verifier/tests/gm_pki/mod.rs"]
+mod gm_pki;
+#[path = "sm_pki/mod.rs"]
+mod sm_pki;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,7 +26,7 @@ use std::process::Command;
 use base64::Engine as _;
 use common::witness::*;
 use common::*;
-use evidence_ledger::flows::contract_flow;
+use evidence_ledger::flows::{contract_flow, Signer};
 use serde_json::{json, Value};
 use verifier::anykey::AnyVerifier;
 use verifier::bundle::Bundle;
@@ -71,6 +79,29 @@ fn forge_log_signature(bundle: &Bundle) -> Bundle {
     forged
 }
 
+/// The certified issuers' certificates: (certificate, issuer name = CN).
+const CERTIFIED: &[(&str, &str)] = &[
+    ("idp-sm2", "idp-sm2"),
+    ("intent-sm2", "intent-sm2"),
+    ("signer-u-3", "signer:u-3"),
+    ("signer-u-4", "signer:u-4"),
+];
+
+/// The platform registers the PKI's root as the issuer CA; the
+/// registration is itself a logged entry, and `/v1/log` lists the root.
+fn register_ca(s: &Server, pki: &gm_pki::GmPki) {
+    let body = json!({"name": sm_pki::CA_NAME, "root_pem": pki.pem("root")});
+    let size = s.tree_size_latest();
+    let (code, rec) =
+        s.post("/v1/issuer-cas", Some(&s.tokens.platform), serde_json::to_vec(&body).unwrap());
+    assert_eq!(code, 200, "{rec}");
+    assert_eq!(rec["added_entry"], size, "{rec}");
+    let (code, _) =
+        s.post("/v1/issuer-cas", Some(&s.tokens.admin), serde_json::to_vec(&body).unwrap());
+    assert_eq!(code, 403, "only the platform registers issuer CAs");
+    assert_eq!(s.get_json("/v1/log")["issuer_cas"][0]["name"], sm_pki::CA_NAME);
+}
+
 #[test]
 fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
     let mut s = Server::prepare_with(&["--suite", "sm2-sm3"]);
@@ -98,13 +129,47 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("initialised with suite sm2-sm3"), "{err}");
 
+    // The SM2 PKI: certified issuers, and the SM2 TSA (trusted by the CLI).
+    let pki = sm_pki::pki_with(CERTIFIED);
+    let root = pki.path("root.pem");
+    cli(&[
+        "tsa",
+        "add",
+        "--data",
+        &data,
+        "--name",
+        "sm2-tsa",
+        "--root-cert",
+        root.to_str().unwrap(),
+    ]);
+
     s.spawn_with(&["--suite", "sm2-sm3"]);
     let info = s.get_json("/v1/log");
     assert_eq!(info["suite"], "sm2-sm3");
     assert_eq!(info["vkey"], vkey.as_str());
+    register_ca(&s, &pki);
 
-    let signers: Vec<_> = s.signers.iter().collect();
-    let events = contract_flow(&s.services, &signers, DOC, DOC.as_bytes());
+    // Signers whose keys the CA certified (none registered by key: the
+    // timeline's rule still reads their attestations as `signer:<id>`).
+    let people = [Signer::random("u-3", "张*"), Signer::random("u-4", "赵*")];
+    let signers: Vec<_> = people.iter().collect();
+    let mut events = contract_flow(&s.services, &signers, DOC, DOC.as_bytes());
+    let token = pki.sm2_token(
+        &pki.tst_info(DOC.as_bytes(), "sha256"),
+        "tsa",
+        &["tsa", "inter"],
+        gm_pki::SM2_WITH_SM3,
+    );
+    for ev in events.iter_mut().filter(|e| e["kind"] == "signed") {
+        ev["timestamp_token"] = json!(B64.encode(&token));
+    }
+    let map = [
+        (s.services.idp.name.as_str(), "idp-sm2", "idp-sm2"),
+        (s.services.intent.name.as_str(), "intent-sm2", "intent-sm2"),
+        ("signer:u-3", "signer:u-3", "signer-u-3"),
+        ("signer:u-4", "signer:u-4", "signer-u-4"),
+    ];
+    sm_pki::certify_all(&pki, &mut events, common::TENANT, &map);
     let (code, body) = s.submit(&json!({"events": events}));
     assert_eq!(code, 200, "{body}");
     let size = s.tree_size_latest();
@@ -133,9 +198,18 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
     let (code, raw) = s.get(&format!("/v1/documents/{DOC}/bundle"), Some(&s.tokens.legal));
     assert_eq!(code, 200, "{raw}");
     let bundle = Bundle::parse(raw.as_bytes()).unwrap();
+    assert!(!raw.contains("\"name\":\"idp-sm2\""), "a certified issuer lists no key");
+    let ca = format!("ca {}\n{}tsa sm2-tsa\n{}", sm_pki::CA_NAME, pki.pem("root"), pki.pem("root"));
     let policy = format!(
-        "suite sm2-sm3\nlog {vkey}\nwitness {}\nwitness {}\nquorum 2\n",
+        "suite sm2-sm3\nlog {vkey}\nwitness {}\nwitness {}\nquorum 2\n{ca}",
         witnesses[0].vkey, witnesses[1].vkey
+    );
+    // Without the `ca` line, no certified attestation holds.
+    let no_ca = format!(
+        "suite sm2-sm3\nlog {vkey}\nwitness {}\nwitness {}\nquorum 2\ntsa sm2-tsa\n{}",
+        witnesses[0].vkey,
+        witnesses[1].vkey,
+        pki.pem("root")
     );
 
     // The verifier CLI: verified, both witnesses named.
@@ -151,6 +225,20 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
     assert_eq!(report["verdict"]["status"], "verified", "{report:#}");
     let (_, report) = post(&json!({"bundle": good, "policy": policy}));
     assert_eq!(report["verdict"]["status"], "verified", "{report:#}");
+    let attested =
+        report["checks"].as_array().unwrap().iter().filter(|c| c["id"] == "attestations");
+    let details: Vec<&str> = attested.map(|c| c["detail"].as_str().unwrap()).collect();
+    assert!(details.iter().any(|d| d.contains("CN=idp-sm2")), "{details:#?}");
+    let (code, text) = verify_cli(&raw, &no_ca);
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("not issued by a CA of your policy"), "{text}");
+    let (_, report) = post(&json!({"bundle": good, "policy": no_ca}));
+    let refused = report["checks"].as_array().unwrap().iter().filter(|c| {
+        c["id"] == "attestations"
+            && c["passed"] == false
+            && c["detail"].as_str().unwrap().contains("not issued by a CA of your policy")
+    });
+    assert_eq!(refused.count(), 6, "each certified attestation refused: {report:#}");
 
     // A changed leaf: its SM3 proof no longer leads to the root.
     let mut tampered = bundle.clone();
@@ -264,6 +352,7 @@ fn an_sm2_sm3_log_is_cosigned_by_sm2_witnesses_and_its_bundles_verify() {
         ("EL_POLICY", write("sm.policy", policy.as_bytes())),
         ("EL_LOG_POLICY", write("sm-log.policy", log_policy.as_bytes())),
         ("EL_ED_POLICY", write("ed.policy", ed_policy.as_bytes())),
+        ("EL_NO_CA_POLICY", write("no-ca.policy", no_ca.as_bytes())),
     ];
     run_page_test(&s.url, &page_env);
 
@@ -554,4 +643,75 @@ fn an_sm2_sm3_log_made_before_sm4_keeps_its_aes_records() {
 
 fn s_size(store: &ledger::store::Store) -> u64 {
     store.tree_state().unwrap().map(|t| t.size).unwrap_or(0)
+}
+
+/// Forged certified attestations, each refused on ingest with nothing
+/// written: 400 `certificate_rejected` for every failure of the chain (a
+/// CA the ledger does not trust, expired or not yet valid now, an issuing
+/// CA without keyCertSign, an end certificate without digitalSignature, a
+/// chain swapped onto another issuer, a certificate for a name registered
+/// by key), and 422 `attestation_failed` for a signature by another key
+/// (DESIGN.md: a bad signature is a 422).
+#[test]
+fn forged_certified_attestations_are_refused_on_ingest() {
+    let mut s = Server::prepare_with(&["--suite", "sm2-sm3"]);
+    s.spawn_with(&["--suite", "sm2-sm3"]);
+    let pki = sm_pki::pki_with(&[("idp-sm2", "idp-sm2"), ("intent-sm2", "intent-sm2")]);
+    let org = sm_pki::ORG;
+    pki.issue("forged", "/C=CN/O=Forger/CN=idp-sm2", "other-root", "ee", 365);
+    let dated = |name: &str, from: &str, to: &str| {
+        pki.issue_dated(name, &format!("{org}/CN=idp-sm2"), Some("inter"), "ee", from, to);
+    };
+    dated("expired", "20200101000000Z", "20210101000000Z");
+    dated("future", "20400101000000Z", "20410101000000Z");
+    pki.issue("nosign", &format!("{org}/CN=CA without keyCertSign"), "inter", "ca_nosign", 365);
+    pki.issue("under-nosign", &format!("{org}/CN=idp-sm2"), "nosign", "ee", 365);
+    pki.issue("nods", &format!("{org}/CN=idp-sm2"), "inter", "nods", 365);
+    pki.issue("registered", &format!("{org}/CN={}", s.services.idp.name), "inter", "ee", 365);
+    register_ca(&s, &pki);
+
+    let signers: Vec<_> = s.signers.iter().collect();
+    let flow = contract_flow(&s.services, &signers, "contract-forged", b"forged");
+    let identity = flow.iter().find(|e| e["kind"] == "identity_verified").unwrap().clone();
+    let attempt = |issuer: &str, key: &str, chain: &[&str]| {
+        let mut ev = identity.clone();
+        sm_pki::certify(&pki, &mut ev, 0, common::TENANT, issuer, key, chain);
+        ev
+    };
+    let idp = s.services.idp.name.clone();
+    let forgeries = [
+        ("an unpinned CA", attempt("idp-sm2", "forged", &["forged", "other-root"]), 400),
+        ("expired", attempt("idp-sm2", "expired", &["expired", "inter"]), 400),
+        ("not yet valid", attempt("idp-sm2", "future", &["future", "inter"]), 400),
+        (
+            "no keyCertSign",
+            attempt("idp-sm2", "under-nosign", &["under-nosign", "nosign", "inter"]),
+            400,
+        ),
+        ("no digitalSignature", attempt("idp-sm2", "nods", &["nods", "inter"]), 400),
+        ("swapped chain", attempt("idp-sm2", "intent-sm2", &["intent-sm2", "inter"]), 400),
+        ("a registered name", attempt(&idp, "registered", &["registered", "inter"]), 400),
+        ("another key", attempt("idp-sm2", "intent-sm2", &["idp-sm2", "inter"]), 422),
+    ];
+    let size = s.tree_size_latest();
+    for (what, ev, want) in &forgeries {
+        let (code, body) = s.submit(&json!({"events": [ev]}));
+        assert_eq!(code, *want, "{what}: {body}");
+        let code_name = if *want == 400 { "certificate_rejected" } else { "attestation_failed" };
+        assert_eq!(body["error"]["code"], code_name, "{what}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().starts_with("events[0]"), "{body}");
+    }
+    assert_eq!(s.tree_size_latest(), size, "nothing was written");
+    // The same event from the genuine certificate is taken.
+    let (code, body) = s.submit(&attempt("idp-sm2", "idp-sm2", &["idp-sm2", "inter"]));
+    assert_eq!(code, 200, "{body}");
+    // A registration that is not an SM2 CA is refused, and writes nothing.
+    let size = s.tree_size_latest();
+    for root_pem in [pki.pem("idp-sm2"), "not a certificate".to_owned()] {
+        let body = json!({"name": "bad-ca", "root_pem": root_pem});
+        let (code, rec) =
+            s.post("/v1/issuer-cas", Some(&s.tokens.platform), serde_json::to_vec(&body).unwrap());
+        assert_eq!(code, 400, "{rec}");
+    }
+    assert_eq!(s.tree_size_latest(), size);
 }

@@ -11,12 +11,15 @@
 use std::collections::HashSet;
 use std::sync::{Condvar, Mutex};
 
-use verifier::entry::{verify_attestations, Event};
+use verifier::anykey::AnyVerifier;
+use verifier::entry::Event;
+use verifier::issuer::{verify_attestations, CertifiedTrust, IssuerKeys};
 use verifier::tsa::{verify_timestamp_token_over, Imprinted};
 use verifier::{Hash, VerifyError};
 
 use crate::error::{LedgerError, Result};
 use crate::ids::{check_id, RESERVED_DOCUMENT_PREFIXES};
+use crate::issuer_cas::IssuerCas;
 use crate::records::Records;
 use crate::registry::Registry;
 use crate::sequencer::idem_lookup;
@@ -53,22 +56,23 @@ impl Ingest {
         self
     }
 
+    /// The attestations of `events` by the one rule: registered keys (the
+    /// log's own SM2 key under its issuer name, for an `sm2-sm3` log), or
+    /// certificates chained to the registered issuer CAs, now.
     fn verify(
         &self,
         tenant: &str,
         events: &[Event],
-        keys: &verifier::entry::IssuerKeys,
+        mut keys: IssuerKeys,
+        cas: &IssuerCas,
     ) -> std::result::Result<(), (usize, VerifyError)> {
-        match &self.sm2_log {
-            None => verify_attestations(tenant, events, keys),
-            Some(log) => verifier::sm2attest::verify_attestations_sm2_log(
-                tenant,
-                events,
-                keys,
-                crate::attester::LOG_ISSUER,
-                log,
-            ),
+        if let Some(log) = &self.sm2_log {
+            keys.insert(crate::attester::LOG_ISSUER.to_owned(), AnyVerifier::Sm2(log.clone()));
         }
+        let roots = cas.roots();
+        let at_unix = time::OffsetDateTime::now_utc().unix_timestamp();
+        let trust = CertifiedTrust { cas: &roots, at_unix, cache: Some(cas.memo()) };
+        verify_attestations(tenant, events, &keys, &trust)
     }
 
     /// Whether each of `tenant`'s event ids is already in the log (an
@@ -97,6 +101,7 @@ impl Ingest {
         &self,
         store: &Store,
         registry: &Registry,
+        cas: &IssuerCas,
         records: &Records,
         tenant: &str,
         events: Vec<Event>,
@@ -112,7 +117,7 @@ impl Ingest {
         // As many checkers at once as cores: more only starve the
         // sequencer thread, which the OS shares with them per thread.
         let _permit = self.checkers.acquire();
-        self.check_new_events(registry, tenant, &events, &logged)?;
+        self.check_new_events(registry, cas, tenant, &events, &logged)?;
         let idem: Vec<KeyId> = ids.iter().map(|i| i.1).collect();
         events
             .into_iter()
@@ -138,6 +143,7 @@ impl Ingest {
     fn check_new_events(
         &self,
         registry: &Registry,
+        cas: &IssuerCas,
         tenant: &str,
         events: &[Event],
         logged: &[bool],
@@ -159,7 +165,7 @@ impl Ingest {
             }
         }
         if !logged.contains(&true) {
-            self.verify(tenant, events, &keys).map_err(|(p, e)| rejected(p, e))?;
+            self.verify(tenant, events, keys, cas).map_err(|(p, e)| rejected(p, e))?;
             return verify_timestamps(registry, events.iter().enumerate());
         }
         // Replays in the batch: check the others only (a rare path; clones).
@@ -167,7 +173,7 @@ impl Ingest {
             .filter(|(i, _)| !logged[*i])
             .map(|(i, e)| (i, e.clone()))
             .unzip();
-        self.verify(tenant, &fresh, &keys).map_err(|(p, e)| rejected(positions[p], e))?;
+        self.verify(tenant, &fresh, keys, cas).map_err(|(p, e)| rejected(positions[p], e))?;
         verify_timestamps(registry, positions.iter().copied().zip(&fresh))
     }
 }

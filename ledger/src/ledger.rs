@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use ed25519_dalek::Signature;
-use verifier::entry::{Event, EventKind, IssuerKeys};
+use verifier::entry::{Event, EventKind};
+use verifier::issuer::IssuerKeys;
 use verifier::tsa::TrustedTsa;
 use verifier::Hash;
 
@@ -35,6 +36,7 @@ use crate::datadir::{
 use crate::erase::Eraser;
 use crate::error::{LedgerError, Result};
 use crate::ingest::Ingest;
+use crate::issuer_cas::{IssuerCaRecord, IssuerCas};
 use crate::log::Log;
 use crate::logkey::load_log_signer;
 use crate::lookup::Lookup;
@@ -139,6 +141,8 @@ struct Inner {
     ingest: Ingest,
     records: Records,
     registry: Registry,
+    /// CA roots trusted for SM2 issuer certificates.
+    issuer_cas: IssuerCas,
     attester: Attester,
     /// Serialises registry writes (check-then-put is put-if-absent) and
     /// erasures.
@@ -255,6 +259,7 @@ impl Ledger {
         let store = Arc::new(store);
         let mut log = Log::read_only(store.clone(), load_head(&store, &signer)?, signer.suite());
         let registry = Registry::load(store.clone(), log_key.verifying_key().ok())?;
+        let store_for_cas = store.clone();
         let (origin, vkey) = (signer.name().to_string(), signer.vkey());
         let sm2_log = match &log_key {
             crate::logkey::LogKey::Sm2(k) => Some(k.verifier()),
@@ -325,6 +330,7 @@ impl Ledger {
                 log,
                 ingest: Ingest::new(has_v1, accept_v1).with_sm2_log_key(sm2_log),
                 registry,
+                issuer_cas: IssuerCas::load(store_for_cas)?,
                 attester: Attester::new(log_key),
                 writes: Mutex::new(()),
                 rekey,
@@ -415,7 +421,8 @@ impl Ledger {
     /// logged yet are checked.
     pub fn append(&self, tenant: &str, events: Vec<Event>) -> Result<Vec<Receipt>> {
         let i = &self.inner;
-        let prepared = i.ingest.prepare(&i.store, &i.registry, &i.records, tenant, events)?;
+        let prepared =
+            i.ingest.prepare(&i.store, &i.registry, &i.issuer_cas, &i.records, tenant, events)?;
         i.log.sequence(tenant, prepared)
     }
 
@@ -804,6 +811,24 @@ impl Ledger {
             .first()
             .map(|r| r.index)
             .ok_or_else(|| LedgerError::Corrupt("no receipt for a registry change".into()))
+    }
+
+    /// Trusts an SM2 CA root (PEM) for issuer certificates (issue 26 item
+    /// 3): attestations may then carry a certificate chain up to it. The
+    /// registration is written to the log first, as a `registry_changed`
+    /// entry of the platform (actor `by`). A name is never reused for
+    /// another root; the same root again is a no-op.
+    pub fn add_issuer_ca(&self, name: &str, root_pem: &str, by: &str) -> Result<IssuerCaRecord> {
+        let _serial = lock(&self.inner.writes);
+        let log = |t: &str, doc: &str, hash: &Hash, claim| {
+            self.log_registry_change(t, doc, hash, claim, by)
+        };
+        self.inner.issuer_cas.add(name, root_pem, &log)
+    }
+
+    /// Every registered issuer CA.
+    pub fn issuer_ca_records(&self) -> Result<Vec<IssuerCaRecord>> {
+        self.inner.issuer_cas.records()
     }
 
     /// Trusts a time-stamp authority's root certificate (PEM) as the

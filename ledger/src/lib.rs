@@ -28,6 +28,7 @@ pub mod fsutil;
 pub mod highwater;
 mod ids;
 mod ingest;
+pub mod issuer_cas;
 pub mod keys;
 mod ledger;
 mod log;

@@ -18,7 +18,9 @@ use std::sync::{Arc, RwLock};
 use base64::Engine as _;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
-use verifier::entry::{Event, IssuerKeys};
+use verifier::anykey::AnyVerifier;
+use verifier::entry::Event;
+use verifier::issuer::IssuerKeys;
 use verifier::tsa::TrustedTsa;
 use verifier::Hash;
 
@@ -216,7 +218,7 @@ impl Registry {
                 continue;
             }
             if let Some(k) = index.resolve(tenant, &a.issuer) {
-                keys.insert(a.issuer.clone(), *k);
+                keys.insert(a.issuer.clone(), k.clone());
             }
         }
         keys
@@ -524,7 +526,7 @@ struct IssuerIndex {
 
 impl IssuerIndex {
     /// The tenant's own key of `name`, else the platform-wide one.
-    fn resolve(&self, tenant: &str, name: &str) -> Option<&VerifyingKey> {
+    fn resolve(&self, tenant: &str, name: &str) -> Option<&AnyVerifier> {
         self.tenants.get(tenant).and_then(|m| m.get(name)).or_else(|| self.platform.get(name))
     }
 
@@ -538,7 +540,7 @@ impl IssuerIndex {
             scope.remove(&rec.name);
             return Ok(());
         }
-        let key = stored_key(&rec)?;
+        let key = AnyVerifier::ed25519_issuer(&rec.name, stored_key(&rec)?);
         scope.insert(rec.name, key);
         Ok(())
     }

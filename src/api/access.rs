@@ -74,7 +74,7 @@ pub(crate) fn privileged(method: &Method, path: &str) -> Option<&'static str> {
         ["v1", "documents", _, "erase"] | ["v1", "subjects", _, "erase"] if post => Some("erasure"),
         ["v1", "documents", _, "lookup"] if post => Some("lookup_switch"),
         ["v1", "retention"] if post => Some("retention_change"),
-        ["v1", "issuers", ..] if post => Some("issuer_change"),
+        ["v1", "issuers", ..] | ["v1", "issuer-cas"] if post => Some("issuer_change"),
         ["v1", "tokens", ..] if post => Some("token_change"),
         ["v1", "access-log"] => Some("access_log_read"),
         ["v1", "access-log", "export"] => Some("access_log_export"),

@@ -16,6 +16,7 @@ mod ers;
 mod events;
 mod hidden;
 pub mod integrations;
+mod issuer_cas;
 mod lookup;
 mod master_key;
 mod public;
@@ -97,6 +98,24 @@ impl AppState {
     pub fn witnesses_json(&self) -> Vec<serde_json::Value> {
         let w = self.witnesses();
         w.iter().map(|(n, v)| serde_json::json!({"name": n, "vkey": v})).collect()
+    }
+
+    /// The service's own trust anchors with the issuer CAs registered so
+    /// far (`POST /v1/issuer-cas` adds them while the service runs) as
+    /// `ca` roots: what `POST /v1/verify` and reports check against.
+    pub fn trust_now(&self) -> verifier::policy::TrustPolicy {
+        let mut trust = (*self.trust()).clone();
+        match self.ledger.issuer_ca_records() {
+            Ok(cas) => {
+                for c in cas {
+                    if let Err(e) = trust.add_ca(&c.name, &c.root_pem) {
+                        tracing::warn!("issuer CA {} left out of the service's trust: {e}", c.name);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("issuer CAs unreadable: {e}"),
+        }
+        trust
     }
 }
 
@@ -277,6 +296,8 @@ where
         }
         ["v1", "issuers"] if get => ("issuers", with_caller(state, req, admin::list_issuers).await),
         ["v1", "issuers"] if post => ("issuers", admin::add_issuer(state, req, body).await),
+        ["v1", "issuer-cas"] if get => ("issuers", with_caller(state, req, issuer_cas::list).await),
+        ["v1", "issuer-cas"] if post => ("issuers", issuer_cas::add(state, req, body).await),
         ["v1", "issuers", name, "revoke"] if post => {
             ("issuers", admin::revoke_issuer(state, req, name).await)
         }

@@ -142,6 +142,12 @@ pub(crate) fn log_info(state: &AppState) -> Answer {
         .iter()
         .map(|t| json!({"name": t.name, "root_pem": t.pem, "sha256": t.fingerprint()}))
         .collect();
+    let issuer_cas: Vec<Value> = state
+        .ledger
+        .issuer_ca_records()?
+        .iter()
+        .map(|c| json!({"name": c.name, "root_pem": c.root_pem, "sha256": c.sha256}))
+        .collect();
     Ok(json(&json!({
         "origin": state.ledger.origin(),
         "vkey": state.ledger.vkey(),
@@ -150,6 +156,7 @@ pub(crate) fn log_info(state: &AppState) -> Answer {
         "quorum": quorum,
         "anchored_tree_size": anchored(state)?.map(|a| a.size),
         "timestamp_authorities": tsas,
+        "issuer_cas": issuer_cas,
     })))
 }
 

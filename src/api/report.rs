@@ -445,7 +445,7 @@ fn render(
     format: Format,
 ) -> Result<Issued, ApiError> {
     let b = bundle::build(state, &caller.tenant, document_id)?;
-    let options = VerifyOptions::with_policy((*state.trust()).clone(), SERVICE_TRUST);
+    let options = VerifyOptions::with_policy(state.trust_now(), SERVICE_TRUST);
     let verified = verify_bundle(&b, &options);
     let document_hash = verified
         .document_hash

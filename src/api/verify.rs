@@ -129,7 +129,7 @@ where
         // hanging up after sending a body does not free them while it runs.
         let _held = (claim, slot);
         let _work = st.metrics.work("verify");
-        run(&bytes, &st.trust())
+        run(&bytes, &st.trust_now())
     })
     .await
     .map_err(|e| ApiError::internal("verify task", e))??;

@@ -152,6 +152,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("../../web/verifier/anykey.js"),
     },
     Asset {
+        name: "verifier/x509sm2.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../../web/verifier/x509sm2.js"),
+    },
+    Asset {
         name: "vendor/sm-crypto.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../../web/vendor/sm-crypto.js"),
@@ -334,6 +339,7 @@ mod tests {
             "verifier/sm.js",
             "verifier/sm2note.js",
             "verifier/anykey.js",
+            "verifier/x509sm2.js",
             "vendor/sm-crypto.js",
             "verifier/policy.js",
             "verifier/report.js",

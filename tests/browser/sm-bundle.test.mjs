@@ -1,7 +1,9 @@
 // An sm2-sm3 log's evidence bundle on the public verifier page (GET
 // /verify) in Debian's headless Chromium (playwright-core): SM3 tree, SM2
-// checkpoint signature, two SM2 cosignatures, checked under a trust policy
-// with `suite sm2-sm3`, and tampered copies refused. Started by
+// checkpoint signature, two SM2 cosignatures, attestations by SM2 issuers
+// certified by X.509 (checked up to the policy's `ca` root at each entry's
+// time), checked under a trust policy with `suite sm2-sm3`, and tampered
+// copies refused. Started by
 // tests/sm_suite.rs, which runs the real sm2-sm3 log and its SM2 witnesses:
 //
 //   EL_URL        base URL of the running sm2-sm3 log
@@ -17,6 +19,7 @@
 //   EL_KEPT_FILE  a second contract's file, never erased: the page looks it
 //                 up at EL_URL's GET /v1/lookup (v3 entries disclosing
 //                 with SM3, sm3-jcs-sd/v3)
+//   EL_NO_CA_POLICY EL_POLICY without its `ca` line (the issuers' CA root)
 //   EL_CHROMIUM   the browser (default /usr/bin/chromium)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -91,6 +94,20 @@ test('an sm2-sm3 bundle under a `suite sm2-sm3` policy is VERIFIED', async () =>
   }
   const cosigned = checks.filter((c) => c.id === 'cosignature').map((c) => c.subject).sort();
   assert.deepEqual(cosigned, ['court.example/sm', 'notary.example/sm']);
+  // The certified issuers' attestations hold by their certificates.
+  const attested = checks.filter((c) => c.id === 'attestations').map((c) => c.text).join('\n');
+  assert.match(attested, /certificate "CN=idp-sm2[^"]*".*court-sm2-ca/s);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('an sm2-sm3 bundle of certified issuers under a policy without their CA is refused', async () => {
+  const { page, problems, verdict, checks } = await run({ policy: env('EL_NO_CA_POLICY'), bundle: env('EL_BUNDLE') });
+  assert.equal(verdict, 'failed');
+  const bad = checks.filter((c) => c.id === 'attestations' && c.status === 'fail');
+  assert.ok(bad.length > 0, JSON.stringify(checks, null, 1));
+  assert.match(bad[0].text, /not issued by a CA of your policy/);
+  assert.ok(checks.some((c) => c.id === 'log_signature' && c.status === 'pass'));
   assert.deepEqual(problems, []);
   await page.close();
 });

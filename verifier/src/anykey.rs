@@ -2,15 +2,22 @@
 //! 0x04) or SM2 (0xff types, docs/witness-protocol.md), for code that takes
 //! a vkey without knowing the log's suite in advance.
 //!
+//! An issuer's key in [`crate::issuer::IssuerKeys`] is one of these too:
+//! an Ed25519 key (as a 0x01 note key named after the issuer) or an SM2
+//! key (an `sm2-sm3` log's own key, under `evidence-ledger`), so that the
+//! attestation check has one dispatch for both suites.
+//!
 //! This module owns only the dispatch; the algorithms live in
-//! [`crate::note`], [`crate::cosignature`] and [`crate::sm2note`].
+//! [`crate::note`], [`crate::cosignature`], [`crate::sm2note`] and
+//! [`crate::entry::verify_attestation`].
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
 use crate::checkpoint::SignedCheckpoint;
 use crate::cosignature::{verify_cosignature, verify_cosigned_note, ALG_COSIGNATURE_V1};
-use crate::note::{Note, NoteSignature, NoteVerifier, MAX_VKEY_SIZE};
+use crate::entry::verify_attestation;
+use crate::note::{key_id, Note, NoteSignature, NoteVerifier, ALG_ED25519, MAX_VKEY_SIZE};
 use crate::sm2note::{Sm2KeyType, Sm2Verifier};
 use crate::suite::Suite;
 use crate::VerifyError;
@@ -40,6 +47,32 @@ impl AnyVerifier {
             Sm2Verifier::from_vkey(vkey).map(AnyVerifier::Sm2)
         } else {
             NoteVerifier::from_vkey(vkey).map(AnyVerifier::Ed25519)
+        }
+    }
+
+    /// An issuer's Ed25519 key, named after the issuer (a 0x01 key: the
+    /// key ID is computed as for a note key, and is not used).
+    pub fn ed25519_issuer(name: &str, key: ed25519_dalek::VerifyingKey) -> AnyVerifier {
+        let key_id = key_id(name, ALG_ED25519, key.as_bytes());
+        AnyVerifier::Ed25519(NoteVerifier { name: name.to_owned(), key_id, alg: ALG_ED25519, key })
+    }
+
+    /// One attestation signature over `message` by this key: Ed25519 by
+    /// the strict rule of [`verify_attestation`], SM2 as 64 bytes `r || s`
+    /// under the default distinguishing identifier.
+    pub fn verify_attestation(&self, message: &[u8], sig: &[u8; 64]) -> Result<(), VerifyError> {
+        match self {
+            AnyVerifier::Ed25519(v) => verify_attestation(&v.key, message, sig),
+            AnyVerifier::Sm2(v) => v.verify_raw(message, sig),
+        }
+    }
+
+    /// The public key as a report shows it: standard base64 of the 32
+    /// Ed25519 bytes, or the SM2 vkey.
+    pub fn key_text(&self) -> String {
+        match self {
+            AnyVerifier::Ed25519(v) => BASE64.encode(v.key.as_bytes()),
+            AnyVerifier::Sm2(v) => v.to_vkey(),
         }
     }
 

@@ -8,8 +8,6 @@
 //! (every field's rule, the attestation rule, the v1 leaf and ledger time);
 //! split, a field's rule and the rule that reads it would sit apart.
 
-use std::collections::HashMap;
-
 use base64::Engine as _;
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{Map, Value};
@@ -49,7 +47,7 @@ const EVENT_FIELDS: &[&str] = &[
     "identity",
 ];
 const ACTOR_FIELDS: &[&str] = &["id", "display", "commitment"];
-const ATTESTATION_FIELDS: &[&str] = &["issuer", "claim", "signature", "v"];
+const ATTESTATION_FIELDS: &[&str] = &["issuer", "claim", "signature", "v", "certificate"];
 const IDENTITY_FIELDS: &[&str] = &["name", "id_type", "id_number", "phone"];
 
 /// Length of standard padded base64 for 64 bytes.
@@ -186,6 +184,10 @@ pub struct Attestation {
     /// event id, issuer, kind) or 2 (`"v": 2`; also binds tenant, document
     /// id and actor id under a context string).
     pub version: u8,
+    /// The SM2 issuer's certificate chain (DER, end certificate first),
+    /// for an issuer certified by a CA rather than registered by key
+    /// ([`crate::issuer`]); empty for a registered issuer.
+    pub certificate: Vec<Vec<u8>>,
 }
 
 /// One submitted signing event, validated.
@@ -450,7 +452,48 @@ fn parse_attestation(v: &Value, path: &str) -> Result<Attestation, VerifyError> 
                 ))
             }
         },
+        certificate: match map.get("certificate") {
+            None => Vec::new(),
+            Some(_) if map.get("v").is_none() => {
+                return Err(VerifyError::invalid(
+                    field("certificate"),
+                    "only an attestation v2 (\"v\": 2) may carry a certificate",
+                ))
+            }
+            Some(c) => parse_certificate_chain(c, &field("certificate"))?,
+        },
     })
+}
+
+/// Most certificates an attestation's chain may hold (its end certificate
+/// included); [`crate::x509sm2::MAX_CHAIN_CERTS`].
+pub const MAX_ATTESTATION_CHAIN: usize = 8;
+/// Largest certificate of an attestation's chain, DER bytes.
+pub const MAX_ATTESTATION_CERT: usize = 16 * 1024;
+
+/// `certificate`: 1 to [`MAX_ATTESTATION_CHAIN`] standard base64 DER
+/// certificates, end certificate first, each at most
+/// [`MAX_ATTESTATION_CERT`] bytes (decoded as X.509 only when checked).
+fn parse_certificate_chain(v: &Value, path: &str) -> Result<Vec<Vec<u8>>, VerifyError> {
+    let bad = || {
+        VerifyError::invalid(
+            path,
+            format!(
+                "must be an array of 1-{MAX_ATTESTATION_CHAIN} standard base64 DER certificates \
+                 (end certificate first), each at most 16 KiB"
+            ),
+        )
+    };
+    let items = v.as_array().filter(|a| !a.is_empty() && a.len() <= MAX_ATTESTATION_CHAIN);
+    items
+        .ok_or_else(bad)?
+        .iter()
+        .map(|c| {
+            let s = c.as_str().filter(|s| s.len() <= MAX_ATTESTATION_CERT.div_ceil(3) * 4);
+            let der = s.and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok());
+            der.filter(|d| !d.is_empty() && d.len() <= MAX_ATTESTATION_CERT).ok_or_else(bad)
+        })
+        .collect()
 }
 
 /// The optional `identity` member: {name, id_type, id_number, phone?}.
@@ -545,9 +588,6 @@ fn parse_timestamp_token(
     Ok(Some(bytes))
 }
 
-/// Trusted issuer keys by name.
-pub type IssuerKeys = HashMap<String, VerifyingKey>;
-
 /// Verifies one attestation signature: the one signature rule, applied on
 /// ingest and by every offline verifier alike.
 ///
@@ -563,36 +603,6 @@ pub fn verify_attestation(
 ) -> Result<(), VerifyError> {
     key.verify_strict(message, &Signature::from_bytes(signature))
         .map_err(|e| VerifyError::BadSignature(e.to_string()))
-}
-
-/// Verifies every attestation of every event with [`verify_attestation`],
-/// in order; the error carries the position of the first bad event.
-///
-/// One signature at a time, not batched: a batch equation is cofactored,
-/// so it accepts a signature whose `R` has a small-order component, which
-/// the strict rule (and so every verifier after us) refuses. Ruling that
-/// out inside a batch needs a subgroup check of each `R`, which costs about
-/// what the single check saves; an event the log took would then read
-/// `failed` for ever (a signer could repudiate by design).
-pub fn verify_attestations(
-    tenant: &str,
-    events: &[Event],
-    keys: &IssuerKeys,
-) -> Result<(), (usize, VerifyError)> {
-    for (pos, event) in events.iter().enumerate() {
-        for (j, a) in event.attestations.iter().enumerate() {
-            let key = keys.get(&a.issuer).ok_or_else(|| {
-                (pos, VerifyError::UnknownKey(format!("attestations[{j}] issuer {}", a.issuer)))
-            })?;
-            verify_attestation(key, &event.attestation_message(j, tenant), &a.signature).map_err(
-                |e| {
-                    let issuer = &a.issuer;
-                    (pos, VerifyError::BadSignature(format!("attestations[{j}] by {issuer}: {e}")))
-                },
-            )?;
-        }
-    }
-    Ok(())
 }
 
 /// A decoded leaf: the event, its tenant and its ledger time.

@@ -361,6 +361,11 @@ impl TrustPolicy {
             let name = t["name"].as_str().ok_or("a TSA without \"name\"")?;
             p.add_tsa(name, t["root_pem"].as_str().ok_or("a TSA without \"root_pem\"")?)?;
         }
+        // The CA roots it trusts for SM2 issuer certificates, as `ca` lines.
+        for c in answer["issuer_cas"].as_array().into_iter().flatten() {
+            let name = c["name"].as_str().ok_or("an issuer CA without \"name\"")?;
+            p.add_ca(name, c["root_pem"].as_str().ok_or("an issuer CA without \"root_pem\"")?)?;
+        }
         p.check_quorum().map_err(|e| e.to_string())?;
         p.check_suite().map_err(|e| e.to_string())?;
         Ok(p)

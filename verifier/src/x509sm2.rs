@@ -43,6 +43,9 @@ pub struct CertifiedSm2Key {
     pub key: Sm2Key,
     /// The end certificate's subject (RFC 4514).
     pub subject: String,
+    /// The subject's one commonName, if it has exactly one (UTF8String or
+    /// PrintableString): the issuer name a certified attestation must give.
+    pub common_name: Option<String>,
     /// The end certificate's serial number, lowercase hex.
     pub serial: String,
     /// The name of the policy's `ca` root the chain reached.
@@ -51,6 +54,12 @@ pub struct CertifiedSm2Key {
     pub not_before: i64,
     /// The end certificate's validity, unix seconds.
     pub not_after: i64,
+    /// When every certificate given and the root reached are all valid
+    /// (the latest notBefore, the earliest notAfter), unix seconds: the
+    /// times at which this result holds again, for a cache of verified
+    /// chains ([`crate::issuer::ChainCache`]). Conservative: certificates
+    /// given but off the path narrow it too.
+    pub path_valid: (i64, i64),
 }
 
 /// Verifies an SM2 certificate chain (DER, end certificate first, then any
@@ -85,14 +94,44 @@ pub fn verify_sm2_chain<C: AsRef<[u8]>>(
     })?;
     let validity = &leaf.tbs_certificate.validity;
     let secs = |t: x509_cert::time::Time| t.to_unix_duration().as_secs() as i64;
+    let reached = decoded.iter().filter(|(n, _)| *n == ca).map(|(_, r)| r);
+    let path_valid = certs.iter().chain(reached).fold((i64::MIN, i64::MAX), |(lo, hi), c| {
+        let v = &c.tbs_certificate.validity;
+        (lo.max(secs(v.not_before)), hi.min(secs(v.not_after)))
+    });
     Ok(CertifiedSm2Key {
         key,
         subject: leaf.tbs_certificate.subject.to_string(),
+        common_name: common_name(&leaf.tbs_certificate.subject),
         serial: hex::encode(leaf.tbs_certificate.serial_number.as_bytes()),
         ca: ca.to_owned(),
         not_before: secs(validity.not_before),
         not_after: secs(validity.not_after),
+        path_valid,
     })
+}
+
+/// Whether `der` can serve as a CA root for SM2 issuer certificates: an
+/// X.509 certificate of the GM/T 0015 profile (signed SM2-with-SM3, an SM2
+/// key) that is a CA (basicConstraints cA) and, if it has a key usage,
+/// may sign certificates. What the ledger asks of a root before it
+/// registers one; a policy's `ca` line takes any certificate.
+pub fn check_sm2_ca_root(der: &[u8]) -> Result<(), VerifyError> {
+    let cert = &decode_chain(&[der])?[0];
+    check_gm_signature_algorithm(cert)?;
+    Sm2Key::from_spki(&cert.tbs_certificate.subject_public_key_info)
+        .map_err(|e| fail(format!("the root's key: {e}")))?;
+    let subject = &cert.tbs_certificate.subject;
+    let is_ca =
+        extension::<BasicConstraints>(cert, ID_CE_BASIC_CONSTRAINTS).is_some_and(|(_, bc)| bc.ca);
+    let can_sign =
+        extension::<KeyUsage>(cert, ID_CE_KEY_USAGE).is_none_or(|(_, ku)| ku.key_cert_sign());
+    if !is_ca || !can_sign {
+        return Err(fail(format!(
+            "certificate \"{subject}\" is not a CA that may sign certificates"
+        )));
+    }
+    Ok(())
 }
 
 fn fail(reason: impl Into<String>) -> VerifyError {
@@ -144,7 +183,8 @@ fn check_gm_signature_algorithm(cert: &Certificate) -> Result<(), VerifyError> {
 }
 
 /// The end certificate certifies a signing key: not a CA, and a key usage
-/// (GM/T 0015 requires one) that allows digital signatures.
+/// (GM/T 0015 requires one) with digitalSignature (nonRepudiation alone
+/// is a content-commitment key, not one that signs protocol messages).
 fn check_end_entity(leaf: &Certificate) -> Result<(), VerifyError> {
     let subject = &leaf.tbs_certificate.subject;
     if extension::<BasicConstraints>(leaf, ID_CE_BASIC_CONSTRAINTS).is_some_and(|(_, bc)| bc.ca) {
@@ -153,7 +193,7 @@ fn check_end_entity(leaf: &Certificate) -> Result<(), VerifyError> {
         )));
     }
     match extension::<KeyUsage>(leaf, ID_CE_KEY_USAGE) {
-        Some((_, ku)) if ku.digital_signature() || ku.non_repudiation() => Ok(()),
+        Some((_, ku)) if ku.digital_signature() => Ok(()),
         Some(_) => Err(fail(format!(
             "certificate \"{subject}\"'s key usage does not allow digital signatures"
         ))),
@@ -161,4 +201,21 @@ fn check_end_entity(leaf: &Certificate) -> Result<(), VerifyError> {
             "certificate \"{subject}\" has no key usage (GM/T 0015 requires one)"
         ))),
     }
+}
+
+/// The one commonName (2.5.4.3) of `name`; `None` if it has none, several,
+/// or one in a string type other than UTF8String and PrintableString.
+fn common_name(name: &x509_cert::name::Name) -> Option<String> {
+    let mut cns = name
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .filter(|atv| atv.oid == const_oid::db::rfc4519::CN);
+    let cn = cns.next()?;
+    if cns.next().is_some() {
+        return None;
+    }
+    cn.value.decode_as::<String>().ok().or_else(|| {
+        cn.value.decode_as::<der::asn1::PrintableStringRef<'_>>().ok().map(|p| p.to_string())
+    })
 }

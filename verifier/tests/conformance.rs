@@ -10,7 +10,11 @@
 //! evidence-verifier --test conformance`.
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "conformance_cases/certified.rs"]
+mod certified;
 mod common;
+#[path = "gm_pki/mod.rs"]
+mod gm_pki;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -146,6 +150,7 @@ fn generate() -> Vec<Case> {
     cases.extend(integration_cases(&court));
     cases.extend(sm_cases(&world, &court));
     cases.extend(sm3_record_cases(&world));
+    cases.extend(certified::certified_cases(&world));
     cases
 }
 

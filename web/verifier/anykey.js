@@ -7,7 +7,8 @@ import { b64decode } from './hash.js';
 import { ALG_COSIGNATURE_V1, parseVkey, verifyNoteSignature } from './note.js';
 import { cosignatureLine } from './cosignature.js';
 import { ALG_SM2_COSIGNATURE, parseSm2Vkey, sm2CosignatureLine, verifySm2NoteSignature } from './sm2note.js';
-import { ED25519_SHA256, SM2_SM3 } from './sm.js';
+import { ED25519_SHA256, SM2_SM3, sm2VerifyRaw } from './sm.js';
+import { ed25519Verify } from './ed25519.js';
 
 /** Parses a vkey of either suite (the type after the second '+' tells:
  * 0xff is SM2, anything else goes to note.js as before). */
@@ -28,3 +29,8 @@ export const verifyAnyNoteSignature = (key, cp) => (key.sm2 ? verifySm2NoteSigna
 
 /** One cosignature line under `key`: {time} or {err}. */
 export const anyCosignatureLine = (key, cp, s) => (key.sm2 ? sm2CosignatureLine(key, cp, s) : cosignatureLine(key, cp, s));
+
+/** One attestation signature by an issuer key of either suite (anykey.rs
+ * verify_attestation): `key.sm2Point` (SM2, 64 bytes r || s) or
+ * `key.cryptoKey` (Ed25519, the strict rule of ed25519.js). */
+export const verifyIssuerSignature = async (key, sig, msg) => (key.sm2Point ? sm2VerifyRaw(key.sm2Point, sig, msg) : ed25519Verify(key.cryptoKey, sig, msg));

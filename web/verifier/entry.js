@@ -82,7 +82,7 @@ export function parseEvent(ev) {
   if (ev.attestations.length === 0 && !MAY_OMIT_ATTESTATIONS.includes(ev.kind)) invalid('event.attestations', 'count');
   ev.attestations.forEach((a, j) => {
     const path = `event.attestations[${j}].`;
-    fields(a, ['issuer', 'claim', 'signature', 'v'], ['issuer', 'claim', 'signature'], path);
+    fields(a, ['issuer', 'claim', 'signature', 'v', 'certificate'], ['issuer', 'claim', 'signature'], path);
     idString(a.issuer, `${path}issuer`);
     // "v": 2 is an attestation v2; absent is v1; anything else is refused.
     if ('v' in a && a.v !== 2) invalid(`${path}v`, 'version');
@@ -91,6 +91,7 @@ export function parseEvent(ev) {
     }
     const sig = typeof a.signature === 'string' && a.signature.length === 88 ? b64decode(a.signature) : null;
     if (!sig || sig.length !== 64) invalid(`${path}signature`, 'signature');
+    if ('certificate' in a) parseCertificateChain(a, `${path}certificate`);
   });
   // RFC 3161 tokens: over document_hash (the document existed by then),
   // and over the event's own canonical JSON (the event existed by then).
@@ -101,6 +102,18 @@ export function parseEvent(ev) {
   }
   if ('identity' in ev) parseIdentityFields(ev.identity, 'event.identity.');
   return ev;
+}
+
+/** An SM2 issuer's chain (entry.rs parse_certificate_chain): only beside
+ * "v": 2; 1-8 standard base64 DER certificates of 1 byte to 16 KiB. */
+function parseCertificateChain(a, path) {
+  if (!('v' in a)) invalid(path, 'certificate_v1');
+  const c = a.certificate;
+  const ok = Array.isArray(c) && c.length >= 1 && c.length <= 8 && c.every((s) => {
+    const der = typeof s === 'string' && s.length <= 21848 ? b64decode(s) : null;
+    return der !== null && der.length >= 1 && der.length <= 16384;
+  });
+  if (!ok) invalid(path, 'certificate');
 }
 
 // The actor's real identity (evidence v2; entry.rs parse_identity).

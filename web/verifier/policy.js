@@ -224,6 +224,15 @@ export async function policyFromLogInfo(info) {
     names.add(name);
     text += `tsa ${name}\n${t.root_pem.trim()}\n`;
   }
+  // The CA roots it trusts for SM2 issuer certificates (`issuer_cas`), as
+  // `ca` lines (policy.rs from_log_json).
+  const caNames = new Set();
+  for (const c of Array.isArray(info?.issuer_cas) ? info.issuer_cas : []) {
+    const name = typeof c?.name === 'string' ? c.name : '';
+    if (!POLICY_NAME_RE.test(name) || caNames.has(name) || caNames.size >= MAX_CA_ROOTS || typeof c.root_pem !== 'string' || !isPemCertificateShape(c.root_pem)) continue;
+    caNames.add(name);
+    text += `ca ${name}\n${c.root_pem.trim()}\n`;
+  }
   const p = await parsePolicy(text);
   p.source = 'server';
   return p;

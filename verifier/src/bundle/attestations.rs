@@ -1,15 +1,16 @@
 //! The `attestations` check (one per entry): each issuer's signature
 //! against the key your policy pins for it, else the key the bundle lists
-//! (docs/trust-policy.md §2); and the timeline entries and parties rebuilt
-//! from the readable entries.
-
-use base64::Engine as _;
+//! (docs/trust-policy.md §2), or, for an SM2 issuer certified by X.509,
+//! against its certificate chained to a `ca` root your policy pins at the
+//! entry's time (never a root the bundle carries); and the timeline
+//! entries and parties rebuilt from the readable entries.
 
 use super::decoded::DecodedEntry;
 use super::{list, BundleErased};
 use crate::anykey::AnyVerifier;
 use crate::check::{check_id, Check};
-use crate::entry::{verify_attestation, EventKind, IssuerKeys, LeafEntry};
+use crate::entry::{parse_ledger_time, EventKind, LeafEntry};
+use crate::issuer::{check_attestation, Attested, CertifiedTrust, IssuerKeys};
 use crate::policy::TrustPolicy;
 use crate::report::{
     binding_words, describe_attestation, kind_words, AttestationFact, ErasedFact, IdentityFact,
@@ -17,12 +18,11 @@ use crate::report::{
 };
 use crate::suite::Suite;
 use crate::text::plain;
+use crate::VerifyError;
 
 /// The issuer name of the log's own attestations (the ledger's
 /// `LOG_ISSUER`: registry changes, erasures, reports).
 const LOG_ISSUER: &str = "evidence-ledger";
-
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// The attestations check of one entry, and its timeline entry.
 pub(super) fn check(
@@ -80,41 +80,16 @@ fn attestation_facts(
     policy: &TrustPolicy,
 ) -> Vec<(AttestationFact, String)> {
     let ev = &leaf.event;
+    // A certificate is checked at the event's time: its ledger time.
+    let at_unix = parse_ledger_time(&leaf.ledger_time).map_or(0, |us| us.div_euclid(1_000_000));
+    let trust = CertifiedTrust::new(&policy.cas, at_unix);
     ev.attestations
         .iter()
         .enumerate()
         .map(|(j, a)| {
-            let issuer = plain(&a.issuer);
-            if let Some(checked) = sm2_log_attestation(leaf, j, policy) {
-                let fact = AttestationFact {
-                    issuer: a.issuer.clone(),
-                    claim: a.claim.clone(),
-                    description: describe_attestation(ev.kind, &ev.actor.id, &a.issuer, &a.claim),
-                    valid: checked.is_ok(),
-                    version: a.version,
-                    binding: binding_words(a.version).to_owned(),
-                };
-                return (fact, checked.unwrap_or_else(|e| e));
-            }
-            let (key, source) = match (policy.issuer(&a.issuer), issuers.get(&a.issuer)) {
-                (Some(k), _) => (Some(k), "the key your policy pins"),
-                (None, Some(k)) => {
-                    (Some(k), "the key the bundle lists, as the log's registry had it")
-                }
-                (None, None) => (None, ""),
-            };
-            let (valid, how) = match key {
-                None => (false, format!("the bundle holds no key for issuer {issuer}")),
-                Some(k) => match verify_attestation(
-                    k,
-                    &ev.attestation_message(j, &leaf.tenant),
-                    &a.signature,
-                ) {
-                    Ok(()) => (true, format!("{source}, {}", B64.encode(k.as_bytes()))),
-                    Err(_) => {
-                        (false, format!("the signature does not verify with {source} for {issuer}"))
-                    }
-                },
+            let (valid, how) = match attest_one(leaf, j, issuers, policy, &trust) {
+                Ok(how) => (true, how),
+                Err(why) => (false, why),
             };
             let fact = AttestationFact {
                 issuer: a.issuer.clone(),
@@ -129,31 +104,73 @@ fn attestation_facts(
         .collect()
 }
 
-/// The log's own attestation (issuer [`LOG_ISSUER`]) of an entry of an
-/// `sm2-sm3` log: SM2 `r || s` under a log key your policy pins
-/// (crate::sm2attest, as ingest checks it), never a key the bundle lists.
-/// `None` for every other attestation, and under an Ed25519 policy.
-fn sm2_log_attestation(
+/// The keys an attestation's issuer may have signed with, and where each
+/// comes from: for the log's own attestation of an `sm2-sm3` log, the SM2
+/// log keys your policy pins (never a key the bundle lists); else the key
+/// your policy pins for the issuer, else the key the bundle lists. None
+/// for a certified issuer (its key is its certificate's).
+fn candidate_keys(
+    issuer: &str,
+    issuers: &IssuerKeys,
+    policy: &TrustPolicy,
+) -> Vec<(AnyVerifier, &'static str)> {
+    if issuer == LOG_ISSUER && policy.suite == Suite::Sm2Sm3 {
+        let sm2 = policy.logs.iter().filter(|k| matches!(k, AnyVerifier::Sm2(_)));
+        return sm2.map(|k| (k.clone(), "the SM2 log key your policy pins")).collect();
+    }
+    match (policy.issuer(issuer), issuers.get(issuer)) {
+        (Some(k), _) => vec![(AnyVerifier::ed25519_issuer(issuer, *k), "the key your policy pins")],
+        (None, Some(k)) => {
+            vec![(k.clone(), "the key the bundle lists, as the log's registry had it")]
+        }
+        (None, None) => Vec::new(),
+    }
+}
+
+/// Attestation `j` of `leaf` by the one rule ([`check_attestation`]), with
+/// each candidate key, or its certificate against your policy's `ca`
+/// roots: how it holds, or why not.
+fn attest_one(
     leaf: &LeafEntry,
     j: usize,
+    issuers: &IssuerKeys,
     policy: &TrustPolicy,
-) -> Option<Result<String, String>> {
+    trust: &CertifiedTrust<'_>,
+) -> Result<String, String> {
     let a = &leaf.event.attestations[j];
-    if a.issuer != LOG_ISSUER || policy.suite != Suite::Sm2Sm3 {
-        return None;
+    let issuer = plain(&a.issuer);
+    let candidates = candidate_keys(&a.issuer, issuers, policy);
+    if candidates.is_empty() {
+        let none = IssuerKeys::new();
+        return match check_attestation(&leaf.event, j, &leaf.tenant, &none, trust) {
+            Ok(Attested::Certified(c)) => Ok(format!(
+                "the key of certificate \"{}\" (serial {}), which chains to the CA {} your \
+                 policy pins and was valid at the entry's time",
+                plain(&c.subject),
+                c.serial,
+                plain(&c.ca)
+            )),
+            Ok(Attested::Key(_)) | Err(VerifyError::UnknownKey(_)) => {
+                Err(format!("the bundle holds no key for issuer {issuer}"))
+            }
+            Err(e) => Err(plain(&e.to_string())),
+        };
     }
-    let msg = leaf.event.attestation_message(j, &leaf.tenant);
-    let ok = policy.logs.iter().find_map(|k| match k {
-        AnyVerifier::Sm2(v) => v.verify_raw(&msg, &a.signature).ok().map(|()| v.to_vkey()),
-        AnyVerifier::Ed25519(_) => None,
-    });
-    Some(match ok {
-        Some(vkey) => Ok(format!("the SM2 log key your policy pins, {vkey}")),
-        None => Err(format!(
-            "the signature does not verify as SM2 with any log key your policy pins for {}",
-            plain(&a.issuer)
-        )),
-    })
+    let mut last = "the key";
+    for (key, source) in &candidates {
+        let keys = IssuerKeys::from([(a.issuer.clone(), key.clone())]);
+        match check_attestation(&leaf.event, j, &leaf.tenant, &keys, trust) {
+            Ok(_) => return Ok(format!("{source}, {}", key.key_text())),
+            Err(e @ VerifyError::Invalid { .. }) => return Err(plain(&e.to_string())),
+            Err(_) => last = source,
+        }
+    }
+    if a.issuer == LOG_ISSUER && policy.suite == Suite::Sm2Sm3 {
+        return Err(format!(
+            "the signature does not verify as SM2 with any log key your policy pins for {issuer}"
+        ));
+    }
+    Err(format!("the signature does not verify with {last} for {issuer}"))
 }
 
 fn timeline_entry(

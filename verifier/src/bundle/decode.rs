@@ -8,7 +8,8 @@ use super::decoded::{leaf_bytes, undecoded, Decoded, DecodedEntry};
 use super::{Bundle, BundleEntry, BundleIssuer, BundleWitness};
 use crate::anykey::AnyVerifier;
 use crate::checkpoint::SignedCheckpoint;
-use crate::entry::{parse_leaf, IssuerKeys};
+use crate::entry::parse_leaf;
+use crate::issuer::IssuerKeys;
 use crate::suite::Suite;
 use crate::text::plain;
 
@@ -89,7 +90,7 @@ fn decode_issuers(issuers: &[BundleIssuer], problems: &mut Vec<String>) -> Issue
                 problems.push(format!("issuer {:?} is listed twice", plain(&i.name)));
             }
             Some(k) => {
-                keys.insert(i.name.clone(), k);
+                keys.insert(i.name.clone(), AnyVerifier::ed25519_issuer(&i.name, k));
             }
             None => problems.push(format!(
                 "the key of issuer {:?} is not a base64 Ed25519 public key",

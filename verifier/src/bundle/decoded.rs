@@ -7,8 +7,9 @@ use base64::Engine as _;
 use super::{BundleEntry, BundleErased, MAX_LEAF_B64};
 use crate::anykey::AnyVerifier;
 use crate::checkpoint::SignedCheckpoint;
-use crate::entry::{Identity, IssuerKeys, LeafEntry};
+use crate::entry::{Identity, LeafEntry};
 use crate::hash::leaf_hash;
+use crate::issuer::IssuerKeys;
 use crate::Hash;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;

@@ -65,6 +65,28 @@ keyUsage = critical, digitalSignature, nonRepudiation
 extendedKeyUsage = critical, timeStamping
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
+[rootca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[ca_nosign]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, digitalSignature, cRLSign
+[nods]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, nonRepudiation
+[ca_cfg]
+default_md = sm3
+database = index.txt
+serial = ca-serial.txt
+new_certs_dir = .
+policy = any
+unique_subject = no
+preserve = yes
+[any]
+countryName = optional
+organizationName = optional
+commonName = supplied
 ";
 
 /// The scratch TSA that writes TSTInfos (its signature is thrown away).
@@ -213,6 +235,88 @@ impl GmPki {
         );
     }
 
+    /// `name.pem`: a new SM2 key certified by `issuer` (or self-signed,
+    /// `issuer` None) with the extensions section `ext`, valid from
+    /// `start` to `end` (`YYYYMMDDHHMMSSZ`): `openssl ca`, which alone of
+    /// OpenSSL 3.0's tools sets both dates (for certificates already
+    /// expired, or not yet valid, at a given time).
+    pub fn issue_dated(
+        &self,
+        name: &str,
+        subject: &str,
+        issuer: Option<&str>,
+        ext: &str,
+        start: &str,
+        end: &str,
+    ) {
+        let d = self.dir.path();
+        if !self.path("index.txt").exists() {
+            std::fs::write(self.path("index.txt"), "").unwrap();
+            std::fs::write(self.path("ca-serial.txt"), "7001\n").unwrap();
+        }
+        self.key(name);
+        let csr = format!("{name}.csr");
+        let key = format!("{name}.key");
+        openssl(
+            d,
+            &["req", "-new", "-key", &key, "-subj", subject, "-sm3", "-sigopt", DISTID]
+                .into_iter()
+                .chain(["-config", "ext.cnf", "-out", &csr])
+                .collect::<Vec<_>>(),
+        );
+        let (cert, ca_key) = match issuer {
+            Some(i) => (format!("{i}.pem"), format!("{i}.key")),
+            None => (String::new(), key.clone()),
+        };
+        let out = format!("{name}.pem");
+        let mut args = vec!["ca", "-batch", "-config", "ext.cnf", "-name", "ca_cfg", "-notext"];
+        if issuer.is_some() {
+            args.extend(["-cert", &cert]);
+        } else {
+            args.push("-selfsign");
+        }
+        args.extend(["-keyfile", &ca_key, "-in", &csr, "-out", &out]);
+        args.extend(["-startdate", start, "-enddate", end, "-extfile", "ext.cnf"]);
+        args.extend(["-extensions", ext, "-md", "sm3", "-sigopt", DISTID, "-vfyopt", DISTID]);
+        openssl(d, &args);
+    }
+
+    /// [`GmPki::sign`] as the 64 bytes `r || s` an attestation carries.
+    pub fn sign_raw(&self, name: &str, message: &[u8]) -> [u8; 64] {
+        let der = self.sign(name, message);
+        let sig = RawSignature::from_der(&der).unwrap();
+        let mut out = [0u8; 64];
+        for (half, int) in [(0, sig.r), (32, sig.s)] {
+            let b = int.as_bytes();
+            out[half + 32 - b.len()..half + 32].copy_from_slice(b);
+        }
+        out
+    }
+
+    /// Makes attestation `j` of the event `ev` (JSON) one by `issuer`
+    /// certified by X.509 (issue 26 item 3): attestation v2, the chain
+    /// `chain` (certificate names, end certificate first) under
+    /// `certificate`, signed for `tenant` by the key of certificate `key`.
+    pub fn certify(
+        &self,
+        ev: &mut serde_json::Value,
+        j: usize,
+        tenant: &str,
+        (issuer, key): (&str, &str),
+        chain: &[&str],
+    ) {
+        use base64::Engine as _;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let a = &mut ev["attestations"][j];
+        a["issuer"] = issuer.into();
+        a["v"] = 2.into();
+        a["certificate"] = chain.iter().map(|n| b64(&self.der(n))).collect::<Vec<_>>().into();
+        let msg = verifier::entry::Event::from_value(ev.clone(), false)
+            .expect("a valid event")
+            .attestation_message(j, tenant);
+        ev["attestations"][j]["signature"] = b64(&self.sign_raw(key, &msg)).into();
+    }
+
     /// The DER of certificate `name.pem`.
     pub fn der(&self, name: &str) -> Vec<u8> {
         openssl(self.dir.path(), &["x509", "-in", &format!("{name}.pem"), "-outform", "DER"])
@@ -349,6 +453,13 @@ impl GmPki {
             .to_der()
             .unwrap()
     }
+}
+
+/// GM/T 0009 `SM2Signature ::= SEQUENCE { R INTEGER, S INTEGER }`.
+#[derive(Sequence)]
+struct RawSignature<'a> {
+    r: der::asn1::UintRef<'a>,
+    s: der::asn1::UintRef<'a>,
 }
 
 /// ESSCertIDv2 with the default hash (SHA-256), RFC 5035 §4.

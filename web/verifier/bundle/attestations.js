@@ -1,36 +1,61 @@
 // The `attestations` check (one per entry): each issuer's signature against
-// the key your policy pins for it, else the key the bundle lists; and the
+// the key your policy pins for it, else the key the bundle lists, or, for
+// an SM2 issuer certified by X.509, against its certificate chained to a
+// `ca` root your policy pins at the entry's time (x509sm2.js); and the
 // timeline entries and parties rebuilt from the readable entries.
 // Twin of verifier/src/bundle/attestations.rs.
 
-import { m } from '../error.js';
+import { errMsg, m } from '../error.js';
 import { b64decode } from '../hash.js';
-import { ed25519Verify } from '../ed25519.js';
+import { verifyIssuerSignature } from '../anykey.js';
 import { attestationMessage } from '../attest.js';
 import { check, plain, describeAttestation } from '../report.js';
 import { sm2VerifyRaw } from '../sm.js';
+import { parseLedgerTime } from '../entry.js';
+import { verifySm2Chain } from '../x509sm2.js';
 
 /** The issuer name of the log's own attestations (ledger LOG_ISSUER). */
 const LOG_ISSUER = 'evidence-ledger';
 
-/** attestations.rs sm2_log_attestation: the log's own attestation of an
- * `sm2-sm3` log is SM2 `r || s` under a log key the policy pins, never a
- * key the bundle lists. Undefined for every other attestation and under an
- * Ed25519 policy; else the pinned key that verifies it, or null. */
-function sm2LogKey(a, msg, policy) {
-  if (a.issuer !== LOG_ISSUER || policy.suite !== 'sm2-sm3') return undefined;
-  const sig = b64decode(a.signature);
-  const k = sig ? policy.logs.find((l) => l.sm2 && sm2VerifyRaw(l.key, sig, msg)) : undefined;
-  return k ? { b64: k.vkey, source: 'policy' } : null;
+/** attestations.rs candidate_keys: the keys an attestation's issuer may
+ * have signed with. The log's own attestation of an `sm2-sm3` log: the SM2
+ * log keys the policy pins, never a key the bundle lists; else the
+ * policy's pin for the issuer, else the bundle's key (vouched for by the
+ * log's signature). None for a certified issuer. Each {b64, source} and
+ * either sm2Point (SM2) or cryptoKey (Ed25519). */
+function candidateKeys(name, d, policy) {
+  if (name === LOG_ISSUER && policy.suite === 'sm2-sm3') {
+    return policy.logs.filter((l) => l.sm2).map((l) => ({ b64: l.vkey, source: 'policy', sm2Point: l.key }));
+  }
+  const pinned = policy.issuers.get(name);
+  if (pinned) return [{ b64: pinned.b64, cryptoKey: pinned.cryptoKey, source: 'policy' }];
+  const k = d.issuers.get(name);
+  return k ? [{ b64: k.b64, cryptoKey: k.cryptoKey, source: 'bundle' }] : [];
 }
 
-/** The key an attestation is checked with: the policy's pin for its
- * issuer, else the bundle's key (vouched for by the log's signature). */
-function issuerKey(name, d, policy) {
-  const pinned = policy.issuers.get(name);
-  if (pinned) return { ...pinned, source: 'policy' };
-  const k = d.issuers.get(name);
-  return k ? { ...k, source: 'bundle' } : null;
+/** issuer.rs check_attestation, as attestations.rs attest_one runs it:
+ * {key: {b64, source}} when it holds (b64 says by what), or {why}. */
+async function attestOne(a, msg, at, d, policy) {
+  const sig = b64decode(a.signature);
+  const candidates = candidateKeys(a.issuer, d, policy);
+  const issuer = plain(a.issuer);
+  if ('certificate' in a) {
+    if (candidates.length > 0) return { why: m('r.cert', { what: 'registered', issuer }) };
+    try {
+      const c = await verifySm2Chain(a.certificate.map(b64decode), policy.cas, at);
+      const subject = plain(c.subject);
+      if (c.commonName !== a.issuer) return { why: m('r.cert', { what: 'name', subject, issuer }) };
+      if (!sm2VerifyRaw(c.point, sig, msg)) return { why: m('r.cert', { what: 'signature', subject }) };
+      return { key: { b64: c.subject, source: 'policy' }, cert: { subject, serial: c.serial, ca: plain(c.ca) } };
+    } catch (e) {
+      return { why: errMsg(e) };
+    }
+  }
+  if (candidates.length === 0) return { why: m('c.att.no_key', { issuer }) };
+  for (const k of candidates) if (await verifyIssuerSignature(k, sig, msg)) return { key: k };
+  const sm2Log = a.issuer === LOG_ISSUER && policy.suite === 'sm2-sm3';
+  const last = candidates[candidates.length - 1];
+  return { why: m('c.att.bad_sig', { issuer, key: sm2Log ? 'SM2' : last.b64, source: last.source }) };
 }
 
 export async function attestationCheck(e, d, policy) {
@@ -49,27 +74,24 @@ export async function attestationCheck(e, d, policy) {
   }
   if (e.leaf.err) return { check: check('attestations', subject, false, title, m('c.att.unreadable')), entry: null };
   const ev = e.leaf.ok.event;
+  // A certificate is checked at the event's time: its ledger time.
+  const at = Number(parseLedgerTime(e.leaf.ok.ledger_time) / 1000000n);
   const facts = [];
   for (let j = 0; j < ev.attestations.length; j++) {
     const a = ev.attestations[j];
     const msg = attestationMessage(ev, j, e.leaf.ok.tenant);
-    const own = sm2LogKey(a, msg, policy);
-    const key = own === undefined ? issuerKey(a.issuer, d, policy) : own;
-    let why = null;
-    if (own === null) why = m('c.att.bad_sig', { issuer: plain(a.issuer), key: 'SM2', source: 'policy' });
-    else if (!key) why = m('c.att.no_key', { issuer: plain(a.issuer) });
-    else if (own === undefined && !(await ed25519Verify(key.cryptoKey, b64decode(a.signature), msg))) {
-      why = m('c.att.bad_sig', { issuer: plain(a.issuer), key: key.b64, source: key.source });
-    }
+    const { key, why, cert } = await attestOne(a, msg, at, d, policy);
     facts.push({
-      issuer: a.issuer, claim: a.claim, description: describeAttestation(ev, a), valid: why === null, why,
-      key: key ? key.b64 : null, key_source: key ? key.source : null, version: a.v === 2 ? 2 : 1,
+      issuer: a.issuer, claim: a.claim, description: describeAttestation(ev, a), valid: !why, why: why ?? null,
+      key: key ? key.b64 : null, key_source: key ? key.source : null, cert: cert ?? null, version: a.v === 2 ? 2 : 1,
     });
   }
   // What each signature binds, said next to it (v1: no tenant, contract or actor).
   const said = (f) => m(f.version === 2 ? 'a.v2' : 'a.v1', { what: f.description });
   const bad = facts.filter((f) => !f.valid).map((f) => m('c.att.item', { what: said(f), why: f.why }));
-  const keys = facts.filter((f) => f.valid).map((f) => m('c.att.key', { issuer: plain(f.issuer), key: f.key, source: f.key_source }));
+  const keys = facts.filter((f) => f.valid).map((f) => (f.cert
+    ? m('c.att.cert', { issuer: plain(f.issuer), ...f.cert })
+    : m('c.att.key', { issuer: plain(f.issuer), key: f.key, source: f.key_source })));
   const detail = facts.length === 0
     ? m('c.att.none', { kind: ev.kind })
     : bad.length === 0 ? m('c.att.ok', { all: facts.map(said), keys }) : m('c.att.bad', { bad });

@@ -322,15 +322,11 @@ where
             ("anchoring", with_caller(state, req, anchoring::get_policy).await)
         }
         ["v1", "anchoring"] if put => ("anchoring", anchoring::put_policy(state, req, body).await),
-        ["v1", "tenants"] if get => {
-            ("tenants", with_caller(state, req, tenants::list).await)
-        }
+        ["v1", "tenants"] if get => ("tenants", with_caller(state, req, tenants::list).await),
         ["v1", "tenants"] if post => ("tenants", tenants::create(state, req, body).await),
         ["v1", "tenants", tenant] if get => {
-            {
             let tenant = tenant.to_string();
             ("tenants", with_caller(state, req, move |st, c| tenants::get(st, c, &tenant)).await)
-        }
         }
         ["v1", "tenants", tenant] if patch => {
             ("tenants", tenants::patch(state, req, tenant, body).await)

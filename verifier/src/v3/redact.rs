@@ -77,8 +77,10 @@ pub fn redact_in(h: SdHash, record: &Value, names: &[&str]) -> Result<Value, Ver
         else {
             continue;
         };
-        redacted
-            .insert((*name).to_owned(), disclosure_digest_in(h, &disclosure_in(h, &salt, name, value)));
+        redacted.insert(
+            (*name).to_owned(),
+            disclosure_digest_in(h, &disclosure_in(h, &salt, name, value)),
+        );
     }
     if !redacted.is_empty() {
         let map: Map<String, Value> =

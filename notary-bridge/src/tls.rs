@@ -38,8 +38,9 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
 }
 
 /// The blocking client used for partners (witnesses, TSAs): rustls with
-/// the webpki roots and, for partners behind a private CA, the CA
-/// certificates in `ca_pem` (a PEM bundle); a whole-request `timeout`;
+/// the webpki roots or, for partners behind a private CA, only the CA
+/// certificates in `ca_pem` (a PEM bundle: the partner is pinned to it,
+/// and a certificate from a public CA is refused); a whole-request `timeout`;
 /// redirects are not followed (a partner is reached at the URL the
 /// operator configured, or not at all).
 pub fn partner_client(
@@ -53,6 +54,7 @@ pub fn partner_client(
         .redirect(reqwest::redirect::Policy::none())
         .https_only(false);
     if let Some(pem) = ca_pem {
+        builder = builder.tls_built_in_root_certs(false);
         for cert in ca_certificates(pem)? {
             builder = builder.add_root_certificate(cert);
         }

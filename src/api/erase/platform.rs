@@ -41,9 +41,9 @@ pub(super) struct Job {
 }
 
 /// The tenants the ledger knows: of its tokens (revoked ones too), its
-/// tenants' issuers, retention policies and tenant records; never the
-/// platform itself.
-fn known_tenants(ledger: &Ledger) -> Result<Vec<String>, ApiError> {
+/// tenants' issuers and retention policies, and `records` (the tenant
+/// records' names); never the platform itself.
+fn known_tenants(ledger: &Ledger, records: Vec<String>) -> Result<Vec<String>, ApiError> {
     let mut out: BTreeSet<String> = BTreeSet::new();
     out.extend(ledger.tokens()?.into_iter().map(|(_, t)| t.tenant));
     out.extend(ledger.issuers()?.into_iter().filter_map(|i| i.tenant));
@@ -51,8 +51,7 @@ fn known_tenants(ledger: &Ledger) -> Result<Vec<String>, ApiError> {
         let t = &k[super::RETENTION_POLICY_PREFIX.len()..];
         out.insert(String::from_utf8_lossy(t).into_owned());
     }
-    let records = crate::api::tenant_records::Tenants::load(ledger)?;
-    out.extend(records.list().into_iter().map(|r| r.tenant));
+    out.extend(records);
     out.remove(PLATFORM_TENANT);
     Ok(out.into_iter().collect())
 }
@@ -65,12 +64,15 @@ fn save(ledger: &Ledger, id: &[u8], job: &Job) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Starts a job: its record is on disk before any tenant is touched.
+/// Starts a job over the tenants the ledger knows and `records` (the
+/// tenant records' names): its record is on disk before any tenant is
+/// touched.
 pub(super) fn start(
     ledger: &Ledger,
     actor_id: &str,
     reason: &str,
     by: &str,
+    records: Vec<String>,
 ) -> Result<(Vec<u8>, Job), ApiError> {
     let mut id = [0u8; 16];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut id);
@@ -78,7 +80,7 @@ pub(super) fn start(
         actor_id: actor_id.to_owned(),
         reason: reason.to_owned(),
         by: by.to_owned(),
-        tenants: known_tenants(ledger)?,
+        tenants: known_tenants(ledger, records)?,
         results: BTreeMap::new(),
     };
     save(ledger, &id, &job)?;
@@ -192,7 +194,8 @@ where
     let actor = actor_id.to_owned();
     tokio::task::spawn_blocking(move || {
         let _work = st.metrics.work("erase");
-        let (id, mut job) = start(&st.ledger, &actor, &reason.recorded, &caller.token_id)?;
+        let records = st.tenants.list().into_iter().map(|r| r.tenant).collect();
+        let (id, mut job) = start(&st.ledger, &actor, &reason.recorded, &caller.token_id, records)?;
         let done = run(&st.ledger, &id, &mut job);
         let mut answer = answer(&job, &done);
         answer["reason_code"] = json!(reason.code);

@@ -52,6 +52,7 @@ pub struct IssuerCaRecord {
 pub(crate) struct IssuerCas {
     store: Arc<Store>,
     roots: RwLock<Arc<Vec<PolicyCa>>>,
+    recs: RwLock<Arc<Vec<IssuerCaRecord>>>,
     memo: ChainMemo,
 }
 
@@ -94,8 +95,14 @@ impl ChainCache for ChainMemo {
 impl IssuerCas {
     /// Loads the issuer CAs of `store`.
     pub(crate) fn load(store: Arc<Store>) -> Result<IssuerCas> {
-        let roots = RwLock::new(Arc::new(parse_all(&records(&store)?)?));
-        Ok(IssuerCas { store, roots, memo: ChainMemo::default() })
+        let recs = records(&store)?;
+        let roots = RwLock::new(Arc::new(parse_all(&recs)?));
+        Ok(IssuerCas {
+            store,
+            roots,
+            recs: RwLock::new(Arc::new(recs)),
+            memo: ChainMemo::default(),
+        })
     }
 
     /// The chains verified so far against these roots.
@@ -108,9 +115,11 @@ impl IssuerCas {
         read_arc(&self.roots)
     }
 
-    /// Every record.
+    /// Every record, from memory (loaded at open, replaced by [`Self::add`]):
+    /// `/v1/log` lists them without a store read, so a hung database
+    /// cannot hold it.
     pub(crate) fn records(&self) -> Result<Vec<IssuerCaRecord>> {
-        records(&self.store)
+        Ok(read_arc(&self.recs).as_ref().clone())
     }
 
     /// Trusts `root_pem` (one PEM certificate: an SM2 CA of the GM/T 0015
@@ -156,7 +165,9 @@ impl IssuerCas {
         };
         let bytes = serde_json::to_vec(&rec).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
         self.store.put_record(RecordFamily::Aux, &key, &bytes)?;
-        replace_arc(&self.roots, Arc::new(parse_all(&records(&self.store)?)?));
+        let recs = records(&self.store)?;
+        replace_arc(&self.roots, Arc::new(parse_all(&recs)?));
+        replace_arc(&self.recs, Arc::new(recs));
         Ok(rec)
     }
 }

@@ -41,8 +41,8 @@ use verifier::Hash;
 const USAGE: &str = "\
 usage: verifier verify BUNDLE [--policy FILE] [--document FILE] [--json]
                        [--log-key VKEY ...] [--witness VKEY ...] [--witness-threshold K]
-                       [--tsa-root NAME=FILE.pem ...] [--issuer NAME=BASE64 ...]
-                       [--suite ed25519-sha256|sm2-sm3]
+                       [--tsa-root NAME=FILE.pem ...] [--ca-root NAME=FILE.pem ...]
+                       [--issuer NAME=BASE64 ...] [--suite ed25519-sha256|sm2-sm3]
        verifier pdf SIGNED.pdf [--policy FILE] [--bundle BUNDLE] [--json]
                        [--ca-root NAME=FILE.pem ...] [--tsa-root NAME=FILE.pem ...]
        verifier ers RECORD --bundle BUNDLE [--policy FILE] [--document FILE]
@@ -61,6 +61,7 @@ verify: checks an evidence bundle offline against the keys YOU trust.
   --witness-threshold K  how many distinct trusted witnesses must have
                        countersigned (default: all of them)
   --tsa-root NAME=FILE a TSA root certificate (PEM) you trust (repeatable)
+  --ca-root NAME=FILE  a CA root (PEM) of certified SM2 issuers you trust (repeatable)
   --issuer NAME=KEY    pin an attestation issuer's Ed25519 key (repeatable)
   --suite NAME         the log's suite (ed25519-sha256 or sm2-sm3); without it
                        and without a policy file, the suite of the --log-key
@@ -147,6 +148,7 @@ struct VerifyArgs {
     witnesses: Vec<String>,
     threshold: Option<usize>,
     tsa_roots: Vec<String>,
+    ca_roots: Vec<String>,
     issuers: Vec<String>,
     suite: Option<String>,
     json: bool,
@@ -241,6 +243,7 @@ fn parse_verify_args(raw: &[String]) -> Result<VerifyArgs, Fatal> {
                 args.threshold = Some(k);
             }
             "--tsa-root" => args.tsa_roots.push(value()?),
+            "--ca-root" => args.ca_roots.push(value()?),
             "--issuer" => args.issuers.push(value()?),
             "--suite" if args.suite.is_none() => args.suite = Some(value()?),
             f if f.starts_with('-') && f.len() > 1 => {
@@ -275,6 +278,13 @@ fn build_policy(args: &VerifyArgs) -> Result<(TrustPolicy, String), Fatal> {
         let pem = read_text(file, MAX_ROOT_PEM_BYTES)?;
         policy.add_tsa(name, &pem).map_err(|e| Fatal(format!("--tsa-root: {e}")))?;
     }
+    for spec in &args.ca_roots {
+        let (name, file) = spec
+            .split_once('=')
+            .ok_or_else(|| Fatal(format!("--ca-root {spec:?}: expected NAME=FILE.pem")))?;
+        let pem = read_text(file, MAX_ROOT_PEM_BYTES)?;
+        policy.add_ca(name, &pem).map_err(|e| Fatal(format!("--ca-root: {e}")))?;
+    }
     for spec in &args.issuers {
         let (name, key) = spec
             .split_once('=')
@@ -294,6 +304,7 @@ fn build_policy(args: &VerifyArgs) -> Result<(TrustPolicy, String), Fatal> {
         && args.suite.is_none()
         && args.witnesses.is_empty()
         && args.tsa_roots.is_empty()
+        && args.ca_roots.is_empty()
         && args.issuers.is_empty()
         && args.threshold.is_none());
     let source = match (&args.policy_file, options) {

@@ -105,6 +105,14 @@ impl Records {
         } else {
             None
         };
+        // A new document key: most likely the contract's first entry, so
+        // the open-contract index's ids are sealed here, in parallel; the
+        // sequencer decides by the chain whether to write them.
+        let open_ids = if new_key.is_some() && opens_contract(event.kind) && erasure.is_none() {
+            Some(seal_open_ids(vault, store, tenant, &event.document_id, &seal_id)?)
+        } else {
+            None
+        };
         Ok(PreparedPrivate {
             doc_id,
             seal_id,
@@ -115,6 +123,7 @@ impl Records {
             identity,
             new_key,
             completion,
+            open_ids,
             erasure,
         })
     }
@@ -477,6 +486,13 @@ pub(crate) const OPEN_PURPOSE: &[u8] = b"open-contract";
 
 /// Seals `tenant`'s `document_id` under the document key `seal_id`, for
 /// the open-contract index (an erasure of the document shreds it too).
+/// Whether an entry of `kind` that starts a contract leaves it open (in
+/// the open-contract index until its completion): a tenant's events but
+/// `completed`; the service's own entries are no contract.
+pub(crate) fn opens_contract(kind: EventKind) -> bool {
+    !kind.is_service_kind() && kind != EventKind::Completed
+}
+
 pub(crate) fn seal_open_ids(
     vault: &Vault,
     store: &Store,

@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 
 use sha2::{Digest as _, Sha256};
 use verifier::checkpoint::Checkpoint;
-use verifier::entry::{self, Event, EventKind};
+use verifier::entry::{self, Event};
 use verifier::Hash;
 
 use crate::attester::ServiceEvent;
@@ -639,17 +639,22 @@ impl Sequencer {
         // of the document come first (sequencer order is log order).
         let id = chain_id(prepared, &p.doc_id);
         let chain = self.next_chain(g, &id, &p.doc_id).map_err(SequenceError::Fatal)?;
-        if chain.seq == 0 && opens_contract(event.kind) && p.erasure.is_none() {
+        if chain.seq == 0 && crate::records::opens_contract(event.kind) && p.erasure.is_none() {
             // The contract's first entry: it is open until its completion
             // (the retention sweep's index of contracts never completed).
-            let ids = crate::records::seal_open_ids(
-                &self.vault,
-                &self.store,
-                tenant,
-                &event.document_id,
-                &p.seal_id,
-            )
-            .map_err(SequenceError::Fatal)?;
+            // The appender sealed its ids when it made the document key;
+            // a first entry under an older key is sealed here.
+            let ids = match &p.open_ids {
+                Some(ids) => ids.clone(),
+                None => crate::records::seal_open_ids(
+                    &self.vault,
+                    &self.store,
+                    tenant,
+                    &event.document_id,
+                    &p.seal_id,
+                )
+                .map_err(SequenceError::Fatal)?,
+            };
             g.batch.put_open_contract(&p.doc_id, &ids);
         }
         let chain_json = verifier::jcs::to_canonical(&chain.value());
@@ -923,13 +928,6 @@ fn now_micros() -> i64 {
     d.as_micros() as i64
 }
 
-/// Whether an entry of `kind` that starts a contract leaves it open (in
-/// the open-contract index until its completion): a tenant's events but
-/// `completed`; the service's own entries are no contract.
-fn opens_contract(kind: EventKind) -> bool {
-    !kind.is_service_kind() && kind != EventKind::Completed
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::mpsc;
@@ -960,6 +958,7 @@ mod tests {
             identity: None,
             new_key: None,
             completion: None,
+            open_ids: None,
             erasure: None,
         };
         let mut idem_id = [0u8; 32];

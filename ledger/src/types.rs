@@ -70,6 +70,10 @@ pub(crate) struct PreparedPrivate {
     /// For a `completed` event: (tenant, document id) sealed under the
     /// document key, kept in the retention index by ledger time.
     pub completion: Option<Vec<u8>>,
+    /// For the first event of a contract (its document key is new):
+    /// (tenant, document id) sealed under the document key for the
+    /// open-contract index, sealed here so the sequencer need not.
+    pub open_ids: Option<Vec<u8>>,
     pub erasure: Option<Erasure>,
 }
 

@@ -4,7 +4,11 @@
 use ed25519_dalek::SigningKey;
 use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
-use verifier::attest::{sign_attestation_v2, AttestationV2};
+use verifier::attest::{
+    identity_digest, sign_attestation_v2, sign_attestation_v2_1, AttestationV2, AttestationV21,
+    ATTESTATION_V2_1,
+};
+use verifier::suite::Suite;
 use verifier::Hash;
 
 /// An issuer: its registry name and key.
@@ -84,45 +88,76 @@ pub struct Services {
 /// The tenant the flows sign for when none is named (the tests' tenant).
 pub const DEFAULT_TENANT: &str = "acme";
 
+/// Where a flow's events are logged: the tenant, and the log's origin and
+/// suite when the flow signs attestations v2.1 (`None`: v2).
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    tenant: &'a str,
+    log: Option<(&'a str, Suite)>,
+}
+
+/// The identity digest (attestation v2.1) of a submitted `identity`
+/// object `{"name", "id_type", "id_number", "phone"?}`, with `suite`'s hash.
+pub fn identity_digest_of(identity: &Value, suite: Suite) -> String {
+    let s = |k: &str| identity[k].as_str().unwrap_or_default();
+    identity_digest(suite, s("name"), s("id_type"), s("id_number"))
+}
+
 /// One event with a list of (issuer, claim) attestations, signed as
-/// attestations v2 (bound to `tenant`, the contract and the actor).
+/// attestations v2 (bound to the tenant, the contract and the actor) or,
+/// when `scope` names the log, v2.1 (also bound to the log and to the
+/// person of `identity`, which the event then carries).
+#[allow(clippy::too_many_arguments)]
 fn event(
-    tenant: &str,
+    scope: Scope<'_>,
     event_id: &str,
     document_id: &str,
     kind: &str,
     doc_hash: &str,
     actor: Value,
+    identity: Option<&Value>,
     attest: &[(&Issuer, Value)],
 ) -> Value {
     let actor_id = actor["id"].as_str().unwrap_or_default().to_owned();
     let attestations: Vec<Value> = attest
         .iter()
         .map(|(iss, claim)| {
-            let sig = sign_attestation_v2(
-                &iss.key,
-                &AttestationV2 {
-                    tenant,
-                    document_id,
-                    document_hash_hex: doc_hash,
-                    event_id,
-                    kind,
-                    actor_id: &actor_id,
-                    issuer: &iss.name,
-                    claim,
-                },
-            );
-            json!({"issuer": iss.name, "v": 2, "claim": claim, "signature": sig})
+            let v2 = AttestationV2 {
+                tenant: scope.tenant,
+                document_id,
+                document_hash_hex: doc_hash,
+                event_id,
+                kind,
+                actor_id: &actor_id,
+                issuer: &iss.name,
+                claim,
+            };
+            match scope.log {
+                None => {
+                    let sig = sign_attestation_v2(&iss.key, &v2);
+                    json!({"issuer": iss.name, "v": 2, "claim": claim, "signature": sig})
+                }
+                Some((log, suite)) => {
+                    let digest = identity.map(|id| identity_digest_of(id, suite));
+                    let a = AttestationV21 { v2, log, identity: digest.as_deref() };
+                    let sig = sign_attestation_v2_1(&iss.key, &a);
+                    json!({"issuer": iss.name, "v": ATTESTATION_V2_1, "claim": claim, "signature": sig})
+                }
+            }
         })
         .collect();
-    json!({
+    let mut out = json!({
         "event_id": event_id,
         "document_id": document_id,
         "kind": kind,
         "document_hash": doc_hash,
         "actor": actor,
         "attestations": attestations,
-    })
+    });
+    if let (Some(id), Some(m)) = (identity, out.as_object_mut()) {
+        m.insert("identity".into(), id.clone());
+    }
+    out
 }
 
 /// [`contract_flow_for`] the [`DEFAULT_TENANT`].
@@ -137,7 +172,7 @@ pub fn contract_flow(
 
 /// The whole life of one contract: registered; per signer identity check
 /// (with the signer's real identity, when it has one), intent proof and
-/// signature; completed.
+/// signature; completed. Attestations v2 (see [`contract_flow_on`]).
 pub fn contract_flow_for(
     tenant: &str,
     services: &Services,
@@ -145,19 +180,40 @@ pub fn contract_flow_for(
     document_id: &str,
     document: &[u8],
 ) -> Vec<Value> {
+    flow(Scope { tenant, log: None }, services, signers, document_id, document)
+}
+
+/// [`contract_flow_for`] with every attestation v2.1, for the log `origin`
+/// of `suite`: the identity provider's signature binds the person it
+/// checked (the digest of the signer's identity) and the log; the intent
+/// service's and the signer's bind the log and no person (their events
+/// carry no identity). What the demo submits.
+pub fn contract_flow_on(
+    origin: &str,
+    suite: Suite,
+    tenant: &str,
+    services: &Services,
+    signers: &[&Signer],
+    document_id: &str,
+    document: &[u8],
+) -> Vec<Value> {
+    let scope = Scope { tenant, log: Some((origin, suite)) };
+    flow(scope, services, signers, document_id, document)
+}
+
+fn flow(
+    scope: Scope<'_>,
+    services: &Services,
+    signers: &[&Signer],
+    document_id: &str,
+    document: &[u8],
+) -> Vec<Value> {
     let h = Hash::digest(document).to_hex();
     let platform = json!({"id": "platform", "display": "平台", "commitment": Hash::digest(b"platform").to_hex()});
-    let event = |id: &str, doc: &str, kind: &str, h: &str, actor: Value, a: &[(&Issuer, Value)]| {
-        event(tenant, id, doc, kind, h, actor, a)
+    let event = |id: &str, kind: &str, actor: Value, who: Option<&Value>, a: &[(&Issuer, Value)]| {
+        event(scope, id, document_id, kind, &h, actor, who, a)
     };
-    let mut out = vec![event(
-        &format!("{document_id}:registered"),
-        document_id,
-        "registered",
-        &h,
-        platform.clone(),
-        &[],
-    )];
+    let mut out = vec![event(&format!("{document_id}:registered"), "registered", platform.clone(), None, &[])];
     let methods = [("phone_3_factor", "sms_code"), ("bank_card_4_factor", "face_liveness")];
     for (i, s) in signers.iter().enumerate() {
         let (id_method, intent_method) = methods[i % methods.len()];
@@ -165,43 +221,12 @@ pub fn contract_flow_for(
         let intent_claim = json!({"method": intent_method, "result": "pass"});
         let sign_claim = json!({"action": "sign", "algorithm": "Ed25519"});
         let eid = |k: &str| format!("{document_id}:{}:{k}", s.id);
-        let mut identity_event = event(
-            &eid("identity"),
-            document_id,
-            "identity_verified",
-            &h,
-            s.actor(),
-            &[(&services.idp, id_claim)],
-        );
-        if let (Some(id), Some(m)) = (&s.identity, identity_event.as_object_mut()) {
-            m.insert("identity".into(), id.clone());
-        }
-        out.push(identity_event);
-        out.push(event(
-            &eid("intent"),
-            document_id,
-            "intent_verified",
-            &h,
-            s.actor(),
-            &[(&services.intent, intent_claim)],
-        ));
-        out.push(event(
-            &eid("signed"),
-            document_id,
-            "signed",
-            &h,
-            s.actor(),
-            &[(&s.issuer, sign_claim)],
-        ));
+        let who = s.identity.as_ref();
+        out.push(event(&eid("identity"), "identity_verified", s.actor(), who, &[(&services.idp, id_claim)]));
+        out.push(event(&eid("intent"), "intent_verified", s.actor(), None, &[(&services.intent, intent_claim)]));
+        out.push(event(&eid("signed"), "signed", s.actor(), None, &[(&s.issuer, sign_claim)]));
     }
-    out.push(event(
-        &format!("{document_id}:completed"),
-        document_id,
-        "completed",
-        &h,
-        platform,
-        &[],
-    ));
+    out.push(event(&format!("{document_id}:completed"), "completed", platform, None, &[]));
     out
 }
 
@@ -228,12 +253,13 @@ pub fn signed_event_for(
         json!({"id": "u-load", "display": "李*", "commitment": Hash::digest(b"load").to_hex()});
     let claim = json!({"method": "face_liveness", "result": "pass"});
     event(
-        tenant,
+        Scope { tenant, log: None },
         event_id,
         document_id,
         "intent_verified",
         document_hash_hex,
         actor,
+        None,
         &[(issuer, claim)],
     )
 }

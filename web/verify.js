@@ -493,8 +493,11 @@ function timeline(r) {
         e.identity_not_included ? el('div', { class: 'identity claim' }, t('identity_not_included')) : null),
       el('td', {}, e.attestations.length
         ? el('ul', {}, e.attestations.map((a) => el('li', {}, say(a.description),
-          a.version === 1 ? el('span', { class: 'v1', 'data-v1': 'true' }, ` [${t('att_v1')}]`) : el('span', { class: 'v2' }, ` [${t('att_v2')}]`),
-          a.valid ? null : el('span', { class: 'invalid' }, ` [${t('invalid_sig')}]`))))
+          a.version === 1 ? el('span', { class: 'v1', 'data-v1': 'true' }, ` [${t('att_v1')}]`)
+            : a.minor === 1 ? el('span', { class: 'v2', 'data-v21': 'true' }, ` [${t(a.person ? 'att_v21' : 'att_v21_no_person')}]`)
+              : el('span', { class: 'v2' }, ` [${t('att_v2')}]`),
+          a.valid ? null : a.unchecked ? el('span', { class: 'claim' }, ` [${t('att_unchecked')}]`)
+            : el('span', { class: 'invalid' }, ` [${t('invalid_sig')}]`))))
         : '—'))));
   const head = el('tr', {}, ['col_index', 'col_time', 'col_event', 'col_actor', 'col_attestations'].map((k) => el('th', {}, t(k))));
   return el('div', { class: 'card' }, el('h3', {}, t('timeline')), el('table', { id: 'timeline' }, el('thead', {}, head), el('tbody', {}, rows)));

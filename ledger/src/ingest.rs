@@ -13,7 +13,8 @@ use std::sync::{Condvar, Mutex};
 
 use verifier::anykey::AnyVerifier;
 use verifier::entry::Event;
-use verifier::issuer::{verify_attestations, CertifiedTrust, IssuerKeys};
+use verifier::issuer::{verify_attestations_on, CertifiedTrust, IssuerKeys, LogBinding};
+use verifier::suite::Suite;
 use verifier::tsa::{verify_timestamp_token_over, Imprinted};
 use verifier::{Hash, VerifyError};
 
@@ -41,12 +42,31 @@ pub(crate) struct Ingest {
     accept_v1: HashSet<String>,
     /// An `sm2-sm3` log's key: its own attestations are SM2.
     sm2_log: Option<verifier::sm2note::Sm2Verifier>,
+    /// The log's origin and suite: what an attestation v2.1 binds (the
+    /// origin), and the hash of its identity digest (the suite's).
+    origin: String,
+    suite: Suite,
 }
 
 impl Ingest {
     pub(crate) fn new(has_v1: bool, accept_v1: HashSet<String>) -> Ingest {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Ingest { checkers: Permits::new(cores), has_v1, accept_v1, sm2_log: None }
+        Ingest {
+            checkers: Permits::new(cores),
+            has_v1,
+            accept_v1,
+            sm2_log: None,
+            origin: String::new(),
+            suite: Suite::default(),
+        }
+    }
+
+    /// The log's origin and suite, which attestations v2.1 are checked
+    /// against (without them a v2.1 attestation never verifies).
+    pub(crate) fn with_log(mut self, origin: &str, suite: Suite) -> Self {
+        self.origin = origin.to_owned();
+        self.suite = suite;
+        self
     }
 
     /// For an `sm2-sm3` log: the log's own attestations are checked as
@@ -72,7 +92,8 @@ impl Ingest {
         let roots = cas.roots();
         let at_unix = time::OffsetDateTime::now_utc().unix_timestamp();
         let trust = CertifiedTrust { cas: &roots, at_unix, cache: Some(cas.memo()) };
-        verify_attestations(tenant, events, &keys, &trust)
+        let log = LogBinding { origin: &self.origin, suite: self.suite };
+        verify_attestations_on(log, tenant, events, &keys, &trust)
     }
 
     /// Whether each of `tenant`'s event ids is already in the log (an

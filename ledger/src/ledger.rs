@@ -261,6 +261,7 @@ impl Ledger {
         let registry = Registry::load(store.clone(), log_key.verifying_key().ok())?;
         let store_for_cas = store.clone();
         let (origin, vkey) = (signer.name().to_string(), signer.vkey());
+        let suite = signer.suite();
         let sm2_log = match &log_key {
             crate::logkey::LogKey::Sm2(k) => Some(k.verifier()),
             _ => None,
@@ -320,6 +321,8 @@ impl Ledger {
             // A rotation cut short (crash, restart) goes on.
             r.resume();
         }
+        let ingest =
+            Ingest::new(has_v1, accept_v1).with_sm2_log_key(sm2_log).with_log(&origin, suite);
         Ok(Ledger {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
@@ -328,7 +331,7 @@ impl Ledger {
                 origin,
                 vkey,
                 log,
-                ingest: Ingest::new(has_v1, accept_v1).with_sm2_log_key(sm2_log),
+                ingest,
                 registry,
                 issuer_cas: IssuerCas::load(store_for_cas)?,
                 attester: Attester::new(log_key),

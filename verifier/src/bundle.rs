@@ -430,7 +430,8 @@ pub fn verify_bundle(bundle: &Bundle, options: &VerifyOptions) -> Report {
             report.timeline.push(attestations::redacted_entry(e.index, leaf));
             continue;
         }
-        let (check, entry) = attestations::check(e, &d.issuers, policy);
+        let origin = d.checkpoint.as_ref().ok().map(|c| c.checkpoint.origin.as_str());
+        let (check, entry) = attestations::check(e, &d.issuers, policy, origin);
         report.checks.push(check);
         report.timeline.extend(entry);
     }

@@ -184,6 +184,11 @@ pub struct Attestation {
     /// event id, issuer, kind) or 2 (`"v": 2`; also binds tenant, document
     /// id and actor id under a context string).
     pub version: u8,
+    /// The minor version of a v2 message: 0, or 1 for v2.1 (`"v": "2.1"`;
+    /// also binds the person's identity digest and the log's origin,
+    /// [`crate::attest::attestation_message_v2_1`]). A v2.1 attestation
+    /// has `version` 2, so every rule for v2 holds for it too.
+    pub minor: u8,
     /// The SM2 issuer's certificate chain (DER, end certificate first),
     /// for an issuer certified by a CA rather than registered by key
     /// ([`crate::issuer`]); empty for a registered issuer.
@@ -258,19 +263,16 @@ impl Event {
     ///
     /// # Panics
     /// If `i >= self.attestations.len()`.
+    ///
+    /// A v2.1 attestation also binds the log and the person, which `tenant`
+    /// alone does not give: this yields its v2 message, which a v2.1
+    /// signature never verifies against (the context differs). Use
+    /// [`Event::attestation_message_for`].
     pub fn attestation_message(&self, i: usize, tenant: &str) -> Vec<u8> {
         let a = &self.attestations[i];
         if a.version == 2 {
-            return crate::attest::attestation_message_v2(&crate::attest::AttestationV2 {
-                tenant,
-                document_id: &self.document_id,
-                document_hash_hex: &self.document_hash.to_hex(),
-                event_id: &self.event_id,
-                kind: self.kind.as_str(),
-                actor_id: &self.actor.id,
-                issuer: &a.issuer,
-                claim: &a.claim,
-            });
+            let hash = self.document_hash.to_hex();
+            return crate::attest::attestation_message_v2(&self.v2_members(i, tenant, &hash));
         }
         crate::attest::attestation_message(
             &a.claim,
@@ -279,6 +281,78 @@ impl Event {
             &a.issuer,
             self.kind.as_str(),
         )
+    }
+
+    /// The person a v2.1 attestation of this event binds, from its
+    /// submitted `identity` hashed with `suite`'s hash (on ingest, where the
+    /// identity is in clear before the ledger seals it):
+    /// [`crate::attest::identity_digest`], or no person.
+    pub fn person(&self, suite: crate::suite::Suite) -> crate::attest::Person {
+        match &self.identity {
+            None => crate::attest::Person::NoIdentity,
+            Some(id) => crate::attest::Person::Digest(crate::attest::identity_digest(
+                suite,
+                &id.name,
+                &id.id_type,
+                &id.id_number,
+            )),
+        }
+    }
+
+    /// The v2 members of attestation `i`'s message.
+    fn v2_members<'a>(
+        &'a self,
+        i: usize,
+        tenant: &'a str,
+        document_hash_hex: &'a str,
+    ) -> crate::attest::AttestationV2<'a> {
+        let a = &self.attestations[i];
+        crate::attest::AttestationV2 {
+            tenant,
+            document_id: &self.document_id,
+            document_hash_hex,
+            event_id: &self.event_id,
+            kind: self.kind.as_str(),
+            actor_id: &self.actor.id,
+            issuer: &a.issuer,
+            claim: &a.claim,
+        }
+    }
+
+    /// The bytes attestation `i` signs, for an event logged as `binding`
+    /// says: v1 and v2 as [`Event::attestation_message`]; v2.1 adds the
+    /// log's origin and the person ([`crate::attest::attestation_message_v2_1`]).
+    ///
+    /// Errors: [`VerifyError::Invalid`] on `attestations[i].v` for a v2.1
+    /// attestation when `binding` lacks the log's origin or the person's
+    /// identity (an opening withheld or erased): its signature cannot be
+    /// checked then.
+    ///
+    /// # Panics
+    /// If `i >= self.attestations.len()`.
+    pub fn attestation_message_for(
+        &self,
+        i: usize,
+        binding: &crate::attest::Binding<'_>,
+    ) -> Result<Vec<u8>, VerifyError> {
+        use crate::attest::{attestation_message_v2_1, AttestationV21, Person};
+        if self.attestations[i].minor != 1 {
+            return Ok(self.attestation_message(i, binding.tenant));
+        }
+        let field = format!("attestations[{i}].v");
+        let log = binding.log.ok_or_else(|| {
+            VerifyError::invalid(&field, "a v2.1 attestation binds the log: its origin is unknown")
+        })?;
+        let identity = match &binding.person {
+            Person::NoIdentity => None,
+            Person::Digest(d) => Some(d.as_str()),
+            Person::Withheld => {
+                return Err(VerifyError::invalid(&field, crate::attest::PERSON_WITHHELD));
+            }
+        };
+        let hash = self.document_hash.to_hex();
+        let v2 = self.v2_members(i, binding.tenant, &hash);
+        Ok(attestation_message_v2_1(&AttestationV21 { v2, log, identity }))
     }
 
     /// What an `event_timestamp_token` covers: SHA-256 of the RFC 8785
@@ -442,13 +516,15 @@ fn parse_attestation(v: &Value, path: &str) -> Result<Attestation, VerifyError> 
             required(map, "signature", &field("signature"))?,
             &field("signature"),
         )?,
-        version: match map.get("v") {
-            None => 1,
-            Some(v) if v.as_u64() == Some(2) && v.is_u64() => 2,
+        version: if map.contains_key("v") { 2 } else { 1 },
+        minor: match map.get("v") {
+            None => 0,
+            Some(v) if v.as_u64() == Some(2) && v.is_u64() => 0,
+            Some(v) if v.as_str() == Some(crate::attest::ATTESTATION_V2_1) => 1,
             Some(_) => {
                 return Err(VerifyError::invalid(
                     field("v"),
-                    "must be 2 (omit it for a v1 attestation)",
+                    "must be 2 or \"2.1\" (omit it for a v1 attestation)",
                 ))
             }
         },
@@ -457,7 +533,7 @@ fn parse_attestation(v: &Value, path: &str) -> Result<Attestation, VerifyError> 
             Some(_) if map.get("v").is_none() => {
                 return Err(VerifyError::invalid(
                     field("certificate"),
-                    "only an attestation v2 (\"v\": 2) may carry a certificate",
+                    "only an attestation v2 (\"v\": 2 or \"2.1\") may carry a certificate",
                 ))
             }
             Some(c) => parse_certificate_chain(c, &field("certificate"))?,

@@ -24,8 +24,10 @@
 use std::collections::HashMap;
 
 use crate::anykey::AnyVerifier;
+use crate::attest::{Binding, Person};
 use crate::entry::Event;
 use crate::policy::PolicyCa;
+use crate::suite::Suite;
 use crate::x509sm2::{verify_sm2_chain, CertifiedSm2Key};
 use crate::VerifyError;
 
@@ -98,6 +100,9 @@ pub enum Attested<'k> {
 ///
 /// # Panics
 /// If `j >= event.attestations.len()`.
+///
+/// A v2.1 attestation fails here ([`VerifyError::Invalid`] on its `v`):
+/// it binds the log and the person, which [`check_attestation_in`] takes.
 pub fn check_attestation<'k>(
     event: &Event,
     j: usize,
@@ -105,9 +110,25 @@ pub fn check_attestation<'k>(
     keys: &'k IssuerKeys,
     trust: &CertifiedTrust<'_>,
 ) -> Result<Attested<'k>, VerifyError> {
+    let binding = Binding { tenant, log: None, person: Person::Withheld };
+    check_attestation_in(event, j, &binding, keys, trust)
+}
+
+/// [`check_attestation`] for an event logged as `binding` says (tenant,
+/// log origin, person): the rule for every version, v2.1 included.
+///
+/// # Panics
+/// If `j >= event.attestations.len()`.
+pub fn check_attestation_in<'k>(
+    event: &Event,
+    j: usize,
+    binding: &Binding<'_>,
+    keys: &'k IssuerKeys,
+    trust: &CertifiedTrust<'_>,
+) -> Result<Attested<'k>, VerifyError> {
     let a = &event.attestations[j];
     let issuer = &a.issuer;
-    let message = event.attestation_message(j, tenant);
+    let message = event.attestation_message_for(j, binding)?;
     if a.certificate.is_empty() {
         let key = keys
             .get(issuer)
@@ -154,6 +175,9 @@ pub fn check_attestation<'k>(
 /// so it accepts an Ed25519 signature whose `R` has a small-order
 /// component, which the strict rule (and so every verifier after us)
 /// refuses; an event the log took would then read `failed` for ever.
+///
+/// No log origin is known here, so a v2.1 attestation fails: ingest uses
+/// [`verify_attestations_on`].
 pub fn verify_attestations(
     tenant: &str,
     events: &[Event],
@@ -163,6 +187,34 @@ pub fn verify_attestations(
     for (pos, event) in events.iter().enumerate() {
         for j in 0..event.attestations.len() {
             check_attestation(event, j, tenant, keys, trust).map_err(|e| (pos, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The log whose ingest checks attestations: its origin and suite.
+#[derive(Clone, Copy, Debug)]
+pub struct LogBinding<'a> {
+    /// The log's origin (its checkpoints' first line).
+    pub origin: &'a str,
+    /// The log's suite: its hash makes the identity digest.
+    pub suite: Suite,
+}
+
+/// [`verify_attestations`] on ingest into `log`: every version, a v2.1
+/// attestation against the log's origin and the digest of the identity
+/// each event submits (before the ledger salts and seals it).
+pub fn verify_attestations_on(
+    log: LogBinding<'_>,
+    tenant: &str,
+    events: &[Event],
+    keys: &IssuerKeys,
+    trust: &CertifiedTrust<'_>,
+) -> Result<(), (usize, VerifyError)> {
+    for (pos, event) in events.iter().enumerate() {
+        let binding = Binding { tenant, log: Some(log.origin), person: event.person(log.suite) };
+        for j in 0..event.attestations.len() {
+            check_attestation_in(event, j, &binding, keys, trust).map_err(|e| (pos, e))?;
         }
     }
     Ok(())

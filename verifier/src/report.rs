@@ -110,23 +110,48 @@ pub struct AttestationFact {
     pub description: String,
     /// Whether its signature verified under the bundle's key for the issuer.
     pub valid: bool,
-    /// The attestation's message version: 1 or 2.
+    /// The attestation's message version: 1 or 2 (2 for v2.1 too).
     pub version: u8,
-    /// What the signature binds, in words ([`V1_BINDING`] or [`V2_BINDING`]).
+    /// The minor version of a v2 message: 1 for v2.1 (`"v": "2.1"`), else
+    /// 0 (and left out of JSON).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub minor: u8,
+    /// What the signature binds, in words ([`V1_BINDING`], [`V2_BINDING`],
+    /// [`V2_1_BINDING`] or [`V2_1_NO_PERSON_BINDING`]).
     pub binding: String,
+    /// Why its signature could not be checked, when it could not (a v2.1
+    /// attestation whose person's identity opening is not included: not
+    /// disclosed, or erased). Not a failure: `valid` is false and the
+    /// check still passes, saying so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unchecked: Option<String>,
+}
+
+fn is_zero(n: &u8) -> bool {
+    *n == 0
 }
 
 /// How a report labels a v1 attestation.
 pub const V1_BINDING: &str = "v1: does not bind tenant, contract or actor";
-/// How a report labels a v2 attestation.
-pub const V2_BINDING: &str = "v2: binds tenant, contract, document, event, kind, actor and issuer";
+/// How a report labels a v2 attestation: what it binds, and what not.
+pub const V2_BINDING: &str = "v2: binds tenant, contract, document, event, kind, actor and issuer; \
+     not the person's identity, nor the log";
+/// How a report labels a v2.1 attestation of an event with an identity.
+pub const V2_1_BINDING: &str = "v2.1: binds tenant, contract, document, event, kind, actor, issuer, \
+     the person's identity and the log";
+/// How a report labels a v2.1 attestation of an event without identity
+/// (its message's `identity` is `null`).
+pub const V2_1_NO_PERSON_BINDING: &str = "v2.1: binds tenant, contract, document, event, kind, \
+     actor, issuer and the log; no person (the event carries no identity)";
 
-/// The words for an attestation of message version `version`.
-pub fn binding_words(version: u8) -> &'static str {
-    if version == 2 {
-        V2_BINDING
-    } else {
-        V1_BINDING
+/// The words for an attestation of message version `version`.`minor`;
+/// `person`: whether its event commits to an identity (v2.1 only).
+pub fn binding_words(version: u8, minor: u8, person: bool) -> &'static str {
+    match (version, minor, person) {
+        (2, 1, true) => V2_1_BINDING,
+        (2, 1, false) => V2_1_NO_PERSON_BINDING,
+        (2, _, _) => V2_BINDING,
+        _ => V1_BINDING,
     }
 }
 

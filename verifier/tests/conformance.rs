@@ -15,6 +15,8 @@ mod certified;
 mod common;
 #[path = "gm_pki/mod.rs"]
 mod gm_pki;
+#[path = "conformance_cases/v21.rs"]
+mod v21;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -151,6 +153,10 @@ fn generate() -> Vec<Case> {
     cases.extend(sm_cases(&world, &court));
     cases.extend(sm3_record_cases(&world));
     cases.extend(certified::certified_cases(&world));
+    cases.extend(v21::v21_cases(&world, &court));
+    let sm = SmWorld::new();
+    let rebuild = |flow: &[Value]| to_value(&sm.rebuild(&world.bundle_v3_in(Suite::Sm2Sm3, flow)));
+    cases.extend(v21::sm_v21_cases(&world, &rebuild, &sm.policy()));
     cases
 }
 

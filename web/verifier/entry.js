@@ -84,8 +84,9 @@ export function parseEvent(ev) {
     const path = `event.attestations[${j}].`;
     fields(a, ['issuer', 'claim', 'signature', 'v', 'certificate'], ['issuer', 'claim', 'signature'], path);
     idString(a.issuer, `${path}issuer`);
-    // "v": 2 is an attestation v2; absent is v1; anything else is refused.
-    if ('v' in a && a.v !== 2) invalid(`${path}v`, 'version');
+    // "v": 2 is an attestation v2, "v": "2.1" (the string) a v2.1; absent
+    // is v1; anything else is refused.
+    if ('v' in a && a.v !== 2 && a.v !== '2.1') invalid(`${path}v`, 'version');
     if (!isObject(a.claim) || depth(a.claim) > 8 || utf8.encode(canonicalJson(a.claim)).length > 4096) {
       invalid(`${path}claim`, 'claim');
     }

@@ -10,7 +10,8 @@ use super::{list, BundleErased};
 use crate::anykey::AnyVerifier;
 use crate::check::{check_id, Check};
 use crate::entry::{parse_ledger_time, EventKind, LeafEntry};
-use crate::issuer::{check_attestation, Attested, CertifiedTrust, IssuerKeys};
+use crate::attest::{identity_digest, Binding, Person, PERSON_WITHHELD};
+use crate::issuer::{check_attestation_in, Attested, CertifiedTrust, IssuerKeys};
 use crate::policy::TrustPolicy;
 use crate::report::{
     binding_words, describe_attestation, kind_words, AttestationFact, ErasedFact, IdentityFact,
@@ -25,10 +26,14 @@ use crate::VerifyError;
 const LOG_ISSUER: &str = "evidence-ledger";
 
 /// The attestations check of one entry, and its timeline entry.
+///
+/// `origin`: the log's origin as the bundle's checkpoint names it (what a
+/// v2.1 attestation binds; its signature is the `log_signature` check's).
 pub(super) fn check(
     e: &DecodedEntry,
     issuers: &IssuerKeys,
     policy: &TrustPolicy,
+    origin: Option<&str>,
 ) -> (Check, Option<TimelineEntry>) {
     let title = format!("The attestations of entry {} are genuine", e.index);
     let subject = Some(e.index.to_string());
@@ -40,22 +45,35 @@ pub(super) fn check(
         }
     };
     let label = |f: &AttestationFact| format!("{} [{}]", f.description, f.binding);
-    let facts = attestation_facts(leaf, issuers, policy);
+    let binding = Binding { tenant: &leaf.tenant, log: origin, person: person_of(e, policy) };
+    let facts = attestation_facts(leaf, issuers, policy, &binding);
     let bad: Vec<String> = facts
         .iter()
-        .filter(|(f, _)| !f.valid)
+        .filter(|(f, _)| !f.valid && f.unchecked.is_none())
         .map(|(f, why)| format!("\"{}\": {why}", label(f)))
         .collect();
+    let unchecked: Vec<String> =
+        facts.iter().filter(|(f, _)| f.unchecked.is_some()).map(|(f, _)| label(f)).collect();
     let passed = bad.is_empty();
     let detail = if facts.is_empty() {
         format!(
             "None are needed for this event ({}) and it carries none.",
             leaf.event.kind.as_str()
         )
-    } else if passed {
+    } else if passed && unchecked.is_empty() {
         let all: Vec<String> =
             facts.iter().map(|(f, how)| format!("{} ({how})", label(f))).collect();
         format!("Every attestation is signed by the key of the issuer it names: {}.", list(&all))
+    } else if passed {
+        let held: Vec<String> = (facts.iter().filter(|(f, _)| f.valid))
+            .map(|(f, how)| format!("{} ({how})", label(f)))
+            .collect();
+        let held = if held.is_empty() { String::new() } else { format!(" Held: {}.", list(&held)) };
+        format!(
+            "Not checked, not failed: {} ({}).{held}",
+            list(&unchecked),
+            crate::attest::PERSON_WITHHELD
+        )
     } else {
         format!("Not every attestation holds: {}.", list(&bad))
     };
@@ -78,6 +96,7 @@ fn attestation_facts(
     leaf: &LeafEntry,
     issuers: &IssuerKeys,
     policy: &TrustPolicy,
+    binding: &Binding<'_>,
 ) -> Vec<(AttestationFact, String)> {
     let ev = &leaf.event;
     // A certificate is checked at the event's time: its ledger time.
@@ -87,17 +106,22 @@ fn attestation_facts(
         .iter()
         .enumerate()
         .map(|(j, a)| {
-            let (valid, how) = match attest_one(leaf, j, issuers, policy, &trust) {
+            let withheld = a.minor == 1 && binding.person == Person::Withheld;
+            let (valid, how) = match attest_one(leaf, j, issuers, policy, &trust, binding) {
+                _ if withheld => (false, PERSON_WITHHELD.to_owned()),
                 Ok(how) => (true, how),
                 Err(why) => (false, why),
             };
+            let person = binding.person != Person::NoIdentity;
             let fact = AttestationFact {
                 issuer: a.issuer.clone(),
                 claim: a.claim.clone(),
                 description: describe_attestation(ev.kind, &ev.actor.id, &a.issuer, &a.claim),
                 valid,
                 version: a.version,
-                binding: binding_words(a.version).to_owned(),
+                minor: a.minor,
+                binding: binding_words(a.version, a.minor, person).to_owned(),
+                unchecked: withheld.then(|| PERSON_WITHHELD.to_owned()),
             };
             (fact, how)
         })
@@ -127,7 +151,7 @@ fn candidate_keys(
     }
 }
 
-/// Attestation `j` of `leaf` by the one rule ([`check_attestation`]), with
+/// Attestation `j` of `leaf` by the one rule ([`check_attestation_in`]), with
 /// each candidate key, or its certificate against your policy's `ca`
 /// roots: how it holds, or why not.
 fn attest_one(
@@ -136,13 +160,14 @@ fn attest_one(
     issuers: &IssuerKeys,
     policy: &TrustPolicy,
     trust: &CertifiedTrust<'_>,
+    binding: &Binding<'_>,
 ) -> Result<String, String> {
     let a = &leaf.event.attestations[j];
     let issuer = plain(&a.issuer);
     let candidates = candidate_keys(&a.issuer, issuers, policy);
     if candidates.is_empty() {
         let none = IssuerKeys::new();
-        return match check_attestation(&leaf.event, j, &leaf.tenant, &none, trust) {
+        return match check_attestation_in(&leaf.event, j, binding, &none, trust) {
             Ok(Attested::Certified(c)) => Ok(format!(
                 "the key of certificate \"{}\" (serial {}), which chains to the CA {} your \
                  policy pins and was valid at the entry's time",
@@ -159,7 +184,7 @@ fn attest_one(
     let mut last = "the key";
     for (key, source) in &candidates {
         let keys = IssuerKeys::from([(a.issuer.clone(), key.clone())]);
-        match check_attestation(&leaf.event, j, &leaf.tenant, &keys, trust) {
+        match check_attestation_in(&leaf.event, j, binding, &keys, trust) {
             Ok(_) => return Ok(format!("{source}, {}", key.key_text())),
             Err(e @ VerifyError::Invalid { .. }) => return Err(plain(&e.to_string())),
             Err(_) => last = source,
@@ -171,6 +196,20 @@ fn attest_one(
         ));
     }
     Err(format!("the signature does not verify with {last} for {issuer}"))
+}
+
+/// The person a v2.1 attestation of `e` binds: the digest of its identity
+/// opening (with the policy's suite's hash), none when its record commits
+/// to no identity, withheld when it commits to one the bundle does not
+/// open (not disclosed, or erased).
+fn person_of(e: &DecodedEntry, policy: &TrustPolicy) -> Person {
+    match (&e.identity, e.identity_committed) {
+        (Some(id), _) => {
+            Person::Digest(identity_digest(policy.suite, &id.name, &id.id_type, &id.id_number))
+        }
+        (None, true) => Person::Withheld,
+        (None, false) => Person::NoIdentity,
+    }
 }
 
 fn timeline_entry(

@@ -57,6 +57,28 @@ fn flow(world: &World, pki: &GmPki, idp_key: &str, idp_chain: &[&str]) -> Vec<Va
     events
 }
 
+/// The genuine certified flow with every attestation v2.1 (issue 25 item
+/// 7) for the log `log`: the same chains, SM2 signatures over the v2.1
+/// message (the world's flow has v1 leaves and no identity: each binds the
+/// log and no person).
+fn flow_v21(world: &World, pki: &GmPki, log: &str) -> Vec<Value> {
+    let mut events = flow(world, pki, "d-idp", &["d-idp", "d-inter"]);
+    let key = |issuer: &str| match issuer {
+        "idp-gov" => "d-idp",
+        "intent-svc" => "d-intent",
+        "signer:u-1" => "d-u1",
+        "signer:u-2" => "d-u2",
+        other => panic!("issuer {other} of the world's flow"),
+    };
+    let sign = |issuer: &str, msg: &[u8]| pki.sign_raw(key(issuer), msg).to_vec();
+    for ev in &mut events {
+        for j in 0..ev["attestations"].as_array().map_or(0, Vec::len) {
+            super::v21::resign_v21(ev, j, (TENANT, log), None, Suite::Sm2Sm3, &sign);
+        }
+    }
+    events
+}
+
 /// The SM log's bundle of `events`, listing no issuer key (certified
 /// issuers have none).
 fn bundle(world: &World, sm: &SmWorld, events: &[Value]) -> verifier::bundle::Bundle {
@@ -79,7 +101,19 @@ pub(super) fn certified_cases(world: &World) -> Vec<Case> {
     };
     let genuine: (&str, &[&str]) = ("d-idp", &["d-idp", "d-inter"]);
     let failed = || expect("failed", &["attestations"], &[]);
-    vec![
+    let v21 = |name, description, log: &str, e| Case {
+        name,
+        description,
+        bundle: to_value(&bundle(world, &sm, &flow_v21(world, &pki, log))),
+        policy: policy.clone(),
+        document: Some(DOCUMENT.to_vec()),
+        expect: e,
+    };
+    let mut v21_cases = vec![
+        v21("sm2-sm3-certified-v21-verified", "The certified bundle with every attestation v2.1 (\"v\": \"2.1\", SM2 over the v2.1 message binding the log's origin; these events carry no identity, so no person).", ORIGIN, expect("verified", &[], &[])),
+        v21("sm2-sm3-certified-v21-origin-swapped", "The certified v2.1 attestations made for another log (other-ledger.example/log) with a tenant of the same name, replayed here.", super::v21::OTHER_LOG, failed()),
+    ];
+    let mut out = vec![
         case("sm2-sm3-certified-issuers-verified", "An sm2-sm3 bundle whose identity checks, intent proofs and signatures are attested by SM2 issuers certified by X.509 (GM/T 0015), each chain reaching the policy's `ca` root and valid at the entry's time.", genuine, &policy, expect("verified", &[], &[])),
         case("sm2-sm3-certified-no-ca-in-policy", "The genuine certified bundle against the policy without its `ca` line: no root of the checker's own vouches for the issuers' certificates (the bundle's chains are claims, never anchors).", genuine, &sm.policy(), failed()),
         case("sm2-sm3-certified-unpinned-ca", "The identity provider's attestation carries a chain to a root the policy does not pin (a forger's CA issued a certificate named idp-gov).", ("f-idp", &["f-idp", "f-root"]), &policy, failed()),
@@ -89,5 +123,7 @@ pub(super) fn certified_cases(world: &World) -> Vec<Case> {
         case("sm2-sm3-certified-leaf-without-digitalsignature", "The identity provider's certificate has a key usage of nonRepudiation alone, without digitalSignature.", ("k-idp", &["k-idp", "d-inter"]), &policy, failed()),
         case("sm2-sm3-certified-other-key", "The identity provider's attestation carries its genuine chain but is signed by the intent service's key.", ("d-intent", &["d-idp", "d-inter"]), &policy, failed()),
         case("sm2-sm3-certified-chain-swapped", "The intent service signs, with its own valid certificate, an attestation that names the identity provider: the chain is swapped onto another issuer.", ("d-intent", &["d-intent", "d-inter"]), &policy, failed()),
-    ]
+    ];
+    out.append(&mut v21_cases);
+    out
 }

@@ -8,7 +8,7 @@
 import { errMsg, m } from '../error.js';
 import { b64decode } from '../hash.js';
 import { verifyIssuerSignature } from '../anykey.js';
-import { attestationMessage } from '../attest.js';
+import { attestationMessage, identityDigest } from '../attest.js';
 import { check, plain, describeAttestation } from '../report.js';
 import { sm2VerifyRaw } from '../sm.js';
 import { parseLedgerTime } from '../entry.js';
@@ -76,25 +76,42 @@ export async function attestationCheck(e, d, policy) {
   const ev = e.leaf.ok.event;
   // A certificate is checked at the event's time: its ledger time.
   const at = Number(parseLedgerTime(e.leaf.ok.ledger_time) / 1000000n);
+  // What a v2.1 attestation binds besides the event: the checkpoint's
+  // origin, and the person: the digest of the identity opening (the
+  // policy's suite's hash), null when the record commits to no identity,
+  // withheld (undefined) when it commits to one the bundle does not open.
+  const binding = {
+    log: d.checkpoint.ok ? d.checkpoint.ok.origin : undefined,
+    identity: e.identity ? await identityDigest(policy.suite, e.identity) : e.identityCommitted ? undefined : null,
+  };
   const facts = [];
   for (let j = 0; j < ev.attestations.length; j++) {
     const a = ev.attestations[j];
-    const msg = attestationMessage(ev, j, e.leaf.ok.tenant);
-    const { key, why, cert } = await attestOne(a, msg, at, d, policy);
+    const minor = a.v === '2.1' ? 1 : 0;
+    const withheld = minor === 1 && binding.identity === undefined;
+    const msg = attestationMessage(ev, j, e.leaf.ok.tenant, binding);
+    const { key, why, cert } = withheld ? { why: m('c.att.withheld') }
+      : msg === null ? { why: m('c.att.no_log') } : await attestOne(a, msg, at, d, policy);
     facts.push({
       issuer: a.issuer, claim: a.claim, description: describeAttestation(ev, a), valid: !why, why: why ?? null,
-      key: key ? key.b64 : null, key_source: key ? key.source : null, cert: cert ?? null, version: a.v === 2 ? 2 : 1,
+      key: key ? key.b64 : null, key_source: key ? key.source : null, cert: cert ?? null, version: a.v === 2 || minor === 1 ? 2 : 1,
+      minor, person: binding.identity !== null, unchecked: withheld,
     });
   }
-  // What each signature binds, said next to it (v1: no tenant, contract or actor).
-  const said = (f) => m(f.version === 2 ? 'a.v2' : 'a.v1', { what: f.description });
-  const bad = facts.filter((f) => !f.valid).map((f) => m('c.att.item', { what: said(f), why: f.why }));
+  // What each signature binds, said next to it (v1: no tenant, contract or
+  // actor; v2: not the person or the log; v2.1: both, or no person).
+  const label = (f) => (f.version === 1 ? 'a.v1' : f.minor === 0 ? 'a.v2' : f.person ? 'a.v21' : 'a.v21_no_person');
+  const said = (f) => m(label(f), { what: f.description });
+  const bad = facts.filter((f) => !f.valid && !f.unchecked).map((f) => m('c.att.item', { what: said(f), why: f.why }));
+  const unchecked = facts.filter((f) => f.unchecked).map(said);
   const keys = facts.filter((f) => f.valid).map((f) => (f.cert
     ? m('c.att.cert', { issuer: plain(f.issuer), ...f.cert })
     : m('c.att.key', { issuer: plain(f.issuer), key: f.key, source: f.key_source })));
   const detail = facts.length === 0
     ? m('c.att.none', { kind: ev.kind })
-    : bad.length === 0 ? m('c.att.ok', { all: facts.map(said), keys }) : m('c.att.bad', { bad });
+    : bad.length > 0 ? m('c.att.bad', { bad })
+      : unchecked.length > 0 ? m('c.att.unchecked', { unchecked, held: facts.filter((f) => f.valid).map(said), keys })
+        : m('c.att.ok', { all: facts.map(said), keys });
   const l = e.leaf.ok;
   const entry = {
     index: e.index, ledger_time: l.ledger_time, kind: ev.kind, event_id: ev.event_id,

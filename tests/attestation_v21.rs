@@ -1,0 +1,210 @@
+//! End-to-end: attestation v2.1 (issue 25 item 7; docs/evidence-v2.md
+//! "Attestation v2.1"). A contract whose attestations are v2.1 is logged
+//! and verified by the Rust verifier and `POST /v1/verify`, with the
+//! binding said in words; v2 stays accepted and is labelled with what it
+//! does not bind; every forgery (the person swapped, an attestation made
+//! for another log, `v` downgraded, the v2.1 members signed under the v2
+//! context, the identity left out) is refused with 422
+//! `attestation_failed` and writes nothing.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use ed25519_dalek::Signer as _;
+use evidence_ledger::flows::{contract_flow, contract_flow_on, identity_digest_of, Issuer, Signer};
+use serde_json::{json, Value};
+use verifier::attest::{Binding, Person, ATTESTATION_CONTEXT_V2};
+use verifier::bundle::{verify_bundle, Bundle, VerifyOptions};
+use verifier::entry::Event;
+use verifier::report::{Report, V2_1_BINDING, V2_1_NO_PERSON_BINDING, V2_BINDING};
+use verifier::suite::Suite;
+
+const DOC: &str = "contract-v21";
+const V2_DOC: &str = "contract-v2";
+/// Another ledger, whose tenant is also called `acme`.
+const OTHER_LOG: &str = "other-ledger.example/log";
+
+fn origin(s: &Server) -> String {
+    s.get_json("/v1/log")["origin"].as_str().unwrap().to_owned()
+}
+
+/// The server's two signers (registered keys) with real identities.
+fn signers(s: &Server) -> Vec<Signer> {
+    let people = [("王小明", "11010119900307777X"), ("李华", "110101199203070022")];
+    s.signers
+        .iter()
+        .zip(people)
+        .map(|(p, (name, number))| {
+            let key = Issuer { name: p.issuer.name.clone(), key: p.issuer.key.clone() };
+            Signer::with_issuer(&p.id, &p.display, key).with_identity(
+                json!({"name": name, "id_type": "resident_id", "id_number": number}),
+            )
+        })
+        .collect()
+}
+
+fn flow_v21(s: &Server, doc: &str) -> Vec<Value> {
+    let people = signers(s);
+    let refs: Vec<&Signer> = people.iter().collect();
+    let origin = origin(s);
+    contract_flow_on(&origin, Suite::Ed25519Sha256, TENANT, &s.services, &refs, doc, doc.as_bytes())
+}
+
+fn court(s: &Server) -> VerifyOptions {
+    let mut policy = verifier::policy::TrustPolicy::default();
+    policy.add_log(s.get_json("/v1/log")["vkey"].as_str().unwrap()).unwrap();
+    VerifyOptions::with_policy(policy, "the test court's policy")
+}
+
+fn bundle(s: &Server, doc: &str) -> Bundle {
+    let (status, body) = s.get(&format!("/v1/documents/{doc}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(status, 200, "{body}");
+    Bundle::parse(body.as_bytes()).unwrap()
+}
+
+/// The binding words of each attestation of the report's timeline, by kind.
+fn bindings(report: &Report) -> Vec<(String, String, bool)> {
+    (report.timeline.iter())
+        .flat_map(|t| t.attestations.iter().map(|a| (t.kind.clone(), a.binding.clone(), a.valid)))
+        .collect()
+}
+
+/// Re-signs attestation 0 of `ev` (by `key`) over `message`.
+fn resign(ev: &mut Value, key: &ed25519_dalek::SigningKey, message: &[u8]) {
+    use base64::Engine as _;
+    let sig = key.sign(message).to_bytes();
+    ev["attestations"][0]["signature"] =
+        json!(base64::engine::general_purpose::STANDARD.encode(sig));
+}
+
+/// The v2.1 message of attestation 0 of `ev` for this tenant on `log`,
+/// bound to `person`.
+fn message(ev: &Value, log: &str, person: Person) -> Vec<u8> {
+    let event = Event::from_value(ev.clone(), false).unwrap();
+    let binding = Binding { tenant: TENANT, log: Some(log), person };
+    event.attestation_message_for(0, &binding).unwrap()
+}
+
+#[test]
+fn a_v2_1_contract_is_logged_and_both_verifiers_report_its_binding() {
+    let s = Server::start();
+    let (status, body) = s.submit(&json!({"events": flow_v21(&s, DOC)}));
+    assert_eq!(status, 200, "{body}");
+    // v2 is still accepted, and labelled with what it does not bind.
+    let refs: Vec<&Signer> = s.signers.iter().collect();
+    let v2 = contract_flow(&s.services, &refs, V2_DOC, V2_DOC.as_bytes());
+    let (status, body) = s.submit(&json!({"events": v2}));
+    assert_eq!(status, 200, "{body}");
+
+    let report = verify_bundle(&bundle(&s, DOC), &court(&s));
+    assert!(report.passed, "{:#?}", report.checks.iter().filter(|c| !c.passed).collect::<Vec<_>>());
+    let got = bindings(&report);
+    assert_eq!(got.len(), 6, "{got:?}");
+    for (kind, words, valid) in &got {
+        assert!(valid, "{kind}: {words}");
+        let want = if kind == "identity_verified" { V2_1_BINDING } else { V2_1_NO_PERSON_BINDING };
+        assert_eq!(words, want, "{kind}");
+    }
+    assert!(V2_1_BINDING.contains("the person's identity and the log"));
+    let v2_report = verify_bundle(&bundle(&s, V2_DOC), &court(&s));
+    assert!(v2_report.passed);
+    assert!(bindings(&v2_report).iter().all(|(_, w, v)| *v && w == V2_BINDING));
+    assert!(V2_BINDING.contains("not the person's identity, nor the log"));
+
+    // POST /v1/verify (the service's trust) says the same.
+    let (raw_status, raw) = s.get(&format!("/v1/documents/{DOC}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(raw_status, 200);
+    let (status, out) = s.post("/v1/verify", None, raw.into_bytes());
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["verdict"]["status"], "verified", "{out:#}");
+    let timeline = out["timeline"].as_array().unwrap();
+    let id_check = timeline.iter().find(|t| t["kind"] == "identity_verified").unwrap();
+    assert_eq!(id_check["attestations"][0]["binding"], V2_1_BINDING);
+    assert_eq!(id_check["attestations"][0]["minor"], 1);
+}
+
+#[test]
+fn forged_v2_1_attestations_are_refused_and_nothing_is_written() {
+    let s = Server::start();
+    let log = origin(&s);
+    let flow = flow_v21(&s, DOC);
+    let idp = &s.services.idp.key;
+    // Entry 1: u-1's identity check by idp-gov, with u-1's identity.
+    let genuine = flow[1].clone();
+    let someone = json!({"name": "张三", "id_type": "resident_id", "id_number": "110101199003070011"});
+    let digest = |id: &Value| Person::Digest(identity_digest_of(id, Suite::Ed25519Sha256));
+
+    // The identity provider vouched for 张三; the pass is put beside u-1.
+    let mut swapped = genuine.clone();
+    resign(&mut swapped, idp, &message(&genuine, &log, digest(&someone)));
+    // The same attestation with the person in the event swapped instead.
+    let mut other_person = genuine.clone();
+    other_person["identity"] = someone.clone();
+    // Made on another ledger, for a tenant of the same name: replayed here.
+    let mut replayed = genuine.clone();
+    resign(&mut replayed, idp, &message(&genuine, OTHER_LOG, digest(&genuine["identity"])));
+    // "v" downgraded to 2, to escape the person and the log.
+    let mut downgraded = genuine.clone();
+    downgraded["attestations"][0]["v"] = json!(2);
+    // The v2.1 members signed under the v2 context, as "v": 2.
+    let mut as_v2 = genuine.clone();
+    let text = String::from_utf8(message(&genuine, &log, digest(&genuine["identity"]))).unwrap();
+    let text = text.replace(
+        "\"evidence-ledger/attestation/v2.1\"",
+        &format!("\"{ATTESTATION_CONTEXT_V2}\""),
+    );
+    resign(&mut as_v2, idp, text.as_bytes());
+    as_v2["attestations"][0]["v"] = json!(2);
+    // The identity left out of the event the provider's signature binds.
+    let mut without = genuine.clone();
+    without.as_object_mut().unwrap().remove("identity");
+
+    let before = s.tree_size_latest();
+    let forgeries = [
+        ("identity swapped (signed for another)", swapped),
+        ("identity swapped (in the event)", other_person),
+        ("made for another log", replayed),
+        ("v downgraded", downgraded),
+        ("v2.1 members signed as v2", as_v2),
+        ("identity left out", without),
+    ];
+    for (what, forged) in forgeries {
+        // Alone, and at position 1 of an otherwise genuine batch.
+        let mut batch = flow.clone();
+        batch[1] = forged.clone();
+        for (body, position) in [(forged, 0), (json!({"events": batch}), 1)] {
+            let (status, err) = s.submit(&body);
+            assert_eq!(status, 422, "{what}: {err}");
+            assert_eq!(err["error"]["code"], "attestation_failed", "{what}: {err}");
+            let msg = err["error"]["message"].as_str().unwrap();
+            if position > 0 {
+                assert!(msg.starts_with(&format!("events[{position}]")), "{what}: {msg}");
+            }
+        }
+        assert_eq!(s.tree_size_latest(), before, "{what}: nothing written");
+    }
+    let (status, _) = s.get(&format!("/v1/documents/{DOC}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(status, 404, "no entry of the contract was written");
+
+    // The genuine batch is then taken whole.
+    let (status, body) = s.submit(&json!({"events": flow}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(s.tree_size_latest(), before + flow.len() as u64);
+}
+
+/// The identity digest an identity provider signs in advance is the one
+/// docs/evidence-v2.md gives (its known-answer vector), and the one the
+/// flows' identity providers sign.
+#[test]
+fn the_identity_digest_is_the_documented_one() {
+    let id = json!({"name": "张三", "id_type": "resident_id", "id_number": "110101199003070011"});
+    assert_eq!(
+        identity_digest_of(&id, Suite::Ed25519Sha256),
+        "adb254ea77b93c33e39f7e0c6d5c5f35a8d689ddc672a3842f69df5ba4b03019"
+    );
+    assert_eq!(
+        identity_digest_of(&id, Suite::Sm2Sm3),
+        "ecbe7f64618817114d0cf973aa5ff02d82d05d271dcfc47253ab25ccb7c06cfa"
+    );
+}

@@ -193,18 +193,45 @@ fn forged_v2_1_attestations_are_refused_and_nothing_is_written() {
     assert_eq!(s.tree_size_latest(), before + flow.len() as u64);
 }
 
-/// The identity digest an identity provider signs in advance is the one
-/// docs/evidence-v2.md gives (its known-answer vector), and the one the
-/// flows' identity providers sign.
+/// The known-answer vector of docs/evidence-v2.md "Attestation v2.1": the
+/// documented input is what the identity gives, and its SHA-256 and SM3
+/// digests are what the code and `openssl dgst` compute.
 #[test]
-fn the_identity_digest_is_the_documented_one() {
-    let id = json!({"name": "张三", "id_type": "resident_id", "id_number": "110101199003070011"});
-    assert_eq!(
-        identity_digest_of(&id, Suite::Ed25519Sha256),
-        "adb254ea77b93c33e39f7e0c6d5c5f35a8d689ddc672a3842f69df5ba4b03019"
-    );
-    assert_eq!(
-        identity_digest_of(&id, Suite::Sm2Sm3),
-        "ecbe7f64618817114d0cf973aa5ff02d82d05d271dcfc47253ab25ccb7c06cfa"
-    );
+fn the_documented_identity_digest_vector_holds() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/evidence-v2.md"),
+    )
+    .unwrap();
+    let block = doc.split("```identity-digest-vector\n").nth(1).expect("the vector block");
+    let block = block.split("```").next().unwrap();
+    let field = |name: &str| {
+        let line = block.lines().find(|l| l.starts_with(&format!("{name} "))).expect(name);
+        line[name.len()..].trim().to_owned()
+    };
+    let identity: Value = serde_json::from_str(&field("identity")).unwrap();
+    let input = field("input").replace("\\n", "\n");
+    let s = |k: &str| identity[k].as_str().unwrap();
+    let want = verifier::attest::identity_digest_input(s("name"), s("id_type"), s("id_number"));
+    assert_eq!(input.as_bytes(), want.as_slice());
+    for (suite, name, flag) in
+        [(Suite::Ed25519Sha256, "sha256", "-sha256"), (Suite::Sm2Sm3, "sm3", "-sm3")]
+    {
+        assert_eq!(identity_digest_of(&identity, suite), field(name), "{name}");
+        assert_eq!(openssl_dgst(flag, input.as_bytes()), field(name), "openssl dgst {flag}");
+    }
+}
+
+/// `openssl dgst FLAG` of `data`, as lowercase hex.
+fn openssl_dgst(flag: &str, data: &[u8]) -> String {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("openssl")
+        .args(["dgst", flag, "-r"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl (scripts/env.sh installs it)");
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "openssl dgst {flag}");
+    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
 }

@@ -140,7 +140,15 @@ async fn push(
         let doc_id = format!("contract-2026-{:04}", i + 1);
         let document = contract_text(i);
         let parties: Vec<&Signer> = pair.iter().collect();
-        let events = contract_flow_on(ledger.origin(), ledger.suite(), TENANT, services, &parties, &doc_id, &document);
+        let events = contract_flow_on(
+            ledger.origin(),
+            ledger.suite(),
+            TENANT,
+            services,
+            &parties,
+            &doc_id,
+            &document,
+        );
         let resp = client
             .post(format!("{base}/v1/events"))
             .bearer_auth(token)

@@ -210,10 +210,17 @@ fn flow(
 ) -> Vec<Value> {
     let h = Hash::digest(document).to_hex();
     let platform = json!({"id": "platform", "display": "平台", "commitment": Hash::digest(b"platform").to_hex()});
-    let event = |id: &str, kind: &str, actor: Value, who: Option<&Value>, a: &[(&Issuer, Value)]| {
-        event(scope, id, document_id, kind, &h, actor, who, a)
-    };
-    let mut out = vec![event(&format!("{document_id}:registered"), "registered", platform.clone(), None, &[])];
+    let event =
+        |id: &str, kind: &str, actor: Value, who: Option<&Value>, a: &[(&Issuer, Value)]| {
+            event(scope, id, document_id, kind, &h, actor, who, a)
+        };
+    let mut out = vec![event(
+        &format!("{document_id}:registered"),
+        "registered",
+        platform.clone(),
+        None,
+        &[],
+    )];
     let methods = [("phone_3_factor", "sms_code"), ("bank_card_4_factor", "face_liveness")];
     for (i, s) in signers.iter().enumerate() {
         let (id_method, intent_method) = methods[i % methods.len()];
@@ -222,8 +229,20 @@ fn flow(
         let sign_claim = json!({"action": "sign", "algorithm": "Ed25519"});
         let eid = |k: &str| format!("{document_id}:{}:{k}", s.id);
         let who = s.identity.as_ref();
-        out.push(event(&eid("identity"), "identity_verified", s.actor(), who, &[(&services.idp, id_claim)]));
-        out.push(event(&eid("intent"), "intent_verified", s.actor(), None, &[(&services.intent, intent_claim)]));
+        out.push(event(
+            &eid("identity"),
+            "identity_verified",
+            s.actor(),
+            who,
+            &[(&services.idp, id_claim)],
+        ));
+        out.push(event(
+            &eid("intent"),
+            "intent_verified",
+            s.actor(),
+            None,
+            &[(&services.intent, intent_claim)],
+        ));
         out.push(event(&eid("signed"), "signed", s.actor(), None, &[(&s.issuer, sign_claim)]));
     }
     out.push(event(&format!("{document_id}:completed"), "completed", platform, None, &[]));

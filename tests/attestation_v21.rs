@@ -37,9 +37,8 @@ fn signers(s: &Server) -> Vec<Signer> {
         .zip(people)
         .map(|(p, (name, number))| {
             let key = Issuer { name: p.issuer.name.clone(), key: p.issuer.key.clone() };
-            Signer::with_issuer(&p.id, &p.display, key).with_identity(
-                json!({"name": name, "id_type": "resident_id", "id_number": number}),
-            )
+            Signer::with_issuer(&p.id, &p.display, key)
+                .with_identity(json!({"name": name, "id_type": "resident_id", "id_number": number}))
         })
         .collect()
 }
@@ -132,7 +131,8 @@ fn forged_v2_1_attestations_are_refused_and_nothing_is_written() {
     let idp = &s.services.idp.key;
     // Entry 1: u-1's identity check by idp-gov, with u-1's identity.
     let genuine = flow[1].clone();
-    let someone = json!({"name": "张三", "id_type": "resident_id", "id_number": "110101199003070011"});
+    let someone =
+        json!({"name": "张三", "id_type": "resident_id", "id_number": "110101199003070011"});
     let digest = |id: &Value| Person::Digest(identity_digest_of(id, Suite::Ed25519Sha256));
 
     // The identity provider vouched for 张三; the pass is put beside u-1.
@@ -150,10 +150,8 @@ fn forged_v2_1_attestations_are_refused_and_nothing_is_written() {
     // The v2.1 members signed under the v2 context, as "v": 2.
     let mut as_v2 = genuine.clone();
     let text = String::from_utf8(message(&genuine, &log, digest(&genuine["identity"]))).unwrap();
-    let text = text.replace(
-        "\"evidence-ledger/attestation/v2.1\"",
-        &format!("\"{ATTESTATION_CONTEXT_V2}\""),
-    );
+    let text = text
+        .replace("\"evidence-ledger/attestation/v2.1\"", &format!("\"{ATTESTATION_CONTEXT_V2}\""));
     resign(&mut as_v2, idp, text.as_bytes());
     as_v2["attestations"][0]["v"] = json!(2);
     // The identity left out of the event the provider's signature binds.

@@ -259,8 +259,10 @@ mod tests {
         );
     }
 
-    const IDENTITY_SHA256_KAT: &str = "adb254ea77b93c33e39f7e0c6d5c5f35a8d689ddc672a3842f69df5ba4b03019";
-    const IDENTITY_SM3_KAT: &str = "ecbe7f64618817114d0cf973aa5ff02d82d05d271dcfc47253ab25ccb7c06cfa";
+    const IDENTITY_SHA256_KAT: &str =
+        "adb254ea77b93c33e39f7e0c6d5c5f35a8d689ddc672a3842f69df5ba4b03019";
+    const IDENTITY_SM3_KAT: &str =
+        "ecbe7f64618817114d0cf973aa5ff02d82d05d271dcfc47253ab25ccb7c06cfa";
 
     #[test]
     fn v2_1_message_adds_the_person_and_the_log() {

@@ -134,10 +134,12 @@ fn is_zero(n: &u8) -> bool {
 /// How a report labels a v1 attestation.
 pub const V1_BINDING: &str = "v1: does not bind tenant, contract or actor";
 /// How a report labels a v2 attestation: what it binds, and what not.
-pub const V2_BINDING: &str = "v2: binds tenant, contract, document, event, kind, actor and issuer; \
+pub const V2_BINDING: &str =
+    "v2: binds tenant, contract, document, event, kind, actor and issuer; \
      not the person's identity, nor the log";
 /// How a report labels a v2.1 attestation of an event with an identity.
-pub const V2_1_BINDING: &str = "v2.1: binds tenant, contract, document, event, kind, actor, issuer, \
+pub const V2_1_BINDING: &str =
+    "v2.1: binds tenant, contract, document, event, kind, actor, issuer, \
      the person's identity and the log";
 /// How a report labels a v2.1 attestation of an event without identity
 /// (its message's `identity` is `null`).

@@ -8,9 +8,9 @@
 use super::decoded::DecodedEntry;
 use super::{list, BundleErased};
 use crate::anykey::AnyVerifier;
+use crate::attest::{identity_digest, Binding, Person, PERSON_WITHHELD};
 use crate::check::{check_id, Check};
 use crate::entry::{parse_ledger_time, EventKind, LeafEntry};
-use crate::attest::{identity_digest, Binding, Person, PERSON_WITHHELD};
 use crate::issuer::{check_attestation_in, Attested, CertifiedTrust, IssuerKeys};
 use crate::policy::TrustPolicy;
 use crate::report::{

@@ -80,10 +80,17 @@ pub(super) fn v21_cases(world: &World, court: &str) -> Vec<Case> {
         f(&mut out[1]);
         out
     };
-    let someone_else =
-        Person::Digest(identity_digest(Suite::Ed25519Sha256, "张三", "resident_id", "110101199003070011"));
-    let swapped = with(&|ev| resign_v21(ev, 0, (TENANT, ORIGIN), Some(someone_else.clone()), Suite::Ed25519Sha256, &sign));
-    let replayed = with(&|ev| resign_v21(ev, 0, (TENANT, OTHER_LOG), None, Suite::Ed25519Sha256, &sign));
+    let someone_else = Person::Digest(identity_digest(
+        Suite::Ed25519Sha256,
+        "张三",
+        "resident_id",
+        "110101199003070011",
+    ));
+    let swapped = with(&|ev| {
+        resign_v21(ev, 0, (TENANT, ORIGIN), Some(someone_else.clone()), Suite::Ed25519Sha256, &sign)
+    });
+    let replayed =
+        with(&|ev| resign_v21(ev, 0, (TENANT, OTHER_LOG), None, Suite::Ed25519Sha256, &sign));
     let downgraded = with(&|ev| ev["attestations"][0]["v"] = json!(2));
     let as_v2 = with(&|ev| {
         // The v2.1 members (the person and the log) under the v2 context,
@@ -105,7 +112,8 @@ pub(super) fn v21_cases(world: &World, court: &str) -> Vec<Case> {
             issuer: "idp-gov",
             claim: &claim,
         };
-        let msg = attestation_message_v2_1(&AttestationV21 { v2, log: ORIGIN, identity: Some(&digest) });
+        let msg =
+            attestation_message_v2_1(&AttestationV21 { v2, log: ORIGIN, identity: Some(&digest) });
         let text = String::from_utf8(msg).expect("UTF-8").replace(
             "\"evidence-ledger/attestation/v2.1\"",
             &format!("\"{ATTESTATION_CONTEXT_V2}\""),
@@ -131,7 +139,11 @@ pub(super) fn v21_cases(world: &World, court: &str) -> Vec<Case> {
 }
 
 /// v2.1 on an `sm2-sm3` log: the identity digest is SM3 (SHA-256 fails).
-pub(super) fn sm_v21_cases(world: &World, rebuild: &dyn Fn(&[Value]) -> Value, policy: &str) -> Vec<Case> {
+pub(super) fn sm_v21_cases(
+    world: &World,
+    rebuild: &dyn Fn(&[Value]) -> Value,
+    policy: &str,
+) -> Vec<Case> {
     let flow = flow_v21(world, Suite::Sm2Sm3);
     let sign = ed25519(world);
     let mut sha = flow.clone();

@@ -9,6 +9,10 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "../verifier/tests/gm_pki/mod.rs"]
+mod gm_pki;
+#[path = "sm_pki/mod.rs"]
+mod sm_pki;
 
 use common::*;
 use ed25519_dalek::Signer as _;
@@ -189,6 +193,90 @@ fn forged_v2_1_attestations_are_refused_and_nothing_is_written() {
     let (status, body) = s.submit(&json!({"events": flow}));
     assert_eq!(status, 200, "{body}");
     assert_eq!(s.tree_size_latest(), before + flow.len() as u64);
+}
+
+/// Certified SM2 issuers (X.509, GM/T 0015) attest v2.1 on an `sm2-sm3`
+/// log: the identity digest is SM3; a contract whose every attestation is
+/// certified v2.1 is taken and verified by `POST /v1/verify` (the
+/// service's trust holds the registered CA); the identity provider's
+/// attestation bound with the SHA-256 digest, or made for another log, is
+/// refused with nothing written.
+#[test]
+fn certified_sm2_issuers_attest_v2_1_on_an_sm2_sm3_log() {
+    let mut s = Server::prepare_with(&["--suite", "sm2-sm3"]);
+    s.spawn_with(&["--suite", "sm2-sm3"]);
+    let pki = sm_pki::pki_with(&[
+        ("idp-sm2", "idp-sm2"),
+        ("intent-sm2", "intent-sm2"),
+        ("signer-u-3", "signer:u-3"),
+    ]);
+    let body = json!({"name": sm_pki::CA_NAME, "root_pem": pki.pem("root")});
+    let (code, rec) =
+        s.post("/v1/issuer-cas", Some(&s.tokens.platform), serde_json::to_vec(&body).unwrap());
+    assert_eq!(code, 200, "{rec}");
+    let log = origin(&s);
+    let person = Signer::random("u-3", "张*").with_identity(
+        json!({"name": "张三", "id_type": "resident_id", "id_number": "110101199003070011"}),
+    );
+    let mut flow =
+        contract_flow_on(&log, Suite::Sm2Sm3, TENANT, &s.services, &[&person], DOC, b"sm doc");
+    let map = [
+        (s.services.idp.name.as_str(), "idp-sm2", "idp-sm2"),
+        (s.services.intent.name.as_str(), "intent-sm2", "intent-sm2"),
+        ("signer:u-3", "signer:u-3", "signer-u-3"),
+    ];
+    for ev in &mut flow {
+        for j in 0..ev["attestations"].as_array().map_or(0, Vec::len) {
+            let old = ev["attestations"][j]["issuer"].as_str().unwrap().to_owned();
+            let (_, new, cert) = map.iter().find(|(o, _, _)| *o == old).unwrap();
+            sm_pki::certify_v21(&pki, ev, j, (TENANT, &log), None, new, cert, &[cert, "inter"]);
+        }
+    }
+    let at = flow.iter().position(|e| e["kind"] == "identity_verified").unwrap();
+    let sha256 = Person::Digest(identity_digest_of(&flow[at]["identity"], Suite::Ed25519Sha256));
+    let chain = ["idp-sm2", "inter"];
+    let mut wrong_hash = flow[at].clone();
+    sm_pki::certify_v21(
+        &pki,
+        &mut wrong_hash,
+        0,
+        (TENANT, &log),
+        Some(sha256),
+        "idp-sm2",
+        "idp-sm2",
+        &chain,
+    );
+    let mut replayed = flow[at].clone();
+    sm_pki::certify_v21(
+        &pki,
+        &mut replayed,
+        0,
+        (TENANT, OTHER_LOG),
+        None,
+        "idp-sm2",
+        "idp-sm2",
+        &chain,
+    );
+    let size = s.tree_size_latest();
+    for (what, forged) in [("SHA-256 digest on an SM3 log", wrong_hash), ("another log", replayed)]
+    {
+        let (code, err) = s.submit(&forged);
+        assert_eq!(code, 422, "{what}: {err}");
+        assert_eq!(err["error"]["code"], "attestation_failed", "{what}: {err}");
+    }
+    assert_eq!(s.tree_size_latest(), size, "nothing written");
+
+    let (code, body) = s.submit(&json!({"events": flow}));
+    assert_eq!(code, 200, "{body}");
+    let (code, raw) = s.get(&format!("/v1/documents/{DOC}/bundle"), Some(&s.tokens.legal));
+    assert_eq!(code, 200, "{raw}");
+    let (code, out) = s.post("/v1/verify", None, raw.into_bytes());
+    assert_eq!(code, 200, "{out}");
+    assert_eq!(out["verdict"]["status"], "verified", "{out:#}");
+    let timeline = out["timeline"].as_array().unwrap();
+    let id_check = timeline.iter().find(|t| t["kind"] == "identity_verified").unwrap();
+    assert_eq!(id_check["attestations"][0]["binding"], V2_1_BINDING, "{id_check:#}");
+    assert_eq!(id_check["attestations"][0]["valid"], true, "{id_check:#}");
 }
 
 /// The known-answer vector of docs/evidence-v2.md "Attestation v2.1": the

@@ -47,6 +47,22 @@ fn corpus_through_the_javascript_verifier() {
     assert_eq!(passed, cases + 1, "{stdout}");
 }
 
+/// Attestation v2.1 in the page's verifier: the identity digest's
+/// known-answer vector and the binding each report states
+/// (tests/browser/v21.test.mjs, over the corpus's v2.1 cases). Needs
+/// `node`; fails, never skips, without it.
+#[test]
+fn attestation_v2_1_through_the_javascript_verifier() {
+    let out = Command::new("node")
+        .current_dir(repo())
+        .args(["--test", "tests/browser/v21.test.mjs"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run node ({e}): scripts/env.sh installs it"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.lines().any(|l| l == "# pass 4"), "{stdout}");
+}
+
 /// web/vendor/pki.js (and web/vendor/sm-crypto.js beside it) is exactly
 /// what `scripts/vendor-web` makes from the versions pinned in
 /// web/vendor/package-lock.json (npm ci, then esbuild): nobody edited a

@@ -11,6 +11,7 @@
 pub mod html;
 pub mod pdf;
 pub mod qr;
+mod words;
 
 use serde_json::Value;
 use verifier::report::{method_words, plain, CheckStatus, Report, TimelineEntry, VerdictStatus};
@@ -272,16 +273,7 @@ fn timeline(r: &Report) -> Block {
                 .attestations
                 .iter()
                 .map(|a| {
-                    let mark = match (a.valid, &a.unchecked) {
-                        (true, _) => "有效 valid",
-                        (false, Some(_)) => "未核验 not checked: identity opening not included",
-                        (false, None) => "无效 INVALID",
-                    };
-                    let v1 = match (a.version, a.minor) {
-                        (1, _) => "\n（v1：未绑定租户、合同与当事人 v1: does not bind tenant, contract or actor）",
-                        (_, 1) => "\n（v2.1：绑定当事人身份与日志 v2.1: binds the person's identity and the log）",
-                        _ => "\n（v2：未绑定当事人身份与日志 v2: binds neither the person's identity nor the log）",
-                    };
+                    let (mark, v1) = words::attestation_words(a);
                     format!("{} [{mark}]{v1}", a.description)
                 })
                 .collect();

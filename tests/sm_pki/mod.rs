@@ -58,3 +58,28 @@ pub fn certify_all(pki: &GmPki, events: &mut [Value], tenant: &str, map: &[(&str
         }
     }
 }
+
+/// [`certify`] as attestation v2.1 (`"v": "2.1"`): signed over the v2.1
+/// message for `tenant` on the log `origin`, bound to `person` (the
+/// event's own, with SM3, when `None`).
+#[allow(clippy::too_many_arguments)]
+pub fn certify_v21(
+    pki: &GmPki,
+    ev: &mut Value,
+    j: usize,
+    (tenant, origin): (&str, &str),
+    person: Option<verifier::attest::Person>,
+    issuer: &str,
+    key: &str,
+    chain_names: &[&str],
+) {
+    let a = &mut ev["attestations"][j];
+    a["issuer"] = issuer.into();
+    a["v"] = "2.1".into();
+    a["certificate"] = chain(pki, chain_names);
+    let event = verifier::entry::Event::from_value(ev.clone(), false).expect("a valid event");
+    let person = person.unwrap_or_else(|| event.person(verifier::suite::Suite::Sm2Sm3));
+    let binding = verifier::attest::Binding { tenant, log: Some(origin), person };
+    let msg = event.attestation_message_for(j, &binding).expect("a v2.1 message");
+    ev["attestations"][j]["signature"] = B64.encode(pki.sign_raw(key, &msg)).into();
+}

@@ -127,6 +127,36 @@ fn a_v2_1_contract_is_logged_and_both_verifiers_report_its_binding() {
     assert_eq!(id_check["attestations"][0]["minor"], 1);
 }
 
+/// After a subject erasure, a v2.1 attestation's binding to the erased
+/// person can no longer be checked: the bundle still verifies, no
+/// attestation fails, and the other signer's person binding still holds.
+#[test]
+fn after_a_subject_erasure_the_bundle_still_verifies() {
+    let s = Server::start();
+    let (status, body) = s.submit(&json!({"events": flow_v21(&s, DOC)}));
+    assert_eq!(status, 200, "{body}");
+    let reason = serde_json::to_vec(&json!({"reason": "data subject request"})).unwrap();
+    let (status, body) = s.post("/v1/subjects/u-1/erase", Some(&s.tokens.admin), reason);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["erased"]["pending"], json!([]), "{body}");
+
+    let report = verify_bundle(&bundle(&s, DOC), &court(&s));
+    assert!(report.passed, "{:#?}", report.checks.iter().filter(|c| !c.passed).collect::<Vec<_>>());
+    let facts: Vec<_> = report.timeline.iter().flat_map(|t| &t.attestations).collect();
+    assert!(facts.iter().all(|f| f.valid || f.unchecked.is_some()), "{facts:#?}");
+    let u2 = report
+        .timeline
+        .iter()
+        .find(|t| t.kind == "identity_verified" && t.actor_id == "u-2")
+        .expect("u-2's identity check");
+    assert_eq!(u2.attestations[0].binding, V2_1_BINDING);
+    assert!(u2.attestations[0].valid);
+    assert!(
+        !report.timeline.iter().any(|t| t.actor_id == "u-1" && !t.attestations.is_empty()),
+        "u-1's attestations are redacted from the v3 records"
+    );
+}
+
 #[test]
 fn forged_v2_1_attestations_are_refused_and_nothing_is_written() {
     let s = Server::start();

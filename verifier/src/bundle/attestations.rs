@@ -44,39 +44,9 @@ pub(super) fn check(
             return (Check::new(check_id::ATTESTATIONS, subject, false, title, detail), None);
         }
     };
-    let label = |f: &AttestationFact| format!("{} [{}]", f.description, f.binding);
     let binding = Binding { tenant: &leaf.tenant, log: origin, person: person_of(e, policy) };
     let facts = attestation_facts(leaf, issuers, policy, &binding);
-    let bad: Vec<String> = facts
-        .iter()
-        .filter(|(f, _)| !f.valid && f.unchecked.is_none())
-        .map(|(f, why)| format!("\"{}\": {why}", label(f)))
-        .collect();
-    let unchecked: Vec<String> =
-        facts.iter().filter(|(f, _)| f.unchecked.is_some()).map(|(f, _)| label(f)).collect();
-    let passed = bad.is_empty();
-    let detail = if facts.is_empty() {
-        format!(
-            "None are needed for this event ({}) and it carries none.",
-            leaf.event.kind.as_str()
-        )
-    } else if passed && unchecked.is_empty() {
-        let all: Vec<String> =
-            facts.iter().map(|(f, how)| format!("{} ({how})", label(f))).collect();
-        format!("Every attestation is signed by the key of the issuer it names: {}.", list(&all))
-    } else if passed {
-        let held: Vec<String> = (facts.iter().filter(|(f, _)| f.valid))
-            .map(|(f, how)| format!("{} ({how})", label(f)))
-            .collect();
-        let held = if held.is_empty() { String::new() } else { format!(" Held: {}.", list(&held)) };
-        format!(
-            "Not checked, not failed: {} ({}).{held}",
-            list(&unchecked),
-            crate::attest::PERSON_WITHHELD
-        )
-    } else {
-        format!("Not every attestation holds: {}.", list(&bad))
-    };
+    let (passed, detail) = outcome(leaf.event.kind.as_str(), &facts);
     let mut entry = timeline_entry(e.index, leaf, facts.into_iter().map(|(f, _)| f).collect());
     entry.identity = e.identity.as_ref().map(|id| IdentityFact {
         name: id.name.clone(),
@@ -88,6 +58,37 @@ pub(super) fn check(
         entry.identity_note = Some(IDENTITY_NOT_INCLUDED.to_owned());
     }
     (Check::new(check_id::ATTESTATIONS, subject, passed, title, detail), Some(entry))
+}
+
+/// Whether the check passes, and its detail: every attestation holds, or
+/// some cannot be checked (a v2.1 person binding without its opening:
+/// said, not failed), or which do not hold and why.
+fn outcome(kind: &str, facts: &[(AttestationFact, String)]) -> (bool, String) {
+    let label = |f: &AttestationFact| format!("{} [{}]", f.description, f.binding);
+    let held = |f: &AttestationFact, how: &str| format!("{} ({how})", label(f));
+    let bad: Vec<String> = (facts.iter())
+        .filter(|(f, _)| !f.valid && f.unchecked.is_none())
+        .map(|(f, why)| format!("\"{}\": {why}", label(f)))
+        .collect();
+    let unchecked: Vec<String> =
+        facts.iter().filter(|(f, _)| f.unchecked.is_some()).map(|(f, _)| label(f)).collect();
+    if facts.is_empty() {
+        return (true, format!("None are needed for this event ({kind}) and it carries none."));
+    }
+    if !bad.is_empty() {
+        return (false, format!("Not every attestation holds: {}.", list(&bad)));
+    }
+    let valid: Vec<String> =
+        facts.iter().filter(|(f, _)| f.valid).map(|(f, how)| held(f, how)).collect();
+    if unchecked.is_empty() {
+        let all = list(&valid);
+        return (
+            true,
+            format!("Every attestation is signed by the key of the issuer it names: {all}."),
+        );
+    }
+    let valid = if valid.is_empty() { String::new() } else { format!(" Held: {}.", list(&valid)) };
+    (true, format!("Not checked, not failed: {} ({PERSON_WITHHELD}).{valid}", list(&unchecked)))
 }
 
 /// Each attestation of `leaf`, described and checked, with the reason it

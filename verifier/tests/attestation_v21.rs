@@ -1,0 +1,72 @@
+//! Attestation v2.1 in the Rust verifier's reports (docs/evidence-v2.md
+//! "Attestation v2.1"): the binding each attestation is labelled with, and
+//! "not checked" (not failed) when the identity opening is not included,
+//! over the conformance corpus's v2.1 cases (whose verdicts
+//! tests/conformance.rs checks); the page's twin is
+//! tests/browser/v21.test.mjs.
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use verifier::attest::PERSON_WITHHELD;
+use verifier::bundle::{verify_bundle_bytes, VerifyOptions};
+use verifier::policy::TrustPolicy;
+use verifier::report::{AttestationFact, Report, V2_1_BINDING, V2_1_NO_PERSON_BINDING, V2_BINDING};
+
+fn run(name: &str) -> Report {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("testdata/conformance/{name}.json"));
+    let case: Value = serde_json::from_slice(&std::fs::read(path).expect("case")).expect("JSON");
+    let policy = TrustPolicy::parse(case["policy"].as_str().expect("policy")).expect("policy");
+    let mut options = VerifyOptions::with_policy(policy, "the case's policy");
+    options.now_unix = case["now"].as_i64();
+    verify_bundle_bytes(&serde_json::to_vec(&case["bundle"]).expect("bundle"), &options)
+}
+
+fn facts(r: &Report) -> Vec<(&str, &AttestationFact)> {
+    (r.timeline.iter())
+        .flat_map(|t| t.attestations.iter().map(move |a| (t.kind.as_str(), a)))
+        .collect()
+}
+
+#[test]
+fn v2_1_attestations_say_what_they_bind() {
+    let r = run("v21-genuine-verified");
+    assert!(r.passed);
+    let all = facts(&r);
+    assert_eq!(all.len(), 6);
+    for (kind, f) in all {
+        assert!(f.valid && f.unchecked.is_none() && f.version == 2 && f.minor == 1, "{kind}");
+        let want = if kind == "identity_verified" { V2_1_BINDING } else { V2_1_NO_PERSON_BINDING };
+        assert_eq!(f.binding, want, "{kind}");
+    }
+    let json = serde_json::to_value(&r).expect("report JSON");
+    assert_eq!(json["timeline"][1]["attestations"][0]["minor"], 1);
+    let v2 = run("v2-genuine-verified");
+    assert!(facts(&v2).iter().all(|(_, f)| f.binding == V2_BINDING && f.minor == 0));
+    let json = serde_json::to_value(&v2).expect("report JSON");
+    assert!(json["timeline"][1]["attestations"][0].get("minor").is_none(), "0 is left out");
+}
+
+#[test]
+fn without_the_opening_the_person_binding_is_not_checked_and_does_not_fail() {
+    let r = run("v21-identity-openings-withheld");
+    assert!(r.passed);
+    let unchecked: Vec<_> = facts(&r).into_iter().filter(|(_, f)| f.unchecked.is_some()).collect();
+    assert_eq!(unchecked.len(), 2, "the two identity checks");
+    for (kind, f) in &unchecked {
+        assert_eq!(*kind, "identity_verified");
+        assert!(!f.valid);
+        assert_eq!(f.unchecked.as_deref(), Some(PERSON_WITHHELD));
+    }
+    let details: Vec<&str> = (r.checks.iter())
+        .filter(|c| c.id == "attestations" && c.detail.starts_with("Not checked, not failed"))
+        .map(|c| c.detail.as_str())
+        .collect();
+    assert_eq!(details.len(), 2, "{:#?}", r.checks);
+    assert!(details.iter().all(|d| d.contains(PERSON_WITHHELD)));
+    // The same attestations forged (another person) do fail when the
+    // opening is there.
+    assert!(!run("v21-identity-swapped").passed);
+}

@@ -393,7 +393,8 @@ fn step(t: &TimelineEntry) -> String {
         if let Some(res) = field("result") {
             lines.push(format!("结果 result: {res}"));
         }
-        let valid = if a.valid { "" } else { " [无效 INVALID]" };
+        let mark = words::attestation_words(a).0;
+        let valid = if a.valid { String::new() } else { format!(" [{mark}]") };
         lines.push(format!("证明方 attested by: {}{valid}", plain(&a.issuer)));
     }
     lines.push(format!("时间 time: {} (#{})", t.ledger_time, t.index));

@@ -70,3 +70,27 @@ fn without_the_opening_the_person_binding_is_not_checked_and_does_not_fail() {
     // opening is there.
     assert!(!run("v21-identity-swapped").passed);
 }
+
+/// `"v"` is the number 2 (v2) or the string "2.1" (v2.1); the number 2.1
+/// is refused before (the parser refuses floats), and any other value
+/// with a clear error naming the field.
+#[test]
+fn v_is_2_or_the_string_2_1() {
+    let event = |v: &str| {
+        format!(
+            r#"{{"event_id":"ev-1","document_id":"c-1","kind":"intent_verified","document_hash":"{h}","actor":{{"id":"u-1","display":"王*","commitment":"{h}"}},"attestations":[{{"issuer":"idp","v":{v},"claim":{{"result":"pass"}},"signature":"{s}"}}]}}"#,
+            h = "ab".repeat(32),
+            s = "A".repeat(86) + "=="
+        )
+    };
+    let parse =
+        |v: &str| verifier::entry::event_from_json(event(v).as_bytes(), &Default::default());
+    let a = |v: &str| parse(v).expect("valid").attestations[0].clone();
+    assert_eq!((a("2").version, a("2").minor), (2, 0));
+    assert_eq!((a("\"2.1\"").version, a("\"2.1\"").minor), (2, 1));
+    assert!(parse("2.1").is_err(), "a float is refused");
+    for bad in ["\"2\"", "3", "1", "\"2.2\"", "null", "21"] {
+        let e = parse(bad).expect_err(bad).to_string();
+        assert!(e.contains("attestations[0].v") && e.contains("\"2.1\""), "{bad}: {e}");
+    }
+}

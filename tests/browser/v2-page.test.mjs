@@ -264,3 +264,27 @@ test('a bundle v1: attestations are labelled "v1: does not bind tenant, contract
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a bundle with attestations v2.1: the page labels what each binds, and "not checked" without the identity opening', { skip }, async () => {
+  const corpus = new URL('../../verifier/testdata/conformance/', import.meta.url);
+  for (const [name, want] of [
+    ['v21-genuine-verified', /\[v2\.1: binds tenant, contract, actor, the person's identity and the log\]/],
+    ['v21-identity-openings-withheld', /\[not checked: identity opening not included\]/],
+  ]) {
+    const c = JSON.parse(readFileSync(new URL(`${name}.json`, corpus), 'utf8'));
+    const vkey = c.policy.split('\n').find((l) => l.startsWith('log ')).slice(4);
+    await serveLog({ vkey }, c.bundle);
+    const path = join(dir, `${name}.json`);
+    writeFileSync(path, JSON.stringify(c.bundle));
+    const { page, problems } = await openPage('en');
+    await run(page, { bundle: path });
+    const timeline = await page.textContent('#timeline');
+    assert.match(timeline, want, name);
+    assert.match(timeline, /\[v2\.1: binds tenant, contract, actor and the log; no person\]/, name);
+    assert.ok(!timeline.includes('NOT valid'), `${name}: ${timeline}`);
+    await page.click('#lang');
+    assert.match(await page.textContent('#timeline'), /v2\.1：绑定租户、合同、参与方/, name);
+    assert.deepEqual(problems, [], name);
+    await page.close();
+  }
+});

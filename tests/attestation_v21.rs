@@ -5,7 +5,12 @@
 //! does not bind; every forgery (the person swapped, an attestation made
 //! for another log, `v` downgraded, the v2.1 members signed under the v2
 //! context, the identity left out) is refused with 422
-//! `attestation_failed` and writes nothing.
+//! `attestation_failed` and writes nothing; a v2.1 contract logged on one
+//! ledger and replayed on a second one (same tenant name, same issuers) is
+//! refused there; certified SM2 issuers attest v2.1 on an `sm2-sm3` log;
+//! a subject erasure leaves the bundle verifiable; and the identity
+//! digest's documented known-answer vector holds (also under `openssl
+//! dgst`).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -223,6 +228,69 @@ fn forged_v2_1_attestations_are_refused_and_nothing_is_written() {
     let (status, body) = s.submit(&json!({"events": flow}));
     assert_eq!(status, 200, "{body}");
     assert_eq!(s.tree_size_latest(), before + flow.len() as u64);
+}
+
+/// A second ledger, whose origin is `origin`, with a tenant also named
+/// `acme` and the same issuers (keys) registered as on `a`: only the log
+/// differs.
+fn second_ledger(a: &Server, origin: &str) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_string();
+    cli(&["init", "--data", &d, "--origin", origin]);
+    let tok = |tenant: &str, role: &str| {
+        cli(&["token", "issue", "--data", &d, "--tenant", tenant, "--role", role])
+    };
+    let tokens = Tokens {
+        submitter: tok(TENANT, "submitter"),
+        legal: tok(TENANT, "legal"),
+        notary: tok(TENANT, "notary"),
+        admin: tok(TENANT, "admin"),
+        platform: cli(&["token", "issue", "--data", &d, "--role", "platform"]),
+        other_submitter: tok(OTHER, "submitter"),
+        other_legal: tok(OTHER, "legal"),
+    };
+    let copy = |i: &Issuer| Issuer { name: i.name.clone(), key: i.key.clone() };
+    let services = evidence_ledger::flows::Services {
+        idp: copy(&a.services.idp),
+        intent: copy(&a.services.intent),
+    };
+    let signers: Vec<Signer> =
+        a.signers.iter().map(|p| Signer::with_issuer(&p.id, &p.display, copy(&p.issuer))).collect();
+    let all = [&services.idp, &services.intent, &signers[0].issuer, &signers[1].issuer];
+    for iss in all {
+        let key = iss.public_key_b64();
+        cli(&["issuer", "add", "--data", &d, "--name", &iss.name, "--public-key", &key]);
+    }
+    let mut b = Server { child: None, url: String::new(), dir, tokens, services, signers };
+    b.spawn();
+    b
+}
+
+/// A contract's v2.1 attestations, logged on one ledger, replayed on
+/// another (same tenant name, same issuers): refused there, nothing
+/// written. Its v2 attestations replay (what v2 does not bind, and why
+/// v2.1 exists).
+#[test]
+fn a_v2_1_contract_replayed_on_another_ledger_is_refused() {
+    let a = Server::start();
+    let b = second_ledger(&a, OTHER_LOG);
+    assert_eq!(origin(&b), OTHER_LOG);
+    let flow = flow_v21(&a, DOC);
+    let (status, body) = a.submit(&json!({"events": flow}));
+    assert_eq!(status, 200, "{body}");
+    let before = b.tree_size_latest();
+    let (status, err) = b.submit(&json!({"events": flow}));
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(err["error"]["code"], "attestation_failed", "{err}");
+    assert_eq!(b.tree_size_latest(), before, "nothing written");
+    // The same contract on `b` is taken when signed for `b`'s log.
+    let (status, body) = b.submit(&json!({"events": flow_v21(&b, DOC)}));
+    assert_eq!(status, 200, "{body}");
+    // v2 binds no log: the same v2 events replay onto the other ledger.
+    let refs: Vec<&Signer> = a.signers.iter().collect();
+    let v2 = contract_flow(&a.services, &refs, V2_DOC, V2_DOC.as_bytes());
+    assert_eq!(a.submit(&json!({"events": v2})).0, 200);
+    assert_eq!(b.submit(&json!({"events": v2})).0, 200, "v2 does not bind the log");
 }
 
 /// Certified SM2 issuers (X.509, GM/T 0015) attest v2.1 on an `sm2-sm3`

@@ -8,7 +8,8 @@
 //! name means one key per tenant, forever (names are never reused).
 //!
 //! Owns the `issuers`, `tokens` and `tsas` families and their in-memory
-//! indexes ([`Registry`]). Each change of an issuer is logged before it is
+//! indexes ([`Registry`]); issuer records are stored keyed and sealed
+//! (`issuer_store`), so the store spells no issuer name. Each change of an issuer is logged before it is
 //! stored: the caller (the ledger) hands in how to log it, so this module
 //! never calls the sequencer. Calls the store and the id rules.
 
@@ -29,8 +30,12 @@ use crate::error::{LedgerError, Result};
 use crate::ids::{check_id, issuer_document};
 use crate::store::{RecordFamily, Store};
 use crate::util::{b64, now_rfc3339, parse_json, read_arc, replace_arc};
+use crate::vault::Vault;
 
+mod issuer_store;
 mod tokens;
+
+use issuer_store::IssuerStore;
 
 /// Longest name of a newly registered issuer, so that `issuer:<name>` is a
 /// document id.
@@ -191,6 +196,8 @@ pub(crate) type LogChange<'a> = &'a dyn Fn(&str, &str, &Hash, serde_json::Value)
 /// ledger's write lock): check-then-put is put-if-absent.
 pub(crate) struct Registry {
     store: Arc<Store>,
+    /// The issuer records, keyed and sealed.
+    issuer_store: IssuerStore,
     issuers: RwLock<Arc<IssuerIndex>>,
     tsas: RwLock<Arc<Vec<TrustedTsa>>>,
     /// The log's own key, the one key [`LOG_ISSUER`] may name.
@@ -199,11 +206,24 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    /// Loads the registry of `store`.
-    pub(crate) fn load(store: Arc<Store>, log_key: Option<VerifyingKey>) -> Result<Registry> {
-        let issuers = RwLock::new(Arc::new(load_issuer_keys(&store)?));
+    /// Loads the registry of `store`; `vault` keys and seals the issuer
+    /// records (absent only in a read-only open without the master key,
+    /// which then sees the legacy clear records alone).
+    pub(crate) fn load(
+        store: Arc<Store>,
+        vault: Option<Arc<Vault>>,
+        log_key: Option<VerifyingKey>,
+    ) -> Result<Registry> {
+        let issuer_store = IssuerStore::new(store.clone(), vault);
+        let issuers = RwLock::new(Arc::new(load_issuer_keys(&issuer_store)?));
         let tsas = RwLock::new(Arc::new(load_tsas(&store)?));
-        Ok(Registry { store, issuers, tsas, log_key })
+        Ok(Registry { store, issuer_store, issuers, tsas, log_key })
+    }
+
+    /// Moves issuer records of the legacy clear form to the keyed, sealed
+    /// one (writable opens); returns how many it moved.
+    pub(crate) fn migrate_issuers(&self) -> Result<usize> {
+        self.issuer_store.migrate()
     }
 
     /// The keys of the issuers `events` cite, each resolved for `tenant`:
@@ -265,7 +285,7 @@ impl Registry {
             added_entry: Some(index),
             revoked_entry: None,
         };
-        self.put_issuer(&issuer_key(tenant, name), &rec)?;
+        self.put_issuer(&rec)?;
         Ok(rec)
     }
 
@@ -289,7 +309,7 @@ impl Registry {
             added_entry: None,
             revoked_entry: None,
         };
-        self.put_issuer(LOG_ISSUER.as_bytes(), &rec)?;
+        self.put_issuer(&rec)?;
         Ok(rec)
     }
 
@@ -322,9 +342,7 @@ impl Registry {
                 }
             }
             None => {
-                let mut prefix = name.as_bytes().to_vec();
-                prefix.push(SEP);
-                if !self.store.scan_records(RecordFamily::Issuers, &prefix)?.is_empty() {
+                if self.issuer_store.held_by_a_tenant(name)? {
                     return Err(LedgerError::AlreadyExists(format!(
                         "issuer {name} is held by a tenant"
                     )));
@@ -366,15 +384,15 @@ impl Registry {
         let index = log(scope_tenant, &issuer_document(name), &Hash::digest(&key), claim)?;
         rec.revoked_at = Some(now_rfc3339());
         rec.revoked_entry = Some(index);
-        self.put_issuer(&issuer_key(tenant, name), &rec)?;
+        self.put_issuer(&rec)?;
         Ok(rec)
     }
 
     /// Stores an issuer record and applies it to the keys in memory (a
     /// copy of the index with this one record changed: no store read, so
     /// a registration costs no scan of every issuer under the write lock).
-    fn put_issuer(&self, key: &[u8], rec: &IssuerRecord) -> Result<()> {
-        self.put_json(RecordFamily::Issuers, key, rec)?;
+    fn put_issuer(&self, rec: &IssuerRecord) -> Result<()> {
+        self.issuer_store.put(rec)?;
         let mut index = IssuerIndex::clone(&read_arc(&self.issuers));
         index.apply(rec.clone())?;
         replace_arc(&self.issuers, Arc::new(index));
@@ -387,7 +405,7 @@ impl Registry {
         tenant: Option<&str>,
         name: &str,
     ) -> Result<Option<IssuerRecord>> {
-        self.get_json(RecordFamily::Issuers, &issuer_key(tenant, name))
+        self.issuer_store.get(tenant, name)
     }
 
     /// The record `name` means in `tenant`'s events: the tenant's own, else
@@ -401,7 +419,7 @@ impl Registry {
 
     /// Every issuer record of every scope, revoked ones included.
     pub(crate) fn issuers(&self) -> Result<Vec<IssuerRecord>> {
-        self.scan_json(RecordFamily::Issuers, b"")
+        self.issuer_store.all(false)
     }
 
     /// Trusts a time-stamp authority's root certificate (PEM); `log`
@@ -557,18 +575,6 @@ fn stored_key(rec: &IssuerRecord) -> Result<VerifyingKey> {
         .ok_or_else(|| LedgerError::Corrupt(format!("issuer {}: bad key", rec.name)))
 }
 
-/// The registry key of an issuer: its name for a platform-wide one,
-/// `name 0x00 tenant` for a tenant's (so every scope of a name is one
-/// prefix scan away).
-fn issuer_key(tenant: Option<&str>, name: &str) -> Vec<u8> {
-    let mut k = name.as_bytes().to_vec();
-    if let Some(t) = tenant {
-        k.push(SEP);
-        k.extend_from_slice(t.as_bytes());
-    }
-    k
-}
-
 /// An Ed25519 key usable for evidence.
 fn evidence_key(public_key: &[u8]) -> Result<VerifyingKey> {
     let key = <[u8; 32]>::try_from(public_key)
@@ -586,10 +592,9 @@ fn evidence_key(public_key: &[u8]) -> Result<VerifyingKey> {
     Ok(key)
 }
 
-fn load_issuer_keys(store: &Store) -> Result<IssuerIndex> {
+fn load_issuer_keys(issuers: &IssuerStore) -> Result<IssuerIndex> {
     let mut keys = IssuerIndex::default();
-    for (_, v) in store.scan_records(RecordFamily::Issuers, b"")? {
-        let rec: IssuerRecord = parse_json(&v)?;
+    for rec in issuers.all(true)? {
         if rec.revoked_at.is_none() {
             keys.apply(rec)?;
         }

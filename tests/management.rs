@@ -448,9 +448,11 @@ fn a_tenant_made_offline_gets_its_quota_when_served_and_is_listed() {
     let admin = lines.next().unwrap().to_string();
     let (ok, _, err) = create(&[]);
     assert!(!ok && err.contains("has a record"), "{err}");
-    let set = cli(&["tenant", "set", "--data", &d, "--tenant", tenant, "--retention-min-days", "60"]);
+    let set =
+        cli(&["tenant", "set", "--data", &d, "--tenant", tenant, "--retention-min-days", "60"]);
     assert!(set.starts_with("offco quota=2:0:0 lookup=off retention_min_days=60 "), "{set}");
-    let (ok, _, err) = cli_run(&["tenant", "set", "--data", &d, "--tenant", "nobody", "--lookup", "on"]);
+    let (ok, _, err) =
+        cli_run(&["tenant", "set", "--data", &d, "--tenant", "nobody", "--lookup", "on"]);
     assert!(!ok && err.contains("not_found"), "{err}");
 
     // Served: the record is in force, and reads as one made online.
@@ -458,13 +460,15 @@ fn a_tenant_made_offline_gets_its_quota_when_served_and_is_listed() {
     let platform = s.tokens.platform.clone();
     let (_, rec) = call(&s, Method::GET, "/v1/tenants/offco", &platform, None);
     assert_eq!(rec["quota"]["events_per_sec"], 2, "{rec}");
-    assert_eq!((rec["retention_min_days"].clone(), rec["updated_by"].clone()), (json!(60), json!("operator")));
+    assert_eq!(
+        (rec["retention_min_days"].clone(), rec["updated_by"].clone()),
+        (json!(60), json!("operator"))
+    );
     assert!(rec["entry"].as_u64().unwrap() < s.tree_size_latest(), "the change is logged");
     // The offline admin token works: it mints the tenant's submitter.
-    let body = json!({"tenant": tenant, "role": "submitter"}).to_string();
-    let (status, minted) = s.post("/v1/tokens", Some(&admin), body);
+    let body = json!({"tenant": tenant, "role": "submitter"});
+    let (status, minted) = call(&s, Method::POST, "/v1/tokens", &admin, Some(body));
     assert_eq!(status, 200, "{minted}");
-    let minted: Value = serde_json::from_str(&minted).unwrap();
     let submitter = minted["token"].as_str().unwrap().to_string();
     let mut refused = 0;
     for i in 0..12 {
@@ -485,7 +489,8 @@ fn a_tenant_made_offline_gets_its_quota_when_served_and_is_listed() {
 
     // While the server holds the store, an offline change is refused and
     // changes nothing; listing reads beside it.
-    let (ok, _, err) = cli_run(&["tenant", "set", "--data", &d, "--tenant", tenant, "--lookup", "on"]);
+    let (ok, _, err) =
+        cli_run(&["tenant", "set", "--data", &d, "--tenant", tenant, "--lookup", "on"]);
     assert!(!ok && err.contains("in use by a running server"), "{err}");
     let listed = cli(&["tenant", "list", "--data", &d]);
     assert!(listed.starts_with("offco quota=2:0:0 lookup=off retention_min_days=60 "), "{listed}");

@@ -21,6 +21,7 @@
 //!
 //! Calls the store, the records' sealing and the vault's keyed hash.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::{IssuerRecord, SEP};
@@ -45,11 +46,19 @@ pub(super) struct IssuerStore {
     /// Sealing and opening; its vault is absent only in a read-only open
     /// that found no master key.
     records: Records,
+    /// Whether the family may still hold legacy records (seen by the last
+    /// whole read, and not migrated since): only then does a miss look
+    /// for the legacy key too.
+    legacy: AtomicBool,
 }
 
 impl IssuerStore {
     pub(super) fn new(store: Arc<Store>, vault: Option<Arc<Vault>>) -> IssuerStore {
-        IssuerStore { records: Records::new(store.clone(), vault), store }
+        IssuerStore {
+            records: Records::new(store.clone(), vault),
+            store,
+            legacy: AtomicBool::new(true),
+        }
     }
 
     fn vault(&self) -> Result<&Arc<Vault>> {
@@ -95,6 +104,9 @@ impl IssuerStore {
         if let Some(v) = self.store.get_record(RecordFamily::Issuers, &key)? {
             return self.decode(&key, &v).map(Some);
         }
+        if !self.legacy.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         let legacy = legacy_key(tenant, name);
         match self.store.get_record(RecordFamily::Issuers, &legacy)? {
             Some(v) => parse_json(&v).map(Some),
@@ -116,6 +128,9 @@ impl IssuerStore {
         if keyed.iter().any(|(k, _)| k.len() > prefix.len()) {
             return Ok(true);
         }
+        if !self.legacy.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
         let mut legacy = name.as_bytes().to_vec();
         legacy.push(SEP);
         Ok(!self.store.scan_records(RecordFamily::Issuers, &legacy)?.is_empty())
@@ -127,12 +142,15 @@ impl IssuerStore {
     pub(super) fn all(&self, readable_only: bool) -> Result<Vec<IssuerRecord>> {
         let skip_sealed = readable_only && self.records.vault_if_open().is_none();
         let mut out = Vec::new();
+        let mut legacy = false;
         for (k, v) in self.store.scan_records(RecordFamily::Issuers, b"")? {
+            legacy |= k.first() != Some(&KEYED);
             if skip_sealed && k.first() == Some(&KEYED) {
                 continue;
             }
             out.push(self.decode(&k, &v)?);
         }
+        self.legacy.store(legacy, Ordering::Relaxed);
         Ok(out)
     }
 
@@ -170,6 +188,7 @@ impl IssuerStore {
             self.store.replace_records(RecordFamily::Issuers, &puts, &deletes)?;
             crate::fault::point("issuer-migration-chunk");
         }
+        self.legacy.store(false, Ordering::Relaxed);
         Ok(legacy.len())
     }
 }

@@ -7,6 +7,7 @@
 mod common;
 
 use std::path::Path;
+use std::time::Instant;
 
 use base64::Engine as _;
 use common::{event, issuer_key, ISSUER, TENANT};
@@ -170,4 +171,40 @@ fn issuer_records_are_keyed_and_sealed_and_a_clear_store_is_migrated_at_open() {
     // A read-only view (beside a server) reads the sealed records too.
     let ro = Ledger::open_read_only(dir).unwrap();
     assert_eq!(ro.issuers().unwrap().len(), 6);
+}
+
+#[test]
+fn many_clear_records_are_moved_in_chunks_at_one_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    Ledger::init(dir, "test.example/log").unwrap();
+    drop(open(dir));
+    // More than several chunks of 256, in the older layout.
+    let n = 2_000;
+    let key = SigningKey::from_bytes(&[5u8; 32]);
+    {
+        let store = Store::open(&dir.join("db")).unwrap();
+        let rows: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
+            .map(|i| {
+                let rec = legacy(&format!("signer:u-bulk-{i}"), Some("bulk"), &key, false);
+                let k = [rec.name.as_bytes(), b"\0", b"bulk"].concat();
+                (k, serde_json::to_vec(&rec).unwrap())
+            })
+            .collect();
+        store.put_records_unsynced(RecordFamily::Issuers, &rows).unwrap();
+    }
+    let t = Instant::now();
+    let l = open(dir);
+    eprintln!("opened with {n} clear issuer records moved in {:?}", t.elapsed());
+    let last = l.issuer_in(Some("bulk"), &format!("signer:u-bulk-{}", n - 1)).unwrap();
+    assert_eq!(last.unwrap().tenant.as_deref(), Some("bulk"));
+    // Listed by name, as the clear keys ordered them.
+    let names: Vec<String> = l.issuers().unwrap().into_iter().map(|r| r.name).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!((names.len(), &names), (n + 1, &sorted));
+    drop(l);
+    assert_eq!(all_keyed(dir), n + 1, "every record moved, and the log's own key");
+    drop(open(dir));
+    assert!(files_holding(&dir.join("db"), "u-bulk-1999").is_empty());
 }

@@ -136,7 +136,7 @@ impl IssuerStore {
         Ok(!self.store.scan_records(RecordFamily::Issuers, &legacy)?.is_empty())
     }
 
-    /// Every record, revoked ones too. `readable_only`: leave out sealed
+    /// Every record, revoked ones too, by name. `readable_only`: leave out sealed
     /// records when no vault is open (a read-only view without the
     /// master key) rather than fail.
     pub(super) fn all(&self, readable_only: bool) -> Result<Vec<IssuerRecord>> {
@@ -151,6 +151,9 @@ impl IssuerStore {
             out.push(self.decode(&k, &v)?);
         }
         self.legacy.store(legacy, Ordering::Relaxed);
+        // By name, then scope (platform-wide first): the order the clear
+        // keys gave, which listings kept; hashed keys have none.
+        out.sort_by(|a, b| (&a.name, &a.tenant).cmp(&(&b.name, &b.tenant)));
         Ok(out)
     }
 

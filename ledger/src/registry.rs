@@ -9,9 +9,10 @@
 //!
 //! Owns the `issuers`, `tokens` and `tsas` families and their in-memory
 //! indexes ([`Registry`]); issuer records are stored keyed and sealed
-//! (`issuer_store`), so the store spells no issuer name. Each change of an issuer is logged before it is
-//! stored: the caller (the ledger) hands in how to log it, so this module
-//! never calls the sequencer. Calls the store and the id rules.
+//! (`issuer_store`), so the store spells no issuer name, and TSAs are in
+//! `tsas`. Each change of an issuer is logged before it is stored: the
+//! caller (the ledger) hands in how to log it, so this module never calls
+//! the sequencer. Calls the store, the records' sealing and the id rules.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

@@ -3,7 +3,8 @@
 //! it spells an issuer's name (a tenant's issuers are named
 //! `signer:<actor id>`) or its tenant.
 //!
-//! - Key: `0x01 ‖ HMAC(index key, "issuer-name", name)` for a platform-wide
+//! - Key (HMAC-SHA-256, or HMAC-SM3 on an `sm2-sm3` log, under the index
+//!   key): `0x01 ‖ HMAC(index key, "issuer-name", name)` for a platform-wide
 //!   issuer, followed by `HMAC(index key, "issuer-tenant", tenant)` for a
 //!   tenant's: every scope of one name is still one prefix scan away.
 //! - Value: the [`IssuerRecord`] JSON sealed under the service key of

@@ -33,7 +33,8 @@ pub fn open(data: &Path) -> Result<Ledger, String> {
         if s.contains("lock") || s.contains("is the sequencer") {
             format!(
                 "{s}\nthe store is in use by a running server: stop it, or use the admin API \
-                 (token commands: --server URL with EVIDENCE_LEDGER_TOKEN set)"
+                 (token, tenant, witness, tsa, anchor policy: --server URL with \
+                 EVIDENCE_LEDGER_TOKEN set)"
             )
         } else {
             s

@@ -433,12 +433,14 @@ fn a_backup_holds_no_contract_id_client_address_or_reason_in_clear() {
     ];
     let hits = scan(&backup, &markers);
     assert!(hits.is_empty(), "the backup holds in clear: {hits:#?}");
-    // The scan does see what is still in clear (tenant names, and issuer
-    // names, here `signer:<actor id>`: evidence-v2.md "What survives",
-    // issue 25 item 4 not done). When issuer names are keyed, this flips.
+    // Issuer names (here `signer:<actor id>`) are keyed and sealed, so
+    // neither the signer's issuer name nor its actor id is in the backup.
+    let (issuer, actor) = (format!("signer:u-bk-{mark}"), format!("u-bk-{mark}"));
+    let hits = scan(&backup, &[&issuer, &actor]);
+    assert!(hits.is_empty(), "the backup holds an issuer name or actor id: {hits:#?}");
+    // The scan does see what is still in clear (tenant names:
+    // evidence-v2.md "What survives").
     assert!(!scan(&backup, &[TENANT]).is_empty(), "the scan reads the backup");
-    let issuer = format!("signer:u-bk-{mark}");
-    assert!(!scan(&backup, &[&issuer]).is_empty(), "issuer names are still in clear");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Online management by the platform role (issue 29): a witness added and
 //! a TSA retired over the API take effect on the next anchoring round with
-//! the server running; tenants created over the API get their quota (429
-//! above it), their lookup default and their retention minimum; other
+//! the server running; tenants created over the API (or offline with the
+//! `tenant` CLI on the data directory) get their quota (429 above it),
+//! their lookup default and their retention minimum; other
 //! roles get 403 and bad input 400, and neither changes anything; a
 //! restart keeps the records, on RocksDB and PostgreSQL, where the
 //! synchronous-replication wait is measured. Real processes on loopback:
@@ -407,6 +408,94 @@ fn a_tenant_made_over_the_api_gets_its_quota_lookup_default_and_retention_minimu
         assert_eq!(submit_one(&s, tenant, &submitter, &format!("l-{i}"), "doc-l").0, 200);
     }
     assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None).0, 200);
+}
+
+/// Runs the CLI; returns (success, stdout, stderr).
+fn cli_run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).trim().to_string();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn a_tenant_made_offline_gets_its_quota_when_served_and_is_listed() {
+    let mut s = Server::prepare();
+    let d = s.data().to_str().unwrap().to_string();
+    let tenant = "offco";
+    let create = |extra: &[&str]| {
+        let mut a = vec!["tenant", "create", "--data", &d, "--tenant", tenant];
+        a.extend_from_slice(extra);
+        cli_run(&a)
+    };
+    // Bad input: a clear error, and no record.
+    for (bad, says) in [
+        (vec!["--retention-min-days", "5"], "retention_min_days"),
+        (vec!["--quota", "2"], "EVENTS_PER_SEC"),
+        (vec!["--lookup", "maybe"], "on or off"),
+    ] {
+        let (ok, _, err) = create(&bad);
+        assert!(!ok && err.contains(says), "{bad:?}: {err}");
+    }
+    let (ok, _, err) = cli_run(&["tenant", "create", "--data", &d, "--tenant", "platform"]);
+    assert!(!ok && err.contains("reserved"), "{err}");
+    assert_eq!(cli(&["tenant", "list", "--data", &d]), "");
+
+    let (ok, out, err) = create(&["--quota", "2:0:0", "--lookup", "off", "--admin-token"]);
+    assert!(ok, "{err}");
+    let mut lines = out.lines();
+    let first = lines.next().unwrap();
+    assert!(first.starts_with("offco quota=2:0:0 lookup=off retention_min_days=default "), "{out}");
+    let admin = lines.next().unwrap().to_string();
+    let (ok, _, err) = create(&[]);
+    assert!(!ok && err.contains("has a record"), "{err}");
+    let set =
+        cli(&["tenant", "set", "--data", &d, "--tenant", tenant, "--retention-min-days", "60"]);
+    assert!(set.starts_with("offco quota=2:0:0 lookup=off retention_min_days=60 "), "{set}");
+    let (ok, _, err) =
+        cli_run(&["tenant", "set", "--data", &d, "--tenant", "nobody", "--lookup", "on"]);
+    assert!(!ok && err.contains("not_found"), "{err}");
+
+    // Served: the record is in force, and reads as one made online.
+    s.spawn();
+    let platform = s.tokens.platform.clone();
+    let (_, rec) = call(&s, Method::GET, "/v1/tenants/offco", &platform, None);
+    assert_eq!(rec["quota"]["events_per_sec"], 2, "{rec}");
+    assert_eq!(
+        (rec["retention_min_days"].clone(), rec["updated_by"].clone()),
+        (json!(60), json!("operator"))
+    );
+    assert!(rec["entry"].as_u64().unwrap() < s.tree_size_latest(), "the change is logged");
+    // The offline admin token works: it mints the tenant's submitter.
+    let body = json!({"tenant": tenant, "role": "submitter"});
+    let (status, minted) = call(&s, Method::POST, "/v1/tokens", &admin, Some(body));
+    assert_eq!(status, 200, "{minted}");
+    let submitter = minted["token"].as_str().unwrap().to_string();
+    let mut refused = 0;
+    for i in 0..12 {
+        let (status, body) = submit_one(&s, tenant, &submitter, &format!("q-{i}"), "doc-off");
+        match status {
+            200 => {}
+            429 => refused += 1,
+            _ => panic!("{status} {body}"),
+        }
+    }
+    assert!(refused >= 3, "only {refused} of 12 refused at 2 events/s");
+    for i in 0..6 {
+        assert_eq!(submit_one(&s, TENANT, &s.tokens.submitter, &format!("o-{i}"), "doc-o").0, 200);
+    }
+    // The lookup default (off) applies.
+    let h = Hash::digest(b"doc-off").to_hex();
+    assert_eq!(s.get(&format!("/v1/lookup?document_hash={h}"), None).0, 404);
+
+    // While the server holds the store, an offline change is refused and
+    // changes nothing; listing reads beside it.
+    let (ok, _, err) =
+        cli_run(&["tenant", "set", "--data", &d, "--tenant", tenant, "--lookup", "on"]);
+    assert!(!ok && err.contains("in use by a running server"), "{err}");
+    let listed = cli(&["tenant", "list", "--data", &d]);
+    assert!(listed.starts_with("offco quota=2:0:0 lookup=off retention_min_days=60 "), "{listed}");
+    let (_, after) = call(&s, Method::GET, "/v1/tenants/offco", &platform, None);
+    assert_eq!(after, rec);
 }
 
 /// The value of the unlabelled series `name` on `/metrics`.

@@ -476,3 +476,45 @@ fn a_hung_database_holds_no_async_worker_for_the_public_reads() {
         assert_eq!(r.join().unwrap(), 200);
     }
 }
+
+#[test]
+fn issuer_records_of_an_older_store_are_keyed_and_sealed_at_open_on_postgres() {
+    let pg = PgServer::start_primary();
+    pg.create_db("ledger");
+    let url = pg.url("ledger");
+    let mut s = Server::prepare_with(&["--store", &url]);
+    // A tenant's signer as the code before stored it: clear JSON under
+    // `name 0x00 tenant` (written here with psql, as that code wrote it).
+    let mark = hex::encode(rand::random::<[u8; 6]>());
+    let signer = evidence_ledger::flows::Signer::random(&format!("u-pgold-{mark}"), "赵*");
+    let name = signer.issuer.name.clone();
+    let record = json!({"name": name, "tenant": TENANT, "public_key": signer.issuer.public_key_b64(),
+                        "added_at": "2026-01-02T03:04:05Z"});
+    let key = hex::encode([name.as_bytes(), b"\0", TENANT.as_bytes()].concat());
+    let value = hex::encode(serde_json::to_vec(&record).unwrap());
+    pg.psql("ledger", &format!("INSERT INTO el_issuers (k, v) VALUES ('\\x{key}', '\\x{value}')"));
+    let clear = |what: &str| {
+        let h = hex::encode(what);
+        let sql = format!(
+            "SELECT count(*) FROM el_issuers WHERE position('\\x{h}'::bytea in k) > 0 \
+             OR position('\\x{h}'::bytea in v) > 0"
+        );
+        pg.psql("ledger", &sql).trim().to_string()
+    };
+    assert_eq!(clear(&name), "1", "the scan finds the old record");
+
+    // Served: the open moved it; the key is trusted for the tenant's events.
+    s.spawn();
+    let signers = vec![&s.signers[0], &signer];
+    let events = contract_flow(&s.services, &signers, "contract-pg-old", b"contract-pg-old");
+    let (status, body) = s.submit(&json!({"events": events}));
+    assert_eq!(status, 200, "{body}");
+    let (status, listed) = s.get("/v1/issuers", Some(&s.tokens.platform));
+    assert_eq!(status, 200);
+    assert!(listed.contains(&name), "{listed}");
+    for what in [name.as_str(), &format!("u-pgold-{mark}"), "idp-gov", TENANT] {
+        assert_eq!(clear(what), "0", "{what} in clear in el_issuers");
+    }
+    let legacy = pg.psql("ledger", "SELECT count(*) FROM el_issuers WHERE get_byte(k, 0) <> 1");
+    assert_eq!(legacy.trim(), "0");
+}

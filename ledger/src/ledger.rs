@@ -216,6 +216,14 @@ impl Ledger {
             tracing::warn!("purging the store after an erasure that was not purged");
             ledger.inner.store.purge(&[])?;
         }
+        // Stores written before issuer records were keyed and sealed get
+        // them moved now; the old clear values then leave the files (a
+        // crash in between compacts at the next open).
+        let moved = ledger.inner.registry.migrate_issuers()?;
+        if moved > 0 {
+            tracing::info!("moved {moved} issuer records to the keyed, sealed form");
+        }
+        ledger.inner.store.compact_marked()?;
         // Stores written before the per-tenant token index get it now.
         let indexed = ledger.inner.registry.build_token_index()?;
         if indexed > 0 {
@@ -258,7 +266,6 @@ impl Ledger {
         }
         let store = Arc::new(store);
         let mut log = Log::read_only(store.clone(), load_head(&store, &signer)?, signer.suite());
-        let registry = Registry::load(store.clone(), log_key.verifying_key().ok())?;
         let store_for_cas = store.clone();
         let (origin, vkey) = (signer.name().to_string(), signer.vkey());
         let suite = signer.suite();
@@ -288,6 +295,7 @@ impl Ledger {
                 None => None,
             },
         };
+        let registry = Registry::load(store.clone(), vault.clone(), log_key.verifying_key().ok())?;
         let has_v1 = if writable.is_some() { store.v2_since()? > 0 } else { log.head().size > 0 };
         let accept_v1 = match &writable {
             Some((opts, _)) => opts.accept_v1_attestations.clone(),

@@ -8,9 +8,11 @@
 //! name means one key per tenant, forever (names are never reused).
 //!
 //! Owns the `issuers`, `tokens` and `tsas` families and their in-memory
-//! indexes ([`Registry`]). Each change of an issuer is logged before it is
-//! stored: the caller (the ledger) hands in how to log it, so this module
-//! never calls the sequencer. Calls the store and the id rules.
+//! indexes ([`Registry`]); issuer records are stored keyed and sealed
+//! (`issuer_store`), so the store spells no issuer name, and TSAs are in
+//! `tsas`. Each change of an issuer is logged before it is stored: the
+//! caller (the ledger) hands in how to log it, so this module never calls
+//! the sequencer. Calls the store, the records' sealing and the id rules.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -29,8 +31,13 @@ use crate::error::{LedgerError, Result};
 use crate::ids::{check_id, issuer_document};
 use crate::store::{RecordFamily, Store};
 use crate::util::{b64, now_rfc3339, parse_json, read_arc, replace_arc};
+use crate::vault::Vault;
 
+mod issuer_store;
 mod tokens;
+mod tsas;
+
+use issuer_store::IssuerStore;
 
 /// Longest name of a newly registered issuer, so that `issuer:<name>` is a
 /// document id.
@@ -191,6 +198,8 @@ pub(crate) type LogChange<'a> = &'a dyn Fn(&str, &str, &Hash, serde_json::Value)
 /// ledger's write lock): check-then-put is put-if-absent.
 pub(crate) struct Registry {
     store: Arc<Store>,
+    /// The issuer records, keyed and sealed.
+    issuer_store: IssuerStore,
     issuers: RwLock<Arc<IssuerIndex>>,
     tsas: RwLock<Arc<Vec<TrustedTsa>>>,
     /// The log's own key, the one key [`LOG_ISSUER`] may name.
@@ -199,11 +208,24 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    /// Loads the registry of `store`.
-    pub(crate) fn load(store: Arc<Store>, log_key: Option<VerifyingKey>) -> Result<Registry> {
-        let issuers = RwLock::new(Arc::new(load_issuer_keys(&store)?));
-        let tsas = RwLock::new(Arc::new(load_tsas(&store)?));
-        Ok(Registry { store, issuers, tsas, log_key })
+    /// Loads the registry of `store`; `vault` keys and seals the issuer
+    /// records (absent only in a read-only open without the master key,
+    /// which then sees the legacy clear records alone).
+    pub(crate) fn load(
+        store: Arc<Store>,
+        vault: Option<Arc<Vault>>,
+        log_key: Option<VerifyingKey>,
+    ) -> Result<Registry> {
+        let issuer_store = IssuerStore::new(store.clone(), vault);
+        let issuers = RwLock::new(Arc::new(load_issuer_keys(&issuer_store)?));
+        let tsas = RwLock::new(Arc::new(tsas::load_tsas(&store)?));
+        Ok(Registry { store, issuer_store, issuers, tsas, log_key })
+    }
+
+    /// Moves issuer records of the legacy clear form to the keyed, sealed
+    /// one (writable opens); returns how many it moved.
+    pub(crate) fn migrate_issuers(&self) -> Result<usize> {
+        self.issuer_store.migrate()
     }
 
     /// The keys of the issuers `events` cite, each resolved for `tenant`:
@@ -265,7 +287,7 @@ impl Registry {
             added_entry: Some(index),
             revoked_entry: None,
         };
-        self.put_issuer(&issuer_key(tenant, name), &rec)?;
+        self.put_issuer(&rec)?;
         Ok(rec)
     }
 
@@ -289,7 +311,7 @@ impl Registry {
             added_entry: None,
             revoked_entry: None,
         };
-        self.put_issuer(LOG_ISSUER.as_bytes(), &rec)?;
+        self.put_issuer(&rec)?;
         Ok(rec)
     }
 
@@ -322,9 +344,7 @@ impl Registry {
                 }
             }
             None => {
-                let mut prefix = name.as_bytes().to_vec();
-                prefix.push(SEP);
-                if !self.store.scan_records(RecordFamily::Issuers, &prefix)?.is_empty() {
+                if self.issuer_store.held_by_a_tenant(name)? {
                     return Err(LedgerError::AlreadyExists(format!(
                         "issuer {name} is held by a tenant"
                     )));
@@ -366,15 +386,15 @@ impl Registry {
         let index = log(scope_tenant, &issuer_document(name), &Hash::digest(&key), claim)?;
         rec.revoked_at = Some(now_rfc3339());
         rec.revoked_entry = Some(index);
-        self.put_issuer(&issuer_key(tenant, name), &rec)?;
+        self.put_issuer(&rec)?;
         Ok(rec)
     }
 
     /// Stores an issuer record and applies it to the keys in memory (a
     /// copy of the index with this one record changed: no store read, so
     /// a registration costs no scan of every issuer under the write lock).
-    fn put_issuer(&self, key: &[u8], rec: &IssuerRecord) -> Result<()> {
-        self.put_json(RecordFamily::Issuers, key, rec)?;
+    fn put_issuer(&self, rec: &IssuerRecord) -> Result<()> {
+        self.issuer_store.put(rec)?;
         let mut index = IssuerIndex::clone(&read_arc(&self.issuers));
         index.apply(rec.clone())?;
         replace_arc(&self.issuers, Arc::new(index));
@@ -387,7 +407,7 @@ impl Registry {
         tenant: Option<&str>,
         name: &str,
     ) -> Result<Option<IssuerRecord>> {
-        self.get_json(RecordFamily::Issuers, &issuer_key(tenant, name))
+        self.issuer_store.get(tenant, name)
     }
 
     /// The record `name` means in `tenant`'s events: the tenant's own, else
@@ -401,84 +421,15 @@ impl Registry {
 
     /// Every issuer record of every scope, revoked ones included.
     pub(crate) fn issuers(&self) -> Result<Vec<IssuerRecord>> {
-        self.scan_json(RecordFamily::Issuers, b"")
+        self.issuer_store.all(false)
     }
 
-    /// Trusts a time-stamp authority's root certificate (PEM); `log`
-    /// writes the change to the log first. A name is never reused for
-    /// another certificate, nor after its retirement; adding the same
-    /// certificate again is a no-op.
-    pub(crate) fn add_tsa(
-        &self,
-        name: &str,
-        root_pem: &str,
-        log: LogChange<'_>,
-    ) -> Result<TsaRecord> {
-        check_id("TSA name", name)?;
-        TrustedTsa::from_pem(name, root_pem)
-            .map_err(|e| LedgerError::InvalidRequest(format!("root certificate: {e}")))?;
-        if let Some(existing) = self.get_json::<TsaRecord>(RecordFamily::Tsas, name.as_bytes())? {
-            if existing.root_pem.trim() == root_pem.trim() && existing.retired_at.is_none() {
-                return Ok(existing);
-            }
-            return Err(LedgerError::AlreadyExists(format!("TSA {name}")));
-        }
-        let root_hash = Hash::digest(root_pem.trim().as_bytes());
-        let claim = serde_json::json!({
-            "action": "tsa_added", "name": name, "root_sha256": root_hash.to_hex(),
-        });
-        let index = log(PLATFORM_TENANT, &tsa_document(name), &root_hash, claim)?;
-        let rec = TsaRecord {
-            name: name.to_string(),
-            root_pem: root_pem.to_string(),
-            added_at: now_rfc3339(),
-            retired_at: None,
-            added_entry: Some(index),
-            retired_entry: None,
-        };
-        self.put_json(RecordFamily::Tsas, name.as_bytes(), &rec)?;
-        replace_arc(&self.tsas, Arc::new(load_tsas(&self.store)?));
-        Ok(rec)
-    }
-
-    /// Retires a trusted TSA: its tokens are refused on new events from
-    /// now on (entries written before stay valid evidence, and its root
-    /// stays on record). `log` writes the retirement to the log first.
-    pub(crate) fn retire_tsa(&self, name: &str, log: LogChange<'_>) -> Result<TsaRecord> {
-        let mut rec = self
-            .get_json::<TsaRecord>(RecordFamily::Tsas, name.as_bytes())?
-            .ok_or_else(|| LedgerError::NotFound(format!("TSA {name}")))?;
-        if rec.retired_at.is_some() {
-            return Ok(rec);
-        }
-        let root_hash = Hash::digest(rec.root_pem.trim().as_bytes());
-        let claim = serde_json::json!({
-            "action": "tsa_retired", "name": name, "root_sha256": root_hash.to_hex(),
-        });
-        let index = log(PLATFORM_TENANT, &tsa_document(name), &root_hash, claim)?;
-        rec.retired_at = Some(now_rfc3339());
-        rec.retired_entry = Some(index);
-        self.put_json(RecordFamily::Tsas, name.as_bytes(), &rec)?;
-        replace_arc(&self.tsas, Arc::new(load_tsas(&self.store)?));
-        Ok(rec)
-    }
-
-    /// Every trusted TSA record, retired ones included.
-    pub(crate) fn tsa_records(&self) -> Result<Vec<TsaRecord>> {
-        self.scan_json(RecordFamily::Tsas, b"")
-    }
-
-    /// The trusted TSA roots, parsed.
-    pub(crate) fn trusted_tsas(&self) -> Arc<Vec<TrustedTsa>> {
-        read_arc(&self.tsas)
-    }
-
-    fn put_json<T: Serialize>(&self, f: RecordFamily, key: &[u8], v: &T) -> Result<()> {
+    pub(super) fn put_json<T: Serialize>(&self, f: RecordFamily, key: &[u8], v: &T) -> Result<()> {
         let bytes = serde_json::to_vec(v).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
         self.store.put_record(f, key, &bytes)
     }
 
-    fn get_json<T: serde::de::DeserializeOwned>(
+    pub(super) fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         f: RecordFamily,
         key: &[u8],
@@ -486,7 +437,7 @@ impl Registry {
         self.store.get_record(f, key)?.map(|v| parse_json(&v)).transpose()
     }
 
-    fn scan_json<T: serde::de::DeserializeOwned>(
+    pub(super) fn scan_json<T: serde::de::DeserializeOwned>(
         &self,
         f: RecordFamily,
         prefix: &[u8],
@@ -494,27 +445,6 @@ impl Registry {
         let raw = self.store.scan_records(f, prefix)?;
         raw.iter().map(|(_, v)| parse_json(v)).collect()
     }
-}
-
-/// The roots of the TSAs not retired, parsed.
-fn load_tsas(store: &Store) -> Result<Vec<TrustedTsa>> {
-    let mut out = Vec::new();
-    for (_, v) in store.scan_records(RecordFamily::Tsas, b"")? {
-        let rec: TsaRecord = parse_json(&v)?;
-        if rec.retired_at.is_some() {
-            continue;
-        }
-        out.push(
-            TrustedTsa::from_pem(rec.name.clone(), &rec.root_pem)
-                .map_err(|e| LedgerError::Corrupt(format!("TSA {}: {e}", rec.name)))?,
-        );
-    }
-    Ok(out)
-}
-
-/// The document id of a TSA's `registry_changed` entries.
-fn tsa_document(name: &str) -> String {
-    crate::ids::service_document("tsa", name)
 }
 
 /// The unrevoked issuer keys of both scopes, in memory.
@@ -557,18 +487,6 @@ fn stored_key(rec: &IssuerRecord) -> Result<VerifyingKey> {
         .ok_or_else(|| LedgerError::Corrupt(format!("issuer {}: bad key", rec.name)))
 }
 
-/// The registry key of an issuer: its name for a platform-wide one,
-/// `name 0x00 tenant` for a tenant's (so every scope of a name is one
-/// prefix scan away).
-fn issuer_key(tenant: Option<&str>, name: &str) -> Vec<u8> {
-    let mut k = name.as_bytes().to_vec();
-    if let Some(t) = tenant {
-        k.push(SEP);
-        k.extend_from_slice(t.as_bytes());
-    }
-    k
-}
-
 /// An Ed25519 key usable for evidence.
 fn evidence_key(public_key: &[u8]) -> Result<VerifyingKey> {
     let key = <[u8; 32]>::try_from(public_key)
@@ -586,10 +504,9 @@ fn evidence_key(public_key: &[u8]) -> Result<VerifyingKey> {
     Ok(key)
 }
 
-fn load_issuer_keys(store: &Store) -> Result<IssuerIndex> {
+fn load_issuer_keys(issuers: &IssuerStore) -> Result<IssuerIndex> {
     let mut keys = IssuerIndex::default();
-    for (_, v) in store.scan_records(RecordFamily::Issuers, b"")? {
-        let rec: IssuerRecord = parse_json(&v)?;
+    for rec in issuers.all(true)? {
         if rec.revoked_at.is_none() {
             keys.apply(rec)?;
         }

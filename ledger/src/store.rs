@@ -113,6 +113,9 @@ const META_PURGE_PENDING: &[u8] = b"purge-pending";
 /// erasure deleted or rewrote, (family index(1) || length(2) || key)*:
 /// what the purge compacts, written in the erasure's batch.
 const META_PURGE_KEYS: &[u8] = b"purge-keys\0";
+/// Meta key prefix (then a family's name) marking a family to compact
+/// after records were moved out of it ([`Store::replace_records`]).
+const META_COMPACT_FAMILY: &[u8] = b"compact-family\0";
 /// Meta key: the tree size at which this log began writing v2 leaves.
 const META_V2_SINCE: &[u8] = b"v2-since";
 
@@ -1172,6 +1175,65 @@ impl Store {
         let keys = encode_purge_keys(&std::mem::take(&mut b.purged));
         b.put(CF_META, &[META_PURGE_KEYS, list_id].concat(), &keys);
         self.write(b, true)
+    }
+
+    /// Writes the records `puts` and deletes the records `deletes` of one
+    /// family in one synced batch, with a mark that the family is to be
+    /// compacted ([`Store::compact_marked`]), so that the deleted values
+    /// leave the files too (a migration of records to another form). The
+    /// deleted keys are not listed anywhere: they may be what is moved away.
+    pub fn replace_records(
+        &self,
+        family: RecordFamily,
+        puts: &[(Vec<u8>, Vec<u8>)],
+        deletes: &[Vec<u8>],
+    ) -> Result<()> {
+        let mut b = self.batch();
+        for k in deletes {
+            b.delete(family.cf(), k);
+        }
+        for (k, v) in puts {
+            b.put(family.cf(), k, v);
+        }
+        b.put(CF_META, &[META_COMPACT_FAMILY, family.cf().as_bytes()].concat(), &[]);
+        self.write(b, true)
+    }
+
+    /// Compacts every family marked by [`Store::replace_records`] (after
+    /// flushing every family, so the write-ahead log of the deletions'
+    /// values goes too; PostgreSQL: VACUUM), then clears the marks.
+    /// Idempotent: a crash before the marks are cleared compacts again.
+    pub fn compact_marked(&self) -> Result<usize> {
+        let marks = self.prefix(CF_META, META_COMPACT_FAMILY)?;
+        let names: Vec<&'static str> = marks
+            .iter()
+            .filter_map(|(k, _)| {
+                let name = &k[META_COMPACT_FAMILY.len()..];
+                ALL_CFS.iter().copied().find(|n| n.as_bytes() == name)
+            })
+            .collect();
+        match &self.backend {
+            Backend::Pg(p) if !names.is_empty() => p.vacuum(&names)?,
+            Backend::Rocks { db, .. } if !names.is_empty() => {
+                let all: Vec<&ColumnFamily> = ALL_CFS.iter().map(|n| self.cf(n)).collect();
+                let mut fo = rocksdb::FlushOptions::default();
+                fo.set_wait(true);
+                db.flush_cfs_opt(&all, &fo)?;
+                let mut co = rocksdb::CompactOptions::default();
+                co.set_exclusive_manual_compaction(true);
+                co.set_bottommost_level_compaction(rocksdb::BottommostLevelCompaction::Force);
+                for name in &names {
+                    db.compact_range_cf_opt(self.cf(name), None::<&[u8]>, None::<&[u8]>, &co);
+                }
+            }
+            _ => {}
+        }
+        let mut b = self.batch();
+        for (k, _) in &marks {
+            b.delete(CF_META, k);
+        }
+        self.write(b, true)?;
+        Ok(names.len())
     }
 
     /// Whether an erasure was committed and the store not purged since

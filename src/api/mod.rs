@@ -23,7 +23,7 @@ mod public;
 pub(crate) mod report;
 mod signed_receipt;
 pub(crate) mod tenant_records;
-mod tenants;
+pub(crate) mod tenants;
 pub(crate) mod tiles;
 mod tokens;
 mod verify;

@@ -3,17 +3,21 @@
 //! ([`super::tenant_records`]). A change takes effect on the next request:
 //! admission control reads the quota, the public lookup the default, a
 //! retention change the minimum.
+//!
+//! [`create_record`] and [`patch_record`] are what the routes and the
+//! offline CLI (`tenant create|set --data`) both run: the same checks,
+//! the same logged `registry_changed` entry, the same stored record.
 
 use std::sync::Arc;
 
 use bytes::Buf;
 use futures_util::Stream;
-use ledger::{Role, PLATFORM_TENANT};
+use ledger::{Ledger, Role, PLATFORM_TENANT};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 use verifier::jcs::{self, Limits};
 
-use super::tenant_records::{QuotaRecord, TenantRecord};
+use super::tenant_records::{QuotaRecord, TenantRecord, Tenants};
 use super::{caller, json, read_body, Answer, AppState, Req};
 use crate::auth::{self, require, Caller};
 use crate::error::ApiError;
@@ -27,8 +31,9 @@ const MAX_RATE: u64 = 1_000_000;
 /// Body of `POST /v1/tenants`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewTenant {
-    tenant: String,
+pub(crate) struct NewTenant {
+    /// The tenant's id.
+    pub(crate) tenant: String,
     #[serde(default)]
     quota: Option<QuotaRecord>,
     #[serde(default)]
@@ -37,17 +42,17 @@ struct NewTenant {
     retention_min_days: Option<u32>,
     /// Mint the tenant's first `admin` token too (shown once).
     #[serde(default)]
-    admin_token: bool,
+    pub(crate) admin_token: bool,
     /// Its lifetime in seconds (default 90 days).
     #[serde(default)]
-    expires_in: Option<u64>,
+    pub(crate) expires_in: Option<u64>,
 }
 
 /// Body of `PATCH /v1/tenants/{tenant}`: members present are changed;
 /// `null` clears `quota` or `retention_min_days` back to the defaults.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TenantPatch {
+pub(crate) struct TenantPatch {
     #[serde(default, deserialize_with = "present")]
     quota: Option<Option<QuotaRecord>>,
     #[serde(default)]
@@ -89,7 +94,8 @@ async fn platform(state: &Arc<AppState>, req: &Req, write: bool) -> Result<Calle
     Ok(caller)
 }
 
-fn check_tenant(tenant: &str) -> Result<(), ApiError> {
+/// A tenant id a record may have: an id, and not the platform's.
+pub(crate) fn check_tenant(tenant: &str) -> Result<(), ApiError> {
     ledger::check_id("tenant", tenant)?;
     if tenant == PLATFORM_TENANT {
         return Err(invalid(format!("tenant {PLATFORM_TENANT} is reserved")));
@@ -97,7 +103,8 @@ fn check_tenant(tenant: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_settings(state: &AppState, r: &TenantRecord) -> Result<(), ApiError> {
+/// The settings' bounds; `floor` is the service's retention floor.
+fn check_settings(floor: u32, r: &TenantRecord) -> Result<(), ApiError> {
     if let Some(q) = &r.quota {
         if q.events_per_sec > MAX_RATE || q.writes_per_min > MAX_RATE {
             return Err(invalid(format!(
@@ -105,7 +112,6 @@ fn check_settings(state: &AppState, r: &TenantRecord) -> Result<(), ApiError> {
             )));
         }
     }
-    let floor = state.admission.config().retention_min_days;
     let max = super::erase::MAX_RETENTION_DAYS;
     if r.retention_min_days.is_some_and(|d| !(floor..=max).contains(&d)) {
         return Err(invalid(format!(
@@ -136,33 +142,13 @@ where
     }
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
-        if st.tenants.get(&new.tenant).is_some() {
-            let m = format!(
-                "tenant {} has a record (PATCH /v1/tenants/{} changes it)",
-                new.tenant, new.tenant
-            );
-            return Err(ApiError::from(ledger::LedgerError::AlreadyExists(m)));
-        }
-        if new.admin_token {
+        if new.admin_token && st.tenants.get(&new.tenant).is_none() {
             // Before anything is written: a tenant with a live admin gets
             // its admins from that admin, not from the platform.
             super::tokens::platform_may_mint(&st, &new.tenant, Role::Admin)?;
         }
-        let now = ledger::now_rfc3339();
-        let rec = st.tenants.write(&st.ledger, &new.tenant, true, &caller.token_id, |_| {
-            let rec = TenantRecord {
-                tenant: new.tenant.clone(),
-                quota: new.quota,
-                lookup_default: new.lookup_default.unwrap_or(true),
-                retention_min_days: new.retention_min_days,
-                created_at: now.clone(),
-                updated_at: now,
-                updated_by: caller.token_id.clone(),
-                entry: 0,
-            };
-            check_settings(&st, &rec)?;
-            Ok(rec)
-        })?;
+        let floor = st.admission.config().retention_min_days;
+        let rec = create_record(&st.ledger, &st.tenants, floor, &caller.token_id, &new)?;
         apply(&st, &rec);
         let mut out = record_json(&rec);
         if new.admin_token {
@@ -186,32 +172,78 @@ where
     let caller = platform(state, req, true).await?;
     check_tenant(tenant)?;
     let p: TenantPatch = body_json(body).await?;
-    if p.quota.is_none() && p.lookup_default.is_none() && p.retention_min_days.is_none() {
-        return Err(invalid("nothing to change: quota, lookup_default or retention_min_days"));
-    }
     let (st, tenant) = (state.clone(), tenant.to_string());
     tokio::task::spawn_blocking(move || {
-        let rec = st.tenants.write(&st.ledger, &tenant, false, &caller.token_id, |current| {
-            let mut rec = current.cloned().ok_or_else(|| ApiError::not_found("tenant"))?;
-            if let Some(q) = p.quota {
-                rec.quota = q;
-            }
-            if let Some(l) = p.lookup_default {
-                rec.lookup_default = l;
-            }
-            if let Some(d) = p.retention_min_days {
-                rec.retention_min_days = d;
-            }
-            rec.updated_at = ledger::now_rfc3339();
-            rec.updated_by = caller.token_id.clone();
-            check_settings(&st, &rec)?;
-            Ok(rec)
-        })?;
+        let floor = st.admission.config().retention_min_days;
+        let rec = patch_record(&st.ledger, &st.tenants, floor, &caller.token_id, &tenant, p)?;
         apply(&st, &rec);
         Ok(json(&record_json(&rec)))
     })
     .await
     .map_err(|e| ApiError::internal("tenant", e))?
+}
+
+/// Creates `new`'s record (checked whole; logged, then stored) for the
+/// actor `by`: 409 if the tenant has one. `floor`: the service's
+/// retention floor.
+pub(crate) fn create_record(
+    ledger: &Ledger,
+    tenants: &Tenants,
+    floor: u32,
+    by: &str,
+    new: &NewTenant,
+) -> Result<TenantRecord, ApiError> {
+    check_tenant(&new.tenant)?;
+    if new.expires_in.is_some() && !new.admin_token {
+        return Err(invalid("expires_in applies to the admin token only"));
+    }
+    let now = ledger::now_rfc3339();
+    tenants.write(ledger, &new.tenant, true, by, |_| {
+        let rec = TenantRecord {
+            tenant: new.tenant.clone(),
+            quota: new.quota,
+            lookup_default: new.lookup_default.unwrap_or(true),
+            retention_min_days: new.retention_min_days,
+            created_at: now.clone(),
+            updated_at: now,
+            updated_by: by.to_string(),
+            entry: 0,
+        };
+        check_settings(floor, &rec)?;
+        Ok(rec)
+    })
+}
+
+/// Changes `tenant`'s record by `p` (checked whole; logged, then stored)
+/// for the actor `by`: 404 if it has none.
+pub(crate) fn patch_record(
+    ledger: &Ledger,
+    tenants: &Tenants,
+    floor: u32,
+    by: &str,
+    tenant: &str,
+    p: TenantPatch,
+) -> Result<TenantRecord, ApiError> {
+    check_tenant(tenant)?;
+    if p.quota.is_none() && p.lookup_default.is_none() && p.retention_min_days.is_none() {
+        return Err(invalid("nothing to change: quota, lookup_default or retention_min_days"));
+    }
+    tenants.write(ledger, tenant, false, by, |current| {
+        let mut rec = current.cloned().ok_or_else(|| ApiError::not_found("tenant"))?;
+        if let Some(q) = p.quota {
+            rec.quota = q;
+        }
+        if let Some(l) = p.lookup_default {
+            rec.lookup_default = l;
+        }
+        if let Some(d) = p.retention_min_days {
+            rec.retention_min_days = d;
+        }
+        rec.updated_at = ledger::now_rfc3339();
+        rec.updated_by = by.to_string();
+        check_settings(floor, &rec)?;
+        Ok(rec)
+    })
 }
 
 /// `GET /v1/tenants` (platform): every record.
@@ -233,7 +265,7 @@ pub(crate) fn get(state: &AppState, caller: &Caller, tenant: &str) -> Answer {
 }
 
 /// A record as the API shows it, with what is in force for the unset parts.
-fn record_json(r: &TenantRecord) -> Value {
+pub(crate) fn record_json(r: &TenantRecord) -> Value {
     json!({
         "tenant": r.tenant,
         "quota": r.quota,

@@ -140,7 +140,8 @@ enum Command {
         #[command(subcommand)]
         command: ers::ErsCommand,
     },
-    /// Tenant records (quota, lookup default, retention minimum), through a running server.
+    /// Tenant records (quota, lookup default, retention minimum), on a stopped
+    /// server's data directory (`--data`) or through a running server (`--server`).
     Tenant {
         #[command(subcommand)]
         command: tenants::TenantCommand,

@@ -118,6 +118,11 @@ impl Ingest {
         // sequencer thread, which the OS shares with them per thread.
         let _permit = self.checkers.acquire();
         self.check_new_events(registry, cas, tenant, &events, &logged)?;
+        // The new events' document keys in one read, not one per event.
+        records.prefetch_keys(
+            tenant,
+            events.iter().zip(&logged).filter(|(_, l)| !**l).map(|(e, _)| e),
+        )?;
         let idem: Vec<KeyId> = ids.iter().map(|i| i.1).collect();
         events
             .into_iter()

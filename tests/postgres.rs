@@ -186,6 +186,59 @@ fn the_store_answers_repeated_keys_and_a_read_only_view_takes_no_write() {
     assert_eq!(view.get_record(RecordFamily::Aux, b"k").unwrap(), None);
 }
 
+/// A group's rows are one statement: a new entry's rows are plain
+/// inserts, so a "new" key that exists fails the whole write and nothing
+/// of it lands (not even its upserts); a batch that deletes some rows of
+/// a table and inserts others into it, with upserts beside, lands whole.
+#[test]
+fn a_new_entrys_rows_are_inserted_never_overwritten_and_a_failed_group_writes_nothing() {
+    use ledger::store::{PrivateEntry, Store, StoreConfig, TAG_RECORD};
+    let pg = PgServer::start_primary();
+    pg.create_db("ledger");
+    let url = pg.url("ledger");
+    ledger::pg::migrate(&url).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ttl = ledger::pglease::DEFAULT_LEASE_TTL;
+    let lease = ledger::pglease::Lease::acquire(&url, "test", false, ttl, |_, _| {}).unwrap();
+    let config = StoreConfig::Postgres { url, epoch: Some(lease.epoch()) };
+    let store = Store::open_config(dir.path(), &config).unwrap();
+    let doc = [9u8; 32];
+    let entry = |idem: &'static [u8; 32], record: &'static [u8]| PrivateEntry {
+        idem_id: idem,
+        doc_id: &doc,
+        hash_id: None,
+        subject_id: None,
+        record,
+        identity: None,
+        chain: None,
+    };
+    let mut b = store.batch();
+    b.put_private_entry(0, &entry(&[1u8; 32], b"first"), &[7u8; 32]);
+    store.write(b, true).unwrap();
+    // Index 0 again, with a chain head (an upsert) in the same batch.
+    let mut b = store.batch();
+    b.put_private_entry(0, &entry(&[2u8; 32], b"overwrite"), &[8u8; 32]);
+    b.put_chain_head(&doc, &[5u8; 32], 1);
+    let err = store.write(b, true).unwrap_err();
+    assert!(err.to_string().contains("23505"), "a unique violation: {err}");
+    assert_eq!(store.private(0, TAG_RECORD).unwrap().as_deref(), Some(&b"first"[..]));
+    assert_eq!(store.chain_heads(&[doc]).unwrap(), vec![None], "an upsert of it landed");
+    assert_eq!(store.idempotency_v2(&[[2u8; 32]]).unwrap()[0].map(|r| r.index), None);
+    // Erase entry 0 (deletes its record, rewrites its index row) and add
+    // entry 1 (inserts) with a chain head, in one batch: all of it lands.
+    let mut b = store.batch();
+    b.erase_entry(&doc, 0, None, None);
+    b.put_private_entry(1, &entry(&[2u8; 32], b"second"), &[8u8; 32]);
+    b.put_chain_head(&doc, &[5u8; 32], 2);
+    store.write(b, true).unwrap();
+    assert_eq!(store.private(0, TAG_RECORD).unwrap(), None);
+    assert_eq!(store.private(1, TAG_RECORD).unwrap().as_deref(), Some(&b"second"[..]));
+    assert_eq!(store.chain_heads(&[doc]).unwrap(), vec![Some(([5u8; 32], 2))]);
+    let indexes: Vec<(u64, bool)> =
+        store.doc_index(&doc).unwrap().iter().map(|e| (e.index, e.erased)).collect();
+    assert_eq!(indexes, vec![(0, true), (1, false)]);
+}
+
 #[test]
 fn init_migrate_and_operator_commands_on_postgres() {
     let pg = PgServer::start_primary();

@@ -25,7 +25,7 @@ use crate::records::Records;
 use crate::registry::Registry;
 use crate::sequencer::idem_lookup;
 use crate::store::Store;
-use crate::types::Prepared;
+use crate::types::{Prepared, PreparedPrivate};
 use crate::util::lock;
 use crate::vault::KeyId;
 
@@ -118,6 +118,16 @@ impl Ingest {
     /// original receipt (same content) or a conflict (other content), even
     /// if its issuer was revoked or its TSA dropped since; only events not
     /// logged yet are checked and sealed.
+    ///
+    /// A log without v1 entries checks and seals first, as if nothing were
+    /// logged, and reads the idempotency records only when that fails: a
+    /// failure for an event already logged (its issuer revoked, its
+    /// document erased) is then not one, and the batch is checked again
+    /// with what is logged. The sequencer decides replays by its own
+    /// lookup in any case, and ignores what was sealed for one; so the
+    /// answer is the same, and a new batch (nearly all of them) costs no
+    /// lookup (on PostgreSQL a round trip and an index search per event).
+    /// A replayed batch is checked and sealed once more for nothing.
     pub(crate) fn prepare(
         &self,
         store: &Store,
@@ -133,28 +143,76 @@ impl Ingest {
             .iter()
             .map(|e| (e.event_id.as_str(), vault.event_id(tenant, &e.event_id)))
             .collect();
-        let logged: Vec<bool> =
-            idem_lookup(store, self.has_v1, tenant, &ids)?.iter().map(Option::is_some).collect();
-        // As many checkers at once as cores: more only starve the
-        // sequencer thread, which the OS shares with them per thread.
-        let _permit = self.checkers.acquire();
-        self.check_new_events(registry, cas, tenant, &events, &logged)?;
+        let lookup = || -> Result<Vec<bool>> {
+            Ok(idem_lookup(store, self.has_v1, tenant, &ids)?.iter().map(Option::is_some).collect())
+        };
+        let sealed = if self.has_v1 {
+            // A v1 entry has no document key: sealing its replay would
+            // make one.
+            self.check_and_seal(registry, cas, records, tenant, &events, &lookup()?)?
+        } else {
+            match self.check_and_seal(
+                registry,
+                cas,
+                records,
+                tenant,
+                &events,
+                &vec![false; events.len()],
+            ) {
+                Ok(sealed) => sealed,
+                Err(e) => {
+                    let logged = lookup()?;
+                    if !logged.contains(&true) {
+                        return Err(e);
+                    }
+                    self.check_and_seal(registry, cas, records, tenant, &events, &logged)?
+                }
+            }
+        };
         let idem: Vec<KeyId> = ids.iter().map(|i| i.1).collect();
-        events
+        Ok(events
             .into_iter()
             .zip(idem)
-            .enumerate()
-            .map(|(pos, (event, idem_id))| {
+            .zip(sealed)
+            .map(|((event, idem_id), private)| {
                 let canonical = verifier::jcs::to_canonical(&event.raw);
                 let content = vault.keyed_hash("content", &[tenant.as_bytes(), &canonical]);
                 let content_v1 = self.has_v1.then(|| Hash::digest(&canonical).0);
-                let private = if logged[pos] {
-                    None
-                } else {
-                    let sealed = records.seal(tenant, &event, None);
-                    Some(sealed.map_err(|e| at_position(pos, e))?)
-                };
-                Ok(Prepared { event, content, content_v1, idem_id, private })
+                Prepared { event, content, content_v1, idem_id, private }
+            })
+            .collect())
+    }
+
+    /// Checks the events not `logged` and seals them (`None` for the
+    /// logged ones).
+    fn check_and_seal(
+        &self,
+        registry: &Registry,
+        cas: &IssuerCas,
+        records: &Records,
+        tenant: &str,
+        events: &[Event],
+        logged: &[bool],
+    ) -> Result<Vec<Option<PreparedPrivate>>> {
+        // As many checkers at once as cores: more only starve the
+        // sequencer thread, which the OS shares with them per thread.
+        let _permit = self.checkers.acquire();
+        self.check_new_events(registry, cas, tenant, events, logged)?;
+        // The new events' document keys in one read, not one per event.
+        records.prefetch_keys(
+            tenant,
+            events.iter().zip(logged).filter(|(_, l)| !**l).map(|(e, _)| e),
+        )?;
+        events
+            .iter()
+            .zip(logged)
+            .enumerate()
+            .map(|(pos, (event, logged))| {
+                if *logged {
+                    return Ok(None);
+                }
+                let sealed = records.seal(tenant, event, None);
+                Ok(Some(sealed.map_err(|e| at_position(pos, e))?))
             })
             .collect()
     }

@@ -147,11 +147,16 @@ pub(crate) fn db_err(e: postgres::Error) -> LedgerError {
     }
 }
 
-/// One staged write: `value` `None` deletes.
+/// One staged write: `value` `None` deletes. `fresh`: the key is new to
+/// the database (an entry's rows under its new index, its new event id):
+/// a plain `INSERT`, without `ON CONFLICT`'s second index search per row;
+/// if the key were there after all, the write fails and nothing of it is
+/// written or acknowledged, as for a leaf.
 pub(crate) struct Op {
     pub cf: &'static str,
     pub key: Vec<u8>,
     pub value: Option<Vec<u8>>,
+    pub fresh: bool,
 }
 
 type Job = Box<dyn FnOnce(&mut Conn) + Send>;
@@ -517,34 +522,60 @@ impl PgKv {
         self.run(move |c| {
             // Last write of a key wins, as in a RocksDB batch; after that
             // the writes of different keys commute.
-            let mut by_cf: BTreeMap<&'static str, BTreeMap<Vec<u8>, Option<Vec<u8>>>> =
-                BTreeMap::new();
+            // A key's last write also says whether it is fresh.
+            type Rows = BTreeMap<Vec<u8>, (Option<Vec<u8>>, bool)>;
+            let mut by_cf: BTreeMap<&'static str, Rows> = BTreeMap::new();
             for op in ops {
-                by_cf.entry(op.cf).or_default().insert(op.key, op.value);
+                by_cf.entry(op.cf).or_default().insert(op.key, (op.value, op.fresh));
             }
-            let mut stmts = Vec::new();
+            // All of the group's rows in one statement (one round trip;
+            // data-modifying CTEs, one per table and kind), its arguments
+            // two arrays per insert, one per delete.
+            let mut parts = Vec::new();
+            let mut args: Vec<Vec<&[u8]>> = Vec::new();
             for (cf, rows) in &by_cf {
                 let t = table(cf);
-                if rows.values().any(Option::is_none) {
-                    stmts.push((*cf, true, format!("DELETE FROM {t} WHERE k = ANY($1)")));
+                let deleted: Vec<&[u8]> =
+                    rows.iter().filter(|(_, v)| v.0.is_none()).map(|(k, _)| &k[..]).collect();
+                if !deleted.is_empty() {
+                    args.push(deleted);
+                    parts.push(format!("DELETE FROM {t} WHERE k = ANY(${}::bytea[])", args.len()));
                 }
-                if rows.values().any(Option::is_some) {
+                // Leaves and stored hashes, and fresh keys: a second write
+                // of a key is an error, never an overwrite. The others
+                // overwrite (last write wins, as in RocksDB).
+                for plain in [true, false] {
+                    let (keys, values): (Vec<&[u8]>, Vec<&[u8]>) = rows
+                        .iter()
+                        .filter(|(_, (_, fresh))| (*fresh || APPEND_ONLY.contains(cf)) == plain)
+                        .filter_map(|(k, (v, _))| v.as_ref().map(|v| (&k[..], &v[..])))
+                        .unzip();
+                    if keys.is_empty() {
+                        continue;
+                    }
+                    args.push(keys);
+                    args.push(values);
+                    let (a, b) = (args.len() - 1, args.len());
                     let insert = format!(
-                        "INSERT INTO {t} (k, v) SELECT * FROM ROWS FROM (pg_catalog.unnest($1::bytea[]), pg_catalog.unnest($2::bytea[]))"
+                        "INSERT INTO {t} (k, v) SELECT * FROM ROWS FROM \
+                         (pg_catalog.unnest(${a}::bytea[]), pg_catalog.unnest(${b}::bytea[]))"
                     );
-                    let sql = if APPEND_ONLY.contains(cf) {
+                    parts.push(if plain {
                         insert
                     } else {
                         format!("{insert} ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v")
-                    };
-                    stmts.push((*cf, false, sql));
+                    });
                 }
             }
-            let mut prepared = Vec::with_capacity(stmts.len());
-            for (cf, delete, sql) in &stmts {
-                prepared.push((*cf, *delete, c.prepared(sql)?.1));
-            }
-            let fence = c.prepared(FENCE)?.1;
+            let statement = (!parts.is_empty()).then(|| {
+                let ctes: Vec<String> =
+                    parts.iter().enumerate().map(|(i, p)| format!("w{i} AS ({p})")).collect();
+                format!("WITH {} SELECT 1", ctes.join(", "))
+            });
+            let statement = match &statement {
+                Some(sql) => Some(c.prepared(sql)?.1),
+                None => None,
+            };
             let level = c.sync_level;
             let warnings = c.warnings.clone();
             let tls = c.tls.clone();
@@ -553,30 +584,25 @@ impl PgKv {
             let mut tx = client.transaction().map_err(db_err)?;
             // A synced write waits for the WAL flush (and the synchronous
             // standbys) whatever the role's or database's default says;
-            // and no longer than the commit deadline.
+            // and no longer than the commit deadline. In the same round
+            // trip, the lease check ([`FENCE`]) before any row is written.
             let mode = if sync { level } else { "off" };
-            tx.batch_execute(&format!(
-                "SET LOCAL synchronous_commit = {mode}; SET LOCAL statement_timeout = {timeout_ms}"
-            ))
-            .map_err(db_err)?;
-            check_fence(&mut tx, &fence, epoch, &fenced)?;
-            for (cf, delete, st) in prepared {
-                let rows = &by_cf[cf];
-                if delete {
-                    let keys: Vec<&[u8]> =
-                        rows.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| &k[..]).collect();
-                    tx.execute(&st, &[&keys]).map_err(db_err)?;
-                } else {
-                    let (keys, values): (Vec<&[u8]>, Vec<&[u8]>) = rows
-                        .iter()
-                        .filter_map(|(k, v)| v.as_ref().map(|v| (&k[..], &v[..])))
-                        .unzip();
-                    tx.execute(&st, &[&keys, &values]).map_err(db_err)?;
-                }
+            let fence = tx
+                .simple_query(&format!(
+                    "SET LOCAL synchronous_commit = {mode}; \
+                     SET LOCAL statement_timeout = {timeout_ms}; {FENCE}"
+                ))
+                .map_err(db_err)?;
+            check_fence_rows(&fence, epoch, &fenced)?;
+            if let Some(st) = statement {
+                let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    args.iter().map(|a| a as &(dyn postgres::types::ToSql + Sync)).collect();
+                tx.execute(&st, &params).map_err(db_err)?;
             }
             let before = warnings.load(Ordering::SeqCst);
             // Only a synced commit waits for the standby.
-            let deadline = sync.then(|| Deadline::arm(cancel, tls, Duration::from_millis(timeout_ms)));
+            let deadline =
+                sync.then(|| Deadline::arm(cancel, tls, Duration::from_millis(timeout_ms)));
             let waited = std::time::Instant::now();
             let committed = tx.commit().map_err(|e| unknown_outcome(db_err(e)));
             if let Some(d) = deadline {
@@ -655,35 +681,101 @@ impl PgKv {
 
 /// The commit deadline of one `COMMIT`: `statement_timeout` does not end
 /// a wait for the synchronous standby (PostgreSQL 15 checked: it waits on),
-/// so a thread sends the server a cancel request when the deadline
-/// passes. The server then ends the wait with its warning, and the write
-/// fails as unconfirmed ([`PgKv::write`]). A cancel that arrives just after
-/// the commit returned may cancel the connection's next statement: that
-/// one fails too, and nothing is acknowledged from it either.
+/// so when the deadline passes the server gets a cancel request. The server
+/// then ends the wait with its warning, and the write fails as unconfirmed
+/// ([`PgKv::write`]). A cancel that arrives just after the commit returned
+/// may cancel the connection's next statement: that one fails too, and
+/// nothing is acknowledged from it either.
+///
+/// One long-lived watcher thread ([`watcher`]) serves every deadline of
+/// the process: arming one is a message to it, not a thread of its own
+/// per commit.
 struct Deadline {
-    done: mpsc::Sender<()>,
+    done: Arc<AtomicBool>,
+}
+
+/// A deadline handed to the watcher: cancel `token` at `at` unless `done`.
+struct Watch {
+    at: std::time::Instant,
+    after: Duration,
+    done: Arc<AtomicBool>,
+    token: postgres::CancelToken,
+    tls: crate::pgtls::Tls,
+}
+
+/// The deadline watcher's queue; the thread starts with the first deadline.
+fn watcher() -> Option<mpsc::Sender<Watch>> {
+    static WATCHER: std::sync::OnceLock<Option<Mutex<mpsc::Sender<Watch>>>> =
+        std::sync::OnceLock::new();
+    let cell = WATCHER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Watch>();
+        let spawned =
+            std::thread::Builder::new().name("pg-deadline".into()).spawn(move || watch(rx));
+        match spawned {
+            Ok(_) => Some(Mutex::new(tx)),
+            Err(e) => {
+                // Without it a commit still has tcp_user_timeout.
+                tracing::error!("no thread for the commit deadlines: {e}");
+                None
+            }
+        }
+    });
+    cell.as_ref().and_then(|m| m.lock().ok().map(|s| s.clone()))
+}
+
+/// The watcher: holds the armed deadlines, and cancels each one's
+/// statement when its time comes unless it was disarmed before.
+fn watch(rx: mpsc::Receiver<Watch>) {
+    let mut armed: Vec<Watch> = Vec::new();
+    loop {
+        armed.retain(|w| !w.done.load(Ordering::SeqCst));
+        let now = std::time::Instant::now();
+        let (due, waiting): (Vec<Watch>, Vec<Watch>) = armed.drain(..).partition(|w| w.at <= now);
+        armed = waiting;
+        for w in due {
+            if w.done.load(Ordering::SeqCst) {
+                continue;
+            }
+            tracing::warn!("commit deadline ({:?}) passed: cancelling the commit's wait", w.after);
+            // The cancel request is a connection of its own, which a hung
+            // server may hold for its connect timeout: on a thread of its
+            // own (rare: only a deadline that passed), so that the other
+            // deadlines are kept meanwhile.
+            let cancel = move || {
+                if let Err(e) = w.tls.cancel(&w.token) {
+                    tracing::error!("cancelling a commit past its deadline: {e}");
+                }
+            };
+            if let Err(e) = std::thread::Builder::new().name("pg-cancel".into()).spawn(cancel) {
+                tracing::error!("no thread to cancel a commit past its deadline: {e}");
+            }
+        }
+        let next = armed.iter().map(|w| w.at).min();
+        let received = match next {
+            Some(at) => rx.recv_timeout(at.saturating_duration_since(std::time::Instant::now())),
+            None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+        };
+        match received {
+            Ok(w) => armed.push(w),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
 }
 
 impl Deadline {
     fn arm(token: postgres::CancelToken, tls: crate::pgtls::Tls, after: Duration) -> Deadline {
-        let (done, wait) = mpsc::channel::<()>();
-        let spawned = std::thread::Builder::new().name("pg-deadline".into()).spawn(move || {
-            if let Err(mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(after) {
-                tracing::warn!("commit deadline ({after:?}) passed: cancelling the commit's wait");
-                if let Err(e) = tls.cancel(&token) {
-                    tracing::error!("cancelling a commit past its deadline: {e}");
-                }
-            }
-        });
-        if let Err(e) = spawned {
-            // Without the thread the commit still has tcp_user_timeout.
-            tracing::error!("no thread for the commit deadline: {e}");
+        let done = Arc::new(AtomicBool::new(false));
+        let at = std::time::Instant::now() + after;
+        let watch = Watch { at, after, done: done.clone(), token, tls };
+        if watcher().map(|w| w.send(watch).is_ok()) != Some(true) {
+            tracing::error!("the commit deadline watcher is gone: this commit has none");
         }
         Deadline { done }
     }
 
     fn disarm(self) {
-        let _ = self.done.send(());
+        self.done.store(true, Ordering::SeqCst);
     }
 }
 
@@ -757,6 +849,12 @@ fn check_fence(
     fenced: &AtomicBool,
 ) -> Result<()> {
     let now: i64 = tx.query_one(fence, &[]).map_err(db_err)?.get(0);
+    same_epoch(now, mine, fenced)
+}
+
+/// Fails (and marks this process fenced) unless the lease row's epoch
+/// `now` is this process's own.
+fn same_epoch(now: i64, mine: i64, fenced: &AtomicBool) -> Result<()> {
     if now != mine {
         fenced.store(true, Ordering::Relaxed);
         return Err(LedgerError::Unavailable(format!(
@@ -765,6 +863,22 @@ fn check_fence(
         )));
     }
     Ok(())
+}
+
+/// [`check_fence`] on the answer of a simple query that ended with [`FENCE`].
+fn check_fence_rows(
+    messages: &[postgres::SimpleQueryMessage],
+    mine: i64,
+    fenced: &AtomicBool,
+) -> Result<()> {
+    let epoch = messages.iter().find_map(|m| match m {
+        postgres::SimpleQueryMessage::Row(r) => r.get(0),
+        _ => None,
+    });
+    let now: i64 = epoch
+        .and_then(|e| e.parse().ok())
+        .ok_or_else(|| LedgerError::Database("the lease row is missing".into()))?;
+    same_epoch(now, mine, fenced)
 }
 
 impl Drop for PgKv {

@@ -26,6 +26,9 @@ impl KeyStore for Store {
     fn wrapped_key(&self, id: &KeyId) -> Result<Option<Vec<u8>>> {
         Store::wrapped_key(self, id)
     }
+    fn wrapped_keys_of(&self, ids: &[KeyId]) -> Result<Vec<Option<Vec<u8>>>> {
+        Store::wrapped_keys_of(self, ids)
+    }
     fn put_wrapped_key(&self, id: &KeyId, wrapped: &[u8]) -> Result<()> {
         Store::put_wrapped_key(self, id, wrapped)
     }
@@ -66,6 +69,19 @@ impl Records {
     /// The vault if there is one (read-only opens may have none).
     pub(crate) fn vault_if_open(&self) -> Option<&Arc<Vault>> {
         self.vault.as_ref()
+    }
+
+    /// Reads the keys of the documents `events` are about in one store
+    /// read ([`Vault::prefetch_for_writing`]): a request's events are
+    /// then sealed without a round trip each.
+    pub(crate) fn prefetch_keys<'e>(
+        &self,
+        tenant: &str,
+        events: impl Iterator<Item = &'e Event>,
+    ) -> Result<()> {
+        let vault = self.vault()?;
+        let ids: Vec<KeyId> = events.map(|e| vault.document_id(tenant, &e.document_id)).collect();
+        vault.prefetch_for_writing(&ids, self.store.as_ref())
     }
 
     /// Builds and seals an event's v2 record (and identity opening) under

@@ -244,6 +244,8 @@ struct Ordered {
     key: [u8; 40],
     key_len: u8,
     value: Option<([u8; 64], u8)>,
+    /// Written by [`Batch::ordered_put_new`].
+    fresh: bool,
 }
 
 impl Ordered {
@@ -564,6 +566,7 @@ impl Store {
                     ops.extend(list.into_iter().map(|w| Op {
                         cf: name,
                         key: w.key().to_vec(),
+                        fresh: w.fresh,
                         value: w.value.map(|(v, n)| v[..n as usize].to_vec()),
                     }));
                 }
@@ -936,6 +939,12 @@ impl Store {
     /// The wrapped key of `id`.
     pub fn wrapped_key(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>> {
         self.get(CF_DOCKEYS, id)
+    }
+
+    /// The wrapped keys of `ids`, in the order asked: one multi-get (on
+    /// PostgreSQL one round trip for a whole request's documents).
+    pub fn wrapped_keys_of(&self, ids: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.multi_get(CF_DOCKEYS, ids, false)
     }
 
     /// Stores a wrapped key without an fsync of its own: it is durable
@@ -1362,30 +1371,34 @@ impl Batch<'_> {
         self.put(CF_DOCHASH, &dh, &[]);
     }
 
-    /// Stages the private part and v2 indexes of one entry.
+    /// Stages the private part and v2 indexes of one new entry, appended
+    /// at `index` in this batch. Its rows are new to the store
+    /// ([`Batch::put_new`]): keyed by the new index, or by its event id,
+    /// which the sequencer found unlogged (under the lease, so no other
+    /// writer can have logged it since).
     pub fn put_private_entry(&mut self, index: u64, p: &PrivateEntry<'_>, content: &[u8; 32]) {
         let mut v = [0u8; 40];
         v[..8].copy_from_slice(&index.to_be_bytes());
         v[8..].copy_from_slice(content);
-        self.ordered_put(ORD_IDEM, &idem_v2_key(p.idem_id), &v);
-        self.put(CF_RECORDS, &private_key(index, TAG_RECORD), p.record);
+        self.ordered_put_new(ORD_IDEM, &idem_v2_key(p.idem_id), &v);
+        self.put_new(CF_RECORDS, &private_key(index, TAG_RECORD), p.record);
         if let Some(i) = p.identity {
-            self.put(CF_RECORDS, &private_key(index, TAG_IDENTITY), i);
+            self.put_new(CF_RECORDS, &private_key(index, TAG_IDENTITY), i);
         }
         if let Some(c) = p.chain {
-            self.put(CF_RECORDS, &private_key(index, TAG_CHAIN), c);
+            self.put_new(CF_RECORDS, &private_key(index, TAG_CHAIN), c);
         }
         let hash_id = p.hash_id.copied().unwrap_or([0; 32]);
         let subject_id = p.subject_id.copied().unwrap_or([0; 32]);
         let mut ids = [0u8; 64];
         ids[..32].copy_from_slice(&hash_id);
         ids[32..].copy_from_slice(&subject_id);
-        self.ordered_put(ORD_DOCIDX, &id_index_key(p.doc_id, index), &ids);
+        self.ordered_put_new(ORD_DOCIDX, &id_index_key(p.doc_id, index), &ids);
         if let Some(h) = p.hash_id {
-            self.ordered_put(ORD_HASHIDX, &id_index_key(h, index), &[]);
+            self.ordered_put_new(ORD_HASHIDX, &id_index_key(h, index), &[]);
         }
         if let Some(s) = p.subject_id {
-            self.ordered_put(ORD_SUBJIDX, &id_index_key(s, index), &[]);
+            self.ordered_put_new(ORD_SUBJIDX, &id_index_key(s, index), &[]);
         }
     }
 
@@ -1523,9 +1536,21 @@ impl Batch<'_> {
 
     /// Stages a write of `key` in family `cf`.
     fn put(&mut self, cf: &'static str, key: &[u8], value: &[u8]) {
+        self.write_one(cf, key, value, false)
+    }
+
+    /// [`Batch::put`] of a key no earlier batch wrote (a new entry's rows
+    /// under its new index): on PostgreSQL a plain `INSERT` ([`Op`]).
+    fn put_new(&mut self, cf: &'static str, key: &[u8], value: &[u8]) {
+        self.write_one(cf, key, value, true)
+    }
+
+    fn write_one(&mut self, cf: &'static str, key: &[u8], value: &[u8], fresh: bool) {
         match &mut self.wb {
             Staged::Rocks(wb) => wb.put_cf(self.store.cf(cf), key, value),
-            Staged::Pg(ops) => ops.push(Op { cf, key: key.to_vec(), value: Some(value.to_vec()) }),
+            Staged::Pg(ops) => {
+                ops.push(Op { cf, key: key.to_vec(), value: Some(value.to_vec()), fresh })
+            }
         }
     }
 
@@ -1533,7 +1558,7 @@ impl Batch<'_> {
     fn delete(&mut self, cf: &'static str, key: &[u8]) {
         match &mut self.wb {
             Staged::Rocks(wb) => wb.delete_cf(self.store.cf(cf), key),
-            Staged::Pg(ops) => ops.push(Op { cf, key: key.to_vec(), value: None }),
+            Staged::Pg(ops) => ops.push(Op { cf, key: key.to_vec(), value: None, fresh: false }),
         }
     }
 
@@ -1554,17 +1579,30 @@ impl Batch<'_> {
     fn ordered_put(&mut self, family: usize, key: &[u8], value: &[u8]) {
         let mut v = [0u8; 64];
         v[..value.len()].copy_from_slice(value);
-        self.ordered_write(family, key, Some((v, value.len() as u8)));
+        self.ordered_write(family, key, Some((v, value.len() as u8)), false);
+    }
+
+    /// [`Batch::ordered_put`] of a key no earlier batch wrote ([`Batch::put_new`]).
+    fn ordered_put_new(&mut self, family: usize, key: &[u8], value: &[u8]) {
+        let mut v = [0u8; 64];
+        v[..value.len()].copy_from_slice(value);
+        self.ordered_write(family, key, Some((v, value.len() as u8)), true);
     }
 
     fn ordered_delete(&mut self, family: usize, key: &[u8]) {
-        self.ordered_write(family, key, None);
+        self.ordered_write(family, key, None, false);
     }
 
-    fn ordered_write(&mut self, family: usize, key: &[u8], value: Option<([u8; 64], u8)>) {
+    fn ordered_write(
+        &mut self,
+        family: usize,
+        key: &[u8],
+        value: Option<([u8; 64], u8)>,
+        fresh: bool,
+    ) {
         let mut k = [0u8; 40];
         k[..key.len()].copy_from_slice(key);
-        self.ordered[family].push(Ordered { key: k, key_len: key.len() as u8, value });
+        self.ordered[family].push(Ordered { key: k, key_len: key.len() as u8, value, fresh });
     }
 }
 

@@ -187,6 +187,10 @@ fn open(key: &[u8; 32], sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
 pub trait KeyStore: Send + Sync {
     /// The wrapped key of `id`, if any.
     fn wrapped_key(&self, id: &KeyId) -> Result<Option<Vec<u8>>>;
+    /// The wrapped keys of `ids`, in the order asked ([`Vault::prefetch_for_writing`]).
+    fn wrapped_keys_of(&self, ids: &[KeyId]) -> Result<Vec<Option<Vec<u8>>>> {
+        ids.iter().map(|id| self.wrapped_key(id)).collect()
+    }
     /// Stores a wrapped key (durable with the next synced write).
     fn put_wrapped_key(&self, id: &KeyId, wrapped: &[u8]) -> Result<()>;
     /// The vault suite recorded with the index key (`None`: a store made
@@ -381,37 +385,92 @@ impl Vault {
             if inner.generation != generation {
                 continue;
             }
-            let aad = key_aad(id);
-            let (key, pending) = match stored {
-                Some(w) => (self.master.unwrap(&w, &aad)?, None),
-                None => {
-                    let mut k = Zeroizing::new([0u8; 32]);
-                    OsRng.fill_bytes(k.as_mut());
-                    let wrapped = self.master.wrap_with(self.aead(), &k, &aad)?;
-                    (k, Some(wrapped))
-                }
-            };
-            if inner.keys.len() >= MAX_CACHED_KEYS {
-                // Keys not written yet (their first write may never commit)
-                // are written now, unsynced: the WAL orders them before any
-                // record a later synced group seals under them. Then all may go.
-                // Each pending key is dropped only once written: a failed
-                // write keeps it for the write of its group.
-                for (kid, c) in inner.keys.iter_mut() {
-                    if let Some(w) = &c.pending {
-                        // Under the current master key (a rotation may
-                        // have begun since it was wrapped).
-                        let w = self.current_form(kid, w, &c.key)?;
-                        store.put_wrapped_key(kid, &w)?;
-                        c.pending = None;
-                    }
-                }
-                inner.keys.clear();
-                inner.generation += 1;
-            }
-            inner.keys.insert(*id, Cached { key: key.clone(), pending: pending.clone() });
-            return Ok(WriteKey { key, new_wrapped: pending });
+            return self.admit(&mut inner, id, stored, store);
         }
+    }
+
+    /// Brings the keys of `ids` (a request's documents) into the cache in
+    /// one store read, so that sealing the request's events finds them
+    /// there: on PostgreSQL one round trip instead of one per new
+    /// document. What [`Vault::key_for_writing`] would do for each id, in
+    /// one go; erased ids are skipped (sealing refuses them). If the
+    /// cache was emptied meanwhile (an erasure, or full) nothing is
+    /// cached, and each seal reads its key itself.
+    pub fn prefetch_for_writing(&self, ids: &[KeyId], store: &dyn KeyStore) -> Result<()> {
+        let (generation, mut missing) = {
+            let inner = self.lock();
+            let missing: Vec<KeyId> = ids
+                .iter()
+                .filter(|id| !inner.erased.contains(*id) && !inner.keys.contains_key(*id))
+                .copied()
+                .collect();
+            (inner.generation, missing)
+        };
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let stored = store.wrapped_keys_of(&missing)?;
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return Ok(());
+        }
+        for (id, stored) in missing.iter().zip(stored) {
+            if inner.erased.contains(id) || inner.keys.contains_key(id) {
+                continue;
+            }
+            self.admit(&mut inner, id, stored, store)?;
+            if inner.generation != generation {
+                // The cache was full and emptied: the rest of the read
+                // may predate keys just written from it.
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Caches the key of `id` as read from the store (`stored`, its
+    /// wrapped form) or, when it has none, a new random one whose wrapped
+    /// form is pending (written with what it seals). Called under the
+    /// lock, with a read made at the lock's current generation.
+    fn admit(
+        &self,
+        inner: &mut VaultInner,
+        id: &KeyId,
+        stored: Option<Vec<u8>>,
+        store: &dyn KeyStore,
+    ) -> Result<WriteKey> {
+        let aad = key_aad(id);
+        let (key, pending) = match stored {
+            Some(w) => (self.master.unwrap(&w, &aad)?, None),
+            None => {
+                let mut k = Zeroizing::new([0u8; 32]);
+                OsRng.fill_bytes(k.as_mut());
+                let wrapped = self.master.wrap_with(self.aead(), &k, &aad)?;
+                (k, Some(wrapped))
+            }
+        };
+        if inner.keys.len() >= MAX_CACHED_KEYS {
+            // Keys not written yet (their first write may never commit)
+            // are written now, unsynced: the WAL orders them before any
+            // record a later synced group seals under them. Then all may go.
+            // Each pending key is dropped only once written: a failed
+            // write keeps it for the write of its group.
+            for (kid, c) in inner.keys.iter_mut() {
+                if let Some(w) = &c.pending {
+                    // Under the current master key (a rotation may
+                    // have begun since it was wrapped).
+                    let w = self.current_form(kid, w, &c.key)?;
+                    store.put_wrapped_key(kid, &w)?;
+                    c.pending = None;
+                }
+            }
+            inner.keys.clear();
+            inner.generation += 1;
+        }
+        inner.keys.insert(*id, Cached { key: key.clone(), pending: pending.clone() });
+        Ok(WriteKey { key, new_wrapped: pending })
     }
 
     /// The wrapped forms of these keys are durable (a synced write held

@@ -155,3 +155,74 @@ fn a_rotation_rewraps_pending_and_stored_keys_but_not_an_erased_one() {
     let again = vault.rewrap_stored(&store, &items[..0]).expect("nothing");
     assert_eq!(again, Rewrapped::default());
 }
+
+/// Counts the store's reads of wrapped keys: single and batched.
+#[derive(Default)]
+struct CountingKeys {
+    keys: MemKeys,
+    single: std::sync::atomic::AtomicUsize,
+    batched: std::sync::atomic::AtomicUsize,
+}
+impl KeyStore for CountingKeys {
+    fn wrapped_key(&self, id: &KeyId) -> Result<Option<Vec<u8>>> {
+        self.single.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.keys.wrapped_key(id)
+    }
+    fn wrapped_keys_of(&self, ids: &[KeyId]) -> Result<Vec<Option<Vec<u8>>>> {
+        self.batched.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        ids.iter().map(|id| self.keys.wrapped_key(id)).collect()
+    }
+    fn put_wrapped_key(&self, id: &KeyId, wrapped: &[u8]) -> Result<()> {
+        self.keys.put_wrapped_key(id, wrapped)
+    }
+    fn vault_suite(&self) -> Result<Option<Vec<u8>>> {
+        self.keys.vault_suite()
+    }
+    fn put_vault_suite(&self, name: &[u8]) -> Result<()> {
+        self.keys.put_vault_suite(name)
+    }
+}
+
+/// A request's document keys come in one read: a stored key is the
+/// stored one, a new document's key is new and pending (written with
+/// its first record), an erased document gets none, and sealing then
+/// reads nothing more.
+#[test]
+fn a_prefetch_reads_a_requests_keys_in_one_go() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = master_key_path(dir.path());
+    let store = CountingKeys::default();
+    let open = || {
+        let master = FileMasterKey::open_or_create(&path).expect("master");
+        Vault::open(Box::new(master), &store, HashSet::new(), Suite::Ed25519Sha256).expect("vault")
+    };
+    let (old, new, erased) = (
+        open().document_id("t", "old"),
+        open().document_id("t", "new"),
+        open().document_id("t", "x"),
+    );
+    // `old` has a stored key, written by an earlier process.
+    let first = open();
+    let stored = first.key_for_writing(&old, &store).expect("key");
+    store.put_wrapped_key(&old, stored.new_wrapped.as_deref().expect("new")).expect("put");
+    let vault = open();
+    vault.mark_erased(&erased);
+    let reads = |s: &CountingKeys| {
+        use std::sync::atomic::Ordering::Relaxed;
+        (s.single.load(Relaxed), s.batched.load(Relaxed))
+    };
+    let before = reads(&store);
+    vault.prefetch_for_writing(&[old, new, erased, new], &store).expect("prefetch");
+    assert_eq!(reads(&store), (before.0, before.1 + 1), "one batched read");
+    let k_old = vault.key_for_writing(&old, &store).expect("old");
+    assert_eq!(*k_old.key, *stored.key, "the stored key, unwrapped");
+    assert!(k_old.new_wrapped.is_none(), "already stored");
+    let k_new = vault.key_for_writing(&new, &store).expect("new");
+    assert!(k_new.new_wrapped.is_some(), "a new key, pending its first write");
+    assert_eq!(*vault.key_for_writing(&new, &store).expect("again").key, *k_new.key);
+    assert!(matches!(vault.key_for_writing(&erased, &store), Err(LedgerError::Gone(_))));
+    assert_eq!(reads(&store), (before.0, before.1 + 1), "sealing read nothing more");
+    // Everything cached: a second prefetch reads nothing.
+    vault.prefetch_for_writing(&[old, new], &store).expect("prefetch");
+    assert_eq!(reads(&store), (before.0, before.1 + 1));
+}

@@ -1239,9 +1239,9 @@ impl Store {
 
     /// The stored hashes at `indexes` (in the caller's order), looked up in
     /// key order: callers ask in tree order (a proof's pieces by level), but
-    /// RocksDB's batched lookup is told its keys are sorted, which it does
-    /// not check in a release build and relies on to walk each table file
-    /// and each data block once for adjacent keys.
+    /// RocksDB's batched lookup is told its keys are sorted, as its contract
+    /// requires (checked only in a debug build); sorted, the keys of one
+    /// data block are adjacent and share one block lookup.
     fn hashes_in_key_order(&self, indexes: &[u64]) -> Result<Vec<Option<Vec<u8>>>> {
         let mut order: Vec<usize> = (0..indexes.len()).collect();
         order.sort_unstable_by_key(|&i| indexes[i]);

@@ -32,6 +32,9 @@ use warp::http::StatusCode;
 
 use crate::error::ApiError;
 
+pub mod pace;
+use pace::Pace;
+
 /// One tenant's limits; 0 turns a limit off.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Quota {
@@ -118,7 +121,15 @@ pub const DEFAULT_MAX_IN_FLIGHT_EVENTS: usize = 20_000;
 /// Default bound on submission requests in flight: each holds a blocking
 /// thread while it is checked and waits for its fsync; more than this only
 /// queue on the two cores and time out together.
-pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 256;
+///
+/// Sized by Little's law for the platform's peak: 4,000 single-event
+/// requests/s from one tenant hold 4,000 × the receipt latency in flight,
+/// and a tenant may hold half the places. At 256 (a tenant's 128) a 32 ms
+/// pause of the group commit already shed at a rate the machine carries
+/// (docs/performance.md, "Peak latency and the admission bound"). While
+/// submissions are served within [`pace::BEHIND`] the whole bound applies;
+/// once they are not, a quarter of it ([`Admission::admit_request`]).
+pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 1024;
 
 /// Most connections served at once, before the file-descriptor budget
 /// lowers it (`crate::server::connection_budget`).
@@ -148,6 +159,7 @@ pub struct Admission {
     in_flight: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
     tenant_requests: Arc<Mutex<HashMap<String, usize>>>,
+    pace: Pace,
 }
 
 /// One submission request admitted (globally and in its tenant's share);
@@ -194,19 +206,38 @@ impl Admission {
             in_flight: Arc::new(AtomicUsize::new(0)),
             requests: Arc::new(AtomicUsize::new(0)),
             tenant_requests: Arc::new(Mutex::new(HashMap::new())),
+            pace: Pace::default(),
+        }
+    }
+
+    /// Records how long an admitted submission took from its body read to
+    /// its answer (checks, queue, group commit).
+    pub fn record_service(&self, took: std::time::Duration) {
+        self.pace.record(took);
+    }
+
+    /// The request bounds now: the configured one while submissions keep
+    /// pace, a quarter of it while they fall behind.
+    fn request_bound(&self) -> usize {
+        let max = self.config.max_in_flight_requests;
+        if self.pace.behind() {
+            (max / 4).max(1)
+        } else {
+            max
         }
     }
 
     /// A tenant's share of the submission requests in flight: half, so
     /// that one tenant's slow or stuck clients cannot take every place.
     pub fn max_tenant_requests(&self) -> usize {
-        (self.config.max_in_flight_requests / 2).max(1)
+        (self.request_bound() / 2).max(1)
     }
 
     /// Admits one submission request of `tenant` before its body is read:
     /// 429 + `Retry-After` when the tenant has its share
     /// ([`Admission::max_tenant_requests`]) in flight, 503 + `Retry-After`
-    /// when [`AdmissionConfig::max_in_flight_requests`] are in.
+    /// when [`AdmissionConfig::max_in_flight_requests`] are in (a quarter
+    /// of each while submissions are behind, [`pace::BEHIND`]).
     pub fn admit_request(&self, tenant: &str) -> Result<AdmittedRequest, ApiError> {
         let share = self.max_tenant_requests();
         {
@@ -234,7 +265,7 @@ impl Admission {
     }
 
     fn admit_global(&self) -> Result<Admitted, ApiError> {
-        let max = self.config.max_in_flight_requests;
+        let max = self.request_bound();
         let before = self.requests.fetch_add(1, Ordering::AcqRel);
         let admitted = Admitted { n: 1, in_flight: self.requests.clone() };
         if before >= max {
@@ -537,6 +568,26 @@ mod tests {
         drop((others, again, more));
         assert_eq!(a.requests.load(Ordering::Acquire), 0);
         assert!(a.tenant_requests.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_bounds_tighten_while_submissions_fall_behind() {
+        let a = admission(0.0, 0, 1000);
+        let a = Admission::new(AdmissionConfig { max_in_flight_requests: 16, ..a.config });
+        a.record_service(std::time::Duration::from_millis(2));
+        let held: Vec<_> = (0..8).map(|_| a.admit_request("a").unwrap()).collect();
+        assert_eq!(a.admit_request("a").unwrap_err().status, StatusCode::TOO_MANY_REQUESTS);
+        drop(held);
+        (0..30).for_each(|_| a.record_service(std::time::Duration::from_secs(1)));
+        let held: Vec<_> = (0..2).map(|_| a.admit_request("a").unwrap()).collect();
+        assert_eq!(a.admit_request("a").unwrap_err().status, StatusCode::TOO_MANY_REQUESTS);
+        let b = a.admit_request("b").unwrap();
+        let c = a.admit_request("c").unwrap();
+        assert_eq!(a.admit_request("d").unwrap_err().status, StatusCode::SERVICE_UNAVAILABLE);
+        drop((held, b, c));
+        (0..40).for_each(|_| a.record_service(std::time::Duration::from_millis(2)));
+        let held: Vec<_> = (0..8).map(|_| a.admit_request("a").unwrap()).collect();
+        drop(held);
     }
 
     #[test]

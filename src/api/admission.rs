@@ -127,9 +127,13 @@ pub const DEFAULT_MAX_IN_FLIGHT_EVENTS: usize = 20_000;
 /// and a tenant may hold half the places. At 256 (a tenant's 128) a 32 ms
 /// pause of the group commit already shed at a rate the machine carries
 /// (docs/performance.md, "Peak latency and the admission bound"). While
-/// submissions are served within [`pace::BEHIND`] the whole bound applies;
-/// once they are not, a quarter of it ([`Admission::admit_request`]).
-pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 1024;
+/// submissions are served within [`pace::BEHIND`] the whole bound applies
+/// (a tenant rides out 64 ms); once they are not, half of it, the old 256
+/// ([`Admission::admit_request`]). It stays well under
+/// [`DEFAULT_MAX_CONNECTIONS`]: a refused request holds a connection too,
+/// and a server out of connections stops accepting (clients then wait
+/// seconds in the listen backlog, outside every bound).
+pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 512;
 
 /// Most connections served at once, before the file-descriptor budget
 /// lowers it (`crate::server::connection_budget`).
@@ -217,11 +221,11 @@ impl Admission {
     }
 
     /// The request bounds now: the configured one while submissions keep
-    /// pace, a quarter of it while they fall behind.
+    /// pace, half of it while they fall behind.
     fn request_bound(&self) -> usize {
         let max = self.config.max_in_flight_requests;
         if self.pace.behind() {
-            (max / 4).max(1)
+            (max / 2).max(1)
         } else {
             max
         }
@@ -236,8 +240,8 @@ impl Admission {
     /// Admits one submission request of `tenant` before its body is read:
     /// 429 + `Retry-After` when the tenant has its share
     /// ([`Admission::max_tenant_requests`]) in flight, 503 + `Retry-After`
-    /// when [`AdmissionConfig::max_in_flight_requests`] are in (a quarter
-    /// of each while submissions are behind, [`pace::BEHIND`]).
+    /// when [`AdmissionConfig::max_in_flight_requests`] are in (half of
+    /// each while submissions are behind, [`pace::BEHIND`]).
     pub fn admit_request(&self, tenant: &str) -> Result<AdmittedRequest, ApiError> {
         let share = self.max_tenant_requests();
         {

@@ -18,6 +18,7 @@ use crate::cmd::{runtime, CliResult};
 use crate::flows::{signed_event_for, Issuer};
 
 mod abuse;
+mod ceiling;
 use abuse::Abuse;
 
 /// Options of the load tool.
@@ -82,6 +83,12 @@ pub struct LoadArgs {
     /// server, which issues the abuser's legal token and contract).
     #[arg(long, default_value_t = 0)]
     report_flood: usize,
+    /// Closed loop: after the HTTP run, print this machine's ceilings for
+    /// the same events without HTTP (parse; Ed25519 `verify_strict` on 1
+    /// and 2 threads; the ledger's append in this process, serially and
+    /// from --clients threads).
+    #[arg(long)]
+    ceilings: bool,
 }
 
 /// Runs the load.
@@ -388,6 +395,9 @@ async fn closed_loop(
         errors.load(Ordering::Relaxed)
     );
     print_percentiles("request latency", &mut latencies.lock().map_err(|e| e.to_string())?);
+    if args.ceilings {
+        ceiling::print(&args.tenant, issuer, &bodies, args.clients)?;
+    }
     Ok(())
 }
 

@@ -32,6 +32,9 @@ use warp::http::StatusCode;
 
 use crate::error::ApiError;
 
+pub mod pace;
+use pace::Pace;
+
 /// One tenant's limits; 0 turns a limit off.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Quota {
@@ -118,7 +121,19 @@ pub const DEFAULT_MAX_IN_FLIGHT_EVENTS: usize = 20_000;
 /// Default bound on submission requests in flight: each holds a blocking
 /// thread while it is checked and waits for its fsync; more than this only
 /// queue on the two cores and time out together.
-pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 256;
+///
+/// Sized by Little's law for the platform's peak: 4,000 single-event
+/// requests/s from one tenant hold 4,000 × the receipt latency in flight,
+/// and a tenant may hold half the places. At 256 (a tenant's 128) a 32 ms
+/// pause of the group commit already shed at a rate the machine carries
+/// (docs/performance.md, "Peak latency and the admission bound"). While
+/// submissions are served within [`pace::BEHIND`] the whole bound applies
+/// (a tenant rides out 64 ms); once they are not, half of it, the old 256
+/// ([`Admission::admit_request`]). It stays well under
+/// [`DEFAULT_MAX_CONNECTIONS`]: a refused request holds a connection too,
+/// and a server out of connections stops accepting (clients then wait
+/// seconds in the listen backlog, outside every bound).
+pub const DEFAULT_MAX_IN_FLIGHT_REQUESTS: usize = 512;
 
 /// Most connections served at once, before the file-descriptor budget
 /// lowers it (`crate::server::connection_budget`).
@@ -148,6 +163,7 @@ pub struct Admission {
     in_flight: Arc<AtomicUsize>,
     requests: Arc<AtomicUsize>,
     tenant_requests: Arc<Mutex<HashMap<String, usize>>>,
+    pace: Pace,
 }
 
 /// One submission request admitted (globally and in its tenant's share);
@@ -194,19 +210,38 @@ impl Admission {
             in_flight: Arc::new(AtomicUsize::new(0)),
             requests: Arc::new(AtomicUsize::new(0)),
             tenant_requests: Arc::new(Mutex::new(HashMap::new())),
+            pace: Pace::default(),
+        }
+    }
+
+    /// Records how long an admitted submission took from its body read to
+    /// its answer (checks, queue, group commit).
+    pub fn record_service(&self, took: std::time::Duration) {
+        self.pace.record(took);
+    }
+
+    /// The request bounds now: the configured one while submissions keep
+    /// pace, half of it while they fall behind.
+    fn request_bound(&self) -> usize {
+        let max = self.config.max_in_flight_requests;
+        if self.pace.behind() {
+            (max / 2).max(1)
+        } else {
+            max
         }
     }
 
     /// A tenant's share of the submission requests in flight: half, so
     /// that one tenant's slow or stuck clients cannot take every place.
     pub fn max_tenant_requests(&self) -> usize {
-        (self.config.max_in_flight_requests / 2).max(1)
+        (self.request_bound() / 2).max(1)
     }
 
     /// Admits one submission request of `tenant` before its body is read:
     /// 429 + `Retry-After` when the tenant has its share
     /// ([`Admission::max_tenant_requests`]) in flight, 503 + `Retry-After`
-    /// when [`AdmissionConfig::max_in_flight_requests`] are in.
+    /// when [`AdmissionConfig::max_in_flight_requests`] are in (half of
+    /// each while submissions are behind, [`pace::BEHIND`]).
     pub fn admit_request(&self, tenant: &str) -> Result<AdmittedRequest, ApiError> {
         let share = self.max_tenant_requests();
         {
@@ -234,7 +269,7 @@ impl Admission {
     }
 
     fn admit_global(&self) -> Result<Admitted, ApiError> {
-        let max = self.config.max_in_flight_requests;
+        let max = self.request_bound();
         let before = self.requests.fetch_add(1, Ordering::AcqRel);
         let admitted = Admitted { n: 1, in_flight: self.requests.clone() };
         if before >= max {
@@ -466,122 +501,4 @@ pub fn parse_override(s: &str, default_writes: f64) -> Result<(String, Quota), S
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    fn admission(eps: f64, bytes: u64, max: usize) -> Admission {
-        Admission::new(AdmissionConfig {
-            default_quota: Quota { events_per_sec: eps, bytes_per_day: bytes, writes_per_min: 0.0 },
-            burst_secs: 1.0,
-            max_in_flight_events: max,
-            ..AdmissionConfig::default()
-        })
-    }
-
-    #[test]
-    fn events_per_second_refill_and_tenants_are_apart() {
-        let a = admission(10.0, 0, 1000);
-        let t0 = Instant::now();
-        a.charge("a", 10, 0, t0, 0).unwrap();
-        let e = a.charge("a", 1, 0, t0, 0).unwrap_err();
-        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(e.retry_after, Some(1));
-        a.charge("b", 10, 0, t0, 0).unwrap();
-        a.charge("a", 5, 0, t0 + Duration::from_millis(500), 0).unwrap();
-        assert!(a.charge("a", 1, 0, t0 + Duration::from_millis(500), 0).is_err());
-        // A request larger than the burst can never pass: it says so by its wait.
-        assert_eq!(a.charge("c", 25, 0, t0, 0).unwrap_err().retry_after, Some(2));
-    }
-
-    #[test]
-    fn bytes_per_day_reset_with_the_day() {
-        let a = admission(0.0, 100, 1000);
-        let t0 = Instant::now();
-        a.charge("a", 1, 60, t0, 7).unwrap();
-        assert!(a.charge("a", 1, 60, t0, 7).is_err());
-        a.charge("a", 1, 60, t0, 8).unwrap();
-    }
-
-    #[test]
-    fn in_flight_events_are_bounded_and_released() {
-        let a = admission(0.0, 0, 100);
-        let first = a.admit("a", 80).unwrap();
-        let e = a.admit("b", 30).unwrap_err();
-        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(a.in_flight(), 80);
-        drop(first);
-        assert_eq!(a.in_flight(), 0);
-        // One batch larger than the bound still goes through an idle service.
-        let big = a.admit("a", 150).unwrap();
-        assert_eq!(a.in_flight(), 150);
-        drop(big);
-    }
-
-    #[test]
-    fn one_tenant_holds_at_most_its_share_of_requests() {
-        let a = admission(0.0, 0, 1000);
-        let a = Admission::new(AdmissionConfig { max_in_flight_requests: 8, ..a.config });
-        let held: Vec<_> = (0..4).map(|_| a.admit_request("a").unwrap()).collect();
-        let e = a.admit_request("a").unwrap_err();
-        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
-        let others: Vec<_> = (0..3).map(|_| a.admit_request("b").unwrap()).collect();
-        drop(held);
-        let again = a.admit_request("a").unwrap();
-        // The global bound still holds across tenants.
-        let more: Vec<_> =
-            ["c", "c", "d", "f"].iter().map(|t| a.admit_request(t).unwrap()).collect();
-        assert_eq!(a.admit_request("e").unwrap_err().status, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(a.tenant_requests.lock().unwrap().get("e").is_none(), "refused: share given back");
-        drop((others, again, more));
-        assert_eq!(a.requests.load(Ordering::Acquire), 0);
-        assert!(a.tenant_requests.lock().unwrap().is_empty());
-    }
-
-    #[test]
-    fn overrides_parse() {
-        let (t, q) = parse_override("acme=100:1000000", 5.0).unwrap();
-        assert_eq!((t.as_str(), q.events_per_sec, q.bytes_per_day), ("acme", 100.0, 1_000_000));
-        assert_eq!(q.writes_per_min, 5.0);
-        assert_eq!(parse_override("acme=1:2:3", 5.0).unwrap().1.writes_per_min, 3.0);
-        assert!(parse_override("acme=x:1", 5.0).is_err());
-        assert!(parse_override("acme=1:2:3:4", 5.0).is_err());
-        assert!(parse_override("acme", 5.0).is_err());
-    }
-
-    #[test]
-    fn bodies_are_charged_before_they_are_read() {
-        use warp::http::{HeaderMap, HeaderValue};
-        let a = admission(0.0, 1000, 1000);
-        let mut h = HeaderMap::new();
-        h.insert("content-length", HeaderValue::from_static("600"));
-        assert_eq!(a.charge_body("a", &h, 4096).unwrap(), 600);
-        // The second is refused on its declared length alone, before a byte is read.
-        assert_eq!(a.charge_body("a", &h, 4096).unwrap_err().status, StatusCode::TOO_MANY_REQUESTS);
-        h.insert("content-length", HeaderValue::from_static("5000"));
-        assert_eq!(a.charge_body("b", &h, 900).unwrap(), 900, "no more than is read");
-        h.insert("content-length", HeaderValue::from_static("x"));
-        assert_eq!(a.charge_body("d", &h, 900).unwrap_err().status, StatusCode::BAD_REQUEST);
-        // No length: the cap is charged, the unused part given back.
-        assert_eq!(a.charge_body("c", &HeaderMap::new(), 900).unwrap(), 900);
-        a.refund_bytes("c", 800);
-        a.charge_body("c", &HeaderMap::new(), 900).unwrap();
-    }
-
-    #[test]
-    fn other_writes_have_their_own_bucket() {
-        let a = Admission::new(AdmissionConfig {
-            default_quota: Quota { events_per_sec: 0.0, bytes_per_day: 0, writes_per_min: 3.0 },
-            ..AdmissionConfig::default()
-        });
-        let t0 = Instant::now();
-        for _ in 0..3 {
-            a.take_write("a", t0).unwrap();
-        }
-        let e = a.take_write("a", t0).unwrap_err();
-        assert_eq!((e.status, e.retry_after), (StatusCode::TOO_MANY_REQUESTS, Some(20)));
-        a.take_write("b", t0).unwrap();
-        a.take_write("a", t0 + Duration::from_secs(20)).unwrap();
-    }
-}
+mod tests;

@@ -59,6 +59,9 @@ where
     let bytes = read_body(body, MAX_BODY_BYTES).await?;
     state.admission.refund_bytes(&caller.tenant, charged.saturating_sub(bytes.len()));
     let st = state.clone();
+    // The service time admission paces itself by: from the body read to
+    // the answer, blocking-pool queue included, the client's sending not.
+    let read = Instant::now();
     let receipts = tokio::task::spawn_blocking(move || {
         // The request's place goes with the work, not with the connection:
         // a client that hangs up does not free it while its batch is checked.
@@ -78,8 +81,9 @@ where
         Ok::<_, ApiError>((receipts, notes))
     })
     .await
-    .map_err(|e| ApiError::internal("submit task", e))??;
-    let (receipts, notes) = receipts;
+    .map_err(|e| ApiError::internal("submit task", e));
+    state.admission.record_service(read.elapsed());
+    let (receipts, notes) = receipts??;
     let mut notes = notes.map(Vec::into_iter);
     let receipts = receipts
         .iter()

@@ -13,7 +13,7 @@ mod bundle;
 pub mod client;
 pub mod erase;
 mod ers;
-mod events;
+pub(crate) mod events;
 mod hidden;
 pub mod integrations;
 mod issuer_cas;

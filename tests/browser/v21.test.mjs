@@ -44,10 +44,10 @@ test('a v2.1 bundle states what each attestation binds', async () => {
   assert.ok(zh.includes('v2.1 证明：绑定租户、合同、文件、事件、类型、参与方、签发方、当事人身份和日志'), zh);
 });
 
-test('without the identity opening a v2.1 attestation is not checked, and does not fail', async () => {
+test('without the identity opening a v2.1 attestation is not checked, so the bundle is not verified', async () => {
   const r = await run('v21-identity-openings-withheld');
-  assert.equal(r.verdict.status, 'verified');
-  const unchecked = details(r).filter((d) => d.startsWith('Not checked, not failed'));
+  assert.equal(r.verdict.status, 'failed');
+  const unchecked = details(r).filter((d) => d.startsWith('Not checked, so not verified'));
   assert.equal(unchecked.length, 2, details(r).join('\n'));
   assert.ok(unchecked.every((d) => d.includes("the person's identity, whose opening is not included")));
   const facts = r.timeline.flatMap((t) => t.attestations);

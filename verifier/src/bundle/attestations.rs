@@ -61,8 +61,10 @@ pub(super) fn check(
 }
 
 /// Whether the check passes, and its detail: every attestation holds, or
-/// some cannot be checked (a v2.1 person binding without its opening:
-/// said, not failed), or which do not hold and why.
+/// which do not hold and why, or which cannot be checked (a v2.1 person
+/// binding without its opening). An attestation that was not checked
+/// fails the check: a verdict of VERIFIED needs every signature checked,
+/// and an opening left out must not turn a bad signature into a pass.
 fn outcome(kind: &str, facts: &[(AttestationFact, String)]) -> (bool, String) {
     let label = |f: &AttestationFact| format!("{} [{}]", f.description, f.binding);
     let held = |f: &AttestationFact, how: &str| format!("{} ({how})", label(f));
@@ -88,7 +90,13 @@ fn outcome(kind: &str, facts: &[(AttestationFact, String)]) -> (bool, String) {
         );
     }
     let valid = if valid.is_empty() { String::new() } else { format!(" Held: {}.", list(&valid)) };
-    (true, format!("Not checked, not failed: {} ({PERSON_WITHHELD}).{valid}", list(&unchecked)))
+    (
+        false,
+        format!(
+            "Not checked, so not verified: {} ({PERSON_WITHHELD}; the full bundle, with the identity openings, can be checked).{valid}",
+            list(&unchecked)
+        ),
+    )
 }
 
 /// Each attestation of `leaf`, described and checked, with the reason it

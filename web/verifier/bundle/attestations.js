@@ -118,7 +118,9 @@ export async function attestationCheck(e, d, policy) {
     actor_id: ev.actor.id, actor_display: ev.actor.display, attestations: facts,
     v2: Boolean(l.v2), identity: l.identity ?? null, identity_not_included: Boolean(e.identityCommitted && !e.identity),
   };
-  return { check: check('attestations', subject, bad.length === 0, title, detail), entry };
+  // An attestation not checked fails the check, as in the Rust verifier: a
+  // withheld opening must not turn a bad signature into VERIFIED.
+  return { check: check('attestations', subject, bad.length === 0 && unchecked.length === 0, title, detail), entry };
 }
 
 /** The parties of the readable entries, in order of first appearance. */

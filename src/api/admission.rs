@@ -220,6 +220,15 @@ impl Admission {
         self.pace.record(took);
     }
 
+    /// A guard that records the service time since `since` when dropped,
+    /// on every exit path: taken once a submission has passed its quota
+    /// and reaches the ledger, so fast refusals (a bad body, a quota 429,
+    /// a full room) do not dilute the average, and held by the blocking
+    /// task, so a client that hangs up is counted all the same.
+    pub fn pace_sample(&self, since: std::time::Instant) -> PaceSample<'_> {
+        PaceSample { admission: self, since }
+    }
+
     /// The request bounds now: the configured one while submissions keep
     /// pace, half of it while they fall behind.
     fn request_bound(&self) -> usize {
@@ -448,6 +457,18 @@ impl Admission {
         }
         u.bytes += bytes as u64;
         Ok(())
+    }
+}
+
+/// See [`Admission::pace_sample`].
+pub struct PaceSample<'a> {
+    admission: &'a Admission,
+    since: std::time::Instant,
+}
+
+impl Drop for PaceSample<'_> {
+    fn drop(&mut self) {
+        self.admission.record_service(self.since.elapsed());
     }
 }
 

@@ -72,6 +72,7 @@ where
         })?;
         // Quota and room, before any signature is checked.
         let _admitted = st.admission.admit(&caller.tenant, events.len())?;
+        let _paced = st.admission.pace_sample(read);
         let contents = signed.then(|| signed_receipt::content_hashes(&events));
         let receipts = submit(&st, &caller.tenant, events)?;
         let notes = match contents {
@@ -82,7 +83,6 @@ where
     })
     .await
     .map_err(|e| ApiError::internal("submit task", e));
-    state.admission.record_service(read.elapsed());
     let (receipts, notes) = receipts??;
     let mut notes = notes.map(Vec::into_iter);
     let receipts = receipts

@@ -93,6 +93,19 @@ fn the_bounds_tighten_while_submissions_fall_behind() {
 }
 
 #[test]
+fn a_pace_sample_counts_the_time_since_the_body_read_when_dropped() {
+    // A sample is taken by the blocking task once a submission passed its
+    // quota; it records on drop, whatever the outcome (an error, or a
+    // client that hung up while the task ran on).
+    let a = admission(0.0, 0, 1000);
+    let long_ago = std::time::Instant::now() - std::time::Duration::from_secs(1);
+    (0..30).for_each(|_| drop(a.pace_sample(long_ago)));
+    assert!(a.pace.behind(), "slow samples taken by guards count");
+    (0..40).for_each(|_| drop(a.pace_sample(std::time::Instant::now())));
+    assert!(!a.pace.behind(), "and fast ones bring it back");
+}
+
+#[test]
 fn overrides_parse() {
     let (t, q) = parse_override("acme=100:1000000", 5.0).unwrap();
     assert_eq!((t.as_str(), q.events_per_sec, q.bytes_per_day), ("acme", 100.0, 1_000_000));

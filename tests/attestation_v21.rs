@@ -237,18 +237,7 @@ fn second_ledger(a: &Server, origin: &str) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_string();
     cli(&["init", "--data", &d, "--origin", origin]);
-    let tok = |tenant: &str, role: &str| {
-        cli(&["token", "issue", "--data", &d, "--tenant", tenant, "--role", role])
-    };
-    let tokens = Tokens {
-        submitter: tok(TENANT, "submitter"),
-        legal: tok(TENANT, "legal"),
-        notary: tok(TENANT, "notary"),
-        admin: tok(TENANT, "admin"),
-        platform: cli(&["token", "issue", "--data", &d, "--role", "platform"]),
-        other_submitter: tok(OTHER, "submitter"),
-        other_legal: tok(OTHER, "legal"),
-    };
+    let tokens = Tokens::issue(&d);
     let copy = |i: &Issuer| Issuer { name: i.name.clone(), key: i.key.clone() };
     let services = evidence_ledger::flows::Services {
         idp: copy(&a.services.idp),

@@ -41,6 +41,24 @@ pub struct Tokens {
     pub other_legal: String,
 }
 
+impl Tokens {
+    /// The test tokens, issued offline on the data directory `d`.
+    pub fn issue(d: &str) -> Tokens {
+        let tok = |tenant: &str, role: &str| {
+            cli(&["token", "issue", "--data", d, "--tenant", tenant, "--role", role])
+        };
+        Tokens {
+            submitter: tok(TENANT, "submitter"),
+            legal: tok(TENANT, "legal"),
+            notary: tok(TENANT, "notary"),
+            admin: tok(TENANT, "admin"),
+            platform: cli(&["token", "issue", "--data", d, "--role", "platform"]),
+            other_submitter: tok(OTHER, "submitter"),
+            other_legal: tok(OTHER, "legal"),
+        }
+    }
+}
+
 pub struct Server {
     pub child: Option<Child>,
     pub url: String,
@@ -77,18 +95,7 @@ impl Server {
         args.extend_from_slice(init);
         cli(&args);
         after_init(dir.path());
-        let tok = |tenant: &str, role: &str| {
-            cli(&["token", "issue", "--data", &d, "--tenant", tenant, "--role", role])
-        };
-        let tokens = Tokens {
-            submitter: tok(TENANT, "submitter"),
-            legal: tok(TENANT, "legal"),
-            notary: tok(TENANT, "notary"),
-            admin: tok(TENANT, "admin"),
-            platform: cli(&["token", "issue", "--data", &d, "--role", "platform"]),
-            other_submitter: tok(OTHER, "submitter"),
-            other_legal: tok(OTHER, "legal"),
-        };
+        let tokens = Tokens::issue(&d);
         let services =
             Services { idp: Issuer::random("idp-gov"), intent: Issuer::random("intent-svc") };
         let signers = vec![Signer::random("u-1", "王*"), Signer::random("u-2", "李*")];

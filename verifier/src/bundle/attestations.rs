@@ -116,10 +116,15 @@ fn attestation_facts(
         .enumerate()
         .map(|(j, a)| {
             let withheld = a.minor == 1 && binding.person == Person::Withheld;
-            let (valid, how) = match attest_one(leaf, j, issuers, policy, &trust, binding) {
-                _ if withheld => (false, PERSON_WITHHELD.to_owned()),
-                Ok(how) => (true, how),
-                Err(why) => (false, why),
+            // Without the person the message cannot be made: nothing to
+            // check (and the check fails, see `outcome`), as on the page.
+            let (valid, how) = if withheld {
+                (false, PERSON_WITHHELD.to_owned())
+            } else {
+                match attest_one(leaf, j, issuers, policy, &trust, binding) {
+                    Ok(how) => (true, how),
+                    Err(why) => (false, why),
+                }
             };
             let person = binding.person != Person::NoIdentity;
             let fact = AttestationFact {
